@@ -1,0 +1,69 @@
+"""The Starlette app factory: the composition root of the web side. Nothing imports it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Route, WebSocketRoute
+
+from eiso.core import health, metrics
+from eiso.core.logs import configure_logging
+from eiso.core.middleware import RequestContextMiddleware
+from eiso.core.resources import Resources
+from eiso.core.settings import Settings, get_settings
+from eiso.graphql.schema import build_schema
+from eiso.graphql.view import GraphQLView
+
+log = logging.getLogger("eiso.app")
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Starlette:
+    """Build the app. Pass `resources` to share an engine and Redis client (tests, benchmarks)."""
+    settings = settings or get_settings()
+    view = GraphQLView(
+        build_schema(), dev=settings.env == "dev", allowed_origins=settings.cors_origins
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        owned = resources is None
+        app.state.resources = resources or Resources.open(settings)
+        log.info("eiso started", extra={"env": settings.env})
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.resources.close()
+
+    middleware = [Middleware(RequestContextMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_credentials=True,
+            )
+        )
+    routes = [
+        Route("/healthz", health.healthz),
+        Route("/readyz", health.readyz),
+        Route("/metrics", metrics.metrics_endpoint),
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.settings = settings
+    return app
+
+
+def asgi() -> Starlette:
+    """`uvicorn --factory eiso.core.app:asgi`: reads the settings from the environment."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)

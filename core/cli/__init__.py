@@ -1,0 +1,48 @@
+"""The `eiso` command. Each room adds its sub-commands in a module of this package."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from eiso.core.cli import db, demo, graphql_cmd, plugins_cmd, serve
+from eiso.core.settings import SettingsError
+
+app = typer.Typer(
+    name="eiso",
+    help="eiso: the electronic ISO 9001:2015 platform for state administrative agencies.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command reads the settings first, so a bad variable stops it before any work."""
+    from eiso.core.settings import get_settings
+
+    get_settings()
+
+
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(plugins_cmd.app, name="plugins")
+app.add_typer(graphql_cmd.app, name="graphql")
+
+
+def main() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        app()
+    except SettingsError as error:
+        print(f"eiso: {error}", file=sys.stderr)
+        sys.exit(1)
+    except (OperationalError, OSError) as error:
+        # Connection failures say what failed in one line; no traceback for the operator.
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"eiso: cannot reach the database or Redis: {reason}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import typer
+
+from eiso.core.cli.common import settings
+
+app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
+    """Apply the Alembic migrations."""
+    from eiso.infra import migrate
+
+    current = settings()
+    migrate.upgrade(current.migration_database_url or current.database_url, current.database_url, revision)
+    typer.echo("eiso: database is up to date", err=True)

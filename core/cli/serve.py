@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import typer
+
+from eiso.core.cli.common import fail, settings
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+    reload: bool = typer.Option(False, help="Restart on code changes (development)."),
+) -> None:
+    """Run the app under uvicorn."""
+    import uvicorn
+
+    current = settings()
+    if workers > 1 and current.is_memory_redis:
+        fail(
+            "several workers need a shared Redis: set EISO_REDIS_URL=redis://... "
+            "(memory:// lives inside one process)"
+        )
+    if workers > 1 and current.is_sqlite:
+        typer.echo("eiso: note: several workers on SQLite share one file; use PostgreSQL in production", err=True)
+    typer.echo(f"eiso: serving on http://{host}:{port} (GraphQL at /graphql)", err=True)
+    uvicorn.run(
+        "eiso.core.app:asgi",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+    )

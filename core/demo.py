@@ -1,0 +1,50 @@
+"""Demo data for `eiso demo`: loaded idempotently, so running it twice changes nothing."""
+
+from __future__ import annotations
+
+from eiso.core.resources import Resources
+from eiso.tenants.models import AgencyKind
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import ensure_agency, ensure_province
+
+PROVINCES = {
+    "22": (
+        "Tỉnh Quảng Ninh",
+        [
+            ("000.00.00.H51", "Ủy ban nhân dân tỉnh Quảng Ninh", AgencyKind.people_committee, None),
+            ("000.00.10.H51", "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh", AgencyKind.service_centre, "000.00.00.H51"),
+            ("000.00.21.H51", "Sở Khoa học và Công nghệ tỉnh Quảng Ninh", AgencyKind.department, "000.00.00.H51"),
+            ("000.00.22.H51", "Sở Xây dựng tỉnh Quảng Ninh", AgencyKind.department, "000.00.00.H51"),
+            ("000.00.23.H51", "Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh", AgencyKind.department, "000.00.00.H51"),
+            ("000.31.01.H51", "Ủy ban nhân dân phường Hạ Long", AgencyKind.ward, "000.00.00.H51"),
+            ("000.31.02.H51", "Ủy ban nhân dân phường Bãi Cháy", AgencyKind.ward, "000.00.00.H51"),
+            ("000.32.01.H51", "Ủy ban nhân dân xã Tiên Yên", AgencyKind.commune, "000.00.00.H51"),
+            ("000.32.02.H51", "Ủy ban nhân dân xã Đầm Hà", AgencyKind.commune, "000.00.00.H51"),
+        ],
+    ),
+    "33": (
+        "Tỉnh Hưng Yên",
+        [
+            ("000.00.00.H31", "Ủy ban nhân dân tỉnh Hưng Yên", AgencyKind.people_committee, None),
+            ("000.00.10.H31", "Trung tâm Phục vụ hành chính công tỉnh Hưng Yên", AgencyKind.service_centre, "000.00.00.H31"),
+            ("000.00.22.H31", "Sở Xây dựng tỉnh Hưng Yên", AgencyKind.department, "000.00.00.H31"),
+            ("000.41.01.H31", "Ủy ban nhân dân phường Phố Hiến", AgencyKind.ward, "000.00.00.H31"),
+            ("000.42.01.H31", "Ủy ban nhân dân xã Văn Giang", AgencyKind.commune, "000.00.00.H31"),
+        ],
+    ),
+}
+
+
+async def load_demo(resources: Resources) -> dict[str, int]:
+    provinces = agencies = 0
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        for code, (name, rows) in PROVINCES.items():
+            province = await ensure_province(session, code, name)
+            provinces += 1
+            by_code = {}
+            for agency_code, agency_name, kind, parent_code in rows:
+                by_code[agency_code] = await ensure_agency(
+                    session, province, agency_code, agency_name, kind, by_code.get(parent_code)
+                )
+                agencies += 1
+    return {"provinces": provinces, "agencies": agencies}

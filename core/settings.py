@@ -1,0 +1,104 @@
+"""Settings from `EISO_` environment variables; a bad value stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import functools
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEV_SECRET = "dev-only-secret-change-me"
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+REDIS_SCHEMES = ("memory", "redis", "rediss", "unix")
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message is one line naming the variable."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EISO_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = "sqlite:///./var/eiso.db"
+    # Migrations run as the owner of the tables; the app may connect as a role that is not.
+    migration_database_url: str | None = None
+    redis_url: str = "memory://"
+    # Every key eiso writes starts with this, so several deployments (or test runs) can share
+    # one Redis without touching each other's keys.
+    redis_prefix: str = "eiso:"
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    issuer: str = "http://127.0.0.1:8000"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Which discovered plugins load: None means every installed one.
+    plugins: Annotated[list[str] | None, NoDecode] = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    graphql_max_depth: int = Field(default=12, ge=1, le=100)
+
+    @field_validator("cors_origins", "plugins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("database_url", "migration_database_url")
+    @classmethod
+    def _database_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        scheme = value.split(":", 1)[0].split("+", 1)[0]
+        if scheme not in DATABASE_SCHEMES or "://" not in value:
+            raise ValueError("must be a sqlite:///path or postgresql://... URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value.split("://", 1)[0] not in REDIS_SCHEMES or "://" not in value:
+            raise ValueError("must be memory:// or a redis://host:port/db URL")
+        return value
+
+    @model_validator(mode="after")
+    def _prod_refuses_dev_defaults(self) -> "Settings":
+        if self.env == "prod" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("EISO_SECRET_KEY must be set to a real secret when EISO_ENV=prod")
+        return self
+
+    @property
+    def is_memory_redis(self) -> bool:
+        return self.redis_url.startswith("memory://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    loc = [str(part) for part in first.get("loc", ()) if part != "__root__"]
+    message = first.get("msg", "invalid value").removeprefix("Value error, ")
+    if not loc:
+        return message
+    return f"EISO_{loc[0].upper()}: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; raise `SettingsError` naming the first bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

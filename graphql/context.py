@@ -1,0 +1,19 @@
+"""What every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.requests import Request
+from starlette.websockets import WebSocket
+
+from eiso.core.resources import Resources
+
+
+@dataclasses.dataclass
+class Context:
+    request: Request | WebSocket
+    resources: Resources
+    response: Any = None
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Core GraphQL fields that belong to no domain: the server's version."""

@@ -1,0 +1,1 @@
+"""Technical adapters: database engine and sessions, Redis, ids, migrations. No domain here."""

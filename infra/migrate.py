@@ -1,0 +1,44 @@
+"""Alembic, driven from code: the same migrations for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+SCRIPT_LOCATION = "eiso.infra:migrations"
+
+
+def alembic_config(database_url: str, app_database_url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    config.set_main_option("path_separator", "os")
+    config.attributes["database_url"] = database_url
+    # The role the application connects as, granted what it needs and no more.
+    config.attributes["app_database_url"] = app_database_url or database_url
+    return config
+
+
+def upgrade(database_url: str, app_database_url: str | None = None, revision: str = "heads") -> None:
+    command.upgrade(alembic_config(database_url, app_database_url), revision)
+
+
+def current_heads(database_url: str) -> set[str]:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from eiso.infra.db import async_url
+
+    async def _read() -> set[str]:
+        from alembic.runtime.migration import MigrationContext
+
+        engine = create_async_engine(async_url(database_url))
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_read())

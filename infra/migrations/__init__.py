@@ -1,0 +1,1 @@
+"""Alembic migrations, one linear history per room (several heads are applied together)."""

@@ -1,0 +1,66 @@
+"""PostgreSQL row-level security for tenant tables, used by migrations (a no-op on SQLite).
+
+The policy reads the caller's scope from per-transaction settings that the session sets with
+`set_config(..., true)` at the start of every transaction; with no scope set, no row is
+visible (fail closed). The lookups are wrapped in `(select ...)` so PostgreSQL evaluates them
+once per statement, not once per row.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+
+_SETTING = "(select current_setting('eiso.{name}', true))"
+_IDS = "(select string_to_array(current_setting('eiso.{name}', true), ','))::bigint[]"
+
+
+def scope_predicate(agency_column: str = "agency_id", province_column: str = "province_id") -> str:
+    scope = _SETTING.format(name="scope")
+    return (
+        f"{scope} = 'nation'"
+        f" OR ({scope} = 'province' AND {province_column} = ANY ({_IDS.format(name='province_ids')}))"
+        f" OR ({scope} = 'agencies' AND {agency_column} = ANY ({_IDS.format(name='agency_ids')}))"
+    )
+
+
+def _is_postgres(op) -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def app_role(op) -> str | None:
+    """The application's role when it differs from the migrating owner, else None."""
+    attributes = op.get_context().config.attributes if op.get_context().config else {}
+    url = attributes.get("app_database_url")
+    if not url:
+        return None
+    role = make_url(url.replace("postgres://", "postgresql://", 1)).username
+    owner = op.get_bind().exec_driver_sql("select current_user").scalar()
+    return role if role and role != owner else None
+
+
+def grant(op, table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+    if not _is_postgres(op):
+        return
+    role = app_role(op)
+    if role:
+        op.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+        op.execute(f'GRANT {privileges} ON {table} TO "{role}"')
+        op.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+
+
+def enable_tenant_rls(
+    op,
+    table: str,
+    *,
+    agency_column: str = "agency_id",
+    province_column: str = "province_id",
+    privileges: str = "SELECT, INSERT, UPDATE, DELETE",
+) -> None:
+    """Enable and force RLS on `table` with the tenant-scope policy, and grant the app role."""
+    if not _is_postgres(op):
+        return
+    predicate = scope_predicate(agency_column, province_column)
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_scope ON {table} USING ({predicate}) WITH CHECK ({predicate})")
+    grant(op, table, privileges)

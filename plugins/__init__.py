@@ -1,0 +1,1 @@
+"""The bundled sector modules, each registered through the `eiso.plugins` entry point."""

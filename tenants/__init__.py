@@ -1,0 +1,1 @@
+"""Provinces, agencies and units; the tenant scope that isolates every query."""

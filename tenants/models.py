@@ -1,0 +1,143 @@
+"""The tenant hierarchy: nation → province → agency → unit. The agency is the tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import warnings
+
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column
+from sqlmodel import Field, SQLModel
+
+from eiso.infra.ids import new_id
+from eiso.infra.text import fold
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AgencyKind(str, enum.Enum):
+    department = "department"
+    service_centre = "service_centre"
+    people_committee = "people_committee"
+    commune = "commune"
+    ward = "ward"
+    other = "other"
+
+
+class IsoStatus(str, enum.Enum):
+    not_started = "not_started"
+    building = "building"
+    announced = "announced"
+    to_be_reannounced = "to_be_reannounced"
+
+
+class TenantStatus(str, enum.Enum):
+    active = "active"
+    merged = "merged"
+
+
+class _MarkerColumn:
+    """A column seen only on `TenantRow` itself, never by the tables that inherit it."""
+
+    def __init__(self, name: str) -> None:
+        self.column = column(name, BigInteger)
+
+    def __get__(self, instance, owner):
+        if owner is TenantRow:
+            return self.column
+        raise AttributeError(self.column.name)
+
+
+class TenantRow:
+    """The marker the session's scope criteria target (SQLAlchemy finds the tables through
+    `__subclasses__`). Its columns only let the criteria lambda be analysed once."""
+
+    province_id = _MarkerColumn("province_id")
+    agency_id = _MarkerColumn("agency_id")
+
+
+# Pydantic notices that the table columns replace TenantRow's marker columns; that is the intent.
+warnings.filterwarnings("ignore", r'Field name "\w+" in "\w+" shadows an attribute in parent "TenantRow"')
+
+
+class TenantOwned(SQLModel, TenantRow):
+    """Mixin for every tenant-owned table: keyed by (province_id, id), stamped with agency_id.
+
+    `province_id` leads the primary key so a sharded PostgreSQL (Citus) can distribute every
+    tenant table by it. The session adds the caller's scope to every statement on these models.
+    """
+
+    province_id: int = Field(sa_type=BigInteger, primary_key=True)
+    id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
+    agency_id: int = Field(sa_type=BigInteger, index=True)
+
+
+def agency_fk(table: str) -> ForeignKeyConstraint:
+    """The composite foreign key that keeps a row inside its agency's province."""
+    return ForeignKeyConstraint(
+        ["province_id", "agency_id"],
+        ["agencies.province_id", "agencies.id"],
+        name=f"fk_{table}_agency",
+    )
+
+
+class Province(SQLModel, table=True):
+    __tablename__ = "provinces"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(String(16), unique=True, nullable=False))
+    name: str = Field(max_length=200)
+    name_folded: str = Field(default="", max_length=200, index=True)
+    status: TenantStatus = Field(default=TenantStatus.active, sa_type=String(16))
+    merged_into_id: int | None = Field(default=None, foreign_key="provinces.id")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    def refresh_folded(self) -> None:
+        self.name_folded = fold(self.name)
+
+
+class Agency(SQLModel, table=True):
+    """A tenant. Its `id` is the `agency_id` every row it owns carries."""
+
+    __tablename__ = "agencies"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["province_id", "parent_id"],
+            ["agencies.province_id", "agencies.id"],
+            name="fk_agencies_parent",
+        ),
+        Index("ix_agencies_province_folded", "province_id", "name_folded"),
+        Index("ix_agencies_id", "id"),  # agency scope filters by id alone
+    )
+
+    province_id: int = Field(sa_type=BigInteger, primary_key=True, foreign_key="provinces.id")
+    id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
+    code: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    name: str = Field(max_length=300)
+    name_folded: str = Field(default="", max_length=300)
+    kind: AgencyKind = Field(sa_type=String(32))
+    parent_id: int | None = Field(default=None, sa_type=BigInteger)
+    iso_status: IsoStatus = Field(default=IsoStatus.not_started, sa_type=String(32))
+    iso_status_since: dt.date | None = None
+    status: TenantStatus = Field(default=TenantStatus.active, sa_type=String(16))
+    merged_into_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    @property
+    def agency_id(self) -> int:
+        return self.id
+
+    def refresh_folded(self) -> None:
+        self.name_folded = fold(self.name)
+
+
+class Unit(TenantOwned, table=True):
+    """A department inside an agency (phòng, bộ phận)."""
+
+    __tablename__ = "units"
+    __table_args__ = (agency_fk("units"),)
+
+    code: str = Field(max_length=64)
+    name: str = Field(max_length=300)

@@ -1,0 +1,138 @@
+"""The tenant scope: which agencies a request or command may read and write.
+
+Every session carries a scope (`session.info["scope"]`). Two layers enforce it, so no query can
+forget it: the ORM adds the scope to every SELECT, UPDATE and DELETE on a tenant-owned model
+(`do_orm_execute` + `with_loader_criteria`) and checks every row it flushes; on PostgreSQL the
+same scope is handed to row-level security through per-transaction settings. A session without
+a scope refuses to run any ORM statement (fail closed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Literal
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from eiso.tenants.models import Agency, TenantOwned, TenantRow
+
+ScopeKind = Literal["nation", "province", "agencies"]
+
+
+class TenantScopeError(PermissionError):
+    """A statement ran without a scope, or a row was written outside the caller's scope."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TenantScope:
+    kind: ScopeKind
+    province_ids: frozenset[int] = frozenset()
+    agency_ids: frozenset[int] = frozenset()
+
+    @classmethod
+    def nation(cls) -> "TenantScope":
+        return cls("nation")
+
+    @classmethod
+    def province(cls, *province_ids: int) -> "TenantScope":
+        return cls("province", province_ids=frozenset(province_ids))
+
+    @classmethod
+    def agencies(cls, agency_ids: Iterable[int], province_ids: Iterable[int] = ()) -> "TenantScope":
+        return cls("agencies", frozenset(province_ids), frozenset(agency_ids))
+
+    def allows(self, province_id: int | None, agency_id: int | None) -> bool:
+        if self.kind == "nation":
+            return True
+        if self.kind == "province":
+            return province_id in self.province_ids
+        return agency_id in self.agency_ids
+
+    def settings(self) -> dict[str, str]:
+        """The values row-level security reads (`eiso.scope`, `eiso.province_ids`, ...)."""
+        return {
+            "scope": self.kind,
+            "province_ids": ",".join(str(i) for i in sorted(self.province_ids)),
+            "agency_ids": ",".join(str(i) for i in sorted(self.agency_ids)),
+        }
+
+
+def scope_of(session: Session) -> TenantScope:
+    scope = session.info.get("scope")
+    if scope is None:
+        raise TenantScopeError("no tenant scope is set for this session")
+    return scope
+
+
+def _criteria(scope: TenantScope) -> list:
+    if scope.kind == "nation":
+        return []
+    if scope.kind == "province":
+        province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
+        return [
+            with_loader_criteria(
+                TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
+            ),
+            with_loader_criteria(
+                Agency, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
+            ),
+        ]
+    agency_ids = tuple(sorted(scope.agency_ids))
+    return [
+        with_loader_criteria(
+            TenantRow, lambda cls: cls.agency_id.in_(agency_ids), include_aliases=True
+        ),
+        with_loader_criteria(Agency, lambda cls: cls.id.in_(agency_ids), include_aliases=True),
+    ]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _add_scope(state: ORMExecuteState) -> None:
+    if state.session.info.get("scope_exempt"):
+        return
+    scope = scope_of(state.session)
+    if state.is_select or state.is_update or state.is_delete:
+        options = _criteria(scope)
+        if options:
+            state.statement = state.statement.options(*options)
+
+
+@event.listens_for(Session, "before_flush")
+def _check_writes(session: Session, _context, _instances) -> None:
+    if session.info.get("scope_exempt"):
+        return
+    scope = scope_of(session)
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, (TenantOwned, Agency)) and not scope.allows(
+            obj.province_id, obj.agency_id
+        ):
+            raise TenantScopeError(
+                f"{type(obj).__name__} of agency {obj.agency_id} is outside the caller's scope"
+            )
+
+
+_SET_SCOPE = text(
+    "select set_config('eiso.scope', :scope, true),"
+    " set_config('eiso.province_ids', :province_ids, true),"
+    " set_config('eiso.agency_ids', :agency_ids, true)"
+)
+
+
+@event.listens_for(Session, "after_begin")
+def _hand_scope_to_postgres(session: Session, _transaction, connection) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    scope = session.info.get("scope")
+    if scope is None:
+        return  # nothing set: row-level security shows no tenant row
+    connection.execute(_SET_SCOPE, scope.settings())
+
+
+def open_session(sessionmaker, scope: TenantScope) -> AsyncSession:
+    """A new session bound to `scope` for its whole life."""
+    session = sessionmaker()
+    session.info["scope"] = scope
+    return session

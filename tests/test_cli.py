@@ -1,0 +1,67 @@
+"""The `eiso` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EISO = str(pathlib.Path(sys.executable).parent / "eiso")
+
+
+def eiso(*args: str, env: dict[str, str] | None = None, stdin: str | None = None):
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [EISO, *args], env=full_env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "eiso.db"
+    return {"EISO_DATABASE_URL": f"sqlite:///{path}", "EISO_LOG_JSON": "false"}
+
+
+def test_bad_setting_is_one_line_and_exit_1():
+    result = eiso("graphql", "schema", env={"EISO_REDIS_URL": "http://nope"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "eiso: EISO_REDIS_URL: Value error, must be memory:// or a redis://host:port/db URL"
+    ] or result.stderr.strip().startswith("eiso: EISO_REDIS_URL:")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_usage_error_exits_2():
+    assert eiso("no-such-command").returncode == 2
+
+
+def test_db_upgrade_then_demo_is_idempotent(cli_env):
+    assert eiso("db", "upgrade", env=cli_env).returncode == 0
+    first = eiso("demo", env=cli_env)
+    second = eiso("demo", env=cli_env)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert first.stderr.splitlines()[-1] == second.stderr.splitlines()[-1]
+
+
+def test_graphql_schema_prints_the_committed_sdl():
+    result = eiso("graphql", "schema")
+    assert result.returncode == 0
+    assert result.stdout == (ROOT / "graphql" / "schema.graphql").read_text()
+
+
+def test_unreachable_database_is_one_clear_line():
+    result = eiso("demo", env={"EISO_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("eiso: cannot reach the database")
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_several_workers_on_memory_redis():
+    result = eiso("serve", "--workers", "2")
+    assert result.returncode == 1
+    assert "EISO_REDIS_URL" in result.stderr

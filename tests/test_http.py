@@ -1,0 +1,92 @@
+"""The HTTP surface of the foundation: health, readiness, metrics, GraphQL, request ids."""
+
+import pytest
+
+from eiso.core.app import create_app
+from eiso.core.resources import Resources
+from eiso.core.settings import load_settings
+
+
+async def test_healthz(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_checks_database_and_redis(client):
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readyz_names_what_failed(database, tmp_path):
+    import httpx
+
+    settings = load_settings(
+        env="test", database_url=database.app_url, redis_url="redis://127.0.0.1:1/0"
+    )
+    resources = Resources.open(settings)
+    app = create_app(settings, resources)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as http:
+            app.state.resources = resources
+            response = await http.get("/readyz")
+    finally:
+        await resources.close()
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"] == "ok"
+    assert checks["redis"].startswith("failed")
+
+
+async def test_graphql_version_by_post_and_get(client):
+    from eiso.core import __version__
+
+    response = await client.post("/graphql", json={"query": "{ version }"})
+    assert response.status_code == 200
+    assert response.json() == {"data": {"version": __version__}}
+    response = await client.get("/graphql", params={"query": "{ version }"})
+    assert response.json() == {"data": {"version": __version__}}
+
+
+async def test_graphql_path_answers_post_without_redirect(client):
+    response = await client.post("/graphql", json={"query": "{ version }"}, follow_redirects=False)
+    assert response.status_code == 200
+
+
+async def test_request_id_is_echoed_or_made(client):
+    response = await client.get("/healthz", headers={"x-request-id": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    response = await client.get("/healthz")
+    assert len(response.headers["x-request-id"]) == 16
+
+
+async def test_metrics_in_prometheus_text(client):
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'eiso_http_requests_total{method="GET",route="healthz",status="200"}' in response.text
+
+
+async def test_graphiql_only_in_dev(client):
+    response = await client.get("/graphql", headers={"accept": "text/html"})
+    assert "graphiql" not in response.text.lower()  # the test app runs with EISO_ENV=test
+
+
+@pytest.mark.parametrize("origin_allowed", [True, False])
+async def test_cors_only_for_configured_origins(resources, origin_allowed):
+    import httpx
+
+    origins = ["https://portal.example"] if origin_allowed else []
+    settings = resources.settings.model_copy(update={"cors_origins": origins})
+    app = create_app(settings, resources)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        response = await http.options(
+            "/graphql",
+            headers={"origin": "https://portal.example", "access-control-request-method": "POST"},
+        )
+    allowed = response.headers.get("access-control-allow-origin")
+    assert (allowed == "https://portal.example") is origin_allowed

@@ -1,0 +1,62 @@
+import pytest
+
+from eiso.core.settings import SettingsError, load_settings
+from eiso.infra.db import async_url
+
+
+def test_embedded_defaults(monkeypatch):
+    for name in ("EISO_DATABASE_URL", "EISO_REDIS_URL", "EISO_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.redis_url == "memory://"
+    assert settings.env == "dev"
+
+
+def test_environment_is_read(monkeypatch):
+    monkeypatch.setenv("EISO_DATABASE_URL", "postgresql://u@db:5432/eiso")
+    monkeypatch.setenv("EISO_CORS_ORIGINS", "https://a.example, https://b.example")
+    settings = load_settings()
+    assert settings.database_url == "postgresql://u@db:5432/eiso"
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("EISO_DATABASE_URL", "mysql://x/y"),
+        ("EISO_DATABASE_URL", "not a url"),
+        ("EISO_REDIS_URL", "http://localhost"),
+        ("EISO_ENV", "staging"),
+        ("EISO_DB_POOL_SIZE", "0"),
+    ],
+)
+def test_bad_value_names_the_variable(monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    message = str(error.value)
+    assert message.startswith(variable + ":")
+    assert "\n" not in message
+
+
+def test_prod_refuses_dev_secret(monkeypatch):
+    monkeypatch.setenv("EISO_ENV", "prod")
+    monkeypatch.delenv("EISO_SECRET_KEY", raising=False)
+    with pytest.raises(SettingsError, match="EISO_SECRET_KEY"):
+        load_settings()
+    monkeypatch.setenv("EISO_SECRET_KEY", "a-real-secret-from-the-vault")
+    assert load_settings().env == "prod"
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("sqlite:///var/eiso.db", "sqlite+aiosqlite"),
+        ("postgresql://u@h/db", "postgresql+asyncpg"),
+        ("postgres://u@h/db", "postgresql+asyncpg"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg"),
+    ],
+)
+def test_async_driver_is_picked(url, driver):
+    assert async_url(url).drivername == driver
