@@ -11,17 +11,23 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import health, metrics
+from eiso.core.auth.authenticator import Authenticator, anonymous
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
 from eiso.graphql.schema import build_schema
 from eiso.graphql.view import GraphQLView
+from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 
 log = logging.getLogger("eiso.app")
 
 
-def create_app(settings: Settings | None = None, resources: Resources | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    resources: Resources | None = None,
+    authenticator: Authenticator | None = None,
+) -> Starlette:
     """Build the app. Pass `resources` to share an engine and Redis client (tests, benchmarks)."""
     settings = settings or get_settings()
     view = GraphQLView(
@@ -59,6 +65,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
+    app.state.authenticator = authenticator or anonymous
     return app
 
 

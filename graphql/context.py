@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 
+from eiso.core.auth.principal import Principal
 from eiso.core.resources import Resources
 
 
@@ -15,5 +16,6 @@ from eiso.core.resources import Resources
 class Context:
     request: Request | WebSocket
     resources: Resources
+    principal: Principal | None = None
     response: Any = None
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -26,4 +26,10 @@ class GraphQLView(GraphQL):
         return orjson.dumps(data)
 
     async def get_context(self, request, response) -> Context:
-        return Context(request=request, resources=request.app.state.resources, response=response)
+        principal = await request.app.state.authenticator(request)
+        return Context(
+            request=request,
+            resources=request.app.state.resources,
+            principal=principal,
+            response=response,
+        )

@@ -169,11 +169,33 @@ async def resources(backend, database) -> AsyncIterator[Resources]:
     await res.close()
 
 
+class Callers:
+    """A test double for the token issuer: `issue(principal)` gives a bearer token that the
+    test app's authenticator maps back to that principal."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, object] = {}
+
+    def issue(self, principal) -> dict[str, str]:
+        token = "test-" + secrets.token_hex(8)
+        self._by_token[token] = principal
+        return {"authorization": f"Bearer {token}"}
+
+    async def authenticate(self, connection):
+        header = connection.headers.get("authorization", "")
+        return self._by_token.get(header.removeprefix("Bearer ").strip())
+
+
+@pytest.fixture(scope="session")
+def callers() -> Callers:
+    return Callers()
+
+
 @pytest_asyncio.fixture(scope="session")
-async def app(resources):
+async def app(resources, callers):
     from eiso.core.app import create_app
 
-    application = create_app(resources.settings, resources)
+    application = create_app(resources.settings, resources, authenticator=callers.authenticate)
     async with application.router.lifespan_context(application):
         yield application
 

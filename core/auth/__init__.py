@@ -1,0 +1,1 @@
+"""Who is calling: principals, roles and scopes; tokens and permission rules build on these."""
