@@ -90,3 +90,9 @@ async def test_cors_only_for_configured_origins(resources, origin_allowed):
         )
     allowed = response.headers.get("access-control-allow-origin")
     assert (allowed == "https://portal.example") is origin_allowed
+
+
+async def test_errors_carry_a_stable_code(client):
+    response = await client.post("/graphql", json={"query": "{ nope }"})
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
