@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,7 +16,7 @@ from eiso.core.auth.authenticator import Authenticator, anonymous
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
-from eiso.core.settings import Settings, get_settings
+from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.graphql.schema import build_schema
 from eiso.graphql.view import GraphQLView
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
@@ -71,6 +72,11 @@ def create_app(
 
 def asgi() -> Starlette:
     """`uvicorn --factory eiso.core.app:asgi`: reads the settings from the environment."""
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        # One clear line naming the variable, not a traceback from inside uvicorn.
+        print(f"eiso: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     configure_logging(settings.log_level, settings.log_json)
     return create_app(settings)

@@ -65,3 +65,16 @@ def test_serve_refuses_several_workers_on_memory_redis():
     result = eiso("serve", "--workers", "2")
     assert result.returncode == 1
     assert "EISO_REDIS_URL" in result.stderr
+
+
+def test_uvicorn_factory_with_a_bad_setting_says_one_line():
+    uvicorn = str(pathlib.Path(sys.executable).parent / "uvicorn")
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    full_env["EISO_ENV"] = "prod"
+    result = subprocess.run(
+        [uvicorn, "--factory", "eiso.core.app:asgi", "--port", "1"],
+        env=full_env, capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert result.returncode != 0
+    assert "eiso: EISO_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
