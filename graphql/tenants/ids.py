@@ -28,4 +28,5 @@ def decode_id(global_id: str, type_name: str) -> tuple[int, int]:
 
 
 def not_found(type_name: str, global_id: str) -> NotFound:
-    return NotFound(f"no {type_name} with id {global_id!r}", f"không tìm thấy {type_name} có id {global_id!r}")
+    # The id is not echoed: the answer is the same whatever was guessed.
+    return NotFound(f"no such {type_name}", f"không tìm thấy {type_name}")
