@@ -287,10 +287,10 @@ async def onboard(
     rows, errors = parse(content, file_format)
     report.total = len(rows)
     errors += check_rows(rows)
-    codes = list(dict.fromkeys(row.code for row in rows if row.code))
-    parent_codes = list(dict.fromkeys(r.parent_code for r in rows if r.parent_code and r.parent_code not in codes))
+    codes = set(row.code for row in rows if row.code)
+    parent_codes = {row.parent_code for row in rows if row.parent_code} - codes
     async with open_session(TenantScope.nation()) as lookup:
-        anywhere = await _existing(lookup, codes + parent_codes)
+        anywhere = await _existing(lookup, sorted(codes | parent_codes))
     mine = {code: agency for code, agency in anywhere.items() if agency.province_id == province.id}
     for row in rows:
         other = anywhere.get(row.code)
