@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.infra.ids import new_id
@@ -331,7 +332,14 @@ async def onboard(
             report.unchanged.append(row.code)
     if dry_run:
         return report
-    await _write(open_session, province, inserts, updates, progress, len(rows) - len(inserts) - len(updates))
+    try:
+        await _write(open_session, province, inserts, updates, progress, len(rows) - len(inserts) - len(updates))
+    except IntegrityError:
+        # Another import wrote some of these codes between our check and our write; the
+        # transaction rolled back, so a re-run sees them and reports precisely.
+        report.created, report.updated, report.unchanged = [], [], []
+        report.errors = [_error(0, "another change to these agencies ran at the same time; nothing was written, "
+                                   "run the import again", "có thay đổi đồng thời; chưa ghi gì, hãy nhập lại")]
     return report
 
 
