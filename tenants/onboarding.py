@@ -288,7 +288,7 @@ async def onboard(
     rows, errors = parse(content, file_format)
     report.total = len(rows)
     errors += check_rows(rows)
-    codes = set(row.code for row in rows if row.code)
+    codes = {row.code for row in rows if row.code}
     parent_codes = {row.parent_code for row in rows if row.parent_code} - codes
     async with open_session(TenantScope.nation()) as lookup:
         anywhere = await _existing(lookup, sorted(codes | parent_codes))

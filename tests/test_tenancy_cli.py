@@ -83,3 +83,17 @@ def test_modules_enable_disable_list(env):
     bad = eiso("modules", "enable", "--province", "22", "Bad Name", env=env)
     assert bad.returncode == 1 and "MODULE 'Bad Name'" in bad.stderr
     assert eiso("modules", "enable", "--province", "99", "land_use", env=env).returncode == 1
+
+
+def test_merge_commands(env, tmp_path):
+    assert eiso("provinces", "create", "--code", "23", "--name", "Tỉnh Hà Giang", env=env).returncode == 0
+    file = tmp_path / "hg.csv"
+    file.write_text("code,name,kind,parent_code\nHG.1,Xã Một,commune,\nHG.2,Xã Hai,commune,\n", encoding="utf-8")
+    assert eiso("agencies", "import", "--province", "23", str(file), env=env).returncode == 0
+    merged = eiso("agencies", "merge", "--province", "23", "--code", "HG.12", "--name", "Xã Một Hai", "HG.1", "HG.2", env=env)
+    assert merged.returncode == 0, merged.stderr
+    again = eiso("agencies", "merge", "--province", "23", "--code", "HG.13", "--name", "X", "HG.1", "HG.2", env=env)
+    assert again.returncode == 1 and "already merged" in again.stderr
+    assert eiso("provinces", "merge", "--into", "22", "--from", "23", env=env).returncode == 0
+    result = eiso("provinces", "merge", "--into", "22", "--from", "23", env=env)
+    assert result.returncode == 1 and "cannot merge" in result.stderr

@@ -58,3 +58,38 @@ def import_agencies(
         typer.echo(f"eiso: {len(report.pending_accounts)} admin account(s) pending until accounts exist:", err=True)
         for account in report.pending_accounts:
             typer.echo(f"  {account.agency_code}: {account.username} {account.email or ''}".rstrip(), err=True)
+
+
+@app.command("merge")
+def merge(
+    sources: list[str] = typer.Argument(..., help="codes of the agencies merged (two or more)"),
+    province: str = typer.Option(..., "--province", help="the province's code"),
+    code: str = typer.Option(..., "--code", help="code of the new agency"),
+    name: str = typer.Option(..., "--name", help="name of the new agency"),
+    kind: str = typer.Option("commune", "--kind", help="kind of the new agency"),
+    parent: str | None = typer.Option(None, "--parent", help="code of the new agency's parent"),
+) -> None:
+    """Merge agencies into a new one (e.g. communes in 2025): their data moves, in one transaction."""
+    import getpass
+
+    from eiso.tenants.models import AgencyKind
+    from eiso.tenants.reorganisation import ReorganisationError, merge_agencies
+    from eiso.tenants.scope import TenantScope
+
+    if kind not in AgencyKind.__members__:
+        fail(f"--kind {kind!r}: one of {', '.join(AgencyKind.__members__)}")
+
+    async def work(resources) -> str:
+        async with resources.session(TenantScope.nation()) as session:
+            try:
+                async with session.begin():
+                    await merge_agencies(session, province, sources, code=code, name=name, kind=AgencyKind(kind),
+                                         parent_code=parent, by=f"cli:{getpass.getuser()}")
+            except ReorganisationError as error:
+                return error.message
+        return ""
+
+    problem = run_with_resources(work)
+    if problem:
+        fail(problem)
+    typer.echo(f"eiso: {', '.join(sources)} merged into {code} {name}", err=True)

@@ -38,3 +38,29 @@ def create(
     if problem:
         fail(problem)
     typer.echo(f"eiso: province {code} {name} ready", err=True)
+
+
+@app.command("merge")
+def merge(
+    into: str = typer.Option(..., "--into", help="the province that remains (A)"),
+    source: str = typer.Option(..., "--from", help="the province merged into it (B)"),
+) -> None:
+    """Merge province B into A: B's agencies and all their data move to A, in one transaction."""
+    import getpass
+
+    from eiso.tenants.reorganisation import ReorganisationError, merge_provinces
+    from eiso.tenants.scope import TenantScope
+
+    async def work(resources) -> str:
+        async with resources.session(TenantScope.nation()) as session:
+            try:
+                async with session.begin():
+                    await merge_provinces(session, into, source, by=f"cli:{getpass.getuser()}")
+            except ReorganisationError as error:
+                return error.message
+        return ""
+
+    problem = run_with_resources(work)
+    if problem:
+        fail(problem)
+    typer.echo(f"eiso: province {source} merged into {into}", err=True)
