@@ -54,6 +54,7 @@ async def test_vietnamese_search_ignores_diacritics_and_case(client, callers, wo
     body = await gql(client, AGENCIES, {"p": province.code, "s": "xa tien yen", "first": 10}, headers)
     nodes = [edge["node"] for edge in body["data"]["agencies"]["edges"]]
     assert [node["code"] for node in nodes] == [tien_yen.code]
+    assert nodes[0]["kind"] == "COMMUNE"
     assert nodes[0]["parent"]["code"] and nodes[0]["province"]["code"] == province.code
     body = await gql(client, "query($s: String) { provinces(search: $s, first: 100) { edges { node { code } } } }",
                      {"s": "QUANG ninh"}, headers)

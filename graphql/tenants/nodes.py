@@ -12,9 +12,16 @@ from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants import onboarding
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
 
-AgencyKindEnum = strawberry.enum(AgencyKind, name="AgencyKind")
-IsoStatusEnum = strawberry.enum(IsoStatus, name="IsoStatus")
-TenantStatusEnum = strawberry.enum(TenantStatus, name="TenantStatus")
+
+
+def _graphql_enum(source: type[enum.Enum]) -> type[enum.Enum]:
+    """The same values, with the upper-case names GraphQL clients expect (COMMUNE, ...)."""
+    return strawberry.enum(enum.Enum(source.__name__, {m.name.upper(): m.value for m in source}))
+
+
+AgencyKindEnum = _graphql_enum(AgencyKind)
+IsoStatusEnum = _graphql_enum(IsoStatus)
+TenantStatusEnum = _graphql_enum(TenantStatus)
 
 
 @strawberry.enum(name="ImportFormat")
@@ -41,7 +48,7 @@ class ProvinceNode:
 
     @strawberry.field
     def status(self) -> TenantStatusEnum:
-        return TenantStatus(self.row.status)
+        return TenantStatusEnum(self.row.status)
 
 
 @strawberry.type(name="Agency")
@@ -62,15 +69,15 @@ class AgencyNode:
 
     @strawberry.field
     def kind(self) -> AgencyKindEnum:
-        return AgencyKind(self.row.kind)
+        return AgencyKindEnum(self.row.kind)
 
     @strawberry.field
     def status(self) -> TenantStatusEnum:
-        return TenantStatus(self.row.status)
+        return TenantStatusEnum(self.row.status)
 
     @strawberry.field
     def iso_status(self) -> IsoStatusEnum:
-        return IsoStatus(self.row.iso_status)
+        return IsoStatusEnum(self.row.iso_status)
 
     @strawberry.field
     def iso_status_since(self) -> dt.date | None:
