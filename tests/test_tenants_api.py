@@ -146,3 +146,29 @@ async def test_onboard_agencies_mutation(client, callers, resources, world):
         assert (await session.execute(select(Agency).where(Agency.code == other))).first() is None
     body = await gql(client, ONBOARD, {"p": "NO-SUCH", "f": "CSV", "c": csv, "dry": True}, headers)
     assert codes(body) == ["NOT_FOUND"]
+
+
+async def test_nested_parents_and_provinces_load_in_batches(client, callers, resources, world):
+    """Dataloaders: a page of agencies with parent and province costs the same few statements
+    whatever its size (no N+1)."""
+    from sqlalchemy import event
+
+    province = world[0]
+    headers = admin_of(callers, province)
+
+    async def statements_for(first: int) -> int:
+        seen = []
+
+        def count(*_args):
+            seen.append(1)
+
+        event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            body = await gql(client, AGENCIES, {"p": province.code, "s": "xa", "first": first}, headers)
+        finally:
+            event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+        assert len(body["data"]["agencies"]["edges"]) == first
+        return len(seen)
+
+    one, two = await statements_for(1), await statements_for(2)  # the communes, each with a parent
+    assert one == two <= 7  # count + page, parents, provinces (+ scope settings on PostgreSQL)
