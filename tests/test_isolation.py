@@ -15,7 +15,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.graphql.tenants.ids import encode_id
@@ -105,6 +105,13 @@ async def test_orm_reads_of_another_agency_find_nothing(resources, tenants, mode
             assert theirs.agency.id not in owners, name
     async with resources.session(scopes["agency"]) as session:
         assert await session.get(model, (sibling_row.province_id, sibling_row.id)) is None
+    for name, scope in scopes.items():  # writes by id touch nothing either
+        async with resources.session(scope) as session, session.begin():
+            for target in (row, sibling_row) if name == "agency" else (row,):
+                where = (model.province_id == target.province_id, model.id == target.id)
+                changed = await session.execute(update(model).where(*where).values(agency_id=model.agency_id))
+                removed = await session.execute(delete(model).where(*where))
+                assert (changed.rowcount, removed.rowcount) == (0, 0), name
 
 
 async def test_agency_scope_cannot_read_a_sibling_agency(resources, tenants):
