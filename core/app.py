@@ -20,6 +20,7 @@ from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.graphql.schema import build_schema
 from eiso.graphql.view import GraphQLView
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
+from eiso.tenants import reorganisation as _reorganisation  # noqa: F401 - registers its tables
 
 log = logging.getLogger("eiso.app")
 

@@ -6,9 +6,11 @@ import strawberry
 from strawberry.tools import merge_types
 
 from eiso.graphql.core.queries import CoreQuery
+from eiso.graphql.tenants.mutations import TenantsMutation
+from eiso.graphql.tenants.queries import TenantsQuery
 
-QUERY_PARTS: tuple[type, ...] = (CoreQuery,)
-MUTATION_PARTS: tuple[type, ...] = ()
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, TenantsQuery)
+MUTATION_PARTS: tuple[type, ...] = (TenantsMutation,)
 
 
 def build_schema() -> strawberry.Schema:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, String, UniqueConstraint, select
@@ -73,3 +74,21 @@ async def set_module(
     session.add(ModuleActivationEvent(province_id=province_id, module=module, enabled=enabled, changed_by=by))
     await session.flush()
     return row
+
+
+_MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+def installed_modules() -> frozenset[str]:
+    """The modules installed in this environment: entry points of the `eiso.plugins` group."""
+    from importlib.metadata import entry_points
+
+    return frozenset(entry.name for entry in entry_points(group="eiso.plugins"))
+
+
+def check_module_name(module: str) -> str | None:
+    """Why `module` cannot be switched, or None. Until plugin discovery lands, any well-formed
+    name is accepted so provinces can prepare their activations."""
+    if not _MODULE_NAME.match(module):
+        return "a module name is 2-64 of a-z, 0-9 and _, starting with a letter"
+    return None

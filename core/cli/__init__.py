@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from eiso.core.cli import db, demo, graphql_cmd, plugins_cmd, serve
+from eiso.core.cli import agencies, db, demo, graphql_cmd, modules_cmd, plugins_cmd, provinces, serve
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
@@ -31,6 +31,9 @@ app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(graphql_cmd.app, name="graphql")
+app.add_typer(provinces.app, name="provinces")
+app.add_typer(agencies.app, name="agencies")
+app.add_typer(modules_cmd.app, name="modules")
 
 
 def main() -> None:

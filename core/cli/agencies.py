@@ -1,0 +1,95 @@
+"""`eiso agencies import`: bulk onboarding from CSV or JSON, with a progress bar."""
+
+from __future__ import annotations
+
+import pathlib
+
+import typer
+
+from eiso.core.cli.common import fail, run_with_resources
+
+app = typer.Typer(help="Agencies (the tenants).", no_args_is_help=True)
+
+
+@app.command("import")
+def import_agencies(
+    file: pathlib.Path = typer.Argument(..., help="CSV (code,name,kind,parent_code[,admin_username,admin_email]) or JSON list"),
+    province: str = typer.Option(..., "--province", help="the province's code"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="validate and report, write nothing"),
+) -> None:
+    """Validate every row, then write them all (or nothing). Safe to re-run."""
+    from rich.progress import Progress
+
+    from eiso.tenants.onboarding import detect_format, onboard
+    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import get_province
+
+    try:
+        content = file.read_bytes()
+    except OSError as error:
+        fail(f"{file}: {error.strerror or error}")
+
+    async def work(resources):
+        async with resources.session(TenantScope.nation()) as session:
+            target = await get_province(session, province)
+        if target is None:
+            return None
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"importing into {province}", total=None)
+            return await onboard(
+                resources.session, target, content, detect_format(file.name, content), dry_run=dry_run,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+    report = run_with_resources(work)
+    if report is None:
+        fail(f"--province {province!r}: no such province")
+    if report.errors:
+        for error in report.errors:
+            typer.echo(f"eiso: {error}", err=True)
+        typer.echo(f"eiso: {len(report.errors)} bad line(s); nothing was written", err=True)
+        raise typer.Exit(1)
+    verb = "would create" if dry_run else "created"
+    typer.echo(
+        f"eiso: {report.total} rows: {verb} {len(report.created)}, updated {len(report.updated)},"
+        f" unchanged {len(report.unchanged)}", err=True,
+    )
+    if report.pending_accounts:
+        typer.echo(f"eiso: {len(report.pending_accounts)} admin account(s) pending until accounts exist:", err=True)
+        for account in report.pending_accounts:
+            typer.echo(f"  {account.agency_code}: {account.username} {account.email or ''}".rstrip(), err=True)
+
+
+@app.command("merge")
+def merge(
+    sources: list[str] = typer.Argument(..., help="codes of the agencies merged (two or more)"),
+    province: str = typer.Option(..., "--province", help="the province's code"),
+    code: str = typer.Option(..., "--code", help="code of the new agency"),
+    name: str = typer.Option(..., "--name", help="name of the new agency"),
+    kind: str = typer.Option("commune", "--kind", help="kind of the new agency"),
+    parent: str | None = typer.Option(None, "--parent", help="code of the new agency's parent"),
+) -> None:
+    """Merge agencies into a new one (e.g. communes in 2025): their data moves, in one transaction."""
+    import getpass
+
+    from eiso.tenants.models import AgencyKind
+    from eiso.tenants.reorganisation import ReorganisationError, merge_agencies
+    from eiso.tenants.scope import TenantScope
+
+    if kind not in AgencyKind.__members__:
+        fail(f"--kind {kind!r}: one of {', '.join(AgencyKind.__members__)}")
+
+    async def work(resources) -> str:
+        async with resources.session(TenantScope.nation()) as session:
+            try:
+                async with session.begin():
+                    await merge_agencies(session, province, sources, code=code, name=name, kind=AgencyKind(kind),
+                                         parent_code=parent, by=f"cli:{getpass.getuser()}")
+            except ReorganisationError as error:
+                return error.message
+        return ""
+
+    problem = run_with_resources(work)
+    if problem:
+        fail(problem)
+    typer.echo(f"eiso: {', '.join(sources)} merged into {code} {name}", err=True)

@@ -1,0 +1,85 @@
+"""`eiso modules`: which modules exist and which a province switched on."""
+
+from __future__ import annotations
+
+import typer
+
+from eiso.core.cli.common import fail, run_with_resources
+
+app = typer.Typer(help="Modules per province.", no_args_is_help=True)
+
+
+def _province(session, code: str):
+    from eiso.tenants.services import get_province
+
+    return get_province(session, code)
+
+
+@app.command("list")
+def list_modules(province: str | None = typer.Option(None, "--province", help="show this province's state")) -> None:
+    """Installed modules, and which the province enabled."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from eiso.tenants.modules import ModuleActivation, installed_modules
+    from eiso.tenants.scope import TenantScope
+
+    async def work(resources):
+        async with resources.session(TenantScope.nation()) as session:
+            if province is None:
+                return {}
+            target = await _province(session, province)
+            if target is None:
+                return None
+            rows = await session.execute(select(ModuleActivation).where(ModuleActivation.province_id == target.id))
+            return {row.module: row for row in rows.scalars()}
+
+    states = run_with_resources(work)
+    if states is None:
+        fail(f"--province {province!r}: no such province")
+    table = Table("module", "installed", *(("enabled", "changed by", "changed at") if province else ()))
+    installed = installed_modules()
+    for name in sorted(set(installed) | set(states)):
+        cells = [name, "yes" if name in installed else "no"]
+        if province:
+            row = states.get(name)
+            cells += ["yes" if row and row.enabled else "no", row.changed_by if row else "",
+                      row.changed_at.isoformat(timespec="seconds") if row else ""]
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def _switch(province: str, module: str, enabled: bool) -> None:
+    import getpass
+
+    from eiso.tenants.modules import check_module_name, set_module
+    from eiso.tenants.scope import TenantScope
+
+    problem = check_module_name(module)
+    if problem:
+        fail(f"MODULE {module!r}: {problem}")
+
+    async def work(resources) -> bool:
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            target = await _province(session, province)
+            if target is None:
+                return False
+            await set_module(session, target.id, module, enabled, by=f"cli:{getpass.getuser()}")
+            return True
+
+    if not run_with_resources(work):
+        fail(f"--province {province!r}: no such province")
+    typer.echo(f"eiso: module {module} {'enabled' if enabled else 'disabled'} for province {province}", err=True)
+
+
+@app.command("enable")
+def enable(module: str, province: str = typer.Option(..., "--province")) -> None:
+    """Switch a module on for a province."""
+    _switch(province, module, True)
+
+
+@app.command("disable")
+def disable(module: str, province: str = typer.Option(..., "--province")) -> None:
+    """Switch a module off for a province; its data stays."""
+    _switch(province, module, False)

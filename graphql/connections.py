@@ -1,0 +1,56 @@
+"""Relay-style cursor connections (`edges { cursor node }`, `pageInfo`, `totalCount`), shared by
+every domain. Cursors are opaque: base64 of a JSON sort key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Generic, TypeVar
+
+import orjson
+import strawberry
+
+from eiso.core.errors import DomainError
+
+T = TypeVar("T")
+MAX_PAGE = 100
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    total_count: int
+
+
+def encode_cursor(key: list) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
+
+
+def decode_cursor(cursor: str, size: int) -> list:
+    """The sort key in `cursor`; a cursor not made here is BAD_INPUT."""
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeError):
+        key = None
+    if not isinstance(key, list) or len(key) != size:
+        raise DomainError("`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này")
+    return key
+
+
+def check_first(first: int) -> int:
+    if not 0 <= first <= MAX_PAGE:
+        raise DomainError(f"`first` must be between 0 and {MAX_PAGE}", f"`first` phải từ 0 đến {MAX_PAGE}")
+    return first

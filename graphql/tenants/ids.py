@@ -1,0 +1,32 @@
+"""Opaque, typed global ids: base64 of "Type:<province_id>:<id>".
+
+An id of another type, of another tenant or not made here resolves as NOT_FOUND, exactly like
+an id that does not exist, so a caller learns nothing from guessing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from eiso.core.errors import NotFound
+
+
+def encode_id(type_name: str, province_id: int, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{province_id}:{row_id}".encode()).decode()
+
+
+def decode_id(global_id: str, type_name: str) -> tuple[int, int]:
+    """(province_id, id) of a `type_name` id, or NotFound."""
+    try:
+        kind, province_id, row_id = base64.urlsafe_b64decode(global_id.encode()).decode().split(":")
+        if kind == type_name:
+            return int(province_id), int(row_id)
+    except (binascii.Error, ValueError, UnicodeError):
+        pass
+    raise not_found(type_name, global_id)
+
+
+def not_found(type_name: str, global_id: str) -> NotFound:
+    # The id is not echoed: the answer is the same whatever was guessed.
+    return NotFound(f"no such {type_name}", f"không tìm thấy {type_name}")

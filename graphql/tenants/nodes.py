@@ -1,0 +1,142 @@
+"""GraphQL types of the tenants room: Province, Agency, Module, the onboarding report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+
+from eiso.graphql.tenants.dataloaders import loaders
+from eiso.graphql.tenants.ids import encode_id
+from eiso.tenants import onboarding
+from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
+
+
+
+def _graphql_enum(source: type[enum.Enum]) -> type[enum.Enum]:
+    """The same values, with the upper-case names GraphQL clients expect (COMMUNE, ...)."""
+    return strawberry.enum(enum.Enum(source.__name__, {m.name.upper(): m.value for m in source}))
+
+
+AgencyKindEnum = _graphql_enum(AgencyKind)
+IsoStatusEnum = _graphql_enum(IsoStatus)
+TenantStatusEnum = _graphql_enum(TenantStatus)
+
+
+@strawberry.enum(name="ImportFormat")
+class ImportFormat(enum.Enum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@strawberry.type(name="Province")
+class ProvinceNode:
+    row: strawberry.Private[Province]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Province", self.row.id, self.row.id))
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def status(self) -> TenantStatusEnum:
+        return TenantStatusEnum(self.row.status)
+
+
+@strawberry.type(name="Agency")
+class AgencyNode:
+    row: strawberry.Private[Agency]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Agency", self.row.province_id, self.row.id))
+
+    @strawberry.field(description="The official electronic identifier code (mã định danh).")
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def kind(self) -> AgencyKindEnum:
+        return AgencyKindEnum(self.row.kind)
+
+    @strawberry.field
+    def status(self) -> TenantStatusEnum:
+        return TenantStatusEnum(self.row.status)
+
+    @strawberry.field
+    def iso_status(self) -> IsoStatusEnum:
+        return IsoStatusEnum(self.row.iso_status)
+
+    @strawberry.field
+    def iso_status_since(self) -> dt.date | None:
+        return self.row.iso_status_since
+
+    @strawberry.field(description="The parent agency, when the caller may see it.")
+    async def parent(self, info: strawberry.Info) -> AgencyNode | None:
+        if self.row.parent_id is None:
+            return None
+        row = await loaders(info).agencies.load((self.row.province_id, self.row.parent_id))
+        return AgencyNode(row=row) if row else None
+
+    @strawberry.field
+    async def province(self, info: strawberry.Info) -> ProvinceNode:
+        return ProvinceNode(row=await loaders(info).provinces.load(self.row.province_id))
+
+
+@strawberry.type(name="Module")
+class ModuleNode:
+    name: str
+    installed: bool
+    enabled_for_my_province: bool
+    changed_by: str | None = None
+    changed_at: dt.datetime | None = None
+
+
+@strawberry.type
+class OnboardingError:
+    line: int
+    reason: str
+    reason_vi: str
+
+
+@strawberry.type
+class PendingAccount:
+    agency_code: str
+    username: str
+    email: str | None
+
+
+@strawberry.type
+class OnboardingReport:
+    ok: bool
+    dry_run: bool
+    total: int
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    errors: list[OnboardingError]
+    pending_accounts: list[PendingAccount] = strawberry.field(
+        description="Admins named in the file: accounts are created once the auth module exists."
+    )
+
+    @classmethod
+    def of(cls, report: onboarding.OnboardingReport) -> OnboardingReport:
+        return cls(
+            ok=report.ok, dry_run=report.dry_run, total=report.total, created=report.created,
+            updated=report.updated, unchanged=report.unchanged,
+            errors=[OnboardingError(line=e.line, reason=e.reason, reason_vi=e.reason_vi) for e in report.errors],
+            pending_accounts=[PendingAccount(agency_code=a.agency_code, username=a.username, email=a.email)
+                              for a in report.pending_accounts],
+        )

@@ -1,0 +1,243 @@
+"""The isolation suite: every tenant-owned model and every GraphQL operation, tried with another
+tenant's ids, must leak nothing.
+
+It is table-driven: a later issue adds a row factory to `ROW_FACTORIES` for each tenant-owned
+model it creates (a test fails until it does) and a `Case` to `CASES` for each query or mutation.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Callable
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select, update
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.graphql.tenants.ids import encode_id
+from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
+from eiso.tenants.modules import set_module
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import ensure_agency, ensure_province
+from tests.conftest import unique_code
+
+
+@dataclasses.dataclass
+class Tenant:
+    province_id: int
+    province_code: str
+    agency: Agency
+    sibling: Agency  # another agency of the same province
+    rows: dict[type, object]  # one row of every tenant-owned model, owned by `agency`
+
+    @property
+    def agency_gid(self) -> str:
+        return encode_id("Agency", self.province_id, self.agency.id)
+
+    def markers(self) -> list[str]:
+        """Strings that must never appear in an answer to another tenant."""
+        return [self.agency.code, self.agency.name, self.agency_gid]
+
+
+# --- tenant-owned models ------------------------------------------------------------------------
+
+# One factory per tenant-owned model: (province_id, agency_id) -> an unsaved row.
+ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
+    Unit: lambda province_id, agency_id: Unit(province_id=province_id, agency_id=agency_id, code="TN",
+                                              name="Bộ phận tiếp nhận " + unique_code()),
+}
+
+
+def tenant_owned_models() -> set[type]:
+    found, stack = set(), [TenantOwned]
+    while stack:
+        for model in stack.pop().__subclasses__():
+            stack.append(model)
+            if getattr(model, "__table__", None) is not None:
+                found.add(model)
+    return found
+
+
+async def _tenant(session, name: str) -> Tenant:
+    province = await ensure_province(session, unique_code("P"), f"Tỉnh {name}")
+    agency = await ensure_agency(session, province, unique_code("A"), f"Xã {name} {unique_code()}", AgencyKind.commune)
+    sibling = await ensure_agency(session, province, unique_code("A"), f"Phường {name} {unique_code()}", AgencyKind.ward)
+    rows = {}
+    for model, factory in ROW_FACTORIES.items():
+        rows[model] = factory(province.id, agency.id)
+        session.add(rows[model])
+    await set_module(session, province.id, "secret_" + unique_code().lower(), True, by="setup")
+    return Tenant(province.id, province.code, agency, sibling, rows)
+
+
+@pytest.fixture
+async def tenants(resources) -> tuple[Tenant, Tenant]:
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        return await _tenant(session, "Tiên Yên"), await _tenant(session, "Văn Giang")
+
+
+def test_every_tenant_owned_model_has_a_row_factory():
+    missing = tenant_owned_models() - set(ROW_FACTORIES)
+    assert not missing, f"add these models to ROW_FACTORIES: {sorted(m.__name__ for m in missing)}"
+
+
+@pytest.mark.parametrize("model", sorted(ROW_FACTORIES, key=lambda m: m.__name__), ids=lambda m: m.__name__)
+async def test_orm_reads_of_another_agency_find_nothing(resources, tenants, model):
+    mine, theirs = tenants
+    row = theirs.rows[model]
+    sibling_row = ROW_FACTORIES[model](mine.province_id, mine.sibling.id)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        session.add(sibling_row)
+    scopes = {
+        "agency": TenantScope.agencies([mine.agency.id], [mine.province_id]),
+        "province": TenantScope.province(mine.province_id),
+    }
+    for name, scope in scopes.items():
+        async with resources.session(scope) as session:
+            by_id = select(model).where(model.province_id == row.province_id, model.id == row.id)
+            assert (await session.execute(by_id)).first() is None, name
+            assert await session.get(model, (row.province_id, row.id)) is None, name
+            owners = set((await session.execute(select(model.agency_id))).scalars())
+            assert theirs.agency.id not in owners, name
+    async with resources.session(scopes["agency"]) as session:
+        assert await session.get(model, (sibling_row.province_id, sibling_row.id)) is None
+    for name, scope in scopes.items():  # writes by id touch nothing either
+        async with resources.session(scope) as session, session.begin():
+            for target in (row, sibling_row) if name == "agency" else (row,):
+                where = (model.province_id == target.province_id, model.id == target.id)
+                changed = await session.execute(update(model).where(*where).values(agency_id=model.agency_id))
+                removed = await session.execute(delete(model).where(*where))
+                assert (changed.rowcount, removed.rowcount) == (0, 0), name
+
+
+async def test_agency_scope_cannot_read_a_sibling_agency(resources, tenants):
+    mine, _ = tenants
+    async with resources.session(TenantScope.agencies([mine.agency.id], [mine.province_id])) as session:
+        assert await session.get(Agency, (mine.province_id, mine.sibling.id)) is None
+
+
+# --- GraphQL ------------------------------------------------------------------------------------
+
+
+def agency_caller(tenant: Tenant) -> Principal:
+    return Principal("officer-" + tenant.agency.code, TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
+                     frozenset({Role.officer}), province_id=tenant.province_id, agency_id=tenant.agency.id)
+
+
+def province_admin(tenant: Tenant) -> Principal:
+    return Principal("admin-" + tenant.province_code, TenantScope.province(tenant.province_id),
+                     frozenset({Role.province_admin}), province_id=tenant.province_id)
+
+
+@dataclasses.dataclass
+class Case:
+    """`query` run by `caller(mine)` with `variables(mine, theirs)`: nothing of `theirs` may
+    appear in the answer, and the errors (if any) must be `codes`."""
+
+    name: str
+    query: str
+    variables: Callable[[Tenant, Tenant], dict]
+    caller: Callable[[Tenant], Principal] = agency_caller
+    codes: tuple[str, ...] = ()
+    markers: Callable[[Tenant, Tenant], list[str]] = lambda mine, theirs: theirs.markers()
+
+
+def _forged(type_name: str, province_id: int, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{province_id}:{row_id}".encode()).decode()
+
+
+CASES = [
+    Case("agency by another province's id", "query($id: ID!) { agency(id: $id) { code name } }",
+         lambda mine, theirs: {"id": theirs.agency_gid}, codes=("NOT_FOUND",)),
+    Case("agency with their id under my province", "query($id: ID!) { agency(id: $id) { code } }",
+         lambda mine, theirs: {"id": _forged("Agency", mine.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("agency with their id as a province admin", "query($id: ID!) { agency(id: $id) { code } }",
+         lambda mine, theirs: {"id": theirs.agency_gid}, caller=province_admin, codes=("NOT_FOUND",)),
+    Case("agency by a sibling's id", "query($id: ID!) { agency(id: $id) { code name } }",
+         lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("NOT_FOUND",),
+         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name]),
+    Case("agency with a Province-typed id", "query($id: ID!) { agency(id: $id) { code } }",
+         lambda mine, theirs: {"id": encode_id("Province", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("agencies of their province", "query($p: String) { agencies(provinceCode: $p) { totalCount edges { node { code name id } } } }",
+         lambda mine, theirs: {"p": theirs.province_code}, caller=province_admin),
+    Case("agencies searched by their name", "query($s: String) { agencies(search: $s) { totalCount edges { node { code name id } } } }",
+         lambda mine, theirs: {"s": theirs.agency.name}, caller=province_admin),
+    Case("agencies of my province as one agency",
+         "query($p: String) { agencies(provinceCode: $p, first: 100) { edges { node { code name parent { code } } } } }",
+         lambda mine, theirs: {"p": mine.province_code},
+         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
+    Case("modules show only my province's state", "{ modules { name enabledForMyProvince changedBy } }",
+         lambda mine, theirs: {}, caller=province_admin,
+         markers=lambda mine, theirs: [theirs.province_code]),
+    Case("onboard agencies into their province",
+         "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok created } }",
+         lambda mine, theirs: {"p": theirs.province_code, "c": f"code,name,kind,parent_code\nX{theirs.agency.code},X,ward,\n"},
+         caller=province_admin, codes=("FORBIDDEN",)),
+    Case("onboard agencies as an officer",
+         "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok } }",
+         lambda mine, theirs: {"p": mine.province_code, "c": "code,name,kind,parent_code\n"}, codes=("FORBIDDEN",)),
+    Case("enable a module as an officer", 'mutation { enableModule(module: "land_use") { name } }',
+         lambda mine, theirs: {}, codes=("FORBIDDEN",)),
+    Case("disable a module as an officer", 'mutation { disableModule(module: "land_use") { name } }',
+         lambda mine, theirs: {}, codes=("FORBIDDEN",)),
+]
+
+
+PUBLIC_FIELDS = {"version", "provinces", "province"}  # global reference data, no tenant rows
+
+
+def test_every_query_and_mutation_has_a_case():
+    from graphql import parse
+
+    from eiso.graphql.schema import build_schema
+
+    schema = build_schema()._schema
+    fields = {name for root in (schema.query_type, schema.mutation_type) if root for name in root.fields}
+    covered = {
+        selection.name.value
+        for case in CASES
+        for definition in parse(case.query).definitions
+        for selection in definition.selection_set.selections
+    }
+    missing = fields - PUBLIC_FIELDS - covered
+    assert not missing, f"add isolation cases for: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+async def test_graphql_leaks_nothing(client, callers, resources, tenants, case):
+    mine, theirs = tenants
+    response = await client.post("/graphql", json={"query": case.query, "variables": case.variables(mine, theirs)},
+                                 headers=callers.issue(case.caller(mine)))
+    body = response.json()
+    assert [error["extensions"]["code"] for error in body.get("errors", [])] == list(case.codes), body
+    text = orjson.dumps(body).decode()
+    for marker in case.markers(mine, theirs):
+        assert marker not in text, f"{case.name}: {marker!r} leaked"
+    async with resources.session(TenantScope.nation()) as session:
+        assert (await session.execute(select(Agency).where(Agency.code == "X" + theirs.agency.code))).first() is None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    type_name=st.sampled_from(["Agency", "Province", "Unit", "agency", ""]),
+    province_delta=st.integers(-3, 3),
+    noise=st.text(max_size=12),
+)
+async def test_random_global_ids_never_resolve_across_tenants(client, callers, tenants, type_name, province_delta, noise):
+    mine, theirs = tenants
+    candidates = [
+        _forged(type_name, theirs.province_id + province_delta, theirs.agency.id),
+        _forged(type_name, mine.province_id, theirs.agency.id) + noise,
+        base64.urlsafe_b64encode(noise.encode()).decode(),
+        noise,
+    ]
+    headers = callers.issue(agency_caller(mine))
+    for candidate in candidates:
+        body = (await client.post("/graphql", json={"query": "query($id: ID!) { agency(id: $id) { id } }",
+                                                     "variables": {"id": candidate}}, headers=headers)).json()
+        found = (body.get("data") or {}).get("agency")
+        assert found is None or found["id"] == mine.agency_gid
