@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
@@ -18,6 +19,9 @@ from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
 from eiso.graphql.schema import build_schema
 from eiso.graphql.view import GraphQLView
+from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
+from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
+from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 
 log = logging.getLogger("eiso.app")
@@ -38,10 +42,19 @@ def create_app(
     async def lifespan(app: Starlette):
         owned = resources is None
         app.state.resources = resources or Resources.open(settings)
+        res = app.state.resources
+        relay_task = None
+        if settings.relay_enabled:
+            relay = Relay(res.sessionmaker, res.redis, res.key)
+            relay_task = asyncio.create_task(relay.run(settings.events_relay_interval))
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
         finally:
+            if relay_task is not None:
+                relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay_task
             if owned:
                 await app.state.resources.close()
 
