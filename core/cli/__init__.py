@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from eiso.core.cli import db, demo, graphql_cmd, plugins_cmd, serve
+from eiso.core.cli import audit_cmd, db, demo, events_cmd, graphql_cmd, plugins_cmd, serve
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
@@ -31,6 +31,8 @@ app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(graphql_cmd.app, name="graphql")
+app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(events_cmd.app, name="events")
 
 
 def main() -> None:

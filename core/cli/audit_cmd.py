@@ -1,0 +1,63 @@
+"""`eiso audit`: verify the tamper-evident audit chains and publish their heads."""
+
+from __future__ import annotations
+
+import typer
+
+from eiso.core.cli.common import echo_json, fail, run_with_resources
+
+app = typer.Typer(help="The audit trail (hash chains per agency).", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(
+    agency: str | None = typer.Option(None, "--agency", help="Only this agency's code."),
+) -> None:
+    """Walk the chains; report the first broken link of each; exit 1 if any is broken."""
+    from eiso.core import audit
+    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import get_agency_by_code
+
+    async def work(resources):
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            agency_id = None
+            if agency is not None:
+                found = await get_agency_by_code(session, agency)
+                if found is None:
+                    return None, f"--agency: no agency with code {agency!r}"
+                agency_id = found.id
+            heads = [h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)]
+            breaks = await audit.verify(session, agency_id)
+            return (heads, breaks), None
+
+    result, error = run_with_resources(work)
+    if error:
+        fail(error)
+    heads, breaks = result
+    for broken in breaks:
+        typer.echo(
+            f"eiso: audit chain broken: agency {broken.agency_id}, seq {broken.seq}: {broken.problem}",
+            err=True,
+        )
+    if breaks:
+        raise typer.Exit(1)
+    entries = sum(h.seq for h in heads)
+    typer.echo(f"eiso: {len(heads)} audit chain(s) intact, {entries} entries", err=True)
+
+
+@app.command("heads")
+def heads() -> None:
+    """Print every chain head (agency, seq, hash) as JSON, to keep a digest outside the DB."""
+    from eiso.core import audit
+    from eiso.tenants.scope import TenantScope
+
+    async def work(resources):
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            return await audit.chain_heads(session)
+
+    echo_json(
+        [
+            {"province_id": h.province_id, "agency_id": h.agency_id, "seq": h.seq, "hash": h.hash}
+            for h in run_with_resources(work)
+        ]
+    )
