@@ -47,9 +47,17 @@ def _event(stream_id, fields: dict) -> StreamEvent:
 
 class StreamReader:
     def __init__(
-        self, redis: aioredis.Redis, key: Callable[..., str], name: str, topics: Iterable[str]
+        self,
+        redis: aioredis.Redis,
+        key: Callable[..., str],
+        name: str,
+        topics: Iterable[str],
+        *,
+        from_end: bool = False,
     ) -> None:
-        self.redis, self.key, self.name = redis, key, name
+        """A reader seen for the first time starts at the oldest retained event, or with
+        `from_end` (a live feed such as a subscription) after the newest one."""
+        self.redis, self.key, self.name, self.from_end = redis, key, name, from_end
         self.topics = list(topics)
         self._streams = {stream_key(key, t): t for t in self.topics}
 
@@ -61,7 +69,17 @@ class StreamReader:
 
     async def _cursors(self) -> dict[str, str]:
         values = await self.redis.mget([self._cursor_key(s) for s in self._streams])
-        return {s: _text(v) if v else "0-0" for s, v in zip(self._streams, values)}
+        cursors = {}
+        for stream, value in zip(self._streams, values):
+            if value is None:
+                value = "0-0"
+                if self.from_end:
+                    newest = await self.redis.xrevrange(stream, count=1)
+                    value = _text(newest[0][0]) if newest else "0-0"
+                # Remember where a new reader starts, so no event slips by between calls.
+                await self.redis.set(self._cursor_key(stream), value, nx=True)
+            cursors[stream] = _text(value)
+        return cursors
 
     async def read(
         self, handler: Callable[[StreamEvent], Awaitable[None]], *, count: int = 100,

@@ -155,3 +155,17 @@ async def test_lifespan_relay_sends_in_the_background(resources):
                 break
             await asyncio.sleep(0.05)
     assert [e.outbox_id for e in got.events] == ids
+
+
+async def test_a_live_reader_starts_after_the_newest_event(resources):
+    name = topic()
+    await write(resources, name, [{"n": "old"}])
+    relay = Relay(resources.sessionmaker, resources.redis, resources.key)
+    await relay.drain()
+    reader = StreamReader(resources.redis, resources.key, unique_code("live"), [name], from_end=True)
+    got = Collector()
+    assert await reader.read_all(got) == 0
+    ids = await write(resources, name, [{"n": "new"}])
+    await relay.drain()
+    await reader.read_all(got)
+    assert [e.outbox_id for e in got.events] == ids
