@@ -5,9 +5,11 @@ sha256 over a canonical JSON of its fields plus that previous hash. Changing or 
 breaks the link that follows it, which `verify` finds; publishing the chain heads
 (`chain_heads`) outside the database also exposes a rewrite of a whole chain.
 
-Appends never fork a chain: the agency's head row is locked (`SELECT ... FOR UPDATE` on
-PostgreSQL; SQLite has one writer at a time) and `(agency_id, seq)` is unique, so a racing
-append that slipped through fails its insert and retries on the new head.
+Appends never fork a chain: the first statement of an append writes (an upsert of the agency's
+head row), then the head is read `FOR UPDATE`. On PostgreSQL a concurrent append of the same
+agency waits for that row lock and then reads the committed new head; SQLite has one writer at
+a time, and a transaction that holds the write lock reads the latest data. `(agency_id, seq)`
+is unique besides, so anything that slipped through would fail, never fork.
 On PostgreSQL the application role may only SELECT and INSERT entries.
 """
 
@@ -21,7 +23,6 @@ from collections.abc import AsyncIterator
 import orjson
 from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, select
 
@@ -130,33 +131,26 @@ async def append(
     entity_type: str,
     entity_id: object,
     data: dict | None = None,
-    attempts: int = 5,
 ) -> AuditEntry:
-    """Append an entry to the agency's chain inside the caller's transaction."""
+    """Append an entry to the agency's chain inside the caller's transaction: it commits or
+    rolls back with the change it records."""
     data = orjson.loads(orjson.dumps(data or {}))  # what JSON will hand back, for the hash
     _check_no_personal_data(data)
-    for attempt in range(attempts):
-        try:
-            async with session.begin_nested():
-                head = await _locked_head(session, province_id, agency_id)
-                entry = AuditEntry(
-                    province_id=province_id, agency_id=agency_id, seq=head.seq + 1,
-                    actor=actor, action=action, entity_type=entity_type,
-                    entity_id=str(entity_id), data=data, prev_hash=head.hash, hash="",
-                )
-                entry.hash = entry_hash(entry, head.hash)
-                session.add(entry)
-                await session.flush()
-                await session.execute(
-                    update(AuditHead)
-                    .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
-                    .values(seq=entry.seq, hash=entry.hash)
-                )
-            return entry
-        except IntegrityError:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    head = await _locked_head(session, province_id, agency_id)
+    entry = AuditEntry(
+        province_id=province_id, agency_id=agency_id, seq=head.seq + 1, actor=actor,
+        action=action, entity_type=entity_type, entity_id=str(entity_id), data=data,
+        prev_hash=head.hash, hash="",
+    )
+    entry.hash = entry_hash(entry, head.hash)
+    session.add(entry)
+    await session.flush()
+    await session.execute(
+        update(AuditHead)
+        .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
+        .values(seq=entry.seq, hash=entry.hash)
+    )
+    return entry
 
 
 @dataclasses.dataclass(frozen=True)
