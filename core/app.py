@@ -11,16 +11,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core import health, metrics
 from eiso.core.auth.authenticator import Authenticator, anonymous
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
+from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
 from eiso.graphql.schema import build_schema
 from eiso.graphql.view import GraphQLView
-from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
-from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 

@@ -21,18 +21,28 @@ import hashlib
 from collections.abc import AsyncIterator
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, update
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, select
 
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
 
 GENESIS = "0" * 64
 # Keys that would carry personal data: the audit trail must never hold it.
 PERSONAL_KEYS = frozenset(
-    {"applicant", "name", "full_name", "phone", "email", "address", "id_number", "citizen_id",
-     "birth_date", "lookup_key"}
+    {
+        "applicant",
+        "name",
+        "full_name",
+        "phone",
+        "email",
+        "address",
+        "id_number",
+        "citizen_id",
+        "birth_date",
+        "lookup_key",
+    }
 )
 
 
@@ -138,9 +148,16 @@ async def append(
     _check_no_personal_data(data)
     head = await _locked_head(session, province_id, agency_id)
     entry = AuditEntry(
-        province_id=province_id, agency_id=agency_id, seq=head.seq + 1, actor=actor,
-        action=action, entity_type=entity_type, entity_id=str(entity_id), data=data,
-        prev_hash=head.hash, hash="",
+        province_id=province_id,
+        agency_id=agency_id,
+        seq=head.seq + 1,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        data=data,
+        prev_hash=head.hash,
+        hash="",
     )
     entry.hash = entry_hash(entry, head.hash)
     session.add(entry)
@@ -177,7 +194,9 @@ async def chain_heads(session: AsyncSession) -> list[ChainHead]:
 
 async def _entries(session: AsyncSession, agency_id: int) -> AsyncIterator[AuditEntry]:
     statement = (
-        select(AuditEntry).where(AuditEntry.agency_id == agency_id).order_by(AuditEntry.seq)
+        select(AuditEntry)
+        .where(AuditEntry.agency_id == agency_id)
+        .order_by(AuditEntry.seq)
         .execution_options(yield_per=1000)
     )
     result = await session.stream(statement)
@@ -190,14 +209,24 @@ async def verify_chain(session: AsyncSession, head: ChainHead) -> Break | None:
     expected_seq, prev_hash = 1, GENESIS
     async for entry in _entries(session, head.agency_id):
         if entry.seq != expected_seq:
-            return Break(head.agency_id, expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})")
+            return Break(
+                head.agency_id,
+                expected_seq,
+                f"entry {expected_seq} is missing (next is {entry.seq})",
+            )
         if entry.prev_hash != prev_hash:
-            return Break(head.agency_id, entry.seq, "prev_hash does not match the previous entry's hash")
+            return Break(
+                head.agency_id, entry.seq, "prev_hash does not match the previous entry's hash"
+            )
         if entry_hash(entry, prev_hash) != entry.hash:
             return Break(head.agency_id, entry.seq, "content does not match its hash (altered)")
         expected_seq, prev_hash = entry.seq + 1, entry.hash
     if expected_seq - 1 != head.seq or prev_hash != head.hash:
-        return Break(head.agency_id, expected_seq, f"chain ends at {expected_seq - 1} but the head says {head.seq}")
+        return Break(
+            head.agency_id,
+            expected_seq,
+            f"chain ends at {expected_seq - 1} but the head says {head.seq}",
+        )
     return None
 
 

@@ -50,8 +50,10 @@ class Relay:
         session.info["scope_exempt"] = True  # a global table: no tenant scope applies
         async with session, session.begin():
             statement = (
-                select(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
-                .order_by(OutboxEvent.id).limit(self.batch)
+                select(OutboxEvent)
+                .where(OutboxEvent.sent_at.is_(None))
+                .order_by(OutboxEvent.id)
+                .limit(self.batch)
                 .with_for_update(skip_locked=True)
             )
             events = (await session.execute(statement)).scalars().all()

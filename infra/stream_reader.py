@@ -70,7 +70,7 @@ class StreamReader:
     async def _cursors(self) -> dict[str, str]:
         values = await self.redis.mget([self._cursor_key(s) for s in self._streams])
         cursors = {}
-        for stream, value in zip(self._streams, values):
+        for stream, value in zip(self._streams, values, strict=True):
             if value is None:
                 value = "0-0"
                 if self.from_end:
@@ -82,7 +82,10 @@ class StreamReader:
         return cursors
 
     async def read(
-        self, handler: Callable[[StreamEvent], Awaitable[None]], *, count: int = 100,
+        self,
+        handler: Callable[[StreamEvent], Awaitable[None]],
+        *,
+        count: int = 100,
         block_ms: int | None = None,
     ) -> int:
         """Deliver what is new to `handler`; how many events it got (duplicates not counted)."""

@@ -42,8 +42,13 @@ async def append(resources, agency, n=3, actor="officer-1"):
     for i in range(n):
         async with resources.session(scope_of(agency)) as session, session.begin():
             await audit.append(
-                session, province_id=agency.province_id, agency_id=agency.id, actor=actor,
-                action="dossier.received", entity_type="dossier", entity_id=f"D{i}",
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                actor=actor,
+                action="dossier.received",
+                entity_type="dossier",
+                entity_id=f"D{i}",
                 data={"status": "received", "step": i, "note": "Tiếp nhận hồ sơ"},
             )
 
@@ -65,9 +70,16 @@ async def test_concurrent_appends_do_not_fork(resources, agency):
     await asyncio.gather(*(append(resources, agency, 1, actor=f"o{i}") for i in range(8)))
     assert await verify(resources, agency) == []
     async with resources.session(scope_of(agency)) as session:
-        seqs = (await session.execute(text(
-            "select seq from audit_entries where agency_id = :a order by seq"), {"a": agency.id}
-        )).scalars().all()
+        seqs = (
+            (
+                await session.execute(
+                    text("select seq from audit_entries where agency_id = :a order by seq"),
+                    {"a": agency.id},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert seqs == list(range(1, 9))
 
 
@@ -75,8 +87,13 @@ async def test_personal_data_is_refused(resources, agency):
     with pytest.raises(ValueError, match=r"data\.x\.applicant: personal data"):
         async with resources.session(scope_of(agency)) as session, session.begin():
             await audit.append(
-                session, province_id=agency.province_id, agency_id=agency.id, actor="x",
-                action="a", entity_type="dossier", entity_id="1",
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                actor="x",
+                action="a",
+                entity_type="dossier",
+                entity_id="1",
                 data={"x": {"applicant": "Nguyễn Văn A"}},
             )
 
@@ -85,7 +102,9 @@ async def test_another_tenant_sees_no_chain(resources, agency):
     await append(resources, agency, 1)
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, unique_code("P"), "Tỉnh Khác")
-        other = await ensure_agency(session, province, unique_code("A"), "Xã Khác", AgencyKind.commune)
+        other = await ensure_agency(
+            session, province, unique_code("A"), "Xã Khác", AgencyKind.commune
+        )
     async with resources.session(scope_of(other)) as session, session.begin():
         assert await audit.chain_heads(session) == []
         assert await audit.verify(session, agency.id) == []
@@ -120,20 +139,26 @@ def eiso_cli(database, *args):
 async def test_altered_row_is_found_then_restored(resources, database, agency):
     await append(resources, agency, 3)
     rows = await owner_sql(
-        resources, "select seq, actor from audit_entries where agency_id = :a and seq = 2", a=agency.id
+        resources,
+        "select seq, actor from audit_entries where agency_id = :a and seq = 2",
+        a=agency.id,
     )
     await owner_sql(
-        resources, "update audit_entries set actor = 'kẻ gian' where agency_id = :a and seq = 2", a=agency.id
+        resources,
+        "update audit_entries set actor = 'kẻ gian' where agency_id = :a and seq = 2",
+        a=agency.id,
     )
     broken = await verify(resources, agency)
     assert [(b.agency_id, b.seq) for b in broken] == [(agency.id, 2)]
     assert "altered" in broken[0].problem
     result = await asyncio.to_thread(eiso_cli, database, "audit", "verify", "--agency", agency.code)
     assert result.returncode == 1, result.stderr
-    assert f"agency {agency.id}, seq 2" in result.stderr
+    assert f"agency {agency.code} (id {agency.id}), seq 2: content does not match" in result.stderr
     await owner_sql(
-        resources, "update audit_entries set actor = :actor where agency_id = :a and seq = 2",
-        a=agency.id, actor=rows[0]["actor"],
+        resources,
+        "update audit_entries set actor = :actor where agency_id = :a and seq = 2",
+        a=agency.id,
+        actor=rows[0]["actor"],
     )
     result = await asyncio.to_thread(eiso_cli, database, "audit", "verify", "--agency", agency.code)
     assert result.returncode == 0, result.stderr
@@ -142,12 +167,18 @@ async def test_altered_row_is_found_then_restored(resources, database, agency):
 
 async def test_deleted_rows_are_found(resources, database, agency):
     await append(resources, agency, 3)
-    saved = await owner_sql(resources, "select * from audit_entries where agency_id = :a order by seq", a=agency.id)
-    await owner_sql(resources, "delete from audit_entries where agency_id = :a and seq = 2", a=agency.id)
+    saved = await owner_sql(
+        resources, "select * from audit_entries where agency_id = :a order by seq", a=agency.id
+    )
+    await owner_sql(
+        resources, "delete from audit_entries where agency_id = :a and seq = 2", a=agency.id
+    )
     broken = await verify(resources, agency)
     assert [(b.seq, "missing" in b.problem) for b in broken] == [(2, True)]
     # Deleting the last entry is caught by the head.
-    await owner_sql(resources, "delete from audit_entries where agency_id = :a and seq = 3", a=agency.id)
+    await owner_sql(
+        resources, "delete from audit_entries where agency_id = :a and seq = 3", a=agency.id
+    )
     await owner_sql(resources, "update audit_heads set seq = 1 where agency_id = :a", a=agency.id)
     assert [b.seq for b in await verify(resources, agency)] == [2]
     # Restore the chain: the whole run shares the database.
@@ -159,7 +190,10 @@ async def test_deleted_rows_are_found(resources, database, agency):
             " entity_type, entity_id, data, prev_hash, hash) values (:province_id, :id,"
             " :agency_id, :seq, :at, :actor, :action, :entity_type, :entity_id, :data,"
             " :prev_hash, :hash)",
-            **{**row, "data": row["data"] if isinstance(row["data"], str) else json.dumps(row["data"])},
+            **{
+                **row,
+                "data": row["data"] if isinstance(row["data"], str) else json.dumps(row["data"]),
+            },
         )
     await owner_sql(resources, "update audit_heads set seq = 3 where agency_id = :a", a=agency.id)
     assert await verify(resources, agency) == []
@@ -167,8 +201,12 @@ async def test_deleted_rows_are_found(resources, database, agency):
 
 async def test_truncated_tail_is_found_by_the_head(resources, agency):
     await append(resources, agency, 2)
-    saved = await owner_sql(resources, "select * from audit_entries where agency_id = :a and seq = 2", a=agency.id)
-    await owner_sql(resources, "delete from audit_entries where agency_id = :a and seq = 2", a=agency.id)
+    saved = await owner_sql(
+        resources, "select * from audit_entries where agency_id = :a and seq = 2", a=agency.id
+    )
+    await owner_sql(
+        resources, "delete from audit_entries where agency_id = :a and seq = 2", a=agency.id
+    )
     broken = await verify(resources, agency)
     assert len(broken) == 1 and "head says 2" in broken[0].problem
     row = dict(saved[0])
@@ -198,8 +236,13 @@ async def test_an_append_rolls_back_with_its_transaction(resources, agency):
     async with resources.session(scope_of(agency)) as session:
         async with session.begin():
             await audit.append(
-                session, province_id=agency.province_id, agency_id=agency.id, actor="x",
-                action="dossier.refused", entity_type="dossier", entity_id="D9",
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                actor="x",
+                action="dossier.refused",
+                entity_type="dossier",
+                entity_id="D9",
             )
             await session.rollback()
     async with resources.session(scope_of(agency)) as session, session.begin():

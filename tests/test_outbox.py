@@ -53,7 +53,9 @@ async def test_rolled_back_events_never_appear(resources):
     await Relay(resources.sessionmaker, resources.redis, resources.key).drain()
     got = Collector()
     await StreamReader(resources.redis, resources.key, unique_code("r"), [name]).read_all(got)
-    assert [(e.outbox_id, e.payload) for e in got.events] == [(kept[0], {"n": 2, "ghi_chú": "Đã tiếp nhận"})]
+    assert [(e.outbox_id, e.payload) for e in got.events] == [
+        (kept[0], {"n": 2, "ghi_chú": "Đã tiếp nhận"})
+    ]
     assert got.events[0].agency_id == 7 and got.events[0].topic == name
 
 
@@ -68,7 +70,11 @@ async def test_redis_down_then_up_loses_nothing_and_duplicates_nothing(resources
     with pytest.raises(RedisError):
         await Relay(resources.sessionmaker, down_redis, resources.key).relay_once()
     async with resources.session(TenantScope.nation()) as session:
-        rows = (await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))).scalars().all()
+        rows = (
+            (await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids))))
+            .scalars()
+            .all()
+        )
     assert all(row.sent_at is None for row in rows)  # still waiting
 
     # The background loop survives the outage and sends once Redis is back.
@@ -94,7 +100,9 @@ async def test_a_relay_crash_after_xadd_duplicates_nothing_for_readers(resources
     relay = Relay(resources.sessionmaker, resources.redis, resources.key)
     # Simulate the crash: the entries reach the stream but the rows are not marked sent.
     async with resources.session(TenantScope.nation()) as session:
-        for event in (await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))).scalars():
+        for event in (
+            await session.execute(select(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+        ).scalars():
             await resources.redis.xadd(
                 stream_key(resources.key, name),
                 {"outbox_id": str(event.id), "topic": name, "agency_id": "", "payload": b"{}"},
@@ -119,7 +127,9 @@ async def test_two_workers_both_receive(resources):
             Relay(other.sessionmaker, other.redis, other.key).drain(),
         )
         first, second = Collector(), Collector()
-        await StreamReader(resources.redis, resources.key, unique_code("w1"), [name]).read_all(first)
+        await StreamReader(resources.redis, resources.key, unique_code("w1"), [name]).read_all(
+            first
+        )
         await StreamReader(other.redis, other.key, unique_code("w2"), [name]).read_all(second)
         assert sorted(e.outbox_id for e in first.events) == ids
         assert sorted(e.outbox_id for e in second.events) == ids
@@ -142,7 +152,9 @@ async def test_blocking_reader_hears_a_later_event(resources):
 async def test_lifespan_relay_sends_in_the_background(resources):
     from eiso.core.app import create_app
 
-    settings = resources.settings.model_copy(update={"events_relay": True, "events_relay_interval": 0.05})
+    settings = resources.settings.model_copy(
+        update={"events_relay": True, "events_relay_interval": 0.05}
+    )
     app = create_app(settings, resources)
     name = topic()
     async with app.router.lifespan_context(app):
@@ -162,7 +174,9 @@ async def test_a_live_reader_starts_after_the_newest_event(resources):
     await write(resources, name, [{"n": "old"}])
     relay = Relay(resources.sessionmaker, resources.redis, resources.key)
     await relay.drain()
-    reader = StreamReader(resources.redis, resources.key, unique_code("live"), [name], from_end=True)
+    reader = StreamReader(
+        resources.redis, resources.key, unique_code("live"), [name], from_end=True
+    )
     got = Collector()
     assert await reader.read_all(got) == 0
     ids = await write(resources, name, [{"n": "new"}])

@@ -27,9 +27,16 @@ def at(y, m, d, hh=9, mm=0) -> dt.datetime:
 
 @pytest.mark.parametrize(
     "day",
-    [dt.date(2026, 1, 1), *[dt.date(2026, 2, d) for d in range(14, 23)], dt.date(2026, 4, 27),
-     dt.date(2026, 4, 30), dt.date(2026, 5, 1), dt.date(2026, 8, 31), dt.date(2026, 9, 1),
-     dt.date(2026, 9, 2)],
+    [
+        dt.date(2026, 1, 1),
+        *[dt.date(2026, 2, d) for d in range(14, 23)],
+        dt.date(2026, 4, 27),
+        dt.date(2026, 4, 30),
+        dt.date(2026, 5, 1),
+        dt.date(2026, 8, 31),
+        dt.date(2026, 9, 1),
+        dt.date(2026, 9, 2),
+    ],
 )
 def test_2026_days_off(day):
     assert not CAL.is_working_day(day)
@@ -82,7 +89,9 @@ def test_cutoff_moves_the_count_to_the_next_working_day():
     # Friday 13 Feb after 15:00 with a 1-day limit: counts from Mon 23 Feb, due Tue 24.
     assert CAL.appointment(at(2026, 2, 13, 16, 0), days=1) == at(2026, 2, 24, 17, 0)
     # A procedure's own cut-off (the last office hour: 16:00).
-    assert CAL.appointment(at(2026, 3, 10, 15, 30), days=0, cutoff=dt.time(16, 0)) == at(2026, 3, 10, 17, 0)
+    assert CAL.appointment(at(2026, 3, 10, 15, 30), days=0, cutoff=dt.time(16, 0)) == at(
+        2026, 3, 10, 17, 0
+    )
 
 
 def test_received_before_opening_counts_from_opening():

@@ -14,7 +14,10 @@ def verify(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's code."),
 ) -> None:
     """Walk the chains; report the first broken link of each; exit 1 if any is broken."""
+    from sqlmodel import select
+
     from eiso.core import audit
+    from eiso.tenants.models import Agency
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import get_agency_by_code
 
@@ -26,17 +29,26 @@ def verify(
                 if found is None:
                     return None, f"--agency: no agency with code {agency!r}"
                 agency_id = found.id
-            heads = [h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)]
+            heads = [
+                h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)
+            ]
             breaks = await audit.verify(session, agency_id)
-            return (heads, breaks), None
+            ids = [b.agency_id for b in breaks]
+            codes = dict(
+                (
+                    await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(ids)))
+                ).all()
+            )
+            return (heads, breaks, codes), None
 
     result, error = run_with_resources(work)
     if error:
         fail(error)
-    heads, breaks = result
+    heads, breaks, codes = result
     for broken in breaks:
+        agency_name = f"{codes.get(broken.agency_id, '?')} (id {broken.agency_id})"
         typer.echo(
-            f"eiso: audit chain broken: agency {broken.agency_id}, seq {broken.seq}: {broken.problem}",
+            f"eiso: audit chain broken: agency {agency_name}, seq {broken.seq}: {broken.problem}",
             err=True,
         )
     if breaks:

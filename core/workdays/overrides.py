@@ -59,7 +59,9 @@ async def set_override(
     """Add or replace the override of `day` (idempotent)."""
     if not reason.strip():
         raise ValueError("reason: an override needs a reason")
-    row = (await session.execute(select(CalendarOverride).where(CalendarOverride.day == day))).scalar_one_or_none()
+    row = (
+        await session.execute(select(CalendarOverride).where(CalendarOverride.day == day))
+    ).scalar_one_or_none()
     if row is None:
         row = CalendarOverride(day=day, kind=kind, reason=reason, created_by=who)
         session.add(row)

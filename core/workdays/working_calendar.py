@@ -50,7 +50,9 @@ class OfficeHours:
             try:
                 start, end = (dt.time.fromisoformat(p.strip()) for p in part.split("-"))
             except ValueError:
-                raise ValueError(f"bad office hours window {part.strip()!r}: use HH:MM-HH:MM") from None
+                raise ValueError(
+                    f"bad office hours window {part.strip()!r}: use HH:MM-HH:MM"
+                ) from None
             windows.append((start, end))
         return cls(tuple(windows))
 
@@ -64,7 +66,9 @@ class OfficeHours:
 
     @property
     def per_day(self) -> dt.timedelta:
-        return sum((_on(dt.date.min, e) - _on(dt.date.min, s) for s, e in self.windows), dt.timedelta())
+        return sum(
+            (_on(dt.date.min, e) - _on(dt.date.min, s) for s, e in self.windows), dt.timedelta()
+        )
 
 
 def _on(day: dt.date, at: dt.time) -> dt.datetime:
@@ -122,7 +126,9 @@ class WorkingCalendar:
             count += self.is_working_day(day)
         return count
 
-    def counting_start(self, received_at: dt.datetime, cutoff: dt.time | None = None) -> dt.datetime:
+    def counting_start(
+        self, received_at: dt.datetime, cutoff: dt.time | None = None
+    ) -> dt.datetime:
         """When the clock starts for a dossier received at `received_at`: at once inside a
         working day before the cut-off, else at opening time of the next working day."""
         local = _local(received_at)
@@ -196,7 +202,11 @@ class WorkingCalendar:
         if (days is None) == (hours is None):
             raise ValueError("give exactly one of days or hours")
         start = self.counting_start(received_at, cutoff)
-        due = self.add_working_days(start, days) if days is not None else self.add_working_hours(start, hours)
+        due = (
+            self.add_working_days(start, days)
+            if days is not None
+            else self.add_working_hours(start, hours)
+        )
         for paused_at, resumed_at in sorted(pauses, key=lambda p: p[0]):
             if resumed_at is None:
                 return None

@@ -63,7 +63,9 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
             autoincrement=True,
         ),
         sa.Column("topic", sa.String(100), nullable=False),
