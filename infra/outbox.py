@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import orjson
+
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
@@ -53,6 +55,11 @@ async def add_event(
 ) -> OutboxEvent:
     """Record an event in the caller's transaction; it goes out only if that commits."""
     _check_topic(topic)
+    # Fail here, in the caller's transaction, rather than leave a row the relay cannot send.
+    try:
+        payload = orjson.loads(orjson.dumps(payload))
+    except TypeError as error:
+        raise ValueError(f"payload: not JSON-serialisable: {error}") from None
     event = OutboxEvent(topic=topic, payload=payload, province_id=province_id, agency_id=agency_id)
     session.add(event)
     await session.flush()  # assigns the id consumers deduplicate on

@@ -183,3 +183,8 @@ async def test_a_live_reader_starts_after_the_newest_event(resources):
     await relay.drain()
     await reader.read_all(got)
     assert [e.outbox_id for e in got.events] == ids
+
+
+async def test_a_payload_that_is_not_json_is_refused_at_once(resources):
+    with pytest.raises(ValueError, match="payload"):
+        await write(resources, topic(), [{"x": object()}])

@@ -210,3 +210,37 @@ async def test_overrides_from_the_database(resources, nation_session):
         async with nation_session.begin():
             await set_override(nation_session, day, OverrideKind.day_off, " ", "test")
     assert CalendarOverride.__tablename__ == "calendar_overrides"
+
+
+def test_missing_overrides_keeps_only_what_the_package_gets_wrong():
+    monday = (dt.date(2026, 3, 9), OverrideKind.day_off, "a swapped day")
+    known = (dt.date(2026, 9, 2), OverrideKind.day_off, "National Day")
+    assert missing_overrides([monday, known]) == [monday]
+
+
+def test_cli_overrides_and_appointment(database):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    eiso = str(pathlib.Path(sys.executable).parent / "eiso")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
+
+    def run(*args):
+        return subprocess.run([eiso, "workdays", *args], env=env, capture_output=True, text=True)
+
+    bad = run("set", "2032-13-01", "day_off", "--reason", "x")
+    assert bad.returncode == 1 and bad.stderr.startswith("eiso: DATE:")
+    bad = run("set", "2032-03-02", "holiday", "--reason", "x")
+    assert bad.returncode == 1 and "KIND" in bad.stderr
+    assert run("set", "2032-03-02", "day_off", "--reason", "Nghỉ bù thử").returncode == 0
+    listed = run("list", "--year", "2032")
+    assert '"day": "2032-03-02"' in listed.stdout and "Nghỉ bù thử" in listed.stdout
+    # Monday 1 March 2032 + 1 working day skips the day off → Wednesday 3 March.
+    out = run("appointment", "2032-03-01T09:00", "--days", "1")
+    assert out.stdout.strip() == "2032-03-03T17:00+07:00", out.stderr
+    assert run("remove", "2032-03-02").returncode == 0
+    assert run("remove", "2032-03-02").returncode == 1
+    assert run("appointment", "2026-02-12T09:00", "--days", "3").stdout.strip() == "2026-02-24T17:00+07:00"

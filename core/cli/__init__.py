@@ -6,7 +6,16 @@ import sys
 
 import typer
 
-from eiso.core.cli import audit_cmd, db, demo, events_cmd, graphql_cmd, plugins_cmd, serve
+from eiso.core.cli import (
+    audit_cmd,
+    db,
+    demo,
+    events_cmd,
+    graphql_cmd,
+    plugins_cmd,
+    serve,
+    workdays_cmd,
+)
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
@@ -33,6 +42,7 @@ app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(graphql_cmd.app, name="graphql")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(events_cmd.app, name="events")
+app.add_typer(workdays_cmd.app, name="workdays")
 
 
 def main() -> None:
