@@ -67,7 +67,7 @@ async def test_appends_form_an_intact_chain(resources, agency):
 
 
 async def test_concurrent_appends_do_not_fork(resources, agency):
-    await asyncio.gather(*(append(resources, agency, 1, actor=f"o{i}") for i in range(8)))
+    await asyncio.gather(*(append(resources, agency, 1, actor=f"o{i}") for i in range(16)))
     assert await verify(resources, agency) == []
     async with resources.session(scope_of(agency)) as session:
         seqs = (
@@ -80,7 +80,7 @@ async def test_concurrent_appends_do_not_fork(resources, agency):
             .scalars()
             .all()
         )
-    assert seqs == list(range(1, 9))
+    assert seqs == list(range(1, 17))
 
 
 async def test_personal_data_is_refused(resources, agency):

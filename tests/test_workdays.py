@@ -243,4 +243,5 @@ def test_cli_overrides_and_appointment(database):
     assert out.stdout.strip() == "2032-03-03T17:00+07:00", out.stderr
     assert run("remove", "2032-03-02").returncode == 0
     assert run("remove", "2032-03-02").returncode == 1
-    assert run("appointment", "2026-02-12T09:00", "--days", "3").stdout.strip() == "2026-02-24T17:00+07:00"
+    tet = run("appointment", "2026-02-12T09:00", "--days", "3")
+    assert tet.stdout.strip() == "2026-02-24T17:00+07:00"
