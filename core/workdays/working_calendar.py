@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 
 import holidays
@@ -71,6 +72,13 @@ class OfficeHours:
         )
 
 
+@functools.cache
+def _package_holidays(country: str) -> holidays.HolidayBase:
+    """One per process: the package's rules never change while it runs, and it fills years
+    lazily on lookup (expand=True), so any year works."""
+    return holidays.country_holidays(country)
+
+
 def _on(day: dt.date, at: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, at, VN_TZ)
 
@@ -94,8 +102,7 @@ class WorkingCalendar:
         self.overrides = dict(overrides or {})
         self.office_hours = office_hours or OfficeHours()
         self.cutoff = cutoff
-        # The package fills years lazily on lookup (expand=True), so any year works.
-        self._holidays = holidays.country_holidays(country)
+        self._holidays = _package_holidays(country)
 
     # -- days -------------------------------------------------------------------------------
 
