@@ -240,3 +240,24 @@ async def verify(session: AsyncSession, agency_id: int | None = None) -> list[Br
         if found:
             breaks.append(found)
     return breaks
+
+
+async def check_published(session: AsyncSession, published: list[ChainHead]) -> list[Break]:
+    """Compare heads published earlier (kept outside the database) with the chains now: the
+    entry with each published seq must still carry the published hash. This catches a chain
+    rewritten from scratch, which `verify` alone cannot."""
+    breaks = []
+    for head in published:
+        if head.seq == 0:
+            continue
+        statement = select(AuditEntry.hash).where(
+            AuditEntry.agency_id == head.agency_id, AuditEntry.seq == head.seq
+        )
+        found = (await session.execute(statement)).scalar_one_or_none()
+        if found is None:
+            breaks.append(Break(head.agency_id, head.seq, "a published entry is gone"))
+        elif found != head.hash:
+            breaks.append(
+                Break(head.agency_id, head.seq, "the chain was rewritten since it was published")
+            )
+    return breaks

@@ -250,3 +250,70 @@ async def test_an_append_rolls_back_with_its_transaction(resources, agency):
     assert [h.seq for h in heads] == [1]
     await append(resources, agency, 1)
     assert await verify(resources, agency) == []
+
+
+async def test_a_rewritten_chain_is_caught_by_its_published_head(
+    resources, database, agency, tmp_path
+):
+    await append(resources, agency, 2)
+    async with resources.session(scope_of(agency)) as session, session.begin():
+        published = await audit.chain_heads(session)
+    digest = tmp_path / "heads.json"
+    result = await asyncio.to_thread(eiso_cli, database, "audit", "heads")
+    digest.write_text(result.stdout)
+    ok = await asyncio.to_thread(
+        eiso_cli, database, "audit", "verify", "--agency", agency.code, "--digest", str(digest)
+    )
+    assert ok.returncode == 0, ok.stderr
+    # Rewrite entry 2 and recompute its hash and the head: `verify` alone sees nothing.
+    saved = await owner_sql(
+        resources, "select * from audit_entries where agency_id = :a and seq = 2", a=agency.id
+    )
+    async with resources.session(scope_of(agency)) as session, session.begin():
+        entry = (
+            await session.execute(
+                audit.select(audit.AuditEntry).where(
+                    audit.AuditEntry.agency_id == agency.id, audit.AuditEntry.seq == 2
+                )
+            )
+        ).scalar_one()
+        entry.actor = "kẻ gian"
+        forged = audit.entry_hash(entry, entry.prev_hash)
+        session.expunge(entry)
+    await owner_sql(
+        resources,
+        "update audit_entries set actor = 'kẻ gian', hash = :h where agency_id = :a and seq = 2",
+        a=agency.id,
+        h=forged,
+    )
+    await owner_sql(
+        resources, "update audit_heads set hash = :h where agency_id = :a", a=agency.id, h=forged
+    )
+    assert await verify(resources, agency) == []
+    async with resources.session(scope_of(agency)) as session, session.begin():
+        broken = await audit.check_published(session, published)
+    assert [(b.seq, "rewritten" in b.problem) for b in broken] == [(2, True)]
+    caught = await asyncio.to_thread(
+        eiso_cli, database, "audit", "verify", "--agency", agency.code, "--digest", str(digest)
+    )
+    assert caught.returncode == 1 and "rewritten" in caught.stderr
+    bad = await asyncio.to_thread(
+        eiso_cli, database, "audit", "verify", "--digest", str(tmp_path / "no")
+    )
+    assert bad.returncode == 1 and "--digest" in bad.stderr
+    # Restore.
+    old = saved[0]
+    await owner_sql(
+        resources,
+        "update audit_entries set actor = :actor, hash = :h where agency_id = :a and seq = 2",
+        a=agency.id,
+        actor=old["actor"],
+        h=old["hash"],
+    )
+    await owner_sql(
+        resources,
+        "update audit_heads set hash = :h where agency_id = :a",
+        a=agency.id,
+        h=old["hash"],
+    )
+    assert await verify(resources, agency) == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pathlib
+
+import orjson
 import typer
 
 from eiso.core.cli.common import echo_json, fail, run_with_resources
@@ -9,9 +12,27 @@ from eiso.core.cli.common import echo_json, fail, run_with_resources
 app = typer.Typer(help="The audit trail (hash chains per agency).", no_args_is_help=True)
 
 
+def _read_digest(path: pathlib.Path) -> list:
+    from eiso.core.audit import ChainHead
+
+    try:
+        rows = orjson.loads(path.read_bytes())
+        return [
+            ChainHead(int(r["province_id"]), int(r["agency_id"]), int(r["seq"]), str(r["hash"]))
+            for r in rows
+        ]
+    except OSError as error:
+        fail(f"--digest: cannot read {path}: {error.strerror}")
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        fail(f"--digest: {path} is not the JSON that `eiso audit heads` prints")
+
+
 @app.command("verify")
 def verify(
     agency: str | None = typer.Option(None, "--agency", help="Only this agency's code."),
+    digest: pathlib.Path | None = typer.Option(
+        None, "--digest", help="A file saved from `eiso audit heads`: check it still matches."
+    ),
 ) -> None:
     """Walk the chains; report the first broken link of each; exit 1 if any is broken."""
     from sqlmodel import select
@@ -20,6 +41,8 @@ def verify(
     from eiso.tenants.models import Agency
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import get_agency_by_code
+
+    published = _read_digest(digest) if digest else []
 
     async def work(resources):
         async with resources.session(TenantScope.nation()) as session, session.begin():
@@ -33,6 +56,9 @@ def verify(
                 h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)
             ]
             breaks = await audit.verify(session, agency_id)
+            breaks += await audit.check_published(
+                session, [h for h in published if agency_id in (None, h.agency_id)]
+            )
             ids = [b.agency_id for b in breaks]
             codes = dict(
                 (
