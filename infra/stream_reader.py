@@ -7,13 +7,18 @@ idempotent for that case).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from eiso.infra.relay import stream_key
+
+log = logging.getLogger("eiso.events")
 
 # How many delivered outbox ids a reader remembers for deduplication; relay duplicates come
 # right after the original, so a window this size is ample.
@@ -119,3 +124,21 @@ class StreamReader:
             total += delivered
             if not consumed:
                 return total
+
+    async def run(
+        self,
+        handler: Callable[[StreamEvent], Awaitable[None]],
+        *,
+        block_ms: int = 5000,
+        retry_after: float = 1.0,
+    ) -> None:
+        """Deliver events as they come, for ever (a worker's background task); waits out a
+        Redis outage and resumes from the stored cursor."""
+        while True:
+            try:
+                await self._read(handler, 100, block_ms)
+            except asyncio.CancelledError:
+                raise
+            except RedisError as error:
+                log.warning("stream reader %s: Redis unavailable: %s", self.name, error)
+                await asyncio.sleep(retry_after)

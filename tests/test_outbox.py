@@ -40,10 +40,11 @@ class Collector:
 
 
 @pytest.fixture
-def down_redis():
+async def down_redis():
     # Nothing listens on port 1: every command fails as when Redis is down.
     client = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     yield client
+    await client.aclose()
 
 
 async def test_rolled_back_events_never_appear(resources):
@@ -188,3 +189,51 @@ async def test_a_live_reader_starts_after_the_newest_event(resources):
 async def test_a_payload_that_is_not_json_is_refused_at_once(resources):
     with pytest.raises(ValueError, match="payload"):
         await write(resources, topic(), [{"x": object()}])
+
+
+async def test_a_running_reader_waits_out_an_outage(resources, down_redis):
+    name = topic()
+    got = Collector()
+    down = StreamReader(down_redis, resources.key, unique_code("run"), [name])
+    task = asyncio.create_task(down.run(got, block_ms=50, retry_after=0.05))
+    await asyncio.sleep(0.3)
+    assert not task.done()  # survives Redis being down
+    task.cancel()
+    up = StreamReader(resources.redis, resources.key, down.name, [name])
+    task = asyncio.create_task(up.run(got, block_ms=50))
+    ids = await write(resources, name, [{"n": 1}])
+    await Relay(resources.sessionmaker, resources.redis, resources.key).drain()
+    for _ in range(100):
+        if got.events:
+            break
+        await asyncio.sleep(0.05)
+    task.cancel()
+    assert [e.outbox_id for e in got.events] == ids
+
+
+@pytest.mark.only_backend("postgresql+redis")
+async def test_cli_relay_once(resources, database):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    name = topic()
+    ids = await write(resources, name, [{"n": 1}])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    env.update(
+        {
+            "EISO_DATABASE_URL": database.app_url,
+            "EISO_REDIS_URL": resources.settings.redis_url,
+            "EISO_REDIS_PREFIX": resources.settings.redis_prefix,
+            "EISO_LOG_JSON": "false",
+        }
+    )
+    eiso = str(pathlib.Path(sys.executable).parent / "eiso")
+    result = await asyncio.to_thread(
+        subprocess.run, [eiso, "events", "relay", "--once"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0 and "relayed" in result.stderr, result.stderr
+    got = Collector()
+    await StreamReader(resources.redis, resources.key, unique_code("cli"), [name]).read_all(got)
+    assert [e.outbox_id for e in got.events] == ids
