@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sys
@@ -11,14 +12,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core import health, metrics
 from eiso.core.auth.authenticator import Authenticator, anonymous
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
+from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
 from eiso.graphql.schema import build_schema
 from eiso.graphql.view import GraphQLView
+from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 from eiso.tenants import reorganisation as _reorganisation  # noqa: F401 - registers its tables
 
@@ -40,10 +44,19 @@ def create_app(
     async def lifespan(app: Starlette):
         owned = resources is None
         app.state.resources = resources or Resources.open(settings)
+        res = app.state.resources
+        relay_task = None
+        if settings.relay_enabled:
+            relay = Relay(res.sessionmaker, res.redis, res.key)
+            relay_task = asyncio.create_task(relay.run(settings.events_relay_interval))
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
         finally:
+            if relay_task is not None:
+                relay_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await relay_task
             if owned:
                 await app.state.resources.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eiso.core.resources import Resources
+from eiso.core.workdays.overrides import ANNOUNCED_2026, missing_overrides, set_override
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
@@ -47,4 +48,8 @@ async def load_demo(resources: Resources) -> dict[str, int]:
                     session, province, agency_code, agency_name, kind, by_code.get(parent_code)
                 )
                 agencies += 1
-    return {"provinces": provinces, "agencies": agencies}
+        # The 2026 announcements the `holidays` package does not already know.
+        overrides = missing_overrides(ANNOUNCED_2026)
+        for day, kind, reason in overrides:
+            await set_override(session, day, kind, reason, "demo")
+    return {"provinces": provinces, "agencies": agencies, "calendar_overrides": len(overrides)}

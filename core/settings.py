@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Literal
 
@@ -44,6 +45,23 @@ class Settings(BaseSettings):
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=500)
     graphql_max_depth: int = Field(default=12, ge=1, le=100)
+    # Office windows of a working day (local time, UTC+7); working-hour limits run only inside.
+    office_hours: str = "07:30-11:30,13:30-17:00"
+    # A dossier received at or after this time counts from the next working day (a procedure
+    # may set its own).
+    receipt_cutoff: dt.time = dt.time(15, 0)
+    # The outbox relay runs inside each app worker; None means on, except with EISO_ENV=test,
+    # where tests drive the relay themselves.
+    events_relay: bool | None = None
+    events_relay_interval: float = Field(default=1.0, gt=0, le=60)
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        from eiso.core.workdays.working_calendar import OfficeHours
+
+        OfficeHours.parse(value)
+        return value
 
     @field_validator("cors_origins", "plugins", mode="before")
     @classmethod
@@ -76,6 +94,10 @@ class Settings(BaseSettings):
     @property
     def is_memory_redis(self) -> bool:
         return self.redis_url.startswith("memory://")
+
+    @property
+    def relay_enabled(self) -> bool:
+        return self.env != "test" if self.events_relay is None else self.events_relay
 
     @property
     def is_sqlite(self) -> bool:

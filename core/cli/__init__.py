@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from eiso.core.cli import agencies, db, demo, graphql_cmd, modules_cmd, plugins_cmd, provinces, serve
+from eiso.core.cli import (
+    agencies,
+    audit_cmd,
+    db,
+    demo,
+    events_cmd,
+    graphql_cmd,
+    modules_cmd,
+    plugins_cmd,
+    provinces,
+    serve,
+    workdays_cmd,
+)
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
@@ -34,6 +46,9 @@ app.add_typer(graphql_cmd.app, name="graphql")
 app.add_typer(provinces.app, name="provinces")
 app.add_typer(agencies.app, name="agencies")
 app.add_typer(modules_cmd.app, name="modules")
+app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(events_cmd.app, name="events")
+app.add_typer(workdays_cmd.app, name="workdays")
 
 
 def main() -> None:

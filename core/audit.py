@@ -1,0 +1,263 @@
+"""The audit trail: an append-only, tamper-evident hash chain per agency (the tenant).
+
+Each entry stores the hash of the one before it in the same agency's chain and its own hash,
+sha256 over a canonical JSON of its fields plus that previous hash. Changing or deleting a row
+breaks the link that follows it, which `verify` finds; publishing the chain heads
+(`chain_heads`) outside the database also exposes a rewrite of a whole chain.
+
+Appends never fork a chain: the first statement of an append writes (an upsert of the agency's
+head row), then the head is read `FOR UPDATE`. On PostgreSQL a concurrent append of the same
+agency waits for that row lock and then reads the committed new head; SQLite has one writer at
+a time, and a transaction that holds the write lock reads the latest data. `(agency_id, seq)`
+is unique besides, so anything that slipped through would fail, never fork.
+On PostgreSQL the application role may only SELECT and INSERT entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import AsyncIterator
+
+import orjson
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, select
+
+from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+
+GENESIS = "0" * 64
+# Keys that would carry personal data: the audit trail must never hold it.
+PERSONAL_KEYS = frozenset(
+    {
+        "applicant",
+        "name",
+        "full_name",
+        "phone",
+        "email",
+        "address",
+        "id_number",
+        "citizen_id",
+        "birth_date",
+        "lookup_key",
+    }
+)
+
+
+class AuditEntry(TenantOwned, table=True):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        agency_fk("audit_entries"),
+        UniqueConstraint("agency_id", "seq", name="uq_audit_entries_agency_seq"),
+        Index("ix_audit_entries_entity", "entity_type", "entity_id"),
+    )
+
+    seq: int = Field(sa_type=BigInteger)
+    at: dt.datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=100)
+    entity_type: str = Field(max_length=100)
+    entity_id: str = Field(max_length=100)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(TenantOwned, table=True):
+    """The last entry of one agency's chain; its `id` is the agency's id. Locking it
+    serialises the appends of that agency."""
+
+    __tablename__ = "audit_heads"
+    __table_args__ = (agency_fk("audit_heads"),)
+
+    seq: int = Field(default=0, sa_type=BigInteger)
+    hash: str = Field(default=GENESIS, max_length=64)
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    # SQLite hands back naive datetimes: they were stored as UTC.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
+    canonical = orjson.dumps(
+        {
+            "province_id": entry.province_id,
+            "id": entry.id,
+            "agency_id": entry.agency_id,
+            "seq": entry.seq,
+            "at": _utc_text(entry.at),
+            "actor": entry.actor,
+            "action": entry.action,
+            "entity_type": entry.entity_type,
+            "entity_id": str(entry.entity_id),
+            "data": entry.data,
+            "prev_hash": prev_hash,
+        },
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _check_no_personal_data(data: object, path: str = "data") -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if str(key).lower() in PERSONAL_KEYS:
+                raise ValueError(f"{path}.{key}: personal data must not enter the audit trail")
+            _check_no_personal_data(value, f"{path}.{key}")
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_no_personal_data(value, f"{path}[{i}]")
+
+
+async def _locked_head(session: AsyncSession, province_id: int, agency_id: int) -> AuditHead:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(AuditHead)
+        .values(province_id=province_id, id=agency_id, agency_id=agency_id, seq=0, hash=GENESIS)
+        .on_conflict_do_nothing()
+    )
+    statement = (
+        select(AuditHead)
+        .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(statement)).scalar_one()
+
+
+async def append(
+    session: AsyncSession,
+    *,
+    province_id: int,
+    agency_id: int,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    data: dict | None = None,
+) -> AuditEntry:
+    """Append an entry to the agency's chain inside the caller's transaction: it commits or
+    rolls back with the change it records."""
+    data = orjson.loads(orjson.dumps(data or {}))  # what JSON will hand back, for the hash
+    _check_no_personal_data(data)
+    head = await _locked_head(session, province_id, agency_id)
+    entry = AuditEntry(
+        province_id=province_id,
+        agency_id=agency_id,
+        seq=head.seq + 1,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        data=data,
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry.hash = entry_hash(entry, head.hash)
+    session.add(entry)
+    await session.flush()
+    await session.execute(
+        update(AuditHead)
+        .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
+        .values(seq=entry.seq, hash=entry.hash)
+    )
+    return entry
+
+
+@dataclasses.dataclass(frozen=True)
+class Break:
+    agency_id: int
+    seq: int
+    problem: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainHead:
+    province_id: int
+    agency_id: int
+    seq: int
+    hash: str
+
+
+async def chain_heads(session: AsyncSession) -> list[ChainHead]:
+    """The head (seq, hash) of every chain the session's scope sees: publish these outside
+    the database (print, mail, a notary) so a rewrite of a whole chain is detectable."""
+    rows = (await session.execute(select(AuditHead).order_by(AuditHead.agency_id))).scalars()
+    return [ChainHead(h.province_id, h.agency_id, h.seq, h.hash) for h in rows]
+
+
+async def _entries(session: AsyncSession, agency_id: int) -> AsyncIterator[AuditEntry]:
+    statement = (
+        select(AuditEntry)
+        .where(AuditEntry.agency_id == agency_id)
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=1000)
+    )
+    result = await session.stream(statement)
+    async for entry in result.scalars():
+        yield entry
+
+
+async def verify_chain(session: AsyncSession, head: ChainHead) -> Break | None:
+    """Walk one agency's chain; the first broken link, or None when it is intact."""
+    expected_seq, prev_hash = 1, GENESIS
+    async for entry in _entries(session, head.agency_id):
+        if entry.seq != expected_seq:
+            return Break(
+                head.agency_id,
+                expected_seq,
+                f"entry {expected_seq} is missing (next is {entry.seq})",
+            )
+        if entry.prev_hash != prev_hash:
+            return Break(
+                head.agency_id, entry.seq, "prev_hash does not match the previous entry's hash"
+            )
+        if entry_hash(entry, prev_hash) != entry.hash:
+            return Break(head.agency_id, entry.seq, "content does not match its hash (altered)")
+        expected_seq, prev_hash = entry.seq + 1, entry.hash
+    if expected_seq - 1 != head.seq or prev_hash != head.hash:
+        return Break(
+            head.agency_id,
+            expected_seq,
+            f"chain ends at {expected_seq - 1} but the head says {head.seq}",
+        )
+    return None
+
+
+async def verify(session: AsyncSession, agency_id: int | None = None) -> list[Break]:
+    """Verify every chain the scope sees (or one agency's); the first break of each."""
+    breaks = []
+    for head in await chain_heads(session):
+        if agency_id is not None and head.agency_id != agency_id:
+            continue
+        found = await verify_chain(session, head)
+        if found:
+            breaks.append(found)
+    return breaks
+
+
+async def check_published(session: AsyncSession, published: list[ChainHead]) -> list[Break]:
+    """Compare heads published earlier (kept outside the database) with the chains now: the
+    entry with each published seq must still carry the published hash. This catches a chain
+    rewritten from scratch, which `verify` alone cannot."""
+    breaks = []
+    for head in published:
+        if head.seq == 0:
+            continue
+        statement = select(AuditEntry.hash).where(
+            AuditEntry.agency_id == head.agency_id, AuditEntry.seq == head.seq
+        )
+        found = (await session.execute(statement)).scalar_one_or_none()
+        if found is None:
+            breaks.append(Break(head.agency_id, head.seq, "a published entry is gone"))
+        elif found != head.hash:
+            breaks.append(
+                Break(head.agency_id, head.seq, "the chain was rewritten since it was published")
+            )
+    return breaks

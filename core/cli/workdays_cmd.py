@@ -1,0 +1,128 @@
+"""`eiso workdays`: the national calendar overrides, and appointment checks for operators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+
+from eiso.core.cli.common import echo_json, fail, run_with_resources
+
+app = typer.Typer(help="The working-day calendar and its national overrides.", no_args_is_help=True)
+
+
+def _date(text: str, field: str = "DATE") -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        fail(f"{field}: {text!r} is not a date (YYYY-MM-DD)")
+
+
+def _kind(text: str):
+    from eiso.core.workdays import OverrideKind
+
+    try:
+        return OverrideKind(text)
+    except ValueError:
+        fail(f"KIND: {text!r} must be day_off or working_day")
+
+
+def _nation(work):
+    from eiso.tenants.scope import TenantScope
+
+    async def run(resources):
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            return await work(session, resources)
+
+    return run_with_resources(run)
+
+
+@app.command("list")
+def list_overrides(year: int | None = typer.Option(None, help="Only this year.")) -> None:
+    """Print the national overrides as JSON."""
+    from sqlmodel import select
+
+    from eiso.core.workdays import CalendarOverride
+
+    async def work(session, _resources):
+        rows = (
+            await session.execute(select(CalendarOverride).order_by(CalendarOverride.day))
+        ).scalars()
+        return [
+            {
+                "day": r.day.isoformat(),
+                "kind": str(getattr(r.kind, "value", r.kind)),
+                "reason": r.reason,
+                "by": r.created_by,
+            }
+            for r in rows
+            if year is None or r.day.year == year
+        ]
+
+    echo_json(_nation(work))
+
+
+@app.command("set")
+def set_day(
+    day: str = typer.Argument(..., metavar="DATE", help="YYYY-MM-DD"),
+    kind: str = typer.Argument(..., metavar="KIND", help="day_off or working_day"),
+    reason: str = typer.Option(..., "--reason", help="The government decision, e.g. its number."),
+    by: str = typer.Option("national-admin", "--by", help="Who enters it."),
+) -> None:
+    """Add or replace the override of one date."""
+    from eiso.core.workdays.overrides import set_override
+
+    parsed, parsed_kind = _date(day), _kind(kind)
+    if not reason.strip():
+        fail("--reason: an override needs a reason")
+
+    async def work(session, _resources):
+        await set_override(session, parsed, parsed_kind, reason.strip(), by)
+
+    _nation(work)
+    typer.echo(f"eiso: {parsed.isoformat()} is now a {parsed_kind.value}", err=True)
+
+
+@app.command("remove")
+def remove(day: str = typer.Argument(..., metavar="DATE")) -> None:
+    """Remove the override of one date (the package's rule applies again)."""
+    from sqlalchemy import delete
+
+    from eiso.core.workdays import CalendarOverride
+
+    parsed = _date(day)
+
+    async def work(session, _resources):
+        result = await session.execute(
+            delete(CalendarOverride).where(CalendarOverride.day == parsed)
+        )
+        return result.rowcount
+
+    if not _nation(work):
+        fail(f"DATE: no override on {parsed.isoformat()}")
+    typer.echo(f"eiso: override of {parsed.isoformat()} removed", err=True)
+
+
+@app.command("appointment")
+def appointment(
+    received: str = typer.Argument(..., metavar="RECEIVED", help="YYYY-MM-DDTHH:MM, local time"),
+    days: int | None = typer.Option(None, min=0, help="Limit in working days."),
+    hours: float | None = typer.Option(None, min=0, help="Limit in working hours."),
+) -> None:
+    """The appointment of a dossier received at RECEIVED (cut-off and overrides applied)."""
+    from eiso.core.workdays import VN_TZ, load_calendar
+
+    if (days is None) == (hours is None):
+        fail("give exactly one of --days or --hours", 2)
+    try:
+        moment = dt.datetime.fromisoformat(received)
+    except ValueError:
+        fail(f"RECEIVED: {received!r} is not a date and time (YYYY-MM-DDTHH:MM)")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=VN_TZ)
+
+    async def work(session, resources):
+        calendar = await load_calendar(session, resources.settings)
+        return calendar.appointment(moment, days=days, hours=hours)
+
+    typer.echo(_nation(work).isoformat(timespec="minutes"))

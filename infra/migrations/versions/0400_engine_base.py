@@ -1,0 +1,90 @@
+"""Engine foundations: national calendar overrides, the audit hash chain, the event outbox.
+
+Revision ID: 0400_engine_base
+Revises: 0002_modules
+Create Date: 2026-11-23
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from eiso.infra.rls import enable_tenant_rls, grant
+
+revision = "0400_engine_base"
+down_revision = "0002_modules"
+branch_labels = None
+depends_on = None
+
+
+def _tenant_columns(table: str) -> list:
+    return [
+        sa.Column("province_id", sa.BigInteger, primary_key=True),
+        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("agency_id", sa.BigInteger, nullable=False, index=True),
+        sa.ForeignKeyConstraint(
+            ["province_id", "agency_id"],
+            ["agencies.province_id", "agencies.id"],
+            name=f"fk_{table}_agency",
+        ),
+    ]
+
+
+def upgrade() -> None:
+    op.create_table(
+        "calendar_overrides",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("day", sa.Date, nullable=False, unique=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("reason", sa.String(300), nullable=False),
+        sa.Column("created_by", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_table(
+        "audit_entries",
+        *_tenant_columns("audit_entries"),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(100), nullable=False),
+        sa.Column("entity_type", sa.String(100), nullable=False),
+        sa.Column("entity_id", sa.String(100), nullable=False),
+        sa.Column("data", sa.JSON, nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.UniqueConstraint("agency_id", "seq", name="uq_audit_entries_agency_seq"),
+    )
+    op.create_index("ix_audit_entries_entity", "audit_entries", ["entity_type", "entity_id"])
+    op.create_table(
+        "audit_heads",
+        *_tenant_columns("audit_heads"),
+        sa.Column("seq", sa.BigInteger, nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("topic", sa.String(100), nullable=False),
+        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("province_id", sa.BigInteger, nullable=True),
+        sa.Column("agency_id", sa.BigInteger, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["sent_at", "id"])
+    grant(op, "calendar_overrides")
+    # The chain is append-only for the application: no UPDATE, no DELETE.
+    enable_tenant_rls(op, "audit_entries", privileges="SELECT, INSERT")
+    enable_tenant_rls(op, "audit_heads", privileges="SELECT, INSERT, UPDATE")
+    grant(op, "outbox", "SELECT, INSERT, UPDATE, DELETE")
+
+
+def downgrade() -> None:
+    op.drop_table("outbox")
+    op.drop_table("audit_heads")
+    op.drop_table("audit_entries")
+    op.drop_table("calendar_overrides")

@@ -1,0 +1,144 @@
+"""Stream readers: each named reader (a hook, a worker's subscription feed) resumes from the
+last stream id it delivered, kept in Redis under its name, and drops outbox ids it already
+delivered (the relay may send an event twice after a crash). So a reader sees each event once,
+across restarts; a handler that crashes mid-way sees that event again (make handlers
+idempotent for that case).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from eiso.infra.relay import stream_key
+
+log = logging.getLogger("eiso.events")
+
+# How many delivered outbox ids a reader remembers for deduplication; relay duplicates come
+# right after the original, so a window this size is ample.
+SEEN_WINDOW = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class StreamEvent:
+    stream_id: str
+    outbox_id: int
+    topic: str
+    agency_id: int | None
+    payload: dict
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _event(stream_id, fields: dict) -> StreamEvent:
+    fields = {_text(k): v for k, v in fields.items()}
+    agency = _text(fields.get("agency_id", b""))
+    return StreamEvent(
+        stream_id=_text(stream_id),
+        outbox_id=int(_text(fields["outbox_id"])),
+        topic=_text(fields["topic"]),
+        agency_id=int(agency) if agency else None,
+        payload=orjson.loads(fields["payload"]),
+    )
+
+
+class StreamReader:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        key: Callable[..., str],
+        name: str,
+        topics: Iterable[str],
+        *,
+        from_end: bool = False,
+    ) -> None:
+        """A reader seen for the first time starts at the oldest retained event, or with
+        `from_end` (a live feed such as a subscription) after the newest one."""
+        self.redis, self.key, self.name, self.from_end = redis, key, name, from_end
+        self.topics = list(topics)
+        self._streams = {stream_key(key, t): t for t in self.topics}
+
+    def _cursor_key(self, stream: str) -> str:
+        return self.key("events", "cursor", self.name, self._streams[stream])
+
+    def _seen_key(self) -> str:
+        return self.key("events", "seen", self.name)
+
+    async def _cursors(self) -> dict[str, str]:
+        values = await self.redis.mget([self._cursor_key(s) for s in self._streams])
+        cursors = {}
+        for stream, value in zip(self._streams, values, strict=True):
+            if value is None:
+                value = "0-0"
+                if self.from_end:
+                    newest = await self.redis.xrevrange(stream, count=1)
+                    value = _text(newest[0][0]) if newest else "0-0"
+                # Remember where a new reader starts, so no event slips by between calls.
+                await self.redis.set(self._cursor_key(stream), value, nx=True)
+            cursors[stream] = _text(value)
+        return cursors
+
+    async def read(
+        self,
+        handler: Callable[[StreamEvent], Awaitable[None]],
+        *,
+        count: int = 100,
+        block_ms: int | None = None,
+    ) -> int:
+        """Deliver what is new to `handler`; how many events it got (duplicates not counted)."""
+        return (await self._read(handler, count, block_ms))[0]
+
+    async def _read(self, handler, count: int, block_ms: int | None) -> tuple[int, int]:
+        reply = await self.redis.xread(await self._cursors(), count=count, block=block_ms)
+        delivered = consumed = 0
+        for stream, entries in reply or []:
+            stream = _text(stream)
+            for stream_id, fields in entries:
+                event = _event(stream_id, fields)
+                fresh = await self.redis.zscore(self._seen_key(), event.outbox_id) is None
+                if fresh:
+                    await handler(event)
+                    delivered += 1
+                # Remember the id and move the cursor together, after the handler ran.
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.zadd(self._seen_key(), {event.outbox_id: event.outbox_id})
+                pipe.zremrangebyrank(self._seen_key(), 0, -SEEN_WINDOW - 1)
+                pipe.set(self._cursor_key(stream), event.stream_id)
+                await pipe.execute()
+                consumed += 1
+        return delivered, consumed
+
+    async def read_all(self, handler: Callable[[StreamEvent], Awaitable[None]]) -> int:
+        """Deliver everything waiting, without blocking; how many events the handler got."""
+        total = 0
+        while True:
+            delivered, consumed = await self._read(handler, 500, None)
+            total += delivered
+            if not consumed:
+                return total
+
+    async def run(
+        self,
+        handler: Callable[[StreamEvent], Awaitable[None]],
+        *,
+        block_ms: int = 5000,
+        retry_after: float = 1.0,
+    ) -> None:
+        """Deliver events as they come, for ever (a worker's background task); waits out a
+        Redis outage and resumes from the stored cursor."""
+        while True:
+            try:
+                await self._read(handler, 100, block_ms)
+            except asyncio.CancelledError:
+                raise
+            except RedisError as error:
+                log.warning("stream reader %s: Redis unavailable: %s", self.name, error)
+                await asyncio.sleep(retry_after)
