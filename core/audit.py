@@ -52,6 +52,8 @@ class AuditEntry(TenantOwned, table=True):
         agency_fk("audit_entries"),
         UniqueConstraint("agency_id", "seq", name="uq_audit_entries_agency_seq"),
         Index("ix_audit_entries_entity", "entity_type", "entity_id"),
+        # A merge of agencies leaves each old agency's chain whole, under the old agency.
+        {"info": {"keeps_agency": True}},
     )
 
     seq: int = Field(sa_type=BigInteger)
@@ -70,7 +72,7 @@ class AuditHead(TenantOwned, table=True):
     serialises the appends of that agency."""
 
     __tablename__ = "audit_heads"
-    __table_args__ = (agency_fk("audit_heads"),)
+    __table_args__ = (agency_fk("audit_heads"), {"info": {"keeps_agency": True}})
 
     seq: int = Field(default=0, sa_type=BigInteger)
     hash: str = Field(default=GENESIS, max_length=64)
@@ -84,9 +86,10 @@ def _utc_text(moment: dt.datetime) -> str:
 
 
 def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
+    # The chain is the agency's: province_id is left out so that a merge of provinces can
+    # re-home the chain (the only UPDATE the app role may make here) without breaking a link.
     canonical = orjson.dumps(
         {
-            "province_id": entry.province_id,
             "id": entry.id,
             "agency_id": entry.agency_id,
             "seq": entry.seq,

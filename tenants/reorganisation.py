@@ -96,11 +96,14 @@ def Conflict(message: str, message_vi: str) -> ReorganisationError:  # noqa: N80
     return ReorganisationError("CONFLICT", message, message_vi)
 
 
-def tenant_tables() -> list[Table]:
-    """Every table that carries (province_id, agency_id) besides agencies itself."""
+def tenant_tables(*, moving_agency: bool = False) -> list[Table]:
+    """Every table that carries (province_id, agency_id) besides agencies itself. When rows
+    change agency, tables marked `info={"keeps_agency": True}` (the audit chains, which are
+    per agency and append-only) stay with the old agency, which is kept as merged."""
     return [
         table for table in SQLModel.metadata.sorted_tables
         if {"province_id", "agency_id", "id"} <= set(table.c.keys()) and table.name != "agencies"
+        and not (moving_agency and table.info.get("keeps_agency"))
     ]
 
 
@@ -202,7 +205,7 @@ async def merge_agencies(
     await session.flush()
     old_ids = [agency.id for agency in olds]
     origins = ReorganisedRow.__table__
-    for table in tenant_tables():
+    for table in tenant_tables(moving_agency=True):
         moved = select(literal(record.id), literal(table.name), table.c.province_id, table.c.id, table.c.agency_id).where(
             table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
         await session.execute(insert(origins).from_select(

@@ -99,3 +99,32 @@ async def test_a_merge_needs_the_nation_scope(resources):
     async with resources.session(TenantScope.province(1)) as session:
         with pytest.raises(ReorganisationError):
             await merge_provinces(session, "A", "B", by="x")
+
+
+async def _audited(session, agency, n: int) -> None:
+    from eiso.core import audit
+
+    for i in range(n):
+        await audit.append(session, province_id=agency.province_id, agency_id=agency.id,
+                           actor="officer", action="test", entity_type="probe", entity_id=i)
+
+
+async def test_audit_chains_survive_both_kinds_of_merge(resources):
+    """Province merge re-homes each chain; agency merge leaves each old chain whole."""
+    from eiso.core import audit
+
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        a, _, a_communes = await _province_with_communes(session, "Tỉnh Lào Cai")
+        b, _, b_communes = await _province_with_communes(session, "Tỉnh Yên Bái")
+        for agency in (*a_communes, *b_communes):
+            await _audited(session, agency, 3)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await merge_provinces(session, a.code, b.code, by="national-admin")
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await merge_agencies(session, a.code, [c.code for c in (*a_communes, *b_communes)],
+                             code=unique_code("N"), name="Xã Hợp Nhất", kind=AgencyKind.commune, by="admin")
+    async with resources.session(TenantScope.province(a.id)) as session:
+        heads = {h.agency_id: h for h in await audit.chain_heads(session)}
+        for agency in (*a_communes, *b_communes):
+            assert heads[agency.id].seq == 3
+        assert await audit.verify(session) == []

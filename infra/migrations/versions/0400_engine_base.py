@@ -8,7 +8,7 @@ Create Date: 2026-11-23
 import sqlalchemy as sa
 from alembic import op
 
-from eiso.infra.rls import enable_tenant_rls, grant
+from eiso.infra.rls import app_role, enable_tenant_rls, grant
 
 revision = "0400_engine_base"
 down_revision = "0002_modules"
@@ -79,6 +79,9 @@ def upgrade() -> None:
     grant(op, "calendar_overrides")
     # The chain is append-only for the application: no UPDATE, no DELETE.
     enable_tenant_rls(op, "audit_entries", privileges="SELECT, INSERT")
+    # Append-only, except that a merge of provinces re-homes an agency's chain.
+    if op.get_bind().dialect.name == "postgresql" and (role := app_role(op)):
+        op.execute(f'GRANT UPDATE (province_id) ON audit_entries TO "{role}"')
     enable_tenant_rls(op, "audit_heads", privileges="SELECT, INSERT, UPDATE")
     grant(op, "outbox", "SELECT, INSERT, UPDATE, DELETE")
 
