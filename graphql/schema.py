@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
+from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.core.queries import CoreQuery
 
-QUERY_PARTS: tuple[type, ...] = (CoreQuery,)
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery)
 MUTATION_PARTS: tuple[type, ...] = ()
 
 

@@ -185,7 +185,7 @@ async def _finish_authorization(request: Request, query: str, user: User) -> Res
     for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
         parsed[key].append(value)
     issuer = request.app.state.settings.issuer.rstrip("/")
-    http = HttpInput("GET", f"{issuer}/oauth/authorize?{query}", dict(request.headers), dict(parsed), {})
+    http = HttpInput("GET", f"{issuer}/oauth/authorize?{query}", request.headers, dict(parsed), {})
     from authlib.oauth2 import OAuth2Error
 
     try:

@@ -69,7 +69,7 @@ async def authorize(request: Request) -> Response:
         parsed: dict[str, list[str]] = defaultdict(list)
         for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
             parsed[key].append(value)
-        http = HttpInput("GET", str(request.url.replace(query=query)), dict(request.headers),
+        http = HttpInput("GET", str(request.url.replace(query=query)), request.headers,
                          dict(parsed), {})
     try:
         grant = await _consent_grant(request, http)

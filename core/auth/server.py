@@ -37,6 +37,7 @@ from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.common.security import generate_token
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -67,7 +68,7 @@ class HttpInput:
 
     method: str
     url: str
-    headers: dict[str, str]
+    headers: Headers  # case-insensitive, as authlib expects
     query: dict[str, list[str]]
     form: dict[str, list[str]]
     json: Any = None
@@ -90,7 +91,7 @@ class HttpInput:
                     for key, value in parsed.multi_items():
                         if isinstance(value, str):
                             body[key].append(value)
-        return cls(request.method, str(request.url), dict(request.headers), dict(query),
+        return cls(request.method, str(request.url), request.headers, dict(query),
                    dict(body), payload)
 
 

@@ -1,0 +1,160 @@
+"""OAuth2 flows over real HTTP against the app (authlib server, JWT authenticator)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import pytest_asyncio
+
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # importlib mode: find auth_helpers
+from auth_helpers import (  # noqa: E402
+    REDIRECT, authorize_query, form_request, login_code, make_frontend, make_integration,
+    make_tenant, make_user, pkce, user_token,
+)
+
+ME = "{ me { subject roles scopes tenant { kind provinceIds agencyIds } clientId } }"
+
+
+@pytest_asyncio.fixture(scope="session")
+async def jwt_app(resources):
+    from eiso.core.app import create_app
+
+    application = create_app(resources.settings, resources)  # default: the JWT authenticator
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest_asyncio.fixture
+async def http(jwt_app):
+    transport = httpx.ASGITransport(app=jwt_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def me(http, token):
+    response = await http.post("/graphql", json={"query": ME},
+                               headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_authorization_code_with_pkce(http, resources):
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "officer", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    token = await user_token(http, client_id, user.username)
+    assert token["token_type"].lower() == "bearer"
+    assert token["expires_in"] == resources.settings.access_token_lifetime
+    assert set(token["scope"].split()) == {"tenants:read", "qms:read"}
+    assert token["refresh_token"]
+    body = await me(http, token["access_token"])
+    assert body["data"]["me"]["subject"] == str(user.id)
+    assert body["data"]["me"]["roles"] == ["officer"]
+    assert body["data"]["me"]["tenant"] == {
+        "kind": "agencies", "provinceIds": [str(agency.province_id)], "agencyIds": [str(agency.id)]}
+    info = await http.get("/oauth/userinfo", headers={"authorization": f"Bearer {token['access_token']}"})
+    assert info.json()["preferred_username"] == user.username
+
+
+async def test_code_is_single_use_and_needs_the_verifier(http, resources):
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "leader", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    auth_code, verifier = await login_code(http, client_id, user.username)
+    base = {"grant_type": "authorization_code", "code": auth_code, "redirect_uri": REDIRECT,
+            "client_id": client_id}
+    wrong = await http.post("/oauth/token", data={**base, "code_verifier": pkce()[0]})
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    # The failed attempt consumed the code: a code is never redeemable twice.
+    again = await http.post("/oauth/token", data={**base, "code_verifier": verifier})
+    assert again.status_code == 400
+
+
+async def test_public_client_must_send_an_s256_challenge(http, resources):
+    client_id, _ = await make_frontend(resources)
+    no_pkce = await http.get("/oauth/authorize?" + authorize_query(client_id, None))
+    assert no_pkce.status_code == 400 and "code_challenge" in no_pkce.text
+    plain = authorize_query(client_id, None) + "&code_challenge=" + "a" * 43 + "&code_challenge_method=plain"
+    assert (await http.get("/oauth/authorize?" + plain)).status_code == 400
+    bad_redirect = authorize_query(client_id, pkce()[1], redirect="http://evil.test/cb")
+    assert (await http.get("/oauth/authorize?" + bad_redirect)).status_code == 400
+
+
+async def test_wrong_password_is_refused_in_both_languages(http, resources):
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "officer", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
+    assert "Đăng nhập" in page.text and "Sign in" in page.text
+    response = await http.post("/oauth/authorize", data={
+        "request": form_request(page.text), "username": user.username, "password": "sai-mật-khẩu"})
+    assert response.status_code == 401
+    assert "Sai tên đăng nhập hoặc mật khẩu" in response.text and "Wrong username" in response.text
+
+
+@pytest.mark.parametrize("how", ["basic", "form"])
+async def test_client_credentials(http, resources, how):
+    _province, agency = await make_tenant(resources)
+    client_id, secret = await make_integration(resources, ["dossiers:read", "dossiers:write"], agency=agency)
+    data = {"grant_type": "client_credentials", "scope": "dossiers:read reports:read"}
+    if how == "basic":
+        response = await http.post("/oauth/token", data=data, auth=(client_id, secret))
+    else:
+        response = await http.post("/oauth/token", data={**data, "client_id": client_id,
+                                                         "client_secret": secret})
+    assert response.status_code == 200, response.text
+    token = response.json()
+    assert token["scope"] == "dossiers:read"  # only what the client holds
+    assert "refresh_token" not in token
+    body = await me(http, token["access_token"])
+    assert body["data"]["me"]["clientId"] == client_id
+    assert body["data"]["me"]["roles"] == []
+    assert body["data"]["me"]["tenant"]["agencyIds"] == [str(agency.id)]
+    bad = await http.post("/oauth/token", data=data, auth=(client_id, secret + "x"))
+    assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+
+
+async def test_refresh_rotates_the_refresh_token(http, resources):
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "auditor", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    first = await user_token(http, client_id, user.username)
+    refreshed = await http.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id})
+    assert refreshed.status_code == 200, refreshed.text
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await me(http, second["access_token"]))["data"]["me"]["subject"] == str(user.id)
+    reused = await http.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id})
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+
+
+async def test_revoke_access_and_refresh_tokens(http, resources):
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "officer", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    token = await user_token(http, client_id, user.username)
+    assert (await me(http, token["access_token"]))["data"]["me"] is not None
+    response = await http.post("/oauth/revoke", data={
+        "token": token["access_token"], "token_type_hint": "access_token", "client_id": client_id})
+    assert response.status_code == 200, response.text
+    assert (await me(http, token["access_token"]))["data"]["me"] is None
+    response = await http.post("/oauth/revoke", data={"token": token["refresh_token"], "client_id": client_id})
+    assert response.status_code == 200
+    refreshed = await http.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client_id})
+    assert refreshed.status_code == 400
+
+
+async def test_discovery_and_jwks(http, resources):
+    config = (await http.get("/.well-known/openid-configuration")).json()
+    issuer = resources.settings.issuer
+    assert config["issuer"] == issuer
+    assert config["token_endpoint"] == issuer + "/oauth/token"
+    assert config["code_challenge_methods_supported"] == ["S256"]
+    keys = (await http.get("/.well-known/jwks.json")).json()["keys"]
+    assert keys and all(key["kty"] == "RSA" and "d" not in key for key in keys)
