@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from eiso.core.cli import db, demo, graphql_cmd, plugins_cmd, serve
+from eiso.core.cli import clients, db, demo, graphql_cmd, keys, plugins_cmd, serve, users
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
@@ -31,6 +31,9 @@ app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(graphql_cmd.app, name="graphql")
+app.add_typer(users.app, name="users")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
 
 
 def main() -> None:
