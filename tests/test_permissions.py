@@ -1,0 +1,60 @@
+"""Every GraphQL operation × every kind of caller: allowed or denied as core/auth/rules.py says.
+
+Add a row to OPERATIONS for each new query or mutation; `test_every_operation_has_a_rule_and_a_row`
+fails when an operation of the schema has no rule or no row here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eiso.core.auth.principal import SCOPES, Principal, Role
+from eiso.core.auth.rules import RULES
+from eiso.graphql.schema import build_schema
+from eiso.tenants.scope import TenantScope
+
+# operation name → (document, who may call it: a set of caller kinds, or "everyone")
+OPERATIONS = {
+    "version": ("{ version }", "everyone"),
+    "me": ("{ me { subject } }", {*Role, "client"}),
+}
+CALLERS = ["anonymous", "client", *Role]
+
+
+def principal_for(kind) -> Principal | None:
+    if kind == "anonymous":
+        return None
+    if kind == "client":
+        return Principal(subject="cli_x", tenant=TenantScope.agencies([7], [1]),
+                         scopes=frozenset(SCOPES), client_id="cli_x")
+    tenant = {
+        Role.national_admin: TenantScope.nation(),
+        Role.province_admin: TenantScope.province(1),
+    }.get(kind, TenantScope.agencies([7], [1]))
+    return Principal(subject=f"user-{kind.value}", tenant=tenant, roles=frozenset({kind}),
+                     scopes=frozenset(SCOPES), client_id="web")
+
+
+def test_every_operation_has_a_rule_and_a_row():
+    schema = build_schema()
+    roots = [schema.schema_converter.type_map[name] for name in ("Query", "Mutation")
+             if name in schema.schema_converter.type_map]
+    fields = {field.python_name: field for root in roots for field in root.definition.fields}
+    names = {field.graphql_name or field.python_name for field in fields.values()}
+    assert names <= set(RULES), f"operations without a rule: {names - set(RULES)}"
+    assert names <= set(OPERATIONS), f"operations without a row here: {names - set(OPERATIONS)}"
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=str)
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+async def test_operation_by_caller(client, callers, operation, caller):
+    document, allowed = OPERATIONS[operation]
+    principal = principal_for(caller)
+    headers = callers.issue(principal) if principal else {}
+    body = (await client.post("/graphql", json={"query": document}, headers=headers)).json()
+    if allowed == "everyone" or caller in allowed:
+        assert "errors" not in body, body
+        assert body["data"][operation] is not None
+    else:
+        code = body["errors"][0]["extensions"]["code"]
+        assert code == ("UNAUTHENTICATED" if principal is None else "FORBIDDEN"), body
