@@ -162,7 +162,10 @@ async def map_user(session: AsyncSession, province: Province, idp: IdentityProvi
         if agency is None or agency.province_id != province.id:
             raise DomainError(f"agency {agency_code!r} is not an agency of this province",
                               f"cơ quan {agency_code!r} không thuộc tỉnh này", code="FORBIDDEN")
-    role = str(claims.get(mapping["role"]) or idp.default_role)
+    role = claims.get(mapping["role"]) or idp.default_role
+    if isinstance(role, list):  # e.g. a `roles` claim: the first one eiso knows
+        role = next((r for r in role if r in Role.__members__), idp.default_role)
+    role = str(role)
     if role not in Role.__members__ or role == Role.national_admin.value:
         role = idp.default_role  # an IdP can never grant national rights
     if agency is None and role not in (Role.province_admin.value, Role.auditor.value):

@@ -20,6 +20,7 @@ from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.server import OIDC_SCOPES, EisoAuthorizationServer, HttpInput
 from eiso.core.auth.throttle import LoginThrottle, token_rate_limited
 from eiso.core.auth.users import get_by_username
+from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
 _templates = jinja2.Environment(
@@ -156,7 +157,7 @@ async def openid_configuration(request: Request) -> Response:
         "scopes_supported": list(OIDC_SCOPES) + list(SCOPES),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["sub", "preferred_username", "name", "roles", "tenant"],
+        "claims_supported": ["sub", "preferred_username", "name", "roles", "tenant", "agency_code"],
     })
 
 
@@ -183,6 +184,10 @@ async def userinfo(request: Request) -> Response:
             user = None
         if user is not None:
             info.update(preferred_username=user.username, name=user.display_name)
+            if user.agency_id is not None:
+                async with request.app.state.resources.session(TenantScope.nation()) as session:
+                    agency = await session.get(Agency, (user.province_id, user.agency_id))
+                info["agency_code"] = agency.code if agency else None
     return JSONResponse(info, headers={"cache-control": "no-store"})
 
 
