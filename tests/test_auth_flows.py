@@ -158,3 +158,31 @@ async def test_discovery_and_jwks(http, resources):
     assert config["code_challenge_methods_supported"] == ["S256"]
     keys = (await http.get("/.well-known/jwks.json")).json()["keys"]
     assert keys and all(key["kty"] == "RSA" and "d" not in key for key in keys)
+
+
+async def test_openid_scope_adds_an_id_token(http, resources):
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    from auth_helpers import PASSWORD, form_request, pkce
+
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "leader", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    verifier, challenge = pkce()
+    page = await http.get("/oauth/authorize?" + authorize_query(client_id, challenge, scope="openid qms:read")
+                          + "&nonce=n-123")
+    response = await http.post("/oauth/authorize", data={
+        "request": form_request(page.text), "username": user.username, "password": PASSWORD})
+    import urllib.parse
+
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["location"]).query))["code"]
+    token = (await http.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": client_id, "code_verifier": verifier})).json()
+    keys = KeySet.import_key_set((await http.get("/.well-known/jwks.json")).json())
+    id_token = jwt.decode(token["id_token"], keys, algorithms=["RS256"])
+    assert id_token.claims["aud"] == [client_id] and id_token.claims["nonce"] == "n-123"
+    assert id_token.claims["sub"] == str(user.id) and id_token.claims["agency_code"] == agency.code
+    # An ID token is not an access token.
+    assert (await me(http, token["id_token"]))["data"]["me"] is None

@@ -36,6 +36,8 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core import grants as grants_oidc
 from authlib.common.security import generate_token
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -48,7 +50,7 @@ from eiso.core.auth.models import Client, RefreshToken, User
 from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.users import tenant_of
 from eiso.core.resources import Resources
-from eiso.tenants.models import utcnow
+from eiso.tenants.models import Agency, utcnow
 from eiso.tenants.scope import TenantScope
 
 log = logging.getLogger("eiso.auth")
@@ -167,6 +169,12 @@ class AuthCode(AuthorizationCodeMixin):
     def get_auth_time(self):
         return None
 
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return None
+
 
 class StoredRefreshToken(TokenMixin):
     def __init__(self, row: RefreshToken) -> None:
@@ -229,6 +237,41 @@ class S256CodeChallenge(CodeChallenge):
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("code_challenge_method must be S256")
         return super().validate_code_challenge(grant, redirect_uri)
+
+
+class OpenIDCode(grants_oidc.OpenIDCode):
+    """OpenID Connect: an ID token (RS256, same keys, `typ: JWT`, audience = the client) when
+    the client asks for the `openid` scope. It can never pass as an access token (`typ`)."""
+
+    server: "EisoAuthorizationServer"
+
+    def __init__(self, server: "EisoAuthorizationServer") -> None:
+        super().__init__(require_nonce=False)
+        self.server = server
+
+    def resolve_client_private_key(self, client):
+        return self.server.current_signing_key
+
+    def get_client_algorithm(self, client):
+        return tokens.ALGORITHM
+
+    def get_encode_header(self, client):
+        return {"alg": tokens.ALGORITHM, "kid": self.server.current_signing_key.kid, "typ": "JWT"}
+
+    def get_client_claims(self, client):
+        settings = self.server.resources.settings
+        return {"iss": settings.issuer, "aud": [client.get_client_id()],
+                "exp": int(time.time()) + settings.access_token_lifetime}
+
+    def exists_nonce(self, nonce, request):
+        return False  # codes are single-use (GETDEL), so a nonce cannot be replayed through one
+
+    def generate_user_info(self, user, scope):
+        info = UserInfo(sub=str(user.id), preferred_username=user.username,
+                        name=user.display_name, roles=list(user.roles))
+        if user.agency_id is not None:
+            info["agency_code"] = self.server.wait(self.server.agency_code(user))
+        return info
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -320,7 +363,8 @@ class EisoAuthorizationServer(AuthorizationServer):
             refresh_token_generator=lambda *_args, **_kwargs: generate_token(48),
             expires_generator=lambda _client, _grant_type: settings.access_token_lifetime,
         ))
-        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(AuthorizationCodeGrant,
+                            [S256CodeChallenge(required=True), OpenIDCode(self)])
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
@@ -329,6 +373,10 @@ class EisoAuthorizationServer(AuthorizationServer):
     def wait(self, coroutine: Coroutine) -> Any:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    @property
+    def current_signing_key(self):
+        return self._signing_key
 
     async def run(self, method, *args, **kwargs):
         self._loop = asyncio.get_running_loop()
@@ -398,6 +446,11 @@ class EisoAuthorizationServer(AuthorizationServer):
     async def _add(self, row) -> None:
         async with self.resources.session(TenantScope.nation()) as session, session.begin():
             session.add(row)
+
+    async def agency_code(self, user: User) -> str | None:
+        async with self.resources.session(TenantScope.nation()) as session:
+            agency = await session.get(Agency, (user.province_id, user.agency_id))
+            return agency.code if agency else None
 
     def load_user(self, user_id: int) -> User | None:
         user = self.wait(self._get(User, user_id))
