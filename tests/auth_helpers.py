@@ -9,6 +9,7 @@ import secrets
 import urllib.parse
 
 import httpx
+import pytest_asyncio
 
 from eiso.core.auth.clients import create_frontend_client, create_integration_client
 from eiso.core.auth.users import create_user
@@ -103,3 +104,24 @@ async def user_token(http, client_id, username, password=PASSWORD) -> dict:
         "client_id": client_id, "code_verifier": verifier})
     assert response.status_code == 200, response.text
     return response.json()
+
+
+async def _jwt_app(resources):
+    from eiso.core.app import create_app
+
+    application = create_app(resources.settings, resources)  # default: the JWT authenticator
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def _http(jwt_app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=jwt_app),
+                                 base_url="http://testserver") as client:
+        yield client
+
+
+def app_fixtures():
+    """`jwt_app, http = app_fixtures()` in a test module: the app with its default (JWT)
+    authenticator, and an HTTP client on it."""
+    return (pytest_asyncio.fixture(scope="session", name="jwt_app")(_jwt_app),
+            pytest_asyncio.fixture(name="http")(_http))

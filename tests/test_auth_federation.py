@@ -5,20 +5,23 @@ talks to it through httpx's ASGI transport."""
 from __future__ import annotations
 
 import dataclasses
-import pathlib
-import sys
 import urllib.parse
 
 import httpx
 import pytest_asyncio
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # importlib mode: find auth_helpers
-from auth_helpers import (  # noqa: E402
-    PASSWORD, REDIRECT, authorize_query, form_request, make_frontend, make_tenant, make_user, pkce,
+from eiso.core.auth import federation
+from eiso.tenants.scope import TenantScope
+from tests.auth_helpers import (
+    PASSWORD,
+    REDIRECT,
+    authorize_query,
+    form_request,
+    make_frontend,
+    make_tenant,
+    make_user,
+    pkce,
 )
-
-from eiso.core.auth import federation  # noqa: E402
-from eiso.tenants.scope import TenantScope  # noqa: E402
 
 IDP = "http://idp.test"
 ME = "{ me { subject roles tenant { kind agencyIds } } }"

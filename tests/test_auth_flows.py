@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
-import pytest_asyncio
 
-import pathlib
-import sys
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # importlib mode: find auth_helpers
-from auth_helpers import (  # noqa: E402
-    REDIRECT, authorize_query, form_request, login_code, make_frontend, make_integration,
-    make_tenant, make_user, pkce, user_token,
+from tests.auth_helpers import (
+    REDIRECT,
+    app_fixtures,
+    authorize_query,
+    form_request,
+    login_code,
+    make_frontend,
+    make_integration,
+    make_tenant,
+    make_user,
+    pkce,
+    user_token,
 )
 
+jwt_app_fixture, http_fixture = app_fixtures()
 ME = "{ me { subject roles scopes tenant { kind provinceIds agencyIds } clientId } }"
 
 
-@pytest_asyncio.fixture(scope="session")
-async def jwt_app(resources):
-    from eiso.core.app import create_app
-
-    application = create_app(resources.settings, resources)  # default: the JWT authenticator
-    async with application.router.lifespan_context(application):
-        yield application
 
 
-@pytest_asyncio.fixture
-async def http(jwt_app):
-    transport = httpx.ASGITransport(app=jwt_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
 
 
 async def me(http, token):
@@ -164,7 +156,7 @@ async def test_openid_scope_adds_an_id_token(http, resources):
     from joserfc import jwt
     from joserfc.jwk import KeySet
 
-    from auth_helpers import PASSWORD, form_request, pkce
+    from tests.auth_helpers import PASSWORD, form_request, pkce
 
     _province, agency = await make_tenant(resources)
     user = await make_user(resources, "leader", agency=agency)

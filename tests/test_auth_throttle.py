@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import pathlib
 import secrets
-import sys
 import time
 
-import httpx
-import pytest_asyncio
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # importlib mode: find auth_helpers
-from auth_helpers import (  # noqa: E402
-    PASSWORD, authorize_query, form_request, make_frontend, make_tenant, make_user, pkce,
+from tests.auth_helpers import (
+    PASSWORD,
+    app_fixtures,
+    authorize_query,
+    form_request,
+    make_frontend,
+    make_tenant,
+    make_user,
+    pkce,
 )
 
-
-@pytest_asyncio.fixture(scope="session")
-async def jwt_app(resources):
-    from eiso.core.app import create_app
-
-    application = create_app(resources.settings, resources)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest_asyncio.fixture
-async def http(jwt_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=jwt_app),
-                                 base_url="http://testserver") as client:
-        yield client
-
+jwt_app_fixture, http_fixture = app_fixtures()
 
 async def _attempt(http, client_id, username, password):
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))

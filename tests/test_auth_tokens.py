@@ -6,40 +6,23 @@ import base64
 import hashlib
 import hmac
 import json
-import pathlib
-import sys
 import time
 
-import httpx
 import pytest
-import pytest_asyncio
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))  # importlib mode: find auth_helpers
-from auth_helpers import make_integration, make_tenant  # noqa: E402
+from eiso.core.auth import keys as signing_keys
+from eiso.core.auth import tokens
+from eiso.tenants.scope import TenantScope
+from tests.auth_helpers import app_fixtures, make_integration, make_tenant
 
-from eiso.core.auth import keys as signing_keys  # noqa: E402
-from eiso.core.auth import tokens  # noqa: E402
-from eiso.tenants.scope import TenantScope  # noqa: E402
-
+jwt_app_fixture, http_fixture = app_fixtures()
 ME = "{ me { subject } }"
 
 
-@pytest_asyncio.fixture(scope="session")
-async def jwt_app(resources):
-    from eiso.core.app import create_app
-
-    application = create_app(resources.settings, resources)
-    async with application.router.lifespan_context(application):
-        yield application
 
 
-@pytest_asyncio.fixture
-async def http(jwt_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=jwt_app),
-                                 base_url="http://testserver") as client:
-        yield client
 
 
 async def subject_of(http, token: str):
