@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 import secrets
 import urllib.parse
@@ -75,11 +76,19 @@ def authorize_query(client_id: str, challenge: str | None, scope="tenants:read q
 
 
 def form_request(page: str) -> str:
-    match = re.search(r'name="request" value="([^"]*)"', page)
-    assert match, page
-    import html
+    return _hidden(page, "request")
 
+
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert match, page
     return html.unescape(match.group(1))
+
+
+def login_form(page: str, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """The login form's fields as the browser posts them (request, CSRF token, credentials)."""
+    return {"request": _hidden(page, "request"), "csrf": _hidden(page, "csrf"),
+            "username": username, "password": password}
 
 
 async def login_code(http: httpx.AsyncClient, client_id: str, username: str,
@@ -88,8 +97,7 @@ async def login_code(http: httpx.AsyncClient, client_id: str, username: str,
     verifier, challenge = pkce()
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, challenge))
     assert page.status_code == 200, page.text
-    response = await http.post("/oauth/authorize", data={
-        "request": form_request(page.text), "username": username, "password": password})
+    response = await http.post("/oauth/authorize", data=login_form(page.text, username, password))
     assert response.status_code == 302, response.text
     location = urllib.parse.urlsplit(response.headers["location"])
     params = dict(urllib.parse.parse_qsl(location.query))

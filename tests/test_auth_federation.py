@@ -16,7 +16,7 @@ from tests.auth_helpers import (
     PASSWORD,
     REDIRECT,
     authorize_query,
-    form_request,
+    login_form,
     make_frontend,
     make_tenant,
     make_user,
@@ -64,8 +64,7 @@ async def _federated_login(rp, idp, province, web_client, username):
     assert start.headers["location"].startswith(IDP + "/oauth/authorize?")
     page = await idp.get(path_of(start.headers["location"]))
     assert page.status_code == 200, page.text
-    back = await idp.post("/oauth/authorize", data={
-        "request": form_request(page.text), "username": username, "password": PASSWORD})
+    back = await idp.post("/oauth/authorize", data=login_form(page.text, username, PASSWORD))
     assert back.status_code == 302, back.text
     callback = back.headers["location"]
     assert callback.startswith(f"{rp_issuer(rp)}/auth/callback/{province.code}?")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.auth_helpers import (
     REDIRECT,
     app_fixtures,
     authorize_query,
-    form_request,
     login_code,
+    login_form,
     make_frontend,
     make_integration,
     make_tenant,
@@ -81,8 +82,7 @@ async def test_wrong_password_is_refused_in_both_languages(http, resources):
     client_id, _ = await make_frontend(resources)
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
     assert "Đăng nhập" in page.text and "Sign in" in page.text
-    response = await http.post("/oauth/authorize", data={
-        "request": form_request(page.text), "username": user.username, "password": "sai-mật-khẩu"})
+    response = await http.post("/oauth/authorize", data=login_form(page.text, user.username, "sai-mật-khẩu"))
     assert response.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in response.text and "Wrong username" in response.text
 
@@ -156,7 +156,7 @@ async def test_openid_scope_adds_an_id_token(http, resources):
     from joserfc import jwt
     from joserfc.jwk import KeySet
 
-    from tests.auth_helpers import PASSWORD, form_request, pkce
+    from tests.auth_helpers import PASSWORD, login_form, pkce
 
     _province, agency = await make_tenant(resources)
     user = await make_user(resources, "leader", agency=agency)
@@ -164,8 +164,7 @@ async def test_openid_scope_adds_an_id_token(http, resources):
     verifier, challenge = pkce()
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, challenge, scope="openid qms:read")
                           + "&nonce=n-123")
-    response = await http.post("/oauth/authorize", data={
-        "request": form_request(page.text), "username": user.username, "password": PASSWORD})
+    response = await http.post("/oauth/authorize", data=login_form(page.text, user.username, PASSWORD))
     import urllib.parse
 
     code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["location"]).query))["code"]
@@ -178,3 +177,18 @@ async def test_openid_scope_adds_an_id_token(http, resources):
     assert id_token.claims["sub"] == str(user.id) and id_token.claims["agency_code"] == agency.code
     # An ID token is not an access token.
     assert (await me(http, token["id_token"]))["data"]["me"] is None
+
+
+async def test_login_form_needs_its_csrf_token(http, jwt_app, resources):
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "officer", agency=agency)
+    client_id, _ = await make_frontend(resources)
+    page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
+    fields = login_form(page.text, user.username)
+    # A form posted from another site carries neither the session cookie nor the token.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=jwt_app),
+                                 base_url="http://testserver") as stranger:
+        forged = await stranger.post("/oauth/authorize", data=fields)
+    assert forged.status_code == 400 and "hết hạn" in forged.text
+    assert (await http.post("/oauth/authorize", data={**fields, "csrf": "x"})).status_code == 400
+    assert (await http.post("/oauth/authorize", data=fields)).status_code == 302

@@ -10,7 +10,7 @@ from tests.auth_helpers import (
     PASSWORD,
     app_fixtures,
     authorize_query,
-    form_request,
+    login_form,
     make_frontend,
     make_tenant,
     make_user,
@@ -21,8 +21,7 @@ jwt_app_fixture, http_fixture = app_fixtures()
 
 async def _attempt(http, client_id, username, password):
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
-    return await http.post("/oauth/authorize", data={
-        "request": form_request(page.text), "username": username, "password": password})
+    return await http.post("/oauth/authorize", data=login_form(page.text, username, password))
 
 
 async def test_account_locks_after_repeated_failures_and_says_so(http, resources):

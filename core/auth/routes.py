@@ -4,6 +4,7 @@ revoke, discovery, JWKS and userinfo."""
 from __future__ import annotations
 
 import base64
+import secrets
 import urllib.parse
 from collections import defaultdict
 
@@ -23,6 +24,7 @@ from eiso.core.auth.users import get_by_username
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
+CSRF = "eiso_login_csrf"
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("eiso.core", "templates"), autoescape=True
 )
@@ -34,8 +36,11 @@ def _server(request: Request) -> EisoAuthorizationServer:
 
 def _login_page(request: Request, query: str, client_name: str, *, username: str = "",
                 error: tuple[str, str] | None = None, status: int = 200) -> HTMLResponse:
+    # The form's CSRF token lives in the (SameSite=Lax) session cookie, so a form posted from
+    # another site cannot sign the victim in to the attacker's account.
+    csrf = request.session.setdefault(CSRF, secrets.token_urlsafe(24))
     html = _templates.get_template("login.html").render(
-        action="/oauth/authorize", request_query=query, client_name=client_name,
+        action="/oauth/authorize", request_query=query, client_name=client_name, csrf=csrf,
         username=username, error_en=error[0] if error else "", error_vi=error[1] if error else "",
     )
     return HTMLResponse(html, status_code=status, headers={
@@ -67,6 +72,7 @@ async def authorize(request: Request) -> Response:
             query = str(form.get("request", ""))
             username = str(form.get("username", "")).strip()
             password = str(form.get("password", ""))
+            csrf = str(form.get("csrf", ""))
         parsed: dict[str, list[str]] = defaultdict(list)
         for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
             parsed[key].append(value)
@@ -80,6 +86,10 @@ async def authorize(request: Request) -> Response:
     if request.method == "GET":
         return _login_page(request, query, client_name)
 
+    expected = request.session.get(CSRF, "")
+    if not expected or not secrets.compare_digest(csrf, expected):
+        return _login_page(request, query, client_name, username=username, status=400, error=(
+            "The form expired; please sign in again.", "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại."))
     throttle = LoginThrottle(request.app.state.resources)
     locked = await throttle.locked_for(username)
     if locked:
