@@ -66,3 +66,15 @@ def test_keys_rotate(env):
     first = json.loads(eiso(env, "keys", "rotate").stdout)
     second = json.loads(eiso(env, "keys", "rotate").stdout)
     assert first["kid"] != second["kid"] and second["alg"] == "RS256"
+
+
+def test_federation_set(env):
+    result = eiso(env, "federation", "set", "--province", "22", "--issuer",
+                  "https://sso.quangninh.example/realms/staff", "--client-id", "eiso",
+                  "--map", "role=roles", stdin="bí-mật\n")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["claim_mapping"]["role"] == "roles" and out["redirect_uri"].endswith("/auth/callback/22")
+    bad = eiso(env, "federation", "set", "--province", "22", "--issuer", "https://x",
+               "--client-id", "eiso", "--map", "colour=blue", stdin="s\n")
+    assert bad.returncode == 1 and "claim_mapping: unknown field" in bad.stderr

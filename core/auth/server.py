@@ -20,7 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 from authlib.common.security import generate_token
 from authlib.oauth2 import AuthorizationServer
@@ -226,7 +226,7 @@ class AccessTokenClaims(TokenMixin):
 class S256CodeChallenge(CodeChallenge):
     """PKCE with S256 only; public clients must send a challenge."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
     def validate_code_challenge(self, grant, redirect_uri):
@@ -275,7 +275,7 @@ class OpenIDCode(grants_oidc.OpenIDCode):
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     server: "EisoAuthorizationServer"
 
     def save_authorization_code(self, code, request):
@@ -307,7 +307,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
     server: "EisoAuthorizationServer"
 
@@ -325,11 +325,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
 
 class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     server: "EisoAuthorizationServer"
 
     def query_token(self, token_string, token_type_hint):

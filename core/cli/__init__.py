@@ -6,7 +6,17 @@ import sys
 
 import typer
 
-from eiso.core.cli import clients, db, demo, graphql_cmd, keys, plugins_cmd, serve, users
+from eiso.core.cli import (
+    clients,
+    db,
+    demo,
+    federation,
+    graphql_cmd,
+    keys,
+    plugins_cmd,
+    serve,
+    users,
+)
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
@@ -34,6 +44,7 @@ app.add_typer(graphql_cmd.app, name="graphql")
 app.add_typer(users.app, name="users")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
+app.add_typer(federation.app, name="federation")
 
 
 def main() -> None:
