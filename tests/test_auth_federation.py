@@ -8,6 +8,7 @@ import dataclasses
 import urllib.parse
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from eiso.core.auth import federation
@@ -120,3 +121,26 @@ async def test_login_for_a_province_without_idp_is_404(rp_app, resources):
         response = await rp.get(f"/auth/login/{province.code}")
     assert response.status_code == 404
     assert response.json()["error"] == "NOT_FOUND" and "message_vi" in response.json()
+
+
+async def test_claim_mapping_never_grants_more_than_the_province(resources):
+    from eiso.core.auth.models import IdentityProvider
+    from eiso.core.errors import DomainError
+
+    province, agency = await make_tenant(resources)
+    _other_province, other_agency = await make_tenant(resources)
+    idp = IdentityProvider(province_id=province.id, issuer="https://sso.example",
+                           client_id="eiso", client_secret_encrypted="-",
+                           claim_mapping={**federation.DEFAULT_MAPPING, "role": "roles"},
+                           default_role="officer")
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        user = await federation.map_user(session, province, idp, {
+            "sub": "s-1", "preferred_username": "nguyễn.văn.a", "roles": ["national_admin"],
+            "agency_code": agency.code})
+        assert user.roles == ["officer"]  # an IdP cannot make national admins
+        assert (user.province_id, user.agency_id) == (province.id, agency.id)
+        with pytest.raises(DomainError):  # an agency of another province
+            await federation.map_user(session, province, idp, {
+                "sub": "s-2", "agency_code": other_agency.code})
+        with pytest.raises(DomainError):  # no subject
+            await federation.map_user(session, province, idp, {"agency_code": agency.code})

@@ -58,3 +58,20 @@ async def test_operation_by_caller(client, callers, operation, caller):
     else:
         code = body["errors"][0]["extensions"]["code"]
         assert code == ("UNAUTHENTICATED" if principal is None else "FORBIDDEN"), body
+
+
+@pytest.mark.parametrize("caller", ["client", *Role], ids=str)
+def test_tenant_rule_refuses_rows_of_other_tenants(caller):
+    from eiso.core.auth.rules import check_tenant
+    from eiso.core.errors import Forbidden
+
+    principal = principal_for(caller)
+    check_tenant(principal, 1, 7)  # its own agency (or its province / the nation)
+    if principal.tenant.kind == "nation":
+        check_tenant(principal, 2, 8)
+        return
+    with pytest.raises(Forbidden):
+        check_tenant(principal, 2, 8)  # another province's agency
+    if principal.tenant.kind == "agencies":
+        with pytest.raises(Forbidden):
+            check_tenant(principal, 1, 9)  # another agency of the same province
