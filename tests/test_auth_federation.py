@@ -89,7 +89,13 @@ def rp_issuer(_rp) -> str:
 RP_ISSUER = "http://127.0.0.1:8000"
 
 
-async def test_federated_login_maps_the_idp_user(rp_app, idp_app, resources):
+async def test_federated_login_maps_the_idp_user(rp_app, idp_app, resources, monkeypatch):
+    from authlib.integrations.starlette_client import StarletteOAuth2App
+
+    async def no_userinfo(*_args, **_kwargs):
+        raise AssertionError("the IdP's ID token carries the claims: userinfo is not needed")
+
+    monkeypatch.setattr(StarletteOAuth2App, "userinfo", no_userinfo)
     province, agency = await make_tenant(resources)
     # The provincial SSO's own account (lives at the IdP).
     sso_user = await make_user(resources, "officer", agency=agency)
