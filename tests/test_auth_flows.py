@@ -123,6 +123,10 @@ async def test_refresh_rotates_the_refresh_token(http, resources):
     reused = await http.post("/oauth/token", data={
         "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id})
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    # Reuse of a rotated-out token revokes the family: the latest refresh token dies too.
+    latest = await http.post("/oauth/token", data={
+        "grant_type": "refresh_token", "refresh_token": second["refresh_token"], "client_id": client_id})
+    assert latest.status_code == 400
 
 
 async def test_revoke_access_and_refresh_tokens(http, resources):

@@ -39,6 +39,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core import grants as grants_oidc
+from sqlalchemy import update
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -313,7 +314,12 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token):
         token = self.server.load_refresh_token(refresh_token)
-        if token and not token.is_revoked() and not token.is_expired():
+        if token is not None and token.is_revoked():
+            # A rotated-out token came back: it was stolen or replayed (RFC 9700 4.14.2).
+            # Revoke the whole family of this user at this client.
+            self.server.wait(self.server.revoke_family(token.row.client_id, token.row.user_id))
+            return None
+        if token and not token.is_expired():
             return token
         return None
 
@@ -465,6 +471,14 @@ class EisoAuthorizationServer(AuthorizationServer):
             row = await session.get(RefreshToken, token_hash)
             if row is not None and row.revoked_at is None:
                 row.revoked_at = utcnow()
+
+    async def revoke_family(self, client_id: str, user_id: int | None) -> None:
+        async with self.resources.session(TenantScope.nation()) as session, session.begin():
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.client_id == client_id, RefreshToken.user_id == user_id,
+                       RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow()))
 
     async def verify_access_token(self, token: str) -> dict | None:
         settings = self.resources.settings
