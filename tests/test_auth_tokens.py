@@ -118,3 +118,22 @@ async def test_rotation_keeps_old_tokens_valid_while_published(http, jwt_app, re
     assert tokens.unverified_kid(new["access_token"]) == new_key.kid
     assert await subject_of(http, old["access_token"]) == client_id
     assert await subject_of(http, new["access_token"]) == client_id
+
+
+async def test_embedded_jwk_header_is_not_trusted(http, jwt_app, resources):
+    key, claims = await good_claims(jwt_app, resources)
+    attacker = RSAKey.generate_key(2048, parameters={"kid": key.kid}, private=True)
+    token = sign(attacker, claims, jwk=attacker.as_dict(private=False))  # same kid, own key
+    assert await subject_of(http, token) == "UNAUTHENTICATED"
+
+
+async def test_oversized_token_is_refused_before_parsing(http, jwt_app, resources):
+    key, claims = await good_claims(jwt_app, resources)
+    claims["padding"] = "x" * 20_000
+    assert await subject_of(http, sign(key, claims)) == "UNAUTHENTICATED"
+
+
+async def test_userinfo_needs_a_valid_token(http):
+    response = await http.get("/oauth/userinfo", headers={"authorization": "Bearer nope"})
+    assert response.status_code == 401 and "invalid_token" in response.headers["www-authenticate"]
+    assert (await http.get("/oauth/userinfo")).status_code == 401
