@@ -3,6 +3,7 @@ revoke, discovery, JWKS and userinfo."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import urllib.parse
@@ -99,7 +100,8 @@ async def authorize(request: Request) -> Response:
             f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
         ))
     user = await _find_user(request, username)
-    ok = verify_password(user.password_hash if user else None, password)
+    # argon2 is deliberately slow: run it off the event loop.
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not (ok and user is not None and user.active):
         lockout = await throttle.failed(username)
         if lockout:
