@@ -10,11 +10,16 @@ import sys
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core import health, metrics
-from eiso.core.auth.authenticator import Authenticator, anonymous
+from eiso.core.auth import federation
+from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
+from eiso.core.auth import routes as auth_routes
+from eiso.core.auth.authenticator import Authenticator
+from eiso.core.auth.service import AuthService, jwt_authenticator
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
@@ -49,6 +54,7 @@ def create_app(
         if settings.relay_enabled:
             relay = Relay(res.sessionmaker, res.redis, res.key)
             relay_task = asyncio.create_task(relay.run(settings.events_relay_interval))
+        app.state.auth = AuthService(app.state.resources)
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
@@ -60,7 +66,13 @@ def create_app(
             if owned:
                 await app.state.resources.close()
 
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [
+        Middleware(RequestContextMiddleware),
+        # Signed cookie session: only the federation login's state and nonce live in it.
+        Middleware(SessionMiddleware, secret_key=settings.secret_key.get_secret_value(),
+                   session_cookie="eiso_session", same_site="lax", max_age=600,
+                   https_only=settings.env == "prod"),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -77,10 +89,12 @@ def create_app(
         Route("/metrics", metrics.metrics_endpoint),
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
+        *auth_routes.routes,
+        *federation.routes,
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
-    app.state.authenticator = authenticator or anonymous
+    app.state.authenticator = authenticator or jwt_authenticator
     return app
 
 

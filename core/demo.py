@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from eiso.core.auth.clients import create_frontend_client
+from eiso.core.auth.models import Client
+from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.resources import Resources
 from eiso.core.workdays.overrides import ANNOUNCED_2026, missing_overrides, set_override
 from eiso.tenants.models import AgencyKind
@@ -36,6 +39,35 @@ PROVINCES = {
 }
 
 
+# Demo accounts (docs/auth.md): all share DEMO_PASSWORD. Never run `eiso demo` in production.
+DEMO_PASSWORD = "eiso-demo-2026"
+DEMO_USERS = [
+    # username, role, agency code, province code (neither: the nation)
+    ("quantri.quocgia", "national_admin", None, None),
+    ("quantri.quangninh", "province_admin", None, "22"),
+    ("quantri.hungyen", "province_admin", None, "33"),
+    ("thuky.soxaydung.qn", "iso_secretary", "000.00.22.H51", None),
+    ("lanhdao.soxaydung.qn", "leader", "000.00.22.H51", None),
+    ("chuyenvien.halong", "officer", "000.31.01.H51", None),
+    ("danhgia.quangninh", "auditor", None, "22"),
+]
+DEMO_WEB_CLIENT = "eiso-web-demo"
+DEMO_WEB_REDIRECTS = ["http://127.0.0.1:5173/callback", "http://localhost:5173/callback"]
+
+
+async def _load_demo_auth(session) -> int:
+    users = 0
+    for username, role, agency, province in DEMO_USERS:
+        if await get_by_username(session, username) is None:
+            await create_user(session, username=username, role=role, password=DEMO_PASSWORD,
+                              agency_code=agency, province_code=province)
+        users += 1
+    if await session.get(Client, DEMO_WEB_CLIENT) is None:
+        await create_frontend_client(session, redirect_uris=DEMO_WEB_REDIRECTS,
+                                     name="eiso web (demo)", client_id=DEMO_WEB_CLIENT)
+    return users
+
+
 async def load_demo(resources: Resources) -> dict[str, int]:
     provinces = agencies = 0
     async with resources.session(TenantScope.nation()) as session, session.begin():
@@ -52,4 +84,10 @@ async def load_demo(resources: Resources) -> dict[str, int]:
         overrides = missing_overrides(ANNOUNCED_2026)
         for day, kind, reason in overrides:
             await set_override(session, day, kind, reason, "demo")
-    return {"provinces": provinces, "agencies": agencies, "calendar_overrides": len(overrides)}
+        users = await _load_demo_auth(session)
+    return {
+        "provinces": provinces,
+        "agencies": agencies,
+        "users": users,
+        "calendar_overrides": len(overrides),
+    }

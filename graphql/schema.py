@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
+from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.core.queries import CoreQuery
 from eiso.graphql.tenants.mutations import TenantsMutation
 from eiso.graphql.tenants.queries import TenantsQuery
 
-QUERY_PARTS: tuple[type, ...] = (CoreQuery, TenantsQuery)
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery)
 MUTATION_PARTS: tuple[type, ...] = (TenantsMutation,)
 
 

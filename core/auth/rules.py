@@ -1,27 +1,91 @@
-"""Authorisation rules, in one place: small checks every resolver and command calls.
+"""The permission rules, in one place: which operation each role, scope and tenant may use.
 
-The token side (who the principal is) will change with the auth room; these rules will not.
-Each returns normally or raises a `DomainError` with a stable code.
+Every GraphQL query and mutation names its rule here (`RULES[operation]`); the GraphQL layer
+only adapts them (graphql/auth/permissions.py) and a test walks the schema to check that every
+operation has a rule and that the table of operations × roles holds. No resolver decides
+access with its own `if`s.
+
+- A user passes a rule when it holds one of the rule's roles (any role when `roles` is None)
+  and, when the rule names a scope, its token carries that scope.
+- An integration client (no roles) passes only rules with `clients=True`, and only with the
+  scope the rule names (`scope`, or `client_scope`, which binds clients only).
+- Tenant: `check_tenant` refuses a row outside the principal's tenant scope.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import Forbidden, Unauthenticated
+
+STAFF = frozenset(Role)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    public: bool = False
+    roles: frozenset[Role] | None = None
+    scope: str | None = None
+    clients: bool = False
+    # The scope an integration client needs (users are governed by their roles).
+    client_scope: str | None = None
+
+
+PUBLIC = Rule(public=True)
+AUTHENTICATED = Rule(clients=True)
+
+ADMINS = frozenset({Role.national_admin, Role.province_admin})
+
+RULES: dict[str, Rule] = {
+    "version": PUBLIC,
+    "me": AUTHENTICATED,
+    # Tenancy. Which province an administrator may act on is checked by `require_*` below.
+    "provinces": PUBLIC,
+    "province": PUBLIC,
+    "agencies": Rule(clients=True, client_scope="tenants:read"),
+    "agency": Rule(clients=True, client_scope="tenants:read"),
+    "modules": AUTHENTICATED,
+    "onboardAgencies": Rule(roles=ADMINS),
+    "enableModule": Rule(roles=frozenset({Role.province_admin})),
+    "disableModule": Rule(roles=frozenset({Role.province_admin})),
+}
+
+
+def check(principal: Principal | None, rule: Rule) -> None:
+    """Raise Unauthenticated or Forbidden unless `principal` may use an operation under `rule`."""
+    if rule.public:
+        return
+    if principal is None:
+        raise Unauthenticated("Authentication required", "Cần đăng nhập")
+    if rule.scope and not principal.has_scope(rule.scope):
+        raise Forbidden(f"This needs the scope {rule.scope}",
+                        f"Cần phạm vi truy cập {rule.scope}", scope=rule.scope)
+    if not principal.roles:
+        if not rule.clients:
+            raise Forbidden("Not available to integration clients",
+                            "Không dành cho ứng dụng tích hợp")
+        if rule.client_scope and not principal.has_scope(rule.client_scope):
+            raise Forbidden(f"This needs the scope {rule.client_scope}",
+                            f"Cần phạm vi truy cập {rule.client_scope}", scope=rule.client_scope)
+        return
+    if rule.roles is not None and not principal.has_role(*rule.roles):
+        raise Forbidden("Your role does not allow this", "Vai trò của bạn không được phép")
+
+
+def check_operation(principal: Principal | None, operation: str) -> None:
+    check(principal, RULES[operation])
+
+
+def check_tenant(principal: Principal, province_id: int | None, agency_id: int | None) -> None:
+    if not principal.tenant.allows(province_id, agency_id):
+        raise Forbidden("Outside your agency or province", "Ngoài phạm vi cơ quan hoặc tỉnh của bạn")
 
 
 def require_principal(principal: Principal | None) -> Principal:
     """Anyone signed in; anonymous callers get UNAUTHENTICATED."""
     if principal is None:
-        raise Unauthenticated("sign in first", "cần đăng nhập")
-    return principal
-
-
-def require_role(principal: Principal | None, *roles: Role) -> Principal:
-    principal = require_principal(principal)
-    if not principal.has_role(*roles):
-        names = ", ".join(role.value for role in roles)
-        raise Forbidden(f"this needs one of the roles: {names}", f"cần một trong các vai trò: {names}")
+        raise Unauthenticated("Authentication required", "Cần đăng nhập")
     return principal
 
 
@@ -30,17 +94,18 @@ def require_province_admin(principal: Principal | None, province_id: int) -> Pri
     principal = require_principal(principal)
     if principal.has_role(Role.national_admin) and principal.tenant.kind == "nation":
         return principal
-    require_role(principal, Role.province_admin)
+    if not principal.has_role(Role.province_admin):
+        raise Forbidden("Your role does not allow this", "Vai trò của bạn không được phép")
     if principal.province_id != province_id or not principal.tenant.allows(province_id, None):
-        raise Forbidden("only this province's administrators may do this",
-                        "chỉ quản trị viên của tỉnh này được thực hiện")
+        raise Forbidden("Only this province's administrators may do this",
+                        "Chỉ quản trị viên của tỉnh này được thực hiện")
     return principal
 
 
 def require_own_province(principal: Principal | None) -> tuple[Principal, int]:
     """A province administrator acting on their own province (module activation)."""
-    principal = require_role(principal, Role.province_admin)
+    principal = require_principal(principal)
     if principal.province_id is None:
-        raise Forbidden("this account belongs to no province", "tài khoản không thuộc tỉnh nào")
+        raise Forbidden("This account belongs to no province", "Tài khoản không thuộc tỉnh nào")
     require_province_admin(principal, principal.province_id)
     return principal, principal.province_id

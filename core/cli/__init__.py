@@ -9,14 +9,18 @@ import typer
 from eiso.core.cli import (
     agencies,
     audit_cmd,
+    clients,
     db,
     demo,
     events_cmd,
+    federation,
     graphql_cmd,
+    keys,
     modules_cmd,
     plugins_cmd,
     provinces,
     serve,
+    users,
     workdays_cmd,
 )
 from eiso.core.settings import SettingsError
@@ -49,6 +53,10 @@ app.add_typer(modules_cmd.app, name="modules")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(events_cmd.app, name="events")
 app.add_typer(workdays_cmd.app, name="workdays")
+app.add_typer(users.app, name="users")
+app.add_typer(clients.app, name="clients")
+app.add_typer(keys.app, name="keys")
+app.add_typer(federation.app, name="federation")
 
 
 def main() -> None:

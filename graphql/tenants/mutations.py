@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from eiso.core.auth.rules import require_own_province, require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
+from eiso.graphql.auth.permissions import guard
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
 from eiso.graphql.tenants.queries import module_nodes
 from eiso.tenants import onboarding
@@ -30,7 +31,7 @@ async def _switch(info: strawberry.Info, module: str, enabled: bool) -> ModuleNo
 @strawberry.type
 class TenantsMutation:
     @strawberry.mutation(description="Validate every row, then create or update the province's agencies "
-                                     "(all or nothing). Bad rows come back in `errors` with their line.")
+                                     "(all or nothing). Bad rows come back in `errors` with their line.", extensions=guard("onboardAgencies"))
     async def onboard_agencies(
         self, info: strawberry.Info, province_code: str, format: ImportFormat, content: str,
         dry_run: bool = False,
@@ -49,10 +50,10 @@ class TenantsMutation:
             resources.session, province, content.encode(), onboarding.FileFormat(format.value), dry_run=dry_run)
         return OnboardingReport.of(report)
 
-    @strawberry.mutation(description="Switch a module on for the caller's province (province administrators).")
+    @strawberry.mutation(description="Switch a module on for the caller's province (province administrators).", extensions=guard("enableModule"))
     async def enable_module(self, info: strawberry.Info, module: str) -> ModuleNode:
         return await _switch(info, module, True)
 
-    @strawberry.mutation(description="Switch a module off for the caller's province; its data is kept.")
+    @strawberry.mutation(description="Switch a module off for the caller's province; its data is kept.", extensions=guard("disableModule"))
     async def disable_module(self, info: strawberry.Info, module: str) -> ModuleNode:
         return await _switch(info, module, False)

@@ -7,7 +7,15 @@ from sqlalchemy import func, select, tuple_
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
-from eiso.graphql.connections import Connection, Edge, PageInfo, check_first, decode_cursor, encode_cursor
+from eiso.graphql.auth.permissions import guard
+from eiso.graphql.connections import (
+    Connection,
+    Edge,
+    PageInfo,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
 from eiso.graphql.tenants.ids import decode_id, not_found
 from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
 from eiso.infra.text import fold
@@ -44,7 +52,7 @@ def _search(column, search: str | None):
 
 @strawberry.type
 class TenantsQuery:
-    @strawberry.field(description="Every province (public reference data). `search` ignores diacritics.")
+    @strawberry.field(description="Every province (public reference data). `search` ignores diacritics.", extensions=guard("provinces"))
     async def provinces(
         self, info: strawberry.Info, search: str | None = None, first: int = 50, after: str | None = None
     ) -> Connection[ProvinceNode]:
@@ -57,7 +65,7 @@ class TenantsQuery:
                 session, statement, (Province.name_folded, Province.id), check_first(first), after)
         return _connection(rows, has_next, total, ProvinceNode, lambda row: [row.name_folded, row.id])
 
-    @strawberry.field(description="One province by its official code.")
+    @strawberry.field(description="One province by its official code.", extensions=guard("province"))
     async def province(self, info: strawberry.Info, code: str) -> ProvinceNode | None:
         async with info.context.resources.session(TenantScope.nation()) as session:
             row = (await session.execute(select(Province).where(Province.code == code))).scalar_one_or_none()
@@ -65,7 +73,7 @@ class TenantsQuery:
             raise NotFound(f"no province with code {code!r}", f"không tìm thấy tỉnh có mã {code!r}")
         return ProvinceNode(row=row)
 
-    @strawberry.field(description="The agencies the caller may see, by name. `search` ignores diacritics.")
+    @strawberry.field(description="The agencies the caller may see, by name. `search` ignores diacritics.", extensions=guard("agencies"))
     async def agencies(
         self, info: strawberry.Info, province_code: str | None = None, search: str | None = None,
         first: int = 20, after: str | None = None,
@@ -83,7 +91,7 @@ class TenantsQuery:
                 session, statement, (Agency.name_folded, Agency.id), check_first(first), after)
         return _connection(rows, has_next, total, AgencyNode, lambda row: [row.name_folded, row.id])
 
-    @strawberry.field(description="One agency by its global id; NOT_FOUND outside the caller's scope.")
+    @strawberry.field(description="One agency by its global id; NOT_FOUND outside the caller's scope.", extensions=guard("agency"))
     async def agency(self, info: strawberry.Info, id: strawberry.ID) -> AgencyNode | None:
         principal = require_principal(info.context.principal)
         province_id, agency_id = decode_id(id, "Agency")
@@ -95,7 +103,7 @@ class TenantsQuery:
             raise not_found("Agency", id)  # the same answer as a malformed id
         return AgencyNode(row=row)
 
-    @strawberry.field(description="Installed modules and whether the caller's province enabled each.")
+    @strawberry.field(description="Installed modules and whether the caller's province enabled each.", extensions=guard("modules"))
     async def modules(self, info: strawberry.Info) -> list[ModuleNode]:
         principal = require_principal(info.context.principal)
         return await module_nodes(info, principal.province_id)

@@ -1,0 +1,136 @@
+"""OAuth2 clients. Integration clients are confidential and bound to one agency or province;
+their secret is shown once and stored as an argon2 hash. Frontends are public clients that
+must use PKCE (S256)."""
+
+from __future__ import annotations
+
+import secrets
+
+from authlib.oauth2.rfc6749 import ClientMixin
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core.auth.models import Client
+from eiso.core.auth.passwords import hash_password, verify_password
+from eiso.core.auth.principal import SCOPES
+from eiso.core.errors import DomainError, NotFound
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import get_agency_by_code, get_province
+
+
+class OAuthClient(ClientMixin):
+    """authlib's view of a Client row (detached: no database access from authlib's thread)."""
+
+    def __init__(self, row: Client) -> None:
+        self.row = row
+        self.client_id = row.client_id
+
+    @property
+    def is_public(self) -> bool:
+        return self.row.secret_hash is None
+
+    @property
+    def tenant(self) -> TenantScope | None:
+        if self.row.agency_id is not None:
+            return TenantScope.agencies([self.row.agency_id], [self.row.province_id])
+        if self.row.province_id is not None:
+            return TenantScope.province(self.row.province_id)
+        return None
+
+    def get_client_id(self) -> str:
+        return self.row.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.row.redirect_uris[0] if self.row.redirect_uris else None
+
+    def get_allowed_scope(self, scope: str | None) -> str:
+        allowed = set(self.row.scopes)
+        if not scope:
+            return " ".join(sorted(allowed))
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.row.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        return not self.is_public and verify_password(self.row.secret_hash, client_secret)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.is_public:
+            return method == "none"
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code" and "authorization_code" in self.row.grant_types
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in self.row.grant_types
+
+
+def _check_scopes(scopes: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    if not scopes:
+        raise DomainError("scope: at least one --scope is required", "scope: cần ít nhất một --scope")
+    for scope in scopes:
+        if scope not in SCOPES and scope not in extra:
+            raise DomainError(f"scope: unknown scope {scope!r} (one of {', '.join(SCOPES)})",
+                              f"scope: phạm vi không hợp lệ {scope!r}")
+    return sorted(set(scopes))
+
+
+async def create_integration_client(
+    session: AsyncSession, *, scopes: list[str], agency_code: str | None = None,
+    province_code: str | None = None, name: str = "",
+) -> tuple[Client, str]:
+    """A confidential client-credentials client; returns the row and the plain secret."""
+    if bool(agency_code) == bool(province_code):
+        raise DomainError("tenant: give exactly one of --agency or --province",
+                          "tenant: chọn đúng một trong --agency hoặc --province")
+    scopes = _check_scopes(scopes)
+    if agency_code:
+        agency = await get_agency_by_code(session, agency_code)
+        if agency is None:
+            raise NotFound(f"agency: no agency with code {agency_code!r}",
+                           f"agency: không có cơ quan mã {agency_code!r}")
+        province_id, agency_id = agency.province_id, agency.id
+    else:
+        province = await get_province(session, province_code)
+        if province is None:
+            raise NotFound(f"province: no province with code {province_code!r}",
+                           f"province: không có tỉnh mã {province_code!r}")
+        province_id, agency_id = province.id, None
+    secret = secrets.token_urlsafe(32)
+    row = Client(
+        client_id="cli_" + secrets.token_hex(12), name=name, secret_hash=hash_password(secret),
+        scopes=scopes, grant_types=["client_credentials"], redirect_uris=[],
+        province_id=province_id, agency_id=agency_id,
+    )
+    session.add(row)
+    await session.flush()
+    return row, secret
+
+
+async def create_frontend_client(
+    session: AsyncSession, *, redirect_uris: list[str], scopes: list[str] | None = None,
+    name: str = "", client_id: str | None = None, secret: bool = False,
+) -> tuple[Client, str | None]:
+    """A client for the authorization code flow (public unless `secret`), e.g. the web app,
+    or another eiso acting as a relying party."""
+    if not redirect_uris:
+        raise DomainError("redirect_uri: at least one is required", "redirect_uri: cần ít nhất một")
+    plain = secrets.token_urlsafe(32) if secret else None
+    row = Client(
+        client_id=client_id or "web_" + secrets.token_hex(12), name=name,
+        secret_hash=hash_password(plain) if plain else None,
+        scopes=_check_scopes(scopes or list(SCOPES) + ["openid", "profile"],
+                             extra=("openid", "profile")),
+        grant_types=["authorization_code", "refresh_token"], redirect_uris=redirect_uris,
+    )
+    session.add(row)
+    await session.flush()
+    return row, plain
+
+
+async def get_client(session: AsyncSession, client_id: str) -> Client:
+    row = await session.get(Client, client_id)
+    if row is None:
+        raise NotFound("client_id: unknown client", "client_id: không có ứng dụng này")
+    return row

@@ -1,0 +1,112 @@
+"""Signing keys in the database, with rotation and the public JWKS.
+
+The newest unretired key signs. `rotate()` adds a new key and retires the others; a retired
+key stays published (and accepted) for one access-token lifetime plus a margin, so tokens it
+signed keep working until they expire. Private JWKs are stored sealed (sealing.py) and never
+logged. Each process caches the keys briefly and reloads at once on an unknown `kid`, so a
+rotation made by another worker or by `eiso keys rotate` is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import secrets
+import time
+
+from joserfc.jwk import KeySet, RSAKey
+from sqlalchemy import select
+
+from eiso.core.auth.models import SigningKey
+from eiso.core.auth.sealing import seal, unseal
+from eiso.core.resources import Resources
+from eiso.tenants.models import utcnow
+from eiso.tenants.scope import TenantScope
+
+ALGORITHM = "RS256"
+CACHE_SECONDS = 60
+CLOCK_MARGIN = dt.timedelta(minutes=2)
+# An unknown kid reloads the keys at most this often, so forged kids cannot hammer the database.
+UNKNOWN_KID_RELOAD_SECONDS = 5
+
+
+def _generate(secret_key: str) -> SigningKey:
+    kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(6)}"
+    key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"},
+                              private=True)
+    return SigningKey(
+        kid=kid,
+        alg=ALGORITHM,
+        public_jwk=key.as_dict(private=False),
+        private_jwk_encrypted=seal(secret_key, json.dumps(key.as_dict(private=True))),
+    )
+
+
+async def rotate(resources: Resources) -> SigningKey:
+    """Create a new signing key and retire the current ones (they stay published)."""
+    secret = resources.settings.secret_key.get_secret_value()
+    new = await asyncio.to_thread(_generate, secret)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        current = (await session.execute(
+            select(SigningKey).where(SigningKey.retired_at.is_(None)))).scalars()
+        for key in current:
+            key.retired_at = utcnow()
+        session.add(new)
+    return new
+
+
+class KeyStore:
+    """The published keys and the current signing key of one process."""
+
+    def __init__(self, resources: Resources) -> None:
+        self.resources = resources
+        self._loaded_at = 0.0
+        self._public: KeySet = KeySet([])
+        self._signing: RSAKey | None = None
+        self._lock = asyncio.Lock()
+
+    def _publish_window(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.resources.settings.access_token_lifetime) + CLOCK_MARGIN
+
+    async def reload(self) -> None:
+        async with self._lock:
+            cutoff = utcnow() - self._publish_window()
+            async with self.resources.session(TenantScope.nation()) as session:
+                rows = list((await session.execute(
+                    select(SigningKey).where(
+                        (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > cutoff))
+                    .order_by(SigningKey.created_at.desc())
+                )).scalars())
+            self._public = KeySet([RSAKey.import_key(row.public_jwk) for row in rows])
+            current = next((row for row in rows if row.retired_at is None), None)
+            self._signing = None
+            if current is not None:
+                secret = self.resources.settings.secret_key.get_secret_value()
+                self._signing = RSAKey.import_key(
+                    json.loads(unseal(secret, current.private_jwk_encrypted)))
+            self._loaded_at = time.monotonic()
+
+    async def _fresh(self) -> None:
+        if time.monotonic() - self._loaded_at > CACHE_SECONDS:
+            await self.reload()
+
+    async def signing_key(self) -> RSAKey:
+        """The key that signs new tokens; the first call on an empty database creates one."""
+        await self._fresh()
+        if self._signing is None:
+            await rotate(self.resources)
+            await self.reload()
+        assert self._signing is not None
+        return self._signing
+
+    async def verification_keys(self, kid: str | None) -> KeySet:
+        await self._fresh()
+        unknown = kid is not None and not any(key.kid == kid for key in self._public.keys)
+        if unknown and time.monotonic() - self._loaded_at > UNKNOWN_KID_RELOAD_SECONDS:
+            await self.reload()  # a key rotated in by another process
+        return self._public
+
+    async def jwks(self) -> dict:
+        await self._fresh()
+        return self._public.as_dict(private=False)

@@ -1,0 +1,213 @@
+"""The OAuth2 / OIDC HTTP endpoints: authorize (with a minimal bilingual login page), token,
+revoke, discovery, JWKS and userinfo."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+import urllib.parse
+from collections import defaultdict
+
+import jinja2
+from authlib.oauth2 import OAuth2Error
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from eiso.core.auth.models import User
+from eiso.core.auth.passwords import verify_password
+from eiso.core.auth.principal import SCOPES
+from eiso.core.auth.server import OIDC_SCOPES, EisoAuthorizationServer, HttpInput
+from eiso.core.auth.throttle import LoginThrottle, token_rate_limited
+from eiso.core.auth.users import get_by_username
+from eiso.tenants.models import Agency
+from eiso.tenants.scope import TenantScope
+
+CSRF = "eiso_login_csrf"
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("eiso.core", "templates"), autoescape=True
+)
+
+
+def _server(request: Request) -> EisoAuthorizationServer:
+    return request.app.state.auth.server
+
+
+def _login_page(request: Request, query: str, client_name: str, *, username: str = "",
+                error: tuple[str, str] | None = None, status: int = 200) -> HTMLResponse:
+    # The form's CSRF token lives in the (SameSite=Lax) session cookie, so a form posted from
+    # another site cannot sign the victim in to the attacker's account.
+    csrf = request.session.setdefault(CSRF, secrets.token_urlsafe(24))
+    html = _templates.get_template("login.html").render(
+        action="/oauth/authorize", request_query=query, client_name=client_name, csrf=csrf,
+        username=username, error_en=error[0] if error else "", error_vi=error[1] if error else "",
+    )
+    return HTMLResponse(html, status_code=status, headers={
+        "cache-control": "no-store", "x-frame-options": "DENY",
+        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    })
+
+
+def _error_page(error: OAuth2Error) -> HTMLResponse:
+    text = f"{error.error}: {error.description or ''}"
+    return HTMLResponse(f"<!doctype html><meta charset=utf-8><h1>Yêu cầu không hợp lệ / Invalid request</h1>"
+                        f"<p>{jinja2.utils.markupsafe.escape(text)}</p>", status_code=400)
+
+
+async def _consent_grant(request: Request, http: HttpInput):
+    server = _server(request)
+    return await server.run(server.get_consent_grant, http, None)
+
+
+async def authorize(request: Request) -> Response:
+    """GET shows the login page for a valid authorization request; POST checks the password
+    and redirects back to the client with a code."""
+    server = _server(request)
+    if request.method == "GET":
+        http = await HttpInput.read(request)
+        query = request.url.query
+    else:
+        async with request.form() as form:
+            query = str(form.get("request", ""))
+            username = str(form.get("username", "")).strip()
+            password = str(form.get("password", ""))
+            csrf = str(form.get("csrf", ""))
+        parsed: dict[str, list[str]] = defaultdict(list)
+        for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+            parsed[key].append(value)
+        http = HttpInput("GET", str(request.url.replace(query=query)), request.headers,
+                         dict(parsed), {})
+    try:
+        grant = await _consent_grant(request, http)
+    except OAuth2Error as error:
+        return _error_page(error)
+    client_name = grant.client.row.name or grant.client.get_client_id()
+    if request.method == "GET":
+        return _login_page(request, query, client_name)
+
+    expected = request.session.get(CSRF, "")
+    if not expected or not secrets.compare_digest(csrf, expected):
+        return _login_page(request, query, client_name, username=username, status=400, error=(
+            "The form expired; please sign in again.", "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại."))
+    throttle = LoginThrottle(request.app.state.resources)
+    locked = await throttle.locked_for(username)
+    if locked:
+        minutes = (locked + 59) // 60
+        return _login_page(request, query, client_name, username=username, status=423, error=(
+            f"This account is locked after too many failed sign-ins. Try again in {minutes} min.",
+            f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
+        ))
+    user = await _find_user(request, username)
+    # argon2 is deliberately slow: run it off the event loop.
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if not (ok and user is not None and user.active):
+        lockout = await throttle.failed(username)
+        if lockout:
+            return _login_page(request, query, client_name, username=username, status=423, error=(
+                "Too many failed sign-ins: this account is now locked.",
+                "Đăng nhập sai quá nhiều lần: tài khoản đã bị khóa.",
+            ))
+        return _login_page(request, query, client_name, username=username, status=401, error=(
+            "Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu."))
+    await throttle.succeeded(username)
+    return await server.run(server.create_authorization_response, http, user, grant)
+
+
+async def _find_user(request: Request, username: str) -> User | None:
+    resources = request.app.state.resources
+    async with resources.session(TenantScope.nation()) as session:
+        return await get_by_username(session, username)
+
+
+def _caller(request: Request, form_client_id: str | None) -> str:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            decoded = base64.b64decode(header[6:]).decode()
+            return "client:" + urllib.parse.unquote(decoded.split(":", 1)[0])
+        except (ValueError, UnicodeDecodeError):
+            pass
+    if form_client_id:
+        return "client:" + form_client_id
+    return "addr:" + (request.client.host if request.client else "unknown")
+
+
+async def token(request: Request) -> Response:
+    server = _server(request)
+    http = await HttpInput.read(request)
+    client_id = (http.form.get("client_id") or [None])[0]
+    wait = await token_rate_limited(request.app.state.resources, _caller(request, client_id))
+    if wait:
+        return JSONResponse(
+            {"error": "slow_down", "error_description": "Too many token requests"},
+            status_code=429, headers={"retry-after": str(wait), "cache-control": "no-store"})
+    return await server.run(server.create_token_response, http)
+
+
+async def revoke(request: Request) -> Response:
+    server = _server(request)
+    http = await HttpInput.read(request)
+    return await server.run(server.create_endpoint_response, "revocation", http)
+
+
+async def openid_configuration(request: Request) -> Response:
+    issuer = request.app.state.settings.issuer.rstrip("/")
+    return JSONResponse({
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/oauth/authorize",
+        "token_endpoint": f"{issuer}/oauth/token",
+        "revocation_endpoint": f"{issuer}/oauth/revoke",
+        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+        "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "scopes_supported": list(OIDC_SCOPES) + list(SCOPES),
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "preferred_username", "name", "roles", "tenant", "agency_code"],
+    })
+
+
+async def jwks(request: Request) -> Response:
+    return JSONResponse(await request.app.state.auth.keys.jwks(),
+                        headers={"cache-control": "public, max-age=60"})
+
+
+async def userinfo(request: Request) -> Response:
+    auth = request.app.state.auth
+    from eiso.core.auth.jwt_authenticator import bearer_token
+
+    raw = bearer_token(request)
+    claims = await auth.authenticator.claims(raw) if raw else None
+    if claims is None:
+        return JSONResponse({"error": "invalid_token"}, status_code=401,
+                            headers={"www-authenticate": 'Bearer error="invalid_token"'})
+    info = {"sub": claims["sub"], "roles": claims.get("roles", []), "tenant": claims.get("tenant")}
+    if claims.get("preferred_username"):
+        try:
+            async with request.app.state.resources.session(TenantScope.nation()) as session:
+                user = await session.get(User, int(claims["sub"]))
+        except (ValueError, SQLAlchemyError):
+            user = None
+        if user is not None:
+            info.update(preferred_username=user.username, name=user.display_name)
+            if user.agency_id is not None:
+                async with request.app.state.resources.session(TenantScope.nation()) as session:
+                    agency = await session.get(Agency, (user.province_id, user.agency_id))
+                info["agency_code"] = agency.code if agency else None
+    return JSONResponse(info, headers={"cache-control": "no-store"})
+
+
+routes = [
+    Route("/oauth/authorize", authorize, methods=["GET", "POST"]),
+    Route("/oauth/token", token, methods=["POST"]),
+    Route("/oauth/revoke", revoke, methods=["POST"]),
+    Route("/oauth/userinfo", userinfo, methods=["GET", "POST"]),
+    Route("/.well-known/openid-configuration", openid_configuration),
+    Route("/.well-known/jwks.json", jwks),
+]

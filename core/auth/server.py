@@ -1,0 +1,497 @@
+"""authlib's AuthorizationServer for Starlette.
+
+authlib ships server integrations for Flask and Django only. This module is the Starlette one:
+it implements the framework hooks (`create_oauth2_request`, `create_json_request`,
+`handle_response`, `send_signal`). authlib's grant logic is synchronous, so each request is
+read first (`HttpInput.read`), then the grant runs in a worker thread; when a grant needs the
+database or Redis, the thread hands the coroutine back to the event loop and waits for it
+(`_wait`). Grants: authorization_code (PKCE S256, required for public clients),
+refresh_token (rotated on use), client_credentials; plus RFC 7009 revocation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Coroutine
+from typing import Any, ClassVar
+
+from authlib.common.security import generate_token
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import (
+    AuthorizationCodeMixin,
+    JsonPayload,
+    JsonRequest,
+    OAuth2Payload,
+    OAuth2Request,
+    TokenMixin,
+    grants,
+)
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7636 import CodeChallenge
+from authlib.oidc.core import UserInfo
+from authlib.oidc.core import grants as grants_oidc
+from sqlalchemy import update
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from eiso.core.auth import tokens
+from eiso.core.auth.clients import OAuthClient
+from eiso.core.auth.keys import KeyStore
+from eiso.core.auth.models import Client, RefreshToken, User
+from eiso.core.auth.principal import SCOPES
+from eiso.core.auth.users import tenant_of
+from eiso.core.resources import Resources
+from eiso.tenants.models import Agency, utcnow
+from eiso.tenants.scope import TenantScope
+
+log = logging.getLogger("eiso.auth")
+CODE_LIFETIME = 300
+OIDC_SCOPES = ("openid", "profile")
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --- request conversion ------------------------------------------------------------------
+
+@dataclasses.dataclass
+class HttpInput:
+    """A Starlette request, fully read, so authlib can use it from another thread."""
+
+    method: str
+    url: str
+    headers: Headers  # case-insensitive, as authlib expects
+    query: dict[str, list[str]]
+    form: dict[str, list[str]]
+    json: Any = None
+
+    @classmethod
+    async def read(cls, request: Request, form: dict[str, list[str]] | None = None) -> "HttpInput":
+        query: dict[str, list[str]] = defaultdict(list)
+        for key, value in request.query_params.multi_items():
+            query[key].append(value)
+        body: dict[str, list[str]] = defaultdict(list)
+        payload = None
+        if form is not None:
+            body.update(form)
+        elif request.method == "POST":
+            content_type = request.headers.get("content-type", "")
+            if content_type.startswith("application/json"):
+                payload = await request.json()
+            else:
+                async with request.form() as parsed:
+                    for key, value in parsed.multi_items():
+                        if isinstance(value, str):
+                            body[key].append(value)
+        return cls(request.method, str(request.url), request.headers, dict(query),
+                   dict(body), payload)
+
+
+class _Payload(OAuth2Payload):
+    def __init__(self, http: HttpInput) -> None:
+        merged: dict[str, list[str]] = defaultdict(list)
+        for source in (http.query, http.form):
+            for key, values in source.items():
+                merged[key].extend(values)
+        self._datalist = merged
+        self._data = {key: values[0] for key, values in merged.items() if values}
+
+    @property
+    def data(self):
+        return self._data
+
+    @property
+    def datalist(self):
+        return self._datalist
+
+
+class StarletteOAuth2Request(OAuth2Request):
+    def __init__(self, http: HttpInput) -> None:
+        super().__init__(method=http.method, uri=http.url, headers=http.headers)
+        self.http = http
+        self.payload = _Payload(http)
+
+    @property
+    def args(self):
+        return {key: values[0] for key, values in self.http.query.items() if values}
+
+    @property
+    def form(self):
+        return {key: values[0] for key, values in self.http.form.items() if values}
+
+
+class _JsonPayload(JsonPayload):
+    def __init__(self, http: HttpInput) -> None:
+        self._http = http
+
+    @property
+    def data(self):
+        return self._http.json
+
+
+class StarletteJsonRequest(JsonRequest):
+    def __init__(self, http: HttpInput) -> None:
+        super().__init__(http.method, http.url, http.headers)
+        self.payload = _JsonPayload(http)
+
+
+# --- authlib models ----------------------------------------------------------------------
+
+@dataclasses.dataclass
+class AuthCode(AuthorizationCodeMixin):
+    client_id: str
+    user_id: int
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None = None
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def get_nonce(self):
+        return self.nonce
+
+    def get_auth_time(self):
+        return None
+
+    def get_acr(self):
+        return None
+
+    def get_amr(self):
+        return None
+
+
+class StoredRefreshToken(TokenMixin):
+    def __init__(self, row: RefreshToken) -> None:
+        self.row = row
+
+    def check_client(self, client):
+        return self.row.client_id == client.get_client_id()
+
+    def get_scope(self):
+        return self.row.scope
+
+    def get_expires_in(self):
+        return int((self.row.expires_at - utcnow()).total_seconds())
+
+    def is_expired(self):
+        expires = self.row.expires_at
+        if expires.tzinfo is None:  # SQLite returns naive datetimes
+            expires = expires.replace(tzinfo=utcnow().tzinfo)
+        return expires <= utcnow()
+
+    def is_revoked(self):
+        return self.row.revoked_at is not None
+
+
+class AccessTokenClaims(TokenMixin):
+    """A verified access token presented for revocation."""
+
+    def __init__(self, claims: dict[str, Any]) -> None:
+        self.claims = claims
+
+    def check_client(self, client):
+        return self.claims.get("client_id") == client.get_client_id()
+
+    def get_scope(self):
+        return self.claims.get("scope", "")
+
+    def get_expires_in(self):
+        return max(int(self.claims["exp"] - time.time()), 0)
+
+    def is_expired(self):
+        return self.get_expires_in() <= 0
+
+    def is_revoked(self):
+        return False
+
+
+# --- grants ------------------------------------------------------------------------------
+
+class S256CodeChallenge(CodeChallenge):
+    """PKCE with S256 only; public clients must send a challenge."""
+
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_challenge(self, grant, redirect_uri):
+        data = grant.request.payload.data
+        client = grant.request.client
+        if client is not None and client.is_public and not data.get("code_challenge"):
+            raise InvalidRequestError("code_challenge (S256) is required for public clients")
+        if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
+            raise InvalidRequestError("code_challenge_method must be S256")
+        return super().validate_code_challenge(grant, redirect_uri)
+
+
+class OpenIDCode(grants_oidc.OpenIDCode):
+    """OpenID Connect: an ID token (RS256, same keys, `typ: JWT`, audience = the client) when
+    the client asks for the `openid` scope. It can never pass as an access token (`typ`)."""
+
+    server: "EisoAuthorizationServer"
+
+    def __init__(self, server: "EisoAuthorizationServer") -> None:
+        super().__init__(require_nonce=False)
+        self.server = server
+
+    def resolve_client_private_key(self, client):
+        return self.server.current_signing_key
+
+    def get_client_algorithm(self, client):
+        return tokens.ALGORITHM
+
+    def get_encode_header(self, client):
+        return {"alg": tokens.ALGORITHM, "kid": self.server.current_signing_key.kid, "typ": "JWT"}
+
+    def get_client_claims(self, client):
+        settings = self.server.resources.settings
+        return {"iss": settings.issuer, "aud": [client.get_client_id()],
+                "exp": int(time.time()) + settings.access_token_lifetime}
+
+    def exists_nonce(self, nonce, request):
+        return False  # codes are single-use (GETDEL), so a nonce cannot be replayed through one
+
+    def generate_user_info(self, user, scope):
+        info = UserInfo(sub=str(user.id), preferred_username=user.username,
+                        name=user.display_name, roles=list(user.roles))
+        if user.agency_id is not None:
+            info["agency_code"] = self.server.wait(self.server.agency_code(user))
+        return info
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    server: "EisoAuthorizationServer"
+
+    def save_authorization_code(self, code, request):
+        data = request.payload.data
+        record = AuthCode(
+            client_id=request.client.get_client_id(), user_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri or "", scope=request.payload.scope or "",
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"), nonce=data.get("nonce"),
+        )
+        key = self.server.resources.key("auth", "code", _sha256(code))
+        self.server.wait(self.server.resources.redis.set(
+            key, json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME))
+
+    def query_authorization_code(self, code, client):
+        # GETDEL: a code is single-use even when two redemptions race.
+        key = self.server.resources.key("auth", "code", _sha256(code))
+        raw = self.server.wait(self.server.resources.redis.getdel(key))
+        if not raw:
+            return None
+        record = AuthCode(**json.loads(raw))
+        return record if record.client_id == client.get_client_id() else None
+
+    def delete_authorization_code(self, authorization_code):
+        pass  # already deleted by query_authorization_code
+
+    def authenticate_user(self, authorization_code):
+        return self.server.load_user(authorization_code.user_id)
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+    server: "EisoAuthorizationServer"
+
+    def authenticate_refresh_token(self, refresh_token):
+        token = self.server.load_refresh_token(refresh_token)
+        if token is not None and token.is_revoked():
+            # A rotated-out token came back: it was stolen or replayed (RFC 9700 4.14.2).
+            # Revoke the whole family of this user at this client.
+            self.server.wait(self.server.revoke_family(token.row.client_id, token.row.user_id))
+            return None
+        if token and not token.is_expired():
+            return token
+        return None
+
+    def authenticate_user(self, refresh_token):
+        return self.server.load_user(refresh_token.row.user_id)
+
+    def revoke_old_credential(self, refresh_token):
+        self.server.wait(self.server.revoke_refresh(refresh_token.row.token_hash))
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    server: "EisoAuthorizationServer"
+
+    def query_token(self, token_string, token_type_hint):
+        if token_string.count(".") == 2 and token_type_hint != "refresh_token":
+            claims = self.server.wait(self.server.verify_access_token(token_string))
+            if claims is not None:
+                return AccessTokenClaims(claims)
+        if token_type_hint == "access_token":
+            return None
+        return self.server.load_refresh_token(token_string)
+
+    def revoke_token(self, token, request):
+        if isinstance(token, AccessTokenClaims):
+            self.server.wait(self.server.deny_jti(token.claims["jti"], token.get_expires_in()))
+        else:
+            self.server.wait(self.server.revoke_refresh(token.row.token_hash))
+
+
+# --- the server --------------------------------------------------------------------------
+
+class EisoAuthorizationServer(AuthorizationServer):
+    def __init__(self, resources: Resources, keys: KeyStore) -> None:
+        super().__init__(scopes_supported=list(SCOPES) + list(OIDC_SCOPES))
+        self.resources = resources
+        self.keys = keys
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._signing_key = None
+        settings = resources.settings
+        self.register_token_generator("default", BearerTokenGenerator(
+            access_token_generator=self._access_token,
+            refresh_token_generator=lambda *_args, **_kwargs: generate_token(48),
+            expires_generator=lambda _client, _grant_type: settings.access_token_lifetime,
+        ))
+        self.register_grant(AuthorizationCodeGrant,
+                            [S256CodeChallenge(required=True), OpenIDCode(self)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_grant(ClientCredentialsGrant)
+        self.register_endpoint(Revocation)
+
+    # Bridging: authlib runs in a worker thread; database and Redis calls run on the loop.
+    def wait(self, coroutine: Coroutine) -> Any:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    @property
+    def current_signing_key(self):
+        return self._signing_key
+
+    async def run(self, method, *args, **kwargs):
+        self._loop = asyncio.get_running_loop()
+        self._signing_key = await self.keys.signing_key()
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    # The hooks authlib asks every framework integration to provide.
+    def query_client(self, client_id):
+        row = self.wait(self._get(Client, client_id))
+        return OAuthClient(row) if row is not None else None
+
+    def save_token(self, token, request):
+        if "refresh_token" not in token:
+            return
+        user = request.user
+        row = RefreshToken(
+            token_hash=_sha256(token["refresh_token"]), client_id=request.client.get_client_id(),
+            user_id=user.id if user is not None else None, scope=token.get("scope", ""),
+            expires_at=utcnow() + dt.timedelta(seconds=self.resources.settings.refresh_token_lifetime),
+        )
+        self.wait(self._add(row))
+
+    def create_oauth2_request(self, request):
+        return request if isinstance(request, OAuth2Request) else StarletteOAuth2Request(request)
+
+    def create_json_request(self, request):
+        return StarletteJsonRequest(request)
+
+    def handle_response(self, status_code, payload, headers):
+        headers = dict(headers)
+        if isinstance(payload, dict):
+            headers.pop("Content-Type", None)
+            return JSONResponse(payload, status_code=status_code, headers=headers)
+        return Response(payload, status_code=status_code, headers=headers)
+
+    def send_signal(self, name, *args, **kwargs):
+        if name == "after_revoke_token":
+            log.info("token revoked", extra={"client_id": kwargs["client"].get_client_id()})
+        elif name == "after_authenticate_client":
+            log.debug("client authenticated")
+
+    # Token contents.
+    def _access_token(self, client: OAuthClient, grant_type: str, user: User | None, scope: str):
+        settings = self.resources.settings
+        if user is not None:
+            subject, tenant, roles = str(user.id), tenant_of(user), list(user.roles)
+            extra = {"preferred_username": user.username}
+        else:
+            subject, tenant, roles, extra = client.get_client_id(), client.tenant, [], {}
+            if tenant is None:
+                raise InvalidRequestError("client has no tenant")
+        return tokens.issue(
+            self._signing_key, issuer=settings.issuer, audience=settings.audience,
+            lifetime=settings.access_token_lifetime, subject=subject,
+            client_id=client.get_client_id(), tenant=tenant, roles=roles, scope=scope or "",
+            extra=extra,
+        )
+
+    # Storage used by the grants (coroutines, run on the loop through `wait`).
+    async def _get(self, model, key):
+        async with self.resources.session(TenantScope.nation()) as session:
+            row = await session.get(model, key)
+            if row is not None:
+                session.expunge(row)
+            return row
+
+    async def _add(self, row) -> None:
+        async with self.resources.session(TenantScope.nation()) as session, session.begin():
+            session.add(row)
+
+    async def agency_code(self, user: User) -> str | None:
+        async with self.resources.session(TenantScope.nation()) as session:
+            agency = await session.get(Agency, (user.province_id, user.agency_id))
+            return agency.code if agency else None
+
+    def load_user(self, user_id: int) -> User | None:
+        user = self.wait(self._get(User, user_id))
+        return user if user is not None and user.active else None
+
+    def load_refresh_token(self, token: str) -> StoredRefreshToken | None:
+        row = self.wait(self._get(RefreshToken, _sha256(token)))
+        return StoredRefreshToken(row) if row is not None else None
+
+    async def revoke_refresh(self, token_hash: str) -> None:
+        async with self.resources.session(TenantScope.nation()) as session, session.begin():
+            row = await session.get(RefreshToken, token_hash)
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = utcnow()
+
+    async def revoke_family(self, client_id: str, user_id: int | None) -> None:
+        async with self.resources.session(TenantScope.nation()) as session, session.begin():
+            await session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.client_id == client_id, RefreshToken.user_id == user_id,
+                       RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow()))
+
+    async def verify_access_token(self, token: str) -> dict | None:
+        settings = self.resources.settings
+        keys = await self.keys.verification_keys(tokens.unverified_kid(token))
+        try:
+            return tokens.verify(token, keys, issuer=settings.issuer, audience=settings.audience)
+        except tokens.InvalidToken:
+            return None
+
+    async def deny_jti(self, jti: str, seconds: int) -> None:
+        await self.resources.redis.set(denied_jti_key(self.resources, jti), "1",
+                                       ex=max(seconds, 1) + 60)
+
+
+def denied_jti_key(resources: Resources, jti: str) -> str:
+    return resources.key("auth", "revoked-jti", jti)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from eiso.core.cli.common import echo_json, fail, run_with_resources
+
+app = typer.Typer(help="Federated login: a province's own OIDC identity provider.",
+                  no_args_is_help=True)
+
+
+@app.command("set")
+def set_provider(
+    province: str = typer.Option(..., "--province", help="The province's code."),
+    issuer: str = typer.Option(..., "--issuer", help="The IdP's issuer URL."),
+    client_id: str = typer.Option(..., "--client-id", help="eiso's client id at the IdP."),
+    claim: list[str] = typer.Option([], "--map", help="field=claim, e.g. role=roles (repeat)."),
+    default_role: str = typer.Option("officer", "--default-role"),
+    scope: str = typer.Option("openid profile", "--scope"),
+    metadata_url: str | None = typer.Option(None, "--metadata-url",
+                                            help="Discovery URL if not under the issuer."),
+) -> None:
+    """Set a province's IdP; reads eiso's client secret at the IdP from standard input."""
+    from eiso.core.auth.federation import configure
+    from eiso.core.errors import DomainError
+    from eiso.tenants.scope import TenantScope
+
+    if not issuer.startswith(("https://", "http://")):
+        fail("issuer: must be an http(s) URL")
+    mapping = {}
+    for item in claim:
+        field, sep, name = item.partition("=")
+        if not sep or not field or not name:
+            fail(f"map: expected field=claim, got {item!r}")
+        mapping[field] = name
+    secret = sys.stdin.readline().rstrip("\r\n")
+    if not secret:
+        fail("client_secret: standard input is empty")
+
+    async def work(resources):
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            row = await configure(
+                session, resources, province_code=province, issuer=issuer, client_id=client_id,
+                client_secret=secret, claim_mapping=mapping, scope=scope,
+                default_role=default_role, metadata_url=metadata_url)
+            return {"province": province, "issuer": row.issuer, "claim_mapping": row.claim_mapping,
+                    "redirect_uri": f"{resources.settings.issuer.rstrip('/')}/auth/callback/{province}"}
+
+    try:
+        echo_json(run_with_resources(work))
+    except DomainError as error:
+        fail(error.message)

@@ -1,0 +1,53 @@
+"""Strawberry permission classes over the rules of core/auth/rules.py (the one place rules live).
+
+Use `guard("operation")` as a field's `extensions`: the field then runs only when the caller
+passes `RULES["operation"]`; otherwise the error carries code UNAUTHENTICATED or FORBIDDEN.
+"""
+
+from __future__ import annotations
+
+from strawberry.permission import BasePermission, PermissionExtension
+
+from eiso.core.auth import rules
+from eiso.core.auth.principal import Role
+
+
+class Allowed(BasePermission):
+    """The caller passes the named operation's rule (raises the rule's error otherwise)."""
+
+    def __init__(self, operation: str) -> None:
+        if operation not in rules.RULES:
+            raise KeyError(f"no rule for GraphQL operation {operation!r} in core/auth/rules.py")
+        self.operation = operation
+
+    def has_permission(self, source, info, **kwargs) -> bool:
+        rules.check_operation(info.context.principal, self.operation)
+        return True
+
+
+class IsAuthenticated(BasePermission):
+    def has_permission(self, source, info, **kwargs) -> bool:
+        rules.check(info.context.principal, rules.AUTHENTICATED)
+        return True
+
+
+class HasRole(BasePermission):
+    def __init__(self, *roles: Role) -> None:
+        self.rule = rules.Rule(roles=frozenset(roles))
+
+    def has_permission(self, source, info, **kwargs) -> bool:
+        rules.check(info.context.principal, self.rule)
+        return True
+
+
+class HasScope(BasePermission):
+    def __init__(self, scope: str) -> None:
+        self.rule = rules.Rule(scope=scope, clients=True)
+
+    def has_permission(self, source, info, **kwargs) -> bool:
+        rules.check(info.context.principal, self.rule)
+        return True
+
+
+def guard(operation: str) -> list[PermissionExtension]:
+    return [PermissionExtension(permissions=[Allowed(operation)], use_directives=False)]

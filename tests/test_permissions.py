@@ -1,0 +1,93 @@
+"""Every GraphQL operation × every kind of caller: allowed or denied as core/auth/rules.py says.
+
+Add a row to OPERATIONS for each new query or mutation; `test_every_operation_has_a_rule_and_a_row`
+fails when an operation of the schema has no rule or no row here.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eiso.core.auth.principal import SCOPES, Principal, Role
+from eiso.core.auth.rules import RULES
+from eiso.graphql.schema import build_schema
+from eiso.tenants.scope import TenantScope
+
+# operation name → (document, who may call it: a set of caller kinds, or "everyone")
+ADMINS = {Role.national_admin, Role.province_admin}
+OPERATIONS = {
+    "version": ("{ version }", "everyone"),
+    "me": ("{ me { subject } }", {*Role, "client"}),
+    "provinces": ("{ provinces(first: 1) { totalCount } }", "everyone"),
+    "province": ('{ province(code: "none") { code } }', "everyone"),
+    "agencies": ("{ agencies(first: 1) { totalCount } }", {*Role, "client"}),
+    "agency": ('{ agency(id: "bm9uZQ==") { code } }', {*Role, "client"}),
+    "modules": ("{ modules { name } }", {*Role, "client"}),
+    "onboardAgencies": (
+        'mutation { onboardAgencies(provinceCode: "none", format: CSV, content: "", dryRun: true)'
+        " { created } }",
+        ADMINS,
+    ),
+    "enableModule": ('mutation { enableModule(module: "probe_module") { name } }', {Role.province_admin}),
+    "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', {Role.province_admin}),
+}
+DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
+CALLERS = ["anonymous", "client", *Role]
+
+
+def principal_for(kind) -> Principal | None:
+    if kind == "anonymous":
+        return None
+    if kind == "client":
+        return Principal(subject="cli_x", tenant=TenantScope.agencies([7], [1]),
+                         scopes=frozenset(SCOPES), client_id="cli_x")
+    tenant = {
+        Role.national_admin: TenantScope.nation(),
+        Role.province_admin: TenantScope.province(1),
+    }.get(kind, TenantScope.agencies([7], [1]))
+    return Principal(subject=f"user-{kind.value}", tenant=tenant, roles=frozenset({kind}),
+                     scopes=frozenset(SCOPES), client_id="web",
+                     province_id=None if kind == Role.national_admin else 1,
+                     agency_id=None if tenant.kind != "agencies" else 7)
+
+
+def test_every_operation_has_a_rule_and_a_row():
+    schema = build_schema()._schema  # the graphql-core schema: field names as clients see them
+    roots = [root for root in (schema.query_type, schema.mutation_type) if root is not None]
+    names = {name for root in roots for name in root.fields}
+    assert names <= set(RULES), f"operations without a rule: {names - set(RULES)}"
+    assert names <= set(OPERATIONS), f"operations without a row here: {names - set(OPERATIONS)}"
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=str)
+@pytest.mark.parametrize("operation", sorted(OPERATIONS))
+async def test_operation_by_caller(client, callers, operation, caller):
+    document, allowed = OPERATIONS[operation]
+    principal = principal_for(caller)
+    headers = callers.issue(principal) if principal else {}
+    body = (await client.post("/graphql", json={"query": document}, headers=headers)).json()
+    if allowed == "everyone" or caller in allowed:
+        # Past the permission layer: the answer may still be NOT_FOUND or BAD_INPUT for the
+        # made-up arguments, never a refusal.
+        codes = [error["extensions"]["code"] for error in body.get("errors", [])]
+        assert not set(codes) & set(DENIED), body
+    else:
+        code = body["errors"][0]["extensions"]["code"]
+        assert code == ("UNAUTHENTICATED" if principal is None else "FORBIDDEN"), body
+
+
+@pytest.mark.parametrize("caller", ["client", *Role], ids=str)
+def test_tenant_rule_refuses_rows_of_other_tenants(caller):
+    from eiso.core.auth.rules import check_tenant
+    from eiso.core.errors import Forbidden
+
+    principal = principal_for(caller)
+    check_tenant(principal, 1, 7)  # its own agency (or its province / the nation)
+    if principal.tenant.kind == "nation":
+        check_tenant(principal, 2, 8)
+        return
+    with pytest.raises(Forbidden):
+        check_tenant(principal, 2, 8)  # another province's agency
+    if principal.tenant.kind == "agencies":
+        with pytest.raises(Forbidden):
+            check_tenant(principal, 1, 9)  # another agency of the same province
