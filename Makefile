@@ -26,7 +26,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 schema: install
-	$(BIN)/eiso graphql schema > graphql/schema.graphql
+	$(BIN)/eiso graphql schema --bundled > graphql/schema.graphql
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

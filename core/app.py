@@ -16,8 +16,10 @@ from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
-from eiso.graphql.schema import build_schema
-from eiso.graphql.view import GraphQLView
+from eiso.core.activation import ActiveModules
+from eiso.core.plugins import PluginRegistry
+from eiso.graphql.dispatch import ProvinceGraphQL
+from eiso.graphql.schema import make_assembler
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 
 log = logging.getLogger("eiso.app")
@@ -27,11 +29,17 @@ def create_app(
     settings: Settings | None = None,
     resources: Resources | None = None,
     authenticator: Authenticator | None = None,
+    plugins: PluginRegistry | None = None,
 ) -> Starlette:
-    """Build the app. Pass `resources` to share an engine and Redis client (tests, benchmarks)."""
+    """Build the app. Pass `resources` to share an engine and Redis client (tests, benchmarks),
+    `plugins` to choose the modules (default: the installed ones `EISO_PLUGINS` allows)."""
     settings = settings or get_settings()
-    view = GraphQLView(
-        build_schema(), dev=settings.env == "dev", allowed_origins=settings.cors_origins
+    plugins = plugins if plugins is not None else PluginRegistry.load(settings.plugins)
+    assembler = make_assembler(plugins)
+    assembler.get(())  # the core schema: a broken core fails here, at start-up
+    view = ProvinceGraphQL(
+        assembler, ActiveModules(plugins),
+        dev=settings.env == "dev", allowed_origins=settings.cors_origins,
     )
 
     @contextlib.asynccontextmanager
@@ -66,6 +74,8 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.authenticator = authenticator or anonymous
+    app.state.plugins = plugins
+    app.state.schemas = assembler
     return app
 
 

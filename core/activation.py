@@ -1,0 +1,89 @@
+"""Which modules a province has on, as every worker sees it.
+
+Switching a module bumps a per-province counter in Redis; each worker keeps the enabled set
+it last read from the database with the counter it read it under, and re-reads when the
+counter moved. One Redis GET per request, no restart, no pub/sub to miss. A short TTL covers
+a change written without the bump (e.g. straight into the database).
+"""
+
+from __future__ import annotations
+
+import time
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.plugins import PluginRegistry
+from eiso.core.resources import Resources
+from eiso.tenants.models import Province
+from eiso.tenants.modules import enabled_modules, set_module
+from eiso.tenants.scope import TenantScope
+
+FALLBACK_TTL = 30.0
+
+
+def version_key(resources: Resources, province_id: int) -> str:
+    return resources.key("modules", "version", province_id)
+
+
+async def bump_version(resources: Resources, province_id: int) -> None:
+    await resources.redis.incr(version_key(resources, province_id))
+
+
+class ActiveModules:
+    """A worker's view of each province's enabled modules, refreshed through the counter."""
+
+    def __init__(self, registry: PluginRegistry, ttl: float = FALLBACK_TTL) -> None:
+        self.registry, self.ttl = registry, ttl
+        self._cache: dict[int, tuple[bytes | None, float, frozenset[str]]] = {}
+
+    async def for_principal(self, resources: Resources, principal: Principal | None) -> frozenset[str]:
+        """Anonymous callers see the core only; callers above any province (the nation) see
+        every loaded module; everyone else sees what their province enabled."""
+        if principal is None:
+            return frozenset()
+        if principal.province_id is None:
+            return self.registry.names()
+        return await self.for_province(resources, principal.province_id)
+
+    async def for_province(self, resources: Resources, province_id: int) -> frozenset[str]:
+        version = await resources.redis.get(version_key(resources, province_id))
+        cached = self._cache.get(province_id)
+        now = time.monotonic()
+        if cached and cached[0] == version and now - cached[1] < self.ttl:
+            return cached[2]
+        async with resources.session(TenantScope.province(province_id)) as session:
+            names = await enabled_modules(session, province_id)
+        active = self.registry.names() & names
+        if len(self._cache) > 10_000:  # 34 provinces today; bound it anyway
+            self._cache.clear()
+        self._cache[province_id] = (version, now, active)
+        return active
+
+
+async def switch_module(
+    resources: Resources, registry: PluginRegistry, principal: Principal | None,
+    province_id: int, module: str, enabled: bool,
+) -> frozenset[str]:
+    """Enable or disable `module` for a province (its data is never deleted); every worker
+    serves the new schema from its next request. Returns the province's enabled modules."""
+    if principal is None:
+        raise Forbidden("Sign in to change modules", "Hãy đăng nhập để thay đổi mô-đun",
+                        code="UNAUTHENTICATED")
+    allowed = principal.has_role(Role.national_admin) or (
+        principal.has_role(Role.province_admin) and principal.province_id == province_id
+    )
+    if not allowed:
+        raise Forbidden("Only the province's administrator may switch its modules",
+                        "Chỉ quản trị viên của tỉnh mới được bật/tắt mô-đun")
+    if module not in registry.names():
+        raise DomainError(f"Module {module!r} is not installed", f"Mô-đun {module!r} chưa được cài đặt",
+                          code="UNKNOWN_MODULE", field="module")
+    async with resources.session(TenantScope.province(province_id)) as session:
+        if await session.get(Province, province_id) is None:
+            raise NotFound(f"Province {province_id} does not exist",
+                           f"Không tồn tại tỉnh {province_id}", field="provinceId")
+        await set_module(session, province_id, module, enabled, by=principal.subject)
+        await session.commit()
+        names = await enabled_modules(session, province_id)
+    await bump_version(resources, province_id)
+    return registry.names() & names
