@@ -1,0 +1,201 @@
+"""Per-province schemas: a module enabled for province A and not for B."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import pytest_asyncio
+from strawberry.types import ExecutionResult  # noqa: F401 - documents what execute returns
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.core.plugins import PluginRegistry
+from eiso.core.resources import Resources
+from eiso.graphql.assembly import ModuleGate
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import ensure_province
+from tests.conftest import unique_code
+
+MODULE = "vendor_demo"
+QUERY = '{ vendorDemo { greeting nameAvailable(name: "Hộ kinh doanh Hoa Sen") } }'
+MUTATION = 'mutation { vendorDemoReserveName(name: "Hộ kinh doanh Hoa Sen") }'
+FIELDS = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }"
+
+
+def person(role: Role, province_id: int | None) -> Principal:
+    scope = TenantScope.nation() if province_id is None else TenantScope.province(province_id)
+    return Principal(subject=f"{role.value}-{province_id}", tenant=scope, roles=frozenset({role}),
+                     province_id=province_id)
+
+
+async def make_app(resources, callers):
+    from eiso.core.app import create_app
+
+    app = create_app(resources.settings, resources, authenticator=callers.authenticate,
+                     plugins=PluginRegistry.load([MODULE]))
+    return app
+
+
+@pytest_asyncio.fixture
+async def two_provinces(resources, nation_session):
+    ids = []
+    for _ in range(2):
+        code = unique_code("PV")
+        province = await ensure_province(nation_session, code, f"Tỉnh Thử {code}")
+        ids.append((province.id, code))
+    await nation_session.commit()
+    return ids
+
+
+async def post(app, query: str, headers=None) -> dict:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post("/graphql", json={"query": query}, headers=headers or {})
+    return response.json()
+
+
+def root_fields(body: dict) -> set[str]:
+    schema = body["data"]["__schema"]
+    names = {f["name"] for f in schema["queryType"]["fields"]}
+    return names | {f["name"] for f in (schema["mutationType"] or {"fields": []})["fields"]}
+
+
+async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, two_provinces):
+    (a_id, _), (b_id, _) = two_provinces
+    app = await make_app(resources, callers)
+    # A second worker: its own app, engine, Redis connection and caches, the same data.
+    other = Resources.open(resources.settings)
+    app2 = await make_app(other, callers)
+    a_officer, b_officer = callers.issue(person(Role.officer, a_id)), callers.issue(person(Role.officer, b_id))
+    a_admin, b_admin = (callers.issue(person(Role.province_admin, a_id)),
+                        callers.issue(person(Role.province_admin, b_id)))
+    try:
+        async with app.router.lifespan_context(app), app2.router.lifespan_context(app2):
+            enabled = await post(app, f'mutation {{ enableModule(module: "{MODULE}") }}', a_admin)
+            assert enabled == {"data": {"enableModule": [MODULE]}}
+
+            answer = await post(app, QUERY, a_officer)
+            assert answer == {"data": {"vendorDemo": {"greeting": "Xin chào từ mô-đun mẫu",
+                                                      "nameAvailable": True}}}
+            assert (await post(app, MUTATION, a_officer))["data"] == {
+                "vendorDemoReserveName": "Đã giữ tên: Hộ kinh doanh Hoa Sen"}
+            assert {"vendorDemo", "vendorDemoReserveName"} <= root_fields(await post(app, FIELDS, a_officer))
+
+            for worker in (app, app2):  # B: a validation error, not data; introspection without it
+                refused = await post(worker, QUERY, b_officer)
+                assert refused.get("data") is None
+                assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+                assert "vendorDemo" in refused["errors"][0]["message"]
+                assert "Did you mean" not in refused["errors"][0]["message"]
+                refused = await post(worker, MUTATION, b_officer)
+                assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+                fields = root_fields(await post(worker, FIELDS, b_officer))
+                assert "vendorDemo" not in fields and "vendorDemoReserveName" not in fields
+
+            # A province admin cannot switch another province's modules.
+            denied = await post(app, f'mutation {{ enableModule(module: "{MODULE}", provinceId: {a_id}) }}', b_admin)
+            assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+            assert (await post(app, f'mutation {{ enableModule(module: "{MODULE}") }}', b_admin))["data"]
+            for worker in (app, app2):  # the next request, on both workers
+                assert (await post(worker, QUERY, b_officer))["data"]["vendorDemo"]["greeting"]
+                assert "vendorDemo" in root_fields(await post(worker, FIELDS, b_officer))
+
+            await post(app2, f'mutation {{ disableModule(module: "{MODULE}") }}', b_admin)
+            assert (await post(app, QUERY, b_officer))["errors"][0]["extensions"]["code"] == (
+                "GRAPHQL_VALIDATION_FAILED")
+            assert (await post(app, QUERY, a_officer))["data"]  # A unaffected
+    finally:
+        await other.close()
+
+
+async def test_anonymous_and_nation_callers(resources, callers):
+    app = await make_app(resources, callers)
+    nation = callers.issue(person(Role.national_admin, None))
+    async with app.router.lifespan_context(app):
+        assert "vendorDemo" not in root_fields(await post(app, FIELDS))
+        assert "vendorDemo" in root_fields(await post(app, FIELDS, nation))
+        assert (await post(app, QUERY, nation))["data"]["vendorDemo"]
+
+
+async def test_unknown_module_and_province_are_clear_errors(resources, callers, two_provinces):
+    (a_id, _), _ = two_provinces
+    app = await make_app(resources, callers)
+    nation = callers.issue(person(Role.national_admin, None))
+    async with app.router.lifespan_context(app):
+        unknown = await post(app, f'mutation {{ enableModule(module: "nope", provinceId: {a_id}) }}', nation)
+        assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_MODULE"
+        missing = await post(app, f'mutation {{ enableModule(module: "{MODULE}", provinceId: 999999999) }}', nation)
+        assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_every_module_owned_field_carries_the_gate_and_it_refuses(resources):
+    from eiso.graphql.context import Context
+    from eiso.graphql.schema import make_assembler
+
+    assembler = make_assembler(PluginRegistry.load([MODULE]))
+    core, full = assembler.get(()), assembler.get()
+    for root in ("query", "mutation"):
+        core_names = {f.name for f in getattr(core, root).__strawberry_definition__.fields}
+        for field in getattr(full, root).__strawberry_definition__.fields:
+            if field.name in core_names:
+                continue
+            assert any(isinstance(e, ModuleGate) and e.module == MODULE for e in field.extensions), field.name
+    # Defence in depth: the module's schema, run for a context whose province lacks it.
+    context = Context(request=None, resources=resources, principal=None, extras={"modules": frozenset()})
+    result = await full.execute(QUERY, context_value=context)
+    assert result.errors[0].extensions["code"] == "MODULE_NOT_ACTIVE"
+    assert result.data is None or result.data.get("vendorDemo") is None
+    result = await full.execute(MUTATION, context_value=context)
+    assert result.errors[0].extensions["code"] == "MODULE_NOT_ACTIVE"
+
+
+def test_schemas_are_cached_per_module_set():
+    from eiso.graphql.schema import make_assembler
+
+    assembler = make_assembler(PluginRegistry.load([MODULE]))
+    assert assembler.get([MODULE]) is assembler.get([MODULE, "not-loaded"])
+    assert assembler.get(()) is not assembler.get([MODULE])
+    assert assembler.schema_for.cache_info().maxsize == 64
+
+
+@pytest.mark.only_backend("sqlite+memory")
+def test_cli_prints_what_a_province_sees(database, monkeypatch):
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from eiso.core.cli import app
+    from eiso.core.settings import get_settings
+    from eiso.tenants.modules import set_module
+
+    code_on, code_off = unique_code("CL"), unique_code("CL")
+
+    async def arrange():
+        from eiso.core.settings import load_settings
+
+        res = Resources.open(load_settings(database_url=database.app_url, redis_url="memory://cli"))
+        try:
+            async with res.session(TenantScope.nation()) as session:
+                on = await ensure_province(session, code_on, "Tỉnh Bật")
+                await ensure_province(session, code_off, "Tỉnh Tắt")
+                await set_module(session, on.id, MODULE, True, by="test")
+                await session.commit()
+        finally:
+            await res.close()
+
+    asyncio.run(arrange())
+    monkeypatch.setenv("EISO_DATABASE_URL", database.app_url)
+    monkeypatch.setenv("EISO_PLUGINS", MODULE)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        on = runner.invoke(app, ["graphql", "schema", "--province", code_on])
+        off = runner.invoke(app, ["graphql", "schema", "--province", code_off])
+        every = runner.invoke(app, ["graphql", "schema"])
+        bad = runner.invoke(app, ["graphql", "schema", "--province", "NOPE"])
+    finally:
+        get_settings.cache_clear()
+    assert on.exit_code == 0 and "vendorDemo: VendorDemoQuery!" in on.output
+    assert off.exit_code == 0 and "vendorDemo" not in off.output and "version: String!" in off.output
+    assert "vendorDemoReserveName" in every.output
+    assert bad.exit_code == 1 and "NOPE" in bad.output
