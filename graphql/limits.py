@@ -132,6 +132,9 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
     below it by its page size (variables and unknown sizes count as `default_list_size`)."""
 
     from graphql import GraphQLList, GraphQLNonNull, get_named_type
+    from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+
+    META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
     def is_list(type_) -> bool:
         while isinstance(type_, GraphQLNonNull):
@@ -151,7 +154,8 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
                 for field in _expanded(selection_set, fragments):
                     if not field.selection_set:
                         continue
-                    definition = getattr(parent_type, "fields", {}).get(field.name.value)
+                    definition = META_FIELDS.get(field.name.value) or getattr(
+                        parent_type, "fields", {}).get(field.name.value)
                     field_type = definition.type if definition else None
                     size = _page_size(field, default_list_size if is_list(field_type) else 1)
                     objects = multiplier * max(size, 1)
