@@ -8,6 +8,8 @@ import datetime as dt
 import inspect
 import pathlib
 import re
+import sys
+import types
 
 import pytest
 
@@ -51,7 +53,10 @@ def test_every_hook_has_a_test(hook):
 def test_every_documented_example_works(hook):
     blocks = re.findall(r"```python\n(.*?)```", section(hook), re.S)
     assert blocks, f"no example for {hook}"
-    namespace: dict = {"__name__": f"docs_example_{hook}"}
+    # A real module object: Strawberry resolves annotations through sys.modules.
+    module = types.ModuleType(f"docs_example_{hook}")
+    sys.modules[module.__name__] = module
+    namespace = module.__dict__
     exec(compile("\n".join(blocks), f"docs/plugins.md:{hook}", "exec"), namespace)
     implementation = namespace[hook]
     assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
