@@ -38,7 +38,7 @@ class PluginSource:
     dist_version: str | None = None
 
     @classmethod
-    def of(cls, name: str, plugin: object, version: str | None = None) -> "PluginSource":
+    def of(cls, name: str, plugin: object, version: str | None = None) -> PluginSource:
         """An already imported plugin object (tests, embedding)."""
         return cls(name, lambda: plugin, version)
 
@@ -86,7 +86,7 @@ class PluginRegistry:
     @classmethod
     def load(
         cls, allow: Iterable[str] | None = None, sources: Iterable[PluginSource] | None = None
-    ) -> "PluginRegistry":
+    ) -> PluginRegistry:
         """Load the allowed plugins among `sources` (default: the installed entry points).
         `allow=None` loads every one; otherwise only the names listed (`EISO_PLUGINS`)."""
         registry = cls()
@@ -101,7 +101,7 @@ class PluginRegistry:
                 registry._register(source, record)
             except PluginError as error:
                 registry._skip(record, str(error))
-            except Exception as error:  # a vendor's code: anything can happen
+            except Exception as error:  # noqa: BLE001 - a vendor's code: anything can happen
                 registry._skip(record, f"{type(error).__name__}: {error}")
         registry._check_dependencies()
         for name in sorted(allowed or ()):

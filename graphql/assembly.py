@@ -24,7 +24,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.errors import DomainError
 from eiso.core.plugins import PluginRegistry
-from eiso.graphql.limits import Limits, schema_extensions
+from eiso.graphql.limits import DEFAULT_LIMITS, Limits, schema_extensions
 
 
 class SchemaClash(Exception):
@@ -77,7 +77,7 @@ class SchemaAssembler:
         registry: PluginRegistry,
         query_parts: tuple[type, ...],
         mutation_parts: tuple[type, ...] = (),
-        limits: Limits = Limits(),
+        limits: Limits = DEFAULT_LIMITS,
         cache_size: int = 64,
     ) -> None:
         self.registry = registry

@@ -180,7 +180,10 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
     return CostRule
 
 
-def schema_extensions(limits: Limits = Limits()) -> list[Callable[[], object]]:
+DEFAULT_LIMITS = Limits()
+
+
+def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], object]]:
     rules = [
         depth_validator(limits.max_depth, None),
         alias_validator(limits.max_aliases),

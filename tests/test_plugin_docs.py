@@ -51,19 +51,19 @@ def test_every_hook_has_a_test(hook):
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_every_documented_example_works(hook):
-    blocks = re.findall(r"```python\n(.*?)```", section(hook), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", section(hook), re.DOTALL)
     assert blocks, f"no example for {hook}"
     # A real module object: Strawberry resolves annotations through sys.modules.
     module = types.ModuleType(f"docs_example_{hook}")
     sys.modules[module.__name__] = module
     namespace = module.__dict__
-    exec(compile("\n".join(blocks), f"docs/plugins.md:{hook}", "exec"), namespace)
+    exec(compile("\n".join(blocks), f"docs/plugins.md:{hook}", "exec"), namespace)  # noqa: S102 - our own docs
     implementation = namespace[hook]
     assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
     if hook == "eiso_on_dossier_event":
         event = DossierEvent(province_id=1, agency_id=1, dossier_id=1, dossier_code="HS-1",
                              procedure_code="1.001612", to_status=10, actor="officer",
-                             at=dt.datetime.now(dt.timezone.utc))
+                             at=dt.datetime.now(dt.UTC))
         result = implementation(event)
         if inspect.isawaitable(result):
             asyncio.run(result)

@@ -158,7 +158,7 @@ def _event(province_id: int = 1) -> DossierEvent:
 
     return DossierEvent(province_id=province_id, agency_id=1, dossier_id=1, dossier_code="H01",
                         procedure_code="1.001612", to_status=2, actor="officer-1",
-                        at=dt.datetime.now(dt.timezone.utc))
+                        at=dt.datetime.now(dt.UTC))
 
 
 class Listener(Good):

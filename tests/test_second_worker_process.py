@@ -74,7 +74,7 @@ async def test_a_separate_worker_process_sees_the_module_without_restart(
     env = {**os.environ, "EISO_ENV": "test", "EISO_DATABASE_URL": settings.database_url,
            "EISO_REDIS_URL": settings.redis_url, "EISO_REDIS_PREFIX": settings.redis_prefix,
            "EISO_PLUGINS": "vendor_demo", "EISO_LOG_JSON": "false"}
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
         [sys.executable, "-m", "uvicorn", "--factory", "second_worker:app", "--app-dir",
          str(tmp_path), "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -29,7 +29,7 @@ async def test_dossier_events_reach_the_vendor_hook(eiso_registry):
 
     event = DossierEvent(province_id=1, agency_id=2, dossier_id=3, dossier_code="HS-0003",
                          procedure_code="1.001612", from_status=1, to_status=2, actor="officer",
-                         at=dt.datetime.now(dt.timezone.utc))
+                         at=dt.datetime.now(dt.UTC))
     before = len(plugin.EVENTS)
     assert await eiso_registry.dispatch_dossier_event(event, {"vendor_demo"}) == {}
     assert plugin.EVENTS[before:] == [event]
