@@ -9,6 +9,9 @@ a change written without the bump (e.g. straight into the database).
 from __future__ import annotations
 
 import time
+from typing import Any
+
+from pydantic import ValidationError
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
@@ -62,7 +65,7 @@ class ActiveModules:
 
 async def switch_module(
     resources: Resources, registry: PluginRegistry, principal: Principal | None,
-    province_id: int, module: str, enabled: bool,
+    province_id: int, module: str, enabled: bool, config: dict[str, Any] | None = None,
 ) -> frozenset[str]:
     """Enable or disable `module` for a province (its data is never deleted); every worker
     serves the new schema from its next request. Returns the province's enabled modules."""
@@ -78,12 +81,38 @@ async def switch_module(
     if module not in registry.names():
         raise DomainError(f"Module {module!r} is not installed", f"Mô-đun {module!r} chưa được cài đặt",
                           code="UNKNOWN_MODULE", field="module")
+    config = _validated_config(registry, module, config)
     async with resources.session(TenantScope.province(province_id)) as session:
         if await session.get(Province, province_id) is None:
             raise NotFound(f"Province {province_id} does not exist",
                            f"Không tồn tại tỉnh {province_id}", field="provinceId")
-        await set_module(session, province_id, module, enabled, by=principal.subject)
+        await set_module(session, province_id, module, enabled, by=principal.subject,
+                         config=config)
         await session.commit()
         names = await enabled_modules(session, province_id)
     await bump_version(resources, province_id)
     return registry.names() & names
+
+
+def _validated_config(
+    registry: PluginRegistry, module: str, config: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The module's own pydantic model checks a province's configuration before it is stored."""
+    if config is None:
+        return None
+    model = registry.records[module].info.config_model
+    if model is None:
+        if config:
+            raise DomainError(f"Module {module!r} takes no configuration",
+                              f"Mô-đun {module!r} không có cấu hình", code="INVALID_CONFIG",
+                              field="config")
+        return {}
+    try:
+        model.model_validate(config)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "config"
+        raise DomainError(f"config.{where}: {first['msg']}",
+                          f"Cấu hình không hợp lệ tại config.{where}: {first['msg']}",
+                          code="INVALID_CONFIG", field=f"config.{where}") from None
+    return dict(config)

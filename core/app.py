@@ -19,6 +19,7 @@ from eiso.core.settings import Settings, get_settings
 from eiso.core.activation import ActiveModules
 from eiso.core.plugins import PluginRegistry
 from eiso.graphql.dispatch import ProvinceGraphQL
+from eiso.graphql.limits import Limits
 from eiso.graphql.schema import make_assembler
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 
@@ -35,7 +36,7 @@ def create_app(
     `plugins` to choose the modules (default: the installed ones `EISO_PLUGINS` allows)."""
     settings = settings or get_settings()
     plugins = plugins if plugins is not None else PluginRegistry.load(settings.plugins)
-    assembler = make_assembler(plugins)
+    assembler = make_assembler(plugins, Limits(max_depth=settings.graphql_max_depth))
     assembler.get(())  # the core schema: a broken core fails here, at start-up
     view = ProvinceGraphQL(
         assembler, ActiveModules(plugins),

@@ -8,13 +8,14 @@ from eiso.core.plugins import PluginRegistry, PluginSource, installed_sources
 from eiso.graphql.assembly import SchemaAssembler
 from eiso.graphql.core.modules import ModuleMutation, ModuleQuery
 from eiso.graphql.core.queries import CoreQuery
+from eiso.graphql.limits import DEFAULT_LIMITS, Limits
 
 QUERY_PARTS: tuple[type, ...] = (CoreQuery, ModuleQuery)
 MUTATION_PARTS: tuple[type, ...] = (ModuleMutation,)
 
 
-def make_assembler(registry: PluginRegistry) -> SchemaAssembler:
-    return SchemaAssembler(registry, QUERY_PARTS, MUTATION_PARTS)
+def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:
+    return SchemaAssembler(registry, QUERY_PARTS, MUTATION_PARTS, limits)
 
 
 def bundled_sources() -> list[PluginSource]:

@@ -199,3 +199,40 @@ def test_cli_prints_what_a_province_sees(database, monkeypatch):
     assert off.exit_code == 0 and "vendorDemo" not in off.output and "version: String!" in off.output
     assert "vendorDemoReserveName" in every.output
     assert bad.exit_code == 1 and "NOPE" in bad.output
+
+
+async def test_module_configuration_is_validated_before_it_is_stored(resources, two_provinces):
+    from pydantic import BaseModel, SecretStr
+    from sqlalchemy import select
+
+    from eiso.core.activation import switch_module
+    from eiso.core.errors import DomainError
+    from eiso.core.plugins import PluginSource
+    from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
+    from eiso.tenants.modules import ModuleActivation
+
+    class SmsConfig(BaseModel):
+        gateway_url: str
+        api_key: SecretStr
+        sender: str = "UBND"
+
+    class Sms:
+        @hookimpl
+        def eiso_module(self):
+            return ModuleInfo(name="sms_notify", title=LocalizedText(vi="Gửi tin nhắn", en="SMS"),
+                              version="1.0", sector="notification", config_model=SmsConfig)
+
+    registry = PluginRegistry.load(None, [PluginSource.of("sms_notify", Sms())])
+    (a_id, _), _ = two_provinces
+    nation = person(Role.national_admin, None)
+    with pytest.raises(DomainError) as refused:
+        await switch_module(resources, registry, nation, a_id, "sms_notify", True,
+                            {"gateway_url": "https://sms.example.vn"})
+    assert refused.value.code == "INVALID_CONFIG" and "config.api_key" in str(refused.value)
+    async with resources.session(TenantScope.province(a_id)) as session:
+        rows = (await session.execute(select(ModuleActivation).where(
+            ModuleActivation.province_id == a_id, ModuleActivation.module == "sms_notify"))).all()
+    assert rows == []  # nothing changed
+    names = await switch_module(resources, registry, nation, a_id, "sms_notify", True,
+                                {"gateway_url": "https://sms.example.vn", "api_key": "k-123"})
+    assert names == {"sms_notify"}
