@@ -236,3 +236,27 @@ async def test_module_configuration_is_validated_before_it_is_stored(resources, 
     names = await switch_module(resources, registry, nation, a_id, "sms_notify", True,
                                 {"gateway_url": "https://sms.example.vn", "api_key": "k-123"})
     assert names == {"sms_notify"}
+
+
+@pytest.mark.only_backend("sqlite+memory")
+def test_websocket_reaches_the_province_view(database, callers):
+    """`graphql-transport-ws` goes through the same per-province dispatch (the legacy
+    `graphql-ws` protocol is refused)."""
+    import orjson
+    from starlette.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from eiso.core.app import create_app
+    from eiso.core.settings import load_settings
+
+    settings = load_settings(env="test", database_url=database.app_url, redis_url="memory://ws",
+                             plugins=[MODULE])
+    app = create_app(settings, authenticator=callers.authenticate)
+    with TestClient(app) as http:
+        with http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json({"type": "connection_init"})
+            assert orjson.loads(ws.receive_bytes()) == {"type": "connection_ack"}
+        with pytest.raises(WebSocketDisconnect):
+            with http.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
+                ws.send_json({"type": "connection_init"})
+                ws.receive_bytes()
