@@ -25,12 +25,7 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -191,9 +186,20 @@ def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], obje
         directives_rule(limits.max_directives),
         cost_rule(limits.max_cost, limits.default_list_size),
     ]
-    return [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=limits.cache_size),
-        lambda: ValidationCache(maxsize=limits.cache_size),
-    ]
+    return [lambda: Hygiene(limits, rules)]
+
+
+class Hygiene(ParserCache, ValidationCache):
+    """Strawberry's MaxTokensLimiter + AddValidationRules + ParserCache + ValidationCache as
+    one extension: each extension costs every request a hook lookup per lifecycle step."""
+
+    def __init__(self, limits: Limits, rules: list[type[ValidationRule]]) -> None:
+        ParserCache.__init__(self, maxsize=limits.cache_size)
+        ValidationCache.__init__(self, maxsize=limits.cache_size)
+        self.max_tokens, self.rules = limits.max_tokens, tuple(rules)
+
+    def on_operation(self):
+        context = self.execution_context
+        context.parse_options["max_tokens"] = self.max_tokens  # as MaxTokensLimiter
+        context.validation_rules = context.validation_rules + self.rules  # as AddValidationRules
+        yield
