@@ -8,10 +8,12 @@ a change written without the bump (e.g. straight into the database).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
@@ -22,6 +24,7 @@ from eiso.tenants.modules import enabled_modules, set_module
 from eiso.tenants.scope import TenantScope
 
 FALLBACK_TTL = 30.0
+log = logging.getLogger("eiso.modules")
 
 
 def version_key(resources: Resources, province_id: int) -> str:
@@ -49,9 +52,16 @@ class ActiveModules:
         return await self.for_province(resources, principal.province_id)
 
     async def for_province(self, resources: Resources, province_id: int) -> frozenset[str]:
-        version = await resources.redis.get(version_key(resources, province_id))
         cached = self._cache.get(province_id)
         now = time.monotonic()
+        try:
+            version = await resources.redis.get(version_key(resources, province_id))
+        except (RedisError, OSError):
+            # Redis down: serve what this worker knows for a while rather than fail requests.
+            log.warning("module version unreadable, using the cached set", exc_info=True)
+            if cached and now - cached[1] < self.ttl:
+                return cached[2]
+            version = b"unavailable"
         if cached and cached[0] == version and now - cached[1] < self.ttl:
             return cached[2]
         async with resources.session(TenantScope.province(province_id)) as session:

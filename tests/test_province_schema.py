@@ -256,7 +256,27 @@ def test_websocket_reaches_the_province_view(database, callers):
         with http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init"})
             assert orjson.loads(ws.receive_bytes()) == {"type": "connection_ack"}
-        with pytest.raises(WebSocketDisconnect):
-            with http.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws:
-                ws.send_json({"type": "connection_init"})
-                ws.receive_bytes()
+        with pytest.raises(WebSocketDisconnect), http.websocket_connect(
+            "/graphql", subprotocols=["graphql-ws"]
+        ) as ws:
+            ws.send_json({"type": "connection_init"})
+            ws.receive_bytes()
+
+
+async def test_redis_down_serves_the_cached_module_set(resources, two_provinces, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from eiso.core.activation import ActiveModules, switch_module
+
+    (a_id, _), _ = two_provinces
+    registry = PluginRegistry.load([MODULE])
+    await switch_module(resources, registry, person(Role.national_admin, None), a_id, MODULE, True)
+    active = ActiveModules(registry)
+    assert await active.for_province(resources, a_id) == {MODULE}
+
+    async def down(*args, **kwargs):
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(resources.redis, "get", down)
+    assert await active.for_province(resources, a_id) == {MODULE}
+    assert await ActiveModules(registry).for_province(resources, a_id) == {MODULE}  # from the DB
