@@ -240,3 +240,30 @@ def test_a_schema_clash_names_both_owners():
     registry = load(A("ab"), AB("ab_c"))  # abCGo twice
     with pytest.raises(SchemaClash, match="Mutation.abCGo is defined by both module ab and module ab_c"):
         make_assembler(registry).get()
+
+
+def test_a_broken_entry_point_is_listed_as_skipped(monkeypatch):
+    """Through importlib.metadata, as an installed wheel with a bad import would be."""
+    from importlib.metadata import EntryPoint
+
+    import eiso.core.plugins as plugins_module
+    from eiso.core.cli import app
+    from eiso.core.settings import get_settings
+
+    real = plugins_module.entry_points
+
+    def fake(group):
+        broken = EntryPoint("ghost_vendor", "eiso_no_such_package.plugin", group)
+        return [*real(group=group), broken]
+
+    monkeypatch.setattr(plugins_module, "entry_points", fake)
+    monkeypatch.delenv("EISO_PLUGINS", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["plugins", "list", "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert '"ghost_vendor"' in result.output
+    assert "import failed: ModuleNotFoundError" in result.output
+    assert '"vendor_demo"' in result.output  # the good one still loads
