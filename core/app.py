@@ -18,6 +18,7 @@ from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
 from eiso.core.activation import ActiveModules
 from eiso.core.plugins import PluginRegistry
+from eiso.graphql.assembly import SchemaClash
 from eiso.graphql.dispatch import ProvinceGraphQL
 from eiso.graphql.limits import Limits
 from eiso.graphql.schema import make_assembler
@@ -38,6 +39,11 @@ def create_app(
     plugins = plugins if plugins is not None else PluginRegistry.load(settings.plugins)
     assembler = make_assembler(plugins, Limits(max_depth=settings.graphql_max_depth))
     assembler.get(())  # the core schema: a broken core fails here, at start-up
+    try:
+        assembler.get()  # every loaded module together: a clash is reported at start-up
+    except SchemaClash as clash:
+        log.error("loaded modules clash; provinces enabling both get MODULE_CONFLICT",
+                  extra={"error": str(clash)})
     view = ProvinceGraphQL(
         assembler, ActiveModules(plugins),
         dev=settings.env == "dev", allowed_origins=settings.cors_origins,

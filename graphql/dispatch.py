@@ -8,14 +8,17 @@ hands the request to that view, with the principal and modules in the ASGI scope
 from __future__ import annotations
 
 import functools
+import logging
 
 from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
 
 from eiso.core.activation import ActiveModules
-from eiso.graphql.assembly import SchemaAssembler
+from eiso.graphql.assembly import SchemaAssembler, SchemaClash
 from eiso.graphql.view import GraphQLView
 
 SCOPE_KEY = "eiso.graphql"
+log = logging.getLogger("eiso.graphql")
 
 
 class ProvinceGraphQL:
@@ -36,4 +39,14 @@ class ProvinceGraphQL:
         modules = await self.active.for_principal(app.state.resources, principal)
         modules = self.assembler.modules(modules)
         scope[SCOPE_KEY] = {"principal": principal, "modules": modules}
-        await self.view_for(modules)(scope, receive, send)
+        try:
+            view = self.view_for(modules)
+        except SchemaClash as clash:  # the operator loaded two modules that cannot coexist
+            log.error("schema build failed", extra={"modules": sorted(modules), "error": str(clash)})
+            if scope["type"] != "http":
+                await send({"type": "websocket.close", "code": 1011})
+                return
+            body = {"errors": [{"message": str(clash), "extensions": {"code": "MODULE_CONFLICT"}}]}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+            return
+        await view(scope, receive, send)

@@ -280,3 +280,46 @@ async def test_redis_down_serves_the_cached_module_set(resources, two_provinces,
     monkeypatch.setattr(resources.redis, "get", down)
     assert await active.for_province(resources, a_id) == {MODULE}
     assert await ActiveModules(registry).for_province(resources, a_id) == {MODULE}  # from the DB
+
+
+async def test_clashing_modules_start_and_answer_module_conflict(resources, callers):
+    import strawberry
+
+    from eiso.core.app import create_app
+    from eiso.core.plugins import PluginSource
+    from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
+
+    @strawberry.type
+    class One:
+        @strawberry.mutation
+        def c_go(self) -> int:
+            return 1
+
+    @strawberry.type
+    class Two:
+        @strawberry.mutation
+        def go(self) -> int:
+            return 2
+
+    def plugin(name, mutation):
+        class Plugin:
+            @hookimpl
+            def eiso_module(self):
+                return ModuleInfo(name=name, title=LocalizedText(vi="Thử", en="Test"),
+                                  version="1.0", sector="test")
+
+            @hookimpl
+            def eiso_graphql_mutation(self):
+                return mutation
+
+        return PluginSource.of(name, Plugin())
+
+    registry = PluginRegistry.load(None, [plugin("ab", One), plugin("ab_c", Two)])
+    app = create_app(resources.settings, resources, authenticator=callers.authenticate,
+                     plugins=registry)  # starts despite the clash
+    nation = callers.issue(person(Role.national_admin, None))
+    async with app.router.lifespan_context(app):
+        body = await post(app, "{ version }", nation)
+        assert body["errors"][0]["extensions"]["code"] == "MODULE_CONFLICT"
+        assert "module ab and module ab_c" in body["errors"][0]["message"]
+        assert (await post(app, "{ version }"))["data"]["version"]  # the core still answers
