@@ -36,6 +36,7 @@ class PluginSource:
     name: str
     load: Callable[[], object]
     dist_version: str | None = None
+    dist_name: str | None = None
 
     @classmethod
     def of(cls, name: str, plugin: object, version: str | None = None) -> PluginSource:
@@ -47,8 +48,9 @@ def installed_sources() -> list[PluginSource]:
     """Every entry point of the `eiso.plugins` group in the environment."""
     found = []
     for entry in entry_points(group=GROUP):
-        version = entry.dist.version if entry.dist is not None else None
-        found.append(PluginSource(entry.name, entry.load, version))
+        dist = entry.dist
+        found.append(PluginSource(entry.name, entry.load, dist and dist.version,
+                                  dist and dist.metadata["Name"]))
     return sorted(found, key=lambda source: source.name)
 
 

@@ -112,7 +112,7 @@ class SchemaAssembler:
                 continue
             name = namespace_field(module)
             claim(name, f"module {module}", "Query")
-            query_fields.append(self._namespace(module, name, record.query_type))
+            query_fields.append(self._namespace(module, name, record.query_type, record.info.title))
         query_parts = list(self.query_parts)
         if query_fields:
             query_parts.append(create_type("ModuleQueries", query_fields))
@@ -153,15 +153,14 @@ class SchemaAssembler:
             raise SchemaClash(f"{error.message}: by both {first} and {second}") from error
 
     @staticmethod
-    def _namespace(module: str, name: str, query_type: type):
+    def _namespace(module: str, name: str, query_type: type, title):
         def resolve() -> query_type:  # type: ignore[valid-type]
             return query_type()
 
-        resolve.__annotations__ = {"return": query_type}
-        title = ""
+        resolve.__annotations__ = {"return": query_type}  # Strawberry reads the return type
         field = strawberry.field(
             resolver=resolve, name=name, extensions=[ModuleGate(module)],
-            description=f"The fields of module {module}{title}.",
+            description=f"Module {module}: {title.en} ({title.vi}).",
         )
         field.python_name = module
         return field

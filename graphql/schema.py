@@ -20,15 +20,7 @@ def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) ->
 
 def bundled_sources() -> list[PluginSource]:
     """The modules eiso itself ships (entry points of the `eiso` distribution)."""
-    return [s for s in installed_sources() if _dist_of(s.name) == "eiso"]
-
-
-def _dist_of(name: str) -> str | None:
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="eiso.plugins", name=name):
-        return entry.dist.name.lower() if entry.dist else None
-    return None
+    return [s for s in installed_sources() if (s.dist_name or "").lower() == "eiso"]
 
 
 def build_schema(registry: PluginRegistry | None = None) -> strawberry.Schema:
