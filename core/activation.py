@@ -8,23 +8,68 @@ a change written without the bump (e.g. straight into the database).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.plugins import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.tenants.models import Province
-from eiso.tenants.modules import enabled_modules, set_module
+from eiso.tenants.modules import ModuleActivation, enabled_modules, set_module
 from eiso.tenants.scope import TenantScope
 
 FALLBACK_TTL = 30.0
 log = logging.getLogger("eiso.modules")
+_CHANGED = "eiso.modules_changed"
+
+
+_watched: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # sync engine -> Resources
+_pending: set[asyncio.Task] = set()
+
+
+def watch_module_changes(resources: Resources) -> None:
+    """Bump the counter after any commit that changed a module activation of this database,
+    whoever wrote it (a mutation, the CLI, the demo loader): no caller can forget it."""
+    _watched[resources.engine.sync_engine] = resources
+
+
+@event.listens_for(ModuleActivation, "after_insert")
+@event.listens_for(ModuleActivation, "after_update")
+def _mark_changed(mapper, connection, target: ModuleActivation) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_CHANGED, set()).add(target.province_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_after_commit(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if not changed:
+        return
+    resources = _watched.get(session.get_bind())
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # not in an event loop: the TTL covers it
+    if resources is not None:
+        for province_id in changed:
+            task = loop.create_task(bump_version(resources, province_id))
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def version_key(resources: Resources, province_id: int) -> str:
@@ -39,6 +84,7 @@ class ActiveModules:
     """A worker's view of each province's enabled modules, refreshed through the counter."""
 
     def __init__(self, registry: PluginRegistry, ttl: float = FALLBACK_TTL) -> None:
+        # Call watch_module_changes(resources) once per Resources (the app does at start-up).
         self.registry, self.ttl = registry, ttl
         self._cache: dict[int, tuple[bytes | None, float, frozenset[str]]] = {}
 

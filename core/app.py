@@ -16,7 +16,7 @@ from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
-from eiso.core.activation import ActiveModules
+from eiso.core.activation import ActiveModules, watch_module_changes
 from eiso.core.plugins import PluginRegistry
 from eiso.graphql.assembly import SchemaClash
 from eiso.graphql.dispatch import ProvinceGraphQL
@@ -53,6 +53,7 @@ def create_app(
     async def lifespan(app: Starlette):
         owned = resources is None
         app.state.resources = resources or Resources.open(settings)
+        watch_module_changes(app.state.resources)
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield

@@ -323,3 +323,26 @@ async def test_clashing_modules_start_and_answer_module_conflict(resources, call
         assert body["errors"][0]["extensions"]["code"] == "MODULE_CONFLICT"
         assert "module ab and module ab_c" in body["errors"][0]["message"]
         assert (await post(app, "{ version }"))["data"]["version"]  # the core still answers
+
+
+async def test_any_committed_activation_change_reaches_the_workers(resources, two_provinces):
+    """tenants.modules.set_module written by anyone (CLI, another mutation) bumps the counter."""
+    import asyncio
+
+    from eiso.core.activation import ActiveModules, watch_module_changes
+    from eiso.tenants.modules import set_module
+
+    (a_id, _), _ = two_provinces
+    watch_module_changes(resources)
+    active = ActiveModules(PluginRegistry.load([MODULE]))
+    assert await active.for_province(resources, a_id) == frozenset()
+    async with resources.session(TenantScope.province(a_id)) as session:
+        await set_module(session, a_id, MODULE, True, by="someone-else")
+        await session.commit()
+    for _ in range(5):
+        await asyncio.sleep(0)  # the bump runs right after the commit
+    assert await active.for_province(resources, a_id) == {MODULE}
+    async with resources.session(TenantScope.province(a_id)) as session:
+        await set_module(session, a_id, MODULE, False, by="someone-else")
+        await session.rollback()  # nothing committed: nothing bumped
+    assert await active.for_province(resources, a_id) == {MODULE}
