@@ -267,3 +267,18 @@ def test_a_broken_entry_point_is_listed_as_skipped(monkeypatch):
     assert '"ghost_vendor"' in result.output
     assert "import failed: ModuleNotFoundError" in result.output
     assert '"vendor_demo"' in result.output  # the good one still loads
+
+
+async def test_a_hanging_dossier_event_hook_times_out_alone():
+    import asyncio
+
+    class Hangs(Good):
+        @hookimpl
+        async def eiso_on_dossier_event(self, event):
+            await asyncio.sleep(60)
+
+    ok = Listener("ok")
+    registry = load(Hangs("hangs"), ok)
+    failures = await registry.dispatch_dossier_event(_event(), {"hangs", "ok"}, timeout=0.05)
+    assert list(failures) == ["hangs"] and "TimeoutError" in failures["hangs"]
+    assert len(ok.heard) == 1
