@@ -172,3 +172,11 @@ async def test_validation_cache_hits_across_requests(client, query):
     before = info().hits
     await gql(client, query)
     assert info().hits == before + 1
+
+
+async def test_urlencoded_post_is_refused(client):
+    """graphql-cop's CSRF probe: a form post cannot run an operation."""
+    response = await client.post(
+        "/graphql", content=b"query=%7B+version+%7D",
+        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code in (400, 415)
