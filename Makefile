@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e tests/vendor_plugin
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,7 +27,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 schema: install
-	$(BIN)/eiso graphql schema > graphql/schema.graphql
+	$(BIN)/eiso graphql schema --bundled > graphql/schema.graphql
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,6 +1,7 @@
-"""`python -m bench` (or `make bench`): every benchmark of eiso."""
+"""`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
-from bench import import_agencies
+from bench import graphql_bench, import_agencies
 
 if __name__ == "__main__":
     import_agencies.main()
+    graphql_bench.main()

@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core import health, metrics
+from eiso.core.activation import ActiveModules, watch_module_changes
 from eiso.core.auth import federation
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
 from eiso.core.auth import routes as auth_routes
@@ -22,11 +23,14 @@ from eiso.core.auth.authenticator import Authenticator
 from eiso.core.auth.service import AuthService, jwt_authenticator
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
+from eiso.core.plugins import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
-from eiso.graphql.schema import build_schema
-from eiso.graphql.view import GraphQLView
+from eiso.graphql.assembly import SchemaClash
+from eiso.graphql.dispatch import ProvinceGraphQL
+from eiso.graphql.limits import Limits
+from eiso.graphql.schema import make_assembler
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 from eiso.tenants import reorganisation as _reorganisation  # noqa: F401 - registers its tables
@@ -38,11 +42,22 @@ def create_app(
     settings: Settings | None = None,
     resources: Resources | None = None,
     authenticator: Authenticator | None = None,
+    plugins: PluginRegistry | None = None,
 ) -> Starlette:
-    """Build the app. Pass `resources` to share an engine and Redis client (tests, benchmarks)."""
+    """Build the app. Pass `resources` to share an engine and Redis client (tests, benchmarks),
+    `plugins` to choose the modules (default: the installed ones `EISO_PLUGINS` allows)."""
     settings = settings or get_settings()
-    view = GraphQLView(
-        build_schema(), dev=settings.env == "dev", allowed_origins=settings.cors_origins
+    plugins = plugins if plugins is not None else PluginRegistry.load(settings.plugins)
+    assembler = make_assembler(plugins, Limits(max_depth=settings.graphql_max_depth))
+    assembler.get(())  # the core schema: a broken core fails here, at start-up
+    try:
+        assembler.get()  # every loaded module together: a clash is reported at start-up
+    except SchemaClash as clash:
+        log.error("loaded modules clash; provinces enabling both get MODULE_CONFLICT",
+                  extra={"error": str(clash)})
+    view = ProvinceGraphQL(
+        assembler, ActiveModules(plugins),
+        dev=settings.env == "dev", allowed_origins=settings.cors_origins,
     )
 
     @contextlib.asynccontextmanager
@@ -55,6 +70,7 @@ def create_app(
             relay = Relay(res.sessionmaker, res.redis, res.key)
             relay_task = asyncio.create_task(relay.run(settings.events_relay_interval))
         app.state.auth = AuthService(app.state.resources)
+        watch_module_changes(res)
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
@@ -95,6 +111,8 @@ def create_app(
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.authenticator = authenticator or jwt_authenticator
+    app.state.plugins = plugins
+    app.state.schemas = assembler
     return app
 
 

@@ -1,24 +1,38 @@
-"""The core schema: the query and mutation parts of every domain, merged into one root."""
+"""The core schema parts of every domain, and the schemas assembled from them with modules."""
 
 from __future__ import annotations
 
 import strawberry
-from strawberry.tools import merge_types
 
+from eiso.core.plugins import PluginRegistry, PluginSource, installed_sources
+from eiso.graphql.assembly import SchemaAssembler
 from eiso.graphql.auth.queries import AuthQuery
+from eiso.graphql.core.modules import ModuleQuery
 from eiso.graphql.core.queries import CoreQuery
+from eiso.graphql.limits import DEFAULT_LIMITS, Limits
 from eiso.graphql.tenants.mutations import TenantsMutation
 from eiso.graphql.tenants.queries import TenantsQuery
 
-QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery)
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery, ModuleQuery)
 MUTATION_PARTS: tuple[type, ...] = (TenantsMutation,)
 
 
-def build_schema() -> strawberry.Schema:
-    query = merge_types("Query", QUERY_PARTS)
-    mutation = merge_types("Mutation", MUTATION_PARTS) if MUTATION_PARTS else None
-    return strawberry.Schema(query=query, mutation=mutation)
+def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:
+    return SchemaAssembler(registry, QUERY_PARTS, MUTATION_PARTS, limits)
 
 
-def schema_sdl() -> str:
-    return build_schema().as_str() + "\n"
+def bundled_sources() -> list[PluginSource]:
+    """The modules eiso itself ships (entry points of the `eiso` distribution)."""
+    return [s for s in installed_sources() if (s.dist_name or "").lower() == "eiso"]
+
+
+def build_schema(registry: PluginRegistry | None = None) -> strawberry.Schema:
+    """The schema with every module of `registry` (the core alone without one)."""
+    return make_assembler(registry or PluginRegistry()).get()
+
+
+def schema_sdl(registry: PluginRegistry | None = None) -> str:
+    """The SDL of the core plus the bundled modules unless told otherwise: what is committed
+    in graphql/schema.graphql (installed vendor modules vary by environment)."""
+    registry = registry or PluginRegistry.load(sources=bundled_sources())
+    return build_schema(registry).as_str() + "\n"

@@ -55,10 +55,15 @@ class GraphQLView(GraphQL):
         return formatted
 
     async def get_context(self, request, response) -> Context:
-        principal = await request.app.state.authenticator(request)
+        # The province dispatcher (graphql/dispatch.py) has authenticated the caller already.
+        routed = request.scope.get("eiso.graphql")
+        if routed is None:
+            routed = {"principal": await request.app.state.authenticator(request),
+                      "modules": frozenset()}
         return Context(
             request=request,
             resources=request.app.state.resources,
-            principal=principal,
+            principal=routed["principal"],
             response=response,
+            extras={"modules": routed["modules"]},
         )

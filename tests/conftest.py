@@ -161,6 +161,7 @@ async def resources(backend, database) -> AsyncIterator[Resources]:
         redis_url=redis_url,
         redis_prefix=prefix,
         log_json=False,
+        plugins=[],  # installed plugins load only where a test asks (eiso.core.testing)
     )
     res = Resources.open(settings)
     yield res

@@ -199,7 +199,7 @@ CASES = [
 ]
 
 
-PUBLIC_FIELDS = {"version", "provinces", "province"}  # global reference data, no tenant rows
+PUBLIC_FIELDS = {"version", "provinces", "province", "activeModules"}  # global reference data, no tenant rows
 
 
 def test_every_query_and_mutation_has_a_case():

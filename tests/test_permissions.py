@@ -28,8 +28,9 @@ OPERATIONS = {
         " { created } }",
         ADMINS,
     ),
-    "enableModule": ('mutation { enableModule(module: "probe_module") { name } }', {Role.province_admin}),
-    "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', {Role.province_admin}),
+    "enableModule": ('mutation { enableModule(module: "probe_module") { name } }', ADMINS),
+    "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', ADMINS),
+    "activeModules": ("{ activeModules }", "everyone"),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

@@ -72,17 +72,19 @@ def test_import_json_and_unknown_province(env, tmp_path):
 
 
 def test_modules_enable_disable_list(env):
-    assert eiso("modules", "enable", "--province", "22", "land_use", env=env).returncode == 0
+    assert eiso("modules", "enable", "--province", "22", "vendor_demo", env=env).returncode == 0
     listed = eiso("modules", "list", "--province", "22", env=env)
-    assert listed.returncode == 0 and "land_use" in listed.stdout and "yes" in listed.stdout
-    assert eiso("modules", "disable", "--province", "22", "land_use", env=env).returncode == 0
+    assert listed.returncode == 0 and "vendor_demo" in listed.stdout and "yes" in listed.stdout
+    assert eiso("modules", "disable", "--province", "22", "vendor_demo", env=env).returncode == 0
     listed = eiso("modules", "list", "--province", "22", env=env)
-    row = next(line for line in listed.stdout.splitlines() if "land_use" in line)
+    row = next(line for line in listed.stdout.splitlines() if "vendor_demo" in line)
     cells = [cell.strip() for cell in row.split("│")]
-    assert cells[1:4] == ["land_use", "no", "no"]  # module, installed, enabled
+    assert cells[1:4] == ["vendor_demo", "yes", "no"]  # module, installed, enabled
     bad = eiso("modules", "enable", "--province", "22", "Bad Name", env=env)
     assert bad.returncode == 1 and "MODULE 'Bad Name'" in bad.stderr
-    assert eiso("modules", "enable", "--province", "99", "land_use", env=env).returncode == 1
+    assert eiso("modules", "enable", "--province", "99", "vendor_demo", env=env).returncode == 1
+    unknown = eiso("modules", "enable", "--province", "22", "not_installed", env=env)
+    assert unknown.returncode == 1 and "not installed" in unknown.stderr
 
 
 def test_merge_commands(env, tmp_path):

@@ -47,8 +47,9 @@ RULES: dict[str, Rule] = {
     "agency": Rule(clients=True, client_scope="tenants:read"),
     "modules": AUTHENTICATED,
     "onboardAgencies": Rule(roles=ADMINS),
-    "enableModule": Rule(roles=frozenset({Role.province_admin})),
-    "disableModule": Rule(roles=frozenset({Role.province_admin})),
+    "enableModule": Rule(roles=ADMINS),
+    "disableModule": Rule(roles=ADMINS),
+    "activeModules": PUBLIC,
 }
 
 
@@ -101,11 +102,3 @@ def require_province_admin(principal: Principal | None, province_id: int) -> Pri
                         "Chỉ quản trị viên của tỉnh này được thực hiện")
     return principal
 
-
-def require_own_province(principal: Principal | None) -> tuple[Principal, int]:
-    """A province administrator acting on their own province (module activation)."""
-    principal = require_principal(principal)
-    if principal.province_id is None:
-        raise Forbidden("This account belongs to no province", "Tài khoản không thuộc tỉnh nào")
-    require_province_admin(principal, principal.province_id)
-    return principal, principal.province_id

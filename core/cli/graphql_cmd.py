@@ -10,12 +10,37 @@ app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 @app.command("schema")
 def schema(
     province: str | None = typer.Option(None, help="Print what this province sees."),
+    bundled: bool = typer.Option(
+        False, "--bundled", help="Core plus the modules eiso ships (the committed SDL)."),
 ) -> None:
-    """Print the SDL (all modules without --province), for frontend code generation."""
-    from eiso.graphql.schema import schema_sdl
+    """Print the SDL (all loaded modules without --province), for frontend code generation."""
+    from eiso.core.cli.common import fail, run_with_resources, settings
+    from eiso.core.plugins import PluginRegistry
+    from eiso.graphql.schema import make_assembler, schema_sdl
 
-    if province is not None:
-        from eiso.core.cli.common import fail
+    if bundled:
+        if province is not None:
+            fail("--bundled and --province exclude each other", code=2)
+        sys.stdout.write(schema_sdl())
+        return
+    registry = PluginRegistry.load(settings().plugins)
+    assembler = make_assembler(registry)
+    if province is None:
+        sys.stdout.write(assembler.get().as_str() + "\n")
+        return
 
-        fail("--province needs the plugin system (not installed in this build)")
-    sys.stdout.write(schema_sdl())
+    async def province_modules(resources) -> frozenset[str] | None:
+        from eiso.tenants.modules import enabled_modules
+        from eiso.tenants.scope import TenantScope
+        from eiso.tenants.services import get_province
+
+        async with resources.session(TenantScope.nation()) as session:
+            found = await get_province(session, province)
+            if found is None:
+                return None
+            return await enabled_modules(session, found.id)
+
+    names = run_with_resources(province_modules)
+    if names is None:
+        fail(f"--province: no province with code {province!r}")
+    sys.stdout.write(assembler.get(names).as_str() + "\n")

@@ -51,25 +51,39 @@ def list_modules(province: str | None = typer.Option(None, "--province", help="s
 
 
 def _switch(province: str, module: str, enabled: bool) -> None:
+    """The same activation service as GraphQL's enableModule: the module must be installed and
+    allowed (EISO_PLUGINS), who and when are recorded, every worker's schema follows."""
     import getpass
 
-    from eiso.tenants.modules import check_module_name, set_module
+    from eiso.core.activation import switch_module
+    from eiso.core.auth.principal import Principal, Role
+    from eiso.core.cli.common import settings
+    from eiso.core.errors import DomainError
+    from eiso.core.plugins import PluginRegistry
+    from eiso.tenants.modules import check_module_name
     from eiso.tenants.scope import TenantScope
 
     problem = check_module_name(module)
     if problem:
         fail(f"MODULE {module!r}: {problem}")
+    operator = Principal(f"cli:{getpass.getuser()}", TenantScope.nation(),
+                         frozenset({Role.national_admin}))
 
-    async def work(resources) -> bool:
-        async with resources.session(TenantScope.nation()) as session, session.begin():
+    async def work(resources) -> str | None:
+        async with resources.session(TenantScope.nation()) as session:
             target = await _province(session, province)
-            if target is None:
-                return False
-            await set_module(session, target.id, module, enabled, by=f"cli:{getpass.getuser()}")
-            return True
+        if target is None:
+            return f"--province {province!r}: no such province"
+        try:
+            await switch_module(resources, PluginRegistry.load(settings().plugins), operator,
+                                target.id, module, enabled)
+        except DomainError as error:
+            return f"MODULE {module!r}: {error.message}"
+        return None
 
-    if not run_with_resources(work):
-        fail(f"--province {province!r}: no such province")
+    problem = run_with_resources(work)
+    if problem:
+        fail(problem)
     typer.echo(f"eiso: module {module} {'enabled' if enabled else 'disabled'} for province {province}", err=True)
 
 

@@ -4,28 +4,39 @@ from __future__ import annotations
 
 import strawberry
 from sqlalchemy import select
+from strawberry.scalars import JSON
 
-from eiso.core.auth.rules import require_own_province, require_principal, require_province_admin
+from eiso.core.activation import switch_module
+from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
 from eiso.graphql.tenants.queries import module_nodes
 from eiso.tenants import onboarding
 from eiso.tenants.models import Province
-from eiso.tenants.modules import check_module_name, set_module
+from eiso.tenants.modules import check_module_name
 from eiso.tenants.scope import TenantScope
 
 MAX_CONTENT = 5_000_000  # characters: about 20,000 agencies, far more than a province has
 
 
-async def _switch(info: strawberry.Info, module: str, enabled: bool) -> ModuleNode:
-    principal, province_id = require_own_province(info.context.principal)
+async def _switch(
+    info: strawberry.Info, module: str, enabled: bool, province_id: int | None,
+    config: dict | None = None,
+) -> ModuleNode:
+    """One path for every caller: the activation service checks the administrator, the module
+    and its configuration, records who and when, and tells every worker's schema cache."""
+    principal = require_principal(info.context.principal)
     problem = check_module_name(module)
     if problem:
-        raise DomainError(f"module {module!r}: {problem}", f"mô-đun {module!r}: tên không hợp lệ")
-    async with info.context.resources.session(principal.tenant) as session, session.begin():
-        await set_module(session, province_id, module, enabled, by=principal.subject)
-    return next(node for node in await module_nodes(info, province_id) if node.name == module)
+        raise DomainError(f"module {module!r}: {problem}", f"mô-đun {module!r}: tên không hợp lệ",
+                          field="module")
+    target = province_id if province_id is not None else principal.province_id
+    if target is None:
+        raise DomainError("provinceId is required", "Cần chỉ rõ provinceId", field="provinceId")
+    await switch_module(info.context.resources, info.context.request.app.state.plugins,
+                        principal, target, module, enabled, config)
+    return next(node for node in await module_nodes(info, target) if node.name == module)
 
 
 @strawberry.type
@@ -50,10 +61,22 @@ class TenantsMutation:
             resources.session, province, content.encode(), onboarding.FileFormat(format.value), dry_run=dry_run)
         return OnboardingReport.of(report)
 
-    @strawberry.mutation(description="Switch a module on for the caller's province (province administrators).", extensions=guard("enableModule"))
-    async def enable_module(self, info: strawberry.Info, module: str) -> ModuleNode:
-        return await _switch(info, module, True)
+    @strawberry.mutation(
+        description="Switch a module on for a province (its administrator; the caller's own "
+        "province by default), with its configuration validated by the module's model.",
+        extensions=guard("enableModule"),
+    )
+    async def enable_module(
+        self, info: strawberry.Info, module: str, province_id: int | None = None,
+        config: JSON | None = None,
+    ) -> ModuleNode:
+        return await _switch(info, module, True, province_id, config)
 
-    @strawberry.mutation(description="Switch a module off for the caller's province; its data is kept.", extensions=guard("disableModule"))
-    async def disable_module(self, info: strawberry.Info, module: str) -> ModuleNode:
-        return await _switch(info, module, False)
+    @strawberry.mutation(
+        description="Switch a module off for a province; its data is kept.",
+        extensions=guard("disableModule"),
+    )
+    async def disable_module(
+        self, info: strawberry.Info, module: str, province_id: int | None = None
+    ) -> ModuleNode:
+        return await _switch(info, module, False, province_id)

@@ -13,7 +13,6 @@ from eiso.tenants import onboarding
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
 
 
-
 def _graphql_enum(source: type[enum.Enum]) -> type[enum.Enum]:
     """The same values, with the upper-case names GraphQL clients expect (COMMUNE, ...)."""
     return strawberry.enum(enum.Enum(source.__name__, {m.name.upper(): m.value for m in source}))

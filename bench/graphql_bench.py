@@ -1,0 +1,242 @@
+"""GraphQL benchmarks of the plugin system, each against a baseline measured in the same run:
+
+1. schema assembly time for 1..20 modules (vs the core alone);
+2. `{ __typename }` throughput of eiso (anonymous: the core schema; a province caller: one
+   Redis GET for its module set + the module gate) vs a bare Starlette JSON route, with wrk
+   on one core and uvicorn on the other (`taskset`). Needs `wrk` (Debian: apt-get install wrk).
+
+    python -m bench.graphql_bench [--seconds 5] [--connections 16] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import strawberry
+from strawberry.tools import create_type
+
+from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
+from eiso.graphql.schema import make_assembler
+
+
+def fake_module(i: int):
+    name = f"bench_module_{i:02d}"
+    query = strawberry.type(type(f"BenchModule{i:02d}Query", (), {
+        "__annotations__": {f"field_{k}": str for k in range(10)},
+        **{f"field_{k}": "x" for k in range(10)},
+    }))
+
+    def act(self) -> str:
+        return "ok"
+
+    mutation = create_type(f"BenchModule{i:02d}Mutation", [
+        _named(strawberry.mutation(resolver=act), f"act_{k}") for k in range(3)])
+
+    class Plugin:
+        @hookimpl
+        def eiso_module(self):
+            return ModuleInfo(name=name, title=LocalizedText(vi="Mô-đun đo", en="Bench"),
+                              version="1.0", sector="bench")
+
+        @hookimpl
+        def eiso_graphql_query(self):
+            return query
+
+        @hookimpl
+        def eiso_graphql_mutation(self):
+            return mutation
+
+    return PluginSource.of(name, Plugin())
+
+
+def _named(field, name):
+    field.python_name = name
+    return field
+
+
+def bench_assembly() -> None:
+    sources = [fake_module(i) for i in range(20)]
+    registry = PluginRegistry.load(None, sources)
+    names = sorted(registry.names())
+
+    def timed(modules) -> float:
+        runs = []
+        for _ in range(5):
+            assembler = make_assembler(registry)  # a cold cache each time
+            start = time.perf_counter()
+            assembler.get(modules)
+            runs.append(time.perf_counter() - start)
+        return statistics.median(runs)
+
+    core = timed(())
+    print("schema assembly (median of 5, cold cache)")
+    print(f"  core only          {core * 1000:7.1f} ms   1.00x")
+    for count in (1, 2, 5, 10, 20):
+        took = timed(names[:count])
+        print(f"  core + {count:2d} modules  {took * 1000:7.1f} ms  {took / core:5.2f}x")
+    assembler = make_assembler(registry)
+    assembler.get(names)
+    start = time.perf_counter()
+    for _ in range(10_000):
+        assembler.get(names)
+    print(f"  cached lookup      {(time.perf_counter() - start) / 10_000 * 1e6:7.1f} µs")
+
+
+WORKERS = textwrap.dedent('''
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from eiso.core.app import create_app
+    from eiso.core.auth.principal import Principal, Role
+    from eiso.core.settings import get_settings
+    from eiso.tenants.scope import TenantScope
+
+    async def bare_endpoint(request):
+        await request.body()
+        return Response(orjson.dumps({"data": {"__typename": "Query"}}),
+                        media_type="application/json")
+
+    def bare():
+        return Starlette(routes=[Route("/graphql", bare_endpoint, methods=["POST"])])
+
+    async def header_auth(connection):
+        province = connection.headers.get("x-test-province")
+        if not province:
+            return None
+        return Principal(subject="bench", tenant=TenantScope.province(int(province)),
+                         roles=frozenset({Role.officer}), province_id=int(province))
+
+    def eiso():
+        return create_app(get_settings(), authenticator=header_auth)
+''')
+
+LUA = 'wrk.method = "POST"\nwrk.body = \'{"query":"{ __typename }"}\'\n' \
+      'wrk.headers["Content-Type"] = "application/json"\n'
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def throughput(folder: Path, factory: str, env: dict, seconds: int, connections: int,
+               headers: dict[str, str] | None = None) -> float:
+    port = _port()
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--factory", f"workers:{factory}",
+         "--app-dir", str(folder), "--port", str(port), "--log-level", "warning",
+         "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port)
+        command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "-s",
+                   str(folder / "post.lua")]
+        for key, value in (headers or {}).items():
+            command += ["-H", f"{key}: {value}"]
+        url = f"http://127.0.0.1:{port}/graphql"
+        subprocess.run([*command, "-d1s", url], capture_output=True, check=True)  # warm up
+        out = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True,
+                             check=True).stdout
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if errors:
+            raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
+        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _arrange(url: str) -> int:
+    from eiso.core.resources import Resources
+    from eiso.core.settings import load_settings
+    from eiso.tenants.modules import set_module
+    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import ensure_province
+
+    resources = Resources.open(load_settings(database_url=url))
+    try:
+        async with resources.session(TenantScope.nation()) as session:
+            province = await ensure_province(session, "BENCH", "Tỉnh Đo Lường")
+            await set_module(session, province.id, "vendor_demo", True, by="bench")
+            await session.commit()
+            return province.id
+    finally:
+        await resources.close()
+
+
+def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
+    if not shutil.which("wrk"):
+        print("throughput: skipped, `wrk` is not installed (apt-get install wrk)")
+        return
+    from eiso.infra import migrate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "workers.py").write_text(WORKERS)
+        (folder / "post.lua").write_text(LUA)
+        url = f"sqlite:///{folder / 'bench.db'}"
+        migrate.upgrade(url)
+        province_id = asyncio.run(_arrange(url))
+        env = {**os.environ, "EISO_ENV": "prod", "EISO_SECRET_KEY": "bench-" + "x" * 32,
+               "EISO_DATABASE_URL": url, "EISO_PLUGINS": "vendor_demo",
+               "EISO_LOG_LEVEL": "WARNING"}
+        targets = {
+            "bare Starlette route": ("bare", None),
+            "eiso, anonymous (core schema)": ("eiso", None),
+            "eiso, province with a module": ("eiso", {"x-test-province": str(province_id)}),
+        }
+        results: dict[str, list[float]] = {name: [] for name in targets}
+        for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
+            for name, (factory, headers) in targets.items():
+                results[name].append(
+                    throughput(folder, factory, env, seconds, connections, headers))
+    base = max(results["bare Starlette route"])
+    print(f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
+          "server on CPU 0, load on CPU 1 (best / median, ratio of bests)")
+    for name, runs in results.items():
+        best = max(runs)
+        print(f"  {name:32s} {best:7.0f} / {statistics.median(runs):7.0f} req/s  "
+              f"{best / base:5.2f}x")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-throughput", action="store_true")
+    args = parser.parse_args(argv)
+    bench_assembly()
+    if not args.skip_throughput:
+        bench_throughput(args.seconds, args.connections, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

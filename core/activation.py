@@ -1,0 +1,174 @@
+"""Which modules a province has on, as every worker sees it.
+
+Switching a module bumps a per-province counter in Redis; each worker keeps the enabled set
+it last read from the database with the counter it read it under, and re-reads when the
+counter moved. One Redis GET per request, no restart, no pub/sub to miss. A short TTL covers
+a change written without the bump (e.g. straight into the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from typing import Any
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.plugins import PluginRegistry
+from eiso.core.resources import Resources
+from eiso.tenants.models import Province
+from eiso.tenants.modules import ModuleActivation, enabled_modules, set_module
+from eiso.tenants.scope import TenantScope
+
+FALLBACK_TTL = 30.0
+log = logging.getLogger("eiso.modules")
+_CHANGED = "eiso.modules_changed"
+
+
+_watched: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # sync engine -> Resources
+_pending: set[asyncio.Task] = set()
+
+
+def watch_module_changes(resources: Resources) -> None:
+    """Bump the counter after any commit that changed a module activation of this database,
+    whoever wrote it (a mutation, the CLI, the demo loader): no caller can forget it."""
+    _watched[resources.engine.sync_engine] = resources
+
+
+@event.listens_for(ModuleActivation, "after_insert")
+@event.listens_for(ModuleActivation, "after_update")
+def _mark_changed(mapper, connection, target: ModuleActivation) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(_CHANGED, set()).add(target.province_id)
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_after_commit(session: Session) -> None:
+    changed = session.info.pop(_CHANGED, None)
+    if not changed:
+        return
+    resources = _watched.get(session.get_bind())
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # not in an event loop: the TTL covers it
+    if resources is not None:
+        for province_id in changed:
+            task = loop.create_task(bump_version(resources, province_id))
+            _pending.add(task)
+            task.add_done_callback(_pending.discard)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
+
+
+def version_key(resources: Resources, province_id: int) -> str:
+    return resources.key("modules", "version", province_id)
+
+
+async def bump_version(resources: Resources, province_id: int) -> None:
+    await resources.redis.incr(version_key(resources, province_id))
+
+
+class ActiveModules:
+    """A worker's view of each province's enabled modules, refreshed through the counter."""
+
+    def __init__(self, registry: PluginRegistry, ttl: float = FALLBACK_TTL) -> None:
+        # Call watch_module_changes(resources) once per Resources (the app does at start-up).
+        self.registry, self.ttl = registry, ttl
+        self._cache: dict[int, tuple[bytes | None, float, frozenset[str]]] = {}
+
+    async def for_principal(self, resources: Resources, principal: Principal | None) -> frozenset[str]:
+        """Anonymous callers see the core only; callers above any province (the nation) see
+        every loaded module; everyone else sees what their province enabled."""
+        if principal is None:
+            return frozenset()
+        if principal.province_id is None:
+            return self.registry.names()
+        return await self.for_province(resources, principal.province_id)
+
+    async def for_province(self, resources: Resources, province_id: int) -> frozenset[str]:
+        cached = self._cache.get(province_id)
+        now = time.monotonic()
+        try:
+            version = await resources.redis.get(version_key(resources, province_id))
+        except (RedisError, OSError):
+            # Redis down: serve what this worker knows for a while rather than fail requests.
+            log.warning("module version unreadable, using the cached set", exc_info=True)
+            if cached and now - cached[1] < self.ttl:
+                return cached[2]
+            version = b"unavailable"
+        if cached and cached[0] == version and now - cached[1] < self.ttl:
+            return cached[2]
+        async with resources.session(TenantScope.province(province_id)) as session:
+            names = await enabled_modules(session, province_id)
+        active = self.registry.names() & names
+        if len(self._cache) > 10_000:  # 34 provinces today; bound it anyway
+            self._cache.clear()
+        self._cache[province_id] = (version, now, active)
+        return active
+
+
+async def switch_module(
+    resources: Resources, registry: PluginRegistry, principal: Principal | None,
+    province_id: int, module: str, enabled: bool, config: dict[str, Any] | None = None,
+) -> frozenset[str]:
+    """Enable or disable `module` for a province (its data is never deleted); every worker
+    serves the new schema from its next request. Returns the province's enabled modules."""
+    if principal is None:
+        raise Forbidden("Sign in to change modules", "Hãy đăng nhập để thay đổi mô-đun",
+                        code="UNAUTHENTICATED")
+    allowed = principal.has_role(Role.national_admin) or (
+        principal.has_role(Role.province_admin) and principal.province_id == province_id
+    )
+    if not allowed:
+        raise Forbidden("Only the province's administrator may switch its modules",
+                        "Chỉ quản trị viên của tỉnh mới được bật/tắt mô-đun")
+    if module not in registry.names():
+        raise DomainError(f"Module {module!r} is not installed", f"Mô-đun {module!r} chưa được cài đặt",
+                          code="UNKNOWN_MODULE", field="module")
+    config = _validated_config(registry, module, config)
+    async with resources.session(TenantScope.province(province_id)) as session:
+        if await session.get(Province, province_id) is None:
+            raise NotFound(f"Province {province_id} does not exist",
+                           f"Không tồn tại tỉnh {province_id}", field="provinceId")
+        await set_module(session, province_id, module, enabled, by=principal.subject,
+                         config=config)
+        await session.commit()
+        names = await enabled_modules(session, province_id)
+    await bump_version(resources, province_id)
+    return registry.names() & names
+
+
+def _validated_config(
+    registry: PluginRegistry, module: str, config: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The module's own pydantic model checks a province's configuration before it is stored."""
+    if config is None:
+        return None
+    model = registry.records[module].info.config_model
+    if model is None:
+        if config:
+            raise DomainError(f"Module {module!r} takes no configuration",
+                              f"Mô-đun {module!r} không có cấu hình", code="INVALID_CONFIG",
+                              field="config")
+        return {}
+    try:
+        model.model_validate(config)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "config"
+        raise DomainError(f"config.{where}: {first['msg']}",
+                          f"Cấu hình không hợp lệ tại config.{where}: {first['msg']}",
+                          code="INVALID_CONFIG", field=f"config.{where}") from None
+    return dict(config)

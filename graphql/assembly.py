@@ -1,0 +1,189 @@
+"""Per-province schemas: the core plus the modules a province enabled, one Strawberry schema
+per set of modules, cached (bounded).
+
+A module's query type becomes one namespaced field of `Query` (`Query.vendorDemo`); its
+mutation fields join `Mutation` flat and prefixed (`vendorDemoRegister`), because only
+top-level mutation fields run one after another. The assembler (not the module author)
+attaches `ModuleGate` to every root field a module owns, as defence in depth behind the
+schema itself. Name clashes fail at build and name both owners.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+from collections.abc import Iterable
+
+import strawberry
+from strawberry.exceptions import DuplicatedTypeName
+from strawberry.extensions import FieldExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import create_type, merge_types
+from strawberry.utils.str_converters import to_camel_case
+
+from eiso.core.errors import DomainError
+from eiso.core.plugins import PluginRegistry
+from eiso.graphql.limits import DEFAULT_LIMITS, Limits, schema_extensions
+
+
+class SchemaClash(Exception):
+    """Two owners (modules or the core) define the same GraphQL name."""
+
+
+def namespace_field(module: str) -> str:
+    return to_camel_case(module)
+
+
+def mutation_field(module: str, field_name: str) -> str:
+    return to_camel_case(module) + field_name[:1].upper() + field_name[1:]
+
+
+class ModuleGate(FieldExtension):
+    """Answers MODULE_NOT_ACTIVE when the caller's province has not enabled the module."""
+
+    def __init__(self, module: str) -> None:
+        super().__init__()
+        self.module = module
+
+    def _check(self, info) -> None:
+        extras = getattr(info.context, "extras", None) or {}
+        if self.module not in extras.get("modules", frozenset()):
+            raise DomainError(
+                f"Module {self.module!r} is not active in your province",
+                f"Mô-đun {self.module!r} chưa được bật cho tỉnh của bạn",
+                code="MODULE_NOT_ACTIVE",
+                module=self.module,
+            )
+
+    def resolve(self, next_, source, info, **kwargs):
+        self._check(info)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(self, next_, source, info, **kwargs):
+        self._check(info)
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+
+
+def _field_names(part: type) -> list[str]:
+    return [f.graphql_name or to_camel_case(f.python_name)
+            for f in part.__strawberry_definition__.fields]
+
+
+class SchemaAssembler:
+    def __init__(
+        self,
+        registry: PluginRegistry,
+        query_parts: tuple[type, ...],
+        mutation_parts: tuple[type, ...] = (),
+        limits: Limits = DEFAULT_LIMITS,
+        cache_size: int = 64,
+    ) -> None:
+        self.registry = registry
+        self.query_parts, self.mutation_parts = query_parts, mutation_parts
+        self.limits = limits
+        self.schema_for = functools.lru_cache(maxsize=cache_size)(self._build)
+
+    def modules(self, names: Iterable[str] | None = None) -> frozenset[str]:
+        """The loaded modules among `names` (all loaded ones for None)."""
+        loaded = self.registry.names()
+        return loaded if names is None else loaded & frozenset(names)
+
+    def get(self, names: Iterable[str] | None = None) -> strawberry.Schema:
+        return self.schema_for(self.modules(names))
+
+    def _build(self, modules: frozenset[str]) -> strawberry.Schema:
+        owners: dict[str, str] = {}
+
+        def claim(name: str, owner: str, root: str) -> None:
+            if name in owners:
+                raise SchemaClash(
+                    f"{root}.{name} is defined by both {owners[name]} and {owner}")
+            owners[name] = owner
+
+        for part in self.query_parts:
+            for name in _field_names(part):
+                claim(name, "core", "Query")
+        query_fields = []
+        for module in sorted(modules):
+            record = self.registry.records[module]
+            if record.query_type is None:
+                continue
+            name = namespace_field(module)
+            claim(name, f"module {module}", "Query")
+            query_fields.append(self._namespace(module, name, record.query_type, record.info.title))
+        query_parts = list(self.query_parts)
+        if query_fields:
+            query_parts.append(create_type("ModuleQueries", query_fields))
+
+        owners.clear()
+        for part in self.mutation_parts:
+            for name in _field_names(part):
+                claim(name, "core", "Mutation")
+        mutation_fields = []
+        for module in sorted(modules):
+            record = self.registry.records[module]
+            if record.mutation_type is None:
+                continue
+            for field in record.mutation_type.__strawberry_definition__.fields:
+                original = field.graphql_name or to_camel_case(field.python_name)
+                flat = copy.copy(field)
+                flat.graphql_name = mutation_field(module, original)
+                flat.python_name = f"{module}__{field.python_name}"
+                flat.extensions = [*field.extensions, ModuleGate(module)]
+                claim(flat.graphql_name, f"module {module}", "Mutation")
+                mutation_fields.append(flat)
+        mutation_parts = list(self.mutation_parts)
+        if mutation_fields:
+            mutation_parts.append(create_type("ModuleMutations", mutation_fields))
+
+        query = merge_types("Query", tuple(query_parts))
+        mutation = merge_types("Mutation", tuple(mutation_parts)) if mutation_parts else None
+        try:
+            return strawberry.Schema(
+                query=query,
+                mutation=mutation,
+                extensions=schema_extensions(self.limits),
+                config=StrawberryConfig(disable_field_suggestions=True),
+            )
+        except DuplicatedTypeName as error:
+            first = self._owner(error.first_cls, modules)
+            second = self._owner(error.second_cls, modules)
+            raise SchemaClash(f"{error.message}: by both {first} and {second}") from error
+
+    @staticmethod
+    def _namespace(module: str, name: str, query_type: type, title):
+        def resolve() -> query_type:  # type: ignore[valid-type]
+            return query_type()
+
+        resolve.__annotations__ = {"return": query_type}  # Strawberry reads the return type
+        field = strawberry.field(
+            resolver=resolve, name=name, extensions=[ModuleGate(module)],
+            description=f"Module {module}: {title.en} ({title.vi}).",
+        )
+        field.python_name = module
+        return field
+
+    def _owner(self, cls: type | None, modules: frozenset[str]) -> str:
+        package = (getattr(cls, "__module__", "") or "").split(".")[0]
+        for module in sorted(modules):
+            record = self.registry.records[module]
+            for part in (record.query_type, record.mutation_type, record.plugin):
+                origin = getattr(part, "__module__", None) or getattr(part, "__name__", "")
+                if origin and origin.split(".")[0] == package:
+                    return f"module {module}"
+        return f"core ({getattr(cls, '__module__', '?')})"
+
+
+def owned_root_fields(schema: strawberry.Schema) -> dict[str, list]:
+    """Every root field a module owns, with its extensions (for the gate test)."""
+    found: dict[str, list] = {}
+    for root in (schema.query, schema.mutation):
+        if root is None:
+            continue
+        for field in root.__strawberry_definition__.fields:
+            gates = [e for e in field.extensions if isinstance(e, ModuleGate)]
+            if gates:
+                found[field.graphql_name or field.python_name] = gates
+    return found

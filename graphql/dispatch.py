@@ -1,0 +1,52 @@
+"""`/graphql` for many schemas: each request goes to the view of its province's module set.
+
+Strawberry's view holds one schema, so there is one view per cached schema; this ASGI app
+authenticates the caller once, looks up the province's active modules (one Redis GET) and
+hands the request to that view, with the principal and modules in the ASGI scope.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+
+from eiso.core.activation import ActiveModules
+from eiso.graphql.assembly import SchemaAssembler, SchemaClash
+from eiso.graphql.view import GraphQLView
+
+SCOPE_KEY = "eiso.graphql"
+log = logging.getLogger("eiso.graphql")
+
+
+class ProvinceGraphQL:
+    def __init__(self, assembler: SchemaAssembler, active: ActiveModules, *, dev: bool,
+                 allowed_origins=()) -> None:
+        self.assembler, self.active = assembler, active
+        self.dev, self.allowed_origins = dev, tuple(allowed_origins)
+        self.view_for = functools.lru_cache(maxsize=64)(self._view)
+
+    def _view(self, modules: frozenset[str]) -> GraphQLView:
+        return GraphQLView(self.assembler.schema_for(modules), dev=self.dev,
+                           allowed_origins=self.allowed_origins)
+
+    async def __call__(self, scope, receive, send) -> None:
+        connection = HTTPConnection(scope)
+        app = scope["app"]
+        principal = await app.state.authenticator(connection)
+        modules = await self.active.for_principal(app.state.resources, principal)
+        modules = self.assembler.modules(modules)
+        scope[SCOPE_KEY] = {"principal": principal, "modules": modules}
+        try:
+            view = self.view_for(modules)
+        except SchemaClash as clash:  # the operator loaded two modules that cannot coexist
+            log.error("schema build failed", extra={"modules": sorted(modules), "error": str(clash)})
+            if scope["type"] != "http":
+                await send({"type": "websocket.close", "code": 1011})
+                return
+            body = {"errors": [{"message": str(clash), "extensions": {"code": "MODULE_CONFLICT"}}]}
+            await JSONResponse(body, status_code=500)(scope, receive, send)
+            return
+        await view(scope, receive, send)

@@ -1,0 +1,182 @@
+"""A regression test per GraphQL limit (graphql-cop's list), through the real endpoint."""
+
+from __future__ import annotations
+
+import pytest
+import strawberry
+
+from eiso.graphql.limits import Limits
+
+LIMITS = Limits()
+
+
+@strawberry.type
+class Node:
+    name: str = "n"
+
+    @strawberry.field
+    def child(self) -> Node:
+        return Node()
+
+
+@strawberry.type
+class DeepQuery:
+    @strawberry.field
+    def node(self) -> Node:
+        return Node()
+
+
+async def gql(client, query: str, **kwargs):
+    response = await client.post("/graphql", json={"query": query, **kwargs})
+    return response.status_code, response.json()
+
+
+def codes(body) -> list[str]:
+    return [e.get("extensions", {}).get("code") for e in body.get("errors", [])]
+
+
+async def test_a_small_query_passes(client):
+    status, body = await gql(client, "{ version __typename }")
+    assert status == 200 and body["data"]["__typename"] == "Query"
+
+
+async def test_depth_limit():
+    """Module types can nest; the same extensions as every served schema refuse deep queries."""
+    from eiso.graphql.limits import schema_extensions
+
+    schema = strawberry.Schema(DeepQuery, extensions=schema_extensions(LIMITS))
+    ok = "{ node { " + "child { " * (LIMITS.max_depth - 2) + "name" + " }" * (LIMITS.max_depth - 1) + " }"
+    assert (await schema.execute(ok)).errors is None
+    deep = "{ node { " + "child { " * LIMITS.max_depth + "name" + " }" * (LIMITS.max_depth + 1) + " }"
+    result = await schema.execute(deep)
+    assert result.data is None and "exceeds maximum operation depth" in result.errors[0].message
+
+
+async def test_token_limit(client):
+    query = "{ " + " ".join(f"a{i}: version" for i in range(LIMITS.max_tokens)) + " }"
+    _, body = await gql(client, query)
+    assert body.get("data") is None
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+async def test_alias_limit(client):
+    query = "{ " + " ".join(f"a{i}: version" for i in range(LIMITS.max_aliases + 1)) + " }"
+    _, body = await gql(client, query)
+    assert "aliases found" in body["errors"][0]["message"]
+
+
+async def test_aliases_are_counted_through_fragments(client):
+    fragment = "fragment F on Query { " + " ".join(f"f{i}: version" for i in range(20)) + " }"
+    query = "{ ...F " + " ".join(f"q{i}: version" for i in range(15)) + " } " + fragment
+    _, body = await gql(client, query)
+    assert "35 aliases found" in body["errors"][0]["message"]
+
+
+async def test_duplicated_fields_limit(client):
+    # graphql-cop's probe: 500 copies of one field stay under the token cap.
+    query = "{ " + "__typename " * 500 + "}"
+    _, body = await gql(client, query)
+    assert "TOO_MANY_DUPLICATED_FIELDS" in codes(body)
+    _, body = await gql(client, "query { ...A ...A ...A } fragment A on Query { " + "version " * 5 + "}")
+    assert "TOO_MANY_DUPLICATED_FIELDS" in codes(body)
+
+
+async def test_directives_limit(client):
+    query = "{ __typename " + "@include(if: true) " * (LIMITS.max_directives + 1) + "}"
+    _, body = await gql(client, query)
+    assert "TOO_MANY_DIRECTIVES" in codes(body)
+
+
+async def test_cost_budget_counts_requested_objects(client):
+    # Lists of lists: 10 types x 10 fields x 10 args per copy, five copies under aliases.
+    query = "{ " + " ".join(
+        f"s{i}: __schema {{ types {{ fields {{ args {{ name }} }} }} }}" for i in range(5)) + " }"
+    _, body = await gql(client, query)
+    assert "QUERY_TOO_COSTLY" in codes(body)
+    assert "5555" in body["errors"][0]["message"]
+    status, body = await gql(client, "{ __schema { queryType { name } } }")
+    assert status == 200 and "errors" not in body
+
+
+async def test_circular_introspection_is_refused(client):
+    query = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+    _, body = await gql(client, query)
+    assert body["data"] is None and body["errors"]  # refused by the depth or the cost rule
+
+
+async def test_field_suggestions_are_off(client):
+    _, body = await gql(client, "{ versio }")
+    assert codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "Did you mean" not in body["errors"][0]["message"]
+
+
+async def test_mutations_are_refused_over_get(client):
+    response = await client.get(
+        "/graphql", params={"query": 'mutation { enableModule(module: "x") }'})
+    assert response.status_code in (400, 405)
+    assert "mutation" in response.text.lower()
+    response = await client.get("/graphql", params={"query": "{ version }"})
+    assert response.status_code == 200 and response.json()["data"]["version"]
+
+
+async def test_batching_is_off(client):
+    response = await client.post("/graphql", json=[{"query": "{ version }"}, {"query": "{ version }"}])
+    assert response.status_code == 400
+
+
+async def test_graphiql_is_dev_only(client):
+    response = await client.get("/graphql", headers={"accept": "text/html"})
+    assert "graphiql" not in response.text.lower()
+
+
+async def test_unexpected_errors_are_masked_outside_dev(resources):
+    import strawberry
+
+    from eiso.graphql.view import GraphQLView
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def boom(self) -> str:
+            raise RuntimeError("secret connection string")
+
+    class Result:
+        errors = None
+
+    view = GraphQLView(strawberry.Schema(Query), dev=False)
+    result = await strawberry.Schema(Query).execute("{ boom }")
+    formatted = view._format_error(result.errors[0])
+    assert formatted["message"] == "Internal error"
+    assert formatted["extensions"]["code"] == "INTERNAL_ERROR"
+    assert "secret" not in str(formatted)
+
+
+def test_parser_and_validation_caches_are_bounded():
+    from strawberry.extensions import ParserCache, ValidationCache
+
+    from eiso.graphql.limits import schema_extensions
+
+    built = [factory() for factory in schema_extensions(LIMITS)]
+    (hygiene,) = [e for e in built if isinstance(e, ParserCache)]
+    assert isinstance(hygiene, ValidationCache)
+    assert hygiene.cached_parse_document.cache_info().maxsize == LIMITS.cache_size
+    assert hygiene.cached_validate_document.cache_info().maxsize == LIMITS.cache_size
+
+
+@pytest.mark.parametrize("query", ["{ version }", "query Q { version }"])
+async def test_validation_cache_hits_across_requests(client, query):
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    info = _get_validate_cache(LIMITS.cache_size).cache_info
+    await gql(client, query)
+    before = info().hits
+    await gql(client, query)
+    assert info().hits == before + 1
+
+
+async def test_urlencoded_post_is_refused(client):
+    """graphql-cop's CSRF probe: a form post cannot run an operation."""
+    response = await client.post(
+        "/graphql", content=b"query=%7B+version+%7D",
+        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code in (400, 415)

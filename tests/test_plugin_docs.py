@@ -1,0 +1,78 @@
+"""Meta-tests (as datasette does): every hook in the hookspecs has a heading with its exact
+signature in docs/plugins.md, a working example there, and a test that names it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import inspect
+import pathlib
+import re
+import sys
+import types
+
+import pytest
+
+from eiso.core import hookspecs
+from eiso.core.sdk import DossierEvent, ModuleInfo, Procedure
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+DOCS = (ROOT / "docs" / "plugins.md").read_text()
+HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("eiso_"))
+
+
+def signature(name: str) -> str:
+    return name + str(inspect.signature(getattr(hookspecs, name))).replace("'", "")
+
+
+def section(name: str) -> str:
+    heading = f"### `{signature(name)}`"
+    start = DOCS.index(heading)
+    following = DOCS.find("\n## ", start + 1), DOCS.find("\n### ", start + 1)
+    end = min([i for i in following if i != -1], default=len(DOCS))
+    return DOCS[start:end]
+
+
+def test_the_hook_list_is_what_the_design_names():
+    assert HOOKS == ["eiso_graphql_mutation", "eiso_graphql_query", "eiso_module",
+                     "eiso_on_dossier_event", "eiso_procedures"]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_with_its_signature(hook):
+    assert f"### `{signature(hook)}`" in DOCS, f"docs/plugins.md lacks a heading for {hook}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test(hook):
+    tests = [p for p in (ROOT / "tests").glob("test_*.py") if p.name != pathlib.Path(__file__).name]
+    assert any(re.search(rf"\b{hook}\b", p.read_text()) for p in tests), f"no test names {hook}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_documented_example_works(hook):
+    blocks = re.findall(r"```python\n(.*?)```", section(hook), re.DOTALL)
+    assert blocks, f"no example for {hook}"
+    # A real module object: Strawberry resolves annotations through sys.modules.
+    module = types.ModuleType(f"docs_example_{hook}")
+    sys.modules[module.__name__] = module
+    namespace = module.__dict__
+    exec(compile("\n".join(blocks), f"docs/plugins.md:{hook}", "exec"), namespace)  # noqa: S102 - our own docs
+    implementation = namespace[hook]
+    assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
+    if hook == "eiso_on_dossier_event":
+        event = DossierEvent(province_id=1, agency_id=1, dossier_id=1, dossier_code="HS-1",
+                             procedure_code="1.001612", to_status=10, actor="officer",
+                             at=dt.datetime.now(dt.UTC))
+        result = implementation(event)
+        if inspect.isawaitable(result):
+            asyncio.run(result)
+        return
+    result = implementation()
+    expected = {"eiso_module": ModuleInfo, "eiso_procedures": list}.get(hook)
+    if expected:
+        assert isinstance(result, expected)
+    if hook == "eiso_procedures":
+        assert all(isinstance(p, Procedure) for p in result)
+    if hook.startswith("eiso_graphql_"):
+        assert hasattr(result, "__strawberry_definition__")

@@ -1,0 +1,1 @@
+"""A vendor's sample eiso module (see docs/plugins.md)."""
