@@ -6,8 +6,9 @@ agency of the same province with the same code is left alone when it already mat
 brought to the file's values. Parents may come after their children in the file (rows are
 ordered with `graphlib`). Inserts go in one bulk statement per chunk, without per-row flushes.
 
-Admin accounts named in the file are validated and returned as pending: the auth room turns
-them into accounts or invitations.
+Admin accounts named in the file are validated with the rows; the caller passes an
+`AccountWriter` (the auth room's, which this room may not import) that creates them in the same
+transaction as the agencies, so a username taken elsewhere rolls the whole import back too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import graphlib
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -92,6 +93,14 @@ class OnboardingReport:
 
 
 Progress = Callable[[int, int], None]  # (rows done, rows total)
+# Creates the admin accounts inside the import's transaction; returns the refused ones as
+# {agency_code: (reason, reason_vi)}; any refusal rolls the import back.
+AccountWriter = Callable[[AsyncSession, list[PendingAccount]], Awaitable[dict[str, tuple[str, str]]]]
+
+
+class _AccountsRefused(Exception):
+    def __init__(self, refused: dict[str, tuple[str, str]]) -> None:
+        self.refused = refused
 OpenSession = Callable[[TenantScope], AsyncSession]
 
 
@@ -277,6 +286,7 @@ async def onboard(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    accounts: AccountWriter | None = None,
 ) -> OnboardingReport:
     """Validate the file, then (unless `dry_run` or any row is bad) write it in one transaction.
 
@@ -333,7 +343,16 @@ async def onboard(
     if dry_run:
         return report
     try:
-        await _write(open_session, province, inserts, updates, progress, len(rows) - len(inserts) - len(updates))
+        await _write(open_session, province, inserts, updates, progress,
+                     len(rows) - len(inserts) - len(updates), accounts, report.pending_accounts)
+    except _AccountsRefused as refusal:
+        lines = {row.code: row.line for row in rows}
+        report.created, report.updated, report.unchanged = [], [], []
+        report.errors = sorted(
+            (_error(lines.get(code, 0), reason, reason_vi)
+             for code, (reason, reason_vi) in refusal.refused.items()),
+            key=lambda error: error.line,
+        )
     except IntegrityError:
         # Another import wrote some of these codes between our check and our write; the
         # transaction rolled back, so a re-run sees them and reports precisely.
@@ -343,7 +362,8 @@ async def onboard(
     return report
 
 
-async def _write(open_session, province, inserts, updates, progress, skipped) -> None:
+async def _write(open_session, province, inserts, updates, progress, skipped,
+                 accounts: AccountWriter | None = None, pending: list[PendingAccount] = ()) -> None:
     total = len(inserts) + len(updates) + skipped
     done = skipped
     if progress:
@@ -364,4 +384,8 @@ async def _write(open_session, province, inserts, updates, progress, skipped) ->
             done += 1
             if progress:
                 progress(done, total)
+        if accounts is not None and pending:
+            refused = await accounts(session, list(pending))
+            if refused:
+                raise _AccountsRefused(refused)  # leaves the `begin()` block: rolled back
 

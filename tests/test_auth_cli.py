@@ -78,3 +78,14 @@ def test_federation_set(env):
     bad = eiso(env, "federation", "set", "--province", "22", "--issuer", "https://x",
                "--client-id", "eiso", "--map", "colour=blue", stdin="s\n")
     assert bad.returncode == 1 and "claim_mapping: unknown field" in bad.stderr
+
+
+def test_set_password_takes_up_an_invitation(env):
+    created = eiso(env, "users", "create", "--username", "moi.moi", "--role", "officer",
+                   "--agency", "000.00.22.H51")
+    assert created.returncode == 0, created.stderr
+    assert eiso(env, "users", "set-password", "--username", "moi.moi", stdin="short\n").returncode == 1
+    done = eiso(env, "users", "set-password", "--username", "moi.moi", stdin="mật-khẩu-đủ-dài\n")
+    assert done.returncode == 0, done.stderr
+    missing = eiso(env, "users", "set-password", "--username", "nobody.here", stdin="mật-khẩu-đủ-dài\n")
+    assert missing.returncode == 1 and "no such account" in missing.stderr

@@ -141,3 +141,30 @@ async def test_parent_cycle_and_every_bad_line_reported(resources, province):
 async def test_bad_header(resources, province):
     report = await _run(resources, province, "code,name\nA,B\n")
     assert report.errors[0].line == 1 and "header" in report.errors[0].reason
+
+
+async def test_admins_named_in_the_file_get_invited_accounts(resources, province):
+    from eiso.core.auth.invitations import create_agency_admins
+    from eiso.core.auth.models import User
+    from eiso.core.auth.users import get_by_username
+
+    first, second = _codes(2)
+    username = "admin" + unique_code().lower()
+    text = HEADER + f"{first},Ủy ban nhân dân xã Tiên Yên,commune,,{username},a@example.vn\n"
+    report = await _run(resources, province, text, accounts=create_agency_admins)
+    assert report.ok
+    again = await _run(resources, province, text, accounts=create_agency_admins)  # idempotent
+    assert again.ok and again.unchanged == [first]
+    async with resources.session(TenantScope.nation()) as session:
+        user = await get_by_username(session, username)
+        agency = (await session.execute(select(Agency).where(Agency.code == first))).scalar_one()
+        assert (user.agency_id, user.roles, user.password_hash) == (agency.id, ["iso_secretary"], None)
+    # The same username for another agency: that line is refused and nothing is written.
+    clash = HEADER + f"{second},Ủy ban nhân dân xã Đầm Hà,commune,,{username},\n"
+    refused = await _run(resources, province, clash, accounts=create_agency_admins)
+    assert [(e.line, e.reason) for e in refused.errors] == [
+        (2, f"admin_username {username!r} is already taken")]
+    async with resources.session(TenantScope.nation()) as session:
+        assert (await session.execute(select(Agency).where(Agency.code == second))).first() is None
+        count = select(func.count()).select_from(User).where(User.username == username)
+        assert (await session.execute(count)).scalar_one() == 1

@@ -29,6 +29,8 @@ def import_agencies(
     except OSError as error:
         fail(f"{file}: {error.strerror or error}")
 
+    from eiso.core.auth.invitations import create_agency_admins
+
     async def work(resources):
         async with resources.session(TenantScope.nation()) as session:
             target = await get_province(session, province)
@@ -39,6 +41,7 @@ def import_agencies(
             return await onboard(
                 resources.session, target, content, detect_format(file.name, content), dry_run=dry_run,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                accounts=create_agency_admins,
             )
 
     report = run_with_resources(work)
@@ -55,7 +58,8 @@ def import_agencies(
         f" unchanged {len(report.unchanged)}", err=True,
     )
     if report.pending_accounts:
-        typer.echo(f"eiso: {len(report.pending_accounts)} admin account(s) pending until accounts exist:", err=True)
+        what = "would invite" if dry_run else "invited (no password yet; see `eiso users set-password`)"
+        typer.echo(f"eiso: {len(report.pending_accounts)} admin account(s) {what}:", err=True)
         for account in report.pending_accounts:
             typer.echo(f"  {account.agency_code}: {account.username} {account.email or ''}".rstrip(), err=True)
 

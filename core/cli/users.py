@@ -45,3 +45,29 @@ def create(
         echo_json(run_with_resources(work))
     except DomainError as error:
         fail(error.message)
+
+
+@app.command("set-password")
+def set_password(
+    username: str = typer.Option(..., "--username", help="Login name."),
+) -> None:
+    """Set an account's password from standard input (takes up an invitation, or resets)."""
+    from eiso.core.auth.passwords import hash_password
+    from eiso.core.auth.users import MIN_PASSWORD, get_by_username
+    from eiso.tenants.scope import TenantScope
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD:
+        fail(f"password: at least {MIN_PASSWORD} characters on standard input")
+
+    async def work(resources) -> bool:
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            user = await get_by_username(session, username)
+            if user is None:
+                return False
+            user.password_hash = hash_password(password)
+            return True
+
+    if not run_with_resources(work):
+        fail(f"--username {username!r}: no such account")
+    typer.echo(f"eiso: password set for {username}", err=True)

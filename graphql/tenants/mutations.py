@@ -7,6 +7,7 @@ from sqlalchemy import select
 from strawberry.scalars import JSON
 
 from eiso.core.activation import switch_module
+from eiso.core.auth.invitations import create_agency_admins
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
 from eiso.graphql.auth.permissions import guard
@@ -58,7 +59,8 @@ class TenantsMutation:
             raise NotFound(f"no province with code {province_code!r}", f"không tìm thấy tỉnh có mã {province_code!r}")
         require_province_admin(info.context.principal, province.id)
         report = await onboarding.onboard(
-            resources.session, province, content.encode(), onboarding.FileFormat(format.value), dry_run=dry_run)
+            resources.session, province, content.encode(), onboarding.FileFormat(format.value),
+            dry_run=dry_run, accounts=create_agency_admins)
         return OnboardingReport.of(report)
 
     @strawberry.mutation(
