@@ -11,13 +11,17 @@ import pytest
 from pydantic import ValidationError
 
 from eiso.plugins import birth_registration as mod
-from tests.sector_support import assert_loads_through_entry_point, assert_steps_add_up, enabled_vs_other
+from tests.sector_support import (
+    assert_loads_through_entry_point,
+    assert_steps_add_up,
+    enabled_vs_other,
+)
 
 TODAY = dt.date.today()
-GOOD = dict(child_full_name="Nguyễn Thị An", date_of_birth=TODAY - dt.timedelta(days=10), sex="female",
-            place_of_birth="Bệnh viện Bãi Cháy", mother_full_name="Trần Thị Bình",
-            mother_citizen_id="022195000111", father_full_name="Nguyễn Văn Cường",
-            father_citizen_id="022190000222")
+GOOD = {"child_full_name": "Nguyễn Thị An", "date_of_birth": TODAY - dt.timedelta(days=10), "sex": "female",
+            "place_of_birth": "Bệnh viện Bãi Cháy", "mother_full_name": "Trần Thị Bình",
+            "mother_citizen_id": "022195000111", "father_full_name": "Nguyễn Văn Cường",
+            "father_citizen_id": "022190000222"}
 
 
 def errors(model=mod.BirthData, **change) -> list[dict]:
@@ -78,7 +82,7 @@ def test_loads_through_entry_point():
 
 def test_plugins_list_shows_all_four_loaded():
     eiso = Path(sys.executable).with_name("eiso")
-    result = subprocess.run([str(eiso), "plugins", "list"], capture_output=True, text=True,
+    result = subprocess.run([str(eiso), "plugins", "list"], capture_output=True, text=True, check=False,
                             env={"EISO_PLUGINS": ",".join(NAMES), "COLUMNS": "200", "PATH": ""})
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if any(n in line for n in NAMES)]

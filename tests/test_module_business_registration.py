@@ -6,10 +6,14 @@ import pytest
 from pydantic import ValidationError
 
 from eiso.plugins import business_registration as mod
-from tests.sector_support import assert_loads_through_entry_point, assert_steps_add_up, enabled_vs_other
+from tests.sector_support import (
+    assert_loads_through_entry_point,
+    assert_steps_add_up,
+    enabled_vs_other,
+)
 
-GOOD = dict(business_name="Hộ kinh doanh Hoa Sen", business_lines=["Bán lẻ thực phẩm"], capital_vnd=50_000_000,
-            address="Số 1 phố Phố Hiến", owner_citizen_id="034095001234")
+GOOD = {"business_name": "Hộ kinh doanh Hoa Sen", "business_lines": ["Bán lẻ thực phẩm"], "capital_vnd": 50_000_000,
+            "address": "Số 1 phố Phố Hiến", "owner_citizen_id": "034095001234"}
 
 
 def errors(**change) -> list[dict]:

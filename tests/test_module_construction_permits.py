@@ -6,10 +6,14 @@ import pytest
 from pydantic import ValidationError
 
 from eiso.plugins import construction_permits as mod
-from tests.sector_support import assert_loads_through_entry_point, assert_steps_add_up, enabled_vs_other
+from tests.sector_support import (
+    assert_loads_through_entry_point,
+    assert_steps_add_up,
+    enabled_vs_other,
+)
 
-GOOD = dict(address="Số 5 phố Hạ Long", parcel_number=7, map_sheet=2, parcel_area_m2=100,
-            footprint_m2=80, floor_area_m2=240, storeys=3, height_m=11.5)
+GOOD = {"address": "Số 5 phố Hạ Long", "parcel_number": 7, "map_sheet": 2, "parcel_area_m2": 100,
+            "footprint_m2": 80, "floor_area_m2": 240, "storeys": 3, "height_m": 11.5}
 
 
 def errors(**change) -> list[dict]:

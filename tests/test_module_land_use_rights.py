@@ -6,9 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from eiso.plugins import land_use_rights as mod
-from tests.sector_support import assert_loads_through_entry_point, assert_steps_add_up, enabled_vs_other
+from tests.sector_support import (
+    assert_loads_through_entry_point,
+    assert_steps_add_up,
+    enabled_vs_other,
+)
 
-GOOD = dict(parcel_number=12, map_sheet=3, area_m2=120.5, purpose="ONT", location="Thôn 1, xã Tiên Yên")
+GOOD = {"parcel_number": 12, "map_sheet": 3, "area_m2": 120.5, "purpose": "ONT", "location": "Thôn 1, xã Tiên Yên"}
 
 
 def errors(**change) -> list[dict]:

@@ -82,7 +82,7 @@ class BirthData(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _a_parent(self) -> "BirthData":
+    def _a_parent(self) -> BirthData:
         # A child of unknown father is registered with the mother only (and vice versa),
         # but a dossier names at least one parent, with a citizen id when a name is given.
         if not (self.mother_full_name or self.father_full_name):

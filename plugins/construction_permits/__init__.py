@@ -46,7 +46,7 @@ class BuildingData(BaseModel):
     height_m: float = Field(gt=0, description="Chiều cao công trình (m) / Height (m)")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "BuildingData":
+    def _consistent(self) -> BuildingData:
         if self.footprint_m2 > self.parcel_area_m2:
             raise ValueError("diện tích xây dựng lớn hơn diện tích thửa đất / "
                              "footprint_m2 exceeds parcel_area_m2")
