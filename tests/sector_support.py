@@ -72,3 +72,16 @@ async def enabled_vs_other(resources, nation_session, callers, module: str, quer
         assert enabled == {"data": {"enableModule": {"name": module}}}, enabled
         return (await post(app, query, callers.issue(officer(a))),
                 await post(app, query, callers.issue(officer(b))))
+
+
+def assert_imports_only_the_sdk(module) -> None:
+    """A bundled module uses eiso exactly as a vendor would: `eiso.core.sdk` and nothing else."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(module))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert {n for n in names if n.split(".")[0] == "eiso"} == {"eiso.core.sdk"}, names
+    allowed = {"__future__", "datetime", "enum", "re", "unicodedata", "pydantic", "strawberry", "eiso"}
+    assert {n.split(".")[0] for n in names} <= allowed, names

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from eiso.plugins import birth_registration as mod
 from tests.sector_support import (
+    assert_imports_only_the_sdk,
     assert_loads_through_entry_point,
     assert_steps_add_up,
     enabled_vs_other,
@@ -77,6 +78,7 @@ def test_procedures_cutoff_and_three_agencies():
 
 
 def test_loads_through_entry_point():
+    assert_imports_only_the_sdk(mod)
     assert_loads_through_entry_point("birth_registration")
 
 

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from eiso.plugins import business_registration as mod
 from tests.sector_support import (
+    assert_imports_only_the_sdk,
     assert_loads_through_entry_point,
     assert_steps_add_up,
     enabled_vs_other,
@@ -60,6 +61,7 @@ def test_procedures_add_up():
 
 
 def test_loads_through_entry_point():
+    assert_imports_only_the_sdk(mod)
     assert_loads_through_entry_point("business_registration")
 
 

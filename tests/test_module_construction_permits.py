@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from eiso.plugins import construction_permits as mod
 from tests.sector_support import (
+    assert_imports_only_the_sdk,
     assert_loads_through_entry_point,
     assert_steps_add_up,
     enabled_vs_other,
@@ -55,6 +56,7 @@ def test_procedures_in_days_add_up():
 
 
 def test_loads_through_entry_point():
+    assert_imports_only_the_sdk(mod)
     assert_loads_through_entry_point("construction_permits")
 
 

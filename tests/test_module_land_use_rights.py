@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from eiso.plugins import land_use_rights as mod
 from tests.sector_support import (
+    assert_imports_only_the_sdk,
     assert_loads_through_entry_point,
     assert_steps_add_up,
     enabled_vs_other,
@@ -46,6 +47,7 @@ def test_procedures_and_codes():
 
 
 def test_loads_through_entry_point():
+    assert_imports_only_the_sdk(mod)
     registry = assert_loads_through_entry_point("land_use_rights")
     assert registry.records["land_use_rights"].info.title.vi == "Đất đai"
 
