@@ -8,6 +8,7 @@ from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.resources import Resources
 from eiso.core.workdays.overrides import ANNOUNCED_2026, missing_overrides, set_override
 from eiso.tenants.models import AgencyKind
+from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 
@@ -41,6 +42,11 @@ PROVINCES = {
 
 # Demo accounts (docs/auth.md): all share DEMO_PASSWORD. Never run `eiso demo` in production.
 DEMO_PASSWORD = "eiso-demo-2026"
+# The bundled sector modules each demo province switches on (set_module is idempotent).
+DEMO_MODULES = {
+    "22": ["land_use_rights", "construction_permits", "business_registration", "birth_registration"],
+    "33": ["business_registration", "birth_registration"],
+}
 DEMO_USERS = [
     # username, role, agency code, province code (neither: the nation)
     ("quantri.quocgia", "national_admin", None, None),
@@ -69,7 +75,7 @@ async def _load_demo_auth(session) -> int:
 
 
 async def load_demo(resources: Resources) -> dict[str, int]:
-    provinces = agencies = 0
+    provinces = agencies = modules = 0
     async with resources.session(TenantScope.nation()) as session, session.begin():
         for code, (name, rows) in PROVINCES.items():
             province = await ensure_province(session, code, name)
@@ -80,6 +86,9 @@ async def load_demo(resources: Resources) -> dict[str, int]:
                     session, province, agency_code, agency_name, kind, by_code.get(parent_code)
                 )
                 agencies += 1
+            for module in DEMO_MODULES.get(code, []):
+                await set_module(session, province.id, module, True, by="demo")
+                modules += 1
         # The 2026 announcements the `holidays` package does not already know.
         overrides = missing_overrides(ANNOUNCED_2026)
         for day, kind, reason in overrides:
@@ -90,4 +99,5 @@ async def load_demo(resources: Resources) -> dict[str, int]:
         "agencies": agencies,
         "users": users,
         "calendar_overrides": len(overrides),
+        "modules": modules,
     }

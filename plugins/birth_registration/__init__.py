@@ -1,0 +1,222 @@
+"""Hộ tịch: đăng ký khai sinh; liên thông khai sinh – thường trú – thẻ BHYT cho trẻ dưới 6 tuổi.
+
+Civil status: birth registration, and the interlinked procedure (Decree 63/2024/NĐ-CP):
+birth registration → permanent residence → health insurance card for a child under six.
+A bundled module coded against `eiso.core.sdk` only, exactly as a vendor's module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import Enum
+
+import strawberry
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from eiso.core.sdk import (
+    DossierComponent,
+    Fee,
+    LegalBasis,
+    LocalizedText,
+    ModuleInfo,
+    Procedure,
+    Step,
+    TimeLimit,
+    hookimpl,
+)
+
+NAME = "birth_registration"
+SECTOR = "civil_status"
+T = LocalizedText
+CITIZEN_ID = re.compile(r"^\d{12}$")
+CUTOFF = dt.time(15, 0)
+# Agency kinds that own the steps of the interlinked procedure (Step.responsible_unit).
+COMMUNE_COMMITTEE = "commune_people_committee"
+COMMUNE_POLICE = "commune_police"
+SOCIAL_INSURANCE = "social_insurance"
+
+
+class Sex(str, Enum):
+    """Giới tính / Sex."""
+
+    male = "male"
+    female = "female"
+
+
+def _citizen_id(value: str | None) -> str | None:
+    if value is not None and not CITIZEN_ID.match(value):
+        raise ValueError("số định danh cá nhân phải gồm đúng 12 chữ số / "
+                         "a citizen id is exactly 12 digits")
+    return value
+
+
+def _today() -> dt.date:
+    return dt.date.today()
+
+
+class BirthData(BaseModel):
+    """Dữ liệu khai sinh của hồ sơ / The birth data a dossier carries."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    child_full_name: str = Field(min_length=1, max_length=200, description="Họ, chữ đệm, tên / Full name")
+    date_of_birth: dt.date = Field(description="Ngày sinh (không ở tương lai) / Date of birth")
+    sex: Sex = Field(description="Giới tính / Sex")
+    place_of_birth: str = Field(min_length=1, max_length=500, description="Nơi sinh / Place of birth")
+    mother_full_name: str | None = Field(default=None, max_length=200, description="Họ tên mẹ / Mother")
+    mother_citizen_id: str | None = Field(default=None, description="Số định danh của mẹ (12 số)")
+    father_full_name: str | None = Field(default=None, max_length=200, description="Họ tên cha / Father")
+    father_citizen_id: str | None = Field(default=None, description="Số định danh của cha (12 số)")
+
+    @field_validator("mother_citizen_id", "father_citizen_id")
+    @classmethod
+    def _ids(cls, value: str | None) -> str | None:
+        return _citizen_id(value)
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _not_future(cls, value: dt.date) -> dt.date:
+        if value > _today():
+            raise ValueError("ngày sinh không được ở tương lai / the date of birth is in the future")
+        return value
+
+    @model_validator(mode="after")
+    def _a_parent(self) -> BirthData:
+        # A child of unknown father is registered with the mother only (and vice versa),
+        # but a dossier names at least one parent, with a citizen id when a name is given.
+        if not (self.mother_full_name or self.father_full_name):
+            raise ValueError("cần ít nhất họ tên cha hoặc mẹ / at least one parent's name is required")
+        for who in ("mother", "father"):
+            if getattr(self, f"{who}_full_name") and not getattr(self, f"{who}_citizen_id"):
+                raise ValueError(f"thiếu số định danh của {'mẹ' if who == 'mother' else 'cha'} / "
+                                 f"{who}_citizen_id is required when {who}_full_name is given")
+        return self
+
+
+class InterlinkedBirthData(BirthData):
+    """Liên thông: trẻ phải dưới 6 tuổi / Interlinked: the child must be under six."""
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _under_six(cls, value: dt.date) -> dt.date:
+        today = _today()
+        sixth = _add_years(value, 6)
+        if sixth <= today:
+            raise ValueError("trẻ phải dưới 6 tuổi để cấp thẻ BHYT liên thông / "
+                             "the child must be under six for the interlinked procedure")
+        return value
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+CIVIL_STATUS_LAW = LegalBasis(reference="60/2014/QH13", title="Luật Hộ tịch 2014 (sửa đổi)",
+                              valid_from=dt.date(2016, 1, 1), valid_until=dt.date(2027, 3, 1))
+DECREE_123 = LegalBasis(reference="123/2015/NĐ-CP", title="Hướng dẫn Luật Hộ tịch",
+                        valid_from=dt.date(2016, 1, 1), valid_until=dt.date(2027, 3, 1))
+DECREE_63 = LegalBasis(reference="63/2024/NĐ-CP",
+                       title="Thực hiện liên thông 02 nhóm thủ tục hành chính (Điều 7-8)",
+                       valid_from=dt.date(2024, 7, 25))
+
+APPLICATION = DossierComponent(code="to_khai", name=T(vi="Tờ khai đăng ký khai sinh",
+                                                      en="Birth registration form"))
+BIRTH_PAPER = DossierComponent(code="giay_chung_sinh", name=T(vi="Giấy chứng sinh",
+                                                              en="Birth certificate from the hospital"))
+CERTIFICATE = T(vi="Giấy khai sinh", en="Birth certificate")
+
+
+def _hours(n: int) -> TimeLimit:
+    return TimeLimit(amount=n, unit="working_hours")
+
+
+def _wd(n: int) -> TimeLimit:
+    return TimeLimit(amount=n, unit="working_days")
+
+
+PROCEDURES = (
+    # "Same day": one working day (8 working hours); received after 15:00 → next working day.
+    # Up to 5 working days when facts must be verified (a case, not a second procedure).
+    Procedure(code="1.001193", sector=SECTOR, level="commune", legal_basis=(CIVIL_STATUS_LAW, DECREE_123),
+              name=T(vi="Đăng ký khai sinh", en="Birth registration"),
+              time_limit=TimeLimit(amount=8, unit="working_hours", cutoff=CUTOFF),
+              components=(APPLICATION, BIRTH_PAPER),
+              steps=(
+                  Step(code="receive", name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
+                       responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE, budget=_hours(3)),
+                  Step(code="record", name=T(vi="Ghi Sổ hộ tịch, cấp số định danh",
+                                             en="Record in the civil register, personal id"),
+                       responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE, budget=_hours(3)),
+                  Step(code="sign", name=T(vi="Ký Giấy khai sinh", en="Sign the birth certificate"),
+                       responsible_role="leader", responsible_unit=COMMUNE_COMMITTEE, budget=_hours(2)),
+              ),
+              result=CERTIFICATE, fee=Fee(amount=0, note="Miễn lệ phí khi đăng ký đúng hạn / "
+                                                        "free when registered on time"),
+              data_model=BirthData),
+    Procedure(code="LT-KS-TT-BHYT", sector=SECTOR, level="commune", legal_basis=(DECREE_63, CIVIL_STATUS_LAW),
+              name=T(vi="Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",
+                     en="Interlinked: birth, permanent residence and health insurance card (under six)"),
+              time_limit=TimeLimit(amount=3, unit="working_days", cutoff=CUTOFF),
+              components=(APPLICATION, BIRTH_PAPER,
+                          DossierComponent(code="to_khai_cu_tru", name=T(
+                              vi="Tờ khai thay đổi thông tin cư trú", en="Residence change form")),
+                          DossierComponent(code="to_khai_bhyt", name=T(
+                              vi="Tờ khai tham gia BHYT", en="Health insurance declaration"))),
+              steps=(
+                  Step(code="birth", name=T(vi="Đăng ký khai sinh", en="Birth registration"),
+                       responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE,
+                       budget=_hours(8)),
+                  Step(code="residence", name=T(vi="Đăng ký thường trú", en="Permanent residence"),
+                       responsible_role="officer", responsible_unit=COMMUNE_POLICE, budget=_hours(8)),
+                  Step(code="insurance_card", name=T(vi="Cấp thẻ BHYT", en="Health insurance card"),
+                       responsible_role="officer", responsible_unit=SOCIAL_INSURANCE, budget=_hours(8)),
+              ),
+              result=T(vi="Giấy khai sinh, xác nhận thường trú, thẻ BHYT",
+                       en="Birth certificate, residence confirmation, health insurance card"),
+              fee=Fee(amount=0), data_model=InterlinkedBirthData),
+)
+
+
+@strawberry.type(description="Bước thủ tục / A procedure step")
+class BirthRegistrationStep:
+    code: str
+    name: str
+    agency_kind: str | None
+
+
+@strawberry.type(description="Thủ tục hộ tịch / A civil status procedure")
+class BirthRegistrationProcedure:
+    code: str
+    name: str
+    name_en: str
+    steps: list[BirthRegistrationStep]
+
+
+@strawberry.type(description="Đăng ký khai sinh / Birth registration module")
+class BirthRegistrationQuery:
+    @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
+    def procedures(self) -> list[BirthRegistrationProcedure]:
+        return [BirthRegistrationProcedure(
+            code=p.code, name=p.name.vi, name_en=p.name.en,
+            steps=[BirthRegistrationStep(code=s.code, name=s.name.vi, agency_kind=s.responsible_unit)
+                   for s in p.steps]) for p in PROCEDURES]
+
+
+@hookimpl
+def eiso_module() -> ModuleInfo:
+    return ModuleInfo(name=NAME, title=T(vi="Đăng ký khai sinh", en="Birth registration"),
+                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+
+
+@hookimpl
+def eiso_procedures() -> list[Procedure]:
+    return list(PROCEDURES)
+
+
+@hookimpl
+def eiso_graphql_query():
+    return BirthRegistrationQuery

@@ -1,0 +1,193 @@
+"""Đăng ký kinh doanh: đăng ký thành lập và thay đổi hộ kinh doanh.
+
+Business registration: household business registration and changes.
+A bundled module coded against `eiso.core.sdk` only, exactly as a vendor's module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+import strawberry
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from eiso.core.sdk import (
+    DossierComponent,
+    LegalBasis,
+    LocalizedText,
+    ModuleInfo,
+    Procedure,
+    Step,
+    TimeLimit,
+    hookimpl,
+)
+
+NAME = "business_registration"
+SECTOR = "business_registration"
+T = LocalizedText
+PREFIX = "Hộ kinh doanh"
+CITIZEN_ID = re.compile(r"^\d{12}$")
+
+
+def name_key(name: str) -> str:
+    """Khoá so trùng tên: bỏ dấu, không phân biệt hoa thường, gộp khoảng trắng.
+
+    The key two household business names collide on within a commune: case, diacritics
+    (đ → d included) and runs of spaces are ignored. The uniqueness check in the database
+    compares these keys."""
+    decomposed = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(bare.casefold().split())
+
+
+_PREFIX_KEY = name_key(PREFIX)
+
+
+def check_name(name: str) -> str:
+    """The name must be "Hộ kinh doanh" followed by a proper name (Decree 168/2025)."""
+    name = " ".join(name.split())
+    if not name.startswith(PREFIX + " "):
+        raise ValueError(f'tên phải bắt đầu bằng "{PREFIX}" và một tên riêng / '
+                         f'the name must start with "{PREFIX}" followed by a proper name')
+    proper = name[len(PREFIX):].strip()
+    if not any(c.isalnum() for c in proper):
+        raise ValueError("thiếu tên riêng sau \"Hộ kinh doanh\" / a proper name must follow the prefix")
+    return name
+
+
+class HouseholdBusinessData(BaseModel):
+    """Dữ liệu hộ kinh doanh của hồ sơ / The household business data a dossier carries."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    business_name: str = Field(min_length=1, max_length=200,
+                               description='Tên hộ kinh doanh ("Hộ kinh doanh" + tên riêng) / Name')
+    business_lines: list[str] = Field(min_length=1,
+                                      description="Ngành, nghề kinh doanh / Lines of business")
+    capital_vnd: int = Field(ge=0, description="Vốn kinh doanh (VND, ≥ 0) / Capital (VND, ≥ 0)")
+    address: str = Field(min_length=1, max_length=500,
+                         description="Địa điểm kinh doanh / Business address")
+    owner_citizen_id: str = Field(description="Số định danh cá nhân của chủ hộ (12 chữ số) / "
+                                              "Owner's citizen id (12 digits)")
+
+    @field_validator("business_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
+
+    @field_validator("business_lines")
+    @classmethod
+    def _lines(cls, value: list[str]) -> list[str]:
+        lines = [line.strip() for line in value]
+        if any(not line for line in lines):
+            raise ValueError("ngành nghề không được để trống / a line of business is empty")
+        return lines
+
+    @field_validator("owner_citizen_id")
+    @classmethod
+    def _citizen_id(cls, value: str) -> str:
+        if not CITIZEN_ID.match(value):
+            raise ValueError("số định danh cá nhân phải gồm đúng 12 chữ số / "
+                             "a citizen id is exactly 12 digits")
+        return value
+
+
+DECREE_168 = LegalBasis(reference="168/2025/NĐ-CP", title="Nghị định về đăng ký doanh nghiệp",
+                        valid_from=dt.date(2025, 7, 1))
+CIRCULAR_68 = LegalBasis(reference="68/2025/TT-BTC",
+                         title="Biểu mẫu đăng ký doanh nghiệp, hộ kinh doanh",
+                         valid_from=dt.date(2025, 7, 1))
+BASIS = (DECREE_168, CIRCULAR_68)
+# An online dossier received in the last office hour counts from the next working day.
+LAST_HOUR = dt.time(16, 0)
+
+
+def _steps() -> tuple[Step, ...]:
+    return (
+        Step(code="receive", name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
+             responsible_role="officer", responsible_unit="business_registration_office",
+             budget=TimeLimit(amount=8, unit="working_hours")),
+        Step(code="check", name=T(vi="Kiểm tra tính hợp lệ, tên hộ kinh doanh",
+                                  en="Check validity and the business name"),
+             responsible_role="officer", responsible_unit="business_registration_office",
+             budget=TimeLimit(amount=8, unit="working_hours")),
+        Step(code="issue", name=T(vi="Cấp giấy chứng nhận", en="Issue the certificate"),
+             responsible_role="leader", responsible_unit="business_registration_office",
+             budget=TimeLimit(amount=8, unit="working_hours")),
+    )
+
+
+CERTIFICATE = T(vi="Giấy chứng nhận đăng ký hộ kinh doanh",
+                en="Household business registration certificate")
+APPLICATION = DossierComponent(code="giay_de_nghi", name=T(vi="Giấy đề nghị đăng ký hộ kinh doanh",
+                                                           en="Registration application"))
+
+PROCEDURES = (
+    Procedure(code="1.001612", sector=SECTOR, level="commune", legal_basis=BASIS,
+              name=T(vi="Đăng ký thành lập hộ kinh doanh", en="Household business registration"),
+              time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
+              components=(APPLICATION,
+                          DossierComponent(code="uy_quyen", name=T(
+                              vi="Biên bản họp thành viên hộ gia đình (nếu hộ gia đình đăng ký)",
+                              en="Minutes of the household members (family registration)"),
+                              required=False)),
+              steps=_steps(), result=CERTIFICATE, data_model=HouseholdBusinessData),
+    # The national code of the change registration: verify against the procedure database.
+    Procedure(code="HKD-THAY-DOI", sector=SECTOR, level="commune", legal_basis=BASIS,
+              name=T(vi="Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
+                     en="Change of household business registration details"),
+              time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
+              components=(DossierComponent(code="thong_bao", name=T(
+                  vi="Thông báo thay đổi nội dung đăng ký hộ kinh doanh",
+                  en="Notice of changed registration details")),),
+              steps=_steps(), result=CERTIFICATE, data_model=HouseholdBusinessData),
+)
+
+
+@strawberry.type(description="Thủ tục đăng ký hộ kinh doanh / A business registration procedure")
+class BusinessRegistrationProcedure:
+    code: str
+    name: str
+    name_en: str
+    time_limit_days: int
+
+
+@strawberry.type(description="Đăng ký kinh doanh / Business registration module")
+class BusinessRegistrationQuery:
+    @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
+    def procedures(self) -> list[BusinessRegistrationProcedure]:
+        return [BusinessRegistrationProcedure(code=p.code, name=p.name.vi, name_en=p.name.en,
+                                              time_limit_days=p.time_limit.amount)
+                for p in PROCEDURES]
+
+    @strawberry.field(description="Tên có hợp lệ không (chưa so trùng trong xã) / Is the name "
+                                  "well-formed (the commune uniqueness check comes later)")
+    def name_available(self, name: str) -> bool:
+        try:
+            check_name(name)
+        except ValueError:
+            return False
+        return name_key(name) != _PREFIX_KEY
+
+    @strawberry.field(description="Khoá so trùng tên / The name's comparison key")
+    def name_key(self, name: str) -> str:
+        return name_key(name)
+
+
+@hookimpl
+def eiso_module() -> ModuleInfo:
+    return ModuleInfo(name=NAME, title=T(vi="Đăng ký hộ kinh doanh",
+                                         en="Household business registration"),
+                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+
+
+@hookimpl
+def eiso_procedures() -> list[Procedure]:
+    return list(PROCEDURES)
+
+
+@hookimpl
+def eiso_graphql_query():
+    return BusinessRegistrationQuery

@@ -1,0 +1,171 @@
+"""Xây dựng: cấp, điều chỉnh, gia hạn, cấp lại giấy phép xây dựng.
+
+Construction: issue, amend, extend and re-issue construction permits.
+A bundled module coded against `eiso.core.sdk` only, exactly as a vendor's module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from eiso.core.sdk import (
+    DossierComponent,
+    LegalBasis,
+    LocalizedText,
+    ModuleInfo,
+    Procedure,
+    Step,
+    TimeLimit,
+    hookimpl,
+)
+
+NAME = "construction_permits"
+SECTOR = "construction"
+T = LocalizedText
+# A storey of a house is at least ~2 m and rarely above 6 m: outside that the figures
+# contradict each other (a typo in height or storeys), so the dossier is refused.
+MIN_STOREY_HEIGHT_M = 2.0
+MAX_STOREY_HEIGHT_M = 6.0
+
+
+class BuildingData(BaseModel):
+    """Dữ liệu công trình của hồ sơ / The building data a permit dossier carries."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    address: str = Field(min_length=1, max_length=500, description="Địa chỉ công trình / Address")
+    parcel_number: int = Field(ge=1, description="Số thửa / Parcel number")
+    map_sheet: int = Field(ge=1, description="Số tờ bản đồ / Map sheet number")
+    parcel_area_m2: float = Field(gt=0, description="Diện tích thửa đất (m²) / Parcel area (m²)")
+    footprint_m2: float = Field(gt=0, description="Diện tích xây dựng tầng 1 (m²) / Footprint (m²)")
+    floor_area_m2: float = Field(gt=0, description="Tổng diện tích sàn (m²) / Total floor area (m²)")
+    storeys: int = Field(ge=1, description="Số tầng (≥ 1) / Storeys (≥ 1)")
+    height_m: float = Field(gt=0, description="Chiều cao công trình (m) / Height (m)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BuildingData:
+        if self.footprint_m2 > self.parcel_area_m2:
+            raise ValueError("diện tích xây dựng lớn hơn diện tích thửa đất / "
+                             "footprint_m2 exceeds parcel_area_m2")
+        if self.floor_area_m2 > self.footprint_m2 * self.storeys:
+            raise ValueError("tổng diện tích sàn lớn hơn diện tích xây dựng × số tầng / "
+                             "floor_area_m2 exceeds footprint_m2 × storeys")
+        per_storey = self.height_m / self.storeys
+        if not MIN_STOREY_HEIGHT_M <= per_storey <= MAX_STOREY_HEIGHT_M:
+            raise ValueError(f"chiều cao không khớp số tầng ({per_storey:.1f} m/tầng, cho phép "
+                             f"{MIN_STOREY_HEIGHT_M}-{MAX_STOREY_HEIGHT_M}) / height_m does not "
+                             f"match storeys ({per_storey:.1f} m per storey)")
+        return self
+
+
+CONSTRUCTION_LAW = LegalBasis(reference="50/2014/QH13", title="Luật Xây dựng 2014, sửa đổi 2020 (62/2020/QH14)",
+                              valid_from=dt.date(2015, 1, 1), valid_until=dt.date(2026, 7, 1))
+DECREE_140 = LegalBasis(reference="140/2025/NĐ-CP",
+                        title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực xây dựng",
+                        valid_from=dt.date(2025, 7, 1), valid_until=dt.date(2027, 3, 1))
+BASIS = (CONSTRUCTION_LAW, DECREE_140)
+
+
+def _days(n: int) -> TimeLimit:
+    # The Construction Law counts permit limits in days, not working days.
+    return TimeLimit(amount=n, unit="days")
+
+
+def _steps(total: int) -> tuple[Step, ...]:
+    appraise = 7  # appraisal within 7 working days (counted here in days of the total)
+    return (
+        Step(code="receive", name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
+             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
+        Step(code="appraise", name=T(vi="Thẩm định hồ sơ, kiểm tra thực địa",
+                                     en="Appraise the dossier, site inspection"),
+             responsible_role="officer", responsible_unit="economic_infrastructure_office",
+             budget=_days(appraise)),
+        Step(code="decide", name=T(vi="Xem xét, ký giấy phép", en="Review and sign the permit"),
+             responsible_role="leader", responsible_unit="commune_people_committee",
+             budget=_days(total - 1 - appraise - 1)),
+        Step(code="return", name=T(vi="Trả kết quả", en="Return the result"),
+             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
+    )
+
+
+def _short_steps(total: int) -> tuple[Step, ...]:
+    return (
+        Step(code="receive", name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
+             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
+        Step(code="review", name=T(vi="Xem xét, ký", en="Review and sign"),
+             responsible_role="leader", responsible_unit="commune_people_committee",
+             budget=_days(total - 2)),
+        Step(code="return", name=T(vi="Trả kết quả", en="Return the result"),
+             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
+    )
+
+
+APPLICATION = DossierComponent(code="don", name=T(vi="Đơn đề nghị cấp giấy phép xây dựng",
+                                                  en="Permit application"))
+LAND_PAPERS = DossierComponent(code="dat", name=T(vi="Giấy tờ chứng minh quyền sử dụng đất",
+                                                  en="Proof of the land-use right"))
+DRAWINGS = DossierComponent(code="ban_ve", name=T(vi="Bản vẽ thiết kế xây dựng", en="Design drawings"),
+                            copies=2)
+OLD_PERMIT = DossierComponent(code="gp_cu", name=T(vi="Bản chính giấy phép xây dựng đã cấp",
+                                                   en="Original permit issued"))
+PERMIT = T(vi="Giấy phép xây dựng", en="Construction permit")
+
+
+def _procedure(code: str, vi: str, en: str, total: int, components, steps) -> Procedure:
+    return Procedure(code=code, name=T(vi=vi, en=en), sector=SECTOR, level="commune",
+                     legal_basis=BASIS, time_limit=_days(total), components=components,
+                     steps=steps, result=PERMIT, data_model=BuildingData)
+
+
+PROCEDURES = (
+    _procedure("1.013225", "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
+               "New construction permit: individual house", 15,
+               (APPLICATION, LAND_PAPERS, DRAWINGS), _steps(15)),
+    _procedure("CP-CONG-TRINH", "Cấp giấy phép xây dựng mới đối với công trình khác",
+               "New construction permit: other works", 20,
+               (APPLICATION, LAND_PAPERS, DRAWINGS), _steps(20)),
+    _procedure("1.013226", "Cấp điều chỉnh giấy phép xây dựng", "Amendment of a construction permit",
+               15, (APPLICATION, OLD_PERMIT, DRAWINGS), _steps(15)),
+    _procedure("1.013227", "Gia hạn giấy phép xây dựng", "Extension of a construction permit",
+               5, (APPLICATION, OLD_PERMIT), _short_steps(5)),
+    _procedure("1.013228", "Cấp lại giấy phép xây dựng", "Re-issue of a construction permit",
+               5, (APPLICATION, OLD_PERMIT), _short_steps(5)),
+    _procedure("1.013229", "Cấp giấy phép sửa chữa, cải tạo công trình",
+               "Permit for repair or renovation", 15,
+               (APPLICATION, LAND_PAPERS, DRAWINGS), _steps(15)),
+)
+
+
+@strawberry.type(description="Thủ tục cấp phép xây dựng / A construction permit procedure")
+class ConstructionPermitProcedure:
+    code: str
+    name: str
+    name_en: str
+    time_limit_days: int
+
+
+@strawberry.type(description="Cấp phép xây dựng / Construction permits module")
+class ConstructionPermitsQuery:
+    @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
+    def procedures(self) -> list[ConstructionPermitProcedure]:
+        return [ConstructionPermitProcedure(code=p.code, name=p.name.vi, name_en=p.name.en,
+                                            time_limit_days=p.time_limit.amount) for p in PROCEDURES]
+
+
+@hookimpl
+def eiso_module() -> ModuleInfo:
+    return ModuleInfo(name=NAME, title=T(vi="Cấp phép xây dựng", en="Construction permits"),
+                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+
+
+@hookimpl
+def eiso_procedures() -> list[Procedure]:
+    return list(PROCEDURES)
+
+
+@hookimpl
+def eiso_graphql_query():
+    return ConstructionPermitsQuery

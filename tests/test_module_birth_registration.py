@@ -1,0 +1,102 @@
+"""The bundled birth_registration module: sector data, interlinked steps, entry point, GraphQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from eiso.plugins import birth_registration as mod
+from tests.sector_support import (
+    assert_imports_only_the_sdk,
+    assert_loads_through_entry_point,
+    assert_steps_add_up,
+    enabled_vs_other,
+)
+
+TODAY = dt.date.today()
+GOOD = {"child_full_name": "Nguyễn Thị An", "date_of_birth": TODAY - dt.timedelta(days=10), "sex": "female",
+            "place_of_birth": "Bệnh viện Bãi Cháy", "mother_full_name": "Trần Thị Bình",
+            "mother_citizen_id": "022195000111", "father_full_name": "Nguyễn Văn Cường",
+            "father_citizen_id": "022190000222"}
+
+
+def errors(model=mod.BirthData, **change) -> list[dict]:
+    with pytest.raises(ValidationError) as caught:
+        model(**{**GOOD, **change})
+    return caught.value.errors()
+
+
+def test_good_birth():
+    assert mod.BirthData(**GOOD).sex is mod.Sex.female
+    assert mod.BirthData(**{**GOOD, "father_full_name": None, "father_citizen_id": None})
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"date_of_birth": TODAY + dt.timedelta(days=1)}, "date_of_birth"),
+    ({"mother_citizen_id": "12345678901"}, "mother_citizen_id"),
+    ({"father_citizen_id": "1234567890123"}, "father_citizen_id"),
+    ({"sex": "x"}, "sex"), ({"child_full_name": ""}, "child_full_name"), ({"place_of_birth": ""}, "place_of_birth"),
+])
+def test_each_bad_field_is_named(change, field):
+    assert [e["loc"] for e in errors(**change)] == [(field,)]
+
+
+def test_future_birth_message_is_bilingual():
+    (error,) = errors(date_of_birth=TODAY + dt.timedelta(days=1))
+    assert "tương lai" in error["msg"] and "in the future" in error["msg"]
+
+
+def test_a_named_parent_needs_a_citizen_id():
+    (error,) = errors(mother_citizen_id=None)
+    assert "mother_citizen_id is required" in error["msg"]
+    (error,) = errors(mother_full_name=None, father_full_name=None)
+    assert "at least one parent" in error["msg"]
+
+
+def test_interlinked_needs_a_child_under_six():
+    assert mod.InterlinkedBirthData(**GOOD)
+    (error,) = errors(mod.InterlinkedBirthData, date_of_birth=TODAY.replace(year=TODAY.year - 7))
+    assert error["loc"] == ("date_of_birth",) and "under six" in error["msg"]
+
+
+def test_procedures_cutoff_and_three_agencies():
+    procedures = {p.code: p for p in mod.eiso_procedures()}
+    birth = procedures["1.001193"]
+    assert birth.time_limit.cutoff == dt.time(15, 0)
+    assert birth.fee.amount == 0
+    linked = procedures["LT-KS-TT-BHYT"]
+    assert [s.responsible_unit for s in linked.steps] == [
+        "commune_people_committee", "commune_police", "social_insurance"]
+    assert any(b.reference == "63/2024/NĐ-CP" for b in linked.legal_basis)
+    for procedure in procedures.values():
+        assert_steps_add_up(procedure)
+
+
+def test_loads_through_entry_point():
+    assert_imports_only_the_sdk(mod)
+    assert_loads_through_entry_point("birth_registration")
+
+
+def test_plugins_list_shows_all_four_loaded():
+    eiso = Path(sys.executable).with_name("eiso")
+    result = subprocess.run([str(eiso), "plugins", "list"], capture_output=True, text=True, check=False,
+                            env={"EISO_PLUGINS": ",".join(NAMES), "COLUMNS": "200", "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if any(n in line for n in NAMES)]
+    assert len(rows) == 4 and all("loaded" in row for row in rows), result.stdout
+
+
+NAMES = ["land_use_rights", "construction_permits", "business_registration", "birth_registration"]
+
+
+async def test_query_only_for_the_enabling_province(resources, nation_session, callers):
+    query = "{ birthRegistration { procedures { code steps { code agencyKind } } } }"
+    mine, other = await enabled_vs_other(resources, nation_session, callers, "birth_registration", query)
+    codes = {p["code"]: p for p in mine["data"]["birthRegistration"]["procedures"]}
+    assert [s["agencyKind"] for s in codes["LT-KS-TT-BHYT"]["steps"]][1] == "commune_police"
+    assert other["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"

@@ -1,0 +1,67 @@
+"""The bundled construction_permits module: sector data, procedures, entry point, GraphQL."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from eiso.plugins import construction_permits as mod
+from tests.sector_support import (
+    assert_imports_only_the_sdk,
+    assert_loads_through_entry_point,
+    assert_steps_add_up,
+    enabled_vs_other,
+)
+
+GOOD = {"address": "Số 5 phố Hạ Long", "parcel_number": 7, "map_sheet": 2, "parcel_area_m2": 100,
+            "footprint_m2": 80, "floor_area_m2": 240, "storeys": 3, "height_m": 11.5}
+
+
+def errors(**change) -> list[dict]:
+    with pytest.raises(ValidationError) as caught:
+        mod.BuildingData(**{**GOOD, **change})
+    return caught.value.errors()
+
+
+def test_good_building():
+    assert mod.BuildingData(**GOOD).storeys == 3
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"storeys": 0}, "storeys"), ({"floor_area_m2": 0}, "floor_area_m2"), ({"height_m": 0}, "height_m"),
+    ({"parcel_area_m2": -1}, "parcel_area_m2"), ({"address": ""}, "address"),
+])
+def test_each_bad_field_is_named(change, field):
+    assert [e["loc"] for e in errors(**change)] == [(field,)]
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"footprint_m2": 120}, "footprint_m2 exceeds parcel_area_m2"),
+    ({"floor_area_m2": 300}, "floor_area_m2 exceeds footprint_m2 × storeys"),
+    ({"height_m": 40}, "height_m does not match storeys"),
+    ({"height_m": 3}, "height_m does not match storeys"),
+])
+def test_inconsistent_figures_are_clear(change, words):
+    (error,) = errors(**change)
+    assert words in error["msg"] and "/" in error["msg"]  # Vietnamese / English
+
+
+def test_procedures_in_days_add_up():
+    procedures = {p.code: p for p in mod.eiso_procedures()}
+    assert {"1.013225", "1.013226", "1.013227", "1.013228", "1.013229"} <= procedures.keys()
+    assert procedures["1.013225"].time_limit.model_dump() == {"amount": 15, "unit": "days", "cutoff": None}
+    assert procedures["CP-CONG-TRINH"].time_limit.amount == 20
+    for procedure in procedures.values():
+        assert_steps_add_up(procedure)
+
+
+def test_loads_through_entry_point():
+    assert_imports_only_the_sdk(mod)
+    assert_loads_through_entry_point("construction_permits")
+
+
+async def test_query_only_for_the_enabling_province(resources, nation_session, callers):
+    query = "{ constructionPermits { procedures { code timeLimitDays } } }"
+    mine, other = await enabled_vs_other(resources, nation_session, callers, "construction_permits", query)
+    assert {"code": "1.013225", "timeLimitDays": 15} in mine["data"]["constructionPermits"]["procedures"]
+    assert other["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
