@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
+from eiso.core.dossiers.models import Dossier, DossierCounter, DossierEventRow, ProcedureAdoption
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
 from eiso.tenants.modules import set_module
@@ -55,6 +56,15 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         entity_type="probe", entity_id="1", prev_hash=GENESIS, hash=GENESIS),
     AuditHead: lambda province_id, agency_id: AuditHead(
         province_id=province_id, id=agency_id, agency_id=agency_id),
+    ProcedureAdoption: lambda province_id, agency_id: ProcedureAdoption(
+        province_id=province_id, agency_id=agency_id, procedure_code=unique_code("T"), time_limit_amount=1),
+    Dossier: lambda province_id, agency_id: Dossier(
+        province_id=province_id, agency_id=agency_id, code=unique_code("D"), lookup_hash="0" * 64,
+        procedure_code="1.000001", applicant={"full_name": "Nguyễn Văn A"}),
+    DossierEventRow: lambda province_id, agency_id: DossierEventRow(
+        province_id=province_id, agency_id=agency_id, dossier_id=1, actor="probe", action="probe", to_status=2),
+    DossierCounter: lambda province_id, agency_id: DossierCounter(
+        province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
 }
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
