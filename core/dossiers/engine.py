@@ -184,11 +184,15 @@ def _replay(earlier: Dossier, digest: str) -> Received:
 # -- moves ------------------------------------------------------------------------------------
 
 
-async def load(session: AsyncSession, dossier_id: int, expected_version: int | None = None) -> Dossier:
+async def load(session: AsyncSession, dossier_id: int, expected_version: int | None = None,
+               province_id: int | None = None) -> Dossier:
     """The dossier, its version bumped atomically when `expected_version` is given: a stale
     version (another officer acted first) is a CONFLICT and changes nothing."""
     # The bump and the check are one UPDATE: of two officers acting at once, one wins.
-    statement = update(Dossier).where(Dossier.id == dossier_id)
+    key = [Dossier.id == dossier_id]
+    if province_id is not None:  # from a global id: the whole primary key
+        key.append(Dossier.province_id == province_id)
+    statement = update(Dossier).where(*key)
     if expected_version is not None:
         statement = statement.where(Dossier.version == expected_version)
     result = await session.execute(
@@ -196,7 +200,7 @@ async def load(session: AsyncSession, dossier_id: int, expected_version: int | N
         .execution_options(synchronize_session=False)
     )
     dossier = (await session.execute(
-        select(Dossier).where(Dossier.id == dossier_id).execution_options(populate_existing=True)
+        select(Dossier).where(*key).execution_options(populate_existing=True)
     )).scalar_one_or_none()
     if dossier is None:
         raise _not_found(dossier_id)

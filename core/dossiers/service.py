@@ -18,10 +18,10 @@ from eiso.tenants.scope import TenantScope
 
 
 async def act(resources: Resources, scope: TenantScope, dossier_id: int, expected_version: int | None,
-              move: Callable[..., Awaitable[Dossier]], **kwargs) -> Dossier:
+              move: Callable[..., Awaitable[Dossier]], province_id: int | None = None, **kwargs) -> Dossier:
     """Run one engine move on the dossier in its own transaction."""
     async with resources.session(scope) as session, session.begin():
-        dossier = await engine.load(session, dossier_id, expected_version)
+        dossier = await engine.load(session, dossier_id, expected_version, province_id)
         return await move(session, dossier, **kwargs)
 
 

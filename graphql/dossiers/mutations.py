@@ -12,12 +12,13 @@ from strawberry.scalars import JSON
 
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
-from eiso.core.dossiers import catalogue, engine, service
+from eiso.core.dossiers import catalogue, engine, public_limit, service
 from eiso.core.errors import Forbidden
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
-from eiso.graphql.tenants.ids import decode_id, not_found
+from eiso.graphql.dossiers.queries import client_address
+from eiso.graphql.tenants.ids import decode_id
 from eiso.tenants.models import Agency
 
 
@@ -35,6 +36,16 @@ def _agency_principal(info: strawberry.Info) -> Principal:
     return principal
 
 
+def _data_model(info: strawberry.Info, procedure_code: str):
+    """The module's pydantic model of the procedure's sector data (None: free-form)."""
+    registry = getattr(getattr(info.context.request, "app", None), "state", None)
+    registry = getattr(registry, "plugins", None)
+    for procedure in registry.procedures() if registry else ():
+        if procedure.code == procedure_code:
+            return procedure.data_model
+    return None
+
+
 async def _calendar(info: strawberry.Info):
     async with info.context.resources.session(info.context.principal.tenant) as session:
         return await load_calendar(session, info.context.resources.settings)
@@ -43,15 +54,9 @@ async def _calendar(info: strawberry.Info):
 async def _move(info: strawberry.Info, id: strawberry.ID, expected_version: int, move, **kwargs) -> DossierNode:
     principal = _agency_principal(info)
     province_id, dossier_id = decode_id(id, "Dossier")
-    if not principal.tenant.allows(province_id, None):
-        raise not_found("Dossier", id)
-    try:
-        row = await service.act(info.context.resources, principal.tenant, dossier_id, expected_version,
-                                move, actor=principal.subject, **kwargs)
-    except Exception as error:
-        if getattr(error, "code", None) == "NOT_FOUND":
-            raise not_found("Dossier", id) from None
-        raise
+    # The session's tenant scope hides other agencies' rows: their ids answer NOT_FOUND.
+    row = await service.act(info.context.resources, principal.tenant, dossier_id, expected_version,
+                            move, actor=principal.subject, province_id=province_id, **kwargs)
     return DossierNode(row=row)
 
 
@@ -90,6 +95,7 @@ class DossiersMutation:
             got = await engine.receive(session, agency=agency, procedure_code=input.procedure_code,
                                        applicant=input.applicant, sector_data=input.sector_data or {},
                                        actor=principal.subject, calendar=calendar,
+                                       data_model=_data_model(info, input.procedure_code),
                                        idempotency_key=idempotency_key, online=input.online)
         return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed)
 
@@ -142,5 +148,6 @@ class DossiersMutation:
 
     @strawberry.mutation(description="The citizen rates a returned dossier once (no account).", extensions=guard("rateDossier"))
     async def rate_dossier(self, info: strawberry.Info, code: str, lookup_key: str, rating: int, comment: str = "") -> bool:
+        await public_limit.check(info.context.resources, client_address(info))
         await service.rate_dossier(info.context.resources, code, lookup_key, rating, comment)
         return True

@@ -8,12 +8,18 @@ import strawberry
 from sqlalchemy import or_, select
 
 from eiso.core.auth.rules import require_principal
-from eiso.core.dossiers import service
+from eiso.core.dossiers import public_limit, service
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
 from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.connections import Connection, check_first
-from eiso.graphql.dossiers.nodes import DossierNode, DossierStatus, ProcedureNode, PublicDossier, PublicEvent
+from eiso.graphql.dossiers.nodes import (
+    DossierNode,
+    DossierStatus,
+    ProcedureNode,
+    PublicDossier,
+    PublicEvent,
+)
 from eiso.graphql.tenants.ids import decode_id, not_found
 from eiso.graphql.tenants.queries import _connection, _page
 from eiso.tenants.models import utcnow
@@ -28,6 +34,11 @@ class DossierFilter:
     received_from: dt.datetime | None = None
     received_to: dt.datetime | None = None
     search: str | None = strawberry.field(default=None, description="A dossier code or its beginning.")
+
+
+def client_address(info: strawberry.Info) -> str:
+    client = getattr(info.context.request, "client", None)
+    return client.host if client else "unknown"
 
 
 async def load_dossier(info: strawberry.Info, id: strawberry.ID) -> Dossier:
@@ -85,5 +96,6 @@ class DossiersQuery:
     @strawberry.field(description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
                       extensions=guard("publicDossier"))
     async def public_dossier(self, info: strawberry.Info, code: str, lookup_key: str) -> PublicDossier:
+        await public_limit.check(info.context.resources, client_address(info))
         seen = await service.public_dossier(info.context.resources, code, lookup_key)
         return PublicDossier(**{**seen, "timeline": [PublicEvent(**e) for e in seen["timeline"]]})
