@@ -167,6 +167,7 @@ async def test_whole_lifecycle_audit_and_outbox(resources, agency):
 ])
 async def test_refused_moves_change_nothing(resources, agency, move, kw):
     d = (await receive(resources, agency)).dossier
+    before = await _written(resources, agency)
     with pytest.raises(DomainError) as error:
         await act(resources, agency, d, move, now=MONDAY, **kw)
     assert error.value.code == "INVALID_TRANSITION"
@@ -174,6 +175,15 @@ async def test_refused_moves_change_nothing(resources, agency, move, kw):
     async with resources.session(scope(agency)) as session:
         again = await session.get(Dossier, (agency.province_id, d.id))
     assert again.status == Status.received and again.version == d.version
+    assert await _written(resources, agency) == before  # no outbox, audit or timeline row
+
+
+async def _written(resources, agency) -> tuple[int, int, int]:
+    async with resources.session(scope(agency)) as session:
+        outbox = (await session.execute(select(OutboxEvent).where(OutboxEvent.agency_id == agency.id))).all()
+        trail = (await session.execute(select(audit.AuditEntry).where(audit.AuditEntry.agency_id == agency.id))).all()
+        events = (await session.execute(select(DossierEventRow).where(DossierEventRow.agency_id == agency.id))).all()
+    return len(outbox), len(trail), len(events)
 
 
 async def test_finished_dossiers_refuse_every_move(resources, agency):
