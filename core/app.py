@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
+from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
 from eiso.core import health, metrics
 from eiso.core.activation import ActiveModules, watch_module_changes
 from eiso.core.auth import federation

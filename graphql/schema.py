@@ -9,12 +9,14 @@ from eiso.graphql.assembly import SchemaAssembler
 from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.core.modules import ModuleQuery
 from eiso.graphql.core.queries import CoreQuery
+from eiso.graphql.dossiers.mutations import DossiersMutation
+from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.limits import DEFAULT_LIMITS, Limits
 from eiso.graphql.tenants.mutations import TenantsMutation
 from eiso.graphql.tenants.queries import TenantsQuery
 
-QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery, ModuleQuery)
-MUTATION_PARTS: tuple[type, ...] = (TenantsMutation,)
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery, ModuleQuery, DossiersQuery)
+MUTATION_PARTS: tuple[type, ...] = (TenantsMutation, DossiersMutation)
 
 
 def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
+from eiso.core.dossiers.models import Dossier, DossierCounter, DossierEventRow, ProcedureAdoption
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
 from eiso.tenants.modules import set_module
@@ -55,6 +56,15 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         entity_type="probe", entity_id="1", prev_hash=GENESIS, hash=GENESIS),
     AuditHead: lambda province_id, agency_id: AuditHead(
         province_id=province_id, id=agency_id, agency_id=agency_id),
+    ProcedureAdoption: lambda province_id, agency_id: ProcedureAdoption(
+        province_id=province_id, agency_id=agency_id, procedure_code=unique_code("T"), time_limit_amount=1),
+    Dossier: lambda province_id, agency_id: Dossier(
+        province_id=province_id, agency_id=agency_id, code=unique_code("D"), lookup_hash="0" * 64,
+        procedure_code="1.000001", applicant={"full_name": "Nguyễn Văn A"}),
+    DossierEventRow: lambda province_id, agency_id: DossierEventRow(
+        province_id=province_id, agency_id=agency_id, dossier_id=1, actor="probe", action="probe", to_status=2),
+    DossierCounter: lambda province_id, agency_id: DossierCounter(
+        province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
 }
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
@@ -196,6 +206,43 @@ CASES = [
          lambda mine, theirs: {}, codes=("FORBIDDEN",)),
     Case("disable a module as an officer", 'mutation { disableModule(module: "land_use") { name } }',
          lambda mine, theirs: {}, codes=("FORBIDDEN",)),
+    # Dossiers: their ids answer NOT_FOUND, the same as ids that never existed.
+    Case("dossiers lists only mine", "{ dossiers(first: 100) { totalCount edges { node { code id } } } }",
+         lambda mine, theirs: {}),
+    Case("dossier by their id", "query($id: ID!) { dossier(id: $id) { code } }",
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("procedures are the shared catalogue", "{ procedures(first: 5) { totalCount } }", lambda mine, theirs: {}),
+    Case("public lookup with a made-up code", '{ publicDossier(code: "none", lookupKey: "x") { code } }',
+         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
+    Case("rate with a made-up code", 'mutation { rateDossier(code: "none", lookupKey: "x", rating: 5) }',
+         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
+    Case("adopt an unknown procedure", 'mutation { adoptProcedure(procedureCode: "none") { code } }',
+         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
+    Case("receive for an unknown procedure",
+         'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: {}}) { replayed } }',
+         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
+    Case("refuseDossier on their dossier", 'mutation($id: ID!) { refuseDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("assignDossier on their dossier", 'mutation($id: ID!) { assignDossier(id: $id, expectedVersion: 1, assignee: "x") { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("completeStep on their dossier", 'mutation($id: ID!) { completeStep(id: $id, expectedVersion: 1) { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("requestSupplement on their dossier", 'mutation($id: ID!) { requestSupplement(id: $id, expectedVersion: 1, reason: "x") { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("supplementReceived on their dossier", 'mutation($id: ID!) { supplementReceived(id: $id, expectedVersion: 1) { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("requestFee on their dossier", 'mutation($id: ID!) { requestFee(id: $id, expectedVersion: 1) { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("feePaid on their dossier", 'mutation($id: ID!) { feePaid(id: $id, expectedVersion: 1) { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("withdrawDossier on their dossier", 'mutation($id: ID!) { withdrawDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("stopDossier on their dossier", 'mutation($id: ID!) { stopDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("returnResult on their dossier", 'mutation($id: ID!) { returnResult(id: $id, expectedVersion: 1) { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+    Case("recordApology on their dossier", 'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
+         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
 ]
 
 

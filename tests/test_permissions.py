@@ -15,6 +15,7 @@ from eiso.tenants.scope import TenantScope
 
 # operation name → (document, who may call it: a set of caller kinds, or "everyone")
 ADMINS = {Role.national_admin, Role.province_admin}
+DOSSIER_CALLERS = {Role.officer, Role.leader, "client"}
 OPERATIONS = {
     "version": ("{ version }", "everyone"),
     "me": ("{ me { subject } }", {*Role, "client"}),
@@ -31,6 +32,24 @@ OPERATIONS = {
     "enableModule": ('mutation { enableModule(module: "probe_module") { name } }', ADMINS),
     "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', ADMINS),
     "activeModules": ("{ activeModules }", "everyone"),
+    "procedures": ("{ procedures(first: 1) { totalCount } }", "everyone"),
+    "dossiers": ("{ dossiers(first: 1) { totalCount } }", DOSSIER_CALLERS),
+    "dossier": ('{ dossier(id: "RG9zc2llcjoxOjE=") { code } }', DOSSIER_CALLERS),
+    "publicDossier": ('{ publicDossier(code: "none", lookupKey: "x") { code } }', "everyone"),
+    "rateDossier": ('mutation { rateDossier(code: "none", lookupKey: "x", rating: 5) }', "everyone"),
+    "adoptProcedure": ('mutation { adoptProcedure(procedureCode: "none") { code } }', DOSSIER_CALLERS),
+    "receiveDossier": ('mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) { replayed } }', DOSSIER_CALLERS),
+    "refuseDossier": ('mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
+    "assignDossier": ('mutation { assignDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, assignee: "x") { code } }', DOSSIER_CALLERS),
+    "completeStep": ('mutation { completeStep(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
+    "requestSupplement": ('mutation { requestSupplement(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
+    "supplementReceived": ('mutation { supplementReceived(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
+    "requestFee": ('mutation { requestFee(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
+    "feePaid": ('mutation { feePaid(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
+    "withdrawDossier": ('mutation { withdrawDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
+    "stopDossier": ('mutation { stopDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
+    "returnResult": ('mutation { returnResult(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
+    "recordApology": ('mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }', DOSSIER_CALLERS),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

@@ -36,6 +36,7 @@ PUBLIC = Rule(public=True)
 AUTHENTICATED = Rule(clients=True)
 
 ADMINS = frozenset({Role.national_admin, Role.province_admin})
+DOSSIER_STAFF = frozenset({Role.officer, Role.leader})
 
 RULES: dict[str, Rule] = {
     "version": PUBLIC,
@@ -50,6 +51,25 @@ RULES: dict[str, Rule] = {
     "enableModule": Rule(roles=ADMINS),
     "disableModule": Rule(roles=ADMINS),
     "activeModules": PUBLIC,
+    # Dossiers: the agency's officers and leaders act; clients need dossiers:read / dossiers:write.
+    "procedures": PUBLIC,
+    "dossiers": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
+    "dossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
+    "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "receiveDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "refuseDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "assignDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "completeStep": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "requestSupplement": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "supplementReceived": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "requestFee": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "feePaid": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "withdrawDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "stopDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "returnResult": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "recordApology": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "publicDossier": PUBLIC,
+    "rateDossier": PUBLIC,
 }
 
 

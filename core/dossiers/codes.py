@@ -1,0 +1,53 @@
+"""Dossier codes (agency code-yymmdd-sequence, unique across the country) and lookup keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core.dossiers.models import DossierCounter
+from eiso.core.workdays import VN_TZ
+from eiso.infra.ids import new_id
+
+
+def hash_key(lookup_key: str) -> str:
+    return hashlib.sha256(lookup_key.encode()).hexdigest()
+
+
+def new_lookup_key() -> str:
+    # Short enough to type from a slip, random enough not to guess (~50 bits).
+    return secrets.token_hex(5).upper()
+
+
+async def lock_counter(session: AsyncSession, province_id: int, agency_id: int, at: dt.datetime) -> str:
+    """Lock the agency's counter row for the local day of `at` (serialising its receipts until
+    commit) and return that day's yymmdd."""
+    day = at.astimezone(VN_TZ).strftime("%y%m%d")
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(DossierCounter)
+        .values(province_id=province_id, id=new_id(), agency_id=agency_id, day=day, last=0)
+        .on_conflict_do_nothing(index_elements=["agency_id", "day"])
+    )
+    # Held until commit: a concurrent receipt of the same agency waits here, then sees ours.
+    await session.execute(
+        select(DossierCounter.id)
+        .where(DossierCounter.agency_id == agency_id, DossierCounter.day == day)
+        .with_for_update()
+    )
+    return day
+
+
+async def next_code(session: AsyncSession, agency_id: int, agency_code: str, day: str) -> str:
+    result = await session.execute(
+        update(DossierCounter)
+        .where(DossierCounter.agency_id == agency_id, DossierCounter.day == day)
+        .values(last=DossierCounter.last + 1)
+        .returning(DossierCounter.last)
+    )
+    return f"{agency_code}-{day}-{result.scalar_one():04d}"

@@ -1,0 +1,366 @@
+"""The dossier engine: every status change goes through `_move`, which checks the table of
+allowed moves, the overdue rule and the expected version, and in the same transaction writes
+the timeline row, the audit entry and the outbox event."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+
+import orjson
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from eiso.core import audit
+from eiso.core.dossiers import catalogue, codes
+from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
+from eiso.core.dossiers.statuses import ALLOWED, FINISHED, Status
+from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.workdays import WorkingCalendar
+from eiso.infra import outbox
+from eiso.tenants.models import Agency, utcnow
+
+TOPIC = "dossier"
+
+
+@dataclasses.dataclass
+class Received:
+    dossier: Dossier
+    lookup_key: str | None  # only on the first answer: eiso keeps only its hash
+    replayed: bool = False
+
+
+def _not_found(dossier_id: object) -> NotFound:
+    return NotFound(f"dossier {dossier_id} not found", f"không tìm thấy hồ sơ {dossier_id}")
+
+
+def is_overdue(dossier: Dossier, now: dt.datetime) -> bool:
+    return (
+        dossier.appointment_at is not None
+        and Status(dossier.status) not in FINISHED
+        and dossier.status != Status.supplement_requested  # the clock is stopped
+        and now > _aware(dossier.appointment_at)
+    )
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything eiso stores is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def validate_sector_data(model: type[BaseModel] | None, data: dict) -> dict:
+    if model is None:
+        return data
+    try:
+        return model.model_validate(data).model_dump(mode="json")
+    except ValidationError as error:
+        problems = [
+            {"field": "sectorData." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        first = problems[0]
+        raise DomainError(
+            f"{first['field']}: {first['message']}",
+            f"{first['field']}: dữ liệu chuyên ngành không hợp lệ ({first['message']})",
+            code="INVALID_SECTOR_DATA", field=first["field"], problems=problems,
+        ) from None
+
+
+def _input_hash(procedure_code: str, applicant: dict, sector_data: dict, online: bool) -> str:
+    body = orjson.dumps([procedure_code, applicant, sector_data, online], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
+
+
+def appointment(calendar: WorkingCalendar, procedure: ProcedureRecord, amount: int,
+                received_at: dt.datetime, pauses: list | None = None) -> dt.datetime | None:
+    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
+    spans = [(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b) if b else None)
+             for a, b in (pauses or [])]
+    if procedure.time_limit_unit == "working_hours":
+        return calendar.appointment(received_at, hours=amount, cutoff=cutoff, pauses=spans)
+    if procedure.time_limit_unit == "working_days":
+        return calendar.appointment(received_at, days=amount, cutoff=cutoff, pauses=spans)
+    # calendar days: the paused time is simply added
+    paused = sum(((b or a) - a for a, b in spans), dt.timedelta())
+    return received_at + dt.timedelta(days=amount) + paused
+
+
+async def _record(session: AsyncSession, dossier: Dossier, *, actor: str, action: str,
+                  from_status: int | None, note: str = "", data: dict | None = None) -> None:
+    """The timeline row, the audit entry and the outbox event of one transition."""
+    now = utcnow()
+    session.add(DossierEventRow(province_id=dossier.province_id, agency_id=dossier.agency_id,
+                                dossier_id=dossier.id, at=now, actor=actor, action=action,
+                                from_status=from_status, to_status=dossier.status, note=note))
+    facts = {"code": dossier.code, "procedure": dossier.procedure_code, "from": from_status,
+             "to": dossier.status, "step": dossier.current_step, "version": dossier.version,
+             **(data or {})}
+    await audit.append(session, province_id=dossier.province_id, agency_id=dossier.agency_id,
+                       actor=actor, action=f"dossier.{action}", entity_type="dossier",
+                       entity_id=dossier.id, data=facts)
+    await outbox.add_event(session, TOPIC, {
+        "province_id": dossier.province_id, "agency_id": dossier.agency_id, "dossier_id": dossier.id,
+        "dossier_code": dossier.code, "procedure_code": dossier.procedure_code,
+        "from_status": from_status, "to_status": dossier.status, "action": action,
+        "actor": actor, "at": now.isoformat(),
+    }, province_id=dossier.province_id, agency_id=dossier.agency_id)
+    await session.flush()
+
+
+# -- receipt --------------------------------------------------------------------------------
+
+
+async def receive(
+    session: AsyncSession,
+    *,
+    agency: Agency,
+    procedure_code: str,
+    applicant: dict,
+    sector_data: dict,
+    actor: str,
+    calendar: WorkingCalendar,
+    data_model: type[BaseModel] | None = None,
+    idempotency_key: str | None = None,
+    online: bool = False,
+    now: dt.datetime | None = None,
+) -> Received:
+    """Receive a dossier at the counter (status received, with its appointment) or register
+    one filed online (status new, to be accepted or refused)."""
+    now = now or utcnow()
+    procedure = await catalogue.get_procedure(session, procedure_code)
+    adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
+    if not isinstance(applicant, dict) or not applicant:
+        raise DomainError("applicant: required", "applicant: bắt buộc", code="BAD_INPUT", field="applicant")
+    clean = validate_sector_data(data_model, sector_data)
+    digest = _input_hash(procedure_code, applicant, clean, online)
+    day = await codes.lock_counter(session, agency.province_id, agency.id, now)
+    if idempotency_key:
+        earlier = await _by_key(session, agency.id, idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, digest)
+    code = await codes.next_code(session, agency.id, agency.code, day)
+    key = codes.new_lookup_key()
+    dossier = Dossier(
+        province_id=agency.province_id, agency_id=agency.id, code=code, lookup_hash=codes.hash_key(key),
+        procedure_code=procedure_code, applicant=applicant, sector_data=clean,
+        status=Status.new if online else Status.received, received_at=now,
+        appointment_at=None if online else appointment(calendar, procedure, adoption.time_limit_amount, now),
+        idempotency_key=idempotency_key, input_hash=digest if idempotency_key else None,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(dossier)
+            await session.flush()
+    except IntegrityError:
+        # A concurrent identical request won the unique (agency, key) race: answer with its dossier.
+        earlier = await _by_key(session, agency.id, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _replay(earlier, digest)
+    await _record(session, dossier, actor=actor, action="registered" if online else "received",
+                  from_status=None)
+    return Received(dossier, key)
+
+
+async def _by_key(session: AsyncSession, agency_id: int, key: str) -> Dossier | None:
+    statement = select(Dossier).where(Dossier.agency_id == agency_id, Dossier.idempotency_key == key)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def _replay(earlier: Dossier, digest: str) -> Received:
+    if earlier.input_hash != digest:
+        raise DomainError(
+            "idempotencyKey: already used for a different dossier",
+            "idempotencyKey: khóa đã dùng cho một hồ sơ khác", code="IDEMPOTENCY_KEY_REUSED",
+            field="idempotencyKey",
+        )
+    return Received(earlier, None, replayed=True)
+
+
+# -- moves ------------------------------------------------------------------------------------
+
+
+async def load(session: AsyncSession, dossier_id: int, expected_version: int | None = None,
+               province_id: int | None = None) -> Dossier:
+    """The dossier, its version bumped atomically when `expected_version` is given: a stale
+    version (another officer acted first) is a CONFLICT and changes nothing."""
+    # The bump and the check are one UPDATE: of two officers acting at once, one wins.
+    key = [Dossier.id == dossier_id]
+    if province_id is not None:  # from a global id: the whole primary key
+        key.append(Dossier.province_id == province_id)
+    statement = update(Dossier).where(*key)
+    if expected_version is not None:
+        statement = statement.where(Dossier.version == expected_version)
+    result = await session.execute(
+        statement.values(version=Dossier.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    dossier = (await session.execute(
+        select(Dossier).where(*key).execution_options(populate_existing=True)
+    )).scalar_one_or_none()
+    if dossier is None:
+        raise _not_found(dossier_id)
+    if expected_version is not None and result.rowcount != 1:
+        raise Conflict(
+            f"dossier {dossier.code} changed: version {dossier.version}, not {expected_version}; reload it",
+            f"hồ sơ {dossier.code} đã thay đổi (phiên bản {dossier.version}); hãy tải lại",
+            code="CONFLICT", version=dossier.version,
+        )
+    return dossier
+
+
+def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Status | None = None) -> None:
+    """`only_from`: a move that makes sense from one status only (a supplement arrives only
+    when one was requested) even where the table allows that target from elsewhere."""
+    current = Status(dossier.status)
+    if to not in ALLOWED[current] or (only_from is not None and current != only_from):
+        raise DomainError(
+            f"a dossier cannot move from {current.name} to {to.name}",
+            f"hồ sơ không thể chuyển từ trạng thái {current.name} sang {to.name}",
+            code="INVALID_TRANSITION", **{"from": current.name, "to": to.name},
+        )
+    if is_overdue(dossier, now):
+        dossier.was_late = True
+        raise DomainError(
+            f"dossier {dossier.code} is overdue: record an apology slip with a new appointment first",
+            f"hồ sơ {dossier.code} đã quá hạn: cần lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
+            code="APOLOGY_REQUIRED",
+        )
+
+
+async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: str, action: str,
+                note: str = "", now: dt.datetime | None = None, data: dict | None = None) -> Dossier:
+    now = now or utcnow()
+    _check_move(dossier, to, now)
+    before = dossier.status
+    dossier.status = int(to)
+    dossier.updated_at = now
+    session.add(dossier)
+    await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data)
+    return dossier
+
+
+def _reason(reason: str, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(f"{field}: a reason is required", f"{field}: bắt buộc ghi lý do",
+                          code="BAD_INPUT", field=field)
+    return reason
+
+
+async def accept(session, dossier, *, actor, calendar, now=None):
+    """An online dossier (new) is received: its clock starts now."""
+    now = now or utcnow()
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    adoption = await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
+    _check_move(dossier, Status.received, now)
+    dossier.received_at = now
+    dossier.appointment_at = appointment(calendar, procedure, adoption.time_limit_amount, now)
+    return await _move(session, dossier, Status.received, actor=actor, action="received", now=now)
+
+
+async def refuse(session, dossier, *, actor, reason, now=None):
+    return await _move(session, dossier, Status.not_received, actor=actor, action="refused",
+                       note=_reason(reason), now=now)
+
+
+async def assign(session, dossier, *, actor, assignee, now=None):
+    if not (assignee or "").strip():
+        raise DomainError("assignee: required", "assignee: bắt buộc", code="BAD_INPUT", field="assignee")
+    dossier.assignee = assignee.strip()
+    return await _move(session, dossier, Status.in_progress, actor=actor, action="assigned", now=now)
+
+
+async def complete_step(session, dossier, *, actor, note="", now=None):
+    """The current step is done: on to the next one, or processed after the last."""
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    last = len(procedure.steps) - 1
+    if dossier.current_step >= last:
+        return await _move(session, dossier, Status.processed, actor=actor, action="processed",
+                           note=note, now=now)
+    _check_move(dossier, Status.in_progress, now or utcnow())
+    dossier.current_step += 1
+    return await _move(session, dossier, Status.in_progress, actor=actor, action="step_completed",
+                       note=note, now=now)
+
+
+async def request_supplement(session, dossier, *, actor, reason, now=None):
+    now = now or utcnow()
+    _check_move(dossier, Status.supplement_requested, now)
+    if dossier.supplement_count >= 1:
+        raise DomainError(
+            f"dossier {dossier.code}: a supplement may be requested only once",
+            f"hồ sơ {dossier.code}: chỉ được yêu cầu bổ sung một lần",
+            code="SUPPLEMENT_ALREADY_USED",
+        )
+    dossier.supplement_count += 1
+    dossier.paused_at = now
+    return await _move(session, dossier, Status.supplement_requested, actor=actor,
+                       action="supplement_requested", note=_reason(reason), now=now)
+
+
+async def supplement_received(session, dossier, *, actor, calendar, now=None):
+    """The clock resumes: the appointment moves by the working time the clock stood still."""
+    now = now or utcnow()
+    _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    adoption = await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
+    paused_at = _aware(dossier.paused_at)
+    dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
+    if dossier.was_late:
+        # An apology already moved the appointment: shift that one by the paused office time.
+        dossier.appointment_at = calendar.add_working_hours(
+            calendar.counting_start(now), calendar.working_time_between(paused_at, _aware(dossier.appointment_at)))
+    else:
+        dossier.appointment_at = appointment(calendar, procedure, adoption.time_limit_amount,
+                                             _aware(dossier.received_at), dossier.pauses)
+    dossier.paused_at = None
+    return await _move(session, dossier, Status.in_progress, actor=actor, action="supplement_received", now=now)
+
+
+async def request_fee(session, dossier, *, actor, note="", now=None):
+    return await _move(session, dossier, Status.financial_obligation_requested, actor=actor,
+                       action="fee_requested", note=note, now=now)
+
+
+async def fee_paid(session, dossier, *, actor, now=None):
+    _check_move(dossier, Status.in_progress, now or utcnow(), only_from=Status.financial_obligation_requested)
+    return await _move(session, dossier, Status.in_progress, actor=actor, action="fee_paid", now=now)
+
+
+async def withdraw(session, dossier, *, actor, reason, now=None):
+    return await _move(session, dossier, Status.withdrawn, actor=actor, action="withdrawn",
+                       note=_reason(reason), now=now)
+
+
+async def stop(session, dossier, *, actor, reason, now=None):
+    return await _move(session, dossier, Status.stopped, actor=actor, action="stopped",
+                       note=_reason(reason), now=now)
+
+
+async def return_result(session, dossier, *, actor, now=None):
+    return await _move(session, dossier, Status.returned, actor=actor, action="returned", now=now)
+
+
+async def record_apology(session, dossier, *, actor, reason, new_appointment: dt.datetime, now=None):
+    """Slip 04: the overdue dossier gets a new appointment and stays late in every figure."""
+    now = now or utcnow()
+    if not is_overdue(dossier, now):
+        raise DomainError(f"dossier {dossier.code} is not overdue", f"hồ sơ {dossier.code} chưa quá hạn",
+                          code="APOLOGY_NOT_NEEDED")
+    if new_appointment.tzinfo is None or new_appointment <= now:
+        raise DomainError("newAppointment: must be a time-zone-aware moment in the future",
+                          "newAppointment: phải là thời điểm trong tương lai (có múi giờ)",
+                          code="BAD_INPUT", field="newAppointment")
+    before = dossier.appointment_at
+    dossier.was_late = True
+    dossier.appointment_at = new_appointment
+    session.add(dossier)
+    await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,
+                  note=_reason(reason), data={"old_appointment": _aware(before).isoformat(),
+                                              "new_appointment": new_appointment.isoformat()})
+    return dossier

@@ -1,0 +1,79 @@
+"""Transactions around the engine: each call is one transaction on a session bound to the
+caller's tenant scope (an error rolls everything back). Also the public lookup and rating."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlmodel import select
+
+from eiso.core import audit
+from eiso.core.dossiers import codes, engine
+from eiso.core.dossiers.models import Dossier, DossierEventRow
+from eiso.core.dossiers.statuses import Status
+from eiso.core.errors import DomainError, NotFound
+from eiso.core.resources import Resources
+from eiso.tenants.models import utcnow
+from eiso.tenants.scope import TenantScope
+
+
+async def act(resources: Resources, scope: TenantScope, dossier_id: int, expected_version: int | None,
+              move: Callable[..., Awaitable[Dossier]], province_id: int | None = None, **kwargs) -> Dossier:
+    """Run one engine move on the dossier in its own transaction."""
+    async with resources.session(scope) as session, session.begin():
+        dossier = await engine.load(session, dossier_id, expected_version, province_id)
+        return await move(session, dossier, **kwargs)
+
+
+def _public_error() -> NotFound:
+    # Same answer for a wrong code and a wrong key: nothing to probe.
+    return NotFound("no dossier with this code and lookup key",
+                    "không tìm thấy hồ sơ với mã và mã tra cứu này")
+
+
+async def _by_code(session, code: str, lookup_key: str) -> Dossier:
+    dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalar_one_or_none()
+    if dossier is None or dossier.lookup_hash != codes.hash_key(lookup_key or ""):
+        raise _public_error()
+    return dossier
+
+
+async def public_dossier(resources: Resources, code: str, lookup_key: str) -> dict:
+    """What the citizen sees: status, appointment and timeline; no personal data, no officers."""
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        dossier = await _by_code(session, code, lookup_key)
+        events = (await session.execute(
+            select(DossierEventRow).where(DossierEventRow.dossier_id == dossier.id).order_by(DossierEventRow.at)
+        )).scalars().all()
+        return {
+            "code": dossier.code,
+            "procedure_code": dossier.procedure_code,
+            "status": Status(dossier.status),
+            "received_at": engine._aware(dossier.received_at),
+            "appointment_at": engine._aware(dossier.appointment_at) if dossier.appointment_at else None,
+            "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
+            "timeline": [{"at": engine._aware(e.at), "action": e.action,
+                          "status": Status(e.to_status)} for e in events],
+        }
+
+
+async def rate_dossier(resources: Resources, code: str, lookup_key: str, rating: int, comment: str = "") -> None:
+    if not 1 <= rating <= 5:
+        raise DomainError("rating: must be 1 to 5", "rating: từ 1 đến 5", code="BAD_INPUT", field="rating")
+    if len(comment or "") > 2000:
+        raise DomainError("comment: at most 2000 characters", "comment: tối đa 2000 ký tự",
+                          code="BAD_INPUT", field="comment")
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        dossier = await _by_code(session, code, lookup_key)
+        if dossier.status != Status.returned:
+            raise DomainError("the result has not been returned yet", "hồ sơ chưa trả kết quả",
+                              code="NOT_RETURNED")
+        if dossier.rating is not None:
+            raise DomainError("this dossier is already rated", "hồ sơ này đã được đánh giá",
+                              code="ALREADY_RATED")
+        dossier.rating, dossier.rating_comment = rating, comment or None
+        session.add(dossier)
+        # No actor: the rating is anonymous, and the comment (free text) stays out of the trail.
+        await audit.append(session, province_id=dossier.province_id, agency_id=dossier.agency_id,
+                           actor="public", action="dossier.rated", entity_type="dossier",
+                           entity_id=dossier.id, data={"rating": rating})

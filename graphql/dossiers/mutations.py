@@ -1,0 +1,153 @@
+"""Dossier mutations: adoption, receipt (idempotent) and every engine move, each with the
+version the caller last saw (a stale one answers CONFLICT); public rating."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import strawberry
+from sqlalchemy import select
+from strawberry.scalars import JSON
+
+from eiso.core.auth.principal import Principal
+from eiso.core.auth.rules import require_principal
+from eiso.core.dossiers import catalogue, engine, public_limit, service
+from eiso.core.errors import Forbidden
+from eiso.core.workdays.overrides import load_calendar
+from eiso.graphql.auth.permissions import guard
+from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
+from eiso.graphql.dossiers.queries import client_address
+from eiso.graphql.tenants.ids import decode_id
+from eiso.tenants.models import Agency
+
+
+def _agency_principal(info: strawberry.Info) -> Principal:
+    """The caller with the one agency it acts for (an integration client's token is bound to
+    one agency by its tenant scope)."""
+    principal = require_principal(info.context.principal)
+    tenant = principal.tenant
+    if principal.agency_id is None and tenant.kind == "agencies" and len(tenant.agency_ids) == 1 == len(tenant.province_ids):
+        principal = dataclasses.replace(principal, agency_id=next(iter(tenant.agency_ids)),
+                                        province_id=next(iter(tenant.province_ids)))
+    if principal.agency_id is None or principal.province_id is None:
+        raise Forbidden("Only an agency's officers act on its dossiers",
+                        "Chỉ cán bộ của cơ quan được xử lý hồ sơ của cơ quan")
+    return principal
+
+
+def _data_model(info: strawberry.Info, procedure_code: str):
+    """The module's pydantic model of the procedure's sector data (None: free-form)."""
+    registry = getattr(getattr(info.context.request, "app", None), "state", None)
+    registry = getattr(registry, "plugins", None)
+    for procedure in registry.procedures() if registry else ():
+        if procedure.code == procedure_code:
+            return procedure.data_model
+    return None
+
+
+async def _calendar(info: strawberry.Info):
+    async with info.context.resources.session(info.context.principal.tenant) as session:
+        return await load_calendar(session, info.context.resources.settings)
+
+
+async def _move(info: strawberry.Info, id: strawberry.ID, expected_version: int, move, **kwargs) -> DossierNode:
+    principal = _agency_principal(info)
+    province_id, dossier_id = decode_id(id, "Dossier")
+    # The session's tenant scope hides other agencies' rows: their ids answer NOT_FOUND.
+    row = await service.act(info.context.resources, principal.tenant, dossier_id, expected_version,
+                            move, actor=principal.subject, province_id=province_id, **kwargs)
+    return DossierNode(row=row)
+
+
+@strawberry.input
+class ReceiveDossierInput:
+    procedure_code: str
+    applicant: JSON = strawberry.field(description="Personal data: never shown publicly, logged or audited.")
+    sector_data: JSON
+    online: bool = False
+
+
+@strawberry.type
+class DossiersMutation:
+    @strawberry.mutation(description="The caller's agency adopts a procedure; it may shorten the time limit, never lengthen it.",
+                         extensions=guard("adoptProcedure"))
+    async def adopt_procedure(self, info: strawberry.Info, procedure_code: str, time_limit: int | None = None,
+                              step_units: JSON | None = None) -> ProcedureNode:
+        principal = _agency_principal(info)
+        units = {str(k): int(v) for k, v in (step_units or {}).items()}
+        async with info.context.resources.session(principal.tenant) as session, session.begin():
+            await catalogue.adopt(session, province_id=principal.province_id, agency_id=principal.agency_id,
+                                  procedure_code=procedure_code, actor=principal.subject,
+                                  time_limit=time_limit, step_units=units)
+            procedure = await catalogue.get_procedure(session, procedure_code)
+        return ProcedureNode(row=procedure)
+
+    @strawberry.mutation(description="Receive a dossier (or register an online one). A retry with the same idempotency key returns the same dossier.",
+                         extensions=guard("receiveDossier"))
+    async def receive_dossier(self, info: strawberry.Info, input: ReceiveDossierInput,
+                              idempotency_key: str | None = None) -> ReceivedDossier:
+        principal = _agency_principal(info)
+        calendar = await _calendar(info)
+        async with info.context.resources.session(principal.tenant) as session, session.begin():
+            agency = (await session.execute(select(Agency).where(
+                Agency.province_id == principal.province_id, Agency.id == principal.agency_id))).scalar_one()
+            got = await engine.receive(session, agency=agency, procedure_code=input.procedure_code,
+                                       applicant=input.applicant, sector_data=input.sector_data or {},
+                                       actor=principal.subject, calendar=calendar,
+                                       data_model=_data_model(info, input.procedure_code),
+                                       idempotency_key=idempotency_key, online=input.online)
+        return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed)
+
+    @strawberry.mutation(description="Refuse an online dossier (not received), with a reason.", extensions=guard("refuseDossier"))
+    async def refuse_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+        return await _move(info, id, expected_version, engine.refuse, reason=reason)
+
+    @strawberry.mutation(description="Assign the dossier to an officer: processing starts.", extensions=guard("assignDossier"))
+    async def assign_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, assignee: str) -> DossierNode:
+        return await _move(info, id, expected_version, engine.assign, assignee=assignee)
+
+    @strawberry.mutation(description="The current step is done: on to the next, or processed after the last.", extensions=guard("completeStep"))
+    async def complete_step(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "") -> DossierNode:
+        return await _move(info, id, expected_version, engine.complete_step, note=note)
+
+    @strawberry.mutation(description="Ask for a supplement (once per dossier): the clock stops.", extensions=guard("requestSupplement"))
+    async def request_supplement(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+        return await _move(info, id, expected_version, engine.request_supplement, reason=reason)
+
+    @strawberry.mutation(description="The supplement arrived: the clock resumes, the appointment moves.", extensions=guard("supplementReceived"))
+    async def supplement_received(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> DossierNode:
+        return await _move(info, id, expected_version, engine.supplement_received, calendar=await _calendar(info))
+
+    @strawberry.mutation(description="Ask the applicant to meet the financial obligation.", extensions=guard("requestFee"))
+    async def request_fee(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "") -> DossierNode:
+        return await _move(info, id, expected_version, engine.request_fee, note=note)
+
+    @strawberry.mutation(description="The financial obligation is met: processing resumes.", extensions=guard("feePaid"))
+    async def fee_paid(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> DossierNode:
+        return await _move(info, id, expected_version, engine.fee_paid)
+
+    @strawberry.mutation(description="The citizen withdraws the dossier.", extensions=guard("withdrawDossier"))
+    async def withdraw_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+        return await _move(info, id, expected_version, engine.withdraw, reason=reason)
+
+    @strawberry.mutation(description="Stop processing, with a reason.", extensions=guard("stopDossier"))
+    async def stop_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+        return await _move(info, id, expected_version, engine.stop, reason=reason)
+
+    @strawberry.mutation(description="The result is handed to the applicant.", extensions=guard("returnResult"))
+    async def return_result(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> DossierNode:
+        return await _move(info, id, expected_version, engine.return_result)
+
+    @strawberry.mutation(description="Apology slip (04) for an overdue dossier, with a new appointment; it stays late.",
+                         extensions=guard("recordApology"))
+    async def record_apology(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str,
+                             new_appointment: dt.datetime) -> DossierNode:
+        return await _move(info, id, expected_version, engine.record_apology, reason=reason,
+                           new_appointment=new_appointment)
+
+    @strawberry.mutation(description="The citizen rates a returned dossier once (no account).", extensions=guard("rateDossier"))
+    async def rate_dossier(self, info: strawberry.Info, code: str, lookup_key: str, rating: int, comment: str = "") -> bool:
+        await public_limit.check(info.context.resources, client_address(info))
+        await service.rate_dossier(info.context.resources, code, lookup_key, rating, comment)
+        return True

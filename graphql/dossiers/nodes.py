@@ -1,0 +1,131 @@
+"""GraphQL types of procedures and dossiers. The applicant (personal data) is never exposed
+here; officers read it through a dedicated, audited path (later issue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from eiso.core.dossiers.engine import _aware, is_overdue
+from eiso.core.dossiers.models import Dossier, ProcedureRecord
+from eiso.core.dossiers.statuses import Status
+from eiso.graphql.tenants.ids import encode_id
+from eiso.tenants.models import utcnow
+
+DossierStatus = strawberry.enum(Status, name="DossierStatus")
+
+
+@strawberry.type
+class ProcedureNode:
+    row: strawberry.Private[ProcedureRecord]
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field
+    def name_vi(self) -> str:
+        return self.row.name_vi
+
+    @strawberry.field
+    def name_en(self) -> str:
+        return self.row.name_en
+
+    @strawberry.field
+    def sector(self) -> str:
+        return self.row.sector
+
+    @strawberry.field
+    def level(self) -> str:
+        return self.row.level
+
+    @strawberry.field
+    def time_limit(self) -> int:
+        return self.row.time_limit_amount
+
+    @strawberry.field
+    def time_limit_unit(self) -> str:
+        return self.row.time_limit_unit
+
+    @strawberry.field
+    def step_codes(self) -> list[str]:
+        return [s["code"] for s in self.row.steps]
+
+    @strawberry.field
+    def module(self) -> str:
+        return self.row.module
+
+
+@strawberry.type
+class DossierNode:
+    row: strawberry.Private[Dossier]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Dossier", self.row.province_id, self.row.id))
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.row.code
+
+    @strawberry.field
+    def procedure_code(self) -> str:
+        return self.row.procedure_code
+
+    @strawberry.field
+    def status(self) -> DossierStatus:
+        return Status(self.row.status)
+
+    @strawberry.field
+    def current_step(self) -> int:
+        return self.row.current_step
+
+    @strawberry.field
+    def assignee(self) -> str | None:
+        return self.row.assignee
+
+    @strawberry.field
+    def received_at(self) -> dt.datetime:
+        return _aware(self.row.received_at)
+
+    @strawberry.field
+    def appointment_at(self) -> dt.datetime | None:
+        return _aware(self.row.appointment_at) if self.row.appointment_at else None
+
+    @strawberry.field
+    def late(self) -> bool:
+        return self.row.was_late or is_overdue(self.row, utcnow())
+
+    @strawberry.field
+    def supplement_count(self) -> int:
+        return self.row.supplement_count
+
+    @strawberry.field
+    def version(self) -> int:
+        return self.row.version
+
+
+@strawberry.type
+class ReceivedDossier:
+    dossier: DossierNode
+    lookup_key: str | None = strawberry.field(description="Given once, on the first answer; eiso keeps only its hash.")
+    replayed: bool
+
+
+@strawberry.type
+class PublicEvent:
+    at: dt.datetime
+    action: str
+    status: DossierStatus
+
+
+@strawberry.type
+class PublicDossier:
+    code: str
+    procedure_code: str
+    status: DossierStatus
+    received_at: dt.datetime
+    appointment_at: dt.datetime | None
+    late: bool
+    timeline: list[PublicEvent]

@@ -1,0 +1,101 @@
+"""Dossier queries: the procedure catalogue, an agency's dossiers, the citizen's lookup."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from sqlalchemy import or_, select
+
+from eiso.core.auth.rules import require_principal
+from eiso.core.dossiers import public_limit, service
+from eiso.core.dossiers.models import Dossier, ProcedureRecord
+from eiso.core.dossiers.statuses import FINISHED, Status
+from eiso.graphql.auth.permissions import guard
+from eiso.graphql.connections import Connection, check_first
+from eiso.graphql.dossiers.nodes import (
+    DossierNode,
+    DossierStatus,
+    ProcedureNode,
+    PublicDossier,
+    PublicEvent,
+)
+from eiso.graphql.tenants.ids import decode_id, not_found
+from eiso.graphql.tenants.queries import _connection, _page
+from eiso.tenants.models import utcnow
+from eiso.tenants.scope import TenantScope
+
+
+@strawberry.input
+class DossierFilter:
+    status: DossierStatus | None = None
+    procedure_code: str | None = None
+    late: bool | None = None
+    received_from: dt.datetime | None = None
+    received_to: dt.datetime | None = None
+    search: str | None = strawberry.field(default=None, description="A dossier code or its beginning.")
+
+
+def client_address(info: strawberry.Info) -> str:
+    client = getattr(info.context.request, "client", None)
+    return client.host if client else "unknown"
+
+
+async def load_dossier(info: strawberry.Info, id: strawberry.ID) -> Dossier:
+    principal = require_principal(info.context.principal)
+    province_id, dossier_id = decode_id(id, "Dossier")
+    async with info.context.resources.session(principal.tenant) as session:
+        row = (await session.execute(
+            select(Dossier).where(Dossier.province_id == province_id, Dossier.id == dossier_id)
+        )).scalar_one_or_none()
+    if row is None:
+        raise not_found("Dossier", id)
+    return row
+
+
+@strawberry.type
+class DossiersQuery:
+    @strawberry.field(description="The procedure catalogue of the loaded modules.", extensions=guard("procedures"))
+    async def procedures(self, info: strawberry.Info, first: int = 50, after: str | None = None) -> Connection[ProcedureNode]:
+        async with info.context.resources.session(TenantScope.nation()) as session:
+            statement = select(ProcedureRecord).where(ProcedureRecord.active.is_(True))
+            rows, more, total = await _page(session, statement, [ProcedureRecord.code], check_first(first), after)
+        return _connection(rows, more, total, ProcedureNode, lambda r: [r.code])
+
+    @strawberry.field(description="One dossier of the caller's agency.", extensions=guard("dossier"))
+    async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode:
+        return DossierNode(row=await load_dossier(info, id))
+
+    @strawberry.field(description="The caller's dossiers in receipt order.", extensions=guard("dossiers"))
+    async def dossiers(self, info: strawberry.Info, filter: DossierFilter | None = None, first: int = 50,
+                       after: str | None = None) -> Connection[DossierNode]:
+        principal = require_principal(info.context.principal)
+        f = filter or DossierFilter()
+        statement = select(Dossier)
+        if f.status is not None:
+            statement = statement.where(Dossier.status == int(f.status))
+        if f.procedure_code:
+            statement = statement.where(Dossier.procedure_code == f.procedure_code)
+        if f.received_from:
+            statement = statement.where(Dossier.received_at >= f.received_from)
+        if f.received_to:
+            statement = statement.where(Dossier.received_at < f.received_to)
+        if f.search:
+            escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(Dossier.code.like(f"{escaped}%", escape="\\"))
+        if f.late is not None:
+            overdue = (Dossier.appointment_at < utcnow()) & Dossier.status.not_in(
+                [int(s) for s in FINISHED | {Status.supplement_requested}])
+            late = or_(Dossier.was_late.is_(True), overdue)
+            statement = statement.where(late if f.late else ~late)
+        async with info.context.resources.session(principal.tenant) as session:
+            # ids grow with time (infra.ids), so id order is receipt order without a timestamp cursor
+            rows, more, total = await _page(session, statement, [Dossier.id], check_first(first), after)
+        return _connection(rows, more, total, DossierNode, lambda r: [r.id])
+
+    @strawberry.field(description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
+                      extensions=guard("publicDossier"))
+    async def public_dossier(self, info: strawberry.Info, code: str, lookup_key: str) -> PublicDossier:
+        await public_limit.check(info.context.resources, client_address(info))
+        seen = await service.public_dossier(info.context.resources, code, lookup_key)
+        return PublicDossier(**{**seen, "timeline": [PublicEvent(**e) for e in seen["timeline"]]})

@@ -1,0 +1,122 @@
+"""The dossier lifecycle through GraphQL, with an in-test module providing the procedure:
+adoption, receipt (validation, idempotency), every move with expectedVersion, conflicts,
+refused moves, the public lookup and rating, rate limiting, another tenant's officer."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.core.dossiers import catalogue
+from eiso.tenants.models import AgencyKind
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import ensure_agency, ensure_province
+from tests.conftest import unique_code
+from tests.test_dossier_engine import PROC, REGISTRY
+
+DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
+APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678"}'
+
+
+@pytest.fixture
+async def app(resources, callers):
+    from eiso.core.app import create_app
+
+    application = create_app(resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def officer_of(resources, name="Hòa Bình"):
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await catalogue.sync_catalogue(session, REGISTRY)
+        province = await ensure_province(session, unique_code("P"), f"Tỉnh {name}")
+        agency = await ensure_agency(session, province, unique_code("A"), f"UBND xã {name}", AgencyKind.commune)
+    return Principal(f"officer-{agency.code}", TenantScope.agencies([agency.id], [agency.province_id]),
+                     frozenset({Role.officer}), province_id=agency.province_id, agency_id=agency.id)
+
+
+class Caller:
+    def __init__(self, app, headers, address="127.0.0.1"):
+        self.app, self.headers, self.address = app, headers, address
+
+    async def __call__(self, query: str, variables: dict | None = None) -> dict:
+        transport = httpx.ASGITransport(app=self.app, client=(self.address, 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            response = await http.post("/graphql", json={"query": query, "variables": variables or {}},
+                                       headers=self.headers)
+        return response.json()
+
+
+def codes(body):
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { id status version currentStep appointmentAt } }"
+
+
+async def test_lifecycle_through_graphql(app, resources, callers):
+    me = await officer_of(resources)
+    gql = Caller(app, callers.issue(me))
+    body = await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 9) {{ code }} }}')
+    assert codes(body) == ["TIME_LIMIT_TOO_LONG"]
+    body = await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code timeLimit }} }}')
+    assert body["data"]["adoptProcedure"]["code"] == PROC
+
+    receive = ('mutation($k: String) { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s},'
+               ' idempotencyKey: $k) { lookupKey replayed dossier { id code status version appointmentAt } } }')
+    body = await gql(receive % (PROC, APPLICANT, '{child_name: "Khôi", birth_date: "hôm qua"}'))
+    assert codes(body) == ["INVALID_SECTOR_DATA"]
+    assert body["errors"][0]["extensions"]["field"] == "sectorData.birth_date"
+    key = unique_code("K")
+    first = (await gql(receive % (PROC, APPLICANT, DATA), {"k": key}))["data"]["receiveDossier"]
+    again = (await gql(receive % (PROC, APPLICANT, DATA), {"k": key}))["data"]["receiveDossier"]
+    assert again["replayed"] and again["dossier"]["id"] == first["dossier"]["id"] and again["lookupKey"] is None
+    body = await gql(receive % (PROC, APPLICANT, '{child_name: "Khác", birth_date: "2026-11-02"}'), {"k": key})
+    assert codes(body) == ["IDEMPOTENCY_KEY_REUSED"]
+    d = first["dossier"]
+    assert d["status"] == "received" and d["appointmentAt"]
+    dossier_id, lookup = d["id"], first["lookupKey"]
+
+    async def move(name, version, extra=""):
+        return await gql(MOVE % (name, extra), {"id": dossier_id, "v": version})
+
+    assert codes(await move("returnResult", d["version"])) == ["INVALID_TRANSITION"]
+    v = (await move("assignDossier", d["version"], ', assignee: "officer-2"'))["data"]["assignDossier"]["version"]
+    assert codes(await move("stopDossier", d["version"], ', reason: "x"')) == ["CONFLICT"]  # stale
+    v = (await move("requestSupplement", v, ', reason: "Thiếu bản sao giấy chứng sinh"'))["data"]["requestSupplement"]["version"]
+    assert codes(await move("requestFee", v)) == ["INVALID_TRANSITION"]
+    v = (await move("supplementReceived", v))["data"]["supplementReceived"]["version"]
+    assert codes(await move("requestSupplement", v, ', reason: "lần hai"')) == ["SUPPLEMENT_ALREADY_USED"]
+    v = (await move("completeStep", v))["data"]["completeStep"]["version"]
+    done = (await move("completeStep", v))["data"]["completeStep"]
+    assert done["status"] == "processed"
+    returned = (await move("returnResult", done["version"]))["data"]["returnResult"]
+    assert returned["status"] == "returned"
+
+    listed = (await gql('{ dossiers(filter: {status: returned, late: false}, first: 10) { totalCount edges { node { id } } } }'))
+    assert [e["node"]["id"] for e in listed["data"]["dossiers"]["edges"]] == [dossier_id]
+
+    public = Caller(app, {}, address=unique_code("10.0.0."))
+    seen = await public('query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status timeline { action status } } }',
+                        {"c": d["code"], "k": lookup})
+    assert seen["data"]["publicDossier"]["status"] == "returned"
+    assert "Nguyễn" not in str(seen) and "officer" not in str(seen)
+    rate = 'mutation($c: String!, $k: String!) { rateDossier(code: $c, lookupKey: $k, rating: 5, comment: "Nhanh gọn") }'
+    assert (await public(rate, {"c": d["code"], "k": lookup}))["data"]["rateDossier"] is True
+    assert codes(await public(rate, {"c": d["code"], "k": lookup})) == ["ALREADY_RATED"]
+
+    other = Caller(app, callers.issue(await officer_of(resources, "Khác")))
+    assert codes(await other("query($id: ID!) { dossier(id: $id) { code } }", {"id": dossier_id})) == ["NOT_FOUND"]
+    body = await other(MOVE % ("stopDossier", ', reason: "x"'), {"id": dossier_id, "v": returned["version"]})
+    assert codes(body) == ["NOT_FOUND"]
+    assert (await other("{ dossiers(first: 5) { totalCount } }"))["data"]["dossiers"]["totalCount"] == 0
+
+
+async def test_public_lookup_is_rate_limited_per_address(app):
+    public = Caller(app, {}, address=unique_code("10.1.1."))
+    query = '{ publicDossier(code: "none", lookupKey: "x") { code } }'
+    answers = [codes(await public(query)) for _ in range(61)]
+    assert answers[0] == ["NOT_FOUND"] and answers[-1] == ["RATE_LIMITED"]
+    assert codes(await Caller(app, {}, address=unique_code("10.2.2."))(query)) == ["NOT_FOUND"]
