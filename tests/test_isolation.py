@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 
 from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
+from eiso.core.qms import models as qms
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
 from eiso.tenants.modules import set_module
@@ -55,10 +56,11 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         entity_type="probe", entity_id="1", prev_hash=GENESIS, hash=GENESIS),
     AuditHead: lambda province_id, agency_id: AuditHead(
         province_id=province_id, id=agency_id, agency_id=agency_id),
+    **qms.isolation_factories(),
 }
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
-NO_DELETE = {AuditEntry, AuditHead}
+NO_DELETE = {AuditEntry, AuditHead, qms.Nonconformity}
 
 
 def tenant_owned_models() -> set[type]:
