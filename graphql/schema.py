@@ -10,11 +10,13 @@ from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.core.modules import ModuleQuery
 from eiso.graphql.core.queries import CoreQuery
 from eiso.graphql.limits import DEFAULT_LIMITS, Limits
+from eiso.graphql.qms.mutations import QmsMutation
+from eiso.graphql.qms.queries import QmsQuery
 from eiso.graphql.tenants.mutations import TenantsMutation
 from eiso.graphql.tenants.queries import TenantsQuery
 
-QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery, ModuleQuery)
-MUTATION_PARTS: tuple[type, ...] = (TenantsMutation,)
+QUERY_PARTS: tuple[type, ...] = (CoreQuery, AuthQuery, TenantsQuery, ModuleQuery, QmsQuery)
+MUTATION_PARTS: tuple[type, ...] = (TenantsMutation, QmsMutation)
 
 
 def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:
