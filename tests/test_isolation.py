@@ -254,6 +254,13 @@ CASES += [
          'mutation($id: ID!) { recordAuditFinding(planId: $id, clause: "7.5", kind: NONCONFORMITY, description: "d")'
          " { kind } }", _their(qms.AuditPlan, "AuditPlan"), caller=qms_keeper, codes=("NOT_FOUND",),
          markers=_their_ids),
+    Case("model documents of my province only", "{ modelDocuments(first: 100) { edges { node { id code } } } }",
+         lambda mine, theirs: {}, caller=qms_keeper, markers=_their_ids),
+    Case("model adoptions of their document", "query($id: ID!) { modelAdoptions(id: $id) { agencyId } }",
+         _their(qms.Document, "Document"), caller=province_admin, codes=("NOT_FOUND",), markers=_their_ids),
+    Case("adopt their version", "mutation($id: ID!) { adoptModelDocument(versionId: $id) { code } }",
+         _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_ids),
     Case("create a document lands in my agency", 'mutation { createDocument(kind: FORM, code: "BM-ISO", '
          'title: "Biểu mẫu") { code } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
     Case("raise a nonconformity as an officer", 'mutation { raiseNonconformity(title: "x") { status } }',

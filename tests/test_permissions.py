@@ -37,6 +37,10 @@ OPERATIONS = {
     **{name: (f"{{ {name}(first: 1) {{ totalCount }} }}", {*Role, "client"})
        for name in ("documents", "nonconformities", "risks", "auditProgrammes")},
     "document": ('{ document(id: "bm9uZQ==") { code } }', {*Role, "client"}),
+    "modelDocuments": ("{ modelDocuments(first: 1) { totalCount } }", {*Role, "client"}),
+    "modelAdoptions": ('{ modelAdoptions(id: "bm9uZQ==") { modelVersionNumber } }', ADMINS),
+    "adoptModelDocument": ('mutation { adoptModelDocument(versionId: "bm9uZQ==") { code } }',
+                           {Role.iso_secretary, Role.leader}),
     "createDocument": ('mutation { createDocument(kind: POLICY, code: "X", title: "") { code } }', QMS_DOCS),
     "submitDocumentVersion": ('mutation { submitDocumentVersion(id: "bm9uZQ==") { status } }', QMS_DOCS),
     "approveDocumentVersion": ('mutation { approveDocumentVersion(id: "bm9uZQ==") { status } }', {Role.leader}),

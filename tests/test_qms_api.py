@@ -69,3 +69,38 @@ def test_storage_dir_setting(tmp_path):
     storage = storage_from_settings(Settings(storage_dir=str(tmp_path)))
     digest = storage.put(b"ISO")
     assert (tmp_path / digest[:2] / digest).read_bytes() == b"ISO"
+
+
+async def test_model_set_adopted_over_graphql(client, callers, resources, agency):
+    from eiso.core.auth.principal import Principal
+    from eiso.core.qms import documents as docs
+    from eiso.tenants.models import AgencyKind, Province
+    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import ensure_agency
+    from tests.conftest import unique_code
+
+    province_scope = TenantScope.province(agency.province_id)
+    admin = Principal("admin-qms", province_scope, frozenset({Role.province_admin, Role.leader}),
+                      province_id=agency.province_id)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        province = await session.get(Province, agency.province_id)
+        committee = await ensure_agency(session, province, unique_code("UB"), "Ủy ban nhân dân tỉnh",
+                                        AgencyKind.people_committee)
+    async with resources.session(province_scope) as session, session.begin():
+        model, version = await docs.create_document(
+            session, admin, province_id=agency.province_id, agency_id=committee.id, kind="objectives",
+            code=unique_code("MT"), title="Mục tiêu chất lượng mẫu", is_model=True)
+    for step in (docs.submit, docs.approve, docs.make_effective):
+        async with resources.session(province_scope) as session, session.begin():
+            await step(session, admin, agency.province_id, version.id)
+    secretary = person(agency, Role.iso_secretary)
+    data, errors = await call(client, callers, secretary, "{ modelDocuments(first: 10) { edges { node { id code "
+                              "versions { id status } } } } }")
+    assert not errors
+    node = data["modelDocuments"]["edges"][0]["node"]
+    data, errors = await call(client, callers, secretary, "mutation($id: ID!) { adoptModelDocument(versionId: $id) "
+                              "{ code versions { status } } }", id=node["versions"][0]["id"])
+    assert not errors and data["adoptModelDocument"]["versions"][0]["status"] == "draft"
+    data, errors = await call(client, callers, admin, "query($id: ID!) { modelAdoptions(id: $id) "
+                              "{ modelVersionNumber } }", id=node["id"])
+    assert not errors and data["modelAdoptions"] == [{"modelVersionNumber": 1}]

@@ -57,6 +57,9 @@ RULES: dict[str, Rule] = {
     # QMS (clauses 7.5, 6.1, 9.2, 10.2): staff read; the ISO secretary maintains, the leader
     # approves, auditors record audits. Integration clients read with qms:read.
     **{name: QMS_READ for name in ("documents", "document", "nonconformities", "risks", "auditProgrammes")},
+    "modelDocuments": QMS_READ,
+    "modelAdoptions": Rule(roles=ADMINS),
+    "adoptModelDocument": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "createDocument": Rule(roles=DOC_KEEPERS),
     "submitDocumentVersion": Rule(roles=DOC_KEEPERS),
     "approveDocumentVersion": Rule(roles=frozenset({Role.leader})),

@@ -25,7 +25,8 @@ from eiso.graphql.qms.nodes import (
     RiskNode,
 )
 from eiso.graphql.qms.queries import document_node
-from eiso.graphql.tenants.ids import decode_id
+from eiso.graphql.tenants.ids import decode_id, not_found
+from eiso.tenants.scope import TenantScope
 
 
 def _agency_of(principal) -> tuple[int, int]:
@@ -59,6 +60,23 @@ class QmsMutation:
                 title=title, content=content)
             return await document_node(session, document)
         return await _in_tx(info, work)
+
+    @strawberry.mutation(description="Adopt an effective model version of the province: the agency gets its own "
+                                     "draft copy, linked to the model version, to adapt.",
+                         extensions=guard("adoptModelDocument"))
+    async def adopt_model_document(self, info: strawberry.Info, version_id: strawberry.ID,
+                                   code: str | None = None) -> DocumentNode:
+        principal = require_principal(info.context.principal)
+        province_id, agency_id = _agency_of(principal)
+        model_province, row_id = decode_id(version_id, "DocumentVersion")
+        if model_province != province_id:
+            raise not_found("DocumentVersion", version_id)
+        # The model belongs to the province's committee: read it in the province's scope; the
+        # copy is stamped with the caller's own agency.
+        async with info.context.resources.session(TenantScope.province(province_id)) as session, session.begin():
+            document, _ = await documents.adopt_model(session, principal, province_id, row_id,
+                                                      agency_id=agency_id, code=code)
+            return await document_node(session, document)
 
     @strawberry.mutation(description="Send a draft version for review.", extensions=guard("submitDocumentVersion"))
     async def submit_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:

@@ -159,6 +159,13 @@ class AuditProgrammeNode:
                    title=row.title, plans=[AuditPlanNode.of(p) for p in plans])
 
 
+@strawberry.type
+class AdoptionNode:
+    agency_id: strawberry.ID
+    document_id: strawberry.ID
+    model_version_number: int
+
+
 @strawberry.input
 class ChecklistItemInput:
     clause: str
