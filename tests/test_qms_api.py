@@ -3,10 +3,17 @@ a nonconformity loop, an audit finding that opens a nonconformity."""
 
 from __future__ import annotations
 
+import pytest
+
 from eiso.core.auth.principal import Role
 from eiso.core.qms.storage import storage_from_settings
 from eiso.core.settings import Settings
-from tests.test_qms_documents import agency, person  # noqa: F401 - fixture
+from tests.test_qms_documents import make_agency, person
+
+
+@pytest.fixture
+async def agency(resources):
+    return await make_agency(resources)
 
 
 async def call(client, callers, who, query, **variables):
@@ -50,16 +57,16 @@ async def test_nonconformity_and_audit_over_graphql(client, callers, agency):
     close = "mutation($id: ID!) { closeNonconformity(id: $id) { status } }"
     assert (await call(client, callers, secretary, close, id=nc))[1] == ["EFFECTIVENESS_CHECK_REQUIRED"]
     steps = [
-        'planCorrectiveAction(id: $id, rootCause: "Thiếu người", correctiveAction: "Bổ sung", owner: "Văn phòng", '
-        'dueDate: "2030-01-01")',
+        ('planCorrectiveAction(id: $id, rootCause: "Thiếu người", correctiveAction: "Bổ sung", owner: "Văn phòng", '
+         'dueDate: "2030-01-01")'),
         "completeCorrectiveAction(id: $id)",
         'recordEffectivenessCheck(id: $id, result: "Không còn trễ", effective: true)',
         "closeNonconformity(id: $id)",
     ]
     for step in steps:
-        data, errors = await call(client, callers, secretary, "mutation($id: ID!) { %s { status } }" % step, id=nc)
+        data, errors = await call(client, callers, secretary, f"mutation($id: ID!) {{ {step} {{ status }} }}", id=nc)
         assert not errors, step
-    assert list(data.values())[0]["status"] == "closed"
+    assert next(iter(data.values()))["status"] == "closed"
     data, errors = await call(client, callers, secretary, 'mutation { registerRisk(title: "R", likelihood: 6, '
                               'impact: 1, treatment: "", owner: "o", reviewDate: "2030-01-01") { level } }')
     assert errors == ["BAD_INPUT"]
@@ -87,7 +94,7 @@ async def test_model_set_adopted_over_graphql(client, callers, resources, agency
         committee = await ensure_agency(session, province, unique_code("UB"), "Ủy ban nhân dân tỉnh",
                                         AgencyKind.people_committee)
     async with resources.session(province_scope) as session, session.begin():
-        model, version = await docs.create_document(
+        _, version = await docs.create_document(
             session, admin, province_id=agency.province_id, agency_id=committee.id, kind="objectives",
             code=unique_code("MT"), title="Mục tiêu chất lượng mẫu", is_model=True)
     for step in (docs.submit, docs.approve, docs.make_effective):

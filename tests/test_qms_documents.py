@@ -18,12 +18,16 @@ from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
 
 
-@pytest.fixture
-async def agency(resources):
+async def make_agency(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, unique_code("P"), "Tỉnh Tài Liệu")
         return await ensure_agency(session, province, unique_code("A"), "Ủy ban nhân dân xã Tài Liệu",
                                    AgencyKind.commune)
+
+
+@pytest.fixture
+async def agency(resources):
+    return await make_agency(resources)
 
 
 def person(agency, role: Role, name: str = "") -> Principal:
@@ -79,7 +83,7 @@ async def test_version_workflow_and_one_effective_version(resources, agency):
 
 
 async def test_obsolete_version_cannot_become_effective_again(resources, agency):
-    document, first = await create(resources, agency)
+    _, first = await create(resources, agency)
     await to_effective(resources, agency, first.id)
     await run(resources, agency, docs.withdraw, person(agency, Role.iso_secretary), agency.province_id, first.id)
     with pytest.raises(DomainError) as refused:

@@ -11,12 +11,18 @@ from sqlalchemy import func, select
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Role
 from eiso.core.errors import DomainError, Forbidden
-from eiso.core.qms import audits, nonconformities as ncs, risks
+from eiso.core.qms import audits, risks
+from eiso.core.qms import nonconformities as ncs
 from eiso.core.qms.audits import AuditFinding
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
-from tests.test_qms_documents import agency, person, run, scope  # noqa: F401 - fixture
+from tests.test_qms_documents import make_agency, person, run, scope
 
 TODAY = dt.date.today()
+
+
+@pytest.fixture
+async def agency(resources):
+    return await make_agency(resources)
 
 
 async def audit_count(resources, agency):

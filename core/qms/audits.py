@@ -8,14 +8,22 @@ import datetime as dt
 import enum
 import re
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKeyConstraint, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import nonconformities
-from eiso.core.qms.common import value, get_in_scope, record, require_role, require_text
+from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
 
 AUDITORS = (Role.auditor, Role.iso_secretary)

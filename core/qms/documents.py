@@ -22,7 +22,14 @@ from sqlmodel import Field, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import Conflict, DomainError
-from eiso.core.qms.common import value, get_in_scope, invalid_transition, record, require_role, require_text
+from eiso.core.qms.common import (
+    get_in_scope,
+    invalid_transition,
+    record,
+    require_role,
+    require_text,
+    value,
+)
 from eiso.core.qms.storage import Storage
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
 

@@ -33,7 +33,6 @@ def isolation_factories() -> dict:
     """One unsaved row of every QMS table for the isolation suite; a child row brings its own
     parents (through the relationships above), so each factory stands alone."""
     import datetime as dt
-
     import itertools
 
     from eiso.infra.ids import new_id

@@ -16,7 +16,13 @@ from sqlmodel import Field
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
-from eiso.core.qms.common import value, get_in_scope, invalid_transition, record, require_role, require_text
+from eiso.core.qms.common import (
+    get_in_scope,
+    invalid_transition,
+    record,
+    require_role,
+    require_text,
+)
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
 
 

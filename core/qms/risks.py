@@ -10,7 +10,7 @@ from sqlmodel import Field
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
-from eiso.core.qms.common import value, get_in_scope, record, require_role, require_text
+from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
 
 MAINTAINERS = (Role.iso_secretary, Role.leader)

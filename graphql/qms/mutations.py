@@ -10,7 +10,8 @@ import strawberry
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
-from eiso.core.qms import audits, documents, nonconformities as ncs, risks
+from eiso.core.qms import audits, documents, risks
+from eiso.core.qms import nonconformities as ncs
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.qms.nodes import (
     AuditFindingNode,

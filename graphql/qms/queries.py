@@ -13,8 +13,21 @@ from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
 from eiso.graphql.auth.permissions import guard
-from eiso.graphql.connections import Connection, Edge, PageInfo, check_first, decode_cursor, encode_cursor
-from eiso.graphql.qms.nodes import AdoptionNode, AuditProgrammeNode, DocumentNode, NonconformityNode, RiskNode
+from eiso.graphql.connections import (
+    Connection,
+    Edge,
+    PageInfo,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
+from eiso.graphql.qms.nodes import (
+    AdoptionNode,
+    AuditProgrammeNode,
+    DocumentNode,
+    NonconformityNode,
+    RiskNode,
+)
 from eiso.graphql.tenants.ids import decode_id, encode_id, not_found
 from eiso.tenants.scope import TenantScope
 
