@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     # Every key eiso writes starts with this, so several deployments (or test runs) can share
     # one Redis without touching each other's keys.
     redis_prefix: str = "eiso:"
+    # Where attachments (QMS document files) are stored, content-addressed by sha256.
+    storage_dir: str = "./var/files"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     issuer: str = "http://127.0.0.1:8000"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

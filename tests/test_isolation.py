@@ -20,6 +20,7 @@ from sqlalchemy import delete, select, update
 from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers.models import Dossier, DossierCounter, DossierEventRow, ProcedureAdoption
+from eiso.core.qms import models as qms
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
 from eiso.tenants.modules import set_module
@@ -65,10 +66,11 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         province_id=province_id, agency_id=agency_id, dossier_id=1, actor="probe", action="probe", to_status=2),
     DossierCounter: lambda province_id, agency_id: DossierCounter(
         province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
+    **qms.isolation_factories(),
 }
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
-NO_DELETE = {AuditEntry, AuditHead}
+NO_DELETE = {AuditEntry, AuditHead, qms.Nonconformity}
 
 
 def tenant_owned_models() -> set[type]:
@@ -243,6 +245,78 @@ CASES = [
          lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
     Case("recordApology on their dossier", 'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
          lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
+]
+
+
+def qms_keeper(tenant: Tenant) -> Principal:
+    """An agency user holding every QMS role, so only the tenant check can refuse it."""
+    return Principal("iso-" + tenant.agency.code, TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
+                     frozenset({Role.iso_secretary, Role.leader, Role.auditor}), province_id=tenant.province_id,
+                     agency_id=tenant.agency.id)
+
+
+def sibling_keeper(tenant: Tenant) -> Principal:
+    """Like `qms_keeper` in the sibling agency, whose audit chain holds no probe entry (creations
+    append real entries)."""
+    return Principal("iso-" + tenant.sibling.code, TenantScope.agencies([tenant.sibling.id], [tenant.province_id]),
+                     frozenset({Role.iso_secretary, Role.leader, Role.auditor}), province_id=tenant.province_id,
+                     agency_id=tenant.sibling.id)
+
+
+def _their(model: type, type_name: str) -> Callable[[Tenant, Tenant], dict]:
+    return lambda mine, theirs: {"id": encode_id(type_name, theirs.province_id, theirs.rows[model].id)}
+
+
+def _their_ids(mine: Tenant, theirs: Tenant) -> list[str]:
+    names = {qms.Document: "Document", qms.DocumentVersion: "DocumentVersion", qms.Nonconformity: "Nonconformity",
+             qms.Risk: "Risk", qms.AuditProgramme: "AuditProgramme", qms.AuditPlan: "AuditPlan"}
+    return [*theirs.markers(), *(encode_id(name, theirs.province_id, theirs.rows[model].id)
+                                 for model, name in names.items())]
+
+
+_VERSION_MOVES = ("submitDocumentVersion", "approveDocumentVersion", "makeDocumentVersionEffective",
+                  "acknowledgeDocument")
+_NC_MOVES = {
+    "planCorrectiveAction": '(id: $id, rootCause: "r", correctiveAction: "a", owner: "o", dueDate: "2030-01-01")',
+    "completeCorrectiveAction": "(id: $id)",
+    "recordEffectivenessCheck": '(id: $id, result: "r", effective: true)',
+    "closeNonconformity": "(id: $id)",
+}
+CASES += [
+    *(Case(f"{name} lists only my agency's rows", f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
+           lambda mine, theirs: {}, caller=qms_keeper, markers=_their_ids)
+      for name in ("documents", "nonconformities", "risks", "auditProgrammes")),
+    Case("document by their id", "query($id: ID!) { document(id: $id) { code } }",
+         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
+    Case("document with their id under my province", "query($id: ID!) { document(id: $id) { code } }",
+         lambda mine, theirs: {"id": _forged("Document", mine.province_id, theirs.rows[qms.Document].id)},
+         caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
+    *(Case(f"{name} on their version", f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
+           _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
+           markers=_their_ids) for name in _VERSION_MOVES),
+    *(Case(f"{name} on their nonconformity", f"mutation($id: ID!) {{ {name}{args} {{ status }} }}",
+           _their(qms.Nonconformity, "Nonconformity"), caller=qms_keeper, codes=("NOT_FOUND",),
+           markers=_their_ids) for name, args in _NC_MOVES.items()),
+    Case("record a finding in their audit plan",
+         'mutation($id: ID!) { recordAuditFinding(planId: $id, clause: "7.5", kind: NONCONFORMITY, description: "d")'
+         " { kind } }", _their(qms.AuditPlan, "AuditPlan"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_ids),
+    Case("model documents of my province only", "{ modelDocuments(first: 100) { edges { node { id code } } } }",
+         lambda mine, theirs: {}, caller=qms_keeper, markers=_their_ids),
+    Case("model adoptions of their document", "query($id: ID!) { modelAdoptions(id: $id) { agencyId } }",
+         _their(qms.Document, "Document"), caller=province_admin, codes=("NOT_FOUND",), markers=_their_ids),
+    Case("adopt their version", "mutation($id: ID!) { adoptModelDocument(versionId: $id) { code } }",
+         _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_ids),
+    Case("create a document lands in my agency", 'mutation { createDocument(kind: FORM, code: "BM-ISO", '
+         'title: "Biểu mẫu") { code } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
+    Case("raise a nonconformity as an officer", 'mutation { raiseNonconformity(title: "x") { status } }',
+         lambda mine, theirs: {}, codes=("FORBIDDEN",)),
+    Case("register a risk lands in my agency", 'mutation { registerRisk(title: "Rủi ro", likelihood: 2, impact: 2, '
+         'treatment: "t", owner: "o", reviewDate: "2030-01-01") { level } }', lambda mine, theirs: {},
+         caller=sibling_keeper, markers=_their_ids),
+    Case("plan an audit lands in my agency", 'mutation { createAuditPlan(date: "2030-03-01", scope: "s", '
+         'auditors: ["a"]) { date } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
 ]
 
 

@@ -16,6 +16,9 @@ from eiso.tenants.scope import TenantScope
 # operation name → (document, who may call it: a set of caller kinds, or "everyone")
 ADMINS = {Role.national_admin, Role.province_admin}
 DOSSIER_CALLERS = {Role.officer, Role.leader, "client"}
+QMS_DOCS = {Role.iso_secretary, Role.leader, Role.province_admin}
+QMS_NCS = {Role.iso_secretary, Role.leader, Role.auditor}
+QMS_AUDITS = {Role.auditor, Role.iso_secretary}
 OPERATIONS = {
     "version": ("{ version }", "everyone"),
     "me": ("{ me { subject } }", {*Role, "client"}),
@@ -50,6 +53,33 @@ OPERATIONS = {
     "stopDossier": ('mutation { stopDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
     "returnResult": ('mutation { returnResult(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
     "recordApology": ('mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }', DOSSIER_CALLERS),
+    **{name: (f"{{ {name}(first: 1) {{ totalCount }} }}", {*Role, "client"})
+       for name in ("documents", "nonconformities", "risks", "auditProgrammes")},
+    "document": ('{ document(id: "bm9uZQ==") { code } }', {*Role, "client"}),
+    "modelDocuments": ("{ modelDocuments(first: 1) { totalCount } }", {*Role, "client"}),
+    "modelAdoptions": ('{ modelAdoptions(id: "bm9uZQ==") { modelVersionNumber } }', ADMINS),
+    "adoptModelDocument": ('mutation { adoptModelDocument(versionId: "bm9uZQ==") { code } }',
+                           {Role.iso_secretary, Role.leader}),
+    "createDocument": ('mutation { createDocument(kind: POLICY, code: "X", title: "") { code } }', QMS_DOCS),
+    "submitDocumentVersion": ('mutation { submitDocumentVersion(id: "bm9uZQ==") { status } }', QMS_DOCS),
+    "approveDocumentVersion": ('mutation { approveDocumentVersion(id: "bm9uZQ==") { status } }', {Role.leader}),
+    "makeDocumentVersionEffective": ('mutation { makeDocumentVersionEffective(id: "bm9uZQ==") { status } }',
+                                     QMS_DOCS),
+    "acknowledgeDocument": ('mutation { acknowledgeDocument(id: "bm9uZQ==") { status } }', set(Role)),
+    "raiseNonconformity": ('mutation { raiseNonconformity(title: "") { status } }', QMS_NCS),
+    "planCorrectiveAction": ('mutation { planCorrectiveAction(id: "bm9uZQ==", rootCause: "r", correctiveAction: "a",'
+                             ' owner: "o", dueDate: "2026-12-01") { status } }', QMS_NCS),
+    "completeCorrectiveAction": ('mutation { completeCorrectiveAction(id: "bm9uZQ==") { status } }', QMS_NCS),
+    "recordEffectivenessCheck": ('mutation { recordEffectivenessCheck(id: "bm9uZQ==", result: "r", effective: true)'
+                                 ' { status } }', QMS_NCS),
+    "closeNonconformity": ('mutation { closeNonconformity(id: "bm9uZQ==") { status } }',
+                           {Role.iso_secretary, Role.leader}),
+    "registerRisk": ('mutation { registerRisk(title: "", likelihood: 1, impact: 1, treatment: "", owner: "o",'
+                     ' reviewDate: "2026-12-01") { level } }', {Role.iso_secretary, Role.leader}),
+    "createAuditPlan": ('mutation { createAuditPlan(date: "1999-01-01", scope: "s", auditors: ["a"]) { date } }',
+                        QMS_AUDITS),
+    "recordAuditFinding": ('mutation { recordAuditFinding(planId: "bm9uZQ==", clause: "7.5", kind: OBSERVATION,'
+                           ' description: "d") { kind } }', QMS_AUDITS),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

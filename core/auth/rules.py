@@ -37,6 +37,10 @@ AUTHENTICATED = Rule(clients=True)
 
 ADMINS = frozenset({Role.national_admin, Role.province_admin})
 DOSSIER_STAFF = frozenset({Role.officer, Role.leader})
+QMS_READ = Rule(clients=True, client_scope="qms:read")
+DOC_KEEPERS = frozenset({Role.iso_secretary, Role.leader, Role.province_admin})
+NC_KEEPERS = frozenset({Role.iso_secretary, Role.leader, Role.auditor})
+AUDITORS = frozenset({Role.auditor, Role.iso_secretary})
 
 RULES: dict[str, Rule] = {
     "version": PUBLIC,
@@ -70,6 +74,25 @@ RULES: dict[str, Rule] = {
     "recordApology": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "publicDossier": PUBLIC,
     "rateDossier": PUBLIC,
+    # QMS (clauses 7.5, 6.1, 9.2, 10.2): staff read; the ISO secretary maintains, the leader
+    # approves, auditors record audits. Integration clients read with qms:read.
+    **{name: QMS_READ for name in ("documents", "document", "nonconformities", "risks", "auditProgrammes")},
+    "modelDocuments": QMS_READ,
+    "modelAdoptions": Rule(roles=ADMINS),
+    "adoptModelDocument": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "createDocument": Rule(roles=DOC_KEEPERS),
+    "submitDocumentVersion": Rule(roles=DOC_KEEPERS),
+    "approveDocumentVersion": Rule(roles=frozenset({Role.leader})),
+    "makeDocumentVersionEffective": Rule(roles=DOC_KEEPERS),
+    "acknowledgeDocument": Rule(roles=STAFF),
+    "raiseNonconformity": Rule(roles=NC_KEEPERS),
+    "planCorrectiveAction": Rule(roles=NC_KEEPERS),
+    "completeCorrectiveAction": Rule(roles=NC_KEEPERS),
+    "recordEffectivenessCheck": Rule(roles=NC_KEEPERS),
+    "closeNonconformity": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "registerRisk": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "createAuditPlan": Rule(roles=AUDITORS),
+    "recordAuditFinding": Rule(roles=AUDITORS),
 }
 
 

@@ -1,0 +1,53 @@
+"""What every QMS service shares: the actor, role checks, loading a row in scope, auditing."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core import audit
+from eiso.core.auth.principal import Principal, Role
+from eiso.core.errors import DomainError, Forbidden, NotFound
+
+
+def value(item) -> str:
+    """An enum's value; rows read back from the database hold plain strings."""
+    return getattr(item, "value", item)
+
+
+def invalid_transition(entity: str, current, target) -> DomainError:
+    current, target = value(current), value(target)
+    return DomainError(f"{entity}: cannot go from {current} to {target}",
+                       f"{entity}: không thể chuyển từ {current} sang {target}",
+                       code="INVALID_TRANSITION", current=current, target=target)
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if not principal.has_role(*roles):
+        names = ", ".join(role.value for role in roles)
+        raise Forbidden(f"Only {names} may do this", f"Chỉ {names} được thực hiện")
+
+
+async def get_in_scope(session: AsyncSession, model, province_id: int, row_id: int, label: str):
+    """The row, or NOT_FOUND: the session's scope hides other tenants' rows, so a foreign id
+    reads exactly like a missing one."""
+    row = await session.get(model, (province_id, row_id))
+    if row is None:
+        raise NotFound(f"no such {label}", f"không tìm thấy {label}")
+    return row
+
+
+def require_text(value: str | None, field: str, max_length: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(f"{field} is required", f"{field} không được để trống", field=field)
+    if len(value) > max_length:
+        raise DomainError(f"{field} is longer than {max_length} characters",
+                          f"{field} dài quá {max_length} ký tự", field=field)
+    return value
+
+
+async def record(session: AsyncSession, row, actor: str, action: str, data: dict | None = None) -> None:
+    """Append the change to the agency's audit chain, in the caller's transaction."""
+    await session.flush()
+    await audit.append(session, province_id=row.province_id, agency_id=row.agency_id, actor=actor,
+                       action=action, entity_type=type(row).__tablename__, entity_id=row.id, data=data)

@@ -1,0 +1,282 @@
+"""Documented information (ISO 9001 clause 7.5): documents, their versions and read
+acknowledgements, and the province's model set that agencies adopt and adapt.
+
+Version life: draft → in_review → approved (by a leader) → effective → obsolete. A document has
+at most one effective version: making a version effective obsoletes the one before.
+
+The province's model set lives in these same tables, as documents flagged `is_model` owned by
+the province's own agency (its People's Committee). Reusing the tables keeps one version
+workflow and one audit chain for models; the composite keys keep an adoption inside its
+province, and `model_version_id` on the adopted copy tells the province who adopted which
+version with one indexed query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import BigInteger, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, select
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.core.errors import Conflict, DomainError
+from eiso.core.qms.common import (
+    get_in_scope,
+    invalid_transition,
+    record,
+    require_role,
+    require_text,
+    value,
+)
+from eiso.core.qms.storage import Storage
+from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+
+MAX_ATTACHMENT = 20_000_000  # bytes
+
+
+class DocumentKind(str, enum.Enum):
+    policy = "policy"
+    objectives = "objectives"
+    procedure = "procedure"
+    form = "form"
+    guideline = "guideline"
+    external_legal = "external_legal"
+
+
+class VersionStatus(str, enum.Enum):
+    draft = "draft"
+    in_review = "in_review"
+    approved = "approved"
+    effective = "effective"
+    obsolete = "obsolete"
+
+
+# The moves a version may make; anything else is INVALID_TRANSITION.
+MOVES = {
+    VersionStatus.draft: {VersionStatus.in_review},
+    VersionStatus.in_review: {VersionStatus.approved, VersionStatus.draft},
+    VersionStatus.approved: {VersionStatus.effective},
+    VersionStatus.effective: {VersionStatus.obsolete},
+    VersionStatus.obsolete: set(),
+}
+MAINTAINERS = (Role.iso_secretary, Role.leader, Role.province_admin)
+
+
+class Document(TenantOwned, table=True):
+    __tablename__ = "documents"
+    __table_args__ = (
+        agency_fk("documents"),
+        UniqueConstraint("province_id", "agency_id", "code", name="uq_documents_agency_code"),
+        Index("ix_documents_model_version", "province_id", "model_version_id"),
+    )
+
+    kind: DocumentKind = Field(sa_type=String(32))
+    code: str = Field(max_length=64)
+    title: str = Field(max_length=300)
+    is_model: bool = False
+    # The model version this document was adopted from (same province), if any.
+    model_version_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class DocumentVersion(TenantOwned, table=True):
+    __tablename__ = "document_versions"
+    __table_args__ = (
+        agency_fk("document_versions"),
+        ForeignKeyConstraint(["province_id", "document_id"], ["documents.province_id", "documents.id"],
+                             name="fk_document_versions_document"),
+        UniqueConstraint("province_id", "document_id", "number", name="uq_document_versions_number"),
+    )
+
+    document_id: int = Field(sa_type=BigInteger)
+    number: int
+    status: VersionStatus = Field(default=VersionStatus.draft, sa_type=String(16))
+    summary: str = Field(default="", sa_type=Text)
+    content: str = Field(default="", sa_type=Text)
+    attachment_sha256: str | None = Field(default=None, max_length=64)
+    attachment_name: str | None = Field(default=None, max_length=300)
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    approved_by: str | None = Field(default=None, max_length=200)
+    approved_at: dt.datetime | None = None
+    effective_at: dt.datetime | None = None
+    obsolete_at: dt.datetime | None = None
+
+
+class DocumentAcknowledgement(TenantOwned, table=True):
+    __tablename__ = "document_acknowledgements"
+    __table_args__ = (
+        agency_fk("document_acknowledgements"),
+        ForeignKeyConstraint(["province_id", "version_id"],
+                             ["document_versions.province_id", "document_versions.id"],
+                             name="fk_document_acknowledgements_version"),
+        UniqueConstraint("province_id", "version_id", "subject", name="uq_document_acknowledgements"),
+    )
+
+    version_id: int = Field(sa_type=BigInteger)
+    subject: str = Field(max_length=200)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+def _kind(value: str) -> DocumentKind:
+    try:
+        return DocumentKind(value)
+    except ValueError:
+        raise DomainError(f"kind must be one of {[k.value for k in DocumentKind]}",
+                          "loại tài liệu không hợp lệ", field="kind") from None
+
+
+async def create_document(
+    session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int, kind: str,
+    code: str, title: str, content: str = "", is_model: bool = False,
+) -> tuple[Document, DocumentVersion]:
+    """A document with its first version as a draft."""
+    require_role(principal, *MAINTAINERS)
+    document = Document(province_id=province_id, agency_id=agency_id, kind=_kind(kind),
+                        code=require_text(code, "code", 64), title=require_text(title, "title", 300),
+                        is_model=is_model, created_by=principal.subject)
+    taken = await session.execute(select(Document.id).where(
+        Document.province_id == province_id, Document.agency_id == agency_id, Document.code == document.code))
+    if taken.first():
+        raise Conflict(f"document code {document.code!r} is already used",
+                       f"mã tài liệu {document.code!r} đã được dùng", field="code")
+    session.add(document)
+    version = DocumentVersion(province_id=province_id, agency_id=agency_id, document_id=document.id,
+                              number=1, content=content, created_by=principal.subject)
+    session.add(version)
+    await record(session, document, principal.subject, "document.create",
+                 {"kind": value(document.kind), "code": document.code, "model": is_model})
+    return document, version
+
+
+async def new_version(session: AsyncSession, principal: Principal, province_id: int, document_id: int,
+                      *, content: str = "", summary: str = "") -> DocumentVersion:
+    require_role(principal, *MAINTAINERS)
+    document = await get_in_scope(session, Document, province_id, document_id, "document")
+    last = (await session.execute(select(func.max(DocumentVersion.number)).where(
+        DocumentVersion.province_id == province_id, DocumentVersion.document_id == document.id))).scalar()
+    version = DocumentVersion(province_id=province_id, agency_id=document.agency_id, document_id=document.id,
+                              number=(last or 0) + 1, content=content, summary=summary,
+                              created_by=principal.subject)
+    session.add(version)
+    await record(session, version, principal.subject, "document_version.create", {"number": version.number})
+    return version
+
+
+async def attach(session: AsyncSession, principal: Principal, storage: Storage, province_id: int,
+                 version_id: int, filename: str, content: bytes) -> DocumentVersion:
+    """Store the file and record its digest on a draft version (an approved text is frozen)."""
+    require_role(principal, *MAINTAINERS)
+    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+    if version.status != VersionStatus.draft:
+        raise invalid_transition("document version", version.status, "attach")
+    if len(content) > MAX_ATTACHMENT:
+        raise DomainError("attachment too large", "tệp đính kèm quá lớn", field="content")
+    version.attachment_name = require_text(filename, "filename", 300)
+    version.attachment_sha256 = storage.put(content)
+    session.add(version)
+    await record(session, version, principal.subject, "document_version.attach",
+                 {"sha256": version.attachment_sha256})
+    return version
+
+
+async def _move(session: AsyncSession, principal: Principal, province_id: int, version_id: int,
+                target: VersionStatus) -> DocumentVersion:
+    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+    if target not in MOVES[version.status]:
+        raise invalid_transition("document version", version.status, target.value)
+    now = utcnow()
+    if target == VersionStatus.approved:
+        version.approved_by, version.approved_at = principal.subject, now
+    if target == VersionStatus.effective:
+        # One effective version per document: the previous one becomes obsolete.
+        previous = (await session.execute(select(DocumentVersion).where(
+            DocumentVersion.province_id == province_id, DocumentVersion.document_id == version.document_id,
+            DocumentVersion.status == VersionStatus.effective))).scalars().all()
+        for old in previous:
+            old.status, old.obsolete_at = VersionStatus.obsolete, now
+            session.add(old)
+            await record(session, old, principal.subject, "document_version.obsolete", {"number": old.number})
+        version.effective_at = now
+    if target == VersionStatus.obsolete:
+        version.obsolete_at = now
+    version.status = target
+    session.add(version)
+    await record(session, version, principal.subject, f"document_version.{value(target)}", {"number": version.number})
+    return version
+
+
+async def submit(session, principal, province_id: int, version_id: int) -> DocumentVersion:
+    require_role(principal, *MAINTAINERS)
+    return await _move(session, principal, province_id, version_id, VersionStatus.in_review)
+
+
+async def approve(session, principal, province_id: int, version_id: int) -> DocumentVersion:
+    require_role(principal, Role.leader)  # clause 7.5: approval by the agency's leader
+    return await _move(session, principal, province_id, version_id, VersionStatus.approved)
+
+
+async def reject(session, principal, province_id: int, version_id: int) -> DocumentVersion:
+    require_role(principal, Role.leader)
+    return await _move(session, principal, province_id, version_id, VersionStatus.draft)
+
+
+async def make_effective(session, principal, province_id: int, version_id: int) -> DocumentVersion:
+    require_role(principal, *MAINTAINERS)
+    return await _move(session, principal, province_id, version_id, VersionStatus.effective)
+
+
+async def withdraw(session, principal, province_id: int, version_id: int) -> DocumentVersion:
+    require_role(principal, *MAINTAINERS)
+    return await _move(session, principal, province_id, version_id, VersionStatus.obsolete)
+
+
+async def acknowledge(session: AsyncSession, principal: Principal, province_id: int,
+                      version_id: int) -> DocumentAcknowledgement:
+    """A staff member confirms having read the effective version (idempotent)."""
+    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+    if version.status != VersionStatus.effective:
+        raise DomainError("only the effective version can be acknowledged",
+                          "chỉ phiên bản đang hiệu lực mới được xác nhận đã đọc", code="INVALID_TRANSITION")
+    existing = (await session.execute(select(DocumentAcknowledgement).where(
+        DocumentAcknowledgement.province_id == province_id, DocumentAcknowledgement.version_id == version.id,
+        DocumentAcknowledgement.subject == principal.subject))).scalar_one_or_none()
+    if existing:
+        return existing
+    ack = DocumentAcknowledgement(province_id=province_id, agency_id=version.agency_id, version_id=version.id,
+                                  subject=principal.subject)
+    session.add(ack)
+    await record(session, ack, principal.subject, "document.acknowledge", {"version_id": version.id})
+    return ack
+
+
+async def adopt_model(session: AsyncSession, principal: Principal, province_id: int, model_version_id: int,
+                      *, agency_id: int, code: str | None = None) -> tuple[Document, DocumentVersion]:
+    """Copy an effective model version into the agency as a draft it then adapts; the copy keeps
+    the link to the model version. The session needs the province in scope to read the model."""
+    model_version = await get_in_scope(session, DocumentVersion, province_id, model_version_id, "model version")
+    model = await get_in_scope(session, Document, province_id, model_version.document_id, "model document")
+    if not model.is_model or model_version.status != VersionStatus.effective:
+        raise DomainError("only an effective version of a model document can be adopted",
+                          "chỉ phiên bản hiệu lực của tài liệu mẫu mới được áp dụng", field="modelVersionId")
+    document, version = await create_document(
+        session, principal, province_id=province_id, agency_id=agency_id, kind=value(model.kind),
+        code=code or model.code, title=model.title, content=model_version.content)
+    document.model_version_id = model_version.id
+    version.attachment_sha256, version.attachment_name = model_version.attachment_sha256, model_version.attachment_name
+    session.add_all([document, version])
+    await record(session, document, principal.subject, "document.adopt", {"model_version_id": model_version.id})
+    return document, version
+
+
+async def adoptions(session: AsyncSession, province_id: int, model_document_id: int) -> list[tuple[int, int, int]]:
+    """(agency_id, document_id, model version number) of every adoption of a model document."""
+    rows = await session.execute(
+        select(Document.agency_id, Document.id, DocumentVersion.number)
+        .join(DocumentVersion, (DocumentVersion.province_id == Document.province_id)
+              & (DocumentVersion.id == Document.model_version_id))
+        .where(Document.province_id == province_id, DocumentVersion.document_id == model_document_id))
+    return [tuple(row) for row in rows]

@@ -1,0 +1,1 @@
+"""GraphQL for the QMS improvement loop: documents, nonconformities, risks, internal audits."""

@@ -1,0 +1,175 @@
+"""QMS mutations: thin adapters over the services of core/qms. Each runs in one transaction in
+the caller's scope; a refused move rolls back and changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+
+from eiso.core.auth.rules import require_principal
+from eiso.core.errors import DomainError
+from eiso.core.qms import audits, documents, risks
+from eiso.core.qms import nonconformities as ncs
+from eiso.graphql.auth.permissions import guard
+from eiso.graphql.qms.nodes import (
+    AuditFindingNode,
+    AuditPlanNode,
+    ChecklistItemInput,
+    DocumentKindEnum,
+    DocumentNode,
+    DocumentVersionNode,
+    FindingKindEnum,
+    NcSourceEnum,
+    NonconformityNode,
+    RiskNode,
+)
+from eiso.graphql.qms.queries import document_node
+from eiso.graphql.tenants.ids import decode_id, not_found
+from eiso.tenants.scope import TenantScope
+
+
+def _agency_of(principal) -> tuple[int, int]:
+    if principal.agency_id is None or principal.province_id is None:
+        raise DomainError("this needs a caller of one agency", "cần người dùng thuộc một cơ quan", field="agency")
+    return principal.province_id, principal.agency_id
+
+
+async def _in_tx(info: strawberry.Info, work):
+    principal = require_principal(info.context.principal)
+    async with info.context.resources.session(principal.tenant) as session, session.begin():
+        return await work(session, principal)
+
+
+async def _version(info, id: strawberry.ID, service) -> DocumentVersionNode:
+    province_id, row_id = decode_id(id, "DocumentVersion")
+    row = await _in_tx(info, lambda session, who: service(session, who, province_id, row_id))
+    return DocumentVersionNode.of(row)
+
+
+@strawberry.type
+class QmsMutation:
+    @strawberry.mutation(description="A new document of the caller's agency, with version 1 as a draft.",
+                         extensions=guard("createDocument"))
+    async def create_document(self, info: strawberry.Info, kind: DocumentKindEnum, code: str, title: str,
+                              content: str = "") -> DocumentNode:
+        async def work(session, who):
+            province_id, agency_id = _agency_of(who)
+            document, _ = await documents.create_document(
+                session, who, province_id=province_id, agency_id=agency_id, kind=kind.value, code=code,
+                title=title, content=content)
+            return await document_node(session, document)
+        return await _in_tx(info, work)
+
+    @strawberry.mutation(description="Adopt an effective model version of the province: the agency gets its own "
+                                     "draft copy, linked to the model version, to adapt.",
+                         extensions=guard("adoptModelDocument"))
+    async def adopt_model_document(self, info: strawberry.Info, version_id: strawberry.ID,
+                                   code: str | None = None) -> DocumentNode:
+        principal = require_principal(info.context.principal)
+        province_id, agency_id = _agency_of(principal)
+        model_province, row_id = decode_id(version_id, "DocumentVersion")
+        if model_province != province_id:
+            raise not_found("DocumentVersion", version_id)
+        # The model belongs to the province's committee: read it in the province's scope; the
+        # copy is stamped with the caller's own agency.
+        async with info.context.resources.session(TenantScope.province(province_id)) as session, session.begin():
+            document, _ = await documents.adopt_model(session, principal, province_id, row_id,
+                                                      agency_id=agency_id, code=code)
+            return await document_node(session, document)
+
+    @strawberry.mutation(description="Send a draft version for review.", extensions=guard("submitDocumentVersion"))
+    async def submit_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        return await _version(info, id, documents.submit)
+
+    @strawberry.mutation(description="Approve a version in review (the agency's leader).",
+                         extensions=guard("approveDocumentVersion"))
+    async def approve_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        return await _version(info, id, documents.approve)
+
+    @strawberry.mutation(description="Make an approved version effective; the previous effective one "
+                                     "becomes obsolete.", extensions=guard("makeDocumentVersionEffective"))
+    async def make_document_version_effective(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        return await _version(info, id, documents.make_effective)
+
+    @strawberry.mutation(description="Confirm having read an effective version.", extensions=guard("acknowledgeDocument"))
+    async def acknowledge_document(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        province_id, row_id = decode_id(id, "DocumentVersion")
+
+        async def work(session, who):
+            await documents.acknowledge(session, who, province_id, row_id)
+            return await session.get(documents.DocumentVersion, (province_id, row_id))
+        return DocumentVersionNode.of(await _in_tx(info, work))
+
+    @strawberry.mutation(description="Raise a nonconformity by hand or from a complaint.",
+                         extensions=guard("raiseNonconformity"))
+    async def raise_nonconformity(self, info: strawberry.Info, title: str, description: str = "",
+                                  origin: Annotated[NcSourceEnum, strawberry.argument(name="source")] = NcSourceEnum.MANUAL, procedure_code: str | None = None,
+                                  step: str | None = None, officer: str | None = None) -> NonconformityNode:
+        async def work(session, who):
+            province_id, agency_id = _agency_of(who)
+            return await ncs.raise_nonconformity(
+                session, who, province_id=province_id, agency_id=agency_id, title=title, description=description,
+                source=origin.value, procedure_code=procedure_code, step=step, officer=officer)
+        return NonconformityNode.of(await _in_tx(info, work))
+
+    @strawberry.mutation(description="Record root cause, corrective action, owner and due date.",
+                         extensions=guard("planCorrectiveAction"))
+    async def plan_corrective_action(self, info: strawberry.Info, id: strawberry.ID, root_cause: str,
+                                     corrective_action: str, owner: str, due_date: dt.date) -> NonconformityNode:
+        province_id, row_id = decode_id(id, "Nonconformity")
+        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.plan_action(
+            s, who, province_id, row_id, root_cause=root_cause, corrective_action=corrective_action, owner=owner,
+            due_date=due_date)))
+
+    @strawberry.mutation(description="Mark the corrective action done.", extensions=guard("completeCorrectiveAction"))
+    async def complete_corrective_action(self, info: strawberry.Info, id: strawberry.ID) -> NonconformityNode:
+        province_id, row_id = decode_id(id, "Nonconformity")
+        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.complete_action(s, who, province_id, row_id)))
+
+    @strawberry.mutation(description="Record whether the action worked; an ineffective one goes back to planning.",
+                         extensions=guard("recordEffectivenessCheck"))
+    async def record_effectiveness_check(self, info: strawberry.Info, id: strawberry.ID, result: str,
+                                         effective: bool) -> NonconformityNode:
+        province_id, row_id = decode_id(id, "Nonconformity")
+        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.record_effectiveness(
+            s, who, province_id, row_id, result=result, effective=effective)))
+
+    @strawberry.mutation(description="Close a verified nonconformity (EFFECTIVENESS_CHECK_REQUIRED otherwise).",
+                         extensions=guard("closeNonconformity"))
+    async def close_nonconformity(self, info: strawberry.Info, id: strawberry.ID) -> NonconformityNode:
+        province_id, row_id = decode_id(id, "Nonconformity")
+        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.close(s, who, province_id, row_id)))
+
+    @strawberry.mutation(description="Add a risk: level = likelihood × impact (each 1-5).", extensions=guard("registerRisk"))
+    async def register_risk(self, info: strawberry.Info, title: str, likelihood: int, impact: int, treatment: str,
+                            owner: str, review_date: dt.date) -> RiskNode:
+        async def work(session, who):
+            province_id, agency_id = _agency_of(who)
+            return await risks.register_risk(
+                session, who, province_id=province_id, agency_id=agency_id, title=title, likelihood=likelihood,
+                impact=impact, treatment=treatment, owner=owner, review_date=review_date)
+        return RiskNode.of(await _in_tx(info, work))
+
+    @strawberry.mutation(description="Plan an internal audit in the year's programme (created on first use), "
+                                     "with its checklist by ISO clause.", extensions=guard("createAuditPlan"))
+    async def create_audit_plan(self, info: strawberry.Info, date: dt.date, scope: str, auditors: list[str],
+                                checklist: list[ChecklistItemInput] | None = None) -> AuditPlanNode:
+        async def work(session, who):
+            province_id, agency_id = _agency_of(who)
+            programme = await audits.create_programme(
+                session, who, province_id=province_id, agency_id=agency_id, year=date.year,
+                title=f"Chương trình đánh giá nội bộ năm {date.year}")
+            return await audits.create_plan(session, who, province_id, programme.id, date=date, scope=scope,
+                                            auditors=auditors,
+                                            checklist=[(item.clause, item.question) for item in checklist or []])
+        return AuditPlanNode.of(await _in_tx(info, work))
+
+    @strawberry.mutation(description="Record an audit finding; a nonconformity finding opens a nonconformity.",
+                         extensions=guard("recordAuditFinding"))
+    async def record_audit_finding(self, info: strawberry.Info, plan_id: strawberry.ID, clause: str,
+                                   kind: FindingKindEnum, description: str) -> AuditFindingNode:
+        province_id, row_id = decode_id(plan_id, "AuditPlan")
+        return AuditFindingNode.of(await _in_tx(info, lambda s, who: audits.record_finding(
+            s, who, province_id, row_id, clause=clause, kind=kind.value, description=description)))

@@ -1,0 +1,172 @@
+"""QMS GraphQL types, built from rows; ids are typed global ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+
+from eiso.core.qms.common import value
+from eiso.graphql.tenants.ids import encode_id
+
+
+@strawberry.enum
+class DocumentKindEnum(enum.Enum):
+    POLICY = "policy"
+    OBJECTIVES = "objectives"
+    PROCEDURE = "procedure"
+    FORM = "form"
+    GUIDELINE = "guideline"
+    EXTERNAL_LEGAL = "external_legal"
+
+
+@strawberry.enum
+class NcSourceEnum(enum.Enum):
+    MANUAL = "manual"
+    AUDIT_FINDING = "audit_finding"
+    COMPLAINT = "complaint"
+
+
+@strawberry.enum
+class FindingKindEnum(enum.Enum):
+    CONFORMITY = "conformity"
+    OBSERVATION = "observation"
+    NONCONFORMITY = "nonconformity"
+
+
+@strawberry.type
+class DocumentVersionNode:
+    id: strawberry.ID
+    number: int
+    status: str
+    summary: str
+    attachment_name: str | None
+    attachment_sha256: str | None
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    effective_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row) -> DocumentVersionNode:
+        return cls(id=strawberry.ID(encode_id("DocumentVersion", row.province_id, row.id)), number=row.number,
+                   status=value(row.status), summary=row.summary, attachment_name=row.attachment_name,
+                   attachment_sha256=row.attachment_sha256, approved_by=row.approved_by,
+                   approved_at=row.approved_at, effective_at=row.effective_at)
+
+
+@strawberry.type
+class DocumentNode:
+    id: strawberry.ID
+    kind: str
+    code: str
+    title: str
+    is_model: bool
+    versions: list[DocumentVersionNode]
+
+    @classmethod
+    def of(cls, row, versions=()) -> DocumentNode:
+        return cls(id=strawberry.ID(encode_id("Document", row.province_id, row.id)), kind=value(row.kind),
+                   code=row.code, title=row.title, is_model=row.is_model,
+                   versions=[DocumentVersionNode.of(v) for v in versions])
+
+
+@strawberry.type
+class NonconformityNode:
+    id: strawberry.ID
+    title: str
+    description: str
+    source: str
+    procedure_code: str | None
+    step: str | None
+    status: str
+    root_cause: str | None
+    corrective_action: str | None
+    owner: str | None
+    due_date: dt.date | None
+    effectiveness_result: str | None
+    effective: bool | None
+    checked_by: str | None
+    checked_at: dt.datetime | None
+    raised_at: dt.datetime
+
+    @classmethod
+    def of(cls, row) -> NonconformityNode:
+        return cls(id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)), title=row.title,
+                   description=row.description, source=value(row.source), procedure_code=row.procedure_code,
+                   step=row.step, status=value(row.status), root_cause=row.root_cause,
+                   corrective_action=row.corrective_action, owner=row.owner, due_date=row.due_date,
+                   effectiveness_result=row.effectiveness_result, effective=row.effective,
+                   checked_by=row.checked_by, checked_at=row.checked_at, raised_at=row.raised_at)
+
+
+@strawberry.type
+class RiskNode:
+    id: strawberry.ID
+    title: str
+    likelihood: int
+    impact: int
+    level: int
+    treatment: str
+    owner: str
+    review_date: dt.date
+
+    @classmethod
+    def of(cls, row) -> RiskNode:
+        return cls(id=strawberry.ID(encode_id("Risk", row.province_id, row.id)), title=row.title,
+                   likelihood=row.likelihood, impact=row.impact, level=row.level, treatment=row.treatment,
+                   owner=row.owner, review_date=row.review_date)
+
+
+@strawberry.type
+class AuditPlanNode:
+    id: strawberry.ID
+    date: dt.date
+    scope: str
+    auditors: list[str]
+
+    @classmethod
+    def of(cls, row) -> AuditPlanNode:
+        return cls(id=strawberry.ID(encode_id("AuditPlan", row.province_id, row.id)), date=row.date,
+                   scope=row.scope, auditors=list(row.auditors))
+
+
+@strawberry.type
+class AuditFindingNode:
+    id: strawberry.ID
+    clause: str
+    kind: str
+    description: str
+    nonconformity_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, row) -> AuditFindingNode:
+        nc = encode_id("Nonconformity", row.province_id, row.nonconformity_id) if row.nonconformity_id else None
+        return cls(id=strawberry.ID(encode_id("AuditFinding", row.province_id, row.id)), clause=row.clause,
+                   kind=value(row.kind), description=row.description, nonconformity_id=nc)
+
+
+@strawberry.type
+class AuditProgrammeNode:
+    id: strawberry.ID
+    year: int
+    title: str
+    plans: list[AuditPlanNode]
+
+    @classmethod
+    def of(cls, row, plans=()) -> AuditProgrammeNode:
+        return cls(id=strawberry.ID(encode_id("AuditProgramme", row.province_id, row.id)), year=row.year,
+                   title=row.title, plans=[AuditPlanNode.of(p) for p in plans])
+
+
+@strawberry.type
+class AdoptionNode:
+    agency_id: strawberry.ID
+    document_id: strawberry.ID
+    model_version_number: int
+
+
+@strawberry.input
+class ChecklistItemInput:
+    clause: str
+    question: str
