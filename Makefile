@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on both backends; two workers (pytest-xdist) halve its time on two cores.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install run test schema bench lint clean
 
@@ -24,7 +26,7 @@ run: install
 	$(BIN)/eiso serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 schema: install
 	$(BIN)/eiso graphql schema --bundled > graphql/schema.graphql
