@@ -9,24 +9,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from eiso.infra.rls import app_role, enable_tenant_rls, grant
+from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0400_engine_base"
 down_revision = "0002_modules"
 branch_labels = None
 depends_on = None
 
-
-def _tenant_columns(table: str) -> list:
-    return [
-        sa.Column("province_id", sa.BigInteger, primary_key=True),
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("agency_id", sa.BigInteger, nullable=False, index=True),
-        sa.ForeignKeyConstraint(
-            ["province_id", "agency_id"],
-            ["agencies.province_id", "agencies.id"],
-            name=f"fk_{table}_agency",
-        ),
-    ]
 
 
 def upgrade() -> None:
@@ -41,7 +30,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_entries",
-        *_tenant_columns("audit_entries"),
+        *tenant_columns("audit_entries"),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
@@ -56,7 +45,7 @@ def upgrade() -> None:
     op.create_index("ix_audit_entries_entity", "audit_entries", ["entity_type", "entity_id"])
     op.create_table(
         "audit_heads",
-        *_tenant_columns("audit_heads"),
+        *tenant_columns("audit_heads"),
         sa.Column("seq", sa.BigInteger, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
     )

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from eiso.infra.rls import enable_tenant_rls, grant
+from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0500_dossiers"
 down_revision = "0400_engine_base"
@@ -17,18 +18,6 @@ depends_on = None
 
 TENANT_TABLES = ("procedure_adoptions", "dossiers", "dossier_events", "dossier_counters")
 
-
-def _tenant_columns(table: str) -> list:
-    return [
-        sa.Column("province_id", sa.BigInteger, primary_key=True),
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("agency_id", sa.BigInteger, nullable=False, index=True),
-        sa.ForeignKeyConstraint(
-            ["province_id", "agency_id"],
-            ["agencies.province_id", "agencies.id"],
-            name=f"fk_{table}_agency",
-        ),
-    ]
 
 
 def upgrade() -> None:
@@ -53,7 +42,7 @@ def upgrade() -> None:
     grant(op, "procedures", "SELECT, INSERT, UPDATE")
     op.create_table(
         "procedure_adoptions",
-        *_tenant_columns("procedure_adoptions"),
+        *tenant_columns("procedure_adoptions"),
         sa.Column("procedure_code", sa.String(32), nullable=False),
         sa.Column("time_limit_amount", sa.Integer, nullable=False),
         sa.Column("step_units", sa.JSON, nullable=False),
@@ -62,7 +51,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "dossiers",
-        *_tenant_columns("dossiers"),
+        *tenant_columns("dossiers"),
         sa.Column("code", sa.String(80), nullable=False, unique=True),
         sa.Column("lookup_hash", sa.String(64), nullable=False),
         sa.Column("procedure_code", sa.String(32), nullable=False, index=True),
@@ -88,7 +77,7 @@ def upgrade() -> None:
     op.create_index("ix_dossiers_agency_status", "dossiers", ["agency_id", "status", "received_at"])
     op.create_table(
         "dossier_events",
-        *_tenant_columns("dossier_events"),
+        *tenant_columns("dossier_events"),
         sa.Column("dossier_id", sa.BigInteger, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
@@ -100,7 +89,7 @@ def upgrade() -> None:
     op.create_index("ix_dossier_events_dossier", "dossier_events", ["dossier_id", "at"])
     op.create_table(
         "dossier_counters",
-        *_tenant_columns("dossier_counters"),
+        *tenant_columns("dossier_counters"),
         sa.Column("day", sa.String(6), nullable=False),
         sa.Column("last", sa.Integer, nullable=False),
         sa.UniqueConstraint("agency_id", "day", name="uq_dossier_counters_agency_day"),

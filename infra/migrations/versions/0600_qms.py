@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from eiso.infra.rls import enable_tenant_rls
+from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0600_qms"
 down_revision = "0400_engine_base"
@@ -19,15 +20,6 @@ depends_on = None
 TABLES = ["documents", "document_versions", "document_acknowledgements", "nonconformities", "risks",
           "audit_programmes", "audit_plans", "audit_checklist_items", "audit_findings"]
 
-
-def _tenant_columns(table: str) -> list:
-    return [
-        sa.Column("province_id", sa.BigInteger, primary_key=True),
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("agency_id", sa.BigInteger, nullable=False, index=True),
-        sa.ForeignKeyConstraint(["province_id", "agency_id"], ["agencies.province_id", "agencies.id"],
-                                name=f"fk_{table}_agency"),
-    ]
 
 
 def _parent(table: str, name: str, column: str, parent: str) -> sa.ForeignKeyConstraint:
@@ -40,7 +32,7 @@ def _tz() -> sa.DateTime:
 
 def upgrade() -> None:
     op.create_table(
-        "documents", *_tenant_columns("documents"),
+        "documents", *tenant_columns("documents"),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("code", sa.String(64), nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
@@ -52,7 +44,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_documents_model_version", "documents", ["province_id", "model_version_id"])
     op.create_table(
-        "document_versions", *_tenant_columns("document_versions"),
+        "document_versions", *tenant_columns("document_versions"),
         sa.Column("document_id", sa.BigInteger, nullable=False),
         sa.Column("number", sa.Integer, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
@@ -70,7 +62,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("province_id", "document_id", "number", name="uq_document_versions_number"),
     )
     op.create_table(
-        "document_acknowledgements", *_tenant_columns("document_acknowledgements"),
+        "document_acknowledgements", *tenant_columns("document_acknowledgements"),
         sa.Column("version_id", sa.BigInteger, nullable=False),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("at", _tz(), nullable=False),
@@ -79,7 +71,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("province_id", "version_id", "subject", name="uq_document_acknowledgements"),
     )
     op.create_table(
-        "nonconformities", *_tenant_columns("nonconformities"),
+        "nonconformities", *tenant_columns("nonconformities"),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("source", sa.String(32), nullable=False),
@@ -101,7 +93,7 @@ def upgrade() -> None:
         sa.Column("closed_at", _tz(), nullable=True),
     )
     op.create_table(
-        "risks", *_tenant_columns("risks"),
+        "risks", *tenant_columns("risks"),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("likelihood", sa.Integer, nullable=False),
         sa.Column("impact", sa.Integer, nullable=False),
@@ -113,7 +105,7 @@ def upgrade() -> None:
         sa.Column("updated_at", _tz(), nullable=False),
     )
     op.create_table(
-        "audit_programmes", *_tenant_columns("audit_programmes"),
+        "audit_programmes", *tenant_columns("audit_programmes"),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
@@ -121,7 +113,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("province_id", "agency_id", "year", name="uq_audit_programmes_year"),
     )
     op.create_table(
-        "audit_plans", *_tenant_columns("audit_plans"),
+        "audit_plans", *tenant_columns("audit_plans"),
         sa.Column("programme_id", sa.BigInteger, nullable=False),
         sa.Column("date", sa.Date, nullable=False),
         sa.Column("scope", sa.Text, nullable=False),
@@ -131,14 +123,14 @@ def upgrade() -> None:
         _parent("audit_plans", "fk_audit_plans_programme", "programme_id", "audit_programmes"),
     )
     op.create_table(
-        "audit_checklist_items", *_tenant_columns("audit_checklist_items"),
+        "audit_checklist_items", *tenant_columns("audit_checklist_items"),
         sa.Column("plan_id", sa.BigInteger, nullable=False),
         sa.Column("clause", sa.String(16), nullable=False),
         sa.Column("question", sa.Text, nullable=False),
         _parent("audit_checklist_items", "fk_audit_checklist_items_plan", "plan_id", "audit_plans"),
     )
     op.create_table(
-        "audit_findings", *_tenant_columns("audit_findings"),
+        "audit_findings", *tenant_columns("audit_findings"),
         sa.Column("plan_id", sa.BigInteger, nullable=False),
         sa.Column("clause", sa.String(16), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
