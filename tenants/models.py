@@ -74,13 +74,17 @@ class TenantOwned(SQLModel, TenantRow):
     agency_id: int = Field(sa_type=BigInteger, index=True)
 
 
+def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyConstraint:
+    """A composite foreign key to another tenant table: the database itself refuses a
+    reference across provinces."""
+    return ForeignKeyConstraint(
+        ["province_id", column], [f"{parent}.province_id", f"{parent}.id"], name=f"fk_{table}_{name}"
+    )
+
+
 def agency_fk(table: str) -> ForeignKeyConstraint:
     """The composite foreign key that keeps a row inside its agency's province."""
-    return ForeignKeyConstraint(
-        ["province_id", "agency_id"],
-        ["agencies.province_id", "agencies.id"],
-        name=f"fk_{table}_agency",
-    )
+    return tenant_fk(table, "agency_id", "agencies", "agency")
 
 
 class Province(SQLModel, table=True):

@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    ForeignKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -24,7 +23,7 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
@@ -51,8 +50,7 @@ class AuditPlan(TenantOwned, table=True):
     __tablename__ = "audit_plans"
     __table_args__ = (
         agency_fk("audit_plans"),
-        ForeignKeyConstraint(["province_id", "programme_id"], ["audit_programmes.province_id", "audit_programmes.id"],
-                             name="fk_audit_plans_programme"),
+        tenant_fk("audit_plans", "programme_id", "audit_programmes", "programme"),
     )
 
     programme_id: int = Field(sa_type=BigInteger)
@@ -67,8 +65,7 @@ class AuditChecklistItem(TenantOwned, table=True):
     __tablename__ = "audit_checklist_items"
     __table_args__ = (
         agency_fk("audit_checklist_items"),
-        ForeignKeyConstraint(["province_id", "plan_id"], ["audit_plans.province_id", "audit_plans.id"],
-                             name="fk_audit_checklist_items_plan"),
+        tenant_fk("audit_checklist_items", "plan_id", "audit_plans", "plan"),
     )
 
     plan_id: int = Field(sa_type=BigInteger)
@@ -80,8 +77,7 @@ class AuditFinding(TenantOwned, table=True):
     __tablename__ = "audit_findings"
     __table_args__ = (
         agency_fk("audit_findings"),
-        ForeignKeyConstraint(["province_id", "plan_id"], ["audit_plans.province_id", "audit_plans.id"],
-                             name="fk_audit_findings_plan"),
+        tenant_fk("audit_findings", "plan_id", "audit_plans", "plan"),
     )
 
     plan_id: int = Field(sa_type=BigInteger)

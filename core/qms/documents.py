@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, ForeignKeyConstraint, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, select
 
@@ -31,7 +31,7 @@ from eiso.core.qms.common import (
     value,
 )
 from eiso.core.qms.storage import Storage
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 
@@ -86,8 +86,7 @@ class DocumentVersion(TenantOwned, table=True):
     __tablename__ = "document_versions"
     __table_args__ = (
         agency_fk("document_versions"),
-        ForeignKeyConstraint(["province_id", "document_id"], ["documents.province_id", "documents.id"],
-                             name="fk_document_versions_document"),
+        tenant_fk("document_versions", "document_id", "documents", "document"),
         UniqueConstraint("province_id", "document_id", "number", name="uq_document_versions_number"),
     )
 
@@ -110,9 +109,7 @@ class DocumentAcknowledgement(TenantOwned, table=True):
     __tablename__ = "document_acknowledgements"
     __table_args__ = (
         agency_fk("document_acknowledgements"),
-        ForeignKeyConstraint(["province_id", "version_id"],
-                             ["document_versions.province_id", "document_versions.id"],
-                             name="fk_document_acknowledgements_version"),
+        tenant_fk("document_acknowledgements", "version_id", "document_versions", "version"),
         UniqueConstraint("province_id", "version_id", "subject", name="uq_document_acknowledgements"),
     )
 
