@@ -31,6 +31,7 @@ from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
 from eiso.graphql.assembly import SchemaClash
 from eiso.graphql.dispatch import ProvinceGraphQL
+from eiso.graphql.dossiers import downloads
 from eiso.graphql.limits import Limits
 from eiso.graphql.schema import make_assembler
 from eiso.infra.relay import Relay
@@ -109,6 +110,7 @@ def create_app(
         WebSocketRoute("/graphql", view),
         *auth_routes.routes,
         *federation.routes,
+        *downloads.routes,
     ]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     redis_prefix: str = "eiso:"
     # Where attachments (QMS document files) are stored, content-addressed by sha256.
     storage_dir: str = "./var/files"
+    # The DejaVu TrueType fonts the PDF slips embed (Debian's fonts-dejavu-core puts them here).
+    slip_font_dir: str = "/usr/share/fonts/truetype/dejavu"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     issuer: str = "http://127.0.0.1:8000"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

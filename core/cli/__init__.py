@@ -12,6 +12,7 @@ from eiso.core.cli import (
     clients,
     db,
     demo,
+    dossiers_cmd,
     events_cmd,
     federation,
     graphql_cmd,
@@ -57,6 +58,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(federation.app, name="federation")
+app.add_typer(dossiers_cmd.app, name="dossiers")
 
 
 def main() -> None:

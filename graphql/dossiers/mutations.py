@@ -13,6 +13,8 @@ from strawberry.scalars import JSON
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import catalogue, engine, public_limit, service
+from eiso.core.dossiers.slips import forms as slip_forms
+from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import Forbidden
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.auth.permissions import guard
@@ -60,6 +62,15 @@ async def _move(info: strawberry.Info, id: strawberry.ID, expected_version: int,
     return DossierNode(row=row)
 
 
+async def _receipt_slip(info: strawberry.Info, session, got: engine.Received) -> str | None:
+    """Slip 01 with the lookup key, while the key is still known (the first answer only)."""
+    if got.lookup_key is None or not slip_forms.FORMS[1].exists(got.dossier):
+        return None
+    rendered = await slips.render_loaded(session, info.context.resources.settings, got.dossier, 1, "html",
+                                         lookup_key=got.lookup_key)
+    return rendered.body.decode()
+
+
 @strawberry.input
 class ReceiveDossierInput:
     procedure_code: str
@@ -97,7 +108,9 @@ class DossiersMutation:
                                        actor=principal.subject, calendar=calendar,
                                        data_model=_data_model(info, input.procedure_code),
                                        idempotency_key=idempotency_key, online=input.online)
-        return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed)
+            receipt = await _receipt_slip(info, session, got)
+        return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed,
+                               receipt_slip_html=receipt)
 
     @strawberry.mutation(description="Refuse an online dossier (not received), with a reason.", extensions=guard("refuseDossier"))
     async def refuse_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:

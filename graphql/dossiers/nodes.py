@@ -9,6 +9,7 @@ import strawberry
 
 from eiso.core.dossiers.engine import _aware, is_overdue
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
+from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import Status
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import utcnow
@@ -55,6 +56,37 @@ class ProcedureNode:
     @strawberry.field
     def module(self) -> str:
         return self.row.module
+
+
+@strawberry.type(description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in its state.")
+class SlipNode:
+    form: strawberry.Private[slip_forms.SlipForm]
+    dossier_gid: strawberry.Private[str]
+
+    @strawberry.field(description="The form number, 1 to 5.")
+    def number(self) -> int:
+        return self.form.number
+
+    @strawberry.field
+    def title_vi(self) -> str:
+        return self.form.title_vi
+
+    @strawberry.field
+    def title_en(self) -> str:
+        return self.form.title_en
+
+    @strawberry.field(description="GET with the same bearer token as /graphql.")
+    def html_url(self) -> str:
+        return slip_path(self.dossier_gid, self.form.number, "html")
+
+    @strawberry.field(description="GET with the same bearer token as /graphql.")
+    def pdf_url(self) -> str:
+        return slip_path(self.dossier_gid, self.form.number, "pdf")
+
+
+def slip_path(dossier_gid: str, number: int, fmt: str) -> str:
+    # Kept equal to the routes of graphql/dossiers/downloads.py (a test fetches these URLs).
+    return f"/dossiers/{dossier_gid}/slips/{number:02d}.{fmt}"
 
 
 @strawberry.type
@@ -105,12 +137,21 @@ class DossierNode:
     def version(self) -> int:
         return self.row.version
 
+    @strawberry.field(description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a supplement request, 03 when refused, 04 after an apology).")
+    def slips(self) -> list[SlipNode]:
+        gid = encode_id("Dossier", self.row.province_id, self.row.id)
+        return [SlipNode(form=f, dossier_gid=gid) for f in slip_forms.available(self.row)]
+
 
 @strawberry.type
 class ReceivedDossier:
     dossier: DossierNode
     lookup_key: str | None = strawberry.field(description="Given once, on the first answer; eiso keeps only its hash.")
     replayed: bool
+    receipt_slip_html: str | None = strawberry.field(
+        default=None,
+        description="Slip 01 (receipt and appointment) as HTML, printed with the lookup key: only on the first answer "
+                    "for a dossier received at the counter. Later prints of slip 01 say the key is on the original.")
 
 
 @strawberry.type

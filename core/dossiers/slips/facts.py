@@ -1,0 +1,113 @@
+"""Everything a slip prints, read in one go from the caller's tenant-scoped session: the
+dossier, its agency and province, the procedure, the timeline, the apology's dates (from the
+audit trail: the timeline row keeps only the reason) and the names behind actor ids."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from eiso.core.audit import AuditEntry
+from eiso.core.auth.models import User
+from eiso.core.dossiers.engine import _aware
+from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
+from eiso.core.errors import NotFound
+from eiso.core.workdays import WorkingCalendar
+from eiso.tenants.models import Agency, Province, Unit
+
+
+@dataclasses.dataclass
+class Facts:
+    dossier: Dossier
+    agency: Agency
+    province: Province | None
+    procedure: ProcedureRecord
+    events: list[DossierEventRow]
+    calendar: WorkingCalendar
+    names: dict[str, str]  # actor id → display name
+    step_units: dict[str, str]  # step code → unit name
+    apology: dict | None  # {"reason", "old_appointment", "new_appointment", "at"}
+    lookup_key: str | None = None  # only at receipt time: eiso keeps its hash alone
+
+    def event(self, action: str) -> DossierEventRow | None:
+        """The last timeline row of this action."""
+        found = [e for e in self.events if e.action == action]
+        return found[-1] if found else None
+
+    def name(self, actor: str | None) -> str:
+        return self.names.get(actor or "", actor or "")
+
+
+async def load_dossier(session: AsyncSession, *, province_id: int | None = None, dossier_id: int | None = None,
+                       code: str | None = None) -> Dossier:
+    """By global id parts or by code; the session's scope hides other tenants' dossiers."""
+    statement = select(Dossier)
+    if code is not None:
+        statement = statement.where(Dossier.code == code)
+    else:
+        statement = statement.where(Dossier.province_id == province_id, Dossier.id == dossier_id)
+    dossier = (await session.execute(statement)).scalar_one_or_none()
+    if dossier is None:
+        raise NotFound(f"dossier {code or dossier_id} not found", f"không tìm thấy hồ sơ {code or dossier_id}")
+    return dossier
+
+
+async def _names(session: AsyncSession, actors: set[str]) -> dict[str, str]:
+    ids = {int(a) for a in actors if a.isdigit()}
+    if not ids:
+        return {}
+    users = (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
+    return {str(u.id): u.display_name or u.username for u in users}
+
+
+async def _step_units(session: AsyncSession, dossier: Dossier) -> dict[str, str]:
+    adoption = (await session.execute(select(ProcedureAdoption).where(
+        ProcedureAdoption.agency_id == dossier.agency_id,
+        ProcedureAdoption.procedure_code == dossier.procedure_code))).scalar_one_or_none()
+    chosen = {code: int(unit) for code, unit in (adoption.step_units if adoption else {}).items()}
+    if not chosen:
+        return {}
+    units = (await session.execute(select(Unit).where(
+        Unit.province_id == dossier.province_id, Unit.id.in_(set(chosen.values()))))).scalars()
+    by_id = {u.id: u.name for u in units}
+    return {code: by_id[unit] for code, unit in chosen.items() if unit in by_id}
+
+
+async def _apology(session: AsyncSession, dossier: Dossier) -> dict | None:
+    entry = (await session.execute(
+        select(AuditEntry).where(AuditEntry.agency_id == dossier.agency_id, AuditEntry.entity_type == "dossier",
+                                 AuditEntry.entity_id == str(dossier.id), AuditEntry.action == "dossier.apology")
+        .order_by(AuditEntry.seq.desc()).limit(1)
+    )).scalar_one_or_none()
+    if entry is None:
+        return None
+    return {"old_appointment": dt.datetime.fromisoformat(entry.data["old_appointment"]),
+            "new_appointment": dt.datetime.fromisoformat(entry.data["new_appointment"]),
+            "at": _aware(entry.at)}
+
+
+async def load(session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar,
+               lookup_key: str | None = None) -> Facts:
+    agency = (await session.execute(select(Agency).where(
+        Agency.province_id == dossier.province_id, Agency.id == dossier.agency_id))).scalar_one()
+    province = await session.get(Province, dossier.province_id)
+    events = list((await session.execute(
+        select(DossierEventRow).where(DossierEventRow.dossier_id == dossier.id)
+        .order_by(DossierEventRow.at, DossierEventRow.id)
+    )).scalars())
+    actors = {e.actor for e in events} | ({dossier.assignee} if dossier.assignee else set())
+    apology = await _apology(session, dossier)
+    if apology is not None:
+        reason = [e.note for e in events if e.action == "apology"]
+        apology["reason"] = reason[-1] if reason else ""
+    return Facts(
+        dossier=dossier, agency=agency, province=province,
+        # Not catalogue.get_procedure: a procedure no module provides any more keeps its slips.
+        procedure=(await session.execute(select(ProcedureRecord).where(
+            ProcedureRecord.code == dossier.procedure_code))).scalar_one(),
+        events=events, calendar=calendar, names=await _names(session, actors),
+        step_units=await _step_units(session, dossier), apology=apology, lookup_key=lookup_key,
+    )

@@ -1,0 +1,122 @@
+"""Slips as PDF with fpdf2, in the DejaVu Serif fonts of Debian's `fonts-dejavu-core`
+(embedded as TrueType subsets, so every Vietnamese diacritic prints and extracts as text).
+The font folder is the setting `EISO_SLIP_FONT_DIR`."""
+
+from __future__ import annotations
+
+import pathlib
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line
+from eiso.core.errors import DomainError
+
+FONT = "DejaVuSerif"
+STYLES = {"": "DejaVuSerif.ttf", "B": "DejaVuSerif-Bold.ttf", "I": "DejaVuSerif-Italic.ttf",
+          "BI": "DejaVuSerif-BoldItalic.ttf"}
+NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+
+
+def _pdf(font_dir: str) -> FPDF:
+    folder = pathlib.Path(font_dir)
+    missing = [name for name in STYLES.values() if not (folder / name).is_file()]
+    if missing:
+        raise DomainError(
+            f"PDF fonts missing in {folder} ({', '.join(missing)}): install fonts-dejavu-core or set EISO_SLIP_FONT_DIR",
+            f"thiếu phông chữ PDF trong {folder}: cài gói fonts-dejavu-core hoặc đặt EISO_SLIP_FONT_DIR",
+            code="PDF_FONTS_MISSING")
+    pdf = FPDF(format="A4")
+    pdf.set_margins(20, 15, 15)
+    pdf.set_auto_page_break(True, margin=15)
+    for style, name in STYLES.items():
+        pdf.add_font(FONT, style, str(folder / name))
+    pdf.add_page()
+    return pdf
+
+
+def _header(pdf: FPDF, doc: Document) -> None:
+    width = pdf.epw
+    left, right = width * 0.42, width * 0.58
+    top = pdf.get_y()
+    pdf.set_font(FONT, "", 10)
+    pdf.multi_cell(left, 5, doc.superior, align="C", **NEXT_LINE)
+    pdf.set_font(FONT, "B", 10)
+    pdf.multi_cell(left, 5, doc.agency.upper() + "\nBỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", **NEXT_LINE)
+    bottom = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + left, top)
+    pdf.multi_cell(right, 5, NATION, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(right, 5, MOTTO, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(FONT, "I", 10)
+    pdf.multi_cell(right, 6, doc.place_date, align="C", **NEXT_LINE)
+    pdf.set_y(max(bottom, pdf.get_y()) + 4)
+
+
+def _title(pdf: FPDF, doc: Document) -> None:
+    pdf.set_font(FONT, "I", 9)
+    pdf.cell(0, 5, f"Mẫu số {doc.number}", align="C", **NEXT_LINE)
+    pdf.set_font(FONT, "B", 13)
+    pdf.multi_cell(0, 7, doc.title, align="C", **NEXT_LINE)
+    pdf.set_font(FONT, "", 11)
+    pdf.multi_cell(0, 6, f"Mã hồ sơ: **{doc.code}**", align="C", markdown=True, **NEXT_LINE)
+    pdf.set_font(FONT, "I", 9)
+    pdf.multi_cell(0, 5, doc.copy_note, align="C", **NEXT_LINE)
+    pdf.ln(3)
+
+
+def _escape(text: str) -> str:
+    # fpdf2's markdown reads ** and __ as bold and underline: user text must not switch them.
+    return text.replace("*", "\u2217").replace("__", "_\u200b_")
+
+
+def _lines(pdf: FPDF, lines: list[Line]) -> None:
+    pdf.set_font(FONT, "", 11)
+    for line in lines:
+        label = f"**{_escape(line.label)}**" if line.label else ""
+        pdf.multi_cell(0, 6, label + _escape(line.text), markdown=True, **NEXT_LINE)
+        pdf.ln(1)
+
+
+def _table(pdf: FPDF, doc: Document) -> None:
+    table = doc.table
+    pdf.ln(2)
+    pdf.set_font(FONT, "", 9)
+    with pdf.table(col_widths=tuple(table.widths), text_align="LEFT", line_height=4.5,
+                   headings_style=None) as grid:
+        head = grid.row()
+        pdf.set_font(FONT, "B", 9)
+        for text in table.head:
+            head.cell(text, align="CENTER")
+        pdf.set_font(FONT, "", 9)
+        for cells in table.rows:
+            row = grid.row()
+            for text in cells:
+                row.cell(text)
+
+
+def _signatures(pdf: FPDF, doc: Document) -> None:
+    if not doc.signatures:
+        return
+    pdf.ln(6)
+    width = pdf.epw / len(doc.signatures)
+    top = pdf.get_y()
+    for index, (role, name) in enumerate(doc.signatures):
+        pdf.set_xy(pdf.l_margin + index * width, top)
+        pdf.set_font(FONT, "B", 11)
+        pdf.multi_cell(width, 6, role, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.set_font(FONT, "I", 10)
+        pdf.multi_cell(width, 6, name, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+
+
+def render_pdf(doc: Document, font_dir: str) -> bytes:
+    pdf = _pdf(font_dir)
+    pdf.set_title(f"Mẫu {doc.number} - {doc.title} - {doc.code}")
+    pdf.set_creator("eiso")
+    _header(pdf, doc)
+    _title(pdf, doc)
+    _lines(pdf, doc.lines)
+    if doc.table:
+        _table(pdf, doc)
+    _lines(pdf, doc.closing)
+    _signatures(pdf, doc)
+    return bytes(pdf.output())

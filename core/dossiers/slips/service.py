@@ -1,0 +1,49 @@
+"""Slips on demand: load the dossier in the caller's tenant scope (another tenant's dossier is
+NOT_FOUND, like one that never existed), check the slip exists in its state, render it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core.dossiers.models import Dossier
+from eiso.core.dossiers.slips import facts as dossier_facts
+from eiso.core.dossiers.slips import forms
+from eiso.core.dossiers.slips.documents import build
+from eiso.core.dossiers.slips.markup import render_html
+from eiso.core.dossiers.slips.printing import render_pdf
+from eiso.core.resources import Resources
+from eiso.core.settings import Settings
+from eiso.core.workdays.overrides import load_calendar
+from eiso.tenants.scope import TenantScope
+
+MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+
+
+@dataclasses.dataclass
+class Rendered:
+    body: bytes
+    media_type: str
+    filename: str
+
+
+async def render_loaded(session: AsyncSession, settings: Settings, dossier: Dossier, number: int, fmt: str,
+                        lookup_key: str | None = None) -> Rendered:
+    """Render slip `number` of a dossier already loaded in `session` (the receipt uses this to
+    print slip 01 with the lookup key, inside its own transaction)."""
+    forms.check_format(fmt)
+    chosen = forms.require(dossier, number)
+    calendar = await load_calendar(session, settings)
+    doc = build(await dossier_facts.load(session, dossier, calendar, lookup_key), chosen)
+    body = render_html(doc).encode() if fmt == "html" else render_pdf(doc, settings.slip_font_dir)
+    return Rendered(body, MEDIA[fmt], f"{dossier.code}-mau-{chosen.label}.{fmt}")
+
+
+async def render(resources: Resources, scope: TenantScope, number: int, fmt: str, *,
+                 province_id: int | None = None, dossier_id: int | None = None,
+                 code: str | None = None) -> Rendered:
+    async with resources.session(scope) as session, session.begin():
+        dossier = await dossier_facts.load_dossier(session, province_id=province_id, dossier_id=dossier_id,
+                                                   code=code)
+        return await render_loaded(session, resources.settings, dossier, number, fmt)

@@ -1,0 +1,92 @@
+"""Printable files over plain HTTP, beside `/graphql` and with the same bearer token, rules
+and global ids:
+
+- `GET /dossiers/{id}/slips/{number}.{html|pdf}`: slip 01-05 of a dossier;
+- `GET /agencies/{id}/tracking-book.{csv|xlsx}?from=YYYY-MM-DD&to=YYYY-MM-DD`: form 06.
+
+A dossier or agency outside the caller's tenant answers 404, the same as one that does not
+exist. Errors are JSON: `{"error": {"code", "message", "message_vi"}}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from eiso.core.auth.rules import check_operation
+from eiso.core.dossiers.slips import book, service
+from eiso.core.errors import DomainError
+from eiso.graphql.tenants.ids import decode_id
+
+STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "SLIP_NOT_AVAILABLE": 409,
+          "PDF_FONTS_MISSING": 503}
+
+
+def _error(error: DomainError) -> JSONResponse:
+    status = STATUS.get(error.code, 400)
+    headers = {"www-authenticate": "Bearer"} if status == 401 else {}
+    body = {"error": {"code": error.code, "message": error.message, "message_vi": error.message_vi,
+                      **{k: v for k, v in error.details.items() if isinstance(v, str | int)}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _file(body: bytes, media_type: str, filename: str) -> Response:
+    # Slips and the book carry personal data: never cached by a shared proxy.
+    quoted = urllib.parse.quote(filename)
+    return Response(body, media_type=media_type, headers={
+        "content-disposition": f"inline; filename*=UTF-8''{quoted}", "cache-control": "no-store",
+        "x-content-type-options": "nosniff"})
+
+
+async def _principal(request: Request, operation: str):
+    principal = await request.app.state.authenticator(request)
+    check_operation(principal, operation)
+    return principal
+
+
+async def dossier_slip(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "dossierSlip")
+        province_id, dossier_id = decode_id(request.path_params["id"], "Dossier")
+        rendered = await service.render(request.app.state.resources, principal.tenant,
+                                        request.path_params["number"], request.path_params["fmt"],
+                                        province_id=province_id, dossier_id=dossier_id)
+    except DomainError as error:
+        return _error(error)
+    return _file(rendered.body, rendered.media_type, rendered.filename)
+
+
+def _date(request: Request, name: str) -> dt.date | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise DomainError(f"{name}: a date YYYY-MM-DD", f"{name}: ngày dạng YYYY-MM-DD",
+                          code="BAD_INPUT", field=name) from None
+
+
+async def tracking_book(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "trackingBook")
+        province_id, agency_id = decode_id(request.path_params["id"], "Agency")
+        fmt = request.path_params["fmt"]
+        if fmt not in book.FORMATS:
+            raise DomainError("format: csv or xlsx", "format: csv hoặc xlsx", code="BAD_INPUT", field="format")
+        start, end = book.period(_date(request, "from"), _date(request, "to"))
+        loaded = await book.load(request.app.state.resources, principal.tenant, province_id, agency_id, start, end)
+    except DomainError as error:
+        return _error(error)
+    filename = f"so-theo-doi-ho-so-{loaded.agency.code}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"
+    return _file(book.export(loaded, fmt), book.FORMATS[fmt], filename)
+
+
+routes = [
+    Route("/dossiers/{id}/slips/{number:int}.{fmt}", dossier_slip, methods=["GET"]),
+    Route("/agencies/{id}/tracking-book.{fmt}", tracking_book, methods=["GET"]),
+]
