@@ -8,6 +8,7 @@ import pathlib
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line
 from eiso.core.errors import DomainError
@@ -37,11 +38,11 @@ def _pdf(font_dir: str) -> FPDF:
 
 def _header(pdf: FPDF, doc: Document) -> None:
     width = pdf.epw
-    left, right = width * 0.42, width * 0.58
+    left, right = width * 0.45, width * 0.55
     top = pdf.get_y()
-    pdf.set_font(FONT, "", 10)
+    pdf.set_font(FONT, "", 9)
     pdf.multi_cell(left, 5, doc.superior, align="C", **NEXT_LINE)
-    pdf.set_font(FONT, "B", 10)
+    pdf.set_font(FONT, "B", 9)
     pdf.multi_cell(left, 5, doc.agency.upper() + "\nBỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", **NEXT_LINE)
     bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + left, top)
@@ -82,12 +83,10 @@ def _table(pdf: FPDF, doc: Document) -> None:
     pdf.ln(2)
     pdf.set_font(FONT, "", 9)
     with pdf.table(col_widths=tuple(table.widths), text_align="LEFT", line_height=4.5,
-                   headings_style=None) as grid:
+                   headings_style=FontFace(emphasis="BOLD")) as grid:
         head = grid.row()
-        pdf.set_font(FONT, "B", 9)
         for text in table.head:
             head.cell(text, align="CENTER")
-        pdf.set_font(FONT, "", 9)
         for cells in table.rows:
             row = grid.row()
             for text in cells:

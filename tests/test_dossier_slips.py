@@ -1,0 +1,252 @@
+"""The one-stop slips 01-05 and the tracking book 06, through GraphQL, HTTP and the CLI:
+each slip renders (HTML with the agency and the code, PDF with extractable Vietnamese text),
+only in the states where it exists, the lookup key only on slip 01 at receipt, personal data
+only on the slips handed to the applicant, another agency's dossier answers 404."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from eiso.core.dossiers import engine
+from eiso.core.workdays import VN_TZ, WorkingCalendar
+from eiso.graphql.tenants.ids import encode_id
+from eiso.tenants.models import Agency
+from eiso.tenants.scope import TenantScope
+from tests.conftest import unique_code
+from tests.test_dossier_engine import PROC
+from tests.test_dossier_graphql import Caller, app, codes, officer_of  # noqa: F401 - the app fixture
+
+APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", id_number: "001199012345"}'
+DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
+RECEIVE = ('mutation($online: Boolean!) { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s,'
+           ' online: $online}) { lookupKey receiptSlipHtml dossier { id code version slips { number titleVi htmlUrl pdfUrl } } } }'
+           % (PROC, APPLICANT, DATA))
+MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version slips { number } } }"
+
+
+class Desk:
+    """One agency's officer: GraphQL and HTTP with its token."""
+
+    def __init__(self, app, headers, principal):
+        self.app, self.headers, self.principal = app, headers, principal
+        self.gql = Caller(app, headers)
+
+    async def get(self, path: str, headers: dict | None = None) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return await http.get(path, headers=self.headers if headers is None else headers)
+
+    async def move(self, name: str, dossier: dict, extra: str = "") -> dict:
+        body = await self.gql(MOVE % (name, extra), {"id": dossier["id"], "v": dossier["version"]})
+        assert "errors" not in body, body
+        dossier["version"] = body["data"][name]["version"]
+        return body["data"][name]
+
+    async def agency(self, resources) -> Agency:
+        async with resources.session(TenantScope.nation()) as session:
+            return await session.get(Agency, (self.principal.province_id, self.principal.agency_id))
+
+
+async def desk(app, resources, callers, name="Hòa Bình") -> Desk:
+    principal = await officer_of(resources, name)
+    made = Desk(app, callers.issue(principal), principal)
+    body = await made.gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
+    assert "errors" not in body, body
+    return made
+
+
+def pdf_text(body: bytes) -> str:
+    assert body.startswith(b"%PDF")
+    # Lines wrap wherever the page ends them: compare with single spaces.
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).split())
+
+
+async def test_counter_dossier_slips_through_its_life(app, resources, callers):
+    me = await desk(app, resources, callers)
+    agency = await me.agency(resources)
+    got = (await me.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]
+    dossier, key = got["dossier"], got["lookupKey"]
+    receipt = got["receiptSlipHtml"]
+    # Slip 01 at receipt: the key is printed once, with the applicant's name; never the id number.
+    for text in ("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+                 "Độc lập - Tự do - Hạnh phúc", agency.name, dossier["code"], key, "Nguyễn Thị Hoa",
+                 "Đăng ký khai sinh"):
+        assert text in receipt, text
+    assert "001199012345" not in receipt
+    assert [s["number"] for s in dossier["slips"]] == [1, 5]
+
+    later = await me.get(dossier["slips"][0]["htmlUrl"])
+    assert later.status_code == 200 and later.headers["content-type"].startswith("text/html")
+    assert later.headers["cache-control"] == "no-store"
+    assert agency.name in later.text and dossier["code"] in later.text
+    assert key not in later.text and "xem trên phiếu gốc" in later.text
+    pdf = await me.get(dossier["slips"][0]["pdfUrl"])
+    assert pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(pdf.content)
+    assert "GIẤY TIẾP NHẬN HỒ SƠ" in text and "Nguyễn Thị Hoa" in text and dossier["code"] in text
+
+    gid = dossier["id"]
+    refused = await me.get(f"/dossiers/{gid}/slips/02.html")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
+    assert (await me.get(f"/dossiers/{gid}/slips/03.pdf")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
+    assert (await me.get(f"/dossiers/{gid}/slips/9.html")).json()["error"]["code"] == "BAD_INPUT"
+    assert (await me.get(f"/dossiers/{gid}/slips/01.docx")).json()["error"]["code"] == "BAD_INPUT"
+
+    await me.move("assignDossier", dossier, ', assignee: "Lê Văn Bình"')
+    reason = "Thiếu bản sao giấy chứng sinh có chứng thực"
+    moved = await me.move("requestSupplement", dossier, f', reason: "{reason}"')
+    assert [s["number"] for s in moved["slips"]] == [1, 2, 5]
+    supplement = await me.get(f"/dossiers/{gid}/slips/02.html")
+    assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in supplement.text and reason in supplement.text
+    assert "Nguyễn Thị Hoa" in supplement.text
+    assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/02.pdf")).content)
+
+    await me.move("supplementReceived", dossier)
+    await me.move("completeStep", dossier)
+    await me.move("completeStep", dossier)
+    await me.move("returnResult", dossier)
+
+    control = await me.get(f"/dossiers/{gid}/slips/05.html")
+    assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in control.text
+    for text in ("Lê Văn Bình", me.principal.subject, "Thẩm định", "Ký duyệt", "Trả kết quả", "Trước hạn",
+                 "Yêu cầu bổ sung: " + reason):
+        assert text in control.text, text
+    # Internal record: officers, never the applicant's personal data.
+    for private in ("Nguyễn Thị Hoa", "0912345678", "Thôn Đông", "001199012345", key):
+        assert private not in control.text, private
+    text = pdf_text((await me.get(f"/dossiers/{gid}/slips/05.pdf")).content)
+    assert "PHIẾU KIỂM SOÁT" in text and "Lê Văn Bình" in text and "Nguyễn Thị Hoa" not in text
+
+
+async def test_online_dossier_refused_has_only_the_refusal(app, resources, callers):
+    me = await desk(app, resources, callers)
+    got = (await me.gql(RECEIVE, {"online": True}))["data"]["receiveDossier"]
+    dossier = got["dossier"]
+    assert got["receiptSlipHtml"] is None and dossier["slips"] == []
+    gid = dossier["id"]
+    assert (await me.get(f"/dossiers/{gid}/slips/01.html")).status_code == 409
+    reason = "Hồ sơ không thuộc thẩm quyền giải quyết của xã"
+    moved = await me.move("refuseDossier", dossier, f', reason: "{reason}"')
+    assert [s["number"] for s in moved["slips"]] == [3]
+    html = await me.get(f"/dossiers/{gid}/slips/03.html")
+    assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in html.text and reason in html.text
+    assert "Nguyễn Thị Hoa" in html.text
+    assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/03.pdf")).content)
+    assert (await me.get(f"/dossiers/{gid}/slips/05.html")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
+
+
+async def _overdue_dossier(resources, principal, received_at: dt.datetime):
+    """A dossier received weeks ago, so it is overdue now (the engine takes `now` for that)."""
+    scope = TenantScope.agencies([principal.agency_id], [principal.province_id])
+    async with resources.session(scope) as session, session.begin():
+        agency = await session.get(Agency, (principal.province_id, principal.agency_id))
+        got = await engine.receive(session, agency=agency, procedure_code=PROC,
+                                   applicant={"full_name": "Phạm Văn Long"},
+                                   sector_data={"child_name": "Phạm Minh An", "birth_date": "2026-09-01"},
+                                   actor=principal.subject, calendar=WorkingCalendar(), now=received_at)
+        return got.dossier
+
+
+async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
+    me = await desk(app, resources, callers)
+    dossier = await _overdue_dossier(resources, me.principal, dt.datetime(2026, 10, 1, 9, 0, tzinfo=VN_TZ))
+    gid = encode_id("Dossier", dossier.province_id, dossier.id)
+    assert (await me.get(f"/dossiers/{gid}/slips/04.html")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
+    new = (dt.datetime.now(VN_TZ) + dt.timedelta(days=7)).replace(hour=16, minute=30, second=0, microsecond=0)
+    reason = "Chờ kết quả xác minh của cơ quan công an"
+    body = await me.gql("mutation($id: ID!, $r: String!, $d: DateTime!) { recordApology(id: $id, expectedVersion: 1,"
+                        " reason: $r, newAppointment: $d) { slips { number } } }",
+                        {"id": gid, "r": reason, "d": new.isoformat()})
+    assert [s["number"] for s in body["data"]["recordApology"]["slips"]] == [1, 4, 5]
+    html = (await me.get(f"/dossiers/{gid}/slips/04.html")).text
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in html and reason in html and "Phạm Văn Long" in html
+    assert f"16 giờ 30 phút, ngày {new:%d} tháng {new:%m} năm {new:%Y}" in html
+    assert "ngày 06 tháng 10 năm 2026" in html  # the first appointment: 3 working days after 1 October
+    assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/04.pdf")).content)
+    control = (await me.get(f"/dossiers/{gid}/slips/05.html")).text
+    assert "Quá hạn" in control and "Xin lỗi và hẹn lại ngày trả kết quả" in control
+
+
+async def test_slips_of_another_agency_are_not_found(app, resources, callers):
+    mine = await desk(app, resources, callers)
+    theirs = await desk(app, resources, callers, "Khác")
+    dossier = (await theirs.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]["dossier"]
+    for number in (1, 5):
+        for fmt in ("html", "pdf"):
+            answer = await mine.get(f"/dossiers/{dossier['id']}/slips/{number:02d}.{fmt}")
+            assert answer.status_code == 404 and answer.json()["error"]["code"] == "NOT_FOUND"
+            assert dossier["code"] not in answer.text
+    assert (await mine.get(f"/dossiers/{dossier['id']}/slips/01.html", headers={})).status_code == 401
+    assert (await mine.get("/dossiers/not-an-id/slips/01.html")).status_code == 404
+
+
+async def test_tracking_book_csv_and_xlsx(app, resources, callers):
+    me = await desk(app, resources, callers)
+    other = await desk(app, resources, callers, "Khác")
+    await other.gql(RECEIVE, {"online": False})
+    first = (await me.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]["dossier"]
+    await me.move("assignDossier", first, ', assignee: "Lê Văn Bình"')
+    tricky = RECEIVE.replace("Nguyễn Thị Hoa", "=HYPERLINK(1)")
+    second = (await me.gql(tricky, {"online": False}))["data"]["receiveDossier"]["dossier"]
+    agency = await me.agency(resources)
+    gid = encode_id("Agency", agency.province_id, agency.id)
+    today = dt.datetime.now(VN_TZ).date()
+    period = f"from={today - dt.timedelta(days=1)}&to={today}"
+
+    answer = await me.get(f"/agencies/{gid}/tracking-book.csv?{period}")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["STT", "Mã hồ sơ", "Tên thủ tục hành chính", "Số lượng hồ sơ (bộ)", "Tên cá nhân, tổ chức"]
+    assert len(rows[0]) == 13
+    assert [r[1] for r in rows[1:]] == [first["code"], second["code"]]  # only mine, in receipt order
+    assert rows[1][4] == "Nguyễn Thị Hoa" and rows[1][5] == "Thôn Đông, xã Hòa Bình, 0912345678"
+    assert rows[1][6] == agency.name and rows[1][9] and not rows[1][11]  # handed over, not returned yet
+    assert rows[2][4] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+    assert "001199012345" not in answer.text
+
+    answer = await me.get(f"/agencies/{gid}/tracking-book.xlsx?{period}")
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert "SỔ THEO DÕI HỒ SƠ" in values[0][0] and values[2][1] == "Mã hồ sơ"
+    assert [row[1] for row in values[3:]] == [first["code"], second["code"]]
+
+    empty = await me.get(f"/agencies/{gid}/tracking-book.csv?from=2020-01-01&to=2020-01-31")
+    assert len(list(csv.reader(io.StringIO(empty.content.decode("utf-8-sig"))))) == 1
+    for bad in ("", "from=2026-01-01", "from=2026-02-01&to=2026-01-01", "from=2024-01-01&to=2026-01-01",
+                "from=hôm-qua&to=2026-01-01"):
+        answer = await me.get(f"/agencies/{gid}/tracking-book.csv?{bad}")
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "BAD_INPUT", bad
+    assert (await me.get(f"/agencies/{gid}/tracking-book.ods?{period}")).status_code == 400
+    # Another agency's officer: 404, nothing of the book.
+    answer = await other.get(f"/agencies/{gid}/tracking-book.csv?{period}")
+    assert answer.status_code == 404 and first["code"] not in answer.text
+
+
+@pytest.mark.only_backend("sqlite+memory")
+async def test_cli_prints_a_slip(app, resources, database, callers, tmp_path):
+    me = await desk(app, resources, callers)
+    dossier = (await me.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]["dossier"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    env.update(EISO_DATABASE_URL=database.app_url, EISO_LOG_JSON="false")
+    eiso = str(Path(sys.executable).parent / "eiso")
+    result = subprocess.run([eiso, "dossiers", "slip", dossier["code"], "--number", "5", "--format", "pdf"],
+                            env=env, capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "PHIẾU KIỂM SOÁT" in pdf_text(result.stdout)
+    result = subprocess.run([eiso, "dossiers", "slip", dossier["code"], "--number", "2"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "SLIP_NOT_AVAILABLE" in result.stderr
+    result = subprocess.run([eiso, "dossiers", "slip", unique_code("X"), "--number", "1"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "NOT_FOUND" in result.stderr
