@@ -5,6 +5,7 @@ only on the slips handed to the applicant, another agency's dossier answers 404.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -24,15 +25,29 @@ from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
-from tests.test_dossier_engine import PROC
-from tests.test_dossier_graphql import Caller, app, codes, officer_of  # noqa: F401 - the app fixture
+from tests.test_dossier_engine import PROC, REGISTRY
+from tests.test_dossier_graphql import Caller, officer_of
 
 APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", id_number: "001199012345"}'
 DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
-RECEIVE = ('mutation($online: Boolean!) { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s,'
-           ' online: $online}) { lookupKey receiptSlipHtml dossier { id code version slips { number titleVi htmlUrl pdfUrl } } } }'
-           % (PROC, APPLICANT, DATA))
+RECEIVE = ("mutation($online: Boolean!) { receiveDossier(input: {procedureCode: \"" + PROC + "\", applicant: "
+           + APPLICANT + ", sectorData: " + DATA + ", online: $online}) { lookupKey receiptSlipHtml"
+           " dossier { id code version slips { number titleVi htmlUrl pdfUrl } } } }")
 MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version slips { number } } }"
+
+
+@pytest.fixture
+async def app(resources, callers):
+    from eiso.core.app import create_app
+
+    application = create_app(resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def run(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "eiso"), *args], env=env, capture_output=True,
+                          timeout=120, check=False)
 
 
 class Desk:
@@ -239,14 +254,11 @@ async def test_cli_prints_a_slip(app, resources, database, callers, tmp_path):
     dossier = (await me.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]["dossier"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
     env.update(EISO_DATABASE_URL=database.app_url, EISO_LOG_JSON="false")
-    eiso = str(Path(sys.executable).parent / "eiso")
-    result = subprocess.run([eiso, "dossiers", "slip", dossier["code"], "--number", "5", "--format", "pdf"],
-                            env=env, capture_output=True, timeout=120)
+    result = await asyncio.to_thread(run, "dossiers", "slip", dossier["code"], "--number", "5", "--format", "pdf",
+                                     env=env)
     assert result.returncode == 0, result.stderr
     assert "PHIẾU KIỂM SOÁT" in pdf_text(result.stdout)
-    result = subprocess.run([eiso, "dossiers", "slip", dossier["code"], "--number", "2"], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and "SLIP_NOT_AVAILABLE" in result.stderr
-    result = subprocess.run([eiso, "dossiers", "slip", unique_code("X"), "--number", "1"], env=env,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and "NOT_FOUND" in result.stderr
+    result = await asyncio.to_thread(run, "dossiers", "slip", dossier["code"], "--number", "2", env=env)
+    assert result.returncode == 1 and b"SLIP_NOT_AVAILABLE" in result.stderr
+    result = await asyncio.to_thread(run, "dossiers", "slip", unique_code("X"), "--number", "1", env=env)
+    assert result.returncode == 1 and b"NOT_FOUND" in result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 
 import orjson
@@ -374,3 +375,64 @@ async def test_random_global_ids_never_resolve_across_tenants(client, callers, t
                                                      "variables": {"id": candidate}}, headers=headers)).json()
         found = (body.get("data") or {}).get("agency")
         assert found is None or found["id"] == mine.agency_gid
+
+
+# --- HTTP downloads: slips 01-05 and the tracking book 06 (graphql/dossiers/downloads.py) -------
+
+CASES += [
+    Case("slips of their dossier", "query($id: ID!) { dossier(id: $id) { slips { number htmlUrl } } }",
+         lambda mine, theirs: {"id": encode_id("Dossier", theirs.province_id, theirs.rows[Dossier].id)},
+         codes=("NOT_FOUND",)),
+]
+
+
+@dataclasses.dataclass
+class HttpCase:
+    """GET `path(mine, theirs)` as `caller(mine)`: the answer has `status` and nothing of theirs."""
+
+    name: str
+    path: Callable[[Tenant, Tenant], str]
+    status: int = 404
+    caller: Callable[[Tenant], Principal] = agency_caller
+
+
+def _their_slip(number: int, fmt: str) -> Callable[[Tenant, Tenant], str]:
+    return lambda mine, theirs: (
+        f"/dossiers/{encode_id('Dossier', theirs.province_id, theirs.rows[Dossier].id)}/slips/{number:02d}.{fmt}")
+
+
+def _book(agency_gid: Callable[[Tenant, Tenant], str], fmt: str = "csv") -> Callable[[Tenant, Tenant], str]:
+    today = dt.date.today()
+    period = f"from={today - dt.timedelta(days=2)}&to={today + dt.timedelta(days=1)}"
+    return lambda mine, theirs: f"/agencies/{agency_gid(mine, theirs)}/tracking-book.{fmt}?{period}"
+
+
+HTTP_CASES = [
+    *(HttpCase(f"slip {number:02d}.{fmt} of their dossier", _their_slip(number, fmt))
+      for number in range(1, 6) for fmt in ("html", "pdf")),
+    HttpCase("slip of their dossier id under my province",
+             lambda mine, theirs: f"/dossiers/{_forged('Dossier', mine.province_id, theirs.rows[Dossier].id)}/slips/01.html"),
+    HttpCase("slip of their dossier as a province admin", _their_slip(1, "html"), status=403, caller=province_admin),
+    HttpCase("tracking book of their agency", _book(lambda mine, theirs: theirs.agency_gid)),
+    HttpCase("tracking book xlsx of their agency", _book(lambda mine, theirs: theirs.agency_gid, "xlsx")),
+    HttpCase("tracking book of my sibling agency",
+             _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id))),
+    HttpCase("tracking book with their agency id under my province",
+             _book(lambda mine, theirs: _forged("Agency", mine.province_id, theirs.agency.id))),
+    HttpCase("tracking book of my agency lists only mine", _book(lambda mine, theirs: mine.agency_gid), status=200),
+]
+
+
+@pytest.mark.parametrize("case", HTTP_CASES, ids=lambda case: case.name)
+async def test_http_downloads_leak_nothing(client, callers, resources, tenants, case):
+    mine, theirs = tenants
+    row = theirs.rows[Dossier]
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        # Received: were the scope to fail, slips 01 and 05 would render instead of answering 404.
+        await session.execute(update(Dossier).where(Dossier.province_id == row.province_id, Dossier.id == row.id)
+                              .values(status=2))
+    response = await client.get(case.path(mine, theirs), headers=callers.issue(case.caller(mine)))
+    assert response.status_code == case.status, response.text
+    text = response.content.decode("utf-8", errors="replace")
+    for marker in [*theirs.markers(), row.code]:
+        assert marker not in text, f"{case.name}: {marker!r} leaked"

@@ -141,3 +141,32 @@ def test_tenant_rule_refuses_rows_of_other_tenants(caller):
     if principal.tenant.kind == "agencies":
         with pytest.raises(Forbidden):
             check_tenant(principal, 1, 9)  # another agency of the same province
+
+
+# HTTP operations beside /graphql (graphql/dossiers/downloads.py): route name → (path, who may call it).
+HTTP_OPERATIONS = {
+    "dossierSlip": ("/dossiers/RG9zc2llcjoxOjE=/slips/01.html", DOSSIER_CALLERS),
+    "trackingBook": ("/agencies/QWdlbmN5OjE6Nw==/tracking-book.csv?from=2026-01-01&to=2026-01-31", DOSSIER_CALLERS),
+}
+
+
+def test_every_http_route_has_a_rule_and_a_row():
+    from eiso.graphql.dossiers import downloads
+
+    names = {route.name for route in downloads.routes}
+    assert names == set(HTTP_OPERATIONS)
+    assert names <= set(RULES)
+
+
+@pytest.mark.parametrize("caller", CALLERS, ids=str)
+@pytest.mark.parametrize("operation", sorted(HTTP_OPERATIONS))
+async def test_http_operation_by_caller(client, callers, operation, caller):
+    path, allowed = HTTP_OPERATIONS[operation]
+    principal = principal_for(caller)
+    response = await client.get(path, headers=callers.issue(principal) if principal else {})
+    if caller in allowed:
+        # Past the permission layer: the made-up ids answer 404.
+        assert response.status_code == 404, response.text
+    else:
+        assert response.status_code == (401 if principal is None else 403), response.text
+        assert response.json()["error"]["code"] in DENIED

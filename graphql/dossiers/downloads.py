@@ -87,6 +87,7 @@ async def tracking_book(request: Request) -> Response:
 
 
 routes = [
-    Route("/dossiers/{id}/slips/{number:int}.{fmt}", dossier_slip, methods=["GET"]),
-    Route("/agencies/{id}/tracking-book.{fmt}", tracking_book, methods=["GET"]),
+    # Each route's name is its operation in core/auth/rules.py (tests/test_permissions.py checks).
+    Route("/dossiers/{id}/slips/{number:int}.{fmt}", dossier_slip, methods=["GET"], name="dossierSlip"),
+    Route("/agencies/{id}/tracking-book.{fmt}", tracking_book, methods=["GET"], name="trackingBook"),
 ]

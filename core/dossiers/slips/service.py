@@ -3,6 +3,7 @@ NOT_FOUND, like one that never existed), check the slip exists in its state, ren
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,11 @@ async def render_loaded(session: AsyncSession, settings: Settings, dossier: Doss
     chosen = forms.require(dossier, number)
     calendar = await load_calendar(session, settings)
     doc = build(await dossier_facts.load(session, dossier, calendar, lookup_key), chosen)
-    body = render_html(doc).encode() if fmt == "html" else render_pdf(doc, settings.slip_font_dir)
+    if fmt == "html":
+        body = render_html(doc).encode()
+    else:
+        # A PDF takes a few hundred milliseconds of CPU (font subsetting): off the event loop.
+        body = await asyncio.to_thread(render_pdf, doc, settings.slip_font_dir)
     return Rendered(body, MEDIA[fmt], f"{dossier.code}-mau-{chosen.label}.{fmt}")
 
 
