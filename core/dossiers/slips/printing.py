@@ -14,8 +14,9 @@ from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line
 from eiso.core.errors import DomainError
 
 FONT = "DejaVuSerif"
-STYLES = {"": "DejaVuSerif.ttf", "B": "DejaVuSerif-Bold.ttf", "I": "DejaVuSerif-Italic.ttf",
-          "BI": "DejaVuSerif-BoldItalic.ttf"}
+# fonts-dejavu-core ships the upright faces only (italics are in fonts-dejavu-extra): the
+# slips use regular and bold, and a smaller size where the form prints italics.
+STYLES = {"": "DejaVuSerif.ttf", "B": "DejaVuSerif-Bold.ttf"}
 NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
 
@@ -48,19 +49,19 @@ def _header(pdf: FPDF, doc: Document) -> None:
     pdf.set_xy(pdf.l_margin + left, top)
     pdf.multi_cell(right, 5, NATION, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.multi_cell(right, 5, MOTTO, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font(FONT, "I", 10)
+    pdf.set_font(FONT, "", 10)
     pdf.multi_cell(right, 6, doc.place_date, align="C", **NEXT_LINE)
     pdf.set_y(max(bottom, pdf.get_y()) + 4)
 
 
 def _title(pdf: FPDF, doc: Document) -> None:
-    pdf.set_font(FONT, "I", 9)
+    pdf.set_font(FONT, "", 9)
     pdf.cell(0, 5, f"Mẫu số {doc.number}", align="C", **NEXT_LINE)
     pdf.set_font(FONT, "B", 13)
     pdf.multi_cell(0, 7, doc.title, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "", 11)
     pdf.multi_cell(0, 6, f"Mã hồ sơ: **{doc.code}**", align="C", markdown=True, **NEXT_LINE)
-    pdf.set_font(FONT, "I", 9)
+    pdf.set_font(FONT, "", 9)
     pdf.multi_cell(0, 5, doc.copy_note, align="C", **NEXT_LINE)
     pdf.ln(3)
 
@@ -103,7 +104,7 @@ def _signatures(pdf: FPDF, doc: Document) -> None:
         pdf.set_xy(pdf.l_margin + index * width, top)
         pdf.set_font(FONT, "B", 11)
         pdf.multi_cell(width, 6, role, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-        pdf.set_font(FONT, "I", 10)
+        pdf.set_font(FONT, "", 10)
         pdf.multi_cell(width, 6, name, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
 
 
