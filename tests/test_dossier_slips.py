@@ -151,11 +151,12 @@ async def test_online_dossier_refused_has_only_the_refusal(app, resources, calle
     assert got["receiptSlipHtml"] is None and dossier["slips"] == []
     gid = dossier["id"]
     assert (await me.get(f"/dossiers/{gid}/slips/01.html")).status_code == 409
-    reason = "Hồ sơ không thuộc thẩm quyền giải quyết của xã"
+    reason = "Hồ sơ không thuộc thẩm quyền giải quyết của xã <script>alert(1)</script>"
     moved = await me.move("refuseDossier", dossier, f', reason: "{reason}"')
     assert [s["number"] for s in moved["slips"]] == [3]
     html = await me.get(f"/dossiers/{gid}/slips/03.html")
-    assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in html.text and reason in html.text
+    assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in html.text
+    assert "<script>" not in html.text and "thẩm quyền giải quyết của xã &lt;script&gt;alert(1)&lt;/script&gt;" in html.text
     assert "Nguyễn Thị Hoa" in html.text
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/03.pdf")).content)
     assert (await me.get(f"/dossiers/{gid}/slips/05.html")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
@@ -262,3 +263,15 @@ async def test_cli_prints_a_slip(app, resources, database, callers, tmp_path):
     assert result.returncode == 1 and b"SLIP_NOT_AVAILABLE" in result.stderr
     result = await asyncio.to_thread(run, "dossiers", "slip", unique_code("X"), "--number", "1", env=env)
     assert result.returncode == 1 and b"NOT_FOUND" in result.stderr
+
+
+def test_pdf_without_fonts_is_a_clear_error(tmp_path):
+    from eiso.core.dossiers.slips.documents import Document
+    from eiso.core.dossiers.slips.printing import render_pdf
+    from eiso.core.errors import DomainError
+
+    doc = Document("01", "GIẤY TIẾP NHẬN", "TỈNH", "Xã", "ngày", "A-1", "(Liên)", [])
+    with pytest.raises(DomainError) as caught:
+        render_pdf(doc, str(tmp_path))
+    assert caught.value.code == "PDF_FONTS_MISSING" and "fonts-dejavu-core" in caught.value.message
+    assert render_pdf(doc, "/usr/share/fonts/truetype/dejavu").startswith(b"%PDF")
