@@ -86,8 +86,9 @@ class _Walk:
 
     def _finish_step(self, event: DossierEventRow, at: dt.datetime, taken_by: str) -> None:
         due = step_due(self.facts, self.step, self.step_start, at, self.pauses) if self.step_start else None
-        self.rows.append(Handover(_step_name(self.facts, self.step), self.facts.name(event.actor), taken_by, at,
-                                  verdict(at, due), event.note))
+        name = _step_name(self.facts, self.step)
+        self.rows.append(Handover(name, self.facts.name(event.actor), taken_by, at, verdict(at, due),
+                                  event.note or f"Hoàn thành: {name}"))
         self.step += 1
         self.step_start = at
 

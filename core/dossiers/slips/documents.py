@@ -75,7 +75,9 @@ def _applicant_name(facts: Facts) -> str:
 def _header(facts: Facts, chosen: SlipForm, lines: list[Line], **more) -> Document:
     province = facts.province.name if facts.province else ""
     return Document(
-        number=chosen.label, title=chosen.title_vi.upper(), superior=province.upper(), agency=facts.agency.name,
+        # The agency's superior on the header's first line: the province's People's Committee.
+        number=chosen.label, title=chosen.title_vi.upper(), superior=f"UBND {province}".upper() if province else "",
+        agency=facts.agency.name,
         place_date=f"{province}, {day(utcnow())}" if province else day(utcnow()).capitalize(),
         code=facts.dossier.code,
         copy_note="(Liên: Lưu tại Bộ phận tiếp nhận và trả kết quả)" if not chosen.to_applicant
