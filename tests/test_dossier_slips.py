@@ -275,3 +275,40 @@ def test_pdf_without_fonts_is_a_clear_error(tmp_path):
         render_pdf(doc, str(tmp_path))
     assert caught.value.code == "PDF_FONTS_MISSING" and "fonts-dejavu-core" in caught.value.message
     assert render_pdf(doc, "/usr/share/fonts/truetype/dejavu").startswith(b"%PDF")
+
+
+def test_process_control_judges_each_step_on_the_working_calendar():
+    """Slip 05's verdicts: a step over its budget is late, the paused time for a supplement is
+    added to the budget, the return is judged against the appointment."""
+    from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
+    from eiso.core.dossiers.slips import control
+    from eiso.core.dossiers.slips.facts import Facts
+
+    def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime(2026, 12, day, hour, minute, tzinfo=VN_TZ)
+
+    budget = {"amount": 1, "unit": "working_days"}
+    procedure = ProcedureRecord(code="1.x", name_vi="Thủ tục", name_en="P", sector="s", level="commune",
+                                time_limit_amount=3, time_limit_unit="working_days", module="m",
+                                steps=[{"code": "review", "name": {"vi": "Thẩm định", "en": "Review"}, "budget": budget},
+                                       {"code": "sign", "name": {"vi": "Ký duyệt", "en": "Sign"}, "budget": budget}])
+    dossier = Dossier(province_id=1, agency_id=1, code="X-1", lookup_hash="0", procedure_code="1.x",
+                      status=10, appointment_at=at(4, 17), assignee="Lê Văn Bình")
+    moves = [("received", at(1, 9)), ("assigned", at(1, 9, 30)),
+             ("step_completed", at(3, 10)),  # review: 1 working day from 1 Dec 09:30, done 3 Dec: late
+             ("supplement_requested", at(3, 11)), ("supplement_received", at(7, 11)),
+             # sign: from 3 Dec 10:00, 7.5 h of office time plus the 15 h paused: due 8 Dec 10:00
+             ("processed", at(7, 16)),
+             ("returned", at(9, 10))]  # the appointment (4 Dec) passed: late
+    events = [DossierEventRow(province_id=1, agency_id=1, dossier_id=1, at=moment, actor="7", action=action,
+                              to_status=2) for action, moment in moves]
+    facts = Facts(dossier=dossier, agency=None, province=None, procedure=procedure, events=events,
+                  calendar=WorkingCalendar(), names={"7": "Trần Văn Nam"}, step_units={"sign": "Lãnh đạo UBND"},
+                  apology=None)
+    rows = control.trail(facts)
+    assert [r.result for r in rows] == ["", "", "Quá hạn", "", "", "Trước hạn", "Quá hạn"]
+    assert (rows[1].given_by, rows[1].taken_by) == ("Trần Văn Nam", "Lê Văn Bình")
+    assert rows[2].taken_by == "Lãnh đạo UBND (Ký duyệt)" and rows[5].unit == "Lãnh đạo UBND (Ký duyệt)"
+    assert control.step_due(facts, 1, at(3, 10), at(8, 9), [(at(3, 11), at(7, 11))]) == at(8, 10)
+    assert control.verdict(at(4, 17), at(4, 17)) == "Đúng hạn" and control.verdict(at(4, 9), at(4, 17)) == "Đúng hạn"
+    assert control.verdict(at(3, 16), at(4, 17)) == "Trước hạn"
