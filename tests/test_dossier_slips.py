@@ -18,7 +18,9 @@ import httpx
 import openpyxl
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
+from eiso.core.audit import AuditEntry
 from eiso.core.dossiers import engine
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.graphql.tenants.ids import encode_id
@@ -142,6 +144,14 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
         assert private not in control.text, private
     text = pdf_text((await me.get(f"/dossiers/{gid}/slips/05.pdf")).content)
     assert "PHIẾU KIỂM SOÁT" in text and "Lê Văn Bình" in text and "Nguyễn Thị Hoa" not in text
+
+    # Every print is in the audit trail (who, which slip), never the personal data it showed.
+    async with resources.session(TenantScope.nation()) as session:
+        entries = (await session.execute(select(AuditEntry).where(
+            AuditEntry.agency_id == agency.id, AuditEntry.action == "dossier.slip_printed"))).scalars().all()
+    assert {(e.actor, e.data["number"], e.data["format"]) for e in entries} >= {
+        (me.principal.subject, 1, "html"), (me.principal.subject, 1, "pdf"), (me.principal.subject, 5, "pdf")}
+    assert all("Nguyễn" not in str(e.data) for e in entries)
 
 
 async def test_online_dossier_refused_has_only_the_refusal(app, resources, callers):

@@ -419,7 +419,13 @@ HTTP_CASES = [
              _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id))),
     HttpCase("tracking book with their agency id under my province",
              _book(lambda mine, theirs: _forged("Agency", mine.province_id, theirs.agency.id))),
-    HttpCase("tracking book of my agency lists only mine", _book(lambda mine, theirs: mine.agency_gid), status=200),
+    # The sibling: an export appends to the agency's audit chain, and `mine` holds a probe entry.
+    HttpCase("tracking book of my agency lists only mine",
+             _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id)), status=200,
+             caller=lambda tenant: Principal("officer-" + tenant.sibling.code,
+                                             TenantScope.agencies([tenant.sibling.id], [tenant.province_id]),
+                                             frozenset({Role.officer}), province_id=tenant.province_id,
+                                             agency_id=tenant.sibling.id)),
 ]
 
 

@@ -4,6 +4,7 @@ operator (nation scope) from the command line."""
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import pathlib
 import sys
 from typing import Annotated
@@ -13,6 +14,8 @@ import typer
 from eiso.core.cli.common import fail, run_with_resources
 
 Output = Annotated[pathlib.Path | None, typer.Option("--output", "-o", help="A file instead of standard output.")]
+# Who the audit trail names for prints made at the command line (as `eiso agencies import`).
+CLI_ACTOR = f"cli:{getpass.getuser()}"
 app = typer.Typer(help="Dossiers: printable slips (01-05) and the tracking book (06).", no_args_is_help=True)
 
 
@@ -38,7 +41,7 @@ def slip(
 
     try:
         rendered = run_with_resources(
-            lambda resources: service.render(resources, TenantScope.nation(), number, fmt, code=code))
+            lambda resources: service.render(resources, TenantScope.nation(), number, fmt, actor=CLI_ACTOR, code=code))
     except DomainError as error:
         fail(f"{error.message} [{error.code}]")
     _write(rendered.body, output)
@@ -65,7 +68,7 @@ def tracking_book(
             fail(f"--agency: no agency with code {agency!r}")
         first, last = book.period(start.date(), end.date())
         return book.export(await book.load(resources, TenantScope.nation(), found.province_id, found.id,
-                                           first, last), fmt)
+                                           first, last, actor=CLI_ACTOR), fmt)
 
     try:
         body = run_with_resources(work)

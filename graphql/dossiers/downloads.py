@@ -54,7 +54,7 @@ async def dossier_slip(request: Request) -> Response:
         province_id, dossier_id = decode_id(request.path_params["id"], "Dossier")
         rendered = await service.render(request.app.state.resources, principal.tenant,
                                         request.path_params["number"], request.path_params["fmt"],
-                                        province_id=province_id, dossier_id=dossier_id)
+                                        actor=principal.subject, province_id=province_id, dossier_id=dossier_id)
     except DomainError as error:
         return _error(error)
     return _file(rendered.body, rendered.media_type, rendered.filename)
@@ -79,7 +79,8 @@ async def tracking_book(request: Request) -> Response:
         if fmt not in book.FORMATS:
             raise DomainError("format: csv or xlsx", "format: csv hoặc xlsx", code="BAD_INPUT", field="format")
         start, end = book.period(_date(request, "from"), _date(request, "to"))
-        loaded = await book.load(request.app.state.resources, principal.tenant, province_id, agency_id, start, end)
+        loaded = await book.load(request.app.state.resources, principal.tenant, province_id, agency_id, start, end,
+                                 actor=principal.subject)
     except DomainError as error:
         return _error(error)
     filename = f"so-theo-doi-ho-so-{loaded.agency.code}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"

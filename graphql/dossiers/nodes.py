@@ -58,7 +58,7 @@ class ProcedureNode:
         return self.row.module
 
 
-@strawberry.type(description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in its state.")
+@strawberry.type(name="Slip", description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in its state.")
 class SlipNode:
     form: strawberry.Private[slip_forms.SlipForm]
     dossier_gid: strawberry.Private[str]

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from eiso.core import audit
 from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.dossiers.slips.documents import moment
@@ -126,8 +127,9 @@ async def _first_times(session: AsyncSession, ids: list[int]) -> dict[int, dict[
 
 
 async def load(resources: Resources, scope: TenantScope, province_id: int, agency_id: int,
-               start: dt.date, end: dt.date) -> Book:
-    """The agency's book; an agency outside `scope` is NOT_FOUND."""
+               start: dt.date, end: dt.date, *, actor: str) -> Book:
+    """The agency's book; an agency outside `scope` is NOT_FOUND. The export (personal data of
+    every applicant in the period) is recorded in the agency's audit trail."""
     low, high = _bounds(start, end)
     async with resources.session(scope) as session, session.begin():
         agency = (await session.execute(select(Agency).where(
@@ -144,6 +146,9 @@ async def load(resources: Resources, scope: TenantScope, province_id: int, agenc
             select(ProcedureRecord.code, ProcedureRecord.name_vi).where(ProcedureRecord.code.in_(codes))
         )).all()) if codes else {}
         times = await _first_times(session, [d.id for d in dossiers])
+        await audit.append(session, province_id=province_id, agency_id=agency_id, actor=actor,
+                           action="dossier.tracking_book_exported", entity_type="agency", entity_id=agency_id,
+                           data={"from": start.isoformat(), "to": end.isoformat(), "rows": len(dossiers)})
     rows = [_row(i, d, agency, names, times.get(d.id, {})) for i, d in enumerate(dossiers, 1)]
     return Book(agency, start, end, rows)
 
