@@ -12,8 +12,6 @@ import dataclasses
 import datetime as dt
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -163,6 +161,9 @@ def to_csv(book: Book) -> bytes:
 
 
 def to_xlsx(book: Book) -> bytes:
+    from openpyxl import Workbook  # imported on first use: a large import for start-up
+    from openpyxl.styles import Alignment, Font
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "Mẫu 06"

@@ -5,22 +5,25 @@ The font folder is the setting `EISO_SLIP_FONT_DIR`."""
 from __future__ import annotations
 
 import pathlib
-
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-from fpdf.fonts import FontFace
+from typing import TYPE_CHECKING
 
 from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line
 from eiso.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT = "DejaVuSerif"
 # fonts-dejavu-core ships the upright faces only (italics are in fonts-dejavu-extra): the
 # slips use regular and bold, and a smaller size where the form prints italics.
 STYLES = {"": "DejaVuSerif.ttf", "B": "DejaVuSerif-Bold.ttf"}
-NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
+# fpdf2 (with fontTools) is imported on the first PDF, not at start-up: it is a large import.
+NEXT_LINE = {"new_x": "LMARGIN", "new_y": "NEXT"}
 
 
 def _pdf(font_dir: str) -> FPDF:
+    from fpdf import FPDF
+
     folder = pathlib.Path(font_dir)
     missing = [name for name in STYLES.values() if not (folder / name).is_file()]
     if missing:
@@ -47,8 +50,8 @@ def _header(pdf: FPDF, doc: Document) -> None:
     pdf.multi_cell(left, 5, doc.agency.upper() + "\nBỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", **NEXT_LINE)
     bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + left, top)
-    pdf.multi_cell(right, 5, NATION, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.multi_cell(right, 5, MOTTO, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.multi_cell(right, 5, NATION, align="C", new_x="LEFT", new_y="NEXT")
+    pdf.multi_cell(right, 5, MOTTO, align="C", new_x="LEFT", new_y="NEXT")
     pdf.set_font(FONT, "", 10)
     pdf.multi_cell(right, 6, doc.place_date, align="C", **NEXT_LINE)
     pdf.set_y(max(bottom, pdf.get_y()) + 4)
@@ -80,6 +83,8 @@ def _lines(pdf: FPDF, lines: list[Line]) -> None:
 
 
 def _table(pdf: FPDF, doc: Document) -> None:
+    from fpdf.fonts import FontFace
+
     table = doc.table
     pdf.ln(2)
     pdf.set_font(FONT, "", 9)
@@ -103,9 +108,9 @@ def _signatures(pdf: FPDF, doc: Document) -> None:
     for index, (role, name) in enumerate(doc.signatures):
         pdf.set_xy(pdf.l_margin + index * width, top)
         pdf.set_font(FONT, "B", 11)
-        pdf.multi_cell(width, 6, role, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 6, role, align="C", new_x="LEFT", new_y="NEXT")
         pdf.set_font(FONT, "", 10)
-        pdf.multi_cell(width, 6, name, align="C", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 6, name, align="C", new_x="LEFT", new_y="NEXT")
 
 
 def render_pdf(doc: Document, font_dir: str) -> bytes:
