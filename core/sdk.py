@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 PROJECT = "eiso"
 # The version of this surface (hooks + data classes). Additions bump the minor, removals or
 # changed meanings the major; a module says which range it supports (`core_api`).
-CORE_API_VERSION = "1.0"
+CORE_API_VERSION = "1.1"  # 1.1: Step.data_model (per-step sector data)
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -92,6 +92,9 @@ class Step(_Frozen):
     responsible_role: str  # a Role value of eiso, e.g. "officer", "leader"
     responsible_unit: str | None = None  # a unit kind or code inside the agency
     budget: TimeLimit
+    # The pydantic model of the data this step's agency records when it completes the step
+    # (kept with the step, seen by that agency only). Since core API 1.1.
+    data_model: type[BaseModel] | None = None
 
 
 class Fee(_Frozen):

@@ -1,14 +1,19 @@
 """Tables of the dossier engine. `procedures` is global (the catalogue of the loaded modules);
-adoptions, dossiers, their timeline and the per-day code counters belong to an agency."""
+adoptions, dossiers, their timeline and the per-day code counters belong to an agency.
+
+A dossier belongs to the agency that received it; each of its steps (`dossier_steps`) belongs
+to the agency that holds that step. The dossier's common part is shared with the agencies
+of its steps (`Dossier.shared_with`); a step row, with its own sector data, is seen by its
+agency only."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, exists, select
 from sqlmodel import Field, SQLModel
 
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk, utcnow
 
 
 class ProcedureRecord(SQLModel, table=True):
@@ -42,10 +47,12 @@ class ProcedureAdoption(TenantOwned, table=True):
     time_limit_amount: int
     # step code → unit id (as text: JSON keys)
     step_units: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # step code → id of the agency (same province) that holds that step: cross-agency transfer
+    step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     adopted_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class Dossier(TenantOwned, table=True):
+class Dossier(SharedTenantOwned, table=True):
     __tablename__ = "dossiers"
     __table_args__ = (
         agency_fk("dossiers"),
@@ -61,6 +68,10 @@ class Dossier(TenantOwned, table=True):
     sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: int = Field(default=1)
     current_step: int = 0
+    # step code → agency id, copied from the adoption at receipt (absent: the receiving agency)
+    step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # the adopted time limit at receipt: agencies of later steps cannot read the adoption
+    time_limit_amount: int | None = None
     assignee: str | None = Field(default=None, max_length=200)
     received_at: dt.datetime = Field(default_factory=utcnow)
     appointment_at: dt.datetime | None = None
@@ -75,6 +86,36 @@ class Dossier(TenantOwned, table=True):
     rating: int | None = None
     rating_comment: str | None = Field(default=None, max_length=2000)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def shared_with(cls, agency_ids: tuple[int, ...]):
+        """Shown to the agencies holding one of its steps (their officers load the common part)."""
+        return exists(select(DossierStep.id).where(
+            DossierStep.province_id == cls.province_id, DossierStep.dossier_id == cls.id,
+            DossierStep.agency_id.in_(agency_ids)))
+
+
+class DossierStep(TenantOwned, table=True):
+    """One step of a dossier, owned by the agency that holds it: created when the dossier
+    reaches the step (at receipt, or handed over by the previous step's agency)."""
+
+    __tablename__ = "dossier_steps"
+    __table_args__ = (
+        agency_fk("dossier_steps"),
+        tenant_fk("dossier_steps", "dossier_id", "dossiers", "dossier"),
+        UniqueConstraint("province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"),
+    )
+
+    dossier_id: int = Field(sa_type=BigInteger)
+    step_index: int
+    step_code: str = Field(max_length=64)
+    status: str = Field(default="active", max_length=16)  # active | done
+    # the step's own sector data (validated by the step's model), seen by this agency only
+    sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    from_agency_id: int | None = Field(default=None, sa_type=BigInteger)  # who handed it over
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    completed_at: dt.datetime | None = None
+    completed_by: str | None = Field(default=None, max_length=200)
 
 
 class DossierEventRow(TenantOwned, table=True):
