@@ -131,15 +131,27 @@ def _check_writes(session: Session, _context, _instances) -> None:
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, (TenantOwned, SharedTenantOwned, Agency)):
             continue
+        shared_seen = isinstance(obj, SharedTenantOwned) and obj not in session.new
+        if shared_seen and _owner_changed(obj) and not scope.allows(*_original_owner(obj)):
+            raise TenantScopeError(f"{type(obj).__name__}: an agency it is shared with cannot take it over")
         if scope.allows(obj.province_id, obj.agency_id):
             continue
         if any(obj is g for g in granted) and obj in session.new:
             continue
-        if isinstance(obj, SharedTenantOwned) and obj not in session.new and not _owner_changed(obj):
+        if shared_seen and not _owner_changed(obj):
             continue  # a shared row the scope showed (loaded through its criteria), same owner
         raise TenantScopeError(
             f"{type(obj).__name__} of agency {obj.agency_id} is outside the caller's scope"
         )
+
+
+def _original_owner(obj) -> tuple[int, int]:
+    attrs = inspect(obj).attrs
+
+    def before(name):
+        history = getattr(attrs, name).history
+        return history.deleted[0] if history.deleted else getattr(obj, name)
+    return before("province_id"), before("agency_id")
 
 
 def _owner_changed(obj) -> bool:

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, exists, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    exists,
+    select,
+)
+from sqlalchemy.orm import relationship
 from sqlmodel import Field, SQLModel
 
 from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk, utcnow
@@ -145,3 +156,10 @@ class DossierCounter(TenantOwned, table=True):
 
     day: str = Field(max_length=6)  # yymmdd
     last: int = 0
+
+
+# The step's dossier over the composite key: the engine sets `dossier_id` directly; the
+# relationship lets a caller build a step with its dossier in one go (the isolation suite).
+DossierStep.__mapper__.add_property("dossier", relationship(
+    Dossier, primaryjoin=and_(Dossier.province_id == DossierStep.province_id, Dossier.id == DossierStep.dossier_id),
+    foreign_keys=[DossierStep.dossier_id]))
