@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 PROJECT = "eiso"
 # The version of this surface (hooks + data classes). Additions bump the minor, removals or
 # changed meanings the major; a module says which range it supports (`core_api`).
-CORE_API_VERSION = "1.1"  # 1.1: Step.data_model (per-step sector data)
+CORE_API_VERSION = "1.1"  # 1.1: Step.data_model (per-step sector data), Procedure.unique_fields
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -103,6 +103,18 @@ class Fee(_Frozen):
     note: str = ""
 
 
+class UniqueField(_Frozen):
+    """A sector data field whose value must be unique among the live dossiers of `namespace`
+    at the receiving agency (e.g. a household business name within the commune), compared
+    case- and diacritics-insensitively. A clash answers `error_code` naming the field; the
+    value is freed when the dossier is refused, withdrawn or stopped. Since core API 1.1."""
+
+    field: str
+    namespace: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    error_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")
+    message: LocalizedText
+
+
 class Procedure(_Frozen):
     """An administrative procedure (ISO 9001 clause 4.4) as a module defines it."""
 
@@ -118,6 +130,7 @@ class Procedure(_Frozen):
     fee: Fee | None = None
     # The pydantic model of the sector data a dossier of this procedure carries.
     data_model: type[BaseModel] | None = None
+    unique_fields: tuple[UniqueField, ...] = ()
 
 
 class DossierEvent(_Frozen):
@@ -147,5 +160,6 @@ __all__ = [
     "Procedure",
     "Step",
     "TimeLimit",
+    "UniqueField",
     "hookimpl",
 ]

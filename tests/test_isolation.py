@@ -24,6 +24,7 @@ from eiso.core.dossiers.models import (
     Dossier,
     DossierCounter,
     DossierEventRow,
+    DossierKey,
     DossierStep,
     ProcedureAdoption,
 )
@@ -74,8 +75,15 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
     DossierCounter: lambda province_id, agency_id: DossierCounter(
         province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
     DossierStep: lambda province_id, agency_id: _step(province_id, agency_id),
+    DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
     **qms.isolation_factories(),
 }
+
+
+def _key(province_id: int, agency_id: int) -> DossierKey:
+    row = DossierKey(province_id=province_id, agency_id=agency_id, namespace="probe", value=unique_code(), dossier_id=0)
+    set_attribute(row, "dossier", ROW_FACTORIES[Dossier](province_id, agency_id))
+    return row
 
 
 def _step(province_id: int, agency_id: int, dossier: Dossier | None = None, index: int = 0) -> DossierStep:

@@ -10,18 +10,25 @@ import hashlib
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
 from eiso.core.dossiers import catalogue, codes
-from eiso.core.dossiers.models import Dossier, DossierEventRow, DossierStep, ProcedureRecord
+from eiso.core.dossiers.models import (
+    Dossier,
+    DossierEventRow,
+    DossierKey,
+    DossierStep,
+    ProcedureRecord,
+)
 from eiso.core.dossiers.statuses import ALLOWED, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
+from eiso.infra.text import fold
 from eiso.tenants.models import Agency, utcnow
 from eiso.tenants.scope import grant_handover, scope_of
 
@@ -128,6 +135,7 @@ async def receive(
     actor: str,
     calendar: WorkingCalendar,
     data_model: type[BaseModel] | None = None,
+    unique_fields: tuple = (),
     idempotency_key: str | None = None,
     online: bool = False,
     now: dt.datetime | None = None,
@@ -166,10 +174,40 @@ async def receive(
         if earlier is None:
             raise
         return _replay(earlier, digest)
+    await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
     await _record(session, dossier, actor=actor, action="registered" if online else "received",
                   from_status=None)
     return Received(dossier, key)
+
+
+async def _hold_keys(session: AsyncSession, dossier: Dossier, unique_fields: tuple) -> None:
+    """The dossier's unique values (`sdk.UniqueField`), folded (case, diacritics, spaces): a
+    value a live dossier of the agency already holds answers the field's error code. The
+    unique index decides, so two receipts racing for one name cannot both win."""
+    for unique in unique_fields:
+        value = dossier.sector_data.get(unique.field)
+        if value in (None, ""):
+            continue
+        key = DossierKey(province_id=dossier.province_id, agency_id=dossier.agency_id,
+                         namespace=unique.namespace, value=fold(str(value))[:500], dossier_id=dossier.id)
+        try:
+            async with session.begin_nested():
+                session.add(key)
+                await session.flush()
+        except IntegrityError:
+            field = f"sectorData.{unique.field}"
+            raise DomainError(f"{field}: {unique.message.en}", f"{field}: {unique.message.vi}",
+                              code=unique.error_code, field=field) from None
+
+
+# Finished without a result: the dossier's unique values are free again.
+_RELEASING = frozenset({Status.not_received, Status.withdrawn, Status.stopped})
+
+
+async def _release_keys(session: AsyncSession, dossier: Dossier) -> None:
+    await session.execute(delete(DossierKey).where(
+        DossierKey.province_id == dossier.province_id, DossierKey.dossier_id == dossier.id))
 
 
 # -- steps and the agencies holding them -------------------------------------------------------
@@ -297,6 +335,8 @@ async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: s
     dossier.status = int(to)
     dossier.updated_at = now
     session.add(dossier)
+    if to in _RELEASING:
+        await _release_keys(session, dossier)
     await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data,
                   agency_id=agency_id)
     return dossier

@@ -144,6 +144,22 @@ class DossierEventRow(TenantOwned, table=True):
     note: str = Field(default="", max_length=2000)
 
 
+class DossierKey(TenantOwned, table=True):
+    """A value a live dossier holds unique at its agency (`UniqueField`): the folded value, so
+    the database itself refuses a second one even when two receipts race."""
+
+    __tablename__ = "dossier_keys"
+    __table_args__ = (
+        agency_fk("dossier_keys"),
+        tenant_fk("dossier_keys", "dossier_id", "dossiers", "dossier"),
+        UniqueConstraint("agency_id", "namespace", "value", name="uq_dossier_keys_agency_value"),
+    )
+
+    namespace: str = Field(max_length=64)
+    value: str = Field(max_length=500)
+    dossier_id: int = Field(sa_type=BigInteger)
+
+
 class DossierCounter(TenantOwned, table=True):
     """The last sequence number of an agency's dossier codes on one day; its row lock
     serialises the receipts of that agency so codes never collide."""
@@ -163,3 +179,6 @@ class DossierCounter(TenantOwned, table=True):
 DossierStep.__mapper__.add_property("dossier", relationship(
     Dossier, primaryjoin=and_(Dossier.province_id == DossierStep.province_id, Dossier.id == DossierStep.dossier_id),
     foreign_keys=[DossierStep.dossier_id]))
+DossierKey.__mapper__.add_property("dossier", relationship(
+    Dossier, primaryjoin=and_(Dossier.province_id == DossierKey.province_id, Dossier.id == DossierKey.dossier_id),
+    foreign_keys=[DossierKey.dossier_id]))

@@ -51,6 +51,11 @@ def _data_model(info: strawberry.Info, procedure_code: str):
     return procedure.data_model if procedure else None
 
 
+def _unique_fields(info: strawberry.Info, procedure_code: str) -> tuple:
+    procedure = _procedure(info, procedure_code)
+    return procedure.unique_fields if procedure else ()
+
+
 def _step_models(info: strawberry.Info, procedure_code: str) -> dict:
     """step code → the module's model of that step's own data."""
     procedure = _procedure(info, procedure_code)
@@ -137,6 +142,7 @@ class DossiersMutation:
                                        applicant=input.applicant, sector_data=input.sector_data or {},
                                        actor=principal.subject, calendar=calendar,
                                        data_model=_data_model(info, input.procedure_code),
+                                       unique_fields=_unique_fields(info, input.procedure_code),
                                        idempotency_key=idempotency_key, online=input.online)
         return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed)
 

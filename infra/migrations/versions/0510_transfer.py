@@ -1,5 +1,6 @@
 """Cross-agency transfer: a dossier's steps, each owned by the agency that holds it; the
-dossier's common part shared with those agencies; the adoption's step → agency map.
+dossier's common part shared with those agencies; the adoption's step → agency map. Also
+the values a live dossier holds unique at its agency (`dossier_keys`).
 
 Revision ID: 0510_transfer
 Revises: 0500_dossiers
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from eiso.infra.ids import new_id
-from eiso.infra.rls import grant, scope_predicate
+from eiso.infra.rls import enable_tenant_rls, grant, scope_predicate
 from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0510_transfer"
@@ -65,6 +66,17 @@ def upgrade() -> None:
                                 name="fk_dossier_steps_dossier"),
         sa.UniqueConstraint("province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"),
     )
+    op.create_table(
+        "dossier_keys",
+        *tenant_columns("dossier_keys"),
+        sa.Column("namespace", sa.String(64), nullable=False),
+        sa.Column("value", sa.String(500), nullable=False),
+        sa.Column("dossier_id", sa.BigInteger, nullable=False),
+        sa.ForeignKeyConstraint(["province_id", "dossier_id"], ["dossiers.province_id", "dossiers.id"],
+                                name="fk_dossier_keys_dossier"),
+        sa.UniqueConstraint("agency_id", "namespace", "value", name="uq_dossier_keys_agency_value"),
+    )
+    enable_tenant_rls(op, "dossier_keys")
     _backfill()
     if not _postgres():
         return
@@ -108,6 +120,7 @@ def downgrade() -> None:
         op.execute("DROP POLICY tenant_scope ON dossiers")
         predicate = scope_predicate()
         op.execute(f"CREATE POLICY tenant_scope ON dossiers USING ({predicate}) WITH CHECK ({predicate})")
+    op.drop_table("dossier_keys")
     op.drop_table("dossier_steps")
     if _postgres():
         op.execute("DROP FUNCTION eiso_dossier_visible(bigint, bigint)")
