@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 PROJECT = "eiso"
 # The version of this surface (hooks + data classes). Additions bump the minor, removals or
 # changed meanings the major; a module says which range it supports (`core_api`).
-CORE_API_VERSION = "1.1"  # 1.1: Step.data_model (per-step sector data), Procedure.unique_fields
+CORE_API_VERSION = "1.1"  # 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -149,10 +149,34 @@ class DossierEvent(_Frozen):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class DossierRecord(_Frozen):
+    """A finished dossier as a module's own GraphQL field may show it (`finished_dossiers`):
+    never the applicant's personal data. Since core API 1.1."""
+
+    code: str
+    procedure_code: str
+    status: int  # 9 processed, 10 returned
+    received_at: dt.datetime
+    finished_at: dt.datetime
+    sector_data: dict[str, Any] = Field(default_factory=dict)
+
+
+async def finished_dossiers(info: Any, procedure_codes: tuple[str, ...] | list[str], *,
+                            first: int = 50) -> list[DossierRecord]:
+    """The processed and returned dossiers of `procedure_codes` that the caller's tenant scope
+    shows (an agency's officers: their agency), newest first, at most `first` (1-100): a
+    module's register (e.g. the construction permits issued). `info` is the resolver's
+    Strawberry info; the caller needs the `dossiers` permission. Since core API 1.1."""
+    from eiso.core.dossiers.register import finished_dossiers as run
+
+    return [DossierRecord(**row) for row in await run(info, tuple(procedure_codes), first)]
+
+
 __all__ = [
     "CORE_API_VERSION",
     "DossierComponent",
     "DossierEvent",
+    "DossierRecord",
     "Fee",
     "LegalBasis",
     "LocalizedText",
@@ -161,5 +185,6 @@ __all__ = [
     "Step",
     "TimeLimit",
     "UniqueField",
+    "finished_dossiers",
     "hookimpl",
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from pydantic import ValidationError
 
+from eiso.core.auth.principal import Role
 from eiso.plugins import construction_permits as mod
 from tests.sector_support import (
     adopt,
@@ -12,11 +15,13 @@ from tests.sector_support import (
     assert_loads_through_entry_point,
     assert_sector_error,
     assert_steps_add_up,
+    codes,
     enabled_vs_other,
     error_of,
     lifecycle,
     module_app,
     offices,
+    post,
     receive,
 )
 
@@ -90,6 +95,26 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
         assert seen["status"] == "returned" and seen["timeline"][0]["agency"] == office.agency.name
     body = await office("{ constructionPermits { procedures { code } } }")
     assert {p["code"] for p in body["data"]["constructionPermits"]["procedures"]} == {p.code for p in mod.PROCEDURES}
+    register = "{ constructionPermits { issuedPermits(first: 10) { procedureCode address storeys returned } } }"
+    issued = (await office(register))["data"]["constructionPermits"]["issuedPermits"]
+    assert [p["procedureCode"] for p in issued] == [p.code for p in reversed(mod.PROCEDURES)]
+    assert all(p["returned"] and p["address"] == GOOD["address"] and p["storeys"] == 3 for p in issued)
+
+
+async def test_the_register_shows_only_my_agencys_finished_permits(app, resources, callers):
+    mine, other = await offices(resources, callers, app, "construction_permits", "UBND phường A", "UBND phường B")
+    await lifecycle(mine, "1.013225", GOOD)
+    await adopt(mine, "1.013227")
+    await receive(mine, "1.013227", {**GOOD, "address": "Chưa xong"})  # received, not finished: not listed
+    register = "{ constructionPermits { issuedPermits { dossierCode address issuedAt } } }"
+    issued = (await mine(register))["data"]["constructionPermits"]["issuedPermits"]
+    assert [p["address"] for p in issued] == [GOOD["address"]]
+    assert (await other(register))["data"]["constructionPermits"]["issuedPermits"] == []
+    assert error_of(await mine("{ constructionPermits { issuedPermits(first: 0) { address } } }")) == (
+        "BAD_INPUT", "first")
+    assert codes(await post(app, register)) == ["GRAPHQL_VALIDATION_FAILED"]  # anonymous: no province, no module
+    auditor = dataclasses.replace(mine.principal, roles=frozenset({Role.auditor}))
+    assert codes(await post(app, register, callers.issue(auditor))) == ["FORBIDDEN"]  # the `dossiers` rule
 
 
 @pytest.mark.parametrize("change, field", [

@@ -279,7 +279,7 @@ class BirthRegistrationQuery:
 @hookimpl
 def eiso_module() -> ModuleInfo:
     return ModuleInfo(name=NAME, title=T(vi="Đăng ký khai sinh", en="Birth registration"),
-                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
 
 
 @hookimpl

@@ -191,7 +191,7 @@ class BusinessRegistrationQuery:
 def eiso_module() -> ModuleInfo:
     return ModuleInfo(name=NAME, title=T(vi="Đăng ký hộ kinh doanh",
                                          en="Household business registration"),
-                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
 
 
 @hookimpl
