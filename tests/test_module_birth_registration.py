@@ -146,3 +146,24 @@ async def test_sector_errors_through_graphql(app, resources, callers, change, fi
     (office,) = await offices(resources, callers, app, "birth_registration", "UBND xã Lỗi")
     await adopt(office, "1.001193")
     await assert_sector_error(office, "1.001193", WIRE, change, field)
+
+
+@pytest.mark.parametrize("model, data, change, field", [
+    (mod.BirthStepData, STEP_DATA["birth"], {"personal_id": "0223260007"}, "personal_id"),
+    (mod.BirthStepData, STEP_DATA["birth"], {"registered_on": TODAY + dt.timedelta(days=1)}, "registered_on"),
+    (mod.ResidenceStepData, STEP_DATA["residence"], {"household_head_citizen_id": "x" * 12},
+     "household_head_citizen_id"),
+    (mod.ResidenceStepData, STEP_DATA["residence"], {"permanent_address": ""}, "permanent_address"),
+    (mod.InsuranceCardData, STEP_DATA["insurance_card"], {"card_number": "TE12201234567"}, "card_number"),
+    (mod.InsuranceCardData, STEP_DATA["insurance_card"], {"social_insurance_code": "220123456"},
+     "social_insurance_code"),
+])
+def test_each_bad_step_field_is_named(model, data, change, field):
+    with pytest.raises(ValidationError) as caught:
+        model(**{**data, **change})
+    assert [e["loc"] for e in caught.value.errors()] == [(field,)]
+
+
+def test_the_interlinked_steps_carry_their_data_models():
+    linked = {p.code: p for p in mod.PROCEDURES}["LT-KS-TT-BHYT"]
+    assert [s.data_model for s in linked.steps] == [mod.BirthStepData, mod.ResidenceStepData, mod.InsuranceCardData]

@@ -123,8 +123,15 @@ class BirthStepData(BaseModel):
     personal_id: str = Field(description="Số định danh cá nhân cấp cho trẻ (12 số) / The child's personal id")
     registered_on: dt.date = Field(description="Ngày đăng ký / Date registered")
 
-    _id = field_validator("personal_id")(classmethod(lambda cls, v: _citizen_id(v)))
-    _day = field_validator("registered_on")(classmethod(lambda cls, v: _not_future(v)))
+    @field_validator("personal_id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _citizen_id(value)
+
+    @field_validator("registered_on")
+    @classmethod
+    def _day(cls, value: dt.date) -> dt.date:
+        return _not_future(value)
 
 
 class ResidenceStepData(BaseModel):
@@ -136,8 +143,15 @@ class ResidenceStepData(BaseModel):
     household_head_citizen_id: str = Field(description="Số định danh chủ hộ (12 số) / Household head's id")
     registered_on: dt.date = Field(description="Ngày đăng ký thường trú / Date registered")
 
-    _id = field_validator("household_head_citizen_id")(classmethod(lambda cls, v: _citizen_id(v)))
-    _day = field_validator("registered_on")(classmethod(lambda cls, v: _not_future(v)))
+    @field_validator("household_head_citizen_id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _citizen_id(value)
+
+    @field_validator("registered_on")
+    @classmethod
+    def _day(cls, value: dt.date) -> dt.date:
+        return _not_future(value)
 
 
 INSURANCE_CARD = re.compile(r"^TE1\d{12}$")  # children under six: group TE, benefit level 1
