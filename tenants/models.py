@@ -76,11 +76,12 @@ class TenantOwned(SQLModel, TenantRow):
 
 class SharedRow:
     """The marker of tenant tables whose rows their owner may share with other agencies (a
-    dossier handed over to the agency of a later step). The scope shows such a row to its
-    owner and to the agencies the model's `shared_with(agency_ids)` names."""
+    dossier handed over to the agency of a later step). Under an agency scope the session
+    shows the rows the model's `visible_to(agency_ids)` selects, which must include the rows
+    those agencies own."""
 
     @classmethod
-    def shared_with(cls, agency_ids: tuple[int, ...]):
+    def visible_to(cls, agency_ids: tuple[int, ...]):
         raise NotImplementedError
 
 

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import event, inspect, or_, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
@@ -84,8 +84,7 @@ def _shared_criteria(scope: TenantScope) -> list:
         ids = tuple(sorted(scope.province_ids))
         return [with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True) for m in _shared_models()]
     ids = tuple(sorted(scope.agency_ids))
-    return [with_loader_criteria(m, or_(m.agency_id.in_(ids), m.shared_with(ids)), include_aliases=True)
-            for m in _shared_models()]
+    return [with_loader_criteria(m, m.visible_to(ids), include_aliases=True) for m in _shared_models()]
 
 
 def _criteria(scope: TenantScope) -> list:

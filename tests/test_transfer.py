@@ -57,6 +57,7 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     body = await adopt(committee, LINKED, {"residence": others[0].gid, "insurance_card": insurance.gid})
     assert error_of(body) == ("AGENCY_NOT_FOUND", "stepAgencies.residence")
     assert error_of(await adopt(committee, LINKED, {"nowhere": police.gid})) == ("BAD_INPUT", "stepAgencies.nowhere")
+    assert error_of(await adopt(committee, LINKED, {"birth": police.gid})) == ("BAD_INPUT", "stepAgencies.birth")
     body = await adopt(committee, LINKED, {"residence": police.gid, "insurance_card": insurance.gid})
     assert body["data"]["adoptProcedure"]["stepCodes"] == ["birth", "residence", "insurance_card"]
 

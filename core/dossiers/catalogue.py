@@ -105,7 +105,7 @@ async def adopt(
                               f"stepUnits.{step}: không tìm thấy bộ phận trong cơ quan",
                               code="BAD_INPUT", field=f"stepUnits.{step}")
         units[step] = unit_id
-    agencies = _step_agencies(step_codes, step_agencies or {}, known_agencies)
+    agencies = _step_agencies(procedure.steps[0]["code"], step_codes, step_agencies or {}, known_agencies)
     row = (await session.execute(select(ProcedureAdoption).where(
         ProcedureAdoption.agency_id == agency_id, ProcedureAdoption.procedure_code == procedure_code))).scalar_one_or_none()
     if row is None:
@@ -121,12 +121,17 @@ async def adopt(
     return row
 
 
-def _step_agencies(step_codes: set[str], wanted: dict[str, int], known: frozenset[int]) -> dict[str, int]:
+def _step_agencies(first: str, step_codes: set[str], wanted: dict[str, int], known: frozenset[int]) -> dict[str, int]:
     out = {}
     for step, agency_id in wanted.items():
         field = f"stepAgencies.{step}"
         if step not in step_codes:
             raise DomainError(f"{field}: no such step", f"{field}: không có bước này", code="BAD_INPUT", field=field)
+        if step == first:
+            # The receiving agency holds the first step: that is also how it keeps seeing the
+            # dossiers it received (the scope shows a dossier to the agencies of its steps).
+            raise DomainError(f"{field}: the first step is the receiving agency's",
+                              f"{field}: bước đầu tiên thuộc cơ quan tiếp nhận", code="BAD_INPUT", field=field)
         if agency_id not in known:
             # The same answer for another province's agency and one that does not exist.
             raise DomainError(f"{field}: no active agency {agency_id} in this province",

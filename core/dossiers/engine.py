@@ -217,9 +217,12 @@ async def _open_step(session: AsyncSession, dossier: Dossier, procedure: Procedu
                      from_agency_id: int | None, to_agency_id: int | None = None,
                      at: dt.datetime | None = None) -> DossierStep:
     """The dossier reaches step `index`: its row, owned by the agency that holds the step (the
-    adoption's map, else the agency the handover names, else the receiving agency)."""
+    first step: the receiving agency; later ones: the adoption's map, else the agency the
+    handover names, else the receiving agency)."""
     code = procedure.steps[index]["code"]
-    agency_id = int(dossier.step_agencies.get(code) or to_agency_id or dossier.agency_id)
+    # The first step is always the receiving agency's (the adoption cannot map it elsewhere).
+    agency_id = dossier.agency_id if index == 0 else int(dossier.step_agencies.get(code) or to_agency_id
+                                                         or dossier.agency_id)
     step = DossierStep(province_id=dossier.province_id, agency_id=agency_id, dossier_id=dossier.id,
                        step_index=index, step_code=code, from_agency_id=from_agency_id,
                        started_at=at or utcnow())

@@ -3,7 +3,7 @@ adoptions, dossiers, their timeline and the per-day code counters belong to an a
 
 A dossier belongs to the agency that received it; each of its steps (`dossier_steps`) belongs
 to the agency that holds that step. The dossier's common part is shared with the agencies
-of its steps (`Dossier.shared_with`); a step row, with its own sector data, is seen by its
+of its steps (`Dossier.visible_to`); a step row, with its own sector data, is seen by its
 agency only."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
-    exists,
     select,
+    tuple_,
 )
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, SQLModel
@@ -99,11 +99,12 @@ class Dossier(SharedTenantOwned, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def shared_with(cls, agency_ids: tuple[int, ...]):
-        """Shown to the agencies holding one of its steps (their officers load the common part)."""
-        return exists(select(DossierStep.id).where(
-            DossierStep.province_id == cls.province_id, DossierStep.dossier_id == cls.id,
-            DossierStep.agency_id.in_(agency_ids)))
+    def visible_to(cls, agency_ids: tuple[int, ...]):
+        """The dossiers holding a step of these agencies: the receiving agency always holds the
+        first step, so this covers its own dossiers too, and an uncorrelated IN lets the
+        database start from the agency's step rows (an OR with `agency_id` would scan them all)."""
+        return tuple_(cls.province_id, cls.id).in_(
+            select(DossierStep.province_id, DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids)))
 
 
 class DossierStep(TenantOwned, table=True):

@@ -19,17 +19,9 @@ down_revision = "0500_dossiers"
 branch_labels = None
 depends_on = None
 
-# plpgsql, never inlined: each function's query runs under the caller's row-level security on
-# its own table, and the two policies below do not refer to each other directly (PostgreSQL
-# refuses policies that recurse through sub-selects).
-_SHARED = """
-CREATE FUNCTION eiso_dossier_shared(p bigint, d bigint) RETURNS boolean
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-  RETURN current_setting('eiso.scope', true) = 'agencies' AND EXISTS (
-    SELECT 1 FROM dossier_steps s WHERE s.province_id = p AND s.dossier_id = d
-      AND s.agency_id = ANY (string_to_array(current_setting('eiso.agency_ids', true), ',')::bigint[]));
-END $$"""
+# plpgsql, never inlined: the function's query runs under the caller's row-level security on
+# dossiers (PostgreSQL would refuse a policy of dossier_steps reading dossiers through a
+# sub-select while the dossiers policy reads dossier_steps: recursion).
 _VISIBLE = """
 CREATE FUNCTION eiso_dossier_visible(p bigint, d bigint) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
@@ -81,7 +73,6 @@ def upgrade() -> None:
     if not _postgres():
         return
     predicate = scope_predicate()
-    op.execute(_SHARED)
     op.execute(_VISIBLE)
     op.execute("ALTER TABLE dossier_steps ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE dossier_steps FORCE ROW LEVEL SECURITY")
@@ -89,8 +80,12 @@ def upgrade() -> None:
     op.execute(f"CREATE POLICY tenant_scope ON dossier_steps USING ({predicate}) "
                f"WITH CHECK (({predicate}) OR eiso_dossier_visible(province_id, dossier_id))")
     op.execute("DROP POLICY tenant_scope ON dossiers")
-    op.execute(f"CREATE POLICY tenant_scope ON dossiers USING (({predicate}) OR eiso_dossier_shared(province_id, id)) "
-               f"WITH CHECK (({predicate}) OR eiso_dossier_shared(province_id, id))")
+    # Uncorrelated: evaluated once per statement (a hashed sub-plan), not once per row.
+    shared = ("(province_id, id) IN (SELECT s.province_id, s.dossier_id FROM dossier_steps s WHERE "
+              "(select current_setting('eiso.scope', true)) = 'agencies' AND s.agency_id = ANY "
+              "((select string_to_array(current_setting('eiso.agency_ids', true), ','))::bigint[]))")
+    op.execute(f"CREATE POLICY tenant_scope ON dossiers USING (({predicate}) OR {shared}) "
+               f"WITH CHECK (({predicate}) OR {shared})")
     grant(op, "dossier_steps")
 
 
@@ -124,7 +119,6 @@ def downgrade() -> None:
     op.drop_table("dossier_steps")
     if _postgres():
         op.execute("DROP FUNCTION eiso_dossier_visible(bigint, bigint)")
-        op.execute("DROP FUNCTION eiso_dossier_shared(bigint, bigint)")
     with op.batch_alter_table("dossiers") as batch:
         batch.drop_column("time_limit_amount")
         batch.drop_column("step_agencies")
