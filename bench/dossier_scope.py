@@ -114,6 +114,9 @@ async def run(agencies: int, per_agency: int, rounds: int, explain: bool = False
             shaped = text("explain analyze select id from dossiers where (province_id, id) in (select province_id,"
                           " dossier_id from dossier_steps where agency_id in (1)) order by id limit 50")
             async with resources.session(scope) as session, session.begin():
+                if os.environ.get("BENCH_NO_HASH"):
+                    await session.execute(text("set local enable_hashjoin = off"))
+                    await session.execute(text("set local enable_seqscan = off"))
                 print("\n".join(r[0] for r in (await session.execute(shaped)).all()))
         await resources.close()
         print(f"PostgreSQL, {agencies} agencies x {per_agency} dossiers, agency 1 also holds a step of 100 "

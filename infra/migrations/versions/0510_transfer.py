@@ -81,9 +81,11 @@ def upgrade() -> None:
                f"WITH CHECK (({predicate}) OR eiso_dossier_visible(province_id, dossier_id))")
     op.execute("DROP POLICY tenant_scope ON dossiers")
     # Uncorrelated: evaluated once per statement (a hashed sub-plan), not once per row.
+    # The cast sits inside the sub-select: `agency_id = ANY (<bigint[] parameter>)` is leakproof,
+    # so PostgreSQL may use the agency_id index under dossier_steps' own policy.
     shared = ("(province_id, id) IN (SELECT s.province_id, s.dossier_id FROM dossier_steps s WHERE "
               "(select current_setting('eiso.scope', true)) = 'agencies' AND s.agency_id = ANY "
-              "((select string_to_array(current_setting('eiso.agency_ids', true), ','))::bigint[]))")
+              "((select string_to_array(current_setting('eiso.agency_ids', true), ',')::bigint[])::bigint[]))")
     op.execute(f"CREATE POLICY tenant_scope ON dossiers USING (({predicate}) OR {shared}) "
                f"WITH CHECK (({predicate}) OR {shared})")
     grant(op, "dossier_steps")
