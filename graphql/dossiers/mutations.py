@@ -62,8 +62,9 @@ def _step_models(info: strawberry.Info, procedure_code: str) -> dict:
     return {s.code: s.data_model for s in procedure.steps if s.data_model} if procedure else {}
 
 
-async def _agency_ids(info: strawberry.Info, principal: Principal, named: dict[str, str], field: str) -> tuple[dict, frozenset]:
-    """Global Agency ids → (step → agency id, the active ones of the caller's province)."""
+async def _agency_ids(info: strawberry.Info, principal: Principal, named: dict[str, str]) -> tuple[dict, frozenset]:
+    """Global Agency ids → (key → agency id, -1 when not of the caller's province; the
+    active agencies of the caller's province among them)."""
     wanted = {}
     for key, value in named.items():
         try:
@@ -112,15 +113,14 @@ class DossiersMutation:
                          extensions=guard("adoptProcedure"))
     async def adopt_procedure(self, info: strawberry.Info, procedure_code: str, time_limit: int | None = None,
                               step_units: JSON | None = None,
-                              step_agencies: JSON | None = strawberry.UNSET) -> ProcedureNode:
+                              step_agencies: JSON | None = None) -> ProcedureNode:
         principal = _agency_principal(info)
         units = {str(k): int(v) for k, v in (step_units or {}).items()}
-        if step_agencies is not strawberry.UNSET and not isinstance(step_agencies, dict | None):
+        if not isinstance(step_agencies, dict | None):
             raise DomainError("stepAgencies: an object of step code → Agency id",
                               "stepAgencies: phải là đối tượng mã bước → mã cơ quan", code="BAD_INPUT",
                               field="stepAgencies")
-        named = step_agencies if isinstance(step_agencies, dict) else {}
-        agencies, known = await _agency_ids(info, principal, named, "stepAgencies")
+        agencies, known = await _agency_ids(info, principal, step_agencies or {})
         async with info.context.resources.session(principal.tenant) as session, session.begin():
             await catalogue.adopt(session, province_id=principal.province_id, agency_id=principal.agency_id,
                                   procedure_code=procedure_code, actor=principal.subject,
@@ -160,7 +160,7 @@ class DossiersMutation:
         principal = _agency_principal(info)
         to_agency_id = None
         if to_agency is not None:
-            wanted, known = await _agency_ids(info, principal, {"toAgency": to_agency}, "toAgency")
+            wanted, known = await _agency_ids(info, principal, {"toAgency": to_agency})
             if wanted["toAgency"] not in known:
                 raise DomainError("toAgency: no active agency of this province",
                                   "toAgency: không có cơ quan đang hoạt động này trong tỉnh",
