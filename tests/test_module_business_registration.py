@@ -138,3 +138,4 @@ async def test_business_name_is_unique_within_the_commune(app, resources, caller
     withdrawn = await move(commune, first, "withdrawDossier", ', reason: "Công dân rút hồ sơ"')
     assert withdrawn["status"] == "withdrawn"
     assert "errors" not in await receive(commune, "1.001612", {**GOOD, "business_name": "Hộ kinh doanh HOA SEN"})
+

@@ -147,13 +147,17 @@ class DossierEventRow(TenantOwned, table=True):
 
 class DossierKey(TenantOwned, table=True):
     """A value a live dossier holds unique at its agency (`UniqueField`): the folded value, so
-    the database itself refuses a second one even when two receipts race."""
+    the database itself refuses a second one even when two receipts race. After a merge the
+    new agency starts with no keys (names registered before the merge are not checked)."""
 
     __tablename__ = "dossier_keys"
     __table_args__ = (
         agency_fk("dossier_keys"),
         tenant_fk("dossier_keys", "dossier_id", "dossiers", "dossier"),
         UniqueConstraint("agency_id", "namespace", "value", name="uq_dossier_keys_agency_value"),
+        # A merge of agencies leaves the keys with the merged agencies: two communes may each
+        # have registered the same name before, and a merge must not fail on that.
+        {"info": {"keeps_agency": True}},
     )
 
     namespace: str = Field(max_length=64)
