@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 PROJECT = "eiso"
 # The version of this surface (hooks + data classes). Additions bump the minor, removals or
 # changed meanings the major; a module says which range it supports (`core_api`).
-CORE_API_VERSION = "1.0"
+CORE_API_VERSION = "1.1"  # 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -92,12 +92,27 @@ class Step(_Frozen):
     responsible_role: str  # a Role value of eiso, e.g. "officer", "leader"
     responsible_unit: str | None = None  # a unit kind or code inside the agency
     budget: TimeLimit
+    # The pydantic model of the data this step's agency records when it completes the step
+    # (kept with the step, seen by that agency only). Since core API 1.1.
+    data_model: type[BaseModel] | None = None
 
 
 class Fee(_Frozen):
     amount: Decimal = Field(ge=0)
     currency: str = "VND"
     note: str = ""
+
+
+class UniqueField(_Frozen):
+    """A sector data field whose value must be unique among the live dossiers of `namespace`
+    at the receiving agency (e.g. a household business name within the commune), compared
+    case- and diacritics-insensitively. A clash answers `error_code` naming the field; the
+    value is freed when the dossier is refused, withdrawn or stopped. Since core API 1.1."""
+
+    field: str
+    namespace: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    error_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")
+    message: LocalizedText
 
 
 class Procedure(_Frozen):
@@ -115,6 +130,7 @@ class Procedure(_Frozen):
     fee: Fee | None = None
     # The pydantic model of the sector data a dossier of this procedure carries.
     data_model: type[BaseModel] | None = None
+    unique_fields: tuple[UniqueField, ...] = ()
 
 
 class DossierEvent(_Frozen):
@@ -133,10 +149,34 @@ class DossierEvent(_Frozen):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class DossierRecord(_Frozen):
+    """A finished dossier as a module's own GraphQL field may show it (`finished_dossiers`):
+    never the applicant's personal data. Since core API 1.1."""
+
+    code: str
+    procedure_code: str
+    status: int  # 9 processed, 10 returned
+    received_at: dt.datetime
+    finished_at: dt.datetime
+    sector_data: dict[str, Any] = Field(default_factory=dict)
+
+
+async def finished_dossiers(info: Any, procedure_codes: tuple[str, ...] | list[str], *,
+                            first: int = 50) -> list[DossierRecord]:
+    """The processed and returned dossiers of `procedure_codes` that the caller's tenant scope
+    shows (an agency's officers: their agency), newest first, at most `first` (1-100): a
+    module's register (e.g. the construction permits issued). `info` is the resolver's
+    Strawberry info; the caller needs the `dossiers` permission. Since core API 1.1."""
+    from eiso.core.dossiers.register import finished_dossiers as run
+
+    return [DossierRecord(**row) for row in await run(info, tuple(procedure_codes), first)]
+
+
 __all__ = [
     "CORE_API_VERSION",
     "DossierComponent",
     "DossierEvent",
+    "DossierRecord",
     "Fee",
     "LegalBasis",
     "LocalizedText",
@@ -144,5 +184,7 @@ __all__ = [
     "Procedure",
     "Step",
     "TimeLimit",
+    "UniqueField",
+    "finished_dossiers",
     "hookimpl",
 ]

@@ -74,6 +74,25 @@ class TenantOwned(SQLModel, TenantRow):
     agency_id: int = Field(sa_type=BigInteger, index=True)
 
 
+class SharedRow:
+    """The marker of tenant tables whose rows their owner may share with other agencies (a
+    dossier handed over to the agency of a later step). Under an agency scope the session
+    shows the rows the model's `visible_to(agency_ids)` selects, which must include the rows
+    those agencies own."""
+
+    @classmethod
+    def visible_to(cls, agency_ids: tuple[int, ...]):
+        raise NotImplementedError
+
+
+class SharedTenantOwned(SQLModel, SharedRow):
+    """Like `TenantOwned` (same key and columns), for rows other agencies may be shown."""
+
+    province_id: int = Field(sa_type=BigInteger, primary_key=True)
+    id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
+    agency_id: int = Field(sa_type=BigInteger, index=True)
+
+
 def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyConstraint:
     """A composite foreign key to another tenant table: the database itself refuses a
     reference across provinces."""

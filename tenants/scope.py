@@ -13,11 +13,11 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from eiso.tenants.models import Agency, TenantOwned, TenantRow
+from eiso.tenants.models import Agency, SharedRow, SharedTenantOwned, TenantOwned, TenantRow
 
 ScopeKind = Literal["nation", "province", "agencies"]
 
@@ -67,12 +67,32 @@ def scope_of(session: Session) -> TenantScope:
     return scope
 
 
+def _shared_models() -> list[type]:
+    found, stack = [], [SharedRow]
+    while stack:
+        for model in stack.pop().__subclasses__():
+            stack.append(model)
+            if getattr(model, "__table__", None) is not None:
+                found.append(model)
+    return found
+
+
+def _shared_criteria(scope: TenantScope) -> list:
+    """Shared rows (not `TenantRow`s): their own criteria, with the agencies they are shared
+    with. Plain expressions, not lambdas: each model's criterion has its own shape."""
+    if scope.kind == "province":
+        ids = tuple(sorted(scope.province_ids))
+        return [with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True) for m in _shared_models()]
+    ids = tuple(sorted(scope.agency_ids))
+    return [with_loader_criteria(m, m.visible_to(ids), include_aliases=True) for m in _shared_models()]
+
+
 def _criteria(scope: TenantScope) -> list:
     if scope.kind == "nation":
         return []
     if scope.kind == "province":
         province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
-        return [
+        return [*_shared_criteria(scope),
             with_loader_criteria(
                 TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
             ),
@@ -82,6 +102,7 @@ def _criteria(scope: TenantScope) -> list:
         ]
     agency_ids = tuple(sorted(scope.agency_ids))
     return [
+        *_shared_criteria(scope),
         with_loader_criteria(
             TenantRow, lambda cls: cls.agency_id.in_(agency_ids), include_aliases=True
         ),
@@ -105,13 +126,49 @@ def _check_writes(session: Session, _context, _instances) -> None:
     if session.info.get("scope_exempt"):
         return
     scope = scope_of(session)
+    granted = session.info.get("handover", ())
     for obj in (*session.new, *session.dirty):
-        if isinstance(obj, (TenantOwned, Agency)) and not scope.allows(
-            obj.province_id, obj.agency_id
-        ):
-            raise TenantScopeError(
-                f"{type(obj).__name__} of agency {obj.agency_id} is outside the caller's scope"
-            )
+        if not isinstance(obj, (TenantOwned, SharedTenantOwned, Agency)):
+            continue
+        shared_seen = isinstance(obj, SharedTenantOwned) and obj not in session.new
+        if shared_seen and _owner_changed(obj) and not scope.allows(*_original_owner(obj)):
+            raise TenantScopeError(f"{type(obj).__name__}: an agency it is shared with cannot take it over")
+        if scope.allows(obj.province_id, obj.agency_id):
+            continue
+        if any(obj is g for g in granted) and obj in session.new:
+            continue
+        if shared_seen and not _owner_changed(obj):
+            continue  # a shared row the scope showed (loaded through its criteria), same owner
+        raise TenantScopeError(
+            f"{type(obj).__name__} of agency {obj.agency_id} is outside the caller's scope"
+        )
+
+
+def _original_owner(obj) -> tuple[int, int]:
+    attrs = inspect(obj).attrs
+
+    def before(name):
+        history = getattr(attrs, name).history
+        return history.deleted[0] if history.deleted else getattr(obj, name)
+    return before("province_id"), before("agency_id")
+
+
+def _owner_changed(obj) -> bool:
+    attrs = inspect(obj).attrs
+    return attrs.agency_id.history.has_changes() or attrs.province_id.history.has_changes()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_grants(session: Session, _context) -> None:
+    session.info.pop("handover", None)
+
+
+def grant_handover(session, row) -> None:
+    """Let this session insert `row` for another agency: a step handed over to the agency
+    that holds it. Inserts only; the session still cannot read the row back from the database
+    (PostgreSQL checks the same hand-over in the table's policy)."""
+    sync = getattr(session, "sync_session", session)
+    sync.info.setdefault("handover", []).append(row)
 
 
 _SET_SCOPE = text(

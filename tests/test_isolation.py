@@ -17,15 +17,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_attribute
 
 from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.dossiers.models import Dossier, DossierCounter, DossierEventRow, ProcedureAdoption
+from eiso.core.dossiers.models import (
+    Dossier,
+    DossierCounter,
+    DossierEventRow,
+    DossierKey,
+    DossierStep,
+    ProcedureAdoption,
+)
 from eiso.core.qms import models as qms
 from eiso.graphql.tenants.ids import encode_id
-from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
+from eiso.tenants.models import Agency, AgencyKind, SharedTenantOwned, TenantOwned, Unit
 from eiso.tenants.modules import set_module
-from eiso.tenants.scope import TenantScope
+from eiso.tenants.scope import TenantScope, TenantScopeError
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
 
@@ -67,15 +75,30 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         province_id=province_id, agency_id=agency_id, dossier_id=1, actor="probe", action="probe", to_status=2),
     DossierCounter: lambda province_id, agency_id: DossierCounter(
         province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
+    DossierStep: lambda province_id, agency_id: _step(province_id, agency_id),
+    DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
     **qms.isolation_factories(),
 }
+
+
+def _key(province_id: int, agency_id: int) -> DossierKey:
+    row = DossierKey(province_id=province_id, agency_id=agency_id, namespace="probe", value=unique_code(), dossier_id=0)
+    set_attribute(row, "dossier", ROW_FACTORIES[Dossier](province_id, agency_id))
+    return row
+
+
+def _step(province_id: int, agency_id: int, dossier: Dossier | None = None, index: int = 0) -> DossierStep:
+    row = DossierStep(province_id=province_id, agency_id=agency_id, dossier_id=0, step_index=index,
+                      step_code=f"s{index}", sector_data={"secret": "dữ liệu bước " + unique_code()})
+    set_attribute(row, "dossier", dossier or ROW_FACTORIES[Dossier](province_id, agency_id))
+    return row
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
 NO_DELETE = {AuditEntry, AuditHead, qms.Nonconformity}
 
 
 def tenant_owned_models() -> set[type]:
-    found, stack = set(), [TenantOwned]
+    found, stack = set(), [TenantOwned, SharedTenantOwned]
     while stack:
         for model in stack.pop().__subclasses__():
             stack.append(model)
@@ -321,13 +344,72 @@ CASES += [
 ]
 
 
+def _step_secrets(mine: Tenant, theirs: Tenant) -> list[str]:
+    step = theirs.rows[DossierStep]
+    return [*theirs.markers(), step.sector_data["secret"], step.dossier.code]
+
+
+CASES += [
+    Case("their dossier with its steps", "query($id: ID!) { dossier(id: $id) { code mySteps { code sectorData } } }",
+         lambda mine, theirs: {"id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id)},
+         codes=("NOT_FOUND",), markers=_step_secrets),
+    Case("my dossiers show no step of theirs", "{ dossiers(first: 10) { edges { node { code mySteps { sectorData } } } } }",
+         lambda mine, theirs: {}, markers=_step_secrets),
+    Case("completeStep with step data and a receiver on their dossier",
+         "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, stepData: {a: 1}, toAgency: $to) { code } }",
+         lambda mine, theirs: {"id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id),
+                               "to": encode_id("Agency", mine.province_id, mine.agency.id)},
+         codes=("NOT_FOUND",), markers=_step_secrets),
+    Case("completeStep handing over to their agency",
+         "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, toAgency: $to) { code } }",
+         lambda mine, theirs: {"id": encode_id("Dossier", mine.province_id, mine.rows[Dossier].id),
+                               "to": theirs.agency_gid}, codes=("AGENCY_NOT_FOUND",), markers=_step_secrets),
+    Case("adopt mapping a step to their agency",
+         'mutation($to: JSON) { adoptProcedure(procedureCode: "none", stepAgencies: $to) { code } }',
+         lambda mine, theirs: {"to": {"s0": theirs.agency_gid}}, codes=("NOT_FOUND",)),
+]
+
+
+async def test_a_step_handed_over_shows_the_dossier_and_that_step_only(resources, tenants):
+    """The sibling's dossier is at a step my agency holds: my scope shows its common part and my
+    step, never the sibling's step; I cannot re-own the dossier nor write the sibling's rows;
+    another province sees none of it."""
+    mine, theirs = tenants
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        first = _step(mine.province_id, mine.sibling.id)
+        session.add(first)
+        await session.flush()
+        dossier = first.dossier
+        held = DossierStep(province_id=mine.province_id, agency_id=mine.agency.id, dossier_id=dossier.id,
+                           step_index=1, step_code="s1", sector_data={"mine": True})
+        session.add(held)
+    me = TenantScope.agencies([mine.agency.id], [mine.province_id])
+    async with resources.session(me) as session:
+        assert (await session.get(Dossier, (mine.province_id, dossier.id))) is not None
+        steps = (await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier.id))).scalars()
+        assert [s.step_code for s in steps] == ["s1"]
+    async with resources.session(me) as session, session.begin():
+        changed = await session.execute(update(DossierStep).where(DossierStep.id == first.id).values(status="done"))
+        assert changed.rowcount == 0
+    with pytest.raises(TenantScopeError):
+        async with resources.session(me) as session, session.begin():
+            row = await session.get(Dossier, (mine.province_id, dossier.id))
+            row.agency_id = mine.agency.id  # taking the dossier over is not a handover
+    with pytest.raises(TenantScopeError):
+        async with resources.session(me) as session, session.begin():
+            session.add(ROW_FACTORIES[Dossier](mine.province_id, mine.sibling.id))
+    for scope in (TenantScope.agencies([theirs.agency.id], [theirs.province_id]), TenantScope.province(theirs.province_id)):
+        async with resources.session(scope) as session:
+            assert (await session.get(Dossier, (mine.province_id, dossier.id))) is None
+            assert (await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier.id))).first() is None
+
+
 PUBLIC_FIELDS = {"version", "provinces", "province", "activeModules"}  # global reference data, no tenant rows
 
 
 def test_every_query_and_mutation_has_a_case():
-    from graphql import parse
-
     from eiso.graphql.schema import build_schema
+    from graphql import parse
 
     schema = build_schema()._schema
     fields = {name for root in (schema.query_type, schema.mutation_type) if root for name in root.fields}

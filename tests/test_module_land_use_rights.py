@@ -7,10 +7,15 @@ from pydantic import ValidationError
 
 from eiso.plugins import land_use_rights as mod
 from tests.sector_support import (
+    adopt,
     assert_imports_only_the_sdk,
     assert_loads_through_entry_point,
+    assert_sector_error,
     assert_steps_add_up,
     enabled_vs_other,
+    lifecycle,
+    module_app,
+    offices,
 )
 
 GOOD = {"parcel_number": 12, "map_sheet": 3, "area_m2": 120.5, "purpose": "ONT", "location": "Thôn 1, xã Tiên Yên"}
@@ -59,3 +64,33 @@ async def test_query_only_for_the_enabling_province(resources, nation_session, c
     assert "1.013978" in codes
     assert {"code": "ONT", "name": "Đất ở tại nông thôn"} in mine["data"]["landUseRights"]["landUsePurposes"]
     assert other["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+# --- through GraphQL, as a frontend would ------------------------------------------------------
+
+
+@pytest.fixture
+async def app(resources, callers):
+    async with module_app(resources, callers, "land_use_rights") as application:
+        yield application
+
+
+async def test_each_procedure_through_its_lifecycle(app, resources, callers):
+    (office,) = await offices(resources, callers, app, "land_use_rights", "Văn phòng đăng ký đất đai")
+    for procedure in mod.PROCEDURES:
+        seen = await lifecycle(office, procedure.code, GOOD)
+        assert seen["status"] == "returned"
+    body = await office("{ landUseRights { procedures { code } landUsePurposes { code } } }")
+    module = body["data"]["landUseRights"]
+    assert {p["code"] for p in module["procedures"]} == {p.code for p in mod.PROCEDURES}
+    assert "ONT" in {p["code"] for p in module["landUsePurposes"]}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"area_m2": 0}, "area_m2"), ({"area_m2": -5}, "area_m2"), ({"parcel_number": 0}, "parcel_number"),
+    ({"map_sheet": 0}, "map_sheet"), ({"purpose": "XYZ"}, "purpose"), ({"location": "  "}, "location"),
+])
+async def test_sector_errors_through_graphql(app, resources, callers, change, field):
+    (office,) = await offices(resources, callers, app, "land_use_rights", "Văn phòng Lỗi")
+    await adopt(office, "1.013978")
+    await assert_sector_error(office, "1.013978", GOOD, change, field)

@@ -27,7 +27,7 @@ def _row_values(procedure: Procedure, module: str) -> dict:
         "time_limit_amount": limit.amount,
         "time_limit_unit": limit.unit,
         "cutoff": limit.cutoff.strftime("%H:%M") if limit.cutoff else None,
-        "steps": [s.model_dump(mode="json") for s in procedure.steps],
+        "steps": [s.model_dump(mode="json", exclude={"data_model"}) for s in procedure.steps],
         "components": [c.model_dump(mode="json") for c in procedure.components],
         "fee": procedure.fee.model_dump(mode="json") if procedure.fee else None,
         "module": module,
@@ -75,8 +75,12 @@ async def adopt(
     actor: str,
     time_limit: int | None = None,
     step_units: dict[str, int] | None = None,
+    step_agencies: dict[str, int] | None = None,
+    known_agencies: frozenset[int] = frozenset(),
 ) -> ProcedureAdoption:
-    """An agency adopts a procedure: maps steps to its units, may shorten the time limit."""
+    """An agency adopts a procedure: maps steps to its units, may shorten the time limit, and
+    maps the steps other agencies hold to those agencies (`known_agencies`: the active
+    agencies of its province among the ids named, looked up by the caller)."""
     procedure = await get_procedure(session, procedure_code)
     amount = procedure.time_limit_amount if time_limit is None else time_limit
     if amount < 0:
@@ -101,19 +105,40 @@ async def adopt(
                               f"stepUnits.{step}: không tìm thấy bộ phận trong cơ quan",
                               code="BAD_INPUT", field=f"stepUnits.{step}")
         units[step] = unit_id
+    agencies = _step_agencies(procedure.steps[0]["code"], step_codes, step_agencies or {}, known_agencies)
     row = (await session.execute(select(ProcedureAdoption).where(
         ProcedureAdoption.agency_id == agency_id, ProcedureAdoption.procedure_code == procedure_code))).scalar_one_or_none()
     if row is None:
         row = ProcedureAdoption(province_id=province_id, agency_id=agency_id, procedure_code=procedure_code,
-                                time_limit_amount=amount, step_units=units)
+                                time_limit_amount=amount, step_units=units, step_agencies=agencies)
         session.add(row)
     else:
-        row.time_limit_amount, row.step_units = amount, units
+        row.time_limit_amount, row.step_units, row.step_agencies = amount, units, agencies
     await session.flush()
     await audit.append(session, province_id=province_id, agency_id=agency_id, actor=actor,
                        action="procedure.adopted", entity_type="procedure_adoption", entity_id=row.id,
-                       data={"procedure": procedure_code, "time_limit": amount})
+                       data={"procedure": procedure_code, "time_limit": amount, "step_agencies": agencies})
     return row
+
+
+def _step_agencies(first: str, step_codes: set[str], wanted: dict[str, int], known: frozenset[int]) -> dict[str, int]:
+    out = {}
+    for step, agency_id in wanted.items():
+        field = f"stepAgencies.{step}"
+        if step not in step_codes:
+            raise DomainError(f"{field}: no such step", f"{field}: không có bước này", code="BAD_INPUT", field=field)
+        if step == first:
+            # The receiving agency holds the first step: that is also how it keeps seeing the
+            # dossiers it received (the scope shows a dossier to the agencies of its steps).
+            raise DomainError(f"{field}: the first step is the receiving agency's",
+                              f"{field}: bước đầu tiên thuộc cơ quan tiếp nhận", code="BAD_INPUT", field=field)
+        if agency_id not in known:
+            # The same answer for another province's agency and one that does not exist.
+            raise DomainError(f"{field}: no active agency {agency_id} in this province",
+                              f"{field}: không có cơ quan {agency_id} đang hoạt động trong tỉnh",
+                              code="AGENCY_NOT_FOUND", field=field)
+        out[step] = agency_id
+    return out
 
 
 async def adoption_of(session: AsyncSession, agency_id: int, procedure_code: str) -> ProcedureAdoption:

@@ -10,19 +10,27 @@ import hashlib
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
 from eiso.core.dossiers import catalogue, codes
-from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
+from eiso.core.dossiers.models import (
+    Dossier,
+    DossierEventRow,
+    DossierKey,
+    DossierStep,
+    ProcedureRecord,
+)
 from eiso.core.dossiers.statuses import ALLOWED, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
+from eiso.infra.text import fold
 from eiso.tenants.models import Agency, utcnow
+from eiso.tenants.scope import grant_handover, scope_of
 
 TOPIC = "dossier"
 
@@ -52,14 +60,14 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def validate_sector_data(model: type[BaseModel] | None, data: dict) -> dict:
+def validate_sector_data(model: type[BaseModel] | None, data: dict, prefix: str = "sectorData") -> dict:
     if model is None:
         return data
     try:
         return model.model_validate(data).model_dump(mode="json")
     except ValidationError as error:
         problems = [
-            {"field": "sectorData." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            {"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": e["msg"]}
             for e in error.errors()
         ]
         first = problems[0]
@@ -90,24 +98,27 @@ def appointment(calendar: WorkingCalendar, procedure: ProcedureRecord, amount: i
 
 
 async def _record(session: AsyncSession, dossier: Dossier, *, actor: str, action: str,
-                  from_status: int | None, note: str = "", data: dict | None = None) -> None:
-    """The timeline row, the audit entry and the outbox event of one transition."""
+                  from_status: int | None, note: str = "", data: dict | None = None,
+                  agency_id: int | None = None) -> None:
+    """The timeline row, the audit entry and the outbox event of one transition, all three
+    owned by the acting agency (`agency_id`: the holder of the step; default the owner)."""
     now = utcnow()
-    session.add(DossierEventRow(province_id=dossier.province_id, agency_id=dossier.agency_id,
+    agency_id = agency_id or dossier.agency_id
+    session.add(DossierEventRow(province_id=dossier.province_id, agency_id=agency_id,
                                 dossier_id=dossier.id, at=now, actor=actor, action=action,
                                 from_status=from_status, to_status=dossier.status, note=note))
     facts = {"code": dossier.code, "procedure": dossier.procedure_code, "from": from_status,
              "to": dossier.status, "step": dossier.current_step, "version": dossier.version,
              **(data or {})}
-    await audit.append(session, province_id=dossier.province_id, agency_id=dossier.agency_id,
+    await audit.append(session, province_id=dossier.province_id, agency_id=agency_id,
                        actor=actor, action=f"dossier.{action}", entity_type="dossier",
                        entity_id=dossier.id, data=facts)
     await outbox.add_event(session, TOPIC, {
-        "province_id": dossier.province_id, "agency_id": dossier.agency_id, "dossier_id": dossier.id,
+        "province_id": dossier.province_id, "agency_id": agency_id, "dossier_id": dossier.id,
         "dossier_code": dossier.code, "procedure_code": dossier.procedure_code,
         "from_status": from_status, "to_status": dossier.status, "action": action,
         "actor": actor, "at": now.isoformat(),
-    }, province_id=dossier.province_id, agency_id=dossier.agency_id)
+    }, province_id=dossier.province_id, agency_id=agency_id)
     await session.flush()
 
 
@@ -124,6 +135,7 @@ async def receive(
     actor: str,
     calendar: WorkingCalendar,
     data_model: type[BaseModel] | None = None,
+    unique_fields: tuple = (),
     idempotency_key: str | None = None,
     online: bool = False,
     now: dt.datetime | None = None,
@@ -150,6 +162,7 @@ async def receive(
         status=Status.new if online else Status.received, received_at=now,
         appointment_at=None if online else appointment(calendar, procedure, adoption.time_limit_amount, now),
         idempotency_key=idempotency_key, input_hash=digest if idempotency_key else None,
+        step_agencies=dict(adoption.step_agencies or {}), time_limit_amount=adoption.time_limit_amount,
     )
     try:
         async with session.begin_nested():
@@ -161,9 +174,90 @@ async def receive(
         if earlier is None:
             raise
         return _replay(earlier, digest)
+    await _hold_keys(session, dossier, unique_fields)
+    await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
     await _record(session, dossier, actor=actor, action="registered" if online else "received",
                   from_status=None)
     return Received(dossier, key)
+
+
+async def _hold_keys(session: AsyncSession, dossier: Dossier, unique_fields: tuple) -> None:
+    """The dossier's unique values (`sdk.UniqueField`), folded (case, diacritics, spaces): a
+    value a live dossier of the agency already holds answers the field's error code. The
+    unique index decides, so two receipts racing for one name cannot both win."""
+    for unique in unique_fields:
+        value = dossier.sector_data.get(unique.field)
+        if value in (None, ""):
+            continue
+        key = DossierKey(province_id=dossier.province_id, agency_id=dossier.agency_id,
+                         namespace=unique.namespace, value=fold(str(value))[:500], dossier_id=dossier.id)
+        try:
+            async with session.begin_nested():
+                session.add(key)
+                await session.flush()
+        except IntegrityError:
+            field = f"sectorData.{unique.field}"
+            raise DomainError(f"{field}: {unique.message.en}", f"{field}: {unique.message.vi}",
+                              code=unique.error_code, field=field) from None
+
+
+# Finished without a result: the dossier's unique values are free again.
+_RELEASING = frozenset({Status.not_received, Status.withdrawn, Status.stopped})
+
+
+async def _release_keys(session: AsyncSession, dossier: Dossier) -> None:
+    await session.execute(delete(DossierKey).where(
+        DossierKey.province_id == dossier.province_id, DossierKey.dossier_id == dossier.id))
+
+
+# -- steps and the agencies holding them -------------------------------------------------------
+
+
+async def _open_step(session: AsyncSession, dossier: Dossier, procedure: ProcedureRecord, index: int, *,
+                     from_agency_id: int | None, to_agency_id: int | None = None,
+                     at: dt.datetime | None = None) -> DossierStep:
+    """The dossier reaches step `index`: its row, owned by the agency that holds the step (the
+    first step: the receiving agency; later ones: the adoption's map, else the agency the
+    handover names, else the receiving agency)."""
+    code = procedure.steps[index]["code"]
+    # The first step is always the receiving agency's (the adoption cannot map it elsewhere).
+    agency_id = dossier.agency_id if index == 0 else int(dossier.step_agencies.get(code) or to_agency_id
+                                                         or dossier.agency_id)
+    step = DossierStep(province_id=dossier.province_id, agency_id=agency_id, dossier_id=dossier.id,
+                       step_index=index, step_code=code, from_agency_id=from_agency_id,
+                       started_at=at or utcnow())
+    if not scope_of(session).allows(step.province_id, agency_id):
+        grant_handover(session, step)  # the sender creates the receiver's step, cannot read it back
+    session.add(step)
+    await session.flush()
+    return step
+
+
+def _not_your_step(dossier: Dossier) -> DomainError:
+    return DomainError(
+        f"dossier {dossier.code} is at a step another agency holds: only that agency acts on it",
+        f"hồ sơ {dossier.code} đang ở bước do cơ quan khác xử lý: chỉ cơ quan đó được thao tác",
+        code="NOT_YOUR_STEP",
+    )
+
+
+async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierStep:
+    """The row of the step the dossier is at, when the caller's agency holds it (the scope
+    hides other agencies' steps): anyone else gets NOT_YOUR_STEP."""
+    step = (await session.execute(select(DossierStep).where(
+        DossierStep.province_id == dossier.province_id, DossierStep.dossier_id == dossier.id,
+        DossierStep.step_index == dossier.current_step))).scalar_one_or_none()
+    if step is None:
+        raise _not_your_step(dossier)
+    return step
+
+
+async def _acting_agency(session: AsyncSession, dossier: Dossier, owner_move: bool) -> int:
+    if owner_move:  # the receiving agency returns the result (one-stop shop)
+        if not scope_of(session).allows(dossier.province_id, dossier.agency_id):
+            raise _not_your_step(dossier)
+        return dossier.agency_id
+    return (await current_step_row(session, dossier)).agency_id
 
 
 async def _by_key(session: AsyncSession, agency_id: int, key: str) -> Dossier | None:
@@ -233,15 +327,29 @@ def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Statu
 
 
 async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: str, action: str,
-                note: str = "", now: dt.datetime | None = None, data: dict | None = None) -> Dossier:
+                note: str = "", now: dt.datetime | None = None, data: dict | None = None,
+                agency_id: int | None = None, owner_move: bool = False) -> Dossier:
+    """`agency_id`: the acting agency when the caller already checked it; else the holder of
+    the current step (or the receiving agency for an `owner_move`) must be in the scope."""
     now = now or utcnow()
+    agency_id = agency_id or await _acting_agency(session, dossier, owner_move)
     _check_move(dossier, to, now)
     before = dossier.status
     dossier.status = int(to)
     dossier.updated_at = now
     session.add(dossier)
-    await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data)
+    if to in _RELEASING:
+        await _release_keys(session, dossier)
+    await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data,
+                  agency_id=agency_id)
     return dossier
+
+
+async def _time_limit(session: AsyncSession, dossier: Dossier) -> int:
+    # Kept on the dossier at receipt: the agencies of later steps cannot read the adoption.
+    if dossier.time_limit_amount is not None:
+        return dossier.time_limit_amount
+    return (await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)).time_limit_amount
 
 
 def _reason(reason: str, field: str = "reason") -> str:
@@ -256,10 +364,10 @@ async def accept(session, dossier, *, actor, calendar, now=None):
     """An online dossier (new) is received: its clock starts now."""
     now = now or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    adoption = await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
+    amount = await _time_limit(session, dossier)
     _check_move(dossier, Status.received, now)
     dossier.received_at = now
-    dossier.appointment_at = appointment(calendar, procedure, adoption.time_limit_amount, now)
+    dossier.appointment_at = appointment(calendar, procedure, amount, now)
     return await _move(session, dossier, Status.received, actor=actor, action="received", now=now)
 
 
@@ -275,17 +383,35 @@ async def assign(session, dossier, *, actor, assignee, now=None):
     return await _move(session, dossier, Status.in_progress, actor=actor, action="assigned", now=now)
 
 
-async def complete_step(session, dossier, *, actor, note="", now=None):
-    """The current step is done: on to the next one, or processed after the last."""
+async def complete_step(session, dossier, *, actor, note="", now=None, step_data: dict | None = None,
+                        step_models: dict[str, type[BaseModel]] | None = None, to_agency_id: int | None = None):
+    """The current step is done, with the step's own data (validated by the step's model and
+    kept on the step's row): on to the next step, handed over to the agency that holds it, or
+    processed after the last. Only the agency holding the current step completes it."""
+    now = now or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    step = await current_step_row(session, dossier)
     last = len(procedure.steps) - 1
-    if dossier.current_step >= last:
+    target = Status.processed if dossier.current_step >= last else Status.in_progress
+    _check_move(dossier, target, now)
+    model = (step_models or {}).get(step.step_code)
+    if step_data is not None or model is not None:
+        step.sector_data = validate_sector_data(model, step_data or {}, prefix="stepData")
+    step.status, step.completed_at, step.completed_by = "done", now, actor
+    session.add(step)
+    if target is Status.processed:
         return await _move(session, dossier, Status.processed, actor=actor, action="processed",
-                           note=note, now=now)
-    _check_move(dossier, Status.in_progress, now or utcnow())
+                           note=note, now=now, agency_id=step.agency_id)
     dossier.current_step += 1
-    return await _move(session, dossier, Status.in_progress, actor=actor, action="step_completed",
-                       note=note, now=now)
+    following = await _open_step(session, dossier, procedure, dossier.current_step,
+                                 from_agency_id=step.agency_id, to_agency_id=to_agency_id, at=now)
+    handed = following.agency_id != step.agency_id
+    if handed:
+        dossier.assignee = None  # the receiving agency assigns its own officer
+    return await _move(session, dossier, Status.in_progress, actor=actor,
+                       action="handed_over" if handed else "step_completed", note=note, now=now,
+                       agency_id=step.agency_id,
+                       data={"to_agency": following.agency_id} if handed else None)
 
 
 async def request_supplement(session, dossier, *, actor, reason, now=None):
@@ -308,7 +434,7 @@ async def supplement_received(session, dossier, *, actor, calendar, now=None):
     now = now or utcnow()
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    adoption = await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
+    amount = await _time_limit(session, dossier)
     paused_at = _aware(dossier.paused_at)
     dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
     if dossier.was_late:
@@ -316,7 +442,7 @@ async def supplement_received(session, dossier, *, actor, calendar, now=None):
         dossier.appointment_at = calendar.add_working_hours(
             calendar.counting_start(now), calendar.working_time_between(paused_at, _aware(dossier.appointment_at)))
     else:
-        dossier.appointment_at = appointment(calendar, procedure, adoption.time_limit_amount,
+        dossier.appointment_at = appointment(calendar, procedure, amount,
                                              _aware(dossier.received_at), dossier.pauses)
     dossier.paused_at = None
     return await _move(session, dossier, Status.in_progress, actor=actor, action="supplement_received", now=now)
@@ -343,12 +469,14 @@ async def stop(session, dossier, *, actor, reason, now=None):
 
 
 async def return_result(session, dossier, *, actor, now=None):
-    return await _move(session, dossier, Status.returned, actor=actor, action="returned", now=now)
+    return await _move(session, dossier, Status.returned, actor=actor, action="returned", now=now,
+                       owner_move=True)
 
 
 async def record_apology(session, dossier, *, actor, reason, new_appointment: dt.datetime, now=None):
     """Slip 04: the overdue dossier gets a new appointment and stays late in every figure."""
     now = now or utcnow()
+    agency_id = await _acting_agency(session, dossier, owner_move=False)
     if not is_overdue(dossier, now):
         raise DomainError(f"dossier {dossier.code} is not overdue", f"hồ sơ {dossier.code} chưa quá hạn",
                           code="APOLOGY_NOT_NEEDED")
@@ -362,5 +490,6 @@ async def record_apology(session, dossier, *, actor, reason, new_appointment: dt
     session.add(dossier)
     await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,
                   note=_reason(reason), data={"old_appointment": _aware(before).isoformat(),
-                                              "new_appointment": new_appointment.isoformat()})
+                                              "new_appointment": new_appointment.isoformat()},
+                  agency_id=agency_id)
     return dossier

@@ -1,14 +1,30 @@
 """Tables of the dossier engine. `procedures` is global (the catalogue of the loaded modules);
-adoptions, dossiers, their timeline and the per-day code counters belong to an agency."""
+adoptions, dossiers, their timeline and the per-day code counters belong to an agency.
+
+A dossier belongs to the agency that received it; each of its steps (`dossier_steps`) belongs
+to the agency that holds that step. The dossier's common part is shared with the agencies
+of its steps (`Dossier.visible_to`); a step row, with its own sector data, is seen by its
+agency only."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    String,
+    UniqueConstraint,
+    and_,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import relationship
 from sqlmodel import Field, SQLModel
 
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk, utcnow
 
 
 class ProcedureRecord(SQLModel, table=True):
@@ -42,10 +58,12 @@ class ProcedureAdoption(TenantOwned, table=True):
     time_limit_amount: int
     # step code → unit id (as text: JSON keys)
     step_units: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # step code → id of the agency (same province) that holds that step: cross-agency transfer
+    step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     adopted_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class Dossier(TenantOwned, table=True):
+class Dossier(SharedTenantOwned, table=True):
     __tablename__ = "dossiers"
     __table_args__ = (
         agency_fk("dossiers"),
@@ -61,6 +79,10 @@ class Dossier(TenantOwned, table=True):
     sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: int = Field(default=1)
     current_step: int = 0
+    # step code → agency id, copied from the adoption at receipt (absent: the receiving agency)
+    step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # the adopted time limit at receipt: agencies of later steps cannot read the adoption
+    time_limit_amount: int | None = None
     assignee: str | None = Field(default=None, max_length=200)
     received_at: dt.datetime = Field(default_factory=utcnow)
     appointment_at: dt.datetime | None = None
@@ -75,6 +97,37 @@ class Dossier(TenantOwned, table=True):
     rating: int | None = None
     rating_comment: str | None = Field(default=None, max_length=2000)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+    @classmethod
+    def visible_to(cls, agency_ids: tuple[int, ...]):
+        """The dossiers holding a step of these agencies: the receiving agency always holds the
+        first step, so this covers its own dossiers too, and an uncorrelated IN lets the
+        database start from the agency's step rows (an OR with `agency_id` would scan them all)."""
+        return tuple_(cls.province_id, cls.id).in_(
+            select(DossierStep.province_id, DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids)))
+
+
+class DossierStep(TenantOwned, table=True):
+    """One step of a dossier, owned by the agency that holds it: created when the dossier
+    reaches the step (at receipt, or handed over by the previous step's agency)."""
+
+    __tablename__ = "dossier_steps"
+    __table_args__ = (
+        agency_fk("dossier_steps"),
+        tenant_fk("dossier_steps", "dossier_id", "dossiers", "dossier"),
+        UniqueConstraint("province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"),
+    )
+
+    dossier_id: int = Field(sa_type=BigInteger)
+    step_index: int
+    step_code: str = Field(max_length=64)
+    status: str = Field(default="active", max_length=16)  # active | done
+    # the step's own sector data (validated by the step's model), seen by this agency only
+    sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    from_agency_id: int | None = Field(default=None, sa_type=BigInteger)  # who handed it over
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    completed_at: dt.datetime | None = None
+    completed_by: str | None = Field(default=None, max_length=200)
 
 
 class DossierEventRow(TenantOwned, table=True):
@@ -92,6 +145,26 @@ class DossierEventRow(TenantOwned, table=True):
     note: str = Field(default="", max_length=2000)
 
 
+class DossierKey(TenantOwned, table=True):
+    """A value a live dossier holds unique at its agency (`UniqueField`): the folded value, so
+    the database itself refuses a second one even when two receipts race. After a merge the
+    new agency starts with no keys (names registered before the merge are not checked)."""
+
+    __tablename__ = "dossier_keys"
+    __table_args__ = (
+        agency_fk("dossier_keys"),
+        tenant_fk("dossier_keys", "dossier_id", "dossiers", "dossier"),
+        UniqueConstraint("agency_id", "namespace", "value", name="uq_dossier_keys_agency_value"),
+        # A merge of agencies leaves the keys with the merged agencies: two communes may each
+        # have registered the same name before, and a merge must not fail on that.
+        {"info": {"keeps_agency": True}},
+    )
+
+    namespace: str = Field(max_length=64)
+    value: str = Field(max_length=500)
+    dossier_id: int = Field(sa_type=BigInteger)
+
+
 class DossierCounter(TenantOwned, table=True):
     """The last sequence number of an agency's dossier codes on one day; its row lock
     serialises the receipts of that agency so codes never collide."""
@@ -104,3 +177,13 @@ class DossierCounter(TenantOwned, table=True):
 
     day: str = Field(max_length=6)  # yymmdd
     last: int = 0
+
+
+# The step's dossier over the composite key: the engine sets `dossier_id` directly; the
+# relationship lets a caller build a step with its dossier in one go (the isolation suite).
+DossierStep.__mapper__.add_property("dossier", relationship(
+    Dossier, primaryjoin=and_(Dossier.province_id == DossierStep.province_id, Dossier.id == DossierStep.dossier_id),
+    foreign_keys=[DossierStep.dossier_id]))
+DossierKey.__mapper__.add_property("dossier", relationship(
+    Dossier, primaryjoin=and_(Dossier.province_id == DossierKey.province_id, Dossier.id == DossierKey.dossier_id),
+    foreign_keys=[DossierKey.dossier_id]))

@@ -13,7 +13,7 @@ from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
-from eiso.tenants.models import utcnow
+from eiso.tenants.models import Agency, TenantStatus, utcnow
 from eiso.tenants.scope import TenantScope
 
 
@@ -23,6 +23,17 @@ async def act(resources: Resources, scope: TenantScope, dossier_id: int, expecte
     async with resources.session(scope) as session, session.begin():
         dossier = await engine.load(session, dossier_id, expected_version, province_id)
         return await move(session, dossier, **kwargs)
+
+
+async def active_agencies(resources: Resources, province_id: int, agency_ids: set[int]) -> frozenset[int]:
+    """Which of `agency_ids` are active agencies of the province: the one read across agencies
+    that mapping or handing over a step needs (ids only, nothing else of those agencies)."""
+    if not agency_ids:
+        return frozenset()
+    async with resources.session(TenantScope.province(province_id)) as session:
+        found = await session.execute(select(Agency.id).where(
+            Agency.province_id == province_id, Agency.id.in_(agency_ids), Agency.status == TenantStatus.active))
+        return frozenset(found.scalars())
 
 
 def _public_error() -> NotFound:
@@ -42,9 +53,13 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
     """What the citizen sees: status, appointment and timeline; no personal data, no officers."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
         dossier = await _by_code(session, code, lookup_key)
+        # One timeline across the agencies that held the dossier's steps.
         events = (await session.execute(
-            select(DossierEventRow).where(DossierEventRow.dossier_id == dossier.id).order_by(DossierEventRow.at)
-        )).scalars().all()
+            select(DossierEventRow, Agency.name).join(Agency, (Agency.province_id == DossierEventRow.province_id)
+                                                      & (Agency.id == DossierEventRow.agency_id))
+            .where(DossierEventRow.province_id == dossier.province_id, DossierEventRow.dossier_id == dossier.id)
+            .order_by(DossierEventRow.at, DossierEventRow.id)
+        )).all()
         return {
             "code": dossier.code,
             "procedure_code": dossier.procedure_code,
@@ -52,8 +67,8 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
             "received_at": engine._aware(dossier.received_at),
             "appointment_at": engine._aware(dossier.appointment_at) if dossier.appointment_at else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
-            "timeline": [{"at": engine._aware(e.at), "action": e.action,
-                          "status": Status(e.to_status)} for e in events],
+            "timeline": [{"at": engine._aware(e.at), "action": e.action, "status": Status(e.to_status),
+                          "agency": agency} for e, agency in events],
         }
 
 

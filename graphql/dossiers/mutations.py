@@ -15,7 +15,7 @@ from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import catalogue, engine, public_limit, service
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.slips import service as slips
-from eiso.core.errors import Forbidden
+from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
@@ -38,14 +38,46 @@ def _agency_principal(info: strawberry.Info) -> Principal:
     return principal
 
 
-def _data_model(info: strawberry.Info, procedure_code: str):
-    """The module's pydantic model of the procedure's sector data (None: free-form)."""
+def _procedure(info: strawberry.Info, procedure_code: str):
     registry = getattr(getattr(info.context.request, "app", None), "state", None)
     registry = getattr(registry, "plugins", None)
     for procedure in registry.procedures() if registry else ():
         if procedure.code == procedure_code:
-            return procedure.data_model
+            return procedure
     return None
+
+
+def _data_model(info: strawberry.Info, procedure_code: str):
+    """The module's pydantic model of the procedure's sector data (None: free-form)."""
+    procedure = _procedure(info, procedure_code)
+    return procedure.data_model if procedure else None
+
+
+def _unique_fields(info: strawberry.Info, procedure_code: str) -> tuple:
+    procedure = _procedure(info, procedure_code)
+    return procedure.unique_fields if procedure else ()
+
+
+def _step_models(info: strawberry.Info, procedure_code: str) -> dict:
+    """step code → the module's model of that step's own data."""
+    procedure = _procedure(info, procedure_code)
+    return {s.code: s.data_model for s in procedure.steps if s.data_model} if procedure else {}
+
+
+async def _agency_ids(info: strawberry.Info, principal: Principal, named: dict[str, str]) -> tuple[dict, frozenset]:
+    """Global Agency ids → (key → agency id, -1 when not of the caller's province; the
+    active agencies of the caller's province among them)."""
+    wanted = {}
+    for key, value in named.items():
+        try:
+            province_id, agency_id = decode_id(str(value), "Agency")
+        except NotFound:
+            province_id, agency_id = None, -1
+        # Another province's agency is simply unknown here (composite keys keep steps in one province).
+        wanted[key] = agency_id if province_id == principal.province_id else -1
+    known = await service.active_agencies(info.context.resources, principal.province_id,
+                                          {v for v in wanted.values() if v > 0})
+    return wanted, known
 
 
 async def _calendar(info: strawberry.Info):
@@ -71,6 +103,13 @@ async def _receipt_slip(info: strawberry.Info, session, got: engine.Received) ->
     return rendered.body.decode()
 
 
+def _complete_step(info: strawberry.Info):
+    async def move(session, dossier, **kwargs):
+        return await engine.complete_step(session, dossier, step_models=_step_models(info, dossier.procedure_code),
+                                          **kwargs)
+    return move
+
+
 @strawberry.input
 class ReceiveDossierInput:
     procedure_code: str
@@ -84,13 +123,20 @@ class DossiersMutation:
     @strawberry.mutation(description="The caller's agency adopts a procedure; it may shorten the time limit, never lengthen it.",
                          extensions=guard("adoptProcedure"))
     async def adopt_procedure(self, info: strawberry.Info, procedure_code: str, time_limit: int | None = None,
-                              step_units: JSON | None = None) -> ProcedureNode:
+                              step_units: JSON | None = None,
+                              step_agencies: JSON | None = None) -> ProcedureNode:
         principal = _agency_principal(info)
         units = {str(k): int(v) for k, v in (step_units or {}).items()}
+        if not isinstance(step_agencies, dict | None):
+            raise DomainError("stepAgencies: an object of step code → Agency id",
+                              "stepAgencies: phải là đối tượng mã bước → mã cơ quan", code="BAD_INPUT",
+                              field="stepAgencies")
+        agencies, known = await _agency_ids(info, principal, step_agencies or {})
         async with info.context.resources.session(principal.tenant) as session, session.begin():
             await catalogue.adopt(session, province_id=principal.province_id, agency_id=principal.agency_id,
                                   procedure_code=procedure_code, actor=principal.subject,
-                                  time_limit=time_limit, step_units=units)
+                                  time_limit=time_limit, step_units=units, step_agencies=agencies,
+                                  known_agencies=known)
             procedure = await catalogue.get_procedure(session, procedure_code)
         return ProcedureNode(row=procedure)
 
@@ -107,6 +153,7 @@ class DossiersMutation:
                                        applicant=input.applicant, sector_data=input.sector_data or {},
                                        actor=principal.subject, calendar=calendar,
                                        data_model=_data_model(info, input.procedure_code),
+                                       unique_fields=_unique_fields(info, input.procedure_code),
                                        idempotency_key=idempotency_key, online=input.online)
             receipt = await _receipt_slip(info, session, got)
         return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed,
@@ -121,8 +168,22 @@ class DossiersMutation:
         return await _move(info, id, expected_version, engine.assign, assignee=assignee)
 
     @strawberry.mutation(description="The current step is done: on to the next, or processed after the last.", extensions=guard("completeStep"))
-    async def complete_step(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "") -> DossierNode:
-        return await _move(info, id, expected_version, engine.complete_step, note=note)
+    async def complete_step(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "",
+                            step_data: JSON | None = None, to_agency: strawberry.ID | None = None) -> DossierNode:
+        principal = _agency_principal(info)
+        to_agency_id = None
+        if to_agency is not None:
+            wanted, known = await _agency_ids(info, principal, {"toAgency": to_agency})
+            if wanted["toAgency"] not in known:
+                raise DomainError("toAgency: no active agency of this province",
+                                  "toAgency: không có cơ quan đang hoạt động này trong tỉnh",
+                                  code="AGENCY_NOT_FOUND", field="toAgency")
+            to_agency_id = wanted["toAgency"]
+        if step_data is not None and not isinstance(step_data, dict):
+            raise DomainError("stepData: an object", "stepData: phải là một đối tượng", code="BAD_INPUT",
+                              field="stepData")
+        return await _move(info, id, expected_version, _complete_step(info), note=note, step_data=step_data,
+                           to_agency_id=to_agency_id)
 
     @strawberry.mutation(description="Ask for a supplement (once per dossier): the clock stops.", extensions=guard("requestSupplement"))
     async def request_supplement(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:

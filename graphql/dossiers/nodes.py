@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
+from sqlalchemy import select
+from strawberry.scalars import JSON
 
 from eiso.core.dossiers.engine import _aware, is_overdue
-from eiso.core.dossiers.models import Dossier, ProcedureRecord
+from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import Status
 from eiso.graphql.tenants.ids import encode_id
@@ -142,6 +144,48 @@ class DossierNode:
         gid = encode_id("Dossier", self.row.province_id, self.row.id)
         return [SlipNode(form=f, dossier_gid=gid) for f in slip_forms.available(self.row)]
 
+    @strawberry.field(description="The steps the caller's agency holds (with their own data); "
+                                  "steps held by other agencies are not shown.")
+    async def my_steps(self, info: strawberry.Info) -> list[DossierStepNode]:
+        async with info.context.resources.session(info.context.principal.tenant) as session:
+            rows = (await session.execute(select(DossierStep).where(
+                DossierStep.province_id == self.row.province_id, DossierStep.dossier_id == self.row.id)
+                .order_by(DossierStep.step_index))).scalars().all()
+        return [DossierStepNode(row=r) for r in rows]
+
+
+@strawberry.type(description="One step of a dossier, held by one agency.")
+class DossierStepNode:
+    row: strawberry.Private[DossierStep]
+
+    @strawberry.field
+    def index(self) -> int:
+        return self.row.step_index
+
+    @strawberry.field
+    def code(self) -> str:
+        return self.row.step_code
+
+    @strawberry.field(description="active | done")
+    def status(self) -> str:
+        return self.row.status
+
+    @strawberry.field(description="The agency holding the step.")
+    def agency_id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("Agency", self.row.province_id, self.row.agency_id))
+
+    @strawberry.field(description="The step's own sector data, recorded when it was completed.")
+    def sector_data(self) -> JSON:
+        return self.row.sector_data
+
+    @strawberry.field
+    def started_at(self) -> dt.datetime:
+        return _aware(self.row.started_at)
+
+    @strawberry.field
+    def completed_at(self) -> dt.datetime | None:
+        return _aware(self.row.completed_at) if self.row.completed_at else None
+
 
 @strawberry.type
 class ReceivedDossier:
@@ -159,6 +203,7 @@ class PublicEvent:
     at: dt.datetime
     action: str
     status: DossierStatus
+    agency: str = strawberry.field(description="The agency that acted (one timeline across agencies).")
 
 
 @strawberry.type

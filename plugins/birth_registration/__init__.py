@@ -108,6 +108,88 @@ class InterlinkedBirthData(BirthData):
         return value
 
 
+def _not_future(value: dt.date) -> dt.date:
+    if value > _today():
+        raise ValueError("ngày không được ở tương lai / the date is in the future")
+    return value
+
+
+class BirthStepData(BaseModel):
+    """Bước khai sinh (UBND xã) / What the commune committee records: the register entry."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    register_number: str = Field(min_length=1, max_length=50, description="Số đăng ký khai sinh / Register no.")
+    personal_id: str = Field(description="Số định danh cá nhân cấp cho trẻ (12 số) / The child's personal id")
+    registered_on: dt.date = Field(description="Ngày đăng ký / Date registered")
+
+    @field_validator("personal_id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _citizen_id(value)
+
+    @field_validator("registered_on")
+    @classmethod
+    def _day(cls, value: dt.date) -> dt.date:
+        return _not_future(value)
+
+
+class ResidenceStepData(BaseModel):
+    """Bước thường trú (Công an xã) / What the commune police records: the permanent residence."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    permanent_address: str = Field(min_length=1, max_length=500, description="Nơi thường trú / Address")
+    household_head_citizen_id: str = Field(description="Số định danh chủ hộ (12 số) / Household head's id")
+    registered_on: dt.date = Field(description="Ngày đăng ký thường trú / Date registered")
+
+    @field_validator("household_head_citizen_id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _citizen_id(value)
+
+    @field_validator("registered_on")
+    @classmethod
+    def _day(cls, value: dt.date) -> dt.date:
+        return _not_future(value)
+
+
+INSURANCE_CARD = re.compile(r"^TE1\d{12}$")  # children under six: group TE, benefit level 1
+SOCIAL_INSURANCE_CODE = re.compile(r"^\d{10}$")
+
+
+class InsuranceCardData(BaseModel):
+    """Bước thẻ BHYT (BHXH) / What the social insurance office records: the child's card."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    card_number: str = Field(description="Mã thẻ BHYT (TE1 + 12 số) / Card number")
+    social_insurance_code: str = Field(description="Mã số BHXH (10 số) / Social insurance code")
+    valid_from: dt.date = Field(description="Giá trị sử dụng từ / Valid from")
+    valid_until: dt.date = Field(description="Đến (ngày trẻ đủ 72 tháng) / Until the child is six")
+
+    @field_validator("card_number")
+    @classmethod
+    def _card(cls, value: str) -> str:
+        if not INSURANCE_CARD.match(value):
+            raise ValueError("mã thẻ BHYT của trẻ dưới 6 tuổi là TE1 và 12 chữ số / "
+                             "a child's card number is TE1 followed by 12 digits")
+        return value
+
+    @field_validator("social_insurance_code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not SOCIAL_INSURANCE_CODE.match(value):
+            raise ValueError("mã số BHXH gồm đúng 10 chữ số / a social insurance code is 10 digits")
+        return value
+
+    @model_validator(mode="after")
+    def _period(self) -> InsuranceCardData:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until phải sau valid_from / valid_until must be after valid_from")
+        return self
+
+
 def _add_years(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
@@ -169,11 +251,13 @@ PROCEDURES = (
               steps=(
                   Step(code="birth", name=T(vi="Đăng ký khai sinh", en="Birth registration"),
                        responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE,
-                       budget=_hours(8)),
+                       budget=_hours(8), data_model=BirthStepData),
                   Step(code="residence", name=T(vi="Đăng ký thường trú", en="Permanent residence"),
-                       responsible_role="officer", responsible_unit=COMMUNE_POLICE, budget=_hours(8)),
+                       responsible_role="officer", responsible_unit=COMMUNE_POLICE, budget=_hours(8),
+                       data_model=ResidenceStepData),
                   Step(code="insurance_card", name=T(vi="Cấp thẻ BHYT", en="Health insurance card"),
-                       responsible_role="officer", responsible_unit=SOCIAL_INSURANCE, budget=_hours(8)),
+                       responsible_role="officer", responsible_unit=SOCIAL_INSURANCE, budget=_hours(8),
+                       data_model=InsuranceCardData),
               ),
               result=T(vi="Giấy khai sinh, xác nhận thường trú, thẻ BHYT",
                        en="Birth certificate, residence confirmation, health insurance card"),
@@ -209,7 +293,7 @@ class BirthRegistrationQuery:
 @hookimpl
 def eiso_module() -> ModuleInfo:
     return ModuleInfo(name=NAME, title=T(vi="Đăng ký khai sinh", en="Birth registration"),
-                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
 
 
 @hookimpl

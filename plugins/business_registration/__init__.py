@@ -21,6 +21,7 @@ from eiso.core.sdk import (
     Procedure,
     Step,
     TimeLimit,
+    UniqueField,
     hookimpl,
 )
 
@@ -124,6 +125,14 @@ CERTIFICATE = T(vi="Giấy chứng nhận đăng ký hộ kinh doanh",
 APPLICATION = DossierComponent(code="giay_de_nghi", name=T(vi="Giấy đề nghị đăng ký hộ kinh doanh",
                                                            en="Registration application"))
 
+# Decree 168/2025/NĐ-CP: a household business may not take the proper name of one already
+# registered in the same commune (the commune level registers household businesses since
+# 1 July 2025). eiso holds the name for every live registration dossier of the commune.
+UNIQUE_NAME = UniqueField(
+    field="business_name", namespace="household_business_name", error_code="BUSINESS_NAME_TAKEN",
+    message=T(vi="tên hộ kinh doanh đã được đăng ký trong xã (không phân biệt hoa thường, dấu)",
+              en="a household business of this commune already has this name (case and diacritics ignored)"))
+
 PROCEDURES = (
     Procedure(code="1.001612", sector=SECTOR, level="commune", legal_basis=BASIS,
               name=T(vi="Đăng ký thành lập hộ kinh doanh", en="Household business registration"),
@@ -133,7 +142,8 @@ PROCEDURES = (
                               vi="Biên bản họp thành viên hộ gia đình (nếu hộ gia đình đăng ký)",
                               en="Minutes of the household members (family registration)"),
                               required=False)),
-              steps=_steps(), result=CERTIFICATE, data_model=HouseholdBusinessData),
+              steps=_steps(), result=CERTIFICATE, data_model=HouseholdBusinessData,
+              unique_fields=(UNIQUE_NAME,)),
     # The national code of the change registration: verify against the procedure database.
     Procedure(code="HKD-THAY-DOI", sector=SECTOR, level="commune", legal_basis=BASIS,
               name=T(vi="Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
@@ -162,8 +172,9 @@ class BusinessRegistrationQuery:
                                               time_limit_days=p.time_limit.amount)
                 for p in PROCEDURES]
 
-    @strawberry.field(description="Tên có hợp lệ không (chưa so trùng trong xã) / Is the name "
-                                  "well-formed (the commune uniqueness check comes later)")
+    @strawberry.field(description="Tên có đúng mẫu không; trùng tên trong xã được kiểm tra khi tiếp nhận "
+                                  "(BUSINESS_NAME_TAKEN) / Is the name well-formed; the commune's uniqueness "
+                                  "is checked on receipt (BUSINESS_NAME_TAKEN)")
     def name_available(self, name: str) -> bool:
         try:
             check_name(name)
@@ -180,7 +191,7 @@ class BusinessRegistrationQuery:
 def eiso_module() -> ModuleInfo:
     return ModuleInfo(name=NAME, title=T(vi="Đăng ký hộ kinh doanh",
                                          en="Household business registration"),
-                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
 
 
 @hookimpl

@@ -19,6 +19,7 @@ from eiso.core.sdk import (
     Procedure,
     Step,
     TimeLimit,
+    finished_dossiers,
     hookimpl,
 )
 
@@ -120,6 +121,8 @@ def _procedure(code: str, vi: str, en: str, total: int, components, steps) -> Pr
                      steps=steps, result=PERMIT, data_model=BuildingData)
 
 
+RETURNED = 10  # the national status "result returned"
+
 PROCEDURES = (
     _procedure("1.013225", "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
                "New construction permit: individual house", 15,
@@ -147,6 +150,20 @@ class ConstructionPermitProcedure:
     time_limit_days: int
 
 
+@strawberry.type(description="Giấy phép xây dựng đã cấp / A construction permit issued")
+class IssuedPermit:
+    dossier_code: str
+    procedure_code: str
+    address: str
+    parcel_number: int
+    map_sheet: int
+    storeys: int
+    floor_area_m2: float
+    height_m: float
+    issued_at: dt.datetime
+    returned: bool = strawberry.field(description="Đã trả cho người dân / handed to the applicant")
+
+
 @strawberry.type(description="Cấp phép xây dựng / Construction permits module")
 class ConstructionPermitsQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
@@ -154,11 +171,21 @@ class ConstructionPermitsQuery:
         return [ConstructionPermitProcedure(code=p.code, name=p.name.vi, name_en=p.name.en,
                                             time_limit_days=p.time_limit.amount) for p in PROCEDURES]
 
+    @strawberry.field(description="Sổ theo dõi giấy phép xây dựng đã cấp của cơ quan (mới nhất trước) / "
+                                  "The agency's register of construction permits issued, newest first")
+    async def issued_permits(self, info: strawberry.Info, first: int = 50) -> list[IssuedPermit]:
+        records = await finished_dossiers(info, [p.code for p in PROCEDURES], first=first)
+        return [IssuedPermit(dossier_code=r.code, procedure_code=r.procedure_code,
+                             address=r.sector_data["address"], parcel_number=r.sector_data["parcel_number"],
+                             map_sheet=r.sector_data["map_sheet"], storeys=r.sector_data["storeys"],
+                             floor_area_m2=r.sector_data["floor_area_m2"], height_m=r.sector_data["height_m"],
+                             issued_at=r.finished_at, returned=r.status == RETURNED) for r in records]
+
 
 @hookimpl
 def eiso_module() -> ModuleInfo:
     return ModuleInfo(name=NAME, title=T(vi="Cấp phép xây dựng", en="Construction permits"),
-                      version="0.1.0", sector=SECTOR, core_api=">=1.0,<2")
+                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
 
 
 @hookimpl
