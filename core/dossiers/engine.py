@@ -20,6 +20,7 @@ from eiso.core.dossiers import catalogue, codes
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.dossiers.statuses import ALLOWED, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.qms import dossier_ncs
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.tenants.models import Agency, utcnow
@@ -108,6 +109,7 @@ async def _record(session: AsyncSession, dossier: Dossier, *, actor: str, action
         "from_status": from_status, "to_status": dossier.status, "action": action,
         "actor": actor, "at": now.isoformat(),
     }, province_id=dossier.province_id, agency_id=dossier.agency_id)
+    await dossier_ncs.after_transition(session, dossier, action=action, from_status=from_status, actor=actor)
     await session.flush()
 
 
