@@ -31,7 +31,7 @@ from eiso.core.qms.common import (
     value,
 )
 from eiso.core.qms.storage import Storage
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.tenants.models import Agency, AgencyKind, TenantOwned, agency_fk, tenant_fk, utcnow
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 
@@ -281,3 +281,15 @@ async def adoptions(session: AsyncSession, province_id: int, model_document_id: 
               & (DocumentVersion.id == Document.model_version_id))
         .where(Document.province_id == province_id, DocumentVersion.document_id == model_document_id))
     return [tuple(row) for row in rows]
+
+
+async def model_owner(session: AsyncSession, province_id: int) -> int:
+    """The agency that owns the province's model set: its People's Committee (the one agency
+    of kind people_committee at the top of the province)."""
+    owner = (await session.execute(select(Agency.id).where(
+        Agency.province_id == province_id, Agency.kind == AgencyKind.people_committee.value,
+        Agency.parent_id.is_(None), Agency.status == "active").order_by(Agency.code).limit(1))).scalar_one_or_none()
+    if owner is None:
+        raise DomainError("the province has no People's Committee agency to own its model set",
+                          "tỉnh chưa có Ủy ban nhân dân tỉnh để sở hữu bộ tài liệu mẫu", code="NO_MODEL_OWNER")
+    return owner
