@@ -319,6 +319,62 @@ CASES += [
          'auditors: ["a"]) { date } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
 ]
 
+# The improvement loop: their ids answer NOT_FOUND, lists show only mine, writes land in mine.
+_IMPROVEMENT_IDS = {qms.ManagementReview: "ManagementReview", qms.ReviewAction: "ReviewAction",
+                    qms.ReviewFlag: "ReviewFlag", qms.Risk: "Risk", qms.Document: "Document"}
+
+
+def _their_improvement_ids(mine: Tenant, theirs: Tenant) -> list[str]:
+    return [*_their_ids(mine, theirs), theirs.rows[qms.ReviewFlag].reference,
+            *(encode_id(name, theirs.province_id, theirs.rows[model].id) for model, name in _IMPROVEMENT_IDS.items())]
+
+
+CASES += [
+    *(Case(f"{name} lists only my agency's rows", f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
+           lambda mine, theirs: {}, caller=qms_keeper, markers=_their_improvement_ids)
+      for name in ("reviewFlags", "managementReviews")),
+    *(Case(f"{name} on their version", f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
+           _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
+           markers=_their_ids) for name in ("rejectDocumentVersion", "withdrawDocumentVersion")),
+    Case("attach a file to their version", 'mutation($id: ID!) { attachDocumentFile(versionId: $id, filename: "a", '
+         'contentBase64: "eA==") { status } }', _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper,
+         codes=("NOT_FOUND",), markers=_their_ids),
+    Case("review their risk", 'mutation($id: ID!) { reviewRisk(id: $id, likelihood: 1, impact: 1, treatment: "t", '
+         'reviewDate: "2030-01-01") { level } }', _their(qms.Risk, "Risk"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_ids),
+    Case("review their document", 'mutation($id: ID!) { reviewDocument(id: $id) { id } }',
+         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_improvement_ids),
+    Case("review their flagged procedure", 'mutation { reviewProcedure(procedureCode: "1.000001") { id } }',
+         lambda mine, theirs: {}, caller=sibling_keeper, codes=("NO_REVIEW_PENDING",),
+         markers=_their_improvement_ids),
+    Case("add an action to their review", 'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "d", '
+         'owner: "o", dueDate: "2030-01-01") { id } }', _their(qms.ManagementReview, "ManagementReview"),
+         caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_improvement_ids),
+    Case("complete their review action", 'mutation($id: ID!) { completeReviewAction(id: $id, result: "r") { id } }',
+         _their(qms.ReviewAction, "ReviewAction"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_improvement_ids),
+    Case("hold a review compiles only my agency", 'mutation { holdManagementReview(periodStart: "2020-01-01", '
+         'periodEnd: "2030-12-31", heldOn: "2030-12-31", chairedBy: "c") { inputs } }', lambda mine, theirs: {},
+         caller=sibling_keeper, markers=_their_improvement_ids),
+    Case("my conformity only", "{ conformity { agencyCode agencyName status } }", lambda mine, theirs: {},
+         caller=qms_keeper, markers=lambda mine, theirs: [*theirs.markers(), mine.sibling.code]),
+    Case("start building lands in my agency", 'mutation { startConformityBuilding(since: "2030-01-01") '
+         "{ agencyCode } }", lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_improvement_ids),
+    Case("announce lands in my agency", 'mutation { announceConformity(decisionNumber: "1/QĐ", '
+         'announcedOn: "2030-01-01") { agencyCode } }', lambda mine, theirs: {}, caller=sibling_keeper,
+         codes=("INVALID_TRANSITION",), markers=_their_improvement_ids),
+    Case("province conformity of their province", "query($p: String) { provinceConformity(provinceCode: $p) "
+         "{ total agencies { agencyCode } } }", lambda mine, theirs: {"p": theirs.province_code},
+         caller=province_admin, codes=("FORBIDDEN",)),
+    Case("province conformity of mine", "{ provinceConformity { total agencies { agencyCode agencyName } } }",
+         lambda mine, theirs: {}, caller=province_admin),
+    Case("legal basis versions are shared reference data", '{ legalBasisVersions(reference: "none") { version } }',
+         lambda mine, theirs: {}),
+    Case("record a legal change as a province admin", 'mutation { recordLegalChange(reference: "x") { flagged } }',
+         lambda mine, theirs: {}, caller=province_admin, codes=("FORBIDDEN",)),
+    Case("publish a model lands in my province", 'mutation { publishModelDocument(kind: POLICY, code: "M", '
+         'title: "t") { code } }', lambda mine, theirs: {}, caller=province_admin, codes=("NO_MODEL_OWNER",)),
+]
 
 PUBLIC_FIELDS = {"version", "provinces", "province", "activeModules"}  # global reference data, no tenant rows
 
