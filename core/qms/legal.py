@@ -41,7 +41,7 @@ class LegalBasisVersion(SQLModel, table=True):
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     note: str = Field(default="", sa_type=Text)
-    source: str = Field(max_length=16)  # "national_admin" or "module:<name>"
+    source: str = Field(max_length=16)  # "national_admin" or "module" (seen at catalogue sync)
     entered_by: str = Field(max_length=200)
     entered_at: dt.datetime = Field(default_factory=utcnow)
 
