@@ -339,6 +339,8 @@ CASES += [
     Case("attach a file to their version", 'mutation($id: ID!) { attachDocumentFile(versionId: $id, filename: "a", '
          'contentBase64: "eA==") { status } }', _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper,
          codes=("NOT_FOUND",), markers=_their_ids),
+    Case("new version of their document", 'mutation($id: ID!) { createDocumentVersion(documentId: $id) { number } }',
+         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
     Case("review their risk", 'mutation($id: ID!) { reviewRisk(id: $id, likelihood: 1, impact: 1, treatment: "t", '
          'reviewDate: "2030-01-01") { level } }', _their(qms.Risk, "Risk"), caller=qms_keeper, codes=("NOT_FOUND",),
          markers=_their_ids),

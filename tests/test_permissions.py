@@ -106,6 +106,7 @@ OPERATIONS = {
                         'dueDate: "2026-01-01") { id } }', {Role.iso_secretary, Role.leader}),
     "completeReviewAction": ('mutation { completeReviewAction(id: "bm9uZQ==", result: "r") { id } }',
                              {Role.iso_secretary, Role.leader}),
+    "createDocumentVersion": ('mutation { createDocumentVersion(documentId: "bm9uZQ==") { number } }', QMS_DOCS),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

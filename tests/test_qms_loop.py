@@ -314,7 +314,7 @@ async def test_document_moves_attachments_and_risk_review(resources, client, cal
     agency = await make_agency(resources)
     keeper = callers.issue(person(agency, Role.leader, Role.iso_secretary))
     created = await gql(client, keeper, 'mutation { createDocument(kind: FORM, code: "BM-01", title: "Biểu mẫu") '
-                        '{ versions { id } } }')
+                        '{ id versions { id } } }')
     version = created["data"]["createDocument"]["versions"][0]["id"]
     attach = ('mutation($id: ID!, $c: String!) { attachDocumentFile(versionId: $id, filename: "bm01.pdf", '
               'contentBase64: $c) { attachmentName attachmentSha256 } }')
@@ -330,6 +330,10 @@ async def test_document_moves_attachments_and_risk_review(resources, client, cal
     body = await gql(client, keeper, move % "makeDocumentVersionEffective", {"id": version})
     assert codes(body) == ["INVALID_TRANSITION"]  # an obsolete version never becomes effective again
     assert body["errors"][0]["extensions"]["current"] == "obsolete"
+    document_id = created["data"]["createDocument"]["id"]
+    body = await gql(client, keeper, 'mutation($id: ID!) { createDocumentVersion(documentId: $id, summary: "Sửa đổi") '
+                     '{ number status summary } }', {"id": document_id})
+    assert body["data"]["createDocumentVersion"] == {"number": 2, "status": "draft", "summary": "Sửa đổi"}
     risk = await gql(client, keeper, 'mutation { registerRisk(title: "Quá tải", likelihood: 3, impact: 3, '
                      'treatment: "", owner: "Văn phòng", reviewDate: "2027-01-01") { id } }')
     review = 'mutation($id: ID!, $l: Int!) { reviewRisk(id: $id, likelihood: $l, impact: 2, treatment: "Thêm ca", reviewDate: "2027-06-01") { level } }'

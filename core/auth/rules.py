@@ -114,6 +114,7 @@ RULES: dict[str, Rule] = {
     "holdManagementReview": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "addReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "completeReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "createDocumentVersion": Rule(roles=DOC_KEEPERS),
 }
 
 

@@ -234,3 +234,11 @@ class QmsMutation:
         return RiskNode.of(await _in_tx(info, lambda s, who: risks.review_risk(
             s, who, province_id, row_id, likelihood=likelihood, impact=impact, treatment=treatment,
             review_date=review_date)))
+
+    @strawberry.mutation(description="A new draft version of a document (the next number), to revise it.",
+                         extensions=guard("createDocumentVersion"))
+    async def create_document_version(self, info: strawberry.Info, document_id: strawberry.ID, content: str = "",
+                                      summary: str = "") -> DocumentVersionNode:
+        province_id, row_id = decode_id(document_id, "Document")
+        return DocumentVersionNode.of(await _in_tx(info, lambda s, who: documents.new_version(
+            s, who, province_id, row_id, content=content, summary=summary)))
