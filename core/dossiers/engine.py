@@ -233,15 +233,45 @@ def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Statu
 
 
 async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: str, action: str,
-                note: str = "", now: dt.datetime | None = None, data: dict | None = None) -> Dossier:
+                note: str = "", now: dt.datetime | None = None, data: dict | None = None,
+                calendar: WorkingCalendar | None = None) -> Dossier:
     now = now or utcnow()
     _check_move(dossier, to, now)
     before = dossier.status
     dossier.status = int(to)
     dossier.updated_at = now
+    if to in FINISHED and dossier.finished_at is None:
+        await _stamp_finished(session, dossier, to, now, calendar)
     session.add(dossier)
     await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data)
     return dossier
+
+
+async def _stamp_finished(session: AsyncSession, dossier: Dossier, to: Status, now: dt.datetime,
+                          calendar: WorkingCalendar | None) -> None:
+    """What the figures aggregate, fixed once when the dossier first finishes: the moment, and
+    for a resolved dossier (processed) its handling time in working days without the time the
+    clock stood still, and whether it met its appointment."""
+    dossier.finished_at = now
+    if to != Status.processed:
+        return  # refused, withdrawn or stopped: closed, but not resolved
+    if calendar is None:
+        from eiso.core.settings import get_settings
+        from eiso.core.workdays.overrides import load_calendar
+
+        calendar = await load_calendar(session, get_settings())
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
+    start = calendar.counting_start(_aware(dossier.received_at), cutoff)
+    worked = calendar.working_time_between(start, now)
+    for paused, resumed in dossier.pauses:
+        if resumed:
+            worked -= calendar.working_time_between(dt.datetime.fromisoformat(paused),
+                                                    dt.datetime.fromisoformat(resumed))
+    per_day = calendar.office_hours.per_day
+    dossier.handling_days = round(max(worked, dt.timedelta()) / per_day, 4)
+    dossier.on_time = (not dossier.was_late and dossier.appointment_at is not None
+                       and now <= _aware(dossier.appointment_at))
 
 
 def _reason(reason: str, field: str = "reason") -> str:
@@ -358,6 +388,8 @@ async def record_apology(session, dossier, *, actor, reason, new_appointment: dt
                           code="BAD_INPUT", field="newAppointment")
     before = dossier.appointment_at
     dossier.was_late = True
+    if dossier.late_since is None:
+        dossier.late_since = before
     dossier.appointment_at = new_appointment
     session.add(dossier)
     await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,
