@@ -19,6 +19,7 @@ from eiso.core.cli import (
     modules_cmd,
     plugins_cmd,
     provinces,
+    report_cmd,
     serve,
     users,
     workdays_cmd,
@@ -57,6 +58,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(federation.app, name="federation")
+app.add_typer(report_cmd.app, name="report")
 
 
 def main() -> None:

@@ -252,7 +252,7 @@ async def _stamp_finished(session: AsyncSession, dossier: Dossier, to: Status, n
     """What the figures aggregate, fixed once when the dossier first finishes: the moment, and
     for a resolved dossier (processed) its handling time in working days without the time the
     clock stood still, and whether it met its appointment."""
-    dossier.finished_at = now
+    dossier.finished_at = now.astimezone(dt.UTC)  # SQLite keeps the wall time without its offset
     if to != Status.processed:
         return  # refused, withdrawn or stopped: closed, but not resolved
     if calendar is None:
@@ -305,13 +305,14 @@ async def assign(session, dossier, *, actor, assignee, now=None):
     return await _move(session, dossier, Status.in_progress, actor=actor, action="assigned", now=now)
 
 
-async def complete_step(session, dossier, *, actor, note="", now=None):
-    """The current step is done: on to the next one, or processed after the last."""
+async def complete_step(session, dossier, *, actor, note="", now=None, calendar=None):
+    """The current step is done: on to the next one, or processed after the last (the calendar
+    measures its handling time; the stored one is loaded when none is given)."""
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     last = len(procedure.steps) - 1
     if dossier.current_step >= last:
         return await _move(session, dossier, Status.processed, actor=actor, action="processed",
-                           note=note, now=now)
+                           note=note, now=now, calendar=calendar)
     _check_move(dossier, Status.in_progress, now or utcnow())
     dossier.current_step += 1
     return await _move(session, dossier, Status.in_progress, actor=actor, action="step_completed",
