@@ -13,7 +13,7 @@ import datetime as dt
 import enum
 import operator
 
-from sqlalchemy import BigInteger, Column, Index
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
 
@@ -63,7 +63,12 @@ class Objective(TenantOwned, table=True):
     province or national scope sees it)."""
 
     __tablename__ = "objectives"
-    __table_args__ = (agency_fk("objectives"), Index("ix_objectives_period", "province_id", "period_start"))
+    __table_args__ = (
+        agency_fk("objectives"),
+        # a province objective has no agency: its province is checked directly
+        ForeignKeyConstraint(["province_id"], ["provinces.id"], name="fk_objectives_province"),
+        Index("ix_objectives_period", "province_id", "period_start"),
+    )
 
     agency_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
     title: str = Field(max_length=300)

@@ -32,6 +32,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("handling_days", sa.Float, nullable=True))
         batch.add_column(sa.Column("on_time", sa.Boolean, nullable=True))
         batch.add_column(sa.Column("late_since", sa.DateTime(timezone=True), nullable=True))
+    _backfill()
     for name, columns in INDEXES.items():
         op.create_index(name, "dossiers", columns)
     op.create_table(
@@ -51,9 +52,25 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["province_id", "agency_id"], ["agencies.province_id", "agencies.id"],
                                 name="fk_objectives_agency"),
+        sa.ForeignKeyConstraint(["province_id"], ["provinces.id"], name="fk_objectives_province"),
     )
     op.create_index("ix_objectives_period", "objectives", ["province_id", "period_start"])
     enable_tenant_rls(op, "objectives")
+
+
+def _backfill() -> None:
+    """Dossiers finished before this revision: when, from their timeline, and whether on time.
+    Their handling time needs the working-day calendar and stays empty (the figures' mean and
+    p90 count only the dossiers that have one)."""
+    op.execute(
+        "UPDATE dossiers SET finished_at = (SELECT min(e.at) FROM dossier_events e"
+        " WHERE e.province_id = dossiers.province_id AND e.dossier_id = dossiers.id"
+        " AND e.to_status IN (3, 7, 8, 9)) WHERE status IN (3, 7, 8, 9, 10)"
+    )
+    op.execute(
+        "UPDATE dossiers SET on_time = (NOT was_late AND appointment_at IS NOT NULL"
+        " AND finished_at <= appointment_at) WHERE status IN (9, 10) AND finished_at IS NOT NULL"
+    )
 
 
 def downgrade() -> None:
