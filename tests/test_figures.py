@@ -87,10 +87,11 @@ async def _act(resources, agency, dossier, move, **kw):
     return await service.act(resources, scope(agency), dossier.id, None, move, actor="officer-1", **kw)
 
 
-async def _process(resources, agency, dossier, assigned, done):
+async def _process(resources, agency, dossier, assigned, done, calendar=CAL):
+    """Assigned, first step, processed; without a calendar the engine loads the stored one."""
     dossier = await _act(resources, agency, dossier, engine.assign, assignee="officer-2", now=assigned)
     dossier = await _act(resources, agency, dossier, engine.complete_step, now=assigned + dt.timedelta(minutes=30))
-    return await _act(resources, agency, dossier, engine.complete_step, now=done, calendar=CAL)
+    return await _act(resources, agency, dossier, engine.complete_step, now=done, calendar=calendar)
 
 
 async def _return_and_rate(resources, agency, dossier, key, at, rating):
@@ -128,7 +129,7 @@ async def world(resources):
     d8, _ = await _receive(resources, a, vn(12, 29, 9))
     await _process(resources, a, d8, vn(12, 29, 10), vn(1, 2, 10, year=2026))
     d6, k6 = await _receive(resources, b, vn(3, 3, 9))
-    d6 = await _process(resources, b, d6, vn(3, 3, 10), vn(3, 4, 9))
+    d6 = await _process(resources, b, d6, vn(3, 3, 10), vn(3, 4, 9), calendar=None)
     await _return_and_rate(resources, b, d6, k6, vn(3, 4, 10), 4)
     codes = {name: d.code for name, d in (("D1", d1), ("D2", d2), ("D3", d3), ("D4", d4), ("D5", d5),
                                           ("D6", d6), ("D8", d8))}
