@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 
 import orjson
@@ -21,6 +22,7 @@ from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers.models import Dossier, DossierCounter, DossierEventRow, ProcedureAdoption
 from eiso.core.qms import models as qms
+from eiso.core.qms.objectives import Objective
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, TenantOwned, Unit
 from eiso.tenants.modules import set_module
@@ -67,6 +69,10 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
     DossierCounter: lambda province_id, agency_id: DossierCounter(
         province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
     **qms.isolation_factories(),
+    Objective: lambda province_id, agency_id: Objective(
+        province_id=province_id, agency_id=agency_id, title="Mục tiêu đúng hạn", metric="on_time_rate",
+        comparator="at_least", target=0.98, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31),
+        created_by="probe"),
 }
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
@@ -377,6 +383,54 @@ CASES += [
     Case("publish a model lands in my province", 'mutation { publishModelDocument(kind: POLICY, code: "M", '
          'title: "t") { code } }', lambda mine, theirs: {}, caller=province_admin, codes=("NO_MODEL_OWNER",)),
 ]
+
+def _their_objective(mine: Tenant, theirs: Tenant) -> list[str]:
+    return [*theirs.markers(), encode_id("Objective", theirs.province_id, theirs.rows[Objective].id)]
+
+
+_OBJECTIVE_INPUT = '{title: "Đúng hạn", metric: ON_TIME_RATE, comparator: AT_LEAST, target: 0.9, period: {year: 2026}}'
+_EVERYTHING = '{from: "2000-01-01", to: "2099-12-31"}'
+CASES += [
+    # Figures: an agency sees its own, a province its agencies; another tenant's ids are NOT_FOUND.
+    Case("figures per agency hold only mine", f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) "
+         "{ agencyId provinceId received } }", lambda mine, theirs: {}),
+    Case("figures per agency as a province admin", f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) "
+         "{ agencyId provinceId received } }", lambda mine, theirs: {}, caller=province_admin),
+    Case("figures of their province", "query($p: ID) { figures(period: {year: 2026}, provinceId: $p) { received } }",
+         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+         caller=province_admin, codes=("NOT_FOUND",)),
+    Case("figures of their agency", "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
+         lambda mine, theirs: {"a": theirs.agency_gid}, caller=province_admin, codes=("NOT_FOUND",)),
+    Case("figures of a sibling agency", "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
+         lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("NOT_FOUND",),
+         markers=lambda mine, theirs: [mine.sibling.code, *theirs.markers()]),
+    Case("figure dossiers list only mine", f"{{ figureDossiers(metric: BACKLOG, period: {_EVERYTHING}, first: 100) "
+         "{ totalCount edges { node { id code agencyId } } } }", lambda mine, theirs: {}, caller=province_admin,
+         markers=lambda mine, theirs: [*theirs.markers(), theirs.rows[Dossier].code]),
+    Case("figure dossiers of their agency", "query($a: ID) { figureDossiers(metric: RECEIVED, period: {year: 2026}, "
+         "agencyId: $a) { totalCount } }", lambda mine, theirs: {"a": theirs.agency_gid}, codes=("NOT_FOUND",)),
+    Case("annual report of their province", "query($p: ID) { annualReport(year: 2026, provinceId: $p) { level } }",
+         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+         caller=province_admin, codes=("NOT_FOUND",)),
+    Case("national report as a province admin", "{ annualReport(year: 2026) { rows { code name } "
+         "objectives { scope title } } }", lambda mine, theirs: {}, caller=province_admin,
+         markers=lambda mine, theirs: [theirs.province_code, *theirs.markers()]),
+    Case("annual report of my province as one agency", "query($p: ID) { annualReport(year: 2026, provinceId: $p) "
+         "{ rows { code name } objectives { scope } } }",
+         lambda mine, theirs: {"p": encode_id("Province", mine.province_id, mine.province_id)},
+         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
+    Case("objectives list only mine", "{ objectives(first: 100) { edges { node { id agencyId title } } } }",
+         lambda mine, theirs: {}, caller=qms_keeper, markers=_their_objective),
+    Case("update their objective", f"mutation($id: ID!) {{ updateObjective(id: $id, input: {_OBJECTIVE_INPUT}) "
+         "{ id } }", lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]}, caller=qms_keeper,
+         codes=("NOT_FOUND",), markers=_their_objective),
+    Case("delete their objective", "mutation($id: ID!) { deleteObjective(id: $id) }",
+         lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]}, caller=qms_keeper,
+         codes=("NOT_FOUND",), markers=lambda mine, theirs: theirs.markers()),
+    Case("create an objective lands in my agency", f"mutation {{ createObjective(input: {_OBJECTIVE_INPUT}) "
+         "{ id agencyId } }", lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_objective),
+]
+
 
 PUBLIC_FIELDS = {"version", "provinces", "province", "activeModules"}  # global reference data, no tenant rows
 

@@ -19,6 +19,7 @@ DOSSIER_CALLERS = {Role.officer, Role.leader, "client"}
 QMS_DOCS = {Role.iso_secretary, Role.leader, Role.province_admin}
 QMS_NCS = {Role.iso_secretary, Role.leader, Role.auditor}
 QMS_AUDITS = {Role.auditor, Role.iso_secretary}
+OBJECTIVE_KEEPERS = {Role.iso_secretary, Role.leader, Role.province_admin}
 OPERATIONS = {
     "version": ("{ version }", "everyone"),
     "me": ("{ me { subject } }", {*Role, "client"}),
@@ -80,6 +81,15 @@ OPERATIONS = {
                         QMS_AUDITS),
     "recordAuditFinding": ('mutation { recordAuditFinding(planId: "bm9uZQ==", clause: "7.5", kind: OBSERVATION,'
                            ' description: "d") { kind } }', QMS_AUDITS),
+    "figures": ("{ figures(period: {year: 2025}) { received } }", {*Role, "client"}),
+    "figureDossiers": ("{ figureDossiers(metric: LATE, period: {year: 2025}) { totalCount } }", {*Role, "client"}),
+    "annualReport": ("{ annualReport(year: 2025) { level } }", {*Role, "client"}),
+    "objectives": ("{ objectives(first: 1) { totalCount } }", {*Role, "client"}),
+    "createObjective": (('mutation { createObjective(input: {title: "x", metric: ON_TIME_RATE, comparator: AT_LEAST,'
+                         ' target: 0.9, period: {year: 1999}}) { id } }'), OBJECTIVE_KEEPERS),
+    "updateObjective": (('mutation { updateObjective(id: "bm9uZQ==", input: {title: "x", metric: ON_TIME_RATE,'
+                         ' comparator: AT_LEAST, target: 0.9, period: {year: 1999}}) { id } }'), OBJECTIVE_KEEPERS),
+    "deleteObjective": ('mutation { deleteObjective(id: "bm9uZQ==") }', OBJECTIVE_KEEPERS),
     "rejectDocumentVersion": ('mutation { rejectDocumentVersion(id: "bm9uZQ==") { status } }', {Role.leader}),
     "withdrawDocumentVersion": ('mutation { withdrawDocumentVersion(id: "bm9uZQ==") { status } }', QMS_DOCS),
     "attachDocumentFile": ('mutation { attachDocumentFile(versionId: "bm9uZQ==", filename: "a.pdf", '

@@ -292,10 +292,10 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
                      'periodEnd: "2026-12-31", heldOn: "2026-12-20", chairedBy: "Chủ tịch UBND") { id inputs } }')
     review = body["data"]["holdManagementReview"]
     inputs = review["inputs"]
-    assert inputs["dossiers"]["received"] == 1 and inputs["dossiers"]["in_backlog"] == 1
+    assert inputs["dossiers"]["received"] == 1 and inputs["dossiers"]["backlog"] == 1
     assert inputs["nonconformities"]["open"] == 1 and inputs["nonconformities"]["raised_by_source"] == {"manual": 1}
     assert inputs["risks_above_threshold"] == [{"title": "Mất dữ liệu", "level": 16, "owner": "Văn phòng"}]
-    assert inputs["feedback"] == {"ratings": 0, "mean_rating": None}
+    assert inputs["feedback"] == {"ratings": 0, "mean_rating": None, "satisfied_share": None}
     body = await gql(client, keeper, 'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "Bổ sung '
                      'chuyên viên một cửa", owner: "Văn phòng", dueDate: "2027-03-01") { actions { id status } } }',
                      {"id": review["id"]})

@@ -93,6 +93,14 @@ RULES: dict[str, Rule] = {
     "registerRisk": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "createAuditPlan": Rule(roles=AUDITORS),
     "recordAuditFinding": Rule(roles=AUDITORS),
+    # Figures, objectives and the yearly report (9.1, 6.2): every staff role reads them in its
+    # own scope (agency, province, nation); clients need reports:read. Agency objectives are
+    # kept by the ISO secretary or leader, province objectives by the province administrator
+    # (core/qms/objectives.py checks which).
+    **{name: Rule(clients=True, client_scope="reports:read")
+       for name in ("figures", "figureDossiers", "annualReport", "objectives")},
+    **{name: Rule(roles=frozenset({Role.iso_secretary, Role.leader, Role.province_admin}))
+       for name in ("createObjective", "updateObjective", "deleteObjective")},
     # The improvement loop: legal changes (the nation enters them), review flags, conformity
     # announcement, management review (9.3), and the remaining document and risk moves.
     # Integration clients write with qms:write where a portal or vendor tool has a use.

@@ -20,6 +20,7 @@ from eiso.core.cli import (
     plugins_cmd,
     provinces,
     qms_cmd,
+    report_cmd,
     serve,
     users,
     workdays_cmd,
@@ -58,6 +59,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(federation.app, name="federation")
+app.add_typer(report_cmd.app, name="report")
 app.add_typer(qms_cmd.app, name="qms")
 
 

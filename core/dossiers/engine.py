@@ -235,15 +235,45 @@ def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Statu
 
 
 async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: str, action: str,
-                note: str = "", now: dt.datetime | None = None, data: dict | None = None) -> Dossier:
+                note: str = "", now: dt.datetime | None = None, data: dict | None = None,
+                calendar: WorkingCalendar | None = None) -> Dossier:
     now = now or utcnow()
     _check_move(dossier, to, now)
     before = dossier.status
     dossier.status = int(to)
     dossier.updated_at = now
+    if to in FINISHED and dossier.finished_at is None:
+        await _stamp_finished(session, dossier, to, now, calendar)
     session.add(dossier)
     await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data)
     return dossier
+
+
+async def _stamp_finished(session: AsyncSession, dossier: Dossier, to: Status, now: dt.datetime,
+                          calendar: WorkingCalendar | None) -> None:
+    """What the figures aggregate, fixed once when the dossier first finishes: the moment, and
+    for a resolved dossier (processed) its handling time in working days without the time the
+    clock stood still, and whether it met its appointment."""
+    dossier.finished_at = now.astimezone(dt.UTC)  # SQLite keeps the wall time without its offset
+    if to != Status.processed:
+        return  # refused, withdrawn or stopped: closed, but not resolved
+    if calendar is None:
+        from eiso.core.settings import get_settings
+        from eiso.core.workdays.overrides import load_calendar
+
+        calendar = await load_calendar(session, get_settings())
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
+    start = calendar.counting_start(_aware(dossier.received_at), cutoff)
+    worked = calendar.working_time_between(start, now)
+    for paused, resumed in dossier.pauses:
+        if resumed:
+            worked -= calendar.working_time_between(dt.datetime.fromisoformat(paused),
+                                                    dt.datetime.fromisoformat(resumed))
+    per_day = calendar.office_hours.per_day
+    dossier.handling_days = round(max(worked, dt.timedelta()) / per_day, 4)
+    dossier.on_time = (not dossier.was_late and dossier.appointment_at is not None
+                       and now <= _aware(dossier.appointment_at))
 
 
 def _reason(reason: str, field: str = "reason") -> str:
@@ -277,13 +307,14 @@ async def assign(session, dossier, *, actor, assignee, now=None):
     return await _move(session, dossier, Status.in_progress, actor=actor, action="assigned", now=now)
 
 
-async def complete_step(session, dossier, *, actor, note="", now=None):
-    """The current step is done: on to the next one, or processed after the last."""
+async def complete_step(session, dossier, *, actor, note="", now=None, calendar=None):
+    """The current step is done: on to the next one, or processed after the last (the calendar
+    measures its handling time; the stored one is loaded when none is given)."""
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     last = len(procedure.steps) - 1
     if dossier.current_step >= last:
         return await _move(session, dossier, Status.processed, actor=actor, action="processed",
-                           note=note, now=now)
+                           note=note, now=now, calendar=calendar)
     _check_move(dossier, Status.in_progress, now or utcnow())
     dossier.current_step += 1
     return await _move(session, dossier, Status.in_progress, actor=actor, action="step_completed",
@@ -360,6 +391,8 @@ async def record_apology(session, dossier, *, actor, reason, new_appointment: dt
                           code="BAD_INPUT", field="newAppointment")
     before = dossier.appointment_at
     dossier.was_late = True
+    if dossier.late_since is None:
+        dossier.late_since = before
     dossier.appointment_at = new_appointment
     session.add(dossier)
     await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,

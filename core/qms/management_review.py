@@ -2,8 +2,8 @@
 compiled from the agency's own data, and whose decisions become tracked actions.
 
 Inputs (a snapshot stored with the record, so a later change of the data does not rewrite
-what the leadership looked at): dossier figures of the period (received, finished, on time,
-late, in backlog), citizens' ratings, internal audit findings by kind, nonconformities
+what the leadership looked at): the dossier figures of the period from core/qms/figures.py
+(received, finished, on time, late, backlog, handling times), citizens' ratings, internal audit findings by kind, nonconformities
 (raised, open, closed; by source) and the risks at or above the threshold.
 """
 
@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, BigInteger, Column, String, Text, case, func, tuple_
+from sqlalchemy import JSON, BigInteger, Column, String, Text, func, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.dossiers.models import Dossier
-from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
+from eiso.core.qms import figures
 from eiso.core.qms.audits import AuditFinding
 from eiso.core.qms.common import (
     get_in_scope,
@@ -32,6 +31,7 @@ from eiso.core.qms.common import (
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.core.qms.risks import Risk
 from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.tenants.scope import TenantScope
 
 KEEPERS = (Role.leader, Role.iso_secretary)
 DEFAULT_RISK_THRESHOLD = 12  # likelihood × impact out of 25: "high" in most registers
@@ -76,36 +76,25 @@ class ReviewAction(TenantOwned, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The period as UTC moments [start 00:00, the day after end 00:00)."""
-    return (dt.datetime.combine(start, dt.time(), dt.UTC),
-            dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC))
-
-
-async def dossier_figures(session: AsyncSession, agency_id: int, start: dt.datetime, end: dt.datetime) -> dict:
-    """One aggregate over the dossiers received in the period."""
-    finished = Dossier.status.in_([int(Status.processed), int(Status.returned)])
-    backlog = Dossier.status.in_([int(s) for s in (Status.received, Status.in_progress, Status.supplement_requested,
-                                                   Status.financial_obligation_requested)])
-    row = (await session.execute(select(
-        func.count(),
-        func.sum(case((finished, 1), else_=0)),
-        func.sum(case((finished & ~Dossier.was_late, 1), else_=0)),
-        func.sum(case((Dossier.was_late, 1), else_=0)),
-        func.sum(case((backlog, 1), else_=0)),
-        func.count(Dossier.rating),
-        func.avg(Dossier.rating),
-    ).where(Dossier.agency_id == agency_id, Dossier.received_at >= start, Dossier.received_at < end))).one()
-    received, done, on_time, late, in_backlog, rated, mean = row
-    return {"received": received, "finished": int(done or 0), "on_time": int(on_time or 0), "late": int(late or 0),
-            "in_backlog": int(in_backlog or 0),
-            "on_time_rate": round(int(on_time or 0) / done, 4) if done else None,
-            "feedback": {"ratings": rated, "mean_rating": round(float(mean), 2) if mean is not None else None}}
+async def dossier_figures(session: AsyncSession, province_id: int, agency_id: int, period_start: dt.date,
+                         period_end: dt.date) -> dict:
+    """The agency's figures of the period, from core/qms/figures.py (the same numbers as the
+    `figures` query): received, finished, on time, late, backlog, handling times, ratings."""
+    period = figures.Period.of(start=period_start, to=period_end)
+    [got] = await figures.figures(session, TenantScope.agencies([agency_id], [province_id]), period)
+    return {
+        "dossiers": {"received": got.received, "finished": got.finished, "on_time": got.on_time,
+                     "finished_late": got.finished_late, "backlog": got.backlog, "backlog_late": got.backlog_late,
+                     "late": got.late, "on_time_rate": got.on_time_rate, "mean_days": got.mean_days,
+                     "p90_days": got.p90_days},
+        "feedback": {"ratings": got.rating_count, "mean_rating": got.rating_mean,
+                     "satisfied_share": got.satisfied_share},
+    }
 
 
 async def compile_inputs(session: AsyncSession, province_id: int, agency_id: int, period_start: dt.date,
                          period_end: dt.date, risk_threshold: int) -> dict:
-    start, end = _bounds(period_start, period_end)
+    start, end = figures.Period.of(start=period_start, to=period_end).bounds()  # Vietnam's days
     mine = (Nonconformity.province_id == province_id, Nonconformity.agency_id == agency_id)
     findings = dict((await session.execute(select(AuditFinding.kind, func.count()).where(
         AuditFinding.province_id == province_id, AuditFinding.agency_id == agency_id,
@@ -120,11 +109,9 @@ async def compile_inputs(session: AsyncSession, province_id: int, agency_id: int
     risks = (await session.execute(select(Risk).where(
         Risk.province_id == province_id, Risk.agency_id == agency_id, Risk.level >= risk_threshold)
         .order_by(Risk.level.desc(), Risk.id))).scalars().all()
-    figures = await dossier_figures(session, agency_id, start, end)
     return {
         "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
-        "dossiers": {k: v for k, v in figures.items() if k != "feedback"},
-        "feedback": figures["feedback"],
+        **await dossier_figures(session, province_id, agency_id, period_start, period_end),
         "audit_findings": {value(k): n for k, n in findings.items()},
         "nonconformities": {"raised": sum(raised.values()), "raised_by_source": {value(k): n for k, n in raised.items()},
                             "open": open_now, "closed": closed},

@@ -109,7 +109,8 @@ class DossiersMutation:
 
     @strawberry.mutation(description="The current step is done: on to the next, or processed after the last.", extensions=guard("completeStep"))
     async def complete_step(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "") -> DossierNode:
-        return await _move(info, id, expected_version, engine.complete_step, note=note)
+        return await _move(info, id, expected_version, engine.complete_step, note=note,
+                           calendar=await _calendar(info))
 
     @strawberry.mutation(description="Ask for a supplement (once per dossier): the clock stops.", extensions=guard("requestSupplement"))
     async def request_supplement(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:

@@ -93,7 +93,7 @@ class ConformityNode:
 
 
 @strawberry.type
-class ConformityCount:
+class ConformityStatusCount:
     status: str
     count: int
 
@@ -101,7 +101,7 @@ class ConformityCount:
 @strawberry.type
 class ProvinceConformity:
     total: int
-    counts: list[ConformityCount]
+    counts: list[ConformityStatusCount]
     agencies: list[ConformityNode]
 
 
@@ -199,7 +199,7 @@ class ImprovementQuery:
             require_province_admin(principal, province_id)
             rows = await conformity.province_progress(session, province_id)
         nodes = [ConformityNode.of(agency, row) for agency, row in rows]
-        counts = [ConformityCount(status=s.value, count=sum(1 for n in nodes if n.status == s.value)) for s in IsoStatus]
+        counts = [ConformityStatusCount(status=s.value, count=sum(1 for n in nodes if n.status == s.value)) for s in IsoStatus]
         return ProvinceConformity(total=len(nodes), counts=counts, agencies=nodes)
 
     @strawberry.field(description="Management reviews (newest first) with their actions.",
