@@ -369,3 +369,17 @@ async def test_audit_chain_counts_each_change(resources):
         after = (await session.execute(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.agency_id == agency.id))).scalar()
     assert after == before + 2  # the stop and its nonconformity
+
+
+@pytest.mark.only_backend("postgresql+redis")
+async def test_concurrent_raises_for_one_dossier_make_one_nonconformity(resources):
+    agency = await make_agency(resources)
+    dossier = await receive(resources, agency, FUTURE)
+
+    async def raise_once():
+        async with resources.session(scope(agency)) as session, session.begin():
+            return (await dossier_ncs.raise_for(session, dossier, dossier_ncs.REFUSED, "officer-1")).id
+
+    ids = await asyncio.gather(*(raise_once() for _ in range(6)))
+    assert len(set(ids)) == 1
+    assert len(await dossier_ncs_of(resources, agency, dossier.code)) == 1
