@@ -86,14 +86,18 @@ async def hand_nation(session, province_ids: list[int], period: figures.Period) 
     return rows
 
 
-async def timed(work, repeat: int) -> float:
-    await work()  # warm the cache and the plans
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+async def compare(mine, theirs, rounds: int) -> tuple[float, float]:
+    """Medians of `rounds` rounds, each timing the hand-written SQL then eiso, after one warm-up
+    of each: both see the same cache state and the same machine load."""
+    await theirs()
+    await mine()
+    samples: tuple[list, list] = ([], [])
+    for _ in range(rounds):
+        for work, into in ((theirs, samples[0]), (mine, samples[1])):
+            start = time.perf_counter()
+            await work()
+            into.append(time.perf_counter() - start)
+    return statistics.median(samples[1]), statistics.median(samples[0])
 
 
 async def measure(database_url: str, year: int, repeat: int) -> dict:
@@ -128,10 +132,7 @@ async def measure(database_url: str, year: int, repeat: int) -> dict:
 
         results = {"province_dossiers": provinces[0][1]}
         for name, mine, theirs in (("province", eiso_province, sql_province), ("nation", eiso_nation, sql_nation)):
-            # interleaved, so both see the same cache state and machine load
-            a = await timed(theirs, repeat)
-            b = await timed(mine, repeat)
-            a = min(a, await timed(theirs, repeat))
+            b, a = await compare(mine, theirs, repeat)
             results[name] = {"eiso_s": b, "sql_s": a, "ratio": b / a}
         return results
     finally:
