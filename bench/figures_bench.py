@@ -3,13 +3,15 @@ yearly report, on PostgreSQL with N dossiers, each timed against a hand-written 
 of the same numbers run in the same process, on the same connection pool and role (the app's
 role, row-level security on), in the same run.
 
-    .venv/bin/python -m bench.figures_bench --dossiers 1000000 [--provinces 34 --agencies 100] [--keep]
+    .venv/bin/python -m bench.figures_bench --dossiers 10000000 [--provinces 34 --agencies 100]
+        [--full-generator] [--year N] [--repeat 3] [--keep | --reuse]
 
-The data comes from bench/dossier_generator.py (INSERT … SELECT from generate_series, no
-timelines); the columns the engine stamps when a dossier finishes (finished_at,
-handling_days, on_time, late_since) are then filled by one UPDATE, handling days approximated
-as 5/7 of the calendar days. The database `eiso_bench_figures` is dropped at the end unless
---keep. Results: docs/benchmarks.md.
+Data: by default a lean INSERT … SELECT from generate_series of only what the figures read,
+already stamped (finished_at, handling_days, on_time, late_since), over the two years up to
+now; with --full-generator, bench/dossier_generator.py (realistic rows, much slower), whose
+rows then get the stamped columns from one UPDATE (handling days approximated as 5/7 of the
+calendar days). The database `eiso_bench_figures` is dropped at the end unless --keep.
+Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
