@@ -3,13 +3,15 @@ yearly report, on PostgreSQL with N dossiers, each timed against a hand-written 
 of the same numbers run in the same process, on the same connection pool and role (the app's
 role, row-level security on), in the same run.
 
-    .venv/bin/python -m bench.figures_bench --dossiers 1000000 [--provinces 34 --agencies 100] [--keep]
+    .venv/bin/python -m bench.figures_bench --dossiers 10000000 [--provinces 34 --agencies 100]
+        [--full-generator] [--year N] [--repeat 3] [--keep | --reuse]
 
-The data comes from bench/dossier_generator.py (INSERT … SELECT from generate_series, no
-timelines); the columns the engine stamps when a dossier finishes (finished_at,
-handling_days, on_time, late_since) are then filled by one UPDATE, handling days approximated
-as 5/7 of the calendar days. The database `eiso_bench_figures` is dropped at the end unless
---keep. Results: docs/benchmarks.md.
+Data: by default a lean INSERT … SELECT from generate_series of only what the figures read,
+already stamped (finished_at, handling_days, on_time, late_since), over the two years up to
+now; with --full-generator, bench/dossier_generator.py (realistic rows, much slower), whose
+rows then get the stamped columns from one UPDATE (handling days approximated as 5/7 of the
+calendar days). The database `eiso_bench_figures` is dropped at the end unless --keep.
+Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -86,14 +88,18 @@ async def hand_nation(session, province_ids: list[int], period: figures.Period) 
     return rows
 
 
-async def timed(work, repeat: int) -> float:
-    await work()  # warm the cache and the plans
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+async def compare(mine, theirs, rounds: int) -> tuple[float, float]:
+    """Medians of `rounds` rounds, each timing the hand-written SQL then eiso, after one warm-up
+    of each: both see the same cache state and the same machine load."""
+    await theirs()
+    await mine()
+    samples: tuple[list, list] = ([], [])
+    for _ in range(rounds):
+        for work, into in ((theirs, samples[0]), (mine, samples[1])):
+            start = time.perf_counter()
+            await work()
+            into.append(time.perf_counter() - start)
+    return statistics.median(samples[1]), statistics.median(samples[0])
 
 
 async def measure(database_url: str, year: int, repeat: int) -> dict:
@@ -128,10 +134,7 @@ async def measure(database_url: str, year: int, repeat: int) -> dict:
 
         results = {"province_dossiers": provinces[0][1]}
         for name, mine, theirs in (("province", eiso_province, sql_province), ("nation", eiso_nation, sql_nation)):
-            # interleaved, so both see the same cache state and machine load
-            a = await timed(theirs, repeat)
-            b = await timed(mine, repeat)
-            a = min(a, await timed(theirs, repeat))
+            b, a = await compare(mine, theirs, repeat)
             results[name] = {"eiso_s": b, "sql_s": a, "ratio": b / a}
         return results
     finally:

@@ -263,7 +263,7 @@ KEY_COLUMNS = {
 
 
 def _count(condition):
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    return func.count().filter(condition)  # FILTER: PostgreSQL, and SQLite since 3.30
 
 
 def received_statement(keys, where, period: Period):
