@@ -77,7 +77,8 @@ async def existing(session: AsyncSession, dossier: Dossier, cause: str) -> Nonco
 
 
 async def raise_for(session: AsyncSession, dossier: Dossier, cause: str, actor: str) -> Nonconformity:
-    """The dossier's nonconformity for `cause`, created once (idempotent)."""
+    """The dossier's nonconformity for `cause`, created once (idempotent). `dossier` may be a
+    row of its columns (the sweep reads only those)."""
     found = await existing(session, dossier, cause)
     if found is not None:
         return found
@@ -125,11 +126,14 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     have_nc = (select(Nonconformity.id).where(
         Nonconformity.province_id == Dossier.province_id, Nonconformity.source_ref == Dossier.code,
         Nonconformity.cause == OVERDUE).exists())
-    statement = (select(Dossier).where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None),
-                                       ~have_nc).order_by(Dossier.province_id, Dossier.id))
-    # The appointment is compared in Python: SQLite keeps naive UTC datetimes.
+    # Only the columns a nonconformity needs (no applicant data); the appointment is compared
+    # in Python with the engine's own reading of it (SQLite keeps naive datetimes).
+    columns = (Dossier.province_id, Dossier.agency_id, Dossier.code, Dossier.procedure_code, Dossier.current_step,
+               Dossier.assignee, Dossier.appointment_at)
+    statement = (select(*columns).where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None),
+                                        ~have_nc).order_by(Dossier.province_id, Dossier.id))
     raised = checked = 0
-    for dossier in (await session.execute(statement)).scalars():
+    for dossier in (await session.execute(statement)).all():
         checked += 1
         if _aware(dossier.appointment_at) < now:
             await raise_for(session, dossier, OVERDUE, "system")
