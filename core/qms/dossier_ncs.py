@@ -61,9 +61,14 @@ async def after_transition(session: AsyncSession, dossier: Dossier, *, action: s
     return await raise_for(session, dossier, cause, actor) if cause else None
 
 
-async def _step_name(session: AsyncSession, dossier: Dossier) -> str | None:
-    steps = (await session.execute(select(ProcedureRecord.steps).where(
-        ProcedureRecord.code == dossier.procedure_code))).scalar_one_or_none() or []
+async def _step_name(session: AsyncSession, dossier: Dossier, cache: dict | None = None) -> str | None:
+    if cache is not None and dossier.procedure_code in cache:
+        steps = cache[dossier.procedure_code]
+    else:
+        steps = (await session.execute(select(ProcedureRecord.steps).where(
+            ProcedureRecord.code == dossier.procedure_code))).scalar_one_or_none() or []
+        if cache is not None:
+            cache[dossier.procedure_code] = steps
     if not 0 <= dossier.current_step < len(steps):
         return None
     step = steps[dossier.current_step]
@@ -76,17 +81,18 @@ async def existing(session: AsyncSession, dossier: Dossier, cause: str) -> Nonco
         Nonconformity.cause == cause))).scalar_one_or_none()
 
 
-async def raise_for(session: AsyncSession, dossier: Dossier, cause: str, actor: str) -> Nonconformity:
+async def raise_for(session: AsyncSession, dossier: Dossier, cause: str, actor: str, *,
+                    steps: dict | None = None, known_new: bool = False) -> Nonconformity:
     """The dossier's nonconformity for `cause`, created once (idempotent). `dossier` may be a
     row of its columns (the sweep reads only those)."""
-    found = await existing(session, dossier, cause)
+    found = None if known_new else await existing(session, dossier, cause)  # the sweep anti-joined
     if found is not None:
         return found
     vi, en = (text.format(code=dossier.code) for text in TITLES[cause])
     nc = Nonconformity(
         province_id=dossier.province_id, agency_id=dossier.agency_id, title=vi[:300], description=en,
         source=NcSource.dossier, source_ref=dossier.code, cause=cause, procedure_code=dossier.procedure_code,
-        step=await _step_name(session, dossier), officer=(dossier.assignee or actor)[:200], raised_by="system")
+        step=await _step_name(session, dossier, steps), officer=(dossier.assignee or actor)[:200], raised_by="system")
     try:
         async with session.begin_nested():  # a concurrent twin wins the unique index: keep its row
             session.add(nc)
@@ -133,9 +139,10 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     statement = (select(*columns).where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None),
                                         ~have_nc).order_by(Dossier.province_id, Dossier.id))
     raised = checked = 0
+    steps: dict = {}  # procedure code → its steps, read once per sweep
     for dossier in (await session.execute(statement)).all():
         checked += 1
         if _aware(dossier.appointment_at) < now:
-            await raise_for(session, dossier, OVERDUE, "system")
+            await raise_for(session, dossier, OVERDUE, "system", steps=steps, known_new=True)
             raised += 1
     return {"checked": checked, "raised": raised}
