@@ -26,6 +26,7 @@ from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.plugins import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
+from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table

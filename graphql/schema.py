@@ -12,6 +12,8 @@ from eiso.graphql.core.queries import CoreQuery
 from eiso.graphql.dossiers.mutations import DossiersMutation
 from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.limits import DEFAULT_LIMITS, Limits
+from eiso.graphql.qms.figures import FiguresMutation, FiguresQuery
+from eiso.graphql.qms.improvement import ImprovementMutation, ImprovementQuery
 from eiso.graphql.qms.mutations import QmsMutation
 from eiso.graphql.qms.queries import QmsQuery
 from eiso.graphql.tenants.mutations import TenantsMutation
@@ -19,8 +21,10 @@ from eiso.graphql.tenants.queries import TenantsQuery
 
 QUERY_PARTS: tuple[type, ...] = (
     CoreQuery, AuthQuery, TenantsQuery, ModuleQuery, DossiersQuery, QmsQuery,
+    FiguresQuery, ImprovementQuery,
 )
-MUTATION_PARTS: tuple[type, ...] = (TenantsMutation, DossiersMutation, QmsMutation)
+MUTATION_PARTS: tuple[type, ...] = (TenantsMutation, DossiersMutation, QmsMutation,
+                                     FiguresMutation, ImprovementMutation)
 
 
 def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:

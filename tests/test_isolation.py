@@ -30,6 +30,7 @@ from eiso.core.dossiers.models import (
     ProcedureAdoption,
 )
 from eiso.core.qms import models as qms
+from eiso.core.qms.objectives import Objective
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, SharedTenantOwned, TenantOwned, Unit
 from eiso.tenants.modules import set_module
@@ -78,6 +79,10 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
     DossierStep: lambda province_id, agency_id: _step(province_id, agency_id),
     DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
     **qms.isolation_factories(),
+    Objective: lambda province_id, agency_id: Objective(
+        province_id=province_id, agency_id=agency_id, title="Mục tiêu đúng hạn", metric="on_time_rate",
+        comparator="at_least", target=0.98, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31),
+        created_by="probe"),
 }
 
 
@@ -341,6 +346,112 @@ CASES += [
          caller=sibling_keeper, markers=_their_ids),
     Case("plan an audit lands in my agency", 'mutation { createAuditPlan(date: "2030-03-01", scope: "s", '
          'auditors: ["a"]) { date } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
+]
+
+# The improvement loop: their ids answer NOT_FOUND, lists show only mine, writes land in mine.
+_IMPROVEMENT_IDS = {qms.ManagementReview: "ManagementReview", qms.ReviewAction: "ReviewAction",
+                    qms.ReviewFlag: "ReviewFlag", qms.Risk: "Risk", qms.Document: "Document"}
+
+
+def _their_improvement_ids(mine: Tenant, theirs: Tenant) -> list[str]:
+    return [*_their_ids(mine, theirs), theirs.rows[qms.ReviewFlag].reference,
+            *(encode_id(name, theirs.province_id, theirs.rows[model].id) for model, name in _IMPROVEMENT_IDS.items())]
+
+
+CASES += [
+    *(Case(f"{name} lists only my agency's rows", f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
+           lambda mine, theirs: {}, caller=qms_keeper, markers=_their_improvement_ids)
+      for name in ("reviewFlags", "managementReviews")),
+    *(Case(f"{name} on their version", f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
+           _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
+           markers=_their_ids) for name in ("rejectDocumentVersion", "withdrawDocumentVersion")),
+    Case("attach a file to their version", 'mutation($id: ID!) { attachDocumentFile(versionId: $id, filename: "a", '
+         'contentBase64: "eA==") { status } }', _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper,
+         codes=("NOT_FOUND",), markers=_their_ids),
+    Case("new version of their document", 'mutation($id: ID!) { createDocumentVersion(documentId: $id) { number } }',
+         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
+    Case("review their risk", 'mutation($id: ID!) { reviewRisk(id: $id, likelihood: 1, impact: 1, treatment: "t", '
+         'reviewDate: "2030-01-01") { level } }', _their(qms.Risk, "Risk"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_ids),
+    Case("review their document", 'mutation($id: ID!) { reviewDocument(id: $id) { id } }',
+         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_improvement_ids),
+    Case("review their flagged procedure", 'mutation { reviewProcedure(procedureCode: "1.000001") { id } }',
+         lambda mine, theirs: {}, caller=sibling_keeper, codes=("NO_REVIEW_PENDING",),
+         markers=_their_improvement_ids),
+    Case("add an action to their review", 'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "d", '
+         'owner: "o", dueDate: "2030-01-01") { id } }', _their(qms.ManagementReview, "ManagementReview"),
+         caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_improvement_ids),
+    Case("complete their review action", 'mutation($id: ID!) { completeReviewAction(id: $id, result: "r") { id } }',
+         _their(qms.ReviewAction, "ReviewAction"), caller=qms_keeper, codes=("NOT_FOUND",),
+         markers=_their_improvement_ids),
+    Case("hold a review compiles only my agency", 'mutation { holdManagementReview(periodStart: "2020-01-01", '
+         'periodEnd: "2030-12-31", heldOn: "2030-12-31", chairedBy: "c") { inputs } }', lambda mine, theirs: {},
+         caller=sibling_keeper, markers=_their_improvement_ids),
+    Case("my conformity only", "{ conformity { agencyCode agencyName status } }", lambda mine, theirs: {},
+         caller=qms_keeper, markers=lambda mine, theirs: [*theirs.markers(), mine.sibling.code]),
+    Case("start building lands in my agency", 'mutation { startConformityBuilding(since: "2030-01-01") '
+         "{ agencyCode } }", lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_improvement_ids),
+    Case("announce lands in my agency", 'mutation { announceConformity(decisionNumber: "1/QĐ", '
+         'announcedOn: "2030-01-01") { agencyCode } }', lambda mine, theirs: {}, caller=sibling_keeper,
+         codes=("INVALID_TRANSITION",), markers=_their_improvement_ids),
+    Case("province conformity of their province", "query($p: String) { provinceConformity(provinceCode: $p) "
+         "{ total agencies { agencyCode } } }", lambda mine, theirs: {"p": theirs.province_code},
+         caller=province_admin, codes=("FORBIDDEN",)),
+    Case("province conformity of mine", "{ provinceConformity { total agencies { agencyCode agencyName } } }",
+         lambda mine, theirs: {}, caller=province_admin),
+    Case("legal basis versions are shared reference data", '{ legalBasisVersions(reference: "none") { version } }',
+         lambda mine, theirs: {}),
+    Case("record a legal change as a province admin", 'mutation { recordLegalChange(reference: "x") { flagged } }',
+         lambda mine, theirs: {}, caller=province_admin, codes=("FORBIDDEN",)),
+    Case("publish a model lands in my province", 'mutation { publishModelDocument(kind: POLICY, code: "M", '
+         'title: "t") { code } }', lambda mine, theirs: {}, caller=province_admin, codes=("NO_MODEL_OWNER",)),
+]
+
+def _their_objective(mine: Tenant, theirs: Tenant) -> list[str]:
+    return [*theirs.markers(), encode_id("Objective", theirs.province_id, theirs.rows[Objective].id)]
+
+
+_OBJECTIVE_INPUT = '{title: "Đúng hạn", metric: ON_TIME_RATE, comparator: AT_LEAST, target: 0.9, period: {year: 2026}}'
+_EVERYTHING = '{from: "2000-01-01", to: "2099-12-31"}'
+CASES += [
+    # Figures: an agency sees its own, a province its agencies; another tenant's ids are NOT_FOUND.
+    Case("figures per agency hold only mine", f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) "
+         "{ agencyId provinceId received } }", lambda mine, theirs: {}),
+    Case("figures per agency as a province admin", f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) "
+         "{ agencyId provinceId received } }", lambda mine, theirs: {}, caller=province_admin),
+    Case("figures of their province", "query($p: ID) { figures(period: {year: 2026}, provinceId: $p) { received } }",
+         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+         caller=province_admin, codes=("NOT_FOUND",)),
+    Case("figures of their agency", "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
+         lambda mine, theirs: {"a": theirs.agency_gid}, caller=province_admin, codes=("NOT_FOUND",)),
+    Case("figures of a sibling agency", "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
+         lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("NOT_FOUND",),
+         markers=lambda mine, theirs: [mine.sibling.code, *theirs.markers()]),
+    Case("figure dossiers list only mine", f"{{ figureDossiers(metric: BACKLOG, period: {_EVERYTHING}, first: 100) "
+         "{ totalCount edges { node { id code agencyId } } } }", lambda mine, theirs: {}, caller=province_admin,
+         markers=lambda mine, theirs: [*theirs.markers(), theirs.rows[Dossier].code]),
+    Case("figure dossiers of their agency", "query($a: ID) { figureDossiers(metric: RECEIVED, period: {year: 2026}, "
+         "agencyId: $a) { totalCount } }", lambda mine, theirs: {"a": theirs.agency_gid}, codes=("NOT_FOUND",)),
+    Case("annual report of their province", "query($p: ID) { annualReport(year: 2026, provinceId: $p) { level } }",
+         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+         caller=province_admin, codes=("NOT_FOUND",)),
+    Case("national report as a province admin", "{ annualReport(year: 2026) { rows { code name } "
+         "objectives { scope title } } }", lambda mine, theirs: {}, caller=province_admin,
+         markers=lambda mine, theirs: [theirs.province_code, *theirs.markers()]),
+    Case("annual report of my province as one agency", "query($p: ID) { annualReport(year: 2026, provinceId: $p) "
+         "{ rows { code name } objectives { scope } } }",
+         lambda mine, theirs: {"p": encode_id("Province", mine.province_id, mine.province_id)},
+         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
+    Case("objectives list only mine", "{ objectives(first: 100) { edges { node { id agencyId title } } } }",
+         lambda mine, theirs: {}, caller=qms_keeper, markers=_their_objective),
+    Case("update their objective", f"mutation($id: ID!) {{ updateObjective(id: $id, input: {_OBJECTIVE_INPUT}) "
+         "{ id } }", lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]}, caller=qms_keeper,
+         codes=("NOT_FOUND",), markers=_their_objective),
+    Case("delete their objective", "mutation($id: ID!) { deleteObjective(id: $id) }",
+         lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]}, caller=qms_keeper,
+         codes=("NOT_FOUND",), markers=lambda mine, theirs: theirs.markers()),
+    Case("create an objective lands in my agency", f"mutation {{ createObjective(input: {_OBJECTIVE_INPUT}) "
+         "{ id agencyId } }", lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_objective),
 ]
 
 

@@ -19,6 +19,7 @@ DOSSIER_CALLERS = {Role.officer, Role.leader, "client"}
 QMS_DOCS = {Role.iso_secretary, Role.leader, Role.province_admin}
 QMS_NCS = {Role.iso_secretary, Role.leader, Role.auditor}
 QMS_AUDITS = {Role.auditor, Role.iso_secretary}
+OBJECTIVE_KEEPERS = {Role.iso_secretary, Role.leader, Role.province_admin}
 OPERATIONS = {
     "version": ("{ version }", "everyone"),
     "me": ("{ me { subject } }", {*Role, "client"}),
@@ -66,7 +67,7 @@ OPERATIONS = {
     "makeDocumentVersionEffective": ('mutation { makeDocumentVersionEffective(id: "bm9uZQ==") { status } }',
                                      QMS_DOCS),
     "acknowledgeDocument": ('mutation { acknowledgeDocument(id: "bm9uZQ==") { status } }', set(Role)),
-    "raiseNonconformity": ('mutation { raiseNonconformity(title: "") { status } }', QMS_NCS),
+    "raiseNonconformity": ('mutation { raiseNonconformity(title: "") { status } }', {*QMS_NCS, "client"}),
     "planCorrectiveAction": ('mutation { planCorrectiveAction(id: "bm9uZQ==", rootCause: "r", correctiveAction: "a",'
                              ' owner: "o", dueDate: "2026-12-01") { status } }', QMS_NCS),
     "completeCorrectiveAction": ('mutation { completeCorrectiveAction(id: "bm9uZQ==") { status } }', QMS_NCS),
@@ -80,6 +81,42 @@ OPERATIONS = {
                         QMS_AUDITS),
     "recordAuditFinding": ('mutation { recordAuditFinding(planId: "bm9uZQ==", clause: "7.5", kind: OBSERVATION,'
                            ' description: "d") { kind } }', QMS_AUDITS),
+    "figures": ("{ figures(period: {year: 2025}) { received } }", {*Role, "client"}),
+    "figureDossiers": ("{ figureDossiers(metric: LATE, period: {year: 2025}) { totalCount } }", {*Role, "client"}),
+    "annualReport": ("{ annualReport(year: 2025) { level } }", {*Role, "client"}),
+    "objectives": ("{ objectives(first: 1) { totalCount } }", {*Role, "client"}),
+    "createObjective": (('mutation { createObjective(input: {title: "x", metric: ON_TIME_RATE, comparator: AT_LEAST,'
+                         ' target: 0.9, period: {year: 1999}}) { id } }'), OBJECTIVE_KEEPERS),
+    "updateObjective": (('mutation { updateObjective(id: "bm9uZQ==", input: {title: "x", metric: ON_TIME_RATE,'
+                         ' comparator: AT_LEAST, target: 0.9, period: {year: 1999}}) { id } }'), OBJECTIVE_KEEPERS),
+    "deleteObjective": ('mutation { deleteObjective(id: "bm9uZQ==") }', OBJECTIVE_KEEPERS),
+    "rejectDocumentVersion": ('mutation { rejectDocumentVersion(id: "bm9uZQ==") { status } }', {Role.leader}),
+    "withdrawDocumentVersion": ('mutation { withdrawDocumentVersion(id: "bm9uZQ==") { status } }', QMS_DOCS),
+    "attachDocumentFile": ('mutation { attachDocumentFile(versionId: "bm9uZQ==", filename: "a.pdf", '
+                           'contentBase64: "eA==") { status } }', {*QMS_DOCS, "client"}),
+    "publishModelDocument": ('mutation { publishModelDocument(kind: POLICY, code: "X", title: "") { code } }',
+                             {Role.province_admin}),
+    "reviewRisk": ('mutation { reviewRisk(id: "bm9uZQ==", likelihood: 1, impact: 1, treatment: "", '
+                   'reviewDate: "2026-12-01") { level } }', {Role.iso_secretary, Role.leader}),
+    "reviewFlags": ("{ reviewFlags(first: 1) { totalCount } }", {*Role, "client"}),
+    "legalBasisVersions": ('{ legalBasisVersions(reference: "none") { version } }', {*Role, "client"}),
+    "conformity": ("{ conformity { status } }", {*Role, "client"}),
+    "provinceConformity": ("{ provinceConformity { total } }", ADMINS),
+    "managementReviews": ("{ managementReviews(first: 1) { totalCount } }", {*Role, "client"}),
+    "recordLegalChange": ('mutation { recordLegalChange(reference: "") { flagged } }', {Role.national_admin}),
+    "reviewProcedure": ('mutation { reviewProcedure(procedureCode: "none") { id } }', {Role.iso_secretary, Role.leader}),
+    "reviewDocument": ('mutation { reviewDocument(id: "bm9uZQ==") { id } }', {Role.iso_secretary, Role.leader}),
+    "startConformityBuilding": ('mutation { startConformityBuilding(since: "2026-01-01") { status } }',
+                                {Role.iso_secretary, Role.leader}),
+    "announceConformity": ('mutation { announceConformity(decisionNumber: "", announcedOn: "2026-01-01") { status } }',
+                           {Role.leader}),
+    "holdManagementReview": ('mutation { holdManagementReview(periodStart: "2026-02-01", periodEnd: "2026-01-01", '
+                             'heldOn: "2026-01-01", chairedBy: "c") { id } }', {Role.iso_secretary, Role.leader}),
+    "addReviewAction": ('mutation { addReviewAction(reviewId: "bm9uZQ==", decision: "d", owner: "o", '
+                        'dueDate: "2026-01-01") { id } }', {Role.iso_secretary, Role.leader}),
+    "completeReviewAction": ('mutation { completeReviewAction(id: "bm9uZQ==", result: "r") { id } }',
+                             {Role.iso_secretary, Role.leader}),
+    "createDocumentVersion": ('mutation { createDocumentVersion(documentId: "bm9uZQ==") { number } }', QMS_DOCS),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

@@ -85,7 +85,7 @@ RULES: dict[str, Rule] = {
     "approveDocumentVersion": Rule(roles=frozenset({Role.leader})),
     "makeDocumentVersionEffective": Rule(roles=DOC_KEEPERS),
     "acknowledgeDocument": Rule(roles=STAFF),
-    "raiseNonconformity": Rule(roles=NC_KEEPERS),
+    "raiseNonconformity": Rule(roles=NC_KEEPERS, clients=True, client_scope="qms:write"),
     "planCorrectiveAction": Rule(roles=NC_KEEPERS),
     "completeCorrectiveAction": Rule(roles=NC_KEEPERS),
     "recordEffectivenessCheck": Rule(roles=NC_KEEPERS),
@@ -97,6 +97,36 @@ RULES: dict[str, Rule] = {
     # read like the dossiers themselves.
     "dossierSlip": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "trackingBook": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
+    # Figures, objectives and the yearly report (9.1, 6.2): every staff role reads them in its
+    # own scope (agency, province, nation); clients need reports:read. Agency objectives are
+    # kept by the ISO secretary or leader, province objectives by the province administrator
+    # (core/qms/objectives.py checks which).
+    **{name: Rule(clients=True, client_scope="reports:read")
+       for name in ("figures", "figureDossiers", "annualReport", "objectives")},
+    **{name: Rule(roles=frozenset({Role.iso_secretary, Role.leader, Role.province_admin}))
+       for name in ("createObjective", "updateObjective", "deleteObjective")},
+    # The improvement loop: legal changes (the nation enters them), review flags, conformity
+    # announcement, management review (9.3), and the remaining document and risk moves.
+    # Integration clients write with qms:write where a portal or vendor tool has a use.
+    "rejectDocumentVersion": Rule(roles=frozenset({Role.leader})),
+    "withdrawDocumentVersion": Rule(roles=DOC_KEEPERS),
+    "attachDocumentFile": Rule(roles=DOC_KEEPERS, clients=True, client_scope="qms:write"),
+    "publishModelDocument": Rule(roles=frozenset({Role.province_admin})),
+    "reviewRisk": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "reviewFlags": QMS_READ,
+    "legalBasisVersions": AUTHENTICATED,
+    "conformity": QMS_READ,
+    "provinceConformity": Rule(roles=ADMINS),
+    "managementReviews": QMS_READ,
+    "recordLegalChange": Rule(roles=frozenset({Role.national_admin})),
+    "reviewProcedure": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "reviewDocument": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "startConformityBuilding": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "announceConformity": Rule(roles=frozenset({Role.leader})),
+    "holdManagementReview": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "addReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "completeReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "createDocumentVersion": Rule(roles=DOC_KEEPERS),
 }
 
 

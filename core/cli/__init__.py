@@ -20,6 +20,8 @@ from eiso.core.cli import (
     modules_cmd,
     plugins_cmd,
     provinces,
+    qms_cmd,
+    report_cmd,
     serve,
     users,
     workdays_cmd,
@@ -59,6 +61,8 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(federation.app, name="federation")
 app.add_typer(dossiers_cmd.app, name="dossiers")
+app.add_typer(report_cmd.app, name="report")
+app.add_typer(qms_cmd.app, name="qms")
 
 
 def main() -> None:

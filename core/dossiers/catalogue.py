@@ -10,6 +10,7 @@ from sqlmodel import select
 from eiso.core import audit
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
+from eiso.core.qms import legal
 from eiso.core.sdk import Procedure
 from eiso.tenants.models import Unit, utcnow
 
@@ -56,6 +57,8 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> int
         if code not in seen:
             row.active = False
     await session.flush()
+    # A module update that changed a legal basis flags what rests on it for review.
+    await legal.sync_from_procedures(session, [p for r in registry.loaded.values() for p in r.procedures])
     return len(seen)
 
 

@@ -26,6 +26,7 @@ from eiso.core.dossiers.models import (
 )
 from eiso.core.dossiers.statuses import ALLOWED, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.qms import dossier_ncs
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.infra.text import fold
@@ -119,6 +120,7 @@ async def _record(session: AsyncSession, dossier: Dossier, *, actor: str, action
         "from_status": from_status, "to_status": dossier.status, "action": action,
         "actor": actor, "at": now.isoformat(),
     }, province_id=dossier.province_id, agency_id=agency_id)
+    await dossier_ncs.after_transition(session, dossier, action=action, from_status=from_status, actor=actor)
     await session.flush()
 
 
@@ -328,7 +330,8 @@ def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Statu
 
 async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: str, action: str,
                 note: str = "", now: dt.datetime | None = None, data: dict | None = None,
-                agency_id: int | None = None, owner_move: bool = False) -> Dossier:
+                agency_id: int | None = None, owner_move: bool = False,
+                calendar: WorkingCalendar | None = None) -> Dossier:
     """`agency_id`: the acting agency when the caller already checked it; else the holder of
     the current step (or the receiving agency for an `owner_move`) must be in the scope."""
     now = now or utcnow()
@@ -337,6 +340,8 @@ async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: s
     before = dossier.status
     dossier.status = int(to)
     dossier.updated_at = now
+    if to in FINISHED and dossier.finished_at is None:
+        await _stamp_finished(session, dossier, to, now, calendar)
     session.add(dossier)
     if to in _RELEASING:
         await _release_keys(session, dossier)
@@ -350,6 +355,33 @@ async def _time_limit(session: AsyncSession, dossier: Dossier) -> int:
     if dossier.time_limit_amount is not None:
         return dossier.time_limit_amount
     return (await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)).time_limit_amount
+
+
+async def _stamp_finished(session: AsyncSession, dossier: Dossier, to: Status, now: dt.datetime,
+                          calendar: WorkingCalendar | None) -> None:
+    """What the figures aggregate, fixed once when the dossier first finishes: the moment, and
+    for a resolved dossier (processed) its handling time in working days without the time the
+    clock stood still, and whether it met its appointment."""
+    dossier.finished_at = now.astimezone(dt.UTC)  # SQLite keeps the wall time without its offset
+    if to != Status.processed:
+        return  # refused, withdrawn or stopped: closed, but not resolved
+    if calendar is None:
+        from eiso.core.settings import get_settings
+        from eiso.core.workdays.overrides import load_calendar
+
+        calendar = await load_calendar(session, get_settings())
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
+    start = calendar.counting_start(_aware(dossier.received_at), cutoff)
+    worked = calendar.working_time_between(start, now)
+    for paused, resumed in dossier.pauses:
+        if resumed:
+            worked -= calendar.working_time_between(dt.datetime.fromisoformat(paused),
+                                                    dt.datetime.fromisoformat(resumed))
+    per_day = calendar.office_hours.per_day
+    dossier.handling_days = round(max(worked, dt.timedelta()) / per_day, 4)
+    dossier.on_time = (not dossier.was_late and dossier.appointment_at is not None
+                       and now <= _aware(dossier.appointment_at))
 
 
 def _reason(reason: str, field: str = "reason") -> str:
@@ -384,10 +416,12 @@ async def assign(session, dossier, *, actor, assignee, now=None):
 
 
 async def complete_step(session, dossier, *, actor, note="", now=None, step_data: dict | None = None,
-                        step_models: dict[str, type[BaseModel]] | None = None, to_agency_id: int | None = None):
+                        step_models: dict[str, type[BaseModel]] | None = None, to_agency_id: int | None = None,
+                        calendar=None):
     """The current step is done, with the step's own data (validated by the step's model and
     kept on the step's row): on to the next step, handed over to the agency that holds it, or
-    processed after the last. Only the agency holding the current step completes it."""
+    processed after the last. Only the agency holding the current step completes it. The
+    calendar measures the handling time at the end (the stored one is loaded when none is given)."""
     now = now or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     step = await current_step_row(session, dossier)
@@ -401,7 +435,7 @@ async def complete_step(session, dossier, *, actor, note="", now=None, step_data
     session.add(step)
     if target is Status.processed:
         return await _move(session, dossier, Status.processed, actor=actor, action="processed",
-                           note=note, now=now, agency_id=step.agency_id)
+                           note=note, now=now, agency_id=step.agency_id, calendar=calendar)
     dossier.current_step += 1
     following = await _open_step(session, dossier, procedure, dossier.current_step,
                                  from_agency_id=step.agency_id, to_agency_id=to_agency_id, at=now)
@@ -486,6 +520,8 @@ async def record_apology(session, dossier, *, actor, reason, new_appointment: dt
                           code="BAD_INPUT", field="newAppointment")
     before = dossier.appointment_at
     dossier.was_late = True
+    if dossier.late_since is None:
+        dossier.late_since = before
     dossier.appointment_at = new_appointment
     session.add(dossier)
     await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,

@@ -69,6 +69,12 @@ class Dossier(SharedTenantOwned, table=True):
         agency_fk("dossiers"),
         UniqueConstraint("agency_id", "idempotency_key", name="uq_dossiers_agency_idempotency"),
         Index("ix_dossiers_agency_status", "agency_id", "status", "received_at"),
+        # The figures (core/qms/figures.py): received by period, finished by period, per
+        # province or agency (migration 0610_figures).
+        Index("ix_dossiers_province_received", "province_id", "received_at"),
+        Index("ix_dossiers_agency_received", "agency_id", "received_at"),
+        Index("ix_dossiers_province_finished", "province_id", "finished_at"),
+        Index("ix_dossiers_agency_finished", "agency_id", "finished_at"),
     )
 
     code: str = Field(sa_column=Column(String(80), unique=True, nullable=False))
@@ -94,6 +100,15 @@ class Dossier(SharedTenantOwned, table=True):
     version: int = 1
     idempotency_key: str | None = Field(default=None, max_length=200)
     input_hash: str | None = Field(default=None, max_length=64)
+    # Stamped by the engine when the dossier first reaches a finished status, so the figures
+    # are plain SQL aggregates: when, how long in working days (resolved dossiers only: the
+    # clock stopped for supplements excluded) and whether it met its appointment.
+    finished_at: dt.datetime | None = None
+    handling_days: float | None = None
+    on_time: bool | None = None
+    # The first moment it was overdue (the appointment an apology replaced): a backlog
+    # dossier counts as late at a period end after this.
+    late_since: dt.datetime | None = None
     rating: int | None = None
     rating_comment: str | None = Field(default=None, max_length=2000)
     updated_at: dt.datetime = Field(default_factory=utcnow)

@@ -12,6 +12,7 @@ from eiso.core.dossiers import codes, engine
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
+from eiso.core.qms import dossier_ncs
 from eiso.core.resources import Resources
 from eiso.tenants.models import Agency, TenantStatus, utcnow
 from eiso.tenants.scope import TenantScope
@@ -19,10 +20,16 @@ from eiso.tenants.scope import TenantScope
 
 async def act(resources: Resources, scope: TenantScope, dossier_id: int, expected_version: int | None,
               move: Callable[..., Awaitable[Dossier]], province_id: int | None = None, **kwargs) -> Dossier:
-    """Run one engine move on the dossier in its own transaction."""
-    async with resources.session(scope) as session, session.begin():
-        dossier = await engine.load(session, dossier_id, expected_version, province_id)
-        return await move(session, dossier, **kwargs)
+    """Run one engine move on the dossier in its own transaction. A refusal that is itself a
+    nonconformity (a second supplement, a move on an overdue dossier) records it afterwards."""
+    try:
+        async with resources.session(scope) as session, session.begin():
+            dossier = await engine.load(session, dossier_id, expected_version, province_id)
+            return await move(session, dossier, **kwargs)
+    except DomainError as error:
+        await dossier_ncs.after_refusal(resources, scope, dossier_id, province_id, error.code,
+                                        kwargs.get("actor", "system"))
+        raise
 
 
 async def active_agencies(resources: Resources, province_id: int, agency_ids: set[int]) -> frozenset[int]:

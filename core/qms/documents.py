@@ -31,7 +31,7 @@ from eiso.core.qms.common import (
     value,
 )
 from eiso.core.qms.storage import Storage
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.tenants.models import Agency, AgencyKind, TenantOwned, agency_fk, tenant_fk, utcnow
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 
@@ -70,6 +70,7 @@ class Document(TenantOwned, table=True):
         agency_fk("documents"),
         UniqueConstraint("province_id", "agency_id", "code", name="uq_documents_agency_code"),
         Index("ix_documents_model_version", "province_id", "model_version_id"),
+        Index("ix_documents_legal_reference", "legal_reference"),
     )
 
     kind: DocumentKind = Field(sa_type=String(32))
@@ -78,6 +79,8 @@ class Document(TenantOwned, table=True):
     is_model: bool = False
     # The model version this document was adopted from (same province), if any.
     model_version_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The legal basis the document rests on (its number): a new version flags it for review.
+    legal_reference: str | None = Field(default=None, max_length=100)
     created_by: str = Field(max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -128,13 +131,14 @@ def _kind(value: str) -> DocumentKind:
 
 async def create_document(
     session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int, kind: str,
-    code: str, title: str, content: str = "", is_model: bool = False,
+    code: str, title: str, content: str = "", is_model: bool = False, legal_reference: str | None = None,
 ) -> tuple[Document, DocumentVersion]:
     """A document with its first version as a draft."""
     require_role(principal, *MAINTAINERS)
     document = Document(province_id=province_id, agency_id=agency_id, kind=_kind(kind),
                         code=require_text(code, "code", 64), title=require_text(title, "title", 300),
-                        is_model=is_model, created_by=principal.subject)
+                        is_model=is_model, created_by=principal.subject,
+                        legal_reference=(legal_reference or "").strip()[:100] or None)
     taken = await session.execute(select(Document.id).where(
         Document.province_id == province_id, Document.agency_id == agency_id, Document.code == document.code))
     if taken.first():
@@ -262,7 +266,7 @@ async def adopt_model(session: AsyncSession, principal: Principal, province_id: 
     document, version = await create_document(
         session, principal, province_id=province_id, agency_id=agency_id, kind=value(model.kind),
         code=code or model.code, title=model.title, content=model_version.content)
-    document.model_version_id = model_version.id
+    document.model_version_id, document.legal_reference = model_version.id, model.legal_reference
     version.attachment_sha256, version.attachment_name = model_version.attachment_sha256, model_version.attachment_name
     session.add_all([document, version])
     await record(session, document, principal.subject, "document.adopt", {"model_version_id": model_version.id})
@@ -277,3 +281,15 @@ async def adoptions(session: AsyncSession, province_id: int, model_document_id: 
               & (DocumentVersion.id == Document.model_version_id))
         .where(Document.province_id == province_id, DocumentVersion.document_id == model_document_id))
     return [tuple(row) for row in rows]
+
+
+async def model_owner(session: AsyncSession, province_id: int) -> int:
+    """The agency that owns the province's model set: its People's Committee (the one agency
+    of kind people_committee at the top of the province)."""
+    owner = (await session.execute(select(Agency.id).where(
+        Agency.province_id == province_id, Agency.kind == AgencyKind.people_committee.value,
+        Agency.parent_id.is_(None), Agency.status == "active").order_by(Agency.code).limit(1))).scalar_one_or_none()
+    if owner is None:
+        raise DomainError("the province has no People's Committee agency to own its model set",
+                          "tỉnh chưa có Ủy ban nhân dân tỉnh để sở hữu bộ tài liệu mẫu", code="NO_MODEL_OWNER")
+    return owner

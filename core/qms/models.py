@@ -5,12 +5,16 @@ from sqlalchemy.orm import relationship
 from sqlalchemy.orm.attributes import set_attribute
 
 from eiso.core.qms.audits import AuditChecklistItem, AuditFinding, AuditPlan, AuditProgramme
+from eiso.core.qms.conformity import ConformityAnnouncement, ReviewFlag
 from eiso.core.qms.documents import Document, DocumentAcknowledgement, DocumentVersion
+from eiso.core.qms.legal import LegalBasisVersion, ProcedureLegalBasis
+from eiso.core.qms.management_review import ManagementReview, ReviewAction
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
 
-__all__ = ["AuditChecklistItem", "AuditFinding", "AuditPlan", "AuditProgramme", "Document",
-           "DocumentAcknowledgement", "DocumentVersion", "Nonconformity", "Risk"]
+__all__ = ["AuditChecklistItem", "AuditFinding", "AuditPlan", "AuditProgramme", "ConformityAnnouncement",
+           "Document", "DocumentAcknowledgement", "DocumentVersion", "LegalBasisVersion", "ManagementReview",
+           "Nonconformity", "ProcedureLegalBasis", "ReviewAction", "ReviewFlag", "Risk"]
 
 
 def _parent(child, name: str, parent, column) -> None:
@@ -27,6 +31,7 @@ _parent(DocumentAcknowledgement, "version", DocumentVersion, DocumentAcknowledge
 _parent(AuditPlan, "programme", AuditProgramme, AuditPlan.programme_id)
 _parent(AuditChecklistItem, "plan", AuditPlan, AuditChecklistItem.plan_id)
 _parent(AuditFinding, "plan", AuditPlan, AuditFinding.plan_id)
+_parent(ReviewAction, "review", ManagementReview, ReviewAction.review_id)
 
 
 def isolation_factories() -> dict:
@@ -74,7 +79,23 @@ def isolation_factories() -> dict:
         set_attribute(row, "plan", plan(p, a))
         return row
 
+    def review(p, a):
+        return ManagementReview(province_id=p, agency_id=a, period_start=dt.date(2026, 1, 1),
+                                period_end=dt.date(2026, 6, 30), held_on=dt.date(2026, 7, 1),
+                                chaired_by="Chủ tịch", created_by="probe")
+
+    def review_action(p, a):
+        row = ReviewAction(province_id=p, agency_id=a, review_id=0, decision="Bổ sung nhân lực", owner="Văn phòng",
+                           due_date=dt.date(2026, 9, 1), created_by="probe")
+        set_attribute(row, "review", review(p, a))
+        return row
+
     return {
+        ManagementReview: review,
+        ReviewAction: review_action,
+        ReviewFlag: lambda p, a: ReviewFlag(province_id=p, agency_id=a, kind="procedure", subject="1.000001",
+                                            reference=f"probe-{new_id()}", legal_version=1),
+        ConformityAnnouncement: lambda p, a: ConformityAnnouncement(province_id=p, agency_id=a, updated_by="probe"),
         Document: doc,
         DocumentVersion: version,
         DocumentAcknowledgement: ack,

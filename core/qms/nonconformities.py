@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
 
@@ -30,7 +30,7 @@ class NcSource(str, enum.Enum):
     manual = "manual"
     audit_finding = "audit_finding"
     complaint = "complaint"
-    dossier = "dossier"  # reserved: raised by the dossier engine (later)
+    dossier = "dossier"  # raised by the dossier engine only (core/qms/dossier_ncs.py)
 
 
 class NcStatus(str, enum.Enum):
@@ -46,12 +46,18 @@ MAINTAINERS = (Role.iso_secretary, Role.leader, Role.auditor)
 
 class Nonconformity(TenantOwned, table=True):
     __tablename__ = "nonconformities"
-    __table_args__ = (agency_fk("nonconformities"),)
+    __table_args__ = (
+        agency_fk("nonconformities"),
+        # One nonconformity per dossier per cause (source_ref holds the dossier code).
+        Index("uq_nonconformities_cause", "province_id", "source_ref", "cause", unique=True),
+    )
 
     title: str = Field(max_length=300)
     description: str = Field(default="", sa_type=Text)
     source: NcSource = Field(default=NcSource.manual, sa_type=String(32))
     source_ref: str | None = Field(default=None, max_length=100)
+    # Why the dossier engine raised it (overdue, refused_after_acceptance, second_supplement).
+    cause: str | None = Field(default=None, max_length=32)
     procedure_code: str | None = Field(default=None, max_length=64)
     step: str | None = Field(default=None, max_length=100)
     officer: str | None = Field(default=None, max_length=200)
@@ -83,6 +89,9 @@ async def raise_nonconformity(
     if kind == NcSource.dossier:
         raise DomainError("dossier nonconformities are raised by the dossier engine",
                           "điểm không phù hợp từ hồ sơ do hệ thống tự tạo", field="source")
+    if kind in (NcSource.audit_finding, NcSource.complaint):
+        # Traceability: which finding or which complaint (its number in the register).
+        source_ref = require_text(source_ref, "sourceRef", 100)
     nc = Nonconformity(province_id=province_id, agency_id=agency_id, title=require_text(title, "title", 300),
                        description=description, source=kind, source_ref=source_ref,
                        procedure_code=procedure_code, step=step, officer=officer, raised_by=principal.subject)

@@ -183,7 +183,7 @@ class DossiersMutation:
             raise DomainError("stepData: an object", "stepData: phải là một đối tượng", code="BAD_INPUT",
                               field="stepData")
         return await _move(info, id, expected_version, _complete_step(info), note=note, step_data=step_data,
-                           to_agency_id=to_agency_id)
+                           to_agency_id=to_agency_id, calendar=await _calendar(info))
 
     @strawberry.mutation(description="Ask for a supplement (once per dossier): the clock stops.", extensions=guard("requestSupplement"))
     async def request_supplement(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:

@@ -3,6 +3,8 @@ the caller's scope; a refused move rolls back and changes nothing."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from typing import Annotated
 
@@ -12,6 +14,7 @@ from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
 from eiso.core.qms import audits, documents, risks
 from eiso.core.qms import nonconformities as ncs
+from eiso.core.qms.storage import storage_from_settings
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.qms.nodes import (
     AuditFindingNode,
@@ -31,6 +34,10 @@ from eiso.tenants.scope import TenantScope
 
 
 def _agency_of(principal) -> tuple[int, int]:
+    tenant = principal.tenant
+    if principal.agency_id is None and tenant.kind == "agencies" and len(tenant.agency_ids) == 1 == len(
+            tenant.province_ids):  # an integration client's token is bound to one agency
+        return next(iter(tenant.province_ids)), next(iter(tenant.agency_ids))
     if principal.agency_id is None or principal.province_id is None:
         raise DomainError("this needs a caller of one agency", "cần người dùng thuộc một cơ quan", field="agency")
     return principal.province_id, principal.agency_id
@@ -53,12 +60,12 @@ class QmsMutation:
     @strawberry.mutation(description="A new document of the caller's agency, with version 1 as a draft.",
                          extensions=guard("createDocument"))
     async def create_document(self, info: strawberry.Info, kind: DocumentKindEnum, code: str, title: str,
-                              content: str = "") -> DocumentNode:
+                              content: str = "", legal_reference: str | None = None) -> DocumentNode:
         async def work(session, who):
             province_id, agency_id = _agency_of(who)
             document, _ = await documents.create_document(
                 session, who, province_id=province_id, agency_id=agency_id, kind=kind.value, code=code,
-                title=title, content=content)
+                title=title, content=content, legal_reference=legal_reference)
             return await document_node(session, document)
         return await _in_tx(info, work)
 
@@ -102,16 +109,19 @@ class QmsMutation:
             return await session.get(documents.DocumentVersion, (province_id, row_id))
         return DocumentVersionNode.of(await _in_tx(info, work))
 
-    @strawberry.mutation(description="Raise a nonconformity by hand or from a complaint.",
+    @strawberry.mutation(description="Raise a nonconformity by hand, from an audit finding or from a complaint "
+                                     "(those two need sourceRef: the finding or the complaint's number).",
                          extensions=guard("raiseNonconformity"))
     async def raise_nonconformity(self, info: strawberry.Info, title: str, description: str = "",
                                   origin: Annotated[NcSourceEnum, strawberry.argument(name="source")] = NcSourceEnum.MANUAL, procedure_code: str | None = None,
-                                  step: str | None = None, officer: str | None = None) -> NonconformityNode:
+                                  step: str | None = None, officer: str | None = None,
+                                  source_ref: str | None = None) -> NonconformityNode:
         async def work(session, who):
             province_id, agency_id = _agency_of(who)
             return await ncs.raise_nonconformity(
                 session, who, province_id=province_id, agency_id=agency_id, title=title, description=description,
-                source=origin.value, procedure_code=procedure_code, step=step, officer=officer)
+                source=origin.value, source_ref=source_ref, procedure_code=procedure_code, step=step,
+                officer=officer)
         return NonconformityNode.of(await _in_tx(info, work))
 
     @strawberry.mutation(description="Record root cause, corrective action, owner and due date.",
@@ -173,3 +183,62 @@ class QmsMutation:
         province_id, row_id = decode_id(plan_id, "AuditPlan")
         return AuditFindingNode.of(await _in_tx(info, lambda s, who: audits.record_finding(
             s, who, province_id, row_id, clause=clause, kind=kind.value, description=description)))
+
+    @strawberry.mutation(description="Send a version in review back to draft (the agency's leader).",
+                         extensions=guard("rejectDocumentVersion"))
+    async def reject_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        return await _version(info, id, documents.reject)
+
+    @strawberry.mutation(description="Withdraw the effective version: it becomes obsolete and can never be "
+                                     "effective again (INVALID_TRANSITION).",
+                         extensions=guard("withdrawDocumentVersion"))
+    async def withdraw_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        return await _version(info, id, documents.withdraw)
+
+    @strawberry.mutation(description="Attach a file to a draft version, base64-encoded (at most 20 MB); stored "
+                                     "by its sha256, which the version records.",
+                         extensions=guard("attachDocumentFile"))
+    async def attach_document_file(self, info: strawberry.Info, version_id: strawberry.ID, filename: str,
+                                   content_base64: str) -> DocumentVersionNode:
+        province_id, row_id = decode_id(version_id, "DocumentVersion")
+        try:
+            content = base64.b64decode(content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise DomainError("contentBase64 is not valid base64", "contentBase64 không phải base64 hợp lệ",
+                              field="contentBase64") from None
+        storage = storage_from_settings(info.context.resources.settings)
+        return DocumentVersionNode.of(await _in_tx(info, lambda s, who: documents.attach(
+            s, who, storage, province_id, row_id, filename, content)))
+
+    @strawberry.mutation(description="The province publishes a model document (version 1 as a draft, then the "
+                                     "usual review, approval and effectiveness) owned by its People's Committee, "
+                                     "for its agencies to adopt.", extensions=guard("publishModelDocument"))
+    async def publish_model_document(self, info: strawberry.Info, kind: DocumentKindEnum, code: str, title: str,
+                                     content: str = "", legal_reference: str | None = None) -> DocumentNode:
+        principal = require_principal(info.context.principal)
+        if principal.province_id is None:
+            raise DomainError("this needs a caller of one province", "cần người dùng thuộc một tỉnh", field="province")
+        async with info.context.resources.session(TenantScope.province(principal.province_id)) as session, \
+                session.begin():
+            owner = await documents.model_owner(session, principal.province_id)
+            document, _ = await documents.create_document(
+                session, principal, province_id=principal.province_id, agency_id=owner, kind=kind.value, code=code,
+                title=title, content=content, is_model=True, legal_reference=legal_reference)
+            return await document_node(session, document)
+
+    @strawberry.mutation(description="Review a risk: new likelihood and impact (1-5), treatment, next review date.",
+                         extensions=guard("reviewRisk"))
+    async def review_risk(self, info: strawberry.Info, id: strawberry.ID, likelihood: int, impact: int,
+                          treatment: str, review_date: dt.date) -> RiskNode:
+        province_id, row_id = decode_id(id, "Risk")
+        return RiskNode.of(await _in_tx(info, lambda s, who: risks.review_risk(
+            s, who, province_id, row_id, likelihood=likelihood, impact=impact, treatment=treatment,
+            review_date=review_date)))
+
+    @strawberry.mutation(description="A new draft version of a document (the next number), to revise it.",
+                         extensions=guard("createDocumentVersion"))
+    async def create_document_version(self, info: strawberry.Info, document_id: strawberry.ID, content: str = "",
+                                      summary: str = "") -> DocumentVersionNode:
+        province_id, row_id = decode_id(document_id, "Document")
+        return DocumentVersionNode.of(await _in_tx(info, lambda s, who: documents.new_version(
+            s, who, province_id, row_id, content=content, summary=summary)))

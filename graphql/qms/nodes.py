@@ -62,12 +62,13 @@ class DocumentNode:
     code: str
     title: str
     is_model: bool
+    legal_reference: str | None
     versions: list[DocumentVersionNode]
 
     @classmethod
     def of(cls, row, versions=()) -> DocumentNode:
         return cls(id=strawberry.ID(encode_id("Document", row.province_id, row.id)), kind=value(row.kind),
-                   code=row.code, title=row.title, is_model=row.is_model,
+                   code=row.code, title=row.title, is_model=row.is_model, legal_reference=row.legal_reference,
                    versions=[DocumentVersionNode.of(v) for v in versions])
 
 
@@ -77,8 +78,12 @@ class NonconformityNode:
     title: str
     description: str
     source: str
+    source_ref: str | None = strawberry.field(description="The finding, complaint or dossier code it came from.")
+    cause: str | None = strawberry.field(description="For dossier nonconformities: overdue, "
+                                                     "refused_after_acceptance or second_supplement.")
     procedure_code: str | None
     step: str | None
+    officer: str | None
     status: str
     root_cause: str | None
     corrective_action: str | None
@@ -93,8 +98,9 @@ class NonconformityNode:
     @classmethod
     def of(cls, row) -> NonconformityNode:
         return cls(id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)), title=row.title,
-                   description=row.description, source=value(row.source), procedure_code=row.procedure_code,
-                   step=row.step, status=value(row.status), root_cause=row.root_cause,
+                   description=row.description, source=value(row.source), source_ref=row.source_ref,
+                   cause=row.cause, procedure_code=row.procedure_code, step=row.step, officer=row.officer,
+                   status=value(row.status), root_cause=row.root_cause,
                    corrective_action=row.corrective_action, owner=row.owner, due_date=row.due_date,
                    effectiveness_result=row.effectiveness_result, effective=row.effective,
                    checked_by=row.checked_by, checked_at=row.checked_at, raised_at=row.raised_at)

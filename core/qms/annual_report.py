@@ -1,0 +1,250 @@
+"""The yearly report on applying ISO 9001 (Decision 19/2014/QĐ-TTg, Circular 26/2014/TT-BKHCN):
+a province's report lists its agencies, the national one its provinces, each with the figures
+of the year, the 766 service-index points that come from them, conformity and nonconformity
+counts, and the results of the quality objectives. Exported as JSON, CSV or XLSX.
+
+Decision 766/QĐ-TTg scores the real-time service index in groups; two come straight from the
+figures and are computed here as eiso's reading of the decision (docs/qms.md):
+- progress and results (20 points) = 20 × on-time share of the dossiers resolved;
+- satisfaction (18 points) = 18 × share of ratings that are satisfied (4 or 5 of 5).
+Each points value names the two metrics behind it; `figureDossiers` lists their dossiers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import orjson
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core.qms import figures, objectives
+from eiso.core.qms.nonconformities import NcStatus, Nonconformity
+from eiso.tenants.models import Agency, Province, utcnow
+from eiso.tenants.scope import TenantScope
+
+INDEX_766 = {
+    "progress": (20, "on_time", "finished"),
+    "satisfaction": (18, "satisfied", "rated"),
+}
+FORMATS = ("json", "csv", "xlsx")
+
+
+def index_766(row: figures.Figures) -> dict:
+    """The two 766 groups that the figures score, each with the numbers behind it."""
+    values = {"on_time": row.on_time, "finished": row.finished, "satisfied": row.satisfied,
+              "rated": row.rating_count}
+    result = {}
+    for group, (points, numerator, denominator) in INDEX_766.items():
+        top, bottom = values[numerator], values[denominator]
+        result[group] = {
+            "maxPoints": points,
+            "points": round(points * top / bottom, 2) if bottom else None,
+            "numerator": {"metric": numerator, "value": top},
+            "denominator": {"metric": denominator, "value": bottom},
+        }
+    return result
+
+
+def figures_dict(row: figures.Figures) -> dict:
+    return {
+        "received": row.received, "finished": row.finished, "onTime": row.on_time, "late": row.late,
+        "finishedLate": row.finished_late, "backlog": row.backlog, "backlogLate": row.backlog_late,
+        "onTimeRate": _round(row.on_time_rate), "meanDays": _round(row.mean_days), "p90Days": _round(row.p90_days),
+        "ratingCount": row.rating_count, "ratingMean": _round(row.rating_mean), "satisfied": row.satisfied,
+        "satisfiedShare": _round(row.satisfied_share),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+async def build(session: AsyncSession, scope: TenantScope, year: int, province_id: int | None = None,
+                now: dt.datetime | None = None) -> dict:
+    """The report of one province (rows: its agencies) or of the nation (rows: provinces), within
+    the caller's scope: an agency's caller sees only its own agency."""
+    period = figures.Period.of(year=year)
+    narrow = figures.Filter(province_id=province_id)
+    group = figures.Group.agency if province_id is not None else figures.Group.province
+    by_key = {row.key: row for row in await figures.figures(session, scope, period, group, narrow)}
+    (total,) = await figures.figures(session, scope, period, figures.Group.nation, narrow)
+    units = await (_agencies(session, province_id) if province_id is not None else _provinces(session, scope))
+    ncs = await _nonconformities(session, scope, period, province_id)
+    rows = []
+    for key, code, name, iso_status in units:
+        row = by_key.get(key, figures.Figures(key=key))
+        rows.append({"level": group.value, "code": code, "name": name, "isoStatus": iso_status,
+                     "figures": figures_dict(row), "index766": index_766(row),
+                     "nonconformities": ncs.get(key, {"raised": 0, "open": 0})})
+    province = await session.get(Province, province_id) if province_id is not None else None
+    totals = {"raised": sum(n["raised"] for n in ncs.values()), "open": sum(n["open"] for n in ncs.values())}
+    conformity: dict[str, int] = {}
+    for row in rows:
+        if row["isoStatus"]:
+            conformity[row["isoStatus"]] = conformity.get(row["isoStatus"], 0) + 1
+    return {
+        "year": year,
+        "level": "province" if province_id is not None else "nation",
+        "province": {"code": province.code, "name": province.name} if province else None,
+        "period": {"from": period.start.isoformat(), "to": period.last_day.isoformat()},
+        "generatedAt": (now or utcnow()).isoformat(),
+        "total": {"figures": figures_dict(total), "index766": index_766(total), "nonconformities": totals},
+        "conformity": conformity,
+        "rows": rows,
+        "objectives": await _objective_results(session, scope, period, province_id, by_key, now),
+    }
+
+
+async def _agencies(session, province_id: int) -> list:
+    rows = await session.execute(select(Agency.province_id, Agency.id, Agency.code, Agency.name, Agency.iso_status)
+                                 .where(Agency.province_id == province_id).order_by(Agency.code))
+    return [((p, a), code, name, _value(status)) for p, a, code, name, status in rows]
+
+
+async def _provinces(session, scope: TenantScope) -> list:
+    statement = select(Province.id, Province.code, Province.name).order_by(Province.code)
+    if scope.kind != "nation":
+        statement = statement.where(Province.id.in_(sorted(scope.province_ids)))
+    return [((p,), code, name, None) for p, code, name in await session.execute(statement)]
+
+
+def _value(item) -> str | None:
+    return getattr(item, "value", item)
+
+
+async def _nonconformities(session, scope, period: figures.Period, province_id: int | None) -> dict:
+    """Raised in the year, and still open at its end, per row key."""
+    start, end = period.bounds()
+    nc = Nonconformity.__table__.c
+    keys = (nc.province_id, nc.agency_id) if province_id is not None else (nc.province_id,)
+    where = [nc.raised_at < end, _nc_scope(nc, scope)]
+    if province_id is not None:
+        where.append(nc.province_id == province_id)
+    statement = select(
+        *keys,
+        func.sum(case((nc.raised_at >= start, 1), else_=0)).label("raised"),
+        func.sum(case((nc.status != NcStatus.closed.value, 1), else_=0)).label("open"),
+    ).where(*where).group_by(*keys)
+    return {tuple(r[: len(keys)]): {"raised": int(r.raised or 0), "open": int(r.open or 0)}
+            for r in await session.execute(statement)}
+
+
+def _nc_scope(nc, scope: TenantScope):
+    from sqlalchemy import true
+
+    if scope.kind == "nation":
+        return true()
+    if scope.kind == "province":
+        return nc.province_id.in_(sorted(scope.province_ids))
+    return nc.agency_id.in_(sorted(scope.agency_ids))
+
+
+async def _objective_results(session, scope, period: figures.Period, province_id: int | None, by_key: dict,
+                             now: dt.datetime | None) -> list[dict]:
+    """Objectives whose period lies in the year: a province's (its own and its agencies'), or
+    the provinces' own for the nation."""
+    o = objectives.Objective
+    statement = select(o).where(o.period_start >= period.start, o.period_end <= period.last_day)
+    if province_id is not None:
+        statement = statement.where(o.province_id == province_id)
+    else:
+        statement = statement.where(o.agency_id.is_(None))
+    rows = (await session.execute(statement.order_by(o.province_id, o.agency_id, o.period_start))).scalars().all()
+    names = await _names(session, rows)
+    results = []
+    for row in rows:
+        evaluation = await objectives.evaluate(session, row, now)
+        results.append({
+            "title": row.title, "scope": names.get((row.province_id, row.agency_id), ""),
+            "metric": row.metric, "comparator": row.comparator, "target": row.target,
+            "period": {"from": row.period_start.isoformat(), "to": row.period_end.isoformat()},
+            "procedureCode": row.procedure_code, "status": evaluation.status.value,
+            "actual": _round(evaluation.actual),
+        })
+    return results
+
+
+async def _names(session, rows) -> dict:
+    agency_ids = {row.agency_id for row in rows if row.agency_id is not None}
+    province_ids = {row.province_id for row in rows}
+    names = {}
+    if agency_ids:
+        for p, a, code in await session.execute(select(Agency.province_id, Agency.id, Agency.code)
+                                                .where(Agency.id.in_(agency_ids))):
+            names[(p, a)] = code
+    if province_ids:
+        for p, code in await session.execute(select(Province.id, Province.code).where(Province.id.in_(province_ids))):
+            names[(p, None)] = code
+    return names
+
+
+# -- export ------------------------------------------------------------------------------------
+
+COLUMNS = ["level", "code", "name", "received", "finished", "onTime", "late", "backlog", "backlogLate",
+           "onTimeRate", "meanDays", "p90Days", "ratingCount", "ratingMean", "satisfiedShare",
+           "progress766", "satisfaction766", "isoStatus", "ncRaised", "ncOpen"]
+OBJECTIVE_COLUMNS = ["scope", "title", "metric", "comparator", "target", "from", "to", "procedureCode",
+                     "status", "actual"]
+
+
+def _flat(row: dict, level: str, code: str, name: str) -> list:
+    f, index, nc = row["figures"], row["index766"], row["nonconformities"]
+    return [level, code, name, f["received"], f["finished"], f["onTime"], f["late"], f["backlog"],
+            f["backlogLate"], f["onTimeRate"], f["meanDays"], f["p90Days"], f["ratingCount"], f["ratingMean"],
+            f["satisfiedShare"], index["progress"]["points"], index["satisfaction"]["points"],
+            row.get("isoStatus"), nc["raised"], nc["open"]]
+
+
+def table(report: dict) -> list[list]:
+    """The figures as one table: a line per agency (or province), then the total."""
+    lines = [_flat(row, row["level"], row["code"], row["name"]) for row in report["rows"]]
+    province = report["province"] or {"code": "VN", "name": "Toàn quốc"}
+    lines.append(_flat(report["total"], report["level"], province["code"], province["name"]))
+    return lines
+
+
+def objective_table(report: dict) -> list[list]:
+    return [[o["scope"], o["title"], o["metric"], o["comparator"], o["target"], o["period"]["from"],
+             o["period"]["to"], o["procedureCode"], o["status"], o["actual"]] for o in report["objectives"]]
+
+
+def export(report: dict, fmt: str) -> bytes:
+    if fmt == "json":
+        return orjson.dumps(report, option=orjson.OPT_INDENT_2)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(COLUMNS)
+        writer.writerows(table(report))
+        return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel read Vietnamese
+    if fmt == "xlsx":
+        return _xlsx(report)
+    raise ValueError(f"unknown format {fmt}")
+
+
+def _xlsx(report: dict) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheets = [("Số liệu", COLUMNS, table(report)), ("Mục tiêu", OBJECTIVE_COLUMNS, objective_table(report))]
+    for number, (title, header, lines) in enumerate(sheets):
+        sheet = book.active if number == 0 else book.create_sheet()
+        sheet.title = title
+        sheet.append(header)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for line in lines:
+            sheet.append(line)
+    about = book.create_sheet("Báo cáo")
+    scope = report["province"]["name"] if report["province"] else "Toàn quốc"
+    for line in (["Báo cáo tình hình áp dụng TCVN ISO 9001:2015", scope], ["Năm", report["year"]],
+                 ["Từ ngày", report["period"]["from"]], ["Đến ngày", report["period"]["to"]],
+                 ["Lập lúc", report["generatedAt"]]):
+        about.append(line)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,148 @@
+"""Nonconformities the dossier engine raises by itself (ISO 9001 clause 8.7): "independent of
+the participants' subjective will", nobody has to remember to file them.
+
+Causes, one nonconformity per dossier per cause (a unique index on (province, dossier code,
+cause) holds it even under concurrent requests):
+
+- `overdue`: the dossier passed its appointment. Raised at the latest when the apology slip
+  (slip 04) is recorded; also when a move is refused with APOLOGY_REQUIRED (in its own
+  transaction, see `after_refusal`) and by the sweep `eiso qms sweep-overdue` for dossiers
+  nobody touched.
+- `refused_after_acceptance`: an accepted dossier (received, in progress, waiting for a
+  supplement or for the fee) is stopped (status 8, "dừng xử lý"). That is the only move in
+  core/dossiers/statuses.py that sends an accepted dossier back unfinished on the agency's
+  decision. Not counted: refusing a new online dossier (3, before acceptance: the applicant
+  filed an incomplete dossier) and a withdrawal (7, the citizen's own choice).
+- `second_supplement`: an officer asks for a second supplement, which the engine refuses
+  (SUPPLEMENT_ALREADY_USED: a supplement may be requested once). The refusal rolls the move
+  back, so the nonconformity is written in a separate transaction that survives it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core import audit
+from eiso.core.dossiers.models import Dossier, ProcedureRecord
+from eiso.core.dossiers.statuses import FINISHED, Status
+from eiso.core.qms.nonconformities import NcSource, Nonconformity
+from eiso.tenants.models import utcnow
+
+OVERDUE, REFUSED, SECOND_SUPPLEMENT = "overdue", "refused_after_acceptance", "second_supplement"
+ACCEPTED = frozenset({Status.received, Status.in_progress, Status.supplement_requested,
+                      Status.financial_obligation_requested})
+# The engine's refusal codes that still leave a nonconformity behind.
+REFUSAL_CAUSES = {"SUPPLEMENT_ALREADY_USED": SECOND_SUPPLEMENT, "APOLOGY_REQUIRED": OVERDUE}
+TITLES = {
+    OVERDUE: ("Hồ sơ {code} quá hạn giải quyết", "Dossier {code} is overdue"),
+    REFUSED: ("Hồ sơ {code} bị dừng xử lý sau khi đã tiếp nhận", "Dossier {code} stopped after acceptance"),
+    SECOND_SUPPLEMENT: ("Hồ sơ {code} bị yêu cầu bổ sung lần thứ hai",
+                        "Dossier {code}: a second supplement was requested"),
+}
+
+
+def cause_of(action: str, from_status: int | None) -> str | None:
+    """The cause a committed transition raises, if any."""
+    if action == "apology":
+        return OVERDUE
+    if action == "stopped" and from_status is not None and Status(from_status) in ACCEPTED:
+        return REFUSED
+    return None
+
+
+async def after_transition(session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None,
+                           actor: str) -> Nonconformity | None:
+    """Called by the engine for every transition, in the transition's transaction."""
+    cause = cause_of(action, from_status)
+    return await raise_for(session, dossier, cause, actor) if cause else None
+
+
+async def _step_name(session: AsyncSession, dossier: Dossier, cache: dict | None = None) -> str | None:
+    if cache is not None and dossier.procedure_code in cache:
+        steps = cache[dossier.procedure_code]
+    else:
+        steps = (await session.execute(select(ProcedureRecord.steps).where(
+            ProcedureRecord.code == dossier.procedure_code))).scalar_one_or_none() or []
+        if cache is not None:
+            cache[dossier.procedure_code] = steps
+    if not 0 <= dossier.current_step < len(steps):
+        return None
+    step = steps[dossier.current_step]
+    return f"{step['code']} {step['name']['vi']}"[:100]
+
+
+async def existing(session: AsyncSession, dossier: Dossier, cause: str) -> Nonconformity | None:
+    return (await session.execute(select(Nonconformity).where(
+        Nonconformity.province_id == dossier.province_id, Nonconformity.source_ref == dossier.code,
+        Nonconformity.cause == cause))).scalar_one_or_none()
+
+
+async def raise_for(session: AsyncSession, dossier: Dossier, cause: str, actor: str, *,
+                    steps: dict | None = None, known_new: bool = False) -> Nonconformity:
+    """The dossier's nonconformity for `cause`, created once (idempotent). `dossier` may be a
+    row of its columns (the sweep reads only those)."""
+    found = None if known_new else await existing(session, dossier, cause)  # the sweep anti-joined
+    if found is not None:
+        return found
+    vi, en = (text.format(code=dossier.code) for text in TITLES[cause])
+    nc = Nonconformity(
+        province_id=dossier.province_id, agency_id=dossier.agency_id, title=vi[:300], description=en,
+        source=NcSource.dossier, source_ref=dossier.code, cause=cause, procedure_code=dossier.procedure_code,
+        step=await _step_name(session, dossier, steps), officer=(dossier.assignee or actor)[:200], raised_by="system")
+    try:
+        async with session.begin_nested():  # a concurrent twin wins the unique index: keep its row
+            session.add(nc)
+            await session.flush()
+    except IntegrityError:
+        return await existing(session, dossier, cause)
+    await audit.append(session, province_id=nc.province_id, agency_id=nc.agency_id, actor=actor,
+                       action="nonconformity.raise", entity_type="nonconformities", entity_id=nc.id,
+                       data={"source": "dossier", "cause": cause, "dossier": dossier.code,
+                             "procedure_code": dossier.procedure_code})
+    return nc
+
+
+async def after_refusal(resources, scope, dossier_id: int, province_id: int | None, code: str,
+                        actor: str) -> None:
+    """A move the engine refused (its transaction rolled back) that is itself a nonconformity:
+    record it in a transaction of its own."""
+    cause = REFUSAL_CAUSES.get(code)
+    if cause is None:
+        return
+    async with resources.session(scope) as session, session.begin():
+        key = [Dossier.id == dossier_id] + ([Dossier.province_id == province_id] if province_id else [])
+        dossier = (await session.execute(select(Dossier).where(*key))).scalar_one_or_none()
+        if dossier is not None:
+            await raise_for(session, dossier, cause, actor)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -> dict:
+    """Raise the `overdue` nonconformity of every open dossier past its appointment that has
+    none yet (the clock stands still while a supplement is awaited). Idempotent."""
+    now = now or utcnow()
+    open_statuses = [int(s) for s in Status if s not in FINISHED and s != Status.supplement_requested]
+    have_nc = (select(Nonconformity.id).where(
+        Nonconformity.province_id == Dossier.province_id, Nonconformity.source_ref == Dossier.code,
+        Nonconformity.cause == OVERDUE).exists())
+    # Only the columns a nonconformity needs (no applicant data); the appointment is compared
+    # in Python with the engine's own reading of it (SQLite keeps naive datetimes).
+    columns = (Dossier.province_id, Dossier.agency_id, Dossier.code, Dossier.procedure_code, Dossier.current_step,
+               Dossier.assignee, Dossier.appointment_at)
+    statement = (select(*columns).where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None),
+                                        ~have_nc).order_by(Dossier.province_id, Dossier.id))
+    raised = checked = 0
+    steps: dict = {}  # procedure code → its steps, read once per sweep
+    for dossier in (await session.execute(statement)).all():
+        checked += 1
+        if _aware(dossier.appointment_at) < now:
+            await raise_for(session, dossier, OVERDUE, "system", steps=steps, known_new=True)
+            raised += 1
+    return {"checked": checked, "raised": raised}
