@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, func, text
 from sqlmodel import Field, SQLModel
 
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
@@ -45,12 +45,25 @@ class ProcedureAdoption(TenantOwned, table=True):
     adopted_at: dt.datetime = Field(default_factory=utcnow)
 
 
+# The rows the late filter can match: late already, or a running clock (new, received, in
+# progress, fee requested) that may pass its appointment. Migration 0520 repeats it.
+LATE_INDEX_WHERE = "was_late OR status IN (1, 2, 4, 6)"
+
+
 class Dossier(TenantOwned, table=True):
     __tablename__ = "dossiers"
     __table_args__ = (
         agency_fk("dossiers"),
         UniqueConstraint("agency_id", "idempotency_key", name="uq_dossiers_agency_idempotency"),
         Index("ix_dossiers_agency_status", "agency_id", "status", "received_at"),
+        # The `dossiers` page (graphql/dossiers/page.py): latest first, keyset on (received_at, id).
+        Index("ix_dossiers_agency_received", "agency_id", "received_at", "id"),
+        Index("ix_dossiers_province_received", "province_id", "received_at", "id"),
+        Index("ix_dossiers_province_status", "province_id", "status", "received_at", "id"),
+        Index("ix_dossiers_agency_late", "agency_id", "received_at", "id",
+              postgresql_where=text(LATE_INDEX_WHERE), sqlite_where=text(LATE_INDEX_WHERE)),
+        Index("ix_dossiers_code_lower", func.lower(text("code")).label("code_lower"),
+              postgresql_ops={"code_lower": "text_pattern_ops"}),
     )
 
     code: str = Field(sa_column=Column(String(80), unique=True, nullable=False))
