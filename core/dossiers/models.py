@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, func, text
+from sqlalchemy import JSON, BigInteger, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
@@ -60,12 +60,17 @@ class Dossier(TenantOwned, table=True):
         Index("ix_dossiers_agency_received", "agency_id", "received_at", "id"),
         Index("ix_dossiers_province_received", "province_id", "received_at", "id"),
         Index("ix_dossiers_province_status", "province_id", "status", "received_at", "id"),
+        Index("ix_dossiers_agency_procedure", "agency_id", "procedure_code", "received_at", "id"),
+        Index("ix_dossiers_province_procedure", "province_id", "procedure_code", "received_at", "id"),
         Index("ix_dossiers_agency_late", "agency_id", "received_at", "id",
               postgresql_where=text(LATE_INDEX_WHERE), sqlite_where=text(LATE_INDEX_WHERE)),
-        Index("ix_dossiers_code_lower", func.lower(text("code")).label("code_lower"),
-              postgresql_ops={"code_lower": "text_pattern_ops"}),
+        Index("ix_dossiers_province_late", "province_id", "received_at", "id",
+              postgresql_where=text(LATE_INDEX_WHERE), sqlite_where=text(LATE_INDEX_WHERE)),
     )
 
+    # No index on agency_id alone: ix_dossiers_agency_received leads with it, and under RLS the
+    # planner would pick the lone index and sort a whole agency instead of reading 51 rows.
+    agency_id: int = Field(sa_type=BigInteger, index=False)
     code: str = Field(sa_column=Column(String(80), unique=True, nullable=False))
     lookup_hash: str = Field(max_length=64)  # sha256 of the citizen's lookup key
     procedure_code: str = Field(max_length=32, index=True)

@@ -1,6 +1,7 @@
 """One page of the `dossiers` list, kept cheap on a million rows: the latest received first,
 keyset-paged on (received_at, id) so each filter walks an index of migration
-0520_dossier_indexes backwards and stops after `first + 1` rows; only the columns a
+0520_dossier_indexes backwards and stops after `first + 1` rows (only leakproof operators
+can use an index under row-level security: =, <, row comparisons); only the columns a
 `DossierNode` shows are read; the total is counted only when the query asks for it."""
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def late_condition(now: dt.datetime):
 
 def search_condition(search: str):
     """A code or its beginning, ignoring case and diacritics ("bn00.001-2611" finds
-    "BN00.001-261120-0001"); index `ix_dossiers_code_lower` answers it."""
+    "BN00.001-261120-0001"). No index helps under row-level security (lower() and LIKE are
+    not leakproof, so PostgreSQL filters after the policy): it scans the caller's rows, cheap
+    for an agency, slow for a whole province (docs/benchmarks.md)."""
     folded = fold(search)
     escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return func.lower(Dossier.code).like(f"{escaped}%", escape="\\")
