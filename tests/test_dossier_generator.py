@@ -56,7 +56,7 @@ async def test_an_agency_sees_its_generated_dossiers(app, callers, resources, ge
     assert total == len(nodes) == agency["dossiers"] > 0
     assert len({n["code"] for n in nodes}) == total
     assert all(n["code"].startswith(agency["code"] + "-") for n in nodes)
-    assert [n["receivedAt"] for n in nodes] == sorted(n["receivedAt"] for n in nodes)  # ids follow receipt
+    assert [n["receivedAt"] for n in nodes] == sorted((n["receivedAt"] for n in nodes), reverse=True)  # latest first
 
     returned_total, returned = await all_pages(gql, {"status": "returned"})
     assert 0 < returned_total < total and {n["status"] for n in returned} == {"returned"}

@@ -120,3 +120,29 @@ async def test_public_lookup_is_rate_limited_per_address(app):
     answers = [codes(await public(query)) for _ in range(61)]
     assert answers[0] == ["NOT_FOUND"] and answers[-1] == ["RATE_LIMITED"]
     assert codes(await Caller(app, {}, address=unique_code("10.2.2."))(query)) == ["NOT_FOUND"]
+
+
+async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, resources):
+    """The list an officer works from: the latest receipt first, keyset pages, a code search
+    ignoring case, and an online dossier (no appointment yet) counted as not late."""
+    gql = Caller(app, callers.issue(await officer_of(resources, "Tiên Yên")))
+    await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
+    receive = (f'mutation($online: Boolean!) {{ receiveDossier(input: {{procedureCode: "{PROC}", applicant: {APPLICANT},'
+               f' sectorData: {DATA}, online: $online}}) {{ dossier {{ code }} }} }}')
+    made = [(await gql(receive, {"online": online}))["data"]["receiveDossier"]["dossier"]["code"]
+            for online in (False, False, True)]
+    page = ('query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter)'
+            ' { pageInfo { hasNextPage endCursor } edges { node { code status late } } } }')
+    first = (await gql(page))["data"]["dossiers"]
+    assert [e["node"]["code"] for e in first["edges"]] == made[::-1][:2] and first["pageInfo"]["hasNextPage"]
+    rest = (await gql(page, {"after": first["pageInfo"]["endCursor"]}))["data"]["dossiers"]
+    assert [e["node"]["code"] for e in rest["edges"]] == made[:1] and not rest["pageInfo"]["hasNextPage"]
+    assert codes(await gql(page, {"after": "bm90IGEgY3Vyc29y"})) == ["BAD_INPUT"]
+
+    count = 'query($filter: DossierFilter) { dossiers(first: 100, filter: $filter) { totalCount edges { node { code } } } }'
+    not_late = (await gql(count, {"filter": {"late": False}}))["data"]["dossiers"]
+    assert not_late["totalCount"] == 3 and {e["node"]["code"] for e in not_late["edges"]} == set(made)
+    assert (await gql(count, {"filter": {"late": True}}))["data"]["dossiers"]["totalCount"] == 0
+    found = (await gql(count, {"filter": {"search": " " + made[1].lower()}}))["data"]["dossiers"]
+    assert [e["node"]["code"] for e in found["edges"]] == [made[1]]
+    assert (await gql(count, {"filter": {"search": "100%"}}))["data"]["dossiers"]["totalCount"] == 0

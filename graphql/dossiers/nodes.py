@@ -89,55 +89,36 @@ class SlipNode:
 def slip_path(dossier_gid: str, number: int, fmt: str) -> str:
     # Kept equal to the routes of graphql/dossiers/downloads.py (a test fetches these URLs).
     return f"/dossiers/{dossier_gid}/slips/{number:02d}.{fmt}"
+def _set_later():
+    # A plain field filled by __post_init__: Strawberry resolves plain fields by attribute,
+    # much cheaper than one resolver call per field (a page shows ~400 of them).
+    return strawberry.field(init=False, default=None)
 
 
 @strawberry.type
 class DossierNode:
-    row: strawberry.Private[Dossier]
+    row: strawberry.Private[Dossier]  # or any row with the columns of graphql/dossiers/page.py
+    id: strawberry.ID = _set_later()
+    code: str = _set_later()
+    procedure_code: str = _set_later()
+    status: DossierStatus = _set_later()
+    current_step: int = _set_later()
+    assignee: str | None = _set_later()
+    received_at: dt.datetime = _set_later()
+    appointment_at: dt.datetime | None = _set_later()
+    late: bool = _set_later()
+    supplement_count: int = _set_later()
+    version: int = _set_later()
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Dossier", self.row.province_id, self.row.id))
-
-    @strawberry.field
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field
-    def procedure_code(self) -> str:
-        return self.row.procedure_code
-
-    @strawberry.field
-    def status(self) -> DossierStatus:
-        return Status(self.row.status)
-
-    @strawberry.field
-    def current_step(self) -> int:
-        return self.row.current_step
-
-    @strawberry.field
-    def assignee(self) -> str | None:
-        return self.row.assignee
-
-    @strawberry.field
-    def received_at(self) -> dt.datetime:
-        return _aware(self.row.received_at)
-
-    @strawberry.field
-    def appointment_at(self) -> dt.datetime | None:
-        return _aware(self.row.appointment_at) if self.row.appointment_at else None
-
-    @strawberry.field
-    def late(self) -> bool:
-        return self.row.was_late or is_overdue(self.row, utcnow())
-
-    @strawberry.field
-    def supplement_count(self) -> int:
-        return self.row.supplement_count
-
-    @strawberry.field
-    def version(self) -> int:
-        return self.row.version
+    def __post_init__(self) -> None:
+        row = self.row
+        self.id = strawberry.ID(encode_id("Dossier", row.province_id, row.id))
+        self.code, self.procedure_code, self.status = row.code, row.procedure_code, Status(row.status)
+        self.current_step, self.assignee = row.current_step, row.assignee
+        self.received_at = _aware(row.received_at)
+        self.appointment_at = _aware(row.appointment_at) if row.appointment_at else None
+        self.late = row.was_late or is_overdue(row, utcnow())
+        self.supplement_count, self.version = row.supplement_count, row.version
 
     @strawberry.field(description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a supplement request, 03 when refused, 04 after an apology).")
     def slips(self) -> list[SlipNode]:

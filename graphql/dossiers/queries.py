@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import public_limit, service
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
-from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.connections import Connection, check_first
+from eiso.graphql.dossiers import page
 from eiso.graphql.dossiers.nodes import (
     DossierNode,
     DossierStatus,
@@ -33,7 +33,7 @@ class DossierFilter:
     late: bool | None = None
     received_from: dt.datetime | None = None
     received_to: dt.datetime | None = None
-    search: str | None = strawberry.field(default=None, description="A dossier code or its beginning.")
+    search: str | None = strawberry.field(default=None, description="A dossier code or its beginning (case and diacritics ignored).")
 
 
 def client_address(info: strawberry.Info) -> str:
@@ -66,32 +66,17 @@ class DossiersQuery:
     async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode:
         return DossierNode(row=await load_dossier(info, id))
 
-    @strawberry.field(description="The caller's dossiers in receipt order.", extensions=guard("dossiers"))
+    @strawberry.field(description="The caller's dossiers, the latest received first. `totalCount` is counted only when asked for.",
+                      extensions=guard("dossiers"))
     async def dossiers(self, info: strawberry.Info, filter: DossierFilter | None = None, first: int = 50,
                        after: str | None = None) -> Connection[DossierNode]:
         principal = require_principal(info.context.principal)
-        f = filter or DossierFilter()
-        statement = select(Dossier)
-        if f.status is not None:
-            statement = statement.where(Dossier.status == int(f.status))
-        if f.procedure_code:
-            statement = statement.where(Dossier.procedure_code == f.procedure_code)
-        if f.received_from:
-            statement = statement.where(Dossier.received_at >= f.received_from)
-        if f.received_to:
-            statement = statement.where(Dossier.received_at < f.received_to)
-        if f.search:
-            escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            statement = statement.where(Dossier.code.like(f"{escaped}%", escape="\\"))
-        if f.late is not None:
-            overdue = (Dossier.appointment_at < utcnow()) & Dossier.status.not_in(
-                [int(s) for s in FINISHED | {Status.supplement_requested}])
-            late = or_(Dossier.was_late.is_(True), overdue)
-            statement = statement.where(late if f.late else ~late)
+        first = check_first(first)
+        statement = select(*page.COLUMNS).where(*page.conditions(filter or DossierFilter(), utcnow()))
         async with info.context.resources.session(principal.tenant) as session:
-            # ids grow with time (infra.ids), so id order is receipt order without a timestamp cursor
-            rows, more, total = await _page(session, statement, [Dossier.id], check_first(first), after)
-        return _connection(rows, more, total, DossierNode, lambda r: [r.id])
+            rows, more = await page.fetch(session, statement, first, after)
+            total = await page.count(session, statement) if page.wants_total(info) else 0
+        return _connection(rows, more, total, DossierNode, page.cursor_key)
 
     @strawberry.field(description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
                       extensions=guard("publicDossier"))

@@ -18,9 +18,8 @@ down_revision = "0600_qms"
 branch_labels = None
 depends_on = "0500_dossiers"
 
+# The received-by-period aggregates use 0520's keyset indexes (agency or province, received_at, id).
 INDEXES = {
-    "ix_dossiers_province_received": ["province_id", "received_at"],
-    "ix_dossiers_agency_received": ["agency_id", "received_at"],
     "ix_dossiers_province_finished": ["province_id", "finished_at"],
     "ix_dossiers_agency_finished": ["agency_id", "finished_at"],
 }
