@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import logging
 
-import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlmodel import select
 

@@ -93,6 +93,9 @@ RULES: dict[str, Rule] = {
     "registerRisk": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "createAuditPlan": Rule(roles=AUDITORS),
     "recordAuditFinding": Rule(roles=AUDITORS),
+    # Dossier events (no personal data): dossier staff of the agency, the province's and the
+    # nation's administrators; which agency is checked against the tenant (check_tenant).
+    "dossierEvents": Rule(roles=DOSSIER_STAFF | ADMINS, clients=True, client_scope="dossiers:read"),
 }
 
 
