@@ -8,6 +8,7 @@ import asyncio
 import dataclasses
 import logging
 
+import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlmodel import select
 
@@ -223,3 +224,32 @@ async def test_redis_down_then_up_each_hook_gets_every_event_once(resources):
     for module in (first, second):
         assert sorted(e.dossier_code for e in module.calls) == sorted(codes * 2)
         assert len({e.data["outbox_id"] for e in module.calls}) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.only_backend("postgresql+redis")
+async def test_eiso_events_hooks_once_delivers_what_waits(resources):
+    """The command line, as an operator runs it with the hooks outside the web workers."""
+    import os
+    import sys
+    from pathlib import Path
+
+    settings = resources.settings
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EISO_")},
+           "EISO_DATABASE_URL": settings.database_url, "EISO_REDIS_URL": settings.redis_url,
+           "EISO_REDIS_PREFIX": settings.redis_prefix, "EISO_PLUGINS": "vendor_demo",
+           "EISO_LOG_JSON": "false"}
+    command = [str(Path(sys.executable).parent / "eiso"), "events", "hooks", "--once"]
+
+    async def run() -> str:
+        process = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await asyncio.wait_for(process.communicate(), 180)
+        assert process.returncode == 0, err.decode()
+        return err.decode()
+
+    agency = await agency_with(resources, ["vendor_demo"])
+    await run()  # whatever earlier tests left for vendor_demo
+    await transitions(resources, agency)
+    await relay(resources).drain()
+    assert "eiso: vendor_demo: 2 event(s) delivered" in await run()
