@@ -1,7 +1,8 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
-from bench import graphql_bench, import_agencies
+from bench import event_fanout, graphql_bench, import_agencies
 
 if __name__ == "__main__":
     import_agencies.main()
     graphql_bench.main()
+    event_fanout.main()
