@@ -28,7 +28,7 @@ from eiso.tenants.models import Agency
 @strawberry.type(name="DossierEvent", description="A committed transition of a dossier.")
 class DossierEventNode:
     event_id: strawberry.ID = strawberry.field(
-        description="The event's id (increasing); the same event is never sent twice.")
+        description="The event's id (increasing); one subscription never gets the same event twice.")
     dossier_id: strawberry.ID
     dossier_code: str
     procedure_code: str
