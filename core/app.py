@@ -22,6 +22,8 @@ from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the 
 from eiso.core.auth import routes as auth_routes
 from eiso.core.auth.authenticator import Authenticator
 from eiso.core.auth.service import AuthService, jwt_authenticator
+from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
+from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import RequestContextMiddleware
 from eiso.core.plugins import PluginRegistry
@@ -35,6 +37,7 @@ from eiso.graphql.dispatch import ProvinceGraphQL
 from eiso.graphql.dossiers import downloads
 from eiso.graphql.limits import Limits
 from eiso.graphql.schema import make_assembler
+from eiso.infra.live_feed import LiveFeed
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 from eiso.tenants import reorganisation as _reorganisation  # noqa: F401 - registers its tables
@@ -59,8 +62,9 @@ def create_app(
     except SchemaClash as clash:
         log.error("loaded modules clash; provinces enabling both get MODULE_CONFLICT",
                   extra={"error": str(clash)})
+    active = ActiveModules(plugins)
     view = ProvinceGraphQL(
-        assembler, ActiveModules(plugins),
+        assembler, active,
         dev=settings.env == "dev", allowed_origins=settings.cors_origins,
     )
 
@@ -73,12 +77,20 @@ def create_app(
         if settings.relay_enabled:
             relay = Relay(res.sessionmaker, res.redis, res.key)
             relay_task = asyncio.create_task(relay.run(settings.events_relay_interval))
+        hooks = HookWorkers(res, plugins, active) if settings.hooks_enabled else None
+        if hooks is not None:
+            hooks.start()
+        # One stream reader per worker for every subscription it serves (started lazily).
+        app.state.live_feed = LiveFeed(res.redis, res.key, [DOSSIER_TOPIC])
         app.state.auth = AuthService(app.state.resources)
         watch_module_changes(res)
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
         finally:
+            await app.state.live_feed.close()
+            if hooks is not None:
+                await hooks.stop()
             if relay_task is not None:
                 relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -230,7 +230,8 @@ class PluginRegistry:
             except Exception as error:
                 failures[name] = f"{type(error).__name__}: {error}"
                 log.exception(
-                    "eiso_on_dossier_event failed", extra={"plugin": name, "event": event.to_status}
+                    "eiso_on_dossier_event of module %s failed", name,
+                    extra={"plugin": name, "event": event.to_status},
                 )
         return failures
 

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # where tests drive the relay themselves.
     events_relay: bool | None = None
     events_relay_interval: float = Field(default=1.0, gt=0, le=60)
+    # The modules' eiso_on_dossier_event hooks run inside each app worker (one worker at a time
+    # per module, under a Redis lease); None means on, except with EISO_ENV=test. Switch it off
+    # to run them apart with `eiso events hooks`.
+    events_hooks: bool | None = None
 
     @field_validator("office_hours")
     @classmethod
@@ -109,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def relay_enabled(self) -> bool:
         return self.env != "test" if self.events_relay is None else self.events_relay
+
+    @property
+    def hooks_enabled(self) -> bool:
+        return self.env != "test" if self.events_hooks is None else self.events_hooks
 
     @property
     def is_sqlite(self) -> bool:

@@ -79,9 +79,12 @@ class SchemaAssembler:
         mutation_parts: tuple[type, ...] = (),
         limits: Limits = DEFAULT_LIMITS,
         cache_size: int = 64,
+        subscription_parts: tuple[type, ...] = (),
     ) -> None:
         self.registry = registry
         self.query_parts, self.mutation_parts = query_parts, mutation_parts
+        # Subscriptions are the core's only (modules have no subscription hook).
+        self.subscription_parts = subscription_parts
         self.limits = limits
         self.schema_for = functools.lru_cache(maxsize=cache_size)(self._build)
 
@@ -140,10 +143,13 @@ class SchemaAssembler:
 
         query = merge_types("Query", tuple(query_parts))
         mutation = merge_types("Mutation", tuple(mutation_parts)) if mutation_parts else None
+        subscription = (merge_types("Subscription", self.subscription_parts)
+                        if self.subscription_parts else None)
         try:
             return strawberry.Schema(
                 query=query,
                 mutation=mutation,
+                subscription=subscription,
                 extensions=schema_extensions(self.limits),
                 config=StrawberryConfig(disable_field_suggestions=True),
             )

@@ -19,3 +19,5 @@ class Context:
     principal: Principal | None = None
     response: Any = None
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The graphql-transport-ws `connection_init` payload (Strawberry fills it in).
+    connection_params: dict[str, Any] | None = None

@@ -11,6 +11,7 @@ from eiso.graphql.core.modules import ModuleQuery
 from eiso.graphql.core.queries import CoreQuery
 from eiso.graphql.dossiers.mutations import DossiersMutation
 from eiso.graphql.dossiers.queries import DossiersQuery
+from eiso.graphql.dossiers.subscriptions import DossiersSubscription
 from eiso.graphql.limits import DEFAULT_LIMITS, Limits
 from eiso.graphql.qms.figures import FiguresMutation, FiguresQuery
 from eiso.graphql.qms.improvement import ImprovementMutation, ImprovementQuery
@@ -25,10 +26,12 @@ QUERY_PARTS: tuple[type, ...] = (
 )
 MUTATION_PARTS: tuple[type, ...] = (TenantsMutation, DossiersMutation, QmsMutation,
                                      FiguresMutation, ImprovementMutation)
+SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)
 
 
 def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:
-    return SchemaAssembler(registry, QUERY_PARTS, MUTATION_PARTS, limits)
+    return SchemaAssembler(registry, QUERY_PARTS, MUTATION_PARTS, limits,
+                           subscription_parts=SUBSCRIPTION_PARTS)
 
 
 def bundled_sources() -> list[PluginSource]:

@@ -6,8 +6,11 @@ import logging
 
 import orjson
 import strawberry
+from starlette.requests import HTTPConnection
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET
 
 from eiso.core.errors import DomainError
 from eiso.graphql.context import Context
@@ -67,3 +70,23 @@ class GraphQLView(GraphQL):
             response=response,
             extras={"modules": routed["modules"]},
         )
+
+    async def on_ws_connect(self, context: Context):
+        """A websocket client may authenticate in `connection_init`'s payload,
+        `{"authorization": "Bearer <token>"}` (browsers cannot set headers on a websocket); it
+        takes the place of the handshake's header. A credential that does not authenticate
+        closes the connection with 4403; no credential leaves the caller anonymous."""
+        params = context.connection_params or {}
+        credential = params.get("authorization", params.get("Authorization"))
+        if credential is None:
+            return UNSET
+        if not isinstance(credential, str):
+            raise ConnectionRejectionError()
+        scope = dict(context.request.scope)
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"authorization"]
+        scope["headers"] = [*headers, (b"authorization", credential.encode())]
+        principal = await context.request.app.state.authenticator(HTTPConnection(scope))
+        if principal is None:
+            raise ConnectionRejectionError()
+        context.principal = principal
+        return UNSET

@@ -3,6 +3,11 @@ last stream id it delivered, kept in Redis under its name, and drops outbox ids 
 delivered (the relay may send an event twice after a crash). So a reader sees each event once,
 across restarts; a handler that crashes mid-way sees that event again (make handlers
 idempotent for that case).
+
+Several workers may run the same named reader only under a `Lease` (infra/lease.py): the
+lease holder alone reads, and its cursor moves only while the lease is still its own (checked
+in the same Lua script that moves it), so a worker that lost the lease cannot skip events for
+the next holder.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from eiso.infra.lease import Lease
 from eiso.infra.relay import stream_key
 
 log = logging.getLogger("eiso.events")
@@ -23,6 +29,19 @@ log = logging.getLogger("eiso.events")
 # How many delivered outbox ids a reader remembers for deduplication; relay duplicates come
 # right after the original, so a window this size is ample.
 SEEN_WINDOW = 10_000
+
+# Moves a leased reader's cursor only while the lease holds our token.
+_FENCED_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[3]) - 1)
+redis.call('SET', KEYS[3], ARGV[4])
+return 1
+"""
+
+
+class LeaseLost(Exception):
+    """The reader's lease went to another worker: stop reading, the new holder goes on."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +78,13 @@ class StreamReader:
         topics: Iterable[str],
         *,
         from_end: bool = False,
+        lease: Lease | None = None,
     ) -> None:
         """A reader seen for the first time starts at the oldest retained event, or with
-        `from_end` (a live feed such as a subscription) after the newest one."""
+        `from_end` (a live feed such as a subscription) after the newest one. With `lease`,
+        the reader delivers only while it holds that lease (raises `LeaseLost` otherwise)."""
         self.redis, self.key, self.name, self.from_end = redis, key, name, from_end
+        self.lease = lease
         self.topics = list(topics)
         self._streams = {stream_key(key, t): t for t in self.topics}
 
@@ -105,16 +127,29 @@ class StreamReader:
                 event = _event(stream_id, fields)
                 fresh = await self.redis.zscore(self._seen_key(), event.outbox_id) is None
                 if fresh:
+                    if self.lease is not None and not self.lease.held:
+                        raise LeaseLost(self.name)
                     await handler(event)
                     delivered += 1
-                # Remember the id and move the cursor together, after the handler ran.
-                pipe = self.redis.pipeline(transaction=True)
-                pipe.zadd(self._seen_key(), {event.outbox_id: event.outbox_id})
-                pipe.zremrangebyrank(self._seen_key(), 0, -SEEN_WINDOW - 1)
-                pipe.set(self._cursor_key(stream), event.stream_id)
-                await pipe.execute()
+                await self._commit(stream, event)
                 consumed += 1
         return delivered, consumed
+
+    async def _commit(self, stream: str, event: StreamEvent) -> None:
+        """Remember the id and move the cursor together, after the handler ran."""
+        if self.lease is not None:
+            moved = await self.redis.eval(
+                _FENCED_COMMIT, 3, self.lease.key, self._seen_key(), self._cursor_key(stream),
+                self.lease.token, event.outbox_id, SEEN_WINDOW, event.stream_id,
+            )
+            if not moved:
+                raise LeaseLost(self.name)
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zadd(self._seen_key(), {event.outbox_id: event.outbox_id})
+        pipe.zremrangebyrank(self._seen_key(), 0, -SEEN_WINDOW - 1)
+        pipe.set(self._cursor_key(stream), event.stream_id)
+        await pipe.execute()
 
     async def read_all(self, handler: Callable[[StreamEvent], Awaitable[None]]) -> int:
         """Deliver everything waiting, without blocking; how many events the handler got."""

@@ -37,6 +37,7 @@ from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope, TenantScopeError
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
+from tests.ws_client import answer_over_websocket
 
 
 @dataclasses.dataclass
@@ -277,6 +278,9 @@ CASES = [
 ]
 
 
+_EVENTS = "subscription($a: ID!) { dossierEvents(agencyId: $a) { dossierCode agencyId } }"
+
+
 def qms_keeper(tenant: Tenant) -> Principal:
     """An agency user holding every QMS role, so only the tenant check can refuse it."""
     return Principal("iso-" + tenant.agency.code, TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
@@ -346,6 +350,18 @@ CASES += [
          caller=sibling_keeper, markers=_their_ids),
     Case("plan an audit lands in my agency", 'mutation { createAuditPlan(date: "2030-03-01", scope: "s", '
          'auditors: ["a"]) { date } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
+    # Dossier events (a subscription, tried over graphql-transport-ws): refused outside my agency
+    # whether the agency exists or not; a province administrator's forged id finds nothing.
+    Case("dossier events of their agency", _EVENTS, lambda mine, theirs: {"a": theirs.agency_gid},
+         codes=("FORBIDDEN",)),
+    Case("dossier events of a sibling agency", _EVENTS,
+         lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("FORBIDDEN",),
+         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
+    Case("dossier events of their agency as a province admin", _EVENTS,
+         lambda mine, theirs: {"a": theirs.agency_gid}, caller=province_admin, codes=("FORBIDDEN",)),
+    Case("dossier events with their id under my province", _EVENTS,
+         lambda mine, theirs: {"a": _forged("Agency", mine.province_id, theirs.agency.id)},
+         caller=province_admin, codes=("NOT_FOUND",)),
 ]
 
 # The improvement loop: their ids answer NOT_FOUND, lists show only mine, writes land in mine.
@@ -523,7 +539,8 @@ def test_every_query_and_mutation_has_a_case():
     from graphql import parse
 
     schema = build_schema()._schema
-    fields = {name for root in (schema.query_type, schema.mutation_type) if root for name in root.fields}
+    roots = (schema.query_type, schema.mutation_type, schema.subscription_type)
+    fields = {name for root in roots if root for name in root.fields}
     covered = {
         selection.name.value
         for case in CASES
@@ -535,11 +552,15 @@ def test_every_query_and_mutation_has_a_case():
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-async def test_graphql_leaks_nothing(client, callers, resources, tenants, case):
+async def test_graphql_leaks_nothing(app, client, callers, resources, tenants, case):
     mine, theirs = tenants
-    response = await client.post("/graphql", json={"query": case.query, "variables": case.variables(mine, theirs)},
-                                 headers=callers.issue(case.caller(mine)))
-    body = response.json()
+    headers = callers.issue(case.caller(mine))
+    if case.query.startswith("subscription"):
+        body = await answer_over_websocket(app, headers, case.query, case.variables(mine, theirs))
+    else:
+        response = await client.post("/graphql", json={"query": case.query, "variables": case.variables(mine, theirs)},
+                                     headers=headers)
+        body = response.json()
     assert [error["extensions"]["code"] for error in body.get("errors", [])] == list(case.codes), body
     text = orjson.dumps(body).decode()
     for marker in case.markers(mine, theirs):

@@ -12,6 +12,7 @@ from eiso.core.auth.principal import SCOPES, Principal, Role
 from eiso.core.auth.rules import RULES
 from eiso.graphql.schema import build_schema
 from eiso.tenants.scope import TenantScope
+from tests.ws_client import answer_over_websocket
 
 # operation name → (document, who may call it: a set of caller kinds, or "everyone")
 ADMINS = {Role.national_admin, Role.province_admin}
@@ -117,6 +118,9 @@ OPERATIONS = {
     "completeReviewAction": ('mutation { completeReviewAction(id: "bm9uZQ==", result: "r") { id } }',
                              {Role.iso_secretary, Role.leader}),
     "createDocumentVersion": ('mutation { createDocumentVersion(documentId: "bm9uZQ==") { number } }', QMS_DOCS),
+    # A subscription: tried over graphql-transport-ws (tests/ws_client.py).
+    "dossierEvents": ('subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',
+                      {*DOSSIER_CALLERS, *ADMINS}),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]
@@ -140,7 +144,8 @@ def principal_for(kind) -> Principal | None:
 
 def test_every_operation_has_a_rule_and_a_row():
     schema = build_schema()._schema  # the graphql-core schema: field names as clients see them
-    roots = [root for root in (schema.query_type, schema.mutation_type) if root is not None]
+    roots = [root for root in (schema.query_type, schema.mutation_type, schema.subscription_type)
+             if root is not None]
     names = {name for root in roots for name in root.fields}
     assert names <= set(RULES), f"operations without a rule: {names - set(RULES)}"
     assert names <= set(OPERATIONS), f"operations without a row here: {names - set(OPERATIONS)}"
@@ -148,11 +153,14 @@ def test_every_operation_has_a_rule_and_a_row():
 
 @pytest.mark.parametrize("caller", CALLERS, ids=str)
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-async def test_operation_by_caller(client, callers, operation, caller):
+async def test_operation_by_caller(app, client, callers, operation, caller):
     document, allowed = OPERATIONS[operation]
     principal = principal_for(caller)
     headers = callers.issue(principal) if principal else {}
-    body = (await client.post("/graphql", json={"query": document}, headers=headers)).json()
+    if document.startswith("subscription"):
+        body = await answer_over_websocket(app, headers, document)
+    else:
+        body = (await client.post("/graphql", json={"query": document}, headers=headers)).json()
     if allowed == "everyone" or caller in allowed:
         # Past the permission layer: the answer may still be NOT_FOUND or BAD_INPUT for the
         # made-up arguments, never a refusal.

@@ -127,6 +127,9 @@ RULES: dict[str, Rule] = {
     "addReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "completeReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "createDocumentVersion": Rule(roles=DOC_KEEPERS),
+    # Dossier events (no personal data): dossier staff of the agency, the province's and the
+    # nation's administrators; which agency is checked against the tenant (check_tenant).
+    "dossierEvents": Rule(roles=DOSSIER_STAFF | ADMINS, clients=True, client_scope="dossiers:read"),
 }
 
 

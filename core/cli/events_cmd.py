@@ -1,10 +1,13 @@
-"""`eiso events relay`: run the outbox relay outside the web workers (or once, to drain)."""
+"""`eiso events relay`: run the outbox relay outside the web workers (or once, to drain).
+`eiso events hooks`: run the modules' `eiso_on_dossier_event` hooks outside the web workers."""
 
 from __future__ import annotations
 
+import asyncio
+
 import typer
 
-from eiso.core.cli.common import run_with_resources
+from eiso.core.cli.common import fail, run_with_resources
 
 app = typer.Typer(help="Domain events (outbox → Redis stream).", no_args_is_help=True)
 
@@ -26,3 +29,33 @@ def relay(
     sent = run_with_resources(work)
     if once:
         typer.echo(f"eiso: {sent} event(s) relayed", err=True)
+
+
+@app.command("hooks")
+def hooks(
+    once: bool = typer.Option(False, "--once", help="Deliver what is waiting, then exit."),
+    wait: float = typer.Option(
+        30.0, min=0, help="With --once: seconds to wait for a running worker to free a lease."),
+) -> None:
+    """Deliver dossier events to the loaded modules' hooks (one worker per module at a time)."""
+    from eiso.core.dossiers.hooks import HookWorkers
+    from eiso.core.plugins import PluginRegistry
+    from eiso.infra.stream_reader import LeaseLost
+
+    async def work(resources):
+        workers = HookWorkers(resources, PluginRegistry.load(resources.settings.plugins))
+        if once:
+            return await workers.run_once(wait)
+        workers.start()
+        try:
+            await asyncio.Event().wait()  # until interrupted
+        finally:
+            await workers.stop()
+
+    try:
+        delivered = run_with_resources(work)
+    except LeaseLost as error:
+        fail(f"{error}; try again or stop that worker")
+    if once:
+        for module, count in sorted(delivered.items()):
+            typer.echo(f"eiso: {module}: {count} event(s) delivered", err=True)

@@ -1,0 +1,189 @@
+"""Delivery of committed dossier transitions to the modules' `eiso_on_dossier_event` hooks.
+
+Each loaded module that implements the hook has its own named stream reader (`hook:<module>`),
+with its cursor and deduplication in Redis (infra/stream_reader.py). The hook is called after
+the transition committed (the event comes from the transactional outbox through the relay), in
+a background task, so it never slows the transition down; and only for events of provinces
+that have the module enabled when the event is delivered.
+
+Exactly once across several workers: a per-reader Redis lease (infra/lease.py). Any number of
+workers start a runner for each module; the one holding `hook:<module>`'s lease reads and calls
+the hook, the others wait to take over. We chose a lease over consumer groups (XREADGROUP +
+XACK + XAUTOCLAIM) because
+- a hook sees the events of a dossier in the order they happened (a consumer group spreads
+  consecutive events over workers, which then run them concurrently and out of order);
+- the relay can put one outbox row on the stream twice (a crash between XADD and marking it
+  sent): with one reader a cursor plus a seen-set drops the copy, while two consumers could
+  each get one copy at the same moment;
+- the cursor moves in one Lua script that first checks the lease is still ours, so a worker
+  that stalled past its lease cannot skip an event for the next holder.
+The price: one module's hook runs on one worker at a time (ample for notification-style hooks;
+a module needing more can queue work itself). A worker that dies holding a lease stalls that
+module's delivery for at most the lease ttl (15 s by default), then another worker resumes from
+the stored cursor.
+
+Guarantees: an event whose hook was running when its worker died (or lost the lease) is
+delivered again to the next holder (at-least-once to a crashing handler); otherwise each hook
+gets each event once. A hook that raises or hangs is logged with its module's name and counts
+as delivered; the other modules' hooks are not affected (each has its own reader).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from eiso.core.activation import ActiveModules
+from eiso.core.dossiers.engine import TOPIC
+from eiso.core.plugins import PluginRegistry
+from eiso.core.resources import Resources
+from eiso.core.sdk import DossierEvent
+from eiso.infra.lease import Lease
+from eiso.infra.live_feed import _raise_if_cancelled
+from eiso.infra.stream_reader import LeaseLost, StreamEvent, StreamReader
+
+log = logging.getLogger("eiso.events")
+
+HOOK = "eiso_on_dossier_event"
+
+
+def dossier_event(event: StreamEvent, registry: PluginRegistry) -> DossierEvent:
+    """The SDK's event from a stream entry (the outbox payload of engine._record)."""
+    payload = event.payload
+    owners = {p.code: name for name, r in registry.loaded.items() for p in r.procedures}
+    return DossierEvent(
+        province_id=payload["province_id"],
+        agency_id=payload["agency_id"],
+        dossier_id=payload["dossier_id"],
+        dossier_code=payload["dossier_code"],
+        procedure_code=payload["procedure_code"],
+        module=owners.get(payload["procedure_code"]),
+        from_status=payload.get("from_status"),
+        to_status=payload["to_status"],
+        actor=payload["actor"],
+        at=dt.datetime.fromisoformat(payload["at"]),
+        data={"action": payload.get("action"), "outbox_id": event.outbox_id},
+    )
+
+
+def hook_modules(registry: PluginRegistry) -> list[str]:
+    """The loaded modules that implement `eiso_on_dossier_event`."""
+    impls = getattr(registry.pm.hook, HOOK).get_hookimpls()
+    names = {registry.pm.get_name(impl.plugin) for impl in impls}
+    return sorted(names & registry.names())
+
+
+class HookRunner:
+    """One module's hook reader, run by every worker, delivering on the lease holder only."""
+
+    def __init__(self, resources: Resources, registry: PluginRegistry, active: ActiveModules,
+                 module: str, *, lease_ttl: float = 15.0, block_ms: int = 1000,
+                 retry_after: float = 1.0) -> None:
+        self.resources, self.registry, self.active, self.module = resources, registry, active, module
+        self.name = f"hook:{module}"
+        self.lease = Lease(resources.redis, resources.key("events", "lease", self.name), lease_ttl)
+        self.reader = StreamReader(resources.redis, resources.key, self.name, [TOPIC], lease=self.lease)
+        # A blocking read must end well before the lease needs renewing by the reader itself.
+        self.block_ms = min(block_ms, int(lease_ttl * 1000 / 3))
+        self.retry_after = retry_after
+        self.called = 0  # events handed to the hook by this runner
+
+    async def deliver(self, event: StreamEvent) -> None:
+        try:
+            payload = dossier_event(event, self.registry)
+        except (KeyError, TypeError, ValueError, ValidationError) as error:
+            # A malformed entry must not block the stream for ever; say so and move on.
+            log.error("malformed dossier event %s skipped: %s", event.outbox_id, error,
+                      extra={"plugin": self.module})
+            return
+        # Enablement is read at delivery (one Redis GET, cached per province); a database
+        # error here raises before the hook runs, and the event is retried.
+        enabled = await self.active.for_province(self.resources, payload.province_id)
+        if self.module in enabled:
+            self.called += 1
+            await self.registry.dispatch_dossier_event(payload, {self.module})
+
+    async def run_once(self, wait: float = 0.0) -> int:
+        """Deliver what is waiting, under the lease (taken for this pass, waiting up to `wait`
+        seconds for a running worker to let it go); how many events the hook got (those of
+        other provinces are read and passed over)."""
+        deadline = asyncio.get_running_loop().time() + wait
+        while not await self.lease.acquire():
+            if asyncio.get_running_loop().time() >= deadline:
+                raise LeaseLost(f"{self.name}: another worker holds the lease")
+            await asyncio.sleep(min(0.2, self.lease.ttl / 3))
+        keeper = asyncio.create_task(self.lease.keep())
+        before = self.called
+        try:
+            await self.reader.read_all(self.deliver)
+            return self.called - before
+        finally:
+            keeper.cancel()
+            await self.lease.release_quietly()
+
+    async def run(self) -> None:
+        """For ever: take the lease when it is free, deliver while holding it."""
+        try:
+            while True:
+                _raise_if_cancelled()
+                try:
+                    if await self.lease.acquire():
+                        # Returns only once the lease is lost: pause before trying again.
+                        await self._deliver_while_held()
+                except asyncio.CancelledError:
+                    raise
+                except (RedisError, OSError) as error:
+                    _raise_if_cancelled()
+                    log.warning("hook reader %s: Redis unavailable: %s", self.name, error)
+                except Exception:  # e.g. the database down: the event is retried
+                    _raise_if_cancelled()
+                    log.exception("hook reader %s failed, retrying", self.name)
+                await asyncio.sleep(self._pause())
+        finally:
+            await self.lease.release_quietly()
+
+    def _pause(self) -> float:
+        return min(self.retry_after, self.lease.ttl / 3)
+
+    async def _deliver_while_held(self) -> None:
+        keeper = asyncio.create_task(self.lease.keep())
+        try:
+            while self.lease.held and not keeper.done():
+                _raise_if_cancelled()
+                await self.reader.read(self.deliver, block_ms=self.block_ms)
+        except LeaseLost:
+            log.warning("hook reader %s: lease lost, another worker goes on", self.name)
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
+
+class HookWorkers:
+    """Every hook runner of one process (the app lifespan, `eiso events hooks`)."""
+
+    def __init__(self, resources: Resources, registry: PluginRegistry,
+                 active: ActiveModules | None = None, **options) -> None:
+        active = active or ActiveModules(registry)
+        self.runners = [HookRunner(resources, registry, active, module, **options)
+                        for module in hook_modules(registry)]
+        self._tasks: list[asyncio.Task] = []
+
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(r.run(), name=r.name) for r in self.runners]
+
+    async def run_once(self, wait: float = 0.0) -> dict[str, int]:
+        return {r.module: await r.run_once(wait) for r in self.runners}
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []

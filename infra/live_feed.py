@@ -1,0 +1,157 @@
+"""A worker's live feed of the event streams, fanned out to its local subscribers.
+
+One blocking `XREAD` loop per worker process, whatever the number of subscribers: each
+subscriber is an asyncio queue with a filter, fed from that loop. The loop starts with the
+first subscriber, after the newest event of that moment (a live feed replays no history), and
+keeps its cursor in memory: nothing is written to Redis per worker, so a crashed worker leaves
+nothing behind. Events reach every worker because each reads the shared stream itself, so a
+client connected to one worker hears what was done on another. Relay duplicates (the same
+outbox id twice) are dropped. A subscriber too slow to keep `queue_size` events is ended
+(`FeedOverflow`), never silently skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from eiso.infra.relay import stream_key
+from eiso.infra.stream_reader import StreamEvent, _event, _text
+
+log = logging.getLogger("eiso.events")
+
+DEDUP_WINDOW = 10_000
+
+
+def _raise_if_cancelled() -> None:
+    """redis-py may swallow a cancellation that arrives during a blocking read (or turn it
+    into a connection error); a loop that went on would never stop, and the app's shutdown
+    would wait for ever. So the loops check the task's pending cancellation themselves."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+class FeedOverflow(Exception):
+    """The subscriber fell `queue_size` events behind and was dropped."""
+
+
+_END = object()
+
+
+class Subscription:
+    def __init__(self, feed: LiveFeed, accept: Callable[[StreamEvent], bool], size: int) -> None:
+        self.feed, self.accept = feed, accept
+        self.queue: asyncio.Queue = asyncio.Queue(maxsize=size)
+        self.overflowed = False
+
+    def offer(self, event: StreamEvent) -> None:
+        if self.overflowed or not self.accept(event):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            self.feed.unsubscribe(self)
+            self.queue.get_nowait()  # make room for the end marker
+            self.queue.put_nowait(_END)
+
+    async def get(self) -> StreamEvent:
+        event = await self.queue.get()
+        if event is _END:
+            raise FeedOverflow("subscriber too slow: events were coming faster than it read")
+        return event
+
+    def close(self) -> None:
+        self.feed.unsubscribe(self)
+
+
+class LiveFeed:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        key: Callable[..., str],
+        topics: Iterable[str],
+        *,
+        block_ms: int = 5000,
+        queue_size: int = 1000,
+        retry_after: float = 1.0,
+    ) -> None:
+        self.redis, self.block_ms = redis, block_ms
+        self.queue_size, self.retry_after = queue_size, retry_after
+        self.streams = [stream_key(key, t) for t in topics]
+        self.subscribers: set[Subscription] = set()
+        self._cursors: dict[str, str] | None = None
+        self._seen: collections.deque[int] = collections.deque(maxlen=DEDUP_WINDOW)
+        self._seen_set: set[int] = set()
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    async def subscribe(self, accept: Callable[[StreamEvent], bool]) -> Subscription:
+        """A new subscriber hearing every event committed and relayed from now on that
+        `accept` lets through. Raises RedisError when Redis is down at the first subscription."""
+        await self._start()
+        subscription = Subscription(self, accept, self.queue_size)
+        self.subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.subscribers.discard(subscription)
+
+    async def _start(self) -> None:
+        async with self._lock:
+            if self._task is not None:
+                return
+            if self._cursors is None:
+                # Fixed before the first subscriber returns: nothing after it slips by.
+                cursors = {}
+                for stream in self.streams:
+                    newest = await self.redis.xrevrange(stream, count=1)
+                    cursors[stream] = _text(newest[0][0]) if newest else "0-0"
+                self._cursors = cursors
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            _raise_if_cancelled()
+            try:
+                await self._read_once()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                _raise_if_cancelled()
+                log.warning("live feed: Redis unavailable, resuming later: %s", error)
+                await asyncio.sleep(self.retry_after)
+            except Exception:  # the feed must outlive a bad entry
+                _raise_if_cancelled()
+                log.exception("live feed pass failed")
+                await asyncio.sleep(self.retry_after)
+
+    async def _read_once(self) -> None:
+        reply = await self.redis.xread(self._cursors, count=500, block=self.block_ms)
+        for stream, entries in reply or []:
+            stream = _text(stream)
+            for stream_id, fields in entries:
+                self._cursors[stream] = _text(stream_id)
+                event = _event(stream_id, fields)
+                if event.outbox_id in self._seen_set:
+                    continue
+                if len(self._seen) == self._seen.maxlen:
+                    self._seen_set.discard(self._seen[0])
+                self._seen.append(event.outbox_id)
+                self._seen_set.add(event.outbox_id)
+                for subscription in list(self.subscribers):
+                    subscription.offer(event)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

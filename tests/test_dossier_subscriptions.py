@@ -1,0 +1,167 @@
+"""`subscription dossierEvents(agencyId)` over graphql-transport-ws through the real app on a
+socket: an agency hears its own transitions and not another agency's; callers outside the
+agency are refused; a second worker process hears transitions made through this one."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+
+import httpx
+import pytest
+
+from eiso.core.auth.principal import Principal, Role
+from eiso.graphql.tenants.ids import encode_id
+from eiso.tenants.scope import TenantScope
+from tests.test_dossier_engine import REGISTRY
+from tests.test_dossier_hooks import agency_with, relay, transitions
+from tests.ws_client import GraphQLWS, error_codes, free_port, served
+
+EVENTS = ("subscription($a: ID!) { dossierEvents(agencyId: $a) { eventId dossierId dossierCode agencyId"
+          " action fromStatus toStatus at } }")
+
+
+def officer(agency) -> Principal:
+    return Principal(f"officer-{agency.code}", TenantScope.agencies([agency.id], [agency.province_id]),
+                     frozenset({Role.officer}), province_id=agency.province_id, agency_id=agency.id)
+
+
+def gid(agency) -> str:
+    return encode_id("Agency", agency.province_id, agency.id)
+
+
+@pytest.fixture
+async def app(resources, callers):
+    from eiso.core.app import create_app
+
+    application = create_app(resources.settings, resources, authenticator=callers.authenticate,
+                             plugins=REGISTRY)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_an_agency_hears_its_transitions_and_not_anothers(app, resources, callers):
+    mine, theirs = await agency_with(resources, []), await agency_with(resources, [])
+    token = callers.issue(officer(mine))["authorization"]
+    async with served(app) as url, GraphQLWS.open(url, authorization=token) as ws:
+        assert (await ws.acknowledged())["type"] == "connection_ack"
+        op = await ws.subscribe(EVENTS, {"a": gid(mine)})
+        await asyncio.sleep(0.3)  # the subscription is registered before anything happens
+        await transitions(resources, theirs)
+        [code] = await transitions(resources, mine)
+        await relay(resources).drain()
+        got = [await ws.receive(), await ws.receive()]
+        assert [m["id"] for m in got] == [op, op]
+        events = [m["payload"]["data"]["dossierEvents"] for m in got]
+        assert [(e["dossierCode"], e["action"], e["fromStatus"], e["toStatus"]) for e in events] == [
+            (code, "received", None, "received"), (code, "assigned", "received", "in_progress")]
+        assert {e["agencyId"] for e in events} == {gid(mine)}
+        assert int(events[0]["eventId"]) < int(events[1]["eventId"])
+        assert await ws.quiet(0.5) == []  # nothing of the other agency
+        await ws.send({"id": op, "type": "complete"})
+
+
+async def test_the_handshake_header_authenticates_too(app, resources, callers):
+    mine = await agency_with(resources, [])
+    async with served(app) as url, GraphQLWS.open(url, headers=callers.issue(officer(mine))) as ws:
+        assert (await ws.acknowledged())["type"] == "connection_ack"
+        await ws.subscribe(EVENTS, {"a": gid(mine)})
+        await asyncio.sleep(0.3)
+        [code] = await transitions(resources, mine)
+        await relay(resources).drain()
+        assert (await ws.receive())["payload"]["data"]["dossierEvents"]["dossierCode"] == code
+
+
+async def test_callers_outside_the_agency_are_refused(app, resources, callers):
+    mine, theirs = await agency_with(resources, []), await agency_with(resources, [])
+    province_admin = Principal(f"admin-{theirs.province_id}", TenantScope.province(theirs.province_id),
+                               frozenset({Role.province_admin}), province_id=theirs.province_id)
+    secretary = Principal(f"iso-{mine.code}", TenantScope.agencies([mine.id], [mine.province_id]),
+                          frozenset({Role.iso_secretary}), province_id=mine.province_id, agency_id=mine.id)
+    async with served(app) as url:
+        for caller, expected in ((officer(theirs), "FORBIDDEN"), (province_admin, "FORBIDDEN"),
+                                 (secretary, "FORBIDDEN"), (None, "UNAUTHENTICATED")):
+            token = callers.issue(caller)["authorization"] if caller else None
+            async with GraphQLWS.open(url, authorization=token) as ws:
+                assert (await ws.acknowledged())["type"] == "connection_ack"
+                answer = await ws.first_answer(EVENTS, {"a": gid(mine)})
+                assert error_codes(answer) == [expected], (caller, answer)
+                assert gid(mine) not in str(answer)
+        # Their own province's administrator may watch the agency; an unknown agency is NOT_FOUND.
+        mine_admin = Principal(f"admin-{mine.province_id}", TenantScope.province(mine.province_id),
+                               frozenset({Role.province_admin}), province_id=mine.province_id)
+        async with GraphQLWS.open(url, authorization=callers.issue(mine_admin)["authorization"]) as ws:
+            await ws.acknowledged()
+            missing = encode_id("Agency", mine.province_id, 10**12)
+            assert error_codes(await ws.first_answer(EVENTS, {"a": missing})) == ["NOT_FOUND"]
+        async with GraphQLWS.open(url, authorization="Bearer not-a-token") as ws:
+            assert await ws.acknowledged() == {"type": "closed", "code": 4403}
+
+
+WORKER = textwrap.dedent('''
+    from eiso.core.app import create_app
+    from eiso.core.auth.principal import Principal, Role
+    from eiso.core.settings import get_settings
+    from eiso.tenants.scope import TenantScope
+
+    async def bearer_agency(connection):
+        """`Bearer agency:<province>:<agency>`: an officer of that agency (a test double)."""
+        kind, _, rest = connection.headers.get("authorization", "").removeprefix("Bearer ").partition(":")
+        if kind != "agency":
+            return None
+        province, agency = (int(part) for part in rest.split(":"))
+        return Principal(subject="officer", tenant=TenantScope.agencies([agency], [province]),
+                         roles=frozenset({Role.officer}), province_id=province, agency_id=agency)
+
+    def app():
+        return create_app(get_settings(), authenticator=bearer_agency)
+''')
+
+
+@pytest.mark.slow
+@pytest.mark.only_backend("postgresql+redis")
+async def test_a_subscriber_on_another_worker_process_hears_the_transition(resources, tmp_path):
+    mine, theirs = await agency_with(resources, []), await agency_with(resources, [])
+    (tmp_path / "events_worker.py").write_text(WORKER)
+    settings = resources.settings
+    port = free_port()
+    env = {**os.environ, "EISO_ENV": "test", "EISO_DATABASE_URL": settings.database_url,
+           "EISO_REDIS_URL": settings.redis_url, "EISO_REDIS_PREFIX": settings.redis_prefix,
+           "EISO_PLUGINS": "", "EISO_LOG_JSON": "false"}
+    server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
+        [sys.executable, "-m", "uvicorn", "--factory", "events_worker:app", "--app-dir",
+         str(tmp_path), "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        await _wait(f"http://127.0.0.1:{port}")
+        token = f"Bearer agency:{mine.province_id}:{mine.id}"
+        async with GraphQLWS.open(f"ws://127.0.0.1:{port}/graphql", authorization=token) as ws:
+            assert (await ws.acknowledged())["type"] == "connection_ack"
+            await ws.subscribe(EVENTS, {"a": gid(mine)})
+            await asyncio.sleep(0.5)
+            await transitions(resources, theirs)  # made here, in this process
+            [code] = await transitions(resources, mine)
+            await relay(resources).drain()
+            first = await ws.receive(timeout=15)
+            assert first["payload"]["data"]["dossierEvents"]["dossierCode"] == code
+            assert (await ws.receive(timeout=15))["payload"]["data"]["dossierEvents"]["action"] == "assigned"
+            assert await ws.quiet(0.5) == []
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+async def _wait(url: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 90  # a loaded machine imports slowly
+    async with httpx.AsyncClient() as http:
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                await http.get(url + "/healthz")
+                return
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
+    pytest.fail("the second worker did not start within 90 s")
