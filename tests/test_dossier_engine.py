@@ -257,3 +257,20 @@ async def test_other_tenant_cannot_touch_a_dossier(resources, agency):
     with pytest.raises(DomainError) as error:
         await service.act(resources, scope(other), d.id, d.version, engine.stop, actor="x", reason="x")
     assert error.value.code == "NOT_FOUND"
+
+
+async def test_stored_times_read_back_as_the_same_moment(resources, agency):
+    # SQLite keeps a datetime's wall time without its offset: a Hà Nội time stored as such
+    # would read back seven hours late, and overdue checks with it.
+    got = await receive(resources, agency, now=MONDAY)
+    expected = engine.appointment(CAL, await _procedure(resources), 3, MONDAY)
+    async with resources.session(scope(agency)) as session:
+        row = (await session.execute(select(Dossier).where(Dossier.id == got.dossier.id))).scalar_one()
+    assert engine._aware(row.received_at) == MONDAY
+    assert engine._aware(row.appointment_at) == expected
+    assert expected.astimezone(VN_TZ).date() == dt.date(2026, 12, 4)
+
+
+async def _procedure(resources):
+    async with resources.session(TenantScope.nation()) as session:
+        return await catalogue.get_procedure(session, PROC)
