@@ -18,6 +18,7 @@ from eiso.core.cli import (
     keys,
     modules_cmd,
     plugins_cmd,
+    procedures_cmd,
     provinces,
     serve,
     users,
@@ -57,6 +58,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(clients.app, name="clients")
 app.add_typer(keys.app, name="keys")
 app.add_typer(federation.app, name="federation")
+app.add_typer(procedures_cmd.app, name="procedures")
 
 
 def main() -> None:
