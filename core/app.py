@@ -53,7 +53,7 @@ async def _sync_catalogue(resources: Resources, plugins: PluginRegistry) -> None
         return
     for code, kept, ignored in report.duplicates:
         log.warning("two modules offer one procedure code: the first is used",
-                    extra={"procedure": code, "module": kept, "ignored": ignored})
+                    extra={"procedure": code, "kept_module": kept, "ignored_module": ignored})
     if report.added or report.updated or report.deactivated:
         log.info("procedure catalogue synced", extra={
             "added": len(report.added), "updated": len(report.updated),
