@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -14,7 +15,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
-from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
 from eiso.core import health, metrics
 from eiso.core.activation import ActiveModules, watch_module_changes
 from eiso.core.auth import federation
@@ -22,6 +22,8 @@ from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the 
 from eiso.core.auth import routes as auth_routes
 from eiso.core.auth.authenticator import Authenticator
 from eiso.core.auth.service import AuthService, jwt_authenticator
+from eiso.core.dossiers import catalogue
+from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.logs import configure_logging
@@ -43,6 +45,24 @@ from eiso.tenants import modules as _modules  # noqa: F401 - registers the modul
 from eiso.tenants import reorganisation as _reorganisation  # noqa: F401 - registers its tables
 
 log = logging.getLogger("eiso.app")
+
+
+async def _sync_catalogue(resources: Resources, plugins: PluginRegistry) -> None:
+    """The procedure catalogue follows the loaded modules. Every worker does it at start-up:
+    the sync is idempotent and serialised (catalogue.sync_catalogue). A database that cannot be
+    reached is logged, not fatal: /readyz reports it, and the next start-up syncs."""
+    try:
+        report = await catalogue.sync_registry(resources, plugins)
+    except (SQLAlchemyError, OSError) as error:
+        log.error("procedure catalogue not synced", extra={"error": str(error).splitlines()[0]})
+        return
+    for code, kept, ignored in report.duplicates:
+        log.warning("two modules offer one procedure code: the first is used",
+                    extra={"procedure": code, "kept_module": kept, "ignored_module": ignored})
+    if report.added or report.updated or report.deactivated:
+        log.info("procedure catalogue synced", extra={
+            "added": len(report.added), "updated": len(report.updated),
+            "deactivated": len(report.deactivated), "unchanged": report.unchanged})
 
 
 def create_app(
@@ -73,6 +93,7 @@ def create_app(
         owned = resources is None
         app.state.resources = resources or Resources.open(settings)
         res = app.state.resources
+        await _sync_catalogue(res, plugins)
         relay_task = None
         if settings.relay_enabled:
             relay = Relay(res.sessionmaker, res.redis, res.key)

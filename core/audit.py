@@ -21,9 +21,10 @@ import hashlib
 from collections.abc import AsyncIterator
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, update
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import Field, select
 
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
@@ -134,6 +135,20 @@ async def _locked_head(session: AsyncSession, province_id: int, agency_id: int) 
     return (await session.execute(statement)).scalar_one()
 
 
+# Heads this transaction has locked, with their latest (seq, hash): while the lock is held no
+# one else can move them, so a second append in the same transaction (a dossier move writes
+# several) skips the upsert and the locking read. Forgotten whenever a transaction or savepoint
+# ends, so a rollback never leaves a stale head behind.
+_LOCKED_HEADS = "eiso.audit.locked_heads"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locked_heads(session: Session, transaction) -> None:
+    # A flush's own subtransaction ends too: only a real transaction or a savepoint counts.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_LOCKED_HEADS, None)
+
+
 async def append(
     session: AsyncSession,
     *,
@@ -149,20 +164,24 @@ async def append(
     rolls back with the change it records."""
     data = orjson.loads(orjson.dumps(data or {}))  # what JSON will hand back, for the hash
     _check_no_personal_data(data)
-    head = await _locked_head(session, province_id, agency_id)
+    heads = session.info.setdefault(_LOCKED_HEADS, {})
+    if (province_id, agency_id) not in heads:
+        head = await _locked_head(session, province_id, agency_id)
+        heads[province_id, agency_id] = (head.seq, head.hash)
+    seq, prev_hash = heads[province_id, agency_id]
     entry = AuditEntry(
         province_id=province_id,
         agency_id=agency_id,
-        seq=head.seq + 1,
+        seq=seq + 1,
         actor=actor,
         action=action,
         entity_type=entity_type,
         entity_id=str(entity_id),
         data=data,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
         hash="",
     )
-    entry.hash = entry_hash(entry, head.hash)
+    entry.hash = entry_hash(entry, prev_hash)
     session.add(entry)
     await session.flush()
     await session.execute(
@@ -170,6 +189,7 @@ async def append(
         .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
         .values(seq=entry.seq, hash=entry.hash)
     )
+    heads[province_id, agency_id] = (entry.seq, entry.hash)
     return entry
 
 

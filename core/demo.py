@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from eiso.core import demo_dossiers, demo_plan
 from eiso.core.auth.clients import create_frontend_client
 from eiso.core.auth.models import Client
+from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
+from eiso.core.demo_dossiers import Staff
+from eiso.core.dossiers import catalogue
+from eiso.core.plugins import PluginRegistry
 from eiso.core.resources import Resources
-from eiso.core.workdays.overrides import ANNOUNCED_2026, missing_overrides, set_override
-from eiso.tenants.models import AgencyKind
+from eiso.core.workdays.overrides import (
+    ANNOUNCED_2026,
+    load_calendar,
+    missing_overrides,
+    set_override,
+)
+from eiso.tenants.models import Agency, AgencyKind, utcnow
 from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
@@ -25,6 +35,9 @@ PROVINCES = {
             ("000.31.02.H51", "Ủy ban nhân dân phường Bãi Cháy", AgencyKind.ward, "000.00.00.H51"),
             ("000.32.01.H51", "Ủy ban nhân dân xã Tiên Yên", AgencyKind.commune, "000.00.00.H51"),
             ("000.32.02.H51", "Ủy ban nhân dân xã Đầm Hà", AgencyKind.commune, "000.00.00.H51"),
+            # The partners of the interlinked birth procedure (Decree 63/2024) in Tiên Yên.
+            ("000.51.01.H51", "Công an xã Tiên Yên", AgencyKind.other, None),
+            ("000.52.01.H51", "Bảo hiểm xã hội cơ sở Tiên Yên", AgencyKind.other, None),
         ],
     ),
     "33": (
@@ -35,6 +48,8 @@ PROVINCES = {
             ("000.00.22.H31", "Sở Xây dựng tỉnh Hưng Yên", AgencyKind.department, "000.00.00.H31"),
             ("000.41.01.H31", "Ủy ban nhân dân phường Phố Hiến", AgencyKind.ward, "000.00.00.H31"),
             ("000.42.01.H31", "Ủy ban nhân dân xã Văn Giang", AgencyKind.commune, "000.00.00.H31"),
+            ("000.51.01.H31", "Công an xã Văn Giang", AgencyKind.other, None),
+            ("000.52.01.H31", "Bảo hiểm xã hội cơ sở Văn Giang", AgencyKind.other, None),
         ],
     ),
 }
@@ -56,17 +71,52 @@ DEMO_USERS = [
     ("lanhdao.soxaydung.qn", "leader", "000.00.22.H51", None),
     ("chuyenvien.halong", "officer", "000.31.01.H51", None),
     ("danhgia.quangninh", "auditor", None, "22"),
+    # The officers (and one leader) who handle the demo dossiers, and the interlinked partners.
+    ("lanhdao.halong", "leader", "000.31.01.H51", None),
+    ("chuyenvien.baichay", "officer", "000.31.02.H51", None),
+    ("chuyenvien.tienyen", "officer", "000.32.01.H51", None),
+    ("chuyenvien.damha", "officer", "000.32.02.H51", None),
+    ("chuyenvien.soxaydung.qn", "officer", "000.00.22.H51", None),
+    ("chuyenvien.sonnmt.qn", "officer", "000.00.23.H51", None),
+    ("canbo.congan.tienyen", "officer", "000.51.01.H51", None),
+    ("canbo.bhxh.tienyen", "officer", "000.52.01.H51", None),
+    ("chuyenvien.phohien", "officer", "000.41.01.H31", None),
+    ("chuyenvien.vangiang", "officer", "000.42.01.H31", None),
+    ("canbo.congan.vangiang", "officer", "000.51.01.H31", None),
+    ("canbo.bhxh.vangiang", "officer", "000.52.01.H31", None),
 ]
+# Who receives and processes each agency's demo dossiers (usernames, as the audit trail has them).
+DEMO_STAFF = {
+    "000.31.01.H51": Staff("chuyenvien.halong", "lanhdao.halong"),
+    "000.31.02.H51": Staff("chuyenvien.baichay", "lanhdao.baichay"),
+    "000.32.01.H51": Staff("chuyenvien.tienyen", "lanhdao.tienyen"),
+    "000.32.02.H51": Staff("chuyenvien.damha", "lanhdao.damha"),
+    "000.00.22.H51": Staff("chuyenvien.soxaydung.qn", "lanhdao.soxaydung.qn"),
+    "000.00.23.H51": Staff("chuyenvien.sonnmt.qn", "lanhdao.sonnmt.qn"),
+    "000.41.01.H31": Staff("chuyenvien.phohien", "lanhdao.phohien"),
+    "000.42.01.H31": Staff("chuyenvien.vangiang", "lanhdao.vangiang"),
+}
+# Province-level procedures and the departments that adopt them; communes and wards adopt
+# every commune-level procedure of their province's modules.
+DEPARTMENT_PROCEDURES = {
+    "000.00.22.H51": ["CP-CONG-TRINH"], "000.00.23.H51": ["1.012753"], "000.00.22.H31": ["CP-CONG-TRINH"],
+}
+# Commune → its police and social insurance partners of the interlinked procedure.
+INTERLINKED_PARTNERS = {"000.32.01.H51": ["000.51.01.H51", "000.52.01.H51"],
+                        "000.42.01.H31": ["000.51.01.H31", "000.52.01.H31"]}
 DEMO_WEB_CLIENT = "eiso-web-demo"
 DEMO_WEB_REDIRECTS = ["http://127.0.0.1:5173/callback", "http://localhost:5173/callback"]
 
 
 async def _load_demo_auth(session) -> int:
-    users = 0
+    users, shared_hash = 0, None
     for username, role, agency, province in DEMO_USERS:
         if await get_by_username(session, username) is None:
-            await create_user(session, username=username, role=role, password=DEMO_PASSWORD,
-                              agency_code=agency, province_code=province)
+            user = await create_user(session, username=username, role=role, password=None,
+                                     agency_code=agency, province_code=province)
+            # One argon2 hash (deliberately slow) serves every demo account: same password.
+            shared_hash = shared_hash or hash_password(DEMO_PASSWORD)
+            user.password_hash = shared_hash
         users += 1
     if await session.get(Client, DEMO_WEB_CLIENT) is None:
         await create_frontend_client(session, redirect_uris=DEMO_WEB_REDIRECTS,
@@ -74,8 +124,28 @@ async def _load_demo_auth(session) -> int:
     return users
 
 
-async def load_demo(resources: Resources) -> dict[str, int]:
+def adoptions(registry: PluginRegistry, agencies: dict[str, Agency]) -> dict[str, list[str]]:
+    """agency code → the procedures it adopts: only those of its province's demo modules that
+    are loaded in this process."""
+    plan: dict[str, list[str]] = {}
+    for province, (_, rows) in PROVINCES.items():
+        offered = {p.code: p for name in DEMO_MODULES.get(province, []) if name in registry.loaded
+                   for p in registry.loaded[name].procedures}
+        commune_level = [c for c, p in offered.items() if p.level == "commune" and c != demo_plan.INTERLINKED]
+        for code, _name, kind, _parent in rows:
+            wanted = list(DEPARTMENT_PROCEDURES.get(code, []))
+            if kind in (AgencyKind.commune, AgencyKind.ward):
+                wanted += commune_level + ([demo_plan.INTERLINKED] if code in INTERLINKED_PARTNERS else [])
+            if any(code in partners for partners in INTERLINKED_PARTNERS.values()):
+                wanted.append(demo_plan.INTERLINKED)
+            if code in agencies and (chosen := [c for c in wanted if c in offered]):
+                plan[code] = chosen
+    return plan
+
+
+async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str, Agency]]:
     provinces = agencies = modules = 0
+    made: dict[str, Agency] = {}
     async with resources.session(TenantScope.nation()) as session, session.begin():
         for code, (name, rows) in PROVINCES.items():
             province = await ensure_province(session, code, name)
@@ -86,6 +156,7 @@ async def load_demo(resources: Resources) -> dict[str, int]:
                     session, province, agency_code, agency_name, kind, by_code.get(parent_code)
                 )
                 agencies += 1
+            made.update(by_code)
             for module in DEMO_MODULES.get(code, []):
                 await set_module(session, province.id, module, True, by="demo")
                 modules += 1
@@ -100,4 +171,25 @@ async def load_demo(resources: Resources) -> dict[str, int]:
         "users": users,
         "calendar_overrides": len(overrides),
         "modules": modules,
-    }
+    }, made
+
+
+async def load_demo(resources: Resources, registry: PluginRegistry | None = None) -> dict[str, int]:
+    """Provinces, agencies, accounts, modules, adoptions and a few hundred dossiers in every
+    status. `registry`: the modules to use (default: those EISO_PLUGINS loads)."""
+    registry = registry if registry is not None else PluginRegistry.load(resources.settings.plugins)
+    counts, agencies = await _load_tenants(resources)
+    await catalogue.sync_registry(resources, registry)
+    chosen = adoptions(registry, agencies)
+    counts["adoptions_created"] = await demo_dossiers.adopt_all(resources, agencies, chosen)
+    async with resources.session(TenantScope.nation()) as session:
+        calendar = await load_calendar(session, resources.settings)
+    provinces = {code: [r[0] for r in rows] for code, (_, rows) in PROVINCES.items()}
+    plan = demo_plan.draw({a: p for a, p in chosen.items() if a in DEMO_STAFF}, provinces)
+    # Whole hours: a second run within the hour draws exactly the same dates.
+    anchor = utcnow().replace(minute=0, second=0, microsecond=0)
+    context = demo_dossiers.Context(resources, registry, calendar, agencies, DEMO_STAFF, anchor)
+    counts["dossiers_created"] = await demo_dossiers.create(context, plan)
+    by_status = await demo_dossiers.count_by_status(resources)
+    counts["dossiers"] = sum(sum(c.values()) for c in by_status.values())
+    return counts

@@ -19,6 +19,7 @@ from eiso.core.cli import (
     keys,
     modules_cmd,
     plugins_cmd,
+    procedures_cmd,
     provinces,
     qms_cmd,
     report_cmd,
@@ -63,6 +64,7 @@ app.add_typer(federation.app, name="federation")
 app.add_typer(dossiers_cmd.app, name="dossiers")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(qms_cmd.app, name="qms")
+app.add_typer(procedures_cmd.app, name="procedures")
 
 
 def main() -> None:

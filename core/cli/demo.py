@@ -4,10 +4,38 @@ import typer
 
 from eiso.core.cli.common import run_with_resources
 
+STABLE = ("provinces", "agencies", "users", "calendar_overrides", "modules", "dossiers")
+
 
 def demo() -> None:
-    """Load the demo data, idempotently."""
+    """Load the demo data, idempotently: provinces, agencies, accounts, modules, adoptions and
+    a few hundred dossiers in every status. Prints the dossiers per status."""
     from eiso.core.demo import load_demo
+    from eiso.core.demo_dossiers import count_by_status
 
-    counts = run_with_resources(load_demo)
-    typer.echo("eiso: demo data ready: " + ", ".join(f"{k} {v}" for k, v in counts.items()), err=True)
+    async def work(resources):
+        counts = await load_demo(resources)
+        return counts, await count_by_status(resources)
+
+    counts, by_status = run_with_resources(work)
+    _print_statuses(by_status)
+    typer.echo(f"eiso: demo created {counts['dossiers_created']} dossiers and "
+               f"{counts['adoptions_created']} procedure adoptions", err=True)
+    # The last line is the same on every run: what the demo holds, not what this run added.
+    typer.echo("eiso: demo data ready: " + ", ".join(f"{k} {counts[k]}" for k in STABLE), err=True)
+
+
+STATUS_VI = {1: "mới đăng ký", 2: "được tiếp nhận", 3: "không được tiếp nhận", 4: "đang xử lý",
+             5: "yêu cầu bổ sung giấy tờ", 6: "yêu cầu thực hiện nghĩa vụ tài chính",
+             7: "công dân yêu cầu rút hồ sơ", 8: "dừng xử lý", 9: "đã xử lý xong", 10: "đã trả kết quả"}
+
+
+def _print_statuses(by_status: dict[str, dict[int, int]]) -> None:
+    """One line per status: number, name, then the count in each demo province."""
+    from eiso.core.dossiers.statuses import Status
+
+    provinces = sorted(by_status)
+    typer.echo("status\t" + "\t".join(f"province {p}" for p in provinces))
+    for status in Status:
+        cells = [str(by_status[p].get(int(status), 0)) for p in provinces]
+        typer.echo(f"{int(status)} {status.name} ({STATUS_VI[int(status)]})\t" + "\t".join(cells))

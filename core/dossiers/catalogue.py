@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
+from sqlalchemy import text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -13,9 +16,11 @@ from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms import legal
 from eiso.core.sdk import Procedure
 from eiso.tenants.models import Unit, utcnow
+from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
     from eiso.core.plugins import PluginRegistry
+    from eiso.core.resources import Resources
 
 
 def _row_values(procedure: Procedure, module: str) -> dict:
@@ -36,30 +41,78 @@ def _row_values(procedure: Procedure, module: str) -> dict:
     }
 
 
-async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> int:
+# Any constant works: it only has to be the same in every worker of the deployment.
+SYNC_LOCK_KEY = 0x6E50_5C47  # "eiso procedure catalogue"
+
+
+@dataclasses.dataclass
+class SyncReport:
+    """What one sync changed: codes added, updated (module changed them), deactivated (no
+    loaded module offers them any more), and how many were already up to date."""
+
+    added: list[str] = dataclasses.field(default_factory=list)
+    updated: list[str] = dataclasses.field(default_factory=list)
+    deactivated: list[str] = dataclasses.field(default_factory=list)
+    unchanged: int = 0
+    # (code, module kept, module ignored): two loaded modules offer the same code
+    duplicates: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def synced(self) -> int:
+        return len(self.added) + len(self.updated) + self.unchanged
+
+
+async def _lock(session: AsyncSession) -> None:
+    # Several workers starting at once: on PostgreSQL one syncs at a time (the lock is held
+    # until commit); the next then reads the rows the first committed and finds nothing to do.
+    # SQLite has one writer at a time anyway, and the upserts below never collide.
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
+
+
+def _insert(session: AsyncSession):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> SyncReport:
     """Upsert one row per procedure of the loaded modules; procedures no module provides any
-    more stay (dossiers refer to them) but are marked inactive. Returns the number synced."""
-    existing = {r.code: r for r in (await session.execute(select(ProcedureRecord))).scalars()}
-    seen = set()
-    for name, record in registry.loaded.items():
+    more stay (dossiers refer to them) but are marked inactive. Idempotent: a second sync
+    writes nothing. Safe when several workers start at once."""
+    await _lock(session)
+    table = ProcedureRecord.__table__
+    columns = [c for c in table.c if c.name not in ("id", "code", "updated_at")]
+    # Core rows, not ORM objects: the upserts below would leave such objects stale.
+    existing = {r.code: r for r in (await session.execute(select(table.c.code, *columns))).all()}
+    report, seen, now = SyncReport(), {}, utcnow()
+    for name, record in registry.loaded.items():  # sorted by name: the first module wins a code
         for procedure in record.procedures:
+            if procedure.code in seen:
+                report.duplicates.append((procedure.code, seen[procedure.code], name))
+                continue
+            seen[procedure.code] = name
             values = _row_values(procedure, name)
             row = existing.get(procedure.code)
-            if row is None:
-                row = ProcedureRecord(code=procedure.code, **values)
-                session.add(row)
-            else:
-                for key, value in values.items():
-                    setattr(row, key, value)
-                row.updated_at = utcnow()
-            seen.add(procedure.code)
-    for code, row in existing.items():
-        if code not in seen:
-            row.active = False
-    await session.flush()
+            if row is not None and all(getattr(row, key) == value for key, value in values.items()):
+                report.unchanged += 1
+                continue
+            (report.added if row is None else report.updated).append(procedure.code)
+            statement = _insert(session)(table).values(code=procedure.code, updated_at=now, **values)
+            # A concurrent starter may have inserted the row since we read: update it instead.
+            await session.execute(statement.on_conflict_do_update(
+                index_elements=["code"], set_={"updated_at": now, **values}))
+    gone = sorted(code for code, row in existing.items() if code not in seen and row.active)
+    if gone:
+        await session.execute(update(table).where(table.c.code.in_(gone)).values(active=False, updated_at=now))
+    report.deactivated = gone
     # A module update that changed a legal basis flags what rests on it for review.
     await legal.sync_from_procedures(session, [p for r in registry.loaded.values() for p in r.procedures])
-    return len(seen)
+    return report
+
+
+async def sync_registry(resources: Resources, registry: PluginRegistry) -> SyncReport:
+    """The sync in its own transaction (app start-up, `eiso procedures sync`, `eiso demo`)."""
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        return await sync_catalogue(session, registry)
 
 
 async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:

@@ -90,20 +90,27 @@ def appointment(calendar: WorkingCalendar, procedure: ProcedureRecord, amount: i
     spans = [(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b) if b else None)
              for a, b in (pauses or [])]
     if procedure.time_limit_unit == "working_hours":
-        return calendar.appointment(received_at, hours=amount, cutoff=cutoff, pauses=spans)
+        return _utc(calendar.appointment(received_at, hours=amount, cutoff=cutoff, pauses=spans))
     if procedure.time_limit_unit == "working_days":
-        return calendar.appointment(received_at, days=amount, cutoff=cutoff, pauses=spans)
+        return _utc(calendar.appointment(received_at, days=amount, cutoff=cutoff, pauses=spans))
     # calendar days: the paused time is simply added
     paused = sum(((b or a) - a for a, b in spans), dt.timedelta())
-    return received_at + dt.timedelta(days=amount) + paused
+    return _utc(received_at + dt.timedelta(days=amount) + paused)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    # SQLite keeps a datetime's wall-clock digits and drops its zone: store UTC only, so
+    # what is read back (naive, taken as UTC) is the same moment.
+    return moment.astimezone(dt.UTC) if moment is not None and moment.tzinfo else moment
 
 
 async def _record(session: AsyncSession, dossier: Dossier, *, actor: str, action: str,
                   from_status: int | None, note: str = "", data: dict | None = None,
-                  agency_id: int | None = None) -> None:
+                  agency_id: int | None = None, now: dt.datetime | None = None) -> None:
     """The timeline row, the audit entry and the outbox event of one transition, all three
-    owned by the acting agency (`agency_id`: the holder of the step; default the owner)."""
-    now = utcnow()
+    owned by the acting agency (`agency_id`: the holder of the step; default the owner), dated
+    `now` (when the move happened; the audit entry keeps the moment it was written)."""
+    now = _utc(now) or utcnow()
     agency_id = agency_id or dossier.agency_id
     session.add(DossierEventRow(province_id=dossier.province_id, agency_id=agency_id,
                                 dossier_id=dossier.id, at=now, actor=actor, action=action,
@@ -144,7 +151,7 @@ async def receive(
 ) -> Received:
     """Receive a dossier at the counter (status received, with its appointment) or register
     one filed online (status new, to be accepted or refused)."""
-    now = now or utcnow()
+    now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, procedure_code)
     adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
     if not isinstance(applicant, dict) or not applicant:
@@ -179,7 +186,7 @@ async def receive(
     await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
     await _record(session, dossier, actor=actor, action="registered" if online else "received",
-                  from_status=None)
+                  from_status=None, now=now)
     return Received(dossier, key)
 
 
@@ -334,7 +341,7 @@ async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: s
                 calendar: WorkingCalendar | None = None) -> Dossier:
     """`agency_id`: the acting agency when the caller already checked it; else the holder of
     the current step (or the receiving agency for an `owner_move`) must be in the scope."""
-    now = now or utcnow()
+    now = _utc(now) or utcnow()
     agency_id = agency_id or await _acting_agency(session, dossier, owner_move)
     _check_move(dossier, to, now)
     before = dossier.status
@@ -346,7 +353,7 @@ async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: s
     if to in _RELEASING:
         await _release_keys(session, dossier)
     await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data,
-                  agency_id=agency_id)
+                  agency_id=agency_id, now=now)
     return dossier
 
 
@@ -394,7 +401,7 @@ def _reason(reason: str, field: str = "reason") -> str:
 
 async def accept(session, dossier, *, actor, calendar, now=None):
     """An online dossier (new) is received: its clock starts now."""
-    now = now or utcnow()
+    now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
     _check_move(dossier, Status.received, now)
@@ -449,7 +456,7 @@ async def complete_step(session, dossier, *, actor, note="", now=None, step_data
 
 
 async def request_supplement(session, dossier, *, actor, reason, now=None):
-    now = now or utcnow()
+    now = _utc(now) or utcnow()
     _check_move(dossier, Status.supplement_requested, now)
     if dossier.supplement_count >= 1:
         raise DomainError(
@@ -465,7 +472,7 @@ async def request_supplement(session, dossier, *, actor, reason, now=None):
 
 async def supplement_received(session, dossier, *, actor, calendar, now=None):
     """The clock resumes: the appointment moves by the working time the clock stood still."""
-    now = now or utcnow()
+    now = _utc(now) or utcnow()
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
@@ -473,8 +480,8 @@ async def supplement_received(session, dossier, *, actor, calendar, now=None):
     dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
     if dossier.was_late:
         # An apology already moved the appointment: shift that one by the paused office time.
-        dossier.appointment_at = calendar.add_working_hours(
-            calendar.counting_start(now), calendar.working_time_between(paused_at, _aware(dossier.appointment_at)))
+        dossier.appointment_at = _utc(calendar.add_working_hours(
+            calendar.counting_start(now), calendar.working_time_between(paused_at, _aware(dossier.appointment_at))))
     else:
         dossier.appointment_at = appointment(calendar, procedure, amount,
                                              _aware(dossier.received_at), dossier.pauses)
@@ -522,10 +529,10 @@ async def record_apology(session, dossier, *, actor, reason, new_appointment: dt
     dossier.was_late = True
     if dossier.late_since is None:
         dossier.late_since = before
-    dossier.appointment_at = new_appointment
+    dossier.appointment_at = _utc(new_appointment)
     session.add(dossier)
     await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,
                   note=_reason(reason), data={"old_appointment": _aware(before).isoformat(),
                                               "new_appointment": new_appointment.isoformat()},
-                  agency_id=agency_id)
+                  agency_id=agency_id, now=now)
     return dossier

@@ -1,0 +1,65 @@
+"""`eiso procedures`: the procedure catalogue that the loaded modules offer."""
+
+from __future__ import annotations
+
+import typer
+
+from eiso.core.cli.common import fail, run_with_resources, settings
+
+app = typer.Typer(help="The procedure catalogue (synced from the loaded modules).", no_args_is_help=True)
+
+UNITS_VI = {"working_hours": "giờ làm việc", "working_days": "ngày làm việc", "days": "ngày"}
+
+
+def time_limit_vi(amount: int, unit: str) -> str:
+    """`8 giờ làm việc`, `3 ngày làm việc`, `15 ngày` (the Construction Law counts days)."""
+    return f"{amount} {UNITS_VI.get(unit, unit)}"
+
+
+@app.command("sync")
+def sync() -> None:
+    """Bring the catalogue in line with the loaded modules (EISO_PLUGINS). The app does the
+    same at start-up; a procedure no loaded module offers is marked inactive, never deleted."""
+    from eiso.core.dossiers.catalogue import sync_registry
+    from eiso.core.plugins import PluginRegistry
+
+    registry = PluginRegistry.load(settings().plugins)
+    report = run_with_resources(lambda resources: sync_registry(resources, registry))
+    for change, codes in (("added", report.added), ("updated", report.updated),
+                          ("deactivated", report.deactivated)):
+        for code in codes:
+            typer.echo(f"{change}\t{code}")
+    for code, kept, ignored in report.duplicates:
+        typer.echo(f"eiso: {code} is offered by {kept} and {ignored}: {kept}'s is used", err=True)
+    typer.echo(f"eiso: procedure catalogue synced: added {len(report.added)}, updated {len(report.updated)}, "
+               f"deactivated {len(report.deactivated)}, unchanged {report.unchanged}", err=True)
+
+
+@app.command("list")
+def list_procedures(
+    module: str | None = typer.Option(None, "--module", help="only this module's procedures"),
+    all_: bool = typer.Option(False, "--all", help="also the inactive ones (no loaded module offers them)"),
+) -> None:
+    """One line per procedure: code, Vietnamese name, time limit, module, state (tab-separated)."""
+    from sqlalchemy import select
+
+    from eiso.core.dossiers.models import ProcedureRecord
+    from eiso.tenants.scope import TenantScope
+
+    async def work(resources):
+        async with resources.session(TenantScope.nation()) as session:
+            statement = select(ProcedureRecord).order_by(ProcedureRecord.module, ProcedureRecord.code)
+            return list((await session.execute(statement)).scalars())
+
+    rows = run_with_resources(work)
+    if not rows:
+        fail("the procedure catalogue is empty: run `eiso procedures sync` (or start the app) first")
+    if module is not None:
+        rows = [r for r in rows if r.module == module]
+        if not rows:
+            fail(f"--module {module!r}: no procedure of this module in the catalogue")
+    for row in rows:
+        if row.active or all_:
+            state = "active" if row.active else "inactive"
+            limit = time_limit_vi(row.time_limit_amount, row.time_limit_unit)
+            typer.echo(f"{row.code}\t{row.name_vi}\t{limit}\t{row.module}\t{state}")
