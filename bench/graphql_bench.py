@@ -136,7 +136,7 @@ def _port() -> int:
 
 
 def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # start-up takes long on a loaded machine
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), 0.5).close()

@@ -57,8 +57,9 @@ def create_app(
     except SchemaClash as clash:
         log.error("loaded modules clash; provinces enabling both get MODULE_CONFLICT",
                   extra={"error": str(clash)})
+    active = ActiveModules(plugins)
     view = ProvinceGraphQL(
-        assembler, ActiveModules(plugins),
+        assembler, active,
         dev=settings.env == "dev", allowed_origins=settings.cors_origins,
     )
 
@@ -73,10 +74,15 @@ def create_app(
             relay_task = asyncio.create_task(relay.run(settings.events_relay_interval))
         app.state.auth = AuthService(app.state.resources)
         watch_module_changes(res)
+        # Module switches arrive by pub/sub: no Redis round trip per request while it is up.
+        listener = asyncio.create_task(active.listen(res))
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
         finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             if relay_task is not None:
                 relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
