@@ -44,7 +44,7 @@ def _wait(port: int, server: subprocess.Popen) -> None:
 
 def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int,
                connections: int, script: str | None = None,
-               headers: dict[str, str] | None = None) -> float:
+               headers: dict[str, str] | None = None, timeout: int = 2) -> float:
     """Requests/s of `workers:<factory>` (a module in `folder`) at `path`; a run with any
     non-2xx answer fails the benchmark rather than report a fast error."""
     port = _port()
@@ -55,7 +55,7 @@ def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait(port, server)
-        command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}"]
+        command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"--timeout={timeout}s"]
         if script:
             command += ["-s", str(folder / script)]
         for key, value in (headers or {}).items():
