@@ -125,16 +125,21 @@ WORKERS = textwrap.dedent('''
 QUERY = '{"query":"{ __typename }"}'
 
 
-def report(title: str, results: dict[str, list[float]], unit: str = "req/s") -> dict[str, float]:
-    """Median of the rounds per target, and its ratio to the first target's median."""
-    medians = {name: statistics.median(runs) for name, runs in results.items()}
-    base = next(iter(medians.values()))
+def report(title: str, results: dict[str, list]) -> dict[str, float]:
+    """Per target the median of the rounds (requests per second, and per CPU second of the
+    server: the fairer figure on a shared machine), with ratios to the first target's."""
+    per_cpu = {name: statistics.median(r.per_cpu_second for r in runs)
+               for name, runs in results.items()}
+    per_second = {name: statistics.median(r.per_second for r in runs)
+                  for name, runs in results.items()}
+    base_cpu, base_wall = next(iter(per_cpu.values())), next(iter(per_second.values()))
     print(title)
+    print(f"  {'':34s} {'req/CPU-s':>9s} {'ratio':>6s} {'req/s':>8s} {'ratio':>6s}  rounds (req/CPU-s)")
     for name, runs in results.items():
-        rounds = " ".join(f"{run:.0f}" for run in runs)
-        print(f"  {name:34s} {medians[name]:8.0f} {unit} (rounds {rounds})  "
-              f"{medians[name] / base:5.2f}x")
-    return medians
+        rounds = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
+        print(f"  {name:34s} {per_cpu[name]:9.0f} {per_cpu[name] / base_cpu:5.2f}x "
+              f"{per_second[name]:8.0f} {per_second[name] / base_wall:5.2f}x  {rounds}")
+    return per_cpu
 
 
 async def _arrange(url: str) -> int:
@@ -176,14 +181,14 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
             "eiso, anonymous (core schema)": ("eiso", None),
             "eiso, province with a module": ("eiso", {"x-test-province": str(province_id)}),
         }
-        results: dict[str, list[float]] = {name: [] for name in targets}
+        results: dict[str, list] = {name: [] for name in targets}
         for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, (factory, headers) in targets.items():
                 results[name].append(wrk.throughput(
                     folder, factory, env, path="/graphql", seconds=seconds,
                     connections=connections, script="post.lua", headers=headers))
     report(f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
-           "server on CPU 0, load on CPU 1 (median, ratio of medians)", results)
+           "server on CPU 0, load on CPU 1, medians", results)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -183,7 +183,7 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
         headers = {"x-test-province": str(province_id)}
         _same_answer(folder, env, headers)
         targets = {"plain Starlette JSON endpoint": "plain", "eiso GraphQL": "eiso"}
-        results: dict[str, list[float]] = {name: [] for name in targets}
+        results: dict[str, list] = {name: [] for name in targets}
         for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, factory in targets.items():
                 results[name].append(wrk.throughput(
@@ -191,7 +191,7 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
                     connections=connections, script="post.lua", headers=headers, timeout=30))
     medians = report(
         f"50 agencies with parent and province (SQLite), wrk -c{connections} {seconds}s x "
-        f"{rounds} rounds, server on CPU 0, load on CPU 1 (median, ratio of medians)", results)
+        f"{rounds} rounds, server on CPU 0, load on CPU 1, medians", results)
     plain, graphql = medians.values()
     print(f"  GraphQL takes {plain / graphql:.2f}x the plain endpoint's time per request")
     return medians

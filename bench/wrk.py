@@ -3,6 +3,7 @@ CPU 1 (`taskset`), so the load generator never competes with the server for its 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -10,6 +11,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
+
+
+class Run(NamedTuple):
+    """On a shared machine the server gets a varying share of its core: requests per second
+    of wall time move with the neighbours, requests per CPU second it used much less."""
+
+    per_second: float
+    per_cpu_second: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def available() -> bool:
@@ -44,9 +60,10 @@ def _wait(port: int, server: subprocess.Popen) -> None:
 
 def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int,
                connections: int, script: str | None = None,
-               headers: dict[str, str] | None = None, timeout: int = 2) -> float:
-    """Requests/s of `workers:<factory>` (a module in `folder`) at `path`; a run with any
-    non-2xx answer fails the benchmark rather than report a fast error."""
+               headers: dict[str, str] | None = None, timeout: int = 2) -> Run:
+    """Requests/s of `workers:<factory>` (a module in `folder`) at `path`, and requests per
+    CPU second the server process used (all its threads); a run with any non-2xx answer fails
+    the benchmark rather than report a fast error."""
     port = _port()
     server = subprocess.Popen(
         ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--factory", f"workers:{factory}",
@@ -62,12 +79,16 @@ def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int
             command += ["-H", f"{key}: {value}"]
         url = f"http://127.0.0.1:{port}{path}"
         subprocess.run([*command, "-d1s", url], capture_output=True, check=True)  # warm up
+        cpu = _cpu_seconds(server.pid)
         out = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True,
                              check=True).stdout
+        cpu = _cpu_seconds(server.pid) - cpu
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         if errors:
             raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        return Run(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                   requests / cpu if cpu > 0 else 0.0)
     finally:
         server.terminate()
         server.wait(10)
