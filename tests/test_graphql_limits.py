@@ -190,3 +190,18 @@ async def test_urlencoded_post_is_refused(client):
         "/graphql", content=b"query=%7B+version+%7D",
         headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code in (400, 415)
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"{not json", "Unable to parse request body as JSON"),
+    (b'{"variables": {}}', "No GraphQL query found"),
+    (b'{"query": 1}', "must be a string"),
+    (b'{"query": "{ version }", "variables": []}', "must be an object"),
+    (b'{"query": "query A { version }", "operationName": "B"}', "operation"),
+])
+async def test_malformed_posts_are_400_with_a_reason(client, body, reason):
+    """The lean JSON path (graphql/view.py) leaves these to Strawberry: same answers."""
+    response = await client.post("/graphql", content=body,
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert reason.lower() in response.text.lower()
