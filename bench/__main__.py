@@ -1,10 +1,20 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
-from bench import dossier_bench, event_fanout, figures_bench, graphql_bench, import_agencies
+from bench import (
+    dossier_bench,
+    event_fanout,
+    figures_bench,
+    graphql_bench,
+    graphql_list_bench,
+    http_bench,
+    import_agencies,
+)
 
 if __name__ == "__main__":
     import_agencies.main()
     graphql_bench.main()
+    graphql_list_bench.main([])
+    http_bench.main([])
     event_fanout.main()
     figures_bench.main([])
     dossier_bench.main()

@@ -2,8 +2,9 @@
 
 1. schema assembly time for 1..20 modules (vs the core alone);
 2. `{ __typename }` throughput of eiso (anonymous: the core schema; a province caller: one
-   Redis GET for its module set + the module gate) vs a bare Starlette JSON route, with wrk
-   on one core and uvicorn on the other (`taskset`). Needs `wrk` (Debian: apt-get install wrk).
+   module set from the worker's cache, kept fresh by pub/sub, + the module gate) vs a bare
+   Starlette JSON route, with wrk on one core and uvicorn on the other (`taskset`). Needs
+   `wrk` (Debian: apt-get install wrk).
 
     python -m bench.graphql_bench [--seconds 5] [--connections 16] [--rounds 3]
 """
@@ -13,12 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -27,6 +23,7 @@ from pathlib import Path
 import strawberry
 from strawberry.tools import create_type
 
+from bench import wrk
 from eiso.core.plugins import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
 from eiso.graphql.schema import make_assembler
@@ -125,52 +122,24 @@ WORKERS = textwrap.dedent('''
         return create_app(get_settings(), authenticator=header_auth)
 ''')
 
-LUA = 'wrk.method = "POST"\nwrk.body = \'{"query":"{ __typename }"}\'\n' \
-      'wrk.headers["Content-Type"] = "application/json"\n'
+QUERY = '{"query":"{ __typename }"}'
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("server did not start")
-
-
-def throughput(folder: Path, factory: str, env: dict, seconds: int, connections: int,
-               headers: dict[str, str] | None = None) -> float:
-    port = _port()
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--factory", f"workers:{factory}",
-         "--app-dir", str(folder), "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait(port)
-        command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", "-s",
-                   str(folder / "post.lua")]
-        for key, value in (headers or {}).items():
-            command += ["-H", f"{key}: {value}"]
-        url = f"http://127.0.0.1:{port}/graphql"
-        subprocess.run([*command, "-d1s", url], capture_output=True, check=True)  # warm up
-        out = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True,
-                             check=True).stdout
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        if errors:
-            raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
-        return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    finally:
-        server.terminate()
-        server.wait(10)
+def report(title: str, results: dict[str, list]) -> dict[str, float]:
+    """Per target the median of the rounds (requests per second, and per CPU second of the
+    server: the fairer figure on a shared machine), with ratios to the first target's."""
+    per_cpu = {name: statistics.median(r.per_cpu_second for r in runs)
+               for name, runs in results.items()}
+    per_second = {name: statistics.median(r.per_second for r in runs)
+                  for name, runs in results.items()}
+    base_cpu, base_wall = next(iter(per_cpu.values())), next(iter(per_second.values()))
+    print(title)
+    print(f"  {'':34s} {'req/CPU-s':>9s} {'ratio':>6s} {'req/s':>8s} {'ratio':>6s}  rounds (req/CPU-s)")
+    for name, runs in results.items():
+        rounds = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
+        print(f"  {name:34s} {per_cpu[name]:9.0f} {per_cpu[name] / base_cpu:5.2f}x "
+              f"{per_second[name]:8.0f} {per_second[name] / base_wall:5.2f}x  {rounds}")
+    return per_cpu
 
 
 async def _arrange(url: str) -> int:
@@ -192,7 +161,7 @@ async def _arrange(url: str) -> int:
 
 
 def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
-    if not shutil.which("wrk"):
+    if not wrk.available():
         print("throughput: skipped, `wrk` is not installed (apt-get install wrk)")
         return
     from eiso.infra import migrate
@@ -200,7 +169,7 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "workers.py").write_text(WORKERS)
-        (folder / "post.lua").write_text(LUA)
+        (folder / "post.lua").write_text(wrk.post_script(QUERY))
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
         province_id = asyncio.run(_arrange(url))
@@ -212,18 +181,14 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
             "eiso, anonymous (core schema)": ("eiso", None),
             "eiso, province with a module": ("eiso", {"x-test-province": str(province_id)}),
         }
-        results: dict[str, list[float]] = {name: [] for name in targets}
+        results: dict[str, list] = {name: [] for name in targets}
         for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, (factory, headers) in targets.items():
-                results[name].append(
-                    throughput(folder, factory, env, seconds, connections, headers))
-    base = max(results["bare Starlette route"])
-    print(f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
-          "server on CPU 0, load on CPU 1 (best / median, ratio of bests)")
-    for name, runs in results.items():
-        best = max(runs)
-        print(f"  {name:32s} {best:7.0f} / {statistics.median(runs):7.0f} req/s  "
-              f"{best / base:5.2f}x")
+                results[name].append(wrk.throughput(
+                    folder, factory, env, path="/graphql", seconds=seconds,
+                    connections=connections, script="post.lua", headers=headers))
+    report(f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
+           "server on CPU 0, load on CPU 1, medians", results)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -232,8 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-assembly", action="store_true")
     args = parser.parse_args(argv)
-    bench_assembly()
+    if not args.skip_assembly:
+        bench_assembly()
     if not args.skip_throughput:
         bench_throughput(args.seconds, args.connections, args.rounds)
 

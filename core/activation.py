@@ -1,14 +1,19 @@
 """Which modules a province has on, as every worker sees it.
 
-Switching a module bumps a per-province counter in Redis; each worker keeps the enabled set
-it last read from the database with the counter it read it under, and re-reads when the
-counter moved. One Redis GET per request, no restart, no pub/sub to miss. A short TTL covers
-a change written without the bump (e.g. straight into the database).
+Switching a module bumps a per-province counter in Redis and publishes the province's id;
+each worker keeps the enabled set it last read from the database with the counter it read
+it under. While a worker's subscription is up (`ActiveModules.listen`, started with the app),
+a published change drops that province's entry and requests need no Redis round trip. When
+it is down (not started yet, Redis restarting: pub/sub is at-most-once), every request reads
+the counter again (one GET) and re-reads the set when it moved, so a missed message costs a
+round trip, never a stale schema. A short TTL covers a change written without the bump
+(e.g. straight into the database).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -76,8 +81,24 @@ def version_key(resources: Resources, province_id: int) -> str:
     return resources.key("modules", "version", province_id)
 
 
+def changes_channel(resources: Resources) -> str:
+    return resources.key("modules", "changed")
+
+
+# The listening ActiveModules of this process, by channel: a switch made here reaches them
+# before bump_version returns, not whenever the event loop gets to the pub/sub socket.
+_listeners: dict[str, weakref.WeakSet] = {}
+
+
 async def bump_version(resources: Resources, province_id: int) -> None:
-    await resources.redis.incr(version_key(resources, province_id))
+    """The counter first: a worker that hears the message re-reads it and gets the new one."""
+    channel = changes_channel(resources)
+    async with resources.redis.pipeline(transaction=False) as pipe:
+        pipe.incr(version_key(resources, province_id))
+        pipe.publish(channel, str(province_id))
+        await pipe.execute()
+    for active in list(_listeners.get(channel, ())):
+        active._invalidate(province_id)
 
 
 class ActiveModules:
@@ -87,6 +108,51 @@ class ActiveModules:
         # Call watch_module_changes(resources) once per Resources (the app does at start-up).
         self.registry, self.ttl = registry, ttl
         self._cache: dict[int, tuple[bytes | None, float, frozenset[str]]] = {}
+        self.listening = False  # a subscription delivers changes: cached sets need no GET
+        # Bumped at every invalidation: a read that raced with one is not cached.
+        self._epoch = 0
+
+    def _invalidate(self, province_id: int | None = None) -> None:
+        self._epoch += 1
+        if province_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(province_id, None)
+
+    async def listen(self, resources: Resources, retry: float = 1.0) -> None:
+        """Follow the changes channel until cancelled, resubscribing after a Redis failure."""
+        warned, channel = False, changes_channel(resources)
+        local = _listeners.setdefault(channel, weakref.WeakSet())
+        while True:
+            pubsub = resources.redis.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                async for message in pubsub.listen():
+                    if message["type"] == "subscribe":  # confirmed: no change is missed now
+                        self._invalidate()  # whatever was cached may predate it
+                        self.listening, warned = True, False
+                        local.add(self)
+                    elif message["type"] == "message":
+                        self._on_message(message)
+            except (RedisError, OSError):
+                if not warned:
+                    log.warning("module changes channel lost, reading the counter per request",
+                                exc_info=True)
+                    warned = True
+            finally:
+                self.listening = False
+                local.discard(self)
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            await asyncio.sleep(retry)
+
+    def _on_message(self, message: dict) -> None:
+        try:
+            province_id = int(message["data"])
+        except (KeyError, TypeError, ValueError):
+            self._invalidate()
+            return
+        self._invalidate(province_id)
 
     async def for_principal(self, resources: Resources, principal: Principal | None) -> frozenset[str]:
         """Anonymous callers see the core only; callers above any province (the nation) see
@@ -100,6 +166,9 @@ class ActiveModules:
     async def for_province(self, resources: Resources, province_id: int) -> frozenset[str]:
         cached = self._cache.get(province_id)
         now = time.monotonic()
+        if self.listening and cached and now - cached[1] < self.ttl:
+            return cached[2]  # a change would have dropped the entry
+        epoch = self._epoch
         try:
             version = await resources.redis.get(version_key(resources, province_id))
         except (RedisError, OSError):
@@ -113,6 +182,8 @@ class ActiveModules:
         async with resources.session(TenantScope.province(province_id)) as session:
             names = await enabled_modules(session, province_id)
         active = self.registry.names() & names
+        if epoch != self._epoch:
+            return active  # a change arrived meanwhile: this may predate it, don't keep it
         if len(self._cache) > 10_000:  # 34 provinces today; bound it anyway
             self._cache.clear()
         self._cache[province_id] = (version, now, active)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
@@ -27,7 +27,7 @@ from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registe
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.logs import configure_logging
-from eiso.core.middleware import RequestContextMiddleware
+from eiso.core.middleware import CORS, RequestContextMiddleware
 from eiso.core.plugins import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
@@ -105,6 +105,8 @@ def create_app(
         app.state.live_feed = LiveFeed(res.redis, res.key, [DOSSIER_TOPIC])
         app.state.auth = AuthService(app.state.resources)
         watch_module_changes(res)
+        # Module switches arrive by pub/sub: no Redis round trip per request while it is up.
+        listener = asyncio.create_task(active.listen(res))
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
@@ -112,6 +114,9 @@ def create_app(
             await app.state.live_feed.close()
             if hooks is not None:
                 await hooks.stop()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             if relay_task is not None:
                 relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -119,39 +124,55 @@ def create_app(
             if owned:
                 await app.state.resources.close()
 
-    middleware = [
-        Middleware(RequestContextMiddleware),
-        # Signed cookie session: only the federation login's state and nonce live in it.
-        Middleware(SessionMiddleware, secret_key=settings.secret_key.get_secret_value(),
-                   session_cookie="eiso_session", same_site="lax", max_age=600,
-                   https_only=settings.env == "prod"),
-    ]
-    if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
-                allow_credentials=True,
-            )
-        )
     routes = [
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics_endpoint),
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
-        *auth_routes.routes,
-        *federation.routes,
+        *with_session(settings, [*auth_routes.routes, *federation.routes]),
         *downloads.routes,
     ]
+    middleware = middleware_stack(settings)
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
     app.state.authenticator = authenticator or jwt_authenticator
     app.state.plugins = plugins
     app.state.schemas = assembler
     return app
+
+
+def middleware_stack(settings: Settings) -> list[Middleware]:
+    """What wraps every route (pure ASGI: Starlette's BaseHTTPMiddleware costs a large share
+    of throughput). bench/http_bench.py measures it around a trivial route."""
+    middleware = [Middleware(RequestContextMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORS,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                allow_credentials=True,
+            )
+        )
+    return middleware
+
+
+def with_session(settings: Settings, routes: list) -> list:
+    """Copies of `routes` behind the signed cookie session. Only the sign-in flows keep state
+    in it (the authorization form's CSRF token, the federation login's state and nonce), so
+    `/graphql` and the rest do not parse and re-sign the cookie on every request. (What
+    `Route(middleware=...)` does, for routes other modules build.)"""
+    session = Middleware(SessionMiddleware, secret_key=settings.secret_key.get_secret_value(),
+                         session_cookie="eiso_session", same_site="lax", max_age=600,
+                         https_only=settings.env == "prod")
+    wrapped = []
+    for route in routes:
+        route = copy.copy(route)
+        route.app = session.cls(route.app, *session.args, **session.kwargs)
+        wrapped.append(route)
+    return wrapped
 
 
 def asgi() -> Starlette:

@@ -24,7 +24,8 @@ from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.errors import DomainError
 from eiso.core.plugins import PluginRegistry
-from eiso.graphql.limits import DEFAULT_LIMITS, Limits, schema_extensions
+from eiso.graphql.execution import EisoSchema
+from eiso.graphql.limits import DEFAULT_LIMITS, Limits
 
 
 class SchemaClash(Exception):
@@ -146,11 +147,11 @@ class SchemaAssembler:
         subscription = (merge_types("Subscription", self.subscription_parts)
                         if self.subscription_parts else None)
         try:
-            return strawberry.Schema(
+            return EisoSchema(
                 query=query,
                 mutation=mutation,
                 subscription=subscription,
-                extensions=schema_extensions(self.limits),
+                limits=self.limits,
                 config=StrawberryConfig(disable_field_suggestions=True),
             )
         except DuplicatedTypeName as error:

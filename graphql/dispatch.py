@@ -37,7 +37,8 @@ class ProvinceGraphQL:
         app = scope["app"]
         principal = await app.state.authenticator(connection)
         modules = await self.active.for_principal(app.state.resources, principal)
-        modules = self.assembler.modules(modules)
+        if modules:  # anonymous callers see the core: nothing to intersect
+            modules = self.assembler.modules(modules)
         scope[SCOPE_KEY] = {"principal": principal, "modules": modules}
         try:
             view = self.view_for(modules)

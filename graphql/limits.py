@@ -2,13 +2,14 @@
 fields, directives and a cost budget counting requested objects; bounded parser and
 validation caches. Strawberry's extensions where they fit, our own validation rules where not.
 
-The rule classes are built once, at import: Strawberry's ValidationCache keys on them, and a
-class made per request would never hit the cache.
+The rule classes are built once per set of limits: the validation caches key on them, and a
+class made per request would never hit a cache.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Callable
 
@@ -180,15 +181,29 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
 DEFAULT_LIMITS = Limits()
 
 
-def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], object]]:
-    rules = [
+@functools.lru_cache(maxsize=16)
+def limit_rules(limits: Limits = DEFAULT_LIMITS) -> tuple[type[ValidationRule], ...]:
+    """Our validation rules for `limits`, built once per set of limits (the caches key on them)."""
+    return (
         depth_validator(limits.max_depth, None),
         alias_validator(limits.max_aliases),
         duplicated_fields_rule(limits.max_duplicated_fields),
         directives_rule(limits.max_directives),
         cost_rule(limits.max_cost, limits.default_list_size),
-    ]
-    return [lambda: Hygiene(limits, rules)]
+    )
+
+
+def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], object]]:
+    """The limits as a Strawberry extension: what `strawberry.Schema.execute` and `subscribe`
+    run. eiso's schemas (graphql/execution.py) apply the same rules to queries and mutations
+    without the extension machinery."""
+    rules = limit_rules(limits)
+
+    def hygiene() -> Hygiene:
+        return Hygiene(limits, rules)
+
+    hygiene.limits = limits  # what graphql/execution.py reads to apply them itself
+    return [hygiene]
 
 
 class Hygiene(ParserCache, ValidationCache):

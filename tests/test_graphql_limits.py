@@ -163,15 +163,25 @@ def test_parser_and_validation_caches_are_bounded():
     assert hygiene.cached_validate_document.cache_info().maxsize == LIMITS.cache_size
 
 
-@pytest.mark.parametrize("query", ["{ version }", "query Q { version }"])
-async def test_validation_cache_hits_across_requests(client, query):
-    from strawberry.extensions.validation_cache import _get_validate_cache
+def test_served_schemas_cache_prepared_documents_bounded(app):
+    """eiso's schemas parse and validate a query text once (graphql/execution.py)."""
+    schema = app.state.schemas.get(())
+    assert schema.prepared.cache_info().maxsize == LIMITS.cache_size
 
-    info = _get_validate_cache(LIMITS.cache_size).cache_info
+
+@pytest.mark.parametrize("query", ["{ version }", "query Q { version }"])
+async def test_validation_cache_hits_across_requests(app, client, query):
+    info = app.state.schemas.get(()).prepared.cache_info  # the anonymous caller's schema
     await gql(client, query)
     before = info().hits
     await gql(client, query)
     assert info().hits == before + 1
+
+
+async def test_a_cached_invalid_query_is_refused_every_time(client):
+    for _ in range(2):
+        _, body = await gql(client, "{ " + "__typename " * 500 + "}")
+        assert "TOO_MANY_DUPLICATED_FIELDS" in codes(body)
 
 
 async def test_urlencoded_post_is_refused(client):
@@ -180,3 +190,18 @@ async def test_urlencoded_post_is_refused(client):
         "/graphql", content=b"query=%7B+version+%7D",
         headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code in (400, 415)
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"{not json", "Unable to parse request body as JSON"),
+    (b'{"variables": {}}', "No GraphQL query found"),
+    (b'{"query": 1}', "must be a string"),
+    (b'{"query": "{ version }", "variables": []}', "must be an object"),
+    (b'{"query": "query A { version }", "operationName": "B"}', "operation"),
+])
+async def test_malformed_posts_are_400_with_a_reason(client, body, reason):
+    """The lean JSON path (graphql/view.py) leaves these to Strawberry: same answers."""
+    response = await client.post("/graphql", content=body,
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert reason.lower() in response.text.lower()

@@ -96,3 +96,28 @@ async def test_errors_carry_a_stable_code(client):
     response = await client.post("/graphql", json={"query": "{ nope }"})
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_cors_without_origin_only_varies_and_with_origin_allows():
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from eiso.core.middleware import CORS
+
+    async def ping(request):
+        return PlainTextResponse("ok", headers={"vary": "Accept"})
+
+    app = Starlette(routes=[Route("/ping", ping)], middleware=[Middleware(
+        CORS, allow_origins=["https://qms.example.gov.vn"], allow_credentials=True)])
+    with TestClient(app) as http:
+        plain = http.get("/ping")
+        assert plain.headers["vary"] == "Accept, Origin"
+        assert "access-control-allow-origin" not in plain.headers
+        allowed = http.get("/ping", headers={"origin": "https://qms.example.gov.vn"})
+        assert allowed.headers["access-control-allow-origin"] == "https://qms.example.gov.vn"
+        other = http.get("/ping", headers={"origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+

@@ -346,3 +346,56 @@ async def test_any_committed_activation_change_reaches_the_workers(resources, tw
         await set_module(session, a_id, MODULE, False, by="someone-else")
         await session.rollback()  # nothing committed: nothing bumped
     assert await active.for_province(resources, a_id) == {MODULE}
+
+
+async def test_a_listening_worker_skips_the_counter_and_hears_switches(
+    resources, two_provinces, monkeypatch
+):
+    """With its pub/sub subscription up a worker answers from its cache (no Redis GET per
+    request); a switch published by another worker drops the entry; without the subscription
+    it reads the counter again on every request."""
+    import asyncio
+
+    from eiso.core.activation import ActiveModules, changes_channel
+    from eiso.tenants.modules import set_module
+
+    (a_id, _), _ = two_provinces
+    active = ActiveModules(PluginRegistry.load([MODULE]))
+    gets = []
+    real_get = resources.redis.get
+
+    async def counted_get(*args, **kwargs):
+        gets.append(args)
+        return await real_get(*args, **kwargs)
+
+    monkeypatch.setattr(resources.redis, "get", counted_get)
+    listener = asyncio.create_task(active.listen(resources))
+    other = Resources.open(resources.settings)  # another worker's engine and connection
+    try:
+        for _ in range(300):
+            if active.listening:
+                break
+            await asyncio.sleep(0.01)
+        assert active.listening
+        assert await active.for_province(resources, a_id) == frozenset()
+        before = len(gets)
+        assert await active.for_province(resources, a_id) == frozenset()
+        assert len(gets) == before  # served from the cache
+
+        async with other.session(TenantScope.province(a_id)) as session:
+            await set_module(session, a_id, MODULE, True, by="another-worker")
+            await session.commit()
+        await other.redis.publish(changes_channel(other), str(a_id))
+        for _ in range(300):
+            if await active.for_province(resources, a_id) == {MODULE}:
+                break
+            await asyncio.sleep(0.01)
+        assert await active.for_province(resources, a_id) == {MODULE}
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+        await other.close()
+    assert not active.listening
+    before = len(gets)
+    assert await active.for_province(resources, a_id) == {MODULE}
+    assert len(gets) == before + 1  # no subscription: the counter again

@@ -29,58 +29,48 @@ class ImportFormat(enum.Enum):
     JSON = "json"
 
 
+# Plain attributes, filled once from the row: Strawberry resolves a field without a resolver
+# with one getattr, while a resolver method costs an Info object and argument handling per
+# field and object (most of the time of a 50-row list). Relations stay resolvers, batched by
+# the request's dataloaders. Built as before, `AgencyNode(row=row)`: the defaults only let the
+# dataclass take the row alone, `__post_init__` fills every field.
+
+
 @strawberry.type(name="Province")
 class ProvinceNode:
     row: strawberry.Private[Province]
+    id: strawberry.ID = strawberry.field(default=None)
+    code: str = strawberry.field(default=None)
+    name: str = strawberry.field(default=None)
+    status: TenantStatusEnum = strawberry.field(default=None)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Province", self.row.id, self.row.id))
-
-    @strawberry.field
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def status(self) -> TenantStatusEnum:
-        return TenantStatusEnum(self.row.status)
+    def __post_init__(self) -> None:
+        row = self.row
+        self.id = strawberry.ID(encode_id("Province", row.id, row.id))
+        self.code, self.name = row.code, row.name
+        self.status = TenantStatusEnum(row.status)
 
 
 @strawberry.type(name="Agency")
 class AgencyNode:
     row: strawberry.Private[Agency]
+    id: strawberry.ID = strawberry.field(default=None)
+    code: str = strawberry.field(
+        default=None, description="The official electronic identifier code (mã định danh).")
+    name: str = strawberry.field(default=None)
+    kind: AgencyKindEnum = strawberry.field(default=None)
+    status: TenantStatusEnum = strawberry.field(default=None)
+    iso_status: IsoStatusEnum = strawberry.field(default=None)
+    iso_status_since: dt.date | None = strawberry.field(default=None)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(encode_id("Agency", self.row.province_id, self.row.id))
-
-    @strawberry.field(description="The official electronic identifier code (mã định danh).")
-    def code(self) -> str:
-        return self.row.code
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def kind(self) -> AgencyKindEnum:
-        return AgencyKindEnum(self.row.kind)
-
-    @strawberry.field
-    def status(self) -> TenantStatusEnum:
-        return TenantStatusEnum(self.row.status)
-
-    @strawberry.field
-    def iso_status(self) -> IsoStatusEnum:
-        return IsoStatusEnum(self.row.iso_status)
-
-    @strawberry.field
-    def iso_status_since(self) -> dt.date | None:
-        return self.row.iso_status_since
+    def __post_init__(self) -> None:
+        row = self.row
+        self.id = strawberry.ID(encode_id("Agency", row.province_id, row.id))
+        self.code, self.name = row.code, row.name
+        self.kind = AgencyKindEnum(row.kind)
+        self.status = TenantStatusEnum(row.status)
+        self.iso_status = IsoStatusEnum(row.iso_status)
+        self.iso_status_since = row.iso_status_since
 
     @strawberry.field(description="The parent agency, when the caller may see it.")
     async def parent(self, info: strawberry.Info) -> AgencyNode | None:

@@ -1,0 +1,85 @@
+"""The production middleware stack around a trivial route, against the same route bare.
+
+The stack is what `eiso.core.app.middleware_stack` gives every route (request id, logging
+context, Prometheus metrics, CORS with an allowed origin configured), measured with `wrk`
+on one core and uvicorn on the other, interleaved in the same run. A third target adds the
+signed cookie session that only the sign-in routes carry (`with_session`). Goal: the stack
+keeps at least 0.8x of the bare app's throughput.
+
+    python -m bench.http_bench [--seconds 4] [--connections 16] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+
+from bench import wrk
+from bench.graphql_bench import report
+
+WORKERS = textwrap.dedent('''
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from eiso.core.app import middleware_stack, with_session
+    from eiso.core.settings import get_settings
+
+    async def ping(request):
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    def routes():
+        return [Route("/ping", ping)]
+
+    def bare():
+        return Starlette(routes=routes())
+
+    def stacked():
+        return Starlette(routes=routes(), middleware=middleware_stack(get_settings()))
+
+    def stacked_session():
+        settings = get_settings()
+        return Starlette(routes=with_session(settings, routes()),
+                         middleware=middleware_stack(settings))
+''')
+
+
+def bench_stack(seconds: int, connections: int, rounds: int) -> dict[str, float] | None:
+    if not wrk.available():
+        print("middleware stack: skipped, `wrk` is not installed (apt-get install wrk)")
+        return None
+    targets = {
+        "bare Starlette app": "bare",
+        "production middleware stack": "stacked",
+        "stack + session (sign-in routes)": "stacked_session",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "workers.py").write_text(WORKERS)
+        env = {**os.environ, "EISO_ENV": "prod", "EISO_SECRET_KEY": "bench-" + "x" * 32,
+               "EISO_CORS_ORIGINS": '["https://qms.example.gov.vn"]',
+               "EISO_LOG_LEVEL": "WARNING"}
+        results: dict[str, list] = {name: [] for name in targets}
+        for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
+            for name, factory in targets.items():
+                results[name].append(wrk.throughput(
+                    folder, factory, env, path="/ping", seconds=seconds,
+                    connections=connections))
+    return report(f"GET /ping, wrk -c{connections} {seconds}s x {rounds} rounds, server on "
+                  "CPU 0, load on CPU 1, medians", results)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    bench_stack(args.seconds, args.connections, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Throughput of an ASGI app under `wrk` (Debian package): uvicorn pinned to CPU 0, `wrk` to
+CPU 1 (`taskset`), so the load generator never competes with the server for its core."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Run(NamedTuple):
+    """On a shared machine the server gets a varying share of its core: requests per second
+    of wall time move with the neighbours, requests per CPU second it used much less."""
+
+    per_second: float
+    per_cpu_second: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def available() -> bool:
+    return bool(shutil.which("wrk") and shutil.which("taskset"))
+
+
+def post_script(body: str) -> str:
+    """A wrk Lua script POSTing `body` as JSON."""
+    escaped = body.replace("\\", "\\\\").replace("'", "\\'")
+    return (f"wrk.method = \"POST\"\nwrk.body = '{escaped}'\n"
+            "wrk.headers[\"Content-Type\"] = \"application/json\"\n")
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 120  # start-up takes long on a loaded machine
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("server did not start")
+
+
+def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int,
+               connections: int, script: str | None = None,
+               headers: dict[str, str] | None = None, timeout: int = 2) -> Run:
+    """Requests/s of `workers:<factory>` (a module in `folder`) at `path`, and requests per
+    CPU second the server process used (all its threads); a run with any non-2xx answer fails
+    the benchmark rather than report a fast error."""
+    port = _port()
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--factory", f"workers:{factory}",
+         "--app-dir", str(folder), "--port", str(port), "--log-level", "warning",
+         "--no-access-log"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(port, server)
+        command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"--timeout={timeout}s"]
+        if script:
+            command += ["-s", str(folder / script)]
+        for key, value in (headers or {}).items():
+            command += ["-H", f"{key}: {value}"]
+        url = f"http://127.0.0.1:{port}{path}"
+        subprocess.run([*command, "-d1s", url], capture_output=True, check=True)  # warm up
+        cpu = _cpu_seconds(server.pid)
+        out = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True,
+                             check=True).stdout
+        cpu = _cpu_seconds(server.pid) - cpu
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if errors:
+            raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
+        requests = int(re.search(r"(\d+) requests in", out).group(1))
+        return Run(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                   requests / cpu if cpu > 0 else 0.0)
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -1,0 +1,112 @@
+"""The schema class eiso serves: Strawberry's, with a lean path for queries and mutations.
+
+Strawberry's `Schema.execute` builds its extension machinery for every request (four context
+managers, each looking up hooks by introspection) and its parser and validation caches key
+on the document, which hashes the whole syntax tree again each time. For `{ __typename }`
+that was most of the time spent in eiso. `EisoSchema.execute` keeps what those steps do and
+drops what they cost:
+
+- one bounded LRU per schema maps the query text to its parsed document and validation
+  errors (the token cap, graphql-core's rules, Strawberry's own rules and ours in
+  graphql/limits.py), so a repeated query is a dict lookup;
+- the operation type is checked against what the transport allows (no mutation over GET)
+  before validation errors are reported, as Strawberry does;
+- graphql-core executes with Strawberry's execution context (field extensions, `info`,
+  permissions and the module gate all run as before);
+- errors go through Strawberry's error processing (field suggestions removed, logged).
+
+A schema given any other schema extension or directive falls back to Strawberry's path;
+subscriptions always take it (they are long-lived, their set-up cost does not matter).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from inspect import isawaitable
+from typing import Any
+
+import strawberry
+from strawberry.exceptions import MissingQueryError
+from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, validate_document
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_operation_type
+
+from eiso.graphql.limits import Limits, limit_rules, schema_extensions
+from graphql import GraphQLError, execute, parse, specified_rules
+
+
+class EisoSchema(strawberry.Schema):
+    def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
+        super().__init__(*args, extensions=schema_extensions(limits), **kwargs)
+        self.limits = limits
+        self.rules = (*specified_rules, *limit_rules(limits))
+        # Bound to this schema: validation depends on it. Bounded: query texts come from
+        # anyone (the limits cap what one entry costs).
+        self.prepared = functools.lru_cache(maxsize=limits.cache_size)(self._prepare)
+        self.lean = not self.directives and all(
+            hasattr(factory, "limits") for factory in self.extensions)
+
+    def _prepare(self, query: str) -> tuple[Any, list[GraphQLError]]:
+        """(document or None, errors) for a query text: parsing and validation, cached."""
+        try:
+            document = parse(query, max_tokens=self.limits.max_tokens)
+        except GraphQLError as error:
+            return None, [error]
+        except Exception as error:  # noqa: BLE001 - as Strawberry: any parser failure is an error
+            return None, [GraphQLError(str(error), original_error=error)]
+        return document, validate_document(self._schema, document, self.rules)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        if not self.lean:
+            return await super().execute(
+                query, variable_values, context_value, root_value, operation_name,
+                allowed_operation_types, operation_extensions)
+        if not query:
+            raise MissingQueryError
+        document, errors = self.prepared(query)
+        if document is not None:
+            self._check_operation(document, operation_name, allowed_operation_types)
+        if errors:
+            return self._failed(errors)
+        try:
+            result = execute(
+                self._schema, document, root_value=root_value, context_value=context_value,
+                variable_values=variable_values, operation_name=operation_name,
+                executor_class=self.execution_context_class,
+                is_awaitable=optimized_is_awaitable,
+                operation_extensions=operation_extensions,
+            )
+            if isawaitable(result):
+                result = await result
+        except Exception as error:  # noqa: BLE001 - as Strawberry: reported, not raised
+            return self._failed([error if isinstance(error, GraphQLError)
+                                 else GraphQLError(str(error), original_error=error)])
+        if result.errors:
+            self._process_errors(result.errors)
+        return ExecutionResult(data=result.data, errors=result.errors)
+
+    @staticmethod
+    def _check_operation(document, operation_name, allowed) -> None:
+        try:
+            operation_type = get_operation_type(document, operation_name)
+        except RuntimeError as error:
+            raise CannotGetOperationTypeError(operation_name) from error
+        if operation_type not in (allowed if allowed is not None else DEFAULT_ALLOWED_OPERATION_TYPES):
+            raise InvalidOperationTypeError(operation_type)
+
+    def _failed(self, errors: list[GraphQLError]) -> ExecutionResult:
+        self._process_errors(errors)
+        return ExecutionResult(data=None, errors=errors)
