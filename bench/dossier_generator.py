@@ -326,6 +326,15 @@ WITH ag AS (
          LATERAL (SELECT received_at + (last_at - received_at) * (k - 1) / greatest(cardinality(actions) - 1, 1) AS at) AS w
     WHERE $17::bool
     RETURNING 1
+), steps_in AS (
+    -- The step the dossier is at, held by its own agency: what makes it visible to that agency
+    -- (the tenant scope shows an agency the dossiers it holds a step of).
+    INSERT INTO dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status,
+                               sector_data, started_at)
+    SELECT province_id, id, agency_id, id, step, 'step-' || step,
+           CASE WHEN status IN (3, 7, 8, 9, 10) THEN 'done' ELSE 'active' END, '{}'::json, received_at
+    FROM src
+    RETURNING 1
 ), counters_in AS (
     INSERT INTO dossier_counters (province_id, id, agency_id, day, last)
     SELECT province_id, ((extract(epoch FROM now()) * 1000)::bigint - $12) << 22 | ((min(serial) + 2000000) & 4194303),
@@ -397,7 +406,7 @@ async def generate(database_url: str, *, dossiers: int, provinces: int, agencies
         await upsert_catalogue(connection, procs, tenants)
         made, made_events = await insert_dossiers(connection, [a for a in flat if a["dossiers"]], procs,
                                                   events=events, batch=batch, now=dt.datetime.now(dt.UTC), log=log)
-        for table in ("dossiers", "dossier_events", "dossier_counters", "procedure_adoptions"):
+        for table in ("dossiers", "dossier_steps", "dossier_events", "dossier_counters", "procedure_adoptions"):
             await connection.execute(f"ANALYZE {table}")
     finally:
         await connection.close()

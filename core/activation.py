@@ -124,8 +124,9 @@ class ActiveModules:
         warned, channel = False, changes_channel(resources)
         local = _listeners.setdefault(channel, weakref.WeakSet())
         while True:
-            pubsub = resources.redis.pubsub()
+            pubsub = None
             try:
+                pubsub = resources.redis.pubsub()
                 await pubsub.subscribe(channel)
                 async for message in pubsub.listen():
                     if message["type"] == "subscribe":  # confirmed: no change is missed now
@@ -142,8 +143,9 @@ class ActiveModules:
             finally:
                 self.listening = False
                 local.discard(self)
-                with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await pubsub.aclose()
             await asyncio.sleep(retry)
 
     def _on_message(self, message: dict) -> None:
