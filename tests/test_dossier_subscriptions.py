@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from eiso.core.auth.principal import Principal, Role
+from eiso.core.dossiers import catalogue
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.scope import TenantScope
 from tests.test_dossier_engine import REGISTRY
@@ -138,6 +139,9 @@ async def test_a_subscriber_on_another_worker_process_hears_the_transition(resou
     )
     try:
         await _wait(f"http://127.0.0.1:{port}")
+        # That worker synced the catalogue to its own (no) modules: the test procedure back.
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            await catalogue.sync_catalogue(session, REGISTRY)
         token = f"Bearer agency:{mine.province_id}:{mine.id}"
         async with GraphQLWS.open(f"ws://127.0.0.1:{port}/graphql", authorization=token) as ws:
             assert (await ws.acknowledged())["type"] == "connection_ack"
