@@ -310,7 +310,8 @@ REPORT = """query($year: Int!, $p: ID) { annualReport(year: $year, provinceId: $
   level provinceCode periodFrom periodTo
   total { code figures { received finished onTime late backlog index766 { group points } } }
   rows { code name isoStatus figures { received finished } nonconformitiesRaised }
-  objectives { scope title status actual } conformity { isoStatus agencies } } }"""
+  objectives { scope title status actual } conformity { isoStatus agencies }
+  parIndex { agencies announced announcedShare resolved resolvedOnTime onTimeShare } } }"""
 
 
 async def test_annual_report_of_a_province_through_graphql(client, callers, world):
@@ -329,6 +330,8 @@ async def test_annual_report_of_a_province_through_graphql(client, callers, worl
     assert report["objectives"] == [{"scope": a.code, "title": "Đúng hạn", "status": "ACHIEVED",
                                      "actual": pytest.approx(2 / 3, abs=1e-4)}]
     assert report["conformity"] == [{"isoStatus": "not_started", "agencies": 2}]
+    assert report["parIndex"] == {"agencies": 2, "announced": 0, "announcedShare": 0.0, "resolved": 4,
+                                  "resolvedOnTime": 3, "onTimeShare": 0.75}
     # the agency's own report holds its row only
     body = await gql(client, callers, officer(b), REPORT, year=2025, p=_pid(province))
     only = body["data"]["annualReport"]

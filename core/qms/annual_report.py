@@ -93,8 +93,28 @@ async def build(session: AsyncSession, scope: TenantScope, year: int, province_i
         "generatedAt": (now or utcnow()).isoformat(),
         "total": {"figures": figures_dict(total), "index766": index_766(total), "nonconformities": totals},
         "conformity": conformity,
+        "parIndex": await _par_index(session, province_id, total),
         "rows": rows,
         "objectives": await _objective_results(session, scope, period, province_id, by_key, now),
+    }
+
+
+async def _par_index(session, province_id: int | None, total: figures.Figures) -> dict:
+    """The data the PAR index asks of ISO application: how many agencies announced their
+    conformity (and how many must re-announce after a legal change), and the dossiers resolved
+    on time. The dossier numbers are the figures' (`figureDossiers` lists them); the agency
+    counts cover every agency in the caller's scope, not only those with dossiers."""
+    statement = select(Agency.iso_status, func.count()).group_by(Agency.iso_status)
+    if province_id is not None:
+        statement = statement.where(Agency.province_id == province_id)
+    counts = {_value(status): n for status, n in await session.execute(statement)}
+    agencies, announced = sum(counts.values()), counts.get("announced", 0)
+    return {
+        "agencies": agencies, "announced": announced,
+        "announcedShare": _round(announced / agencies) if agencies else None,
+        "toBeReannounced": counts.get("to_be_reannounced", 0),
+        "resolved": total.finished, "resolvedOnTime": total.on_time,
+        "onTimeShare": _round(total.on_time / total.finished) if total.finished else None,
     }
 
 

@@ -252,6 +252,18 @@ class ConformityCount:
     agencies: int
 
 
+@strawberry.type(description="What the PAR index asks of ISO application, from the same figures: agencies that "
+                                "announced conformity, and dossiers resolved on time (figureDossiers lists them).")
+class ParIndexData:
+    agencies: int
+    announced: int
+    announced_share: float | None
+    to_be_reannounced: int
+    resolved: int
+    resolved_on_time: int
+    on_time_share: float | None
+
+
 @strawberry.type(description="The yearly report on ISO application: agencies of a province, or provinces of the nation.")
 class AnnualReport:
     year: int
@@ -263,6 +275,7 @@ class AnnualReport:
     total: ReportLine
     rows: list[ReportLine]
     conformity: list[ConformityCount]
+    par_index: ParIndexData
     objectives: list[ObjectiveResult]
 
     @classmethod
@@ -284,6 +297,7 @@ class AnnualReport:
             total=line(report["total"], report["level"], province["code"], province["name"]),
             rows=[line(row, row["level"], row["code"], row["name"]) for row in report["rows"]],
             conformity=[ConformityCount(iso_status=k, agencies=v) for k, v in sorted(report["conformity"].items())],
+            par_index=ParIndexData(**{_snake(k): v for k, v in report["parIndex"].items()}),
             objectives=[ObjectiveResult(
                 scope=o["scope"], title=o["title"], metric=ObjectiveMetricEnum(o["metric"]),
                 comparator=ComparatorEnum(o["comparator"]), target=o["target"],
@@ -294,6 +308,10 @@ class AnnualReport:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in name)
 
 
 def _narrow(principal: Principal, province_id: strawberry.ID | None, agency_id: strawberry.ID | None,
