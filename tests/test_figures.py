@@ -368,3 +368,22 @@ async def test_annual_report_from_the_cli_in_three_formats(database, world, tmp_
     assert bad.returncode == 1 and "--province" in bad.stderr
     bad = eiso("report", "annual", "--year", "2025", "--format", "pdf", env=env)
     assert bad.returncode == 1 and "--format" in bad.stderr
+
+
+async def test_a_province_objective_joins_its_people_committee_audit_chain(resources, client, callers):
+    from sqlalchemy import select
+
+    from eiso.core.audit import AuditEntry
+
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        province = await ensure_province(session, unique_code("P"), "Tỉnh Mục Tiêu")
+        committee = await ensure_agency(session, province, unique_code("U"), "Ủy ban nhân dân tỉnh Mục Tiêu",
+                                        AgencyKind.people_committee)
+    body = await gql(client, callers, province_admin(province), OBJECTIVE, input={
+        "title": "Đúng hạn toàn tỉnh", "metric": "ON_TIME_RATE", "comparator": "AT_LEAST", "target": 0.98,
+        "period": {"year": 2099}})
+    assert body["data"]["createObjective"]["agencyId"] is None
+    async with resources.session(TenantScope.nation()) as session:
+        actions = (await session.execute(select(AuditEntry.action).where(
+            AuditEntry.province_id == province.id, AuditEntry.agency_id == committee.id))).scalars().all()
+    assert actions == ["objective.create"]

@@ -17,9 +17,10 @@ from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
 
+from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden
-from eiso.core.qms import figures
+from eiso.core.qms import documents, figures
 from eiso.core.qms.common import get_in_scope, record, require_text
 from eiso.tenants.models import TenantOwned, agency_fk, utcnow
 from eiso.tenants.scope import TenantScope
@@ -168,10 +169,18 @@ async def delete(session: AsyncSession, principal: Principal, province_id: int, 
 async def _audit(session: AsyncSession, row: Objective, principal: Principal, action: str) -> None:
     data = {"metric": row.metric, "comparator": row.comparator, "target": row.target,
             "period": row.period.label(), "procedure": row.procedure_code}
-    if row.agency_id is None:
-        await session.flush()  # the audit chain is per agency: a province objective has none
+    if row.agency_id is not None:
+        await record(session, row, principal.subject, action, data)
         return
-    await record(session, row, principal.subject, action, data)
+    # The audit chain is per agency: a province objective goes to the chain of the province's
+    # People's Committee (the owner of its model documents too), when the province has one.
+    await session.flush()
+    try:
+        owner = await documents.model_owner(session, row.province_id)
+    except DomainError:
+        return
+    await audit.append(session, province_id=row.province_id, agency_id=owner, actor=principal.subject,
+                       action=action, entity_type=Objective.__tablename__, entity_id=row.id, data=data)
 
 
 @dataclasses.dataclass
