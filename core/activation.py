@@ -28,6 +28,7 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.plugins import PluginRegistry
 from eiso.core.resources import Resources
+from eiso.infra.cancellation import raise_if_cancelled
 from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation, enabled_modules, set_module
 from eiso.tenants.scope import TenantScope
@@ -120,15 +121,22 @@ class ActiveModules:
             self._cache.pop(province_id, None)
 
     async def listen(self, resources: Resources, retry: float = 1.0) -> None:
-        """Follow the changes channel until cancelled, resubscribing after a Redis failure."""
+        """Follow the changes channel until cancelled, resubscribing after a Redis failure.
+        Polls with a timeout and checks for cancellation itself: redis-py may swallow a
+        cancellation that arrives during a blocking read, and the app's shutdown waits for this."""
         warned, channel = False, changes_channel(resources)
         local = _listeners.setdefault(channel, weakref.WeakSet())
         while True:
+            raise_if_cancelled()
             pubsub = None
             try:
                 pubsub = resources.redis.pubsub()
                 await pubsub.subscribe(channel)
-                async for message in pubsub.listen():
+                while True:
+                    raise_if_cancelled()
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
                     if message["type"] == "subscribe":  # confirmed: no change is missed now
                         self._invalidate()  # whatever was cached may predate it
                         self.listening, warned = True, False
@@ -136,6 +144,7 @@ class ActiveModules:
                     elif message["type"] == "message":
                         self._on_message(message)
             except (RedisError, OSError):
+                raise_if_cancelled()
                 if not warned:
                     log.warning("module changes channel lost, reading the counter per request",
                                 exc_info=True)

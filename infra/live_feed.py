@@ -21,21 +21,13 @@ from collections.abc import Callable, Iterable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.relay import stream_key
 from eiso.infra.stream_reader import StreamEvent, _event, _text
 
 log = logging.getLogger("eiso.events")
 
 DEDUP_WINDOW = 10_000
-
-
-def _raise_if_cancelled() -> None:
-    """redis-py may swallow a cancellation that arrives during a blocking read (or turn it
-    into a connection error); a loop that went on would never stop, and the app's shutdown
-    would wait for ever. So the loops check the task's pending cancellation themselves."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class FeedOverflow(Exception):
@@ -119,17 +111,17 @@ class LiveFeed:
 
     async def _run(self) -> None:
         while True:
-            _raise_if_cancelled()
+            raise_if_cancelled()
             try:
                 await self._read_once()
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as error:
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 log.warning("live feed: Redis unavailable, resuming later: %s", error)
                 await asyncio.sleep(self.retry_after)
             except Exception:  # the feed must outlive a bad entry
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 log.exception("live feed pass failed")
                 await asyncio.sleep(self.retry_after)
 

@@ -43,8 +43,8 @@ from eiso.core.dossiers.engine import TOPIC
 from eiso.core.plugins import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.sdk import DossierEvent
+from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.lease import Lease
-from eiso.infra.live_feed import _raise_if_cancelled
 from eiso.infra.stream_reader import LeaseLost, StreamEvent, StreamReader
 
 log = logging.getLogger("eiso.events")
@@ -130,7 +130,7 @@ class HookRunner:
         """For ever: take the lease when it is free, deliver while holding it."""
         try:
             while True:
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 try:
                     if await self.lease.acquire():
                         # Returns only once the lease is lost: pause before trying again.
@@ -138,10 +138,10 @@ class HookRunner:
                 except asyncio.CancelledError:
                     raise
                 except (RedisError, OSError) as error:
-                    _raise_if_cancelled()
+                    raise_if_cancelled()
                     log.warning("hook reader %s: Redis unavailable: %s", self.name, error)
                 except Exception:  # e.g. the database down: the event is retried
-                    _raise_if_cancelled()
+                    raise_if_cancelled()
                     log.exception("hook reader %s failed, retrying", self.name)
                 await asyncio.sleep(self._pause())
         finally:
@@ -154,7 +154,7 @@ class HookRunner:
         keeper = asyncio.create_task(self.lease.keep())
         try:
             while self.lease.held and not keeper.done():
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 await self.reader.read(self.deliver, block_ms=self.block_ms)
         except LeaseLost:
             log.warning("hook reader %s: lease lost, another worker goes on", self.name)
