@@ -114,44 +114,37 @@ def _not_future(value: dt.date) -> dt.date:
     return value
 
 
-class BirthStepData(BaseModel):
-    """Bước khai sinh (UBND xã) / What the commune committee records: the register entry."""
+class _StepRecord(BaseModel):
+    """What the birth and residence steps share: a 12-digit citizen id and a registration date
+    not in the future."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("personal_id", "household_head_citizen_id", check_fields=False)
+    @classmethod
+    def _id(cls, value: str) -> str:
+        return _citizen_id(value)
+
+    @field_validator("registered_on", check_fields=False)
+    @classmethod
+    def _day(cls, value: dt.date) -> dt.date:
+        return _not_future(value)
+
+
+class BirthStepData(_StepRecord):
+    """Bước khai sinh (UBND xã) / What the commune committee records: the register entry."""
 
     register_number: str = Field(min_length=1, max_length=50, description="Số đăng ký khai sinh / Register no.")
     personal_id: str = Field(description="Số định danh cá nhân cấp cho trẻ (12 số) / The child's personal id")
     registered_on: dt.date = Field(description="Ngày đăng ký / Date registered")
 
-    @field_validator("personal_id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _citizen_id(value)
 
-    @field_validator("registered_on")
-    @classmethod
-    def _day(cls, value: dt.date) -> dt.date:
-        return _not_future(value)
-
-
-class ResidenceStepData(BaseModel):
+class ResidenceStepData(_StepRecord):
     """Bước thường trú (Công an xã) / What the commune police records: the permanent residence."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     permanent_address: str = Field(min_length=1, max_length=500, description="Nơi thường trú / Address")
     household_head_citizen_id: str = Field(description="Số định danh chủ hộ (12 số) / Household head's id")
     registered_on: dt.date = Field(description="Ngày đăng ký thường trú / Date registered")
-
-    @field_validator("household_head_citizen_id")
-    @classmethod
-    def _id(cls, value: str) -> str:
-        return _citizen_id(value)
-
-    @field_validator("registered_on")
-    @classmethod
-    def _day(cls, value: dt.date) -> dt.date:
-        return _not_future(value)
 
 
 INSURANCE_CARD = re.compile(r"^TE1\d{12}$")  # children under six: group TE, benefit level 1
