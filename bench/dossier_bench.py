@@ -268,10 +268,12 @@ def filters(search: str, now: dt.datetime) -> dict[str, dict]:
 STATUS_NUMBERS = {"in_progress": 4, "returned": 10}
 
 
-def raw_sql(scope_column: str, scope_id: int, graphql_filter: dict, after: tuple | None, now: dt.datetime):
-    """The SQL a person would write for the same rows: the scope by its column, the filter,
-    the keyset, 51 rows of the columns shown."""
-    where, args = [f"{scope_column} = $1"], [scope_id]
+def raw_sql(scope_column: str, scope_id: int, province_id: int, graphql_filter: dict, after: tuple | None,
+            now: dt.datetime):
+    """The SQL a person would write for the same rows: the filter, the keyset, 51 rows of the
+    columns shown; for a province its column, for an agency its own dossiers and those handed
+    over to it (a step it holds, received from another agency), each walked in order."""
+    where, args = [], [scope_id]
 
     def arg(value) -> str:
         args.append(value)
@@ -290,8 +292,13 @@ def raw_sql(scope_column: str, scope_id: int, graphql_filter: dict, after: tuple
         where.append(f"lower(code) LIKE {arg(graphql_filter['search'].lower() + '%')}")
     if after:
         where.append(f"(received_at, id) < ({arg(after[0])}, {arg(after[1])})")
-    sql = (f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(where)} "
-           "ORDER BY received_at DESC, id DESC LIMIT 51")
+    order = "ORDER BY received_at DESC, id DESC LIMIT 51"
+    if scope_column == "province_id":
+        return f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['province_id = $1', *where])} {order}", args
+    handed = (f"province_id = {arg(province_id)} AND agency_id <> $1 AND id IN "
+              "(SELECT dossier_id FROM dossier_steps WHERE agency_id = $1 AND handed_over)")
+    sql = (f"(SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['agency_id = $1', *where])} {order}) "
+           f"UNION ALL (SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join([handed, *where])} {order}) {order}")
     return sql, args
 
 
@@ -301,7 +308,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: int) -> dict:
-    """`callers`: name → (headers, scope column, scope id, search term)."""
+    """`callers`: name → (headers, scope column, scope id, province id, search term)."""
     import asyncpg
     import httpx
 
@@ -314,7 +321,7 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
     try:
         async with httpx.AsyncClient(timeout=60) as http:
             for round_ in range(rounds + 1):  # round 0 warms up (caches, prepared statements)
-                for name, (headers, column, scope_id, search) in callers.items():
+                for name, (headers, column, scope_id, province_id, search) in callers.items():
                     for label, graphql_filter in filters(search, now).items():
                         after_gql, after_sql = None, None
                         for _ in range(3):  # the first page, then two more with `after`
@@ -325,7 +332,7 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
                             graphql_took = time.perf_counter() - start
                             if body.get("errors"):
                                 raise SystemExit(f"{name} {label}: {body['errors']}")
-                            sql, args = raw_sql(column, scope_id, graphql_filter, after_sql, now)
+                            sql, args = raw_sql(column, scope_id, province_id, graphql_filter, after_sql, now)
                             start = time.perf_counter()
                             rows = await connection.fetch(sql, *args)
                             sql_took = time.perf_counter() - start
@@ -389,6 +396,17 @@ async def _summary_of(database_url: str, prefix: str) -> list[dict]:
     return list(provinces.values())
 
 
+async def _handed_to(database_url: str, agency_id: int) -> int:
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetchval(
+            "SELECT count(*) FROM dossier_steps WHERE agency_id = $1 AND from_agency_id <> agency_id", agency_id)
+    finally:
+        await connection.close()
+
+
 async def _analyze(database_url: str) -> None:
     import asyncpg
 
@@ -440,11 +458,13 @@ def run(args) -> None:
                 month = (dt.datetime.now(generator.VN_TZ) - dt.timedelta(days=45)).strftime("%y%m")
                 callers = {
                     "agency": ({"x-bench-agency": f"{busiest['province_id']}:{busiest['id']}"}, "agency_id",
-                               busiest["id"], f"{busiest['code'].lower()}-{month}"),
+                               busiest["id"], province["id"], f"{busiest['code'].lower()}-{month}"),
                     "province": ({"x-bench-province": str(province["id"])}, "province_id", province["id"],
-                                 f"{busiest['code'].lower()}-{month}"),
+                                 province["id"], f"{busiest['code'].lower()}-{month}"),
                 }
-                print(f"(b) 50-dossier pages: agency {busiest['code']} ({busiest['dossiers']:,} dossiers), "
+                handed = asyncio.run(_handed_to(database_url, busiest["id"]))
+                print(f"(b) 50-dossier pages: agency {busiest['code']} ({busiest['dossiers']:,} dossiers and "
+                      f"{handed:,} handed over to it), "
                       f"its province ({in_province:,}), {args.rounds} rounds after a warm-up, 1 worker")
                 with Server(folder, database_url, 1, prefix) as server:
                     report_pages(asyncio.run(pages(server.url, database_url, callers, args.rounds)))

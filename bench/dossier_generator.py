@@ -381,8 +381,39 @@ async def insert_dossiers(connection, agencies: list[dict], procs: list, *, even
     return made, made_events
 
 
+HAND_OVER = """
+-- A share of the dossiers in progress or finished had their later step handed over to the
+-- next agency of the province (in id order): that agency holds a step of a dossier it does
+-- not own, as the interlinked procedures make it. Ids: the dossier's, negated (unique, and
+-- never an id the app makes).
+WITH ranked AS (
+    SELECT province_id, id, row_number() OVER (PARTITION BY province_id ORDER BY id) AS n,
+           count(*) OVER (PARTITION BY province_id) AS c
+    FROM agencies WHERE id = ANY($1::bigint[])
+), neighbour AS (
+    SELECT a.id AS agency_id, b.id AS next_id
+    FROM ranked a JOIN ranked b ON b.province_id = a.province_id AND b.n = a.n % a.c + 1
+)
+INSERT INTO dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status, sector_data,
+                           from_agency_id, started_at)
+SELECT d.province_id, -d.id, nb.next_id, d.id, d.current_step + 1, 'handed-over', 'active', '{}'::json,
+       d.agency_id, d.received_at
+FROM dossiers d JOIN neighbour nb ON nb.agency_id = d.agency_id
+WHERE d.agency_id = ANY($1::bigint[]) AND d.status IN (4, 9, 10) AND d.id % $2 = 0 AND nb.next_id <> d.agency_id
+"""
+
+
+async def hand_over(connection, agency_ids: list[int], share: float) -> int:
+    """About `share` of the dossiers in progress or finished get a step handed over (HAND_OVER)."""
+    if share <= 0:
+        return 0
+    status = await connection.execute(HAND_OVER, agency_ids, max(1, round(1 / share)))
+    return int(status.split()[-1])
+
+
 async def generate(database_url: str, *, dossiers: int, provinces: int, agencies: int, events: bool = True,
-                   prefix: str = "BN", seed: int = 7, batch: int = 50_000, log=print) -> Summary:
+                   prefix: str = "BN", seed: int = 7, batch: int = 50_000, handed_over: float = 0.05,
+                   log=print) -> Summary:
     """Provinces, agencies, adoptions and `dossiers` dossiers on an already migrated database."""
     import asyncpg
 
@@ -406,6 +437,8 @@ async def generate(database_url: str, *, dossiers: int, provinces: int, agencies
         await upsert_catalogue(connection, procs, tenants)
         made, made_events = await insert_dossiers(connection, [a for a in flat if a["dossiers"]], procs,
                                                   events=events, batch=batch, now=dt.datetime.now(dt.UTC), log=log)
+        handed = await hand_over(connection, [a["id"] for a in flat], handed_over)
+        log(f"  {handed:>9,} steps handed over to another agency")
         for table in ("dossiers", "dossier_steps", "dossier_events", "dossier_counters", "procedure_adoptions"):
             await connection.execute(f"ANALYZE {table}")
     finally:
@@ -424,6 +457,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     parser.add_argument("--provinces", type=int, default=4)
     parser.add_argument("--agencies", type=int, default=50, help="agencies per province")
+    parser.add_argument("--handed-over", type=float, default=0.05,
+                        help="share of the dossiers in progress or finished with a step handed over")
     parser.add_argument("--no-events", dest="events", action="store_false", help="no dossier_events rows")
     parser.add_argument("--prefix", default="BN", help="province and agency codes start with it")
     parser.add_argument("--seed", type=int, default=7)
@@ -437,7 +472,7 @@ def main(argv: list[str] | None = None) -> None:
             await asyncio.to_thread(migrate.upgrade, args.database_url, app_url(args.database_url))
         summary = await generate(args.database_url, dossiers=args.dossiers, provinces=args.provinces,
                                  agencies=args.agencies, events=args.events, prefix=args.prefix,
-                                 seed=args.seed, batch=args.batch)
+                                 seed=args.seed, batch=args.batch, handed_over=args.handed_over)
         agencies = sum(len(p["agencies"]) for p in summary.provinces)
         print(f"{summary.dossiers:,} dossiers, {summary.events:,} events, {len(summary.provinces)} provinces, "
               f"{agencies} agencies, {len(summary.procedures)} procedures in {summary.seconds:.1f} s "

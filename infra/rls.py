@@ -14,6 +14,18 @@ _SETTING = "(select current_setting('eiso.{name}', true))"
 _IDS = "(select string_to_array(current_setting('eiso.{name}', true), ','))::bigint[]"
 
 
+def scope_setting(name: str) -> str:
+    """The caller's `eiso.<name>` setting, read once per statement."""
+    return _SETTING.format(name=name)
+
+
+def scope_ids(name: str) -> str:
+    """The caller's `eiso.<name>` ids as a bigint[], cast inside the sub-select (the comparison
+    with it stays leakproof, so an index may serve it under another table's policy)."""
+    # The outer cast makes it an expression: `= ANY ((select ...))` would compare with rows.
+    return f"(select string_to_array(current_setting('eiso.{name}', true), ',')::bigint[])::bigint[]"
+
+
 def scope_predicate(agency_column: str = "agency_id", province_column: str = "province_id") -> str:
     scope = _SETTING.format(name="scope")
     return (

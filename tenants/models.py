@@ -77,11 +77,11 @@ class TenantOwned(SQLModel, TenantRow):
 class SharedRow:
     """The marker of tenant tables whose rows their owner may share with other agencies (a
     dossier handed over to the agency of a later step). Under an agency scope the session
-    shows the rows the model's `visible_to(agency_ids)` selects, which must include the rows
-    those agencies own."""
+    shows the rows the model's `visible_to(agency_ids, province_ids)` selects, which must
+    include the rows those agencies own."""
 
     @classmethod
-    def visible_to(cls, agency_ids: tuple[int, ...]):
+    def visible_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
         raise NotImplementedError
 
 

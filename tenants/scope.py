@@ -77,22 +77,28 @@ def _shared_models() -> list[type]:
     return found
 
 
-def _shared_criteria(scope: TenantScope) -> list:
+# A statement's execution option: under an agency scope, shared rows only where the agency
+# owns them (a narrower scope, so always safe) - for a query that reads those separately.
+OWN_ROWS = {"eiso_own_rows": True}
+
+
+def _shared_criteria(scope: TenantScope, own_rows: bool) -> list:
     """Shared rows (not `TenantRow`s): their own criteria, with the agencies they are shared
     with. Plain expressions, not lambdas: each model's criterion has its own shape."""
     if scope.kind == "province":
         ids = tuple(sorted(scope.province_ids))
         return [with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True) for m in _shared_models()]
-    ids = tuple(sorted(scope.agency_ids))
-    return [with_loader_criteria(m, m.visible_to(ids), include_aliases=True) for m in _shared_models()]
+    ids, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
+    return [with_loader_criteria(m, m.agency_id.in_(ids) if own_rows else m.visible_to(ids, provinces),
+                                 include_aliases=True) for m in _shared_models()]
 
 
-def _criteria(scope: TenantScope) -> list:
+def _criteria(scope: TenantScope, own_rows: bool = False) -> list:
     if scope.kind == "nation":
         return []
     if scope.kind == "province":
         province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
-        return [*_shared_criteria(scope),
+        return [*_shared_criteria(scope, own_rows),
             with_loader_criteria(
                 TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
             ),
@@ -102,7 +108,7 @@ def _criteria(scope: TenantScope) -> list:
         ]
     agency_ids = tuple(sorted(scope.agency_ids))
     return [
-        *_shared_criteria(scope),
+        *_shared_criteria(scope, own_rows),
         with_loader_criteria(
             TenantRow, lambda cls: cls.agency_id.in_(agency_ids), include_aliases=True
         ),
@@ -116,7 +122,7 @@ def _add_scope(state: ORMExecuteState) -> None:
         return
     scope = scope_of(state.session)
     if state.is_select or state.is_update or state.is_delete:
-        options = _criteria(scope)
+        options = _criteria(scope, bool(state.execution_options.get("eiso_own_rows")))
         if options:
             state.statement = state.statement.options(*options)
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from bench.dossier_generator import generate, lookup_key
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
+from eiso.core.dossiers.models import Dossier, DossierEventRow, DossierStep, ProcedureRecord
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
 from tests.test_dossier_graphql import Caller
@@ -48,14 +48,23 @@ def officer(province: dict, agency: dict) -> Principal:
                      frozenset({Role.officer}), province_id=province["id"], agency_id=agency["id"])
 
 
+async def handed_to(resources, agency_id: int) -> int:
+    """Dossiers of another agency with a step handed over to this one (the generator's share)."""
+    async with resources.session(TenantScope.nation()) as session:
+        return (await session.execute(select(func.count()).select_from(DossierStep).where(
+            DossierStep.agency_id == agency_id, DossierStep.handed_over))).scalar_one()
+
+
 async def test_an_agency_sees_its_generated_dossiers(app, callers, resources, generated):
     province = generated.provinces[0]
     agency = max(province["agencies"], key=lambda a: a["dossiers"])
     gql = Caller(app, callers.issue(officer(province, agency)))
     total, nodes = await all_pages(gql)
-    assert total == len(nodes) == agency["dossiers"] > 0
+    handed = await handed_to(resources, agency["id"])
+    assert handed > 0  # its neighbour handed a step of some dossiers over to it
+    assert total == len(nodes) == agency["dossiers"] + handed
     assert len({n["code"] for n in nodes}) == total
-    assert all(n["code"].startswith(agency["code"] + "-") for n in nodes)
+    assert sum(n["code"].startswith(agency["code"] + "-") for n in nodes) == agency["dossiers"]
     assert [n["receivedAt"] for n in nodes] == sorted((n["receivedAt"] for n in nodes), reverse=True)  # latest first
 
     returned_total, returned = await all_pages(gql, {"status": "returned"})
@@ -106,4 +115,4 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(app, ca
     assert "errors" not in body, body
     assert body["data"]["receiveDossier"]["dossier"]["status"] == "received"
     total, _ = await all_pages(gql)
-    assert total == agency["dossiers"] + 1
+    assert total == agency["dossiers"] + await handed_to(resources, agency["id"]) + 1

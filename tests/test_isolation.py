@@ -508,7 +508,7 @@ async def test_a_step_handed_over_shows_the_dossier_and_that_step_only(resources
         await session.flush()
         dossier = first.dossier
         held = DossierStep(province_id=mine.province_id, agency_id=mine.agency.id, dossier_id=dossier.id,
-                           step_index=1, step_code="s1", sector_data={"mine": True})
+                           step_index=1, step_code="s1", sector_data={"mine": True}, from_agency_id=mine.sibling.id)
         session.add(held)
     me = TenantScope.agencies([mine.agency.id], [mine.province_id])
     async with resources.session(me) as session:

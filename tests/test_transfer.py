@@ -158,3 +158,36 @@ async def test_handover_names_the_receiving_agency(app, resources, callers):
     d = await complete(police, seen, RESIDENCE, to=committee.gid)
     assert [s["code"] for s in (await insurance(DOSSIER, {"id": d["id"]}))["data"]["dossier"]["mySteps"]] == [
         "insurance_card"]
+
+
+PAGE = """query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter) {
+  totalCount pageInfo { hasNextPage endCursor } edges { node { code } } } }"""
+
+
+async def test_an_agency_lists_its_own_and_the_handed_over_dossiers_newest_first(app, resources, callers):
+    """The page reads an agency's own dossiers and those handed over to it in two queries
+    (graphql/dossiers/page.py); the merged page keeps the order and the cursor across both."""
+    committee, police, _, fourth = await _three(resources, callers, app)
+    assert "errors" not in await adopt(committee, LINKED, {"residence": police.gid})
+    assert "errors" not in await adopt(police, LINKED)
+    first = (await receive(police, LINKED, CHILD))["data"]["receiveDossier"]["dossier"]
+    handed = (await receive(committee, LINKED, CHILD))["data"]["receiveDossier"]["dossier"]
+    handed = await move(committee, handed, "assignDossier", ', assignee: "x"')
+    await complete(committee, handed, BIRTH)
+    last = (await receive(police, LINKED, CHILD))["data"]["receiveDossier"]["dossier"]
+
+    async def pages(office, filter=None) -> list[list[str]]:
+        found, after = [], None
+        for _ in range(5):
+            page = (await office(PAGE, {"after": after, "filter": filter}))["data"]["dossiers"]
+            found.append([e["node"]["code"] for e in page["edges"]])
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
+        raise AssertionError(found)
+
+    assert await pages(police) == [[last["code"], handed["code"]], [first["code"]]]
+    assert await pages(police, {"status": "in_progress"}) == [[handed["code"]]]
+    assert (await police(PAGE, {}))["data"]["dossiers"]["totalCount"] == 3
+    assert await pages(committee) == [[handed["code"]]]
+    assert await pages(fourth) == [[]]

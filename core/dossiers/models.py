@@ -13,18 +13,21 @@ import datetime as dt
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Computed,
     Index,
     String,
     UniqueConstraint,
     and_,
+    or_,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, SQLModel
 
+from eiso.infra.in_subquery import in_subquery
 from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk, utcnow
 
 
@@ -66,6 +69,7 @@ class ProcedureAdoption(TenantOwned, table=True):
 
 # The rows the late filter can match: late already, or a running clock (new, received, in
 # progress, fee requested) that may pass its appointment. Migration 0520 repeats it.
+HANDED_OVER = "from_agency_id <> agency_id"  # a step an agency received from another
 LATE_INDEX_WHERE = "was_late OR status IN (1, 2, 4, 6)"
 
 
@@ -130,12 +134,26 @@ class Dossier(SharedTenantOwned, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def visible_to(cls, agency_ids: tuple[int, ...]):
-        """The dossiers holding a step of these agencies: the receiving agency always holds the
-        first step, so this covers its own dossiers too, and an uncorrelated IN lets the
-        database start from the agency's step rows (an OR with `agency_id` would scan them all)."""
-        return tuple_(cls.province_id, cls.id).in_(
-            select(DossierStep.province_id, DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids)))
+    def visible_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+        """The dossiers holding a step of these agencies: their own (the receiving agency holds
+        the first step) and those handed over to them. Each arm can use an index
+        (infra/in_subquery.py), so no query scans the table for them."""
+        return or_(cls.agency_id.in_(agency_ids), cls._handed_over(agency_ids, province_ids))
+
+    @classmethod
+    def handed_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+        """Only the dossiers of other agencies handed over to these (the second arm above)."""
+        return and_(cls._handed_over(agency_ids, province_ids), cls.agency_id.not_in(agency_ids))
+
+    @classmethod
+    def _handed_over(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+        """An agency's first step of another's dossier always comes from another agency: the
+        steps `handed_over` (partial index ix_dossier_steps_handed)."""
+        handed = select(DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over)
+        if not province_ids:
+            return in_subquery(cls.id, handed)
+        # with the province, the handed-over ids are primary-key lookups
+        return and_(cls.province_id.in_(province_ids), in_subquery(cls.id, handed))
 
 
 class DossierStep(TenantOwned, table=True):
@@ -143,10 +161,16 @@ class DossierStep(TenantOwned, table=True):
     reaches the step (at receipt, or handed over by the previous step's agency)."""
 
     __tablename__ = "dossier_steps"
+    # Never read back `handed_over` after an insert (RETURNING): the agency handing a step
+    # over may insert the receiver's row but not read it.
+    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012 - SQLAlchemy reads the class attribute
     __table_args__ = (
         agency_fk("dossier_steps"),
         tenant_fk("dossier_steps", "dossier_id", "dossiers", "dossier"),
         UniqueConstraint("province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"),
+        # the steps handed over from another agency: what `Dossier.visible_to` looks up
+        Index("ix_dossier_steps_handed", "agency_id", "dossier_id",
+              postgresql_where=text("handed_over"), sqlite_where=text("handed_over = 1")),
     )
 
     dossier_id: int = Field(sa_type=BigInteger)
@@ -156,6 +180,10 @@ class DossierStep(TenantOwned, table=True):
     # the step's own sector data (validated by the step's model), seen by this agency only
     sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     from_agency_id: int | None = Field(default=None, sa_type=BigInteger)  # who handed it over
+    # Computed by the database, so a reorganisation's new agency_id keeps it true; a column
+    # (not the comparison) so PostgreSQL's statistics know how few steps it holds.
+    handed_over: bool | None = Field(default=None, sa_column=Column(
+        Boolean, Computed(HANDED_OVER), nullable=True))
     started_at: dt.datetime = Field(default_factory=utcnow)
     completed_at: dt.datetime | None = None
     completed_by: str | None = Field(default=None, max_length=200)

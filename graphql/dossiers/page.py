@@ -18,6 +18,7 @@ from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.errors import DomainError
 from eiso.graphql.connections import decode_cursor
 from eiso.infra.text import fold
+from eiso.tenants.scope import OWN_ROWS, scope_of
 
 # What DossierNode reads; the personal data (applicant) and the JSON columns stay in the table.
 COLUMNS = (Dossier.province_id, Dossier.id, Dossier.code, Dossier.procedure_code, Dossier.status,
@@ -81,8 +82,25 @@ async def fetch(session, statement, first: int, after: str | None):
         received, dossier_id = _after(after)
         statement = statement.where(tuple_(Dossier.received_at, Dossier.id) < tuple_(received, dossier_id))
     statement = statement.order_by(Dossier.received_at.desc(), Dossier.id.desc()).limit(first + 1)
-    rows = list((await session.execute(statement)).all())
+    scope = scope_of(session)
+    if scope.kind != "agencies":
+        rows = list((await session.execute(statement)).all())
+    else:
+        rows = await _agency_rows(session, statement, scope)
     return rows[:first], len(rows) > first
+
+
+async def _agency_rows(session, statement, scope) -> list:
+    """An agency's own dossiers walk its index in order and stop after the page; the dossiers
+    handed over to it are few and come in a second query. One query with both (an OR) would
+    have to sort every dossier of the agency first."""
+    agencies, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
+    own = (await session.execute(
+        statement.where(Dossier.agency_id.in_(agencies)).execution_options(**OWN_ROWS))).all()
+    handed = (await session.execute(statement.where(Dossier.handed_to(agencies, provinces)))).all()
+    if not handed:
+        return list(own)
+    return sorted([*own, *handed], key=lambda row: (_aware(row.received_at), row.id), reverse=True)
 
 
 async def count(session, statement) -> int:

@@ -7,6 +7,7 @@ import enum
 
 import strawberry
 
+from eiso.graphql.loading import then
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants import onboarding
@@ -72,16 +73,24 @@ class AgencyNode:
         self.iso_status = IsoStatusEnum(row.iso_status)
         self.iso_status_since = row.iso_status_since
 
+    # Synchronous: a relation the list primed completes in place (graphql/loading.py).
     @strawberry.field(description="The parent agency, when the caller may see it.")
-    async def parent(self, info: strawberry.Info) -> AgencyNode | None:
+    def parent(self, info: strawberry.Info) -> AgencyNode | None:
         if self.row.parent_id is None:
             return None
-        row = await loaders(info).agencies.load((self.row.province_id, self.row.parent_id))
-        return AgencyNode(row=row) if row else None
+        return then(loaders(info).agencies.load((self.row.province_id, self.row.parent_id)), _agency_node)
 
     @strawberry.field
-    async def province(self, info: strawberry.Info) -> ProvinceNode:
-        return ProvinceNode(row=await loaders(info).provinces.load(self.row.province_id))
+    def province(self, info: strawberry.Info) -> ProvinceNode:
+        return then(loaders(info).provinces.load(self.row.province_id), _province_node)
+
+
+def _agency_node(row: Agency | None) -> AgencyNode | None:
+    return AgencyNode(row=row) if row else None
+
+
+def _province_node(row: Province) -> ProvinceNode:
+    return ProvinceNode(row=row)
 
 
 @strawberry.type(name="Module")

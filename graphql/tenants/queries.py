@@ -16,6 +16,8 @@ from eiso.graphql.connections import (
     decode_cursor,
     encode_cursor,
 )
+from eiso.graphql.selections import selects
+from eiso.graphql.tenants.dataloaders import loaders
 from eiso.graphql.tenants.ids import decode_id, not_found
 from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
 from eiso.infra.text import fold
@@ -89,6 +91,9 @@ class TenantsQuery:
         async with info.context.resources.session(principal.tenant) as session:
             rows, has_next, total = await _page(
                 session, statement, (Agency.name_folded, Agency.id), check_first(first), after)
+            await loaders(info).prime_relations(
+                session, rows, parents=selects(info, "edges", "node", "parent"),
+                provinces=selects(info, "edges", "node", "province"))
         return _connection(rows, has_next, total, AgencyNode, lambda row: [row.name_folded, row.id])
 
     @strawberry.field(description="One agency by its global id; NOT_FOUND outside the caller's scope.", extensions=guard("agency"))
