@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import warnings
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column, or_
 from sqlmodel import Field, SQLModel
 
 from eiso.infra.ids import new_id
@@ -77,12 +77,16 @@ class TenantOwned(SQLModel, TenantRow):
 class SharedRow:
     """The marker of tenant tables whose rows their owner may share with other agencies (a
     dossier handed over to the agency of a later step). Under an agency scope the session
-    shows the rows the model's `visible_to(agency_ids, province_ids)` selects, which must
-    include the rows those agencies own."""
+    shows the rows the agencies own or `shared_with` selects (`visible_to`)."""
+
+    @classmethod
+    def shared_with(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+        """The rows of other agencies shown to these agencies."""
+        raise NotImplementedError
 
     @classmethod
     def visible_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
-        raise NotImplementedError
+        return or_(cls.agency_id.in_(agency_ids), cls.shared_with(agency_ids, province_ids))
 
 
 class SharedTenantOwned(SQLModel, SharedRow):

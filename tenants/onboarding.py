@@ -17,7 +17,6 @@ import csv
 import dataclasses
 import enum
 import graphlib
-import io
 import json
 import re
 from collections.abc import Awaitable, Callable

@@ -19,7 +19,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, String, Table, delete, insert, literal, select, text, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    String,
+    Table,
+    delete,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 

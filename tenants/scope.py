@@ -77,28 +77,37 @@ def _shared_models() -> list[type]:
     return found
 
 
-# A statement's execution option: under an agency scope, shared rows only where the agency
-# owns them (a narrower scope, so always safe) - for a query that reads those separately.
-OWN_ROWS = {"eiso_own_rows": True}
+# Execution options of a statement that reads an agency scope's shared rows in two parts
+# (each part a narrower scope than the whole, so always safe): the rows the agencies own,
+# or only those other agencies share with them. One query with both is an OR, which no
+# index can walk in order.
+OWN_ROWS = {"eiso_shared_rows": "own"}
+SHARED_ONLY = {"eiso_shared_rows": "shared"}
 
 
-def _shared_criteria(scope: TenantScope, own_rows: bool) -> list:
+def _shared_criteria(scope: TenantScope, part: str | None) -> list:
     """Shared rows (not `TenantRow`s): their own criteria, with the agencies they are shared
     with. Plain expressions, not lambdas: each model's criterion has its own shape."""
     if scope.kind == "province":
         ids = tuple(sorted(scope.province_ids))
         return [with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True) for m in _shared_models()]
     ids, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
-    return [with_loader_criteria(m, m.agency_id.in_(ids) if own_rows else m.visible_to(ids, provinces),
-                                 include_aliases=True) for m in _shared_models()]
+
+    def criterion(model):
+        if part == "own":
+            return model.agency_id.in_(ids)
+        if part == "shared":
+            return model.shared_with(ids, provinces)
+        return model.visible_to(ids, provinces)
+    return [with_loader_criteria(m, criterion(m), include_aliases=True) for m in _shared_models()]
 
 
-def _criteria(scope: TenantScope, own_rows: bool = False) -> list:
+def _criteria(scope: TenantScope, part: str | None = None) -> list:
     if scope.kind == "nation":
         return []
     if scope.kind == "province":
         province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
-        return [*_shared_criteria(scope, own_rows),
+        return [*_shared_criteria(scope, part),
             with_loader_criteria(
                 TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
             ),
@@ -108,7 +117,7 @@ def _criteria(scope: TenantScope, own_rows: bool = False) -> list:
         ]
     agency_ids = tuple(sorted(scope.agency_ids))
     return [
-        *_shared_criteria(scope, own_rows),
+        *_shared_criteria(scope, part),
         with_loader_criteria(
             TenantRow, lambda cls: cls.agency_id.in_(agency_ids), include_aliases=True
         ),
@@ -122,7 +131,7 @@ def _add_scope(state: ORMExecuteState) -> None:
         return
     scope = scope_of(state.session)
     if state.is_select or state.is_update or state.is_delete:
-        options = _criteria(scope, bool(state.execution_options.get("eiso_own_rows")))
+        options = _criteria(scope, state.execution_options.get("eiso_shared_rows"))
         if options:
             state.statement = state.statement.options(*options)
 

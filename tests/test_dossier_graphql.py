@@ -152,3 +152,10 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
     found = (await gql(count, {"filter": {"search": " " + made[1].lower()}}))["data"]["dossiers"]
     assert [e["node"]["code"] for e in found["edges"]] == [made[1]]
     assert (await gql(count, {"filter": {"search": "100%"}}))["data"]["dossiers"]["totalCount"] == 0
+    # a beginning, in any case, finds every code it starts (a prefix range on PostgreSQL)
+    day = made[0].rsplit("-", 1)[0]
+    assert all(code.startswith(day) for code in made)
+    found = (await gql(count, {"filter": {"search": day.swapcase() + "-"}}))["data"]["dossiers"]
+    assert found["totalCount"] == 3
+    # `_` and `%` are characters, not wildcards
+    assert (await gql(count, {"filter": {"search": day[:-1] + "_"}}))["data"]["dossiers"]["totalCount"] == 0

@@ -20,7 +20,6 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
-    or_,
     select,
     text,
 )
@@ -69,6 +68,7 @@ class ProcedureAdoption(TenantOwned, table=True):
 
 # The rows the late filter can match: late already, or a running clock (new, received, in
 # progress, fee requested) that may pass its appointment. Migration 0520 repeats it.
+CODE_FOLDED = "lower(code)"
 HANDED_OVER = "from_agency_id <> agency_id"  # a step an agency received from another
 LATE_INDEX_WHERE = "was_late OR status IN (1, 2, 4, 6)"
 
@@ -92,12 +92,17 @@ class Dossier(SharedTenantOwned, table=True):
         # The figures (core/qms/figures.py): finished by period (migration 0610_figures).
         Index("ix_dossiers_province_finished", "province_id", "finished_at"),
         Index("ix_dossiers_agency_finished", "agency_id", "finished_at"),
+        # The code search (graphql/dossiers/page.py): a prefix range, leakproof under RLS.
+        Index("ix_dossiers_code_folded", "code_folded", postgresql_ops={"code_folded": "text_pattern_ops"}),
     )
 
     # No index on agency_id alone: ix_dossiers_agency_received leads with it, and under RLS the
     # planner would pick the lone index and sort a whole agency instead of reading 51 rows.
     agency_id: int = Field(sa_type=BigInteger, index=False)
     code: str = Field(sa_column=Column(String(80), unique=True, nullable=False))
+    # lower(code), computed by the database: what the code search compares (codes have no
+    # diacritics: agency codes are ASCII)
+    code_folded: str | None = Field(default=None, sa_column=Column(String(80), Computed(CODE_FOLDED), nullable=True))
     lookup_hash: str = Field(max_length=64)  # sha256 of the citizen's lookup key
     procedure_code: str = Field(max_length=32, index=True)
     # Personal data: never public, never logged, never in the audit trail or events.
@@ -134,26 +139,17 @@ class Dossier(SharedTenantOwned, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def visible_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
-        """The dossiers holding a step of these agencies: their own (the receiving agency holds
-        the first step) and those handed over to them. Each arm can use an index
-        (infra/in_subquery.py), so no query scans the table for them."""
-        return or_(cls.agency_id.in_(agency_ids), cls._handed_over(agency_ids, province_ids))
-
-    @classmethod
-    def handed_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
-        """Only the dossiers of other agencies handed over to these (the second arm above)."""
-        return and_(cls._handed_over(agency_ids, province_ids), cls.agency_id.not_in(agency_ids))
-
-    @classmethod
-    def _handed_over(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
-        """An agency's first step of another's dossier always comes from another agency: the
-        steps `handed_over` (partial index ix_dossier_steps_handed)."""
+    def shared_with(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+        """The dossiers of other agencies handed over to these. An agency's first step of
+        another's dossier always comes from another agency: the steps it holds with
+        `handed_over` (partial index ix_dossier_steps_handed) name them; with the province,
+        they are primary-key lookups, so this arm of `visible_to`'s OR has its own index
+        (infra/in_subquery.py) and no query scans the table for it."""
         handed = select(DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over)
-        if not province_ids:
-            return in_subquery(cls.id, handed)
-        # with the province, the handed-over ids are primary-key lookups
-        return and_(cls.province_id.in_(province_ids), in_subquery(cls.id, handed))
+        found = in_subquery(cls.id, handed)
+        if province_ids:
+            found = and_(cls.province_id.in_(province_ids), found)
+        return and_(found, cls.agency_id.not_in(agency_ids))
 
 
 class DossierStep(TenantOwned, table=True):

@@ -17,8 +17,9 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.errors import DomainError
 from eiso.graphql.connections import decode_cursor
+from eiso.infra.prefix_match import prefix_match
 from eiso.infra.text import fold
-from eiso.tenants.scope import OWN_ROWS, scope_of
+from eiso.tenants.scope import OWN_ROWS, SHARED_ONLY, scope_of
 
 # What DossierNode reads; the personal data (applicant) and the JSON columns stay in the table.
 COLUMNS = (Dossier.province_id, Dossier.id, Dossier.code, Dossier.procedure_code, Dossier.status,
@@ -38,12 +39,9 @@ def late_condition(now: dt.datetime):
 
 def search_condition(search: str):
     """A code or its beginning, ignoring case and diacritics ("bn00.001-2611" finds
-    "BN00.001-261120-0001"). No index helps under row-level security (lower() and LIKE are
-    not leakproof, so PostgreSQL filters after the policy): it scans the caller's rows, cheap
-    for an agency, slow for a whole province (docs/benchmarks.md)."""
-    folded = fold(search)
-    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(Dossier.code).like(f"{escaped}%", escape="\\")
+    "BN00.001-261120-0001"): a prefix of the computed `code_folded`, compared so that an
+    index serves it under row-level security (infra/prefix_match.py)."""
+    return prefix_match(Dossier.code_folded, fold(search))
 
 
 def conditions(f, now: dt.datetime) -> list:
@@ -86,18 +84,16 @@ async def fetch(session, statement, first: int, after: str | None):
     if scope.kind != "agencies":
         rows = list((await session.execute(statement)).all())
     else:
-        rows = await _agency_rows(session, statement, scope)
+        rows = await _agency_rows(session, statement)
     return rows[:first], len(rows) > first
 
 
-async def _agency_rows(session, statement, scope) -> list:
+async def _agency_rows(session, statement) -> list:
     """An agency's own dossiers walk its index in order and stop after the page; the dossiers
     handed over to it are few and come in a second query. One query with both (an OR) would
     have to sort every dossier of the agency first."""
-    agencies, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
-    own = (await session.execute(
-        statement.where(Dossier.agency_id.in_(agencies)).execution_options(**OWN_ROWS))).all()
-    handed = (await session.execute(statement.where(Dossier.handed_to(agencies, provinces)))).all()
+    own = (await session.execute(statement.execution_options(**OWN_ROWS))).all()
+    handed = (await session.execute(statement.execution_options(**SHARED_ONLY))).all()
     if not handed:
         return list(own)
     return sorted([*own, *handed], key=lambda row: (_aware(row.received_at), row.id), reverse=True)
