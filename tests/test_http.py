@@ -71,6 +71,28 @@ async def test_metrics_in_prometheus_text(client):
     assert 'eiso_http_requests_total{method="GET",route="healthz",status="200"}' in response.text
 
 
+def _sample(text: str, line_start: str) -> float:
+    return float(next(line for line in text.splitlines() if line.startswith(line_start)).rsplit(" ", 1)[1])
+
+
+async def test_request_metrics_count_every_request_into_cumulative_buckets(client):
+    """The counter and the histogram agree: +Inf holds every request, buckets never decrease."""
+    before = (await client.get("/metrics")).text
+    for _ in range(3):
+        await client.get("/readyz")
+    text = (await client.get("/metrics")).text
+    total = 'eiso_http_requests_total{method="GET",route="readyz",status="'
+    counted = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(total))
+    earlier = sum(float(line.rsplit(" ", 1)[1]) for line in before.splitlines() if line.startswith(total))
+    assert counted - earlier == 3
+    buckets = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("eiso_http_request_duration_seconds_bucket") and 'route="readyz"' in line]
+    assert len(buckets) == 12 and buckets == sorted(buckets)
+    count = _sample(text, 'eiso_http_request_duration_seconds_count{method="GET",route="readyz"}')
+    assert buckets[-1] == count == counted
+    assert _sample(text, 'eiso_http_request_duration_seconds_sum{method="GET",route="readyz"}') > 0
+
+
 async def test_graphiql_only_in_dev(client):
     response = await client.get("/graphql", headers={"accept": "text/html"})
     assert "graphiql" not in response.text.lower()  # the test app runs with EISO_ENV=test
