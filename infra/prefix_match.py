@@ -31,7 +31,7 @@ class PrefixMatch(ColumnElement[bool]):
     def __init__(self, column, prefix: str) -> None:
         self.column = coercions.expect(roles.ExpressionElementRole, column)
         self.low = bindparam("prefix_low", prefix, unique=True)
-        self.high = bindparam("prefix_high", prefix[:-1] + chr(ord(prefix[-1]) + 1), unique=True)
+        self.high = bindparam("prefix_high", prefix[:-1] + _next_character(prefix[-1]), unique=True)
         escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         self.pattern = bindparam("prefix_pattern", escaped + "%", unique=True)
 
@@ -40,6 +40,15 @@ class PrefixMatch(ColumnElement[bool]):
 
     def _copy_internals(self, clone=_clone, **kw) -> None:
         self.column = clone(self.column, **kw)
+
+
+def _next_character(character: str) -> str:
+    """The code point after `character`, skipping the surrogates (not encodable in UTF-8); the
+    last code point stays itself (the range is then empty: no text continues it)."""
+    point = ord(character) + 1
+    if 0xD800 <= point <= 0xDFFF:
+        point = 0xE000
+    return chr(min(point, 0x10FFFF))
 
 
 def prefix_match(column, prefix: str) -> PrefixMatch:

@@ -159,3 +159,6 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
     assert found["totalCount"] == 3
     # `_` and `%` are characters, not wildcards
     assert (await gql(count, {"filter": {"search": day[:-1] + "_"}}))["data"]["dossiers"]["totalCount"] == 0
+    # characters no code holds: NUL is dropped, the last code points find nothing, no error
+    for odd, expected in (("\x00", 3), (day + "\U0010ffff", 0), (day + "\ud7ff", 0)):
+        assert (await gql(count, {"filter": {"search": odd}}))["data"]["dossiers"]["totalCount"] == expected

@@ -41,7 +41,12 @@ def search_condition(search: str):
     """A code or its beginning, ignoring case and diacritics ("bn00.001-2611" finds
     "BN00.001-261120-0001"): a prefix of the computed `code_folded`, compared so that an
     index serves it under row-level security (infra/prefix_match.py)."""
-    return prefix_match(Dossier.code_folded, fold(search))
+    return prefix_match(Dossier.code_folded, search_key(search))
+
+
+def search_key(search: str | None) -> str:
+    """What the search compares: folded, without NUL (no text in PostgreSQL holds one)."""
+    return fold(search or "").replace("\x00", "")
 
 
 def conditions(f, now: dt.datetime) -> list:
@@ -54,7 +59,7 @@ def conditions(f, now: dt.datetime) -> list:
         found.append(Dossier.received_at >= f.received_from)
     if f.received_to:
         found.append(Dossier.received_at < f.received_to)
-    if f.search and fold(f.search):
+    if search_key(f.search):
         found.append(search_condition(f.search))
     if f.late is not None:
         late = late_condition(now)
