@@ -30,6 +30,20 @@ def _route(scope) -> str:
     return getattr(endpoint, "__name__", None) or type(endpoint).__name__
 
 
+# The labels by (method, endpoint, status), built once. Bounded: the method comes from the client.
+_labels: dict[tuple, tuple[str, str, str]] = {}
+
+
+def _labels_of(scope, status: int) -> tuple[str, str, str]:
+    key = (scope["method"], scope.get("endpoint"), status)
+    labels = _labels.get(key)
+    if labels is None:
+        if len(_labels) >= 4096:
+            _labels.clear()
+        labels = _labels[key] = (scope["method"], _route(scope), str(status))
+    return labels
+
+
 class RequestStats:
     """The request counter and latency histogram in plain Python numbers, turned into the
     two Prometheus families when scraped. Under uvicorn prometheus_client's locked values
@@ -37,19 +51,14 @@ class RequestStats:
     thread, so plain numbers need no lock. (Several workers: prometheus_client's
     multiprocess files instead, see `observe_request`.)"""
 
+    _BOUNDS = (*(str(b) for b in BUCKETS), "+Inf")
+
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str, str], int] = {}
         # (method, route) -> [count per bucket (not cumulative), sum]
         self.latency: dict[tuple[str, str], list] = {}
-        self._routes: dict[tuple, tuple[str, str, str]] = {}
 
-    def observe(self, scope, status: int, seconds: float) -> None:
-        key = (scope["method"], scope.get("endpoint"), status)
-        labels = self._routes.get(key)
-        if labels is None:
-            if len(self._routes) >= 4096:  # bounded: the method comes from the client
-                self._routes.clear()
-            labels = self._routes[key] = (scope["method"], _route(scope), str(status))
+    def observe(self, labels: tuple[str, str, str], seconds: float) -> None:
         self.counts[labels] = self.counts.get(labels, 0) + 1
         latency = self.latency.get(labels[:2])
         if latency is None:
@@ -64,9 +73,8 @@ class RequestStats:
         duration = HistogramMetricFamily("eiso_http_request_duration_seconds", "HTTP request duration",
                                          labels=["method", "route"])
         for labels, values in list(self.latency.items()):
-            cumulative = list(itertools.accumulate(values[:-1]))
-            bounds = [*(str(b) for b in BUCKETS), "+Inf"]
-            duration.add_metric(labels, list(zip(bounds, cumulative, strict=True)), values[-1])
+            cumulative = itertools.accumulate(values[:-1])
+            duration.add_metric(labels, list(zip(self._BOUNDS, cumulative, strict=True)), values[-1])
         yield requests
         yield duration
 
@@ -75,33 +83,29 @@ if MULTIPROCESS:
     REQUESTS = Counter("eiso_http_requests_total", "HTTP requests", ["method", "route", "status"])
     LATENCY = Histogram("eiso_http_request_duration_seconds", "HTTP request duration", ["method", "route"],
                         buckets=BUCKETS)
+    # the labelled children: `labels()` takes a lock and builds its key on every call
+    _children: dict[tuple, tuple] = {}
 else:
     STATS = RequestStats()
     REGISTRY.register(STATS)
 
-# The labelled children by (method, endpoint, status): `labels()` takes a lock and builds
-# its key on every call. Bounded: the method comes from the client.
-_children: dict[tuple, tuple] = {}
-
 
 def observe_request(scope, status: int, seconds: float) -> None:
+    labels = _labels_of(scope, status)
     if not MULTIPROCESS:
-        STATS.observe(scope, status, seconds)
+        STATS.observe(labels, seconds)
         return
-    key = (scope["method"], scope.get("endpoint"), status)
-    children = _children.get(key)
+    children = _children.get(labels)
     if children is None:
         if len(_children) >= 4096:
             _children.clear()
-        route = _route(scope)
-        children = _children[key] = (REQUESTS.labels(scope["method"], route, str(status)),
-                                     LATENCY.labels(scope["method"], route))
+        children = _children[labels] = (REQUESTS.labels(*labels), LATENCY.labels(*labels[:2]))
     children[0].inc()
     children[1].observe(seconds)
 
 
 async def metrics_endpoint(_request: Request) -> Response:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if MULTIPROCESS:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         body = generate_latest(registry)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import relationship
 from sqlmodel import Field, SQLModel
 
-from eiso.infra.in_subquery import in_subquery
+from eiso.infra.index_conditions import in_subquery
 from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk, utcnow
 
 
@@ -144,7 +144,7 @@ class Dossier(SharedTenantOwned, table=True):
         another's dossier always comes from another agency: the steps it holds with
         `handed_over` (partial index ix_dossier_steps_handed) name them; with the province,
         they are primary-key lookups, so this arm of `visible_to`'s OR has its own index
-        (infra/in_subquery.py) and no query scans the table for it."""
+        (infra/index_conditions.py) and no query scans the table for it."""
         handed = select(DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over)
         found = in_subquery(cls.id, handed)
         if province_ids:

@@ -17,7 +17,7 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.errors import DomainError
 from eiso.graphql.connections import decode_cursor
-from eiso.infra.prefix_match import prefix_match
+from eiso.infra.index_conditions import prefix_match
 from eiso.infra.text import fold
 from eiso.tenants.scope import OWN_ROWS, SHARED_ONLY, scope_of
 
@@ -40,7 +40,7 @@ def late_condition(now: dt.datetime):
 def search_condition(search: str):
     """A code or its beginning, ignoring case and diacritics ("bn00.001-2611" finds
     "BN00.001-261120-0001"): a prefix of the computed `code_folded`, compared so that an
-    index serves it under row-level security (infra/prefix_match.py)."""
+    index serves it under row-level security (infra/index_conditions.py)."""
     return prefix_match(Dossier.code_folded, search_key(search))
 
 

@@ -1,6 +1,6 @@
 """The dossier code search served by an index under row-level security: a computed
 `code_folded` (lower(code)) with a `text_pattern_ops` index, compared as a prefix range with
-the leakproof pattern operators (infra/prefix_match.py) instead of `lower(code) LIKE`, which
+the leakproof pattern operators (infra/index_conditions.py) instead of `lower(code) LIKE`, which
 PostgreSQL may only apply row by row after the policy.
 
 Revision ID: 0540_dossier_code_search

@@ -1,0 +1,108 @@
+"""Conditions written so PostgreSQL can serve them from an index where the plain form cannot
+(other databases get the plain form).
+
+- `in_subquery(column, select)`: PostgreSQL plans `x OR id IN (SELECT ...)` as a hashed
+  sub-plan checked row by row, which no index can serve: the table is scanned. Written
+  `id = ANY (ARRAY(SELECT ...))`, the sub-select becomes an init-plan evaluated once and the
+  comparison an index condition, so each arm of the OR takes its own index (a BitmapOr).
+- `prefix_match(column, prefix)`: under row-level security PostgreSQL applies a condition
+  before the policy only when its operators are leakproof; `LIKE` is not, so
+  `code LIKE 'x%'` scans every row the policy lets through. The pattern comparisons `~>=~`
+  and `~<~` are leakproof and a `text_pattern_ops` index serves them, so on PostgreSQL the
+  prefix becomes that range (the upper bound: the prefix with its last character
+  incremented, which is the byte order of UTF-8).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sqlalchemy import Boolean, bindparam
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import coercions, roles
+from sqlalchemy.sql.elements import ColumnElement, _clone
+from sqlalchemy.sql.visitors import InternalTraversal
+
+
+class _Condition(ColumnElement[bool]):
+    """A boolean element made of the clause elements named in `_parts`."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition: no `= 1` on databases without booleans
+    _parts: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        cls._traverse_internals = [(name, InternalTraversal.dp_clauseelement) for name in cls._parts]
+
+    # Explicit: the generated traversal ColumnElement caches for itself would copy nothing,
+    # and the tenant criteria adapt these elements to aliases of the table.
+    def get_children(self, **_kw):
+        return tuple(getattr(self, name) for name in self._parts)
+
+    def _copy_internals(self, clone=_clone, **kw) -> None:
+        for name in self._parts:
+            setattr(self, name, clone(getattr(self, name), **kw))
+
+
+class InSubquery(_Condition):
+    _parts = ("column", "subquery")
+
+    def __init__(self, column, subquery) -> None:
+        self.column = coercions.expect(roles.ExpressionElementRole, column)
+        self.subquery = subquery.scalar_subquery()
+
+
+class PrefixMatch(_Condition):
+    _parts = ("column", "low", "high", "pattern")
+
+    def __init__(self, column, prefix: str) -> None:
+        self.column = coercions.expect(roles.ExpressionElementRole, column)
+        self.low = bindparam("prefix_low", prefix, unique=True)
+        self.high = bindparam("prefix_high", prefix[:-1] + _next_character(prefix[-1]), unique=True)
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        self.pattern = bindparam("prefix_pattern", escaped + "%", unique=True)
+
+
+def in_subquery(column, subquery) -> InSubquery:
+    """`column` is among the values of the one-column `subquery` (a Select)."""
+    return InSubquery(column, subquery)
+
+
+def prefix_match(column, prefix: str) -> PrefixMatch:
+    """`column` starts with `prefix` (not empty), compared byte by byte."""
+    if not prefix:
+        raise ValueError("an empty prefix matches everything")
+    return PrefixMatch(column, prefix)
+
+
+def _next_character(character: str) -> str:
+    """The code point after `character`, skipping the surrogates (not encodable in UTF-8); the
+    last code point stays itself (the range is then empty: no text continues it)."""
+    point = ord(character) + 1
+    if 0xD800 <= point <= 0xDFFF:
+        point = 0xE000
+    return chr(min(point, 0x10FFFF))
+
+
+@compiles(InSubquery)
+def _in(element: InSubquery, compiler, **kw) -> str:
+    return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.subquery, **kw)}"
+
+
+@compiles(InSubquery, "postgresql")
+def _any_array(element: InSubquery, compiler, **kw) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY (ARRAY{compiler.process(element.subquery, **kw)})"
+
+
+@compiles(PrefixMatch)
+def _like(element: PrefixMatch, compiler, **kw) -> str:
+    return f"{compiler.process(element.column, **kw)} LIKE {compiler.process(element.pattern, **kw)} ESCAPE '\\'"
+
+
+@compiles(PrefixMatch, "postgresql")
+def _pattern_range(element: PrefixMatch, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return (f"({column} ~>=~ {compiler.process(element.low, **kw)} "
+            f"AND {column} ~<~ {compiler.process(element.high, **kw)})")
