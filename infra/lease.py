@@ -19,6 +19,8 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from eiso.infra.cancellation import raise_if_cancelled
+
 log = logging.getLogger("eiso.events")
 
 _RENEW = """
@@ -79,15 +81,21 @@ class Lease:
 
     async def keep(self) -> None:
         """Renew every third of the ttl while it stays ours (run as a task beside the work);
-        returns when the lease is lost."""
+        returns when the lease is lost. Checks for its own cancellation after each renewal:
+        redis-py may swallow one that arrives during the call, and a keeper that went on
+        renewing would hold up whoever awaits it (a worker's shutdown) for ever."""
         while True:
             await asyncio.sleep(self.ttl / 3)
             try:
-                if not await self.renew():
-                    log.warning("lease lost", extra={"lease": self.key})
-                    return
+                renewed = await self.renew()
             except RedisError as error:  # keep trying: `held` runs out on its own
+                raise_if_cancelled()
                 log.warning("lease renewal failed: %s", error, extra={"lease": self.key})
+                continue
+            raise_if_cancelled()
+            if not renewed:
+                log.warning("lease lost", extra={"lease": self.key})
+                return
 
     async def release_quietly(self, timeout: float = 1.0) -> None:
         with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
