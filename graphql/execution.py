@@ -12,7 +12,8 @@ drops what they cost:
 - the operation type is checked against what the transport allows (no mutation over GET)
   before validation errors are reported, as Strawberry does;
 - graphql-core executes with Strawberry's execution context (field extensions, `info`,
-  permissions and the module gate all run as before);
+  permissions and the module gate all run as before), plain leaf fields read in place
+  (graphql/executor.py);
 - errors go through Strawberry's error processing (field suggestions removed, logged).
 
 A schema given any other schema extension or directive falls back to Strawberry's path;
@@ -35,12 +36,14 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
+from eiso.graphql.executor import EisoExecutionContext
 from eiso.graphql.limits import Limits, limit_rules, schema_extensions
 from graphql import GraphQLError, execute, parse, specified_rules
 
 
 class EisoSchema(strawberry.Schema):
     def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
+        kwargs.setdefault("execution_context_class", EisoExecutionContext)
         super().__init__(*args, extensions=schema_extensions(limits), **kwargs)
         self.limits = limits
         self.rules = (*specified_rules, *limit_rules(limits))

@@ -1,0 +1,151 @@
+"""The executor's plain path (graphql/executor.py) answers exactly as graphql-core does: the
+same data, the same errors at the same paths, the same null propagation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import pytest
+import strawberry
+
+from eiso.graphql.execution import EisoSchema
+from eiso.graphql.executor import EisoExecutionContext
+from eiso.graphql.limits import Limits
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    red = "red"
+    green = "green"
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Pet(Named):
+    legs: int
+
+
+@strawberry.type
+class Tag:
+    label: str
+    colour: Colour
+    weight: float | None = None
+
+
+@strawberry.type
+class Item:
+    id: strawberry.ID
+    title: str
+    count: int
+    colour: Colour
+    at: dt.datetime
+    note: str | None
+    tags: list[Tag]
+    maybe_tags: list[Tag | None] | None
+    scores: list[int]
+    child: Item | None = None
+    pet: Named | None = None
+
+    @strawberry.field
+    def shout(self, suffix: str = "!") -> str:
+        return self.title.upper() + suffix
+
+
+AT = dt.datetime(2026, 12, 5, 8, 30, tzinfo=dt.UTC)
+
+
+def item(n: int, **changes) -> Item:
+    values = dict(id=strawberry.ID(f"i{n}"), title=f"Hồ sơ {n}", count=n, colour=Colour.red, at=AT,
+                  note=None if n % 2 else "ghi chú", tags=[Tag(label="a", colour=Colour.green)],
+                  maybe_tags=[None, Tag(label="b", colour=Colour.red, weight=1.5)], scores=[n, n + 1],
+                  child=Item(**{**_leaf_values(n + 100)}), pet=Pet(name="mèo", legs=4))
+    return Item(**{**values, **changes})
+
+
+def _leaf_values(n):
+    return dict(id=strawberry.ID(f"c{n}"), title=f"con {n}", count=n, colour=Colour.green, at=AT, note=None,
+                tags=[], maybe_tags=None, scores=[])
+
+
+ITEMS: list = []
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field
+    def first(self) -> Item | None:
+        return ITEMS[0] if ITEMS else None
+
+
+def schemas():
+    eiso = EisoSchema(query=Query, types=[Pet], limits=Limits(max_cost=100_000, max_aliases=100))
+    plain = strawberry.Schema(query=Query, types=[Pet])  # graphql-core's own executor
+    return eiso, plain
+
+
+FULL = """{ items { id title count colour at note scores __typename
+  tags { label colour weight } maybeTags { label weight }
+  child { id title note child { id } tags { label } }
+  ...on Item { alias: title } } }"""
+
+QUERIES = [
+    FULL,
+    "{ items { id shout(suffix: \"?\") title } }",  # a resolver with arguments beside plain fields
+    "{ items { id pet { name ... on Pet { legs } } } }",  # an interface
+    "{ first { id child { title } } items { t: title, t2: title } }",
+    "{ items { id note @include(if: false) title @skip(if: true) count } }",
+    "query Q { items { ...F } } fragment F on Item { id tags { ...T } } fragment T on Tag { label }",
+]
+
+
+async def both(query: str):
+    eiso, plain = schemas()
+    got, expected = await eiso.execute(query), await plain.execute(query)
+    as_dict = lambda r: (r.data, [(e.message, e.path) for e in r.errors or []])  # noqa: E731
+    return as_dict(got), as_dict(expected)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+async def test_plain_values_answer_as_graphql_core(query):
+    ITEMS[:] = [item(n) for n in range(5)]
+    got, expected = await both(query)
+    assert got == expected
+    assert got[1] == []
+
+
+@pytest.mark.parametrize(("broken", "where"), [
+    (dict(title=None), "a null in a non-null leaf"),
+    (dict(count="seven"), "a value the scalar refuses"),
+    (dict(tags=[Tag(label="a", colour=Colour.green), None]), "a null item in a non-null list"),
+    (dict(tags=[Tag(label=None, colour=Colour.red)]), "a null deep inside a list"),
+    (dict(colour="purple"), "a value outside the enum"),
+    (dict(scores=7), "a list that is not a list"),
+    (dict(child=Item(**{**_leaf_values(1), "title": None})), "a nullable object whose field breaks"),
+])
+async def test_unusual_values_give_graphql_cores_errors(broken, where):
+    ITEMS[:] = [item(0), item(1, **broken), item(2)]
+    got, expected = await both(FULL)
+    assert got == expected, where
+    assert got[1], where  # an error was reported
+
+
+async def test_a_page_of_plain_objects_builds_no_info_per_field(monkeypatch):
+    """The point of the plain path: 50 items × 10 fields without an `info` object each."""
+    built = []
+    original = EisoExecutionContext.build_resolve_info
+    monkeypatch.setattr(EisoExecutionContext, "build_resolve_info",
+                        lambda self, *a: built.append(a) or original(self, *a))
+    ITEMS[:] = [item(n) for n in range(50)]
+    eiso, _ = schemas()
+    result = await eiso.execute("{ items { id title count colour at note tags { label } child { id } } }")
+    assert result.errors is None and len(result.data["items"]) == 50
+    assert len(built) == 1  # the root field `items` only
