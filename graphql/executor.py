@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphql import (
@@ -30,10 +31,9 @@ from graphql import (
     GraphQLOutputType,
     is_leaf_type,
 )
-from graphql.pyutils import Undefined
 
 
-class _Unusual(Exception):  # noqa: N818 - a signal, not an error: graphql-core's path takes over
+class _Unusual(Exception):
     pass
 
 

@@ -60,16 +60,16 @@ AT = dt.datetime(2026, 12, 5, 8, 30, tzinfo=dt.UTC)
 
 
 def item(n: int, **changes) -> Item:
-    values = dict(id=strawberry.ID(f"i{n}"), title=f"Hồ sơ {n}", count=n, colour=Colour.red, at=AT,
-                  note=None if n % 2 else "ghi chú", tags=[Tag(label="a", colour=Colour.green)],
-                  maybe_tags=[None, Tag(label="b", colour=Colour.red, weight=1.5)], scores=[n, n + 1],
-                  child=Item(**{**_leaf_values(n + 100)}), pet=Pet(name="mèo", legs=4))
+    values = {"id": strawberry.ID(f"i{n}"), "title": f"Hồ sơ {n}", "count": n, "colour": Colour.red, "at": AT,
+                  "note": None if n % 2 else "ghi chú", "tags": [Tag(label="a", colour=Colour.green)],
+                  "maybe_tags": [None, Tag(label="b", colour=Colour.red, weight=1.5)], "scores": [n, n + 1],
+                  "child": Item(**_leaf_values(n + 100)), "pet": Pet(name="mèo", legs=4)}
     return Item(**{**values, **changes})
 
 
 def _leaf_values(n):
-    return dict(id=strawberry.ID(f"c{n}"), title=f"con {n}", count=n, colour=Colour.green, at=AT, note=None,
-                tags=[], maybe_tags=None, scores=[])
+    return {"id": strawberry.ID(f"c{n}"), "title": f"con {n}", "count": n, "colour": Colour.green, "at": AT, "note": None,
+                "tags": [], "maybe_tags": None, "scores": []}
 
 
 ITEMS: list = []
@@ -110,7 +110,7 @@ QUERIES = [
 async def both(query: str):
     eiso, plain = schemas()
     got, expected = await eiso.execute(query), await plain.execute(query)
-    as_dict = lambda r: (r.data, [(e.message, e.path) for e in r.errors or []])  # noqa: E731
+    as_dict = lambda r: (r.data, [(e.message, e.path) for e in r.errors or []])
     return as_dict(got), as_dict(expected)
 
 
@@ -123,13 +123,13 @@ async def test_plain_values_answer_as_graphql_core(query):
 
 
 @pytest.mark.parametrize(("broken", "where"), [
-    (dict(title=None), "a null in a non-null leaf"),
-    (dict(count="seven"), "a value the scalar refuses"),
-    (dict(tags=[Tag(label="a", colour=Colour.green), None]), "a null item in a non-null list"),
-    (dict(tags=[Tag(label=None, colour=Colour.red)]), "a null deep inside a list"),
-    (dict(colour="purple"), "a value outside the enum"),
-    (dict(scores=7), "a list that is not a list"),
-    (dict(child=Item(**{**_leaf_values(1), "title": None})), "a nullable object whose field breaks"),
+    ({"title": None}, "a null in a non-null leaf"),
+    ({"count": "seven"}, "a value the scalar refuses"),
+    ({"tags": [Tag(label="a", colour=Colour.green), None]}, "a null item in a non-null list"),
+    ({"tags": [Tag(label=None, colour=Colour.red)]}, "a null deep inside a list"),
+    ({"colour": "purple"}, "a value outside the enum"),
+    ({"scores": 7}, "a list that is not a list"),
+    ({"child": Item(**{**_leaf_values(1), "title": None})}, "a nullable object whose field breaks"),
 ])
 async def test_unusual_values_give_graphql_cores_errors(broken, where):
     ITEMS[:] = [item(0), item(1, **broken), item(2)]
