@@ -22,7 +22,7 @@ class Resources:
     redis: aioredis.Redis
 
     @classmethod
-    def open(cls, settings: Settings) -> "Resources":
+    def open(cls, settings: Settings) -> Resources:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
         return cls(settings, engine, make_sessionmaker(engine), make_redis(settings.redis_url))
 

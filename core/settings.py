@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEV_SECRET = "dev-only-secret-change-me"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
@@ -101,7 +100,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _prod_refuses_dev_defaults(self) -> "Settings":
+    def _prod_refuses_dev_defaults(self) -> Settings:
         if self.env == "prod" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("EISO_SECRET_KEY must be set to a real secret when EISO_ENV=prod")
         return self

@@ -35,6 +35,20 @@ class Connection(Generic[T]):
     total_count: int
 
 
+class KeyedEdge:
+    """An `Edge` whose cursor is encoded only if the query asks for it (a page usually reads
+    `pageInfo.endCursor` alone): Strawberry reads an edge's fields by attribute."""
+
+    __slots__ = ("_key", "_row", "node")
+
+    def __init__(self, node, row, key) -> None:
+        self.node, self._row, self._key = node, row, key
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self._key(self._row))
+
+
 def encode_cursor(key: list) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
 

@@ -233,18 +233,17 @@ async def test_cli_unknown_agency_and_heads(resources, database, agency):
 
 async def test_an_append_rolls_back_with_its_transaction(resources, agency):
     await append(resources, agency, 1)
-    async with resources.session(scope_of(agency)) as session:
-        async with session.begin():
-            await audit.append(
-                session,
-                province_id=agency.province_id,
-                agency_id=agency.id,
-                actor="x",
-                action="dossier.refused",
-                entity_type="dossier",
-                entity_id="D9",
-            )
-            await session.rollback()
+    async with resources.session(scope_of(agency)) as session, session.begin():
+        await audit.append(
+            session,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            actor="x",
+            action="dossier.refused",
+            entity_type="dossier",
+            entity_id="D9",
+        )
+        await session.rollback()
     async with resources.session(scope_of(agency)) as session, session.begin():
         heads = await audit.chain_heads(session)
     assert [h.seq for h in heads] == [1]

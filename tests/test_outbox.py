@@ -23,11 +23,10 @@ def topic() -> str:
 
 
 async def write(resources, topic_name, payloads, *, rollback=False):
-    async with resources.session(TenantScope.nation()) as session:
-        async with session.begin():
-            ids = [(await add_event(session, topic_name, p, agency_id=7)).id for p in payloads]
-            if rollback:
-                await session.rollback()
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        ids = [(await add_event(session, topic_name, p, agency_id=7)).id for p in payloads]
+        if rollback:
+            await session.rollback()
     return ids
 
 

@@ -7,7 +7,13 @@ from sqlalchemy import func, select
 
 from eiso.tenants.models import Agency, AgencyKind, Province, Unit
 from eiso.tenants.reorganisation import (
-    AgencyLineage, Reorganisation, ReorganisationError, absorbed_agencies, merge_agencies, merge_provinces, origin_of,
+    AgencyLineage,
+    Reorganisation,
+    ReorganisationError,
+    absorbed_agencies,
+    merge_agencies,
+    merge_provinces,
+    origin_of,
 )
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province

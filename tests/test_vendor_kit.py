@@ -24,8 +24,9 @@ async def test_the_kit_serves_the_vendor_module(eiso_client, eiso_province, eiso
 async def test_dossier_events_reach_the_vendor_hook(eiso_registry):
     import datetime as dt
 
-    from eiso.core.sdk import DossierEvent
     from eiso_vendor_demo import plugin
+
+    from eiso.core.sdk import DossierEvent
 
     event = DossierEvent(province_id=1, agency_id=2, dossier_id=3, dossier_code="HS-0003",
                          procedure_code="1.001612", from_status=1, to_status=2, actor="officer",

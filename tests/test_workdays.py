@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eiso.core.workdays import OfficeHours, VN_TZ, WorkingCalendar
+from eiso.core.workdays import VN_TZ, OfficeHours, WorkingCalendar
 from eiso.core.workdays.overrides import (
     ANNOUNCED_2026,
     CalendarOverride,

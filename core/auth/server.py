@@ -77,7 +77,7 @@ class HttpInput:
     json: Any = None
 
     @classmethod
-    async def read(cls, request: Request, form: dict[str, list[str]] | None = None) -> "HttpInput":
+    async def read(cls, request: Request, form: dict[str, list[str]] | None = None) -> HttpInput:
         query: dict[str, list[str]] = defaultdict(list)
         for key, value in request.query_params.multi_items():
             query[key].append(value)
@@ -244,9 +244,9 @@ class OpenIDCode(grants_oidc.OpenIDCode):
     """OpenID Connect: an ID token (RS256, same keys, `typ: JWT`, audience = the client) when
     the client asks for the `openid` scope. It can never pass as an access token (`typ`)."""
 
-    server: "EisoAuthorizationServer"
+    server: EisoAuthorizationServer
 
-    def __init__(self, server: "EisoAuthorizationServer") -> None:
+    def __init__(self, server: EisoAuthorizationServer) -> None:
         super().__init__(require_nonce=False)
         self.server = server
 
@@ -277,7 +277,7 @@ class OpenIDCode(grants_oidc.OpenIDCode):
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
-    server: "EisoAuthorizationServer"
+    server: EisoAuthorizationServer
 
     def save_authorization_code(self, code, request):
         data = request.payload.data
@@ -310,7 +310,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
-    server: "EisoAuthorizationServer"
+    server: EisoAuthorizationServer
 
     def authenticate_refresh_token(self, refresh_token):
         token = self.server.load_refresh_token(refresh_token)
@@ -336,7 +336,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
-    server: "EisoAuthorizationServer"
+    server: EisoAuthorizationServer
 
     def query_token(self, token_string, token_type_hint):
         if token_string.count(".") == 2 and token_type_hint != "refresh_token":

@@ -24,7 +24,7 @@ from eiso.core.dossiers.models import (
     DossierStep,
     ProcedureRecord,
 )
-from eiso.core.dossiers.statuses import ALLOWED, FINISHED, Status
+from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.qms import dossier_ncs
 from eiso.core.workdays import WorkingCalendar
@@ -50,8 +50,7 @@ def _not_found(dossier_id: object) -> NotFound:
 def is_overdue(dossier: Dossier, now: dt.datetime) -> bool:
     return (
         dossier.appointment_at is not None
-        and Status(dossier.status) not in FINISHED
-        and dossier.status != Status.supplement_requested  # the clock is stopped
+        and Status(dossier.status) in CLOCK_RUNS
         and now > _aware(dossier.appointment_at)
     )
 

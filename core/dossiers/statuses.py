@@ -36,3 +36,5 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 }
 # Finished: the clock no longer matters, so such a dossier is never "overdue".
 FINISHED = frozenset({S.processed, S.returned, S.not_received, S.withdrawn, S.stopped})
+# The clock runs (one past its appointment is late): not finished, not waiting for a supplement.
+CLOCK_RUNS = frozenset(set(S) - FINISHED - {S.supplement_requested})

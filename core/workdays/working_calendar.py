@@ -44,7 +44,7 @@ class OfficeHours:
             raise ValueError("office hours need at least one window")
 
     @classmethod
-    def parse(cls, text: str) -> "OfficeHours":
+    def parse(cls, text: str) -> OfficeHours:
         """`"07:30-11:30,13:30-17:00"` → OfficeHours."""
         windows = []
         for part in text.split(","):

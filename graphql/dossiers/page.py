@@ -14,7 +14,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
 from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier
-from eiso.core.dossiers.statuses import FINISHED, Status
+from eiso.core.dossiers.statuses import CLOCK_RUNS
 from eiso.core.errors import DomainError
 from eiso.graphql.connections import decode_cursor
 from eiso.infra.index_conditions import prefix_match
@@ -26,7 +26,7 @@ COLUMNS = (Dossier.province_id, Dossier.id, Dossier.code, Dossier.procedure_code
            Dossier.current_step, Dossier.assignee, Dossier.received_at, Dossier.appointment_at,
            Dossier.was_late, Dossier.supplement_count, Dossier.version)
 # Statuses whose clock runs (engine.is_overdue): past the appointment, such a dossier is late.
-RUNNING = tuple(sorted(int(s) for s in set(Status) - FINISHED - {Status.supplement_requested}))
+RUNNING = tuple(sorted(int(s) for s in CLOCK_RUNS))
 
 
 def late_condition(now: dt.datetime):

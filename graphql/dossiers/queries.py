@@ -76,7 +76,8 @@ class DossiersQuery:
         async with info.context.resources.session(principal.tenant) as session:
             rows, more = await page.fetch(session, statement, first, after)
             total = await page.count(session, statement) if page.wants_total(info) else 0
-        return _connection(rows, more, total, DossierNode, page.cursor_key)
+        nodes = DossierNode.of_rows(rows, utcnow())
+        return _connection(rows, more, total, DossierNode, page.cursor_key, nodes)
 
     @strawberry.field(description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
                       extensions=guard("publicDossier"))

@@ -10,11 +10,10 @@ from eiso.core.errors import NotFound
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.connections import (
     Connection,
-    Edge,
+    KeyedEdge,
     PageInfo,
     check_first,
     decode_cursor,
-    encode_cursor,
 )
 from eiso.graphql.selections import selects
 from eiso.graphql.tenants.dataloaders import loaders
@@ -35,8 +34,10 @@ async def _page(session, statement, columns, first: int, after: str | None):
     return rows[:first], len(rows) > first, total
 
 
-def _connection(rows, has_next: bool, total: int, node, key) -> Connection:
-    edges = [Edge(cursor=encode_cursor(key(row)), node=node(row=row)) for row in rows]
+def _connection(rows, has_next: bool, total: int, node, key, nodes: list | None = None) -> Connection:
+    """A page's connection; `nodes` when built already (else `node(row=row)` each)."""
+    nodes = [node(row=row) for row in rows] if nodes is None else nodes
+    edges = [KeyedEdge(item, row, key) for item, row in zip(nodes, rows, strict=True)]
     return Connection(
         edges=edges, page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
         total_count=total,
