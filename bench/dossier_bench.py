@@ -7,8 +7,11 @@ uvicorn server, and two measurements, each against a baseline of the same run:
     and their ratio. The load runs in a separate process (httpx, asyncio).
 (b) page latency: ~200 filtered 50-dossier pages (no filter, status, procedure, late, a
     period, a code search; each followed by two more pages with `after`) as an agency's
-    officer and as a province, p50/p99 of the GraphQL request against the raw SQL that
-    returns the same rows (asyncpg, same run, interleaved). The rows are compared.
+    officer and as a province, p50/p99 of the GraphQL request against two baselines of the
+    same run, interleaved: the raw SQL that returns the same rows (asyncpg in the bench
+    process, no HTTP), and that SQL behind a plain Starlette endpoint of the same server
+    returning the same JSON (`/raw-page`: the same HTTP client, server and orjson, so the
+    ratio is what eiso's layers add). The rows and the JSON are compared.
 
     .venv/bin/python -m bench.dossier_bench [--dossiers 1000000] [--provinces 4] [--agencies 50]
         [--seconds 20] [--concurrency 16] [--rounds 6] [--reuse] [--keep]
@@ -72,8 +75,12 @@ WORKERS = textwrap.dedent('''
         return None
 
     def eiso():
-        """The app, saying which worker answered (the bench waits until every worker has)."""
+        """The app, saying which worker answered (the bench waits until every worker has),
+        and beside it `/raw-page`: the baseline endpoint (bench.dossier_bench.raw_page)."""
+        from bench.dossier_bench import raw_page_app
+
         inner = create_app(get_settings(), authenticator=header_auth)
+        raw = raw_page_app(os.environ["EISO_BENCH_RAW_URL"])
         pid = str(os.getpid()).encode()
 
         async def app(scope, receive, send):
@@ -82,6 +89,9 @@ WORKERS = textwrap.dedent('''
                     message["headers"] = [*message.get("headers", []), (b"x-bench-pid", pid)]
                 await send(message)
 
+            if scope["type"] == "http" and scope["path"] == "/raw-page":
+                await raw(scope, receive, send)
+                return
             await inner(scope, receive, send_pid if scope["type"] == "http" else send)
 
         return app
@@ -107,12 +117,13 @@ class Server:
         env = {**os.environ, "EISO_ENV": "prod", "EISO_SECRET_KEY": "bench-" + "x" * 32,
                "EISO_DATABASE_URL": generator.app_url(database_url), "EISO_REDIS_URL": REDIS_URL,
                "EISO_REDIS_PREFIX": redis_prefix, "EISO_PLUGINS": ",".join(generator.MODULES),
-               "EISO_LOG_LEVEL": "WARNING", "EISO_DB_POOL_SIZE": "20"}
+               "EISO_LOG_LEVEL": "WARNING", "EISO_DB_POOL_SIZE": "20", "EISO_BENCH_RAW_URL": database_url}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "workers:eiso", "--app-dir", str(folder),
              "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
              "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+            env=env, stdout=subprocess.DEVNULL, stderr=self.log,
+            cwd=Path(__file__).resolve().parents[1])  # `bench` importable: the baseline endpoint
         self.url = f"http://127.0.0.1:{self.port}/graphql"
         self.workers = workers
 
@@ -302,6 +313,55 @@ def raw_sql(scope_column: str, scope_id: int, province_id: int, graphql_filter: 
     return sql, args
 
 
+def raw_page_app(database_url: str):
+    """The baseline endpoint: `raw_sql` on an asyncpg pool (as the database owner, so no
+    row-level security: the query a person would write), the same JSON as the GraphQL page
+    written with orjson. POST {"caller": [scope column, scope id, province id], "filter",
+    "after": [received_at, id] | null, "now"}."""
+    import asyncpg
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from eiso.core.dossiers.statuses import CLOCK_RUNS, Status
+    from eiso.graphql.connections import encode_cursor
+    from eiso.graphql.tenants.ids import encode_id
+
+    pool = None
+    running = {int(s) for s in CLOCK_RUNS}
+    names = {int(s): s.name for s in Status}  # as the GraphQL enum spells them
+
+    def node(row, now):
+        appointment = row["appointment_at"]
+        late = row["was_late"] or (appointment is not None and row["status"] in running and now > appointment)
+        return {"id": encode_id("Dossier", row["province_id"], row["id"]), "code": row["code"],
+                "procedureCode": row["procedure_code"], "status": names[row["status"]],
+                "receivedAt": row["received_at"].isoformat(),
+                "appointmentAt": appointment.isoformat() if appointment else None,
+                "late": late, "assignee": row["assignee"]}
+
+    async def page(request):
+        nonlocal pool
+        if pool is None:
+            pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+        asked = orjson.loads(await request.body())
+        now = dt.datetime.fromisoformat(asked["now"])
+        after = asked["after"] and (dt.datetime.fromisoformat(asked["after"][0]), asked["after"][1])
+        sql, args = raw_sql(*asked["caller"], asked["filter"], after, now)
+        async with pool.acquire() as connection:
+            rows = await connection.fetch(sql, *args)
+        shown = rows[:50]
+        last = shown[-1] if shown else None
+        body = {"data": {"dossiers": {
+            "pageInfo": {"hasNextPage": len(rows) > 50, "endCursor": last and encode_cursor(
+                [last["received_at"].isoformat(), last["id"]])},
+            "edges": [{"node": node(row, now)} for row in shown]}}}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    return Starlette(routes=[Route("/raw-page", page, methods=["POST"])])
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -311,9 +371,11 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
     """`callers`: name → (headers, scope column, scope id, province id, search term)."""
     import asyncpg
     import httpx
+    import orjson
 
     now = dt.datetime.now(dt.UTC)
-    times: dict[str, dict[str, list[float]]] = {name: {"graphql": [], "sql": [], "typename": []}
+    raw_url = url.rsplit("/", 1)[0] + "/raw-page"
+    times: dict[str, dict[str, list[float]]] = {name: {"graphql": [], "sql": [], "endpoint": [], "typename": []}
                                                 for name in callers}
     per_filter: dict[tuple[str, str], list[tuple[float, float]]] = {}
     mismatches = 0
@@ -339,6 +401,14 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
                             page = body["data"]["dossiers"]
                             if [e["node"]["code"] for e in page["edges"]] != [r["code"] for r in rows[:50]]:
                                 mismatches += 1
+                            start = time.perf_counter()  # the same rows and JSON from a plain endpoint
+                            plain = await http.post(raw_url, content=orjson.dumps({
+                                "caller": [column, scope_id, province_id], "filter": graphql_filter,
+                                "after": after_sql and [after_sql[0].isoformat(), after_sql[1]],
+                                "now": now.isoformat()}))
+                            endpoint_took = time.perf_counter() - start
+                            if plain.json()["data"] != body["data"]:
+                                mismatches += 1
                             start = time.perf_counter()  # the fixed cost: HTTP, auth, GraphQL
                             await http.post(url, json={"query": "{ __typename }"}, headers=headers)
                             typename_took = time.perf_counter() - start
@@ -346,7 +416,8 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
                                 times[name]["typename"].append(typename_took)
                                 times[name]["graphql"].append(graphql_took)
                                 times[name]["sql"].append(sql_took)
-                                per_filter.setdefault((name, label), []).append((graphql_took, sql_took))
+                                times[name]["endpoint"].append(endpoint_took)
+                                per_filter.setdefault((name, label), []).append((graphql_took, sql_took, endpoint_took))
                             if not page["pageInfo"]["hasNextPage"] or len(rows) < 51:
                                 break
                             after_gql = page["pageInfo"]["endCursor"]
@@ -357,20 +428,24 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
 
 
 def report_pages(result: dict) -> None:
-    print("  caller    requests   GraphQL p50 / p99        raw SQL p50 / p99      ratio p50 / p99   "
-          "{ __typename } p50")
+    """p50 / p99 per caller: the GraphQL page, the raw SQL alone (asyncpg in the bench
+    process: no HTTP), the raw SQL behind a plain endpoint of the same server (the same HTTP
+    client, server and JSON: what eiso's layers add), and the ratios."""
+    def ms(values):
+        return percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
+
+    print("  caller    pages  GraphQL p50/p99    raw SQL alone      ratio        raw SQL endpoint   ratio"
+          "        { __typename }")
     for name, runs in result["times"].items():
-        g, s = runs["graphql"], runs["sql"]
-        g50, g99, s50, s99 = (percentile(g, 0.5), percentile(g, 0.99), percentile(s, 0.5), percentile(s, 0.99))
-        print(f"  {name:9s} {len(g):6d}   {g50 * 1000:7.2f} / {g99 * 1000:7.2f} ms   "
-              f"{s50 * 1000:7.2f} / {s99 * 1000:7.2f} ms   {g50 / s50:5.2f}x / {g99 / s99:5.2f}x   "
-              f"{percentile(runs['typename'], 0.5) * 1000:7.2f} ms")
-    print("  median per filter (GraphQL / SQL ms, ratio):")
-    for (name, label), pairs in result["per_filter"].items():
-        g = statistics.median(p[0] for p in pairs) * 1000
-        s = statistics.median(p[1] for p in pairs) * 1000
-        print(f"    {name:9s} {label:10s} {g:7.2f} / {s:7.2f}  {g / s:5.2f}x")
-    print(f"  pages whose rows differed between GraphQL and SQL: {result['mismatches']}")
+        (g50, g99), (s50, s99), (e50, e99) = ms(runs["graphql"]), ms(runs["sql"]), ms(runs["endpoint"])
+        print(f"  {name:9s} {len(runs['graphql']):5d}  {g50:6.2f} / {g99:6.2f} ms  {s50:5.2f} / {s99:5.2f} ms  "
+              f"{g50 / s50:5.2f}x/{g99 / s99:5.2f}x  {e50:5.2f} / {e99:5.2f} ms  {g50 / e50:4.2f}x/{g99 / e99:4.2f}x  "
+              f"{ms(runs['typename'])[0]:5.2f} ms")
+    print("  median per filter (GraphQL / raw SQL alone / raw SQL endpoint ms, ratios):")
+    for (name, label), triples in result["per_filter"].items():
+        g, s, e = (statistics.median(t[i] for t in triples) * 1000 for i in range(3))
+        print(f"    {name:9s} {label:10s} {g:6.2f} / {s:5.2f} / {e:5.2f}  {g / s:5.2f}x {g / e:5.2f}x")
+    print(f"  pages whose rows or JSON differed between GraphQL, SQL and the endpoint: {result['mismatches']}")
 
 
 # -- the run ----------------------------------------------------------------------------------
