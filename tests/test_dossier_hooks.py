@@ -20,7 +20,7 @@ from eiso.core.resources import Resources
 from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
 from eiso.infra.outbox import OutboxEvent
 from eiso.infra.relay import Relay
-from eiso.tenants.models import AgencyKind
+from eiso.tenants.models import AgencyKind, utcnow
 from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
@@ -76,10 +76,11 @@ async def agency_with(resources, enabled: list[str]):
 
 
 async def transitions(resources, agency, count: int = 1) -> list[str]:
-    """`count` receipts plus an assignment each; the dossier codes."""
+    """`count` receipts plus an assignment each; the dossier codes. Received now: the
+    assignment runs on the real clock, which a fixed receipt date would leave overdue."""
     made = []
     for _ in range(count):
-        received = await receive(resources, agency)
+        received = await receive(resources, agency, now=utcnow())
         await service.act(resources, TenantScope.agencies([agency.id], [agency.province_id]),
                           received.dossier.id, received.dossier.version, engine.assign,
                           actor="officer-1", assignee="officer-2")
