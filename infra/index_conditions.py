@@ -5,7 +5,7 @@
   sub-plan checked row by row, which no index can serve: the table is scanned. Written
   `id = ANY (ARRAY(SELECT ...))`, the sub-select becomes an init-plan evaluated once and the
   comparison an index condition, so each arm of the OR takes its own index (a BitmapOr).
-- `prefix_match(column, prefix)`: under row-level security PostgreSQL applies a condition
+- `prefix_match(column, prefix)` (`prefix_match_param` for a statement built once): under row-level security PostgreSQL applies a condition
   before the policy only when its operators are leakproof; `LIKE` is not, so
   `code LIKE 'x%'` scans every row the policy lets through. The pattern comparisons `~>=~`
   and `~<~` are leakproof and a `text_pattern_ops` index serves them, so on PostgreSQL the
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import Boolean, bindparam
+from sqlalchemy import Boolean, String, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import coercions, roles
 from sqlalchemy.sql.elements import ColumnElement, _clone
@@ -57,12 +57,9 @@ class InSubquery(_Condition):
 class PrefixMatch(_Condition):
     _parts = ("column", "low", "high", "pattern")
 
-    def __init__(self, column, prefix: str) -> None:
+    def __init__(self, column, low, high, pattern) -> None:
         self.column = coercions.expect(roles.ExpressionElementRole, column)
-        self.low = bindparam("prefix_low", prefix, unique=True)
-        self.high = bindparam("prefix_high", prefix[:-1] + _next_character(prefix[-1]), unique=True)
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        self.pattern = bindparam("prefix_pattern", escaped + "%", unique=True)
+        self.low, self.high, self.pattern = low, high, pattern
 
 
 def in_subquery(column, subquery) -> InSubquery:
@@ -72,9 +69,23 @@ def in_subquery(column, subquery) -> InSubquery:
 
 def prefix_match(column, prefix: str) -> PrefixMatch:
     """`column` starts with `prefix` (not empty), compared byte by byte."""
+    values = prefix_values("prefix", prefix)
+    return PrefixMatch(column, *(bindparam(name, value, unique=True) for name, value in values.items()))
+
+
+def prefix_match_param(column, name: str) -> PrefixMatch:
+    """`prefix_match` for a statement built once and run many times: the prefix comes at
+    execution, as the parameters `prefix_values(name, prefix)` gives."""
+    return PrefixMatch(column, *(bindparam(f"{name}_{part}", type_=String) for part in ("low", "high", "pattern")))
+
+
+def prefix_values(name: str, prefix: str) -> dict[str, str]:
+    """The parameters of a `prefix_match_param(column, name)`: the range's bounds, the LIKE pattern."""
     if not prefix:
         raise ValueError("an empty prefix matches everything")
-    return PrefixMatch(column, prefix)
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {f"{name}_low": prefix, f"{name}_high": prefix[:-1] + _next_character(prefix[-1]),
+            f"{name}_pattern": escaped + "%"}
 
 
 def _next_character(character: str) -> str:

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import event, inspect, text
+from sqlalchemy import bindparam, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
@@ -33,15 +33,15 @@ class TenantScope:
     agency_ids: frozenset[int] = frozenset()
 
     @classmethod
-    def nation(cls) -> "TenantScope":
+    def nation(cls) -> TenantScope:
         return cls("nation")
 
     @classmethod
-    def province(cls, *province_ids: int) -> "TenantScope":
+    def province(cls, *province_ids: int) -> TenantScope:
         return cls("province", province_ids=frozenset(province_ids))
 
     @classmethod
-    def agencies(cls, agency_ids: Iterable[int], province_ids: Iterable[int] = ()) -> "TenantScope":
+    def agencies(cls, agency_ids: Iterable[int], province_ids: Iterable[int] = ()) -> TenantScope:
         return cls("agencies", frozenset(province_ids), frozenset(agency_ids))
 
     def allows(self, province_id: int | None, agency_id: int | None) -> bool:
@@ -77,37 +77,22 @@ def _shared_models() -> list[type]:
     return found
 
 
-# Execution options of a statement that reads an agency scope's shared rows in two parts
-# (each part a narrower scope than the whole, so always safe): the rows the agencies own,
-# or only those other agencies share with them. One query with both is an OR, which no
-# index can walk in order.
-OWN_ROWS = {"eiso_shared_rows": "own"}
-SHARED_ONLY = {"eiso_shared_rows": "shared"}
-
-
-def _shared_criteria(scope: TenantScope, part: str | None) -> list:
+def _shared_criteria(scope: TenantScope) -> list:
     """Shared rows (not `TenantRow`s): their own criteria, with the agencies they are shared
     with. Plain expressions, not lambdas: each model's criterion has its own shape."""
     if scope.kind == "province":
         ids = tuple(sorted(scope.province_ids))
         return [with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True) for m in _shared_models()]
     ids, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
-
-    def criterion(model):
-        if part == "own":
-            return model.agency_id.in_(ids)
-        if part == "shared":
-            return model.shared_with(ids, provinces)
-        return model.visible_to(ids, provinces)
-    return [with_loader_criteria(m, criterion(m), include_aliases=True) for m in _shared_models()]
+    return [with_loader_criteria(m, m.visible_to(ids, provinces), include_aliases=True) for m in _shared_models()]
 
 
-def _criteria(scope: TenantScope, part: str | None = None) -> list:
+def _criteria(scope: TenantScope) -> list:
     if scope.kind == "nation":
         return []
     if scope.kind == "province":
         province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
-        return [*_shared_criteria(scope, part),
+        return [*_shared_criteria(scope),
             with_loader_criteria(
                 TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
             ),
@@ -117,12 +102,44 @@ def _criteria(scope: TenantScope, part: str | None = None) -> list:
         ]
     agency_ids = tuple(sorted(scope.agency_ids))
     return [
-        *_shared_criteria(scope, part),
+        *_shared_criteria(scope),
         with_loader_criteria(
             TenantRow, lambda cls: cls.agency_id.in_(agency_ids), include_aliases=True
         ),
         with_loader_criteria(Agency, lambda cls: cls.id.in_(agency_ids), include_aliases=True),
     ]
+
+
+def bound_scope(model, kind: ScopeKind, part: str | None = None, *, provinces: bool = True):
+    """The condition `_criteria` adds for `model` under a scope of this kind, with the ids as
+    expanding parameters (`scope_params`): for a statement built once and run on the
+    session's Core connection (`session.connection()`), where the ORM adds nothing.
+    `provinces`: whether the scope names its provinces. None for the nation. PostgreSQL's
+    row-level security applies as on every statement.
+
+    A shared model's rows under an agency scope may be asked for in parts, each narrower
+    than the whole: `part="own"` (the agencies' own rows) or `"shared"` (only those other
+    agencies share with them). One condition with both is an OR that no index walks in
+    order; a UNION ALL of the parts walks one index each."""
+    if kind == "nation":
+        return None
+    province_ids = bindparam("scope_province_ids", expanding=True)
+    if kind == "province":
+        return model.province_id.in_(province_ids)
+    agency_ids = bindparam("scope_agency_ids", expanding=True)
+    if model is Agency:
+        return model.id.in_(agency_ids)
+    if not issubclass(model, SharedRow) or part == "own":
+        return model.agency_id.in_(agency_ids)
+    shown = province_ids if provinces else ()  # as `_shared_criteria`
+    if part == "shared":
+        return model.shared_with(agency_ids, shown)
+    return model.visible_to(agency_ids, shown)
+
+
+def scope_params(scope: TenantScope) -> dict[str, list[int]]:
+    """The values of `bound_scope`'s parameters."""
+    return {"scope_province_ids": sorted(scope.province_ids), "scope_agency_ids": sorted(scope.agency_ids)}
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -131,7 +148,7 @@ def _add_scope(state: ORMExecuteState) -> None:
         return
     scope = scope_of(state.session)
     if state.is_select or state.is_update or state.is_delete:
-        options = _criteria(scope, state.execution_options.get("eiso_shared_rows"))
+        options = _criteria(scope)
         if options:
             state.statement = state.statement.options(*options)
 

@@ -191,3 +191,41 @@ async def test_an_agency_lists_its_own_and_the_handed_over_dossiers_newest_first
     assert (await police(PAGE, {}))["data"]["dossiers"]["totalCount"] == 3
     assert await pages(committee) == [[handed["code"]]]
     assert await pages(fourth) == [[]]
+
+
+async def test_bound_scope_shows_what_the_session_shows(app, resources, callers):
+    """`bound_scope` (a statement built once, run on the session's Core connection: the
+    dossier page) selects the rows the ORM's scope criteria select, for every kind of scope;
+    an agency's own and shared parts add up to what it sees and never overlap."""
+    from eiso.tenants.scope import bound_scope, scope_params
+
+    committee, police, _, fourth = await _three(resources, callers, app)
+    assert "errors" not in await adopt(committee, LINKED, {"residence": police.gid})
+    assert "errors" not in await adopt(police, LINKED)
+    await receive(police, LINKED, CHILD)
+    handed = (await receive(committee, LINKED, CHILD))["data"]["receiveDossier"]["dossier"]
+    handed = await move(committee, handed, "assignDossier", ', assignee: "x"')
+    await complete(committee, handed, BIRTH)
+    agency = committee.agency
+    scopes = [*(office.principal.tenant for office in (committee, police, fourth)),
+              TenantScope.agencies([police.agency.id]),  # an agency scope that names no province
+              TenantScope.province(agency.province_id), TenantScope.nation()]
+
+    async def ids(scope, part=None) -> set[int]:
+        async with resources.session(scope) as session:
+            condition = bound_scope(Dossier, scope.kind, part, provinces=bool(scope.province_ids))
+            statement = select(Dossier.id).where(Dossier.province_id == agency.province_id)
+            if condition is not None:
+                statement = statement.where(condition)
+            connection = await session.connection()
+            return set((await connection.execute(statement, scope_params(scope))).scalars())
+
+    for scope in scopes:
+        async with resources.session(scope) as session:
+            shown = set((await session.execute(
+                select(Dossier.id).where(Dossier.province_id == agency.province_id))).scalars())
+        assert await ids(scope) == shown, scope
+        if scope.kind == "agencies":
+            own, shared = await ids(scope, "own"), await ids(scope, "shared")
+            assert own | shared == shown and not own & shared, scope
+    assert len(await ids(police.principal.tenant, "shared")) == 1  # the handed-over dossier

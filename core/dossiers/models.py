@@ -24,6 +24,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import relationship
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, SQLModel
 
 from eiso.infra.index_conditions import in_subquery
@@ -147,7 +148,7 @@ class Dossier(SharedTenantOwned, table=True):
         (infra/index_conditions.py) and no query scans the table for it."""
         handed = select(DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over)
         found = in_subquery(cls.id, handed)
-        if province_ids:
+        if isinstance(province_ids, BindParameter) or province_ids:  # ids, or their parameter
             found = and_(cls.province_id.in_(province_ids), found)
         return and_(found, cls.agency_id.not_in(agency_ids))
 

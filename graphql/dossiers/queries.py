@@ -72,11 +72,13 @@ class DossiersQuery:
                        after: str | None = None) -> Connection[DossierNode]:
         principal = require_principal(info.context.principal)
         first = check_first(first)
-        statement = select(*page.COLUMNS).where(*page.conditions(filter or DossierFilter(), utcnow()))
+        now = utcnow()
+        statement, total_statement, params = page.statement(filter or DossierFilter(), first, after, now,
+                                                            principal.tenant)
         async with info.context.resources.session(principal.tenant) as session:
-            rows, more = await page.fetch(session, statement, first, after)
-            total = await page.count(session, statement) if page.wants_total(info) else 0
-        nodes = DossierNode.of_rows(rows, utcnow())
+            rows, more = await page.fetch(session, statement, params, first)
+            total = await page.count(session, total_statement, params) if page.wants_total(info) else 0
+        nodes = DossierNode.of_rows(rows, now)
         return _connection(rows, more, total, DossierNode, page.cursor_key, nodes)
 
     @strawberry.field(description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
