@@ -19,10 +19,12 @@ are all plain is read in one loop:
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from graphql.pyutils import Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from graphql import (
     GraphQLList,
@@ -89,7 +91,7 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if complete is None:
                 return None
             non_null = isinstance(field_def.type, GraphQLNonNull)
-            fields.append(_Field(response_name, field_def.resolve, complete, non_null))
+            fields.append(_Field(response_name, _reader(field_def), complete, non_null))
         return tuple(fields)
 
     def _completion(self, field_type: GraphQLOutputType, field_details_list) -> Callable[[Any], Any] | None:
@@ -108,6 +110,17 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         plan = self._plan(field_type, grouped_field_set)
         return None if plan is None else (lambda value: _read(plan, value))
+
+
+def _reader(field_def) -> Callable[[Any, Any], Any]:
+    """Strawberry's basic resolver calls `config.default_resolver(source, python_name)`;
+    with the default `getattr` that is one attribute read, done here without the two calls
+    around it."""
+    field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    if field is None or field.default_resolver is not getattr:
+        return field_def.resolve
+    read = attrgetter(field.python_name)
+    return lambda source, _info: read(source)
 
 
 def _read(plan: Plan, source: Any) -> dict[str, Any]:

@@ -149,3 +149,33 @@ async def test_a_page_of_plain_objects_builds_no_info_per_field(monkeypatch):
     result = await eiso.execute("{ items { id title count colour at note tags { label } child { id } } }")
     assert result.errors is None and len(result.data["items"]) == 50
     assert len(built) == 1  # the root field `items` only
+
+
+@strawberry.type
+class Row:
+    code: str
+    count: int
+
+
+@strawberry.type
+class Rows:
+    @strawberry.field
+    def rows(self) -> list[Row]:
+        return [{"code": "BN00.001", "count": 1}, {"code": "Quảng Ninh", "count": 2}]
+
+
+async def test_a_custom_default_resolver_is_kept(monkeypatch):
+    """Sources read by Strawberry's configured `default_resolver` (here: dicts), not getattr,
+    still on the plain path."""
+    from strawberry.schema.config import StrawberryConfig
+
+    built = []
+    original = EisoExecutionContext.build_resolve_info
+    monkeypatch.setattr(EisoExecutionContext, "build_resolve_info",
+                        lambda self, *a: built.append(a) or original(self, *a))
+    config = StrawberryConfig(default_resolver=lambda source, name: source[name])
+    eiso = EisoSchema(query=Rows, limits=Limits(), config=config)
+    result = await eiso.execute("{ rows { code count } }")
+    assert result.errors is None
+    assert result.data == {"rows": [{"code": "BN00.001", "count": 1}, {"code": "Quảng Ninh", "count": 2}]}
+    assert len(built) == 1  # `rows` only
