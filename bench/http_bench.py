@@ -40,6 +40,11 @@ WORKERS = textwrap.dedent('''
     def stacked():
         return Starlette(routes=routes(), middleware=middleware_stack(get_settings()))
 
+    def stacked_same_origin():
+        """The default configuration: no CORS origins (the frontend served from the same origin)."""
+        settings = get_settings().model_copy(update={"cors_origins": []})
+        return Starlette(routes=routes(), middleware=middleware_stack(settings))
+
     def stacked_session():
         settings = get_settings()
         return Starlette(routes=with_session(settings, routes()),
@@ -54,6 +59,7 @@ def bench_stack(seconds: int, connections: int, rounds: int) -> dict[str, float]
     targets = {
         "bare Starlette app": "bare",
         "production middleware stack": "stacked",
+        "stack, no CORS origins (default)": "stacked_same_origin",
         "stack + session (sign-in routes)": "stacked_session",
     }
     with tempfile.TemporaryDirectory() as tmp:

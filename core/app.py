@@ -27,7 +27,7 @@ from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registe
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.logs import configure_logging
-from eiso.core.middleware import CORS, RequestContextMiddleware
+from eiso.core.middleware import RequestEdge
 from eiso.core.plugins import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
@@ -143,20 +143,13 @@ def create_app(
 
 
 def middleware_stack(settings: Settings) -> list[Middleware]:
-    """What wraps every route (pure ASGI: Starlette's BaseHTTPMiddleware costs a large share
-    of throughput). bench/http_bench.py measures it around a trivial route."""
-    middleware = [Middleware(RequestContextMiddleware)]
+    """What wraps every route: one pure ASGI middleware (request id, metrics, CORS).
+    bench/http_bench.py measures it around a trivial route."""
+    cors = None
     if settings.cors_origins:
-        middleware.append(
-            Middleware(
-                CORS,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id"],
-                allow_credentials=True,
-            )
-        )
-    return middleware
+        cors = {"allow_origins": settings.cors_origins, "allow_methods": ["GET", "POST", "OPTIONS"],
+                "allow_headers": ["authorization", "content-type", "x-request-id"], "allow_credentials": True}
+    return [Middleware(RequestEdge, cors=cors)]
 
 
 def with_session(settings: Settings, routes: list) -> list:

@@ -127,13 +127,13 @@ def test_cors_without_origin_only_varies_and_with_origin_allows():
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from eiso.core.middleware import CORS
+    from eiso.core.middleware import RequestEdge
 
     async def ping(request):
         return PlainTextResponse("ok", headers={"vary": "Accept"})
 
     app = Starlette(routes=[Route("/ping", ping)], middleware=[Middleware(
-        CORS, allow_origins=["https://qms.example.gov.vn"], allow_credentials=True)])
+        RequestEdge, cors={"allow_origins": ["https://qms.example.gov.vn"], "allow_credentials": True})])
     with TestClient(app) as http:
         plain = http.get("/ping")
         assert plain.headers["vary"] == "Accept, Origin"
@@ -142,4 +142,12 @@ def test_cors_without_origin_only_varies_and_with_origin_allows():
         assert allowed.headers["access-control-allow-origin"] == "https://qms.example.gov.vn"
         other = http.get("/ping", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+        preflight = http.options("/ping", headers={"origin": "https://qms.example.gov.vn",
+                                                   "access-control-request-method": "GET"})
+        assert preflight.status_code == 200 and preflight.headers["x-request-id"]
+        assert http.get("/ping").headers["x-request-id"] != plain.headers["x-request-id"]
+        bare = Starlette(routes=[Route("/ping", ping)], middleware=[Middleware(RequestEdge)])
+    with TestClient(bare) as http:  # no CORS configured: no Vary added, the id still is
+        plain = http.get("/ping")
+        assert plain.headers["vary"] == "Accept" and plain.headers["x-request-id"]
 
