@@ -27,7 +27,7 @@ from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registe
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.logs import configure_logging
-from eiso.core.middleware import RequestEdge
+from eiso.core.middleware import EdgeStarlette
 from eiso.core.plugins import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
@@ -133,8 +133,7 @@ def create_app(
         *with_session(settings, [*auth_routes.routes, *federation.routes]),
         *downloads.routes,
     ]
-    middleware = middleware_stack(settings)
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app = EdgeStarlette(routes=routes, lifespan=lifespan, cors=cors_options(settings))
     app.state.settings = settings
     app.state.authenticator = authenticator or jwt_authenticator
     app.state.plugins = plugins
@@ -142,14 +141,14 @@ def create_app(
     return app
 
 
-def middleware_stack(settings: Settings) -> list[Middleware]:
-    """What wraps every route: one pure ASGI middleware (request id, metrics, CORS).
-    bench/http_bench.py measures it around a trivial route."""
-    cors = None
-    if settings.cors_origins:
-        cors = {"allow_origins": settings.cors_origins, "allow_methods": ["GET", "POST", "OPTIONS"],
-                "allow_headers": ["authorization", "content-type", "x-request-id"], "allow_credentials": True}
-    return [Middleware(RequestEdge, cors=cors)]
+def cors_options(settings: Settings) -> dict | None:
+    """CORSMiddleware's options for the configured origins (None: no CORS). The app applies
+    them at its edge (core/middleware.py), with the request id and metrics, in the layer
+    Starlette always has; bench/http_bench.py measures it around a trivial route."""
+    if not settings.cors_origins:
+        return None
+    return {"allow_origins": settings.cors_origins, "allow_methods": ["GET", "POST", "OPTIONS"],
+            "allow_headers": ["authorization", "content-type", "x-request-id"], "allow_credentials": True}
 
 
 def with_session(settings: Settings, routes: list) -> list:

@@ -1,30 +1,37 @@
-"""The one middleware every request passes (pure ASGI: Starlette's BaseHTTPMiddleware costs a
-large share of throughput).
+"""The edge every request passes, in the layer Starlette always puts outermost (pure ASGI:
+Starlette's BaseHTTPMiddleware costs a large share of throughput).
 
-`RequestEdge` gives each request an id (kept from `X-Request-ID` when sent), times and counts
-it, and applies CORS: requests with an `Origin` header go through Starlette's CORSMiddleware;
-those without (same-origin pages, servers, probes) only get `Vary: Origin`, as Starlette
-would add. One middleware with one wrapper around `send`, not three: each layer and wrapper
-cost a bare app a few percent of its throughput (bench/http_bench.py).
+`RequestEdge` is Starlette's `ServerErrorMiddleware` (the 500 answer to an unhandled error)
+that also gives each request an id (kept from `X-Request-ID` when sent), times and counts
+it, and applies CORS: requests with an `Origin` header go through Starlette's
+CORSMiddleware; those without (same-origin pages, servers, probes) only get `Vary: Origin`.
+`EdgeStarlette` is the Starlette app with it in place of the plain `ServerErrorMiddleware`:
+one layer and one wrapper around `send` where separate middleware were three of each, each
+costing a bare app a few percent of its throughput (bench/http_bench.py).
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import time
 
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from eiso.core import metrics
 from eiso.core.logs import request_id
 
 
-class RequestEdge:
-    def __init__(self, app: ASGIApp, cors: dict | None = None) -> None:
+class RequestEdge(ServerErrorMiddleware):
+    def __init__(self, app: ASGIApp, handler=None, debug: bool = False, cors: dict | None = None) -> None:
         """`cors`: CORSMiddleware's options (allow_origins, ...), or None for no CORS."""
-        self.app = app
+        super().__init__(app, handler=handler, debug=debug)
         self.cors = CORSMiddleware(app, **cors) if cors else None
         self.observe = metrics.observer()
 
@@ -36,24 +43,54 @@ class RequestEdge:
         rid = rid or f"{_prefix}{next(_sequence):08x}"  # unique without a system call
         token = request_id.set(rid)
         started = time.perf_counter()
-        status = 500
-        vary = self.cors is not None and not origin
+        status = 0  # no response started yet
+        # Without `Origin`, CORS only varies on it. A second `Vary` line, not one joined with
+        # the response's own: HTTP reads field lines of a list field as one list (RFC 9110
+        # 5.3), and no scan of the response's headers is needed.
+        added = ((b"vary", b"Origin"), (b"x-request-id", rid.encode())) if self.cors is not None and not origin \
+            else ((b"x-request-id", rid.encode()),)
 
         async def send_at_edge(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = message.get("headers") or []
-                if vary:
-                    headers = _vary_origin(headers)
-                message["headers"] = [*headers, (b"x-request-id", rid.encode())]
+                message["headers"] = [*(message.get("headers") or ()), *added]
             await send(message)
 
         try:
             await (self.cors if origin and self.cors is not None else self.app)(scope, receive, send_at_edge)
+        except Exception as error:
+            if not status:  # as ServerErrorMiddleware: a 500 page, then the error goes on up
+                response = await self._error_page(Request(scope), error)
+                await response(scope, receive, send_at_edge)
+            raise
         finally:
-            self.observe(scope, status, time.perf_counter() - started)
+            self.observe(scope, status or 500, time.perf_counter() - started)
             request_id.reset(token)
+
+    async def _error_page(self, request: Request, error: Exception):
+        """ServerErrorMiddleware's choice: the traceback in debug, else the handler or its page."""
+        if self.debug:
+            return await run_in_threadpool(self.debug_response, request, error)
+        if self.handler is None:
+            return self.error_response(request, error)
+        if inspect.iscoroutinefunction(self.handler):  # eiso sets none: Starlette's app option
+            return await self.handler(request, error)
+        return await run_in_threadpool(self.handler, request, error)
+
+
+class EdgeStarlette(Starlette):
+    """Starlette with `RequestEdge` as its outermost layer, where Starlette puts its own
+    `ServerErrorMiddleware` (same handler, same debug)."""
+
+    def __init__(self, *args, cors: dict | None = None, **kwargs) -> None:
+        self.edge_cors = cors
+        super().__init__(*args, **kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        outermost = super().build_middleware_stack()
+        assert isinstance(outermost, ServerErrorMiddleware), "Starlette's stack changed"
+        return RequestEdge(outermost.app, handler=outermost.handler, debug=outermost.debug, cors=self.edge_cors)
 
 
 # New request ids: a random prefix per process and a counter (os.urandom per request was a
@@ -81,15 +118,3 @@ def _read_headers(scope: Scope) -> tuple[str | None, bool]:
         elif name == b"origin":
             origin = True
     return rid, origin
-
-
-def _vary_origin(headers) -> list:
-    """`Vary` joined into one header with `Origin` last (Starlette's `headers["Vary"] = ...`)."""
-    for name, _value in headers:
-        if name.lower() == b"vary":
-            break
-    else:
-        return [*headers, (b"vary", b"Origin")]
-    others = [(name, value) for name, value in headers if name.lower() != b"vary"]
-    values = [value for name, value in headers if name.lower() == b"vary"]
-    return [*others, (b"vary", b", ".join([*values, b"Origin"]))]

@@ -121,33 +121,56 @@ async def test_errors_carry_a_stable_code(client):
 
 
 def test_cors_without_origin_only_varies_and_with_origin_allows():
-    from starlette.applications import Starlette
-    from starlette.middleware import Middleware
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from eiso.core.middleware import RequestEdge
+    from eiso.core.middleware import EdgeStarlette
 
     async def ping(request):
         return PlainTextResponse("ok", headers={"vary": "Accept"})
 
-    app = Starlette(routes=[Route("/ping", ping)], middleware=[Middleware(
-        RequestEdge, cors={"allow_origins": ["https://qms.example.gov.vn"], "allow_credentials": True})])
+    app = EdgeStarlette(routes=[Route("/ping", ping)],
+                        cors={"allow_origins": ["https://qms.example.gov.vn"], "allow_credentials": True})
     with TestClient(app) as http:
         plain = http.get("/ping")
-        assert plain.headers["vary"] == "Accept, Origin"
+        assert plain.headers["vary"] == "Accept, Origin"  # two field lines, one list
         assert "access-control-allow-origin" not in plain.headers
         allowed = http.get("/ping", headers={"origin": "https://qms.example.gov.vn"})
         assert allowed.headers["access-control-allow-origin"] == "https://qms.example.gov.vn"
+        assert allowed.headers["vary"] == "Accept, Origin"  # Starlette's CORS, joined
         other = http.get("/ping", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
         preflight = http.options("/ping", headers={"origin": "https://qms.example.gov.vn",
                                                    "access-control-request-method": "GET"})
         assert preflight.status_code == 200 and preflight.headers["x-request-id"]
         assert http.get("/ping").headers["x-request-id"] != plain.headers["x-request-id"]
-        bare = Starlette(routes=[Route("/ping", ping)], middleware=[Middleware(RequestEdge)])
-    with TestClient(bare) as http:  # no CORS configured: no Vary added, the id still is
+    with TestClient(EdgeStarlette(routes=[Route("/ping", ping)])) as http:  # no CORS: no Vary added
         plain = http.get("/ping")
         assert plain.headers["vary"] == "Accept" and plain.headers["x-request-id"]
 
+
+def test_an_unhandled_error_is_a_500_with_the_request_id_and_counted():
+    """The edge is Starlette's ServerErrorMiddleware too: its 500 page, then the error goes on."""
+    from prometheus_client import REGISTRY
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from eiso.core.middleware import EdgeStarlette
+
+    async def broken(request):
+        raise RuntimeError("hỏng")
+
+    def failures() -> float:
+        return REGISTRY.get_sample_value("eiso_http_requests_total",
+                                         {"method": "GET", "route": "broken", "status": "500"}) or 0.0
+
+    before = failures()
+    with TestClient(EdgeStarlette(routes=[Route("/broken", broken)]), raise_server_exceptions=False) as http:
+        response = http.get("/broken", headers={"x-request-id": "trace-42"})
+    assert response.status_code == 500 and response.text == "Internal Server Error"
+    assert response.headers["x-request-id"] == "trace-42"
+    assert failures() == before + 1
+    with TestClient(EdgeStarlette(routes=[Route("/broken", broken)])) as http, \
+            pytest.raises(RuntimeError, match="hỏng"):
+        http.get("/broken")
