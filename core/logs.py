@@ -8,7 +8,9 @@ import sys
 
 import orjson
 
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# The request at hand's id, as the response header carries it (ASCII bytes: decoded only for
+# the lines that are printed).
+request_id: contextvars.ContextVar[bytes | None] = contextvars.ContextVar("request_id", default=None)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
@@ -27,7 +29,7 @@ class JsonFormatter(logging.Formatter):
         }
         rid = request_id.get()
         if rid:
-            entry["request_id"] = rid
+            entry["request_id"] = rid.decode("ascii")
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

@@ -40,15 +40,15 @@ class RequestEdge(ServerErrorMiddleware):
             await self.app(scope, receive, send)
             return
         rid, origin = _read_headers(scope)
-        rid = rid or f"{_prefix}{next(_sequence):08x}"  # unique without a system call
-        token = request_id.set(rid)
+        rid = rid or b"%s%08x" % (_prefix, next(_sequence))  # unique without a system call
+        token = request_id.set(rid)  # bytes: the logs decode the few they print
         started = time.perf_counter()
         status = 0  # no response started yet
         # Without `Origin`, CORS only varies on it. A second `Vary` line, not one joined with
         # the response's own: HTTP reads field lines of a list field as one list (RFC 9110
         # 5.3), and no scan of the response's headers is needed.
-        added = ((b"vary", b"Origin"), (b"x-request-id", rid.encode())) if self.cors is not None and not origin \
-            else ((b"x-request-id", rid.encode()),)
+        added = ((b"vary", b"Origin"), (b"x-request-id", rid)) if self.cors is not None and not origin \
+            else ((b"x-request-id", rid),)
 
         async def send_at_edge(message: Message) -> None:
             nonlocal status
@@ -95,25 +95,25 @@ class EdgeStarlette(Starlette):
 
 # New request ids: a random prefix per process and a counter (os.urandom per request was a
 # tenth of the middleware's cost). A forked worker draws its own prefix.
-_prefix = os.urandom(4).hex()
+_prefix = os.urandom(4).hex().encode()
 _sequence = itertools.count(1)
 
 
 def _reseed() -> None:
     global _prefix, _sequence
-    _prefix, _sequence = os.urandom(4).hex(), itertools.count(1)
+    _prefix, _sequence = os.urandom(4).hex().encode(), itertools.count(1)
 
 
 os.register_at_fork(after_in_child=_reseed)
 
 
-def _read_headers(scope: Scope) -> tuple[str | None, bool]:
+def _read_headers(scope: Scope) -> tuple[bytes | None, bool]:
     """(a well-formed incoming request id or None, whether an `Origin` header came)."""
     rid, origin = None, False
     for name, value in scope["headers"]:
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")[:64]
-            if candidate.replace("-", "").isalnum():
+            candidate = value[:64]
+            if candidate.replace(b"-", b"").isalnum():  # ASCII letters and digits only
                 rid = candidate
         elif name == b"origin":
             origin = True

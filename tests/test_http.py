@@ -1,5 +1,6 @@
 """The HTTP surface of the foundation: health, readiness, metrics, GraphQL, request ids."""
 
+import orjson
 import pytest
 
 from eiso.core.app import create_app
@@ -61,6 +62,42 @@ async def test_request_id_is_echoed_or_made(client):
     assert response.headers["x-request-id"] == "abc-123"
     response = await client.get("/healthz")
     assert len(response.headers["x-request-id"]) == 16
+    response = await client.get("/healthz", headers={"x-request-id": "x" * 70})
+    assert response.headers["x-request-id"] == "x" * 64  # kept up to 64 characters
+    for unusable in ("a b", "id;drop", "mã-số"):  # not letters, digits and `-`: replaced
+        response = await client.get("/healthz", headers={"x-request-id": unusable.encode()})
+        assert response.headers["x-request-id"] != unusable and len(response.headers["x-request-id"]) == 16
+
+
+def test_log_lines_of_a_request_carry_its_id():
+    import logging
+
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from eiso.core.logs import JsonFormatter
+    from eiso.core.middleware import EdgeStarlette
+
+    lines = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(JsonFormatter().format(record))
+
+    async def noisy(request):
+        logging.getLogger("eiso.test").warning("đang xử lý")
+        return PlainTextResponse("ok")
+
+    logger = logging.getLogger("eiso.test")
+    logger.addHandler(handler := Keep())
+    try:
+        with TestClient(EdgeStarlette(routes=[Route("/noisy", noisy)])) as http:
+            made = http.get("/noisy").headers["x-request-id"]
+            http.get("/noisy", headers={"x-request-id": "trace-7"})
+    finally:
+        logger.removeHandler(handler)
+    assert [orjson.loads(line)["request_id"] for line in lines] == [made, "trace-7"]
 
 
 async def test_metrics_in_prometheus_text(client):
