@@ -93,8 +93,12 @@ class Dossier(SharedTenantOwned, table=True):
         # The figures (core/qms/figures.py): finished by period (migration 0610_figures).
         Index("ix_dossiers_province_finished", "province_id", "finished_at"),
         Index("ix_dossiers_agency_finished", "agency_id", "finished_at"),
-        # The code search (graphql/dossiers/page.py): a prefix range, leakproof under RLS.
+        # The code search (graphql/dossiers/page.py): a prefix range, leakproof under RLS; for
+        # the nation, a province, an agency (migrations 0540, 0550).
         Index("ix_dossiers_code_folded", "code_folded", postgresql_ops={"code_folded": "text_pattern_ops"}),
+        Index("ix_dossiers_province_code", "province_id", "code_folded",
+              postgresql_ops={"code_folded": "text_pattern_ops"}),
+        Index("ix_dossiers_agency_code", "agency_id", "code_folded", postgresql_ops={"code_folded": "text_pattern_ops"}),
     )
 
     # No index on agency_id alone: ix_dossiers_agency_received leads with it, and under RLS the
