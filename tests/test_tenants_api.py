@@ -126,7 +126,7 @@ async def test_module_activation_by_the_province_admin(module_client, callers, r
     assert body["data"]["disableModule"]["enabledForMyProvince"] is False
     async with resources.session(TenantScope.nation()) as session:
         events = (await session.execute(select(ModuleActivationEvent).where(
-            ModuleActivationEvent.province_id == province.id))).scalars().all()
+            ModuleActivationEvent.province_id == province.id).order_by(ModuleActivationEvent.id))).scalars().all()
     assert [(e.enabled, e.changed_by) for e in events] == [(True, "admin-" + province.code), (False, "admin-" + province.code)]
     body = await gql(client, 'mutation { enableModule(module: "Bad Name!") { name } }', headers=headers)
     assert codes(body) == ["BAD_INPUT"]
