@@ -5,8 +5,9 @@
   sub-plan checked row by row, which no index can serve: the table is scanned. Written
   `id = ANY (ARRAY(SELECT ...))`, the sub-select becomes an init-plan evaluated once and the
   comparison an index condition, so each arm of the OR takes its own index (a BitmapOr).
-- `prefix_match(column, prefix)` (`prefix_match_param` for a statement built once): under row-level security PostgreSQL applies a condition
-  before the policy only when its operators are leakproof; `LIKE` is not, so
+- `prefix_match(column, name)` (the prefix given at execution, `prefix_values`): under
+  row-level security PostgreSQL applies a condition before the policy only when its
+  operators are leakproof; `LIKE` is not, so
   `code LIKE 'x%'` scans every row the policy lets through. The pattern comparisons `~>=~`
   and `~<~` are leakproof and a `text_pattern_ops` index serves them, so on PostgreSQL the
   prefix becomes that range (the upper bound: the prefix with its last character
@@ -67,20 +68,15 @@ def in_subquery(column, subquery) -> InSubquery:
     return InSubquery(column, subquery)
 
 
-def prefix_match(column, prefix: str) -> PrefixMatch:
-    """`column` starts with `prefix` (not empty), compared byte by byte."""
-    values = prefix_values("prefix", prefix)
-    return PrefixMatch(column, *(bindparam(name, value, unique=True) for name, value in values.items()))
-
-
-def prefix_match_param(column, name: str) -> PrefixMatch:
-    """`prefix_match` for a statement built once and run many times: the prefix comes at
-    execution, as the parameters `prefix_values(name, prefix)` gives."""
+def prefix_match(column, name: str) -> PrefixMatch:
+    """`column` starts with a prefix given at execution, as the parameters
+    `prefix_values(name, prefix)` gives (the statement can be built once and run many times)."""
     return PrefixMatch(column, *(bindparam(f"{name}_{part}", type_=String) for part in ("low", "high", "pattern")))
 
 
 def prefix_values(name: str, prefix: str) -> dict[str, str]:
-    """The parameters of a `prefix_match_param(column, name)`: the range's bounds, the LIKE pattern."""
+    """The parameters of a `prefix_match(column, name)`: the range's bounds, the LIKE pattern;
+    the prefix compared byte by byte (not empty)."""
     if not prefix:
         raise ValueError("an empty prefix matches everything")
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

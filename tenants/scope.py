@@ -111,9 +111,10 @@ def _criteria(scope: TenantScope) -> list:
 
 
 def bound_scope(model, kind: ScopeKind, part: str | None = None, *, provinces: bool = True):
-    """The condition `_criteria` adds for `model` under a scope of this kind, with the ids as
-    expanding parameters (`scope_params`): for a statement built once and run on the
-    session's Core connection (`session.connection()`), where the ORM adds nothing.
+    """The condition `_criteria` adds for `model` (a tenant row: `TenantRow` or `SharedRow`)
+    under a scope of this kind, with the ids as expanding parameters (`scope_params`): for a
+    statement built once and run on the session's Core connection (`session.connection()`),
+    where the ORM adds nothing.
     `provinces`: whether the scope names its provinces. None for the nation. PostgreSQL's
     row-level security applies as on every statement.
 
@@ -127,8 +128,6 @@ def bound_scope(model, kind: ScopeKind, part: str | None = None, *, provinces: b
     if kind == "province":
         return model.province_id.in_(province_ids)
     agency_ids = bindparam("scope_agency_ids", expanding=True)
-    if model is Agency:
-        return model.id.in_(agency_ids)
     if not issubclass(model, SharedRow) or part == "own":
         return model.agency_id.in_(agency_ids)
     shown = province_ids if provinces else ()  # as `_shared_criteria`

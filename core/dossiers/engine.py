@@ -48,11 +48,13 @@ def _not_found(dossier_id: object) -> NotFound:
 
 
 def is_overdue(dossier: Dossier, now: dt.datetime) -> bool:
-    return (
-        dossier.appointment_at is not None
-        and Status(dossier.status) in CLOCK_RUNS
-        and now > _aware(dossier.appointment_at)
-    )
+    appointment_at = dossier.appointment_at
+    return overdue(Status(dossier.status), _aware(appointment_at) if appointment_at else None, now)
+
+
+def overdue(status: Status, appointment_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """The clock runs and the (aware) appointment has passed."""
+    return status in CLOCK_RUNS and appointment_at is not None and now > appointment_at
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -9,10 +9,10 @@ import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 
-from eiso.core.dossiers.engine import _aware
+from eiso.core.dossiers.engine import _aware, overdue
 from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
-from eiso.core.dossiers.statuses import CLOCK_RUNS, Status
+from eiso.core.dossiers.statuses import Status
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import utcnow
 
@@ -133,8 +133,7 @@ class DossierNode:
         self.current_step, self.assignee = row.current_step, row.assignee
         self.received_at = _aware(row.received_at)
         self.appointment_at = appointment_at = _aware(appointment_at) if appointment_at else None
-        # engine.is_overdue, inlined: the clock runs and the appointment has passed
-        self.late = row.was_late or (status in CLOCK_RUNS and appointment_at is not None and now > appointment_at)
+        self.late = row.was_late or overdue(status, appointment_at, now)
         self.supplement_count, self.version = row.supplement_count, row.version
 
     @strawberry.field(description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a supplement request, 03 when refused, 04 after an apology).")

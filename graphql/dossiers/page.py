@@ -31,7 +31,7 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
 from eiso.core.errors import DomainError
 from eiso.graphql.connections import decode_cursor
-from eiso.infra.index_conditions import prefix_match_param, prefix_values
+from eiso.infra.index_conditions import prefix_match, prefix_values
 from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params
 
@@ -118,7 +118,7 @@ def _filtered(shape: Shape, scope) -> Select:
     if "search_low" in given:
         # "bn00.001-2611" finds "BN00.001-261120-0001": a prefix of the computed `code_folded`,
         # compared so that an index serves it under row-level security
-        found.append(prefix_match_param(Dossier.code_folded, "search"))
+        found.append(prefix_match(Dossier.code_folded, "search"))
     if shape.late is not None:
         found.append(_late() if shape.late else ~_late())
     if shape.after:
