@@ -34,9 +34,16 @@ def main(seconds: float = 1.0) -> None:
     common = dict(issuer="https://eiso.example", audience="eiso")
 
     def issue() -> str:
-        return tokens.issue(key, **common, lifetime=900, subject="1", client_id="web",
-                            tenant=TenantScope.agencies([7], [1]), roles=["officer"],
-                            scope="qms:read")
+        return tokens.issue(
+            key,
+            **common,
+            lifetime=900,
+            subject="1",
+            client_id="web",
+            tenant=TenantScope.agencies([7], [1]),
+            roles=["officer"],
+            scope="qms:read",
+        )
 
     token = issue()
     payload = token.split(".")[1]
@@ -44,12 +51,15 @@ def main(seconds: float = 1.0) -> None:
 
     results = {
         "decode payload only (baseline)": rate(
-            lambda: json.loads(base64.urlsafe_b64decode(payload + "==")), seconds),
+            lambda: json.loads(base64.urlsafe_b64decode(payload + "==")), seconds
+        ),
         "verify access token (RS256 + claims)": rate(
-            lambda: tokens.verify(token, keys, **common), seconds),
+            lambda: tokens.verify(token, keys, **common), seconds
+        ),
         "issue access token (RS256 sign)": rate(issue, seconds),
         "argon2 password check (one login)": rate(
-            lambda: verify_password(password_hash, "mật-khẩu-đủ-dài"), seconds),
+            lambda: verify_password(password_hash, "mật-khẩu-đủ-dài"), seconds
+        ),
     }
     baseline = results["decode payload only (baseline)"]
     print(f"{'operation':42} {'ops/s':>12} {'x baseline cost':>16}")

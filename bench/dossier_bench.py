@@ -50,9 +50,14 @@ PG_URL = os.environ.get("EISO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.
 REDIS_URL = os.environ.get("EISO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 DATABASE = "eiso_bench_dossiers"
 PROCEDURE = "1.001193"  # birth registration: three steps
-SECTOR_DATA = {"child_full_name": "Trần Minh Khôi", "date_of_birth": "2026-11-01", "sex": "male",
-               "place_of_birth": "Trạm y tế xã Tiên Yên", "mother_full_name": "Nguyễn Thị Hoa",
-               "mother_citizen_id": "022190001234"}
+SECTOR_DATA = {
+    "child_full_name": "Trần Minh Khôi",
+    "date_of_birth": "2026-11-01",
+    "sex": "male",
+    "place_of_birth": "Trạm y tế xã Tiên Yên",
+    "mother_full_name": "Nguyễn Thị Hoa",
+    "mother_citizen_id": "022190001234",
+}
 
 WORKERS = textwrap.dedent('''
     import os
@@ -114,16 +119,42 @@ class Server:
         self.port = _port()
         # A file, not a pipe: a full pipe would stall the server.
         self.log = open(folder / f"server-{self.port}.log", "w+b")  # noqa: SIM115 - closed in __exit__
-        env = {**os.environ, "EISO_ENV": "prod", "EISO_SECRET_KEY": "bench-" + "x" * 32,
-               "EISO_DATABASE_URL": generator.app_url(database_url), "EISO_REDIS_URL": REDIS_URL,
-               "EISO_REDIS_PREFIX": redis_prefix, "EISO_PLUGINS": ",".join(generator.MODULES),
-               "EISO_LOG_LEVEL": "WARNING", "EISO_DB_POOL_SIZE": "20", "EISO_BENCH_RAW_URL": database_url}
+        env = {
+            **os.environ,
+            "EISO_ENV": "prod",
+            "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_DATABASE_URL": generator.app_url(database_url),
+            "EISO_REDIS_URL": REDIS_URL,
+            "EISO_REDIS_PREFIX": redis_prefix,
+            "EISO_PLUGINS": ",".join(generator.MODULES),
+            "EISO_LOG_LEVEL": "WARNING",
+            "EISO_DB_POOL_SIZE": "20",
+            "EISO_BENCH_RAW_URL": database_url,
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "workers:eiso", "--app-dir", str(folder),
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-             "--log-level", "warning", "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=self.log,
-            cwd=Path(__file__).resolve().parents[1])  # `bench` importable: the baseline endpoint
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "workers:eiso",
+                "--app-dir",
+                str(folder),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            cwd=Path(__file__).resolve().parents[1],
+        )  # `bench` importable: the baseline endpoint
         self.url = f"http://127.0.0.1:{self.port}/graphql"
         self.workers = workers
 
@@ -165,12 +196,14 @@ class Server:
 
 # -- (a) throughput ---------------------------------------------------------------------------
 
-RECEIVE = ("mutation($data: JSON!) { receiveDossier(input: {procedureCode: \"" + PROCEDURE + "\", "
-           "applicant: {full_name: \"Nguyễn Thị Hoa\", phone: \"0912345678\"}, sectorData: $data}) "
-           "{ dossier { id version } } }")
+RECEIVE = (
+    'mutation($data: JSON!) { receiveDossier(input: {procedureCode: "' + PROCEDURE + '", '
+    'applicant: {full_name: "Nguyễn Thị Hoa", phone: "0912345678"}, sectorData: $data}) '
+    "{ dossier { id version } } }"
+)
 MOVES = {
     "assign": 'mutation($id: ID!, $v: Int!) { assignDossier(id: $id, expectedVersion: $v, assignee: "officer-1") '
-              "{ version status } }",
+    "{ version status } }",
     "step": "mutation($id: ID!, $v: Int!) { completeStep(id: $id, expectedVersion: $v) { version status } }",
     "return": "mutation($id: ID!, $v: Int!) { returnResult(id: $id, expectedVersion: $v) { version status } }",
 }
@@ -179,15 +212,24 @@ FLOW = ["assign", "step", "step", "step", "return"]  # three steps: the last one
 
 async def _flow(http, url: str, headers: dict, errors: list) -> int:
     """One dossier through the whole path; the number of requests it took (negative: failed)."""
-    body = (await http.post(url, json={"query": RECEIVE, "variables": {"data": SECTOR_DATA}}, headers=headers)).json()
+    body = (
+        await http.post(
+            url, json={"query": RECEIVE, "variables": {"data": SECTOR_DATA}}, headers=headers
+        )
+    ).json()
     if body.get("errors"):
         errors.append(str(body["errors"])[:300])
         return -1
     dossier = body["data"]["receiveDossier"]["dossier"]
     dossier_id, version = dossier["id"], dossier["version"]
     for count, move in enumerate(FLOW, start=2):
-        body = (await http.post(url, json={"query": MOVES[move], "variables": {"id": dossier_id, "v": version}},
-                                headers=headers)).json()
+        body = (
+            await http.post(
+                url,
+                json={"query": MOVES[move], "variables": {"id": dossier_id, "v": version}},
+                headers=headers,
+            )
+        ).json()
         if body.get("errors"):
             errors.append(str(body["errors"])[:300])
             return -count
@@ -196,7 +238,9 @@ async def _flow(http, url: str, headers: dict, errors: list) -> int:
     return 1 + len(FLOW) if status == "returned" else -(1 + len(FLOW))
 
 
-async def load(url: str, agencies: list[list[int]], concurrency: int, seconds: float, warmup: float) -> dict:
+async def load(
+    url: str, agencies: list[list[int]], concurrency: int, seconds: float, warmup: float
+) -> dict:
     """`concurrency` officers (each of another agency) loop over whole dossier paths; only the
     paths that end inside the measured window after `warmup` count."""
     import httpx
@@ -230,25 +274,49 @@ async def load(url: str, agencies: list[list[int]], concurrency: int, seconds: f
     return done
 
 
-def run_load(url: str, agencies: list[list[int]], concurrency: int, seconds: float, warmup: float) -> dict:
+def run_load(
+    url: str, agencies: list[list[int]], concurrency: int, seconds: float, warmup: float
+) -> dict:
     """The load generator in its own process, so it does not share the bench's event loop."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.dossier_bench", "load", "--url", url, "--agencies-json", json.dumps(agencies),
-         "--concurrency", str(concurrency), "--seconds", str(seconds), "--warmup", str(warmup)],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+        [
+            sys.executable,
+            "-m",
+            "bench.dossier_bench",
+            "load",
+            "--url",
+            url,
+            "--agencies-json",
+            json.dumps(agencies),
+            "--concurrency",
+            str(concurrency),
+            "--seconds",
+            str(seconds),
+            "--warmup",
+            str(warmup),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_throughput(folder: Path, database_url: str, agencies: list[list[int]], args, prefix: str) -> dict:
+def bench_throughput(
+    folder: Path, database_url: str, agencies: list[list[int]], args, prefix: str
+) -> dict:
     results = {}
     for workers in (1, 2):
         with Server(folder, database_url, workers, prefix) as server:
             got = run_load(server.url, agencies, args.concurrency, args.seconds, args.warmup)
         rate = got["dossiers"] / got["seconds"]
         results[workers] = rate
-        print(f"  {workers} worker{'s' if workers > 1 else ' '}  {rate:7.1f} dossiers/s  "
-              f"({got['requests'] / got['seconds']:6.1f} requests/s, {got['failed']} failed paths"
-              f"{', errors: ' + '; '.join(got['errors']) if got['errors'] else ''})")
+        print(
+            f"  {workers} worker{'s' if workers > 1 else ' '}  {rate:7.1f} dossiers/s  "
+            f"({got['requests'] / got['seconds']:6.1f} requests/s, {got['failed']} failed paths"
+            f"{', errors: ' + '; '.join(got['errors']) if got['errors'] else ''})"
+        )
     if results[1]:
         print(f"  ratio 2 workers / 1 worker: {results[2] / results[1]:.2f}x")
     return results
@@ -260,8 +328,10 @@ PAGE = """query($filter: DossierFilter, $after: String) {
   dossiers(filter: $filter, first: 50, after: $after) {
     pageInfo { hasNextPage endCursor }
     edges { node { id code procedureCode status receivedAt appointmentAt late assignee } } } }"""
-SQL_COLUMNS = ("province_id, id, code, procedure_code, status, current_step, assignee, received_at, "
-               "appointment_at, was_late, supplement_count, version")
+SQL_COLUMNS = (
+    "province_id, id, code, procedure_code, status, current_step, assignee, received_at, "
+    "appointment_at, was_late, supplement_count, version"
+)
 
 
 def filters(search: str, now: dt.datetime) -> dict[str, dict]:
@@ -271,7 +341,10 @@ def filters(search: str, now: dt.datetime) -> dict[str, dict]:
         "status": {"status": "in_progress"},
         "procedure": {"procedureCode": "LT-KS-TT-BHYT"},
         "late": {"late": True},
-        "period": {"receivedFrom": month.isoformat(), "receivedTo": (month + dt.timedelta(days=31)).isoformat()},
+        "period": {
+            "receivedFrom": month.isoformat(),
+            "receivedTo": (month + dt.timedelta(days=31)).isoformat(),
+        },
         "search": {"search": search},
     }
 
@@ -279,8 +352,14 @@ def filters(search: str, now: dt.datetime) -> dict[str, dict]:
 STATUS_NUMBERS = {"in_progress": 4, "returned": 10}
 
 
-def raw_sql(scope_column: str, scope_id: int, province_id: int, graphql_filter: dict, after: tuple | None,
-            now: dt.datetime):
+def raw_sql(
+    scope_column: str,
+    scope_id: int,
+    province_id: int,
+    graphql_filter: dict,
+    after: tuple | None,
+    now: dt.datetime,
+):
     """The SQL a person would write for the same rows: the filter, the keyset, 51 rows of the
     columns shown; for a province its column, for an agency its own dossiers and those handed
     over to it (a step it holds, received from another agency), each walked in order."""
@@ -297,19 +376,30 @@ def raw_sql(scope_column: str, scope_id: int, province_id: int, graphql_filter: 
     if graphql_filter.get("late"):
         where.append(f"(was_late OR (appointment_at < {arg(now)} AND status IN (1, 2, 4, 6)))")
     if "receivedFrom" in graphql_filter:
-        where.append(f"received_at >= {arg(dt.datetime.fromisoformat(graphql_filter['receivedFrom']))}")
-        where.append(f"received_at < {arg(dt.datetime.fromisoformat(graphql_filter['receivedTo']))}")
+        where.append(
+            f"received_at >= {arg(dt.datetime.fromisoformat(graphql_filter['receivedFrom']))}"
+        )
+        where.append(
+            f"received_at < {arg(dt.datetime.fromisoformat(graphql_filter['receivedTo']))}"
+        )
     if "search" in graphql_filter:
         where.append(f"lower(code) LIKE {arg(graphql_filter['search'].lower() + '%')}")
     if after:
         where.append(f"(received_at, id) < ({arg(after[0])}, {arg(after[1])})")
     order = "ORDER BY received_at DESC, id DESC LIMIT 51"
     if scope_column == "province_id":
-        return f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['province_id = $1', *where])} {order}", args
-    handed = (f"province_id = {arg(province_id)} AND agency_id <> $1 AND id IN "
-              "(SELECT dossier_id FROM dossier_steps WHERE agency_id = $1 AND handed_over)")
-    sql = (f"(SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['agency_id = $1', *where])} {order}) "
-           f"UNION ALL (SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join([handed, *where])} {order}) {order}")
+        return (
+            f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['province_id = $1', *where])} {order}",
+            args,
+        )
+    handed = (
+        f"province_id = {arg(province_id)} AND agency_id <> $1 AND id IN "
+        "(SELECT dossier_id FROM dossier_steps WHERE agency_id = $1 AND handed_over)"
+    )
+    sql = (
+        f"(SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['agency_id = $1', *where])} {order}) "
+        f"UNION ALL (SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join([handed, *where])} {order}) {order}"
+    )
     return sql, args
 
 
@@ -334,12 +424,19 @@ def raw_page_app(database_url: str):
 
     def node(row, now):
         appointment = row["appointment_at"]
-        late = row["was_late"] or (appointment is not None and row["status"] in running and now > appointment)
-        return {"id": encode_id("Dossier", row["province_id"], row["id"]), "code": row["code"],
-                "procedureCode": row["procedure_code"], "status": names[row["status"]],
-                "receivedAt": row["received_at"].isoformat(),
-                "appointmentAt": appointment.isoformat() if appointment else None,
-                "late": late, "assignee": row["assignee"]}
+        late = row["was_late"] or (
+            appointment is not None and row["status"] in running and now > appointment
+        )
+        return {
+            "id": encode_id("Dossier", row["province_id"], row["id"]),
+            "code": row["code"],
+            "procedureCode": row["procedure_code"],
+            "status": names[row["status"]],
+            "receivedAt": row["received_at"].isoformat(),
+            "appointmentAt": appointment.isoformat() if appointment else None,
+            "late": late,
+            "assignee": row["assignee"],
+        }
 
     async def page(request):
         nonlocal pool
@@ -353,10 +450,18 @@ def raw_page_app(database_url: str):
             rows = await connection.fetch(sql, *args)
         shown = rows[:50]
         last = shown[-1] if shown else None
-        body = {"data": {"dossiers": {
-            "pageInfo": {"hasNextPage": len(rows) > 50, "endCursor": last and encode_cursor(
-                [last["received_at"].isoformat(), last["id"]])},
-            "edges": [{"node": node(row, now)} for row in shown]}}}
+        body = {
+            "data": {
+                "dossiers": {
+                    "pageInfo": {
+                        "hasNextPage": len(rows) > 50,
+                        "endCursor": last
+                        and encode_cursor([last["received_at"].isoformat(), last["id"]]),
+                    },
+                    "edges": [{"node": node(row, now)} for row in shown],
+                }
+            }
+        }
         return Response(orjson.dumps(body), media_type="application/json")
 
     return Starlette(routes=[Route("/raw-page", page, methods=["POST"])])
@@ -375,8 +480,9 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
 
     now = dt.datetime.now(dt.UTC)
     raw_url = url.rsplit("/", 1)[0] + "/raw-page"
-    times: dict[str, dict[str, list[float]]] = {name: {"graphql": [], "sql": [], "endpoint": [], "typename": []}
-                                                for name in callers}
+    times: dict[str, dict[str, list[float]]] = {
+        name: {"graphql": [], "sql": [], "endpoint": [], "typename": []} for name in callers
+    }
     per_filter: dict[tuple[str, str], list[tuple[float, float]]] = {}
     mismatches = 0
     connection = await asyncpg.connect(database_url)
@@ -388,24 +494,44 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
                         after_gql, after_sql = None, None
                         for _ in range(3):  # the first page, then two more with `after`
                             start = time.perf_counter()
-                            response = await http.post(url, json={"query": PAGE, "variables": {
-                                "filter": graphql_filter, "after": after_gql}}, headers=headers)
+                            response = await http.post(
+                                url,
+                                json={
+                                    "query": PAGE,
+                                    "variables": {"filter": graphql_filter, "after": after_gql},
+                                },
+                                headers=headers,
+                            )
                             body = response.json()
                             graphql_took = time.perf_counter() - start
                             if body.get("errors"):
                                 raise SystemExit(f"{name} {label}: {body['errors']}")
-                            sql, args = raw_sql(column, scope_id, province_id, graphql_filter, after_sql, now)
+                            sql, args = raw_sql(
+                                column, scope_id, province_id, graphql_filter, after_sql, now
+                            )
                             start = time.perf_counter()
                             rows = await connection.fetch(sql, *args)
                             sql_took = time.perf_counter() - start
                             page = body["data"]["dossiers"]
-                            if [e["node"]["code"] for e in page["edges"]] != [r["code"] for r in rows[:50]]:
+                            if [e["node"]["code"] for e in page["edges"]] != [
+                                r["code"] for r in rows[:50]
+                            ]:
                                 mismatches += 1
-                            start = time.perf_counter()  # the same rows and JSON from a plain endpoint
-                            plain = await http.post(raw_url, content=orjson.dumps({
-                                "caller": [column, scope_id, province_id], "filter": graphql_filter,
-                                "after": after_sql and [after_sql[0].isoformat(), after_sql[1]],
-                                "now": now.isoformat()}))
+                            start = (
+                                time.perf_counter()
+                            )  # the same rows and JSON from a plain endpoint
+                            plain = await http.post(
+                                raw_url,
+                                content=orjson.dumps(
+                                    {
+                                        "caller": [column, scope_id, province_id],
+                                        "filter": graphql_filter,
+                                        "after": after_sql
+                                        and [after_sql[0].isoformat(), after_sql[1]],
+                                        "now": now.isoformat(),
+                                    }
+                                ),
+                            )
                             endpoint_took = time.perf_counter() - start
                             if plain.json()["data"] != body["data"]:
                                 mismatches += 1
@@ -417,7 +543,9 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
                                 times[name]["graphql"].append(graphql_took)
                                 times[name]["sql"].append(sql_took)
                                 times[name]["endpoint"].append(endpoint_took)
-                                per_filter.setdefault((name, label), []).append((graphql_took, sql_took, endpoint_took))
+                                per_filter.setdefault((name, label), []).append(
+                                    (graphql_took, sql_took, endpoint_took)
+                                )
                             if not page["pageInfo"]["hasNextPage"] or len(rows) < 51:
                                 break
                             after_gql = page["pageInfo"]["endCursor"]
@@ -431,21 +559,34 @@ def report_pages(result: dict) -> None:
     """p50 / p99 per caller: the GraphQL page, the raw SQL alone (asyncpg in the bench
     process: no HTTP), the raw SQL behind a plain endpoint of the same server (the same HTTP
     client, server and JSON: what eiso's layers add), and the ratios."""
+
     def ms(values):
         return percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
 
-    print("  caller    pages  GraphQL p50/p99    raw SQL alone      ratio        raw SQL endpoint   ratio"
-          "        { __typename }")
+    print(
+        "  caller    pages  GraphQL p50/p99    raw SQL alone      ratio        raw SQL endpoint   ratio"
+        "        { __typename }"
+    )
     for name, runs in result["times"].items():
-        (g50, g99), (s50, s99), (e50, e99) = ms(runs["graphql"]), ms(runs["sql"]), ms(runs["endpoint"])
-        print(f"  {name:9s} {len(runs['graphql']):5d}  {g50:6.2f} / {g99:6.2f} ms  {s50:5.2f} / {s99:5.2f} ms  "
-              f"{g50 / s50:5.2f}x/{g99 / s99:5.2f}x  {e50:5.2f} / {e99:5.2f} ms  {g50 / e50:4.2f}x/{g99 / e99:4.2f}x  "
-              f"{ms(runs['typename'])[0]:5.2f} ms")
+        (g50, g99), (s50, s99), (e50, e99) = (
+            ms(runs["graphql"]),
+            ms(runs["sql"]),
+            ms(runs["endpoint"]),
+        )
+        print(
+            f"  {name:9s} {len(runs['graphql']):5d}  {g50:6.2f} / {g99:6.2f} ms  {s50:5.2f} / {s99:5.2f} ms  "
+            f"{g50 / s50:5.2f}x/{g99 / s99:5.2f}x  {e50:5.2f} / {e99:5.2f} ms  {g50 / e50:4.2f}x/{g99 / e99:4.2f}x  "
+            f"{ms(runs['typename'])[0]:5.2f} ms"
+        )
     print("  median per filter (GraphQL / raw SQL alone / raw SQL endpoint ms, ratios):")
     for (name, label), triples in result["per_filter"].items():
         g, s, e = (statistics.median(t[i] for t in triples) * 1000 for i in range(3))
-        print(f"    {name:9s} {label:10s} {g:6.2f} / {s:5.2f} / {e:5.2f}  {g / s:5.2f}x {g / e:5.2f}x")
-    print(f"  pages whose rows or JSON differed between GraphQL, SQL and the endpoint: {result['mismatches']}")
+        print(
+            f"    {name:9s} {label:10s} {g:6.2f} / {s:5.2f} / {e:5.2f}  {g / s:5.2f}x {g / e:5.2f}x"
+        )
+    print(
+        f"  pages whose rows or JSON differed between GraphQL, SQL and the endpoint: {result['mismatches']}"
+    )
 
 
 # -- the run ----------------------------------------------------------------------------------
@@ -461,13 +602,16 @@ async def _summary_of(database_url: str, prefix: str) -> list[dict]:
             """SELECT p.id AS province_id, a.id, a.code, count(d.id) AS dossiers
                FROM agencies a JOIN provinces p ON p.id = a.province_id
                LEFT JOIN dossiers d ON d.agency_id = a.id
-               WHERE p.code LIKE $1 GROUP BY 1, 2, 3 ORDER BY 1, 3""", prefix + "%")
+               WHERE p.code LIKE $1 GROUP BY 1, 2, 3 ORDER BY 1, 3""",
+            prefix + "%",
+        )
     finally:
         await connection.close()
     provinces: dict[int, dict] = {}
     for row in rows:
-        provinces.setdefault(row["province_id"], {"id": row["province_id"], "agencies": []})["agencies"].append(
-            {"id": row["id"], "code": row["code"], "dossiers": row["dossiers"]})
+        provinces.setdefault(row["province_id"], {"id": row["province_id"], "agencies": []})[
+            "agencies"
+        ].append({"id": row["id"], "code": row["code"], "dossiers": row["dossiers"]})
     return list(provinces.values())
 
 
@@ -477,7 +621,9 @@ async def _handed_to(database_url: str, agency_id: int) -> int:
     connection = await asyncpg.connect(database_url)
     try:
         return await connection.fetchval(
-            "SELECT count(*) FROM dossier_steps WHERE agency_id = $1 AND from_agency_id <> agency_id", agency_id)
+            "SELECT count(*) FROM dossier_steps WHERE agency_id = $1 AND from_agency_id <> agency_id",
+            agency_id,
+        )
     finally:
         await connection.close()
 
@@ -511,18 +657,30 @@ def run(args) -> None:
             start = time.perf_counter()
             migrate.upgrade(database_url, generator.app_url(database_url))
             asyncio.run(_analyze(database_url))  # statistics for indexes a migration just made
-            print(f"migrated and analysed the existing {args.database} in {time.perf_counter() - start:.1f} s")
+            print(
+                f"migrated and analysed the existing {args.database} in {time.perf_counter() - start:.1f} s"
+            )
         else:
             asyncio.run(generator.create_database(database_url))
-            summary = asyncio.run(generator.generate(
-                database_url, dossiers=args.dossiers, provinces=args.provinces, agencies=args.agencies,
-                log=lambda _: None))
-            print(f"generated {summary.dossiers:,} dossiers and {summary.events:,} timeline rows in "
-                  f"{summary.seconds:.0f} s ({summary.dossiers / summary.seconds:,.0f} dossiers/s)")
+            summary = asyncio.run(
+                generator.generate(
+                    database_url,
+                    dossiers=args.dossiers,
+                    provinces=args.provinces,
+                    agencies=args.agencies,
+                    log=lambda _: None,
+                )
+            )
+            print(
+                f"generated {summary.dossiers:,} dossiers and {summary.events:,} timeline rows in "
+                f"{summary.seconds:.0f} s ({summary.dossiers / summary.seconds:,.0f} dossiers/s)"
+            )
         provinces = asyncio.run(_summary_of(database_url, "BN"))
         agencies = [a | {"province_id": p["id"]} for p in provinces for a in p["agencies"]]
-        print(f"{sum(a['dossiers'] for a in agencies):,} dossiers in {len(provinces)} provinces, "
-              f"{len(agencies)} agencies; machine: {os.cpu_count()} cores shared with other jobs")
+        print(
+            f"{sum(a['dossiers'] for a in agencies):,} dossiers in {len(provinces)} provinces, "
+            f"{len(agencies)} agencies; machine: {os.cpu_count()} cores shared with other jobs"
+        )
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             (folder / "workers.py").write_text(WORKERS)
@@ -532,21 +690,35 @@ def run(args) -> None:
                 in_province = sum(a["dossiers"] for a in province["agencies"])
                 month = (dt.datetime.now(generator.VN_TZ) - dt.timedelta(days=45)).strftime("%y%m")
                 callers = {
-                    "agency": ({"x-bench-agency": f"{busiest['province_id']}:{busiest['id']}"}, "agency_id",
-                               busiest["id"], province["id"], f"{busiest['code'].lower()}-{month}"),
-                    "province": ({"x-bench-province": str(province["id"])}, "province_id", province["id"],
-                                 province["id"], f"{busiest['code'].lower()}-{month}"),
+                    "agency": (
+                        {"x-bench-agency": f"{busiest['province_id']}:{busiest['id']}"},
+                        "agency_id",
+                        busiest["id"],
+                        province["id"],
+                        f"{busiest['code'].lower()}-{month}",
+                    ),
+                    "province": (
+                        {"x-bench-province": str(province["id"])},
+                        "province_id",
+                        province["id"],
+                        province["id"],
+                        f"{busiest['code'].lower()}-{month}",
+                    ),
                 }
                 handed = asyncio.run(_handed_to(database_url, busiest["id"]))
-                print(f"(b) 50-dossier pages: agency {busiest['code']} ({busiest['dossiers']:,} dossiers and "
-                      f"{handed:,} handed over to it), "
-                      f"its province ({in_province:,}), {args.rounds} rounds after a warm-up, 1 worker")
+                print(
+                    f"(b) 50-dossier pages: agency {busiest['code']} ({busiest['dossiers']:,} dossiers and "
+                    f"{handed:,} handed over to it), "
+                    f"its province ({in_province:,}), {args.rounds} rounds after a warm-up, 1 worker"
+                )
                 with Server(folder, database_url, 1, prefix) as server:
                     report_pages(asyncio.run(pages(server.url, database_url, callers, args.rounds)))
             if not args.skip_throughput:
-                officers = [[a["province_id"], a["id"]] for a in agencies[:args.concurrency]]
-                print(f"(a) receive → return over GraphQL: {args.concurrency} officers of as many agencies, "
-                      f"{args.warmup:.0f} s warm-up + {args.seconds:.0f} s measured, 6 requests per dossier")
+                officers = [[a["province_id"], a["id"]] for a in agencies[: args.concurrency]]
+                print(
+                    f"(a) receive → return over GraphQL: {args.concurrency} officers of as many agencies, "
+                    f"{args.warmup:.0f} s warm-up + {args.seconds:.0f} s measured, 6 requests per dossier"
+                )
                 bench_throughput(folder, database_url, officers, args, prefix)
     finally:
         _flush_redis(prefix)
@@ -567,7 +739,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     parser.add_argument("--provinces", type=int, default=4)
     parser.add_argument("--agencies", type=int, default=50, help="agencies per province")
-    parser.add_argument("--seconds", type=float, default=20, help="measured load time per worker count")
+    parser.add_argument(
+        "--seconds", type=float, default=20, help="measured load time per worker count"
+    )
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=6, help="page rounds (36 pages each)")
@@ -578,8 +752,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "load":
-        result = asyncio.run(load(args.url, json.loads(args.agencies_json), args.concurrency, args.seconds,
-                                  args.warmup))
+        result = asyncio.run(
+            load(
+                args.url,
+                json.loads(args.agencies_json),
+                args.concurrency,
+                args.seconds,
+                args.warmup,
+            )
+        )
         print(json.dumps(result))
         return
     run(args)

@@ -51,15 +51,82 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/eiso_bench_dossiers"
 APP_ROLE = "eiso_app"
 MODULES = ("birth_registration", "business_registration", "construction_permits", "land_use_rights")
 # How often each procedure is asked for at a commune (birth registrations dominate).
-WEIGHTS = {"1.001193": 30, "LT-KS-TT-BHYT": 18, "1.001612": 8, "HKD-THAY-DOI": 6, "1.013978": 6,
-           "LUR-BIEN-DONG": 8}
-PROVINCES = ["Quảng Ninh", "Hưng Yên", "Lào Cai", "Cao Bằng", "Nghệ An", "Đắk Lắk", "Cà Mau", "Hà Tĩnh",
-             "Thanh Hóa", "Sơn La", "Điện Biên", "Lai Châu", "Tuyên Quang", "Lạng Sơn", "Gia Lai", "An Giang"]
-PLACES = ["Tiên Yên", "Đầm Hà", "Hải Hà", "Bình Liêu", "Ba Chẽ", "Vân Đồn", "Cô Tô", "Đông Triều", "Yên Mỹ",
-          "Khoái Châu", "Ân Thi", "Kim Động", "Phù Cừ", "Đức Thọ", "Quảng Hà", "Hoành Bồ"]
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+WEIGHTS = {
+    "1.001193": 30,
+    "LT-KS-TT-BHYT": 18,
+    "1.001612": 8,
+    "HKD-THAY-DOI": 6,
+    "1.013978": 6,
+    "LUR-BIEN-DONG": 8,
+}
+PROVINCES = [
+    "Quảng Ninh",
+    "Hưng Yên",
+    "Lào Cai",
+    "Cao Bằng",
+    "Nghệ An",
+    "Đắk Lắk",
+    "Cà Mau",
+    "Hà Tĩnh",
+    "Thanh Hóa",
+    "Sơn La",
+    "Điện Biên",
+    "Lai Châu",
+    "Tuyên Quang",
+    "Lạng Sơn",
+    "Gia Lai",
+    "An Giang",
+]
+PLACES = [
+    "Tiên Yên",
+    "Đầm Hà",
+    "Hải Hà",
+    "Bình Liêu",
+    "Ba Chẽ",
+    "Vân Đồn",
+    "Cô Tô",
+    "Đông Triều",
+    "Yên Mỹ",
+    "Khoái Châu",
+    "Ân Thi",
+    "Kim Động",
+    "Phù Cừ",
+    "Đức Thọ",
+    "Quảng Hà",
+    "Hoành Bồ",
+]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+]
 MIDDLE = ["Thị", "Văn", "Minh", "Thu", "Đức", "Ngọc", "Quang", "Thanh", "Hữu", "Bảo"]
-GIVEN = ["Hoa", "Khôi", "Lan", "Hùng", "Mai", "Dũng", "Hương", "Nam", "Linh", "Tuấn", "Yến", "Sơn", "Thảo"]
+GIVEN = [
+    "Hoa",
+    "Khôi",
+    "Lan",
+    "Hùng",
+    "Mai",
+    "Dũng",
+    "Hương",
+    "Nam",
+    "Linh",
+    "Tuấn",
+    "Yến",
+    "Sơn",
+    "Thảo",
+]
 COMMENTS = ["Nhanh gọn", "Cán bộ nhiệt tình", "Phải chờ lâu", "Hài lòng", "Hướng dẫn rõ ràng"]
 
 
@@ -103,7 +170,8 @@ async def create_database(database_url: str) -> None:
         await admin.execute(f'CREATE DATABASE "{name}"')
         await admin.execute(
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-            f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;")
+            f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;"
+        )
     finally:
         await admin.close()
     await asyncio.to_thread(migrate.upgrade, database_url, app_url(database_url))
@@ -114,7 +182,9 @@ async def drop_database(database_url: str) -> None:
 
     admin = await asyncpg.connect(_with_database(database_url, "postgres"))
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{urlsplit(database_url).path.lstrip("/")}" WITH (FORCE)')
+        await admin.execute(
+            f'DROP DATABASE IF EXISTS "{urlsplit(database_url).path.lstrip("/")}" WITH (FORCE)'
+        )
     finally:
         await admin.close()
 
@@ -125,25 +195,44 @@ async def drop_database(database_url: str) -> None:
 def procedures() -> list:
     """The bundled modules' commune-level procedures: what a commune adopts."""
     registry = PluginRegistry.load(MODULES)
-    return [(name, p) for name, record in registry.loaded.items() for p in record.procedures
-            if p.level == "commune"]
+    return [
+        (name, p)
+        for name, record in registry.loaded.items()
+        for p in record.procedures
+        if p.level == "commune"
+    ]
 
 
 async def make_tenants(database_url: str, prefix: str, provinces: int, agencies: int) -> list[dict]:
-    settings = load_settings(env="test", database_url=database_url, migration_database_url=database_url,
-                             redis_url="memory://bench-generator:", log_json=False, plugins=[])
+    settings = load_settings(
+        env="test",
+        database_url=database_url,
+        migration_database_url=database_url,
+        redis_url="memory://bench-generator:",
+        log_json=False,
+        plugins=[],
+    )
     resources = Resources.open(settings)
     made = []
     try:
         async with resources.session(TenantScope.nation()) as session, session.begin():
             for p in range(provinces):
-                name = PROVINCES[p % len(PROVINCES)] + (f" {p // len(PROVINCES) + 1}" if p >= len(PROVINCES) else "")
-                province = await ensure_province(session, f"{prefix}{p:02d}", f"Tỉnh {name} ({prefix})")
+                name = PROVINCES[p % len(PROVINCES)] + (
+                    f" {p // len(PROVINCES) + 1}" if p >= len(PROVINCES) else ""
+                )
+                province = await ensure_province(
+                    session, f"{prefix}{p:02d}", f"Tỉnh {name} ({prefix})"
+                )
                 rows = []
                 for a in range(agencies):
                     place = f"{PLACES[a % len(PLACES)]} {a + 1}"
-                    agency = await ensure_agency(session, province, f"{prefix}{p:02d}.{a:03d}",
-                                                 f"Ủy ban nhân dân xã {place}", AgencyKind.commune)
+                    agency = await ensure_agency(
+                        session,
+                        province,
+                        f"{prefix}{p:02d}.{a:03d}",
+                        f"Ủy ban nhân dân xã {place}",
+                        AgencyKind.commune,
+                    )
                     rows.append({"id": agency.id, "code": agency.code})
                 made.append({"id": province.id, "code": province.code, "agencies": rows})
     finally:
@@ -159,12 +248,21 @@ async def upsert_catalogue(connection, procs: list, tenants: list[dict]) -> None
     for module, procedure in procs:
         values = _row_values(procedure, module)
         columns = ["code", *values, "updated_at"]
-        row = [procedure.code, *(orjson.dumps(v).decode() if k in ("steps", "components", "fee") and v is not None
-                                 else v for k, v in values.items()), dt.datetime.now(dt.UTC)]
+        row = [
+            procedure.code,
+            *(
+                orjson.dumps(v).decode()
+                if k in ("steps", "components", "fee") and v is not None
+                else v
+                for k, v in values.items()
+            ),
+            dt.datetime.now(dt.UTC),
+        ]
         placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
         await connection.execute(
             f"INSERT INTO procedures ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT (code) DO NOTHING",
-            *row)
+            *row,
+        )
     await connection.execute(
         """INSERT INTO procedure_adoptions (province_id, id, agency_id, procedure_code, time_limit_amount,
                                             step_units, adopted_at)
@@ -174,7 +272,10 @@ async def upsert_catalogue(connection, procs: list, tenants: list[dict]) -> None
            FROM agencies a CROSS JOIN procedures p
            WHERE a.id = ANY($1::bigint[]) AND p.code = ANY($2::text[])
            ON CONFLICT (agency_id, procedure_code) DO NOTHING""",
-        [a["id"] for t in tenants for a in t["agencies"]], [p.code for _, p in procs], EPOCH_MS)
+        [a["id"] for t in tenants for a in t["agencies"]],
+        [p.code for _, p in procs],
+        EPOCH_MS,
+    )
 
 
 # -- dossiers ---------------------------------------------------------------------------------
@@ -358,8 +459,16 @@ def batches(agencies: list[dict], size: int) -> list[list[dict]]:
     return [*groups, current] if current else groups
 
 
-async def insert_dossiers(connection, agencies: list[dict], procs: list, *, events: bool, batch: int,
-                          now: dt.datetime, log=print) -> tuple[int, int]:
+async def insert_dossiers(
+    connection,
+    agencies: list[dict],
+    procs: list,
+    *,
+    events: bool,
+    batch: int,
+    now: dt.datetime,
+    log=print,
+) -> tuple[int, int]:
     days = working_days(now.astimezone(VN_TZ).date())
     chosen = [p for _, p in procs]
     weights = [WEIGHTS.get(p.code, 2) for p in chosen]
@@ -372,10 +481,24 @@ async def insert_dossiers(connection, agencies: list[dict], procs: list, *, even
         async with connection.transaction():
             row = await connection.fetchrow(
                 DOSSIERS_SQL,
-                [a["province_id"] for a in group], [a["id"] for a in group], [a["code"] for a in group],
-                [a["dossiers"] for a in group], [a["serial0"] for a in group], days,
-                [p.code for p in chosen], bounds, [calendar_days(p) for p in chosen],
-                [len(p.steps) for p in chosen], now, EPOCH_MS, FAMILY, MIDDLE, GIVEN, COMMENTS, events)
+                [a["province_id"] for a in group],
+                [a["id"] for a in group],
+                [a["code"] for a in group],
+                [a["dossiers"] for a in group],
+                [a["serial0"] for a in group],
+                days,
+                [p.code for p in chosen],
+                bounds,
+                [calendar_days(p) for p in chosen],
+                [len(p.steps) for p in chosen],
+                now,
+                EPOCH_MS,
+                FAMILY,
+                MIDDLE,
+                GIVEN,
+                COMMENTS,
+                events,
+            )
         made, made_events = made + row[0], made_events + row[1]
         log(f"  {made:>9,} dossiers  {made_events:>10,} events")
     return made, made_events
@@ -411,9 +534,19 @@ async def hand_over(connection, agency_ids: list[int], share: float) -> int:
     return int(status.split()[-1])
 
 
-async def generate(database_url: str, *, dossiers: int, provinces: int, agencies: int, events: bool = True,
-                   prefix: str = "BN", seed: int = 7, batch: int = 50_000, handed_over: float = 0.05,
-                   log=print) -> Summary:
+async def generate(
+    database_url: str,
+    *,
+    dossiers: int,
+    provinces: int,
+    agencies: int,
+    events: bool = True,
+    prefix: str = "BN",
+    seed: int = 7,
+    batch: int = 50_000,
+    handed_over: float = 0.05,
+    log=print,
+) -> Summary:
     """Provinces, agencies, adoptions and `dossiers` dossiers on an already migrated database."""
     import asyncpg
 
@@ -428,41 +561,73 @@ async def generate(database_url: str, *, dossiers: int, provinces: int, agencies
         serial += count
     connection = await asyncpg.connect(database_url)
     try:
-        existing = await connection.fetchval("SELECT count(*) FROM dossiers WHERE agency_id = ANY($1::bigint[])",
-                                             [a["id"] for a in flat])
+        existing = await connection.fetchval(
+            "SELECT count(*) FROM dossiers WHERE agency_id = ANY($1::bigint[])",
+            [a["id"] for a in flat],
+        )
         if existing:
-            raise SystemExit(f"{existing} dossiers exist already for the agencies of prefix {prefix!r}: "
-                             "use another --prefix or --create")
+            raise SystemExit(
+                f"{existing} dossiers exist already for the agencies of prefix {prefix!r}: "
+                "use another --prefix or --create"
+            )
         await connection.execute("SELECT setseed($1)", (seed % 1000) / 1000)
         await upsert_catalogue(connection, procs, tenants)
-        made, made_events = await insert_dossiers(connection, [a for a in flat if a["dossiers"]], procs,
-                                                  events=events, batch=batch, now=dt.datetime.now(dt.UTC), log=log)
+        made, made_events = await insert_dossiers(
+            connection,
+            [a for a in flat if a["dossiers"]],
+            procs,
+            events=events,
+            batch=batch,
+            now=dt.datetime.now(dt.UTC),
+            log=log,
+        )
         handed = await hand_over(connection, [a["id"] for a in flat], handed_over)
         log(f"  {handed:>9,} steps handed over to another agency")
-        for table in ("dossiers", "dossier_steps", "dossier_events", "dossier_counters", "procedure_adoptions"):
+        for table in (
+            "dossiers",
+            "dossier_steps",
+            "dossier_events",
+            "dossier_counters",
+            "procedure_adoptions",
+        ):
             await connection.execute(f"ANALYZE {table}")
     finally:
         await connection.close()
     by_province = {t["id"]: t for t in tenants}
     for agency in flat:
-        next(a for a in by_province[agency["province_id"]]["agencies"] if a["id"] == agency["id"])["dossiers"] = \
-            agency["dossiers"]
-    return Summary(tenants, [p.code for _, p in procs], made, made_events, time.perf_counter() - start)
+        next(a for a in by_province[agency["province_id"]]["agencies"] if a["id"] == agency["id"])[
+            "dossiers"
+        ] = agency["dossiers"]
+    return Summary(
+        tenants, [p.code for _, p in procs], made, made_events, time.perf_counter() - start
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="the owner's URL (migrates, bypasses RLS)")
-    parser.add_argument("--create", action="store_true", help="drop and create the database, then migrate")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_URL, help="the owner's URL (migrates, bypasses RLS)"
+    )
+    parser.add_argument(
+        "--create", action="store_true", help="drop and create the database, then migrate"
+    )
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     parser.add_argument("--provinces", type=int, default=4)
     parser.add_argument("--agencies", type=int, default=50, help="agencies per province")
-    parser.add_argument("--handed-over", type=float, default=0.05,
-                        help="share of the dossiers in progress or finished with a step handed over")
-    parser.add_argument("--no-events", dest="events", action="store_false", help="no dossier_events rows")
+    parser.add_argument(
+        "--handed-over",
+        type=float,
+        default=0.05,
+        help="share of the dossiers in progress or finished with a step handed over",
+    )
+    parser.add_argument(
+        "--no-events", dest="events", action="store_false", help="no dossier_events rows"
+    )
     parser.add_argument("--prefix", default="BN", help="province and agency codes start with it")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--batch", type=int, default=50_000, help="dossiers per INSERT statement (whole agencies)")
+    parser.add_argument(
+        "--batch", type=int, default=50_000, help="dossiers per INSERT statement (whole agencies)"
+    )
     args = parser.parse_args(argv)
 
     async def run() -> None:
@@ -470,13 +635,23 @@ def main(argv: list[str] | None = None) -> None:
             await create_database(args.database_url)
         else:
             await asyncio.to_thread(migrate.upgrade, args.database_url, app_url(args.database_url))
-        summary = await generate(args.database_url, dossiers=args.dossiers, provinces=args.provinces,
-                                 agencies=args.agencies, events=args.events, prefix=args.prefix,
-                                 seed=args.seed, batch=args.batch, handed_over=args.handed_over)
+        summary = await generate(
+            args.database_url,
+            dossiers=args.dossiers,
+            provinces=args.provinces,
+            agencies=args.agencies,
+            events=args.events,
+            prefix=args.prefix,
+            seed=args.seed,
+            batch=args.batch,
+            handed_over=args.handed_over,
+        )
         agencies = sum(len(p["agencies"]) for p in summary.provinces)
-        print(f"{summary.dossiers:,} dossiers, {summary.events:,} events, {len(summary.provinces)} provinces, "
-              f"{agencies} agencies, {len(summary.procedures)} procedures in {summary.seconds:.1f} s "
-              f"({summary.dossiers / summary.seconds:,.0f} dossiers/s)")
+        print(
+            f"{summary.dossiers:,} dossiers, {summary.events:,} events, {len(summary.provinces)} provinces, "
+            f"{agencies} agencies, {len(summary.procedures)} procedures in {summary.seconds:.1f} s "
+            f"({summary.dossiers / summary.seconds:,.0f} dossiers/s)"
+        )
 
     asyncio.run(run())
 

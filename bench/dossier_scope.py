@@ -72,7 +72,9 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
-async def _timed(resources: Resources, scope: TenantScope, statement, rounds: int) -> tuple[float, object]:
+async def _timed(
+    resources: Resources, scope: TenantScope, statement, rounds: int
+) -> tuple[float, object]:
     times, answer = [], None
     for _ in range(rounds):
         async with resources.session(scope) as session, session.begin():
@@ -84,46 +86,71 @@ async def _timed(resources: Resources, scope: TenantScope, statement, rounds: in
 
 async def run(agencies: int, per_agency: int, rounds: int, explain: bool = False) -> None:
     name = f"eiso_bench_scope_{secrets.token_hex(4)}"
-    await _admin(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-                 f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;")
+    await _admin(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
+        f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS; END IF; END $$;"
+    )
     await _admin(f'CREATE DATABASE "{name}"')
     owner, app = _url(PG_URL, name), _url(PG_URL, name, APP_ROLE)
     try:
         await asyncio.to_thread(migrate.upgrade, owner, app)
-        settings = load_settings(env="test", database_url=owner, redis_url="memory://bench:", plugins=[])
+        settings = load_settings(
+            env="test", database_url=owner, redis_url="memory://bench:", plugins=[]
+        )
         seeding = Resources.open(settings)
         dossiers = agencies * per_agency
         async with seeding.session(TenantScope.nation()) as session, session.begin():
             for statement in filter(str.strip, SEED.split(";\n")):
-                sql = (statement.replace(":agencies", str(agencies)).replace(":dossiers", str(dossiers)))
+                sql = statement.replace(":agencies", str(agencies)).replace(
+                    ":dossiers", str(dossiers)
+                )
                 await (await session.connection()).exec_driver_sql(sql)
         await seeding.close()
-        resources = Resources.open(load_settings(env="test", database_url=app, redis_url="memory://bench:",
-                                                 plugins=[]))
+        resources = Resources.open(
+            load_settings(env="test", database_url=app, redis_url="memory://bench:", plugins=[])
+        )
         scope = TenantScope.agencies([1], [1])
         page = select(Dossier.id).order_by(Dossier.id).limit(50)
         count = select(func.count()).select_from(Dossier)
-        base_page = text("select id from dossiers where agency_id = any(array[1]::bigint[]) order by id limit 50")
+        base_page = text(
+            "select id from dossiers where agency_id = any(array[1]::bigint[]) order by id limit 50"
+        )
         base_count = text("select count(*) from dossiers where agency_id = any(array[1]::bigint[])")
         rows = []
-        for label, shared, baseline in (("first page (50)", page, base_page), ("count", count, base_count)):
+        for label, shared, baseline in (
+            ("first page (50)", page, base_page),
+            ("count", count, base_count),
+        ):
             ms, answer = await _timed(resources, scope, shared, rounds)
             base_ms, base_answer = await _timed(resources, scope, baseline, rounds)
-            rows.append((label, ms, base_ms, len(answer) if label != "count" else answer[0][0],
-                         len(base_answer) if label != "count" else base_answer[0][0]))
+            rows.append(
+                (
+                    label,
+                    ms,
+                    base_ms,
+                    len(answer) if label != "count" else answer[0][0],
+                    len(base_answer) if label != "count" else base_answer[0][0],
+                )
+            )
         if explain:
-            shaped = text("explain analyze select id from dossiers where agency_id in (1) or (province_id in (1) and "
-                          "id = any(array(select dossier_id from dossier_steps where agency_id in (1) and handed_over)))"
-                          " order by id limit 50")
+            shaped = text(
+                "explain analyze select id from dossiers where agency_id in (1) or (province_id in (1) and "
+                "id = any(array(select dossier_id from dossier_steps where agency_id in (1) and handed_over)))"
+                " order by id limit 50"
+            )
             async with resources.session(scope) as session, session.begin():
                 if os.environ.get("BENCH_NO_HASH"):
                     await session.execute(text("set local enable_hashjoin = off"))
                     await session.execute(text("set local enable_seqscan = off"))
                 print("\n".join(r[0] for r in (await session.execute(shaped)).all()))
         await resources.close()
-        print(f"PostgreSQL, {agencies} agencies x {per_agency} dossiers, agency 1 also holds a step of 100 "
-              f"dossiers of agency 2; median of {rounds}")
-        print(f"{'query':<18}{'shared (ms)':>12}{'baseline (ms)':>15}{'ratio':>8}   rows shared/baseline")
+        print(
+            f"PostgreSQL, {agencies} agencies x {per_agency} dossiers, agency 1 also holds a step of 100 "
+            f"dossiers of agency 2; median of {rounds}"
+        )
+        print(
+            f"{'query':<18}{'shared (ms)':>12}{'baseline (ms)':>15}{'ratio':>8}   rows shared/baseline"
+        )
         for label, ms, base_ms, got, base_got in rows:
             print(f"{label:<18}{ms:>12.2f}{base_ms:>15.2f}{ms / base_ms:>8.2f}   {got}/{base_got}")
     finally:

@@ -39,14 +39,22 @@ async def _one(redis, prefix: str, subscribers: int) -> tuple[float, int]:
         calls += 1
         return await real_xread(*args, **kwargs)
 
-    feed.redis = type("Counted", (), {"xread": staticmethod(counted),
-                                      "xrevrange": staticmethod(redis.xrevrange)})()
+    feed.redis = type(
+        "Counted", (), {"xread": staticmethod(counted), "xrevrange": staticmethod(redis.xrevrange)}
+    )()
     subs = [await feed.subscribe(lambda event: True) for _ in range(subscribers)]
     started = time.perf_counter()
     pipe = redis.pipeline(transaction=False)
     for n in range(EVENTS):
-        pipe.xadd(stream_key(key, topic), {"outbox_id": str(n + 1), "topic": topic, "agency_id": "1",
-                                           "payload": orjson.dumps({"n": n})})
+        pipe.xadd(
+            stream_key(key, topic),
+            {
+                "outbox_id": str(n + 1),
+                "topic": topic,
+                "agency_id": "1",
+                "payload": orjson.dumps({"n": n}),
+            },
+        )
     await pipe.execute()
     while any(s.queue.qsize() < EVENTS for s in subs):
         await asyncio.sleep(0.001)
@@ -68,7 +76,9 @@ async def _main() -> None:
     print(f"event fan-out, {EVENTS} events, Redis {url.split('://')[0]}")
     print("subscribers | seconds | events delivered/s | XREAD calls | time vs 1 subscriber")
     for n, (seconds, calls) in results.items():
-        print(f"{n:>11} | {seconds:7.3f} | {EVENTS * n / seconds:>18,.0f} | {calls:>11} | {seconds / base:.2f}x")
+        print(
+            f"{n:>11} | {seconds:7.3f} | {EVENTS * n / seconds:>18,.0f} | {calls:>11} | {seconds / base:.2f}x"
+        )
 
 
 def main() -> None:

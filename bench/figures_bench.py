@@ -81,10 +81,16 @@ async def hand_nation(session, province_ids: list[int], period: figures.Period) 
     for sql in (HAND_RECEIVED, HAND_FINISHED, HAND_BACKLOG):
         rows += len((await session.execute(text(_hand(sql, True)), args)).all())
         # the nation's total: the same aggregate without the grouping
-        total = _hand(sql, True).replace("SELECT province_id, ", "SELECT ").replace("GROUP BY province_id", "")
+        total = (
+            _hand(sql, True)
+            .replace("SELECT province_id, ", "SELECT ")
+            .replace("GROUP BY province_id", "")
+        )
         rows += len((await session.execute(text(total), args)).all())
     rows += len((await session.execute(text(HAND_NC), {"start": start, "end": end})).all())
-    rows += len((await session.execute(text("SELECT id, code, name FROM provinces ORDER BY code"))).all())
+    rows += len(
+        (await session.execute(text("SELECT id, code, name FROM provinces ORDER BY code"))).all()
+    )
     return rows
 
 
@@ -103,22 +109,38 @@ async def compare(mine, theirs, rounds: int) -> tuple[float, float]:
 
 
 async def measure(database_url: str, year: int, repeat: int) -> dict:
-    settings = load_settings(env="test", database_url=generator.app_url(database_url),
-                             migration_database_url=database_url, redis_url="memory://bench-figures:",
-                             log_json=False, plugins=[])
+    settings = load_settings(
+        env="test",
+        database_url=generator.app_url(database_url),
+        migration_database_url=database_url,
+        redis_url="memory://bench-figures:",
+        log_json=False,
+        plugins=[],
+    )
     resources = Resources.open(settings)
     period = figures.Period.of(year=year)
     nation = TenantScope.nation()
     try:
         async with resources.session(nation) as session:
-            provinces = (await session.execute(text(
-                "SELECT province_id, count(*) FROM dossiers GROUP BY province_id ORDER BY 2 DESC"))).all()
+            provinces = (
+                await session.execute(
+                    text(
+                        "SELECT province_id, count(*) FROM dossiers GROUP BY province_id ORDER BY 2 DESC"
+                    )
+                )
+            ).all()
         busiest = provinces[0][0]
         scope = TenantScope.province(busiest)
 
         async def eiso_province():
             async with resources.session(scope) as session:
-                await figures.figures(session, scope, period, figures.Group.agency, figures.Filter(province_id=busiest))
+                await figures.figures(
+                    session,
+                    scope,
+                    period,
+                    figures.Group.agency,
+                    figures.Filter(province_id=busiest),
+                )
 
         async def sql_province():
             async with resources.session(scope) as session:
@@ -133,7 +155,10 @@ async def measure(database_url: str, year: int, repeat: int) -> dict:
                 await hand_nation(session, [p for p, _ in provinces], period)
 
         results = {"province_dossiers": provinces[0][1]}
-        for name, mine, theirs in (("province", eiso_province, sql_province), ("nation", eiso_nation, sql_nation)):
+        for name, mine, theirs in (
+            ("province", eiso_province, sql_province),
+            ("nation", eiso_nation, sql_nation),
+        ):
             b, a = await compare(mine, theirs, repeat)
             results[name] = {"eiso_s": b, "sql_s": a, "ratio": b / a}
         return results
@@ -183,15 +208,23 @@ FROM (
 """
 
 
-async def lean_generate(connection, dossiers: int, provinces: int, agencies: int, batch: int = 1_000_000) -> None:
+async def lean_generate(
+    connection, dossiers: int, provinces: int, agencies: int, batch: int = 1_000_000
+) -> None:
     for statement in LEAN_TENANTS:
-        await connection.execute(statement, provinces if "provinces pr" not in statement else agencies)
+        await connection.execute(
+            statement, provinces if "provinces pr" not in statement else agencies
+        )
     first_province = await connection.fetchval("SELECT min(id) FROM provinces")
     for lo in range(0, dossiers, batch):
-        await connection.execute(LEAN_DOSSIERS, lo, min(lo + batch, dossiers), first_province, provinces, agencies)
+        await connection.execute(
+            LEAN_DOSSIERS, lo, min(lo + batch, dossiers), first_province, provinces, agencies
+        )
 
 
-async def prepare(database_url: str, dossiers: int, provinces: int, agencies: int, lean: bool) -> None:
+async def prepare(
+    database_url: str, dossiers: int, provinces: int, agencies: int, lean: bool
+) -> None:
     import asyncpg
 
     await generator.create_database(database_url)
@@ -204,8 +237,15 @@ async def prepare(database_url: str, dossiers: int, provinces: int, agencies: in
         if lean:
             await lean_generate(connection, dossiers, provinces, agencies)
         else:
-            await generator.generate(database_url, dossiers=dossiers, provinces=provinces, agencies=agencies,
-                                     events=False, batch=200_000, log=lambda line: None)
+            await generator.generate(
+                database_url,
+                dossiers=dossiers,
+                provinces=provinces,
+                agencies=agencies,
+                events=False,
+                batch=200_000,
+                log=lambda line: None,
+            )
         print(f"generated {dossiers:,} dossiers in {time.perf_counter() - start:.0f} s", flush=True)
         start = time.perf_counter()
         if not lean:
@@ -213,8 +253,11 @@ async def prepare(database_url: str, dossiers: int, provinces: int, agencies: in
         for index in indexes:
             await connection.execute(index["indexdef"])
         await connection.execute("VACUUM ANALYZE dossiers")
-        print(f"stamped the finished columns and built {len(indexes)} indexes in "
-              f"{time.perf_counter() - start:.0f} s", flush=True)
+        print(
+            f"stamped the finished columns and built {len(indexes)} indexes in "
+            f"{time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
     finally:
         await connection.close()
 
@@ -228,14 +271,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="measure an existing database")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--full-generator", action="store_true",
-                        help="bench/dossier_generator.py (realistic rows, slow) instead of the lean SQL generator")
-    parser.add_argument("--year", type=int, default=None, help="default: last year (full-generator: this year)")
+    parser.add_argument(
+        "--full-generator",
+        action="store_true",
+        help="bench/dossier_generator.py (realistic rows, slow) instead of the lean SQL generator",
+    )
+    parser.add_argument(
+        "--year", type=int, default=None, help="default: last year (full-generator: this year)"
+    )
     args = parser.parse_args(argv)
 
     async def run() -> None:
         if not args.reuse:
-            await prepare(args.database_url, args.dossiers, args.provinces, args.agencies, not args.full_generator)
+            await prepare(
+                args.database_url,
+                args.dossiers,
+                args.provinces,
+                args.agencies,
+                not args.full_generator,
+            )
         # the lean generator covers the two years up to now; the full one the past 365 days
         year = args.year or dt.date.today().year - (0 if args.full_generator else 1)
         try:
@@ -243,11 +297,15 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             if not args.keep:
                 await generator.drop_database(args.database_url)
-        print(f"figures {year}, busiest province ({got['province_dossiers']:,} dossiers), per agency: "
-              f"eiso {got['province']['eiso_s'] * 1000:.0f} ms, hand-written SQL "
-              f"{got['province']['sql_s'] * 1000:.0f} ms, ratio {got['province']['ratio']:.2f}x")
-        print(f"national yearly report {year}: eiso {got['nation']['eiso_s'] * 1000:.0f} ms, hand-written SQL "
-              f"{got['nation']['sql_s'] * 1000:.0f} ms, ratio {got['nation']['ratio']:.2f}x")
+        print(
+            f"figures {year}, busiest province ({got['province_dossiers']:,} dossiers), per agency: "
+            f"eiso {got['province']['eiso_s'] * 1000:.0f} ms, hand-written SQL "
+            f"{got['province']['sql_s'] * 1000:.0f} ms, ratio {got['province']['ratio']:.2f}x"
+        )
+        print(
+            f"national yearly report {year}: eiso {got['nation']['eiso_s'] * 1000:.0f} ms, hand-written SQL "
+            f"{got['nation']['sql_s'] * 1000:.0f} ms, ratio {got['nation']['ratio']:.2f}x"
+        )
 
     asyncio.run(run())
 

@@ -31,22 +31,34 @@ from eiso.graphql.schema import make_assembler
 
 def fake_module(i: int):
     name = f"bench_module_{i:02d}"
-    query = strawberry.type(type(f"BenchModule{i:02d}Query", (), {
-        "__annotations__": {f"field_{k}": str for k in range(10)},
-        **{f"field_{k}": "x" for k in range(10)},
-    }))
+    query = strawberry.type(
+        type(
+            f"BenchModule{i:02d}Query",
+            (),
+            {
+                "__annotations__": {f"field_{k}": str for k in range(10)},
+                **{f"field_{k}": "x" for k in range(10)},
+            },
+        )
+    )
 
     def act(self) -> str:
         return "ok"
 
-    mutation = create_type(f"BenchModule{i:02d}Mutation", [
-        _named(strawberry.mutation(resolver=act), f"act_{k}") for k in range(3)])
+    mutation = create_type(
+        f"BenchModule{i:02d}Mutation",
+        [_named(strawberry.mutation(resolver=act), f"act_{k}") for k in range(3)],
+    )
 
     class Plugin:
         @hookimpl
         def eiso_module(self):
-            return ModuleInfo(name=name, title=LocalizedText(vi="Mô-đun đo", en="Bench"),
-                              version="1.0", sector="bench")
+            return ModuleInfo(
+                name=name,
+                title=LocalizedText(vi="Mô-đun đo", en="Bench"),
+                version="1.0",
+                sector="bench",
+            )
 
         @hookimpl
         def eiso_graphql_query(self):
@@ -92,7 +104,7 @@ def bench_assembly() -> None:
     print(f"  cached lookup      {(time.perf_counter() - start) / 10_000 * 1e6:7.1f} µs")
 
 
-WORKERS = textwrap.dedent('''
+WORKERS = textwrap.dedent("""
     import orjson
     from starlette.applications import Starlette
     from starlette.responses import Response
@@ -120,7 +132,7 @@ WORKERS = textwrap.dedent('''
 
     def eiso():
         return create_app(get_settings(), authenticator=header_auth)
-''')
+""")
 
 QUERY = '{"query":"{ __typename }"}'
 
@@ -128,17 +140,23 @@ QUERY = '{"query":"{ __typename }"}'
 def report(title: str, results: dict[str, list]) -> dict[str, float]:
     """Per target the median of the rounds (requests per second, and per CPU second of the
     server: the fairer figure on a shared machine), with ratios to the first target's."""
-    per_cpu = {name: statistics.median(r.per_cpu_second for r in runs)
-               for name, runs in results.items()}
-    per_second = {name: statistics.median(r.per_second for r in runs)
-                  for name, runs in results.items()}
+    per_cpu = {
+        name: statistics.median(r.per_cpu_second for r in runs) for name, runs in results.items()
+    }
+    per_second = {
+        name: statistics.median(r.per_second for r in runs) for name, runs in results.items()
+    }
     base_cpu, base_wall = next(iter(per_cpu.values())), next(iter(per_second.values()))
     print(title)
-    print(f"  {'':34s} {'req/CPU-s':>9s} {'ratio':>6s} {'req/s':>8s} {'ratio':>6s}  rounds (req/CPU-s)")
+    print(
+        f"  {'':34s} {'req/CPU-s':>9s} {'ratio':>6s} {'req/s':>8s} {'ratio':>6s}  rounds (req/CPU-s)"
+    )
     for name, runs in results.items():
         rounds = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
-        print(f"  {name:34s} {per_cpu[name]:9.0f} {per_cpu[name] / base_cpu:5.2f}x "
-              f"{per_second[name]:8.0f} {per_second[name] / base_wall:5.2f}x  {rounds}")
+        print(
+            f"  {name:34s} {per_cpu[name]:9.0f} {per_cpu[name] / base_cpu:5.2f}x "
+            f"{per_second[name]:8.0f} {per_second[name] / base_wall:5.2f}x  {rounds}"
+        )
     return per_cpu
 
 
@@ -173,9 +191,14 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
         province_id = asyncio.run(_arrange(url))
-        env = {**os.environ, "EISO_ENV": "prod", "EISO_SECRET_KEY": "bench-" + "x" * 32,
-               "EISO_DATABASE_URL": url, "EISO_PLUGINS": "vendor_demo",
-               "EISO_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "EISO_ENV": "prod",
+            "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_DATABASE_URL": url,
+            "EISO_PLUGINS": "vendor_demo",
+            "EISO_LOG_LEVEL": "WARNING",
+        }
         targets = {
             "bare Starlette route": ("bare", None),
             "eiso, anonymous (core schema)": ("eiso", None),
@@ -184,11 +207,23 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
         results: dict[str, list] = {name: [] for name in targets}
         for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, (factory, headers) in targets.items():
-                results[name].append(wrk.throughput(
-                    folder, factory, env, path="/graphql", seconds=seconds,
-                    connections=connections, script="post.lua", headers=headers))
-    report(f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
-           "server on CPU 0, load on CPU 1, medians", results)
+                results[name].append(
+                    wrk.throughput(
+                        folder,
+                        factory,
+                        env,
+                        path="/graphql",
+                        seconds=seconds,
+                        connections=connections,
+                        script="post.lua",
+                        headers=headers,
+                    )
+                )
+    report(
+        f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
+        "server on CPU 0, load on CPU 1, medians",
+        results,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,11 +26,13 @@ from pathlib import Path
 from bench import wrk
 from bench.graphql_bench import report
 
-QUERY = ("{ agencies(first: 50) { totalCount pageInfo { hasNextPage endCursor } "
-         "edges { cursor node { id code name kind status isoStatus isoStatusSince "
-         "parent { id code name } province { id code name status } } } } }")
+QUERY = (
+    "{ agencies(first: 50) { totalCount pageInfo { hasNextPage endCursor } "
+    "edges { cursor node { id code name kind status isoStatus isoStatusSince "
+    "parent { id code name } province { id code name status } } } } }"
+)
 
-WORKERS = textwrap.dedent('''
+WORKERS = textwrap.dedent("""
     import contextlib
 
     import orjson
@@ -108,7 +110,7 @@ WORKERS = textwrap.dedent('''
 
         return Starlette(routes=[Route("/graphql", agencies, methods=["POST"])],
                          lifespan=lifespan)
-''')
+""")
 
 
 async def _arrange(url: str, count: int = 60) -> int:
@@ -123,13 +125,17 @@ async def _arrange(url: str, count: int = 60) -> int:
     try:
         async with resources.session(TenantScope.nation()) as session:
             province = await ensure_province(session, "BENCHL", "Tỉnh Đo Danh Sách")
-            root = await ensure_agency(session, province, "BL.000", "Ủy ban nhân dân tỉnh Đo",
-                                       AgencyKind.people_committee)
+            root = await ensure_agency(
+                session, province, "BL.000", "Ủy ban nhân dân tỉnh Đo", AgencyKind.people_committee
+            )
             for index in range(1, count):
                 kind = AgencyKind.ward if index % 4 == 0 else AgencyKind.commune
-                title = "Ủy ban nhân dân phường" if kind == AgencyKind.ward else "Ủy ban nhân dân xã"
-                await ensure_agency(session, province, f"BL.{index:03d}",
-                                    f"{title} Tiên Yên {index}", kind, root)
+                title = (
+                    "Ủy ban nhân dân phường" if kind == AgencyKind.ward else "Ủy ban nhân dân xã"
+                )
+                await ensure_agency(
+                    session, province, f"BL.{index:03d}", f"{title} Tiên Yên {index}", kind, root
+                )
             await session.commit()
             return province.id
     finally:
@@ -145,14 +151,30 @@ def _same_answer(folder: Path, env: dict, headers: dict) -> None:
     for factory in ("eiso", "plain"):
         port = wrk._port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", f"workers:{factory}", "--app-dir",
-             str(folder), "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                f"workers:{factory}",
+                "--app-dir",
+                str(folder),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wrk._wait(port, server)
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": QUERY}).encode(),
-                headers={"content-type": "application/json", **headers})
+                f"http://127.0.0.1:{port}/graphql",
+                data=json.dumps({"query": QUERY}).encode(),
+                headers={"content-type": "application/json", **headers},
+            )
             with urllib.request.urlopen(request, timeout=30) as response:
                 answers.append(json.loads(response.read()))
         finally:
@@ -178,20 +200,37 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
         province_id = asyncio.run(_arrange(url))
-        env = {**os.environ, "EISO_ENV": "prod", "EISO_SECRET_KEY": "bench-" + "x" * 32,
-               "EISO_DATABASE_URL": url, "EISO_LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "EISO_ENV": "prod",
+            "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_DATABASE_URL": url,
+            "EISO_LOG_LEVEL": "WARNING",
+        }
         headers = {"x-test-province": str(province_id)}
         _same_answer(folder, env, headers)
         targets = {"plain Starlette JSON endpoint": "plain", "eiso GraphQL": "eiso"}
         results: dict[str, list] = {name: [] for name in targets}
         for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, factory in targets.items():
-                results[name].append(wrk.throughput(
-                    folder, factory, env, path="/graphql", seconds=seconds,
-                    connections=connections, script="post.lua", headers=headers, timeout=30))
+                results[name].append(
+                    wrk.throughput(
+                        folder,
+                        factory,
+                        env,
+                        path="/graphql",
+                        seconds=seconds,
+                        connections=connections,
+                        script="post.lua",
+                        headers=headers,
+                        timeout=30,
+                    )
+                )
     medians = report(
         f"50 agencies with parent and province (SQLite), wrk -c{connections} {seconds}s x "
-        f"{rounds} rounds, server on CPU 0, load on CPU 1, medians", results)
+        f"{rounds} rounds, server on CPU 0, load on CPU 1, medians",
+        results,
+    )
     plain, graphql = medians.values()
     print(f"  GraphQL takes {plain / graphql:.2f}x the plain endpoint's time per request")
     return medians

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
@@ -38,9 +38,34 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
 
 PG_URL = os.environ.get("EISO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PLACES = ["Tiên Yên", "Đầm Hà", "Hạ Long", "Bãi Cháy", "Phố Hiến", "Văn Giang", "Quảng Hà", "Đông Triều",
-          "Hoành Bồ", "Cẩm Phả", "Uông Bí", "Móng Cái", "Vân Đồn", "Cô Tô", "Bình Liêu", "Ba Chẽ", "Hải Hà",
-          "Yên Mỹ", "Khoái Châu", "Ân Thi", "Kim Động", "Tiên Lữ", "Phù Cừ", "Mỹ Hào", "Thanh Miện", "Đức Thọ"]
+PLACES = [
+    "Tiên Yên",
+    "Đầm Hà",
+    "Hạ Long",
+    "Bãi Cháy",
+    "Phố Hiến",
+    "Văn Giang",
+    "Quảng Hà",
+    "Đông Triều",
+    "Hoành Bồ",
+    "Cẩm Phả",
+    "Uông Bí",
+    "Móng Cái",
+    "Vân Đồn",
+    "Cô Tô",
+    "Bình Liêu",
+    "Ba Chẽ",
+    "Hải Hà",
+    "Yên Mỹ",
+    "Khoái Châu",
+    "Ân Thi",
+    "Kim Động",
+    "Tiên Lữ",
+    "Phù Cừ",
+    "Mỹ Hào",
+    "Thanh Miện",
+    "Đức Thọ",
+]
 SUFFIXES = ["", " Đông", " Tây", " Nam", " Bắc", " Thượng", " Hạ", " Trung"]
 
 
@@ -68,9 +93,22 @@ def raw_rows(csv_text: str, province_id: int) -> list[dict]:
     for code, *_ in records:
         ids[code] = new_id()
     for code, name, kind, parent, *_ in sorted(records, key=lambda r: r[3] != ""):
-        rows.append({"province_id": province_id, "id": ids[code], "code": code, "name": name, "name_folded": fold(name),
-                     "kind": kind, "parent_id": ids.get(parent), "iso_status": "not_started", "iso_status_since": None,
-                     "status": "active", "merged_into_id": None, "created_at": now})
+        rows.append(
+            {
+                "province_id": province_id,
+                "id": ids[code],
+                "code": code,
+                "name": name,
+                "name_folded": fold(name),
+                "kind": kind,
+                "parent_id": ids.get(parent),
+                "iso_status": "not_started",
+                "iso_status_since": None,
+                "status": "active",
+                "merged_into_id": None,
+                "created_at": now,
+            }
+        )
     return rows
 
 
@@ -86,7 +124,7 @@ async def one_round(resources, rows: int) -> tuple[float, float, float]:
     start = time.perf_counter()
     async with resources.session(TenantScope.nation()) as session, session.begin():
         for chunk in range(0, len(prepared), 500):
-            await session.execute(insert(Agency.__table__), prepared[chunk:chunk + 500])
+            await session.execute(insert(Agency.__table__), prepared[chunk : chunk + 500])
     raw = time.perf_counter() - start
 
     province = await _province(resources, "Tỉnh Thử")
@@ -104,16 +142,23 @@ async def one_round(resources, rows: int) -> tuple[float, float, float]:
 
 
 async def measure(name: str, url: str, rows: int, rounds: int) -> None:
-    settings = load_settings(env="test", database_url=url, migration_database_url=url, redis_url="memory://bench:",
-                             log_json=False)
+    settings = load_settings(
+        env="test",
+        database_url=url,
+        migration_database_url=url,
+        redis_url="memory://bench:",
+        log_json=False,
+    )
     resources = Resources.open(settings)
     try:
         results = [await one_round(resources, rows) for _ in range(rounds)]
     finally:
         await resources.close()
     raw, imported, rerun = (statistics.median(values) for values in zip(*results))
-    print(f"{name:<11} rows {rows}  raw Core insert {raw:6.3f} s  import {imported:6.3f} s  "
-          f"ratio {imported / raw:4.2f}x (goal <= 3x)  re-run (no change) {rerun:6.3f} s  [median of {rounds}]")
+    print(
+        f"{name:<11} rows {rows}  raw Core insert {raw:6.3f} s  import {imported:6.3f} s  "
+        f"ratio {imported / raw:4.2f}x (goal <= 3x)  re-run (no change) {rerun:6.3f} s  [median of {rounds}]"
+    )
 
 
 async def with_postgres(rows: int, rounds: int) -> None:

@@ -35,8 +35,10 @@ def available() -> bool:
 def post_script(body: str) -> str:
     """A wrk Lua script POSTing `body` as JSON."""
     escaped = body.replace("\\", "\\\\").replace("'", "\\'")
-    return (f"wrk.method = \"POST\"\nwrk.body = '{escaped}'\n"
-            "wrk.headers[\"Content-Type\"] = \"application/json\"\n")
+    return (
+        f"wrk.method = \"POST\"\nwrk.body = '{escaped}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
 
 
 def _port() -> int:
@@ -58,18 +60,44 @@ def _wait(port: int, server: subprocess.Popen) -> None:
     raise SystemExit("server did not start")
 
 
-def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int,
-               connections: int, script: str | None = None,
-               headers: dict[str, str] | None = None, timeout: int = 2) -> Run:
+def throughput(
+    folder: Path,
+    factory: str,
+    env: dict,
+    *,
+    path: str,
+    seconds: int,
+    connections: int,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: int = 2,
+) -> Run:
     """Requests/s of `workers:<factory>` (a module in `folder`) at `path`, and requests per
     CPU second the server process used (all its threads); a run with any non-2xx answer fails
     the benchmark rather than report a fast error."""
     port = _port()
     server = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--factory", f"workers:{factory}",
-         "--app-dir", str(folder), "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            "taskset",
+            "-c",
+            "0",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            f"workers:{factory}",
+            "--app-dir",
+            str(folder),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait(port, server)
         command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"--timeout={timeout}s"]
@@ -80,15 +108,18 @@ def throughput(folder: Path, factory: str, env: dict, *, path: str, seconds: int
         url = f"http://127.0.0.1:{port}{path}"
         subprocess.run([*command, "-d1s", url], capture_output=True, check=True)  # warm up
         cpu = _cpu_seconds(server.pid)
-        out = subprocess.run([*command, f"-d{seconds}s", url], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [*command, f"-d{seconds}s", url], capture_output=True, text=True, check=True
+        ).stdout
         cpu = _cpu_seconds(server.pid) - cpu
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         if errors:
             raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
         requests = int(re.search(r"(\d+) requests in", out).group(1))
-        return Run(float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-                   requests / cpu if cpu > 0 else 0.0)
+        return Run(
+            float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            requests / cpu if cpu > 0 else 0.0,
+        )
     finally:
         server.terminate()
         server.wait(10)

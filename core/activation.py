@@ -146,8 +146,10 @@ class ActiveModules:
             except (RedisError, OSError):
                 raise_if_cancelled()
                 if not warned:
-                    log.warning("module changes channel lost, reading the counter per request",
-                                exc_info=True)
+                    log.warning(
+                        "module changes channel lost, reading the counter per request",
+                        exc_info=True,
+                    )
                     warned = True
             finally:
                 self.listening = False
@@ -165,7 +167,9 @@ class ActiveModules:
             return
         self._invalidate(province_id)
 
-    async def for_principal(self, resources: Resources, principal: Principal | None) -> frozenset[str]:
+    async def for_principal(
+        self, resources: Resources, principal: Principal | None
+    ) -> frozenset[str]:
         """Anonymous callers see the core only; callers above any province (the nation) see
         every loaded module; everyone else sees what their province enabled."""
         if principal is None:
@@ -202,30 +206,44 @@ class ActiveModules:
 
 
 async def switch_module(
-    resources: Resources, registry: PluginRegistry, principal: Principal | None,
-    province_id: int, module: str, enabled: bool, config: dict[str, Any] | None = None,
+    resources: Resources,
+    registry: PluginRegistry,
+    principal: Principal | None,
+    province_id: int,
+    module: str,
+    enabled: bool,
+    config: dict[str, Any] | None = None,
 ) -> frozenset[str]:
     """Enable or disable `module` for a province (its data is never deleted); every worker
     serves the new schema from its next request. Returns the province's enabled modules."""
     if principal is None:
-        raise Forbidden("Sign in to change modules", "Hãy đăng nhập để thay đổi mô-đun",
-                        code="UNAUTHENTICATED")
+        raise Forbidden(
+            "Sign in to change modules", "Hãy đăng nhập để thay đổi mô-đun", code="UNAUTHENTICATED"
+        )
     allowed = principal.has_role(Role.national_admin) or (
         principal.has_role(Role.province_admin) and principal.province_id == province_id
     )
     if not allowed:
-        raise Forbidden("Only the province's administrator may switch its modules",
-                        "Chỉ quản trị viên của tỉnh mới được bật/tắt mô-đun")
+        raise Forbidden(
+            "Only the province's administrator may switch its modules",
+            "Chỉ quản trị viên của tỉnh mới được bật/tắt mô-đun",
+        )
     if module not in registry.names():
-        raise DomainError(f"Module {module!r} is not installed", f"Mô-đun {module!r} chưa được cài đặt",
-                          code="UNKNOWN_MODULE", field="module")
+        raise DomainError(
+            f"Module {module!r} is not installed",
+            f"Mô-đun {module!r} chưa được cài đặt",
+            code="UNKNOWN_MODULE",
+            field="module",
+        )
     config = _validated_config(registry, module, config)
     async with resources.session(TenantScope.province(province_id)) as session:
         if await session.get(Province, province_id) is None:
-            raise NotFound(f"Province {province_id} does not exist",
-                           f"Không tồn tại tỉnh {province_id}", field="provinceId")
-        await set_module(session, province_id, module, enabled, by=principal.subject,
-                         config=config)
+            raise NotFound(
+                f"Province {province_id} does not exist",
+                f"Không tồn tại tỉnh {province_id}",
+                field="provinceId",
+            )
+        await set_module(session, province_id, module, enabled, by=principal.subject, config=config)
         await session.commit()
         names = await enabled_modules(session, province_id)
     await bump_version(resources, province_id)
@@ -241,16 +259,22 @@ def _validated_config(
     model = registry.records[module].info.config_model
     if model is None:
         if config:
-            raise DomainError(f"Module {module!r} takes no configuration",
-                              f"Mô-đun {module!r} không có cấu hình", code="INVALID_CONFIG",
-                              field="config")
+            raise DomainError(
+                f"Module {module!r} takes no configuration",
+                f"Mô-đun {module!r} không có cấu hình",
+                code="INVALID_CONFIG",
+                field="config",
+            )
         return {}
     try:
         model.model_validate(config)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "config"
-        raise DomainError(f"config.{where}: {first['msg']}",
-                          f"Cấu hình không hợp lệ tại config.{where}: {first['msg']}",
-                          code="INVALID_CONFIG", field=f"config.{where}") from None
+        raise DomainError(
+            f"config.{where}: {first['msg']}",
+            f"Cấu hình không hợp lệ tại config.{where}: {first['msg']}",
+            code="INVALID_CONFIG",
+            field=f"config.{where}",
+        ) from None
     return dict(config)

@@ -57,12 +57,20 @@ async def _sync_catalogue(resources: Resources, plugins: PluginRegistry) -> None
         log.error("procedure catalogue not synced", extra={"error": str(error).splitlines()[0]})
         return
     for code, kept, ignored in report.duplicates:
-        log.warning("two modules offer one procedure code: the first is used",
-                    extra={"procedure": code, "kept_module": kept, "ignored_module": ignored})
+        log.warning(
+            "two modules offer one procedure code: the first is used",
+            extra={"procedure": code, "kept_module": kept, "ignored_module": ignored},
+        )
     if report.added or report.updated or report.deactivated:
-        log.info("procedure catalogue synced", extra={
-            "added": len(report.added), "updated": len(report.updated),
-            "deactivated": len(report.deactivated), "unchanged": report.unchanged})
+        log.info(
+            "procedure catalogue synced",
+            extra={
+                "added": len(report.added),
+                "updated": len(report.updated),
+                "deactivated": len(report.deactivated),
+                "unchanged": report.unchanged,
+            },
+        )
 
 
 def create_app(
@@ -80,12 +88,16 @@ def create_app(
     try:
         assembler.get()  # every loaded module together: a clash is reported at start-up
     except SchemaClash as clash:
-        log.error("loaded modules clash; provinces enabling both get MODULE_CONFLICT",
-                  extra={"error": str(clash)})
+        log.error(
+            "loaded modules clash; provinces enabling both get MODULE_CONFLICT",
+            extra={"error": str(clash)},
+        )
     active = ActiveModules(plugins)
     view = ProvinceGraphQL(
-        assembler, active,
-        dev=settings.env == "dev", allowed_origins=settings.cors_origins,
+        assembler,
+        active,
+        dev=settings.env == "dev",
+        allowed_origins=settings.cors_origins,
     )
 
     @contextlib.asynccontextmanager
@@ -147,8 +159,12 @@ def cors_options(settings: Settings) -> dict | None:
     Starlette always has; bench/http_bench.py measures it around a trivial route."""
     if not settings.cors_origins:
         return None
-    return {"allow_origins": settings.cors_origins, "allow_methods": ["GET", "POST", "OPTIONS"],
-            "allow_headers": ["authorization", "content-type", "x-request-id"], "allow_credentials": True}
+    return {
+        "allow_origins": settings.cors_origins,
+        "allow_methods": ["GET", "POST", "OPTIONS"],
+        "allow_headers": ["authorization", "content-type", "x-request-id"],
+        "allow_credentials": True,
+    }
 
 
 def with_session(settings: Settings, routes: list) -> list:
@@ -156,9 +172,14 @@ def with_session(settings: Settings, routes: list) -> list:
     in it (the authorization form's CSRF token, the federation login's state and nonce), so
     `/graphql` and the rest do not parse and re-sign the cookie on every request. (What
     `Route(middleware=...)` does, for routes other modules build.)"""
-    session = Middleware(SessionMiddleware, secret_key=settings.secret_key.get_secret_value(),
-                         session_cookie="eiso_session", same_site="lax", max_age=600,
-                         https_only=settings.env == "prod")
+    session = Middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="eiso_session",
+        same_site="lax",
+        max_age=600,
+        https_only=settings.env == "prod",
+    )
     wrapped = []
     for route in routes:
         route = copy.copy(route)

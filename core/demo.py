@@ -27,10 +27,30 @@ PROVINCES = {
         "Tỉnh Quảng Ninh",
         [
             ("000.00.00.H51", "Ủy ban nhân dân tỉnh Quảng Ninh", AgencyKind.people_committee, None),
-            ("000.00.10.H51", "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh", AgencyKind.service_centre, "000.00.00.H51"),
-            ("000.00.21.H51", "Sở Khoa học và Công nghệ tỉnh Quảng Ninh", AgencyKind.department, "000.00.00.H51"),
-            ("000.00.22.H51", "Sở Xây dựng tỉnh Quảng Ninh", AgencyKind.department, "000.00.00.H51"),
-            ("000.00.23.H51", "Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh", AgencyKind.department, "000.00.00.H51"),
+            (
+                "000.00.10.H51",
+                "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh",
+                AgencyKind.service_centre,
+                "000.00.00.H51",
+            ),
+            (
+                "000.00.21.H51",
+                "Sở Khoa học và Công nghệ tỉnh Quảng Ninh",
+                AgencyKind.department,
+                "000.00.00.H51",
+            ),
+            (
+                "000.00.22.H51",
+                "Sở Xây dựng tỉnh Quảng Ninh",
+                AgencyKind.department,
+                "000.00.00.H51",
+            ),
+            (
+                "000.00.23.H51",
+                "Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh",
+                AgencyKind.department,
+                "000.00.00.H51",
+            ),
             ("000.31.01.H51", "Ủy ban nhân dân phường Hạ Long", AgencyKind.ward, "000.00.00.H51"),
             ("000.31.02.H51", "Ủy ban nhân dân phường Bãi Cháy", AgencyKind.ward, "000.00.00.H51"),
             ("000.32.01.H51", "Ủy ban nhân dân xã Tiên Yên", AgencyKind.commune, "000.00.00.H51"),
@@ -44,7 +64,12 @@ PROVINCES = {
         "Tỉnh Hưng Yên",
         [
             ("000.00.00.H31", "Ủy ban nhân dân tỉnh Hưng Yên", AgencyKind.people_committee, None),
-            ("000.00.10.H31", "Trung tâm Phục vụ hành chính công tỉnh Hưng Yên", AgencyKind.service_centre, "000.00.00.H31"),
+            (
+                "000.00.10.H31",
+                "Trung tâm Phục vụ hành chính công tỉnh Hưng Yên",
+                AgencyKind.service_centre,
+                "000.00.00.H31",
+            ),
             ("000.00.22.H31", "Sở Xây dựng tỉnh Hưng Yên", AgencyKind.department, "000.00.00.H31"),
             ("000.41.01.H31", "Ủy ban nhân dân phường Phố Hiến", AgencyKind.ward, "000.00.00.H31"),
             ("000.42.01.H31", "Ủy ban nhân dân xã Văn Giang", AgencyKind.commune, "000.00.00.H31"),
@@ -59,7 +84,12 @@ PROVINCES = {
 DEMO_PASSWORD = "eiso-demo-2026"
 # The bundled sector modules each demo province switches on (set_module is idempotent).
 DEMO_MODULES = {
-    "22": ["land_use_rights", "construction_permits", "business_registration", "birth_registration"],
+    "22": [
+        "land_use_rights",
+        "construction_permits",
+        "business_registration",
+        "birth_registration",
+    ],
     "33": ["business_registration", "birth_registration"],
 }
 DEMO_USERS = [
@@ -99,11 +129,15 @@ DEMO_STAFF = {
 # Province-level procedures and the departments that adopt them; communes and wards adopt
 # every commune-level procedure of their province's modules.
 DEPARTMENT_PROCEDURES = {
-    "000.00.22.H51": ["CP-CONG-TRINH"], "000.00.23.H51": ["1.012753"], "000.00.22.H31": ["CP-CONG-TRINH"],
+    "000.00.22.H51": ["CP-CONG-TRINH"],
+    "000.00.23.H51": ["1.012753"],
+    "000.00.22.H31": ["CP-CONG-TRINH"],
 }
 # Commune → its police and social insurance partners of the interlinked procedure.
-INTERLINKED_PARTNERS = {"000.32.01.H51": ["000.51.01.H51", "000.52.01.H51"],
-                        "000.42.01.H31": ["000.51.01.H31", "000.52.01.H31"]}
+INTERLINKED_PARTNERS = {
+    "000.32.01.H51": ["000.51.01.H51", "000.52.01.H51"],
+    "000.42.01.H31": ["000.51.01.H31", "000.52.01.H31"],
+}
 DEMO_WEB_CLIENT = "eiso-web-demo"
 DEMO_WEB_REDIRECTS = ["http://127.0.0.1:5173/callback", "http://localhost:5173/callback"]
 
@@ -112,15 +146,25 @@ async def _load_demo_auth(session) -> int:
     users, shared_hash = 0, None
     for username, role, agency, province in DEMO_USERS:
         if await get_by_username(session, username) is None:
-            user = await create_user(session, username=username, role=role, password=None,
-                                     agency_code=agency, province_code=province)
+            user = await create_user(
+                session,
+                username=username,
+                role=role,
+                password=None,
+                agency_code=agency,
+                province_code=province,
+            )
             # One argon2 hash (deliberately slow) serves every demo account: same password.
             shared_hash = shared_hash or hash_password(DEMO_PASSWORD)
             user.password_hash = shared_hash
         users += 1
     if await session.get(Client, DEMO_WEB_CLIENT) is None:
-        await create_frontend_client(session, redirect_uris=DEMO_WEB_REDIRECTS,
-                                     name="eiso web (demo)", client_id=DEMO_WEB_CLIENT)
+        await create_frontend_client(
+            session,
+            redirect_uris=DEMO_WEB_REDIRECTS,
+            name="eiso web (demo)",
+            client_id=DEMO_WEB_CLIENT,
+        )
     return users
 
 
@@ -129,13 +173,21 @@ def adoptions(registry: PluginRegistry, agencies: dict[str, Agency]) -> dict[str
     are loaded in this process."""
     plan: dict[str, list[str]] = {}
     for province, (_, rows) in PROVINCES.items():
-        offered = {p.code: p for name in DEMO_MODULES.get(province, []) if name in registry.loaded
-                   for p in registry.loaded[name].procedures}
-        commune_level = [c for c, p in offered.items() if p.level == "commune" and c != demo_plan.INTERLINKED]
+        offered = {
+            p.code: p
+            for name in DEMO_MODULES.get(province, [])
+            if name in registry.loaded
+            for p in registry.loaded[name].procedures
+        }
+        commune_level = [
+            c for c, p in offered.items() if p.level == "commune" and c != demo_plan.INTERLINKED
+        ]
         for code, _name, kind, _parent in rows:
             wanted = list(DEPARTMENT_PROCEDURES.get(code, []))
             if kind in (AgencyKind.commune, AgencyKind.ward):
-                wanted += commune_level + ([demo_plan.INTERLINKED] if code in INTERLINKED_PARTNERS else [])
+                wanted += commune_level + (
+                    [demo_plan.INTERLINKED] if code in INTERLINKED_PARTNERS else []
+                )
             if any(code in partners for partners in INTERLINKED_PARTNERS.values()):
                 wanted.append(demo_plan.INTERLINKED)
             if code in agencies and (chosen := [c for c in wanted if c in offered]):

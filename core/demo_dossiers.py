@@ -23,28 +23,44 @@ WINDOW_DAYS = 150  # the demo spreads the finished dossiers over about five mont
 OFFICE_DAY_HOURS = 7.5
 
 REASONS = {
-    "refuse": ["Hồ sơ không thuộc thẩm quyền giải quyết của cơ quan",
-               "Thành phần hồ sơ không đúng mẫu quy định",
-               "Trùng với hồ sơ đã nộp trực tiếp tại Bộ phận Một cửa"],
-    "supplement": {"land_use_rights": "Thiếu mảnh trích đo bản đồ địa chính thửa đất",
-                   "construction_permits": "Bản vẽ thiết kế chưa có chữ ký của chủ đầu tư",
-                   "business_registration": "Giấy đề nghị chưa ghi đủ ngành, nghề kinh doanh",
-                   "birth_registration": "Thiếu bản chính Giấy chứng sinh"},
-    "fee": {"land_use_rights": "Nộp lệ phí cấp Giấy chứng nhận và lệ phí trước bạ",
-            "construction_permits": "Nộp lệ phí cấp giấy phép xây dựng 75.000 đồng",
-            "business_registration": "Nộp lệ phí đăng ký hộ kinh doanh 100.000 đồng"},
-    "withdraw": ["Công dân xin rút hồ sơ để hoàn thiện giấy tờ",
-                 "Công dân thay đổi nhu cầu, không tiếp tục thực hiện thủ tục"],
-    "stop": ["Thửa đất đang có tranh chấp, chờ Tòa án giải quyết",
-             "Người nộp không bổ sung hồ sơ trong thời hạn quy định",
-             "Phát hiện thông tin kê khai không trung thực"],
-    "apology": ["Hồ sơ phải xác minh thực địa, cần thêm thời gian",
-                "Cán bộ thụ lý nghỉ ốm đột xuất, bàn giao chậm",
-                "Chờ ý kiến của cơ quan phối hợp"],
+    "refuse": [
+        "Hồ sơ không thuộc thẩm quyền giải quyết của cơ quan",
+        "Thành phần hồ sơ không đúng mẫu quy định",
+        "Trùng với hồ sơ đã nộp trực tiếp tại Bộ phận Một cửa",
+    ],
+    "supplement": {
+        "land_use_rights": "Thiếu mảnh trích đo bản đồ địa chính thửa đất",
+        "construction_permits": "Bản vẽ thiết kế chưa có chữ ký của chủ đầu tư",
+        "business_registration": "Giấy đề nghị chưa ghi đủ ngành, nghề kinh doanh",
+        "birth_registration": "Thiếu bản chính Giấy chứng sinh",
+    },
+    "fee": {
+        "land_use_rights": "Nộp lệ phí cấp Giấy chứng nhận và lệ phí trước bạ",
+        "construction_permits": "Nộp lệ phí cấp giấy phép xây dựng 75.000 đồng",
+        "business_registration": "Nộp lệ phí đăng ký hộ kinh doanh 100.000 đồng",
+    },
+    "withdraw": [
+        "Công dân xin rút hồ sơ để hoàn thiện giấy tờ",
+        "Công dân thay đổi nhu cầu, không tiếp tục thực hiện thủ tục",
+    ],
+    "stop": [
+        "Thửa đất đang có tranh chấp, chờ Tòa án giải quyết",
+        "Người nộp không bổ sung hồ sơ trong thời hạn quy định",
+        "Phát hiện thông tin kê khai không trung thực",
+    ],
+    "apology": [
+        "Hồ sơ phải xác minh thực địa, cần thêm thời gian",
+        "Cán bộ thụ lý nghỉ ốm đột xuất, bàn giao chậm",
+        "Chờ ý kiến của cơ quan phối hợp",
+    ],
 }
-COMMENTS = {5: ["Cán bộ hướng dẫn tận tình, trả kết quả đúng hẹn", "Nhanh gọn, không phải đi lại nhiều"],
-            4: ["Thủ tục rõ ràng", "Hài lòng"], 3: ["Phải chờ lâu ở quầy tiếp nhận"],
-            2: ["Trả kết quả chậm so với giấy hẹn"], 1: ["Phải bổ sung nhiều lần, hướng dẫn chưa rõ"]}
+COMMENTS = {
+    5: ["Cán bộ hướng dẫn tận tình, trả kết quả đúng hẹn", "Nhanh gọn, không phải đi lại nhiều"],
+    4: ["Thủ tục rõ ràng", "Hài lòng"],
+    3: ["Phải chờ lâu ở quầy tiếp nhận"],
+    2: ["Trả kết quả chậm so với giấy hẹn"],
+    1: ["Phải bổ sung nhiều lần, hướng dẫn chưa rõ"],
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +93,15 @@ class Timeline:
     def after(self, at: dt.datetime, hours: float) -> dt.datetime:
         return self.calendar.add_working_hours(at, max(hours, 0.1))
 
-    def moves(self, kind: str, steps: int, online: bool, start: dt.datetime, limit: float,
-              first_step_only: bool = False) -> list[Move]:
+    def moves(
+        self,
+        kind: str,
+        steps: int,
+        online: bool,
+        start: dt.datetime,
+        limit: float,
+        first_step_only: bool = False,
+    ) -> list[Move]:
         rng, out, at = self.rng, [], start
         out.append(Move("receive", at))
         if kind in ("new",):
@@ -91,25 +114,37 @@ class Timeline:
         if kind == "received":
             return out
         if kind == "withdrawn" and rng.random() < 0.5:
-            return [*out, Move("withdraw", self.after(at, rng.uniform(1, 6)),
-                               {"reason": rng.choice(REASONS["withdraw"])})]
+            return [
+                *out,
+                Move(
+                    "withdraw",
+                    self.after(at, rng.uniform(1, 6)),
+                    {"reason": rng.choice(REASONS["withdraw"])},
+                ),
+            ]
         # The late ones stall on one step, well past the time limit: the last step, or for one
         # still in progress the one before.
         late_step = {"returned_late": steps - 1, "in_progress_late": steps - 2}.get(kind)
         pace = limit * rng.uniform(0.3, 0.6) / (steps + 2)
         at = self.after(at, pace * rng.uniform(0.3, 1))
         out.append(Move("assign", at, {"assignee": self.staff.officer}))
-        stop_at = {"in_progress": rng.randint(0, steps - 1), "in_progress_late": steps - 1,
-                   "stopped": rng.randint(0, steps - 1), "withdrawn": rng.randint(0, steps - 1),
-                   "supplement_requested": rng.randint(0, steps - 1),
-                   "fee_requested": steps - 1}.get(kind, steps)
+        stop_at = {
+            "in_progress": rng.randint(0, steps - 1),
+            "in_progress_late": steps - 1,
+            "stopped": rng.randint(0, steps - 1),
+            "withdrawn": rng.randint(0, steps - 1),
+            "supplement_requested": rng.randint(0, steps - 1),
+            "fee_requested": steps - 1,
+        }.get(kind, steps)
         if first_step_only:  # the next step belongs to another agency
             stop_at = 0
         pause_at = rng.randint(0, steps - 1)
         for step in range(steps):
             if step == pause_at and kind in ("returned_supplement", "supplement_requested"):
                 at = self.after(at, pace * rng.uniform(0.2, 0.6))
-                out.append(Move("request_supplement", at, {"reason": REASONS["supplement"][self.module]}))
+                out.append(
+                    Move("request_supplement", at, {"reason": REASONS["supplement"][self.module]})
+                )
                 if kind == "supplement_requested":
                     return out
                 at = self.after(at, rng.uniform(4, 24))  # the citizen brings the paper
@@ -129,11 +164,18 @@ class Timeline:
                     return [*out, Move("withdraw", at, {"reason": rng.choice(REASONS["withdraw"])})]
                 if kind in ("in_progress", "in_progress_late"):
                     return out
-            gap = limit * rng.uniform(1.1, 1.4) if step == late_step else pace * rng.uniform(0.5, 1.2)
+            gap = (
+                limit * rng.uniform(1.1, 1.4) if step == late_step else pace * rng.uniform(0.5, 1.2)
+            )
             at = self.after(at, gap)
             leader_step = step == steps - 1
-            out.append(Move("complete_step", at, {
-                "actor": self.staff.leader if leader_step else self.staff.officer}))
+            out.append(
+                Move(
+                    "complete_step",
+                    at,
+                    {"actor": self.staff.leader if leader_step else self.staff.officer},
+                )
+            )
         if kind == "processed":
             return out
         return [*out, Move("return_result", self.after(at, rng.uniform(1, 12)))]
@@ -145,8 +187,9 @@ def _office_moment(calendar: WorkingCalendar, rng: random.Random, day: dt.date) 
     return dt.datetime.combine(day, dt.time(minutes // 60, minutes % 60), VN_TZ)
 
 
-def schedule(timeline: Timeline, item: demo_plan.Planned, steps: int, limit: float,
-             anchor: dt.datetime) -> list[Move]:
+def schedule(
+    timeline: Timeline, item: demo_plan.Planned, steps: int, limit: float, anchor: dt.datetime
+) -> list[Move]:
     """The moves, all before `anchor`: finished dossiers anywhere in the window, open ones
     in the last days (a few of them overdue by now, as in any agency)."""
     rng, calendar = timeline.rng, timeline.calendar
@@ -173,15 +216,26 @@ class Runner:
     apology slip (slip 04) with a new appointment, as the engine demands."""
 
     def __init__(self, session, dossier: Dossier, calendar: WorkingCalendar, staff: Staff, rng):
-        self.session, self.dossier, self.calendar, self.staff, self.rng = session, dossier, calendar, staff, rng
+        self.session, self.dossier, self.calendar, self.staff, self.rng = (
+            session,
+            dossier,
+            calendar,
+            staff,
+            rng,
+        )
 
     async def run(self, move: Move) -> None:
         dossier, at = self.dossier, move.at
         if engine.is_overdue(dossier, at):
             dossier.version += 1
-            await engine.record_apology(self.session, dossier, actor=self.staff.leader,
-                                        reason=self.rng.choice(REASONS["apology"]),
-                                        new_appointment=self.calendar.add_working_days(at, 3), now=at)
+            await engine.record_apology(
+                self.session,
+                dossier,
+                actor=self.staff.leader,
+                reason=self.rng.choice(REASONS["apology"]),
+                new_appointment=self.calendar.add_working_days(at, 3),
+                now=at,
+            )
         dossier.version += 1  # as engine.load does for an officer's move
         kwargs = {"actor": self.staff.officer, **move.kwargs}
         if move.name in ("accept", "supplement_received"):
@@ -210,7 +264,9 @@ def _procedure(registry: PluginRegistry, code: str):
 
 async def existing_keys(resources: Resources) -> set[str]:
     async with resources.session(TenantScope.nation()) as session:
-        rows = await session.execute(select(Dossier.idempotency_key).where(Dossier.idempotency_key.like("demo-%")))
+        rows = await session.execute(
+            select(Dossier.idempotency_key).where(Dossier.idempotency_key.like("demo-%"))
+        )
         return {key for (key,) in rows}
 
 
@@ -226,22 +282,41 @@ async def create(ctx: Context, plan: list[demo_plan.Planned]) -> int:
         timeline = Timeline(ctx.calendar, rng, ctx.staff[item.agency_code], module)
         moves = schedule(timeline, item, len(procedure.steps), limit_hours(procedure), ctx.anchor)
         received = moves[0].at.astimezone(VN_TZ).date()
-        applicant, data = demo_plan.sector_data(item, module, rng, received, names.setdefault(item.home, set()))
+        applicant, data = demo_plan.sector_data(
+            item, module, rng, received, names.setdefault(item.home, set())
+        )
         if item.key in done:
             continue
         created += await _one(ctx, item, agency, procedure, moves, applicant, data, rng)
     return created
 
 
-async def _one(ctx: Context, item, agency: Agency, procedure, moves: list[Move], applicant: dict,
-               data: dict, rng: random.Random) -> int:
+async def _one(
+    ctx: Context,
+    item,
+    agency: Agency,
+    procedure,
+    moves: list[Move],
+    applicant: dict,
+    data: dict,
+    rng: random.Random,
+) -> int:
     staff = ctx.staff[item.agency_code]
     scope = TenantScope.agencies([agency.id], [agency.province_id])
     async with ctx.resources.session(scope) as session, session.begin():
         got = await engine.receive(
-            session, agency=agency, procedure_code=item.procedure_code, applicant=applicant,
-            sector_data=data, actor=staff.officer, calendar=ctx.calendar, data_model=procedure.data_model,
-            idempotency_key=item.key, online=item.online, now=moves[0].at)
+            session,
+            agency=agency,
+            procedure_code=item.procedure_code,
+            applicant=applicant,
+            sector_data=data,
+            actor=staff.officer,
+            calendar=ctx.calendar,
+            data_model=procedure.data_model,
+            idempotency_key=item.key,
+            online=item.online,
+            now=moves[0].at,
+        )
         if got.replayed:
             return 0  # another `eiso demo` running at the same time made it
         runner = Runner(session, got.dossier, ctx.calendar, staff, rng)
@@ -264,26 +339,38 @@ async def count_by_status(resources: Resources) -> dict[str, dict[int, int]]:
             select(Province.code, Dossier.status, func.count())
             .join(Province, Province.id == Dossier.province_id)
             .where(Dossier.idempotency_key.like("demo-%"))
-            .group_by(Province.code, Dossier.status))
+            .group_by(Province.code, Dossier.status)
+        )
         counts: dict[str, dict[int, int]] = {}
         for province, status, count in rows:
             counts.setdefault(province, {})[status] = count
         return counts
 
 
-async def adopt_all(resources: Resources, agencies: dict[str, Agency], adoptions: dict[str, list[str]]) -> int:
+async def adopt_all(
+    resources: Resources, agencies: dict[str, Agency], adoptions: dict[str, list[str]]
+) -> int:
     """Each agency adopts its procedures once (a second run adds no audit entry)."""
     from eiso.core.dossiers.models import ProcedureAdoption
 
     made = 0
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        have = {(a, p) for a, p in await session.execute(
-            select(ProcedureAdoption.agency_id, ProcedureAdoption.procedure_code))}
+        have = {
+            (a, p)
+            for a, p in await session.execute(
+                select(ProcedureAdoption.agency_id, ProcedureAdoption.procedure_code)
+            )
+        }
         for code, procedures in adoptions.items():
             agency = agencies[code]
             for procedure in procedures:
                 if (agency.id, procedure) not in have:
-                    await catalogue.adopt(session, province_id=agency.province_id, agency_id=agency.id,
-                                          procedure_code=procedure, actor="demo")
+                    await catalogue.adopt(
+                        session,
+                        province_id=agency.province_id,
+                        agency_id=agency.id,
+                        procedure_code=procedure,
+                        actor="demo",
+                    )
                     made += 1
     return made

@@ -9,53 +9,193 @@ import dataclasses
 import datetime as dt
 import random
 
-SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô", "Dương", "Lý",
-            "Phan", "Đào", "Đinh", "Lương"]
-MIDDLE = {"male": ["Văn", "Đức", "Minh", "Hữu", "Quang", "Thành", "Xuân"],
-          "female": ["Thị", "Thu", "Ngọc", "Thanh", "Minh", "Thúy", "Hải"]}
-GIVEN = {"male": ["Hùng", "Dũng", "Tuấn", "Long", "Quân", "Hải", "Phong", "Khoa", "Sơn", "Thắng", "Bình",
-                  "Cường", "Đạt", "Huy", "Nam", "Trung", "Kiên", "Hiếu"],
-         "female": ["Lan", "Hương", "Mai", "Hoa", "Linh", "Trang", "Yến", "Hằng", "Ngân", "Thảo",
-                    "Nhung", "Vân", "Phương", "Hà", "Dung", "Loan", "Oanh", "Huyền"]}
-CHILD_GIVEN = {"male": ["Minh Khôi", "Gia Bảo", "Đăng Khoa", "Anh Tuấn", "Bảo Nam", "Hoàng Phúc", "Quốc Anh"],
-               "female": ["Bảo Ngọc", "Khánh An", "Minh Thư", "Gia Hân", "Tuệ Lâm", "Ngọc Diệp", "Hà My"]}
+SURNAMES = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Vũ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Ngô",
+    "Dương",
+    "Lý",
+    "Phan",
+    "Đào",
+    "Đinh",
+    "Lương",
+]
+MIDDLE = {
+    "male": ["Văn", "Đức", "Minh", "Hữu", "Quang", "Thành", "Xuân"],
+    "female": ["Thị", "Thu", "Ngọc", "Thanh", "Minh", "Thúy", "Hải"],
+}
+GIVEN = {
+    "male": [
+        "Hùng",
+        "Dũng",
+        "Tuấn",
+        "Long",
+        "Quân",
+        "Hải",
+        "Phong",
+        "Khoa",
+        "Sơn",
+        "Thắng",
+        "Bình",
+        "Cường",
+        "Đạt",
+        "Huy",
+        "Nam",
+        "Trung",
+        "Kiên",
+        "Hiếu",
+    ],
+    "female": [
+        "Lan",
+        "Hương",
+        "Mai",
+        "Hoa",
+        "Linh",
+        "Trang",
+        "Yến",
+        "Hằng",
+        "Ngân",
+        "Thảo",
+        "Nhung",
+        "Vân",
+        "Phương",
+        "Hà",
+        "Dung",
+        "Loan",
+        "Oanh",
+        "Huyền",
+    ],
+}
+CHILD_GIVEN = {
+    "male": ["Minh Khôi", "Gia Bảo", "Đăng Khoa", "Anh Tuấn", "Bảo Nam", "Hoàng Phúc", "Quốc Anh"],
+    "female": ["Bảo Ngọc", "Khánh An", "Minh Thư", "Gia Hân", "Tuệ Lâm", "Ngọc Diệp", "Hà My"],
+}
 MOBILE_PREFIXES = ["091", "094", "098", "097", "086", "035", "038", "088", "070", "083"]
 
 # Where people live: streets and villages of the demo communes and wards (two-level local
 # government since 1 July 2025: no district in an address).
 PLACES = {
-    "000.31.01.H51": ("phường Hạ Long", "tỉnh Quảng Ninh", "022", True,
-                      ["đường Lê Thánh Tông", "đường Nguyễn Văn Cừ", "phố Cao Thắng", "phố Bến Đoan",
-                       "đường Trần Hưng Đạo", "tổ 5, khu 3"]),
-    "000.31.02.H51": ("phường Bãi Cháy", "tỉnh Quảng Ninh", "022", True,
-                      ["đường Hạ Long", "đường Hoàng Quốc Việt", "đường Anh Đào", "đường Hậu Cần",
-                       "tổ 2, khu 6"]),
-    "000.32.01.H51": ("xã Tiên Yên", "tỉnh Quảng Ninh", "022", False,
-                      ["thôn Đồng Châu", "thôn Khe Tiên", "phố Lý Thường Kiệt", "phố Đông Tiến",
-                       "thôn Thác Bưởi"]),
-    "000.32.02.H51": ("xã Đầm Hà", "tỉnh Quảng Ninh", "022", False,
-                      ["thôn Lũng Đông", "phố Lê Lợi", "thôn Tân Minh", "thôn Đồng Tâm"]),
-    "000.41.01.H31": ("phường Phố Hiến", "tỉnh Hưng Yên", "033", True,
-                      ["đường Nguyễn Văn Linh", "đường Điện Biên", "phố Phạm Ngũ Lão", "đường Chùa Chuông",
-                       "phố Bãi Sậy"]),
-    "000.42.01.H31": ("xã Văn Giang", "tỉnh Hưng Yên", "033", False,
-                      ["thôn Xuân Quan", "thôn Phụng Công", "khu đô thị Ecopark", "thôn Đại Tài",
-                       "thôn Cửu Cao"]),
+    "000.31.01.H51": (
+        "phường Hạ Long",
+        "tỉnh Quảng Ninh",
+        "022",
+        True,
+        [
+            "đường Lê Thánh Tông",
+            "đường Nguyễn Văn Cừ",
+            "phố Cao Thắng",
+            "phố Bến Đoan",
+            "đường Trần Hưng Đạo",
+            "tổ 5, khu 3",
+        ],
+    ),
+    "000.31.02.H51": (
+        "phường Bãi Cháy",
+        "tỉnh Quảng Ninh",
+        "022",
+        True,
+        ["đường Hạ Long", "đường Hoàng Quốc Việt", "đường Anh Đào", "đường Hậu Cần", "tổ 2, khu 6"],
+    ),
+    "000.32.01.H51": (
+        "xã Tiên Yên",
+        "tỉnh Quảng Ninh",
+        "022",
+        False,
+        [
+            "thôn Đồng Châu",
+            "thôn Khe Tiên",
+            "phố Lý Thường Kiệt",
+            "phố Đông Tiến",
+            "thôn Thác Bưởi",
+        ],
+    ),
+    "000.32.02.H51": (
+        "xã Đầm Hà",
+        "tỉnh Quảng Ninh",
+        "022",
+        False,
+        ["thôn Lũng Đông", "phố Lê Lợi", "thôn Tân Minh", "thôn Đồng Tâm"],
+    ),
+    "000.41.01.H31": (
+        "phường Phố Hiến",
+        "tỉnh Hưng Yên",
+        "033",
+        True,
+        [
+            "đường Nguyễn Văn Linh",
+            "đường Điện Biên",
+            "phố Phạm Ngũ Lão",
+            "đường Chùa Chuông",
+            "phố Bãi Sậy",
+        ],
+    ),
+    "000.42.01.H31": (
+        "xã Văn Giang",
+        "tỉnh Hưng Yên",
+        "033",
+        False,
+        ["thôn Xuân Quan", "thôn Phụng Công", "khu đô thị Ecopark", "thôn Đại Tài", "thôn Cửu Cao"],
+    ),
 }
-HOSPITALS = {"tỉnh Quảng Ninh": ["Bệnh viện Sản Nhi Quảng Ninh", "Bệnh viện Bãi Cháy",
-                                 "Trung tâm Y tế khu vực Tiên Yên", "Bệnh viện Đa khoa tỉnh Quảng Ninh"],
-             "tỉnh Hưng Yên": ["Bệnh viện Sản Nhi Hưng Yên", "Bệnh viện Đa khoa tỉnh Hưng Yên",
-                               "Trung tâm Y tế khu vực Văn Giang"]}
-BUSINESS_LINES = ["Bán lẻ lương thực, thực phẩm", "Dịch vụ ăn uống (quán phở, cơm bình dân)",
-                  "Cà phê, giải khát", "Sửa chữa mô tô, xe máy", "Bán lẻ hàng lưu niệm",
-                  "Bán lẻ vật liệu xây dựng", "Cắt tóc, gội đầu", "Bán lẻ hải sản tươi sống",
-                  "Nhà nghỉ, homestay", "May đo quần áo", "Bán lẻ thuốc lá, đồ uống",
-                  "Dịch vụ giặt là", "Bán lẻ điện thoại di động"]
-SHOP_WORDS = ["Hải Yến", "Phúc Lộc", "An Khang", "Minh Châu", "Thành Đạt", "Hương Biển", "Bình An",
-              "Hòa Phát", "Ngọc Lan", "Tâm Đức", "Hạ Long Xanh", "Quê Nhà", "Sao Mai", "Gia Huy"]
-COMPANIES = ["Công ty TNHH Thương mại Dịch vụ Hạ Long Xanh", "Công ty Cổ phần Du lịch Vịnh Ngọc",
-             "Công ty TNHH Xây dựng Đông Bắc", "Công ty Cổ phần Thủy sản Vân Đồn",
-             "Hợp tác xã Nông nghiệp Tiên Yên", "Công ty TNHH Logistics Cửa Ông"]
+HOSPITALS = {
+    "tỉnh Quảng Ninh": [
+        "Bệnh viện Sản Nhi Quảng Ninh",
+        "Bệnh viện Bãi Cháy",
+        "Trung tâm Y tế khu vực Tiên Yên",
+        "Bệnh viện Đa khoa tỉnh Quảng Ninh",
+    ],
+    "tỉnh Hưng Yên": [
+        "Bệnh viện Sản Nhi Hưng Yên",
+        "Bệnh viện Đa khoa tỉnh Hưng Yên",
+        "Trung tâm Y tế khu vực Văn Giang",
+    ],
+}
+BUSINESS_LINES = [
+    "Bán lẻ lương thực, thực phẩm",
+    "Dịch vụ ăn uống (quán phở, cơm bình dân)",
+    "Cà phê, giải khát",
+    "Sửa chữa mô tô, xe máy",
+    "Bán lẻ hàng lưu niệm",
+    "Bán lẻ vật liệu xây dựng",
+    "Cắt tóc, gội đầu",
+    "Bán lẻ hải sản tươi sống",
+    "Nhà nghỉ, homestay",
+    "May đo quần áo",
+    "Bán lẻ thuốc lá, đồ uống",
+    "Dịch vụ giặt là",
+    "Bán lẻ điện thoại di động",
+]
+SHOP_WORDS = [
+    "Hải Yến",
+    "Phúc Lộc",
+    "An Khang",
+    "Minh Châu",
+    "Thành Đạt",
+    "Hương Biển",
+    "Bình An",
+    "Hòa Phát",
+    "Ngọc Lan",
+    "Tâm Đức",
+    "Hạ Long Xanh",
+    "Quê Nhà",
+    "Sao Mai",
+    "Gia Huy",
+]
+COMPANIES = [
+    "Công ty TNHH Thương mại Dịch vụ Hạ Long Xanh",
+    "Công ty Cổ phần Du lịch Vịnh Ngọc",
+    "Công ty TNHH Xây dựng Đông Bắc",
+    "Công ty Cổ phần Thủy sản Vân Đồn",
+    "Hợp tác xã Nông nghiệp Tiên Yên",
+    "Công ty TNHH Logistics Cửa Ông",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,45 +221,79 @@ def address(rng: random.Random, agency_code: str) -> str:
     return f"{number}{street}, {commune}, {province}"
 
 
-def person(rng: random.Random, agency_code: str, *, sex: str | None = None, surname: str | None = None,
-           age: tuple[int, int] = (22, 65), today: dt.date) -> Person:
+def person(
+    rng: random.Random,
+    agency_code: str,
+    *,
+    sex: str | None = None,
+    surname: str | None = None,
+    age: tuple[int, int] = (22, 65),
+    today: dt.date,
+) -> Person:
     sex = sex or rng.choice(["male", "female"])
     born = today - dt.timedelta(days=rng.randint(age[0] * 365, age[1] * 365))
-    prefix = PLACES[agency_code][2] if rng.random() < 0.8 else rng.choice(["001", "030", "034", "031"])
+    prefix = (
+        PLACES[agency_code][2] if rng.random() < 0.8 else rng.choice(["001", "030", "034", "031"])
+    )
     name = f"{surname or rng.choice(SURNAMES)} {rng.choice(MIDDLE[sex])} {rng.choice(GIVEN[sex])}"
     phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**7):07d}"
-    return Person(name, sex, born, citizen_id(rng, prefix, sex, born), phone, address(rng, agency_code))
+    return Person(
+        name, sex, born, citizen_id(rng, prefix, sex, born), phone, address(rng, agency_code)
+    )
 
 
 def applicant(who: Person) -> dict:
     """The applicant block of a dossier (personal data: never audited, never public)."""
-    return {"full_name": who.full_name, "citizen_id": who.citizen_id, "phone": who.phone,
-            "address": who.address}
+    return {
+        "full_name": who.full_name,
+        "citizen_id": who.citizen_id,
+        "phone": who.phone,
+        "address": who.address,
+    }
 
 
 def organisation(rng: random.Random, agency_code: str, today: dt.date) -> dict:
     boss = person(rng, agency_code, today=today)
-    return {"organisation": rng.choice(COMPANIES), "tax_code": f"57{rng.randrange(10**8):08d}",
-            "representative": boss.full_name, "citizen_id": boss.citizen_id, "phone": boss.phone,
-            "address": boss.address}
+    return {
+        "organisation": rng.choice(COMPANIES),
+        "tax_code": f"57{rng.randrange(10**8):08d}",
+        "representative": boss.full_name,
+        "citizen_id": boss.citizen_id,
+        "phone": boss.phone,
+        "address": boss.address,
+    }
 
 
 def parcel(rng: random.Random, agency_code: str) -> dict:
     urban = PLACES[agency_code][3]
-    purpose = ("ODT" if urban else "ONT") if rng.random() < 0.75 else rng.choice(["CLN", "BHK", "NTS", "TMD"])
-    return {"parcel_number": rng.randint(1, 900), "map_sheet": rng.randint(1, 80),
-            "area_m2": round(rng.uniform(60, 480), 1), "purpose": purpose,
-            "location": address(rng, agency_code)}
+    purpose = (
+        ("ODT" if urban else "ONT")
+        if rng.random() < 0.75
+        else rng.choice(["CLN", "BHK", "NTS", "TMD"])
+    )
+    return {
+        "parcel_number": rng.randint(1, 900),
+        "map_sheet": rng.randint(1, 80),
+        "area_m2": round(rng.uniform(60, 480), 1),
+        "purpose": purpose,
+        "location": address(rng, agency_code),
+    }
 
 
 def building(rng: random.Random, agency_code: str) -> dict:
     parcel_area = round(rng.uniform(60, 220), 1)
     footprint = round(parcel_area * rng.uniform(0.6, 0.95), 1)
     storeys = rng.randint(1, 5)
-    return {"address": address(rng, agency_code), "parcel_number": rng.randint(1, 900),
-            "map_sheet": rng.randint(1, 80), "parcel_area_m2": parcel_area, "footprint_m2": footprint,
-            "floor_area_m2": round(footprint * storeys * rng.uniform(0.85, 1.0), 1), "storeys": storeys,
-            "height_m": round(storeys * rng.uniform(3.3, 3.8) + rng.uniform(0, 0.8), 1)}
+    return {
+        "address": address(rng, agency_code),
+        "parcel_number": rng.randint(1, 900),
+        "map_sheet": rng.randint(1, 80),
+        "parcel_area_m2": parcel_area,
+        "footprint_m2": footprint,
+        "floor_area_m2": round(footprint * storeys * rng.uniform(0.85, 1.0), 1),
+        "storeys": storeys,
+        "height_m": round(storeys * rng.uniform(3.3, 3.8) + rng.uniform(0, 0.8), 1),
+    }
 
 
 def business(rng: random.Random, agency_code: str, owner: Person, taken: set[str]) -> dict:
@@ -128,10 +302,16 @@ def business(rng: random.Random, agency_code: str, owner: Person, taken: set[str
         if name not in taken:
             taken.add(name)
             break
-        owner = dataclasses.replace(owner, full_name=owner.full_name + " " + rng.choice(GIVEN[owner.sex]))
-    return {"business_name": name, "business_lines": rng.sample(BUSINESS_LINES, rng.randint(1, 3)),
-            "capital_vnd": rng.randrange(3, 200) * 10_000_000, "address": address(rng, agency_code),
-            "owner_citizen_id": owner.citizen_id}
+        owner = dataclasses.replace(
+            owner, full_name=owner.full_name + " " + rng.choice(GIVEN[owner.sex])
+        )
+    return {
+        "business_name": name,
+        "business_lines": rng.sample(BUSINESS_LINES, rng.randint(1, 3)),
+        "capital_vnd": rng.randrange(3, 200) * 10_000_000,
+        "address": address(rng, agency_code),
+        "owner_citizen_id": owner.citizen_id,
+    }
 
 
 def birth(rng: random.Random, agency_code: str, received: dt.date) -> tuple[dict, Person]:
@@ -139,10 +319,14 @@ def birth(rng: random.Random, agency_code: str, received: dt.date) -> tuple[dict
     father = person(rng, agency_code, sex="male", age=(22, 42), today=received)
     mother = person(rng, agency_code, sex="female", age=(20, 40), today=received)
     sex = rng.choice(["male", "female"])
-    data = {"child_full_name": f"{father.full_name.split()[0]} {rng.choice(CHILD_GIVEN[sex])}",
-            "date_of_birth": (received - dt.timedelta(days=rng.randint(3, 55))).isoformat(), "sex": sex,
-            "place_of_birth": rng.choice(HOSPITALS[PLACES[agency_code][1]]),
-            "mother_full_name": mother.full_name, "mother_citizen_id": mother.citizen_id}
+    data = {
+        "child_full_name": f"{father.full_name.split()[0]} {rng.choice(CHILD_GIVEN[sex])}",
+        "date_of_birth": (received - dt.timedelta(days=rng.randint(3, 55))).isoformat(),
+        "sex": sex,
+        "place_of_birth": rng.choice(HOSPITALS[PLACES[agency_code][1]]),
+        "mother_full_name": mother.full_name,
+        "mother_citizen_id": mother.citizen_id,
+    }
     if rng.random() < 0.93:  # a child of unknown father is registered with the mother only
         data |= {"father_full_name": father.full_name, "father_citizen_id": father.citizen_id}
         return data, rng.choice([father, mother])

@@ -19,30 +19,70 @@ ORGANISATIONS = {"1.012753", "CP-CONG-TRINH"}  # procedures filed by organisatio
 
 # How many dossiers each agency received over the demo months.
 VOLUME = {
-    "000.31.01.H51": 60, "000.31.02.H51": 45, "000.32.01.H51": 40, "000.32.02.H51": 35,
-    "000.00.22.H51": 20, "000.00.23.H51": 20,
-    "000.41.01.H31": 45, "000.42.01.H31": 35,
+    "000.31.01.H51": 60,
+    "000.31.02.H51": 45,
+    "000.32.01.H51": 40,
+    "000.32.02.H51": 35,
+    "000.00.22.H51": 20,
+    "000.00.23.H51": 20,
+    "000.41.01.H31": 45,
+    "000.42.01.H31": 35,
 }
 # How often each procedure is filed, relative to the others an agency offers.
-POPULARITY = {"1.001193": 30, INTERLINKED: 30, "1.001612": 20, "HKD-THAY-DOI": 8, "1.013978": 12,
-              "LUR-BIEN-DONG": 10, "1.012753": 10, "1.013225": 12, "CP-CONG-TRINH": 10}
+POPULARITY = {
+    "1.001193": 30,
+    INTERLINKED: 30,
+    "1.001612": 20,
+    "HKD-THAY-DOI": 8,
+    "1.013978": 12,
+    "LUR-BIEN-DONG": 10,
+    "1.012753": 10,
+    "1.013225": 12,
+    "CP-CONG-TRINH": 10,
+}
 
 # What becomes of a dossier (the status it ends in), and how often.
 KINDS = {
-    "returned": 34, "returned_late": 6, "returned_supplement": 8, "returned_fee": 4,
-    "processed": 6, "in_progress": 10, "in_progress_late": 2, "received": 6, "new": 4,
-    "not_received": 4, "supplement_requested": 5, "fee_requested": 3, "withdrawn": 4, "stopped": 3,
+    "returned": 34,
+    "returned_late": 6,
+    "returned_supplement": 8,
+    "returned_fee": 4,
+    "processed": 6,
+    "in_progress": 10,
+    "in_progress_late": 2,
+    "received": 6,
+    "new": 4,
+    "not_received": 4,
+    "supplement_requested": 5,
+    "fee_requested": 3,
+    "withdrawn": 4,
+    "stopped": 3,
 }
 FINAL = {
-    "returned": Status.returned, "returned_late": Status.returned, "returned_supplement": Status.returned,
-    "returned_fee": Status.returned, "processed": Status.processed, "in_progress": Status.in_progress,
-    "in_progress_late": Status.in_progress, "received": Status.received, "new": Status.new,
-    "not_received": Status.not_received, "supplement_requested": Status.supplement_requested,
-    "fee_requested": Status.financial_obligation_requested, "withdrawn": Status.withdrawn,
+    "returned": Status.returned,
+    "returned_late": Status.returned,
+    "returned_supplement": Status.returned,
+    "returned_fee": Status.returned,
+    "processed": Status.processed,
+    "in_progress": Status.in_progress,
+    "in_progress_late": Status.in_progress,
+    "received": Status.received,
+    "new": Status.new,
+    "not_received": Status.not_received,
+    "supplement_requested": Status.supplement_requested,
+    "fee_requested": Status.financial_obligation_requested,
+    "withdrawn": Status.withdrawn,
     "stopped": Status.stopped,
 }
-OPEN = {"processed", "in_progress", "in_progress_late", "received", "new", "supplement_requested",
-        "fee_requested"}
+OPEN = {
+    "processed",
+    "in_progress",
+    "in_progress_late",
+    "received",
+    "new",
+    "supplement_requested",
+    "fee_requested",
+}
 # The interlinked procedure moves to the commune police after its first step: another agency.
 # Demo dossiers of it stop before that hand-over.
 INTERLINKED_KINDS = ("received", "new", "in_progress")
@@ -96,12 +136,16 @@ def draw(adoptions: dict[str, list[str]], provinces: dict[str, list[str]]) -> li
     return plan
 
 
-def sector_data(item: Planned, module: str, rng: random.Random, received: dt.date,
-                taken_names: set[str]) -> tuple[dict, dict]:
+def sector_data(
+    item: Planned, module: str, rng: random.Random, received: dt.date, taken_names: set[str]
+) -> tuple[dict, dict]:
     """(applicant, sector data) of one dossier, valid for its module's data model."""
     who = people.person(rng, item.home, today=received)
-    applicant = (people.organisation(rng, item.home, received) if item.procedure_code in ORGANISATIONS
-                 else people.applicant(who))
+    applicant = (
+        people.organisation(rng, item.home, received)
+        if item.procedure_code in ORGANISATIONS
+        else people.applicant(who)
+    )
     if module == "land_use_rights":
         return applicant, people.parcel(rng, item.home)
     if module == "construction_permits":

@@ -15,8 +15,14 @@ class DomainError(Exception):
 
     code = "BAD_INPUT"
 
-    def __init__(self, message: str, message_vi: str | None = None, *, code: str | None = None,
-                 **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        message_vi: str | None = None,
+        *,
+        code: str | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.message_vi = message_vi or message

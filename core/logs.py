@@ -10,7 +10,9 @@ import orjson
 
 # The request at hand's id, as the response header carries it (ASCII bytes: decoded only for
 # the lines that are printed).
-request_id: contextvars.ContextVar[bytes | None] = contextvars.ContextVar("request_id", default=None)
+request_id: contextvars.ContextVar[bytes | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
@@ -38,7 +40,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -55,7 +55,9 @@ class RequestStats:
         return record
 
     def collect(self):
-        requests = CounterMetricFamily("eiso_http_requests", "HTTP requests", labels=["method", "route", "status"])
+        requests = CounterMetricFamily(
+            "eiso_http_requests", "HTTP requests", labels=["method", "route", "status"]
+        )
         latency: dict[tuple[str, str], list] = {}
         for record in list(self.records.values()):
             labels = record[0]
@@ -63,11 +65,16 @@ class RequestStats:
             summed = latency.setdefault(labels[:2], [0] * (len(BUCKETS) + 2))
             for index, value in enumerate(record[2:]):
                 summed[index] += value
-        duration = HistogramMetricFamily("eiso_http_request_duration_seconds", "HTTP request duration",
-                                         labels=["method", "route"])
+        duration = HistogramMetricFamily(
+            "eiso_http_request_duration_seconds",
+            "HTTP request duration",
+            labels=["method", "route"],
+        )
         for labels, values in latency.items():
             cumulative = itertools.accumulate(values[:-1])
-            duration.add_metric(labels, list(zip(self._BOUNDS, cumulative, strict=True)), values[-1])
+            duration.add_metric(
+                labels, list(zip(self._BOUNDS, cumulative, strict=True)), values[-1]
+            )
         yield requests
         yield duration
 
@@ -75,14 +82,22 @@ class RequestStats:
 def labels_of(key: tuple) -> tuple[str, str, str]:
     """(method, route, status) of a (method, endpoint, status) key."""
     method, endpoint, status = key
-    route = "unmatched" if endpoint is None else getattr(endpoint, "__name__", None) or type(endpoint).__name__
+    route = (
+        "unmatched"
+        if endpoint is None
+        else getattr(endpoint, "__name__", None) or type(endpoint).__name__
+    )
     return method, route, str(status)
 
 
 if MULTIPROCESS:
     REQUESTS = Counter("eiso_http_requests_total", "HTTP requests", ["method", "route", "status"])
-    LATENCY = Histogram("eiso_http_request_duration_seconds", "HTTP request duration", ["method", "route"],
-                        buckets=BUCKETS)
+    LATENCY = Histogram(
+        "eiso_http_request_duration_seconds",
+        "HTTP request duration",
+        ["method", "route"],
+        buckets=BUCKETS,
+    )
     # the labelled children: `labels()` takes a lock and builds its key on every call
     _children: dict[tuple, tuple] = {}
 else:

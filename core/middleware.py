@@ -29,7 +29,9 @@ from eiso.core.logs import request_id
 
 
 class RequestEdge(ServerErrorMiddleware):
-    def __init__(self, app: ASGIApp, handler=None, debug: bool = False, cors: dict | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, handler=None, debug: bool = False, cors: dict | None = None
+    ) -> None:
         """`cors`: CORSMiddleware's options (allow_origins, ...), or None for no CORS."""
         super().__init__(app, handler=handler, debug=debug)
         self.cors = CORSMiddleware(app, **cors) if cors else None
@@ -47,8 +49,11 @@ class RequestEdge(ServerErrorMiddleware):
         # Without `Origin`, CORS only varies on it. A second `Vary` line, not one joined with
         # the response's own: HTTP reads field lines of a list field as one list (RFC 9110
         # 5.3), and no scan of the response's headers is needed.
-        added = ((b"vary", b"Origin"), (b"x-request-id", rid)) if self.cors is not None and not origin \
+        added = (
+            ((b"vary", b"Origin"), (b"x-request-id", rid))
+            if self.cors is not None and not origin
             else ((b"x-request-id", rid),)
+        )
 
         async def send_at_edge(message: Message) -> None:
             nonlocal status
@@ -58,7 +63,9 @@ class RequestEdge(ServerErrorMiddleware):
             await send(message)
 
         try:
-            await (self.cors if origin and self.cors is not None else self.app)(scope, receive, send_at_edge)
+            await (self.cors if origin and self.cors is not None else self.app)(
+                scope, receive, send_at_edge
+            )
         except Exception as error:
             if not status:  # as ServerErrorMiddleware: a 500 page, then the error goes on up
                 response = await self._error_page(Request(scope), error)
@@ -90,7 +97,9 @@ class EdgeStarlette(Starlette):
     def build_middleware_stack(self) -> ASGIApp:
         outermost = super().build_middleware_stack()
         assert isinstance(outermost, ServerErrorMiddleware), "Starlette's stack changed"
-        return RequestEdge(outermost.app, handler=outermost.handler, debug=outermost.debug, cors=self.edge_cors)
+        return RequestEdge(
+            outermost.app, handler=outermost.handler, debug=outermost.debug, cors=self.edge_cors
+        )
 
 
 # New request ids: a random prefix per process and a counter (os.urandom per request was a

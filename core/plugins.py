@@ -49,8 +49,11 @@ def installed_sources() -> list[PluginSource]:
     found = []
     for entry in entry_points(group=GROUP):
         dist = entry.dist
-        found.append(PluginSource(entry.name, entry.load, dist and dist.version,
-                                  dist and dist.metadata["Name"]))
+        found.append(
+            PluginSource(
+                entry.name, entry.load, dist and dist.version, dist and dist.metadata["Name"]
+            )
+        )
     return sorted(found, key=lambda source: source.name)
 
 
@@ -111,7 +114,9 @@ class PluginRegistry:
                 registry.records[name] = PluginRecord(name, None, reason="not installed")
         for record in registry.records.values():
             if record.state == SKIPPED and record.reason != "not in EISO_PLUGINS":
-                log.warning("plugin skipped", extra={"plugin": record.name, "reason": record.reason})
+                log.warning(
+                    "plugin skipped", extra={"plugin": record.name, "reason": record.reason}
+                )
         return registry
 
     def _register(self, source: PluginSource, record: PluginRecord) -> None:
@@ -230,7 +235,8 @@ class PluginRegistry:
             except Exception as error:
                 failures[name] = f"{type(error).__name__}: {error}"
                 log.exception(
-                    "eiso_on_dossier_event of module %s failed", name,
+                    "eiso_on_dossier_event of module %s failed",
+                    name,
                     extra={"plugin": name, "event": event.to_status},
                 )
         return failures

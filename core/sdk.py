@@ -161,8 +161,9 @@ class DossierRecord(_Frozen):
     sector_data: dict[str, Any] = Field(default_factory=dict)
 
 
-async def finished_dossiers(info: Any, procedure_codes: tuple[str, ...] | list[str], *,
-                            first: int = 50) -> list[DossierRecord]:
+async def finished_dossiers(
+    info: Any, procedure_codes: tuple[str, ...] | list[str], *, first: int = 50
+) -> list[DossierRecord]:
     """The processed and returned dossiers of `procedure_codes` that the caller's tenant scope
     shows (an agency's officers: their agency), newest first, at most `first` (1-100): a
     module's register (e.g. the construction permits issued). `info` is the resolver's

@@ -69,13 +69,16 @@ class Settings(BaseSettings):
 
         OfficeHours.parse(value)
         return value
+
     # Auth: tokens are short-lived JWTs for `audience`; see docs/auth.md.
     audience: str = "eiso"
     access_token_lifetime: int = Field(default=900, ge=30, le=86400)
     refresh_token_lifetime: int = Field(default=30 * 86400, ge=60)
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_seconds: int = Field(default=900, ge=1)
-    token_rate_limit: int = Field(default=60, ge=1, description="token requests per client per minute")
+    token_rate_limit: int = Field(
+        default=60, ge=1, description="token requests per client per minute"
+    )
 
     @field_validator("cors_origins", "plugins", mode="before")
     @classmethod

@@ -44,8 +44,12 @@ class TokenIssuer:
         return self._by_token.get(header.removeprefix("Bearer ").strip())
 
 
-def principal_for(role: str | Role, province_id: int | None = None,
-                  agency_id: int | None = None, subject: str | None = None) -> Principal:
+def principal_for(
+    role: str | Role,
+    province_id: int | None = None,
+    agency_id: int | None = None,
+    subject: str | None = None,
+) -> Principal:
     role = Role(role)
     if role is Role.national_admin:
         tenant = TenantScope.nation()
@@ -53,10 +57,13 @@ def principal_for(role: str | Role, province_id: int | None = None,
         tenant = TenantScope.agencies([agency_id], [province_id])
     else:
         tenant = TenantScope.province(province_id)
-    return Principal(subject=subject or f"{role.value}-{secrets.token_hex(3)}", tenant=tenant,
-                     roles=frozenset({role}),
-                     province_id=None if role is Role.national_admin else province_id,
-                     agency_id=agency_id)
+    return Principal(
+        subject=subject or f"{role.value}-{secrets.token_hex(3)}",
+        tenant=tenant,
+        roles=frozenset({role}),
+        province_id=None if role is Role.national_admin else province_id,
+        agency_id=agency_id,
+    )
 
 
 @dataclasses.dataclass
@@ -96,8 +103,13 @@ async def eiso_resources(tmp_path) -> AsyncIterator[Resources]:
     url = f"sqlite:///{tmp_path / 'eiso.db'}"
     await asyncio.to_thread(migrate.upgrade, url)
     prefix = f"eiso-kit-{secrets.token_hex(4)}:"
-    settings = load_settings(env="test", database_url=url, redis_url="memory://" + prefix,
-                             redis_prefix=prefix, log_json=False)
+    settings = load_settings(
+        env="test",
+        database_url=url,
+        redis_url="memory://" + prefix,
+        redis_prefix=prefix,
+        log_json=False,
+    )
     resources = Resources.open(settings)
     yield resources
     await resources.close()
@@ -108,8 +120,12 @@ async def eiso_app(eiso_resources, eiso_registry, eiso_tokens):
     """The eiso app with the chosen modules loaded."""
     from eiso.core.app import create_app
 
-    app = create_app(eiso_resources.settings, eiso_resources,
-                     authenticator=eiso_tokens.authenticate, plugins=eiso_registry)
+    app = create_app(
+        eiso_resources.settings,
+        eiso_resources,
+        authenticator=eiso_tokens.authenticate,
+        plugins=eiso_registry,
+    )
     async with app.router.lifespan_context(app):
         yield app
 

@@ -68,8 +68,10 @@ class ModuleGate(FieldExtension):
 
 
 def _field_names(part: type) -> list[str]:
-    return [f.graphql_name or to_camel_case(f.python_name)
-            for f in part.__strawberry_definition__.fields]
+    return [
+        f.graphql_name or to_camel_case(f.python_name)
+        for f in part.__strawberry_definition__.fields
+    ]
 
 
 class SchemaAssembler:
@@ -102,8 +104,7 @@ class SchemaAssembler:
 
         def claim(name: str, owner: str, root: str) -> None:
             if name in owners:
-                raise SchemaClash(
-                    f"{root}.{name} is defined by both {owners[name]} and {owner}")
+                raise SchemaClash(f"{root}.{name} is defined by both {owners[name]} and {owner}")
             owners[name] = owner
 
         for part in self.query_parts:
@@ -144,8 +145,11 @@ class SchemaAssembler:
 
         query = merge_types("Query", tuple(query_parts))
         mutation = merge_types("Mutation", tuple(mutation_parts)) if mutation_parts else None
-        subscription = (merge_types("Subscription", self.subscription_parts)
-                        if self.subscription_parts else None)
+        subscription = (
+            merge_types("Subscription", self.subscription_parts)
+            if self.subscription_parts
+            else None
+        )
         try:
             return EisoSchema(
                 query=query,
@@ -166,7 +170,9 @@ class SchemaAssembler:
 
         resolve.__annotations__ = {"return": query_type}  # Strawberry reads the return type
         field = strawberry.field(
-            resolver=resolve, name=name, extensions=[ModuleGate(module)],
+            resolver=resolve,
+            name=name,
+            extensions=[ModuleGate(module)],
             description=f"Module {module}: {title.en} ({title.vi}).",
         )
         field.python_name = module

@@ -60,11 +60,15 @@ def decode_cursor(cursor: str, size: int) -> list:
     except (binascii.Error, ValueError, UnicodeError):
         key = None
     if not isinstance(key, list) or len(key) != size:
-        raise DomainError("`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này")
+        raise DomainError(
+            "`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này"
+        )
     return key
 
 
 def check_first(first: int) -> int:
     if not 0 <= first <= MAX_PAGE:
-        raise DomainError(f"`first` must be between 0 and {MAX_PAGE}", f"`first` phải từ 0 đến {MAX_PAGE}")
+        raise DomainError(
+            f"`first` must be between 0 and {MAX_PAGE}", f"`first` phải từ 0 đến {MAX_PAGE}"
+        )
     return first

@@ -22,15 +22,17 @@ log = logging.getLogger("eiso.graphql")
 
 
 class ProvinceGraphQL:
-    def __init__(self, assembler: SchemaAssembler, active: ActiveModules, *, dev: bool,
-                 allowed_origins=()) -> None:
+    def __init__(
+        self, assembler: SchemaAssembler, active: ActiveModules, *, dev: bool, allowed_origins=()
+    ) -> None:
         self.assembler, self.active = assembler, active
         self.dev, self.allowed_origins = dev, tuple(allowed_origins)
         self.view_for = functools.lru_cache(maxsize=64)(self._view)
 
     def _view(self, modules: frozenset[str]) -> GraphQLView:
-        return GraphQLView(self.assembler.schema_for(modules), dev=self.dev,
-                           allowed_origins=self.allowed_origins)
+        return GraphQLView(
+            self.assembler.schema_for(modules), dev=self.dev, allowed_origins=self.allowed_origins
+        )
 
     async def __call__(self, scope, receive, send) -> None:
         connection = HTTPConnection(scope)
@@ -43,7 +45,9 @@ class ProvinceGraphQL:
         try:
             view = self.view_for(modules)
         except SchemaClash as clash:  # the operator loaded two modules that cannot coexist
-            log.error("schema build failed", extra={"modules": sorted(modules), "error": str(clash)})
+            log.error(
+                "schema build failed", extra={"modules": sorted(modules), "error": str(clash)}
+            )
             if scope["type"] != "http":
                 await send({"type": "websocket.close", "code": 1011})
                 return

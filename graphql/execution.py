@@ -51,7 +51,8 @@ class EisoSchema(strawberry.Schema):
         # anyone (the limits cap what one entry costs).
         self.prepared = functools.lru_cache(maxsize=limits.cache_size)(self._prepare)
         self.lean = not self.directives and all(
-            hasattr(factory, "limits") for factory in self.extensions)
+            hasattr(factory, "limits") for factory in self.extensions
+        )
 
     def _prepare(self, query: str) -> tuple[Any, list[GraphQLError]]:
         """(document or None, errors) for a query text: parsing and validation, cached."""
@@ -75,8 +76,14 @@ class EisoSchema(strawberry.Schema):
     ) -> ExecutionResult:
         if not self.lean:
             return await super().execute(
-                query, variable_values, context_value, root_value, operation_name,
-                allowed_operation_types, operation_extensions)
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
         if not query:
             raise MissingQueryError
         document, errors = self.prepared(query)
@@ -86,8 +93,12 @@ class EisoSchema(strawberry.Schema):
             return self._failed(errors)
         try:
             result = execute(
-                self._schema, document, root_value=root_value, context_value=context_value,
-                variable_values=variable_values, operation_name=operation_name,
+                self._schema,
+                document,
+                root_value=root_value,
+                context_value=context_value,
+                variable_values=variable_values,
+                operation_name=operation_name,
                 executor_class=self.execution_context_class,
                 is_awaitable=optimized_is_awaitable,
                 operation_extensions=operation_extensions,
@@ -95,8 +106,13 @@ class EisoSchema(strawberry.Schema):
             if isawaitable(result):
                 result = await result
         except Exception as error:  # noqa: BLE001 - as Strawberry: reported, not raised
-            return self._failed([error if isinstance(error, GraphQLError)
-                                 else GraphQLError(str(error), original_error=error)])
+            return self._failed(
+                [
+                    error
+                    if isinstance(error, GraphQLError)
+                    else GraphQLError(str(error), original_error=error)
+                ]
+            )
         if result.errors:
             self._process_errors(result.errors)
         return ExecutionResult(data=result.data, errors=result.errors)
@@ -107,7 +123,9 @@ class EisoSchema(strawberry.Schema):
             operation_type = get_operation_type(document, operation_name)
         except RuntimeError as error:
             raise CannotGetOperationTypeError(operation_name) from error
-        if operation_type not in (allowed if allowed is not None else DEFAULT_ALLOWED_OPERATION_TYPES):
+        if operation_type not in (
+            allowed if allowed is not None else DEFAULT_ALLOWED_OPERATION_TYPES
+        ):
             raise InvalidOperationTypeError(operation_type)
 
     def _failed(self, errors: list[GraphQLError]) -> ExecutionResult:

@@ -64,12 +64,18 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return _read(plan, source_value)
             except Exception:  # noqa: BLE001, S110 - graphql-core's path reports it, located
                 pass
-        return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set) -> Plan | None:
         known = self._plans.get(id(grouped_field_set))
         if known is None:
-            plan = None if self.middleware_manager is not None else self._fields(parent_type, grouped_field_set)
+            plan = (
+                None
+                if self.middleware_manager is not None
+                else self._fields(parent_type, grouped_field_set)
+            )
             known = self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return known[1]
 
@@ -85,7 +91,11 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 fields.append(_Field(response_name, lambda _s, _i, n=type_name: n, _same, True))
                 continue
             field_def = self.schema.get_field(parent_type, name)
-            if field_def is None or field_def.args or not getattr(field_def.resolve, "_is_default", False):
+            if (
+                field_def is None
+                or field_def.args
+                or not getattr(field_def.resolve, "_is_default", False)
+            ):
                 return None
             complete = self._completion(field_def.type, field_details_list)
             if complete is None:
@@ -94,7 +104,9 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             fields.append(_Field(response_name, _reader(field_def), complete, non_null))
         return tuple(fields)
 
-    def _completion(self, field_type: GraphQLOutputType, field_details_list) -> Callable[[Any], Any] | None:
+    def _completion(
+        self, field_type: GraphQLOutputType, field_details_list
+    ) -> Callable[[Any], Any] | None:
         """How a value of `field_type` completes on the plain path (None: it cannot)."""
         if isinstance(field_type, GraphQLNonNull):
             field_type = field_type.of_type
@@ -102,10 +114,16 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return _leaf(field_type.coerce_output_value)
         if isinstance(field_type, GraphQLList):
             item = self._completion(field_type.of_type, field_details_list)
-            return None if item is None else _list(item, isinstance(field_type.of_type, GraphQLNonNull))
+            return (
+                None
+                if item is None
+                else _list(item, isinstance(field_type.of_type, GraphQLNonNull))
+            )
         if not isinstance(field_type, GraphQLObjectType) or field_type.is_type_of is not None:
             return None  # interfaces and unions pick their type per value
-        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(field_type, field_details_list)
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
+            field_type, field_details_list
+        )
         if new_defer_usages:
             return None
         plan = self._plan(field_type, grouped_field_set)

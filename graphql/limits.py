@@ -51,7 +51,9 @@ def _error(message: str, code: str) -> GraphQLError:
 
 def _fragments(context: ValidationContext) -> dict[str, FragmentDefinitionNode]:
     return {
-        d.name.value: d for d in context.document.definitions if isinstance(d, FragmentDefinitionNode)
+        d.name.value: d
+        for d in context.document.definitions
+        if isinstance(d, FragmentDefinitionNode)
     }
 
 
@@ -78,8 +80,11 @@ def duplicated_fields_rule(limit: int) -> type[ValidationRule]:
             super().__init__(context)
             fragments = _fragments(context)
             worst = 0
-            stack = [d.selection_set for d in context.document.definitions
-                     if isinstance(d, OperationDefinitionNode)]
+            stack = [
+                d.selection_set
+                for d in context.document.definitions
+                if isinstance(d, OperationDefinitionNode)
+            ]
             while stack:
                 fields = list(_expanded(stack.pop(), fragments))
                 keys = Counter((f.alias or f.name).value for f in fields)
@@ -88,9 +93,12 @@ def duplicated_fields_rule(limit: int) -> type[ValidationRule]:
                 if worst > limit:
                     break
             if worst > limit:
-                context.report_error(_error(
-                    f"{worst} duplicated fields in one selection. Allowed: {limit}",
-                    "TOO_MANY_DUPLICATED_FIELDS"))
+                context.report_error(
+                    _error(
+                        f"{worst} duplicated fields in one selection. Allowed: {limit}",
+                        "TOO_MANY_DUPLICATED_FIELDS",
+                    )
+                )
 
     return DuplicatedFieldsRule
 
@@ -110,8 +118,9 @@ def directives_rule(limit: int) -> type[ValidationRule]:
 
             visit(context.document, Count())
             if count > limit:
-                context.report_error(_error(
-                    f"{count} directives found. Allowed: {limit}", "TOO_MANY_DIRECTIVES"))
+                context.report_error(
+                    _error(f"{count} directives found. Allowed: {limit}", "TOO_MANY_DIRECTIVES")
+                )
 
     return DirectivesRule
 
@@ -153,16 +162,20 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
                     if not field.selection_set:
                         continue
                     definition = META_FIELDS.get(field.name.value) or getattr(
-                        parent_type, "fields", {}).get(field.name.value)
+                        parent_type, "fields", {}
+                    ).get(field.name.value)
                     field_type = definition.type if definition else None
                     size = _page_size(field, default_list_size if is_list(field_type) else 1)
                     objects = multiplier * max(size, 1)
                     total += objects
                     if total > limit:
                         return total
-                    total += cost(field.selection_set,
-                                  get_named_type(field_type) if field_type else None,
-                                  objects, depth + 1)
+                    total += cost(
+                        field.selection_set,
+                        get_named_type(field_type) if field_type else None,
+                        objects,
+                        depth + 1,
+                    )
                 return total
 
             for definition in context.document.definitions:
@@ -171,9 +184,12 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
                 root = schema.get_root_type(definition.operation)
                 spent = cost(definition.selection_set, root, 1, 0)
                 if spent > limit:
-                    context.report_error(_error(
-                        f"query cost {spent} exceeds the budget of {limit} objects",
-                        "QUERY_TOO_COSTLY"))
+                    context.report_error(
+                        _error(
+                            f"query cost {spent} exceeds the budget of {limit} objects",
+                            "QUERY_TOO_COSTLY",
+                        )
+                    )
 
     return CostRule
 

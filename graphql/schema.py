@@ -21,17 +21,29 @@ from eiso.graphql.tenants.mutations import TenantsMutation
 from eiso.graphql.tenants.queries import TenantsQuery
 
 QUERY_PARTS: tuple[type, ...] = (
-    CoreQuery, AuthQuery, TenantsQuery, ModuleQuery, DossiersQuery, QmsQuery,
-    FiguresQuery, ImprovementQuery,
+    CoreQuery,
+    AuthQuery,
+    TenantsQuery,
+    ModuleQuery,
+    DossiersQuery,
+    QmsQuery,
+    FiguresQuery,
+    ImprovementQuery,
 )
-MUTATION_PARTS: tuple[type, ...] = (TenantsMutation, DossiersMutation, QmsMutation,
-                                     FiguresMutation, ImprovementMutation)
+MUTATION_PARTS: tuple[type, ...] = (
+    TenantsMutation,
+    DossiersMutation,
+    QmsMutation,
+    FiguresMutation,
+    ImprovementMutation,
+)
 SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)
 
 
 def make_assembler(registry: PluginRegistry, limits: Limits = DEFAULT_LIMITS) -> SchemaAssembler:
-    return SchemaAssembler(registry, QUERY_PARTS, MUTATION_PARTS, limits,
-                           subscription_parts=SUBSCRIPTION_PARTS)
+    return SchemaAssembler(
+        registry, QUERY_PARTS, MUTATION_PARTS, limits, subscription_parts=SUBSCRIPTION_PARTS
+    )
 
 
 def bundled_sources() -> list[PluginSource]:

@@ -50,8 +50,12 @@ class GraphQLView(GraphQL):
         return orjson.loads(data)  # orjson's error is a json.JSONDecodeError: same 400
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and _json_body(scope) \
-                and not self._stream_transport_map:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and _json_body(scope)
+            and not self._stream_transport_map
+        ):
             request = Request(scope, receive)
             try:
                 response = await self._post(request)
@@ -77,16 +81,23 @@ class GraphQLView(GraphQL):
             raise _Unusual  # a batch (refused) or a scalar
         query, variables = data.get("query"), data.get("variables")
         extensions, operation_name = data.get("extensions"), data.get("operationName")
-        if not (isinstance(query, str) and isinstance(variables, dict | None)
-                and isinstance(extensions, dict | None)):
+        if not (
+            isinstance(query, str)
+            and isinstance(variables, dict | None)
+            and isinstance(extensions, dict | None)
+        ):
             raise _Unusual
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, response=sub_response)
         try:
             result = await self.schema.execute(
-                query, variable_values=variables, context_value=context,
-                operation_name=operation_name, allowed_operation_types=_POST_OPERATIONS,
-                operation_extensions=extensions)
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=operation_name,
+                allowed_operation_types=_POST_OPERATIONS,
+                operation_extensions=extensions,
+            )
         except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError):
             raise _Unusual from None  # Strawberry words the 400
         response_data = await self.process_result(request, result)
@@ -121,8 +132,10 @@ class GraphQLView(GraphQL):
         # The province dispatcher (graphql/dispatch.py) has authenticated the caller already.
         routed = request.scope.get("eiso.graphql")
         if routed is None:
-            routed = {"principal": await request.app.state.authenticator(request),
-                      "modules": frozenset()}
+            routed = {
+                "principal": await request.app.state.authenticator(request),
+                "modules": frozenset(),
+            }
         return Context(
             request=request,
             resources=request.app.state.resources,
@@ -150,6 +163,7 @@ class GraphQLView(GraphQL):
             raise ConnectionRejectionError()
         context.principal = principal
         return UNSET
+
 
 class _Unusual(Exception):
     """A request the lean path leaves to Strawberry."""

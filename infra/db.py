@@ -47,8 +47,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 PING_AFTER_IDLE = 5.0
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False,
-                ping_after_idle: float = PING_AFTER_IDLE) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE
+) -> AsyncEngine:
     target = async_url(url)
     if target.get_backend_name() == "sqlite":
         database = target.database or ""

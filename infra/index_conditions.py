@@ -35,7 +35,9 @@ class _Condition(ColumnElement[bool]):
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
-        cls._traverse_internals = [(name, InternalTraversal.dp_clauseelement) for name in cls._parts]
+        cls._traverse_internals = [
+            (name, InternalTraversal.dp_clauseelement) for name in cls._parts
+        ]
 
     # Explicit: the generated traversal ColumnElement caches for itself would copy nothing,
     # and the tenant criteria adapt these elements to aliases of the table.
@@ -71,7 +73,9 @@ def in_subquery(column, subquery) -> InSubquery:
 def prefix_match(column, name: str) -> PrefixMatch:
     """`column` starts with a prefix given at execution, as the parameters
     `prefix_values(name, prefix)` gives (the statement can be built once and run many times)."""
-    return PrefixMatch(column, *(bindparam(f"{name}_{part}", type_=String) for part in ("low", "high", "pattern")))
+    return PrefixMatch(
+        column, *(bindparam(f"{name}_{part}", type_=String) for part in ("low", "high", "pattern"))
+    )
 
 
 def prefix_values(name: str, prefix: str) -> dict[str, str]:
@@ -80,8 +84,11 @@ def prefix_values(name: str, prefix: str) -> dict[str, str]:
     if not prefix:
         raise ValueError("an empty prefix matches everything")
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return {f"{name}_low": prefix, f"{name}_high": prefix[:-1] + _next_character(prefix[-1]),
-            f"{name}_pattern": escaped + "%"}
+    return {
+        f"{name}_low": prefix,
+        f"{name}_high": prefix[:-1] + _next_character(prefix[-1]),
+        f"{name}_pattern": escaped + "%",
+    }
 
 
 def _next_character(character: str) -> str:
@@ -111,5 +118,7 @@ def _like(element: PrefixMatch, compiler, **kw) -> str:
 @compiles(PrefixMatch, "postgresql")
 def _pattern_range(element: PrefixMatch, compiler, **kw) -> str:
     column = compiler.process(element.column, **kw)
-    return (f"({column} ~>=~ {compiler.process(element.low, **kw)} "
-            f"AND {column} ~<~ {compiler.process(element.high, **kw)})")
+    return (
+        f"({column} ~>=~ {compiler.process(element.low, **kw)} "
+        f"AND {column} ~<~ {compiler.process(element.high, **kw)})"
+    )

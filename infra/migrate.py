@@ -18,7 +18,9 @@ def alembic_config(database_url: str, app_database_url: str | None = None) -> Co
     return config
 
 
-def upgrade(database_url: str, app_database_url: str | None = None, revision: str = "heads") -> None:
+def upgrade(
+    database_url: str, app_database_url: str | None = None, revision: str = "heads"
+) -> None:
     command.upgrade(alembic_config(database_url, app_database_url), revision)
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 
 import orjson
-
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel

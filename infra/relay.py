@@ -98,6 +98,6 @@ class Relay:
                 raise
             except RedisError as error:
                 log.warning("outbox relay: Redis unavailable, events wait: %s", error)
-            except Exception:  # noqa: BLE001 - the loop must survive a bad pass
+            except Exception:
                 log.exception("outbox relay pass failed")
             await asyncio.sleep(interval)

@@ -23,7 +23,9 @@ def scope_ids(name: str) -> str:
     """The caller's `eiso.<name>` ids as a bigint[], cast inside the sub-select (the comparison
     with it stays leakproof, so an index may serve it under another table's policy)."""
     # The outer cast makes it an expression: `= ANY ((select ...))` would compare with rows.
-    return f"(select string_to_array(current_setting('eiso.{name}', true), ',')::bigint[])::bigint[]"
+    return (
+        f"(select string_to_array(current_setting('eiso.{name}', true), ',')::bigint[])::bigint[]"
+    )
 
 
 def scope_predicate(agency_column: str = "agency_id", province_column: str = "province_id") -> str:
@@ -74,5 +76,7 @@ def enable_tenant_rls(
     predicate = scope_predicate(agency_column, province_column)
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY tenant_scope ON {table} USING ({predicate}) WITH CHECK ({predicate})")
+    op.execute(
+        f"CREATE POLICY tenant_scope ON {table} USING ({predicate}) WITH CHECK ({predicate})"
+    )
     grant(op, table, privileges)

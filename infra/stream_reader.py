@@ -139,8 +139,15 @@ class StreamReader:
         """Remember the id and move the cursor together, after the handler ran."""
         if self.lease is not None:
             moved = await self.redis.eval(
-                _FENCED_COMMIT, 3, self.lease.key, self._seen_key(), self._cursor_key(stream),
-                self.lease.token, event.outbox_id, SEEN_WINDOW, event.stream_id,
+                _FENCED_COMMIT,
+                3,
+                self.lease.key,
+                self._seen_key(),
+                self._cursor_key(stream),
+                self.lease.token,
+                event.outbox_id,
+                SEEN_WINDOW,
+                event.stream_id,
             )
             if not moved:
                 raise LeaseLost(self.name)

@@ -59,7 +59,9 @@ class TenantRow:
 
 
 # Pydantic notices that the table columns replace TenantRow's marker columns; that is the intent.
-warnings.filterwarnings("ignore", r'Field name "\w+" in "\w+" shadows an attribute in parent "TenantRow"')
+warnings.filterwarnings(
+    "ignore", r'Field name "\w+" in "\w+" shadows an attribute in parent "TenantRow"'
+)
 
 
 class TenantOwned(SQLModel, TenantRow):
@@ -101,7 +103,9 @@ def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyCons
     """A composite foreign key to another tenant table: the database itself refuses a
     reference across provinces."""
     return ForeignKeyConstraint(
-        ["province_id", column], [f"{parent}.province_id", f"{parent}.id"], name=f"fk_{table}_{name}"
+        ["province_id", column],
+        [f"{parent}.province_id", f"{parent}.id"],
+        name=f"fk_{table}_{name}",
     )
 
 

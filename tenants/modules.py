@@ -52,7 +52,11 @@ async def enabled_modules(session: AsyncSession, province_id: int) -> frozenset[
 
 
 async def set_module(
-    session: AsyncSession, province_id: int, module: str, enabled: bool, by: str,
+    session: AsyncSession,
+    province_id: int,
+    module: str,
+    enabled: bool,
+    by: str,
     config: dict[str, Any] | None = None,
 ) -> ModuleActivation:
     """Switch `module` on or off for a province, recording who and when. Idempotent."""
@@ -64,14 +68,20 @@ async def set_module(
         )
     ).scalar_one_or_none()
     if row is None:
-        row = ModuleActivation(province_id=province_id, module=module, enabled=enabled, changed_by=by)
+        row = ModuleActivation(
+            province_id=province_id, module=module, enabled=enabled, changed_by=by
+        )
         session.add(row)
     elif row.enabled == enabled and config is None:
         return row
     row.enabled, row.changed_by, row.changed_at = enabled, by, utcnow()
     if config is not None:
         row.config = config
-    session.add(ModuleActivationEvent(province_id=province_id, module=module, enabled=enabled, changed_by=by))
+    session.add(
+        ModuleActivationEvent(
+            province_id=province_id, module=module, enabled=enabled, changed_by=by
+        )
+    )
     await session.flush()
     return row
 

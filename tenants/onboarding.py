@@ -94,12 +94,16 @@ class OnboardingReport:
 Progress = Callable[[int, int], None]  # (rows done, rows total)
 # Creates the admin accounts inside the import's transaction; returns the refused ones as
 # {agency_code: (reason, reason_vi)}; any refusal rolls the import back.
-AccountWriter = Callable[[AsyncSession, list[PendingAccount]], Awaitable[dict[str, tuple[str, str]]]]
+AccountWriter = Callable[
+    [AsyncSession, list[PendingAccount]], Awaitable[dict[str, tuple[str, str]]]
+]
 
 
 class _AccountsRefused(Exception):
     def __init__(self, refused: dict[str, tuple[str, str]]) -> None:
         self.refused = refused
+
+
 OpenSession = Callable[[TenantScope], AsyncSession]
 
 
@@ -126,8 +130,15 @@ def _clean(value: Any) -> str | None:
 
 def _row(line: int, record: dict[str, Any]) -> AgencyRow:
     values = {field: _clean(record.get(field)) for field in FIELDS}
-    return AgencyRow(line=line, **{**values, "code": values["code"] or "", "name": values["name"] or "",
-                                   "kind": values["kind"] or ""})
+    return AgencyRow(
+        line=line,
+        **{
+            **values,
+            "code": values["code"] or "",
+            "name": values["name"] or "",
+            "kind": values["kind"] or "",
+        },
+    )
 
 
 def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
@@ -137,20 +148,29 @@ def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
         try:
             lines.append(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
         except UnicodeDecodeError:
-            errors.append(_error(number, "not valid UTF-8 (bad encoding)", "không phải mã UTF-8 hợp lệ"))
+            errors.append(
+                _error(number, "not valid UTF-8 (bad encoding)", "không phải mã UTF-8 hợp lệ")
+            )
             lines.append("\n")  # keep the line numbers of the rows after it
     reader = csv.reader(lines)
     header = next(reader, None)
     if not header or not any(cell.strip() for cell in header):
-        return [], [*errors, _error(1, "empty file: expected a header line", "tệp rỗng: thiếu dòng tiêu đề")]
+        return [], [
+            *errors,
+            _error(1, "empty file: expected a header line", "tệp rỗng: thiếu dòng tiêu đề"),
+        ]
     header = [cell.strip().lower() for cell in header]
     missing = [field for field in (*REQUIRED, "parent_code") if field not in header]
     unknown = [cell for cell in header if cell not in FIELDS]
     if missing or unknown:
         reason = "header must be code,name,kind,parent_code[,admin_username,admin_email]"
         detail = (f"; missing {', '.join(missing)}" if missing else "") + (
-            f"; unknown {', '.join(unknown)}" if unknown else "")
-        return [], [*errors, _error(1, reason + detail, "dòng tiêu đề phải là code,name,kind,parent_code")]
+            f"; unknown {', '.join(unknown)}" if unknown else ""
+        )
+        return [], [
+            *errors,
+            _error(1, reason + detail, "dòng tiêu đề phải là code,name,kind,parent_code"),
+        ]
     rows: list[AgencyRow] = []
     bad_lines = {error.line for error in errors}
     line = reader.line_num
@@ -159,8 +179,13 @@ def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
         if start in bad_lines or not any(cell.strip() for cell in cells):
             continue
         if len(cells) > len(header):
-            errors.append(_error(start, f"{len(cells)} fields, the header has {len(header)}",
-                                 f"có {len(cells)} cột, dòng tiêu đề có {len(header)}"))
+            errors.append(
+                _error(
+                    start,
+                    f"{len(cells)} fields, the header has {len(header)}",
+                    f"có {len(cells)} cột, dòng tiêu đề có {len(header)}",
+                )
+            )
             continue
         rows.append(_row(start, dict(zip(header, cells))))
     return rows, errors
@@ -180,26 +205,42 @@ def parse_json(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
         return text.count("\n", 0, position) + 1
 
     position = _skip_space(text, 0)
-    if text[position:position + 1] != "[":
-        return [], [_error(line_at(position), "expected a JSON list of objects", "cần một danh sách JSON")]
+    if text[position : position + 1] != "[":
+        return [], [
+            _error(line_at(position), "expected a JSON list of objects", "cần một danh sách JSON")
+        ]
     position = _skip_space(text, position + 1)
-    if text[position:position + 1] == "]":
+    if text[position : position + 1] == "]":
         return [], []
     while True:
         try:
             record, end = decoder.raw_decode(text, position)
         except json.JSONDecodeError as error:
-            return rows, [*errors, _error(error.lineno, f"invalid JSON: {error.msg}", f"JSON không hợp lệ: {error.msg}")]
+            return rows, [
+                *errors,
+                _error(
+                    error.lineno, f"invalid JSON: {error.msg}", f"JSON không hợp lệ: {error.msg}"
+                ),
+            ]
         if isinstance(record, dict):
             rows.append(_row(line_at(position), record))
         else:
-            errors.append(_error(line_at(position), "each item must be an object", "mỗi phần tử phải là một đối tượng"))
+            errors.append(
+                _error(
+                    line_at(position),
+                    "each item must be an object",
+                    "mỗi phần tử phải là một đối tượng",
+                )
+            )
         position = _skip_space(text, end)
-        separator = text[position:position + 1]
+        separator = text[position : position + 1]
         if separator == "]":
             return rows, errors
         if separator != ",":
-            return rows, [*errors, _error(line_at(position), "invalid JSON: expected ',' or ']'", "JSON không hợp lệ")]
+            return rows, [
+                *errors,
+                _error(line_at(position), "invalid JSON: expected ',' or ']'", "JSON không hợp lệ"),
+            ]
         position = _skip_space(text, position + 1)
 
 
@@ -223,29 +264,75 @@ def check_rows(rows: list[AgencyRow]) -> list[RowError]:
     for row in rows:
         missing = [field for field in REQUIRED if not getattr(row, field)]
         if missing:
-            errors.append(_error(row.line, f"missing field {', '.join(missing)}", f"thiếu trường {', '.join(missing)}"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"missing field {', '.join(missing)}",
+                    f"thiếu trường {', '.join(missing)}",
+                )
+            )
         if row.code and not _CODE.match(row.code):
-            errors.append(_error(row.line, f"bad code {row.code!r}: letters, digits, '.', '_' or '-', at most 64",
-                                 f"mã {row.code!r} không hợp lệ"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"bad code {row.code!r}: letters, digits, '.', '_' or '-', at most 64",
+                    f"mã {row.code!r} không hợp lệ",
+                )
+            )
         if row.code in first_line:
-            errors.append(_error(row.line, f"duplicate code {row.code!r} (first on line {first_line[row.code]})",
-                                 f"mã {row.code!r} bị trùng (đã có ở dòng {first_line[row.code]})"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"duplicate code {row.code!r} (first on line {first_line[row.code]})",
+                    f"mã {row.code!r} bị trùng (đã có ở dòng {first_line[row.code]})",
+                )
+            )
         elif row.code:
             first_line[row.code] = row.line
         if row.kind and row.kind not in KINDS:
-            errors.append(_error(row.line, f"bad kind {row.kind!r}: one of {', '.join(KINDS)}",
-                                 f"loại {row.kind!r} không hợp lệ: một trong {', '.join(KINDS)}"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"bad kind {row.kind!r}: one of {', '.join(KINDS)}",
+                    f"loại {row.kind!r} không hợp lệ: một trong {', '.join(KINDS)}",
+                )
+            )
         if len(row.name) > 300:
-            errors.append(_error(row.line, "name longer than 300 characters", "tên dài quá 300 ký tự"))
+            errors.append(
+                _error(row.line, "name longer than 300 characters", "tên dài quá 300 ký tự")
+            )
         if row.parent_code and row.parent_code == row.code:
-            errors.append(_error(row.line, "an agency cannot be its own parent", "cơ quan không thể là cấp trên của chính nó"))
+            errors.append(
+                _error(
+                    row.line,
+                    "an agency cannot be its own parent",
+                    "cơ quan không thể là cấp trên của chính nó",
+                )
+            )
         if row.admin_email and not row.admin_username:
-            errors.append(_error(row.line, "admin_email given without admin_username", "có admin_email nhưng thiếu admin_username"))
+            errors.append(
+                _error(
+                    row.line,
+                    "admin_email given without admin_username",
+                    "có admin_email nhưng thiếu admin_username",
+                )
+            )
         if row.admin_username and not _USERNAME.match(row.admin_username):
-            errors.append(_error(row.line, f"bad admin_username {row.admin_username!r}: 3-64 of a-z 0-9 . _ -",
-                                 f"admin_username {row.admin_username!r} không hợp lệ"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"bad admin_username {row.admin_username!r}: 3-64 of a-z 0-9 . _ -",
+                    f"admin_username {row.admin_username!r} không hợp lệ",
+                )
+            )
         if row.admin_email and not _EMAIL.match(row.admin_email):
-            errors.append(_error(row.line, f"bad admin_email {row.admin_email!r}", f"admin_email {row.admin_email!r} không hợp lệ"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"bad admin_email {row.admin_email!r}",
+                    f"admin_email {row.admin_email!r} không hợp lệ",
+                )
+            )
     return errors
 
 
@@ -260,7 +347,11 @@ def order_rows(rows: list[AgencyRow]) -> tuple[list[AgencyRow], list[RowError]]:
     except graphlib.CycleError as error:
         cycle = error.args[1]
         return [], [
-            _error(by_code[code].line, f"parent cycle: {' -> '.join(cycle)}", f"vòng lặp cấp trên: {' -> '.join(cycle)}")
+            _error(
+                by_code[code].line,
+                f"parent cycle: {' -> '.join(cycle)}",
+                f"vòng lặp cấp trên: {' -> '.join(cycle)}",
+            )
             for code in dict.fromkeys(cycle)
         ]
 
@@ -268,7 +359,7 @@ def order_rows(rows: list[AgencyRow]) -> tuple[list[AgencyRow], list[RowError]]:
 async def _existing(session: AsyncSession, codes: list[str]) -> dict[str, Agency]:
     found: dict[str, Agency] = {}
     for start in range(0, len(codes), CHUNK):
-        chunk = codes[start:start + CHUNK]
+        chunk = codes[start : start + CHUNK]
         result = await session.execute(select(Agency).where(Agency.code.in_(chunk)))
         found.update((agency.code, agency) for agency in result.scalars())
     return found
@@ -305,16 +396,28 @@ async def onboard(
     for row in rows:
         other = anywhere.get(row.code)
         if other is not None and other.province_id != province.id:
-            errors.append(_error(row.line, f"code {row.code!r} is already used by an agency of another province",
-                                 f"mã {row.code!r} đã được một cơ quan của tỉnh khác sử dụng"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"code {row.code!r} is already used by an agency of another province",
+                    f"mã {row.code!r} đã được một cơ quan của tỉnh khác sử dụng",
+                )
+            )
         if row.parent_code and row.parent_code not in codes and row.parent_code not in mine:
-            errors.append(_error(row.line, f"unknown parent_code {row.parent_code!r}",
-                                 f"không tìm thấy cơ quan cấp trên {row.parent_code!r}"))
+            errors.append(
+                _error(
+                    row.line,
+                    f"unknown parent_code {row.parent_code!r}",
+                    f"không tìm thấy cơ quan cấp trên {row.parent_code!r}",
+                )
+            )
     if not errors:
         rows, errors = order_rows(rows)
     report.errors = sorted(set(errors), key=lambda error: (error.line, error.reason))
     report.pending_accounts = [
-        PendingAccount(row.code, row.admin_username, row.admin_email) for row in rows if row.admin_username
+        PendingAccount(row.code, row.admin_username, row.admin_email)
+        for row in rows
+        if row.admin_username
     ]
     if errors:
         return report
@@ -324,15 +427,28 @@ async def onboard(
     now = utcnow()
     for row in rows:
         parent_id = ids[row.parent_code] if row.parent_code else None
-        values = {"name": row.name, "name_folded": fold(row.name), "kind": row.kind, "parent_id": parent_id}
+        values = {
+            "name": row.name,
+            "name_folded": fold(row.name),
+            "kind": row.kind,
+            "parent_id": parent_id,
+        }
         current = mine.get(row.code)
         if current is None:
             ids[row.code] = new_id()
-            inserts.append({
-                "province_id": province.id, "id": ids[row.code], "code": row.code, **values,
-                "iso_status": IsoStatus.not_started.value, "iso_status_since": None,
-                "status": TenantStatus.active.value, "merged_into_id": None, "created_at": now,
-            })
+            inserts.append(
+                {
+                    "province_id": province.id,
+                    "id": ids[row.code],
+                    "code": row.code,
+                    **values,
+                    "iso_status": IsoStatus.not_started.value,
+                    "iso_status_since": None,
+                    "status": TenantStatus.active.value,
+                    "merged_into_id": None,
+                    "created_at": now,
+                }
+            )
             report.created.append(row.code)
         elif any(getattr(current, key) != value for key, value in values.items()):
             updates.append({"agency_id": current.id, **values})
@@ -342,27 +458,51 @@ async def onboard(
     if dry_run:
         return report
     try:
-        await _write(open_session, province, inserts, updates, progress,
-                     len(rows) - len(inserts) - len(updates), accounts, report.pending_accounts)
+        await _write(
+            open_session,
+            province,
+            inserts,
+            updates,
+            progress,
+            len(rows) - len(inserts) - len(updates),
+            accounts,
+            report.pending_accounts,
+        )
     except _AccountsRefused as refusal:
         lines = {row.code: row.line for row in rows}
         report.created, report.updated, report.unchanged = [], [], []
         report.errors = sorted(
-            (_error(lines.get(code, 0), reason, reason_vi)
-             for code, (reason, reason_vi) in refusal.refused.items()),
+            (
+                _error(lines.get(code, 0), reason, reason_vi)
+                for code, (reason, reason_vi) in refusal.refused.items()
+            ),
             key=lambda error: error.line,
         )
     except IntegrityError:
         # Another import wrote some of these codes between our check and our write; the
         # transaction rolled back, so a re-run sees them and reports precisely.
         report.created, report.updated, report.unchanged = [], [], []
-        report.errors = [_error(0, "another change to these agencies ran at the same time; nothing was written, "
-                                   "run the import again", "có thay đổi đồng thời; chưa ghi gì, hãy nhập lại")]
+        report.errors = [
+            _error(
+                0,
+                "another change to these agencies ran at the same time; nothing was written, "
+                "run the import again",
+                "có thay đổi đồng thời; chưa ghi gì, hãy nhập lại",
+            )
+        ]
     return report
 
 
-async def _write(open_session, province, inserts, updates, progress, skipped,
-                 accounts: AccountWriter | None = None, pending: list[PendingAccount] = ()) -> None:
+async def _write(
+    open_session,
+    province,
+    inserts,
+    updates,
+    progress,
+    skipped,
+    accounts: AccountWriter | None = None,
+    pending: list[PendingAccount] = (),
+) -> None:
     total = len(inserts) + len(updates) + skipped
     done = skipped
     if progress:
@@ -370,7 +510,7 @@ async def _write(open_session, province, inserts, updates, progress, skipped,
     table = Agency.__table__
     async with open_session(TenantScope.province(province.id)) as session, session.begin():
         for start in range(0, len(inserts), CHUNK):
-            chunk = inserts[start:start + CHUNK]
+            chunk = inserts[start : start + CHUNK]
             await session.execute(insert(table), chunk)
             done += len(chunk)
             if progress:
@@ -378,7 +518,9 @@ async def _write(open_session, province, inserts, updates, progress, skipped,
         for values in updates:
             agency_id = values.pop("agency_id")
             await session.execute(
-                update(table).where(table.c.province_id == province.id, table.c.id == agency_id).values(**values)
+                update(table)
+                .where(table.c.province_id == province.id, table.c.id == agency_id)
+                .values(**values)
             )
             done += 1
             if progress:
@@ -387,4 +529,3 @@ async def _write(open_session, province, inserts, updates, progress, skipped,
             refused = await accounts(session, list(pending))
             if refused:
                 raise _AccountsRefused(refused)  # leaves the `begin()` block: rolled back
-

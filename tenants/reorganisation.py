@@ -114,61 +114,113 @@ def tenant_tables(*, moving_agency: bool = False) -> list[Table]:
     change agency, tables marked `info={"keeps_agency": True}` (the audit chains, which are
     per agency and append-only) stay with the old agency, which is kept as merged."""
     return [
-        table for table in SQLModel.metadata.sorted_tables
-        if {"province_id", "agency_id", "id"} <= set(table.c.keys()) and table.name != "agencies"
+        table
+        for table in SQLModel.metadata.sorted_tables
+        if {"province_id", "agency_id", "id"} <= set(table.c.keys())
+        and table.name != "agencies"
         and not (moving_agency and table.info.get("keeps_agency"))
     ]
 
 
 def _require_nation(session: AsyncSession) -> None:
     if scope_of(session.sync_session).kind != "nation":
-        raise DomainError("a reorganisation needs the nation's scope", "tái tổ chức cần phạm vi toàn quốc")
+        raise DomainError(
+            "a reorganisation needs the nation's scope", "tái tổ chức cần phạm vi toàn quốc"
+        )
 
 
 async def _defer_foreign_keys(session: AsyncSession) -> None:
     dialect = session.bind.dialect.name
-    await session.execute(text("SET CONSTRAINTS ALL DEFERRED" if dialect == "postgresql"
-                               else "PRAGMA defer_foreign_keys = ON"))
+    await session.execute(
+        text(
+            "SET CONSTRAINTS ALL DEFERRED"
+            if dialect == "postgresql"
+            else "PRAGMA defer_foreign_keys = ON"
+        )
+    )
 
 
 async def _province(session: AsyncSession, code: str) -> Province:
-    row = (await session.execute(select(Province).where(Province.code == code))).scalar_one_or_none()
+    row = (
+        await session.execute(select(Province).where(Province.code == code))
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"no province with code {code!r}", f"không tìm thấy tỉnh có mã {code!r}")
     return row
 
 
-async def merge_provinces(session: AsyncSession, into_code: str, from_code: str, *, by: str) -> Reorganisation:
+async def merge_provinces(
+    session: AsyncSession, into_code: str, from_code: str, *, by: str
+) -> Reorganisation:
     """Province `from_code` (B) joins `into_code` (A): its agencies and every row they own move to
     A, keeping their ids; B stays as a record with status merged."""
     _require_nation(session)
     into, source = await _province(session, into_code), await _province(session, from_code)
-    if into.id == source.id or source.status == TenantStatus.merged or into.status == TenantStatus.merged:
-        raise Conflict(f"cannot merge {from_code} into {into_code}", f"không thể sáp nhập {from_code} vào {into_code}")
+    if (
+        into.id == source.id
+        or source.status == TenantStatus.merged
+        or into.status == TenantStatus.merged
+    ):
+        raise Conflict(
+            f"cannot merge {from_code} into {into_code}",
+            f"không thể sáp nhập {from_code} vào {into_code}",
+        )
     await _defer_foreign_keys(session)
     agencies = Agency.__table__
-    moving = [dict(row) for row in (await session.execute(
-        select(agencies).where(agencies.c.province_id == source.id))).mappings()]
-    record = Reorganisation(kind="merge_provinces", from_codes=[from_code], into_code=into_code,
-                            into_province_id=into.id, done_by=by)
+    moving = [
+        dict(row)
+        for row in (
+            await session.execute(select(agencies).where(agencies.c.province_id == source.id))
+        ).mappings()
+    ]
+    record = Reorganisation(
+        kind="merge_provinces",
+        from_codes=[from_code],
+        into_code=into_code,
+        into_province_id=into.id,
+        done_by=by,
+    )
     session.add(record)
     await session.flush()
     if moving:
         # Free the codes (unique), copy under A with the same ids, re-point children, drop the old.
-        await session.execute(update(agencies).where(agencies.c.province_id == source.id)
-                              .values(code=literal("~") + agencies.c.id.cast(String)))
-        await session.execute(insert(agencies), [{**row, "province_id": into.id} for row in _parents_first(moving)])
+        await session.execute(
+            update(agencies)
+            .where(agencies.c.province_id == source.id)
+            .values(code=literal("~") + agencies.c.id.cast(String))
+        )
+        await session.execute(
+            insert(agencies), [{**row, "province_id": into.id} for row in _parents_first(moving)]
+        )
         for table in tenant_tables():
-            await session.execute(update(table).where(table.c.province_id == source.id).values(province_id=into.id))
+            await session.execute(
+                update(table).where(table.c.province_id == source.id).values(province_id=into.id)
+            )
         await session.execute(delete(agencies).where(agencies.c.province_id == source.id))
         # Earlier merges' records follow the rows to their new province.
-        await session.execute(update(ReorganisedRow.__table__).where(ReorganisedRow.province_id == source.id)
-                              .values(province_id=into.id))
-        await session.execute(update(AgencyLineage.__table__).where(AgencyLineage.into_province_id == source.id)
-                              .values(into_province_id=into.id))
-        await session.execute(insert(AgencyLineage.__table__), [
-            {"reorganisation_id": record.id, "from_province_id": source.id, "from_agency_id": row["id"],
-             "into_province_id": into.id, "into_agency_id": row["id"]} for row in moving])
+        await session.execute(
+            update(ReorganisedRow.__table__)
+            .where(ReorganisedRow.province_id == source.id)
+            .values(province_id=into.id)
+        )
+        await session.execute(
+            update(AgencyLineage.__table__)
+            .where(AgencyLineage.into_province_id == source.id)
+            .values(into_province_id=into.id)
+        )
+        await session.execute(
+            insert(AgencyLineage.__table__),
+            [
+                {
+                    "reorganisation_id": record.id,
+                    "from_province_id": source.id,
+                    "from_agency_id": row["id"],
+                    "into_province_id": into.id,
+                    "into_agency_id": row["id"],
+                }
+                for row in moving
+            ],
+        )
     source.status, source.merged_into_id = TenantStatus.merged, into.id
     await session.flush()
     return record
@@ -179,81 +231,160 @@ def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     ids = {row["id"]: row for row in rows}
     order = graphlib.TopologicalSorter(
-        {row["id"]: [row["parent_id"]] if row["parent_id"] in ids else [] for row in rows}).static_order()
+        {row["id"]: [row["parent_id"]] if row["parent_id"] in ids else [] for row in rows}
+    ).static_order()
     return [ids[agency_id] for agency_id in order]
 
 
 async def merge_agencies(
-    session: AsyncSession, province_code: str, from_codes: list[str], *, code: str, name: str,
-    by: str, kind: AgencyKind = AgencyKind.commune, parent_code: str | None = None,
+    session: AsyncSession,
+    province_code: str,
+    from_codes: list[str],
+    *,
+    code: str,
+    name: str,
+    by: str,
+    kind: AgencyKind = AgencyKind.commune,
+    parent_code: str | None = None,
 ) -> tuple[Agency, Reorganisation]:
     """Several agencies of one province become one new agency (the 2025 commune merges): every
     row they own is re-pointed to it, with its origin recorded; the old ones stay, merged."""
     _require_nation(session)
     province = await _province(session, province_code)
     if len(set(from_codes)) < 2:
-        raise DomainError("name at least two agencies to merge", "cần ít nhất hai cơ quan để sáp nhập")
-    olds = list((await session.execute(select(Agency).where(
-        Agency.province_id == province.id, Agency.code.in_(from_codes)))).scalars())
+        raise DomainError(
+            "name at least two agencies to merge", "cần ít nhất hai cơ quan để sáp nhập"
+        )
+    olds = list(
+        (
+            await session.execute(
+                select(Agency).where(Agency.province_id == province.id, Agency.code.in_(from_codes))
+            )
+        ).scalars()
+    )
     missing = sorted(set(from_codes) - {agency.code for agency in olds})
     if missing:
-        raise NotFound(f"no agency {', '.join(missing)} in province {province_code}",
-                       f"không tìm thấy cơ quan {', '.join(missing)} trong tỉnh {province_code}")
+        raise NotFound(
+            f"no agency {', '.join(missing)} in province {province_code}",
+            f"không tìm thấy cơ quan {', '.join(missing)} trong tỉnh {province_code}",
+        )
     if any(agency.status == TenantStatus.merged for agency in olds):
         raise Conflict("an agency named was already merged", "có cơ quan đã được sáp nhập trước đó")
     if (await session.execute(select(Agency.id).where(Agency.code == code))).first():
         raise Conflict(f"code {code!r} is already used", f"mã {code!r} đã được sử dụng")
     parent_id = None
     if parent_code:
-        parent = (await session.execute(select(Agency).where(
-            Agency.province_id == province.id, Agency.code == parent_code))).scalar_one_or_none()
+        parent = (
+            await session.execute(
+                select(Agency).where(Agency.province_id == province.id, Agency.code == parent_code)
+            )
+        ).scalar_one_or_none()
         if parent is None:
-            raise NotFound(f"unknown parent_code {parent_code!r}", f"không tìm thấy cơ quan cấp trên {parent_code!r}")
+            raise NotFound(
+                f"unknown parent_code {parent_code!r}",
+                f"không tìm thấy cơ quan cấp trên {parent_code!r}",
+            )
         parent_id = parent.id
-    new = Agency(province_id=province.id, code=code, name=name, name_folded=fold(name), kind=kind, parent_id=parent_id)
+    new = Agency(
+        province_id=province.id,
+        code=code,
+        name=name,
+        name_folded=fold(name),
+        kind=kind,
+        parent_id=parent_id,
+    )
     session.add(new)
-    record = Reorganisation(kind="merge_agencies", from_codes=sorted(from_codes), into_code=code,
-                            into_province_id=province.id, into_agency_id=new.id, done_by=by)
+    record = Reorganisation(
+        kind="merge_agencies",
+        from_codes=sorted(from_codes),
+        into_code=code,
+        into_province_id=province.id,
+        into_agency_id=new.id,
+        done_by=by,
+    )
     session.add(record)
     await session.flush()
     old_ids = [agency.id for agency in olds]
     origins = ReorganisedRow.__table__
     for table in tenant_tables(moving_agency=True):
-        moved = select(literal(record.id), literal(table.name), table.c.province_id, table.c.id, table.c.agency_id).where(
-            table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
-        await session.execute(insert(origins).from_select(
-            ["reorganisation_id", "table_name", "province_id", "row_id", "from_agency_id"], moved))
-        await session.execute(update(table).where(table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
-                              .values(agency_id=new.id))
+        moved = select(
+            literal(record.id),
+            literal(table.name),
+            table.c.province_id,
+            table.c.id,
+            table.c.agency_id,
+        ).where(table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
+        await session.execute(
+            insert(origins).from_select(
+                ["reorganisation_id", "table_name", "province_id", "row_id", "from_agency_id"],
+                moved,
+            )
+        )
+        await session.execute(
+            update(table)
+            .where(table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
+            .values(agency_id=new.id)
+        )
     agencies = Agency.__table__
-    await session.execute(update(agencies).where(agencies.c.province_id == province.id,
-                                                 agencies.c.parent_id.in_(old_ids)).values(parent_id=new.id))
-    await session.execute(update(agencies).where(agencies.c.province_id == province.id, agencies.c.id.in_(old_ids))
-                          .values(status=TenantStatus.merged.value, merged_into_id=new.id))
-    await session.execute(insert(AgencyLineage.__table__), [
-        {"reorganisation_id": record.id, "from_province_id": province.id, "from_agency_id": old_id,
-         "into_province_id": province.id, "into_agency_id": new.id} for old_id in old_ids])
+    await session.execute(
+        update(agencies)
+        .where(agencies.c.province_id == province.id, agencies.c.parent_id.in_(old_ids))
+        .values(parent_id=new.id)
+    )
+    await session.execute(
+        update(agencies)
+        .where(agencies.c.province_id == province.id, agencies.c.id.in_(old_ids))
+        .values(status=TenantStatus.merged.value, merged_into_id=new.id)
+    )
+    await session.execute(
+        insert(AgencyLineage.__table__),
+        [
+            {
+                "reorganisation_id": record.id,
+                "from_province_id": province.id,
+                "from_agency_id": old_id,
+                "into_province_id": province.id,
+                "into_agency_id": new.id,
+            }
+            for old_id in old_ids
+        ],
+    )
     await session.flush()
     return new, record
 
 
-async def absorbed_agencies(session: AsyncSession, province_id: int, agency_id: int) -> set[tuple[int, int]]:
+async def absorbed_agencies(
+    session: AsyncSession, province_id: int, agency_id: int
+) -> set[tuple[int, int]]:
     """Every (province_id, agency_id) that was merged, directly or not, into this agency: the
     keys to add up a tenant's figures kept under its predecessors' ids."""
     found: set[tuple[int, int]] = set()
     frontier = {(province_id, agency_id)}
     lineage = AgencyLineage.__table__
     while frontier:
-        rows = (await session.execute(select(lineage.c.from_province_id, lineage.c.from_agency_id).where(
-            lineage.c.into_agency_id.in_({key[1] for key in frontier})))).all()
+        rows = (
+            await session.execute(
+                select(lineage.c.from_province_id, lineage.c.from_agency_id).where(
+                    lineage.c.into_agency_id.in_({key[1] for key in frontier})
+                )
+            )
+        ).all()
         frontier = {tuple(row) for row in rows} - found - {(province_id, agency_id)}
         found |= frontier
     return found
 
 
-async def origin_of(session: AsyncSession, table_name: str, province_id: int, row_id: int) -> list[int]:
+async def origin_of(
+    session: AsyncSession, table_name: str, province_id: int, row_id: int
+) -> list[int]:
     """The agencies a row belonged to before each agency merge, oldest first."""
-    rows = await session.execute(select(ReorganisedRow.from_agency_id).where(
-        ReorganisedRow.table_name == table_name, ReorganisedRow.province_id == province_id,
-        ReorganisedRow.row_id == row_id).order_by(ReorganisedRow.id))
+    rows = await session.execute(
+        select(ReorganisedRow.from_agency_id)
+        .where(
+            ReorganisedRow.table_name == table_name,
+            ReorganisedRow.province_id == province_id,
+            ReorganisedRow.row_id == row_id,
+        )
+        .order_by(ReorganisedRow.id)
+    )
     return list(rows.scalars())

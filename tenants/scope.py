@@ -82,9 +82,15 @@ def _shared_criteria(scope: TenantScope) -> list:
     with. Plain expressions, not lambdas: each model's criterion has its own shape."""
     if scope.kind == "province":
         ids = tuple(sorted(scope.province_ids))
-        return [with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True) for m in _shared_models()]
+        return [
+            with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True)
+            for m in _shared_models()
+        ]
     ids, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
-    return [with_loader_criteria(m, m.visible_to(ids, provinces), include_aliases=True) for m in _shared_models()]
+    return [
+        with_loader_criteria(m, m.visible_to(ids, provinces), include_aliases=True)
+        for m in _shared_models()
+    ]
 
 
 def _criteria(scope: TenantScope) -> list:
@@ -92,7 +98,8 @@ def _criteria(scope: TenantScope) -> list:
         return []
     if scope.kind == "province":
         province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
-        return [*_shared_criteria(scope),
+        return [
+            *_shared_criteria(scope),
             with_loader_criteria(
                 TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
             ),
@@ -138,7 +145,10 @@ def bound_scope(model, kind: ScopeKind, part: str | None = None, *, provinces: b
 
 def scope_params(scope: TenantScope) -> dict[str, list[int]]:
     """The values of `bound_scope`'s parameters."""
-    return {"scope_province_ids": sorted(scope.province_ids), "scope_agency_ids": sorted(scope.agency_ids)}
+    return {
+        "scope_province_ids": sorted(scope.province_ids),
+        "scope_agency_ids": sorted(scope.agency_ids),
+    }
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -163,7 +173,9 @@ def _check_writes(session: Session, _context, _instances) -> None:
             continue
         shared_seen = isinstance(obj, SharedTenantOwned) and obj not in session.new
         if shared_seen and _owner_changed(obj) and not scope.allows(*_original_owner(obj)):
-            raise TenantScopeError(f"{type(obj).__name__}: an agency it is shared with cannot take it over")
+            raise TenantScopeError(
+                f"{type(obj).__name__}: an agency it is shared with cannot take it over"
+            )
         if scope.allows(obj.province_id, obj.agency_id):
             continue
         if any(obj is g for g in granted) and obj in session.new:
@@ -181,6 +193,7 @@ def _original_owner(obj) -> tuple[int, int]:
     def before(name):
         history = getattr(attrs, name).history
         return history.deleted[0] if history.deleted else getattr(obj, name)
+
     return before("province_id"), before("agency_id")
 
 

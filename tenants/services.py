@@ -9,7 +9,9 @@ from eiso.tenants.models import Agency, AgencyKind, Province
 
 
 async def get_province(session: AsyncSession, code: str) -> Province | None:
-    return (await session.execute(select(Province).where(Province.code == code))).scalar_one_or_none()
+    return (
+        await session.execute(select(Province).where(Province.code == code))
+    ).scalar_one_or_none()
 
 
 async def ensure_province(session: AsyncSession, code: str, name: str) -> Province:

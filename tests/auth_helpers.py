@@ -30,33 +30,44 @@ async def make_tenant(resources):
     """A fresh province with one agency; returns (province, agency)."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, code("P"), "Tỉnh Thử Nghiệm")
-        agency = await ensure_agency(session, province, code("A"), "Sở Xây dựng",
-                                     AgencyKind.department)
+        agency = await ensure_agency(
+            session, province, code("A"), "Sở Xây dựng", AgencyKind.department
+        )
     return province, agency
 
 
-async def make_user(resources, role: str, *, agency=None, province=None, username=None,
-                    password: str = PASSWORD):
+async def make_user(
+    resources, role: str, *, agency=None, province=None, username=None, password: str = PASSWORD
+):
     username = username or code("u").lower()
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        user = await create_user(session, username=username, role=role, password=password,
-                                 agency_code=agency.code if agency else None,
-                                 province_code=province.code if province else None)
+        user = await create_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            agency_code=agency.code if agency else None,
+            province_code=province.code if province else None,
+        )
     return user
 
 
 async def make_integration(resources, scopes, *, agency=None, province=None):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         row, secret = await create_integration_client(
-            session, scopes=scopes, agency_code=agency.code if agency else None,
-            province_code=province.code if province else None)
+            session,
+            scopes=scopes,
+            agency_code=agency.code if agency else None,
+            province_code=province.code if province else None,
+        )
     return row.client_id, secret
 
 
 async def make_frontend(resources, redirect=REDIRECT, *, secret=False, client_id=None):
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        row, plain = await create_frontend_client(session, redirect_uris=[redirect], name="Cổng eiso",
-                                                  secret=secret, client_id=client_id)
+        row, plain = await create_frontend_client(
+            session, redirect_uris=[redirect], name="Cổng eiso", secret=secret, client_id=client_id
+        )
     return row.client_id, plain
 
 
@@ -66,10 +77,20 @@ def pkce() -> tuple[str, str]:
     return verifier, challenge.decode()
 
 
-def authorize_query(client_id: str, challenge: str | None, scope="tenants:read qms:read",
-                    redirect=REDIRECT, state="st-1") -> str:
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect,
-              "scope": scope, "state": state}
+def authorize_query(
+    client_id: str,
+    challenge: str | None,
+    scope="tenants:read qms:read",
+    redirect=REDIRECT,
+    state="st-1",
+) -> str:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect,
+        "scope": scope,
+        "state": state,
+    }
     if challenge:
         params.update(code_challenge=challenge, code_challenge_method="S256")
     return urllib.parse.urlencode(params)
@@ -87,12 +108,17 @@ def _hidden(page: str, name: str) -> str:
 
 def login_form(page: str, username: str, password: str = PASSWORD) -> dict[str, str]:
     """The login form's fields as the browser posts them (request, CSRF token, credentials)."""
-    return {"request": _hidden(page, "request"), "csrf": _hidden(page, "csrf"),
-            "username": username, "password": password}
+    return {
+        "request": _hidden(page, "request"),
+        "csrf": _hidden(page, "csrf"),
+        "username": username,
+        "password": password,
+    }
 
 
-async def login_code(http: httpx.AsyncClient, client_id: str, username: str,
-                     password: str = PASSWORD) -> tuple[str, str]:
+async def login_code(
+    http: httpx.AsyncClient, client_id: str, username: str, password: str = PASSWORD
+) -> tuple[str, str]:
     """Drive authorize → login form → redirect; returns (code, verifier)."""
     verifier, challenge = pkce()
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, challenge))
@@ -107,9 +133,16 @@ async def login_code(http: httpx.AsyncClient, client_id: str, username: str,
 
 async def user_token(http, client_id, username, password=PASSWORD) -> dict:
     auth_code, verifier = await login_code(http, client_id, username, password)
-    response = await http.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": auth_code, "redirect_uri": REDIRECT,
-        "client_id": client_id, "code_verifier": verifier})
+    response = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": auth_code,
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -123,13 +156,16 @@ async def _jwt_app(resources):
 
 
 async def _http(jwt_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=jwt_app),
-                                 base_url="http://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=jwt_app), base_url="http://testserver"
+    ) as client:
         yield client
 
 
 def app_fixtures():
     """`jwt_app, http = app_fixtures()` in a test module: the app with its default (JWT)
     authenticator, and an HTTP client on it."""
-    return (pytest_asyncio.fixture(scope="session", name="jwt_app")(_jwt_app),
-            pytest_asyncio.fixture(name="http")(_http))
+    return (
+        pytest_asyncio.fixture(scope="session", name="jwt_app")(_jwt_app),
+        pytest_asyncio.fixture(name="http")(_http),
+    )

@@ -28,7 +28,9 @@ def assert_steps_add_up(procedure: Procedure) -> None:
         assert sum(s.budget.amount for s in procedure.steps) == procedure.time_limit.amount
     else:
         assert "days" not in units, procedure.code
-        assert sum(hours(s.budget) for s in procedure.steps) == hours(procedure.time_limit), procedure.code
+        assert sum(hours(s.budget) for s in procedure.steps) == hours(procedure.time_limit), (
+            procedure.code
+        )
 
 
 def assert_loads_through_entry_point(module: str) -> PluginRegistry:
@@ -40,13 +42,21 @@ def assert_loads_through_entry_point(module: str) -> PluginRegistry:
 
 
 def officer(province_id: int) -> Principal:
-    return Principal(subject=f"officer-{province_id}", tenant=TenantScope.province(province_id),
-                     roles=frozenset({Role.officer}), province_id=province_id)
+    return Principal(
+        subject=f"officer-{province_id}",
+        tenant=TenantScope.province(province_id),
+        roles=frozenset({Role.officer}),
+        province_id=province_id,
+    )
 
 
 def admin(province_id: int) -> Principal:
-    return Principal(subject=f"admin-{province_id}", tenant=TenantScope.province(province_id),
-                     roles=frozenset({Role.province_admin}), province_id=province_id)
+    return Principal(
+        subject=f"admin-{province_id}",
+        tenant=TenantScope.province(province_id),
+        roles=frozenset({Role.province_admin}),
+        province_id=province_id,
+    )
 
 
 async def post(app, query: str, headers=None) -> dict:
@@ -56,7 +66,9 @@ async def post(app, query: str, headers=None) -> dict:
     return response.json()
 
 
-async def enabled_vs_other(resources, nation_session, callers, module: str, query: str) -> tuple[dict, dict]:
+async def enabled_vs_other(
+    resources, nation_session, callers, module: str, query: str
+) -> tuple[dict, dict]:
     """Enable `module` for a fresh province A and not for B; return both answers to `query`."""
     from eiso.core.app import create_app
 
@@ -66,14 +78,23 @@ async def enabled_vs_other(resources, nation_session, callers, module: str, quer
         ids.append((await ensure_province(nation_session, code, f"Tỉnh Thử {code}")).id)
     await nation_session.commit()
     a, b = ids
-    app = create_app(resources.settings, resources, authenticator=callers.authenticate,
-                     plugins=PluginRegistry.load([module]))
+    app = create_app(
+        resources.settings,
+        resources,
+        authenticator=callers.authenticate,
+        plugins=PluginRegistry.load([module]),
+    )
     async with app.router.lifespan_context(app):
-        enabled = await post(app, f'mutation {{ enableModule(module: "{module}") {{ name }} }}',
-                             callers.issue(admin(a)))
+        enabled = await post(
+            app,
+            f'mutation {{ enableModule(module: "{module}") {{ name }} }}',
+            callers.issue(admin(a)),
+        )
         assert enabled == {"data": {"enableModule": {"name": module}}}, enabled
-        return (await post(app, query, callers.issue(officer(a))),
-                await post(app, query, callers.issue(officer(b))))
+        return (
+            await post(app, query, callers.issue(officer(a))),
+            await post(app, query, callers.issue(officer(b))),
+        )
 
 
 def assert_imports_only_the_sdk(module) -> None:
@@ -82,10 +103,26 @@ def assert_imports_only_the_sdk(module) -> None:
     import inspect
 
     tree = ast.parse(inspect.getsource(module))
-    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    names |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    names = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    names |= {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
     assert {n for n in names if n.split(".")[0] == "eiso"} == {"eiso.core.sdk"}, names
-    allowed = {"__future__", "datetime", "enum", "re", "unicodedata", "pydantic", "strawberry", "eiso"}
+    allowed = {
+        "__future__",
+        "datetime",
+        "enum",
+        "re",
+        "unicodedata",
+        "pydantic",
+        "strawberry",
+        "eiso",
+    }
     assert {n.split(".")[0] for n in names} <= allowed, names
 
 
@@ -110,8 +147,12 @@ class Office:
     def __init__(self, app, callers, agency) -> None:
         self.app, self.agency = app, agency
         self.principal = Principal(
-            f"officer-{agency.code}", TenantScope.agencies([agency.id], [agency.province_id]),
-            frozenset({Role.officer, Role.leader}), province_id=agency.province_id, agency_id=agency.id)
+            f"officer-{agency.code}",
+            TenantScope.agencies([agency.id], [agency.province_id]),
+            frozenset({Role.officer, Role.leader}),
+            province_id=agency.province_id,
+            agency_id=agency.id,
+        )
         self.headers = callers.issue(self.principal)
 
     @property
@@ -123,8 +164,11 @@ class Office:
     async def __call__(self, query: str, variables: dict | None = None) -> dict:
         transport = httpx.ASGITransport(app=self.app, client=(unique_code("10.9."), 1))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            response = await http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                       headers=self.headers)
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": variables or {}},
+                headers=self.headers,
+            )
         return response.json()
 
 
@@ -137,7 +181,9 @@ async def module_app(resources, callers, module: str):
     registry = PluginRegistry.load([module])
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, registry)
-    app = create_app(resources.settings, resources, authenticator=callers.authenticate, plugins=registry)
+    app = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=registry
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -150,28 +196,49 @@ async def offices(resources, callers, app, module: str, *names: str) -> list[Off
     async with resources.session(TenantScope.nation()) as session, session.begin():
         code = unique_code("SP")
         province = await ensure_province(session, code, f"Tỉnh {code}")
-        agencies = [await ensure_agency(session, province, unique_code("A"), f"{name} {unique_code()}",
-                                        AgencyKind.commune if i == 0 else AgencyKind.other)
-                    for i, name in enumerate(names)]
-    enabled = await post(app, f'mutation {{ enableModule(module: "{module}") {{ name }} }}',
-                         callers.issue(admin(province.id)))
+        agencies = [
+            await ensure_agency(
+                session,
+                province,
+                unique_code("A"),
+                f"{name} {unique_code()}",
+                AgencyKind.commune if i == 0 else AgencyKind.other,
+            )
+            for i, name in enumerate(names)
+        ]
+    enabled = await post(
+        app,
+        f'mutation {{ enableModule(module: "{module}") {{ name }} }}',
+        callers.issue(admin(province.id)),
+    )
     assert enabled == {"data": {"enableModule": {"name": module}}}, enabled
     return [Office(app, callers, agency) for agency in agencies]
 
 
-RECEIVE = ("mutation($p: String!, $a: JSON!, $d: JSON!) { receiveDossier(input: {procedureCode: $p, applicant: $a,"
-           " sectorData: $d}) { lookupKey dossier { id code status version currentStep } } }")
-MOVE = ("mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) "
-        "{ id code status version currentStep } }")
-COMPLETE = ("mutation($id: ID!, $v: Int!, $data: JSON, $to: ID) { completeStep(id: $id, expectedVersion: $v,"
-            " stepData: $data, toAgency: $to) { id code status version currentStep } }")
-DOSSIER = ("query($id: ID!) { dossier(id: $id) { id code status version currentStep"
-           " mySteps { index code status agencyId sectorData } } }")
+RECEIVE = (
+    "mutation($p: String!, $a: JSON!, $d: JSON!) { receiveDossier(input: {procedureCode: $p, applicant: $a,"
+    " sectorData: $d}) { lookupKey dossier { id code status version currentStep } } }"
+)
+MOVE = (
+    "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) "
+    "{ id code status version currentStep } }"
+)
+COMPLETE = (
+    "mutation($id: ID!, $v: Int!, $data: JSON, $to: ID) { completeStep(id: $id, expectedVersion: $v,"
+    " stepData: $data, toAgency: $to) { id code status version currentStep } }"
+)
+DOSSIER = (
+    "query($id: ID!) { dossier(id: $id) { id code status version currentStep"
+    " mySteps { index code status agencyId sectorData } } }"
+)
 
 
 async def adopt(office: Office, procedure_code: str, step_agencies: dict | None = None) -> dict:
-    return await office("mutation($p: String!, $s: JSON) { adoptProcedure(procedureCode: $p, stepAgencies: $s)"
-                        " { code stepCodes } }", {"p": procedure_code, "s": step_agencies})
+    return await office(
+        "mutation($p: String!, $s: JSON) { adoptProcedure(procedureCode: $p, stepAgencies: $s)"
+        " { code stepCodes } }",
+        {"p": procedure_code, "s": step_agencies},
+    )
 
 
 async def receive(office: Office, procedure_code: str, sector_data: dict) -> dict:
@@ -183,13 +250,18 @@ async def move(office: Office, dossier: dict, name: str, extra: str = "") -> dic
     return body if "errors" in body else body["data"][name]
 
 
-async def complete(office: Office, dossier: dict, data: dict | None = None, to: str | None = None) -> dict:
-    body = await office(COMPLETE, {"id": dossier["id"], "v": dossier["version"], "data": data, "to": to})
+async def complete(
+    office: Office, dossier: dict, data: dict | None = None, to: str | None = None
+) -> dict:
+    body = await office(
+        COMPLETE, {"id": dossier["id"], "v": dossier["version"], "data": data, "to": to}
+    )
     return body if "errors" in body else body["data"]["completeStep"]
 
 
-async def lifecycle(office: Office, procedure_code: str, sector_data: dict,
-                    step_data: dict[str, dict] | None = None) -> dict:
+async def lifecycle(
+    office: Office, procedure_code: str, sector_data: dict, step_data: dict[str, dict] | None = None
+) -> dict:
     """receive → assign → complete every step (with its step data) → processed → returned;
     the public lookup then shows the whole timeline. Returns the public view."""
     adopted = await adopt(office, procedure_code)
@@ -197,7 +269,10 @@ async def lifecycle(office: Office, procedure_code: str, sector_data: dict,
     steps = adopted["data"]["adoptProcedure"]["stepCodes"]
     received = await receive(office, procedure_code, sector_data)
     assert "errors" not in received, received
-    dossier, key = received["data"]["receiveDossier"]["dossier"], received["data"]["receiveDossier"]["lookupKey"]
+    dossier, key = (
+        received["data"]["receiveDossier"]["dossier"],
+        received["data"]["receiveDossier"]["lookupKey"],
+    )
     assert dossier["status"] == "received"
     dossier = await move(office, dossier, "assignDossier", ', assignee: "officer-1"')
     assert dossier["status"] == "in_progress", dossier
@@ -210,20 +285,35 @@ async def lifecycle(office: Office, procedure_code: str, sector_data: dict,
     assert dossier["status"] == "returned"
     seen = await public_lookup(office.app, dossier["code"], key)
     actions = [e["action"] for e in seen["timeline"]]
-    assert actions == ["received", "assigned", *["step_completed"] * (len(steps) - 1), "processed", "returned"]
+    assert actions == [
+        "received",
+        "assigned",
+        *["step_completed"] * (len(steps) - 1),
+        "processed",
+        "returned",
+    ]
     return seen
 
 
 async def public_lookup(app, code: str, key: str) -> dict:
     transport = httpx.ASGITransport(app=app, client=(unique_code("10.8."), 1))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        body = (await http.post("/graphql", json={
-            "query": "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k)"
-                     " { status timeline { action status agency } } }", "variables": {"c": code, "k": key}})).json()
+        body = (
+            await http.post(
+                "/graphql",
+                json={
+                    "query": "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k)"
+                    " { status timeline { action status agency } } }",
+                    "variables": {"c": code, "k": key},
+                },
+            )
+        ).json()
     return body["data"]["publicDossier"]
 
 
-async def assert_sector_error(office: Office, procedure_code: str, good: dict, change: dict, field: str) -> None:
+async def assert_sector_error(
+    office: Office, procedure_code: str, good: dict, change: dict, field: str
+) -> None:
     """Receiving with one bad field answers INVALID_SECTOR_DATA naming that field; nothing is stored."""
     body = await receive(office, procedure_code, {**good, **change})
     assert error_of(body) == ("INVALID_SECTOR_DATA", f"sectorData.{field}"), body

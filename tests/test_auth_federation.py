@@ -59,8 +59,9 @@ def path_of(location: str) -> str:
 
 async def _federated_login(rp, idp, province, web_client, username):
     verifier, challenge = pkce()
-    start = await rp.get(f"/auth/login/{province.code}",
-                         params={"request": authorize_query(web_client, challenge)})
+    start = await rp.get(
+        f"/auth/login/{province.code}", params={"request": authorize_query(web_client, challenge)}
+    )
     assert start.status_code == 302, start.text
     assert start.headers["location"].startswith(IDP + "/oauth/authorize?")
     page = await idp.get(path_of(start.headers["location"]))
@@ -73,12 +74,22 @@ async def _federated_login(rp, idp, province, web_client, username):
     assert done.status_code == 302, done.text
     assert done.headers["location"].startswith(REDIRECT)
     code = query_of(done.headers["location"])["code"]
-    token = await rp.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "client_id": web_client, "code_verifier": verifier})
+    token = await rp.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": web_client,
+            "code_verifier": verifier,
+        },
+    )
     assert token.status_code == 200, token.text
-    me = await rp.post("/graphql", json={"query": ME},
-                       headers={"authorization": f"Bearer {token.json()['access_token']}"})
+    me = await rp.post(
+        "/graphql",
+        json={"query": ME},
+        headers={"authorization": f"Bearer {token.json()['access_token']}"},
+    )
     return me.json()["data"]["me"]
 
 
@@ -101,17 +112,27 @@ async def test_federated_login_maps_the_idp_user(rp_app, idp_app, resources, mon
     sso_user = await make_user(resources, "officer", agency=agency)
     # eiso (the relying party) is a confidential client of the IdP.
     rp_client, rp_secret = await make_frontend(
-        resources, redirect=f"{RP_ISSUER}/auth/callback/{province.code}", secret=True)
+        resources, redirect=f"{RP_ISSUER}/auth/callback/{province.code}", secret=True
+    )
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await federation.configure(
-            session, resources, province_code=province.code, issuer=IDP, client_id=rp_client,
-            client_secret=rp_secret, claim_mapping={"role": "roles"})
+            session,
+            resources,
+            province_code=province.code,
+            issuer=IDP,
+            client_id=rp_client,
+            client_secret=rp_secret,
+            claim_mapping={"role": "roles"},
+        )
     rp_app.state.auth.federation_transport = httpx.ASGITransport(app=idp_app)
     web_client, _ = await make_frontend(resources)
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=rp_app),
-                                 base_url="http://testserver") as rp, \
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=idp_app), base_url=IDP) as idp:
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=rp_app), base_url="http://testserver"
+        ) as rp,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=idp_app), base_url=IDP) as idp,
+    ):
         first = await _federated_login(rp, idp, province, web_client, sso_user.username)
         assert first["roles"] == ["officer"]
         assert first["tenant"] == {"kind": "agencies", "agencyIds": [str(agency.id)]}
@@ -122,8 +143,9 @@ async def test_federated_login_maps_the_idp_user(rp_app, idp_app, resources, mon
 
 async def test_login_for_a_province_without_idp_is_404(rp_app, resources):
     province, _agency = await make_tenant(resources)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=rp_app),
-                                 base_url="http://testserver") as rp:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=rp_app), base_url="http://testserver"
+    ) as rp:
         response = await rp.get(f"/auth/login/{province.code}")
     assert response.status_code == 404
     assert response.json()["error"] == "NOT_FOUND" and "message_vi" in response.json()
@@ -135,18 +157,31 @@ async def test_claim_mapping_never_grants_more_than_the_province(resources):
 
     province, agency = await make_tenant(resources)
     _other_province, other_agency = await make_tenant(resources)
-    idp = IdentityProvider(province_id=province.id, issuer="https://sso.example",
-                           client_id="eiso", client_secret_encrypted="-",
-                           claim_mapping={**federation.DEFAULT_MAPPING, "role": "roles"},
-                           default_role="officer")
+    idp = IdentityProvider(
+        province_id=province.id,
+        issuer="https://sso.example",
+        client_id="eiso",
+        client_secret_encrypted="-",
+        claim_mapping={**federation.DEFAULT_MAPPING, "role": "roles"},
+        default_role="officer",
+    )
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        user = await federation.map_user(session, province, idp, {
-            "sub": "s-1", "preferred_username": "nguyễn.văn.a", "roles": ["national_admin"],
-            "agency_code": agency.code})
+        user = await federation.map_user(
+            session,
+            province,
+            idp,
+            {
+                "sub": "s-1",
+                "preferred_username": "nguyễn.văn.a",
+                "roles": ["national_admin"],
+                "agency_code": agency.code,
+            },
+        )
         assert user.roles == ["officer"]  # an IdP cannot make national admins
         assert (user.province_id, user.agency_id) == (province.id, agency.id)
         with pytest.raises(DomainError):  # an agency of another province
-            await federation.map_user(session, province, idp, {
-                "sub": "s-2", "agency_code": other_agency.code})
+            await federation.map_user(
+                session, province, idp, {"sub": "s-2", "agency_code": other_agency.code}
+            )
         with pytest.raises(DomainError):  # no subject
             await federation.map_user(session, province, idp, {"agency_code": agency.code})

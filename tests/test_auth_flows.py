@@ -23,13 +23,10 @@ jwt_app_fixture, http_fixture = app_fixtures()
 ME = "{ me { subject roles scopes tenant { kind provinceIds agencyIds } clientId } }"
 
 
-
-
-
-
 async def me(http, token):
-    response = await http.post("/graphql", json={"query": ME},
-                               headers={"authorization": f"Bearer {token}"})
+    response = await http.post(
+        "/graphql", json={"query": ME}, headers={"authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -47,8 +44,13 @@ async def test_authorization_code_with_pkce(http, resources):
     assert body["data"]["me"]["subject"] == str(user.id)
     assert body["data"]["me"]["roles"] == ["officer"]
     assert body["data"]["me"]["tenant"] == {
-        "kind": "agencies", "provinceIds": [str(agency.province_id)], "agencyIds": [str(agency.id)]}
-    info = await http.get("/oauth/userinfo", headers={"authorization": f"Bearer {token['access_token']}"})
+        "kind": "agencies",
+        "provinceIds": [str(agency.province_id)],
+        "agencyIds": [str(agency.id)],
+    }
+    info = await http.get(
+        "/oauth/userinfo", headers={"authorization": f"Bearer {token['access_token']}"}
+    )
     assert info.json()["preferred_username"] == user.username
 
 
@@ -57,8 +59,12 @@ async def test_code_is_single_use_and_needs_the_verifier(http, resources):
     user = await make_user(resources, "leader", agency=agency)
     client_id, _ = await make_frontend(resources)
     auth_code, verifier = await login_code(http, client_id, user.username)
-    base = {"grant_type": "authorization_code", "code": auth_code, "redirect_uri": REDIRECT,
-            "client_id": client_id}
+    base = {
+        "grant_type": "authorization_code",
+        "code": auth_code,
+        "redirect_uri": REDIRECT,
+        "client_id": client_id,
+    }
     wrong = await http.post("/oauth/token", data={**base, "code_verifier": pkce()[0]})
     assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
     # The failed attempt consumed the code: a code is never redeemable twice.
@@ -70,7 +76,12 @@ async def test_public_client_must_send_an_s256_challenge(http, resources):
     client_id, _ = await make_frontend(resources)
     no_pkce = await http.get("/oauth/authorize?" + authorize_query(client_id, None))
     assert no_pkce.status_code == 400 and "code_challenge" in no_pkce.text
-    plain = authorize_query(client_id, None) + "&code_challenge=" + "a" * 43 + "&code_challenge_method=plain"
+    plain = (
+        authorize_query(client_id, None)
+        + "&code_challenge="
+        + "a" * 43
+        + "&code_challenge_method=plain"
+    )
     assert (await http.get("/oauth/authorize?" + plain)).status_code == 400
     bad_redirect = authorize_query(client_id, pkce()[1], redirect="http://evil.test/cb")
     assert (await http.get("/oauth/authorize?" + bad_redirect)).status_code == 400
@@ -82,7 +93,9 @@ async def test_wrong_password_is_refused_in_both_languages(http, resources):
     client_id, _ = await make_frontend(resources)
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
     assert "Đăng nhập" in page.text and "Sign in" in page.text
-    response = await http.post("/oauth/authorize", data=login_form(page.text, user.username, "sai-mật-khẩu"))
+    response = await http.post(
+        "/oauth/authorize", data=login_form(page.text, user.username, "sai-mật-khẩu")
+    )
     assert response.status_code == 401
     assert "Sai tên đăng nhập hoặc mật khẩu" in response.text and "Wrong username" in response.text
 
@@ -90,13 +103,16 @@ async def test_wrong_password_is_refused_in_both_languages(http, resources):
 @pytest.mark.parametrize("how", ["basic", "form"])
 async def test_client_credentials(http, resources, how):
     _province, agency = await make_tenant(resources)
-    client_id, secret = await make_integration(resources, ["dossiers:read", "dossiers:write"], agency=agency)
+    client_id, secret = await make_integration(
+        resources, ["dossiers:read", "dossiers:write"], agency=agency
+    )
     data = {"grant_type": "client_credentials", "scope": "dossiers:read reports:read"}
     if how == "basic":
         response = await http.post("/oauth/token", data=data, auth=(client_id, secret))
     else:
-        response = await http.post("/oauth/token", data={**data, "client_id": client_id,
-                                                         "client_secret": secret})
+        response = await http.post(
+            "/oauth/token", data={**data, "client_id": client_id, "client_secret": secret}
+        )
     assert response.status_code == 200, response.text
     token = response.json()
     assert token["scope"] == "dossiers:read"  # only what the client holds
@@ -114,18 +130,36 @@ async def test_refresh_rotates_the_refresh_token(http, resources):
     user = await make_user(resources, "auditor", agency=agency)
     client_id, _ = await make_frontend(resources)
     first = await user_token(http, client_id, user.username)
-    refreshed = await http.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id})
+    refreshed = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": client_id,
+        },
+    )
     assert refreshed.status_code == 200, refreshed.text
     second = refreshed.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert (await me(http, second["access_token"]))["data"]["me"]["subject"] == str(user.id)
-    reused = await http.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": first["refresh_token"], "client_id": client_id})
+    reused = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "client_id": client_id,
+        },
+    )
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     # Reuse of a rotated-out token revokes the family: the latest refresh token dies too.
-    latest = await http.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": second["refresh_token"], "client_id": client_id})
+    latest = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": second["refresh_token"],
+            "client_id": client_id,
+        },
+    )
     assert latest.status_code == 400
 
 
@@ -135,14 +169,28 @@ async def test_revoke_access_and_refresh_tokens(http, resources):
     client_id, _ = await make_frontend(resources)
     token = await user_token(http, client_id, user.username)
     assert (await me(http, token["access_token"]))["data"]["me"] is not None
-    response = await http.post("/oauth/revoke", data={
-        "token": token["access_token"], "token_type_hint": "access_token", "client_id": client_id})
+    response = await http.post(
+        "/oauth/revoke",
+        data={
+            "token": token["access_token"],
+            "token_type_hint": "access_token",
+            "client_id": client_id,
+        },
+    )
     assert response.status_code == 200, response.text
     assert (await me(http, token["access_token"]))["data"]["me"] is None
-    response = await http.post("/oauth/revoke", data={"token": token["refresh_token"], "client_id": client_id})
+    response = await http.post(
+        "/oauth/revoke", data={"token": token["refresh_token"], "client_id": client_id}
+    )
     assert response.status_code == 200
-    refreshed = await http.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": client_id})
+    refreshed = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": client_id,
+        },
+    )
     assert refreshed.status_code == 400
 
 
@@ -166,15 +214,31 @@ async def test_openid_scope_adds_an_id_token(http, resources):
     user = await make_user(resources, "leader", agency=agency)
     client_id, _ = await make_frontend(resources)
     verifier, challenge = pkce()
-    page = await http.get("/oauth/authorize?" + authorize_query(client_id, challenge, scope="openid qms:read")
-                          + "&nonce=n-123")
-    response = await http.post("/oauth/authorize", data=login_form(page.text, user.username, PASSWORD))
+    page = await http.get(
+        "/oauth/authorize?"
+        + authorize_query(client_id, challenge, scope="openid qms:read")
+        + "&nonce=n-123"
+    )
+    response = await http.post(
+        "/oauth/authorize", data=login_form(page.text, user.username, PASSWORD)
+    )
     import urllib.parse
 
-    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["location"]).query))["code"]
-    token = (await http.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "client_id": client_id, "code_verifier": verifier})).json()
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.headers["location"]).query))[
+        "code"
+    ]
+    token = (
+        await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "client_id": client_id,
+                "code_verifier": verifier,
+            },
+        )
+    ).json()
     keys = KeySet.import_key_set((await http.get("/.well-known/jwks.json")).json())
     id_token = jwt.decode(token["id_token"], keys, algorithms=["RS256"])
     assert id_token.claims["aud"] == [client_id] and id_token.claims["nonce"] == "n-123"
@@ -190,8 +254,9 @@ async def test_login_form_needs_its_csrf_token(http, jwt_app, resources):
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
     fields = login_form(page.text, user.username)
     # A form posted from another site carries neither the session cookie nor the token.
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=jwt_app),
-                                 base_url="http://testserver") as stranger:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=jwt_app), base_url="http://testserver"
+    ) as stranger:
         forged = await stranger.post("/oauth/authorize", data=fields)
     assert forged.status_code == 400 and "hết hạn" in forged.text
     assert (await http.post("/oauth/authorize", data={**fields, "csrf": "x"})).status_code == 400

@@ -19,6 +19,7 @@ from tests.auth_helpers import (
 
 jwt_app_fixture, http_fixture = app_fixtures()
 
+
 async def _attempt(http, client_id, username, password):
     page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
     return await http.post("/oauth/authorize", data=login_form(page.text, username, password))
@@ -48,8 +49,10 @@ async def test_token_endpoint_rate_limit(http, resources):
         await asyncio.sleep(60 - time.time() % 60 + 0.1)
     client_id = "ratelimit-" + secrets.token_hex(4)
     data = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "x"}
-    statuses = [(await http.post("/oauth/token", data=data)).status_code
-                for _ in range(resources.settings.token_rate_limit)]
+    statuses = [
+        (await http.post("/oauth/token", data=data)).status_code
+        for _ in range(resources.settings.token_rate_limit)
+    ]
     assert 429 not in statuses
     limited = await http.post("/oauth/token", data=data)
     assert limited.status_code == 429

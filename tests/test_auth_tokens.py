@@ -21,13 +21,10 @@ jwt_app_fixture, http_fixture = app_fixtures()
 ME = "{ me { subject } }"
 
 
-
-
-
-
 async def subject_of(http, token: str):
-    response = await http.post("/graphql", json={"query": ME},
-                               headers={"authorization": f"Bearer {token}"})
+    response = await http.post(
+        "/graphql", json={"query": ME}, headers={"authorization": f"Bearer {token}"}
+    )
     body = response.json()
     if body["data"] is None or body["data"]["me"] is None:
         return body["errors"][0]["extensions"]["code"]
@@ -43,10 +40,18 @@ async def good_claims(jwt_app, resources) -> tuple[RSAKey, dict]:
     key = await jwt_app.state.auth.keys.signing_key()
     now = int(time.time())
     settings = resources.settings
-    return key, {"iss": settings.issuer, "aud": settings.audience, "sub": "cli_test",
-                 "client_id": "cli_test", "iat": now, "exp": now + 300, "jti": "j" + str(now),
-                 "scope": "qms:read", "roles": [],
-                 "tenant": tokens.tenant_claim(TenantScope.province(1))}
+    return key, {
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "sub": "cli_test",
+        "client_id": "cli_test",
+        "iat": now,
+        "exp": now + 300,
+        "jti": "j" + str(now),
+        "scope": "qms:read",
+        "roles": [],
+        "tenant": tokens.tenant_claim(TenantScope.province(1)),
+    }
 
 
 def sign(key, claims, **header) -> str:

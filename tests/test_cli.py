@@ -73,7 +73,11 @@ def test_uvicorn_factory_with_a_bad_setting_says_one_line():
     full_env["EISO_ENV"] = "prod"
     result = subprocess.run(
         [uvicorn, "--factory", "eiso.core.app:asgi", "--port", "1"],
-        env=full_env, capture_output=True, text=True, timeout=60, cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
     )
     assert result.returncode != 0
     assert "eiso: EISO_SECRET_KEY" in result.stderr

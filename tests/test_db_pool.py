@@ -19,7 +19,9 @@ pytestmark = pytest.mark.only_backend("postgresql+redis")
 def pings(monkeypatch) -> list:
     seen: list = []
     original = AsyncAdapt_asyncpg_connection.ping
-    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", lambda self: seen.append(self) or original(self))
+    monkeypatch.setattr(
+        AsyncAdapt_asyncpg_connection, "ping", lambda self: seen.append(self) or original(self)
+    )
     return seen
 
 

@@ -31,7 +31,9 @@ DEMO_TIMEOUT = 900  # generous: a loaded shared machine is many times slower tha
 
 def eiso(*args: str, env: dict[str, str], timeout: float = 120):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")} | env
-    return subprocess.run([EISO, *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [EISO, *args], env=full_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -40,10 +42,20 @@ async def demo_db(backend, tmp_path_factory):
     db = await create_database(backend.split("+")[0], tmp_path_factory)
     prefix = f"eiso-test-demo-{secrets.token_hex(4)}:"
     redis_url = "memory://" if backend.endswith("memory") else REDIS_URL
-    env = {"EISO_DATABASE_URL": db.app_url, "EISO_MIGRATION_DATABASE_URL": db.owner_url,
-           "EISO_REDIS_URL": redis_url, "EISO_REDIS_PREFIX": prefix, "EISO_LOG_JSON": "false"}
-    settings = load_settings(env="test", database_url=db.app_url, redis_url=redis_url, redis_prefix=prefix,
-                             log_json=False)
+    env = {
+        "EISO_DATABASE_URL": db.app_url,
+        "EISO_MIGRATION_DATABASE_URL": db.owner_url,
+        "EISO_REDIS_URL": redis_url,
+        "EISO_REDIS_PREFIX": prefix,
+        "EISO_LOG_JSON": "false",
+    }
+    settings = load_settings(
+        env="test",
+        database_url=db.app_url,
+        redis_url=redis_url,
+        redis_prefix=prefix,
+        log_json=False,
+    )
     resources = Resources.open(settings)
     yield env, resources
     await resources.close()
@@ -52,15 +64,27 @@ async def demo_db(backend, tmp_path_factory):
 
 async def snapshot(resources) -> dict[str, int]:
     async with resources.session(TenantScope.nation()) as session:
-        return {model.__name__: await session.scalar(select(func.count()).select_from(model))
-                for model in (Dossier, DossierEventRow, AuditEntry, OutboxEvent, ProcedureAdoption, Agency)}
+        return {
+            model.__name__: await session.scalar(select(func.count()).select_from(model))
+            for model in (
+                Dossier,
+                DossierEventRow,
+                AuditEntry,
+                OutboxEvent,
+                ProcedureAdoption,
+                Agency,
+            )
+        }
 
 
 async def statuses(resources, province_code: str) -> dict[Status, int]:
     async with resources.session(TenantScope.nation()) as session:
         rows = await session.execute(
-            select(Dossier.status, func.count()).join(Province, Province.id == Dossier.province_id)
-            .where(Province.code == province_code).group_by(Dossier.status))
+            select(Dossier.status, func.count())
+            .join(Province, Province.id == Dossier.province_id)
+            .where(Province.code == province_code)
+            .group_by(Dossier.status)
+        )
         return {Status(s): n for s, n in rows}
 
 
@@ -86,17 +110,34 @@ async def test_every_status_in_quang_ninh_through_the_engine(demo):
     assert lines[str(int(Status.returned))].split("\t")[1] == str(seen[Status.returned])
     async with resources.session(TenantScope.nation()) as session:
         actions = {a for (a,) in await session.execute(select(DossierEventRow.action).distinct())}
-        assert {"apology", "supplement_requested", "supplement_received", "refused", "withdrawn", "stopped",
-                "returned", "fee_requested", "fee_paid", "step_completed"} <= actions
+        assert {
+            "apology",
+            "supplement_requested",
+            "supplement_received",
+            "refused",
+            "withdrawn",
+            "stopped",
+            "returned",
+            "fee_requested",
+            "fee_paid",
+            "step_completed",
+        } <= actions
         assert await session.scalar(select(func.count()).where(Dossier.was_late.is_(True))) > 0
         assert await session.scalar(select(func.count()).where(Dossier.rating.is_not(None))) > 0
         # Spread over months, timeline dated by the moves themselves.
-        first_at, last_at = (await session.execute(
-            select(func.min(DossierEventRow.at), func.max(DossierEventRow.at)))).one()
+        first_at, last_at = (
+            await session.execute(
+                select(func.min(DossierEventRow.at), func.max(DossierEventRow.at))
+            )
+        ).one()
         assert (last_at - first_at).days > 90
         # The interlinked birth procedure stops before the police's step (another agency).
-        steps = {s for (s,) in await session.execute(
-            select(Dossier.current_step).where(Dossier.procedure_code == "LT-KS-TT-BHYT"))}
+        steps = {
+            s
+            for (s,) in await session.execute(
+                select(Dossier.current_step).where(Dossier.procedure_code == "LT-KS-TT-BHYT")
+            )
+        }
         assert steps <= {0}
 
 
@@ -104,19 +145,29 @@ async def test_hung_yen_has_only_its_two_modules(demo):
     _, resources, *_ = demo
     async with resources.session(TenantScope.nation()) as session:
         rows = await session.execute(
-            select(ProcedureRecord.module).distinct()
+            select(ProcedureRecord.module)
+            .distinct()
             .join(ProcedureAdoption, ProcedureAdoption.procedure_code == ProcedureRecord.code)
-            .join(Province, Province.id == ProcedureAdoption.province_id).where(Province.code == "33"))
+            .join(Province, Province.id == ProcedureAdoption.province_id)
+            .where(Province.code == "33")
+        )
         assert {m for (m,) in rows} == {"business_registration", "birth_registration"}
         rows = await session.execute(
-            select(ProcedureRecord.module).distinct()
+            select(ProcedureRecord.module)
+            .distinct()
             .join(Dossier, Dossier.procedure_code == ProcedureRecord.code)
-            .join(Province, Province.id == Dossier.province_id).where(Province.code == "33"))
+            .join(Province, Province.id == Dossier.province_id)
+            .where(Province.code == "33")
+        )
         assert {m for (m,) in rows} == {"business_registration", "birth_registration"}
         # Each demo province has the interlinked partners: commune police and social insurance.
         names = {n for (n,) in await session.execute(select(Agency.name))}
-        assert {"Công an xã Tiên Yên", "Bảo hiểm xã hội cơ sở Tiên Yên", "Công an xã Văn Giang",
-                "Bảo hiểm xã hội cơ sở Văn Giang"} <= names
+        assert {
+            "Công an xã Tiên Yên",
+            "Bảo hiểm xã hội cơ sở Tiên Yên",
+            "Công an xã Văn Giang",
+            "Bảo hiểm xã hội cơ sở Văn Giang",
+        } <= names
 
 
 async def test_second_run_changes_nothing(demo):
@@ -138,15 +189,28 @@ async def demo_officer_token(http: httpx.AsyncClient, username: str) -> str:
     """The demo web client's login (authorization code with PKCE), as the frontend does it."""
     verifier, challenge = pkce()
     redirect = DEMO_WEB_REDIRECTS[0]
-    page = await http.get("/oauth/authorize?" + authorize_query(DEMO_WEB_CLIENT, challenge,
-                                                                scope="dossiers:read", redirect=redirect))
+    page = await http.get(
+        "/oauth/authorize?"
+        + authorize_query(DEMO_WEB_CLIENT, challenge, scope="dossiers:read", redirect=redirect)
+    )
     assert page.status_code == 200, page.text
-    answer = await http.post("/oauth/authorize", data=login_form(page.text, username, DEMO_PASSWORD))
+    answer = await http.post(
+        "/oauth/authorize", data=login_form(page.text, username, DEMO_PASSWORD)
+    )
     assert answer.status_code == 302, answer.text
-    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer.headers["location"]).query))["code"]
-    token = await http.post("/oauth/token", data={
-        "grant_type": "authorization_code", "code": code, "redirect_uri": redirect,
-        "client_id": DEMO_WEB_CLIENT, "code_verifier": verifier})
+    code = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(answer.headers["location"]).query))[
+        "code"
+    ]
+    token = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect,
+            "client_id": DEMO_WEB_CLIENT,
+            "code_verifier": verifier,
+        },
+    )
     assert token.status_code == 200, token.text
     return token.json()["access_token"]
 
@@ -156,15 +220,26 @@ async def test_demo_officer_sees_the_agency_dossiers_in_graphql(demo):
 
     _, resources, *_ = demo
     async with resources.session(TenantScope.nation()) as session:
-        mine = await session.scalar(select(func.count()).select_from(Dossier).join(
-            Agency, Agency.id == Dossier.agency_id).where(Agency.code == "000.31.01.H51"))
+        mine = await session.scalar(
+            select(func.count())
+            .select_from(Dossier)
+            .join(Agency, Agency.id == Dossier.agency_id)
+            .where(Agency.code == "000.31.01.H51")
+        )
     app = create_app(resources.settings, resources)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
         token = await demo_officer_token(http, "chuyenvien.halong")
         query = "{ dossiers(first: 100) { totalCount edges { node { code status late } } } }"
-        body = (await http.post("/graphql", json={"query": query},
-                                headers={"authorization": f"Bearer {token}"})).json()
+        body = (
+            await http.post(
+                "/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"}
+            )
+        ).json()
     assert "errors" not in body, body
     page = body["data"]["dossiers"]
     assert page["totalCount"] == mine >= 30

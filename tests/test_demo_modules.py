@@ -9,7 +9,12 @@ from eiso.tenants.modules import ModuleActivationEvent, enabled_modules
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import get_province
 
-ALL_FOUR = {"land_use_rights", "construction_permits", "business_registration", "birth_registration"}
+ALL_FOUR = {
+    "land_use_rights",
+    "construction_permits",
+    "business_registration",
+    "birth_registration",
+}
 
 
 async def test_demo_enables_the_bundled_modules_idempotently(resources):
@@ -21,6 +26,11 @@ async def test_demo_enables_the_bundled_modules_idempotently(resources):
     async with resources.session(TenantScope.nation()) as session:
         qn, hy = await get_province(session, "22"), await get_province(session, "33")
         assert await enabled_modules(session, qn.id) >= ALL_FOUR
-        assert await enabled_modules(session, hy.id) & ALL_FOUR == {"business_registration", "birth_registration"}
+        assert await enabled_modules(session, hy.id) & ALL_FOUR == {
+            "business_registration",
+            "birth_registration",
+        }
         # The second run changed nothing: no new activation history.
-        assert await session.scalar(select(func.count()).select_from(ModuleActivationEvent)) == events
+        assert (
+            await session.scalar(select(func.count()).select_from(ModuleActivationEvent)) == events
+        )

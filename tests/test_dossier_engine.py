@@ -34,23 +34,37 @@ class Birth(BaseModel):
 
 
 def _step(code: str, vi: str) -> Step:
-    return Step(code=code, name=LocalizedText(vi=vi, en=code), responsible_role="officer",
-                budget=TimeLimit(amount=1))
+    return Step(
+        code=code,
+        name=LocalizedText(vi=vi, en=code),
+        responsible_role="officer",
+        budget=TimeLimit(amount=1),
+    )
 
 
 class TestProc:
     @hookimpl
     def eiso_module(self):
-        return ModuleInfo(name="test_proc", title=LocalizedText(vi="Hộ tịch thử", en="Test civil status"),
-                          version="1.0", sector="ho_tich")
+        return ModuleInfo(
+            name="test_proc",
+            title=LocalizedText(vi="Hộ tịch thử", en="Test civil status"),
+            version="1.0",
+            sector="ho_tich",
+        )
 
     @hookimpl
     def eiso_procedures(self):
-        return [Procedure(
-            code=PROC, name=LocalizedText(vi="Đăng ký khai sinh", en="Birth registration"),
-            sector="ho_tich", time_limit=TimeLimit(amount=3), result=LocalizedText(vi="Giấy khai sinh", en="Birth certificate"),
-            steps=(_step("review", "Thẩm định"), _step("sign", "Ký duyệt")), data_model=Birth,
-        )]
+        return [
+            Procedure(
+                code=PROC,
+                name=LocalizedText(vi="Đăng ký khai sinh", en="Birth registration"),
+                sector="ho_tich",
+                time_limit=TimeLimit(amount=3),
+                result=LocalizedText(vi="Giấy khai sinh", en="Birth certificate"),
+                steps=(_step("review", "Thẩm định"), _step("sign", "Ký duyệt")),
+                data_model=Birth,
+            )
+        ]
 
 
 REGISTRY = PluginRegistry.load(None, [PluginSource.of("test_proc", TestProc())])
@@ -66,10 +80,17 @@ async def agency(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, REGISTRY)
         province = await ensure_province(session, unique_code("P"), "Tỉnh Thử Nghiệm")
-        made = await ensure_agency(session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune)
+        made = await ensure_agency(
+            session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune
+        )
     async with resources.session(scope(made)) as session, session.begin():
-        await catalogue.adopt(session, province_id=made.province_id, agency_id=made.id,
-                              procedure_code=PROC, actor="leader-1")
+        await catalogue.adopt(
+            session,
+            province_id=made.province_id,
+            agency_id=made.id,
+            procedure_code=PROC,
+            actor="leader-1",
+        )
     return made
 
 
@@ -79,26 +100,55 @@ def scope(agency):
 
 async def receive(resources, agency, key=None, data=DATA, now=MONDAY, online=False):
     async with resources.session(scope(agency)) as session, session.begin():
-        return await engine.receive(session, agency=agency, procedure_code=PROC, applicant=APPLICANT,
-                                    sector_data=data, actor="officer-1", calendar=CAL,
-                                    data_model=Birth, idempotency_key=key, online=online, now=now)
+        return await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=PROC,
+            applicant=APPLICANT,
+            sector_data=data,
+            actor="officer-1",
+            calendar=CAL,
+            data_model=Birth,
+            idempotency_key=key,
+            online=online,
+            now=now,
+        )
 
 
 async def act(resources, agency, received, move, version=None, **kw):
     d = received.dossier if hasattr(received, "dossier") else received
-    return await service.act(resources, scope(agency), d.id, version if version is not None else d.version,
-                             move, actor="officer-1", **kw)
+    return await service.act(
+        resources,
+        scope(agency),
+        d.id,
+        version if version is not None else d.version,
+        move,
+        actor="officer-1",
+        **kw,
+    )
 
 
 async def test_adoption_may_only_shorten(resources, agency):
     async with resources.session(scope(agency)) as session, session.begin():
         with pytest.raises(DomainError) as error:
-            await catalogue.adopt(session, province_id=agency.province_id, agency_id=agency.id,
-                                  procedure_code=PROC, actor="leader-1", time_limit=4)
+            await catalogue.adopt(
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                procedure_code=PROC,
+                actor="leader-1",
+                time_limit=4,
+            )
     assert error.value.code == "TIME_LIMIT_TOO_LONG"
     async with resources.session(scope(agency)) as session, session.begin():
-        row = await catalogue.adopt(session, province_id=agency.province_id, agency_id=agency.id,
-                                    procedure_code=PROC, actor="leader-1", time_limit=2)
+        row = await catalogue.adopt(
+            session,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            procedure_code=PROC,
+            actor="leader-1",
+            time_limit=2,
+        )
     assert row.time_limit_amount == 2
 
 
@@ -118,7 +168,9 @@ async def test_whole_lifecycle_audit_and_outbox(resources, agency):
     assert d.appointment_at.astimezone(VN_TZ).date() == dt.date(2026, 12, 4)
     during = MONDAY + dt.timedelta(hours=1)
     d = await act(resources, agency, d, engine.assign, assignee="officer-2", now=during)
-    d = await act(resources, agency, d, engine.request_supplement, reason="Thiếu bản sao CCCD", now=during)
+    d = await act(
+        resources, agency, d, engine.request_supplement, reason="Thiếu bản sao CCCD", now=during
+    )
     with pytest.raises(DomainError) as error:
         await act(resources, agency, d, engine.request_supplement, reason="lần hai", now=during)
     assert error.value.code == "INVALID_TRANSITION"
@@ -140,9 +192,26 @@ async def test_whole_lifecycle_audit_and_outbox(resources, agency):
 
     async with resources.session(scope(agency)) as session, session.begin():
         assert await audit.verify(session, agency.id) == []
-        events = (await session.execute(select(DossierEventRow).where(DossierEventRow.dossier_id == d.id))).scalars().all()
-        outbox = (await session.execute(select(OutboxEvent).where(OutboxEvent.agency_id == agency.id,
-                                                                  OutboxEvent.topic == "dossier"))).scalars().all()
+        events = (
+            (
+                await session.execute(
+                    select(DossierEventRow).where(DossierEventRow.dossier_id == d.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        outbox = (
+            (
+                await session.execute(
+                    select(OutboxEvent).where(
+                        OutboxEvent.agency_id == agency.id, OutboxEvent.topic == "dossier"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(events) == len(outbox) == 9
     for row in outbox:
         assert "Nguyễn Thị Hoa" not in str(row.payload) and "0912345678" not in str(row.payload)
@@ -159,12 +228,15 @@ async def test_whole_lifecycle_audit_and_outbox(resources, agency):
     assert error.value.code == "ALREADY_RATED"
 
 
-@pytest.mark.parametrize("move,kw", [
-    (engine.return_result, {}),
-    (engine.supplement_received, {"calendar": CAL}),
-    (engine.fee_paid, {}),
-    (engine.refuse, {"reason": "Sai thẩm quyền"}),
-])
+@pytest.mark.parametrize(
+    "move,kw",
+    [
+        (engine.return_result, {}),
+        (engine.supplement_received, {"calendar": CAL}),
+        (engine.fee_paid, {}),
+        (engine.refuse, {"reason": "Sai thẩm quyền"}),
+    ],
+)
 async def test_refused_moves_change_nothing(resources, agency, move, kw):
     d = (await receive(resources, agency)).dossier
     before = await _written(resources, agency)
@@ -180,17 +252,30 @@ async def test_refused_moves_change_nothing(resources, agency, move, kw):
 
 async def _written(resources, agency) -> tuple[int, int, int]:
     async with resources.session(scope(agency)) as session:
-        outbox = (await session.execute(select(OutboxEvent).where(OutboxEvent.agency_id == agency.id))).all()
-        trail = (await session.execute(select(audit.AuditEntry).where(audit.AuditEntry.agency_id == agency.id))).all()
-        events = (await session.execute(select(DossierEventRow).where(DossierEventRow.agency_id == agency.id))).all()
+        outbox = (
+            await session.execute(select(OutboxEvent).where(OutboxEvent.agency_id == agency.id))
+        ).all()
+        trail = (
+            await session.execute(
+                select(audit.AuditEntry).where(audit.AuditEntry.agency_id == agency.id)
+            )
+        ).all()
+        events = (
+            await session.execute(
+                select(DossierEventRow).where(DossierEventRow.agency_id == agency.id)
+            )
+        ).all()
     return len(outbox), len(trail), len(events)
 
 
 async def test_finished_dossiers_refuse_every_move(resources, agency):
     d = (await receive(resources, agency)).dossier
     d = await act(resources, agency, d, engine.withdraw, reason="Công dân rút hồ sơ", now=MONDAY)
-    for move, kw in [(engine.assign, {"assignee": "x"}), (engine.stop, {"reason": "x"}),
-                     (engine.complete_step, {})]:
+    for move, kw in [
+        (engine.assign, {"assignee": "x"}),
+        (engine.stop, {"reason": "x"}),
+        (engine.complete_step, {}),
+    ]:
         with pytest.raises(DomainError) as error:
             await act(resources, agency, d, move, now=MONDAY, **kw)
         assert error.value.code == "INVALID_TRANSITION"
@@ -202,7 +287,9 @@ async def test_online_refusal_needs_a_reason(resources, agency):
     with pytest.raises(DomainError) as error:
         await act(resources, agency, d, engine.refuse, reason="  ", now=MONDAY)
     assert error.value.code == "BAD_INPUT"
-    d = await act(resources, agency, d, engine.refuse, reason="Hồ sơ không thuộc thẩm quyền", now=MONDAY)
+    d = await act(
+        resources, agency, d, engine.refuse, reason="Hồ sơ không thuộc thẩm quyền", now=MONDAY
+    )
     assert d.status == Status.not_received
 
 
@@ -213,8 +300,15 @@ async def test_overdue_needs_an_apology_and_stays_late(resources, agency):
     with pytest.raises(DomainError) as error:
         await act(resources, agency, d, engine.complete_step, now=late)
     assert error.value.code == "APOLOGY_REQUIRED"
-    d = await act(resources, agency, d, engine.record_apology, reason="Chờ xác minh",
-                  new_appointment=late + dt.timedelta(days=3), now=late)
+    d = await act(
+        resources,
+        agency,
+        d,
+        engine.record_apology,
+        reason="Chờ xác minh",
+        new_appointment=late + dt.timedelta(days=3),
+        now=late,
+    )
     assert d.was_late
     d = await act(resources, agency, d, engine.complete_step, now=late)
     d = await act(resources, agency, d, engine.complete_step, now=late)
@@ -245,7 +339,11 @@ async def test_twenty_identical_receipts_make_one_dossier(resources, agency):
     assert len({a.dossier.id for a in answers}) == 1
     assert sum(not a.replayed for a in answers) == 1
     async with resources.session(scope(agency)) as session:
-        rows = (await session.execute(select(Dossier).where(Dossier.idempotency_key == key))).scalars().all()
+        rows = (
+            (await session.execute(select(Dossier).where(Dossier.idempotency_key == key)))
+            .scalars()
+            .all()
+        )
     assert len(rows) == 1
 
 
@@ -253,9 +351,13 @@ async def test_other_tenant_cannot_touch_a_dossier(resources, agency):
     d = (await receive(resources, agency)).dossier
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, unique_code("P"), "Tỉnh Khác")
-        other = await ensure_agency(session, province, unique_code("A"), "UBND xã Khác", AgencyKind.commune)
+        other = await ensure_agency(
+            session, province, unique_code("A"), "UBND xã Khác", AgencyKind.commune
+        )
     with pytest.raises(DomainError) as error:
-        await service.act(resources, scope(other), d.id, d.version, engine.stop, actor="x", reason="x")
+        await service.act(
+            resources, scope(other), d.id, d.version, engine.stop, actor="x", reason="x"
+        )
     assert error.value.code == "NOT_FOUND"
 
 
@@ -265,7 +367,9 @@ async def test_stored_times_read_back_as_the_same_moment(resources, agency):
     got = await receive(resources, agency, now=MONDAY)
     expected = engine.appointment(CAL, await _procedure(resources), 3, MONDAY)
     async with resources.session(scope(agency)) as session:
-        row = (await session.execute(select(Dossier).where(Dossier.id == got.dossier.id))).scalar_one()
+        row = (
+            await session.execute(select(Dossier).where(Dossier.id == got.dossier.id))
+        ).scalar_one()
     assert engine._aware(row.received_at) == MONDAY
     assert engine._aware(row.appointment_at) == expected
     assert expected.astimezone(VN_TZ).date() == dt.date(2026, 12, 4)

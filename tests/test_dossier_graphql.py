@@ -23,7 +23,9 @@ APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678"}'
 async def app(resources, callers):
     from eiso.core.app import create_app
 
-    application = create_app(resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY)
+    application = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
+    )
     async with application.router.lifespan_context(application):
         yield application
 
@@ -32,9 +34,16 @@ async def officer_of(resources, name="Hòa Bình"):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, REGISTRY)
         province = await ensure_province(session, unique_code("P"), f"Tỉnh {name}")
-        agency = await ensure_agency(session, province, unique_code("A"), f"UBND xã {name}", AgencyKind.commune)
-    return Principal(f"officer-{agency.code}", TenantScope.agencies([agency.id], [agency.province_id]),
-                     frozenset({Role.officer}), province_id=agency.province_id, agency_id=agency.id)
+        agency = await ensure_agency(
+            session, province, unique_code("A"), f"UBND xã {name}", AgencyKind.commune
+        )
+    return Principal(
+        f"officer-{agency.code}",
+        TenantScope.agencies([agency.id], [agency.province_id]),
+        frozenset({Role.officer}),
+        province_id=agency.province_id,
+        agency_id=agency.id,
+    )
 
 
 class Caller:
@@ -44,8 +53,11 @@ class Caller:
     async def __call__(self, query: str, variables: dict | None = None) -> dict:
         transport = httpx.ASGITransport(app=self.app, client=(self.address, 1234))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            response = await http.post("/graphql", json={"query": query, "variables": variables or {}},
-                                       headers=self.headers)
+            response = await http.post(
+                "/graphql",
+                json={"query": query, "variables": variables or {}},
+                headers=self.headers,
+            )
         return response.json()
 
 
@@ -59,21 +71,33 @@ MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { id s
 async def test_lifecycle_through_graphql(app, resources, callers):
     me = await officer_of(resources)
     gql = Caller(app, callers.issue(me))
-    body = await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 9) {{ code }} }}')
+    body = await gql(
+        f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 9) {{ code }} }}'
+    )
     assert codes(body) == ["TIME_LIMIT_TOO_LONG"]
-    body = await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code timeLimit }} }}')
+    body = await gql(
+        f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code timeLimit }} }}'
+    )
     assert body["data"]["adoptProcedure"]["code"] == PROC
 
-    receive = ('mutation($k: String) { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s},'
-               ' idempotencyKey: $k) { lookupKey replayed dossier { id code status version appointmentAt } } }')
+    receive = (
+        'mutation($k: String) { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s},'
+        " idempotencyKey: $k) { lookupKey replayed dossier { id code status version appointmentAt } } }"
+    )
     body = await gql(receive % (PROC, APPLICANT, '{child_name: "Khôi", birth_date: "hôm qua"}'))
     assert codes(body) == ["INVALID_SECTOR_DATA"]
     assert body["errors"][0]["extensions"]["field"] == "sectorData.birth_date"
     key = unique_code("K")
     first = (await gql(receive % (PROC, APPLICANT, DATA), {"k": key}))["data"]["receiveDossier"]
     again = (await gql(receive % (PROC, APPLICANT, DATA), {"k": key}))["data"]["receiveDossier"]
-    assert again["replayed"] and again["dossier"]["id"] == first["dossier"]["id"] and again["lookupKey"] is None
-    body = await gql(receive % (PROC, APPLICANT, '{child_name: "Khác", birth_date: "2026-11-02"}'), {"k": key})
+    assert (
+        again["replayed"]
+        and again["dossier"]["id"] == first["dossier"]["id"]
+        and again["lookupKey"] is None
+    )
+    body = await gql(
+        receive % (PROC, APPLICANT, '{child_name: "Khác", birth_date: "2026-11-02"}'), {"k": key}
+    )
     assert codes(body) == ["IDEMPOTENCY_KEY_REUSED"]
     d = first["dossier"]
     assert d["status"] == "received" and d["appointmentAt"]
@@ -83,24 +107,34 @@ async def test_lifecycle_through_graphql(app, resources, callers):
         return await gql(MOVE % (name, extra), {"id": dossier_id, "v": version})
 
     assert codes(await move("returnResult", d["version"])) == ["INVALID_TRANSITION"]
-    v = (await move("assignDossier", d["version"], ', assignee: "officer-2"'))["data"]["assignDossier"]["version"]
+    v = (await move("assignDossier", d["version"], ', assignee: "officer-2"'))["data"][
+        "assignDossier"
+    ]["version"]
     assert codes(await move("stopDossier", d["version"], ', reason: "x"')) == ["CONFLICT"]  # stale
-    v = (await move("requestSupplement", v, ', reason: "Thiếu bản sao giấy chứng sinh"'))["data"]["requestSupplement"]["version"]
+    v = (await move("requestSupplement", v, ', reason: "Thiếu bản sao giấy chứng sinh"'))["data"][
+        "requestSupplement"
+    ]["version"]
     assert codes(await move("requestFee", v)) == ["INVALID_TRANSITION"]
     v = (await move("supplementReceived", v))["data"]["supplementReceived"]["version"]
-    assert codes(await move("requestSupplement", v, ', reason: "lần hai"')) == ["SUPPLEMENT_ALREADY_USED"]
+    assert codes(await move("requestSupplement", v, ', reason: "lần hai"')) == [
+        "SUPPLEMENT_ALREADY_USED"
+    ]
     v = (await move("completeStep", v))["data"]["completeStep"]["version"]
     done = (await move("completeStep", v))["data"]["completeStep"]
     assert done["status"] == "processed"
     returned = (await move("returnResult", done["version"]))["data"]["returnResult"]
     assert returned["status"] == "returned"
 
-    listed = (await gql('{ dossiers(filter: {status: returned, late: false}, first: 10) { totalCount edges { node { id } } } }'))
+    listed = await gql(
+        "{ dossiers(filter: {status: returned, late: false}, first: 10) { totalCount edges { node { id } } } }"
+    )
     assert [e["node"]["id"] for e in listed["data"]["dossiers"]["edges"]] == [dossier_id]
 
     public = Caller(app, {}, address=unique_code("10.0.0."))
-    seen = await public('query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status timeline { action status } } }',
-                        {"c": d["code"], "k": lookup})
+    seen = await public(
+        "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status timeline { action status } } }",
+        {"c": d["code"], "k": lookup},
+    )
     assert seen["data"]["publicDossier"]["status"] == "returned"
     assert "Nguyễn" not in str(seen) and "officer" not in str(seen)
     rate = 'mutation($c: String!, $k: String!) { rateDossier(code: $c, lookupKey: $k, rating: 5, comment: "Nhanh gọn") }'
@@ -108,10 +142,16 @@ async def test_lifecycle_through_graphql(app, resources, callers):
     assert codes(await public(rate, {"c": d["code"], "k": lookup})) == ["ALREADY_RATED"]
 
     other = Caller(app, callers.issue(await officer_of(resources, "Khác")))
-    assert codes(await other("query($id: ID!) { dossier(id: $id) { code } }", {"id": dossier_id})) == ["NOT_FOUND"]
-    body = await other(MOVE % ("stopDossier", ', reason: "x"'), {"id": dossier_id, "v": returned["version"]})
+    assert codes(
+        await other("query($id: ID!) { dossier(id: $id) { code } }", {"id": dossier_id})
+    ) == ["NOT_FOUND"]
+    body = await other(
+        MOVE % ("stopDossier", ', reason: "x"'), {"id": dossier_id, "v": returned["version"]}
+    )
     assert codes(body) == ["NOT_FOUND"]
-    assert (await other("{ dossiers(first: 5) { totalCount } }"))["data"]["dossiers"]["totalCount"] == 0
+    assert (await other("{ dossiers(first: 5) { totalCount } }"))["data"]["dossiers"][
+        "totalCount"
+    ] == 0
 
 
 async def test_public_lookup_is_rate_limited_per_address(app, monkeypatch):
@@ -133,21 +173,33 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
     ignoring case, and an online dossier (no appointment yet) counted as not late."""
     gql = Caller(app, callers.issue(await officer_of(resources, "Tiên Yên")))
     await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
-    receive = (f'mutation($online: Boolean!) {{ receiveDossier(input: {{procedureCode: "{PROC}", applicant: {APPLICANT},'
-               f' sectorData: {DATA}, online: $online}}) {{ dossier {{ code }} }} }}')
-    made = [(await gql(receive, {"online": online}))["data"]["receiveDossier"]["dossier"]["code"]
-            for online in (False, False, True)]
-    page = ('query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter)'
-            ' { pageInfo { hasNextPage endCursor } edges { node { code status late } } } }')
+    receive = (
+        f'mutation($online: Boolean!) {{ receiveDossier(input: {{procedureCode: "{PROC}", applicant: {APPLICANT},'
+        f" sectorData: {DATA}, online: $online}}) {{ dossier {{ code }} }} }}"
+    )
+    made = [
+        (await gql(receive, {"online": online}))["data"]["receiveDossier"]["dossier"]["code"]
+        for online in (False, False, True)
+    ]
+    page = (
+        "query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter)"
+        " { pageInfo { hasNextPage endCursor } edges { node { code status late } } } }"
+    )
     first = (await gql(page))["data"]["dossiers"]
-    assert [e["node"]["code"] for e in first["edges"]] == made[::-1][:2] and first["pageInfo"]["hasNextPage"]
+    assert [e["node"]["code"] for e in first["edges"]] == made[::-1][:2] and first["pageInfo"][
+        "hasNextPage"
+    ]
     rest = (await gql(page, {"after": first["pageInfo"]["endCursor"]}))["data"]["dossiers"]
-    assert [e["node"]["code"] for e in rest["edges"]] == made[:1] and not rest["pageInfo"]["hasNextPage"]
+    assert [e["node"]["code"] for e in rest["edges"]] == made[:1] and not rest["pageInfo"][
+        "hasNextPage"
+    ]
     assert codes(await gql(page, {"after": "bm90IGEgY3Vyc29y"})) == ["BAD_INPUT"]
 
-    count = 'query($filter: DossierFilter) { dossiers(first: 100, filter: $filter) { totalCount edges { node { code } } } }'
+    count = "query($filter: DossierFilter) { dossiers(first: 100, filter: $filter) { totalCount edges { node { code } } } }"
     not_late = (await gql(count, {"filter": {"late": False}}))["data"]["dossiers"]
-    assert not_late["totalCount"] == 3 and {e["node"]["code"] for e in not_late["edges"]} == set(made)
+    assert not_late["totalCount"] == 3 and {e["node"]["code"] for e in not_late["edges"]} == set(
+        made
+    )
     assert (await gql(count, {"filter": {"late": True}}))["data"]["dossiers"]["totalCount"] == 0
     found = (await gql(count, {"filter": {"search": " " + made[1].lower()}}))["data"]["dossiers"]
     assert [e["node"]["code"] for e in found["edges"]] == [made[1]]
@@ -158,7 +210,11 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
     found = (await gql(count, {"filter": {"search": day.swapcase() + "-"}}))["data"]["dossiers"]
     assert found["totalCount"] == 3
     # `_` and `%` are characters, not wildcards
-    assert (await gql(count, {"filter": {"search": day[:-1] + "_"}}))["data"]["dossiers"]["totalCount"] == 0
+    assert (await gql(count, {"filter": {"search": day[:-1] + "_"}}))["data"]["dossiers"][
+        "totalCount"
+    ] == 0
     # characters no code holds: NUL is dropped, the last code points find nothing, no error
     for odd, expected in (("\x00", 3), (day + "\U0010ffff", 0), (day + "\ud7ff", 0)):
-        assert (await gql(count, {"filter": {"search": odd}}))["data"]["dossiers"]["totalCount"] == expected
+        assert (await gql(count, {"filter": {"search": odd}}))["data"]["dossiers"][
+            "totalCount"
+        ] == expected

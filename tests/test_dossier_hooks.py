@@ -39,8 +39,12 @@ class HookModule:
 
     @hookimpl
     def eiso_module(self):
-        return ModuleInfo(name=self.name, title=LocalizedText(vi="Mô-đun nghe sự kiện", en="Listener"),
-                          version="1.0", sector="test")
+        return ModuleInfo(
+            name=self.name,
+            title=LocalizedText(vi="Mô-đun nghe sự kiện", en="Listener"),
+            version="1.0",
+            sector="test",
+        )
 
     @hookimpl
     async def eiso_on_dossier_event(self, event):
@@ -65,13 +69,22 @@ async def agency_with(resources, enabled: list[str]):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, REGISTRY)
         province = await ensure_province(session, unique_code("P"), "Tỉnh Nghe Sự Kiện")
-        agency = await ensure_agency(session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune)
+        agency = await ensure_agency(
+            session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune
+        )
         for module in enabled:
             await set_module(session, province.id, module, True, by="test")
-    async with resources.session(TenantScope.agencies([agency.id], [agency.province_id])) as session, \
-            session.begin():
-        await catalogue.adopt(session, province_id=agency.province_id, agency_id=agency.id,
-                              procedure_code=next(iter(REGISTRY.procedures())).code, actor="leader-1")
+    async with (
+        resources.session(TenantScope.agencies([agency.id], [agency.province_id])) as session,
+        session.begin(),
+    ):
+        await catalogue.adopt(
+            session,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            procedure_code=next(iter(REGISTRY.procedures())).code,
+            actor="leader-1",
+        )
     return agency
 
 
@@ -81,9 +94,15 @@ async def transitions(resources, agency, count: int = 1) -> list[str]:
     made = []
     for _ in range(count):
         received = await receive(resources, agency, now=utcnow())
-        await service.act(resources, TenantScope.agencies([agency.id], [agency.province_id]),
-                          received.dossier.id, received.dossier.version, engine.assign,
-                          actor="officer-1", assignee="officer-2")
+        await service.act(
+            resources,
+            TenantScope.agencies([agency.id], [agency.province_id]),
+            received.dossier.id,
+            received.dossier.version,
+            engine.assign,
+            actor="officer-1",
+            assignee="officer-2",
+        )
         made.append(received.dossier.code)
     return made
 
@@ -111,9 +130,15 @@ async def test_hook_runs_once_and_only_for_provinces_that_enabled_it(resources):
     delivered = await HookWorkers(resources, registry).run_once()
     assert delivered == {module.name: 2}
     assert [(e.dossier_code, e.to_status, e.data["action"]) for e in module.calls] == [
-        (code, Status.received, "received"), (code, Status.in_progress, "assigned")]
+        (code, Status.received, "received"),
+        (code, Status.in_progress, "assigned"),
+    ]
     first = module.calls[0]
-    assert (first.province_id, first.agency_id, first.from_status) == (mine.province_id, mine.id, None)
+    assert (first.province_id, first.agency_id, first.from_status) == (
+        mine.province_id,
+        mine.id,
+        None,
+    )
     assert first.actor == "officer-1" and first.at.tzinfo is not None
     # A second pass (a restarted worker) delivers nothing again.
     assert await HookWorkers(resources, registry).run_once() == {module.name: 0}
@@ -139,7 +164,9 @@ async def test_workers_competing_deliver_each_event_once(resources):
     registry = modules(module)
     agency = await agency_with(resources, [module.name])
     second = Resources.open(resources.settings)  # another worker's connections, same Redis
-    workers = [HookWorkers(res, registry, lease_ttl=0.6, block_ms=100) for res in (resources, second)]
+    workers = [
+        HookWorkers(res, registry, lease_ttl=0.6, block_ms=100) for res in (resources, second)
+    ]
     try:
         for worker in workers:
             worker.start()
@@ -194,8 +221,10 @@ class SwitchableRedis:
 
     def __getattr__(self, name):
         if self.down:
+
             def refuse(*args, **kwargs):
                 raise RedisConnectionError("Redis unreachable (test)")
+
             return refuse
         return getattr(self.client, name)
 
@@ -209,8 +238,9 @@ async def test_redis_down_then_up_each_hook_gets_every_event_once(resources):
     switch = SwitchableRedis(resources.redis)
     switch.down = True
     flaky = dataclasses.replace(resources, redis=switch)
-    settings = resources.settings.model_copy(update={
-        "events_relay": True, "events_hooks": True, "events_relay_interval": 0.05})
+    settings = resources.settings.model_copy(
+        update={"events_relay": True, "events_hooks": True, "events_relay_interval": 0.05}
+    )
     app = create_app(settings, flaky, plugins=registry)
     async with app.router.lifespan_context(app):
         # The app's start-up synced the catalogue to its own modules: the test procedure back.
@@ -219,8 +249,17 @@ async def test_redis_down_then_up_each_hook_gets_every_event_once(resources):
         codes = await transitions(resources, agency, 3)  # they commit with Redis down
         await asyncio.sleep(0.5)
         async with resources.session(TenantScope.nation()) as session:
-            waiting = (await session.execute(select(OutboxEvent).where(
-                OutboxEvent.agency_id == agency.id, OutboxEvent.sent_at.is_(None)))).scalars().all()
+            waiting = (
+                (
+                    await session.execute(
+                        select(OutboxEvent).where(
+                            OutboxEvent.agency_id == agency.id, OutboxEvent.sent_at.is_(None)
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
         assert len(waiting) == 6 and first.calls == [] == second.calls
         switch.down = False
         await until(lambda: len(first.calls) >= 6 and len(second.calls) >= 6)
@@ -239,15 +278,20 @@ async def test_eiso_events_hooks_once_delivers_what_waits(resources):
     from pathlib import Path
 
     settings = resources.settings
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("EISO_")},
-           "EISO_DATABASE_URL": settings.database_url, "EISO_REDIS_URL": settings.redis_url,
-           "EISO_REDIS_PREFIX": settings.redis_prefix, "EISO_PLUGINS": "vendor_demo",
-           "EISO_LOG_JSON": "false"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("EISO_")},
+        "EISO_DATABASE_URL": settings.database_url,
+        "EISO_REDIS_URL": settings.redis_url,
+        "EISO_REDIS_PREFIX": settings.redis_prefix,
+        "EISO_PLUGINS": "vendor_demo",
+        "EISO_LOG_JSON": "false",
+    }
     command = [str(Path(sys.executable).parent / "eiso"), "events", "hooks", "--once"]
 
     async def run() -> str:
         process = await asyncio.create_subprocess_exec(
-            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
         _, err = await asyncio.wait_for(process.communicate(), 180)
         assert process.returncode == 0, err.decode()
         return err.decode()

@@ -32,9 +32,16 @@ from tests.test_dossier_graphql import Caller, officer_of
 
 APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", id_number: "001199012345"}'
 DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
-RECEIVE = ("mutation($online: Boolean!) { receiveDossier(input: {procedureCode: \"" + PROC + "\", applicant: "
-           + APPLICANT + ", sectorData: " + DATA + ", online: $online}) { lookupKey receiptSlipHtml"
-           " dossier { id code version slips { number titleVi htmlUrl pdfUrl } } } }")
+RECEIVE = (
+    'mutation($online: Boolean!) { receiveDossier(input: {procedureCode: "'
+    + PROC
+    + '", applicant: '
+    + APPLICANT
+    + ", sectorData: "
+    + DATA
+    + ", online: $online}) { lookupKey receiptSlipHtml"
+    " dossier { id code version slips { number titleVi htmlUrl pdfUrl } } } }"
+)
 MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version slips { number } } }"
 
 
@@ -42,14 +49,21 @@ MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { vers
 async def app(resources, callers):
     from eiso.core.app import create_app
 
-    application = create_app(resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY)
+    application = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
+    )
     async with application.router.lifespan_context(application):
         yield application
 
 
 def run(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([str(Path(sys.executable).parent / "eiso"), *args], env=env, capture_output=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "eiso"), *args],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
 
 
 class Desk:
@@ -86,7 +100,9 @@ async def desk(app, resources, callers, name="Hòa Bình") -> Desk:
 def pdf_text(body: bytes) -> str:
     assert body.startswith(b"%PDF")
     # Lines wrap wherever the page ends them: compare with single spaces.
-    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).split())
+    return " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages).split()
+    )
 
 
 async def test_counter_dossier_slips_through_its_life(app, resources, callers):
@@ -96,9 +112,16 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     dossier, key = got["dossier"], got["lookupKey"]
     receipt = got["receiptSlipHtml"]
     # Slip 01 at receipt: the key is printed once, with the applicant's name; never the id number.
-    for text in ("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-                 "Độc lập - Tự do - Hạnh phúc", agency.name, dossier["code"], key, "Nguyễn Thị Hoa",
-                 "Đăng ký khai sinh"):
+    for text in (
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        agency.name,
+        dossier["code"],
+        key,
+        "Nguyễn Thị Hoa",
+        "Đăng ký khai sinh",
+    ):
         assert text in receipt, text
     assert "001199012345" not in receipt
     assert [s["number"] for s in dossier["slips"]] == [1, 5]
@@ -116,7 +139,9 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     gid = dossier["id"]
     refused = await me.get(f"/dossiers/{gid}/slips/02.html")
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
-    assert (await me.get(f"/dossiers/{gid}/slips/03.pdf")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
+    assert (await me.get(f"/dossiers/{gid}/slips/03.pdf")).json()["error"][
+        "code"
+    ] == "SLIP_NOT_AVAILABLE"
     assert (await me.get(f"/dossiers/{gid}/slips/9.html")).json()["error"]["code"] == "BAD_INPUT"
     assert (await me.get(f"/dossiers/{gid}/slips/01.docx")).json()["error"]["code"] == "BAD_INPUT"
 
@@ -125,7 +150,9 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     moved = await me.move("requestSupplement", dossier, f', reason: "{reason}"')
     assert [s["number"] for s in moved["slips"]] == [1, 2, 5]
     supplement = await me.get(f"/dossiers/{gid}/slips/02.html")
-    assert "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in supplement.text and reason in supplement.text
+    assert (
+        "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in supplement.text and reason in supplement.text
+    )
     assert "Nguyễn Thị Hoa" in supplement.text
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/02.pdf")).content)
 
@@ -136,8 +163,15 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
 
     control = await me.get(f"/dossiers/{gid}/slips/05.html")
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in control.text
-    for text in ("Lê Văn Bình", me.principal.subject, "Thẩm định", "Ký duyệt", "Trả kết quả", "Trước hạn",
-                 "Yêu cầu bổ sung: " + reason):
+    for text in (
+        "Lê Văn Bình",
+        me.principal.subject,
+        "Thẩm định",
+        "Ký duyệt",
+        "Trả kết quả",
+        "Trước hạn",
+        "Yêu cầu bổ sung: " + reason,
+    ):
         assert text in control.text, text
     # Internal record: officers, never the applicant's personal data.
     for private in ("Nguyễn Thị Hoa", "0912345678", "Thôn Đông", "001199012345", key):
@@ -147,10 +181,23 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
 
     # Every print is in the audit trail (who, which slip), never the personal data it showed.
     async with resources.session(TenantScope.nation()) as session:
-        entries = (await session.execute(select(AuditEntry).where(
-            AuditEntry.agency_id == agency.id, AuditEntry.action == "dossier.slip_printed"))).scalars().all()
+        entries = (
+            (
+                await session.execute(
+                    select(AuditEntry).where(
+                        AuditEntry.agency_id == agency.id,
+                        AuditEntry.action == "dossier.slip_printed",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert {(e.actor, e.data["number"], e.data["format"]) for e in entries} >= {
-        (me.principal.subject, 1, "html"), (me.principal.subject, 1, "pdf"), (me.principal.subject, 5, "pdf")}
+        (me.principal.subject, 1, "html"),
+        (me.principal.subject, 1, "pdf"),
+        (me.principal.subject, 5, "pdf"),
+    }
     assert all("Nguyễn" not in str(e.data) for e in entries)
 
 
@@ -166,10 +213,15 @@ async def test_online_dossier_refused_has_only_the_refusal(app, resources, calle
     assert [s["number"] for s in moved["slips"]] == [3]
     html = await me.get(f"/dossiers/{gid}/slips/03.html")
     assert "PHIẾU TỪ CHỐI TIẾP NHẬN GIẢI QUYẾT HỒ SƠ" in html.text
-    assert "<script>" not in html.text and "thẩm quyền giải quyết của xã &lt;script&gt;alert(1)&lt;/script&gt;" in html.text
+    assert (
+        "<script>" not in html.text
+        and "thẩm quyền giải quyết của xã &lt;script&gt;alert(1)&lt;/script&gt;" in html.text
+    )
     assert "Nguyễn Thị Hoa" in html.text
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/03.pdf")).content)
-    assert (await me.get(f"/dossiers/{gid}/slips/05.html")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
+    assert (await me.get(f"/dossiers/{gid}/slips/05.html")).json()["error"][
+        "code"
+    ] == "SLIP_NOT_AVAILABLE"
 
 
 async def _overdue_dossier(resources, principal, received_at: dt.datetime):
@@ -177,28 +229,48 @@ async def _overdue_dossier(resources, principal, received_at: dt.datetime):
     scope = TenantScope.agencies([principal.agency_id], [principal.province_id])
     async with resources.session(scope) as session, session.begin():
         agency = await session.get(Agency, (principal.province_id, principal.agency_id))
-        got = await engine.receive(session, agency=agency, procedure_code=PROC,
-                                   applicant={"full_name": "Phạm Văn Long"},
-                                   sector_data={"child_name": "Phạm Minh An", "birth_date": "2026-09-01"},
-                                   actor=principal.subject, calendar=WorkingCalendar(), now=received_at)
+        got = await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=PROC,
+            applicant={"full_name": "Phạm Văn Long"},
+            sector_data={"child_name": "Phạm Minh An", "birth_date": "2026-09-01"},
+            actor=principal.subject,
+            calendar=WorkingCalendar(),
+            now=received_at,
+        )
         return got.dossier
 
 
 async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
     me = await desk(app, resources, callers)
-    dossier = await _overdue_dossier(resources, me.principal, dt.datetime(2026, 10, 1, 9, 0, tzinfo=VN_TZ))
+    dossier = await _overdue_dossier(
+        resources, me.principal, dt.datetime(2026, 10, 1, 9, 0, tzinfo=VN_TZ)
+    )
     gid = encode_id("Dossier", dossier.province_id, dossier.id)
-    assert (await me.get(f"/dossiers/{gid}/slips/04.html")).json()["error"]["code"] == "SLIP_NOT_AVAILABLE"
-    new = (dt.datetime.now(VN_TZ) + dt.timedelta(days=7)).replace(hour=16, minute=30, second=0, microsecond=0)
+    assert (await me.get(f"/dossiers/{gid}/slips/04.html")).json()["error"][
+        "code"
+    ] == "SLIP_NOT_AVAILABLE"
+    new = (dt.datetime.now(VN_TZ) + dt.timedelta(days=7)).replace(
+        hour=16, minute=30, second=0, microsecond=0
+    )
     reason = "Chờ kết quả xác minh của cơ quan công an"
-    body = await me.gql("mutation($id: ID!, $r: String!, $d: DateTime!) { recordApology(id: $id, expectedVersion: 1,"
-                        " reason: $r, newAppointment: $d) { slips { number } } }",
-                        {"id": gid, "r": reason, "d": new.isoformat()})
+    body = await me.gql(
+        "mutation($id: ID!, $r: String!, $d: DateTime!) { recordApology(id: $id, expectedVersion: 1,"
+        " reason: $r, newAppointment: $d) { slips { number } } }",
+        {"id": gid, "r": reason, "d": new.isoformat()},
+    )
     assert [s["number"] for s in body["data"]["recordApology"]["slips"]] == [1, 4, 5]
     html = (await me.get(f"/dossiers/{gid}/slips/04.html")).text
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in html and reason in html and "Phạm Văn Long" in html
+    assert (
+        "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in html
+        and reason in html
+        and "Phạm Văn Long" in html
+    )
     assert f"16 giờ 30 phút, ngày {new:%d} tháng {new:%m} năm {new:%Y}" in html
-    assert "ngày 06 tháng 10 năm 2026" in html  # the first appointment: 3 working days after 1 October
+    assert (
+        "ngày 06 tháng 10 năm 2026" in html
+    )  # the first appointment: 3 working days after 1 October
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/04.pdf")).content)
     control = (await me.get(f"/dossiers/{gid}/slips/05.html")).text
     assert "Quá hạn" in control and "Xin lỗi và hẹn lại ngày trả kết quả" in control
@@ -213,7 +285,9 @@ async def test_slips_of_another_agency_are_not_found(app, resources, callers):
             answer = await mine.get(f"/dossiers/{dossier['id']}/slips/{number:02d}.{fmt}")
             assert answer.status_code == 404 and answer.json()["error"]["code"] == "NOT_FOUND"
             assert dossier["code"] not in answer.text
-    assert (await mine.get(f"/dossiers/{dossier['id']}/slips/01.html", headers={})).status_code == 401
+    assert (
+        await mine.get(f"/dossiers/{dossier['id']}/slips/01.html", headers={})
+    ).status_code == 401
     assert (await mine.get("/dossiers/not-an-id/slips/01.html")).status_code == 404
 
 
@@ -233,11 +307,22 @@ async def test_tracking_book_csv_and_xlsx(app, resources, callers):
     answer = await me.get(f"/agencies/{gid}/tracking-book.csv?{period}")
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert rows[0][:5] == ["STT", "Mã hồ sơ", "Tên thủ tục hành chính", "Số lượng hồ sơ (bộ)", "Tên cá nhân, tổ chức"]
+    assert rows[0][:5] == [
+        "STT",
+        "Mã hồ sơ",
+        "Tên thủ tục hành chính",
+        "Số lượng hồ sơ (bộ)",
+        "Tên cá nhân, tổ chức",
+    ]
     assert len(rows[0]) == 13
-    assert [r[1] for r in rows[1:]] == [first["code"], second["code"]]  # only mine, in receipt order
+    assert [r[1] for r in rows[1:]] == [
+        first["code"],
+        second["code"],
+    ]  # only mine, in receipt order
     assert rows[1][4] == "Nguyễn Thị Hoa" and rows[1][5] == "Thôn Đông, xã Hòa Bình, 0912345678"
-    assert rows[1][6] == agency.name and rows[1][9] and not rows[1][11]  # handed over, not returned yet
+    assert (
+        rows[1][6] == agency.name and rows[1][9] and not rows[1][11]
+    )  # handed over, not returned yet
     assert rows[2][4] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
     assert "001199012345" not in answer.text
 
@@ -249,8 +334,13 @@ async def test_tracking_book_csv_and_xlsx(app, resources, callers):
 
     empty = await me.get(f"/agencies/{gid}/tracking-book.csv?from=2020-01-01&to=2020-01-31")
     assert len(list(csv.reader(io.StringIO(empty.content.decode("utf-8-sig"))))) == 1
-    for bad in ("", "from=2026-01-01", "from=2026-02-01&to=2026-01-01", "from=2024-01-01&to=2026-01-01",
-                "from=hôm-qua&to=2026-01-01"):
+    for bad in (
+        "",
+        "from=2026-01-01",
+        "from=2026-02-01&to=2026-01-01",
+        "from=2024-01-01&to=2026-01-01",
+        "from=hôm-qua&to=2026-01-01",
+    ):
         answer = await me.get(f"/agencies/{gid}/tracking-book.csv?{bad}")
         assert answer.status_code == 400 and answer.json()["error"]["code"] == "BAD_INPUT", bad
     assert (await me.get(f"/agencies/{gid}/tracking-book.ods?{period}")).status_code == 400
@@ -265,13 +355,18 @@ async def test_cli_prints_a_slip(app, resources, database, callers, tmp_path):
     dossier = (await me.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]["dossier"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
     env.update(EISO_DATABASE_URL=database.app_url, EISO_LOG_JSON="false")
-    result = await asyncio.to_thread(run, "dossiers", "slip", dossier["code"], "--number", "5", "--format", "pdf",
-                                     env=env)
+    result = await asyncio.to_thread(
+        run, "dossiers", "slip", dossier["code"], "--number", "5", "--format", "pdf", env=env
+    )
     assert result.returncode == 0, result.stderr
     assert "PHIẾU KIỂM SOÁT" in pdf_text(result.stdout)
-    result = await asyncio.to_thread(run, "dossiers", "slip", dossier["code"], "--number", "2", env=env)
+    result = await asyncio.to_thread(
+        run, "dossiers", "slip", dossier["code"], "--number", "2", env=env
+    )
     assert result.returncode == 1 and b"SLIP_NOT_AVAILABLE" in result.stderr
-    result = await asyncio.to_thread(run, "dossiers", "slip", unique_code("X"), "--number", "1", env=env)
+    result = await asyncio.to_thread(
+        run, "dossiers", "slip", unique_code("X"), "--number", "1", env=env
+    )
     assert result.returncode == 1 and b"NOT_FOUND" in result.stderr
 
 
@@ -298,27 +393,73 @@ def test_process_control_judges_each_step_on_the_working_calendar():
         return dt.datetime(2026, 12, day, hour, minute, tzinfo=VN_TZ)
 
     budget = {"amount": 1, "unit": "working_days"}
-    procedure = ProcedureRecord(code="1.x", name_vi="Thủ tục", name_en="P", sector="s", level="commune",
-                                time_limit_amount=3, time_limit_unit="working_days", module="m",
-                                steps=[{"code": "review", "name": {"vi": "Thẩm định", "en": "Review"}, "budget": budget},
-                                       {"code": "sign", "name": {"vi": "Ký duyệt", "en": "Sign"}, "budget": budget}])
-    dossier = Dossier(province_id=1, agency_id=1, code="X-1", lookup_hash="0", procedure_code="1.x",
-                      status=10, appointment_at=at(4, 17), assignee="Lê Văn Bình")
-    moves = [("received", at(1, 9)), ("assigned", at(1, 9, 30)),
-             ("step_completed", at(3, 10)),  # review: 1 working day from 1 Dec 09:30, done 3 Dec: late
-             ("supplement_requested", at(3, 11)), ("supplement_received", at(7, 11)),
-             # sign: from 3 Dec 10:00, 7.5 h of office time plus the 15 h paused: due 8 Dec 10:00
-             ("processed", at(7, 16)),
-             ("returned", at(9, 10))]  # the appointment (4 Dec) passed: late
-    events = [DossierEventRow(province_id=1, agency_id=1, dossier_id=1, at=moment, actor="7", action=action,
-                              to_status=2) for action, moment in moves]
-    facts = Facts(dossier=dossier, agency=None, province=None, procedure=procedure, events=events,
-                  calendar=WorkingCalendar(), names={"7": "Trần Văn Nam"}, step_units={"sign": "Lãnh đạo UBND"},
-                  apology=None)
+    procedure = ProcedureRecord(
+        code="1.x",
+        name_vi="Thủ tục",
+        name_en="P",
+        sector="s",
+        level="commune",
+        time_limit_amount=3,
+        time_limit_unit="working_days",
+        module="m",
+        steps=[
+            {"code": "review", "name": {"vi": "Thẩm định", "en": "Review"}, "budget": budget},
+            {"code": "sign", "name": {"vi": "Ký duyệt", "en": "Sign"}, "budget": budget},
+        ],
+    )
+    dossier = Dossier(
+        province_id=1,
+        agency_id=1,
+        code="X-1",
+        lookup_hash="0",
+        procedure_code="1.x",
+        status=10,
+        appointment_at=at(4, 17),
+        assignee="Lê Văn Bình",
+    )
+    moves = [
+        ("received", at(1, 9)),
+        ("assigned", at(1, 9, 30)),
+        ("step_completed", at(3, 10)),  # review: 1 working day from 1 Dec 09:30, done 3 Dec: late
+        ("supplement_requested", at(3, 11)),
+        ("supplement_received", at(7, 11)),
+        # sign: from 3 Dec 10:00, 7.5 h of office time plus the 15 h paused: due 8 Dec 10:00
+        ("processed", at(7, 16)),
+        ("returned", at(9, 10)),
+    ]  # the appointment (4 Dec) passed: late
+    events = [
+        DossierEventRow(
+            province_id=1,
+            agency_id=1,
+            dossier_id=1,
+            at=moment,
+            actor="7",
+            action=action,
+            to_status=2,
+        )
+        for action, moment in moves
+    ]
+    facts = Facts(
+        dossier=dossier,
+        agency=None,
+        province=None,
+        procedure=procedure,
+        events=events,
+        calendar=WorkingCalendar(),
+        names={"7": "Trần Văn Nam"},
+        step_units={"sign": "Lãnh đạo UBND"},
+        apology=None,
+    )
     rows = control.trail(facts)
     assert [r.result for r in rows] == ["", "", "Quá hạn", "", "", "Trước hạn", "Quá hạn"]
     assert (rows[1].given_by, rows[1].taken_by) == ("Trần Văn Nam", "Lê Văn Bình")
-    assert rows[2].taken_by == "Lãnh đạo UBND (Ký duyệt)" and rows[5].unit == "Lãnh đạo UBND (Ký duyệt)"
+    assert (
+        rows[2].taken_by == "Lãnh đạo UBND (Ký duyệt)"
+        and rows[5].unit == "Lãnh đạo UBND (Ký duyệt)"
+    )
     assert control.step_due(facts, 1, at(3, 10), at(8, 9), [(at(3, 11), at(7, 11))]) == at(8, 10)
-    assert control.verdict(at(4, 17), at(4, 17)) == "Đúng hạn" and control.verdict(at(4, 9), at(4, 17)) == "Đúng hạn"
+    assert (
+        control.verdict(at(4, 17), at(4, 17)) == "Đúng hạn"
+        and control.verdict(at(4, 9), at(4, 17)) == "Đúng hạn"
+    )
     assert control.verdict(at(3, 16), at(4, 17)) == "Trước hạn"

@@ -21,13 +21,20 @@ from tests.test_dossier_engine import REGISTRY
 from tests.test_dossier_hooks import agency_with, relay, transitions
 from tests.ws_client import GraphQLWS, error_codes, free_port, served
 
-EVENTS = ("subscription($a: ID!) { dossierEvents(agencyId: $a) { eventId dossierId dossierCode agencyId"
-          " action fromStatus toStatus at } }")
+EVENTS = (
+    "subscription($a: ID!) { dossierEvents(agencyId: $a) { eventId dossierId dossierCode agencyId"
+    " action fromStatus toStatus at } }"
+)
 
 
 def officer(agency) -> Principal:
-    return Principal(f"officer-{agency.code}", TenantScope.agencies([agency.id], [agency.province_id]),
-                     frozenset({Role.officer}), province_id=agency.province_id, agency_id=agency.id)
+    return Principal(
+        f"officer-{agency.code}",
+        TenantScope.agencies([agency.id], [agency.province_id]),
+        frozenset({Role.officer}),
+        province_id=agency.province_id,
+        agency_id=agency.id,
+    )
 
 
 def gid(agency) -> str:
@@ -38,8 +45,9 @@ def gid(agency) -> str:
 async def app(resources, callers):
     from eiso.core.app import create_app
 
-    application = create_app(resources.settings, resources, authenticator=callers.authenticate,
-                             plugins=REGISTRY)
+    application = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
+    )
     async with application.router.lifespan_context(application):
         yield application
 
@@ -57,8 +65,9 @@ async def test_an_agency_hears_its_transitions_and_not_anothers(app, resources, 
         got = [await ws.receive(), await ws.receive()]
         assert [m["id"] for m in got] == [op, op]
         events = [m["payload"]["data"]["dossierEvents"] for m in got]
-        assert [(e["dossierCode"], e["action"], e["fromStatus"], e["toStatus"]) for e in events] == [
-            (code, "received", None, "received"), (code, "assigned", "received", "in_progress")]
+        assert [
+            (e["dossierCode"], e["action"], e["fromStatus"], e["toStatus"]) for e in events
+        ] == [(code, "received", None, "received"), (code, "assigned", "received", "in_progress")]
         assert {e["agencyId"] for e in events} == {gid(mine)}
         assert int(events[0]["eventId"]) < int(events[1]["eventId"])
         assert await ws.quiet(0.5) == []  # nothing of the other agency
@@ -78,13 +87,26 @@ async def test_the_handshake_header_authenticates_too(app, resources, callers):
 
 async def test_callers_outside_the_agency_are_refused(app, resources, callers):
     mine, theirs = await agency_with(resources, []), await agency_with(resources, [])
-    province_admin = Principal(f"admin-{theirs.province_id}", TenantScope.province(theirs.province_id),
-                               frozenset({Role.province_admin}), province_id=theirs.province_id)
-    secretary = Principal(f"iso-{mine.code}", TenantScope.agencies([mine.id], [mine.province_id]),
-                          frozenset({Role.iso_secretary}), province_id=mine.province_id, agency_id=mine.id)
+    province_admin = Principal(
+        f"admin-{theirs.province_id}",
+        TenantScope.province(theirs.province_id),
+        frozenset({Role.province_admin}),
+        province_id=theirs.province_id,
+    )
+    secretary = Principal(
+        f"iso-{mine.code}",
+        TenantScope.agencies([mine.id], [mine.province_id]),
+        frozenset({Role.iso_secretary}),
+        province_id=mine.province_id,
+        agency_id=mine.id,
+    )
     async with served(app) as url:
-        for caller, expected in ((officer(theirs), "FORBIDDEN"), (province_admin, "FORBIDDEN"),
-                                 (secretary, "FORBIDDEN"), (None, "UNAUTHENTICATED")):
+        for caller, expected in (
+            (officer(theirs), "FORBIDDEN"),
+            (province_admin, "FORBIDDEN"),
+            (secretary, "FORBIDDEN"),
+            (None, "UNAUTHENTICATED"),
+        ):
             token = callers.issue(caller)["authorization"] if caller else None
             async with GraphQLWS.open(url, authorization=token) as ws:
                 assert (await ws.acknowledged())["type"] == "connection_ack"
@@ -92,9 +114,15 @@ async def test_callers_outside_the_agency_are_refused(app, resources, callers):
                 assert error_codes(answer) == [expected], (caller, answer)
                 assert gid(mine) not in str(answer)
         # Their own province's administrator may watch the agency; an unknown agency is NOT_FOUND.
-        mine_admin = Principal(f"admin-{mine.province_id}", TenantScope.province(mine.province_id),
-                               frozenset({Role.province_admin}), province_id=mine.province_id)
-        async with GraphQLWS.open(url, authorization=callers.issue(mine_admin)["authorization"]) as ws:
+        mine_admin = Principal(
+            f"admin-{mine.province_id}",
+            TenantScope.province(mine.province_id),
+            frozenset({Role.province_admin}),
+            province_id=mine.province_id,
+        )
+        async with GraphQLWS.open(
+            url, authorization=callers.issue(mine_admin)["authorization"]
+        ) as ws:
             await ws.acknowledged()
             missing = encode_id("Agency", mine.province_id, 10**12)
             assert error_codes(await ws.first_answer(EVENTS, {"a": missing})) == ["NOT_FOUND"]
@@ -129,13 +157,32 @@ async def test_a_subscriber_on_another_worker_process_hears_the_transition(resou
     (tmp_path / "events_worker.py").write_text(WORKER)
     settings = resources.settings
     port = free_port()
-    env = {**os.environ, "EISO_ENV": "test", "EISO_DATABASE_URL": settings.database_url,
-           "EISO_REDIS_URL": settings.redis_url, "EISO_REDIS_PREFIX": settings.redis_prefix,
-           "EISO_PLUGINS": "", "EISO_LOG_JSON": "false"}
+    env = {
+        **os.environ,
+        "EISO_ENV": "test",
+        "EISO_DATABASE_URL": settings.database_url,
+        "EISO_REDIS_URL": settings.redis_url,
+        "EISO_REDIS_PREFIX": settings.redis_prefix,
+        "EISO_PLUGINS": "",
+        "EISO_LOG_JSON": "false",
+    }
     server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
-        [sys.executable, "-m", "uvicorn", "--factory", "events_worker:app", "--app-dir",
-         str(tmp_path), "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "events_worker:app",
+            "--app-dir",
+            str(tmp_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         await _wait(f"http://127.0.0.1:{port}")
@@ -152,7 +199,9 @@ async def test_a_subscriber_on_another_worker_process_hears_the_transition(resou
             await relay(resources).drain()
             first = await ws.receive(timeout=15)
             assert first["payload"]["data"]["dossierEvents"]["dossierCode"] == code
-            assert (await ws.receive(timeout=15))["payload"]["data"]["dossierEvents"]["action"] == "assigned"
+            assert (await ws.receive(timeout=15))["payload"]["data"]["dossierEvents"][
+                "action"
+            ] == "assigned"
             assert await ws.quiet(0.5) == []
     finally:
         server.terminate()

@@ -47,21 +47,36 @@ CAL = WorkingCalendar()
 
 
 def _step(code: str) -> Step:
-    return Step(code=code, name=LocalizedText(vi=code, en=code), responsible_role="officer",
-                budget=TimeLimit(amount=1))
+    return Step(
+        code=code,
+        name=LocalizedText(vi=code, en=code),
+        responsible_role="officer",
+        budget=TimeLimit(amount=1),
+    )
 
 
 class FigureProc:
     @hookimpl
     def eiso_module(self):
-        return ModuleInfo(name="figure_proc", title=LocalizedText(vi="Thử số liệu", en="Figures test"),
-                          version="1.0", sector="thu")
+        return ModuleInfo(
+            name="figure_proc",
+            title=LocalizedText(vi="Thử số liệu", en="Figures test"),
+            version="1.0",
+            sector="thu",
+        )
 
     @hookimpl
     def eiso_procedures(self):
-        return [Procedure(code=PROC, name=LocalizedText(vi="Thủ tục thử", en="Test procedure"), sector="thu",
-                          time_limit=TimeLimit(amount=3), result=LocalizedText(vi="Kết quả", en="Result"),
-                          steps=(_step("review"), _step("sign")))]
+        return [
+            Procedure(
+                code=PROC,
+                name=LocalizedText(vi="Thủ tục thử", en="Test procedure"),
+                sector="thu",
+                time_limit=TimeLimit(amount=3),
+                result=LocalizedText(vi="Kết quả", en="Result"),
+                steps=(_step("review"), _step("sign")),
+            )
+        ]
 
 
 REGISTRY = PluginRegistry.load(None, [PluginSource.of("figure_proc", FigureProc())])
@@ -78,19 +93,33 @@ def scope(agency) -> TenantScope:
 
 async def _receive(resources, agency, now):
     async with resources.session(scope(agency)) as session, session.begin():
-        got = await engine.receive(session, agency=agency, procedure_code=PROC, applicant={"full_name": "Lê Văn Tám"},
-                                   sector_data={}, actor="officer-1", calendar=CAL, now=now)
+        got = await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=PROC,
+            applicant={"full_name": "Lê Văn Tám"},
+            sector_data={},
+            actor="officer-1",
+            calendar=CAL,
+            now=now,
+        )
     return got.dossier, got.lookup_key
 
 
 async def _act(resources, agency, dossier, move, **kw):
-    return await service.act(resources, scope(agency), dossier.id, None, move, actor="officer-1", **kw)
+    return await service.act(
+        resources, scope(agency), dossier.id, None, move, actor="officer-1", **kw
+    )
 
 
 async def _process(resources, agency, dossier, assigned, done, calendar=CAL):
     """Assigned, first step, processed; without a calendar the engine loads the stored one."""
-    dossier = await _act(resources, agency, dossier, engine.assign, assignee="officer-2", now=assigned)
-    dossier = await _act(resources, agency, dossier, engine.complete_step, now=assigned + dt.timedelta(minutes=30))
+    dossier = await _act(
+        resources, agency, dossier, engine.assign, assignee="officer-2", now=assigned
+    )
+    dossier = await _act(
+        resources, agency, dossier, engine.complete_step, now=assigned + dt.timedelta(minutes=30)
+    )
     return await _act(resources, agency, dossier, engine.complete_step, now=done, calendar=calendar)
 
 
@@ -104,19 +133,35 @@ async def world(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, REGISTRY)
         province = await ensure_province(session, unique_code("P"), "Tỉnh Số Liệu")
-        a = await ensure_agency(session, province, unique_code("A"), "UBND xã An Bình", AgencyKind.commune)
-        b = await ensure_agency(session, province, unique_code("B"), "UBND phường Bình An", AgencyKind.ward)
+        a = await ensure_agency(
+            session, province, unique_code("A"), "UBND xã An Bình", AgencyKind.commune
+        )
+        b = await ensure_agency(
+            session, province, unique_code("B"), "UBND phường Bình An", AgencyKind.ward
+        )
     for agency in (a, b):
         async with resources.session(scope(agency)) as session, session.begin():
-            await catalogue.adopt(session, province_id=agency.province_id, agency_id=agency.id,
-                                  procedure_code=PROC, actor="leader-1")
+            await catalogue.adopt(
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                procedure_code=PROC,
+                actor="leader-1",
+            )
     d1, k1 = await _receive(resources, a, vn(3, 3, 9))
     d1 = await _process(resources, a, d1, vn(3, 3, 10), vn(3, 5, 9))
     await _return_and_rate(resources, a, d1, k1, vn(3, 5, 10), 5)
     d2, k2 = await _receive(resources, a, vn(3, 3, 9))
     d2 = await _act(resources, a, d2, engine.assign, assignee="officer-2", now=vn(3, 3, 10))
-    d2 = await _act(resources, a, d2, engine.record_apology, reason="Chờ xác minh", new_appointment=vn(3, 11, 17),
-                    now=vn(3, 7, 9))
+    d2 = await _act(
+        resources,
+        a,
+        d2,
+        engine.record_apology,
+        reason="Chờ xác minh",
+        new_appointment=vn(3, 11, 17),
+        now=vn(3, 7, 9),
+    )
     d2 = await _act(resources, a, d2, engine.complete_step, now=vn(3, 10, 8))
     d2 = await _act(resources, a, d2, engine.complete_step, now=vn(3, 10, 9), calendar=CAL)
     await _return_and_rate(resources, a, d2, k2, vn(3, 10, 10), 2)
@@ -131,27 +176,51 @@ async def world(resources):
     d6, k6 = await _receive(resources, b, vn(3, 3, 9))
     d6 = await _process(resources, b, d6, vn(3, 3, 10), vn(3, 4, 9), calendar=None)
     await _return_and_rate(resources, b, d6, k6, vn(3, 4, 10), 4)
-    codes = {name: d.code for name, d in (("D1", d1), ("D2", d2), ("D3", d3), ("D4", d4), ("D5", d5),
-                                          ("D6", d6), ("D8", d8))}
+    codes = {
+        name: d.code
+        for name, d in (
+            ("D1", d1),
+            ("D2", d2),
+            ("D3", d3),
+            ("D4", d4),
+            ("D5", d5),
+            ("D6", d6),
+            ("D8", d8),
+        )
+    }
     return province, a, b, codes
 
 
 def officer(agency) -> Principal:
-    return Principal("officer-" + agency.code, scope(agency), frozenset({Role.officer, Role.iso_secretary}),
-                     province_id=agency.province_id, agency_id=agency.id)
+    return Principal(
+        "officer-" + agency.code,
+        scope(agency),
+        frozenset({Role.officer, Role.iso_secretary}),
+        province_id=agency.province_id,
+        agency_id=agency.id,
+    )
 
 
 def province_admin(province) -> Principal:
-    return Principal("admin-" + province.code, TenantScope.province(province.id), frozenset({Role.province_admin}),
-                     province_id=province.id)
+    return Principal(
+        "admin-" + province.code,
+        TenantScope.province(province.id),
+        frozenset({Role.province_admin}),
+        province_id=province.id,
+    )
 
 
 NATION = Principal("nation-admin", TenantScope.nation(), frozenset({Role.national_admin}))
 
 
 async def gql(client, callers, principal, query, **variables) -> dict:
-    body = (await client.post("/graphql", json={"query": query, "variables": variables},
-                              headers=callers.issue(principal))).json()
+    body = (
+        await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers=callers.issue(principal),
+        )
+    ).json()
     return body
 
 
@@ -173,18 +242,47 @@ def _aid(agency) -> str:
 
 async def test_figures_per_agency_are_the_hand_counted_numbers(client, callers, world):
     province, a, b, _ = world
-    body = await gql(client, callers, province_admin(province), FIGURES, period={"year": 2025}, group="AGENCY",
-                     p=_pid(province))
+    body = await gql(
+        client,
+        callers,
+        province_admin(province),
+        FIGURES,
+        period={"year": 2025},
+        group="AGENCY",
+        p=_pid(province),
+    )
     assert "errors" not in body, body
     rows = {row["agencyId"]: row for row in body["data"]["figures"]}
     got_a, got_b = rows[_aid(a)], rows[_aid(b)]
-    assert {k: got_a[k] for k in ("received", "finished", "onTime", "finishedLate", "backlog", "backlogLate",
-                                  "late", "ratingCount", "satisfied")} == {
-        "received": 6, "finished": 3, "onTime": 2, "finishedLate": 1, "backlog": 2, "backlogLate": 1, "late": 2,
-        "ratingCount": 2, "satisfied": 1}
+    assert {
+        k: got_a[k]
+        for k in (
+            "received",
+            "finished",
+            "onTime",
+            "finishedLate",
+            "backlog",
+            "backlogLate",
+            "late",
+            "ratingCount",
+            "satisfied",
+        )
+    } == {
+        "received": 6,
+        "finished": 3,
+        "onTime": 2,
+        "finishedLate": 1,
+        "backlog": 2,
+        "backlogLate": 1,
+        "late": 2,
+        "ratingCount": 2,
+        "satisfied": 1,
+    }
     assert got_a["meanDays"] == pytest.approx(2.5111, abs=1e-3)
     assert got_a["p90Days"] == pytest.approx(4.4, abs=1e-3)
-    assert got_a["ratingMean"] == pytest.approx(3.5) and got_a["satisfiedShare"] == pytest.approx(0.5)
+    assert got_a["ratingMean"] == pytest.approx(3.5) and got_a["satisfiedShare"] == pytest.approx(
+        0.5
+    )
     assert got_a["onTimeRate"] == pytest.approx(2 / 3, abs=1e-4)
     assert (got_b["received"], got_b["finished"], got_b["onTime"], got_b["backlog"]) == (1, 1, 1, 0)
     assert got_b["meanDays"] == pytest.approx(1.0) and got_b["p90Days"] == pytest.approx(1.0)
@@ -192,14 +290,31 @@ async def test_figures_per_agency_are_the_hand_counted_numbers(client, callers, 
 
 async def test_province_total_and_766_points(client, callers, world):
     province, *_ = world
-    body = await gql(client, callers, province_admin(province), FIGURES, period={"year": 2025}, group="NATION")
+    body = await gql(
+        client, callers, province_admin(province), FIGURES, period={"year": 2025}, group="NATION"
+    )
     (row,) = body["data"]["figures"]
-    assert (row["received"], row["finished"], row["onTime"], row["late"], row["backlog"]) == (7, 4, 3, 2, 2)
-    assert row["meanDays"] == pytest.approx(2.1333, abs=1e-3) and row["p90Days"] == pytest.approx(4.1, abs=1e-3)
+    assert (row["received"], row["finished"], row["onTime"], row["late"], row["backlog"]) == (
+        7,
+        4,
+        3,
+        2,
+        2,
+    )
+    assert row["meanDays"] == pytest.approx(2.1333, abs=1e-3) and row["p90Days"] == pytest.approx(
+        4.1, abs=1e-3
+    )
     assert row["ratingMean"] == pytest.approx(3.6667, abs=1e-3)
     points = {part["group"]: part for part in row["index766"]}
-    assert points["progress"] == {"group": "progress", "maxPoints": 20, "points": 15.0, "numerator": 3,
-                                  "denominator": 4, "numeratorMetric": "ON_TIME", "denominatorMetric": "FINISHED"}
+    assert points["progress"] == {
+        "group": "progress",
+        "maxPoints": 20,
+        "points": 15.0,
+        "numerator": 3,
+        "denominator": 4,
+        "numeratorMetric": "ON_TIME",
+        "denominatorMetric": "FINISHED",
+    }
     assert points["satisfaction"]["points"] == 12.0 and points["satisfaction"]["maxPoints"] == 18
 
 
@@ -213,7 +328,12 @@ async def test_periods_quarter_month_and_range(client, callers, world):
         return body["data"]["figures"][0]
 
     march = await one({"year": 2025, "month": 3})
-    assert (march["received"], march["finished"], march["backlog"], march["backlogLate"]) == (5, 3, 1, 1)
+    assert (march["received"], march["finished"], march["backlog"], march["backlogLate"]) == (
+        5,
+        3,
+        1,
+        1,
+    )
     q4 = await one({"year": 2025, "quarter": 4})
     assert (q4["received"], q4["finished"], q4["backlog"], q4["backlogLate"]) == (1, 0, 2, 1)
     # 3-4 March: D1, D2 and D3 received; D3 finished; D1, D2 still open at the end of the 4th
@@ -221,9 +341,13 @@ async def test_periods_quarter_month_and_range(client, callers, world):
     assert (days["received"], days["finished"], days["backlog"], days["late"]) == (3, 1, 2, 0)
     jan = await one({"year": 2026, "month": 1})
     assert (jan["received"], jan["finished"], jan["onTime"]) == (0, 1, 1)
-    body = await gql(client, callers, admin, FIGURES, period={"year": 2025, "month": 13}, group="NATION")
+    body = await gql(
+        client, callers, admin, FIGURES, period={"year": 2025, "month": 13}, group="NATION"
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_PERIOD"
-    body = await gql(client, callers, admin, FIGURES, period={"year": 2025, "from": "2025-01-01"}, group="NATION")
+    body = await gql(
+        client, callers, admin, FIGURES, period={"year": 2025, "from": "2025-01-01"}, group="NATION"
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_PERIOD"
 
 
@@ -231,12 +355,20 @@ async def test_an_agency_sees_its_own_figures_and_nothing_else(client, callers, 
     province, a, b, _ = world
     body = await gql(client, callers, officer(b), FIGURES, period={"year": 2025}, group="AGENCY")
     assert [row["agencyId"] for row in body["data"]["figures"]] == [_aid(b)]
-    body = await gql(client, callers, officer(b), FIGURES, period={"year": 2025}, group="NATION", a=_aid(a))
+    body = await gql(
+        client, callers, officer(b), FIGURES, period={"year": 2025}, group="NATION", a=_aid(a)
+    )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     # another province's administrator: P's id answers NOT_FOUND, its own figures hold nothing of P
-    other = Principal("admin-other", TenantScope.province(province.id + 1_000_000), frozenset({Role.province_admin}),
-                      province_id=province.id + 1_000_000)
-    body = await gql(client, callers, other, FIGURES, period={"year": 2025}, group="NATION", p=_pid(province))
+    other = Principal(
+        "admin-other",
+        TenantScope.province(province.id + 1_000_000),
+        frozenset({Role.province_admin}),
+        province_id=province.id + 1_000_000,
+    )
+    body = await gql(
+        client, callers, other, FIGURES, period={"year": 2025}, group="NATION", p=_pid(province)
+    )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     body = await gql(client, callers, other, FIGURES, period={"year": 2025}, group="AGENCY")
     assert body["data"]["figures"] == []
@@ -258,11 +390,18 @@ async def test_figure_dossiers_list_the_codes_behind_a_number(client, callers, w
             break
         after = page["pageInfo"]["endCursor"]
     assert sorted(seen) == sorted([codes["D2"], codes["D4"]])
-    body = await gql(client, callers, admin, query.replace("first: 1", "first: 10"), m="ON_TIME", a=_aid(a))
+    body = await gql(
+        client, callers, admin, query.replace("first: 1", "first: 10"), m="ON_TIME", a=_aid(a)
+    )
     got = {edge["node"]["code"]: edge["node"] for edge in body["data"]["figureDossiers"]["edges"]}
     assert set(got) == {codes["D1"], codes["D3"]}
-    assert got[codes["D1"]]["handlingDays"] == pytest.approx(2.0) and got[codes["D1"]]["status"] == "returned"
-    body = await gql(client, callers, admin, query.replace("first: 1", "first: 10"), m="SATISFIED", a=None)
+    assert (
+        got[codes["D1"]]["handlingDays"] == pytest.approx(2.0)
+        and got[codes["D1"]]["status"] == "returned"
+    )
+    body = await gql(
+        client, callers, admin, query.replace("first: 1", "first: 10"), m="SATISFIED", a=None
+    )
     assert body["data"]["figureDossiers"]["totalCount"] == 2
 
 
@@ -273,35 +412,87 @@ OBJECTIVE = """mutation($input: ObjectiveInput!) { createObjective(input: $input
 async def test_objectives_are_kept_and_evaluated_from_the_figures(client, callers, world):
     province, a, b, _ = world
     keeper = officer(a)
-    body = await gql(client, callers, keeper, OBJECTIVE, input={
-        "title": "Ít nhất 98% hồ sơ đúng hạn", "metric": "ON_TIME_RATE", "comparator": "AT_LEAST", "target": 0.98,
-        "period": {"year": 2025}})
+    body = await gql(
+        client,
+        callers,
+        keeper,
+        OBJECTIVE,
+        input={
+            "title": "Ít nhất 98% hồ sơ đúng hạn",
+            "metric": "ON_TIME_RATE",
+            "comparator": "AT_LEAST",
+            "target": 0.98,
+            "period": {"year": 2025},
+        },
+    )
     made = body["data"]["createObjective"]
     assert made["status"] == "NOT_ACHIEVED" and made["actual"] == pytest.approx(2 / 3, abs=1e-4)
     assert made["agencyId"] == _aid(a) and made["periodTo"] == "2025-12-31"
-    body = await gql(client, callers, keeper, """mutation($id: ID!, $input: ObjectiveInput!) {
-        updateObjective(id: $id, input: $input) { status actual target } }""", id=made["id"], input={
-        "title": "Thời gian giải quyết trung bình", "metric": "MEAN_DAYS", "comparator": "AT_MOST", "target": 3,
-        "period": {"year": 2025}})
+    body = await gql(
+        client,
+        callers,
+        keeper,
+        """mutation($id: ID!, $input: ObjectiveInput!) {
+        updateObjective(id: $id, input: $input) { status actual target } }""",
+        id=made["id"],
+        input={
+            "title": "Thời gian giải quyết trung bình",
+            "metric": "MEAN_DAYS",
+            "comparator": "AT_MOST",
+            "target": 3,
+            "period": {"year": 2025},
+        },
+    )
     assert body["data"]["updateObjective"]["status"] == "ACHIEVED"
     # a rate above 1 is refused, nothing changes
-    body = await gql(client, callers, keeper, OBJECTIVE, input={
-        "title": "x", "metric": "ON_TIME_RATE", "comparator": "AT_LEAST", "target": 98, "period": {"year": 2025}})
+    body = await gql(
+        client,
+        callers,
+        keeper,
+        OBJECTIVE,
+        input={
+            "title": "x",
+            "metric": "ON_TIME_RATE",
+            "comparator": "AT_LEAST",
+            "target": 98,
+            "period": {"year": 2025},
+        },
+    )
     assert body["errors"][0]["extensions"]["code"] == "BAD_INPUT"
     # the province's own objective, in progress while its period runs
-    body = await gql(client, callers, province_admin(province), OBJECTIVE, input={
-        "title": "Hài lòng", "metric": "SATISFIED_SHARE", "comparator": "AT_LEAST", "target": 0.9,
-        "period": {"year": 2099}})
+    body = await gql(
+        client,
+        callers,
+        province_admin(province),
+        OBJECTIVE,
+        input={
+            "title": "Hài lòng",
+            "metric": "SATISFIED_SHARE",
+            "comparator": "AT_LEAST",
+            "target": 0.9,
+            "period": {"year": 2099},
+        },
+    )
     assert body["data"]["createObjective"]["status"] == "IN_PROGRESS"
     assert body["data"]["createObjective"]["agencyId"] is None
     # the sibling agency neither sees nor deletes A's objective
     listing = "{ objectives(first: 10) { totalCount edges { node { id title } } } }"
-    assert (await gql(client, callers, officer(b), listing))["data"]["objectives"]["totalCount"] == 0
-    body = await gql(client, callers, officer(b), "mutation($id: ID!) { deleteObjective(id: $id) }", id=made["id"])
+    assert (await gql(client, callers, officer(b), listing))["data"]["objectives"][
+        "totalCount"
+    ] == 0
+    body = await gql(
+        client,
+        callers,
+        officer(b),
+        "mutation($id: ID!) { deleteObjective(id: $id) }",
+        id=made["id"],
+    )
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     mine = (await gql(client, callers, province_admin(province), listing))["data"]["objectives"]
     assert mine["totalCount"] == 2
-    body = await gql(client, callers, keeper, "mutation($id: ID!) { deleteObjective(id: $id) }", id=made["id"])
+    body = await gql(
+        client, callers, keeper, "mutation($id: ID!) { deleteObjective(id: $id) }", id=made["id"]
+    )
     assert body["data"]["deleteObjective"] == made["id"]
     assert (await gql(client, callers, keeper, listing))["data"]["objectives"]["totalCount"] == 0
 
@@ -316,44 +507,101 @@ REPORT = """query($year: Int!, $p: ID) { annualReport(year: $year, provinceId: $
 
 async def test_annual_report_of_a_province_through_graphql(client, callers, world):
     province, a, b, _ = world
-    await gql(client, callers, officer(a), OBJECTIVE, input={
-        "title": "Đúng hạn", "metric": "ON_TIME_RATE", "comparator": "AT_LEAST", "target": 0.5,
-        "period": {"year": 2025, "quarter": 1}})
+    await gql(
+        client,
+        callers,
+        officer(a),
+        OBJECTIVE,
+        input={
+            "title": "Đúng hạn",
+            "metric": "ON_TIME_RATE",
+            "comparator": "AT_LEAST",
+            "target": 0.5,
+            "period": {"year": 2025, "quarter": 1},
+        },
+    )
     body = await gql(client, callers, province_admin(province), REPORT, year=2025, p=_pid(province))
     report = body["data"]["annualReport"]
     assert report["level"] == "province" and report["provinceCode"] == province.code
     assert report["total"]["figures"]["received"] == 7 and report["total"]["figures"]["onTime"] == 3
     assert {p["group"]: p["points"] for p in report["total"]["figures"]["index766"]} == {
-        "progress": 15.0, "satisfaction": 12.0}
+        "progress": 15.0,
+        "satisfaction": 12.0,
+    }
     rows = {row["code"]: row["figures"] for row in report["rows"]}
     assert rows == {a.code: {"received": 6, "finished": 3}, b.code: {"received": 1, "finished": 1}}
-    assert report["objectives"] == [{"scope": a.code, "title": "Đúng hạn", "status": "ACHIEVED",
-                                     "actual": pytest.approx(2 / 3, abs=1e-4)}]
+    assert report["objectives"] == [
+        {
+            "scope": a.code,
+            "title": "Đúng hạn",
+            "status": "ACHIEVED",
+            "actual": pytest.approx(2 / 3, abs=1e-4),
+        }
+    ]
     assert report["conformity"] == [{"isoStatus": "not_started", "agencies": 2}]
-    assert report["parIndex"] == {"agencies": 2, "announced": 0, "announcedShare": 0.0, "resolved": 4,
-                                  "resolvedOnTime": 3, "onTimeShare": 0.75}
+    assert report["parIndex"] == {
+        "agencies": 2,
+        "announced": 0,
+        "announcedShare": 0.0,
+        "resolved": 4,
+        "resolvedOnTime": 3,
+        "onTimeShare": 0.75,
+    }
     # the agency's own report holds its row only
     body = await gql(client, callers, officer(b), REPORT, year=2025, p=_pid(province))
     only = body["data"]["annualReport"]
-    assert [row["code"] for row in only["rows"]] == [b.code] and only["total"]["figures"]["received"] == 1
+    assert [row["code"] for row in only["rows"]] == [b.code] and only["total"]["figures"][
+        "received"
+    ] == 1
 
 
 async def test_annual_report_from_the_cli_in_three_formats(database, world, tmp_path):
     province, a, b, _ = world
     env = {"EISO_DATABASE_URL": database.owner_url, "EISO_LOG_JSON": "false"}
-    result = eiso("report", "annual", "--province", province.code, "--year", "2025", "--format", "json", env=env)
+    result = eiso(
+        "report",
+        "annual",
+        "--province",
+        province.code,
+        "--year",
+        "2025",
+        "--format",
+        "json",
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     report = orjson.loads(result.stdout)
     assert report["total"]["figures"]["received"] == 7
     assert report["total"]["index766"]["progress"]["points"] == 15.0
-    result = eiso("report", "annual", "--province", province.code, "--year", "2025", "--format", "csv", env=env)
+    result = eiso(
+        "report",
+        "annual",
+        "--province",
+        province.code,
+        "--year",
+        "2025",
+        "--format",
+        "csv",
+        env=env,
+    )
     lines = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert lines[0][:5] == ["level", "code", "name", "received", "finished"]
     assert [line[1] for line in lines[1:]] == [a.code, b.code, province.code]
     assert lines[-1][3:7] == ["7", "4", "3", "2"]
     target = tmp_path / "report.xlsx"
-    result = eiso("report", "annual", "--province", province.code, "--year", "2025", "--format", "xlsx",
-                  "--output", str(target), env=env)
+    result = eiso(
+        "report",
+        "annual",
+        "--province",
+        province.code,
+        "--year",
+        "2025",
+        "--format",
+        "xlsx",
+        "--output",
+        str(target),
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     from openpyxl import load_workbook
 
@@ -370,20 +618,46 @@ async def test_annual_report_from_the_cli_in_three_formats(database, world, tmp_
     assert bad.returncode == 1 and "--format" in bad.stderr
 
 
-async def test_a_province_objective_joins_its_people_committee_audit_chain(resources, client, callers):
+async def test_a_province_objective_joins_its_people_committee_audit_chain(
+    resources, client, callers
+):
     from sqlalchemy import select
 
     from eiso.core.audit import AuditEntry
 
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, unique_code("P"), "Tỉnh Mục Tiêu")
-        committee = await ensure_agency(session, province, unique_code("U"), "Ủy ban nhân dân tỉnh Mục Tiêu",
-                                        AgencyKind.people_committee)
-    body = await gql(client, callers, province_admin(province), OBJECTIVE, input={
-        "title": "Đúng hạn toàn tỉnh", "metric": "ON_TIME_RATE", "comparator": "AT_LEAST", "target": 0.98,
-        "period": {"year": 2099}})
+        committee = await ensure_agency(
+            session,
+            province,
+            unique_code("U"),
+            "Ủy ban nhân dân tỉnh Mục Tiêu",
+            AgencyKind.people_committee,
+        )
+    body = await gql(
+        client,
+        callers,
+        province_admin(province),
+        OBJECTIVE,
+        input={
+            "title": "Đúng hạn toàn tỉnh",
+            "metric": "ON_TIME_RATE",
+            "comparator": "AT_LEAST",
+            "target": 0.98,
+            "period": {"year": 2099},
+        },
+    )
     assert body["data"]["createObjective"]["agencyId"] is None
     async with resources.session(TenantScope.nation()) as session:
-        actions = (await session.execute(select(AuditEntry.action).where(
-            AuditEntry.province_id == province.id, AuditEntry.agency_id == committee.id))).scalars().all()
+        actions = (
+            (
+                await session.execute(
+                    select(AuditEntry.action).where(
+                        AuditEntry.province_id == province.id, AuditEntry.agency_id == committee.id
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert actions == ["objective.create"]

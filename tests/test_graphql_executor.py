@@ -60,16 +60,34 @@ AT = dt.datetime(2026, 12, 5, 8, 30, tzinfo=dt.UTC)
 
 
 def item(n: int, **changes) -> Item:
-    values = {"id": strawberry.ID(f"i{n}"), "title": f"Hồ sơ {n}", "count": n, "colour": Colour.red, "at": AT,
-                  "note": None if n % 2 else "ghi chú", "tags": [Tag(label="a", colour=Colour.green)],
-                  "maybe_tags": [None, Tag(label="b", colour=Colour.red, weight=1.5)], "scores": [n, n + 1],
-                  "child": Item(**_leaf_values(n + 100)), "pet": Pet(name="mèo", legs=4)}
+    values = {
+        "id": strawberry.ID(f"i{n}"),
+        "title": f"Hồ sơ {n}",
+        "count": n,
+        "colour": Colour.red,
+        "at": AT,
+        "note": None if n % 2 else "ghi chú",
+        "tags": [Tag(label="a", colour=Colour.green)],
+        "maybe_tags": [None, Tag(label="b", colour=Colour.red, weight=1.5)],
+        "scores": [n, n + 1],
+        "child": Item(**_leaf_values(n + 100)),
+        "pet": Pet(name="mèo", legs=4),
+    }
     return Item(**{**values, **changes})
 
 
 def _leaf_values(n):
-    return {"id": strawberry.ID(f"c{n}"), "title": f"con {n}", "count": n, "colour": Colour.green, "at": AT, "note": None,
-                "tags": [], "maybe_tags": None, "scores": []}
+    return {
+        "id": strawberry.ID(f"c{n}"),
+        "title": f"con {n}",
+        "count": n,
+        "colour": Colour.green,
+        "at": AT,
+        "note": None,
+        "tags": [],
+        "maybe_tags": None,
+        "scores": [],
+    }
 
 
 ITEMS: list = []
@@ -99,7 +117,7 @@ FULL = """{ items { id title count colour at note scores __typename
 
 QUERIES = [
     FULL,
-    "{ items { id shout(suffix: \"?\") title } }",  # a resolver with arguments beside plain fields
+    '{ items { id shout(suffix: "?") title } }',  # a resolver with arguments beside plain fields
     "{ items { id pet { name ... on Pet { legs } } } }",  # an interface
     "{ first { id child { title } } items { t: title, t2: title } }",
     "{ items { id note @include(if: false) title @skip(if: true) count } }",
@@ -122,15 +140,21 @@ async def test_plain_values_answer_as_graphql_core(query):
     assert got[1] == []
 
 
-@pytest.mark.parametrize(("broken", "where"), [
-    ({"title": None}, "a null in a non-null leaf"),
-    ({"count": "seven"}, "a value the scalar refuses"),
-    ({"tags": [Tag(label="a", colour=Colour.green), None]}, "a null item in a non-null list"),
-    ({"tags": [Tag(label=None, colour=Colour.red)]}, "a null deep inside a list"),
-    ({"colour": "purple"}, "a value outside the enum"),
-    ({"scores": 7}, "a list that is not a list"),
-    ({"child": Item(**{**_leaf_values(1), "title": None})}, "a nullable object whose field breaks"),
-])
+@pytest.mark.parametrize(
+    ("broken", "where"),
+    [
+        ({"title": None}, "a null in a non-null leaf"),
+        ({"count": "seven"}, "a value the scalar refuses"),
+        ({"tags": [Tag(label="a", colour=Colour.green), None]}, "a null item in a non-null list"),
+        ({"tags": [Tag(label=None, colour=Colour.red)]}, "a null deep inside a list"),
+        ({"colour": "purple"}, "a value outside the enum"),
+        ({"scores": 7}, "a list that is not a list"),
+        (
+            {"child": Item(**{**_leaf_values(1), "title": None})},
+            "a nullable object whose field breaks",
+        ),
+    ],
+)
 async def test_unusual_values_give_graphql_cores_errors(broken, where):
     ITEMS[:] = [item(0), item(1, **broken), item(2)]
     got, expected = await both(FULL)
@@ -142,11 +166,16 @@ async def test_a_page_of_plain_objects_builds_no_info_per_field(monkeypatch):
     """The point of the plain path: 50 items × 10 fields without an `info` object each."""
     built = []
     original = EisoExecutionContext.build_resolve_info
-    monkeypatch.setattr(EisoExecutionContext, "build_resolve_info",
-                        lambda self, *a: built.append(a) or original(self, *a))
+    monkeypatch.setattr(
+        EisoExecutionContext,
+        "build_resolve_info",
+        lambda self, *a: built.append(a) or original(self, *a),
+    )
     ITEMS[:] = [item(n) for n in range(50)]
     eiso, _ = schemas()
-    result = await eiso.execute("{ items { id title count colour at note tags { label } child { id } } }")
+    result = await eiso.execute(
+        "{ items { id title count colour at note tags { label } child { id } } }"
+    )
     assert result.errors is None and len(result.data["items"]) == 50
     assert len(built) == 1  # the root field `items` only
 
@@ -171,11 +200,16 @@ async def test_a_custom_default_resolver_is_kept(monkeypatch):
 
     built = []
     original = EisoExecutionContext.build_resolve_info
-    monkeypatch.setattr(EisoExecutionContext, "build_resolve_info",
-                        lambda self, *a: built.append(a) or original(self, *a))
+    monkeypatch.setattr(
+        EisoExecutionContext,
+        "build_resolve_info",
+        lambda self, *a: built.append(a) or original(self, *a),
+    )
     config = StrawberryConfig(default_resolver=lambda source, name: source[name])
     eiso = EisoSchema(query=Rows, limits=Limits(), config=config)
     result = await eiso.execute("{ rows { code count } }")
     assert result.errors is None
-    assert result.data == {"rows": [{"code": "BN00.001", "count": 1}, {"code": "Quảng Ninh", "count": 2}]}
+    assert result.data == {
+        "rows": [{"code": "BN00.001", "count": 1}, {"code": "Quảng Ninh", "count": 2}]
+    }
     assert len(built) == 1  # `rows` only

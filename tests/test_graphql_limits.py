@@ -45,9 +45,17 @@ async def test_depth_limit():
     from eiso.graphql.limits import schema_extensions
 
     schema = strawberry.Schema(DeepQuery, extensions=schema_extensions(LIMITS))
-    ok = "{ node { " + "child { " * (LIMITS.max_depth - 2) + "name" + " }" * (LIMITS.max_depth - 1) + " }"
+    ok = (
+        "{ node { "
+        + "child { " * (LIMITS.max_depth - 2)
+        + "name"
+        + " }" * (LIMITS.max_depth - 1)
+        + " }"
+    )
     assert (await schema.execute(ok)).errors is None
-    deep = "{ node { " + "child { " * LIMITS.max_depth + "name" + " }" * (LIMITS.max_depth + 1) + " }"
+    deep = (
+        "{ node { " + "child { " * LIMITS.max_depth + "name" + " }" * (LIMITS.max_depth + 1) + " }"
+    )
     result = await schema.execute(deep)
     assert result.data is None and "exceeds maximum operation depth" in result.errors[0].message
 
@@ -77,7 +85,9 @@ async def test_duplicated_fields_limit(client):
     query = "{ " + "__typename " * 500 + "}"
     _, body = await gql(client, query)
     assert "TOO_MANY_DUPLICATED_FIELDS" in codes(body)
-    _, body = await gql(client, "query { ...A ...A ...A } fragment A on Query { " + "version " * 5 + "}")
+    _, body = await gql(
+        client, "query { ...A ...A ...A } fragment A on Query { " + "version " * 5 + "}"
+    )
     assert "TOO_MANY_DUPLICATED_FIELDS" in codes(body)
 
 
@@ -89,8 +99,13 @@ async def test_directives_limit(client):
 
 async def test_cost_budget_counts_requested_objects(client):
     # Lists of lists: 10 types x 10 fields x 10 args per copy, five copies under aliases.
-    query = "{ " + " ".join(
-        f"s{i}: __schema {{ types {{ fields {{ args {{ name }} }} }} }}" for i in range(5)) + " }"
+    query = (
+        "{ "
+        + " ".join(
+            f"s{i}: __schema {{ types {{ fields {{ args {{ name }} }} }} }}" for i in range(5)
+        )
+        + " }"
+    )
     _, body = await gql(client, query)
     assert "QUERY_TOO_COSTLY" in codes(body)
     assert "5555" in body["errors"][0]["message"]
@@ -112,7 +127,8 @@ async def test_field_suggestions_are_off(client):
 
 async def test_mutations_are_refused_over_get(client):
     response = await client.get(
-        "/graphql", params={"query": 'mutation { enableModule(module: "x") }'})
+        "/graphql", params={"query": 'mutation { enableModule(module: "x") }'}
+    )
     assert response.status_code in (400, 405)
     assert "mutation" in response.text.lower()
     response = await client.get("/graphql", params={"query": "{ version }"})
@@ -120,7 +136,9 @@ async def test_mutations_are_refused_over_get(client):
 
 
 async def test_batching_is_off(client):
-    response = await client.post("/graphql", json=[{"query": "{ version }"}, {"query": "{ version }"}])
+    response = await client.post(
+        "/graphql", json=[{"query": "{ version }"}, {"query": "{ version }"}]
+    )
     assert response.status_code == 400
 
 
@@ -187,21 +205,27 @@ async def test_a_cached_invalid_query_is_refused_every_time(client):
 async def test_urlencoded_post_is_refused(client):
     """graphql-cop's CSRF probe: a form post cannot run an operation."""
     response = await client.post(
-        "/graphql", content=b"query=%7B+version+%7D",
-        headers={"content-type": "application/x-www-form-urlencoded"})
+        "/graphql",
+        content=b"query=%7B+version+%7D",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code in (400, 415)
 
 
-@pytest.mark.parametrize(("body", "reason"), [
-    (b"{not json", "Unable to parse request body as JSON"),
-    (b'{"variables": {}}', "No GraphQL query found"),
-    (b'{"query": 1}', "must be a string"),
-    (b'{"query": "{ version }", "variables": []}', "must be an object"),
-    (b'{"query": "query A { version }", "operationName": "B"}', "operation"),
-])
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "Unable to parse request body as JSON"),
+        (b'{"variables": {}}', "No GraphQL query found"),
+        (b'{"query": 1}', "must be a string"),
+        (b'{"query": "{ version }", "variables": []}', "must be an object"),
+        (b'{"query": "query A { version }", "operationName": "B"}', "operation"),
+    ],
+)
 async def test_malformed_posts_are_400_with_a_reason(client, body, reason):
     """The lean JSON path (graphql/view.py) leaves these to Strawberry: same answers."""
-    response = await client.post("/graphql", content=body,
-                                 headers={"content-type": "application/json"})
+    response = await client.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert reason.lower() in response.text.lower()

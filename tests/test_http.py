@@ -66,7 +66,10 @@ async def test_request_id_is_echoed_or_made(client):
     assert response.headers["x-request-id"] == "x" * 64  # kept up to 64 characters
     for unusable in ("a b", "id;drop", "mã-số"):  # not letters, digits and `-`: replaced
         response = await client.get("/healthz", headers={"x-request-id": unusable.encode()})
-        assert response.headers["x-request-id"] != unusable and len(response.headers["x-request-id"]) == 16
+        assert (
+            response.headers["x-request-id"] != unusable
+            and len(response.headers["x-request-id"]) == 16
+        )
 
 
 def test_log_lines_of_a_request_carry_its_id():
@@ -109,7 +112,9 @@ async def test_metrics_in_prometheus_text(client):
 
 
 def _sample(text: str, line_start: str) -> float:
-    return float(next(line for line in text.splitlines() if line.startswith(line_start)).rsplit(" ", 1)[1])
+    return float(
+        next(line for line in text.splitlines() if line.startswith(line_start)).rsplit(" ", 1)[1]
+    )
 
 
 async def test_request_metrics_count_every_request_into_cumulative_buckets(client):
@@ -119,11 +124,18 @@ async def test_request_metrics_count_every_request_into_cumulative_buckets(clien
         await client.get("/readyz")
     text = (await client.get("/metrics")).text
     total = 'eiso_http_requests_total{method="GET",route="readyz",status="'
-    counted = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(total))
-    earlier = sum(float(line.rsplit(" ", 1)[1]) for line in before.splitlines() if line.startswith(total))
+    counted = sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(total)
+    )
+    earlier = sum(
+        float(line.rsplit(" ", 1)[1]) for line in before.splitlines() if line.startswith(total)
+    )
     assert counted - earlier == 3
-    buckets = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("eiso_http_request_duration_seconds_bucket") and 'route="readyz"' in line]
+    buckets = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("eiso_http_request_duration_seconds_bucket") and 'route="readyz"' in line
+    ]
     assert len(buckets) == 12 and buckets == sorted(buckets)
     count = _sample(text, 'eiso_http_request_duration_seconds_count{method="GET",route="readyz"}')
     assert buckets[-1] == count == counted
@@ -142,7 +154,9 @@ async def test_cors_only_for_configured_origins(resources, origin_allowed):
     origins = ["https://portal.example"] if origin_allowed else []
     settings = resources.settings.model_copy(update={"cors_origins": origins})
     app = create_app(settings, resources)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
         response = await http.options(
             "/graphql",
             headers={"origin": "https://portal.example", "access-control-request-method": "POST"},
@@ -167,8 +181,10 @@ def test_cors_without_origin_only_varies_and_with_origin_allows():
     async def ping(request):
         return PlainTextResponse("ok", headers={"vary": "Accept"})
 
-    app = EdgeStarlette(routes=[Route("/ping", ping)],
-                        cors={"allow_origins": ["https://qms.example.gov.vn"], "allow_credentials": True})
+    app = EdgeStarlette(
+        routes=[Route("/ping", ping)],
+        cors={"allow_origins": ["https://qms.example.gov.vn"], "allow_credentials": True},
+    )
     with TestClient(app) as http:
         plain = http.get("/ping")
         assert plain.headers["vary"] == "Accept, Origin"  # two field lines, one list
@@ -178,8 +194,13 @@ def test_cors_without_origin_only_varies_and_with_origin_allows():
         assert allowed.headers["vary"] == "Accept, Origin"  # Starlette's CORS, joined
         other = http.get("/ping", headers={"origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
-        preflight = http.options("/ping", headers={"origin": "https://qms.example.gov.vn",
-                                                   "access-control-request-method": "GET"})
+        preflight = http.options(
+            "/ping",
+            headers={
+                "origin": "https://qms.example.gov.vn",
+                "access-control-request-method": "GET",
+            },
+        )
         assert preflight.status_code == 200 and preflight.headers["x-request-id"]
         assert http.get("/ping").headers["x-request-id"] != plain.headers["x-request-id"]
     with TestClient(EdgeStarlette(routes=[Route("/ping", ping)])) as http:  # no CORS: no Vary added
@@ -199,15 +220,23 @@ def test_an_unhandled_error_is_a_500_with_the_request_id_and_counted():
         raise RuntimeError("hỏng")
 
     def failures() -> float:
-        return REGISTRY.get_sample_value("eiso_http_requests_total",
-                                         {"method": "GET", "route": "broken", "status": "500"}) or 0.0
+        return (
+            REGISTRY.get_sample_value(
+                "eiso_http_requests_total", {"method": "GET", "route": "broken", "status": "500"}
+            )
+            or 0.0
+        )
 
     before = failures()
-    with TestClient(EdgeStarlette(routes=[Route("/broken", broken)]), raise_server_exceptions=False) as http:
+    with TestClient(
+        EdgeStarlette(routes=[Route("/broken", broken)]), raise_server_exceptions=False
+    ) as http:
         response = http.get("/broken", headers={"x-request-id": "trace-42"})
     assert response.status_code == 500 and response.text == "Internal Server Error"
     assert response.headers["x-request-id"] == "trace-42"
     assert failures() == before + 1
-    with TestClient(EdgeStarlette(routes=[Route("/broken", broken)])) as http, \
-            pytest.raises(RuntimeError, match="hỏng"):
+    with (
+        TestClient(EdgeStarlette(routes=[Route("/broken", broken)])) as http,
+        pytest.raises(RuntimeError, match="hỏng"),
+    ):
         http.get("/broken")

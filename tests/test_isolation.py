@@ -61,43 +61,95 @@ class Tenant:
 
 # One factory per tenant-owned model: (province_id, agency_id) -> an unsaved row.
 ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
-    Unit: lambda province_id, agency_id: Unit(province_id=province_id, agency_id=agency_id, code="TN",
-                                              name="Bộ phận tiếp nhận " + unique_code()),
+    Unit: lambda province_id, agency_id: Unit(
+        province_id=province_id,
+        agency_id=agency_id,
+        code="TN",
+        name="Bộ phận tiếp nhận " + unique_code(),
+    ),
     AuditEntry: lambda province_id, agency_id: AuditEntry(
-        province_id=province_id, agency_id=agency_id, seq=1, actor="probe", action="probe",
-        entity_type="probe", entity_id="1", prev_hash=GENESIS, hash=GENESIS),
+        province_id=province_id,
+        agency_id=agency_id,
+        seq=1,
+        actor="probe",
+        action="probe",
+        entity_type="probe",
+        entity_id="1",
+        prev_hash=GENESIS,
+        hash=GENESIS,
+    ),
     AuditHead: lambda province_id, agency_id: AuditHead(
-        province_id=province_id, id=agency_id, agency_id=agency_id),
+        province_id=province_id, id=agency_id, agency_id=agency_id
+    ),
     ProcedureAdoption: lambda province_id, agency_id: ProcedureAdoption(
-        province_id=province_id, agency_id=agency_id, procedure_code=unique_code("T"), time_limit_amount=1),
+        province_id=province_id,
+        agency_id=agency_id,
+        procedure_code=unique_code("T"),
+        time_limit_amount=1,
+    ),
     Dossier: lambda province_id, agency_id: Dossier(
-        province_id=province_id, agency_id=agency_id, code=unique_code("D"), lookup_hash="0" * 64,
-        procedure_code="1.000001", applicant={"full_name": "Nguyễn Văn A"}),
+        province_id=province_id,
+        agency_id=agency_id,
+        code=unique_code("D"),
+        lookup_hash="0" * 64,
+        procedure_code="1.000001",
+        applicant={"full_name": "Nguyễn Văn A"},
+    ),
     DossierEventRow: lambda province_id, agency_id: DossierEventRow(
-        province_id=province_id, agency_id=agency_id, dossier_id=1, actor="probe", action="probe", to_status=2),
+        province_id=province_id,
+        agency_id=agency_id,
+        dossier_id=1,
+        actor="probe",
+        action="probe",
+        to_status=2,
+    ),
     DossierCounter: lambda province_id, agency_id: DossierCounter(
-        province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]),
+        province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]
+    ),
     DossierStep: lambda province_id, agency_id: _step(province_id, agency_id),
     DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
     **qms.isolation_factories(),
     Objective: lambda province_id, agency_id: Objective(
-        province_id=province_id, agency_id=agency_id, title="Mục tiêu đúng hạn", metric="on_time_rate",
-        comparator="at_least", target=0.98, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 12, 31),
-        created_by="probe"),
+        province_id=province_id,
+        agency_id=agency_id,
+        title="Mục tiêu đúng hạn",
+        metric="on_time_rate",
+        comparator="at_least",
+        target=0.98,
+        period_start=dt.date(2026, 1, 1),
+        period_end=dt.date(2026, 12, 31),
+        created_by="probe",
+    ),
 }
 
 
 def _key(province_id: int, agency_id: int) -> DossierKey:
-    row = DossierKey(province_id=province_id, agency_id=agency_id, namespace="probe", value=unique_code(), dossier_id=0)
+    row = DossierKey(
+        province_id=province_id,
+        agency_id=agency_id,
+        namespace="probe",
+        value=unique_code(),
+        dossier_id=0,
+    )
     set_attribute(row, "dossier", ROW_FACTORIES[Dossier](province_id, agency_id))
     return row
 
 
-def _step(province_id: int, agency_id: int, dossier: Dossier | None = None, index: int = 0) -> DossierStep:
-    row = DossierStep(province_id=province_id, agency_id=agency_id, dossier_id=0, step_index=index,
-                      step_code=f"s{index}", sector_data={"secret": "dữ liệu bước " + unique_code()})
+def _step(
+    province_id: int, agency_id: int, dossier: Dossier | None = None, index: int = 0
+) -> DossierStep:
+    row = DossierStep(
+        province_id=province_id,
+        agency_id=agency_id,
+        dossier_id=0,
+        step_index=index,
+        step_code=f"s{index}",
+        sector_data={"secret": "dữ liệu bước " + unique_code()},
+    )
     set_attribute(row, "dossier", dossier or ROW_FACTORIES[Dossier](province_id, agency_id))
     return row
+
+
 # The application's role may not DELETE these at all (tests/test_audit.py shows it); the
 # isolation test only checks that reads and updates by id stay in scope.
 NO_DELETE = {AuditEntry, AuditHead, qms.Nonconformity}
@@ -115,8 +167,12 @@ def tenant_owned_models() -> set[type]:
 
 async def _tenant(session, name: str) -> Tenant:
     province = await ensure_province(session, unique_code("P"), f"Tỉnh {name}")
-    agency = await ensure_agency(session, province, unique_code("A"), f"Xã {name} {unique_code()}", AgencyKind.commune)
-    sibling = await ensure_agency(session, province, unique_code("A"), f"Phường {name} {unique_code()}", AgencyKind.ward)
+    agency = await ensure_agency(
+        session, province, unique_code("A"), f"Xã {name} {unique_code()}", AgencyKind.commune
+    )
+    sibling = await ensure_agency(
+        session, province, unique_code("A"), f"Phường {name} {unique_code()}", AgencyKind.ward
+    )
     rows = {}
     for model, factory in ROW_FACTORIES.items():
         rows[model] = factory(province.id, agency.id)
@@ -136,7 +192,9 @@ def test_every_tenant_owned_model_has_a_row_factory():
     assert not missing, f"add these models to ROW_FACTORIES: {sorted(m.__name__ for m in missing)}"
 
 
-@pytest.mark.parametrize("model", sorted(ROW_FACTORIES, key=lambda m: m.__name__), ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "model", sorted(ROW_FACTORIES, key=lambda m: m.__name__), ids=lambda m: m.__name__
+)
 async def test_orm_reads_of_another_agency_find_nothing(resources, tenants, model):
     mine, theirs = tenants
     row = theirs.rows[model]
@@ -160,7 +218,9 @@ async def test_orm_reads_of_another_agency_find_nothing(resources, tenants, mode
         async with resources.session(scope) as session, session.begin():
             for target in (row, sibling_row) if name == "agency" else (row,):
                 where = (model.province_id == target.province_id, model.id == target.id)
-                changed = await session.execute(update(model).where(*where).values(province_id=model.province_id))
+                changed = await session.execute(
+                    update(model).where(*where).values(province_id=model.province_id)
+                )
                 assert changed.rowcount == 0, name
                 if model not in NO_DELETE:
                     removed = await session.execute(delete(model).where(*where))
@@ -169,7 +229,9 @@ async def test_orm_reads_of_another_agency_find_nothing(resources, tenants, mode
 
 async def test_agency_scope_cannot_read_a_sibling_agency(resources, tenants):
     mine, _ = tenants
-    async with resources.session(TenantScope.agencies([mine.agency.id], [mine.province_id])) as session:
+    async with resources.session(
+        TenantScope.agencies([mine.agency.id], [mine.province_id])
+    ) as session:
         assert await session.get(Agency, (mine.province_id, mine.sibling.id)) is None
 
 
@@ -177,13 +239,22 @@ async def test_agency_scope_cannot_read_a_sibling_agency(resources, tenants):
 
 
 def agency_caller(tenant: Tenant) -> Principal:
-    return Principal("officer-" + tenant.agency.code, TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
-                     frozenset({Role.officer}), province_id=tenant.province_id, agency_id=tenant.agency.id)
+    return Principal(
+        "officer-" + tenant.agency.code,
+        TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
+        frozenset({Role.officer}),
+        province_id=tenant.province_id,
+        agency_id=tenant.agency.id,
+    )
 
 
 def province_admin(tenant: Tenant) -> Principal:
-    return Principal("admin-" + tenant.province_code, TenantScope.province(tenant.province_id),
-                     frozenset({Role.province_admin}), province_id=tenant.province_id)
+    return Principal(
+        "admin-" + tenant.province_code,
+        TenantScope.province(tenant.province_id),
+        frozenset({Role.province_admin}),
+        province_id=tenant.province_id,
+    )
 
 
 @dataclasses.dataclass
@@ -204,77 +275,223 @@ def _forged(type_name: str, province_id: int, row_id: int) -> str:
 
 
 CASES = [
-    Case("agency by another province's id", "query($id: ID!) { agency(id: $id) { code name } }",
-         lambda mine, theirs: {"id": theirs.agency_gid}, codes=("NOT_FOUND",)),
-    Case("agency with their id under my province", "query($id: ID!) { agency(id: $id) { code } }",
-         lambda mine, theirs: {"id": _forged("Agency", mine.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
-    Case("agency with their id as a province admin", "query($id: ID!) { agency(id: $id) { code } }",
-         lambda mine, theirs: {"id": theirs.agency_gid}, caller=province_admin, codes=("NOT_FOUND",)),
-    Case("agency by a sibling's id", "query($id: ID!) { agency(id: $id) { code name } }",
-         lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("NOT_FOUND",),
-         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name]),
-    Case("agency with a Province-typed id", "query($id: ID!) { agency(id: $id) { code } }",
-         lambda mine, theirs: {"id": encode_id("Province", theirs.province_id, theirs.agency.id)}, codes=("NOT_FOUND",)),
-    Case("agencies of their province", "query($p: String) { agencies(provinceCode: $p) { totalCount edges { node { code name id } } } }",
-         lambda mine, theirs: {"p": theirs.province_code}, caller=province_admin),
-    Case("agencies searched by their name", "query($s: String) { agencies(search: $s) { totalCount edges { node { code name id } } } }",
-         lambda mine, theirs: {"s": theirs.agency.name}, caller=province_admin),
-    Case("agencies of my province as one agency",
-         "query($p: String) { agencies(provinceCode: $p, first: 100) { edges { node { code name parent { code } } } } }",
-         lambda mine, theirs: {"p": mine.province_code},
-         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
-    Case("modules show only my province's state", "{ modules { name enabledForMyProvince changedBy } }",
-         lambda mine, theirs: {}, caller=province_admin,
-         markers=lambda mine, theirs: [theirs.province_code]),
-    Case("onboard agencies into their province",
-         "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok created } }",
-         lambda mine, theirs: {"p": theirs.province_code, "c": f"code,name,kind,parent_code\nX{theirs.agency.code},X,ward,\n"},
-         caller=province_admin, codes=("FORBIDDEN",)),
-    Case("onboard agencies as an officer",
-         "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok } }",
-         lambda mine, theirs: {"p": mine.province_code, "c": "code,name,kind,parent_code\n"}, codes=("FORBIDDEN",)),
+    Case(
+        "agency by another province's id",
+        "query($id: ID!) { agency(id: $id) { code name } }",
+        lambda mine, theirs: {"id": theirs.agency_gid},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "agency with their id under my province",
+        "query($id: ID!) { agency(id: $id) { code } }",
+        lambda mine, theirs: {"id": _forged("Agency", mine.province_id, theirs.agency.id)},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "agency with their id as a province admin",
+        "query($id: ID!) { agency(id: $id) { code } }",
+        lambda mine, theirs: {"id": theirs.agency_gid},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "agency by a sibling's id",
+        "query($id: ID!) { agency(id: $id) { code name } }",
+        lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, mine.sibling.id)},
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name],
+    ),
+    Case(
+        "agency with a Province-typed id",
+        "query($id: ID!) { agency(id: $id) { code } }",
+        lambda mine, theirs: {"id": encode_id("Province", theirs.province_id, theirs.agency.id)},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "agencies of their province",
+        "query($p: String) { agencies(provinceCode: $p) { totalCount edges { node { code name id } } } }",
+        lambda mine, theirs: {"p": theirs.province_code},
+        caller=province_admin,
+    ),
+    Case(
+        "agencies searched by their name",
+        "query($s: String) { agencies(search: $s) { totalCount edges { node { code name id } } } }",
+        lambda mine, theirs: {"s": theirs.agency.name},
+        caller=province_admin,
+    ),
+    Case(
+        "agencies of my province as one agency",
+        "query($p: String) { agencies(provinceCode: $p, first: 100) { edges { node { code name parent { code } } } } }",
+        lambda mine, theirs: {"p": mine.province_code},
+        markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()],
+    ),
+    Case(
+        "modules show only my province's state",
+        "{ modules { name enabledForMyProvince changedBy } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+        markers=lambda mine, theirs: [theirs.province_code],
+    ),
+    Case(
+        "onboard agencies into their province",
+        "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok created } }",
+        lambda mine, theirs: {
+            "p": theirs.province_code,
+            "c": f"code,name,kind,parent_code\nX{theirs.agency.code},X,ward,\n",
+        },
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "onboard agencies as an officer",
+        "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok } }",
+        lambda mine, theirs: {"p": mine.province_code, "c": "code,name,kind,parent_code\n"},
+        codes=("FORBIDDEN",),
+    ),
     Case("me tells only about the caller", "{ me { subject } }", lambda mine, theirs: {}),
-    Case("enable a module as an officer", 'mutation { enableModule(module: "land_use") { name } }',
-         lambda mine, theirs: {}, codes=("FORBIDDEN",)),
-    Case("disable a module as an officer", 'mutation { disableModule(module: "land_use") { name } }',
-         lambda mine, theirs: {}, codes=("FORBIDDEN",)),
+    Case(
+        "enable a module as an officer",
+        'mutation { enableModule(module: "land_use") { name } }',
+        lambda mine, theirs: {},
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "disable a module as an officer",
+        'mutation { disableModule(module: "land_use") { name } }',
+        lambda mine, theirs: {},
+        codes=("FORBIDDEN",),
+    ),
     # Dossiers: their ids answer NOT_FOUND, the same as ids that never existed.
-    Case("dossiers lists only mine", "{ dossiers(first: 100) { totalCount edges { node { code id } } } }",
-         lambda mine, theirs: {}),
-    Case("dossier by their id", "query($id: ID!) { dossier(id: $id) { code } }",
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("procedures are the shared catalogue", "{ procedures(first: 5) { totalCount } }", lambda mine, theirs: {}),
-    Case("public lookup with a made-up code", '{ publicDossier(code: "none", lookupKey: "x") { code } }',
-         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
-    Case("rate with a made-up code", 'mutation { rateDossier(code: "none", lookupKey: "x", rating: 5) }',
-         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
-    Case("adopt an unknown procedure", 'mutation { adoptProcedure(procedureCode: "none") { code } }',
-         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
-    Case("receive for an unknown procedure",
-         'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: {}}) { replayed } }',
-         lambda mine, theirs: {}, codes=("NOT_FOUND",)),
-    Case("refuseDossier on their dossier", 'mutation($id: ID!) { refuseDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("assignDossier on their dossier", 'mutation($id: ID!) { assignDossier(id: $id, expectedVersion: 1, assignee: "x") { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("completeStep on their dossier", 'mutation($id: ID!) { completeStep(id: $id, expectedVersion: 1) { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("requestSupplement on their dossier", 'mutation($id: ID!) { requestSupplement(id: $id, expectedVersion: 1, reason: "x") { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("supplementReceived on their dossier", 'mutation($id: ID!) { supplementReceived(id: $id, expectedVersion: 1) { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("requestFee on their dossier", 'mutation($id: ID!) { requestFee(id: $id, expectedVersion: 1) { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("feePaid on their dossier", 'mutation($id: ID!) { feePaid(id: $id, expectedVersion: 1) { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("withdrawDossier on their dossier", 'mutation($id: ID!) { withdrawDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("stopDossier on their dossier", 'mutation($id: ID!) { stopDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("returnResult on their dossier", 'mutation($id: ID!) { returnResult(id: $id, expectedVersion: 1) { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
-    Case("recordApology on their dossier", 'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
-         lambda mine, theirs: {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}, codes=("NOT_FOUND",)),
+    Case(
+        "dossiers lists only mine",
+        "{ dossiers(first: 100) { totalCount edges { node { code id } } } }",
+        lambda mine, theirs: {},
+    ),
+    Case(
+        "dossier by their id",
+        "query($id: ID!) { dossier(id: $id) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "procedures are the shared catalogue",
+        "{ procedures(first: 5) { totalCount } }",
+        lambda mine, theirs: {},
+    ),
+    Case(
+        "public lookup with a made-up code",
+        '{ publicDossier(code: "none", lookupKey: "x") { code } }',
+        lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "rate with a made-up code",
+        'mutation { rateDossier(code: "none", lookupKey: "x", rating: 5) }',
+        lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "adopt an unknown procedure",
+        'mutation { adoptProcedure(procedureCode: "none") { code } }',
+        lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "receive for an unknown procedure",
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: {}}) { replayed } }',
+        lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "refuseDossier on their dossier",
+        'mutation($id: ID!) { refuseDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "assignDossier on their dossier",
+        'mutation($id: ID!) { assignDossier(id: $id, expectedVersion: 1, assignee: "x") { code } }',
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "completeStep on their dossier",
+        "mutation($id: ID!) { completeStep(id: $id, expectedVersion: 1) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "requestSupplement on their dossier",
+        'mutation($id: ID!) { requestSupplement(id: $id, expectedVersion: 1, reason: "x") { code } }',
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "supplementReceived on their dossier",
+        "mutation($id: ID!) { supplementReceived(id: $id, expectedVersion: 1) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "requestFee on their dossier",
+        "mutation($id: ID!) { requestFee(id: $id, expectedVersion: 1) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "feePaid on their dossier",
+        "mutation($id: ID!) { feePaid(id: $id, expectedVersion: 1) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "withdrawDossier on their dossier",
+        'mutation($id: ID!) { withdrawDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "stopDossier on their dossier",
+        'mutation($id: ID!) { stopDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "returnResult on their dossier",
+        "mutation($id: ID!) { returnResult(id: $id, expectedVersion: 1) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "recordApology on their dossier",
+        'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
+        lambda mine, theirs: {
+            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
 ]
 
 
@@ -283,32 +500,57 @@ _EVENTS = "subscription($a: ID!) { dossierEvents(agencyId: $a) { dossierCode age
 
 def qms_keeper(tenant: Tenant) -> Principal:
     """An agency user holding every QMS role, so only the tenant check can refuse it."""
-    return Principal("iso-" + tenant.agency.code, TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
-                     frozenset({Role.iso_secretary, Role.leader, Role.auditor}), province_id=tenant.province_id,
-                     agency_id=tenant.agency.id)
+    return Principal(
+        "iso-" + tenant.agency.code,
+        TenantScope.agencies([tenant.agency.id], [tenant.province_id]),
+        frozenset({Role.iso_secretary, Role.leader, Role.auditor}),
+        province_id=tenant.province_id,
+        agency_id=tenant.agency.id,
+    )
 
 
 def sibling_keeper(tenant: Tenant) -> Principal:
     """Like `qms_keeper` in the sibling agency, whose audit chain holds no probe entry (creations
     append real entries)."""
-    return Principal("iso-" + tenant.sibling.code, TenantScope.agencies([tenant.sibling.id], [tenant.province_id]),
-                     frozenset({Role.iso_secretary, Role.leader, Role.auditor}), province_id=tenant.province_id,
-                     agency_id=tenant.sibling.id)
+    return Principal(
+        "iso-" + tenant.sibling.code,
+        TenantScope.agencies([tenant.sibling.id], [tenant.province_id]),
+        frozenset({Role.iso_secretary, Role.leader, Role.auditor}),
+        province_id=tenant.province_id,
+        agency_id=tenant.sibling.id,
+    )
 
 
 def _their(model: type, type_name: str) -> Callable[[Tenant, Tenant], dict]:
-    return lambda mine, theirs: {"id": encode_id(type_name, theirs.province_id, theirs.rows[model].id)}
+    return lambda mine, theirs: {
+        "id": encode_id(type_name, theirs.province_id, theirs.rows[model].id)
+    }
 
 
 def _their_ids(mine: Tenant, theirs: Tenant) -> list[str]:
-    names = {qms.Document: "Document", qms.DocumentVersion: "DocumentVersion", qms.Nonconformity: "Nonconformity",
-             qms.Risk: "Risk", qms.AuditProgramme: "AuditProgramme", qms.AuditPlan: "AuditPlan"}
-    return [*theirs.markers(), *(encode_id(name, theirs.province_id, theirs.rows[model].id)
-                                 for model, name in names.items())]
+    names = {
+        qms.Document: "Document",
+        qms.DocumentVersion: "DocumentVersion",
+        qms.Nonconformity: "Nonconformity",
+        qms.Risk: "Risk",
+        qms.AuditProgramme: "AuditProgramme",
+        qms.AuditPlan: "AuditPlan",
+    }
+    return [
+        *theirs.markers(),
+        *(
+            encode_id(name, theirs.province_id, theirs.rows[model].id)
+            for model, name in names.items()
+        ),
+    ]
 
 
-_VERSION_MOVES = ("submitDocumentVersion", "approveDocumentVersion", "makeDocumentVersionEffective",
-                  "acknowledgeDocument")
+_VERSION_MOVES = (
+    "submitDocumentVersion",
+    "approveDocumentVersion",
+    "makeDocumentVersionEffective",
+    "acknowledgeDocument",
+)
 _NC_MOVES = {
     "planCorrectiveAction": '(id: $id, rootCause: "r", correctiveAction: "a", owner: "o", dueDate: "2030-01-01")',
     "completeCorrectiveAction": "(id: $id)",
@@ -316,158 +558,425 @@ _NC_MOVES = {
     "closeNonconformity": "(id: $id)",
 }
 CASES += [
-    *(Case(f"{name} lists only my agency's rows", f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
-           lambda mine, theirs: {}, caller=qms_keeper, markers=_their_ids)
-      for name in ("documents", "nonconformities", "risks", "auditProgrammes")),
-    Case("document by their id", "query($id: ID!) { document(id: $id) { code } }",
-         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
-    Case("document with their id under my province", "query($id: ID!) { document(id: $id) { code } }",
-         lambda mine, theirs: {"id": _forged("Document", mine.province_id, theirs.rows[qms.Document].id)},
-         caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
-    *(Case(f"{name} on their version", f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
-           _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
-           markers=_their_ids) for name in _VERSION_MOVES),
-    *(Case(f"{name} on their nonconformity", f"mutation($id: ID!) {{ {name}{args} {{ status }} }}",
-           _their(qms.Nonconformity, "Nonconformity"), caller=qms_keeper, codes=("NOT_FOUND",),
-           markers=_their_ids) for name, args in _NC_MOVES.items()),
-    Case("record a finding in their audit plan",
-         'mutation($id: ID!) { recordAuditFinding(planId: $id, clause: "7.5", kind: NONCONFORMITY, description: "d")'
-         " { kind } }", _their(qms.AuditPlan, "AuditPlan"), caller=qms_keeper, codes=("NOT_FOUND",),
-         markers=_their_ids),
-    Case("model documents of my province only", "{ modelDocuments(first: 100) { edges { node { id code } } } }",
-         lambda mine, theirs: {}, caller=qms_keeper, markers=_their_ids),
-    Case("model adoptions of their document", "query($id: ID!) { modelAdoptions(id: $id) { agencyId } }",
-         _their(qms.Document, "Document"), caller=province_admin, codes=("NOT_FOUND",), markers=_their_ids),
-    Case("adopt their version", "mutation($id: ID!) { adoptModelDocument(versionId: $id) { code } }",
-         _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
-         markers=_their_ids),
-    Case("create a document lands in my agency", 'mutation { createDocument(kind: FORM, code: "BM-ISO", '
-         'title: "Biểu mẫu") { code } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
-    Case("raise a nonconformity as an officer", 'mutation { raiseNonconformity(title: "x") { status } }',
-         lambda mine, theirs: {}, codes=("FORBIDDEN",)),
-    Case("register a risk lands in my agency", 'mutation { registerRisk(title: "Rủi ro", likelihood: 2, impact: 2, '
-         'treatment: "t", owner: "o", reviewDate: "2030-01-01") { level } }', lambda mine, theirs: {},
-         caller=sibling_keeper, markers=_their_ids),
-    Case("plan an audit lands in my agency", 'mutation { createAuditPlan(date: "2030-03-01", scope: "s", '
-         'auditors: ["a"]) { date } }', lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_ids),
+    *(
+        Case(
+            f"{name} lists only my agency's rows",
+            f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
+            lambda mine, theirs: {},
+            caller=qms_keeper,
+            markers=_their_ids,
+        )
+        for name in ("documents", "nonconformities", "risks", "auditProgrammes")
+    ),
+    Case(
+        "document by their id",
+        "query($id: ID!) { document(id: $id) { code } }",
+        _their(qms.Document, "Document"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "document with their id under my province",
+        "query($id: ID!) { document(id: $id) { code } }",
+        lambda mine, theirs: {
+            "id": _forged("Document", mine.province_id, theirs.rows[qms.Document].id)
+        },
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    *(
+        Case(
+            f"{name} on their version",
+            f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
+            _their(qms.DocumentVersion, "DocumentVersion"),
+            caller=qms_keeper,
+            codes=("NOT_FOUND",),
+            markers=_their_ids,
+        )
+        for name in _VERSION_MOVES
+    ),
+    *(
+        Case(
+            f"{name} on their nonconformity",
+            f"mutation($id: ID!) {{ {name}{args} {{ status }} }}",
+            _their(qms.Nonconformity, "Nonconformity"),
+            caller=qms_keeper,
+            codes=("NOT_FOUND",),
+            markers=_their_ids,
+        )
+        for name, args in _NC_MOVES.items()
+    ),
+    Case(
+        "record a finding in their audit plan",
+        'mutation($id: ID!) { recordAuditFinding(planId: $id, clause: "7.5", kind: NONCONFORMITY, description: "d")'
+        " { kind } }",
+        _their(qms.AuditPlan, "AuditPlan"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "model documents of my province only",
+        "{ modelDocuments(first: 100) { edges { node { id code } } } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=_their_ids,
+    ),
+    Case(
+        "model adoptions of their document",
+        "query($id: ID!) { modelAdoptions(id: $id) { agencyId } }",
+        _their(qms.Document, "Document"),
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "adopt their version",
+        "mutation($id: ID!) { adoptModelDocument(versionId: $id) { code } }",
+        _their(qms.DocumentVersion, "DocumentVersion"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "create a document lands in my agency",
+        'mutation { createDocument(kind: FORM, code: "BM-ISO", title: "Biểu mẫu") { code } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_ids,
+    ),
+    Case(
+        "raise a nonconformity as an officer",
+        'mutation { raiseNonconformity(title: "x") { status } }',
+        lambda mine, theirs: {},
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "register a risk lands in my agency",
+        'mutation { registerRisk(title: "Rủi ro", likelihood: 2, impact: 2, '
+        'treatment: "t", owner: "o", reviewDate: "2030-01-01") { level } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_ids,
+    ),
+    Case(
+        "plan an audit lands in my agency",
+        'mutation { createAuditPlan(date: "2030-03-01", scope: "s", auditors: ["a"]) { date } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_ids,
+    ),
     # Dossier events (a subscription, tried over graphql-transport-ws): refused outside my agency
     # whether the agency exists or not; a province administrator's forged id finds nothing.
-    Case("dossier events of their agency", _EVENTS, lambda mine, theirs: {"a": theirs.agency_gid},
-         codes=("FORBIDDEN",)),
-    Case("dossier events of a sibling agency", _EVENTS,
-         lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("FORBIDDEN",),
-         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
-    Case("dossier events of their agency as a province admin", _EVENTS,
-         lambda mine, theirs: {"a": theirs.agency_gid}, caller=province_admin, codes=("FORBIDDEN",)),
-    Case("dossier events with their id under my province", _EVENTS,
-         lambda mine, theirs: {"a": _forged("Agency", mine.province_id, theirs.agency.id)},
-         caller=province_admin, codes=("NOT_FOUND",)),
+    Case(
+        "dossier events of their agency",
+        _EVENTS,
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "dossier events of a sibling agency",
+        _EVENTS,
+        lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)},
+        codes=("FORBIDDEN",),
+        markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()],
+    ),
+    Case(
+        "dossier events of their agency as a province admin",
+        _EVENTS,
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "dossier events with their id under my province",
+        _EVENTS,
+        lambda mine, theirs: {"a": _forged("Agency", mine.province_id, theirs.agency.id)},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
 ]
 
 # The improvement loop: their ids answer NOT_FOUND, lists show only mine, writes land in mine.
-_IMPROVEMENT_IDS = {qms.ManagementReview: "ManagementReview", qms.ReviewAction: "ReviewAction",
-                    qms.ReviewFlag: "ReviewFlag", qms.Risk: "Risk", qms.Document: "Document"}
+_IMPROVEMENT_IDS = {
+    qms.ManagementReview: "ManagementReview",
+    qms.ReviewAction: "ReviewAction",
+    qms.ReviewFlag: "ReviewFlag",
+    qms.Risk: "Risk",
+    qms.Document: "Document",
+}
 
 
 def _their_improvement_ids(mine: Tenant, theirs: Tenant) -> list[str]:
-    return [*_their_ids(mine, theirs), theirs.rows[qms.ReviewFlag].reference,
-            *(encode_id(name, theirs.province_id, theirs.rows[model].id) for model, name in _IMPROVEMENT_IDS.items())]
+    return [
+        *_their_ids(mine, theirs),
+        theirs.rows[qms.ReviewFlag].reference,
+        *(
+            encode_id(name, theirs.province_id, theirs.rows[model].id)
+            for model, name in _IMPROVEMENT_IDS.items()
+        ),
+    ]
 
 
 CASES += [
-    *(Case(f"{name} lists only my agency's rows", f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
-           lambda mine, theirs: {}, caller=qms_keeper, markers=_their_improvement_ids)
-      for name in ("reviewFlags", "managementReviews")),
-    *(Case(f"{name} on their version", f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
-           _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper, codes=("NOT_FOUND",),
-           markers=_their_ids) for name in ("rejectDocumentVersion", "withdrawDocumentVersion")),
-    Case("attach a file to their version", 'mutation($id: ID!) { attachDocumentFile(versionId: $id, filename: "a", '
-         'contentBase64: "eA==") { status } }', _their(qms.DocumentVersion, "DocumentVersion"), caller=qms_keeper,
-         codes=("NOT_FOUND",), markers=_their_ids),
-    Case("new version of their document", 'mutation($id: ID!) { createDocumentVersion(documentId: $id) { number } }',
-         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_ids),
-    Case("review their risk", 'mutation($id: ID!) { reviewRisk(id: $id, likelihood: 1, impact: 1, treatment: "t", '
-         'reviewDate: "2030-01-01") { level } }', _their(qms.Risk, "Risk"), caller=qms_keeper, codes=("NOT_FOUND",),
-         markers=_their_ids),
-    Case("review their document", 'mutation($id: ID!) { reviewDocument(id: $id) { id } }',
-         _their(qms.Document, "Document"), caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_improvement_ids),
-    Case("review their flagged procedure", 'mutation { reviewProcedure(procedureCode: "1.000001") { id } }',
-         lambda mine, theirs: {}, caller=sibling_keeper, codes=("NO_REVIEW_PENDING",),
-         markers=_their_improvement_ids),
-    Case("add an action to their review", 'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "d", '
-         'owner: "o", dueDate: "2030-01-01") { id } }', _their(qms.ManagementReview, "ManagementReview"),
-         caller=qms_keeper, codes=("NOT_FOUND",), markers=_their_improvement_ids),
-    Case("complete their review action", 'mutation($id: ID!) { completeReviewAction(id: $id, result: "r") { id } }',
-         _their(qms.ReviewAction, "ReviewAction"), caller=qms_keeper, codes=("NOT_FOUND",),
-         markers=_their_improvement_ids),
-    Case("hold a review compiles only my agency", 'mutation { holdManagementReview(periodStart: "2020-01-01", '
-         'periodEnd: "2030-12-31", heldOn: "2030-12-31", chairedBy: "c") { inputs } }', lambda mine, theirs: {},
-         caller=sibling_keeper, markers=_their_improvement_ids),
-    Case("my conformity only", "{ conformity { agencyCode agencyName status } }", lambda mine, theirs: {},
-         caller=qms_keeper, markers=lambda mine, theirs: [*theirs.markers(), mine.sibling.code]),
-    Case("start building lands in my agency", 'mutation { startConformityBuilding(since: "2030-01-01") '
-         "{ agencyCode } }", lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_improvement_ids),
-    Case("announce lands in my agency", 'mutation { announceConformity(decisionNumber: "1/QĐ", '
-         'announcedOn: "2030-01-01") { agencyCode } }', lambda mine, theirs: {}, caller=sibling_keeper,
-         codes=("INVALID_TRANSITION",), markers=_their_improvement_ids),
-    Case("province conformity of their province", "query($p: String) { provinceConformity(provinceCode: $p) "
-         "{ total agencies { agencyCode } } }", lambda mine, theirs: {"p": theirs.province_code},
-         caller=province_admin, codes=("FORBIDDEN",)),
-    Case("province conformity of mine", "{ provinceConformity { total agencies { agencyCode agencyName } } }",
-         lambda mine, theirs: {}, caller=province_admin),
-    Case("legal basis versions are shared reference data", '{ legalBasisVersions(reference: "none") { version } }',
-         lambda mine, theirs: {}),
-    Case("record a legal change as a province admin", 'mutation { recordLegalChange(reference: "x") { flagged } }',
-         lambda mine, theirs: {}, caller=province_admin, codes=("FORBIDDEN",)),
-    Case("publish a model lands in my province", 'mutation { publishModelDocument(kind: POLICY, code: "M", '
-         'title: "t") { code } }', lambda mine, theirs: {}, caller=province_admin, codes=("NO_MODEL_OWNER",)),
+    *(
+        Case(
+            f"{name} lists only my agency's rows",
+            f"{{ {name}(first: 100) {{ edges {{ node {{ id }} }} }} }}",
+            lambda mine, theirs: {},
+            caller=qms_keeper,
+            markers=_their_improvement_ids,
+        )
+        for name in ("reviewFlags", "managementReviews")
+    ),
+    *(
+        Case(
+            f"{name} on their version",
+            f"mutation($id: ID!) {{ {name}(id: $id) {{ status }} }}",
+            _their(qms.DocumentVersion, "DocumentVersion"),
+            caller=qms_keeper,
+            codes=("NOT_FOUND",),
+            markers=_their_ids,
+        )
+        for name in ("rejectDocumentVersion", "withdrawDocumentVersion")
+    ),
+    Case(
+        "attach a file to their version",
+        'mutation($id: ID!) { attachDocumentFile(versionId: $id, filename: "a", '
+        'contentBase64: "eA==") { status } }',
+        _their(qms.DocumentVersion, "DocumentVersion"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "new version of their document",
+        "mutation($id: ID!) { createDocumentVersion(documentId: $id) { number } }",
+        _their(qms.Document, "Document"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "review their risk",
+        'mutation($id: ID!) { reviewRisk(id: $id, likelihood: 1, impact: 1, treatment: "t", '
+        'reviewDate: "2030-01-01") { level } }',
+        _their(qms.Risk, "Risk"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_ids,
+    ),
+    Case(
+        "review their document",
+        "mutation($id: ID!) { reviewDocument(id: $id) { id } }",
+        _their(qms.Document, "Document"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "review their flagged procedure",
+        'mutation { reviewProcedure(procedureCode: "1.000001") { id } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        codes=("NO_REVIEW_PENDING",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "add an action to their review",
+        'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "d", '
+        'owner: "o", dueDate: "2030-01-01") { id } }',
+        _their(qms.ManagementReview, "ManagementReview"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "complete their review action",
+        'mutation($id: ID!) { completeReviewAction(id: $id, result: "r") { id } }',
+        _their(qms.ReviewAction, "ReviewAction"),
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "hold a review compiles only my agency",
+        'mutation { holdManagementReview(periodStart: "2020-01-01", '
+        'periodEnd: "2030-12-31", heldOn: "2030-12-31", chairedBy: "c") { inputs } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "my conformity only",
+        "{ conformity { agencyCode agencyName status } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=lambda mine, theirs: [*theirs.markers(), mine.sibling.code],
+    ),
+    Case(
+        "start building lands in my agency",
+        'mutation { startConformityBuilding(since: "2030-01-01") { agencyCode } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "announce lands in my agency",
+        'mutation { announceConformity(decisionNumber: "1/QĐ", '
+        'announcedOn: "2030-01-01") { agencyCode } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        codes=("INVALID_TRANSITION",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
+        "province conformity of their province",
+        "query($p: String) { provinceConformity(provinceCode: $p) "
+        "{ total agencies { agencyCode } } }",
+        lambda mine, theirs: {"p": theirs.province_code},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "province conformity of mine",
+        "{ provinceConformity { total agencies { agencyCode agencyName } } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+    ),
+    Case(
+        "legal basis versions are shared reference data",
+        '{ legalBasisVersions(reference: "none") { version } }',
+        lambda mine, theirs: {},
+    ),
+    Case(
+        "record a legal change as a province admin",
+        'mutation { recordLegalChange(reference: "x") { flagged } }',
+        lambda mine, theirs: {},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "publish a model lands in my province",
+        'mutation { publishModelDocument(kind: POLICY, code: "M", title: "t") { code } }',
+        lambda mine, theirs: {},
+        caller=province_admin,
+        codes=("NO_MODEL_OWNER",),
+    ),
 ]
 
+
 def _their_objective(mine: Tenant, theirs: Tenant) -> list[str]:
-    return [*theirs.markers(), encode_id("Objective", theirs.province_id, theirs.rows[Objective].id)]
+    return [
+        *theirs.markers(),
+        encode_id("Objective", theirs.province_id, theirs.rows[Objective].id),
+    ]
 
 
 _OBJECTIVE_INPUT = '{title: "Đúng hạn", metric: ON_TIME_RATE, comparator: AT_LEAST, target: 0.9, period: {year: 2026}}'
 _EVERYTHING = '{from: "2000-01-01", to: "2099-12-31"}'
 CASES += [
     # Figures: an agency sees its own, a province its agencies; another tenant's ids are NOT_FOUND.
-    Case("figures per agency hold only mine", f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) "
-         "{ agencyId provinceId received } }", lambda mine, theirs: {}),
-    Case("figures per agency as a province admin", f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) "
-         "{ agencyId provinceId received } }", lambda mine, theirs: {}, caller=province_admin),
-    Case("figures of their province", "query($p: ID) { figures(period: {year: 2026}, provinceId: $p) { received } }",
-         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
-         caller=province_admin, codes=("NOT_FOUND",)),
-    Case("figures of their agency", "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
-         lambda mine, theirs: {"a": theirs.agency_gid}, caller=province_admin, codes=("NOT_FOUND",)),
-    Case("figures of a sibling agency", "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
-         lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)}, codes=("NOT_FOUND",),
-         markers=lambda mine, theirs: [mine.sibling.code, *theirs.markers()]),
-    Case("figure dossiers list only mine", f"{{ figureDossiers(metric: BACKLOG, period: {_EVERYTHING}, first: 100) "
-         "{ totalCount edges { node { id code agencyId } } } }", lambda mine, theirs: {}, caller=province_admin,
-         markers=lambda mine, theirs: [*theirs.markers(), theirs.rows[Dossier].code]),
-    Case("figure dossiers of their agency", "query($a: ID) { figureDossiers(metric: RECEIVED, period: {year: 2026}, "
-         "agencyId: $a) { totalCount } }", lambda mine, theirs: {"a": theirs.agency_gid}, codes=("NOT_FOUND",)),
-    Case("annual report of their province", "query($p: ID) { annualReport(year: 2026, provinceId: $p) { level } }",
-         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
-         caller=province_admin, codes=("NOT_FOUND",)),
-    Case("national report as a province admin", "{ annualReport(year: 2026) { rows { code name } "
-         "objectives { scope title } } }", lambda mine, theirs: {}, caller=province_admin,
-         markers=lambda mine, theirs: [theirs.province_code, *theirs.markers()]),
-    Case("annual report of my province as one agency", "query($p: ID) { annualReport(year: 2026, provinceId: $p) "
-         "{ rows { code name } objectives { scope } } }",
-         lambda mine, theirs: {"p": encode_id("Province", mine.province_id, mine.province_id)},
-         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()]),
-    Case("objectives list only mine", "{ objectives(first: 100) { edges { node { id agencyId title } } } }",
-         lambda mine, theirs: {}, caller=qms_keeper, markers=_their_objective),
-    Case("update their objective", f"mutation($id: ID!) {{ updateObjective(id: $id, input: {_OBJECTIVE_INPUT}) "
-         "{ id } }", lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]}, caller=qms_keeper,
-         codes=("NOT_FOUND",), markers=_their_objective),
-    Case("delete their objective", "mutation($id: ID!) { deleteObjective(id: $id) }",
-         lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]}, caller=qms_keeper,
-         codes=("NOT_FOUND",), markers=lambda mine, theirs: theirs.markers()),
-    Case("create an objective lands in my agency", f"mutation {{ createObjective(input: {_OBJECTIVE_INPUT}) "
-         "{ id agencyId } }", lambda mine, theirs: {}, caller=sibling_keeper, markers=_their_objective),
+    Case(
+        "figures per agency hold only mine",
+        f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) {{ agencyId provinceId received }} }}",
+        lambda mine, theirs: {},
+    ),
+    Case(
+        "figures per agency as a province admin",
+        f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) {{ agencyId provinceId received }} }}",
+        lambda mine, theirs: {},
+        caller=province_admin,
+    ),
+    Case(
+        "figures of their province",
+        "query($p: ID) { figures(period: {year: 2026}, provinceId: $p) { received } }",
+        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "figures of their agency",
+        "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "figures of a sibling agency",
+        "query($a: ID) { figures(period: {year: 2026}, agencyId: $a) { received } }",
+        lambda mine, theirs: {"a": encode_id("Agency", mine.province_id, mine.sibling.id)},
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [mine.sibling.code, *theirs.markers()],
+    ),
+    Case(
+        "figure dossiers list only mine",
+        f"{{ figureDossiers(metric: BACKLOG, period: {_EVERYTHING}, first: 100) "
+        "{ totalCount edges { node { id code agencyId } } } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+        markers=lambda mine, theirs: [*theirs.markers(), theirs.rows[Dossier].code],
+    ),
+    Case(
+        "figure dossiers of their agency",
+        "query($a: ID) { figureDossiers(metric: RECEIVED, period: {year: 2026}, "
+        "agencyId: $a) { totalCount } }",
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "annual report of their province",
+        "query($p: ID) { annualReport(year: 2026, provinceId: $p) { level } }",
+        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "national report as a province admin",
+        "{ annualReport(year: 2026) { rows { code name } objectives { scope title } } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+        markers=lambda mine, theirs: [theirs.province_code, *theirs.markers()],
+    ),
+    Case(
+        "annual report of my province as one agency",
+        "query($p: ID) { annualReport(year: 2026, provinceId: $p) "
+        "{ rows { code name } objectives { scope } } }",
+        lambda mine, theirs: {"p": encode_id("Province", mine.province_id, mine.province_id)},
+        markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()],
+    ),
+    Case(
+        "objectives list only mine",
+        "{ objectives(first: 100) { edges { node { id agencyId title } } } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=_their_objective,
+    ),
+    Case(
+        "update their objective",
+        f"mutation($id: ID!) {{ updateObjective(id: $id, input: {_OBJECTIVE_INPUT}) {{ id }} }}",
+        lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]},
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_objective,
+    ),
+    Case(
+        "delete their objective",
+        "mutation($id: ID!) { deleteObjective(id: $id) }",
+        lambda mine, theirs: {"id": _their_objective(mine, theirs)[-1]},
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: theirs.markers(),
+    ),
+    Case(
+        "create an objective lands in my agency",
+        f"mutation {{ createObjective(input: {_OBJECTIVE_INPUT}) {{ id agencyId }} }}",
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_objective,
+    ),
 ]
 
 
@@ -477,23 +986,47 @@ def _step_secrets(mine: Tenant, theirs: Tenant) -> list[str]:
 
 
 CASES += [
-    Case("their dossier with its steps", "query($id: ID!) { dossier(id: $id) { code mySteps { code sectorData } } }",
-         lambda mine, theirs: {"id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id)},
-         codes=("NOT_FOUND",), markers=_step_secrets),
-    Case("my dossiers show no step of theirs", "{ dossiers(first: 10) { edges { node { code mySteps { sectorData } } } } }",
-         lambda mine, theirs: {}, markers=_step_secrets),
-    Case("completeStep with step data and a receiver on their dossier",
-         "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, stepData: {a: 1}, toAgency: $to) { code } }",
-         lambda mine, theirs: {"id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id),
-                               "to": encode_id("Agency", mine.province_id, mine.agency.id)},
-         codes=("NOT_FOUND",), markers=_step_secrets),
-    Case("completeStep handing over to their agency",
-         "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, toAgency: $to) { code } }",
-         lambda mine, theirs: {"id": encode_id("Dossier", mine.province_id, mine.rows[Dossier].id),
-                               "to": theirs.agency_gid}, codes=("AGENCY_NOT_FOUND",), markers=_step_secrets),
-    Case("adopt mapping a step to their agency",
-         'mutation($to: JSON) { adoptProcedure(procedureCode: "none", stepAgencies: $to) { code } }',
-         lambda mine, theirs: {"to": {"s0": theirs.agency_gid}}, codes=("NOT_FOUND",)),
+    Case(
+        "their dossier with its steps",
+        "query($id: ID!) { dossier(id: $id) { code mySteps { code sectorData } } }",
+        lambda mine, theirs: {
+            "id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id)
+        },
+        codes=("NOT_FOUND",),
+        markers=_step_secrets,
+    ),
+    Case(
+        "my dossiers show no step of theirs",
+        "{ dossiers(first: 10) { edges { node { code mySteps { sectorData } } } } }",
+        lambda mine, theirs: {},
+        markers=_step_secrets,
+    ),
+    Case(
+        "completeStep with step data and a receiver on their dossier",
+        "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, stepData: {a: 1}, toAgency: $to) { code } }",
+        lambda mine, theirs: {
+            "id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id),
+            "to": encode_id("Agency", mine.province_id, mine.agency.id),
+        },
+        codes=("NOT_FOUND",),
+        markers=_step_secrets,
+    ),
+    Case(
+        "completeStep handing over to their agency",
+        "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, toAgency: $to) { code } }",
+        lambda mine, theirs: {
+            "id": encode_id("Dossier", mine.province_id, mine.rows[Dossier].id),
+            "to": theirs.agency_gid,
+        },
+        codes=("AGENCY_NOT_FOUND",),
+        markers=_step_secrets,
+    ),
+    Case(
+        "adopt mapping a step to their agency",
+        'mutation($to: JSON) { adoptProcedure(procedureCode: "none", stepAgencies: $to) { code } }',
+        lambda mine, theirs: {"to": {"s0": theirs.agency_gid}},
+        codes=("NOT_FOUND",),
+    ),
 ]
 
 
@@ -507,16 +1040,27 @@ async def test_a_step_handed_over_shows_the_dossier_and_that_step_only(resources
         session.add(first)
         await session.flush()
         dossier = first.dossier
-        held = DossierStep(province_id=mine.province_id, agency_id=mine.agency.id, dossier_id=dossier.id,
-                           step_index=1, step_code="s1", sector_data={"mine": True}, from_agency_id=mine.sibling.id)
+        held = DossierStep(
+            province_id=mine.province_id,
+            agency_id=mine.agency.id,
+            dossier_id=dossier.id,
+            step_index=1,
+            step_code="s1",
+            sector_data={"mine": True},
+            from_agency_id=mine.sibling.id,
+        )
         session.add(held)
     me = TenantScope.agencies([mine.agency.id], [mine.province_id])
     async with resources.session(me) as session:
         assert (await session.get(Dossier, (mine.province_id, dossier.id))) is not None
-        steps = (await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier.id))).scalars()
+        steps = (
+            await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier.id))
+        ).scalars()
         assert [s.step_code for s in steps] == ["s1"]
     async with resources.session(me) as session, session.begin():
-        changed = await session.execute(update(DossierStep).where(DossierStep.id == first.id).values(status="done"))
+        changed = await session.execute(
+            update(DossierStep).where(DossierStep.id == first.id).values(status="done")
+        )
         assert changed.rowcount == 0
     with pytest.raises(TenantScopeError):
         async with resources.session(me) as session, session.begin():
@@ -525,13 +1069,25 @@ async def test_a_step_handed_over_shows_the_dossier_and_that_step_only(resources
     with pytest.raises(TenantScopeError):
         async with resources.session(me) as session, session.begin():
             session.add(ROW_FACTORIES[Dossier](mine.province_id, mine.sibling.id))
-    for scope in (TenantScope.agencies([theirs.agency.id], [theirs.province_id]), TenantScope.province(theirs.province_id)):
+    for scope in (
+        TenantScope.agencies([theirs.agency.id], [theirs.province_id]),
+        TenantScope.province(theirs.province_id),
+    ):
         async with resources.session(scope) as session:
             assert (await session.get(Dossier, (mine.province_id, dossier.id))) is None
-            assert (await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier.id))).first() is None
+            assert (
+                await session.execute(
+                    select(DossierStep).where(DossierStep.dossier_id == dossier.id)
+                )
+            ).first() is None
 
 
-PUBLIC_FIELDS = {"version", "provinces", "province", "activeModules"}  # global reference data, no tenant rows
+PUBLIC_FIELDS = {
+    "version",
+    "provinces",
+    "province",
+    "activeModules",
+}  # global reference data, no tenant rows
 
 
 def test_every_query_and_mutation_has_a_case():
@@ -558,15 +1114,22 @@ async def test_graphql_leaks_nothing(app, client, callers, resources, tenants, c
     if case.query.startswith("subscription"):
         body = await answer_over_websocket(app, headers, case.query, case.variables(mine, theirs))
     else:
-        response = await client.post("/graphql", json={"query": case.query, "variables": case.variables(mine, theirs)},
-                                     headers=headers)
+        response = await client.post(
+            "/graphql",
+            json={"query": case.query, "variables": case.variables(mine, theirs)},
+            headers=headers,
+        )
         body = response.json()
-    assert [error["extensions"]["code"] for error in body.get("errors", [])] == list(case.codes), body
+    assert [error["extensions"]["code"] for error in body.get("errors", [])] == list(case.codes), (
+        body
+    )
     text = orjson.dumps(body).decode()
     for marker in case.markers(mine, theirs):
         assert marker not in text, f"{case.name}: {marker!r} leaked"
     async with resources.session(TenantScope.nation()) as session:
-        assert (await session.execute(select(Agency).where(Agency.code == "X" + theirs.agency.code))).first() is None
+        assert (
+            await session.execute(select(Agency).where(Agency.code == "X" + theirs.agency.code))
+        ).first() is None
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -575,7 +1138,9 @@ async def test_graphql_leaks_nothing(app, client, callers, resources, tenants, c
     province_delta=st.integers(-3, 3),
     noise=st.text(max_size=12),
 )
-async def test_random_global_ids_never_resolve_across_tenants(client, callers, tenants, type_name, province_delta, noise):
+async def test_random_global_ids_never_resolve_across_tenants(
+    client, callers, tenants, type_name, province_delta, noise
+):
     mine, theirs = tenants
     candidates = [
         _forged(type_name, theirs.province_id + province_delta, theirs.agency.id),
@@ -585,8 +1150,16 @@ async def test_random_global_ids_never_resolve_across_tenants(client, callers, t
     ]
     headers = callers.issue(agency_caller(mine))
     for candidate in candidates:
-        body = (await client.post("/graphql", json={"query": "query($id: ID!) { agency(id: $id) { id } }",
-                                                     "variables": {"id": candidate}}, headers=headers)).json()
+        body = (
+            await client.post(
+                "/graphql",
+                json={
+                    "query": "query($id: ID!) { agency(id: $id) { id } }",
+                    "variables": {"id": candidate},
+                },
+                headers=headers,
+            )
+        ).json()
         found = (body.get("data") or {}).get("agency")
         assert found is None or found["id"] == mine.agency_gid
 
@@ -594,9 +1167,14 @@ async def test_random_global_ids_never_resolve_across_tenants(client, callers, t
 # --- HTTP downloads: slips 01-05 and the tracking book 06 (graphql/dossiers/downloads.py) -------
 
 CASES += [
-    Case("slips of their dossier", "query($id: ID!) { dossier(id: $id) { slips { number htmlUrl } } }",
-         lambda mine, theirs: {"id": encode_id("Dossier", theirs.province_id, theirs.rows[Dossier].id)},
-         codes=("NOT_FOUND",)),
+    Case(
+        "slips of their dossier",
+        "query($id: ID!) { dossier(id: $id) { slips { number htmlUrl } } }",
+        lambda mine, theirs: {
+            "id": encode_id("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+    ),
 ]
 
 
@@ -612,34 +1190,61 @@ class HttpCase:
 
 def _their_slip(number: int, fmt: str) -> Callable[[Tenant, Tenant], str]:
     return lambda mine, theirs: (
-        f"/dossiers/{encode_id('Dossier', theirs.province_id, theirs.rows[Dossier].id)}/slips/{number:02d}.{fmt}")
+        f"/dossiers/{encode_id('Dossier', theirs.province_id, theirs.rows[Dossier].id)}/slips/{number:02d}.{fmt}"
+    )
 
 
-def _book(agency_gid: Callable[[Tenant, Tenant], str], fmt: str = "csv") -> Callable[[Tenant, Tenant], str]:
+def _book(
+    agency_gid: Callable[[Tenant, Tenant], str], fmt: str = "csv"
+) -> Callable[[Tenant, Tenant], str]:
     today = dt.date.today()
     period = f"from={today - dt.timedelta(days=2)}&to={today + dt.timedelta(days=1)}"
     return lambda mine, theirs: f"/agencies/{agency_gid(mine, theirs)}/tracking-book.{fmt}?{period}"
 
 
 HTTP_CASES = [
-    *(HttpCase(f"slip {number:02d}.{fmt} of their dossier", _their_slip(number, fmt))
-      for number in range(1, 6) for fmt in ("html", "pdf")),
-    HttpCase("slip of their dossier id under my province",
-             lambda mine, theirs: f"/dossiers/{_forged('Dossier', mine.province_id, theirs.rows[Dossier].id)}/slips/01.html"),
-    HttpCase("slip of their dossier as a province admin", _their_slip(1, "html"), status=403, caller=province_admin),
+    *(
+        HttpCase(f"slip {number:02d}.{fmt} of their dossier", _their_slip(number, fmt))
+        for number in range(1, 6)
+        for fmt in ("html", "pdf")
+    ),
+    HttpCase(
+        "slip of their dossier id under my province",
+        lambda mine, theirs: (
+            f"/dossiers/{_forged('Dossier', mine.province_id, theirs.rows[Dossier].id)}/slips/01.html"
+        ),
+    ),
+    HttpCase(
+        "slip of their dossier as a province admin",
+        _their_slip(1, "html"),
+        status=403,
+        caller=province_admin,
+    ),
     HttpCase("tracking book of their agency", _book(lambda mine, theirs: theirs.agency_gid)),
-    HttpCase("tracking book xlsx of their agency", _book(lambda mine, theirs: theirs.agency_gid, "xlsx")),
-    HttpCase("tracking book of my sibling agency",
-             _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id))),
-    HttpCase("tracking book with their agency id under my province",
-             _book(lambda mine, theirs: _forged("Agency", mine.province_id, theirs.agency.id))),
+    HttpCase(
+        "tracking book xlsx of their agency", _book(lambda mine, theirs: theirs.agency_gid, "xlsx")
+    ),
+    HttpCase(
+        "tracking book of my sibling agency",
+        _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id)),
+    ),
+    HttpCase(
+        "tracking book with their agency id under my province",
+        _book(lambda mine, theirs: _forged("Agency", mine.province_id, theirs.agency.id)),
+    ),
     # The sibling: an export appends to the agency's audit chain, and `mine` holds a probe entry.
-    HttpCase("tracking book of my agency lists only mine",
-             _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id)), status=200,
-             caller=lambda tenant: Principal("officer-" + tenant.sibling.code,
-                                             TenantScope.agencies([tenant.sibling.id], [tenant.province_id]),
-                                             frozenset({Role.officer}), province_id=tenant.province_id,
-                                             agency_id=tenant.sibling.id)),
+    HttpCase(
+        "tracking book of my agency lists only mine",
+        _book(lambda mine, theirs: encode_id("Agency", mine.province_id, mine.sibling.id)),
+        status=200,
+        caller=lambda tenant: Principal(
+            "officer-" + tenant.sibling.code,
+            TenantScope.agencies([tenant.sibling.id], [tenant.province_id]),
+            frozenset({Role.officer}),
+            province_id=tenant.province_id,
+            agency_id=tenant.sibling.id,
+        ),
+    ),
 ]
 
 
@@ -649,8 +1254,11 @@ async def test_http_downloads_leak_nothing(client, callers, resources, tenants, 
     row = theirs.rows[Dossier]
     async with resources.session(TenantScope.nation()) as session, session.begin():
         # Received: were the scope to fail, slips 01 and 05 would render instead of answering 404.
-        await session.execute(update(Dossier).where(Dossier.province_id == row.province_id, Dossier.id == row.id)
-                              .values(status=2))
+        await session.execute(
+            update(Dossier)
+            .where(Dossier.province_id == row.province_id, Dossier.id == row.id)
+            .values(status=2)
+        )
     response = await client.get(case.path(mine, theirs), headers=callers.issue(case.caller(mine)))
     assert response.status_code == case.status, response.text
     text = response.content.decode("utf-8", errors="replace")

@@ -17,8 +17,13 @@ import httpx
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-ROOMS = {"core": "eiso.core", "tenants": "eiso.tenants", "graphql": "eiso.graphql",
-         "infra": "eiso.infra", "plugins": "eiso.plugins"}
+ROOMS = {
+    "core": "eiso.core",
+    "tenants": "eiso.tenants",
+    "graphql": "eiso.graphql",
+    "infra": "eiso.infra",
+    "plugins": "eiso.plugins",
+}
 BIN = pathlib.Path(sys.executable).parent
 CHECK_GRAPHQL = (
     "import strawberry, graphql, eiso.graphql.schema; "
@@ -42,8 +47,15 @@ def test_import_graphql_from_the_root_is_graphql_core():
 
 
 def test_python_m_pytest_from_the_root():
-    result = _run(sys.executable, "-m", "pytest", "-q", "-p", "no:randomly",
-                  "tests/test_settings.py::test_async_driver_is_picked")
+    result = _run(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:randomly",
+        "tests/test_settings.py::test_async_driver_is_picked",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -64,15 +76,27 @@ def test_uvicorn_command_line_from_the_root(tmp_path):
     port = _free_port()
     env = {**os.environ, "EISO_DATABASE_URL": f"sqlite:///{tmp_path}/u.db", "EISO_ENV": "test"}
     server = subprocess.Popen(
-        [str(BIN / "uvicorn"), "--factory", "eiso.core.app:asgi", "--host", "127.0.0.1",
-         "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            str(BIN / "uvicorn"),
+            "--factory",
+            "eiso.core.app:asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                response = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ version }"})
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/graphql", json={"query": "{ version }"}
+                )
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
@@ -135,8 +159,17 @@ def test_no_module_takes_a_dependency_or_stdlib_name():
 
 @pytest.mark.slow
 def test_wheel_holds_only_eiso(tmp_path):
-    result = _run(sys.executable, "-m", "build", "--wheel", "--no-isolation",
-                  "--outdir", str(tmp_path), str(ROOT), timeout=300)
+    result = _run(
+        sys.executable,
+        "-m",
+        "build",
+        "--wheel",
+        "--no-isolation",
+        "--outdir",
+        str(tmp_path),
+        str(ROOT),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     wheel = next(tmp_path.glob("eiso-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
@@ -151,6 +184,8 @@ def test_wheel_holds_only_eiso(tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     env = {**os.environ, "PYTHONPATH": str(site)}
-    check = CHECK_GRAPHQL + "; import eiso.core; assert eiso.core.__file__.startswith(%r)" % str(site)
+    check = CHECK_GRAPHQL + "; import eiso.core; assert eiso.core.__file__.startswith(%r)" % str(
+        site
+    )
     result = _run(sys.executable, "-c", check, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr

@@ -24,10 +24,16 @@ from tests.sector_support import (
 )
 
 TODAY = dt.date.today()
-GOOD = {"child_full_name": "Nguyễn Thị An", "date_of_birth": TODAY - dt.timedelta(days=10), "sex": "female",
-            "place_of_birth": "Bệnh viện Bãi Cháy", "mother_full_name": "Trần Thị Bình",
-            "mother_citizen_id": "022195000111", "father_full_name": "Nguyễn Văn Cường",
-            "father_citizen_id": "022190000222"}
+GOOD = {
+    "child_full_name": "Nguyễn Thị An",
+    "date_of_birth": TODAY - dt.timedelta(days=10),
+    "sex": "female",
+    "place_of_birth": "Bệnh viện Bãi Cháy",
+    "mother_full_name": "Trần Thị Bình",
+    "mother_citizen_id": "022195000111",
+    "father_full_name": "Nguyễn Văn Cường",
+    "father_citizen_id": "022190000222",
+}
 
 
 def errors(model=mod.BirthData, **change) -> list[dict]:
@@ -41,12 +47,17 @@ def test_good_birth():
     assert mod.BirthData(**{**GOOD, "father_full_name": None, "father_citizen_id": None})
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"date_of_birth": TODAY + dt.timedelta(days=1)}, "date_of_birth"),
-    ({"mother_citizen_id": "12345678901"}, "mother_citizen_id"),
-    ({"father_citizen_id": "1234567890123"}, "father_citizen_id"),
-    ({"sex": "x"}, "sex"), ({"child_full_name": ""}, "child_full_name"), ({"place_of_birth": ""}, "place_of_birth"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"date_of_birth": TODAY + dt.timedelta(days=1)}, "date_of_birth"),
+        ({"mother_citizen_id": "12345678901"}, "mother_citizen_id"),
+        ({"father_citizen_id": "1234567890123"}, "father_citizen_id"),
+        ({"sex": "x"}, "sex"),
+        ({"child_full_name": ""}, "child_full_name"),
+        ({"place_of_birth": ""}, "place_of_birth"),
+    ],
+)
 def test_each_bad_field_is_named(change, field):
     assert [e["loc"] for e in errors(**change)] == [(field,)]
 
@@ -76,7 +87,10 @@ def test_procedures_cutoff_and_three_agencies():
     assert birth.fee.amount == 0
     linked = procedures["LT-KS-TT-BHYT"]
     assert [s.responsible_unit for s in linked.steps] == [
-        "commune_people_committee", "commune_police", "social_insurance"]
+        "commune_people_committee",
+        "commune_police",
+        "social_insurance",
+    ]
     assert any(b.reference == "63/2024/NĐ-CP" for b in linked.legal_basis)
     for procedure in procedures.values():
         assert_steps_add_up(procedure)
@@ -89,8 +103,13 @@ def test_loads_through_entry_point():
 
 def test_plugins_list_shows_all_four_loaded():
     eiso = Path(sys.executable).with_name("eiso")
-    result = subprocess.run([str(eiso), "plugins", "list"], capture_output=True, text=True, check=False,
-                            env={"EISO_PLUGINS": ",".join(NAMES), "COLUMNS": "200", "PATH": ""})
+    result = subprocess.run(
+        [str(eiso), "plugins", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"EISO_PLUGINS": ",".join(NAMES), "COLUMNS": "200", "PATH": ""},
+    )
     assert result.returncode == 0, result.stderr
     rows = [line for line in result.stdout.splitlines() if any(n in line for n in NAMES)]
     assert len(rows) == 4 and all("loaded" in row for row in rows), result.stdout
@@ -101,7 +120,9 @@ NAMES = ["land_use_rights", "construction_permits", "business_registration", "bi
 
 async def test_query_only_for_the_enabling_province(resources, nation_session, callers):
     query = "{ birthRegistration { procedures { code steps { code agencyKind } } } }"
-    mine, other = await enabled_vs_other(resources, nation_session, callers, "birth_registration", query)
+    mine, other = await enabled_vs_other(
+        resources, nation_session, callers, "birth_registration", query
+    )
     codes = {p["code"]: p for p in mine["data"]["birthRegistration"]["procedures"]}
     assert [s["agencyKind"] for s in codes["LT-KS-TT-BHYT"]["steps"]][1] == "commune_police"
     assert other["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -110,11 +131,22 @@ async def test_query_only_for_the_enabling_province(resources, nation_session, c
 # --- through GraphQL, as a frontend would ------------------------------------------------------
 
 STEP_DATA = {
-    "birth": {"register_number": "KS-01", "personal_id": "022326000777", "registered_on": str(TODAY)},
-    "residence": {"permanent_address": "Tổ 5, phường Hà Lầm", "household_head_citizen_id": "022190000333",
-                  "registered_on": str(TODAY)},
-    "insurance_card": {"card_number": "TE1220123456789", "social_insurance_code": "2201234567",
-                       "valid_from": str(TODAY), "valid_until": str(TODAY.replace(year=TODAY.year + 6))},
+    "birth": {
+        "register_number": "KS-01",
+        "personal_id": "022326000777",
+        "registered_on": str(TODAY),
+    },
+    "residence": {
+        "permanent_address": "Tổ 5, phường Hà Lầm",
+        "household_head_citizen_id": "022190000333",
+        "registered_on": str(TODAY),
+    },
+    "insurance_card": {
+        "card_number": "TE1220123456789",
+        "social_insurance_code": "2201234567",
+        "valid_from": str(TODAY),
+        "valid_until": str(TODAY.replace(year=TODAY.year + 6)),
+    },
 }
 WIRE = {**GOOD, "date_of_birth": str(GOOD["date_of_birth"])}
 
@@ -133,31 +165,65 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
         seen = await lifecycle(office, procedure.code, WIRE, STEP_DATA)
         assert seen["status"] == "returned" and "Nguyễn Thị An" not in str(seen)
     body = await office("{ birthRegistration { procedures { code steps { code agencyKind } } } }")
-    assert {p["code"] for p in body["data"]["birthRegistration"]["procedures"]} == {"1.001193", "LT-KS-TT-BHYT"}
+    assert {p["code"] for p in body["data"]["birthRegistration"]["procedures"]} == {
+        "1.001193",
+        "LT-KS-TT-BHYT",
+    }
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"date_of_birth": str(TODAY + dt.timedelta(days=1))}, "date_of_birth"),
-    ({"mother_citizen_id": "12345678901"}, "mother_citizen_id"),
-    ({"father_citizen_id": "1234567890123"}, "father_citizen_id"),
-    ({"sex": "x"}, "sex"), ({"child_full_name": ""}, "child_full_name"), ({"place_of_birth": ""}, "place_of_birth"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"date_of_birth": str(TODAY + dt.timedelta(days=1))}, "date_of_birth"),
+        ({"mother_citizen_id": "12345678901"}, "mother_citizen_id"),
+        ({"father_citizen_id": "1234567890123"}, "father_citizen_id"),
+        ({"sex": "x"}, "sex"),
+        ({"child_full_name": ""}, "child_full_name"),
+        ({"place_of_birth": ""}, "place_of_birth"),
+    ],
+)
 async def test_sector_errors_through_graphql(app, resources, callers, change, field):
     (office,) = await offices(resources, callers, app, "birth_registration", "UBND xã Lỗi")
     await adopt(office, "1.001193")
     await assert_sector_error(office, "1.001193", WIRE, change, field)
 
 
-@pytest.mark.parametrize("model, data, change, field", [
-    (mod.BirthStepData, STEP_DATA["birth"], {"personal_id": "0223260007"}, "personal_id"),
-    (mod.BirthStepData, STEP_DATA["birth"], {"registered_on": TODAY + dt.timedelta(days=1)}, "registered_on"),
-    (mod.ResidenceStepData, STEP_DATA["residence"], {"household_head_citizen_id": "x" * 12},
-     "household_head_citizen_id"),
-    (mod.ResidenceStepData, STEP_DATA["residence"], {"permanent_address": ""}, "permanent_address"),
-    (mod.InsuranceCardData, STEP_DATA["insurance_card"], {"card_number": "TE12201234567"}, "card_number"),
-    (mod.InsuranceCardData, STEP_DATA["insurance_card"], {"social_insurance_code": "220123456"},
-     "social_insurance_code"),
-])
+@pytest.mark.parametrize(
+    "model, data, change, field",
+    [
+        (mod.BirthStepData, STEP_DATA["birth"], {"personal_id": "0223260007"}, "personal_id"),
+        (
+            mod.BirthStepData,
+            STEP_DATA["birth"],
+            {"registered_on": TODAY + dt.timedelta(days=1)},
+            "registered_on",
+        ),
+        (
+            mod.ResidenceStepData,
+            STEP_DATA["residence"],
+            {"household_head_citizen_id": "x" * 12},
+            "household_head_citizen_id",
+        ),
+        (
+            mod.ResidenceStepData,
+            STEP_DATA["residence"],
+            {"permanent_address": ""},
+            "permanent_address",
+        ),
+        (
+            mod.InsuranceCardData,
+            STEP_DATA["insurance_card"],
+            {"card_number": "TE12201234567"},
+            "card_number",
+        ),
+        (
+            mod.InsuranceCardData,
+            STEP_DATA["insurance_card"],
+            {"social_insurance_code": "220123456"},
+            "social_insurance_code",
+        ),
+    ],
+)
 def test_each_bad_step_field_is_named(model, data, change, field):
     with pytest.raises(ValidationError) as caught:
         model(**{**data, **change})
@@ -166,4 +232,8 @@ def test_each_bad_step_field_is_named(model, data, change, field):
 
 def test_the_interlinked_steps_carry_their_data_models():
     linked = {p.code: p for p in mod.PROCEDURES}["LT-KS-TT-BHYT"]
-    assert [s.data_model for s in linked.steps] == [mod.BirthStepData, mod.ResidenceStepData, mod.InsuranceCardData]
+    assert [s.data_model for s in linked.steps] == [
+        mod.BirthStepData,
+        mod.ResidenceStepData,
+        mod.InsuranceCardData,
+    ]

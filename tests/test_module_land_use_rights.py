@@ -18,7 +18,13 @@ from tests.sector_support import (
     offices,
 )
 
-GOOD = {"parcel_number": 12, "map_sheet": 3, "area_m2": 120.5, "purpose": "ONT", "location": "Thôn 1, xã Tiên Yên"}
+GOOD = {
+    "parcel_number": 12,
+    "map_sheet": 3,
+    "area_m2": 120.5,
+    "purpose": "ONT",
+    "location": "Thôn 1, xã Tiên Yên",
+}
 
 
 def errors(**change) -> list[dict]:
@@ -31,10 +37,17 @@ def test_good_parcel():
     assert mod.ParcelData(**GOOD).purpose is mod.LandUsePurpose.ONT
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"area_m2": 0}, "area_m2"), ({"area_m2": -5}, "area_m2"), ({"parcel_number": 0}, "parcel_number"),
-    ({"map_sheet": 0}, "map_sheet"), ({"purpose": "XYZ"}, "purpose"), ({"location": "  "}, "location"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"area_m2": 0}, "area_m2"),
+        ({"area_m2": -5}, "area_m2"),
+        ({"parcel_number": 0}, "parcel_number"),
+        ({"map_sheet": 0}, "map_sheet"),
+        ({"purpose": "XYZ"}, "purpose"),
+        ({"location": "  "}, "location"),
+    ],
+)
 def test_each_bad_field_is_named(change, field):
     assert [e["loc"] for e in errors(**change)] == [(field,)]
 
@@ -59,10 +72,14 @@ def test_loads_through_entry_point():
 
 async def test_query_only_for_the_enabling_province(resources, nation_session, callers):
     query = "{ landUseRights { procedures { code name } landUsePurposes { code name } } }"
-    mine, other = await enabled_vs_other(resources, nation_session, callers, "land_use_rights", query)
+    mine, other = await enabled_vs_other(
+        resources, nation_session, callers, "land_use_rights", query
+    )
     codes = [p["code"] for p in mine["data"]["landUseRights"]["procedures"]]
     assert "1.013978" in codes
-    assert {"code": "ONT", "name": "Đất ở tại nông thôn"} in mine["data"]["landUseRights"]["landUsePurposes"]
+    assert {"code": "ONT", "name": "Đất ở tại nông thôn"} in mine["data"]["landUseRights"][
+        "landUsePurposes"
+    ]
     assert other["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
@@ -76,7 +93,9 @@ async def app(resources, callers):
 
 
 async def test_each_procedure_through_its_lifecycle(app, resources, callers):
-    (office,) = await offices(resources, callers, app, "land_use_rights", "Văn phòng đăng ký đất đai")
+    (office,) = await offices(
+        resources, callers, app, "land_use_rights", "Văn phòng đăng ký đất đai"
+    )
     for procedure in mod.PROCEDURES:
         seen = await lifecycle(office, procedure.code, GOOD)
         assert seen["status"] == "returned"
@@ -86,10 +105,17 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
     assert "ONT" in {p["code"] for p in module["landUsePurposes"]}
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"area_m2": 0}, "area_m2"), ({"area_m2": -5}, "area_m2"), ({"parcel_number": 0}, "parcel_number"),
-    ({"map_sheet": 0}, "map_sheet"), ({"purpose": "XYZ"}, "purpose"), ({"location": "  "}, "location"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"area_m2": 0}, "area_m2"),
+        ({"area_m2": -5}, "area_m2"),
+        ({"parcel_number": 0}, "parcel_number"),
+        ({"map_sheet": 0}, "map_sheet"),
+        ({"purpose": "XYZ"}, "purpose"),
+        ({"location": "  "}, "location"),
+    ],
+)
 async def test_sector_errors_through_graphql(app, resources, callers, change, field):
     (office,) = await offices(resources, callers, app, "land_use_rights", "Văn phòng Lỗi")
     await adopt(office, "1.013978")

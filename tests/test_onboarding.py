@@ -38,12 +38,16 @@ def _codes(n: int = 3) -> list[str]:
 
 async def test_parents_after_children_and_rerun_changes_nothing(resources, province):
     root, commune, ward = _codes()
-    text = (HEADER
-            + f"{commune},Ủy ban nhân dân xã Tiên Yên,commune,{root},tienyen,tienyen@example.vn\n"
-            + f"{ward},Ủy ban nhân dân phường Hạ Long,ward,{root},,\n"
-            + f"{root},Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n")
+    text = (
+        HEADER
+        + f"{commune},Ủy ban nhân dân xã Tiên Yên,commune,{root},tienyen,tienyen@example.vn\n"
+        + f"{ward},Ủy ban nhân dân phường Hạ Long,ward,{root},,\n"
+        + f"{root},Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n"
+    )
     progress = []
-    first = await _run(resources, province, text, progress=lambda done, total: progress.append((done, total)))
+    first = await _run(
+        resources, province, text, progress=lambda done, total: progress.append((done, total))
+    )
     assert first.ok and sorted(first.created) == sorted([root, commune, ward])
     assert progress[-1] == (3, 3)
     assert [(a.agency_code, a.username) for a in first.pending_accounts] == [(commune, "tienyen")]
@@ -69,19 +73,28 @@ async def test_same_code_in_the_same_province_is_updated(resources, province):
 
 async def test_json_list_with_line_numbers(resources, province):
     parent, child = _codes(2)
-    good = json.dumps([
-        {"code": child, "name": "Xã Đầm Hà", "kind": "commune", "parent_code": parent},
-        {"code": parent, "name": "UBND tỉnh", "kind": "people_committee"},
-    ], ensure_ascii=False, indent=2)
+    good = json.dumps(
+        [
+            {"code": child, "name": "Xã Đầm Hà", "kind": "commune", "parent_code": parent},
+            {"code": parent, "name": "UBND tỉnh", "kind": "people_committee"},
+        ],
+        ensure_ascii=False,
+        indent=2,
+    )
     report = await _run(resources, province, good, FileFormat.json)
     assert report.ok and len(report.created) == 2
-    bad = '[\n  {"code": "%s", "name": "X", "kind": "commune"},\n  {"code": "%s", "name": "Y", "kind": "town"}\n]' % tuple(_codes(2))
+    bad = (
+        '[\n  {"code": "%s", "name": "X", "kind": "commune"},\n  {"code": "%s", "name": "Y", "kind": "town"}\n]'
+        % tuple(_codes(2))
+    )
     report = await _run(resources, province, bad, FileFormat.json)
     assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [(3, "bad kind 'town'")]
 
 
 async def test_dry_run_writes_nothing(resources, province):
-    report = await _run(resources, province, HEADER + f"{_codes(1)[0]},Xã Thử,commune,,,\n", dry_run=True)
+    report = await _run(
+        resources, province, HEADER + f"{_codes(1)[0]},Xã Thử,commune,,,\n", dry_run=True
+    )
     assert report.ok and len(report.created) == 1
     assert await _count(resources, province) == 0
 
@@ -110,15 +123,23 @@ async def _other_province_code(resources) -> str:
 )
 async def test_each_bad_row_reason(resources, province, rows, line, reason):
     (code,) = _codes(1)
-    report = await _run(resources, province, HEADER + f"{_codes(1)[0]},Xã Tốt,commune,,,\n" + rows.format(c=code))
+    report = await _run(
+        resources, province, HEADER + f"{_codes(1)[0]},Xã Tốt,commune,,,\n" + rows.format(c=code)
+    )
     assert not report.ok
-    assert any(e.line == line + 1 and e.reason.startswith(reason.format(c=code)) for e in report.errors), report.errors
+    assert any(
+        e.line == line + 1 and e.reason.startswith(reason.format(c=code)) for e in report.errors
+    ), report.errors
     assert await _count(resources, province) == 0
 
 
 async def test_bad_encoding_is_reported_with_its_line(resources, province):
     good, bad = _codes(2)
-    content = (HEADER + f"{good},Xã Tốt,commune,,,\n").encode() + f"{bad},X".encode() + b"\xff\xfe,commune,,,\n"
+    content = (
+        (HEADER + f"{good},Xã Tốt,commune,,,\n").encode()
+        + f"{bad},X".encode()
+        + b"\xff\xfe,commune,,,\n"
+    )
     report = await _run(resources, province, content)
     assert [(e.line, e.reason) for e in report.errors] == [(3, "not valid UTF-8 (bad encoding)")]
     assert await _count(resources, province) == 0
@@ -127,14 +148,18 @@ async def test_bad_encoding_is_reported_with_its_line(resources, province):
 async def test_code_of_another_province_is_refused(resources, province):
     taken = await _other_province_code(resources)
     report = await _run(resources, province, HEADER + f"{taken},Xã Trùng,commune,,,\n")
-    assert [e.reason for e in report.errors] == [f"code {taken!r} is already used by an agency of another province"]
+    assert [e.reason for e in report.errors] == [
+        f"code {taken!r} is already used by an agency of another province"
+    ]
 
 
 async def test_parent_cycle_and_every_bad_line_reported(resources, province):
     a, b, c = _codes()
     report = await _run(resources, province, HEADER + f"{a},A,commune,{b},,\n{b},B,commune,{a},,\n")
     assert {e.line for e in report.errors} == {2, 3}
-    report = await _run(resources, province, HEADER + f"{a},,commune,,,\n{b},B,x,,,\n{c},C,ward,Z{c},,\n")
+    report = await _run(
+        resources, province, HEADER + f"{a},,commune,,,\n{b},B,x,,,\n{c},C,ward,Z{c},,\n"
+    )
     assert [e.line for e in report.errors] == [2, 3, 4]
 
 
@@ -158,12 +183,17 @@ async def test_admins_named_in_the_file_get_invited_accounts(resources, province
     async with resources.session(TenantScope.nation()) as session:
         user = await get_by_username(session, username)
         agency = (await session.execute(select(Agency).where(Agency.code == first))).scalar_one()
-        assert (user.agency_id, user.roles, user.password_hash) == (agency.id, ["iso_secretary"], None)
+        assert (user.agency_id, user.roles, user.password_hash) == (
+            agency.id,
+            ["iso_secretary"],
+            None,
+        )
     # The same username for another agency: that line is refused and nothing is written.
     clash = HEADER + f"{second},Ủy ban nhân dân xã Đầm Hà,commune,,{username},\n"
     refused = await _run(resources, province, clash, accounts=create_agency_admins)
     assert [(e.line, e.reason) for e in refused.errors] == [
-        (2, f"admin_username {username!r} is already taken")]
+        (2, f"admin_username {username!r} is already taken")
+    ]
     async with resources.session(TenantScope.nation()) as session:
         assert (await session.execute(select(Agency).where(Agency.code == second))).first() is None
         count = select(func.count()).select_from(User).where(User.username == username)

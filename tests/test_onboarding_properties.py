@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 
 from eiso.tenants.onboarding import AgencyRow, check_rows, order_rows, parse_csv, parse_json
 
-VIETNAMESE = st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạấầẩẫậếềểễệốồổỗộớờởỡợíìỉĩịúùủũụứừửữựýỳỷỹỵ ,\"'-",
-                     min_size=1, max_size=40).filter(lambda name: name.strip())
+VIETNAMESE = st.text(
+    alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạấầẩẫậếềểễệốồổỗộớờởỡợíìỉĩịúùủũụứừửữựýỳỷỹỵ ,\"'-",
+    min_size=1,
+    max_size=40,
+).filter(lambda name: name.strip())
 
 
 @st.composite
@@ -23,8 +26,15 @@ def forests(draw):
     rows = []
     for index in range(size):
         parent = draw(st.one_of(st.none(), st.integers(0, index - 1))) if index else None
-        rows.append(AgencyRow(line=index + 2, code=f"C{index}", name=f"Xã {index}", kind="commune",
-                              parent_code=None if parent is None else f"C{parent}"))
+        rows.append(
+            AgencyRow(
+                line=index + 2,
+                code=f"C{index}",
+                name=f"Xã {index}",
+                kind="commune",
+                parent_code=None if parent is None else f"C{parent}",
+            )
+        )
     return draw(st.permutations(rows))
 
 
@@ -46,6 +56,9 @@ def test_names_survive_csv_and_json(names):
     rows, errors = parse_csv(buffer.getvalue().encode())
     assert not errors and [row.name for row in rows] == [name.strip() for name in names]
     assert not check_rows(rows)
-    content = json.dumps([{"code": f"C{i}", "name": n, "kind": "ward"} for i, n in enumerate(names)], ensure_ascii=False)
+    content = json.dumps(
+        [{"code": f"C{i}", "name": n, "kind": "ward"} for i, n in enumerate(names)],
+        ensure_ascii=False,
+    )
     rows, errors = parse_json(content.encode())
     assert not errors and [row.name for row in rows] == [name.strip() for name in names]

@@ -41,86 +41,224 @@ OPERATIONS = {
     "dossiers": ("{ dossiers(first: 1) { totalCount } }", DOSSIER_CALLERS),
     "dossier": ('{ dossier(id: "RG9zc2llcjoxOjE=") { code } }', DOSSIER_CALLERS),
     "publicDossier": ('{ publicDossier(code: "none", lookupKey: "x") { code } }', "everyone"),
-    "rateDossier": ('mutation { rateDossier(code: "none", lookupKey: "x", rating: 5) }', "everyone"),
-    "adoptProcedure": ('mutation { adoptProcedure(procedureCode: "none") { code } }', DOSSIER_CALLERS),
-    "receiveDossier": ('mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) { replayed } }', DOSSIER_CALLERS),
-    "refuseDossier": ('mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
-    "assignDossier": ('mutation { assignDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, assignee: "x") { code } }', DOSSIER_CALLERS),
-    "completeStep": ('mutation { completeStep(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
-    "requestSupplement": ('mutation { requestSupplement(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
-    "supplementReceived": ('mutation { supplementReceived(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
-    "requestFee": ('mutation { requestFee(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
-    "feePaid": ('mutation { feePaid(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
-    "withdrawDossier": ('mutation { withdrawDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
-    "stopDossier": ('mutation { stopDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }', DOSSIER_CALLERS),
-    "returnResult": ('mutation { returnResult(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }', DOSSIER_CALLERS),
-    "recordApology": ('mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }', DOSSIER_CALLERS),
-    **{name: (f"{{ {name}(first: 1) {{ totalCount }} }}", {*Role, "client"})
-       for name in ("documents", "nonconformities", "risks", "auditProgrammes")},
+    "rateDossier": (
+        'mutation { rateDossier(code: "none", lookupKey: "x", rating: 5) }',
+        "everyone",
+    ),
+    "adoptProcedure": (
+        'mutation { adoptProcedure(procedureCode: "none") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "receiveDossier": (
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) { replayed } }',
+        DOSSIER_CALLERS,
+    ),
+    "refuseDossier": (
+        'mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "assignDossier": (
+        'mutation { assignDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, assignee: "x") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "completeStep": (
+        'mutation { completeStep(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "requestSupplement": (
+        'mutation { requestSupplement(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "supplementReceived": (
+        'mutation { supplementReceived(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "requestFee": (
+        'mutation { requestFee(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "feePaid": (
+        'mutation { feePaid(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "withdrawDossier": (
+        'mutation { withdrawDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "stopDossier": (
+        'mutation { stopDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "returnResult": (
+        'mutation { returnResult(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "recordApology": (
+        'mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    **{
+        name: (f"{{ {name}(first: 1) {{ totalCount }} }}", {*Role, "client"})
+        for name in ("documents", "nonconformities", "risks", "auditProgrammes")
+    },
     "document": ('{ document(id: "bm9uZQ==") { code } }', {*Role, "client"}),
     "modelDocuments": ("{ modelDocuments(first: 1) { totalCount } }", {*Role, "client"}),
     "modelAdoptions": ('{ modelAdoptions(id: "bm9uZQ==") { modelVersionNumber } }', ADMINS),
-    "adoptModelDocument": ('mutation { adoptModelDocument(versionId: "bm9uZQ==") { code } }',
-                           {Role.iso_secretary, Role.leader}),
-    "createDocument": ('mutation { createDocument(kind: POLICY, code: "X", title: "") { code } }', QMS_DOCS),
-    "submitDocumentVersion": ('mutation { submitDocumentVersion(id: "bm9uZQ==") { status } }', QMS_DOCS),
-    "approveDocumentVersion": ('mutation { approveDocumentVersion(id: "bm9uZQ==") { status } }', {Role.leader}),
-    "makeDocumentVersionEffective": ('mutation { makeDocumentVersionEffective(id: "bm9uZQ==") { status } }',
-                                     QMS_DOCS),
-    "acknowledgeDocument": ('mutation { acknowledgeDocument(id: "bm9uZQ==") { status } }', set(Role)),
-    "raiseNonconformity": ('mutation { raiseNonconformity(title: "") { status } }', {*QMS_NCS, "client"}),
-    "planCorrectiveAction": ('mutation { planCorrectiveAction(id: "bm9uZQ==", rootCause: "r", correctiveAction: "a",'
-                             ' owner: "o", dueDate: "2026-12-01") { status } }', QMS_NCS),
-    "completeCorrectiveAction": ('mutation { completeCorrectiveAction(id: "bm9uZQ==") { status } }', QMS_NCS),
-    "recordEffectivenessCheck": ('mutation { recordEffectivenessCheck(id: "bm9uZQ==", result: "r", effective: true)'
-                                 ' { status } }', QMS_NCS),
-    "closeNonconformity": ('mutation { closeNonconformity(id: "bm9uZQ==") { status } }',
-                           {Role.iso_secretary, Role.leader}),
-    "registerRisk": ('mutation { registerRisk(title: "", likelihood: 1, impact: 1, treatment: "", owner: "o",'
-                     ' reviewDate: "2026-12-01") { level } }', {Role.iso_secretary, Role.leader}),
-    "createAuditPlan": ('mutation { createAuditPlan(date: "1999-01-01", scope: "s", auditors: ["a"]) { date } }',
-                        QMS_AUDITS),
-    "recordAuditFinding": ('mutation { recordAuditFinding(planId: "bm9uZQ==", clause: "7.5", kind: OBSERVATION,'
-                           ' description: "d") { kind } }', QMS_AUDITS),
+    "adoptModelDocument": (
+        'mutation { adoptModelDocument(versionId: "bm9uZQ==") { code } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "createDocument": (
+        'mutation { createDocument(kind: POLICY, code: "X", title: "") { code } }',
+        QMS_DOCS,
+    ),
+    "submitDocumentVersion": (
+        'mutation { submitDocumentVersion(id: "bm9uZQ==") { status } }',
+        QMS_DOCS,
+    ),
+    "approveDocumentVersion": (
+        'mutation { approveDocumentVersion(id: "bm9uZQ==") { status } }',
+        {Role.leader},
+    ),
+    "makeDocumentVersionEffective": (
+        'mutation { makeDocumentVersionEffective(id: "bm9uZQ==") { status } }',
+        QMS_DOCS,
+    ),
+    "acknowledgeDocument": (
+        'mutation { acknowledgeDocument(id: "bm9uZQ==") { status } }',
+        set(Role),
+    ),
+    "raiseNonconformity": (
+        'mutation { raiseNonconformity(title: "") { status } }',
+        {*QMS_NCS, "client"},
+    ),
+    "planCorrectiveAction": (
+        'mutation { planCorrectiveAction(id: "bm9uZQ==", rootCause: "r", correctiveAction: "a",'
+        ' owner: "o", dueDate: "2026-12-01") { status } }',
+        QMS_NCS,
+    ),
+    "completeCorrectiveAction": (
+        'mutation { completeCorrectiveAction(id: "bm9uZQ==") { status } }',
+        QMS_NCS,
+    ),
+    "recordEffectivenessCheck": (
+        'mutation { recordEffectivenessCheck(id: "bm9uZQ==", result: "r", effective: true)'
+        " { status } }",
+        QMS_NCS,
+    ),
+    "closeNonconformity": (
+        'mutation { closeNonconformity(id: "bm9uZQ==") { status } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "registerRisk": (
+        'mutation { registerRisk(title: "", likelihood: 1, impact: 1, treatment: "", owner: "o",'
+        ' reviewDate: "2026-12-01") { level } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "createAuditPlan": (
+        'mutation { createAuditPlan(date: "1999-01-01", scope: "s", auditors: ["a"]) { date } }',
+        QMS_AUDITS,
+    ),
+    "recordAuditFinding": (
+        'mutation { recordAuditFinding(planId: "bm9uZQ==", clause: "7.5", kind: OBSERVATION,'
+        ' description: "d") { kind } }',
+        QMS_AUDITS,
+    ),
     "figures": ("{ figures(period: {year: 2025}) { received } }", {*Role, "client"}),
-    "figureDossiers": ("{ figureDossiers(metric: LATE, period: {year: 2025}) { totalCount } }", {*Role, "client"}),
+    "figureDossiers": (
+        "{ figureDossiers(metric: LATE, period: {year: 2025}) { totalCount } }",
+        {*Role, "client"},
+    ),
     "annualReport": ("{ annualReport(year: 2025) { level } }", {*Role, "client"}),
     "objectives": ("{ objectives(first: 1) { totalCount } }", {*Role, "client"}),
-    "createObjective": (('mutation { createObjective(input: {title: "x", metric: ON_TIME_RATE, comparator: AT_LEAST,'
-                         ' target: 0.9, period: {year: 1999}}) { id } }'), OBJECTIVE_KEEPERS),
-    "updateObjective": (('mutation { updateObjective(id: "bm9uZQ==", input: {title: "x", metric: ON_TIME_RATE,'
-                         ' comparator: AT_LEAST, target: 0.9, period: {year: 1999}}) { id } }'), OBJECTIVE_KEEPERS),
+    "createObjective": (
+        (
+            'mutation { createObjective(input: {title: "x", metric: ON_TIME_RATE, comparator: AT_LEAST,'
+            " target: 0.9, period: {year: 1999}}) { id } }"
+        ),
+        OBJECTIVE_KEEPERS,
+    ),
+    "updateObjective": (
+        (
+            'mutation { updateObjective(id: "bm9uZQ==", input: {title: "x", metric: ON_TIME_RATE,'
+            " comparator: AT_LEAST, target: 0.9, period: {year: 1999}}) { id } }"
+        ),
+        OBJECTIVE_KEEPERS,
+    ),
     "deleteObjective": ('mutation { deleteObjective(id: "bm9uZQ==") }', OBJECTIVE_KEEPERS),
-    "rejectDocumentVersion": ('mutation { rejectDocumentVersion(id: "bm9uZQ==") { status } }', {Role.leader}),
-    "withdrawDocumentVersion": ('mutation { withdrawDocumentVersion(id: "bm9uZQ==") { status } }', QMS_DOCS),
-    "attachDocumentFile": ('mutation { attachDocumentFile(versionId: "bm9uZQ==", filename: "a.pdf", '
-                           'contentBase64: "eA==") { status } }', {*QMS_DOCS, "client"}),
-    "publishModelDocument": ('mutation { publishModelDocument(kind: POLICY, code: "X", title: "") { code } }',
-                             {Role.province_admin}),
-    "reviewRisk": ('mutation { reviewRisk(id: "bm9uZQ==", likelihood: 1, impact: 1, treatment: "", '
-                   'reviewDate: "2026-12-01") { level } }', {Role.iso_secretary, Role.leader}),
+    "rejectDocumentVersion": (
+        'mutation { rejectDocumentVersion(id: "bm9uZQ==") { status } }',
+        {Role.leader},
+    ),
+    "withdrawDocumentVersion": (
+        'mutation { withdrawDocumentVersion(id: "bm9uZQ==") { status } }',
+        QMS_DOCS,
+    ),
+    "attachDocumentFile": (
+        'mutation { attachDocumentFile(versionId: "bm9uZQ==", filename: "a.pdf", '
+        'contentBase64: "eA==") { status } }',
+        {*QMS_DOCS, "client"},
+    ),
+    "publishModelDocument": (
+        'mutation { publishModelDocument(kind: POLICY, code: "X", title: "") { code } }',
+        {Role.province_admin},
+    ),
+    "reviewRisk": (
+        'mutation { reviewRisk(id: "bm9uZQ==", likelihood: 1, impact: 1, treatment: "", '
+        'reviewDate: "2026-12-01") { level } }',
+        {Role.iso_secretary, Role.leader},
+    ),
     "reviewFlags": ("{ reviewFlags(first: 1) { totalCount } }", {*Role, "client"}),
-    "legalBasisVersions": ('{ legalBasisVersions(reference: "none") { version } }', {*Role, "client"}),
+    "legalBasisVersions": (
+        '{ legalBasisVersions(reference: "none") { version } }',
+        {*Role, "client"},
+    ),
     "conformity": ("{ conformity { status } }", {*Role, "client"}),
     "provinceConformity": ("{ provinceConformity { total } }", ADMINS),
     "managementReviews": ("{ managementReviews(first: 1) { totalCount } }", {*Role, "client"}),
-    "recordLegalChange": ('mutation { recordLegalChange(reference: "") { flagged } }', {Role.national_admin}),
-    "reviewProcedure": ('mutation { reviewProcedure(procedureCode: "none") { id } }', {Role.iso_secretary, Role.leader}),
-    "reviewDocument": ('mutation { reviewDocument(id: "bm9uZQ==") { id } }', {Role.iso_secretary, Role.leader}),
-    "startConformityBuilding": ('mutation { startConformityBuilding(since: "2026-01-01") { status } }',
-                                {Role.iso_secretary, Role.leader}),
-    "announceConformity": ('mutation { announceConformity(decisionNumber: "", announcedOn: "2026-01-01") { status } }',
-                           {Role.leader}),
-    "holdManagementReview": ('mutation { holdManagementReview(periodStart: "2026-02-01", periodEnd: "2026-01-01", '
-                             'heldOn: "2026-01-01", chairedBy: "c") { id } }', {Role.iso_secretary, Role.leader}),
-    "addReviewAction": ('mutation { addReviewAction(reviewId: "bm9uZQ==", decision: "d", owner: "o", '
-                        'dueDate: "2026-01-01") { id } }', {Role.iso_secretary, Role.leader}),
-    "completeReviewAction": ('mutation { completeReviewAction(id: "bm9uZQ==", result: "r") { id } }',
-                             {Role.iso_secretary, Role.leader}),
-    "createDocumentVersion": ('mutation { createDocumentVersion(documentId: "bm9uZQ==") { number } }', QMS_DOCS),
+    "recordLegalChange": (
+        'mutation { recordLegalChange(reference: "") { flagged } }',
+        {Role.national_admin},
+    ),
+    "reviewProcedure": (
+        'mutation { reviewProcedure(procedureCode: "none") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "reviewDocument": (
+        'mutation { reviewDocument(id: "bm9uZQ==") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "startConformityBuilding": (
+        'mutation { startConformityBuilding(since: "2026-01-01") { status } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "announceConformity": (
+        'mutation { announceConformity(decisionNumber: "", announcedOn: "2026-01-01") { status } }',
+        {Role.leader},
+    ),
+    "holdManagementReview": (
+        'mutation { holdManagementReview(periodStart: "2026-02-01", periodEnd: "2026-01-01", '
+        'heldOn: "2026-01-01", chairedBy: "c") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "addReviewAction": (
+        'mutation { addReviewAction(reviewId: "bm9uZQ==", decision: "d", owner: "o", '
+        'dueDate: "2026-01-01") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "completeReviewAction": (
+        'mutation { completeReviewAction(id: "bm9uZQ==", result: "r") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "createDocumentVersion": (
+        'mutation { createDocumentVersion(documentId: "bm9uZQ==") { number } }',
+        QMS_DOCS,
+    ),
     # A subscription: tried over graphql-transport-ws (tests/ws_client.py).
-    "dossierEvents": ('subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',
-                      {*DOSSIER_CALLERS, *ADMINS}),
+    "dossierEvents": (
+        'subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',
+        {*DOSSIER_CALLERS, *ADMINS},
+    ),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]
@@ -130,22 +268,34 @@ def principal_for(kind) -> Principal | None:
     if kind == "anonymous":
         return None
     if kind == "client":
-        return Principal(subject="cli_x", tenant=TenantScope.agencies([7], [1]),
-                         scopes=frozenset(SCOPES), client_id="cli_x")
+        return Principal(
+            subject="cli_x",
+            tenant=TenantScope.agencies([7], [1]),
+            scopes=frozenset(SCOPES),
+            client_id="cli_x",
+        )
     tenant = {
         Role.national_admin: TenantScope.nation(),
         Role.province_admin: TenantScope.province(1),
     }.get(kind, TenantScope.agencies([7], [1]))
-    return Principal(subject=f"user-{kind.value}", tenant=tenant, roles=frozenset({kind}),
-                     scopes=frozenset(SCOPES), client_id="web",
-                     province_id=None if kind == Role.national_admin else 1,
-                     agency_id=None if tenant.kind != "agencies" else 7)
+    return Principal(
+        subject=f"user-{kind.value}",
+        tenant=tenant,
+        roles=frozenset({kind}),
+        scopes=frozenset(SCOPES),
+        client_id="web",
+        province_id=None if kind == Role.national_admin else 1,
+        agency_id=None if tenant.kind != "agencies" else 7,
+    )
 
 
 def test_every_operation_has_a_rule_and_a_row():
     schema = build_schema()._schema  # the graphql-core schema: field names as clients see them
-    roots = [root for root in (schema.query_type, schema.mutation_type, schema.subscription_type)
-             if root is not None]
+    roots = [
+        root
+        for root in (schema.query_type, schema.mutation_type, schema.subscription_type)
+        if root is not None
+    ]
     names = {name for root in roots for name in root.fields}
     assert names <= set(RULES), f"operations without a rule: {names - set(RULES)}"
     assert names <= set(OPERATIONS), f"operations without a row here: {names - set(OPERATIONS)}"
@@ -191,7 +341,10 @@ def test_tenant_rule_refuses_rows_of_other_tenants(caller):
 # HTTP operations beside /graphql (graphql/dossiers/downloads.py): route name → (path, who may call it).
 HTTP_OPERATIONS = {
     "dossierSlip": ("/dossiers/RG9zc2llcjoxOjE=/slips/01.html", DOSSIER_CALLERS),
-    "trackingBook": ("/agencies/QWdlbmN5OjE6Nw==/tracking-book.csv?from=2026-01-01&to=2026-01-31", DOSSIER_CALLERS),
+    "trackingBook": (
+        "/agencies/QWdlbmN5OjE6Nw==/tracking-book.csv?from=2026-01-01&to=2026-01-31",
+        DOSSIER_CALLERS,
+    ),
 }
 
 

@@ -34,8 +34,13 @@ def section(name: str) -> str:
 
 
 def test_the_hook_list_is_what_the_design_names():
-    assert HOOKS == ["eiso_graphql_mutation", "eiso_graphql_query", "eiso_module",
-                     "eiso_on_dossier_event", "eiso_procedures"]
+    assert HOOKS == [
+        "eiso_graphql_mutation",
+        "eiso_graphql_query",
+        "eiso_module",
+        "eiso_on_dossier_event",
+        "eiso_procedures",
+    ]
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -61,9 +66,16 @@ def test_every_documented_example_works(hook):
     implementation = namespace[hook]
     assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
     if hook == "eiso_on_dossier_event":
-        event = DossierEvent(province_id=1, agency_id=1, dossier_id=1, dossier_code="HS-1",
-                             procedure_code="1.001612", to_status=10, actor="officer",
-                             at=dt.datetime.now(dt.UTC))
+        event = DossierEvent(
+            province_id=1,
+            agency_id=1,
+            dossier_id=1,
+            dossier_code="HS-1",
+            procedure_code="1.001612",
+            to_status=10,
+            actor="officer",
+            at=dt.datetime.now(dt.UTC),
+        )
         result = implementation(event)
         if inspect.isawaitable(result):
             asyncio.run(result)

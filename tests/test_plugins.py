@@ -13,8 +13,13 @@ from eiso.core.sdk import CORE_API_VERSION, DossierEvent, LocalizedText, ModuleI
 
 
 def info(name: str, **extra) -> ModuleInfo:
-    return ModuleInfo(name=name, title=LocalizedText(vi="Mô-đun thử", en="Test module"),
-                      version="1.2.3", sector="test", **extra)
+    return ModuleInfo(
+        name=name,
+        title=LocalizedText(vi="Mô-đun thử", en="Test module"),
+        version="1.2.3",
+        sector="test",
+        **extra,
+    )
 
 
 class Good:
@@ -40,7 +45,9 @@ def test_import_failure_is_reported_and_skipped():
     def broken():
         raise ImportError("No module named 'missing_lib'")
 
-    registry = PluginRegistry.load(None, [PluginSource("broken", broken), PluginSource.of("good", Good())])
+    registry = PluginRegistry.load(
+        None, [PluginSource("broken", broken), PluginSource.of("good", Good())]
+    )
     assert registry.records["broken"].state == "skipped"
     assert "import failed" in registry.records["broken"].reason
     assert "missing_lib" in registry.records["broken"].reason
@@ -78,8 +85,11 @@ def test_unsupported_core_api_range():
 
 
 def test_missing_dependency_module_skips_it_and_its_dependents():
-    registry = load(Good("child", depends_on=("parent",)), Good("grandchild", depends_on=("child",)),
-                    Good("other"))
+    registry = load(
+        Good("child", depends_on=("parent",)),
+        Good("grandchild", depends_on=("child",)),
+        Good("other"),
+    )
     assert "missing dependency module parent" in registry.records["child"].reason
     assert "missing dependency module child" in registry.records["grandchild"].reason
     assert registry.names() == {"other"}
@@ -156,9 +166,16 @@ def test_plugins_list_command(monkeypatch):
 def _event(province_id: int = 1) -> DossierEvent:
     import datetime as dt
 
-    return DossierEvent(province_id=province_id, agency_id=1, dossier_id=1, dossier_code="H01",
-                        procedure_code="1.001612", to_status=2, actor="officer-1",
-                        at=dt.datetime.now(dt.UTC))
+    return DossierEvent(
+        province_id=province_id,
+        agency_id=1,
+        dossier_id=1,
+        dossier_code="H01",
+        procedure_code="1.001612",
+        to_status=2,
+        actor="officer-1",
+        at=dt.datetime.now(dt.UTC),
+    )
 
 
 class Listener(Good):
@@ -235,10 +252,14 @@ def test_a_schema_clash_names_both_owners():
             return Clash2
 
     registry = load(Version("version"))
-    with pytest.raises(SchemaClash, match="Query.version is defined by both core and module version"):
+    with pytest.raises(
+        SchemaClash, match="Query.version is defined by both core and module version"
+    ):
         make_assembler(registry).get()
     registry = load(A("ab"), AB("ab_c"))  # abCGo twice
-    with pytest.raises(SchemaClash, match="Mutation.abCGo is defined by both module ab and module ab_c"):
+    with pytest.raises(
+        SchemaClash, match="Mutation.abCGo is defined by both module ab and module ab_c"
+    ):
         make_assembler(registry).get()
 
 

@@ -26,9 +26,13 @@ BIRTH = {"1.001193", "LT-KS-TT-BHYT"}
 async def cli_env(backend, tmp_path_factory):
     """A fresh database per backend: the catalogue is global, other tests' modules stay out."""
     db = await create_database(backend.split("+")[0], tmp_path_factory)
-    yield {"EISO_DATABASE_URL": db.app_url, "EISO_MIGRATION_DATABASE_URL": db.owner_url,
-           "EISO_REDIS_URL": "memory://" if backend.endswith("memory") else REDIS_URL,
-           "EISO_REDIS_PREFIX": f"eiso-test-proc-{secrets.token_hex(4)}:", "EISO_LOG_JSON": "false"}
+    yield {
+        "EISO_DATABASE_URL": db.app_url,
+        "EISO_MIGRATION_DATABASE_URL": db.owner_url,
+        "EISO_REDIS_URL": "memory://" if backend.endswith("memory") else REDIS_URL,
+        "EISO_REDIS_PREFIX": f"eiso-test-proc-{secrets.token_hex(4)}:",
+        "EISO_LOG_JSON": "false",
+    }
     await db.drop()
 
 
@@ -49,12 +53,24 @@ def test_sync_and_list_through_the_cli(cli_env):
     assert listed.returncode == 0, listed.stderr
     assert rows(listed.stdout) == [
         ["1.001193", "Đăng ký khai sinh", "8 giờ làm việc", "birth_registration", "active"],
-        ["LT-KS-TT-BHYT", "Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",
-         "3 ngày làm việc", "birth_registration", "active"],
+        [
+            "LT-KS-TT-BHYT",
+            "Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",
+            "3 ngày làm việc",
+            "birth_registration",
+            "active",
+        ],
     ]
-    permits = rows(eiso("procedures", "list", "--module", "construction_permits", env=cli_env).stdout)
-    assert ["1.013225", "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ", "15 ngày",
-            "construction_permits", "active"] in permits
+    permits = rows(
+        eiso("procedures", "list", "--module", "construction_permits", env=cli_env).stdout
+    )
+    assert [
+        "1.013225",
+        "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
+        "15 ngày",
+        "construction_permits",
+        "active",
+    ] in permits
     unknown = eiso("procedures", "list", "--module", "no_such_module", env=cli_env)
     assert unknown.returncode == 1 and "--module 'no_such_module'" in unknown.stderr
 
@@ -66,7 +82,7 @@ def test_a_procedure_no_module_offers_becomes_inactive(cli_env):
     assert "1.013225" in {r[1] for r in rows(result.stdout) if r[0] == "deactivated"}
     assert {r[0] for r in rows(eiso("procedures", "list", env=cli_env).stdout)} == BIRTH
     everything = rows(eiso("procedures", "list", "--all", env=cli_env).stdout)
-    assert ["inactive"] == list({r[4] for r in everything if r[3] == "construction_permits"})
+    assert list({r[4] for r in everything if r[3] == "construction_permits"}) == ["inactive"]
     back = eiso("procedures", "sync", env=cli_env)  # the module is loaded again: active again
     assert "1.013225" in {r[1] for r in rows(back.stdout) if r[0] == "updated"}
 
@@ -78,24 +94,44 @@ def registry_with(*codes: str) -> PluginRegistry:
     class Probe:
         @hookimpl
         def eiso_module(self):
-            return ModuleInfo(name="catalogue_probe", title=LocalizedText(vi="Thử danh mục", en="Probe"),
-                              version="1.0", sector="thu_nghiem")
+            return ModuleInfo(
+                name="catalogue_probe",
+                title=LocalizedText(vi="Thử danh mục", en="Probe"),
+                version="1.0",
+                sector="thu_nghiem",
+            )
 
         @hookimpl
         def eiso_procedures(self):
-            return [Procedure(code=code, name=LocalizedText(vi=f"Thủ tục {code}", en=code), sector="thu_nghiem",
-                              time_limit=TimeLimit(amount=2), result=LocalizedText(vi="Kết quả", en="Result"),
-                              steps=(Step(code="xu_ly", name=LocalizedText(vi="Xử lý", en="Handle"),
-                                          responsible_role="officer", budget=TimeLimit(amount=2)),))
-                    for code in codes]
+            return [
+                Procedure(
+                    code=code,
+                    name=LocalizedText(vi=f"Thủ tục {code}", en=code),
+                    sector="thu_nghiem",
+                    time_limit=TimeLimit(amount=2),
+                    result=LocalizedText(vi="Kết quả", en="Result"),
+                    steps=(
+                        Step(
+                            code="xu_ly",
+                            name=LocalizedText(vi="Xử lý", en="Handle"),
+                            responsible_role="officer",
+                            budget=TimeLimit(amount=2),
+                        ),
+                    ),
+                )
+                for code in codes
+            ]
 
     return PluginRegistry.load(None, [PluginSource.of("catalogue_probe", Probe())])
 
 
 async def catalogue_rows(resources, *codes: str) -> dict[str, bool]:
     async with resources.session(TenantScope.nation()) as session:
-        found = await session.execute(select(ProcedureRecord.code, ProcedureRecord.active)
-                                      .where(ProcedureRecord.code.in_(codes)))
+        found = await session.execute(
+            select(ProcedureRecord.code, ProcedureRecord.active).where(
+                ProcedureRecord.code.in_(codes)
+            )
+        )
         return dict(found.all())
 
 
@@ -116,7 +152,9 @@ async def test_workers_starting_at_once_sync_once(resources):
     from eiso.core.app import create_app
 
     codes = [unique_code("9.") for _ in range(3)]
-    apps = [create_app(resources.settings, resources, plugins=registry_with(*codes)) for _ in range(4)]
+    apps = [
+        create_app(resources.settings, resources, plugins=registry_with(*codes)) for _ in range(4)
+    ]
     contexts = [app.router.lifespan_context(app) for app in apps]
     try:
         await asyncio.gather(*(c.__aenter__() for c in contexts))
@@ -129,9 +167,15 @@ async def test_workers_starting_at_once_sync_once(resources):
 async def test_start_up_with_the_database_down_still_serves_health():
     from eiso.core.app import create_app
 
-    settings = load_settings(env="test", database_url="postgresql://nobody@127.0.0.1:1/none",
-                             redis_url="memory://down", plugins=[])
+    settings = load_settings(
+        env="test",
+        database_url="postgresql://nobody@127.0.0.1:1/none",
+        redis_url="memory://down",
+        plugins=[],
+    )
     app = create_app(settings)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
         assert (await http.get("/healthz")).status_code == 200

@@ -23,15 +23,23 @@ FIELDS = "{ __schema { queryType { fields { name } } mutationType { fields { nam
 
 def person(role: Role, province_id: int | None) -> Principal:
     scope = TenantScope.nation() if province_id is None else TenantScope.province(province_id)
-    return Principal(subject=f"{role.value}-{province_id}", tenant=scope, roles=frozenset({role}),
-                     province_id=province_id)
+    return Principal(
+        subject=f"{role.value}-{province_id}",
+        tenant=scope,
+        roles=frozenset({role}),
+        province_id=province_id,
+    )
 
 
 async def make_app(resources, callers):
     from eiso.core.app import create_app
 
-    app = create_app(resources.settings, resources, authenticator=callers.authenticate,
-                     plugins=PluginRegistry.load([MODULE]))
+    app = create_app(
+        resources.settings,
+        resources,
+        authenticator=callers.authenticate,
+        plugins=PluginRegistry.load([MODULE]),
+    )
     return app
 
 
@@ -65,20 +73,37 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
     # A second worker: its own app, engine, Redis connection and caches, the same data.
     other = Resources.open(resources.settings)
     app2 = await make_app(other, callers)
-    a_officer, b_officer = callers.issue(person(Role.officer, a_id)), callers.issue(person(Role.officer, b_id))
-    a_admin, b_admin = (callers.issue(person(Role.province_admin, a_id)),
-                        callers.issue(person(Role.province_admin, b_id)))
+    a_officer, b_officer = (
+        callers.issue(person(Role.officer, a_id)),
+        callers.issue(person(Role.officer, b_id)),
+    )
+    a_admin, b_admin = (
+        callers.issue(person(Role.province_admin, a_id)),
+        callers.issue(person(Role.province_admin, b_id)),
+    )
     try:
         async with app.router.lifespan_context(app), app2.router.lifespan_context(app2):
-            enabled = await post(app, f'mutation {{ enableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}', a_admin)
-            assert enabled == {"data": {"enableModule": {"name": MODULE, "enabledForMyProvince": True}}}
+            enabled = await post(
+                app,
+                f'mutation {{ enableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}',
+                a_admin,
+            )
+            assert enabled == {
+                "data": {"enableModule": {"name": MODULE, "enabledForMyProvince": True}}
+            }
 
             answer = await post(app, QUERY, a_officer)
-            assert answer == {"data": {"vendorDemo": {"greeting": "Xin chào từ mô-đun mẫu",
-                                                      "nameAvailable": True}}}
+            assert answer == {
+                "data": {
+                    "vendorDemo": {"greeting": "Xin chào từ mô-đun mẫu", "nameAvailable": True}
+                }
+            }
             assert (await post(app, MUTATION, a_officer))["data"] == {
-                "vendorDemoReserveName": "Đã giữ tên: Hộ kinh doanh Hoa Sen"}
-            assert {"vendorDemo", "vendorDemoReserveName"} <= root_fields(await post(app, FIELDS, a_officer))
+                "vendorDemoReserveName": "Đã giữ tên: Hộ kinh doanh Hoa Sen"
+            }
+            assert {"vendorDemo", "vendorDemoReserveName"} <= root_fields(
+                await post(app, FIELDS, a_officer)
+            )
 
             for worker in (app, app2):  # B: a validation error, not data; introspection without it
                 refused = await post(worker, QUERY, b_officer)
@@ -92,17 +117,32 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
                 assert "vendorDemo" not in fields and "vendorDemoReserveName" not in fields
 
             # A province admin cannot switch another province's modules.
-            denied = await post(app, f'mutation {{ enableModule(module: "{MODULE}", provinceId: {a_id}) {{ name enabledForMyProvince }} }}', b_admin)
+            denied = await post(
+                app,
+                f'mutation {{ enableModule(module: "{MODULE}", provinceId: {a_id}) {{ name enabledForMyProvince }} }}',
+                b_admin,
+            )
             assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
-            assert (await post(app, f'mutation {{ enableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}', b_admin))["data"]
+            assert (
+                await post(
+                    app,
+                    f'mutation {{ enableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}',
+                    b_admin,
+                )
+            )["data"]
             for worker in (app, app2):  # the next request, on both workers
                 assert (await post(worker, QUERY, b_officer))["data"]["vendorDemo"]["greeting"]
                 assert "vendorDemo" in root_fields(await post(worker, FIELDS, b_officer))
 
-            await post(app2, f'mutation {{ disableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}', b_admin)
+            await post(
+                app2,
+                f'mutation {{ disableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}',
+                b_admin,
+            )
             assert (await post(app, QUERY, b_officer))["errors"][0]["extensions"]["code"] == (
-                "GRAPHQL_VALIDATION_FAILED")
+                "GRAPHQL_VALIDATION_FAILED"
+            )
             assert (await post(app, QUERY, a_officer))["data"]  # A unaffected
     finally:
         await other.close()
@@ -122,9 +162,17 @@ async def test_unknown_module_and_province_are_clear_errors(resources, callers, 
     app = await make_app(resources, callers)
     nation = callers.issue(person(Role.national_admin, None))
     async with app.router.lifespan_context(app):
-        unknown = await post(app, f'mutation {{ enableModule(module: "nope", provinceId: {a_id}) {{ name enabledForMyProvince }} }}', nation)
+        unknown = await post(
+            app,
+            f'mutation {{ enableModule(module: "nope", provinceId: {a_id}) {{ name enabledForMyProvince }} }}',
+            nation,
+        )
         assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_MODULE"
-        missing = await post(app, f'mutation {{ enableModule(module: "{MODULE}", provinceId: 999999999) {{ name enabledForMyProvince }} }}', nation)
+        missing = await post(
+            app,
+            f'mutation {{ enableModule(module: "{MODULE}", provinceId: 999999999) {{ name enabledForMyProvince }} }}',
+            nation,
+        )
         assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
@@ -139,9 +187,13 @@ async def test_every_module_owned_field_carries_the_gate_and_it_refuses(resource
         for field in getattr(full, root).__strawberry_definition__.fields:
             if field.name in core_names:
                 continue
-            assert any(isinstance(e, ModuleGate) and e.module == MODULE for e in field.extensions), field.name
+            assert any(
+                isinstance(e, ModuleGate) and e.module == MODULE for e in field.extensions
+            ), field.name
     # Defence in depth: the module's schema, run for a context whose province lacks it.
-    context = Context(request=None, resources=resources, principal=None, extras={"modules": frozenset()})
+    context = Context(
+        request=None, resources=resources, principal=None, extras={"modules": frozenset()}
+    )
     result = await full.execute(QUERY, context_value=context)
     assert result.errors[0].extensions["code"] == "MODULE_NOT_ACTIVE"
     assert result.data is None or result.data.get("vendorDemo") is None
@@ -196,7 +248,9 @@ def test_cli_prints_what_a_province_sees(database, monkeypatch):
     finally:
         get_settings.cache_clear()
     assert on.exit_code == 0 and "vendorDemo: VendorDemoQuery!" in on.output
-    assert off.exit_code == 0 and "vendorDemo" not in off.output and "version: String!" in off.output
+    assert (
+        off.exit_code == 0 and "vendorDemo" not in off.output and "version: String!" in off.output
+    )
     assert "vendorDemoReserveName" in every.output
     assert bad.exit_code == 1 and "NOPE" in bad.output
 
@@ -219,22 +273,46 @@ async def test_module_configuration_is_validated_before_it_is_stored(resources, 
     class Sms:
         @hookimpl
         def eiso_module(self):
-            return ModuleInfo(name="sms_notify", title=LocalizedText(vi="Gửi tin nhắn", en="SMS"),
-                              version="1.0", sector="notification", config_model=SmsConfig)
+            return ModuleInfo(
+                name="sms_notify",
+                title=LocalizedText(vi="Gửi tin nhắn", en="SMS"),
+                version="1.0",
+                sector="notification",
+                config_model=SmsConfig,
+            )
 
     registry = PluginRegistry.load(None, [PluginSource.of("sms_notify", Sms())])
     (a_id, _), _ = two_provinces
     nation = person(Role.national_admin, None)
     with pytest.raises(DomainError) as refused:
-        await switch_module(resources, registry, nation, a_id, "sms_notify", True,
-                            {"gateway_url": "https://sms.example.vn"})
+        await switch_module(
+            resources,
+            registry,
+            nation,
+            a_id,
+            "sms_notify",
+            True,
+            {"gateway_url": "https://sms.example.vn"},
+        )
     assert refused.value.code == "INVALID_CONFIG" and "config.api_key" in str(refused.value)
     async with resources.session(TenantScope.province(a_id)) as session:
-        rows = (await session.execute(select(ModuleActivation).where(
-            ModuleActivation.province_id == a_id, ModuleActivation.module == "sms_notify"))).all()
+        rows = (
+            await session.execute(
+                select(ModuleActivation).where(
+                    ModuleActivation.province_id == a_id, ModuleActivation.module == "sms_notify"
+                )
+            )
+        ).all()
     assert rows == []  # nothing changed
-    names = await switch_module(resources, registry, nation, a_id, "sms_notify", True,
-                                {"gateway_url": "https://sms.example.vn", "api_key": "k-123"})
+    names = await switch_module(
+        resources,
+        registry,
+        nation,
+        a_id,
+        "sms_notify",
+        True,
+        {"gateway_url": "https://sms.example.vn", "api_key": "k-123"},
+    )
     assert names == {"sms_notify"}
 
 
@@ -249,16 +327,18 @@ def test_websocket_reaches_the_province_view(database, callers):
     from eiso.core.app import create_app
     from eiso.core.settings import load_settings
 
-    settings = load_settings(env="test", database_url=database.app_url, redis_url="memory://ws",
-                             plugins=[MODULE])
+    settings = load_settings(
+        env="test", database_url=database.app_url, redis_url="memory://ws", plugins=[MODULE]
+    )
     app = create_app(settings, authenticator=callers.authenticate)
     with TestClient(app) as http:
         with http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init"})
             assert orjson.loads(ws.receive_bytes()) == {"type": "connection_ack"}
-        with pytest.raises(WebSocketDisconnect), http.websocket_connect(
-            "/graphql", subprotocols=["graphql-ws"]
-        ) as ws:
+        with (
+            pytest.raises(WebSocketDisconnect),
+            http.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
+        ):
             ws.send_json({"type": "connection_init"})
             ws.receive_bytes()
 
@@ -305,8 +385,12 @@ async def test_clashing_modules_start_and_answer_module_conflict(resources, call
         class Plugin:
             @hookimpl
             def eiso_module(self):
-                return ModuleInfo(name=name, title=LocalizedText(vi="Thử", en="Test"),
-                                  version="1.0", sector="test")
+                return ModuleInfo(
+                    name=name,
+                    title=LocalizedText(vi="Thử", en="Test"),
+                    version="1.0",
+                    sector="test",
+                )
 
             @hookimpl
             def eiso_graphql_mutation(self):
@@ -315,8 +399,9 @@ async def test_clashing_modules_start_and_answer_module_conflict(resources, call
         return PluginSource.of(name, Plugin())
 
     registry = PluginRegistry.load(None, [plugin("ab", One), plugin("ab_c", Two)])
-    app = create_app(resources.settings, resources, authenticator=callers.authenticate,
-                     plugins=registry)  # starts despite the clash
+    app = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=registry
+    )  # starts despite the clash
     nation = callers.issue(person(Role.national_admin, None))
     async with app.router.lifespan_context(app):
         body = await post(app, "{ version }", nation)

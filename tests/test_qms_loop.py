@@ -45,29 +45,54 @@ async def make_agency(resources, kind=AgencyKind.commune, province=None):
         province = province or await ensure_province(session, unique_code("P"), "Tỉnh Cải Tiến")
         made = await ensure_agency(session, province, unique_code("A"), "UBND xã Cải Tiến", kind)
     async with resources.session(scope(made)) as session, session.begin():
-        await catalogue.adopt(session, province_id=made.province_id, agency_id=made.id, procedure_code=PROC,
-                              actor="leader-1")
+        await catalogue.adopt(
+            session,
+            province_id=made.province_id,
+            agency_id=made.id,
+            procedure_code=PROC,
+            actor="leader-1",
+        )
     return made
 
 
 def person(agency, *roles: Role) -> Principal:
-    return Principal(f"{roles[0].value}-{agency.code}", scope(agency), frozenset(roles),
-                     province_id=agency.province_id, agency_id=agency.id)
+    return Principal(
+        f"{roles[0].value}-{agency.code}",
+        scope(agency),
+        frozenset(roles),
+        province_id=agency.province_id,
+        agency_id=agency.id,
+    )
 
 
 async def receive(resources, agency, now):
     async with resources.session(scope(agency)) as session, session.begin():
-        received = await engine.receive(session, agency=agency, procedure_code=PROC, applicant=APPLICANT,
-                                        sector_data=DATA, actor="officer-1", calendar=CAL, data_model=Birth,
-                                        now=now)
+        received = await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=PROC,
+            applicant=APPLICANT,
+            sector_data=DATA,
+            actor="officer-1",
+            calendar=CAL,
+            data_model=Birth,
+            now=now,
+        )
     return received.dossier
 
 
 async def dossier_ncs_of(resources, agency, code=None) -> list[Nonconformity]:
     async with resources.session(scope(agency)) as session:
-        where = [Nonconformity.agency_id == agency.id] + ([Nonconformity.source_ref == code] if code else [])
-        return list((await session.execute(select(Nonconformity).where(*where)
-                                           .order_by(Nonconformity.raised_at))).scalars())
+        where = [Nonconformity.agency_id == agency.id] + (
+            [Nonconformity.source_ref == code] if code else []
+        )
+        return list(
+            (
+                await session.execute(
+                    select(Nonconformity).where(*where).order_by(Nonconformity.raised_at)
+                )
+            ).scalars()
+        )
 
 
 # --- 1. nonconformities from dossiers -----------------------------------------------------------
@@ -81,24 +106,48 @@ async def test_overdue_dossier_raises_one_nonconformity(resources):
         await act(resources, agency, dossier, engine.assign, assignee="chuyen-vien-2")
     assert refused.value.code == "APOLOGY_REQUIRED"
     [nc] = await dossier_ncs_of(resources, agency, dossier.code)
-    assert (nc.source, nc.cause, nc.procedure_code, nc.status) == ("dossier", "overdue", PROC, "open")
+    assert (nc.source, nc.cause, nc.procedure_code, nc.status) == (
+        "dossier",
+        "overdue",
+        PROC,
+        "open",
+    )
     assert nc.step.startswith("review") and nc.officer == "officer-1"
     # The apology slip would raise it at the latest; it finds the one already there.
-    await act(resources, agency, dossier, engine.record_apology, reason="Chờ xác minh",
-              new_appointment=dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
+    await act(
+        resources,
+        agency,
+        dossier,
+        engine.record_apology,
+        reason="Chờ xác minh",
+        new_appointment=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+    )
     assert len(await dossier_ncs_of(resources, agency, dossier.code)) == 1
 
 
 async def test_apology_raises_the_overdue_nonconformity_in_its_own_transaction(resources):
     agency = await make_agency(resources)
     dossier = await receive(resources, agency, PAST)
-    await act(resources, agency, dossier, engine.record_apology, reason="Chờ xác minh",
-              new_appointment=dt.datetime.now(dt.UTC) + dt.timedelta(days=3))
+    await act(
+        resources,
+        agency,
+        dossier,
+        engine.record_apology,
+        reason="Chờ xác minh",
+        new_appointment=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+    )
     [nc] = await dossier_ncs_of(resources, agency, dossier.code)
     assert nc.cause == "overdue"
     async with resources.session(scope(agency)) as session:
-        actions = list((await session.execute(select(AuditEntry.action).where(
-            AuditEntry.agency_id == agency.id).order_by(AuditEntry.seq))).scalars())
+        actions = list(
+            (
+                await session.execute(
+                    select(AuditEntry.action)
+                    .where(AuditEntry.agency_id == agency.id)
+                    .order_by(AuditEntry.seq)
+                )
+            ).scalars()
+        )
     assert actions[-2:] == ["dossier.apology", "nonconformity.raise"]
 
 
@@ -116,9 +165,20 @@ async def test_stopped_after_acceptance_names_step_and_officer(resources):
 async def test_refusal_before_acceptance_and_withdrawal_raise_nothing(resources):
     agency = await make_agency(resources)
     async with resources.session(scope(agency)) as session, session.begin():
-        online = (await engine.receive(session, agency=agency, procedure_code=PROC, applicant=APPLICANT,
-                                       sector_data=DATA, actor="officer-1", calendar=CAL, data_model=Birth,
-                                       online=True, now=FUTURE)).dossier
+        online = (
+            await engine.receive(
+                session,
+                agency=agency,
+                procedure_code=PROC,
+                applicant=APPLICANT,
+                sector_data=DATA,
+                actor="officer-1",
+                calendar=CAL,
+                data_model=Birth,
+                online=True,
+                now=FUTURE,
+            )
+        ).dossier
     await act(resources, agency, online, engine.refuse, reason="Thiếu giấy tờ")
     withdrawn = await receive(resources, agency, FUTURE)
     await act(resources, agency, withdrawn, engine.withdraw, reason="Công dân rút hồ sơ")
@@ -129,7 +189,9 @@ async def test_second_supplement_is_refused_but_its_nonconformity_survives(resou
     agency = await make_agency(resources)
     dossier = await receive(resources, agency, FUTURE)
     dossier = await act(resources, agency, dossier, engine.assign, assignee="chuyen-vien-3")
-    dossier = await act(resources, agency, dossier, engine.request_supplement, reason="Thiếu bản sao")
+    dossier = await act(
+        resources, agency, dossier, engine.request_supplement, reason="Thiếu bản sao"
+    )
     dossier = await act(resources, agency, dossier, engine.supplement_received, calendar=CAL)
     for _ in range(2):  # twice: still one nonconformity
         with pytest.raises(Exception) as refused:
@@ -151,8 +213,15 @@ async def test_sweep_raises_once_for_untouched_overdue_dossiers(resources, datab
     # The command does the same, and a second run finds nothing new.
     env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
     env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
-    result = await asyncio.to_thread(subprocess.run, [EISO, "qms", "sweep-overdue"], check=False, env=env,
-                                     capture_output=True, text=True, timeout=120)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [EISO, "qms", "sweep-overdue"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert '"raised": 0' in result.stdout
     assert len(await dossier_ncs_of(resources, agency, late.code)) == 1
@@ -165,17 +234,36 @@ async def test_nonconformity_sources_and_closure_through_graphql(resources, clie
     agency = await make_agency(resources)
     headers = callers.issue(person(agency, Role.iso_secretary, Role.leader))
     raise_nc = 'mutation($r: String) { raiseNonconformity(title: "Khiếu nại", source: COMPLAINT, sourceRef: $r) { id source sourceRef status } }'
-    body = (await client.post("/graphql", json={"query": raise_nc, "variables": {"r": None}}, headers=headers)).json()
+    body = (
+        await client.post(
+            "/graphql", json={"query": raise_nc, "variables": {"r": None}}, headers=headers
+        )
+    ).json()
     assert codes(body) == ["BAD_INPUT"] and body["errors"][0]["extensions"]["field"] == "sourceRef"
-    body = (await client.post("/graphql", json={"query": raise_nc, "variables": {"r": "KN-2026/17"}},
-                              headers=headers)).json()
+    body = (
+        await client.post(
+            "/graphql", json={"query": raise_nc, "variables": {"r": "KN-2026/17"}}, headers=headers
+        )
+    ).json()
     nc = body["data"]["raiseNonconformity"]
     assert (nc["source"], nc["sourceRef"]) == ("complaint", "KN-2026/17")
-    close = 'mutation($id: ID!) { closeNonconformity(id: $id) { status } }'
-    body = (await client.post("/graphql", json={"query": close, "variables": {"id": nc["id"]}}, headers=headers)).json()
+    close = "mutation($id: ID!) { closeNonconformity(id: $id) { status } }"
+    body = (
+        await client.post(
+            "/graphql", json={"query": close, "variables": {"id": nc["id"]}}, headers=headers
+        )
+    ).json()
     assert codes(body) == ["EFFECTIVENESS_CHECK_REQUIRED"]
-    body = (await client.post("/graphql", json={"query": 'mutation { raiseNonconformity(title: "x", source: MANUAL) '
-                                                         '{ cause sourceRef } }'}, headers=headers)).json()
+    body = (
+        await client.post(
+            "/graphql",
+            json={
+                "query": 'mutation { raiseNonconformity(title: "x", source: MANUAL) '
+                "{ cause sourceRef } }"
+            },
+            headers=headers,
+        )
+    ).json()
     assert body["data"]["raiseNonconformity"] == {"cause": None, "sourceRef": None}
 
 
@@ -186,21 +274,36 @@ def _registry(code: str, reference: str, title: str) -> PluginRegistry:
     class LegalProc:
         @hookimpl
         def eiso_module(self):
-            return ModuleInfo(name="legal_proc", title=LocalizedText(vi="Thử pháp lý", en="Legal test"),
-                              version="1.0", sector="thu")
+            return ModuleInfo(
+                name="legal_proc",
+                title=LocalizedText(vi="Thử pháp lý", en="Legal test"),
+                version="1.0",
+                sector="thu",
+            )
 
         @hookimpl
         def eiso_procedures(self):
-            return [Procedure(code=code, name=LocalizedText(vi="Thủ tục thử", en="Test procedure"), sector="thu",
-                              time_limit=TimeLimit(amount=3), result=LocalizedText(vi="Kết quả", en="Result"),
-                              steps=(_step("review", "Thẩm định"),),
-                              legal_basis=(LegalBasis(reference=reference, title=title),))]
+            return [
+                Procedure(
+                    code=code,
+                    name=LocalizedText(vi="Thủ tục thử", en="Test procedure"),
+                    sector="thu",
+                    time_limit=TimeLimit(amount=3),
+                    result=LocalizedText(vi="Kết quả", en="Result"),
+                    steps=(_step("review", "Thẩm định"),),
+                    legal_basis=(LegalBasis(reference=reference, title=title),),
+                )
+            ]
 
     return PluginRegistry.load(None, [PluginSource.of("legal_proc", LegalProc())])
 
 
 async def gql(client, headers, query, variables=None):
-    return (await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)).json()
+    return (
+        await client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+    ).json()
 
 
 async def test_legal_change_flags_and_requires_reannouncement(resources, client, callers):
@@ -209,52 +312,125 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, _registry(code, reference, "Nghị định gốc"))
     async with resources.session(scope(agency)) as session, session.begin():
-        await catalogue.adopt(session, province_id=agency.province_id, agency_id=agency.id, procedure_code=code,
-                              actor="leader-1")
+        await catalogue.adopt(
+            session,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            procedure_code=code,
+            actor="leader-1",
+        )
     keeper = callers.issue(person(agency, Role.leader, Role.iso_secretary))
-    doc = await gql(client, keeper, 'mutation($r: String) { createDocument(kind: PROCEDURE, code: "QT-01", '
-                    'title: "Quy trình", legalReference: $r) { id legalReference } }', {"r": reference})
+    doc = await gql(
+        client,
+        keeper,
+        'mutation($r: String) { createDocument(kind: PROCEDURE, code: "QT-01", '
+        'title: "Quy trình", legalReference: $r) { id legalReference } }',
+        {"r": reference},
+    )
     doc_id = doc["data"]["createDocument"]["id"]
-    body = await gql(client, keeper, 'mutation { announceConformity(decisionNumber: "12/QĐ-UBND", '
-                     'announcedOn: "2026-06-01") { status } }')
+    body = await gql(
+        client,
+        keeper,
+        'mutation { announceConformity(decisionNumber: "12/QĐ-UBND", '
+        'announcedOn: "2026-06-01") { status } }',
+    )
     assert codes(body) == ["INVALID_TRANSITION"]  # not building yet
-    await gql(client, keeper, 'mutation { startConformityBuilding(since: "2026-01-05") { status } }')
-    body = await gql(client, keeper, 'mutation { announceConformity(decisionNumber: "12/QĐ-UBND", '
-                     'announcedOn: "2026-06-01") { status decisionNumber announcedOn } }')
-    assert body["data"]["announceConformity"] == {"status": "announced", "decisionNumber": "12/QĐ-UBND",
-                                                  "announcedOn": "2026-06-01"}
+    await gql(
+        client, keeper, 'mutation { startConformityBuilding(since: "2026-01-05") { status } }'
+    )
+    body = await gql(
+        client,
+        keeper,
+        'mutation { announceConformity(decisionNumber: "12/QĐ-UBND", '
+        'announcedOn: "2026-06-01") { status decisionNumber announcedOn } }',
+    )
+    assert body["data"]["announceConformity"] == {
+        "status": "announced",
+        "decisionNumber": "12/QĐ-UBND",
+        "announcedOn": "2026-06-01",
+    }
 
-    nation = callers.issue(Principal("national", TenantScope.nation(), frozenset({Role.national_admin})))
-    body = await gql(client, nation, 'mutation($r: String!) { recordLegalChange(reference: $r, title: "Sửa đổi", '
-                     'validFrom: "2026-12-01") { flagged version { version source } } }', {"r": reference})
-    assert body["data"]["recordLegalChange"] == {"flagged": 2, "version": {"version": 2, "source": "national_admin"}}
-    assert (await gql(client, keeper, "{ conformity { status reannounceReason } }"))["data"]["conformity"] == {
-        "status": "to_be_reannounced", "reannounceReason": f"{reference} v2"}
-    flags = await gql(client, keeper, "{ reviewFlags(first: 10) { totalCount edges { node { kind subject } } } }")
-    assert sorted((e["node"]["kind"], e["node"]["subject"]) for e in flags["data"]["reviewFlags"]["edges"]) == [
-        ("document", doc_id), ("procedure", code)]
+    nation = callers.issue(
+        Principal("national", TenantScope.nation(), frozenset({Role.national_admin}))
+    )
+    body = await gql(
+        client,
+        nation,
+        'mutation($r: String!) { recordLegalChange(reference: $r, title: "Sửa đổi", '
+        'validFrom: "2026-12-01") { flagged version { version source } } }',
+        {"r": reference},
+    )
+    assert body["data"]["recordLegalChange"] == {
+        "flagged": 2,
+        "version": {"version": 2, "source": "national_admin"},
+    }
+    assert (await gql(client, keeper, "{ conformity { status reannounceReason } }"))["data"][
+        "conformity"
+    ] == {"status": "to_be_reannounced", "reannounceReason": f"{reference} v2"}
+    flags = await gql(
+        client, keeper, "{ reviewFlags(first: 10) { totalCount edges { node { kind subject } } } }"
+    )
+    assert sorted(
+        (e["node"]["kind"], e["node"]["subject"]) for e in flags["data"]["reviewFlags"]["edges"]
+    ) == [("document", doc_id), ("procedure", code)]
     announce = 'mutation { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: "2026-12-10") { status } }'
     assert codes(await gql(client, keeper, announce)) == ["REVIEW_PENDING"]
-    await gql(client, keeper, 'mutation($c: String!) { reviewProcedure(procedureCode: $c, note: "Đã cập nhật") '
-              '{ reviewedAt } }', {"c": code})
-    body = await gql(client, keeper, 'mutation($id: ID!) { reviewDocument(id: $id) { reviewedBy } }', {"id": doc_id})
+    await gql(
+        client,
+        keeper,
+        'mutation($c: String!) { reviewProcedure(procedureCode: $c, note: "Đã cập nhật") '
+        "{ reviewedAt } }",
+        {"c": code},
+    )
+    body = await gql(
+        client,
+        keeper,
+        "mutation($id: ID!) { reviewDocument(id: $id) { reviewedBy } }",
+        {"id": doc_id},
+    )
     assert body["data"]["reviewDocument"][0]["reviewedBy"].startswith("leader-")
-    assert codes(await gql(client, keeper, 'mutation($id: ID!) { reviewDocument(id: $id) { id } }',
-                           {"id": doc_id})) == ["NO_REVIEW_PENDING"]
-    assert (await gql(client, keeper, announce))["data"]["announceConformity"]["status"] == "announced"
+    assert codes(
+        await gql(
+            client, keeper, "mutation($id: ID!) { reviewDocument(id: $id) { id } }", {"id": doc_id}
+        )
+    ) == ["NO_REVIEW_PENDING"]
+    assert (await gql(client, keeper, announce))["data"]["announceConformity"][
+        "status"
+    ] == "announced"
 
     # A module update that changes the legal basis does the same at catalogue sync.
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        await catalogue.sync_catalogue(session, _registry(code, reference, "Nghị định sửa đổi lần 2"))
-    versions = await gql(client, keeper, 'query($r: String!) { legalBasisVersions(reference: $r) { version source } }',
-                         {"r": reference})
+        await catalogue.sync_catalogue(
+            session, _registry(code, reference, "Nghị định sửa đổi lần 2")
+        )
+    versions = await gql(
+        client,
+        keeper,
+        "query($r: String!) { legalBasisVersions(reference: $r) { version source } }",
+        {"r": reference},
+    )
     assert versions["data"]["legalBasisVersions"][0] == {"version": 3, "source": "module"}
-    assert (await gql(client, keeper, "{ conformity { status } }"))["data"]["conformity"]["status"] == "to_be_reannounced"
+    assert (await gql(client, keeper, "{ conformity { status } }"))["data"]["conformity"][
+        "status"
+    ] == "to_be_reannounced"
     # A sync with nothing changed adds no version.
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        await catalogue.sync_catalogue(session, _registry(code, reference, "Nghị định sửa đổi lần 2"))
-    assert len((await gql(client, keeper, 'query($r: String!) { legalBasisVersions(reference: $r) { version } }',
-                          {"r": reference}))["data"]["legalBasisVersions"]) == 3
+        await catalogue.sync_catalogue(
+            session, _registry(code, reference, "Nghị định sửa đổi lần 2")
+        )
+    assert (
+        len(
+            (
+                await gql(
+                    client,
+                    keeper,
+                    "query($r: String!) { legalBasisVersions(reference: $r) { version } }",
+                    {"r": reference},
+                )
+            )["data"]["legalBasisVersions"]
+        )
+        == 3
+    )
 
 
 async def test_province_conformity_progress(resources, client, callers):
@@ -262,17 +438,38 @@ async def test_province_conformity_progress(resources, client, callers):
     async with resources.session(TenantScope.nation()) as session:
         province = await session.get(Province, first.province_id)
     second = await make_agency(resources, AgencyKind.ward, province)
-    await gql(client, callers.issue(person(second, Role.leader)),
-              'mutation { startConformityBuilding(since: "2026-03-01") { status } }')
-    admin = callers.issue(Principal("admin", TenantScope.province(first.province_id),
-                                    frozenset({Role.province_admin}), province_id=first.province_id))
-    body = await gql(client, admin, "{ provinceConformity { total counts { status count } "
-                     "agencies { agencyCode status buildingSince } } }")
+    await gql(
+        client,
+        callers.issue(person(second, Role.leader)),
+        'mutation { startConformityBuilding(since: "2026-03-01") { status } }',
+    )
+    admin = callers.issue(
+        Principal(
+            "admin",
+            TenantScope.province(first.province_id),
+            frozenset({Role.province_admin}),
+            province_id=first.province_id,
+        )
+    )
+    body = await gql(
+        client,
+        admin,
+        "{ provinceConformity { total counts { status count } "
+        "agencies { agencyCode status buildingSince } } }",
+    )
     progress = body["data"]["provinceConformity"]
     assert progress["total"] == 2
     assert {c["status"]: c["count"] for c in progress["counts"]} == {
-        "not_started": 1, "building": 1, "announced": 0, "to_be_reannounced": 0}
-    assert {"agencyCode": second.code, "status": "building", "buildingSince": "2026-03-01"} in progress["agencies"]
+        "not_started": 1,
+        "building": 1,
+        "announced": 0,
+        "to_be_reannounced": 0,
+    }
+    assert {
+        "agencyCode": second.code,
+        "status": "building",
+        "buildingSince": "2026-03-01",
+    } in progress["agencies"]
 
 
 # --- 4. management review ------------------------------------------------------------------------
@@ -282,29 +479,57 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
     agency = await make_agency(resources)
     await receive(resources, agency, PAST)
     keeper = callers.issue(person(agency, Role.leader, Role.iso_secretary, Role.auditor))
-    await gql(client, keeper, 'mutation { registerRisk(title: "Mất dữ liệu", likelihood: 4, impact: 4, '
-              'treatment: "Sao lưu", owner: "Văn phòng", reviewDate: "2027-01-01") { level } }')
+    await gql(
+        client,
+        keeper,
+        'mutation { registerRisk(title: "Mất dữ liệu", likelihood: 4, impact: 4, '
+        'treatment: "Sao lưu", owner: "Văn phòng", reviewDate: "2027-01-01") { level } }',
+    )
     await gql(client, keeper, 'mutation { raiseNonconformity(title: "Thiếu biểu mẫu") { id } }')
-    body = await gql(client, keeper, 'mutation { holdManagementReview(periodStart: "2026-11-30", '
-                     'periodEnd: "2026-11-01", heldOn: "2026-12-15", chairedBy: "Chủ tịch") { id } }')
+    body = await gql(
+        client,
+        keeper,
+        'mutation { holdManagementReview(periodStart: "2026-11-30", '
+        'periodEnd: "2026-11-01", heldOn: "2026-12-15", chairedBy: "Chủ tịch") { id } }',
+    )
     assert codes(body) == ["BAD_INPUT"]
-    body = await gql(client, keeper, 'mutation { holdManagementReview(periodStart: "2026-01-01", '
-                     'periodEnd: "2026-12-31", heldOn: "2026-12-20", chairedBy: "Chủ tịch UBND") { id inputs } }')
+    body = await gql(
+        client,
+        keeper,
+        'mutation { holdManagementReview(periodStart: "2026-01-01", '
+        'periodEnd: "2026-12-31", heldOn: "2026-12-20", chairedBy: "Chủ tịch UBND") { id inputs } }',
+    )
     review = body["data"]["holdManagementReview"]
     inputs = review["inputs"]
     assert inputs["dossiers"]["received"] == 1 and inputs["dossiers"]["backlog"] == 1
-    assert inputs["nonconformities"]["open"] == 1 and inputs["nonconformities"]["raised_by_source"] == {"manual": 1}
-    assert inputs["risks_above_threshold"] == [{"title": "Mất dữ liệu", "level": 16, "owner": "Văn phòng"}]
+    assert inputs["nonconformities"]["open"] == 1 and inputs["nonconformities"][
+        "raised_by_source"
+    ] == {"manual": 1}
+    assert inputs["risks_above_threshold"] == [
+        {"title": "Mất dữ liệu", "level": 16, "owner": "Văn phòng"}
+    ]
     assert inputs["feedback"] == {"ratings": 0, "mean_rating": None, "satisfied_share": None}
-    body = await gql(client, keeper, 'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "Bổ sung '
-                     'chuyên viên một cửa", owner: "Văn phòng", dueDate: "2027-03-01") { actions { id status } } }',
-                     {"id": review["id"]})
+    body = await gql(
+        client,
+        keeper,
+        'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "Bổ sung '
+        'chuyên viên một cửa", owner: "Văn phòng", dueDate: "2027-03-01") { actions { id status } } }',
+        {"id": review["id"]},
+    )
     [action] = body["data"]["addReviewAction"]["actions"]
     done = 'mutation($id: ID!) { completeReviewAction(id: $id, result: "Đã bổ sung 1 người") { status } }'
-    assert (await gql(client, keeper, done, {"id": action["id"]}))["data"]["completeReviewAction"]["status"] == "done"
+    assert (await gql(client, keeper, done, {"id": action["id"]}))["data"]["completeReviewAction"][
+        "status"
+    ] == "done"
     assert codes(await gql(client, keeper, done, {"id": action["id"]})) == ["INVALID_TRANSITION"]
-    listed = await gql(client, keeper, "{ managementReviews(first: 5) { totalCount edges { node { actions { status } } } } }")
-    assert listed["data"]["managementReviews"]["edges"][0]["node"]["actions"] == [{"status": "done"}]
+    listed = await gql(
+        client,
+        keeper,
+        "{ managementReviews(first: 5) { totalCount edges { node { actions { status } } } } }",
+    )
+    assert listed["data"]["managementReviews"]["edges"][0]["node"]["actions"] == [
+        {"status": "done"}
+    ]
 
 
 # --- 6. document and risk mutations --------------------------------------------------------------
@@ -313,47 +538,90 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
 async def test_document_moves_attachments_and_risk_review(resources, client, callers):
     agency = await make_agency(resources)
     keeper = callers.issue(person(agency, Role.leader, Role.iso_secretary))
-    created = await gql(client, keeper, 'mutation { createDocument(kind: FORM, code: "BM-01", title: "Biểu mẫu") '
-                        '{ id versions { id } } }')
+    created = await gql(
+        client,
+        keeper,
+        'mutation { createDocument(kind: FORM, code: "BM-01", title: "Biểu mẫu") '
+        "{ id versions { id } } }",
+    )
     version = created["data"]["createDocument"]["versions"][0]["id"]
-    attach = ('mutation($id: ID!, $c: String!) { attachDocumentFile(versionId: $id, filename: "bm01.pdf", '
-              'contentBase64: $c) { attachmentName attachmentSha256 } }')
-    assert codes(await gql(client, keeper, attach, {"id": version, "c": "không phải base64"})) == ["BAD_INPUT"]
-    body = await gql(client, keeper, attach, {"id": version, "c": base64.b64encode(b"%PDF-1.7 mau").decode()})
+    attach = (
+        'mutation($id: ID!, $c: String!) { attachDocumentFile(versionId: $id, filename: "bm01.pdf", '
+        "contentBase64: $c) { attachmentName attachmentSha256 } }"
+    )
+    assert codes(await gql(client, keeper, attach, {"id": version, "c": "không phải base64"})) == [
+        "BAD_INPUT"
+    ]
+    body = await gql(
+        client, keeper, attach, {"id": version, "c": base64.b64encode(b"%PDF-1.7 mau").decode()}
+    )
     assert body["data"]["attachDocumentFile"]["attachmentName"] == "bm01.pdf"
     move = "mutation($id: ID!) { %s(id: $id) { status } }"
-    for name, status in (("submitDocumentVersion", "in_review"), ("rejectDocumentVersion", "draft"),
-                         ("submitDocumentVersion", "in_review"), ("approveDocumentVersion", "approved"),
-                         ("makeDocumentVersionEffective", "effective"), ("withdrawDocumentVersion", "obsolete")):
+    for name, status in (
+        ("submitDocumentVersion", "in_review"),
+        ("rejectDocumentVersion", "draft"),
+        ("submitDocumentVersion", "in_review"),
+        ("approveDocumentVersion", "approved"),
+        ("makeDocumentVersionEffective", "effective"),
+        ("withdrawDocumentVersion", "obsolete"),
+    ):
         body = await gql(client, keeper, move % name, {"id": version})
         assert body["data"][name]["status"] == status, body
     body = await gql(client, keeper, move % "makeDocumentVersionEffective", {"id": version})
-    assert codes(body) == ["INVALID_TRANSITION"]  # an obsolete version never becomes effective again
+    assert codes(body) == [
+        "INVALID_TRANSITION"
+    ]  # an obsolete version never becomes effective again
     assert body["errors"][0]["extensions"]["current"] == "obsolete"
     document_id = created["data"]["createDocument"]["id"]
-    body = await gql(client, keeper, 'mutation($id: ID!) { createDocumentVersion(documentId: $id, summary: "Sửa đổi") '
-                     '{ number status summary } }', {"id": document_id})
-    assert body["data"]["createDocumentVersion"] == {"number": 2, "status": "draft", "summary": "Sửa đổi"}
-    risk = await gql(client, keeper, 'mutation { registerRisk(title: "Quá tải", likelihood: 3, impact: 3, '
-                     'treatment: "", owner: "Văn phòng", reviewDate: "2027-01-01") { id } }')
+    body = await gql(
+        client,
+        keeper,
+        'mutation($id: ID!) { createDocumentVersion(documentId: $id, summary: "Sửa đổi") '
+        "{ number status summary } }",
+        {"id": document_id},
+    )
+    assert body["data"]["createDocumentVersion"] == {
+        "number": 2,
+        "status": "draft",
+        "summary": "Sửa đổi",
+    }
+    risk = await gql(
+        client,
+        keeper,
+        'mutation { registerRisk(title: "Quá tải", likelihood: 3, impact: 3, '
+        'treatment: "", owner: "Văn phòng", reviewDate: "2027-01-01") { id } }',
+    )
     review = 'mutation($id: ID!, $l: Int!) { reviewRisk(id: $id, likelihood: $l, impact: 2, treatment: "Thêm ca", reviewDate: "2027-06-01") { level } }'
     rid = risk["data"]["registerRisk"]["id"]
     assert codes(await gql(client, keeper, review, {"id": rid, "l": 6})) == ["BAD_INPUT"]
-    assert (await gql(client, keeper, review, {"id": rid, "l": 2}))["data"]["reviewRisk"]["level"] == 4
+    assert (await gql(client, keeper, review, {"id": rid, "l": 2}))["data"]["reviewRisk"][
+        "level"
+    ] == 4
 
 
 async def test_province_publishes_a_model_document(resources, client, callers):
     agency = await make_agency(resources)
-    admin = callers.issue(Principal("admin", TenantScope.province(agency.province_id),
-                                    frozenset({Role.province_admin}), province_id=agency.province_id))
+    admin = callers.issue(
+        Principal(
+            "admin",
+            TenantScope.province(agency.province_id),
+            frozenset({Role.province_admin}),
+            province_id=agency.province_id,
+        )
+    )
     publish = 'mutation { publishModelDocument(kind: POLICY, code: "CS-MAU", title: "Chính sách mẫu") { isModel } }'
     assert codes(await gql(client, admin, publish)) == ["NO_MODEL_OWNER"]
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await session.get(Province, agency.province_id)
-        await ensure_agency(session, province, unique_code("UB"), "UBND tỉnh", AgencyKind.people_committee)
+        await ensure_agency(
+            session, province, unique_code("UB"), "UBND tỉnh", AgencyKind.people_committee
+        )
     assert (await gql(client, admin, publish))["data"]["publishModelDocument"] == {"isModel": True}
-    models = await gql(client, callers.issue(person(agency, Role.iso_secretary)),
-                       "{ modelDocuments(first: 5) { edges { node { code } } } }")
+    models = await gql(
+        client,
+        callers.issue(person(agency, Role.iso_secretary)),
+        "{ modelDocuments(first: 5) { edges { node { code } } } }",
+    )
     assert [e["node"]["code"] for e in models["data"]["modelDocuments"]["edges"]] == ["CS-MAU"]
 
 
@@ -362,12 +630,22 @@ async def test_audit_chain_counts_each_change(resources):
     dossier = await receive(resources, agency, FUTURE)
     dossier = await act(resources, agency, dossier, engine.assign, assignee="cv")
     async with resources.session(scope(agency)) as session:
-        before = (await session.execute(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.agency_id == agency.id))).scalar()
+        before = (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.agency_id == agency.id)
+            )
+        ).scalar()
     await act(resources, agency, dossier, engine.stop, reason="Dừng")
     async with resources.session(scope(agency)) as session:
-        after = (await session.execute(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.agency_id == agency.id))).scalar()
+        after = (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.agency_id == agency.id)
+            )
+        ).scalar()
     assert after == before + 2  # the stop and its nonconformity
 
 
@@ -378,7 +656,9 @@ async def test_concurrent_raises_for_one_dossier_make_one_nonconformity(resource
 
     async def raise_once():
         async with resources.session(scope(agency)) as session, session.begin():
-            return (await dossier_ncs.raise_for(session, dossier, dossier_ncs.REFUSED, "officer-1")).id
+            return (
+                await dossier_ncs.raise_for(session, dossier, dossier_ncs.REFUSED, "officer-1")
+            ).id
 
     ids = await asyncio.gather(*(raise_once() for _ in range(6)))
     assert len(set(ids)) == 1

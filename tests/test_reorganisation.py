@@ -22,11 +22,22 @@ from tests.conftest import unique_code
 
 async def _province_with_communes(session, name: str, communes: int = 2):
     province = await ensure_province(session, unique_code("P"), name)
-    root = await ensure_agency(session, province, unique_code("A"), f"UBND {name}", AgencyKind.people_committee)
+    root = await ensure_agency(
+        session, province, unique_code("A"), f"UBND {name}", AgencyKind.people_committee
+    )
     made = []
     for index in range(communes):
-        agency = await ensure_agency(session, province, unique_code("A"), f"Xã {index}", AgencyKind.commune, root)
-        session.add(Unit(province_id=province.id, agency_id=agency.id, code="TN", name=f"Bộ phận một cửa {index}"))
+        agency = await ensure_agency(
+            session, province, unique_code("A"), f"Xã {index}", AgencyKind.commune, root
+        )
+        session.add(
+            Unit(
+                province_id=province.id,
+                agency_id=agency.id,
+                code="TN",
+                name=f"Bộ phận một cửa {index}",
+            )
+        )
         made.append(agency)
     return province, root, made
 
@@ -42,8 +53,13 @@ async def test_merge_provinces_moves_agencies_and_rows(resources):
         assert {b_root.code, *(c.code for c in b_communes)} <= codes
         units = (await session.execute(select(func.count()).select_from(Unit))).scalar_one()
         assert units == 4  # A's two and B's two
-        moved = (await session.execute(select(Agency).where(Agency.code == b_communes[0].code))).scalar_one()
-        assert (moved.id, moved.parent_id) == (b_communes[0].id, b_root.id)  # ids and hierarchy kept
+        moved = (
+            await session.execute(select(Agency).where(Agency.code == b_communes[0].code))
+        ).scalar_one()
+        assert (moved.id, moved.parent_id) == (
+            b_communes[0].id,
+            b_root.id,
+        )  # ids and hierarchy kept
     async with resources.session(TenantScope.province(b.id)) as session:
         assert (await session.execute(select(Unit))).first() is None
     async with resources.session(TenantScope.nation()) as session:
@@ -51,8 +67,20 @@ async def test_merge_provinces_moves_agencies_and_rows(resources):
         assert (gone.status, gone.merged_into_id) == ("merged", a.id)
         saved = await session.get(Reorganisation, record.id)
         assert (saved.kind, saved.from_codes, saved.into_code, saved.done_by) == (
-            "merge_provinces", [b.code], a.code, "national-admin")
-        lineage = (await session.execute(select(AgencyLineage).where(AgencyLineage.reorganisation_id == record.id))).scalars().all()
+            "merge_provinces",
+            [b.code],
+            a.code,
+            "national-admin",
+        )
+        lineage = (
+            (
+                await session.execute(
+                    select(AgencyLineage).where(AgencyLineage.reorganisation_id == record.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert {(row.from_province_id, row.into_province_id) for row in lineage} == {(b.id, a.id)}
         assert len(lineage) == 3
     async with resources.session(TenantScope.nation()) as session:
@@ -64,38 +92,73 @@ async def test_merge_provinces_moves_agencies_and_rows(resources):
 async def test_merge_communes_into_a_new_one(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province, root, communes = await _province_with_communes(session, "Tỉnh Quảng Ninh", 3)
-        child = await ensure_agency(session, province, unique_code("A"), "Trạm y tế", AgencyKind.other, communes[0])
-        units = {u.agency_id: u.id for u in (await session.execute(
-            select(Unit).where(Unit.province_id == province.id))).scalars()}
+        child = await ensure_agency(
+            session, province, unique_code("A"), "Trạm y tế", AgencyKind.other, communes[0]
+        )
+        units = {
+            u.agency_id: u.id
+            for u in (
+                await session.execute(select(Unit).where(Unit.province_id == province.id))
+            ).scalars()
+        }
     new_code = unique_code("A")
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        new, record = await merge_agencies(session, province.code, [c.code for c in communes[:2]], code=new_code,
-                                           name="Xã Tiên Yên", by="province-admin", parent_code=root.code)
+        new, record = await merge_agencies(
+            session,
+            province.code,
+            [c.code for c in communes[:2]],
+            code=new_code,
+            name="Xã Tiên Yên",
+            by="province-admin",
+            parent_code=root.code,
+        )
     async with resources.session(TenantScope.agencies([new.id], [province.id])) as session:
         mine = set((await session.execute(select(Unit.id))).scalars())
-        assert mine == {units[communes[0].id], units[communes[1].id]}  # the new tenant's figures include theirs
-        assert await origin_of(session, "units", province.id, units[communes[0].id]) == [communes[0].id]
+        assert mine == {
+            units[communes[0].id],
+            units[communes[1].id],
+        }  # the new tenant's figures include theirs
+        assert await origin_of(session, "units", province.id, units[communes[0].id]) == [
+            communes[0].id
+        ]
     async with resources.session(TenantScope.nation()) as session:
-        olds = (await session.execute(select(Agency).where(Agency.id.in_([c.id for c in communes])))).scalars().all()
+        olds = (
+            (await session.execute(select(Agency).where(Agency.id.in_([c.id for c in communes]))))
+            .scalars()
+            .all()
+        )
         state = {a.id: (a.status, a.merged_into_id) for a in olds}
-        assert state[communes[0].id] == ("merged", new.id) and state[communes[2].id] == ("active", None)
+        assert state[communes[0].id] == ("merged", new.id) and state[communes[2].id] == (
+            "active",
+            None,
+        )
         assert (await session.get(Agency, (province.id, child.id))).parent_id == new.id
-        assert await absorbed_agencies(session, province.id, new.id) == {(province.id, communes[0].id), (province.id, communes[1].id)}
+        assert await absorbed_agencies(session, province.id, new.id) == {
+            (province.id, communes[0].id),
+            (province.id, communes[1].id),
+        }
         assert (await session.get(Reorganisation, record.id)).kind == "merge_agencies"
         assert (await session.get(Agency, (province.id, new.id))).name_folded == "xa tien yen"
 
 
-@pytest.mark.parametrize("problem, code", [("missing", "NOT_FOUND"), ("one", "BAD_INPUT"), ("taken", "CONFLICT")])
+@pytest.mark.parametrize(
+    "problem, code", [("missing", "NOT_FOUND"), ("one", "BAD_INPUT"), ("taken", "CONFLICT")]
+)
 async def test_bad_agency_merges_change_nothing(resources, problem, code):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province, root, communes = await _province_with_communes(session, "Tỉnh Thử")
-    from_codes = {"missing": [communes[0].code, "NOPE"], "one": [communes[0].code],
-                  "taken": [c.code for c in communes]}[problem]
+    from_codes = {
+        "missing": [communes[0].code, "NOPE"],
+        "one": [communes[0].code],
+        "taken": [c.code for c in communes],
+    }[problem]
     new_code = root.code if problem == "taken" else unique_code("A")
     async with resources.session(TenantScope.nation()) as session:
         with pytest.raises(ReorganisationError) as error:
             async with session.begin():
-                await merge_agencies(session, province.code, from_codes, code=new_code, name="X", by="x")
+                await merge_agencies(
+                    session, province.code, from_codes, code=new_code, name="X", by="x"
+                )
         assert error.value.code == code
     async with resources.session(TenantScope.nation()) as session:
         assert (await session.get(Agency, (province.id, communes[0].id))).status == "active"
@@ -111,8 +174,15 @@ async def _audited(session, agency, n: int) -> None:
     from eiso.core import audit
 
     for i in range(n):
-        await audit.append(session, province_id=agency.province_id, agency_id=agency.id,
-                           actor="officer", action="test", entity_type="probe", entity_id=i)
+        await audit.append(
+            session,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            actor="officer",
+            action="test",
+            entity_type="probe",
+            entity_id=i,
+        )
 
 
 async def test_audit_chains_survive_both_kinds_of_merge(resources):
@@ -127,8 +197,15 @@ async def test_audit_chains_survive_both_kinds_of_merge(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await merge_provinces(session, a.code, b.code, by="national-admin")
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        await merge_agencies(session, a.code, [c.code for c in (*a_communes, *b_communes)],
-                             code=unique_code("N"), name="Xã Hợp Nhất", kind=AgencyKind.commune, by="admin")
+        await merge_agencies(
+            session,
+            a.code,
+            [c.code for c in (*a_communes, *b_communes)],
+            code=unique_code("N"),
+            name="Xã Hợp Nhất",
+            kind=AgencyKind.commune,
+            by="admin",
+        )
     async with resources.session(TenantScope.province(a.id)) as session:
         heads = {h.agency_id: h for h in await audit.chain_heads(session)}
         for agency in (*a_communes, *b_communes):

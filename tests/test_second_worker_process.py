@@ -23,7 +23,7 @@ from tests.conftest import unique_code
 QUERY = {"query": "{ vendorDemo { greeting } }"}
 
 # The worker authenticates `x-test-province: N` as an officer of province N (a test double).
-WORKER = textwrap.dedent('''
+WORKER = textwrap.dedent("""
     from eiso.core.app import create_app
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.settings import get_settings
@@ -38,7 +38,7 @@ WORKER = textwrap.dedent('''
 
     def app():
         return create_app(get_settings(), authenticator=header_auth)
-''')
+""")
 
 
 def _free_port() -> int:
@@ -71,34 +71,69 @@ async def test_a_separate_worker_process_sees_the_module_without_restart(
     (tmp_path / "second_worker.py").write_text(WORKER)
     settings = resources.settings
     port = _free_port()
-    env = {**os.environ, "EISO_ENV": "test", "EISO_DATABASE_URL": settings.database_url,
-           "EISO_REDIS_URL": settings.redis_url, "EISO_REDIS_PREFIX": settings.redis_prefix,
-           "EISO_PLUGINS": "vendor_demo", "EISO_LOG_JSON": "false"}
+    env = {
+        **os.environ,
+        "EISO_ENV": "test",
+        "EISO_DATABASE_URL": settings.database_url,
+        "EISO_REDIS_URL": settings.redis_url,
+        "EISO_REDIS_PREFIX": settings.redis_prefix,
+        "EISO_PLUGINS": "vendor_demo",
+        "EISO_LOG_JSON": "false",
+    }
     server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
-        [sys.executable, "-m", "uvicorn", "--factory", "second_worker:app", "--app-dir",
-         str(tmp_path), "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "second_worker:app",
+            "--app-dir",
+            str(tmp_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     officer = {"x-test-province": str(province.id)}
-    app = create_app(settings, resources, authenticator=callers.authenticate,
-                     plugins=PluginRegistry.load(["vendor_demo"]))
-    admin = callers.issue(Principal(subject="admin", tenant=TenantScope.province(province.id),
-                                    roles=frozenset({Role.province_admin}),
-                                    province_id=province.id))
+    app = create_app(
+        settings,
+        resources,
+        authenticator=callers.authenticate,
+        plugins=PluginRegistry.load(["vendor_demo"]),
+    )
+    admin = callers.issue(
+        Principal(
+            subject="admin",
+            tenant=TenantScope.province(province.id),
+            roles=frozenset({Role.province_admin}),
+            province_id=province.id,
+        )
+    )
     try:
         await _wait(url)
         async with httpx.AsyncClient(base_url=url) as worker:
             before = (await worker.post("/graphql", json=QUERY, headers=officer)).json()
             assert before["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
             transport = httpx.ASGITransport(app=app)
-            async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=transport, base_url="http://here"
-            ) as here:
-                enabled = await here.post("/graphql", headers=admin, json={
-                    "query": 'mutation { enableModule(module: "vendor_demo") { name enabledForMyProvince } }'})
-                assert enabled.json() == {"data": {"enableModule": {
-                    "name": "vendor_demo", "enabledForMyProvince": True}}}
+            async with (
+                app.router.lifespan_context(app),
+                httpx.AsyncClient(transport=transport, base_url="http://here") as here,
+            ):
+                enabled = await here.post(
+                    "/graphql",
+                    headers=admin,
+                    json={
+                        "query": 'mutation { enableModule(module: "vendor_demo") { name enabledForMyProvince } }'
+                    },
+                )
+                assert enabled.json() == {
+                    "data": {"enableModule": {"name": "vendor_demo", "enabledForMyProvince": True}}
+                }
             after = (await worker.post("/graphql", json=QUERY, headers=officer)).json()
             assert after == {"data": {"vendorDemo": {"greeting": "Xin chào từ mô-đun mẫu"}}}
     finally:

@@ -12,12 +12,20 @@ def env(tmp_path_factory):
     path = tmp_path_factory.mktemp("tenancy-cli") / "eiso.db"
     values = {"EISO_DATABASE_URL": f"sqlite:///{path}", "EISO_LOG_JSON": "false"}
     assert eiso("db", "upgrade", env=values).returncode == 0
-    assert eiso("provinces", "create", "--code", "22", "--name", "Tỉnh Quảng Ninh", env=values).returncode == 0
+    assert (
+        eiso(
+            "provinces", "create", "--code", "22", "--name", "Tỉnh Quảng Ninh", env=values
+        ).returncode
+        == 0
+    )
     return values
 
 
 def test_provinces_create_is_idempotent_and_refuses_a_rename(env):
-    assert eiso("provinces", "create", "--code", "22", "--name", "Tỉnh Quảng Ninh", env=env).returncode == 0
+    assert (
+        eiso("provinces", "create", "--code", "22", "--name", "Tỉnh Quảng Ninh", env=env).returncode
+        == 0
+    )
     result = eiso("provinces", "create", "--code", "22", "--name", "Tỉnh Khác", env=env)
     assert result.returncode == 1 and "already exists" in result.stderr
     assert eiso("provinces", "create", "--code", "22", env=env).returncode == 2
@@ -25,9 +33,12 @@ def test_provinces_create_is_idempotent_and_refuses_a_rename(env):
 
 def test_import_then_reimport_changes_nothing(env, tmp_path):
     file = tmp_path / "agencies.csv"
-    file.write_text("code,name,kind,parent_code,admin_username,admin_email\n"
-                    "000.32.01.H51,Ủy ban nhân dân xã Tiên Yên,commune,000.00.00.H51,tienyen,tienyen@example.vn\n"
-                    "000.00.00.H51,Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n", encoding="utf-8")
+    file.write_text(
+        "code,name,kind,parent_code,admin_username,admin_email\n"
+        "000.32.01.H51,Ủy ban nhân dân xã Tiên Yên,commune,000.00.00.H51,tienyen,tienyen@example.vn\n"
+        "000.00.00.H51,Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n",
+        encoding="utf-8",
+    )
     dry = eiso("agencies", "import", "--province", "22", str(file), "--dry-run", env=env)
     assert dry.returncode == 0 and "would create 2" in dry.stderr
     first = eiso("agencies", "import", "--province", "22", str(file), env=env)
@@ -39,13 +50,15 @@ def test_import_then_reimport_changes_nothing(env, tmp_path):
 
 def test_import_lists_every_bad_line_and_exits_1(env, tmp_path):
     file = tmp_path / "bad.csv"
-    file.write_bytes("code,name,kind,parent_code\n"
-                     "B.1,Xã Một,commune,\n"
-                     "B.2,Xã Hai,town,\n"
-                     "B.1,Xã Ba,commune,\n"
-                     ",Xã Bốn,commune,\n".encode()
-                     + b"B.5,X\xff,ward,\n"
-                     + b"B.6,X\xc3\xa3 S\xc3\xa1u,commune,X\n")
+    file.write_bytes(
+        "code,name,kind,parent_code\n"
+        "B.1,Xã Một,commune,\n"
+        "B.2,Xã Hai,town,\n"
+        "B.1,Xã Ba,commune,\n"
+        ",Xã Bốn,commune,\n".encode()
+        + b"B.5,X\xff,ward,\n"
+        + b"B.6,X\xc3\xa3 S\xc3\xa1u,commune,X\n"
+    )
     result = eiso("agencies", "import", "--province", "22", str(file), env=env)
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -63,7 +76,9 @@ def test_import_lists_every_bad_line_and_exits_1(env, tmp_path):
 
 def test_import_json_and_unknown_province(env, tmp_path):
     file = tmp_path / "agencies.json"
-    file.write_text('[{"code": "000.41.01.H51", "name": "Phường Hạ Long", "kind": "ward"}]', encoding="utf-8")
+    file.write_text(
+        '[{"code": "000.41.01.H51", "name": "Phường Hạ Long", "kind": "ward"}]', encoding="utf-8"
+    )
     assert eiso("agencies", "import", "--province", "22", str(file), env=env).returncode == 0
     result = eiso("agencies", "import", "--province", "99", str(file), env=env)
     assert result.returncode == 1 and "--province '99'" in result.stderr
@@ -88,13 +103,42 @@ def test_modules_enable_disable_list(env):
 
 
 def test_merge_commands(env, tmp_path):
-    assert eiso("provinces", "create", "--code", "23", "--name", "Tỉnh Hà Giang", env=env).returncode == 0
+    assert (
+        eiso("provinces", "create", "--code", "23", "--name", "Tỉnh Hà Giang", env=env).returncode
+        == 0
+    )
     file = tmp_path / "hg.csv"
-    file.write_text("code,name,kind,parent_code\nHG.1,Xã Một,commune,\nHG.2,Xã Hai,commune,\n", encoding="utf-8")
+    file.write_text(
+        "code,name,kind,parent_code\nHG.1,Xã Một,commune,\nHG.2,Xã Hai,commune,\n", encoding="utf-8"
+    )
     assert eiso("agencies", "import", "--province", "23", str(file), env=env).returncode == 0
-    merged = eiso("agencies", "merge", "--province", "23", "--code", "HG.12", "--name", "Xã Một Hai", "HG.1", "HG.2", env=env)
+    merged = eiso(
+        "agencies",
+        "merge",
+        "--province",
+        "23",
+        "--code",
+        "HG.12",
+        "--name",
+        "Xã Một Hai",
+        "HG.1",
+        "HG.2",
+        env=env,
+    )
     assert merged.returncode == 0, merged.stderr
-    again = eiso("agencies", "merge", "--province", "23", "--code", "HG.13", "--name", "X", "HG.1", "HG.2", env=env)
+    again = eiso(
+        "agencies",
+        "merge",
+        "--province",
+        "23",
+        "--code",
+        "HG.13",
+        "--name",
+        "X",
+        "HG.1",
+        "HG.2",
+        env=env,
+    )
     assert again.returncode == 1 and "already merged" in again.stderr
     assert eiso("provinces", "merge", "--into", "22", "--from", "23", env=env).returncode == 0
     result = eiso("provinces", "merge", "--into", "22", "--from", "23", env=env)

@@ -20,7 +20,9 @@ async def two_tenants(resources):
             agency = await ensure_agency(
                 session, province, unique_code("A"), "Ủy ban nhân dân xã Thử", AgencyKind.commune
             )
-            unit = Unit(province_id=province.id, agency_id=agency.id, code="TN", name="Bộ phận một cửa")
+            unit = Unit(
+                province_id=province.id, agency_id=agency.id, code="TN", name="Bộ phận một cửa"
+            )
             session.add(unit)
             made.append((province.id, agency.id, unit.id))
     return made

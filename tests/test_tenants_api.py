@@ -14,8 +14,12 @@ from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
 
 
-async def gql(client, query: str, variables: dict | None = None, headers: dict | None = None) -> dict:
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+async def gql(
+    client, query: str, variables: dict | None = None, headers: dict | None = None
+) -> dict:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+    )
     return response.json()
 
 
@@ -27,17 +31,34 @@ def codes(body: dict) -> list[str]:
 async def world(resources):
     """One province with a people's committee and two communes."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        province = await ensure_province(session, unique_code("P"), f"Tỉnh Quảng Ninh {unique_code('')}")
-        root = await ensure_agency(session, province, unique_code("A"), "Ủy ban nhân dân tỉnh Quảng Ninh",
-                                   AgencyKind.people_committee)
-        tien_yen = await ensure_agency(session, province, unique_code("A"), "Xã Tiên Yên", AgencyKind.commune, root)
-        dam_ha = await ensure_agency(session, province, unique_code("A"), "Xã Đầm Hà", AgencyKind.commune, root)
+        province = await ensure_province(
+            session, unique_code("P"), f"Tỉnh Quảng Ninh {unique_code('')}"
+        )
+        root = await ensure_agency(
+            session,
+            province,
+            unique_code("A"),
+            "Ủy ban nhân dân tỉnh Quảng Ninh",
+            AgencyKind.people_committee,
+        )
+        tien_yen = await ensure_agency(
+            session, province, unique_code("A"), "Xã Tiên Yên", AgencyKind.commune, root
+        )
+        dam_ha = await ensure_agency(
+            session, province, unique_code("A"), "Xã Đầm Hà", AgencyKind.commune, root
+        )
     return province, root, tien_yen, dam_ha
 
 
 def admin_of(callers, province) -> dict:
-    return callers.issue(Principal("admin-" + province.code, TenantScope.province(province.id),
-                                   frozenset({Role.province_admin}), province_id=province.id))
+    return callers.issue(
+        Principal(
+            "admin-" + province.code,
+            TenantScope.province(province.id),
+            frozenset({Role.province_admin}),
+            province_id=province.id,
+        )
+    )
 
 
 AGENCIES = """query($p: String, $s: String, $first: Int!, $after: String) {
@@ -51,13 +72,19 @@ AGENCIES = """query($p: String, $s: String, $first: Int!, $after: String) {
 async def test_vietnamese_search_ignores_diacritics_and_case(client, callers, world):
     province, _, tien_yen, _ = world
     headers = admin_of(callers, province)
-    body = await gql(client, AGENCIES, {"p": province.code, "s": "xa tien yen", "first": 10}, headers)
+    body = await gql(
+        client, AGENCIES, {"p": province.code, "s": "xa tien yen", "first": 10}, headers
+    )
     nodes = [edge["node"] for edge in body["data"]["agencies"]["edges"]]
     assert [node["code"] for node in nodes] == [tien_yen.code]
     assert nodes[0]["kind"] == "COMMUNE"
     assert nodes[0]["parent"]["code"] and nodes[0]["province"]["code"] == province.code
-    body = await gql(client, "query($s: String) { provinces(search: $s, first: 100) { edges { node { code } } } }",
-                     {"s": "QUANG ninh"}, headers)
+    body = await gql(
+        client,
+        "query($s: String) { provinces(search: $s, first: 100) { edges { node { code } } } }",
+        {"s": "QUANG ninh"},
+        headers,
+    )
     assert province.code in [edge["node"]["code"] for edge in body["data"]["provinces"]["edges"]]
 
 
@@ -65,7 +92,9 @@ async def test_cursor_pagination_walks_every_agency_once(client, callers, world)
     province, *agencies = world
     headers, seen, after = admin_of(callers, province), [], None
     while True:
-        body = await gql(client, AGENCIES, {"p": province.code, "first": 2, "after": after}, headers)
+        body = await gql(
+            client, AGENCIES, {"p": province.code, "first": 2, "after": after}, headers
+        )
         page = body["data"]["agencies"]
         assert page["totalCount"] == 3
         seen += [edge["node"]["code"] for edge in page["edges"]]
@@ -84,16 +113,20 @@ async def test_agency_by_global_id(client, callers, world):
     headers = admin_of(callers, province)
     body = await gql(client, AGENCIES, {"p": province.code, "s": root.name, "first": 1}, headers)
     global_id = body["data"]["agencies"]["edges"][0]["node"]["id"]
-    body = await gql(client, "query($id: ID!) { agency(id: $id) { code } }", {"id": global_id}, headers)
+    body = await gql(
+        client, "query($id: ID!) { agency(id: $id) { code } }", {"id": global_id}, headers
+    )
     assert body["data"]["agency"]["code"] == root.code
-    body = await gql(client, "query($id: ID!) { agency(id: $id) { code } }", {"id": "garbage"}, headers)
+    body = await gql(
+        client, "query($id: ID!) { agency(id: $id) { code } }", {"id": "garbage"}, headers
+    )
     assert body["data"]["agency"] is None and codes(body) == ["NOT_FOUND"]
 
 
 async def test_anonymous_callers_are_unauthenticated(client, world):
     body = await gql(client, AGENCIES, {"first": 1})
     assert codes(body) == ["UNAUTHENTICATED"]
-    body = await gql(client, "mutation { enableModule(module: \"land_use\") { name } }")
+    body = await gql(client, 'mutation { enableModule(module: "land_use") { name } }')
     assert codes(body) == ["UNAUTHENTICATED"]
 
 
@@ -105,10 +138,18 @@ async def module_client(resources, callers):
     from eiso.core.app import create_app
     from eiso.core.plugins import PluginRegistry
 
-    app = create_app(resources.settings, resources, authenticator=callers.authenticate,
-                     plugins=PluginRegistry.load(["vendor_demo"]))
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    app = create_app(
+        resources.settings,
+        resources,
+        authenticator=callers.authenticate,
+        plugins=PluginRegistry.load(["vendor_demo"]),
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
         yield http
 
 
@@ -116,23 +157,55 @@ async def test_module_activation_by_the_province_admin(module_client, callers, r
     client = module_client
     province = world[0]
     headers = admin_of(callers, province)
-    body = await gql(client, 'mutation { enableModule(module: "vendor_demo") { name enabledForMyProvince changedBy } }',
-                     headers=headers)
-    assert body["data"]["enableModule"] == {"name": "vendor_demo", "enabledForMyProvince": True,
-                                            "changedBy": "admin-" + province.code}
+    body = await gql(
+        client,
+        'mutation { enableModule(module: "vendor_demo") { name enabledForMyProvince changedBy } }',
+        headers=headers,
+    )
+    assert body["data"]["enableModule"] == {
+        "name": "vendor_demo",
+        "enabledForMyProvince": True,
+        "changedBy": "admin-" + province.code,
+    }
     body = await gql(client, "{ modules { name enabledForMyProvince } }", headers=headers)
     assert {"name": "vendor_demo", "enabledForMyProvince": True} in body["data"]["modules"]
-    body = await gql(client, 'mutation { disableModule(module: "vendor_demo") { enabledForMyProvince } }', headers=headers)
+    body = await gql(
+        client,
+        'mutation { disableModule(module: "vendor_demo") { enabledForMyProvince } }',
+        headers=headers,
+    )
     assert body["data"]["disableModule"]["enabledForMyProvince"] is False
     async with resources.session(TenantScope.nation()) as session:
-        events = (await session.execute(select(ModuleActivationEvent).where(
-            ModuleActivationEvent.province_id == province.id).order_by(ModuleActivationEvent.id))).scalars().all()
-    assert [(e.enabled, e.changed_by) for e in events] == [(True, "admin-" + province.code), (False, "admin-" + province.code)]
-    body = await gql(client, 'mutation { enableModule(module: "Bad Name!") { name } }', headers=headers)
+        events = (
+            (
+                await session.execute(
+                    select(ModuleActivationEvent)
+                    .where(ModuleActivationEvent.province_id == province.id)
+                    .order_by(ModuleActivationEvent.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [(e.enabled, e.changed_by) for e in events] == [
+        (True, "admin-" + province.code),
+        (False, "admin-" + province.code),
+    ]
+    body = await gql(
+        client, 'mutation { enableModule(module: "Bad Name!") { name } }', headers=headers
+    )
     assert codes(body) == ["BAD_INPUT"]
-    officer = callers.issue(Principal("officer", TenantScope.province(province.id), frozenset({Role.officer}),
-                                      province_id=province.id))
-    body = await gql(client, 'mutation { enableModule(module: "vendor_demo") { name } }', headers=officer)
+    officer = callers.issue(
+        Principal(
+            "officer",
+            TenantScope.province(province.id),
+            frozenset({Role.officer}),
+            province_id=province.id,
+        )
+    )
+    body = await gql(
+        client, 'mutation { enableModule(module: "vendor_demo") { name } }', headers=officer
+    )
     assert codes(body) == ["FORBIDDEN"]
 
 
@@ -148,16 +221,29 @@ async def test_onboard_agencies_mutation(client, callers, resources, world):
     headers = admin_of(callers, province)
     good, other = unique_code("A"), unique_code("A")
     csv = f"code,name,kind,parent_code,admin_username\n{good},Phường Bãi Cháy,ward,{world[1].code},baichay\n"
-    body = await gql(client, ONBOARD, {"p": province.code, "f": "CSV", "c": csv, "dry": True}, headers)
-    assert body["data"]["onboardAgencies"]["created"] == [good] and body["data"]["onboardAgencies"]["dryRun"]
-    body = await gql(client, ONBOARD, {"p": province.code, "f": "CSV", "c": csv, "dry": False}, headers)
+    body = await gql(
+        client, ONBOARD, {"p": province.code, "f": "CSV", "c": csv, "dry": True}, headers
+    )
+    assert (
+        body["data"]["onboardAgencies"]["created"] == [good]
+        and body["data"]["onboardAgencies"]["dryRun"]
+    )
+    body = await gql(
+        client, ONBOARD, {"p": province.code, "f": "CSV", "c": csv, "dry": False}, headers
+    )
     report = body["data"]["onboardAgencies"]
     assert report["ok"] and report["created"] == [good]
     assert report["pendingAccounts"] == [{"agencyCode": good, "username": "baichay"}]
     bad = f'[{{"code": "{other}", "name": "Xã X", "kind": "town"}}]'
-    body = await gql(client, ONBOARD, {"p": province.code, "f": "JSON", "c": bad, "dry": False}, headers)
+    body = await gql(
+        client, ONBOARD, {"p": province.code, "f": "JSON", "c": bad, "dry": False}, headers
+    )
     report = body["data"]["onboardAgencies"]
-    assert not report["ok"] and report["errors"][0]["line"] == 1 and "bad kind" in report["errors"][0]["reason"]
+    assert (
+        not report["ok"]
+        and report["errors"][0]["line"] == 1
+        and "bad kind" in report["errors"][0]["reason"]
+    )
     async with resources.session(TenantScope.nation()) as session:
         assert (await session.execute(select(Agency).where(Agency.code == other))).first() is None
     body = await gql(client, ONBOARD, {"p": "NO-SUCH", "f": "CSV", "c": csv, "dry": True}, headers)
@@ -180,7 +266,9 @@ async def test_nested_parents_and_provinces_load_in_batches(client, callers, res
 
         event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
         try:
-            body = await gql(client, query, {"p": province.code, "s": "xa", "first": first}, headers)
+            body = await gql(
+                client, query, {"p": province.code, "s": "xa", "first": first}, headers
+            )
         finally:
             event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
         assert len(body["data"]["agencies"]["edges"]) == first

@@ -29,14 +29,26 @@ from tests.sector_support import (
 
 LINKED = "LT-KS-TT-BHYT"
 TODAY = dt.date.today()
-CHILD = {"child_full_name": "Nguyễn Thị An", "date_of_birth": str(TODAY - dt.timedelta(days=10)), "sex": "female",
-         "place_of_birth": "Bệnh viện Bãi Cháy", "mother_full_name": "Trần Thị Bình",
-         "mother_citizen_id": "022195000111"}
+CHILD = {
+    "child_full_name": "Nguyễn Thị An",
+    "date_of_birth": str(TODAY - dt.timedelta(days=10)),
+    "sex": "female",
+    "place_of_birth": "Bệnh viện Bãi Cháy",
+    "mother_full_name": "Trần Thị Bình",
+    "mother_citizen_id": "022195000111",
+}
 BIRTH = {"register_number": "KS-0042", "personal_id": "022326000777", "registered_on": str(TODAY)}
-RESIDENCE = {"permanent_address": "Tổ 5, khu Vĩnh Tuy, phường Hà Lầm", "household_head_citizen_id": "022190000333",
-             "registered_on": str(TODAY)}
-CARD = {"card_number": "TE1220123456789", "social_insurance_code": "2201234567", "valid_from": str(TODAY),
-        "valid_until": str(TODAY.replace(year=TODAY.year + 6))}
+RESIDENCE = {
+    "permanent_address": "Tổ 5, khu Vĩnh Tuy, phường Hà Lầm",
+    "household_head_citizen_id": "022190000333",
+    "registered_on": str(TODAY),
+}
+CARD = {
+    "card_number": "TE1220123456789",
+    "social_insurance_code": "2201234567",
+    "valid_from": str(TODAY),
+    "valid_until": str(TODAY.replace(year=TODAY.year + 6)),
+}
 
 
 @pytest.fixture
@@ -46,23 +58,44 @@ async def app(resources, callers):
 
 
 async def _three(resources, callers, app):
-    return await offices(resources, callers, app, "birth_registration",
-                         "UBND xã Hà Lầm", "Công an xã Hà Lầm", "BHXH khu vực Hạ Long", "UBND xã Khác")
+    return await offices(
+        resources,
+        callers,
+        app,
+        "birth_registration",
+        "UBND xã Hà Lầm",
+        "Công an xã Hà Lầm",
+        "BHXH khu vực Hạ Long",
+        "UBND xã Khác",
+    )
 
 
 async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     committee, police, insurance, fourth = await _three(resources, callers, app)
     # The adopting committee maps the other agencies' steps to concrete agencies.
     others = await offices(resources, callers, app, "birth_registration", "Công an tỉnh khác")
-    body = await adopt(committee, LINKED, {"residence": others[0].gid, "insurance_card": insurance.gid})
+    body = await adopt(
+        committee, LINKED, {"residence": others[0].gid, "insurance_card": insurance.gid}
+    )
     assert error_of(body) == ("AGENCY_NOT_FOUND", "stepAgencies.residence")
-    assert error_of(await adopt(committee, LINKED, {"nowhere": police.gid})) == ("BAD_INPUT", "stepAgencies.nowhere")
-    assert error_of(await adopt(committee, LINKED, {"birth": police.gid})) == ("BAD_INPUT", "stepAgencies.birth")
-    body = await adopt(committee, LINKED, {"residence": police.gid, "insurance_card": insurance.gid})
+    assert error_of(await adopt(committee, LINKED, {"nowhere": police.gid})) == (
+        "BAD_INPUT",
+        "stepAgencies.nowhere",
+    )
+    assert error_of(await adopt(committee, LINKED, {"birth": police.gid})) == (
+        "BAD_INPUT",
+        "stepAgencies.birth",
+    )
+    body = await adopt(
+        committee, LINKED, {"residence": police.gid, "insurance_card": insurance.gid}
+    )
     assert body["data"]["adoptProcedure"]["stepCodes"] == ["birth", "residence", "insurance_card"]
 
     old = {**CHILD, "date_of_birth": str(TODAY.replace(year=TODAY.year - 7))}
-    assert error_of(await receive(committee, LINKED, old)) == ("INVALID_SECTOR_DATA", "sectorData.date_of_birth")
+    assert error_of(await receive(committee, LINKED, old)) == (
+        "INVALID_SECTOR_DATA",
+        "sectorData.date_of_birth",
+    )
     got = (await receive(committee, LINKED, CHILD))["data"]["receiveDossier"]
     d, key = got["dossier"], got["lookupKey"]
     assert codes(await police(DOSSIER, {"id": d["id"]})) == ["NOT_FOUND"]  # not handed over yet
@@ -71,7 +104,9 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     # Step 1, the committee: its own step data, validated by the step's model.
     bad = await complete(committee, d, {**BIRTH, "personal_id": "02232600077"})
     assert error_of(bad) == ("INVALID_SECTOR_DATA", "stepData.personal_id")
-    bad = await complete(committee, d, {**BIRTH, "registered_on": str(TODAY + dt.timedelta(days=1))})
+    bad = await complete(
+        committee, d, {**BIRTH, "registered_on": str(TODAY + dt.timedelta(days=1))}
+    )
     assert error_of(bad) == ("INVALID_SECTOR_DATA", "stepData.registered_on")
     d = await complete(committee, d, BIRTH)
     assert (d["status"], d["currentStep"]) == ("in_progress", 1)
@@ -82,7 +117,9 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     assert seen["currentStep"] == 1 and [s["code"] for s in seen["mySteps"]] == ["residence"]
     assert "KS-0042" not in str(seen) and seen["mySteps"][0]["agencyId"] == police.gid
     mine = (await committee(DOSSIER, {"id": d["id"]}))["data"]["dossier"]
-    assert [s["code"] for s in mine["mySteps"]] == ["birth"] and mine["mySteps"][0]["sectorData"] == BIRTH
+    assert [s["code"] for s in mine["mySteps"]] == ["birth"] and mine["mySteps"][0][
+        "sectorData"
+    ] == BIRTH
     d = await move(police, seen, "assignDossier", ', assignee: "cán bộ cư trú"')
     bad = await complete(police, d, {**RESIDENCE, "household_head_citizen_id": "123"})
     assert error_of(bad) == ("INVALID_SECTOR_DATA", "stepData.household_head_citizen_id")
@@ -105,7 +142,9 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
 
     # A fourth agency sees nothing; only the receiving committee returns the result.
     assert codes(await fourth(DOSSIER, {"id": d["id"]})) == ["NOT_FOUND"]
-    assert (await fourth("{ dossiers(first: 10) { totalCount } }"))["data"]["dossiers"]["totalCount"] == 0
+    assert (await fourth("{ dossiers(first: 10) { totalCount } }"))["data"]["dossiers"][
+        "totalCount"
+    ] == 0
     assert codes(await move(fourth, d, "returnResult")) == ["NOT_FOUND"]
     assert codes(await move(insurance, d, "returnResult")) == ["NOT_YOUR_STEP"]
     d = await move(committee, d, "returnResult")
@@ -114,7 +153,14 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     # The citizen: ONE timeline across the three agencies, no personal data.
     public = await public_lookup(app, d["code"], key)
     assert [e["action"] for e in public["timeline"]] == [
-        "received", "assigned", "handed_over", "assigned", "handed_over", "processed", "returned"]
+        "received",
+        "assigned",
+        "handed_over",
+        "assigned",
+        "handed_over",
+        "processed",
+        "returned",
+    ]
     names = [e["agency"] for e in public["timeline"]]
     assert names[0] == names[-1] == committee.agency.name
     assert names[2] == committee.agency.name and names[3] == names[4] == police.agency.name
@@ -128,19 +174,49 @@ async def _scope_underneath(resources, d, committee, police, insurance, fourth):
     from eiso.graphql.tenants.ids import decode_id
 
     province_id, dossier_id = decode_id(d["id"], "Dossier")
-    for office, step in ((committee, "birth"), (police, "residence"), (insurance, "insurance_card")):
-        async with resources.session(TenantScope.agencies([office.agency.id], [province_id])) as session:
-            steps = (await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier_id))).scalars()
+    for office, step in (
+        (committee, "birth"),
+        (police, "residence"),
+        (insurance, "insurance_card"),
+    ):
+        async with resources.session(
+            TenantScope.agencies([office.agency.id], [province_id])
+        ) as session:
+            steps = (
+                await session.execute(
+                    select(DossierStep).where(DossierStep.dossier_id == dossier_id)
+                )
+            ).scalars()
             assert [s.step_code for s in steps] == [step]
-            events = (await session.execute(select(DossierEventRow).where(
-                DossierEventRow.dossier_id == dossier_id))).scalars().all()
+            events = (
+                (
+                    await session.execute(
+                        select(DossierEventRow).where(DossierEventRow.dossier_id == dossier_id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert events and {e.agency_id for e in events} == {office.agency.id}
-            trail = (await session.execute(select(AuditEntry.agency_id).where(
-                AuditEntry.entity_id == str(dossier_id)))).scalars().all()
+            trail = (
+                (
+                    await session.execute(
+                        select(AuditEntry.agency_id).where(AuditEntry.entity_id == str(dossier_id))
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert trail and set(trail) == {office.agency.id}
-            assert (await session.get(Dossier, (province_id, dossier_id))) is not None  # the common part
-    async with resources.session(TenantScope.agencies([fourth.agency.id], [province_id])) as session:
-        assert (await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier_id))).first() is None
+            assert (
+                await session.get(Dossier, (province_id, dossier_id))
+            ) is not None  # the common part
+    async with resources.session(
+        TenantScope.agencies([fourth.agency.id], [province_id])
+    ) as session:
+        assert (
+            await session.execute(select(DossierStep).where(DossierStep.dossier_id == dossier_id))
+        ).first() is None
         assert (await session.get(Dossier, (province_id, dossier_id))) is None
 
 
@@ -150,21 +226,27 @@ async def test_handover_names_the_receiving_agency(app, resources, callers):
     await adopt(committee, LINKED, {"insurance_card": insurance.gid})
     d = (await receive(committee, LINKED, CHILD))["data"]["receiveDossier"]["dossier"]
     d = await move(committee, d, "assignDossier", ', assignee: "x"')
-    assert error_of(await complete(committee, d, BIRTH, to="bm9uZQ==")) == ("AGENCY_NOT_FOUND", "toAgency")
+    assert error_of(await complete(committee, d, BIRTH, to="bm9uZQ==")) == (
+        "AGENCY_NOT_FOUND",
+        "toAgency",
+    )
     d = await complete(committee, d, BIRTH, to=police.gid)
     seen = (await police(DOSSIER, {"id": d["id"]}))["data"]["dossier"]
     assert [s["code"] for s in seen["mySteps"]] == ["residence"]
     # A step mapped at adoption goes to the mapped agency whatever the handover names.
     d = await complete(police, seen, RESIDENCE, to=committee.gid)
-    assert [s["code"] for s in (await insurance(DOSSIER, {"id": d["id"]}))["data"]["dossier"]["mySteps"]] == [
-        "insurance_card"]
+    assert [
+        s["code"] for s in (await insurance(DOSSIER, {"id": d["id"]}))["data"]["dossier"]["mySteps"]
+    ] == ["insurance_card"]
 
 
 PAGE = """query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter) {
   totalCount pageInfo { hasNextPage endCursor } edges { node { code } } } }"""
 
 
-async def test_an_agency_lists_its_own_and_the_handed_over_dossiers_newest_first(app, resources, callers):
+async def test_an_agency_lists_its_own_and_the_handed_over_dossiers_newest_first(
+    app, resources, callers
+):
     """The page reads an agency's own dossiers and those handed over to it in two queries
     (graphql/dossiers/page.py); the merged page keeps the order and the cursor across both."""
     committee, police, _, fourth = await _three(resources, callers, app)
@@ -207,9 +289,12 @@ async def test_bound_scope_shows_what_the_session_shows(app, resources, callers)
     handed = await move(committee, handed, "assignDossier", ', assignee: "x"')
     await complete(committee, handed, BIRTH)
     agency = committee.agency
-    scopes = [*(office.principal.tenant for office in (committee, police, fourth)),
-              TenantScope.agencies([police.agency.id]),  # an agency scope that names no province
-              TenantScope.province(agency.province_id), TenantScope.nation()]
+    scopes = [
+        *(office.principal.tenant for office in (committee, police, fourth)),
+        TenantScope.agencies([police.agency.id]),  # an agency scope that names no province
+        TenantScope.province(agency.province_id),
+        TenantScope.nation(),
+    ]
 
     async def ids(scope, part=None) -> set[int]:
         async with resources.session(scope) as session:
@@ -222,8 +307,13 @@ async def test_bound_scope_shows_what_the_session_shows(app, resources, callers)
 
     for scope in scopes:
         async with resources.session(scope) as session:
-            shown = set((await session.execute(
-                select(Dossier.id).where(Dossier.province_id == agency.province_id))).scalars())
+            shown = set(
+                (
+                    await session.execute(
+                        select(Dossier.id).where(Dossier.province_id == agency.province_id)
+                    )
+                ).scalars()
+            )
         assert await ids(scope) == shown, scope
         if scope.kind == "agencies":
             own, shared = await ids(scope, "own"), await ids(scope, "shared")

@@ -27,8 +27,16 @@ def free_port() -> int:
 async def served(app):
     """`app` (its lifespan already running) behind uvicorn on 127.0.0.1; yields the ws URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning", ws="websockets-sansio"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            ws="websockets-sansio",
+        )
+    )
     server.install_signal_handlers = lambda: None  # the test runner keeps its own
     task = asyncio.create_task(server.serve())
     try:
@@ -52,8 +60,13 @@ class GraphQLWS:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, url: str, authorization: str | None = None, headers: dict | None = None):
-        async with connect(url, subprotocols=[PROTOCOL], additional_headers=headers or {},
-                           open_timeout=10, close_timeout=2) as sock:
+        async with connect(
+            url,
+            subprotocols=[PROTOCOL],
+            additional_headers=headers or {},
+            open_timeout=10,
+            close_timeout=2,
+        ) as sock:
             client = cls(sock)
             payload = {"authorization": authorization} if authorization else {}
             await client.send({"type": "connection_init", "payload": payload})
@@ -79,12 +92,18 @@ class GraphQLWS:
 
     async def subscribe(self, query: str, variables: dict | None = None) -> str:
         op = str(next(self.ids))
-        await self.send({"id": op, "type": "subscribe",
-                         "payload": {"query": query, "variables": variables or {}}})
+        await self.send(
+            {
+                "id": op,
+                "type": "subscribe",
+                "payload": {"query": query, "variables": variables or {}},
+            }
+        )
         return op
 
-    async def first_answer(self, query: str, variables: dict | None = None,
-                           timeout: float = 10.0) -> dict:
+    async def first_answer(
+        self, query: str, variables: dict | None = None, timeout: float = 10.0
+    ) -> dict:
         """Subscribe and return the first message for it (next, error or complete)."""
         op = await self.subscribe(query, variables)
         while True:
@@ -103,12 +122,17 @@ class GraphQLWS:
 
 def error_codes(message: dict) -> list[str]:
     """The error codes of an `error` message or of a `next` carrying errors."""
-    errors = message.get("payload") if message.get("type") == "error" else (
-        (message.get("payload") or {}).get("errors") or [])
+    errors = (
+        message.get("payload")
+        if message.get("type") == "error"
+        else ((message.get("payload") or {}).get("errors") or [])
+    )
     return [(e.get("extensions") or {}).get("code") for e in errors or []]
 
 
-async def answer_over_websocket(app, headers: dict, query: str, variables: dict | None = None) -> dict:
+async def answer_over_websocket(
+    app, headers: dict, query: str, variables: dict | None = None
+) -> dict:
     """One operation over graphql-transport-ws, answered like HTTP: `{"data": ..., "errors": [...]}`
     from its first message (for the permission and isolation tables)."""
     async with served(app) as url, GraphQLWS.open(url, headers=headers) as ws:

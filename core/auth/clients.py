@@ -68,40 +68,59 @@ class OAuthClient(ClientMixin):
 
 def _check_scopes(scopes: list[str], extra: tuple[str, ...] = ()) -> list[str]:
     if not scopes:
-        raise DomainError("scope: at least one --scope is required", "scope: cần ít nhất một --scope")
+        raise DomainError(
+            "scope: at least one --scope is required", "scope: cần ít nhất một --scope"
+        )
     for scope in scopes:
         if scope not in SCOPES and scope not in extra:
-            raise DomainError(f"scope: unknown scope {scope!r} (one of {', '.join(SCOPES)})",
-                              f"scope: phạm vi không hợp lệ {scope!r}")
+            raise DomainError(
+                f"scope: unknown scope {scope!r} (one of {', '.join(SCOPES)})",
+                f"scope: phạm vi không hợp lệ {scope!r}",
+            )
     return sorted(set(scopes))
 
 
 async def create_integration_client(
-    session: AsyncSession, *, scopes: list[str], agency_code: str | None = None,
-    province_code: str | None = None, name: str = "",
+    session: AsyncSession,
+    *,
+    scopes: list[str],
+    agency_code: str | None = None,
+    province_code: str | None = None,
+    name: str = "",
 ) -> tuple[Client, str]:
     """A confidential client-credentials client; returns the row and the plain secret."""
     if bool(agency_code) == bool(province_code):
-        raise DomainError("tenant: give exactly one of --agency or --province",
-                          "tenant: chọn đúng một trong --agency hoặc --province")
+        raise DomainError(
+            "tenant: give exactly one of --agency or --province",
+            "tenant: chọn đúng một trong --agency hoặc --province",
+        )
     scopes = _check_scopes(scopes)
     if agency_code:
         agency = await get_agency_by_code(session, agency_code)
         if agency is None:
-            raise NotFound(f"agency: no agency with code {agency_code!r}",
-                           f"agency: không có cơ quan mã {agency_code!r}")
+            raise NotFound(
+                f"agency: no agency with code {agency_code!r}",
+                f"agency: không có cơ quan mã {agency_code!r}",
+            )
         province_id, agency_id = agency.province_id, agency.id
     else:
         province = await get_province(session, province_code)
         if province is None:
-            raise NotFound(f"province: no province with code {province_code!r}",
-                           f"province: không có tỉnh mã {province_code!r}")
+            raise NotFound(
+                f"province: no province with code {province_code!r}",
+                f"province: không có tỉnh mã {province_code!r}",
+            )
         province_id, agency_id = province.id, None
     secret = secrets.token_urlsafe(32)
     row = Client(
-        client_id="cli_" + secrets.token_hex(12), name=name, secret_hash=hash_password(secret),
-        scopes=scopes, grant_types=["client_credentials"], redirect_uris=[],
-        province_id=province_id, agency_id=agency_id,
+        client_id="cli_" + secrets.token_hex(12),
+        name=name,
+        secret_hash=hash_password(secret),
+        scopes=scopes,
+        grant_types=["client_credentials"],
+        redirect_uris=[],
+        province_id=province_id,
+        agency_id=agency_id,
     )
     session.add(row)
     await session.flush()
@@ -109,8 +128,13 @@ async def create_integration_client(
 
 
 async def create_frontend_client(
-    session: AsyncSession, *, redirect_uris: list[str], scopes: list[str] | None = None,
-    name: str = "", client_id: str | None = None, secret: bool = False,
+    session: AsyncSession,
+    *,
+    redirect_uris: list[str],
+    scopes: list[str] | None = None,
+    name: str = "",
+    client_id: str | None = None,
+    secret: bool = False,
 ) -> tuple[Client, str | None]:
     """A client for the authorization code flow (public unless `secret`), e.g. the web app,
     or another eiso acting as a relying party."""
@@ -118,11 +142,14 @@ async def create_frontend_client(
         raise DomainError("redirect_uri: at least one is required", "redirect_uri: cần ít nhất một")
     plain = secrets.token_urlsafe(32) if secret else None
     row = Client(
-        client_id=client_id or "web_" + secrets.token_hex(12), name=name,
+        client_id=client_id or "web_" + secrets.token_hex(12),
+        name=name,
         secret_hash=hash_password(plain) if plain else None,
-        scopes=_check_scopes(scopes or list(SCOPES) + ["openid", "profile"],
-                             extra=("openid", "profile")),
-        grant_types=["authorization_code", "refresh_token"], redirect_uris=redirect_uris,
+        scopes=_check_scopes(
+            scopes or list(SCOPES) + ["openid", "profile"], extra=("openid", "profile")
+        ),
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=redirect_uris,
     )
     session.add(row)
     await session.flush()

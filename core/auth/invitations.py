@@ -26,7 +26,9 @@ async def create_agency_admins(
     codes = {account.agency_code for account in pending}
     agencies = {
         agency.code: agency
-        for agency in (await session.execute(select(Agency).where(Agency.code.in_(codes)))).scalars()
+        for agency in (
+            await session.execute(select(Agency).where(Agency.code.in_(codes)))
+        ).scalars()
     }
     names = [account.username for account in pending]
     existing = {
@@ -44,8 +46,13 @@ async def create_agency_admins(
                     f"admin_username {account.username!r} đã được sử dụng",
                 )
             continue
-        user = User(username=account.username, display_name=account.email or "",
-                    roles=[ADMIN_ROLE.value], province_id=agency.province_id, agency_id=agency.id)
+        user = User(
+            username=account.username,
+            display_name=account.email or "",
+            roles=[ADMIN_ROLE.value],
+            province_id=agency.province_id,
+            agency_id=agency.id,
+        )
         session.add(user)
         existing[account.username] = user
     if not refused:

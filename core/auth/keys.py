@@ -33,8 +33,9 @@ UNKNOWN_KID_RELOAD_SECONDS = 5
 
 def _generate(secret_key: str) -> SigningKey:
     kid = f"{utcnow():%Y%m%d}-{secrets.token_hex(6)}"
-    key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"},
-                              private=True)
+    key = RSAKey.generate_key(
+        2048, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"}, private=True
+    )
     return SigningKey(
         kid=kid,
         alg=ALGORITHM,
@@ -48,8 +49,9 @@ async def rotate(resources: Resources) -> SigningKey:
     secret = resources.settings.secret_key.get_secret_value()
     new = await asyncio.to_thread(_generate, secret)
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        current = (await session.execute(
-            select(SigningKey).where(SigningKey.retired_at.is_(None)))).scalars()
+        current = (
+            await session.execute(select(SigningKey).where(SigningKey.retired_at.is_(None)))
+        ).scalars()
         for key in current:
             key.retired_at = utcnow()
         session.add(new)
@@ -73,18 +75,25 @@ class KeyStore:
         async with self._lock:
             cutoff = utcnow() - self._publish_window()
             async with self.resources.session(TenantScope.nation()) as session:
-                rows = list((await session.execute(
-                    select(SigningKey).where(
-                        (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > cutoff))
-                    .order_by(SigningKey.created_at.desc())
-                )).scalars())
+                rows = list(
+                    (
+                        await session.execute(
+                            select(SigningKey)
+                            .where(
+                                (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > cutoff)
+                            )
+                            .order_by(SigningKey.created_at.desc())
+                        )
+                    ).scalars()
+                )
             self._public = KeySet([RSAKey.import_key(row.public_jwk) for row in rows])
             current = next((row for row in rows if row.retired_at is None), None)
             self._signing = None
             if current is not None:
                 secret = self.resources.settings.secret_key.get_secret_value()
                 self._signing = RSAKey.import_key(
-                    json.loads(unseal(secret, current.private_jwk_encrypted)))
+                    json.loads(unseal(secret, current.private_jwk_encrypted))
+                )
             self._loaded_at = time.monotonic()
 
     async def _fresh(self) -> None:

@@ -35,25 +35,45 @@ def _server(request: Request) -> EisoAuthorizationServer:
     return request.app.state.auth.server
 
 
-def _login_page(request: Request, query: str, client_name: str, *, username: str = "",
-                error: tuple[str, str] | None = None, status: int = 200) -> HTMLResponse:
+def _login_page(
+    request: Request,
+    query: str,
+    client_name: str,
+    *,
+    username: str = "",
+    error: tuple[str, str] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     # The form's CSRF token lives in the (SameSite=Lax) session cookie, so a form posted from
     # another site cannot sign the victim in to the attacker's account.
     csrf = request.session.setdefault(CSRF, secrets.token_urlsafe(24))
     html = _templates.get_template("login.html").render(
-        action="/oauth/authorize", request_query=query, client_name=client_name, csrf=csrf,
-        username=username, error_en=error[0] if error else "", error_vi=error[1] if error else "",
+        action="/oauth/authorize",
+        request_query=query,
+        client_name=client_name,
+        csrf=csrf,
+        username=username,
+        error_en=error[0] if error else "",
+        error_vi=error[1] if error else "",
     )
-    return HTMLResponse(html, status_code=status, headers={
-        "cache-control": "no-store", "x-frame-options": "DENY",
-        "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    })
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "cache-control": "no-store",
+            "x-frame-options": "DENY",
+            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+        },
+    )
 
 
 def _error_page(error: OAuth2Error) -> HTMLResponse:
     text = f"{error.error}: {error.description or ''}"
-    return HTMLResponse(f"<!doctype html><meta charset=utf-8><h1>Yêu cầu không hợp lệ / Invalid request</h1>"
-                        f"<p>{jinja2.utils.markupsafe.escape(text)}</p>", status_code=400)
+    return HTMLResponse(
+        f"<!doctype html><meta charset=utf-8><h1>Yêu cầu không hợp lệ / Invalid request</h1>"
+        f"<p>{jinja2.utils.markupsafe.escape(text)}</p>",
+        status_code=400,
+    )
 
 
 async def _consent_grant(request: Request, http: HttpInput):
@@ -77,8 +97,9 @@ async def authorize(request: Request) -> Response:
         parsed: dict[str, list[str]] = defaultdict(list)
         for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
             parsed[key].append(value)
-        http = HttpInput("GET", str(request.url.replace(query=query)), request.headers,
-                         dict(parsed), {})
+        http = HttpInput(
+            "GET", str(request.url.replace(query=query)), request.headers, dict(parsed), {}
+        )
     try:
         grant = await _consent_grant(request, http)
     except OAuth2Error as error:
@@ -89,28 +110,57 @@ async def authorize(request: Request) -> Response:
 
     expected = request.session.get(CSRF, "")
     if not expected or not secrets.compare_digest(csrf, expected):
-        return _login_page(request, query, client_name, username=username, status=400, error=(
-            "The form expired; please sign in again.", "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại."))
+        return _login_page(
+            request,
+            query,
+            client_name,
+            username=username,
+            status=400,
+            error=(
+                "The form expired; please sign in again.",
+                "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại.",
+            ),
+        )
     throttle = LoginThrottle(request.app.state.resources)
     locked = await throttle.locked_for(username)
     if locked:
         minutes = (locked + 59) // 60
-        return _login_page(request, query, client_name, username=username, status=423, error=(
-            f"This account is locked after too many failed sign-ins. Try again in {minutes} min.",
-            f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
-        ))
+        return _login_page(
+            request,
+            query,
+            client_name,
+            username=username,
+            status=423,
+            error=(
+                f"This account is locked after too many failed sign-ins. Try again in {minutes} min.",
+                f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
+            ),
+        )
     user = await _find_user(request, username)
     # argon2 is deliberately slow: run it off the event loop.
     ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not (ok and user is not None and user.active):
         lockout = await throttle.failed(username)
         if lockout:
-            return _login_page(request, query, client_name, username=username, status=423, error=(
-                "Too many failed sign-ins: this account is now locked.",
-                "Đăng nhập sai quá nhiều lần: tài khoản đã bị khóa.",
-            ))
-        return _login_page(request, query, client_name, username=username, status=401, error=(
-            "Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu."))
+            return _login_page(
+                request,
+                query,
+                client_name,
+                username=username,
+                status=423,
+                error=(
+                    "Too many failed sign-ins: this account is now locked.",
+                    "Đăng nhập sai quá nhiều lần: tài khoản đã bị khóa.",
+                ),
+            )
+        return _login_page(
+            request,
+            query,
+            client_name,
+            username=username,
+            status=401,
+            error=("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu."),
+        )
     await throttle.succeeded(username)
     return await server.run(server.create_authorization_response, http, user, grant)
 
@@ -142,7 +192,9 @@ async def token(request: Request) -> Response:
     if wait:
         return JSONResponse(
             {"error": "slow_down", "error_description": "Too many token requests"},
-            status_code=429, headers={"retry-after": str(wait), "cache-control": "no-store"})
+            status_code=429,
+            headers={"retry-after": str(wait), "cache-control": "no-store"},
+        )
     return await server.run(server.create_token_response, http)
 
 
@@ -154,28 +206,46 @@ async def revoke(request: Request) -> Response:
 
 async def openid_configuration(request: Request) -> Response:
     issuer = request.app.state.settings.issuer.rstrip("/")
-    return JSONResponse({
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/oauth/authorize",
-        "token_endpoint": f"{issuer}/oauth/token",
-        "revocation_endpoint": f"{issuer}/oauth/revoke",
-        "userinfo_endpoint": f"{issuer}/oauth/userinfo",
-        "jwks_uri": f"{issuer}/.well-known/jwks.json",
-        "response_types_supported": ["code"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "scopes_supported": list(OIDC_SCOPES) + list(SCOPES),
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "claims_supported": ["sub", "preferred_username", "name", "roles", "tenant", "agency_code"],
-    })
+    return JSONResponse(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/oauth/authorize",
+            "token_endpoint": f"{issuer}/oauth/token",
+            "revocation_endpoint": f"{issuer}/oauth/revoke",
+            "userinfo_endpoint": f"{issuer}/oauth/userinfo",
+            "jwks_uri": f"{issuer}/.well-known/jwks.json",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "scopes_supported": list(OIDC_SCOPES) + list(SCOPES),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "claims_supported": [
+                "sub",
+                "preferred_username",
+                "name",
+                "roles",
+                "tenant",
+                "agency_code",
+            ],
+        }
+    )
 
 
 async def jwks(request: Request) -> Response:
-    return JSONResponse(await request.app.state.auth.keys.jwks(),
-                        headers={"cache-control": "public, max-age=60"})
+    return JSONResponse(
+        await request.app.state.auth.keys.jwks(), headers={"cache-control": "public, max-age=60"}
+    )
 
 
 async def userinfo(request: Request) -> Response:
@@ -185,8 +255,11 @@ async def userinfo(request: Request) -> Response:
     raw = bearer_token(request)
     claims = await auth.authenticator.claims(raw) if raw else None
     if claims is None:
-        return JSONResponse({"error": "invalid_token"}, status_code=401,
-                            headers={"www-authenticate": 'Bearer error="invalid_token"'})
+        return JSONResponse(
+            {"error": "invalid_token"},
+            status_code=401,
+            headers={"www-authenticate": 'Bearer error="invalid_token"'},
+        )
     info = {"sub": claims["sub"], "roles": claims.get("roles", []), "tenant": claims.get("tenant")}
     if claims.get("preferred_username"):
         try:

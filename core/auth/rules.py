@@ -76,7 +76,9 @@ RULES: dict[str, Rule] = {
     "rateDossier": PUBLIC,
     # QMS (clauses 7.5, 6.1, 9.2, 10.2): staff read; the ISO secretary maintains, the leader
     # approves, auditors record audits. Integration clients read with qms:read.
-    **{name: QMS_READ for name in ("documents", "document", "nonconformities", "risks", "auditProgrammes")},
+    **dict.fromkeys(
+        ("documents", "document", "nonconformities", "risks", "auditProgrammes"), QMS_READ
+    ),
     "modelDocuments": QMS_READ,
     "modelAdoptions": Rule(roles=ADMINS),
     "adoptModelDocument": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
@@ -101,10 +103,14 @@ RULES: dict[str, Rule] = {
     # own scope (agency, province, nation); clients need reports:read. Agency objectives are
     # kept by the ISO secretary or leader, province objectives by the province administrator
     # (core/qms/objectives.py checks which).
-    **{name: Rule(clients=True, client_scope="reports:read")
-       for name in ("figures", "figureDossiers", "annualReport", "objectives")},
-    **{name: Rule(roles=frozenset({Role.iso_secretary, Role.leader, Role.province_admin}))
-       for name in ("createObjective", "updateObjective", "deleteObjective")},
+    **{
+        name: Rule(clients=True, client_scope="reports:read")
+        for name in ("figures", "figureDossiers", "annualReport", "objectives")
+    },
+    **{
+        name: Rule(roles=frozenset({Role.iso_secretary, Role.leader, Role.province_admin}))
+        for name in ("createObjective", "updateObjective", "deleteObjective")
+    },
     # The improvement loop: legal changes (the nation enters them), review flags, conformity
     # announcement, management review (9.3), and the remaining document and risk moves.
     # Integration clients write with qms:write where a portal or vendor tool has a use.
@@ -140,15 +146,22 @@ def check(principal: Principal | None, rule: Rule) -> None:
     if principal is None:
         raise Unauthenticated("Authentication required", "Cần đăng nhập")
     if rule.scope and not principal.has_scope(rule.scope):
-        raise Forbidden(f"This needs the scope {rule.scope}",
-                        f"Cần phạm vi truy cập {rule.scope}", scope=rule.scope)
+        raise Forbidden(
+            f"This needs the scope {rule.scope}",
+            f"Cần phạm vi truy cập {rule.scope}",
+            scope=rule.scope,
+        )
     if not principal.roles:
         if not rule.clients:
-            raise Forbidden("Not available to integration clients",
-                            "Không dành cho ứng dụng tích hợp")
+            raise Forbidden(
+                "Not available to integration clients", "Không dành cho ứng dụng tích hợp"
+            )
         if rule.client_scope and not principal.has_scope(rule.client_scope):
-            raise Forbidden(f"This needs the scope {rule.client_scope}",
-                            f"Cần phạm vi truy cập {rule.client_scope}", scope=rule.client_scope)
+            raise Forbidden(
+                f"This needs the scope {rule.client_scope}",
+                f"Cần phạm vi truy cập {rule.client_scope}",
+                scope=rule.client_scope,
+            )
         return
     if rule.roles is not None and not principal.has_role(*rule.roles):
         raise Forbidden("Your role does not allow this", "Vai trò của bạn không được phép")
@@ -160,7 +173,9 @@ def check_operation(principal: Principal | None, operation: str) -> None:
 
 def check_tenant(principal: Principal, province_id: int | None, agency_id: int | None) -> None:
     if not principal.tenant.allows(province_id, agency_id):
-        raise Forbidden("Outside your agency or province", "Ngoài phạm vi cơ quan hoặc tỉnh của bạn")
+        raise Forbidden(
+            "Outside your agency or province", "Ngoài phạm vi cơ quan hoặc tỉnh của bạn"
+        )
 
 
 def require_principal(principal: Principal | None) -> Principal:
@@ -178,7 +193,8 @@ def require_province_admin(principal: Principal | None, province_id: int) -> Pri
     if not principal.has_role(Role.province_admin):
         raise Forbidden("Your role does not allow this", "Vai trò của bạn không được phép")
     if principal.province_id != province_id or not principal.tenant.allows(province_id, None):
-        raise Forbidden("Only this province's administrators may do this",
-                        "Chỉ quản trị viên của tỉnh này được thực hiện")
+        raise Forbidden(
+            "Only this province's administrators may do this",
+            "Chỉ quản trị viên của tỉnh này được thực hiện",
+        )
     return principal
-

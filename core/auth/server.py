@@ -65,6 +65,7 @@ def _sha256(value: str) -> str:
 
 # --- request conversion ------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class HttpInput:
     """A Starlette request, fully read, so authlib can use it from another thread."""
@@ -94,8 +95,9 @@ class HttpInput:
                     for key, value in parsed.multi_items():
                         if isinstance(value, str):
                             body[key].append(value)
-        return cls(request.method, str(request.url), request.headers, dict(query),
-                   dict(body), payload)
+        return cls(
+            request.method, str(request.url), request.headers, dict(query), dict(body), payload
+        )
 
 
 class _Payload(OAuth2Payload):
@@ -147,6 +149,7 @@ class StarletteJsonRequest(JsonRequest):
 
 
 # --- authlib models ----------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class AuthCode(AuthorizationCodeMixin):
@@ -224,6 +227,7 @@ class AccessTokenClaims(TokenMixin):
 
 # --- grants ------------------------------------------------------------------------------
 
+
 class S256CodeChallenge(CodeChallenge):
     """PKCE with S256 only; public clients must send a challenge."""
 
@@ -261,35 +265,52 @@ class OpenIDCode(grants_oidc.OpenIDCode):
 
     def get_client_claims(self, client):
         settings = self.server.resources.settings
-        return {"iss": settings.issuer, "aud": [client.get_client_id()],
-                "exp": int(time.time()) + settings.access_token_lifetime}
+        return {
+            "iss": settings.issuer,
+            "aud": [client.get_client_id()],
+            "exp": int(time.time()) + settings.access_token_lifetime,
+        }
 
     def exists_nonce(self, nonce, request):
         return False  # codes are single-use (GETDEL), so a nonce cannot be replayed through one
 
     def generate_user_info(self, user, scope):
-        info = UserInfo(sub=str(user.id), preferred_username=user.username,
-                        name=user.display_name, roles=list(user.roles))
+        info = UserInfo(
+            sub=str(user.id),
+            preferred_username=user.username,
+            name=user.display_name,
+            roles=list(user.roles),
+        )
         if user.agency_id is not None:
             info["agency_code"] = self.server.wait(self.server.agency_code(user))
         return info
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
     server: EisoAuthorizationServer
 
     def save_authorization_code(self, code, request):
         data = request.payload.data
         record = AuthCode(
-            client_id=request.client.get_client_id(), user_id=request.user.id,
-            redirect_uri=request.payload.redirect_uri or "", scope=request.payload.scope or "",
+            client_id=request.client.get_client_id(),
+            user_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri or "",
+            scope=request.payload.scope or "",
             code_challenge=data.get("code_challenge"),
-            code_challenge_method=data.get("code_challenge_method"), nonce=data.get("nonce"),
+            code_challenge_method=data.get("code_challenge_method"),
+            nonce=data.get("nonce"),
         )
         key = self.server.resources.key("auth", "code", _sha256(code))
-        self.server.wait(self.server.resources.redis.set(
-            key, json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME))
+        self.server.wait(
+            self.server.resources.redis.set(
+                key, json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME
+            )
+        )
 
     def query_authorization_code(self, code, client):
         # GETDEL: a code is single-use even when two redemptions race.
@@ -308,7 +329,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
     INCLUDE_NEW_REFRESH_TOKEN = True
     server: EisoAuthorizationServer
 
@@ -356,6 +381,7 @@ class Revocation(RevocationEndpoint):
 
 # --- the server --------------------------------------------------------------------------
 
+
 class EisoAuthorizationServer(AuthorizationServer):
     def __init__(self, resources: Resources, keys: KeyStore) -> None:
         super().__init__(scopes_supported=list(SCOPES) + list(OIDC_SCOPES))
@@ -364,13 +390,17 @@ class EisoAuthorizationServer(AuthorizationServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._signing_key = None
         settings = resources.settings
-        self.register_token_generator("default", BearerTokenGenerator(
-            access_token_generator=self._access_token,
-            refresh_token_generator=lambda *_args, **_kwargs: generate_token(48),
-            expires_generator=lambda _client, _grant_type: settings.access_token_lifetime,
-        ))
-        self.register_grant(AuthorizationCodeGrant,
-                            [S256CodeChallenge(required=True), OpenIDCode(self)])
+        self.register_token_generator(
+            "default",
+            BearerTokenGenerator(
+                access_token_generator=self._access_token,
+                refresh_token_generator=lambda *_args, **_kwargs: generate_token(48),
+                expires_generator=lambda _client, _grant_type: settings.access_token_lifetime,
+            ),
+        )
+        self.register_grant(
+            AuthorizationCodeGrant, [S256CodeChallenge(required=True), OpenIDCode(self)]
+        )
         self.register_grant(RefreshTokenGrant)
         self.register_grant(ClientCredentialsGrant)
         self.register_endpoint(Revocation)
@@ -399,9 +429,12 @@ class EisoAuthorizationServer(AuthorizationServer):
             return
         user = request.user
         row = RefreshToken(
-            token_hash=_sha256(token["refresh_token"]), client_id=request.client.get_client_id(),
-            user_id=user.id if user is not None else None, scope=token.get("scope", ""),
-            expires_at=utcnow() + dt.timedelta(seconds=self.resources.settings.refresh_token_lifetime),
+            token_hash=_sha256(token["refresh_token"]),
+            client_id=request.client.get_client_id(),
+            user_id=user.id if user is not None else None,
+            scope=token.get("scope", ""),
+            expires_at=utcnow()
+            + dt.timedelta(seconds=self.resources.settings.refresh_token_lifetime),
         )
         self.wait(self._add(row))
 
@@ -435,9 +468,15 @@ class EisoAuthorizationServer(AuthorizationServer):
             if tenant is None:
                 raise InvalidRequestError("client has no tenant")
         return tokens.issue(
-            self._signing_key, issuer=settings.issuer, audience=settings.audience,
-            lifetime=settings.access_token_lifetime, subject=subject,
-            client_id=client.get_client_id(), tenant=tenant, roles=roles, scope=scope or "",
+            self._signing_key,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            lifetime=settings.access_token_lifetime,
+            subject=subject,
+            client_id=client.get_client_id(),
+            tenant=tenant,
+            roles=roles,
+            scope=scope or "",
             extra=extra,
         )
 
@@ -476,9 +515,13 @@ class EisoAuthorizationServer(AuthorizationServer):
         async with self.resources.session(TenantScope.nation()) as session, session.begin():
             await session.execute(
                 update(RefreshToken)
-                .where(RefreshToken.client_id == client_id, RefreshToken.user_id == user_id,
-                       RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow()))
+                .where(
+                    RefreshToken.client_id == client_id,
+                    RefreshToken.user_id == user_id,
+                    RefreshToken.revoked_at.is_(None),
+                )
+                .values(revoked_at=utcnow())
+            )
 
     async def verify_access_token(self, token: str) -> dict | None:
         settings = self.resources.settings
@@ -489,8 +532,9 @@ class EisoAuthorizationServer(AuthorizationServer):
             return None
 
     async def deny_jti(self, jti: str, seconds: int) -> None:
-        await self.resources.redis.set(denied_jti_key(self.resources, jti), "1",
-                                       ex=max(seconds, 1) + 60)
+        await self.resources.redis.set(
+            denied_jti_key(self.resources, jti), "1", ex=max(seconds, 1) + 60
+        )
 
 
 def denied_jti_key(resources: Resources, jti: str) -> str:

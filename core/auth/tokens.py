@@ -51,14 +51,30 @@ def tenant_from_claim(claim: dict[str, Any]) -> TenantScope:
 
 
 def issue(
-    key: RSAKey, *, issuer: str, audience: str, lifetime: int, subject: str, client_id: str,
-    tenant: TenantScope, roles: list[str], scope: str, extra: dict[str, Any] | None = None,
+    key: RSAKey,
+    *,
+    issuer: str,
+    audience: str,
+    lifetime: int,
+    subject: str,
+    client_id: str,
+    tenant: TenantScope,
+    roles: list[str],
+    scope: str,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     now = int(time.time())
     claims = {
-        "iss": issuer, "aud": audience, "sub": subject, "client_id": client_id,
-        "iat": now, "exp": now + lifetime, "jti": secrets.token_urlsafe(16),
-        "scope": scope, "roles": sorted(roles), "tenant": tenant_claim(tenant),
+        "iss": issuer,
+        "aud": audience,
+        "sub": subject,
+        "client_id": client_id,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": secrets.token_urlsafe(16),
+        "scope": scope,
+        "roles": sorted(roles),
+        "tenant": tenant_claim(tenant),
         **(extra or {}),
     }
     return jwt.encode({"alg": ALGORITHM, "kid": key.kid, "typ": TOKEN_TYPE}, claims, key)

@@ -46,44 +46,67 @@ def tenant_of(user: User) -> TenantScope:
 
 
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
-    return (await session.execute(select(User).where(User.username == username))).scalar_one_or_none()
+    return (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
 
 
 async def create_user(
-    session: AsyncSession, *, username: str, role: str, password: str | None,
-    agency_code: str | None = None, province_code: str | None = None, display_name: str = "",
+    session: AsyncSession,
+    *,
+    username: str,
+    role: str,
+    password: str | None,
+    agency_code: str | None = None,
+    province_code: str | None = None,
+    display_name: str = "",
 ) -> User:
     """Validate everything first; raise DomainError naming the field; then insert."""
     if not USERNAME.match(username):
-        raise DomainError("username: 3-150 letters, digits or . _ @ -",
-                          "username: 3-150 chữ cái, chữ số hoặc . _ @ -")
+        raise DomainError(
+            "username: 3-150 letters, digits or . _ @ -",
+            "username: 3-150 chữ cái, chữ số hoặc . _ @ -",
+        )
     parsed = parse_role(role)
     if password is not None and len(password) < MIN_PASSWORD:
-        raise DomainError(f"password: at least {MIN_PASSWORD} characters",
-                          f"password: tối thiểu {MIN_PASSWORD} ký tự")
+        raise DomainError(
+            f"password: at least {MIN_PASSWORD} characters",
+            f"password: tối thiểu {MIN_PASSWORD} ký tự",
+        )
     province_id = agency_id = None
     level = "nation"
     if agency_code:
         agency = await get_agency_by_code(session, agency_code)
         if agency is None:
-            raise NotFound(f"agency: no agency with code {agency_code!r}",
-                           f"agency: không có cơ quan mã {agency_code!r}")
+            raise NotFound(
+                f"agency: no agency with code {agency_code!r}",
+                f"agency: không có cơ quan mã {agency_code!r}",
+            )
         province_id, agency_id, level = agency.province_id, agency.id, "agency"
     elif province_code:
         province = await get_province(session, province_code)
         if province is None:
-            raise NotFound(f"province: no province with code {province_code!r}",
-                           f"province: không có tỉnh mã {province_code!r}")
+            raise NotFound(
+                f"province: no province with code {province_code!r}",
+                f"province: không có tỉnh mã {province_code!r}",
+            )
         province_id, level = province.id, "province"
     if level not in ROLE_LEVELS[parsed]:
-        raise DomainError(f"role: {parsed.value} cannot belong to a {level}",
-                          f"role: vai trò {parsed.value} không thuộc cấp {level}")
+        raise DomainError(
+            f"role: {parsed.value} cannot belong to a {level}",
+            f"role: vai trò {parsed.value} không thuộc cấp {level}",
+        )
     if await get_by_username(session, username) is not None:
-        raise Conflict(f"username: {username!r} already exists", f"username: {username!r} đã tồn tại")
+        raise Conflict(
+            f"username: {username!r} already exists", f"username: {username!r} đã tồn tại"
+        )
     user = User(
-        username=username, display_name=display_name or username, roles=[parsed.value],
+        username=username,
+        display_name=display_name or username,
+        roles=[parsed.value],
         password_hash=hash_password(password) if password else None,
-        province_id=province_id, agency_id=agency_id,
+        province_id=province_id,
+        agency_id=agency_id,
     )
     session.add(user)
     await session.flush()

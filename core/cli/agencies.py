@@ -13,7 +13,9 @@ app = typer.Typer(help="Agencies (the tenants).", no_args_is_help=True)
 
 @app.command("import")
 def import_agencies(
-    file: pathlib.Path = typer.Argument(..., help="CSV (code,name,kind,parent_code[,admin_username,admin_email]) or JSON list"),
+    file: pathlib.Path = typer.Argument(
+        ..., help="CSV (code,name,kind,parent_code[,admin_username,admin_email]) or JSON list"
+    ),
     province: str = typer.Option(..., "--province", help="the province's code"),
     dry_run: bool = typer.Option(False, "--dry-run", help="validate and report, write nothing"),
 ) -> None:
@@ -39,7 +41,11 @@ def import_agencies(
         with Progress(transient=True) as bar:
             task = bar.add_task(f"importing into {province}", total=None)
             return await onboard(
-                resources.session, target, content, detect_format(file.name, content), dry_run=dry_run,
+                resources.session,
+                target,
+                content,
+                detect_format(file.name, content),
+                dry_run=dry_run,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
                 accounts=create_agency_admins,
             )
@@ -55,13 +61,21 @@ def import_agencies(
     verb = "would create" if dry_run else "created"
     typer.echo(
         f"eiso: {report.total} rows: {verb} {len(report.created)}, updated {len(report.updated)},"
-        f" unchanged {len(report.unchanged)}", err=True,
+        f" unchanged {len(report.unchanged)}",
+        err=True,
     )
     if report.pending_accounts:
-        what = "would invite" if dry_run else "invited (no password yet; see `eiso users set-password`)"
+        what = (
+            "would invite"
+            if dry_run
+            else "invited (no password yet; see `eiso users set-password`)"
+        )
         typer.echo(f"eiso: {len(report.pending_accounts)} admin account(s) {what}:", err=True)
         for account in report.pending_accounts:
-            typer.echo(f"  {account.agency_code}: {account.username} {account.email or ''}".rstrip(), err=True)
+            typer.echo(
+                f"  {account.agency_code}: {account.username} {account.email or ''}".rstrip(),
+                err=True,
+            )
 
 
 @app.command("merge")
@@ -87,8 +101,16 @@ def merge(
         async with resources.session(TenantScope.nation()) as session:
             try:
                 async with session.begin():
-                    await merge_agencies(session, province, sources, code=code, name=name, kind=AgencyKind(kind),
-                                         parent_code=parent, by=f"cli:{getpass.getuser()}")
+                    await merge_agencies(
+                        session,
+                        province,
+                        sources,
+                        code=code,
+                        name=name,
+                        kind=AgencyKind(kind),
+                        parent_code=parent,
+                        by=f"cli:{getpass.getuser()}",
+                    )
             except ReorganisationError as error:
                 return error.message
         return ""

@@ -22,7 +22,8 @@ def create(
     async def work(resources):
         async with resources.session(TenantScope.nation()) as session, session.begin():
             row, secret = await create_integration_client(
-                session, scopes=scope, agency_code=agency, province_code=province, name=name)
+                session, scopes=scope, agency_code=agency, province_code=province, name=name
+            )
             return {"client_id": row.client_id, "client_secret": secret}
 
     try:

@@ -13,5 +13,7 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
     from eiso.infra import migrate
 
     current = settings()
-    migrate.upgrade(current.migration_database_url or current.database_url, current.database_url, revision)
+    migrate.upgrade(
+        current.migration_database_url or current.database_url, current.database_url, revision
+    )
     typer.echo("eiso: database is up to date", err=True)

@@ -19,15 +19,27 @@ def demo() -> None:
 
     counts, by_status = run_with_resources(work)
     _print_statuses(by_status)
-    typer.echo(f"eiso: demo created {counts['dossiers_created']} dossiers and "
-               f"{counts['adoptions_created']} procedure adoptions", err=True)
+    typer.echo(
+        f"eiso: demo created {counts['dossiers_created']} dossiers and "
+        f"{counts['adoptions_created']} procedure adoptions",
+        err=True,
+    )
     # The last line is the same on every run: what the demo holds, not what this run added.
     typer.echo("eiso: demo data ready: " + ", ".join(f"{k} {counts[k]}" for k in STABLE), err=True)
 
 
-STATUS_VI = {1: "mới đăng ký", 2: "được tiếp nhận", 3: "không được tiếp nhận", 4: "đang xử lý",
-             5: "yêu cầu bổ sung giấy tờ", 6: "yêu cầu thực hiện nghĩa vụ tài chính",
-             7: "công dân yêu cầu rút hồ sơ", 8: "dừng xử lý", 9: "đã xử lý xong", 10: "đã trả kết quả"}
+STATUS_VI = {
+    1: "mới đăng ký",
+    2: "được tiếp nhận",
+    3: "không được tiếp nhận",
+    4: "đang xử lý",
+    5: "yêu cầu bổ sung giấy tờ",
+    6: "yêu cầu thực hiện nghĩa vụ tài chính",
+    7: "công dân yêu cầu rút hồ sơ",
+    8: "dừng xử lý",
+    9: "đã xử lý xong",
+    10: "đã trả kết quả",
+}
 
 
 def _print_statuses(by_status: dict[str, dict[int, int]]) -> None:

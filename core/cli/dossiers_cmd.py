@@ -13,10 +13,14 @@ import typer
 
 from eiso.core.cli.common import fail, run_with_resources
 
-Output = Annotated[pathlib.Path | None, typer.Option("--output", "-o", help="A file instead of standard output.")]
+Output = Annotated[
+    pathlib.Path | None, typer.Option("--output", "-o", help="A file instead of standard output.")
+]
 # Who the audit trail names for prints made at the command line (as `eiso agencies import`).
 CLI_ACTOR = f"cli:{getpass.getuser()}"
-app = typer.Typer(help="Dossiers: printable slips (01-05) and the tracking book (06).", no_args_is_help=True)
+app = typer.Typer(
+    help="Dossiers: printable slips (01-05) and the tracking book (06).", no_args_is_help=True
+)
 
 
 def _write(body: bytes, output: pathlib.Path | None) -> None:
@@ -41,7 +45,10 @@ def slip(
 
     try:
         rendered = run_with_resources(
-            lambda resources: service.render(resources, TenantScope.nation(), number, fmt, actor=CLI_ACTOR, code=code))
+            lambda resources: service.render(
+                resources, TenantScope.nation(), number, fmt, actor=CLI_ACTOR, code=code
+            )
+        )
     except DomainError as error:
         fail(f"{error.message} [{error.code}]")
     _write(rendered.body, output)
@@ -50,8 +57,13 @@ def slip(
 @app.command("tracking-book")
 def tracking_book(
     agency: Annotated[str, typer.Option("--agency", help="The agency's code.")],
-    start: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day, YYYY-MM-DD.")],
-    end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day (included), YYYY-MM-DD.")],
+    start: Annotated[
+        dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"], help="First day, YYYY-MM-DD.")
+    ],
+    end: Annotated[
+        dt.datetime,
+        typer.Option("--to", formats=["%Y-%m-%d"], help="Last day (included), YYYY-MM-DD."),
+    ],
     fmt: str = typer.Option("csv", "--format", "-f", help="csv or xlsx."),
     output: Output = None,
 ) -> None:
@@ -67,8 +79,18 @@ def tracking_book(
         if found is None:
             fail(f"--agency: no agency with code {agency!r}")
         first, last = book.period(start.date(), end.date())
-        return book.export(await book.load(resources, TenantScope.nation(), found.province_id, found.id,
-                                           first, last, actor=CLI_ACTOR), fmt)
+        return book.export(
+            await book.load(
+                resources,
+                TenantScope.nation(),
+                found.province_id,
+                found.id,
+                first,
+                last,
+                actor=CLI_ACTOR,
+            ),
+            fmt,
+        )
 
     try:
         body = run_with_resources(work)

@@ -35,7 +35,8 @@ def relay(
 def hooks(
     once: bool = typer.Option(False, "--once", help="Deliver what is waiting, then exit."),
     wait: float = typer.Option(
-        30.0, min=0, help="With --once: seconds to wait for a running worker to free a lease."),
+        30.0, min=0, help="With --once: seconds to wait for a running worker to free a lease."
+    ),
 ) -> None:
     """Deliver dossier events to the loaded modules' hooks (one worker per module at a time)."""
     from eiso.core.dossiers.hooks import HookWorkers

@@ -6,8 +6,9 @@ import typer
 
 from eiso.core.cli.common import echo_json, fail, run_with_resources
 
-app = typer.Typer(help="Federated login: a province's own OIDC identity provider.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Federated login: a province's own OIDC identity provider.", no_args_is_help=True
+)
 
 
 @app.command("set")
@@ -18,8 +19,9 @@ def set_provider(
     claim: list[str] = typer.Option([], "--map", help="field=claim, e.g. role=roles (repeat)."),
     default_role: str = typer.Option("officer", "--default-role"),
     scope: str = typer.Option("openid profile", "--scope"),
-    metadata_url: str | None = typer.Option(None, "--metadata-url",
-                                            help="Discovery URL if not under the issuer."),
+    metadata_url: str | None = typer.Option(
+        None, "--metadata-url", help="Discovery URL if not under the issuer."
+    ),
 ) -> None:
     """Set a province's IdP; reads eiso's client secret at the IdP from standard input."""
     from eiso.core.auth.federation import configure
@@ -41,11 +43,23 @@ def set_provider(
     async def work(resources):
         async with resources.session(TenantScope.nation()) as session, session.begin():
             row = await configure(
-                session, resources, province_code=province, issuer=issuer, client_id=client_id,
-                client_secret=secret, claim_mapping=mapping, scope=scope,
-                default_role=default_role, metadata_url=metadata_url)
-            return {"province": province, "issuer": row.issuer, "claim_mapping": row.claim_mapping,
-                    "redirect_uri": f"{resources.settings.issuer.rstrip('/')}/auth/callback/{province}"}
+                session,
+                resources,
+                province_code=province,
+                issuer=issuer,
+                client_id=client_id,
+                client_secret=secret,
+                claim_mapping=mapping,
+                scope=scope,
+                default_role=default_role,
+                metadata_url=metadata_url,
+            )
+            return {
+                "province": province,
+                "issuer": row.issuer,
+                "claim_mapping": row.claim_mapping,
+                "redirect_uri": f"{resources.settings.issuer.rstrip('/')}/auth/callback/{province}",
+            }
 
     try:
         echo_json(run_with_resources(work))

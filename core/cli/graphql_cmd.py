@@ -11,7 +11,8 @@ app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 def schema(
     province: str | None = typer.Option(None, help="Print what this province sees."),
     bundled: bool = typer.Option(
-        False, "--bundled", help="Core plus the modules eiso ships (the committed SDL)."),
+        False, "--bundled", help="Core plus the modules eiso ships (the committed SDL)."
+    ),
 ) -> None:
     """Print the SDL (all loaded modules without --province), for frontend code generation."""
     from eiso.core.cli.common import fail, run_with_resources, settings

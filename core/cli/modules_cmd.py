@@ -16,7 +16,9 @@ def _province(session, code: str):
 
 
 @app.command("list")
-def list_modules(province: str | None = typer.Option(None, "--province", help="show this province's state")) -> None:
+def list_modules(
+    province: str | None = typer.Option(None, "--province", help="show this province's state"),
+) -> None:
     """Installed modules, and which the province enabled."""
     from rich.console import Console
     from rich.table import Table
@@ -32,20 +34,27 @@ def list_modules(province: str | None = typer.Option(None, "--province", help="s
             target = await _province(session, province)
             if target is None:
                 return None
-            rows = await session.execute(select(ModuleActivation).where(ModuleActivation.province_id == target.id))
+            rows = await session.execute(
+                select(ModuleActivation).where(ModuleActivation.province_id == target.id)
+            )
             return {row.module: row for row in rows.scalars()}
 
     states = run_with_resources(work)
     if states is None:
         fail(f"--province {province!r}: no such province")
-    table = Table("module", "installed", *(("enabled", "changed by", "changed at") if province else ()))
+    table = Table(
+        "module", "installed", *(("enabled", "changed by", "changed at") if province else ())
+    )
     installed = installed_modules()
     for name in sorted(set(installed) | set(states)):
         cells = [name, "yes" if name in installed else "no"]
         if province:
             row = states.get(name)
-            cells += ["yes" if row and row.enabled else "no", row.changed_by if row else "",
-                      row.changed_at.isoformat(timespec="seconds") if row else ""]
+            cells += [
+                "yes" if row and row.enabled else "no",
+                row.changed_by if row else "",
+                row.changed_at.isoformat(timespec="seconds") if row else "",
+            ]
         table.add_row(*cells)
     Console().print(table)
 
@@ -66,8 +75,9 @@ def _switch(province: str, module: str, enabled: bool) -> None:
     problem = check_module_name(module)
     if problem:
         fail(f"MODULE {module!r}: {problem}")
-    operator = Principal(f"cli:{getpass.getuser()}", TenantScope.nation(),
-                         frozenset({Role.national_admin}))
+    operator = Principal(
+        f"cli:{getpass.getuser()}", TenantScope.nation(), frozenset({Role.national_admin})
+    )
 
     async def work(resources) -> str | None:
         async with resources.session(TenantScope.nation()) as session:
@@ -75,8 +85,14 @@ def _switch(province: str, module: str, enabled: bool) -> None:
         if target is None:
             return f"--province {province!r}: no such province"
         try:
-            await switch_module(resources, PluginRegistry.load(settings().plugins), operator,
-                                target.id, module, enabled)
+            await switch_module(
+                resources,
+                PluginRegistry.load(settings().plugins),
+                operator,
+                target.id,
+                module,
+                enabled,
+            )
         except DomainError as error:
             return f"MODULE {module!r}: {error.message}"
         return None
@@ -84,7 +100,10 @@ def _switch(province: str, module: str, enabled: bool) -> None:
     problem = run_with_resources(work)
     if problem:
         fail(problem)
-    typer.echo(f"eiso: module {module} {'enabled' if enabled else 'disabled'} for province {province}", err=True)
+    typer.echo(
+        f"eiso: module {module} {'enabled' if enabled else 'disabled'} for province {province}",
+        err=True,
+    )
 
 
 @app.command("enable")

@@ -6,7 +6,9 @@ import typer
 
 from eiso.core.cli.common import fail, run_with_resources, settings
 
-app = typer.Typer(help="The procedure catalogue (synced from the loaded modules).", no_args_is_help=True)
+app = typer.Typer(
+    help="The procedure catalogue (synced from the loaded modules).", no_args_is_help=True
+)
 
 UNITS_VI = {"working_hours": "giờ làm việc", "working_days": "ngày làm việc", "days": "ngày"}
 
@@ -25,20 +27,28 @@ def sync() -> None:
 
     registry = PluginRegistry.load(settings().plugins)
     report = run_with_resources(lambda resources: sync_registry(resources, registry))
-    for change, codes in (("added", report.added), ("updated", report.updated),
-                          ("deactivated", report.deactivated)):
+    for change, codes in (
+        ("added", report.added),
+        ("updated", report.updated),
+        ("deactivated", report.deactivated),
+    ):
         for code in codes:
             typer.echo(f"{change}\t{code}")
     for code, kept, ignored in report.duplicates:
         typer.echo(f"eiso: {code} is offered by {kept} and {ignored}: {kept}'s is used", err=True)
-    typer.echo(f"eiso: procedure catalogue synced: added {len(report.added)}, updated {len(report.updated)}, "
-               f"deactivated {len(report.deactivated)}, unchanged {report.unchanged}", err=True)
+    typer.echo(
+        f"eiso: procedure catalogue synced: added {len(report.added)}, updated {len(report.updated)}, "
+        f"deactivated {len(report.deactivated)}, unchanged {report.unchanged}",
+        err=True,
+    )
 
 
 @app.command("list")
 def list_procedures(
     module: str | None = typer.Option(None, "--module", help="only this module's procedures"),
-    all_: bool = typer.Option(False, "--all", help="also the inactive ones (no loaded module offers them)"),
+    all_: bool = typer.Option(
+        False, "--all", help="also the inactive ones (no loaded module offers them)"
+    ),
 ) -> None:
     """One line per procedure: code, Vietnamese name, time limit, module, state (tab-separated)."""
     from sqlalchemy import select
@@ -48,12 +58,16 @@ def list_procedures(
 
     async def work(resources):
         async with resources.session(TenantScope.nation()) as session:
-            statement = select(ProcedureRecord).order_by(ProcedureRecord.module, ProcedureRecord.code)
+            statement = select(ProcedureRecord).order_by(
+                ProcedureRecord.module, ProcedureRecord.code
+            )
             return list((await session.execute(statement)).scalars())
 
     rows = run_with_resources(work)
     if not rows:
-        fail("the procedure catalogue is empty: run `eiso procedures sync` (or start the app) first")
+        fail(
+            "the procedure catalogue is empty: run `eiso procedures sync` (or start the app) first"
+        )
     if module is not None:
         rows = [r for r in rows if r.module == module]
         if not rows:

@@ -16,8 +16,12 @@ app = typer.Typer(help="Reports: the yearly report on ISO application.", no_args
 def annual(
     year: int = typer.Option(..., "--year", help="The calendar year, e.g. 2026."),
     fmt: str = typer.Option("json", "--format", help="xlsx, csv or json."),
-    province: str | None = typer.Option(None, "--province", help="A province's code; without it: the nation."),
-    output: pathlib.Path | None = typer.Option(None, "--output", help="Write here instead of standard output."),
+    province: str | None = typer.Option(
+        None, "--province", help="A province's code; without it: the nation."
+    ),
+    output: pathlib.Path | None = typer.Option(
+        None, "--output", help="Write here instead of standard output."
+    ),
 ) -> None:
     """Figures per agency (or province), 766 points, conformity and nonconformities, objectives."""
     from eiso.core.qms import annual_report
@@ -52,7 +56,10 @@ def annual(
             output.write_bytes(body)
         except OSError as error:
             fail(f"--output: cannot write {output}: {error.strerror}")
-        typer.echo(f"{output}: {len(report['rows'])} rows, {len(report['objectives'])} objectives", err=True)
+        typer.echo(
+            f"{output}: {len(report['rows'])} rows, {len(report['objectives'])} objectives",
+            err=True,
+        )
 
 
 async def _province(session, code: str):
@@ -60,4 +67,6 @@ async def _province(session, code: str):
 
     from eiso.tenants.models import Province
 
-    return (await session.execute(select(Province).where(Province.code == code))).scalar_one_or_none()
+    return (
+        await session.execute(select(Province).where(Province.code == code))
+    ).scalar_one_or_none()

@@ -21,7 +21,10 @@ def serve(
             "(memory:// lives inside one process)"
         )
     if workers > 1 and current.is_sqlite:
-        typer.echo("eiso: note: several workers on SQLite share one file; use PostgreSQL in production", err=True)
+        typer.echo(
+            "eiso: note: several workers on SQLite share one file; use PostgreSQL in production",
+            err=True,
+        )
     typer.echo(f"eiso: serving on http://{host}:{port} (GraphQL at /graphql)", err=True)
     uvicorn.run(
         "eiso.core.app:asgi",

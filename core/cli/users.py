@@ -12,13 +12,17 @@ app = typer.Typer(help="Local user accounts.", no_args_is_help=True)
 @app.command("create")
 def create(
     username: str = typer.Option(..., "--username", help="Login name."),
-    role: str = typer.Option(..., "--role", help="national_admin, province_admin, iso_secretary, "
-                             "leader, officer or auditor."),
+    role: str = typer.Option(
+        ...,
+        "--role",
+        help="national_admin, province_admin, iso_secretary, leader, officer or auditor.",
+    ),
     agency: str | None = typer.Option(None, "--agency", help="The agency's code."),
     province: str | None = typer.Option(None, "--province", help="The province's code."),
     nation: bool = typer.Option(False, "--nation", help="A national account."),
-    password_stdin: bool = typer.Option(False, "--password-stdin",
-                                        help="Read the password from standard input."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
     name: str = typer.Option("", "--name", help="Display name."),
 ) -> None:
     """Create a local account in an agency, a province or the nation."""
@@ -36,9 +40,15 @@ def create(
 
     async def work(resources):
         async with resources.session(TenantScope.nation()) as session, session.begin():
-            user = await create_user(session, username=username, role=role, password=password,
-                                     agency_code=agency, province_code=province,
-                                     display_name=name)
+            user = await create_user(
+                session,
+                username=username,
+                role=role,
+                password=password,
+                agency_code=agency,
+                province_code=province,
+                display_name=name,
+            )
             return {"id": str(user.id), "username": user.username, "roles": user.roles}
 
     try:

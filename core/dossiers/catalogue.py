@@ -96,16 +96,25 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
                 report.unchanged += 1
                 continue
             (report.added if row is None else report.updated).append(procedure.code)
-            statement = _insert(session)(table).values(code=procedure.code, updated_at=now, **values)
+            statement = _insert(session)(table).values(
+                code=procedure.code, updated_at=now, **values
+            )
             # A concurrent starter may have inserted the row since we read: update it instead.
-            await session.execute(statement.on_conflict_do_update(
-                index_elements=["code"], set_={"updated_at": now, **values}))
+            await session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["code"], set_={"updated_at": now, **values}
+                )
+            )
     gone = sorted(code for code, row in existing.items() if code not in seen and row.active)
     if gone:
-        await session.execute(update(table).where(table.c.code.in_(gone)).values(active=False, updated_at=now))
+        await session.execute(
+            update(table).where(table.c.code.in_(gone)).values(active=False, updated_at=now)
+        )
     report.deactivated = gone
     # A module update that changed a legal basis flags what rests on it for review.
-    await legal.sync_from_procedures(session, [p for r in registry.loaded.values() for p in r.procedures])
+    await legal.sync_from_procedures(
+        session, [p for r in registry.loaded.values() for p in r.procedures]
+    )
     return report
 
 
@@ -116,7 +125,9 @@ async def sync_registry(resources: Resources, registry: PluginRegistry) -> SyncR
 
 
 async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
-    row = (await session.execute(select(ProcedureRecord).where(ProcedureRecord.code == code))).scalar_one_or_none()
+    row = (
+        await session.execute(select(ProcedureRecord).where(ProcedureRecord.code == code))
+    ).scalar_one_or_none()
     if row is None or not row.active:
         raise NotFound(f"procedure {code!r} not found", f"không tìm thấy thủ tục {code!r}")
     return row
@@ -140,68 +151,128 @@ async def adopt(
     procedure = await get_procedure(session, procedure_code)
     amount = procedure.time_limit_amount if time_limit is None else time_limit
     if amount < 0:
-        raise DomainError("timeLimit: must be >= 0", "timeLimit: phải >= 0", code="BAD_INPUT", field="timeLimit")
+        raise DomainError(
+            "timeLimit: must be >= 0", "timeLimit: phải >= 0", code="BAD_INPUT", field="timeLimit"
+        )
     if amount > procedure.time_limit_amount:
         raise DomainError(
             f"timeLimit: {amount} is longer than the statutory {procedure.time_limit_amount} "
             f"{procedure.time_limit_unit}; an agency may only shorten it",
             f"timeLimit: {amount} dài hơn thời hạn luật định {procedure.time_limit_amount}; "
             "cơ quan chỉ được rút ngắn",
-            code="TIME_LIMIT_TOO_LONG", field="timeLimit",
+            code="TIME_LIMIT_TOO_LONG",
+            field="timeLimit",
         )
     step_codes = {s["code"] for s in procedure.steps}
     units = {}
     for step, unit_id in (step_units or {}).items():
         if step not in step_codes:
-            raise DomainError(f"stepUnits.{step}: no such step", f"stepUnits.{step}: không có bước này",
-                              code="BAD_INPUT", field=f"stepUnits.{step}")
-        unit = (await session.execute(select(Unit).where(Unit.id == unit_id, Unit.agency_id == agency_id))).scalar_one_or_none()
+            raise DomainError(
+                f"stepUnits.{step}: no such step",
+                f"stepUnits.{step}: không có bước này",
+                code="BAD_INPUT",
+                field=f"stepUnits.{step}",
+            )
+        unit = (
+            await session.execute(
+                select(Unit).where(Unit.id == unit_id, Unit.agency_id == agency_id)
+            )
+        ).scalar_one_or_none()
         if unit is None:
-            raise DomainError(f"stepUnits.{step}: unit not found in this agency",
-                              f"stepUnits.{step}: không tìm thấy bộ phận trong cơ quan",
-                              code="BAD_INPUT", field=f"stepUnits.{step}")
+            raise DomainError(
+                f"stepUnits.{step}: unit not found in this agency",
+                f"stepUnits.{step}: không tìm thấy bộ phận trong cơ quan",
+                code="BAD_INPUT",
+                field=f"stepUnits.{step}",
+            )
         units[step] = unit_id
-    agencies = _step_agencies(procedure.steps[0]["code"], step_codes, step_agencies or {}, known_agencies)
-    row = (await session.execute(select(ProcedureAdoption).where(
-        ProcedureAdoption.agency_id == agency_id, ProcedureAdoption.procedure_code == procedure_code))).scalar_one_or_none()
+    agencies = _step_agencies(
+        procedure.steps[0]["code"], step_codes, step_agencies or {}, known_agencies
+    )
+    row = (
+        await session.execute(
+            select(ProcedureAdoption).where(
+                ProcedureAdoption.agency_id == agency_id,
+                ProcedureAdoption.procedure_code == procedure_code,
+            )
+        )
+    ).scalar_one_or_none()
     if row is None:
-        row = ProcedureAdoption(province_id=province_id, agency_id=agency_id, procedure_code=procedure_code,
-                                time_limit_amount=amount, step_units=units, step_agencies=agencies)
+        row = ProcedureAdoption(
+            province_id=province_id,
+            agency_id=agency_id,
+            procedure_code=procedure_code,
+            time_limit_amount=amount,
+            step_units=units,
+            step_agencies=agencies,
+        )
         session.add(row)
     else:
         row.time_limit_amount, row.step_units, row.step_agencies = amount, units, agencies
     await session.flush()
-    await audit.append(session, province_id=province_id, agency_id=agency_id, actor=actor,
-                       action="procedure.adopted", entity_type="procedure_adoption", entity_id=row.id,
-                       data={"procedure": procedure_code, "time_limit": amount, "step_agencies": agencies})
+    await audit.append(
+        session,
+        province_id=province_id,
+        agency_id=agency_id,
+        actor=actor,
+        action="procedure.adopted",
+        entity_type="procedure_adoption",
+        entity_id=row.id,
+        data={"procedure": procedure_code, "time_limit": amount, "step_agencies": agencies},
+    )
     return row
 
 
-def _step_agencies(first: str, step_codes: set[str], wanted: dict[str, int], known: frozenset[int]) -> dict[str, int]:
+def _step_agencies(
+    first: str, step_codes: set[str], wanted: dict[str, int], known: frozenset[int]
+) -> dict[str, int]:
     out = {}
     for step, agency_id in wanted.items():
         field = f"stepAgencies.{step}"
         if step not in step_codes:
-            raise DomainError(f"{field}: no such step", f"{field}: không có bước này", code="BAD_INPUT", field=field)
+            raise DomainError(
+                f"{field}: no such step",
+                f"{field}: không có bước này",
+                code="BAD_INPUT",
+                field=field,
+            )
         if step == first:
             # The receiving agency holds the first step: that is also how it keeps seeing the
             # dossiers it received (the scope shows a dossier to the agencies of its steps).
-            raise DomainError(f"{field}: the first step is the receiving agency's",
-                              f"{field}: bước đầu tiên thuộc cơ quan tiếp nhận", code="BAD_INPUT", field=field)
+            raise DomainError(
+                f"{field}: the first step is the receiving agency's",
+                f"{field}: bước đầu tiên thuộc cơ quan tiếp nhận",
+                code="BAD_INPUT",
+                field=field,
+            )
         if agency_id not in known:
             # The same answer for another province's agency and one that does not exist.
-            raise DomainError(f"{field}: no active agency {agency_id} in this province",
-                              f"{field}: không có cơ quan {agency_id} đang hoạt động trong tỉnh",
-                              code="AGENCY_NOT_FOUND", field=field)
+            raise DomainError(
+                f"{field}: no active agency {agency_id} in this province",
+                f"{field}: không có cơ quan {agency_id} đang hoạt động trong tỉnh",
+                code="AGENCY_NOT_FOUND",
+                field=field,
+            )
         out[step] = agency_id
     return out
 
 
-async def adoption_of(session: AsyncSession, agency_id: int, procedure_code: str) -> ProcedureAdoption:
-    row = (await session.execute(select(ProcedureAdoption).where(
-        ProcedureAdoption.agency_id == agency_id, ProcedureAdoption.procedure_code == procedure_code))).scalar_one_or_none()
+async def adoption_of(
+    session: AsyncSession, agency_id: int, procedure_code: str
+) -> ProcedureAdoption:
+    row = (
+        await session.execute(
+            select(ProcedureAdoption).where(
+                ProcedureAdoption.agency_id == agency_id,
+                ProcedureAdoption.procedure_code == procedure_code,
+            )
+        )
+    ).scalar_one_or_none()
     if row is None:
-        raise DomainError(f"procedureCode: {procedure_code!r} is not adopted by this agency",
-                          f"procedureCode: cơ quan chưa áp dụng thủ tục {procedure_code!r}",
-                          code="NOT_ADOPTED", field="procedureCode")
+        raise DomainError(
+            f"procedureCode: {procedure_code!r} is not adopted by this agency",
+            f"procedureCode: cơ quan chưa áp dụng thủ tục {procedure_code!r}",
+            code="NOT_ADOPTED",
+            field="procedureCode",
+        )
     return row

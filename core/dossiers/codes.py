@@ -24,7 +24,9 @@ def new_lookup_key() -> str:
     return secrets.token_hex(5).upper()
 
 
-async def lock_counter(session: AsyncSession, province_id: int, agency_id: int, at: dt.datetime) -> str:
+async def lock_counter(
+    session: AsyncSession, province_id: int, agency_id: int, at: dt.datetime
+) -> str:
     """Lock the agency's counter row for the local day of `at` (serialising its receipts until
     commit) and return that day's yymmdd."""
     day = at.astimezone(VN_TZ).strftime("%y%m%d")

@@ -62,7 +62,9 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def validate_sector_data(model: type[BaseModel] | None, data: dict, prefix: str = "sectorData") -> dict:
+def validate_sector_data(
+    model: type[BaseModel] | None, data: dict, prefix: str = "sectorData"
+) -> dict:
     if model is None:
         return data
     try:
@@ -76,20 +78,31 @@ def validate_sector_data(model: type[BaseModel] | None, data: dict, prefix: str 
         raise DomainError(
             f"{first['field']}: {first['message']}",
             f"{first['field']}: dữ liệu chuyên ngành không hợp lệ ({first['message']})",
-            code="INVALID_SECTOR_DATA", field=first["field"], problems=problems,
+            code="INVALID_SECTOR_DATA",
+            field=first["field"],
+            problems=problems,
         ) from None
 
 
 def _input_hash(procedure_code: str, applicant: dict, sector_data: dict, online: bool) -> str:
-    body = orjson.dumps([procedure_code, applicant, sector_data, online], option=orjson.OPT_SORT_KEYS)
+    body = orjson.dumps(
+        [procedure_code, applicant, sector_data, online], option=orjson.OPT_SORT_KEYS
+    )
     return hashlib.sha256(body).hexdigest()
 
 
-def appointment(calendar: WorkingCalendar, procedure: ProcedureRecord, amount: int,
-                received_at: dt.datetime, pauses: list | None = None) -> dt.datetime | None:
+def appointment(
+    calendar: WorkingCalendar,
+    procedure: ProcedureRecord,
+    amount: int,
+    received_at: dt.datetime,
+    pauses: list | None = None,
+) -> dt.datetime | None:
     cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
-    spans = [(dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b) if b else None)
-             for a, b in (pauses or [])]
+    spans = [
+        (dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b) if b else None)
+        for a, b in (pauses or [])
+    ]
     if procedure.time_limit_unit == "working_hours":
         return _utc(calendar.appointment(received_at, hours=amount, cutoff=cutoff, pauses=spans))
     if procedure.time_limit_unit == "working_days":
@@ -105,30 +118,76 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC) if moment is not None and moment.tzinfo else moment
 
 
-async def _record(session: AsyncSession, dossier: Dossier, *, actor: str, action: str,
-                  from_status: int | None, note: str = "", data: dict | None = None,
-                  agency_id: int | None = None, now: dt.datetime | None = None) -> None:
+async def _record(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    action: str,
+    from_status: int | None,
+    note: str = "",
+    data: dict | None = None,
+    agency_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> None:
     """The timeline row, the audit entry and the outbox event of one transition, all three
     owned by the acting agency (`agency_id`: the holder of the step; default the owner), dated
     `now` (when the move happened; the audit entry keeps the moment it was written)."""
     now = _utc(now) or utcnow()
     agency_id = agency_id or dossier.agency_id
-    session.add(DossierEventRow(province_id=dossier.province_id, agency_id=agency_id,
-                                dossier_id=dossier.id, at=now, actor=actor, action=action,
-                                from_status=from_status, to_status=dossier.status, note=note))
-    facts = {"code": dossier.code, "procedure": dossier.procedure_code, "from": from_status,
-             "to": dossier.status, "step": dossier.current_step, "version": dossier.version,
-             **(data or {})}
-    await audit.append(session, province_id=dossier.province_id, agency_id=agency_id,
-                       actor=actor, action=f"dossier.{action}", entity_type="dossier",
-                       entity_id=dossier.id, data=facts)
-    await outbox.add_event(session, TOPIC, {
-        "province_id": dossier.province_id, "agency_id": agency_id, "dossier_id": dossier.id,
-        "dossier_code": dossier.code, "procedure_code": dossier.procedure_code,
-        "from_status": from_status, "to_status": dossier.status, "action": action,
-        "actor": actor, "at": now.isoformat(),
-    }, province_id=dossier.province_id, agency_id=agency_id)
-    await dossier_ncs.after_transition(session, dossier, action=action, from_status=from_status, actor=actor)
+    session.add(
+        DossierEventRow(
+            province_id=dossier.province_id,
+            agency_id=agency_id,
+            dossier_id=dossier.id,
+            at=now,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=dossier.status,
+            note=note,
+        )
+    )
+    facts = {
+        "code": dossier.code,
+        "procedure": dossier.procedure_code,
+        "from": from_status,
+        "to": dossier.status,
+        "step": dossier.current_step,
+        "version": dossier.version,
+        **(data or {}),
+    }
+    await audit.append(
+        session,
+        province_id=dossier.province_id,
+        agency_id=agency_id,
+        actor=actor,
+        action=f"dossier.{action}",
+        entity_type="dossier",
+        entity_id=dossier.id,
+        data=facts,
+    )
+    await outbox.add_event(
+        session,
+        TOPIC,
+        {
+            "province_id": dossier.province_id,
+            "agency_id": agency_id,
+            "dossier_id": dossier.id,
+            "dossier_code": dossier.code,
+            "procedure_code": dossier.procedure_code,
+            "from_status": from_status,
+            "to_status": dossier.status,
+            "action": action,
+            "actor": actor,
+            "at": now.isoformat(),
+        },
+        province_id=dossier.province_id,
+        agency_id=agency_id,
+    )
+    await dossier_ncs.after_transition(
+        session, dossier, action=action, from_status=from_status, actor=actor
+    )
     await session.flush()
 
 
@@ -156,7 +215,9 @@ async def receive(
     procedure = await catalogue.get_procedure(session, procedure_code)
     adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
     if not isinstance(applicant, dict) or not applicant:
-        raise DomainError("applicant: required", "applicant: bắt buộc", code="BAD_INPUT", field="applicant")
+        raise DomainError(
+            "applicant: required", "applicant: bắt buộc", code="BAD_INPUT", field="applicant"
+        )
     clean = validate_sector_data(data_model, sector_data)
     digest = _input_hash(procedure_code, applicant, clean, online)
     day = await codes.lock_counter(session, agency.province_id, agency.id, now)
@@ -167,12 +228,22 @@ async def receive(
     code = await codes.next_code(session, agency.id, agency.code, day)
     key = codes.new_lookup_key()
     dossier = Dossier(
-        province_id=agency.province_id, agency_id=agency.id, code=code, lookup_hash=codes.hash_key(key),
-        procedure_code=procedure_code, applicant=applicant, sector_data=clean,
-        status=Status.new if online else Status.received, received_at=now,
-        appointment_at=None if online else appointment(calendar, procedure, adoption.time_limit_amount, now),
-        idempotency_key=idempotency_key, input_hash=digest if idempotency_key else None,
-        step_agencies=dict(adoption.step_agencies or {}), time_limit_amount=adoption.time_limit_amount,
+        province_id=agency.province_id,
+        agency_id=agency.id,
+        code=code,
+        lookup_hash=codes.hash_key(key),
+        procedure_code=procedure_code,
+        applicant=applicant,
+        sector_data=clean,
+        status=Status.new if online else Status.received,
+        received_at=now,
+        appointment_at=None
+        if online
+        else appointment(calendar, procedure, adoption.time_limit_amount, now),
+        idempotency_key=idempotency_key,
+        input_hash=digest if idempotency_key else None,
+        step_agencies=dict(adoption.step_agencies or {}),
+        time_limit_amount=adoption.time_limit_amount,
     )
     try:
         async with session.begin_nested():
@@ -186,8 +257,14 @@ async def receive(
         return _replay(earlier, digest)
     await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
-    await _record(session, dossier, actor=actor, action="registered" if online else "received",
-                  from_status=None, now=now)
+    await _record(
+        session,
+        dossier,
+        actor=actor,
+        action="registered" if online else "received",
+        from_status=None,
+        now=now,
+    )
     return Received(dossier, key)
 
 
@@ -199,16 +276,25 @@ async def _hold_keys(session: AsyncSession, dossier: Dossier, unique_fields: tup
         value = dossier.sector_data.get(unique.field)
         if value in (None, ""):
             continue
-        key = DossierKey(province_id=dossier.province_id, agency_id=dossier.agency_id,
-                         namespace=unique.namespace, value=fold(str(value))[:500], dossier_id=dossier.id)
+        key = DossierKey(
+            province_id=dossier.province_id,
+            agency_id=dossier.agency_id,
+            namespace=unique.namespace,
+            value=fold(str(value))[:500],
+            dossier_id=dossier.id,
+        )
         try:
             async with session.begin_nested():
                 session.add(key)
                 await session.flush()
         except IntegrityError:
             field = f"sectorData.{unique.field}"
-            raise DomainError(f"{field}: {unique.message.en}", f"{field}: {unique.message.vi}",
-                              code=unique.error_code, field=field) from None
+            raise DomainError(
+                f"{field}: {unique.message.en}",
+                f"{field}: {unique.message.vi}",
+                code=unique.error_code,
+                field=field,
+            ) from None
 
 
 # Finished without a result: the dossier's unique values are free again.
@@ -216,26 +302,45 @@ _RELEASING = frozenset({Status.not_received, Status.withdrawn, Status.stopped})
 
 
 async def _release_keys(session: AsyncSession, dossier: Dossier) -> None:
-    await session.execute(delete(DossierKey).where(
-        DossierKey.province_id == dossier.province_id, DossierKey.dossier_id == dossier.id))
+    await session.execute(
+        delete(DossierKey).where(
+            DossierKey.province_id == dossier.province_id, DossierKey.dossier_id == dossier.id
+        )
+    )
 
 
 # -- steps and the agencies holding them -------------------------------------------------------
 
 
-async def _open_step(session: AsyncSession, dossier: Dossier, procedure: ProcedureRecord, index: int, *,
-                     from_agency_id: int | None, to_agency_id: int | None = None,
-                     at: dt.datetime | None = None) -> DossierStep:
+async def _open_step(
+    session: AsyncSession,
+    dossier: Dossier,
+    procedure: ProcedureRecord,
+    index: int,
+    *,
+    from_agency_id: int | None,
+    to_agency_id: int | None = None,
+    at: dt.datetime | None = None,
+) -> DossierStep:
     """The dossier reaches step `index`: its row, owned by the agency that holds the step (the
     first step: the receiving agency; later ones: the adoption's map, else the agency the
     handover names, else the receiving agency)."""
     code = procedure.steps[index]["code"]
     # The first step is always the receiving agency's (the adoption cannot map it elsewhere).
-    agency_id = dossier.agency_id if index == 0 else int(dossier.step_agencies.get(code) or to_agency_id
-                                                         or dossier.agency_id)
-    step = DossierStep(province_id=dossier.province_id, agency_id=agency_id, dossier_id=dossier.id,
-                       step_index=index, step_code=code, from_agency_id=from_agency_id,
-                       started_at=at or utcnow())
+    agency_id = (
+        dossier.agency_id
+        if index == 0
+        else int(dossier.step_agencies.get(code) or to_agency_id or dossier.agency_id)
+    )
+    step = DossierStep(
+        province_id=dossier.province_id,
+        agency_id=agency_id,
+        dossier_id=dossier.id,
+        step_index=index,
+        step_code=code,
+        from_agency_id=from_agency_id,
+        started_at=at or utcnow(),
+    )
     if not scope_of(session).allows(step.province_id, agency_id):
         grant_handover(session, step)  # the sender creates the receiver's step, cannot read it back
     session.add(step)
@@ -254,9 +359,15 @@ def _not_your_step(dossier: Dossier) -> DomainError:
 async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierStep:
     """The row of the step the dossier is at, when the caller's agency holds it (the scope
     hides other agencies' steps): anyone else gets NOT_YOUR_STEP."""
-    step = (await session.execute(select(DossierStep).where(
-        DossierStep.province_id == dossier.province_id, DossierStep.dossier_id == dossier.id,
-        DossierStep.step_index == dossier.current_step))).scalar_one_or_none()
+    step = (
+        await session.execute(
+            select(DossierStep).where(
+                DossierStep.province_id == dossier.province_id,
+                DossierStep.dossier_id == dossier.id,
+                DossierStep.step_index == dossier.current_step,
+            )
+        )
+    ).scalar_one_or_none()
     if step is None:
         raise _not_your_step(dossier)
     return step
@@ -271,7 +382,9 @@ async def _acting_agency(session: AsyncSession, dossier: Dossier, owner_move: bo
 
 
 async def _by_key(session: AsyncSession, agency_id: int, key: str) -> Dossier | None:
-    statement = select(Dossier).where(Dossier.agency_id == agency_id, Dossier.idempotency_key == key)
+    statement = select(Dossier).where(
+        Dossier.agency_id == agency_id, Dossier.idempotency_key == key
+    )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -279,7 +392,8 @@ def _replay(earlier: Dossier, digest: str) -> Received:
     if earlier.input_hash != digest:
         raise DomainError(
             "idempotencyKey: already used for a different dossier",
-            "idempotencyKey: khóa đã dùng cho một hồ sơ khác", code="IDEMPOTENCY_KEY_REUSED",
+            "idempotencyKey: khóa đã dùng cho một hồ sơ khác",
+            code="IDEMPOTENCY_KEY_REUSED",
             field="idempotencyKey",
         )
     return Received(earlier, None, replayed=True)
@@ -288,8 +402,12 @@ def _replay(earlier: Dossier, digest: str) -> Received:
 # -- moves ------------------------------------------------------------------------------------
 
 
-async def load(session: AsyncSession, dossier_id: int, expected_version: int | None = None,
-               province_id: int | None = None) -> Dossier:
+async def load(
+    session: AsyncSession,
+    dossier_id: int,
+    expected_version: int | None = None,
+    province_id: int | None = None,
+) -> Dossier:
     """The dossier, its version bumped atomically when `expected_version` is given: a stale
     version (another officer acted first) is a CONFLICT and changes nothing."""
     # The bump and the check are one UPDATE: of two officers acting at once, one wins.
@@ -300,24 +418,28 @@ async def load(session: AsyncSession, dossier_id: int, expected_version: int | N
     if expected_version is not None:
         statement = statement.where(Dossier.version == expected_version)
     result = await session.execute(
-        statement.values(version=Dossier.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
+        statement.values(version=Dossier.version + 1, updated_at=utcnow()).execution_options(
+            synchronize_session=False
+        )
     )
-    dossier = (await session.execute(
-        select(Dossier).where(*key).execution_options(populate_existing=True)
-    )).scalar_one_or_none()
+    dossier = (
+        await session.execute(select(Dossier).where(*key).execution_options(populate_existing=True))
+    ).scalar_one_or_none()
     if dossier is None:
         raise _not_found(dossier_id)
     if expected_version is not None and result.rowcount != 1:
         raise Conflict(
             f"dossier {dossier.code} changed: version {dossier.version}, not {expected_version}; reload it",
             f"hồ sơ {dossier.code} đã thay đổi (phiên bản {dossier.version}); hãy tải lại",
-            code="CONFLICT", version=dossier.version,
+            code="CONFLICT",
+            version=dossier.version,
         )
     return dossier
 
 
-def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Status | None = None) -> None:
+def _check_move(
+    dossier: Dossier, to: Status, now: dt.datetime, only_from: Status | None = None
+) -> None:
     """`only_from`: a move that makes sense from one status only (a supplement arrives only
     when one was requested) even where the table allows that target from elsewhere."""
     current = Status(dossier.status)
@@ -325,7 +447,8 @@ def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Statu
         raise DomainError(
             f"a dossier cannot move from {current.name} to {to.name}",
             f"hồ sơ không thể chuyển từ trạng thái {current.name} sang {to.name}",
-            code="INVALID_TRANSITION", **{"from": current.name, "to": to.name},
+            code="INVALID_TRANSITION",
+            **{"from": current.name, "to": to.name},
         )
     if is_overdue(dossier, now):
         dossier.was_late = True
@@ -336,10 +459,20 @@ def _check_move(dossier: Dossier, to: Status, now: dt.datetime, only_from: Statu
         )
 
 
-async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: str, action: str,
-                note: str = "", now: dt.datetime | None = None, data: dict | None = None,
-                agency_id: int | None = None, owner_move: bool = False,
-                calendar: WorkingCalendar | None = None) -> Dossier:
+async def _move(
+    session: AsyncSession,
+    dossier: Dossier,
+    to: Status,
+    *,
+    actor: str,
+    action: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+    data: dict | None = None,
+    agency_id: int | None = None,
+    owner_move: bool = False,
+    calendar: WorkingCalendar | None = None,
+) -> Dossier:
     """`agency_id`: the acting agency when the caller already checked it; else the holder of
     the current step (or the receiving agency for an `owner_move`) must be in the scope."""
     now = _utc(now) or utcnow()
@@ -353,8 +486,17 @@ async def _move(session: AsyncSession, dossier: Dossier, to: Status, *, actor: s
     session.add(dossier)
     if to in _RELEASING:
         await _release_keys(session, dossier)
-    await _record(session, dossier, actor=actor, action=action, from_status=before, note=note, data=data,
-                  agency_id=agency_id, now=now)
+    await _record(
+        session,
+        dossier,
+        actor=actor,
+        action=action,
+        from_status=before,
+        note=note,
+        data=data,
+        agency_id=agency_id,
+        now=now,
+    )
     return dossier
 
 
@@ -362,11 +504,18 @@ async def _time_limit(session: AsyncSession, dossier: Dossier) -> int:
     # Kept on the dossier at receipt: the agencies of later steps cannot read the adoption.
     if dossier.time_limit_amount is not None:
         return dossier.time_limit_amount
-    return (await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)).time_limit_amount
+    return (
+        await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
+    ).time_limit_amount
 
 
-async def _stamp_finished(session: AsyncSession, dossier: Dossier, to: Status, now: dt.datetime,
-                          calendar: WorkingCalendar | None) -> None:
+async def _stamp_finished(
+    session: AsyncSession,
+    dossier: Dossier,
+    to: Status,
+    now: dt.datetime,
+    calendar: WorkingCalendar | None,
+) -> None:
     """What the figures aggregate, fixed once when the dossier first finishes: the moment, and
     for a resolved dossier (processed) its handling time in working days without the time the
     clock stood still, and whether it met its appointment."""
@@ -384,19 +533,27 @@ async def _stamp_finished(session: AsyncSession, dossier: Dossier, to: Status, n
     worked = calendar.working_time_between(start, now)
     for paused, resumed in dossier.pauses:
         if resumed:
-            worked -= calendar.working_time_between(dt.datetime.fromisoformat(paused),
-                                                    dt.datetime.fromisoformat(resumed))
+            worked -= calendar.working_time_between(
+                dt.datetime.fromisoformat(paused), dt.datetime.fromisoformat(resumed)
+            )
     per_day = calendar.office_hours.per_day
     dossier.handling_days = round(max(worked, dt.timedelta()) / per_day, 4)
-    dossier.on_time = (not dossier.was_late and dossier.appointment_at is not None
-                       and now <= _aware(dossier.appointment_at))
+    dossier.on_time = (
+        not dossier.was_late
+        and dossier.appointment_at is not None
+        and now <= _aware(dossier.appointment_at)
+    )
 
 
 def _reason(reason: str, field: str = "reason") -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError(f"{field}: a reason is required", f"{field}: bắt buộc ghi lý do",
-                          code="BAD_INPUT", field=field)
+        raise DomainError(
+            f"{field}: a reason is required",
+            f"{field}: bắt buộc ghi lý do",
+            code="BAD_INPUT",
+            field=field,
+        )
     return reason
 
 
@@ -412,20 +569,40 @@ async def accept(session, dossier, *, actor, calendar, now=None):
 
 
 async def refuse(session, dossier, *, actor, reason, now=None):
-    return await _move(session, dossier, Status.not_received, actor=actor, action="refused",
-                       note=_reason(reason), now=now)
+    return await _move(
+        session,
+        dossier,
+        Status.not_received,
+        actor=actor,
+        action="refused",
+        note=_reason(reason),
+        now=now,
+    )
 
 
 async def assign(session, dossier, *, actor, assignee, now=None):
     if not (assignee or "").strip():
-        raise DomainError("assignee: required", "assignee: bắt buộc", code="BAD_INPUT", field="assignee")
+        raise DomainError(
+            "assignee: required", "assignee: bắt buộc", code="BAD_INPUT", field="assignee"
+        )
     dossier.assignee = assignee.strip()
-    return await _move(session, dossier, Status.in_progress, actor=actor, action="assigned", now=now)
+    return await _move(
+        session, dossier, Status.in_progress, actor=actor, action="assigned", now=now
+    )
 
 
-async def complete_step(session, dossier, *, actor, note="", now=None, step_data: dict | None = None,
-                        step_models: dict[str, type[BaseModel]] | None = None, to_agency_id: int | None = None,
-                        calendar=None):
+async def complete_step(
+    session,
+    dossier,
+    *,
+    actor,
+    note="",
+    now=None,
+    step_data: dict | None = None,
+    step_models: dict[str, type[BaseModel]] | None = None,
+    to_agency_id: int | None = None,
+    calendar=None,
+):
     """The current step is done, with the step's own data (validated by the step's model and
     kept on the step's row): on to the next step, handed over to the agency that holds it, or
     processed after the last. Only the agency holding the current step completes it. The
@@ -442,18 +619,41 @@ async def complete_step(session, dossier, *, actor, note="", now=None, step_data
     step.status, step.completed_at, step.completed_by = "done", now, actor
     session.add(step)
     if target is Status.processed:
-        return await _move(session, dossier, Status.processed, actor=actor, action="processed",
-                           note=note, now=now, agency_id=step.agency_id, calendar=calendar)
+        return await _move(
+            session,
+            dossier,
+            Status.processed,
+            actor=actor,
+            action="processed",
+            note=note,
+            now=now,
+            agency_id=step.agency_id,
+            calendar=calendar,
+        )
     dossier.current_step += 1
-    following = await _open_step(session, dossier, procedure, dossier.current_step,
-                                 from_agency_id=step.agency_id, to_agency_id=to_agency_id, at=now)
+    following = await _open_step(
+        session,
+        dossier,
+        procedure,
+        dossier.current_step,
+        from_agency_id=step.agency_id,
+        to_agency_id=to_agency_id,
+        at=now,
+    )
     handed = following.agency_id != step.agency_id
     if handed:
         dossier.assignee = None  # the receiving agency assigns its own officer
-    return await _move(session, dossier, Status.in_progress, actor=actor,
-                       action="handed_over" if handed else "step_completed", note=note, now=now,
-                       agency_id=step.agency_id,
-                       data={"to_agency": following.agency_id} if handed else None)
+    return await _move(
+        session,
+        dossier,
+        Status.in_progress,
+        actor=actor,
+        action="handed_over" if handed else "step_completed",
+        note=note,
+        now=now,
+        agency_id=step.agency_id,
+        data={"to_agency": following.agency_id} if handed else None,
+    )
 
 
 async def request_supplement(session, dossier, *, actor, reason, now=None):
@@ -467,8 +667,15 @@ async def request_supplement(session, dossier, *, actor, reason, now=None):
         )
     dossier.supplement_count += 1
     dossier.paused_at = now
-    return await _move(session, dossier, Status.supplement_requested, actor=actor,
-                       action="supplement_requested", note=_reason(reason), now=now)
+    return await _move(
+        session,
+        dossier,
+        Status.supplement_requested,
+        actor=actor,
+        action="supplement_requested",
+        note=_reason(reason),
+        now=now,
+    )
 
 
 async def supplement_received(session, dossier, *, actor, calendar, now=None):
@@ -481,59 +688,113 @@ async def supplement_received(session, dossier, *, actor, calendar, now=None):
     dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
     if dossier.was_late:
         # An apology already moved the appointment: shift that one by the paused office time.
-        dossier.appointment_at = _utc(calendar.add_working_hours(
-            calendar.counting_start(now), calendar.working_time_between(paused_at, _aware(dossier.appointment_at))))
+        dossier.appointment_at = _utc(
+            calendar.add_working_hours(
+                calendar.counting_start(now),
+                calendar.working_time_between(paused_at, _aware(dossier.appointment_at)),
+            )
+        )
     else:
-        dossier.appointment_at = appointment(calendar, procedure, amount,
-                                             _aware(dossier.received_at), dossier.pauses)
+        dossier.appointment_at = appointment(
+            calendar, procedure, amount, _aware(dossier.received_at), dossier.pauses
+        )
     dossier.paused_at = None
-    return await _move(session, dossier, Status.in_progress, actor=actor, action="supplement_received", now=now)
+    return await _move(
+        session, dossier, Status.in_progress, actor=actor, action="supplement_received", now=now
+    )
 
 
 async def request_fee(session, dossier, *, actor, note="", now=None):
-    return await _move(session, dossier, Status.financial_obligation_requested, actor=actor,
-                       action="fee_requested", note=note, now=now)
+    return await _move(
+        session,
+        dossier,
+        Status.financial_obligation_requested,
+        actor=actor,
+        action="fee_requested",
+        note=note,
+        now=now,
+    )
 
 
 async def fee_paid(session, dossier, *, actor, now=None):
-    _check_move(dossier, Status.in_progress, now or utcnow(), only_from=Status.financial_obligation_requested)
-    return await _move(session, dossier, Status.in_progress, actor=actor, action="fee_paid", now=now)
+    _check_move(
+        dossier,
+        Status.in_progress,
+        now or utcnow(),
+        only_from=Status.financial_obligation_requested,
+    )
+    return await _move(
+        session, dossier, Status.in_progress, actor=actor, action="fee_paid", now=now
+    )
 
 
 async def withdraw(session, dossier, *, actor, reason, now=None):
-    return await _move(session, dossier, Status.withdrawn, actor=actor, action="withdrawn",
-                       note=_reason(reason), now=now)
+    return await _move(
+        session,
+        dossier,
+        Status.withdrawn,
+        actor=actor,
+        action="withdrawn",
+        note=_reason(reason),
+        now=now,
+    )
 
 
 async def stop(session, dossier, *, actor, reason, now=None):
-    return await _move(session, dossier, Status.stopped, actor=actor, action="stopped",
-                       note=_reason(reason), now=now)
+    return await _move(
+        session,
+        dossier,
+        Status.stopped,
+        actor=actor,
+        action="stopped",
+        note=_reason(reason),
+        now=now,
+    )
 
 
 async def return_result(session, dossier, *, actor, now=None):
-    return await _move(session, dossier, Status.returned, actor=actor, action="returned", now=now,
-                       owner_move=True)
+    return await _move(
+        session, dossier, Status.returned, actor=actor, action="returned", now=now, owner_move=True
+    )
 
 
-async def record_apology(session, dossier, *, actor, reason, new_appointment: dt.datetime, now=None):
+async def record_apology(
+    session, dossier, *, actor, reason, new_appointment: dt.datetime, now=None
+):
     """Slip 04: the overdue dossier gets a new appointment and stays late in every figure."""
     now = now or utcnow()
     agency_id = await _acting_agency(session, dossier, owner_move=False)
     if not is_overdue(dossier, now):
-        raise DomainError(f"dossier {dossier.code} is not overdue", f"hồ sơ {dossier.code} chưa quá hạn",
-                          code="APOLOGY_NOT_NEEDED")
+        raise DomainError(
+            f"dossier {dossier.code} is not overdue",
+            f"hồ sơ {dossier.code} chưa quá hạn",
+            code="APOLOGY_NOT_NEEDED",
+        )
     if new_appointment.tzinfo is None or new_appointment <= now:
-        raise DomainError("newAppointment: must be a time-zone-aware moment in the future",
-                          "newAppointment: phải là thời điểm trong tương lai (có múi giờ)",
-                          code="BAD_INPUT", field="newAppointment")
+        raise DomainError(
+            "newAppointment: must be a time-zone-aware moment in the future",
+            "newAppointment: phải là thời điểm trong tương lai (có múi giờ)",
+            code="BAD_INPUT",
+            field="newAppointment",
+        )
     before = dossier.appointment_at
     dossier.was_late = True
     if dossier.late_since is None:
         dossier.late_since = before
     dossier.appointment_at = _utc(new_appointment)
     session.add(dossier)
-    await _record(session, dossier, actor=actor, action="apology", from_status=dossier.status,
-                  note=_reason(reason), data={"old_appointment": _aware(before).isoformat(),
-                                              "new_appointment": new_appointment.isoformat()},
-                  agency_id=agency_id, now=now)
+    await _record(
+        session,
+        dossier,
+        actor=actor,
+        action="apology",
+        from_status=dossier.status,
+        note=_reason(reason),
+        data={
+            "old_appointment": _aware(before).isoformat(),
+            "new_appointment": new_appointment.isoformat(),
+        },
+        agency_id=agency_id,
+        now=now,
+    )
     return dossier

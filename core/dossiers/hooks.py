@@ -81,13 +81,28 @@ def hook_modules(registry: PluginRegistry) -> list[str]:
 class HookRunner:
     """One module's hook reader, run by every worker, delivering on the lease holder only."""
 
-    def __init__(self, resources: Resources, registry: PluginRegistry, active: ActiveModules,
-                 module: str, *, lease_ttl: float = 15.0, block_ms: int = 1000,
-                 retry_after: float = 1.0) -> None:
-        self.resources, self.registry, self.active, self.module = resources, registry, active, module
+    def __init__(
+        self,
+        resources: Resources,
+        registry: PluginRegistry,
+        active: ActiveModules,
+        module: str,
+        *,
+        lease_ttl: float = 15.0,
+        block_ms: int = 1000,
+        retry_after: float = 1.0,
+    ) -> None:
+        self.resources, self.registry, self.active, self.module = (
+            resources,
+            registry,
+            active,
+            module,
+        )
         self.name = f"hook:{module}"
         self.lease = Lease(resources.redis, resources.key("events", "lease", self.name), lease_ttl)
-        self.reader = StreamReader(resources.redis, resources.key, self.name, [TOPIC], lease=self.lease)
+        self.reader = StreamReader(
+            resources.redis, resources.key, self.name, [TOPIC], lease=self.lease
+        )
         # A blocking read must end well before the lease needs renewing by the reader itself.
         self.block_ms = min(block_ms, int(lease_ttl * 1000 / 3))
         self.retry_after = retry_after
@@ -98,8 +113,12 @@ class HookRunner:
             payload = dossier_event(event, self.registry)
         except (KeyError, TypeError, ValueError, ValidationError) as error:
             # A malformed entry must not block the stream for ever; say so and move on.
-            log.error("malformed dossier event %s skipped: %s", event.outbox_id, error,
-                      extra={"plugin": self.module})
+            log.error(
+                "malformed dossier event %s skipped: %s",
+                event.outbox_id,
+                error,
+                extra={"plugin": self.module},
+            )
             return
         # Enablement is read at delivery (one Redis GET, cached per province); a database
         # error here raises before the hook runs, and the event is retried.
@@ -167,11 +186,18 @@ class HookRunner:
 class HookWorkers:
     """Every hook runner of one process (the app lifespan, `eiso events hooks`)."""
 
-    def __init__(self, resources: Resources, registry: PluginRegistry,
-                 active: ActiveModules | None = None, **options) -> None:
+    def __init__(
+        self,
+        resources: Resources,
+        registry: PluginRegistry,
+        active: ActiveModules | None = None,
+        **options,
+    ) -> None:
         active = active or ActiveModules(registry)
-        self.runners = [HookRunner(resources, registry, active, module, **options)
-                        for module in hook_modules(registry)]
+        self.runners = [
+            HookRunner(resources, registry, active, module, **options)
+            for module in hook_modules(registry)
+        ]
         self._tasks: list[asyncio.Task] = []
 
     def start(self) -> None:

@@ -85,20 +85,47 @@ class Dossier(SharedTenantOwned, table=True):
         Index("ix_dossiers_province_received", "province_id", "received_at", "id"),
         Index("ix_dossiers_province_status", "province_id", "status", "received_at", "id"),
         Index("ix_dossiers_agency_procedure", "agency_id", "procedure_code", "received_at", "id"),
-        Index("ix_dossiers_province_procedure", "province_id", "procedure_code", "received_at", "id"),
-        Index("ix_dossiers_agency_late", "agency_id", "received_at", "id",
-              postgresql_where=text(LATE_INDEX_WHERE), sqlite_where=text(LATE_INDEX_WHERE)),
-        Index("ix_dossiers_province_late", "province_id", "received_at", "id",
-              postgresql_where=text(LATE_INDEX_WHERE), sqlite_where=text(LATE_INDEX_WHERE)),
+        Index(
+            "ix_dossiers_province_procedure", "province_id", "procedure_code", "received_at", "id"
+        ),
+        Index(
+            "ix_dossiers_agency_late",
+            "agency_id",
+            "received_at",
+            "id",
+            postgresql_where=text(LATE_INDEX_WHERE),
+            sqlite_where=text(LATE_INDEX_WHERE),
+        ),
+        Index(
+            "ix_dossiers_province_late",
+            "province_id",
+            "received_at",
+            "id",
+            postgresql_where=text(LATE_INDEX_WHERE),
+            sqlite_where=text(LATE_INDEX_WHERE),
+        ),
         # The figures (core/qms/figures.py): finished by period (migration 0610_figures).
         Index("ix_dossiers_province_finished", "province_id", "finished_at"),
         Index("ix_dossiers_agency_finished", "agency_id", "finished_at"),
         # The code search (graphql/dossiers/page.py): a prefix range, leakproof under RLS; for
         # the nation, a province, an agency (migrations 0540, 0550).
-        Index("ix_dossiers_code_folded", "code_folded", postgresql_ops={"code_folded": "text_pattern_ops"}),
-        Index("ix_dossiers_province_code", "province_id", "code_folded",
-              postgresql_ops={"code_folded": "text_pattern_ops"}),
-        Index("ix_dossiers_agency_code", "agency_id", "code_folded", postgresql_ops={"code_folded": "text_pattern_ops"}),
+        Index(
+            "ix_dossiers_code_folded",
+            "code_folded",
+            postgresql_ops={"code_folded": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_dossiers_province_code",
+            "province_id",
+            "code_folded",
+            postgresql_ops={"code_folded": "text_pattern_ops"},
+        ),
+        Index(
+            "ix_dossiers_agency_code",
+            "agency_id",
+            "code_folded",
+            postgresql_ops={"code_folded": "text_pattern_ops"},
+        ),
     )
 
     # No index on agency_id alone: ix_dossiers_agency_received leads with it, and under RLS the
@@ -107,7 +134,9 @@ class Dossier(SharedTenantOwned, table=True):
     code: str = Field(sa_column=Column(String(80), unique=True, nullable=False))
     # lower(code), computed by the database: what the code search compares (codes have no
     # diacritics: agency codes are ASCII)
-    code_folded: str | None = Field(default=None, sa_column=Column(String(80), Computed(CODE_FOLDED), nullable=True))
+    code_folded: str | None = Field(
+        default=None, sa_column=Column(String(80), Computed(CODE_FOLDED), nullable=True)
+    )
     lookup_hash: str = Field(max_length=64)  # sha256 of the citizen's lookup key
     procedure_code: str = Field(max_length=32, index=True)
     # Personal data: never public, never logged, never in the audit trail or events.
@@ -150,7 +179,9 @@ class Dossier(SharedTenantOwned, table=True):
         `handed_over` (partial index ix_dossier_steps_handed) name them; with the province,
         they are primary-key lookups, so this arm of `visible_to`'s OR has its own index
         (infra/index_conditions.py) and no query scans the table for it."""
-        handed = select(DossierStep.dossier_id).where(DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over)
+        handed = select(DossierStep.dossier_id).where(
+            DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over
+        )
         found = in_subquery(cls.id, handed)
         if isinstance(province_ids, BindParameter) or province_ids:  # ids, or their parameter
             found = and_(cls.province_id.in_(province_ids), found)
@@ -168,10 +199,17 @@ class DossierStep(TenantOwned, table=True):
     __table_args__ = (
         agency_fk("dossier_steps"),
         tenant_fk("dossier_steps", "dossier_id", "dossiers", "dossier"),
-        UniqueConstraint("province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"),
+        UniqueConstraint(
+            "province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"
+        ),
         # the steps handed over from another agency: what `Dossier.visible_to` looks up
-        Index("ix_dossier_steps_handed", "agency_id", "dossier_id",
-              postgresql_where=text("handed_over"), sqlite_where=text("handed_over = 1")),
+        Index(
+            "ix_dossier_steps_handed",
+            "agency_id",
+            "dossier_id",
+            postgresql_where=text("handed_over"),
+            sqlite_where=text("handed_over = 1"),
+        ),
     )
 
     dossier_id: int = Field(sa_type=BigInteger)
@@ -183,8 +221,9 @@ class DossierStep(TenantOwned, table=True):
     from_agency_id: int | None = Field(default=None, sa_type=BigInteger)  # who handed it over
     # Computed by the database, so a reorganisation's new agency_id keeps it true; a column
     # (not the comparison) so PostgreSQL's statistics know how few steps it holds.
-    handed_over: bool | None = Field(default=None, sa_column=Column(
-        Boolean, Computed(HANDED_OVER), nullable=True))
+    handed_over: bool | None = Field(
+        default=None, sa_column=Column(Boolean, Computed(HANDED_OVER), nullable=True)
+    )
     started_at: dt.datetime = Field(default_factory=utcnow)
     completed_at: dt.datetime | None = None
     completed_by: str | None = Field(default=None, max_length=200)
@@ -194,7 +233,10 @@ class DossierEventRow(TenantOwned, table=True):
     """The dossier's timeline: one row per transition."""
 
     __tablename__ = "dossier_events"
-    __table_args__ = (agency_fk("dossier_events"), Index("ix_dossier_events_dossier", "dossier_id", "at"))
+    __table_args__ = (
+        agency_fk("dossier_events"),
+        Index("ix_dossier_events_dossier", "dossier_id", "at"),
+    )
 
     dossier_id: int = Field(sa_type=BigInteger)
     at: dt.datetime = Field(default_factory=utcnow)
@@ -241,9 +283,23 @@ class DossierCounter(TenantOwned, table=True):
 
 # The step's dossier over the composite key: the engine sets `dossier_id` directly; the
 # relationship lets a caller build a step with its dossier in one go (the isolation suite).
-DossierStep.__mapper__.add_property("dossier", relationship(
-    Dossier, primaryjoin=and_(Dossier.province_id == DossierStep.province_id, Dossier.id == DossierStep.dossier_id),
-    foreign_keys=[DossierStep.dossier_id]))
-DossierKey.__mapper__.add_property("dossier", relationship(
-    Dossier, primaryjoin=and_(Dossier.province_id == DossierKey.province_id, Dossier.id == DossierKey.dossier_id),
-    foreign_keys=[DossierKey.dossier_id]))
+DossierStep.__mapper__.add_property(
+    "dossier",
+    relationship(
+        Dossier,
+        primaryjoin=and_(
+            Dossier.province_id == DossierStep.province_id, Dossier.id == DossierStep.dossier_id
+        ),
+        foreign_keys=[DossierStep.dossier_id],
+    ),
+)
+DossierKey.__mapper__.add_property(
+    "dossier",
+    relationship(
+        Dossier,
+        primaryjoin=and_(
+            Dossier.province_id == DossierKey.province_id, Dossier.id == DossierKey.dossier_id
+        ),
+        foreign_keys=[DossierKey.dossier_id],
+    ),
+)

@@ -20,6 +20,9 @@ async def check(resources: Resources, address: str, limit: int = PER_MINUTE) -> 
         count, _ = await pipe.execute()
     if int(count) > limit:
         wait = 60 - int(time.time()) % 60
-        raise DomainError(f"too many requests from this address; retry in {wait} s",
-                          f"quá nhiều yêu cầu từ địa chỉ này; thử lại sau {wait} giây",
-                          code="RATE_LIMITED", retry_after=wait)
+        raise DomainError(
+            f"too many requests from this address; retry in {wait} s",
+            f"quá nhiều yêu cầu từ địa chỉ này; thử lại sau {wait} giây",
+            code="RATE_LIMITED",
+            retry_after=wait,
+        )

@@ -20,11 +20,24 @@ async def finished_dossiers(info, procedure_codes: tuple[str, ...], first: int) 
     check_operation(principal, "dossiers")
     if not 1 <= first <= 100:
         raise DomainError("first: 1 to 100", "first: từ 1 đến 100", code="BAD_INPUT", field="first")
-    statement = (select(Dossier).where(Dossier.procedure_code.in_(procedure_codes),
-                                       Dossier.status.in_(FINISHED_WITH_RESULT))
-                 .order_by(Dossier.id.desc()).limit(first))
+    statement = (
+        select(Dossier)
+        .where(
+            Dossier.procedure_code.in_(procedure_codes), Dossier.status.in_(FINISHED_WITH_RESULT)
+        )
+        .order_by(Dossier.id.desc())
+        .limit(first)
+    )
     async with info.context.resources.session(principal.tenant) as session:
         rows = (await session.execute(statement)).scalars().all()
-    return [{"code": r.code, "procedure_code": r.procedure_code, "status": r.status,
-             "received_at": _aware(r.received_at), "finished_at": _aware(r.updated_at),
-             "sector_data": r.sector_data} for r in rows]
+    return [
+        {
+            "code": r.code,
+            "procedure_code": r.procedure_code,
+            "status": r.status,
+            "received_at": _aware(r.received_at),
+            "finished_at": _aware(r.updated_at),
+            "sector_data": r.sector_data,
+        }
+        for r in rows
+    ]

@@ -18,8 +18,15 @@ from eiso.tenants.models import Agency, TenantStatus, utcnow
 from eiso.tenants.scope import TenantScope
 
 
-async def act(resources: Resources, scope: TenantScope, dossier_id: int, expected_version: int | None,
-              move: Callable[..., Awaitable[Dossier]], province_id: int | None = None, **kwargs) -> Dossier:
+async def act(
+    resources: Resources,
+    scope: TenantScope,
+    dossier_id: int,
+    expected_version: int | None,
+    move: Callable[..., Awaitable[Dossier]],
+    province_id: int | None = None,
+    **kwargs,
+) -> Dossier:
     """Run one engine move on the dossier in its own transaction. A refusal that is itself a
     nonconformity (a second supplement, a move on an overdue dossier) records it afterwards."""
     try:
@@ -27,30 +34,41 @@ async def act(resources: Resources, scope: TenantScope, dossier_id: int, expecte
             dossier = await engine.load(session, dossier_id, expected_version, province_id)
             return await move(session, dossier, **kwargs)
     except DomainError as error:
-        await dossier_ncs.after_refusal(resources, scope, dossier_id, province_id, error.code,
-                                        kwargs.get("actor", "system"))
+        await dossier_ncs.after_refusal(
+            resources, scope, dossier_id, province_id, error.code, kwargs.get("actor", "system")
+        )
         raise
 
 
-async def active_agencies(resources: Resources, province_id: int, agency_ids: set[int]) -> frozenset[int]:
+async def active_agencies(
+    resources: Resources, province_id: int, agency_ids: set[int]
+) -> frozenset[int]:
     """Which of `agency_ids` are active agencies of the province: the one read across agencies
     that mapping or handing over a step needs (ids only, nothing else of those agencies)."""
     if not agency_ids:
         return frozenset()
     async with resources.session(TenantScope.province(province_id)) as session:
-        found = await session.execute(select(Agency.id).where(
-            Agency.province_id == province_id, Agency.id.in_(agency_ids), Agency.status == TenantStatus.active))
+        found = await session.execute(
+            select(Agency.id).where(
+                Agency.province_id == province_id,
+                Agency.id.in_(agency_ids),
+                Agency.status == TenantStatus.active,
+            )
+        )
         return frozenset(found.scalars())
 
 
 def _public_error() -> NotFound:
     # Same answer for a wrong code and a wrong key: nothing to probe.
-    return NotFound("no dossier with this code and lookup key",
-                    "không tìm thấy hồ sơ với mã và mã tra cứu này")
+    return NotFound(
+        "no dossier with this code and lookup key", "không tìm thấy hồ sơ với mã và mã tra cứu này"
+    )
 
 
 async def _by_code(session, code: str, lookup_key: str) -> Dossier:
-    dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalar_one_or_none()
+    dossier = (
+        await session.execute(select(Dossier).where(Dossier.code == code))
+    ).scalar_one_or_none()
     if dossier is None or dossier.lookup_hash != codes.hash_key(lookup_key or ""):
         raise _public_error()
     return dossier
@@ -61,41 +79,78 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
     async with resources.session(TenantScope.nation()) as session, session.begin():
         dossier = await _by_code(session, code, lookup_key)
         # One timeline across the agencies that held the dossier's steps.
-        events = (await session.execute(
-            select(DossierEventRow, Agency.name).join(Agency, (Agency.province_id == DossierEventRow.province_id)
-                                                      & (Agency.id == DossierEventRow.agency_id))
-            .where(DossierEventRow.province_id == dossier.province_id, DossierEventRow.dossier_id == dossier.id)
-            .order_by(DossierEventRow.at, DossierEventRow.id)
-        )).all()
+        events = (
+            await session.execute(
+                select(DossierEventRow, Agency.name)
+                .join(
+                    Agency,
+                    (Agency.province_id == DossierEventRow.province_id)
+                    & (Agency.id == DossierEventRow.agency_id),
+                )
+                .where(
+                    DossierEventRow.province_id == dossier.province_id,
+                    DossierEventRow.dossier_id == dossier.id,
+                )
+                .order_by(DossierEventRow.at, DossierEventRow.id)
+            )
+        ).all()
         return {
             "code": dossier.code,
             "procedure_code": dossier.procedure_code,
             "status": Status(dossier.status),
             "received_at": engine._aware(dossier.received_at),
-            "appointment_at": engine._aware(dossier.appointment_at) if dossier.appointment_at else None,
+            "appointment_at": engine._aware(dossier.appointment_at)
+            if dossier.appointment_at
+            else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
-            "timeline": [{"at": engine._aware(e.at), "action": e.action, "status": Status(e.to_status),
-                          "agency": agency} for e, agency in events],
+            "timeline": [
+                {
+                    "at": engine._aware(e.at),
+                    "action": e.action,
+                    "status": Status(e.to_status),
+                    "agency": agency,
+                }
+                for e, agency in events
+            ],
         }
 
 
-async def rate_dossier(resources: Resources, code: str, lookup_key: str, rating: int, comment: str = "") -> None:
+async def rate_dossier(
+    resources: Resources, code: str, lookup_key: str, rating: int, comment: str = ""
+) -> None:
     if not 1 <= rating <= 5:
-        raise DomainError("rating: must be 1 to 5", "rating: từ 1 đến 5", code="BAD_INPUT", field="rating")
+        raise DomainError(
+            "rating: must be 1 to 5", "rating: từ 1 đến 5", code="BAD_INPUT", field="rating"
+        )
     if len(comment or "") > 2000:
-        raise DomainError("comment: at most 2000 characters", "comment: tối đa 2000 ký tự",
-                          code="BAD_INPUT", field="comment")
+        raise DomainError(
+            "comment: at most 2000 characters",
+            "comment: tối đa 2000 ký tự",
+            code="BAD_INPUT",
+            field="comment",
+        )
     async with resources.session(TenantScope.nation()) as session, session.begin():
         dossier = await _by_code(session, code, lookup_key)
         if dossier.status != Status.returned:
-            raise DomainError("the result has not been returned yet", "hồ sơ chưa trả kết quả",
-                              code="NOT_RETURNED")
+            raise DomainError(
+                "the result has not been returned yet",
+                "hồ sơ chưa trả kết quả",
+                code="NOT_RETURNED",
+            )
         if dossier.rating is not None:
-            raise DomainError("this dossier is already rated", "hồ sơ này đã được đánh giá",
-                              code="ALREADY_RATED")
+            raise DomainError(
+                "this dossier is already rated", "hồ sơ này đã được đánh giá", code="ALREADY_RATED"
+            )
         dossier.rating, dossier.rating_comment = rating, comment or None
         session.add(dossier)
         # No actor: the rating is anonymous, and the comment (free text) stays out of the trail.
-        await audit.append(session, province_id=dossier.province_id, agency_id=dossier.agency_id,
-                           actor="public", action="dossier.rated", entity_type="dossier",
-                           entity_id=dossier.id, data={"rating": rating})
+        await audit.append(
+            session,
+            province_id=dossier.province_id,
+            agency_id=dossier.agency_id,
+            actor="public",
+            action="dossier.rated",
+            entity_type="dossier",
+            entity_id=dossier.id,
+            data={"rating": rating},
+        )

@@ -22,10 +22,25 @@ S = Status
 # from → the statuses the engine may move a dossier to; anything else is INVALID_TRANSITION.
 ALLOWED: dict[Status, frozenset[Status]] = {
     S.new: frozenset({S.received, S.not_received}),
-    S.received: frozenset({S.in_progress, S.supplement_requested, S.financial_obligation_requested,
-                           S.withdrawn, S.stopped}),
-    S.in_progress: frozenset({S.in_progress, S.supplement_requested, S.financial_obligation_requested,
-                              S.withdrawn, S.stopped, S.processed}),
+    S.received: frozenset(
+        {
+            S.in_progress,
+            S.supplement_requested,
+            S.financial_obligation_requested,
+            S.withdrawn,
+            S.stopped,
+        }
+    ),
+    S.in_progress: frozenset(
+        {
+            S.in_progress,
+            S.supplement_requested,
+            S.financial_obligation_requested,
+            S.withdrawn,
+            S.stopped,
+            S.processed,
+        }
+    ),
     S.supplement_requested: frozenset({S.in_progress, S.withdrawn, S.stopped}),
     S.financial_obligation_requested: frozenset({S.in_progress, S.withdrawn, S.stopped}),
     S.processed: frozenset({S.returned}),

@@ -34,8 +34,12 @@ FORMATS = ("json", "csv", "xlsx")
 
 def index_766(row: figures.Figures) -> dict:
     """The two 766 groups that the figures score, each with the numbers behind it."""
-    values = {"on_time": row.on_time, "finished": row.finished, "satisfied": row.satisfied,
-              "rated": row.rating_count}
+    values = {
+        "on_time": row.on_time,
+        "finished": row.finished,
+        "satisfied": row.satisfied,
+        "rated": row.rating_count,
+    }
     result = {}
     for group, (points, numerator, denominator) in INDEX_766.items():
         top, bottom = values[numerator], values[denominator]
@@ -50,10 +54,19 @@ def index_766(row: figures.Figures) -> dict:
 
 def figures_dict(row: figures.Figures) -> dict:
     return {
-        "received": row.received, "finished": row.finished, "onTime": row.on_time, "late": row.late,
-        "finishedLate": row.finished_late, "backlog": row.backlog, "backlogLate": row.backlog_late,
-        "onTimeRate": _round(row.on_time_rate), "meanDays": _round(row.mean_days), "p90Days": _round(row.p90_days),
-        "ratingCount": row.rating_count, "ratingMean": _round(row.rating_mean), "satisfied": row.satisfied,
+        "received": row.received,
+        "finished": row.finished,
+        "onTime": row.on_time,
+        "late": row.late,
+        "finishedLate": row.finished_late,
+        "backlog": row.backlog,
+        "backlogLate": row.backlog_late,
+        "onTimeRate": _round(row.on_time_rate),
+        "meanDays": _round(row.mean_days),
+        "p90Days": _round(row.p90_days),
+        "ratingCount": row.rating_count,
+        "ratingMean": _round(row.rating_mean),
+        "satisfied": row.satisfied,
         "satisfiedShare": _round(row.satisfied_share),
     }
 
@@ -62,8 +75,13 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-async def build(session: AsyncSession, scope: TenantScope, year: int, province_id: int | None = None,
-                now: dt.datetime | None = None) -> dict:
+async def build(
+    session: AsyncSession,
+    scope: TenantScope,
+    year: int,
+    province_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """The report of one province (rows: its agencies) or of the nation (rows: provinces), within
     the caller's scope: an agency's caller sees only its own agency."""
     period = figures.Period.of(year=year)
@@ -71,16 +89,29 @@ async def build(session: AsyncSession, scope: TenantScope, year: int, province_i
     group = figures.Group.agency if province_id is not None else figures.Group.province
     by_key = {row.key: row for row in await figures.figures(session, scope, period, group, narrow)}
     (total,) = await figures.figures(session, scope, period, figures.Group.nation, narrow)
-    units = await (_agencies(session, province_id) if province_id is not None else _provinces(session, scope))
+    units = await (
+        _agencies(session, province_id) if province_id is not None else _provinces(session, scope)
+    )
     ncs = await _nonconformities(session, scope, period, province_id)
     rows = []
     for key, code, name, iso_status in units:
         row = by_key.get(key, figures.Figures(key=key))
-        rows.append({"level": group.value, "code": code, "name": name, "isoStatus": iso_status,
-                     "figures": figures_dict(row), "index766": index_766(row),
-                     "nonconformities": ncs.get(key, {"raised": 0, "open": 0})})
+        rows.append(
+            {
+                "level": group.value,
+                "code": code,
+                "name": name,
+                "isoStatus": iso_status,
+                "figures": figures_dict(row),
+                "index766": index_766(row),
+                "nonconformities": ncs.get(key, {"raised": 0, "open": 0}),
+            }
+        )
     province = await session.get(Province, province_id) if province_id is not None else None
-    totals = {"raised": sum(n["raised"] for n in ncs.values()), "open": sum(n["open"] for n in ncs.values())}
+    totals = {
+        "raised": sum(n["raised"] for n in ncs.values()),
+        "open": sum(n["open"] for n in ncs.values()),
+    }
     conformity: dict[str, int] = {}
     for row in rows:
         if row["isoStatus"]:
@@ -91,7 +122,11 @@ async def build(session: AsyncSession, scope: TenantScope, year: int, province_i
         "province": {"code": province.code, "name": province.name} if province else None,
         "period": {"from": period.start.isoformat(), "to": period.last_day.isoformat()},
         "generatedAt": (now or utcnow()).isoformat(),
-        "total": {"figures": figures_dict(total), "index766": index_766(total), "nonconformities": totals},
+        "total": {
+            "figures": figures_dict(total),
+            "index766": index_766(total),
+            "nonconformities": totals,
+        },
         "conformity": conformity,
         "parIndex": await _par_index(session, province_id, total),
         "rows": rows,
@@ -110,17 +145,22 @@ async def _par_index(session, province_id: int | None, total: figures.Figures) -
     counts = {_value(status): n for status, n in await session.execute(statement)}
     agencies, announced = sum(counts.values()), counts.get("announced", 0)
     return {
-        "agencies": agencies, "announced": announced,
+        "agencies": agencies,
+        "announced": announced,
         "announcedShare": _round(announced / agencies) if agencies else None,
         "toBeReannounced": counts.get("to_be_reannounced", 0),
-        "resolved": total.finished, "resolvedOnTime": total.on_time,
+        "resolved": total.finished,
+        "resolvedOnTime": total.on_time,
         "onTimeShare": _round(total.on_time / total.finished) if total.finished else None,
     }
 
 
 async def _agencies(session, province_id: int) -> list:
-    rows = await session.execute(select(Agency.province_id, Agency.id, Agency.code, Agency.name, Agency.iso_status)
-                                 .where(Agency.province_id == province_id).order_by(Agency.code))
+    rows = await session.execute(
+        select(Agency.province_id, Agency.id, Agency.code, Agency.name, Agency.iso_status)
+        .where(Agency.province_id == province_id)
+        .order_by(Agency.code)
+    )
     return [((p, a), code, name, _value(status)) for p, a, code, name, status in rows]
 
 
@@ -143,13 +183,19 @@ async def _nonconformities(session, scope, period: figures.Period, province_id: 
     where = [nc.raised_at < end, _nc_scope(nc, scope)]
     if province_id is not None:
         where.append(nc.province_id == province_id)
-    statement = select(
-        *keys,
-        func.sum(case((nc.raised_at >= start, 1), else_=0)).label("raised"),
-        func.sum(case((nc.status != NcStatus.closed.value, 1), else_=0)).label("open"),
-    ).where(*where).group_by(*keys)
-    return {tuple(r[: len(keys)]): {"raised": int(r.raised or 0), "open": int(r.open or 0)}
-            for r in await session.execute(statement)}
+    statement = (
+        select(
+            *keys,
+            func.sum(case((nc.raised_at >= start, 1), else_=0)).label("raised"),
+            func.sum(case((nc.status != NcStatus.closed.value, 1), else_=0)).label("open"),
+        )
+        .where(*where)
+        .group_by(*keys)
+    )
+    return {
+        tuple(r[: len(keys)]): {"raised": int(r.raised or 0), "open": int(r.open or 0)}
+        for r in await session.execute(statement)
+    }
 
 
 def _nc_scope(nc, scope: TenantScope):
@@ -162,8 +208,14 @@ def _nc_scope(nc, scope: TenantScope):
     return nc.agency_id.in_(sorted(scope.agency_ids))
 
 
-async def _objective_results(session, scope, period: figures.Period, province_id: int | None, by_key: dict,
-                             now: dt.datetime | None) -> list[dict]:
+async def _objective_results(
+    session,
+    scope,
+    period: figures.Period,
+    province_id: int | None,
+    by_key: dict,
+    now: dt.datetime | None,
+) -> list[dict]:
     """Objectives whose period lies in the year: a province's (its own and its agencies'), or
     the provinces' own for the nation."""
     o = objectives.Objective
@@ -172,18 +224,28 @@ async def _objective_results(session, scope, period: figures.Period, province_id
         statement = statement.where(o.province_id == province_id)
     else:
         statement = statement.where(o.agency_id.is_(None))
-    rows = (await session.execute(statement.order_by(o.province_id, o.agency_id, o.period_start))).scalars().all()
+    rows = (
+        (await session.execute(statement.order_by(o.province_id, o.agency_id, o.period_start)))
+        .scalars()
+        .all()
+    )
     names = await _names(session, rows)
     results = []
     for row in rows:
         evaluation = await objectives.evaluate(session, row, now)
-        results.append({
-            "title": row.title, "scope": names.get((row.province_id, row.agency_id), ""),
-            "metric": row.metric, "comparator": row.comparator, "target": row.target,
-            "period": {"from": row.period_start.isoformat(), "to": row.period_end.isoformat()},
-            "procedureCode": row.procedure_code, "status": evaluation.status.value,
-            "actual": _round(evaluation.actual),
-        })
+        results.append(
+            {
+                "title": row.title,
+                "scope": names.get((row.province_id, row.agency_id), ""),
+                "metric": row.metric,
+                "comparator": row.comparator,
+                "target": row.target,
+                "period": {"from": row.period_start.isoformat(), "to": row.period_end.isoformat()},
+                "procedureCode": row.procedure_code,
+                "status": evaluation.status.value,
+                "actual": _round(evaluation.actual),
+            }
+        )
     return results
 
 
@@ -192,30 +254,80 @@ async def _names(session, rows) -> dict:
     province_ids = {row.province_id for row in rows}
     names = {}
     if agency_ids:
-        for p, a, code in await session.execute(select(Agency.province_id, Agency.id, Agency.code)
-                                                .where(Agency.id.in_(agency_ids))):
+        for p, a, code in await session.execute(
+            select(Agency.province_id, Agency.id, Agency.code).where(Agency.id.in_(agency_ids))
+        ):
             names[(p, a)] = code
     if province_ids:
-        for p, code in await session.execute(select(Province.id, Province.code).where(Province.id.in_(province_ids))):
+        for p, code in await session.execute(
+            select(Province.id, Province.code).where(Province.id.in_(province_ids))
+        ):
             names[(p, None)] = code
     return names
 
 
 # -- export ------------------------------------------------------------------------------------
 
-COLUMNS = ["level", "code", "name", "received", "finished", "onTime", "late", "backlog", "backlogLate",
-           "onTimeRate", "meanDays", "p90Days", "ratingCount", "ratingMean", "satisfiedShare",
-           "progress766", "satisfaction766", "isoStatus", "ncRaised", "ncOpen"]
-OBJECTIVE_COLUMNS = ["scope", "title", "metric", "comparator", "target", "from", "to", "procedureCode",
-                     "status", "actual"]
+COLUMNS = [
+    "level",
+    "code",
+    "name",
+    "received",
+    "finished",
+    "onTime",
+    "late",
+    "backlog",
+    "backlogLate",
+    "onTimeRate",
+    "meanDays",
+    "p90Days",
+    "ratingCount",
+    "ratingMean",
+    "satisfiedShare",
+    "progress766",
+    "satisfaction766",
+    "isoStatus",
+    "ncRaised",
+    "ncOpen",
+]
+OBJECTIVE_COLUMNS = [
+    "scope",
+    "title",
+    "metric",
+    "comparator",
+    "target",
+    "from",
+    "to",
+    "procedureCode",
+    "status",
+    "actual",
+]
 
 
 def _flat(row: dict, level: str, code: str, name: str) -> list:
     f, index, nc = row["figures"], row["index766"], row["nonconformities"]
-    return [level, code, name, f["received"], f["finished"], f["onTime"], f["late"], f["backlog"],
-            f["backlogLate"], f["onTimeRate"], f["meanDays"], f["p90Days"], f["ratingCount"], f["ratingMean"],
-            f["satisfiedShare"], index["progress"]["points"], index["satisfaction"]["points"],
-            row.get("isoStatus"), nc["raised"], nc["open"]]
+    return [
+        level,
+        code,
+        name,
+        f["received"],
+        f["finished"],
+        f["onTime"],
+        f["late"],
+        f["backlog"],
+        f["backlogLate"],
+        f["onTimeRate"],
+        f["meanDays"],
+        f["p90Days"],
+        f["ratingCount"],
+        f["ratingMean"],
+        f["satisfiedShare"],
+        index["progress"]["points"],
+        index["satisfaction"]["points"],
+        row.get("isoStatus"),
+        nc["raised"],
+        nc["open"],
+    ]
 
 
 def table(report: dict) -> list[list]:
@@ -227,8 +339,21 @@ def table(report: dict) -> list[list]:
 
 
 def objective_table(report: dict) -> list[list]:
-    return [[o["scope"], o["title"], o["metric"], o["comparator"], o["target"], o["period"]["from"],
-             o["period"]["to"], o["procedureCode"], o["status"], o["actual"]] for o in report["objectives"]]
+    return [
+        [
+            o["scope"],
+            o["title"],
+            o["metric"],
+            o["comparator"],
+            o["target"],
+            o["period"]["from"],
+            o["period"]["to"],
+            o["procedureCode"],
+            o["status"],
+            o["actual"],
+        ]
+        for o in report["objectives"]
+    ]
 
 
 def export(report: dict, fmt: str) -> bytes:
@@ -250,7 +375,10 @@ def _xlsx(report: dict) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    sheets = [("Số liệu", COLUMNS, table(report)), ("Mục tiêu", OBJECTIVE_COLUMNS, objective_table(report))]
+    sheets = [
+        ("Số liệu", COLUMNS, table(report)),
+        ("Mục tiêu", OBJECTIVE_COLUMNS, objective_table(report)),
+    ]
     for number, (title, header, lines) in enumerate(sheets):
         sheet = book.active if number == 0 else book.create_sheet()
         sheet.title = title
@@ -261,9 +389,13 @@ def _xlsx(report: dict) -> bytes:
             sheet.append(line)
     about = book.create_sheet("Báo cáo")
     scope = report["province"]["name"] if report["province"] else "Toàn quốc"
-    for line in (["Báo cáo tình hình áp dụng TCVN ISO 9001:2015", scope], ["Năm", report["year"]],
-                 ["Từ ngày", report["period"]["from"]], ["Đến ngày", report["period"]["to"]],
-                 ["Lập lúc", report["generatedAt"]]):
+    for line in (
+        ["Báo cáo tình hình áp dụng TCVN ISO 9001:2015", scope],
+        ["Năm", report["year"]],
+        ["Từ ngày", report["period"]["from"]],
+        ["Đến ngày", report["period"]["to"]],
+        ["Lập lúc", report["generatedAt"]],
+    ):
         about.append(line)
     buffer = io.BytesIO()
     book.save(buffer)

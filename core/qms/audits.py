@@ -37,8 +37,10 @@ class FindingKind(str, enum.Enum):
 
 class AuditProgramme(TenantOwned, table=True):
     __tablename__ = "audit_programmes"
-    __table_args__ = (agency_fk("audit_programmes"),
-                      UniqueConstraint("province_id", "agency_id", "year", name="uq_audit_programmes_year"))
+    __table_args__ = (
+        agency_fk("audit_programmes"),
+        UniqueConstraint("province_id", "agency_id", "year", name="uq_audit_programmes_year"),
+    )
 
     year: int
     title: str = Field(max_length=300)
@@ -92,72 +94,154 @@ class AuditFinding(TenantOwned, table=True):
 def _clause(value: str) -> str:
     value = (value or "").strip()
     if not CLAUSE.match(value):
-        raise DomainError(f"clause {value!r} is not an ISO 9001 clause such as 7.5.2",
-                          f"điều khoản {value!r} không hợp lệ (ví dụ 7.5.2)", field="clause")
+        raise DomainError(
+            f"clause {value!r} is not an ISO 9001 clause such as 7.5.2",
+            f"điều khoản {value!r} không hợp lệ (ví dụ 7.5.2)",
+            field="clause",
+        )
     return value
 
 
-async def create_programme(session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int,
-                           year: int, title: str) -> AuditProgramme:
+async def create_programme(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int,
+    year: int,
+    title: str,
+) -> AuditProgramme:
     require_role(principal, *AUDITORS)
     if not 2000 <= year <= 2100:
         raise DomainError("year must be between 2000 and 2100", "năm không hợp lệ", field="year")
-    existing = (await session.execute(select(AuditProgramme).where(
-        AuditProgramme.province_id == province_id, AuditProgramme.agency_id == agency_id,
-        AuditProgramme.year == year))).scalar_one_or_none()
+    existing = (
+        await session.execute(
+            select(AuditProgramme).where(
+                AuditProgramme.province_id == province_id,
+                AuditProgramme.agency_id == agency_id,
+                AuditProgramme.year == year,
+            )
+        )
+    ).scalar_one_or_none()
     if existing:
         return existing
-    programme = AuditProgramme(province_id=province_id, agency_id=agency_id, year=year,
-                               title=require_text(title, "title", 300), created_by=principal.subject)
+    programme = AuditProgramme(
+        province_id=province_id,
+        agency_id=agency_id,
+        year=year,
+        title=require_text(title, "title", 300),
+        created_by=principal.subject,
+    )
     session.add(programme)
     await record(session, programme, principal.subject, "audit_programme.create", {"year": year})
     return programme
 
 
-async def create_plan(session: AsyncSession, principal: Principal, province_id: int, programme_id: int, *,
-                      date: dt.date, scope: str, auditors: list[str],
-                      checklist: list[tuple[str, str]] = ()) -> AuditPlan:
+async def create_plan(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    programme_id: int,
+    *,
+    date: dt.date,
+    scope: str,
+    auditors: list[str],
+    checklist: list[tuple[str, str]] = (),
+) -> AuditPlan:
     require_role(principal, *AUDITORS)
-    programme = await get_in_scope(session, AuditProgramme, province_id, programme_id, "audit programme")
+    programme = await get_in_scope(
+        session, AuditProgramme, province_id, programme_id, "audit programme"
+    )
     if date.year != programme.year:
-        raise DomainError("date is outside the programme's year", "ngày không thuộc năm của chương trình",
-                          field="date")
+        raise DomainError(
+            "date is outside the programme's year",
+            "ngày không thuộc năm của chương trình",
+            field="date",
+        )
     auditors = [require_text(name, "auditors", 200) for name in auditors]
     if not auditors:
-        raise DomainError("auditors: at least one auditor", "cần ít nhất một đánh giá viên", field="auditors")
-    plan = AuditPlan(province_id=province_id, agency_id=programme.agency_id, programme_id=programme.id, date=date,
-                     scope=require_text(scope, "scope", 10_000), auditors=auditors, created_by=principal.subject)
-    items = [AuditChecklistItem(province_id=province_id, agency_id=programme.agency_id, plan_id=plan.id,
-                                clause=_clause(clause), question=require_text(question, "question", 10_000))
-             for clause, question in checklist]
+        raise DomainError(
+            "auditors: at least one auditor", "cần ít nhất một đánh giá viên", field="auditors"
+        )
+    plan = AuditPlan(
+        province_id=province_id,
+        agency_id=programme.agency_id,
+        programme_id=programme.id,
+        date=date,
+        scope=require_text(scope, "scope", 10_000),
+        auditors=auditors,
+        created_by=principal.subject,
+    )
+    items = [
+        AuditChecklistItem(
+            province_id=province_id,
+            agency_id=programme.agency_id,
+            plan_id=plan.id,
+            clause=_clause(clause),
+            question=require_text(question, "question", 10_000),
+        )
+        for clause, question in checklist
+    ]
     session.add(plan)
     await session.flush()
     session.add_all(items)
-    await record(session, plan, principal.subject, "audit_plan.create",
-                 {"date": date.isoformat(), "checklist": len(items)})
+    await record(
+        session,
+        plan,
+        principal.subject,
+        "audit_plan.create",
+        {"date": date.isoformat(), "checklist": len(items)},
+    )
     return plan
 
 
-async def record_finding(session: AsyncSession, principal: Principal, province_id: int, plan_id: int, *,
-                         clause: str, kind: str, description: str) -> AuditFinding:
+async def record_finding(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    plan_id: int,
+    *,
+    clause: str,
+    kind: str,
+    description: str,
+) -> AuditFinding:
     require_role(principal, *AUDITORS)
     plan = await get_in_scope(session, AuditPlan, province_id, plan_id, "audit plan")
     try:
         finding_kind = FindingKind(kind)
     except ValueError:
-        raise DomainError("kind must be conformity, observation or nonconformity",
-                          "loại phát hiện không hợp lệ", field="kind") from None
-    finding = AuditFinding(province_id=province_id, agency_id=plan.agency_id, plan_id=plan.id,
-                           clause=_clause(clause), kind=finding_kind,
-                           description=require_text(description, "description", 10_000),
-                           recorded_by=principal.subject)
+        raise DomainError(
+            "kind must be conformity, observation or nonconformity",
+            "loại phát hiện không hợp lệ",
+            field="kind",
+        ) from None
+    finding = AuditFinding(
+        province_id=province_id,
+        agency_id=plan.agency_id,
+        plan_id=plan.id,
+        clause=_clause(clause),
+        kind=finding_kind,
+        description=require_text(description, "description", 10_000),
+        recorded_by=principal.subject,
+    )
     if finding_kind == FindingKind.nonconformity:
         nc = await nonconformities.raise_nonconformity(
-            session, principal, province_id=province_id, agency_id=plan.agency_id,
+            session,
+            principal,
+            province_id=province_id,
+            agency_id=plan.agency_id,
             title=f"Đánh giá nội bộ {plan.date.isoformat()}, điều {finding.clause}"[:300],
-            description=finding.description, source="audit_finding", source_ref=str(finding.id))
+            description=finding.description,
+            source="audit_finding",
+            source_ref=str(finding.id),
+        )
         finding.nonconformity_id = nc.id
     session.add(finding)
-    await record(session, finding, principal.subject, "audit_finding.record",
-                 {"clause": finding.clause, "kind": finding_kind.value})
+    await record(
+        session,
+        finding,
+        principal.subject,
+        "audit_finding.record",
+        {"clause": finding.clause, "kind": finding_kind.value},
+    )
     return finding

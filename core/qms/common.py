@@ -16,9 +16,13 @@ def value(item) -> str:
 
 def invalid_transition(entity: str, current, target) -> DomainError:
     current, target = value(current), value(target)
-    return DomainError(f"{entity}: cannot go from {current} to {target}",
-                       f"{entity}: không thể chuyển từ {current} sang {target}",
-                       code="INVALID_TRANSITION", current=current, target=target)
+    return DomainError(
+        f"{entity}: cannot go from {current} to {target}",
+        f"{entity}: không thể chuyển từ {current} sang {target}",
+        code="INVALID_TRANSITION",
+        current=current,
+        target=target,
+    )
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
@@ -45,13 +49,26 @@ def require_text(value: str | None, field: str, max_length: int) -> str:
     if not value:
         raise DomainError(f"{field} is required", f"{field} không được để trống", field=field)
     if len(value) > max_length:
-        raise DomainError(f"{field} is longer than {max_length} characters",
-                          f"{field} dài quá {max_length} ký tự", field=field)
+        raise DomainError(
+            f"{field} is longer than {max_length} characters",
+            f"{field} dài quá {max_length} ký tự",
+            field=field,
+        )
     return value
 
 
-async def record(session: AsyncSession, row, actor: str, action: str, data: dict | None = None) -> None:
+async def record(
+    session: AsyncSession, row, actor: str, action: str, data: dict | None = None
+) -> None:
     """Append the change to the agency's audit chain, in the caller's transaction."""
     await session.flush()
-    await audit.append(session, province_id=row.province_id, agency_id=row.agency_id, actor=actor,
-                       action=action, entity_type=type(row).__tablename__, entity_id=row.id, data=data)
+    await audit.append(
+        session,
+        province_id=row.province_id,
+        agency_id=row.agency_id,
+        actor=actor,
+        action=action,
+        entity_type=type(row).__tablename__,
+        entity_id=row.id,
+        data=data,
+    )

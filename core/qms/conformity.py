@@ -35,8 +35,15 @@ class ReviewFlag(TenantOwned, table=True):
     __tablename__ = "review_flags"
     __table_args__ = (
         agency_fk("review_flags"),
-        UniqueConstraint("province_id", "agency_id", "kind", "subject", "reference", "legal_version",
-                         name="uq_review_flags"),
+        UniqueConstraint(
+            "province_id",
+            "agency_id",
+            "kind",
+            "subject",
+            "reference",
+            "legal_version",
+            name="uq_review_flags",
+        ),
     )
 
     kind: FlagKind = Field(sa_type=String(16))
@@ -51,8 +58,10 @@ class ReviewFlag(TenantOwned, table=True):
 
 class ConformityAnnouncement(TenantOwned, table=True):
     __tablename__ = "conformity_announcements"
-    __table_args__ = (agency_fk("conformity_announcements"),
-                      UniqueConstraint("province_id", "agency_id", name="uq_conformity_announcements_agency"))
+    __table_args__ = (
+        agency_fk("conformity_announcements"),
+        UniqueConstraint("province_id", "agency_id", name="uq_conformity_announcements_agency"),
+    )
 
     status: IsoStatus = Field(default=IsoStatus.not_started, sa_type=String(32))
     building_since: dt.date | None = None
@@ -68,30 +77,59 @@ KEEPERS = (Role.iso_secretary, Role.leader)
 
 
 async def open_flags(session: AsyncSession, province_id: int, agency_id: int) -> int:
-    return (await session.execute(select(func.count()).select_from(ReviewFlag).where(
-        ReviewFlag.province_id == province_id, ReviewFlag.agency_id == agency_id,
-        ReviewFlag.reviewed_at.is_(None)))).scalar_one()
+    return (
+        await session.execute(
+            select(func.count())
+            .select_from(ReviewFlag)
+            .where(
+                ReviewFlag.province_id == province_id,
+                ReviewFlag.agency_id == agency_id,
+                ReviewFlag.reviewed_at.is_(None),
+            )
+        )
+    ).scalar_one()
 
 
-async def announcement(session: AsyncSession, province_id: int, agency_id: int, actor: str = "system",
-                       create: bool = True) -> ConformityAnnouncement | None:
-    row = (await session.execute(select(ConformityAnnouncement).where(
-        ConformityAnnouncement.province_id == province_id,
-        ConformityAnnouncement.agency_id == agency_id))).scalar_one_or_none()
+async def announcement(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    actor: str = "system",
+    create: bool = True,
+) -> ConformityAnnouncement | None:
+    row = (
+        await session.execute(
+            select(ConformityAnnouncement).where(
+                ConformityAnnouncement.province_id == province_id,
+                ConformityAnnouncement.agency_id == agency_id,
+            )
+        )
+    ).scalar_one_or_none()
     if row is None and create:
         agency = await session.get(Agency, (province_id, agency_id))
         if agency is None:
             raise NotFound("no such agency", "không tìm thấy cơ quan")
-        row = ConformityAnnouncement(province_id=province_id, agency_id=agency_id, status=agency.iso_status,
-                                     building_since=agency.iso_status_since
-                                     if value(agency.iso_status) == IsoStatus.building.value else None,
-                                     updated_by=actor)
+        row = ConformityAnnouncement(
+            province_id=province_id,
+            agency_id=agency_id,
+            status=agency.iso_status,
+            building_since=agency.iso_status_since
+            if value(agency.iso_status) == IsoStatus.building.value
+            else None,
+            updated_by=actor,
+        )
         session.add(row)
     return row
 
 
-async def _set(session: AsyncSession, row: ConformityAnnouncement, status: IsoStatus, actor: str, since: dt.date,
-               data: dict) -> ConformityAnnouncement:
+async def _set(
+    session: AsyncSession,
+    row: ConformityAnnouncement,
+    status: IsoStatus,
+    actor: str,
+    since: dt.date,
+    data: dict,
+) -> ConformityAnnouncement:
     before = value(row.status)
     row.status, row.updated_by, row.updated_at = status, actor, utcnow()
     session.add(row)
@@ -99,24 +137,41 @@ async def _set(session: AsyncSession, row: ConformityAnnouncement, status: IsoSt
     agency.iso_status, agency.iso_status_since = status, since
     session.add(agency)
     await session.flush()
-    await audit.append(session, province_id=row.province_id, agency_id=row.agency_id, actor=actor,
-                       action=f"conformity.{status.value}", entity_type="conformity_announcements",
-                       entity_id=row.id, data={"from": before, **data})
+    await audit.append(
+        session,
+        province_id=row.province_id,
+        agency_id=row.agency_id,
+        actor=actor,
+        action=f"conformity.{status.value}",
+        entity_type="conformity_announcements",
+        entity_id=row.id,
+        data={"from": before, **data},
+    )
     return row
 
 
-async def start_building(session: AsyncSession, principal: Principal, province_id: int, agency_id: int, *,
-                         since: dt.date) -> ConformityAnnouncement:
+async def start_building(
+    session: AsyncSession, principal: Principal, province_id: int, agency_id: int, *, since: dt.date
+) -> ConformityAnnouncement:
     require_role(principal, *KEEPERS)
     row = await announcement(session, province_id, agency_id, principal.subject)
     if value(row.status) != IsoStatus.not_started.value:
         raise invalid_transition("conformity", row.status, IsoStatus.building.value)
     row.building_since = since
-    return await _set(session, row, IsoStatus.building, principal.subject, since, {"since": since.isoformat()})
+    return await _set(
+        session, row, IsoStatus.building, principal.subject, since, {"since": since.isoformat()}
+    )
 
 
-async def announce(session: AsyncSession, principal: Principal, province_id: int, agency_id: int, *,
-                   decision_number: str, announced_on: dt.date) -> ConformityAnnouncement:
+async def announce(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    agency_id: int,
+    *,
+    decision_number: str,
+    announced_on: dt.date,
+) -> ConformityAnnouncement:
     """The leader announces conformity (first time, or again after a legal change)."""
     require_role(principal, Role.leader)
     row = await announcement(session, province_id, agency_id, principal.subject)
@@ -124,20 +179,33 @@ async def announce(session: AsyncSession, principal: Principal, province_id: int
         raise invalid_transition("conformity", row.status, IsoStatus.announced.value)
     pending = await open_flags(session, province_id, agency_id)
     if pending:
-        raise DomainError(f"{pending} procedure(s) or document(s) still await review after a legal change",
-                          f"còn {pending} thủ tục/tài liệu chưa rà soát sau khi văn bản pháp lý thay đổi",
-                          code="REVIEW_PENDING", pending=pending)
+        raise DomainError(
+            f"{pending} procedure(s) or document(s) still await review after a legal change",
+            f"còn {pending} thủ tục/tài liệu chưa rà soát sau khi văn bản pháp lý thay đổi",
+            code="REVIEW_PENDING",
+            pending=pending,
+        )
     if row.building_since and announced_on < row.building_since:
-        raise DomainError("announcedOn is before the QMS was started", "ngày công bố trước ngày bắt đầu xây dựng",
-                          field="announcedOn")
+        raise DomainError(
+            "announcedOn is before the QMS was started",
+            "ngày công bố trước ngày bắt đầu xây dựng",
+            field="announcedOn",
+        )
     row.decision_number = require_text(decision_number, "decisionNumber", 100)
     row.announced_on, row.reannounce_since, row.reannounce_reason = announced_on, None, None
-    return await _set(session, row, IsoStatus.announced, principal.subject, announced_on,
-                      {"decision_number": row.decision_number, "announced_on": announced_on.isoformat()})
+    return await _set(
+        session,
+        row,
+        IsoStatus.announced,
+        principal.subject,
+        announced_on,
+        {"decision_number": row.decision_number, "announced_on": announced_on.isoformat()},
+    )
 
 
-async def require_reannouncement(session: AsyncSession, province_id: int, agency_id: int, actor: str,
-                                 reason: str) -> None:
+async def require_reannouncement(
+    session: AsyncSession, province_id: int, agency_id: int, actor: str, reason: str
+) -> None:
     """A legal change touched an announced agency: back to "to be re-announced"."""
     row = await announcement(session, province_id, agency_id, actor)
     if value(row.status) != IsoStatus.announced.value:
@@ -147,12 +215,30 @@ async def require_reannouncement(session: AsyncSession, province_id: int, agency
     await _set(session, row, IsoStatus.to_be_reannounced, actor, today, {"reason": reason[:300]})
 
 
-async def province_progress(session: AsyncSession, province_id: int) -> list[tuple[Agency, ConformityAnnouncement | None]]:
+async def province_progress(
+    session: AsyncSession, province_id: int
+) -> list[tuple[Agency, ConformityAnnouncement | None]]:
     """Every active agency of the province with its announcement details (the session's scope
     must cover the province)."""
-    agencies = (await session.execute(select(Agency).where(Agency.province_id == province_id,
-                                                           Agency.status == "active")
-                                      .order_by(Agency.code))).scalars().all()
-    rows = {row.agency_id: row for row in (await session.execute(select(ConformityAnnouncement).where(
-        ConformityAnnouncement.province_id == province_id))).scalars()}
+    agencies = (
+        (
+            await session.execute(
+                select(Agency)
+                .where(Agency.province_id == province_id, Agency.status == "active")
+                .order_by(Agency.code)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    rows = {
+        row.agency_id: row
+        for row in (
+            await session.execute(
+                select(ConformityAnnouncement).where(
+                    ConformityAnnouncement.province_id == province_id
+                )
+            )
+        ).scalars()
+    }
     return [(agency, rows.get(agency.id)) for agency in agencies]

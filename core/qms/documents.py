@@ -90,7 +90,9 @@ class DocumentVersion(TenantOwned, table=True):
     __table_args__ = (
         agency_fk("document_versions"),
         tenant_fk("document_versions", "document_id", "documents", "document"),
-        UniqueConstraint("province_id", "document_id", "number", name="uq_document_versions_number"),
+        UniqueConstraint(
+            "province_id", "document_id", "number", name="uq_document_versions_number"
+        ),
     )
 
     document_id: int = Field(sa_type=BigInteger)
@@ -113,7 +115,9 @@ class DocumentAcknowledgement(TenantOwned, table=True):
     __table_args__ = (
         agency_fk("document_acknowledgements"),
         tenant_fk("document_acknowledgements", "version_id", "document_versions", "version"),
-        UniqueConstraint("province_id", "version_id", "subject", name="uq_document_acknowledgements"),
+        UniqueConstraint(
+            "province_id", "version_id", "subject", name="uq_document_acknowledgements"
+        ),
     )
 
     version_id: int = Field(sa_type=BigInteger)
@@ -125,53 +129,120 @@ def _kind(value: str) -> DocumentKind:
     try:
         return DocumentKind(value)
     except ValueError:
-        raise DomainError(f"kind must be one of {[k.value for k in DocumentKind]}",
-                          "loại tài liệu không hợp lệ", field="kind") from None
+        raise DomainError(
+            f"kind must be one of {[k.value for k in DocumentKind]}",
+            "loại tài liệu không hợp lệ",
+            field="kind",
+        ) from None
 
 
 async def create_document(
-    session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int, kind: str,
-    code: str, title: str, content: str = "", is_model: bool = False, legal_reference: str | None = None,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int,
+    kind: str,
+    code: str,
+    title: str,
+    content: str = "",
+    is_model: bool = False,
+    legal_reference: str | None = None,
 ) -> tuple[Document, DocumentVersion]:
     """A document with its first version as a draft."""
     require_role(principal, *MAINTAINERS)
-    document = Document(province_id=province_id, agency_id=agency_id, kind=_kind(kind),
-                        code=require_text(code, "code", 64), title=require_text(title, "title", 300),
-                        is_model=is_model, created_by=principal.subject,
-                        legal_reference=(legal_reference or "").strip()[:100] or None)
-    taken = await session.execute(select(Document.id).where(
-        Document.province_id == province_id, Document.agency_id == agency_id, Document.code == document.code))
+    document = Document(
+        province_id=province_id,
+        agency_id=agency_id,
+        kind=_kind(kind),
+        code=require_text(code, "code", 64),
+        title=require_text(title, "title", 300),
+        is_model=is_model,
+        created_by=principal.subject,
+        legal_reference=(legal_reference or "").strip()[:100] or None,
+    )
+    taken = await session.execute(
+        select(Document.id).where(
+            Document.province_id == province_id,
+            Document.agency_id == agency_id,
+            Document.code == document.code,
+        )
+    )
     if taken.first():
-        raise Conflict(f"document code {document.code!r} is already used",
-                       f"mã tài liệu {document.code!r} đã được dùng", field="code")
+        raise Conflict(
+            f"document code {document.code!r} is already used",
+            f"mã tài liệu {document.code!r} đã được dùng",
+            field="code",
+        )
     session.add(document)
-    version = DocumentVersion(province_id=province_id, agency_id=agency_id, document_id=document.id,
-                              number=1, content=content, created_by=principal.subject)
+    version = DocumentVersion(
+        province_id=province_id,
+        agency_id=agency_id,
+        document_id=document.id,
+        number=1,
+        content=content,
+        created_by=principal.subject,
+    )
     session.add(version)
-    await record(session, document, principal.subject, "document.create",
-                 {"kind": value(document.kind), "code": document.code, "model": is_model})
+    await record(
+        session,
+        document,
+        principal.subject,
+        "document.create",
+        {"kind": value(document.kind), "code": document.code, "model": is_model},
+    )
     return document, version
 
 
-async def new_version(session: AsyncSession, principal: Principal, province_id: int, document_id: int,
-                      *, content: str = "", summary: str = "") -> DocumentVersion:
+async def new_version(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    document_id: int,
+    *,
+    content: str = "",
+    summary: str = "",
+) -> DocumentVersion:
     require_role(principal, *MAINTAINERS)
     document = await get_in_scope(session, Document, province_id, document_id, "document")
-    last = (await session.execute(select(func.max(DocumentVersion.number)).where(
-        DocumentVersion.province_id == province_id, DocumentVersion.document_id == document.id))).scalar()
-    version = DocumentVersion(province_id=province_id, agency_id=document.agency_id, document_id=document.id,
-                              number=(last or 0) + 1, content=content, summary=summary,
-                              created_by=principal.subject)
+    last = (
+        await session.execute(
+            select(func.max(DocumentVersion.number)).where(
+                DocumentVersion.province_id == province_id,
+                DocumentVersion.document_id == document.id,
+            )
+        )
+    ).scalar()
+    version = DocumentVersion(
+        province_id=province_id,
+        agency_id=document.agency_id,
+        document_id=document.id,
+        number=(last or 0) + 1,
+        content=content,
+        summary=summary,
+        created_by=principal.subject,
+    )
     session.add(version)
-    await record(session, version, principal.subject, "document_version.create", {"number": version.number})
+    await record(
+        session, version, principal.subject, "document_version.create", {"number": version.number}
+    )
     return version
 
 
-async def attach(session: AsyncSession, principal: Principal, storage: Storage, province_id: int,
-                 version_id: int, filename: str, content: bytes) -> DocumentVersion:
+async def attach(
+    session: AsyncSession,
+    principal: Principal,
+    storage: Storage,
+    province_id: int,
+    version_id: int,
+    filename: str,
+    content: bytes,
+) -> DocumentVersion:
     """Store the file and record its digest on a draft version (an approved text is frozen)."""
     require_role(principal, *MAINTAINERS)
-    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+    version = await get_in_scope(
+        session, DocumentVersion, province_id, version_id, "document version"
+    )
     if version.status != VersionStatus.draft:
         raise invalid_transition("document version", version.status, "attach")
     if len(content) > MAX_ATTACHMENT:
@@ -179,14 +250,26 @@ async def attach(session: AsyncSession, principal: Principal, storage: Storage, 
     version.attachment_name = require_text(filename, "filename", 300)
     version.attachment_sha256 = storage.put(content)
     session.add(version)
-    await record(session, version, principal.subject, "document_version.attach",
-                 {"sha256": version.attachment_sha256})
+    await record(
+        session,
+        version,
+        principal.subject,
+        "document_version.attach",
+        {"sha256": version.attachment_sha256},
+    )
     return version
 
 
-async def _move(session: AsyncSession, principal: Principal, province_id: int, version_id: int,
-                target: VersionStatus) -> DocumentVersion:
-    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+async def _move(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    version_id: int,
+    target: VersionStatus,
+) -> DocumentVersion:
+    version = await get_in_scope(
+        session, DocumentVersion, province_id, version_id, "document version"
+    )
     if target not in MOVES[version.status]:
         raise invalid_transition("document version", version.status, target.value)
     now = utcnow()
@@ -194,19 +277,37 @@ async def _move(session: AsyncSession, principal: Principal, province_id: int, v
         version.approved_by, version.approved_at = principal.subject, now
     if target == VersionStatus.effective:
         # One effective version per document: the previous one becomes obsolete.
-        previous = (await session.execute(select(DocumentVersion).where(
-            DocumentVersion.province_id == province_id, DocumentVersion.document_id == version.document_id,
-            DocumentVersion.status == VersionStatus.effective))).scalars().all()
+        previous = (
+            (
+                await session.execute(
+                    select(DocumentVersion).where(
+                        DocumentVersion.province_id == province_id,
+                        DocumentVersion.document_id == version.document_id,
+                        DocumentVersion.status == VersionStatus.effective,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         for old in previous:
             old.status, old.obsolete_at = VersionStatus.obsolete, now
             session.add(old)
-            await record(session, old, principal.subject, "document_version.obsolete", {"number": old.number})
+            await record(
+                session, old, principal.subject, "document_version.obsolete", {"number": old.number}
+            )
         version.effective_at = now
     if target == VersionStatus.obsolete:
         version.obsolete_at = now
     version.status = target
     session.add(version)
-    await record(session, version, principal.subject, f"document_version.{value(target)}", {"number": version.number})
+    await record(
+        session,
+        version,
+        principal.subject,
+        f"document_version.{value(target)}",
+        {"number": version.number},
+    )
     return version
 
 
@@ -235,61 +336,130 @@ async def withdraw(session, principal, province_id: int, version_id: int) -> Doc
     return await _move(session, principal, province_id, version_id, VersionStatus.obsolete)
 
 
-async def acknowledge(session: AsyncSession, principal: Principal, province_id: int,
-                      version_id: int) -> DocumentAcknowledgement:
+async def acknowledge(
+    session: AsyncSession, principal: Principal, province_id: int, version_id: int
+) -> DocumentAcknowledgement:
     """A staff member confirms having read the effective version (idempotent)."""
-    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+    version = await get_in_scope(
+        session, DocumentVersion, province_id, version_id, "document version"
+    )
     if version.status != VersionStatus.effective:
-        raise DomainError("only the effective version can be acknowledged",
-                          "chỉ phiên bản đang hiệu lực mới được xác nhận đã đọc", code="INVALID_TRANSITION")
-    existing = (await session.execute(select(DocumentAcknowledgement).where(
-        DocumentAcknowledgement.province_id == province_id, DocumentAcknowledgement.version_id == version.id,
-        DocumentAcknowledgement.subject == principal.subject))).scalar_one_or_none()
+        raise DomainError(
+            "only the effective version can be acknowledged",
+            "chỉ phiên bản đang hiệu lực mới được xác nhận đã đọc",
+            code="INVALID_TRANSITION",
+        )
+    existing = (
+        await session.execute(
+            select(DocumentAcknowledgement).where(
+                DocumentAcknowledgement.province_id == province_id,
+                DocumentAcknowledgement.version_id == version.id,
+                DocumentAcknowledgement.subject == principal.subject,
+            )
+        )
+    ).scalar_one_or_none()
     if existing:
         return existing
-    ack = DocumentAcknowledgement(province_id=province_id, agency_id=version.agency_id, version_id=version.id,
-                                  subject=principal.subject)
+    ack = DocumentAcknowledgement(
+        province_id=province_id,
+        agency_id=version.agency_id,
+        version_id=version.id,
+        subject=principal.subject,
+    )
     session.add(ack)
-    await record(session, ack, principal.subject, "document.acknowledge", {"version_id": version.id})
+    await record(
+        session, ack, principal.subject, "document.acknowledge", {"version_id": version.id}
+    )
     return ack
 
 
-async def adopt_model(session: AsyncSession, principal: Principal, province_id: int, model_version_id: int,
-                      *, agency_id: int, code: str | None = None) -> tuple[Document, DocumentVersion]:
+async def adopt_model(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    model_version_id: int,
+    *,
+    agency_id: int,
+    code: str | None = None,
+) -> tuple[Document, DocumentVersion]:
     """Copy an effective model version into the agency as a draft it then adapts; the copy keeps
     the link to the model version. The session needs the province in scope to read the model."""
-    model_version = await get_in_scope(session, DocumentVersion, province_id, model_version_id, "model version")
-    model = await get_in_scope(session, Document, province_id, model_version.document_id, "model document")
+    model_version = await get_in_scope(
+        session, DocumentVersion, province_id, model_version_id, "model version"
+    )
+    model = await get_in_scope(
+        session, Document, province_id, model_version.document_id, "model document"
+    )
     if not model.is_model or model_version.status != VersionStatus.effective:
-        raise DomainError("only an effective version of a model document can be adopted",
-                          "chỉ phiên bản hiệu lực của tài liệu mẫu mới được áp dụng", field="modelVersionId")
+        raise DomainError(
+            "only an effective version of a model document can be adopted",
+            "chỉ phiên bản hiệu lực của tài liệu mẫu mới được áp dụng",
+            field="modelVersionId",
+        )
     document, version = await create_document(
-        session, principal, province_id=province_id, agency_id=agency_id, kind=value(model.kind),
-        code=code or model.code, title=model.title, content=model_version.content)
+        session,
+        principal,
+        province_id=province_id,
+        agency_id=agency_id,
+        kind=value(model.kind),
+        code=code or model.code,
+        title=model.title,
+        content=model_version.content,
+    )
     document.model_version_id, document.legal_reference = model_version.id, model.legal_reference
-    version.attachment_sha256, version.attachment_name = model_version.attachment_sha256, model_version.attachment_name
+    version.attachment_sha256, version.attachment_name = (
+        model_version.attachment_sha256,
+        model_version.attachment_name,
+    )
     session.add_all([document, version])
-    await record(session, document, principal.subject, "document.adopt", {"model_version_id": model_version.id})
+    await record(
+        session,
+        document,
+        principal.subject,
+        "document.adopt",
+        {"model_version_id": model_version.id},
+    )
     return document, version
 
 
-async def adoptions(session: AsyncSession, province_id: int, model_document_id: int) -> list[tuple[int, int, int]]:
+async def adoptions(
+    session: AsyncSession, province_id: int, model_document_id: int
+) -> list[tuple[int, int, int]]:
     """(agency_id, document_id, model version number) of every adoption of a model document."""
     rows = await session.execute(
         select(Document.agency_id, Document.id, DocumentVersion.number)
-        .join(DocumentVersion, (DocumentVersion.province_id == Document.province_id)
-              & (DocumentVersion.id == Document.model_version_id))
-        .where(Document.province_id == province_id, DocumentVersion.document_id == model_document_id))
+        .join(
+            DocumentVersion,
+            (DocumentVersion.province_id == Document.province_id)
+            & (DocumentVersion.id == Document.model_version_id),
+        )
+        .where(
+            Document.province_id == province_id, DocumentVersion.document_id == model_document_id
+        )
+    )
     return [tuple(row) for row in rows]
 
 
 async def model_owner(session: AsyncSession, province_id: int) -> int:
     """The agency that owns the province's model set: its People's Committee (the one agency
     of kind people_committee at the top of the province)."""
-    owner = (await session.execute(select(Agency.id).where(
-        Agency.province_id == province_id, Agency.kind == AgencyKind.people_committee.value,
-        Agency.parent_id.is_(None), Agency.status == "active").order_by(Agency.code).limit(1))).scalar_one_or_none()
+    owner = (
+        await session.execute(
+            select(Agency.id)
+            .where(
+                Agency.province_id == province_id,
+                Agency.kind == AgencyKind.people_committee.value,
+                Agency.parent_id.is_(None),
+                Agency.status == "active",
+            )
+            .order_by(Agency.code)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
     if owner is None:
-        raise DomainError("the province has no People's Committee agency to own its model set",
-                          "tỉnh chưa có Ủy ban nhân dân tỉnh để sở hữu bộ tài liệu mẫu", code="NO_MODEL_OWNER")
+        raise DomainError(
+            "the province has no People's Committee agency to own its model set",
+            "tỉnh chưa có Ủy ban nhân dân tỉnh để sở hữu bộ tài liệu mẫu",
+            code="NO_MODEL_OWNER",
+        )
     return owner

@@ -33,15 +33,26 @@ from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.tenants.models import utcnow
 
 OVERDUE, REFUSED, SECOND_SUPPLEMENT = "overdue", "refused_after_acceptance", "second_supplement"
-ACCEPTED = frozenset({Status.received, Status.in_progress, Status.supplement_requested,
-                      Status.financial_obligation_requested})
+ACCEPTED = frozenset(
+    {
+        Status.received,
+        Status.in_progress,
+        Status.supplement_requested,
+        Status.financial_obligation_requested,
+    }
+)
 # The engine's refusal codes that still leave a nonconformity behind.
 REFUSAL_CAUSES = {"SUPPLEMENT_ALREADY_USED": SECOND_SUPPLEMENT, "APOLOGY_REQUIRED": OVERDUE}
 TITLES = {
     OVERDUE: ("Hồ sơ {code} quá hạn giải quyết", "Dossier {code} is overdue"),
-    REFUSED: ("Hồ sơ {code} bị dừng xử lý sau khi đã tiếp nhận", "Dossier {code} stopped after acceptance"),
-    SECOND_SUPPLEMENT: ("Hồ sơ {code} bị yêu cầu bổ sung lần thứ hai",
-                        "Dossier {code}: a second supplement was requested"),
+    REFUSED: (
+        "Hồ sơ {code} bị dừng xử lý sau khi đã tiếp nhận",
+        "Dossier {code} stopped after acceptance",
+    ),
+    SECOND_SUPPLEMENT: (
+        "Hồ sơ {code} bị yêu cầu bổ sung lần thứ hai",
+        "Dossier {code}: a second supplement was requested",
+    ),
 }
 
 
@@ -54,19 +65,25 @@ def cause_of(action: str, from_status: int | None) -> str | None:
     return None
 
 
-async def after_transition(session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None,
-                           actor: str) -> Nonconformity | None:
+async def after_transition(
+    session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None, actor: str
+) -> Nonconformity | None:
     """Called by the engine for every transition, in the transition's transaction."""
     cause = cause_of(action, from_status)
     return await raise_for(session, dossier, cause, actor) if cause else None
 
 
-async def _step_name(session: AsyncSession, dossier: Dossier, cache: dict | None = None) -> str | None:
+async def _step_name(
+    session: AsyncSession, dossier: Dossier, cache: dict | None = None
+) -> str | None:
     if cache is not None and dossier.procedure_code in cache:
         steps = cache[dossier.procedure_code]
     else:
-        steps = (await session.execute(select(ProcedureRecord.steps).where(
-            ProcedureRecord.code == dossier.procedure_code))).scalar_one_or_none() or []
+        steps = (
+            await session.execute(
+                select(ProcedureRecord.steps).where(ProcedureRecord.code == dossier.procedure_code)
+            )
+        ).scalar_one_or_none() or []
         if cache is not None:
             cache[dossier.procedure_code] = steps
     if not 0 <= dossier.current_step < len(steps):
@@ -76,13 +93,26 @@ async def _step_name(session: AsyncSession, dossier: Dossier, cache: dict | None
 
 
 async def existing(session: AsyncSession, dossier: Dossier, cause: str) -> Nonconformity | None:
-    return (await session.execute(select(Nonconformity).where(
-        Nonconformity.province_id == dossier.province_id, Nonconformity.source_ref == dossier.code,
-        Nonconformity.cause == cause))).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(Nonconformity).where(
+                Nonconformity.province_id == dossier.province_id,
+                Nonconformity.source_ref == dossier.code,
+                Nonconformity.cause == cause,
+            )
+        )
+    ).scalar_one_or_none()
 
 
-async def raise_for(session: AsyncSession, dossier: Dossier, cause: str, actor: str, *,
-                    steps: dict | None = None, known_new: bool = False) -> Nonconformity:
+async def raise_for(
+    session: AsyncSession,
+    dossier: Dossier,
+    cause: str,
+    actor: str,
+    *,
+    steps: dict | None = None,
+    known_new: bool = False,
+) -> Nonconformity:
     """The dossier's nonconformity for `cause`, created once (idempotent). `dossier` may be a
     row of its columns (the sweep reads only those)."""
     found = None if known_new else await existing(session, dossier, cause)  # the sweep anti-joined
@@ -90,31 +120,54 @@ async def raise_for(session: AsyncSession, dossier: Dossier, cause: str, actor: 
         return found
     vi, en = (text.format(code=dossier.code) for text in TITLES[cause])
     nc = Nonconformity(
-        province_id=dossier.province_id, agency_id=dossier.agency_id, title=vi[:300], description=en,
-        source=NcSource.dossier, source_ref=dossier.code, cause=cause, procedure_code=dossier.procedure_code,
-        step=await _step_name(session, dossier, steps), officer=(dossier.assignee or actor)[:200], raised_by="system")
+        province_id=dossier.province_id,
+        agency_id=dossier.agency_id,
+        title=vi[:300],
+        description=en,
+        source=NcSource.dossier,
+        source_ref=dossier.code,
+        cause=cause,
+        procedure_code=dossier.procedure_code,
+        step=await _step_name(session, dossier, steps),
+        officer=(dossier.assignee or actor)[:200],
+        raised_by="system",
+    )
     try:
         async with session.begin_nested():  # a concurrent twin wins the unique index: keep its row
             session.add(nc)
             await session.flush()
     except IntegrityError:
         return await existing(session, dossier, cause)
-    await audit.append(session, province_id=nc.province_id, agency_id=nc.agency_id, actor=actor,
-                       action="nonconformity.raise", entity_type="nonconformities", entity_id=nc.id,
-                       data={"source": "dossier", "cause": cause, "dossier": dossier.code,
-                             "procedure_code": dossier.procedure_code})
+    await audit.append(
+        session,
+        province_id=nc.province_id,
+        agency_id=nc.agency_id,
+        actor=actor,
+        action="nonconformity.raise",
+        entity_type="nonconformities",
+        entity_id=nc.id,
+        data={
+            "source": "dossier",
+            "cause": cause,
+            "dossier": dossier.code,
+            "procedure_code": dossier.procedure_code,
+        },
+    )
     return nc
 
 
-async def after_refusal(resources, scope, dossier_id: int, province_id: int | None, code: str,
-                        actor: str) -> None:
+async def after_refusal(
+    resources, scope, dossier_id: int, province_id: int | None, code: str, actor: str
+) -> None:
     """A move the engine refused (its transaction rolled back) that is itself a nonconformity:
     record it in a transaction of its own."""
     cause = REFUSAL_CAUSES.get(code)
     if cause is None:
         return
     async with resources.session(scope) as session, session.begin():
-        key = [Dossier.id == dossier_id] + ([Dossier.province_id == province_id] if province_id else [])
+        key = [Dossier.id == dossier_id] + (
+            [Dossier.province_id == province_id] if province_id else []
+        )
         dossier = (await session.execute(select(Dossier).where(*key))).scalar_one_or_none()
         if dossier is not None:
             await raise_for(session, dossier, cause, actor)
@@ -128,16 +181,34 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     """Raise the `overdue` nonconformity of every open dossier past its appointment that has
     none yet (the clock stands still while a supplement is awaited). Idempotent."""
     now = now or utcnow()
-    open_statuses = [int(s) for s in Status if s not in FINISHED and s != Status.supplement_requested]
-    have_nc = (select(Nonconformity.id).where(
-        Nonconformity.province_id == Dossier.province_id, Nonconformity.source_ref == Dossier.code,
-        Nonconformity.cause == OVERDUE).exists())
+    open_statuses = [
+        int(s) for s in Status if s not in FINISHED and s != Status.supplement_requested
+    ]
+    have_nc = (
+        select(Nonconformity.id)
+        .where(
+            Nonconformity.province_id == Dossier.province_id,
+            Nonconformity.source_ref == Dossier.code,
+            Nonconformity.cause == OVERDUE,
+        )
+        .exists()
+    )
     # Only the columns a nonconformity needs (no applicant data); the appointment is compared
     # in Python with the engine's own reading of it (SQLite keeps naive datetimes).
-    columns = (Dossier.province_id, Dossier.agency_id, Dossier.code, Dossier.procedure_code, Dossier.current_step,
-               Dossier.assignee, Dossier.appointment_at)
-    statement = (select(*columns).where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None),
-                                        ~have_nc).order_by(Dossier.province_id, Dossier.id))
+    columns = (
+        Dossier.province_id,
+        Dossier.agency_id,
+        Dossier.code,
+        Dossier.procedure_code,
+        Dossier.current_step,
+        Dossier.assignee,
+        Dossier.appointment_at,
+    )
+    statement = (
+        select(*columns)
+        .where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None), ~have_nc)
+        .order_by(Dossier.province_id, Dossier.id)
+    )
     raised = checked = 0
     steps: dict = {}  # procedure code → its steps, read once per sweep
     for dossier in (await session.execute(statement)).all():

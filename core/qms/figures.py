@@ -85,20 +85,39 @@ class Period:
     end: dt.date
 
     @classmethod
-    def of(cls, year: int | None = None, quarter: int | None = None, month: int | None = None,
-           start: dt.date | None = None, to: dt.date | None = None) -> Period:
+    def of(
+        cls,
+        year: int | None = None,
+        quarter: int | None = None,
+        month: int | None = None,
+        start: dt.date | None = None,
+        to: dt.date | None = None,
+    ) -> Period:
         """A year, a quarter or a month of a year, or the days `start`..`to` (both included)."""
         if start is not None or to is not None:
-            if year is not None or quarter is not None or month is not None or start is None or to is None:
-                raise _bad_period("period: give a year (with a quarter or a month), or from and to",
-                                  "kỳ báo cáo: chọn năm (kèm quý hoặc tháng), hoặc từ ngày đến ngày")
+            if (
+                year is not None
+                or quarter is not None
+                or month is not None
+                or start is None
+                or to is None
+            ):
+                raise _bad_period(
+                    "period: give a year (with a quarter or a month), or from and to",
+                    "kỳ báo cáo: chọn năm (kèm quý hoặc tháng), hoặc từ ngày đến ngày",
+                )
             if to < start:
-                raise _bad_period("period: 'to' is before 'from'", "kỳ báo cáo: ngày kết thúc trước ngày bắt đầu")
+                raise _bad_period(
+                    "period: 'to' is before 'from'", "kỳ báo cáo: ngày kết thúc trước ngày bắt đầu"
+                )
             return cls(start, to + dt.timedelta(days=1))
         if year is None or not 1900 <= year <= 9999:
             raise _bad_period("period: a year is required", "kỳ báo cáo: cần chọn năm")
         if quarter is not None and month is not None:
-            raise _bad_period("period: a quarter or a month, not both", "kỳ báo cáo: chọn quý hoặc tháng, không cả hai")
+            raise _bad_period(
+                "period: a quarter or a month, not both",
+                "kỳ báo cáo: chọn quý hoặc tháng, không cả hai",
+            )
         if quarter is not None:
             if not 1 <= quarter <= 4:
                 raise _bad_period("period: quarter must be 1-4", "kỳ báo cáo: quý từ 1 đến 4")
@@ -117,8 +136,10 @@ class Period:
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """Local midnights, in UTC (what the engine stores)."""
-        return tuple(dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
-                     for day in (self.start, self.end))
+        return tuple(
+            dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
+            for day in (self.start, self.end)
+        )
 
     def is_over(self, now: dt.datetime) -> bool:
         return now >= self.bounds()[1]
@@ -148,8 +169,11 @@ def _finished(period: Period):
 
 def _backlog(period: Period):
     _, end = period.bounds()
-    return and_(T.received_at < end, T.status.not_in(NEVER_RECEIVED),
-                or_(T.finished_at.is_(None), T.finished_at >= end))
+    return and_(
+        T.received_at < end,
+        T.status.not_in(NEVER_RECEIVED),
+        or_(T.finished_at.is_(None), T.finished_at >= end),
+    )
 
 
 def _late_at_end(period: Period):
@@ -157,8 +181,10 @@ def _late_at_end(period: Period):
     the appointment had passed and the clock was not stopped for a supplement."""
     _, end = period.bounds()
     paused = and_(T.status == int(Status.supplement_requested), T.paused_at <= end)
-    return or_(and_(T.late_since.is_not(None), T.late_since < end),
-               and_(T.appointment_at.is_not(None), T.appointment_at < end, not_(paused)))
+    return or_(
+        and_(T.late_since.is_not(None), T.late_since < end),
+        and_(T.appointment_at.is_not(None), T.appointment_at < end, not_(paused)),
+    )
 
 
 def _on_time():
@@ -179,7 +205,9 @@ def predicate(metric: Metric, period: Period):
     if metric is Metric.backlog_late:
         return and_(_backlog(period), _late_at_end(period))
     if metric is Metric.late:
-        return or_(and_(_finished(period), _not_on_time()), and_(_backlog(period), _late_at_end(period)))
+        return or_(
+            and_(_finished(period), _not_on_time()), and_(_backlog(period), _late_at_end(period))
+        )
     extra = {
         Metric.finished: true(),
         Metric.on_time: _on_time(),
@@ -267,7 +295,11 @@ def _count(condition):
 
 
 def received_statement(keys, where, period: Period):
-    return select(*keys, func.count().label("received")).where(*where, _received(period)).group_by(*keys)
+    return (
+        select(*keys, func.count().label("received"))
+        .where(*where, _received(period))
+        .group_by(*keys)
+    )
 
 
 def finished_statement(keys, where, period: Period, postgres: bool):
@@ -285,28 +317,46 @@ def finished_statement(keys, where, period: Period, postgres: bool):
 
 
 def backlog_statement(keys, where, period: Period):
-    return (select(*keys, func.count().label("backlog"), _count(_late_at_end(period)).label("backlog_late"))
-            .where(*where, _backlog(period)).group_by(*keys))
+    return (
+        select(
+            *keys, func.count().label("backlog"), _count(_late_at_end(period)).label("backlog_late")
+        )
+        .where(*where, _backlog(period))
+        .group_by(*keys)
+    )
 
 
 def p90_statement(keys, where, period: Period):
     """percentile_cont(0.9) without the function (SQLite): rank the handling times per group,
     then interpolate between the two ranks around 0.9 × (n - 1), still inside the database."""
-    ranked = select(
-        *keys, T.handling_days.label("v"),
-        func.row_number().over(partition_by=keys or None, order_by=T.handling_days).label("rn"),
-        func.count().over(partition_by=keys or None).label("n"),
-    ).where(*where, _finished(period), T.handling_days.is_not(None)).subquery()
+    ranked = (
+        select(
+            *keys,
+            T.handling_days.label("v"),
+            func.row_number().over(partition_by=keys or None, order_by=T.handling_days).label("rn"),
+            func.count().over(partition_by=keys or None).label("n"),
+        )
+        .where(*where, _finished(period), T.handling_days.is_not(None))
+        .subquery()
+    )
     position = literal(P90) * (ranked.c.n - 1)
     low = cast(position, Integer)  # truncation is floor for position >= 0
-    weight = case((ranked.c.rn - 1 == low, 1 - (position - low)),
-                  (ranked.c.rn - 2 == low, position - low), else_=0)
+    weight = case(
+        (ranked.c.rn - 1 == low, 1 - (position - low)),
+        (ranked.c.rn - 2 == low, position - low),
+        else_=0,
+    )
     group = [ranked.c[key.name] for key in keys]
     return select(*group, func.sum(ranked.c.v * weight).label("p90_days")).group_by(*group)
 
 
-async def figures(session: AsyncSession, scope: TenantScope, period: Period, group: Group = Group.nation,
-                  narrow: Filter = Filter()) -> list[Figures]:
+async def figures(
+    session: AsyncSession,
+    scope: TenantScope,
+    period: Period,
+    group: Group = Group.nation,
+    narrow: Filter = Filter(),
+) -> list[Figures]:
     """One `Figures` per group (sorted by key), every number from the database."""
     keys = KEY_COLUMNS[Group(group)]
     where = [scope_filter(scope), *narrow.where()]
@@ -324,7 +374,11 @@ async def figures(session: AsyncSession, scope: TenantScope, period: Period, gro
         got.finished, got.on_time = r.finished, int(r.on_time)
         got.finished_late = got.finished - got.on_time
         got.mean_days = _float(r.mean_days)
-        got.rating_count, got.rating_mean, got.satisfied = r.rating_count, _float(r.rating_mean), int(r.satisfied)
+        got.rating_count, got.rating_mean, got.satisfied = (
+            r.rating_count,
+            _float(r.rating_mean),
+            int(r.satisfied),
+        )
         if postgres:
             got.p90_days = _float(r.p90_days)
     if not postgres:
@@ -335,21 +389,43 @@ async def figures(session: AsyncSession, scope: TenantScope, period: Period, gro
         got.backlog, got.backlog_late = r.backlog, int(r.backlog_late)
     if not keys and not rows:
         rows[()] = Figures()
-    return [rows[key] for key in sorted(rows, key=lambda k: tuple("" if v is None else v for v in k))]
+    return [
+        rows[key] for key in sorted(rows, key=lambda k: tuple("" if v is None else v for v in k))
+    ]
 
 
 def _float(value) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-async def dossiers_behind(session: AsyncSession, scope: TenantScope, metric: Metric, period: Period,
-                          narrow: Filter = Filter(), first: int = 50,
-                          after: tuple[int, int] | None = None) -> tuple[int, list]:
+async def dossiers_behind(
+    session: AsyncSession,
+    scope: TenantScope,
+    metric: Metric,
+    period: Period,
+    narrow: Filter = Filter(),
+    first: int = 50,
+    after: tuple[int, int] | None = None,
+) -> tuple[int, list]:
     """The dossiers that make up one number: (how many, one page of them by (province_id, id))."""
     where = [scope_filter(scope), *narrow.where(), predicate(metric, period)]
-    total = (await session.execute(select(func.count()).select_from(Dossier.__table__).where(*where))).scalar_one()
-    statement = select(T.province_id, T.id, T.agency_id, T.code, T.procedure_code, T.status, T.received_at,
-                       T.appointment_at, T.finished_at, T.handling_days, T.on_time, T.rating).where(*where)
+    total = (
+        await session.execute(select(func.count()).select_from(Dossier.__table__).where(*where))
+    ).scalar_one()
+    statement = select(
+        T.province_id,
+        T.id,
+        T.agency_id,
+        T.code,
+        T.procedure_code,
+        T.status,
+        T.received_at,
+        T.appointment_at,
+        T.finished_at,
+        T.handling_days,
+        T.on_time,
+        T.rating,
+    ).where(*where)
     if after is not None:
         statement = statement.where(tuple_(T.province_id, T.id) > tuple_(*after))
     rows = (await session.execute(statement.order_by(T.province_id, T.id).limit(first + 1))).all()

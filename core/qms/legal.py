@@ -50,8 +50,10 @@ class ProcedureLegalBasis(SQLModel, table=True):
     """Which procedure rests on which legal basis (global, synced from the modules)."""
 
     __tablename__ = "procedure_legal_bases"
-    __table_args__ = (UniqueConstraint("procedure_code", "reference", name="uq_procedure_legal_bases"),
-                      Index("ix_procedure_legal_bases_reference", "reference"))
+    __table_args__ = (
+        UniqueConstraint("procedure_code", "reference", name="uq_procedure_legal_bases"),
+        Index("ix_procedure_legal_bases_reference", "reference"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     procedure_code: str = Field(max_length=32)
@@ -59,69 +61,155 @@ class ProcedureLegalBasis(SQLModel, table=True):
 
 
 async def latest(session: AsyncSession, reference: str) -> LegalBasisVersion | None:
-    return (await session.execute(select(LegalBasisVersion).where(LegalBasisVersion.reference == reference)
-                                  .order_by(LegalBasisVersion.version.desc()).limit(1))).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(LegalBasisVersion)
+            .where(LegalBasisVersion.reference == reference)
+            .order_by(LegalBasisVersion.version.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
 
 
 def _dates(valid_from: dt.date | None, valid_until: dt.date | None) -> None:
     if valid_from and valid_until and valid_until < valid_from:
-        raise DomainError("validUntil is before validFrom", "ngày hết hiệu lực trước ngày có hiệu lực",
-                          field="validUntil")
+        raise DomainError(
+            "validUntil is before validFrom",
+            "ngày hết hiệu lực trước ngày có hiệu lực",
+            field="validUntil",
+        )
 
 
-async def _new_version(session, reference: str, *, title: str, valid_from, valid_until, note: str, source: str,
-                       actor: str) -> LegalBasisVersion:
+async def _new_version(
+    session,
+    reference: str,
+    *,
+    title: str,
+    valid_from,
+    valid_until,
+    note: str,
+    source: str,
+    actor: str,
+) -> LegalBasisVersion:
     before = await latest(session, reference)
-    row = LegalBasisVersion(reference=reference, version=(before.version if before else 0) + 1, title=title,
-                            valid_from=valid_from, valid_until=valid_until, note=note, source=source,
-                            entered_by=actor)
+    row = LegalBasisVersion(
+        reference=reference,
+        version=(before.version if before else 0) + 1,
+        title=title,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        note=note,
+        source=source,
+        entered_by=actor,
+    )
     session.add(row)
     await session.flush()
     return row
 
 
-async def _flag(session, agency_ids: dict[int, int], kind: FlagKind, subject: str, basis: LegalBasisVersion,
-                agency_id: int, actor: str) -> None:
+async def _flag(
+    session,
+    agency_ids: dict[int, int],
+    kind: FlagKind,
+    subject: str,
+    basis: LegalBasisVersion,
+    agency_id: int,
+    actor: str,
+) -> None:
     province_id = agency_ids[agency_id]
-    flag = ReviewFlag(province_id=province_id, agency_id=agency_id, kind=kind, subject=subject,
-                      reference=basis.reference, legal_version=basis.version)
+    flag = ReviewFlag(
+        province_id=province_id,
+        agency_id=agency_id,
+        kind=kind,
+        subject=subject,
+        reference=basis.reference,
+        legal_version=basis.version,
+    )
     session.add(flag)
     await session.flush()
-    await audit.append(session, province_id=province_id, agency_id=agency_id, actor=actor,
-                       action="review_flag.raise", entity_type="review_flags", entity_id=flag.id,
-                       data={"kind": kind.value, "subject": subject, "reference": basis.reference,
-                             "legal_version": basis.version})
+    await audit.append(
+        session,
+        province_id=province_id,
+        agency_id=agency_id,
+        actor=actor,
+        action="review_flag.raise",
+        entity_type="review_flags",
+        entity_id=flag.id,
+        data={
+            "kind": kind.value,
+            "subject": subject,
+            "reference": basis.reference,
+            "legal_version": basis.version,
+        },
+    )
 
 
 async def flag_dependants(session: AsyncSession, basis: LegalBasisVersion, actor: str) -> int:
     """Flag every adopted procedure and every document resting on `basis` (the session must
     see every tenant: the nation's scope). Returns the number of flags raised."""
-    codes = list((await session.execute(select(ProcedureLegalBasis.procedure_code).where(
-        ProcedureLegalBasis.reference == basis.reference))).scalars())
-    adoptions = (await session.execute(select(ProcedureAdoption).where(
-        ProcedureAdoption.procedure_code.in_(codes)))).scalars().all() if codes else []
-    docs = (await session.execute(select(Document).where(Document.legal_reference == basis.reference))).scalars().all()
+    codes = list(
+        (
+            await session.execute(
+                select(ProcedureLegalBasis.procedure_code).where(
+                    ProcedureLegalBasis.reference == basis.reference
+                )
+            )
+        ).scalars()
+    )
+    adoptions = (
+        (
+            await session.execute(
+                select(ProcedureAdoption).where(ProcedureAdoption.procedure_code.in_(codes))
+            )
+        )
+        .scalars()
+        .all()
+        if codes
+        else []
+    )
+    docs = (
+        (await session.execute(select(Document).where(Document.legal_reference == basis.reference)))
+        .scalars()
+        .all()
+    )
     provinces = {row.agency_id: row.province_id for row in [*adoptions, *docs]}
     for row in adoptions:
-        await _flag(session, provinces, FlagKind.procedure, row.procedure_code, basis, row.agency_id, actor)
+        await _flag(
+            session, provinces, FlagKind.procedure, row.procedure_code, basis, row.agency_id, actor
+        )
     for row in docs:
         await _flag(session, provinces, FlagKind.document, str(row.id), basis, row.agency_id, actor)
     for agency_id, province_id in provinces.items():
-        await conformity.require_reannouncement(session, province_id, agency_id, actor,
-                                                f"{basis.reference} v{basis.version}")
+        await conformity.require_reannouncement(
+            session, province_id, agency_id, actor, f"{basis.reference} v{basis.version}"
+        )
     return len(adoptions) + len(docs)
 
 
-async def record_change(session: AsyncSession, principal: Principal, *, reference: str, title: str = "",
-                        valid_from: dt.date | None = None, valid_until: dt.date | None = None,
-                        note: str = "") -> tuple[LegalBasisVersion, int]:
+async def record_change(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    reference: str,
+    title: str = "",
+    valid_from: dt.date | None = None,
+    valid_until: dt.date | None = None,
+    note: str = "",
+) -> tuple[LegalBasisVersion, int]:
     """The national administrator enters a new version of a legal basis."""
     require_role(principal, Role.national_admin)
     reference = require_text(reference, "reference", 100)
     _dates(valid_from, valid_until)
-    basis = await _new_version(session, reference, title=title[:500], valid_from=valid_from,
-                               valid_until=valid_until, note=note, source="national_admin",
-                               actor=principal.subject)
+    basis = await _new_version(
+        session,
+        reference,
+        title=title[:500],
+        valid_from=valid_from,
+        valid_until=valid_until,
+        note=note,
+        source="national_admin",
+        actor=principal.subject,
+    )
     return basis, await flag_dependants(session, basis, principal.subject)
 
 
@@ -129,13 +217,17 @@ async def sync_from_procedures(session: AsyncSession, procedures) -> int:
     """At catalogue sync: link each procedure to its legal bases; a basis seen for the first
     time becomes version 1; one whose title or dates the module changed gets a new version and
     flags its dependants. Returns the number of new versions."""
-    links = {(row.procedure_code, row.reference) for row in (await session.execute(
-        select(ProcedureLegalBasis))).scalars()}
+    links = {
+        (row.procedure_code, row.reference)
+        for row in (await session.execute(select(ProcedureLegalBasis))).scalars()
+    }
     changed: dict[str, object] = {}
     for procedure in procedures:
         for basis in procedure.legal_basis:
             if (procedure.code, basis.reference) not in links:
-                session.add(ProcedureLegalBasis(procedure_code=procedure.code, reference=basis.reference))
+                session.add(
+                    ProcedureLegalBasis(procedure_code=procedure.code, reference=basis.reference)
+                )
                 links.add((procedure.code, basis.reference))
             changed.setdefault(basis.reference, basis)
     await session.flush()
@@ -145,47 +237,101 @@ async def sync_from_procedures(session: AsyncSession, procedures) -> int:
         facts = (basis.title[:500], basis.valid_from, basis.valid_until)
         if before is not None and (before.title, before.valid_from, before.valid_until) == facts:
             continue
-        row = await _new_version(session, reference, title=facts[0], valid_from=basis.valid_from,
-                                 valid_until=basis.valid_until, note="", source="module", actor="catalogue")
+        row = await _new_version(
+            session,
+            reference,
+            title=facts[0],
+            valid_from=basis.valid_from,
+            valid_until=basis.valid_until,
+            note="",
+            source="module",
+            actor="catalogue",
+        )
         versions += 1
         if before is not None:
             await flag_dependants(session, row, "catalogue")
     return versions
 
 
-async def _clear(session: AsyncSession, principal: Principal, province_id: int, agency_id: int, kind: FlagKind,
-                 subject: str, note: str) -> list[ReviewFlag]:
-    flags = (await session.execute(select(ReviewFlag).where(
-        ReviewFlag.province_id == province_id, ReviewFlag.agency_id == agency_id, ReviewFlag.kind == kind,
-        ReviewFlag.subject == subject, ReviewFlag.reviewed_at.is_(None)))).scalars().all()
+async def _clear(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    agency_id: int,
+    kind: FlagKind,
+    subject: str,
+    note: str,
+) -> list[ReviewFlag]:
+    flags = (
+        (
+            await session.execute(
+                select(ReviewFlag).where(
+                    ReviewFlag.province_id == province_id,
+                    ReviewFlag.agency_id == agency_id,
+                    ReviewFlag.kind == kind,
+                    ReviewFlag.subject == subject,
+                    ReviewFlag.reviewed_at.is_(None),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     if not flags:
-        raise NotFound(f"no open review flag for this {kind.value}",
-                       "không có yêu cầu rà soát nào đang mở cho đối tượng này", code="NO_REVIEW_PENDING")
+        raise NotFound(
+            f"no open review flag for this {kind.value}",
+            "không có yêu cầu rà soát nào đang mở cho đối tượng này",
+            code="NO_REVIEW_PENDING",
+        )
     now = utcnow()
     for flag in flags:
         flag.reviewed_by, flag.reviewed_at, flag.note = principal.subject, now, note or None
         session.add(flag)
         await session.flush()
-        await audit.append(session, province_id=province_id, agency_id=agency_id, actor=principal.subject,
-                           action="review_flag.clear", entity_type="review_flags", entity_id=flag.id,
-                           data={"kind": kind.value, "subject": subject, "reference": flag.reference})
+        await audit.append(
+            session,
+            province_id=province_id,
+            agency_id=agency_id,
+            actor=principal.subject,
+            action="review_flag.clear",
+            entity_type="review_flags",
+            entity_id=flag.id,
+            data={"kind": kind.value, "subject": subject, "reference": flag.reference},
+        )
     return flags
 
 
 REVIEWERS = (Role.iso_secretary, Role.leader)
 
 
-async def review_procedure(session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int,
-                           procedure_code: str, note: str = "") -> list[ReviewFlag]:
+async def review_procedure(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int,
+    procedure_code: str,
+    note: str = "",
+) -> list[ReviewFlag]:
     require_role(principal, *REVIEWERS)
-    return await _clear(session, principal, province_id, agency_id, FlagKind.procedure, procedure_code, note)
+    return await _clear(
+        session, principal, province_id, agency_id, FlagKind.procedure, procedure_code, note
+    )
 
 
-async def review_document(session: AsyncSession, principal: Principal, province_id: int, document_id: int,
-                          note: str = "") -> list[ReviewFlag]:
+async def review_document(
+    session: AsyncSession, principal: Principal, province_id: int, document_id: int, note: str = ""
+) -> list[ReviewFlag]:
     require_role(principal, *REVIEWERS)
     document = await session.get(Document, (province_id, document_id))
     if document is None:
         raise NotFound("no such document", "không tìm thấy tài liệu")
-    return await _clear(session, principal, province_id, document.agency_id, FlagKind.document,
-                        str(document.id), note)
+    return await _clear(
+        session,
+        principal,
+        province_id,
+        document.agency_id,
+        FlagKind.document,
+        str(document.id),
+        note,
+    )

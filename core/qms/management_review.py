@@ -61,8 +61,10 @@ class ReviewAction(TenantOwned, table=True):
     """A decision of the review, tracked to done with its owner and due date."""
 
     __tablename__ = "review_actions"
-    __table_args__ = (agency_fk("review_actions"),
-                      tenant_fk("review_actions", "review_id", "management_reviews", "review"))
+    __table_args__ = (
+        agency_fk("review_actions"),
+        tenant_fk("review_actions", "review_id", "management_reviews", "review"),
+    )
 
     review_id: int = Field(sa_type=BigInteger)
     decision: str = Field(sa_type=Text)
@@ -76,89 +78,214 @@ class ReviewAction(TenantOwned, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-async def dossier_figures(session: AsyncSession, province_id: int, agency_id: int, period_start: dt.date,
-                         period_end: dt.date) -> dict:
+async def dossier_figures(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    period_start: dt.date,
+    period_end: dt.date,
+) -> dict:
     """The agency's figures of the period, from core/qms/figures.py (the same numbers as the
     `figures` query): received, finished, on time, late, backlog, handling times, ratings."""
     period = figures.Period.of(start=period_start, to=period_end)
     [got] = await figures.figures(session, TenantScope.agencies([agency_id], [province_id]), period)
     return {
-        "dossiers": {"received": got.received, "finished": got.finished, "on_time": got.on_time,
-                     "finished_late": got.finished_late, "backlog": got.backlog, "backlog_late": got.backlog_late,
-                     "late": got.late, "on_time_rate": got.on_time_rate, "mean_days": got.mean_days,
-                     "p90_days": got.p90_days},
-        "feedback": {"ratings": got.rating_count, "mean_rating": got.rating_mean,
-                     "satisfied_share": got.satisfied_share},
+        "dossiers": {
+            "received": got.received,
+            "finished": got.finished,
+            "on_time": got.on_time,
+            "finished_late": got.finished_late,
+            "backlog": got.backlog,
+            "backlog_late": got.backlog_late,
+            "late": got.late,
+            "on_time_rate": got.on_time_rate,
+            "mean_days": got.mean_days,
+            "p90_days": got.p90_days,
+        },
+        "feedback": {
+            "ratings": got.rating_count,
+            "mean_rating": got.rating_mean,
+            "satisfied_share": got.satisfied_share,
+        },
     }
 
 
-async def compile_inputs(session: AsyncSession, province_id: int, agency_id: int, period_start: dt.date,
-                         period_end: dt.date, risk_threshold: int) -> dict:
+async def compile_inputs(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    period_start: dt.date,
+    period_end: dt.date,
+    risk_threshold: int,
+) -> dict:
     start, end = figures.Period.of(start=period_start, to=period_end).bounds()  # Vietnam's days
     mine = (Nonconformity.province_id == province_id, Nonconformity.agency_id == agency_id)
-    findings = dict((await session.execute(select(AuditFinding.kind, func.count()).where(
-        AuditFinding.province_id == province_id, AuditFinding.agency_id == agency_id,
-        AuditFinding.recorded_at >= start, AuditFinding.recorded_at < end).group_by(AuditFinding.kind))).all())
-    raised = dict((await session.execute(select(Nonconformity.source, func.count()).where(
-        *mine, Nonconformity.raised_at >= start, Nonconformity.raised_at < end)
-        .group_by(Nonconformity.source))).all())
-    open_now = (await session.execute(select(func.count()).select_from(Nonconformity).where(
-        *mine, Nonconformity.status != NcStatus.closed.value))).scalar_one()
-    closed = (await session.execute(select(func.count()).select_from(Nonconformity).where(
-        *mine, Nonconformity.closed_at >= start, Nonconformity.closed_at < end))).scalar_one()
-    risks = (await session.execute(select(Risk).where(
-        Risk.province_id == province_id, Risk.agency_id == agency_id, Risk.level >= risk_threshold)
-        .order_by(Risk.level.desc(), Risk.id))).scalars().all()
+    findings = dict(
+        (
+            await session.execute(
+                select(AuditFinding.kind, func.count())
+                .where(
+                    AuditFinding.province_id == province_id,
+                    AuditFinding.agency_id == agency_id,
+                    AuditFinding.recorded_at >= start,
+                    AuditFinding.recorded_at < end,
+                )
+                .group_by(AuditFinding.kind)
+            )
+        ).all()
+    )
+    raised = dict(
+        (
+            await session.execute(
+                select(Nonconformity.source, func.count())
+                .where(*mine, Nonconformity.raised_at >= start, Nonconformity.raised_at < end)
+                .group_by(Nonconformity.source)
+            )
+        ).all()
+    )
+    open_now = (
+        await session.execute(
+            select(func.count())
+            .select_from(Nonconformity)
+            .where(*mine, Nonconformity.status != NcStatus.closed.value)
+        )
+    ).scalar_one()
+    closed = (
+        await session.execute(
+            select(func.count())
+            .select_from(Nonconformity)
+            .where(*mine, Nonconformity.closed_at >= start, Nonconformity.closed_at < end)
+        )
+    ).scalar_one()
+    risks = (
+        (
+            await session.execute(
+                select(Risk)
+                .where(
+                    Risk.province_id == province_id,
+                    Risk.agency_id == agency_id,
+                    Risk.level >= risk_threshold,
+                )
+                .order_by(Risk.level.desc(), Risk.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
     return {
         "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
         **await dossier_figures(session, province_id, agency_id, period_start, period_end),
         "audit_findings": {value(k): n for k, n in findings.items()},
-        "nonconformities": {"raised": sum(raised.values()), "raised_by_source": {value(k): n for k, n in raised.items()},
-                            "open": open_now, "closed": closed},
-        "risks_above_threshold": [{"title": r.title, "level": r.level, "owner": r.owner} for r in risks],
+        "nonconformities": {
+            "raised": sum(raised.values()),
+            "raised_by_source": {value(k): n for k, n in raised.items()},
+            "open": open_now,
+            "closed": closed,
+        },
+        "risks_above_threshold": [
+            {"title": r.title, "level": r.level, "owner": r.owner} for r in risks
+        ],
     }
 
 
-async def hold_review(session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int,
-                      period_start: dt.date, period_end: dt.date, held_on: dt.date, chaired_by: str,
-                      risk_threshold: int = DEFAULT_RISK_THRESHOLD, conclusions: str = "") -> ManagementReview:
+async def hold_review(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int,
+    period_start: dt.date,
+    period_end: dt.date,
+    held_on: dt.date,
+    chaired_by: str,
+    risk_threshold: int = DEFAULT_RISK_THRESHOLD,
+    conclusions: str = "",
+) -> ManagementReview:
     require_role(principal, *KEEPERS)
     if period_end < period_start:
-        raise DomainError("periodEnd is before periodStart", "ngày kết thúc kỳ trước ngày bắt đầu", field="periodEnd")
+        raise DomainError(
+            "periodEnd is before periodStart",
+            "ngày kết thúc kỳ trước ngày bắt đầu",
+            field="periodEnd",
+        )
     if held_on < period_start:
-        raise DomainError("heldOn is before the period", "ngày họp trước kỳ xem xét", field="heldOn")
+        raise DomainError(
+            "heldOn is before the period", "ngày họp trước kỳ xem xét", field="heldOn"
+        )
     if not 1 <= risk_threshold <= 25:
-        raise DomainError("riskThreshold must be between 1 and 25", "ngưỡng rủi ro phải từ 1 đến 25",
-                          field="riskThreshold")
+        raise DomainError(
+            "riskThreshold must be between 1 and 25",
+            "ngưỡng rủi ro phải từ 1 đến 25",
+            field="riskThreshold",
+        )
     review = ManagementReview(
-        province_id=province_id, agency_id=agency_id, period_start=period_start, period_end=period_end,
-        held_on=held_on, chaired_by=require_text(chaired_by, "chairedBy", 200), risk_threshold=risk_threshold,
-        inputs=await compile_inputs(session, province_id, agency_id, period_start, period_end, risk_threshold),
-        conclusions=conclusions, created_by=principal.subject)
+        province_id=province_id,
+        agency_id=agency_id,
+        period_start=period_start,
+        period_end=period_end,
+        held_on=held_on,
+        chaired_by=require_text(chaired_by, "chairedBy", 200),
+        risk_threshold=risk_threshold,
+        inputs=await compile_inputs(
+            session, province_id, agency_id, period_start, period_end, risk_threshold
+        ),
+        conclusions=conclusions,
+        created_by=principal.subject,
+    )
     session.add(review)
-    await record(session, review, principal.subject, "management_review.hold",
-                 {"period": review.inputs["period"]})
+    await record(
+        session,
+        review,
+        principal.subject,
+        "management_review.hold",
+        {"period": review.inputs["period"]},
+    )
     return review
 
 
-async def add_action(session: AsyncSession, principal: Principal, province_id: int, review_id: int, *,
-                     decision: str, owner: str, due_date: dt.date) -> ReviewAction:
+async def add_action(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    review_id: int,
+    *,
+    decision: str,
+    owner: str,
+    due_date: dt.date,
+) -> ReviewAction:
     require_role(principal, *KEEPERS)
-    review = await get_in_scope(session, ManagementReview, province_id, review_id, "management review")
+    review = await get_in_scope(
+        session, ManagementReview, province_id, review_id, "management review"
+    )
     if due_date < review.held_on:
-        raise DomainError("dueDate is before the review was held", "hạn thực hiện trước ngày họp xem xét",
-                          field="dueDate")
-    action = ReviewAction(province_id=province_id, agency_id=review.agency_id, review_id=review.id,
-                          decision=require_text(decision, "decision", 10_000), owner=require_text(owner, "owner", 200),
-                          due_date=due_date, created_by=principal.subject)
+        raise DomainError(
+            "dueDate is before the review was held",
+            "hạn thực hiện trước ngày họp xem xét",
+            field="dueDate",
+        )
+    action = ReviewAction(
+        province_id=province_id,
+        agency_id=review.agency_id,
+        review_id=review.id,
+        decision=require_text(decision, "decision", 10_000),
+        owner=require_text(owner, "owner", 200),
+        due_date=due_date,
+        created_by=principal.subject,
+    )
     session.add(action)
-    await record(session, action, principal.subject, "review_action.add",
-                 {"review_id": review.id, "due_date": due_date.isoformat()})
+    await record(
+        session,
+        action,
+        principal.subject,
+        "review_action.add",
+        {"review_id": review.id, "due_date": due_date.isoformat()},
+    )
     return action
 
 
-async def complete_action(session: AsyncSession, principal: Principal, province_id: int, action_id: int, *,
-                          result: str) -> ReviewAction:
+async def complete_action(
+    session: AsyncSession, principal: Principal, province_id: int, action_id: int, *, result: str
+) -> ReviewAction:
     require_role(principal, *KEEPERS)
     action = await get_in_scope(session, ReviewAction, province_id, action_id, "review action")
     if value(action.status) != ActionStatus.open.value:
@@ -170,12 +297,18 @@ async def complete_action(session: AsyncSession, principal: Principal, province_
     return action
 
 
-async def actions_of(session: AsyncSession, keys: list[tuple[int, int]]) -> dict[tuple[int, int], list[ReviewAction]]:
+async def actions_of(
+    session: AsyncSession, keys: list[tuple[int, int]]
+) -> dict[tuple[int, int], list[ReviewAction]]:
     """The actions of several reviews ((province_id, id) keys) in one query."""
     found: dict[tuple[int, int], list[ReviewAction]] = {}
     if keys:
-        for row in (await session.execute(select(ReviewAction).where(
-                tuple_(ReviewAction.province_id, ReviewAction.review_id).in_(keys))
-                .order_by(ReviewAction.due_date, ReviewAction.id))).scalars():
+        for row in (
+            await session.execute(
+                select(ReviewAction)
+                .where(tuple_(ReviewAction.province_id, ReviewAction.review_id).in_(keys))
+                .order_by(ReviewAction.due_date, ReviewAction.id)
+            )
+        ).scalars():
             found.setdefault((row.province_id, row.review_id), []).append(row)
     return found

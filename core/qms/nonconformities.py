@@ -76,28 +76,57 @@ class Nonconformity(TenantOwned, table=True):
 
 
 async def raise_nonconformity(
-    session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int, title: str,
-    description: str = "", source: str = "manual", source_ref: str | None = None,
-    procedure_code: str | None = None, step: str | None = None, officer: str | None = None,
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int,
+    title: str,
+    description: str = "",
+    source: str = "manual",
+    source_ref: str | None = None,
+    procedure_code: str | None = None,
+    step: str | None = None,
+    officer: str | None = None,
 ) -> Nonconformity:
     require_role(principal, *MAINTAINERS)
     try:
         kind = NcSource(source)
     except ValueError:
-        raise DomainError("source must be manual, audit_finding or complaint", "nguồn không hợp lệ",
-                          field="source") from None
+        raise DomainError(
+            "source must be manual, audit_finding or complaint",
+            "nguồn không hợp lệ",
+            field="source",
+        ) from None
     if kind == NcSource.dossier:
-        raise DomainError("dossier nonconformities are raised by the dossier engine",
-                          "điểm không phù hợp từ hồ sơ do hệ thống tự tạo", field="source")
+        raise DomainError(
+            "dossier nonconformities are raised by the dossier engine",
+            "điểm không phù hợp từ hồ sơ do hệ thống tự tạo",
+            field="source",
+        )
     if kind in (NcSource.audit_finding, NcSource.complaint):
         # Traceability: which finding or which complaint (its number in the register).
         source_ref = require_text(source_ref, "sourceRef", 100)
-    nc = Nonconformity(province_id=province_id, agency_id=agency_id, title=require_text(title, "title", 300),
-                       description=description, source=kind, source_ref=source_ref,
-                       procedure_code=procedure_code, step=step, officer=officer, raised_by=principal.subject)
+    nc = Nonconformity(
+        province_id=province_id,
+        agency_id=agency_id,
+        title=require_text(title, "title", 300),
+        description=description,
+        source=kind,
+        source_ref=source_ref,
+        procedure_code=procedure_code,
+        step=step,
+        officer=officer,
+        raised_by=principal.subject,
+    )
     session.add(nc)
-    await record(session, nc, principal.subject, "nonconformity.raise",
-                 {"source": kind.value, "procedure_code": procedure_code})
+    await record(
+        session,
+        nc,
+        principal.subject,
+        "nonconformity.raise",
+        {"source": kind.value, "procedure_code": procedure_code},
+    )
     return nc
 
 
@@ -110,8 +139,17 @@ def _expect(nc: Nonconformity, allowed: set[NcStatus], target: NcStatus) -> None
         raise invalid_transition("nonconformity", nc.status, target.value)
 
 
-async def plan_action(session: AsyncSession, principal: Principal, province_id: int, nc_id: int, *,
-                      root_cause: str, corrective_action: str, owner: str, due_date: dt.date) -> Nonconformity:
+async def plan_action(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    nc_id: int,
+    *,
+    root_cause: str,
+    corrective_action: str,
+    owner: str,
+    due_date: dt.date,
+) -> Nonconformity:
     require_role(principal, *MAINTAINERS)
     nc = await _load(session, province_id, nc_id)
     _expect(nc, {NcStatus.open, NcStatus.action_planned}, NcStatus.action_planned)
@@ -119,15 +157,22 @@ async def plan_action(session: AsyncSession, principal: Principal, province_id: 
     nc.corrective_action = require_text(corrective_action, "correctiveAction", 10_000)
     nc.owner = require_text(owner, "owner", 200)
     if due_date < nc.raised_at.date():
-        raise DomainError("dueDate is before the nonconformity was raised",
-                          "hạn xử lý trước ngày phát hiện", field="dueDate")
+        raise DomainError(
+            "dueDate is before the nonconformity was raised",
+            "hạn xử lý trước ngày phát hiện",
+            field="dueDate",
+        )
     nc.due_date, nc.status = due_date, NcStatus.action_planned
     session.add(nc)
-    await record(session, nc, principal.subject, "nonconformity.plan", {"due_date": due_date.isoformat()})
+    await record(
+        session, nc, principal.subject, "nonconformity.plan", {"due_date": due_date.isoformat()}
+    )
     return nc
 
 
-async def complete_action(session, principal: Principal, province_id: int, nc_id: int) -> Nonconformity:
+async def complete_action(
+    session, principal: Principal, province_id: int, nc_id: int
+) -> Nonconformity:
     require_role(principal, *MAINTAINERS)
     nc = await _load(session, province_id, nc_id)
     _expect(nc, {NcStatus.action_planned}, NcStatus.action_done)
@@ -137,8 +182,9 @@ async def complete_action(session, principal: Principal, province_id: int, nc_id
     return nc
 
 
-async def record_effectiveness(session, principal: Principal, province_id: int, nc_id: int, *,
-                               result: str, effective: bool) -> Nonconformity:
+async def record_effectiveness(
+    session, principal: Principal, province_id: int, nc_id: int, *, result: str, effective: bool
+) -> Nonconformity:
     """An ineffective action sends the nonconformity back to planning."""
     require_role(principal, *MAINTAINERS)
     nc = await _load(session, province_id, nc_id)
@@ -147,7 +193,9 @@ async def record_effectiveness(session, principal: Principal, province_id: int, 
     nc.effective, nc.checked_by, nc.checked_at = effective, principal.subject, utcnow()
     nc.status = NcStatus.verified if effective else NcStatus.action_planned
     session.add(nc)
-    await record(session, nc, principal.subject, "nonconformity.effectiveness", {"effective": effective})
+    await record(
+        session, nc, principal.subject, "nonconformity.effectiveness", {"effective": effective}
+    )
     return nc
 
 
@@ -157,9 +205,12 @@ async def close(session, principal: Principal, province_id: int, nc_id: int) -> 
     if nc.status == NcStatus.closed:
         raise invalid_transition("nonconformity", nc.status, NcStatus.closed.value)
     if nc.status != NcStatus.verified or not nc.effective or nc.checked_at is None:
-        raise DomainError("an effectiveness check must confirm the action before closure",
-                          "cần kiểm tra hiệu lực của hành động khắc phục trước khi đóng",
-                          code="EFFECTIVENESS_CHECK_REQUIRED", status=nc.status)
+        raise DomainError(
+            "an effectiveness check must confirm the action before closure",
+            "cần kiểm tra hiệu lực của hành động khắc phục trước khi đóng",
+            code="EFFECTIVENESS_CHECK_REQUIRED",
+            status=nc.status,
+        )
     nc.status, nc.closed_at = NcStatus.closed, utcnow()
     session.add(nc)
     await record(session, nc, principal.subject, "nonconformity.close")

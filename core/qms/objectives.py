@@ -47,8 +47,12 @@ class Comparator(str, enum.Enum):
     less_than = "less_than"
 
 
-COMPARE = {Comparator.at_least: operator.ge, Comparator.at_most: operator.le,
-           Comparator.more_than: operator.gt, Comparator.less_than: operator.lt}
+COMPARE = {
+    Comparator.at_least: operator.ge,
+    Comparator.at_most: operator.le,
+    Comparator.more_than: operator.gt,
+    Comparator.less_than: operator.lt,
+}
 RATES = {ObjectiveMetric.on_time_rate, ObjectiveMetric.satisfied_share}
 
 
@@ -71,7 +75,9 @@ class Objective(TenantOwned, table=True):
         Index("ix_objectives_period", "province_id", "period_start"),
     )
 
-    agency_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))
+    agency_id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=True, index=True)
+    )
     title: str = Field(max_length=300)
     metric: str = Field(max_length=32)
     comparator: str = Field(max_length=16)
@@ -93,13 +99,17 @@ KEEPERS = (Role.iso_secretary, Role.leader)
 def _may_keep(principal: Principal, province_id: int, agency_id: int | None) -> None:
     """Agency objectives: its ISO secretary or leader. Province objectives: its administrator."""
     if agency_id is None:
-        allowed = principal.has_role(Role.province_admin) and principal.tenant.allows(province_id, None)
+        allowed = principal.has_role(Role.province_admin) and principal.tenant.allows(
+            province_id, None
+        )
     else:
         allowed = principal.has_role(*KEEPERS) and principal.tenant.allows(province_id, agency_id)
     if not allowed:
-        raise Forbidden("Only the agency's ISO secretary or leader (or the province administrator for a "
-                        "province objective) may change it",
-                        "Chỉ thư ký ISO, lãnh đạo cơ quan (hoặc quản trị tỉnh với mục tiêu cấp tỉnh) được thay đổi")
+        raise Forbidden(
+            "Only the agency's ISO secretary or leader (or the province administrator for a "
+            "province objective) may change it",
+            "Chỉ thư ký ISO, lãnh đạo cơ quan (hoặc quản trị tỉnh với mục tiêu cấp tỉnh) được thay đổi",
+        )
 
 
 @dataclasses.dataclass
@@ -117,9 +127,12 @@ class Definition:
         comparator = _enum(Comparator, self.comparator, "comparator")
         target = float(self.target)
         if target < 0 or (metric in RATES and target > 1):
-            raise DomainError("target: a rate is between 0 and 1, other targets are not negative",
-                              "target: tỷ lệ từ 0 đến 1, các chỉ tiêu khác không âm",
-                              code="BAD_INPUT", field="target")
+            raise DomainError(
+                "target: a rate is between 0 and 1, other targets are not negative",
+                "target: tỷ lệ từ 0 đến 1, các chỉ tiêu khác không âm",
+                code="BAD_INPUT",
+                field="target",
+            )
         code = (self.procedure_code or "").strip() or None
         return Definition(title, metric.value, comparator.value, target, self.period, code)
 
@@ -129,36 +142,63 @@ def _enum(kind, value, field: str):
         return kind(getattr(value, "value", value))
     except ValueError:
         names = ", ".join(item.value for item in kind)
-        raise DomainError(f"{field}: one of {names}", f"{field}: một trong {names}",
-                          code="BAD_INPUT", field=field) from None
+        raise DomainError(
+            f"{field}: one of {names}", f"{field}: một trong {names}", code="BAD_INPUT", field=field
+        ) from None
 
 
-async def create(session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int | None,
-                 definition: Definition) -> Objective:
+async def create(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int | None,
+    definition: Definition,
+) -> Objective:
     _may_keep(principal, province_id, agency_id)
     d = definition.clean()
-    row = Objective(province_id=province_id, agency_id=agency_id, title=d.title, metric=d.metric,
-                    comparator=d.comparator, target=d.target, period_start=d.period.start,
-                    period_end=d.period.last_day, procedure_code=d.procedure_code, created_by=principal.subject)
+    row = Objective(
+        province_id=province_id,
+        agency_id=agency_id,
+        title=d.title,
+        metric=d.metric,
+        comparator=d.comparator,
+        target=d.target,
+        period_start=d.period.start,
+        period_end=d.period.last_day,
+        procedure_code=d.procedure_code,
+        created_by=principal.subject,
+    )
     session.add(row)
     await _audit(session, row, principal, "objective.create")
     return row
 
 
-async def update(session: AsyncSession, principal: Principal, province_id: int, objective_id: int,
-                 definition: Definition) -> Objective:
+async def update(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    objective_id: int,
+    definition: Definition,
+) -> Objective:
     row = await get_in_scope(session, Objective, province_id, objective_id, "objective")
     _may_keep(principal, row.province_id, row.agency_id)
     d = definition.clean()
     row.title, row.metric, row.comparator, row.target = d.title, d.metric, d.comparator, d.target
-    row.period_start, row.period_end, row.procedure_code = d.period.start, d.period.last_day, d.procedure_code
+    row.period_start, row.period_end, row.procedure_code = (
+        d.period.start,
+        d.period.last_day,
+        d.procedure_code,
+    )
     row.updated_at = utcnow()
     session.add(row)
     await _audit(session, row, principal, "objective.update")
     return row
 
 
-async def delete(session: AsyncSession, principal: Principal, province_id: int, objective_id: int) -> None:
+async def delete(
+    session: AsyncSession, principal: Principal, province_id: int, objective_id: int
+) -> None:
     row = await get_in_scope(session, Objective, province_id, objective_id, "objective")
     _may_keep(principal, row.province_id, row.agency_id)
     await _audit(session, row, principal, "objective.delete")
@@ -167,8 +207,13 @@ async def delete(session: AsyncSession, principal: Principal, province_id: int, 
 
 
 async def _audit(session: AsyncSession, row: Objective, principal: Principal, action: str) -> None:
-    data = {"metric": row.metric, "comparator": row.comparator, "target": row.target,
-            "period": row.period.label(), "procedure": row.procedure_code}
+    data = {
+        "metric": row.metric,
+        "comparator": row.comparator,
+        "target": row.target,
+        "period": row.period.label(),
+        "procedure": row.procedure_code,
+    }
     if row.agency_id is not None:
         await record(session, row, principal.subject, action, data)
         return
@@ -179,8 +224,16 @@ async def _audit(session: AsyncSession, row: Objective, principal: Principal, ac
         owner = await documents.model_owner(session, row.province_id)
     except DomainError:
         return
-    await audit.append(session, province_id=row.province_id, agency_id=owner, actor=principal.subject,
-                       action=action, entity_type=Objective.__tablename__, entity_id=row.id, data=data)
+    await audit.append(
+        session,
+        province_id=row.province_id,
+        agency_id=owner,
+        actor=principal.subject,
+        action=action,
+        entity_type=Objective.__tablename__,
+        entity_id=row.id,
+        data=data,
+    )
 
 
 @dataclasses.dataclass
@@ -189,13 +242,17 @@ class Evaluation:
     actual: float | None
 
 
-async def evaluate(session: AsyncSession, row: Objective, now: dt.datetime | None = None) -> Evaluation:
+async def evaluate(
+    session: AsyncSession, row: Objective, now: dt.datetime | None = None
+) -> Evaluation:
     """The objective's result from the figures of its own agency (or province) and period."""
     now = now or utcnow()
-    narrow = figures.Filter(province_id=row.province_id, agency_id=row.agency_id,
-                            procedure_code=row.procedure_code)
-    (got,) = await figures.figures(session, TenantScope.province(row.province_id), row.period,
-                                   figures.Group.nation, narrow)
+    narrow = figures.Filter(
+        province_id=row.province_id, agency_id=row.agency_id, procedure_code=row.procedure_code
+    )
+    (got,) = await figures.figures(
+        session, TenantScope.province(row.province_id), row.period, figures.Group.nation, narrow
+    )
     actual = got.value(row.metric)
     if not row.period.is_over(now):
         return Evaluation(ObjectiveStatus.in_progress, actual)

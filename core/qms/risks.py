@@ -33,26 +33,55 @@ class Risk(TenantOwned, table=True):
 
 def _score(value: int, field: str) -> int:
     if not isinstance(value, int) or not 1 <= value <= 5:
-        raise DomainError(f"{field} must be between 1 and 5", f"{field} phải từ 1 đến 5", field=field)
+        raise DomainError(
+            f"{field} must be between 1 and 5", f"{field} phải từ 1 đến 5", field=field
+        )
     return value
 
 
-async def register_risk(session: AsyncSession, principal: Principal, *, province_id: int, agency_id: int,
-                        title: str, likelihood: int, impact: int, treatment: str, owner: str,
-                        review_date: dt.date) -> Risk:
+async def register_risk(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    province_id: int,
+    agency_id: int,
+    title: str,
+    likelihood: int,
+    impact: int,
+    treatment: str,
+    owner: str,
+    review_date: dt.date,
+) -> Risk:
     require_role(principal, *MAINTAINERS)
-    risk = Risk(province_id=province_id, agency_id=agency_id, title=require_text(title, "title", 300),
-                likelihood=_score(likelihood, "likelihood"), impact=_score(impact, "impact"), level=0,
-                treatment=treatment, owner=require_text(owner, "owner", 200), review_date=review_date,
-                created_by=principal.subject)
+    risk = Risk(
+        province_id=province_id,
+        agency_id=agency_id,
+        title=require_text(title, "title", 300),
+        likelihood=_score(likelihood, "likelihood"),
+        impact=_score(impact, "impact"),
+        level=0,
+        treatment=treatment,
+        owner=require_text(owner, "owner", 200),
+        review_date=review_date,
+        created_by=principal.subject,
+    )
     risk.level = risk.likelihood * risk.impact
     session.add(risk)
     await record(session, risk, principal.subject, "risk.register", {"level": risk.level})
     return risk
 
 
-async def review_risk(session: AsyncSession, principal: Principal, province_id: int, risk_id: int, *,
-                      likelihood: int, impact: int, treatment: str, review_date: dt.date) -> Risk:
+async def review_risk(
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    risk_id: int,
+    *,
+    likelihood: int,
+    impact: int,
+    treatment: str,
+    review_date: dt.date,
+) -> Risk:
     require_role(principal, *MAINTAINERS)
     risk = await get_in_scope(session, Risk, province_id, risk_id, "risk")
     risk.likelihood, risk.impact = _score(likelihood, "likelihood"), _score(impact, "impact")

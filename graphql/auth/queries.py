@@ -23,8 +23,10 @@ class Me:
 
 @strawberry.type
 class AuthQuery:
-    @strawberry.field(description="Who is calling: subject, roles, scopes and tenant scope.",
-                      extensions=guard("me"))
+    @strawberry.field(
+        description="Who is calling: subject, roles, scopes and tenant scope.",
+        extensions=guard("me"),
+    )
     def me(self, info: strawberry.Info) -> Me | None:
         principal = info.context.principal
         tenant = principal.tenant

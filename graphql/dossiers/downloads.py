@@ -22,24 +22,41 @@ from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
 from eiso.graphql.tenants.ids import decode_id
 
-STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "NOT_FOUND": 404, "SLIP_NOT_AVAILABLE": 409,
-          "PDF_FONTS_MISSING": 503}
+STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_FOUND": 404,
+    "SLIP_NOT_AVAILABLE": 409,
+    "PDF_FONTS_MISSING": 503,
+}
 
 
 def _error(error: DomainError) -> JSONResponse:
     status = STATUS.get(error.code, 400)
     headers = {"www-authenticate": "Bearer"} if status == 401 else {}
-    body = {"error": {"code": error.code, "message": error.message, "message_vi": error.message_vi,
-                      **{k: v for k, v in error.details.items() if isinstance(v, str | int)}}}
+    body = {
+        "error": {
+            "code": error.code,
+            "message": error.message,
+            "message_vi": error.message_vi,
+            **{k: v for k, v in error.details.items() if isinstance(v, str | int)},
+        }
+    }
     return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _file(body: bytes, media_type: str, filename: str) -> Response:
     # Slips and the book carry personal data: never cached by a shared proxy.
     quoted = urllib.parse.quote(filename)
-    return Response(body, media_type=media_type, headers={
-        "content-disposition": f"inline; filename*=UTF-8''{quoted}", "cache-control": "no-store",
-        "x-content-type-options": "nosniff"})
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "content-disposition": f"inline; filename*=UTF-8''{quoted}",
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        },
+    )
 
 
 async def _principal(request: Request, operation: str):
@@ -52,9 +69,15 @@ async def dossier_slip(request: Request) -> Response:
     try:
         principal = await _principal(request, "dossierSlip")
         province_id, dossier_id = decode_id(request.path_params["id"], "Dossier")
-        rendered = await service.render(request.app.state.resources, principal.tenant,
-                                        request.path_params["number"], request.path_params["fmt"],
-                                        actor=principal.subject, province_id=province_id, dossier_id=dossier_id)
+        rendered = await service.render(
+            request.app.state.resources,
+            principal.tenant,
+            request.path_params["number"],
+            request.path_params["fmt"],
+            actor=principal.subject,
+            province_id=province_id,
+            dossier_id=dossier_id,
+        )
     except DomainError as error:
         return _error(error)
     return _file(rendered.body, rendered.media_type, rendered.filename)
@@ -67,8 +90,12 @@ def _date(request: Request, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        raise DomainError(f"{name}: a date YYYY-MM-DD", f"{name}: ngày dạng YYYY-MM-DD",
-                          code="BAD_INPUT", field=name) from None
+        raise DomainError(
+            f"{name}: a date YYYY-MM-DD",
+            f"{name}: ngày dạng YYYY-MM-DD",
+            code="BAD_INPUT",
+            field=name,
+        ) from None
 
 
 async def tracking_book(request: Request) -> Response:
@@ -77,10 +104,19 @@ async def tracking_book(request: Request) -> Response:
         province_id, agency_id = decode_id(request.path_params["id"], "Agency")
         fmt = request.path_params["fmt"]
         if fmt not in book.FORMATS:
-            raise DomainError("format: csv or xlsx", "format: csv hoặc xlsx", code="BAD_INPUT", field="format")
+            raise DomainError(
+                "format: csv or xlsx", "format: csv hoặc xlsx", code="BAD_INPUT", field="format"
+            )
         start, end = book.period(_date(request, "from"), _date(request, "to"))
-        loaded = await book.load(request.app.state.resources, principal.tenant, province_id, agency_id, start, end,
-                                 actor=principal.subject)
+        loaded = await book.load(
+            request.app.state.resources,
+            principal.tenant,
+            province_id,
+            agency_id,
+            start,
+            end,
+            actor=principal.subject,
+        )
     except DomainError as error:
         return _error(error)
     filename = f"so-theo-doi-ho-so-{loaded.agency.code}-{start:%Y%m%d}-{end:%Y%m%d}.{fmt}"
@@ -89,6 +125,10 @@ async def tracking_book(request: Request) -> Response:
 
 routes = [
     # Each route's name is its operation in core/auth/rules.py (tests/test_permissions.py checks).
-    Route("/dossiers/{id}/slips/{number:int}.{fmt}", dossier_slip, methods=["GET"], name="dossierSlip"),
-    Route("/agencies/{id}/tracking-book.{fmt}", tracking_book, methods=["GET"], name="trackingBook"),
+    Route(
+        "/dossiers/{id}/slips/{number:int}.{fmt}", dossier_slip, methods=["GET"], name="dossierSlip"
+    ),
+    Route(
+        "/agencies/{id}/tracking-book.{fmt}", tracking_book, methods=["GET"], name="trackingBook"
+    ),
 ]

@@ -29,12 +29,21 @@ def _agency_principal(info: strawberry.Info) -> Principal:
     one agency by its tenant scope)."""
     principal = require_principal(info.context.principal)
     tenant = principal.tenant
-    if principal.agency_id is None and tenant.kind == "agencies" and len(tenant.agency_ids) == 1 == len(tenant.province_ids):
-        principal = dataclasses.replace(principal, agency_id=next(iter(tenant.agency_ids)),
-                                        province_id=next(iter(tenant.province_ids)))
+    if (
+        principal.agency_id is None
+        and tenant.kind == "agencies"
+        and len(tenant.agency_ids) == 1 == len(tenant.province_ids)
+    ):
+        principal = dataclasses.replace(
+            principal,
+            agency_id=next(iter(tenant.agency_ids)),
+            province_id=next(iter(tenant.province_ids)),
+        )
     if principal.agency_id is None or principal.province_id is None:
-        raise Forbidden("Only an agency's officers act on its dossiers",
-                        "Chỉ cán bộ của cơ quan được xử lý hồ sơ của cơ quan")
+        raise Forbidden(
+            "Only an agency's officers act on its dossiers",
+            "Chỉ cán bộ của cơ quan được xử lý hồ sơ của cơ quan",
+        )
     return principal
 
 
@@ -64,7 +73,9 @@ def _step_models(info: strawberry.Info, procedure_code: str) -> dict:
     return {s.code: s.data_model for s in procedure.steps if s.data_model} if procedure else {}
 
 
-async def _agency_ids(info: strawberry.Info, principal: Principal, named: dict[str, str]) -> tuple[dict, frozenset]:
+async def _agency_ids(
+    info: strawberry.Info, principal: Principal, named: dict[str, str]
+) -> tuple[dict, frozenset]:
     """Global Agency ids → (key → agency id, -1 when not of the caller's province; the
     active agencies of the caller's province among them)."""
     wanted = {}
@@ -75,8 +86,9 @@ async def _agency_ids(info: strawberry.Info, principal: Principal, named: dict[s
             province_id, agency_id = None, -1
         # Another province's agency is simply unknown here (composite keys keep steps in one province).
         wanted[key] = agency_id if province_id == principal.province_id else -1
-    known = await service.active_agencies(info.context.resources, principal.province_id,
-                                          {v for v in wanted.values() if v > 0})
+    known = await service.active_agencies(
+        info.context.resources, principal.province_id, {v for v in wanted.values() if v > 0}
+    )
     return wanted, known
 
 
@@ -85,12 +97,22 @@ async def _calendar(info: strawberry.Info):
         return await load_calendar(session, info.context.resources.settings)
 
 
-async def _move(info: strawberry.Info, id: strawberry.ID, expected_version: int, move, **kwargs) -> DossierNode:
+async def _move(
+    info: strawberry.Info, id: strawberry.ID, expected_version: int, move, **kwargs
+) -> DossierNode:
     principal = _agency_principal(info)
     province_id, dossier_id = decode_id(id, "Dossier")
     # The session's tenant scope hides other agencies' rows: their ids answer NOT_FOUND.
-    row = await service.act(info.context.resources, principal.tenant, dossier_id, expected_version,
-                            move, actor=principal.subject, province_id=province_id, **kwargs)
+    row = await service.act(
+        info.context.resources,
+        principal.tenant,
+        dossier_id,
+        expected_version,
+        move,
+        actor=principal.subject,
+        province_id=province_id,
+        **kwargs,
+    )
     return DossierNode(row=row)
 
 
@@ -98,130 +120,260 @@ async def _receipt_slip(info: strawberry.Info, session, got: engine.Received) ->
     """Slip 01 with the lookup key, while the key is still known (the first answer only)."""
     if got.lookup_key is None or not slip_forms.FORMS[1].exists(got.dossier):
         return None
-    rendered = await slips.render_loaded(session, info.context.resources.settings, got.dossier, 1, "html",
-                                         lookup_key=got.lookup_key)
+    rendered = await slips.render_loaded(
+        session, info.context.resources.settings, got.dossier, 1, "html", lookup_key=got.lookup_key
+    )
     return rendered.body.decode()
 
 
 def _complete_step(info: strawberry.Info):
     async def move(session, dossier, **kwargs):
-        return await engine.complete_step(session, dossier, step_models=_step_models(info, dossier.procedure_code),
-                                          **kwargs)
+        return await engine.complete_step(
+            session, dossier, step_models=_step_models(info, dossier.procedure_code), **kwargs
+        )
+
     return move
 
 
 @strawberry.input
 class ReceiveDossierInput:
     procedure_code: str
-    applicant: JSON = strawberry.field(description="Personal data: never shown publicly, logged or audited.")
+    applicant: JSON = strawberry.field(
+        description="Personal data: never shown publicly, logged or audited."
+    )
     sector_data: JSON
     online: bool = False
 
 
 @strawberry.type
 class DossiersMutation:
-    @strawberry.mutation(description="The caller's agency adopts a procedure; it may shorten the time limit, never lengthen it.",
-                         extensions=guard("adoptProcedure"))
-    async def adopt_procedure(self, info: strawberry.Info, procedure_code: str, time_limit: int | None = None,
-                              step_units: JSON | None = None,
-                              step_agencies: JSON | None = None) -> ProcedureNode:
+    @strawberry.mutation(
+        description="The caller's agency adopts a procedure; it may shorten the time limit, never lengthen it.",
+        extensions=guard("adoptProcedure"),
+    )
+    async def adopt_procedure(
+        self,
+        info: strawberry.Info,
+        procedure_code: str,
+        time_limit: int | None = None,
+        step_units: JSON | None = None,
+        step_agencies: JSON | None = None,
+    ) -> ProcedureNode:
         principal = _agency_principal(info)
         units = {str(k): int(v) for k, v in (step_units or {}).items()}
         if not isinstance(step_agencies, dict | None):
-            raise DomainError("stepAgencies: an object of step code → Agency id",
-                              "stepAgencies: phải là đối tượng mã bước → mã cơ quan", code="BAD_INPUT",
-                              field="stepAgencies")
+            raise DomainError(
+                "stepAgencies: an object of step code → Agency id",
+                "stepAgencies: phải là đối tượng mã bước → mã cơ quan",
+                code="BAD_INPUT",
+                field="stepAgencies",
+            )
         agencies, known = await _agency_ids(info, principal, step_agencies or {})
         async with info.context.resources.session(principal.tenant) as session, session.begin():
-            await catalogue.adopt(session, province_id=principal.province_id, agency_id=principal.agency_id,
-                                  procedure_code=procedure_code, actor=principal.subject,
-                                  time_limit=time_limit, step_units=units, step_agencies=agencies,
-                                  known_agencies=known)
+            await catalogue.adopt(
+                session,
+                province_id=principal.province_id,
+                agency_id=principal.agency_id,
+                procedure_code=procedure_code,
+                actor=principal.subject,
+                time_limit=time_limit,
+                step_units=units,
+                step_agencies=agencies,
+                known_agencies=known,
+            )
             procedure = await catalogue.get_procedure(session, procedure_code)
         return ProcedureNode(row=procedure)
 
-    @strawberry.mutation(description="Receive a dossier (or register an online one). A retry with the same idempotency key returns the same dossier.",
-                         extensions=guard("receiveDossier"))
-    async def receive_dossier(self, info: strawberry.Info, input: ReceiveDossierInput,
-                              idempotency_key: str | None = None) -> ReceivedDossier:
+    @strawberry.mutation(
+        description="Receive a dossier (or register an online one). A retry with the same idempotency key returns the same dossier.",
+        extensions=guard("receiveDossier"),
+    )
+    async def receive_dossier(
+        self, info: strawberry.Info, input: ReceiveDossierInput, idempotency_key: str | None = None
+    ) -> ReceivedDossier:
         principal = _agency_principal(info)
         calendar = await _calendar(info)
         async with info.context.resources.session(principal.tenant) as session, session.begin():
-            agency = (await session.execute(select(Agency).where(
-                Agency.province_id == principal.province_id, Agency.id == principal.agency_id))).scalar_one()
-            got = await engine.receive(session, agency=agency, procedure_code=input.procedure_code,
-                                       applicant=input.applicant, sector_data=input.sector_data or {},
-                                       actor=principal.subject, calendar=calendar,
-                                       data_model=_data_model(info, input.procedure_code),
-                                       unique_fields=_unique_fields(info, input.procedure_code),
-                                       idempotency_key=idempotency_key, online=input.online)
+            agency = (
+                await session.execute(
+                    select(Agency).where(
+                        Agency.province_id == principal.province_id,
+                        Agency.id == principal.agency_id,
+                    )
+                )
+            ).scalar_one()
+            got = await engine.receive(
+                session,
+                agency=agency,
+                procedure_code=input.procedure_code,
+                applicant=input.applicant,
+                sector_data=input.sector_data or {},
+                actor=principal.subject,
+                calendar=calendar,
+                data_model=_data_model(info, input.procedure_code),
+                unique_fields=_unique_fields(info, input.procedure_code),
+                idempotency_key=idempotency_key,
+                online=input.online,
+            )
             receipt = await _receipt_slip(info, session, got)
-        return ReceivedDossier(dossier=DossierNode(row=got.dossier), lookup_key=got.lookup_key, replayed=got.replayed,
-                               receipt_slip_html=receipt)
+        return ReceivedDossier(
+            dossier=DossierNode(row=got.dossier),
+            lookup_key=got.lookup_key,
+            replayed=got.replayed,
+            receipt_slip_html=receipt,
+        )
 
-    @strawberry.mutation(description="Refuse an online dossier (not received), with a reason.", extensions=guard("refuseDossier"))
-    async def refuse_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+    @strawberry.mutation(
+        description="Refuse an online dossier (not received), with a reason.",
+        extensions=guard("refuseDossier"),
+    )
+    async def refuse_dossier(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.refuse, reason=reason)
 
-    @strawberry.mutation(description="Assign the dossier to an officer: processing starts.", extensions=guard("assignDossier"))
-    async def assign_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, assignee: str) -> DossierNode:
+    @strawberry.mutation(
+        description="Assign the dossier to an officer: processing starts.",
+        extensions=guard("assignDossier"),
+    )
+    async def assign_dossier(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, assignee: str
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.assign, assignee=assignee)
 
-    @strawberry.mutation(description="The current step is done: on to the next, or processed after the last.", extensions=guard("completeStep"))
-    async def complete_step(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "",
-                            step_data: JSON | None = None, to_agency: strawberry.ID | None = None) -> DossierNode:
+    @strawberry.mutation(
+        description="The current step is done: on to the next, or processed after the last.",
+        extensions=guard("completeStep"),
+    )
+    async def complete_step(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,
+        expected_version: int,
+        note: str = "",
+        step_data: JSON | None = None,
+        to_agency: strawberry.ID | None = None,
+    ) -> DossierNode:
         principal = _agency_principal(info)
         to_agency_id = None
         if to_agency is not None:
             wanted, known = await _agency_ids(info, principal, {"toAgency": to_agency})
             if wanted["toAgency"] not in known:
-                raise DomainError("toAgency: no active agency of this province",
-                                  "toAgency: không có cơ quan đang hoạt động này trong tỉnh",
-                                  code="AGENCY_NOT_FOUND", field="toAgency")
+                raise DomainError(
+                    "toAgency: no active agency of this province",
+                    "toAgency: không có cơ quan đang hoạt động này trong tỉnh",
+                    code="AGENCY_NOT_FOUND",
+                    field="toAgency",
+                )
             to_agency_id = wanted["toAgency"]
         if step_data is not None and not isinstance(step_data, dict):
-            raise DomainError("stepData: an object", "stepData: phải là một đối tượng", code="BAD_INPUT",
-                              field="stepData")
-        return await _move(info, id, expected_version, _complete_step(info), note=note, step_data=step_data,
-                           to_agency_id=to_agency_id, calendar=await _calendar(info))
+            raise DomainError(
+                "stepData: an object",
+                "stepData: phải là một đối tượng",
+                code="BAD_INPUT",
+                field="stepData",
+            )
+        return await _move(
+            info,
+            id,
+            expected_version,
+            _complete_step(info),
+            note=note,
+            step_data=step_data,
+            to_agency_id=to_agency_id,
+            calendar=await _calendar(info),
+        )
 
-    @strawberry.mutation(description="Ask for a supplement (once per dossier): the clock stops.", extensions=guard("requestSupplement"))
-    async def request_supplement(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+    @strawberry.mutation(
+        description="Ask for a supplement (once per dossier): the clock stops.",
+        extensions=guard("requestSupplement"),
+    )
+    async def request_supplement(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.request_supplement, reason=reason)
 
-    @strawberry.mutation(description="The supplement arrived: the clock resumes, the appointment moves.", extensions=guard("supplementReceived"))
-    async def supplement_received(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> DossierNode:
-        return await _move(info, id, expected_version, engine.supplement_received, calendar=await _calendar(info))
+    @strawberry.mutation(
+        description="The supplement arrived: the clock resumes, the appointment moves.",
+        extensions=guard("supplementReceived"),
+    )
+    async def supplement_received(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
+        return await _move(
+            info, id, expected_version, engine.supplement_received, calendar=await _calendar(info)
+        )
 
-    @strawberry.mutation(description="Ask the applicant to meet the financial obligation.", extensions=guard("requestFee"))
-    async def request_fee(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = "") -> DossierNode:
+    @strawberry.mutation(
+        description="Ask the applicant to meet the financial obligation.",
+        extensions=guard("requestFee"),
+    )
+    async def request_fee(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = ""
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.request_fee, note=note)
 
-    @strawberry.mutation(description="The financial obligation is met: processing resumes.", extensions=guard("feePaid"))
-    async def fee_paid(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> DossierNode:
+    @strawberry.mutation(
+        description="The financial obligation is met: processing resumes.",
+        extensions=guard("feePaid"),
+    )
+    async def fee_paid(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.fee_paid)
 
-    @strawberry.mutation(description="The citizen withdraws the dossier.", extensions=guard("withdrawDossier"))
-    async def withdraw_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+    @strawberry.mutation(
+        description="The citizen withdraws the dossier.", extensions=guard("withdrawDossier")
+    )
+    async def withdraw_dossier(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.withdraw, reason=reason)
 
-    @strawberry.mutation(description="Stop processing, with a reason.", extensions=guard("stopDossier"))
-    async def stop_dossier(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str) -> DossierNode:
+    @strawberry.mutation(
+        description="Stop processing, with a reason.", extensions=guard("stopDossier")
+    )
+    async def stop_dossier(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.stop, reason=reason)
 
-    @strawberry.mutation(description="The result is handed to the applicant.", extensions=guard("returnResult"))
-    async def return_result(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> DossierNode:
+    @strawberry.mutation(
+        description="The result is handed to the applicant.", extensions=guard("returnResult")
+    )
+    async def return_result(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
         return await _move(info, id, expected_version, engine.return_result)
 
-    @strawberry.mutation(description="Apology slip (04) for an overdue dossier, with a new appointment; it stays late.",
-                         extensions=guard("recordApology"))
-    async def record_apology(self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str,
-                             new_appointment: dt.datetime) -> DossierNode:
-        return await _move(info, id, expected_version, engine.record_apology, reason=reason,
-                           new_appointment=new_appointment)
+    @strawberry.mutation(
+        description="Apology slip (04) for an overdue dossier, with a new appointment; it stays late.",
+        extensions=guard("recordApology"),
+    )
+    async def record_apology(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,
+        expected_version: int,
+        reason: str,
+        new_appointment: dt.datetime,
+    ) -> DossierNode:
+        return await _move(
+            info,
+            id,
+            expected_version,
+            engine.record_apology,
+            reason=reason,
+            new_appointment=new_appointment,
+        )
 
-    @strawberry.mutation(description="The citizen rates a returned dossier once (no account).", extensions=guard("rateDossier"))
-    async def rate_dossier(self, info: strawberry.Info, code: str, lookup_key: str, rating: int, comment: str = "") -> bool:
+    @strawberry.mutation(
+        description="The citizen rates a returned dossier once (no account).",
+        extensions=guard("rateDossier"),
+    )
+    async def rate_dossier(
+        self, info: strawberry.Info, code: str, lookup_key: str, rating: int, comment: str = ""
+    ) -> bool:
         await public_limit.check(info.context.resources, client_address(info))
         await service.rate_dossier(info.context.resources, code, lookup_key, rating, comment)
         return True

@@ -61,7 +61,10 @@ class ProcedureNode:
         return self.row.module
 
 
-@strawberry.type(name="Slip", description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in its state.")
+@strawberry.type(
+    name="Slip",
+    description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in its state.",
+)
 class SlipNode:
     form: strawberry.Private[slip_forms.SlipForm]
     dossier_gid: strawberry.Private[str]
@@ -90,6 +93,8 @@ class SlipNode:
 def slip_path(dossier_gid: str, number: int, fmt: str) -> str:
     # Kept equal to the routes of graphql/dossiers/downloads.py (a test fetches these URLs).
     return f"/dossiers/{dossier_gid}/slips/{number:02d}.{fmt}"
+
+
 def _set_later():
     # A plain field filled by __post_init__: Strawberry resolves plain fields by attribute,
     # much cheaper than one resolver call per field (a page shows ~400 of them).
@@ -136,18 +141,33 @@ class DossierNode:
         self.late = row.was_late or overdue(status, appointment_at, now)
         self.supplement_count, self.version = row.supplement_count, row.version
 
-    @strawberry.field(description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a supplement request, 03 when refused, 04 after an apology).")
+    @strawberry.field(
+        description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a supplement request, 03 when refused, 04 after an apology)."
+    )
     def slips(self) -> list[SlipNode]:
         gid = encode_id("Dossier", self.row.province_id, self.row.id)
         return [SlipNode(form=f, dossier_gid=gid) for f in slip_forms.available(self.row)]
 
-    @strawberry.field(description="The steps the caller's agency holds (with their own data); "
-                                  "steps held by other agencies are not shown.")
+    @strawberry.field(
+        description="The steps the caller's agency holds (with their own data); "
+        "steps held by other agencies are not shown."
+    )
     async def my_steps(self, info: strawberry.Info) -> list[DossierStepNode]:
         async with info.context.resources.session(info.context.principal.tenant) as session:
-            rows = (await session.execute(select(DossierStep).where(
-                DossierStep.province_id == self.row.province_id, DossierStep.dossier_id == self.row.id)
-                .order_by(DossierStep.step_index))).scalars().all()
+            rows = (
+                (
+                    await session.execute(
+                        select(DossierStep)
+                        .where(
+                            DossierStep.province_id == self.row.province_id,
+                            DossierStep.dossier_id == self.row.id,
+                        )
+                        .order_by(DossierStep.step_index)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         return [DossierStepNode(row=r) for r in rows]
 
 
@@ -187,12 +207,15 @@ class DossierStepNode:
 @strawberry.type
 class ReceivedDossier:
     dossier: DossierNode
-    lookup_key: str | None = strawberry.field(description="Given once, on the first answer; eiso keeps only its hash.")
+    lookup_key: str | None = strawberry.field(
+        description="Given once, on the first answer; eiso keeps only its hash."
+    )
     replayed: bool
     receipt_slip_html: str | None = strawberry.field(
         default=None,
         description="Slip 01 (receipt and appointment) as HTML, printed with the lookup key: only on the first answer "
-                    "for a dossier received at the counter. Later prints of slip 01 say the key is on the original.")
+        "for a dossier received at the counter. Later prints of slip 01 say the key is on the original.",
+    )
 
 
 @strawberry.type
@@ -200,7 +223,9 @@ class PublicEvent:
     at: dt.datetime
     action: str
     status: DossierStatus
-    agency: str = strawberry.field(description="The agency that acted (one timeline across agencies).")
+    agency: str = strawberry.field(
+        description="The agency that acted (one timeline across agencies)."
+    )
 
 
 @strawberry.type

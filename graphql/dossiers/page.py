@@ -36,9 +36,20 @@ from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params
 
 # What DossierNode reads; the personal data (applicant) and the JSON columns stay in the table.
-COLUMNS = (Dossier.province_id, Dossier.id, Dossier.code, Dossier.procedure_code, Dossier.status,
-           Dossier.current_step, Dossier.assignee, Dossier.received_at, Dossier.appointment_at,
-           Dossier.was_late, Dossier.supplement_count, Dossier.version)
+COLUMNS = (
+    Dossier.province_id,
+    Dossier.id,
+    Dossier.code,
+    Dossier.procedure_code,
+    Dossier.status,
+    Dossier.current_step,
+    Dossier.assignee,
+    Dossier.received_at,
+    Dossier.appointment_at,
+    Dossier.was_late,
+    Dossier.supplement_count,
+    Dossier.version,
+)
 # Statuses whose clock runs (engine.is_overdue): past the appointment, such a dossier is late.
 RUNNING = tuple(sorted(int(s) for s in CLOCK_RUNS))
 
@@ -59,7 +70,9 @@ class Shape(NamedTuple):
     provinces: bool
 
 
-def statement(f, first: int, after: str | None, now: dt.datetime, scope: TenantScope) -> tuple[Select, Select, dict]:
+def statement(
+    f, first: int, after: str | None, now: dt.datetime, scope: TenantScope
+) -> tuple[Select, Select, dict]:
     """The page's statement and its total's, built once per shape (building a statement cost
     as much as running it), and the values of their parameters."""
     params: dict = {"limit": first + 1}
@@ -77,7 +90,9 @@ def statement(f, first: int, after: str | None, now: dt.datetime, scope: TenantS
         params["now"] = now
     if after is not None:
         params["after_received"], params["after_id"] = _after(after)
-    shape = Shape(frozenset(params), f.late, after is not None, scope.kind, bool(scope.province_ids))
+    shape = Shape(
+        frozenset(params), f.late, after is not None, scope.kind, bool(scope.province_ids)
+    )
     return _page(shape), _total(shape._replace(after=False)), {**params, **scope_params(scope)}
 
 
@@ -89,9 +104,15 @@ def _page(shape: Shape) -> Select:
     if shape.scope != "agencies":
         return _latest(_filtered(shape, bound_scope(Dossier, shape.scope)))
     own = _latest(_filtered(shape, bound_scope(Dossier, "agencies", "own"))).subquery()
-    shared = _latest(_filtered(shape, bound_scope(Dossier, "agencies", "shared", provinces=shape.provinces))).subquery()
+    shared = _latest(
+        _filtered(shape, bound_scope(Dossier, "agencies", "shared", provinces=shape.provinces))
+    ).subquery()
     both = union_all(select(own), select(shared)).subquery()
-    return select(both).order_by(both.c.received_at.desc(), both.c.id.desc()).limit(bindparam("limit", type_=Integer))
+    return (
+        select(both)
+        .order_by(both.c.received_at.desc(), both.c.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 @functools.lru_cache(maxsize=256)
@@ -122,7 +143,9 @@ def _filtered(shape: Shape, scope) -> Select:
     if shape.late is not None:
         found.append(_late() if shape.late else ~_late())
     if shape.after:
-        after = tuple_(bindparam("after_received", type_=Dossier.received_at.type), bindparam("after_id"))
+        after = tuple_(
+            bindparam("after_received", type_=Dossier.received_at.type), bindparam("after_id")
+        )
         found.append(tuple_(Dossier.received_at, Dossier.id) < after)
     return select(*COLUMNS).where(*found)
 
@@ -145,8 +168,9 @@ def _after(cursor: str) -> tuple[dt.datetime, int]:
     try:
         return _aware(dt.datetime.fromisoformat(received)), int(dossier_id)
     except (TypeError, ValueError):
-        raise DomainError("`after` is not a cursor from this list",
-                          "`after` không phải con trỏ của danh sách này") from None
+        raise DomainError(
+            "`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này"
+        ) from None
 
 
 async def fetch(session, statement: Select, params: dict, first: int):

@@ -33,7 +33,9 @@ class DossierFilter:
     late: bool | None = None
     received_from: dt.datetime | None = None
     received_to: dt.datetime | None = None
-    search: str | None = strawberry.field(default=None, description="A dossier code or its beginning (case and diacritics ignored).")
+    search: str | None = strawberry.field(
+        default=None, description="A dossier code or its beginning (case and diacritics ignored)."
+    )
 
 
 def client_address(info: strawberry.Info) -> str:
@@ -45,9 +47,11 @@ async def load_dossier(info: strawberry.Info, id: strawberry.ID) -> Dossier:
     principal = require_principal(info.context.principal)
     province_id, dossier_id = decode_id(id, "Dossier")
     async with info.context.resources.session(principal.tenant) as session:
-        row = (await session.execute(
-            select(Dossier).where(Dossier.province_id == province_id, Dossier.id == dossier_id)
-        )).scalar_one_or_none()
+        row = (
+            await session.execute(
+                select(Dossier).where(Dossier.province_id == province_id, Dossier.id == dossier_id)
+            )
+        ).scalar_one_or_none()
     if row is None:
         raise not_found("Dossier", id)
     return row
@@ -55,35 +59,57 @@ async def load_dossier(info: strawberry.Info, id: strawberry.ID) -> Dossier:
 
 @strawberry.type
 class DossiersQuery:
-    @strawberry.field(description="The procedure catalogue of the loaded modules.", extensions=guard("procedures"))
-    async def procedures(self, info: strawberry.Info, first: int = 50, after: str | None = None) -> Connection[ProcedureNode]:
+    @strawberry.field(
+        description="The procedure catalogue of the loaded modules.", extensions=guard("procedures")
+    )
+    async def procedures(
+        self, info: strawberry.Info, first: int = 50, after: str | None = None
+    ) -> Connection[ProcedureNode]:
         async with info.context.resources.session(TenantScope.nation()) as session:
             statement = select(ProcedureRecord).where(ProcedureRecord.active.is_(True))
-            rows, more, total = await _page(session, statement, [ProcedureRecord.code], check_first(first), after)
+            rows, more, total = await _page(
+                session, statement, [ProcedureRecord.code], check_first(first), after
+            )
         return _connection(rows, more, total, ProcedureNode, lambda r: [r.code])
 
-    @strawberry.field(description="One dossier of the caller's agency.", extensions=guard("dossier"))
+    @strawberry.field(
+        description="One dossier of the caller's agency.", extensions=guard("dossier")
+    )
     async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode:
         return DossierNode(row=await load_dossier(info, id))
 
-    @strawberry.field(description="The caller's dossiers, the latest received first. `totalCount` is counted only when asked for.",
-                      extensions=guard("dossiers"))
-    async def dossiers(self, info: strawberry.Info, filter: DossierFilter | None = None, first: int = 50,
-                       after: str | None = None) -> Connection[DossierNode]:
+    @strawberry.field(
+        description="The caller's dossiers, the latest received first. `totalCount` is counted only when asked for.",
+        extensions=guard("dossiers"),
+    )
+    async def dossiers(
+        self,
+        info: strawberry.Info,
+        filter: DossierFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[DossierNode]:
         principal = require_principal(info.context.principal)
         first = check_first(first)
         now = utcnow()
-        statement, total_statement, params = page.statement(filter or DossierFilter(), first, after, now,
-                                                            principal.tenant)
+        statement, total_statement, params = page.statement(
+            filter or DossierFilter(), first, after, now, principal.tenant
+        )
         async with info.context.resources.session(principal.tenant) as session:
             rows, more = await page.fetch(session, statement, params, first)
-            total = await page.count(session, total_statement, params) if page.wants_total(info) else 0
+            total = (
+                await page.count(session, total_statement, params) if page.wants_total(info) else 0
+            )
         nodes = DossierNode.of_rows(rows, now)
         return _connection(rows, more, total, DossierNode, page.cursor_key, nodes)
 
-    @strawberry.field(description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
-                      extensions=guard("publicDossier"))
-    async def public_dossier(self, info: strawberry.Info, code: str, lookup_key: str) -> PublicDossier:
+    @strawberry.field(
+        description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
+        extensions=guard("publicDossier"),
+    )
+    async def public_dossier(
+        self, info: strawberry.Info, code: str, lookup_key: str
+    ) -> PublicDossier:
         await public_limit.check(info.context.resources, client_address(info))
         seen = await service.public_dossier(info.context.resources, code, lookup_key)
         return PublicDossier(**{**seen, "timeline": [PublicEvent(**e) for e in seen["timeline"]]})

@@ -28,7 +28,8 @@ from eiso.tenants.models import Agency
 @strawberry.type(name="DossierEvent", description="A committed transition of a dossier.")
 class DossierEventNode:
     event_id: strawberry.ID = strawberry.field(
-        description="The event's id (increasing); one subscription never gets the same event twice.")
+        description="The event's id (increasing); one subscription never gets the same event twice."
+    )
     dossier_id: strawberry.ID
     dossier_code: str
     procedure_code: str
@@ -45,9 +46,11 @@ class DossierEventNode:
         return cls(
             event_id=strawberry.ID(str(event.outbox_id)),
             dossier_id=strawberry.ID(encode_id("Dossier", province, p["dossier_id"])),
-            dossier_code=p["dossier_code"], procedure_code=p["procedure_code"],
+            dossier_code=p["dossier_code"],
+            procedure_code=p["procedure_code"],
             agency_id=strawberry.ID(encode_id("Agency", province, p["agency_id"])),
-            action=p.get("action") or "", at=dt.datetime.fromisoformat(p["at"]),
+            action=p.get("action") or "",
+            at=dt.datetime.fromisoformat(p["at"]),
             from_status=None if p.get("from_status") is None else DossierStatus(p["from_status"]),
             to_status=DossierStatus(p["to_status"]),
         )
@@ -66,9 +69,11 @@ async def _readable_agency(info: strawberry.Info, agency_id: strawberry.ID) -> t
 
 
 def _unavailable() -> DomainError:
-    return DomainError("dossier events are unavailable right now; retry shortly",
-                       "luồng sự kiện hồ sơ tạm thời không khả dụng; hãy thử lại sau",
-                       code="EVENTS_UNAVAILABLE")
+    return DomainError(
+        "dossier events are unavailable right now; retry shortly",
+        "luồng sự kiện hồ sơ tạm thời không khả dụng; hãy thử lại sau",
+        code="EVENTS_UNAVAILABLE",
+    )
 
 
 async def _stream(subscription: Subscription) -> AsyncGenerator[DossierEventNode, None]:
@@ -79,7 +84,8 @@ async def _stream(subscription: Subscription) -> AsyncGenerator[DossierEventNode
             except FeedOverflow:
                 raise DomainError(
                     "too many events unread: subscribe again",
-                    "quá nhiều sự kiện chưa đọc: hãy đăng ký lại", code="SUBSCRIPTION_OVERFLOW",
+                    "quá nhiều sự kiện chưa đọc: hãy đăng ký lại",
+                    code="SUBSCRIPTION_OVERFLOW",
                 ) from None
             yield DossierEventNode.of(event)
     finally:  # the client completed or went away
@@ -99,7 +105,8 @@ class DossiersSubscription:
         feed = info.context.request.app.state.live_feed
         try:
             subscription = await feed.subscribe(
-                lambda event: event.topic == TOPIC and event.agency_id == agency_pk)
+                lambda event: event.topic == TOPIC and event.agency_id == agency_pk
+            )
         except (RedisError, OSError):
             raise _unavailable() from None
         return _stream(subscription)

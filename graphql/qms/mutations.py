@@ -35,11 +35,16 @@ from eiso.tenants.scope import TenantScope
 
 def _agency_of(principal) -> tuple[int, int]:
     tenant = principal.tenant
-    if principal.agency_id is None and tenant.kind == "agencies" and len(tenant.agency_ids) == 1 == len(
-            tenant.province_ids):  # an integration client's token is bound to one agency
+    if (
+        principal.agency_id is None
+        and tenant.kind == "agencies"
+        and len(tenant.agency_ids) == 1 == len(tenant.province_ids)
+    ):  # an integration client's token is bound to one agency
         return next(iter(tenant.province_ids)), next(iter(tenant.agency_ids))
     if principal.agency_id is None or principal.province_id is None:
-        raise DomainError("this needs a caller of one agency", "cần người dùng thuộc một cơ quan", field="agency")
+        raise DomainError(
+            "this needs a caller of one agency", "cần người dùng thuộc một cơ quan", field="agency"
+        )
     return principal.province_id, principal.agency_id
 
 
@@ -57,23 +62,44 @@ async def _version(info, id: strawberry.ID, service) -> DocumentVersionNode:
 
 @strawberry.type
 class QmsMutation:
-    @strawberry.mutation(description="A new document of the caller's agency, with version 1 as a draft.",
-                         extensions=guard("createDocument"))
-    async def create_document(self, info: strawberry.Info, kind: DocumentKindEnum, code: str, title: str,
-                              content: str = "", legal_reference: str | None = None) -> DocumentNode:
+    @strawberry.mutation(
+        description="A new document of the caller's agency, with version 1 as a draft.",
+        extensions=guard("createDocument"),
+    )
+    async def create_document(
+        self,
+        info: strawberry.Info,
+        kind: DocumentKindEnum,
+        code: str,
+        title: str,
+        content: str = "",
+        legal_reference: str | None = None,
+    ) -> DocumentNode:
         async def work(session, who):
             province_id, agency_id = _agency_of(who)
             document, _ = await documents.create_document(
-                session, who, province_id=province_id, agency_id=agency_id, kind=kind.value, code=code,
-                title=title, content=content, legal_reference=legal_reference)
+                session,
+                who,
+                province_id=province_id,
+                agency_id=agency_id,
+                kind=kind.value,
+                code=code,
+                title=title,
+                content=content,
+                legal_reference=legal_reference,
+            )
             return await document_node(session, document)
+
         return await _in_tx(info, work)
 
-    @strawberry.mutation(description="Adopt an effective model version of the province: the agency gets its own "
-                                     "draft copy, linked to the model version, to adapt.",
-                         extensions=guard("adoptModelDocument"))
-    async def adopt_model_document(self, info: strawberry.Info, version_id: strawberry.ID,
-                                   code: str | None = None) -> DocumentNode:
+    @strawberry.mutation(
+        description="Adopt an effective model version of the province: the agency gets its own "
+        "draft copy, linked to the model version, to adapt.",
+        extensions=guard("adoptModelDocument"),
+    )
+    async def adopt_model_document(
+        self, info: strawberry.Info, version_id: strawberry.ID, code: str | None = None
+    ) -> DocumentNode:
         principal = require_principal(info.context.principal)
         province_id, agency_id = _agency_of(principal)
         model_province, row_id = decode_id(version_id, "DocumentVersion")
@@ -81,164 +107,390 @@ class QmsMutation:
             raise not_found("DocumentVersion", version_id)
         # The model belongs to the province's committee: read it in the province's scope; the
         # copy is stamped with the caller's own agency.
-        async with info.context.resources.session(TenantScope.province(province_id)) as session, session.begin():
-            document, _ = await documents.adopt_model(session, principal, province_id, row_id,
-                                                      agency_id=agency_id, code=code)
+        async with (
+            info.context.resources.session(TenantScope.province(province_id)) as session,
+            session.begin(),
+        ):
+            document, _ = await documents.adopt_model(
+                session, principal, province_id, row_id, agency_id=agency_id, code=code
+            )
             return await document_node(session, document)
 
-    @strawberry.mutation(description="Send a draft version for review.", extensions=guard("submitDocumentVersion"))
-    async def submit_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Send a draft version for review.", extensions=guard("submitDocumentVersion")
+    )
+    async def submit_document_version(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DocumentVersionNode:
         return await _version(info, id, documents.submit)
 
-    @strawberry.mutation(description="Approve a version in review (the agency's leader).",
-                         extensions=guard("approveDocumentVersion"))
-    async def approve_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Approve a version in review (the agency's leader).",
+        extensions=guard("approveDocumentVersion"),
+    )
+    async def approve_document_version(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DocumentVersionNode:
         return await _version(info, id, documents.approve)
 
-    @strawberry.mutation(description="Make an approved version effective; the previous effective one "
-                                     "becomes obsolete.", extensions=guard("makeDocumentVersionEffective"))
-    async def make_document_version_effective(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Make an approved version effective; the previous effective one "
+        "becomes obsolete.",
+        extensions=guard("makeDocumentVersionEffective"),
+    )
+    async def make_document_version_effective(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DocumentVersionNode:
         return await _version(info, id, documents.make_effective)
 
-    @strawberry.mutation(description="Confirm having read an effective version.", extensions=guard("acknowledgeDocument"))
-    async def acknowledge_document(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Confirm having read an effective version.",
+        extensions=guard("acknowledgeDocument"),
+    )
+    async def acknowledge_document(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DocumentVersionNode:
         province_id, row_id = decode_id(id, "DocumentVersion")
 
         async def work(session, who):
             await documents.acknowledge(session, who, province_id, row_id)
             return await session.get(documents.DocumentVersion, (province_id, row_id))
+
         return DocumentVersionNode.of(await _in_tx(info, work))
 
-    @strawberry.mutation(description="Raise a nonconformity by hand, from an audit finding or from a complaint "
-                                     "(those two need sourceRef: the finding or the complaint's number).",
-                         extensions=guard("raiseNonconformity"))
-    async def raise_nonconformity(self, info: strawberry.Info, title: str, description: str = "",
-                                  origin: Annotated[NcSourceEnum, strawberry.argument(name="source")] = NcSourceEnum.MANUAL, procedure_code: str | None = None,
-                                  step: str | None = None, officer: str | None = None,
-                                  source_ref: str | None = None) -> NonconformityNode:
+    @strawberry.mutation(
+        description="Raise a nonconformity by hand, from an audit finding or from a complaint "
+        "(those two need sourceRef: the finding or the complaint's number).",
+        extensions=guard("raiseNonconformity"),
+    )
+    async def raise_nonconformity(
+        self,
+        info: strawberry.Info,
+        title: str,
+        description: str = "",
+        origin: Annotated[NcSourceEnum, strawberry.argument(name="source")] = NcSourceEnum.MANUAL,
+        procedure_code: str | None = None,
+        step: str | None = None,
+        officer: str | None = None,
+        source_ref: str | None = None,
+    ) -> NonconformityNode:
         async def work(session, who):
             province_id, agency_id = _agency_of(who)
             return await ncs.raise_nonconformity(
-                session, who, province_id=province_id, agency_id=agency_id, title=title, description=description,
-                source=origin.value, source_ref=source_ref, procedure_code=procedure_code, step=step,
-                officer=officer)
+                session,
+                who,
+                province_id=province_id,
+                agency_id=agency_id,
+                title=title,
+                description=description,
+                source=origin.value,
+                source_ref=source_ref,
+                procedure_code=procedure_code,
+                step=step,
+                officer=officer,
+            )
+
         return NonconformityNode.of(await _in_tx(info, work))
 
-    @strawberry.mutation(description="Record root cause, corrective action, owner and due date.",
-                         extensions=guard("planCorrectiveAction"))
-    async def plan_corrective_action(self, info: strawberry.Info, id: strawberry.ID, root_cause: str,
-                                     corrective_action: str, owner: str, due_date: dt.date) -> NonconformityNode:
+    @strawberry.mutation(
+        description="Record root cause, corrective action, owner and due date.",
+        extensions=guard("planCorrectiveAction"),
+    )
+    async def plan_corrective_action(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,
+        root_cause: str,
+        corrective_action: str,
+        owner: str,
+        due_date: dt.date,
+    ) -> NonconformityNode:
         province_id, row_id = decode_id(id, "Nonconformity")
-        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.plan_action(
-            s, who, province_id, row_id, root_cause=root_cause, corrective_action=corrective_action, owner=owner,
-            due_date=due_date)))
+        return NonconformityNode.of(
+            await _in_tx(
+                info,
+                lambda s, who: ncs.plan_action(
+                    s,
+                    who,
+                    province_id,
+                    row_id,
+                    root_cause=root_cause,
+                    corrective_action=corrective_action,
+                    owner=owner,
+                    due_date=due_date,
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="Mark the corrective action done.", extensions=guard("completeCorrectiveAction"))
-    async def complete_corrective_action(self, info: strawberry.Info, id: strawberry.ID) -> NonconformityNode:
+    @strawberry.mutation(
+        description="Mark the corrective action done.", extensions=guard("completeCorrectiveAction")
+    )
+    async def complete_corrective_action(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> NonconformityNode:
         province_id, row_id = decode_id(id, "Nonconformity")
-        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.complete_action(s, who, province_id, row_id)))
+        return NonconformityNode.of(
+            await _in_tx(info, lambda s, who: ncs.complete_action(s, who, province_id, row_id))
+        )
 
-    @strawberry.mutation(description="Record whether the action worked; an ineffective one goes back to planning.",
-                         extensions=guard("recordEffectivenessCheck"))
-    async def record_effectiveness_check(self, info: strawberry.Info, id: strawberry.ID, result: str,
-                                         effective: bool) -> NonconformityNode:
+    @strawberry.mutation(
+        description="Record whether the action worked; an ineffective one goes back to planning.",
+        extensions=guard("recordEffectivenessCheck"),
+    )
+    async def record_effectiveness_check(
+        self, info: strawberry.Info, id: strawberry.ID, result: str, effective: bool
+    ) -> NonconformityNode:
         province_id, row_id = decode_id(id, "Nonconformity")
-        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.record_effectiveness(
-            s, who, province_id, row_id, result=result, effective=effective)))
+        return NonconformityNode.of(
+            await _in_tx(
+                info,
+                lambda s, who: ncs.record_effectiveness(
+                    s, who, province_id, row_id, result=result, effective=effective
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="Close a verified nonconformity (EFFECTIVENESS_CHECK_REQUIRED otherwise).",
-                         extensions=guard("closeNonconformity"))
-    async def close_nonconformity(self, info: strawberry.Info, id: strawberry.ID) -> NonconformityNode:
+    @strawberry.mutation(
+        description="Close a verified nonconformity (EFFECTIVENESS_CHECK_REQUIRED otherwise).",
+        extensions=guard("closeNonconformity"),
+    )
+    async def close_nonconformity(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> NonconformityNode:
         province_id, row_id = decode_id(id, "Nonconformity")
-        return NonconformityNode.of(await _in_tx(info, lambda s, who: ncs.close(s, who, province_id, row_id)))
+        return NonconformityNode.of(
+            await _in_tx(info, lambda s, who: ncs.close(s, who, province_id, row_id))
+        )
 
-    @strawberry.mutation(description="Add a risk: level = likelihood × impact (each 1-5).", extensions=guard("registerRisk"))
-    async def register_risk(self, info: strawberry.Info, title: str, likelihood: int, impact: int, treatment: str,
-                            owner: str, review_date: dt.date) -> RiskNode:
+    @strawberry.mutation(
+        description="Add a risk: level = likelihood × impact (each 1-5).",
+        extensions=guard("registerRisk"),
+    )
+    async def register_risk(
+        self,
+        info: strawberry.Info,
+        title: str,
+        likelihood: int,
+        impact: int,
+        treatment: str,
+        owner: str,
+        review_date: dt.date,
+    ) -> RiskNode:
         async def work(session, who):
             province_id, agency_id = _agency_of(who)
             return await risks.register_risk(
-                session, who, province_id=province_id, agency_id=agency_id, title=title, likelihood=likelihood,
-                impact=impact, treatment=treatment, owner=owner, review_date=review_date)
+                session,
+                who,
+                province_id=province_id,
+                agency_id=agency_id,
+                title=title,
+                likelihood=likelihood,
+                impact=impact,
+                treatment=treatment,
+                owner=owner,
+                review_date=review_date,
+            )
+
         return RiskNode.of(await _in_tx(info, work))
 
-    @strawberry.mutation(description="Plan an internal audit in the year's programme (created on first use), "
-                                     "with its checklist by ISO clause.", extensions=guard("createAuditPlan"))
-    async def create_audit_plan(self, info: strawberry.Info, date: dt.date, scope: str, auditors: list[str],
-                                checklist: list[ChecklistItemInput] | None = None) -> AuditPlanNode:
+    @strawberry.mutation(
+        description="Plan an internal audit in the year's programme (created on first use), "
+        "with its checklist by ISO clause.",
+        extensions=guard("createAuditPlan"),
+    )
+    async def create_audit_plan(
+        self,
+        info: strawberry.Info,
+        date: dt.date,
+        scope: str,
+        auditors: list[str],
+        checklist: list[ChecklistItemInput] | None = None,
+    ) -> AuditPlanNode:
         async def work(session, who):
             province_id, agency_id = _agency_of(who)
             programme = await audits.create_programme(
-                session, who, province_id=province_id, agency_id=agency_id, year=date.year,
-                title=f"Chương trình đánh giá nội bộ năm {date.year}")
-            return await audits.create_plan(session, who, province_id, programme.id, date=date, scope=scope,
-                                            auditors=auditors,
-                                            checklist=[(item.clause, item.question) for item in checklist or []])
+                session,
+                who,
+                province_id=province_id,
+                agency_id=agency_id,
+                year=date.year,
+                title=f"Chương trình đánh giá nội bộ năm {date.year}",
+            )
+            return await audits.create_plan(
+                session,
+                who,
+                province_id,
+                programme.id,
+                date=date,
+                scope=scope,
+                auditors=auditors,
+                checklist=[(item.clause, item.question) for item in checklist or []],
+            )
+
         return AuditPlanNode.of(await _in_tx(info, work))
 
-    @strawberry.mutation(description="Record an audit finding; a nonconformity finding opens a nonconformity.",
-                         extensions=guard("recordAuditFinding"))
-    async def record_audit_finding(self, info: strawberry.Info, plan_id: strawberry.ID, clause: str,
-                                   kind: FindingKindEnum, description: str) -> AuditFindingNode:
+    @strawberry.mutation(
+        description="Record an audit finding; a nonconformity finding opens a nonconformity.",
+        extensions=guard("recordAuditFinding"),
+    )
+    async def record_audit_finding(
+        self,
+        info: strawberry.Info,
+        plan_id: strawberry.ID,
+        clause: str,
+        kind: FindingKindEnum,
+        description: str,
+    ) -> AuditFindingNode:
         province_id, row_id = decode_id(plan_id, "AuditPlan")
-        return AuditFindingNode.of(await _in_tx(info, lambda s, who: audits.record_finding(
-            s, who, province_id, row_id, clause=clause, kind=kind.value, description=description)))
+        return AuditFindingNode.of(
+            await _in_tx(
+                info,
+                lambda s, who: audits.record_finding(
+                    s,
+                    who,
+                    province_id,
+                    row_id,
+                    clause=clause,
+                    kind=kind.value,
+                    description=description,
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="Send a version in review back to draft (the agency's leader).",
-                         extensions=guard("rejectDocumentVersion"))
-    async def reject_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Send a version in review back to draft (the agency's leader).",
+        extensions=guard("rejectDocumentVersion"),
+    )
+    async def reject_document_version(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DocumentVersionNode:
         return await _version(info, id, documents.reject)
 
-    @strawberry.mutation(description="Withdraw the effective version: it becomes obsolete and can never be "
-                                     "effective again (INVALID_TRANSITION).",
-                         extensions=guard("withdrawDocumentVersion"))
-    async def withdraw_document_version(self, info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Withdraw the effective version: it becomes obsolete and can never be "
+        "effective again (INVALID_TRANSITION).",
+        extensions=guard("withdrawDocumentVersion"),
+    )
+    async def withdraw_document_version(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> DocumentVersionNode:
         return await _version(info, id, documents.withdraw)
 
-    @strawberry.mutation(description="Attach a file to a draft version, base64-encoded (at most 20 MB); stored "
-                                     "by its sha256, which the version records.",
-                         extensions=guard("attachDocumentFile"))
-    async def attach_document_file(self, info: strawberry.Info, version_id: strawberry.ID, filename: str,
-                                   content_base64: str) -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="Attach a file to a draft version, base64-encoded (at most 20 MB); stored "
+        "by its sha256, which the version records.",
+        extensions=guard("attachDocumentFile"),
+    )
+    async def attach_document_file(
+        self, info: strawberry.Info, version_id: strawberry.ID, filename: str, content_base64: str
+    ) -> DocumentVersionNode:
         province_id, row_id = decode_id(version_id, "DocumentVersion")
         try:
             content = base64.b64decode(content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise DomainError("contentBase64 is not valid base64", "contentBase64 không phải base64 hợp lệ",
-                              field="contentBase64") from None
+            raise DomainError(
+                "contentBase64 is not valid base64",
+                "contentBase64 không phải base64 hợp lệ",
+                field="contentBase64",
+            ) from None
         storage = storage_from_settings(info.context.resources.settings)
-        return DocumentVersionNode.of(await _in_tx(info, lambda s, who: documents.attach(
-            s, who, storage, province_id, row_id, filename, content)))
+        return DocumentVersionNode.of(
+            await _in_tx(
+                info,
+                lambda s, who: documents.attach(
+                    s, who, storage, province_id, row_id, filename, content
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="The province publishes a model document (version 1 as a draft, then the "
-                                     "usual review, approval and effectiveness) owned by its People's Committee, "
-                                     "for its agencies to adopt.", extensions=guard("publishModelDocument"))
-    async def publish_model_document(self, info: strawberry.Info, kind: DocumentKindEnum, code: str, title: str,
-                                     content: str = "", legal_reference: str | None = None) -> DocumentNode:
+    @strawberry.mutation(
+        description="The province publishes a model document (version 1 as a draft, then the "
+        "usual review, approval and effectiveness) owned by its People's Committee, "
+        "for its agencies to adopt.",
+        extensions=guard("publishModelDocument"),
+    )
+    async def publish_model_document(
+        self,
+        info: strawberry.Info,
+        kind: DocumentKindEnum,
+        code: str,
+        title: str,
+        content: str = "",
+        legal_reference: str | None = None,
+    ) -> DocumentNode:
         principal = require_principal(info.context.principal)
         if principal.province_id is None:
-            raise DomainError("this needs a caller of one province", "cần người dùng thuộc một tỉnh", field="province")
-        async with info.context.resources.session(TenantScope.province(principal.province_id)) as session, \
-                session.begin():
+            raise DomainError(
+                "this needs a caller of one province",
+                "cần người dùng thuộc một tỉnh",
+                field="province",
+            )
+        async with (
+            info.context.resources.session(TenantScope.province(principal.province_id)) as session,
+            session.begin(),
+        ):
             owner = await documents.model_owner(session, principal.province_id)
             document, _ = await documents.create_document(
-                session, principal, province_id=principal.province_id, agency_id=owner, kind=kind.value, code=code,
-                title=title, content=content, is_model=True, legal_reference=legal_reference)
+                session,
+                principal,
+                province_id=principal.province_id,
+                agency_id=owner,
+                kind=kind.value,
+                code=code,
+                title=title,
+                content=content,
+                is_model=True,
+                legal_reference=legal_reference,
+            )
             return await document_node(session, document)
 
-    @strawberry.mutation(description="Review a risk: new likelihood and impact (1-5), treatment, next review date.",
-                         extensions=guard("reviewRisk"))
-    async def review_risk(self, info: strawberry.Info, id: strawberry.ID, likelihood: int, impact: int,
-                          treatment: str, review_date: dt.date) -> RiskNode:
+    @strawberry.mutation(
+        description="Review a risk: new likelihood and impact (1-5), treatment, next review date.",
+        extensions=guard("reviewRisk"),
+    )
+    async def review_risk(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,
+        likelihood: int,
+        impact: int,
+        treatment: str,
+        review_date: dt.date,
+    ) -> RiskNode:
         province_id, row_id = decode_id(id, "Risk")
-        return RiskNode.of(await _in_tx(info, lambda s, who: risks.review_risk(
-            s, who, province_id, row_id, likelihood=likelihood, impact=impact, treatment=treatment,
-            review_date=review_date)))
+        return RiskNode.of(
+            await _in_tx(
+                info,
+                lambda s, who: risks.review_risk(
+                    s,
+                    who,
+                    province_id,
+                    row_id,
+                    likelihood=likelihood,
+                    impact=impact,
+                    treatment=treatment,
+                    review_date=review_date,
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="A new draft version of a document (the next number), to revise it.",
-                         extensions=guard("createDocumentVersion"))
-    async def create_document_version(self, info: strawberry.Info, document_id: strawberry.ID, content: str = "",
-                                      summary: str = "") -> DocumentVersionNode:
+    @strawberry.mutation(
+        description="A new draft version of a document (the next number), to revise it.",
+        extensions=guard("createDocumentVersion"),
+    )
+    async def create_document_version(
+        self,
+        info: strawberry.Info,
+        document_id: strawberry.ID,
+        content: str = "",
+        summary: str = "",
+    ) -> DocumentVersionNode:
         province_id, row_id = decode_id(document_id, "Document")
-        return DocumentVersionNode.of(await _in_tx(info, lambda s, who: documents.new_version(
-            s, who, province_id, row_id, content=content, summary=summary)))
+        return DocumentVersionNode.of(
+            await _in_tx(
+                info,
+                lambda s, who: documents.new_version(
+                    s, who, province_id, row_id, content=content, summary=summary
+                ),
+            )
+        )

@@ -49,10 +49,17 @@ class DocumentVersionNode:
 
     @classmethod
     def of(cls, row) -> DocumentVersionNode:
-        return cls(id=strawberry.ID(encode_id("DocumentVersion", row.province_id, row.id)), number=row.number,
-                   status=value(row.status), summary=row.summary, attachment_name=row.attachment_name,
-                   attachment_sha256=row.attachment_sha256, approved_by=row.approved_by,
-                   approved_at=row.approved_at, effective_at=row.effective_at)
+        return cls(
+            id=strawberry.ID(encode_id("DocumentVersion", row.province_id, row.id)),
+            number=row.number,
+            status=value(row.status),
+            summary=row.summary,
+            attachment_name=row.attachment_name,
+            attachment_sha256=row.attachment_sha256,
+            approved_by=row.approved_by,
+            approved_at=row.approved_at,
+            effective_at=row.effective_at,
+        )
 
 
 @strawberry.type
@@ -67,9 +74,15 @@ class DocumentNode:
 
     @classmethod
     def of(cls, row, versions=()) -> DocumentNode:
-        return cls(id=strawberry.ID(encode_id("Document", row.province_id, row.id)), kind=value(row.kind),
-                   code=row.code, title=row.title, is_model=row.is_model, legal_reference=row.legal_reference,
-                   versions=[DocumentVersionNode.of(v) for v in versions])
+        return cls(
+            id=strawberry.ID(encode_id("Document", row.province_id, row.id)),
+            kind=value(row.kind),
+            code=row.code,
+            title=row.title,
+            is_model=row.is_model,
+            legal_reference=row.legal_reference,
+            versions=[DocumentVersionNode.of(v) for v in versions],
+        )
 
 
 @strawberry.type
@@ -78,9 +91,13 @@ class NonconformityNode:
     title: str
     description: str
     source: str
-    source_ref: str | None = strawberry.field(description="The finding, complaint or dossier code it came from.")
-    cause: str | None = strawberry.field(description="For dossier nonconformities: overdue, "
-                                                     "refused_after_acceptance or second_supplement.")
+    source_ref: str | None = strawberry.field(
+        description="The finding, complaint or dossier code it came from."
+    )
+    cause: str | None = strawberry.field(
+        description="For dossier nonconformities: overdue, "
+        "refused_after_acceptance or second_supplement."
+    )
     procedure_code: str | None
     step: str | None
     officer: str | None
@@ -97,13 +114,27 @@ class NonconformityNode:
 
     @classmethod
     def of(cls, row) -> NonconformityNode:
-        return cls(id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)), title=row.title,
-                   description=row.description, source=value(row.source), source_ref=row.source_ref,
-                   cause=row.cause, procedure_code=row.procedure_code, step=row.step, officer=row.officer,
-                   status=value(row.status), root_cause=row.root_cause,
-                   corrective_action=row.corrective_action, owner=row.owner, due_date=row.due_date,
-                   effectiveness_result=row.effectiveness_result, effective=row.effective,
-                   checked_by=row.checked_by, checked_at=row.checked_at, raised_at=row.raised_at)
+        return cls(
+            id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)),
+            title=row.title,
+            description=row.description,
+            source=value(row.source),
+            source_ref=row.source_ref,
+            cause=row.cause,
+            procedure_code=row.procedure_code,
+            step=row.step,
+            officer=row.officer,
+            status=value(row.status),
+            root_cause=row.root_cause,
+            corrective_action=row.corrective_action,
+            owner=row.owner,
+            due_date=row.due_date,
+            effectiveness_result=row.effectiveness_result,
+            effective=row.effective,
+            checked_by=row.checked_by,
+            checked_at=row.checked_at,
+            raised_at=row.raised_at,
+        )
 
 
 @strawberry.type
@@ -119,9 +150,16 @@ class RiskNode:
 
     @classmethod
     def of(cls, row) -> RiskNode:
-        return cls(id=strawberry.ID(encode_id("Risk", row.province_id, row.id)), title=row.title,
-                   likelihood=row.likelihood, impact=row.impact, level=row.level, treatment=row.treatment,
-                   owner=row.owner, review_date=row.review_date)
+        return cls(
+            id=strawberry.ID(encode_id("Risk", row.province_id, row.id)),
+            title=row.title,
+            likelihood=row.likelihood,
+            impact=row.impact,
+            level=row.level,
+            treatment=row.treatment,
+            owner=row.owner,
+            review_date=row.review_date,
+        )
 
 
 @strawberry.type
@@ -133,8 +171,12 @@ class AuditPlanNode:
 
     @classmethod
     def of(cls, row) -> AuditPlanNode:
-        return cls(id=strawberry.ID(encode_id("AuditPlan", row.province_id, row.id)), date=row.date,
-                   scope=row.scope, auditors=list(row.auditors))
+        return cls(
+            id=strawberry.ID(encode_id("AuditPlan", row.province_id, row.id)),
+            date=row.date,
+            scope=row.scope,
+            auditors=list(row.auditors),
+        )
 
 
 @strawberry.type
@@ -147,9 +189,18 @@ class AuditFindingNode:
 
     @classmethod
     def of(cls, row) -> AuditFindingNode:
-        nc = encode_id("Nonconformity", row.province_id, row.nonconformity_id) if row.nonconformity_id else None
-        return cls(id=strawberry.ID(encode_id("AuditFinding", row.province_id, row.id)), clause=row.clause,
-                   kind=value(row.kind), description=row.description, nonconformity_id=nc)
+        nc = (
+            encode_id("Nonconformity", row.province_id, row.nonconformity_id)
+            if row.nonconformity_id
+            else None
+        )
+        return cls(
+            id=strawberry.ID(encode_id("AuditFinding", row.province_id, row.id)),
+            clause=row.clause,
+            kind=value(row.kind),
+            description=row.description,
+            nonconformity_id=nc,
+        )
 
 
 @strawberry.type
@@ -161,8 +212,12 @@ class AuditProgrammeNode:
 
     @classmethod
     def of(cls, row, plans=()) -> AuditProgrammeNode:
-        return cls(id=strawberry.ID(encode_id("AuditProgramme", row.province_id, row.id)), year=row.year,
-                   title=row.title, plans=[AuditPlanNode.of(p) for p in plans])
+        return cls(
+            id=strawberry.ID(encode_id("AuditProgramme", row.province_id, row.id)),
+            year=row.year,
+            title=row.title,
+            plans=[AuditPlanNode.of(p) for p in plans],
+        )
 
 
 @strawberry.type

@@ -43,14 +43,20 @@ class TenantLoaders:
             found = await _provinces(session, ids)
         return [found.get(key) for key in ids]
 
-    async def prime_relations(self, session, rows: list[Agency], *, parents: bool, provinces: bool) -> None:
+    async def prime_relations(
+        self, session, rows: list[Agency], *, parents: bool, provinces: bool
+    ) -> None:
         """Prime the loaders with `rows` (loaded in the caller's scope) and, as asked, with
         their parents and provinces, read in `session` (whose scope must be the caller's)."""
         for row in rows:
             self.agencies.prime((row.province_id, row.id), row)
         if parents:
-            wanted = {(r.province_id, r.parent_id) for r in rows
-                      if r.parent_id is not None and not _held(self.agencies, (r.province_id, r.parent_id))}
+            wanted = {
+                (r.province_id, r.parent_id)
+                for r in rows
+                if r.parent_id is not None
+                and not _held(self.agencies, (r.province_id, r.parent_id))
+            }
             if wanted:
                 found = await _agencies(session, wanted)
                 for key in wanted:

@@ -22,7 +22,10 @@ MAX_CONTENT = 5_000_000  # characters: about 20,000 agencies, far more than a pr
 
 
 async def _switch(
-    info: strawberry.Info, module: str, enabled: bool, province_id: int | None,
+    info: strawberry.Info,
+    module: str,
+    enabled: bool,
+    province_id: int | None,
     config: dict | None = None,
 ) -> ModuleNode:
     """One path for every caller: the activation service checks the administrator, the module
@@ -30,22 +33,37 @@ async def _switch(
     principal = require_principal(info.context.principal)
     problem = check_module_name(module)
     if problem:
-        raise DomainError(f"module {module!r}: {problem}", f"mô-đun {module!r}: tên không hợp lệ",
-                          field="module")
+        raise DomainError(
+            f"module {module!r}: {problem}", f"mô-đun {module!r}: tên không hợp lệ", field="module"
+        )
     target = province_id if province_id is not None else principal.province_id
     if target is None:
         raise DomainError("provinceId is required", "Cần chỉ rõ provinceId", field="provinceId")
-    await switch_module(info.context.resources, info.context.request.app.state.plugins,
-                        principal, target, module, enabled, config)
+    await switch_module(
+        info.context.resources,
+        info.context.request.app.state.plugins,
+        principal,
+        target,
+        module,
+        enabled,
+        config,
+    )
     return next(node for node in await module_nodes(info, target) if node.name == module)
 
 
 @strawberry.type
 class TenantsMutation:
-    @strawberry.mutation(description="Validate every row, then create or update the province's agencies "
-                                     "(all or nothing). Bad rows come back in `errors` with their line.", extensions=guard("onboardAgencies"))
+    @strawberry.mutation(
+        description="Validate every row, then create or update the province's agencies "
+        "(all or nothing). Bad rows come back in `errors` with their line.",
+        extensions=guard("onboardAgencies"),
+    )
     async def onboard_agencies(
-        self, info: strawberry.Info, province_code: str, format: ImportFormat, content: str,
+        self,
+        info: strawberry.Info,
+        province_code: str,
+        format: ImportFormat,
+        content: str,
         dry_run: bool = False,
     ) -> OnboardingReport:
         require_principal(info.context.principal)
@@ -53,14 +71,23 @@ class TenantsMutation:
             raise DomainError(f"content longer than {MAX_CONTENT} characters", "nội dung quá dài")
         resources = info.context.resources
         async with resources.session(TenantScope.nation()) as session:
-            province = (await session.execute(
-                select(Province).where(Province.code == province_code))).scalar_one_or_none()
+            province = (
+                await session.execute(select(Province).where(Province.code == province_code))
+            ).scalar_one_or_none()
         if province is None:
-            raise NotFound(f"no province with code {province_code!r}", f"không tìm thấy tỉnh có mã {province_code!r}")
+            raise NotFound(
+                f"no province with code {province_code!r}",
+                f"không tìm thấy tỉnh có mã {province_code!r}",
+            )
         require_province_admin(info.context.principal, province.id)
         report = await onboarding.onboard(
-            resources.session, province, content.encode(), onboarding.FileFormat(format.value),
-            dry_run=dry_run, accounts=create_agency_admins)
+            resources.session,
+            province,
+            content.encode(),
+            onboarding.FileFormat(format.value),
+            dry_run=dry_run,
+            accounts=create_agency_admins,
+        )
         return OnboardingReport.of(report)
 
     @strawberry.mutation(
@@ -69,7 +96,10 @@ class TenantsMutation:
         extensions=guard("enableModule"),
     )
     async def enable_module(
-        self, info: strawberry.Info, module: str, province_id: int | None = None,
+        self,
+        info: strawberry.Info,
+        module: str,
+        province_id: int | None = None,
         config: JSON | None = None,
     ) -> ModuleNode:
         return await _switch(info, module, True, province_id, config)

@@ -57,7 +57,8 @@ class AgencyNode:
     row: strawberry.Private[Agency]
     id: strawberry.ID = strawberry.field(default=None)
     code: str = strawberry.field(
-        default=None, description="The official electronic identifier code (mã định danh).")
+        default=None, description="The official electronic identifier code (mã định danh)."
+    )
     name: str = strawberry.field(default=None)
     kind: AgencyKindEnum = strawberry.field(default=None)
     status: TenantStatusEnum = strawberry.field(default=None)
@@ -78,7 +79,9 @@ class AgencyNode:
     def parent(self, info: strawberry.Info) -> AgencyNode | None:
         if self.row.parent_id is None:
             return None
-        return then(loaders(info).agencies.load((self.row.province_id, self.row.parent_id)), _agency_node)
+        return then(
+            loaders(info).agencies.load((self.row.province_id, self.row.parent_id)), _agency_node
+        )
 
     @strawberry.field
     def province(self, info: strawberry.Info) -> ProvinceNode:
@@ -132,9 +135,18 @@ class OnboardingReport:
     @classmethod
     def of(cls, report: onboarding.OnboardingReport) -> OnboardingReport:
         return cls(
-            ok=report.ok, dry_run=report.dry_run, total=report.total, created=report.created,
-            updated=report.updated, unchanged=report.unchanged,
-            errors=[OnboardingError(line=e.line, reason=e.reason, reason_vi=e.reason_vi) for e in report.errors],
-            pending_accounts=[PendingAccount(agency_code=a.agency_code, username=a.username, email=a.email)
-                              for a in report.pending_accounts],
+            ok=report.ok,
+            dry_run=report.dry_run,
+            total=report.total,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            errors=[
+                OnboardingError(line=e.line, reason=e.reason, reason_vi=e.reason_vi)
+                for e in report.errors
+            ],
+            pending_accounts=[
+                PendingAccount(agency_code=a.agency_code, username=a.username, email=a.email)
+                for a in report.pending_accounts
+            ],
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+
 from eiso.infra.db import make_engine
 
 config = context.config

@@ -46,8 +46,9 @@ class Sex(str, Enum):
 
 def _citizen_id(value: str | None) -> str | None:
     if value is not None and not CITIZEN_ID.match(value):
-        raise ValueError("số định danh cá nhân phải gồm đúng 12 chữ số / "
-                         "a citizen id is exactly 12 digits")
+        raise ValueError(
+            "số định danh cá nhân phải gồm đúng 12 chữ số / a citizen id is exactly 12 digits"
+        )
     return value
 
 
@@ -60,13 +61,21 @@ class BirthData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    child_full_name: str = Field(min_length=1, max_length=200, description="Họ, chữ đệm, tên / Full name")
+    child_full_name: str = Field(
+        min_length=1, max_length=200, description="Họ, chữ đệm, tên / Full name"
+    )
     date_of_birth: dt.date = Field(description="Ngày sinh (không ở tương lai) / Date of birth")
     sex: Sex = Field(description="Giới tính / Sex")
-    place_of_birth: str = Field(min_length=1, max_length=500, description="Nơi sinh / Place of birth")
-    mother_full_name: str | None = Field(default=None, max_length=200, description="Họ tên mẹ / Mother")
+    place_of_birth: str = Field(
+        min_length=1, max_length=500, description="Nơi sinh / Place of birth"
+    )
+    mother_full_name: str | None = Field(
+        default=None, max_length=200, description="Họ tên mẹ / Mother"
+    )
     mother_citizen_id: str | None = Field(default=None, description="Số định danh của mẹ (12 số)")
-    father_full_name: str | None = Field(default=None, max_length=200, description="Họ tên cha / Father")
+    father_full_name: str | None = Field(
+        default=None, max_length=200, description="Họ tên cha / Father"
+    )
     father_citizen_id: str | None = Field(default=None, description="Số định danh của cha (12 số)")
 
     @field_validator("mother_citizen_id", "father_citizen_id")
@@ -78,7 +87,9 @@ class BirthData(BaseModel):
     @classmethod
     def _not_future(cls, value: dt.date) -> dt.date:
         if value > _today():
-            raise ValueError("ngày sinh không được ở tương lai / the date of birth is in the future")
+            raise ValueError(
+                "ngày sinh không được ở tương lai / the date of birth is in the future"
+            )
         return value
 
     @model_validator(mode="after")
@@ -86,11 +97,15 @@ class BirthData(BaseModel):
         # A child of unknown father is registered with the mother only (and vice versa),
         # but a dossier names at least one parent, with a citizen id when a name is given.
         if not (self.mother_full_name or self.father_full_name):
-            raise ValueError("cần ít nhất họ tên cha hoặc mẹ / at least one parent's name is required")
+            raise ValueError(
+                "cần ít nhất họ tên cha hoặc mẹ / at least one parent's name is required"
+            )
         for who in ("mother", "father"):
             if getattr(self, f"{who}_full_name") and not getattr(self, f"{who}_citizen_id"):
-                raise ValueError(f"thiếu số định danh của {'mẹ' if who == 'mother' else 'cha'} / "
-                                 f"{who}_citizen_id is required when {who}_full_name is given")
+                raise ValueError(
+                    f"thiếu số định danh của {'mẹ' if who == 'mother' else 'cha'} / "
+                    f"{who}_citizen_id is required when {who}_full_name is given"
+                )
         return self
 
 
@@ -103,8 +118,10 @@ class InterlinkedBirthData(BirthData):
         today = _today()
         sixth = _add_years(value, 6)
         if sixth <= today:
-            raise ValueError("trẻ phải dưới 6 tuổi để cấp thẻ BHYT liên thông / "
-                             "the child must be under six for the interlinked procedure")
+            raise ValueError(
+                "trẻ phải dưới 6 tuổi để cấp thẻ BHYT liên thông / "
+                "the child must be under six for the interlinked procedure"
+            )
         return value
 
 
@@ -134,16 +151,24 @@ class _StepRecord(BaseModel):
 class BirthStepData(_StepRecord):
     """Bước khai sinh (UBND xã) / What the commune committee records: the register entry."""
 
-    register_number: str = Field(min_length=1, max_length=50, description="Số đăng ký khai sinh / Register no.")
-    personal_id: str = Field(description="Số định danh cá nhân cấp cho trẻ (12 số) / The child's personal id")
+    register_number: str = Field(
+        min_length=1, max_length=50, description="Số đăng ký khai sinh / Register no."
+    )
+    personal_id: str = Field(
+        description="Số định danh cá nhân cấp cho trẻ (12 số) / The child's personal id"
+    )
     registered_on: dt.date = Field(description="Ngày đăng ký / Date registered")
 
 
 class ResidenceStepData(_StepRecord):
     """Bước thường trú (Công an xã) / What the commune police records: the permanent residence."""
 
-    permanent_address: str = Field(min_length=1, max_length=500, description="Nơi thường trú / Address")
-    household_head_citizen_id: str = Field(description="Số định danh chủ hộ (12 số) / Household head's id")
+    permanent_address: str = Field(
+        min_length=1, max_length=500, description="Nơi thường trú / Address"
+    )
+    household_head_citizen_id: str = Field(
+        description="Số định danh chủ hộ (12 số) / Household head's id"
+    )
     registered_on: dt.date = Field(description="Ngày đăng ký thường trú / Date registered")
 
 
@@ -165,8 +190,10 @@ class InsuranceCardData(BaseModel):
     @classmethod
     def _card(cls, value: str) -> str:
         if not INSURANCE_CARD.match(value):
-            raise ValueError("mã thẻ BHYT của trẻ dưới 6 tuổi là TE1 và 12 chữ số / "
-                             "a child's card number is TE1 followed by 12 digits")
+            raise ValueError(
+                "mã thẻ BHYT của trẻ dưới 6 tuổi là TE1 và 12 chữ số / "
+                "a child's card number is TE1 followed by 12 digits"
+            )
         return value
 
     @field_validator("social_insurance_code")
@@ -179,7 +206,9 @@ class InsuranceCardData(BaseModel):
     @model_validator(mode="after")
     def _period(self) -> InsuranceCardData:
         if self.valid_until <= self.valid_from:
-            raise ValueError("valid_until phải sau valid_from / valid_until must be after valid_from")
+            raise ValueError(
+                "valid_until phải sau valid_from / valid_until must be after valid_from"
+            )
         return self
 
 
@@ -190,18 +219,30 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-CIVIL_STATUS_LAW = LegalBasis(reference="60/2014/QH13", title="Luật Hộ tịch 2014 (sửa đổi)",
-                              valid_from=dt.date(2016, 1, 1), valid_until=dt.date(2027, 3, 1))
-DECREE_123 = LegalBasis(reference="123/2015/NĐ-CP", title="Hướng dẫn Luật Hộ tịch",
-                        valid_from=dt.date(2016, 1, 1), valid_until=dt.date(2027, 3, 1))
-DECREE_63 = LegalBasis(reference="63/2024/NĐ-CP",
-                       title="Thực hiện liên thông 02 nhóm thủ tục hành chính (Điều 7-8)",
-                       valid_from=dt.date(2024, 7, 25))
+CIVIL_STATUS_LAW = LegalBasis(
+    reference="60/2014/QH13",
+    title="Luật Hộ tịch 2014 (sửa đổi)",
+    valid_from=dt.date(2016, 1, 1),
+    valid_until=dt.date(2027, 3, 1),
+)
+DECREE_123 = LegalBasis(
+    reference="123/2015/NĐ-CP",
+    title="Hướng dẫn Luật Hộ tịch",
+    valid_from=dt.date(2016, 1, 1),
+    valid_until=dt.date(2027, 3, 1),
+)
+DECREE_63 = LegalBasis(
+    reference="63/2024/NĐ-CP",
+    title="Thực hiện liên thông 02 nhóm thủ tục hành chính (Điều 7-8)",
+    valid_from=dt.date(2024, 7, 25),
+)
 
-APPLICATION = DossierComponent(code="to_khai", name=T(vi="Tờ khai đăng ký khai sinh",
-                                                      en="Birth registration form"))
-BIRTH_PAPER = DossierComponent(code="giay_chung_sinh", name=T(vi="Giấy chứng sinh",
-                                                              en="Birth certificate from the hospital"))
+APPLICATION = DossierComponent(
+    code="to_khai", name=T(vi="Tờ khai đăng ký khai sinh", en="Birth registration form")
+)
+BIRTH_PAPER = DossierComponent(
+    code="giay_chung_sinh", name=T(vi="Giấy chứng sinh", en="Birth certificate from the hospital")
+)
 CERTIFICATE = T(vi="Giấy khai sinh", en="Birth certificate")
 
 
@@ -216,45 +257,99 @@ def _wd(n: int) -> TimeLimit:
 PROCEDURES = (
     # "Same day": one working day (8 working hours); received after 15:00 → next working day.
     # Up to 5 working days when facts must be verified (a case, not a second procedure).
-    Procedure(code="1.001193", sector=SECTOR, level="commune", legal_basis=(CIVIL_STATUS_LAW, DECREE_123),
-              name=T(vi="Đăng ký khai sinh", en="Birth registration"),
-              time_limit=TimeLimit(amount=8, unit="working_hours", cutoff=CUTOFF),
-              components=(APPLICATION, BIRTH_PAPER),
-              steps=(
-                  Step(code="receive", name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
-                       responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE, budget=_hours(3)),
-                  Step(code="record", name=T(vi="Ghi Sổ hộ tịch, cấp số định danh",
-                                             en="Record in the civil register, personal id"),
-                       responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE, budget=_hours(3)),
-                  Step(code="sign", name=T(vi="Ký Giấy khai sinh", en="Sign the birth certificate"),
-                       responsible_role="leader", responsible_unit=COMMUNE_COMMITTEE, budget=_hours(2)),
-              ),
-              result=CERTIFICATE, fee=Fee(amount=0, note="Miễn lệ phí khi đăng ký đúng hạn / "
-                                                        "free when registered on time"),
-              data_model=BirthData),
-    Procedure(code="LT-KS-TT-BHYT", sector=SECTOR, level="commune", legal_basis=(DECREE_63, CIVIL_STATUS_LAW),
-              name=T(vi="Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",
-                     en="Interlinked: birth, permanent residence and health insurance card (under six)"),
-              time_limit=TimeLimit(amount=3, unit="working_days", cutoff=CUTOFF),
-              components=(APPLICATION, BIRTH_PAPER,
-                          DossierComponent(code="to_khai_cu_tru", name=T(
-                              vi="Tờ khai thay đổi thông tin cư trú", en="Residence change form")),
-                          DossierComponent(code="to_khai_bhyt", name=T(
-                              vi="Tờ khai tham gia BHYT", en="Health insurance declaration"))),
-              steps=(
-                  Step(code="birth", name=T(vi="Đăng ký khai sinh", en="Birth registration"),
-                       responsible_role="officer", responsible_unit=COMMUNE_COMMITTEE,
-                       budget=_hours(8), data_model=BirthStepData),
-                  Step(code="residence", name=T(vi="Đăng ký thường trú", en="Permanent residence"),
-                       responsible_role="officer", responsible_unit=COMMUNE_POLICE, budget=_hours(8),
-                       data_model=ResidenceStepData),
-                  Step(code="insurance_card", name=T(vi="Cấp thẻ BHYT", en="Health insurance card"),
-                       responsible_role="officer", responsible_unit=SOCIAL_INSURANCE, budget=_hours(8),
-                       data_model=InsuranceCardData),
-              ),
-              result=T(vi="Giấy khai sinh, xác nhận thường trú, thẻ BHYT",
-                       en="Birth certificate, residence confirmation, health insurance card"),
-              fee=Fee(amount=0), data_model=InterlinkedBirthData),
+    Procedure(
+        code="1.001193",
+        sector=SECTOR,
+        level="commune",
+        legal_basis=(CIVIL_STATUS_LAW, DECREE_123),
+        name=T(vi="Đăng ký khai sinh", en="Birth registration"),
+        time_limit=TimeLimit(amount=8, unit="working_hours", cutoff=CUTOFF),
+        components=(APPLICATION, BIRTH_PAPER),
+        steps=(
+            Step(
+                code="receive",
+                name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
+                responsible_role="officer",
+                responsible_unit=COMMUNE_COMMITTEE,
+                budget=_hours(3),
+            ),
+            Step(
+                code="record",
+                name=T(
+                    vi="Ghi Sổ hộ tịch, cấp số định danh",
+                    en="Record in the civil register, personal id",
+                ),
+                responsible_role="officer",
+                responsible_unit=COMMUNE_COMMITTEE,
+                budget=_hours(3),
+            ),
+            Step(
+                code="sign",
+                name=T(vi="Ký Giấy khai sinh", en="Sign the birth certificate"),
+                responsible_role="leader",
+                responsible_unit=COMMUNE_COMMITTEE,
+                budget=_hours(2),
+            ),
+        ),
+        result=CERTIFICATE,
+        fee=Fee(amount=0, note="Miễn lệ phí khi đăng ký đúng hạn / free when registered on time"),
+        data_model=BirthData,
+    ),
+    Procedure(
+        code="LT-KS-TT-BHYT",
+        sector=SECTOR,
+        level="commune",
+        legal_basis=(DECREE_63, CIVIL_STATUS_LAW),
+        name=T(
+            vi="Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",
+            en="Interlinked: birth, permanent residence and health insurance card (under six)",
+        ),
+        time_limit=TimeLimit(amount=3, unit="working_days", cutoff=CUTOFF),
+        components=(
+            APPLICATION,
+            BIRTH_PAPER,
+            DossierComponent(
+                code="to_khai_cu_tru",
+                name=T(vi="Tờ khai thay đổi thông tin cư trú", en="Residence change form"),
+            ),
+            DossierComponent(
+                code="to_khai_bhyt",
+                name=T(vi="Tờ khai tham gia BHYT", en="Health insurance declaration"),
+            ),
+        ),
+        steps=(
+            Step(
+                code="birth",
+                name=T(vi="Đăng ký khai sinh", en="Birth registration"),
+                responsible_role="officer",
+                responsible_unit=COMMUNE_COMMITTEE,
+                budget=_hours(8),
+                data_model=BirthStepData,
+            ),
+            Step(
+                code="residence",
+                name=T(vi="Đăng ký thường trú", en="Permanent residence"),
+                responsible_role="officer",
+                responsible_unit=COMMUNE_POLICE,
+                budget=_hours(8),
+                data_model=ResidenceStepData,
+            ),
+            Step(
+                code="insurance_card",
+                name=T(vi="Cấp thẻ BHYT", en="Health insurance card"),
+                responsible_role="officer",
+                responsible_unit=SOCIAL_INSURANCE,
+                budget=_hours(8),
+                data_model=InsuranceCardData,
+            ),
+        ),
+        result=T(
+            vi="Giấy khai sinh, xác nhận thường trú, thẻ BHYT",
+            en="Birth certificate, residence confirmation, health insurance card",
+        ),
+        fee=Fee(amount=0),
+        data_model=InterlinkedBirthData,
+    ),
 )
 
 
@@ -277,16 +372,31 @@ class BirthRegistrationProcedure:
 class BirthRegistrationQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[BirthRegistrationProcedure]:
-        return [BirthRegistrationProcedure(
-            code=p.code, name=p.name.vi, name_en=p.name.en,
-            steps=[BirthRegistrationStep(code=s.code, name=s.name.vi, agency_kind=s.responsible_unit)
-                   for s in p.steps]) for p in PROCEDURES]
+        return [
+            BirthRegistrationProcedure(
+                code=p.code,
+                name=p.name.vi,
+                name_en=p.name.en,
+                steps=[
+                    BirthRegistrationStep(
+                        code=s.code, name=s.name.vi, agency_kind=s.responsible_unit
+                    )
+                    for s in p.steps
+                ],
+            )
+            for p in PROCEDURES
+        ]
 
 
 @hookimpl
 def eiso_module() -> ModuleInfo:
-    return ModuleInfo(name=NAME, title=T(vi="Đăng ký khai sinh", en="Birth registration"),
-                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
+    return ModuleInfo(
+        name=NAME,
+        title=T(vi="Đăng ký khai sinh", en="Birth registration"),
+        version="0.2.0",
+        sector=SECTOR,
+        core_api=">=1.1,<2",
+    )
 
 
 @hookimpl

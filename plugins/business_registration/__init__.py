@@ -50,11 +50,15 @@ def check_name(name: str) -> str:
     """The name must be "Hộ kinh doanh" followed by a proper name (Decree 168/2025)."""
     name = " ".join(name.split())
     if not name.startswith(PREFIX + " "):
-        raise ValueError(f'tên phải bắt đầu bằng "{PREFIX}" và một tên riêng / '
-                         f'the name must start with "{PREFIX}" followed by a proper name')
-    proper = name[len(PREFIX):].strip()
+        raise ValueError(
+            f'tên phải bắt đầu bằng "{PREFIX}" và một tên riêng / '
+            f'the name must start with "{PREFIX}" followed by a proper name'
+        )
+    proper = name[len(PREFIX) :].strip()
     if not any(c.isalnum() for c in proper):
-        raise ValueError("thiếu tên riêng sau \"Hộ kinh doanh\" / a proper name must follow the prefix")
+        raise ValueError(
+            'thiếu tên riêng sau "Hộ kinh doanh" / a proper name must follow the prefix'
+        )
     return name
 
 
@@ -63,15 +67,21 @@ class HouseholdBusinessData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    business_name: str = Field(min_length=1, max_length=200,
-                               description='Tên hộ kinh doanh ("Hộ kinh doanh" + tên riêng) / Name')
-    business_lines: list[str] = Field(min_length=1,
-                                      description="Ngành, nghề kinh doanh / Lines of business")
+    business_name: str = Field(
+        min_length=1,
+        max_length=200,
+        description='Tên hộ kinh doanh ("Hộ kinh doanh" + tên riêng) / Name',
+    )
+    business_lines: list[str] = Field(
+        min_length=1, description="Ngành, nghề kinh doanh / Lines of business"
+    )
     capital_vnd: int = Field(ge=0, description="Vốn kinh doanh (VND, ≥ 0) / Capital (VND, ≥ 0)")
-    address: str = Field(min_length=1, max_length=500,
-                         description="Địa điểm kinh doanh / Business address")
-    owner_citizen_id: str = Field(description="Số định danh cá nhân của chủ hộ (12 chữ số) / "
-                                              "Owner's citizen id (12 digits)")
+    address: str = Field(
+        min_length=1, max_length=500, description="Địa điểm kinh doanh / Business address"
+    )
+    owner_citizen_id: str = Field(
+        description="Số định danh cá nhân của chủ hộ (12 chữ số) / Owner's citizen id (12 digits)"
+    )
 
     @field_validator("business_name")
     @classmethod
@@ -90,16 +100,22 @@ class HouseholdBusinessData(BaseModel):
     @classmethod
     def _citizen_id(cls, value: str) -> str:
         if not CITIZEN_ID.match(value):
-            raise ValueError("số định danh cá nhân phải gồm đúng 12 chữ số / "
-                             "a citizen id is exactly 12 digits")
+            raise ValueError(
+                "số định danh cá nhân phải gồm đúng 12 chữ số / a citizen id is exactly 12 digits"
+            )
         return value
 
 
-DECREE_168 = LegalBasis(reference="168/2025/NĐ-CP", title="Nghị định về đăng ký doanh nghiệp",
-                        valid_from=dt.date(2025, 7, 1))
-CIRCULAR_68 = LegalBasis(reference="68/2025/TT-BTC",
-                         title="Biểu mẫu đăng ký doanh nghiệp, hộ kinh doanh",
-                         valid_from=dt.date(2025, 7, 1))
+DECREE_168 = LegalBasis(
+    reference="168/2025/NĐ-CP",
+    title="Nghị định về đăng ký doanh nghiệp",
+    valid_from=dt.date(2025, 7, 1),
+)
+CIRCULAR_68 = LegalBasis(
+    reference="68/2025/TT-BTC",
+    title="Biểu mẫu đăng ký doanh nghiệp, hộ kinh doanh",
+    valid_from=dt.date(2025, 7, 1),
+)
 BASIS = (DECREE_168, CIRCULAR_68)
 # An online dossier received in the last office hour counts from the next working day.
 LAST_HOUR = dt.time(16, 0)
@@ -107,52 +123,102 @@ LAST_HOUR = dt.time(16, 0)
 
 def _steps() -> tuple[Step, ...]:
     return (
-        Step(code="receive", name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-             responsible_role="officer", responsible_unit="business_registration_office",
-             budget=TimeLimit(amount=8, unit="working_hours")),
-        Step(code="check", name=T(vi="Kiểm tra tính hợp lệ, tên hộ kinh doanh",
-                                  en="Check validity and the business name"),
-             responsible_role="officer", responsible_unit="business_registration_office",
-             budget=TimeLimit(amount=8, unit="working_hours")),
-        Step(code="issue", name=T(vi="Cấp giấy chứng nhận", en="Issue the certificate"),
-             responsible_role="leader", responsible_unit="business_registration_office",
-             budget=TimeLimit(amount=8, unit="working_hours")),
+        Step(
+            code="receive",
+            name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
+            responsible_role="officer",
+            responsible_unit="business_registration_office",
+            budget=TimeLimit(amount=8, unit="working_hours"),
+        ),
+        Step(
+            code="check",
+            name=T(
+                vi="Kiểm tra tính hợp lệ, tên hộ kinh doanh",
+                en="Check validity and the business name",
+            ),
+            responsible_role="officer",
+            responsible_unit="business_registration_office",
+            budget=TimeLimit(amount=8, unit="working_hours"),
+        ),
+        Step(
+            code="issue",
+            name=T(vi="Cấp giấy chứng nhận", en="Issue the certificate"),
+            responsible_role="leader",
+            responsible_unit="business_registration_office",
+            budget=TimeLimit(amount=8, unit="working_hours"),
+        ),
     )
 
 
-CERTIFICATE = T(vi="Giấy chứng nhận đăng ký hộ kinh doanh",
-                en="Household business registration certificate")
-APPLICATION = DossierComponent(code="giay_de_nghi", name=T(vi="Giấy đề nghị đăng ký hộ kinh doanh",
-                                                           en="Registration application"))
+CERTIFICATE = T(
+    vi="Giấy chứng nhận đăng ký hộ kinh doanh", en="Household business registration certificate"
+)
+APPLICATION = DossierComponent(
+    code="giay_de_nghi",
+    name=T(vi="Giấy đề nghị đăng ký hộ kinh doanh", en="Registration application"),
+)
 
 # Decree 168/2025/NĐ-CP: a household business may not take the proper name of one already
 # registered in the same commune (the commune level registers household businesses since
 # 1 July 2025). eiso holds the name for every live registration dossier of the commune.
 UNIQUE_NAME = UniqueField(
-    field="business_name", namespace="household_business_name", error_code="BUSINESS_NAME_TAKEN",
-    message=T(vi="tên hộ kinh doanh đã được đăng ký trong xã (không phân biệt hoa thường, dấu)",
-              en="a household business of this commune already has this name (case and diacritics ignored)"))
+    field="business_name",
+    namespace="household_business_name",
+    error_code="BUSINESS_NAME_TAKEN",
+    message=T(
+        vi="tên hộ kinh doanh đã được đăng ký trong xã (không phân biệt hoa thường, dấu)",
+        en="a household business of this commune already has this name (case and diacritics ignored)",
+    ),
+)
 
 PROCEDURES = (
-    Procedure(code="1.001612", sector=SECTOR, level="commune", legal_basis=BASIS,
-              name=T(vi="Đăng ký thành lập hộ kinh doanh", en="Household business registration"),
-              time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
-              components=(APPLICATION,
-                          DossierComponent(code="uy_quyen", name=T(
-                              vi="Biên bản họp thành viên hộ gia đình (nếu hộ gia đình đăng ký)",
-                              en="Minutes of the household members (family registration)"),
-                              required=False)),
-              steps=_steps(), result=CERTIFICATE, data_model=HouseholdBusinessData,
-              unique_fields=(UNIQUE_NAME,)),
+    Procedure(
+        code="1.001612",
+        sector=SECTOR,
+        level="commune",
+        legal_basis=BASIS,
+        name=T(vi="Đăng ký thành lập hộ kinh doanh", en="Household business registration"),
+        time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
+        components=(
+            APPLICATION,
+            DossierComponent(
+                code="uy_quyen",
+                name=T(
+                    vi="Biên bản họp thành viên hộ gia đình (nếu hộ gia đình đăng ký)",
+                    en="Minutes of the household members (family registration)",
+                ),
+                required=False,
+            ),
+        ),
+        steps=_steps(),
+        result=CERTIFICATE,
+        data_model=HouseholdBusinessData,
+        unique_fields=(UNIQUE_NAME,),
+    ),
     # The national code of the change registration: verify against the procedure database.
-    Procedure(code="HKD-THAY-DOI", sector=SECTOR, level="commune", legal_basis=BASIS,
-              name=T(vi="Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
-                     en="Change of household business registration details"),
-              time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
-              components=(DossierComponent(code="thong_bao", name=T(
-                  vi="Thông báo thay đổi nội dung đăng ký hộ kinh doanh",
-                  en="Notice of changed registration details")),),
-              steps=_steps(), result=CERTIFICATE, data_model=HouseholdBusinessData),
+    Procedure(
+        code="HKD-THAY-DOI",
+        sector=SECTOR,
+        level="commune",
+        legal_basis=BASIS,
+        name=T(
+            vi="Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
+            en="Change of household business registration details",
+        ),
+        time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
+        components=(
+            DossierComponent(
+                code="thong_bao",
+                name=T(
+                    vi="Thông báo thay đổi nội dung đăng ký hộ kinh doanh",
+                    en="Notice of changed registration details",
+                ),
+            ),
+        ),
+        steps=_steps(),
+        result=CERTIFICATE,
+        data_model=HouseholdBusinessData,
+    ),
 )
 
 
@@ -168,13 +234,18 @@ class BusinessRegistrationProcedure:
 class BusinessRegistrationQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[BusinessRegistrationProcedure]:
-        return [BusinessRegistrationProcedure(code=p.code, name=p.name.vi, name_en=p.name.en,
-                                              time_limit_days=p.time_limit.amount)
-                for p in PROCEDURES]
+        return [
+            BusinessRegistrationProcedure(
+                code=p.code, name=p.name.vi, name_en=p.name.en, time_limit_days=p.time_limit.amount
+            )
+            for p in PROCEDURES
+        ]
 
-    @strawberry.field(description="Tên có đúng mẫu không; trùng tên trong xã được kiểm tra khi tiếp nhận "
-                                  "(BUSINESS_NAME_TAKEN) / Is the name well-formed; the commune's uniqueness "
-                                  "is checked on receipt (BUSINESS_NAME_TAKEN)")
+    @strawberry.field(
+        description="Tên có đúng mẫu không; trùng tên trong xã được kiểm tra khi tiếp nhận "
+        "(BUSINESS_NAME_TAKEN) / Is the name well-formed; the commune's uniqueness "
+        "is checked on receipt (BUSINESS_NAME_TAKEN)"
+    )
     def name_available(self, name: str) -> bool:
         try:
             check_name(name)
@@ -189,9 +260,13 @@ class BusinessRegistrationQuery:
 
 @hookimpl
 def eiso_module() -> ModuleInfo:
-    return ModuleInfo(name=NAME, title=T(vi="Đăng ký hộ kinh doanh",
-                                         en="Household business registration"),
-                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
+    return ModuleInfo(
+        name=NAME,
+        title=T(vi="Đăng ký hộ kinh doanh", en="Household business registration"),
+        version="0.2.0",
+        sector=SECTOR,
+        core_api=">=1.1,<2",
+    )
 
 
 @hookimpl

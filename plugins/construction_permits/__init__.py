@@ -42,31 +42,46 @@ class BuildingData(BaseModel):
     map_sheet: int = Field(ge=1, description="Số tờ bản đồ / Map sheet number")
     parcel_area_m2: float = Field(gt=0, description="Diện tích thửa đất (m²) / Parcel area (m²)")
     footprint_m2: float = Field(gt=0, description="Diện tích xây dựng tầng 1 (m²) / Footprint (m²)")
-    floor_area_m2: float = Field(gt=0, description="Tổng diện tích sàn (m²) / Total floor area (m²)")
+    floor_area_m2: float = Field(
+        gt=0, description="Tổng diện tích sàn (m²) / Total floor area (m²)"
+    )
     storeys: int = Field(ge=1, description="Số tầng (≥ 1) / Storeys (≥ 1)")
     height_m: float = Field(gt=0, description="Chiều cao công trình (m) / Height (m)")
 
     @model_validator(mode="after")
     def _consistent(self) -> BuildingData:
         if self.footprint_m2 > self.parcel_area_m2:
-            raise ValueError("diện tích xây dựng lớn hơn diện tích thửa đất / "
-                             "footprint_m2 exceeds parcel_area_m2")
+            raise ValueError(
+                "diện tích xây dựng lớn hơn diện tích thửa đất / "
+                "footprint_m2 exceeds parcel_area_m2"
+            )
         if self.floor_area_m2 > self.footprint_m2 * self.storeys:
-            raise ValueError("tổng diện tích sàn lớn hơn diện tích xây dựng × số tầng / "
-                             "floor_area_m2 exceeds footprint_m2 × storeys")
+            raise ValueError(
+                "tổng diện tích sàn lớn hơn diện tích xây dựng × số tầng / "
+                "floor_area_m2 exceeds footprint_m2 × storeys"
+            )
         per_storey = self.height_m / self.storeys
         if not MIN_STOREY_HEIGHT_M <= per_storey <= MAX_STOREY_HEIGHT_M:
-            raise ValueError(f"chiều cao không khớp số tầng ({per_storey:.1f} m/tầng, cho phép "
-                             f"{MIN_STOREY_HEIGHT_M}-{MAX_STOREY_HEIGHT_M}) / height_m does not "
-                             f"match storeys ({per_storey:.1f} m per storey)")
+            raise ValueError(
+                f"chiều cao không khớp số tầng ({per_storey:.1f} m/tầng, cho phép "
+                f"{MIN_STOREY_HEIGHT_M}-{MAX_STOREY_HEIGHT_M}) / height_m does not "
+                f"match storeys ({per_storey:.1f} m per storey)"
+            )
         return self
 
 
-CONSTRUCTION_LAW = LegalBasis(reference="50/2014/QH13", title="Luật Xây dựng 2014, sửa đổi 2020 (62/2020/QH14)",
-                              valid_from=dt.date(2015, 1, 1), valid_until=dt.date(2026, 7, 1))
-DECREE_140 = LegalBasis(reference="140/2025/NĐ-CP",
-                        title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực xây dựng",
-                        valid_from=dt.date(2025, 7, 1), valid_until=dt.date(2027, 3, 1))
+CONSTRUCTION_LAW = LegalBasis(
+    reference="50/2014/QH13",
+    title="Luật Xây dựng 2014, sửa đổi 2020 (62/2020/QH14)",
+    valid_from=dt.date(2015, 1, 1),
+    valid_until=dt.date(2026, 7, 1),
+)
+DECREE_140 = LegalBasis(
+    reference="140/2025/NĐ-CP",
+    title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực xây dựng",
+    valid_from=dt.date(2025, 7, 1),
+    valid_until=dt.date(2027, 3, 1),
+)
 BASIS = (CONSTRUCTION_LAW, DECREE_140)
 
 
@@ -78,67 +93,146 @@ def _days(n: int) -> TimeLimit:
 def _steps(total: int) -> tuple[Step, ...]:
     appraise = 7  # appraisal within 7 working days (counted here in days of the total)
     return (
-        Step(code="receive", name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
-             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
-        Step(code="appraise", name=T(vi="Thẩm định hồ sơ, kiểm tra thực địa",
-                                     en="Appraise the dossier, site inspection"),
-             responsible_role="officer", responsible_unit="economic_infrastructure_office",
-             budget=_days(appraise)),
-        Step(code="decide", name=T(vi="Xem xét, ký giấy phép", en="Review and sign the permit"),
-             responsible_role="leader", responsible_unit="commune_people_committee",
-             budget=_days(total - 1 - appraise - 1)),
-        Step(code="return", name=T(vi="Trả kết quả", en="Return the result"),
-             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
+        Step(
+            code="receive",
+            name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
+            responsible_role="officer",
+            responsible_unit="service_centre",
+            budget=_days(1),
+        ),
+        Step(
+            code="appraise",
+            name=T(
+                vi="Thẩm định hồ sơ, kiểm tra thực địa", en="Appraise the dossier, site inspection"
+            ),
+            responsible_role="officer",
+            responsible_unit="economic_infrastructure_office",
+            budget=_days(appraise),
+        ),
+        Step(
+            code="decide",
+            name=T(vi="Xem xét, ký giấy phép", en="Review and sign the permit"),
+            responsible_role="leader",
+            responsible_unit="commune_people_committee",
+            budget=_days(total - 1 - appraise - 1),
+        ),
+        Step(
+            code="return",
+            name=T(vi="Trả kết quả", en="Return the result"),
+            responsible_role="officer",
+            responsible_unit="service_centre",
+            budget=_days(1),
+        ),
     )
 
 
 def _short_steps(total: int) -> tuple[Step, ...]:
     return (
-        Step(code="receive", name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
-        Step(code="review", name=T(vi="Xem xét, ký", en="Review and sign"),
-             responsible_role="leader", responsible_unit="commune_people_committee",
-             budget=_days(total - 2)),
-        Step(code="return", name=T(vi="Trả kết quả", en="Return the result"),
-             responsible_role="officer", responsible_unit="service_centre", budget=_days(1)),
+        Step(
+            code="receive",
+            name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
+            responsible_role="officer",
+            responsible_unit="service_centre",
+            budget=_days(1),
+        ),
+        Step(
+            code="review",
+            name=T(vi="Xem xét, ký", en="Review and sign"),
+            responsible_role="leader",
+            responsible_unit="commune_people_committee",
+            budget=_days(total - 2),
+        ),
+        Step(
+            code="return",
+            name=T(vi="Trả kết quả", en="Return the result"),
+            responsible_role="officer",
+            responsible_unit="service_centre",
+            budget=_days(1),
+        ),
     )
 
 
-APPLICATION = DossierComponent(code="don", name=T(vi="Đơn đề nghị cấp giấy phép xây dựng",
-                                                  en="Permit application"))
-LAND_PAPERS = DossierComponent(code="dat", name=T(vi="Giấy tờ chứng minh quyền sử dụng đất",
-                                                  en="Proof of the land-use right"))
-DRAWINGS = DossierComponent(code="ban_ve", name=T(vi="Bản vẽ thiết kế xây dựng", en="Design drawings"),
-                            copies=2)
-OLD_PERMIT = DossierComponent(code="gp_cu", name=T(vi="Bản chính giấy phép xây dựng đã cấp",
-                                                   en="Original permit issued"))
+APPLICATION = DossierComponent(
+    code="don", name=T(vi="Đơn đề nghị cấp giấy phép xây dựng", en="Permit application")
+)
+LAND_PAPERS = DossierComponent(
+    code="dat", name=T(vi="Giấy tờ chứng minh quyền sử dụng đất", en="Proof of the land-use right")
+)
+DRAWINGS = DossierComponent(
+    code="ban_ve", name=T(vi="Bản vẽ thiết kế xây dựng", en="Design drawings"), copies=2
+)
+OLD_PERMIT = DossierComponent(
+    code="gp_cu", name=T(vi="Bản chính giấy phép xây dựng đã cấp", en="Original permit issued")
+)
 PERMIT = T(vi="Giấy phép xây dựng", en="Construction permit")
 
 
 def _procedure(code: str, vi: str, en: str, total: int, components, steps) -> Procedure:
-    return Procedure(code=code, name=T(vi=vi, en=en), sector=SECTOR, level="commune",
-                     legal_basis=BASIS, time_limit=_days(total), components=components,
-                     steps=steps, result=PERMIT, data_model=BuildingData)
+    return Procedure(
+        code=code,
+        name=T(vi=vi, en=en),
+        sector=SECTOR,
+        level="commune",
+        legal_basis=BASIS,
+        time_limit=_days(total),
+        components=components,
+        steps=steps,
+        result=PERMIT,
+        data_model=BuildingData,
+    )
 
 
 RETURNED = 10  # the national status "result returned"
 
 PROCEDURES = (
-    _procedure("1.013225", "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
-               "New construction permit: individual house", 15,
-               (APPLICATION, LAND_PAPERS, DRAWINGS), _steps(15)),
-    _procedure("CP-CONG-TRINH", "Cấp giấy phép xây dựng mới đối với công trình khác",
-               "New construction permit: other works", 20,
-               (APPLICATION, LAND_PAPERS, DRAWINGS), _steps(20)),
-    _procedure("1.013226", "Cấp điều chỉnh giấy phép xây dựng", "Amendment of a construction permit",
-               15, (APPLICATION, OLD_PERMIT, DRAWINGS), _steps(15)),
-    _procedure("1.013227", "Gia hạn giấy phép xây dựng", "Extension of a construction permit",
-               5, (APPLICATION, OLD_PERMIT), _short_steps(5)),
-    _procedure("1.013228", "Cấp lại giấy phép xây dựng", "Re-issue of a construction permit",
-               5, (APPLICATION, OLD_PERMIT), _short_steps(5)),
-    _procedure("1.013229", "Cấp giấy phép sửa chữa, cải tạo công trình",
-               "Permit for repair or renovation", 15,
-               (APPLICATION, LAND_PAPERS, DRAWINGS), _steps(15)),
+    _procedure(
+        "1.013225",
+        "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
+        "New construction permit: individual house",
+        15,
+        (APPLICATION, LAND_PAPERS, DRAWINGS),
+        _steps(15),
+    ),
+    _procedure(
+        "CP-CONG-TRINH",
+        "Cấp giấy phép xây dựng mới đối với công trình khác",
+        "New construction permit: other works",
+        20,
+        (APPLICATION, LAND_PAPERS, DRAWINGS),
+        _steps(20),
+    ),
+    _procedure(
+        "1.013226",
+        "Cấp điều chỉnh giấy phép xây dựng",
+        "Amendment of a construction permit",
+        15,
+        (APPLICATION, OLD_PERMIT, DRAWINGS),
+        _steps(15),
+    ),
+    _procedure(
+        "1.013227",
+        "Gia hạn giấy phép xây dựng",
+        "Extension of a construction permit",
+        5,
+        (APPLICATION, OLD_PERMIT),
+        _short_steps(5),
+    ),
+    _procedure(
+        "1.013228",
+        "Cấp lại giấy phép xây dựng",
+        "Re-issue of a construction permit",
+        5,
+        (APPLICATION, OLD_PERMIT),
+        _short_steps(5),
+    ),
+    _procedure(
+        "1.013229",
+        "Cấp giấy phép sửa chữa, cải tạo công trình",
+        "Permit for repair or renovation",
+        15,
+        (APPLICATION, LAND_PAPERS, DRAWINGS),
+        _steps(15),
+    ),
 )
 
 
@@ -168,24 +262,45 @@ class IssuedPermit:
 class ConstructionPermitsQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[ConstructionPermitProcedure]:
-        return [ConstructionPermitProcedure(code=p.code, name=p.name.vi, name_en=p.name.en,
-                                            time_limit_days=p.time_limit.amount) for p in PROCEDURES]
+        return [
+            ConstructionPermitProcedure(
+                code=p.code, name=p.name.vi, name_en=p.name.en, time_limit_days=p.time_limit.amount
+            )
+            for p in PROCEDURES
+        ]
 
-    @strawberry.field(description="Sổ theo dõi giấy phép xây dựng đã cấp của cơ quan (mới nhất trước) / "
-                                  "The agency's register of construction permits issued, newest first")
+    @strawberry.field(
+        description="Sổ theo dõi giấy phép xây dựng đã cấp của cơ quan (mới nhất trước) / "
+        "The agency's register of construction permits issued, newest first"
+    )
     async def issued_permits(self, info: strawberry.Info, first: int = 50) -> list[IssuedPermit]:
         records = await finished_dossiers(info, [p.code for p in PROCEDURES], first=first)
-        return [IssuedPermit(dossier_code=r.code, procedure_code=r.procedure_code,
-                             address=r.sector_data["address"], parcel_number=r.sector_data["parcel_number"],
-                             map_sheet=r.sector_data["map_sheet"], storeys=r.sector_data["storeys"],
-                             floor_area_m2=r.sector_data["floor_area_m2"], height_m=r.sector_data["height_m"],
-                             issued_at=r.finished_at, returned=r.status == RETURNED) for r in records]
+        return [
+            IssuedPermit(
+                dossier_code=r.code,
+                procedure_code=r.procedure_code,
+                address=r.sector_data["address"],
+                parcel_number=r.sector_data["parcel_number"],
+                map_sheet=r.sector_data["map_sheet"],
+                storeys=r.sector_data["storeys"],
+                floor_area_m2=r.sector_data["floor_area_m2"],
+                height_m=r.sector_data["height_m"],
+                issued_at=r.finished_at,
+                returned=r.status == RETURNED,
+            )
+            for r in records
+        ]
 
 
 @hookimpl
 def eiso_module() -> ModuleInfo:
-    return ModuleInfo(name=NAME, title=T(vi="Cấp phép xây dựng", en="Construction permits"),
-                      version="0.2.0", sector=SECTOR, core_api=">=1.1,<2")
+    return ModuleInfo(
+        name=NAME,
+        title=T(vi="Cấp phép xây dựng", en="Construction permits"),
+        version="0.2.0",
+        sector=SECTOR,
+        core_api=">=1.1,<2",
+    )
 
 
 @hookimpl

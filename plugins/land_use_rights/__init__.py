@@ -63,8 +63,9 @@ PURPOSE_NAMES: dict[LandUsePurpose, LocalizedText] = {
     LandUsePurpose.ONT: T(vi="Đất ở tại nông thôn", en="Rural residential land"),
     LandUsePurpose.ODT: T(vi="Đất ở tại đô thị", en="Urban residential land"),
     LandUsePurpose.TSC: T(vi="Đất xây dựng trụ sở cơ quan", en="Agency office land"),
-    LandUsePurpose.SKC: T(vi="Đất cơ sở sản xuất phi nông nghiệp",
-                          en="Non-agricultural production land"),
+    LandUsePurpose.SKC: T(
+        vi="Đất cơ sở sản xuất phi nông nghiệp", en="Non-agricultural production land"
+    ),
     LandUsePurpose.TMD: T(vi="Đất thương mại, dịch vụ", en="Commercial and service land"),
     LandUsePurpose.SKK: T(vi="Đất khu công nghiệp", en="Industrial park land"),
 }
@@ -79,27 +80,50 @@ class ParcelData(BaseModel):
     map_sheet: int = Field(ge=1, description="Số tờ bản đồ / Map sheet number")
     area_m2: float = Field(gt=0, description="Diện tích (m², > 0) / Area (m², > 0)")
     purpose: LandUsePurpose = Field(description="Mục đích sử dụng đất / Land use purpose")
-    location: str = Field(min_length=1, max_length=500,
-                          description="Địa chỉ thửa đất / Parcel location")
+    location: str = Field(
+        min_length=1, max_length=500, description="Địa chỉ thửa đất / Parcel location"
+    )
 
 
-LAND_LAW = LegalBasis(reference="31/2024/QH15", title="Luật Đất đai 2024",
-                      valid_from=dt.date(2024, 8, 1))
-DECREE_151 = LegalBasis(reference="151/2025/NĐ-CP",
-                        title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực đất đai",
-                        valid_from=dt.date(2025, 7, 1), valid_until=dt.date(2027, 3, 1))
-DECREE_226 = LegalBasis(reference="226/2025/NĐ-CP", title="Sửa đổi Nghị định hướng dẫn Luật Đất đai",
-                        valid_from=dt.date(2025, 8, 15))
+LAND_LAW = LegalBasis(
+    reference="31/2024/QH15", title="Luật Đất đai 2024", valid_from=dt.date(2024, 8, 1)
+)
+DECREE_151 = LegalBasis(
+    reference="151/2025/NĐ-CP",
+    title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực đất đai",
+    valid_from=dt.date(2025, 7, 1),
+    valid_until=dt.date(2027, 3, 1),
+)
+DECREE_226 = LegalBasis(
+    reference="226/2025/NĐ-CP",
+    title="Sửa đổi Nghị định hướng dẫn Luật Đất đai",
+    valid_from=dt.date(2025, 8, 15),
+)
 BASIS = (LAND_LAW, DECREE_151, DECREE_226)
 
 COMPONENTS = (
-    DossierComponent(code="don", name=T(vi="Đơn đăng ký đất đai, tài sản gắn liền với đất (Mẫu 04/ĐK)",
-                                        en="Land registration application (form 04/ĐK)")),
-    DossierComponent(code="giay_to", name=T(vi="Giấy tờ về quyền sử dụng đất (nếu có)",
-                                            en="Documents on the land-use right (if any)"),
-                     required=False),
-    DossierComponent(code="ban_do", name=T(vi="Mảnh trích đo bản đồ địa chính (nếu có)",
-                                           en="Cadastral survey extract (if any)"), required=False),
+    DossierComponent(
+        code="don",
+        name=T(
+            vi="Đơn đăng ký đất đai, tài sản gắn liền với đất (Mẫu 04/ĐK)",
+            en="Land registration application (form 04/ĐK)",
+        ),
+    ),
+    DossierComponent(
+        code="giay_to",
+        name=T(
+            vi="Giấy tờ về quyền sử dụng đất (nếu có)",
+            en="Documents on the land-use right (if any)",
+        ),
+        required=False,
+    ),
+    DossierComponent(
+        code="ban_do",
+        name=T(
+            vi="Mảnh trích đo bản đồ địa chính (nếu có)", en="Cadastral survey extract (if any)"
+        ),
+        required=False,
+    ),
 )
 
 
@@ -110,51 +134,125 @@ def _wd(n: int) -> TimeLimit:
 def _first_issuance_steps() -> tuple[Step, ...]:
     # Registration ≤ 17 working days + issuance ≤ 3 = 20 (Decree 151/2025).
     return (
-        Step(code="receive", name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-             responsible_role="officer", responsible_unit="service_centre", budget=_wd(1)),
-        Step(code="register", name=T(vi="Đăng ký, kiểm tra hiện trạng, niêm yết",
-                                     en="Registration, site check, public posting"),
-             responsible_role="officer", responsible_unit="land_registration_office", budget=_wd(16)),
-        Step(code="sign", name=T(vi="Ký Giấy chứng nhận", en="Sign the certificate"),
-             responsible_role="leader", responsible_unit="commune_people_committee", budget=_wd(2)),
-        Step(code="return", name=T(vi="Trả kết quả", en="Return the result"),
-             responsible_role="officer", responsible_unit="service_centre", budget=_wd(1)),
+        Step(
+            code="receive",
+            name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
+            responsible_role="officer",
+            responsible_unit="service_centre",
+            budget=_wd(1),
+        ),
+        Step(
+            code="register",
+            name=T(
+                vi="Đăng ký, kiểm tra hiện trạng, niêm yết",
+                en="Registration, site check, public posting",
+            ),
+            responsible_role="officer",
+            responsible_unit="land_registration_office",
+            budget=_wd(16),
+        ),
+        Step(
+            code="sign",
+            name=T(vi="Ký Giấy chứng nhận", en="Sign the certificate"),
+            responsible_role="leader",
+            responsible_unit="commune_people_committee",
+            budget=_wd(2),
+        ),
+        Step(
+            code="return",
+            name=T(vi="Trả kết quả", en="Return the result"),
+            responsible_role="officer",
+            responsible_unit="service_centre",
+            budget=_wd(1),
+        ),
     )
 
 
-CERTIFICATE = T(vi="Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
-                en="Certificate of land-use rights and ownership of assets attached to land")
+CERTIFICATE = T(
+    vi="Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
+    en="Certificate of land-use rights and ownership of assets attached to land",
+)
 
 PROCEDURES = (
-    Procedure(code="1.013978", sector=SECTOR, level="commune", legal_basis=BASIS,
-              name=T(vi="Đăng ký đất đai, cấp Giấy chứng nhận lần đầu cho hộ gia đình, cá nhân",
-                     en="First land registration and certificate: households and individuals"),
-              time_limit=_wd(20), components=COMPONENTS, steps=_first_issuance_steps(),
-              result=CERTIFICATE, data_model=ParcelData),
-    Procedure(code="1.012753", sector=SECTOR, level="province", legal_basis=BASIS,
-              name=T(vi="Đăng ký đất đai, cấp Giấy chứng nhận lần đầu cho tổ chức",
-                     en="First land registration and certificate: organisations"),
-              time_limit=_wd(20), components=COMPONENTS, steps=_first_issuance_steps(),
-              result=CERTIFICATE, data_model=ParcelData),
+    Procedure(
+        code="1.013978",
+        sector=SECTOR,
+        level="commune",
+        legal_basis=BASIS,
+        name=T(
+            vi="Đăng ký đất đai, cấp Giấy chứng nhận lần đầu cho hộ gia đình, cá nhân",
+            en="First land registration and certificate: households and individuals",
+        ),
+        time_limit=_wd(20),
+        components=COMPONENTS,
+        steps=_first_issuance_steps(),
+        result=CERTIFICATE,
+        data_model=ParcelData,
+    ),
+    Procedure(
+        code="1.012753",
+        sector=SECTOR,
+        level="province",
+        legal_basis=BASIS,
+        name=T(
+            vi="Đăng ký đất đai, cấp Giấy chứng nhận lần đầu cho tổ chức",
+            en="First land registration and certificate: organisations",
+        ),
+        time_limit=_wd(20),
+        components=COMPONENTS,
+        steps=_first_issuance_steps(),
+        result=CERTIFICATE,
+        data_model=ParcelData,
+    ),
     # The national code of the change registration differs by case: verify before use.
-    Procedure(code="LUR-BIEN-DONG", sector=SECTOR, level="commune", legal_basis=BASIS,
-              name=T(vi="Đăng ký biến động đất đai, tài sản gắn liền với đất",
-                     en="Registration of changes to land and attached assets"),
-              time_limit=_wd(10),
-              components=(DossierComponent(code="don", name=T(vi="Đơn đăng ký biến động (Mẫu 11/ĐK)",
-                                                              en="Change registration form (11/ĐK)")),
-                          DossierComponent(code="gcn", name=T(vi="Bản gốc Giấy chứng nhận đã cấp",
-                                                              en="Original certificate issued"))),
-              steps=(
-                  Step(code="receive", name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-                       responsible_role="officer", responsible_unit="service_centre", budget=_wd(1)),
-                  Step(code="register", name=T(vi="Xác nhận biến động", en="Record the change"),
-                       responsible_role="officer", responsible_unit="land_registration_office",
-                       budget=_wd(8)),
-                  Step(code="return", name=T(vi="Trả kết quả", en="Return the result"),
-                       responsible_role="officer", responsible_unit="service_centre", budget=_wd(1)),
-              ),
-              result=CERTIFICATE, data_model=ParcelData),
+    Procedure(
+        code="LUR-BIEN-DONG",
+        sector=SECTOR,
+        level="commune",
+        legal_basis=BASIS,
+        name=T(
+            vi="Đăng ký biến động đất đai, tài sản gắn liền với đất",
+            en="Registration of changes to land and attached assets",
+        ),
+        time_limit=_wd(10),
+        components=(
+            DossierComponent(
+                code="don",
+                name=T(
+                    vi="Đơn đăng ký biến động (Mẫu 11/ĐK)", en="Change registration form (11/ĐK)"
+                ),
+            ),
+            DossierComponent(
+                code="gcn",
+                name=T(vi="Bản gốc Giấy chứng nhận đã cấp", en="Original certificate issued"),
+            ),
+        ),
+        steps=(
+            Step(
+                code="receive",
+                name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
+                responsible_role="officer",
+                responsible_unit="service_centre",
+                budget=_wd(1),
+            ),
+            Step(
+                code="register",
+                name=T(vi="Xác nhận biến động", en="Record the change"),
+                responsible_role="officer",
+                responsible_unit="land_registration_office",
+                budget=_wd(8),
+            ),
+            Step(
+                code="return",
+                name=T(vi="Trả kết quả", en="Return the result"),
+                responsible_role="officer",
+                responsible_unit="service_centre",
+                budget=_wd(1),
+            ),
+        ),
+        result=CERTIFICATE,
+        data_model=ParcelData,
+    ),
 )
 
 
@@ -177,19 +275,30 @@ class LandUsePurposeInfo:
 class LandUseRightsQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[LandUseRightsProcedure]:
-        return [LandUseRightsProcedure(code=p.code, name=p.name.vi, name_en=p.name.en,
-                                       time_limit_days=p.time_limit.amount) for p in PROCEDURES]
+        return [
+            LandUseRightsProcedure(
+                code=p.code, name=p.name.vi, name_en=p.name.en, time_limit_days=p.time_limit.amount
+            )
+            for p in PROCEDURES
+        ]
 
     @strawberry.field(description="Mã loại đất / Land use purpose codes")
     def land_use_purposes(self) -> list[LandUsePurposeInfo]:
-        return [LandUsePurposeInfo(code=c.value, name=n.vi, name_en=n.en)
-                for c, n in PURPOSE_NAMES.items()]
+        return [
+            LandUsePurposeInfo(code=c.value, name=n.vi, name_en=n.en)
+            for c, n in PURPOSE_NAMES.items()
+        ]
 
 
 @hookimpl
 def eiso_module() -> ModuleInfo:
-    return ModuleInfo(name=NAME, title=T(vi="Đất đai", en="Land-use rights"), version="0.1.0",
-                      sector=SECTOR, core_api=">=1.0,<2")
+    return ModuleInfo(
+        name=NAME,
+        title=T(vi="Đất đai", en="Land-use rights"),
+        version="0.1.0",
+        sector=SECTOR,
+        core_api=">=1.0,<2",
+    )
 
 
 @hookimpl

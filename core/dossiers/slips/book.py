@@ -27,21 +27,37 @@ from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
 COLUMNS = (
-    "STT", "Mã hồ sơ", "Tên thủ tục hành chính", "Số lượng hồ sơ (bộ)", "Tên cá nhân, tổ chức",
-    "Địa chỉ, số điện thoại", "Cơ quan chủ trì giải quyết", "Nhận hồ sơ (giờ, ngày)", "Hẹn trả kết quả",
-    "Chuyển hồ sơ đến cơ quan giải quyết", "Nhận kết quả từ cơ quan giải quyết",
-    "Trả kết quả cho cá nhân, tổ chức", "Ghi chú",
+    "STT",
+    "Mã hồ sơ",
+    "Tên thủ tục hành chính",
+    "Số lượng hồ sơ (bộ)",
+    "Tên cá nhân, tổ chức",
+    "Địa chỉ, số điện thoại",
+    "Cơ quan chủ trì giải quyết",
+    "Nhận hồ sơ (giờ, ngày)",
+    "Hẹn trả kết quả",
+    "Chuyển hồ sơ đến cơ quan giải quyết",
+    "Nhận kết quả từ cơ quan giải quyết",
+    "Trả kết quả cho cá nhân, tổ chức",
+    "Ghi chú",
 )
 STATUS_VI = {
-    Status.new: "Mới đăng ký", Status.received: "Được tiếp nhận", Status.not_received: "Không được tiếp nhận",
-    Status.in_progress: "Đang xử lý", Status.supplement_requested: "Yêu cầu bổ sung giấy tờ",
+    Status.new: "Mới đăng ký",
+    Status.received: "Được tiếp nhận",
+    Status.not_received: "Không được tiếp nhận",
+    Status.in_progress: "Đang xử lý",
+    Status.supplement_requested: "Yêu cầu bổ sung giấy tờ",
     Status.financial_obligation_requested: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    Status.withdrawn: "Công dân yêu cầu rút hồ sơ", Status.stopped: "Dừng xử lý",
-    Status.processed: "Đã xử lý xong", Status.returned: "Đã trả kết quả",
+    Status.withdrawn: "Công dân yêu cầu rút hồ sơ",
+    Status.stopped: "Dừng xử lý",
+    Status.processed: "Đã xử lý xong",
+    Status.returned: "Đã trả kết quả",
 }
 MAX_DAYS = 366  # one export stays bounded: a year at most
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 @dataclasses.dataclass
@@ -58,13 +74,23 @@ class Book:
 
 def period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
     if start is None or end is None:
-        raise DomainError("from and to: both dates are required (YYYY-MM-DD)",
-                          "from và to: bắt buộc nhập cả hai ngày (YYYY-MM-DD)", code="BAD_INPUT", field="from")
+        raise DomainError(
+            "from and to: both dates are required (YYYY-MM-DD)",
+            "from và to: bắt buộc nhập cả hai ngày (YYYY-MM-DD)",
+            code="BAD_INPUT",
+            field="from",
+        )
     if end < start:
-        raise DomainError("to: must not be before from", "to: không được trước from", code="BAD_INPUT", field="to")
+        raise DomainError(
+            "to: must not be before from", "to: không được trước from", code="BAD_INPUT", field="to"
+        )
     if (end - start).days >= MAX_DAYS:
-        raise DomainError(f"the period is at most {MAX_DAYS} days", f"khoảng thời gian tối đa {MAX_DAYS} ngày",
-                          code="BAD_INPUT", field="to")
+        raise DomainError(
+            f"the period is at most {MAX_DAYS} days",
+            f"khoảng thời gian tối đa {MAX_DAYS} ngày",
+            code="BAD_INPUT",
+            field="to",
+        )
     return start, end
 
 
@@ -92,61 +118,119 @@ def _cell(value: str) -> str:
     """Text a spreadsheet would run as a formula ("=HYPERLINK(...)" typed as a name) is
     quoted; a phone number like +84 912 345 678 stays as it is."""
     if value[:1] in ("=", "@", "\t", "\r") or (
-            value[:1] in ("+", "-") and not value[1:].replace(" ", "").isdigit()):
+        value[:1] in ("+", "-") and not value[1:].replace(" ", "").isdigit()
+    ):
         return "'" + value
     return value
 
 
-def _row(index: int, d: Dossier, agency: Agency, names: dict[str, str], times: dict[str, dt.datetime]) -> list[str]:
+def _row(
+    index: int, d: Dossier, agency: Agency, names: dict[str, str], times: dict[str, dt.datetime]
+) -> list[str]:
     a = d.applicant or {}
 
     def at(action: str) -> str:
         return moment(times[action]) if action in times else ""
 
-    return [_cell(v) for v in [str(index), d.code, names.get(d.procedure_code, d.procedure_code), "1",
-            str(a.get("full_name") or a.get("name") or a.get("organisation") or ""), _contact(a), agency.name,
-            moment(d.received_at), moment(d.appointment_at) if d.appointment_at else "",
-            at("assigned"), at("processed"), at("returned"), _note(d)]]
+    return [
+        _cell(v)
+        for v in [
+            str(index),
+            d.code,
+            names.get(d.procedure_code, d.procedure_code),
+            "1",
+            str(a.get("full_name") or a.get("name") or a.get("organisation") or ""),
+            _contact(a),
+            agency.name,
+            moment(d.received_at),
+            moment(d.appointment_at) if d.appointment_at else "",
+            at("assigned"),
+            at("processed"),
+            at("returned"),
+            _note(d),
+        ]
+    ]
 
 
 async def _first_times(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, dt.datetime]]:
     times: dict[int, dict[str, dt.datetime]] = {}
     if not ids:
         return times
-    events = (await session.execute(
-        select(DossierEventRow.dossier_id, DossierEventRow.action, DossierEventRow.at)
-        .where(DossierEventRow.dossier_id.in_(ids),
-               DossierEventRow.action.in_(("assigned", "processed", "returned")))
-        .order_by(DossierEventRow.at)
-    )).all()
+    events = (
+        await session.execute(
+            select(DossierEventRow.dossier_id, DossierEventRow.action, DossierEventRow.at)
+            .where(
+                DossierEventRow.dossier_id.in_(ids),
+                DossierEventRow.action.in_(("assigned", "processed", "returned")),
+            )
+            .order_by(DossierEventRow.at)
+        )
+    ).all()
     for dossier_id, action, at in events:
         times.setdefault(dossier_id, {}).setdefault(action, _aware(at))
     return times
 
 
-async def load(resources: Resources, scope: TenantScope, province_id: int, agency_id: int,
-               start: dt.date, end: dt.date, *, actor: str) -> Book:
+async def load(
+    resources: Resources,
+    scope: TenantScope,
+    province_id: int,
+    agency_id: int,
+    start: dt.date,
+    end: dt.date,
+    *,
+    actor: str,
+) -> Book:
     """The agency's book; an agency outside `scope` is NOT_FOUND. The export (personal data of
     every applicant in the period) is recorded in the agency's audit trail."""
     low, high = _bounds(start, end)
     async with resources.session(scope) as session, session.begin():
-        agency = (await session.execute(select(Agency).where(
-            Agency.province_id == province_id, Agency.id == agency_id))).scalar_one_or_none()
+        agency = (
+            await session.execute(
+                select(Agency).where(Agency.province_id == province_id, Agency.id == agency_id)
+            )
+        ).scalar_one_or_none()
         if agency is None:
             raise NotFound("no such Agency", "không tìm thấy Agency")
-        dossiers = list((await session.execute(
-            select(Dossier).where(Dossier.province_id == province_id, Dossier.agency_id == agency_id,
-                                  Dossier.received_at >= low, Dossier.received_at < high)
-            .order_by(Dossier.received_at, Dossier.id)
-        )).scalars())
+        dossiers = list(
+            (
+                await session.execute(
+                    select(Dossier)
+                    .where(
+                        Dossier.province_id == province_id,
+                        Dossier.agency_id == agency_id,
+                        Dossier.received_at >= low,
+                        Dossier.received_at < high,
+                    )
+                    .order_by(Dossier.received_at, Dossier.id)
+                )
+            ).scalars()
+        )
         codes = {d.procedure_code for d in dossiers}
-        names = dict((await session.execute(
-            select(ProcedureRecord.code, ProcedureRecord.name_vi).where(ProcedureRecord.code.in_(codes))
-        )).all()) if codes else {}
+        names = (
+            dict(
+                (
+                    await session.execute(
+                        select(ProcedureRecord.code, ProcedureRecord.name_vi).where(
+                            ProcedureRecord.code.in_(codes)
+                        )
+                    )
+                ).all()
+            )
+            if codes
+            else {}
+        )
         times = await _first_times(session, [d.id for d in dossiers])
-        await audit.append(session, province_id=province_id, agency_id=agency_id, actor=actor,
-                           action="dossier.tracking_book_exported", entity_type="agency", entity_id=agency_id,
-                           data={"from": start.isoformat(), "to": end.isoformat(), "rows": len(dossiers)})
+        await audit.append(
+            session,
+            province_id=province_id,
+            agency_id=agency_id,
+            actor=actor,
+            action="dossier.tracking_book_exported",
+            entity_type="agency",
+            entity_id=agency_id,
+            data={"from": start.isoformat(), "to": end.isoformat(), "rows": len(dossiers)},
+        )
     rows = [_row(i, d, agency, names, times.get(d.id, {})) for i, d in enumerate(dossiers, 1)]
     return Book(agency, start, end, rows)
 
@@ -176,7 +260,9 @@ def to_xlsx(book: Book) -> bytes:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in book.rows:
         sheet.append(row)
-    for column, width in zip("ABCDEFGHIJKLM", (5, 24, 36, 10, 24, 30, 24, 22, 22, 22, 22, 22, 30), strict=True):
+    for column, width in zip(
+        "ABCDEFGHIJKLM", (5, 24, 36, 10, 24, 30, 24, 22, 22, 22, 22, 22, 30), strict=True
+    ):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A4"
     out = io.BytesIO()
@@ -186,5 +272,7 @@ def to_xlsx(book: Book) -> bytes:
 
 def export(book: Book, fmt: str) -> bytes:
     if fmt not in FORMATS:
-        raise DomainError("format: csv or xlsx", "format: csv hoặc xlsx", code="BAD_INPUT", field="format")
+        raise DomainError(
+            "format: csv or xlsx", "format: csv hoặc xlsx", code="BAD_INPUT", field="format"
+        )
     return to_csv(book) if fmt == "csv" else to_xlsx(book)

@@ -38,8 +38,13 @@ def verdict(done: dt.datetime, due: dt.datetime | None) -> str:
     return ON_TIME if done <= due else LATE
 
 
-def _paused(calendar: WorkingCalendar, pauses: list[tuple[dt.datetime, dt.datetime]],
-            start: dt.datetime, end: dt.datetime, working: bool) -> dt.timedelta:
+def _paused(
+    calendar: WorkingCalendar,
+    pauses: list[tuple[dt.datetime, dt.datetime]],
+    start: dt.datetime,
+    end: dt.datetime,
+    working: bool,
+) -> dt.timedelta:
     total = dt.timedelta()
     for a, b in pauses:
         a, b = max(a, start), min(b, end)
@@ -48,8 +53,13 @@ def _paused(calendar: WorkingCalendar, pauses: list[tuple[dt.datetime, dt.dateti
     return total
 
 
-def step_due(facts: Facts, index: int, start: dt.datetime, end: dt.datetime,
-             pauses: list[tuple[dt.datetime, dt.datetime]]) -> dt.datetime | None:
+def step_due(
+    facts: Facts,
+    index: int,
+    start: dt.datetime,
+    end: dt.datetime,
+    pauses: list[tuple[dt.datetime, dt.datetime]],
+) -> dt.datetime | None:
     """When step `index`, begun at `start`, had to be done: its budget plus the paused time."""
     steps = facts.procedure.steps
     if not 0 <= index < len(steps):
@@ -58,9 +68,17 @@ def step_due(facts: Facts, index: int, start: dt.datetime, end: dt.datetime,
     amount, unit = int(budget.get("amount", 0)), budget.get("unit", "working_days")
     calendar = facts.calendar
     if unit == "days":
-        return start + dt.timedelta(days=amount) + _paused(calendar, pauses, start, end, working=False)
-    allowed = dt.timedelta(hours=amount) if unit == "working_hours" else amount * calendar.office_hours.per_day
-    return calendar.add_working_hours(start, allowed + _paused(calendar, pauses, start, end, working=True))
+        return (
+            start + dt.timedelta(days=amount) + _paused(calendar, pauses, start, end, working=False)
+        )
+    allowed = (
+        dt.timedelta(hours=amount)
+        if unit == "working_hours"
+        else amount * calendar.office_hours.per_day
+    )
+    return calendar.add_working_hours(
+        start, allowed + _paused(calendar, pauses, start, end, working=True)
+    )
 
 
 def _step_name(facts: Facts, index: int) -> str:
@@ -85,10 +103,22 @@ class _Walk:
         self.rows: list[Handover] = []
 
     def _finish_step(self, event: DossierEventRow, at: dt.datetime, taken_by: str) -> None:
-        due = step_due(self.facts, self.step, self.step_start, at, self.pauses) if self.step_start else None
+        due = (
+            step_due(self.facts, self.step, self.step_start, at, self.pauses)
+            if self.step_start
+            else None
+        )
         name = _step_name(self.facts, self.step)
-        self.rows.append(Handover(name, self.facts.name(event.actor), taken_by, at, verdict(at, due),
-                                  event.note or f"Hoàn thành: {name}"))
+        self.rows.append(
+            Handover(
+                name,
+                self.facts.name(event.actor),
+                taken_by,
+                at,
+                verdict(at, due),
+                event.note or f"Hoàn thành: {name}",
+            )
+        )
         self.step += 1
         self.step_start = at
 
@@ -101,15 +131,24 @@ class _Walk:
             self.rows.append(Handover(COUNTER, APPLICANT, actor, at, note=note))
         elif action == "assigned":
             self.step_start = self.step_start or at
-            self.rows.append(Handover(_step_name(facts, self.step), actor, facts.name(facts.dossier.assignee),
-                                      at, note=f"Chuyển xử lý: {_step_name(facts, self.step)}"))
+            self.rows.append(
+                Handover(
+                    _step_name(facts, self.step),
+                    actor,
+                    facts.name(facts.dossier.assignee),
+                    at,
+                    note=f"Chuyển xử lý: {_step_name(facts, self.step)}",
+                )
+            )
         elif action == "step_completed":
             self._finish_step(event, at, _step_name(facts, self.step + 1))
         elif action == "processed":
             self._finish_step(event, at, COUNTER)
         elif action == "supplement_requested":
             self.paused_at = at
-            self.rows.append(Handover(COUNTER, actor, APPLICANT, at, note=f"Yêu cầu bổ sung: {event.note}"))
+            self.rows.append(
+                Handover(COUNTER, actor, APPLICANT, at, note=f"Yêu cầu bổ sung: {event.note}")
+            )
         elif action == "supplement_received":
             if self.paused_at is not None:
                 self.pauses.append((self.paused_at, at))
@@ -120,8 +159,16 @@ class _Walk:
             result = LATE if facts.dossier.was_late else verdict(at, due)
             self.rows.append(Handover(COUNTER, actor, APPLICANT, at, result, "Trả kết quả"))
         else:
-            self.rows.append(Handover(COUNTER, actor, "", at, LATE if action == "apology" else "",
-                                      f"{LABELS.get(action, action)}{': ' + event.note if event.note else ''}"))
+            self.rows.append(
+                Handover(
+                    COUNTER,
+                    actor,
+                    "",
+                    at,
+                    LATE if action == "apology" else "",
+                    f"{LABELS.get(action, action)}{': ' + event.note if event.note else ''}",
+                )
+            )
 
 
 LABELS = {

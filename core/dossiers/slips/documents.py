@@ -69,35 +69,49 @@ def day(at: dt.datetime | None) -> str:
 
 def _applicant_name(facts: Facts) -> str:
     a = facts.dossier.applicant or {}
-    return str(a.get("full_name") or a.get("name") or a.get("organisation") or a.get("organization") or "")
+    return str(
+        a.get("full_name") or a.get("name") or a.get("organisation") or a.get("organization") or ""
+    )
 
 
 def _header(facts: Facts, chosen: SlipForm, lines: list[Line], **more) -> Document:
     province = facts.province.name if facts.province else ""
     return Document(
         # The agency's superior on the header's first line: the province's People's Committee.
-        number=chosen.label, title=chosen.title_vi.upper(), superior=f"UBND {province}".upper() if province else "",
+        number=chosen.label,
+        title=chosen.title_vi.upper(),
+        superior=f"UBND {province}".upper() if province else "",
         agency=facts.agency.name,
         place_date=f"{province}, {day(utcnow())}" if province else day(utcnow()).capitalize(),
         code=facts.dossier.code,
-        copy_note="(Liên: Lưu tại Bộ phận tiếp nhận và trả kết quả)" if not chosen.to_applicant
+        copy_note="(Liên: Lưu tại Bộ phận tiếp nhận và trả kết quả)"
+        if not chosen.to_applicant
         else "(Liên: Giao tổ chức, cá nhân / Lưu tại Bộ phận tiếp nhận và trả kết quả)",
-        lines=lines, **more)
+        lines=lines,
+        **more,
+    )
 
 
 def _receipt_lines(facts: Facts) -> list[Line]:
     d, p, a = facts.dossier, facts.procedure, facts.dossier.applicant or {}
-    components = [f"{c['name']['vi']} ({c.get('copies', 1)} bản)" for c in p.components] or ["Theo quy định của thủ tục"]
+    components = [f"{c['name']['vi']} ({c.get('copies', 1)} bản)" for c in p.components] or [
+        "Theo quy định của thủ tục"
+    ]
     received = facts.event("received")
     return [
-        Line(f"{facts.agency.name} tiếp nhận hồ sơ của: {_applicant_name(facts)}", "Bộ phận tiếp nhận và trả kết quả "),
+        Line(
+            f"{facts.agency.name} tiếp nhận hồ sơ của: {_applicant_name(facts)}",
+            "Bộ phận tiếp nhận và trả kết quả ",
+        ),
         Line(str(a.get("address") or ""), "Địa chỉ: "),
         Line(str(a.get("phone") or ""), "Số điện thoại: "),
         Line(p.name_vi, "Nội dung yêu cầu giải quyết: "),
         Line("; ".join(components), "1. Thành phần hồ sơ nộp gồm: "),
         Line("01 (bộ)", "2. Số lượng hồ sơ: "),
-        Line(f"{facts.procedure.time_limit_amount} {UNITS.get(p.time_limit_unit, '')}",
-             "3. Thời gian giải quyết hồ sơ theo quy định là: "),
+        Line(
+            f"{facts.procedure.time_limit_amount} {UNITS.get(p.time_limit_unit, '')}",
+            "3. Thời gian giải quyết hồ sơ theo quy định là: ",
+        ),
         Line(moment(received.at if received else d.received_at), "4. Thời gian nhận hồ sơ: "),
         Line(moment(d.appointment_at), "5. Thời gian trả kết quả giải quyết hồ sơ: "),
         Line(f"{COUNTER_FULL} - {facts.agency.name}", "6. Đăng ký nhận kết quả tại: "),
@@ -109,10 +123,16 @@ COUNTER_FULL = "Bộ phận tiếp nhận và trả kết quả"
 
 
 def slip_01(facts: Facts, chosen: SlipForm) -> Document:
-    return _header(facts, chosen, _receipt_lines(facts),
-                   closing=[Line(f"Vào Sổ theo dõi hồ sơ, mã hồ sơ {facts.dossier.code}.")],
-                   signatures=[("NGƯỜI NỘP HỒ SƠ", "(Ký và ghi rõ họ tên)"),
-                               ("NGƯỜI TIẾP NHẬN HỒ SƠ", _receiver(facts))])
+    return _header(
+        facts,
+        chosen,
+        _receipt_lines(facts),
+        closing=[Line(f"Vào Sổ theo dõi hồ sơ, mã hồ sơ {facts.dossier.code}.")],
+        signatures=[
+            ("NGƯỜI NỘP HỒ SƠ", "(Ký và ghi rõ họ tên)"),
+            ("NGƯỜI TIẾP NHẬN HỒ SƠ", _receiver(facts)),
+        ],
+    )
 
 
 def _receiver(facts: Facts) -> str:
@@ -122,31 +142,56 @@ def _receiver(facts: Facts) -> str:
 
 def _request_lines(facts: Facts) -> list[Line]:
     return [
-        Line(f"{facts.agency.name} tiếp nhận hồ sơ của: {_applicant_name(facts)}", "Bộ phận tiếp nhận và trả kết quả "),
+        Line(
+            f"{facts.agency.name} tiếp nhận hồ sơ của: {_applicant_name(facts)}",
+            "Bộ phận tiếp nhận và trả kết quả ",
+        ),
         Line(facts.procedure.name_vi, "Nội dung yêu cầu giải quyết: "),
     ]
 
 
 def slip_02(facts: Facts, chosen: SlipForm) -> Document:
     event = facts.event("supplement_requested")
-    lines = [*_request_lines(facts),
-             Line(f"Ngày {moment(event.at) if event else ''}: sau khi xem xét thành phần, hồ sơ của Ông/Bà chưa "
-                  "đầy đủ. Đề nghị Ông/Bà bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"),
-             Line(event.note if event else "", "Nội dung, lý do yêu cầu bổ sung: "),
-             Line("Thời gian giải quyết tạm dừng từ khi có yêu cầu bổ sung đến khi nhận đủ hồ sơ bổ sung."),
-             Line(f"Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ {COUNTER_FULL} "
-                  f"{facts.agency.name} để được hướng dẫn.")]
-    return _header(facts, chosen, lines, signatures=[("NGƯỜI HƯỚNG DẪN", facts.name(event.actor) if event else "")])
+    lines = [
+        *_request_lines(facts),
+        Line(
+            f"Ngày {moment(event.at) if event else ''}: sau khi xem xét thành phần, hồ sơ của Ông/Bà chưa "
+            "đầy đủ. Đề nghị Ông/Bà bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"
+        ),
+        Line(event.note if event else "", "Nội dung, lý do yêu cầu bổ sung: "),
+        Line(
+            "Thời gian giải quyết tạm dừng từ khi có yêu cầu bổ sung đến khi nhận đủ hồ sơ bổ sung."
+        ),
+        Line(
+            f"Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ {COUNTER_FULL} "
+            f"{facts.agency.name} để được hướng dẫn."
+        ),
+    ]
+    return _header(
+        facts,
+        chosen,
+        lines,
+        signatures=[("NGƯỜI HƯỚNG DẪN", facts.name(event.actor) if event else "")],
+    )
 
 
 def slip_03(facts: Facts, chosen: SlipForm) -> Document:
     event = facts.event("refused")
-    lines = [*_request_lines(facts),
-             Line(f"Qua xem xét, {facts.agency.name} thông báo không tiếp nhận, giải quyết hồ sơ này "
-                  "với lý do cụ thể như sau:"),
-             Line(event.note if event else "", "Lý do: "),
-             Line("Xin thông báo để Ông/Bà được biết và thực hiện.")]
-    return _header(facts, chosen, lines, signatures=[("NGƯỜI TIẾP NHẬN HỒ SƠ", facts.name(event.actor) if event else "")])
+    lines = [
+        *_request_lines(facts),
+        Line(
+            f"Qua xem xét, {facts.agency.name} thông báo không tiếp nhận, giải quyết hồ sơ này "
+            "với lý do cụ thể như sau:"
+        ),
+        Line(event.note if event else "", "Lý do: "),
+        Line("Xin thông báo để Ông/Bà được biết và thực hiện."),
+    ]
+    return _header(
+        facts,
+        chosen,
+        lines,
+        signatures=[("NGƯỜI TIẾP NHẬN HỒ SƠ", facts.name(event.actor) if event else "")],
+    )
 
 
 def slip_04(facts: Facts, chosen: SlipForm) -> Document:
@@ -154,28 +199,50 @@ def slip_04(facts: Facts, chosen: SlipForm) -> Document:
     new = apology.get("new_appointment") or d.appointment_at
     lines = [
         Line(_applicant_name(facts), "Kính gửi: "),
-        Line(f"{day(d.received_at).capitalize()}, {facts.agency.name} tiếp nhận giải quyết hồ sơ của Ông/Bà "
-             f"về thủ tục: {facts.procedure.name_vi}."),
+        Line(
+            f"{day(d.received_at).capitalize()}, {facts.agency.name} tiếp nhận giải quyết hồ sơ của Ông/Bà "
+            f"về thủ tục: {facts.procedure.name_vi}."
+        ),
         Line(d.code, "Mã hồ sơ: "),
-        Line(moment(apology.get("old_appointment")), "Thời gian hẹn trả kết quả giải quyết hồ sơ: "),
-        Line(f"Tuy nhiên đến nay, {facts.agency.name} chưa trả kết quả giải quyết hồ sơ của Ông/Bà."),
+        Line(
+            moment(apology.get("old_appointment")), "Thời gian hẹn trả kết quả giải quyết hồ sơ: "
+        ),
+        Line(
+            f"Tuy nhiên đến nay, {facts.agency.name} chưa trả kết quả giải quyết hồ sơ của Ông/Bà."
+        ),
         Line(apology.get("reason", ""), "Lý do: "),
-        Line(f"Sự chậm trễ này đã gây phiền hà cho Ông/Bà. {facts.agency.name} xin lỗi Ông/Bà và sẽ trả kết quả "
-             f"giải quyết hồ sơ cho Ông/Bà vào {moment(new)}."),
+        Line(
+            f"Sự chậm trễ này đã gây phiền hà cho Ông/Bà. {facts.agency.name} xin lỗi Ông/Bà và sẽ trả kết quả "
+            f"giải quyết hồ sơ cho Ông/Bà vào {moment(new)}."
+        ),
         Line("Xin trân trọng cảm ơn sự hợp tác của Ông/Bà."),
     ]
-    return _header(facts, chosen, lines, signatures=[("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)")])
+    return _header(
+        facts, chosen, lines, signatures=[("THỦ TRƯỞNG CƠ QUAN", "(Ký, ghi rõ họ tên và đóng dấu)")]
+    )
 
 
 def slip_05(facts: Facts, chosen: SlipForm) -> Document:
     units = sorted({v for v in facts.step_units.values()}) or [facts.agency.name]
-    rows = [[h.unit, f"Giao: {h.given_by}\nNhận: {h.taken_by}\n{moment(h.at)}", h.result, h.note]
-            for h in control.trail(facts)]
-    lines = [Line(", ".join(units), "Cơ quan (bộ phận) giải quyết hồ sơ: "),
-             Line(facts.procedure.name_vi, "Thủ tục hành chính: "),
-             Line(moment(facts.dossier.appointment_at), "Thời gian hẹn trả kết quả: ")]
-    table = Table(["TÊN CƠ QUAN, BỘ PHẬN", "THỜI GIAN GIAO, NHẬN HỒ SƠ",
-                   "KẾT QUẢ GIẢI QUYẾT (Trước hạn/Đúng hạn/Quá hạn)", "GHI CHÚ"], [26, 34, 18, 22], rows)
+    rows = [
+        [h.unit, f"Giao: {h.given_by}\nNhận: {h.taken_by}\n{moment(h.at)}", h.result, h.note]
+        for h in control.trail(facts)
+    ]
+    lines = [
+        Line(", ".join(units), "Cơ quan (bộ phận) giải quyết hồ sơ: "),
+        Line(facts.procedure.name_vi, "Thủ tục hành chính: "),
+        Line(moment(facts.dossier.appointment_at), "Thời gian hẹn trả kết quả: "),
+    ]
+    table = Table(
+        [
+            "TÊN CƠ QUAN, BỘ PHẬN",
+            "THỜI GIAN GIAO, NHẬN HỒ SƠ",
+            "KẾT QUẢ GIẢI QUYẾT (Trước hạn/Đúng hạn/Quá hạn)",
+            "GHI CHÚ",
+        ],
+        [26, 34, 18, 22],
+        rows,
+    )
     return _header(facts, chosen, lines, table=table)
 
 

@@ -41,8 +41,13 @@ class Facts:
         return self.names.get(actor or "", actor or "")
 
 
-async def load_dossier(session: AsyncSession, *, province_id: int | None = None, dossier_id: int | None = None,
-                       code: str | None = None) -> Dossier:
+async def load_dossier(
+    session: AsyncSession,
+    *,
+    province_id: int | None = None,
+    dossier_id: int | None = None,
+    code: str | None = None,
+) -> Dossier:
     """By global id parts or by code; the session's scope hides other tenants' dossiers."""
     statement = select(Dossier)
     if code is not None:
@@ -51,7 +56,9 @@ async def load_dossier(session: AsyncSession, *, province_id: int | None = None,
         statement = statement.where(Dossier.province_id == province_id, Dossier.id == dossier_id)
     dossier = (await session.execute(statement)).scalar_one_or_none()
     if dossier is None:
-        raise NotFound(f"dossier {code or dossier_id} not found", f"không tìm thấy hồ sơ {code or dossier_id}")
+        raise NotFound(
+            f"dossier {code or dossier_id} not found", f"không tìm thấy hồ sơ {code or dossier_id}"
+        )
     return dossier
 
 
@@ -64,50 +71,93 @@ async def _names(session: AsyncSession, actors: set[str]) -> dict[str, str]:
 
 
 async def _step_units(session: AsyncSession, dossier: Dossier) -> dict[str, str]:
-    adoption = (await session.execute(select(ProcedureAdoption).where(
-        ProcedureAdoption.agency_id == dossier.agency_id,
-        ProcedureAdoption.procedure_code == dossier.procedure_code))).scalar_one_or_none()
+    adoption = (
+        await session.execute(
+            select(ProcedureAdoption).where(
+                ProcedureAdoption.agency_id == dossier.agency_id,
+                ProcedureAdoption.procedure_code == dossier.procedure_code,
+            )
+        )
+    ).scalar_one_or_none()
     chosen = {code: int(unit) for code, unit in (adoption.step_units if adoption else {}).items()}
     if not chosen:
         return {}
-    units = (await session.execute(select(Unit).where(
-        Unit.province_id == dossier.province_id, Unit.id.in_(set(chosen.values()))))).scalars()
+    units = (
+        await session.execute(
+            select(Unit).where(
+                Unit.province_id == dossier.province_id, Unit.id.in_(set(chosen.values()))
+            )
+        )
+    ).scalars()
     by_id = {u.id: u.name for u in units}
     return {code: by_id[unit] for code, unit in chosen.items() if unit in by_id}
 
 
 async def _apology(session: AsyncSession, dossier: Dossier) -> dict | None:
-    entry = (await session.execute(
-        select(AuditEntry).where(AuditEntry.agency_id == dossier.agency_id, AuditEntry.entity_type == "dossier",
-                                 AuditEntry.entity_id == str(dossier.id), AuditEntry.action == "dossier.apology")
-        .order_by(AuditEntry.seq.desc()).limit(1)
-    )).scalar_one_or_none()
+    entry = (
+        await session.execute(
+            select(AuditEntry)
+            .where(
+                AuditEntry.agency_id == dossier.agency_id,
+                AuditEntry.entity_type == "dossier",
+                AuditEntry.entity_id == str(dossier.id),
+                AuditEntry.action == "dossier.apology",
+            )
+            .order_by(AuditEntry.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
     if entry is None:
         return None
-    return {"old_appointment": dt.datetime.fromisoformat(entry.data["old_appointment"]),
-            "new_appointment": dt.datetime.fromisoformat(entry.data["new_appointment"]),
-            "at": _aware(entry.at)}
+    return {
+        "old_appointment": dt.datetime.fromisoformat(entry.data["old_appointment"]),
+        "new_appointment": dt.datetime.fromisoformat(entry.data["new_appointment"]),
+        "at": _aware(entry.at),
+    }
 
 
-async def load(session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar,
-               lookup_key: str | None = None) -> Facts:
-    agency = (await session.execute(select(Agency).where(
-        Agency.province_id == dossier.province_id, Agency.id == dossier.agency_id))).scalar_one()
+async def load(
+    session: AsyncSession,
+    dossier: Dossier,
+    calendar: WorkingCalendar,
+    lookup_key: str | None = None,
+) -> Facts:
+    agency = (
+        await session.execute(
+            select(Agency).where(
+                Agency.province_id == dossier.province_id, Agency.id == dossier.agency_id
+            )
+        )
+    ).scalar_one()
     province = await session.get(Province, dossier.province_id)
-    events = list((await session.execute(
-        select(DossierEventRow).where(DossierEventRow.dossier_id == dossier.id)
-        .order_by(DossierEventRow.at, DossierEventRow.id)
-    )).scalars())
+    events = list(
+        (
+            await session.execute(
+                select(DossierEventRow)
+                .where(DossierEventRow.dossier_id == dossier.id)
+                .order_by(DossierEventRow.at, DossierEventRow.id)
+            )
+        ).scalars()
+    )
     actors = {e.actor for e in events} | ({dossier.assignee} if dossier.assignee else set())
     apology = await _apology(session, dossier)
     if apology is not None:
         reason = [e.note for e in events if e.action == "apology"]
         apology["reason"] = reason[-1] if reason else ""
     return Facts(
-        dossier=dossier, agency=agency, province=province,
+        dossier=dossier,
+        agency=agency,
+        province=province,
         # Not catalogue.get_procedure: a procedure no module provides any more keeps its slips.
-        procedure=(await session.execute(select(ProcedureRecord).where(
-            ProcedureRecord.code == dossier.procedure_code))).scalar_one(),
-        events=events, calendar=calendar, names=await _names(session, actors),
-        step_units=await _step_units(session, dossier), apology=apology, lookup_key=lookup_key,
+        procedure=(
+            await session.execute(
+                select(ProcedureRecord).where(ProcedureRecord.code == dossier.procedure_code)
+            )
+        ).scalar_one(),
+        events=events,
+        calendar=calendar,
+        names=await _names(session, actors),
+        step_units=await _step_units(session, dossier),
+        apology=apology,
+        lookup_key=lookup_key,
     )

@@ -33,27 +33,58 @@ def _received(dossier: Dossier) -> bool:
     return Status(dossier.status) not in (Status.new, Status.not_received)
 
 
-FORMS: dict[int, SlipForm] = {form.number: form for form in (
-    SlipForm(1, "Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Receipt and appointment",
-             _received, to_applicant=True),
-    SlipForm(2, "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Request to supplement the dossier",
-             lambda d: d.supplement_count >= 1, to_applicant=True),
-    SlipForm(3, "Phiếu từ chối tiếp nhận giải quyết hồ sơ", "Refusal to receive the dossier",
-             lambda d: Status(d.status) == Status.not_received, to_applicant=True),
-    # `was_late` is set only by the apology (engine.record_apology), in its transaction.
-    SlipForm(4, "Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Apology with a new return date",
-             lambda d: bool(d.was_late), to_applicant=True),
-    SlipForm(5, "Phiếu kiểm soát quá trình giải quyết hồ sơ", "Process control slip",
-             _received, to_applicant=False),
-)}
+FORMS: dict[int, SlipForm] = {
+    form.number: form
+    for form in (
+        SlipForm(
+            1,
+            "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+            "Receipt and appointment",
+            _received,
+            to_applicant=True,
+        ),
+        SlipForm(
+            2,
+            "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+            "Request to supplement the dossier",
+            lambda d: d.supplement_count >= 1,
+            to_applicant=True,
+        ),
+        SlipForm(
+            3,
+            "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+            "Refusal to receive the dossier",
+            lambda d: Status(d.status) == Status.not_received,
+            to_applicant=True,
+        ),
+        # `was_late` is set only by the apology (engine.record_apology), in its transaction.
+        SlipForm(
+            4,
+            "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
+            "Apology with a new return date",
+            lambda d: bool(d.was_late),
+            to_applicant=True,
+        ),
+        SlipForm(
+            5,
+            "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+            "Process control slip",
+            _received,
+            to_applicant=False,
+        ),
+    )
+}
 FORMATS = ("html", "pdf")
 
 
 def form(number: int) -> SlipForm:
     if number not in FORMS:
-        raise DomainError(f"number: slips are numbered 1 to {len(FORMS)}",
-                          f"number: phiếu được đánh số từ 1 đến {len(FORMS)}",
-                          code="BAD_INPUT", field="number")
+        raise DomainError(
+            f"number: slips are numbered 1 to {len(FORMS)}",
+            f"number: phiếu được đánh số từ 1 đến {len(FORMS)}",
+            code="BAD_INPUT",
+            field="number",
+        )
     return FORMS[number]
 
 
@@ -68,12 +99,15 @@ def require(dossier: Dossier, number: int) -> SlipForm:
         raise DomainError(
             f"dossier {dossier.code} has no slip {chosen.label} ({chosen.title_en}) in its current state",
             f"hồ sơ {dossier.code} chưa có hoặc không có {chosen.title_vi.lower()} (mẫu {chosen.label})",
-            code="SLIP_NOT_AVAILABLE", number=number,
+            code="SLIP_NOT_AVAILABLE",
+            number=number,
         )
     return chosen
 
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise DomainError("format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format")
+        raise DomainError(
+            "format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format"
+        )
     return fmt

@@ -11,8 +11,10 @@ from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document
 
 @functools.cache
 def _environment() -> Environment:
-    return Environment(loader=PackageLoader("eiso.core.dossiers.slips", "templates"),
-                       autoescape=select_autoescape(["html"], default=True))
+    return Environment(
+        loader=PackageLoader("eiso.core.dossiers.slips", "templates"),
+        autoescape=select_autoescape(["html"], default=True),
+    )
 
 
 def render_html(doc: Document) -> str:

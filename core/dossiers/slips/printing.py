@@ -30,7 +30,8 @@ def _pdf(font_dir: str) -> FPDF:
         raise DomainError(
             f"PDF fonts missing in {folder} ({', '.join(missing)}): install fonts-dejavu-core or set EISO_SLIP_FONT_DIR",
             f"thiếu phông chữ PDF trong {folder}: cài gói fonts-dejavu-core hoặc đặt EISO_SLIP_FONT_DIR",
-            code="PDF_FONTS_MISSING")
+            code="PDF_FONTS_MISSING",
+        )
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
@@ -47,7 +48,9 @@ def _header(pdf: FPDF, doc: Document) -> None:
     pdf.set_font(FONT, "", 9)
     pdf.multi_cell(left, 5, doc.superior, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "B", 9)
-    pdf.multi_cell(left, 5, doc.agency.upper() + "\nBỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", **NEXT_LINE)
+    pdf.multi_cell(
+        left, 5, doc.agency.upper() + "\nBỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", **NEXT_LINE
+    )
     bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + left, top)
     pdf.multi_cell(right, 5, NATION, align="C", new_x="LEFT", new_y="NEXT")
@@ -88,8 +91,12 @@ def _table(pdf: FPDF, doc: Document) -> None:
     table = doc.table
     pdf.ln(2)
     pdf.set_font(FONT, "", 9)
-    with pdf.table(col_widths=tuple(table.widths), text_align="LEFT", line_height=4.5,
-                   headings_style=FontFace(emphasis="BOLD")) as grid:
+    with pdf.table(
+        col_widths=tuple(table.widths),
+        text_align="LEFT",
+        line_height=4.5,
+        headings_style=FontFace(emphasis="BOLD"),
+    ) as grid:
         head = grid.row()
         for text in table.head:
             head.cell(text, align="CENTER")

@@ -30,8 +30,14 @@ class Rendered:
     filename: str
 
 
-async def render_loaded(session: AsyncSession, settings: Settings, dossier: Dossier, number: int, fmt: str,
-                        lookup_key: str | None = None) -> Rendered:
+async def render_loaded(
+    session: AsyncSession,
+    settings: Settings,
+    dossier: Dossier,
+    number: int,
+    fmt: str,
+    lookup_key: str | None = None,
+) -> Rendered:
     """Render slip `number` of a dossier already loaded in `session` (the receipt uses this to
     print slip 01 with the lookup key, inside its own transaction)."""
     forms.check_format(fmt)
@@ -46,16 +52,32 @@ async def render_loaded(session: AsyncSession, settings: Settings, dossier: Doss
     return Rendered(body, MEDIA[fmt], f"{dossier.code}-mau-{chosen.label}.{fmt}")
 
 
-async def render(resources: Resources, scope: TenantScope, number: int, fmt: str, *, actor: str,
-                 province_id: int | None = None, dossier_id: int | None = None,
-                 code: str | None = None) -> Rendered:
+async def render(
+    resources: Resources,
+    scope: TenantScope,
+    number: int,
+    fmt: str,
+    *,
+    actor: str,
+    province_id: int | None = None,
+    dossier_id: int | None = None,
+    code: str | None = None,
+) -> Rendered:
     """Render a slip for `actor`; the print is recorded in the audit trail (slips 01-04 show
     the applicant's personal data), in the same transaction."""
     async with resources.session(scope) as session, session.begin():
-        dossier = await dossier_facts.load_dossier(session, province_id=province_id, dossier_id=dossier_id,
-                                                   code=code)
+        dossier = await dossier_facts.load_dossier(
+            session, province_id=province_id, dossier_id=dossier_id, code=code
+        )
         rendered = await render_loaded(session, resources.settings, dossier, number, fmt)
-        await audit.append(session, province_id=dossier.province_id, agency_id=dossier.agency_id, actor=actor,
-                           action="dossier.slip_printed", entity_type="dossier", entity_id=dossier.id,
-                           data={"code": dossier.code, "number": number, "format": fmt})
+        await audit.append(
+            session,
+            province_id=dossier.province_id,
+            agency_id=dossier.agency_id,
+            actor=actor,
+            action="dossier.slip_printed",
+            entity_type="dossier",
+            entity_id=dossier.id,
+            data={"code": dossier.code, "number": number, "format": fmt},
+        )
         return rendered

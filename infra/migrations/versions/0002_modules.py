@@ -20,7 +20,9 @@ def upgrade() -> None:
     op.create_table(
         "module_activations",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("province_id", sa.BigInteger, sa.ForeignKey("provinces.id"), nullable=False, index=True),
+        sa.Column(
+            "province_id", sa.BigInteger, sa.ForeignKey("provinces.id"), nullable=False, index=True
+        ),
         sa.Column("module", sa.String(64), nullable=False),
         sa.Column("enabled", sa.Boolean, nullable=False),
         sa.Column("config", sa.JSON, nullable=False),
@@ -31,7 +33,9 @@ def upgrade() -> None:
     op.create_table(
         "module_activation_events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("province_id", sa.BigInteger, sa.ForeignKey("provinces.id"), nullable=False, index=True),
+        sa.Column(
+            "province_id", sa.BigInteger, sa.ForeignKey("provinces.id"), nullable=False, index=True
+        ),
         sa.Column("module", sa.String(64), nullable=False),
         sa.Column("enabled", sa.Boolean, nullable=False),
         sa.Column("changed_by", sa.String(200), nullable=False),

@@ -31,24 +31,38 @@ def upgrade() -> None:
     op.create_table(
         "agency_lineage",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("reorganisation_id", sa.Integer, sa.ForeignKey("reorganisations.id"), nullable=False),
+        sa.Column(
+            "reorganisation_id", sa.Integer, sa.ForeignKey("reorganisations.id"), nullable=False
+        ),
         sa.Column("from_province_id", sa.BigInteger, nullable=False),
         sa.Column("from_agency_id", sa.BigInteger, nullable=False),
         sa.Column("into_province_id", sa.BigInteger, nullable=False),
         sa.Column("into_agency_id", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_agency_lineage_into", "agency_lineage", ["into_province_id", "into_agency_id"])
-    op.create_index("ix_agency_lineage_from", "agency_lineage", ["from_province_id", "from_agency_id"])
+    op.create_index(
+        "ix_agency_lineage_into", "agency_lineage", ["into_province_id", "into_agency_id"]
+    )
+    op.create_index(
+        "ix_agency_lineage_from", "agency_lineage", ["from_province_id", "from_agency_id"]
+    )
     op.create_table(
         "reorganised_rows",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("reorganisation_id", sa.Integer, sa.ForeignKey("reorganisations.id"), nullable=False, index=True),
+        sa.Column(
+            "reorganisation_id",
+            sa.Integer,
+            sa.ForeignKey("reorganisations.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("table_name", sa.String(64), nullable=False),
         sa.Column("province_id", sa.BigInteger, nullable=False),
         sa.Column("row_id", sa.BigInteger, nullable=False),
         sa.Column("from_agency_id", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_reorganised_rows_row", "reorganised_rows", ["table_name", "province_id", "row_id"])
+    op.create_index(
+        "ix_reorganised_rows_row", "reorganised_rows", ["table_name", "province_id", "row_id"]
+    )
     grant(op, "reorganisations", "SELECT, INSERT")
     grant(op, "agency_lineage", "SELECT, INSERT, UPDATE")
     grant(op, "reorganised_rows", "SELECT, INSERT, UPDATE")

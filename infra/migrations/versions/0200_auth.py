@@ -26,7 +26,9 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(300), nullable=False),
         sa.Column("password_hash", sa.String(300), nullable=True),
         sa.Column("roles", sa.JSON, nullable=False),
-        sa.Column("province_id", sa.BigInteger, sa.ForeignKey("provinces.id"), nullable=True, index=True),
+        sa.Column(
+            "province_id", sa.BigInteger, sa.ForeignKey("provinces.id"), nullable=True, index=True
+        ),
         sa.Column("agency_id", sa.BigInteger, nullable=True),
         sa.Column("idp_issuer", sa.String(500), nullable=True),
         sa.Column("idp_subject", sa.String(255), nullable=True),
@@ -84,6 +86,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("auth_identity_providers", "auth_refresh_tokens", "auth_signing_keys",
-                  "auth_clients", "auth_users"):
+    for table in (
+        "auth_identity_providers",
+        "auth_refresh_tokens",
+        "auth_signing_keys",
+        "auth_clients",
+        "auth_users",
+    ):
         op.drop_table(table)

@@ -19,7 +19,6 @@ depends_on = None
 TENANT_TABLES = ("procedure_adoptions", "dossiers", "dossier_events", "dossier_counters")
 
 
-
 def upgrade() -> None:
     op.create_table(
         "procedures",
@@ -47,7 +46,9 @@ def upgrade() -> None:
         sa.Column("time_limit_amount", sa.Integer, nullable=False),
         sa.Column("step_units", sa.JSON, nullable=False),
         sa.Column("adopted_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("agency_id", "procedure_code", name="uq_procedure_adoptions_agency_code"),
+        sa.UniqueConstraint(
+            "agency_id", "procedure_code", name="uq_procedure_adoptions_agency_code"
+        ),
     )
     op.create_table(
         "dossiers",

@@ -24,19 +24,41 @@ def upgrade() -> None:
     # misleads the planner (under RLS it sorts a whole agency rather than read 51 rows).
     op.drop_index("ix_dossiers_agency_id", table_name="dossiers")
     op.create_index("ix_dossiers_agency_received", "dossiers", ["agency_id", "received_at", "id"])
-    op.create_index("ix_dossiers_province_received", "dossiers", ["province_id", "received_at", "id"])
-    op.create_index("ix_dossiers_province_status", "dossiers", ["province_id", "status", "received_at", "id"])
-    op.create_index("ix_dossiers_agency_procedure", "dossiers", ["agency_id", "procedure_code", "received_at", "id"])
-    op.create_index("ix_dossiers_province_procedure", "dossiers",
-                    ["province_id", "procedure_code", "received_at", "id"])
+    op.create_index(
+        "ix_dossiers_province_received", "dossiers", ["province_id", "received_at", "id"]
+    )
+    op.create_index(
+        "ix_dossiers_province_status", "dossiers", ["province_id", "status", "received_at", "id"]
+    )
+    op.create_index(
+        "ix_dossiers_agency_procedure",
+        "dossiers",
+        ["agency_id", "procedure_code", "received_at", "id"],
+    )
+    op.create_index(
+        "ix_dossiers_province_procedure",
+        "dossiers",
+        ["province_id", "procedure_code", "received_at", "id"],
+    )
     for scope in ("agency", "province"):
-        op.create_index(f"ix_dossiers_{scope}_late", "dossiers", [f"{scope}_id", "received_at", "id"],
-                        postgresql_where=sa.text(LATE_INDEX_WHERE), sqlite_where=sa.text(LATE_INDEX_WHERE))
+        op.create_index(
+            f"ix_dossiers_{scope}_late",
+            "dossiers",
+            [f"{scope}_id", "received_at", "id"],
+            postgresql_where=sa.text(LATE_INDEX_WHERE),
+            sqlite_where=sa.text(LATE_INDEX_WHERE),
+        )
 
 
 def downgrade() -> None:
-    for name in ("ix_dossiers_province_late", "ix_dossiers_agency_late", "ix_dossiers_province_procedure",
-                 "ix_dossiers_agency_procedure", "ix_dossiers_province_status",
-                 "ix_dossiers_province_received", "ix_dossiers_agency_received"):
+    for name in (
+        "ix_dossiers_province_late",
+        "ix_dossiers_agency_late",
+        "ix_dossiers_province_procedure",
+        "ix_dossiers_agency_procedure",
+        "ix_dossiers_province_status",
+        "ix_dossiers_province_received",
+        "ix_dossiers_agency_received",
+    ):
         op.drop_index(name, table_name="dossiers")
     op.create_index("ix_dossiers_agency_id", "dossiers", ["agency_id"])

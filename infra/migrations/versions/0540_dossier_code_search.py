@@ -22,10 +22,21 @@ CODE_FOLDED = "lower(code)"  # = core.dossiers.models.CODE_FOLDED
 def upgrade() -> None:
     # Stored on PostgreSQL (indexed); SQLite can only add a virtual one.
     persisted = True if op.get_bind().dialect.name == "postgresql" else None
-    op.add_column("dossiers", sa.Column("code_folded", sa.String(80), sa.Computed(CODE_FOLDED, persisted=persisted),
-                                        nullable=True))
-    op.create_index("ix_dossiers_code_folded", "dossiers", ["code_folded"],
-                    postgresql_ops={"code_folded": "text_pattern_ops"})
+    op.add_column(
+        "dossiers",
+        sa.Column(
+            "code_folded",
+            sa.String(80),
+            sa.Computed(CODE_FOLDED, persisted=persisted),
+            nullable=True,
+        ),
+    )
+    op.create_index(
+        "ix_dossiers_code_folded",
+        "dossiers",
+        ["code_folded"],
+        postgresql_ops={"code_folded": "text_pattern_ops"},
+    )
 
 
 def downgrade() -> None:

@@ -18,8 +18,12 @@ depends_on = None
 
 def upgrade() -> None:
     for column in ("province_id", "agency_id"):
-        op.create_index(f"ix_dossiers_{column.removesuffix('_id')}_code", "dossiers", [column, "code_folded"],
-                        postgresql_ops={"code_folded": "text_pattern_ops"})
+        op.create_index(
+            f"ix_dossiers_{column.removesuffix('_id')}_code",
+            "dossiers",
+            [column, "code_folded"],
+            postgresql_ops={"code_folded": "text_pattern_ops"},
+        )
 
 
 def downgrade() -> None:

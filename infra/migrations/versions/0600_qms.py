@@ -17,13 +17,23 @@ down_revision = "0400_engine_base"
 branch_labels = None
 depends_on = None
 
-TABLES = ["documents", "document_versions", "document_acknowledgements", "nonconformities", "risks",
-          "audit_programmes", "audit_plans", "audit_checklist_items", "audit_findings"]
-
+TABLES = [
+    "documents",
+    "document_versions",
+    "document_acknowledgements",
+    "nonconformities",
+    "risks",
+    "audit_programmes",
+    "audit_plans",
+    "audit_checklist_items",
+    "audit_findings",
+]
 
 
 def _parent(table: str, name: str, column: str, parent: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["province_id", column], [f"{parent}.province_id", f"{parent}.id"], name=name)
+    return sa.ForeignKeyConstraint(
+        ["province_id", column], [f"{parent}.province_id", f"{parent}.id"], name=name
+    )
 
 
 def _tz() -> sa.DateTime:
@@ -32,7 +42,8 @@ def _tz() -> sa.DateTime:
 
 def upgrade() -> None:
     op.create_table(
-        "documents", *tenant_columns("documents"),
+        "documents",
+        *tenant_columns("documents"),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("code", sa.String(64), nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
@@ -44,7 +55,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_documents_model_version", "documents", ["province_id", "model_version_id"])
     op.create_table(
-        "document_versions", *tenant_columns("document_versions"),
+        "document_versions",
+        *tenant_columns("document_versions"),
         sa.Column("document_id", sa.BigInteger, nullable=False),
         sa.Column("number", sa.Integer, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
@@ -59,19 +71,29 @@ def upgrade() -> None:
         sa.Column("effective_at", _tz(), nullable=True),
         sa.Column("obsolete_at", _tz(), nullable=True),
         _parent("document_versions", "fk_document_versions_document", "document_id", "documents"),
-        sa.UniqueConstraint("province_id", "document_id", "number", name="uq_document_versions_number"),
+        sa.UniqueConstraint(
+            "province_id", "document_id", "number", name="uq_document_versions_number"
+        ),
     )
     op.create_table(
-        "document_acknowledgements", *tenant_columns("document_acknowledgements"),
+        "document_acknowledgements",
+        *tenant_columns("document_acknowledgements"),
         sa.Column("version_id", sa.BigInteger, nullable=False),
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("at", _tz(), nullable=False),
-        _parent("document_acknowledgements", "fk_document_acknowledgements_version", "version_id",
-                "document_versions"),
-        sa.UniqueConstraint("province_id", "version_id", "subject", name="uq_document_acknowledgements"),
+        _parent(
+            "document_acknowledgements",
+            "fk_document_acknowledgements_version",
+            "version_id",
+            "document_versions",
+        ),
+        sa.UniqueConstraint(
+            "province_id", "version_id", "subject", name="uq_document_acknowledgements"
+        ),
     )
     op.create_table(
-        "nonconformities", *tenant_columns("nonconformities"),
+        "nonconformities",
+        *tenant_columns("nonconformities"),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("source", sa.String(32), nullable=False),
@@ -93,7 +115,8 @@ def upgrade() -> None:
         sa.Column("closed_at", _tz(), nullable=True),
     )
     op.create_table(
-        "risks", *tenant_columns("risks"),
+        "risks",
+        *tenant_columns("risks"),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("likelihood", sa.Integer, nullable=False),
         sa.Column("impact", sa.Integer, nullable=False),
@@ -105,7 +128,8 @@ def upgrade() -> None:
         sa.Column("updated_at", _tz(), nullable=False),
     )
     op.create_table(
-        "audit_programmes", *tenant_columns("audit_programmes"),
+        "audit_programmes",
+        *tenant_columns("audit_programmes"),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("title", sa.String(300), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
@@ -113,7 +137,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("province_id", "agency_id", "year", name="uq_audit_programmes_year"),
     )
     op.create_table(
-        "audit_plans", *tenant_columns("audit_plans"),
+        "audit_plans",
+        *tenant_columns("audit_plans"),
         sa.Column("programme_id", sa.BigInteger, nullable=False),
         sa.Column("date", sa.Date, nullable=False),
         sa.Column("scope", sa.Text, nullable=False),
@@ -123,14 +148,16 @@ def upgrade() -> None:
         _parent("audit_plans", "fk_audit_plans_programme", "programme_id", "audit_programmes"),
     )
     op.create_table(
-        "audit_checklist_items", *tenant_columns("audit_checklist_items"),
+        "audit_checklist_items",
+        *tenant_columns("audit_checklist_items"),
         sa.Column("plan_id", sa.BigInteger, nullable=False),
         sa.Column("clause", sa.String(16), nullable=False),
         sa.Column("question", sa.Text, nullable=False),
         _parent("audit_checklist_items", "fk_audit_checklist_items_plan", "plan_id", "audit_plans"),
     )
     op.create_table(
-        "audit_findings", *tenant_columns("audit_findings"),
+        "audit_findings",
+        *tenant_columns("audit_findings"),
         sa.Column("plan_id", sa.BigInteger, nullable=False),
         sa.Column("clause", sa.String(16), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -142,7 +169,11 @@ def upgrade() -> None:
     )
     for table in TABLES:
         # Nonconformities are never deleted: the application may not DELETE them at all.
-        privileges = "SELECT, INSERT, UPDATE" if table == "nonconformities" else "SELECT, INSERT, UPDATE, DELETE"
+        privileges = (
+            "SELECT, INSERT, UPDATE"
+            if table == "nonconformities"
+            else "SELECT, INSERT, UPDATE, DELETE"
+        )
         enable_tenant_rls(op, table, privileges=privileges)
 
 

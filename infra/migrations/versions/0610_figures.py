@@ -49,8 +49,11 @@ def upgrade() -> None:
         sa.Column("procedure_code", sa.String(32), nullable=True),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["province_id", "agency_id"], ["agencies.province_id", "agencies.id"],
-                                name="fk_objectives_agency"),
+        sa.ForeignKeyConstraint(
+            ["province_id", "agency_id"],
+            ["agencies.province_id", "agencies.id"],
+            name="fk_objectives_agency",
+        ),
         sa.ForeignKeyConstraint(["province_id"], ["provinces.id"], name="fk_objectives_province"),
     )
     op.create_index("ix_objectives_period", "objectives", ["province_id", "period_start"])

@@ -54,7 +54,8 @@ def _global_tables() -> None:
 
 def _tenant_tables() -> None:
     op.create_table(
-        "review_flags", *tenant_columns("review_flags"),
+        "review_flags",
+        *tenant_columns("review_flags"),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("subject", sa.String(64), nullable=False),
         sa.Column("reference", sa.String(100), nullable=False),
@@ -63,11 +64,19 @@ def _tenant_tables() -> None:
         sa.Column("reviewed_by", sa.String(200), nullable=True),
         sa.Column("reviewed_at", _tz(), nullable=True),
         sa.Column("note", sa.Text, nullable=True),
-        sa.UniqueConstraint("province_id", "agency_id", "kind", "subject", "reference", "legal_version",
-                            name="uq_review_flags"),
+        sa.UniqueConstraint(
+            "province_id",
+            "agency_id",
+            "kind",
+            "subject",
+            "reference",
+            "legal_version",
+            name="uq_review_flags",
+        ),
     )
     op.create_table(
-        "conformity_announcements", *tenant_columns("conformity_announcements"),
+        "conformity_announcements",
+        *tenant_columns("conformity_announcements"),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("building_since", sa.Date, nullable=True),
         sa.Column("announced_on", sa.Date, nullable=True),
@@ -79,7 +88,8 @@ def _tenant_tables() -> None:
         sa.UniqueConstraint("province_id", "agency_id", name="uq_conformity_announcements_agency"),
     )
     op.create_table(
-        "management_reviews", *tenant_columns("management_reviews"),
+        "management_reviews",
+        *tenant_columns("management_reviews"),
         sa.Column("period_start", sa.Date, nullable=False),
         sa.Column("period_end", sa.Date, nullable=False),
         sa.Column("held_on", sa.Date, nullable=False),
@@ -91,7 +101,8 @@ def _tenant_tables() -> None:
         sa.Column("created_at", _tz(), nullable=False),
     )
     op.create_table(
-        "review_actions", *tenant_columns("review_actions"),
+        "review_actions",
+        *tenant_columns("review_actions"),
         sa.Column("review_id", sa.BigInteger, nullable=False),
         sa.Column("decision", sa.Text, nullable=False),
         sa.Column("owner", sa.String(200), nullable=False),
@@ -102,16 +113,23 @@ def _tenant_tables() -> None:
         sa.Column("done_at", _tz(), nullable=True),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", _tz(), nullable=False),
-        sa.ForeignKeyConstraint(["province_id", "review_id"], ["management_reviews.province_id", "management_reviews.id"],
-                                name="fk_review_actions_review"),
+        sa.ForeignKeyConstraint(
+            ["province_id", "review_id"],
+            ["management_reviews.province_id", "management_reviews.id"],
+            name="fk_review_actions_review",
+        ),
     )
 
 
 def upgrade() -> None:
     op.add_column("nonconformities", sa.Column("cause", sa.String(32), nullable=True))
     # One nonconformity per dossier (its code in source_ref) per cause; NULL causes never clash.
-    op.create_index("uq_nonconformities_cause", "nonconformities", ["province_id", "source_ref", "cause"],
-                    unique=True)
+    op.create_index(
+        "uq_nonconformities_cause",
+        "nonconformities",
+        ["province_id", "source_ref", "cause"],
+        unique=True,
+    )
     op.add_column("documents", sa.Column("legal_reference", sa.String(100), nullable=True))
     op.create_index("ix_documents_legal_reference", "documents", ["legal_reference"])
     _global_tables()

@@ -63,20 +63,31 @@ def eiso_procedures() -> list[Procedure]:
     return [
         Procedure(
             code="1.001612",
-            name=LocalizedText(vi="Đăng ký thành lập hộ kinh doanh",
-                               en="Household business registration"),
+            name=LocalizedText(
+                vi="Đăng ký thành lập hộ kinh doanh", en="Household business registration"
+            ),
             sector="business_registration",
             level="commune",
             legal_basis=(LegalBasis(reference="168/2025/NĐ-CP"),),
             time_limit=TimeLimit(amount=3, unit="working_days"),
             steps=(
-                Step(code="receive", name=LocalizedText(vi="Tiếp nhận", en="Receive"),
-                     responsible_role="officer", budget=TimeLimit(amount=4, unit="working_hours")),
-                Step(code="decide", name=LocalizedText(vi="Cấp giấy", en="Issue"),
-                     responsible_role="leader", budget=TimeLimit(amount=2)),
+                Step(
+                    code="receive",
+                    name=LocalizedText(vi="Tiếp nhận", en="Receive"),
+                    responsible_role="officer",
+                    budget=TimeLimit(amount=4, unit="working_hours"),
+                ),
+                Step(
+                    code="decide",
+                    name=LocalizedText(vi="Cấp giấy", en="Issue"),
+                    responsible_role="leader",
+                    budget=TimeLimit(amount=2),
+                ),
             ),
-            result=LocalizedText(vi="Giấy chứng nhận đăng ký hộ kinh doanh",
-                                 en="Household business registration certificate"),
+            result=LocalizedText(
+                vi="Giấy chứng nhận đăng ký hộ kinh doanh",
+                en="Household business registration certificate",
+            ),
             data_model=HouseholdBusinessData,
         )
     ]
