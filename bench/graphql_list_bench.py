@@ -45,8 +45,8 @@ WORKERS = textwrap.dedent("""
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.resources import Resources
     from eiso.core.settings import get_settings
-    from eiso.graphql.connections import encode_cursor
-    from eiso.graphql.tenants.ids import encode_id
+    from eiso.graphql.shared.connections import encode_cursor
+    from eiso.graphql.shared.ids import encode_id
     from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
     from eiso.tenants.scope import TenantScope
 

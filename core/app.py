@@ -34,11 +34,11 @@ from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers th
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
-from eiso.graphql.assembly import SchemaClash
-from eiso.graphql.dispatch import ProvinceGraphQL
 from eiso.graphql.dossiers import downloads
-from eiso.graphql.limits import Limits
 from eiso.graphql.schema import make_assembler
+from eiso.graphql.server.assembly import SchemaClash
+from eiso.graphql.server.dispatch import ProvinceGraphQL
+from eiso.graphql.server.limits import Limits
 from eiso.infra.live_feed import LiveFeed
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables

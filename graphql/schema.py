@@ -5,35 +5,37 @@ from __future__ import annotations
 import strawberry
 
 from eiso.core.plugins import PluginRegistry, PluginSource, installed_sources
-from eiso.graphql.assembly import SchemaAssembler
 from eiso.graphql.auth.queries import AuthQuery
-from eiso.graphql.core.modules import ModuleQuery
-from eiso.graphql.core.queries import CoreQuery
 from eiso.graphql.dossiers.mutations import DossiersMutation
 from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.dossiers.subscriptions import DossiersSubscription
-from eiso.graphql.limits import DEFAULT_LIMITS, Limits
-from eiso.graphql.qms.figures import FiguresMutation, FiguresQuery
-from eiso.graphql.qms.improvement import ImprovementMutation, ImprovementQuery
-from eiso.graphql.qms.mutations import QmsMutation
-from eiso.graphql.qms.queries import QmsQuery
+from eiso.graphql.instance.queries import ModuleQuery, VersionQuery
+from eiso.graphql.qms.figures.mutations import FiguresMutation
+from eiso.graphql.qms.figures.queries import FiguresQuery
+from eiso.graphql.qms.improvement.mutations import ImprovementMutation
+from eiso.graphql.qms.improvement.queries import ImprovementQuery
+from eiso.graphql.qms.registers.mutations import RegistersMutation
+from eiso.graphql.qms.registers.queries import RegistersQuery
+from eiso.graphql.server.assembly import SchemaAssembler
+from eiso.graphql.server.limits import DEFAULT_LIMITS, Limits
 from eiso.graphql.tenants.mutations import TenantsMutation
 from eiso.graphql.tenants.queries import TenantsQuery
 
+# The parts' order is the order of the root types' fields in the SDL (graphql/schema.graphql).
 QUERY_PARTS: tuple[type, ...] = (
-    CoreQuery,
+    VersionQuery,
     AuthQuery,
     TenantsQuery,
     ModuleQuery,
     DossiersQuery,
-    QmsQuery,
+    RegistersQuery,
     FiguresQuery,
     ImprovementQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
     DossiersMutation,
-    QmsMutation,
+    RegistersMutation,
     FiguresMutation,
     ImprovementMutation,
 )

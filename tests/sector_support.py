@@ -157,7 +157,7 @@ class Office:
 
     @property
     def gid(self) -> str:
-        from eiso.graphql.tenants.ids import encode_id
+        from eiso.graphql.shared.ids import encode_id
 
         return encode_id("Agency", self.agency.province_id, self.agency.id)
 

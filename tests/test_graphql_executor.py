@@ -1,4 +1,4 @@
-"""The executor's plain path (graphql/executor.py) answers exactly as graphql-core does: the
+"""The executor's plain path (graphql/server/executor.py) answers exactly as graphql-core does: the
 same data, the same errors at the same paths, the same null propagation."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import enum
 import pytest
 import strawberry
 
-from eiso.graphql.execution import EisoSchema
-from eiso.graphql.executor import EisoExecutionContext
-from eiso.graphql.limits import Limits
+from eiso.graphql.server.execution import EisoSchema
+from eiso.graphql.server.executor import EisoExecutionContext
+from eiso.graphql.server.limits import Limits
 
 
 @strawberry.enum

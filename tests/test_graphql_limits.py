@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import strawberry
 
-from eiso.graphql.limits import Limits
+from eiso.graphql.server.limits import Limits
 
 LIMITS = Limits()
 
@@ -42,7 +42,7 @@ async def test_a_small_query_passes(client):
 
 async def test_depth_limit():
     """Module types can nest; the same extensions as every served schema refuse deep queries."""
-    from eiso.graphql.limits import schema_extensions
+    from eiso.graphql.server.limits import schema_extensions
 
     schema = strawberry.Schema(DeepQuery, extensions=schema_extensions(LIMITS))
     ok = (
@@ -150,7 +150,7 @@ async def test_graphiql_is_dev_only(client):
 async def test_unexpected_errors_are_masked_outside_dev(resources):
     import strawberry
 
-    from eiso.graphql.view import GraphQLView
+    from eiso.graphql.server.view import GraphQLView
 
     @strawberry.type
     class Query:
@@ -172,7 +172,7 @@ async def test_unexpected_errors_are_masked_outside_dev(resources):
 def test_parser_and_validation_caches_are_bounded():
     from strawberry.extensions import ParserCache, ValidationCache
 
-    from eiso.graphql.limits import schema_extensions
+    from eiso.graphql.server.limits import schema_extensions
 
     built = [factory() for factory in schema_extensions(LIMITS)]
     (hygiene,) = [e for e in built if isinstance(e, ParserCache)]
@@ -182,7 +182,7 @@ def test_parser_and_validation_caches_are_bounded():
 
 
 def test_served_schemas_cache_prepared_documents_bounded(app):
-    """eiso's schemas parse and validate a query text once (graphql/execution.py)."""
+    """eiso's schemas parse and validate a query text once (graphql/server/execution.py)."""
     schema = app.state.schemas.get(())
     assert schema.prepared.cache_info().maxsize == LIMITS.cache_size
 
@@ -223,7 +223,7 @@ async def test_urlencoded_post_is_refused(client):
     ],
 )
 async def test_malformed_posts_are_400_with_a_reason(client, body, reason):
-    """The lean JSON path (graphql/view.py) leaves these to Strawberry: same answers."""
+    """The lean JSON path (graphql/server/view.py) leaves these to Strawberry: same answers."""
     response = await client.post(
         "/graphql", content=body, headers={"content-type": "application/json"}
     )

@@ -31,7 +31,7 @@ from eiso.core.dossiers.models import (
 )
 from eiso.core.qms import models as qms
 from eiso.core.qms.objectives import Objective
-from eiso.graphql.tenants.ids import encode_id
+from eiso.graphql.shared.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, SharedTenantOwned, TenantOwned, Unit
 from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope, TenantScopeError

@@ -212,8 +212,8 @@ async def test_schedule_does_not_make_the_caller_wait():
 def test_a_schema_clash_names_both_owners():
     import pytest
 
-    from eiso.graphql.assembly import SchemaClash
     from eiso.graphql.schema import make_assembler
+    from eiso.graphql.server.assembly import SchemaClash
 
     @strawberry.type
     class Shared:

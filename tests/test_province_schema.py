@@ -10,7 +10,7 @@ from strawberry.types import ExecutionResult  # noqa: F401 - documents what exec
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.plugins import PluginRegistry
 from eiso.core.resources import Resources
-from eiso.graphql.assembly import ModuleGate
+from eiso.graphql.server.assembly import ModuleGate
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
 from tests.conftest import unique_code
@@ -177,8 +177,8 @@ async def test_unknown_module_and_province_are_clear_errors(resources, callers, 
 
 
 async def test_every_module_owned_field_carries_the_gate_and_it_refuses(resources):
-    from eiso.graphql.context import Context
     from eiso.graphql.schema import make_assembler
+    from eiso.graphql.server.context import Context
 
     assembler = make_assembler(PluginRegistry.load([MODULE]))
     core, full = assembler.get(()), assembler.get()

@@ -1,1 +1,1 @@
-"""GraphQL: who am I, and the adapters from core/auth/rules.py to Strawberry permissions."""
+"""GraphQL: who am I (the caller's subject, roles, scopes and tenant scope)."""

@@ -1,24 +1,11 @@
+"""Auth queries: who is calling."""
+
 from __future__ import annotations
 
 import strawberry
 
-from eiso.graphql.auth.permissions import guard
-
-
-@strawberry.type(description="The tenant scope a caller's queries are limited to.")
-class Tenant:
-    kind: str = strawberry.field(description="nation, province or agencies")
-    province_ids: list[strawberry.ID]
-    agency_ids: list[strawberry.ID]
-
-
-@strawberry.type(description="The authenticated caller.")
-class Me:
-    subject: str
-    roles: list[str]
-    scopes: list[str]
-    client_id: str | None
-    tenant: Tenant
+from eiso.graphql.auth.nodes import Me, Tenant
+from eiso.graphql.shared.permissions import guard
 
 
 @strawberry.type

@@ -13,7 +13,7 @@ from eiso.core.dossiers.engine import _aware, overdue
 from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import Status
-from eiso.graphql.tenants.ids import encode_id
+from eiso.graphql.shared.ids import encode_id
 from eiso.tenants.models import utcnow
 
 DossierStatus = strawberry.enum(Status, name="DossierStatus")

@@ -30,7 +30,7 @@ from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
 from eiso.core.errors import DomainError
-from eiso.graphql.connections import decode_cursor
+from eiso.graphql.shared.connections import decode_cursor
 from eiso.infra.index_conditions import prefix_match, prefix_values
 from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params

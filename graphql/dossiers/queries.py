@@ -10,8 +10,6 @@ from sqlalchemy import select
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import public_limit, service
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
-from eiso.graphql.auth.permissions import guard
-from eiso.graphql.connections import Connection, check_first
 from eiso.graphql.dossiers import page
 from eiso.graphql.dossiers.nodes import (
     DossierNode,
@@ -20,8 +18,10 @@ from eiso.graphql.dossiers.nodes import (
     PublicDossier,
     PublicEvent,
 )
-from eiso.graphql.tenants.ids import decode_id, not_found
-from eiso.graphql.tenants.queries import _connection, _page
+from eiso.graphql.shared.connections import Connection, check_first
+from eiso.graphql.shared.lookup import load_node
+from eiso.graphql.shared.pagination import connection_of, keyset_page
+from eiso.graphql.shared.permissions import guard
 from eiso.tenants.models import utcnow
 from eiso.tenants.scope import TenantScope
 
@@ -43,20 +43,6 @@ def client_address(info: strawberry.Info) -> str:
     return client.host if client else "unknown"
 
 
-async def load_dossier(info: strawberry.Info, id: strawberry.ID) -> Dossier:
-    principal = require_principal(info.context.principal)
-    province_id, dossier_id = decode_id(id, "Dossier")
-    async with info.context.resources.session(principal.tenant) as session:
-        row = (
-            await session.execute(
-                select(Dossier).where(Dossier.province_id == province_id, Dossier.id == dossier_id)
-            )
-        ).scalar_one_or_none()
-    if row is None:
-        raise not_found("Dossier", id)
-    return row
-
-
 @strawberry.type
 class DossiersQuery:
     @strawberry.field(
@@ -67,16 +53,16 @@ class DossiersQuery:
     ) -> Connection[ProcedureNode]:
         async with info.context.resources.session(TenantScope.nation()) as session:
             statement = select(ProcedureRecord).where(ProcedureRecord.active.is_(True))
-            rows, more, total = await _page(
+            rows, more, total = await keyset_page(
                 session, statement, [ProcedureRecord.code], check_first(first), after
             )
-        return _connection(rows, more, total, ProcedureNode, lambda r: [r.code])
+        return connection_of(rows, more, total, ProcedureNode, lambda r: [r.code])
 
     @strawberry.field(
         description="One dossier of the caller's agency.", extensions=guard("dossier")
     )
     async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode:
-        return DossierNode(row=await load_dossier(info, id))
+        return DossierNode(row=await load_node(info, Dossier, id, "Dossier"))
 
     @strawberry.field(
         description="The caller's dossiers, the latest received first. `totalCount` is counted only when asked for.",
@@ -101,7 +87,7 @@ class DossiersQuery:
                 await page.count(session, total_statement, params) if page.wants_total(info) else 0
             )
         nodes = DossierNode.of_rows(rows, now)
-        return _connection(rows, more, total, DossierNode, page.cursor_key, nodes)
+        return connection_of(rows, more, total, DossierNode, page.cursor_key, nodes)
 
     @strawberry.field(
         description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",

@@ -17,9 +17,10 @@ from redis.exceptions import RedisError
 from eiso.core.auth.rules import check_tenant, require_principal
 from eiso.core.dossiers.engine import TOPIC
 from eiso.core.errors import DomainError
-from eiso.graphql.auth.permissions import guard
 from eiso.graphql.dossiers.nodes import DossierStatus
-from eiso.graphql.tenants.ids import decode_id, encode_id, not_found
+from eiso.graphql.shared.ids import decode_id, encode_id
+from eiso.graphql.shared.lookup import load_node
+from eiso.graphql.shared.permissions import guard
 from eiso.infra.live_feed import FeedOverflow, Subscription
 from eiso.infra.stream_reader import StreamEvent
 from eiso.tenants.models import Agency
@@ -61,10 +62,8 @@ async def _readable_agency(info: strawberry.Info, agency_id: strawberry.ID) -> t
     province roles their province, the nation any. Refused otherwise, whether it exists or not."""
     principal = require_principal(info.context.principal)
     province_id, agency_pk = decode_id(agency_id, "Agency")
-    check_tenant(principal, province_id, agency_pk)
-    async with info.context.resources.session(principal.tenant) as session:
-        if await session.get(Agency, (province_id, agency_pk)) is None:
-            raise not_found("Agency", agency_id)
+    check_tenant(principal, province_id, agency_pk)  # FORBIDDEN before any lookup
+    await load_node(info, Agency, agency_id, "Agency")
     return province_id, agency_pk
 
 

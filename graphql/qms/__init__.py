@@ -1,1 +1,3 @@
-"""GraphQL for the QMS improvement loop: documents, nonconformities, risks, internal audits."""
+"""GraphQL for the QMS, in three parts laid out alike (nodes, queries, mutations): registers
+(documents, nonconformities, risks, internal audits), figures (figures, objectives, the yearly
+report) and improvement (legal changes, conformity announcements, management reviews)."""

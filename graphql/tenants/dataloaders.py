@@ -1,6 +1,6 @@
 """Per-request dataloaders, so nested agencies and provinces load in one query per level.
 
-A list resolver that knows its nodes' relations are wanted (graphql/selections.py) calls
+A list resolver that knows its nodes' relations are wanted (graphql/shared/selections.py) calls
 `prime_relations` in its own session: the relations load there, in the same transaction as
 the page, and the nested fields complete from the primed loaders without a session each."""
 

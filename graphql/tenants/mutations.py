@@ -10,7 +10,7 @@ from eiso.core.activation import switch_module
 from eiso.core.auth.invitations import create_agency_admins
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
-from eiso.graphql.auth.permissions import guard
+from eiso.graphql.shared.permissions import guard
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
 from eiso.graphql.tenants.queries import module_nodes
 from eiso.tenants import onboarding

@@ -7,9 +7,9 @@ import enum
 
 import strawberry
 
-from eiso.graphql.loading import then
+from eiso.graphql.shared.ids import encode_id
+from eiso.graphql.shared.loading import then
 from eiso.graphql.tenants.dataloaders import loaders
-from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants import onboarding
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
 
@@ -74,7 +74,7 @@ class AgencyNode:
         self.iso_status = IsoStatusEnum(row.iso_status)
         self.iso_status_since = row.iso_status_since
 
-    # Synchronous: a relation the list primed completes in place (graphql/loading.py).
+    # Synchronous: a relation the list primed completes in place (graphql/shared/loading.py).
     @strawberry.field(description="The parent agency, when the caller may see it.")
     def parent(self, info: strawberry.Info) -> AgencyNode | None:
         if self.row.parent_id is None:

@@ -3,50 +3,21 @@
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
-from eiso.graphql.auth.permissions import guard
-from eiso.graphql.connections import (
-    Connection,
-    KeyedEdge,
-    PageInfo,
-    check_first,
-    decode_cursor,
-)
-from eiso.graphql.selections import selects
+from eiso.graphql.shared.connections import Connection, check_first
+from eiso.graphql.shared.lookup import load_node
+from eiso.graphql.shared.pagination import connection_of, keyset_page
+from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.selections import selects
 from eiso.graphql.tenants.dataloaders import loaders
-from eiso.graphql.tenants.ids import decode_id, not_found
 from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, Province
 from eiso.tenants.modules import ModuleActivation, installed_modules
 from eiso.tenants.scope import TenantScope
-
-
-async def _page(session, statement, columns, first: int, after: str | None):
-    """Keyset pagination on `columns` (the last one unique): one query for the page, one count."""
-    total = (
-        await session.execute(select(func.count()).select_from(statement.subquery()))
-    ).scalar_one()
-    if after is not None:
-        statement = statement.where(tuple_(*columns) > tuple_(*decode_cursor(after, len(columns))))
-    rows = list((await session.execute(statement.order_by(*columns).limit(first + 1))).scalars())
-    return rows[:first], len(rows) > first, total
-
-
-def _connection(
-    rows, has_next: bool, total: int, node, key, nodes: list | None = None
-) -> Connection:
-    """A page's connection; `nodes` when built already (else `node(row=row)` each)."""
-    nodes = [node(row=row) for row in rows] if nodes is None else nodes
-    edges = [KeyedEdge(item, row, key) for item, row in zip(nodes, rows, strict=True)]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
-        total_count=total,
-    )
 
 
 def _search(column, search: str | None):
@@ -76,10 +47,10 @@ class TenantsQuery:
         if condition is not None:
             statement = statement.where(condition)
         async with info.context.resources.session(TenantScope.nation()) as session:
-            rows, has_next, total = await _page(
+            rows, has_next, total = await keyset_page(
                 session, statement, (Province.name_folded, Province.id), check_first(first), after
             )
-        return _connection(
+        return connection_of(
             rows, has_next, total, ProvinceNode, lambda row: [row.name_folded, row.id]
         )
 
@@ -117,7 +88,7 @@ class TenantsQuery:
         if condition is not None:
             statement = statement.where(condition)
         async with info.context.resources.session(principal.tenant) as session:
-            rows, has_next, total = await _page(
+            rows, has_next, total = await keyset_page(
                 session, statement, (Agency.name_folded, Agency.id), check_first(first), after
             )
             await loaders(info).prime_relations(
@@ -126,24 +97,17 @@ class TenantsQuery:
                 parents=selects(info, "edges", "node", "parent"),
                 provinces=selects(info, "edges", "node", "province"),
             )
-        return _connection(rows, has_next, total, AgencyNode, lambda row: [row.name_folded, row.id])
+        return connection_of(
+            rows, has_next, total, AgencyNode, lambda row: [row.name_folded, row.id]
+        )
 
     @strawberry.field(
         description="One agency by its global id; NOT_FOUND outside the caller's scope.",
         extensions=guard("agency"),
     )
     async def agency(self, info: strawberry.Info, id: strawberry.ID) -> AgencyNode | None:
-        principal = require_principal(info.context.principal)
-        province_id, agency_id = decode_id(id, "Agency")
-        async with info.context.resources.session(principal.tenant) as session:
-            row = (
-                await session.execute(
-                    select(Agency).where(Agency.province_id == province_id, Agency.id == agency_id)
-                )
-            ).scalar_one_or_none()
-        if row is None:
-            raise not_found("Agency", id)  # the same answer as a malformed id
-        return AgencyNode(row=row)
+        # A malformed id, another province's or agency's: the same NOT_FOUND.
+        return AgencyNode(row=await load_node(info, Agency, id, "Agency"))
 
     @strawberry.field(
         description="Installed modules and whether the caller's province enabled each.",

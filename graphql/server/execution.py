@@ -8,12 +8,12 @@ drops what they cost:
 
 - one bounded LRU per schema maps the query text to its parsed document and validation
   errors (the token cap, graphql-core's rules, Strawberry's own rules and ours in
-  graphql/limits.py), so a repeated query is a dict lookup;
+  graphql/server/limits.py), so a repeated query is a dict lookup;
 - the operation type is checked against what the transport allows (no mutation over GET)
   before validation errors are reported, as Strawberry does;
 - graphql-core executes with Strawberry's execution context (field extensions, `info`,
   permissions and the module gate all run as before), plain leaf fields read in place
-  (graphql/executor.py);
+  (graphql/server/executor.py);
 - errors go through Strawberry's error processing (field suggestions removed, logged).
 
 A schema given any other schema extension or directive falls back to Strawberry's path;
@@ -36,8 +36,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
-from eiso.graphql.executor import EisoExecutionContext
-from eiso.graphql.limits import Limits, limit_rules, schema_extensions
+from eiso.graphql.server.executor import EisoExecutionContext
+from eiso.graphql.server.limits import Limits, limit_rules, schema_extensions
 from graphql import GraphQLError, execute, parse, specified_rules
 
 

@@ -8,7 +8,7 @@ import enum
 import strawberry
 
 from eiso.core.qms.common import value
-from eiso.graphql.tenants.ids import encode_id
+from eiso.graphql.shared.ids import encode_id
 
 
 @strawberry.enum

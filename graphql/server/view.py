@@ -24,7 +24,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from eiso.core.errors import DomainError
-from eiso.graphql.context import Context
+from eiso.graphql.server.context import Context
 
 log = logging.getLogger("eiso.graphql")
 _POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
@@ -129,7 +129,7 @@ class GraphQLView(GraphQL):
         return formatted
 
     async def get_context(self, request, response) -> Context:
-        # The province dispatcher (graphql/dispatch.py) has authenticated the caller already.
+        # The province dispatcher (graphql/server/dispatch.py) has authenticated the caller already.
         routed = request.scope.get("eiso.graphql")
         if routed is None:
             routed = {

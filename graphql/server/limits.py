@@ -211,14 +211,14 @@ def limit_rules(limits: Limits = DEFAULT_LIMITS) -> tuple[type[ValidationRule], 
 
 def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], object]]:
     """The limits as a Strawberry extension: what `strawberry.Schema.execute` and `subscribe`
-    run. eiso's schemas (graphql/execution.py) apply the same rules to queries and mutations
+    run. eiso's schemas (graphql/server/execution.py) apply the same rules to queries and mutations
     without the extension machinery."""
     rules = limit_rules(limits)
 
     def hygiene() -> Hygiene:
         return Hygiene(limits, rules)
 
-    hygiene.limits = limits  # what graphql/execution.py reads to apply them itself
+    hygiene.limits = limits  # what graphql/server/execution.py reads to apply them itself
     return [hygiene]
 
 

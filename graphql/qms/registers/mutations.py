@@ -1,5 +1,8 @@
-"""QMS mutations: thin adapters over the services of core/qms. Each runs in one transaction in
-the caller's scope; a refused move rolls back and changes nothing."""
+"""QMS register mutations: thin adapters over the services of core/qms. Each runs in one
+transaction in the caller's scope; a refused move rolls back and changes nothing.
+
+One class, although long: its fields' order is the order of `Mutation` in the committed SDL,
+and documents, nonconformities, risks and audits interleave there."""
 
 from __future__ import annotations
 
@@ -15,8 +18,7 @@ from eiso.core.errors import DomainError
 from eiso.core.qms import audits, documents, risks
 from eiso.core.qms import nonconformities as ncs
 from eiso.core.qms.storage import storage_from_settings
-from eiso.graphql.auth.permissions import guard
-from eiso.graphql.qms.nodes import (
+from eiso.graphql.qms.registers.nodes import (
     AuditFindingNode,
     AuditPlanNode,
     ChecklistItemInput,
@@ -28,40 +30,20 @@ from eiso.graphql.qms.nodes import (
     NonconformityNode,
     RiskNode,
 )
-from eiso.graphql.qms.queries import document_node
-from eiso.graphql.tenants.ids import decode_id, not_found
+from eiso.graphql.qms.registers.queries import document_node
+from eiso.graphql.shared.callers import agency_of
+from eiso.graphql.shared.ids import decode_id, not_found
+from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.tenants.scope import TenantScope
 
 
-def _agency_of(principal) -> tuple[int, int]:
-    tenant = principal.tenant
-    if (
-        principal.agency_id is None
-        and tenant.kind == "agencies"
-        and len(tenant.agency_ids) == 1 == len(tenant.province_ids)
-    ):  # an integration client's token is bound to one agency
-        return next(iter(tenant.province_ids)), next(iter(tenant.agency_ids))
-    if principal.agency_id is None or principal.province_id is None:
-        raise DomainError(
-            "this needs a caller of one agency", "cần người dùng thuộc một cơ quan", field="agency"
-        )
-    return principal.province_id, principal.agency_id
-
-
-async def _in_tx(info: strawberry.Info, work):
-    principal = require_principal(info.context.principal)
-    async with info.context.resources.session(principal.tenant) as session, session.begin():
-        return await work(session, principal)
-
-
 async def _version(info, id: strawberry.ID, service) -> DocumentVersionNode:
-    province_id, row_id = decode_id(id, "DocumentVersion")
-    row = await _in_tx(info, lambda session, who: service(session, who, province_id, row_id))
-    return DocumentVersionNode.of(row)
+    return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", service))
 
 
 @strawberry.type
-class QmsMutation:
+class RegistersMutation:
     @strawberry.mutation(
         description="A new document of the caller's agency, with version 1 as a draft.",
         extensions=guard("createDocument"),
@@ -76,7 +58,7 @@ class QmsMutation:
         legal_reference: str | None = None,
     ) -> DocumentNode:
         async def work(session, who):
-            province_id, agency_id = _agency_of(who)
+            province_id, agency_id = agency_of(who)
             document, _ = await documents.create_document(
                 session,
                 who,
@@ -90,7 +72,7 @@ class QmsMutation:
             )
             return await document_node(session, document)
 
-        return await _in_tx(info, work)
+        return await in_transaction(info, work)
 
     @strawberry.mutation(
         description="Adopt an effective model version of the province: the agency gets its own "
@@ -101,7 +83,7 @@ class QmsMutation:
         self, info: strawberry.Info, version_id: strawberry.ID, code: str | None = None
     ) -> DocumentNode:
         principal = require_principal(info.context.principal)
-        province_id, agency_id = _agency_of(principal)
+        province_id, agency_id = agency_of(principal)
         model_province, row_id = decode_id(version_id, "DocumentVersion")
         if model_province != province_id:
             raise not_found("DocumentVersion", version_id)
@@ -150,13 +132,11 @@ class QmsMutation:
     async def acknowledge_document(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> DocumentVersionNode:
-        province_id, row_id = decode_id(id, "DocumentVersion")
-
-        async def work(session, who):
+        async def acknowledged(session, who, province_id, row_id):
             await documents.acknowledge(session, who, province_id, row_id)
             return await session.get(documents.DocumentVersion, (province_id, row_id))
 
-        return DocumentVersionNode.of(await _in_tx(info, work))
+        return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", acknowledged))
 
     @strawberry.mutation(
         description="Raise a nonconformity by hand, from an audit finding or from a complaint "
@@ -175,7 +155,7 @@ class QmsMutation:
         source_ref: str | None = None,
     ) -> NonconformityNode:
         async def work(session, who):
-            province_id, agency_id = _agency_of(who)
+            province_id, agency_id = agency_of(who)
             return await ncs.raise_nonconformity(
                 session,
                 who,
@@ -190,7 +170,7 @@ class QmsMutation:
                 officer=officer,
             )
 
-        return NonconformityNode.of(await _in_tx(info, work))
+        return NonconformityNode.of(await in_transaction(info, work))
 
     @strawberry.mutation(
         description="Record root cause, corrective action, owner and due date.",
@@ -205,20 +185,16 @@ class QmsMutation:
         owner: str,
         due_date: dt.date,
     ) -> NonconformityNode:
-        province_id, row_id = decode_id(id, "Nonconformity")
         return NonconformityNode.of(
-            await _in_tx(
+            await act_on_node(
                 info,
-                lambda s, who: ncs.plan_action(
-                    s,
-                    who,
-                    province_id,
-                    row_id,
-                    root_cause=root_cause,
-                    corrective_action=corrective_action,
-                    owner=owner,
-                    due_date=due_date,
-                ),
+                id,
+                "Nonconformity",
+                ncs.plan_action,
+                root_cause=root_cause,
+                corrective_action=corrective_action,
+                owner=owner,
+                due_date=due_date,
             )
         )
 
@@ -228,9 +204,8 @@ class QmsMutation:
     async def complete_corrective_action(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> NonconformityNode:
-        province_id, row_id = decode_id(id, "Nonconformity")
         return NonconformityNode.of(
-            await _in_tx(info, lambda s, who: ncs.complete_action(s, who, province_id, row_id))
+            await act_on_node(info, id, "Nonconformity", ncs.complete_action)
         )
 
     @strawberry.mutation(
@@ -240,13 +215,14 @@ class QmsMutation:
     async def record_effectiveness_check(
         self, info: strawberry.Info, id: strawberry.ID, result: str, effective: bool
     ) -> NonconformityNode:
-        province_id, row_id = decode_id(id, "Nonconformity")
         return NonconformityNode.of(
-            await _in_tx(
+            await act_on_node(
                 info,
-                lambda s, who: ncs.record_effectiveness(
-                    s, who, province_id, row_id, result=result, effective=effective
-                ),
+                id,
+                "Nonconformity",
+                ncs.record_effectiveness,
+                result=result,
+                effective=effective,
             )
         )
 
@@ -257,10 +233,7 @@ class QmsMutation:
     async def close_nonconformity(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> NonconformityNode:
-        province_id, row_id = decode_id(id, "Nonconformity")
-        return NonconformityNode.of(
-            await _in_tx(info, lambda s, who: ncs.close(s, who, province_id, row_id))
-        )
+        return NonconformityNode.of(await act_on_node(info, id, "Nonconformity", ncs.close))
 
     @strawberry.mutation(
         description="Add a risk: level = likelihood × impact (each 1-5).",
@@ -277,7 +250,7 @@ class QmsMutation:
         review_date: dt.date,
     ) -> RiskNode:
         async def work(session, who):
-            province_id, agency_id = _agency_of(who)
+            province_id, agency_id = agency_of(who)
             return await risks.register_risk(
                 session,
                 who,
@@ -291,7 +264,7 @@ class QmsMutation:
                 review_date=review_date,
             )
 
-        return RiskNode.of(await _in_tx(info, work))
+        return RiskNode.of(await in_transaction(info, work))
 
     @strawberry.mutation(
         description="Plan an internal audit in the year's programme (created on first use), "
@@ -307,7 +280,7 @@ class QmsMutation:
         checklist: list[ChecklistItemInput] | None = None,
     ) -> AuditPlanNode:
         async def work(session, who):
-            province_id, agency_id = _agency_of(who)
+            province_id, agency_id = agency_of(who)
             programme = await audits.create_programme(
                 session,
                 who,
@@ -327,7 +300,7 @@ class QmsMutation:
                 checklist=[(item.clause, item.question) for item in checklist or []],
             )
 
-        return AuditPlanNode.of(await _in_tx(info, work))
+        return AuditPlanNode.of(await in_transaction(info, work))
 
     @strawberry.mutation(
         description="Record an audit finding; a nonconformity finding opens a nonconformity.",
@@ -341,19 +314,15 @@ class QmsMutation:
         kind: FindingKindEnum,
         description: str,
     ) -> AuditFindingNode:
-        province_id, row_id = decode_id(plan_id, "AuditPlan")
         return AuditFindingNode.of(
-            await _in_tx(
+            await act_on_node(
                 info,
-                lambda s, who: audits.record_finding(
-                    s,
-                    who,
-                    province_id,
-                    row_id,
-                    clause=clause,
-                    kind=kind.value,
-                    description=description,
-                ),
+                plan_id,
+                "AuditPlan",
+                audits.record_finding,
+                clause=clause,
+                kind=kind.value,
+                description=description,
             )
         )
 
@@ -395,7 +364,7 @@ class QmsMutation:
             ) from None
         storage = storage_from_settings(info.context.resources.settings)
         return DocumentVersionNode.of(
-            await _in_tx(
+            await in_transaction(
                 info,
                 lambda s, who: documents.attach(
                     s, who, storage, province_id, row_id, filename, content
@@ -457,20 +426,16 @@ class QmsMutation:
         treatment: str,
         review_date: dt.date,
     ) -> RiskNode:
-        province_id, row_id = decode_id(id, "Risk")
         return RiskNode.of(
-            await _in_tx(
+            await act_on_node(
                 info,
-                lambda s, who: risks.review_risk(
-                    s,
-                    who,
-                    province_id,
-                    row_id,
-                    likelihood=likelihood,
-                    impact=impact,
-                    treatment=treatment,
-                    review_date=review_date,
-                ),
+                id,
+                "Risk",
+                risks.review_risk,
+                likelihood=likelihood,
+                impact=impact,
+                treatment=treatment,
+                review_date=review_date,
             )
         )
 
@@ -485,12 +450,13 @@ class QmsMutation:
         content: str = "",
         summary: str = "",
     ) -> DocumentVersionNode:
-        province_id, row_id = decode_id(document_id, "Document")
         return DocumentVersionNode.of(
-            await _in_tx(
+            await act_on_node(
                 info,
-                lambda s, who: documents.new_version(
-                    s, who, province_id, row_id, content=content, summary=summary
-                ),
+                document_id,
+                "Document",
+                documents.new_version,
+                content=content,
+                summary=summary,
             )
         )

@@ -1,9 +1,10 @@
-"""QMS queries: lists as cursor connections (newest first), one document with its versions."""
+"""QMS register queries: documents, nonconformities, risks and audit programmes as cursor
+connections (newest first); one document with its versions; who adopted a model document."""
 
 from __future__ import annotations
 
 import strawberry
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select, tuple_
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
@@ -12,60 +13,19 @@ from eiso.core.qms.audits import AuditPlan, AuditProgramme
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
-from eiso.graphql.auth.permissions import guard
-from eiso.graphql.connections import (
-    Connection,
-    Edge,
-    PageInfo,
-    check_first,
-    decode_cursor,
-    encode_cursor,
-)
-from eiso.graphql.qms.nodes import (
+from eiso.graphql.qms.registers.nodes import (
     AdoptionNode,
     AuditProgrammeNode,
     DocumentNode,
     NonconformityNode,
     RiskNode,
 )
-from eiso.graphql.tenants.ids import decode_id, encode_id, not_found
+from eiso.graphql.shared.connections import Connection
+from eiso.graphql.shared.ids import encode_id, not_found
+from eiso.graphql.shared.lookup import load_node
+from eiso.graphql.shared.pagination import newest_first
+from eiso.graphql.shared.permissions import guard
 from eiso.tenants.scope import TenantScope
-
-
-async def page(
-    info: strawberry.Info, model, first: int, after: str | None, make, where=(), scope=None
-) -> Connection:
-    """Keyset pagination on (province_id, id) in the caller's scope: one query for the page,
-    one count; `make(session, rows)` builds the nodes (and batches any nested loads)."""
-    principal = require_principal(info.context.principal)
-    first = check_first(first)
-    columns = (model.province_id, model.id)
-    statement = select(model).where(*where)
-    async with info.context.resources.session(scope or principal.tenant) as session:
-        total = (
-            await session.execute(select(func.count()).select_from(statement.subquery()))
-        ).scalar_one()
-        if after is not None:
-            statement = statement.where(tuple_(*columns) < tuple_(*decode_cursor(after, 2)))
-        rows = list(
-            (
-                await session.execute(
-                    statement.order_by(*(c.desc() for c in columns)).limit(first + 1)
-                )
-            ).scalars()
-        )
-        nodes = await make(session, rows[:first])
-    edges = [
-        Edge(cursor=encode_cursor([row.province_id, row.id]), node=node)
-        for row, node in zip(rows, nodes)
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
-        total_count=total,
-    )
 
 
 async def document_node(session, row) -> DocumentNode:
@@ -87,7 +47,7 @@ async def document_node(session, row) -> DocumentNode:
 
 
 @strawberry.type
-class QmsQuery:
+class RegistersQuery:
     @strawberry.field(
         description="The QMS documents the caller may see (newest first).",
         extensions=guard("documents"),
@@ -103,7 +63,7 @@ class QmsQuery:
             return [DocumentNode.of(row) for row in rows]
 
         where = (Document.is_model.is_(True),) if models_only else ()
-        return await page(info, Document, first, after, make, where)
+        return await newest_first(info, Document, first, after, make, where)
 
     @strawberry.field(
         description="The model documents of the caller's province, which its agencies adopt.",
@@ -124,7 +84,7 @@ class QmsQuery:
             return [await document_node(session, row) for row in rows]
 
         # Models are the province's shared set: read in the province's scope, models only.
-        return await page(
+        return await newest_first(
             info,
             Document,
             first,
@@ -140,12 +100,12 @@ class QmsQuery:
     )
     async def model_adoptions(self, info: strawberry.Info, id: strawberry.ID) -> list[AdoptionNode]:
         principal = require_principal(info.context.principal)
-        province_id, row_id = decode_id(id, "Document")
         async with info.context.resources.session(principal.tenant) as session:
-            model = await session.get(Document, (province_id, row_id))
-            if model is None or not model.is_model:
+            model = await load_node(info, Document, id, "Document", session=session)
+            if not model.is_model:
                 raise not_found("Document", id)
-            rows = await documents.adoptions(session, province_id, row_id)
+            province_id = model.province_id
+            rows = await documents.adoptions(session, province_id, model.id)
         return [
             AdoptionNode(
                 agency_id=strawberry.ID(encode_id("Agency", province_id, agency_id)),
@@ -161,12 +121,10 @@ class QmsQuery:
     )
     async def document(self, info: strawberry.Info, id: strawberry.ID) -> DocumentNode:
         principal = require_principal(info.context.principal)
-        province_id, row_id = decode_id(id, "Document")
         async with info.context.resources.session(principal.tenant) as session:
-            row = await session.get(Document, (province_id, row_id))
-            if row is None:
-                raise not_found("Document", id)
-            return await document_node(session, row)
+            return await document_node(
+                session, await load_node(info, Document, id, "Document", session=session)
+            )
 
     @strawberry.field(
         description="Nonconformities (newest first).", extensions=guard("nonconformities")
@@ -177,7 +135,7 @@ class QmsQuery:
         async def make(session, rows):
             return [NonconformityNode.of(row) for row in rows]
 
-        return await page(info, Nonconformity, first, after, make)
+        return await newest_first(info, Nonconformity, first, after, make)
 
     @strawberry.field(description="The risk register (newest first).", extensions=guard("risks"))
     async def risks(
@@ -186,7 +144,7 @@ class QmsQuery:
         async def make(session, rows):
             return [RiskNode.of(row) for row in rows]
 
-        return await page(info, Risk, first, after, make)
+        return await newest_first(info, Risk, first, after, make)
 
     @strawberry.field(
         description="Internal audit programmes with their plans.",
@@ -211,4 +169,4 @@ class QmsQuery:
                 by_programme.setdefault(plan.programme_id, []).append(plan)
             return [AuditProgrammeNode.of(row, by_programme.get(row.id, [])) for row in rows]
 
-        return await page(info, AuditProgramme, first, after, make)
+        return await newest_first(info, AuditProgramme, first, after, make)

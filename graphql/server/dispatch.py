@@ -14,8 +14,8 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
 from eiso.core.activation import ActiveModules
-from eiso.graphql.assembly import SchemaAssembler, SchemaClash
-from eiso.graphql.view import GraphQLView
+from eiso.graphql.server.assembly import SchemaAssembler, SchemaClash
+from eiso.graphql.server.view import GraphQLView
 
 SCOPE_KEY = "eiso.graphql"
 log = logging.getLogger("eiso.graphql")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from strawberry.permission import BasePermission, PermissionExtension
 
 from eiso.core.auth import rules
-from eiso.core.auth.principal import Role
 
 
 class Allowed(BasePermission):
@@ -25,29 +24,6 @@ class Allowed(BasePermission):
         return True
 
 
-class IsAuthenticated(BasePermission):
-    def has_permission(self, source, info, **kwargs) -> bool:
-        rules.check(info.context.principal, rules.AUTHENTICATED)
-        return True
-
-
-class HasRole(BasePermission):
-    def __init__(self, *roles: Role) -> None:
-        self.rule = rules.Rule(roles=frozenset(roles))
-
-    def has_permission(self, source, info, **kwargs) -> bool:
-        rules.check(info.context.principal, self.rule)
-        return True
-
-
-class HasScope(BasePermission):
-    def __init__(self, scope: str) -> None:
-        self.rule = rules.Rule(scope=scope, clients=True)
-
-    def has_permission(self, source, info, **kwargs) -> bool:
-        rules.check(info.context.principal, self.rule)
-        return True
-
-
 def guard(operation: str) -> list[PermissionExtension]:
+    """The extensions of a field that runs only for callers passing `RULES[operation]`."""
     return [PermissionExtension(permissions=[Allowed(operation)], use_directives=False)]

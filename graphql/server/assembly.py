@@ -24,8 +24,8 @@ from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.errors import DomainError
 from eiso.core.plugins import PluginRegistry
-from eiso.graphql.execution import EisoSchema
-from eiso.graphql.limits import DEFAULT_LIMITS, Limits
+from eiso.graphql.server.execution import EisoSchema
+from eiso.graphql.server.limits import DEFAULT_LIMITS, Limits
 
 
 class SchemaClash(Exception):
@@ -187,16 +187,3 @@ class SchemaAssembler:
                 if origin and origin.split(".")[0] == package:
                     return f"module {module}"
         return f"core ({getattr(cls, '__module__', '?')})"
-
-
-def owned_root_fields(schema: strawberry.Schema) -> dict[str, list]:
-    """Every root field a module owns, with its extensions (for the gate test)."""
-    found: dict[str, list] = {}
-    for root in (schema.query, schema.mutation):
-        if root is None:
-            continue
-        for field in root.__strawberry_definition__.fields:
-            gates = [e for e in field.extensions if isinstance(e, ModuleGate)]
-            if gates:
-                found[field.graphql_name or field.python_name] = gates
-    return found

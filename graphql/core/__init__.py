@@ -1,1 +1,0 @@
-"""Core GraphQL fields that belong to no domain: the server's version."""

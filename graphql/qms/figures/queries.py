@@ -1,0 +1,182 @@
+"""Figures, objectives and the yearly report: the queries, thin adapters over core/qms/figures.py,
+objectives.py and annual_report.py. Every number is computed in the caller's tenant scope: an
+agency sees its own figures, a province its agencies, the nation all; a province or agency id
+outside that scope answers NOT_FOUND."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from eiso.core.auth.principal import Principal
+from eiso.core.auth.rules import require_principal
+from eiso.core.dossiers.statuses import Status
+from eiso.core.qms import annual_report, figures, objectives
+from eiso.graphql.qms.figures.nodes import (
+    AnnualReport,
+    FigureDossier,
+    FigureGroup,
+    FigureGroupEnum,
+    FigureMetric,
+    FigureRow,
+    ObjectiveNode,
+    PeriodInput,
+)
+from eiso.graphql.shared.connections import (
+    Connection,
+    Edge,
+    PageInfo,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
+from eiso.graphql.shared.ids import decode_id, encode_id, not_found
+from eiso.graphql.shared.pagination import newest_first
+from eiso.graphql.shared.permissions import guard
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _narrow(
+    principal: Principal,
+    province_id: strawberry.ID | None,
+    agency_id: strawberry.ID | None,
+    procedure_code: str | None,
+) -> figures.Filter:
+    """The optional province and agency ids, each inside the caller's scope or NOT_FOUND."""
+    tenant, province, agency = principal.tenant, None, None
+    if province_id is not None:
+        province, _ = decode_id(province_id, "Province")
+        visible = tenant.kind == "nation" or province in tenant.province_ids
+        if not visible:
+            raise not_found("Province", province_id)
+    if agency_id is not None:
+        agency_province, agency = decode_id(agency_id, "Agency")
+        if not tenant.allows(agency_province, agency) or province not in (None, agency_province):
+            raise not_found("Agency", agency_id)
+        province = agency_province
+    return figures.Filter(
+        province_id=province, agency_id=agency, procedure_code=procedure_code or None
+    )
+
+
+def _session(info: strawberry.Info, principal: Principal):
+    return info.context.resources.session(principal.tenant)
+
+
+@strawberry.type
+class FiguresQuery:
+    @strawberry.field(
+        description="Figures per nation, province, agency or procedure over a period, in the caller's scope.",
+        extensions=guard("figures"),
+    )
+    async def figures(
+        self,
+        info: strawberry.Info,
+        period: PeriodInput,
+        group_by: FigureGroup = FigureGroupEnum.NATION,
+        province_id: strawberry.ID | None = None,
+        agency_id: strawberry.ID | None = None,
+        procedure_code: str | None = None,
+    ) -> list[FigureRow]:
+        principal = require_principal(info.context.principal)
+        narrow = _narrow(principal, province_id, agency_id, procedure_code)
+        group = figures.Group(group_by.value)
+        async with _session(info, principal) as session:
+            rows = await figures.figures(session, principal.tenant, period.period(), group, narrow)
+        return [FigureRow.of(row, group) for row in rows]
+
+    @strawberry.field(
+        description="The dossiers behind one number of the figures (by code, oldest first).",
+        extensions=guard("figureDossiers"),
+    )
+    async def figure_dossiers(
+        self,
+        info: strawberry.Info,
+        metric: FigureMetric,
+        period: PeriodInput,
+        province_id: strawberry.ID | None = None,
+        agency_id: strawberry.ID | None = None,
+        procedure_code: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> Connection[FigureDossier]:
+        principal = require_principal(info.context.principal)
+        first = check_first(first)
+        narrow = _narrow(principal, province_id, agency_id, procedure_code)
+        key = tuple(decode_cursor(after, 2)) if after is not None else None
+        async with _session(info, principal) as session:
+            total, rows = await figures.dossiers_behind(
+                session,
+                principal.tenant,
+                figures.Metric(metric.value),
+                period.period(),
+                narrow,
+                first,
+                key,
+            )
+        edges = [
+            Edge(
+                cursor=encode_cursor([r.province_id, r.id]),
+                node=FigureDossier(
+                    id=strawberry.ID(encode_id("Dossier", r.province_id, r.id)),
+                    code=r.code,
+                    agency_id=strawberry.ID(encode_id("Agency", r.province_id, r.agency_id)),
+                    procedure_code=r.procedure_code,
+                    status=Status(r.status),
+                    received_at=_aware(r.received_at),
+                    appointment_at=_aware(r.appointment_at),
+                    finished_at=_aware(r.finished_at),
+                    handling_days=r.handling_days,
+                    on_time=r.on_time,
+                    rating=r.rating,
+                ),
+            )
+            for r in rows[:first]
+        ]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
+
+    @strawberry.field(
+        description="The yearly report on ISO application: a province's agencies (provinceId) or "
+        "the nation's provinces, in the caller's scope.",
+        extensions=guard("annualReport"),
+    )
+    async def annual_report(
+        self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
+    ) -> AnnualReport:
+        principal = require_principal(info.context.principal)
+        narrow = _narrow(principal, province_id, None, None)
+        figures.Period.of(year=year)  # a bad year is BAD_PERIOD before any query
+        async with _session(info, principal) as session:
+            report = await annual_report.build(session, principal.tenant, year, narrow.province_id)
+        return AnnualReport.of(report)
+
+    @strawberry.field(
+        description="Quality objectives in the caller's scope with their results (newest first).",
+        extensions=guard("objectives"),
+    )
+    async def objectives(
+        self,
+        info: strawberry.Info,
+        first: int = 20,
+        after: str | None = None,
+        year: int | None = None,
+    ) -> Connection[ObjectiveNode]:
+        async def make(session, rows):
+            return [await ObjectiveNode.of(session, row) for row in rows]
+
+        o = objectives.Objective
+        where = ()
+        if year is not None:
+            period = figures.Period.of(year=year)
+            where = (o.period_start <= period.last_day, o.period_end >= period.start)
+        return await newest_first(info, o, first, after, make, where)

@@ -1,0 +1,2 @@
+"""GraphQL: the improvement loop: legal changes and review flags, conformity announcements,
+management reviews (9.3)."""

@@ -1,0 +1,200 @@
+"""Improvement mutations: legal changes (national level) and reviews after them, conformity
+announcements, management reviews and their actions. Resolvers stay thin: the rules are in
+core/qms."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from eiso.core.auth.rules import require_principal
+from eiso.core.errors import Forbidden
+from eiso.core.qms import conformity, legal
+from eiso.core.qms import management_review as reviews
+from eiso.graphql.qms.improvement.nodes import (
+    ConformityNode,
+    LegalBasisVersionNode,
+    LegalChangeResult,
+    ManagementReviewNode,
+    ReviewActionNode,
+    ReviewFlagNode,
+)
+from eiso.graphql.shared.callers import agency_of
+from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.transactions import act_on_node, in_transaction
+from eiso.tenants.models import Agency
+from eiso.tenants.scope import TenantScope
+
+
+async def _review_node(session, row) -> ManagementReviewNode:
+    found = await reviews.actions_of(session, [(row.province_id, row.id)])
+    return ManagementReviewNode.of(row, found.get((row.province_id, row.id), []))
+
+
+@strawberry.type
+class ImprovementMutation:
+    @strawberry.mutation(
+        description="Enter a new version of a legal basis (national administrator): every "
+        "procedure and document resting on it is flagged for review, and announced "
+        "agencies go back to to_be_reannounced.",
+        extensions=guard("recordLegalChange"),
+    )
+    async def record_legal_change(
+        self,
+        info: strawberry.Info,
+        reference: str,
+        title: str = "",
+        valid_from: dt.date | None = None,
+        valid_until: dt.date | None = None,
+        note: str = "",
+    ) -> LegalChangeResult:
+        principal = require_principal(info.context.principal)
+        async with info.context.resources.session(TenantScope.nation()) as session, session.begin():
+            if principal.tenant.kind != "nation":
+                raise Forbidden(
+                    "only the national level enters legal changes",
+                    "chỉ cấp trung ương nhập thay đổi văn bản pháp lý",
+                )
+            row, flagged = await legal.record_change(
+                session,
+                principal,
+                reference=reference,
+                title=title,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                note=note,
+            )
+            return LegalChangeResult(version=LegalBasisVersionNode.of(row), flagged=flagged)
+
+    @strawberry.mutation(
+        description="Confirm the caller's agency reviewed a procedure after a legal change "
+        "(clears its open flags; NO_REVIEW_PENDING when none).",
+        extensions=guard("reviewProcedure"),
+    )
+    async def review_procedure(
+        self, info: strawberry.Info, procedure_code: str, note: str = ""
+    ) -> list[ReviewFlagNode]:
+        async def work(session, who):
+            province_id, agency_id = agency_of(who)
+            return await legal.review_procedure(
+                session,
+                who,
+                province_id=province_id,
+                agency_id=agency_id,
+                procedure_code=procedure_code,
+                note=note,
+            )
+
+        return [ReviewFlagNode.of(row) for row in await in_transaction(info, work)]
+
+    @strawberry.mutation(
+        description="Confirm a document was reviewed after a legal change.",
+        extensions=guard("reviewDocument"),
+    )
+    async def review_document(
+        self, info: strawberry.Info, id: strawberry.ID, note: str = ""
+    ) -> list[ReviewFlagNode]:
+        rows = await act_on_node(info, id, "Document", legal.review_document, note=note)
+        return [ReviewFlagNode.of(row) for row in rows]
+
+    @strawberry.mutation(
+        description="The agency starts building its QMS (not_started → building).",
+        extensions=guard("startConformityBuilding"),
+    )
+    async def start_conformity_building(
+        self, info: strawberry.Info, since: dt.date
+    ) -> ConformityNode:
+        return await _conformity(
+            info, lambda s, who, p, a: conformity.start_building(s, who, p, a, since=since)
+        )
+
+    @strawberry.mutation(
+        description="The leader announces conformity with the announcing decision's number "
+        "(REVIEW_PENDING while a legal change awaits review).",
+        extensions=guard("announceConformity"),
+    )
+    async def announce_conformity(
+        self, info: strawberry.Info, decision_number: str, announced_on: dt.date
+    ) -> ConformityNode:
+        return await _conformity(
+            info,
+            lambda s, who, p, a: conformity.announce(
+                s, who, p, a, decision_number=decision_number, announced_on=announced_on
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Hold a management review for a period: its inputs are compiled from the "
+        "agency's figures, audits, feedback, nonconformities and risks.",
+        extensions=guard("holdManagementReview"),
+    )
+    async def hold_management_review(
+        self,
+        info: strawberry.Info,
+        period_start: dt.date,
+        period_end: dt.date,
+        held_on: dt.date,
+        chaired_by: str,
+        conclusions: str = "",
+        risk_threshold: int = reviews.DEFAULT_RISK_THRESHOLD,
+    ) -> ManagementReviewNode:
+        async def work(session, who):
+            province_id, agency_id = agency_of(who)
+            row = await reviews.hold_review(
+                session,
+                who,
+                province_id=province_id,
+                agency_id=agency_id,
+                period_start=period_start,
+                period_end=period_end,
+                held_on=held_on,
+                chaired_by=chaired_by,
+                risk_threshold=risk_threshold,
+                conclusions=conclusions,
+            )
+            return ManagementReviewNode.of(row)
+
+        return await in_transaction(info, work)
+
+    @strawberry.mutation(
+        description="A decision of a management review becomes an action with owner and due date.",
+        extensions=guard("addReviewAction"),
+    )
+    async def add_review_action(
+        self,
+        info: strawberry.Info,
+        review_id: strawberry.ID,
+        decision: str,
+        owner: str,
+        due_date: dt.date,
+    ) -> ManagementReviewNode:
+        async def added(session, who, province_id, row_id):
+            await reviews.add_action(
+                session, who, province_id, row_id, decision=decision, owner=owner, due_date=due_date
+            )
+            return await _review_node(
+                session, await session.get(reviews.ManagementReview, (province_id, row_id))
+            )
+
+        return await act_on_node(info, review_id, "ManagementReview", added)
+
+    @strawberry.mutation(
+        description="Mark a review action done, with its result.",
+        extensions=guard("completeReviewAction"),
+    )
+    async def complete_review_action(
+        self, info: strawberry.Info, id: strawberry.ID, result: str
+    ) -> ReviewActionNode:
+        return ReviewActionNode.of(
+            await act_on_node(info, id, "ReviewAction", reviews.complete_action, result=result)
+        )
+
+
+async def _conformity(info: strawberry.Info, change) -> ConformityNode:
+    async def work(session, who):
+        province_id, agency_id = agency_of(who)
+        row = await change(session, who, province_id, agency_id)
+        return ConformityNode.of(await session.get(Agency, (province_id, agency_id)), row)
+
+    return await in_transaction(info, work)

@@ -1,0 +1,167 @@
+"""GraphQL types of the improvement loop: legal changes and the review flags they raise,
+conformity announcements (per agency and across a province), management reviews and their
+actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+from strawberry.scalars import JSON
+
+from eiso.core.qms.common import value
+from eiso.graphql.shared.ids import encode_id
+
+
+@strawberry.type
+class LegalBasisVersionNode:
+    reference: str
+    version: int
+    title: str
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    source: str
+    entered_at: dt.datetime
+
+    @classmethod
+    def of(cls, row) -> LegalBasisVersionNode:
+        return cls(
+            reference=row.reference,
+            version=row.version,
+            title=row.title,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            source=row.source,
+            entered_at=row.entered_at,
+        )
+
+
+@strawberry.type
+class LegalChangeResult:
+    version: LegalBasisVersionNode
+    flagged: int = strawberry.field(description="Procedures and documents flagged for review.")
+
+
+@strawberry.type
+class ReviewFlagNode:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="procedure or document")
+    subject: str = strawberry.field(description="The procedure code, or the document's global id.")
+    reference: str
+    legal_version: int
+    raised_at: dt.datetime
+    reviewed_by: str | None
+    reviewed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row) -> ReviewFlagNode:
+        subject = (
+            row.subject
+            if value(row.kind) == "procedure"
+            else encode_id("Document", row.province_id, int(row.subject))
+        )
+        return cls(
+            id=strawberry.ID(encode_id("ReviewFlag", row.province_id, row.id)),
+            kind=value(row.kind),
+            subject=subject,
+            reference=row.reference,
+            legal_version=row.legal_version,
+            raised_at=row.raised_at,
+            reviewed_by=row.reviewed_by,
+            reviewed_at=row.reviewed_at,
+        )
+
+
+@strawberry.type
+class ConformityNode:
+    agency_id: strawberry.ID
+    agency_code: str
+    agency_name: str
+    status: str = strawberry.field(
+        description="not_started, building, announced or to_be_reannounced"
+    )
+    building_since: dt.date | None
+    announced_on: dt.date | None
+    decision_number: str | None
+    reannounce_since: dt.date | None
+    reannounce_reason: str | None
+
+    @classmethod
+    def of(cls, agency, row) -> ConformityNode:
+        return cls(
+            agency_id=strawberry.ID(encode_id("Agency", agency.province_id, agency.id)),
+            agency_code=agency.code,
+            agency_name=agency.name,
+            status=value(agency.iso_status),
+            building_since=row.building_since if row else None,
+            announced_on=row.announced_on if row else None,
+            decision_number=row.decision_number if row else None,
+            reannounce_since=row.reannounce_since if row else None,
+            reannounce_reason=row.reannounce_reason if row else None,
+        )
+
+
+@strawberry.type
+class ConformityStatusCount:
+    status: str
+    count: int
+
+
+@strawberry.type
+class ProvinceConformity:
+    total: int
+    counts: list[ConformityStatusCount]
+    agencies: list[ConformityNode]
+
+
+@strawberry.type
+class ReviewActionNode:
+    id: strawberry.ID
+    decision: str
+    owner: str
+    due_date: dt.date
+    status: str
+    result: str | None
+    done_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row) -> ReviewActionNode:
+        return cls(
+            id=strawberry.ID(encode_id("ReviewAction", row.province_id, row.id)),
+            decision=row.decision,
+            owner=row.owner,
+            due_date=row.due_date,
+            status=value(row.status),
+            result=row.result,
+            done_at=row.done_at,
+        )
+
+
+@strawberry.type
+class ManagementReviewNode:
+    id: strawberry.ID
+    period_start: dt.date
+    period_end: dt.date
+    held_on: dt.date
+    chaired_by: str
+    risk_threshold: int
+    inputs: JSON = strawberry.field(
+        description="The compiled inputs (a snapshot): dossiers, feedback, "
+        "audit_findings, nonconformities, risks_above_threshold."
+    )
+    conclusions: str
+    actions: list[ReviewActionNode]
+
+    @classmethod
+    def of(cls, row, actions=()) -> ManagementReviewNode:
+        return cls(
+            id=strawberry.ID(encode_id("ManagementReview", row.province_id, row.id)),
+            period_start=row.period_start,
+            period_end=row.period_end,
+            held_on=row.held_on,
+            chaired_by=row.chaired_by,
+            risk_threshold=row.risk_threshold,
+            inputs=row.inputs,
+            conclusions=row.conclusions,
+            actions=[ReviewActionNode.of(a) for a in actions],
+        )

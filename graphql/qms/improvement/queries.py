@@ -1,0 +1,127 @@
+"""Improvement queries: review flags, legal basis versions, conformity announcements (the
+caller's agency, a province's progress) and management reviews."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import select
+
+from eiso.core.auth.rules import require_principal, require_province_admin
+from eiso.core.errors import DomainError, NotFound
+from eiso.core.qms import conformity, legal
+from eiso.core.qms import management_review as reviews
+from eiso.graphql.qms.improvement.nodes import (
+    ConformityNode,
+    ConformityStatusCount,
+    LegalBasisVersionNode,
+    ManagementReviewNode,
+    ProvinceConformity,
+    ReviewFlagNode,
+)
+from eiso.graphql.shared.callers import agency_of
+from eiso.graphql.shared.connections import Connection
+from eiso.graphql.shared.pagination import newest_first
+from eiso.graphql.shared.permissions import guard
+from eiso.tenants.models import Agency, IsoStatus
+from eiso.tenants.services import get_province
+
+
+@strawberry.type
+class ImprovementQuery:
+    @strawberry.field(
+        description="Procedures and documents flagged for review after a legal change.",
+        extensions=guard("reviewFlags"),
+    )
+    async def review_flags(
+        self,
+        info: strawberry.Info,
+        first: int = 20,
+        after: str | None = None,
+        open_only: bool = True,
+    ) -> Connection[ReviewFlagNode]:
+        async def make(session, rows):
+            return [ReviewFlagNode.of(row) for row in rows]
+
+        where = (conformity.ReviewFlag.reviewed_at.is_(None),) if open_only else ()
+        return await newest_first(info, conformity.ReviewFlag, first, after, make, where)
+
+    @strawberry.field(
+        description="The versions of a legal basis (by its number), newest first.",
+        extensions=guard("legalBasisVersions"),
+    )
+    async def legal_basis_versions(
+        self, info: strawberry.Info, reference: str
+    ) -> list[LegalBasisVersionNode]:
+        principal = require_principal(info.context.principal)
+        async with info.context.resources.session(principal.tenant) as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(legal.LegalBasisVersion)
+                        .where(legal.LegalBasisVersion.reference == reference)
+                        .order_by(legal.LegalBasisVersion.version.desc())
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return [LegalBasisVersionNode.of(row) for row in rows]
+
+    @strawberry.field(
+        description="The caller's agency's conformity announcement.", extensions=guard("conformity")
+    )
+    async def conformity(self, info: strawberry.Info) -> ConformityNode:
+        principal = require_principal(info.context.principal)
+        province_id, agency_id = agency_of(principal)
+        async with info.context.resources.session(principal.tenant) as session:
+            agency = await session.get(Agency, (province_id, agency_id))
+            if agency is None:
+                raise NotFound("no such agency", "không tìm thấy cơ quan")
+            row = await conformity.announcement(session, province_id, agency_id, create=False)
+            return ConformityNode.of(agency, row)
+
+    @strawberry.field(
+        description="The province's progress: how many agencies are at each conformity status, "
+        "and each agency's details. A national administrator names the province.",
+        extensions=guard("provinceConformity"),
+    )
+    async def province_conformity(
+        self, info: strawberry.Info, province_code: str | None = None
+    ) -> ProvinceConformity:
+        principal = require_principal(info.context.principal)
+        async with info.context.resources.session(principal.tenant) as session:
+            if province_code is not None:
+                province = await get_province(session, province_code)
+                province_id = province.id if province else None
+            else:
+                province_id = principal.province_id
+            if province_id is None:
+                raise DomainError(
+                    "provinceCode: required", "provinceCode: bắt buộc", field="provinceCode"
+                )
+            require_province_admin(principal, province_id)
+            rows = await conformity.province_progress(session, province_id)
+        nodes = [ConformityNode.of(agency, row) for agency, row in rows]
+        counts = [
+            ConformityStatusCount(
+                status=s.value, count=sum(1 for n in nodes if n.status == s.value)
+            )
+            for s in IsoStatus
+        ]
+        return ProvinceConformity(total=len(nodes), counts=counts, agencies=nodes)
+
+    @strawberry.field(
+        description="Management reviews (newest first) with their actions.",
+        extensions=guard("managementReviews"),
+    )
+    async def management_reviews(
+        self, info: strawberry.Info, first: int = 20, after: str | None = None
+    ) -> Connection[ManagementReviewNode]:
+        async def make(session, rows):
+            found = await reviews.actions_of(session, [(row.province_id, row.id) for row in rows])
+            return [
+                ManagementReviewNode.of(row, found.get((row.province_id, row.id), []))
+                for row in rows
+            ]
+
+        return await newest_first(info, reviews.ManagementReview, first, after, make)

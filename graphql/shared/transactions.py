@@ -1,0 +1,42 @@
+"""A mutation's work in one transaction in the caller's tenant scope: a refused move rolls
+back and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core.auth.principal import Principal
+from eiso.core.auth.rules import require_principal
+from eiso.graphql.shared.ids import decode_id
+
+T = TypeVar("T")
+
+
+async def in_transaction(
+    info: strawberry.Info, work: Callable[[AsyncSession, Principal], Awaitable[T]]
+) -> T:
+    """`work(session, principal)` in one transaction in the caller's scope."""
+    principal = require_principal(info.context.principal)
+    async with info.context.resources.session(principal.tenant) as session, session.begin():
+        return await work(session, principal)
+
+
+async def act_on_node(
+    info: strawberry.Info,
+    global_id: str,
+    type_name: str,
+    service: Callable[..., Awaitable[T]],
+    /,
+    **kwargs: Any,
+) -> T:
+    """`service(session, principal, province_id, row_id, **kwargs)` in one transaction, for
+    the row a `type_name` global id names (a malformed id is NOT_FOUND before any work; the
+    service finds the row in the caller's scope, or answers NOT_FOUND itself)."""
+    province_id, row_id = decode_id(global_id, type_name)
+    return await in_transaction(
+        info, lambda session, who: service(session, who, province_id, row_id, **kwargs)
+    )
