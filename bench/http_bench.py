@@ -1,6 +1,6 @@
 """The production middleware stack around a trivial route, against the same route bare.
 
-The stack is what eiso's app (`eiso.core.middleware.EdgeStarlette`) puts around every route
+The stack is what eiso's app (`eiso.core.http.edge.EdgeStarlette`) puts around every route
 (request id, logging context, Prometheus metrics, CORS with an allowed origin configured, and
 without: the default), measured with `wrk`
 on one core and uvicorn on the other, interleaved in the same run. A third target adds the
@@ -27,7 +27,7 @@ WORKERS = textwrap.dedent('''
     from starlette.routing import Route
 
     from eiso.core.app import cors_options, with_session
-    from eiso.core.middleware import EdgeStarlette
+    from eiso.core.http.edge import EdgeStarlette
     from eiso.core.settings import get_settings
 
     async def ping(request):

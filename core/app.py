@@ -15,26 +15,24 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
-from eiso.core import health, metrics
 from eiso.core.activation import ActiveModules, watch_module_changes
-from eiso.core.auth import federation
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
-from eiso.core.auth import routes as auth_routes
 from eiso.core.auth.authenticator import Authenticator
-from eiso.core.auth.service import AuthService, jwt_authenticator
+from eiso.core.auth.service import AuthService
 from eiso.core.dossiers import catalogue
 from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
+from eiso.core.http import downloads, federation_routes, health, metrics, oauth_routes
+from eiso.core.http.authentication import jwt_authenticator
+from eiso.core.http.edge import EdgeStarlette
 from eiso.core.logs import configure_logging
-from eiso.core.middleware import EdgeStarlette
 from eiso.core.plugins import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
-from eiso.graphql.dossiers import downloads
 from eiso.graphql.schema import make_assembler
 from eiso.graphql.server.assembly import SchemaClash
 from eiso.graphql.server.dispatch import ProvinceGraphQL
@@ -142,7 +140,7 @@ def create_app(
         Route("/metrics", metrics.metrics_endpoint),
         Route("/graphql", view, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", view),
-        *with_session(settings, [*auth_routes.routes, *federation.routes]),
+        *with_session(settings, [*oauth_routes.routes, *federation_routes.routes]),
         *downloads.routes,
     ]
     app = EdgeStarlette(routes=routes, lifespan=lifespan, cors=cors_options(settings))
@@ -155,7 +153,7 @@ def create_app(
 
 def cors_options(settings: Settings) -> dict | None:
     """CORSMiddleware's options for the configured origins (None: no CORS). The app applies
-    them at its edge (core/middleware.py), with the request id and metrics, in the layer
+    them at its edge (core/http/edge.py), with the request id and metrics, in the layer
     Starlette always has; bench/http_bench.py measures it around a trivial route."""
     if not settings.cors_origins:
         return None

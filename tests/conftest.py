@@ -18,6 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from eiso.core.auth.authenticator import Caller
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra import migrate
@@ -184,8 +185,9 @@ class Callers:
         self._by_token[token] = principal
         return {"authorization": f"Bearer {token}"}
 
-    async def authenticate(self, connection):
-        header = connection.headers.get("authorization", "")
+    async def authenticate(self, caller: Caller):
+        """An `Authenticator` (core/auth/authenticator.py): reads the caller's headers only."""
+        header = caller.headers.get("authorization", "")
         return self._by_token.get(header.removeprefix("Bearer ").strip())
 
 

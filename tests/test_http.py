@@ -79,8 +79,8 @@ def test_log_lines_of_a_request_carry_its_id():
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
+    from eiso.core.http.edge import EdgeStarlette
     from eiso.core.logs import JsonFormatter
-    from eiso.core.middleware import EdgeStarlette
 
     lines = []
 
@@ -176,7 +176,7 @@ def test_cors_without_origin_only_varies_and_with_origin_allows():
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from eiso.core.middleware import EdgeStarlette
+    from eiso.core.http.edge import EdgeStarlette
 
     async def ping(request):
         return PlainTextResponse("ok", headers={"vary": "Accept"})
@@ -214,7 +214,7 @@ def test_an_unhandled_error_is_a_500_with_the_request_id_and_counted():
     from starlette.routing import Route
     from starlette.testclient import TestClient
 
-    from eiso.core.middleware import EdgeStarlette
+    from eiso.core.http.edge import EdgeStarlette
 
     async def broken(request):
         raise RuntimeError("hỏng")

@@ -1164,7 +1164,7 @@ async def test_random_global_ids_never_resolve_across_tenants(
         assert found is None or found["id"] == mine.agency_gid
 
 
-# --- HTTP downloads: slips 01-05 and the tracking book 06 (graphql/dossiers/downloads.py) -------
+# --- HTTP downloads: slips 01-05 and the tracking book 06 (core/http/downloads.py) --------------
 
 CASES += [
     Case(

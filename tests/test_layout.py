@@ -38,6 +38,15 @@ def _run(*args: str, cwd=ROOT, env=None, timeout=120) -> subprocess.CompletedPro
 def test_no_init_at_root_or_directly_in_graphql():
     assert not (ROOT / "__init__.py").exists()
     assert not (ROOT / "graphql" / "__init__.py").exists()
+    assert not (ROOT / "core" / "http" / "__init__.py").exists()
+
+
+def test_import_http_with_core_first_is_the_stdlib():
+    """`core/http/` (eiso.core.http) has no __init__.py: the stdlib's `http` package wins over it
+    even when `core/` comes first on sys.path (a script or uvicorn started in `core/`)."""
+    check = "import sys; sys.path.insert(0, 'core'); import http.cookies; assert http.__file__"
+    result = _run(sys.executable, "-c", check)
+    assert result.returncode == 0, result.stderr
 
 
 def test_import_graphql_from_the_root_is_graphql_core():
@@ -152,9 +161,10 @@ def test_no_module_takes_a_dependency_or_stdlib_name():
             name = path.stem if path.suffix == ".py" else path.name if path.is_dir() else None
             if name and name != "__init__" and name in taken:
                 offenders.append(str(path.relative_to(ROOT)))
-    # The rooms themselves live inside `eiso.`; only `graphql/` shares a name, on purpose,
-    # and has no __init__.py so it never shadows graphql-core.
-    assert offenders == ["graphql"] or offenders == [], offenders
+    # The rooms themselves live inside `eiso.`; only `graphql/` and the HTTP edge `core/http/`
+    # share a name, on purpose, and have no __init__.py so they never shadow graphql-core or
+    # the stdlib's `http`.
+    assert set(offenders) <= {"graphql", "core/http"}, offenders
 
 
 @pytest.mark.slow

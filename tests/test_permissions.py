@@ -338,7 +338,7 @@ def test_tenant_rule_refuses_rows_of_other_tenants(caller):
             check_tenant(principal, 1, 9)  # another agency of the same province
 
 
-# HTTP operations beside /graphql (graphql/dossiers/downloads.py): route name → (path, who may call it).
+# HTTP operations beside /graphql (core/http/downloads.py): route name → (path, who may call it).
 HTTP_OPERATIONS = {
     "dossierSlip": ("/dossiers/RG9zc2llcjoxOjE=/slips/01.html", DOSSIER_CALLERS),
     "trackingBook": (
@@ -349,7 +349,7 @@ HTTP_OPERATIONS = {
 
 
 def test_every_http_route_has_a_rule_and_a_row():
-    from eiso.graphql.dossiers import downloads
+    from eiso.core.http import downloads
 
     names = {route.name for route in downloads.routes}
     assert names == set(HTTP_OPERATIONS)

@@ -1,16 +1,24 @@
-"""How a request becomes a Principal. The app factory takes any `Authenticator`; the default
+"""How a caller becomes a Principal. The app factory takes any `Authenticator`; the default
 accepts no credentials at all until the token issuer is configured."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from starlette.requests import HTTPConnection
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
 
 from eiso.core.auth.principal import Principal
 
-Authenticator = Callable[[HTTPConnection], Awaitable[Principal | None]]
+
+class Caller(Protocol):
+    """What an authenticator reads of a request or a WebSocket: its headers, a case-insensitive
+    mapping (the HTTP edge passes Starlette's connection, which is one)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
-async def anonymous(_connection: HTTPConnection) -> Principal | None:
+Authenticator = Callable[[Caller], Awaitable[Principal | None]]
+
+
+async def anonymous(_caller: Caller) -> Principal | None:
     return None

@@ -1,32 +1,21 @@
 """Federated staff login: a province may send its staff to its own OIDC identity provider.
 
-eiso is then the relying party, through authlib's Starlette client:
-`/auth/login/{province}` redirects to the IdP (authorization code + PKCE, state and nonce in
-the signed session cookie); `/auth/callback/{province}` exchanges the code, reads the user's
-claims (the ID token's when the IdP sends one, else its userinfo endpoint) and maps them to an
-eiso user of that province, creating it on first login. When the login started from eiso's
-own authorization page (`?request=<the /oauth/authorize query>`), the callback finishes that
-authorization and redirects to the client with an eiso code; otherwise it answers the mapped
-user as JSON.
+eiso is then the relying party (the routes: core/http/federation_routes.py). This module is
+what the relying party knows: a province's IdP (`configure`, the client secret sealed), and
+how the IdP's claims map to an eiso user of that province, created on first login
+(`map_user`).
 """
 
 from __future__ import annotations
 
-import urllib.parse
-from collections import defaultdict
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from eiso.core.auth.models import IdentityProvider, User
 from eiso.core.auth.principal import Role
 from eiso.core.auth.sealing import seal, unseal
-from eiso.core.auth.server import HttpInput
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.tenants.models import Province
@@ -40,7 +29,6 @@ DEFAULT_MAPPING = {
     "agency": "agency_code",
     "role": "eiso_role",
 }
-PENDING = "eiso_pending_authorize"
 
 
 async def configure(
@@ -89,8 +77,8 @@ async def configure(
     return row
 
 
-async def _provider(request: Request, code: str) -> tuple[Province, IdentityProvider]:
-    resources: Resources = request.app.state.resources
+async def identity_provider(resources: Resources, code: str) -> tuple[Province, IdentityProvider]:
+    """The province with this code and its IdP, or NotFound."""
     async with resources.session(TenantScope.nation()) as session:
         province = await get_province(session, code)
         idp = await session.get(IdentityProvider, province.id) if province else None
@@ -102,81 +90,18 @@ async def _provider(request: Request, code: str) -> tuple[Province, IdentityProv
     return province, idp
 
 
-def _client(request: Request, province: Province, idp: IdentityProvider):
-    """authlib's Starlette OAuth client for this province's IdP."""
-    resources: Resources = request.app.state.resources
-    client_kwargs: dict[str, Any] = {"scope": idp.scope, "code_challenge_method": "S256"}
-    transport = request.app.state.auth.federation_transport
-    if transport is not None:
-        client_kwargs["transport"] = transport
-    oauth = OAuth()
-    return oauth.register(
-        name=f"province_{province.code}",
-        client_id=idp.client_id,
-        client_secret=unseal(
-            resources.settings.secret_key.get_secret_value(), idp.client_secret_encrypted
-        ),
-        server_metadata_url=idp.metadata_url or f"{idp.issuer}/.well-known/openid-configuration",
-        client_kwargs=client_kwargs,
-    )
+def client_secret(resources: Resources, idp: IdentityProvider) -> str:
+    return unseal(resources.settings.secret_key.get_secret_value(), idp.client_secret_encrypted)
 
 
-def _error(status: int, en: str, vi: str, code: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": en, "message_vi": vi}, status_code=status)
-
-
-async def login(request: Request) -> Response:
-    code = request.path_params["province"]
-    try:
-        province, idp = await _provider(request, code)
-    except NotFound as error:
-        return _error(404, error.message, error.message_vi, error.code)
-    pending = request.query_params.get("request")
-    if pending:
-        request.session[PENDING] = pending
-    issuer = request.app.state.settings.issuer.rstrip("/")
-    return await _client(request, province, idp).authorize_redirect(
-        request, f"{issuer}/auth/callback/{province.code}"
-    )
-
-
-async def callback(request: Request) -> Response:
-    code = request.path_params["province"]
-    try:
-        province, idp = await _provider(request, code)
-    except NotFound as error:
-        return _error(404, error.message, error.message_vi, error.code)
-    client = _client(request, province, idp)
-    try:
-        token = await client.authorize_access_token(request)
-        claims = token.get("userinfo") or await client.userinfo(token=token)
-    except OAuthError as error:
-        return _error(
-            400,
-            f"identity provider login failed: {error.error}",
-            f"đăng nhập qua nhà cung cấp định danh thất bại: {error.error}",
-            "IDP_ERROR",
-        )
-    resources: Resources = request.app.state.resources
-    try:
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            user = await map_user(session, province, idp, dict(claims))
-            session.expunge(user)
-    except DomainError as error:
-        return _error(403, error.message, error.message_vi, error.code)
-    pending = request.session.pop(PENDING, None)
-    if pending:
-        return await _finish_authorization(request, pending, user)
-    return JSONResponse(
-        {
-            "user": {
-                "id": str(user.id),
-                "username": user.username,
-                "roles": user.roles,
-                "province": province.code,
-            }
-        }
-    )
+async def sign_in(
+    resources: Resources, province: Province, idp: IdentityProvider, claims: dict[str, Any]
+) -> User:
+    """The eiso user of these claims (`map_user`, committed), detached from its session."""
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        user = await map_user(session, province, idp, claims)
+        session.expunge(user)
+    return user
 
 
 async def map_user(
@@ -233,30 +158,3 @@ async def map_user(
     session.add(user)
     await session.flush()
     return user
-
-
-async def _finish_authorization(request: Request, query: str, user: User) -> Response:
-    server = request.app.state.auth.server
-    parsed: dict[str, list[str]] = defaultdict(list)
-    for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
-        parsed[key].append(value)
-    issuer = request.app.state.settings.issuer.rstrip("/")
-    http = HttpInput("GET", f"{issuer}/oauth/authorize?{query}", request.headers, dict(parsed), {})
-    from authlib.oauth2 import OAuth2Error
-
-    try:
-        grant = await server.run(server.get_consent_grant, http, None)
-    except OAuth2Error as error:
-        return _error(
-            400,
-            f"{error.error}: {error.description}",
-            f"{error.error}: {error.description}",
-            "INVALID_REQUEST",
-        )
-    return await server.run(server.create_authorization_response, http, user, grant)
-
-
-routes = [
-    Route("/auth/login/{province}", login),
-    Route("/auth/callback/{province}", callback),
-]

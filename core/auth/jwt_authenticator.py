@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import HTTPConnection
-
 from eiso.core.auth import tokens
+from eiso.core.auth.authenticator import Caller
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.server import denied_jti_key
@@ -20,9 +19,9 @@ from eiso.core.resources import Resources
 log = logging.getLogger("eiso.auth")
 
 
-def bearer_token(connection: HTTPConnection) -> str | None:
-    header = connection.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+def bearer_token(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, or None."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
@@ -49,8 +48,8 @@ class JWTAuthenticator:
             return None
         return claims
 
-    async def __call__(self, connection: HTTPConnection) -> Principal | None:
-        token = bearer_token(connection)
+    async def __call__(self, caller: Caller) -> Principal | None:
+        token = bearer_token(caller.headers.get("authorization", ""))
         if token is None:
             return None
         claims = await self.claims(token)

@@ -1,12 +1,14 @@
-"""authlib's AuthorizationServer for Starlette.
+"""authlib's AuthorizationServer over plain request values.
 
-authlib ships server integrations for Flask and Django only. This module is the Starlette one:
-it implements the framework hooks (`create_oauth2_request`, `create_json_request`,
-`handle_response`, `send_signal`). authlib's grant logic is synchronous, so each request is
-read first (`HttpInput.read`), then the grant runs in a worker thread; when a grant needs the
-database or Redis, the thread hands the coroutine back to the event loop and waits for it
-(`_wait`). Grants: authorization_code (PKCE S256, required for public clients),
-refresh_token (rotated on use), client_credentials; plus RFC 7009 revocation.
+authlib ships server integrations for Flask and Django only. This module implements the
+framework hooks (`create_oauth2_request`, `create_json_request`, `handle_response`,
+`send_signal`) over plain values: a request fully read into an `HttpInput`, an answer as an
+`OAuthAnswer`; the HTTP edge (core/http/oauth_server.py) reads the Starlette request and turns
+the answer into a response. authlib's grant logic is synchronous, so the grant runs in a
+worker thread; when a grant needs the database or Redis, the thread hands the coroutine back
+to the event loop and waits for it (`wait`). Grants: authorization_code (PKCE S256, required
+for public clients), refresh_token (rotated on use), client_credentials; plus RFC 7009
+revocation.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any, ClassVar
 
 from authlib.common.security import generate_token
@@ -40,9 +42,6 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core import grants as grants_oidc
 from sqlalchemy import update
-from starlette.datastructures import Headers
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 from eiso.core.auth import tokens
 from eiso.core.auth.clients import OAuthClient
@@ -68,36 +67,23 @@ def _sha256(value: str) -> str:
 
 @dataclasses.dataclass
 class HttpInput:
-    """A Starlette request, fully read, so authlib can use it from another thread."""
+    """A request, fully read (by the HTTP edge), so authlib can use it from another thread."""
 
     method: str
     url: str
-    headers: Headers  # case-insensitive, as authlib expects
+    headers: Mapping[str, str]  # case-insensitive, as authlib expects ("Authorization")
     query: dict[str, list[str]]
     form: dict[str, list[str]]
     json: Any = None
 
-    @classmethod
-    async def read(cls, request: Request, form: dict[str, list[str]] | None = None) -> HttpInput:
-        query: dict[str, list[str]] = defaultdict(list)
-        for key, value in request.query_params.multi_items():
-            query[key].append(value)
-        body: dict[str, list[str]] = defaultdict(list)
-        payload = None
-        if form is not None:
-            body.update(form)
-        elif request.method == "POST":
-            content_type = request.headers.get("content-type", "")
-            if content_type.startswith("application/json"):
-                payload = await request.json()
-            else:
-                async with request.form() as parsed:
-                    for key, value in parsed.multi_items():
-                        if isinstance(value, str):
-                            body[key].append(value)
-        return cls(
-            request.method, str(request.url), request.headers, dict(query), dict(body), payload
-        )
+
+@dataclasses.dataclass(frozen=True)
+class OAuthAnswer:
+    """What authlib answers (`handle_response`): the HTTP edge makes it a response."""
+
+    status: int
+    payload: Any  # a dict is sent as JSON, anything else as the body
+    headers: dict[str, str]
 
 
 class _Payload(OAuth2Payload):
@@ -118,7 +104,7 @@ class _Payload(OAuth2Payload):
         return self._datalist
 
 
-class StarletteOAuth2Request(OAuth2Request):
+class HttpOAuth2Request(OAuth2Request):
     def __init__(self, http: HttpInput) -> None:
         super().__init__(method=http.method, uri=http.url, headers=http.headers)
         self.http = http
@@ -142,7 +128,7 @@ class _JsonPayload(JsonPayload):
         return self._http.json
 
 
-class StarletteJsonRequest(JsonRequest):
+class HttpJsonRequest(JsonRequest):
     def __init__(self, http: HttpInput) -> None:
         super().__init__(http.method, http.url, http.headers)
         self.payload = _JsonPayload(http)
@@ -439,17 +425,13 @@ class EisoAuthorizationServer(AuthorizationServer):
         self.wait(self._add(row))
 
     def create_oauth2_request(self, request):
-        return request if isinstance(request, OAuth2Request) else StarletteOAuth2Request(request)
+        return request if isinstance(request, OAuth2Request) else HttpOAuth2Request(request)
 
     def create_json_request(self, request):
-        return StarletteJsonRequest(request)
+        return HttpJsonRequest(request)
 
     def handle_response(self, status_code, payload, headers):
-        headers = dict(headers)
-        if isinstance(payload, dict):
-            headers.pop("Content-Type", None)
-            return JSONResponse(payload, status_code=status_code, headers=headers)
-        return Response(payload, status_code=status_code, headers=headers)
+        return OAuthAnswer(status_code, payload, dict(headers))
 
     def send_signal(self, name, *args, **kwargs):
         if name == "after_revoke_token":

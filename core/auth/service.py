@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import os
 
-from starlette.requests import HTTPConnection
-
 from eiso.core.auth.jwt_authenticator import JWTAuthenticator
 from eiso.core.auth.keys import KeyStore
-from eiso.core.auth.principal import Principal
 from eiso.core.auth.server import EisoAuthorizationServer
 from eiso.core.resources import Resources
 
@@ -25,8 +22,3 @@ class AuthService:
         self.server = EisoAuthorizationServer(resources, self.keys)
         self.authenticator = JWTAuthenticator(self.keys)
         self.federation_transport = None  # tests point federation at an in-process IdP
-
-
-async def jwt_authenticator(connection: HTTPConnection) -> Principal | None:
-    """The app's default authenticator: delegates to the instance built in the lifespan."""
-    return await connection.app.state.auth.authenticator(connection)

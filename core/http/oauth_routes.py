@@ -3,36 +3,28 @@ revoke, discovery, JWKS and userinfo."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import secrets
 import urllib.parse
-from collections import defaultdict
 
 import jinja2
 from authlib.oauth2 import OAuth2Error
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from eiso.core.auth.models import User
-from eiso.core.auth.passwords import verify_password
+from eiso.core.auth.jwt_authenticator import bearer_token
 from eiso.core.auth.principal import SCOPES
-from eiso.core.auth.server import OIDC_SCOPES, EisoAuthorizationServer, HttpInput
-from eiso.core.auth.throttle import LoginThrottle, token_rate_limited
-from eiso.core.auth.users import get_by_username
-from eiso.tenants.models import Agency
-from eiso.tenants.scope import TenantScope
+from eiso.core.auth.server import OIDC_SCOPES, HttpInput
+from eiso.core.auth.sign_in import sign_in
+from eiso.core.auth.throttle import token_rate_limited
+from eiso.core.auth.userinfo import userinfo as userinfo_of
+from eiso.core.http.oauth_server import authorize_input, read_request, respond, server_of
 
 CSRF = "eiso_login_csrf"
 _templates = jinja2.Environment(
-    loader=jinja2.PackageLoader("eiso.core", "templates"), autoescape=True
+    loader=jinja2.PackageLoader("eiso.core.http", "templates"), autoescape=True
 )
-
-
-def _server(request: Request) -> EisoAuthorizationServer:
-    return request.app.state.auth.server
 
 
 def _login_page(
@@ -77,16 +69,16 @@ def _error_page(error: OAuth2Error) -> HTMLResponse:
 
 
 async def _consent_grant(request: Request, http: HttpInput):
-    server = _server(request)
+    server = server_of(request)
     return await server.run(server.get_consent_grant, http, None)
 
 
 async def authorize(request: Request) -> Response:
     """GET shows the login page for a valid authorization request; POST checks the password
     and redirects back to the client with a code."""
-    server = _server(request)
+    server = server_of(request)
     if request.method == "GET":
-        http = await HttpInput.read(request)
+        http = await read_request(request)
         query = request.url.query
     else:
         async with request.form() as form:
@@ -94,12 +86,7 @@ async def authorize(request: Request) -> Response:
             username = str(form.get("username", "")).strip()
             password = str(form.get("password", ""))
             csrf = str(form.get("csrf", ""))
-        parsed: dict[str, list[str]] = defaultdict(list)
-        for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
-            parsed[key].append(value)
-        http = HttpInput(
-            "GET", str(request.url.replace(query=query)), request.headers, dict(parsed), {}
-        )
+        http = authorize_input(str(request.url.replace(query=query)), request.headers, query)
     try:
         grant = await _consent_grant(request, http)
     except OAuth2Error as error:
@@ -121,10 +108,9 @@ async def authorize(request: Request) -> Response:
                 "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại.",
             ),
         )
-    throttle = LoginThrottle(request.app.state.resources)
-    locked = await throttle.locked_for(username)
-    if locked:
-        minutes = (locked + 59) // 60
+    outcome = await sign_in(request.app.state.resources, username, password)
+    if outcome.locked_for:
+        minutes = (outcome.locked_for + 59) // 60
         return _login_page(
             request,
             query,
@@ -136,12 +122,8 @@ async def authorize(request: Request) -> Response:
                 f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
             ),
         )
-    user = await _find_user(request, username)
-    # argon2 is deliberately slow: run it off the event loop.
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-    if not (ok and user is not None and user.active):
-        lockout = await throttle.failed(username)
-        if lockout:
+    if outcome.user is None:
+        if outcome.locked_now:
             return _login_page(
                 request,
                 query,
@@ -161,14 +143,7 @@ async def authorize(request: Request) -> Response:
             status=401,
             error=("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu."),
         )
-    await throttle.succeeded(username)
-    return await server.run(server.create_authorization_response, http, user, grant)
-
-
-async def _find_user(request: Request, username: str) -> User | None:
-    resources = request.app.state.resources
-    async with resources.session(TenantScope.nation()) as session:
-        return await get_by_username(session, username)
+    return await respond(server, server.create_authorization_response, http, outcome.user, grant)
 
 
 def _caller(request: Request, form_client_id: str | None) -> str:
@@ -185,8 +160,8 @@ def _caller(request: Request, form_client_id: str | None) -> str:
 
 
 async def token(request: Request) -> Response:
-    server = _server(request)
-    http = await HttpInput.read(request)
+    server = server_of(request)
+    http = await read_request(request)
     client_id = (http.form.get("client_id") or [None])[0]
     wait = await token_rate_limited(request.app.state.resources, _caller(request, client_id))
     if wait:
@@ -195,13 +170,13 @@ async def token(request: Request) -> Response:
             status_code=429,
             headers={"retry-after": str(wait), "cache-control": "no-store"},
         )
-    return await server.run(server.create_token_response, http)
+    return await respond(server, server.create_token_response, http)
 
 
 async def revoke(request: Request) -> Response:
-    server = _server(request)
-    http = await HttpInput.read(request)
-    return await server.run(server.create_endpoint_response, "revocation", http)
+    server = server_of(request)
+    http = await read_request(request)
+    return await respond(server, server.create_endpoint_response, "revocation", http)
 
 
 async def openid_configuration(request: Request) -> Response:
@@ -249,30 +224,15 @@ async def jwks(request: Request) -> Response:
 
 
 async def userinfo(request: Request) -> Response:
-    auth = request.app.state.auth
-    from eiso.core.auth.jwt_authenticator import bearer_token
-
-    raw = bearer_token(request)
-    claims = await auth.authenticator.claims(raw) if raw else None
+    raw = bearer_token(request.headers.get("authorization", ""))
+    claims = await request.app.state.auth.authenticator.claims(raw) if raw else None
     if claims is None:
         return JSONResponse(
             {"error": "invalid_token"},
             status_code=401,
             headers={"www-authenticate": 'Bearer error="invalid_token"'},
         )
-    info = {"sub": claims["sub"], "roles": claims.get("roles", []), "tenant": claims.get("tenant")}
-    if claims.get("preferred_username"):
-        try:
-            async with request.app.state.resources.session(TenantScope.nation()) as session:
-                user = await session.get(User, int(claims["sub"]))
-        except (ValueError, SQLAlchemyError):
-            user = None
-        if user is not None:
-            info.update(preferred_username=user.username, name=user.display_name)
-            if user.agency_id is not None:
-                async with request.app.state.resources.session(TenantScope.nation()) as session:
-                    agency = await session.get(Agency, (user.province_id, user.agency_id))
-                info["agency_code"] = agency.code if agency else None
+    info = await userinfo_of(request.app.state.resources, claims)
     return JSONResponse(info, headers={"cache-control": "no-store"})
 
 

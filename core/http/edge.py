@@ -24,7 +24,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from eiso.core import metrics
+from eiso.core.http import metrics
 from eiso.core.logs import request_id
 
 
