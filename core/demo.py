@@ -17,7 +17,8 @@ from eiso.core.workdays.overrides import (
     missing_overrides,
     set_override,
 )
-from eiso.tenants.models import Agency, AgencyKind, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Agency, AgencyKind
 from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, BigInteger, Column, String, UniqueConstraint, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import utcnow
 
 
 class ModuleActivation(SQLModel, table=True):

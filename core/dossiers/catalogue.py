@@ -15,7 +15,8 @@ from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms import legal
 from eiso.core.sdk import Procedure
-from eiso.tenants.models import Unit, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Unit
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:

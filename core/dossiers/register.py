@@ -7,10 +7,10 @@ from __future__ import annotations
 from sqlmodel import select
 
 from eiso.core.auth.rules import check_operation
-from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
+from eiso.infra.clock import aware
 
 FINISHED_WITH_RESULT = (int(Status.processed), int(Status.returned))
 
@@ -35,8 +35,8 @@ async def finished_dossiers(info, procedure_codes: tuple[str, ...], first: int) 
             "code": r.code,
             "procedure_code": r.procedure_code,
             "status": r.status,
-            "received_at": _aware(r.received_at),
-            "finished_at": _aware(r.updated_at),
+            "received_at": aware(r.received_at),
+            "finished_at": aware(r.updated_at),
             "sector_data": r.sector_data,
         }
         for r in rows

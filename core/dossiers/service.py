@@ -14,7 +14,8 @@ from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms import dossier_ncs
 from eiso.core.resources import Resources
-from eiso.tenants.models import Agency, TenantStatus, utcnow
+from eiso.infra.clock import aware, utcnow
+from eiso.tenants.models import Agency, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 
@@ -98,14 +99,14 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
             "code": dossier.code,
             "procedure_code": dossier.procedure_code,
             "status": Status(dossier.status),
-            "received_at": engine._aware(dossier.received_at),
-            "appointment_at": engine._aware(dossier.appointment_at)
+            "received_at": aware(dossier.received_at),
+            "appointment_at": aware(dossier.appointment_at)
             if dossier.appointment_at
             else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
             "timeline": [
                 {
-                    "at": engine._aware(e.at),
+                    "at": aware(e.at),
                     "action": e.action,
                     "status": Status(e.to_status),
                     "agency": agency,

@@ -22,7 +22,7 @@ from eiso.graphql.dossiers.nodes import (
 )
 from eiso.graphql.tenants.ids import decode_id, not_found
 from eiso.graphql.tenants.queries import _connection, _page
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
 
 

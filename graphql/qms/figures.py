@@ -27,6 +27,7 @@ from eiso.graphql.connections import (
 from eiso.graphql.dossiers.nodes import DossierStatus
 from eiso.graphql.qms.queries import page
 from eiso.graphql.tenants.ids import decode_id, encode_id, not_found
+from eiso.infra.clock import aware
 
 # -- enums and inputs ---------------------------------------------------------------------------
 
@@ -219,10 +220,6 @@ class FigureDossier:
     handling_days: float | None
     on_time: bool | None
     rating: int | None
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @strawberry.type(
@@ -471,9 +468,9 @@ class FiguresQuery:
                     agency_id=strawberry.ID(encode_id("Agency", r.province_id, r.agency_id)),
                     procedure_code=r.procedure_code,
                     status=Status(r.status),
-                    received_at=_aware(r.received_at),
-                    appointment_at=_aware(r.appointment_at),
-                    finished_at=_aware(r.finished_at),
+                    received_at=aware(r.received_at),
+                    appointment_at=aware(r.appointment_at),
+                    finished_at=aware(r.finished_at),
                     handling_days=r.handling_days,
                     on_time=r.on_time,
                     rating=r.rating,
