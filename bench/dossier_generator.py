@@ -37,7 +37,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eiso.core.dossiers.catalogue import _row_values
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.core.workdays import VN_TZ

@@ -16,7 +16,6 @@ from starlette.routing import Route, WebSocketRoute
 
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core import health, metrics
-from eiso.core.activation import ActiveModules, watch_module_changes
 from eiso.core.auth import federation
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
 from eiso.core.auth import routes as auth_routes
@@ -28,7 +27,8 @@ from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.logs import configure_logging
 from eiso.core.middleware import EdgeStarlette
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.activation import ActiveModules, watch_module_changes
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
 from eiso.core.resources import Resources

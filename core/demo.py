@@ -9,7 +9,8 @@ from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.demo_dossiers import Staff
 from eiso.core.dossiers import catalogue
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.activation import set_module
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.workdays.overrides import (
     ANNOUNCED_2026,
@@ -19,7 +20,6 @@ from eiso.core.workdays.overrides import (
 )
 from eiso.infra.clock import utcnow
 from eiso.tenants.models import Agency, AgencyKind
-from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 

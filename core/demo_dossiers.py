@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from eiso.core import demo_plan
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.tenants.models import Agency

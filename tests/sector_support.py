@@ -7,7 +7,7 @@ import contextlib
 import httpx
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.sdk import Procedure, TimeLimit
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province

@@ -16,7 +16,7 @@ from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.infra.clock import aware

@@ -32,7 +32,7 @@ import pytest
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine, service
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.graphql.tenants.ids import encode_id

@@ -29,11 +29,11 @@ from eiso.core.dossiers.models import (
     DossierStep,
     ProcedureAdoption,
 )
+from eiso.core.plugins.activation import set_module
 from eiso.core.qms import models as qms
 from eiso.core.qms.objectives import Objective
 from eiso.graphql.tenants.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, SharedTenantOwned, TenantOwned, Unit
-from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope, TenantScopeError
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import dossier_ncs
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.sdk import LegalBasis, LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl

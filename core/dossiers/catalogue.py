@@ -13,14 +13,14 @@ from sqlmodel import select
 from eiso.core import audit
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
+from eiso.core.plugins.declarations import Procedure
 from eiso.core.qms import legal
-from eiso.core.sdk import Procedure
 from eiso.infra.clock import utcnow
 from eiso.tenants.models import Unit
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
     from eiso.core.resources import Resources
 
 

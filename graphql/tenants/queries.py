@@ -7,6 +7,7 @@ from sqlalchemy import func, select, tuple_
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
+from eiso.core.plugins.activation import installed_modules
 from eiso.graphql.auth.permissions import guard
 from eiso.graphql.connections import (
     Connection,
@@ -21,7 +22,7 @@ from eiso.graphql.tenants.ids import decode_id, not_found
 from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, Province
-from eiso.tenants.modules import ModuleActivation, installed_modules
+from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
 
