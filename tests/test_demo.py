@@ -14,7 +14,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from eiso.core.audit import AuditEntry
-from eiso.core.demo import DEMO_PASSWORD, DEMO_WEB_CLIENT, DEMO_WEB_REDIRECTS
+from eiso.core.demo.load import DEMO_PASSWORD, DEMO_WEB_CLIENT, DEMO_WEB_REDIRECTS
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
 from eiso.core.dossiers.statuses import Status
 from eiso.core.resources import Resources

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from eiso.core.demo import load_demo
+from eiso.core.demo.load import load_demo
 from eiso.core.plugins.activation import enabled_modules
 from eiso.tenants.modules import ModuleActivationEvent
 from eiso.tenants.scope import TenantScope

@@ -9,7 +9,7 @@ import dataclasses
 import datetime as dt
 import random
 
-from eiso.core import demo_people as people
+from eiso.core.demo import people
 from eiso.core.dossiers.statuses import Status
 
 SEED = 2026
@@ -95,7 +95,7 @@ class Planned:
     procedure_code: str
     kind: str
     online: bool
-    home: str  # the commune (agency code in demo_people.PLACES) the applicant lives in
+    home: str  # the commune (agency code in people.PLACES) the applicant lives in
 
     @property
     def key(self) -> str:

@@ -10,7 +10,7 @@ import random
 
 from sqlalchemy import func, select
 
-from eiso.core import demo_plan
+from eiso.core.demo import plan as demo_plan
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier
 from eiso.core.plugins.registry import PluginRegistry

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from eiso.core import demo_dossiers, demo_plan
 from eiso.core.auth.clients import create_frontend_client
 from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
-from eiso.core.demo_dossiers import Staff
+from eiso.core.demo import dossiers as demo_dossiers
+from eiso.core.demo import plan as demo_plan
+from eiso.core.demo.dossiers import Staff
 from eiso.core.dossiers import catalogue
 from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry
