@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core import health, metrics
 from eiso.core.auth import federation

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
+from eiso.core.dossiers import listeners
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
-from eiso.core.qms import legal
 from eiso.infra.clock import utcnow
 from eiso.tenants.models import Unit
 from eiso.tenants.scope import TenantScope
@@ -112,8 +112,9 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
             update(table).where(table.c.code.in_(gone)).values(active=False, updated_at=now)
         )
     report.deactivated = gone
-    # A module update that changed a legal basis flags what rests on it for review.
-    await legal.sync_from_procedures(
+    # A module update that changed a legal basis flags what rests on it for review (the QMS
+    # listens: core/qms/legal.py).
+    await listeners.catalogue_synced(
         session, [p for r in registry.loaded.values() for p in r.procedures]
     )
     return report

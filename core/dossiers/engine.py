@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
-from eiso.core.dossiers import catalogue, codes
+from eiso.core.dossiers import catalogue, codes, listeners
 from eiso.core.dossiers.models import (
     Dossier,
     DossierEventRow,
@@ -26,7 +26,6 @@ from eiso.core.dossiers.models import (
 )
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
-from eiso.core.qms import dossier_ncs
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
@@ -128,7 +127,8 @@ async def _record(
 ) -> None:
     """The timeline row, the audit entry and the outbox event of one transition, all three
     owned by the acting agency (`agency_id`: the holder of the step; default the owner), dated
-    `now` (when the move happened; the audit entry keeps the moment it was written)."""
+    `now` (when the move happened; the audit entry keeps the moment it was written). Then its
+    listeners hear of it, in the same transaction (core/dossiers/listeners.py)."""
     now = _utc(now) or utcnow()
     agency_id = agency_id or dossier.agency_id
     session.add(
@@ -181,7 +181,7 @@ async def _record(
         province_id=dossier.province_id,
         agency_id=agency_id,
     )
-    await dossier_ncs.after_transition(
+    await listeners.transitioned(
         session, dossier, action=action, from_status=from_status, actor=actor
     )
     await session.flush()

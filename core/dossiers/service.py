@@ -8,11 +8,10 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import select
 
 from eiso.core import audit
-from eiso.core.dossiers import codes, engine
+from eiso.core.dossiers import codes, engine, listeners
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
-from eiso.core.qms import dossier_ncs
 from eiso.core.resources import Resources
 from eiso.infra.clock import aware, utcnow
 from eiso.tenants.models import Agency, TenantStatus
@@ -29,13 +28,14 @@ async def act(
     **kwargs,
 ) -> Dossier:
     """Run one engine move on the dossier in its own transaction. A refusal that is itself a
-    nonconformity (a second supplement, a move on an overdue dossier) records it afterwards."""
+    nonconformity (a second supplement, a move on an overdue dossier) is announced afterwards
+    (core/dossiers/listeners.py: the QMS records it)."""
     try:
         async with resources.session(scope) as session, session.begin():
             dossier = await engine.load(session, dossier_id, expected_version, province_id)
             return await move(session, dossier, **kwargs)
     except DomainError as error:
-        await dossier_ncs.after_refusal(
+        await listeners.refused(
             resources, scope, dossier_id, province_id, error.code, kwargs.get("actor", "system")
         )
         raise

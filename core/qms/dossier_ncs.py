@@ -68,7 +68,7 @@ def cause_of(action: str, from_status: int | None) -> str | None:
 async def after_transition(
     session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None, actor: str
 ) -> Nonconformity | None:
-    """Called by the engine for every transition, in the transition's transaction."""
+    """Hears every transition of the engine, in the transition's transaction."""
     cause = cause_of(action, from_status)
     return await raise_for(session, dossier, cause, actor) if cause else None
 
