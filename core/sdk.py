@@ -9,8 +9,10 @@ a module declares the range it supports in `ModuleInfo.core_api`. The declaratio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from eiso.core.dossiers.register import finished_dossiers as run_finished_dossiers
 from eiso.core.plugins.declarations import (
     CORE_API_VERSION,
     DossierComponent,
@@ -29,15 +31,22 @@ from eiso.core.plugins.declarations import (
 
 
 async def finished_dossiers(
-    info: Any, procedure_codes: tuple[str, ...] | list[str], *, first: int = 50
+    caller: Any, procedure_codes: Sequence[str], *, first: int = 50
 ) -> list[DossierRecord]:
     """The processed and returned dossiers of `procedure_codes` that the caller's tenant scope
     shows (an agency's officers: their agency), newest first, at most `first` (1-100): a
-    module's register (e.g. the construction permits issued). `info` is the resolver's
-    Strawberry info; the caller needs the `dossiers` permission. Since core API 1.1."""
-    from eiso.core.dossiers.register import finished_dossiers as run
+    module's register (e.g. the construction permits issued). The caller needs the `dossiers`
+    permission.
 
-    return [DossierRecord(**row) for row in await run(info, tuple(procedure_codes), first)]
+    `caller` is what a resolver holds as `info.context`: anything with the caller's
+    `.principal` and the process's `.resources`. A Strawberry `info` itself, which modules
+    written for core API 1.1 pass, is read through its `.context`. Since core API 1.1; takes the
+    caller since 1.2."""
+    context = caller if hasattr(caller, "principal") else caller.context
+    rows = await run_finished_dossiers(
+        context.resources, context.principal, tuple(procedure_codes), first
+    )
+    return [DossierRecord(**row) for row in rows]
 
 
 __all__ = [

@@ -20,7 +20,10 @@ PROJECT = "eiso"
 # The version of this surface (hooks + data classes + eiso.core.sdk's readers). Additions bump
 # the minor, removals or changed meanings the major; a module says which range it supports
 # (`core_api`).
-CORE_API_VERSION = "1.1"  # 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers
+# 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers.
+# 1.2: finished_dossiers takes the caller (a resolver's info.context), not a Strawberry info;
+#      an info still works.
+CORE_API_VERSION = "1.2"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
