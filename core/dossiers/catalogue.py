@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from eiso.core.resources import Resources
 
 
-def _row_values(procedure: Procedure, module: str) -> dict:
+def row_values(procedure: Procedure, module: str) -> dict:
+    """The catalogue row of a module's procedure (the bench generator writes the same rows)."""
     limit = procedure.time_limit
     return {
         "name_vi": procedure.name.vi,
@@ -91,7 +92,7 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
                 report.duplicates.append((procedure.code, seen[procedure.code], name))
                 continue
             seen[procedure.code] = name
-            values = _row_values(procedure, name)
+            values = row_values(procedure, name)
             row = existing.get(procedure.code)
             if row is not None and all(getattr(row, key) == value for key, value in values.items()):
                 report.unchanged += 1
