@@ -1,4 +1,6 @@
-"""The Starlette app factory: the composition root of the web side. Nothing imports it."""
+"""The Starlette app factory: the composition root of the web side. It wires everything, and
+only the rest of the composition root uses it: the CLI (`eiso serve` names `eiso.core.app:asgi`)
+and the test kit that builds an app (core/plugins/testing.py); tests and bench, outside eiso."""
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ import datetime as dt
 import random
 
 from eiso.core.demo import people
-from eiso.core.dossiers.statuses import Status
 
 SEED = 2026
 INTERLINKED = "LT-KS-TT-BHYT"
@@ -57,22 +56,6 @@ KINDS = {
     "fee_requested": 3,
     "withdrawn": 4,
     "stopped": 3,
-}
-FINAL = {
-    "returned": Status.returned,
-    "returned_late": Status.returned,
-    "returned_supplement": Status.returned,
-    "returned_fee": Status.returned,
-    "processed": Status.processed,
-    "in_progress": Status.in_progress,
-    "in_progress_late": Status.in_progress,
-    "received": Status.received,
-    "new": Status.new,
-    "not_received": Status.not_received,
-    "supplement_requested": Status.supplement_requested,
-    "fee_requested": Status.financial_obligation_requested,
-    "withdrawn": Status.withdrawn,
-    "stopped": Status.stopped,
 }
 OPEN = {
     "processed",

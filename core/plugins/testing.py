@@ -9,6 +9,9 @@ test run; every fixture is opt-in, so nothing loads a plugin unless a test asks)
 
 Override `eiso_plugins` (a list of module names, or None for every installed one) to choose
 what the app loads. Principals reach the app through its `authenticator=` injection.
+
+This kit builds an app, so it belongs to the composition root (with core/app.py and the CLI):
+nothing in eiso imports it; pytest loads it through `eiso.core.testing`.
 """
 
 from __future__ import annotations
