@@ -415,8 +415,8 @@ def raw_page_app(database_url: str):
     from starlette.routing import Route
 
     from eiso.core.dossiers.statuses import CLOCK_RUNS, Status
+    from eiso.core.global_ids import encode_id
     from eiso.graphql.shared.connections import encode_cursor
-    from eiso.graphql.shared.ids import encode_id
 
     pool = None
     running = {int(s) for s in CLOCK_RUNS}

@@ -36,8 +36,8 @@ from urllib.parse import urlsplit
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eiso.core.dossiers.catalogue import _row_values
-from eiso.core.plugins import PluginRegistry
+from eiso.core.dossiers.catalogue import row_values
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.core.workdays import VN_TZ
@@ -246,7 +246,7 @@ async def upsert_catalogue(connection, procs: list, tenants: list[dict]) -> None
     import orjson
 
     for module, procedure in procs:
-        values = _row_values(procedure, module)
+        values = row_values(procedure, module)
         columns = ["code", *values, "updated_at"]
         row = [
             procedure.code,

@@ -24,7 +24,7 @@ import strawberry
 from strawberry.tools import create_type
 
 from bench import wrk
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
 from eiso.graphql.schema import make_assembler
 
@@ -161,9 +161,9 @@ def report(title: str, results: dict[str, list]) -> dict[str, float]:
 
 
 async def _arrange(url: str) -> int:
+    from eiso.core.plugins.activation import set_module
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
-    from eiso.tenants.modules import set_module
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import ensure_province
 

@@ -46,7 +46,7 @@ WORKERS = textwrap.dedent("""
     from eiso.core.resources import Resources
     from eiso.core.settings import get_settings
     from eiso.graphql.shared.connections import encode_cursor
-    from eiso.graphql.shared.ids import encode_id
+    from eiso.core.global_ids import encode_id
     from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
     from eiso.tenants.scope import TenantScope
 

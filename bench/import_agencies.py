@@ -30,9 +30,10 @@ from sqlalchemy import insert
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra import migrate
+from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, utcnow
+from eiso.tenants.models import Agency
 from eiso.tenants.onboarding import FileFormat, onboard
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province

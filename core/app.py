@@ -1,4 +1,6 @@
-"""The Starlette app factory: the composition root of the web side. Nothing imports it."""
+"""The Starlette app factory: the composition root of the web side. It wires everything, and
+only the rest of the composition root uses it: the CLI (`eiso serve` names `eiso.core.app:asgi`)
+and the test kit that builds an app (core/plugins/testing.py); tests and bench, outside eiso."""
 
 from __future__ import annotations
 
@@ -14,8 +16,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
-from eiso.core.activation import ActiveModules, watch_module_changes
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
 from eiso.core.auth.authenticator import Authenticator
 from eiso.core.auth.service import AuthService
@@ -27,7 +29,8 @@ from eiso.core.http import downloads, federation_routes, health, metrics, oauth_
 from eiso.core.http.authentication import jwt_authenticator
 from eiso.core.http.edge import EdgeStarlette
 from eiso.core.logs import configure_logging
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.activation import ActiveModules, watch_module_changes
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
 from eiso.core.resources import Resources

@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import Field, select
 
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.infra.clock import aware, utcnow
+from eiso.tenants.models import TenantOwned, agency_fk
 
 GENESIS = "0" * 64
 # Keys that would carry personal data: the audit trail must never hold it.
@@ -80,10 +81,7 @@ class AuditHead(TenantOwned, table=True):
 
 
 def _utc_text(moment: dt.datetime) -> str:
-    # SQLite hands back naive datetimes: they were stored as UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return aware(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def entry_hash(entry: AuditEntry, prev_hash: str) -> str:

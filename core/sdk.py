@@ -1,176 +1,52 @@
-"""The public surface a module codes against: the `hookimpl` marker and the data it returns.
+"""The public surface a module codes against: the `hookimpl` marker, the data it returns, and
+the readers the core offers a module (`finished_dossiers`).
 
 A module (bundled in `plugins/` or a vendor's own distribution) imports this module and
 nothing else of eiso. Everything here is covered by the core API version `CORE_API_VERSION`:
-a module declares the range it supports in `ModuleInfo.core_api`.
+a module declares the range it supports in `ModuleInfo.core_api`. The declarations live in
+`eiso.core.plugins.declarations`; nothing inside the core imports this module.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from decimal import Decimal
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
-import pluggy
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-PROJECT = "eiso"
-# The version of this surface (hooks + data classes). Additions bump the minor, removals or
-# changed meanings the major; a module says which range it supports (`core_api`).
-CORE_API_VERSION = "1.1"  # 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers
-
-hookimpl = pluggy.HookimplMarker(PROJECT)
-
-_MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
-
-
-class LocalizedText(_Frozen):
-    """A user-facing text in Vietnamese (with diacritics) and English."""
-
-    vi: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
-class ModuleInfo(_Frozen):
-    """What `eiso_module()` returns. `name` equals the entry point's name."""
-
-    name: str
-    title: LocalizedText
-    version: str
-    sector: str
-    # A PEP 440 specifier set over CORE_API_VERSION, e.g. ">=1.0,<2".
-    core_api: str = ">=1.0,<2"
-    depends_on: tuple[str, ...] = ()
-    # Validates the configuration a province sets when it enables the module.
-    config_model: type[BaseModel] | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not _MODULE_NAME.match(value):
-            raise ValueError("a module name is lower_snake_case ASCII, 2-63 characters")
-        return value
-
-
-class LegalBasis(_Frozen):
-    """A legal document a procedure rests on, with the dates it is valid."""
-
-    reference: str  # e.g. "Luật Đất đai 2024", "151/2025/NĐ-CP"
-    title: str = ""
-    valid_from: dt.date | None = None
-    valid_until: dt.date | None = None
-
-
-class TimeLimit(_Frozen):
-    """The statutory time limit: working days or working hours on the Vietnamese calendar."""
-
-    amount: int = Field(ge=0)
-    unit: Literal["working_days", "working_hours", "days"] = "working_days"
-    # Received after this local time, the clock starts the next working day (e.g. "15:00").
-    cutoff: dt.time | None = None
-
-
-class DossierComponent(_Frozen):
-    """A document the applicant files ("thành phần hồ sơ")."""
-
-    code: str
-    name: LocalizedText
-    copies: int = Field(default=1, ge=0)
-    required: bool = True
-
-
-class Step(_Frozen):
-    """One step of the process: who handles it and its own time budget."""
-
-    code: str
-    name: LocalizedText
-    responsible_role: str  # a Role value of eiso, e.g. "officer", "leader"
-    responsible_unit: str | None = None  # a unit kind or code inside the agency
-    budget: TimeLimit
-    # The pydantic model of the data this step's agency records when it completes the step
-    # (kept with the step, seen by that agency only). Since core API 1.1.
-    data_model: type[BaseModel] | None = None
-
-
-class Fee(_Frozen):
-    amount: Decimal = Field(ge=0)
-    currency: str = "VND"
-    note: str = ""
-
-
-class UniqueField(_Frozen):
-    """A sector data field whose value must be unique among the live dossiers of `namespace`
-    at the receiving agency (e.g. a household business name within the commune), compared
-    case- and diacritics-insensitively. A clash answers `error_code` naming the field; the
-    value is freed when the dossier is refused, withdrawn or stopped. Since core API 1.1."""
-
-    field: str
-    namespace: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    error_code: str = Field(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")
-    message: LocalizedText
-
-
-class Procedure(_Frozen):
-    """An administrative procedure (ISO 9001 clause 4.4) as a module defines it."""
-
-    code: str  # the code in the national procedure database, e.g. "1.001193"
-    name: LocalizedText
-    sector: str
-    level: Literal["nation", "province", "commune"] = "commune"
-    legal_basis: tuple[LegalBasis, ...] = ()
-    time_limit: TimeLimit
-    components: tuple[DossierComponent, ...] = ()
-    steps: tuple[Step, ...] = Field(min_length=1)
-    result: LocalizedText
-    fee: Fee | None = None
-    # The pydantic model of the sector data a dossier of this procedure carries.
-    data_model: type[BaseModel] | None = None
-    unique_fields: tuple[UniqueField, ...] = ()
-
-
-class DossierEvent(_Frozen):
-    """A committed dossier transition, handed to `eiso_on_dossier_event` after commit."""
-
-    province_id: int
-    agency_id: int
-    dossier_id: int
-    dossier_code: str
-    procedure_code: str
-    module: str | None = None
-    from_status: int | None = None
-    to_status: int  # one of the ten national dossier statuses (1..10)
-    actor: str
-    at: dt.datetime
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class DossierRecord(_Frozen):
-    """A finished dossier as a module's own GraphQL field may show it (`finished_dossiers`):
-    never the applicant's personal data. Since core API 1.1."""
-
-    code: str
-    procedure_code: str
-    status: int  # 9 processed, 10 returned
-    received_at: dt.datetime
-    finished_at: dt.datetime
-    sector_data: dict[str, Any] = Field(default_factory=dict)
+from eiso.core.dossiers.register import finished_dossiers as run_finished_dossiers
+from eiso.core.plugins.declarations import (
+    CORE_API_VERSION,
+    DossierComponent,
+    DossierEvent,
+    DossierRecord,
+    Fee,
+    LegalBasis,
+    LocalizedText,
+    ModuleInfo,
+    Procedure,
+    Step,
+    TimeLimit,
+    UniqueField,
+    hookimpl,
+)
 
 
 async def finished_dossiers(
-    info: Any, procedure_codes: tuple[str, ...] | list[str], *, first: int = 50
+    caller: Any, procedure_codes: Sequence[str], *, first: int = 50
 ) -> list[DossierRecord]:
     """The processed and returned dossiers of `procedure_codes` that the caller's tenant scope
     shows (an agency's officers: their agency), newest first, at most `first` (1-100): a
-    module's register (e.g. the construction permits issued). `info` is the resolver's
-    Strawberry info; the caller needs the `dossiers` permission. Since core API 1.1."""
-    from eiso.core.dossiers.register import finished_dossiers as run
+    module's register (e.g. the construction permits issued). The caller needs the `dossiers`
+    permission.
 
-    return [DossierRecord(**row) for row in await run(info, tuple(procedure_codes), first)]
+    `caller` is what a resolver holds as `info.context`: anything with the caller's
+    `.principal` and the process's `.resources`. A Strawberry `info` itself, which modules
+    written for core API 1.1 pass, is read through its `.context`. Since core API 1.1; takes the
+    caller since 1.2."""
+    context = caller if hasattr(caller, "principal") else caller.context
+    rows = await run_finished_dossiers(
+        context.resources, context.principal, tuple(procedure_codes), first
+    )
+    return [DossierRecord(**row) for row in rows]
 
 
 __all__ = [

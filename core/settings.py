@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -16,6 +17,35 @@ REDIS_SCHEMES = ("memory", "redis", "rediss", "unix")
 
 class SettingsError(ValueError):
     """A setting is invalid; the message is one line naming the variable."""
+
+
+# A window of office time, local time (UTC+7): (opening, closing).
+OfficeWindow = tuple[dt.time, dt.time]
+
+
+def office_windows(text: str) -> tuple[OfficeWindow, ...]:
+    """`EISO_OFFICE_HOURS` ("07:30-11:30,13:30-17:00") as its windows. The working calendar
+    (core/workdays) runs on them; the settings check them at start-up."""
+    windows = []
+    for part in text.split(","):
+        try:
+            start, end = (dt.time.fromisoformat(p.strip()) for p in part.split("-"))
+        except ValueError:
+            raise ValueError(f"bad office hours window {part.strip()!r}: use HH:MM-HH:MM") from None
+        windows.append((start, end))
+    check_office_windows(windows)
+    return tuple(windows)
+
+
+def check_office_windows(windows: Sequence[OfficeWindow]) -> None:
+    """Increasing, non-overlapping windows, at least one."""
+    previous = dt.time(0)
+    for start, end in windows:
+        if not (previous <= start < end):
+            raise ValueError("office hours must be increasing, non-overlapping windows")
+        previous = end
+    if not windows:
+        raise ValueError("office hours need at least one window")
 
 
 def _split_csv(value: object) -> object:
@@ -65,9 +95,7 @@ class Settings(BaseSettings):
     @field_validator("office_hours")
     @classmethod
     def _office_hours(cls, value: str) -> str:
-        from eiso.core.workdays.working_calendar import OfficeHours
-
-        OfficeHours.parse(value)
+        office_windows(value)
         return value
 
     # Auth: tokens are short-lived JWTs for `audience`; see docs/auth.md.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from eiso.core.plugins import PluginRegistry, PluginSource, installed_sources
+from eiso.core.plugins.registry import PluginRegistry, PluginSource, installed_sources
 from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.dossiers.mutations import DossiersMutation
 from eiso.graphql.dossiers.queries import DossiersQuery

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.relay import stream_key
-from eiso.infra.stream_reader import StreamEvent, _event, _text
+from eiso.infra.stream_reader import StreamEvent, as_text
 
 log = logging.getLogger("eiso.events")
 
@@ -105,7 +105,7 @@ class LiveFeed:
                 cursors = {}
                 for stream in self.streams:
                     newest = await self.redis.xrevrange(stream, count=1)
-                    cursors[stream] = _text(newest[0][0]) if newest else "0-0"
+                    cursors[stream] = as_text(newest[0][0]) if newest else "0-0"
                 self._cursors = cursors
             self._task = asyncio.create_task(self._run())
 
@@ -128,10 +128,10 @@ class LiveFeed:
     async def _read_once(self) -> None:
         reply = await self.redis.xread(self._cursors, count=500, block=self.block_ms)
         for stream, entries in reply or []:
-            stream = _text(stream)
+            stream = as_text(stream)
             for stream_id, fields in entries:
-                self._cursors[stream] = _text(stream_id)
-                event = _event(stream_id, fields)
+                self._cursors[stream] = as_text(stream_id)
+                event = StreamEvent.from_entry(stream_id, fields)
                 if event.outbox_id in self._seen_set:
                     continue
                 if len(self._seen) == self._seen.maxlen:

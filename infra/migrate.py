@@ -23,24 +23,3 @@ def upgrade(
 ) -> None:
     command.upgrade(alembic_config(database_url, app_database_url), revision)
 
-
-def current_heads(database_url: str) -> set[str]:
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from eiso.infra.db import async_url
-
-    async def _read() -> set[str]:
-        from alembic.runtime.migration import MigrationContext
-
-        engine = create_async_engine(async_url(database_url))
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(
-                    lambda sync: set(MigrationContext.configure(sync).get_current_heads())
-                )
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_read())

@@ -16,10 +16,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
+from eiso.infra.clock import utcnow
 
 # SQLite only autoincrements an INTEGER primary key.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
@@ -35,7 +32,7 @@ class OutboxEvent(SQLModel, table=True):
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     province_id: int | None = Field(default=None, sa_type=BigInteger)
     agency_id: int | None = Field(default=None, sa_type=BigInteger)
-    created_at: dt.datetime = Field(default_factory=_utcnow)
+    created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
 
 

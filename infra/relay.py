@@ -10,7 +10,6 @@ per worker) skip each other's locked rows instead of sending them twice.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Callable
 
@@ -21,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
+from eiso.infra.clock import utcnow
 from eiso.infra.outbox import OutboxEvent
 
 log = logging.getLogger("eiso.relay")
@@ -76,7 +76,7 @@ class Relay:
             await session.execute(
                 update(OutboxEvent)
                 .where(OutboxEvent.id.in_([e.id for e in events]))
-                .values(sent_at=dt.datetime.now(dt.UTC))
+                .values(sent_at=utcnow())
             )
             return len(events)
 

@@ -44,6 +44,11 @@ class LeaseLost(Exception):
     """The reader's lease went to another worker: stop reading, the new holder goes on."""
 
 
+def as_text(value: bytes | str) -> str:
+    """A stream name, id or field as text (the Redis client answers bytes)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 @dataclasses.dataclass(frozen=True)
 class StreamEvent:
     stream_id: str
@@ -52,21 +57,18 @@ class StreamEvent:
     agency_id: int | None
     payload: dict
 
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _event(stream_id, fields: dict) -> StreamEvent:
-    fields = {_text(k): v for k, v in fields.items()}
-    agency = _text(fields.get("agency_id", b""))
-    return StreamEvent(
-        stream_id=_text(stream_id),
-        outbox_id=int(_text(fields["outbox_id"])),
-        topic=_text(fields["topic"]),
-        agency_id=int(agency) if agency else None,
-        payload=orjson.loads(fields["payload"]),
-    )
+    @classmethod
+    def from_entry(cls, stream_id: bytes | str, fields: dict) -> StreamEvent:
+        """The event of one stream entry, as the relay (infra/relay.py) wrote it."""
+        fields = {as_text(k): v for k, v in fields.items()}
+        agency = as_text(fields.get("agency_id", b""))
+        return cls(
+            stream_id=as_text(stream_id),
+            outbox_id=int(as_text(fields["outbox_id"])),
+            topic=as_text(fields["topic"]),
+            agency_id=int(agency) if agency else None,
+            payload=orjson.loads(fields["payload"]),
+        )
 
 
 class StreamReader:
@@ -102,10 +104,10 @@ class StreamReader:
                 value = "0-0"
                 if self.from_end:
                     newest = await self.redis.xrevrange(stream, count=1)
-                    value = _text(newest[0][0]) if newest else "0-0"
+                    value = as_text(newest[0][0]) if newest else "0-0"
                 # Remember where a new reader starts, so no event slips by between calls.
                 await self.redis.set(self._cursor_key(stream), value, nx=True)
-            cursors[stream] = _text(value)
+            cursors[stream] = as_text(value)
         return cursors
 
     async def read(
@@ -122,9 +124,9 @@ class StreamReader:
         reply = await self.redis.xread(await self._cursors(), count=count, block=block_ms)
         delivered = consumed = 0
         for stream, entries in reply or []:
-            stream = _text(stream)
+            stream = as_text(stream)
             for stream_id, fields in entries:
-                event = _event(stream_id, fields)
+                event = StreamEvent.from_entry(stream_id, fields)
                 fresh = await self.redis.zscore(self._seen_key(), event.outbox_id) is None
                 if fresh:
                     if self.lease is not None and not self.lease.held:

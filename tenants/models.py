@@ -9,12 +9,9 @@ import warnings
 from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column, or_
 from sqlmodel import Field, SQLModel
 
+from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id
 from eiso.infra.text import fold
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class AgencyKind(str, enum.Enum):

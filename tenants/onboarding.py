@@ -26,9 +26,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus, utcnow
+from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 FIELDS = ("code", "name", "kind", "parent_code", "admin_username", "admin_email")

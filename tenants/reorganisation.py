@@ -36,8 +36,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from eiso.infra.clock import utcnow
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus, utcnow
+from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus
 from eiso.tenants.scope import scope_of
 
 

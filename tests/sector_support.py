@@ -7,7 +7,7 @@ import contextlib
 import httpx
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.sdk import Procedure, TimeLimit
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
@@ -157,7 +157,7 @@ class Office:
 
     @property
     def gid(self) -> str:
-        from eiso.graphql.shared.ids import encode_id
+        from eiso.core.global_ids import encode_id
 
         return encode_id("Agency", self.agency.province_id, self.agency.id)
 

@@ -14,9 +14,11 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from eiso.core.audit import AuditEntry
-from eiso.core.demo import DEMO_PASSWORD, DEMO_WEB_CLIENT, DEMO_WEB_REDIRECTS
+from eiso.core.demo.load import DEMO_PASSWORD, DEMO_WEB_CLIENT, DEMO_WEB_REDIRECTS
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
 from eiso.core.dossiers.statuses import Status
+from eiso.core.qms.legal import ProcedureLegalBasis
+from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra.outbox import OutboxEvent
@@ -140,6 +142,22 @@ async def test_every_status_in_quang_ninh_through_the_engine(demo):
         }
         assert steps <= {0}
 
+
+
+async def test_the_qms_hears_the_demo(demo):
+    """`eiso demo` moves dossiers in a CLI process, where the QMS listens to the engine too: the
+    dossiers stopped after acceptance and those apologised for opened their nonconformities,
+    and the catalogue sync recorded the procedures' legal bases."""
+    _, resources, *_ = demo
+    async with resources.session(TenantScope.nation()) as session:
+        causes = {
+            cause
+            for (cause,) in await session.execute(
+                select(Nonconformity.cause).where(Nonconformity.source == "dossier").distinct()
+            )
+        }
+        assert {"overdue", "refused_after_acceptance"} <= causes, causes
+        assert await session.scalar(select(func.count()).select_from(ProcedureLegalBasis)) > 0
 
 async def test_hung_yen_has_only_its_two_modules(demo):
     _, resources, *_ = demo

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from eiso.core.demo import load_demo
-from eiso.tenants.modules import ModuleActivationEvent, enabled_modules
+from eiso.core.demo.load import load_demo
+from eiso.core.plugins.activation import enabled_modules
+from eiso.tenants.modules import ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import get_province
 

@@ -16,9 +16,10 @@ from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.workdays import VN_TZ, WorkingCalendar
+from eiso.infra.clock import aware
 from eiso.infra.outbox import OutboxEvent
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
@@ -370,8 +371,8 @@ async def test_stored_times_read_back_as_the_same_moment(resources, agency):
         row = (
             await session.execute(select(Dossier).where(Dossier.id == got.dossier.id))
         ).scalar_one()
-    assert engine._aware(row.received_at) == MONDAY
-    assert engine._aware(row.appointment_at) == expected
+    assert aware(row.received_at) == MONDAY
+    assert aware(row.appointment_at) == expected
     assert expected.astimezone(VN_TZ).date() == dt.date(2026, 12, 4)
 
 

@@ -158,9 +158,9 @@ async def test_public_lookup_is_rate_limited_per_address(app, monkeypatch):
     # One fixed window: 61 requests on a slow machine could otherwise straddle a minute.
     from types import SimpleNamespace
 
-    from eiso.core.dossiers import public_limit
+    from eiso.infra import rate_limit
 
-    monkeypatch.setattr(public_limit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
     public = Caller(app, {}, address=unique_code("10.1.1."))
     query = '{ publicDossier(code: "none", lookupKey: "x") { code } }'
     answers = [codes(await public(query)) for _ in range(61)]

@@ -15,13 +15,14 @@ from sqlmodel import select
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.dossiers.statuses import Status
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.activation import set_module
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.resources import Resources
 from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
+from eiso.infra.clock import utcnow
 from eiso.infra.outbox import OutboxEvent
 from eiso.infra.relay import Relay
-from eiso.tenants.models import AgencyKind, utcnow
-from eiso.tenants.modules import set_module
+from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code

@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.dossiers import engine
+from eiso.core.global_ids import encode_id
 from eiso.core.workdays import VN_TZ, WorkingCalendar
-from eiso.graphql.shared.ids import encode_id
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code

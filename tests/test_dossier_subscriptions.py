@@ -15,7 +15,7 @@ import pytest
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue
-from eiso.graphql.shared.ids import encode_id
+from eiso.core.global_ids import encode_id
 from eiso.tenants.scope import TenantScope
 from tests.test_dossier_engine import REGISTRY
 from tests.test_dossier_hooks import agency_with, relay, transitions

@@ -32,10 +32,10 @@ import pytest
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine, service
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.global_ids import encode_id
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.workdays import VN_TZ, WorkingCalendar
-from eiso.graphql.shared.ids import encode_id
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province

@@ -137,7 +137,9 @@ def package_cycles(found: Iterable[Import]) -> list[list[str]]:
     """The circles of the package graph (Tarjan's strongly connected components)."""
     graph: dict[str, set[str]] = {}
     for imp in found:
-        if imp.target.startswith("eiso."):
+        # The composition root sits above every package and nothing imports it (checked by
+        # `violations`): its imports close no circle, even from inside a package (the test kit).
+        if imp.target.startswith("eiso.") and room(imp.module) != "root":
             a, b = package(imp.module), package(imp.target)
             graph.setdefault(a, set())
             if a != b:

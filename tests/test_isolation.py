@@ -29,14 +29,15 @@ from eiso.core.dossiers.models import (
     DossierStep,
     ProcedureAdoption,
 )
+from eiso.core.global_ids import encode_id
+from eiso.core.plugins.activation import set_module
 from eiso.core.qms import models as qms
 from eiso.core.qms.objectives import Objective
-from eiso.graphql.shared.ids import encode_id
 from eiso.tenants.models import Agency, AgencyKind, SharedTenantOwned, TenantOwned, Unit
-from eiso.tenants.modules import set_module
 from eiso.tenants.scope import TenantScope, TenantScopeError
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
+from tests.qms_factories import isolation_factories
 from tests.ws_client import answer_over_websocket
 
 
@@ -108,7 +109,7 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
     ),
     DossierStep: lambda province_id, agency_id: _step(province_id, agency_id),
     DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
-    **qms.isolation_factories(),
+    **isolation_factories(),
     Objective: lambda province_id, agency_id: Objective(
         province_id=province_id,
         agency_id=agency_id,

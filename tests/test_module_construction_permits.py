@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
 
 from eiso.core.auth.principal import Role
+from eiso.core.sdk import finished_dossiers
 from eiso.plugins import construction_permits as mod
 from tests.sector_support import (
     adopt,
@@ -155,6 +157,12 @@ async def test_the_register_shows_only_my_agencys_finished_permits(app, resource
     assert codes(await post(app, register, callers.issue(auditor))) == [
         "FORBIDDEN"
     ]  # the `dossiers` rule
+    # The SDK's reader takes the caller (a resolver's info.context); a Strawberry info, which
+    # modules written for core API 1.1 pass, still works.
+    caller = SimpleNamespace(principal=mine.principal, resources=resources)
+    for given in (caller, SimpleNamespace(context=caller)):
+        records = await finished_dossiers(given, ["1.013225", "1.013227"])
+        assert [r.sector_data["address"] for r in records] == [GOOD["address"]]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,8 @@
 
 from sqlalchemy import select
 
-from eiso.tenants.modules import ModuleActivationEvent, enabled_modules, set_module
+from eiso.core.plugins.activation import enabled_modules, set_module
+from eiso.tenants.modules import ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
 from tests.conftest import unique_code

@@ -8,7 +8,7 @@ import logging
 import strawberry
 from typer.testing import CliRunner
 
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import CORE_API_VERSION, DossierEvent, LocalizedText, ModuleInfo, hookimpl
 
 
@@ -267,7 +267,7 @@ def test_a_broken_entry_point_is_listed_as_skipped(monkeypatch):
     """Through importlib.metadata, as an installed wheel with a bad import would be."""
     from importlib.metadata import EntryPoint
 
-    import eiso.core.plugins as plugins_module
+    import eiso.core.plugins.registry as plugins_module
     from eiso.core.cli import app
     from eiso.core.settings import get_settings
 

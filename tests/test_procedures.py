@@ -12,7 +12,7 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from eiso.core.dossiers.models import ProcedureRecord
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.settings import load_settings
 from eiso.tenants.scope import TenantScope

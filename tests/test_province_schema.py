@@ -8,7 +8,7 @@ import pytest_asyncio
 from strawberry.types import ExecutionResult  # noqa: F401 - documents what execute returns
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.graphql.server.assembly import ModuleGate
 from eiso.tenants.scope import TenantScope
@@ -217,8 +217,8 @@ def test_cli_prints_what_a_province_sees(database, monkeypatch):
     from typer.testing import CliRunner
 
     from eiso.core.cli import app
+    from eiso.core.plugins.activation import set_module
     from eiso.core.settings import get_settings
-    from eiso.tenants.modules import set_module
 
     code_on, code_off = unique_code("CL"), unique_code("CL")
 
@@ -259,9 +259,9 @@ async def test_module_configuration_is_validated_before_it_is_stored(resources, 
     from pydantic import BaseModel, SecretStr
     from sqlalchemy import select
 
-    from eiso.core.activation import switch_module
     from eiso.core.errors import DomainError
-    from eiso.core.plugins import PluginSource
+    from eiso.core.plugins.activation import switch_module
+    from eiso.core.plugins.registry import PluginSource
     from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
     from eiso.tenants.modules import ModuleActivation
 
@@ -346,7 +346,7 @@ def test_websocket_reaches_the_province_view(database, callers):
 async def test_redis_down_serves_the_cached_module_set(resources, two_provinces, monkeypatch):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from eiso.core.activation import ActiveModules, switch_module
+    from eiso.core.plugins.activation import ActiveModules, switch_module
 
     (a_id, _), _ = two_provinces
     registry = PluginRegistry.load([MODULE])
@@ -366,7 +366,7 @@ async def test_clashing_modules_start_and_answer_module_conflict(resources, call
     import strawberry
 
     from eiso.core.app import create_app
-    from eiso.core.plugins import PluginSource
+    from eiso.core.plugins.registry import PluginSource
     from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
 
     @strawberry.type
@@ -414,8 +414,7 @@ async def test_any_committed_activation_change_reaches_the_workers(resources, tw
     """tenants.modules.set_module written by anyone (CLI, another mutation) bumps the counter."""
     import asyncio
 
-    from eiso.core.activation import ActiveModules, watch_module_changes
-    from eiso.tenants.modules import set_module
+    from eiso.core.plugins.activation import ActiveModules, set_module, watch_module_changes
 
     (a_id, _), _ = two_provinces
     watch_module_changes(resources)
@@ -441,8 +440,7 @@ async def test_a_listening_worker_skips_the_counter_and_hears_switches(
     it reads the counter again on every request."""
     import asyncio
 
-    from eiso.core.activation import ActiveModules, changes_channel
-    from eiso.tenants.modules import set_module
+    from eiso.core.plugins.activation import ActiveModules, changes_channel, set_module
 
     (a_id, _), _ = two_provinces
     active = ActiveModules(PluginRegistry.load([MODULE]))

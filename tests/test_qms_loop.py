@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine
-from eiso.core.plugins import PluginRegistry, PluginSource
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import dossier_ncs
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.sdk import LegalBasis, LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl
@@ -226,6 +226,37 @@ async def test_sweep_raises_once_for_untouched_overdue_dossiers(resources, datab
     assert '"raised": 0' in result.stdout
     assert len(await dossier_ncs_of(resources, agency, late.code)) == 1
 
+
+
+async def test_the_app_opens_dossier_nonconformities(resources, client, callers):
+    """Through the app (GraphQL, the dossier service, the engine): the QMS hears the engine in
+    the app's process. A stop after acceptance and a move refused on an overdue dossier each
+    open their nonconformity."""
+    agency = await make_agency(resources)
+    headers = callers.issue(person(agency, Role.officer))
+    stopped, late = await receive(resources, agency, FUTURE), await receive(resources, agency, PAST)
+    page = "{ dossiers(first: 10) { edges { node { id code version } } } }"
+    listing = await gql(client, headers, page)
+    nodes = {e["node"]["code"]: e["node"] for e in listing["data"]["dossiers"]["edges"]}
+    move = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v, %s) { version } }"
+    body = await gql(
+        client,
+        headers,
+        move % ("stopDossier", 'reason: "Hồ sơ không đủ điều kiện"'),
+        {"id": nodes[stopped.code]["id"], "v": nodes[stopped.code]["version"]},
+    )
+    assert "errors" not in body, body
+    body = await gql(
+        client,
+        headers,
+        move % ("assignDossier", 'assignee: "chuyen-vien-2"'),
+        {"id": nodes[late.code]["id"], "v": nodes[late.code]["version"]},
+    )
+    assert codes(body) == ["APOLOGY_REQUIRED"]
+    assert [nc.cause for nc in await dossier_ncs_of(resources, agency, stopped.code)] == [
+        "refused_after_acceptance"
+    ]
+    assert [nc.cause for nc in await dossier_ncs_of(resources, agency, late.code)] == ["overdue"]
 
 # --- 2. nonconformity sources and closure ------------------------------------------------------
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
 from tests.conftest import unique_code

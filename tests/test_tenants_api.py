@@ -136,7 +136,7 @@ async def module_client(resources, callers):
     import httpx
 
     from eiso.core.app import create_app
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
 
     app = create_app(
         resources.settings,

@@ -171,7 +171,7 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
 
 async def _scope_underneath(resources, d, committee, police, insurance, fourth):
     """The tenant scope itself: each agency's session reads its own step, timeline and audit."""
-    from eiso.graphql.shared.ids import decode_id
+    from eiso.core.global_ids import decode_id
 
     province_id, dossier_id = decode_id(d["id"], "Dossier")
     for office, step in (

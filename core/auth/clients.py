@@ -154,10 +154,3 @@ async def create_frontend_client(
     session.add(row)
     await session.flush()
     return row, plain
-
-
-async def get_client(session: AsyncSession, client_id: str) -> Client:
-    row = await session.get(Client, client_id)
-    if row is None:
-        raise NotFound("client_id: unknown client", "client_id: không có ứng dụng này")
-    return row

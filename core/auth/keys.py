@@ -21,7 +21,7 @@ from sqlalchemy import select
 from eiso.core.auth.models import SigningKey
 from eiso.core.auth.sealing import seal, unseal
 from eiso.core.resources import Resources
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
 
 ALGORITHM = "RS256"

@@ -8,8 +8,8 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Column, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id
-from eiso.tenants.models import utcnow
 
 
 class User(SQLModel, table=True):

@@ -1,7 +1,7 @@
 """The permission rules, in one place: which operation each role, scope and tenant may use.
 
 Every GraphQL query and mutation names its rule here (`RULES[operation]`); the GraphQL layer
-only adapts them (graphql/auth/permissions.py) and a test walks the schema to check that every
+only adapts them (graphql/shared/permissions.py) and a test walks the schema to check that every
 operation has a rule and that the table of operations × roles holds. No resolver decides
 access with its own `if`s.
 

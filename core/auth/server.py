@@ -50,7 +50,8 @@ from eiso.core.auth.models import Client, RefreshToken, User
 from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.users import tenant_of
 from eiso.core.resources import Resources
-from eiso.tenants.models import Agency, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
 log = logging.getLogger("eiso.auth")

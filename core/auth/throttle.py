@@ -9,9 +9,8 @@
 
 from __future__ import annotations
 
-import time
-
 from eiso.core.resources import Resources
+from eiso.infra.rate_limit import retry_after
 
 
 class LoginThrottle:
@@ -52,12 +51,8 @@ class LoginThrottle:
 
 async def token_rate_limited(resources: Resources, who: str) -> int:
     """0 when the request may proceed, else the seconds to wait."""
-    window = int(time.time() // 60)
-    key = resources.key("auth", "token-rate", who, window)
-    async with resources.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 61)
-        count, _ = await pipe.execute()
-    if int(count) > resources.settings.token_rate_limit:
-        return 60 - int(time.time()) % 60
-    return 0
+    return await retry_after(
+        resources.redis,
+        resources.key("auth", "token-rate", who),
+        resources.settings.token_rate_limit,
+    )

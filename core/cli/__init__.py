@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
 from eiso.core.cli import (
     agencies,
     audit_cmd,

@@ -10,8 +10,8 @@ STABLE = ("provinces", "agencies", "users", "calendar_overrides", "modules", "do
 def demo() -> None:
     """Load the demo data, idempotently: provinces, agencies, accounts, modules, adoptions and
     a few hundred dossiers in every status. Prints the dossiers per status."""
-    from eiso.core.demo import load_demo
-    from eiso.core.demo_dossiers import count_by_status
+    from eiso.core.demo.dossiers import count_by_status
+    from eiso.core.demo.load import load_demo
 
     async def work(resources):
         counts = await load_demo(resources)

@@ -40,7 +40,7 @@ def hooks(
 ) -> None:
     """Deliver dossier events to the loaded modules' hooks (one worker per module at a time)."""
     from eiso.core.dossiers.hooks import HookWorkers
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
     from eiso.infra.stream_reader import LeaseLost
 
     async def work(resources):

@@ -16,7 +16,7 @@ def schema(
 ) -> None:
     """Print the SDL (all loaded modules without --province), for frontend code generation."""
     from eiso.core.cli.common import fail, run_with_resources, settings
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
     from eiso.graphql.schema import make_assembler, schema_sdl
 
     if bundled:
@@ -31,7 +31,7 @@ def schema(
         return
 
     async def province_modules(resources) -> frozenset[str] | None:
-        from eiso.tenants.modules import enabled_modules
+        from eiso.core.plugins.activation import enabled_modules
         from eiso.tenants.scope import TenantScope
         from eiso.tenants.services import get_province
 

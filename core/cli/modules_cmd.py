@@ -24,7 +24,8 @@ def list_modules(
     from rich.table import Table
     from sqlalchemy import select
 
-    from eiso.tenants.modules import ModuleActivation, installed_modules
+    from eiso.core.plugins.activation import installed_modules
+    from eiso.tenants.modules import ModuleActivation
     from eiso.tenants.scope import TenantScope
 
     async def work(resources):
@@ -64,12 +65,11 @@ def _switch(province: str, module: str, enabled: bool) -> None:
     allowed (EISO_PLUGINS), who and when are recorded, every worker's schema follows."""
     import getpass
 
-    from eiso.core.activation import switch_module
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.cli.common import settings
     from eiso.core.errors import DomainError
-    from eiso.core.plugins import PluginRegistry
-    from eiso.tenants.modules import check_module_name
+    from eiso.core.plugins.activation import check_module_name, switch_module
+    from eiso.core.plugins.registry import PluginRegistry
     from eiso.tenants.scope import TenantScope
 
     problem = check_module_name(module)

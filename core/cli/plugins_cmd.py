@@ -11,7 +11,7 @@ def list_plugins(
 ) -> None:
     """Every discovered plugin: name, version, state (loaded, skipped and why)."""
     from eiso.core.cli.common import echo_json, settings
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
 
     registry = PluginRegistry.load(settings().plugins)
     rows = [

@@ -23,7 +23,7 @@ def sync() -> None:
     """Bring the catalogue in line with the loaded modules (EISO_PLUGINS). The app does the
     same at start-up; a procedure no loaded module offers is marked inactive, never deleted."""
     from eiso.core.dossiers.catalogue import sync_registry
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
 
     registry = PluginRegistry.load(settings().plugins)
     report = run_with_resources(lambda resources: sync_registry(resources, registry))

@@ -11,19 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
+from eiso.core.dossiers import listeners
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
-from eiso.core.qms import legal
-from eiso.core.sdk import Procedure
-from eiso.tenants.models import Unit, utcnow
+from eiso.core.plugins.declarations import Procedure
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Unit
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
-    from eiso.core.plugins import PluginRegistry
+    from eiso.core.plugins.registry import PluginRegistry
     from eiso.core.resources import Resources
 
 
-def _row_values(procedure: Procedure, module: str) -> dict:
+def row_values(procedure: Procedure, module: str) -> dict:
+    """The catalogue row of a module's procedure (the bench generator writes the same rows)."""
     limit = procedure.time_limit
     return {
         "name_vi": procedure.name.vi,
@@ -90,7 +92,7 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
                 report.duplicates.append((procedure.code, seen[procedure.code], name))
                 continue
             seen[procedure.code] = name
-            values = _row_values(procedure, name)
+            values = row_values(procedure, name)
             row = existing.get(procedure.code)
             if row is not None and all(getattr(row, key) == value for key, value in values.items()):
                 report.unchanged += 1
@@ -111,8 +113,9 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
             update(table).where(table.c.code.in_(gone)).values(active=False, updated_at=now)
         )
     report.deactivated = gone
-    # A module update that changed a legal basis flags what rests on it for review.
-    await legal.sync_from_procedures(
+    # A module update that changed a legal basis flags what rests on it for review (the QMS
+    # listens: core/qms/legal.py).
+    await listeners.catalogue_synced(
         session, [p for r in registry.loaded.values() for p in r.procedures]
     )
     return report

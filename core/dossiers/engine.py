@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
-from eiso.core.dossiers import catalogue, codes
+from eiso.core.dossiers import catalogue, codes, listeners
 from eiso.core.dossiers.models import (
     Dossier,
     DossierEventRow,
@@ -26,11 +26,11 @@ from eiso.core.dossiers.models import (
 )
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
-from eiso.core.qms import dossier_ncs
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
+from eiso.infra.clock import aware, utcnow
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, utcnow
+from eiso.tenants.models import Agency
 from eiso.tenants.scope import grant_handover, scope_of
 
 TOPIC = "dossier"
@@ -49,17 +49,12 @@ def _not_found(dossier_id: object) -> NotFound:
 
 def is_overdue(dossier: Dossier, now: dt.datetime) -> bool:
     appointment_at = dossier.appointment_at
-    return overdue(Status(dossier.status), _aware(appointment_at) if appointment_at else None, now)
+    return overdue(Status(dossier.status), aware(appointment_at) if appointment_at else None, now)
 
 
 def overdue(status: Status, appointment_at: dt.datetime | None, now: dt.datetime) -> bool:
     """The clock runs and the (aware) appointment has passed."""
     return status in CLOCK_RUNS and appointment_at is not None and now > appointment_at
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; everything eiso stores is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def validate_sector_data(
@@ -132,7 +127,8 @@ async def _record(
 ) -> None:
     """The timeline row, the audit entry and the outbox event of one transition, all three
     owned by the acting agency (`agency_id`: the holder of the step; default the owner), dated
-    `now` (when the move happened; the audit entry keeps the moment it was written)."""
+    `now` (when the move happened; the audit entry keeps the moment it was written). Then its
+    listeners hear of it, in the same transaction (core/dossiers/listeners.py)."""
     now = _utc(now) or utcnow()
     agency_id = agency_id or dossier.agency_id
     session.add(
@@ -185,7 +181,7 @@ async def _record(
         province_id=dossier.province_id,
         agency_id=agency_id,
     )
-    await dossier_ncs.after_transition(
+    await listeners.transitioned(
         session, dossier, action=action, from_status=from_status, actor=actor
     )
     await session.flush()
@@ -529,7 +525,7 @@ async def _stamp_finished(
         calendar = await load_calendar(session, get_settings())
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
-    start = calendar.counting_start(_aware(dossier.received_at), cutoff)
+    start = calendar.counting_start(aware(dossier.received_at), cutoff)
     worked = calendar.working_time_between(start, now)
     for paused, resumed in dossier.pauses:
         if resumed:
@@ -541,7 +537,7 @@ async def _stamp_finished(
     dossier.on_time = (
         not dossier.was_late
         and dossier.appointment_at is not None
-        and now <= _aware(dossier.appointment_at)
+        and now <= aware(dossier.appointment_at)
     )
 
 
@@ -684,19 +680,19 @@ async def supplement_received(session, dossier, *, actor, calendar, now=None):
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
-    paused_at = _aware(dossier.paused_at)
+    paused_at = aware(dossier.paused_at)
     dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
     if dossier.was_late:
         # An apology already moved the appointment: shift that one by the paused office time.
         dossier.appointment_at = _utc(
             calendar.add_working_hours(
                 calendar.counting_start(now),
-                calendar.working_time_between(paused_at, _aware(dossier.appointment_at)),
+                calendar.working_time_between(paused_at, aware(dossier.appointment_at)),
             )
         )
     else:
         dossier.appointment_at = appointment(
-            calendar, procedure, amount, _aware(dossier.received_at), dossier.pauses
+            calendar, procedure, amount, aware(dossier.received_at), dossier.pauses
         )
     dossier.paused_at = None
     return await _move(
@@ -791,7 +787,7 @@ async def record_apology(
         from_status=dossier.status,
         note=_reason(reason),
         data={
-            "old_appointment": _aware(before).isoformat(),
+            "old_appointment": aware(before).isoformat(),
             "new_appointment": new_appointment.isoformat(),
         },
         agency_id=agency_id,

@@ -38,11 +38,11 @@ import logging
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from eiso.core.activation import ActiveModules
 from eiso.core.dossiers.engine import TOPIC
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.activation import ActiveModules
+from eiso.core.plugins.declarations import DossierEvent
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
-from eiso.core.sdk import DossierEvent
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.lease import Lease
 from eiso.infra.stream_reader import LeaseLost, StreamEvent, StreamReader

@@ -27,8 +27,9 @@ from sqlalchemy.orm import relationship
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Field, SQLModel
 
+from eiso.infra.clock import utcnow
 from eiso.infra.index_conditions import in_subquery
-from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk
 
 
 class ProcedureRecord(SQLModel, table=True):

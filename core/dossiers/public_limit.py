@@ -3,23 +3,17 @@ address in Redis (shared by every worker), so lookup keys cannot be guessed by b
 
 from __future__ import annotations
 
-import time
-
 from eiso.core.errors import DomainError
 from eiso.core.resources import Resources
+from eiso.infra.rate_limit import retry_after
 
 PER_MINUTE = 60
 
 
 async def check(resources: Resources, address: str, limit: int = PER_MINUTE) -> None:
-    window = int(time.time() // 60)
-    key = resources.key("dossiers", "public-rate", address, window)
-    async with resources.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 61)
-        count, _ = await pipe.execute()
-    if int(count) > limit:
-        wait = 60 - int(time.time()) % 60
+    key = resources.key("dossiers", "public-rate", address)
+    wait = await retry_after(resources.redis, key, limit)
+    if wait:
         raise DomainError(
             f"too many requests from this address; retry in {wait} s",
             f"quá nhiều yêu cầu từ địa chỉ này; thử lại sau {wait} giây",

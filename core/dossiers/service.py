@@ -8,13 +8,13 @@ from collections.abc import Awaitable, Callable
 from sqlmodel import select
 
 from eiso.core import audit
-from eiso.core.dossiers import codes, engine
+from eiso.core.dossiers import codes, engine, listeners
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
-from eiso.core.qms import dossier_ncs
 from eiso.core.resources import Resources
-from eiso.tenants.models import Agency, TenantStatus, utcnow
+from eiso.infra.clock import aware, utcnow
+from eiso.tenants.models import Agency, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 
@@ -28,13 +28,14 @@ async def act(
     **kwargs,
 ) -> Dossier:
     """Run one engine move on the dossier in its own transaction. A refusal that is itself a
-    nonconformity (a second supplement, a move on an overdue dossier) records it afterwards."""
+    nonconformity (a second supplement, a move on an overdue dossier) is announced afterwards
+    (core/dossiers/listeners.py: the QMS records it)."""
     try:
         async with resources.session(scope) as session, session.begin():
             dossier = await engine.load(session, dossier_id, expected_version, province_id)
             return await move(session, dossier, **kwargs)
     except DomainError as error:
-        await dossier_ncs.after_refusal(
+        await listeners.refused(
             resources, scope, dossier_id, province_id, error.code, kwargs.get("actor", "system")
         )
         raise
@@ -98,14 +99,14 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
             "code": dossier.code,
             "procedure_code": dossier.procedure_code,
             "status": Status(dossier.status),
-            "received_at": engine._aware(dossier.received_at),
-            "appointment_at": engine._aware(dossier.appointment_at)
+            "received_at": aware(dossier.received_at),
+            "appointment_at": aware(dossier.appointment_at)
             if dossier.appointment_at
             else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
             "timeline": [
                 {
-                    "at": engine._aware(e.at),
+                    "at": aware(e.at),
                     "action": e.action,
                     "status": Status(e.to_status),
                     "agency": agency,

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from eiso.core.auth.rules import check_operation
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
-from eiso.graphql.shared.ids import decode_id
+from eiso.core.global_ids import decode_id
 
 STATUS = {
     "UNAUTHENTICATED": 401,

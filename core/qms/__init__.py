@@ -1,4 +1,17 @@
 """The QMS improvement loop (TCVN ISO 9001:2015): documented information (7.5), risks (6.1),
 internal audits (9.2), nonconformities (10.2) including those the dossier engine raises (8.7),
 figures and objectives (9.1, 6.2), the management review (9.3), legal bases with their review
-flags and the conformity announcement."""
+flags and the conformity announcement.
+
+Importing this package subscribes the QMS to what the dossier domain announces
+(core/dossiers/listeners.py): a transition or a refused move may raise a nonconformity
+(dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py). Every
+process that moves dossiers imports it: the app, the CLI, the tests.
+"""
+
+from eiso.core.dossiers import listeners
+from eiso.core.qms import dossier_ncs, legal
+
+listeners.on_transition(dossier_ncs.after_transition)
+listeners.on_refusal(dossier_ncs.after_refusal)
+listeners.on_catalogue_sync(legal.sync_from_procedures)

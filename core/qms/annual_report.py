@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.qms import figures, objectives
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
-from eiso.tenants.models import Agency, Province, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
 
 INDEX_766 = {

@@ -23,7 +23,8 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")

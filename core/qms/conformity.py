@@ -21,7 +21,8 @@ from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms.common import invalid_transition, require_role, require_text, value
-from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk
 
 
 class FlagKind(str, enum.Enum):

@@ -31,7 +31,8 @@ from eiso.core.qms.common import (
     value,
 )
 from eiso.core.qms.storage import Storage
-from eiso.tenants.models import Agency, AgencyKind, TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Agency, AgencyKind, TenantOwned, agency_fk, tenant_fk
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 

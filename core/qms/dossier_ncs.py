@@ -30,7 +30,7 @@ from eiso.core import audit
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
 from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import aware, utcnow
 
 OVERDUE, REFUSED, SECOND_SUPPLEMENT = "overdue", "refused_after_acceptance", "second_supplement"
 ACCEPTED = frozenset(
@@ -68,7 +68,7 @@ def cause_of(action: str, from_status: int | None) -> str | None:
 async def after_transition(
     session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None, actor: str
 ) -> Nonconformity | None:
-    """Called by the engine for every transition, in the transition's transaction."""
+    """Hears every transition of the engine, in the transition's transaction."""
     cause = cause_of(action, from_status)
     return await raise_for(session, dossier, cause, actor) if cause else None
 
@@ -173,10 +173,6 @@ async def after_refusal(
             await raise_for(session, dossier, cause, actor)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -> dict:
     """Raise the `overdue` nonconformity of every open dossier past its appointment that has
     none yet (the clock stands still while a supplement is awaited). Idempotent."""
@@ -213,7 +209,7 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     steps: dict = {}  # procedure code → its steps, read once per sweep
     for dossier in (await session.execute(statement)).all():
         checked += 1
-        if _aware(dossier.appointment_at) < now:
+        if aware(dossier.appointment_at) < now:
             await raise_for(session, dossier, OVERDUE, "system", steps=steps, known_new=True)
             raised += 1
     return {"checked": checked, "raised": raised}

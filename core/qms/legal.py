@@ -25,7 +25,7 @@ from eiso.core.qms import conformity
 from eiso.core.qms.common import require_role, require_text
 from eiso.core.qms.conformity import FlagKind, ReviewFlag
 from eiso.core.qms.documents import Document
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import utcnow
 
 
 class LegalBasisVersion(SQLModel, table=True):

@@ -30,7 +30,8 @@ from eiso.core.qms.common import (
 )
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.core.qms.risks import Risk
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk
 from eiso.tenants.scope import TenantScope
 
 KEEPERS = (Role.leader, Role.iso_secretary)

@@ -23,7 +23,8 @@ from eiso.core.qms.common import (
     require_role,
     require_text,
 )
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import TenantOwned, agency_fk
 
 
 class NcSource(str, enum.Enum):

@@ -22,7 +22,8 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden
 from eiso.core.qms import documents, figures
 from eiso.core.qms.common import get_in_scope, record, require_text
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import TenantOwned, agency_fk
 from eiso.tenants.scope import TenantScope
 
 

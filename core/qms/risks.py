@@ -11,7 +11,8 @@ from sqlmodel import Field
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
-from eiso.tenants.models import TenantOwned, agency_fk, utcnow
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import TenantOwned, agency_fk
 
 MAINTAINERS = (Role.iso_secretary, Role.leader)
 

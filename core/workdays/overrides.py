@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import utcnow
 
 
 class OverrideKind(str, enum.Enum):

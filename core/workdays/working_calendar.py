@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 
 import holidays
 
+from eiso.core.settings import check_office_windows, office_windows
+
 # Vietnam keeps UTC+7 all year (no daylight saving), so a fixed offset needs no tz database.
 VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
 
@@ -35,27 +37,12 @@ class OfficeHours:
     )
 
     def __post_init__(self) -> None:
-        previous = dt.time(0)
-        for start, end in self.windows:
-            if not (previous <= start < end):
-                raise ValueError("office hours must be increasing, non-overlapping windows")
-            previous = end
-        if not self.windows:
-            raise ValueError("office hours need at least one window")
+        check_office_windows(self.windows)
 
     @classmethod
     def parse(cls, text: str) -> OfficeHours:
         """`"07:30-11:30,13:30-17:00"` → OfficeHours."""
-        windows = []
-        for part in text.split(","):
-            try:
-                start, end = (dt.time.fromisoformat(p.strip()) for p in part.split("-"))
-            except ValueError:
-                raise ValueError(
-                    f"bad office hours window {part.strip()!r}: use HH:MM-HH:MM"
-                ) from None
-            windows.append((start, end))
-        return cls(tuple(windows))
+        return cls(office_windows(text))
 
     @property
     def opening(self) -> dt.time:

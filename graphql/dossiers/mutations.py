@@ -16,10 +16,10 @@ from eiso.core.dossiers import catalogue, engine, public_limit, service
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.global_ids import decode_id
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
 from eiso.graphql.dossiers.queries import client_address
-from eiso.graphql.shared.ids import decode_id
 from eiso.graphql.shared.permissions import guard
 from eiso.tenants.models import Agency
 

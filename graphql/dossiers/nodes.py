@@ -9,12 +9,12 @@ import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 
-from eiso.core.dossiers.engine import _aware, overdue
+from eiso.core.dossiers.engine import overdue
 from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import Status
-from eiso.graphql.shared.ids import encode_id
-from eiso.tenants.models import utcnow
+from eiso.core.global_ids import encode_id
+from eiso.infra.clock import aware, utcnow
 
 DossierStatus = strawberry.enum(Status, name="DossierStatus")
 _STATUSES = {int(status): status for status in Status}
@@ -136,8 +136,8 @@ class DossierNode:
         self.id = encode_id("Dossier", row.province_id, row.id)
         self.code, self.procedure_code, self.status = row.code, row.procedure_code, status
         self.current_step, self.assignee = row.current_step, row.assignee
-        self.received_at = _aware(row.received_at)
-        self.appointment_at = appointment_at = _aware(appointment_at) if appointment_at else None
+        self.received_at = aware(row.received_at)
+        self.appointment_at = appointment_at = aware(appointment_at) if appointment_at else None
         self.late = row.was_late or overdue(status, appointment_at, now)
         self.supplement_count, self.version = row.supplement_count, row.version
 
@@ -197,11 +197,11 @@ class DossierStepNode:
 
     @strawberry.field
     def started_at(self) -> dt.datetime:
-        return _aware(self.row.started_at)
+        return aware(self.row.started_at)
 
     @strawberry.field
     def completed_at(self) -> dt.datetime | None:
-        return _aware(self.row.completed_at) if self.row.completed_at else None
+        return aware(self.row.completed_at) if self.row.completed_at else None
 
 
 @strawberry.type

@@ -26,11 +26,11 @@ from sqlalchemy import (
 )
 from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
 
-from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
 from eiso.core.errors import DomainError
 from eiso.graphql.shared.connections import decode_cursor
+from eiso.infra.clock import aware
 from eiso.infra.index_conditions import prefix_match, prefix_values
 from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params
@@ -160,13 +160,13 @@ def _late():
 
 
 def cursor_key(row) -> list:
-    return [_aware(row.received_at).isoformat(), row.id]
+    return [aware(row.received_at).isoformat(), row.id]
 
 
 def _after(cursor: str) -> tuple[dt.datetime, int]:
     received, dossier_id = decode_cursor(cursor, 2)
     try:
-        return _aware(dt.datetime.fromisoformat(received)), int(dossier_id)
+        return aware(dt.datetime.fromisoformat(received)), int(dossier_id)
     except (TypeError, ValueError):
         raise DomainError(
             "`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này"

@@ -22,7 +22,7 @@ from eiso.graphql.shared.connections import Connection, check_first
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
 from eiso.graphql.shared.permissions import guard
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
 
 

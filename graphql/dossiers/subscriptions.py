@@ -17,8 +17,8 @@ from redis.exceptions import RedisError
 from eiso.core.auth.rules import check_tenant, require_principal
 from eiso.core.dossiers.engine import TOPIC
 from eiso.core.errors import DomainError
+from eiso.core.global_ids import decode_id, encode_id
 from eiso.graphql.dossiers.nodes import DossierStatus
-from eiso.graphql.shared.ids import decode_id, encode_id
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.permissions import guard
 from eiso.infra.live_feed import FeedOverflow, Subscription

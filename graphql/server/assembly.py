@@ -23,7 +23,7 @@ from strawberry.tools import create_type, merge_types
 from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.errors import DomainError
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.graphql.server.execution import EisoSchema
 from eiso.graphql.server.limits import DEFAULT_LIMITS, Limits
 

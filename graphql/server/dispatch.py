@@ -13,7 +13,7 @@ import logging
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 
-from eiso.core.activation import ActiveModules
+from eiso.core.plugins.activation import ActiveModules
 from eiso.graphql.server.assembly import SchemaAssembler, SchemaClash
 from eiso.graphql.server.view import GraphQLView
 

@@ -1,7 +1,7 @@
 """One row by its global id, read in the caller's tenant scope.
 
 The answer is the same NOT_FOUND whether the id is malformed, names another type, or names a
-row that is missing or outside the caller's scope (graphql/shared/ids.py), so guessing ids
+row that is missing or outside the caller's scope (core/global_ids.py), so guessing ids
 teaches a caller nothing.
 """
 
@@ -13,7 +13,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth.rules import require_principal
-from eiso.graphql.shared.ids import decode_id, not_found
+from eiso.core.global_ids import decode_id, not_found
 
 Row = TypeVar("Row")
 

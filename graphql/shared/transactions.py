@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
-from eiso.graphql.shared.ids import decode_id
+from eiso.core.global_ids import decode_id
 
 T = TypeVar("T")
 

@@ -6,16 +6,15 @@ import strawberry
 from sqlalchemy import select
 from strawberry.scalars import JSON
 
-from eiso.core.activation import switch_module
 from eiso.core.auth.invitations import create_agency_admins
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
+from eiso.core.plugins.activation import check_module_name, switch_module
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
 from eiso.graphql.tenants.queries import module_nodes
 from eiso.tenants import onboarding
 from eiso.tenants.models import Province
-from eiso.tenants.modules import check_module_name
 from eiso.tenants.scope import TenantScope
 
 MAX_CONTENT = 5_000_000  # characters: about 20,000 agencies, far more than a province has

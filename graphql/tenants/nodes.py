@@ -7,7 +7,7 @@ import enum
 
 import strawberry
 
-from eiso.graphql.shared.ids import encode_id
+from eiso.core.global_ids import encode_id
 from eiso.graphql.shared.loading import then
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.tenants import onboarding

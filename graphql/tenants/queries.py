@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
+from eiso.core.plugins.activation import installed_modules
 from eiso.graphql.shared.connections import Connection, check_first
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
@@ -16,7 +17,7 @@ from eiso.graphql.tenants.dataloaders import loaders
 from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, Province
-from eiso.tenants.modules import ModuleActivation, installed_modules
+from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
 

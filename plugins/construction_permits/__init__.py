@@ -274,7 +274,7 @@ class ConstructionPermitsQuery:
         "The agency's register of construction permits issued, newest first"
     )
     async def issued_permits(self, info: strawberry.Info, first: int = 50) -> list[IssuedPermit]:
-        records = await finished_dossiers(info, [p.code for p in PROCEDURES], first=first)
+        records = await finished_dossiers(info.context, [p.code for p in PROCEDURES], first=first)
         return [
             IssuedPermit(
                 dossier_code=r.code,
@@ -299,7 +299,7 @@ def eiso_module() -> ModuleInfo:
         title=T(vi="Cấp phép xây dựng", en="Construction permits"),
         version="0.2.0",
         sector=SECTOR,
-        core_api=">=1.1,<2",
+        core_api=">=1.2,<2",
     )
 
 

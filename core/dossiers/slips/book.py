@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
-from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.dossiers.slips.documents import moment
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ
+from eiso.infra.clock import aware
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
@@ -167,7 +167,7 @@ async def _first_times(session: AsyncSession, ids: list[int]) -> dict[int, dict[
         )
     ).all()
     for dossier_id, action, at in events:
-        times.setdefault(dossier_id, {}).setdefault(action, _aware(at))
+        times.setdefault(dossier_id, {}).setdefault(action, aware(at))
     return times
 
 

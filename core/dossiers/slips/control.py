@@ -8,10 +8,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import DossierEventRow
 from eiso.core.dossiers.slips.facts import Facts
 from eiso.core.workdays import VN_TZ, WorkingCalendar
+from eiso.infra.clock import aware
 
 COUNTER = "Bộ phận tiếp nhận và trả kết quả"
 APPLICANT = "Tổ chức, cá nhân"
@@ -32,7 +32,7 @@ def verdict(done: dt.datetime, due: dt.datetime | None) -> str:
     """Before time: finished on an earlier day than the due one; on time: by the due moment."""
     if due is None:
         return ""
-    done, due = _aware(done).astimezone(VN_TZ), _aware(due).astimezone(VN_TZ)
+    done, due = aware(done).astimezone(VN_TZ), aware(due).astimezone(VN_TZ)
     if done.date() < due.date():
         return BEFORE
     return ON_TIME if done <= due else LATE
@@ -123,7 +123,7 @@ class _Walk:
         self.step_start = at
 
     def add(self, event: DossierEventRow) -> None:
-        facts, at = self.facts, _aware(event.at)
+        facts, at = self.facts, aware(event.at)
         actor = facts.name(event.actor)
         action = event.action
         if action in ("received", "registered"):

@@ -12,12 +12,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.slips import control
 from eiso.core.dossiers.slips.facts import Facts
 from eiso.core.dossiers.slips.forms import SlipForm
 from eiso.core.workdays import VN_TZ
-from eiso.tenants.models import utcnow
+from eiso.infra.clock import aware, utcnow
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
@@ -56,14 +55,14 @@ class Document:
 def moment(at: dt.datetime | None) -> str:
     if at is None:
         return "(chưa có)"
-    local = _aware(at).astimezone(VN_TZ)
+    local = aware(at).astimezone(VN_TZ)
     return f"{local:%H} giờ {local:%M} phút, ngày {local:%d} tháng {local:%m} năm {local:%Y}"
 
 
 def day(at: dt.datetime | None) -> str:
     if at is None:
         return "(chưa có)"
-    local = _aware(at).astimezone(VN_TZ)
+    local = aware(at).astimezone(VN_TZ)
     return f"ngày {local:%d} tháng {local:%m} năm {local:%Y}"
 
 

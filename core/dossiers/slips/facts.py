@@ -12,10 +12,10 @@ from sqlmodel import select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.models import User
-from eiso.core.dossiers.engine import _aware
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import NotFound
 from eiso.core.workdays import WorkingCalendar
+from eiso.infra.clock import aware
 from eiso.tenants.models import Agency, Province, Unit
 
 
@@ -112,7 +112,7 @@ async def _apology(session: AsyncSession, dossier: Dossier) -> dict | None:
     return {
         "old_appointment": dt.datetime.fromisoformat(entry.data["old_appointment"]),
         "new_appointment": dt.datetime.fromisoformat(entry.data["new_appointment"]),
-        "at": _aware(entry.at),
+        "at": aware(entry.at),
     }
 
 

@@ -7,9 +7,9 @@ import strawberry
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
+from eiso.core.global_ids import decode_id
 from eiso.core.qms import objectives
 from eiso.graphql.qms.figures.nodes import ObjectiveInput, ObjectiveNode
-from eiso.graphql.shared.ids import decode_id
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.shared.transactions import act_on_node
 

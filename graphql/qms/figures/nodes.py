@@ -8,9 +8,9 @@ import enum
 
 import strawberry
 
+from eiso.core.global_ids import encode_id
 from eiso.core.qms import annual_report, figures, objectives
 from eiso.graphql.dossiers.nodes import DossierStatus
-from eiso.graphql.shared.ids import encode_id
 
 # -- enums and inputs ---------------------------------------------------------------------------
 

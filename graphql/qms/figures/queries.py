@@ -5,13 +5,12 @@ outside that scope answers NOT_FOUND."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import strawberry
 
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers.statuses import Status
+from eiso.core.global_ids import decode_id, encode_id, not_found
 from eiso.core.qms import annual_report, figures, objectives
 from eiso.graphql.qms.figures.nodes import (
     AnnualReport,
@@ -31,13 +30,9 @@ from eiso.graphql.shared.connections import (
     decode_cursor,
     encode_cursor,
 )
-from eiso.graphql.shared.ids import decode_id, encode_id, not_found
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+from eiso.infra.clock import aware
 
 
 def _narrow(
@@ -127,9 +122,9 @@ class FiguresQuery:
                     agency_id=strawberry.ID(encode_id("Agency", r.province_id, r.agency_id)),
                     procedure_code=r.procedure_code,
                     status=Status(r.status),
-                    received_at=_aware(r.received_at),
-                    appointment_at=_aware(r.appointment_at),
-                    finished_at=_aware(r.finished_at),
+                    received_at=aware(r.received_at),
+                    appointment_at=aware(r.appointment_at),
+                    finished_at=aware(r.finished_at),
                     handling_days=r.handling_days,
                     on_time=r.on_time,
                     rating=r.rating,

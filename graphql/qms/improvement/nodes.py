@@ -9,8 +9,8 @@ import datetime as dt
 import strawberry
 from strawberry.scalars import JSON
 
+from eiso.core.global_ids import encode_id
 from eiso.core.qms.common import value
-from eiso.graphql.shared.ids import encode_id
 
 
 @strawberry.type

@@ -15,6 +15,7 @@ import strawberry
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
+from eiso.core.global_ids import decode_id, not_found
 from eiso.core.qms import audits, documents, risks
 from eiso.core.qms import nonconformities as ncs
 from eiso.core.qms.storage import storage_from_settings
@@ -32,7 +33,6 @@ from eiso.graphql.qms.registers.nodes import (
 )
 from eiso.graphql.qms.registers.queries import document_node
 from eiso.graphql.shared.callers import agency_of
-from eiso.graphql.shared.ids import decode_id, not_found
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.tenants.scope import TenantScope

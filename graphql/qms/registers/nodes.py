@@ -7,8 +7,8 @@ import enum
 
 import strawberry
 
+from eiso.core.global_ids import encode_id
 from eiso.core.qms.common import value
-from eiso.graphql.shared.ids import encode_id
 
 
 @strawberry.enum

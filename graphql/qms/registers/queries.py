@@ -8,6 +8,7 @@ from sqlalchemy import select, tuple_
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
+from eiso.core.global_ids import encode_id, not_found
 from eiso.core.qms import documents
 from eiso.core.qms.audits import AuditPlan, AuditProgramme
 from eiso.core.qms.documents import Document, DocumentVersion
@@ -21,7 +22,6 @@ from eiso.graphql.qms.registers.nodes import (
     RiskNode,
 )
 from eiso.graphql.shared.connections import Connection
-from eiso.graphql.shared.ids import encode_id, not_found
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard

@@ -20,8 +20,14 @@ import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from eiso.core import hookspecs
-from eiso.core.sdk import CORE_API_VERSION, PROJECT, DossierEvent, ModuleInfo, Procedure
+from eiso.core.plugins import hookspecs
+from eiso.core.plugins.declarations import (
+    CORE_API_VERSION,
+    PROJECT,
+    DossierEvent,
+    ModuleInfo,
+    Procedure,
+)
 
 log = logging.getLogger("eiso.plugins")
 

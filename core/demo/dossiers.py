@@ -10,10 +10,11 @@ import random
 
 from sqlalchemy import func, select
 
-from eiso.core import demo_plan
+from eiso.core.demo import plan as demo_plan
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier
-from eiso.core.plugins import PluginRegistry
+from eiso.core.dossiers.statuses import Status
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.tenants.models import Agency
@@ -323,7 +324,7 @@ async def _one(
         for move in moves[1:]:
             await runner.run(move)
         dossier, lookup_key = got.dossier, got.lookup_key
-    if dossier.status == demo_plan.Status.returned and rng.random() < 0.6:
+    if dossier.status == Status.returned and rng.random() < 0.6:
         rating = rng.choices([5, 4, 3, 2, 1], [55, 28, 10, 5, 2])[0]
         comment = rng.choice(COMMENTS[rating]) if rng.random() < 0.5 else ""
         await service.rate_dossier(ctx.resources, dossier.code, lookup_key, rating, comment)

@@ -1,4 +1,5 @@
-"""Which modules a province has on, as every worker sees it.
+"""Module activation: switching a module on or off for a province (the rows are
+tenants/modules.py's) and which modules a province has on, as every worker sees it.
 
 Switching a module bumps a per-province counter in Redis and publishes the province's id;
 each worker keeps the enabled set it last read from the database with the counter it read
@@ -17,25 +18,91 @@ import contextlib
 import logging
 import time
 import weakref
+from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import event
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, object_session
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
+from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
+from eiso.infra.clock import utcnow
 from eiso.tenants.models import Province
-from eiso.tenants.modules import ModuleActivation, enabled_modules, set_module
+from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
 
 FALLBACK_TTL = 30.0
 log = logging.getLogger("eiso.modules")
 _CHANGED = "eiso.modules_changed"
+
+
+# -- the activation rows --------------------------------------------------------------------
+
+
+async def enabled_modules(session: AsyncSession, province_id: int) -> frozenset[str]:
+    """The names of the modules this province has switched on."""
+    rows = await session.execute(
+        select(ModuleActivation.module).where(
+            ModuleActivation.province_id == province_id, ModuleActivation.enabled.is_(True)
+        )
+    )
+    return frozenset(rows.scalars())
+
+
+async def set_module(
+    session: AsyncSession,
+    province_id: int,
+    module: str,
+    enabled: bool,
+    by: str,
+    config: dict[str, Any] | None = None,
+) -> ModuleActivation:
+    """Switch `module` on or off for a province, recording who and when. Idempotent."""
+    row = (
+        await session.execute(
+            select(ModuleActivation).where(
+                ModuleActivation.province_id == province_id, ModuleActivation.module == module
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        row = ModuleActivation(
+            province_id=province_id, module=module, enabled=enabled, changed_by=by
+        )
+        session.add(row)
+    elif row.enabled == enabled and config is None:
+        return row
+    row.enabled, row.changed_by, row.changed_at = enabled, by, utcnow()
+    if config is not None:
+        row.config = config
+    session.add(
+        ModuleActivationEvent(
+            province_id=province_id, module=module, enabled=enabled, changed_by=by
+        )
+    )
+    await session.flush()
+    return row
+
+
+def installed_modules() -> frozenset[str]:
+    """The modules installed in this environment: entry points of the `eiso.plugins` group."""
+    return frozenset(entry.name for entry in entry_points(group=GROUP))
+
+
+def check_module_name(module: str) -> str | None:
+    """Why `module` is not a well-formed module name, or None (`switch_module` checks that it
+    is installed)."""
+    return None if MODULE_NAME.match(module) else MODULE_NAME_RULE
+
+
+# -- every worker's view --------------------------------------------------------------------
 
 
 _watched: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # sync engine -> Resources

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from eiso.core import demo_dossiers, demo_plan
 from eiso.core.auth.clients import create_frontend_client
 from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
-from eiso.core.demo_dossiers import Staff
+from eiso.core.demo import dossiers as demo_dossiers
+from eiso.core.demo import plan as demo_plan
+from eiso.core.demo.dossiers import Staff
 from eiso.core.dossiers import catalogue
-from eiso.core.plugins import PluginRegistry
+from eiso.core.plugins.activation import set_module
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.workdays.overrides import (
     ANNOUNCED_2026,
@@ -17,8 +19,8 @@ from eiso.core.workdays.overrides import (
     missing_overrides,
     set_override,
 )
-from eiso.tenants.models import Agency, AgencyKind, utcnow
-from eiso.tenants.modules import set_module
+from eiso.infra.clock import utcnow
+from eiso.tenants.models import Agency, AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 

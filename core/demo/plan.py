@@ -9,8 +9,7 @@ import dataclasses
 import datetime as dt
 import random
 
-from eiso.core import demo_people as people
-from eiso.core.dossiers.statuses import Status
+from eiso.core.demo import people
 
 SEED = 2026
 INTERLINKED = "LT-KS-TT-BHYT"
@@ -58,22 +57,6 @@ KINDS = {
     "withdrawn": 4,
     "stopped": 3,
 }
-FINAL = {
-    "returned": Status.returned,
-    "returned_late": Status.returned,
-    "returned_supplement": Status.returned,
-    "returned_fee": Status.returned,
-    "processed": Status.processed,
-    "in_progress": Status.in_progress,
-    "in_progress_late": Status.in_progress,
-    "received": Status.received,
-    "new": Status.new,
-    "not_received": Status.not_received,
-    "supplement_requested": Status.supplement_requested,
-    "fee_requested": Status.financial_obligation_requested,
-    "withdrawn": Status.withdrawn,
-    "stopped": Status.stopped,
-}
 OPEN = {
     "processed",
     "in_progress",
@@ -95,7 +78,7 @@ class Planned:
     procedure_code: str
     kind: str
     online: bool
-    home: str  # the commune (agency code in demo_people.PLACES) the applicant lives in
+    home: str  # the commune (agency code in people.PLACES) the applicant lives in
 
     @property
     def key(self) -> str:

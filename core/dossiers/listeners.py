@@ -1,0 +1,108 @@
+"""What the dossier domain announces to the rooms that react to it (the QMS raises its
+nonconformities and flags legal changes): they register a listener here, the dossier domain
+calls them and imports none of them.
+
+- `on_transition`: every transition the engine makes, inside its transaction, after its audit
+  entry and outbox event (so a listener's writes commit or roll back with the move);
+- `on_refusal`: a move the engine refused, after that transaction rolled back (a listener
+  writes in a transaction of its own);
+- `on_catalogue_sync`: the procedures of the loaded modules, inside the catalogue sync's
+  transaction.
+
+Listeners run in the order they registered; registering one twice is a no-op. A listener's
+exception reaches the caller, as the engine's own would. `eiso.core.qms` registers its
+listeners when imported; the composition roots (the app, the CLI, the tests) import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.dossiers.models import Dossier
+    from eiso.core.plugins.declarations import Procedure
+    from eiso.core.resources import Resources
+    from eiso.tenants.scope import TenantScope
+
+
+class TransitionListener(Protocol):
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        action: str,
+        from_status: int | None,
+        actor: str,
+    ) -> object: ...
+
+
+class RefusalListener(Protocol):
+    async def __call__(
+        self,
+        resources: Resources,
+        scope: TenantScope,
+        dossier_id: int,
+        province_id: int | None,
+        code: str,
+        actor: str,
+    ) -> object: ...
+
+
+class CatalogueListener(Protocol):
+    async def __call__(self, session: AsyncSession, procedures: Sequence[Procedure]) -> object: ...
+
+
+_transitions: list[TransitionListener] = []
+_refusals: list[RefusalListener] = []
+_syncs: list[CatalogueListener] = []
+
+L = TypeVar("L")
+
+
+def _add(listeners: list[L], listener: L) -> L:
+    if listener not in listeners:
+        listeners.append(listener)
+    return listener
+
+
+def on_transition(listener: TransitionListener) -> TransitionListener:
+    """Call `listener` for every transition, in its transaction."""
+    return _add(_transitions, listener)
+
+
+def on_refusal(listener: RefusalListener) -> RefusalListener:
+    """Call `listener` for every move the engine refused, after the rollback."""
+    return _add(_refusals, listener)
+
+
+def on_catalogue_sync(listener: CatalogueListener) -> CatalogueListener:
+    """Call `listener` with the loaded procedures at every catalogue sync, in its transaction."""
+    return _add(_syncs, listener)
+
+
+async def transitioned(
+    session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None, actor: str
+) -> None:
+    for listener in _transitions:
+        await listener(session, dossier, action=action, from_status=from_status, actor=actor)
+
+
+async def refused(
+    resources: Resources,
+    scope: TenantScope,
+    dossier_id: int,
+    province_id: int | None,
+    code: str,
+    actor: str,
+) -> None:
+    for listener in _refusals:
+        await listener(resources, scope, dossier_id, province_id, code, actor)
+
+
+async def catalogue_synced(session: AsyncSession, procedures: Sequence[Procedure]) -> None:
+    for listener in _syncs:
+        await listener(session, procedures)

@@ -1,0 +1,40 @@
+"""The hooks a module may implement. Never remove or rename an argument: deprecate it
+(`warn_on_impl_args`), so modules built against an older core keep loading."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+from eiso.core.plugins.declarations import PROJECT, DossierEvent, ModuleInfo, Procedure
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+
+
+@hookspec(firstresult=True)
+def eiso_module() -> ModuleInfo:
+    """Describe the module: name, titles, version, sector, supported core API, dependencies."""
+
+
+@hookspec
+def eiso_procedures() -> list[Procedure]:
+    """The procedures the module defines, with steps and the sector data model."""
+
+
+@hookspec(firstresult=True)
+def eiso_graphql_query() -> Any:
+    """A Strawberry type; it joins `Query` as one namespaced field for provinces that enabled
+    the module (`Query.<moduleNameInCamelCase>`)."""
+
+
+@hookspec(firstresult=True)
+def eiso_graphql_mutation() -> Any:
+    """A Strawberry type; each of its fields joins `Mutation` flat, prefixed with the module's
+    camel-case name (`<moduleName><FieldName>`)."""
+
+
+@hookspec
+def eiso_on_dossier_event(event: DossierEvent) -> None:
+    """Called after each committed dossier transition, for the modules active in its province.
+    May be `async def`. A failure is logged with the module's name and never reaches the caller."""
