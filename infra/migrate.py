@@ -22,4 +22,3 @@ def upgrade(
     database_url: str, app_database_url: str | None = None, revision: str = "heads"
 ) -> None:
     command.upgrade(alembic_config(database_url, app_database_url), revision)
-

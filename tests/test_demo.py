@@ -143,7 +143,6 @@ async def test_every_status_in_quang_ninh_through_the_engine(demo):
         assert steps <= {0}
 
 
-
 async def test_the_qms_hears_the_demo(demo):
     """`eiso demo` moves dossiers in a CLI process, where the QMS listens to the engine too: the
     dossiers stopped after acceptance and those apologised for opened their nonconformities,
@@ -158,6 +157,7 @@ async def test_the_qms_hears_the_demo(demo):
         }
         assert {"overdue", "refused_after_acceptance"} <= causes, causes
         assert await session.scalar(select(func.count()).select_from(ProcedureLegalBasis)) > 0
+
 
 async def test_hung_yen_has_only_its_two_modules(demo):
     _, resources, *_ = demo

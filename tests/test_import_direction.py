@@ -16,12 +16,23 @@ from dataclasses import dataclass
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-FOLDERS = {"core": "eiso.core", "tenants": "eiso.tenants", "graphql": "eiso.graphql",
-           "infra": "eiso.infra", "plugins": "eiso.plugins", "web": "eiso.web"}
+FOLDERS = {
+    "core": "eiso.core",
+    "tenants": "eiso.tenants",
+    "graphql": "eiso.graphql",
+    "infra": "eiso.infra",
+    "plugins": "eiso.plugins",
+    "web": "eiso.web",
+}
 
 # The rooms, bottom to top, and the eiso rooms each may import (besides itself).
-KERNEL = {"eiso.core", "eiso.core.settings", "eiso.core.errors", "eiso.core.logs",
-          "eiso.core.resources"}
+KERNEL = {
+    "eiso.core",
+    "eiso.core.settings",
+    "eiso.core.errors",
+    "eiso.core.logs",
+    "eiso.core.resources",
+}
 ROOT_MODULES = {"eiso.core.app", "eiso.core.testing", "eiso.core.plugins.testing"}
 ALLOWED = {
     "infra": set(),
@@ -34,8 +45,18 @@ ALLOWED = {
     "plugin": {"sdk"},
     "graphql": {"infra", "tenants", "kernel", "domain"},
     "web": {"infra", "tenants", "kernel", "domain", "graphql"},
-    "root": {"infra", "tenants", "kernel", "domain", "sdk", "edge", "demo", "plugin",
-             "graphql", "web"},
+    "root": {
+        "infra",
+        "tenants",
+        "kernel",
+        "domain",
+        "sdk",
+        "edge",
+        "demo",
+        "plugin",
+        "graphql",
+        "web",
+    },
 }
 # Frameworks of the upper rooms: the domain knows no HTTP and no GraphQL.
 HTTP = {"starlette", "uvicorn"}
@@ -73,8 +94,13 @@ def room(module: str) -> str:
         if module.startswith("eiso.core.demo"):
             return "demo"
         return "domain"
-    return {"eiso.infra": "infra", "eiso.tenants": "tenants", "eiso.plugins": "plugin",
-            "eiso.graphql": "graphql", "eiso.web": "web"}[top]
+    return {
+        "eiso.infra": "infra",
+        "eiso.tenants": "tenants",
+        "eiso.plugins": "plugin",
+        "eiso.graphql": "graphql",
+        "eiso.web": "web",
+    }[top]
 
 
 def package(module: str) -> str:
@@ -234,8 +260,10 @@ def test_the_checker_allows(module, source):
 
 
 def test_the_checker_finds_a_circle():
-    found = [*imports_of("eiso.core.dossiers.engine", "from eiso.core.qms import dossier_ncs"),
-             *imports_of("eiso.core.qms.figures", "from eiso.core.dossiers import models")]
+    found = [
+        *imports_of("eiso.core.dossiers.engine", "from eiso.core.qms import dossier_ncs"),
+        *imports_of("eiso.core.qms.figures", "from eiso.core.dossiers import models"),
+    ]
     assert package_cycles(found) == [["eiso.core.dossiers", "eiso.core.qms"]]
 
 

@@ -227,7 +227,6 @@ async def test_sweep_raises_once_for_untouched_overdue_dossiers(resources, datab
     assert len(await dossier_ncs_of(resources, agency, late.code)) == 1
 
 
-
 async def test_the_app_opens_dossier_nonconformities(resources, client, callers):
     """Through the app (GraphQL, the dossier service, the engine): the QMS hears the engine in
     the app's process. A stop after acceptance and a move refused on an overdue dossier each
@@ -257,6 +256,7 @@ async def test_the_app_opens_dossier_nonconformities(resources, client, callers)
         "refused_after_acceptance"
     ]
     assert [nc.cause for nc in await dossier_ncs_of(resources, agency, late.code)] == ["overdue"]
+
 
 # --- 2. nonconformity sources and closure ------------------------------------------------------
 

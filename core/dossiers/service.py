@@ -100,9 +100,7 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
             "procedure_code": dossier.procedure_code,
             "status": Status(dossier.status),
             "received_at": aware(dossier.received_at),
-            "appointment_at": aware(dossier.appointment_at)
-            if dossier.appointment_at
-            else None,
+            "appointment_at": aware(dossier.appointment_at) if dossier.appointment_at else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
             "timeline": [
                 {

@@ -50,4 +50,3 @@ _parent(AuditPlan, "programme", AuditProgramme, AuditPlan.programme_id)
 _parent(AuditChecklistItem, "plan", AuditPlan, AuditChecklistItem.plan_id)
 _parent(AuditFinding, "plan", AuditPlan, AuditFinding.plan_id)
 _parent(ReviewAction, "review", ManagementReview, ReviewAction.review_id)
-
