@@ -91,7 +91,7 @@ class SlipNode:
 
 
 def slip_path(dossier_gid: str, number: int, fmt: str) -> str:
-    # Kept equal to the routes of graphql/dossiers/downloads.py (a test fetches these URLs).
+    # Kept equal to the routes of core/http/downloads.py (a test fetches these URLs).
     return f"/dossiers/{dossier_gid}/slips/{number:02d}.{fmt}"
 
 
