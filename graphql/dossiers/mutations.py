@@ -3,51 +3,51 @@ version the caller last saw (a stale one answers CONFLICT); public rating."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
 
 import strawberry
+from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from strawberry.scalars import JSON
 
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import catalogue, engine, public_limit, service
+from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.global_ids import decode_id
+from eiso.core.plugins.declarations import Procedure
+from eiso.core.workdays import WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
 from eiso.graphql.dossiers.queries import client_address
+from eiso.graphql.shared.callers import acting_agency
 from eiso.graphql.shared.permissions import guard
 from eiso.tenants.models import Agency
 
+Move = Callable[..., Awaitable[Dossier]]
 
-def _agency_principal(info: strawberry.Info) -> Principal:
-    """The caller with the one agency it acts for (an integration client's token is bound to
-    one agency by its tenant scope)."""
+
+def _acting(info: strawberry.Info) -> tuple[Principal, int, int]:
+    """The caller and (province_id, agency_id) of the one agency it acts for (an integration
+    client's token is bound to one agency by its tenant scope)."""
     principal = require_principal(info.context.principal)
-    tenant = principal.tenant
-    if (
-        principal.agency_id is None
-        and tenant.kind == "agencies"
-        and len(tenant.agency_ids) == 1 == len(tenant.province_ids)
-    ):
-        principal = dataclasses.replace(
-            principal,
-            agency_id=next(iter(tenant.agency_ids)),
-            province_id=next(iter(tenant.province_ids)),
-        )
-    if principal.agency_id is None or principal.province_id is None:
+    agency = acting_agency(principal)
+    if agency is None:
         raise Forbidden(
             "Only an agency's officers act on its dossiers",
             "Chỉ cán bộ của cơ quan được xử lý hồ sơ của cơ quan",
         )
-    return principal
+    return principal, *agency
 
 
-def _procedure(info: strawberry.Info, procedure_code: str):
+def _procedure(info: strawberry.Info, procedure_code: str) -> Procedure | None:
     registry = getattr(getattr(info.context.request, "app", None), "state", None)
     registry = getattr(registry, "plugins", None)
     for procedure in registry.procedures() if registry else ():
@@ -56,51 +56,54 @@ def _procedure(info: strawberry.Info, procedure_code: str):
     return None
 
 
-def _data_model(info: strawberry.Info, procedure_code: str):
+def _data_model(info: strawberry.Info, procedure_code: str) -> type[BaseModel] | None:
     """The module's pydantic model of the procedure's sector data (None: free-form)."""
     procedure = _procedure(info, procedure_code)
     return procedure.data_model if procedure else None
 
 
-def _unique_fields(info: strawberry.Info, procedure_code: str) -> tuple:
+def _unique_fields(info: strawberry.Info, procedure_code: str) -> tuple[Any, ...]:
     procedure = _procedure(info, procedure_code)
     return procedure.unique_fields if procedure else ()
 
 
-def _step_models(info: strawberry.Info, procedure_code: str) -> dict:
+def _step_models(info: strawberry.Info, procedure_code: str) -> dict[str, type[BaseModel]]:
     """step code → the module's model of that step's own data."""
     procedure = _procedure(info, procedure_code)
-    return {s.code: s.data_model for s in procedure.steps if s.data_model} if procedure else {}
+    if procedure is None:
+        return {}
+    return {s.code: s.data_model for s in procedure.steps if s.data_model}
 
 
 async def _agency_ids(
-    info: strawberry.Info, principal: Principal, named: dict[str, str]
-) -> tuple[dict, frozenset]:
-    """Global Agency ids → (key → agency id, -1 when not of the caller's province; the
-    active agencies of the caller's province among them)."""
+    info: strawberry.Info, province_id: int, named: Mapping[str, object]
+) -> tuple[dict[str, int], frozenset[int]]:
+    """Global Agency ids → (key → agency id, -1 when not of the caller's province `province_id`;
+    the active agencies of the caller's province among them)."""
     wanted = {}
     for key, value in named.items():
         try:
-            province_id, agency_id = decode_id(str(value), "Agency")
+            agency_province, agency_id = decode_id(str(value), "Agency")
         except NotFound:
-            province_id, agency_id = None, -1
-        # Another province's agency is simply unknown here (composite keys keep steps in one province).
-        wanted[key] = agency_id if province_id == principal.province_id else -1
+            agency_province, agency_id = None, -1
+        # Another province's agency is simply unknown here (composite keys keep steps in one
+        # province).
+        wanted[key] = agency_id if agency_province == province_id else -1
     known = await service.active_agencies(
-        info.context.resources, principal.province_id, {v for v in wanted.values() if v > 0}
+        info.context.resources, province_id, {v for v in wanted.values() if v > 0}
     )
     return wanted, known
 
 
-async def _calendar(info: strawberry.Info):
+async def _calendar(info: strawberry.Info) -> WorkingCalendar:
     async with info.context.resources.session(info.context.principal.tenant) as session:
         return await load_calendar(session, info.context.resources.settings)
 
 
 async def _move(
-    info: strawberry.Info, id: strawberry.ID, expected_version: int, move, **kwargs
+    info: strawberry.Info, id: strawberry.ID, expected_version: int, move: Move, **kwargs: Any
 ) -> DossierNode:
-    principal = _agency_principal(info)
+    principal, _, _ = _acting(info)
     province_id, dossier_id = decode_id(id, "Dossier")
     # The session's tenant scope hides other agencies' rows: their ids answer NOT_FOUND.
     row = await service.act(
@@ -116,7 +119,9 @@ async def _move(
     return DossierNode(row=row)
 
 
-async def _receipt_slip(info: strawberry.Info, session, got: engine.Received) -> str | None:
+async def _receipt_slip(
+    info: strawberry.Info, session: AsyncSession, got: engine.Received
+) -> str | None:
     """Slip 01 with the lookup key, while the key is still known (the first answer only)."""
     if got.lookup_key is None or not slip_forms.FORMS[1].exists(got.dossier):
         return None
@@ -126,8 +131,8 @@ async def _receipt_slip(info: strawberry.Info, session, got: engine.Received) ->
     return rendered.body.decode()
 
 
-def _complete_step(info: strawberry.Info):
-    async def move(session, dossier, **kwargs):
+def _complete_step(info: strawberry.Info) -> Move:
+    async def move(session: AsyncSession, dossier: Dossier, **kwargs: Any) -> Dossier:
         return await engine.complete_step(
             session, dossier, step_models=_step_models(info, dossier.procedure_code), **kwargs
         )
@@ -148,7 +153,8 @@ class ReceiveDossierInput:
 @strawberry.type
 class DossiersMutation:
     @strawberry.mutation(
-        description="The caller's agency adopts a procedure; it may shorten the time limit, never lengthen it.",
+        description="The caller's agency adopts a procedure; it may shorten the time limit, "
+        "never lengthen it.",
         extensions=guard("adoptProcedure"),
     )
     async def adopt_procedure(
@@ -159,8 +165,9 @@ class DossiersMutation:
         step_units: JSON | None = None,
         step_agencies: JSON | None = None,
     ) -> ProcedureNode:
-        principal = _agency_principal(info)
-        units = {str(k): int(v) for k, v in (step_units or {}).items()}
+        principal, province_id, agency_id = _acting(info)
+        # JSON, read as an object of step code → number of units.
+        units = {str(k): int(v) for k, v in cast("dict[str, Any]", step_units or {}).items()}
         if not isinstance(step_agencies, dict | None):
             raise DomainError(
                 "stepAgencies: an object of step code → Agency id",
@@ -168,12 +175,12 @@ class DossiersMutation:
                 code="BAD_INPUT",
                 field="stepAgencies",
             )
-        agencies, known = await _agency_ids(info, principal, step_agencies or {})
+        agencies, known = await _agency_ids(info, province_id, step_agencies or {})
         async with info.context.resources.session(principal.tenant) as session, session.begin():
             await catalogue.adopt(
                 session,
-                province_id=principal.province_id,
-                agency_id=principal.agency_id,
+                province_id=province_id,
+                agency_id=agency_id,
                 procedure_code=procedure_code,
                 actor=principal.subject,
                 time_limit=time_limit,
@@ -185,20 +192,20 @@ class DossiersMutation:
         return ProcedureNode(row=procedure)
 
     @strawberry.mutation(
-        description="Receive a dossier (or register an online one). A retry with the same idempotency key returns the same dossier.",
+        description="Receive a dossier (or register an online one). A retry with the same "
+        "idempotency key returns the same dossier.",
         extensions=guard("receiveDossier"),
     )
     async def receive_dossier(
         self, info: strawberry.Info, input: ReceiveDossierInput, idempotency_key: str | None = None
     ) -> ReceivedDossier:
-        principal = _agency_principal(info)
+        principal, province_id, agency_id = _acting(info)
         calendar = await _calendar(info)
         async with info.context.resources.session(principal.tenant) as session, session.begin():
             agency = (
                 await session.execute(
                     select(Agency).where(
-                        Agency.province_id == principal.province_id,
-                        Agency.id == principal.agency_id,
+                        col(Agency.province_id) == province_id, col(Agency.id) == agency_id
                     )
                 )
             ).scalar_one()
@@ -206,8 +213,10 @@ class DossiersMutation:
                 session,
                 agency=agency,
                 procedure_code=input.procedure_code,
-                applicant=input.applicant,
-                sector_data=input.sector_data or {},
+                # Any JSON: the engine refuses an applicant that is not an object (BAD_INPUT);
+                # the procedure's model, when it has one, checks the sector data.
+                applicant=cast("dict[str, Any]", input.applicant),
+                sector_data=cast("dict[str, Any]", input.sector_data or {}),
                 actor=principal.subject,
                 calendar=calendar,
                 data_model=_data_model(info, input.procedure_code),
@@ -254,10 +263,10 @@ class DossiersMutation:
         step_data: JSON | None = None,
         to_agency: strawberry.ID | None = None,
     ) -> DossierNode:
-        principal = _agency_principal(info)
+        _, province_id, _ = _acting(info)
         to_agency_id = None
         if to_agency is not None:
-            wanted, known = await _agency_ids(info, principal, {"toAgency": to_agency})
+            wanted, known = await _agency_ids(info, province_id, {"toAgency": to_agency})
             if wanted["toAgency"] not in known:
                 raise DomainError(
                     "toAgency: no active agency of this province",
@@ -347,7 +356,8 @@ class DossiersMutation:
         return await _move(info, id, expected_version, engine.return_result)
 
     @strawberry.mutation(
-        description="Apology slip (04) for an overdue dossier, with a new appointment; it stays late.",
+        description="Apology slip (04) for an overdue dossier, with a new appointment; it stays "
+        "late.",
         extensions=guard("recordApology"),
     )
     async def record_apology(

@@ -4,9 +4,12 @@ here; officers read it through a dedicated, audited path (later issue)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import strawberry
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.scalars import JSON
 
 from eiso.core.dossiers.engine import overdue
@@ -16,8 +19,12 @@ from eiso.core.dossiers.statuses import Status
 from eiso.core.global_ids import encode_id
 from eiso.infra.clock import aware, utcnow
 
-DossierStatus = strawberry.enum(Status, name="DossierStatus")
+# Marks the statuses' enum as GraphQL's `DossierStatus` (in place: the class is the same).
+DossierStatus = Status
+strawberry.enum(DossierStatus, name="DossierStatus")
 _STATUSES = {int(status): status for status in Status}
+# A global id is GraphQL's ID (a str): typed so once, not with an ID() call per row of a page.
+_encode_gid = cast("Callable[[str, int, int], strawberry.ID]", encode_id)
 
 
 @strawberry.type
@@ -63,7 +70,8 @@ class ProcedureNode:
 
 @strawberry.type(
     name="Slip",
-    description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in its state.",
+    description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in "
+    "its state.",
 )
 class SlipNode:
     form: strawberry.Private[slip_forms.SlipForm]
@@ -91,14 +99,16 @@ class SlipNode:
 
 
 def slip_path(dossier_gid: str, number: int, fmt: str) -> str:
+    """Where a dossier's slip downloads (in `fmt`: html or pdf)."""
     # Kept equal to the routes of core/http/downloads.py (a test fetches these URLs).
     return f"/dossiers/{dossier_gid}/slips/{number:02d}.{fmt}"
 
 
-def _set_later():
+def _set_later() -> Any:
     # A plain field filled by __post_init__: Strawberry resolves plain fields by attribute,
-    # much cheaper than one resolver call per field (a page shows ~400 of them).
-    return strawberry.field(init=False, default=None)
+    # much cheaper than one resolver call per field (a page shows ~400 of them). Strawberry's
+    # overloads take init=False only with a resolver; a plain field takes it at run time.
+    return strawberry.field(init=False, default=None)  # type: ignore[call-overload]
 
 
 @strawberry.type
@@ -120,8 +130,9 @@ class DossierNode:
         self._fill(utcnow())
 
     @classmethod
-    def of_rows(cls, rows, now: dt.datetime) -> list[DossierNode]:
-        """Nodes for a page of rows, without the dataclass `__init__` (a page builds 50)."""
+    def of_rows(cls, rows: Iterable[Any], now: dt.datetime) -> list[DossierNode]:
+        """Nodes for a page of rows (graphql/dossiers/page.py's, of its columns), without the
+        dataclass `__init__` (a page builds 50)."""
         nodes = []
         for row in rows:
             node = cls.__new__(cls)
@@ -133,7 +144,7 @@ class DossierNode:
     def _fill(self, now: dt.datetime) -> None:
         row = self.row
         status, appointment_at = _STATUSES[row.status], row.appointment_at
-        self.id = encode_id("Dossier", row.province_id, row.id)
+        self.id = _encode_gid("Dossier", row.province_id, row.id)
         self.code, self.procedure_code, self.status = row.code, row.procedure_code, status
         self.current_step, self.assignee = row.current_step, row.assignee
         self.received_at = aware(row.received_at)
@@ -142,7 +153,8 @@ class DossierNode:
         self.supplement_count, self.version = row.supplement_count, row.version
 
     @strawberry.field(
-        description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a supplement request, 03 when refused, 04 after an apology)."
+        description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a "
+        "supplement request, 03 when refused, 04 after an apology)."
     )
     def slips(self) -> list[SlipNode]:
         gid = encode_id("Dossier", self.row.province_id, self.row.id)
@@ -159,10 +171,10 @@ class DossierNode:
                     await session.execute(
                         select(DossierStep)
                         .where(
-                            DossierStep.province_id == self.row.province_id,
-                            DossierStep.dossier_id == self.row.id,
+                            col(DossierStep.province_id) == self.row.province_id,
+                            col(DossierStep.dossier_id) == self.row.id,
                         )
-                        .order_by(DossierStep.step_index)
+                        .order_by(col(DossierStep.step_index))
                     )
                 )
                 .scalars()
@@ -193,7 +205,7 @@ class DossierStepNode:
 
     @strawberry.field(description="The step's own sector data, recorded when it was completed.")
     def sector_data(self) -> JSON:
-        return self.row.sector_data
+        return JSON(self.row.sector_data)
 
     @strawberry.field
     def started_at(self) -> dt.datetime:
@@ -213,8 +225,9 @@ class ReceivedDossier:
     replayed: bool
     receipt_slip_html: str | None = strawberry.field(
         default=None,
-        description="Slip 01 (receipt and appointment) as HTML, printed with the lookup key: only on the first answer "
-        "for a dossier received at the counter. Later prints of slip 01 say the key is on the original.",
+        description="Slip 01 (receipt and appointment) as HTML, printed with the lookup key: "
+        "only on the first answer for a dossier received at the counter. Later prints of slip "
+        "01 say the key is on the original.",
     )
 
 

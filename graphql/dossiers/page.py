@@ -9,47 +9,57 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import strawberry
 from sqlalchemy import (
+    ColumnElement,
     Integer,
+    Row,
     Select,
     and_,
     bindparam,
     func,
+    inspect,
     literal,
     or_,
     select,
     tuple_,
     union_all,
 )
-from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
 from eiso.core.errors import DomainError
 from eiso.graphql.shared.connections import decode_cursor
+from eiso.graphql.shared.selections import selects
 from eiso.infra.clock import aware
 from eiso.infra.index_conditions import prefix_match, prefix_values
 from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params
 
+if TYPE_CHECKING:
+    from eiso.graphql.dossiers.queries import DossierFilter
+
 # What DossierNode reads; the personal data (applicant) and the JSON columns stay in the table.
 COLUMNS = (
-    Dossier.province_id,
-    Dossier.id,
-    Dossier.code,
-    Dossier.procedure_code,
-    Dossier.status,
-    Dossier.current_step,
-    Dossier.assignee,
-    Dossier.received_at,
-    Dossier.appointment_at,
-    Dossier.was_late,
-    Dossier.supplement_count,
-    Dossier.version,
+    col(Dossier.province_id),
+    col(Dossier.id),
+    col(Dossier.code),
+    col(Dossier.procedure_code),
+    col(Dossier.status),
+    col(Dossier.current_step),
+    col(Dossier.assignee),
+    col(Dossier.received_at),
+    col(Dossier.appointment_at),
+    col(Dossier.was_late),
+    col(Dossier.supplement_count),
+    col(Dossier.version),
 )
+_TABLE = inspect(Dossier).columns  # the table's columns (their types for the parameters)
 # Statuses whose clock runs (engine.is_overdue): past the appointment, such a dossier is late.
 RUNNING = tuple(sorted(int(s) for s in CLOCK_RUNS))
 
@@ -71,11 +81,11 @@ class Shape(NamedTuple):
 
 
 def statement(
-    f, first: int, after: str | None, now: dt.datetime, scope: TenantScope
-) -> tuple[Select, Select, dict]:
+    f: DossierFilter, first: int, after: str | None, now: dt.datetime, scope: TenantScope
+) -> tuple[Select, Select, dict[str, Any]]:
     """The page's statement and its total's, built once per shape (building a statement cost
     as much as running it), and the values of their parameters."""
-    params: dict = {"limit": first + 1}
+    params: dict[str, Any] = {"limit": first + 1}
     if f.status is not None:
         params["status"] = int(f.status)
     if f.procedure_code:
@@ -122,20 +132,22 @@ def _total(shape: Shape) -> Select:
 
 
 def _latest(statement: Select) -> Select:
-    ordered = statement.order_by(Dossier.received_at.desc(), Dossier.id.desc())
+    ordered = statement.order_by(col(Dossier.received_at).desc(), col(Dossier.id).desc())
     return ordered.limit(bindparam("limit", type_=Integer))
 
 
-def _filtered(shape: Shape, scope) -> Select:
-    given, found = shape.given, [] if scope is None else [scope]
+def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
+    given = shape.given
+    found: list[ColumnElement[bool]] = [] if scope is None else [scope]
+    received_at = col(Dossier.received_at)
     if "status" in given:
-        found.append(Dossier.status == bindparam("status"))
+        found.append(col(Dossier.status) == bindparam("status"))
     if "procedure_code" in given:
-        found.append(Dossier.procedure_code == bindparam("procedure_code"))
+        found.append(col(Dossier.procedure_code) == bindparam("procedure_code"))
     if "received_from" in given:
-        found.append(Dossier.received_at >= bindparam("received_from"))
+        found.append(received_at >= bindparam("received_from"))
     if "received_to" in given:
-        found.append(Dossier.received_at < bindparam("received_to"))
+        found.append(received_at < bindparam("received_to"))
     if "search_low" in given:
         # "bn00.001-2611" finds "BN00.001-261120-0001": a prefix of the computed `code_folded`,
         # compared so that an index serves it under row-level security
@@ -144,22 +156,25 @@ def _filtered(shape: Shape, scope) -> Select:
         found.append(_late() if shape.late else ~_late())
     if shape.after:
         after = tuple_(
-            bindparam("after_received", type_=Dossier.received_at.type), bindparam("after_id")
+            bindparam("after_received", type_=_TABLE.received_at.type),
+            bindparam("after_id"),
         )
-        found.append(tuple_(Dossier.received_at, Dossier.id) < after)
+        found.append(tuple_(received_at, col(Dossier.id)) < after)
     return select(*COLUMNS).where(*found)
 
 
-def _late():
+def _late() -> ColumnElement[bool]:
     # The statuses are rendered as literals so PostgreSQL can match the partial index
     # `ix_dossiers_agency_late` (its predicate: was_late OR status IN RUNNING).
-    running = Dossier.status.in_([literal(s, literal_execute=True) for s in RUNNING])
-    now = bindparam("now", type_=Dossier.appointment_at.type)
-    overdue = and_(Dossier.appointment_at.is_not(None), Dossier.appointment_at < now, running)
-    return or_(Dossier.was_late, overdue)
+    running = col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
+    appointment_at = col(Dossier.appointment_at)
+    now = bindparam("now", type_=_TABLE.appointment_at.type)
+    overdue = and_(appointment_at.is_not(None), appointment_at < now, running)
+    return or_(col(Dossier.was_late), overdue)
 
 
-def cursor_key(row) -> list:
+def cursor_key(row: Row[Any]) -> list[Any]:
+    """The sort key of a page's row: (received_at, id)."""
     return [aware(row.received_at).isoformat(), row.id]
 
 
@@ -173,7 +188,9 @@ def _after(cursor: str) -> tuple[dt.datetime, int]:
         ) from None
 
 
-async def fetch(session, statement: Select, params: dict, first: int):
+async def fetch(
+    session: AsyncSession, statement: Select, params: dict[str, Any], first: int
+) -> tuple[Sequence[Row[Any]], bool]:
     """The page's rows on the session's connection: the statement carries the caller's scope
     (`bound_scope`), so the ORM's per-statement criteria (half the time of a page) are not
     added again."""
@@ -182,18 +199,11 @@ async def fetch(session, statement: Select, params: dict, first: int):
     return rows[:first], len(rows) > first
 
 
-async def count(session, statement: Select, params: dict) -> int:
+async def count(session: AsyncSession, statement: Select, params: dict[str, Any]) -> int:
+    """The page's total, on the session's connection as `fetch`."""
     return (await (await session.connection()).execute(statement, params)).scalar_one()
-
-
-def _names(selections: list[Selection]):
-    for selection in selections:
-        if isinstance(selection, (InlineFragment, FragmentSpread)):
-            yield from _names(selection.selections)
-        else:
-            yield selection.name
 
 
 def wants_total(info: strawberry.Info) -> bool:
     """Whether this `dossiers` field asks for totalCount (a COUNT over the filter)."""
-    return any("totalCount" in _names(field.selections) for field in info.selected_fields)
+    return selects(info, "totalCount")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import strawberry
 from sqlalchemy import select
+from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import public_limit, service
@@ -20,7 +22,7 @@ from eiso.graphql.dossiers.nodes import (
 )
 from eiso.graphql.shared.connections import Connection, check_first
 from eiso.graphql.shared.lookup import load_node
-from eiso.graphql.shared.pagination import connection_of, keyset_page
+from eiso.graphql.shared.pagination import connection_of, connection_of_nodes, keyset_page
 from eiso.graphql.shared.permissions import guard
 from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
@@ -39,8 +41,13 @@ class DossierFilter:
 
 
 def client_address(info: strawberry.Info) -> str:
+    """The caller's network address (what the public lookup's rate limit counts)."""
     client = getattr(info.context.request, "client", None)
     return client.host if client else "unknown"
+
+
+def _by_code(row: ProcedureRecord) -> list[Any]:
+    return [row.code]
 
 
 @strawberry.type
@@ -52,11 +59,11 @@ class DossiersQuery:
         self, info: strawberry.Info, first: int = 50, after: str | None = None
     ) -> Connection[ProcedureNode]:
         async with info.context.resources.session(TenantScope.nation()) as session:
-            statement = select(ProcedureRecord).where(ProcedureRecord.active.is_(True))
+            statement = select(ProcedureRecord).where(col(ProcedureRecord.active).is_(True))
             rows, more, total = await keyset_page(
-                session, statement, [ProcedureRecord.code], check_first(first), after
+                session, statement, [col(ProcedureRecord.code)], check_first(first), after
             )
-        return connection_of(rows, more, total, ProcedureNode, lambda r: [r.code])
+        return connection_of(rows, more, total, ProcedureNode, _by_code)
 
     @strawberry.field(
         description="One dossier of the caller's agency.", extensions=guard("dossier")
@@ -65,7 +72,8 @@ class DossiersQuery:
         return DossierNode(row=await load_node(info, Dossier, id, "Dossier"))
 
     @strawberry.field(
-        description="The caller's dossiers, the latest received first. `totalCount` is counted only when asked for.",
+        description="The caller's dossiers, the latest received first. `totalCount` is counted "
+        "only when asked for.",
         extensions=guard("dossiers"),
     )
     async def dossiers(
@@ -87,10 +95,11 @@ class DossiersQuery:
                 await page.count(session, total_statement, params) if page.wants_total(info) else 0
             )
         nodes = DossierNode.of_rows(rows, now)
-        return connection_of(rows, more, total, DossierNode, page.cursor_key, nodes)
+        return connection_of_nodes(rows, nodes, more, total, page.cursor_key)
 
     @strawberry.field(
-        description="The citizen's lookup (no account): status, appointment, timeline; no personal data.",
+        description="The citizen's lookup (no account): status, appointment, timeline; no "
+        "personal data.",
         extensions=guard("publicDossier"),
     )
     async def public_dossier(

@@ -14,15 +14,20 @@ import copy
 import functools
 import inspect
 from collections.abc import Iterable
+from typing import Any
 
 import strawberry
 from strawberry.exceptions import DuplicatedTypeName
 from strawberry.extensions import FieldExtension
+from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import create_type, merge_types
+from strawberry.types.base import get_object_definition
+from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.errors import DomainError
+from eiso.core.plugins.declarations import LocalizedText
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.graphql.server.execution import EisoSchema
 from eiso.graphql.server.limits import DEFAULT_LIMITS, Limits
@@ -47,7 +52,7 @@ class ModuleGate(FieldExtension):
         super().__init__()
         self.module = module
 
-    def _check(self, info) -> None:
+    def _check(self, info: strawberry.Info) -> None:
         extras = getattr(info.context, "extras", None) or {}
         if self.module not in extras.get("modules", frozenset()):
             raise DomainError(
@@ -57,11 +62,15 @@ class ModuleGate(FieldExtension):
                 module=self.module,
             )
 
-    def resolve(self, next_, source, info, **kwargs):
+    def resolve(
+        self, next_: SyncExtensionResolver, source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
         self._check(info)
         return next_(source, info, **kwargs)
 
-    async def resolve_async(self, next_, source, info, **kwargs):
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
         self._check(info)
         result = next_(source, info, **kwargs)
         return await result if inspect.isawaitable(result) else result
@@ -70,7 +79,7 @@ class ModuleGate(FieldExtension):
 def _field_names(part: type) -> list[str]:
     return [
         f.graphql_name or to_camel_case(f.python_name)
-        for f in part.__strawberry_definition__.fields
+        for f in get_object_definition(part, strict=True).fields
     ]
 
 
@@ -113,7 +122,7 @@ class SchemaAssembler:
         query_fields = []
         for module in sorted(modules):
             record = self.registry.records[module]
-            if record.query_type is None:
+            if record.query_type is None or record.info is None:  # a loaded module has info
                 continue
             name = namespace_field(module)
             claim(name, f"module {module}", "Query")
@@ -164,12 +173,14 @@ class SchemaAssembler:
             raise SchemaClash(f"{error.message}: by both {first} and {second}") from error
 
     @staticmethod
-    def _namespace(module: str, name: str, query_type: type, title):
+    def _namespace(
+        module: str, name: str, query_type: type, title: LocalizedText
+    ) -> StrawberryField:
         def resolve() -> query_type:  # type: ignore[valid-type]
             return query_type()
 
         resolve.__annotations__ = {"return": query_type}  # Strawberry reads the return type
-        field = strawberry.field(
+        field: StrawberryField = strawberry.field(
             resolver=resolve,
             name=name,
             extensions=[ModuleGate(module)],

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Iterable
 
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from eiso.core.plugins.activation import ActiveModules
 from eiso.graphql.server.assembly import SchemaAssembler, SchemaClash
@@ -23,7 +25,12 @@ log = logging.getLogger("eiso.graphql")
 
 class ProvinceGraphQL:
     def __init__(
-        self, assembler: SchemaAssembler, active: ActiveModules, *, dev: bool, allowed_origins=()
+        self,
+        assembler: SchemaAssembler,
+        active: ActiveModules,
+        *,
+        dev: bool,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         self.assembler, self.active = assembler, active
         self.dev, self.allowed_origins = dev, tuple(allowed_origins)
@@ -34,7 +41,7 @@ class ProvinceGraphQL:
             self.assembler.schema_for(modules), dev=self.dev, allowed_origins=self.allowed_origins
         )
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         connection = HTTPConnection(scope)
         app = scope["app"]
         principal = await app.state.authenticator(connection)

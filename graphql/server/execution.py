@@ -23,9 +23,9 @@ subscriptions always take it (they are long-lived, their set-up cost does not ma
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from inspect import isawaitable
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import strawberry
 from strawberry.exceptions import MissingQueryError
@@ -37,24 +37,27 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
 from eiso.graphql.server.executor import EisoExecutionContext
-from eiso.graphql.server.limits import Limits, limit_rules, schema_extensions
-from graphql import GraphQLError, execute, parse, specified_rules
+from eiso.graphql.server.limits import HygieneFactory, Limits, limit_rules, schema_extensions
+from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules
+
+# Strawberry annotates its check `-> bool`; graphql-core asks for the TypeGuard that it is.
+_IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
 
 
 class EisoSchema(strawberry.Schema):
-    def __init__(self, *args: Any, limits: Limits, **kwargs: Any) -> None:
+    def __init__(self, query: type, *, limits: Limits, **kwargs: Any) -> None:
         kwargs.setdefault("execution_context_class", EisoExecutionContext)
-        super().__init__(*args, extensions=schema_extensions(limits), **kwargs)
+        super().__init__(query, extensions=schema_extensions(limits), **kwargs)
         self.limits = limits
         self.rules = (*specified_rules, *limit_rules(limits))
         # Bound to this schema: validation depends on it. Bounded: query texts come from
         # anyone (the limits cap what one entry costs).
         self.prepared = functools.lru_cache(maxsize=limits.cache_size)(self._prepare)
         self.lean = not self.directives and all(
-            hasattr(factory, "limits") for factory in self.extensions
+            isinstance(factory, HygieneFactory) for factory in self.extensions
         )
 
-    def _prepare(self, query: str) -> tuple[Any, list[GraphQLError]]:
+    def _prepare(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
         """(document or None, errors) for a query text: parsing and validation, cached."""
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
@@ -89,7 +92,7 @@ class EisoSchema(strawberry.Schema):
         document, errors = self.prepared(query)
         if document is not None:
             self._check_operation(document, operation_name, allowed_operation_types)
-        if errors:
+        if errors or document is None:  # no document: a parse error
             return self._failed(errors)
         try:
             result = execute(
@@ -100,7 +103,7 @@ class EisoSchema(strawberry.Schema):
                 variable_values=variable_values,
                 operation_name=operation_name,
                 executor_class=self.execution_context_class,
-                is_awaitable=optimized_is_awaitable,
+                is_awaitable=_IS_AWAITABLE,
                 operation_extensions=operation_extensions,
             )
             if isawaitable(result):
@@ -118,7 +121,11 @@ class EisoSchema(strawberry.Schema):
         return ExecutionResult(data=result.data, errors=result.errors)
 
     @staticmethod
-    def _check_operation(document, operation_name, allowed) -> None:
+    def _check_operation(
+        document: DocumentNode,
+        operation_name: str | None,
+        allowed: Iterable[OperationType] | None,
+    ) -> None:
         try:
             operation_type = get_operation_type(document, operation_name)
         except RuntimeError as error:

@@ -22,11 +22,14 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, NamedTuple
 
-from graphql.pyutils import Undefined
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.incremental.incremental_executor import DeliveryGroupMap
+from graphql.pyutils import AwaitableOrValue, Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from graphql import (
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -55,9 +58,16 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # id(grouped field set) -> (the set, its plan or None). graphql-core memoizes a
         # field's sub-selection per request, so every item of a list shares one set; the set
         # is kept beside its plan so that its id cannot be reused within the request.
-        self._plans: dict[int, tuple[Any, Plan | None]] = {}
+        self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
 
-    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: DeliveryGroupMap | None,
+    ) -> AwaitableOrValue[dict[str, Any]]:
         plan = self._plan(parent_type, grouped_field_set)
         if plan is not None:
             try:
@@ -68,7 +78,9 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             parent_type, source_value, path, grouped_field_set, position_context
         )
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set) -> Plan | None:
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> Plan | None:
         known = self._plans.get(id(grouped_field_set))
         if known is None:
             plan = (
@@ -79,7 +91,9 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             known = self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return known[1]
 
-    def _fields(self, parent_type: GraphQLObjectType, grouped_field_set) -> Plan | None:
+    def _fields(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> Plan | None:
         """The plan when every field of the set is plain, else None."""
         fields = []
         for response_name, field_details_list in grouped_field_set.items():
@@ -88,7 +102,7 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             name = field_details_list[0].node.name.value
             if name == "__typename":
                 type_name = parent_type.name
-                fields.append(_Field(response_name, lambda _s, _i, n=type_name: n, _same, True))
+                fields.append(_Field(response_name, _constant(type_name), _same, True))
                 continue
             field_def = self.schema.get_field(parent_type, name)
             if (
@@ -105,7 +119,7 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return tuple(fields)
 
     def _completion(
-        self, field_type: GraphQLOutputType, field_details_list
+        self, field_type: GraphQLOutputType, field_details_list: FieldDetailsList
     ) -> Callable[[Any], Any] | None:
         """How a value of `field_type` completes on the plain path (None: it cannot)."""
         if isinstance(field_type, GraphQLNonNull):
@@ -130,13 +144,15 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return None if plan is None else (lambda value: _read(plan, value))
 
 
-def _reader(field_def) -> Callable[[Any, Any], Any]:
+def _reader(field_def: GraphQLField) -> Callable[[Any, Any], Any]:
     """Strawberry's basic resolver calls `config.default_resolver(source, python_name)`;
     with the default `getattr` that is one attribute read, done here without the two calls
     around it."""
+    resolve = field_def.resolve
+    assert resolve is not None  # a plain field has Strawberry's default resolver (`_fields`)
     field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if field is None or field.default_resolver is not getattr:
-        return field_def.resolve
+        return resolve
     read = attrgetter(field.python_name)
     return lambda source, _info: read(source)
 
@@ -154,6 +170,11 @@ def _read(plan: Plan, source: Any) -> dict[str, Any]:
     return results
 
 
+def _constant(value: str) -> Callable[[Any, Any], str]:
+    """A resolver answering `value` (`__typename`: the parent type's name)."""
+    return lambda _source, _info: value
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -169,10 +190,10 @@ def _leaf(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 
 def _list(item: Callable[[Any], Any], item_non_null: bool) -> Callable[[Any], Any]:
-    def complete(value: Any) -> list:
+    def complete(value: Any) -> list[Any]:
         if not isinstance(value, list | tuple):
             raise _Unusual  # graphql-core iterates other iterables and words the error
-        results = []
+        results: list[Any] = []
         for element in value:
             if element is None:
                 if item_non_null:

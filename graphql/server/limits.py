@@ -11,9 +11,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
@@ -22,9 +23,11 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLOutputType,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
+    SelectionSetNode,
     ValidationContext,
     ValidationRule,
     Visitor,
@@ -57,7 +60,11 @@ def _fragments(context: ValidationContext) -> dict[str, FragmentDefinitionNode]:
     }
 
 
-def _expanded(selection_set, fragments, seen=frozenset()):
+def _expanded(
+    selection_set: SelectionSetNode | None,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: frozenset[str] = frozenset(),
+) -> Iterator[FieldNode]:
     """The selections of a set with fragment spreads and inline fragments flattened."""
     for selection in selection_set.selections if selection_set else ():
         if isinstance(selection, FieldNode):
@@ -112,7 +119,7 @@ def directives_rule(limit: int) -> type[ValidationRule]:
             count = 0
 
             class Count(Visitor):
-                def enter_directive(self, *_):
+                def enter_directive(self, *_: Any) -> None:
                     nonlocal count
                     count += 1
 
@@ -139,11 +146,11 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
 
     from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
-    from graphql import GraphQLList, GraphQLNonNull, get_named_type
+    from graphql import GraphQLList, GraphQLNamedType, GraphQLNonNull, get_named_type
 
-    META_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+    meta_fields = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
-    def is_list(type_) -> bool:
+    def is_list(type_: GraphQLOutputType | None) -> bool:
         while isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
         return isinstance(type_, GraphQLList)
@@ -154,14 +161,19 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
             schema = context.schema
             fragments = _fragments(context)
 
-            def cost(selection_set, parent_type, multiplier: int, depth: int) -> int:
+            def cost(
+                selection_set: SelectionSetNode | None,
+                parent_type: GraphQLNamedType | None,
+                multiplier: int,
+                depth: int,
+            ) -> int:
                 total = 0
                 if depth > 50:
                     return total
                 for field in _expanded(selection_set, fragments):
                     if not field.selection_set:
                         continue
-                    definition = META_FIELDS.get(field.name.value) or getattr(
+                    definition = meta_fields.get(field.name.value) or getattr(
                         parent_type, "fields", {}
                     ).get(field.name.value)
                     field_type = definition.type if definition else None
@@ -209,29 +221,34 @@ def limit_rules(limits: Limits = DEFAULT_LIMITS) -> tuple[type[ValidationRule], 
     )
 
 
-def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], object]]:
+class HygieneFactory:
+    """Makes each request's `Hygiene` (a Strawberry extension factory). It carries `limits`:
+    what graphql/server/execution.py reads to apply them itself."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits, self.rules = limits, limit_rules(limits)
+
+    def __call__(self) -> Hygiene:
+        return Hygiene(self.limits, self.rules)
+
+
+def schema_extensions(limits: Limits = DEFAULT_LIMITS) -> list[Callable[[], SchemaExtension]]:
     """The limits as a Strawberry extension: what `strawberry.Schema.execute` and `subscribe`
-    run. eiso's schemas (graphql/server/execution.py) apply the same rules to queries and mutations
-    without the extension machinery."""
-    rules = limit_rules(limits)
-
-    def hygiene() -> Hygiene:
-        return Hygiene(limits, rules)
-
-    hygiene.limits = limits  # what graphql/server/execution.py reads to apply them itself
-    return [hygiene]
+    run. eiso's schemas (graphql/server/execution.py) apply the same rules to queries and
+    mutations without the extension machinery."""
+    return [HygieneFactory(limits)]
 
 
 class Hygiene(ParserCache, ValidationCache):
     """Strawberry's MaxTokensLimiter + AddValidationRules + ParserCache + ValidationCache as
     one extension: each extension costs every request a hook lookup per lifecycle step."""
 
-    def __init__(self, limits: Limits, rules: list[type[ValidationRule]]) -> None:
+    def __init__(self, limits: Limits, rules: Sequence[type[ValidationRule]]) -> None:
         ParserCache.__init__(self, maxsize=limits.cache_size)
         ValidationCache.__init__(self, maxsize=limits.cache_size)
         self.max_tokens, self.rules = limits.max_tokens, tuple(rules)
 
-    def on_operation(self):
+    def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         context.parse_options["max_tokens"] = self.max_tokens  # as MaxTokensLimiter
         context.validation_rules = context.validation_rules + self.rules  # as AddValidationRules

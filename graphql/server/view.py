@@ -10,28 +10,36 @@ answers and status codes stay Strawberry's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 import orjson
 import strawberry
 from cross_web import HTTPException  # what Strawberry's views raise
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
-from strawberry.types.unset import UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from eiso.core.errors import DomainError
 from eiso.graphql.server.context import Context
+from graphql import GraphQLError, GraphQLFormattedError
 
 log = logging.getLogger("eiso.graphql")
 _POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
 
 
-class GraphQLView(GraphQL):
-    def __init__(self, schema: strawberry.Schema, *, dev: bool, allowed_origins=()) -> None:
+class GraphQLView(GraphQL[Context, None]):
+    def __init__(
+        self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
+    ) -> None:
         self.dev = dev
         super().__init__(
             schema,
@@ -49,7 +57,7 @@ class GraphQLView(GraphQL):
     def parse_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # orjson's error is a json.JSONDecodeError: same 400
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] == "POST"
@@ -65,13 +73,13 @@ class GraphQLView(GraphQL):
             return
         await super().__call__(scope, receive, send)
 
-    async def _strawberry(self, request: Request):
+    async def _strawberry(self, request: Request) -> Response:
         try:
             return await self.run(request)
         except HTTPException as error:
             return PlainTextResponse(error.reason, status_code=error.status_code)
 
-    async def _post(self, request: Request):
+    async def _post(self, request: Request) -> Response:
         """One operation in a JSON body: what `run` does for it, without the generic parts."""
         try:
             data = orjson.loads(await request.body())
@@ -105,14 +113,16 @@ class GraphQLView(GraphQL):
             self._handle_errors(result.errors, response_data)
         return self.create_response(response_data=response_data, sub_response=sub_response)
 
-    async def process_result(self, request, result):
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         """Errors keep their stable code; unexpected ones are masked outside development."""
         data = await super().process_result(request, result)
         if result.errors:
             data["errors"] = [self._format_error(error) for error in result.errors]
         return data
 
-    def _format_error(self, error) -> dict:
+    def _format_error(self, error: GraphQLError) -> GraphQLFormattedError:
         formatted = error.formatted
         original = error.original_error
         extensions = dict(formatted.get("extensions") or {})
@@ -128,8 +138,11 @@ class GraphQLView(GraphQL):
         formatted["extensions"] = extensions
         return formatted
 
-    async def get_context(self, request, response) -> Context:
-        # The province dispatcher (graphql/server/dispatch.py) has authenticated the caller already.
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        # The province dispatcher (graphql/server/dispatch.py) has authenticated the caller
+        # already.
         routed = request.scope.get("eiso.graphql")
         if routed is None:
             routed = {
@@ -144,7 +157,7 @@ class GraphQLView(GraphQL):
             extras={"modules": routed["modules"]},
         )
 
-    async def on_ws_connect(self, context: Context):
+    async def on_ws_connect(self, context: Context) -> UnsetType:
         """A websocket client may authenticate in `connection_init`'s payload,
         `{"authorization": "Bearer <token>"}` (browsers cannot set headers on a websocket); it
         takes the place of the handshake's header. A credential that does not authenticate
@@ -169,7 +182,7 @@ class _Unusual(Exception):
     """A request the lean path leaves to Strawberry."""
 
 
-def _json_body(scope) -> bool:
+def _json_body(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"content-type":
             return value.split(b";", 1)[0].strip().lower() == b"application/json"

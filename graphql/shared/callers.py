@@ -6,9 +6,10 @@ from eiso.core.auth.principal import Principal
 from eiso.core.errors import DomainError
 
 
-def agency_of(principal: Principal) -> tuple[int, int]:
-    """(province_id, agency_id) of the one agency the caller acts for; BAD_INPUT (field
-    `agency`) for a caller of no single agency."""
+def acting_agency(principal: Principal) -> tuple[int, int] | None:
+    """(province_id, agency_id) of the one agency the caller acts for: an officer's own, or the
+    one agency an integration client's token is bound to by its tenant scope; None for a caller
+    of no single agency."""
     tenant = principal.tenant
     if (
         principal.agency_id is None
@@ -17,7 +18,16 @@ def agency_of(principal: Principal) -> tuple[int, int]:
     ):  # an integration client's token is bound to one agency
         return next(iter(tenant.province_ids)), next(iter(tenant.agency_ids))
     if principal.agency_id is None or principal.province_id is None:
+        return None
+    return principal.province_id, principal.agency_id
+
+
+def agency_of(principal: Principal) -> tuple[int, int]:
+    """(province_id, agency_id) of the one agency the caller acts for; BAD_INPUT (field
+    `agency`) for a caller of no single agency."""
+    agency = acting_agency(principal)
+    if agency is None:
         raise DomainError(
             "this needs a caller of one agency", "cần người dùng thuộc một cơ quan", field="agency"
         )
-    return principal.province_id, principal.agency_id
+    return agency

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -13,6 +14,7 @@ import strawberry
 from eiso.core.errors import DomainError
 
 T = TypeVar("T")
+R = TypeVar("R")
 MAX_PAGE = 100
 
 
@@ -35,13 +37,13 @@ class Connection(Generic[T]):
     total_count: int
 
 
-class KeyedEdge:
+class KeyedEdge(Generic[T, R]):
     """An `Edge` whose cursor is encoded only if the query asks for it (a page usually reads
     `pageInfo.endCursor` alone): Strawberry reads an edge's fields by attribute."""
 
     __slots__ = ("_key", "_row", "node")
 
-    def __init__(self, node, row, key) -> None:
+    def __init__(self, node: T, row: R, key: Callable[[R], list[Any]]) -> None:
         self.node, self._row, self._key = node, row, key
 
     @property
@@ -49,11 +51,11 @@ class KeyedEdge:
         return encode_cursor(self._key(self._row))
 
 
-def encode_cursor(key: list) -> str:
+def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
 
 
-def decode_cursor(cursor: str, size: int) -> list:
+def decode_cursor(cursor: str, size: int) -> list[Any]:
     """The sort key in `cursor`; a cursor not made here is BAD_INPUT."""
     try:
         key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))

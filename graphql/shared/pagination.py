@@ -4,10 +4,12 @@ are in graphql/shared/connections.py)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 import strawberry
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import ColumnExpressionArgument, Select, desc, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal
 from eiso.graphql.shared.connections import (
@@ -17,75 +19,105 @@ from eiso.graphql.shared.connections import (
     PageInfo,
     check_first,
     decode_cursor,
-    encode_cursor,
 )
 from eiso.tenants.scope import TenantScope
 
+R = TypeVar("R")
+N = TypeVar("N")
+R_contra = TypeVar("R_contra", contravariant=True)
+N_co = TypeVar("N_co", covariant=True)
 
-async def keyset_page(session, statement, columns, first: int, after: str | None):
-    """Keyset pagination on `columns` (the last one unique), ascending: one query for the page,
-    one count. Answers (rows, has_next, total)."""
+
+class NodeOf(Protocol[R_contra, N_co]):
+    """A node type built from its row: `ProvinceNode(row=row)`."""
+
+    def __call__(self, *, row: R_contra) -> N_co: ...
+
+
+class TenantKeyed(Protocol):
+    """A tenant table's row: keyed by (province_id, id)."""
+
+    province_id: int
+    id: int
+
+
+Keyed = TypeVar("Keyed", bound=TenantKeyed)
+
+
+async def keyset_page(
+    session: AsyncSession,
+    statement: Select[R],
+    columns: Sequence[ColumnExpressionArgument[Any]],
+    first: int,
+    after: str | None,
+    *,
+    descending: bool = False,
+) -> tuple[list[R], bool, int]:
+    """Keyset pagination on `columns` (the last one unique), ascending unless `descending`:
+    one query for the page, one count. Answers (rows, has_next, total)."""
     total = (
         await session.execute(select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
     if after is not None:
-        statement = statement.where(tuple_(*columns) > tuple_(*decode_cursor(after, len(columns))))
-    rows = list((await session.execute(statement.order_by(*columns).limit(first + 1))).scalars())
+        key, cursor = tuple_(*columns), tuple_(*decode_cursor(after, len(columns)))
+        statement = statement.where(key < cursor if descending else key > cursor)
+    order = [desc(c) for c in columns] if descending else columns
+    rows = list((await session.execute(statement.order_by(*order).limit(first + 1))).scalars())
     return rows[:first], len(rows) > first, total
 
 
 def connection_of(
-    rows, has_next: bool, total: int, node, key, nodes: list | None = None
-) -> Connection:
-    """A page's connection; `nodes` when built already (else `node(row=row)` each). `key(row)`
-    is the row's sort key, encoded into a cursor only when the query reads it."""
-    nodes = [node(row=row) for row in rows] if nodes is None else nodes
+    rows: Sequence[R],
+    has_next: bool,
+    total: int,
+    node: NodeOf[R, N],
+    key: Callable[[R], list[Any]],
+) -> Connection[N]:
+    """A page's connection, a `node(row=row)` each. `key(row)` is the row's sort key, encoded
+    into a cursor only when the query reads it."""
+    return connection_of_nodes(rows, [node(row=row) for row in rows], has_next, total, key)
+
+
+def connection_of_nodes(
+    rows: Sequence[R],
+    nodes: Sequence[N],
+    has_next: bool,
+    total: int,
+    key: Callable[[R], list[Any]],
+) -> Connection[N]:
+    """A page's connection of nodes built already, one for each row (in order)."""
     edges = [KeyedEdge(item, row, key) for item, row in zip(nodes, rows, strict=True)]
     return Connection(
-        edges=edges,
+        # A KeyedEdge stands for an Edge: Strawberry reads an edge's fields by attribute.
+        edges=cast("list[Edge[N]]", edges),
         page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
         total_count=total,
     )
 
 
+def tenant_key(row: TenantKeyed) -> list[Any]:
+    """The sort key of a tenant row in a page of `newest_first`."""
+    return [row.province_id, row.id]
+
+
 async def newest_first(
     info: strawberry.Info,
-    model,
+    model: type[Keyed],
     first: int,
     after: str | None,
-    make: Callable[[Any, list], Awaitable[list]],
-    where: Sequence = (),
+    make: Callable[[AsyncSession, list[Keyed]], Awaitable[list[N]]],
+    where: Sequence[ColumnExpressionArgument[bool]] = (),
     scope: TenantScope | None = None,
-) -> Connection:
+) -> Connection[N]:
     """Keyset pagination on (province_id, id) in the caller's scope, newest first: one query
     for the page, one count; `make(session, rows)` builds the nodes (and batches any nested
     loads)."""
     principal = require_principal(info.context.principal)
     first = check_first(first)
-    columns = (model.province_id, model.id)
-    statement = select(model).where(*where)
+    columns = (col(model.province_id), col(model.id))
     async with info.context.resources.session(scope or principal.tenant) as session:
-        total = (
-            await session.execute(select(func.count()).select_from(statement.subquery()))
-        ).scalar_one()
-        if after is not None:
-            statement = statement.where(tuple_(*columns) < tuple_(*decode_cursor(after, 2)))
-        rows = list(
-            (
-                await session.execute(
-                    statement.order_by(*(c.desc() for c in columns)).limit(first + 1)
-                )
-            ).scalars()
+        rows, has_next, total = await keyset_page(
+            session, select(model).where(*where), columns, first, after, descending=True
         )
-        nodes = await make(session, rows[:first])
-    edges = [
-        Edge(cursor=encode_cursor([row.province_id, row.id]), node=node)
-        for row, node in zip(rows, nodes)
-    ]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-        ),
-        total_count=total,
-    )
+        nodes = await make(session, rows)
+    return connection_of_nodes(rows, nodes, has_next, total, tenant_key)

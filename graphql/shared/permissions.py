@@ -6,6 +6,10 @@ passes `RULES["operation"]`; otherwise the error carries code UNAUTHENTICATED or
 
 from __future__ import annotations
 
+from typing import Any
+
+import strawberry
+from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from eiso.core.auth import rules
@@ -19,11 +23,12 @@ class Allowed(BasePermission):
             raise KeyError(f"no rule for GraphQL operation {operation!r} in core/auth/rules.py")
         self.operation = operation
 
-    def has_permission(self, source, info, **kwargs) -> bool:
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         rules.check_operation(info.context.principal, self.operation)
         return True
 
 
-def guard(operation: str) -> list[PermissionExtension]:
-    """The extensions of a field that runs only for callers passing `RULES[operation]`."""
+def guard(operation: str) -> list[FieldExtension]:
+    """The extensions of a field that runs only for callers passing `RULES[operation]` (a list
+    of the base class: what `strawberry.field(extensions=...)` takes)."""
     return [PermissionExtension(permissions=[Allowed(operation)], use_directives=False)]

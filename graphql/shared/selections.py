@@ -4,13 +4,13 @@ dataloaders, and the nested fields then complete without another query or task."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import strawberry
-from strawberry.types.nodes import FragmentSpread, InlineFragment, Selection
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 
 
-def _fields(selections: Iterable[Selection]):
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
     for selection in selections:
         if isinstance(selection, (InlineFragment, FragmentSpread)):
             yield from _fields(selection.selections)
@@ -28,5 +28,6 @@ def _selects(selections: Iterable[Selection], path: tuple[str, ...]) -> bool:
 
 def selects(info: strawberry.Info, *path: str) -> bool:
     """Whether the resolving field's selection reaches `path` (by GraphQL field names, through
-    fragments and aliases): `selects(info, "edges", "node", "parent")`."""
-    return _selects(info.selected_fields[0].selections, path)
+    fragments and aliases): `selects(info, "edges", "node", "parent")`. A field asked for more
+    than once under one response key merges its selections: any of them counts."""
+    return any(_selects(field.selections, path) for field in info.selected_fields)

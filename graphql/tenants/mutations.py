@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import strawberry
 from sqlalchemy import select
+from sqlmodel import col
 from strawberry.scalars import JSON
 
 from eiso.core.auth.invitations import create_agency_admins
@@ -25,7 +28,7 @@ async def _switch(
     module: str,
     enabled: bool,
     province_id: int | None,
-    config: dict | None = None,
+    config: JSON | None = None,
 ) -> ModuleNode:
     """One path for every caller: the activation service checks the administrator, the module
     and its configuration, records who and when, and tells every worker's schema cache."""
@@ -45,7 +48,8 @@ async def _switch(
         target,
         module,
         enabled,
-        config,
+        # Any JSON: the module's model check answers INVALID_CONFIG for what is not an object.
+        cast("dict[str, Any] | None", config),
     )
     return next(node for node in await module_nodes(info, target) if node.name == module)
 
@@ -71,7 +75,7 @@ class TenantsMutation:
         resources = info.context.resources
         async with resources.session(TenantScope.nation()) as session:
             province = (
-                await session.execute(select(Province).where(Province.code == province_code))
+                await session.execute(select(Province).where(col(Province.code) == province_code))
             ).scalar_one_or_none()
         if province is None:
             raise NotFound(

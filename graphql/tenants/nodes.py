@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
@@ -16,12 +17,20 @@ from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantS
 
 def _graphql_enum(source: type[enum.Enum]) -> type[enum.Enum]:
     """The same values, with the upper-case names GraphQL clients expect (COMMUNE, ...)."""
-    return strawberry.enum(enum.Enum(source.__name__, {m.name.upper(): m.value for m in source}))
+    members = {m.name.upper(): m.value for m in source}
+    # mypy reads the functional API only with a literal name; this is the model's name.
+    graphql_enum = enum.Enum(source.__name__, members)  # type: ignore[misc]
+    return strawberry.enum(graphql_enum)
 
 
-AgencyKindEnum = _graphql_enum(AgencyKind)
-IsoStatusEnum = _graphql_enum(IsoStatus)
-TenantStatusEnum = _graphql_enum(TenantStatus)
+if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
+    AgencyKindEnum = AgencyKind
+    IsoStatusEnum = IsoStatus
+    TenantStatusEnum = TenantStatus
+else:
+    AgencyKindEnum = _graphql_enum(AgencyKind)
+    IsoStatusEnum = _graphql_enum(IsoStatus)
+    TenantStatusEnum = _graphql_enum(TenantStatus)
 
 
 @strawberry.enum(name="ImportFormat")
@@ -47,6 +56,7 @@ class ProvinceNode:
 
     def __post_init__(self) -> None:
         row = self.row
+        assert row.id is not None  # a saved row
         self.id = strawberry.ID(encode_id("Province", row.id, row.id))
         self.code, self.name = row.code, row.name
         self.status = TenantStatusEnum(row.status)
@@ -79,20 +89,25 @@ class AgencyNode:
     def parent(self, info: strawberry.Info) -> AgencyNode | None:
         if self.row.parent_id is None:
             return None
-        return then(
+        # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
+        return then(  # type: ignore[return-value]
             loaders(info).agencies.load((self.row.province_id, self.row.parent_id)), _agency_node
         )
 
     @strawberry.field
     def province(self, info: strawberry.Info) -> ProvinceNode:
-        return then(loaders(info).provinces.load(self.row.province_id), _province_node)
+        # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
+        return then(  # type: ignore[return-value]
+            loaders(info).provinces.load(self.row.province_id), _province_node
+        )
 
 
 def _agency_node(row: Agency | None) -> AgencyNode | None:
     return AgencyNode(row=row) if row else None
 
 
-def _province_node(row: Province) -> ProvinceNode:
+def _province_node(row: Province | None) -> ProvinceNode:
+    assert row is not None  # every agency's province exists, and provinces are public
     return ProvinceNode(row=row)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
@@ -20,14 +24,37 @@ from eiso.tenants.models import Agency, Province
 from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
+R = TypeVar("R")
 
-def _search(column, search: str | None):
+
+def _search(column: SQLColumnExpression[str], search: str | None) -> ColumnElement[bool] | None:
     """Diacritic- and case-insensitive: "xa tien yen" finds "Xã Tiên Yên"."""
     folded = fold(search or "")
     if not folded:
         return None
     escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.like(f"%{escaped}%", escape="\\")
+
+
+async def _page_by_name(
+    session: AsyncSession,
+    statement: Select[R],
+    model: type[Province] | type[Agency],
+    search: str | None,
+    first: int,
+    after: str | None,
+) -> tuple[list[R], bool, int]:
+    """A page of provinces or agencies by name, those whose name has `search` (folded)."""
+    name = col(model.name_folded)
+    condition = _search(name, search)
+    if condition is not None:
+        statement = statement.where(condition)
+    return await keyset_page(session, statement, (name, col(model.id)), check_first(first), after)
+
+
+def _by_name(row: Province | Agency) -> list[Any]:
+    """The sort key of `_page_by_name`."""
+    return [row.name_folded, row.id]
 
 
 @strawberry.type
@@ -43,17 +70,11 @@ class TenantsQuery:
         first: int = 50,
         after: str | None = None,
     ) -> Connection[ProvinceNode]:
-        statement = select(Province)
-        condition = _search(Province.name_folded, search)
-        if condition is not None:
-            statement = statement.where(condition)
         async with info.context.resources.session(TenantScope.nation()) as session:
-            rows, has_next, total = await keyset_page(
-                session, statement, (Province.name_folded, Province.id), check_first(first), after
+            rows, has_next, total = await _page_by_name(
+                session, select(Province), Province, search, first, after
             )
-        return connection_of(
-            rows, has_next, total, ProvinceNode, lambda row: [row.name_folded, row.id]
-        )
+        return connection_of(rows, has_next, total, ProvinceNode, _by_name)
 
     @strawberry.field(
         description="One province by its official code.", extensions=guard("province")
@@ -61,7 +82,7 @@ class TenantsQuery:
     async def province(self, info: strawberry.Info, code: str) -> ProvinceNode | None:
         async with info.context.resources.session(TenantScope.nation()) as session:
             row = (
-                await session.execute(select(Province).where(Province.code == code))
+                await session.execute(select(Province).where(col(Province.code) == code))
             ).scalar_one_or_none()
         if row is None:
             raise NotFound(f"no province with code {code!r}", f"không tìm thấy tỉnh có mã {code!r}")
@@ -82,15 +103,12 @@ class TenantsQuery:
         principal = require_principal(info.context.principal)
         statement = select(Agency)
         if province_code is not None:
-            statement = statement.join(Province, Province.id == Agency.province_id).where(
-                Province.code == province_code
+            statement = statement.join(Province, col(Province.id) == col(Agency.province_id)).where(
+                col(Province.code) == province_code
             )
-        condition = _search(Agency.name_folded, search)
-        if condition is not None:
-            statement = statement.where(condition)
         async with info.context.resources.session(principal.tenant) as session:
-            rows, has_next, total = await keyset_page(
-                session, statement, (Agency.name_folded, Agency.id), check_first(first), after
+            rows, has_next, total = await _page_by_name(
+                session, statement, Agency, search, first, after
             )
             await loaders(info).prime_relations(
                 session,
@@ -98,9 +116,7 @@ class TenantsQuery:
                 parents=selects(info, "edges", "node", "parent"),
                 provinces=selects(info, "edges", "node", "province"),
             )
-        return connection_of(
-            rows, has_next, total, AgencyNode, lambda row: [row.name_folded, row.id]
-        )
+        return connection_of(rows, has_next, total, AgencyNode, _by_name)
 
     @strawberry.field(
         description="One agency by its global id; NOT_FOUND outside the caller's scope.",
@@ -120,11 +136,13 @@ class TenantsQuery:
 
 
 async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[ModuleNode]:
-    states = {}
+    """Every installed module (and any the province switched that is no longer installed),
+    with the province's switch of each."""
+    states: dict[str, ModuleActivation] = {}
     if province_id is not None:
         async with info.context.resources.session(info.context.principal.tenant) as session:
             rows = await session.execute(
-                select(ModuleActivation).where(ModuleActivation.province_id == province_id)
+                select(ModuleActivation).where(col(ModuleActivation.province_id) == province_id)
             )
             states = {row.module: row for row in rows.scalars()}
     installed = installed_modules()
