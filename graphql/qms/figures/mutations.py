@@ -4,21 +4,14 @@ caller's scope, answering the objective with its result."""
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from eiso.core.auth.rules import require_principal
+from eiso.core.auth.principal import Principal
 from eiso.core.errors import DomainError
-from eiso.core.global_ids import decode_id
 from eiso.core.qms import objectives
 from eiso.graphql.qms.figures.nodes import ObjectiveInput, ObjectiveNode
 from eiso.graphql.shared.permissions import guard
-from eiso.graphql.shared.transactions import act_on_node
-
-
-async def _objective_tx(info: strawberry.Info, work) -> ObjectiveNode:
-    principal = require_principal(info.context.principal)
-    async with info.context.resources.session(principal.tenant) as session, session.begin():
-        row = await work(session, principal)
-        return await ObjectiveNode.of(session, row)
+from eiso.graphql.shared.transactions import act_on_node, in_transaction
 
 
 @strawberry.type
@@ -29,22 +22,23 @@ class FiguresMutation:
         extensions=guard("createObjective"),
     )
     async def create_objective(self, info: strawberry.Info, input: ObjectiveInput) -> ObjectiveNode:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> ObjectiveNode:
             if who.province_id is None:
                 raise DomainError(
                     "this needs a caller of one province or agency",
                     "cần người dùng thuộc một tỉnh hoặc cơ quan",
                     field="province",
                 )
-            return await objectives.create(
+            row = await objectives.create(
                 session,
                 who,
                 province_id=who.province_id,
                 agency_id=who.agency_id,
                 definition=input.definition(),
             )
+            return await ObjectiveNode.of(session, row)
 
-        return await _objective_tx(info, work)
+        return await in_transaction(info, work)
 
     @strawberry.mutation(
         description="Change an objective's definition.", extensions=guard("updateObjective")
@@ -52,13 +46,13 @@ class FiguresMutation:
     async def update_objective(
         self, info: strawberry.Info, id: strawberry.ID, input: ObjectiveInput
     ) -> ObjectiveNode:
-        province_id, row_id = decode_id(id, "Objective")
-        return await _objective_tx(
-            info,
-            lambda session, who: objectives.update(
-                session, who, province_id, row_id, input.definition()
-            ),
-        )
+        async def updated(
+            session: AsyncSession, who: Principal, province_id: int, row_id: int
+        ) -> ObjectiveNode:
+            row = await objectives.update(session, who, province_id, row_id, input.definition())
+            return await ObjectiveNode.of(session, row)
+
+        return await act_on_node(info, id, "Objective", updated)
 
     @strawberry.mutation(
         description="Delete an objective; answers its id.", extensions=guard("deleteObjective")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import annual_report, figures, objectives
@@ -15,6 +17,7 @@ from eiso.graphql.dossiers.nodes import DossierStatus
 # -- enums and inputs ---------------------------------------------------------------------------
 
 
+@strawberry.enum(name="FigureGroup")
 class FigureGroupEnum(enum.Enum):
     NATION = "nation"
     PROVINCE = "province"
@@ -22,6 +25,7 @@ class FigureGroupEnum(enum.Enum):
     PROCEDURE = "procedure"
 
 
+@strawberry.enum(name="FigureMetric")
 class FigureMetricEnum(enum.Enum):
     RECEIVED = "received"
     FINISHED = "finished"
@@ -34,6 +38,7 @@ class FigureMetricEnum(enum.Enum):
     SATISFIED = "satisfied"
 
 
+@strawberry.enum(name="ObjectiveMetric")
 class ObjectiveMetricEnum(enum.Enum):
     ON_TIME_RATE = "on_time_rate"
     SATISFIED_SHARE = "satisfied_share"
@@ -46,6 +51,7 @@ class ObjectiveMetricEnum(enum.Enum):
     BACKLOG = "backlog"
 
 
+@strawberry.enum(name="ObjectiveComparator")
 class ComparatorEnum(enum.Enum):
     AT_LEAST = "at_least"
     AT_MOST = "at_most"
@@ -53,18 +59,12 @@ class ComparatorEnum(enum.Enum):
     LESS_THAN = "less_than"
 
 
+@strawberry.enum(name="ObjectiveStatus")
 class ObjectiveStatusEnum(enum.Enum):
     ACHIEVED = "achieved"
     NOT_ACHIEVED = "not_achieved"
     IN_PROGRESS = "in_progress"
     NO_DATA = "no_data"
-
-
-FigureGroup = strawberry.enum(FigureGroupEnum, name="FigureGroup")
-FigureMetric = strawberry.enum(FigureMetricEnum, name="FigureMetric")
-ObjectiveMetric = strawberry.enum(ObjectiveMetricEnum, name="ObjectiveMetric")
-Comparator = strawberry.enum(ComparatorEnum, name="ObjectiveComparator")
-ObjectiveStatus = strawberry.enum(ObjectiveStatusEnum, name="ObjectiveStatus")
 
 
 @strawberry.input(
@@ -84,8 +84,8 @@ class PeriodInput:
 @strawberry.input
 class ObjectiveInput:
     title: str
-    metric: ObjectiveMetric
-    comparator: Comparator
+    metric: ObjectiveMetricEnum
+    comparator: ComparatorEnum
     target: float
     period: PeriodInput
     procedure_code: str | None = None
@@ -111,13 +111,13 @@ class IndexPoints:
     group: str
     max_points: int
     points: float | None
-    numerator_metric: FigureMetric
+    numerator_metric: FigureMetricEnum
     numerator: int
-    denominator_metric: FigureMetric
+    denominator_metric: FigureMetricEnum
     denominator: int
 
 
-def _points(index: dict) -> list[IndexPoints]:
+def _points(index: dict[str, Any]) -> list[IndexPoints]:
     return [
         IndexPoints(
             group=group,
@@ -157,21 +157,39 @@ class FigureRow:
 
     @classmethod
     def of(cls, row: figures.Figures, group: figures.Group) -> FigureRow:
-        data = annual_report.figures_dict(row)
-        ids: dict = {}
-        if group is figures.Group.province:
-            ids["province_id"] = strawberry.ID(encode_id("Province", row.key[0], row.key[0]))
-        elif group is figures.Group.agency:
-            ids["province_id"] = strawberry.ID(encode_id("Province", row.key[0], row.key[0]))
-            ids["agency_id"] = strawberry.ID(encode_id("Agency", row.key[0], row.key[1]))
+        """The row of one group: its key (province, agency or procedure) names the group."""
+        province_id: strawberry.ID | None = None
+        agency_id: strawberry.ID | None = None
+        procedure_code: str | None = None
+        if group in (figures.Group.province, figures.Group.agency):
+            province_id = strawberry.ID(encode_id("Province", row.key[0], row.key[0]))
+        if group is figures.Group.agency:
+            agency_id = strawberry.ID(encode_id("Agency", row.key[0], row.key[1]))
         elif group is figures.Group.procedure:
-            ids["procedure_code"] = row.key[0]
-        return cls.from_dict(data, annual_report.index_766(row), **ids)
+            procedure_code = row.key[0]
+        return cls.from_dict(
+            annual_report.figures_dict(row),
+            annual_report.index_766(row),
+            province_id=province_id,
+            agency_id=agency_id,
+            procedure_code=procedure_code,
+        )
 
     @classmethod
-    def from_dict(cls, data: dict, index: dict, **ids) -> FigureRow:
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        index: dict[str, Any],
+        *,
+        province_id: strawberry.ID | None = None,
+        agency_id: strawberry.ID | None = None,
+        procedure_code: str | None = None,
+    ) -> FigureRow:
+        """The row from the figures' JSON form (annual_report.figures_dict) and its index."""
         return cls(
-            **ids,
+            province_id=province_id,
+            agency_id=agency_id,
+            procedure_code=procedure_code,
             received=data["received"],
             finished=data["finished"],
             on_time=data["onTime"],
@@ -216,17 +234,17 @@ class ObjectiveNode:
         description="Empty: an objective of the whole province."
     )
     title: str
-    metric: ObjectiveMetric
-    comparator: Comparator
+    metric: ObjectiveMetricEnum
+    comparator: ComparatorEnum
     target: float
     period_from: dt.date
     period_to: dt.date
     procedure_code: str | None
-    status: ObjectiveStatus
+    status: ObjectiveStatusEnum
     actual: float | None
 
     @classmethod
-    async def of(cls, session, row: objectives.Objective) -> ObjectiveNode:
+    async def of(cls, session: AsyncSession, row: objectives.Objective) -> ObjectiveNode:
         result = await objectives.evaluate(session, row)
         return cls(
             id=strawberry.ID(encode_id("Objective", row.province_id, row.id)),
@@ -250,13 +268,13 @@ class ObjectiveNode:
 class ObjectiveResult:
     scope: str
     title: str
-    metric: ObjectiveMetric
-    comparator: Comparator
+    metric: ObjectiveMetricEnum
+    comparator: ComparatorEnum
     target: float
     period_from: dt.date
     period_to: dt.date
     procedure_code: str | None
-    status: ObjectiveStatus
+    status: ObjectiveStatusEnum
     actual: float | None
 
 
@@ -292,7 +310,8 @@ class ParIndexData:
 
 
 @strawberry.type(
-    description="The yearly report on ISO application: agencies of a province, or provinces of the nation."
+    description="The yearly report on ISO application: agencies of a province, or provinces of "
+    "the nation."
 )
 class AnnualReport:
     year: int
@@ -308,10 +327,10 @@ class AnnualReport:
     objectives: list[ObjectiveResult]
 
     @classmethod
-    def of(cls, report: dict) -> AnnualReport:
+    def of(cls, report: dict[str, Any]) -> AnnualReport:
         province = report["province"] or {"code": "VN", "name": "Toàn quốc"}
 
-        def line(row: dict, level: str, code: str, name: str) -> ReportLine:
+        def line(row: dict[str, Any], level: str, code: str, name: str) -> ReportLine:
             return ReportLine(
                 level=level,
                 code=code,

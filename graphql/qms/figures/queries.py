@@ -6,6 +6,9 @@ outside that scope answers NOT_FOUND."""
 from __future__ import annotations
 
 import strawberry
+from sqlalchemy import ColumnElement
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
@@ -15,9 +18,8 @@ from eiso.core.qms import annual_report, figures, objectives
 from eiso.graphql.qms.figures.nodes import (
     AnnualReport,
     FigureDossier,
-    FigureGroup,
     FigureGroupEnum,
-    FigureMetric,
+    FigureMetricEnum,
     FigureRow,
     ObjectiveNode,
     PeriodInput,
@@ -58,21 +60,23 @@ def _narrow(
     )
 
 
-def _session(info: strawberry.Info, principal: Principal):
+def _session(info: strawberry.Info, principal: Principal) -> AsyncSession:
+    """A session in the caller's scope, to read in (`async with`)."""
     return info.context.resources.session(principal.tenant)
 
 
 @strawberry.type
 class FiguresQuery:
     @strawberry.field(
-        description="Figures per nation, province, agency or procedure over a period, in the caller's scope.",
+        description="Figures per nation, province, agency or procedure over a period, in the "
+        "caller's scope.",
         extensions=guard("figures"),
     )
     async def figures(
         self,
         info: strawberry.Info,
         period: PeriodInput,
-        group_by: FigureGroup = FigureGroupEnum.NATION,
+        group_by: FigureGroupEnum = FigureGroupEnum.NATION,
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
         procedure_code: str | None = None,
@@ -91,7 +95,7 @@ class FiguresQuery:
     async def figure_dossiers(
         self,
         info: strawberry.Info,
-        metric: FigureMetric,
+        metric: FigureMetricEnum,
         period: PeriodInput,
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
@@ -166,12 +170,14 @@ class FiguresQuery:
         after: str | None = None,
         year: int | None = None,
     ) -> Connection[ObjectiveNode]:
-        async def make(session, rows):
+        async def make(
+            session: AsyncSession, rows: list[objectives.Objective]
+        ) -> list[ObjectiveNode]:
             return [await ObjectiveNode.of(session, row) for row in rows]
 
         o = objectives.Objective
-        where = ()
+        where: tuple[ColumnElement[bool], ...] = ()
         if year is not None:
             period = figures.Period.of(year=year)
-            where = (o.period_start <= period.last_day, o.period_end >= period.start)
+            where = (col(o.period_start) <= period.last_day, col(o.period_end) >= period.start)
         return await newest_first(info, o, first, after, make, where)

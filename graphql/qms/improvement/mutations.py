@@ -5,13 +5,17 @@ core/qms."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import Forbidden
 from eiso.core.qms import conformity, legal
 from eiso.core.qms import management_review as reviews
+from eiso.core.qms.common import get_in_scope
 from eiso.graphql.qms.improvement.nodes import (
     ConformityNode,
     LegalBasisVersionNode,
@@ -20,16 +24,16 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewActionNode,
     ReviewFlagNode,
 )
+from eiso.graphql.qms.improvement.queries import agency_row, review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
-from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
-
-async def _review_node(session, row) -> ManagementReviewNode:
-    found = await reviews.actions_of(session, [(row.province_id, row.id)])
-    return ManagementReviewNode.of(row, found.get((row.province_id, row.id), []))
+# A change of the caller's agency's announcement: (session, principal, province_id, agency_id).
+_ConformityChange = Callable[
+    [AsyncSession, Principal, int, int], Awaitable[conformity.ConformityAnnouncement]
+]
 
 
 @strawberry.type
@@ -75,7 +79,7 @@ class ImprovementMutation:
     async def review_procedure(
         self, info: strawberry.Info, procedure_code: str, note: str = ""
     ) -> list[ReviewFlagNode]:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> list[conformity.ReviewFlag]:
             province_id, agency_id = agency_of(who)
             return await legal.review_procedure(
                 session,
@@ -139,7 +143,7 @@ class ImprovementMutation:
         conclusions: str = "",
         risk_threshold: int = reviews.DEFAULT_RISK_THRESHOLD,
     ) -> ManagementReviewNode:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> ManagementReviewNode:
             province_id, agency_id = agency_of(who)
             row = await reviews.hold_review(
                 session,
@@ -169,13 +173,16 @@ class ImprovementMutation:
         owner: str,
         due_date: dt.date,
     ) -> ManagementReviewNode:
-        async def added(session, who, province_id, row_id):
+        async def added(
+            session: AsyncSession, who: Principal, province_id: int, row_id: int
+        ) -> ManagementReviewNode:
             await reviews.add_action(
                 session, who, province_id, row_id, decision=decision, owner=owner, due_date=due_date
             )
-            return await _review_node(
-                session, await session.get(reviews.ManagementReview, (province_id, row_id))
+            row = await get_in_scope(
+                session, reviews.ManagementReview, province_id, row_id, "management review"
             )
+            return (await review_nodes(session, [row]))[0]
 
         return await act_on_node(info, review_id, "ManagementReview", added)
 
@@ -191,10 +198,12 @@ class ImprovementMutation:
         )
 
 
-async def _conformity(info: strawberry.Info, change) -> ConformityNode:
-    async def work(session, who):
+async def _conformity(info: strawberry.Info, change: _ConformityChange) -> ConformityNode:
+    """A change of the caller's agency's announcement, answering the agency's conformity."""
+
+    async def work(session: AsyncSession, who: Principal) -> ConformityNode:
         province_id, agency_id = agency_of(who)
         row = await change(session, who, province_id, agency_id)
-        return ConformityNode.of(await session.get(Agency, (province_id, agency_id)), row)
+        return ConformityNode.of(await agency_row(session, province_id, agency_id), row)
 
     return await in_transaction(info, work)

@@ -5,12 +5,17 @@ actions."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 import strawberry
 from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms.common import value
+from eiso.core.qms.conformity import ConformityAnnouncement, ReviewFlag
+from eiso.core.qms.legal import LegalBasisVersion
+from eiso.core.qms.management_review import ManagementReview, ReviewAction
+from eiso.tenants.models import Agency
 
 
 @strawberry.type
@@ -24,7 +29,7 @@ class LegalBasisVersionNode:
     entered_at: dt.datetime
 
     @classmethod
-    def of(cls, row) -> LegalBasisVersionNode:
+    def of(cls, row: LegalBasisVersion) -> LegalBasisVersionNode:
         return cls(
             reference=row.reference,
             version=row.version,
@@ -54,7 +59,7 @@ class ReviewFlagNode:
     reviewed_at: dt.datetime | None
 
     @classmethod
-    def of(cls, row) -> ReviewFlagNode:
+    def of(cls, row: ReviewFlag) -> ReviewFlagNode:
         subject = (
             row.subject
             if value(row.kind) == "procedure"
@@ -87,7 +92,7 @@ class ConformityNode:
     reannounce_reason: str | None
 
     @classmethod
-    def of(cls, agency, row) -> ConformityNode:
+    def of(cls, agency: Agency, row: ConformityAnnouncement | None) -> ConformityNode:
         return cls(
             agency_id=strawberry.ID(encode_id("Agency", agency.province_id, agency.id)),
             agency_code=agency.code,
@@ -125,7 +130,7 @@ class ReviewActionNode:
     done_at: dt.datetime | None
 
     @classmethod
-    def of(cls, row) -> ReviewActionNode:
+    def of(cls, row: ReviewAction) -> ReviewActionNode:
         return cls(
             id=strawberry.ID(encode_id("ReviewAction", row.province_id, row.id)),
             decision=row.decision,
@@ -153,7 +158,9 @@ class ManagementReviewNode:
     actions: list[ReviewActionNode]
 
     @classmethod
-    def of(cls, row, actions=()) -> ManagementReviewNode:
+    def of(
+        cls, row: ManagementReview, actions: Iterable[ReviewAction] = ()
+    ) -> ManagementReviewNode:
         return cls(
             id=strawberry.ID(encode_id("ManagementReview", row.province_id, row.id)),
             period_start=row.period_start,
@@ -161,7 +168,7 @@ class ManagementReviewNode:
             held_on=row.held_on,
             chaired_by=row.chaired_by,
             risk_threshold=row.risk_threshold,
-            inputs=row.inputs,
+            inputs=JSON(row.inputs),
             conclusions=row.conclusions,
             actions=[ReviewActionNode.of(a) for a in actions],
         )

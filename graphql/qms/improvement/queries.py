@@ -3,8 +3,12 @@ caller's agency, a province's progress) and management reviews."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
@@ -26,6 +30,22 @@ from eiso.tenants.models import Agency, IsoStatus
 from eiso.tenants.services import get_province
 
 
+async def agency_row(session: AsyncSession, province_id: int, agency_id: int) -> Agency:
+    """The agency row, or NOT_FOUND."""
+    agency = await session.get(Agency, (province_id, agency_id))
+    if agency is None:
+        raise NotFound("no such agency", "không tìm thấy cơ quan")
+    return agency
+
+
+async def review_nodes(
+    session: AsyncSession, rows: Sequence[reviews.ManagementReview]
+) -> list[ManagementReviewNode]:
+    """The reviews with their actions (one query for all of them)."""
+    found = await reviews.actions_of(session, [(row.province_id, row.id) for row in rows])
+    return [ManagementReviewNode.of(row, found.get((row.province_id, row.id), [])) for row in rows]
+
+
 @strawberry.type
 class ImprovementQuery:
     @strawberry.field(
@@ -39,10 +59,12 @@ class ImprovementQuery:
         after: str | None = None,
         open_only: bool = True,
     ) -> Connection[ReviewFlagNode]:
-        async def make(session, rows):
+        async def make(
+            session: AsyncSession, rows: Sequence[conformity.ReviewFlag]
+        ) -> list[ReviewFlagNode]:
             return [ReviewFlagNode.of(row) for row in rows]
 
-        where = (conformity.ReviewFlag.reviewed_at.is_(None),) if open_only else ()
+        where = (col(conformity.ReviewFlag.reviewed_at).is_(None),) if open_only else ()
         return await newest_first(info, conformity.ReviewFlag, first, after, make, where)
 
     @strawberry.field(
@@ -58,8 +80,8 @@ class ImprovementQuery:
                 (
                     await session.execute(
                         select(legal.LegalBasisVersion)
-                        .where(legal.LegalBasisVersion.reference == reference)
-                        .order_by(legal.LegalBasisVersion.version.desc())
+                        .where(col(legal.LegalBasisVersion.reference) == reference)
+                        .order_by(col(legal.LegalBasisVersion.version).desc())
                     )
                 )
                 .scalars()
@@ -74,9 +96,7 @@ class ImprovementQuery:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
         async with info.context.resources.session(principal.tenant) as session:
-            agency = await session.get(Agency, (province_id, agency_id))
-            if agency is None:
-                raise NotFound("no such agency", "không tìm thấy cơ quan")
+            agency = await agency_row(session, province_id, agency_id)
             row = await conformity.announcement(session, province_id, agency_id, create=False)
             return ConformityNode.of(agency, row)
 
@@ -117,11 +137,4 @@ class ImprovementQuery:
     async def management_reviews(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[ManagementReviewNode]:
-        async def make(session, rows):
-            found = await reviews.actions_of(session, [(row.province_id, row.id) for row in rows])
-            return [
-                ManagementReviewNode.of(row, found.get((row.province_id, row.id), []))
-                for row in rows
-            ]
-
-        return await newest_first(info, reviews.ManagementReview, first, after, make)
+        return await newest_first(info, reviews.ManagementReview, first, after, review_nodes)

@@ -9,15 +9,19 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id, not_found
 from eiso.core.qms import audits, documents, risks
 from eiso.core.qms import nonconformities as ncs
+from eiso.core.qms.common import get_in_scope
 from eiso.core.qms.storage import storage_from_settings
 from eiso.graphql.qms.registers.nodes import (
     AuditFindingNode,
@@ -31,14 +35,19 @@ from eiso.graphql.qms.registers.nodes import (
     NonconformityNode,
     RiskNode,
 )
-from eiso.graphql.qms.registers.queries import document_node
+from eiso.graphql.qms.registers.queries import document_node, province_of
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.tenants.scope import TenantScope
 
+_VersionMove = Callable[[AsyncSession, Principal, int, int], Awaitable[documents.DocumentVersion]]
 
-async def _version(info, id: strawberry.ID, service) -> DocumentVersionNode:
+
+async def _version(
+    info: strawberry.Info, id: strawberry.ID, service: _VersionMove
+) -> DocumentVersionNode:
+    """A version's move (submit, approve, ...) by its global id, answering the version."""
     return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", service))
 
 
@@ -57,7 +66,7 @@ class RegistersMutation:
         content: str = "",
         legal_reference: str | None = None,
     ) -> DocumentNode:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> DocumentNode:
             province_id, agency_id = agency_of(who)
             document, _ = await documents.create_document(
                 session,
@@ -132,11 +141,15 @@ class RegistersMutation:
     async def acknowledge_document(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> DocumentVersionNode:
-        async def acknowledged(session, who, province_id, row_id):
+        async def acknowledged(
+            session: AsyncSession, who: Principal, province_id: int, row_id: int
+        ) -> documents.DocumentVersion:
             await documents.acknowledge(session, who, province_id, row_id)
-            return await session.get(documents.DocumentVersion, (province_id, row_id))
+            return await get_in_scope(
+                session, documents.DocumentVersion, province_id, row_id, "document version"
+            )
 
-        return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", acknowledged))
+        return await _version(info, id, acknowledged)
 
     @strawberry.mutation(
         description="Raise a nonconformity by hand, from an audit finding or from a complaint "
@@ -154,7 +167,7 @@ class RegistersMutation:
         officer: str | None = None,
         source_ref: str | None = None,
     ) -> NonconformityNode:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> ncs.Nonconformity:
             province_id, agency_id = agency_of(who)
             return await ncs.raise_nonconformity(
                 session,
@@ -249,7 +262,7 @@ class RegistersMutation:
         owner: str,
         review_date: dt.date,
     ) -> RiskNode:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> risks.Risk:
             province_id, agency_id = agency_of(who)
             return await risks.register_risk(
                 session,
@@ -279,7 +292,7 @@ class RegistersMutation:
         auditors: list[str],
         checklist: list[ChecklistItemInput] | None = None,
     ) -> AuditPlanNode:
-        async def work(session, who):
+        async def work(session: AsyncSession, who: Principal) -> audits.AuditPlan:
             province_id, agency_id = agency_of(who)
             programme = await audits.create_programme(
                 session,
@@ -388,21 +401,16 @@ class RegistersMutation:
         legal_reference: str | None = None,
     ) -> DocumentNode:
         principal = require_principal(info.context.principal)
-        if principal.province_id is None:
-            raise DomainError(
-                "this needs a caller of one province",
-                "cần người dùng thuộc một tỉnh",
-                field="province",
-            )
+        province_id = province_of(principal)
         async with (
-            info.context.resources.session(TenantScope.province(principal.province_id)) as session,
+            info.context.resources.session(TenantScope.province(province_id)) as session,
             session.begin(),
         ):
-            owner = await documents.model_owner(session, principal.province_id)
+            owner = await documents.model_owner(session, province_id)
             document, _ = await documents.create_document(
                 session,
                 principal,
-                province_id=principal.province_id,
+                province_id=province_id,
                 agency_id=owner,
                 kind=kind.value,
                 code=code,

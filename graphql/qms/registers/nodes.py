@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 
 import strawberry
 
 from eiso.core.global_ids import encode_id
+from eiso.core.qms.audits import AuditFinding, AuditPlan, AuditProgramme
 from eiso.core.qms.common import value
+from eiso.core.qms.documents import Document, DocumentVersion
+from eiso.core.qms.nonconformities import Nonconformity
+from eiso.core.qms.risks import Risk
 
 
 @strawberry.enum
@@ -48,7 +53,7 @@ class DocumentVersionNode:
     effective_at: dt.datetime | None
 
     @classmethod
-    def of(cls, row) -> DocumentVersionNode:
+    def of(cls, row: DocumentVersion) -> DocumentVersionNode:
         return cls(
             id=strawberry.ID(encode_id("DocumentVersion", row.province_id, row.id)),
             number=row.number,
@@ -73,7 +78,7 @@ class DocumentNode:
     versions: list[DocumentVersionNode]
 
     @classmethod
-    def of(cls, row, versions=()) -> DocumentNode:
+    def of(cls, row: Document, versions: Iterable[DocumentVersion] = ()) -> DocumentNode:
         return cls(
             id=strawberry.ID(encode_id("Document", row.province_id, row.id)),
             kind=value(row.kind),
@@ -113,7 +118,7 @@ class NonconformityNode:
     raised_at: dt.datetime
 
     @classmethod
-    def of(cls, row) -> NonconformityNode:
+    def of(cls, row: Nonconformity) -> NonconformityNode:
         return cls(
             id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)),
             title=row.title,
@@ -149,7 +154,7 @@ class RiskNode:
     review_date: dt.date
 
     @classmethod
-    def of(cls, row) -> RiskNode:
+    def of(cls, row: Risk) -> RiskNode:
         return cls(
             id=strawberry.ID(encode_id("Risk", row.province_id, row.id)),
             title=row.title,
@@ -170,7 +175,7 @@ class AuditPlanNode:
     auditors: list[str]
 
     @classmethod
-    def of(cls, row) -> AuditPlanNode:
+    def of(cls, row: AuditPlan) -> AuditPlanNode:
         return cls(
             id=strawberry.ID(encode_id("AuditPlan", row.province_id, row.id)),
             date=row.date,
@@ -188,9 +193,9 @@ class AuditFindingNode:
     nonconformity_id: strawberry.ID | None
 
     @classmethod
-    def of(cls, row) -> AuditFindingNode:
+    def of(cls, row: AuditFinding) -> AuditFindingNode:
         nc = (
-            encode_id("Nonconformity", row.province_id, row.nonconformity_id)
+            strawberry.ID(encode_id("Nonconformity", row.province_id, row.nonconformity_id))
             if row.nonconformity_id
             else None
         )
@@ -211,7 +216,7 @@ class AuditProgrammeNode:
     plans: list[AuditPlanNode]
 
     @classmethod
-    def of(cls, row, plans=()) -> AuditProgrammeNode:
+    def of(cls, row: AuditProgramme, plans: Iterable[AuditPlan] = ()) -> AuditProgrammeNode:
         return cls(
             id=strawberry.ID(encode_id("AuditProgramme", row.province_id, row.id)),
             year=row.year,

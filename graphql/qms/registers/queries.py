@@ -3,9 +3,14 @@ connections (newest first); one document with its versions; who adopted a model 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
 from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import encode_id, not_found
@@ -28,16 +33,29 @@ from eiso.graphql.shared.permissions import guard
 from eiso.tenants.scope import TenantScope
 
 
-async def document_node(session, row) -> DocumentNode:
+def province_of(principal: Principal) -> int:
+    """The one province the caller acts for; BAD_INPUT (field `province`) for a caller of no
+    single province."""
+    if principal.province_id is None:
+        raise DomainError(
+            "this needs a caller of one province",
+            "cần người dùng thuộc một tỉnh",
+            field="province",
+        )
+    return principal.province_id
+
+
+async def document_node(session: AsyncSession, row: Document) -> DocumentNode:
+    """The document with all its versions (by number)."""
     versions = (
         (
             await session.execute(
                 select(DocumentVersion)
                 .where(
-                    DocumentVersion.province_id == row.province_id,
-                    DocumentVersion.document_id == row.id,
+                    col(DocumentVersion.province_id) == row.province_id,
+                    col(DocumentVersion.document_id) == row.id,
                 )
-                .order_by(DocumentVersion.number)
+                .order_by(col(DocumentVersion.number))
             )
         )
         .scalars()
@@ -59,10 +77,10 @@ class RegistersQuery:
         after: str | None = None,
         models_only: bool = False,
     ) -> Connection[DocumentNode]:
-        async def make(session, rows):
+        async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
             return [DocumentNode.of(row) for row in rows]
 
-        where = (Document.is_model.is_(True),) if models_only else ()
+        where = (col(Document.is_model).is_(True),) if models_only else ()
         return await newest_first(info, Document, first, after, make, where)
 
     @strawberry.field(
@@ -72,15 +90,9 @@ class RegistersQuery:
     async def model_documents(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[DocumentNode]:
-        principal = require_principal(info.context.principal)
-        if principal.province_id is None:
-            raise DomainError(
-                "this needs a caller of one province",
-                "cần người dùng thuộc một tỉnh",
-                field="province",
-            )
+        province_id = province_of(require_principal(info.context.principal))
 
-        async def make(session, rows):
+        async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
             return [await document_node(session, row) for row in rows]
 
         # Models are the province's shared set: read in the province's scope, models only.
@@ -90,8 +102,8 @@ class RegistersQuery:
             first,
             after,
             make,
-            (Document.is_model.is_(True),),
-            TenantScope.province(principal.province_id),
+            (col(Document.is_model).is_(True),),
+            TenantScope.province(province_id),
         )
 
     @strawberry.field(
@@ -132,7 +144,9 @@ class RegistersQuery:
     async def nonconformities(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[NonconformityNode]:
-        async def make(session, rows):
+        async def make(
+            session: AsyncSession, rows: Sequence[Nonconformity]
+        ) -> list[NonconformityNode]:
             return [NonconformityNode.of(row) for row in rows]
 
         return await newest_first(info, Nonconformity, first, after, make)
@@ -141,7 +155,7 @@ class RegistersQuery:
     async def risks(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[RiskNode]:
-        async def make(session, rows):
+        async def make(session: AsyncSession, rows: Sequence[Risk]) -> list[RiskNode]:
             return [RiskNode.of(row) for row in rows]
 
         return await newest_first(info, Risk, first, after, make)
@@ -153,7 +167,9 @@ class RegistersQuery:
     async def audit_programmes(
         self, info: strawberry.Info, first: int = 20, after: str | None = None
     ) -> Connection[AuditProgrammeNode]:
-        async def make(session, rows):
+        async def make(
+            session: AsyncSession, rows: Sequence[AuditProgramme]
+        ) -> list[AuditProgrammeNode]:
             if not rows:
                 return []
             keys = [(row.province_id, row.id) for row in rows]
@@ -161,10 +177,10 @@ class RegistersQuery:
                 await session.execute(
                     select(AuditPlan)
                     .where(tuple_(AuditPlan.province_id, AuditPlan.programme_id).in_(keys))
-                    .order_by(AuditPlan.date)
+                    .order_by(col(AuditPlan.date))
                 )
             ).scalars()
-            by_programme: dict = {}
+            by_programme: dict[int, list[AuditPlan]] = {}
             for plan in plans:  # one query for the plans of the whole page
                 by_programme.setdefault(plan.programme_id, []).append(plan)
             return [AuditProgrammeNode.of(row, by_programme.get(row.id, [])) for row in rows]
