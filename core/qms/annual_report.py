@@ -15,12 +15,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.qms import figures, objectives
+from eiso.core.qms.common import table_of, value
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
 from eiso.tenants.models import Agency, Province
@@ -32,8 +36,11 @@ INDEX_766 = {
 }
 FORMATS = ("json", "csv", "xlsx")
 
+# A line of the report: the row key of its figures, code, name and ISO status (agencies only).
+Unit = tuple[figures.Key, str, str, str | None]
 
-def index_766(row: figures.Figures) -> dict:
+
+def index_766(row: figures.Figures) -> dict[str, dict[str, Any]]:
     """The two 766 groups that the figures score, each with the numbers behind it."""
     values = {
         "on_time": row.on_time,
@@ -41,7 +48,7 @@ def index_766(row: figures.Figures) -> dict:
         "satisfied": row.satisfied,
         "rated": row.rating_count,
     }
-    result = {}
+    result: dict[str, dict[str, Any]] = {}
     for group, (points, numerator, denominator) in INDEX_766.items():
         top, bottom = values[numerator], values[denominator]
         result[group] = {
@@ -53,7 +60,7 @@ def index_766(row: figures.Figures) -> dict:
     return result
 
 
-def figures_dict(row: figures.Figures) -> dict:
+def figures_dict(row: figures.Figures) -> dict[str, int | float | None]:
     return {
         "received": row.received,
         "finished": row.finished,
@@ -82,7 +89,7 @@ async def build(
     year: int,
     province_id: int | None = None,
     now: dt.datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """The report of one province (rows: its agencies) or of the nation (rows: provinces), within
     the caller's scope: an agency's caller sees only its own agency."""
     period = figures.Period.of(year=year)
@@ -90,11 +97,13 @@ async def build(
     group = figures.Group.agency if province_id is not None else figures.Group.province
     by_key = {row.key: row for row in await figures.figures(session, scope, period, group, narrow)}
     (total,) = await figures.figures(session, scope, period, figures.Group.nation, narrow)
-    units = await (
-        _agencies(session, province_id) if province_id is not None else _provinces(session, scope)
+    units = (
+        await _agencies(session, province_id)
+        if province_id is not None
+        else await _provinces(session, scope)
     )
     ncs = await _nonconformities(session, scope, period, province_id)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key, code, name, iso_status in units:
         row = by_key.get(key, figures.Figures(key=key))
         rows.append(
@@ -114,9 +123,9 @@ async def build(
         "open": sum(n["open"] for n in ncs.values()),
     }
     conformity: dict[str, int] = {}
-    for row in rows:
-        if row["isoStatus"]:
-            conformity[row["isoStatus"]] = conformity.get(row["isoStatus"], 0) + 1
+    for line in rows:
+        if line["isoStatus"]:
+            conformity[line["isoStatus"]] = conformity.get(line["isoStatus"], 0) + 1
     return {
         "year": year,
         "level": "province" if province_id is not None else "nation",
@@ -131,19 +140,22 @@ async def build(
         "conformity": conformity,
         "parIndex": await _par_index(session, province_id, total),
         "rows": rows,
-        "objectives": await _objective_results(session, scope, period, province_id, by_key, now),
+        "objectives": await _objective_results(session, period, province_id, now),
     }
 
 
-async def _par_index(session, province_id: int | None, total: figures.Figures) -> dict:
+async def _par_index(
+    session: AsyncSession, province_id: int | None, total: figures.Figures
+) -> dict[str, Any]:
     """The data the PAR index asks of ISO application: how many agencies announced their
     conformity (and how many must re-announce after a legal change), and the dossiers resolved
     on time. The dossier numbers are the figures' (`figureDossiers` lists them); the agency
     counts cover every agency in the caller's scope, not only those with dossiers."""
-    statement = select(Agency.iso_status, func.count()).group_by(Agency.iso_status)
+    status = col(Agency.iso_status)
+    statement = select(status, func.count()).group_by(status)
     if province_id is not None:
-        statement = statement.where(Agency.province_id == province_id)
-    counts = {_value(status): n for status, n in await session.execute(statement)}
+        statement = statement.where(col(Agency.province_id) == province_id)
+    counts = {value(iso): n for iso, n in await session.execute(statement)}
     agencies, announced = sum(counts.values()), counts.get("announced", 0)
     return {
         "agencies": agencies,
@@ -156,32 +168,38 @@ async def _par_index(session, province_id: int | None, total: figures.Figures) -
     }
 
 
-async def _agencies(session, province_id: int) -> list:
+async def _agencies(session: AsyncSession, province_id: int) -> list[Unit]:
     rows = await session.execute(
-        select(Agency.province_id, Agency.id, Agency.code, Agency.name, Agency.iso_status)
-        .where(Agency.province_id == province_id)
-        .order_by(Agency.code)
+        select(
+            col(Agency.province_id),
+            col(Agency.id),
+            col(Agency.code),
+            col(Agency.name),
+            col(Agency.iso_status),
+        )
+        .where(col(Agency.province_id) == province_id)
+        .order_by(col(Agency.code))
     )
-    return [((p, a), code, name, _value(status)) for p, a, code, name, status in rows]
+    return [((p, a), code, name, value(status)) for p, a, code, name, status in rows]
 
 
-async def _provinces(session, scope: TenantScope) -> list:
-    statement = select(Province.id, Province.code, Province.name).order_by(Province.code)
+async def _provinces(session: AsyncSession, scope: TenantScope) -> list[Unit]:
+    statement = select(col(Province.id), col(Province.code), col(Province.name)).order_by(
+        col(Province.code)
+    )
     if scope.kind != "nation":
-        statement = statement.where(Province.id.in_(sorted(scope.province_ids)))
+        statement = statement.where(col(Province.id).in_(sorted(scope.province_ids)))
     return [((p,), code, name, None) for p, code, name in await session.execute(statement)]
 
 
-def _value(item) -> str | None:
-    return getattr(item, "value", item)
-
-
-async def _nonconformities(session, scope, period: figures.Period, province_id: int | None) -> dict:
+async def _nonconformities(
+    session: AsyncSession, scope: TenantScope, period: figures.Period, province_id: int | None
+) -> dict[figures.Key, dict[str, int]]:
     """Raised in the year, and still open at its end, per row key."""
     start, end = period.bounds()
-    nc = Nonconformity.__table__.c
+    nc = table_of(Nonconformity).c
     keys = (nc.province_id, nc.agency_id) if province_id is not None else (nc.province_id,)
-    where = [nc.raised_at < end, _nc_scope(nc, scope)]
+    where = [nc.raised_at < end, figures.scope_filter(scope, nc)]
     if province_id is not None:
         where.append(nc.province_id == province_id)
     statement = (
@@ -199,37 +217,24 @@ async def _nonconformities(session, scope, period: figures.Period, province_id: 
     }
 
 
-def _nc_scope(nc, scope: TenantScope):
-    from sqlalchemy import true
-
-    if scope.kind == "nation":
-        return true()
-    if scope.kind == "province":
-        return nc.province_id.in_(sorted(scope.province_ids))
-    return nc.agency_id.in_(sorted(scope.agency_ids))
-
-
 async def _objective_results(
-    session,
-    scope,
+    session: AsyncSession,
     period: figures.Period,
     province_id: int | None,
-    by_key: dict,
     now: dt.datetime | None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Objectives whose period lies in the year: a province's (its own and its agencies'), or
     the provinces' own for the nation."""
     o = objectives.Objective
-    statement = select(o).where(o.period_start >= period.start, o.period_end <= period.last_day)
-    if province_id is not None:
-        statement = statement.where(o.province_id == province_id)
-    else:
-        statement = statement.where(o.agency_id.is_(None))
-    rows = (
-        (await session.execute(statement.order_by(o.province_id, o.agency_id, o.period_start)))
-        .scalars()
-        .all()
+    statement = select(o).where(
+        col(o.period_start) >= period.start, col(o.period_end) <= period.last_day
     )
+    if province_id is not None:
+        statement = statement.where(col(o.province_id) == province_id)
+    else:
+        statement = statement.where(col(o.agency_id).is_(None))
+    statement = statement.order_by(col(o.province_id), col(o.agency_id), col(o.period_start))
+    rows = (await session.execute(statement)).scalars().all()
     names = await _names(session, rows)
     results = []
     for row in rows:
@@ -250,20 +255,24 @@ async def _objective_results(
     return results
 
 
-async def _names(session, rows) -> dict:
+async def _names(
+    session: AsyncSession, rows: Sequence[objectives.Objective]
+) -> dict[tuple[int | None, int | None], str]:
     agency_ids = {row.agency_id for row in rows if row.agency_id is not None}
     province_ids = {row.province_id for row in rows}
-    names = {}
+    names: dict[tuple[int | None, int | None], str] = {}
     if agency_ids:
         for p, a, code in await session.execute(
-            select(Agency.province_id, Agency.id, Agency.code).where(Agency.id.in_(agency_ids))
+            select(col(Agency.province_id), col(Agency.id), col(Agency.code)).where(
+                col(Agency.id).in_(agency_ids)
+            )
         ):
             names[(p, a)] = code
     if province_ids:
-        for p, code in await session.execute(
-            select(Province.id, Province.code).where(Province.id.in_(province_ids))
+        for province, code in await session.execute(
+            select(col(Province.id), col(Province.code)).where(col(Province.id).in_(province_ids))
         ):
-            names[(p, None)] = code
+            names[(province, None)] = code
     return names
 
 
@@ -305,7 +314,7 @@ OBJECTIVE_COLUMNS = [
 ]
 
 
-def _flat(row: dict, level: str, code: str, name: str) -> list:
+def _flat(row: dict[str, Any], level: str, code: str, name: str) -> list[Any]:
     f, index, nc = row["figures"], row["index766"], row["nonconformities"]
     return [
         level,
@@ -331,7 +340,7 @@ def _flat(row: dict, level: str, code: str, name: str) -> list:
     ]
 
 
-def table(report: dict) -> list[list]:
+def table(report: dict[str, Any]) -> list[list[Any]]:
     """The figures as one table: a line per agency (or province), then the total."""
     lines = [_flat(row, row["level"], row["code"], row["name"]) for row in report["rows"]]
     province = report["province"] or {"code": "VN", "name": "Toàn quốc"}
@@ -339,7 +348,7 @@ def table(report: dict) -> list[list]:
     return lines
 
 
-def objective_table(report: dict) -> list[list]:
+def objective_table(report: dict[str, Any]) -> list[list[Any]]:
     return [
         [
             o["scope"],
@@ -357,7 +366,7 @@ def objective_table(report: dict) -> list[list]:
     ]
 
 
-def export(report: dict, fmt: str) -> bytes:
+def export(report: dict[str, Any], fmt: str) -> bytes:
     if fmt == "json":
         return orjson.dumps(report, option=orjson.OPT_INDENT_2)
     if fmt == "csv":
@@ -371,7 +380,7 @@ def export(report: dict, fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt}")
 
 
-def _xlsx(report: dict) -> bytes:
+def _xlsx(report: dict[str, Any]) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -381,7 +390,7 @@ def _xlsx(report: dict) -> bytes:
         ("Mục tiêu", OBJECTIVE_COLUMNS, objective_table(report)),
     ]
     for number, (title, header, lines) in enumerate(sheets):
-        sheet = book.active if number == 0 else book.create_sheet()
+        sheet = book.worksheets[0] if number == 0 else book.create_sheet()
         sheet.title = title
         sheet.append(header)
         for cell in sheet[1]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
+from collections.abc import Sequence
 
 from sqlalchemy import (
     JSON,
@@ -133,7 +134,6 @@ async def create_programme(
         title=require_text(title, "title", 300),
         created_by=principal.subject,
     )
-    session.add(programme)
     await record(session, programme, principal.subject, "audit_programme.create", {"year": year})
     return programme
 
@@ -147,7 +147,7 @@ async def create_plan(
     date: dt.date,
     scope: str,
     auditors: list[str],
-    checklist: list[tuple[str, str]] = (),
+    checklist: Sequence[tuple[str, str]] = (),
 ) -> AuditPlan:
     require_role(principal, *AUDITORS)
     programme = await get_in_scope(
@@ -237,7 +237,6 @@ async def record_finding(
             source_ref=str(finding.id),
         )
         finding.nonconformity_id = nc.id
-    session.add(finding)
     await record(
         session,
         finding,

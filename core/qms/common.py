@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import enum
+from typing import Any, TypeVar
+
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 
 from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.tenants.models import TenantOwned
+
+Owned = TypeVar("Owned", bound=TenantOwned)
 
 
-def value(item) -> str:
+def value(item: str | enum.Enum) -> str:
     """An enum's value; rows read back from the database hold plain strings."""
-    return getattr(item, "value", item)
+    return item.value if isinstance(item, enum.Enum) else item
 
 
-def invalid_transition(entity: str, current, target) -> DomainError:
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model. Statements built on its columns are plain Core: the
+    session's automatic ORM criteria do not apply to them (row-level security still does)."""
+    # SQLModel sets `__table__` on every `table=True` model but does not declare it.
+    return model.__table__  # type: ignore[attr-defined]
+
+
+def invalid_transition(
+    entity: str, current: str | enum.Enum, target: str | enum.Enum
+) -> DomainError:
     current, target = value(current), value(target)
     return DomainError(
         f"{entity}: cannot go from {current} to {target}",
@@ -35,7 +52,9 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise Forbidden(f"Only {names} may do this", f"Chỉ {names} được thực hiện")
 
 
-async def get_in_scope(session: AsyncSession, model, province_id: int, row_id: int, label: str):
+async def get_in_scope(
+    session: AsyncSession, model: type[Owned], province_id: int, row_id: int, label: str
+) -> Owned:
     """The row, or NOT_FOUND: the session's scope hides other tenants' rows, so a foreign id
     reads exactly like a missing one."""
     row = await session.get(model, (province_id, row_id))
@@ -58,9 +77,15 @@ def require_text(value: str | None, field: str, max_length: int) -> str:
 
 
 async def record(
-    session: AsyncSession, row, actor: str, action: str, data: dict | None = None
+    session: AsyncSession,
+    row: TenantOwned,
+    actor: str,
+    action: str,
+    data: dict[str, Any] | None = None,
 ) -> None:
-    """Append the change to the agency's audit chain, in the caller's transaction."""
+    """Add the row to the session and append the change to the agency's audit chain, in the
+    caller's transaction."""
+    session.add(row)
     await session.flush()
     await audit.append(
         session,
@@ -68,7 +93,7 @@ async def record(
         agency_id=row.agency_id,
         actor=actor,
         action=action,
-        entity_type=type(row).__tablename__,
+        entity_type=table_of(type(row)).name,
         entity_id=row.id,
         data=data,
     )

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import Column, String, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, select
+from sqlmodel import Field, col, select
 
-from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, NotFound
-from eiso.core.qms.common import invalid_transition, require_role, require_text, value
+from eiso.core.qms.common import invalid_transition, record, require_role, require_text, value
 from eiso.infra.clock import utcnow
 from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk
 
@@ -85,10 +85,17 @@ async def open_flags(session: AsyncSession, province_id: int, agency_id: int) ->
             .where(
                 ReviewFlag.province_id == province_id,
                 ReviewFlag.agency_id == agency_id,
-                ReviewFlag.reviewed_at.is_(None),
+                col(ReviewFlag.reviewed_at).is_(None),
             )
         )
     ).scalar_one()
+
+
+async def _agency(session: AsyncSession, province_id: int, agency_id: int) -> Agency:
+    agency = await session.get(Agency, (province_id, agency_id))
+    if agency is None:
+        raise NotFound("no such agency", "không tìm thấy cơ quan")
+    return agency
 
 
 async def announcement(
@@ -98,7 +105,17 @@ async def announcement(
     actor: str = "system",
     create: bool = True,
 ) -> ConformityAnnouncement | None:
-    row = (
+    """The agency's announcement details; missing ones are created from the agency's status
+    unless `create` is false."""
+    if create:
+        return await _current(session, province_id, agency_id, actor)
+    return await _find(session, province_id, agency_id)
+
+
+async def _find(
+    session: AsyncSession, province_id: int, agency_id: int
+) -> ConformityAnnouncement | None:
+    return (
         await session.execute(
             select(ConformityAnnouncement).where(
                 ConformityAnnouncement.province_id == province_id,
@@ -106,10 +123,14 @@ async def announcement(
             )
         )
     ).scalar_one_or_none()
-    if row is None and create:
-        agency = await session.get(Agency, (province_id, agency_id))
-        if agency is None:
-            raise NotFound("no such agency", "không tìm thấy cơ quan")
+
+
+async def _current(
+    session: AsyncSession, province_id: int, agency_id: int, actor: str
+) -> ConformityAnnouncement:
+    row = await _find(session, province_id, agency_id)
+    if row is None:
+        agency = await _agency(session, province_id, agency_id)
         row = ConformityAnnouncement(
             province_id=province_id,
             agency_id=agency_id,
@@ -129,25 +150,14 @@ async def _set(
     status: IsoStatus,
     actor: str,
     since: dt.date,
-    data: dict,
+    data: dict[str, Any],
 ) -> ConformityAnnouncement:
     before = value(row.status)
     row.status, row.updated_by, row.updated_at = status, actor, utcnow()
-    session.add(row)
-    agency = await session.get(Agency, (row.province_id, row.agency_id))
+    agency = await _agency(session, row.province_id, row.agency_id)
     agency.iso_status, agency.iso_status_since = status, since
     session.add(agency)
-    await session.flush()
-    await audit.append(
-        session,
-        province_id=row.province_id,
-        agency_id=row.agency_id,
-        actor=actor,
-        action=f"conformity.{status.value}",
-        entity_type="conformity_announcements",
-        entity_id=row.id,
-        data={"from": before, **data},
-    )
+    await record(session, row, actor, f"conformity.{status.value}", {"from": before, **data})
     return row
 
 
@@ -155,7 +165,7 @@ async def start_building(
     session: AsyncSession, principal: Principal, province_id: int, agency_id: int, *, since: dt.date
 ) -> ConformityAnnouncement:
     require_role(principal, *KEEPERS)
-    row = await announcement(session, province_id, agency_id, principal.subject)
+    row = await _current(session, province_id, agency_id, principal.subject)
     if value(row.status) != IsoStatus.not_started.value:
         raise invalid_transition("conformity", row.status, IsoStatus.building.value)
     row.building_since = since
@@ -175,7 +185,7 @@ async def announce(
 ) -> ConformityAnnouncement:
     """The leader announces conformity (first time, or again after a legal change)."""
     require_role(principal, Role.leader)
-    row = await announcement(session, province_id, agency_id, principal.subject)
+    row = await _current(session, province_id, agency_id, principal.subject)
     if value(row.status) not in (IsoStatus.building.value, IsoStatus.to_be_reannounced.value):
         raise invalid_transition("conformity", row.status, IsoStatus.announced.value)
     pending = await open_flags(session, province_id, agency_id)
@@ -208,7 +218,7 @@ async def require_reannouncement(
     session: AsyncSession, province_id: int, agency_id: int, actor: str, reason: str
 ) -> None:
     """A legal change touched an announced agency: back to "to be re-announced"."""
-    row = await announcement(session, province_id, agency_id, actor)
+    row = await _current(session, province_id, agency_id, actor)
     if value(row.status) != IsoStatus.announced.value:
         return  # not announced yet: announcing waits for the review flags anyway
     today = utcnow().date()

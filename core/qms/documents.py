@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, func
+from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, and_, func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, select
+from sqlmodel import Field, col, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import Conflict, DomainError
@@ -223,7 +223,6 @@ async def new_version(
         summary=summary,
         created_by=principal.subject,
     )
-    session.add(version)
     await record(
         session, version, principal.subject, "document_version.create", {"number": version.number}
     )
@@ -250,7 +249,6 @@ async def attach(
         raise DomainError("attachment too large", "tệp đính kèm quá lớn", field="content")
     version.attachment_name = require_text(filename, "filename", 300)
     version.attachment_sha256 = storage.put(content)
-    session.add(version)
     await record(
         session,
         version,
@@ -267,7 +265,9 @@ async def _move(
     province_id: int,
     version_id: int,
     target: VersionStatus,
+    roles: tuple[Role, ...] = MAINTAINERS,
 ) -> DocumentVersion:
+    require_role(principal, *roles)
     version = await get_in_scope(
         session, DocumentVersion, province_id, version_id, "document version"
     )
@@ -293,7 +293,6 @@ async def _move(
         )
         for old in previous:
             old.status, old.obsolete_at = VersionStatus.obsolete, now
-            session.add(old)
             await record(
                 session, old, principal.subject, "document_version.obsolete", {"number": old.number}
             )
@@ -301,7 +300,6 @@ async def _move(
     if target == VersionStatus.obsolete:
         version.obsolete_at = now
     version.status = target
-    session.add(version)
     await record(
         session,
         version,
@@ -312,28 +310,38 @@ async def _move(
     return version
 
 
-async def submit(session, principal, province_id: int, version_id: int) -> DocumentVersion:
-    require_role(principal, *MAINTAINERS)
+async def submit(
+    session: AsyncSession, principal: Principal, province_id: int, version_id: int
+) -> DocumentVersion:
     return await _move(session, principal, province_id, version_id, VersionStatus.in_review)
 
 
-async def approve(session, principal, province_id: int, version_id: int) -> DocumentVersion:
-    require_role(principal, Role.leader)  # clause 7.5: approval by the agency's leader
-    return await _move(session, principal, province_id, version_id, VersionStatus.approved)
+async def approve(
+    session: AsyncSession, principal: Principal, province_id: int, version_id: int
+) -> DocumentVersion:
+    # clause 7.5: approval by the agency's leader
+    return await _move(
+        session, principal, province_id, version_id, VersionStatus.approved, (Role.leader,)
+    )
 
 
-async def reject(session, principal, province_id: int, version_id: int) -> DocumentVersion:
-    require_role(principal, Role.leader)
-    return await _move(session, principal, province_id, version_id, VersionStatus.draft)
+async def reject(
+    session: AsyncSession, principal: Principal, province_id: int, version_id: int
+) -> DocumentVersion:
+    return await _move(
+        session, principal, province_id, version_id, VersionStatus.draft, (Role.leader,)
+    )
 
 
-async def make_effective(session, principal, province_id: int, version_id: int) -> DocumentVersion:
-    require_role(principal, *MAINTAINERS)
+async def make_effective(
+    session: AsyncSession, principal: Principal, province_id: int, version_id: int
+) -> DocumentVersion:
     return await _move(session, principal, province_id, version_id, VersionStatus.effective)
 
 
-async def withdraw(session, principal, province_id: int, version_id: int) -> DocumentVersion:
-    require_role(principal, *MAINTAINERS)
+async def withdraw(
+    session: AsyncSession, principal: Principal, province_id: int, version_id: int
+) -> DocumentVersion:
     return await _move(session, principal, province_id, version_id, VersionStatus.obsolete)
 
 
@@ -367,7 +375,6 @@ async def acknowledge(
         version_id=version.id,
         subject=principal.subject,
     )
-    session.add(ack)
     await record(
         session, ack, principal.subject, "document.acknowledge", {"version_id": version.id}
     )
@@ -431,14 +438,16 @@ async def adoptions(
         select(Document.agency_id, Document.id, DocumentVersion.number)
         .join(
             DocumentVersion,
-            (DocumentVersion.province_id == Document.province_id)
-            & (DocumentVersion.id == Document.model_version_id),
+            and_(
+                col(DocumentVersion.province_id) == col(Document.province_id),
+                col(DocumentVersion.id) == col(Document.model_version_id),
+            ),
         )
         .where(
             Document.province_id == province_id, DocumentVersion.document_id == model_document_id
         )
     )
-    return [tuple(row) for row in rows]
+    return [(agency, document, number) for agency, document, number in rows]
 
 
 async def model_owner(session: AsyncSession, province_id: int) -> int:
@@ -450,7 +459,7 @@ async def model_owner(session: AsyncSession, province_id: int) -> int:
             .where(
                 Agency.province_id == province_id,
                 Agency.kind == AgencyKind.people_committee.value,
-                Agency.parent_id.is_(None),
+                col(Agency.parent_id).is_(None),
                 Agency.status == "active",
             )
             .order_by(Agency.code)

@@ -21,16 +21,24 @@ cause) holds it even under concurrent requests):
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
+import sqlalchemy
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
-from eiso.core import audit
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
 from eiso.core.dossiers.statuses import FINISHED, Status
+from eiso.core.qms.common import record
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.infra.clock import aware, utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.elements import ColumnElement
+
+    from eiso.core.resources import Resources
+    from eiso.tenants.scope import TenantScope
 
 OVERDUE, REFUSED, SECOND_SUPPLEMENT = "overdue", "refused_after_acceptance", "second_supplement"
 ACCEPTED = frozenset(
@@ -56,6 +64,28 @@ TITLES = {
 }
 
 
+class DossierFacts(Protocol):
+    """What a nonconformity records of its dossier: a `Dossier`, or a row of these columns
+    (the sweep reads only those)."""
+
+    @property
+    def province_id(self) -> int: ...
+    @property
+    def agency_id(self) -> int: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def procedure_code(self) -> str: ...
+    @property
+    def current_step(self) -> int: ...
+    @property
+    def assignee(self) -> str | None: ...
+
+
+# The steps of each procedure (its code → the steps of the catalogue), read once per sweep.
+StepCache = dict[str, list[dict[str, Any]]]
+
+
 def cause_of(action: str, from_status: int | None) -> str | None:
     """The cause a committed transition raises, if any."""
     if action == "apology":
@@ -74,7 +104,7 @@ async def after_transition(
 
 
 async def _step_name(
-    session: AsyncSession, dossier: Dossier, cache: dict | None = None
+    session: AsyncSession, dossier: DossierFacts, cache: StepCache | None = None
 ) -> str | None:
     if cache is not None and dossier.procedure_code in cache:
         steps = cache[dossier.procedure_code]
@@ -92,7 +122,9 @@ async def _step_name(
     return f"{step['code']} {step['name']['vi']}"[:100]
 
 
-async def existing(session: AsyncSession, dossier: Dossier, cause: str) -> Nonconformity | None:
+async def existing(
+    session: AsyncSession, dossier: DossierFacts, cause: str
+) -> Nonconformity | None:
     return (
         await session.execute(
             select(Nonconformity).where(
@@ -106,11 +138,11 @@ async def existing(session: AsyncSession, dossier: Dossier, cause: str) -> Nonco
 
 async def raise_for(
     session: AsyncSession,
-    dossier: Dossier,
+    dossier: DossierFacts,
     cause: str,
     actor: str,
     *,
-    steps: dict | None = None,
+    steps: StepCache | None = None,
     known_new: bool = False,
 ) -> Nonconformity:
     """The dossier's nonconformity for `cause`, created once (idempotent). `dossier` may be a
@@ -137,16 +169,16 @@ async def raise_for(
             session.add(nc)
             await session.flush()
     except IntegrityError:
-        return await existing(session, dossier, cause)
-    await audit.append(
+        twin = await existing(session, dossier, cause)
+        if twin is None:  # refused for another reason than the twin's unique key
+            raise
+        return twin
+    await record(
         session,
-        province_id=nc.province_id,
-        agency_id=nc.agency_id,
-        actor=actor,
-        action="nonconformity.raise",
-        entity_type="nonconformities",
-        entity_id=nc.id,
-        data={
+        nc,
+        actor,
+        "nonconformity.raise",
+        {
             "source": "dossier",
             "cause": cause,
             "dossier": dossier.code,
@@ -157,7 +189,12 @@ async def raise_for(
 
 
 async def after_refusal(
-    resources, scope, dossier_id: int, province_id: int | None, code: str, actor: str
+    resources: Resources,
+    scope: TenantScope,
+    dossier_id: int,
+    province_id: int | None,
+    code: str,
+    actor: str,
 ) -> None:
     """A move the engine refused (its transaction rolled back) that is itself a nonconformity:
     record it in a transaction of its own."""
@@ -165,15 +202,15 @@ async def after_refusal(
     if cause is None:
         return
     async with resources.session(scope) as session, session.begin():
-        key = [Dossier.id == dossier_id] + (
-            [Dossier.province_id == province_id] if province_id else []
-        )
+        key: list[ColumnElement[bool]] = [col(Dossier.id) == dossier_id]
+        if province_id:
+            key.append(col(Dossier.province_id) == province_id)
         dossier = (await session.execute(select(Dossier).where(*key))).scalar_one_or_none()
         if dossier is not None:
             await raise_for(session, dossier, cause, actor)
 
 
-async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -> dict:
+async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -> dict[str, int]:
     """Raise the `overdue` nonconformity of every open dossier past its appointment that has
     none yet (the clock stands still while a supplement is awaited). Idempotent."""
     now = now or utcnow()
@@ -192,21 +229,25 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     # Only the columns a nonconformity needs (no applicant data); the appointment is compared
     # in Python with the engine's own reading of it (SQLite keeps naive datetimes).
     columns = (
-        Dossier.province_id,
-        Dossier.agency_id,
-        Dossier.code,
-        Dossier.procedure_code,
-        Dossier.current_step,
-        Dossier.assignee,
-        Dossier.appointment_at,
+        col(Dossier.province_id),
+        col(Dossier.agency_id),
+        col(Dossier.code),
+        col(Dossier.procedure_code),
+        col(Dossier.current_step),
+        col(Dossier.assignee),
+        col(Dossier.appointment_at),
     )
     statement = (
-        select(*columns)
-        .where(Dossier.status.in_(open_statuses), Dossier.appointment_at.is_not(None), ~have_nc)
-        .order_by(Dossier.province_id, Dossier.id)
+        sqlalchemy.select(*columns)  # sqlmodel's select types four columns at the most
+        .where(
+            col(Dossier.status).in_(open_statuses),
+            col(Dossier.appointment_at).is_not(None),
+            ~have_nc,
+        )
+        .order_by(col(Dossier.province_id), col(Dossier.id))
     )
     raised = checked = 0
-    steps: dict = {}  # procedure code → its steps, read once per sweep
+    steps: StepCache = {}
     for dossier in (await session.execute(statement)).all():
         checked += 1
         if aware(dossier.appointment_at) < now:

@@ -21,10 +21,15 @@ import calendar as month_calendar
 import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Sequence
+from typing import Any, SupportsFloat
 
 from sqlalchemy import (
+    Column,
     Float,
     Integer,
+    Row,
+    Select,
     and_,
     case,
     cast,
@@ -38,18 +43,30 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.elements import ColumnElement
 
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
+from eiso.core.qms.common import table_of
 from eiso.core.workdays import VN_TZ
 from eiso.tenants.scope import TenantScope
 
-T = Dossier.__table__.c
+DOSSIERS = table_of(Dossier)
+T = DOSSIERS.c
 NEVER_RECEIVED = (int(Status.new), int(Status.not_received))
 RESOLVED = (int(Status.processed), int(Status.returned))
 SATISFIED_FROM = 4  # ratings are 1-5; 4 and 5 count as satisfied
 P90 = 0.9
+
+# A group's key: its values of the key columns, whose types depend on the group: () for the
+# nation, (province_id,), (province_id, agency_id) or (procedure_code,).
+Key = tuple[Any, ...]
+Keys = tuple[Column[Any], ...]
+Conditions = Sequence[ColumnElement[bool]]
+Statement = Select[*tuple[Any, ...]]
+AnyRow = Row[*tuple[Any, ...]]
 
 
 class Group(str, enum.Enum):
@@ -136,16 +153,17 @@ class Period:
 
     def bounds(self) -> tuple[dt.datetime, dt.datetime]:
         """Local midnights, in UTC (what the engine stores)."""
-        return tuple(
-            dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
-            for day in (self.start, self.end)
-        )
+        return _utc_midnight(self.start), _utc_midnight(self.end)
 
     def is_over(self, now: dt.datetime) -> bool:
         return now >= self.bounds()[1]
 
     def label(self) -> str:
         return f"{self.start.isoformat()}..{self.last_day.isoformat()}"
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -157,17 +175,17 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 # -- predicates ---------------------------------------------------------------------------------
 
 
-def _received(period: Period):
+def _received(period: Period) -> ColumnElement[bool]:
     start, end = period.bounds()
     return and_(T.received_at >= start, T.received_at < end, T.status.not_in(NEVER_RECEIVED))
 
 
-def _finished(period: Period):
+def _finished(period: Period) -> ColumnElement[bool]:
     start, end = period.bounds()
     return and_(T.finished_at >= start, T.finished_at < end, T.status.in_(RESOLVED))
 
 
-def _backlog(period: Period):
+def _backlog(period: Period) -> ColumnElement[bool]:
     _, end = period.bounds()
     return and_(
         T.received_at < end,
@@ -176,7 +194,7 @@ def _backlog(period: Period):
     )
 
 
-def _late_at_end(period: Period):
+def _late_at_end(period: Period) -> ColumnElement[bool]:
     """Overdue at the period's end: an apology had already replaced a missed appointment, or
     the appointment had passed and the clock was not stopped for a supplement."""
     _, end = period.bounds()
@@ -187,15 +205,15 @@ def _late_at_end(period: Period):
     )
 
 
-def _on_time():
+def _on_time() -> ColumnElement[bool]:
     return T.on_time.is_(true())
 
 
-def _not_on_time():
+def _not_on_time() -> ColumnElement[bool]:
     return or_(T.on_time.is_(None), T.on_time.is_(false()))
 
 
-def predicate(metric: Metric, period: Period):
+def predicate(metric: Metric, period: Period) -> ColumnElement[bool]:
     """The SQL condition that picks the dossiers behind `metric` in `period`."""
     metric = Metric(metric)
     if metric is Metric.received:
@@ -218,14 +236,17 @@ def predicate(metric: Metric, period: Period):
     return and_(_finished(period), extra)
 
 
-def scope_filter(scope: TenantScope):
-    """The caller's tenant scope as a plain condition: these statements are Core, so the ORM's
-    automatic criteria do not apply (row-level security still does on PostgreSQL)."""
+def scope_filter(
+    scope: TenantScope, columns: ReadOnlyColumnCollection[str, Column[Any]] = T
+) -> ColumnElement[bool]:
+    """The caller's tenant scope as a plain condition on a tenant table's columns (the dossiers'
+    by default): these statements are Core, so the ORM's automatic criteria do not apply
+    (row-level security still does on PostgreSQL)."""
     if scope.kind == "nation":
         return true()
     if scope.kind == "province":
-        return T.province_id.in_(sorted(scope.province_ids))
-    return T.agency_id.in_(sorted(scope.agency_ids))
+        return columns.province_id.in_(sorted(scope.province_ids))
+    return columns.agency_id.in_(sorted(scope.agency_ids))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,8 +257,8 @@ class Filter:
     agency_id: int | None = None
     procedure_code: str | None = None
 
-    def where(self) -> list:
-        conditions = []
+    def where(self) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
         if self.province_id is not None:
             conditions.append(T.province_id == self.province_id)
         if self.agency_id is not None:
@@ -252,7 +273,7 @@ class Filter:
 
 @dataclasses.dataclass
 class Figures:
-    key: tuple = ()
+    key: Key = ()
     received: int = 0
     finished: int = 0
     on_time: int = 0
@@ -282,7 +303,7 @@ class Figures:
         return getattr(self, name)
 
 
-KEY_COLUMNS = {
+KEY_COLUMNS: dict[Group, Keys] = {
     Group.nation: (),
     Group.province: (T.province_id,),
     Group.agency: (T.province_id, T.agency_id),
@@ -290,11 +311,11 @@ KEY_COLUMNS = {
 }
 
 
-def _count(condition):
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.count().filter(condition)  # FILTER: PostgreSQL, and SQLite since 3.30
 
 
-def received_statement(keys, where, period: Period):
+def received_statement(keys: Keys, where: Conditions, period: Period) -> Statement:
     return (
         select(*keys, func.count().label("received"))
         .where(*where, _received(period))
@@ -302,7 +323,7 @@ def received_statement(keys, where, period: Period):
     )
 
 
-def finished_statement(keys, where, period: Period, postgres: bool):
+def finished_statement(keys: Keys, where: Conditions, period: Period, postgres: bool) -> Statement:
     columns = [
         func.count().label("finished"),
         _count(_on_time()).label("on_time"),
@@ -316,7 +337,7 @@ def finished_statement(keys, where, period: Period, postgres: bool):
     return select(*keys, *columns).where(*where, _finished(period)).group_by(*keys)
 
 
-def backlog_statement(keys, where, period: Period):
+def backlog_statement(keys: Keys, where: Conditions, period: Period) -> Statement:
     return (
         select(
             *keys, func.count().label("backlog"), _count(_late_at_end(period)).label("backlog_late")
@@ -326,7 +347,7 @@ def backlog_statement(keys, where, period: Period):
     )
 
 
-def p90_statement(keys, where, period: Period):
+def p90_statement(keys: Keys, where: Conditions, period: Period) -> Statement:
     """percentile_cont(0.9) without the function (SQLite): rank the handling times per group,
     then interpolate between the two ranks around 0.9 × (n - 1), still inside the database."""
     ranked = (
@@ -360,10 +381,10 @@ async def figures(
     """One `Figures` per group (sorted by key), every number from the database."""
     keys = KEY_COLUMNS[Group(group)]
     where = [scope_filter(scope), *narrow.where()]
-    postgres = session.bind.dialect.name == "postgresql"
-    rows: dict[tuple, Figures] = {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    rows: dict[Key, Figures] = {}
 
-    def row(result_row) -> Figures:
+    def row(result_row: AnyRow) -> Figures:
         key = tuple(result_row[: len(keys)])
         return rows.setdefault(key, Figures(key=key))
 
@@ -394,7 +415,7 @@ async def figures(
     ]
 
 
-def _float(value) -> float | None:
+def _float(value: SupportsFloat | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
@@ -406,11 +427,11 @@ async def dossiers_behind(
     narrow: Filter = Filter(),
     first: int = 50,
     after: tuple[int, int] | None = None,
-) -> tuple[int, list]:
+) -> tuple[int, Sequence[AnyRow]]:
     """The dossiers that make up one number: (how many, one page of them by (province_id, id))."""
     where = [scope_filter(scope), *narrow.where(), predicate(metric, period)]
     total = (
-        await session.execute(select(func.count()).select_from(Dossier.__table__).where(*where))
+        await session.execute(select(func.count()).select_from(DOSSIERS).where(*where))
     ).scalar_one()
     statement = select(
         T.province_id,

@@ -12,20 +12,24 @@ data like the procedure catalogue; review flags belong to the agency.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Index, Text, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
-from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers.models import ProcedureAdoption
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms import conformity
-from eiso.core.qms.common import require_role, require_text
+from eiso.core.qms.common import record, require_role, require_text
 from eiso.core.qms.conformity import FlagKind, ReviewFlag
 from eiso.core.qms.documents import Document
 from eiso.infra.clock import utcnow
+
+if TYPE_CHECKING:
+    from eiso.core.plugins.declarations import LegalBasis, Procedure
 
 
 class LegalBasisVersion(SQLModel, table=True):
@@ -65,7 +69,7 @@ async def latest(session: AsyncSession, reference: str) -> LegalBasisVersion | N
         await session.execute(
             select(LegalBasisVersion)
             .where(LegalBasisVersion.reference == reference)
-            .order_by(LegalBasisVersion.version.desc())
+            .order_by(col(LegalBasisVersion.version).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -81,12 +85,12 @@ def _dates(valid_from: dt.date | None, valid_until: dt.date | None) -> None:
 
 
 async def _new_version(
-    session,
+    session: AsyncSession,
     reference: str,
     *,
     title: str,
-    valid_from,
-    valid_until,
+    valid_from: dt.date | None,
+    valid_until: dt.date | None,
     note: str,
     source: str,
     actor: str,
@@ -108,7 +112,7 @@ async def _new_version(
 
 
 async def _flag(
-    session,
+    session: AsyncSession,
     agency_ids: dict[int, int],
     kind: FlagKind,
     subject: str,
@@ -125,17 +129,12 @@ async def _flag(
         reference=basis.reference,
         legal_version=basis.version,
     )
-    session.add(flag)
-    await session.flush()
-    await audit.append(
+    await record(
         session,
-        province_id=province_id,
-        agency_id=agency_id,
-        actor=actor,
-        action="review_flag.raise",
-        entity_type="review_flags",
-        entity_id=flag.id,
-        data={
+        flag,
+        actor,
+        "review_flag.raise",
+        {
             "kind": kind.value,
             "subject": subject,
             "reference": basis.reference,
@@ -159,7 +158,7 @@ async def flag_dependants(session: AsyncSession, basis: LegalBasisVersion, actor
     adoptions = (
         (
             await session.execute(
-                select(ProcedureAdoption).where(ProcedureAdoption.procedure_code.in_(codes))
+                select(ProcedureAdoption).where(col(ProcedureAdoption.procedure_code).in_(codes))
             )
         )
         .scalars()
@@ -173,12 +172,18 @@ async def flag_dependants(session: AsyncSession, basis: LegalBasisVersion, actor
         .all()
     )
     provinces = {row.agency_id: row.province_id for row in [*adoptions, *docs]}
-    for row in adoptions:
+    for adoption in adoptions:
         await _flag(
-            session, provinces, FlagKind.procedure, row.procedure_code, basis, row.agency_id, actor
+            session,
+            provinces,
+            FlagKind.procedure,
+            adoption.procedure_code,
+            basis,
+            adoption.agency_id,
+            actor,
         )
-    for row in docs:
-        await _flag(session, provinces, FlagKind.document, str(row.id), basis, row.agency_id, actor)
+    for doc in docs:
+        await _flag(session, provinces, FlagKind.document, str(doc.id), basis, doc.agency_id, actor)
     for agency_id, province_id in provinces.items():
         await conformity.require_reannouncement(
             session, province_id, agency_id, actor, f"{basis.reference} v{basis.version}"
@@ -213,7 +218,7 @@ async def record_change(
     return basis, await flag_dependants(session, basis, principal.subject)
 
 
-async def sync_from_procedures(session: AsyncSession, procedures) -> int:
+async def sync_from_procedures(session: AsyncSession, procedures: Sequence[Procedure]) -> int:
     """At catalogue sync: link each procedure to its legal bases; a basis seen for the first
     time becomes version 1; one whose title or dates the module changed gets a new version and
     flags its dependants. Returns the number of new versions."""
@@ -221,7 +226,7 @@ async def sync_from_procedures(session: AsyncSession, procedures) -> int:
         (row.procedure_code, row.reference)
         for row in (await session.execute(select(ProcedureLegalBasis))).scalars()
     }
-    changed: dict[str, object] = {}
+    changed: dict[str, LegalBasis] = {}
     for procedure in procedures:
         for basis in procedure.legal_basis:
             if (procedure.code, basis.reference) not in links:
@@ -261,7 +266,7 @@ async def _clear(
     kind: FlagKind,
     subject: str,
     note: str,
-) -> list[ReviewFlag]:
+) -> Sequence[ReviewFlag]:
     flags = (
         (
             await session.execute(
@@ -270,7 +275,7 @@ async def _clear(
                     ReviewFlag.agency_id == agency_id,
                     ReviewFlag.kind == kind,
                     ReviewFlag.subject == subject,
-                    ReviewFlag.reviewed_at.is_(None),
+                    col(ReviewFlag.reviewed_at).is_(None),
                 )
             )
         )
@@ -286,17 +291,12 @@ async def _clear(
     now = utcnow()
     for flag in flags:
         flag.reviewed_by, flag.reviewed_at, flag.note = principal.subject, now, note or None
-        session.add(flag)
-        await session.flush()
-        await audit.append(
+        await record(
             session,
-            province_id=province_id,
-            agency_id=agency_id,
-            actor=principal.subject,
-            action="review_flag.clear",
-            entity_type="review_flags",
-            entity_id=flag.id,
-            data={"kind": kind.value, "subject": subject, "reference": flag.reference},
+            flag,
+            principal.subject,
+            "review_flag.clear",
+            {"kind": kind.value, "subject": subject, "reference": flag.reference},
         )
     return flags
 
@@ -312,7 +312,7 @@ async def review_procedure(
     agency_id: int,
     procedure_code: str,
     note: str = "",
-) -> list[ReviewFlag]:
+) -> Sequence[ReviewFlag]:
     require_role(principal, *REVIEWERS)
     return await _clear(
         session, principal, province_id, agency_id, FlagKind.procedure, procedure_code, note
@@ -321,7 +321,7 @@ async def review_procedure(
 
 async def review_document(
     session: AsyncSession, principal: Principal, province_id: int, document_id: int, note: str = ""
-) -> list[ReviewFlag]:
+) -> Sequence[ReviewFlag]:
     require_role(principal, *REVIEWERS)
     document = await session.get(Document, (province_id, document_id))
     if document is None:

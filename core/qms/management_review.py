@@ -3,18 +3,20 @@ compiled from the agency's own data, and whose decisions become tracked actions.
 
 Inputs (a snapshot stored with the record, so a later change of the data does not rewrite
 what the leadership looked at): the dossier figures of the period from core/qms/figures.py
-(received, finished, on time, late, backlog, handling times), citizens' ratings, internal audit findings by kind, nonconformities
-(raised, open, closed; by source) and the risks at or above the threshold.
+(received, finished, on time, late, backlog, handling times), citizens' ratings, internal audit
+findings by kind, nonconformities (raised, open, closed; by source) and the risks at or above
+the threshold.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, String, Text, func, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, select
+from sqlmodel import Field, col, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
@@ -85,7 +87,7 @@ async def dossier_figures(
     agency_id: int,
     period_start: dt.date,
     period_end: dt.date,
-) -> dict:
+) -> dict[str, Any]:
     """The agency's figures of the period, from core/qms/figures.py (the same numbers as the
     `figures` query): received, finished, on time, late, backlog, handling times, ratings."""
     period = figures.Period.of(start=period_start, to=period_end)
@@ -118,7 +120,7 @@ async def compile_inputs(
     period_start: dt.date,
     period_end: dt.date,
     risk_threshold: int,
-) -> dict:
+) -> dict[str, Any]:
     start, end = figures.Period.of(start=period_start, to=period_end).bounds()  # Vietnam's days
     mine = (Nonconformity.province_id == province_id, Nonconformity.agency_id == agency_id)
     findings = dict(
@@ -155,7 +157,7 @@ async def compile_inputs(
         await session.execute(
             select(func.count())
             .select_from(Nonconformity)
-            .where(*mine, Nonconformity.closed_at >= start, Nonconformity.closed_at < end)
+            .where(*mine, col(Nonconformity.closed_at) >= start, col(Nonconformity.closed_at) < end)
         )
     ).scalar_one()
     risks = (
@@ -167,7 +169,7 @@ async def compile_inputs(
                     Risk.agency_id == agency_id,
                     Risk.level >= risk_threshold,
                 )
-                .order_by(Risk.level.desc(), Risk.id)
+                .order_by(col(Risk.level).desc(), col(Risk.id))
             )
         )
         .scalars()
@@ -233,7 +235,6 @@ async def hold_review(
         conclusions=conclusions,
         created_by=principal.subject,
     )
-    session.add(review)
     await record(
         session,
         review,
@@ -273,7 +274,6 @@ async def add_action(
         due_date=due_date,
         created_by=principal.subject,
     )
-    session.add(action)
     await record(
         session,
         action,
@@ -293,7 +293,6 @@ async def complete_action(
         raise invalid_transition("review action", action.status, ActionStatus.done.value)
     action.result = require_text(result, "result", 10_000)
     action.status, action.done_by, action.done_at = ActionStatus.done, principal.subject, utcnow()
-    session.add(action)
     await record(session, action, principal.subject, "review_action.done")
     return action
 
@@ -308,7 +307,7 @@ async def actions_of(
             await session.execute(
                 select(ReviewAction)
                 .where(tuple_(ReviewAction.province_id, ReviewAction.review_id).in_(keys))
-                .order_by(ReviewAction.due_date, ReviewAction.id)
+                .order_by(col(ReviewAction.due_date), col(ReviewAction.id))
             )
         ).scalars():
             found.setdefault((row.province_id, row.review_id), []).append(row)

@@ -120,7 +120,6 @@ async def raise_nonconformity(
         officer=officer,
         raised_by=principal.subject,
     )
-    session.add(nc)
     await record(
         session,
         nc,
@@ -131,7 +130,7 @@ async def raise_nonconformity(
     return nc
 
 
-async def _load(session, province_id: int, nc_id: int) -> Nonconformity:
+async def _load(session: AsyncSession, province_id: int, nc_id: int) -> Nonconformity:
     return await get_in_scope(session, Nonconformity, province_id, nc_id, "nonconformity")
 
 
@@ -164,7 +163,6 @@ async def plan_action(
             field="dueDate",
         )
     nc.due_date, nc.status = due_date, NcStatus.action_planned
-    session.add(nc)
     await record(
         session, nc, principal.subject, "nonconformity.plan", {"due_date": due_date.isoformat()}
     )
@@ -172,19 +170,24 @@ async def plan_action(
 
 
 async def complete_action(
-    session, principal: Principal, province_id: int, nc_id: int
+    session: AsyncSession, principal: Principal, province_id: int, nc_id: int
 ) -> Nonconformity:
     require_role(principal, *MAINTAINERS)
     nc = await _load(session, province_id, nc_id)
     _expect(nc, {NcStatus.action_planned}, NcStatus.action_done)
     nc.status = NcStatus.action_done
-    session.add(nc)
     await record(session, nc, principal.subject, "nonconformity.action_done")
     return nc
 
 
 async def record_effectiveness(
-    session, principal: Principal, province_id: int, nc_id: int, *, result: str, effective: bool
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    nc_id: int,
+    *,
+    result: str,
+    effective: bool,
 ) -> Nonconformity:
     """An ineffective action sends the nonconformity back to planning."""
     require_role(principal, *MAINTAINERS)
@@ -193,14 +196,15 @@ async def record_effectiveness(
     nc.effectiveness_result = require_text(result, "result", 10_000)
     nc.effective, nc.checked_by, nc.checked_at = effective, principal.subject, utcnow()
     nc.status = NcStatus.verified if effective else NcStatus.action_planned
-    session.add(nc)
     await record(
         session, nc, principal.subject, "nonconformity.effectiveness", {"effective": effective}
     )
     return nc
 
 
-async def close(session, principal: Principal, province_id: int, nc_id: int) -> Nonconformity:
+async def close(
+    session: AsyncSession, principal: Principal, province_id: int, nc_id: int
+) -> Nonconformity:
     require_role(principal, Role.iso_secretary, Role.leader)
     nc = await _load(session, province_id, nc_id)
     if nc.status == NcStatus.closed:
@@ -213,6 +217,5 @@ async def close(session, principal: Principal, province_id: int, nc_id: int) -> 
             status=nc.status,
         )
     nc.status, nc.closed_at = NcStatus.closed, utcnow()
-    session.add(nc)
     await record(session, nc, principal.subject, "nonconformity.close")
     return nc

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import operator
+from typing import TypeVar
 
 from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,7 +77,9 @@ class Objective(TenantOwned, table=True):
         Index("ix_objectives_period", "province_id", "period_start"),
     )
 
-    agency_id: int | None = Field(
+    # Wider than TenantOwned's `int` on purpose: a province objective has no agency. Code
+    # that takes any TenantOwned row (common.record) is given agency objectives only.
+    agency_id: int | None = Field(  # type: ignore[assignment]
         default=None, sa_column=Column(BigInteger, nullable=True, index=True)
     )
     title: str = Field(max_length=300)
@@ -109,7 +112,8 @@ def _may_keep(principal: Principal, province_id: int, agency_id: int | None) -> 
         raise Forbidden(
             "Only the agency's ISO secretary or leader (or the province administrator for a "
             "province objective) may change it",
-            "Chỉ thư ký ISO, lãnh đạo cơ quan (hoặc quản trị tỉnh với mục tiêu cấp tỉnh) được thay đổi",
+            "Chỉ thư ký ISO, lãnh đạo cơ quan (hoặc quản trị tỉnh với mục tiêu cấp tỉnh) "
+            "được thay đổi",
         )
 
 
@@ -138,7 +142,10 @@ class Definition:
         return Definition(title, metric.value, comparator.value, target, self.period, code)
 
 
-def _enum(kind, value, field: str):
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _enum(kind: type[E], value: str | enum.Enum, field: str) -> E:
     try:
         return kind(getattr(value, "value", value))
     except ValueError:

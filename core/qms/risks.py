@@ -67,7 +67,6 @@ async def register_risk(
         created_by=principal.subject,
     )
     risk.level = risk.likelihood * risk.impact
-    session.add(risk)
     await record(session, risk, principal.subject, "risk.register", {"level": risk.level})
     return risk
 
@@ -88,6 +87,5 @@ async def review_risk(
     risk.likelihood, risk.impact = _score(likelihood, "likelihood"), _score(impact, "impact")
     risk.level, risk.treatment, risk.review_date = likelihood * impact, treatment, review_date
     risk.updated_at = utcnow()
-    session.add(risk)
     await record(session, risk, principal.subject, "risk.review", {"level": risk.level})
     return risk

@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from eiso.core.settings import Settings
+
 
 class Storage(Protocol):
     def put(self, content: bytes) -> str: ...
@@ -20,7 +22,7 @@ class Storage(Protocol):
 
 
 class LocalStorage:
-    def __init__(self, root: str | os.PathLike) -> None:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
 
     def _path(self, digest: str) -> Path:
@@ -46,5 +48,5 @@ class LocalStorage:
         return self._path(digest).exists()
 
 
-def storage_from_settings(settings) -> Storage:
+def storage_from_settings(settings: Settings) -> Storage:
     return LocalStorage(settings.storage_dir)
