@@ -5,7 +5,7 @@ core/qms."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,7 +79,7 @@ class ImprovementMutation:
     async def review_procedure(
         self, info: strawberry.Info, procedure_code: str, note: str = ""
     ) -> list[ReviewFlagNode]:
-        async def work(session: AsyncSession, who: Principal) -> list[conformity.ReviewFlag]:
+        async def work(session: AsyncSession, who: Principal) -> Sequence[conformity.ReviewFlag]:
             province_id, agency_id = agency_of(who)
             return await legal.review_procedure(
                 session,
