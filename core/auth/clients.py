@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password, verify_password
 from eiso.core.auth.principal import SCOPES
-from eiso.core.errors import DomainError, NotFound
+from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
+from eiso.core.errors import DomainError
 from eiso.tenants.scope import TenantScope
-from eiso.tenants.services import get_agency_by_code, get_province
 
 
 class OAuthClient(ClientMixin):
@@ -30,11 +30,7 @@ class OAuthClient(ClientMixin):
 
     @property
     def tenant(self) -> TenantScope | None:
-        if self.row.agency_id is not None:
-            return TenantScope.agencies([self.row.agency_id], [self.row.province_id])
-        if self.row.province_id is not None:
-            return TenantScope.province(self.row.province_id)
-        return None
+        return scope_of_ids(self.row.province_id, self.row.agency_id)
 
     def get_client_id(self) -> str:
         return self.row.client_id
@@ -95,22 +91,14 @@ async def create_integration_client(
             "tenant: chọn đúng một trong --agency hoặc --province",
         )
     scopes = _check_scopes(scopes)
+    province_id: int | None
+    agency_id: int | None
     if agency_code:
-        agency = await get_agency_by_code(session, agency_code)
-        if agency is None:
-            raise NotFound(
-                f"agency: no agency with code {agency_code!r}",
-                f"agency: không có cơ quan mã {agency_code!r}",
-            )
+        agency = await agency_by_code(session, agency_code)
         province_id, agency_id = agency.province_id, agency.id
     else:
-        province = await get_province(session, province_code)
-        if province is None:
-            raise NotFound(
-                f"province: no province with code {province_code!r}",
-                f"province: không có tỉnh mã {province_code!r}",
-            )
-        province_id, agency_id = province.id, None
+        assert province_code  # exactly one of the two, checked above
+        province_id, agency_id = (await province_by_code(session, province_code)).id, None
     secret = secrets.token_urlsafe(32)
     row = Client(
         client_id="cli_" + secrets.token_hex(12),
@@ -145,9 +133,7 @@ async def create_frontend_client(
         client_id=client_id or "web_" + secrets.token_hex(12),
         name=name,
         secret_hash=hash_password(plain) if plain else None,
-        scopes=_check_scopes(
-            scopes or list(SCOPES) + ["openid", "profile"], extra=("openid", "profile")
-        ),
+        scopes=_check_scopes(scopes or [*SCOPES, "openid", "profile"], extra=("openid", "profile")),
         grant_types=["authorization_code", "refresh_token"],
         redirect_uris=redirect_uris,
     )

@@ -12,10 +12,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.models import IdentityProvider, User
 from eiso.core.auth.principal import Role
 from eiso.core.auth.sealing import seal, unseal
+from eiso.core.auth.tenancy import province_by_code
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.tenants.models import Province
@@ -45,12 +47,8 @@ async def configure(
     metadata_url: str | None = None,
 ) -> IdentityProvider:
     """Set (or replace) a province's IdP. The client secret is stored sealed."""
-    province = await get_province(session, province_code)
-    if province is None:
-        raise NotFound(
-            f"province: no province with code {province_code!r}",
-            f"province: không có tỉnh mã {province_code!r}",
-        )
+    province = await province_by_code(session, province_code)
+    assert province.id is not None  # read from the database
     if default_role not in Role.__members__ or default_role == Role.national_admin.value:
         raise DomainError(
             f"default_role: not allowed: {default_role!r}",
@@ -114,7 +112,9 @@ async def map_user(
         raise DomainError("the identity provider sent no subject", "thiếu định danh người dùng")
     existing = (
         await session.execute(
-            select(User).where(User.idp_issuer == idp.issuer, User.idp_subject == str(subject))
+            select(User).where(
+                col(User.idp_issuer) == idp.issuer, col(User.idp_subject) == str(subject)
+            )
         )
     ).scalar_one_or_none()
     if existing is not None:

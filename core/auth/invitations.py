@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.models import User
 from eiso.core.auth.principal import Role
@@ -27,13 +28,15 @@ async def create_agency_admins(
     agencies = {
         agency.code: agency
         for agency in (
-            await session.execute(select(Agency).where(Agency.code.in_(codes)))
+            await session.execute(select(Agency).where(col(Agency.code).in_(codes)))
         ).scalars()
     }
     names = [account.username for account in pending]
     existing = {
         user.username: user
-        for user in (await session.execute(select(User).where(User.username.in_(names)))).scalars()
+        for user in (
+            await session.execute(select(User).where(col(User.username).in_(names)))
+        ).scalars()
     }
     refused: dict[str, tuple[str, str]] = {}
     for account in pending:

@@ -15,8 +15,9 @@ import json
 import secrets
 import time
 
-from joserfc.jwk import KeySet, RSAKey
+from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
 from sqlalchemy import select
+from sqlmodel import col
 
 from eiso.core.auth.models import SigningKey
 from eiso.core.auth.sealing import seal, unseal
@@ -50,7 +51,7 @@ async def rotate(resources: Resources) -> SigningKey:
     new = await asyncio.to_thread(_generate, secret)
     async with resources.session(TenantScope.nation()) as session, session.begin():
         current = (
-            await session.execute(select(SigningKey).where(SigningKey.retired_at.is_(None)))
+            await session.execute(select(SigningKey).where(col(SigningKey.retired_at).is_(None)))
         ).scalars()
         for key in current:
             key.retired_at = utcnow()
@@ -80,9 +81,10 @@ class KeyStore:
                         await session.execute(
                             select(SigningKey)
                             .where(
-                                (SigningKey.retired_at.is_(None)) | (SigningKey.retired_at > cutoff)
+                                col(SigningKey.retired_at).is_(None)
+                                | (col(SigningKey.retired_at) > cutoff)
                             )
-                            .order_by(SigningKey.created_at.desc())
+                            .order_by(col(SigningKey.created_at).desc())
                         )
                     ).scalars()
                 )
@@ -116,6 +118,6 @@ class KeyStore:
             await self.reload()  # a key rotated in by another process
         return self._public
 
-    async def jwks(self) -> dict:
+    async def jwks(self) -> KeySetSerialization:
         await self._fresh()
         return self._public.as_dict(private=False)

@@ -21,8 +21,8 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Coroutine, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, ClassVar, TypeVar
 
 from authlib.common.security import generate_token
 from authlib.oauth2 import AuthorizationServer
@@ -41,7 +41,9 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core import grants as grants_oidc
+from joserfc.jwk import RSAKey
 from sqlalchemy import update
+from sqlmodel import SQLModel, col
 
 from eiso.core.auth import tokens
 from eiso.core.auth.clients import OAuthClient
@@ -55,6 +57,8 @@ from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
 log = logging.getLogger("eiso.auth")
+T = TypeVar("T")
+M = TypeVar("M", bound=SQLModel)
 CODE_LIFETIME = 300
 OIDC_SCOPES = ("openid", "profile")
 
@@ -97,11 +101,11 @@ class _Payload(OAuth2Payload):
         self._data = {key: values[0] for key, values in merged.items() if values}
 
     @property
-    def data(self):
+    def data(self) -> dict[str, str]:
         return self._data
 
     @property
-    def datalist(self):
+    def datalist(self) -> dict[str, list[str]]:
         return self._datalist
 
 
@@ -112,11 +116,11 @@ class HttpOAuth2Request(OAuth2Request):
         self.payload = _Payload(http)
 
     @property
-    def args(self):
+    def args(self) -> dict[str, str]:
         return {key: values[0] for key, values in self.http.query.items() if values}
 
     @property
-    def form(self):
+    def form(self) -> dict[str, str]:
         return {key: values[0] for key, values in self.http.form.items() if values}
 
 
@@ -125,7 +129,7 @@ class _JsonPayload(JsonPayload):
         self._http = http
 
     @property
-    def data(self):
+    def data(self) -> Any:  # the JSON body, as sent
         return self._http.json
 
 
@@ -148,22 +152,22 @@ class AuthCode(AuthorizationCodeMixin):
     code_challenge_method: str | None
     nonce: str | None = None
 
-    def get_redirect_uri(self):
+    def get_redirect_uri(self) -> str:
         return self.redirect_uri
 
-    def get_scope(self):
+    def get_scope(self) -> str:
         return self.scope
 
-    def get_nonce(self):
+    def get_nonce(self) -> str | None:
         return self.nonce
 
-    def get_auth_time(self):
+    def get_auth_time(self) -> int | None:
         return None
 
-    def get_acr(self):
+    def get_acr(self) -> str | None:
         return None
 
-    def get_amr(self):
+    def get_amr(self) -> list[str] | None:
         return None
 
 
@@ -171,22 +175,22 @@ class StoredRefreshToken(TokenMixin):
     def __init__(self, row: RefreshToken) -> None:
         self.row = row
 
-    def check_client(self, client):
+    def check_client(self, client: OAuthClient) -> bool:
         return self.row.client_id == client.get_client_id()
 
-    def get_scope(self):
+    def get_scope(self) -> str:
         return self.row.scope
 
-    def get_expires_in(self):
+    def get_expires_in(self) -> int:
         return int((self.row.expires_at - utcnow()).total_seconds())
 
-    def is_expired(self):
+    def is_expired(self) -> bool:
         expires = self.row.expires_at
         if expires.tzinfo is None:  # SQLite returns naive datetimes
             expires = expires.replace(tzinfo=utcnow().tzinfo)
         return expires <= utcnow()
 
-    def is_revoked(self):
+    def is_revoked(self) -> bool:
         return self.row.revoked_at is not None
 
 
@@ -196,19 +200,19 @@ class AccessTokenClaims(TokenMixin):
     def __init__(self, claims: dict[str, Any]) -> None:
         self.claims = claims
 
-    def check_client(self, client):
+    def check_client(self, client: OAuthClient) -> bool:
         return self.claims.get("client_id") == client.get_client_id()
 
-    def get_scope(self):
+    def get_scope(self) -> str:
         return self.claims.get("scope", "")
 
-    def get_expires_in(self):
+    def get_expires_in(self) -> int:
         return max(int(self.claims["exp"] - time.time()), 0)
 
-    def is_expired(self):
+    def is_expired(self) -> bool:
         return self.get_expires_in() <= 0
 
-    def is_revoked(self):
+    def is_revoked(self) -> bool:
         return False
 
 
@@ -221,14 +225,16 @@ class S256CodeChallenge(CodeChallenge):
     SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
 
-    def validate_code_challenge(self, grant, redirect_uri):
+    def validate_code_challenge(
+        self, grant: grants.AuthorizationCodeGrant, redirect_uri: str | None
+    ) -> None:
         data = grant.request.payload.data
         client = grant.request.client
         if client is not None and client.is_public and not data.get("code_challenge"):
             raise InvalidRequestError("code_challenge (S256) is required for public clients")
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("code_challenge_method must be S256")
-        return super().validate_code_challenge(grant, redirect_uri)
+        super().validate_code_challenge(grant, redirect_uri)
 
 
 class OpenIDCode(grants_oidc.OpenIDCode):
@@ -241,16 +247,16 @@ class OpenIDCode(grants_oidc.OpenIDCode):
         super().__init__(require_nonce=False)
         self.server = server
 
-    def resolve_client_private_key(self, client):
+    def resolve_client_private_key(self, client: OAuthClient) -> RSAKey:
         return self.server.current_signing_key
 
-    def get_client_algorithm(self, client):
+    def get_client_algorithm(self, client: OAuthClient) -> str:
         return tokens.ALGORITHM
 
-    def get_encode_header(self, client):
+    def get_encode_header(self, client: OAuthClient) -> dict[str, str | None]:
         return {"alg": tokens.ALGORITHM, "kid": self.server.current_signing_key.kid, "typ": "JWT"}
 
-    def get_client_claims(self, client):
+    def get_client_claims(self, client: OAuthClient) -> dict[str, Any]:
         settings = self.server.resources.settings
         return {
             "iss": settings.issuer,
@@ -258,10 +264,10 @@ class OpenIDCode(grants_oidc.OpenIDCode):
             "exp": int(time.time()) + settings.access_token_lifetime,
         }
 
-    def exists_nonce(self, nonce, request):
+    def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         return False  # codes are single-use (GETDEL), so a nonce cannot be replayed through one
 
-    def generate_user_info(self, user, scope):
+    def generate_user_info(self, user: User, scope: str) -> UserInfo:
         info = UserInfo(
             sub=str(user.id),
             preferred_username=user.username,
@@ -281,7 +287,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     ]
     server: EisoAuthorizationServer
 
-    def save_authorization_code(self, code, request):
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
         data = request.payload.data
         record = AuthCode(
             client_id=request.client.get_client_id(),
@@ -292,26 +298,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge_method=data.get("code_challenge_method"),
             nonce=data.get("nonce"),
         )
-        key = self.server.resources.key("auth", "code", _sha256(code))
-        self.server.wait(
-            self.server.resources.redis.set(
-                key, json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME
-            )
-        )
+        self.server.wait(self.server.save_code(code, record))
 
-    def query_authorization_code(self, code, client):
-        # GETDEL: a code is single-use even when two redemptions race.
-        key = self.server.resources.key("auth", "code", _sha256(code))
-        raw = self.server.wait(self.server.resources.redis.getdel(key))
-        if not raw:
-            return None
-        record = AuthCode(**json.loads(raw))
-        return record if record.client_id == client.get_client_id() else None
+    def query_authorization_code(self, code: str, client: OAuthClient) -> AuthCode | None:
+        record = self.server.wait(self.server.take_code(code))
+        return record if record is not None and record.client_id == client.get_client_id() else None
 
-    def delete_authorization_code(self, authorization_code):
+    def delete_authorization_code(self, authorization_code: AuthCode) -> None:
         pass  # already deleted by query_authorization_code
 
-    def authenticate_user(self, authorization_code):
+    def authenticate_user(self, authorization_code: AuthCode) -> User | None:
         return self.server.load_user(authorization_code.user_id)
 
 
@@ -324,7 +320,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
     server: EisoAuthorizationServer
 
-    def authenticate_refresh_token(self, refresh_token):
+    def authenticate_refresh_token(self, refresh_token: str) -> StoredRefreshToken | None:
         token = self.server.load_refresh_token(refresh_token)
         if token is not None and token.is_revoked():
             # A rotated-out token came back: it was stolen or replayed (RFC 9700 4.14.2).
@@ -335,10 +331,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
             return token
         return None
 
-    def authenticate_user(self, refresh_token):
+    def authenticate_user(self, refresh_token: StoredRefreshToken) -> User | None:
         return self.server.load_user(refresh_token.row.user_id)
 
-    def revoke_old_credential(self, refresh_token):
+    def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
         self.server.wait(self.server.revoke_refresh(refresh_token.row.token_hash))
 
 
@@ -350,7 +346,9 @@ class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
     server: EisoAuthorizationServer
 
-    def query_token(self, token_string, token_type_hint):
+    def query_token(
+        self, token_string: str, token_type_hint: str | None
+    ) -> AccessTokenClaims | StoredRefreshToken | None:
         if token_string.count(".") == 2 and token_type_hint != "refresh_token":
             claims = self.server.wait(self.server.verify_access_token(token_string))
             if claims is not None:
@@ -359,7 +357,9 @@ class Revocation(RevocationEndpoint):
             return None
         return self.server.load_refresh_token(token_string)
 
-    def revoke_token(self, token, request):
+    def revoke_token(
+        self, token: AccessTokenClaims | StoredRefreshToken, request: OAuth2Request
+    ) -> None:
         if isinstance(token, AccessTokenClaims):
             self.server.wait(self.server.deny_jti(token.claims["jti"], token.get_expires_in()))
         else:
@@ -375,7 +375,7 @@ class EisoAuthorizationServer(AuthorizationServer):
         self.resources = resources
         self.keys = keys
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._signing_key = None
+        self._signing_key: RSAKey | None = None
         settings = resources.settings
         self.register_token_generator(
             "default",
@@ -393,25 +393,26 @@ class EisoAuthorizationServer(AuthorizationServer):
         self.register_endpoint(Revocation)
 
     # Bridging: authlib runs in a worker thread; database and Redis calls run on the loop.
-    def wait(self, coroutine: Coroutine) -> Any:
+    def wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     @property
-    def current_signing_key(self):
+    def current_signing_key(self) -> RSAKey:
+        assert self._signing_key is not None  # `run` loads it before authlib runs
         return self._signing_key
 
-    async def run(self, method, *args, **kwargs):
+    async def run(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         self._loop = asyncio.get_running_loop()
         self._signing_key = await self.keys.signing_key()
         return await asyncio.to_thread(method, *args, **kwargs)
 
     # The hooks authlib asks every framework integration to provide.
-    def query_client(self, client_id):
+    def query_client(self, client_id: str) -> OAuthClient | None:
         row = self.wait(self._get(Client, client_id))
         return OAuthClient(row) if row is not None else None
 
-    def save_token(self, token, request):
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         if "refresh_token" not in token:
             return
         user = request.user
@@ -425,24 +426,29 @@ class EisoAuthorizationServer(AuthorizationServer):
         )
         self.wait(self._add(row))
 
-    def create_oauth2_request(self, request):
+    def create_oauth2_request(self, request: HttpInput | OAuth2Request) -> OAuth2Request:
         return request if isinstance(request, OAuth2Request) else HttpOAuth2Request(request)
 
-    def create_json_request(self, request):
+    def create_json_request(self, request: HttpInput) -> HttpJsonRequest:
         return HttpJsonRequest(request)
 
-    def handle_response(self, status_code, payload, headers):
+    def handle_response(
+        self, status_code: int, payload: Any, headers: list[tuple[str, str]]
+    ) -> OAuthAnswer:
         return OAuthAnswer(status_code, payload, dict(headers))
 
-    def send_signal(self, name, *args, **kwargs):
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         if name == "after_revoke_token":
             log.info("token revoked", extra={"client_id": kwargs["client"].get_client_id()})
         elif name == "after_authenticate_client":
             log.debug("client authenticated")
 
     # Token contents.
-    def _access_token(self, client: OAuthClient, grant_type: str, user: User | None, scope: str):
+    def _access_token(
+        self, client: OAuthClient, grant_type: str, user: User | None, scope: str
+    ) -> str:
         settings = self.resources.settings
+        tenant: TenantScope | None
         if user is not None:
             subject, tenant, roles = str(user.id), tenant_of(user), list(user.roles)
             extra = {"preferred_username": user.username}
@@ -451,7 +457,7 @@ class EisoAuthorizationServer(AuthorizationServer):
             if tenant is None:
                 raise InvalidRequestError("client has no tenant")
         return tokens.issue(
-            self._signing_key,
+            self.current_signing_key,
             issuer=settings.issuer,
             audience=settings.audience,
             lifetime=settings.access_token_lifetime,
@@ -464,23 +470,38 @@ class EisoAuthorizationServer(AuthorizationServer):
         )
 
     # Storage used by the grants (coroutines, run on the loop through `wait`).
-    async def _get(self, model, key):
+    async def _get(self, model: type[M], key: object) -> M | None:
         async with self.resources.session(TenantScope.nation()) as session:
             row = await session.get(model, key)
             if row is not None:
                 session.expunge(row)
             return row
 
-    async def _add(self, row) -> None:
+    async def _add(self, row: SQLModel) -> None:
         async with self.resources.session(TenantScope.nation()) as session, session.begin():
             session.add(row)
+
+    def _code_key(self, code: str) -> str:
+        return self.resources.key("auth", "code", _sha256(code))
+
+    async def save_code(self, code: str, record: AuthCode) -> None:
+        await self.resources.redis.set(
+            self._code_key(code), json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME
+        )
+
+    async def take_code(self, code: str) -> AuthCode | None:
+        # GETDEL: a code is single-use even when two redemptions race.
+        raw = await self.resources.redis.getdel(self._code_key(code))
+        return AuthCode(**json.loads(raw)) if raw else None
 
     async def agency_code(self, user: User) -> str | None:
         async with self.resources.session(TenantScope.nation()) as session:
             agency = await session.get(Agency, (user.province_id, user.agency_id))
             return agency.code if agency else None
 
-    def load_user(self, user_id: int) -> User | None:
+    def load_user(self, user_id: int | None) -> User | None:
+        if user_id is None:  # a token of no user (none is refreshed: client credentials)
+            return None
         user = self.wait(self._get(User, user_id))
         return user if user is not None and user.active else None
 
@@ -499,14 +520,14 @@ class EisoAuthorizationServer(AuthorizationServer):
             await session.execute(
                 update(RefreshToken)
                 .where(
-                    RefreshToken.client_id == client_id,
-                    RefreshToken.user_id == user_id,
-                    RefreshToken.revoked_at.is_(None),
+                    col(RefreshToken.client_id) == client_id,
+                    col(RefreshToken.user_id) == user_id,
+                    col(RefreshToken.revoked_at).is_(None),
                 )
                 .values(revoked_at=utcnow())
             )
 
-    async def verify_access_token(self, token: str) -> dict | None:
+    async def verify_access_token(self, token: str) -> dict[str, Any] | None:
         settings = self.resources.settings
         keys = await self.keys.verification_keys(tokens.unverified_kid(token))
         try:

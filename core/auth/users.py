@@ -6,13 +6,14 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.auth.models import User
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.principal import Role
-from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
+from eiso.core.errors import Conflict, DomainError
 from eiso.tenants.scope import TenantScope
-from eiso.tenants.services import get_agency_by_code, get_province
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{3,150}$")
 MIN_PASSWORD = 8
@@ -38,16 +39,12 @@ def parse_role(value: str) -> Role:
 
 
 def tenant_of(user: User) -> TenantScope:
-    if user.agency_id is not None:
-        return TenantScope.agencies([user.agency_id], [user.province_id])
-    if user.province_id is not None:
-        return TenantScope.province(user.province_id)
-    return TenantScope.nation()
+    return scope_of_ids(user.province_id, user.agency_id) or TenantScope.nation()
 
 
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
     return (
-        await session.execute(select(User).where(User.username == username))
+        await session.execute(select(User).where(col(User.username) == username))
     ).scalar_one_or_none()
 
 
@@ -73,24 +70,14 @@ async def create_user(
             f"password: at least {MIN_PASSWORD} characters",
             f"password: tối thiểu {MIN_PASSWORD} ký tự",
         )
-    province_id = agency_id = None
+    province_id: int | None = None
+    agency_id: int | None = None
     level = "nation"
     if agency_code:
-        agency = await get_agency_by_code(session, agency_code)
-        if agency is None:
-            raise NotFound(
-                f"agency: no agency with code {agency_code!r}",
-                f"agency: không có cơ quan mã {agency_code!r}",
-            )
+        agency = await agency_by_code(session, agency_code)
         province_id, agency_id, level = agency.province_id, agency.id, "agency"
     elif province_code:
-        province = await get_province(session, province_code)
-        if province is None:
-            raise NotFound(
-                f"province: no province with code {province_code!r}",
-                f"province: không có tỉnh mã {province_code!r}",
-            )
-        province_id, level = province.id, "province"
+        province_id, level = (await province_by_code(session, province_code)).id, "province"
     if level not in ROLE_LEVELS[parsed]:
         raise DomainError(
             f"role: {parsed.value} cannot belong to a {level}",

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from eiso.core import audit
 from eiso.core.dossiers import listeners
-from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
+from eiso.core.dossiers.models import (
+    ProcedureAdoption,
+    ProcedureRecord,
+    dialect_insert,
+    table_of,
+)
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
 from eiso.infra.clock import utcnow
@@ -24,7 +28,7 @@ if TYPE_CHECKING:
     from eiso.core.resources import Resources
 
 
-def row_values(procedure: Procedure, module: str) -> dict:
+def row_values(procedure: Procedure, module: str) -> dict[str, Any]:
     """The catalogue row of a module's procedure (the bench generator writes the same rows)."""
     limit = procedure.time_limit
     return {
@@ -72,20 +76,17 @@ async def _lock(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
 
 
-def _insert(session: AsyncSession):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> SyncReport:
     """Upsert one row per procedure of the loaded modules; procedures no module provides any
     more stay (dossiers refer to them) but are marked inactive. Idempotent: a second sync
     writes nothing. Safe when several workers start at once."""
     await _lock(session)
-    table = ProcedureRecord.__table__
+    table = table_of(ProcedureRecord)
     columns = [c for c in table.c if c.name not in ("id", "code", "updated_at")]
     # Core rows, not ORM objects: the upserts below would leave such objects stale.
     existing = {r.code: r for r in (await session.execute(select(table.c.code, *columns))).all()}
-    report, seen, now = SyncReport(), {}, utcnow()
+    report, now = SyncReport(), utcnow()
+    seen: dict[str, str] = {}  # code -> the module that offers it
     for name, record in registry.loaded.items():  # sorted by name: the first module wins a code
         for procedure in record.procedures:
             if procedure.code in seen:
@@ -98,7 +99,7 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
                 report.unchanged += 1
                 continue
             (report.added if row is None else report.updated).append(procedure.code)
-            statement = _insert(session)(table).values(
+            statement = dialect_insert(session, table).values(
                 code=procedure.code, updated_at=now, **values
             )
             # A concurrent starter may have inserted the row since we read: update it instead.
@@ -192,14 +193,7 @@ async def adopt(
     agencies = _step_agencies(
         procedure.steps[0]["code"], step_codes, step_agencies or {}, known_agencies
     )
-    row = (
-        await session.execute(
-            select(ProcedureAdoption).where(
-                ProcedureAdoption.agency_id == agency_id,
-                ProcedureAdoption.procedure_code == procedure_code,
-            )
-        )
-    ).scalar_one_or_none()
+    row = await find_adoption(session, agency_id, procedure_code)
     if row is None:
         row = ProcedureAdoption(
             province_id=province_id,
@@ -260,10 +254,11 @@ def _step_agencies(
     return out
 
 
-async def adoption_of(
+async def find_adoption(
     session: AsyncSession, agency_id: int, procedure_code: str
-) -> ProcedureAdoption:
-    row = (
+) -> ProcedureAdoption | None:
+    """The agency's adoption of the procedure, if it adopted it."""
+    return (
         await session.execute(
             select(ProcedureAdoption).where(
                 ProcedureAdoption.agency_id == agency_id,
@@ -271,6 +266,12 @@ async def adoption_of(
             )
         )
     ).scalar_one_or_none()
+
+
+async def adoption_of(
+    session: AsyncSession, agency_id: int, procedure_code: str
+) -> ProcedureAdoption:
+    row = await find_adoption(session, agency_id, procedure_code)
     if row is None:
         raise DomainError(
             f"procedureCode: {procedure_code!r} is not adopted by this agency",

@@ -7,10 +7,10 @@ import hashlib
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from eiso.core.dossiers.models import DossierCounter
+from eiso.core.dossiers.models import DossierCounter, dialect_insert
 from eiso.core.workdays import VN_TZ
 from eiso.infra.ids import new_id
 
@@ -30,16 +30,15 @@ async def lock_counter(
     """Lock the agency's counter row for the local day of `at` (serialising its receipts until
     commit) and return that day's yymmdd."""
     day = at.astimezone(VN_TZ).strftime("%y%m%d")
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
-        insert(DossierCounter)
+        dialect_insert(session, DossierCounter)
         .values(province_id=province_id, id=new_id(), agency_id=agency_id, day=day, last=0)
         .on_conflict_do_nothing(index_elements=["agency_id", "day"])
     )
     # Held until commit: a concurrent receipt of the same agency waits here, then sees ours.
     await session.execute(
-        select(DossierCounter.id)
-        .where(DossierCounter.agency_id == agency_id, DossierCounter.day == day)
+        select(col(DossierCounter.id))
+        .where(col(DossierCounter.agency_id) == agency_id, col(DossierCounter.day) == day)
         .with_for_update()
     )
     return day
@@ -48,8 +47,8 @@ async def lock_counter(
 async def next_code(session: AsyncSession, agency_id: int, agency_code: str, day: str) -> str:
     result = await session.execute(
         update(DossierCounter)
-        .where(DossierCounter.agency_id == agency_id, DossierCounter.day == day)
-        .values(last=DossierCounter.last + 1)
-        .returning(DossierCounter.last)
+        .where(col(DossierCounter.agency_id) == agency_id, col(DossierCounter.day) == day)
+        .values(last=col(DossierCounter.last) + 1)
+        .returning(col(DossierCounter.last))
     )
     return f"{agency_code}-{day}-{result.scalar_one():04d}"

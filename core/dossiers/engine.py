@@ -7,13 +7,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.dossiers import catalogue, codes, listeners
@@ -26,6 +27,7 @@ from eiso.core.dossiers.models import (
 )
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.plugins.declarations import UniqueField
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
@@ -58,8 +60,8 @@ def overdue(status: Status, appointment_at: dt.datetime | None, now: dt.datetime
 
 
 def validate_sector_data(
-    model: type[BaseModel] | None, data: dict, prefix: str = "sectorData"
-) -> dict:
+    model: type[BaseModel] | None, data: dict[str, Any], prefix: str = "sectorData"
+) -> dict[str, Any]:
     if model is None:
         return data
     try:
@@ -79,7 +81,9 @@ def validate_sector_data(
         ) from None
 
 
-def _input_hash(procedure_code: str, applicant: dict, sector_data: dict, online: bool) -> str:
+def _input_hash(
+    procedure_code: str, applicant: dict[str, Any], sector_data: dict[str, Any], online: bool
+) -> str:
     body = orjson.dumps(
         [procedure_code, applicant, sector_data, online], option=orjson.OPT_SORT_KEYS
     )
@@ -91,7 +95,7 @@ def appointment(
     procedure: ProcedureRecord,
     amount: int,
     received_at: dt.datetime,
-    pauses: list | None = None,
+    pauses: list[list[str]] | None = None,
 ) -> dt.datetime | None:
     cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
     spans = [
@@ -121,7 +125,7 @@ async def _record(
     action: str,
     from_status: int | None,
     note: str = "",
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
     agency_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> None:
@@ -195,12 +199,12 @@ async def receive(
     *,
     agency: Agency,
     procedure_code: str,
-    applicant: dict,
-    sector_data: dict,
+    applicant: dict[str, Any],
+    sector_data: dict[str, Any],
     actor: str,
     calendar: WorkingCalendar,
     data_model: type[BaseModel] | None = None,
-    unique_fields: tuple = (),
+    unique_fields: tuple[UniqueField, ...] = (),
     idempotency_key: str | None = None,
     online: bool = False,
     now: dt.datetime | None = None,
@@ -264,7 +268,9 @@ async def receive(
     return Received(dossier, key)
 
 
-async def _hold_keys(session: AsyncSession, dossier: Dossier, unique_fields: tuple) -> None:
+async def _hold_keys(
+    session: AsyncSession, dossier: Dossier, unique_fields: tuple[UniqueField, ...]
+) -> None:
     """The dossier's unique values (`sdk.UniqueField`), folded (case, diacritics, spaces): a
     value a live dossier of the agency already holds answers the field's error code. The
     unique index decides, so two receipts racing for one name cannot both win."""
@@ -300,7 +306,8 @@ _RELEASING = frozenset({Status.not_received, Status.withdrawn, Status.stopped})
 async def _release_keys(session: AsyncSession, dossier: Dossier) -> None:
     await session.execute(
         delete(DossierKey).where(
-            DossierKey.province_id == dossier.province_id, DossierKey.dossier_id == dossier.id
+            col(DossierKey.province_id) == dossier.province_id,
+            col(DossierKey.dossier_id) == dossier.id,
         )
     )
 
@@ -337,7 +344,7 @@ async def _open_step(
         from_agency_id=from_agency_id,
         started_at=at or utcnow(),
     )
-    if not scope_of(session).allows(step.province_id, agency_id):
+    if not scope_of(session.sync_session).allows(step.province_id, agency_id):
         grant_handover(session, step)  # the sender creates the receiver's step, cannot read it back
     session.add(step)
     await session.flush()
@@ -371,7 +378,7 @@ async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierSt
 
 async def _acting_agency(session: AsyncSession, dossier: Dossier, owner_move: bool) -> int:
     if owner_move:  # the receiving agency returns the result (one-stop shop)
-        if not scope_of(session).allows(dossier.province_id, dossier.agency_id):
+        if not scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id):
             raise _not_your_step(dossier)
         return dossier.agency_id
     return (await current_step_row(session, dossier)).agency_id
@@ -407,16 +414,20 @@ async def load(
     """The dossier, its version bumped atomically when `expected_version` is given: a stale
     version (another officer acted first) is a CONFLICT and changes nothing."""
     # The bump and the check are one UPDATE: of two officers acting at once, one wins.
-    key = [Dossier.id == dossier_id]
+    key = [col(Dossier.id) == dossier_id]
     if province_id is not None:  # from a global id: the whole primary key
-        key.append(Dossier.province_id == province_id)
+        key.append(col(Dossier.province_id) == province_id)
     statement = update(Dossier).where(*key)
     if expected_version is not None:
-        statement = statement.where(Dossier.version == expected_version)
-    result = await session.execute(
-        statement.values(version=Dossier.version + 1, updated_at=utcnow()).execution_options(
-            synchronize_session=False
-        )
+        statement = statement.where(col(Dossier.version) == expected_version)
+    # An UPDATE answers a CursorResult (AsyncSession.execute is typed with the plain Result).
+    result = cast(
+        "CursorResult[Any]",
+        await session.execute(
+            statement.values(
+                version=col(Dossier.version) + 1, updated_at=utcnow()
+            ).execution_options(synchronize_session=False)
+        ),
     )
     dossier = (
         await session.execute(select(Dossier).where(*key).execution_options(populate_existing=True))
@@ -425,7 +436,8 @@ async def load(
         raise _not_found(dossier_id)
     if expected_version is not None and result.rowcount != 1:
         raise Conflict(
-            f"dossier {dossier.code} changed: version {dossier.version}, not {expected_version}; reload it",
+            f"dossier {dossier.code} changed: version {dossier.version}, not {expected_version}; "
+            "reload it",
             f"hồ sơ {dossier.code} đã thay đổi (phiên bản {dossier.version}); hãy tải lại",
             code="CONFLICT",
             version=dossier.version,
@@ -449,7 +461,8 @@ def _check_move(
     if is_overdue(dossier, now):
         dossier.was_late = True
         raise DomainError(
-            f"dossier {dossier.code} is overdue: record an apology slip with a new appointment first",
+            f"dossier {dossier.code} is overdue: record an apology slip with a new appointment "
+            "first",
             f"hồ sơ {dossier.code} đã quá hạn: cần lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
             code="APOLOGY_REQUIRED",
         )
@@ -464,7 +477,7 @@ async def _move(
     action: str,
     note: str = "",
     now: dt.datetime | None = None,
-    data: dict | None = None,
+    data: dict[str, Any] | None = None,
     agency_id: int | None = None,
     owner_move: bool = False,
     calendar: WorkingCalendar | None = None,
@@ -553,7 +566,14 @@ def _reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
-async def accept(session, dossier, *, actor, calendar, now=None):
+async def accept(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    calendar: WorkingCalendar,
+    now: dt.datetime | None = None,
+) -> Dossier:
     """An online dossier (new) is received: its clock starts now."""
     now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
@@ -564,19 +584,43 @@ async def accept(session, dossier, *, actor, calendar, now=None):
     return await _move(session, dossier, Status.received, actor=actor, action="received", now=now)
 
 
-async def refuse(session, dossier, *, actor, reason, now=None):
+async def _move_with_reason(
+    session: AsyncSession,
+    dossier: Dossier,
+    to: Status,
+    *,
+    actor: str,
+    action: str,
+    reason: str,
+    now: dt.datetime | None,
+) -> Dossier:
+    """A move the officer must give a reason for: the reason is the timeline row's note."""
     return await _move(
-        session,
-        dossier,
-        Status.not_received,
-        actor=actor,
-        action="refused",
-        note=_reason(reason),
-        now=now,
+        session, dossier, to, actor=actor, action=action, note=_reason(reason), now=now
     )
 
 
-async def assign(session, dossier, *, actor, assignee, now=None):
+async def refuse(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    return await _move_with_reason(
+        session, dossier, Status.not_received, actor=actor, action="refused", reason=reason, now=now
+    )
+
+
+async def assign(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    assignee: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
     if not (assignee or "").strip():
         raise DomainError(
             "assignee: required", "assignee: bắt buộc", code="BAD_INPUT", field="assignee"
@@ -588,21 +632,22 @@ async def assign(session, dossier, *, actor, assignee, now=None):
 
 
 async def complete_step(
-    session,
-    dossier,
+    session: AsyncSession,
+    dossier: Dossier,
     *,
-    actor,
-    note="",
-    now=None,
-    step_data: dict | None = None,
+    actor: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+    step_data: dict[str, Any] | None = None,
     step_models: dict[str, type[BaseModel]] | None = None,
     to_agency_id: int | None = None,
-    calendar=None,
-):
+    calendar: WorkingCalendar | None = None,
+) -> Dossier:
     """The current step is done, with the step's own data (validated by the step's model and
     kept on the step's row): on to the next step, handed over to the agency that holds it, or
     processed after the last. Only the agency holding the current step completes it. The
-    calendar measures the handling time at the end (the stored one is loaded when none is given)."""
+    calendar measures the handling time at the end (the stored one is loaded when none is
+    given)."""
     now = now or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     step = await current_step_row(session, dossier)
@@ -652,7 +697,14 @@ async def complete_step(
     )
 
 
-async def request_supplement(session, dossier, *, actor, reason, now=None):
+async def request_supplement(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
     now = _utc(now) or utcnow()
     _check_move(dossier, Status.supplement_requested, now)
     if dossier.supplement_count >= 1:
@@ -663,27 +715,36 @@ async def request_supplement(session, dossier, *, actor, reason, now=None):
         )
     dossier.supplement_count += 1
     dossier.paused_at = now
-    return await _move(
+    return await _move_with_reason(
         session,
         dossier,
         Status.supplement_requested,
         actor=actor,
         action="supplement_requested",
-        note=_reason(reason),
+        reason=reason,
         now=now,
     )
 
 
-async def supplement_received(session, dossier, *, actor, calendar, now=None):
+async def supplement_received(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    calendar: WorkingCalendar,
+    now: dt.datetime | None = None,
+) -> Dossier:
     """The clock resumes: the appointment moves by the working time the clock stood still."""
     now = _utc(now) or utcnow()
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
+    assert dossier.paused_at is not None  # stamped by request_supplement
     paused_at = aware(dossier.paused_at)
     dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
     if dossier.was_late:
         # An apology already moved the appointment: shift that one by the paused office time.
+        assert dossier.appointment_at is not None  # the one the apology set
         dossier.appointment_at = _utc(
             calendar.add_working_hours(
                 calendar.counting_start(now),
@@ -700,7 +761,14 @@ async def supplement_received(session, dossier, *, actor, calendar, now=None):
     )
 
 
-async def request_fee(session, dossier, *, actor, note="", now=None):
+async def request_fee(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> Dossier:
     return await _move(
         session,
         dossier,
@@ -712,7 +780,9 @@ async def request_fee(session, dossier, *, actor, note="", now=None):
     )
 
 
-async def fee_paid(session, dossier, *, actor, now=None):
+async def fee_paid(
+    session: AsyncSession, dossier: Dossier, *, actor: str, now: dt.datetime | None = None
+) -> Dossier:
     _check_move(
         dossier,
         Status.in_progress,
@@ -724,43 +794,54 @@ async def fee_paid(session, dossier, *, actor, now=None):
     )
 
 
-async def withdraw(session, dossier, *, actor, reason, now=None):
-    return await _move(
-        session,
-        dossier,
-        Status.withdrawn,
-        actor=actor,
-        action="withdrawn",
-        note=_reason(reason),
-        now=now,
+async def withdraw(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    return await _move_with_reason(
+        session, dossier, Status.withdrawn, actor=actor, action="withdrawn", reason=reason, now=now
     )
 
 
-async def stop(session, dossier, *, actor, reason, now=None):
-    return await _move(
-        session,
-        dossier,
-        Status.stopped,
-        actor=actor,
-        action="stopped",
-        note=_reason(reason),
-        now=now,
+async def stop(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    return await _move_with_reason(
+        session, dossier, Status.stopped, actor=actor, action="stopped", reason=reason, now=now
     )
 
 
-async def return_result(session, dossier, *, actor, now=None):
+async def return_result(
+    session: AsyncSession, dossier: Dossier, *, actor: str, now: dt.datetime | None = None
+) -> Dossier:
     return await _move(
         session, dossier, Status.returned, actor=actor, action="returned", now=now, owner_move=True
     )
 
 
 async def record_apology(
-    session, dossier, *, actor, reason, new_appointment: dt.datetime, now=None
-):
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    new_appointment: dt.datetime,
+    now: dt.datetime | None = None,
+) -> Dossier:
     """Slip 04: the overdue dossier gets a new appointment and stays late in every figure."""
     now = now or utcnow()
     agency_id = await _acting_agency(session, dossier, owner_move=False)
-    if not is_overdue(dossier, now):
+    before = dossier.appointment_at
+    if before is None or not is_overdue(dossier, now):  # overdue: it has an appointment
         raise DomainError(
             f"dossier {dossier.code} is not overdue",
             f"hồ sơ {dossier.code} chưa quá hạn",
@@ -773,7 +854,6 @@ async def record_apology(
             code="BAD_INPUT",
             field="newAppointment",
         )
-    before = dossier.appointment_at
     dossier.was_late = True
     if dossier.late_since is None:
         dossier.late_since = before

@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from typing import TypedDict, Unpack
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
@@ -75,7 +76,7 @@ def hook_modules(registry: PluginRegistry) -> list[str]:
     """The loaded modules that implement `eiso_on_dossier_event`."""
     impls = getattr(registry.pm.hook, HOOK).get_hookimpls()
     names = {registry.pm.get_name(impl.plugin) for impl in impls}
-    return sorted(names & registry.names())
+    return sorted(registry.names() & names)
 
 
 class HookRunner:
@@ -183,6 +184,14 @@ class HookRunner:
                 await keeper
 
 
+class RunnerOptions(TypedDict, total=False):
+    """`HookRunner`'s tuning, passed on by `HookWorkers` (the tests shorten the lease)."""
+
+    lease_ttl: float
+    block_ms: int
+    retry_after: float
+
+
 class HookWorkers:
     """Every hook runner of one process (the app lifespan, `eiso events hooks`)."""
 
@@ -191,7 +200,7 @@ class HookWorkers:
         resources: Resources,
         registry: PluginRegistry,
         active: ActiveModules | None = None,
-        **options,
+        **options: Unpack[RunnerOptions],
     ) -> None:
         active = active or ActiveModules(registry)
         self.runners = [

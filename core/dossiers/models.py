@@ -9,6 +9,7 @@ agency only."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from sqlalchemy import (
     JSON,
@@ -18,14 +19,18 @@ from sqlalchemy import (
     Computed,
     Index,
     String,
+    Table,
     UniqueConstraint,
     and_,
+    inspect,
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import relationship
-from sqlalchemy.sql.elements import BindParameter
-from sqlmodel import Field, SQLModel
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.index_conditions import in_subquery
@@ -174,19 +179,23 @@ class Dossier(SharedTenantOwned, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def shared_with(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+    def shared_with(
+        cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]
+    ) -> ColumnElement[bool]:
         """The dossiers of other agencies handed over to these. An agency's first step of
         another's dossier always comes from another agency: the steps it holds with
         `handed_over` (partial index ix_dossier_steps_handed) name them; with the province,
         they are primary-key lookups, so this arm of `visible_to`'s OR has its own index
         (infra/index_conditions.py) and no query scans the table for it."""
-        handed = select(DossierStep.dossier_id).where(
-            DossierStep.agency_id.in_(agency_ids), DossierStep.handed_over
+        # The computed column is NULL only before the database fills it: a condition as it is.
+        handed_over = cast("ColumnElement[bool]", col(DossierStep.handed_over))
+        handed = select(col(DossierStep.dossier_id)).where(
+            col(DossierStep.agency_id).in_(agency_ids), handed_over
         )
-        found = in_subquery(cls.id, handed)
+        found: ColumnElement[bool] = in_subquery(cls.id, handed)
         if isinstance(province_ids, BindParameter) or province_ids:  # ids, or their parameter
-            found = and_(cls.province_id.in_(province_ids), found)
-        return and_(found, cls.agency_id.not_in(agency_ids))
+            found = and_(col(cls.province_id).in_(province_ids), found)
+        return and_(found, col(cls.agency_id).not_in(agency_ids))
 
 
 class DossierStep(TenantOwned, table=True):
@@ -282,25 +291,37 @@ class DossierCounter(TenantOwned, table=True):
     last: int = 0
 
 
-# The step's dossier over the composite key: the engine sets `dossier_id` directly; the
-# relationship lets a caller build a step with its dossier in one go (the isolation suite).
-DossierStep.__mapper__.add_property(
-    "dossier",
-    relationship(
-        Dossier,
-        primaryjoin=and_(
-            Dossier.province_id == DossierStep.province_id, Dossier.id == DossierStep.dossier_id
+def _add_dossier_relationship(model: type[DossierStep] | type[DossierKey]) -> None:
+    """`model.dossier`, over the composite key: the engine sets `dossier_id` directly; the
+    relationship lets a caller build a row with its dossier in one go (the isolation suite)."""
+    inspect(model).add_property(
+        "dossier",
+        relationship(
+            Dossier,
+            primaryjoin=and_(
+                col(Dossier.province_id) == col(model.province_id),
+                col(Dossier.id) == col(model.dossier_id),
+            ),
+            foreign_keys=[col(model.dossier_id)],
         ),
-        foreign_keys=[DossierStep.dossier_id],
-    ),
-)
-DossierKey.__mapper__.add_property(
-    "dossier",
-    relationship(
-        Dossier,
-        primaryjoin=and_(
-            Dossier.province_id == DossierKey.province_id, Dossier.id == DossierKey.dossier_id
-        ),
-        foreign_keys=[DossierKey.dossier_id],
-    ),
-)
+    )
+
+
+_add_dossier_relationship(DossierStep)
+_add_dossier_relationship(DossierKey)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model (for statements on rows, not ORM objects)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
+
+
+def dialect_insert(
+    session: AsyncSession, table: type[SQLModel] | Table
+) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT of the session's database, with its ON CONFLICT clauses (an upsert)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import check_operation, require_principal
@@ -32,9 +32,10 @@ async def finished_dossiers(
     statement = (
         select(Dossier)
         .where(
-            Dossier.procedure_code.in_(procedure_codes), Dossier.status.in_(FINISHED_WITH_RESULT)
+            col(Dossier.procedure_code).in_(procedure_codes),
+            col(Dossier.status).in_(FINISHED_WITH_RESULT),
         )
-        .order_by(Dossier.id.desc())
+        .order_by(col(Dossier.id).desc())
         .limit(first)
     )
     async with resources.session(principal.tenant) as session:

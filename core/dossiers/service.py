@@ -4,8 +4,10 @@ caller's tenant scope (an error rolls everything back). Also the public lookup a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlmodel import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.dossiers import codes, engine, listeners
@@ -25,7 +27,7 @@ async def act(
     expected_version: int | None,
     move: Callable[..., Awaitable[Dossier]],
     province_id: int | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> Dossier:
     """Run one engine move on the dossier in its own transaction. A refusal that is itself a
     nonconformity (a second supplement, a move on an overdue dossier) is announced afterwards
@@ -52,7 +54,7 @@ async def active_agencies(
         found = await session.execute(
             select(Agency.id).where(
                 Agency.province_id == province_id,
-                Agency.id.in_(agency_ids),
+                col(Agency.id).in_(agency_ids),
                 Agency.status == TenantStatus.active,
             )
         )
@@ -66,7 +68,7 @@ def _public_error() -> NotFound:
     )
 
 
-async def _by_code(session, code: str, lookup_key: str) -> Dossier:
+async def _by_code(session: AsyncSession, code: str, lookup_key: str) -> Dossier:
     dossier = (
         await session.execute(select(Dossier).where(Dossier.code == code))
     ).scalar_one_or_none()
@@ -75,7 +77,7 @@ async def _by_code(session, code: str, lookup_key: str) -> Dossier:
     return dossier
 
 
-async def public_dossier(resources: Resources, code: str, lookup_key: str) -> dict:
+async def public_dossier(resources: Resources, code: str, lookup_key: str) -> dict[str, Any]:
     """What the citizen sees: status, appointment and timeline; no personal data, no officers."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
         dossier = await _by_code(session, code, lookup_key)
@@ -85,14 +87,14 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
                 select(DossierEventRow, Agency.name)
                 .join(
                     Agency,
-                    (Agency.province_id == DossierEventRow.province_id)
-                    & (Agency.id == DossierEventRow.agency_id),
+                    (col(Agency.province_id) == col(DossierEventRow.province_id))
+                    & (col(Agency.id) == col(DossierEventRow.agency_id)),
                 )
                 .where(
                     DossierEventRow.province_id == dossier.province_id,
                     DossierEventRow.dossier_id == dossier.id,
                 )
-                .order_by(DossierEventRow.at, DossierEventRow.id)
+                .order_by(col(DossierEventRow.at), col(DossierEventRow.id))
             )
         ).all()
         return {

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from eiso.core.auth.rules import check_operation
+from eiso.core.auth.authenticator import Authenticator
+from eiso.core.auth.principal import Principal
+from eiso.core.auth.rules import check_operation, require_principal
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id
@@ -59,10 +61,11 @@ def _file(body: bytes, media_type: str, filename: str) -> Response:
     )
 
 
-async def _principal(request: Request, operation: str):
-    principal = await request.app.state.authenticator(request)
+async def _principal(request: Request, operation: str) -> Principal:
+    authenticate: Authenticator = request.app.state.authenticator
+    principal = await authenticate(request)
     check_operation(principal, operation)
-    return principal
+    return require_principal(principal)  # the operations here are not public
 
 
 async def dossier_slip(request: Request) -> Response:

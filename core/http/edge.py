@@ -16,13 +16,16 @@ import inspect
 import itertools
 import os
 import time
+from collections.abc import Callable
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
 from eiso.core.http import metrics
 from eiso.core.logs import request_id
@@ -30,7 +33,11 @@ from eiso.core.logs import request_id
 
 class RequestEdge(ServerErrorMiddleware):
     def __init__(
-        self, app: ASGIApp, handler=None, debug: bool = False, cors: dict | None = None
+        self,
+        app: ASGIApp,
+        handler: ExceptionHandler | None = None,
+        debug: bool = False,
+        cors: dict[str, Any] | None = None,
     ) -> None:
         """`cors`: CORSMiddleware's options (allow_origins, ...), or None for no CORS."""
         super().__init__(app, handler=handler, debug=debug)
@@ -75,22 +82,25 @@ class RequestEdge(ServerErrorMiddleware):
             self.observe(scope, status or 500, time.perf_counter() - started)
             request_id.reset(token)
 
-    async def _error_page(self, request: Request, error: Exception):
+    async def _error_page(self, request: Request, error: Exception) -> Response:
         """ServerErrorMiddleware's choice: the traceback in debug, else the handler or its page."""
         if self.debug:
             return await run_in_threadpool(self.debug_response, request, error)
         if self.handler is None:
             return self.error_response(request, error)
-        if inspect.iscoroutinefunction(self.handler):  # eiso sets none: Starlette's app option
-            return await self.handler(request, error)
-        return await run_in_threadpool(self.handler, request, error)
+        # The handler of a 500 takes the HTTP request (Starlette's type also admits WebSocket
+        # handlers); a coroutine function answers once awaited. eiso sets none: an app option.
+        handler = cast("Callable[[Request, Exception], Any]", self.handler)
+        if inspect.iscoroutinefunction(handler):
+            return await handler(request, error)
+        return await run_in_threadpool(handler, request, error)
 
 
 class EdgeStarlette(Starlette):
     """Starlette with `RequestEdge` as its outermost layer, where Starlette puts its own
     `ServerErrorMiddleware` (same handler, same debug)."""
 
-    def __init__(self, *args, cors: dict | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, cors: dict[str, Any] | None = None, **kwargs: Any) -> None:
         self.edge_cors = cors
         super().__init__(*args, **kwargs)
 

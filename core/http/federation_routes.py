@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
+from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
 from authlib.oauth2 import OAuth2Error
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,7 +30,7 @@ from eiso.tenants.models import Province
 PENDING = "eiso_pending_authorize"
 
 
-def _client(request: Request, province: Province, idp: IdentityProvider):
+def _client(request: Request, province: Province, idp: IdentityProvider) -> StarletteOAuth2App:
     """authlib's Starlette OAuth client for this province's IdP."""
     resources: Resources = request.app.state.resources
     client_kwargs: dict[str, Any] = {"scope": idp.scope, "code_challenge_method": "S256"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -16,7 +17,7 @@ async def healthz(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def _check(name: str, probe) -> tuple[str, str]:
+async def _check(name: str, probe: Awaitable[object]) -> tuple[str, str]:
     try:
         await asyncio.wait_for(probe, CHECK_TIMEOUT)
     except Exception as error:  # noqa: BLE001 - any failure means not ready

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import os
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,9 +16,10 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -38,7 +40,7 @@ class RequestStats:
         # (method, endpoint, status) -> [labels, count, count per bucket (not cumulative)..., sum]
         self.records: dict[tuple, list] = {}
 
-    def observe(self, scope, status: int, seconds: float) -> None:
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
         key = (scope["method"], scope.get("endpoint"), status)
         record = self.records.get(key)
         if record is None:
@@ -54,7 +56,7 @@ class RequestStats:
         record = self.records[key] = [labels, 0, *([0] * (len(BUCKETS) + 1)), 0.0]
         return record
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         requests = CounterMetricFamily(
             "eiso_http_requests", "HTTP requests", labels=["method", "route", "status"]
         )
@@ -105,12 +107,12 @@ else:
     REGISTRY.register(STATS)
 
 
-def observer():
+def observer() -> Callable[[Scope, int, float], None]:
     """`observe_request`, or in-process the stats' own method (a call less per request)."""
     return observe_request if MULTIPROCESS else STATS.observe
 
 
-def observe_request(scope, status: int, seconds: float) -> None:
+def observe_request(scope: Scope, status: int, seconds: float) -> None:
     if not MULTIPROCESS:
         STATS.observe(scope, status, seconds)
         return

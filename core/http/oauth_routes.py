@@ -15,8 +15,8 @@ from starlette.routing import Route
 
 from eiso.core.auth.jwt_authenticator import bearer_token
 from eiso.core.auth.principal import SCOPES
-from eiso.core.auth.server import OIDC_SCOPES, HttpInput
-from eiso.core.auth.sign_in import sign_in
+from eiso.core.auth.server import OIDC_SCOPES, AuthorizationCodeGrant, HttpInput
+from eiso.core.auth.sign_in import SignIn, sign_in
 from eiso.core.auth.throttle import token_rate_limited
 from eiso.core.auth.userinfo import userinfo as userinfo_of
 from eiso.core.http.oauth_server import authorize_input, read_request, respond, server_of
@@ -54,7 +54,9 @@ def _login_page(
         headers={
             "cache-control": "no-store",
             "x-frame-options": "DENY",
-            "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            "content-security-policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+            ),
         },
     )
 
@@ -68,7 +70,7 @@ def _error_page(error: OAuth2Error) -> HTMLResponse:
     )
 
 
-async def _consent_grant(request: Request, http: HttpInput):
+async def _consent_grant(request: Request, http: HttpInput) -> AuthorizationCodeGrant:
     server = server_of(request)
     return await server.run(server.get_consent_grant, http, None)
 
@@ -109,41 +111,29 @@ async def authorize(request: Request) -> Response:
             ),
         )
     outcome = await sign_in(request.app.state.resources, username, password)
-    if outcome.locked_for:
-        minutes = (outcome.locked_for + 59) // 60
+    if outcome.user is None or outcome.locked_for:
+        status, message = _refusal(outcome)
         return _login_page(
-            request,
-            query,
-            client_name,
-            username=username,
-            status=423,
-            error=(
-                f"This account is locked after too many failed sign-ins. Try again in {minutes} min.",
-                f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
-            ),
-        )
-    if outcome.user is None:
-        if outcome.locked_now:
-            return _login_page(
-                request,
-                query,
-                client_name,
-                username=username,
-                status=423,
-                error=(
-                    "Too many failed sign-ins: this account is now locked.",
-                    "Đăng nhập sai quá nhiều lần: tài khoản đã bị khóa.",
-                ),
-            )
-        return _login_page(
-            request,
-            query,
-            client_name,
-            username=username,
-            status=401,
-            error=("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu."),
+            request, query, client_name, username=username, status=status, error=message
         )
     return await respond(server, server.create_authorization_response, http, outcome.user, grant)
+
+
+def _refusal(outcome: SignIn) -> tuple[int, tuple[str, str]]:
+    """Why a sign-in failed, for the login page: its status, the English and the Vietnamese
+    message."""
+    if outcome.locked_for:
+        minutes = (outcome.locked_for + 59) // 60
+        return 423, (
+            f"This account is locked after too many failed sign-ins. Try again in {minutes} min.",
+            f"Tài khoản đang bị khóa do đăng nhập sai quá nhiều lần. Thử lại sau {minutes} phút.",
+        )
+    if outcome.locked_now:
+        return 423, (
+            "Too many failed sign-ins: this account is now locked.",
+            "Đăng nhập sai quá nhiều lần: tài khoản đã bị khóa.",
+        )
+    return 401, ("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu.")
 
 
 def _caller(request: Request, form_client_id: str | None) -> str:
@@ -162,7 +152,8 @@ def _caller(request: Request, form_client_id: str | None) -> str:
 async def token(request: Request) -> Response:
     server = server_of(request)
     http = await read_request(request)
-    client_id = (http.form.get("client_id") or [None])[0]
+    client_ids = http.form.get("client_id")
+    client_id = client_ids[0] if client_ids else None
     wait = await token_rate_limited(request.app.state.resources, _caller(request, client_id))
     if wait:
         return JSONResponse(

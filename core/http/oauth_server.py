@@ -30,9 +30,9 @@ async def read_request(request: Request) -> HttpInput:
             payload = await request.json()
         else:
             async with request.form() as parsed:
-                for key, value in parsed.multi_items():
-                    if isinstance(value, str):
-                        body[key].append(value)
+                for key, field in parsed.multi_items():
+                    if isinstance(field, str):  # files are no OAuth parameters
+                        body[key].append(field)
     return HttpInput(
         request.method, str(request.url), request.headers, dict(query), dict(body), payload
     )
@@ -55,6 +55,8 @@ def to_response(answer: OAuthAnswer) -> Response:
     return Response(answer.payload, status_code=answer.status, headers=headers)
 
 
-async def respond(server: EisoAuthorizationServer, method: Callable, *args: Any) -> Response:
+async def respond(
+    server: EisoAuthorizationServer, method: Callable[..., OAuthAnswer], *args: Any
+) -> Response:
     """Run one of authlib's `create_*_response` methods and answer what it answers."""
     return to_response(await server.run(method, *args))

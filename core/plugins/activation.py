@@ -24,8 +24,10 @@ from typing import Any
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import event, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Mapper, Session, object_session
+from sqlmodel import col
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
@@ -49,8 +51,9 @@ _CHANGED = "eiso.modules_changed"
 async def enabled_modules(session: AsyncSession, province_id: int) -> frozenset[str]:
     """The names of the modules this province has switched on."""
     rows = await session.execute(
-        select(ModuleActivation.module).where(
-            ModuleActivation.province_id == province_id, ModuleActivation.enabled.is_(True)
+        select(col(ModuleActivation.module)).where(
+            col(ModuleActivation.province_id) == province_id,
+            col(ModuleActivation.enabled).is_(True),
         )
     )
     return frozenset(rows.scalars())
@@ -68,7 +71,8 @@ async def set_module(
     row = (
         await session.execute(
             select(ModuleActivation).where(
-                ModuleActivation.province_id == province_id, ModuleActivation.module == module
+                col(ModuleActivation.province_id) == province_id,
+                col(ModuleActivation.module) == module,
             )
         )
     ).scalar_one_or_none()
@@ -117,7 +121,9 @@ def watch_module_changes(resources: Resources) -> None:
 
 @event.listens_for(ModuleActivation, "after_insert")
 @event.listens_for(ModuleActivation, "after_update")
-def _mark_changed(mapper, connection, target: ModuleActivation) -> None:
+def _mark_changed(
+    mapper: Mapper[ModuleActivation], connection: Connection, target: ModuleActivation
+) -> None:
     session = object_session(target)
     if session is not None:
         session.info.setdefault(_CHANGED, set()).add(target.province_id)
@@ -175,7 +181,8 @@ class ActiveModules:
     def __init__(self, registry: PluginRegistry, ttl: float = FALLBACK_TTL) -> None:
         # Call watch_module_changes(resources) once per Resources (the app does at start-up).
         self.registry, self.ttl = registry, ttl
-        self._cache: dict[int, tuple[bytes | None, float, frozenset[str]]] = {}
+        # province id -> (the counter read, when, the enabled modules)
+        self._cache: dict[int, tuple[bytes | str | None, float, frozenset[str]]] = {}
         self.listening = False  # a subscription delivers changes: cached sets need no GET
         # Bumped at every invalidation: a read that raced with one is not cached.
         self._epoch = 0
@@ -323,7 +330,9 @@ def _validated_config(
     """The module's own pydantic model checks a province's configuration before it is stored."""
     if config is None:
         return None
-    model = registry.records[module].info.config_model
+    info = registry.records[module].info
+    assert info is not None  # the caller checked the module is loaded
+    model = info.config_model
     if model is None:
         if config:
             raise DomainError(

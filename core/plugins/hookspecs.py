@@ -15,11 +15,13 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 @hookspec(firstresult=True)
 def eiso_module() -> ModuleInfo:
     """Describe the module: name, titles, version, sector, supported core API, dependencies."""
+    raise NotImplementedError  # a specification: pluggy calls the modules' implementations
 
 
 @hookspec
 def eiso_procedures() -> list[Procedure]:
     """The procedures the module defines, with steps and the sector data model."""
+    raise NotImplementedError
 
 
 @hookspec(firstresult=True)

@@ -57,7 +57,10 @@ def installed_sources() -> list[PluginSource]:
         dist = entry.dist
         found.append(
             PluginSource(
-                entry.name, entry.load, dist and dist.version, dist and dist.metadata["Name"]
+                entry.name,
+                entry.load,
+                dist.version if dist else None,
+                dist.metadata["Name"] if dist else None,
             )
         )
     return sorted(found, key=lambda source: source.name)
@@ -194,7 +197,7 @@ class PluginRegistry:
         while changed:  # a skipped dependency can skip its dependents in turn
             changed = False
             for record in self.records.values():
-                if not record.loaded:
+                if not record.loaded or record.info is None:  # loaded: its info is known
                     continue
                 missing = [d for d in record.info.depends_on if not self._is_loaded(d)]
                 if missing:
@@ -218,14 +221,17 @@ class PluginRegistry:
         wanted = self.names() if modules is None else self.names() & set(modules)
         return [p for name in sorted(wanted) for p in self.records[name].procedures]
 
-    def subset_hook(self, hook: str, active: Iterable[str]):
+    def subset_hook(self, hook: str, active: Iterable[str]) -> pluggy.HookCaller:
         """A hook caller limited to the `active` modules (a province's enabled ones)."""
         active = set(active)
         inactive = [r.plugin for n, r in self.loaded.items() if n not in active]
         return self.pm.subset_hook_caller(hook, remove_plugins=inactive)
 
     async def dispatch_dossier_event(
-        self, event: DossierEvent, active: Iterable[str], timeout: float = 10.0
+        self,
+        event: DossierEvent,
+        active: Iterable[str],
+        timeout: float = 10.0,  # noqa: ASYNC109 - each module's own limit, not the call's
     ) -> dict[str, str]:
         """Run `eiso_on_dossier_event` of each active module, each isolated: one failing or
         hanging module is logged with its name and affects neither the others nor the caller.
@@ -233,7 +239,7 @@ class PluginRegistry:
         failures: dict[str, str] = {}
         caller = self.subset_hook("eiso_on_dossier_event", active)
         for impl in caller.get_hookimpls():
-            name = self.pm.get_name(impl.plugin)
+            name = impl.plugin_name
             try:
                 result = impl.function(event=event)
                 if inspect.isawaitable(result):  # pluggy has no async hooks: await them here
@@ -247,7 +253,9 @@ class PluginRegistry:
                 )
         return failures
 
-    def schedule_dossier_event(self, event: DossierEvent, active: Iterable[str]) -> asyncio.Task:
+    def schedule_dossier_event(
+        self, event: DossierEvent, active: Iterable[str]
+    ) -> asyncio.Task[dict[str, str]]:
         """Fire after commit without making the transition wait for the modules."""
         task = asyncio.get_running_loop().create_task(
             self.dispatch_dossier_event(event, frozenset(active))
@@ -257,4 +265,4 @@ class PluginRegistry:
         return task
 
 
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[dict[str, str]]] = set()

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import pathlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 import pytest_asyncio
+from starlette.applications import Starlette
 
+from eiso.core.auth.authenticator import Caller
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
@@ -42,7 +45,7 @@ class TokenIssuer:
         self._by_token[token] = principal
         return {"authorization": f"Bearer {token}"}
 
-    async def authenticate(self, connection) -> Principal | None:
+    async def authenticate(self, connection: Caller) -> Principal | None:
         header = connection.headers.get("authorization", "")
         return self._by_token.get(header.removeprefix("Bearer ").strip())
 
@@ -56,6 +59,8 @@ def principal_for(
     role = Role(role)
     if role is Role.national_admin:
         tenant = TenantScope.nation()
+    elif province_id is None:
+        raise ValueError(f"principal_for: a {role.value} belongs to a province (province_id)")
     elif agency_id is not None:
         tenant = TenantScope.agencies([agency_id], [province_id])
     else:
@@ -88,7 +93,7 @@ def eiso_plugins() -> list[str] | None:
 
 
 @pytest.fixture
-def eiso_registry(eiso_plugins) -> PluginRegistry:
+def eiso_registry(eiso_plugins: list[str] | None) -> PluginRegistry:
     return PluginRegistry.load(eiso_plugins)
 
 
@@ -98,7 +103,7 @@ def eiso_tokens() -> TokenIssuer:
 
 
 @pytest_asyncio.fixture
-async def eiso_resources(tmp_path) -> AsyncIterator[Resources]:
+async def eiso_resources(tmp_path: pathlib.Path) -> AsyncIterator[Resources]:
     """A migrated SQLite database and in-process Redis of its own."""
     from eiso.core.settings import load_settings
     from eiso.infra import migrate
@@ -119,7 +124,9 @@ async def eiso_resources(tmp_path) -> AsyncIterator[Resources]:
 
 
 @pytest_asyncio.fixture
-async def eiso_app(eiso_resources, eiso_registry, eiso_tokens):
+async def eiso_app(
+    eiso_resources: Resources, eiso_registry: PluginRegistry, eiso_tokens: TokenIssuer
+) -> AsyncIterator[Starlette]:
     """The eiso app with the chosen modules loaded."""
     from eiso.core.app import create_app
 
@@ -134,14 +141,16 @@ async def eiso_app(eiso_resources, eiso_registry, eiso_tokens):
 
 
 @pytest_asyncio.fixture
-async def eiso_client(eiso_app) -> AsyncIterator[httpx.AsyncClient]:
+async def eiso_client(eiso_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=eiso_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
 
 
 @pytest.fixture
-def eiso_province(eiso_resources, eiso_registry, eiso_tokens):
+def eiso_province(
+    eiso_resources: Resources, eiso_registry: PluginRegistry, eiso_tokens: TokenIssuer
+) -> Callable[..., Awaitable[TestProvince]]:
     """`await eiso_province(*modules)`: a new province with those modules on."""
     from eiso.core.plugins.activation import switch_module
     from eiso.tenants.services import ensure_province
@@ -152,6 +161,7 @@ def eiso_province(eiso_resources, eiso_registry, eiso_tokens):
             province = await ensure_province(session, code, f"Tỉnh thử {code}")
             await session.commit()
             province_id = province.id
+        assert province_id is not None  # committed: the database gave it its id
         admin = principal_for(Role.national_admin)
         for module in modules:
             await switch_module(eiso_resources, eiso_registry, admin, province_id, module, True)

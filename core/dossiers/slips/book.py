@@ -11,9 +11,10 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
@@ -69,7 +70,10 @@ class Book:
 
     @property
     def title(self) -> str:
-        return f"SỔ THEO DÕI HỒ SƠ - {self.agency.name} - từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
+        return (
+            f"SỔ THEO DÕI HỒ SƠ - {self.agency.name} - "
+            f"từ {self.start:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
+        )
 
 
 def period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
@@ -101,7 +105,7 @@ def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return low, high
 
 
-def _contact(applicant: dict) -> str:
+def _contact(applicant: dict[str, Any]) -> str:
     return ", ".join(str(applicant[k]) for k in ("address", "phone") if applicant.get(k))
 
 
@@ -160,10 +164,10 @@ async def _first_times(session: AsyncSession, ids: list[int]) -> dict[int, dict[
         await session.execute(
             select(DossierEventRow.dossier_id, DossierEventRow.action, DossierEventRow.at)
             .where(
-                DossierEventRow.dossier_id.in_(ids),
-                DossierEventRow.action.in_(("assigned", "processed", "returned")),
+                col(DossierEventRow.dossier_id).in_(ids),
+                col(DossierEventRow.action).in_(("assigned", "processed", "returned")),
             )
-            .order_by(DossierEventRow.at)
+            .order_by(col(DossierEventRow.at))
         )
     ).all()
     for dossier_id, action, at in events:
@@ -202,7 +206,7 @@ async def load(
                         Dossier.received_at >= low,
                         Dossier.received_at < high,
                     )
-                    .order_by(Dossier.received_at, Dossier.id)
+                    .order_by(col(Dossier.received_at), col(Dossier.id))
                 )
             ).scalars()
         )
@@ -212,7 +216,7 @@ async def load(
                 (
                     await session.execute(
                         select(ProcedureRecord.code, ProcedureRecord.name_vi).where(
-                            ProcedureRecord.code.in_(codes)
+                            col(ProcedureRecord.code).in_(codes)
                         )
                     )
                 ).all()
@@ -247,9 +251,11 @@ def to_csv(book: Book) -> bytes:
 def to_xlsx(book: Book) -> bytes:
     from openpyxl import Workbook  # imported on first use: a large import for start-up
     from openpyxl.styles import Alignment, Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     workbook = Workbook()
     sheet = workbook.active
+    assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
     sheet.title = "Mẫu 06"
     sheet.append([book.title])
     sheet["A1"].font = Font(bold=True, size=13)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import TypedDict, Unpack
 
+from eiso.core.dossiers.models import DossierEventRow
 from eiso.core.dossiers.slips import control
 from eiso.core.dossiers.slips.facts import Facts
 from eiso.core.dossiers.slips.forms import SlipForm
@@ -73,7 +75,15 @@ def _applicant_name(facts: Facts) -> str:
     )
 
 
-def _header(facts: Facts, chosen: SlipForm, lines: list[Line], **more) -> Document:
+class _More(TypedDict, total=False):
+    """What a slip has besides its lines (`Document`'s fields of the same names)."""
+
+    table: Table | None
+    closing: list[Line]
+    signatures: list[tuple[str, str]]
+
+
+def _header(facts: Facts, chosen: SlipForm, lines: list[Line], **more: Unpack[_More]) -> Document:
     province = facts.province.name if facts.province else ""
     return Document(
         # The agency's superior on the header's first line: the province's People's Committee.
@@ -139,23 +149,34 @@ def _receiver(facts: Facts) -> str:
     return facts.name(event.actor) if event else "(Ký và ghi rõ họ tên)"
 
 
-def _request_lines(facts: Facts) -> list[Line]:
-    return [
+def _request_notice(
+    facts: Facts,
+    chosen: SlipForm,
+    event: DossierEventRow | None,
+    body: list[Line],
+    signer: str,
+) -> Document:
+    """A notice about the applicant's request (slips 02, 03): who filed what, then `body`,
+    signed by the officer who recorded `event`."""
+    lines = [
         Line(
             f"{facts.agency.name} tiếp nhận hồ sơ của: {_applicant_name(facts)}",
             "Bộ phận tiếp nhận và trả kết quả ",
         ),
         Line(facts.procedure.name_vi, "Nội dung yêu cầu giải quyết: "),
+        *body,
     ]
+    return _header(
+        facts, chosen, lines, signatures=[(signer, facts.name(event.actor) if event else "")]
+    )
 
 
 def slip_02(facts: Facts, chosen: SlipForm) -> Document:
     event = facts.event("supplement_requested")
-    lines = [
-        *_request_lines(facts),
+    body = [
         Line(
-            f"Ngày {moment(event.at) if event else ''}: sau khi xem xét thành phần, hồ sơ của Ông/Bà chưa "
-            "đầy đủ. Đề nghị Ông/Bà bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"
+            f"Ngày {moment(event.at) if event else ''}: sau khi xem xét thành phần, hồ sơ của "
+            "Ông/Bà chưa đầy đủ. Đề nghị Ông/Bà bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"
         ),
         Line(event.note if event else "", "Nội dung, lý do yêu cầu bổ sung: "),
         Line(
@@ -166,18 +187,12 @@ def slip_02(facts: Facts, chosen: SlipForm) -> Document:
             f"{facts.agency.name} để được hướng dẫn."
         ),
     ]
-    return _header(
-        facts,
-        chosen,
-        lines,
-        signatures=[("NGƯỜI HƯỚNG DẪN", facts.name(event.actor) if event else "")],
-    )
+    return _request_notice(facts, chosen, event, body, "NGƯỜI HƯỚNG DẪN")
 
 
 def slip_03(facts: Facts, chosen: SlipForm) -> Document:
     event = facts.event("refused")
-    lines = [
-        *_request_lines(facts),
+    body = [
         Line(
             f"Qua xem xét, {facts.agency.name} thông báo không tiếp nhận, giải quyết hồ sơ này "
             "với lý do cụ thể như sau:"
@@ -185,12 +200,7 @@ def slip_03(facts: Facts, chosen: SlipForm) -> Document:
         Line(event.note if event else "", "Lý do: "),
         Line("Xin thông báo để Ông/Bà được biết và thực hiện."),
     ]
-    return _header(
-        facts,
-        chosen,
-        lines,
-        signatures=[("NGƯỜI TIẾP NHẬN HỒ SƠ", facts.name(event.actor) if event else "")],
-    )
+    return _request_notice(facts, chosen, event, body, "NGƯỜI TIẾP NHẬN HỒ SƠ")
 
 
 def slip_04(facts: Facts, chosen: SlipForm) -> Document:
@@ -199,8 +209,8 @@ def slip_04(facts: Facts, chosen: SlipForm) -> Document:
     lines = [
         Line(_applicant_name(facts), "Kính gửi: "),
         Line(
-            f"{day(d.received_at).capitalize()}, {facts.agency.name} tiếp nhận giải quyết hồ sơ của Ông/Bà "
-            f"về thủ tục: {facts.procedure.name_vi}."
+            f"{day(d.received_at).capitalize()}, {facts.agency.name} tiếp nhận giải quyết hồ sơ "
+            f"của Ông/Bà về thủ tục: {facts.procedure.name_vi}."
         ),
         Line(d.code, "Mã hồ sơ: "),
         Line(
@@ -211,8 +221,8 @@ def slip_04(facts: Facts, chosen: SlipForm) -> Document:
         ),
         Line(apology.get("reason", ""), "Lý do: "),
         Line(
-            f"Sự chậm trễ này đã gây phiền hà cho Ông/Bà. {facts.agency.name} xin lỗi Ông/Bà và sẽ trả kết quả "
-            f"giải quyết hồ sơ cho Ông/Bà vào {moment(new)}."
+            f"Sự chậm trễ này đã gây phiền hà cho Ông/Bà. {facts.agency.name} xin lỗi Ông/Bà "
+            f"và sẽ trả kết quả giải quyết hồ sơ cho Ông/Bà vào {moment(new)}."
         ),
         Line("Xin trân trọng cảm ơn sự hợp tác của Ông/Bà."),
     ]
@@ -222,7 +232,7 @@ def slip_04(facts: Facts, chosen: SlipForm) -> Document:
 
 
 def slip_05(facts: Facts, chosen: SlipForm) -> Document:
-    units = sorted({v for v in facts.step_units.values()}) or [facts.agency.name]
+    units = sorted(set(facts.step_units.values())) or [facts.agency.name]
     rows = [
         [h.unit, f"Giao: {h.given_by}\nNhận: {h.taken_by}\n{moment(h.at)}", h.result, h.note]
         for h in control.trail(facts)

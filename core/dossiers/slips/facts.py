@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.models import User
-from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
+from eiso.core.dossiers.catalogue import find_adoption
+from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.errors import NotFound
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra.clock import aware
@@ -29,7 +31,7 @@ class Facts:
     calendar: WorkingCalendar
     names: dict[str, str]  # actor id → display name
     step_units: dict[str, str]  # step code → unit name
-    apology: dict | None  # {"reason", "old_appointment", "new_appointment", "at"}
+    apology: dict[str, Any] | None  # {"reason", "old_appointment", "new_appointment", "at"}
     lookup_key: str | None = None  # only at receipt time: eiso keeps its hash alone
 
     def event(self, action: str) -> DossierEventRow | None:
@@ -66,26 +68,19 @@ async def _names(session: AsyncSession, actors: set[str]) -> dict[str, str]:
     ids = {int(a) for a in actors if a.isdigit()}
     if not ids:
         return {}
-    users = (await session.execute(select(User).where(User.id.in_(ids)))).scalars()
+    users = (await session.execute(select(User).where(col(User.id).in_(ids)))).scalars()
     return {str(u.id): u.display_name or u.username for u in users}
 
 
 async def _step_units(session: AsyncSession, dossier: Dossier) -> dict[str, str]:
-    adoption = (
-        await session.execute(
-            select(ProcedureAdoption).where(
-                ProcedureAdoption.agency_id == dossier.agency_id,
-                ProcedureAdoption.procedure_code == dossier.procedure_code,
-            )
-        )
-    ).scalar_one_or_none()
+    adoption = await find_adoption(session, dossier.agency_id, dossier.procedure_code)
     chosen = {code: int(unit) for code, unit in (adoption.step_units if adoption else {}).items()}
     if not chosen:
         return {}
     units = (
         await session.execute(
             select(Unit).where(
-                Unit.province_id == dossier.province_id, Unit.id.in_(set(chosen.values()))
+                Unit.province_id == dossier.province_id, col(Unit.id).in_(set(chosen.values()))
             )
         )
     ).scalars()
@@ -93,7 +88,7 @@ async def _step_units(session: AsyncSession, dossier: Dossier) -> dict[str, str]
     return {code: by_id[unit] for code, unit in chosen.items() if unit in by_id}
 
 
-async def _apology(session: AsyncSession, dossier: Dossier) -> dict | None:
+async def _apology(session: AsyncSession, dossier: Dossier) -> dict[str, Any] | None:
     entry = (
         await session.execute(
             select(AuditEntry)
@@ -103,7 +98,7 @@ async def _apology(session: AsyncSession, dossier: Dossier) -> dict | None:
                 AuditEntry.entity_id == str(dossier.id),
                 AuditEntry.action == "dossier.apology",
             )
-            .order_by(AuditEntry.seq.desc())
+            .order_by(col(AuditEntry.seq).desc())
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -135,7 +130,7 @@ async def load(
             await session.execute(
                 select(DossierEventRow)
                 .where(DossierEventRow.dossier_id == dossier.id)
-                .order_by(DossierEventRow.at, DossierEventRow.id)
+                .order_by(col(DossierEventRow.at), col(DossierEventRow.id))
             )
         ).scalars()
     )

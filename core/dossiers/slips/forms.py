@@ -97,8 +97,10 @@ def require(dossier: Dossier, number: int) -> SlipForm:
     chosen = form(number)
     if not chosen.exists(dossier):
         raise DomainError(
-            f"dossier {dossier.code} has no slip {chosen.label} ({chosen.title_en}) in its current state",
-            f"hồ sơ {dossier.code} chưa có hoặc không có {chosen.title_vi.lower()} (mẫu {chosen.label})",
+            f"dossier {dossier.code} has no slip {chosen.label} ({chosen.title_en}) "
+            "in its current state",
+            f"hồ sơ {dossier.code} chưa có hoặc không có {chosen.title_vi.lower()} "
+            f"(mẫu {chosen.label})",
             code="SLIP_NOT_AVAILABLE",
             number=number,
         )

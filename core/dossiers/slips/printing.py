@@ -5,9 +5,9 @@ The font folder is the setting `EISO_SLIP_FONT_DIR`."""
 from __future__ import annotations
 
 import pathlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
-from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line
+from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line, Table
 from eiso.core.errors import DomainError
 
 if TYPE_CHECKING:
@@ -17,8 +17,17 @@ FONT = "DejaVuSerif"
 # fonts-dejavu-core ships the upright faces only (italics are in fonts-dejavu-extra): the
 # slips use regular and bold, and a smaller size where the form prints italics.
 STYLES = {"": "DejaVuSerif.ttf", "B": "DejaVuSerif-Bold.ttf"}
+
+
 # fpdf2 (with fontTools) is imported on the first PDF, not at start-up: it is a large import.
-NEXT_LINE = {"new_x": "LMARGIN", "new_y": "NEXT"}
+class _Move(TypedDict):
+    """Where fpdf2 puts the cursor after a cell."""
+
+    new_x: str
+    new_y: str
+
+
+NEXT_LINE: _Move = {"new_x": "LMARGIN", "new_y": "NEXT"}
 
 
 def _pdf(font_dir: str) -> FPDF:
@@ -28,8 +37,10 @@ def _pdf(font_dir: str) -> FPDF:
     missing = [name for name in STYLES.values() if not (folder / name).is_file()]
     if missing:
         raise DomainError(
-            f"PDF fonts missing in {folder} ({', '.join(missing)}): install fonts-dejavu-core or set EISO_SLIP_FONT_DIR",
-            f"thiếu phông chữ PDF trong {folder}: cài gói fonts-dejavu-core hoặc đặt EISO_SLIP_FONT_DIR",
+            f"PDF fonts missing in {folder} ({', '.join(missing)}): install fonts-dejavu-core "
+            "or set EISO_SLIP_FONT_DIR",
+            f"thiếu phông chữ PDF trong {folder}: cài gói fonts-dejavu-core "
+            "hoặc đặt EISO_SLIP_FONT_DIR",
             code="PDF_FONTS_MISSING",
         )
     pdf = FPDF(format="A4")
@@ -85,10 +96,9 @@ def _lines(pdf: FPDF, lines: list[Line]) -> None:
         pdf.ln(1)
 
 
-def _table(pdf: FPDF, doc: Document) -> None:
+def _table(pdf: FPDF, table: Table) -> None:
     from fpdf.fonts import FontFace
 
-    table = doc.table
     pdf.ln(2)
     pdf.set_font(FONT, "", 9)
     with pdf.table(
@@ -128,7 +138,7 @@ def render_pdf(doc: Document, font_dir: str) -> bytes:
     _title(pdf, doc)
     _lines(pdf, doc.lines)
     if doc.table:
-        _table(pdf, doc)
+        _table(pdf, doc.table)
     _lines(pdf, doc.closing)
     _signatures(pdf, doc)
     return bytes(pdf.output())

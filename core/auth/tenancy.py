@@ -1,0 +1,39 @@
+"""The tenant an account or an OAuth client belongs to: named by code when a command creates
+one, and the scope its tokens carry."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eiso.core.errors import NotFound
+from eiso.tenants.models import Agency, Province
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import get_agency_by_code, get_province
+
+
+async def agency_by_code(session: AsyncSession, code: str) -> Agency:
+    agency = await get_agency_by_code(session, code)
+    if agency is None:
+        raise NotFound(
+            f"agency: no agency with code {code!r}", f"agency: không có cơ quan mã {code!r}"
+        )
+    return agency
+
+
+async def province_by_code(session: AsyncSession, code: str) -> Province:
+    province = await get_province(session, code)
+    if province is None:
+        raise NotFound(
+            f"province: no province with code {code!r}", f"province: không có tỉnh mã {code!r}"
+        )
+    return province
+
+
+def scope_of_ids(province_id: int | None, agency_id: int | None) -> TenantScope | None:
+    """The scope of an account or client bound to an agency (its `agency_id`) or to a province
+    (`province_id` only); None when it is bound to neither."""
+    if agency_id is not None:
+        return TenantScope.agencies([agency_id], [] if province_id is None else [province_id])
+    if province_id is not None:
+        return TenantScope.province(province_id)
+    return None
