@@ -9,12 +9,14 @@ import contextlib
 import copy
 import logging
 import sys
+from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
@@ -102,7 +104,7 @@ def create_app(
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = resources is None
         app.state.resources = resources or Resources.open(settings)
         res = app.state.resources
@@ -137,7 +139,7 @@ def create_app(
             if owned:
                 await app.state.resources.close()
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", health.healthz),
         Route("/readyz", health.readyz),
         Route("/metrics", metrics.metrics_endpoint),
@@ -154,7 +156,7 @@ def create_app(
     return app
 
 
-def cors_options(settings: Settings) -> dict | None:
+def cors_options(settings: Settings) -> dict[str, Any] | None:
     """CORSMiddleware's options for the configured origins (None: no CORS). The app applies
     them at its edge (core/http/edge.py), with the request id and metrics, in the layer
     Starlette always has; bench/http_bench.py measures it around a trivial route."""
@@ -168,7 +170,7 @@ def cors_options(settings: Settings) -> dict | None:
     }
 
 
-def with_session(settings: Settings, routes: list) -> list:
+def with_session(settings: Settings, routes: list[Route]) -> list[Route]:
     """Copies of `routes` behind the signed cookie session. Only the sign-in flows keep state
     in it (the authorization form's CSRF token, the federation login's state and nonce), so
     `/graphql` and the rest do not parse and re-sign the cookie on every request. (What

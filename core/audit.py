@@ -24,8 +24,8 @@ import orjson
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
-from sqlmodel import Field, select
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
 from eiso.tenants.models import TenantOwned, agency_fk
@@ -141,7 +141,7 @@ _LOCKED_HEADS = "eiso.audit.locked_heads"
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_locked_heads(session: Session, transaction) -> None:
+def _forget_locked_heads(session: Session, transaction: SessionTransaction) -> None:
     # A flush's own subtransaction ends too: only a real transaction or a savepoint counts.
     if transaction.parent is None or transaction.nested:
         session.info.pop(_LOCKED_HEADS, None)
@@ -184,7 +184,7 @@ async def append(
     await session.flush()
     await session.execute(
         update(AuditHead)
-        .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
+        .where(col(AuditHead.province_id) == province_id, col(AuditHead.id) == agency_id)
         .values(seq=entry.seq, hash=entry.hash)
     )
     heads[province_id, agency_id] = (entry.seq, entry.hash)
@@ -209,7 +209,7 @@ class ChainHead:
 async def chain_heads(session: AsyncSession) -> list[ChainHead]:
     """The head (seq, hash) of every chain the session's scope sees: publish these outside
     the database (print, mail, a notary) so a rewrite of a whole chain is detectable."""
-    rows = (await session.execute(select(AuditHead).order_by(AuditHead.agency_id))).scalars()
+    rows = (await session.execute(select(AuditHead).order_by(col(AuditHead.agency_id)))).scalars()
     return [ChainHead(h.province_id, h.agency_id, h.seq, h.hash) for h in rows]
 
 
@@ -217,7 +217,7 @@ async def _entries(session: AsyncSession, agency_id: int) -> AsyncIterator[Audit
     statement = (
         select(AuditEntry)
         .where(AuditEntry.agency_id == agency_id)
-        .order_by(AuditEntry.seq)
+        .order_by(col(AuditEntry.seq))
         .execution_options(yield_per=1000)
     )
     result = await session.stream(statement)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -162,8 +162,9 @@ def _describe(error: ValidationError) -> str:
     return f"EISO_{loc[0].upper()}: {message}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment; raise `SettingsError` naming the first bad variable."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; raise `SettingsError` naming the first bad variable. `overrides`:
+    values of the fields (any of their types) that win over the environment."""
     try:
         return Settings(**overrides)
     except ValidationError as error:

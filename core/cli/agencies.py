@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pathlib
+from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources
+from eiso.core.cli.common import change_as_nation, cli_actor, fail, run_with_resources
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
+    from eiso.tenants.onboarding import OnboardingReport
 
 app = typer.Typer(help="Agencies (the tenants).", no_args_is_help=True)
 
@@ -33,7 +40,7 @@ def import_agencies(
 
     from eiso.core.auth.invitations import create_agency_admins
 
-    async def work(resources):
+    async def work(resources: Resources) -> OnboardingReport | None:
         async with resources.session(TenantScope.nation()) as session:
             target = await get_province(session, province)
         if target is None:
@@ -54,8 +61,8 @@ def import_agencies(
     if report is None:
         fail(f"--province {province!r}: no such province")
     if report.errors:
-        for error in report.errors:
-            typer.echo(f"eiso: {error}", err=True)
+        for row_error in report.errors:
+            typer.echo(f"eiso: {row_error}", err=True)
         typer.echo(f"eiso: {len(report.errors)} bad line(s); nothing was written", err=True)
         raise typer.Exit(1)
     verb = "would create" if dry_run else "created"
@@ -78,7 +85,12 @@ def import_agencies(
             )
 
 
-@app.command("merge")
+# The help is one line of `eiso agencies --help`: longer than a line of code.
+@app.command(
+    "merge",
+    help="Merge agencies into a new one (e.g. communes in 2025): their data moves,"
+    " in one transaction.",
+)
 def merge(
     sources: list[str] = typer.Argument(..., help="codes of the agencies merged (two or more)"),
     province: str = typer.Option(..., "--province", help="the province's code"),
@@ -87,35 +99,23 @@ def merge(
     kind: str = typer.Option("commune", "--kind", help="kind of the new agency"),
     parent: str | None = typer.Option(None, "--parent", help="code of the new agency's parent"),
 ) -> None:
-    """Merge agencies into a new one (e.g. communes in 2025): their data moves, in one transaction."""
-    import getpass
-
     from eiso.tenants.models import AgencyKind
-    from eiso.tenants.reorganisation import ReorganisationError, merge_agencies
-    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.reorganisation import merge_agencies
 
     if kind not in AgencyKind.__members__:
         fail(f"--kind {kind!r}: one of {', '.join(AgencyKind.__members__)}")
 
-    async def work(resources) -> str:
-        async with resources.session(TenantScope.nation()) as session:
-            try:
-                async with session.begin():
-                    await merge_agencies(
-                        session,
-                        province,
-                        sources,
-                        code=code,
-                        name=name,
-                        kind=AgencyKind(kind),
-                        parent_code=parent,
-                        by=f"cli:{getpass.getuser()}",
-                    )
-            except ReorganisationError as error:
-                return error.message
-        return ""
+    async def work(session: AsyncSession, _resources: Resources) -> None:
+        await merge_agencies(
+            session,
+            province,
+            sources,
+            code=code,
+            name=name,
+            kind=AgencyKind(kind),
+            parent_code=parent,
+            by=cli_actor(),
+        )
 
-    problem = run_with_resources(work)
-    if problem:
-        fail(problem)
+    change_as_nation(work)
     typer.echo(f"eiso: {', '.join(sources)} merged into {code} {name}", err=True)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import pathlib
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_with_resources
+from eiso.core.cli.common import echo_json, fail, run_as_nation
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.audit import Break, ChainHead
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="The audit trail (hash chains per agency).", no_args_is_help=True)
 
 
-def _read_digest(path: pathlib.Path) -> list:
+def _read_digest(path: pathlib.Path) -> list[ChainHead]:
     from eiso.core.audit import ChainHead
 
     try:
@@ -35,41 +42,36 @@ def verify(
     ),
 ) -> None:
     """Walk the chains; report the first broken link of each; exit 1 if any is broken."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from eiso.core import audit
     from eiso.tenants.models import Agency
-    from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import get_agency_by_code
 
     published = _read_digest(digest) if digest else []
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            agency_id = None
-            if agency is not None:
-                found = await get_agency_by_code(session, agency)
-                if found is None:
-                    return None, f"--agency: no agency with code {agency!r}"
-                agency_id = found.id
-            heads = [
-                h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)
-            ]
-            breaks = await audit.verify(session, agency_id)
-            breaks += await audit.check_published(
-                session, [h for h in published if agency_id in (None, h.agency_id)]
-            )
-            ids = [b.agency_id for b in breaks]
-            codes = dict(
-                (
-                    await session.execute(select(Agency.id, Agency.code).where(Agency.id.in_(ids)))
-                ).all()
-            )
-            return (heads, breaks, codes), None
+    async def work(
+        session: AsyncSession, _resources: Resources
+    ) -> tuple[list[ChainHead], list[Break], dict[int, str]] | None:
+        agency_id = None
+        if agency is not None:
+            found = await get_agency_by_code(session, agency)
+            if found is None:
+                return None
+            agency_id = found.id
+        heads = [h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)]
+        breaks = await audit.verify(session, agency_id)
+        breaks += await audit.check_published(
+            session, [h for h in published if agency_id in (None, h.agency_id)]
+        )
+        ids = [b.agency_id for b in breaks]
+        statement = select(Agency.id, Agency.code).where(col(Agency.id).in_(ids))
+        codes = dict((await session.execute(statement)).tuples().all())
+        return heads, breaks, codes
 
-    result, error = run_with_resources(work)
-    if error:
-        fail(error)
+    result = run_as_nation(work)
+    if result is None:
+        fail(f"--agency: no agency with code {agency!r}")
     heads, breaks, codes = result
     for broken in breaks:
         agency_name = f"{codes.get(broken.agency_id, '?')} (id {broken.agency_id})"
@@ -87,15 +89,13 @@ def verify(
 def heads() -> None:
     """Print every chain head (agency, seq, hash) as JSON, to keep a digest outside the DB."""
     from eiso.core import audit
-    from eiso.tenants.scope import TenantScope
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            return await audit.chain_heads(session)
+    async def work(session: AsyncSession, _resources: Resources) -> list[ChainHead]:
+        return await audit.chain_heads(session)
 
     echo_json(
         [
             {"province_id": h.province_id, "agency_id": h.agency_id, "seq": h.seq, "hash": h.hash}
-            for h in run_with_resources(work)
+            for h in run_as_nation(work)
         ]
     )

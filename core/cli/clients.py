@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_with_resources
+from eiso.core.cli.common import change_as_nation, echo_json
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="OAuth2 integration clients.", no_args_is_help=True)
 
@@ -16,17 +23,11 @@ def create(
 ) -> None:
     """Create a client-credentials client; prints its id and secret once (only a hash is kept)."""
     from eiso.core.auth.clients import create_integration_client
-    from eiso.core.errors import DomainError
-    from eiso.tenants.scope import TenantScope
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            row, secret = await create_integration_client(
-                session, scopes=scope, agency_code=agency, province_code=province, name=name
-            )
-            return {"client_id": row.client_id, "client_secret": secret}
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, str]:
+        row, secret = await create_integration_client(
+            session, scopes=scope, agency_code=agency, province_code=province, name=name
+        )
+        return {"client_id": row.client_id, "client_secret": secret}
 
-    try:
-        echo_json(run_with_resources(work))
-    except DomainError as error:
-        fail(error.message)
+    echo_json(change_as_nation(work))

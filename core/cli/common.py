@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
+import pathlib
 import sys
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
+from eiso.tenants.scope import TenantScope
 
 T = TypeVar("T")
 
@@ -25,6 +29,11 @@ def settings() -> Settings:
     return get_settings()
 
 
+def cli_actor() -> str:
+    """Who the audit trail and the change records name for work done at the command line."""
+    return f"cli:{getpass.getuser()}"
+
+
 def run_with_resources(work: Callable[[Resources], Awaitable[T]]) -> T:
     async def _main() -> T:
         resources = Resources.open(settings())
@@ -36,7 +45,56 @@ def run_with_resources(work: Callable[[Resources], Awaitable[T]]) -> T:
     return asyncio.run(_main())
 
 
+def run_as_nation(work: Callable[[AsyncSession, Resources], Awaitable[T]]) -> T:
+    """`work(session, resources)` in one transaction of a nation-scope session: the operator
+    at the command line sees every tenant."""
+
+    async def in_transaction(resources: Resources) -> T:
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            return await work(session, resources)
+
+    return run_with_resources(in_transaction)
+
+
+def change_as_nation(work: Callable[[AsyncSession, Resources], Awaitable[T]]) -> T:
+    """`run_as_nation` for a change the domain may refuse (a `DomainError`, or a merge's
+    `ReorganisationError`): a refusal is one line on stderr and exit status 1, nothing changed."""
+    from eiso.core.errors import DomainError
+    from eiso.tenants.reorganisation import ReorganisationError
+
+    try:
+        return run_as_nation(work)
+    except (DomainError, ReorganisationError) as error:
+        fail(error.message)
+
+
+def read_stdin_line() -> str:
+    """One line of standard input, without its line break: how a password or a secret reaches
+    a command (an argument would show in the process list and the shell history)."""
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def read_stdin_secret(field: str) -> str:
+    """`read_stdin_line`, failing with `field` named when standard input is empty."""
+    secret = read_stdin_line()
+    if not secret:
+        fail(f"{field}: standard input is empty")
+    return secret
+
+
 def echo_json(data: object) -> None:
     import orjson
 
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def write_output(body: bytes, output: pathlib.Path | None) -> None:
+    """`body` to the `--output` file, or to standard output when there is none."""
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output.write_bytes(body)
+    except OSError as error:
+        fail(f"--output: cannot write {output}: {error.strerror}")

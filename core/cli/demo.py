@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from eiso.core.cli.common import run_with_resources
+
+if TYPE_CHECKING:
+    from eiso.core.resources import Resources
 
 STABLE = ("provinces", "agencies", "users", "calendar_overrides", "modules", "dossiers")
 
@@ -13,7 +18,7 @@ def demo() -> None:
     from eiso.core.demo.dossiers import count_by_status
     from eiso.core.demo.load import load_demo
 
-    async def work(resources):
+    async def work(resources: Resources) -> tuple[dict[str, int], dict[str, dict[int, int]]]:
         counts = await load_demo(resources)
         return counts, await count_by_status(resources)
 

@@ -4,41 +4,36 @@ operator (nation scope) from the command line."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import pathlib
-import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources
+from eiso.core.cli.common import cli_actor, fail, run_with_resources, write_output
+
+if TYPE_CHECKING:
+    from eiso.core.resources import Resources
 
 Output = Annotated[
     pathlib.Path | None, typer.Option("--output", "-o", help="A file instead of standard output.")
 ]
-# Who the audit trail names for prints made at the command line (as `eiso agencies import`).
-CLI_ACTOR = f"cli:{getpass.getuser()}"
 app = typer.Typer(
     help="Dossiers: printable slips (01-05) and the tracking book (06).", no_args_is_help=True
 )
 
 
-def _write(body: bytes, output: pathlib.Path | None) -> None:
-    if output is None:
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
-    else:
-        output.write_bytes(body)
-
-
-@app.command("slip")
+# The help is one line of `eiso dossiers --help`: longer than a line of code.
+@app.command(
+    "slip",
+    help="Print slip NUMBER of dossier CODE"
+    " (e.g. `eiso dossiers slip CODE --number 5 --format pdf > f.pdf`).",
+)
 def slip(
     code: str = typer.Argument(..., help="The dossier code, e.g. H12.34-261201-0001."),
     number: int = typer.Option(..., "--number", "-n", min=1, max=5, help="The form: 1 to 5."),
     fmt: str = typer.Option("html", "--format", "-f", help="html or pdf."),
     output: Output = None,
 ) -> None:
-    """Print slip NUMBER of dossier CODE (e.g. `eiso dossiers slip CODE --number 5 --format pdf > f.pdf`)."""
     from eiso.core.dossiers.slips import service
     from eiso.core.errors import DomainError
     from eiso.tenants.scope import TenantScope
@@ -46,12 +41,12 @@ def slip(
     try:
         rendered = run_with_resources(
             lambda resources: service.render(
-                resources, TenantScope.nation(), number, fmt, actor=CLI_ACTOR, code=code
+                resources, TenantScope.nation(), number, fmt, actor=cli_actor(), code=code
             )
         )
     except DomainError as error:
         fail(f"{error.message} [{error.code}]")
-    _write(rendered.body, output)
+    write_output(rendered.body, output)
 
 
 @app.command("tracking-book")
@@ -73,7 +68,7 @@ def tracking_book(
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import get_agency_by_code
 
-    async def work(resources):
+    async def work(resources: Resources) -> bytes:
         async with resources.session(TenantScope.nation()) as session:
             found = await get_agency_by_code(session, agency)
         if found is None:
@@ -87,7 +82,7 @@ def tracking_book(
                 found.id,
                 first,
                 last,
-                actor=CLI_ACTOR,
+                actor=cli_actor(),
             ),
             fmt,
         )
@@ -96,4 +91,4 @@ def tracking_book(
         body = run_with_resources(work)
     except DomainError as error:
         fail(f"{error.message} [{error.code}]")
-    _write(body, output)
+    write_output(body, output)

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import typer
 
 from eiso.core.cli.common import fail, run_with_resources
+
+if TYPE_CHECKING:
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="Domain events (outbox → Redis stream).", no_args_is_help=True)
 
@@ -20,11 +24,12 @@ def relay(
     """Move committed outbox events to the Redis streams."""
     from eiso.infra.relay import Relay
 
-    async def work(resources):
+    async def work(resources: Resources) -> int | None:
         relay = Relay(resources.sessionmaker, resources.redis, resources.key)
         if once:
             return await relay.drain()
         await relay.run(interval)
+        return None
 
     sent = run_with_resources(work)
     if once:
@@ -43,7 +48,7 @@ def hooks(
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.infra.stream_reader import LeaseLost
 
-    async def work(resources):
+    async def work(resources: Resources) -> dict[str, int]:
         workers = HookWorkers(resources, PluginRegistry.load(resources.settings.plugins))
         if once:
             return await workers.run_once(wait)
@@ -52,6 +57,7 @@ def hooks(
             await asyncio.Event().wait()  # until interrupted
         finally:
             await workers.stop()
+        return {}
 
     try:
         delivered = run_with_resources(work)

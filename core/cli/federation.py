@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_with_resources
+from eiso.core.cli.common import change_as_nation, echo_json, fail, read_stdin_secret
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
 
 app = typer.Typer(
     help="Federated login: a province's own OIDC identity provider.", no_args_is_help=True
@@ -25,8 +30,6 @@ def set_provider(
 ) -> None:
     """Set a province's IdP; reads eiso's client secret at the IdP from standard input."""
     from eiso.core.auth.federation import configure
-    from eiso.core.errors import DomainError
-    from eiso.tenants.scope import TenantScope
 
     if not issuer.startswith(("https://", "http://")):
         fail("issuer: must be an http(s) URL")
@@ -36,32 +39,26 @@ def set_provider(
         if not sep or not field or not name:
             fail(f"map: expected field=claim, got {item!r}")
         mapping[field] = name
-    secret = sys.stdin.readline().rstrip("\r\n")
-    if not secret:
-        fail("client_secret: standard input is empty")
+    secret = read_stdin_secret("client_secret")
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            row = await configure(
-                session,
-                resources,
-                province_code=province,
-                issuer=issuer,
-                client_id=client_id,
-                client_secret=secret,
-                claim_mapping=mapping,
-                scope=scope,
-                default_role=default_role,
-                metadata_url=metadata_url,
-            )
-            return {
-                "province": province,
-                "issuer": row.issuer,
-                "claim_mapping": row.claim_mapping,
-                "redirect_uri": f"{resources.settings.issuer.rstrip('/')}/auth/callback/{province}",
-            }
+    async def work(session: AsyncSession, resources: Resources) -> dict[str, object]:
+        row = await configure(
+            session,
+            resources,
+            province_code=province,
+            issuer=issuer,
+            client_id=client_id,
+            client_secret=secret,
+            claim_mapping=mapping,
+            scope=scope,
+            default_role=default_role,
+            metadata_url=metadata_url,
+        )
+        return {
+            "province": province,
+            "issuer": row.issuer,
+            "claim_mapping": row.claim_mapping,
+            "redirect_uri": f"{resources.settings.issuer.rstrip('/')}/auth/callback/{province}",
+        }
 
-    try:
-        echo_json(run_with_resources(work))
-    except DomainError as error:
-        fail(error.message)
+    echo_json(change_as_nation(work))

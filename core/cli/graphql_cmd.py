@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 
@@ -30,7 +34,7 @@ def schema(
         sys.stdout.write(assembler.get().as_str() + "\n")
         return
 
-    async def province_modules(resources) -> frozenset[str] | None:
+    async def province_modules(resources: Resources) -> frozenset[str] | None:
         from eiso.core.plugins.activation import enabled_modules
         from eiso.tenants.scope import TenantScope
         from eiso.tenants.services import get_province
@@ -39,6 +43,7 @@ def schema(
             found = await get_province(session, province)
             if found is None:
                 return None
+            assert found.id is not None  # a row read from the database
             return await enabled_modules(session, found.id)
 
     names = run_with_resources(province_modules)

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources
+from eiso.core.cli.common import cli_actor, fail, run_with_resources
+
+if TYPE_CHECKING:
+    from eiso.core.resources import Resources
+    from eiso.tenants.modules import ModuleActivation
 
 app = typer.Typer(help="Modules per province.", no_args_is_help=True)
-
-
-def _province(session, code: str):
-    from eiso.tenants.services import get_province
-
-    return get_province(session, code)
 
 
 @app.command("list")
@@ -22,17 +22,18 @@ def list_modules(
     """Installed modules, and which the province enabled."""
     from rich.console import Console
     from rich.table import Table
-    from sqlalchemy import select
+    from sqlmodel import select
 
     from eiso.core.plugins.activation import installed_modules
     from eiso.tenants.modules import ModuleActivation
     from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import get_province
 
-    async def work(resources):
+    async def work(resources: Resources) -> dict[str, ModuleActivation] | None:
         async with resources.session(TenantScope.nation()) as session:
             if province is None:
                 return {}
-            target = await _province(session, province)
+            target = await get_province(session, province)
             if target is None:
                 return None
             rows = await session.execute(
@@ -63,27 +64,25 @@ def list_modules(
 def _switch(province: str, module: str, enabled: bool) -> None:
     """The same activation service as GraphQL's enableModule: the module must be installed and
     allowed (EISO_PLUGINS), who and when are recorded, every worker's schema follows."""
-    import getpass
-
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.cli.common import settings
     from eiso.core.errors import DomainError
     from eiso.core.plugins.activation import check_module_name, switch_module
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import get_province
 
     problem = check_module_name(module)
     if problem:
         fail(f"MODULE {module!r}: {problem}")
-    operator = Principal(
-        f"cli:{getpass.getuser()}", TenantScope.nation(), frozenset({Role.national_admin})
-    )
+    operator = Principal(cli_actor(), TenantScope.nation(), frozenset({Role.national_admin}))
 
-    async def work(resources) -> str | None:
+    async def work(resources: Resources) -> str | None:
         async with resources.session(TenantScope.nation()) as session:
-            target = await _province(session, province)
+            target = await get_province(session, province)
         if target is None:
             return f"--province {province!r}: no such province"
+        assert target.id is not None  # a row read from the database
         try:
             await switch_module(
                 resources,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from eiso.core.cli.common import fail, run_with_resources, settings
+
+if TYPE_CHECKING:
+    from eiso.core.dossiers.models import ProcedureRecord
+    from eiso.core.resources import Resources
 
 app = typer.Typer(
     help="The procedure catalogue (synced from the loaded modules).", no_args_is_help=True
@@ -37,8 +43,9 @@ def sync() -> None:
     for code, kept, ignored in report.duplicates:
         typer.echo(f"eiso: {code} is offered by {kept} and {ignored}: {kept}'s is used", err=True)
     typer.echo(
-        f"eiso: procedure catalogue synced: added {len(report.added)}, updated {len(report.updated)}, "
-        f"deactivated {len(report.deactivated)}, unchanged {report.unchanged}",
+        f"eiso: procedure catalogue synced: added {len(report.added)},"
+        f" updated {len(report.updated)}, deactivated {len(report.deactivated)},"
+        f" unchanged {report.unchanged}",
         err=True,
     )
 
@@ -51,12 +58,12 @@ def list_procedures(
     ),
 ) -> None:
     """One line per procedure: code, Vietnamese name, time limit, module, state (tab-separated)."""
-    from sqlalchemy import select
+    from sqlmodel import select
 
     from eiso.core.dossiers.models import ProcedureRecord
     from eiso.tenants.scope import TenantScope
 
-    async def work(resources):
+    async def work(resources: Resources) -> list[ProcedureRecord]:
         async with resources.session(TenantScope.nation()) as session:
             statement = select(ProcedureRecord).order_by(
                 ProcedureRecord.module, ProcedureRecord.code

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources
+from eiso.core.cli.common import change_as_nation, cli_actor, fail, run_as_nation
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="Provinces (tenant groups).", no_args_is_help=True)
 
@@ -15,7 +22,6 @@ def create(
     name: str = typer.Option(..., "--name", help="Vietnamese name, e.g. 'Tỉnh Quảng Ninh'"),
 ) -> None:
     """Register a province; running it again with the same name changes nothing."""
-    from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import ensure_province, get_province
 
     code, name = code.strip(), name.strip()
@@ -24,17 +30,16 @@ def create(
     if not name or len(name) > 200:
         fail("--name: 1-200 characters")
 
-    async def work(resources) -> str:
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            existing = await get_province(session, code)
-            if existing is not None:
-                if existing.name != name:
-                    return f"province {code} already exists as {existing.name!r}"
-                return ""
-            await ensure_province(session, code, name)
+    async def work(session: AsyncSession, _resources: Resources) -> str:
+        existing = await get_province(session, code)
+        if existing is not None:
+            if existing.name != name:
+                return f"province {code} already exists as {existing.name!r}"
             return ""
+        await ensure_province(session, code, name)
+        return ""
 
-    problem = run_with_resources(work)
+    problem = run_as_nation(work)
     if problem:
         fail(problem)
     typer.echo(f"eiso: province {code} {name} ready", err=True)
@@ -46,21 +51,10 @@ def merge(
     source: str = typer.Option(..., "--from", help="the province merged into it (B)"),
 ) -> None:
     """Merge province B into A: B's agencies and all their data move to A, in one transaction."""
-    import getpass
+    from eiso.tenants.reorganisation import merge_provinces
 
-    from eiso.tenants.reorganisation import ReorganisationError, merge_provinces
-    from eiso.tenants.scope import TenantScope
+    async def work(session: AsyncSession, _resources: Resources) -> None:
+        await merge_provinces(session, into, source, by=cli_actor())
 
-    async def work(resources) -> str:
-        async with resources.session(TenantScope.nation()) as session:
-            try:
-                async with session.begin():
-                    await merge_provinces(session, into, source, by=f"cli:{getpass.getuser()}")
-            except ReorganisationError as error:
-                return error.message
-        return ""
-
-    problem = run_with_resources(work)
-    if problem:
-        fail(problem)
+    change_as_nation(work)
     typer.echo(f"eiso: province {source} merged into {into}", err=True)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from eiso.core.cli.common import echo_json, run_with_resources
+from eiso.core.cli.common import echo_json, run_as_nation
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="The QMS improvement loop.", no_args_is_help=True)
 
@@ -14,10 +21,8 @@ def sweep_overdue() -> None:
     """Raise a nonconformity for every open dossier past its appointment that has none yet
     (idempotent: run it as often as you like). Prints {"checked": N, "raised": M}."""
     from eiso.core.qms import dossier_ncs
-    from eiso.tenants.scope import TenantScope
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            return await dossier_ncs.sweep_overdue(session)
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, int]:
+        return await dossier_ncs.sweep_overdue(session)
 
-    echo_json(run_with_resources(work))
+    echo_json(run_as_nation(work))

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pathlib
 import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources
+from eiso.core.cli.common import fail, run_as_nation, write_output
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="Reports: the yearly report on ISO application.", no_args_is_help=True)
 
@@ -26,6 +32,7 @@ def annual(
     """Figures per agency (or province), 766 points, conformity and nonconformities, objectives."""
     from eiso.core.qms import annual_report
     from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import get_province
 
     if fmt not in annual_report.FORMATS:
         fail(f"--format: one of {', '.join(annual_report.FORMATS)}, not {fmt!r}")
@@ -34,39 +41,21 @@ def annual(
     if fmt == "xlsx" and output is None and sys.stdout.isatty():
         fail("--output: an XLSX file is binary; give --output FILE")
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            province_id = None
-            if province is not None:
-                found = await _province(session, province)
-                if found is None:
-                    return None
-                province_id = found.id
-            return await annual_report.build(session, TenantScope.nation(), year, province_id)
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, Any] | None:
+        province_id = None
+        if province is not None:
+            found = await get_province(session, province)
+            if found is None:
+                return None
+            province_id = found.id
+        return await annual_report.build(session, TenantScope.nation(), year, province_id)
 
-    report = run_with_resources(work)
+    report = run_as_nation(work)
     if report is None:
         fail(f"--province: no province with code {province!r}")
-    body = annual_report.export(report, fmt)
-    if output is None:
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
-    else:
-        try:
-            output.write_bytes(body)
-        except OSError as error:
-            fail(f"--output: cannot write {output}: {error.strerror}")
+    write_output(annual_report.export(report, fmt), output)
+    if output is not None:
         typer.echo(
             f"{output}: {len(report['rows'])} rows, {len(report['objectives'])} objectives",
             err=True,
         )
-
-
-async def _province(session, code: str):
-    from sqlmodel import select
-
-    from eiso.tenants.models import Province
-
-    return (
-        await session.execute(select(Province).where(Province.code == code))
-    ).scalar_one_or_none()

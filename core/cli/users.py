@@ -1,10 +1,22 @@
 from __future__ import annotations
 
-import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_with_resources
+from eiso.core.cli.common import (
+    change_as_nation,
+    echo_json,
+    fail,
+    read_stdin_line,
+    read_stdin_secret,
+    run_as_nation,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
 
 app = typer.Typer(help="Local user accounts.", no_args_is_help=True)
 
@@ -27,34 +39,24 @@ def create(
 ) -> None:
     """Create a local account in an agency, a province or the nation."""
     from eiso.core.auth.users import create_user
-    from eiso.core.errors import DomainError
-    from eiso.tenants.scope import TenantScope
 
     if sum((bool(agency), bool(province), nation)) != 1:
         fail("tenant: give exactly one of --agency CODE, --province CODE or --nation")
-    password = None
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            fail("password: standard input is empty")
+    password = read_stdin_secret("password") if password_stdin else None
 
-    async def work(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            user = await create_user(
-                session,
-                username=username,
-                role=role,
-                password=password,
-                agency_code=agency,
-                province_code=province,
-                display_name=name,
-            )
-            return {"id": str(user.id), "username": user.username, "roles": user.roles}
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, object]:
+        user = await create_user(
+            session,
+            username=username,
+            role=role,
+            password=password,
+            agency_code=agency,
+            province_code=province,
+            display_name=name,
+        )
+        return {"id": str(user.id), "username": user.username, "roles": user.roles}
 
-    try:
-        echo_json(run_with_resources(work))
-    except DomainError as error:
-        fail(error.message)
+    echo_json(change_as_nation(work))
 
 
 @app.command("set-password")
@@ -64,20 +66,18 @@ def set_password(
     """Set an account's password from standard input (takes up an invitation, or resets)."""
     from eiso.core.auth.passwords import hash_password
     from eiso.core.auth.users import MIN_PASSWORD, get_by_username
-    from eiso.tenants.scope import TenantScope
 
-    password = sys.stdin.readline().rstrip("\r\n")
+    password = read_stdin_line()
     if len(password) < MIN_PASSWORD:
         fail(f"password: at least {MIN_PASSWORD} characters on standard input")
 
-    async def work(resources) -> bool:
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            user = await get_by_username(session, username)
-            if user is None:
-                return False
-            user.password_hash = hash_password(password)
-            return True
+    async def work(session: AsyncSession, _resources: Resources) -> bool:
+        user = await get_by_username(session, username)
+        if user is None:
+            return False
+        user.password_hash = hash_password(password)
+        return True
 
-    if not run_with_resources(work):
+    if not run_as_nation(work):
         fail(f"--username {username!r}: no such account")
     typer.echo(f"eiso: password set for {username}", err=True)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_with_resources
+from eiso.core.cli.common import echo_json, fail, run_as_nation
+
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from eiso.core.resources import Resources
+    from eiso.core.workdays import OverrideKind
 
 app = typer.Typer(help="The working-day calendar and its national overrides.", no_args_is_help=True)
 
@@ -18,7 +26,7 @@ def _date(text: str, field: str = "DATE") -> dt.date:
         fail(f"{field}: {text!r} is not a date (YYYY-MM-DD)")
 
 
-def _kind(text: str):
+def _kind(text: str) -> OverrideKind:
     from eiso.core.workdays import OverrideKind
 
     try:
@@ -27,27 +35,16 @@ def _kind(text: str):
         fail(f"KIND: {text!r} must be day_off or working_day")
 
 
-def _nation(work):
-    from eiso.tenants.scope import TenantScope
-
-    async def run(resources):
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            return await work(session, resources)
-
-    return run_with_resources(run)
-
-
 @app.command("list")
 def list_overrides(year: int | None = typer.Option(None, help="Only this year.")) -> None:
     """Print the national overrides as JSON."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from eiso.core.workdays import CalendarOverride
 
-    async def work(session, _resources):
-        rows = (
-            await session.execute(select(CalendarOverride).order_by(CalendarOverride.day))
-        ).scalars()
+    async def work(session: AsyncSession, _resources: Resources) -> list[dict[str, str]]:
+        statement = select(CalendarOverride).order_by(col(CalendarOverride.day))
+        rows = (await session.execute(statement)).scalars()
         return [
             {
                 "day": r.day.isoformat(),
@@ -59,7 +56,7 @@ def list_overrides(year: int | None = typer.Option(None, help="Only this year.")
             if year is None or r.day.year == year
         ]
 
-    echo_json(_nation(work))
+    echo_json(run_as_nation(work))
 
 
 @app.command("set")
@@ -76,10 +73,10 @@ def set_day(
     if not reason.strip():
         fail("--reason: an override needs a reason")
 
-    async def work(session, _resources):
+    async def work(session: AsyncSession, _resources: Resources) -> None:
         await set_override(session, parsed, parsed_kind, reason.strip(), by)
 
-    _nation(work)
+    run_as_nation(work)
     typer.echo(f"eiso: {parsed.isoformat()} is now a {parsed_kind.value}", err=True)
 
 
@@ -87,18 +84,20 @@ def set_day(
 def remove(day: str = typer.Argument(..., metavar="DATE")) -> None:
     """Remove the override of one date (the package's rule applies again)."""
     from sqlalchemy import delete
+    from sqlmodel import col
 
     from eiso.core.workdays import CalendarOverride
 
     parsed = _date(day)
 
-    async def work(session, _resources):
+    async def work(session: AsyncSession, _resources: Resources) -> int:
         result = await session.execute(
-            delete(CalendarOverride).where(CalendarOverride.day == parsed)
+            delete(CalendarOverride).where(col(CalendarOverride.day) == parsed)
         )
-        return result.rowcount
+        # A DELETE answers with a cursor result (AsyncSession.execute is typed for any statement).
+        return cast("CursorResult[Any]", result).rowcount
 
-    if not _nation(work):
+    if not run_as_nation(work):
         fail(f"DATE: no override on {parsed.isoformat()}")
     typer.echo(f"eiso: override of {parsed.isoformat()} removed", err=True)
 
@@ -121,8 +120,10 @@ def appointment(
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VN_TZ)
 
-    async def work(session, resources):
+    async def work(session: AsyncSession, resources: Resources) -> dt.datetime:
         calendar = await load_calendar(session, resources.settings)
-        return calendar.appointment(moment, days=days, hours=hours)
+        due = calendar.appointment(moment, days=days, hours=hours)
+        assert due is not None  # no pause: there is an appointment
+        return due
 
-    typer.echo(_nation(work).isoformat(timespec="minutes"))
+    typer.echo(run_as_nation(work).isoformat(timespec="minutes"))

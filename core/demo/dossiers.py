@@ -7,13 +7,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.core.demo import plan as demo_plan
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
+from eiso.core.plugins.declarations import Procedure
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ, WorkingCalendar
@@ -23,23 +27,13 @@ from eiso.tenants.scope import TenantScope
 WINDOW_DAYS = 150  # the demo spreads the finished dossiers over about five months
 OFFICE_DAY_HOURS = 7.5
 
+# The reasons a move gives, drawn at random.
 REASONS = {
     "refuse": [
         "Hồ sơ không thuộc thẩm quyền giải quyết của cơ quan",
         "Thành phần hồ sơ không đúng mẫu quy định",
         "Trùng với hồ sơ đã nộp trực tiếp tại Bộ phận Một cửa",
     ],
-    "supplement": {
-        "land_use_rights": "Thiếu mảnh trích đo bản đồ địa chính thửa đất",
-        "construction_permits": "Bản vẽ thiết kế chưa có chữ ký của chủ đầu tư",
-        "business_registration": "Giấy đề nghị chưa ghi đủ ngành, nghề kinh doanh",
-        "birth_registration": "Thiếu bản chính Giấy chứng sinh",
-    },
-    "fee": {
-        "land_use_rights": "Nộp lệ phí cấp Giấy chứng nhận và lệ phí trước bạ",
-        "construction_permits": "Nộp lệ phí cấp giấy phép xây dựng 75.000 đồng",
-        "business_registration": "Nộp lệ phí đăng ký hộ kinh doanh 100.000 đồng",
-    },
     "withdraw": [
         "Công dân xin rút hồ sơ để hoàn thiện giấy tờ",
         "Công dân thay đổi nhu cầu, không tiếp tục thực hiện thủ tục",
@@ -54,6 +48,18 @@ REASONS = {
         "Cán bộ thụ lý nghỉ ốm đột xuất, bàn giao chậm",
         "Chờ ý kiến của cơ quan phối hợp",
     ],
+}
+# What an agency asks of the applicant of each module: the missing paper, the fee due.
+SUPPLEMENT_REASONS = {
+    "land_use_rights": "Thiếu mảnh trích đo bản đồ địa chính thửa đất",
+    "construction_permits": "Bản vẽ thiết kế chưa có chữ ký của chủ đầu tư",
+    "business_registration": "Giấy đề nghị chưa ghi đủ ngành, nghề kinh doanh",
+    "birth_registration": "Thiếu bản chính Giấy chứng sinh",
+}
+FEE_NOTES = {
+    "land_use_rights": "Nộp lệ phí cấp Giấy chứng nhận và lệ phí trước bạ",
+    "construction_permits": "Nộp lệ phí cấp giấy phép xây dựng 75.000 đồng",
+    "business_registration": "Nộp lệ phí đăng ký hộ kinh doanh 100.000 đồng",
 }
 COMMENTS = {
     5: ["Cán bộ hướng dẫn tận tình, trả kết quả đúng hẹn", "Nhanh gọn, không phải đi lại nhiều"],
@@ -74,10 +80,10 @@ class Staff:
 class Move:
     name: str  # an engine function
     at: dt.datetime
-    kwargs: dict = dataclasses.field(default_factory=dict)
+    kwargs: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def limit_hours(procedure) -> float:
+def limit_hours(procedure: Procedure) -> float:
     """The procedure's time limit in office hours, roughly (to pace the demo's moves)."""
     amount, unit = procedure.time_limit.amount, procedure.time_limit.unit
     if unit == "working_hours":
@@ -88,7 +94,9 @@ def limit_hours(procedure) -> float:
 class Timeline:
     """The moves of one dossier, paced on the working calendar."""
 
-    def __init__(self, calendar: WorkingCalendar, rng: random.Random, staff: Staff, module: str):
+    def __init__(
+        self, calendar: WorkingCalendar, rng: random.Random, staff: Staff, module: str
+    ) -> None:
         self.calendar, self.rng, self.staff, self.module = calendar, rng, staff, module
 
     def after(self, at: dt.datetime, hours: float) -> dt.datetime:
@@ -103,7 +111,8 @@ class Timeline:
         limit: float,
         first_step_only: bool = False,
     ) -> list[Move]:
-        rng, out, at = self.rng, [], start
+        rng, at = self.rng, start
+        out: list[Move] = []
         out.append(Move("receive", at))
         if kind in ("new",):
             return out
@@ -144,7 +153,7 @@ class Timeline:
             if step == pause_at and kind in ("returned_supplement", "supplement_requested"):
                 at = self.after(at, pace * rng.uniform(0.2, 0.6))
                 out.append(
-                    Move("request_supplement", at, {"reason": REASONS["supplement"][self.module]})
+                    Move("request_supplement", at, {"reason": SUPPLEMENT_REASONS[self.module]})
                 )
                 if kind == "supplement_requested":
                     return out
@@ -152,7 +161,7 @@ class Timeline:
                 out.append(Move("supplement_received", at))
             if step == steps - 1 and kind in ("returned_fee", "fee_requested"):
                 at = self.after(at, pace * rng.uniform(0.2, 0.6))
-                out.append(Move("request_fee", at, {"note": REASONS["fee"][self.module]}))
+                out.append(Move("request_fee", at, {"note": FEE_NOTES[self.module]}))
                 if kind == "fee_requested":
                     return out
                 at = self.after(at, rng.uniform(1, 4))
@@ -216,7 +225,14 @@ class Runner:
     """Carries out one dossier's moves in one transaction; an overdue dossier first gets its
     apology slip (slip 04) with a new appointment, as the engine demands."""
 
-    def __init__(self, session, dossier: Dossier, calendar: WorkingCalendar, staff: Staff, rng):
+    def __init__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        calendar: WorkingCalendar,
+        staff: Staff,
+        rng: random.Random,
+    ) -> None:
         self.session, self.dossier, self.calendar, self.staff, self.rng = (
             session,
             dossier,
@@ -238,7 +254,7 @@ class Runner:
                 now=at,
             )
         dossier.version += 1  # as engine.load does for an officer's move
-        kwargs = {"actor": self.staff.officer, **move.kwargs}
+        kwargs: dict[str, object] = {"actor": self.staff.officer, **move.kwargs}
         if move.name in ("accept", "supplement_received"):
             kwargs["calendar"] = self.calendar
         await getattr(engine, move.name)(self.session, dossier, now=at, **kwargs)
@@ -254,31 +270,37 @@ class Context:
     anchor: dt.datetime
 
 
-def _procedure(registry: PluginRegistry, code: str):
-    """The procedure as the catalogue has it: the first loaded module (by name) offering it."""
+def _procedure(registry: PluginRegistry, code: str) -> tuple[str, Procedure] | None:
+    """The procedure as the catalogue has it: the first loaded module (by name) offering it,
+    with that module's name."""
     for name, record in registry.loaded.items():
         for procedure in record.procedures:
             if procedure.code == code:
                 return name, procedure
-    return None, None
+    return None
+
+
+# The LIKE pattern of the demo dossiers' idempotency keys (demo_plan.Planned.key).
+DEMO_KEYS = "demo-%"
 
 
 async def existing_keys(resources: Resources) -> set[str]:
+    column = col(Dossier.idempotency_key)
     async with resources.session(TenantScope.nation()) as session:
-        rows = await session.execute(
-            select(Dossier.idempotency_key).where(Dossier.idempotency_key.like("demo-%"))
-        )
-        return {key for (key,) in rows}
+        rows = await session.execute(select(column).where(column.like(DEMO_KEYS)))
+        return {key for (key,) in rows if key is not None}
 
 
 async def create(ctx: Context, plan: list[demo_plan.Planned]) -> int:
     """Create the plan's dossiers not there yet; returns how many were created."""
-    done, created, names = await existing_keys(ctx.resources), 0, {}
+    done, created = await existing_keys(ctx.resources), 0
+    names: dict[str, set[str]] = {}
     for item in plan:
-        module, procedure = _procedure(ctx.registry, item.procedure_code)
+        found = _procedure(ctx.registry, item.procedure_code)
         agency = ctx.agencies.get(item.agency_code)
-        if procedure is None or agency is None:
+        if found is None or agency is None:
             continue  # its module is not loaded here
+        module, procedure = found
         rng = item.rng()
         timeline = Timeline(ctx.calendar, rng, ctx.staff[item.agency_code], module)
         moves = schedule(timeline, item, len(procedure.steps), limit_hours(procedure), ctx.anchor)
@@ -294,12 +316,12 @@ async def create(ctx: Context, plan: list[demo_plan.Planned]) -> int:
 
 async def _one(
     ctx: Context,
-    item,
+    item: demo_plan.Planned,
     agency: Agency,
-    procedure,
+    procedure: Procedure,
     moves: list[Move],
-    applicant: dict,
-    data: dict,
+    applicant: dict[str, Any],
+    data: dict[str, Any],
     rng: random.Random,
 ) -> int:
     staff = ctx.staff[item.agency_code]
@@ -324,6 +346,7 @@ async def _one(
         for move in moves[1:]:
             await runner.run(move)
         dossier, lookup_key = got.dossier, got.lookup_key
+        assert lookup_key is not None  # the first answer to a receipt carries it
     if dossier.status == Status.returned and rng.random() < 0.6:
         rating = rng.choices([5, 4, 3, 2, 1], [55, 28, 10, 5, 2])[0]
         comment = rng.choice(COMMENTS[rating]) if rng.random() < 0.5 else ""
@@ -337,10 +360,10 @@ async def count_by_status(resources: Resources) -> dict[str, dict[int, int]]:
 
     async with resources.session(TenantScope.nation()) as session:
         rows = await session.execute(
-            select(Province.code, Dossier.status, func.count())
-            .join(Province, Province.id == Dossier.province_id)
-            .where(Dossier.idempotency_key.like("demo-%"))
-            .group_by(Province.code, Dossier.status)
+            select(col(Province.code), col(Dossier.status), func.count())
+            .join(Province, col(Province.id) == col(Dossier.province_id))
+            .where(col(Dossier.idempotency_key).like(DEMO_KEYS))
+            .group_by(col(Province.code), col(Dossier.status))
         )
         counts: dict[str, dict[int, int]] = {}
         for province, status, count in rows:
@@ -359,7 +382,7 @@ async def adopt_all(
         have = {
             (a, p)
             for a, p in await session.execute(
-                select(ProcedureAdoption.agency_id, ProcedureAdoption.procedure_code)
+                select(col(ProcedureAdoption.agency_id), col(ProcedureAdoption.procedure_code))
             )
         }
         for code, procedures in adoptions.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from eiso.core.auth.clients import create_frontend_client
 from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password
@@ -144,7 +146,7 @@ DEMO_WEB_CLIENT = "eiso-web-demo"
 DEMO_WEB_REDIRECTS = ["http://127.0.0.1:5173/callback", "http://localhost:5173/callback"]
 
 
-async def _load_demo_auth(session) -> int:
+async def _load_demo_auth(session: AsyncSession) -> int:
     users, shared_hash = 0, None
     for username, role, agency, province in DEMO_USERS:
         if await get_by_username(session, username) is None:
@@ -203,11 +205,13 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
     async with resources.session(TenantScope.nation()) as session, session.begin():
         for code, (name, rows) in PROVINCES.items():
             province = await ensure_province(session, code, name)
+            assert province.id is not None  # read or flushed: it has its id
             provinces += 1
-            by_code = {}
+            by_code: dict[str, Agency] = {}
             for agency_code, agency_name, kind, parent_code in rows:
+                parent = by_code.get(parent_code) if parent_code is not None else None
                 by_code[agency_code] = await ensure_agency(
-                    session, province, agency_code, agency_name, kind, by_code.get(parent_code)
+                    session, province, agency_code, agency_name, kind, parent
                 )
                 agencies += 1
             made.update(by_code)
@@ -216,8 +220,8 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
                 modules += 1
         # The 2026 announcements the `holidays` package does not already know.
         overrides = missing_overrides(ANNOUNCED_2026)
-        for day, kind, reason in overrides:
-            await set_override(session, day, kind, reason, "demo")
+        for day, day_kind, reason in overrides:
+            await set_override(session, day, day_kind, reason, "demo")
         users = await _load_demo_auth(session)
     return {
         "provinces": provinces,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from typing import Any
 
 SURNAMES = [
     "Nguyễn",
@@ -211,7 +212,8 @@ class Person:
 def citizen_id(rng: random.Random, province_prefix: str, sex: str, born: dt.date) -> str:
     """12 digits: province of birth (3), sex and century (1), year (2), then 6 random digits."""
     century = 0 if born.year < 2000 else 2
-    return f"{province_prefix}{century + (sex == 'female')}{born.year % 100:02d}{rng.randrange(10**6):06d}"
+    sex_and_century = century + (sex == "female")
+    return f"{province_prefix}{sex_and_century}{born.year % 100:02d}{rng.randrange(10**6):06d}"
 
 
 def address(rng: random.Random, agency_code: str) -> str:
@@ -242,7 +244,7 @@ def person(
     )
 
 
-def applicant(who: Person) -> dict:
+def applicant(who: Person) -> dict[str, Any]:
     """The applicant block of a dossier (personal data: never audited, never public)."""
     return {
         "full_name": who.full_name,
@@ -252,7 +254,7 @@ def applicant(who: Person) -> dict:
     }
 
 
-def organisation(rng: random.Random, agency_code: str, today: dt.date) -> dict:
+def organisation(rng: random.Random, agency_code: str, today: dt.date) -> dict[str, Any]:
     boss = person(rng, agency_code, today=today)
     return {
         "organisation": rng.choice(COMPANIES),
@@ -264,7 +266,7 @@ def organisation(rng: random.Random, agency_code: str, today: dt.date) -> dict:
     }
 
 
-def parcel(rng: random.Random, agency_code: str) -> dict:
+def parcel(rng: random.Random, agency_code: str) -> dict[str, Any]:
     urban = PLACES[agency_code][3]
     purpose = (
         ("ODT" if urban else "ONT")
@@ -280,7 +282,7 @@ def parcel(rng: random.Random, agency_code: str) -> dict:
     }
 
 
-def building(rng: random.Random, agency_code: str) -> dict:
+def building(rng: random.Random, agency_code: str) -> dict[str, Any]:
     parcel_area = round(rng.uniform(60, 220), 1)
     footprint = round(parcel_area * rng.uniform(0.6, 0.95), 1)
     storeys = rng.randint(1, 5)
@@ -296,7 +298,9 @@ def building(rng: random.Random, agency_code: str) -> dict:
     }
 
 
-def business(rng: random.Random, agency_code: str, owner: Person, taken: set[str]) -> dict:
+def business(
+    rng: random.Random, agency_code: str, owner: Person, taken: set[str]
+) -> dict[str, Any]:
     while True:  # unique among the household businesses of the commune
         name = f"Hộ kinh doanh {rng.choice(SHOP_WORDS)} {owner.full_name.split()[-1]}"
         if name not in taken:
@@ -314,7 +318,7 @@ def business(rng: random.Random, agency_code: str, owner: Person, taken: set[str
     }
 
 
-def birth(rng: random.Random, agency_code: str, received: dt.date) -> tuple[dict, Person]:
+def birth(rng: random.Random, agency_code: str, received: dt.date) -> tuple[dict[str, Any], Person]:
     """The birth data and the parent who files it (the applicant)."""
     father = person(rng, agency_code, sex="male", age=(22, 42), today=received)
     mother = person(rng, agency_code, sex="female", age=(20, 40), today=received)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from typing import Any
 
 from eiso.core.demo import people
 
@@ -121,7 +122,7 @@ def draw(adoptions: dict[str, list[str]], provinces: dict[str, list[str]]) -> li
 
 def sector_data(
     item: Planned, module: str, rng: random.Random, received: dt.date, taken_names: set[str]
-) -> tuple[dict, dict]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(applicant, sector data) of one dossier, valid for its module's data model."""
     who = people.person(rng, item.home, today=received)
     applicant = (

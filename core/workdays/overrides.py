@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Date, String
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
 from eiso.infra.clock import utcnow
+
+if TYPE_CHECKING:
+    from eiso.core.settings import Settings
 
 
 class OverrideKind(str, enum.Enum):
@@ -38,19 +42,19 @@ class CalendarOverride(SQLModel, table=True):
 
 
 async def load_overrides(session: AsyncSession) -> dict[dt.date, bool]:
-    rows = (await session.execute(select(CalendarOverride.day, CalendarOverride.kind))).all()
+    statement = select(col(CalendarOverride.day), col(CalendarOverride.kind))
+    rows = (await session.execute(statement)).all()
     return {day: OverrideKind(kind) is OverrideKind.working_day for day, kind in rows}
 
 
-async def load_calendar(session: AsyncSession, settings=None) -> WorkingCalendar:
+async def load_calendar(session: AsyncSession, settings: Settings | None = None) -> WorkingCalendar:
     """The calendar with today's overrides and the configured office hours and cut-off."""
-    kwargs = {}
-    if settings is not None:
-        kwargs = {
-            "office_hours": OfficeHours.parse(settings.office_hours),
-            "cutoff": settings.receipt_cutoff,
-        }
-    return WorkingCalendar(await load_overrides(session), **kwargs)
+    if settings is None:
+        return WorkingCalendar(await load_overrides(session))
+    office_hours = OfficeHours.parse(settings.office_hours)
+    return WorkingCalendar(
+        await load_overrides(session), office_hours=office_hours, cutoff=settings.receipt_cutoff
+    )
 
 
 async def set_override(

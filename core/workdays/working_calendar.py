@@ -196,11 +196,11 @@ class WorkingCalendar:
         if (days is None) == (hours is None):
             raise ValueError("give exactly one of days or hours")
         start = self.counting_start(received_at, cutoff)
-        due = (
-            self.add_working_days(start, days)
-            if days is not None
-            else self.add_working_hours(start, hours)
-        )
+        if days is not None:
+            due = self.add_working_days(start, days)
+        else:
+            assert hours is not None  # exactly one of the two, checked above
+            due = self.add_working_hours(start, hours)
         for paused_at, resumed_at in sorted(pauses, key=lambda p: p[0]):
             if resumed_at is None:
                 return None
