@@ -31,7 +31,7 @@ def rate(work, seconds: float) -> float:
 def main(seconds: float = 1.0) -> None:
     key = RSAKey.generate_key(2048, parameters={"kid": "bench", "alg": "RS256"}, private=True)
     keys = KeySet([RSAKey.import_key(key.as_dict(private=False))])
-    common = dict(issuer="https://eiso.example", audience="eiso")
+    common = {"issuer": "https://eiso.example", "audience": "eiso"}
 
     def issue() -> str:
         return tokens.issue(

@@ -71,8 +71,13 @@ WORKERS = textwrap.dedent('''
         agency = connection.headers.get("x-bench-agency")
         if agency:
             province_id, agency_id = (int(part) for part in agency.split(":"))
-            return Principal(f"officer@{agency_id}", TenantScope.agencies([agency_id], [province_id]),
-                             frozenset({Role.officer}), province_id=province_id, agency_id=agency_id)
+            return Principal(
+                f"officer@{agency_id}",
+                TenantScope.agencies([agency_id], [province_id]),
+                frozenset({Role.officer}),
+                province_id=province_id,
+                agency_id=agency_id,
+            )
         province = connection.headers.get("x-bench-province")
         if province:
             return Principal("leader@province", TenantScope.province(int(province)),
@@ -202,10 +207,13 @@ RECEIVE = (
     "{ dossier { id version } } }"
 )
 MOVES = {
-    "assign": 'mutation($id: ID!, $v: Int!) { assignDossier(id: $id, expectedVersion: $v, assignee: "officer-1") '
+    "assign": "mutation($id: ID!, $v: Int!) { "
+    'assignDossier(id: $id, expectedVersion: $v, assignee: "officer-1") '
     "{ version status } }",
-    "step": "mutation($id: ID!, $v: Int!) { completeStep(id: $id, expectedVersion: $v) { version status } }",
-    "return": "mutation($id: ID!, $v: Int!) { returnResult(id: $id, expectedVersion: $v) { version status } }",
+    "step": "mutation($id: ID!, $v: Int!) { "
+    "completeStep(id: $id, expectedVersion: $v) { version status } }",
+    "return": "mutation($id: ID!, $v: Int!) { "
+    "returnResult(id: $id, expectedVersion: $v) { version status } }",
 }
 FLOW = ["assign", "step", "step", "step", "return"]  # three steps: the last one makes it processed
 
@@ -388,17 +396,17 @@ def raw_sql(
         where.append(f"(received_at, id) < ({arg(after[0])}, {arg(after[1])})")
     order = "ORDER BY received_at DESC, id DESC LIMIT 51"
     if scope_column == "province_id":
-        return (
-            f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['province_id = $1', *where])} {order}",
-            args,
-        )
+        conditions = " AND ".join(["province_id = $1", *where])
+        return f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {conditions} {order}", args
     handed = (
         f"province_id = {arg(province_id)} AND agency_id <> $1 AND id IN "
         "(SELECT dossier_id FROM dossier_steps WHERE agency_id = $1 AND handed_over)"
     )
+    own = " AND ".join(["agency_id = $1", *where])
+    shared = " AND ".join([handed, *where])
     sql = (
-        f"(SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join(['agency_id = $1', *where])} {order}) "
-        f"UNION ALL (SELECT {SQL_COLUMNS} FROM dossiers WHERE {' AND '.join([handed, *where])} {order}) {order}"
+        f"(SELECT {SQL_COLUMNS} FROM dossiers WHERE {own} {order}) "
+        f"UNION ALL (SELECT {SQL_COLUMNS} FROM dossiers WHERE {shared} {order}) {order}"
     )
     return sql, args
 
@@ -564,8 +572,8 @@ def report_pages(result: dict) -> None:
         return percentile(values, 0.5) * 1000, percentile(values, 0.99) * 1000
 
     print(
-        "  caller    pages  GraphQL p50/p99    raw SQL alone      ratio        raw SQL endpoint   ratio"
-        "        { __typename }"
+        "  caller    pages  GraphQL p50/p99    raw SQL alone      ratio        "
+        "raw SQL endpoint   ratio        { __typename }"
     )
     for name, runs in result["times"].items():
         (g50, g99), (s50, s99), (e50, e99) = (
@@ -574,8 +582,9 @@ def report_pages(result: dict) -> None:
             ms(runs["endpoint"]),
         )
         print(
-            f"  {name:9s} {len(runs['graphql']):5d}  {g50:6.2f} / {g99:6.2f} ms  {s50:5.2f} / {s99:5.2f} ms  "
-            f"{g50 / s50:5.2f}x/{g99 / s99:5.2f}x  {e50:5.2f} / {e99:5.2f} ms  {g50 / e50:4.2f}x/{g99 / e99:4.2f}x  "
+            f"  {name:9s} {len(runs['graphql']):5d}  {g50:6.2f} / {g99:6.2f} ms  "
+            f"{s50:5.2f} / {s99:5.2f} ms  {g50 / s50:5.2f}x/{g99 / s99:5.2f}x  "
+            f"{e50:5.2f} / {e99:5.2f} ms  {g50 / e50:4.2f}x/{g99 / e99:4.2f}x  "
             f"{ms(runs['typename'])[0]:5.2f} ms"
         )
     print("  median per filter (GraphQL / raw SQL alone / raw SQL endpoint ms, ratios):")
@@ -585,7 +594,8 @@ def report_pages(result: dict) -> None:
             f"    {name:9s} {label:10s} {g:6.2f} / {s:5.2f} / {e:5.2f}  {g / s:5.2f}x {g / e:5.2f}x"
         )
     print(
-        f"  pages whose rows or JSON differed between GraphQL, SQL and the endpoint: {result['mismatches']}"
+        "  pages whose rows or JSON differed between GraphQL, SQL and the endpoint: "
+        f"{result['mismatches']}"
     )
 
 
@@ -621,7 +631,8 @@ async def _handed_to(database_url: str, agency_id: int) -> int:
     connection = await asyncpg.connect(database_url)
     try:
         return await connection.fetchval(
-            "SELECT count(*) FROM dossier_steps WHERE agency_id = $1 AND from_agency_id <> agency_id",
+            "SELECT count(*) FROM dossier_steps"
+            " WHERE agency_id = $1 AND from_agency_id <> agency_id",
             agency_id,
         )
     finally:
@@ -658,7 +669,8 @@ def run(args) -> None:
             migrate.upgrade(database_url, generator.app_url(database_url))
             asyncio.run(_analyze(database_url))  # statistics for indexes a migration just made
             print(
-                f"migrated and analysed the existing {args.database} in {time.perf_counter() - start:.1f} s"
+                f"migrated and analysed the existing {args.database} "
+                f"in {time.perf_counter() - start:.1f} s"
             )
         else:
             asyncio.run(generator.create_database(database_url))
@@ -707,17 +719,19 @@ def run(args) -> None:
                 }
                 handed = asyncio.run(_handed_to(database_url, busiest["id"]))
                 print(
-                    f"(b) 50-dossier pages: agency {busiest['code']} ({busiest['dossiers']:,} dossiers and "
-                    f"{handed:,} handed over to it), "
-                    f"its province ({in_province:,}), {args.rounds} rounds after a warm-up, 1 worker"
+                    f"(b) 50-dossier pages: agency {busiest['code']} "
+                    f"({busiest['dossiers']:,} dossiers and {handed:,} handed over to it), "
+                    f"its province ({in_province:,}), {args.rounds} rounds after a warm-up, "
+                    "1 worker"
                 )
                 with Server(folder, database_url, 1, prefix) as server:
                     report_pages(asyncio.run(pages(server.url, database_url, callers, args.rounds)))
             if not args.skip_throughput:
                 officers = [[a["province_id"], a["id"]] for a in agencies[: args.concurrency]]
                 print(
-                    f"(a) receive → return over GraphQL: {args.concurrency} officers of as many agencies, "
-                    f"{args.warmup:.0f} s warm-up + {args.seconds:.0f} s measured, 6 requests per dossier"
+                    f"(a) receive → return over GraphQL: {args.concurrency} officers "
+                    f"of as many agencies, {args.warmup:.0f} s warm-up + {args.seconds:.0f} s "
+                    "measured, 6 requests per dossier"
                 )
                 bench_throughput(folder, database_url, officers, args, prefix)
     finally:

@@ -1,6 +1,7 @@
 """Fill a PostgreSQL database with N dossiers (and their timelines) for the dossier benchmark.
 
-    .venv/bin/python -m bench.dossier_generator --database-url postgresql://postgres@127.0.0.1:5432/eiso_bench_dossiers \\
+    .venv/bin/python -m bench.dossier_generator \\
+        --database-url postgresql://postgres@127.0.0.1:5432/eiso_bench_dossiers \\
         --create --dossiers 1000000 --provinces 4 --agencies 50 [--no-events]
 
 P provinces × A agencies each (communes), every agency adopting the bundled modules' commune
@@ -260,12 +261,13 @@ async def upsert_catalogue(connection, procs: list, tenants: list[dict]) -> None
         ]
         placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
         await connection.execute(
-            f"INSERT INTO procedures ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT (code) DO NOTHING",
+            f"INSERT INTO procedures ({', '.join(columns)}) VALUES ({placeholders})"
+            " ON CONFLICT (code) DO NOTHING",
             *row,
         )
     await connection.execute(
-        """INSERT INTO procedure_adoptions (province_id, id, agency_id, procedure_code, time_limit_amount,
-                                            step_units, adopted_at)
+        """INSERT INTO procedure_adoptions (province_id, id, agency_id, procedure_code,
+                                            time_limit_amount, step_units, adopted_at)
            SELECT a.province_id, ((extract(epoch FROM now()) * 1000)::bigint - $3) << 22
                                  | (row_number() OVER () + 3000000),
                   a.id, p.code, p.time_limit_amount, '{}', now() - interval '400 days'
@@ -318,7 +320,8 @@ WITH ag AS (
         AS a(province_id, agency_id, agency_code, n, serial0)
 ), base AS (
     SELECT ag.province_id, ag.agency_id, ag.agency_code, ag.serial0 + j AS serial,
-           -- the working day of the j-th dossier of this agency, at an office hour (07:30-17:00 local)
+           -- the working day of the j-th dossier of this agency, at an office hour
+           -- (07:30-17:00 local)
            (($6::date[])[1 + floor((j + random()) * cardinality($6::date[]) / ag.n)::int]
                + interval '7 hours 30 minutes' + random() * interval '9 hours 30 minutes')
                AT TIME ZONE 'Asia/Ho_Chi_Minh' AS received_at,
@@ -327,7 +330,8 @@ WITH ag AS (
            random() AS r6, random() AS r7
     FROM ag, generate_series(0, ag.n - 1) AS j
 ), aged AS (
-    SELECT b.*, ($7::text[])[p] AS procedure_code, ($9::float8[])[p] AS lim, ($10::int[])[p] AS steps,
+    SELECT b.*, ($7::text[])[p] AS procedure_code, ($9::float8[])[p] AS lim,
+           ($10::int[])[p] AS steps,
            extract(epoch FROM $11::timestamptz - received_at) / 86400 AS age
     FROM base b
 ), fated AS (
@@ -337,7 +341,8 @@ WITH ag AS (
             WHEN r1 < 0.020 THEN 7                                   -- withdrawn
             WHEN r1 < 0.025 THEN 8                                   -- stopped
             WHEN r2 < least(1, age / (lim * 1.3 + 5)) * 0.92 THEN 10  -- returned
-            WHEN r2 < least(1, age / (lim * 1.3 + 5)) * 0.99 THEN 9   -- processed, waiting for pickup
+            -- processed, waiting for pickup
+            WHEN r2 < least(1, age / (lim * 1.3 + 5)) * 0.99 THEN 9
             WHEN r3 < 0.05 AND age < 2 THEN 1                        -- online, not yet accepted
             WHEN r3 < 0.30 THEN 2
             WHEN r3 < 0.80 THEN 4
@@ -348,19 +353,25 @@ WITH ag AS (
 ), shaped AS (
     SELECT f.*,
         CASE WHEN status IN (1, 3) THEN NULL ELSE received_at + lim * interval '1 day' END AS due,
-        status IN (4, 9, 10) AND r5 < 0.08 AS resumed,               -- had a supplement, now resumed
-        CASE WHEN status IN (9, 10) THEN steps - 1 WHEN status = 4 THEN floor(r4 * steps)::int ELSE 0 END AS step,
+        status IN (4, 9, 10) AND r5 < 0.08 AS resumed,      -- had a supplement, now resumed
+        CASE WHEN status IN (9, 10) THEN steps - 1 WHEN status = 4 THEN floor(r4 * steps)::int
+             ELSE 0 END AS step,
         -- when the dossier last moved: finished ones mostly before their appointment, 4 % after
         least($11::timestamptz, received_at + lim * interval '1 day'
-              * CASE WHEN status IN (1, 2) THEN 0 WHEN r4 < 0.04 THEN 1.05 + r6 ELSE 0.2 + 0.75 * r6 END
+              * CASE WHEN status IN (1, 2) THEN 0 WHEN r4 < 0.04 THEN 1.05 + r6
+                     ELSE 0.2 + 0.75 * r6 END
               + CASE WHEN status = 10 THEN r7 * interval '3 days' ELSE interval '0' END) AS last_at
     FROM fated f
 ), src AS (
     SELECT s.*,
-        s.agency_code || '-' || to_char(received_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYMMDD') AS prefix,
-        row_number() OVER (PARTITION BY agency_id, to_char(received_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYMMDD')
-                           ORDER BY received_at, serial) AS seq,
-        CASE WHEN status NOT IN (4, 5, 6, 8, 9, 10) THEN NULL ELSE 'officer-' || (1 + floor(r6 * 6)::int) || '@' || lower(agency_code) END
+        s.agency_code || '-' || to_char(received_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYMMDD')
+            AS prefix,
+        row_number() OVER (
+            PARTITION BY agency_id, to_char(received_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYMMDD')
+            ORDER BY received_at, serial
+        ) AS seq,
+        CASE WHEN status NOT IN (4, 5, 6, 8, 9, 10) THEN NULL
+             ELSE 'officer-' || (1 + floor(r6 * 6)::int) || '@' || lower(agency_code) END
             AS assignee,
         -- late: finished after the appointment, or still open past it and an apology recorded
         (status IN (7, 8, 9, 10) AND r4 < 0.04)
@@ -371,14 +382,18 @@ WITH ag AS (
             WHEN 1 THEN ARRAY['registered'] WHEN 3 THEN ARRAY['registered', 'refused']
             WHEN 2 THEN ARRAY['received'] WHEN 7 THEN ARRAY['received', 'withdrawn']
             ELSE ARRAY['received', 'assigned']
-                 || CASE WHEN resumed THEN ARRAY['supplement_requested', 'supplement_received'] ELSE '{}' END
-                 || array_fill('step_completed'::text, ARRAY[CASE WHEN status IN (4, 9, 10) THEN step ELSE 0 END])
-                 || CASE status WHEN 5 THEN ARRAY['supplement_requested'] WHEN 6 THEN ARRAY['fee_requested']
+                 || CASE WHEN resumed THEN ARRAY['supplement_requested', 'supplement_received']
+                         ELSE '{}' END
+                 || array_fill('step_completed'::text,
+                               ARRAY[CASE WHEN status IN (4, 9, 10) THEN step ELSE 0 END])
+                 || CASE status WHEN 5 THEN ARRAY['supplement_requested']
+                                WHEN 6 THEN ARRAY['fee_requested']
                                 WHEN 8 THEN ARRAY['stopped'] WHEN 9 THEN ARRAY['processed']
                                 WHEN 10 THEN ARRAY['processed', 'returned'] ELSE '{}' END
         END AS actions,
         CASE status
-            WHEN 1 THEN ARRAY[1] WHEN 3 THEN ARRAY[1, 3] WHEN 2 THEN ARRAY[2] WHEN 7 THEN ARRAY[2, 7]
+            WHEN 1 THEN ARRAY[1] WHEN 3 THEN ARRAY[1, 3]
+            WHEN 2 THEN ARRAY[2] WHEN 7 THEN ARRAY[2, 7]
             ELSE ARRAY[2, 4] || CASE WHEN resumed THEN ARRAY[5, 4] ELSE '{}' END
                  || array_fill(4, ARRAY[CASE WHEN status IN (4, 9, 10) THEN step ELSE 0 END])
                  || CASE status WHEN 5 THEN ARRAY[5] WHEN 6 THEN ARRAY[6] WHEN 8 THEN ARRAY[8]
@@ -386,64 +401,80 @@ WITH ag AS (
         END AS tos
     FROM shaped s
 ), dossiers_in AS (
-    INSERT INTO dossiers (province_id, id, agency_id, code, lookup_hash, procedure_code, applicant, sector_data,
-                          status, current_step, assignee, received_at, appointment_at, paused_at, pauses,
-                          supplement_count, was_late, version, idempotency_key, input_hash, rating,
-                          rating_comment, updated_at)
+    INSERT INTO dossiers (province_id, id, agency_id, code, lookup_hash, procedure_code, applicant,
+                          sector_data, status, current_step, assignee, received_at, appointment_at,
+                          paused_at, pauses, supplement_count, was_late, version, idempotency_key,
+                          input_hash, rating, rating_comment, updated_at)
     SELECT province_id, id, agency_id, code,
            encode(sha256(convert_to(upper(substr(md5('bench:' || code), 1, 10)), 'UTF8')), 'hex'),
            procedure_code,
-           json_build_object('full_name', ($13::text[])[1 + floor(r7 * cardinality($13::text[]))::int] || ' '
-                                 || ($14::text[])[1 + floor(r6 * cardinality($14::text[]))::int] || ' '
-                                 || ($15::text[])[1 + floor(r5 * cardinality($15::text[]))::int],
-                             'phone', '09' || lpad((serial * 7919 % 100000000)::text, 8, '0')),
+           json_build_object(
+               'full_name', ($13::text[])[1 + floor(r7 * cardinality($13::text[]))::int] || ' '
+                            || ($14::text[])[1 + floor(r6 * cardinality($14::text[]))::int] || ' '
+                            || ($15::text[])[1 + floor(r5 * cardinality($15::text[]))::int],
+               'phone', '09' || lpad((serial * 7919 % 100000000)::text, 8, '0')),
            '{}'::json, status, step, assignee, received_at,
-           CASE WHEN was_late AND status IN (2, 4, 6) THEN $11::timestamptz + interval '2 days' ELSE due END,
+           CASE WHEN was_late AND status IN (2, 4, 6) THEN $11::timestamptz + interval '2 days'
+                ELSE due END,
            CASE WHEN status = 5 THEN last_at END,
            CASE WHEN resumed THEN json_build_array(json_build_array(
-                    to_char((received_at + (last_at - received_at) * 0.3) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
-                    to_char((received_at + (last_at - received_at) * 0.4) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')))
+                    to_char((received_at + (last_at - received_at) * 0.3) AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+                    to_char((received_at + (last_at - received_at) * 0.4) AT TIME ZONE 'UTC',
+                            'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')))
                 ELSE '[]'::json END,
-           CASE WHEN resumed OR status = 5 THEN 1 ELSE 0 END, was_late, cardinality(actions), NULL, NULL,
+           CASE WHEN resumed OR status = 5 THEN 1 ELSE 0 END, was_late, cardinality(actions), NULL,
+           NULL,
            CASE WHEN status = 10 AND r7 < 0.35 THEN
-               CASE WHEN r3 < 0.55 THEN 5 WHEN r3 < 0.85 THEN 4 WHEN r3 < 0.93 THEN 3 WHEN r3 < 0.97 THEN 2 ELSE 1 END END,
-           CASE WHEN status = 10 AND r7 < 0.10 THEN ($16::text[])[1 + floor(r2 * cardinality($16::text[]))::int] END,
+               CASE WHEN r3 < 0.55 THEN 5 WHEN r3 < 0.85 THEN 4 WHEN r3 < 0.93 THEN 3
+                    WHEN r3 < 0.97 THEN 2 ELSE 1 END END,
+           CASE WHEN status = 10 AND r7 < 0.10
+                THEN ($16::text[])[1 + floor(r2 * cardinality($16::text[]))::int] END,
            last_at
-    FROM (SELECT src.*, prefix || '-' || CASE WHEN seq < 10000 THEN lpad(seq::text, 4, '0') ELSE seq::text END AS code
+    FROM (SELECT src.*, prefix || '-' || CASE WHEN seq < 10000 THEN lpad(seq::text, 4, '0')
+                                              ELSE seq::text END AS code
           FROM src) AS coded
     RETURNING 1
 ), events_in AS (
-    INSERT INTO dossier_events (province_id, id, agency_id, dossier_id, at, actor, action, from_status, to_status, note)
+    INSERT INTO dossier_events (province_id, id, agency_id, dossier_id, at, actor, action,
+                                from_status, to_status, note)
     SELECT src.province_id,
            ((extract(epoch FROM at) * 1000)::bigint - $12) << 22 | ((serial * 16 + k) & 4194303),
            src.agency_id, src.id, at,
-           CASE WHEN k = 1 THEN 'tiepnhan@' || lower(agency_code) ELSE coalesce(assignee, 'tiepnhan@' || lower(agency_code)) END,
+           CASE WHEN k = 1 THEN 'tiepnhan@' || lower(agency_code)
+                ELSE coalesce(assignee, 'tiepnhan@' || lower(agency_code)) END,
            action, CASE WHEN k = 1 THEN NULL ELSE tos[k::int - 1] END, tos[k::int],
            CASE action WHEN 'refused' THEN 'Hồ sơ không đủ điều kiện tiếp nhận'
                        WHEN 'withdrawn' THEN 'Công dân rút hồ sơ'
                        WHEN 'stopped' THEN 'Dừng xử lý theo quy định'
                        WHEN 'supplement_requested' THEN 'Thiếu bản sao giấy tờ tùy thân' ELSE '' END
     FROM src, unnest(actions) WITH ORDINALITY AS t(action, k),
-         LATERAL (SELECT received_at + (last_at - received_at) * (k - 1) / greatest(cardinality(actions) - 1, 1) AS at) AS w
+         LATERAL (SELECT received_at
+                         + (last_at - received_at) * (k - 1) / greatest(cardinality(actions) - 1, 1)
+                         AS at) AS w
     WHERE $17::bool
     RETURNING 1
 ), steps_in AS (
     -- The step the dossier is at, held by its own agency: what makes it visible to that agency
     -- (the tenant scope shows an agency the dossiers it holds a step of).
-    INSERT INTO dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status,
-                               sector_data, started_at)
+    INSERT INTO dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code,
+                               status, sector_data, started_at)
     SELECT province_id, id, agency_id, id, step, 'step-' || step,
-           CASE WHEN status IN (3, 7, 8, 9, 10) THEN 'done' ELSE 'active' END, '{}'::json, received_at
+           CASE WHEN status IN (3, 7, 8, 9, 10) THEN 'done' ELSE 'active' END, '{}'::json,
+           received_at
     FROM src
     RETURNING 1
 ), counters_in AS (
     INSERT INTO dossier_counters (province_id, id, agency_id, day, last)
-    SELECT province_id, ((extract(epoch FROM now()) * 1000)::bigint - $12) << 22 | ((min(serial) + 2000000) & 4194303),
+    SELECT province_id,
+           ((extract(epoch FROM now()) * 1000)::bigint - $12) << 22
+           | ((min(serial) + 2000000) & 4194303),
            agency_id, split_part(prefix, '-', 2), max(seq)
     FROM src GROUP BY province_id, agency_id, prefix
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM dossiers_in), (SELECT count(*) FROM events_in), (SELECT count(*) FROM counters_in)
+SELECT (SELECT count(*) FROM dossiers_in), (SELECT count(*) FROM events_in),
+       (SELECT count(*) FROM counters_in)
 """
 
 
@@ -517,12 +548,13 @@ WITH ranked AS (
     SELECT a.id AS agency_id, b.id AS next_id
     FROM ranked a JOIN ranked b ON b.province_id = a.province_id AND b.n = a.n % a.c + 1
 )
-INSERT INTO dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status, sector_data,
-                           from_agency_id, started_at)
-SELECT d.province_id, -d.id, nb.next_id, d.id, d.current_step + 1, 'handed-over', 'active', '{}'::json,
-       d.agency_id, d.received_at
+INSERT INTO dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status,
+                           sector_data, from_agency_id, started_at)
+SELECT d.province_id, -d.id, nb.next_id, d.id, d.current_step + 1, 'handed-over', 'active',
+       '{}'::json, d.agency_id, d.received_at
 FROM dossiers d JOIN neighbour nb ON nb.agency_id = d.agency_id
-WHERE d.agency_id = ANY($1::bigint[]) AND d.status IN (4, 9, 10) AND d.id % $2 = 0 AND nb.next_id <> d.agency_id
+WHERE d.agency_id = ANY($1::bigint[]) AND d.status IN (4, 9, 10) AND d.id % $2 = 0
+  AND nb.next_id <> d.agency_id
 """
 
 
@@ -556,7 +588,7 @@ async def generate(
     procs = procedures()
     flat = [{**a, "province_id": t["id"]} for t in tenants for a in t["agencies"]]
     serial = 0
-    for agency, count in zip(flat, shares(dossiers, len(flat), rng)):
+    for agency, count in zip(flat, shares(dossiers, len(flat), rng), strict=True):
         agency["dossiers"], agency["serial0"] = count, serial
         serial += count
     connection = await asyncpg.connect(database_url)
@@ -648,7 +680,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         agencies = sum(len(p["agencies"]) for p in summary.provinces)
         print(
-            f"{summary.dossiers:,} dossiers, {summary.events:,} events, {len(summary.provinces)} provinces, "
+            f"{summary.dossiers:,} dossiers, {summary.events:,} events, "
+            f"{len(summary.provinces)} provinces, "
             f"{agencies} agencies, {len(summary.procedures)} procedures in {summary.seconds:.1f} s "
             f"({summary.dossiers / summary.seconds:,.0f} dossiers/s)"
         )

@@ -38,18 +38,24 @@ PG_URL = os.environ.get("EISO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.
 APP_ROLE = "eiso_app"
 
 SEED = """
-insert into provinces (id, code, name, name_folded, status, created_at) values (1, 'BENCH', 'Tỉnh', 'tinh', 'active', now());
-insert into agencies (province_id, id, code, name, name_folded, kind, iso_status, status, created_at)
-  select 1, a, 'A' || a, 'Xã ' || a, 'xa ' || a, 'commune', 'not_started', 'active', now() from generate_series(1, :agencies) a;
-insert into dossiers (province_id, id, agency_id, code, lookup_hash, procedure_code, applicant, sector_data, status,
-                      current_step, step_agencies, received_at, pauses, supplement_count, was_late, version, updated_at)
-  select 1, d, 1 + (d % :agencies), 'D' || d, repeat('0', 64), '1.001193', '{}', '{}', 4, 0, '{}', now(), '[]', 0,
-         false, 1, now() from generate_series(1, :dossiers) d;
-insert into dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status, sector_data, started_at)
-  select 1, d, 1 + (d % :agencies), d, 0, 'receive', 'active', '{}', now() from generate_series(1, :dossiers) d;
+insert into provinces (id, code, name, name_folded, status, created_at)
+  values (1, 'BENCH', 'Tỉnh', 'tinh', 'active', now());
+insert into agencies (province_id, id, code, name, name_folded, kind, iso_status, status,
+                      created_at)
+  select 1, a, 'A' || a, 'Xã ' || a, 'xa ' || a, 'commune', 'not_started', 'active', now()
+  from generate_series(1, :agencies) a;
+insert into dossiers (province_id, id, agency_id, code, lookup_hash, procedure_code, applicant,
+                      sector_data, status, current_step, step_agencies, received_at, pauses,
+                      supplement_count, was_late, version, updated_at)
+  select 1, d, 1 + (d % :agencies), 'D' || d, repeat('0', 64), '1.001193', '{}', '{}', 4, 0, '{}',
+         now(), '[]', 0, false, 1, now() from generate_series(1, :dossiers) d;
+insert into dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status,
+                           sector_data, started_at)
+  select 1, d, 1 + (d % :agencies), d, 0, 'receive', 'active', '{}', now()
+  from generate_series(1, :dossiers) d;
 -- a hundred dossiers of agency 2 handed over to agency 1 (their step 1)
-insert into dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status, sector_data, started_at,
-                           from_agency_id)
+insert into dossier_steps (province_id, id, agency_id, dossier_id, step_index, step_code, status,
+                           sector_data, started_at, from_agency_id)
   select 1, :dossiers + d, 1, d, 1, 'residence', 'active', '{}', now(), 2
   from generate_series(1, :dossiers) d where 1 + (d % :agencies) = 2 limit 100;
 analyze;
@@ -134,8 +140,9 @@ async def run(agencies: int, per_agency: int, rounds: int, explain: bool = False
             )
         if explain:
             shaped = text(
-                "explain analyze select id from dossiers where agency_id in (1) or (province_id in (1) and "
-                "id = any(array(select dossier_id from dossier_steps where agency_id in (1) and handed_over)))"
+                "explain analyze select id from dossiers where agency_id in (1) or "
+                "(province_id in (1) and id = any(array("
+                "select dossier_id from dossier_steps where agency_id in (1) and handed_over)))"
                 " order by id limit 50"
             )
             async with resources.session(scope) as session, session.begin():
@@ -145,11 +152,12 @@ async def run(agencies: int, per_agency: int, rounds: int, explain: bool = False
                 print("\n".join(r[0] for r in (await session.execute(shaped)).all()))
         await resources.close()
         print(
-            f"PostgreSQL, {agencies} agencies x {per_agency} dossiers, agency 1 also holds a step of 100 "
-            f"dossiers of agency 2; median of {rounds}"
+            f"PostgreSQL, {agencies} agencies x {per_agency} dossiers, "
+            f"agency 1 also holds a step of 100 dossiers of agency 2; median of {rounds}"
         )
         print(
-            f"{'query':<18}{'shared (ms)':>12}{'baseline (ms)':>15}{'ratio':>8}   rows shared/baseline"
+            f"{'query':<18}{'shared (ms)':>12}{'baseline (ms)':>15}{'ratio':>8}"
+            "   rows shared/baseline"
         )
         for label, ms, base_ms, got, base_got in rows:
             print(f"{label:<18}{ms:>12.2f}{base_ms:>15.2f}{ms / base_ms:>8.2f}   {got}/{base_got}")

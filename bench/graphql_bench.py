@@ -149,7 +149,8 @@ def report(title: str, results: dict[str, list]) -> dict[str, float]:
     base_cpu, base_wall = next(iter(per_cpu.values())), next(iter(per_second.values()))
     print(title)
     print(
-        f"  {'':34s} {'req/CPU-s':>9s} {'ratio':>6s} {'req/s':>8s} {'ratio':>6s}  rounds (req/CPU-s)"
+        f"  {'':34s} {'req/CPU-s':>9s} {'ratio':>6s} {'req/s':>8s} {'ratio':>6s}"
+        "  rounds (req/CPU-s)"
     )
     for name, runs in results.items():
         rounds = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
@@ -204,21 +205,20 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
             "eiso, anonymous (core schema)": ("eiso", None),
             "eiso, province with a module": ("eiso", {"x-test-province": str(province_id)}),
         }
-        results: dict[str, list] = {name: [] for name in targets}
-        for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
-            for name, (factory, headers) in targets.items():
-                results[name].append(
-                    wrk.throughput(
-                        folder,
-                        factory,
-                        env,
-                        path="/graphql",
-                        seconds=seconds,
-                        connections=connections,
-                        script="post.lua",
-                        headers=headers,
-                    )
-                )
+        results = wrk.interleaved(
+            targets,
+            rounds,
+            lambda target: wrk.throughput(
+                folder,
+                target[0],
+                env,
+                path="/graphql",
+                seconds=seconds,
+                connections=connections,
+                script="post.lua",
+                headers=target[1],
+            ),
+        )
     report(
         f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
         "server on CPU 0, load on CPU 1, medians",

@@ -144,42 +144,16 @@ async def _arrange(url: str, count: int = 60) -> int:
 
 def _same_answer(folder: Path, env: dict, headers: dict) -> None:
     """Both servers answer the same JSON (a throwaway uvicorn each, then compared)."""
-    import subprocess
-    import sys
-
     answers = []
     for factory in ("eiso", "plain"):
-        port = wrk._port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                f"workers:{factory}",
-                "--app-dir",
-                str(folder),
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wrk._wait(port, server)
+        with wrk.served(folder, factory, env) as server:
             request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/graphql",
+                f"http://127.0.0.1:{server.port}/graphql",
                 data=json.dumps({"query": QUERY}).encode(),
                 headers={"content-type": "application/json", **headers},
             )
             with urllib.request.urlopen(request, timeout=30) as response:
                 answers.append(json.loads(response.read()))
-        finally:
-            server.terminate()
-            server.wait(10)
     graphql, plain = answers
     if graphql != plain:
         raise SystemExit(f"the answers differ:\n{graphql}\n{plain}")
@@ -210,22 +184,21 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
         headers = {"x-test-province": str(province_id)}
         _same_answer(folder, env, headers)
         targets = {"plain Starlette JSON endpoint": "plain", "eiso GraphQL": "eiso"}
-        results: dict[str, list] = {name: [] for name in targets}
-        for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
-            for name, factory in targets.items():
-                results[name].append(
-                    wrk.throughput(
-                        folder,
-                        factory,
-                        env,
-                        path="/graphql",
-                        seconds=seconds,
-                        connections=connections,
-                        script="post.lua",
-                        headers=headers,
-                        timeout=30,
-                    )
-                )
+        results = wrk.interleaved(
+            targets,
+            rounds,
+            lambda factory: wrk.throughput(
+                folder,
+                factory,
+                env,
+                path="/graphql",
+                seconds=seconds,
+                connections=connections,
+                script="post.lua",
+                headers=headers,
+                timeout=30,
+            ),
+        )
     medians = report(
         f"50 agencies with parent and province (SQLite), wrk -c{connections} {seconds}s x "
         f"{rounds} rounds, server on CPU 0, load on CPU 1, medians",

@@ -72,14 +72,13 @@ def bench_stack(seconds: int, connections: int, rounds: int) -> dict[str, float]
             "EISO_CORS_ORIGINS": '["https://qms.example.gov.vn"]',
             "EISO_LOG_LEVEL": "WARNING",
         }
-        results: dict[str, list] = {name: [] for name in targets}
-        for _ in range(rounds):  # interleaved, so a noisy neighbour hits every target alike
-            for name, factory in targets.items():
-                results[name].append(
-                    wrk.throughput(
-                        folder, factory, env, path="/ping", seconds=seconds, connections=connections
-                    )
-                )
+        results = wrk.interleaved(
+            targets,
+            rounds,
+            lambda factory: wrk.throughput(
+                folder, factory, env, path="/ping", seconds=seconds, connections=connections
+            ),
+        )
     return report(
         f"GET /ping, wrk -c{connections} {seconds}s x {rounds} rounds, server on "
         "CPU 0, load on CPU 1, medians",

@@ -155,10 +155,11 @@ async def measure(name: str, url: str, rows: int, rounds: int) -> None:
         results = [await one_round(resources, rows) for _ in range(rounds)]
     finally:
         await resources.close()
-    raw, imported, rerun = (statistics.median(values) for values in zip(*results))
+    raw, imported, rerun = (statistics.median(values) for values in zip(*results, strict=True))
     print(
         f"{name:<11} rows {rows}  raw Core insert {raw:6.3f} s  import {imported:6.3f} s  "
-        f"ratio {imported / raw:4.2f}x (goal <= 3x)  re-run (no change) {rerun:6.3f} s  [median of {rounds}]"
+        f"ratio {imported / raw:4.2f}x (goal <= 3x)  re-run (no change) {rerun:6.3f} s  "
+        f"[median of {rounds}]"
     )
 
 

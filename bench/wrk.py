@@ -3,6 +3,7 @@ CPU 1 (`taskset`), so the load generator never competes with the server for its 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -10,8 +11,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
+
+T = TypeVar("T")
 
 
 class Run(NamedTuple):
@@ -60,21 +64,15 @@ def _wait(port: int, server: subprocess.Popen) -> None:
     raise SystemExit("server did not start")
 
 
-def throughput(
-    folder: Path,
-    factory: str,
-    env: dict,
-    *,
-    path: str,
-    seconds: int,
-    connections: int,
-    script: str | None = None,
-    headers: dict[str, str] | None = None,
-    timeout: int = 2,
-) -> Run:
-    """Requests/s of `workers:<factory>` (a module in `folder`) at `path`, and requests per
-    CPU second the server process used (all its threads); a run with any non-2xx answer fails
-    the benchmark rather than report a fast error."""
+class Server(NamedTuple):
+    port: int
+    pid: int
+
+
+@contextlib.contextmanager
+def served(folder: Path, factory: str, env: dict) -> Iterator[Server]:
+    """`workers:<factory>` (a module in `folder`) under uvicorn pinned to CPU 0, from when it
+    accepts connections until the block ends."""
     port = _port()
     server = subprocess.Popen(
         [
@@ -100,26 +98,57 @@ def throughput(
     )
     try:
         _wait(port, server)
+        yield Server(port, server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def interleaved(
+    targets: dict[str, T], rounds: int, run: Callable[[T], Run]
+) -> dict[str, list[Run]]:
+    """`run` of every target, `rounds` times over, the targets taking turns: a noisy neighbour
+    hits every target alike."""
+    results: dict[str, list[Run]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, target in targets.items():
+            results[name].append(run(target))
+    return results
+
+
+def throughput(
+    folder: Path,
+    factory: str,
+    env: dict,
+    *,
+    path: str,
+    seconds: int,
+    connections: int,
+    script: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: int = 2,
+) -> Run:
+    """Requests/s of `workers:<factory>` (a module in `folder`) at `path`, and requests per
+    CPU second the server process used (all its threads); a run with any non-2xx answer fails
+    the benchmark rather than report a fast error."""
+    with served(folder, factory, env) as server:
         command = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"--timeout={timeout}s"]
         if script:
             command += ["-s", str(folder / script)]
         for key, value in (headers or {}).items():
             command += ["-H", f"{key}: {value}"]
-        url = f"http://127.0.0.1:{port}{path}"
+        url = f"http://127.0.0.1:{server.port}{path}"
         subprocess.run([*command, "-d1s", url], capture_output=True, check=True)  # warm up
         cpu = _cpu_seconds(server.pid)
         out = subprocess.run(
             [*command, f"-d{seconds}s", url], capture_output=True, text=True, check=True
         ).stdout
         cpu = _cpu_seconds(server.pid) - cpu
-        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-        if errors:
-            raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
-        requests = int(re.search(r"(\d+) requests in", out).group(1))
-        return Run(
-            float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            requests / cpu if cpu > 0 else 0.0,
-        )
-    finally:
-        server.terminate()
-        server.wait(10)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{factory}: {errors.group(1)} failed responses\n{out}")
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return Run(
+        float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        requests / cpu if cpu > 0 else 0.0,
+    )

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -28,7 +33,7 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=ASYNC_DRIVERS[backend])
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers run beside the one writer; the busy timeout queues writers instead of
     # failing them at once.
@@ -72,11 +77,15 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
-    def _checked_in(_dbapi_connection, record) -> None:
+    def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["eiso_checked_in"] = time.monotonic()
 
     @event.listens_for(pool, "checkout")
-    def _checked_out(dbapi_connection, record, _proxy) -> None:
+    def _checked_out(
+        dbapi_connection: AsyncAdapt_asyncpg_connection,
+        record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
         since = record.info.get("eiso_checked_in")  # a new connection has none: just opened
         if since is None or time.monotonic() - since < idle_seconds:
             return
@@ -86,7 +95,9 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise exc.DisconnectionError(f"an idle pooled connection is gone: {error}") from error
 
 
-def make_sessionmaker(engine: AsyncEngine, session_class: type[AsyncSession] = AsyncSession):
+def make_sessionmaker(
+    engine: AsyncEngine, session_class: type[AsyncSession] = AsyncSession
+) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=session_class, expire_on_commit=False)
 
 

@@ -11,6 +11,7 @@ import os
 import secrets
 import threading
 import time
+from typing import Protocol
 
 EPOCH_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 _lock = threading.Lock()
@@ -36,3 +37,16 @@ def new_id() -> int:
             _state["seq"] = 0
         _state["last"] = now
         return (now << 22) | (_state["worker"] << 12) | _state["seq"]
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def saved_id(row: _Row) -> int:
+    """The id of a row known to be saved (added and flushed): a row with a database-assigned
+    key has none before its first flush."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: it was not flushed")
+    return row.id

@@ -16,13 +16,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Boolean, String, bindparam
+from sqlalchemy import Boolean, ColumnExpressionArgument, Select, String, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import coercions, roles
-from sqlalchemy.sql.elements import ColumnElement, _clone
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ClauseElement, ColumnElement, _clone
 from sqlalchemy.sql.visitors import InternalTraversal
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.visitors import _CloneCallableType
 
 
 class _Condition(ColumnElement[bool]):
@@ -33,7 +38,7 @@ class _Condition(ColumnElement[bool]):
     _is_implicitly_boolean = True  # a condition: no `= 1` on databases without booleans
     _parts: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kw) -> None:
+    def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
         cls._traverse_internals = [
             (name, InternalTraversal.dp_clauseelement) for name in cls._parts
@@ -41,10 +46,10 @@ class _Condition(ColumnElement[bool]):
 
     # Explicit: the generated traversal ColumnElement caches for itself would copy nothing,
     # and the tenant criteria adapt these elements to aliases of the table.
-    def get_children(self, **_kw):
+    def get_children(self, **_kw: Any) -> Iterable[ClauseElement]:
         return tuple(getattr(self, name) for name in self._parts)
 
-    def _copy_internals(self, clone=_clone, **kw) -> None:
+    def _copy_internals(self, clone: _CloneCallableType = _clone, **kw: Any) -> None:
         for name in self._parts:
             setattr(self, name, clone(getattr(self, name), **kw))
 
@@ -52,25 +57,31 @@ class _Condition(ColumnElement[bool]):
 class InSubquery(_Condition):
     _parts = ("column", "subquery")
 
-    def __init__(self, column, subquery) -> None:
-        self.column = coercions.expect(roles.ExpressionElementRole, column)
+    def __init__(self, column: ColumnExpressionArgument[Any], subquery: Select[Any]) -> None:
+        self.column: ColumnElement[Any] = coercions.expect(roles.ExpressionElementRole, column)
         self.subquery = subquery.scalar_subquery()
 
 
 class PrefixMatch(_Condition):
     _parts = ("column", "low", "high", "pattern")
 
-    def __init__(self, column, low, high, pattern) -> None:
-        self.column = coercions.expect(roles.ExpressionElementRole, column)
+    def __init__(
+        self,
+        column: ColumnExpressionArgument[str],
+        low: BindParameter[str],
+        high: BindParameter[str],
+        pattern: BindParameter[str],
+    ) -> None:
+        self.column: ColumnElement[str] = coercions.expect(roles.ExpressionElementRole, column)
         self.low, self.high, self.pattern = low, high, pattern
 
 
-def in_subquery(column, subquery) -> InSubquery:
+def in_subquery(column: ColumnExpressionArgument[Any], subquery: Select[Any]) -> InSubquery:
     """`column` is among the values of the one-column `subquery` (a Select)."""
     return InSubquery(column, subquery)
 
 
-def prefix_match(column, name: str) -> PrefixMatch:
+def prefix_match(column: ColumnExpressionArgument[str], name: str) -> PrefixMatch:
     """`column` starts with a prefix given at execution, as the parameters
     `prefix_values(name, prefix)` gives (the statement can be built once and run many times)."""
     return PrefixMatch(
@@ -101,22 +112,25 @@ def _next_character(character: str) -> str:
 
 
 @compiles(InSubquery)
-def _in(element: InSubquery, compiler, **kw) -> str:
-    return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.subquery, **kw)}"
+def _in(element: InSubquery, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} IN {compiler.process(element.subquery, **kw)}"
 
 
 @compiles(InSubquery, "postgresql")
-def _any_array(element: InSubquery, compiler, **kw) -> str:
-    return f"{compiler.process(element.column, **kw)} = ANY (ARRAY{compiler.process(element.subquery, **kw)})"
+def _any_array(element: InSubquery, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY (ARRAY{compiler.process(element.subquery, **kw)})"
 
 
 @compiles(PrefixMatch)
-def _like(element: PrefixMatch, compiler, **kw) -> str:
-    return f"{compiler.process(element.column, **kw)} LIKE {compiler.process(element.pattern, **kw)} ESCAPE '\\'"
+def _like(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} LIKE {compiler.process(element.pattern, **kw)} ESCAPE '\\'"
 
 
 @compiles(PrefixMatch, "postgresql")
-def _pattern_range(element: PrefixMatch, compiler, **kw) -> str:
+def _pattern_range(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
     return (
         f"({column} ~>=~ {compiler.process(element.low, **kw)} "

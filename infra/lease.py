@@ -23,6 +23,9 @@ from eiso.infra.cancellation import raise_if_cancelled
 
 log = logging.getLogger("eiso.events")
 
+# How long a quiet release may take before it is given up (the lease then runs out by itself).
+RELEASE_WAIT = 1.0
+
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -97,6 +100,8 @@ class Lease:
                 log.warning("lease lost", extra={"lease": self.key})
                 return
 
-    async def release_quietly(self, timeout: float = 1.0) -> None:
-        with contextlib.suppress(RedisError, OSError, asyncio.TimeoutError):
-            await asyncio.wait_for(self.release(), timeout)
+    async def release_quietly(self) -> None:
+        """`release`, given up after `RELEASE_WAIT` seconds or on any Redis or network error."""
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(RELEASE_WAIT):
+                await self.release()

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.typing import KeyT, StreamIdT
 
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.relay import stream_key
-from eiso.infra.stream_reader import StreamEvent, as_text
+from eiso.infra.stream_reader import StreamEvent, as_text, newest_id, stream_entries
 
 log = logging.getLogger("eiso.events")
 
@@ -34,13 +35,11 @@ class FeedOverflow(Exception):
     """The subscriber fell `queue_size` events behind and was dropped."""
 
 
-_END = object()
-
-
 class Subscription:
     def __init__(self, feed: LiveFeed, accept: Callable[[StreamEvent], bool], size: int) -> None:
         self.feed, self.accept = feed, accept
-        self.queue: asyncio.Queue = asyncio.Queue(maxsize=size)
+        # None: the end marker, after which the subscriber hears nothing (it overflowed).
+        self.queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue(maxsize=size)
         self.overflowed = False
 
     def offer(self, event: StreamEvent) -> None:
@@ -52,11 +51,11 @@ class Subscription:
             self.overflowed = True
             self.feed.unsubscribe(self)
             self.queue.get_nowait()  # make room for the end marker
-            self.queue.put_nowait(_END)
+            self.queue.put_nowait(None)
 
     async def get(self) -> StreamEvent:
         event = await self.queue.get()
-        if event is _END:
+        if event is None:
             raise FeedOverflow("subscriber too slow: events were coming faster than it read")
         return event
 
@@ -79,10 +78,10 @@ class LiveFeed:
         self.queue_size, self.retry_after = queue_size, retry_after
         self.streams = [stream_key(key, t) for t in topics]
         self.subscribers: set[Subscription] = set()
-        self._cursors: dict[str, str] | None = None
+        self._cursors: dict[KeyT, StreamIdT] | None = None
         self._seen: collections.deque[int] = collections.deque(maxlen=DEDUP_WINDOW)
         self._seen_set: set[int] = set()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     async def subscribe(self, accept: Callable[[StreamEvent], bool]) -> Subscription:
@@ -102,10 +101,9 @@ class LiveFeed:
                 return
             if self._cursors is None:
                 # Fixed before the first subscriber returns: nothing after it slips by.
-                cursors = {}
+                cursors: dict[KeyT, StreamIdT] = {}
                 for stream in self.streams:
-                    newest = await self.redis.xrevrange(stream, count=1)
-                    cursors[stream] = as_text(newest[0][0]) if newest else "0-0"
+                    cursors[stream] = await newest_id(self.redis, stream)
                 self._cursors = cursors
             self._task = asyncio.create_task(self._run())
 
@@ -126,20 +124,20 @@ class LiveFeed:
                 await asyncio.sleep(self.retry_after)
 
     async def _read_once(self) -> None:
-        reply = await self.redis.xread(self._cursors, count=500, block=self.block_ms)
-        for stream, entries in reply or []:
-            stream = as_text(stream)
-            for stream_id, fields in entries:
-                self._cursors[stream] = as_text(stream_id)
-                event = StreamEvent.from_entry(stream_id, fields)
-                if event.outbox_id in self._seen_set:
-                    continue
-                if len(self._seen) == self._seen.maxlen:
-                    self._seen_set.discard(self._seen[0])
-                self._seen.append(event.outbox_id)
-                self._seen_set.add(event.outbox_id)
-                for subscription in list(self.subscribers):
-                    subscription.offer(event)
+        cursors = self._cursors
+        assert cursors is not None, "`_start` fixes the cursors before the loop runs"
+        reply = await self.redis.xread(cursors, count=500, block=self.block_ms)
+        for stream, stream_id, fields in stream_entries(reply):
+            cursors[stream] = as_text(stream_id)  # past a bad entry too: it is read once
+            event = StreamEvent.from_entry(stream_id, fields)
+            if event.outbox_id in self._seen_set:
+                continue
+            if len(self._seen) == self._seen.maxlen:
+                self._seen_set.discard(self._seen[0])
+            self._seen.append(event.outbox_id)
+            self._seen_set.add(event.outbox_id)
+            for subscription in list(self.subscribers):
+                subscription.offer(event)
 
     async def close(self) -> None:
         task, self._task = self._task, None

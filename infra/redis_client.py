@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis.asyncio as aioredis
 
-_memory_servers: dict[str, object] = {}
+if TYPE_CHECKING:
+    import fakeredis
+
+_memory_servers: dict[str, fakeredis.FakeServer] = {}
 
 
 def make_redis(url: str) -> aioredis.Redis:

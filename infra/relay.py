@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.infra.clock import utcnow
 from eiso.infra.outbox import OutboxEvent
@@ -51,8 +51,8 @@ class Relay:
         async with session, session.begin():
             statement = (
                 select(OutboxEvent)
-                .where(OutboxEvent.sent_at.is_(None))
-                .order_by(OutboxEvent.id)
+                .where(col(OutboxEvent.sent_at).is_(None))
+                .order_by(col(OutboxEvent.id))
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
             )
@@ -75,7 +75,7 @@ class Relay:
             await pipe.execute()
             await session.execute(
                 update(OutboxEvent)
-                .where(OutboxEvent.id.in_([e.id for e in events]))
+                .where(col(OutboxEvent.id).in_([e.id for e in events]))
                 .values(sent_at=utcnow())
             )
             return len(events)

@@ -8,7 +8,23 @@ once per statement, not once per row.
 
 from __future__ import annotations
 
-from sqlalchemy.engine import make_url
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.engine import Connection, make_url
+
+if TYPE_CHECKING:
+    from alembic.runtime.migration import MigrationContext
+
+
+class MigrationOp(Protocol):
+    """What these helpers use of a migration's `alembic.op`."""
+
+    def get_bind(self) -> Connection: ...
+
+    def get_context(self) -> MigrationContext: ...
+
+    def execute(self, sqltext: str) -> None: ...
+
 
 _SETTING = "(select current_setting('eiso.{name}', true))"
 _IDS = "(select string_to_array(current_setting('eiso.{name}', true), ','))::bigint[]"
@@ -30,20 +46,22 @@ def scope_ids(name: str) -> str:
 
 def scope_predicate(agency_column: str = "agency_id", province_column: str = "province_id") -> str:
     scope = _SETTING.format(name="scope")
+    provinces, agencies = _IDS.format(name="province_ids"), _IDS.format(name="agency_ids")
     return (
         f"{scope} = 'nation'"
-        f" OR ({scope} = 'province' AND {province_column} = ANY ({_IDS.format(name='province_ids')}))"
-        f" OR ({scope} = 'agencies' AND {agency_column} = ANY ({_IDS.format(name='agency_ids')}))"
+        f" OR ({scope} = 'province' AND {province_column} = ANY ({provinces}))"
+        f" OR ({scope} = 'agencies' AND {agency_column} = ANY ({agencies}))"
     )
 
 
-def _is_postgres(op) -> bool:
+def _is_postgres(op: MigrationOp) -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
 
-def app_role(op) -> str | None:
+def app_role(op: MigrationOp) -> str | None:
     """The application's role when it differs from the migrating owner, else None."""
-    attributes = op.get_context().config.attributes if op.get_context().config else {}
+    config = op.get_context().config
+    attributes = config.attributes if config else {}
     url = attributes.get("app_database_url")
     if not url:
         return None
@@ -52,7 +70,7 @@ def app_role(op) -> str | None:
     return role if role and role != owner else None
 
 
-def grant(op, table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
+def grant(op: MigrationOp, table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") -> None:
     if not _is_postgres(op):
         return
     role = app_role(op)
@@ -63,7 +81,7 @@ def grant(op, table: str, privileges: str = "SELECT, INSERT, UPDATE, DELETE") ->
 
 
 def enable_tenant_rls(
-    op,
+    op: MigrationOp,
     table: str,
     *,
     agency_column: str = "agency_id",

@@ -15,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.typing import KeyT, StreamIdT, XReadResponse
 
 from eiso.infra.lease import Lease
 from eiso.infra.relay import stream_key
@@ -44,9 +46,28 @@ class LeaseLost(Exception):
     """The reader's lease went to another worker: stop reading, the new holder goes on."""
 
 
+Fields = Mapping[bytes | str, bytes | str]
+
+
 def as_text(value: bytes | str) -> str:
     """A stream name, id or field as text (the Redis client answers bytes)."""
     return value.decode() if isinstance(value, bytes) else value
+
+
+async def newest_id(redis: aioredis.Redis, stream: str) -> str:
+    """The id of the newest entry of `stream`; "0-0" when it has none."""
+    newest = await redis.xrevrange(stream, count=1)
+    found = newest[0][0] if newest else None
+    return "0-0" if found is None else as_text(found)
+
+
+def stream_entries(reply: XReadResponse | None) -> Iterator[tuple[str, bytes | str, Fields]]:
+    """The entries of an `XREAD` reply in order, each as (its stream, its id, its fields). The
+    clients `make_redis` builds speak RESP2: the reply is a list of [stream, entries]."""
+    for stream, entries in cast("list[list[Any]]", reply or []):
+        name = as_text(stream)
+        for stream_id, fields in entries:
+            yield name, stream_id, fields
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,20 +76,23 @@ class StreamEvent:
     outbox_id: int
     topic: str
     agency_id: int | None
-    payload: dict
+    payload: dict[str, Any]
 
     @classmethod
-    def from_entry(cls, stream_id: bytes | str, fields: dict) -> StreamEvent:
+    def from_entry(cls, stream_id: bytes | str, fields: Fields) -> StreamEvent:
         """The event of one stream entry, as the relay (infra/relay.py) wrote it."""
-        fields = {as_text(k): v for k, v in fields.items()}
-        agency = as_text(fields.get("agency_id", b""))
+        named = {as_text(k): v for k, v in fields.items()}
+        agency = as_text(named.get("agency_id", b""))
         return cls(
             stream_id=as_text(stream_id),
-            outbox_id=int(as_text(fields["outbox_id"])),
-            topic=as_text(fields["topic"]),
+            outbox_id=int(as_text(named["outbox_id"])),
+            topic=as_text(named["topic"]),
             agency_id=int(agency) if agency else None,
-            payload=orjson.loads(fields["payload"]),
+            payload=orjson.loads(named["payload"]),
         )
+
+
+Handler = Callable[[StreamEvent], Awaitable[None]]
 
 
 class StreamReader:
@@ -96,15 +120,13 @@ class StreamReader:
     def _seen_key(self) -> str:
         return self.key("events", "seen", self.name)
 
-    async def _cursors(self) -> dict[str, str]:
+    async def _cursors(self) -> dict[KeyT, StreamIdT]:
+        """Where each stream is read from next (`XREAD`'s streams)."""
         values = await self.redis.mget([self._cursor_key(s) for s in self._streams])
-        cursors = {}
+        cursors: dict[KeyT, StreamIdT] = {}
         for stream, value in zip(self._streams, values, strict=True):
             if value is None:
-                value = "0-0"
-                if self.from_end:
-                    newest = await self.redis.xrevrange(stream, count=1)
-                    value = as_text(newest[0][0]) if newest else "0-0"
+                value = await newest_id(self.redis, stream) if self.from_end else "0-0"
                 # Remember where a new reader starts, so no event slips by between calls.
                 await self.redis.set(self._cursor_key(stream), value, nx=True)
             cursors[stream] = as_text(value)
@@ -112,7 +134,7 @@ class StreamReader:
 
     async def read(
         self,
-        handler: Callable[[StreamEvent], Awaitable[None]],
+        handler: Handler,
         *,
         count: int = 100,
         block_ms: int | None = None,
@@ -120,21 +142,19 @@ class StreamReader:
         """Deliver what is new to `handler`; how many events it got (duplicates not counted)."""
         return (await self._read(handler, count, block_ms))[0]
 
-    async def _read(self, handler, count: int, block_ms: int | None) -> tuple[int, int]:
+    async def _read(self, handler: Handler, count: int, block_ms: int | None) -> tuple[int, int]:
         reply = await self.redis.xread(await self._cursors(), count=count, block=block_ms)
         delivered = consumed = 0
-        for stream, entries in reply or []:
-            stream = as_text(stream)
-            for stream_id, fields in entries:
-                event = StreamEvent.from_entry(stream_id, fields)
-                fresh = await self.redis.zscore(self._seen_key(), event.outbox_id) is None
-                if fresh:
-                    if self.lease is not None and not self.lease.held:
-                        raise LeaseLost(self.name)
-                    await handler(event)
-                    delivered += 1
-                await self._commit(stream, event)
-                consumed += 1
+        for stream, stream_id, fields in stream_entries(reply):
+            event = StreamEvent.from_entry(stream_id, fields)
+            fresh = await self.redis.zscore(self._seen_key(), event.outbox_id) is None
+            if fresh:
+                if self.lease is not None and not self.lease.held:
+                    raise LeaseLost(self.name)
+                await handler(event)
+                delivered += 1
+            await self._commit(stream, event)
+            consumed += 1
         return delivered, consumed
 
     async def _commit(self, stream: str, event: StreamEvent) -> None:
@@ -155,12 +175,13 @@ class StreamReader:
                 raise LeaseLost(self.name)
             return
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zadd(self._seen_key(), {event.outbox_id: event.outbox_id})
+        # The member is the id as text: what the client would encode the number to.
+        pipe.zadd(self._seen_key(), {str(event.outbox_id): event.outbox_id})
         pipe.zremrangebyrank(self._seen_key(), 0, -SEEN_WINDOW - 1)
         pipe.set(self._cursor_key(stream), event.stream_id)
         await pipe.execute()
 
-    async def read_all(self, handler: Callable[[StreamEvent], Awaitable[None]]) -> int:
+    async def read_all(self, handler: Handler) -> int:
         """Deliver everything waiting, without blocking; how many events the handler got."""
         total = 0
         while True:
@@ -171,7 +192,7 @@ class StreamReader:
 
     async def run(
         self,
-        handler: Callable[[StreamEvent], Awaitable[None]],
+        handler: Handler,
         *,
         block_ms: int = 5000,
         retry_after: float = 1.0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 
-def tenant_columns(table: str) -> list:
+def tenant_columns(table: str) -> list[sa.schema.SchemaItem]:
     return [
         sa.Column("province_id", sa.BigInteger, primary_key=True),
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),

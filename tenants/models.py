@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import warnings
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column, or_
-from sqlmodel import Field, SQLModel
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, Table, column, or_
+from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement
+from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id
@@ -41,7 +43,7 @@ class _MarkerColumn:
     def __init__(self, name: str) -> None:
         self.column = column(name, BigInteger)
 
-    def __get__(self, instance, owner):
+    def __get__(self, instance: object, owner: type) -> ColumnClause[int]:
         if owner is TenantRow:
             return self.column
         raise AttributeError(self.column.name)
@@ -51,8 +53,12 @@ class TenantRow:
     """The marker the session's scope criteria target (SQLAlchemy finds the tables through
     `__subclasses__`). Its columns only let the criteria lambda be analysed once."""
 
-    province_id = _MarkerColumn("province_id")
-    agency_id = _MarkerColumn("agency_id")
+    if TYPE_CHECKING:  # the columns every tenant table has (`TenantOwned`)
+        province_id: int
+        agency_id: int
+    else:
+        province_id = _MarkerColumn("province_id")
+        agency_id = _MarkerColumn("agency_id")
 
 
 # Pydantic notices that the table columns replace TenantRow's marker columns; that is the intent.
@@ -73,19 +79,28 @@ class TenantOwned(SQLModel, TenantRow):
     agency_id: int = Field(sa_type=BigInteger, index=True)
 
 
+# The ids a scope condition compares with: the values themselves, or an expanding parameter
+# that stands for them (`eiso.tenants.scope.bound_scope`).
+ScopeIds = tuple[int, ...] | BindParameter[Any]
+
+
 class SharedRow:
     """The marker of tenant tables whose rows their owner may share with other agencies (a
     dossier handed over to the agency of a later step). Under an agency scope the session
     shows the rows the agencies own or `shared_with` selects (`visible_to`)."""
 
+    if TYPE_CHECKING:  # the columns every shared table has (`SharedTenantOwned`)
+        province_id: int
+        agency_id: int
+
     @classmethod
-    def shared_with(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
+    def shared_with(cls, agency_ids: ScopeIds, province_ids: ScopeIds) -> ColumnElement[bool]:
         """The rows of other agencies shown to these agencies."""
         raise NotImplementedError
 
     @classmethod
-    def visible_to(cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]):
-        return or_(cls.agency_id.in_(agency_ids), cls.shared_with(agency_ids, province_ids))
+    def visible_to(cls, agency_ids: ScopeIds, province_ids: ScopeIds) -> ColumnElement[bool]:
+        return or_(col(cls.agency_id).in_(agency_ids), cls.shared_with(agency_ids, province_ids))
 
 
 class SharedTenantOwned(SQLModel, SharedRow):
@@ -94,6 +109,11 @@ class SharedTenantOwned(SQLModel, SharedRow):
     province_id: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
     agency_id: int = Field(sa_type=BigInteger, index=True)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for the bulk statements that bypass the ORM."""
+    return model.__table__  # type: ignore[attr-defined]  # sqlmodel's types do not declare it
 
 
 def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyConstraint:

@@ -19,17 +19,18 @@ import enum
 import graphlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from eiso.infra.clock import utcnow
-from eiso.infra.ids import new_id
+from eiso.infra.ids import new_id, saved_id
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
+from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus, table_of
 from eiso.tenants.scope import TenantScope
 
 FIELDS = ("code", "name", "kind", "parent_code", "admin_username", "admin_email")
@@ -133,12 +134,12 @@ def _row(line: int, record: dict[str, Any]) -> AgencyRow:
     values = {field: _clean(record.get(field)) for field in FIELDS}
     return AgencyRow(
         line=line,
-        **{
-            **values,
-            "code": values["code"] or "",
-            "name": values["name"] or "",
-            "kind": values["kind"] or "",
-        },
+        code=values["code"] or "",
+        name=values["name"] or "",
+        kind=values["kind"] or "",
+        parent_code=values["parent_code"],
+        admin_username=values["admin_username"],
+        admin_email=values["admin_email"],
     )
 
 
@@ -188,7 +189,8 @@ def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
                 )
             )
             continue
-        rows.append(_row(start, dict(zip(header, cells))))
+        # A short row leaves its last fields empty.
+        rows.append(_row(start, dict(zip(header, cells, strict=False))))
     return rows, errors
 
 
@@ -361,7 +363,7 @@ async def _existing(session: AsyncSession, codes: list[str]) -> dict[str, Agency
     found: dict[str, Agency] = {}
     for start in range(0, len(codes), CHUNK):
         chunk = codes[start : start + CHUNK]
-        result = await session.execute(select(Agency).where(Agency.code.in_(chunk)))
+        result = await session.execute(select(Agency).where(col(Agency.code).in_(chunk)))
         found.update((agency.code, agency) for agency in result.scalars())
     return found
 
@@ -422,6 +424,7 @@ async def onboard(
     ]
     if errors:
         return report
+    province_id = saved_id(province)
     ids = {code: agency.id for code, agency in mine.items()}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -439,7 +442,7 @@ async def onboard(
             ids[row.code] = new_id()
             inserts.append(
                 {
-                    "province_id": province.id,
+                    "province_id": province_id,
                     "id": ids[row.code],
                     "code": row.code,
                     **values,
@@ -495,21 +498,22 @@ async def onboard(
 
 
 async def _write(
-    open_session,
-    province,
-    inserts,
-    updates,
-    progress,
-    skipped,
+    open_session: OpenSession,
+    province: Province,
+    inserts: list[dict[str, Any]],
+    updates: list[dict[str, Any]],
+    progress: Progress | None,
+    skipped: int,
     accounts: AccountWriter | None = None,
-    pending: list[PendingAccount] = (),
+    pending: Sequence[PendingAccount] = (),
 ) -> None:
     total = len(inserts) + len(updates) + skipped
     done = skipped
     if progress:
         progress(done, total)
-    table = Agency.__table__
-    async with open_session(TenantScope.province(province.id)) as session, session.begin():
+    table = table_of(Agency)
+    province_id = saved_id(province)
+    async with open_session(TenantScope.province(province_id)) as session, session.begin():
         for start in range(0, len(inserts), CHUNK):
             chunk = inserts[start : start + CHUNK]
             await session.execute(insert(table), chunk)
@@ -520,7 +524,7 @@ async def _write(
             agency_id = values.pop("agency_id")
             await session.execute(
                 update(table)
-                .where(table.c.province_id == province.id, table.c.id == agency_id)
+                .where(table.c.province_id == province_id, table.c.id == agency_id)
                 .values(**values)
             )
             done += 1

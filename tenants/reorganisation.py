@@ -34,11 +34,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
+from eiso.infra.ids import saved_id
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus
+from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus, table_of
 from eiso.tenants.scope import scope_of
 
 
@@ -131,7 +132,7 @@ def _require_nation(session: AsyncSession) -> None:
 
 
 async def _defer_foreign_keys(session: AsyncSession) -> None:
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     await session.execute(
         text(
             "SET CONSTRAINTS ALL DEFERRED"
@@ -143,7 +144,7 @@ async def _defer_foreign_keys(session: AsyncSession) -> None:
 
 async def _province(session: AsyncSession, code: str) -> Province:
     row = (
-        await session.execute(select(Province).where(Province.code == code))
+        await session.execute(select(Province).where(col(Province.code) == code))
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(f"no province with code {code!r}", f"không tìm thấy tỉnh có mã {code!r}")
@@ -167,18 +168,19 @@ async def merge_provinces(
             f"không thể sáp nhập {from_code} vào {into_code}",
         )
     await _defer_foreign_keys(session)
-    agencies = Agency.__table__
+    into_id, source_id = saved_id(into), saved_id(source)
+    agencies = table_of(Agency)
     moving = [
         dict(row)
         for row in (
-            await session.execute(select(agencies).where(agencies.c.province_id == source.id))
+            await session.execute(select(agencies).where(agencies.c.province_id == source_id))
         ).mappings()
     ]
     record = Reorganisation(
         kind="merge_provinces",
         from_codes=[from_code],
         into_code=into_code,
-        into_province_id=into.id,
+        into_province_id=into_id,
         done_by=by,
     )
     session.add(record)
@@ -187,42 +189,42 @@ async def merge_provinces(
         # Free the codes (unique), copy under A with the same ids, re-point children, drop the old.
         await session.execute(
             update(agencies)
-            .where(agencies.c.province_id == source.id)
+            .where(agencies.c.province_id == source_id)
             .values(code=literal("~") + agencies.c.id.cast(String))
         )
         await session.execute(
-            insert(agencies), [{**row, "province_id": into.id} for row in _parents_first(moving)]
+            insert(agencies), [{**row, "province_id": into_id} for row in _parents_first(moving)]
         )
         for table in tenant_tables():
             await session.execute(
-                update(table).where(table.c.province_id == source.id).values(province_id=into.id)
+                update(table).where(table.c.province_id == source_id).values(province_id=into_id)
             )
-        await session.execute(delete(agencies).where(agencies.c.province_id == source.id))
+        await session.execute(delete(agencies).where(agencies.c.province_id == source_id))
         # Earlier merges' records follow the rows to their new province.
         await session.execute(
-            update(ReorganisedRow.__table__)
-            .where(ReorganisedRow.province_id == source.id)
-            .values(province_id=into.id)
+            update(table_of(ReorganisedRow))
+            .where(col(ReorganisedRow.province_id) == source_id)
+            .values(province_id=into_id)
         )
         await session.execute(
-            update(AgencyLineage.__table__)
-            .where(AgencyLineage.into_province_id == source.id)
-            .values(into_province_id=into.id)
+            update(table_of(AgencyLineage))
+            .where(col(AgencyLineage.into_province_id) == source_id)
+            .values(into_province_id=into_id)
         )
         await session.execute(
-            insert(AgencyLineage.__table__),
+            insert(table_of(AgencyLineage)),
             [
                 {
                     "reorganisation_id": record.id,
-                    "from_province_id": source.id,
+                    "from_province_id": source_id,
                     "from_agency_id": row["id"],
-                    "into_province_id": into.id,
+                    "into_province_id": into_id,
                     "into_agency_id": row["id"],
                 }
                 for row in moving
             ],
         )
-    source.status, source.merged_into_id = TenantStatus.merged, into.id
+    source.status, source.merged_into_id = TenantStatus.merged, into_id
     await session.flush()
     return record
 
@@ -252,6 +254,7 @@ async def merge_agencies(
     row they own is re-pointed to it, with its origin recorded; the old ones stay, merged."""
     _require_nation(session)
     province = await _province(session, province_code)
+    province_id = saved_id(province)
     if len(set(from_codes)) < 2:
         raise DomainError(
             "name at least two agencies to merge", "cần ít nhất hai cơ quan để sáp nhập"
@@ -259,7 +262,9 @@ async def merge_agencies(
     olds = list(
         (
             await session.execute(
-                select(Agency).where(Agency.province_id == province.id, Agency.code.in_(from_codes))
+                select(Agency).where(
+                    col(Agency.province_id) == province_id, col(Agency.code).in_(from_codes)
+                )
             )
         ).scalars()
     )
@@ -271,13 +276,15 @@ async def merge_agencies(
         )
     if any(agency.status == TenantStatus.merged for agency in olds):
         raise Conflict("an agency named was already merged", "có cơ quan đã được sáp nhập trước đó")
-    if (await session.execute(select(Agency.id).where(Agency.code == code))).first():
+    if (await session.execute(select(col(Agency.id)).where(col(Agency.code) == code))).first():
         raise Conflict(f"code {code!r} is already used", f"mã {code!r} đã được sử dụng")
     parent_id = None
     if parent_code:
         parent = (
             await session.execute(
-                select(Agency).where(Agency.province_id == province.id, Agency.code == parent_code)
+                select(Agency).where(
+                    col(Agency.province_id) == province_id, col(Agency.code) == parent_code
+                )
             )
         ).scalar_one_or_none()
         if parent is None:
@@ -287,7 +294,7 @@ async def merge_agencies(
             )
         parent_id = parent.id
     new = Agency(
-        province_id=province.id,
+        province_id=province_id,
         code=code,
         name=name,
         name_folded=fold(name),
@@ -299,14 +306,14 @@ async def merge_agencies(
         kind="merge_agencies",
         from_codes=sorted(from_codes),
         into_code=code,
-        into_province_id=province.id,
+        into_province_id=province_id,
         into_agency_id=new.id,
         done_by=by,
     )
     session.add(record)
     await session.flush()
     old_ids = [agency.id for agency in olds]
-    origins = ReorganisedRow.__table__
+    origins = table_of(ReorganisedRow)
     for table in tenant_tables(moving_agency=True):
         moved = select(
             literal(record.id),
@@ -314,7 +321,7 @@ async def merge_agencies(
             table.c.province_id,
             table.c.id,
             table.c.agency_id,
-        ).where(table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
+        ).where(table.c.province_id == province_id, table.c.agency_id.in_(old_ids))
         await session.execute(
             insert(origins).from_select(
                 ["reorganisation_id", "table_name", "province_id", "row_id", "from_agency_id"],
@@ -323,28 +330,28 @@ async def merge_agencies(
         )
         await session.execute(
             update(table)
-            .where(table.c.province_id == province.id, table.c.agency_id.in_(old_ids))
+            .where(table.c.province_id == province_id, table.c.agency_id.in_(old_ids))
             .values(agency_id=new.id)
         )
-    agencies = Agency.__table__
+    agencies = table_of(Agency)
     await session.execute(
         update(agencies)
-        .where(agencies.c.province_id == province.id, agencies.c.parent_id.in_(old_ids))
+        .where(agencies.c.province_id == province_id, agencies.c.parent_id.in_(old_ids))
         .values(parent_id=new.id)
     )
     await session.execute(
         update(agencies)
-        .where(agencies.c.province_id == province.id, agencies.c.id.in_(old_ids))
+        .where(agencies.c.province_id == province_id, agencies.c.id.in_(old_ids))
         .values(status=TenantStatus.merged.value, merged_into_id=new.id)
     )
     await session.execute(
-        insert(AgencyLineage.__table__),
+        insert(table_of(AgencyLineage)),
         [
             {
                 "reorganisation_id": record.id,
-                "from_province_id": province.id,
+                "from_province_id": province_id,
                 "from_agency_id": old_id,
-                "into_province_id": province.id,
+                "into_province_id": province_id,
                 "into_agency_id": new.id,
             }
             for old_id in old_ids
@@ -361,7 +368,7 @@ async def absorbed_agencies(
     keys to add up a tenant's figures kept under its predecessors' ids."""
     found: set[tuple[int, int]] = set()
     frontier = {(province_id, agency_id)}
-    lineage = AgencyLineage.__table__
+    lineage = table_of(AgencyLineage)
     while frontier:
         rows = (
             await session.execute(
@@ -380,12 +387,12 @@ async def origin_of(
 ) -> list[int]:
     """The agencies a row belonged to before each agency merge, oldest first."""
     rows = await session.execute(
-        select(ReorganisedRow.from_agency_id)
+        select(col(ReorganisedRow.from_agency_id))
         .where(
-            ReorganisedRow.table_name == table_name,
-            ReorganisedRow.province_id == province_id,
-            ReorganisedRow.row_id == row_id,
+            col(ReorganisedRow.table_name) == table_name,
+            col(ReorganisedRow.province_id) == province_id,
+            col(ReorganisedRow.row_id) == row_id,
         )
-        .order_by(ReorganisedRow.id)
+        .order_by(col(ReorganisedRow.id))
     )
     return list(rows.scalars())

@@ -13,9 +13,18 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import bindparam, event, inspect, text
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy import Connection, bindparam, event, inspect, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import (
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    UOWTransaction,
+    with_loader_criteria,
+)
+from sqlalchemy.orm.util import LoaderCriteriaOption
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlmodel import col
 
 from eiso.tenants.models import Agency, SharedRow, SharedTenantOwned, TenantOwned, TenantRow
 
@@ -61,14 +70,15 @@ class TenantScope:
 
 
 def scope_of(session: Session) -> TenantScope:
-    scope = session.info.get("scope")
+    scope: TenantScope | None = session.info.get("scope")
     if scope is None:
         raise TenantScopeError("no tenant scope is set for this session")
     return scope
 
 
-def _shared_models() -> list[type]:
-    found, stack = [], [SharedRow]
+def _shared_models() -> list[type[SharedRow]]:
+    found: list[type[SharedRow]] = []
+    stack: list[type[SharedRow]] = [SharedRow]
     while stack:
         for model in stack.pop().__subclasses__():
             stack.append(model)
@@ -77,13 +87,13 @@ def _shared_models() -> list[type]:
     return found
 
 
-def _shared_criteria(scope: TenantScope) -> list:
+def _shared_criteria(scope: TenantScope) -> list[LoaderCriteriaOption]:
     """Shared rows (not `TenantRow`s): their own criteria, with the agencies they are shared
     with. Plain expressions, not lambdas: each model's criterion has its own shape."""
     if scope.kind == "province":
         ids = tuple(sorted(scope.province_ids))
         return [
-            with_loader_criteria(m, m.province_id.in_(ids), include_aliases=True)
+            with_loader_criteria(m, col(m.province_id).in_(ids), include_aliases=True)
             for m in _shared_models()
         ]
     ids, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
@@ -93,7 +103,7 @@ def _shared_criteria(scope: TenantScope) -> list:
     ]
 
 
-def _criteria(scope: TenantScope) -> list:
+def _criteria(scope: TenantScope) -> list[LoaderCriteriaOption]:
     if scope.kind == "nation":
         return []
     if scope.kind == "province":
@@ -117,7 +127,13 @@ def _criteria(scope: TenantScope) -> list:
     ]
 
 
-def bound_scope(model, kind: ScopeKind, part: str | None = None, *, provinces: bool = True):
+def bound_scope(
+    model: type[TenantOwned | SharedTenantOwned],
+    kind: ScopeKind,
+    part: Literal["own", "shared"] | None = None,
+    *,
+    provinces: bool = True,
+) -> ColumnElement[bool] | None:
     """The condition `_criteria` adds for `model` (a tenant row: `TenantRow` or `SharedRow`)
     under a scope of this kind, with the ids as expanding parameters (`scope_params`): for a
     statement built once and run on the session's Core connection (`session.connection()`),
@@ -131,12 +147,12 @@ def bound_scope(model, kind: ScopeKind, part: str | None = None, *, provinces: b
     order; a UNION ALL of the parts walks one index each."""
     if kind == "nation":
         return None
-    province_ids = bindparam("scope_province_ids", expanding=True)
+    province_ids: BindParameter[int] = bindparam("scope_province_ids", expanding=True)
     if kind == "province":
-        return model.province_id.in_(province_ids)
-    agency_ids = bindparam("scope_agency_ids", expanding=True)
+        return col(model.province_id).in_(province_ids)
+    agency_ids: BindParameter[int] = bindparam("scope_agency_ids", expanding=True)
     if not issubclass(model, SharedRow) or part == "own":
-        return model.agency_id.in_(agency_ids)
+        return col(model.agency_id).in_(agency_ids)
     shown = province_ids if provinces else ()  # as `_shared_criteria`
     if part == "shared":
         return model.shared_with(agency_ids, shown)
@@ -163,7 +179,7 @@ def _add_scope(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Session, "before_flush")
-def _check_writes(session: Session, _context, _instances) -> None:
+def _check_writes(session: Session, _context: UOWTransaction, _instances: object) -> None:
     if session.info.get("scope_exempt"):
         return
     scope = scope_of(session)
@@ -187,27 +203,27 @@ def _check_writes(session: Session, _context, _instances) -> None:
         )
 
 
-def _original_owner(obj) -> tuple[int, int]:
+def _original_owner(obj: TenantOwned | SharedTenantOwned | Agency) -> tuple[int, int]:
     attrs = inspect(obj).attrs
 
-    def before(name):
+    def before(name: str) -> int:
         history = getattr(attrs, name).history
         return history.deleted[0] if history.deleted else getattr(obj, name)
 
     return before("province_id"), before("agency_id")
 
 
-def _owner_changed(obj) -> bool:
+def _owner_changed(obj: TenantOwned | SharedTenantOwned | Agency) -> bool:
     attrs = inspect(obj).attrs
     return attrs.agency_id.history.has_changes() or attrs.province_id.history.has_changes()
 
 
 @event.listens_for(Session, "after_flush")
-def _forget_grants(session: Session, _context) -> None:
+def _forget_grants(session: Session, _context: UOWTransaction) -> None:
     session.info.pop("handover", None)
 
 
-def grant_handover(session, row) -> None:
+def grant_handover(session: Session | AsyncSession, row: TenantOwned | SharedTenantOwned) -> None:
     """Let this session insert `row` for another agency: a step handed over to the agency
     that holds it. Inserts only; the session still cannot read the row back from the database
     (PostgreSQL checks the same hand-over in the table's policy)."""
@@ -223,7 +239,9 @@ _SET_SCOPE = text(
 
 
 @event.listens_for(Session, "after_begin")
-def _hand_scope_to_postgres(session: Session, _transaction, connection) -> None:
+def _hand_scope_to_postgres(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
     if connection.dialect.name != "postgresql":
         return
     scope = session.info.get("scope")
@@ -232,7 +250,9 @@ def _hand_scope_to_postgres(session: Session, _transaction, connection) -> None:
     connection.execute(_SET_SCOPE, scope.settings())
 
 
-def open_session(sessionmaker, scope: TenantScope) -> AsyncSession:
+def open_session(
+    sessionmaker: async_sessionmaker[AsyncSession], scope: TenantScope
+) -> AsyncSession:
     """A new session bound to `scope` for its whole life."""
     session = sessionmaker()
     session.info["scope"] = scope

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from eiso.infra.ids import saved_id
 from eiso.tenants.models import Agency, AgencyKind, Province
 
 
 async def get_province(session: AsyncSession, code: str) -> Province | None:
     return (
-        await session.execute(select(Province).where(Province.code == code))
+        await session.execute(select(Province).where(col(Province.code) == code))
     ).scalar_one_or_none()
 
 
@@ -26,7 +28,9 @@ async def ensure_province(session: AsyncSession, code: str, name: str) -> Provin
 
 
 async def get_agency_by_code(session: AsyncSession, code: str) -> Agency | None:
-    return (await session.execute(select(Agency).where(Agency.code == code))).scalar_one_or_none()
+    return (
+        await session.execute(select(Agency).where(col(Agency.code) == code))
+    ).scalar_one_or_none()
 
 
 async def ensure_agency(
@@ -40,7 +44,7 @@ async def ensure_agency(
     agency = await get_agency_by_code(session, code)
     if agency is None:
         agency = Agency(
-            province_id=province.id,
+            province_id=saved_id(province),
             code=code,
             name=name,
             kind=kind,

@@ -1,4 +1,5 @@
-"""Shared arrangements for the auth tests: tenants, users, clients, PKCE, a JWT-authenticated app."""
+"""Shared arrangements for the auth tests: tenants, users, clients, PKCE, a JWT-authenticated
+app."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ async def make_user(
 ):
     username = username or code("u").lower()
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        user = await create_user(
+        return await create_user(
             session,
             username=username,
             role=role,
@@ -49,7 +50,6 @@ async def make_user(
             agency_code=agency.code if agency else None,
             province_code=province.code if province else None,
         )
-    return user
 
 
 async def make_integration(resources, scopes, *, agency=None, province=None):

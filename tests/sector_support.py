@@ -216,7 +216,8 @@ async def offices(resources, callers, app, module: str, *names: str) -> list[Off
 
 
 RECEIVE = (
-    "mutation($p: String!, $a: JSON!, $d: JSON!) { receiveDossier(input: {procedureCode: $p, applicant: $a,"
+    "mutation($p: String!, $a: JSON!, $d: JSON!) { receiveDossier(input: {procedureCode: $p, "
+    "applicant: $a,"
     " sectorData: $d}) { lookupKey dossier { id code status version currentStep } } }"
 )
 MOVE = (
@@ -224,7 +225,8 @@ MOVE = (
     "{ id code status version currentStep } }"
 )
 COMPLETE = (
-    "mutation($id: ID!, $v: Int!, $data: JSON, $to: ID) { completeStep(id: $id, expectedVersion: $v,"
+    "mutation($id: ID!, $v: Int!, $data: JSON, $to: ID) { completeStep(id: $id, expectedVersion: "
+    "$v,"
     " stepData: $data, toAgency: $to) { id code status version currentStep } }"
 )
 DOSSIER = (
@@ -302,7 +304,8 @@ async def public_lookup(app, code: str, key: str) -> dict:
             await http.post(
                 "/graphql",
                 json={
-                    "query": "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k)"
+                    "query": "query($c: String!, $k: String!) { "
+                    "publicDossier(code: $c, lookupKey: $k)"
                     " { status timeline { action status agency } } }",
                     "variables": {"c": code, "k": key},
                 },
@@ -314,6 +317,7 @@ async def public_lookup(app, code: str, key: str) -> dict:
 async def assert_sector_error(
     office: Office, procedure_code: str, good: dict, change: dict, field: str
 ) -> None:
-    """Receiving with one bad field answers INVALID_SECTOR_DATA naming that field; nothing is stored."""
+    """Receiving with one bad field answers INVALID_SECTOR_DATA naming that field; nothing is
+    stored."""
     body = await receive(office, procedure_code, {**good, **change})
     assert error_of(body) == ("INVALID_SECTOR_DATA", f"sectorData.{field}"), body

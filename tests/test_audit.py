@@ -28,10 +28,9 @@ EISO = str(pathlib.Path(sys.executable).parent / "eiso")
 async def agency(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, unique_code("P"), "Tỉnh Kiểm Toán")
-        made = await ensure_agency(
+        return await ensure_agency(
             session, province, unique_code("A"), "Ủy ban nhân dân xã Kiểm Toán", AgencyKind.commune
         )
-    return made
 
 
 def scope_of(agency):

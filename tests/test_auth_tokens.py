@@ -100,7 +100,8 @@ async def test_token_signed_by_an_unknown_key_is_rejected(http, jwt_app, resourc
 async def test_tampered_payload_is_rejected(http, jwt_app, resources):
     key, claims = await good_claims(jwt_app, resources)
     header, _payload, signature = sign(key, claims).split(".")
-    forged = f"{header}.{b64({**claims, 'tenant': tokens.tenant_claim(TenantScope.nation())})}.{signature}"
+    nation = tokens.tenant_claim(TenantScope.nation())
+    forged = f"{header}.{b64({**claims, 'tenant': nation})}.{signature}"
     assert await subject_of(http, forged) == "UNAUTHENTICATED"
 
 

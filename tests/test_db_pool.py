@@ -68,7 +68,7 @@ async def test_without_the_ping_the_dead_connection_would_have_failed(backend, d
         dead = await _backend_pid(engine)
         await _pg_admin(f"select pg_terminate_backend({dead})")
         await asyncio.sleep(0.1)
-        with pytest.raises(Exception, match="(?i)connection|closed|terminat"):
+        with pytest.raises(Exception, match=r"(?i)connection|closed|terminat"):
             await _backend_pid(engine)
         assert await _backend_pid(engine) != dead  # and the pool recovers on the next use
     finally:

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.only_backend("postgresql+redis")
 
 PAGE = """query($filter: DossierFilter, $after: String) {
   dossiers(filter: $filter, first: 100, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor } edges { node { id code status late receivedAt } } } }"""
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { node { id code status late receivedAt } } } }"""
 
 
 async def all_pages(gql, filter=None) -> tuple[int, list[dict]]:
@@ -138,7 +139,8 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
     code = nodes[0]["code"]
     public = Caller(app, {}, address=unique_code("10.9.9."))
     seen = await public(
-        "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status timeline { action } } }",
+        "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status "
+        "timeline { action } } }",
         {"c": code, "k": lookup_key(code)},
     )
     assert seen["data"]["publicDossier"]["status"] == "returned"
@@ -153,7 +155,8 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
             update(ProcedureRecord).where(ProcedureRecord.code == "1.001193").values(active=True)
         )
     receive = (
-        'mutation { receiveDossier(input: {procedureCode: "1.001193", applicant: {full_name: "Lê Văn Nam"},'
+        'mutation { receiveDossier(input: {procedureCode: "1.001193", applicant: {full_name: "Lê '
+        'Văn Nam"},'
         " sectorData: {}}) { dossier { code status } } }"
     )
     body = await gql(receive)

@@ -65,7 +65,10 @@ def codes(body):
     return [e["extensions"]["code"] for e in body.get("errors", [])]
 
 
-MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { id status version currentStep appointmentAt } }"
+MOVE = (
+    "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { id status version "
+    "currentStep appointmentAt } }"
+)
 
 
 async def test_lifecycle_through_graphql(app, resources, callers):
@@ -81,8 +84,10 @@ async def test_lifecycle_through_graphql(app, resources, callers):
     assert body["data"]["adoptProcedure"]["code"] == PROC
 
     receive = (
-        'mutation($k: String) { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s},'
-        " idempotencyKey: $k) { lookupKey replayed dossier { id code status version appointmentAt } } }"
+        'mutation($k: String) { receiveDossier(input: {procedureCode: "%s", applicant: %s, '
+        "sectorData: %s},"
+        " idempotencyKey: $k) { lookupKey replayed dossier { id code status version appointmentAt "
+        "} } }"
     )
     body = await gql(receive % (PROC, APPLICANT, '{child_name: "Khôi", birth_date: "hôm qua"}'))
     assert codes(body) == ["INVALID_SECTOR_DATA"]
@@ -126,18 +131,23 @@ async def test_lifecycle_through_graphql(app, resources, callers):
     assert returned["status"] == "returned"
 
     listed = await gql(
-        "{ dossiers(filter: {status: returned, late: false}, first: 10) { totalCount edges { node { id } } } }"
+        "{ dossiers(filter: {status: returned, late: false}, first: 10) { totalCount edges { node "
+        "{ id } } } }"
     )
     assert [e["node"]["id"] for e in listed["data"]["dossiers"]["edges"]] == [dossier_id]
 
     public = Caller(app, {}, address=unique_code("10.0.0."))
     seen = await public(
-        "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status timeline { action status } } }",
+        "query($c: String!, $k: String!) { publicDossier(code: $c, lookupKey: $k) { status "
+        "timeline { action status } } }",
         {"c": d["code"], "k": lookup},
     )
     assert seen["data"]["publicDossier"]["status"] == "returned"
     assert "Nguyễn" not in str(seen) and "officer" not in str(seen)
-    rate = 'mutation($c: String!, $k: String!) { rateDossier(code: $c, lookupKey: $k, rating: 5, comment: "Nhanh gọn") }'
+    rate = (
+        "mutation($c: String!, $k: String!) { rateDossier(code: $c, lookupKey: $k, rating: 5, "
+        'comment: "Nhanh gọn") }'
+    )
     assert (await public(rate, {"c": d["code"], "k": lookup}))["data"]["rateDossier"] is True
     assert codes(await public(rate, {"c": d["code"], "k": lookup})) == ["ALREADY_RATED"]
 
@@ -174,7 +184,8 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
     gql = Caller(app, callers.issue(await officer_of(resources, "Tiên Yên")))
     await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
     receive = (
-        f'mutation($online: Boolean!) {{ receiveDossier(input: {{procedureCode: "{PROC}", applicant: {APPLICANT},'
+        f'mutation($online: Boolean!) {{ receiveDossier(input: {{procedureCode: "{PROC}", '
+        f"applicant: {APPLICANT},"
         f" sectorData: {DATA}, online: $online}}) {{ dossier {{ code }} }} }}"
     )
     made = [
@@ -182,7 +193,8 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
         for online in (False, False, True)
     ]
     page = (
-        "query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter)"
+        "query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, "
+        "filter: $filter)"
         " { pageInfo { hasNextPage endCursor } edges { node { code status late } } } }"
     )
     first = (await gql(page))["data"]["dossiers"]
@@ -195,7 +207,10 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
     ]
     assert codes(await gql(page, {"after": "bm90IGEgY3Vyc29y"})) == ["BAD_INPUT"]
 
-    count = "query($filter: DossierFilter) { dossiers(first: 100, filter: $filter) { totalCount edges { node { code } } } }"
+    count = (
+        "query($filter: DossierFilter) { dossiers(first: 100, filter: $filter) { totalCount edges "
+        "{ node { code } } } }"
+    )
     not_late = (await gql(count, {"filter": {"late": False}}))["data"]["dossiers"]
     assert not_late["totalCount"] == 3 and {e["node"]["code"] for e in not_late["edges"]} == set(
         made

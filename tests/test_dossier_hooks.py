@@ -108,8 +108,12 @@ async def transitions(resources, agency, count: int = 1) -> list[str]:
     return made
 
 
-async def until(condition, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+# How long `until` waits for its condition before the test fails.
+UNTIL_SECONDS = 15.0
+
+
+async def until(condition) -> None:
+    deadline = asyncio.get_running_loop().time() + UNTIL_SECONDS
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)

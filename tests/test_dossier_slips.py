@@ -30,7 +30,10 @@ from tests.conftest import unique_code
 from tests.test_dossier_engine import PROC, REGISTRY
 from tests.test_dossier_graphql import Caller, officer_of
 
-APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", id_number: "001199012345"}'
+APPLICANT = (
+    '{full_name: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", '
+    'id_number: "001199012345"}'
+)
 DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
 RECEIVE = (
     'mutation($online: Boolean!) { receiveDossier(input: {procedureCode: "'
@@ -42,7 +45,10 @@ RECEIVE = (
     + ", online: $online}) { lookupKey receiptSlipHtml"
     " dossier { id code version slips { number titleVi htmlUrl pdfUrl } } } }"
 )
-MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version slips { number } } }"
+MOVE = (
+    "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version slips { number } "
+    "} }"
+)
 
 
 @pytest.fixture
@@ -256,7 +262,8 @@ async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
     )
     reason = "Chờ kết quả xác minh của cơ quan công an"
     body = await me.gql(
-        "mutation($id: ID!, $r: String!, $d: DateTime!) { recordApology(id: $id, expectedVersion: 1,"
+        "mutation($id: ID!, $r: String!, $d: DateTime!) { recordApology(id: $id, expectedVersion: "
+        "1,"
         " reason: $r, newAppointment: $d) { slips { number } } }",
         {"id": gid, "r": reason, "d": new.isoformat()},
     )

@@ -5,12 +5,8 @@ agency are refused; a second worker process hears transitions made through this 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import textwrap
 
-import httpx
 import pytest
 
 from eiso.core.auth.principal import Principal, Role
@@ -19,7 +15,8 @@ from eiso.core.global_ids import encode_id
 from eiso.tenants.scope import TenantScope
 from tests.test_dossier_engine import REGISTRY
 from tests.test_dossier_hooks import agency_with, relay, transitions
-from tests.ws_client import GraphQLWS, error_codes, free_port, served
+from tests.worker_process import worker_process
+from tests.ws_client import GraphQLWS, error_codes, served
 
 EVENTS = (
     "subscription($a: ID!) { dossierEvents(agencyId: $a) { eventId dossierId dossierCode agencyId"
@@ -138,7 +135,8 @@ WORKER = textwrap.dedent('''
 
     async def bearer_agency(connection):
         """`Bearer agency:<province>:<agency>`: an officer of that agency (a test double)."""
-        kind, _, rest = connection.headers.get("authorization", "").removeprefix("Bearer ").partition(":")
+        credentials = connection.headers.get("authorization", "").removeprefix("Bearer ")
+        kind, _, rest = credentials.partition(":")
         if kind != "agency":
             return None
         province, agency = (int(part) for part in rest.split(":"))
@@ -154,67 +152,25 @@ WORKER = textwrap.dedent('''
 @pytest.mark.only_backend("postgresql+redis")
 async def test_a_subscriber_on_another_worker_process_hears_the_transition(resources, tmp_path):
     mine, theirs = await agency_with(resources, []), await agency_with(resources, [])
-    (tmp_path / "events_worker.py").write_text(WORKER)
-    settings = resources.settings
-    port = free_port()
-    env = {
-        **os.environ,
-        "EISO_ENV": "test",
-        "EISO_DATABASE_URL": settings.database_url,
-        "EISO_REDIS_URL": settings.redis_url,
-        "EISO_REDIS_PREFIX": settings.redis_prefix,
-        "EISO_PLUGINS": "",
-        "EISO_LOG_JSON": "false",
-    }
-    server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "events_worker:app",
-            "--app-dir",
-            str(tmp_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        await _wait(f"http://127.0.0.1:{port}")
+    async with worker_process(
+        tmp_path, "events_worker", WORKER, resources.settings, plugins=""
+    ) as url:
         # That worker synced the catalogue to its own (no) modules: the test procedure back.
         async with resources.session(TenantScope.nation()) as session, session.begin():
             await catalogue.sync_catalogue(session, REGISTRY)
         token = f"Bearer agency:{mine.province_id}:{mine.id}"
-        async with GraphQLWS.open(f"ws://127.0.0.1:{port}/graphql", authorization=token) as ws:
+        ws_url = url.replace("http://", "ws://") + "/graphql"
+        async with GraphQLWS.open(ws_url, authorization=token) as ws:
             assert (await ws.acknowledged())["type"] == "connection_ack"
             await ws.subscribe(EVENTS, {"a": gid(mine)})
             await asyncio.sleep(0.5)
             await transitions(resources, theirs)  # made here, in this process
             [code] = await transitions(resources, mine)
             await relay(resources).drain()
-            first = await ws.receive(timeout=15)
+            async with asyncio.timeout(15):  # from another process: more than the default wait
+                first = await ws.next_message()
             assert first["payload"]["data"]["dossierEvents"]["dossierCode"] == code
-            assert (await ws.receive(timeout=15))["payload"]["data"]["dossierEvents"][
-                "action"
-            ] == "assigned"
+            async with asyncio.timeout(15):
+                second = await ws.next_message()
+            assert second["payload"]["data"]["dossierEvents"]["action"] == "assigned"
             assert await ws.quiet(0.5) == []
-    finally:
-        server.terminate()
-        server.wait(10)
-
-
-async def _wait(url: str) -> None:
-    deadline = asyncio.get_running_loop().time() + 90  # a loaded machine imports slowly
-    async with httpx.AsyncClient() as http:
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                await http.get(url + "/healthz")
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.2)
-    pytest.fail("the second worker did not start within 90 s")

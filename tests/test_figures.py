@@ -7,12 +7,14 @@ days, two steps. Province P, agencies A and B, year 2025 (all times Vietnam time
 | dossier | agency | received | what happened | handling days | on time | rating |
 |---|---|---|---|---|---|---|
 | D1 | A | Mon 3 Mar 09:00 | processed Wed 5 Mar 09:00, returned | 6+7.5+1.5 h = 2.0 | yes | 5 |
-| D2 | A | Mon 3 Mar 09:00 | due Thu 6 Mar 17:00; apology Fri 7 Mar; processed Mon 10 Mar 09:00 | 37.5 h = 5.0 | no | 2 |
+| D2 | A | Mon 3 Mar 09:00 | processed Mon 10 Mar 09:00 (a) | 37.5 h = 5.0 | no | 2 |
 | D3 | A | Tue 4 Mar 09:00 | processed Tue 4 Mar 15:00 | 4 h = 0.5333 | yes | - |
 | D4 | A | Wed 5 Mar 09:00 | still in progress, due Mon 10 Mar 17:00 | - | backlog, late | - |
 | D5 | A | Thu 6 Mar 09:00 | withdrawn Fri 7 Mar | - | - | - |
-| D8 | A | Mon 29 Dec 09:00 | processed Fri 2 Jan 2026 (1 Jan is a holiday) | - | backlog at 2025's end, not late | - |
+| D8 | A | Mon 29 Dec 09:00 | processed Fri 2 Jan 2026 (b) | - | 2025's backlog, not late | - |
 | D6 | B | Mon 3 Mar 09:00 | processed Tue 4 Mar 09:00, returned | 7.5 h = 1.0 | yes | 4 |
+
+(a) due Thu 6 Mar 17:00; an apology recorded Fri 7 Mar. (b) 1 Jan is a holiday.
 
 A in 2025: received 6, finished 3 (on time 2, late 1), backlog 2 (late 1), late 2, mean
 (2+5+0.5333)/3 = 2.5111, p90 of [0.5333, 2, 5] at rank 1.8 = 2 + 0.8×3 = 4.4, ratings 2
@@ -214,14 +216,13 @@ NATION = Principal("nation-admin", TenantScope.nation(), frozenset({Role.nationa
 
 
 async def gql(client, callers, principal, query, **variables) -> dict:
-    body = (
+    return (
         await client.post(
             "/graphql",
             json={"query": query, "variables": variables},
             headers=callers.issue(principal),
         )
     ).json()
-    return body
 
 
 FIGURES = """query($period: PeriodInput!, $group: FigureGroup!, $p: ID, $a: ID) {
@@ -378,7 +379,8 @@ async def test_figure_dossiers_list_the_codes_behind_a_number(client, callers, w
     province, a, _, codes = world
     query = """query($m: FigureMetric!, $a: ID, $after: String) {
       figureDossiers(metric: $m, period: {year: 2025}, agencyId: $a, first: 1, after: $after) {
-        totalCount pageInfo { hasNextPage endCursor } edges { node { code onTime handlingDays status } } } }"""
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { node { code onTime handlingDays status } } } }"""
     admin = province_admin(province)
     seen, after = [], None
     for _ in range(5):

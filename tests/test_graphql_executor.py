@@ -121,14 +121,18 @@ QUERIES = [
     "{ items { id pet { name ... on Pet { legs } } } }",  # an interface
     "{ first { id child { title } } items { t: title, t2: title } }",
     "{ items { id note @include(if: false) title @skip(if: true) count } }",
-    "query Q { items { ...F } } fragment F on Item { id tags { ...T } } fragment T on Tag { label }",
+    "query Q { items { ...F } } fragment F on Item { id tags { ...T } } fragment T on Tag { label "
+    "}",
 ]
 
 
 async def both(query: str):
     eiso, plain = schemas()
     got, expected = await eiso.execute(query), await plain.execute(query)
-    as_dict = lambda r: (r.data, [(e.message, e.path) for e in r.errors or []])
+
+    def as_dict(r):
+        return r.data, [(e.message, e.path) for e in r.errors or []]
+
     return as_dict(got), as_dict(expected)
 
 

@@ -275,6 +275,11 @@ def _forged(type_name: str, province_id: int, row_id: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{province_id}:{row_id}".encode()).decode()
 
 
+def _their_dossier_forged(mine: Tenant, theirs: Tenant) -> dict:
+    """Their dossier's global id, built by hand as a caller could forge it."""
+    return {"id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)}
+
+
 CASES = [
     Case(
         "agency by another province's id",
@@ -310,7 +315,8 @@ CASES = [
     ),
     Case(
         "agencies of their province",
-        "query($p: String) { agencies(provinceCode: $p) { totalCount edges { node { code name id } } } }",
+        "query($p: String) { agencies(provinceCode: $p) { totalCount edges { node { code name id "
+        "} } } }",
         lambda mine, theirs: {"p": theirs.province_code},
         caller=province_admin,
     ),
@@ -322,7 +328,8 @@ CASES = [
     ),
     Case(
         "agencies of my province as one agency",
-        "query($p: String) { agencies(provinceCode: $p, first: 100) { edges { node { code name parent { code } } } } }",
+        "query($p: String) { agencies(provinceCode: $p, first: 100) { edges { node { code name "
+        "parent { code } } } } }",
         lambda mine, theirs: {"p": mine.province_code},
         markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name, *theirs.markers()],
     ),
@@ -335,7 +342,8 @@ CASES = [
     ),
     Case(
         "onboard agencies into their province",
-        "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok created } }",
+        "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, "
+        "content: $c) { ok created } }",
         lambda mine, theirs: {
             "p": theirs.province_code,
             "c": f"code,name,kind,parent_code\nX{theirs.agency.code},X,ward,\n",
@@ -345,7 +353,8 @@ CASES = [
     ),
     Case(
         "onboard agencies as an officer",
-        "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, content: $c) { ok } }",
+        "mutation($p: String!, $c: String!) { onboardAgencies(provinceCode: $p, format: CSV, "
+        "content: $c) { ok } }",
         lambda mine, theirs: {"p": mine.province_code, "c": "code,name,kind,parent_code\n"},
         codes=("FORBIDDEN",),
     ),
@@ -371,9 +380,7 @@ CASES = [
     Case(
         "dossier by their id",
         "query($id: ID!) { dossier(id: $id) { code } }",
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
@@ -401,96 +408,77 @@ CASES = [
     ),
     Case(
         "receive for an unknown procedure",
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: {}}) { replayed } }',
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: '
+        "{}}) { replayed } }",
         lambda mine, theirs: {},
         codes=("NOT_FOUND",),
     ),
     Case(
         "refuseDossier on their dossier",
         'mutation($id: ID!) { refuseDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "assignDossier on their dossier",
         'mutation($id: ID!) { assignDossier(id: $id, expectedVersion: 1, assignee: "x") { code } }',
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "completeStep on their dossier",
         "mutation($id: ID!) { completeStep(id: $id, expectedVersion: 1) { code } }",
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "requestSupplement on their dossier",
-        'mutation($id: ID!) { requestSupplement(id: $id, expectedVersion: 1, reason: "x") { code } }',
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        'mutation($id: ID!) { requestSupplement(id: $id, expectedVersion: 1, reason: "x") { code '
+        "} }",
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "supplementReceived on their dossier",
         "mutation($id: ID!) { supplementReceived(id: $id, expectedVersion: 1) { code } }",
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "requestFee on their dossier",
         "mutation($id: ID!) { requestFee(id: $id, expectedVersion: 1) { code } }",
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "feePaid on their dossier",
         "mutation($id: ID!) { feePaid(id: $id, expectedVersion: 1) { code } }",
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "withdrawDossier on their dossier",
         'mutation($id: ID!) { withdrawDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "stopDossier on their dossier",
         'mutation($id: ID!) { stopDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "returnResult on their dossier",
         "mutation($id: ID!) { returnResult(id: $id, expectedVersion: 1) { code } }",
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
     Case(
         "recordApology on their dossier",
-        'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
-        lambda mine, theirs: {
-            "id": _forged("Dossier", theirs.province_id, theirs.rows[Dossier].id)
-        },
+        'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", '
+        'newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
+        _their_dossier_forged,
         codes=("NOT_FOUND",),
     ),
 ]
@@ -553,7 +541,9 @@ _VERSION_MOVES = (
     "acknowledgeDocument",
 )
 _NC_MOVES = {
-    "planCorrectiveAction": '(id: $id, rootCause: "r", correctiveAction: "a", owner: "o", dueDate: "2030-01-01")',
+    "planCorrectiveAction": (
+        '(id: $id, rootCause: "r", correctiveAction: "a", owner: "o", dueDate: "2030-01-01")'
+    ),
     "completeCorrectiveAction": "(id: $id)",
     "recordEffectivenessCheck": '(id: $id, result: "r", effective: true)',
     "closeNonconformity": "(id: $id)",
@@ -611,7 +601,8 @@ CASES += [
     ),
     Case(
         "record a finding in their audit plan",
-        'mutation($id: ID!) { recordAuditFinding(planId: $id, clause: "7.5", kind: NONCONFORMITY, description: "d")'
+        'mutation($id: ID!) { recordAuditFinding(planId: $id, clause: "7.5", kind: NONCONFORMITY, '
+        'description: "d")'
         " { kind } }",
         _their(qms.AuditPlan, "AuditPlan"),
         caller=qms_keeper,
@@ -876,7 +867,10 @@ def _their_objective(mine: Tenant, theirs: Tenant) -> list[str]:
     ]
 
 
-_OBJECTIVE_INPUT = '{title: "Đúng hạn", metric: ON_TIME_RATE, comparator: AT_LEAST, target: 0.9, period: {year: 2026}}'
+_OBJECTIVE_INPUT = (
+    '{title: "Đúng hạn", metric: ON_TIME_RATE, comparator: AT_LEAST, target: 0.9, period: {year: '
+    "2026}}"
+)
 _EVERYTHING = '{from: "2000-01-01", to: "2099-12-31"}'
 CASES += [
     # Figures: an agency sees its own, a province its agencies; another tenant's ids are NOT_FOUND.
@@ -1004,7 +998,8 @@ CASES += [
     ),
     Case(
         "completeStep with step data and a receiver on their dossier",
-        "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, stepData: {a: 1}, toAgency: $to) { code } }",
+        "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, stepData: {a: "
+        "1}, toAgency: $to) { code } }",
         lambda mine, theirs: {
             "id": encode_id("Dossier", theirs.province_id, theirs.rows[DossierStep].dossier.id),
             "to": encode_id("Agency", mine.province_id, mine.agency.id),
@@ -1014,7 +1009,8 @@ CASES += [
     ),
     Case(
         "completeStep handing over to their agency",
-        "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, toAgency: $to) { code } }",
+        "mutation($id: ID!, $to: ID) { completeStep(id: $id, expectedVersion: 1, toAgency: $to) { "
+        "code } }",
         lambda mine, theirs: {
             "id": encode_id("Dossier", mine.province_id, mine.rows[Dossier].id),
             "to": theirs.agency_gid,
@@ -1191,7 +1187,8 @@ class HttpCase:
 
 def _their_slip(number: int, fmt: str) -> Callable[[Tenant, Tenant], str]:
     return lambda mine, theirs: (
-        f"/dossiers/{encode_id('Dossier', theirs.province_id, theirs.rows[Dossier].id)}/slips/{number:02d}.{fmt}"
+        f"/dossiers/{encode_id('Dossier', theirs.province_id, theirs.rows[Dossier].id)}"
+        f"/slips/{number:02d}.{fmt}"
     )
 
 
@@ -1212,7 +1209,8 @@ HTTP_CASES = [
     HttpCase(
         "slip of their dossier id under my province",
         lambda mine, theirs: (
-            f"/dossiers/{_forged('Dossier', mine.province_id, theirs.rows[Dossier].id)}/slips/01.html"
+            f"/dossiers/{_forged('Dossier', mine.province_id, theirs.rows[Dossier].id)}"
+            "/slips/01.html"
         ),
     ),
     HttpCase(

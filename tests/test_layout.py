@@ -194,8 +194,8 @@ def test_wheel_holds_only_eiso(tmp_path):
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     env = {**os.environ, "PYTHONPATH": str(site)}
-    check = CHECK_GRAPHQL + "; import eiso.core; assert eiso.core.__file__.startswith(%r)" % str(
-        site
+    check = (
+        CHECK_GRAPHQL + f"; import eiso.core; assert eiso.core.__file__.startswith({str(site)!r})"
     )
     result = _run(sys.executable, "-c", check, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr

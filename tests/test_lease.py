@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from eiso.infra.lease import Lease
 
@@ -19,10 +20,8 @@ class SwallowingRedis:
     async def eval(self, *_args):
         self.renewals += 1
         self.in_call.set()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):  # swallowed
             await asyncio.sleep(0.05)
-        except asyncio.CancelledError:
-            pass  # swallowed
         return 1
 
 

@@ -126,7 +126,10 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
     assert {p["code"] for p in body["data"]["constructionPermits"]["procedures"]} == {
         p.code for p in mod.PROCEDURES
     }
-    register = "{ constructionPermits { issuedPermits(first: 10) { procedureCode address storeys returned } } }"
+    register = (
+        "{ constructionPermits { issuedPermits(first: 10) { procedureCode address storeys "
+        "returned } } }"
+    )
     issued = (await office(register))["data"]["constructionPermits"]["issuedPermits"]
     assert [p["procedureCode"] for p in issued] == [p.code for p in reversed(mod.PROCEDURES)]
     assert all(

@@ -83,9 +83,12 @@ async def test_json_list_with_line_numbers(resources, province):
     )
     report = await _run(resources, province, good, FileFormat.json)
     assert report.ok and len(report.created) == 2
+    first, second = _codes(2)
     bad = (
-        '[\n  {"code": "%s", "name": "X", "kind": "commune"},\n  {"code": "%s", "name": "Y", "kind": "town"}\n]'
-        % tuple(_codes(2))
+        "[\n"
+        f'  {{"code": "{first}", "name": "X", "kind": "commune"}},\n'
+        f'  {{"code": "{second}", "name": "Y", "kind": "town"}}\n'
+        "]"
     )
     report = await _run(resources, province, bad, FileFormat.json)
     assert [(e.line, e.reason.split(":")[0]) for e in report.errors] == [(3, "bad kind 'town'")]

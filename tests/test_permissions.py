@@ -50,15 +50,18 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "receiveDossier": (
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) { replayed } }',
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) '
+        "{ replayed } }",
         DOSSIER_CALLERS,
     ),
     "refuseDossier": (
-        'mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        'mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code '
+        "} }",
         DOSSIER_CALLERS,
     ),
     "assignDossier": (
-        'mutation { assignDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, assignee: "x") { code } }',
+        'mutation { assignDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, assignee: "x") { '
+        "code } }",
         DOSSIER_CALLERS,
     ),
     "completeStep": (
@@ -66,7 +69,8 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "requestSupplement": (
-        'mutation { requestSupplement(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        'mutation { requestSupplement(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { '
+        "code } }",
         DOSSIER_CALLERS,
     ),
     "supplementReceived": (
@@ -82,11 +86,13 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "withdrawDossier": (
-        'mutation { withdrawDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        'mutation { withdrawDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { '
+        "code } }",
         DOSSIER_CALLERS,
     ),
     "stopDossier": (
-        'mutation { stopDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } }',
+        'mutation { stopDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code } '
+        "}",
         DOSSIER_CALLERS,
     ),
     "returnResult": (
@@ -94,7 +100,8 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "recordApology": (
-        'mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
+        'mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", '
+        'newAppointment: "2030-01-01T00:00:00+07:00") { code } }',
         DOSSIER_CALLERS,
     ),
     **{
@@ -173,7 +180,8 @@ OPERATIONS = {
     "objectives": ("{ objectives(first: 1) { totalCount } }", {*Role, "client"}),
     "createObjective": (
         (
-            'mutation { createObjective(input: {title: "x", metric: ON_TIME_RATE, comparator: AT_LEAST,'
+            'mutation { createObjective(input: {title: "x", metric: ON_TIME_RATE, comparator: '
+            "AT_LEAST,"
             " target: 0.9, period: {year: 1999}}) { id } }"
         ),
         OBJECTIVE_KEEPERS,

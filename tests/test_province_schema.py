@@ -34,13 +34,12 @@ def person(role: Role, province_id: int | None) -> Principal:
 async def make_app(resources, callers):
     from eiso.core.app import create_app
 
-    app = create_app(
+    return create_app(
         resources.settings,
         resources,
         authenticator=callers.authenticate,
         plugins=PluginRegistry.load([MODULE]),
     )
-    return app
 
 
 @pytest_asyncio.fixture
@@ -119,7 +118,8 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
             # A province admin cannot switch another province's modules.
             denied = await post(
                 app,
-                f'mutation {{ enableModule(module: "{MODULE}", provinceId: {a_id}) {{ name enabledForMyProvince }} }}',
+                f'mutation {{ enableModule(module: "{MODULE}", provinceId: {a_id}) {{ name '
+                "enabledForMyProvince } }",
                 b_admin,
             )
             assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -127,7 +127,8 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
             assert (
                 await post(
                     app,
-                    f'mutation {{ enableModule(module: "{MODULE}") {{ name enabledForMyProvince }} }}',
+                    f'mutation {{ enableModule(module: "{MODULE}") {{ name enabledForMyProvince '
+                    "} }",
                     b_admin,
                 )
             )["data"]
@@ -164,13 +165,15 @@ async def test_unknown_module_and_province_are_clear_errors(resources, callers, 
     async with app.router.lifespan_context(app):
         unknown = await post(
             app,
-            f'mutation {{ enableModule(module: "nope", provinceId: {a_id}) {{ name enabledForMyProvince }} }}',
+            f'mutation {{ enableModule(module: "nope", provinceId: {a_id}) {{ name '
+            "enabledForMyProvince } }",
             nation,
         )
         assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_MODULE"
         missing = await post(
             app,
-            f'mutation {{ enableModule(module: "{MODULE}", provinceId: 999999999) {{ name enabledForMyProvince }} }}',
+            f'mutation {{ enableModule(module: "{MODULE}", provinceId: 999999999) {{ name '
+            "enabledForMyProvince } }",
             nation,
         )
         assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"

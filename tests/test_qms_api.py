@@ -88,7 +88,8 @@ async def test_nonconformity_and_audit_over_graphql(client, callers, agency):
     ]
     steps = [
         (
-            'planCorrectiveAction(id: $id, rootCause: "Thiếu người", correctiveAction: "Bổ sung", owner: "Văn phòng", '
+            'planCorrectiveAction(id: $id, rootCause: "Thiếu người", correctiveAction: "Bổ sung", '
+            'owner: "Văn phòng", '
             'dueDate: "2030-01-01")'
         ),
         "completeCorrectiveAction(id: $id)",

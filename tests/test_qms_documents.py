@@ -45,6 +45,18 @@ def scope(agency) -> TenantScope:
     return TenantScope.agencies([agency.id], [agency.province_id])
 
 
+async def audit_count(resources, agency) -> int:
+    """How many entries the agency's audit chain holds."""
+    async with resources.session(scope(agency)) as session:
+        return (
+            await session.execute(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.agency_id == agency.id)
+            )
+        ).scalar()
+
+
 async def run(resources, agency, fn, *args, **kwargs):
     async with resources.session(scope(agency)) as session, session.begin():
         return await fn(session, *args, **kwargs)
@@ -141,27 +153,13 @@ async def test_obsolete_version_cannot_become_effective_again(resources, agency)
 
 async def test_draft_cannot_skip_review_and_nothing_changes(resources, agency):
     _, first = await create(resources, agency)
-    async with resources.session(scope(agency)) as session:
-        before = (
-            await session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(AuditEntry.agency_id == agency.id)
-            )
-        ).scalar()
+    before = await audit_count(resources, agency)
     for step in (docs.approve, docs.make_effective):
         who = person(agency, Role.leader)
         with pytest.raises(DomainError) as refused:
             await run(resources, agency, step, who, agency.province_id, first.id)
         assert refused.value.code == "INVALID_TRANSITION"
-    async with resources.session(scope(agency)) as session:
-        after = (
-            await session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(AuditEntry.agency_id == agency.id)
-            )
-        ).scalar()
+    after = await audit_count(resources, agency)
     assert after == before
     assert await status_of(resources, agency, first.id) == VersionStatus.draft
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Role
 from eiso.core.errors import DomainError, Forbidden
 from eiso.core.qms import audits, risks
 from eiso.core.qms import nonconformities as ncs
 from eiso.core.qms.audits import AuditFinding
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
-from tests.test_qms_documents import make_agency, person, run, scope
+from tests.test_qms_documents import audit_count, make_agency, person, run, scope
 
 TODAY = dt.date.today()
 
@@ -23,17 +22,6 @@ TODAY = dt.date.today()
 @pytest.fixture
 async def agency(resources):
     return await make_agency(resources)
-
-
-async def audit_count(resources, agency):
-    async with resources.session(scope(agency)) as session:
-        return (
-            await session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(AuditEntry.agency_id == agency.id)
-            )
-        ).scalar()
 
 
 async def raise_nc(resources, agency, **extra):
@@ -211,8 +199,9 @@ async def test_risk_level_and_validation(resources, agency):
         assert await audit_count(resources, agency) == before
 
 
-async def test_audit_programme_plan_and_findings(resources, agency):
-    auditor = person(agency, Role.auditor)
+async def programme_and_plan(resources, agency, auditor, title: str, **plan):
+    """This year's audit programme `title` and a plan in it for today (`plan`: the plan's
+    scope, auditors and so on)."""
     programme = await run(
         resources,
         agency,
@@ -221,9 +210,9 @@ async def test_audit_programme_plan_and_findings(resources, agency):
         province_id=agency.province_id,
         agency_id=agency.id,
         year=TODAY.year,
-        title="Chương trình đánh giá nội bộ",
+        title=title,
     )
-    plan = await run(
+    made = await run(
         resources,
         agency,
         audits.create_plan,
@@ -231,6 +220,18 @@ async def test_audit_programme_plan_and_findings(resources, agency):
         agency.province_id,
         programme.id,
         date=TODAY,
+        **plan,
+    )
+    return programme, made
+
+
+async def test_audit_programme_plan_and_findings(resources, agency):
+    auditor = person(agency, Role.auditor)
+    _, plan = await programme_and_plan(
+        resources,
+        agency,
+        auditor,
+        "Chương trình đánh giá nội bộ",
         scope="Bộ phận một cửa",
         auditors=["Nguyễn Văn An"],
         checklist=[("7.5.2", "Tài liệu có được phê duyệt?"), ("8.5", "Hồ sơ đúng hạn?")],
@@ -265,26 +266,8 @@ async def test_audit_programme_plan_and_findings(resources, agency):
 
 async def test_bad_audit_input_changes_nothing(resources, agency):
     auditor = person(agency, Role.auditor)
-    programme = await run(
-        resources,
-        agency,
-        audits.create_programme,
-        auditor,
-        province_id=agency.province_id,
-        agency_id=agency.id,
-        year=TODAY.year,
-        title="Chương trình",
-    )
-    plan = await run(
-        resources,
-        agency,
-        audits.create_plan,
-        auditor,
-        agency.province_id,
-        programme.id,
-        date=TODAY,
-        scope="Toàn bộ",
-        auditors=["A"],
+    programme, plan = await programme_and_plan(
+        resources, agency, auditor, "Chương trình", scope="Toàn bộ", auditors=["A"]
     )
     before = await audit_count(resources, agency)
     for clause, kind, field in (("7.5.x", "nonconformity", "clause"), ("7.5", "bad", "kind")):

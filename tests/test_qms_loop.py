@@ -15,7 +15,7 @@ import pathlib
 import subprocess
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Principal, Role
@@ -29,6 +29,7 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
 from tests.test_dossier_engine import APPLICANT, CAL, DATA, PROC, REGISTRY, Birth, _step, act, scope
+from tests.test_qms_documents import audit_count
 
 EISO = str(pathlib.Path(__file__).resolve().parents[1] / ".venv" / "bin" / "eiso")
 PAST = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)  # before "now": its appointment has passed
@@ -65,7 +66,7 @@ def person(agency, *roles: Role) -> Principal:
     )
 
 
-async def receive(resources, agency, now):
+async def receive(resources, agency, now, **extra):
     async with resources.session(scope(agency)) as session, session.begin():
         received = await engine.receive(
             session,
@@ -77,6 +78,7 @@ async def receive(resources, agency, now):
             calendar=CAL,
             data_model=Birth,
             now=now,
+            **extra,
         )
     return received.dossier
 
@@ -164,21 +166,7 @@ async def test_stopped_after_acceptance_names_step_and_officer(resources):
 
 async def test_refusal_before_acceptance_and_withdrawal_raise_nothing(resources):
     agency = await make_agency(resources)
-    async with resources.session(scope(agency)) as session, session.begin():
-        online = (
-            await engine.receive(
-                session,
-                agency=agency,
-                procedure_code=PROC,
-                applicant=APPLICANT,
-                sector_data=DATA,
-                actor="officer-1",
-                calendar=CAL,
-                data_model=Birth,
-                online=True,
-                now=FUTURE,
-            )
-        ).dossier
+    online = await receive(resources, agency, FUTURE, online=True)
     await act(resources, agency, online, engine.refuse, reason="Thiếu giấy tờ")
     withdrawn = await receive(resources, agency, FUTURE)
     await act(resources, agency, withdrawn, engine.withdraw, reason="Công dân rút hồ sơ")
@@ -264,7 +252,10 @@ async def test_the_app_opens_dossier_nonconformities(resources, client, callers)
 async def test_nonconformity_sources_and_closure_through_graphql(resources, client, callers):
     agency = await make_agency(resources)
     headers = callers.issue(person(agency, Role.iso_secretary, Role.leader))
-    raise_nc = 'mutation($r: String) { raiseNonconformity(title: "Khiếu nại", source: COMPLAINT, sourceRef: $r) { id source sourceRef status } }'
+    raise_nc = (
+        'mutation($r: String) { raiseNonconformity(title: "Khiếu nại", source: COMPLAINT, '
+        "sourceRef: $r) { id source sourceRef status } }"
+    )
     body = (
         await client.post(
             "/graphql", json={"query": raise_nc, "variables": {"r": None}}, headers=headers
@@ -404,7 +395,10 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     assert sorted(
         (e["node"]["kind"], e["node"]["subject"]) for e in flags["data"]["reviewFlags"]["edges"]
     ) == [("document", doc_id), ("procedure", code)]
-    announce = 'mutation { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: "2026-12-10") { status } }'
+    announce = (
+        'mutation { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: "2026-12-10") { '
+        "status } }"
+    )
     assert codes(await gql(client, keeper, announce)) == ["REVIEW_PENDING"]
     await gql(
         client,
@@ -528,7 +522,8 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
         client,
         keeper,
         'mutation { holdManagementReview(periodStart: "2026-01-01", '
-        'periodEnd: "2026-12-31", heldOn: "2026-12-20", chairedBy: "Chủ tịch UBND") { id inputs } }',
+        'periodEnd: "2026-12-31", heldOn: "2026-12-20", chairedBy: "Chủ tịch UBND") { id inputs } '
+        "}",
     )
     review = body["data"]["holdManagementReview"]
     inputs = review["inputs"]
@@ -544,11 +539,15 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
         client,
         keeper,
         'mutation($id: ID!) { addReviewAction(reviewId: $id, decision: "Bổ sung '
-        'chuyên viên một cửa", owner: "Văn phòng", dueDate: "2027-03-01") { actions { id status } } }',
+        'chuyên viên một cửa", owner: "Văn phòng", dueDate: "2027-03-01") { actions { id status } '
+        "} }",
         {"id": review["id"]},
     )
     [action] = body["data"]["addReviewAction"]["actions"]
-    done = 'mutation($id: ID!) { completeReviewAction(id: $id, result: "Đã bổ sung 1 người") { status } }'
+    done = (
+        'mutation($id: ID!) { completeReviewAction(id: $id, result: "Đã bổ sung 1 người") { '
+        "status } }"
+    )
     assert (await gql(client, keeper, done, {"id": action["id"]}))["data"]["completeReviewAction"][
         "status"
     ] == "done"
@@ -577,7 +576,8 @@ async def test_document_moves_attachments_and_risk_review(resources, client, cal
     )
     version = created["data"]["createDocument"]["versions"][0]["id"]
     attach = (
-        'mutation($id: ID!, $c: String!) { attachDocumentFile(versionId: $id, filename: "bm01.pdf", '
+        "mutation($id: ID!, $c: String!) { attachDocumentFile(versionId: $id, filename: "
+        '"bm01.pdf", '
         "contentBase64: $c) { attachmentName attachmentSha256 } }"
     )
     assert codes(await gql(client, keeper, attach, {"id": version, "c": "không phải base64"})) == [
@@ -622,7 +622,10 @@ async def test_document_moves_attachments_and_risk_review(resources, client, cal
         'mutation { registerRisk(title: "Quá tải", likelihood: 3, impact: 3, '
         'treatment: "", owner: "Văn phòng", reviewDate: "2027-01-01") { id } }',
     )
-    review = 'mutation($id: ID!, $l: Int!) { reviewRisk(id: $id, likelihood: $l, impact: 2, treatment: "Thêm ca", reviewDate: "2027-06-01") { level } }'
+    review = (
+        "mutation($id: ID!, $l: Int!) { reviewRisk(id: $id, likelihood: $l, impact: 2, treatment: "
+        '"Thêm ca", reviewDate: "2027-06-01") { level } }'
+    )
     rid = risk["data"]["registerRisk"]["id"]
     assert codes(await gql(client, keeper, review, {"id": rid, "l": 6})) == ["BAD_INPUT"]
     assert (await gql(client, keeper, review, {"id": rid, "l": 2}))["data"]["reviewRisk"][
@@ -640,7 +643,10 @@ async def test_province_publishes_a_model_document(resources, client, callers):
             province_id=agency.province_id,
         )
     )
-    publish = 'mutation { publishModelDocument(kind: POLICY, code: "CS-MAU", title: "Chính sách mẫu") { isModel } }'
+    publish = (
+        'mutation { publishModelDocument(kind: POLICY, code: "CS-MAU", title: "Chính sách mẫu") { '
+        "isModel } }"
+    )
     assert codes(await gql(client, admin, publish)) == ["NO_MODEL_OWNER"]
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await session.get(Province, agency.province_id)
@@ -660,23 +666,9 @@ async def test_audit_chain_counts_each_change(resources):
     agency = await make_agency(resources)
     dossier = await receive(resources, agency, FUTURE)
     dossier = await act(resources, agency, dossier, engine.assign, assignee="cv")
-    async with resources.session(scope(agency)) as session:
-        before = (
-            await session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(AuditEntry.agency_id == agency.id)
-            )
-        ).scalar()
+    before = await audit_count(resources, agency)
     await act(resources, agency, dossier, engine.stop, reason="Dừng")
-    async with resources.session(scope(agency)) as session:
-        after = (
-            await session.execute(
-                select(func.count())
-                .select_from(AuditEntry)
-                .where(AuditEntry.agency_id == agency.id)
-            )
-        ).scalar()
+    after = await audit_count(resources, agency)
     assert after == before + 2  # the stop and its nonconformity
 
 

@@ -1,4 +1,5 @@
-"""Merging provinces and agencies keeps every row, records the merge, and says where rows came from."""
+"""Merging provinces and agencies keeps every row, records the merge, and says where rows came
+from."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ async def _province_with_communes(session, name: str, communes: int = 2):
 
 async def test_merge_provinces_moves_agencies_and_rows(resources):
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        a, a_root, _ = await _province_with_communes(session, "Tỉnh Tuyên Quang")
+        a, _, _ = await _province_with_communes(session, "Tỉnh Tuyên Quang")
         b, b_root, b_communes = await _province_with_communes(session, "Tỉnh Hà Giang")
     async with resources.session(TenantScope.nation()) as session, session.begin():
         record = await merge_provinces(session, a.code, b.code, by="national-admin")

@@ -3,13 +3,7 @@ enabled through this process at its next request, with no restart."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
 import textwrap
-import time
 
 import httpx
 import pytest
@@ -19,6 +13,7 @@ from eiso.core.plugins.registry import PluginRegistry
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
 from tests.conftest import unique_code
+from tests.worker_process import worker_process
 
 QUERY = {"query": "{ vendorDemo { greeting } }"}
 
@@ -41,24 +36,6 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-async def _wait(url: str) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as http:
-        while time.monotonic() < deadline:
-            try:
-                await http.get(url + "/healthz")
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.2)
-    pytest.fail("the second worker did not start within 30 s")
-
-
 @pytest.mark.slow
 @pytest.mark.only_backend("postgresql+redis")
 async def test_a_separate_worker_process_sees_the_module_without_restart(
@@ -68,37 +45,7 @@ async def test_a_separate_worker_process_sees_the_module_without_restart(
 
     province = await ensure_province(nation_session, unique_code("PW"), "Tỉnh Hai Tiến Trình")
     await nation_session.commit()
-    (tmp_path / "second_worker.py").write_text(WORKER)
     settings = resources.settings
-    port = _free_port()
-    env = {
-        **os.environ,
-        "EISO_ENV": "test",
-        "EISO_DATABASE_URL": settings.database_url,
-        "EISO_REDIS_URL": settings.redis_url,
-        "EISO_REDIS_PREFIX": settings.redis_prefix,
-        "EISO_PLUGINS": "vendor_demo",
-        "EISO_LOG_JSON": "false",
-    }
-    server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "second_worker:app",
-            "--app-dir",
-            str(tmp_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     officer = {"x-test-province": str(province.id)}
     app = create_app(
         settings,
@@ -114,28 +61,29 @@ async def test_a_separate_worker_process_sees_the_module_without_restart(
             province_id=province.id,
         )
     )
-    try:
-        await _wait(url)
-        async with httpx.AsyncClient(base_url=url) as worker:
-            before = (await worker.post("/graphql", json=QUERY, headers=officer)).json()
-            assert before["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
-            transport = httpx.ASGITransport(app=app)
-            async with (
-                app.router.lifespan_context(app),
-                httpx.AsyncClient(transport=transport, base_url="http://here") as here,
-            ):
-                enabled = await here.post(
-                    "/graphql",
-                    headers=admin,
-                    json={
-                        "query": 'mutation { enableModule(module: "vendor_demo") { name enabledForMyProvince } }'
-                    },
-                )
-                assert enabled.json() == {
-                    "data": {"enableModule": {"name": "vendor_demo", "enabledForMyProvince": True}}
-                }
-            after = (await worker.post("/graphql", json=QUERY, headers=officer)).json()
-            assert after == {"data": {"vendorDemo": {"greeting": "Xin chào từ mô-đun mẫu"}}}
-    finally:
-        server.terminate()
-        server.wait(10)
+    async with (
+        worker_process(tmp_path, "second_worker", WORKER, settings, plugins="vendor_demo") as url,
+        httpx.AsyncClient(base_url=url) as worker,
+    ):
+        before = (await worker.post("/graphql", json=QUERY, headers=officer)).json()
+        assert before["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://here") as here,
+        ):
+            enabled = await here.post(
+                "/graphql",
+                headers=admin,
+                json={
+                    "query": (
+                        'mutation { enableModule(module: "vendor_demo") { name '
+                        "enabledForMyProvince } }"
+                    )
+                },
+            )
+            assert enabled.json() == {
+                "data": {"enableModule": {"name": "vendor_demo", "enabledForMyProvince": True}}
+            }
+        after = (await worker.post("/graphql", json=QUERY, headers=officer)).json()
+        assert after == {"data": {"vendorDemo": {"greeting": "Xin chào từ mô-đun mẫu"}}}

@@ -35,7 +35,8 @@ def test_import_then_reimport_changes_nothing(env, tmp_path):
     file = tmp_path / "agencies.csv"
     file.write_text(
         "code,name,kind,parent_code,admin_username,admin_email\n"
-        "000.32.01.H51,Ủy ban nhân dân xã Tiên Yên,commune,000.00.00.H51,tienyen,tienyen@example.vn\n"
+        "000.32.01.H51,Ủy ban nhân dân xã Tiên "
+        "Yên,commune,000.00.00.H51,tienyen,tienyen@example.vn\n"
         "000.00.00.H51,Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n",
         encoding="utf-8",
     )
@@ -63,7 +64,8 @@ def test_import_lists_every_bad_line_and_exits_1(env, tmp_path):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert lines[:-1] == [
-        "eiso: line 3: bad kind 'town': one of department, service_centre, people_committee, commune, ward, other",
+        "eiso: line 3: bad kind 'town': one of department, service_centre, people_committee, "
+        "commune, ward, other",
         "eiso: line 4: duplicate code 'B.1' (first on line 2)",
         "eiso: line 5: missing field code",
         "eiso: line 6: not valid UTF-8 (bad encoding)",

@@ -34,7 +34,7 @@ async def _unit_ids(resources, scope):
 
 
 async def test_agency_scope_sees_only_its_rows(resources, two_tenants):
-    (p1, a1, u1), (p2, a2, u2) = two_tenants
+    (p1, a1, u1), (p2, _, u2) = two_tenants
     seen = await _unit_ids(resources, TenantScope.agencies([a1], [p1]))
     assert u1 in seen and u2 not in seen
     seen = await _unit_ids(resources, TenantScope.province(p2))

@@ -211,7 +211,8 @@ async def test_module_activation_by_the_province_admin(module_client, callers, r
 
 ONBOARD = """mutation($p: String!, $f: ImportFormat!, $c: String!, $dry: Boolean!) {
   onboardAgencies(provinceCode: $p, format: $f, content: $c, dryRun: $dry) {
-    ok dryRun total created updated unchanged errors { line reason reasonVi } pendingAccounts { agencyCode username }
+    ok dryRun total created updated unchanged errors { line reason reasonVi }
+    pendingAccounts { agencyCode username }
   }
 }"""
 
@@ -220,7 +221,10 @@ async def test_onboard_agencies_mutation(client, callers, resources, world):
     province = world[0]
     headers = admin_of(callers, province)
     good, other = unique_code("A"), unique_code("A")
-    csv = f"code,name,kind,parent_code,admin_username\n{good},Phường Bãi Cháy,ward,{world[1].code},baichay\n"
+    csv = (
+        f"code,name,kind,parent_code,admin_username\n{good},Phường Bãi "
+        f"Cháy,ward,{world[1].code},baichay\n"
+    )
     body = await gql(
         client, ONBOARD, {"p": province.code, "f": "CSV", "c": csv, "dry": True}, headers
     )
@@ -284,5 +288,6 @@ async def test_nested_parents_and_provinces_load_in_batches(client, callers, res
 
 AGENCIES_IN_FRAGMENTS = """query($p: String, $s: String, $first: Int!, $after: String) {
   agencies(provinceCode: $p, search: $s, first: $first, after: $after) { ...Page } }
-fragment Page on AgencyConnection { totalCount edges { node { ... on Agency { code parent { code } } ...Where } } }
+fragment Page on AgencyConnection {
+  totalCount edges { node { ... on Agency { code parent { code } } ...Where } } }
 fragment Where on Agency { province { code } }"""

@@ -240,7 +240,8 @@ async def test_handover_names_the_receiving_agency(app, resources, callers):
     ] == ["insurance_card"]
 
 
-PAGE = """query($after: String, $filter: DossierFilter) { dossiers(first: 2, after: $after, filter: $filter) {
+PAGE = """query($after: String, $filter: DossierFilter) {
+  dossiers(first: 2, after: $after, filter: $filter) {
   totalCount pageInfo { hasNextPage endCursor } edges { node { code } } } }"""
 
 

@@ -15,6 +15,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
+# How long a test waits for the server's next message before it fails.
+RECEIVE_WAIT = 10.0
 
 
 def free_port() -> int:
@@ -75,9 +77,15 @@ class GraphQLWS:
     async def send(self, message: dict) -> None:
         await self.socket.send(orjson.dumps(message).decode())
 
-    async def receive(self, timeout: float = 10.0) -> dict:
+    async def receive(self) -> dict:
+        """The server's next message; TimeoutError after `RECEIVE_WAIT` seconds."""
+        async with asyncio.timeout(RECEIVE_WAIT):
+            return await self.next_message()
+
+    async def next_message(self) -> dict:
+        """The next message that is not a ping (a ping is answered)."""
         while True:
-            message = orjson.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+            message = orjson.loads(await self.socket.recv())
             if message.get("type") == "ping":
                 await self.send({"type": "pong"})
                 continue
@@ -101,22 +109,21 @@ class GraphQLWS:
         )
         return op
 
-    async def first_answer(
-        self, query: str, variables: dict | None = None, timeout: float = 10.0
-    ) -> dict:
+    async def first_answer(self, query: str, variables: dict | None = None) -> dict:
         """Subscribe and return the first message for it (next, error or complete)."""
         op = await self.subscribe(query, variables)
         while True:
-            message = await self.receive(timeout)
+            message = await self.receive()
             if message.get("id") == op:
                 return message
 
     async def quiet(self, seconds: float) -> list[dict]:
         """Messages arriving within `seconds` (to show that nothing came)."""
         got = []
-        with contextlib.suppress(asyncio.TimeoutError):
+        with contextlib.suppress(TimeoutError):
             while True:
-                got.append(await self.receive(seconds))
+                async with asyncio.timeout(seconds):
+                    got.append(await self.next_message())
         return got
 
 

@@ -44,8 +44,8 @@ class Sex(str, Enum):
     female = "female"
 
 
-def _citizen_id(value: str | None) -> str | None:
-    if value is not None and not CITIZEN_ID.match(value):
+def _citizen_id(value: str) -> str:
+    if not CITIZEN_ID.match(value):
         raise ValueError(
             "số định danh cá nhân phải gồm đúng 12 chữ số / a citizen id is exactly 12 digits"
         )
@@ -81,7 +81,7 @@ class BirthData(BaseModel):
     @field_validator("mother_citizen_id", "father_citizen_id")
     @classmethod
     def _ids(cls, value: str | None) -> str | None:
-        return _citizen_id(value)
+        return None if value is None else _citizen_id(value)
 
     @field_validator("date_of_birth")
     @classmethod
@@ -254,6 +254,21 @@ def _wd(n: int) -> TimeLimit:
     return TimeLimit(amount=n, unit="working_days")
 
 
+def _interlinked_step(
+    code: str, name: LocalizedText, unit: str, data_model: type[BaseModel]
+) -> Step:
+    """One agency's part of the interlinked procedure: its officer records `data_model`
+    within one working day (8 working hours)."""
+    return Step(
+        code=code,
+        name=name,
+        responsible_role="officer",
+        responsible_unit=unit,
+        budget=_hours(8),
+        data_model=data_model,
+    )
+
+
 PROCEDURES = (
     # "Same day": one working day (8 working hours); received after 15:00 → next working day.
     # Up to 5 working days when facts must be verified (a case, not a second procedure).
@@ -318,29 +333,23 @@ PROCEDURES = (
             ),
         ),
         steps=(
-            Step(
-                code="birth",
-                name=T(vi="Đăng ký khai sinh", en="Birth registration"),
-                responsible_role="officer",
-                responsible_unit=COMMUNE_COMMITTEE,
-                budget=_hours(8),
-                data_model=BirthStepData,
+            _interlinked_step(
+                "birth",
+                T(vi="Đăng ký khai sinh", en="Birth registration"),
+                COMMUNE_COMMITTEE,
+                BirthStepData,
             ),
-            Step(
-                code="residence",
-                name=T(vi="Đăng ký thường trú", en="Permanent residence"),
-                responsible_role="officer",
-                responsible_unit=COMMUNE_POLICE,
-                budget=_hours(8),
-                data_model=ResidenceStepData,
+            _interlinked_step(
+                "residence",
+                T(vi="Đăng ký thường trú", en="Permanent residence"),
+                COMMUNE_POLICE,
+                ResidenceStepData,
             ),
-            Step(
-                code="insurance_card",
-                name=T(vi="Cấp thẻ BHYT", en="Health insurance card"),
-                responsible_role="officer",
-                responsible_unit=SOCIAL_INSURANCE,
-                budget=_hours(8),
-                data_model=InsuranceCardData,
+            _interlinked_step(
+                "insurance_card",
+                T(vi="Cấp thẻ BHYT", en="Health insurance card"),
+                SOCIAL_INSURANCE,
+                InsuranceCardData,
             ),
         ),
         result=T(
@@ -405,5 +414,5 @@ def eiso_procedures() -> list[Procedure]:
 
 
 @hookimpl
-def eiso_graphql_query():
+def eiso_graphql_query() -> type[BirthRegistrationQuery]:
     return BirthRegistrationQuery

@@ -167,7 +167,8 @@ UNIQUE_NAME = UniqueField(
     error_code="BUSINESS_NAME_TAKEN",
     message=T(
         vi="tên hộ kinh doanh đã được đăng ký trong xã (không phân biệt hoa thường, dấu)",
-        en="a household business of this commune already has this name (case and diacritics ignored)",
+        en="a household business of this commune already has this name"
+        " (case and diacritics ignored)",
     ),
 )
 
@@ -275,5 +276,5 @@ def eiso_procedures() -> list[Procedure]:
 
 
 @hookimpl
-def eiso_graphql_query():
+def eiso_graphql_query() -> type[BusinessRegistrationQuery]:
     return BusinessRegistrationQuery

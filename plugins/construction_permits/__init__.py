@@ -90,16 +90,24 @@ def _days(n: int) -> TimeLimit:
     return TimeLimit(amount=n, unit="days")
 
 
+def _at_service_centre(code: str, name: LocalizedText) -> Step:
+    """A one-day step of the service centre's officers: receiving, returning the result."""
+    return Step(
+        code=code,
+        name=name,
+        responsible_role="officer",
+        responsible_unit="service_centre",
+        budget=_days(1),
+    )
+
+
+RETURN = T(vi="Trả kết quả", en="Return the result")
+
+
 def _steps(total: int) -> tuple[Step, ...]:
     appraise = 7  # appraisal within 7 working days (counted here in days of the total)
     return (
-        Step(
-            code="receive",
-            name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
-            responsible_role="officer",
-            responsible_unit="service_centre",
-            budget=_days(1),
-        ),
+        _at_service_centre("receive", T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check")),
         Step(
             code="appraise",
             name=T(
@@ -116,25 +124,13 @@ def _steps(total: int) -> tuple[Step, ...]:
             responsible_unit="commune_people_committee",
             budget=_days(total - 1 - appraise - 1),
         ),
-        Step(
-            code="return",
-            name=T(vi="Trả kết quả", en="Return the result"),
-            responsible_role="officer",
-            responsible_unit="service_centre",
-            budget=_days(1),
-        ),
+        _at_service_centre("return", RETURN),
     )
 
 
 def _short_steps(total: int) -> tuple[Step, ...]:
     return (
-        Step(
-            code="receive",
-            name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-            responsible_role="officer",
-            responsible_unit="service_centre",
-            budget=_days(1),
-        ),
+        _at_service_centre("receive", T(vi="Tiếp nhận hồ sơ", en="Receive the dossier")),
         Step(
             code="review",
             name=T(vi="Xem xét, ký", en="Review and sign"),
@@ -142,13 +138,7 @@ def _short_steps(total: int) -> tuple[Step, ...]:
             responsible_unit="commune_people_committee",
             budget=_days(total - 2),
         ),
-        Step(
-            code="return",
-            name=T(vi="Trả kết quả", en="Return the result"),
-            responsible_role="officer",
-            responsible_unit="service_centre",
-            budget=_days(1),
-        ),
+        _at_service_centre("return", RETURN),
     )
 
 
@@ -167,7 +157,14 @@ OLD_PERMIT = DossierComponent(
 PERMIT = T(vi="Giấy phép xây dựng", en="Construction permit")
 
 
-def _procedure(code: str, vi: str, en: str, total: int, components, steps) -> Procedure:
+def _procedure(
+    code: str,
+    vi: str,
+    en: str,
+    total: int,
+    components: tuple[DossierComponent, ...],
+    steps: tuple[Step, ...],
+) -> Procedure:
     return Procedure(
         code=code,
         name=T(vi=vi, en=en),
@@ -309,5 +306,5 @@ def eiso_procedures() -> list[Procedure]:
 
 
 @hookimpl
-def eiso_graphql_query():
+def eiso_graphql_query() -> type[ConstructionPermitsQuery]:
     return ConstructionPermitsQuery

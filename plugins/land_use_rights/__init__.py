@@ -131,16 +131,25 @@ def _wd(n: int) -> TimeLimit:
     return TimeLimit(amount=n, unit="working_days")
 
 
+def _at_service_centre(code: str, name: LocalizedText) -> Step:
+    """A one-day step of the service centre's officers: receiving, returning the result."""
+    return Step(
+        code=code,
+        name=name,
+        responsible_role="officer",
+        responsible_unit="service_centre",
+        budget=_wd(1),
+    )
+
+
+RECEIVE = T(vi="Tiếp nhận hồ sơ", en="Receive the dossier")
+RETURN = T(vi="Trả kết quả", en="Return the result")
+
+
 def _first_issuance_steps() -> tuple[Step, ...]:
     # Registration ≤ 17 working days + issuance ≤ 3 = 20 (Decree 151/2025).
     return (
-        Step(
-            code="receive",
-            name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-            responsible_role="officer",
-            responsible_unit="service_centre",
-            budget=_wd(1),
-        ),
+        _at_service_centre("receive", RECEIVE),
         Step(
             code="register",
             name=T(
@@ -158,13 +167,7 @@ def _first_issuance_steps() -> tuple[Step, ...]:
             responsible_unit="commune_people_committee",
             budget=_wd(2),
         ),
-        Step(
-            code="return",
-            name=T(vi="Trả kết quả", en="Return the result"),
-            responsible_role="officer",
-            responsible_unit="service_centre",
-            budget=_wd(1),
-        ),
+        _at_service_centre("return", RETURN),
     )
 
 
@@ -173,36 +176,40 @@ CERTIFICATE = T(
     en="Certificate of land-use rights and ownership of assets attached to land",
 )
 
-PROCEDURES = (
-    Procedure(
-        code="1.013978",
+
+def _first_issuance(code: str, name: LocalizedText, *, organisations: bool) -> Procedure:
+    """First registration and certificate: the same process for households and individuals
+    (at the commune) and for organisations (at the province)."""
+    return Procedure(
+        code=code,
         sector=SECTOR,
-        level="commune",
+        level="province" if organisations else "commune",
         legal_basis=BASIS,
-        name=T(
+        name=name,
+        time_limit=_wd(20),
+        components=COMPONENTS,
+        steps=_first_issuance_steps(),
+        result=CERTIFICATE,
+        data_model=ParcelData,
+    )
+
+
+PROCEDURES = (
+    _first_issuance(
+        "1.013978",
+        T(
             vi="Đăng ký đất đai, cấp Giấy chứng nhận lần đầu cho hộ gia đình, cá nhân",
             en="First land registration and certificate: households and individuals",
         ),
-        time_limit=_wd(20),
-        components=COMPONENTS,
-        steps=_first_issuance_steps(),
-        result=CERTIFICATE,
-        data_model=ParcelData,
+        organisations=False,
     ),
-    Procedure(
-        code="1.012753",
-        sector=SECTOR,
-        level="province",
-        legal_basis=BASIS,
-        name=T(
+    _first_issuance(
+        "1.012753",
+        T(
             vi="Đăng ký đất đai, cấp Giấy chứng nhận lần đầu cho tổ chức",
             en="First land registration and certificate: organisations",
         ),
-        time_limit=_wd(20),
-        components=COMPONENTS,
-        steps=_first_issuance_steps(),
-        result=CERTIFICATE,
-        data_model=ParcelData,
+        organisations=True,
     ),
     # The national code of the change registration differs by case: verify before use.
     Procedure(
@@ -228,13 +235,7 @@ PROCEDURES = (
             ),
         ),
         steps=(
-            Step(
-                code="receive",
-                name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-                responsible_role="officer",
-                responsible_unit="service_centre",
-                budget=_wd(1),
-            ),
+            _at_service_centre("receive", RECEIVE),
             Step(
                 code="register",
                 name=T(vi="Xác nhận biến động", en="Record the change"),
@@ -242,13 +243,7 @@ PROCEDURES = (
                 responsible_unit="land_registration_office",
                 budget=_wd(8),
             ),
-            Step(
-                code="return",
-                name=T(vi="Trả kết quả", en="Return the result"),
-                responsible_role="officer",
-                responsible_unit="service_centre",
-                budget=_wd(1),
-            ),
+            _at_service_centre("return", RETURN),
         ),
         result=CERTIFICATE,
         data_model=ParcelData,
@@ -307,5 +302,5 @@ def eiso_procedures() -> list[Procedure]:
 
 
 @hookimpl
-def eiso_graphql_query():
+def eiso_graphql_query() -> type[LandUseRightsQuery]:
     return LandUseRightsQuery

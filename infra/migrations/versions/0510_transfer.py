@@ -96,7 +96,8 @@ def upgrade() -> None:
     shared = (
         "(province_id, id) IN (SELECT s.province_id, s.dossier_id FROM dossier_steps s WHERE "
         "(select current_setting('eiso.scope', true)) = 'agencies' AND s.agency_id = ANY "
-        "((select string_to_array(current_setting('eiso.agency_ids', true), ',')::bigint[])::bigint[]))"
+        "((select string_to_array(current_setting('eiso.agency_ids', true), ',')::bigint[])"
+        "::bigint[]))"
     )
     op.execute(
         f"CREATE POLICY tenant_scope ON dossiers USING (({predicate}) OR {shared}) "
@@ -110,7 +111,8 @@ def _backfill() -> None:
     bind = op.get_bind()
     dossiers = bind.execute(
         sa.text(
-            "select province_id, id, agency_id, current_step, received_at, procedure_code from dossiers"
+            "select province_id, id, agency_id, current_step, received_at, procedure_code"
+            " from dossiers"
         )
     ).all()
     procedures = sa.table("procedures", sa.column("code"), sa.column("steps", sa.JSON))

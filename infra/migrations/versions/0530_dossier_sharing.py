@@ -52,7 +52,8 @@ def upgrade() -> None:
     # The casts sit inside the sub-select: `agency_id = ANY (<bigint[]>)` is leakproof, so the
     # partial index serves it under dossier_steps' own policy.
     _policy(
-        f"({scope_setting('scope')} = 'agencies' AND province_id = ANY ({scope_ids('province_ids')}) "
+        f"({scope_setting('scope')} = 'agencies' "
+        f"AND province_id = ANY ({scope_ids('province_ids')}) "
         f"AND id = ANY (ARRAY(SELECT s.dossier_id FROM dossier_steps s WHERE s.handed_over "
         f"AND s.agency_id = ANY ({scope_ids('agency_ids')}))))"
     )
