@@ -34,7 +34,7 @@ from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.index_conditions import in_subquery
-from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import ScopeIds, SharedTenantOwned, TenantOwned, agency_fk, tenant_fk
 
 
 class ProcedureRecord(SQLModel, table=True):
@@ -179,9 +179,7 @@ class Dossier(SharedTenantOwned, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
     @classmethod
-    def shared_with(
-        cls, agency_ids: tuple[int, ...], province_ids: tuple[int, ...]
-    ) -> ColumnElement[bool]:
+    def shared_with(cls, agency_ids: ScopeIds, province_ids: ScopeIds) -> ColumnElement[bool]:
         """The dossiers of other agencies handed over to these. An agency's first step of
         another's dossier always comes from another agency: the steps it holds with
         `handed_over` (partial index ix_dossier_steps_handed) name them; with the province,
@@ -192,7 +190,7 @@ class Dossier(SharedTenantOwned, table=True):
         handed = select(col(DossierStep.dossier_id)).where(
             col(DossierStep.agency_id).in_(agency_ids), handed_over
         )
-        found: ColumnElement[bool] = in_subquery(cls.id, handed)
+        found: ColumnElement[bool] = in_subquery(col(cls.id), handed)
         if isinstance(province_ids, BindParameter) or province_ids:  # ids, or their parameter
             found = and_(col(cls.province_id).in_(province_ids), found)
         return and_(found, col(cls.agency_id).not_in(agency_ids))

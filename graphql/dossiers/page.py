@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import strawberry
 from sqlalchemy import (
@@ -151,7 +151,9 @@ def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
     if "search_low" in given:
         # "bn00.001-2611" finds "BN00.001-261120-0001": a prefix of the computed `code_folded`,
         # compared so that an index serves it under row-level security
-        found.append(prefix_match(Dossier.code_folded, "search"))
+        # The computed column is NULL only before the database fills it.
+        folded = cast("ColumnElement[str]", Dossier.code_folded)
+        found.append(prefix_match(folded, "search"))
     if shape.late is not None:
         found.append(_late() if shape.late else ~_late())
     if shape.after:
