@@ -22,12 +22,12 @@ from collections.abc import AsyncIterator
 
 import orjson
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, event, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.tables import dialect_insert
 from eiso.tenants.models import TenantOwned, agency_fk
 
 GENESIS = "0" * 64
@@ -117,10 +117,8 @@ def _check_no_personal_data(data: object, path: str = "data") -> None:
 
 
 async def _locked_head(session: AsyncSession, province_id: int, agency_id: int) -> AuditHead:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(
-        insert(AuditHead)
+        dialect_insert(session, AuditHead)
         .values(province_id=province_id, id=agency_id, agency_id=agency_id, seq=0, hash=GENESIS)
         .on_conflict_do_nothing()
     )

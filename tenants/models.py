@@ -7,7 +7,7 @@ import enum
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, Table, column, or_
+from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column, or_
 from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement
 from sqlmodel import Field, SQLModel, col
 
@@ -109,11 +109,6 @@ class SharedTenantOwned(SQLModel, SharedRow):
     province_id: int = Field(sa_type=BigInteger, primary_key=True)
     id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
     agency_id: int = Field(sa_type=BigInteger, index=True)
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table of a table model, for the bulk statements that bypass the ORM."""
-    return model.__table__  # type: ignore[attr-defined]  # sqlmodel's types do not declare it
 
 
 def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyConstraint:

@@ -29,8 +29,9 @@ from sqlmodel import col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id, saved_id
+from eiso.infra.tables import table_of
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus, table_of
+from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 FIELDS = ("code", "name", "kind", "parent_code", "admin_username", "admin_email")

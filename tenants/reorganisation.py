@@ -38,8 +38,9 @@ from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.ids import saved_id
+from eiso.infra.tables import table_of
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus, table_of
+from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus
 from eiso.tenants.scope import scope_of
 
 

@@ -76,6 +76,8 @@ def test_sync_and_list_through_the_cli(cli_env):
 
 
 def test_a_procedure_no_module_offers_becomes_inactive(cli_env):
+    # Every module's procedures first: under xdist this test may run without the others.
+    assert eiso("procedures", "sync", env=cli_env).returncode == 0
     only_birth = cli_env | {"EISO_PLUGINS": "birth_registration"}
     result = eiso("procedures", "sync", env=only_birth)
     assert result.returncode == 0, result.stderr

@@ -11,15 +11,11 @@ from sqlmodel import select
 
 from eiso.core import audit
 from eiso.core.dossiers import listeners
-from eiso.core.dossiers.models import (
-    ProcedureAdoption,
-    ProcedureRecord,
-    dialect_insert,
-    table_of,
-)
+from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
 from eiso.infra.clock import utcnow
+from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import Unit
 from eiso.tenants.scope import TenantScope
 

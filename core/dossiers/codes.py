@@ -10,9 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from eiso.core.dossiers.models import DossierCounter, dialect_insert
+from eiso.core.dossiers.models import DossierCounter
 from eiso.core.workdays import VN_TZ
 from eiso.infra.ids import new_id
+from eiso.infra.tables import dialect_insert
 
 
 def hash_key(lookup_key: str) -> str:

@@ -19,15 +19,12 @@ from sqlalchemy import (
     Computed,
     Index,
     String,
-    Table,
     UniqueConstraint,
     and_,
     inspect,
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import relationship
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col
@@ -307,19 +304,3 @@ def _add_dossier_relationship(model: type[DossierStep] | type[DossierKey]) -> No
 
 _add_dossier_relationship(DossierStep)
 _add_dossier_relationship(DossierKey)
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table of a table model (for statements on rows, not ORM objects)."""
-    table = inspect(model).local_table
-    assert isinstance(table, Table)
-    return table
-
-
-def dialect_insert(
-    session: AsyncSession, table: type[SQLModel] | Table
-) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT of the session's database, with its ON CONFLICT clauses (an upsert)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from eiso.core.qms import figures, objectives
-from eiso.core.qms.common import table_of, value
+from eiso.core.qms.common import value
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
+from eiso.infra.tables import table_of
 from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
 

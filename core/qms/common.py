@@ -5,13 +5,12 @@ from __future__ import annotations
 import enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
 
 from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.infra.tables import table_of
 from eiso.tenants.models import TenantOwned
 
 Owned = TypeVar("Owned", bound=TenantOwned)
@@ -20,13 +19,6 @@ Owned = TypeVar("Owned", bound=TenantOwned)
 def value(item: str | enum.Enum) -> str:
     """An enum's value; rows read back from the database hold plain strings."""
     return item.value if isinstance(item, enum.Enum) else item
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table of a table model. Statements built on its columns are plain Core: the
-    session's automatic ORM criteria do not apply to them (row-level security still does)."""
-    # SQLModel sets `__table__` on every `table=True` model but does not declare it.
-    return model.__table__  # type: ignore[attr-defined]
 
 
 def invalid_transition(

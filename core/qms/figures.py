@@ -49,8 +49,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
-from eiso.core.qms.common import table_of
 from eiso.core.workdays import VN_TZ
+from eiso.infra.tables import table_of
 from eiso.tenants.scope import TenantScope
 
 DOSSIERS = table_of(Dossier)
