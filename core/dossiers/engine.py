@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -600,17 +600,39 @@ async def _move_with_reason(
     )
 
 
-async def refuse(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    return await _move_with_reason(
-        session, dossier, Status.not_received, actor=actor, action="refused", reason=reason, now=now
-    )
+class ReasonedMove(Protocol):
+    """A move to one status that the officer must give a reason for (refuse, withdraw, stop)."""
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        actor: str,
+        reason: str,
+        now: dt.datetime | None = None,
+    ) -> Dossier: ...
+
+
+def _reasoned(to: Status, action: str) -> ReasonedMove:
+    """The move to `to` with a reason, its timeline row's action `action`."""
+
+    async def move(
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        actor: str,
+        reason: str,
+        now: dt.datetime | None = None,
+    ) -> Dossier:
+        return await _move_with_reason(
+            session, dossier, to, actor=actor, action=action, reason=reason, now=now
+        )
+
+    return move
+
+
+refuse = _reasoned(Status.not_received, "refused")
 
 
 async def assign(
@@ -794,30 +816,10 @@ async def fee_paid(
     )
 
 
-async def withdraw(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    return await _move_with_reason(
-        session, dossier, Status.withdrawn, actor=actor, action="withdrawn", reason=reason, now=now
-    )
+withdraw = _reasoned(Status.withdrawn, "withdrawn")
 
 
-async def stop(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    return await _move_with_reason(
-        session, dossier, Status.stopped, actor=actor, action="stopped", reason=reason, now=now
-    )
+stop = _reasoned(Status.stopped, "stopped")
 
 
 async def return_result(

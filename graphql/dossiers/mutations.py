@@ -119,6 +119,33 @@ async def _move(
     return DossierNode(row=row)
 
 
+def _reasoned(operation: str, description: str, move: Move) -> DossierNode:
+    """The mutation `operation`: the engine's `move`, with the officer's reason. Assigned to a
+    class attribute, whose name is the field's."""
+
+    async def resolve(
+        info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
+    ) -> DossierNode:
+        return await _move(info, id, expected_version, move, reason=reason)
+
+    return strawberry.mutation(
+        resolver=resolve, description=description, extensions=guard(operation)
+    )
+
+
+def _bare(operation: str, description: str, move: Move) -> DossierNode:
+    """The mutation `operation`: the engine's `move`, which takes nothing but the dossier."""
+
+    async def resolve(
+        info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
+        return await _move(info, id, expected_version, move)
+
+    return strawberry.mutation(
+        resolver=resolve, description=description, extensions=guard(operation)
+    )
+
+
 async def _receipt_slip(
     info: strawberry.Info, session: AsyncSession, got: engine.Received
 ) -> str | None:
@@ -232,14 +259,11 @@ class DossiersMutation:
             receipt_slip_html=receipt,
         )
 
-    @strawberry.mutation(
-        description="Refuse an online dossier (not received), with a reason.",
-        extensions=guard("refuseDossier"),
+    refuse_dossier = _reasoned(
+        "refuseDossier",
+        "Refuse an online dossier (not received), with a reason.",
+        engine.refuse,
     )
-    async def refuse_dossier(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
-    ) -> DossierNode:
-        return await _move(info, id, expected_version, engine.refuse, reason=reason)
 
     @strawberry.mutation(
         description="Assign the dossier to an officer: processing starts.",
@@ -293,14 +317,11 @@ class DossiersMutation:
             calendar=await _calendar(info),
         )
 
-    @strawberry.mutation(
-        description="Ask for a supplement (once per dossier): the clock stops.",
-        extensions=guard("requestSupplement"),
+    request_supplement = _reasoned(
+        "requestSupplement",
+        "Ask for a supplement (once per dossier): the clock stops.",
+        engine.request_supplement,
     )
-    async def request_supplement(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
-    ) -> DossierNode:
-        return await _move(info, id, expected_version, engine.request_supplement, reason=reason)
 
     @strawberry.mutation(
         description="The supplement arrived: the clock resumes, the appointment moves.",
@@ -322,38 +343,29 @@ class DossiersMutation:
     ) -> DossierNode:
         return await _move(info, id, expected_version, engine.request_fee, note=note)
 
-    @strawberry.mutation(
-        description="The financial obligation is met: processing resumes.",
-        extensions=guard("feePaid"),
+    fee_paid = _bare(
+        "feePaid",
+        "The financial obligation is met: processing resumes.",
+        engine.fee_paid,
     )
-    async def fee_paid(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
-    ) -> DossierNode:
-        return await _move(info, id, expected_version, engine.fee_paid)
 
-    @strawberry.mutation(
-        description="The citizen withdraws the dossier.", extensions=guard("withdrawDossier")
+    withdraw_dossier = _reasoned(
+        "withdrawDossier",
+        "The citizen withdraws the dossier.",
+        engine.withdraw,
     )
-    async def withdraw_dossier(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
-    ) -> DossierNode:
-        return await _move(info, id, expected_version, engine.withdraw, reason=reason)
 
-    @strawberry.mutation(
-        description="Stop processing, with a reason.", extensions=guard("stopDossier")
+    stop_dossier = _reasoned(
+        "stopDossier",
+        "Stop processing, with a reason.",
+        engine.stop,
     )
-    async def stop_dossier(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
-    ) -> DossierNode:
-        return await _move(info, id, expected_version, engine.stop, reason=reason)
 
-    @strawberry.mutation(
-        description="The result is handed to the applicant.", extensions=guard("returnResult")
+    return_result = _bare(
+        "returnResult",
+        "The result is handed to the applicant.",
+        engine.return_result,
     )
-    async def return_result(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
-    ) -> DossierNode:
-        return await _move(info, id, expected_version, engine.return_result)
 
     @strawberry.mutation(
         description="Apology slip (04) for an overdue dossier, with a new appointment; it stays "

@@ -9,28 +9,20 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from eiso.core.global_ids import encode_id
+from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.loading import then
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.tenants import onboarding
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
-
-
-def _graphql_enum(source: type[enum.Enum]) -> type[enum.Enum]:
-    """The same values, with the upper-case names GraphQL clients expect (COMMUNE, ...)."""
-    members = {m.name.upper(): m.value for m in source}
-    # mypy reads the functional API only with a literal name; this is the model's name.
-    graphql_enum = enum.Enum(source.__name__, members)  # type: ignore[misc]
-    return strawberry.enum(graphql_enum)
-
 
 if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
     AgencyKindEnum = AgencyKind
     IsoStatusEnum = IsoStatus
     TenantStatusEnum = TenantStatus
 else:
-    AgencyKindEnum = _graphql_enum(AgencyKind)
-    IsoStatusEnum = _graphql_enum(IsoStatus)
-    TenantStatusEnum = _graphql_enum(TenantStatus)
+    AgencyKindEnum = graphql_enum(AgencyKind)
+    IsoStatusEnum = graphql_enum(IsoStatus)
+    TenantStatusEnum = graphql_enum(TenantStatus)
 
 
 @strawberry.enum(name="ImportFormat")

@@ -4,8 +4,7 @@ built from core/qms/figures.py, objectives.py and annual_report.py."""
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,58 +12,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import annual_report, figures, objectives
 from eiso.graphql.dossiers.nodes import DossierStatus
+from eiso.graphql.shared.enums import graphql_enum
 
 # -- enums and inputs ---------------------------------------------------------------------------
 
 
-@strawberry.enum(name="FigureGroup")
-class FigureGroupEnum(enum.Enum):
-    NATION = "nation"
-    PROVINCE = "province"
-    AGENCY = "agency"
-    PROCEDURE = "procedure"
-
-
-@strawberry.enum(name="FigureMetric")
-class FigureMetricEnum(enum.Enum):
-    RECEIVED = "received"
-    FINISHED = "finished"
-    ON_TIME = "on_time"
-    FINISHED_LATE = "finished_late"
-    BACKLOG = "backlog"
-    BACKLOG_LATE = "backlog_late"
-    LATE = "late"
-    RATED = "rated"
-    SATISFIED = "satisfied"
-
-
-@strawberry.enum(name="ObjectiveMetric")
-class ObjectiveMetricEnum(enum.Enum):
-    ON_TIME_RATE = "on_time_rate"
-    SATISFIED_SHARE = "satisfied_share"
-    RATING_MEAN = "rating_mean"
-    MEAN_DAYS = "mean_days"
-    P90_DAYS = "p90_days"
-    RECEIVED = "received"
-    FINISHED = "finished"
-    LATE = "late"
-    BACKLOG = "backlog"
-
-
-@strawberry.enum(name="ObjectiveComparator")
-class ComparatorEnum(enum.Enum):
-    AT_LEAST = "at_least"
-    AT_MOST = "at_most"
-    MORE_THAN = "more_than"
-    LESS_THAN = "less_than"
-
-
-@strawberry.enum(name="ObjectiveStatus")
-class ObjectiveStatusEnum(enum.Enum):
-    ACHIEVED = "achieved"
-    NOT_ACHIEVED = "not_achieved"
-    IN_PROGRESS = "in_progress"
-    NO_DATA = "no_data"
+if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
+    FigureGroupEnum = figures.Group
+    FigureMetricEnum = figures.Metric
+    ObjectiveMetricEnum = objectives.ObjectiveMetric
+    ComparatorEnum = objectives.Comparator
+    ObjectiveStatusEnum = objectives.ObjectiveStatus
+else:
+    FigureGroupEnum = graphql_enum(figures.Group, "FigureGroup")
+    FigureMetricEnum = graphql_enum(figures.Metric, "FigureMetric")
+    ObjectiveMetricEnum = graphql_enum(objectives.ObjectiveMetric, "ObjectiveMetric")
+    ComparatorEnum = graphql_enum(objectives.Comparator, "ObjectiveComparator")
+    ObjectiveStatusEnum = graphql_enum(objectives.ObjectiveStatus, "ObjectiveStatus")
 
 
 @strawberry.input(

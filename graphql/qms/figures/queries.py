@@ -36,6 +36,8 @@ from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard
 from eiso.infra.clock import aware
 
+_BY_NATION = FigureGroupEnum("nation")  # the default grouping
+
 
 def _narrow(
     principal: Principal,
@@ -76,7 +78,7 @@ class FiguresQuery:
         self,
         info: strawberry.Info,
         period: PeriodInput,
-        group_by: FigureGroupEnum = FigureGroupEnum.NATION,
+        group_by: FigureGroupEnum = _BY_NATION,
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
         procedure_code: str | None = None,

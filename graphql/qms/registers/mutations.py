@@ -44,11 +44,24 @@ from eiso.tenants.scope import TenantScope
 _VersionMove = Callable[[AsyncSession, Principal, int, int], Awaitable[documents.DocumentVersion]]
 
 
-async def _version(
-    info: strawberry.Info, id: strawberry.ID, service: _VersionMove
-) -> DocumentVersionNode:
-    """A version's move (submit, approve, ...) by its global id, answering the version."""
-    return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", service))
+def _version_move(operation: str, description: str, service: _VersionMove) -> DocumentVersionNode:
+    """The mutation `operation`: a version's move (submit, approve, ...) by its global id,
+    answering the version. Assigned to a class attribute, whose name is the field's."""
+
+    async def move(info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
+        return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", service))
+
+    return strawberry.mutation(resolver=move, description=description, extensions=guard(operation))
+
+
+async def _acknowledged(
+    session: AsyncSession, who: Principal, province_id: int, row_id: int
+) -> documents.DocumentVersion:
+    """Acknowledge an effective version, answering it."""
+    await documents.acknowledge(session, who, province_id, row_id)
+    return await get_in_scope(
+        session, documents.DocumentVersion, province_id, row_id, "document version"
+    )
 
 
 @strawberry.type
@@ -107,49 +120,29 @@ class RegistersMutation:
             )
             return await document_node(session, document)
 
-    @strawberry.mutation(
-        description="Send a draft version for review.", extensions=guard("submitDocumentVersion")
+    submit_document_version = _version_move(
+        "submitDocumentVersion",
+        "Send a draft version for review.",
+        documents.submit,
     )
-    async def submit_document_version(
-        self, info: strawberry.Info, id: strawberry.ID
-    ) -> DocumentVersionNode:
-        return await _version(info, id, documents.submit)
 
-    @strawberry.mutation(
-        description="Approve a version in review (the agency's leader).",
-        extensions=guard("approveDocumentVersion"),
+    approve_document_version = _version_move(
+        "approveDocumentVersion",
+        "Approve a version in review (the agency's leader).",
+        documents.approve,
     )
-    async def approve_document_version(
-        self, info: strawberry.Info, id: strawberry.ID
-    ) -> DocumentVersionNode:
-        return await _version(info, id, documents.approve)
 
-    @strawberry.mutation(
-        description="Make an approved version effective; the previous effective one "
-        "becomes obsolete.",
-        extensions=guard("makeDocumentVersionEffective"),
+    make_document_version_effective = _version_move(
+        "makeDocumentVersionEffective",
+        "Make an approved version effective; the previous effective one becomes obsolete.",
+        documents.make_effective,
     )
-    async def make_document_version_effective(
-        self, info: strawberry.Info, id: strawberry.ID
-    ) -> DocumentVersionNode:
-        return await _version(info, id, documents.make_effective)
 
-    @strawberry.mutation(
-        description="Confirm having read an effective version.",
-        extensions=guard("acknowledgeDocument"),
+    acknowledge_document = _version_move(
+        "acknowledgeDocument",
+        "Confirm having read an effective version.",
+        _acknowledged,
     )
-    async def acknowledge_document(
-        self, info: strawberry.Info, id: strawberry.ID
-    ) -> DocumentVersionNode:
-        async def acknowledged(
-            session: AsyncSession, who: Principal, province_id: int, row_id: int
-        ) -> documents.DocumentVersion:
-            await documents.acknowledge(session, who, province_id, row_id)
-            return await get_in_scope(
-                session, documents.DocumentVersion, province_id, row_id, "document version"
-            )
-
-        return await _version(info, id, acknowledged)
 
     @strawberry.mutation(
         description="Raise a nonconformity by hand, from an audit finding or from a complaint "
@@ -339,24 +332,18 @@ class RegistersMutation:
             )
         )
 
-    @strawberry.mutation(
-        description="Send a version in review back to draft (the agency's leader).",
-        extensions=guard("rejectDocumentVersion"),
+    reject_document_version = _version_move(
+        "rejectDocumentVersion",
+        "Send a version in review back to draft (the agency's leader).",
+        documents.reject,
     )
-    async def reject_document_version(
-        self, info: strawberry.Info, id: strawberry.ID
-    ) -> DocumentVersionNode:
-        return await _version(info, id, documents.reject)
 
-    @strawberry.mutation(
-        description="Withdraw the effective version: it becomes obsolete and can never be "
+    withdraw_document_version = _version_move(
+        "withdrawDocumentVersion",
+        "Withdraw the effective version: it becomes obsolete and can never be "
         "effective again (INVALID_TRANSITION).",
-        extensions=guard("withdrawDocumentVersion"),
+        documents.withdraw,
     )
-    async def withdraw_document_version(
-        self, info: strawberry.Info, id: strawberry.ID
-    ) -> DocumentVersionNode:
-        return await _version(info, id, documents.withdraw)
 
     @strawberry.mutation(
         description="Attach a file to a draft version, base64-encoded (at most 20 MB); stored "
