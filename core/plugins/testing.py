@@ -21,17 +21,20 @@ import dataclasses
 import pathlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import pytest_asyncio
-from starlette.applications import Starlette
 
 from eiso.core.auth.authenticator import Caller
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.tenants.scope import TenantScope
+
+if TYPE_CHECKING:  # the app the kit builds; the kit itself speaks HTTP only through httpx
+    from starlette.applications import Starlette
 
 
 class TokenIssuer:
