@@ -2,6 +2,14 @@
 fields, directives and a cost budget counting requested objects; bounded parser and
 validation caches. Strawberry's extensions where they fit, our own validation rules where not.
 
+Every rule works in time linear in the query's text: a fragment's result (depth, aliases,
+response keys, cost) is computed once and applied per spread, each rule's visits are counted
+(`work`) against a cap derived from the document's size, and a rule stops at the first excess.
+Strawberry's depth and alias validators re-walk a fragment per spread (exponential for
+fragments spreading fragments), so ours replace them with the same messages. A `first`/`last`
+given by a variable is costed with the request's value when the query runs
+(`execution_cost_error`): validation, cached per query text, knows no variable values.
+
 The rule classes are built once per set of limits: the validation caches key on them, and a
 class made per request would never hit a cache.
 """
@@ -386,6 +394,8 @@ def query_cost(
                 name = value.name.value
                 if variables is not None and variables.get(name) is not None:
                     given = variables[name]
+                    if isinstance(given, float) and given.is_integer():
+                        given = int(given)  # graphql-core takes 100.0 for an Int
                     return max(given, 0) if isinstance(given, int) else fallback
                 value = defaults.get(name)
                 if value is None:
