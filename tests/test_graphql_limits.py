@@ -229,3 +229,162 @@ async def test_malformed_posts_are_400_with_a_reason(client, body, reason):
     )
     assert response.status_code == 400
     assert reason.lower() in response.text.lower()
+
+
+# Query bombs: each limit rule visits a bounded number of nodes per selection of the document
+# (fragments are computed once, not per spread), read from `limits.work` rather than timed.
+# The timeout marks are a guard against a regression hanging the suite, not an assertion.
+
+
+def fan_out(n: int, leaf: str = "version", directive: str = "") -> str:
+    """Issue 16's bomb: n fragments, each spreading the next twice (2**n copies of `leaf`)."""
+    fragments = "".join(
+        f"fragment F{i} on Query {{ ... on Query {directive} {{ ...F{i + 1} }} "
+        f"... on Query {{ ...F{i + 1} }} }} "
+        for i in range(n)
+    )
+    return "query { ...F0 } " + fragments + f"fragment F{n} on Query {{ {leaf} }} "
+
+
+async def refused_within_bounds(client, query: str, code: str | None, message: str = ""):
+    """The query's answer, checking every rule's visits stayed within a small multiple of the
+    query's length (a linear bound; the exponential expansion is 2**n)."""
+    from eiso.graphql.server.limits import work
+
+    work.clear()
+    _, body = await gql(client, query)
+    if code is not None:
+        assert code in codes(body), body
+    if message:
+        assert any(message in e["message"] for e in body["errors"]), body
+    for rule, visits in work.items():
+        assert visits <= 20 * len(query), (rule, visits, len(query))
+    return body
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("n", [19, 30])
+async def test_fragment_fan_out_is_refused_in_linear_work(client, n):
+    body = await refused_within_bounds(client, fan_out(n), "TOO_MANY_DUPLICATED_FIELDS")
+    assert body.get("data") is None
+
+
+@pytest.mark.timeout(10)
+async def test_fragment_fan_out_within_limits_is_answered(client):
+    from eiso.graphql.server.limits import work
+
+    work.clear()
+    status, body = await gql(client, fan_out(3))  # 8 `version`s: 7 duplicates, under 10
+    assert status == 200 and body["data"] == {"version": body["data"]["version"]}
+    assert "errors" not in body
+    assert 0 < sum(work.values()) < 20 * len(fan_out(3))
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("n", [19, 30])
+async def test_alias_fan_out_through_fragments_is_refused_in_linear_work(client, n):
+    fragments = "".join(
+        f"fragment F{i} on Query {{ a{i}: __typename ...F{i + 1} b{i}: __typename ...F{i + 1} }} "
+        for i in range(n)
+    )
+    query = "query { ...F0 } " + fragments + f"fragment F{n} on Query {{ v: version }} "
+    await refused_within_bounds(client, query, None, "aliases found. Allowed: 30")
+
+
+@pytest.mark.timeout(10)
+async def test_depth_through_fragments_is_refused_in_linear_work(client):
+    """Deep nesting spread through fragments, each spread twice: the depth is counted once per
+    fragment. `me` nests objects; 40 levels of inline fragments add no depth, fields do."""
+    query = fan_out(19, "provinces { edges { node { code } } }")
+    # Within the depth limit through 19 fragment levels: answered by the duplicated-fields rule
+    # (2**19 copies of `provinces`), in linear work for every rule.
+    await refused_within_bounds(client, query, "TOO_MANY_DUPLICATED_FIELDS")
+    nested = "{ " + "... on Query { " * 150 + "version" + " }" * 150 + " }"
+    body = await refused_within_bounds(client, nested, None)
+    assert body["data"]["version"]  # inline fragments add no depth
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("n", [5, 30])
+async def test_deep_nesting_through_fragments_in_linear_work(n):
+    """Each fragment nests one level and spreads the next twice: 2**n paths, n levels deep."""
+    from eiso.graphql.server.limits import schema_extensions, work
+
+    schema = strawberry.Schema(DeepQuery, extensions=schema_extensions(LIMITS))
+    fragments = "".join(
+        f"fragment F{i} on Node {{ child {{ ... on Node {{ ...F{i + 1} }} "
+        f"... on Node {{ ...F{i + 1} }} }} }} "
+        for i in range(n)
+    )
+    query = "{ node { ...F0 } } " + fragments + f"fragment F{n} on Node {{ name }}"
+    work.clear()
+    result = await schema.execute(query)
+    if n > LIMITS.max_depth:
+        assert result.data is None
+        messages = [e.message for e in result.errors]  # the cost rule refuses 2**30 too
+        assert f"'anonymous' exceeds maximum operation depth of {LIMITS.max_depth}" in messages
+    else:
+        assert result.errors is None
+    assert 0 < max(work.values()) <= 20 * len(query)
+
+
+@pytest.mark.timeout(10)
+async def test_long_directive_lists_are_refused_in_linear_work(client):
+    query = "{ __typename " + "@include(if: true) " * 100 + "}"
+    await refused_within_bounds(client, query, "TOO_MANY_DIRECTIVES")
+    # Directives inside a fragment spread 2**19 times count once each (they are nodes).
+    await refused_within_bounds(client, fan_out(19, directive="@skip(if: false)"), None)
+
+
+@pytest.mark.timeout(10)
+async def test_many_variables_are_answered_in_linear_work(client):
+    count = 600
+    definitions = ", ".join(f"$v{i}: Int" for i in range(count))
+    query = f"query Q({definitions}) {{ version }}"
+    body = await refused_within_bounds(client, query, None)
+    # Unused variables are a validation error (graphql-core's rule), or the token cap refuses.
+    assert body.get("data") is None and body["errors"]
+    used = ", ".join(f"$v{i}: Int" for i in range(40))
+    uses = " ".join(f"p{i}: provinces(first: $v{i}) {{ totalCount }}" for i in range(40))
+    await refused_within_bounds(client, f"query Q({used}) {{ {uses} }}", None, "aliases found")
+
+
+def paged(copies: int, variable: str = "$n: Int!") -> str:
+    pages = " ".join(
+        f"p{i}: provinces(first: $n) {{ edges {{ node {{ code }} }} }}" for i in range(copies)
+    )
+    return f"query Q({variable}) {{ {pages} }}"
+
+
+PAGED = paged(3)
+
+
+async def test_a_variable_first_is_costed_by_its_value(client):
+    literal = PAGED.replace("($n: Int!)", "").replace("$n", "100")
+    _, refused = await gql(client, literal)
+    assert "QUERY_TOO_COSTLY" in codes(refused)
+    _, body = await gql(client, PAGED, variables={"n": 100})
+    assert codes(body) == codes(refused) and body["errors"] == refused["errors"]
+    assert body.get("data") is None
+    # The validation cache holds the text's result: a cheap value does not vouch for a dear one.
+    for n, costly in [(5, False), (100, True), (5, False), (100.0, True)]:
+        status, body = await gql(client, PAGED, variables={"n": n})
+        assert ("QUERY_TOO_COSTLY" in codes(body)) is costly, (n, body)
+        if not costly:
+            assert (
+                status == 200 and "errors" not in body and set(body["data"]) == {"p0", "p1", "p2"}
+            )
+
+
+async def test_a_variable_first_without_a_value_falls_back_to_defaults(client):
+    """No value: the variable's default, else the argument's (`provinces(first: Int! = 50)`):
+    five pages of 50 provinces cost 5 * 50 * 21 = 5250, over the budget of 5000."""
+    five = paged(5, "$n: Int")
+    _, body = await gql(client, five)
+    assert "QUERY_TOO_COSTLY" in codes(body) and "5250" in body["errors"][0]["message"]
+    _, body = await gql(client, five, variables={"n": 5})
+    assert "errors" not in body
+    _, body = await gql(client, PAGED.replace("$n: Int!", "$n: Int! = 100"))
+    assert "QUERY_TOO_COSTLY" in codes(body)
+    _, body = await gql(client, PAGED.replace("$n: Int!", "$n: Int! = 5"))
+    assert "errors" not in body

@@ -104,8 +104,11 @@ async def test_cursor_pagination_walks_every_agency_once(client, callers, world)
     assert sorted(seen) == sorted(agency.code for agency in agencies)
     body = await gql(client, AGENCIES, {"first": 2, "after": "not-a-cursor"}, headers)
     assert codes(body) == ["BAD_INPUT"]
-    body = await gql(client, AGENCIES, {"first": 1000}, headers)
+    body = await gql(client, AGENCIES, {"first": 101}, headers)  # over MAX_PAGE, in budget
     assert codes(body) == ["BAD_INPUT"]
+    # A variable `first` is costed by its value, as a literal one (issue 16).
+    body = await gql(client, AGENCIES, {"first": 1000}, headers)
+    assert codes(body) == ["QUERY_TOO_COSTLY"]
 
 
 async def test_agency_by_global_id(client, callers, world):

@@ -37,7 +37,14 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
 from eiso.graphql.server.executor import EisoExecutionContext
-from eiso.graphql.server.limits import HygieneFactory, Limits, limit_rules, schema_extensions
+from eiso.graphql.server.limits import (
+    HygieneFactory,
+    Limits,
+    execution_cost_error,
+    limit_rules,
+    pages_by_variable,
+    schema_extensions,
+)
 from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules
 
 # Strawberry annotates its check `-> bool`; graphql-core asks for the TypeGuard that it is.
@@ -57,15 +64,17 @@ class EisoSchema(strawberry.Schema):
             isinstance(factory, HygieneFactory) for factory in self.extensions
         )
 
-    def _prepare(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
-        """(document or None, errors) for a query text: parsing and validation, cached."""
+    def _prepare(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError], bool]:
+        """(document or None, errors, whether a `first`/`last` is given by a variable) for a
+        query text: parsing and validation, cached."""
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
-            return None, [error]
+            return None, [error], False
         except Exception as error:  # noqa: BLE001 - as Strawberry: any parser failure is an error
-            return None, [GraphQLError(str(error), original_error=error)]
-        return document, validate_document(self._schema, document, self.rules)
+            return None, [GraphQLError(str(error), original_error=error)], False
+        errors = validate_document(self._schema, document, self.rules)
+        return document, errors, not errors and pages_by_variable(document)
 
     async def execute(
         self,
@@ -89,11 +98,17 @@ class EisoSchema(strawberry.Schema):
             )
         if not query:
             raise MissingQueryError
-        document, errors = self.prepared(query)
+        document, errors, pages_by_variable = self.prepared(query)
         if document is not None:
             self._check_operation(document, operation_name, allowed_operation_types)
         if errors or document is None:  # no document: a parse error
             return self._failed(errors)
+        if pages_by_variable:  # the cost budget with this request's values (not cached)
+            error = execution_cost_error(
+                self._schema, document, operation_name, variable_values, self.limits
+            )
+            if error is not None:
+                return self._failed([error])
         try:
             result = execute(
                 self._schema,
