@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Annotated
@@ -64,6 +65,42 @@ async def _acknowledged(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class DocumentFields:
+    """What a new document (an agency's own or a province's model) is given."""
+
+    kind: str
+    code: str
+    title: str
+    content: str
+    legal_reference: str | None
+
+
+async def _created(
+    session: AsyncSession,
+    who: Principal,
+    province_id: int,
+    agency_id: int,
+    fields: DocumentFields,
+    *,
+    is_model: bool = False,
+) -> DocumentNode:
+    """A new document with version 1 as a draft, as its node."""
+    document, _ = await documents.create_document(
+        session,
+        who,
+        province_id=province_id,
+        agency_id=agency_id,
+        kind=fields.kind,
+        code=fields.code,
+        title=fields.title,
+        content=fields.content,
+        is_model=is_model,
+        legal_reference=fields.legal_reference,
+    )
+    return await document_node(session, document)
+
+
 @strawberry.type
 class RegistersMutation:
     @strawberry.mutation(
@@ -81,18 +118,8 @@ class RegistersMutation:
     ) -> DocumentNode:
         async def work(session: AsyncSession, who: Principal) -> DocumentNode:
             province_id, agency_id = agency_of(who)
-            document, _ = await documents.create_document(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=agency_id,
-                kind=kind.value,
-                code=code,
-                title=title,
-                content=content,
-                legal_reference=legal_reference,
-            )
-            return await document_node(session, document)
+            fields = DocumentFields(kind.value, code, title, content, legal_reference)
+            return await _created(session, who, province_id, agency_id, fields)
 
         return await in_transaction(info, work)
 
@@ -394,19 +421,8 @@ class RegistersMutation:
             session.begin(),
         ):
             owner = await documents.model_owner(session, province_id)
-            document, _ = await documents.create_document(
-                session,
-                principal,
-                province_id=province_id,
-                agency_id=owner,
-                kind=kind.value,
-                code=code,
-                title=title,
-                content=content,
-                is_model=True,
-                legal_reference=legal_reference,
-            )
-            return await document_node(session, document)
+            fields = DocumentFields(kind.value, code, title, content, legal_reference)
+            return await _created(session, principal, province_id, owner, fields, is_model=True)
 
     @strawberry.mutation(
         description="Review a risk: new likelihood and impact (1-5), treatment, next review date.",
