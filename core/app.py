@@ -22,6 +22,7 @@ import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
 from eiso.core.auth.authenticator import Authenticator
+from eiso.core.auth.keys import ensure_current_key
 from eiso.core.auth.service import AuthService
 from eiso.core.dossiers import catalogue
 from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
@@ -76,6 +77,16 @@ async def _sync_catalogue(resources: Resources, plugins: PluginRegistry) -> None
         )
 
 
+async def _ensure_signing_key(resources: Resources) -> None:
+    """The JWKS publishes a key from the first start (keys.ensure_current_key). A database
+    that cannot be reached is logged, not fatal: the first token creates the key then."""
+    try:
+        if await ensure_current_key(resources):
+            log.info("first token signing key created")
+    except (SQLAlchemyError, OSError) as error:
+        log.error("signing key not checked", extra={"error": str(error).splitlines()[0]})
+
+
 def create_app(
     settings: Settings | None = None,
     resources: Resources | None = None,
@@ -119,6 +130,7 @@ def create_app(
         # One stream reader per worker for every subscription it serves (started lazily).
         app.state.live_feed = LiveFeed(res.redis, res.key, [DOSSIER_TOPIC])
         app.state.auth = AuthService(app.state.resources)
+        await _ensure_signing_key(res)
         watch_module_changes(res)
         # Module switches arrive by pub/sub: no Redis round trip per request while it is up.
         listener = asyncio.create_task(active.listen(res))

@@ -14,9 +14,12 @@ import datetime as dt
 import json
 import secrets
 import time
+from typing import Any, cast
 
 from joserfc.jwk import KeySet, KeySetSerialization, RSAKey
-from sqlalchemy import select
+from sqlalchemy import exists, insert, literal, select, text
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from eiso.core.auth.models import SigningKey
@@ -30,6 +33,8 @@ CACHE_SECONDS = 60
 CLOCK_MARGIN = dt.timedelta(minutes=2)
 # An unknown kid reloads the keys at most this often, so forged kids cannot hammer the database.
 UNKNOWN_KID_RELOAD_SECONDS = 5
+# pg_advisory_xact_lock key of the first key's creation ("eisokeys" in ASCII).
+FIRST_KEY_LOCK = 0x6569736F6B657973
 
 
 def _generate(secret_key: str) -> SigningKey:
@@ -57,6 +62,35 @@ async def rotate(resources: Resources) -> SigningKey:
             key.retired_at = utcnow()
         session.add(new)
     return new
+
+
+async def _has_current_key(resources: Resources) -> bool:
+    async with resources.session(TenantScope.nation()) as session:
+        current = select(col(SigningKey.kid)).where(col(SigningKey.retired_at).is_(None)).limit(1)
+        return (await session.execute(current)).first() is not None
+
+
+async def ensure_current_key(resources: Resources) -> bool:
+    """Create a signing key when none is current, so the JWKS publishes one from the first
+    start (a resource server that starts first must find it). Several workers starting at once
+    create one key: on PostgreSQL they queue on an advisory lock, and the insert itself is
+    conditional (one statement, atomic on SQLite's single writer). True if this call made it."""
+    if await _has_current_key(resources):
+        return False
+    new = await asyncio.to_thread(_generate, resources.settings.secret_key.get_secret_value())
+    table = SigningKey.__table__  # type: ignore[attr-defined]
+    values = {c: getattr(new, c) for c in ("kid", "alg", "public_jwk", "private_jwk_encrypted")}
+    values |= {"created_at": utcnow()}
+    columns = list(values)
+    literals: list[ColumnElement[Any]] = [literal(v, table.c[c].type) for c, v in values.items()]
+    chosen = select(*literals).where(~exists().where(table.c.retired_at.is_(None)))
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": FIRST_KEY_LOCK}
+            )
+        result = await session.execute(insert(table).from_select(columns, chosen))
+    return bool(cast("CursorResult[Any]", result).rowcount)
 
 
 class KeyStore:
@@ -106,7 +140,7 @@ class KeyStore:
         """The key that signs new tokens; the first call on an empty database creates one."""
         await self._fresh()
         if self._signing is None:
-            await rotate(self.resources)
+            await ensure_current_key(self.resources)
             await self.reload()
         assert self._signing is not None
         return self._signing
