@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./var/eiso.db"
     # Migrations run as the owner of the tables; the app may connect as a role that is not.
     migration_database_url: str | None = None
+    # `eiso db backup` connects as this role, which bypasses row-level security (docs/operating.md).
+    backup_database_url: str | None = None
     redis_url: str = "memory://"
     # Every key eiso writes starts with this, so several deployments (or test runs) can share
     # one Redis without touching each other's keys.
@@ -113,7 +115,7 @@ class Settings(BaseSettings):
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("database_url", "migration_database_url")
+    @field_validator("database_url", "migration_database_url", "backup_database_url")
     @classmethod
     def _database_scheme(cls, value: str | None) -> str | None:
         if value is None:
