@@ -408,7 +408,7 @@ CASES = [
     ),
     Case(
         "receive for an unknown procedure",
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: '
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, sectorData: '
         "{}}) { replayed } }",
         lambda mine, theirs: {},
         codes=("NOT_FOUND",),

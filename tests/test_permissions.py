@@ -50,7 +50,7 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "receiveDossier": (
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) '
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, sectorData: {}}) '
         "{ replayed } }",
         DOSSIER_CALLERS,
     ),

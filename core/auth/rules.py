@@ -61,6 +61,7 @@ RULES: dict[str, Rule] = {
     "dossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "receiveDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "acceptDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "refuseDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "assignDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "completeStep": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
@@ -74,6 +75,9 @@ RULES: dict[str, Rule] = {
     "recordApology": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "publicDossier": PUBLIC,
     "rateDossier": PUBLIC,
+    # The citizen (no account) withdraws an online dossier before acceptance: the dossier code
+    # and lookup key prove it, as for the lookup.
+    "withdrawOnlineDossier": PUBLIC,
     # QMS (clauses 7.5, 6.1, 9.2, 10.2): staff read; the ISO secretary maintains, the leader
     # approves, auditors record audits. Integration clients read with qms:read.
     **dict.fromkeys(

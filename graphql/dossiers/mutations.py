@@ -25,8 +25,9 @@ from eiso.core.global_ids import decode_id
 from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
-from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
-from eiso.graphql.dossiers.queries import client_address
+from eiso.graphql.dossiers.applicant import Applicant, ApplicantInput
+from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, PublicDossier, ReceivedDossier
+from eiso.graphql.dossiers.queries import client_address, public_node
 from eiso.graphql.shared.callers import acting_agency
 from eiso.graphql.shared.permissions import guard
 from eiso.tenants.models import Agency
@@ -170,9 +171,7 @@ def _complete_step(info: strawberry.Info) -> Move:
 @strawberry.input
 class ReceiveDossierInput:
     procedure_code: str
-    applicant: JSON = strawberry.field(
-        description="Personal data: never shown publicly, logged or audited."
-    )
+    applicant: ApplicantInput
     sector_data: JSON
     online: bool = False
 
@@ -240,9 +239,9 @@ class DossiersMutation:
                 session,
                 agency=agency,
                 procedure_code=input.procedure_code,
-                # Any JSON: the engine refuses an applicant that is not an object (BAD_INPUT);
-                # the procedure's model, when it has one, checks the sector data.
-                applicant=cast("dict[str, Any]", input.applicant),
+                # The engine checks the applicant's fields (BAD_INPUT naming the field) and the
+                # procedure's model, when it has one, the sector data.
+                applicant=input.applicant.stored(),
                 sector_data=cast("dict[str, Any]", input.sector_data or {}),
                 actor=principal.subject,
                 calendar=calendar,
@@ -254,9 +253,22 @@ class DossiersMutation:
             receipt = await _receipt_slip(info, session, got)
         return ReceivedDossier(
             dossier=DossierNode(row=got.dossier),
+            applicant=Applicant.of(got.dossier.applicant),
             lookup_key=got.lookup_key,
             replayed=got.replayed,
             receipt_slip_html=receipt,
+        )
+
+    @strawberry.mutation(
+        description="Accept an online dossier (new → received): its clock starts and it gets "
+        "its receipt slip (01) and process control slip (05).",
+        extensions=guard("acceptDossier"),
+    )
+    async def accept_dossier(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
+        return await _move(
+            info, id, expected_version, engine.accept, calendar=await _calendar(info)
         )
 
     refuse_dossier = _reasoned(
@@ -319,12 +331,14 @@ class DossiersMutation:
 
     request_supplement = _reasoned(
         "requestSupplement",
-        "Ask for a supplement (once per dossier): the clock stops.",
+        "Ask for a supplement, with what to add and why (slip 02): once before an online "
+        "dossier is accepted (no clock runs yet) and once after acceptance (the clock stops).",
         engine.request_supplement,
     )
 
     @strawberry.mutation(
-        description="The supplement arrived: the clock resumes, the appointment moves.",
+        description="The supplement arrived: the clock resumes, the appointment moves (a dossier "
+        "not yet accepted goes back to new, to be checked again).",
         extensions=guard("supplementReceived"),
     )
     async def supplement_received(
@@ -351,7 +365,9 @@ class DossiersMutation:
 
     withdraw_dossier = _reasoned(
         "withdrawDossier",
-        "The citizen withdraws the dossier.",
+        "The citizen withdraws the dossier (recorded by the agency on the citizen's request, "
+        "at any status before processed; before acceptance the citizen may also do it "
+        "through withdrawOnlineDossier).",
         engine.withdraw,
     )
 
@@ -387,6 +403,19 @@ class DossiersMutation:
             engine.record_apology,
             reason=reason,
             new_appointment=new_appointment,
+        )
+
+    @strawberry.mutation(
+        description="The citizen withdraws an online dossier that is not accepted yet (no "
+        "account: the dossier code and lookup key, as for publicDossier).",
+        extensions=guard("withdrawOnlineDossier"),
+    )
+    async def withdraw_online_dossier(
+        self, info: strawberry.Info, code: str, lookup_key: str, reason: str
+    ) -> PublicDossier:
+        await public_limit.check(info.context.resources, client_address(info))
+        return public_node(
+            await service.withdraw_online(info.context.resources, code, lookup_key, reason)
         )
 
     @strawberry.mutation(

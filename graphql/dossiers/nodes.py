@@ -15,8 +15,9 @@ from strawberry.scalars import JSON
 from eiso.core.dossiers.engine import overdue
 from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
-from eiso.core.dossiers.statuses import Status
+from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
+from eiso.graphql.dossiers.applicant import Applicant
 from eiso.infra.clock import aware, utcnow
 
 # Marks the statuses' enum as GraphQL's `DossierStatus` (in place: the class is the same).
@@ -219,6 +220,9 @@ class DossierStepNode:
 @strawberry.type
 class ReceivedDossier:
     dossier: DossierNode
+    applicant: Applicant = strawberry.field(
+        description="The applicant as stored (to the receiving officer only, in this answer)."
+    )
     lookup_key: str | None = strawberry.field(
         description="Given once, on the first answer; eiso keeps only its hash."
     )
@@ -231,14 +235,39 @@ class ReceivedDossier:
     )
 
 
+def _label_vi(root: Any) -> str:
+    return LABELS[root.status][0]
+
+
+def _label_en(root: Any) -> str:
+    return LABELS[root.status][1]
+
+
+def _status_labels() -> tuple[Any, Any]:
+    """The two label fields of a type with `status`, worded as the national portal does."""
+    return (
+        strawberry.field(resolver=_label_vi, description="Nhãn trạng thái, e.g. \"Đang xử lý\"."),
+        strawberry.field(resolver=_label_en, description="The status's English label."),
+    )
+
+
 @strawberry.type
 class PublicEvent:
     at: dt.datetime
     action: str
     status: DossierStatus
+    status_label_vi, status_label_en = _status_labels()
     agency: str = strawberry.field(
         description="The agency that acted (one timeline across agencies)."
     )
+
+
+@strawberry.type(description="The supplement the dossier waits for (slip 02's request).")
+class SupplementRequest:
+    text: str = strawberry.field(
+        description="Nội dung, lý do yêu cầu bổ sung: what to add, and why."
+    )
+    requested_at: dt.datetime
 
 
 @strawberry.type
@@ -246,7 +275,11 @@ class PublicDossier:
     code: str
     procedure_code: str
     status: DossierStatus
+    status_label_vi, status_label_en = _status_labels()
     received_at: dt.datetime
     appointment_at: dt.datetime | None
     late: bool
     timeline: list[PublicEvent]
+    supplement_request: SupplementRequest | None = strawberry.field(
+        description="While the status is supplement requested: the request to answer."
+    )

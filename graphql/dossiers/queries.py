@@ -19,6 +19,7 @@ from eiso.graphql.dossiers.nodes import (
     ProcedureNode,
     PublicDossier,
     PublicEvent,
+    SupplementRequest,
 )
 from eiso.graphql.shared.connections import Connection, check_first
 from eiso.graphql.shared.lookup import load_node
@@ -44,6 +45,18 @@ def client_address(info: strawberry.Info) -> str:
     """The caller's network address (what the public lookup's rate limit counts)."""
     client = getattr(info.context.request, "client", None)
     return client.host if client else "unknown"
+
+
+def public_node(seen: dict[str, Any]) -> PublicDossier:
+    """The citizen's view (core/dossiers/service.py's `public_dossier`) as its GraphQL type."""
+    asked = seen["supplement_request"]
+    return PublicDossier(
+        **{
+            **seen,
+            "timeline": [PublicEvent(**e) for e in seen["timeline"]],
+            "supplement_request": SupplementRequest(**asked) if asked else None,
+        }
+    )
 
 
 def _by_code(row: ProcedureRecord) -> list[Any]:
@@ -106,5 +119,4 @@ class DossiersQuery:
         self, info: strawberry.Info, code: str, lookup_key: str
     ) -> PublicDossier:
         await public_limit.check(info.context.resources, client_address(info))
-        seen = await service.public_dossier(info.context.resources, code, lookup_key)
-        return PublicDossier(**{**seen, "timeline": [PublicEvent(**e) for e in seen["timeline"]]})
+        return public_node(await service.public_dossier(info.context.resources, code, lookup_key))
