@@ -216,8 +216,8 @@ async def offices(resources, callers, app, module: str, *names: str) -> list[Off
 
 
 RECEIVE = (
-    "mutation($p: String!, $a: ApplicantInput!, $d: JSON!) { receiveDossier(input: {procedureCode: $p, "
-    "applicant: $a,"
+    "mutation($p: String!, $a: ApplicantInput!, $d: JSON!) { receiveDossier(input: "
+    "{procedureCode: $p, applicant: $a,"
     " sectorData: $d}) { lookupKey dossier { id code status version currentStep } } }"
 )
 MOVE = (

@@ -408,9 +408,29 @@ CASES = [
     ),
     Case(
         "receive for an unknown procedure",
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, sectorData: '
-        "{}}) { replayed } }",
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
+        "sectorData: {}}) { replayed } }",
         lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "acceptDossier on their dossier",
+        "mutation($id: ID!) { acceptDossier(id: $id, expectedVersion: 1) { code } }",
+        _their_dossier_forged,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "citizen's withdrawal of their dossier without its lookup key",
+        'mutation($c: String!) { withdrawOnlineDossier(code: $c, lookupKey: "x", '
+        'reason: "x") { code status timeline { agency } } }',
+        lambda mine, theirs: {"c": theirs.rows[Dossier].code},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "public lookup of their dossier without its lookup key",
+        'query($c: String!) { publicDossier(code: $c, lookupKey: "x") { code statusLabelVi '
+        "supplementRequest { text } } }",
+        lambda mine, theirs: {"c": theirs.rows[Dossier].code},
         codes=("NOT_FOUND",),
     ),
     Case(

@@ -50,9 +50,17 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "receiveDossier": (
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, sectorData: {}}) '
-        "{ replayed } }",
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
+        "sectorData: {}}) { replayed } }",
         DOSSIER_CALLERS,
+    ),
+    "acceptDossier": (
+        'mutation { acceptDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "withdrawOnlineDossier": (
+        'mutation { withdrawOnlineDossier(code: "none", lookupKey: "x", reason: "x") { code } }',
+        "everyone",
     ),
     "refuseDossier": (
         'mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code '

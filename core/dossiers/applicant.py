@@ -42,9 +42,7 @@ class Applicant(BaseModel):
     phone: str | None = _label("Số điện thoại", "Phone", pattern=PHONE)
     email: str | None = _label("Thư điện tử", "E-mail", max_length=254, pattern=EMAIL)
     address: str | None = _label("Địa chỉ", "Address", max_length=500)
-    organisation: str | None = _label(
-        "Tên tổ chức", "Organisation", min_length=1, max_length=300
-    )
+    organisation: str | None = _label("Tên tổ chức", "Organisation", min_length=1, max_length=300)
     tax_code: str | None = _label("Mã số thuế", "Tax code", pattern=r"^\d{10}(-\d{3})?$")
     representative: str | None = _label(
         "Người đại diện theo pháp luật", "Legal representative", max_length=200
@@ -102,5 +100,3 @@ def display_name(stored: dict[str, Any] | None) -> str:
     """The name a slip prints: the person, else the organisation."""
     a = read(stored)
     return a.get("full_name") or a.get("organisation") or ""
-
-

@@ -117,9 +117,7 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
         }
 
 
-def _awaited_supplement(
-    dossier: Dossier, events: list[DossierEventRow]
-) -> dict[str, Any] | None:
+def _awaited_supplement(dossier: Dossier, events: list[DossierEventRow]) -> dict[str, Any] | None:
     """While the dossier waits for a supplement: the request the citizen must answer (its
     text, what slip 02 says, and when it was made)."""
     if dossier.status != Status.supplement_requested:

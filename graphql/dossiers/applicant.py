@@ -37,7 +37,7 @@ class ApplicantInput:
         """What the engine receives: the snake_case keys it stores, empty fields left out."""
         return {
             f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+            for f in dataclasses.fields(self)
             if getattr(self, f.name) is not None
         }
 

@@ -246,7 +246,7 @@ def _label_en(root: Any) -> str:
 def _status_labels() -> tuple[Any, Any]:
     """The two label fields of a type with `status`, worded as the national portal does."""
     return (
-        strawberry.field(resolver=_label_vi, description="Nhãn trạng thái, e.g. \"Đang xử lý\"."),
+        strawberry.field(resolver=_label_vi, description='Nhãn trạng thái, e.g. "Đang xử lý".'),
         strawberry.field(resolver=_label_en, description="The status's English label."),
     )
 
