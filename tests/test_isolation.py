@@ -384,6 +384,11 @@ CASES = [
         codes=("NOT_FOUND",),
     ),
     Case(
+        "a procedure is of the shared catalogue",
+        '{ procedure(code: "none") { code form { jsonSchema } } }',
+        lambda mine, theirs: {},
+    ),
+    Case(
         "procedures are the shared catalogue",
         "{ procedures(first: 5) { totalCount } }",
         lambda mine, theirs: {},

@@ -38,6 +38,7 @@ OPERATIONS = {
     "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', ADMINS),
     "activeModules": ("{ activeModules }", "everyone"),
     "procedures": ("{ procedures(first: 1) { totalCount } }", "everyone"),
+    "procedure": ('{ procedure(code: "none") { code } }', "everyone"),
     "dossiers": ("{ dossiers(first: 1) { totalCount } }", DOSSIER_CALLERS),
     "dossier": ('{ dossier(id: "RG9zc2llcjoxOjE=") { code } }', DOSSIER_CALLERS),
     "publicDossier": ('{ publicDossier(code: "none", lookupKey: "x") { code } }', "everyone"),

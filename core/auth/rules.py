@@ -57,6 +57,7 @@ RULES: dict[str, Rule] = {
     "activeModules": PUBLIC,
     # Dossiers: the agency's officers and leaders act; clients need dossiers:read / dossiers:write.
     "procedures": PUBLIC,
+    "procedure": PUBLIC,
     "dossiers": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "dossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),

@@ -32,7 +32,11 @@ class Applicant(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         title="Người nộp hồ sơ",
-        json_schema_extra={"title_en": "Applicant"},
+        # `_named` below, in JSON Schema (the aliases: the form names fields as GraphQL does)
+        json_schema_extra={
+            "title_en": "Applicant",
+            "anyOf": [{"required": ["fullName"]}, {"required": ["organisation"]}],
+        },
     )
 
     full_name: str | None = _label("Họ và tên", "Full name", min_length=1, max_length=200)

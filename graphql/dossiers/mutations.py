@@ -26,6 +26,7 @@ from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.dossiers.applicant import Applicant, ApplicantInput
+from eiso.graphql.dossiers.forms import procedure_of
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, PublicDossier, ReceivedDossier
 from eiso.graphql.dossiers.queries import client_address, public_node
 from eiso.graphql.shared.callers import acting_agency
@@ -49,12 +50,7 @@ def _acting(info: strawberry.Info) -> tuple[Principal, int, int]:
 
 
 def _procedure(info: strawberry.Info, procedure_code: str) -> Procedure | None:
-    registry = getattr(getattr(info.context.request, "app", None), "state", None)
-    registry = getattr(registry, "plugins", None)
-    for procedure in registry.procedures() if registry else ():
-        if procedure.code == procedure_code:
-            return procedure
-    return None
+    return procedure_of(info, procedure_code)
 
 
 def _data_model(info: strawberry.Info, procedure_code: str) -> type[BaseModel] | None:

@@ -18,6 +18,7 @@ from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
 from eiso.graphql.dossiers.applicant import Applicant
+from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
 from eiso.infra.clock import aware, utcnow
 
 # Marks the statuses' enum as GraphQL's `DossierStatus` (in place: the class is the same).
@@ -67,6 +68,14 @@ class ProcedureNode:
     @strawberry.field
     def module(self) -> str:
         return self.row.module
+
+    @strawberry.field(
+        description="The intake form, generated from the module's models: null when no loaded "
+        "module provides the procedure."
+    )
+    def form(self, info: strawberry.Info) -> ProcedureForm | None:
+        procedure = procedure_of(info, self.row.code)
+        return ProcedureForm(procedure=procedure) if procedure else None
 
 
 @strawberry.type(

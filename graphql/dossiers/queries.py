@@ -79,6 +79,22 @@ class DossiersQuery:
         return connection_of(rows, more, total, ProcedureNode, _by_code)
 
     @strawberry.field(
+        description="One procedure of the catalogue by its code (null when unknown or "
+        "inactive): its intake form for a frontend.",
+        extensions=guard("procedure"),
+    )
+    async def procedure(self, info: strawberry.Info, code: str) -> ProcedureNode | None:
+        async with info.context.resources.session(TenantScope.nation()) as session:
+            row = (
+                await session.execute(
+                    select(ProcedureRecord).where(
+                        col(ProcedureRecord.code) == code, col(ProcedureRecord.active).is_(True)
+                    )
+                )
+            ).scalar_one_or_none()
+        return ProcedureNode(row=row) if row else None
+
+    @strawberry.field(
         description="One dossier of the caller's agency.", extensions=guard("dossier")
     )
     async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode:
