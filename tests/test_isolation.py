@@ -378,6 +378,13 @@ CASES = [
         lambda mine, theirs: {},
     ),
     Case(
+        "dossiers with their relations show only mine",
+        "{ dossiers(first: 10) { edges { node { code agency { code name } procedure { code } "
+        "step { code assignee { name } } timeline { note actor { subject name } "
+        "agency { code name } } } } } }",
+        lambda mine, theirs: {},
+    ),
+    Case(
         "dossier by their id",
         "query($id: ID!) { dossier(id: $id) { code } }",
         _their_dossier_forged,
