@@ -22,7 +22,6 @@ from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.global_ids import decode_id
-from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.dossiers.applicant import Applicant, ApplicantInput
@@ -49,24 +48,20 @@ def _acting(info: strawberry.Info) -> tuple[Principal, int, int]:
     return principal, *agency
 
 
-def _procedure(info: strawberry.Info, procedure_code: str) -> Procedure | None:
-    return procedure_of(info, procedure_code)
-
-
 def _data_model(info: strawberry.Info, procedure_code: str) -> type[BaseModel] | None:
     """The module's pydantic model of the procedure's sector data (None: free-form)."""
-    procedure = _procedure(info, procedure_code)
+    procedure = procedure_of(info, procedure_code)
     return procedure.data_model if procedure else None
 
 
 def _unique_fields(info: strawberry.Info, procedure_code: str) -> tuple[Any, ...]:
-    procedure = _procedure(info, procedure_code)
+    procedure = procedure_of(info, procedure_code)
     return procedure.unique_fields if procedure else ()
 
 
 def _step_models(info: strawberry.Info, procedure_code: str) -> dict[str, type[BaseModel]]:
     """step code → the module's model of that step's own data."""
-    procedure = _procedure(info, procedure_code)
+    procedure = procedure_of(info, procedure_code)
     if procedure is None:
         return {}
     return {s.code: s.data_model for s in procedure.steps if s.data_model}
