@@ -290,3 +290,34 @@ def test_every_move_of_the_engine_has_a_mutation_in_the_table():
     for source, target, named in rows:
         assert named, f"{source.name} → {target.name}: name its mutation"
         assert named <= mutations, f"{source.name} → {target.name}: {named - mutations}"
+
+
+async def test_the_applicant_is_typed(desk, resources):
+    """ApplicantInput: a wrong field is BAD_INPUT naming it, in Vietnamese too, and nothing is
+    stored; an organisation may file without a person's name; the answer reads it back."""
+    receive = (
+        "mutation($a: ApplicantInput!) { receiveDossier(input: {procedureCode: "
+        f'"{PROC}", applicant: $a, sectorData: {DATA}}}) {{ applicant {{ fullName organisation '
+        "taxCode } dossier { code } } }"
+    )
+    before = (await desk.gql("{ dossiers(first: 1) { totalCount } }"))["data"]["dossiers"]
+    for applicant, field in (
+        ({"fullName": "Nguyễn Văn An", "citizenId": "12AB"}, "applicant.citizenId"),
+        ({"fullName": "Nguyễn Văn An", "email": "không-phải-thư"}, "applicant.email"),
+        ({"phone": "0912345678"}, "applicant.fullName"),
+        ({}, "applicant"),
+    ):
+        body = await desk.gql(receive, {"a": applicant})
+        assert codes(body) == ["BAD_INPUT"], body
+        error = body["errors"][0]["extensions"]
+        assert error["field"] == field and error["message_vi"]
+    after = (await desk.gql("{ dossiers(first: 1) { totalCount } }"))["data"]["dossiers"]
+    assert after == before
+    body = await desk.gql(
+        receive, {"a": {"organisation": "Công ty TNHH Hạ Long Xanh", "taxCode": "5700123456"}}
+    )
+    assert body["data"]["receiveDossier"]["applicant"] == {
+        "fullName": None,
+        "organisation": "Công ty TNHH Hạ Long Xanh",
+        "taxCode": "5700123456",
+    }

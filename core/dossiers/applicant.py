@@ -66,7 +66,9 @@ def clean(data: dict[str, Any]) -> dict[str, Any]:
         return Applicant.model_validate(data).model_dump(exclude_none=True)
     except ValidationError as error:
         first = error.errors()[0]
-        path = ".".join(str(p) for p in first["loc"])
+        # named as GraphQL names it (the alias), whichever spelling came in
+        fields = Applicant.model_fields
+        path = ".".join(str(fields[p].alias if p in fields else p) for p in first["loc"])
         field = f"applicant.{path}" if path else "applicant.fullName"
         raise DomainError(
             f"{field}: {first['msg']}",
