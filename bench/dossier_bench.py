@@ -203,7 +203,7 @@ class Server:
 
 RECEIVE = (
     'mutation($data: JSON!) { receiveDossier(input: {procedureCode: "' + PROCEDURE + '", '
-    'applicant: {full_name: "Nguyễn Thị Hoa", phone: "0912345678"}, sectorData: $data}) '
+    'applicant: {fullName: "Nguyễn Thị Hoa", phone: "0912345678"}, sectorData: $data}) '
     "{ dossier { id version } } }"
 )
 MOVES = {

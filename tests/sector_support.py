@@ -128,7 +128,7 @@ def assert_imports_only_the_sdk(module) -> None:
 
 # --- a module's procedures through GraphQL, as a frontend would --------------------------------
 
-APPLICANT = {"full_name": "Nguyễn Thị Hoa", "phone": "0912345678"}
+APPLICANT = {"fullName": "Nguyễn Thị Hoa", "phone": "0912345678"}
 
 
 def codes(body: dict) -> list[str]:
@@ -216,8 +216,8 @@ async def offices(resources, callers, app, module: str, *names: str) -> list[Off
 
 
 RECEIVE = (
-    "mutation($p: String!, $a: JSON!, $d: JSON!) { receiveDossier(input: {procedureCode: $p, "
-    "applicant: $a,"
+    "mutation($p: String!, $a: ApplicantInput!, $d: JSON!) { receiveDossier(input: "
+    "{procedureCode: $p, applicant: $a,"
     " sectorData: $d}) { lookupKey dossier { id code status version currentStep } } }"
 )
 MOVE = (

@@ -155,7 +155,7 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
             update(ProcedureRecord).where(ProcedureRecord.code == "1.001193").values(active=True)
         )
     receive = (
-        'mutation { receiveDossier(input: {procedureCode: "1.001193", applicant: {full_name: "Lê '
+        'mutation { receiveDossier(input: {procedureCode: "1.001193", applicant: {fullName: "Lê '
         'Văn Nam"},'
         " sectorData: {}}) { dossier { code status } } }"
     )

@@ -16,7 +16,7 @@ from tests.conftest import unique_code
 from tests.test_dossier_engine import PROC, REGISTRY
 
 DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
-APPLICANT = '{full_name: "Nguyễn Thị Hoa", phone: "0912345678"}'
+APPLICANT = '{fullName: "Nguyễn Thị Hoa", phone: "0912345678"}'
 
 
 @pytest.fixture

@@ -31,8 +31,8 @@ from tests.test_dossier_engine import PROC, REGISTRY
 from tests.test_dossier_graphql import Caller, officer_of
 
 APPLICANT = (
-    '{full_name: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", '
-    'id_number: "001199012345"}'
+    '{fullName: "Nguyễn Thị Hoa", phone: "0912345678", address: "Thôn Đông, xã Hòa Bình", '
+    'citizenId: "001199012345"}'
 )
 DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
 RECEIVE = (

@@ -173,6 +173,20 @@ async def world(resources):
     await _act(resources, a, d4, engine.assign, assignee="officer-2", now=vn(3, 5, 10))
     d5, _ = await _receive(resources, a, vn(3, 6, 9))
     await _act(resources, a, d5, engine.withdraw, reason="Công dân rút hồ sơ", now=vn(3, 7, 9))
+    # Filed online and withdrawn before acceptance: never received, in no figure.
+    async with resources.session(scope(a)) as session, session.begin():
+        online = await engine.receive(
+            session,
+            agency=a,
+            procedure_code=PROC,
+            applicant={"full_name": "Đỗ Văn Chín"},
+            sector_data={},
+            actor="officer-1",
+            calendar=CAL,
+            online=True,
+            now=vn(3, 6, 9),
+        )
+    await service.withdraw_online(resources, online.dossier.code, online.lookup_key, "Nộp nhầm")
     d8, _ = await _receive(resources, a, vn(12, 29, 9))
     await _process(resources, a, d8, vn(12, 29, 10), vn(1, 2, 10, year=2026))
     d6, k6 = await _receive(resources, b, vn(3, 3, 9))

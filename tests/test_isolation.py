@@ -378,10 +378,22 @@ CASES = [
         lambda mine, theirs: {},
     ),
     Case(
+        "dossiers with their relations show only mine",
+        "{ dossiers(first: 10) { edges { node { code agency { code name } procedure { code } "
+        "step { code assignee { name } } timeline { note actor { subject name } "
+        "agency { code name } } } } } }",
+        lambda mine, theirs: {},
+    ),
+    Case(
         "dossier by their id",
         "query($id: ID!) { dossier(id: $id) { code } }",
         _their_dossier_forged,
         codes=("NOT_FOUND",),
+    ),
+    Case(
+        "a procedure is of the shared catalogue",
+        '{ procedure(code: "none") { code form { jsonSchema } } }',
+        lambda mine, theirs: {},
     ),
     Case(
         "procedures are the shared catalogue",
@@ -408,9 +420,29 @@ CASES = [
     ),
     Case(
         "receive for an unknown procedure",
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {a: 1}, sectorData: '
-        "{}}) { replayed } }",
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
+        "sectorData: {}}) { replayed } }",
         lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "acceptDossier on their dossier",
+        "mutation($id: ID!) { acceptDossier(id: $id, expectedVersion: 1) { code } }",
+        _their_dossier_forged,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "citizen's withdrawal of their dossier without its lookup key",
+        'mutation($c: String!) { withdrawOnlineDossier(code: $c, lookupKey: "x", '
+        'reason: "x") { code status timeline { agency } } }',
+        lambda mine, theirs: {"c": theirs.rows[Dossier].code},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "public lookup of their dossier without its lookup key",
+        'query($c: String!) { publicDossier(code: $c, lookupKey: "x") { code statusLabelVi '
+        "supplementRequest { text } } }",
+        lambda mine, theirs: {"c": theirs.rows[Dossier].code},
         codes=("NOT_FOUND",),
     ),
     Case(

@@ -38,6 +38,7 @@ OPERATIONS = {
     "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', ADMINS),
     "activeModules": ("{ activeModules }", "everyone"),
     "procedures": ("{ procedures(first: 1) { totalCount } }", "everyone"),
+    "procedure": ('{ procedure(code: "none") { code } }', "everyone"),
     "dossiers": ("{ dossiers(first: 1) { totalCount } }", DOSSIER_CALLERS),
     "dossier": ('{ dossier(id: "RG9zc2llcjoxOjE=") { code } }', DOSSIER_CALLERS),
     "publicDossier": ('{ publicDossier(code: "none", lookupKey: "x") { code } }', "everyone"),
@@ -50,9 +51,17 @@ OPERATIONS = {
         DOSSIER_CALLERS,
     ),
     "receiveDossier": (
-        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {}, sectorData: {}}) '
-        "{ replayed } }",
+        'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
+        "sectorData: {}}) { replayed } }",
         DOSSIER_CALLERS,
+    ),
+    "acceptDossier": (
+        'mutation { acceptDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "withdrawOnlineDossier": (
+        'mutation { withdrawOnlineDossier(code: "none", lookupKey: "x", reason: "x") { code } }',
+        "everyone",
     ),
     "refuseDossier": (
         'mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code '

@@ -165,7 +165,7 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     assert names[0] == names[-1] == committee.agency.name
     assert names[2] == committee.agency.name and names[3] == names[4] == police.agency.name
     assert names[5] == insurance.agency.name
-    assert APPLICANT["full_name"] not in str(public) and "KS-0042" not in str(public)
+    assert APPLICANT["fullName"] not in str(public) and "KS-0042" not in str(public)
     await _scope_underneath(resources, d, committee, police, insurance, fourth)
 
 

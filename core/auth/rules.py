@@ -57,10 +57,12 @@ RULES: dict[str, Rule] = {
     "activeModules": PUBLIC,
     # Dossiers: the agency's officers and leaders act; clients need dossiers:read / dossiers:write.
     "procedures": PUBLIC,
+    "procedure": PUBLIC,
     "dossiers": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "dossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "receiveDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "acceptDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "refuseDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "assignDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "completeStep": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
@@ -74,6 +76,9 @@ RULES: dict[str, Rule] = {
     "recordApology": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "publicDossier": PUBLIC,
     "rateDossier": PUBLIC,
+    # The citizen (no account) withdraws an online dossier before acceptance: the dossier code
+    # and lookup key prove it, as for the lookup.
+    "withdrawOnlineDossier": PUBLIC,
     # QMS (clauses 7.5, 6.1, 9.2, 10.2): staff read; the ISO secretary maintains, the leader
     # approves, auditors record audits. Integration clients read with qms:read.
     **dict.fromkeys(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from eiso.core import audit
+from eiso.core.dossiers import applicant as applicant_form
 from eiso.core.dossiers import catalogue, codes, listeners
 from eiso.core.dossiers.models import (
     Dossier,
@@ -36,6 +37,7 @@ from eiso.tenants.models import Agency
 from eiso.tenants.scope import grant_handover, scope_of
 
 TOPIC = "dossier"
+CITIZEN = "citizen"  # the actor of a move the citizen makes through the portal (no account)
 
 
 @dataclasses.dataclass
@@ -218,6 +220,7 @@ async def receive(
         raise DomainError(
             "applicant: required", "applicant: bắt buộc", code="BAD_INPUT", field="applicant"
         )
+    applicant = applicant_form.clean(applicant)
     clean = validate_sector_data(data_model, sector_data)
     digest = _input_hash(procedure_code, applicant, clean, online)
     day = await codes.lock_counter(session, agency.province_id, agency.id, now)
@@ -445,6 +448,27 @@ async def load(
     return dossier
 
 
+def _invalid(current: Status, to: Status) -> DomainError:
+    return DomainError(
+        f"a dossier cannot move from {current.name} to {to.name}",
+        f"hồ sơ không thể chuyển từ trạng thái {current.name} sang {to.name}",
+        code="INVALID_TRANSITION",
+        **{"from": current.name, "to": to.name},
+    )
+
+
+def accepted(dossier: Dossier) -> bool:
+    """Received (at the counter, or an online dossier accepted): only then has it an
+    appointment. A dossier filed online and not yet accepted has none, whatever its status
+    (new, waiting for a supplement asked before acceptance, refused or withdrawn)."""
+    return dossier.appointment_at is not None
+
+
+def handling_supplements(dossier: Dossier) -> int:
+    """Supplements asked after acceptance: each stopped the clock (a pause, closed or open)."""
+    return len(dossier.pauses) + (dossier.paused_at is not None)
+
+
 def _check_move(
     dossier: Dossier, to: Status, now: dt.datetime, only_from: Status | None = None
 ) -> None:
@@ -452,12 +476,7 @@ def _check_move(
     when one was requested) even where the table allows that target from elsewhere."""
     current = Status(dossier.status)
     if to not in ALLOWED[current] or (only_from is not None and current != only_from):
-        raise DomainError(
-            f"a dossier cannot move from {current.name} to {to.name}",
-            f"hồ sơ không thể chuyển từ trạng thái {current.name} sang {to.name}",
-            code="INVALID_TRANSITION",
-            **{"from": current.name, "to": to.name},
-        )
+        raise _invalid(current, to)
     if is_overdue(dossier, now):
         dossier.was_late = True
         raise DomainError(
@@ -574,7 +593,8 @@ async def accept(
     calendar: WorkingCalendar,
     now: dt.datetime | None = None,
 ) -> Dossier:
-    """An online dossier (new) is received: its clock starts now."""
+    """An online dossier (new) is received: its clock starts now, and it has its receipt slip
+    (01) and process control slip (05) from now on."""
     now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
@@ -727,16 +747,21 @@ async def request_supplement(
     reason: str,
     now: dt.datetime | None = None,
 ) -> Dossier:
+    """Once before acceptance (an online dossier checked at intake: no clock runs yet) and
+    once after it (the clock stops until the supplement arrives)."""
     now = _utc(now) or utcnow()
     _check_move(dossier, Status.supplement_requested, now)
-    if dossier.supplement_count >= 1:
+    handling = handling_supplements(dossier)
+    asked = handling if accepted(dossier) else dossier.supplement_count - handling
+    if asked >= 1:
         raise DomainError(
             f"dossier {dossier.code}: a supplement may be requested only once",
             f"hồ sơ {dossier.code}: chỉ được yêu cầu bổ sung một lần",
             code="SUPPLEMENT_ALREADY_USED",
         )
     dossier.supplement_count += 1
-    dossier.paused_at = now
+    if accepted(dossier):
+        dossier.paused_at = now
     return await _move_with_reason(
         session,
         dossier,
@@ -756,8 +781,14 @@ async def supplement_received(
     calendar: WorkingCalendar,
     now: dt.datetime | None = None,
 ) -> Dossier:
-    """The clock resumes: the appointment moves by the working time the clock stood still."""
+    """The clock resumes: the appointment moves by the working time the clock stood still. A
+    dossier not yet accepted goes back to `new`, to be checked again (accepted or refused)."""
     now = _utc(now) or utcnow()
+    if not accepted(dossier):
+        _check_move(dossier, Status.new, now, only_from=Status.supplement_requested)
+        return await _move(
+            session, dossier, Status.new, actor=actor, action="supplement_received", now=now
+        )
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
@@ -819,7 +850,50 @@ async def fee_paid(
 withdraw = _reasoned(Status.withdrawn, "withdrawn")
 
 
-stop = _reasoned(Status.stopped, "stopped")
+async def withdraw_online(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """The citizen withdraws a dossier filed online before the agency accepted it (through
+    the portal, with the dossier code and lookup key). Once accepted, the agency records a
+    withdrawal on the citizen's request (`withdraw`)."""
+    if accepted(dossier):
+        raise DomainError(
+            f"dossier {dossier.code} is already accepted: ask the agency to withdraw it",
+            f"hồ sơ {dossier.code} đã được tiếp nhận: đề nghị cơ quan tiếp nhận rút hồ sơ",
+            code="ALREADY_ACCEPTED",
+        )
+    now = _utc(now) or utcnow()
+    return await _move(
+        session,
+        dossier,
+        Status.withdrawn,
+        actor=CITIZEN,
+        action="withdrawn",
+        note=_reason(reason),
+        now=now,
+        owner_move=True,
+    )
+
+
+async def stop(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """Stop processing: only an accepted dossier is processed (one not yet accepted is
+    refused or withdrawn instead)."""
+    if not accepted(dossier):
+        raise _invalid(Status(dossier.status), Status.stopped)
+    return await _move_with_reason(
+        session, dossier, Status.stopped, actor=actor, action="stopped", reason=reason, now=now
+    )
 
 
 async def return_result(

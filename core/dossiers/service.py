@@ -101,6 +101,7 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
             "code": dossier.code,
             "procedure_code": dossier.procedure_code,
             "status": Status(dossier.status),
+            "supplement_request": _awaited_supplement(dossier, [e for e, _ in events]),
             "received_at": aware(dossier.received_at),
             "appointment_at": aware(dossier.appointment_at) if dossier.appointment_at else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
@@ -114,6 +115,29 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
                 for e, agency in events
             ],
         }
+
+
+def _awaited_supplement(dossier: Dossier, events: list[DossierEventRow]) -> dict[str, Any] | None:
+    """While the dossier waits for a supplement: the request the citizen must answer (its
+    text, what slip 02 says, and when it was made)."""
+    if dossier.status != Status.supplement_requested:
+        return None
+    asked = [e for e in events if e.action == "supplement_requested"]
+    if not asked:
+        return None
+    return {"text": asked[-1].note, "requested_at": aware(asked[-1].at)}
+
+
+async def withdraw_online(
+    resources: Resources, code: str, lookup_key: str, reason: str
+) -> dict[str, Any]:
+    """The citizen withdraws an online dossier not yet accepted (code and lookup key, as for
+    the lookup); answers what the lookup shows. The timeline, audit entry and outbox event
+    are the receiving agency's, with the actor `citizen`."""
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        dossier = await _by_code(session, code, lookup_key)
+        await engine.withdraw_online(session, dossier, reason=reason)
+    return await public_dossier(resources, code, lookup_key)
 
 
 async def rate_dossier(

@@ -21,7 +21,9 @@ class Status(enum.IntEnum):
 S = Status
 # from → the statuses the engine may move a dossier to; anything else is INVALID_TRANSITION.
 ALLOWED: dict[Status, frozenset[Status]] = {
-    S.new: frozenset({S.received, S.not_received}),
+    # Before acceptance (an online dossier): accepted, refused, a supplement asked through the
+    # portal, or withdrawn by the citizen.
+    S.new: frozenset({S.received, S.not_received, S.supplement_requested, S.withdrawn}),
     S.received: frozenset(
         {
             S.in_progress,
@@ -41,7 +43,8 @@ ALLOWED: dict[Status, frozenset[Status]] = {
             S.processed,
         }
     ),
-    S.supplement_requested: frozenset({S.in_progress, S.withdrawn, S.stopped}),
+    # back to `new` when the supplement of a dossier not yet accepted arrives (engine.accepted)
+    S.supplement_requested: frozenset({S.in_progress, S.new, S.withdrawn, S.stopped}),
     S.financial_obligation_requested: frozenset({S.in_progress, S.withdrawn, S.stopped}),
     S.processed: frozenset({S.returned}),
     S.not_received: frozenset(),
@@ -53,3 +56,20 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 FINISHED = frozenset({S.processed, S.returned, S.not_received, S.withdrawn, S.stopped})
 # The clock runs (one past its appointment is late): not finished, not waiting for a supplement.
 CLOCK_RUNS = frozenset(set(S) - FINISHED - {S.supplement_requested})
+
+# Vietnamese and English labels of the statuses (what the national portal shows).
+LABELS: dict[Status, tuple[str, str]] = {
+    S.new: ("Mới đăng ký", "New"),
+    S.received: ("Được tiếp nhận", "Received"),
+    S.not_received: ("Không được tiếp nhận", "Not received"),
+    S.in_progress: ("Đang xử lý", "In progress"),
+    S.supplement_requested: ("Yêu cầu bổ sung giấy tờ", "Supplement requested"),
+    S.financial_obligation_requested: (
+        "Yêu cầu thực hiện nghĩa vụ tài chính",
+        "Financial obligation requested",
+    ),
+    S.withdrawn: ("Công dân yêu cầu rút hồ sơ", "Withdrawn by the citizen"),
+    S.stopped: ("Dừng xử lý", "Stopped"),
+    S.processed: ("Đã xử lý xong", "Processed"),
+    S.returned: ("Đã trả kết quả", "Result returned"),
+}

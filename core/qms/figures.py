@@ -175,9 +175,15 @@ def _add_months(day: dt.date, months: int) -> dt.date:
 # -- predicates ---------------------------------------------------------------------------------
 
 
+def _accepted() -> ColumnElement[bool]:
+    """Received at the counter or accepted online: such a dossier has an appointment. Not one
+    refused, or withdrawn or waiting for a supplement before acceptance (statuses 7, 5)."""
+    return and_(T.status.not_in(NEVER_RECEIVED), T.appointment_at.is_not(None))
+
+
 def _received(period: Period) -> ColumnElement[bool]:
     start, end = period.bounds()
-    return and_(T.received_at >= start, T.received_at < end, T.status.not_in(NEVER_RECEIVED))
+    return and_(T.received_at >= start, T.received_at < end, _accepted())
 
 
 def _finished(period: Period) -> ColumnElement[bool]:
@@ -189,7 +195,7 @@ def _backlog(period: Period) -> ColumnElement[bool]:
     _, end = period.bounds()
     return and_(
         T.received_at < end,
-        T.status.not_in(NEVER_RECEIVED),
+        _accepted(),
         or_(T.finished_at.is_(None), T.finished_at >= end),
     )
 

@@ -22,11 +22,12 @@ from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.global_ids import decode_id
-from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
-from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, ReceivedDossier
-from eiso.graphql.dossiers.queries import client_address
+from eiso.graphql.dossiers.applicant import Applicant, ApplicantInput
+from eiso.graphql.dossiers.forms import procedure_of
+from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, PublicDossier, ReceivedDossier
+from eiso.graphql.dossiers.queries import client_address, public_node
 from eiso.graphql.shared.callers import acting_agency
 from eiso.graphql.shared.permissions import guard
 from eiso.tenants.models import Agency
@@ -47,29 +48,20 @@ def _acting(info: strawberry.Info) -> tuple[Principal, int, int]:
     return principal, *agency
 
 
-def _procedure(info: strawberry.Info, procedure_code: str) -> Procedure | None:
-    registry = getattr(getattr(info.context.request, "app", None), "state", None)
-    registry = getattr(registry, "plugins", None)
-    for procedure in registry.procedures() if registry else ():
-        if procedure.code == procedure_code:
-            return procedure
-    return None
-
-
 def _data_model(info: strawberry.Info, procedure_code: str) -> type[BaseModel] | None:
     """The module's pydantic model of the procedure's sector data (None: free-form)."""
-    procedure = _procedure(info, procedure_code)
+    procedure = procedure_of(info, procedure_code)
     return procedure.data_model if procedure else None
 
 
 def _unique_fields(info: strawberry.Info, procedure_code: str) -> tuple[Any, ...]:
-    procedure = _procedure(info, procedure_code)
+    procedure = procedure_of(info, procedure_code)
     return procedure.unique_fields if procedure else ()
 
 
 def _step_models(info: strawberry.Info, procedure_code: str) -> dict[str, type[BaseModel]]:
     """step code → the module's model of that step's own data."""
-    procedure = _procedure(info, procedure_code)
+    procedure = procedure_of(info, procedure_code)
     if procedure is None:
         return {}
     return {s.code: s.data_model for s in procedure.steps if s.data_model}
@@ -170,9 +162,7 @@ def _complete_step(info: strawberry.Info) -> Move:
 @strawberry.input
 class ReceiveDossierInput:
     procedure_code: str
-    applicant: JSON = strawberry.field(
-        description="Personal data: never shown publicly, logged or audited."
-    )
+    applicant: ApplicantInput
     sector_data: JSON
     online: bool = False
 
@@ -240,9 +230,9 @@ class DossiersMutation:
                 session,
                 agency=agency,
                 procedure_code=input.procedure_code,
-                # Any JSON: the engine refuses an applicant that is not an object (BAD_INPUT);
-                # the procedure's model, when it has one, checks the sector data.
-                applicant=cast("dict[str, Any]", input.applicant),
+                # The engine checks the applicant's fields (BAD_INPUT naming the field) and the
+                # procedure's model, when it has one, the sector data.
+                applicant=input.applicant.stored(),
                 sector_data=cast("dict[str, Any]", input.sector_data or {}),
                 actor=principal.subject,
                 calendar=calendar,
@@ -254,9 +244,22 @@ class DossiersMutation:
             receipt = await _receipt_slip(info, session, got)
         return ReceivedDossier(
             dossier=DossierNode(row=got.dossier),
+            applicant=Applicant.of(got.dossier.applicant),
             lookup_key=got.lookup_key,
             replayed=got.replayed,
             receipt_slip_html=receipt,
+        )
+
+    @strawberry.mutation(
+        description="Accept an online dossier (new → received): its clock starts and it gets "
+        "its receipt slip (01) and process control slip (05).",
+        extensions=guard("acceptDossier"),
+    )
+    async def accept_dossier(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
+        return await _move(
+            info, id, expected_version, engine.accept, calendar=await _calendar(info)
         )
 
     refuse_dossier = _reasoned(
@@ -319,12 +322,14 @@ class DossiersMutation:
 
     request_supplement = _reasoned(
         "requestSupplement",
-        "Ask for a supplement (once per dossier): the clock stops.",
+        "Ask for a supplement, with what to add and why (slip 02): once before an online "
+        "dossier is accepted (no clock runs yet) and once after acceptance (the clock stops).",
         engine.request_supplement,
     )
 
     @strawberry.mutation(
-        description="The supplement arrived: the clock resumes, the appointment moves.",
+        description="The supplement arrived: the clock resumes, the appointment moves (a dossier "
+        "not yet accepted goes back to new, to be checked again).",
         extensions=guard("supplementReceived"),
     )
     async def supplement_received(
@@ -351,7 +356,9 @@ class DossiersMutation:
 
     withdraw_dossier = _reasoned(
         "withdrawDossier",
-        "The citizen withdraws the dossier.",
+        "The citizen withdraws the dossier (recorded by the agency on the citizen's request, "
+        "at any status before processed; before acceptance the citizen may also do it "
+        "through withdrawOnlineDossier).",
         engine.withdraw,
     )
 
@@ -387,6 +394,19 @@ class DossiersMutation:
             engine.record_apology,
             reason=reason,
             new_appointment=new_appointment,
+        )
+
+    @strawberry.mutation(
+        description="The citizen withdraws an online dossier that is not accepted yet (no "
+        "account: the dossier code and lookup key, as for publicDossier).",
+        extensions=guard("withdrawOnlineDossier"),
+    )
+    async def withdraw_online_dossier(
+        self, info: strawberry.Info, code: str, lookup_key: str, reason: str
+    ) -> PublicDossier:
+        await public_limit.check(info.context.resources, client_address(info))
+        return public_node(
+            await service.withdraw_online(info.context.resources, code, lookup_key, reason)
         )
 
     @strawberry.mutation(

@@ -13,11 +13,18 @@ from sqlmodel import col
 from strawberry.scalars import JSON
 
 from eiso.core.dossiers.engine import overdue
-from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
+from eiso.core.dossiers.models import Dossier, DossierEventRow, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
-from eiso.core.dossiers.statuses import Status
+from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
+from eiso.graphql.dossiers.applicant import Applicant
+from eiso.graphql.dossiers.dataloaders import dossier_loaders
+from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
+from eiso.graphql.shared.loading import then
+from eiso.graphql.tenants.dataloaders import loaders
+from eiso.graphql.tenants.nodes import AgencyNode
 from eiso.infra.clock import aware, utcnow
+from eiso.tenants.models import Agency
 
 # Marks the statuses' enum as GraphQL's `DossierStatus` (in place: the class is the same).
 DossierStatus = Status
@@ -25,6 +32,21 @@ strawberry.enum(DossierStatus, name="DossierStatus")
 _STATUSES = {int(status): status for status in Status}
 # A global id is GraphQL's ID (a str): typed so once, not with an ID() call per row of a page.
 _encode_gid = cast("Callable[[str, int, int], strawberry.ID]", encode_id)
+
+
+def _status_labels(attribute: str = "status") -> tuple[Any, Any]:
+    """The two label fields of the status in `attribute`, worded as the national portal does."""
+
+    def vi(root: Any) -> str:
+        return LABELS[getattr(root, attribute)][0]
+
+    def en(root: Any) -> str:
+        return LABELS[getattr(root, attribute)][1]
+
+    return (
+        strawberry.field(resolver=vi, description='Nhãn trạng thái, e.g. "Đang xử lý".'),
+        strawberry.field(resolver=en, description="The status's English label."),
+    )
 
 
 @strawberry.type
@@ -66,6 +88,14 @@ class ProcedureNode:
     @strawberry.field
     def module(self) -> str:
         return self.row.module
+
+    @strawberry.field(
+        description="The intake form, generated from the module's models: null when no loaded "
+        "module provides the procedure."
+    )
+    def form(self, info: strawberry.Info) -> ProcedureForm | None:
+        procedure = procedure_of(info, self.row.code)
+        return ProcedureForm(procedure=procedure) if procedure else None
 
 
 @strawberry.type(
@@ -152,6 +182,48 @@ class DossierNode:
         self.late = row.was_late or overdue(status, appointment_at, now)
         self.supplement_count, self.version = row.supplement_count, row.version
 
+    # Relations, batched per request (graphql/dossiers/dataloaders.py): synchronous resolvers
+    # that complete in place when the loader already holds the value (shared/loading.py).
+    @strawberry.field(
+        description="The procedure, from the catalogue (null only for a dossier whose procedure "
+        "the catalogue never had)."
+    )
+    def procedure(self, info: strawberry.Info) -> ProcedureNode | None:
+        # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
+        return then(  # type: ignore[return-value]
+            dossier_loaders(info).procedures.load(self.row.procedure_code), _procedure_node
+        )
+
+    @strawberry.field(
+        description="The receiving agency; null when the caller's scope does not show it (an "
+        "agency holding a later step sees the dossier, not the agency)."
+    )
+    def agency(self, info: strawberry.Info) -> AgencyNode | None:
+        key = (self.row.province_id, self.row.agency_id)
+        return then(loaders(info).agencies.load(key), _agency_node)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Each transition, oldest first: who, when, from and to which status, the "
+        "note or reason. The rows of the caller's agency (each agency records its own moves; "
+        "the citizen's lookup shows the whole journey without names)."
+    )
+    def timeline(self, info: strawberry.Info) -> list[TimelineEvent]:
+        key = (self.row.province_id, self.row.id)
+        return then(  # type: ignore[return-value]
+            dossier_loaders(info).timelines.load(key), TimelineEvent.of_rows
+        )
+
+    @strawberry.field(
+        description="The step the dossier is at (`currentStep` is its index), with its assignee; "
+        "null before the first step is known to the catalogue."
+    )
+    def step(self, info: strawberry.Info) -> CurrentStep | None:
+        row = self.row
+        return then(  # type: ignore[return-value]
+            dossier_loaders(info).procedures.load(row.procedure_code),
+            lambda procedure: CurrentStep.of(procedure, row.current_step, row.assignee),
+        )
+
     @strawberry.field(
         description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a "
         "supplement request, 03 when refused, 04 after an apology)."
@@ -181,6 +253,82 @@ class DossierNode:
                 .all()
             )
         return [DossierStepNode(row=r) for r in rows]
+
+
+def _procedure_node(row: ProcedureRecord | None) -> ProcedureNode | None:
+    # A dossier's procedure stays in the catalogue (inactive at worst).
+    return ProcedureNode(row=row) if row else None
+
+
+def _agency_node(row: Agency | None) -> AgencyNode | None:
+    return AgencyNode(row=row) if row else None
+
+
+@strawberry.type(description="Someone who acted on a dossier: an officer, the citizen, the system.")
+class Actor:
+    subject: str = strawberry.field(
+        description="The account's subject (`citizen` through the portal, `system`)."
+    )
+
+    @strawberry.field(description="The display name (the subject when it is no account).")
+    def name(self, info: strawberry.Info) -> str:
+        return then(dossier_loaders(info).names.load(self.subject), str)  # type: ignore[return-value]
+
+
+@strawberry.type(description="One transition of a dossier (its timeline row).")
+class TimelineEvent:
+    row: strawberry.Private[DossierEventRow]
+    at: dt.datetime = _set_later()
+    action: str = _set_later()
+    from_status: DossierStatus | None = _set_later()
+    to_status: DossierStatus = _set_later()
+    note: str = _set_later()
+    actor: Actor = _set_later()
+
+    def __post_init__(self) -> None:
+        row = self.row
+        self.at, self.action, self.note = aware(row.at), row.action, row.note
+        self.from_status = _STATUSES[row.from_status] if row.from_status else None
+        self.to_status = _STATUSES[row.to_status]
+        self.actor = Actor(subject=row.actor)
+
+    @classmethod
+    def of_rows(cls, rows: list[DossierEventRow]) -> list[TimelineEvent]:
+        return [cls(row=row) for row in rows]
+
+    @strawberry.field(description="The agency that acted (its own records).")
+    def agency(self, info: strawberry.Info) -> AgencyNode | None:
+        key = (self.row.province_id, self.row.agency_id)
+        return then(loaders(info).agencies.load(key), _agency_node)  # type: ignore[return-value]
+
+    to_status_label_vi, to_status_label_en = _status_labels("to_status")
+
+
+@strawberry.type(description="The step a dossier is at.")
+class CurrentStep:
+    index: int
+    code: str
+    name_vi: str
+    name_en: str
+    responsible_role: str
+    assignee: Actor | None = strawberry.field(description="The officer it is assigned to.")
+
+    @classmethod
+    def of(
+        cls, procedure: ProcedureRecord | None, index: int, assignee: str | None
+    ) -> CurrentStep | None:
+        steps = procedure.steps if procedure else []
+        if not 0 <= index < len(steps):
+            return None
+        step = steps[index]
+        return cls(
+            index=index,
+            code=step["code"],
+            name_vi=step["name"]["vi"],
+            name_en=step["name"]["en"],
+            responsible_role=step.get("responsible_role", ""),
+            assignee=Actor(subject=assignee) if assignee else None,
+        )
 
 
 @strawberry.type(description="One step of a dossier, held by one agency.")
@@ -219,6 +367,9 @@ class DossierStepNode:
 @strawberry.type
 class ReceivedDossier:
     dossier: DossierNode
+    applicant: Applicant = strawberry.field(
+        description="The applicant as stored (to the receiving officer only, in this answer)."
+    )
     lookup_key: str | None = strawberry.field(
         description="Given once, on the first answer; eiso keeps only its hash."
     )
@@ -236,9 +387,18 @@ class PublicEvent:
     at: dt.datetime
     action: str
     status: DossierStatus
+    status_label_vi, status_label_en = _status_labels()
     agency: str = strawberry.field(
         description="The agency that acted (one timeline across agencies)."
     )
+
+
+@strawberry.type(description="The supplement the dossier waits for (slip 02's request).")
+class SupplementRequest:
+    text: str = strawberry.field(
+        description="Nội dung, lý do yêu cầu bổ sung: what to add, and why."
+    )
+    requested_at: dt.datetime
 
 
 @strawberry.type
@@ -246,7 +406,11 @@ class PublicDossier:
     code: str
     procedure_code: str
     status: DossierStatus
+    status_label_vi, status_label_en = _status_labels()
     received_at: dt.datetime
     appointment_at: dt.datetime | None
     late: bool
     timeline: list[PublicEvent]
+    supplement_request: SupplementRequest | None = strawberry.field(
+        description="While the status is supplement requested: the request to answer."
+    )

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 COLUMNS = (
     col(Dossier.province_id),
     col(Dossier.id),
+    col(Dossier.agency_id),
     col(Dossier.code),
     col(Dossier.procedure_code),
     col(Dossier.status),

@@ -19,6 +19,7 @@ from eiso.graphql.dossiers.nodes import (
     ProcedureNode,
     PublicDossier,
     PublicEvent,
+    SupplementRequest,
 )
 from eiso.graphql.shared.connections import Connection, check_first
 from eiso.graphql.shared.lookup import load_node
@@ -46,6 +47,18 @@ def client_address(info: strawberry.Info) -> str:
     return client.host if client else "unknown"
 
 
+def public_node(seen: dict[str, Any]) -> PublicDossier:
+    """The citizen's view (core/dossiers/service.py's `public_dossier`) as its GraphQL type."""
+    asked = seen["supplement_request"]
+    return PublicDossier(
+        **{
+            **seen,
+            "timeline": [PublicEvent(**e) for e in seen["timeline"]],
+            "supplement_request": SupplementRequest(**asked) if asked else None,
+        }
+    )
+
+
 def _by_code(row: ProcedureRecord) -> list[Any]:
     return [row.code]
 
@@ -64,6 +77,22 @@ class DossiersQuery:
                 session, statement, [col(ProcedureRecord.code)], check_first(first), after
             )
         return connection_of(rows, more, total, ProcedureNode, _by_code)
+
+    @strawberry.field(
+        description="One procedure of the catalogue by its code (null when unknown or "
+        "inactive): its intake form for a frontend.",
+        extensions=guard("procedure"),
+    )
+    async def procedure(self, info: strawberry.Info, code: str) -> ProcedureNode | None:
+        async with info.context.resources.session(TenantScope.nation()) as session:
+            row = (
+                await session.execute(
+                    select(ProcedureRecord).where(
+                        col(ProcedureRecord.code) == code, col(ProcedureRecord.active).is_(True)
+                    )
+                )
+            ).scalar_one_or_none()
+        return ProcedureNode(row=row) if row else None
 
     @strawberry.field(
         description="One dossier of the caller's agency.", extensions=guard("dossier")
@@ -106,5 +135,4 @@ class DossiersQuery:
         self, info: strawberry.Info, code: str, lookup_key: str
     ) -> PublicDossier:
         await public_limit.check(info.context.resources, client_address(info))
-        seen = await service.public_dossier(info.context.resources, code, lookup_key)
-        return PublicDossier(**{**seen, "timeline": [PublicEvent(**e) for e in seen["timeline"]]})
+        return public_node(await service.public_dossier(info.context.resources, code, lookup_key))

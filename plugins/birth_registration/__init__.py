@@ -65,7 +65,10 @@ class BirthData(BaseModel):
         min_length=1, max_length=200, description="Họ, chữ đệm, tên / Full name"
     )
     date_of_birth: dt.date = Field(description="Ngày sinh (không ở tương lai) / Date of birth")
-    sex: Sex = Field(description="Giới tính / Sex")
+    sex: Sex = Field(
+        description="Giới tính / Sex",
+        json_schema_extra={"choices": {"male": ["Nam", "Male"], "female": ["Nữ", "Female"]}},
+    )
     place_of_birth: str = Field(
         min_length=1, max_length=500, description="Nơi sinh / Place of birth"
     )

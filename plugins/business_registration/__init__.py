@@ -67,20 +67,39 @@ class HouseholdBusinessData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    # `title`: the intake form's Vietnamese label; `title_en`: its English one.
     business_name: str = Field(
         min_length=1,
         max_length=200,
-        description='Tên hộ kinh doanh ("Hộ kinh doanh" + tên riêng) / Name',
+        title="Tên hộ kinh doanh",
+        description='Tên hộ kinh doanh ("Hộ kinh doanh" + tên riêng) / Name ("Hộ kinh doanh" '
+        "and a proper name)",
+        json_schema_extra={"title_en": "Business name"},
     )
     business_lines: list[str] = Field(
-        min_length=1, description="Ngành, nghề kinh doanh / Lines of business"
+        min_length=1,
+        title="Ngành, nghề kinh doanh",
+        description="Ngành, nghề kinh doanh / Lines of business",
+        json_schema_extra={"title_en": "Lines of business"},
     )
-    capital_vnd: int = Field(ge=0, description="Vốn kinh doanh (VND, ≥ 0) / Capital (VND, ≥ 0)")
+    capital_vnd: int = Field(
+        ge=0,
+        title="Vốn kinh doanh (VND)",
+        description="Vốn kinh doanh (VND, ≥ 0) / Capital (VND, ≥ 0)",
+        json_schema_extra={"title_en": "Capital (VND)"},
+    )
     address: str = Field(
-        min_length=1, max_length=500, description="Địa điểm kinh doanh / Business address"
+        min_length=1,
+        max_length=500,
+        title="Địa điểm kinh doanh",
+        description="Địa điểm kinh doanh / Business address",
+        json_schema_extra={"title_en": "Business address"},
     )
     owner_citizen_id: str = Field(
-        description="Số định danh cá nhân của chủ hộ (12 chữ số) / Owner's citizen id (12 digits)"
+        title="Số định danh cá nhân của chủ hộ",
+        description="Số định danh cá nhân của chủ hộ (12 chữ số) / Owner's citizen id (12 digits)",
+        # the field validator checks it; the form shows the rule
+        json_schema_extra={"title_en": "Owner's personal id number", "pattern": r"^\d{12}$"},
     )
 
     @field_validator("business_name")

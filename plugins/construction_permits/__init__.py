@@ -37,16 +37,58 @@ class BuildingData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    address: str = Field(min_length=1, max_length=500, description="Địa chỉ công trình / Address")
-    parcel_number: int = Field(ge=1, description="Số thửa / Parcel number")
-    map_sheet: int = Field(ge=1, description="Số tờ bản đồ / Map sheet number")
-    parcel_area_m2: float = Field(gt=0, description="Diện tích thửa đất (m²) / Parcel area (m²)")
-    footprint_m2: float = Field(gt=0, description="Diện tích xây dựng tầng 1 (m²) / Footprint (m²)")
-    floor_area_m2: float = Field(
-        gt=0, description="Tổng diện tích sàn (m²) / Total floor area (m²)"
+    # `title`: the intake form's Vietnamese label; `title_en`: its English one.
+    address: str = Field(
+        min_length=1,
+        max_length=500,
+        title="Địa chỉ công trình",
+        description="Địa chỉ công trình / Address",
+        json_schema_extra={"title_en": "Building address"},
     )
-    storeys: int = Field(ge=1, description="Số tầng (≥ 1) / Storeys (≥ 1)")
-    height_m: float = Field(gt=0, description="Chiều cao công trình (m) / Height (m)")
+    parcel_number: int = Field(
+        ge=1,
+        title="Số thửa",
+        description="Số thửa / Parcel number",
+        json_schema_extra={"title_en": "Parcel number"},
+    )
+    map_sheet: int = Field(
+        ge=1,
+        title="Số tờ bản đồ",
+        description="Số tờ bản đồ / Map sheet number",
+        json_schema_extra={"title_en": "Map sheet number"},
+    )
+    parcel_area_m2: float = Field(
+        gt=0,
+        title="Diện tích thửa đất (m²)",
+        description="Diện tích thửa đất (m²) / Parcel area (m²)",
+        json_schema_extra={"title_en": "Parcel area (m²)"},
+    )
+    footprint_m2: float = Field(
+        gt=0,
+        title="Diện tích xây dựng tầng 1 (m²)",
+        description="Diện tích xây dựng tầng 1, không lớn hơn diện tích thửa đất / Footprint, "
+        "at most the parcel area (m²)",
+        json_schema_extra={"title_en": "Footprint (m²)"},
+    )
+    floor_area_m2: float = Field(
+        gt=0,
+        title="Tổng diện tích sàn (m²)",
+        description="Tổng diện tích sàn, không lớn hơn diện tích xây dựng × số tầng / Total "
+        "floor area, at most footprint × storeys (m²)",
+        json_schema_extra={"title_en": "Total floor area (m²)"},
+    )
+    storeys: int = Field(
+        ge=1,
+        title="Số tầng",
+        description="Số tầng (≥ 1) / Storeys (≥ 1)",
+        json_schema_extra={"title_en": "Storeys"},
+    )
+    height_m: float = Field(
+        gt=0,
+        title="Chiều cao công trình (m)",
+        description="Chiều cao công trình (m) / Height (m)",
+        json_schema_extra={"title_en": "Height (m)"},
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> BuildingData:

@@ -79,7 +79,15 @@ class ParcelData(BaseModel):
     parcel_number: int = Field(ge=1, description="Số thửa / Parcel number")
     map_sheet: int = Field(ge=1, description="Số tờ bản đồ / Map sheet number")
     area_m2: float = Field(gt=0, description="Diện tích (m², > 0) / Area (m², > 0)")
-    purpose: LandUsePurpose = Field(description="Mục đích sử dụng đất / Land use purpose")
+    purpose: LandUsePurpose = Field(
+        title="Mục đích sử dụng đất",
+        description="Mục đích sử dụng đất / Land use purpose",
+        # the intake form's choices, labelled (core/dossiers/forms.py)
+        json_schema_extra={
+            "title_en": "Land use purpose",
+            "choices": {c.value: [n.vi, n.en] for c, n in PURPOSE_NAMES.items()},
+        },
+    )
     location: str = Field(
         min_length=1, max_length=500, description="Địa chỉ thửa đất / Parcel location"
     )

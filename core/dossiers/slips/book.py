@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from eiso.core import audit
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.dossiers.slips.documents import moment
-from eiso.core.dossiers.statuses import Status
+from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ
@@ -42,18 +42,7 @@ COLUMNS = (
     "Trả kết quả cho cá nhân, tổ chức",
     "Ghi chú",
 )
-STATUS_VI = {
-    Status.new: "Mới đăng ký",
-    Status.received: "Được tiếp nhận",
-    Status.not_received: "Không được tiếp nhận",
-    Status.in_progress: "Đang xử lý",
-    Status.supplement_requested: "Yêu cầu bổ sung giấy tờ",
-    Status.financial_obligation_requested: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    Status.withdrawn: "Công dân yêu cầu rút hồ sơ",
-    Status.stopped: "Dừng xử lý",
-    Status.processed: "Đã xử lý xong",
-    Status.returned: "Đã trả kết quả",
-}
+STATUS_VI = {status: vi for status, (vi, _) in LABELS.items()}
 MAX_DAYS = 366  # one export stays bounded: a year at most
 FORMATS = {
     "csv": "text/csv; charset=utf-8",

@@ -30,7 +30,9 @@ class SlipForm:
 
 
 def _received(dossier: Dossier) -> bool:
-    return Status(dossier.status) not in (Status.new, Status.not_received)
+    # Accepted: received at the counter or an online dossier accepted (it has an appointment);
+    # not one refused, withdrawn or waiting for a supplement before acceptance.
+    return dossier.appointment_at is not None
 
 
 FORMS: dict[int, SlipForm] = {
