@@ -17,6 +17,7 @@ from eiso.core.dossiers.models import Dossier, DossierStep, ProcedureRecord
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import Status
 from eiso.core.global_ids import encode_id
+from eiso.graphql.shared.node import Node
 from eiso.infra.clock import aware, utcnow
 
 # Marks the statuses' enum as GraphQL's `DossierStatus` (in place: the class is the same).
@@ -112,7 +113,7 @@ def _set_later() -> Any:
 
 
 @strawberry.type
-class DossierNode:
+class DossierNode(Node):
     row: strawberry.Private[Dossier]  # or any row with the columns of graphql/dossiers/page.py
     id: strawberry.ID = _set_later()
     code: str = _set_later()

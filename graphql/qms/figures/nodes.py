@@ -13,6 +13,7 @@ from eiso.core.global_ids import encode_id
 from eiso.core.qms import annual_report, figures, objectives
 from eiso.graphql.dossiers.nodes import DossierStatus
 from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.node import Node
 
 # -- enums and inputs ---------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ class FigureDossier:
     name="Objective",
     description="A quality objective (clause 6.2) and its result from the figures.",
 )
-class ObjectiveNode:
+class ObjectiveNode(Node):
     id: strawberry.ID
     province_id: strawberry.ID
     agency_id: strawberry.ID | None = strawberry.field(

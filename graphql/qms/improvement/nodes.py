@@ -15,6 +15,7 @@ from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, ReviewFlag
 from eiso.core.qms.legal import LegalBasisVersion
 from eiso.core.qms.management_review import ManagementReview, ReviewAction
+from eiso.graphql.shared.node import Node
 from eiso.tenants.models import Agency
 
 
@@ -48,7 +49,7 @@ class LegalChangeResult:
 
 
 @strawberry.type
-class ReviewFlagNode:
+class ReviewFlagNode(Node):
     id: strawberry.ID
     kind: str = strawberry.field(description="procedure or document")
     subject: str = strawberry.field(description="The procedure code, or the document's global id.")
@@ -120,7 +121,7 @@ class ProvinceConformity:
 
 
 @strawberry.type
-class ReviewActionNode:
+class ReviewActionNode(Node):
     id: strawberry.ID
     decision: str
     owner: str
@@ -143,7 +144,7 @@ class ReviewActionNode:
 
 
 @strawberry.type
-class ManagementReviewNode:
+class ManagementReviewNode(Node):
     id: strawberry.ID
     period_start: dt.date
     period_end: dt.date

@@ -23,7 +23,7 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewFlagNode,
 )
 from eiso.graphql.shared.callers import agency_of
-from eiso.graphql.shared.connections import Connection
+from eiso.graphql.shared.connections import Connection, page_of
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard
 from eiso.tenants.models import Agency, IsoStatus
@@ -55,8 +55,10 @@ class ImprovementQuery:
     async def review_flags(
         self,
         info: strawberry.Info,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         open_only: bool = True,
     ) -> Connection[ReviewFlagNode]:
         async def make(
@@ -65,7 +67,9 @@ class ImprovementQuery:
             return [ReviewFlagNode.of(row) for row in rows]
 
         where = (col(conformity.ReviewFlag.reviewed_at).is_(None),) if open_only else ()
-        return await newest_first(info, conformity.ReviewFlag, first, after, make, where)
+        return await newest_first(
+            info, conformity.ReviewFlag, page_of(first, after, last, before), make, where
+        )
 
     @strawberry.field(
         description="The versions of a legal basis (by its number), newest first.",
@@ -135,6 +139,13 @@ class ImprovementQuery:
         extensions=guard("managementReviews"),
     )
     async def management_reviews(
-        self, info: strawberry.Info, first: int = 20, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ManagementReviewNode]:
-        return await newest_first(info, reviews.ManagementReview, first, after, review_nodes)
+        return await newest_first(
+            info, reviews.ManagementReview, page_of(first, after, last, before), review_nodes
+        )

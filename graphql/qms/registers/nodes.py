@@ -14,6 +14,7 @@ from eiso.core.qms.common import value
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
+from eiso.graphql.shared.node import Node
 
 
 @strawberry.enum
@@ -41,7 +42,7 @@ class FindingKindEnum(enum.Enum):
 
 
 @strawberry.type
-class DocumentVersionNode:
+class DocumentVersionNode(Node):
     id: strawberry.ID
     number: int
     status: str
@@ -68,7 +69,7 @@ class DocumentVersionNode:
 
 
 @strawberry.type
-class DocumentNode:
+class DocumentNode(Node):
     id: strawberry.ID
     kind: str
     code: str
@@ -91,7 +92,7 @@ class DocumentNode:
 
 
 @strawberry.type
-class NonconformityNode:
+class NonconformityNode(Node):
     id: strawberry.ID
     title: str
     description: str
@@ -143,7 +144,7 @@ class NonconformityNode:
 
 
 @strawberry.type
-class RiskNode:
+class RiskNode(Node):
     id: strawberry.ID
     title: str
     likelihood: int
@@ -168,7 +169,7 @@ class RiskNode:
 
 
 @strawberry.type
-class AuditPlanNode:
+class AuditPlanNode(Node):
     id: strawberry.ID
     date: dt.date
     scope: str
@@ -185,7 +186,7 @@ class AuditPlanNode:
 
 
 @strawberry.type
-class AuditFindingNode:
+class AuditFindingNode(Node):
     id: strawberry.ID
     clause: str
     kind: str
@@ -209,7 +210,7 @@ class AuditFindingNode:
 
 
 @strawberry.type
-class AuditProgrammeNode:
+class AuditProgrammeNode(Node):
     id: strawberry.ID
     year: int
     title: str
