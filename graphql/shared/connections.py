@@ -2,9 +2,10 @@
 shared by every domain. Cursors are opaque: base64 of a JSON sort key.
 
 A connection is read forwards (`first`, `after`) or backwards (`last`, `before`; `first` and
-its default then do not count), never both at once. As the Relay cursor connections spec allows, `hasPreviousPage` is false when reading
-forwards and `hasNextPage` false when reading backwards (knowing them would cost a query per
-page): the direction read says whether there is more."""
+its default then do not count), never both at once. As the Relay cursor connections spec
+allows, `hasPreviousPage` is false when reading forwards and `hasNextPage` false when reading
+backwards (knowing them would cost a query per page): the direction read says whether there
+is more."""
 
 from __future__ import annotations
 
