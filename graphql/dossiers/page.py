@@ -88,7 +88,7 @@ def statement(
     as much as running it), and the values of their parameters."""
     params: dict[str, Any] = {"limit": page.size + 1}
     if f.status is not None:
-        params["status"] = int(f.status)
+        params["status"] = int(f.status.value)
     if f.procedure_code:
         params["procedure_code"] = f.procedure_code
     if f.received_from:

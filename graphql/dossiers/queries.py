@@ -117,7 +117,7 @@ class DossiersQuery:
     )
     async def public_dossier(
         self, info: strawberry.Info, code: str, lookup_key: str
-    ) -> PublicDossier:
+    ) -> PublicDossier | None:
         await public_limit.check(info.context.resources, client_address(info))
         seen = await service.public_dossier(info.context.resources, code, lookup_key)
         return PublicDossier(**{**seen, "timeline": [PublicEvent(**e) for e in seen["timeline"]]})

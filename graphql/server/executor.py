@@ -146,7 +146,7 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_type_of = field_type.is_type_of
         if is_type_of is None:
             return lambda value: _read(plan, value)
-        return lambda value: _read(plan, value) if is_type_of(value, None) else _unusual()
+        return lambda value: _read(plan, value) if is_type_of(value, _NO_INFO) else _unusual()
 
 
 def _own_type_check(object_type: GraphQLObjectType) -> bool:
@@ -157,6 +157,10 @@ def _own_type_check(object_type: GraphQLObjectType) -> bool:
         return False
     definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     return definition is None or definition.is_type_of is not None
+
+
+# What the plain path passes as `info` to Strawberry's isinstance check, which ignores it.
+_NO_INFO: Any = None
 
 
 def _unusual() -> Any:

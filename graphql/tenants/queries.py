@@ -148,6 +148,7 @@ async def province_by_id(info: strawberry.Info, id: str) -> ProvinceNode:
     """The province a global id names (provinces are public reference data)."""
     province_id, row_id = decode_id(id, "Province")
     async with info.context.resources.session(TenantScope.nation()) as session:
+        # A province's global id repeats its id (Province:<id>:<id>); anything else is forged.
         row = await session.get(Province, row_id) if province_id == row_id else None
     if row is None:
         raise not_found("Province", id)

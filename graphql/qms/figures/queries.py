@@ -161,7 +161,7 @@ class FiguresQuery:
     )
     async def annual_report(
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
-    ) -> AnnualReport:
+    ) -> AnnualReport | None:
         principal = require_principal(info.context.principal)
         narrow = _narrow(principal, province_id, None, None)
         figures.Period.of(year=year)  # a bad year is BAD_PERIOD before any query

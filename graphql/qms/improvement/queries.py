@@ -26,6 +26,7 @@ from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.connections import Connection, page_of
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard
+from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency, IsoStatus
 from eiso.tenants.services import get_province
 
@@ -96,7 +97,7 @@ class ImprovementQuery:
     @strawberry.field(
         description="The caller's agency's conformity announcement.", extensions=guard("conformity")
     )
-    async def conformity(self, info: strawberry.Info) -> ConformityNode:
+    async def conformity(self, info: strawberry.Info) -> ConformityNode | None:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
         async with info.context.resources.session(principal.tenant) as session:
@@ -111,7 +112,7 @@ class ImprovementQuery:
     )
     async def province_conformity(
         self, info: strawberry.Info, province_code: str | None = None
-    ) -> ProvinceConformity:
+    ) -> ProvinceConformity | None:
         principal = require_principal(info.context.principal)
         async with info.context.resources.session(principal.tenant) as session:
             if province_code is not None:
@@ -128,7 +129,8 @@ class ImprovementQuery:
         nodes = [ConformityNode.of(agency, row) for agency, row in rows]
         counts = [
             ConformityStatusCount(
-                status=s.value, count=sum(1 for n in nodes if n.status == s.value)
+                status=IsoStatusEnum(s.value),
+                count=sum(1 for n in nodes if n.status.value == s.value),
             )
             for s in IsoStatus
         ]
