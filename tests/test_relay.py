@@ -191,6 +191,22 @@ async def test_nodes_is_costed_by_its_ids(client, callers, province_world):
     assert problems(body) == [("BAD_INPUT", "ids")]
 
 
+async def test_last_is_costed_as_first(client):
+    """Three pages of 100 provinces with a list below each: over the budget by `first` and by
+    `last` alike, literal or variable; pages of 5 pass either way."""
+    for argument in ("first", "last"):
+        pages = " ".join(
+            f"p{i}: provinces({argument}: $n) {{ edges {{ node {{ code }} }} }}" for i in range(3)
+        )
+        query = f"query($n: Int) {{ {pages} }}"
+        for n, refused in [(100, True), (5, False)]:
+            for text, variables in [(query, {"n": n}), (query.replace("$n", str(n)), {})]:
+                text = text.replace("query(" + str(n) + ": Int)", "query")
+                body = await gql(client, text, variables)
+                costly = "QUERY_TOO_COSTLY" in [code for code, _ in problems(body)]
+                assert costly is refused, (argument, n, body)
+
+
 def test_enums_follow_one_naming_rule():
     """No `Enum` suffix on a type, UPPER_SNAKE values (GraphQL's convention, and the linters')."""
     from eiso.graphql.schema import build_schema
