@@ -8,6 +8,7 @@ from bench import (
     graphql_list_bench,
     http_bench,
     import_agencies,
+    node_bench,
 )
 
 if __name__ == "__main__":
@@ -18,3 +19,4 @@ if __name__ == "__main__":
     event_fanout.main()
     figures_bench.main([])
     dossier_bench.main()
+    node_bench.main([])

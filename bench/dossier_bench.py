@@ -243,7 +243,7 @@ async def _flow(http, url: str, headers: dict, errors: list) -> int:
             return -count
         version = next(iter(body["data"].values()))["version"]
     status = next(iter(body["data"].values()))["status"]
-    return 1 + len(FLOW) if status == "returned" else -(1 + len(FLOW))
+    return 1 + len(FLOW) if status == "RETURNED" else -(1 + len(FLOW))
 
 
 async def load(
@@ -346,7 +346,7 @@ def filters(search: str, now: dt.datetime) -> dict[str, dict]:
     month = (now - dt.timedelta(days=60)).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     return {
         "none": {},
-        "status": {"status": "in_progress"},
+        "status": {"status": "IN_PROGRESS"},
         "procedure": {"procedureCode": "LT-KS-TT-BHYT"},
         "late": {"late": True},
         "period": {
@@ -357,7 +357,7 @@ def filters(search: str, now: dt.datetime) -> dict[str, dict]:
     }
 
 
-STATUS_NUMBERS = {"in_progress": 4, "returned": 10}
+STATUS_NUMBERS = {"IN_PROGRESS": 4, "RETURNED": 10}
 
 
 def raw_sql(
@@ -428,7 +428,7 @@ def raw_page_app(database_url: str):
 
     pool = None
     running = {int(s) for s in CLOCK_RUNS}
-    names = {int(s): s.name for s in Status}  # as the GraphQL enum spells them
+    names = {int(s): s.name.upper() for s in Status}  # as the GraphQL enum spells them
 
     def node(row, now):
         appointment = row["appointment_at"]

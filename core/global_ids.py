@@ -27,6 +27,16 @@ def decode_id(global_id: str, type_name: str) -> tuple[int, int]:
     raise not_found(type_name, global_id)
 
 
+def id_type(global_id: str) -> str | None:
+    """The type a global id names, or None for an id not made here (it is not checked
+    further: `decode_id` does that)."""
+    try:
+        kind, _, _ = base64.urlsafe_b64decode(global_id.encode()).decode().split(":")
+    except (binascii.Error, ValueError, UnicodeError):
+        return None
+    return kind
+
+
 def not_found(type_name: str, global_id: str) -> NotFound:
     # The id is not echoed: the answer is the same whatever was guessed.
     return NotFound(f"no such {type_name}", f"không tìm thấy {type_name}")

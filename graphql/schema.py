@@ -16,6 +16,7 @@ from eiso.graphql.qms.improvement.mutations import ImprovementMutation
 from eiso.graphql.qms.improvement.queries import ImprovementQuery
 from eiso.graphql.qms.registers.mutations import RegistersMutation
 from eiso.graphql.qms.registers.queries import RegistersQuery
+from eiso.graphql.relay.queries import RelayQuery
 from eiso.graphql.server.assembly import SchemaAssembler
 from eiso.graphql.server.limits import DEFAULT_LIMITS, Limits
 from eiso.graphql.tenants.mutations import TenantsMutation
@@ -24,6 +25,7 @@ from eiso.graphql.tenants.queries import TenantsQuery
 # The parts' order is the order of the root types' fields in the SDL (graphql/schema.graphql).
 QUERY_PARTS: tuple[type, ...] = (
     VersionQuery,
+    RelayQuery,
     AuthQuery,
     TenantsQuery,
     ModuleQuery,

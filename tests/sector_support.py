@@ -275,24 +275,24 @@ async def lifecycle(
         received["data"]["receiveDossier"]["dossier"],
         received["data"]["receiveDossier"]["lookupKey"],
     )
-    assert dossier["status"] == "received"
+    assert dossier["status"] == "RECEIVED"
     dossier = await move(office, dossier, "assignDossier", ', assignee: "officer-1"')
-    assert dossier["status"] == "in_progress", dossier
+    assert dossier["status"] == "IN_PROGRESS", dossier
     for index, code in enumerate(steps):
         assert dossier["currentStep"] == index
         dossier = await complete(office, dossier, (step_data or {}).get(code))
         assert "errors" not in dossier, dossier
-    assert dossier["status"] == "processed"
+    assert dossier["status"] == "PROCESSED"
     dossier = await move(office, dossier, "returnResult")
-    assert dossier["status"] == "returned"
+    assert dossier["status"] == "RETURNED"
     seen = await public_lookup(office.app, dossier["code"], key)
     actions = [e["action"] for e in seen["timeline"]]
     assert actions == [
-        "received",
-        "assigned",
-        *["step_completed"] * (len(steps) - 1),
-        "processed",
-        "returned",
+        "RECEIVED",
+        "ASSIGNED",
+        *["STEP_COMPLETED"] * (len(steps) - 1),
+        "PROCESSED",
+        "RETURNED",
     ]
     return seen
 

@@ -134,8 +134,8 @@ async def test_federated_login_maps_the_idp_user(rp_app, idp_app, resources, mon
         httpx.AsyncClient(transport=httpx.ASGITransport(app=idp_app), base_url=IDP) as idp,
     ):
         first = await _federated_login(rp, idp, province, web_client, sso_user.username)
-        assert first["roles"] == ["officer"]
-        assert first["tenant"] == {"kind": "agencies", "agencyIds": [str(agency.id)]}
+        assert first["roles"] == ["OFFICER"]
+        assert first["tenant"] == {"kind": "AGENCIES", "agencyIds": [str(agency.id)]}
         assert first["subject"] != str(sso_user.id)  # a distinct eiso user, linked to the IdP's
         again = await _federated_login(rp, idp, province, web_client, sso_user.username)
         assert again["subject"] == first["subject"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from eiso.core.global_ids import encode_id
 from tests.auth_helpers import (
     REDIRECT,
     app_fixtures,
@@ -20,7 +21,10 @@ from tests.auth_helpers import (
 )
 
 jwt_app_fixture, http_fixture = app_fixtures()
-ME = "{ me { subject roles scopes tenant { kind provinceIds agencyIds } clientId } }"
+ME = (
+    "{ me { subject roles scopes tenant { kind provinceIds agencyIds } clientId "
+    "agencies { id code } provinces { id } } }"
+)
 
 
 async def me(http, token):
@@ -42,16 +46,36 @@ async def test_authorization_code_with_pkce(http, resources):
     assert token["refresh_token"]
     body = await me(http, token["access_token"])
     assert body["data"]["me"]["subject"] == str(user.id)
-    assert body["data"]["me"]["roles"] == ["officer"]
+    assert body["data"]["me"]["roles"] == ["OFFICER"]
+    # The raw ids stay (deprecated); the objects carry the global ids ID arguments take.
     assert body["data"]["me"]["tenant"] == {
-        "kind": "agencies",
+        "kind": "AGENCIES",
         "provinceIds": [str(agency.province_id)],
         "agencyIds": [str(agency.id)],
     }
+    agency_gid = encode_id("Agency", agency.province_id, agency.id)
+    province_gid = encode_id("Province", agency.province_id, agency.province_id)
+    assert body["data"]["me"]["agencies"] == [{"id": agency_gid, "code": agency.code}]
+    assert body["data"]["me"]["provinces"] == [{"id": province_gid}]
     info = await http.get(
         "/oauth/userinfo", headers={"authorization": f"Bearer {token['access_token']}"}
     )
     assert info.json()["preferred_username"] == user.username
+    # The token's tenant claim and userinfo carry the same global ids.
+    assert info.json()["tenant"] == {
+        "kind": "agencies",
+        "province_ids": [province_gid],
+        "agency_ids": [agency_gid],
+    }
+    found = await http.post(
+        "/graphql",
+        json={
+            "query": "query($a: ID!) { agency(id: $a) { code } }",
+            "variables": {"a": agency_gid},
+        },
+        headers={"authorization": f"Bearer {token['access_token']}"},
+    )
+    assert found.json() == {"data": {"agency": {"code": agency.code}}}
 
 
 async def test_code_is_single_use_and_needs_the_verifier(http, resources):
@@ -121,6 +145,9 @@ async def test_client_credentials(http, resources, how):
     assert body["data"]["me"]["clientId"] == client_id
     assert body["data"]["me"]["roles"] == []
     assert body["data"]["me"]["tenant"]["agencyIds"] == [str(agency.id)]
+    assert body["data"]["me"]["agencies"] == [
+        {"id": encode_id("Agency", agency.province_id, agency.id), "code": agency.code}
+    ]
     bad = await http.post("/oauth/token", data=data, auth=(client_id, secret + "x"))
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
 

@@ -14,6 +14,7 @@ from joserfc.jwk import RSAKey
 
 from eiso.core.auth import keys as signing_keys
 from eiso.core.auth import tokens
+from eiso.core.global_ids import encode_id
 from eiso.tenants.scope import TenantScope
 from tests.auth_helpers import app_fixtures, make_integration, make_tenant
 
@@ -61,6 +62,28 @@ def sign(key, claims, **header) -> str:
 async def test_a_good_token_is_accepted(http, jwt_app, resources):
     key, claims = await good_claims(jwt_app, resources)
     assert await subject_of(http, sign(key, claims)) == "cli_test"
+
+
+async def test_the_tenant_claim_carries_global_ids_and_old_raw_ids_still_read(
+    http, jwt_app, resources
+):
+    """The claim's ids are what GraphQL's ID arguments take; a token issued before global ids
+    (raw decimal ids) keeps working until it expires; a claim naming another type of id is
+    refused (the request is anonymous)."""
+    key, claims = await good_claims(jwt_app, resources)
+    scope = TenantScope.agencies([7], [3])
+    claim = tokens.tenant_claim(scope)
+    assert claim == {
+        "kind": "agencies",
+        "province_ids": [encode_id("Province", 3, 3)],
+        "agency_ids": [encode_id("Agency", 3, 7)],
+    }
+    assert tokens.tenant_from_claim(claim) == scope
+    raw = {"kind": "agencies", "province_ids": ["3"], "agency_ids": ["7"]}
+    assert tokens.tenant_from_claim(raw) == scope
+    assert await subject_of(http, sign(key, {**claims, "tenant": raw})) == "cli_test"
+    wrong = {**claim, "agency_ids": [encode_id("Dossier", 3, 7)]}
+    assert await subject_of(http, sign(key, {**claims, "tenant": wrong})) == "UNAUTHENTICATED"
 
 
 async def test_alg_none_is_rejected(http, jwt_app, resources):

@@ -105,7 +105,7 @@ async def test_lifecycle_through_graphql(app, resources, callers):
     )
     assert codes(body) == ["IDEMPOTENCY_KEY_REUSED"]
     d = first["dossier"]
-    assert d["status"] == "received" and d["appointmentAt"]
+    assert d["status"] == "RECEIVED" and d["appointmentAt"]
     dossier_id, lookup = d["id"], first["lookupKey"]
 
     async def move(name, version, extra=""):
@@ -126,12 +126,12 @@ async def test_lifecycle_through_graphql(app, resources, callers):
     ]
     v = (await move("completeStep", v))["data"]["completeStep"]["version"]
     done = (await move("completeStep", v))["data"]["completeStep"]
-    assert done["status"] == "processed"
+    assert done["status"] == "PROCESSED"
     returned = (await move("returnResult", done["version"]))["data"]["returnResult"]
-    assert returned["status"] == "returned"
+    assert returned["status"] == "RETURNED"
 
     listed = await gql(
-        "{ dossiers(filter: {status: returned, late: false}, first: 10) { totalCount edges { node "
+        "{ dossiers(filter: {status: RETURNED, late: false}, first: 10) { totalCount edges { node "
         "{ id } } } }"
     )
     assert [e["node"]["id"] for e in listed["data"]["dossiers"]["edges"]] == [dossier_id]
@@ -142,7 +142,7 @@ async def test_lifecycle_through_graphql(app, resources, callers):
         "timeline { action status } } }",
         {"c": d["code"], "k": lookup},
     )
-    assert seen["data"]["publicDossier"]["status"] == "returned"
+    assert seen["data"]["publicDossier"]["status"] == "RETURNED"
     assert "Nguyễn" not in str(seen) and "officer" not in str(seen)
     rate = (
         "mutation($c: String!, $k: String!) { rateDossier(code: $c, lookupKey: $k, rating: 5, "

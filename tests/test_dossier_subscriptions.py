@@ -64,7 +64,7 @@ async def test_an_agency_hears_its_transitions_and_not_anothers(app, resources, 
         events = [m["payload"]["data"]["dossierEvents"] for m in got]
         assert [
             (e["dossierCode"], e["action"], e["fromStatus"], e["toStatus"]) for e in events
-        ] == [(code, "received", None, "received"), (code, "assigned", "received", "in_progress")]
+        ] == [(code, "RECEIVED", None, "RECEIVED"), (code, "ASSIGNED", "RECEIVED", "IN_PROGRESS")]
         assert {e["agencyId"] for e in events} == {gid(mine)}
         assert int(events[0]["eventId"]) < int(events[1]["eventId"])
         assert await ws.quiet(0.5) == []  # nothing of the other agency
@@ -172,5 +172,5 @@ async def test_a_subscriber_on_another_worker_process_hears_the_transition(resou
             assert first["payload"]["data"]["dossierEvents"]["dossierCode"] == code
             async with asyncio.timeout(15):
                 second = await ws.next_message()
-            assert second["payload"]["data"]["dossierEvents"]["action"] == "assigned"
+            assert second["payload"]["data"]["dossierEvents"]["action"] == "ASSIGNED"
             assert await ws.quiet(0.5) == []

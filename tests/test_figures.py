@@ -321,8 +321,8 @@ async def test_province_total_and_766_points(client, callers, world):
     )
     assert row["ratingMean"] == pytest.approx(3.6667, abs=1e-3)
     points = {part["group"]: part for part in row["index766"]}
-    assert points["progress"] == {
-        "group": "progress",
+    assert points["PROGRESS"] == {
+        "group": "PROGRESS",
         "maxPoints": 20,
         "points": 15.0,
         "numerator": 3,
@@ -330,7 +330,7 @@ async def test_province_total_and_766_points(client, callers, world):
         "numeratorMetric": "ON_TIME",
         "denominatorMetric": "FINISHED",
     }
-    assert points["satisfaction"]["points"] == 12.0 and points["satisfaction"]["maxPoints"] == 18
+    assert points["SATISFACTION"]["points"] == 12.0 and points["SATISFACTION"]["maxPoints"] == 18
 
 
 async def test_periods_quarter_month_and_range(client, callers, world):
@@ -413,7 +413,7 @@ async def test_figure_dossiers_list_the_codes_behind_a_number(client, callers, w
     assert set(got) == {codes["D1"], codes["D3"]}
     assert (
         got[codes["D1"]]["handlingDays"] == pytest.approx(2.0)
-        and got[codes["D1"]]["status"] == "returned"
+        and got[codes["D1"]]["status"] == "RETURNED"
     )
     body = await gql(
         client, callers, admin, query.replace("first: 1", "first: 10"), m="SATISFIED", a=None
@@ -538,11 +538,11 @@ async def test_annual_report_of_a_province_through_graphql(client, callers, worl
     )
     body = await gql(client, callers, province_admin(province), REPORT, year=2025, p=_pid(province))
     report = body["data"]["annualReport"]
-    assert report["level"] == "province" and report["provinceCode"] == province.code
+    assert report["level"] == "PROVINCE" and report["provinceCode"] == province.code
     assert report["total"]["figures"]["received"] == 7 and report["total"]["figures"]["onTime"] == 3
     assert {p["group"]: p["points"] for p in report["total"]["figures"]["index766"]} == {
-        "progress": 15.0,
-        "satisfaction": 12.0,
+        "PROGRESS": 15.0,
+        "SATISFACTION": 12.0,
     }
     rows = {row["code"]: row["figures"] for row in report["rows"]}
     assert rows == {a.code: {"received": 6, "finished": 3}, b.code: {"received": 1, "finished": 1}}
@@ -554,7 +554,7 @@ async def test_annual_report_of_a_province_through_graphql(client, callers, worl
             "actual": pytest.approx(2 / 3, abs=1e-4),
         }
     ]
-    assert report["conformity"] == [{"isoStatus": "not_started", "agencies": 2}]
+    assert report["conformity"] == [{"isoStatus": "NOT_STARTED", "agencies": 2}]
     assert report["parIndex"] == {
         "agencies": 2,
         "announced": 0,

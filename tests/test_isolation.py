@@ -1111,6 +1111,179 @@ async def test_a_step_handed_over_shows_the_dossier_and_that_step_only(resources
             ).first() is None
 
 
+# --- Relay: node(id:) and nodes(ids:) over every type with a global id -------------------------
+
+# The type in a global id -> the tenant-owned model behind it (one row each in `Tenant.rows`).
+NODE_MODELS: dict[str, type] = {
+    "Dossier": Dossier,
+    "Document": qms.Document,
+    "DocumentVersion": qms.DocumentVersion,
+    "Nonconformity": qms.Nonconformity,
+    "Risk": qms.Risk,
+    "AuditProgramme": qms.AuditProgramme,
+    "AuditPlan": qms.AuditPlan,
+    "AuditFinding": qms.AuditFinding,
+    "Objective": Objective,
+    "ReviewFlag": qms.ReviewFlag,
+    "ManagementReview": qms.ManagementReview,
+    "ReviewAction": qms.ReviewAction,
+}
+_NODE = "query($id: ID!) { node(id: $id) { id __typename ... on Agency { code name } } }"
+_NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }"
+
+
+def node_ids(tenant: Tenant, province_id: int | None = None) -> dict[str, str]:
+    """The global id of the tenant's row of every node type (and of its agency), encoded under
+    `province_id` (the tenant's own unless forged under another)."""
+    province = tenant.province_id if province_id is None else province_id
+    ids = {
+        name: encode_id(name, province, tenant.rows[model].id)
+        for name, model in NODE_MODELS.items()
+    }
+    return {**ids, "Agency": encode_id("Agency", province, tenant.agency.id)}
+
+
+def _their_node_markers(mine: Tenant, theirs: Tenant) -> list[str]:
+    return [*theirs.markers(), *node_ids(theirs).values()]
+
+
+CASES += [
+    *(
+        Case(
+            f"node by their {name} id",
+            _NODE,
+            lambda mine, theirs, name=name: {"id": node_ids(theirs)[name]},
+            caller=qms_keeper,
+            codes=("NOT_FOUND",),
+            markers=_their_node_markers,
+        )
+        for name in [*NODE_MODELS, "Agency"]
+    ),
+    *(
+        Case(
+            f"node by their {name} id forged under my province",
+            _NODE,
+            lambda mine, theirs, name=name: {"id": node_ids(theirs, mine.province_id)[name]},
+            caller=qms_keeper,
+            codes=("NOT_FOUND",),
+            markers=_their_node_markers,
+        )
+        for name in [*NODE_MODELS, "Agency"]
+    ),
+    Case(
+        "nodes by all their ids",
+        _NODES,
+        lambda mine, theirs: {"ids": list(node_ids(theirs).values())},
+        caller=qms_keeper,
+        codes=("NOT_FOUND",) * (len(NODE_MODELS) + 1),
+        markers=_their_node_markers,
+    ),
+    Case(
+        "node by a sibling agency's id",
+        _NODE,
+        lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, mine.sibling.id)},
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [mine.sibling.code, mine.sibling.name],
+    ),
+    # As their typed fields: `agency(id:)` and `document(id:)` answer a province admin
+    # NOT_FOUND for another province's row, `dossier(id:)` FORBIDDEN (not its role).
+    Case(
+        "node by their agency id as a province admin",
+        _NODE,
+        lambda mine, theirs: {"id": theirs.agency_gid},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "node by their document id as a province admin",
+        _NODE,
+        lambda mine, theirs: {"id": node_ids(theirs)["Document"]},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_node_markers,
+    ),
+    Case(
+        "node by their dossier id as a province admin",
+        _NODE,
+        lambda mine, theirs: {"id": node_ids(theirs)["Dossier"]},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+        markers=_their_node_markers,
+    ),
+    Case(
+        "node with a made-up type of id",
+        _NODE,
+        lambda mine, theirs: {"id": _forged("Unit", theirs.province_id, theirs.agency.id)},
+        codes=("NOT_FOUND",),
+    ),
+]
+
+
+async def _node_answer(client, headers, query: str, variables: dict) -> dict:
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_node_reads_my_rows_of_every_node_type(client, callers, tenants):
+    """The cases above are not vacuous: the same caller reads its own rows of every type that
+    implements `Node` (the schema's list), each as the type its id names; in `nodes`, only
+    the other tenant's ids answer null, each with its error at its index."""
+    from eiso.graphql.schema import build_schema
+
+    mine, theirs = tenants
+    headers = callers.issue(qms_keeper(mine))
+    ids = {
+        **node_ids(mine),
+        "Province": encode_id("Province", mine.province_id, mine.province_id),
+    }
+    typenames = {}
+    for name, gid in ids.items():
+        body = await _node_answer(client, headers, _NODE, {"id": gid})
+        assert "errors" not in body, (name, body)
+        assert body["data"]["node"]["id"] == gid
+        typenames[name] = body["data"]["node"]["__typename"]
+    schema = build_schema()._schema
+    implementers = {t.name for t in schema.get_possible_types(schema.get_type("Node"))}
+    assert set(typenames.values()) == implementers
+    mixed = [ids["Dossier"], node_ids(theirs)["Dossier"], ids["Risk"], "not an id"]
+    body = await _node_answer(client, headers, _NODES, {"ids": mixed})
+    assert [n and n["id"] for n in body["data"]["nodes"]] == [
+        ids["Dossier"],
+        None,
+        ids["Risk"],
+        None,
+    ]
+    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
+        (["nodes", 1], "NOT_FOUND"),
+        (["nodes", 3], "NOT_FOUND"),
+    ]
+
+
+async def test_node_refuses_as_the_typed_field_does(client, callers, tenants):
+    """Anonymous, and a role that may not read a type: the typed field's error, not the data."""
+    mine, _ = tenants
+    dossier = node_ids(mine)["Dossier"]
+    for headers, code in [
+        ({}, "UNAUTHENTICATED"),
+        (callers.issue(province_admin(mine)), "FORBIDDEN"),
+    ]:
+        typed = await _node_answer(
+            client, headers, "query($id: ID!) { dossier(id: $id) { id } }", {"id": dossier}
+        )
+        body = await _node_answer(client, headers, _NODE, {"id": dossier})
+        assert body["data"] == {"node": None}, body
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+        assert body["errors"][0]["message"] == typed["errors"][0]["message"]
+    province = encode_id("Province", mine.province_id, mine.province_id)
+    body = await _node_answer(
+        client, {}, "query($id: ID!) { node(id: $id) { id } }", {"id": province}
+    )
+    assert body == {"data": {"node": {"id": province}}}  # provinces are public
+
+
 PUBLIC_FIELDS = {
     "version",
     "provinces",

@@ -163,7 +163,7 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
     (office,) = await offices(resources, callers, app, "birth_registration", "UBND xã Bãi Cháy")
     for procedure in mod.PROCEDURES:
         seen = await lifecycle(office, procedure.code, WIRE, STEP_DATA)
-        assert seen["status"] == "returned" and "Nguyễn Thị An" not in str(seen)
+        assert seen["status"] == "RETURNED" and "Nguyễn Thị An" not in str(seen)
     body = await office("{ birthRegistration { procedures { code steps { code agencyKind } } } }")
     assert {p["code"] for p in body["data"]["birthRegistration"]["procedures"]} == {
         "1.001193",

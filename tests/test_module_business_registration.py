@@ -117,7 +117,7 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
     for number, procedure in enumerate(mod.PROCEDURES):
         data = {**GOOD, "business_name": f"Hộ kinh doanh Vòng Đời {number}"}
         seen = await lifecycle(office, procedure.code, data)
-        assert seen["status"] == "returned" and "034095001234" not in str(seen)
+        assert seen["status"] == "RETURNED" and "034095001234" not in str(seen)
     body = await office(
         "{ businessRegistration { procedures { code timeLimitDays }"
         ' nameAvailable(name: "Hộ kinh doanh Hoa Sen") nameKey(name: "Hộ kinh doanh HOA  Sến") } }'
@@ -170,7 +170,7 @@ async def test_business_name_is_unique_within_the_commune(app, resources, caller
     )
     assert listed["data"]["dossiers"]["totalCount"] == 2  # the refused receipts stored nothing
     withdrawn = await move(commune, first, "withdrawDossier", ', reason: "Công dân rút hồ sơ"')
-    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["status"] == "WITHDRAWN"
     assert "errors" not in await receive(
         commune, "1.001612", {**GOOD, "business_name": "Hộ kinh doanh HOA SEN"}
     )

@@ -121,7 +121,7 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
     )
     for procedure in mod.PROCEDURES:
         seen = await lifecycle(office, procedure.code, GOOD)
-        assert seen["status"] == "returned" and seen["timeline"][0]["agency"] == office.agency.name
+        assert seen["status"] == "RETURNED" and seen["timeline"][0]["agency"] == office.agency.name
     body = await office("{ constructionPermits { procedures { code } } }")
     assert {p["code"] for p in body["data"]["constructionPermits"]["procedures"]} == {
         p.code for p in mod.PROCEDURES

@@ -98,7 +98,7 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
     )
     for procedure in mod.PROCEDURES:
         seen = await lifecycle(office, procedure.code, GOOD)
-        assert seen["status"] == "returned"
+        assert seen["status"] == "RETURNED"
     body = await office("{ landUseRights { procedures { code } landUsePurposes { code } } }")
     module = body["data"]["landUseRights"]
     assert {p["code"] for p in module["procedures"]} == {p.code for p in mod.PROCEDURES}

@@ -24,6 +24,9 @@ OBJECTIVE_KEEPERS = {Role.iso_secretary, Role.leader, Role.province_admin}
 OPERATIONS = {
     "version": ("{ version }", "everyone"),
     "me": ("{ me { subject } }", {*Role, "client"}),
+    # Public fields: each id is then checked by its type's rule (tests/test_isolation.py).
+    "node": ('{ node(id: "bm9uZQ==") { id } }', "everyone"),
+    "nodes": ('{ nodes(ids: ["bm9uZQ=="]) { id } }', "everyone"),
     "provinces": ("{ provinces(first: 1) { totalCount } }", "everyone"),
     "province": ('{ province(code: "none") { code } }', "everyone"),
     "agencies": ("{ agencies(first: 1) { totalCount } }", {*Role, "client"}),

@@ -8,6 +8,7 @@ import pytest_asyncio
 from strawberry.types import ExecutionResult  # noqa: F401 - documents what execute returns
 
 from eiso.core.auth.principal import Principal, Role
+from eiso.core.global_ids import encode_id
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.graphql.server.assembly import ModuleGate
@@ -19,6 +20,11 @@ MODULE = "vendor_demo"
 QUERY = '{ vendorDemo { greeting nameAvailable(name: "Hộ kinh doanh Hoa Sen") } }'
 MUTATION = 'mutation { vendorDemoReserveName(name: "Hộ kinh doanh Hoa Sen") }'
 FIELDS = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }"
+
+
+def province_gid(province_id: int) -> str:
+    """The province's global id: what `enableModule(provinceId:)` takes."""
+    return encode_id("Province", province_id, province_id)
 
 
 def person(role: Role, province_id: int | None) -> Principal:
@@ -118,8 +124,8 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
             # A province admin cannot switch another province's modules.
             denied = await post(
                 app,
-                f'mutation {{ enableModule(module: "{MODULE}", provinceId: {a_id}) {{ name '
-                "enabledForMyProvince } }",
+                f'mutation {{ enableModule(module: "{MODULE}", '
+                f'provinceId: "{province_gid(a_id)}") {{ name enabledForMyProvince }} }}',
                 b_admin,
             )
             assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -165,15 +171,15 @@ async def test_unknown_module_and_province_are_clear_errors(resources, callers, 
     async with app.router.lifespan_context(app):
         unknown = await post(
             app,
-            f'mutation {{ enableModule(module: "nope", provinceId: {a_id}) {{ name '
-            "enabledForMyProvince } }",
+            f'mutation {{ enableModule(module: "nope", provinceId: "{province_gid(a_id)}") '
+            "{ name enabledForMyProvince } }",
             nation,
         )
         assert unknown["errors"][0]["extensions"]["code"] == "UNKNOWN_MODULE"
         missing = await post(
             app,
-            f'mutation {{ enableModule(module: "{MODULE}", provinceId: 999999999) {{ name '
-            "enabledForMyProvince } }",
+            f'mutation {{ enableModule(module: "{MODULE}", '
+            f'provinceId: "{province_gid(999999999)}") {{ name enabledForMyProvince }} }}',
             nation,
         )
         assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -52,7 +52,7 @@ async def test_document_lifecycle_over_graphql(client, callers, agency):
     data, errors = await call(
         client, callers, secretary, move % "makeDocumentVersionEffective", id=version
     )
-    assert data["makeDocumentVersionEffective"]["status"] == "effective"
+    assert data["makeDocumentVersionEffective"]["status"] == "EFFECTIVE"
     officer = person(agency, Role.officer)
     assert (await call(client, callers, officer, move % "acknowledgeDocument", id=version))[1] == []
     data, _ = await call(
@@ -101,7 +101,7 @@ async def test_nonconformity_and_audit_over_graphql(client, callers, agency):
             client, callers, secretary, f"mutation($id: ID!) {{ {step} {{ status }} }}", id=nc
         )
         assert not errors, step
-    assert next(iter(data.values()))["status"] == "closed"
+    assert next(iter(data.values()))["status"] == "CLOSED"
     data, errors = await call(
         client,
         callers,
@@ -172,7 +172,7 @@ async def test_model_set_adopted_over_graphql(client, callers, resources, agency
         "mutation($id: ID!) { adoptModelDocument(versionId: $id) { code versions { status } } }",
         id=node["versions"][0]["id"],
     )
-    assert not errors and data["adoptModelDocument"]["versions"][0]["status"] == "draft"
+    assert not errors and data["adoptModelDocument"]["versions"][0]["status"] == "DRAFT"
     data, errors = await call(
         client,
         callers,

@@ -268,7 +268,7 @@ async def test_nonconformity_sources_and_closure_through_graphql(resources, clie
         )
     ).json()
     nc = body["data"]["raiseNonconformity"]
-    assert (nc["source"], nc["sourceRef"]) == ("complaint", "KN-2026/17")
+    assert (nc["source"], nc["sourceRef"]) == ("COMPLAINT", "KN-2026/17")
     close = "mutation($id: ID!) { closeNonconformity(id: $id) { status } }"
     body = (
         await client.post(
@@ -367,7 +367,7 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
         'announcedOn: "2026-06-01") { status decisionNumber announcedOn } }',
     )
     assert body["data"]["announceConformity"] == {
-        "status": "announced",
+        "status": "ANNOUNCED",
         "decisionNumber": "12/QĐ-UBND",
         "announcedOn": "2026-06-01",
     }
@@ -384,17 +384,17 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     )
     assert body["data"]["recordLegalChange"] == {
         "flagged": 2,
-        "version": {"version": 2, "source": "national_admin"},
+        "version": {"version": 2, "source": "NATIONAL_ADMIN"},
     }
     assert (await gql(client, keeper, "{ conformity { status reannounceReason } }"))["data"][
         "conformity"
-    ] == {"status": "to_be_reannounced", "reannounceReason": f"{reference} v2"}
+    ] == {"status": "TO_BE_REANNOUNCED", "reannounceReason": f"{reference} v2"}
     flags = await gql(
         client, keeper, "{ reviewFlags(first: 10) { totalCount edges { node { kind subject } } } }"
     )
     assert sorted(
         (e["node"]["kind"], e["node"]["subject"]) for e in flags["data"]["reviewFlags"]["edges"]
-    ) == [("document", doc_id), ("procedure", code)]
+    ) == [("DOCUMENT", doc_id), ("PROCEDURE", code)]
     announce = (
         'mutation { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: "2026-12-10") { '
         "status } }"
@@ -421,7 +421,7 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     ) == ["NO_REVIEW_PENDING"]
     assert (await gql(client, keeper, announce))["data"]["announceConformity"][
         "status"
-    ] == "announced"
+    ] == "ANNOUNCED"
 
     # A module update that changes the legal basis does the same at catalogue sync.
     async with resources.session(TenantScope.nation()) as session, session.begin():
@@ -434,10 +434,10 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
         "query($r: String!) { legalBasisVersions(reference: $r) { version source } }",
         {"r": reference},
     )
-    assert versions["data"]["legalBasisVersions"][0] == {"version": 3, "source": "module"}
+    assert versions["data"]["legalBasisVersions"][0] == {"version": 3, "source": "MODULE"}
     assert (await gql(client, keeper, "{ conformity { status } }"))["data"]["conformity"][
         "status"
-    ] == "to_be_reannounced"
+    ] == "TO_BE_REANNOUNCED"
     # A sync with nothing changed adds no version.
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(
@@ -485,14 +485,14 @@ async def test_province_conformity_progress(resources, client, callers):
     progress = body["data"]["provinceConformity"]
     assert progress["total"] == 2
     assert {c["status"]: c["count"] for c in progress["counts"]} == {
-        "not_started": 1,
-        "building": 1,
-        "announced": 0,
-        "to_be_reannounced": 0,
+        "NOT_STARTED": 1,
+        "BUILDING": 1,
+        "ANNOUNCED": 0,
+        "TO_BE_REANNOUNCED": 0,
     }
     assert {
         "agencyCode": second.code,
-        "status": "building",
+        "status": "BUILDING",
         "buildingSince": "2026-03-01",
     } in progress["agencies"]
 
@@ -550,7 +550,7 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
     )
     assert (await gql(client, keeper, done, {"id": action["id"]}))["data"]["completeReviewAction"][
         "status"
-    ] == "done"
+    ] == "DONE"
     assert codes(await gql(client, keeper, done, {"id": action["id"]})) == ["INVALID_TRANSITION"]
     listed = await gql(
         client,
@@ -558,7 +558,7 @@ async def test_management_review_compiles_inputs_and_tracks_actions(resources, c
         "{ managementReviews(first: 5) { totalCount edges { node { actions { status } } } } }",
     )
     assert listed["data"]["managementReviews"]["edges"][0]["node"]["actions"] == [
-        {"status": "done"}
+        {"status": "DONE"}
     ]
 
 
@@ -589,12 +589,12 @@ async def test_document_moves_attachments_and_risk_review(resources, client, cal
     assert body["data"]["attachDocumentFile"]["attachmentName"] == "bm01.pdf"
     move = "mutation($id: ID!) { %s(id: $id) { status } }"
     for name, status in (
-        ("submitDocumentVersion", "in_review"),
-        ("rejectDocumentVersion", "draft"),
-        ("submitDocumentVersion", "in_review"),
-        ("approveDocumentVersion", "approved"),
-        ("makeDocumentVersionEffective", "effective"),
-        ("withdrawDocumentVersion", "obsolete"),
+        ("submitDocumentVersion", "IN_REVIEW"),
+        ("rejectDocumentVersion", "DRAFT"),
+        ("submitDocumentVersion", "IN_REVIEW"),
+        ("approveDocumentVersion", "APPROVED"),
+        ("makeDocumentVersionEffective", "EFFECTIVE"),
+        ("withdrawDocumentVersion", "OBSOLETE"),
     ):
         body = await gql(client, keeper, move % name, {"id": version})
         assert body["data"][name]["status"] == status, body
@@ -613,7 +613,7 @@ async def test_document_moves_attachments_and_risk_review(resources, client, cal
     )
     assert body["data"]["createDocumentVersion"] == {
         "number": 2,
-        "status": "draft",
+        "status": "DRAFT",
         "summary": "Sửa đổi",
     }
     risk = await gql(

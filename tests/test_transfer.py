@@ -109,7 +109,7 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     )
     assert error_of(bad) == ("INVALID_SECTOR_DATA", "stepData.registered_on")
     d = await complete(committee, d, BIRTH)
-    assert (d["status"], d["currentStep"]) == ("in_progress", 1)
+    assert (d["status"], d["currentStep"]) == ("IN_PROGRESS", 1)
     assert codes(await complete(committee, d, BIRTH)) == ["NOT_YOUR_STEP"]
 
     # Step 2, the police: the common part and its own step, nothing of the committee's step.
@@ -124,7 +124,7 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     bad = await complete(police, d, {**RESIDENCE, "household_head_citizen_id": "123"})
     assert error_of(bad) == ("INVALID_SECTOR_DATA", "stepData.household_head_citizen_id")
     d = await complete(police, d, RESIDENCE)
-    assert (d["status"], d["currentStep"]) == ("in_progress", 2)
+    assert (d["status"], d["currentStep"]) == ("IN_PROGRESS", 2)
 
     # Step 3, social insurance: cannot read the police step, and the police cannot read its.
     seen = (await insurance(DOSSIER, {"id": d["id"]}))["data"]["dossier"]
@@ -135,7 +135,7 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     bad = await complete(insurance, d, {**CARD, "valid_until": CARD["valid_from"]})
     assert error_of(bad)[0] == "INVALID_SECTOR_DATA"
     d = await complete(insurance, d, CARD)
-    assert d["status"] == "processed"
+    assert d["status"] == "PROCESSED"
     police_view = str((await police(DOSSIER, {"id": d["id"]}))["data"]["dossier"])
     assert "TE1220123456789" not in police_view and "Vĩnh Tuy" in police_view
     assert "TE1220123456789" in str((await insurance(DOSSIER, {"id": d["id"]}))["data"]["dossier"])
@@ -148,18 +148,18 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     assert codes(await move(fourth, d, "returnResult")) == ["NOT_FOUND"]
     assert codes(await move(insurance, d, "returnResult")) == ["NOT_YOUR_STEP"]
     d = await move(committee, d, "returnResult")
-    assert d["status"] == "returned"
+    assert d["status"] == "RETURNED"
 
     # The citizen: ONE timeline across the three agencies, no personal data.
     public = await public_lookup(app, d["code"], key)
     assert [e["action"] for e in public["timeline"]] == [
-        "received",
-        "assigned",
-        "handed_over",
-        "assigned",
-        "handed_over",
-        "processed",
-        "returned",
+        "RECEIVED",
+        "ASSIGNED",
+        "HANDED_OVER",
+        "ASSIGNED",
+        "HANDED_OVER",
+        "PROCESSED",
+        "RETURNED",
     ]
     names = [e["agency"] for e in public["timeline"]]
     assert names[0] == names[-1] == committee.agency.name
@@ -270,7 +270,7 @@ async def test_an_agency_lists_its_own_and_the_handed_over_dossiers_newest_first
         raise AssertionError(found)
 
     assert await pages(police) == [[last["code"], handed["code"]], [first["code"]]]
-    assert await pages(police, {"status": "in_progress"}) == [[handed["code"]]]
+    assert await pages(police, {"status": "IN_PROGRESS"}) == [[handed["code"]]]
     assert (await police(PAGE, {}))["data"]["dossiers"]["totalCount"] == 3
     assert await pages(committee) == [[handed["code"]]]
     assert await pages(fourth) == [[]]

@@ -45,6 +45,10 @@ AUDITORS = frozenset({Role.auditor, Role.iso_secretary})
 RULES: dict[str, Rule] = {
     "version": PUBLIC,
     "me": AUTHENTICATED,
+    # Relay's refetch by global id: each id is then checked by the rule of its type's own
+    # field (graphql/relay/queries.py), so these two add nothing of their own.
+    "node": PUBLIC,
+    "nodes": PUBLIC,
     # Tenancy. Which province an administrator may act on is checked by `require_*` below.
     "provinces": PUBLIC,
     "province": PUBLIC,

@@ -2,7 +2,10 @@
 
 Claims: iss, aud, sub, exp, iat, jti, client_id, scope (space-separated), roles, and
 `tenant` = {"kind": "nation"|"province"|"agencies", "province_ids": [...], "agency_ids": [...]}
-with ids as strings (63-bit ids do not survive JavaScript numbers).
+with the provinces' and agencies' global ids (core/global_ids.py): what a frontend passes
+back to GraphQL's `ID` arguments (`agencyId`, `provinceId`) as it finds them here.
+Tokens issued before carried raw database ids (decimal strings): they are still read, for
+the minutes they stay valid.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from joserfc.jwt import JWTClaimsRegistry
 
 from eiso.core.auth.keys import ALGORITHM
 from eiso.core.auth.principal import Principal, Role
+from eiso.core.errors import NotFound
+from eiso.core.global_ids import decode_id, encode_id
 from eiso.tenants.scope import TenantScope
 
 TOKEN_TYPE = "at+jwt"
@@ -30,17 +35,38 @@ class InvalidToken(Exception):
 
 
 def tenant_claim(scope: TenantScope) -> dict[str, Any]:
+    """The scope with global ids. An agency's id names its province: an agencies scope has
+    its one province (an account's or client's agency, core/auth/tenancy.py)."""
+    provinces = sorted(scope.province_ids)
+    if scope.agency_ids and len(provinces) != 1:
+        raise ValueError("an agencies scope names the one province of its agencies")
     return {
         "kind": scope.kind,
-        "province_ids": [str(i) for i in sorted(scope.province_ids)],
-        "agency_ids": [str(i) for i in sorted(scope.agency_ids)],
+        "province_ids": [encode_id("Province", p, p) for p in provinces],
+        "agency_ids": [encode_id("Agency", provinces[0], a) for a in sorted(scope.agency_ids)],
     }
+
+
+def _claimed_ids(values: list[Any], type_name: str) -> list[int]:
+    """The row ids in a claim's list: global ids of `type_name`, or raw ids (decimal
+    strings) of a token issued before global ids."""
+    found = []
+    for value in values:
+        text = str(value)
+        if text.isdecimal():
+            found.append(int(text))
+            continue
+        try:
+            found.append(decode_id(text, type_name)[1])
+        except NotFound:
+            raise InvalidToken("bad tenant claim") from None
+    return found
 
 
 def tenant_from_claim(claim: dict[str, Any]) -> TenantScope:
     kind = claim.get("kind")
-    provinces = [int(i) for i in claim.get("province_ids", [])]
-    agencies = [int(i) for i in claim.get("agency_ids", [])]
+    provinces = _claimed_ids(claim.get("province_ids", []), "Province")
+    agencies = _claimed_ids(claim.get("agency_ids", []), "Agency")
     if kind == "nation":
         return TenantScope.nation()
     if kind == "province" and provinces:

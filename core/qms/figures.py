@@ -433,8 +433,11 @@ async def dossiers_behind(
     narrow: Filter = Filter(),
     first: int = 50,
     after: tuple[int, int] | None = None,
+    backward: bool = False,
 ) -> tuple[int, Sequence[AnyRow]]:
-    """The dossiers that make up one number: (how many, one page of them by (province_id, id))."""
+    """The dossiers that make up one number: (how many, one page of them by (province_id, id),
+    `first + 1` rows to tell whether more follow). `backward`: the rows before `after`, the
+    nearest first (the caller turns them round)."""
     where = [scope_filter(scope), *narrow.where(), predicate(metric, period)]
     total = (
         await session.execute(select(func.count()).select_from(DOSSIERS).where(*where))
@@ -453,7 +456,9 @@ async def dossiers_behind(
         T.on_time,
         T.rating,
     ).where(*where)
+    key = tuple_(T.province_id, T.id)
     if after is not None:
-        statement = statement.where(tuple_(T.province_id, T.id) > tuple_(*after))
-    rows = (await session.execute(statement.order_by(T.province_id, T.id).limit(first + 1))).all()
+        statement = statement.where(key < tuple_(*after) if backward else key > tuple_(*after))
+    order = (T.province_id.desc(), T.id.desc()) if backward else (T.province_id, T.id)
+    rows = (await session.execute(statement.order_by(*order).limit(first + 1))).all()
     return total, rows

@@ -4,27 +4,24 @@ from __future__ import annotations
 
 import strawberry
 
-from eiso.graphql.auth.nodes import Me, Tenant
+from eiso.graphql.auth.nodes import Me, RoleEnum, Tenant
 from eiso.graphql.shared.permissions import guard
 
 
 @strawberry.type
 class AuthQuery:
     @strawberry.field(
-        description="Who is calling: subject, roles, scopes and tenant scope.",
+        description="Who is calling: subject, roles, scopes, tenant scope, and the agencies "
+        "and provinces it acts for.",
         extensions=guard("me"),
     )
     def me(self, info: strawberry.Info) -> Me | None:
         principal = info.context.principal
-        tenant = principal.tenant
         return Me(
+            principal=principal,
             subject=principal.subject,
-            roles=sorted(role.value for role in principal.roles),
+            roles=[RoleEnum(role.value) for role in sorted(principal.roles, key=lambda r: r.value)],
             scopes=sorted(principal.scopes),
             client_id=principal.client_id,
-            tenant=Tenant(
-                kind=tenant.kind,
-                province_ids=[strawberry.ID(str(i)) for i in sorted(tenant.province_ids)],
-                agency_ids=[strawberry.ID(str(i)) for i in sorted(tenant.agency_ids)],
-            ),
+            tenant=Tenant.of(principal.tenant),
         )

@@ -4,8 +4,9 @@ here; officers read it through a dedicated, audited path (later issue)."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
 from sqlalchemy import select
@@ -20,16 +21,66 @@ from eiso.core.global_ids import encode_id
 from eiso.graphql.dossiers.applicant import Applicant
 from eiso.graphql.dossiers.dataloaders import dossier_loaders
 from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
+from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.loading import then
+from eiso.graphql.shared.node import Node
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.graphql.tenants.nodes import AgencyNode
 from eiso.infra.clock import aware, utcnow
 from eiso.tenants.models import Agency
 
-# Marks the statuses' enum as GraphQL's `DossierStatus` (in place: the class is the same).
-DossierStatus = Status
-strawberry.enum(DossierStatus, name="DossierStatus")
+if TYPE_CHECKING:  # to mypy the model's enum: the same values (the names differ in case)
+    DossierStatus = Status
+else:  # NEW, RECEIVED, ...: a node may hold the model's `Status` (serialized by its value)
+    DossierStatus = graphql_enum(Status, "DossierStatus")
 _STATUSES = {int(status): status for status in Status}
+
+
+@strawberry.enum(name="DossierStepStatus")
+class DossierStepStatus(enum.Enum):
+    ACTIVE = "active"
+    DONE = "done"
+
+
+@strawberry.enum(
+    name="DossierAction",
+    description="What a move of a dossier did (its timeline row's and event's action).",
+)
+class DossierAction(enum.Enum):
+    # Every action the engine records (core/dossiers/engine.py; a test compares the two).
+    REGISTERED = "registered"
+    RECEIVED = "received"
+    REFUSED = "refused"
+    ASSIGNED = "assigned"
+    STEP_COMPLETED = "step_completed"
+    HANDED_OVER = "handed_over"
+    PROCESSED = "processed"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    SUPPLEMENT_RECEIVED = "supplement_received"
+    FEE_REQUESTED = "fee_requested"
+    FEE_PAID = "fee_paid"
+    WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+    RETURNED = "returned"
+    APOLOGY = "apology"
+
+
+@strawberry.enum(name="TimeLimitUnit")
+class TimeLimitUnit(enum.Enum):
+    # The units a module may declare (core/plugins/declarations.py, TimeLimit.unit).
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    DAYS = "days"
+
+
+@strawberry.enum(name="ProcedureLevel")
+class ProcedureLevel(enum.Enum):
+    # The levels a module may declare (core/plugins/declarations.py, Procedure.level).
+    NATION = "nation"
+    PROVINCE = "province"
+    COMMUNE = "commune"
+
+
 # A global id is GraphQL's ID (a str): typed so once, not with an ID() call per row of a page.
 _encode_gid = cast("Callable[[str, int, int], strawberry.ID]", encode_id)
 
@@ -70,16 +121,16 @@ class ProcedureNode:
         return self.row.sector
 
     @strawberry.field
-    def level(self) -> str:
-        return self.row.level
+    def level(self) -> ProcedureLevel:
+        return ProcedureLevel(self.row.level)
 
     @strawberry.field
     def time_limit(self) -> int:
         return self.row.time_limit_amount
 
     @strawberry.field
-    def time_limit_unit(self) -> str:
-        return self.row.time_limit_unit
+    def time_limit_unit(self) -> TimeLimitUnit:
+        return TimeLimitUnit(self.row.time_limit_unit)
 
     @strawberry.field
     def step_codes(self) -> list[str]:
@@ -142,7 +193,7 @@ def _set_later() -> Any:
 
 
 @strawberry.type
-class DossierNode:
+class DossierNode(Node):
     row: strawberry.Private[Dossier]  # or any row with the columns of graphql/dossiers/page.py
     id: strawberry.ID = _set_later()
     code: str = _set_later()
@@ -343,9 +394,9 @@ class DossierStepNode:
     def code(self) -> str:
         return self.row.step_code
 
-    @strawberry.field(description="active | done")
-    def status(self) -> str:
-        return self.row.status
+    @strawberry.field
+    def status(self) -> DossierStepStatus:
+        return DossierStepStatus(self.row.status)
 
     @strawberry.field(description="The agency holding the step.")
     def agency_id(self) -> strawberry.ID:
@@ -385,7 +436,7 @@ class ReceivedDossier:
 @strawberry.type
 class PublicEvent:
     at: dt.datetime
-    action: str
+    action: DossierAction
     status: DossierStatus
     status_label_vi, status_label_en = _status_labels()
     agency: str = strawberry.field(

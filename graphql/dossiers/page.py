@@ -33,8 +33,7 @@ from sqlmodel import col
 
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
-from eiso.core.errors import DomainError
-from eiso.graphql.shared.connections import decode_cursor
+from eiso.graphql.shared.connections import Page, bad_cursor, decode_cursor
 from eiso.graphql.shared.selections import selects
 from eiso.infra.clock import aware
 from eiso.infra.index_conditions import prefix_match, prefix_values
@@ -71,24 +70,26 @@ def search_key(search: str | None) -> str:
 
 
 class Shape(NamedTuple):
-    """Which parts a page's statement has: the filters given, `late`, whether paged on, and
-    the caller's kind of scope (and whether it names its provinces)."""
+    """Which parts a page's statement has: the filters given, `late`, whether paged on (from
+    a cursor), whether read backwards (`last`: the index walked forwards), and the caller's
+    kind of scope (and whether it names its provinces)."""
 
     given: frozenset[str]
     late: bool | None
     after: bool
     scope: ScopeKind
     provinces: bool
+    backward: bool = False
 
 
 def statement(
-    f: DossierFilter, first: int, after: str | None, now: dt.datetime, scope: TenantScope
+    f: DossierFilter, page: Page, now: dt.datetime, scope: TenantScope
 ) -> tuple[Select, Select, dict[str, Any]]:
     """The page's statement and its total's, built once per shape (building a statement cost
     as much as running it), and the values of their parameters."""
-    params: dict[str, Any] = {"limit": first + 1}
+    params: dict[str, Any] = {"limit": page.size + 1}
     if f.status is not None:
-        params["status"] = int(f.status)
+        params["status"] = int(f.status.value)
     if f.procedure_code:
         params["procedure_code"] = f.procedure_code
     if f.received_from:
@@ -99,29 +100,38 @@ def statement(
         params.update(prefix_values("search", search_key(f.search)))
     if f.late is not None:
         params["now"] = now
-    if after is not None:
-        params["after_received"], params["after_id"] = _after(after)
+    if page.cursor is not None:
+        params["after_received"], params["after_id"] = _after(page.cursor, page.cursor_field)
     shape = Shape(
-        frozenset(params), f.late, after is not None, scope.kind, bool(scope.province_ids)
+        frozenset(params),
+        f.late,
+        page.cursor is not None,
+        scope.kind,
+        bool(scope.province_ids),
+        page.backward,
     )
-    return _page(shape), _total(shape._replace(after=False)), {**params, **scope_params(scope)}
+    total = _total(shape._replace(after=False, backward=False))
+    return _page(shape), total, {**params, **scope_params(scope)}
 
 
-@functools.lru_cache(maxsize=512)  # finite: 2^5 filters x 3 late x 2 after x 3 scopes x 2
+@functools.lru_cache(maxsize=1152)  # finite: 2^5 filters x 3 late x 2 after x 3 scopes x 2 x 2
 def _page(shape: Shape) -> Select:
     """Walks an index backwards and stops after the page. An agency's own dossiers and those
     handed over to it in a UNION ALL, each arm on its own index: one condition with both (an
     OR) would have to sort every dossier of the agency first."""
+    back = shape.backward
     if shape.scope != "agencies":
-        return _latest(_filtered(shape, bound_scope(Dossier, shape.scope)))
-    own = _latest(_filtered(shape, bound_scope(Dossier, "agencies", "own"))).subquery()
+        return _latest(_filtered(shape, bound_scope(Dossier, shape.scope)), back)
+    own = _latest(_filtered(shape, bound_scope(Dossier, "agencies", "own")), back).subquery()
     shared = _latest(
-        _filtered(shape, bound_scope(Dossier, "agencies", "shared", provinces=shape.provinces))
+        _filtered(shape, bound_scope(Dossier, "agencies", "shared", provinces=shape.provinces)),
+        back,
     ).subquery()
     both = union_all(select(own), select(shared)).subquery()
+    order = (both.c.received_at, both.c.id)
     return (
         select(both)
-        .order_by(both.c.received_at.desc(), both.c.id.desc())
+        .order_by(*(order if back else (c.desc() for c in order)))
         .limit(bindparam("limit", type_=Integer))
     )
 
@@ -132,8 +142,10 @@ def _total(shape: Shape) -> Select:
     return select(func.count()).select_from(_filtered(shape, scope).subquery())
 
 
-def _latest(statement: Select) -> Select:
-    ordered = statement.order_by(col(Dossier.received_at).desc(), col(Dossier.id).desc())
+def _latest(statement: Select, backward: bool = False) -> Select:
+    """The latest first; the oldest first when read backwards (the page turned round after)."""
+    order = (col(Dossier.received_at), col(Dossier.id))
+    ordered = statement.order_by(*(order if backward else (c.desc() for c in order)))
     return ordered.limit(bindparam("limit", type_=Integer))
 
 
@@ -162,7 +174,8 @@ def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
             bindparam("after_received", type_=_TABLE.received_at.type),
             bindparam("after_id"),
         )
-        found.append(tuple_(received_at, col(Dossier.id)) < after)
+        key = tuple_(received_at, col(Dossier.id))
+        found.append(key > after if shape.backward else key < after)
     return select(*COLUMNS).where(*found)
 
 
@@ -181,25 +194,24 @@ def cursor_key(row: Row[Any]) -> list[Any]:
     return [aware(row.received_at).isoformat(), row.id]
 
 
-def _after(cursor: str) -> tuple[dt.datetime, int]:
-    received, dossier_id = decode_cursor(cursor, 2)
+def _after(cursor: str, field: str) -> tuple[dt.datetime, int]:
+    received, dossier_id = decode_cursor(cursor, 2, field)
     try:
         return aware(dt.datetime.fromisoformat(received)), int(dossier_id)
     except (TypeError, ValueError):
-        raise DomainError(
-            "`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này"
-        ) from None
+        raise bad_cursor(field) from None
 
 
 async def fetch(
-    session: AsyncSession, statement: Select, params: dict[str, Any], first: int
+    session: AsyncSession, statement: Select, params: dict[str, Any], page: Page
 ) -> tuple[Sequence[Row[Any]], bool]:
-    """The page's rows on the session's connection: the statement carries the caller's scope
-    (`bound_scope`), so the ORM's per-statement criteria (half the time of a page) are not
-    added again."""
+    """The page's rows (the latest first) on the session's connection, and whether more lie
+    in the direction read: the statement carries the caller's scope (`bound_scope`), so the
+    ORM's per-statement criteria (half the time of a page) are not added again."""
     connection = await session.connection()  # the transaction, with the scope for PostgreSQL
     rows = (await connection.execute(statement, params)).all()
-    return rows[:first], len(rows) > first
+    taken = rows[: page.size]
+    return (taken[::-1] if page.backward else taken), len(rows) > page.size
 
 
 async def count(session: AsyncSession, statement: Select, params: dict[str, Any]) -> int:

@@ -21,7 +21,7 @@ from eiso.graphql.dossiers.nodes import (
     PublicEvent,
     SupplementRequest,
 )
-from eiso.graphql.shared.connections import Connection, check_first
+from eiso.graphql.shared.connections import Connection, page_of
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, connection_of_nodes, keyset_page
 from eiso.graphql.shared.permissions import guard
@@ -63,20 +63,31 @@ def _by_code(row: ProcedureRecord) -> list[Any]:
     return [row.code]
 
 
+async def dossier_by_id(info: strawberry.Info, id: str) -> DossierNode:
+    """The dossier a global id names, in the caller's scope; NOT_FOUND otherwise."""
+    return DossierNode(row=await load_node(info, Dossier, id, "Dossier"))
+
+
 @strawberry.type
 class DossiersQuery:
     @strawberry.field(
         description="The procedure catalogue of the loaded modules.", extensions=guard("procedures")
     )
     async def procedures(
-        self, info: strawberry.Info, first: int = 50, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 50,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ProcedureNode]:
+        page = page_of(first, after, last, before, default=50)
         async with info.context.resources.session(TenantScope.nation()) as session:
             statement = select(ProcedureRecord).where(col(ProcedureRecord.active).is_(True))
             rows, more, total = await keyset_page(
-                session, statement, [col(ProcedureRecord.code)], check_first(first), after
+                session, statement, [col(ProcedureRecord.code)], page
             )
-        return connection_of(rows, more, total, ProcedureNode, _by_code)
+        return connection_of(rows, more, total, ProcedureNode, _by_code, page)
 
     @strawberry.field(
         description="One procedure of the catalogue by its code (null when unknown or "
@@ -97,8 +108,8 @@ class DossiersQuery:
     @strawberry.field(
         description="One dossier of the caller's agency.", extensions=guard("dossier")
     )
-    async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode:
-        return DossierNode(row=await load_node(info, Dossier, id, "Dossier"))
+    async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode | None:
+        return await dossier_by_id(info, id)
 
     @strawberry.field(
         description="The caller's dossiers, the latest received first. `totalCount` is counted "
@@ -109,22 +120,24 @@ class DossiersQuery:
         self,
         info: strawberry.Info,
         filter: DossierFilter | None = None,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[DossierNode]:
         principal = require_principal(info.context.principal)
-        first = check_first(first)
+        wanted = page_of(first, after, last, before, default=50)
         now = utcnow()
         statement, total_statement, params = page.statement(
-            filter or DossierFilter(), first, after, now, principal.tenant
+            filter or DossierFilter(), wanted, now, principal.tenant
         )
         async with info.context.resources.session(principal.tenant) as session:
-            rows, more = await page.fetch(session, statement, params, first)
+            rows, more = await page.fetch(session, statement, params, wanted)
             total = (
                 await page.count(session, total_statement, params) if page.wants_total(info) else 0
             )
         nodes = DossierNode.of_rows(rows, now)
-        return connection_of_nodes(rows, nodes, more, total, page.cursor_key)
+        return connection_of_nodes(rows, nodes, more, total, page.cursor_key, wanted)
 
     @strawberry.field(
         description="The citizen's lookup (no account): status, appointment, timeline; no "
@@ -133,6 +146,6 @@ class DossiersQuery:
     )
     async def public_dossier(
         self, info: strawberry.Info, code: str, lookup_key: str
-    ) -> PublicDossier:
+    ) -> PublicDossier | None:
         await public_limit.check(info.context.resources, client_address(info))
         return public_node(await service.public_dossier(info.context.resources, code, lookup_key))

@@ -18,7 +18,7 @@ from eiso.core.auth.rules import check_tenant, require_principal
 from eiso.core.dossiers.engine import TOPIC
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id, encode_id
-from eiso.graphql.dossiers.nodes import DossierStatus
+from eiso.graphql.dossiers.nodes import DossierAction, DossierStatus
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.permissions import guard
 from eiso.infra.live_feed import FeedOverflow, Subscription
@@ -35,7 +35,7 @@ class DossierEventNode:
     dossier_code: str
     procedure_code: str
     agency_id: strawberry.ID
-    action: str = strawberry.field(description="received, assigned, step_completed, returned, ...")
+    action: DossierAction
     from_status: DossierStatus | None
     to_status: DossierStatus
     at: dt.datetime
@@ -50,7 +50,7 @@ class DossierEventNode:
             dossier_code=p["dossier_code"],
             procedure_code=p["procedure_code"],
             agency_id=strawberry.ID(encode_id("Agency", province, p["agency_id"])),
-            action=p.get("action") or "",
+            action=DossierAction(p["action"]),
             at=dt.datetime.fromisoformat(p["at"]),
             from_status=None if p.get("from_status") is None else DossierStatus(p["from_status"]),
             to_status=DossierStatus(p["to_status"]),

@@ -133,7 +133,7 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 if item is None
                 else _list(item, isinstance(field_type.of_type, GraphQLNonNull))
             )
-        if not isinstance(field_type, GraphQLObjectType) or field_type.is_type_of is not None:
+        if not isinstance(field_type, GraphQLObjectType) or _own_type_check(field_type):
             return None  # interfaces and unions pick their type per value
         grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
             field_type, field_details_list
@@ -141,7 +141,30 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if new_defer_usages:
             return None
         plan = self._plan(field_type, grouped_field_set)
-        return None if plan is None else (lambda value: _read(plan, value))
+        if plan is None:
+            return None
+        is_type_of = field_type.is_type_of
+        if is_type_of is None:
+            return lambda value: _read(plan, value)
+        return lambda value: _read(plan, value) if is_type_of(value, _NO_INFO) else _unusual()
+
+
+def _own_type_check(object_type: GraphQLObjectType) -> bool:
+    """Whether the type's `is_type_of` is its author's (it may read `info`). Strawberry gives
+    a type implementing an interface (`Node`) its own isinstance check, which ignores `info`:
+    the plain path calls that one itself, and hands a value it refuses to graphql-core."""
+    if object_type.is_type_of is None:
+        return False
+    definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return definition is None or definition.is_type_of is not None
+
+
+# What the plain path passes as `info` to Strawberry's isinstance check, which ignores it.
+_NO_INFO: Any = None
+
+
+def _unusual() -> Any:
+    raise _Unusual
 
 
 def _reader(field_def: GraphQLField) -> Callable[[Any, Any], Any]:

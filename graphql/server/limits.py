@@ -7,8 +7,9 @@ response keys, cost) is computed once and applied per spread, each rule's visits
 (`work`) against a cap derived from the document's size, and a rule stops at the first excess.
 Strawberry's depth and alias validators re-walk a fragment per spread (exponential for
 fragments spreading fragments), so ours replace them with the same messages. A `first`/`last`
-given by a variable is costed with the request's value when the query runs
-(`execution_cost_error`): validation, cached per query text, knows no variable values.
+(or the `ids` of `nodes`) given by a variable is costed with the request's value when the
+query runs (`execution_cost_error`): validation, cached per query text, knows no variable
+values.
 
 The rule classes are built once per set of limits: the validation caches key on them, and a
 class made per request would never hit a cache.
@@ -42,6 +43,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
@@ -347,14 +349,19 @@ def _is_list(type_: GraphQLOutputType | None) -> bool:
     return isinstance(type_, GraphQLList)
 
 
+# Arguments that say how many objects a field answers: a page size, or the list of ids of
+# `nodes(ids:)` (its length).
+PAGE_ARGUMENTS = ("first", "last", "ids")
+
+
 def pages_by_variable(document: DocumentNode) -> bool:
-    """Whether a `first`/`last` of the document is given by a variable."""
+    """Whether a `first`/`last`/`ids` of the document is given by a variable."""
     found = False
 
     class Find(Visitor):
         def enter_argument(self, node: ArgumentNode, *_: Any) -> Any:
             nonlocal found
-            if node.name.value in ("first", "last") and isinstance(node.value, VariableNode):
+            if node.name.value in PAGE_ARGUMENTS and isinstance(node.value, VariableNode):
                 found = True
                 return BREAK
             return None
@@ -387,13 +394,15 @@ def query_cost(
 
     def page_size(field: FieldNode, definition: GraphQLField | None, fallback: int) -> int:
         for argument in field.arguments or ():
-            if argument.name.value not in ("first", "last"):
+            if argument.name.value not in PAGE_ARGUMENTS:
                 continue
             value: ValueNode | None = argument.value
             if isinstance(value, VariableNode):
                 name = value.name.value
                 if variables is not None and variables.get(name) is not None:
                     given = variables[name]
+                    if isinstance(given, list):  # ids: as many objects
+                        given = len(given)
                     if isinstance(given, float) and given.is_integer():
                         given = int(given)  # graphql-core takes 100.0 for an Int
                     return max(given, 0) if isinstance(given, int) else fallback
@@ -406,6 +415,8 @@ def query_cost(
                     return max(default, 0) if isinstance(default, int) else default_list_size
             if isinstance(value, IntValueNode):
                 return max(int(value.value), 0)
+            if isinstance(value, ListValueNode):
+                return len(value.values)
         return fallback
 
     def type_of(name: str | None, fallback: GraphQLNamedType | None) -> GraphQLNamedType | None:

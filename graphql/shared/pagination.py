@@ -16,8 +16,8 @@ from eiso.graphql.shared.connections import (
     Connection,
     Edge,
     KeyedEdge,
+    Page,
     PageInfo,
-    check_first,
     decode_cursor,
 )
 from eiso.tenants.scope import TenantScope
@@ -48,49 +48,58 @@ async def keyset_page(
     session: AsyncSession,
     statement: Select[R],
     columns: Sequence[ColumnExpressionArgument[Any]],
-    first: int,
-    after: str | None,
+    page: Page,
     *,
     descending: bool = False,
 ) -> tuple[list[R], bool, int]:
-    """Keyset pagination on `columns` (the last one unique), ascending unless `descending`:
-    one query for the page, one count. Answers (rows, has_next, total)."""
+    """Keyset pagination on `columns` (the last one unique), ascending unless `descending`,
+    read forwards or backwards: one query for the page, one count. Answers (rows in the
+    list's order, whether more rows lie in the direction read, total)."""
     total = (
         await session.execute(select(func.count()).select_from(statement.subquery()))
     ).scalar_one()
-    if after is not None:
-        key, cursor = tuple_(*columns), tuple_(*decode_cursor(after, len(columns)))
-        statement = statement.where(key < cursor if descending else key > cursor)
-    order = [desc(c) for c in columns] if descending else columns
-    rows = list((await session.execute(statement.order_by(*order).limit(first + 1))).scalars())
-    return rows[:first], len(rows) > first, total
+    # Backwards walks the list's order reversed from the cursor, then turns the page round.
+    reverse = descending != page.backward
+    if page.cursor is not None:
+        cursor = decode_cursor(page.cursor, len(columns), page.cursor_field)
+        key, value = tuple_(*columns), tuple_(*cursor)
+        statement = statement.where(key < value if reverse else key > value)
+    order = [desc(c) for c in columns] if reverse else columns
+    limit = page.size + 1
+    rows = list((await session.execute(statement.order_by(*order).limit(limit))).scalars())
+    taken = rows[: page.size]
+    return (taken[::-1] if page.backward else taken), len(rows) > page.size, total
 
 
 def connection_of(
     rows: Sequence[R],
-    has_next: bool,
+    more: bool,
     total: int,
     node: NodeOf[R, N],
     key: Callable[[R], list[Any]],
+    page: Page,
 ) -> Connection[N]:
     """A page's connection, a `node(row=row)` each. `key(row)` is the row's sort key, encoded
     into a cursor only when the query reads it."""
-    return connection_of_nodes(rows, [node(row=row) for row in rows], has_next, total, key)
+    return connection_of_nodes(rows, [node(row=row) for row in rows], more, total, key, page)
 
 
 def connection_of_nodes(
     rows: Sequence[R],
     nodes: Sequence[N],
-    has_next: bool,
+    more: bool,
     total: int,
     key: Callable[[R], list[Any]],
+    page: Page,
 ) -> Connection[N]:
-    """A page's connection of nodes built already, one for each row (in order)."""
+    """A page's connection of nodes built already, one for each row (in order); `more`: rows
+    lie beyond the page in the direction it was read."""
     edges = [KeyedEdge(item, row, key) for item, row in zip(nodes, rows, strict=True)]
     return Connection(
-        # A KeyedEdge stands for an Edge: Strawberry reads an edge's fields by attribute.
+        # A KeyedEdge stands for an Edge, an EdgesPageInfo for a PageInfo: Strawberry reads
+        # their fields by attribute.
         edges=cast("list[Edge[N]]", edges),
-        page_info=PageInfo(has_next_page=has_next, end_cursor=edges[-1].cursor if edges else None),
+        page_info=cast("PageInfo", page.page_info(edges, more)),
         total_count=total,
     )
 
@@ -103,8 +112,7 @@ def tenant_key(row: TenantKeyed) -> list[Any]:
 async def newest_first(
     info: strawberry.Info,
     model: type[Keyed],
-    first: int,
-    after: str | None,
+    page: Page,
     make: Callable[[AsyncSession, list[Keyed]], Awaitable[list[N]]],
     where: Sequence[ColumnExpressionArgument[bool]] = (),
     scope: TenantScope | None = None,
@@ -113,11 +121,10 @@ async def newest_first(
     for the page, one count; `make(session, rows)` builds the nodes (and batches any nested
     loads)."""
     principal = require_principal(info.context.principal)
-    first = check_first(first)
     columns = (col(model.province_id), col(model.id))
     async with info.context.resources.session(scope or principal.tenant) as session:
-        rows, has_next, total = await keyset_page(
-            session, select(model).where(*where), columns, first, after, descending=True
+        rows, more, total = await keyset_page(
+            session, select(model).where(*where), columns, page, descending=True
         )
         nodes = await make(session, rows)
-    return connection_of_nodes(rows, nodes, has_next, total, tenant_key)
+    return connection_of_nodes(rows, nodes, more, total, tenant_key, page)

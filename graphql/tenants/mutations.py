@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from eiso.core.auth.invitations import create_agency_admins
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
+from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import check_module_name, switch_module
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
@@ -27,7 +28,7 @@ async def _switch(
     info: strawberry.Info,
     module: str,
     enabled: bool,
-    province_id: int | None,
+    province_id: strawberry.ID | None,
     config: JSON | None = None,
 ) -> ModuleNode:
     """One path for every caller: the activation service checks the administrator, the module
@@ -38,7 +39,7 @@ async def _switch(
         raise DomainError(
             f"module {module!r}: {problem}", f"mô-đun {module!r}: tên không hợp lệ", field="module"
         )
-    target = province_id if province_id is not None else principal.province_id
+    target = province_row_id(province_id) if province_id is not None else principal.province_id
     if target is None:
         raise DomainError("provinceId is required", "Cần chỉ rõ provinceId", field="provinceId")
     await switch_module(
@@ -52,6 +53,14 @@ async def _switch(
         cast("dict[str, Any] | None", config),
     )
     return next(node for node in await module_nodes(info, target) if node.name == module)
+
+
+def province_row_id(global_id: str) -> int:
+    """The row id of a province's global id (`Province.id`); NOT_FOUND for any other id."""
+    province_id, row_id = decode_id(global_id, "Province")
+    if province_id != row_id:
+        raise not_found("Province", global_id)
+    return row_id
 
 
 @strawberry.type
@@ -95,14 +104,15 @@ class TenantsMutation:
 
     @strawberry.mutation(
         description="Switch a module on for a province (its administrator; the caller's own "
-        "province by default), with its configuration validated by the module's model.",
+        "province by default, `provinceId` the province's global id), with its configuration "
+        "validated by the module's model.",
         extensions=guard("enableModule"),
     )
     async def enable_module(
         self,
         info: strawberry.Info,
         module: str,
-        province_id: int | None = None,
+        province_id: strawberry.ID | None = None,
         config: JSON | None = None,
     ) -> ModuleNode:
         return await _switch(info, module, True, province_id, config)
@@ -112,6 +122,6 @@ class TenantsMutation:
         extensions=guard("disableModule"),
     )
     async def disable_module(
-        self, info: strawberry.Info, module: str, province_id: int | None = None
+        self, info: strawberry.Info, module: str, province_id: strawberry.ID | None = None
     ) -> ModuleNode:
         return await _switch(info, module, False, province_id)

@@ -11,6 +11,7 @@ import strawberry
 from eiso.core.global_ids import encode_id
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.loading import then
+from eiso.graphql.shared.node import Node
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.tenants import onboarding
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
@@ -39,7 +40,7 @@ class ImportFormat(enum.Enum):
 
 
 @strawberry.type(name="Province")
-class ProvinceNode:
+class ProvinceNode(Node):
     row: strawberry.Private[Province]
     id: strawberry.ID = strawberry.field(default=None)
     code: str = strawberry.field(default=None)
@@ -55,7 +56,7 @@ class ProvinceNode:
 
 
 @strawberry.type(name="Agency")
-class AgencyNode:
+class AgencyNode(Node):
     row: strawberry.Private[Agency]
     id: strawberry.ID = strawberry.field(default=None)
     code: str = strawberry.field(

@@ -11,8 +11,9 @@ from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
+from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import installed_modules
-from eiso.graphql.shared.connections import Connection, check_first
+from eiso.graphql.shared.connections import Connection, Page, page_of
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
 from eiso.graphql.shared.permissions import guard
@@ -41,15 +42,14 @@ async def _page_by_name(
     statement: Select[R],
     model: type[Province] | type[Agency],
     search: str | None,
-    first: int,
-    after: str | None,
+    page: Page,
 ) -> tuple[list[R], bool, int]:
     """A page of provinces or agencies by name, those whose name has `search` (folded)."""
     name = col(model.name_folded)
     condition = _search(name, search)
     if condition is not None:
         statement = statement.where(condition)
-    return await keyset_page(session, statement, (name, col(model.id)), check_first(first), after)
+    return await keyset_page(session, statement, (name, col(model.id)), page)
 
 
 def _by_name(row: Province | Agency) -> list[Any]:
@@ -67,14 +67,17 @@ class TenantsQuery:
         self,
         info: strawberry.Info,
         search: str | None = None,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ProvinceNode]:
+        page = page_of(first, after, last, before, default=50)
         async with info.context.resources.session(TenantScope.nation()) as session:
-            rows, has_next, total = await _page_by_name(
-                session, select(Province), Province, search, first, after
+            rows, more, total = await _page_by_name(
+                session, select(Province), Province, search, page
             )
-        return connection_of(rows, has_next, total, ProvinceNode, _by_name)
+        return connection_of(rows, more, total, ProvinceNode, _by_name, page)
 
     @strawberry.field(
         description="One province by its official code.", extensions=guard("province")
@@ -97,34 +100,34 @@ class TenantsQuery:
         info: strawberry.Info,
         province_code: str | None = None,
         search: str | None = None,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AgencyNode]:
         principal = require_principal(info.context.principal)
+        page = page_of(first, after, last, before, default=20)
         statement = select(Agency)
         if province_code is not None:
             statement = statement.join(Province, col(Province.id) == col(Agency.province_id)).where(
                 col(Province.code) == province_code
             )
         async with info.context.resources.session(principal.tenant) as session:
-            rows, has_next, total = await _page_by_name(
-                session, statement, Agency, search, first, after
-            )
+            rows, more, total = await _page_by_name(session, statement, Agency, search, page)
             await loaders(info).prime_relations(
                 session,
                 rows,
                 parents=selects(info, "edges", "node", "parent"),
                 provinces=selects(info, "edges", "node", "province"),
             )
-        return connection_of(rows, has_next, total, AgencyNode, _by_name)
+        return connection_of(rows, more, total, AgencyNode, _by_name, page)
 
     @strawberry.field(
         description="One agency by its global id; NOT_FOUND outside the caller's scope.",
         extensions=guard("agency"),
     )
     async def agency(self, info: strawberry.Info, id: strawberry.ID) -> AgencyNode | None:
-        # A malformed id, another province's or agency's: the same NOT_FOUND.
-        return AgencyNode(row=await load_node(info, Agency, id, "Agency"))
+        return await agency_by_id(info, id)
 
     @strawberry.field(
         description="Installed modules and whether the caller's province enabled each.",
@@ -133,6 +136,23 @@ class TenantsQuery:
     async def modules(self, info: strawberry.Info) -> list[ModuleNode]:
         principal = require_principal(info.context.principal)
         return await module_nodes(info, principal.province_id)
+
+
+async def agency_by_id(info: strawberry.Info, id: str) -> AgencyNode:
+    """The agency a global id names, in the caller's scope. A malformed id, another
+    province's or agency's: the same NOT_FOUND."""
+    return AgencyNode(row=await load_node(info, Agency, id, "Agency"))
+
+
+async def province_by_id(info: strawberry.Info, id: str) -> ProvinceNode:
+    """The province a global id names (provinces are public reference data)."""
+    province_id, row_id = decode_id(id, "Province")
+    async with info.context.resources.session(TenantScope.nation()) as session:
+        # A province's global id repeats its id (Province:<id>:<id>); anything else is forged.
+        row = await session.get(Province, row_id) if province_id == row_id else None
+    if row is None:
+        raise not_found("Province", id)
+    return ProvinceNode(row=row)
 
 
 async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[ModuleNode]:

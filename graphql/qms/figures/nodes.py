@@ -4,6 +4,7 @@ built from core/qms/figures.py, objectives.py and annual_report.py."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING, Any
 
 import strawberry
@@ -13,6 +14,8 @@ from eiso.core.global_ids import encode_id
 from eiso.core.qms import annual_report, figures, objectives
 from eiso.graphql.dossiers.nodes import DossierStatus
 from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.node import Node
+from eiso.graphql.tenants.nodes import IsoStatusEnum
 
 # -- enums and inputs ---------------------------------------------------------------------------
 
@@ -65,6 +68,13 @@ class ObjectiveInput:
         )
 
 
+@strawberry.enum(name="Index766Group", description="The Decision 766 groups the figures score.")
+class Index766Group(enum.Enum):
+    # The groups of core/qms/annual_report.py's INDEX_766.
+    PROGRESS = "progress"
+    SATISFACTION = "satisfaction"
+
+
 # -- nodes ----------------------------------------------------------------------------------------
 
 
@@ -72,7 +82,7 @@ class ObjectiveInput:
     description="Decision 766/QĐ-TTg points of one group, with the two numbers behind them."
 )
 class IndexPoints:
-    group: str
+    group: Index766Group
     max_points: int
     points: float | None
     numerator_metric: FigureMetricEnum
@@ -84,7 +94,7 @@ class IndexPoints:
 def _points(index: dict[str, Any]) -> list[IndexPoints]:
     return [
         IndexPoints(
-            group=group,
+            group=Index766Group(group),
             max_points=part["maxPoints"],
             points=part["points"],
             numerator_metric=FigureMetricEnum(part["numerator"]["metric"]),
@@ -191,7 +201,7 @@ class FigureDossier:
     name="Objective",
     description="A quality objective (clause 6.2) and its result from the figures.",
 )
-class ObjectiveNode:
+class ObjectiveNode(Node):
     id: strawberry.ID
     province_id: strawberry.ID
     agency_id: strawberry.ID | None = strawberry.field(
@@ -244,10 +254,10 @@ class ObjectiveResult:
 
 @strawberry.type
 class ReportLine:
-    level: str
+    level: FigureGroupEnum
     code: str
     name: str
-    iso_status: str | None
+    iso_status: IsoStatusEnum | None
     figures: FigureRow
     nonconformities_raised: int
     nonconformities_open: int
@@ -255,7 +265,7 @@ class ReportLine:
 
 @strawberry.type
 class ConformityCount:
-    iso_status: str
+    iso_status: IsoStatusEnum
     agencies: int
 
 
@@ -279,7 +289,7 @@ class ParIndexData:
 )
 class AnnualReport:
     year: int
-    level: str
+    level: FigureGroupEnum
     province_code: str | None
     province_name: str | None
     period_from: dt.date
@@ -296,10 +306,10 @@ class AnnualReport:
 
         def line(row: dict[str, Any], level: str, code: str, name: str) -> ReportLine:
             return ReportLine(
-                level=level,
+                level=FigureGroupEnum(level),
                 code=code,
                 name=name,
-                iso_status=row.get("isoStatus"),
+                iso_status=IsoStatusEnum(row["isoStatus"]) if row.get("isoStatus") else None,
                 figures=FigureRow.from_dict(row["figures"], row["index766"]),
                 nonconformities_raised=row["nonconformities"]["raised"],
                 nonconformities_open=row["nonconformities"]["open"],
@@ -307,7 +317,7 @@ class AnnualReport:
 
         return cls(
             year=report["year"],
-            level=report["level"],
+            level=FigureGroupEnum(report["level"]),
             province_code=report["province"]["code"] if report["province"] else None,
             province_name=report["province"]["name"] if report["province"] else None,
             period_from=dt.date.fromisoformat(report["period"]["from"]),
@@ -315,7 +325,7 @@ class AnnualReport:
             total=line(report["total"], report["level"], province["code"], province["name"]),
             rows=[line(row, row["level"], row["code"], row["name"]) for row in report["rows"]],
             conformity=[
-                ConformityCount(iso_status=k, agencies=v)
+                ConformityCount(iso_status=IsoStatusEnum(k), agencies=v)
                 for k, v in sorted(report["conformity"].items())
             ],
             par_index=ParIndexData(**{_snake(k): v for k, v in report["parIndex"].items()}),

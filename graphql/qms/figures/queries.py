@@ -5,6 +5,8 @@ outside that scope answers NOT_FOUND."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,13 +28,12 @@ from eiso.graphql.qms.figures.nodes import (
 )
 from eiso.graphql.shared.connections import (
     Connection,
-    Edge,
-    PageInfo,
-    check_first,
+    Page,
+    bad_cursor,
     decode_cursor,
-    encode_cursor,
+    page_of,
 )
-from eiso.graphql.shared.pagination import newest_first
+from eiso.graphql.shared.pagination import connection_of_nodes, newest_first, tenant_key
 from eiso.graphql.shared.permissions import guard
 from eiso.infra.clock import aware
 
@@ -59,6 +60,33 @@ def _narrow(
         province = agency_province
     return figures.Filter(
         province_id=province, agency_id=agency, procedure_code=procedure_code or None
+    )
+
+
+def _tenant_cursor(page: Page) -> tuple[int, int] | None:
+    """The (province_id, id) in the page's cursor; BAD_INPUT for one not made here."""
+    if page.cursor is None:
+        return None
+    key = decode_cursor(page.cursor, 2, page.cursor_field)
+    if not all(isinstance(part, int) for part in key):
+        raise bad_cursor(page.cursor_field)
+    return key[0], key[1]
+
+
+def _figure_dossier(r: Any) -> FigureDossier:
+    """A row of `figures.dossiers_behind` as a node."""
+    return FigureDossier(
+        id=strawberry.ID(encode_id("Dossier", r.province_id, r.id)),
+        code=r.code,
+        agency_id=strawberry.ID(encode_id("Agency", r.province_id, r.agency_id)),
+        procedure_code=r.procedure_code,
+        status=Status(r.status),
+        received_at=aware(r.received_at),
+        appointment_at=aware(r.appointment_at),
+        finished_at=aware(r.finished_at),
+        handling_days=r.handling_days,
+        on_time=r.on_time,
+        rating=r.rating,
     )
 
 
@@ -102,13 +130,14 @@ class FiguresQuery:
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
         procedure_code: str | None = None,
-        first: int = 50,
+        first: int | None = 50,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[FigureDossier]:
         principal = require_principal(info.context.principal)
-        first = check_first(first)
+        page = page_of(first, after, last, before, default=50)
         narrow = _narrow(principal, province_id, agency_id, procedure_code)
-        key = tuple(decode_cursor(after, 2)) if after is not None else None
         async with _session(info, principal) as session:
             total, rows = await figures.dossiers_behind(
                 session,
@@ -116,35 +145,14 @@ class FiguresQuery:
                 figures.Metric(metric.value),
                 period.period(),
                 narrow,
-                first,
-                key,
+                page.size,
+                _tenant_cursor(page),
+                backward=page.backward,
             )
-        edges = [
-            Edge(
-                cursor=encode_cursor([r.province_id, r.id]),
-                node=FigureDossier(
-                    id=strawberry.ID(encode_id("Dossier", r.province_id, r.id)),
-                    code=r.code,
-                    agency_id=strawberry.ID(encode_id("Agency", r.province_id, r.agency_id)),
-                    procedure_code=r.procedure_code,
-                    status=Status(r.status),
-                    received_at=aware(r.received_at),
-                    appointment_at=aware(r.appointment_at),
-                    finished_at=aware(r.finished_at),
-                    handling_days=r.handling_days,
-                    on_time=r.on_time,
-                    rating=r.rating,
-                ),
-            )
-            for r in rows[:first]
-        ]
-        return Connection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None
-            ),
-            total_count=total,
-        )
+        taken = rows[: page.size]
+        taken = taken[::-1] if page.backward else taken
+        nodes = [_figure_dossier(r) for r in taken]
+        return connection_of_nodes(taken, nodes, len(rows) > page.size, total, tenant_key, page)
 
     @strawberry.field(
         description="The yearly report on ISO application: a province's agencies (provinceId) or "
@@ -153,7 +161,7 @@ class FiguresQuery:
     )
     async def annual_report(
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
-    ) -> AnnualReport:
+    ) -> AnnualReport | None:
         principal = require_principal(info.context.principal)
         narrow = _narrow(principal, province_id, None, None)
         figures.Period.of(year=year)  # a bad year is BAD_PERIOD before any query
@@ -168,8 +176,10 @@ class FiguresQuery:
     async def objectives(
         self,
         info: strawberry.Info,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         year: int | None = None,
     ) -> Connection[ObjectiveNode]:
         async def make(
@@ -182,4 +192,4 @@ class FiguresQuery:
         if year is not None:
             period = figures.Period.of(year=year)
             where = (col(o.period_start) <= period.last_day, col(o.period_end) >= period.start)
-        return await newest_first(info, o, first, after, make, where)
+        return await newest_first(info, o, page_of(first, after, last, before), make, where)

@@ -5,17 +5,35 @@ actions."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms.common import value
-from eiso.core.qms.conformity import ConformityAnnouncement, ReviewFlag
+from eiso.core.qms.conformity import ConformityAnnouncement, FlagKind, ReviewFlag
 from eiso.core.qms.legal import LegalBasisVersion
-from eiso.core.qms.management_review import ManagementReview, ReviewAction
+from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
+from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.node import Node
+from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency
+
+if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
+    ReviewFlagKind = FlagKind
+    ReviewActionStatus = ActionStatus
+else:
+    ReviewFlagKind = graphql_enum(FlagKind, "ReviewFlagKind")
+    ReviewActionStatus = graphql_enum(ActionStatus, "ReviewActionStatus")
+
+
+@strawberry.enum(name="LegalBasisSource", description="Who entered a legal basis version.")
+class LegalBasisSource(enum.Enum):
+    NATIONAL_ADMIN = "national_admin"  # recordLegalChange
+    MODULE = "module"  # seen in a module's catalogue at sync
 
 
 @strawberry.type
@@ -25,7 +43,7 @@ class LegalBasisVersionNode:
     title: str
     valid_from: dt.date | None
     valid_until: dt.date | None
-    source: str
+    source: LegalBasisSource
     entered_at: dt.datetime
 
     @classmethod
@@ -36,7 +54,7 @@ class LegalBasisVersionNode:
             title=row.title,
             valid_from=row.valid_from,
             valid_until=row.valid_until,
-            source=row.source,
+            source=LegalBasisSource(row.source),
             entered_at=row.entered_at,
         )
 
@@ -48,9 +66,9 @@ class LegalChangeResult:
 
 
 @strawberry.type
-class ReviewFlagNode:
+class ReviewFlagNode(Node):
     id: strawberry.ID
-    kind: str = strawberry.field(description="procedure or document")
+    kind: ReviewFlagKind
     subject: str = strawberry.field(description="The procedure code, or the document's global id.")
     reference: str
     legal_version: int
@@ -67,7 +85,7 @@ class ReviewFlagNode:
         )
         return cls(
             id=strawberry.ID(encode_id("ReviewFlag", row.province_id, row.id)),
-            kind=value(row.kind),
+            kind=ReviewFlagKind(value(row.kind)),
             subject=subject,
             reference=row.reference,
             legal_version=row.legal_version,
@@ -82,9 +100,7 @@ class ConformityNode:
     agency_id: strawberry.ID
     agency_code: str
     agency_name: str
-    status: str = strawberry.field(
-        description="not_started, building, announced or to_be_reannounced"
-    )
+    status: IsoStatusEnum
     building_since: dt.date | None
     announced_on: dt.date | None
     decision_number: str | None
@@ -97,7 +113,7 @@ class ConformityNode:
             agency_id=strawberry.ID(encode_id("Agency", agency.province_id, agency.id)),
             agency_code=agency.code,
             agency_name=agency.name,
-            status=value(agency.iso_status),
+            status=IsoStatusEnum(value(agency.iso_status)),
             building_since=row.building_since if row else None,
             announced_on=row.announced_on if row else None,
             decision_number=row.decision_number if row else None,
@@ -108,7 +124,7 @@ class ConformityNode:
 
 @strawberry.type
 class ConformityStatusCount:
-    status: str
+    status: IsoStatusEnum
     count: int
 
 
@@ -120,12 +136,12 @@ class ProvinceConformity:
 
 
 @strawberry.type
-class ReviewActionNode:
+class ReviewActionNode(Node):
     id: strawberry.ID
     decision: str
     owner: str
     due_date: dt.date
-    status: str
+    status: ReviewActionStatus
     result: str | None
     done_at: dt.datetime | None
 
@@ -136,14 +152,14 @@ class ReviewActionNode:
             decision=row.decision,
             owner=row.owner,
             due_date=row.due_date,
-            status=value(row.status),
+            status=ReviewActionStatus(value(row.status)),
             result=row.result,
             done_at=row.done_at,
         )
 
 
 @strawberry.type
-class ManagementReviewNode:
+class ManagementReviewNode(Node):
     id: strawberry.ID
     period_start: dt.date
     period_end: dt.date

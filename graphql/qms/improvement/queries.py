@@ -23,9 +23,10 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewFlagNode,
 )
 from eiso.graphql.shared.callers import agency_of
-from eiso.graphql.shared.connections import Connection
+from eiso.graphql.shared.connections import Connection, page_of
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard
+from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency, IsoStatus
 from eiso.tenants.services import get_province
 
@@ -55,8 +56,10 @@ class ImprovementQuery:
     async def review_flags(
         self,
         info: strawberry.Info,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         open_only: bool = True,
     ) -> Connection[ReviewFlagNode]:
         async def make(
@@ -65,7 +68,9 @@ class ImprovementQuery:
             return [ReviewFlagNode.of(row) for row in rows]
 
         where = (col(conformity.ReviewFlag.reviewed_at).is_(None),) if open_only else ()
-        return await newest_first(info, conformity.ReviewFlag, first, after, make, where)
+        return await newest_first(
+            info, conformity.ReviewFlag, page_of(first, after, last, before), make, where
+        )
 
     @strawberry.field(
         description="The versions of a legal basis (by its number), newest first.",
@@ -92,7 +97,7 @@ class ImprovementQuery:
     @strawberry.field(
         description="The caller's agency's conformity announcement.", extensions=guard("conformity")
     )
-    async def conformity(self, info: strawberry.Info) -> ConformityNode:
+    async def conformity(self, info: strawberry.Info) -> ConformityNode | None:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
         async with info.context.resources.session(principal.tenant) as session:
@@ -107,7 +112,7 @@ class ImprovementQuery:
     )
     async def province_conformity(
         self, info: strawberry.Info, province_code: str | None = None
-    ) -> ProvinceConformity:
+    ) -> ProvinceConformity | None:
         principal = require_principal(info.context.principal)
         async with info.context.resources.session(principal.tenant) as session:
             if province_code is not None:
@@ -124,7 +129,8 @@ class ImprovementQuery:
         nodes = [ConformityNode.of(agency, row) for agency, row in rows]
         counts = [
             ConformityStatusCount(
-                status=s.value, count=sum(1 for n in nodes if n.status == s.value)
+                status=IsoStatusEnum(s.value),
+                count=sum(1 for n in nodes if n.status.value == s.value),
             )
             for s in IsoStatus
         ]
@@ -135,6 +141,13 @@ class ImprovementQuery:
         extensions=guard("managementReviews"),
     )
     async def management_reviews(
-        self, info: strawberry.Info, first: int = 20, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[ManagementReviewNode]:
-        return await newest_first(info, reviews.ManagementReview, first, after, review_nodes)
+        return await newest_first(
+            info, reviews.ManagementReview, page_of(first, after, last, before), review_nodes
+        )

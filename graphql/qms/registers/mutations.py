@@ -28,12 +28,12 @@ from eiso.graphql.qms.registers.nodes import (
     AuditFindingNode,
     AuditPlanNode,
     ChecklistItemInput,
-    DocumentKindEnum,
+    DocumentKind,
     DocumentNode,
     DocumentVersionNode,
-    FindingKindEnum,
-    NcSourceEnum,
+    FindingKind,
     NonconformityNode,
+    NonconformitySource,
     RiskNode,
 )
 from eiso.graphql.qms.registers.queries import document_node, province_of
@@ -41,6 +41,8 @@ from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.tenants.scope import TenantScope
+
+_RAISED_BY_HAND = NonconformitySource("manual")  # raiseNonconformity's default source
 
 _VersionMove = Callable[[AsyncSession, Principal, int, int], Awaitable[documents.DocumentVersion]]
 
@@ -110,7 +112,7 @@ class RegistersMutation:
     async def create_document(
         self,
         info: strawberry.Info,
-        kind: DocumentKindEnum,
+        kind: DocumentKind,
         code: str,
         title: str,
         content: str = "",
@@ -181,7 +183,9 @@ class RegistersMutation:
         info: strawberry.Info,
         title: str,
         description: str = "",
-        origin: Annotated[NcSourceEnum, strawberry.argument(name="source")] = NcSourceEnum.MANUAL,
+        origin: Annotated[
+            NonconformitySource, strawberry.argument(name="source")
+        ] = _RAISED_BY_HAND,
         procedure_code: str | None = None,
         step: str | None = None,
         officer: str | None = None,
@@ -344,7 +348,7 @@ class RegistersMutation:
         info: strawberry.Info,
         plan_id: strawberry.ID,
         clause: str,
-        kind: FindingKindEnum,
+        kind: FindingKind,
         description: str,
     ) -> AuditFindingNode:
         return AuditFindingNode.of(
@@ -408,7 +412,7 @@ class RegistersMutation:
     async def publish_model_document(
         self,
         info: strawberry.Info,
-        kind: DocumentKindEnum,
+        kind: DocumentKind,
         code: str,
         title: str,
         content: str = "",

@@ -5,46 +5,47 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import strawberry
 
 from eiso.core.global_ids import encode_id
+from eiso.core.qms import audits, documents, nonconformities
 from eiso.core.qms.audits import AuditFinding, AuditPlan, AuditProgramme
 from eiso.core.qms.common import value
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
+from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.node import Node
+
+if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
+    DocumentKind = documents.DocumentKind
+    DocumentVersionStatus = documents.VersionStatus
+    NonconformitySource = nonconformities.NcSource
+    NonconformityStatus = nonconformities.NcStatus
+    FindingKind = audits.FindingKind
+else:
+    DocumentKind = graphql_enum(documents.DocumentKind, "DocumentKind")
+    DocumentVersionStatus = graphql_enum(documents.VersionStatus, "DocumentVersionStatus")
+    NonconformitySource = graphql_enum(nonconformities.NcSource, "NonconformitySource")
+    NonconformityStatus = graphql_enum(nonconformities.NcStatus, "NonconformityStatus")
+    FindingKind = graphql_enum(audits.FindingKind, "FindingKind")
 
 
-@strawberry.enum
-class DocumentKindEnum(enum.Enum):
-    POLICY = "policy"
-    OBJECTIVES = "objectives"
-    PROCEDURE = "procedure"
-    FORM = "form"
-    GUIDELINE = "guideline"
-    EXTERNAL_LEGAL = "external_legal"
-
-
-@strawberry.enum
-class NcSourceEnum(enum.Enum):
-    MANUAL = "manual"
-    AUDIT_FINDING = "audit_finding"
-    COMPLAINT = "complaint"
-
-
-@strawberry.enum
-class FindingKindEnum(enum.Enum):
-    CONFORMITY = "conformity"
-    OBSERVATION = "observation"
-    NONCONFORMITY = "nonconformity"
+@strawberry.enum(name="NonconformityCause")
+class NonconformityCause(enum.Enum):
+    # The causes of core/qms/dossier_ncs.py.
+    OVERDUE = "overdue"
+    REFUSED_AFTER_ACCEPTANCE = "refused_after_acceptance"
+    SECOND_SUPPLEMENT = "second_supplement"
 
 
 @strawberry.type
-class DocumentVersionNode:
+class DocumentVersionNode(Node):
     id: strawberry.ID
     number: int
-    status: str
+    status: DocumentVersionStatus
     summary: str
     attachment_name: str | None
     attachment_sha256: str | None
@@ -57,7 +58,7 @@ class DocumentVersionNode:
         return cls(
             id=strawberry.ID(encode_id("DocumentVersion", row.province_id, row.id)),
             number=row.number,
-            status=value(row.status),
+            status=DocumentVersionStatus(value(row.status)),
             summary=row.summary,
             attachment_name=row.attachment_name,
             attachment_sha256=row.attachment_sha256,
@@ -68,9 +69,9 @@ class DocumentVersionNode:
 
 
 @strawberry.type
-class DocumentNode:
+class DocumentNode(Node):
     id: strawberry.ID
-    kind: str
+    kind: DocumentKind
     code: str
     title: str
     is_model: bool
@@ -81,7 +82,7 @@ class DocumentNode:
     def of(cls, row: Document, versions: Iterable[DocumentVersion] = ()) -> DocumentNode:
         return cls(
             id=strawberry.ID(encode_id("Document", row.province_id, row.id)),
-            kind=value(row.kind),
+            kind=DocumentKind(value(row.kind)),
             code=row.code,
             title=row.title,
             is_model=row.is_model,
@@ -91,22 +92,21 @@ class DocumentNode:
 
 
 @strawberry.type
-class NonconformityNode:
+class NonconformityNode(Node):
     id: strawberry.ID
     title: str
     description: str
-    source: str
+    source: NonconformitySource
     source_ref: str | None = strawberry.field(
         description="The finding, complaint or dossier code it came from."
     )
-    cause: str | None = strawberry.field(
-        description="For dossier nonconformities: overdue, "
-        "refused_after_acceptance or second_supplement."
+    cause: NonconformityCause | None = strawberry.field(
+        description="Why the dossier engine raised it (dossier nonconformities only)."
     )
     procedure_code: str | None
     step: str | None
     officer: str | None
-    status: str
+    status: NonconformityStatus
     root_cause: str | None
     corrective_action: str | None
     owner: str | None
@@ -123,13 +123,13 @@ class NonconformityNode:
             id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)),
             title=row.title,
             description=row.description,
-            source=value(row.source),
+            source=NonconformitySource(value(row.source)),
             source_ref=row.source_ref,
-            cause=row.cause,
+            cause=NonconformityCause(row.cause) if row.cause else None,
             procedure_code=row.procedure_code,
             step=row.step,
             officer=row.officer,
-            status=value(row.status),
+            status=NonconformityStatus(value(row.status)),
             root_cause=row.root_cause,
             corrective_action=row.corrective_action,
             owner=row.owner,
@@ -143,7 +143,7 @@ class NonconformityNode:
 
 
 @strawberry.type
-class RiskNode:
+class RiskNode(Node):
     id: strawberry.ID
     title: str
     likelihood: int
@@ -168,7 +168,7 @@ class RiskNode:
 
 
 @strawberry.type
-class AuditPlanNode:
+class AuditPlanNode(Node):
     id: strawberry.ID
     date: dt.date
     scope: str
@@ -185,10 +185,10 @@ class AuditPlanNode:
 
 
 @strawberry.type
-class AuditFindingNode:
+class AuditFindingNode(Node):
     id: strawberry.ID
     clause: str
-    kind: str
+    kind: FindingKind
     description: str
     nonconformity_id: strawberry.ID | None
 
@@ -202,14 +202,14 @@ class AuditFindingNode:
         return cls(
             id=strawberry.ID(encode_id("AuditFinding", row.province_id, row.id)),
             clause=row.clause,
-            kind=value(row.kind),
+            kind=FindingKind(value(row.kind)),
             description=row.description,
             nonconformity_id=nc,
         )
 
 
 @strawberry.type
-class AuditProgrammeNode:
+class AuditProgrammeNode(Node):
     id: strawberry.ID
     year: int
     title: str

@@ -26,7 +26,7 @@ from eiso.graphql.qms.registers.nodes import (
     NonconformityNode,
     RiskNode,
 )
-from eiso.graphql.shared.connections import Connection
+from eiso.graphql.shared.connections import Connection, page_of
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guard
@@ -64,6 +64,37 @@ async def document_node(session: AsyncSession, row: Document) -> DocumentNode:
     return DocumentNode.of(row, versions)
 
 
+async def document_by_id(info: strawberry.Info, id: str) -> DocumentNode:
+    """The document a global id names, with its versions, in the caller's scope."""
+    principal = require_principal(info.context.principal)
+    async with info.context.resources.session(principal.tenant) as session:
+        return await document_node(
+            session, await load_node(info, Document, id, "Document", session=session)
+        )
+
+
+async def programme_nodes(
+    session: AsyncSession, rows: Sequence[AuditProgramme]
+) -> list[AuditProgrammeNode]:
+    """The programmes with their plans (one query for the plans of them all)."""
+    if not rows:
+        return []
+    keys = [(row.province_id, row.id) for row in rows]
+    plans = (
+        await session.execute(
+            select(AuditPlan)
+            .where(tuple_(AuditPlan.province_id, AuditPlan.programme_id).in_(keys))
+            .order_by(col(AuditPlan.date))
+        )
+    ).scalars()
+    by_programme: dict[tuple[int, int], list[AuditPlan]] = {}
+    for plan in plans:
+        by_programme.setdefault((plan.province_id, plan.programme_id), []).append(plan)
+    return [
+        AuditProgrammeNode.of(row, by_programme.get((row.province_id, row.id), [])) for row in rows
+    ]
+
+
 @strawberry.type
 class RegistersQuery:
     @strawberry.field(
@@ -73,22 +104,29 @@ class RegistersQuery:
     async def documents(
         self,
         info: strawberry.Info,
-        first: int = 20,
+        first: int | None = 20,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
         models_only: bool = False,
     ) -> Connection[DocumentNode]:
         async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
             return [DocumentNode.of(row) for row in rows]
 
         where = (col(Document.is_model).is_(True),) if models_only else ()
-        return await newest_first(info, Document, first, after, make, where)
+        return await newest_first(info, Document, page_of(first, after, last, before), make, where)
 
     @strawberry.field(
         description="The model documents of the caller's province, which its agencies adopt.",
         extensions=guard("modelDocuments"),
     )
     async def model_documents(
-        self, info: strawberry.Info, first: int = 20, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[DocumentNode]:
         province_id = province_of(require_principal(info.context.principal))
 
@@ -99,8 +137,7 @@ class RegistersQuery:
         return await newest_first(
             info,
             Document,
-            first,
-            after,
+            page_of(first, after, last, before),
             make,
             (col(Document.is_model).is_(True),),
             TenantScope.province(province_id),
@@ -131,58 +168,52 @@ class RegistersQuery:
         description="One document with its versions; NOT_FOUND outside the caller's scope.",
         extensions=guard("document"),
     )
-    async def document(self, info: strawberry.Info, id: strawberry.ID) -> DocumentNode:
-        principal = require_principal(info.context.principal)
-        async with info.context.resources.session(principal.tenant) as session:
-            return await document_node(
-                session, await load_node(info, Document, id, "Document", session=session)
-            )
+    async def document(self, info: strawberry.Info, id: strawberry.ID) -> DocumentNode | None:
+        return await document_by_id(info, id)
 
     @strawberry.field(
         description="Nonconformities (newest first).", extensions=guard("nonconformities")
     )
     async def nonconformities(
-        self, info: strawberry.Info, first: int = 20, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[NonconformityNode]:
         async def make(
             session: AsyncSession, rows: Sequence[Nonconformity]
         ) -> list[NonconformityNode]:
             return [NonconformityNode.of(row) for row in rows]
 
-        return await newest_first(info, Nonconformity, first, after, make)
+        return await newest_first(info, Nonconformity, page_of(first, after, last, before), make)
 
     @strawberry.field(description="The risk register (newest first).", extensions=guard("risks"))
     async def risks(
-        self, info: strawberry.Info, first: int = 20, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[RiskNode]:
         async def make(session: AsyncSession, rows: Sequence[Risk]) -> list[RiskNode]:
             return [RiskNode.of(row) for row in rows]
 
-        return await newest_first(info, Risk, first, after, make)
+        return await newest_first(info, Risk, page_of(first, after, last, before), make)
 
     @strawberry.field(
         description="Internal audit programmes with their plans.",
         extensions=guard("auditProgrammes"),
     )
     async def audit_programmes(
-        self, info: strawberry.Info, first: int = 20, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = 20,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[AuditProgrammeNode]:
-        async def make(
-            session: AsyncSession, rows: Sequence[AuditProgramme]
-        ) -> list[AuditProgrammeNode]:
-            if not rows:
-                return []
-            keys = [(row.province_id, row.id) for row in rows]
-            plans = (
-                await session.execute(
-                    select(AuditPlan)
-                    .where(tuple_(AuditPlan.province_id, AuditPlan.programme_id).in_(keys))
-                    .order_by(col(AuditPlan.date))
-                )
-            ).scalars()
-            by_programme: dict[int, list[AuditPlan]] = {}
-            for plan in plans:  # one query for the plans of the whole page
-                by_programme.setdefault(plan.programme_id, []).append(plan)
-            return [AuditProgrammeNode.of(row, by_programme.get(row.id, [])) for row in rows]
-
-        return await newest_first(info, AuditProgramme, first, after, make)
+        page = page_of(first, after, last, before)
+        return await newest_first(info, AuditProgramme, page, programme_nodes)

@@ -1,0 +1,176 @@
+"""Relay's `node(id:)` against the typed lookup `dossier(id:)`, in the same run.
+
+The same dossier, the same fields, asked by an officer of its agency through the whole app
+(middleware, authentication, GraphQL, a tenant-scoped SQLite session), in process over
+httpx's ASGI transport: `node` adds reading the type from the id, the typed field's rule and
+the interface's type resolution. The script checks both answers carry the same data before
+timing; the targets take turns in each round (a noisy neighbour hits both alike) and each is
+counted in requests per CPU second of the process (the fairer figure on a shared machine)
+and per second of wall time, median of the rounds.
+
+    python -m bench.node_bench [--requests 400] [--rounds 5] [--without-node]
+
+It also times a 50-dossier page (`dossiers(first: 50)`), whose types now implement `Node`:
+run with `--without-node` on a checkout from before to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bench.wrk import Run
+
+FIELDS = "id code procedureCode status receivedAt appointmentAt late version"
+TARGETS = {
+    "dossier(id:) (typed lookup)": f"query($id: ID!) {{ dossier(id: $id) {{ {FIELDS} }} }}",
+    "node(id:)": f"query($id: ID!) {{ node(id: $id) {{ ... on DossierNode {{ {FIELDS} }} }} }}",
+}
+# A page of the list whose types now implement `Node` (the executor's plain path must keep
+# them): to compare with a checkout before Relay (`--without-node`, which has no `node`).
+PAGE = (
+    "{ dossiers(first: 50) { pageInfo { hasNextPage endCursor } "
+    f"edges {{ node {{ {FIELDS} }} }} }} }}"
+)
+PAGE_TARGET = "dossiers(first: 50) (a page)"
+
+
+async def _arrange(resources) -> tuple[int, int, str]:
+    """A province, an agency and 50 received dossiers: (province id, agency id, the first
+    dossier's global id)."""
+    from eiso.core.dossiers.models import Dossier
+    from eiso.core.global_ids import encode_id
+    from eiso.tenants.models import AgencyKind
+    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import ensure_agency, ensure_province
+
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        province = await ensure_province(session, "BENCHN", "Tỉnh Đo Nút")
+        agency = await ensure_agency(
+            session, province, "BN.001", "Ủy ban nhân dân xã Tiên Yên", AgencyKind.commune
+        )
+        dossiers = [
+            Dossier(
+                province_id=province.id,
+                agency_id=agency.id,
+                code=f"BN.001-261205-{number:04d}",
+                lookup_hash="0" * 64,
+                procedure_code="1.000001",
+                status=2,
+            )
+            for number in range(1, 51)
+        ]
+        session.add_all(dossiers)
+        dossier = dossiers[0]
+    return province.id, agency.id, encode_id("Dossier", province.id, dossier.id)
+
+
+async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[str, list[Run]]:
+    import httpx
+
+    from eiso.core.app import create_app
+    from eiso.core.auth.principal import Principal, Role
+    from eiso.core.resources import Resources
+    from eiso.core.settings import load_settings
+    from eiso.infra import migrate
+    from eiso.tenants.scope import TenantScope
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        migrate.upgrade(url)
+        settings = load_settings(
+            database_url=url,
+            env="prod",
+            secret_key="bench-" + "x" * 32,
+            issuer="http://bench",
+            log_level="WARNING",
+            events_relay=False,
+            events_hooks=False,
+        )
+        resources = Resources.open(settings)
+        province_id, agency_id, dossier_id = await _arrange(resources)
+        officer = Principal(
+            "bench-officer",
+            TenantScope.agencies([agency_id], [province_id]),
+            frozenset({Role.officer}),
+            province_id=province_id,
+            agency_id=agency_id,
+        )
+
+        async def as_officer(_caller: object) -> Principal:
+            return officer
+
+        app = create_app(settings, resources, authenticator=as_officer)
+        results: dict[str, list[Run]] = {name: [] for name in targets}
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            ) as http,
+        ):
+
+            async def ask(query: str) -> dict:
+                response = await http.post(
+                    "/graphql", json={"query": query, "variables": {"id": dossier_id}}
+                )
+                body = response.json()
+                if response.status_code != 200 or "errors" in body:
+                    raise SystemExit(f"failed answer: {response.status_code} {body}")
+                return next(iter(body["data"].values()))
+
+            if "node(id:)" in targets:
+                typed, node = [await ask(query) for query in TARGETS.values()]
+                if typed != node or typed["id"] != dossier_id:
+                    raise SystemExit(f"the answers differ:\n{typed}\n{node}")
+            for query in targets.values():  # warm up: caches, connections
+                for _ in range(50):
+                    await ask(query)
+            for _ in range(rounds):
+                for name, query in targets.items():
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    for _ in range(requests):
+                        await ask(query)
+                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                    results[name].append(Run(requests / wall, requests / cpu if cpu else 0.0))
+        await resources.close()
+    return results
+
+
+def bench_node(requests: int, rounds: int, with_node: bool = True) -> dict[str, float]:
+    targets = {**(TARGETS if with_node else {}), PAGE_TARGET: PAGE}
+    if not with_node:
+        targets = {next(iter(TARGETS)): TARGETS[next(iter(TARGETS))], **targets}
+    results = asyncio.run(_rounds(requests, rounds, targets))
+    per_cpu = {n: statistics.median(r.per_cpu_second for r in runs) for n, runs in results.items()}
+    per_wall = {n: statistics.median(r.per_second for r in runs) for n, runs in results.items()}
+    print(
+        f"node(id:) against dossier(id:), {requests} requests x {rounds} rounds in process "
+        "(SQLite), medians"
+    )
+    print(f"  {'':30s} {'req/CPU-s':>9s} {'req/s':>8s}  rounds (req/CPU-s)")
+    for name, runs in results.items():
+        rounds_text = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
+        print(f"  {name:30s} {per_cpu[name]:9.0f} {per_wall[name]:8.0f}  {rounds_text}")
+    if with_node:
+        typed, node = per_cpu["dossier(id:) (typed lookup)"], per_cpu["node(id:)"]
+        print(f"  node(id:) takes {typed / node:.2f}x the typed lookup's CPU time per request")
+    return per_cpu
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--without-node", action="store_true", help="for a checkout before Relay's node(id:)"
+    )
+    args = parser.parse_args(argv)
+    bench_node(args.requests, args.rounds, not args.without_node)
+
+
+if __name__ == "__main__":
+    main()
