@@ -122,14 +122,14 @@ async def _records(resources, officer, gid: str) -> tuple[list[str], list[str], 
 
 async def test_accept_an_online_dossier(desk, resources):
     d, key = await desk.online()
-    assert d["status"] == "new"
+    assert d["status"] == "NEW"
     assert (await desk.look(d["code"], key))["statusLabelVi"] == "Mới đăng ký"
     accepted = await desk.moved("acceptDossier", d)
-    assert accepted["status"] == "received" and accepted["appointmentAt"]
+    assert accepted["status"] == "RECEIVED" and accepted["appointmentAt"]
     assert [s["number"] for s in accepted["slips"]] == [1, 5]  # receipt and process control
     seen = await desk.look(d["code"], key)
     assert (seen["status"], seen["statusLabelVi"], seen["statusLabelEn"]) == (
-        "received",
+        "RECEIVED",
         "Được tiếp nhận",
         "Received",
     )
@@ -171,7 +171,7 @@ async def test_supplement_before_acceptance(desk, resources):
         "requestSupplement", d, ', reason: "Bổ sung bản sao giấy chứng sinh có chứng thực"'
     )
     # No clock runs before acceptance: no appointment, no receipt slip; the request slip (02).
-    assert asked["status"] == "supplement_requested" and asked["appointmentAt"] is None
+    assert asked["status"] == "SUPPLEMENT_REQUESTED" and asked["appointmentAt"] is None
     assert [s["number"] for s in asked["slips"]] == [2]
     seen = await desk.look(d["code"], key)
     assert seen["statusLabelVi"] == "Yêu cầu bổ sung giấy tờ"
@@ -183,7 +183,7 @@ async def test_supplement_before_acceptance(desk, resources):
         assert codes(body) == ["INVALID_TRANSITION"], name
         assert body["errors"][0]["extensions"]["message_vi"]
     back = await desk.moved("supplementReceived", asked)
-    assert back["status"] == "new" and back["appointmentAt"] is None
+    assert back["status"] == "NEW" and back["appointmentAt"] is None
     assert (await desk.look(d["code"], key))["supplementRequest"] is None
     # Once at intake.
     body = await desk.move("requestSupplement", back, ', reason: "lần hai"')
@@ -194,7 +194,7 @@ async def test_supplement_before_acceptance(desk, resources):
     # After acceptance the handling stage has its own one supplement, which stops the clock.
     assigned = await desk.moved("assignDossier", accepted, ', assignee: "officer-2"')
     paused = await desk.moved("requestSupplement", assigned, ', reason: "Thiếu tờ khai"')
-    assert paused["status"] == "supplement_requested"
+    assert paused["status"] == "SUPPLEMENT_REQUESTED"
     body = await desk.move("requestSupplement", paused, ', reason: "lần ba"')
     assert codes(body) == ["INVALID_TRANSITION"]
     resumed = await desk.moved("supplementReceived", paused)
@@ -223,8 +223,8 @@ async def test_the_citizen_withdraws_before_acceptance(desk, resources):
     done = (await desk.public(WITHDRAW, {"c": d["code"], "k": key, "r": "Nộp nhầm thủ tục"}))[
         "data"
     ]["withdrawOnlineDossier"]
-    assert done["status"] == "withdrawn" and done["statusLabelVi"] == "Công dân yêu cầu rút hồ sơ"
-    assert [e["action"] for e in done["timeline"]] == ["registered", "withdrawn"]
+    assert done["status"] == "WITHDRAWN" and done["statusLabelVi"] == "Công dân yêu cầu rút hồ sơ"
+    assert [e["action"] for e in done["timeline"]] == ["REGISTERED", "WITHDRAWN"]
     again = await desk.public(WITHDRAW, {"c": d["code"], "k": key, "r": "lại"})
     assert codes(again) == ["INVALID_TRANSITION"]
     timeline, trail, events = await _records(resources, desk.officer, d["id"])
@@ -240,9 +240,9 @@ async def test_the_citizen_withdraws_before_acceptance(desk, resources):
     late = await desk.public(WITHDRAW, {"c": other["code"], "k": other_key, "r": "Rút"})
     assert codes(late) == ["ALREADY_ACCEPTED"]
     assert late["errors"][0]["extensions"]["message_vi"].startswith("hồ sơ")
-    assert (await desk.look(other["code"], other_key))["status"] == "received"
+    assert (await desk.look(other["code"], other_key))["status"] == "RECEIVED"
     withdrawn = await desk.moved("withdrawDossier", accepted, ', reason: "Đơn xin rút hồ sơ"')
-    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["status"] == "WITHDRAWN"
 
 
 async def test_staff_withdraw_a_new_dossier_on_request(desk, resources):
@@ -250,7 +250,7 @@ async def test_staff_withdraw_a_new_dossier_on_request(desk, resources):
     withdrawn = await desk.moved(
         "withdrawDossier", d, ', reason: "Công dân đề nghị qua điện thoại"'
     )
-    assert withdrawn["status"] == "withdrawn" and withdrawn["slips"] == []
+    assert withdrawn["status"] == "WITHDRAWN" and withdrawn["slips"] == []
     _, _, events = await _records(resources, desk.officer, d["id"])
     assert events[-1]["actor"] == desk.officer.subject and events[-1]["from_status"] == 1
 

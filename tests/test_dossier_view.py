@@ -68,8 +68,8 @@ async def test_timeline_procedure_agency_and_step(app, callers, resources):  # n
         (e["action"], e["fromStatus"], e["toStatus"], e["actor"]["subject"])
         for e in seen["timeline"]
     ] == [
-        ("received", None, "received", officer.subject),
-        ("assigned", "received", "in_progress", officer.subject),
+        ("RECEIVED", None, "RECEIVED", officer.subject),
+        ("ASSIGNED", "RECEIVED", "IN_PROGRESS", officer.subject),
     ]
     assert seen["timeline"][1]["toStatusLabelVi"] == "Đang xử lý"
     assert seen["timeline"][0]["agency"]["code"] == seen["agency"]["code"]

@@ -57,6 +57,8 @@ async def province_world(resources):
                 procedure_code="1.000001",
                 status=2,
                 received_at=start + dt.timedelta(days=day),
+                # Accepted (received at the counter): an accepted dossier has its appointment.
+                appointment_at=start + dt.timedelta(days=day + 5),
             )
             session.add(row)
             dossiers.append(row)

@@ -330,7 +330,7 @@ class Actor:
 class TimelineEvent:
     row: strawberry.Private[DossierEventRow]
     at: dt.datetime = _set_later()
-    action: str = _set_later()
+    action: DossierAction = _set_later()
     from_status: DossierStatus | None = _set_later()
     to_status: DossierStatus = _set_later()
     note: str = _set_later()
@@ -338,7 +338,7 @@ class TimelineEvent:
 
     def __post_init__(self) -> None:
         row = self.row
-        self.at, self.action, self.note = aware(row.at), row.action, row.note
+        self.at, self.action, self.note = aware(row.at), DossierAction(row.action), row.note
         self.from_status = _STATUSES[row.from_status] if row.from_status else None
         self.to_status = _STATUSES[row.to_status]
         self.actor = Actor(subject=row.actor)
