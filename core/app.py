@@ -117,7 +117,7 @@ def create_app(
         if hooks is not None:
             hooks.start()
         # One stream reader per worker for every subscription it serves (started lazily).
-        app.state.live_feed = LiveFeed(res.redis, res.key, [DOSSIER_TOPIC])
+        app.state.live_feed = LiveFeed(res.stream_redis, res.key, [DOSSIER_TOPIC])
         app.state.auth = AuthService(app.state.resources)
         watch_module_changes(res)
         # Module switches arrive by pub/sub: no Redis round trip per request while it is up.

@@ -45,7 +45,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import update
 from sqlmodel import SQLModel, col
 
-from eiso.core.auth import tokens
+from eiso.core.auth import revocations, tokens
 from eiso.core.auth.clients import OAuthClient
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.models import Client, RefreshToken, User
@@ -536,10 +536,4 @@ class EisoAuthorizationServer(AuthorizationServer):
             return None
 
     async def deny_jti(self, jti: str, seconds: int) -> None:
-        await self.resources.redis.set(
-            denied_jti_key(self.resources, jti), "1", ex=max(seconds, 1) + 60
-        )
-
-
-def denied_jti_key(resources: Resources, jti: str) -> str:
-    return resources.key("auth", "revoked-jti", jti)
+        await revocations.revoke(self.resources, jti, seconds)
