@@ -1,0 +1,244 @@
+"""Redis down is degraded service, never an outage: a real `redis-server` that the test starts
+on a spare port is killed while a signed-in officer reads and moves dossiers (every request
+succeeds, a revoked token stays refused, `/readyz` stays 200), then restarted: the relay,
+which kept the outbox rows waiting, delivers each event of the outage exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shutil
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from eiso.core.auth.principal import Role
+from eiso.core.dossiers import catalogue
+from eiso.core.dossiers.engine import TOPIC
+from eiso.core.resources import Resources
+from eiso.core.settings import load_settings
+from eiso.infra.outbox import OutboxEvent
+from eiso.tenants.models import AgencyKind
+from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import ensure_agency, ensure_province
+from tests.auth_helpers import make_frontend, make_user, user_token
+from tests.conftest import IN_CI, unique_code
+from tests.test_dossier_engine import PROC, REGISTRY
+from tests.ws_client import free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
+
+DOSSIERS = 4  # each: receive and four moves, 20 writes in all while Redis is down
+READS = 10
+WAIT_STEPS = 300  # bounded waits: at most 300 x 0.1 s for a server or the relay
+
+
+class RedisServer:
+    """A `redis-server` of the test's own, on 127.0.0.1, no persistence: a restart is empty."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary, self.port = binary, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        probe = aioredis.from_url(self.url, socket_connect_timeout=0.5)
+        try:
+            for _ in range(WAIT_STEPS):
+                with contextlib.suppress(OSError, aioredis.ConnectionError):
+                    if await probe.ping():
+                        return
+                await asyncio.sleep(0.1)
+        finally:
+            await probe.aclose()
+        raise AssertionError(f"redis-server did not answer on port {self.port}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+@pytest.fixture
+async def redis_server() -> AsyncIterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        message = "redis-server is not installed; this test starts and kills its own"
+        if IN_CI:
+            pytest.fail(f"{message}: CI=true requires it", pytrace=False)
+        pytest.skip(message)
+    server = RedisServer(binary)
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+async def outage_app(database, redis_server) -> AsyncIterator[tuple]:
+    """The app with its default (JWT) authenticator and its relay on, on the test database and
+    the test's own Redis."""
+    from eiso.core.app import create_app
+
+    settings = load_settings(
+        env="test",
+        database_url=database.app_url,
+        migration_database_url=database.owner_url,
+        redis_url=redis_server.url,
+        redis_prefix=f"eiso-outage-{secrets.token_hex(4)}:",
+        log_json=False,
+        plugins=[],
+        events_relay=True,
+        events_relay_interval=0.1,
+    )
+    resources = Resources.open(settings)
+    application = create_app(settings, resources, plugins=REGISTRY)
+    try:
+        async with application.router.lifespan_context(application):
+            yield application, resources
+    finally:
+        await resources.close()
+
+
+async def _officer(resources: Resources):
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await catalogue.sync_catalogue(session, REGISTRY)
+        province = await ensure_province(session, unique_code("P"), "Tỉnh Sự Cố")
+        agency = await ensure_agency(
+            session, province, unique_code("A"), "UBND xã Sự Cố", AgencyKind.commune
+        )
+    return agency, await make_user(resources, Role.officer, agency=agency)
+
+
+RECEIVE = (
+    'mutation { receiveDossier(input: {procedureCode: "%s", applicant: {full_name: "Lê Văn An",'
+    ' phone: "0912345678"}, sectorData: {child_name: "Lê Minh", birth_date: "2026-11-01"}})'
+    " { dossier { id version } } }"
+)
+MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version } }"
+MOVES = [("assignDossier", ', assignee: "officer-2"'), ("completeStep", ""), ("completeStep", "")]
+MOVES.append(("returnResult", ""))
+
+
+class Officer:
+    def __init__(self, http: httpx.AsyncClient, token: str) -> None:
+        self.http, self.headers = http, {"authorization": f"Bearer {token}"}
+
+    async def __call__(self, query: str, variables: dict | None = None) -> dict:
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+async def _work(officer: Officer) -> tuple[int, int]:
+    """DOSSIERS receipts with their moves, then READS reads; how many of each succeeded."""
+    writes = reads = 0
+    for _ in range(DOSSIERS):
+        body = await officer(RECEIVE % PROC)
+        if body.get("errors"):
+            continue
+        dossier = body["data"]["receiveDossier"]["dossier"]
+        writes += 1
+        version = dossier["version"]
+        for name, extra in MOVES:
+            body = await officer(MOVE % (name, extra), {"id": dossier["id"], "v": version})
+            if body.get("errors"):
+                break
+            version, writes = body["data"][name]["version"], writes + 1
+    for _ in range(READS):
+        body = await officer("{ dossiers(first: 5) { totalCount edges { node { status } } } }")
+        reads += 0 if body.get("errors") else 1
+    return writes, reads
+
+
+async def _unsent(resources: Resources, agency_id: int, after: int) -> tuple[list[int], int]:
+    """The outbox ids of this agency's events after `after`, and how many of them wait."""
+    async with resources.session(TenantScope.nation()) as session:
+        session.info["scope_exempt"] = True  # a global table
+        rows = (
+            await session.execute(
+                select(OutboxEvent.id, OutboxEvent.sent_at).where(
+                    col(OutboxEvent.agency_id) == agency_id, col(OutboxEvent.id) > after
+                )
+            )
+        ).all()
+    return sorted(r[0] for r in rows), sum(r[1] is None for r in rows)
+
+
+async def _newest_outbox_id(resources: Resources) -> int:
+    async with resources.session(TenantScope.nation()) as session:
+        session.info["scope_exempt"] = True
+        return (await session.execute(select(func.max(OutboxEvent.id)))).scalar() or 0
+
+
+async def test_reads_and_moves_survive_redis_down_and_every_event_arrives_once(
+    backend, outage_app, redis_server
+):
+    app, resources = outage_app
+    agency, user = await _officer(resources)
+    client_id, _ = await make_frontend(resources)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        token = (await user_token(http, client_id, user.username))["access_token"]
+        revoked = (await user_token(http, client_id, user.username))["access_token"]
+        answer = await http.post(
+            "/oauth/revoke",
+            data={"token": revoked, "token_type_hint": "access_token", "client_id": client_id},
+        )
+        assert answer.status_code == 200
+        officer = Officer(http, token)
+        adopt = f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code }} }}'
+        assert (await officer(adopt))["data"]["adoptProcedure"]["code"] == PROC
+        assert (await http.get("/readyz")).json()["status"] == "ok"
+        before = await _newest_outbox_id(resources)
+
+        redis_server.kill()
+        writes, reads = await _work(officer)
+        assert (writes, reads) == (DOSSIERS * (1 + len(MOVES)), READS)  # 20 writes, 10 reads
+        body = await Officer(http, revoked)("{ dossiers(first: 1) { totalCount } }")
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+        ids, waiting = await _unsent(resources, agency.id, before)
+        assert len(ids) >= DOSSIERS * (1 + len(MOVES)) and waiting == len(ids)  # all wait
+
+        await redis_server.start()  # empty: no persistence
+        for _ in range(WAIT_STEPS):
+            if (await _unsent(resources, agency.id, before))[1] == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert (await _unsent(resources, agency.id, before))[1] == 0
+        delivered = await _stream_ids(resources, agency.id)
+        assert sorted(delivered) == ids  # each event of the outage, once
+        assert (await http.get("/readyz")).json()["status"] == "ok"
+        body = await Officer(http, revoked)("{ dossiers(first: 1) { totalCount } }")
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+        assert (await _work(officer)) == (DOSSIERS * (1 + len(MOVES)), READS)
+
+
+async def _stream_ids(resources: Resources, agency_id: int) -> list[int]:
+    """The outbox ids of this agency's entries in the dossier stream, duplicates kept."""
+    entries = await resources.redis.xrange(resources.key("events", TOPIC))
+    return [
+        int(fields[b"outbox_id"])
+        for _id, fields in entries
+        if fields[b"agency_id"] == str(agency_id).encode()
+    ]
