@@ -50,9 +50,10 @@ class RedisServer:
         self.process: subprocess.Popen | None = None
 
     async def start(self) -> None:
+        options = {"port": str(self.port), "bind": "127.0.0.1", "save": "", "appendonly": "no"}
+        arguments = [part for name, value in options.items() for part in (f"--{name}", value)]
         self.process = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--daemonize", "no"],
+            [self.binary, *arguments, "--daemonize", "no"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -132,8 +133,12 @@ RECEIVE = (
     " { dossier { id version } } }"
 )
 MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v%s) { version } }"
-MOVES = [("assignDossier", ', assignee: "officer-2"'), ("completeStep", ""), ("completeStep", "")]
-MOVES.append(("returnResult", ""))
+MOVES = [
+    ("assignDossier", ', assignee: "officer-2"'),
+    ("completeStep", ""),
+    ("completeStep", ""),
+    ("returnResult", ""),
+]
 
 
 class Officer:
