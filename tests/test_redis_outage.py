@@ -247,3 +247,35 @@ async def _stream_ids(resources: Resources, agency_id: int) -> list[int]:
         for _id, fields in entries
         if fields[b"agency_id"] == str(agency_id).encode()
     ]
+
+
+async def test_rate_limits_hold_per_worker_with_redis_unreachable(database, monkeypatch):
+    """Without Redis the public lookup's limit is counted in the worker's memory: still 60 a
+    minute per address, not unlimited and not refused."""
+    from types import SimpleNamespace
+
+    from eiso.core.app import create_app
+    from eiso.infra import rate_limit
+
+    monkeypatch.setattr(rate_limit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    settings = load_settings(
+        env="test", database_url=database.app_url, redis_url="redis://127.0.0.1:1/0"
+    )
+    resources = Resources.open(settings)
+    app = create_app(settings, resources, plugins=REGISTRY)
+    query = {"query": '{ publicDossier(code: "none", lookupKey: "x") { code } }'}
+
+    async def ask(address: str) -> list[str]:
+        transport = httpx.ASGITransport(app=app, client=(address, 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            body = (await http.post("/graphql", json=query)).json()
+        return [e["extensions"]["code"] for e in body["errors"]]
+
+    try:
+        async with app.router.lifespan_context(app):
+            address = unique_code("10.9.9.")
+            answers = [await ask(address) for _ in range(61)]
+            assert answers[0] == ["NOT_FOUND"] == answers[59] and answers[60] == ["RATE_LIMITED"]
+            assert await ask(unique_code("10.8.8.")) == ["NOT_FOUND"]
+    finally:
+        await resources.close()
