@@ -279,3 +279,31 @@ async def test_rate_limits_hold_per_worker_with_redis_unreachable(database, monk
             assert await ask(unique_code("10.8.8.")) == ["NOT_FOUND"]
     finally:
         await resources.close()
+
+
+async def test_sign_in_with_redis_unreachable_is_temporarily_unavailable(database):
+    """The one-time codes need Redis: the sign-in answers 503 with RFC 6749's
+    `temporarily_unavailable`, not a server error; it works again once Redis is back."""
+    from eiso.core.app import create_app
+    from tests.auth_helpers import authorize_query, login_form, pkce
+
+    settings = load_settings(
+        env="test", database_url=database.app_url, redis_url="redis://127.0.0.1:1/0"
+    )
+    resources = Resources.open(settings)
+    app = create_app(settings, resources)
+    try:
+        async with app.router.lifespan_context(app):
+            _agency, user = await _officer(resources)
+            client_id, _ = await make_frontend(resources)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                page = await http.get("/oauth/authorize?" + authorize_query(client_id, pkce()[1]))
+                assert page.status_code == 200
+                answer = await http.post(
+                    "/oauth/authorize", data=login_form(page.text, user.username)
+                )
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"] == "temporarily_unavailable"
+    finally:
+        await resources.close()
