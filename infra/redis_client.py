@@ -48,10 +48,6 @@ class Breaker:
         self.failures = 0
         self.retry_at = 0.0
 
-    @property
-    def is_open(self) -> bool:
-        return self.failures > 0
-
     def _delay(self) -> float:
         return min(self.max_delay, self.first_delay * 2 ** min(self.failures - 1, 16))
 
