@@ -1,7 +1,8 @@
 """Redis down is degraded service, never an outage: a real `redis-server` that the test starts
-on a spare port is killed while a signed-in officer reads and moves dossiers (every request
-succeeds, a revoked token stays refused, `/readyz` stays 200), then restarted: the relay,
-which kept the outbox rows waiting, delivers each event of the outage exactly once.
+on a spare port is killed (or hung) while a signed-in officer reads and moves dossiers (every
+request succeeds, a revoked token stays refused, `/readyz` stays 200), then brought back: the
+relay, which kept the outbox rows waiting, delivers each event of the outage exactly once, to a
+stream reader and to a subscription that stayed open throughout.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlmodel import col, select
 from eiso.core.auth.principal import Role
 from eiso.core.dossiers import catalogue
 from eiso.core.dossiers.engine import TOPIC
+from eiso.core.global_ids import encode_id
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra.outbox import OutboxEvent
@@ -33,10 +35,11 @@ from eiso.tenants.services import ensure_agency, ensure_province
 from tests.auth_helpers import make_frontend, make_user, user_token
 from tests.conftest import IN_CI, unique_code
 from tests.test_dossier_engine import PROC, REGISTRY
-from tests.ws_client import free_port
+from tests.ws_client import GraphQLWS, free_port, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
 
+EVENTS = "subscription($a: ID!) { dossierEvents(agencyId: $a) { eventId } }"
 DOSSIERS = 4  # each: receive and four moves, 20 writes in all while Redis is down
 READS = 10
 WAIT_STEPS = 300  # bounded waits: at most 300 x 0.1 s for a server or the relay
@@ -222,43 +225,61 @@ async def test_reads_and_moves_survive_redis_down_and_every_event_arrives_once(
             data={"token": revoked, "token_type_hint": "access_token", "client_id": client_id},
         )
         assert answer.status_code == 200
-        officer = Officer(http, token)
+        officer, refused = Officer(http, token), Officer(http, revoked)
         adopt = f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code }} }}'
         assert (await officer(adopt))["data"]["adoptProcedure"]["code"] == PROC
         assert (await http.get("/readyz")).json()["status"] == "ok"
         before = await _newest_outbox_id(resources)
+        async with served(app) as url, GraphQLWS.open(url, authorization=f"Bearer {token}") as ws:
+            assert (await ws.acknowledged())["type"] == "connection_ack"
+            await ws.subscribe(EVENTS, {"a": encode_id("Agency", agency.province_id, agency.id)})
+            await asyncio.sleep(0.3)  # the subscription is registered before the outage
 
-        redis_server.kill() if fault == "killed" else redis_server.pause()
-        writes, reads = await _work(officer)
-        assert (writes, reads) == (DOSSIERS * (1 + len(MOVES)), READS)  # 20 writes, 10 reads
-        body = await Officer(http, revoked)("{ dossiers(first: 1) { totalCount } }")
-        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
-        ready = await http.get("/readyz")
-        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
-        ids, waiting = await _unsent(resources, agency.id, before)
-        assert len(ids) >= DOSSIERS * (1 + len(MOVES)) and waiting == len(ids)  # all wait
+            redis_server.kill() if fault == "killed" else redis_server.pause()
+            assert (await _work(officer)) == (DOSSIERS * (1 + len(MOVES)), READS)  # 20, 10
+            assert await _refused(refused)  # the revocation holds without Redis
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+            ids, waiting = await _unsent(resources, agency.id, before)
+            assert len(ids) >= DOSSIERS * (1 + len(MOVES)) and waiting == len(ids)  # all wait
 
-        if fault == "killed":
-            await redis_server.start()  # empty: no persistence
-        else:
-            redis_server.resume()
-        for _ in range(WAIT_STEPS):
-            if (await _unsent(resources, agency.id, before))[1] == 0:
-                break
-            await asyncio.sleep(0.1)
-        assert (await _unsent(resources, agency.id, before))[1] == 0
-        # A reader gets each event of the outage once. The stream itself holds each once after
-        # a kill; after a hang it may hold some twice: a relay pass that timed out had its XADDs
-        # run when Redis resumed, and the rows went out again (readers drop the repeats).
-        assert await _read_once(resources, agency.id) == ids
-        in_stream = await _stream_ids(resources, agency.id)
-        assert set(in_stream) == set(ids)
-        if fault == "killed":
-            assert sorted(in_stream) == ids
+            if fault == "killed":
+                await redis_server.start()  # empty: no persistence
+            else:
+                redis_server.resume()
+            for _ in range(WAIT_STEPS):
+                if (await _unsent(resources, agency.id, before))[1] == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await _unsent(resources, agency.id, before))[1] == 0
+            # Each event of the outage once: to a new reader of the stream, and to the
+            # subscription that was open throughout. The stream itself holds each once after a
+            # kill; after a hang it may hold some twice (a relay pass that timed out had its
+            # XADDs run when Redis resumed, and the rows went out again): readers drop those.
+            assert await _read_once(resources, agency.id) == ids
+            assert sorted(await _heard(ws, len(ids))) == ids and await ws.quiet(0.5) == []
+            in_stream = await _stream_ids(resources, agency.id)
+            assert set(in_stream) == set(ids)
+            if fault == "killed":
+                assert sorted(in_stream) == ids
         assert (await http.get("/readyz")).json()["status"] == "ok"
-        body = await Officer(http, revoked)("{ dossiers(first: 1) { totalCount } }")
-        assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+        assert await _refused(refused)
         assert (await _work(officer)) == (DOSSIERS * (1 + len(MOVES)), READS)
+
+
+async def _refused(caller: Officer) -> bool:
+    body = await caller("{ dossiers(first: 1) { totalCount } }")
+    return [e["extensions"]["code"] for e in body.get("errors", [])] == ["UNAUTHENTICATED"]
+
+
+async def _heard(ws: GraphQLWS, count: int) -> list[int]:
+    """The event ids of the next `count` subscription messages (a minute at most)."""
+    got: list[int] = []
+    async with asyncio.timeout(60):
+        while len(got) < count:
+            message = await ws.next_message()
+            got.append(int(message["payload"]["data"]["dossierEvents"]["eventId"]))
+    return got
 
 
 async def _read_once(resources: Resources, agency_id: int) -> list[int]:
