@@ -77,7 +77,8 @@ def make_engine(
 def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """SQLAlchemy's recipe for pessimistic disconnect handling, for idle connections only: a
     ping that fails raises `DisconnectionError`, and the pool replaces the connection and
-    checks out again (up to three times) before the caller sees an error."""
+    checks out again (up to three times) before the caller sees an error. A connection whose
+    socket asyncpg already saw closed is replaced the same way, at no cost."""
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
@@ -115,6 +116,8 @@ class ReconnectingSession(Session):
     that begins the transaction is retried, so nothing done before it is lost; a statement
     inside an explicit `begin()` block fails as before (its caller decides)."""
 
+    # `_execute_internal` is where `execute`, `scalars`, `scalar` and `get` meet (SQLAlchemy
+    # 2.x); tests/test_db_pool.py fails if a version moves it.
     def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
         first = not self.in_transaction()
         try:

@@ -2,8 +2,8 @@
 
 Accepts RS256 only, this issuer and this audience, `typ: at+jwt`, an unexpired token whose
 `jti` was not revoked (core/auth/revocations.py: Redis, or the database while Redis is down).
-Anything else (alg none, HS256 keyed with the public key, a foreign
-issuer, a tampered payload, an expired token) yields no principal: the request is anonymous.
+Anything else (alg none, HS256 keyed with the public key, a foreign issuer, a tampered payload,
+an expired token) yields no principal: the request is anonymous.
 """
 
 from __future__ import annotations
