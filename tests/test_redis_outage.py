@@ -32,7 +32,7 @@ from eiso.infra.stream_reader import StreamEvent, StreamReader
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
-from tests.auth_helpers import make_frontend, make_user, user_token
+from tests.auth_helpers import make_frontend, make_integration, make_user, user_token
 from tests.conftest import IN_CI, unique_code
 from tests.test_dossier_engine import PROC, REGISTRY
 from tests.ws_client import GraphQLWS, free_port, served
@@ -340,7 +340,8 @@ async def test_rate_limits_hold_per_worker_with_redis_unreachable(database, monk
 
 async def test_sign_in_with_redis_unreachable_is_temporarily_unavailable(database):
     """The one-time codes need Redis: the sign-in answers 503 with RFC 6749's
-    `temporarily_unavailable`, not a server error; it works again once Redis is back."""
+    `temporarily_unavailable`, not a server error. The client-credentials grant, whose state is
+    in the database, still issues tokens, and they work."""
     from eiso.core.app import create_app
     from tests.auth_helpers import authorize_query, login_form, pkce
 
@@ -351,7 +352,7 @@ async def test_sign_in_with_redis_unreachable_is_temporarily_unavailable(databas
     app = create_app(settings, resources)
     try:
         async with app.router.lifespan_context(app):
-            _agency, user = await _officer(resources)
+            agency, user = await _officer(resources)
             client_id, _ = await make_frontend(resources)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
@@ -360,6 +361,17 @@ async def test_sign_in_with_redis_unreachable_is_temporarily_unavailable(databas
                 answer = await http.post(
                     "/oauth/authorize", data=login_form(page.text, user.username)
                 )
+                integration, secret = await make_integration(
+                    resources, ["dossiers:read"], agency=agency
+                )
+                granted = await http.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials", "scope": "dossiers:read"},
+                    auth=(integration, secret),
+                )
+                assert granted.status_code == 200, granted.text
+                read = Officer(http, granted.json()["access_token"])
+                assert (await read("{ dossiers(first: 1) { totalCount } }"))["data"]["dossiers"]
         assert answer.status_code == 503, answer.text
         assert answer.json()["error"] == "temporarily_unavailable"
     finally:
