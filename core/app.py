@@ -128,7 +128,7 @@ def create_app(
         if hooks is not None:
             hooks.start()
         # One stream reader per worker for every subscription it serves (started lazily).
-        app.state.live_feed = LiveFeed(res.redis, res.key, [DOSSIER_TOPIC])
+        app.state.live_feed = LiveFeed(res.stream_redis, res.key, [DOSSIER_TOPIC])
         app.state.auth = AuthService(app.state.resources)
         await _ensure_signing_key(res)
         watch_module_changes(res)

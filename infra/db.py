@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
@@ -14,10 +15,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+log = logging.getLogger("eiso.db")
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -73,7 +77,8 @@ def make_engine(
 def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """SQLAlchemy's recipe for pessimistic disconnect handling, for idle connections only: a
     ping that fails raises `DisconnectionError`, and the pool replaces the connection and
-    checks out again (up to three times) before the caller sees an error."""
+    checks out again (up to three times) before the caller sees an error. A connection whose
+    socket asyncpg already saw closed is replaced the same way, at no cost."""
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
@@ -86,6 +91,8 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
         record: ConnectionPoolEntry,
         _proxy: PoolProxiedConnection,
     ) -> None:
+        if _closed(dbapi_connection):  # free: asyncpg saw the server close the socket
+            raise exc.DisconnectionError("the server closed this pooled connection")
         since = record.info.get("eiso_checked_in")  # a new connection has none: just opened
         if since is None or time.monotonic() - since < idle_seconds:
             return
@@ -95,10 +102,43 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
             raise exc.DisconnectionError(f"an idle pooled connection is gone: {error}") from error
 
 
+def _closed(dbapi_connection: AsyncAdapt_asyncpg_connection) -> bool:
+    driver = getattr(dbapi_connection, "_connection", None)
+    is_closed = getattr(driver, "is_closed", None)
+    return bool(is_closed and is_closed())
+
+
+class ReconnectingSession(Session):
+    """A session whose first statement is retried once on a fresh connection when its pooled
+    connection turns out dead (a `pg_terminate_backend`, a database restart the checkout could
+    not see yet). SQLAlchemy's "optimistic" disconnect handling: the failure invalidates the
+    connection and the pool's older ones; the retry checks out a new one. Only the statement
+    that begins the transaction is retried, so nothing done before it is lost; a statement
+    inside an explicit `begin()` block fails as before (its caller decides)."""
+
+    # `_execute_internal` is where `execute`, `scalars`, `scalar` and `get` meet (SQLAlchemy
+    # 2.x); tests/test_db_pool.py fails if a version moves it.
+    def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
+        first = not self.in_transaction()
+        try:
+            return super()._execute_internal(*args, **kwargs)
+        except exc.DBAPIError as error:
+            if not (first and error.connection_invalidated):
+                raise
+            log.warning("database connection lost, statement retried once: %s", error.orig)
+            self.rollback()
+            return super()._execute_internal(*args, **kwargs)
+
+
 def make_sessionmaker(
     engine: AsyncEngine, session_class: type[AsyncSession] = AsyncSession
 ) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=session_class, expire_on_commit=False)
+    return async_sessionmaker(
+        engine,
+        class_=session_class,
+        sync_session_class=ReconnectingSession,
+        expire_on_commit=False,
+    )
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -1,18 +1,98 @@
-"""One Redis client factory: `redis://` for a real server, `memory://` for in-process fakeredis."""
+"""One Redis client factory: `redis://` for a real server, `memory://` for in-process fakeredis.
+
+A real server's clients fail fast when it is down: short socket timeouts, no retry inside
+redis-py (the callers decide what to do without Redis), and a circuit breaker shared by the
+clients of one process, so that while Redis is unreachable a request does not pay a connect
+attempt: after a failed connect, connects are refused at once for a delay that doubles from
+0.25 s to 5 s, then one connect probes again (docs/operating.md, "What eiso survives").
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
     import fakeredis
 
+log = logging.getLogger("eiso.redis")
+
 _memory_servers: dict[str, fakeredis.FakeServer] = {}
 
+# A connect to a live Redis on the local network takes about a millisecond.
+CONNECT_TIMEOUT = 0.5
+# Request-path commands are single keys and small pipelines; a reply slower than this means
+# Redis is stuck, and the request goes on without it.
+COMMAND_TIMEOUT = 1.0
+# Blocking stream reads (XREAD BLOCK, at most 5 s in eiso) need a longer read timeout.
+STREAM_TIMEOUT = 10.0
 
-def make_redis(url: str) -> aioredis.Redis:
+
+class RedisUnavailable(RedisConnectionError):
+    """Raised without touching the network while the breaker is open."""
+
+
+class Breaker:
+    """Consecutive connect failures open it; it lets one connect through per delay."""
+
+    def __init__(self, first_delay: float = 0.25, max_delay: float = 5.0) -> None:
+        self.first_delay, self.max_delay = first_delay, max_delay
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def _delay(self) -> float:
+        return min(self.max_delay, self.first_delay * 2 ** min(self.failures - 1, 16))
+
+    def before_connect(self) -> None:
+        if not self.failures:
+            return
+        now = time.monotonic()
+        if now < self.retry_at:
+            raise RedisUnavailable(f"Redis unavailable, next try in {self.retry_at - now:.2f} s")
+        self.retry_at = now + self._delay()  # this connect probes; the others still fail fast
+
+    def failed(self, error: BaseException) -> None:
+        self.failures += 1
+        self.retry_at = time.monotonic() + self._delay()
+        if self.failures == 1:
+            log.warning("Redis unreachable, running degraded: %s", error)
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.warning("Redis reachable again after %d failed connects", self.failures)
+        self.failures = 0
+
+
+def _guarded(base: type[AbstractConnection], breaker: Breaker) -> type[AbstractConnection]:
+    """`base` (redis-py's TCP, TLS or Unix connection) with its connects going through the
+    breaker."""
+
+    async def connect(self: AbstractConnection) -> None:
+        if self.is_connected:
+            return
+        breaker.before_connect()
+        try:
+            await base.connect(self)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            if not isinstance(error, RedisUnavailable):
+                breaker.failed(error)
+            raise
+        breaker.succeeded()
+
+    return type(f"Guarded{base.__name__}", (base,), {"connect": connect})
+
+
+def make_redis(
+    url: str, *, breaker: Breaker | None = None, read_timeout: float = COMMAND_TIMEOUT
+) -> aioredis.Redis:
     """The same redis.asyncio API either way, so one code path serves both."""
     if url.startswith("memory://"):
         import fakeredis
@@ -20,7 +100,16 @@ def make_redis(url: str) -> aioredis.Redis:
         # Every client of one process that names the same memory:// URL sees the same data.
         server = _memory_servers.setdefault(url, fakeredis.FakeServer())
         return fakeredis.FakeAsyncRedis(server=server, decode_responses=False)
-    return aioredis.from_url(url, decode_responses=False, health_check_interval=30)
+    pool = ConnectionPool.from_url(
+        url,
+        decode_responses=False,
+        health_check_interval=30,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=read_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    pool.connection_class = _guarded(pool.connection_class, breaker or Breaker())
+    return aioredis.Redis(connection_pool=pool)
 
 
 async def ping(client: aioredis.Redis) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sqlite3
 import subprocess
 import sys
 
@@ -81,4 +82,25 @@ def test_uvicorn_factory_with_a_bad_setting_says_one_line():
     )
     assert result.returncode != 0
     assert "eiso: EISO_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_relay_once_with_redis_down_is_one_clear_line(tmp_path):
+    """The events wait in the outbox: one line, exit 1, no traceback."""
+    env = {"EISO_DATABASE_URL": f"sqlite:///{tmp_path / 'eiso.db'}", "EISO_LOG_JSON": "false"}
+    assert eiso("db", "upgrade", env=env).returncode == 0
+    with sqlite3.connect(tmp_path / "eiso.db") as db:  # one event waiting to be relayed
+        db.execute(
+            "insert into outbox (topic, payload, created_at) values ('dossier', '{}', ?)",
+            ("2026-12-05 00:00:00",),
+        )
+    result = eiso(
+        "events", "relay", "--once", env={**env, "EISO_REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    assert result.returncode == 1, result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("eiso: Redis unavailable, the events wait in the outbox")
+    )
     assert "Traceback" not in result.stderr

@@ -1,5 +1,6 @@
-"""The PostgreSQL pool pings a connection only after it sat idle (infra/db.py), and a
-connection that died while idle is replaced before the caller sees an error."""
+"""The PostgreSQL pool pings a connection only after it sat idle (infra/db.py), a connection
+the server closed is replaced at checkout, and a session's first statement on a connection that
+died under the pool is retried once on a fresh one: reads survive `pg_terminate_backend`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
-from eiso.infra.db import make_engine
+from eiso.infra import db
+from eiso.infra.db import make_engine, make_sessionmaker
+from eiso.tenants.scope import TenantScope, open_session
 from tests.conftest import _pg_admin
 
 pytestmark = pytest.mark.only_backend("postgresql+redis")
@@ -49,7 +52,8 @@ async def test_an_idle_connection_is_pinged_before_use(backend, database, pings)
         await engine.dispose()
 
 
-async def test_a_connection_that_died_while_idle_is_replaced(backend, database, pings):
+async def test_a_connection_that_died_while_idle_is_replaced(backend, database, pings, monkeypatch):
+    monkeypatch.setattr(db, "_closed", lambda _connection: False)  # the ping alone
     engine = make_engine(database.app_url, pool_size=1, ping_after_idle=0.0)
     try:
         dead = await _backend_pid(engine)
@@ -61,8 +65,23 @@ async def test_a_connection_that_died_while_idle_is_replaced(backend, database, 
         await engine.dispose()
 
 
-async def test_without_the_ping_the_dead_connection_would_have_failed(backend, database):
-    """The test above proves something: the same kill, pinging only after an hour, fails."""
+async def test_a_connection_the_server_closed_is_replaced_without_a_ping(backend, database, pings):
+    engine = make_engine(database.app_url, pool_size=1, ping_after_idle=3600)
+    try:
+        dead = await _backend_pid(engine)
+        await _pg_admin(f"select pg_terminate_backend({dead})")
+        await asyncio.sleep(0.1)  # the server closes the socket; asyncpg notices
+        assert await _backend_pid(engine) != dead and pings == []
+    finally:
+        await engine.dispose()
+
+
+async def test_without_the_checks_the_dead_connection_would_have_failed(
+    backend, database, monkeypatch
+):
+    """The tests above prove something: the same kill, with neither the closed-socket check nor
+    the idle ping, fails the next use of the connection."""
+    monkeypatch.setattr(db, "_closed", lambda _connection: False)
     engine = make_engine(database.app_url, pool_size=1, ping_after_idle=3600)
     try:
         dead = await _backend_pid(engine)
@@ -73,3 +92,71 @@ async def test_without_the_ping_the_dead_connection_would_have_failed(backend, d
         assert await _backend_pid(engine) != dead  # and the pool recovers on the next use
     finally:
         await engine.dispose()
+
+
+POOL, READS = 4, 40
+
+
+async def _read(sessionmaker) -> int:
+    # A scoped session, as the app opens: on PostgreSQL its first statement hands the scope
+    # to the server (tenants/scope.py), and that is where a dead connection shows.
+    async with open_session(sessionmaker, TenantScope.nation()) as session:
+        return (await session.execute(text("select pg_backend_pid()"))).scalar_one()
+
+
+async def _terminate_every_backend_but_ours(database) -> int:
+    """Every backend of the test database except this admin connection; how many."""
+    import asyncpg
+
+    admin = await asyncpg.connect(database.owner_url)
+    try:
+        return await admin.fetchval(
+            "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity"
+            " where datname = current_database() and pid <> pg_backend_pid()) killed"
+        )
+    finally:
+        await admin.close()
+
+
+async def _reads_after_killing_the_pool(database, session_class=None) -> list:
+    engine = make_engine(database.app_url, pool_size=POOL, ping_after_idle=3600)
+    sessionmaker = make_sessionmaker(engine)
+    if session_class is not None:
+        sessionmaker.configure(sync_session_class=session_class)
+    try:
+        before = set(await asyncio.gather(*(_read(sessionmaker) for _ in range(POOL))))
+        assert len(before) == POOL  # the pool holds POOL open connections
+        assert await _terminate_every_backend_but_ours(database) >= POOL
+        outcomes = []
+        for _ in range(READS // POOL):  # in waves of POOL concurrent reads
+            wave = [_read(sessionmaker) for _ in range(POOL)]
+            outcomes += await asyncio.gather(*wave, return_exceptions=True)
+        assert not set(before) & {o for o in outcomes if isinstance(o, int)}  # new backends
+        return outcomes
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("checkout_check", [True, False], ids=["closed-check", "retry-only"])
+async def test_every_read_succeeds_after_the_pools_backends_are_terminated(
+    backend, database, monkeypatch, caplog, checkout_check
+):
+    """40 reads right after every pooled backend was terminated: all succeed, whether the
+    checkout sees the closed socket or (turned off here) the session's retry catches it."""
+    if not checkout_check:
+        monkeypatch.setattr(db, "_closed", lambda _connection: False)
+    outcomes = await _reads_after_killing_the_pool(database)
+    assert [o for o in outcomes if not isinstance(o, int)] == []
+    assert len(outcomes) == READS
+    if not checkout_check:
+        assert any("retried once" in r.getMessage() for r in caplog.records)
+
+
+async def test_without_the_retry_reads_on_killed_connections_fail(backend, database, monkeypatch):
+    """The test above proves something: with a plain session and no checkout check, the
+    first read on each killed connection fails."""
+    from sqlalchemy.orm import Session
+
+    monkeypatch.setattr(db, "_closed", lambda _connection: False)
+    outcomes = await _reads_after_killing_the_pool(database, Session)
+    assert any(not isinstance(o, int) for o in outcomes)

@@ -240,9 +240,9 @@ async def test_redis_down_then_up_each_hook_gets_every_event_once(resources):
     first, second = listener(), listener()
     registry = modules(first, second)
     agency = await agency_with(resources, [first.name, second.name])
-    switch = SwitchableRedis(resources.redis)
-    switch.down = True
-    flaky = dataclasses.replace(resources, redis=switch)
+    switch, streams = SwitchableRedis(resources.redis), SwitchableRedis(resources.stream_redis)
+    switch.down = streams.down = True
+    flaky = dataclasses.replace(resources, redis=switch, stream_redis=streams)
     settings = resources.settings.model_copy(
         update={"events_relay": True, "events_hooks": True, "events_relay_interval": 0.05}
     )
@@ -266,7 +266,7 @@ async def test_redis_down_then_up_each_hook_gets_every_event_once(resources):
                 .all()
             )
         assert len(waiting) == 6 and first.calls == [] == second.calls
-        switch.down = False
+        switch.down = streams.down = False
         await until(lambda: len(first.calls) >= 6 and len(second.calls) >= 6)
         await asyncio.sleep(0.5)
     for module in (first, second):

@@ -20,12 +20,10 @@ async def test_readyz_checks_database_and_redis(client):
     assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
 
 
-async def test_readyz_names_what_failed(database, tmp_path):
+async def _readyz(database_url: str, redis_url: str):
     import httpx
 
-    settings = load_settings(
-        env="test", database_url=database.app_url, redis_url="redis://127.0.0.1:1/0"
-    )
+    settings = load_settings(env="test", database_url=database_url, redis_url=redis_url)
     resources = Resources.open(settings)
     app = create_app(settings, resources)
     try:
@@ -33,13 +31,26 @@ async def test_readyz_names_what_failed(database, tmp_path):
             transport=httpx.ASGITransport(app=app), base_url="http://t"
         ) as http:
             app.state.resources = resources
-            response = await http.get("/readyz")
+            return await http.get("/readyz")
     finally:
         await resources.close()
+
+
+async def test_readyz_keeps_the_node_in_rotation_with_redis_down(database):
+    """Redis down is degraded service, not an outage: 200, and the body says what is down."""
+    response = await _readyz(database.app_url, "redis://127.0.0.1:1/0")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded" and body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"].startswith("degraded: ")
+
+
+async def test_readyz_takes_the_node_out_without_its_database(tmp_path):
+    response = await _readyz("postgresql://eiso@127.0.0.1:1/eiso", "memory://readyz-no-db")
     assert response.status_code == 503
-    checks = response.json()["checks"]
-    assert checks["database"] == "ok"
-    assert checks["redis"].startswith("failed")
+    body = response.json()
+    assert body["status"] == "unavailable" and body["checks"]["redis"] == "ok"
+    assert body["checks"]["database"].startswith("failed: ")
 
 
 async def test_graphql_version_by_post_and_get(client):

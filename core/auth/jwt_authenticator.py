@@ -1,19 +1,19 @@
 """The app's default Authenticator: a Bearer JWT issued by this eiso, or no principal.
 
 Accepts RS256 only, this issuer and this audience, `typ: at+jwt`, an unexpired token whose
-`jti` was not revoked. Anything else (alg none, HS256 keyed with the public key, a foreign
-issuer, a tampered payload, an expired token) yields no principal: the request is anonymous.
+`jti` was not revoked (core/auth/revocations.py: Redis, or the database while Redis is down).
+Anything else (alg none, HS256 keyed with the public key, a foreign issuer, a tampered payload,
+an expired token) yields no principal: the request is anonymous.
 """
 
 from __future__ import annotations
 
 import logging
 
-from eiso.core.auth import tokens
+from eiso.core.auth import revocations, tokens
 from eiso.core.auth.authenticator import Caller
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.principal import Principal
-from eiso.core.auth.server import denied_jti_key
 from eiso.core.resources import Resources
 
 log = logging.getLogger("eiso.auth")
@@ -43,7 +43,7 @@ class JWTAuthenticator:
         except tokens.InvalidToken as error:
             log.info("bearer token refused", extra={"reason": str(error)})
             return None
-        if await self.resources.redis.exists(denied_jti_key(self.resources, claims["jti"])):
+        if await revocations.is_revoked(self.resources, claims["jti"]):
             log.info("bearer token refused", extra={"reason": "revoked"})
             return None
         return claims

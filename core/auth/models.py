@@ -96,3 +96,14 @@ class IdentityProvider(SQLModel, table=True):
     claim_mapping: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     default_role: str = Field(default="officer", max_length=32)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RevokedToken(SQLModel, table=True):
+    """A revoked access token's `jti`, kept until the token would have expired anyway. The
+    durable record of a revocation: Redis holds a copy for the per-request check, and the
+    database answers while Redis is down or after it restarted empty (core/auth/revocations.py)."""
+
+    __tablename__ = "auth_revoked_tokens"
+
+    jti: str = Field(sa_column=Column(String(64), primary_key=True))
+    expires_at: dt.datetime = Field(index=True)

@@ -35,17 +35,18 @@ from authlib.oauth2.rfc6749 import (
     TokenMixin,
     grants,
 )
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, OAuth2Error
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core import grants as grants_oidc
 from joserfc.jwk import RSAKey
+from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlmodel import SQLModel, col
 
-from eiso.core.auth import tokens
+from eiso.core.auth import revocations, tokens
 from eiso.core.auth.clients import OAuthClient
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.models import Client, RefreshToken, User
@@ -137,6 +138,15 @@ class HttpJsonRequest(JsonRequest):
     def __init__(self, http: HttpInput) -> None:
         super().__init__(http.method, http.url, http.headers)
         self.payload = _JsonPayload(http)
+
+
+class TemporarilyUnavailable(OAuth2Error):
+    """RFC 6749's `temporarily_unavailable`: the one-time codes live in Redis (any worker may
+    redeem them), so the authorization code flow waits while Redis is down."""
+
+    error = "temporarily_unavailable"
+    description = "Sign-in is temporarily unavailable; try again in a moment."
+    status_code = 503
 
 
 # --- authlib models ----------------------------------------------------------------------
@@ -485,13 +495,19 @@ class EisoAuthorizationServer(AuthorizationServer):
         return self.resources.key("auth", "code", _sha256(code))
 
     async def save_code(self, code: str, record: AuthCode) -> None:
-        await self.resources.redis.set(
-            self._code_key(code), json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME
-        )
+        try:
+            await self.resources.redis.set(
+                self._code_key(code), json.dumps(dataclasses.asdict(record)), ex=CODE_LIFETIME
+            )
+        except RedisError as error:
+            raise TemporarilyUnavailable() from error
 
     async def take_code(self, code: str) -> AuthCode | None:
         # GETDEL: a code is single-use even when two redemptions race.
-        raw = await self.resources.redis.getdel(self._code_key(code))
+        try:
+            raw = await self.resources.redis.getdel(self._code_key(code))
+        except RedisError as error:
+            raise TemporarilyUnavailable() from error
         return AuthCode(**json.loads(raw)) if raw else None
 
     async def agency_code(self, user: User) -> str | None:
@@ -536,10 +552,4 @@ class EisoAuthorizationServer(AuthorizationServer):
             return None
 
     async def deny_jti(self, jti: str, seconds: int) -> None:
-        await self.resources.redis.set(
-            denied_jti_key(self.resources, jti), "1", ex=max(seconds, 1) + 60
-        )
-
-
-def denied_jti_key(resources: Resources, jti: str) -> str:
-    return resources.key("auth", "revoked-jti", jti)
+        await revocations.revoke(self.resources, jti, seconds)

@@ -22,12 +22,17 @@ def relay(
     interval: float = typer.Option(1.0, min=0.05, help="Seconds between passes."),
 ) -> None:
     """Move committed outbox events to the Redis streams."""
+    from redis.exceptions import RedisError
+
     from eiso.infra.relay import Relay
 
     async def work(resources: Resources) -> int | None:
         relay = Relay(resources.sessionmaker, resources.redis, resources.key)
         if once:
-            return await relay.drain()
+            try:
+                return await relay.drain()
+            except RedisError as error:  # the rows stay unsent: nothing is lost
+                fail(f"Redis unavailable, the events wait in the outbox: {error}")
         await relay.run(interval)
         return None
 

@@ -102,7 +102,7 @@ class HookRunner:
         self.name = f"hook:{module}"
         self.lease = Lease(resources.redis, resources.key("events", "lease", self.name), lease_ttl)
         self.reader = StreamReader(
-            resources.redis, resources.key, self.name, [TOPIC], lease=self.lease
+            resources.stream_redis, resources.key, self.name, [TOPIC], lease=self.lease
         )
         # A blocking read must end well before the lease needs renewing by the reader itself.
         self.block_ms = min(block_ms, int(lease_ttl * 1000 / 3))

@@ -167,10 +167,15 @@ _listeners: dict[str, weakref.WeakSet] = {}
 async def bump_version(resources: Resources, province_id: int) -> None:
     """The counter first: a worker that hears the message re-reads it and gets the new one."""
     channel = changes_channel(resources)
-    async with resources.redis.pipeline(transaction=False) as pipe:
-        pipe.incr(version_key(resources, province_id))
-        pipe.publish(channel, str(province_id))
-        await pipe.execute()
+    try:
+        async with resources.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(version_key(resources, province_id))
+            pipe.publish(channel, str(province_id))
+            await pipe.execute()
+    except (RedisError, OSError) as error:
+        # The switch is committed. Other workers read the counter per request while Redis is
+        # down and, finding it unreadable, keep their set at most FALLBACK_TTL seconds.
+        log.warning("module switch not announced, Redis unavailable: %s", error)
     for active in list(_listeners.get(channel, ())):
         active._invalidate(province_id)
 
@@ -186,6 +191,7 @@ class ActiveModules:
         self.listening = False  # a subscription delivers changes: cached sets need no GET
         # Bumped at every invalidation: a read that raced with one is not cached.
         self._epoch = 0
+        self._warned_at = float("-inf")  # when Redis was last found unreadable
 
     def _invalidate(self, province_id: int | None = None) -> None:
         self._epoch += 1
@@ -262,7 +268,9 @@ class ActiveModules:
             version = await resources.redis.get(version_key(resources, province_id))
         except (RedisError, OSError):
             # Redis down: serve what this worker knows for a while rather than fail requests.
-            log.warning("module version unreadable, using the cached set", exc_info=True)
+            if now - self._warned_at > self.ttl:  # once per TTL, not once per request
+                self._warned_at = now
+                log.warning("module version unreadable, using the cached set", exc_info=True)
             if cached and now - cached[1] < self.ttl:
                 return cached[2]
             version = b"unavailable"
