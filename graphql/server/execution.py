@@ -45,11 +45,12 @@ from eiso.graphql.server.limits import (
     HygieneFactory,
     Limits,
     execution_cost_error,
+    graphql_rules,
     limit_rules,
     pages_by_variable,
     schema_extensions,
 )
-from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules
+from graphql import DocumentNode, GraphQLError, execute, parse
 
 # Strawberry annotates its check `-> bool`; graphql-core asks for the TypeGuard that it is.
 _IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
@@ -94,7 +95,7 @@ class EisoSchema(strawberry.Schema):
         kwargs.setdefault("execution_context_class", EisoExecutionContext)
         super().__init__(query, extensions=schema_extensions(limits), **kwargs)
         self.limits = limits
-        self.rules = (*specified_rules, *limit_rules(limits))
+        self.rules = (*graphql_rules(), *limit_rules(limits))
         # Bound to this schema: validation depends on it. Bounded: query texts come from
         # anyone (the limits cap what one entry costs).
         self.prepared = functools.lru_cache(maxsize=limits.cache_size)(self._prepare)

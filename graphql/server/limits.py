@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.query_depth_limiter import is_introspection_key
 
@@ -32,6 +33,7 @@ from eiso.graphql.server.errors import (
     TOO_MANY_ALIASES,
     TOO_MANY_DIRECTIVES,
     TOO_MANY_DUPLICATED_FIELDS,
+    tag,
     validation_failed,
 )
 from eiso.graphql.server.errors import error as problem_error
@@ -60,6 +62,7 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    specified_rules,
     visit,
 )
 
@@ -376,6 +379,22 @@ def directives_rule(limit: int) -> type[ValidationRule]:
                 )
 
     return DirectivesRule
+
+
+class IntrospectionDepthRule(MaxIntrospectionDepthRule):
+    """graphql-core's guard against `fields { type { fields ...` chains (among the specified
+    rules), its refusal given our depth code."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(tag(error, QUERY_TOO_DEEP, limit="introspection"))
+
+
+def graphql_rules() -> tuple[type[ValidationRule], ...]:
+    """graphql-core's specified rules, with `IntrospectionDepthRule` for its own."""
+    return tuple(
+        IntrospectionDepthRule if rule is MaxIntrospectionDepthRule else rule
+        for rule in specified_rules
+    )
 
 
 def _is_list(type_: GraphQLOutputType | None) -> bool:

@@ -63,14 +63,19 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         key = None
     if not isinstance(key, list) or len(key) != size:
         raise DomainError(
-            "`after` is not a cursor from this list", "`after` không phải con trỏ của danh sách này"
+            "`after` is not a cursor from this list",
+            "`after` không phải con trỏ của danh sách này",
+            field="after",
         )
     return key
 
 
-def check_first(first: int) -> int:
+def check_first(first: int, field: str = "first") -> int:
+    """A page size within bounds (`field` names the argument: `first`, or `last`)."""
     if not 0 <= first <= MAX_PAGE:
         raise DomainError(
-            f"`first` must be between 0 and {MAX_PAGE}", f"`first` phải từ 0 đến {MAX_PAGE}"
+            f"`{field}` must be between 0 and {MAX_PAGE}",
+            f"`{field}` phải từ 0 đến {MAX_PAGE}",
+            field=field,
         )
     return first
