@@ -65,7 +65,7 @@ async def test_the_standard_query_answers_signed_in_callers(client, callers, que
     assert "me" in query_fields(body)
 
 
-async def test_each_province_introspects_its_own_schema(resources, callers, two_provinces):
+async def test_each_province_introspects_its_own_schema(resources, callers, two_provinces):  # noqa: F811 - the fixture imported above
     """A module enabled for A and not for B: introspection (cached per schema) shows it to A's
     callers only, whatever the order of the requests."""
     (a_id, _), (b_id, _) = two_provinces

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from graphql.validation import MaxIntrospectionDepthRule
+from graphql.validation import ASTValidationRule, MaxIntrospectionDepthRule
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.query_depth_limiter import is_introspection_key
 
@@ -389,7 +389,7 @@ class IntrospectionDepthRule(MaxIntrospectionDepthRule):
         super().report_error(tag(error, QUERY_TOO_DEEP, limit="introspection"))
 
 
-def graphql_rules() -> tuple[type[ValidationRule], ...]:
+def graphql_rules() -> tuple[type[ASTValidationRule], ...]:
     """graphql-core's specified rules, with `IntrospectionDepthRule` for its own."""
     return tuple(
         IntrospectionDepthRule if rule is MaxIntrospectionDepthRule else rule
