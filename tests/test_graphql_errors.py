@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-FIGURES = "query F($p: PeriodInput!, $g: FigureGroup!) { figures(period: $p, groupBy: $g) { __typename } }"
+FIGURES = (
+    "query F($p: PeriodInput!, $g: FigureGroup!) "
+    "{ figures(period: $p, groupBy: $g) { __typename } }"
+)
 GOOD_PERIOD = {"year": 2026}
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 async def post(client, body: dict, accept: str | None = None):
     headers = {"accept": accept} if accept else {}
-    response = await client.post("/graphql", json=body, headers=headers)
-    return response
+    return await client.post("/graphql", json=body, headers=headers)
 
 
 def only_error(body: dict) -> dict:
