@@ -168,3 +168,26 @@ async def test_a_body_that_is_not_json_is_400_under_both(client):
         )
         assert response.status_code == 400 and "data" not in response.json()
         assert only_error(response.json())["extensions"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        ("subscription { nope }", None, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "subscription S($a: ID!) { dossierEvents(agencyId: $a) { action } }",
+            {},
+            "VARIABLE_MISSING",
+        ),
+    ],
+)
+async def test_request_errors_have_their_codes_over_the_websocket(app, query, variables, code):
+    """(A syntax error closes the socket with 4400 and the parser's message: the protocol's
+    rule, no payload to carry a code.)"""
+    from tests.ws_client import GraphQLWS, error_codes, served
+
+    async with served(app) as url, GraphQLWS.open(url) as ws:
+        assert (await ws.acknowledged())["type"] == "connection_ack"
+        answer = await ws.first_answer(query, variables)
+        assert error_codes(answer) == [code], answer
+        assert all(e["extensions"]["message_vi"] for e in answer["payload"]), answer
