@@ -50,6 +50,9 @@ class GraphQLRequest:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
+    # A trusted document's id instead of `query` (read here; what it names is looked up by
+    # the trusted-documents registry, not here).
+    document_id: str | None = None
 
 
 def negotiate(accept: str | None) -> str:
@@ -121,16 +124,17 @@ def _json(text: str | bytes, message: str) -> Any:
 def _checked(method: str, params: dict[str, Any]) -> GraphQLRequest:
     query = params.get("query")
     variables, extensions = params.get("variables"), params.get("extensions")
-    operation_name = params.get("operationName")
+    operation_name, document_id = params.get("operationName"), params.get("documentId")
     for name, value, kind, allowed in (
         ("query", query, "a string", str),
         ("variables", variables, "an object", dict),
         ("extensions", extensions, "an object", dict),
         ("operationName", operation_name, "a string", str),
+        ("documentId", document_id, "a string", str),
     ):
         if value is not None and not isinstance(value, allowed):
             raise RequestProblem(BAD_REQUEST, f"`{name}` must be {kind} or null, if provided")
-    return GraphQLRequest(method, query, variables, operation_name, extensions)
+    return GraphQLRequest(method, query, variables, operation_name, extensions, document_id)
 
 
 def require_query(request: GraphQLRequest) -> str:
