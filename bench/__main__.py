@@ -9,12 +9,14 @@ from bench import (
     http_bench,
     import_agencies,
     node_bench,
+    introspection_bench,
 )
 
 if __name__ == "__main__":
     import_agencies.main()
     graphql_bench.main()
     graphql_list_bench.main([])
+    introspection_bench.main([])
     http_bench.main([])
     event_fanout.main()
     figures_bench.main([])

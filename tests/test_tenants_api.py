@@ -103,9 +103,10 @@ async def test_cursor_pagination_walks_every_agency_once(client, callers, world)
         after = page["pageInfo"]["endCursor"]
     assert sorted(seen) == sorted(agency.code for agency in agencies)
     body = await gql(client, AGENCIES, {"first": 2, "after": "not-a-cursor"}, headers)
-    assert codes(body) == ["BAD_INPUT"]
+    assert codes(body) == ["BAD_INPUT"] and body["errors"][0]["extensions"]["field"] == "after"
     body = await gql(client, AGENCIES, {"first": 101}, headers)  # over MAX_PAGE, in budget
-    assert codes(body) == ["BAD_INPUT"]
+    assert codes(body) == ["BAD_INPUT"] and body["errors"][0]["extensions"]["field"] == "first"
+    assert body["errors"][0]["extensions"]["message_vi"] == "`first` phải từ 0 đến 100"
     # A variable `first` is costed by its value, as a literal one (issue 16).
     body = await gql(client, AGENCIES, {"first": 1000}, headers)
     assert codes(body) == ["QUERY_TOO_COSTLY"]

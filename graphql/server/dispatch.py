@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from eiso.core.plugins.activation import ActiveModules
 from eiso.graphql.server.assembly import SchemaAssembler, SchemaClash
+from eiso.graphql.server.errors import MODULE_CONFLICT
 from eiso.graphql.server.view import GraphQLView
 
 SCOPE_KEY = "eiso.graphql"
@@ -58,7 +59,8 @@ class ProvinceGraphQL:
             if scope["type"] != "http":
                 await send({"type": "websocket.close", "code": 1011})
                 return
-            body = {"errors": [{"message": str(clash), "extensions": {"code": "MODULE_CONFLICT"}}]}
-            await JSONResponse(body, status_code=500)(scope, receive, send)
+            extensions = {"code": MODULE_CONFLICT.code, "message_vi": MODULE_CONFLICT.message_vi}
+            body = {"errors": [{"message": str(clash), "extensions": extensions}]}
+            await JSONResponse(body, status_code=MODULE_CONFLICT.status)(scope, receive, send)
             return
         await view(scope, receive, send)

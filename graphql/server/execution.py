@@ -23,10 +23,12 @@ subscriptions always take it (they are long-lived, their set-up cost does not ma
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from inspect import isawaitable
-from typing import Any, TypeGuard, cast
+from typing import Any, NamedTuple, TypeGuard, cast
 
+import orjson
 import strawberry
 from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
@@ -36,19 +38,56 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
+from eiso.graphql.server.errors import parse_failed, validation_failed
 from eiso.graphql.server.executor import EisoExecutionContext
+from eiso.graphql.server.introspection import is_introspection_only
 from eiso.graphql.server.limits import (
     HygieneFactory,
     Limits,
     execution_cost_error,
+    graphql_rules,
     limit_rules,
     pages_by_variable,
     schema_extensions,
 )
-from graphql import DocumentNode, GraphQLError, execute, parse, specified_rules
+from graphql import DocumentNode, GraphQLError, execute, parse
 
 # Strawberry annotates its check `-> bool`; graphql-core asks for the TypeGuard that it is.
 _IS_AWAITABLE = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
+
+
+class Prepared(NamedTuple):
+    document: DocumentNode | None  # None: a parse error
+    errors: list[GraphQLError]
+    pages_by_variable: bool = False  # a `first`/`last` given by a variable
+    introspection_only: bool = False  # an answer that depends on the schema alone
+
+
+class Answers:
+    """A small LRU of introspection answers (`clear()` empties it: the cold benchmark)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize, self._items = maxsize, OrderedDict[Hashable, ExecutionResult]()
+
+    def get(self, key: Hashable) -> ExecutionResult | None:
+        answer = self._items.get(key)
+        if answer is not None:
+            self._items.move_to_end(key)
+        return answer
+
+    def put(self, key: Hashable, answer: ExecutionResult) -> None:
+        self._items[key] = answer
+        if len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+def _answer_key(
+    query: str, operation_name: str | None, variables: dict[str, Any] | None
+) -> Hashable:
+    return query, operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
 
 
 class EisoSchema(strawberry.Schema):
@@ -56,25 +95,35 @@ class EisoSchema(strawberry.Schema):
         kwargs.setdefault("execution_context_class", EisoExecutionContext)
         super().__init__(query, extensions=schema_extensions(limits), **kwargs)
         self.limits = limits
-        self.rules = (*specified_rules, *limit_rules(limits))
+        self.rules = (*graphql_rules(), *limit_rules(limits))
         # Bound to this schema: validation depends on it. Bounded: query texts come from
         # anyone (the limits cap what one entry costs).
         self.prepared = functools.lru_cache(maxsize=limits.cache_size)(self._prepare)
+        # Introspection answers depend on the schema alone: one schema per set of modules,
+        # so each province's callers get their own schema's answer.
+        self.introspection_answers = Answers(maxsize=16)
         self.lean = not self.directives and all(
             isinstance(factory, HygieneFactory) for factory in self.extensions
         )
 
-    def _prepare(self, query: str) -> tuple[DocumentNode | None, list[GraphQLError], bool]:
-        """(document or None, errors, whether a `first`/`last` is given by a variable) for a
-        query text: parsing and validation, cached."""
+    def _prepare(self, query: str) -> Prepared:
+        """A query text parsed and validated (cached), its errors tagged with their codes."""
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
-            return None, [error], False
+            return Prepared(None, [parse_failed(error, self.limits.max_tokens)])
         except Exception as error:  # noqa: BLE001 - as Strawberry: any parser failure is an error
-            return None, [GraphQLError(str(error), original_error=error)], False
-        errors = validate_document(self._schema, document, self.rules)
-        return document, errors, not errors and pages_by_variable(document)
+            failed = GraphQLError(str(error), original_error=error)
+            return Prepared(None, [parse_failed(failed, self.limits.max_tokens)])
+        errors = validation_failed(validate_document(self._schema, document, self.rules))
+        if errors:
+            return Prepared(document, errors)
+        return Prepared(
+            document,
+            errors,
+            pages_by_variable=pages_by_variable(document),
+            introspection_only=is_introspection_only(document),
+        )
 
     async def execute(
         self,
@@ -98,17 +147,46 @@ class EisoSchema(strawberry.Schema):
             )
         if not query:
             raise MissingQueryError
-        document, errors, pages_by_variable = self.prepared(query)
+        prepared = self.prepared(query)
+        document, errors = prepared.document, prepared.errors
         if document is not None:
             self._check_operation(document, operation_name, allowed_operation_types)
         if errors or document is None:  # no document: a parse error
             return self._failed(errors)
-        if pages_by_variable:  # the cost budget with this request's values (not cached)
+        if prepared.introspection_only:
+            key = _answer_key(query, operation_name, variable_values)
+            answer = self.introspection_answers.get(key)
+            if answer is None:
+                answer = await self._run(
+                    document, variable_values, context_value, root_value, operation_name, None
+                )
+                if not answer.errors:
+                    self.introspection_answers.put(key, answer)
+            return answer
+        if prepared.pages_by_variable:  # the cost budget with this request's values
             error = execution_cost_error(
                 self._schema, document, operation_name, variable_values, self.limits
             )
             if error is not None:
                 return self._failed([error])
+        return await self._run(
+            document,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+        )
+
+    async def _run(
+        self,
+        document: DocumentNode,
+        variable_values: dict[str, Any] | None,
+        context_value: Any | None,
+        root_value: Any | None,
+        operation_name: str | None,
+        operation_extensions: dict[str, Any] | None,
+    ) -> ExecutionResult:
         try:
             result = execute(
                 self._schema,

@@ -28,6 +28,7 @@ from graphql.pyutils import AwaitableOrValue, Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from eiso.graphql.server.errors import request_failed
 from graphql import (
     GraphQLField,
     GraphQLList,
@@ -59,6 +60,16 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # field's sub-selection per request, so every item of a list shares one set; the set
         # is kept beside its plan so that its id cannot be reused within the request.
         self._plans: dict[int, tuple[GroupedFieldSet, Plan | None]] = {}
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        """graphql-core's, with the request errors it reports (variables, the operation's
+        choice) given their codes (graphql/server/errors.py)."""
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            variables = kwargs.get("raw_variable_values", args[4] if len(args) > 4 else None)
+            request_failed(built, variables)
+        return built
 
     def execute_fields(
         self,

@@ -23,10 +23,22 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+from graphql.validation import ASTValidationRule, MaxIntrospectionDepthRule
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.extensions.query_depth_limiter import is_introspection_key
 
+from eiso.graphql.server.errors import (
+    INTROSPECTION_TOO_COSTLY,
+    QUERY_TOO_COSTLY,
+    QUERY_TOO_DEEP,
+    TOO_MANY_ALIASES,
+    TOO_MANY_DIRECTIVES,
+    TOO_MANY_DUPLICATED_FIELDS,
+    tag,
+    validation_failed,
+)
+from eiso.graphql.server.errors import error as problem_error
+from eiso.graphql.server.introspection import META_FIELDS, introspection_cost, standard_cost
 from graphql import (
     BREAK,
     ArgumentNode,
@@ -52,6 +64,7 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
+    specified_rules,
     visit,
 )
 
@@ -66,11 +79,11 @@ class Limits:
     max_cost: int = 5000
     # A list field without `first`/`last` counts as this many objects.
     default_list_size: int = 10
+    # Introspection (graphql/server/introspection.py): at most this many times the fields of
+    # the standard introspection query's answer, and no deeper than it (its `ofType` chain).
+    introspection_copies: int = 2
+    max_introspection_depth: int = 13
     cache_size: int = 256
-
-
-def _error(message: str, code: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code})
 
 
 # Nodes each rule visited, summed over runs: what the tests read to bound the work (a rule
@@ -127,9 +140,12 @@ def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
 _MAX_NESTING = 200
 
 
-def depth_rule(limit: int) -> type[ValidationRule]:
+def depth_rule(limit: int, introspection_limit: int) -> type[ValidationRule]:
     """Strawberry's depth limiter (same message; introspection fields are not counted) with
-    each fragment's depth computed once: Strawberry's re-walks a fragment per spread."""
+    each fragment's depth computed once: Strawberry's re-walks a fragment per spread. Below
+    `__schema` and `__type` the depth has its own limit: the standard introspection query's
+    (its `ofType` chain), so a deeper chain is refused."""
+    stop = max(limit, introspection_limit)
 
     class DepthRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
@@ -137,25 +153,29 @@ def depth_rule(limit: int) -> type[ValidationRule]:
             document = context.document
             fragments, walk = _fragments(document), _Walk("depth", document)
             memo: dict[int, int] = {}
+            introspection = -1  # the deepest level below a `__schema`/`__type`
 
             def height(selection_set: SelectionSetNode | None, nesting: int) -> int:
                 """The deepest field level below a set (its own fields at 0; -1 if none)."""
+                nonlocal introspection
                 if selection_set is None:
                     return -1
                 key = id(selection_set)
                 if key in memo:
                     return memo[key]
                 if nesting > _MAX_NESTING:
-                    return limit + 1
+                    return stop + 1
                 memo[key] = -1  # a fragment cycle counts nothing (another rule refuses it)
                 best = -1
                 for selection in selection_set.selections:
                     walk.visit()
                     if isinstance(selection, FieldNode):
                         below = -1
-                        if selection.selection_set and not is_introspection_key(
-                            selection.name.value
-                        ):
+                        name = selection.name.value
+                        if selection.selection_set and name in META_FIELDS:
+                            inner = height(selection.selection_set, nesting + 1)
+                            introspection = max(introspection, inner)
+                        elif selection.selection_set and not is_introspection_key(name):
                             below = height(selection.selection_set, nesting + 1)
                         best = max(best, 0, below + 1)
                     elif isinstance(selection, InlineFragmentNode):
@@ -164,21 +184,35 @@ def depth_rule(limit: int) -> type[ValidationRule]:
                         fragment = fragments.get(selection.name.value)
                         if fragment is not None:
                             best = max(best, height(fragment.selection_set, nesting + 1))
-                    if best > limit:
+                    if best > stop:
                         break
                 memo[key] = best
                 return best
 
             for operation in _operations(document):
                 name = operation.name.value if operation.name else "anonymous"
+                introspection = -1
                 try:
                     exceeded = height(operation.selection_set, 0) > limit
                 except _TooMuchWork:
                     exceeded = True
                 if exceeded:
                     context.report_error(
-                        GraphQLError(
-                            f"'{name}' exceeds maximum operation depth of {limit}", [operation]
+                        problem_error(
+                            QUERY_TOO_DEEP,
+                            f"'{name}' exceeds maximum operation depth of {limit}",
+                            [operation],
+                            limit=limit,
+                        )
+                    )
+                elif introspection > introspection_limit:
+                    context.report_error(
+                        problem_error(
+                            QUERY_TOO_DEEP,
+                            f"'{name}' exceeds maximum introspection depth of "
+                            f"{introspection_limit}",
+                            [operation],
+                            limit=introspection_limit,
                         )
                     )
 
@@ -224,7 +258,11 @@ def aliases_rule(limit: int) -> type[ValidationRule]:
             except _TooMuchWork:
                 total = sum(memo.values())
             if total > limit:
-                context.report_error(GraphQLError(f"{total} aliases found. Allowed: {limit}"))
+                context.report_error(
+                    problem_error(
+                        TOO_MANY_ALIASES, f"{total} aliases found. Allowed: {limit}", limit=limit
+                    )
+                )
 
     return AliasesRule
 
@@ -308,9 +346,10 @@ def duplicated_fields_rule(limit: int) -> type[ValidationRule]:
                 worst = max(worst, limit + 1)
             if worst > limit:
                 context.report_error(
-                    _error(
+                    problem_error(
+                        TOO_MANY_DUPLICATED_FIELDS,
                         f"{worst} duplicated fields in one selection. Allowed: {limit}",
-                        "TOO_MANY_DUPLICATED_FIELDS",
+                        limit=limit,
                     )
                 )
 
@@ -334,13 +373,30 @@ def directives_rule(limit: int) -> type[ValidationRule]:
             visit(context.document, Count())
             if count > limit:
                 context.report_error(
-                    _error(f"{count} directives found. Allowed: {limit}", "TOO_MANY_DIRECTIVES")
+                    problem_error(
+                        TOO_MANY_DIRECTIVES,
+                        f"{count} directives found. Allowed: {limit}",
+                        limit=limit,
+                    )
                 )
 
     return DirectivesRule
 
 
-META_FIELDS: dict[str, GraphQLField] = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+class IntrospectionDepthRule(MaxIntrospectionDepthRule):
+    """graphql-core's guard against `fields { type { fields ...` chains (among the specified
+    rules), its refusal given our depth code."""
+
+    def report_error(self, error: GraphQLError) -> None:
+        super().report_error(tag(error, QUERY_TOO_DEEP, limit="introspection"))
+
+
+def graphql_rules() -> tuple[type[ASTValidationRule], ...]:
+    """graphql-core's specified rules, with `IntrospectionDepthRule` for its own."""
+    return tuple(
+        IntrospectionDepthRule if rule is MaxIntrospectionDepthRule else rule
+        for rule in specified_rules
+    )
 
 
 def _is_list(type_: GraphQLOutputType | None) -> bool:
@@ -352,6 +408,10 @@ def _is_list(type_: GraphQLOutputType | None) -> bool:
 # Arguments that say how many objects a field answers: a page size, or the list of ids of
 # `nodes(ids:)` (its length).
 PAGE_ARGUMENTS = ("first", "last", "ids")
+def _is_int(value: Any) -> bool:
+    """A GraphQL `Int` (32 bits): a larger number is refused as a literal (validation) or a
+    variable (VARIABLE_INVALID), not costed: its error says what is wrong."""
+    return isinstance(value, int) and -(2**31) <= value < 2**31
 
 
 def pages_by_variable(document: DocumentNode) -> bool:
@@ -405,7 +465,7 @@ def query_cost(
                         given = len(given)
                     if isinstance(given, float) and given.is_integer():
                         given = int(given)  # graphql-core takes 100.0 for an Int
-                    return max(given, 0) if isinstance(given, int) else fallback
+                    return max(given, 0) if _is_int(given) else fallback
                 value = defaults.get(name)
                 if value is None:
                     if variables is None:
@@ -413,7 +473,7 @@ def query_cost(
                     arg = definition.args.get(argument.name.value) if definition else None
                     default = getattr(arg, "default_value", None)
                     return max(default, 0) if isinstance(default, int) else default_list_size
-            if isinstance(value, IntValueNode):
+            if isinstance(value, IntValueNode) and _is_int(int(value.value)):
                 return max(int(value.value), 0)
             if isinstance(value, ListValueNode):
                 return len(value.values)
@@ -439,7 +499,9 @@ def query_cost(
                 if not selection.selection_set:
                     continue
                 name = selection.name.value
-                definition = META_FIELDS.get(name) or getattr(parent, "fields", {}).get(name)
+                if name in META_FIELDS:
+                    continue  # introspection has its own budget (`introspection_rule`)
+                definition = getattr(parent, "fields", {}).get(name)
                 field_type = definition.type if definition else None
                 size = max(
                     page_size(
@@ -478,7 +540,9 @@ def query_cost(
 
 
 def _too_costly(spent: int, limit: int) -> GraphQLError:
-    return _error(f"query cost {spent} exceeds the budget of {limit} objects", "QUERY_TOO_COSTLY")
+    return problem_error(
+        QUERY_TOO_COSTLY, f"query cost {spent} exceeds the budget of {limit} objects", limit=limit
+    )
 
 
 def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
@@ -496,6 +560,31 @@ def cost_rule(limit: int, default_list_size: int) -> type[ValidationRule]:
                     context.report_error(_too_costly(spent, limit))
 
     return CostRule
+
+
+def introspection_rule(copies: int) -> type[ValidationRule]:
+    """Introspection costed by the fields its answer holds, against `copies` times the
+    standard introspection query's answer on the same schema (graphql/server/introspection.py)."""
+
+    class IntrospectionRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            budget = copies * standard_cost(context.schema)
+            for operation in _operations(context.document):
+                spent = introspection_cost(
+                    context.schema, context.document, operation, budget, None
+                )
+                if spent > budget:
+                    context.report_error(
+                        problem_error(
+                            INTROSPECTION_TOO_COSTLY,
+                            f"introspection answering {spent} fields exceeds the budget of "
+                            f"{budget} ({copies} times the standard introspection query)",
+                            limit=budget,
+                        )
+                    )
+
+    return IntrospectionRule
 
 
 def execution_cost_error(
@@ -537,11 +626,12 @@ DEFAULT_LIMITS = Limits()
 def limit_rules(limits: Limits = DEFAULT_LIMITS) -> tuple[type[ValidationRule], ...]:
     """Our validation rules for `limits`, built once per set of limits (the caches key on them)."""
     return (
-        depth_rule(limits.max_depth),
+        depth_rule(limits.max_depth, limits.max_introspection_depth),
         aliases_rule(limits.max_aliases),
         duplicated_fields_rule(limits.max_duplicated_fields),
         directives_rule(limits.max_directives),
         cost_rule(limits.max_cost, limits.default_list_size),
+        introspection_rule(limits.introspection_copies),
     )
 
 
@@ -583,8 +673,10 @@ class Hygiene(ParserCache, ValidationCache):
         `first`/`last` is given by a variable (the cache knows none)."""
         context = self.execution_context
         document = context.graphql_document
-        errors = self.cached_validate_document(
-            context.schema._schema, document, context.validation_rules
+        errors = validation_failed(
+            self.cached_validate_document(
+                context.schema._schema, document, context.validation_rules
+            )
         )
         if not errors and document is not None and pages_by_variable(document):
             error = execution_cost_error(

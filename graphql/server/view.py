@@ -1,26 +1,22 @@
 """The Strawberry ASGI view behind `/graphql` (HTTP and `graphql-transport-ws`).
 
-A JSON POST of one operation (what every client sends) takes a lean path: Strawberry's
-generic request handling (content-type parsing through `email`, request adapters, protocol
-checks written for every framework) was a third of the time of `{ __typename }`. Anything
-else (GET, batches, malformed bodies, WebSockets) goes through Strawberry unchanged, so the
-answers and status codes stay Strawberry's.
+Every HTTP request (GET and POST) is read and answered here (`_http`, the rules of GraphQL over
+HTTP in graphql/server/over_http.py); Strawberry serves the websockets and GraphiQL. Every
+error is formatted by graphql/server/errors.py: a stable code and a Vietnamese message each.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 import orjson
 import strawberry
-from cross_web import HTTPException  # what Strawberry's views raise
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -28,12 +24,31 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
-from eiso.core.errors import DomainError
 from eiso.graphql.server.context import Context
+from eiso.graphql.server.errors import (
+    MUTATION_REQUIRES_POST,
+    OPERATION_NOT_FOUND,
+    PROBLEMS,
+    SUBSCRIPTION_REQUIRES_WEBSOCKET,
+    Problem,
+    code_of,
+    error,
+    format_error,
+    is_request_error,
+)
+from eiso.graphql.server.over_http import (
+    GRAPHQL_RESPONSE,
+    GraphQLRequest,
+    RequestProblem,
+    negotiate,
+    read_request,
+    require_query,
+)
 from graphql import GraphQLError, GraphQLFormattedError
 
-log = logging.getLogger("eiso.graphql")
-_POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
+# Subscriptions run over the websocket only.
+_GET_OPERATIONS = frozenset({OperationType.QUERY})
+_POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 class GraphQLView(GraphQL[Context, None]):
@@ -58,60 +73,78 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.loads(data)  # orjson's error is a json.JSONDecodeError: same 400
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and _json_body(scope)
-            and not self._stream_transport_map
-        ):
+        if scope["type"] == "http" and not self._renders_ide(scope):
             request = Request(scope, receive)
-            try:
-                response = await self._post(request)
-            except _Unusual:  # Strawberry answers it, reading the body Request cached
-                response = await self._strawberry(request)
+            response = await self._http(request, negotiate(request.headers.get("accept")))
             await response(scope, receive, send)
             return
-        await super().__call__(scope, receive, send)
+        await super().__call__(scope, receive, send)  # websockets, GraphiQL
 
-    async def _strawberry(self, request: Request) -> Response:
-        try:
-            return await self.run(request)
-        except HTTPException as error:
-            return PlainTextResponse(error.reason, status_code=error.status_code)
+    def _renders_ide(self, scope: Scope) -> bool:
+        return bool(self.graphql_ide) and self.should_render_graphql_ide(
+            self.request_adapter_class(Request(scope))
+        )
 
-    async def _post(self, request: Request) -> Response:
-        """One operation in a JSON body: what `run` does for it, without the generic parts."""
+    async def _http(self, request: Request, media: str) -> Response:
+        """One GraphQL request over HTTP (graphql/server/over_http.py), every answer JSON with
+        codes: Strawberry's generic request handling (content-type parsing through `email`,
+        request adapters, protocol checks written for every framework) was a third of the time
+        of `{ __typename }`, and answered its refusals in plain text."""
         try:
-            data = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            raise _Unusual from None
-        if not isinstance(data, dict):
-            raise _Unusual  # a batch (refused) or a scalar
-        query, variables = data.get("query"), data.get("variables")
-        extensions, operation_name = data.get("extensions"), data.get("operationName")
-        if not (
-            isinstance(query, str)
-            and isinstance(variables, dict | None)
-            and isinstance(extensions, dict | None)
-        ):
-            raise _Unusual
-        sub_response = await self.get_sub_response(request)
-        context = await self.get_context(request, response=sub_response)
-        try:
-            result = await self.schema.execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=operation_name,
-                allowed_operation_types=_POST_OPERATIONS,
-                operation_extensions=extensions,
-            )
-        except (CannotGetOperationTypeError, InvalidOperationTypeError, MissingQueryError):
-            raise _Unusual from None  # Strawberry words the 400
-        response_data = await self.process_result(request, result)
+            graphql_request = await read_request(request)
+            query = require_query(graphql_request)
+            sub_response = await self.get_sub_response(request)
+            context = await self.get_context(request, response=sub_response)
+            result = await self._execute(graphql_request, query, context)
+        except RequestProblem as problem:
+            return self._refusal(media, problem)
+        data = await self.process_result(request, result)
         if result.errors:
-            self._handle_errors(result.errors, response_data)
-        return self.create_response(response_data=response_data, sub_response=sub_response)
+            self._handle_errors(result.errors, data)
+        status = 200
+        if media == GRAPHQL_RESPONSE and result.errors and is_request_error(result.errors):
+            data.pop("data", None)  # nothing ran: a request error has no `data`
+            status = max(PROBLEMS[code_of(e) or ""].status for e in result.errors)
+        response = self.create_response(response_data=data, sub_response=sub_response)
+        response.headers["content-type"] = media
+        if response.status_code == 200:
+            response.status_code = status
+        return response
+
+    async def _execute(
+        self, request: GraphQLRequest, query: str, context: Context
+    ) -> ExecutionResult:
+        allowed = _GET_OPERATIONS if request.method == "GET" else _POST_OPERATIONS
+        try:
+            return await self.schema.execute(
+                query,
+                variable_values=request.variables,
+                context_value=context,
+                operation_name=request.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=request.extensions,
+            )
+        except CannotGetOperationTypeError as error:
+            return _refused(OPERATION_NOT_FOUND, error.as_http_error_reason())
+        except InvalidOperationTypeError as error:
+            if error.operation_type == OperationType.MUTATION:
+                raise RequestProblem(
+                    MUTATION_REQUIRES_POST,
+                    "mutations are not allowed when using GET: send them by POST",
+                    {"allow": "POST"},
+                ) from None
+            return _refused(
+                SUBSCRIPTION_REQUIRES_WEBSOCKET,
+                f"{error.operation_type.value}s are not served over HTTP: use a websocket "
+                "(graphql-transport-ws) on the same path",
+            )
+
+    def _refusal(self, media: str, refused: RequestProblem) -> Response:
+        """Not a GraphQL request: its status under either media type, no `data`."""
+        problem = refused.problem
+        extensions = {"code": problem.code, "message_vi": problem.message_vi}
+        body = {"errors": [{"message": refused.message, "extensions": extensions}]}
+        return Response(self.encode_json(body), problem.status, refused.headers, media_type=media)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -123,20 +156,7 @@ class GraphQLView(GraphQL[Context, None]):
         return data
 
     def _format_error(self, error: GraphQLError) -> GraphQLFormattedError:
-        formatted = error.formatted
-        original = error.original_error
-        extensions = dict(formatted.get("extensions") or {})
-        if original is None:
-            extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
-        elif isinstance(original, DomainError):
-            extensions.update(original.extensions)
-        else:
-            log.error("unexpected error in a resolver", exc_info=original)
-            extensions["code"] = "INTERNAL_ERROR"
-            if not self.dev:
-                formatted["message"] = "Internal error"
-        formatted["extensions"] = extensions
-        return formatted
+        return format_error(error, dev=self.dev)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -178,12 +198,5 @@ class GraphQLView(GraphQL[Context, None]):
         return UNSET
 
 
-class _Unusual(Exception):
-    """A request the lean path leaves to Strawberry."""
-
-
-def _json_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"application/json"
-    return False
+def _refused(problem: Problem, message: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[error(problem, message)])
