@@ -8,8 +8,8 @@ from bench import (
     graphql_list_bench,
     http_bench,
     import_agencies,
-    node_bench,
     introspection_bench,
+    node_bench,
 )
 
 if __name__ == "__main__":

@@ -408,6 +408,8 @@ def _is_list(type_: GraphQLOutputType | None) -> bool:
 # Arguments that say how many objects a field answers: a page size, or the list of ids of
 # `nodes(ids:)` (its length).
 PAGE_ARGUMENTS = ("first", "last", "ids")
+
+
 def _is_int(value: Any) -> bool:
     """A GraphQL `Int` (32 bits): a larger number is refused as a literal (validation) or a
     variable (VARIABLE_INVALID), not costed: its error says what is wrong."""
