@@ -141,7 +141,7 @@ async def _officer(resources: Resources):
 
 
 RECEIVE = (
-    'mutation { receiveDossier(input: {procedureCode: "%s", applicant: {full_name: "Lê Văn An",'
+    'mutation { receiveDossier(input: {procedureCode: "%s", applicant: {fullName: "Lê Văn An",'
     ' phone: "0912345678"}, sectorData: {child_name: "Lê Minh", birth_date: "2026-11-01"}})'
     " { dossier { id version } } }"
 )
