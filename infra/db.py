@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +18,8 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+M = TypeVar("M")
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -106,3 +108,9 @@ async def ping(engine: AsyncEngine) -> None:
 
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def find_one(session: AsyncSession, model: type[M], **equal: object) -> M | None:
+    """The row of `model` whose columns equal `equal` (`code=...`), None when there is none;
+    more than one is an error. The session's tenant scope applies as to any query."""
+    return (await session.execute(select(model).filter_by(**equal))).scalar_one_or_none()

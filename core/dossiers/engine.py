@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any, Protocol, cast
+from collections.abc import Callable
+from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -31,6 +32,7 @@ from eiso.core.plugins.declarations import UniqueField
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.db import find_one
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import grant_handover, scope_of
@@ -362,15 +364,13 @@ def _not_your_step(dossier: Dossier) -> DomainError:
 async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierStep:
     """The row of the step the dossier is at, when the caller's agency holds it (the scope
     hides other agencies' steps): anyone else gets NOT_YOUR_STEP."""
-    step = (
-        await session.execute(
-            select(DossierStep).where(
-                DossierStep.province_id == dossier.province_id,
-                DossierStep.dossier_id == dossier.id,
-                DossierStep.step_index == dossier.current_step,
-            )
-        )
-    ).scalar_one_or_none()
+    step = await find_one(
+        session,
+        DossierStep,
+        province_id=dossier.province_id,
+        dossier_id=dossier.id,
+        step_index=dossier.current_step,
+    )
     if step is None:
         raise _not_your_step(dossier)
     return step
@@ -385,10 +385,7 @@ async def _acting_agency(session: AsyncSession, dossier: Dossier, owner_move: bo
 
 
 async def _by_key(session: AsyncSession, agency_id: int, key: str) -> Dossier | None:
-    statement = select(Dossier).where(
-        Dossier.agency_id == agency_id, Dossier.idempotency_key == key
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await find_one(session, Dossier, agency_id=agency_id, idempotency_key=key)
 
 
 def _replay(earlier: Dossier, digest: str) -> Received:
@@ -584,24 +581,49 @@ async def accept(
     return await _move(session, dossier, Status.received, actor=actor, action="received", now=now)
 
 
-async def _move_with_reason(
-    session: AsyncSession,
-    dossier: Dossier,
-    to: Status,
-    *,
-    actor: str,
-    action: str,
-    reason: str,
-    now: dt.datetime | None,
-) -> Dossier:
-    """A move the officer must give a reason for: the reason is the timeline row's note."""
-    return await _move(
-        session, dossier, to, actor=actor, action=action, note=_reason(reason), now=now
-    )
+@dataclasses.dataclass(frozen=True)
+class Move:
+    """A move to `to`, its timeline row's action `action`, that needs nothing but the
+    transition table and, where set, the status `only_from` (see `_check_move`).
+    `owner_move`: the receiving agency acts, not the holder of the current step."""
+
+    to: Status
+    action: str
+    only_from: Status | None = None
+    owner_move: bool = False
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        actor: str,
+        note: str = "",
+        now: dt.datetime | None = None,
+    ) -> Dossier:
+        if self.only_from is not None:
+            _check_move(dossier, self.to, now or utcnow(), only_from=self.only_from)
+        return await _move(
+            session,
+            dossier,
+            self.to,
+            actor=actor,
+            action=self.action,
+            note=note,
+            now=now,
+            owner_move=self.owner_move,
+        )
 
 
-class ReasonedMove(Protocol):
-    """A move to one status that the officer must give a reason for (refuse, withdraw, stop)."""
+@dataclasses.dataclass(frozen=True)
+class ReasonedMove:
+    """A move to `to` that the officer must give a reason for (refuse, withdraw, stop, request
+    a supplement): the reason is the timeline row's note, `action` its action. `prepare`
+    checks and stamps what the move needs beyond the transition table, before the reason."""
+
+    to: Status
+    action: str
+    prepare: Callable[[Dossier, dt.datetime], None] | None = None
 
     async def __call__(
         self,
@@ -611,28 +633,17 @@ class ReasonedMove(Protocol):
         actor: str,
         reason: str,
         now: dt.datetime | None = None,
-    ) -> Dossier: ...
-
-
-def _reasoned(to: Status, action: str) -> ReasonedMove:
-    """The move to `to` with a reason, its timeline row's action `action`."""
-
-    async def move(
-        session: AsyncSession,
-        dossier: Dossier,
-        *,
-        actor: str,
-        reason: str,
-        now: dt.datetime | None = None,
     ) -> Dossier:
-        return await _move_with_reason(
-            session, dossier, to, actor=actor, action=action, reason=reason, now=now
+        now = _utc(now) or utcnow()
+        if self.prepare is not None:
+            self.prepare(dossier, now)
+        note = _reason(reason)
+        return await _move(
+            session, dossier, self.to, actor=actor, action=self.action, note=note, now=now
         )
 
-    return move
 
-
-refuse = _reasoned(Status.not_received, "refused")
+refuse = ReasonedMove(Status.not_received, "refused")
 
 
 async def assign(
@@ -719,15 +730,8 @@ async def complete_step(
     )
 
 
-async def request_supplement(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    now = _utc(now) or utcnow()
+def _first_supplement(dossier: Dossier, now: dt.datetime) -> None:
+    """A supplement may be requested once; the clock stands still from now."""
     _check_move(dossier, Status.supplement_requested, now)
     if dossier.supplement_count >= 1:
         raise DomainError(
@@ -737,15 +741,11 @@ async def request_supplement(
         )
     dossier.supplement_count += 1
     dossier.paused_at = now
-    return await _move_with_reason(
-        session,
-        dossier,
-        Status.supplement_requested,
-        actor=actor,
-        action="supplement_requested",
-        reason=reason,
-        now=now,
-    )
+
+
+request_supplement = ReasonedMove(
+    Status.supplement_requested, "supplement_requested", _first_supplement
+)
 
 
 async def supplement_received(
@@ -783,51 +783,18 @@ async def supplement_received(
     )
 
 
-async def request_fee(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    note: str = "",
-    now: dt.datetime | None = None,
-) -> Dossier:
-    return await _move(
-        session,
-        dossier,
-        Status.financial_obligation_requested,
-        actor=actor,
-        action="fee_requested",
-        note=note,
-        now=now,
-    )
+request_fee = Move(Status.financial_obligation_requested, "fee_requested")
+fee_paid = Move(Status.in_progress, "fee_paid", only_from=Status.financial_obligation_requested)
 
 
-async def fee_paid(
-    session: AsyncSession, dossier: Dossier, *, actor: str, now: dt.datetime | None = None
-) -> Dossier:
-    _check_move(
-        dossier,
-        Status.in_progress,
-        now or utcnow(),
-        only_from=Status.financial_obligation_requested,
-    )
-    return await _move(
-        session, dossier, Status.in_progress, actor=actor, action="fee_paid", now=now
-    )
+withdraw = ReasonedMove(Status.withdrawn, "withdrawn")
 
 
-withdraw = _reasoned(Status.withdrawn, "withdrawn")
+stop = ReasonedMove(Status.stopped, "stopped")
 
 
-stop = _reasoned(Status.stopped, "stopped")
-
-
-async def return_result(
-    session: AsyncSession, dossier: Dossier, *, actor: str, now: dt.datetime | None = None
-) -> Dossier:
-    return await _move(
-        session, dossier, Status.returned, actor=actor, action="returned", now=now, owner_move=True
-    )
+# The receiving agency returns the result (one-stop shop), whoever holds the last step.
+return_result = Move(Status.returned, "returned", owner_move=True)
 
 
 async def record_apology(

@@ -18,13 +18,14 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, select
+from sqlmodel import Field
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
@@ -116,15 +117,9 @@ async def create_programme(
     require_role(principal, *AUDITORS)
     if not 2000 <= year <= 2100:
         raise DomainError("year must be between 2000 and 2100", "năm không hợp lệ", field="year")
-    existing = (
-        await session.execute(
-            select(AuditProgramme).where(
-                AuditProgramme.province_id == province_id,
-                AuditProgramme.agency_id == agency_id,
-                AuditProgramme.year == year,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await find_one(
+        session, AuditProgramme, province_id=province_id, agency_id=agency_id, year=year
+    )
     if existing:
         return existing
     programme = AuditProgramme(

@@ -32,6 +32,7 @@ from eiso.core.qms.common import (
 )
 from eiso.core.qms.storage import Storage
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.tenants.models import Agency, AgencyKind, TenantOwned, agency_fk, tenant_fk
 
 MAX_ATTACHMENT = 20_000_000  # bytes
@@ -358,15 +359,13 @@ async def acknowledge(
             "chỉ phiên bản đang hiệu lực mới được xác nhận đã đọc",
             code="INVALID_TRANSITION",
         )
-    existing = (
-        await session.execute(
-            select(DocumentAcknowledgement).where(
-                DocumentAcknowledgement.province_id == province_id,
-                DocumentAcknowledgement.version_id == version.id,
-                DocumentAcknowledgement.subject == principal.subject,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await find_one(
+        session,
+        DocumentAcknowledgement,
+        province_id=province_id,
+        version_id=version.id,
+        subject=principal.subject,
+    )
     if existing:
         return existing
     ack = DocumentAcknowledgement(

@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 
 if TYPE_CHECKING:
     from eiso.core.settings import Settings
@@ -63,9 +64,7 @@ async def set_override(
     """Add or replace the override of `day` (idempotent)."""
     if not reason.strip():
         raise ValueError("reason: an override needs a reason")
-    row = (
-        await session.execute(select(CalendarOverride).where(CalendarOverride.day == day))
-    ).scalar_one_or_none()
+    row = await find_one(session, CalendarOverride, day=day)
     if row is None:
         row = CalendarOverride(day=day, kind=kind, reason=reason, created_by=who)
         session.add(row)
