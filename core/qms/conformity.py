@@ -110,12 +110,6 @@ async def announcement(
     unless `create` is false."""
     if create:
         return await _current(session, province_id, agency_id, actor)
-    return await _find(session, province_id, agency_id)
-
-
-async def _find(
-    session: AsyncSession, province_id: int, agency_id: int
-) -> ConformityAnnouncement | None:
     return await find_one(
         session, ConformityAnnouncement, province_id=province_id, agency_id=agency_id
     )
@@ -124,7 +118,9 @@ async def _find(
 async def _current(
     session: AsyncSession, province_id: int, agency_id: int, actor: str
 ) -> ConformityAnnouncement:
-    row = await _find(session, province_id, agency_id)
+    row = await find_one(
+        session, ConformityAnnouncement, province_id=province_id, agency_id=agency_id
+    )
     if row is None:
         agency = await _agency(session, province_id, agency_id)
         row = ConformityAnnouncement(
