@@ -114,3 +114,15 @@ async def find_one(session: AsyncSession, model: type[M], **equal: object) -> M 
     """The row of `model` whose columns equal `equal` (`code=...`), None when there is none;
     more than one is an error. The session's tenant scope applies as to any query."""
     return (await session.execute(select(model).filter_by(**equal))).scalar_one_or_none()
+
+
+async def add_in_savepoint(session: AsyncSession, row: object) -> exc.IntegrityError | None:
+    """Add and flush `row` in a savepoint: the error when a constraint (a unique key that a
+    concurrent twin won) refused it, None when it went in. The transaction goes on either way."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except exc.IntegrityError as error:
+        return error
+    return None

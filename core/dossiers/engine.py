@@ -7,13 +7,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import CursorResult, delete, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -32,7 +31,7 @@ from eiso.core.plugins.declarations import UniqueField
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
-from eiso.infra.db import find_one
+from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import grant_handover, scope_of
@@ -247,15 +246,12 @@ async def receive(
         step_agencies=dict(adoption.step_agencies or {}),
         time_limit_amount=adoption.time_limit_amount,
     )
-    try:
-        async with session.begin_nested():
-            session.add(dossier)
-            await session.flush()
-    except IntegrityError:
+    conflict = await add_in_savepoint(session, dossier)
+    if conflict is not None:
         # A concurrent identical request won the unique (agency, key) race: answer with its dossier.
         earlier = await _by_key(session, agency.id, idempotency_key) if idempotency_key else None
         if earlier is None:
-            raise
+            raise conflict
         return _replay(earlier, digest)
     await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
@@ -287,11 +283,7 @@ async def _hold_keys(
             value=fold(str(value))[:500],
             dossier_id=dossier.id,
         )
-        try:
-            async with session.begin_nested():
-                session.add(key)
-                await session.flush()
-        except IntegrityError:
+        if await add_in_savepoint(session, key) is not None:
             field = f"sectorData.{unique.field}"
             raise DomainError(
                 f"{field}: {unique.message.en}",
@@ -563,22 +555,45 @@ def _reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
-async def accept(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> Dossier:
+Schedule = Callable[[AsyncSession, Dossier, WorkingCalendar, dt.datetime], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClockMove:
+    """A move to `to` (timeline action `action`) that sets the appointment on the working
+    `calendar`: `schedule` checks the move and stamps the dossier (receipt starts the clock, a
+    supplement received resumes it)."""
+
+    to: Status
+    action: str
+    schedule: Schedule
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        actor: str,
+        calendar: WorkingCalendar,
+        now: dt.datetime | None = None,
+    ) -> Dossier:
+        now = _utc(now) or utcnow()
+        await self.schedule(session, dossier, calendar, now)
+        return await _move(session, dossier, self.to, actor=actor, action=self.action, now=now)
+
+
+async def _start_clock(
+    session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar, now: dt.datetime
+) -> None:
     """An online dossier (new) is received: its clock starts now."""
-    now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
     _check_move(dossier, Status.received, now)
     dossier.received_at = now
     dossier.appointment_at = appointment(calendar, procedure, amount, now)
-    return await _move(session, dossier, Status.received, actor=actor, action="received", now=now)
+
+
+accept = ClockMove(Status.received, "received", _start_clock)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -748,16 +763,10 @@ request_supplement = ReasonedMove(
 )
 
 
-async def supplement_received(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> Dossier:
+async def _resume_clock(
+    session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar, now: dt.datetime
+) -> None:
     """The clock resumes: the appointment moves by the working time the clock stood still."""
-    now = _utc(now) or utcnow()
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
@@ -778,9 +787,9 @@ async def supplement_received(
             calendar, procedure, amount, aware(dossier.received_at), dossier.pauses
         )
     dossier.paused_at = None
-    return await _move(
-        session, dossier, Status.in_progress, actor=actor, action="supplement_received", now=now
-    )
+
+
+supplement_received = ClockMove(Status.in_progress, "supplement_received", _resume_clock)
 
 
 request_fee = Move(Status.financial_obligation_requested, "fee_requested")

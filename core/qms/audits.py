@@ -26,7 +26,7 @@ from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import Authored, TenantOwned, agency_fk, tenant_fk
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
@@ -38,7 +38,7 @@ class FindingKind(str, enum.Enum):
     nonconformity = "nonconformity"
 
 
-class AuditProgramme(TenantOwned, table=True):
+class AuditProgramme(TenantOwned, Authored, table=True):
     __tablename__ = "audit_programmes"
     __table_args__ = (
         agency_fk("audit_programmes"),
@@ -47,11 +47,9 @@ class AuditProgramme(TenantOwned, table=True):
 
     year: int
     title: str = Field(max_length=300)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class AuditPlan(TenantOwned, table=True):
+class AuditPlan(TenantOwned, Authored, table=True):
     __tablename__ = "audit_plans"
     __table_args__ = (
         agency_fk("audit_plans"),
@@ -62,8 +60,6 @@ class AuditPlan(TenantOwned, table=True):
     date: dt.date
     scope: str = Field(sa_type=Text)
     auditors: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class AuditChecklistItem(TenantOwned, table=True):

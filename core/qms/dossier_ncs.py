@@ -24,7 +24,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -33,7 +32,7 @@ from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.qms.common import record
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.infra.clock import aware, utcnow
-from eiso.infra.db import find_one
+from eiso.infra.db import add_in_savepoint, find_one
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -164,14 +163,11 @@ async def raise_for(
         officer=(dossier.assignee or actor)[:200],
         raised_by="system",
     )
-    try:
-        async with session.begin_nested():  # a concurrent twin wins the unique index: keep its row
-            session.add(nc)
-            await session.flush()
-    except IntegrityError:
+    conflict = await add_in_savepoint(session, nc)
+    if conflict is not None:  # a concurrent twin won the unique index: keep its row
         twin = await existing(session, dossier, cause)
         if twin is None:  # refused for another reason than the twin's unique key
-            raise
+            raise conflict
         return twin
     await record(
         session,

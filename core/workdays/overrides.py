@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Date, String
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
+from eiso.tenants.models import Authored
 
 if TYPE_CHECKING:
     from eiso.core.settings import Settings
@@ -29,7 +30,7 @@ class OverrideKind(str, enum.Enum):
     working_day = "working_day"
 
 
-class CalendarOverride(SQLModel, table=True):
+class CalendarOverride(Authored, table=True):
     """A national decision that wins over the weekday and holiday rules for one date."""
 
     __tablename__ = "calendar_overrides"
@@ -38,8 +39,6 @@ class CalendarOverride(SQLModel, table=True):
     day: dt.date = Field(sa_column=Column(Date, unique=True, nullable=False))
     kind: OverrideKind = Field(sa_type=String(16))
     reason: str = Field(max_length=300)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 async def load_overrides(session: AsyncSession) -> dict[dt.date, bool]:
