@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import event, exc
+from sqlalchemy import event, exc, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
 log = logging.getLogger("eiso.db")
+M = TypeVar("M")
 
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -146,3 +147,21 @@ async def ping(engine: AsyncEngine) -> None:
 
     async with engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def find_one(session: AsyncSession, model: type[M], **equal: object) -> M | None:
+    """The row of `model` whose columns equal `equal` (`code=...`), None when there is none;
+    more than one is an error. The session's tenant scope applies as to any query."""
+    return (await session.execute(select(model).filter_by(**equal))).scalar_one_or_none()
+
+
+async def add_in_savepoint(session: AsyncSession, row: object) -> exc.IntegrityError | None:
+    """Add and flush `row` in a savepoint: the error when a constraint (a unique key that a
+    concurrent twin won) refused it, None when it went in. The transaction goes on either way."""
+    try:
+        async with session.begin_nested():
+            session.add(row)
+            await session.flush()
+    except exc.IntegrityError as error:
+        return error
+    return None

@@ -16,7 +16,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from string import Formatter
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Boolean, ColumnExpressionArgument, Select, String, bindparam
@@ -111,28 +112,26 @@ def _next_character(character: str) -> str:
     return chr(min(point, 0x10FFFF))
 
 
-@compiles(InSubquery)
-def _in(element: InSubquery, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    return f"{column} IN {compiler.process(element.subquery, **kw)}"
+def _render(template: str) -> Callable[..., str]:
+    """A compile function writing `template`: its fields are the element's parts, each
+    compiled once, in the order they first appear (the order of positional parameters)."""
+    names = list(dict.fromkeys(field for _, field, _, _ in Formatter().parse(template) if field))
+
+    def render(element: _Condition, compiler: SQLCompiler, **kw: Any) -> str:
+        parts = {name: compiler.process(getattr(element, name), **kw) for name in names}
+        return template.format(**parts)
+
+    return render
 
 
-@compiles(InSubquery, "postgresql")
-def _any_array(element: InSubquery, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    return f"{column} = ANY (ARRAY{compiler.process(element.subquery, **kw)})"
-
-
-@compiles(PrefixMatch)
-def _like(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    return f"{column} LIKE {compiler.process(element.pattern, **kw)} ESCAPE '\\'"
-
-
-@compiles(PrefixMatch, "postgresql")
-def _pattern_range(element: PrefixMatch, compiler: SQLCompiler, **kw: Any) -> str:
-    column = compiler.process(element.column, **kw)
-    return (
-        f"({column} ~>=~ {compiler.process(element.low, **kw)} "
-        f"AND {column} ~<~ {compiler.process(element.high, **kw)})"
-    )
+# Each condition's plain form and PostgreSQL's (why: the module's docstring).
+for condition, plain, postgresql in (
+    (InSubquery, "{column} IN {subquery}", "{column} = ANY (ARRAY{subquery})"),
+    (
+        PrefixMatch,
+        "{column} LIKE {pattern} ESCAPE '\\'",
+        "({column} ~>=~ {low} AND {column} ~<~ {high})",
+    ),
+):
+    compiles(condition)(_render(plain))
+    compiles(condition, "postgresql")(_render(postgresql))

@@ -79,6 +79,14 @@ class TenantOwned(SQLModel, TenantRow):
     agency_id: int = Field(sa_type=BigInteger, index=True)
 
 
+class Authored(SQLModel):
+    """Mixin for a record that names who created it and when (QMS records, calendar
+    overrides): `created_by` is the principal's subject or the CLI actor."""
+
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
 # The ids a scope condition compares with: the values themselves, or an expanding parameter
 # that stands for them (`eiso.tenants.scope.bound_scope`).
 ScopeIds = tuple[int, ...] | BindParameter[Any]

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.infra.ids import saved_id
 from eiso.infra.tables import table_of
 from eiso.infra.text import fold
@@ -144,9 +145,7 @@ async def _defer_foreign_keys(session: AsyncSession) -> None:
 
 
 async def _province(session: AsyncSession, code: str) -> Province:
-    row = (
-        await session.execute(select(Province).where(col(Province.code) == code))
-    ).scalar_one_or_none()
+    row = await find_one(session, Province, code=code)
     if row is None:
         raise NotFound(f"no province with code {code!r}", f"không tìm thấy tỉnh có mã {code!r}")
     return row
@@ -281,13 +280,7 @@ async def merge_agencies(
         raise Conflict(f"code {code!r} is already used", f"mã {code!r} đã được sử dụng")
     parent_id = None
     if parent_code:
-        parent = (
-            await session.execute(
-                select(Agency).where(
-                    col(Agency.province_id) == province_id, col(Agency.code) == parent_code
-                )
-            )
-        ).scalar_one_or_none()
+        parent = await find_one(session, Agency, province_id=province_id, code=parent_code)
         if parent is None:
             raise NotFound(
                 f"unknown parent_code {parent_code!r}",

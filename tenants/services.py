@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
+from eiso.infra.db import find_one
 from eiso.infra.ids import saved_id
 from eiso.tenants.models import Agency, AgencyKind, Province
 
 
 async def get_province(session: AsyncSession, code: str) -> Province | None:
-    return (
-        await session.execute(select(Province).where(col(Province.code) == code))
-    ).scalar_one_or_none()
+    return await find_one(session, Province, code=code)
 
 
 async def ensure_province(session: AsyncSession, code: str, name: str) -> Province:
@@ -28,9 +25,7 @@ async def ensure_province(session: AsyncSession, code: str, name: str) -> Provin
 
 
 async def get_agency_by_code(session: AsyncSession, code: str) -> Agency | None:
-    return (
-        await session.execute(select(Agency).where(col(Agency.code) == code))
-    ).scalar_one_or_none()
+    return await find_one(session, Agency, code=code)
 
 
 async def ensure_agency(

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from eiso.core.auth.models import IdentityProvider, User
 from eiso.core.auth.principal import Role
@@ -20,6 +18,7 @@ from eiso.core.auth.sealing import seal, unseal
 from eiso.core.auth.tenancy import province_by_code
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
+from eiso.infra.db import find_one
 from eiso.tenants.models import Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import get_agency_by_code, get_province
@@ -110,13 +109,7 @@ async def map_user(
     subject = claims.get(mapping["subject"])
     if not subject:
         raise DomainError("the identity provider sent no subject", "thiếu định danh người dùng")
-    existing = (
-        await session.execute(
-            select(User).where(
-                col(User.idp_issuer) == idp.issuer, col(User.idp_subject) == str(subject)
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await find_one(session, User, idp_issuer=idp.issuer, idp_subject=str(subject))
     if existing is not None:
         if not existing.active:
             raise DomainError(

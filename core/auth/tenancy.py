@@ -3,6 +3,8 @@ one, and the scope its tokens carry."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.errors import NotFound
@@ -10,23 +12,23 @@ from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import get_agency_by_code, get_province
 
+T = TypeVar("T")
+
+
+def _found(row: T | None, kind: str, kind_vi: str, code: str) -> T:
+    if row is None:
+        raise NotFound(
+            f"{kind}: no {kind} with code {code!r}", f"{kind}: không có {kind_vi} mã {code!r}"
+        )
+    return row
+
 
 async def agency_by_code(session: AsyncSession, code: str) -> Agency:
-    agency = await get_agency_by_code(session, code)
-    if agency is None:
-        raise NotFound(
-            f"agency: no agency with code {code!r}", f"agency: không có cơ quan mã {code!r}"
-        )
-    return agency
+    return _found(await get_agency_by_code(session, code), "agency", "cơ quan", code)
 
 
 async def province_by_code(session: AsyncSession, code: str) -> Province:
-    province = await get_province(session, code)
-    if province is None:
-        raise NotFound(
-            f"province: no province with code {code!r}", f"province: không có tỉnh mã {code!r}"
-        )
-    return province
+    return _found(await get_province(session, code), "province", "tỉnh", code)
 
 
 def scope_of_ids(province_id: int | None, agency_id: int | None) -> TenantScope | None:

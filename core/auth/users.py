@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from eiso.core.auth.models import User
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.principal import Role
 from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
 from eiso.core.errors import Conflict, DomainError
+from eiso.infra.db import find_one
 from eiso.tenants.scope import TenantScope
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{3,150}$")
@@ -43,9 +42,7 @@ def tenant_of(user: User) -> TenantScope:
 
 
 async def get_by_username(session: AsyncSession, username: str) -> User | None:
-    return (
-        await session.execute(select(User).where(col(User.username) == username))
-    ).scalar_one_or_none()
+    return await find_one(session, User, username=username)
 
 
 async def create_user(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import orjson
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_as_nation
+from eiso.core.cli.common import agency_option, echo_json, fail, run_as_nation
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,19 +46,13 @@ def verify(
 
     from eiso.core import audit
     from eiso.tenants.models import Agency
-    from eiso.tenants.services import get_agency_by_code
 
     published = _read_digest(digest) if digest else []
 
     async def work(
         session: AsyncSession, _resources: Resources
-    ) -> tuple[list[ChainHead], list[Break], dict[int, str]] | None:
-        agency_id = None
-        if agency is not None:
-            found = await get_agency_by_code(session, agency)
-            if found is None:
-                return None
-            agency_id = found.id
+    ) -> tuple[list[ChainHead], list[Break], dict[int, str]]:
+        agency_id = None if agency is None else (await agency_option(session, agency)).id
         heads = [h for h in await audit.chain_heads(session) if agency_id in (None, h.agency_id)]
         breaks = await audit.verify(session, agency_id)
         breaks += await audit.check_published(
@@ -69,10 +63,7 @@ def verify(
         codes = dict((await session.execute(statement)).tuples().all())
         return heads, breaks, codes
 
-    result = run_as_nation(work)
-    if result is None:
-        fail(f"--agency: no agency with code {agency!r}")
-    heads, breaks, codes = result
+    heads, breaks, codes = run_as_nation(work)
     for broken in breaks:
         agency_name = f"{codes.get(broken.agency_id, '?')} (id {broken.agency_id})"
         typer.echo(

@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, get_settings
+from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
+from eiso.tenants.services import get_agency_by_code, get_province
 
 T = TypeVar("T")
 
@@ -23,6 +25,22 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Bad input: one line on stderr and exit status 1 (2 for usage errors)."""
     typer.echo(f"eiso: {message}", err=True)
     raise typer.Exit(code)
+
+
+def _named(row: T | None, option: str, code: str) -> T:
+    if row is None:
+        fail(f"{option}: no {option.removeprefix('--')} with code {code!r}")
+    return row
+
+
+async def agency_option(session: AsyncSession, code: str) -> Agency:
+    """The agency `--agency CODE` names; an unknown code fails the command."""
+    return _named(await get_agency_by_code(session, code), "--agency", code)
+
+
+async def province_option(session: AsyncSession, code: str) -> Province:
+    """The province `--province CODE` names; an unknown code fails the command."""
+    return _named(await get_province(session, code), "--province", code)
 
 
 def settings() -> Settings:

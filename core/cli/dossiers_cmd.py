@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eiso.core.cli.common import cli_actor, fail, run_with_resources, write_output
+from eiso.core.cli.common import agency_option, cli_actor, fail, run_with_resources, write_output
 
 if TYPE_CHECKING:
     from eiso.core.resources import Resources
@@ -66,13 +66,10 @@ def tracking_book(
     from eiso.core.dossiers.slips import book
     from eiso.core.errors import DomainError
     from eiso.tenants.scope import TenantScope
-    from eiso.tenants.services import get_agency_by_code
 
     async def work(resources: Resources) -> bytes:
         async with resources.session(TenantScope.nation()) as session:
-            found = await get_agency_by_code(session, agency)
-        if found is None:
-            fail(f"--agency: no agency with code {agency!r}")
+            found = await agency_option(session, agency)
         first, last = book.period(start.date(), end.date())
         return book.export(
             await book.load(

@@ -19,7 +19,7 @@ def schema(
     ),
 ) -> None:
     """Print the SDL (all loaded modules without --province), for frontend code generation."""
-    from eiso.core.cli.common import fail, run_with_resources, settings
+    from eiso.core.cli.common import fail, province_option, run_with_resources, settings
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.graphql.schema import make_assembler, schema_sdl
 
@@ -34,19 +34,14 @@ def schema(
         sys.stdout.write(assembler.get().as_str() + "\n")
         return
 
-    async def province_modules(resources: Resources) -> frozenset[str] | None:
+    async def province_modules(resources: Resources) -> frozenset[str]:
         from eiso.core.plugins.activation import enabled_modules
         from eiso.tenants.scope import TenantScope
-        from eiso.tenants.services import get_province
 
         async with resources.session(TenantScope.nation()) as session:
-            found = await get_province(session, province)
-            if found is None:
-                return None
+            found = await province_option(session, province)
             assert found.id is not None  # a row read from the database
             return await enabled_modules(session, found.id)
 
     names = run_with_resources(province_modules)
-    if names is None:
-        fail(f"--province: no province with code {province!r}")
     sys.stdout.write(assembler.get(names).as_str() + "\n")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eiso.core.cli.common import fail, run_as_nation, write_output
+from eiso.core.cli.common import fail, province_option, run_as_nation, write_output
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,6 @@ def annual(
     """Figures per agency (or province), 766 points, conformity and nonconformities, objectives."""
     from eiso.core.qms import annual_report
     from eiso.tenants.scope import TenantScope
-    from eiso.tenants.services import get_province
 
     if fmt not in annual_report.FORMATS:
         fail(f"--format: one of {', '.join(annual_report.FORMATS)}, not {fmt!r}")
@@ -41,18 +40,11 @@ def annual(
     if fmt == "xlsx" and output is None and sys.stdout.isatty():
         fail("--output: an XLSX file is binary; give --output FILE")
 
-    async def work(session: AsyncSession, _resources: Resources) -> dict[str, Any] | None:
-        province_id = None
-        if province is not None:
-            found = await get_province(session, province)
-            if found is None:
-                return None
-            province_id = found.id
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, Any]:
+        province_id = None if province is None else (await province_option(session, province)).id
         return await annual_report.build(session, TenantScope.nation(), year, province_id)
 
     report = run_as_nation(work)
-    if report is None:
-        fail(f"--province: no province with code {province!r}")
     write_output(annual_report.export(report, fmt), output)
     if output is not None:
         typer.echo(

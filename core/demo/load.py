@@ -8,6 +8,7 @@ from eiso.core.auth.clients import create_frontend_client
 from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
+from eiso.core.demo import DATA
 from eiso.core.demo import dossiers as demo_dossiers
 from eiso.core.demo import plan as demo_plan
 from eiso.core.demo.dossiers import Staff
@@ -26,61 +27,12 @@ from eiso.tenants.models import Agency, AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 
-PROVINCES = {
-    "22": (
-        "Tỉnh Quảng Ninh",
-        [
-            ("000.00.00.H51", "Ủy ban nhân dân tỉnh Quảng Ninh", AgencyKind.people_committee, None),
-            (
-                "000.00.10.H51",
-                "Trung tâm Phục vụ hành chính công tỉnh Quảng Ninh",
-                AgencyKind.service_centre,
-                "000.00.00.H51",
-            ),
-            (
-                "000.00.21.H51",
-                "Sở Khoa học và Công nghệ tỉnh Quảng Ninh",
-                AgencyKind.department,
-                "000.00.00.H51",
-            ),
-            (
-                "000.00.22.H51",
-                "Sở Xây dựng tỉnh Quảng Ninh",
-                AgencyKind.department,
-                "000.00.00.H51",
-            ),
-            (
-                "000.00.23.H51",
-                "Sở Nông nghiệp và Môi trường tỉnh Quảng Ninh",
-                AgencyKind.department,
-                "000.00.00.H51",
-            ),
-            ("000.31.01.H51", "Ủy ban nhân dân phường Hạ Long", AgencyKind.ward, "000.00.00.H51"),
-            ("000.31.02.H51", "Ủy ban nhân dân phường Bãi Cháy", AgencyKind.ward, "000.00.00.H51"),
-            ("000.32.01.H51", "Ủy ban nhân dân xã Tiên Yên", AgencyKind.commune, "000.00.00.H51"),
-            ("000.32.02.H51", "Ủy ban nhân dân xã Đầm Hà", AgencyKind.commune, "000.00.00.H51"),
-            # The partners of the interlinked birth procedure (Decree 63/2024) in Tiên Yên.
-            ("000.51.01.H51", "Công an xã Tiên Yên", AgencyKind.other, None),
-            ("000.52.01.H51", "Bảo hiểm xã hội cơ sở Tiên Yên", AgencyKind.other, None),
-        ],
-    ),
-    "33": (
-        "Tỉnh Hưng Yên",
-        [
-            ("000.00.00.H31", "Ủy ban nhân dân tỉnh Hưng Yên", AgencyKind.people_committee, None),
-            (
-                "000.00.10.H31",
-                "Trung tâm Phục vụ hành chính công tỉnh Hưng Yên",
-                AgencyKind.service_centre,
-                "000.00.00.H31",
-            ),
-            ("000.00.22.H31", "Sở Xây dựng tỉnh Hưng Yên", AgencyKind.department, "000.00.00.H31"),
-            ("000.41.01.H31", "Ủy ban nhân dân phường Phố Hiến", AgencyKind.ward, "000.00.00.H31"),
-            ("000.42.01.H31", "Ủy ban nhân dân xã Văn Giang", AgencyKind.commune, "000.00.00.H31"),
-            ("000.51.01.H31", "Công an xã Văn Giang", AgencyKind.other, None),
-            ("000.52.01.H31", "Bảo hiểm xã hội cơ sở Văn Giang", AgencyKind.other, None),
-        ],
-    ),
+# The demo tenants (data.json): each province's name and agencies (code, name, kind). The
+# province's people's committee comes first and heads every other agency but the partners of
+# other sectors (kind `other`).
+PROVINCES: dict[str, tuple[str, list[tuple[str, str, AgencyKind]]]] = {
+    code: (p["name"], [(c, n, AgencyKind(k)) for c, n, k in p["agencies"]])
+    for code, p in DATA["provinces"].items()
 }
 
 
@@ -186,7 +138,7 @@ def adoptions(registry: PluginRegistry, agencies: dict[str, Agency]) -> dict[str
         commune_level = [
             c for c, p in offered.items() if p.level == "commune" and c != demo_plan.INTERLINKED
         ]
-        for code, _name, kind, _parent in rows:
+        for code, _name, kind in rows:
             wanted = list(DEPARTMENT_PROCEDURES.get(code, []))
             if kind in (AgencyKind.commune, AgencyKind.ward):
                 wanted += commune_level + (
@@ -207,14 +159,14 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
             province = await ensure_province(session, code, name)
             assert province.id is not None  # read or flushed: it has its id
             provinces += 1
-            by_code: dict[str, Agency] = {}
-            for agency_code, agency_name, kind, parent_code in rows:
-                parent = by_code.get(parent_code) if parent_code is not None else None
-                by_code[agency_code] = await ensure_agency(
+            committee: Agency | None = None
+            for agency_code, agency_name, kind in rows:
+                parent = None if kind is AgencyKind.other else committee
+                made[agency_code] = await ensure_agency(
                     session, province, agency_code, agency_name, kind, parent
                 )
+                committee = committee or made[agency_code]  # the first row
                 agencies += 1
-            made.update(by_code)
             for module in DEMO_MODULES.get(code, []):
                 await set_module(session, province.id, module, True, by="demo")
                 modules += 1

@@ -10,193 +10,22 @@ import datetime as dt
 import random
 from typing import Any
 
-SURNAMES = [
-    "Nguyễn",
-    "Trần",
-    "Lê",
-    "Phạm",
-    "Hoàng",
-    "Vũ",
-    "Đặng",
-    "Bùi",
-    "Đỗ",
-    "Ngô",
-    "Dương",
-    "Lý",
-    "Phan",
-    "Đào",
-    "Đinh",
-    "Lương",
-]
-MIDDLE = {
-    "male": ["Văn", "Đức", "Minh", "Hữu", "Quang", "Thành", "Xuân"],
-    "female": ["Thị", "Thu", "Ngọc", "Thanh", "Minh", "Thúy", "Hải"],
-}
-GIVEN = {
-    "male": [
-        "Hùng",
-        "Dũng",
-        "Tuấn",
-        "Long",
-        "Quân",
-        "Hải",
-        "Phong",
-        "Khoa",
-        "Sơn",
-        "Thắng",
-        "Bình",
-        "Cường",
-        "Đạt",
-        "Huy",
-        "Nam",
-        "Trung",
-        "Kiên",
-        "Hiếu",
-    ],
-    "female": [
-        "Lan",
-        "Hương",
-        "Mai",
-        "Hoa",
-        "Linh",
-        "Trang",
-        "Yến",
-        "Hằng",
-        "Ngân",
-        "Thảo",
-        "Nhung",
-        "Vân",
-        "Phương",
-        "Hà",
-        "Dung",
-        "Loan",
-        "Oanh",
-        "Huyền",
-    ],
-}
-CHILD_GIVEN = {
-    "male": ["Minh Khôi", "Gia Bảo", "Đăng Khoa", "Anh Tuấn", "Bảo Nam", "Hoàng Phúc", "Quốc Anh"],
-    "female": ["Bảo Ngọc", "Khánh An", "Minh Thư", "Gia Hân", "Tuệ Lâm", "Ngọc Diệp", "Hà My"],
-}
-MOBILE_PREFIXES = ["091", "094", "098", "097", "086", "035", "038", "088", "070", "083"]
+from eiso.core.demo import DATA
 
-# Where people live: streets and villages of the demo communes and wards (two-level local
-# government since 1 July 2025: no district in an address).
-PLACES = {
-    "000.31.01.H51": (
-        "phường Hạ Long",
-        "tỉnh Quảng Ninh",
-        "022",
-        True,
-        [
-            "đường Lê Thánh Tông",
-            "đường Nguyễn Văn Cừ",
-            "phố Cao Thắng",
-            "phố Bến Đoan",
-            "đường Trần Hưng Đạo",
-            "tổ 5, khu 3",
-        ],
-    ),
-    "000.31.02.H51": (
-        "phường Bãi Cháy",
-        "tỉnh Quảng Ninh",
-        "022",
-        True,
-        ["đường Hạ Long", "đường Hoàng Quốc Việt", "đường Anh Đào", "đường Hậu Cần", "tổ 2, khu 6"],
-    ),
-    "000.32.01.H51": (
-        "xã Tiên Yên",
-        "tỉnh Quảng Ninh",
-        "022",
-        False,
-        [
-            "thôn Đồng Châu",
-            "thôn Khe Tiên",
-            "phố Lý Thường Kiệt",
-            "phố Đông Tiến",
-            "thôn Thác Bưởi",
-        ],
-    ),
-    "000.32.02.H51": (
-        "xã Đầm Hà",
-        "tỉnh Quảng Ninh",
-        "022",
-        False,
-        ["thôn Lũng Đông", "phố Lê Lợi", "thôn Tân Minh", "thôn Đồng Tâm"],
-    ),
-    "000.41.01.H31": (
-        "phường Phố Hiến",
-        "tỉnh Hưng Yên",
-        "033",
-        True,
-        [
-            "đường Nguyễn Văn Linh",
-            "đường Điện Biên",
-            "phố Phạm Ngũ Lão",
-            "đường Chùa Chuông",
-            "phố Bãi Sậy",
-        ],
-    ),
-    "000.42.01.H31": (
-        "xã Văn Giang",
-        "tỉnh Hưng Yên",
-        "033",
-        False,
-        ["thôn Xuân Quan", "thôn Phụng Công", "khu đô thị Ecopark", "thôn Đại Tài", "thôn Cửu Cao"],
-    ),
+# Word lists and places: data, in data.json.
+SURNAMES: list[str] = DATA["surnames"]
+MIDDLE: dict[str, list[str]] = DATA["middle"]
+GIVEN: dict[str, list[str]] = DATA["given"]
+CHILD_GIVEN: dict[str, list[str]] = DATA["child_given"]
+MOBILE_PREFIXES: list[str] = DATA["mobile_prefixes"]
+# agency code → commune, province, the province's citizen id prefix, urban, streets
+PLACES: dict[str, tuple[str, str, str, bool, list[str]]] = {
+    code: tuple(place) for code, place in DATA["places"].items()
 }
-HOSPITALS = {
-    "tỉnh Quảng Ninh": [
-        "Bệnh viện Sản Nhi Quảng Ninh",
-        "Bệnh viện Bãi Cháy",
-        "Trung tâm Y tế khu vực Tiên Yên",
-        "Bệnh viện Đa khoa tỉnh Quảng Ninh",
-    ],
-    "tỉnh Hưng Yên": [
-        "Bệnh viện Sản Nhi Hưng Yên",
-        "Bệnh viện Đa khoa tỉnh Hưng Yên",
-        "Trung tâm Y tế khu vực Văn Giang",
-    ],
-}
-BUSINESS_LINES = [
-    "Bán lẻ lương thực, thực phẩm",
-    "Dịch vụ ăn uống (quán phở, cơm bình dân)",
-    "Cà phê, giải khát",
-    "Sửa chữa mô tô, xe máy",
-    "Bán lẻ hàng lưu niệm",
-    "Bán lẻ vật liệu xây dựng",
-    "Cắt tóc, gội đầu",
-    "Bán lẻ hải sản tươi sống",
-    "Nhà nghỉ, homestay",
-    "May đo quần áo",
-    "Bán lẻ thuốc lá, đồ uống",
-    "Dịch vụ giặt là",
-    "Bán lẻ điện thoại di động",
-]
-SHOP_WORDS = [
-    "Hải Yến",
-    "Phúc Lộc",
-    "An Khang",
-    "Minh Châu",
-    "Thành Đạt",
-    "Hương Biển",
-    "Bình An",
-    "Hòa Phát",
-    "Ngọc Lan",
-    "Tâm Đức",
-    "Hạ Long Xanh",
-    "Quê Nhà",
-    "Sao Mai",
-    "Gia Huy",
-]
-COMPANIES = [
-    "Công ty TNHH Thương mại Dịch vụ Hạ Long Xanh",
-    "Công ty Cổ phần Du lịch Vịnh Ngọc",
-    "Công ty TNHH Xây dựng Đông Bắc",
-    "Công ty Cổ phần Thủy sản Vân Đồn",
-    "Hợp tác xã Nông nghiệp Tiên Yên",
-    "Công ty TNHH Logistics Cửa Ông",
-]
+HOSPITALS: dict[str, list[str]] = DATA["hospitals"]
+BUSINESS_LINES: list[str] = DATA["business_lines"]
+SHOP_WORDS: list[str] = DATA["shop_words"]
+COMPANIES: list[str] = DATA["companies"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,7 @@ from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import Unit
 from eiso.tenants.scope import TenantScope
@@ -125,9 +126,7 @@ async def sync_registry(resources: Resources, registry: PluginRegistry) -> SyncR
 
 
 async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
-    row = (
-        await session.execute(select(ProcedureRecord).where(ProcedureRecord.code == code))
-    ).scalar_one_or_none()
+    row = await find_one(session, ProcedureRecord, code=code)
     if row is None or not row.active:
         raise NotFound(f"procedure {code!r} not found", f"không tìm thấy thủ tục {code!r}")
     return row
@@ -173,12 +172,7 @@ async def adopt(
                 code="BAD_INPUT",
                 field=f"stepUnits.{step}",
             )
-        unit = (
-            await session.execute(
-                select(Unit).where(Unit.id == unit_id, Unit.agency_id == agency_id)
-            )
-        ).scalar_one_or_none()
-        if unit is None:
+        if await find_one(session, Unit, id=unit_id, agency_id=agency_id) is None:
             raise DomainError(
                 f"stepUnits.{step}: unit not found in this agency",
                 f"stepUnits.{step}: không tìm thấy bộ phận trong cơ quan",
@@ -254,14 +248,9 @@ async def find_adoption(
     session: AsyncSession, agency_id: int, procedure_code: str
 ) -> ProcedureAdoption | None:
     """The agency's adoption of the procedure, if it adopted it."""
-    return (
-        await session.execute(
-            select(ProcedureAdoption).where(
-                ProcedureAdoption.agency_id == agency_id,
-                ProcedureAdoption.procedure_code == procedure_code,
-            )
-        )
-    ).scalar_one_or_none()
+    return await find_one(
+        session, ProcedureAdoption, agency_id=agency_id, procedure_code=procedure_code
+    )
 
 
 async def adoption_of(

@@ -7,12 +7,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any, Protocol, cast
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import CursorResult, delete, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -32,6 +32,7 @@ from eiso.core.plugins.declarations import UniqueField
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import grant_handover, scope_of
@@ -248,15 +249,12 @@ async def receive(
         step_agencies=dict(adoption.step_agencies or {}),
         time_limit_amount=adoption.time_limit_amount,
     )
-    try:
-        async with session.begin_nested():
-            session.add(dossier)
-            await session.flush()
-    except IntegrityError:
+    conflict = await add_in_savepoint(session, dossier)
+    if conflict is not None:
         # A concurrent identical request won the unique (agency, key) race: answer with its dossier.
         earlier = await _by_key(session, agency.id, idempotency_key) if idempotency_key else None
         if earlier is None:
-            raise
+            raise conflict
         return _replay(earlier, digest)
     await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
@@ -288,11 +286,7 @@ async def _hold_keys(
             value=fold(str(value))[:500],
             dossier_id=dossier.id,
         )
-        try:
-            async with session.begin_nested():
-                session.add(key)
-                await session.flush()
-        except IntegrityError:
+        if await add_in_savepoint(session, key) is not None:
             field = f"sectorData.{unique.field}"
             raise DomainError(
                 f"{field}: {unique.message.en}",
@@ -365,15 +359,13 @@ def _not_your_step(dossier: Dossier) -> DomainError:
 async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierStep:
     """The row of the step the dossier is at, when the caller's agency holds it (the scope
     hides other agencies' steps): anyone else gets NOT_YOUR_STEP."""
-    step = (
-        await session.execute(
-            select(DossierStep).where(
-                DossierStep.province_id == dossier.province_id,
-                DossierStep.dossier_id == dossier.id,
-                DossierStep.step_index == dossier.current_step,
-            )
-        )
-    ).scalar_one_or_none()
+    step = await find_one(
+        session,
+        DossierStep,
+        province_id=dossier.province_id,
+        dossier_id=dossier.id,
+        step_index=dossier.current_step,
+    )
     if step is None:
         raise _not_your_step(dossier)
     return step
@@ -388,10 +380,7 @@ async def _acting_agency(session: AsyncSession, dossier: Dossier, owner_move: bo
 
 
 async def _by_key(session: AsyncSession, agency_id: int, key: str) -> Dossier | None:
-    statement = select(Dossier).where(
-        Dossier.agency_id == agency_id, Dossier.idempotency_key == key
-    )
-    return (await session.execute(statement)).scalar_one_or_none()
+    return await find_one(session, Dossier, agency_id=agency_id, idempotency_key=key)
 
 
 def _replay(earlier: Dossier, digest: str) -> Received:
@@ -585,43 +574,91 @@ def _reason(reason: str, field: str = "reason") -> str:
     return reason
 
 
-async def accept(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> Dossier:
+Schedule = Callable[[AsyncSession, Dossier, WorkingCalendar, dt.datetime], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ClockMove:
+    """A move to `to` (timeline action `action`) that sets the appointment on the working
+    `calendar`: `schedule` checks the move and stamps the dossier (receipt starts the clock, a
+    supplement received resumes it)."""
+
+    to: Status
+    action: str
+    schedule: Schedule
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        actor: str,
+        calendar: WorkingCalendar,
+        now: dt.datetime | None = None,
+    ) -> Dossier:
+        now = _utc(now) or utcnow()
+        await self.schedule(session, dossier, calendar, now)
+        return await _move(session, dossier, self.to, actor=actor, action=self.action, now=now)
+
+
+async def _start_clock(
+    session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar, now: dt.datetime
+) -> None:
     """An online dossier (new) is received: its clock starts now, and it has its receipt slip
     (01) and process control slip (05) from now on."""
-    now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
     _check_move(dossier, Status.received, now)
     dossier.received_at = now
     dossier.appointment_at = appointment(calendar, procedure, amount, now)
-    return await _move(session, dossier, Status.received, actor=actor, action="received", now=now)
 
 
-async def _move_with_reason(
-    session: AsyncSession,
-    dossier: Dossier,
-    to: Status,
-    *,
-    actor: str,
-    action: str,
-    reason: str,
-    now: dt.datetime | None,
-) -> Dossier:
-    """A move the officer must give a reason for: the reason is the timeline row's note."""
-    return await _move(
-        session, dossier, to, actor=actor, action=action, note=_reason(reason), now=now
-    )
+accept = ClockMove(Status.received, "received", _start_clock)
 
 
-class ReasonedMove(Protocol):
-    """A move to one status that the officer must give a reason for (refuse, withdraw, stop)."""
+@dataclasses.dataclass(frozen=True)
+class Move:
+    """A move to `to`, its timeline row's action `action`, that needs nothing but the
+    transition table and, where set, the status `only_from` (see `_check_move`).
+    `owner_move`: the receiving agency acts, not the holder of the current step."""
+
+    to: Status
+    action: str
+    only_from: Status | None = None
+    owner_move: bool = False
+
+    async def __call__(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        *,
+        actor: str,
+        note: str = "",
+        now: dt.datetime | None = None,
+    ) -> Dossier:
+        if self.only_from is not None:
+            _check_move(dossier, self.to, now or utcnow(), only_from=self.only_from)
+        return await _move(
+            session,
+            dossier,
+            self.to,
+            actor=actor,
+            action=self.action,
+            note=note,
+            now=now,
+            owner_move=self.owner_move,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ReasonedMove:
+    """A move to `to` that the officer must give a reason for (refuse, withdraw, stop, request
+    a supplement): the reason is the timeline row's note, `action` its action. `prepare`
+    checks and stamps what the move needs beyond the transition table, before the reason."""
+
+    to: Status
+    action: str
+    prepare: Callable[[Dossier, dt.datetime], None] | None = None
 
     async def __call__(
         self,
@@ -631,28 +668,17 @@ class ReasonedMove(Protocol):
         actor: str,
         reason: str,
         now: dt.datetime | None = None,
-    ) -> Dossier: ...
-
-
-def _reasoned(to: Status, action: str) -> ReasonedMove:
-    """The move to `to` with a reason, its timeline row's action `action`."""
-
-    async def move(
-        session: AsyncSession,
-        dossier: Dossier,
-        *,
-        actor: str,
-        reason: str,
-        now: dt.datetime | None = None,
     ) -> Dossier:
-        return await _move_with_reason(
-            session, dossier, to, actor=actor, action=action, reason=reason, now=now
+        now = _utc(now) or utcnow()
+        if self.prepare is not None:
+            self.prepare(dossier, now)
+        note = _reason(reason)
+        return await _move(
+            session, dossier, self.to, actor=actor, action=self.action, note=note, now=now
         )
 
-    return move
 
-
-refuse = _reasoned(Status.not_received, "refused")
+refuse = ReasonedMove(Status.not_received, "refused")
 
 
 async def assign(
@@ -739,17 +765,9 @@ async def complete_step(
     )
 
 
-async def request_supplement(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
+def _first_supplement(dossier: Dossier, now: dt.datetime) -> None:
     """Once before acceptance (an online dossier checked at intake: no clock runs yet) and
-    once after it (the clock stops until the supplement arrives)."""
-    now = _utc(now) or utcnow()
+    once after it (the clock stands still from now until the supplement arrives)."""
     _check_move(dossier, Status.supplement_requested, now)
     handling = handling_supplements(dossier)
     asked = handling if accepted(dossier) else dossier.supplement_count - handling
@@ -762,33 +780,17 @@ async def request_supplement(
     dossier.supplement_count += 1
     if accepted(dossier):
         dossier.paused_at = now
-    return await _move_with_reason(
-        session,
-        dossier,
-        Status.supplement_requested,
-        actor=actor,
-        action="supplement_requested",
-        reason=reason,
-        now=now,
-    )
 
 
-async def supplement_received(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    """The clock resumes: the appointment moves by the working time the clock stood still. A
-    dossier not yet accepted goes back to `new`, to be checked again (accepted or refused)."""
-    now = _utc(now) or utcnow()
-    if not accepted(dossier):
-        _check_move(dossier, Status.new, now, only_from=Status.supplement_requested)
-        return await _move(
-            session, dossier, Status.new, actor=actor, action="supplement_received", now=now
-        )
+request_supplement = ReasonedMove(
+    Status.supplement_requested, "supplement_requested", _first_supplement
+)
+
+
+async def _resume_clock(
+    session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar, now: dt.datetime
+) -> None:
+    """The clock resumes: the appointment moves by the working time the clock stood still."""
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     amount = await _time_limit(session, dossier)
@@ -809,45 +811,42 @@ async def supplement_received(
             calendar, procedure, amount, aware(dossier.received_at), dossier.pauses
         )
     dossier.paused_at = None
-    return await _move(
-        session, dossier, Status.in_progress, actor=actor, action="supplement_received", now=now
-    )
 
 
-async def request_fee(
+_resume = ClockMove(Status.in_progress, "supplement_received", _resume_clock)
+
+
+async def supplement_received(
     session: AsyncSession,
     dossier: Dossier,
     *,
     actor: str,
-    note: str = "",
+    calendar: WorkingCalendar,
     now: dt.datetime | None = None,
 ) -> Dossier:
+    """The clock resumes (`_resume_clock`). A dossier not yet accepted goes back to `new`, to
+    be checked again (accepted or refused)."""
+    if accepted(dossier):
+        return await _resume(session, dossier, actor=actor, calendar=calendar, now=now)
+    now = _utc(now) or utcnow()
+    _check_move(dossier, Status.new, now, only_from=Status.supplement_requested)
     return await _move(
-        session,
-        dossier,
-        Status.financial_obligation_requested,
-        actor=actor,
-        action="fee_requested",
-        note=note,
-        now=now,
+        session, dossier, Status.new, actor=actor, action="supplement_received", now=now
     )
 
 
-async def fee_paid(
-    session: AsyncSession, dossier: Dossier, *, actor: str, now: dt.datetime | None = None
-) -> Dossier:
-    _check_move(
-        dossier,
-        Status.in_progress,
-        now or utcnow(),
-        only_from=Status.financial_obligation_requested,
-    )
-    return await _move(
-        session, dossier, Status.in_progress, actor=actor, action="fee_paid", now=now
-    )
+request_fee = Move(Status.financial_obligation_requested, "fee_requested")
+fee_paid = Move(Status.in_progress, "fee_paid", only_from=Status.financial_obligation_requested)
 
 
-withdraw = _reasoned(Status.withdrawn, "withdrawn")
+withdraw = ReasonedMove(Status.withdrawn, "withdrawn")
+
+
+def _only_accepted(dossier: Dossier, now: dt.datetime) -> None:
+    """Only an accepted dossier is processed, so only it can be stopped (one not yet accepted
+    is refused or withdrawn instead)."""
+    if not accepted(dossier):
+        raise _invalid(Status(dossier.status), Status.stopped)
 
 
 async def withdraw_online(
@@ -879,29 +878,11 @@ async def withdraw_online(
     )
 
 
-async def stop(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    """Stop processing: only an accepted dossier is processed (one not yet accepted is
-    refused or withdrawn instead)."""
-    if not accepted(dossier):
-        raise _invalid(Status(dossier.status), Status.stopped)
-    return await _move_with_reason(
-        session, dossier, Status.stopped, actor=actor, action="stopped", reason=reason, now=now
-    )
+stop = ReasonedMove(Status.stopped, "stopped", _only_accepted)
 
 
-async def return_result(
-    session: AsyncSession, dossier: Dossier, *, actor: str, now: dt.datetime | None = None
-) -> Dossier:
-    return await _move(
-        session, dossier, Status.returned, actor=actor, action="returned", now=now, owner_move=True
-    )
+# The receiving agency returns the result (one-stop shop), whoever holds the last step.
+return_result = Move(Status.returned, "returned", owner_move=True)
 
 
 async def record_apology(

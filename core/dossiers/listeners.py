@@ -17,6 +17,7 @@ listeners when imported; the composition roots (the app, the CLI, the tests) imp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -40,15 +41,19 @@ class TransitionListener(Protocol):
     ) -> object: ...
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A move the engine refused: the dossier (its global id parts), the error's code, who."""
+
+    dossier_id: int
+    province_id: int | None
+    code: str
+    actor: str
+
+
 class RefusalListener(Protocol):
     async def __call__(
-        self,
-        resources: Resources,
-        scope: TenantScope,
-        dossier_id: int,
-        province_id: int | None,
-        code: str,
-        actor: str,
+        self, resources: Resources, scope: TenantScope, refusal: Refusal
     ) -> object: ...
 
 
@@ -91,16 +96,9 @@ async def transitioned(
         await listener(session, dossier, action=action, from_status=from_status, actor=actor)
 
 
-async def refused(
-    resources: Resources,
-    scope: TenantScope,
-    dossier_id: int,
-    province_id: int | None,
-    code: str,
-    actor: str,
-) -> None:
+async def refused(resources: Resources, scope: TenantScope, refusal: Refusal) -> None:
     for listener in _refusals:
-        await listener(resources, scope, dossier_id, province_id, code, actor)
+        await listener(resources, scope, refusal)
 
 
 async def catalogue_synced(session: AsyncSession, procedures: Sequence[Procedure]) -> None:

@@ -37,9 +37,9 @@ async def act(
             dossier = await engine.load(session, dossier_id, expected_version, province_id)
             return await move(session, dossier, **kwargs)
     except DomainError as error:
-        await listeners.refused(
-            resources, scope, dossier_id, province_id, error.code, kwargs.get("actor", "system")
-        )
+        actor = kwargs.get("actor", "system")
+        refusal = listeners.Refusal(dossier_id, province_id, error.code, actor)
+        await listeners.refused(resources, scope, refusal)
         raise
 
 

@@ -36,6 +36,7 @@ from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
@@ -68,14 +69,7 @@ async def set_module(
     config: dict[str, Any] | None = None,
 ) -> ModuleActivation:
     """Switch `module` on or off for a province, recording who and when. Idempotent."""
-    row = (
-        await session.execute(
-            select(ModuleActivation).where(
-                col(ModuleActivation.province_id) == province_id,
-                col(ModuleActivation.module) == module,
-            )
-        )
-    ).scalar_one_or_none()
+    row = await find_one(session, ModuleActivation, province_id=province_id, module=module)
     if row is None:
         row = ModuleActivation(
             province_id=province_id, module=module, enabled=enabled, changed_by=by

@@ -279,10 +279,8 @@ async def _names(
 
 # -- export ------------------------------------------------------------------------------------
 
-COLUMNS = [
-    "level",
-    "code",
-    "name",
+# The figures' own keys, in the table's order (the CSV and XLSX headers name them so).
+FIGURE_KEYS = [
     "received",
     "finished",
     "onTime",
@@ -295,12 +293,19 @@ COLUMNS = [
     "ratingCount",
     "ratingMean",
     "satisfiedShare",
+]
+COLUMNS = [
+    "level",
+    "code",
+    "name",
+    *FIGURE_KEYS,
     "progress766",
     "satisfaction766",
     "isoStatus",
     "ncRaised",
     "ncOpen",
 ]
+# An objective's keys, in the table's order; `from` and `to` are read from its period.
 OBJECTIVE_COLUMNS = [
     "scope",
     "title",
@@ -321,18 +326,7 @@ def _flat(row: dict[str, Any], level: str, code: str, name: str) -> list[Any]:
         level,
         code,
         name,
-        f["received"],
-        f["finished"],
-        f["onTime"],
-        f["late"],
-        f["backlog"],
-        f["backlogLate"],
-        f["onTimeRate"],
-        f["meanDays"],
-        f["p90Days"],
-        f["ratingCount"],
-        f["ratingMean"],
-        f["satisfiedShare"],
+        *(f[key] for key in FIGURE_KEYS),
         index["progress"]["points"],
         index["satisfaction"]["points"],
         row.get("isoStatus"),
@@ -350,21 +344,7 @@ def table(report: dict[str, Any]) -> list[list[Any]]:
 
 
 def objective_table(report: dict[str, Any]) -> list[list[Any]]:
-    return [
-        [
-            o["scope"],
-            o["title"],
-            o["metric"],
-            o["comparator"],
-            o["target"],
-            o["period"]["from"],
-            o["period"]["to"],
-            o["procedureCode"],
-            o["status"],
-            o["actual"],
-        ]
-        for o in report["objectives"]
-    ]
+    return [[{**o, **o["period"]}[key] for key in OBJECTIVE_COLUMNS] for o in report["objectives"]]
 
 
 def export(report: dict[str, Any], fmt: str) -> bytes:

@@ -18,14 +18,15 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, select
+from sqlmodel import Field
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk
+from eiso.infra.db import find_one
+from eiso.tenants.models import Authored, TenantOwned, agency_fk, tenant_fk
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
@@ -37,7 +38,7 @@ class FindingKind(str, enum.Enum):
     nonconformity = "nonconformity"
 
 
-class AuditProgramme(TenantOwned, table=True):
+class AuditProgramme(TenantOwned, Authored, table=True):
     __tablename__ = "audit_programmes"
     __table_args__ = (
         agency_fk("audit_programmes"),
@@ -46,11 +47,9 @@ class AuditProgramme(TenantOwned, table=True):
 
     year: int
     title: str = Field(max_length=300)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class AuditPlan(TenantOwned, table=True):
+class AuditPlan(TenantOwned, Authored, table=True):
     __tablename__ = "audit_plans"
     __table_args__ = (
         agency_fk("audit_plans"),
@@ -61,8 +60,6 @@ class AuditPlan(TenantOwned, table=True):
     date: dt.date
     scope: str = Field(sa_type=Text)
     auditors: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 class AuditChecklistItem(TenantOwned, table=True):
@@ -116,15 +113,9 @@ async def create_programme(
     require_role(principal, *AUDITORS)
     if not 2000 <= year <= 2100:
         raise DomainError("year must be between 2000 and 2100", "năm không hợp lệ", field="year")
-    existing = (
-        await session.execute(
-            select(AuditProgramme).where(
-                AuditProgramme.province_id == province_id,
-                AuditProgramme.agency_id == agency_id,
-                AuditProgramme.year == year,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await find_one(
+        session, AuditProgramme, province_id=province_id, agency_id=agency_id, year=year
+    )
     if existing:
         return existing
     programme = AuditProgramme(

@@ -22,6 +22,7 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms.common import invalid_transition, record, require_role, require_text, value
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk
 
 
@@ -109,26 +110,17 @@ async def announcement(
     unless `create` is false."""
     if create:
         return await _current(session, province_id, agency_id, actor)
-    return await _find(session, province_id, agency_id)
-
-
-async def _find(
-    session: AsyncSession, province_id: int, agency_id: int
-) -> ConformityAnnouncement | None:
-    return (
-        await session.execute(
-            select(ConformityAnnouncement).where(
-                ConformityAnnouncement.province_id == province_id,
-                ConformityAnnouncement.agency_id == agency_id,
-            )
-        )
-    ).scalar_one_or_none()
+    return await find_one(
+        session, ConformityAnnouncement, province_id=province_id, agency_id=agency_id
+    )
 
 
 async def _current(
     session: AsyncSession, province_id: int, agency_id: int, actor: str
 ) -> ConformityAnnouncement:
-    row = await _find(session, province_id, agency_id)
+    row = await find_one(
+        session, ConformityAnnouncement, province_id=province_id, agency_id=agency_id
+    )
     if row is None:
         agency = await _agency(session, province_id, agency_id)
         row = ConformityAnnouncement(

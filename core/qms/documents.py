@@ -32,7 +32,8 @@ from eiso.core.qms.common import (
 )
 from eiso.core.qms.storage import Storage
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import Agency, AgencyKind, TenantOwned, agency_fk, tenant_fk
+from eiso.infra.db import find_one
+from eiso.tenants.models import Agency, AgencyKind, Authored, TenantOwned, agency_fk, tenant_fk
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 
@@ -65,7 +66,7 @@ MOVES = {
 MAINTAINERS = (Role.iso_secretary, Role.leader, Role.province_admin)
 
 
-class Document(TenantOwned, table=True):
+class Document(TenantOwned, Authored, table=True):
     __tablename__ = "documents"
     __table_args__ = (
         agency_fk("documents"),
@@ -82,11 +83,9 @@ class Document(TenantOwned, table=True):
     model_version_id: int | None = Field(default=None, sa_type=BigInteger)
     # The legal basis the document rests on (its number): a new version flags it for review.
     legal_reference: str | None = Field(default=None, max_length=100)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class DocumentVersion(TenantOwned, table=True):
+class DocumentVersion(TenantOwned, Authored, table=True):
     __tablename__ = "document_versions"
     __table_args__ = (
         agency_fk("document_versions"),
@@ -103,8 +102,6 @@ class DocumentVersion(TenantOwned, table=True):
     content: str = Field(default="", sa_type=Text)
     attachment_sha256: str | None = Field(default=None, max_length=64)
     attachment_name: str | None = Field(default=None, max_length=300)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
     approved_by: str | None = Field(default=None, max_length=200)
     approved_at: dt.datetime | None = None
     effective_at: dt.datetime | None = None
@@ -358,15 +355,13 @@ async def acknowledge(
             "chỉ phiên bản đang hiệu lực mới được xác nhận đã đọc",
             code="INVALID_TRANSITION",
         )
-    existing = (
-        await session.execute(
-            select(DocumentAcknowledgement).where(
-                DocumentAcknowledgement.province_id == province_id,
-                DocumentAcknowledgement.version_id == version.id,
-                DocumentAcknowledgement.subject == principal.subject,
-            )
-        )
-    ).scalar_one_or_none()
+    existing = await find_one(
+        session,
+        DocumentAcknowledgement,
+        province_id=province_id,
+        version_id=version.id,
+        subject=principal.subject,
+    )
     if existing:
         return existing
     ack = DocumentAcknowledgement(

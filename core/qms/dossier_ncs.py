@@ -24,7 +24,6 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -33,10 +32,12 @@ from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.qms.common import record
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.db import add_in_savepoint, find_one
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
 
+    from eiso.core.dossiers.listeners import Refusal
     from eiso.core.resources import Resources
     from eiso.tenants.scope import TenantScope
 
@@ -125,15 +126,13 @@ async def _step_name(
 async def existing(
     session: AsyncSession, dossier: DossierFacts, cause: str
 ) -> Nonconformity | None:
-    return (
-        await session.execute(
-            select(Nonconformity).where(
-                Nonconformity.province_id == dossier.province_id,
-                Nonconformity.source_ref == dossier.code,
-                Nonconformity.cause == cause,
-            )
-        )
-    ).scalar_one_or_none()
+    return await find_one(
+        session,
+        Nonconformity,
+        province_id=dossier.province_id,
+        source_ref=dossier.code,
+        cause=cause,
+    )
 
 
 async def raise_for(
@@ -164,14 +163,11 @@ async def raise_for(
         officer=(dossier.assignee or actor)[:200],
         raised_by="system",
     )
-    try:
-        async with session.begin_nested():  # a concurrent twin wins the unique index: keep its row
-            session.add(nc)
-            await session.flush()
-    except IntegrityError:
+    conflict = await add_in_savepoint(session, nc)
+    if conflict is not None:  # a concurrent twin won the unique index: keep its row
         twin = await existing(session, dossier, cause)
         if twin is None:  # refused for another reason than the twin's unique key
-            raise
+            raise conflict
         return twin
     await record(
         session,
@@ -188,26 +184,19 @@ async def raise_for(
     return nc
 
 
-async def after_refusal(
-    resources: Resources,
-    scope: TenantScope,
-    dossier_id: int,
-    province_id: int | None,
-    code: str,
-    actor: str,
-) -> None:
+async def after_refusal(resources: Resources, scope: TenantScope, refusal: Refusal) -> None:
     """A move the engine refused (its transaction rolled back) that is itself a nonconformity:
     record it in a transaction of its own."""
-    cause = REFUSAL_CAUSES.get(code)
+    cause = REFUSAL_CAUSES.get(refusal.code)
     if cause is None:
         return
     async with resources.session(scope) as session, session.begin():
-        key: list[ColumnElement[bool]] = [col(Dossier.id) == dossier_id]
-        if province_id:
-            key.append(col(Dossier.province_id) == province_id)
+        key: list[ColumnElement[bool]] = [col(Dossier.id) == refusal.dossier_id]
+        if refusal.province_id:
+            key.append(col(Dossier.province_id) == refusal.province_id)
         dossier = (await session.execute(select(Dossier).where(*key))).scalar_one_or_none()
         if dossier is not None:
-            await raise_for(session, dossier, cause, actor)
+            await raise_for(session, dossier, cause, refusal.actor)
 
 
 async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -> dict[str, int]:

@@ -33,7 +33,7 @@ from eiso.core.qms.common import (
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.core.qms.risks import Risk
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import Authored, TenantOwned, agency_fk, tenant_fk
 from eiso.tenants.scope import TenantScope
 
 KEEPERS = (Role.leader, Role.iso_secretary)
@@ -45,7 +45,7 @@ class ActionStatus(str, enum.Enum):
     done = "done"
 
 
-class ManagementReview(TenantOwned, table=True):
+class ManagementReview(TenantOwned, Authored, table=True):
     __tablename__ = "management_reviews"
     __table_args__ = (agency_fk("management_reviews"),)
 
@@ -56,11 +56,9 @@ class ManagementReview(TenantOwned, table=True):
     risk_threshold: int = DEFAULT_RISK_THRESHOLD
     inputs: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     conclusions: str = Field(default="", sa_type=Text)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class ReviewAction(TenantOwned, table=True):
+class ReviewAction(TenantOwned, Authored, table=True):
     """A decision of the review, tracked to done with its owner and due date."""
 
     __tablename__ = "review_actions"
@@ -77,8 +75,6 @@ class ReviewAction(TenantOwned, table=True):
     result: str | None = Field(default=None, sa_type=Text)
     done_by: str | None = Field(default=None, max_length=200)
     done_at: dt.datetime | None = None
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 async def dossier_figures(

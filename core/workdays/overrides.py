@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Date, String
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, col, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
+from eiso.tenants.models import Authored
 
 if TYPE_CHECKING:
     from eiso.core.settings import Settings
@@ -28,7 +30,7 @@ class OverrideKind(str, enum.Enum):
     working_day = "working_day"
 
 
-class CalendarOverride(SQLModel, table=True):
+class CalendarOverride(Authored, table=True):
     """A national decision that wins over the weekday and holiday rules for one date."""
 
     __tablename__ = "calendar_overrides"
@@ -37,8 +39,6 @@ class CalendarOverride(SQLModel, table=True):
     day: dt.date = Field(sa_column=Column(Date, unique=True, nullable=False))
     kind: OverrideKind = Field(sa_type=String(16))
     reason: str = Field(max_length=300)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 async def load_overrides(session: AsyncSession) -> dict[dt.date, bool]:
@@ -63,9 +63,7 @@ async def set_override(
     """Add or replace the override of `day` (idempotent)."""
     if not reason.strip():
         raise ValueError("reason: an override needs a reason")
-    row = (
-        await session.execute(select(CalendarOverride).where(CalendarOverride.day == day))
-    ).scalar_one_or_none()
+    row = await find_one(session, CalendarOverride, day=day)
     if row is None:
         row = CalendarOverride(day=day, kind=kind, reason=reason, created_by=who)
         session.add(row)

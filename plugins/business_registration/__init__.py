@@ -141,31 +141,25 @@ LAST_HOUR = dt.time(16, 0)
 
 
 def _steps() -> tuple[Step, ...]:
-    return (
+    """Each step: one working day (8 office hours) of the business registration office."""
+    return tuple(
         Step(
-            code="receive",
-            name=T(vi="Tiếp nhận hồ sơ", en="Receive the dossier"),
-            responsible_role="officer",
+            code=code,
+            name=T(vi=vi, en=en),
+            responsible_role=role,
             responsible_unit="business_registration_office",
             budget=TimeLimit(amount=8, unit="working_hours"),
-        ),
-        Step(
-            code="check",
-            name=T(
-                vi="Kiểm tra tính hợp lệ, tên hộ kinh doanh",
-                en="Check validity and the business name",
+        )
+        for code, role, vi, en in (
+            ("receive", "officer", "Tiếp nhận hồ sơ", "Receive the dossier"),
+            (
+                "check",
+                "officer",
+                "Kiểm tra tính hợp lệ, tên hộ kinh doanh",
+                "Check validity and the business name",
             ),
-            responsible_role="officer",
-            responsible_unit="business_registration_office",
-            budget=TimeLimit(amount=8, unit="working_hours"),
-        ),
-        Step(
-            code="issue",
-            name=T(vi="Cấp giấy chứng nhận", en="Issue the certificate"),
-            responsible_role="leader",
-            responsible_unit="business_registration_office",
-            budget=TimeLimit(amount=8, unit="working_hours"),
-        ),
+            ("issue", "leader", "Cấp giấy chứng nhận", "Issue the certificate"),
+        )
     )
 
 

@@ -139,46 +139,39 @@ def _wd(n: int) -> TimeLimit:
     return TimeLimit(amount=n, unit="working_days")
 
 
-def _at_service_centre(code: str, name: LocalizedText) -> Step:
-    """A one-day step of the service centre's officers: receiving, returning the result."""
+def _step(
+    code: str,
+    name: LocalizedText,
+    days: int = 1,
+    unit: str = "service_centre",
+    role: str = "officer",
+) -> Step:
+    """A step of `days` working days; by default one day of the service centre's officers
+    (receiving, returning the result)."""
     return Step(
-        code=code,
-        name=name,
-        responsible_role="officer",
-        responsible_unit="service_centre",
-        budget=_wd(1),
+        code=code, name=name, responsible_role=role, responsible_unit=unit, budget=_wd(days)
     )
 
 
 RECEIVE = T(vi="Tiếp nhận hồ sơ", en="Receive the dossier")
 RETURN = T(vi="Trả kết quả", en="Return the result")
+REGISTER = T(
+    vi="Đăng ký, kiểm tra hiện trạng, niêm yết", en="Registration, site check, public posting"
+)
+SIGN = T(vi="Ký Giấy chứng nhận", en="Sign the certificate")
 
 
 def _first_issuance_steps() -> tuple[Step, ...]:
     # Registration ≤ 17 working days + issuance ≤ 3 = 20 (Decree 151/2025).
     return (
-        _at_service_centre("receive", RECEIVE),
-        Step(
-            code="register",
-            name=T(
-                vi="Đăng ký, kiểm tra hiện trạng, niêm yết",
-                en="Registration, site check, public posting",
-            ),
-            responsible_role="officer",
-            responsible_unit="land_registration_office",
-            budget=_wd(16),
-        ),
-        Step(
-            code="sign",
-            name=T(vi="Ký Giấy chứng nhận", en="Sign the certificate"),
-            responsible_role="leader",
-            responsible_unit="commune_people_committee",
-            budget=_wd(2),
-        ),
-        _at_service_centre("return", RETURN),
+        _step("receive", RECEIVE),
+        _step("register", REGISTER, 16, "land_registration_office"),
+        _step("sign", SIGN, 2, "commune_people_committee", "leader"),
+        _step("return", RETURN),
     )
 
 
+RECORD_CHANGE = T(vi="Xác nhận biến động", en="Record the change")
 CERTIFICATE = T(
     vi="Giấy chứng nhận quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
     en="Certificate of land-use rights and ownership of assets attached to land",
@@ -243,15 +236,9 @@ PROCEDURES = (
             ),
         ),
         steps=(
-            _at_service_centre("receive", RECEIVE),
-            Step(
-                code="register",
-                name=T(vi="Xác nhận biến động", en="Record the change"),
-                responsible_role="officer",
-                responsible_unit="land_registration_office",
-                budget=_wd(8),
-            ),
-            _at_service_centre("return", RETURN),
+            _step("receive", RECEIVE),
+            _step("register", RECORD_CHANGE, 8, "land_registration_office"),
+            _step("return", RETURN),
         ),
         result=CERTIFICATE,
         data_model=ParcelData,

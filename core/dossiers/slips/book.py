@@ -24,6 +24,7 @@ from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import aware
+from eiso.infra.db import find_one
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
@@ -178,11 +179,7 @@ async def load(
     every applicant in the period) is recorded in the agency's audit trail."""
     low, high = _bounds(start, end)
     async with resources.session(scope) as session, session.begin():
-        agency = (
-            await session.execute(
-                select(Agency).where(Agency.province_id == province_id, Agency.id == agency_id)
-            )
-        ).scalar_one_or_none()
+        agency = await find_one(session, Agency, province_id=province_id, id=agency_id)
         if agency is None:
             raise NotFound("no such Agency", "không tìm thấy Agency")
         dossiers = list(

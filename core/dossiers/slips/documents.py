@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable, Sequence
 from typing import TypedDict, Unpack
 
 from eiso.core.dossiers.models import DossierEventRow
@@ -152,19 +153,24 @@ def _receiver(facts: Facts) -> str:
 def _request_notice(
     facts: Facts,
     chosen: SlipForm,
-    event: DossierEventRow | None,
-    body: list[Line],
+    action: str,
+    intro: Callable[[DossierEventRow | None], str],
+    reason: str,
+    closing: Sequence[str],
     signer: str,
 ) -> Document:
-    """A notice about the applicant's request (slips 02, 03): who filed what, then `body`,
-    signed by the officer who recorded `event`."""
+    """A notice about the applicant's request (slips 02, 03): who filed what, the `intro`, the
+    `reason` the officer recorded with the `action` row, the `closing`, signed by that officer."""
+    event = facts.event(action)
     lines = [
         Line(
             f"{facts.agency.name} tiếp nhận hồ sơ của: {_applicant_name(facts)}",
             "Bộ phận tiếp nhận và trả kết quả ",
         ),
         Line(facts.procedure.name_vi, "Nội dung yêu cầu giải quyết: "),
-        *body,
+        Line(intro(event)),
+        Line(event.note if event else "", reason),
+        *map(Line, closing),
     ]
     return _header(
         facts, chosen, lines, signatures=[(signer, facts.name(event.actor) if event else "")]
@@ -172,35 +178,30 @@ def _request_notice(
 
 
 def slip_02(facts: Facts, chosen: SlipForm) -> Document:
-    event = facts.event("supplement_requested")
-    body = [
-        Line(
+    def intro(event: DossierEventRow | None) -> str:
+        return (
             f"Ngày {moment(event.at) if event else ''}: sau khi xem xét thành phần, hồ sơ của "
             "Ông/Bà chưa đầy đủ. Đề nghị Ông/Bà bổ sung, hoàn thiện hồ sơ gồm những nội dung sau:"
-        ),
-        Line(event.note if event else "", "Nội dung, lý do yêu cầu bổ sung: "),
-        Line(
-            "Thời gian giải quyết tạm dừng từ khi có yêu cầu bổ sung đến khi nhận đủ hồ sơ bổ sung."
-        ),
-        Line(
-            f"Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ {COUNTER_FULL} "
-            f"{facts.agency.name} để được hướng dẫn."
-        ),
-    ]
-    return _request_notice(facts, chosen, event, body, "NGƯỜI HƯỚNG DẪN")
+        )
+
+    closing = (
+        "Thời gian giải quyết tạm dừng từ khi có yêu cầu bổ sung đến khi nhận đủ hồ sơ bổ sung.",
+        f"Trong quá trình hoàn thiện hồ sơ, nếu có vướng mắc, Ông/Bà liên hệ {COUNTER_FULL} "
+        f"{facts.agency.name} để được hướng dẫn.",
+    )
+    reason = "Nội dung, lý do yêu cầu bổ sung: "
+    signer = "NGƯỜI HƯỚNG DẪN"
+    return _request_notice(facts, chosen, "supplement_requested", intro, reason, closing, signer)
 
 
 def slip_03(facts: Facts, chosen: SlipForm) -> Document:
-    event = facts.event("refused")
-    body = [
-        Line(
-            f"Qua xem xét, {facts.agency.name} thông báo không tiếp nhận, giải quyết hồ sơ này "
-            "với lý do cụ thể như sau:"
-        ),
-        Line(event.note if event else "", "Lý do: "),
-        Line("Xin thông báo để Ông/Bà được biết và thực hiện."),
-    ]
-    return _request_notice(facts, chosen, event, body, "NGƯỜI TIẾP NHẬN HỒ SƠ")
+    intro = (
+        f"Qua xem xét, {facts.agency.name} thông báo không tiếp nhận, giải quyết hồ sơ này "
+        "với lý do cụ thể như sau:"
+    )
+    closing = ("Xin thông báo để Ông/Bà được biết và thực hiện.",)
+    signer = "NGƯỜI TIẾP NHẬN HỒ SƠ"
+    return _request_notice(facts, chosen, "refused", lambda _: intro, "Lý do: ", closing, signer)
 
 
 def slip_04(facts: Facts, chosen: SlipForm) -> Document:
