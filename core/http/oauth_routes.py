@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from eiso.core.auth.issuer import issuer as issuer_of
 from eiso.core.auth.jwt_authenticator import bearer_token
 from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.server import OIDC_SCOPES, AuthorizationCodeGrant, HttpInput
@@ -171,7 +172,7 @@ async def revoke(request: Request) -> Response:
 
 
 async def openid_configuration(request: Request) -> Response:
-    issuer = request.app.state.settings.issuer.rstrip("/")
+    issuer = issuer_of(request.app.state.settings)
     return JSONResponse(
         {
             "issuer": issuer,

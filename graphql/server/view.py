@@ -5,10 +5,15 @@ generic request handling (content-type parsing through `email`, request adapters
 checks written for every framework) was a third of the time of `{ __typename }`. Anything
 else (GET, batches, malformed bodies, WebSockets) goes through Strawberry unchanged, so the
 answers and status codes stay Strawberry's.
+
+Every path (the lean POST, Strawberry's GET and other POSTs, `subscribe` over the websocket)
+asks graphql/server/trusted.py which text to run: a registered document named by its hash,
+or a refusal under `EISO_GRAPHQL_TRUSTED_ONLY`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 
@@ -21,22 +26,62 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from eiso.core.errors import DomainError
 from eiso.graphql.server.context import Context
+from eiso.graphql.server.trusted import Refusal
 from graphql import GraphQLError, GraphQLFormattedError
 
 log = logging.getLogger("eiso.graphql")
 _POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
 
 
+async def operation_text(
+    connection: HTTPConnection, query: object, extensions: object, document: object
+) -> object:
+    """The text to run for a request's `query`, `extensions` and `documentId` (or a Refusal)."""
+    trusted = getattr(connection.app.state, "trusted_documents", None)
+    if trusted is None:  # an app without the registry (a bare view): texts only
+        return query
+    return await trusted.operation(connection.app.state.resources, query, extensions, document)
+
+
+class _TrustedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws whose `subscribe` may name a trusted document too."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message["payload"]
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            text = await operation_text(
+                self.context.request,
+                payload.get("query"),
+                payload.get("extensions"),
+                payload.get("documentId"),  # not in the TypedDict: a plain dict at runtime
+            )
+            if isinstance(text, Refusal):
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": text.body["errors"]}
+                )
+                return
+            if isinstance(text, str):
+                message = {**message, "payload": {**payload, "query": text}}
+        await super().handle_subscribe(message)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TrustedTransportWS
+
     def __init__(
         self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
     ) -> None:
@@ -58,26 +103,50 @@ class GraphQLView(GraphQL[Context, None]):
         return orjson.loads(data)  # orjson's error is a json.JSONDecodeError: same 400
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and _json_body(scope)
-            and not self._stream_transport_map
-        ):
-            request = Request(scope, receive)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if scope["method"] == "POST" and _json_body(scope) and not self._stream_transport_map:
             try:
                 response = await self._post(request)
             except _Unusual:  # Strawberry answers it, reading the body Request cached
                 response = await self._strawberry(request)
-            await response(scope, receive, send)
-            return
-        await super().__call__(scope, receive, send)
+        else:
+            response = await self._strawberry(request)
+        await response(scope, receive, send)
 
     async def _strawberry(self, request: Request) -> Response:
         try:
             return await self.run(request)
         except HTTPException as error:
             return PlainTextResponse(error.reason, status_code=error.status_code)
+        except _Refused as refused:
+            return _refusal(refused.refusal)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """Strawberry's path (GET, unusual POSTs): the text of a named trusted document."""
+        document = (
+            request.query_params.get("documentId")
+            if request.method == "GET"
+            else await _body_field(request, "documentId")
+        )
+        text = await operation_text(request, request_data.query, request_data.extensions, document)
+        if isinstance(text, Refusal):
+            raise _Refused(text)
+        if isinstance(text, str) and text is not request_data.query:
+            request_data = dataclasses.replace(request_data, query=text)
+        return await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
 
     async def _post(self, request: Request) -> Response:
         """One operation in a JSON body: what `run` does for it, without the generic parts."""
@@ -87,8 +156,11 @@ class GraphQLView(GraphQL[Context, None]):
             raise _Unusual from None
         if not isinstance(data, dict):
             raise _Unusual  # a batch (refused) or a scalar
-        query, variables = data.get("query"), data.get("variables")
+        variables = data.get("variables")
         extensions, operation_name = data.get("extensions"), data.get("operationName")
+        query = await operation_text(request, data.get("query"), extensions, data.get("documentId"))
+        if isinstance(query, Refusal):
+            return _refusal(query)
         if not (
             isinstance(query, str)
             and isinstance(variables, dict | None)
@@ -180,6 +252,29 @@ class GraphQLView(GraphQL[Context, None]):
 
 class _Unusual(Exception):
     """A request the lean path leaves to Strawberry."""
+
+
+class _Refused(Exception):
+    """Strawberry's path met a refusal of graphql/server/trusted.py."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.code)
+        self.refusal = refusal
+
+
+def _refusal(refusal: Refusal) -> Response:
+    return Response(
+        orjson.dumps(refusal.body), status_code=refusal.status, media_type="application/json"
+    )
+
+
+async def _body_field(request: Request, name: str) -> object:
+    """A field of a JSON object body (Starlette caches the body Strawberry read), or None."""
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+    return data.get(name) if isinstance(data, dict) else None
 
 
 def _json_body(scope: Scope) -> bool:
