@@ -56,7 +56,7 @@ def document_id(body: str) -> str:
 
 def parse_id(value: str) -> str | None:
     """The hex id of `sha256:<hex>` or `<hex>` (any case), or None when it is not one."""
-    hexdigest = value.removeprefix(PREFIX).lower()
+    hexdigest = value.lower().removeprefix(PREFIX)
     return hexdigest if _HEX.fullmatch(hexdigest) else None
 
 

@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -123,6 +124,15 @@ class GraphQLView(GraphQL[Context, None]):
             return PlainTextResponse(error.reason, status_code=error.status_code)
         except _Refused as refused:
             return _refusal(refused.refusal)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A GET naming a document by hash is an operation, not a visit to the IDE."""
+        params = request.query_params
+        return (
+            "extensions" not in params
+            and "documentId" not in params
+            and super().should_render_graphql_ide(request)
+        )
 
     async def execute_single(
         self,
