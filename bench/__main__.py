@@ -8,12 +8,14 @@ from bench import (
     graphql_list_bench,
     http_bench,
     import_agencies,
+    trusted_documents_bench,
 )
 
 if __name__ == "__main__":
     import_agencies.main()
     graphql_bench.main()
     graphql_list_bench.main([])
+    trusted_documents_bench.main([])
     http_bench.main([])
     event_fanout.main()
     figures_bench.main([])

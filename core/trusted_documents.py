@@ -56,6 +56,8 @@ def document_id(body: str) -> str:
 
 def parse_id(value: str) -> str | None:
     """The hex id of `sha256:<hex>` or `<hex>` (any case), or None when it is not one."""
+    if _HEX.fullmatch(value):  # what clients send: the bare lowercase hex
+        return value
     hexdigest = value.lower().removeprefix(PREFIX)
     return hexdigest if _HEX.fullmatch(hexdigest) else None
 

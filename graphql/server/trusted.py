@@ -120,7 +120,12 @@ class TrustedDocuments:
             if self.only and not await self._registered(resources, named):
                 return _refused()
             return query
-        body = await self.body(resources, named)
+        cached = self._cache.get(named)  # the common case, without a coroutine more
+        body = (
+            cached[0]
+            if cached is not None and cached[1] > time.monotonic()
+            else await self.body(resources, named)
+        )
         if body is None:
             _MISS.inc()
             return NOT_FOUND

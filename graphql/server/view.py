@@ -87,6 +87,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
     ) -> None:
         self.dev = dev
+        self._only: bool | None = None  # EISO_GRAPHQL_TRUSTED_ONLY, read at the first request
         super().__init__(
             schema,
             graphql_ide="graphiql" if dev else None,
@@ -168,9 +169,11 @@ class GraphQLView(GraphQL[Context, None]):
             raise _Unusual  # a batch (refused) or a scalar
         variables = data.get("variables")
         extensions, operation_name = data.get("extensions"), data.get("operationName")
-        query = await operation_text(request, data.get("query"), extensions, data.get("documentId"))
-        if isinstance(query, Refusal):
-            return _refusal(query)
+        query, document = data.get("query"), data.get("documentId")
+        if document is not None or extensions or self._trusted_only(request):
+            query = await operation_text(request, query, extensions, document)
+            if isinstance(query, Refusal):
+                return _refusal(query)
         if not (
             isinstance(query, str)
             and isinstance(variables, dict | None)
@@ -194,6 +197,13 @@ class GraphQLView(GraphQL[Context, None]):
         if result.errors:
             self._handle_errors(result.errors, response_data)
         return self.create_response(response_data=response_data, sub_response=sub_response)
+
+    def _trusted_only(self, request: Request) -> bool:
+        """Whether the app runs only trusted documents (read once: a view serves one app)."""
+        if self._only is None:
+            trusted = getattr(request.app.state, "trusted_documents", None)
+            self._only = trusted is not None and trusted.only
+        return self._only
 
     async def process_result(
         self, request: Request, result: ExecutionResult
