@@ -131,6 +131,11 @@ async def test_a_bad_document_registers_none_and_names_its_line(client, callers)
     assert code_of(response) == "PERSISTED_QUERY_NOT_FOUND"  # the good one was not stored
     schema_text = await register(client, callers, "type Foo { a: Int }")
     assert schema_text["errors"][0]["extensions"]["code"] == "INVALID_DOCUMENT"
+    # The limits every request meets apply at registration too: no document that cannot run.
+    aliased = "query Aliased { " + " ".join(f"a{i}: version" for i in range(40)) + " }"
+    limited = await register(client, callers, probe(), aliased)
+    assert limited["errors"][0]["extensions"]["field"] == "documents.1"
+    assert "aliases" in limited["errors"][0]["message"]
 
 
 async def test_only_the_nation_registers_or_removes(client, callers):

@@ -73,7 +73,7 @@ def add_documents(
     from eiso.core.cli.common import cli_actor, fail, run_as_nation, settings
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.graphql.schema import make_assembler
-    from eiso.graphql.server.trusted import check_documents, core_schema
+    from eiso.graphql.server.trusted import check_documents
 
     sources = []
     for path in files:
@@ -81,7 +81,7 @@ def add_documents(
             sources.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as error:
             fail(f"{path}: cannot read it ({error.__class__.__name__})")
-    schema = core_schema(make_assembler(PluginRegistry.load(settings().plugins)).get())
+    schema = make_assembler(PluginRegistry.load(settings().plugins)).get()
     documents, problems = check_documents(schema, sources)
     if problems:
         for problem in problems[1:]:

@@ -12,31 +12,38 @@ sent in full counts, so tools that send the text keep working once it is registe
 Texts are cached in the worker (a found text for a minute, an unknown hash for a few
 seconds, so a flood of unknown hashes costs one query per hash and period); a document
 registered or removed through this worker is seen at once, through another within that time.
+While the database cannot be read, what the worker knew keeps serving. Redis is not used: a
+lookup is one primary-key read, and the worker's cache answers nearly every request.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import strawberry
 from prometheus_client import Counter
+from sqlalchemy.exc import SQLAlchemyError
 
 from eiso.core import trusted_documents as store
 from eiso.core.resources import Resources
 from eiso.core.trusted_documents import NewDocument, document_id, parse_id
 from eiso.tenants.scope import TenantScope
 from graphql import (
+    ASTValidationRule,
     ExecutableDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
     parse,
+    specified_rules,
     validate,
 )
 
+log = logging.getLogger("eiso.graphql")
 FOUND_FOR = 60.0  # seconds a registered text stays cached
 UNKNOWN_FOR = 5.0  # seconds an unknown hash stays cached
 CACHE_SIZE = 10_000
@@ -137,8 +144,15 @@ class TrustedDocuments:
         now = time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
-        async with resources.session(TenantScope.nation()) as session:
-            body = await store.body_of(session, id)
+        try:
+            async with resources.session(TenantScope.nation()) as session:
+                body = await store.body_of(session, id)
+        except (SQLAlchemyError, OSError) as error:
+            if cached is None:
+                raise
+            # The database is down: what this worker knew still serves (degraded, not out).
+            log.warning("trusted document read from a stale cache", extra={"error": str(error)})
+            return cached[0]
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
         self._cache[id] = (body, now + (FOUND_FOR if body is not None else UNKNOWN_FOR))
@@ -191,13 +205,15 @@ class Problem:
 
 
 def check_documents(
-    schema: GraphQLSchema, sources: Sequence[tuple[str, str]]
+    schema: strawberry.Schema, sources: Sequence[tuple[str, str]]
 ) -> tuple[list[NewDocument], list[Problem]]:
-    """Parse and validate each (name, text) against `schema`: the documents, and every
-    problem found (the caller stores nothing when there is one)."""
+    """Parse and validate each (name, text) against `schema` with the rules every request
+    meets (graphql-core's and eiso's limits, graphql/server/execution.py): the documents, and
+    every problem found (the caller stores nothing when there is one)."""
+    rules = getattr(schema, "rules", specified_rules)
     documents, problems = [], []
     for name, text in sources:
-        found = _check(schema, name, text)
+        found = _check(schema._schema, rules, name, text)
         if isinstance(found, NewDocument):
             documents.append(found)
         else:
@@ -205,7 +221,9 @@ def check_documents(
     return documents, problems
 
 
-def _check(schema: GraphQLSchema, name: str, text: str) -> NewDocument | list[Problem]:
+def _check(
+    schema: GraphQLSchema, rules: Sequence[type[ASTValidationRule]], name: str, text: str
+) -> NewDocument | list[Problem]:
     try:
         parsed = parse(text)
     except GraphQLError as error:
@@ -219,7 +237,7 @@ def _check(schema: GraphQLSchema, name: str, text: str) -> NewDocument | list[Pr
     operations = [d for d in parsed.definitions if isinstance(d, OperationDefinitionNode)]
     if not operations:
         return [Problem(name, None, "no operation in the document")]
-    errors = validate(schema, parsed)
+    errors = validate(schema, parsed, rules)
     if errors:
         return [_problem(name, error) for error in errors]
     names = tuple(op.name.value if op.name else "(anonymous)" for op in operations)
@@ -229,8 +247,3 @@ def _check(schema: GraphQLSchema, name: str, text: str) -> NewDocument | list[Pr
 def _problem(name: str, error: GraphQLError) -> Problem:
     line = error.locations[0].line if error.locations else None
     return Problem(name, line, error.message)
-
-
-def core_schema(schema: strawberry.Schema) -> GraphQLSchema:
-    """graphql-core's schema inside Strawberry's (what validation takes)."""
-    return schema._schema
