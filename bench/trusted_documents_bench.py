@@ -3,7 +3,7 @@ sent as text, in the same run, in-process (the app's ASGI callable driven direct
 socket: what is measured is the server's own work per request, the part the hash changes).
 
 Targets, for a small document (`query Version { version }`) and a larger one (a named query
-with a fragment, ~600 characters, as code generators emit):
+with a fragment and a variable, as code generators emit):
 - the text, as every client sends it today (baseline);
 - Apollo's persisted-query extension, hash only;
 - `documentId: "sha256:..."`;
@@ -170,7 +170,7 @@ async def _register(resources: Any, texts: list[str]) -> None:
 async def bench(requests: int, rounds: int) -> dict[str, dict[str, float]]:
     from eiso.infra import migrate
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
         open_app, resources, close_open = await _open_app(url, only=False)
@@ -184,6 +184,10 @@ async def bench(requests: int, rounds: int) -> dict[str, dict[str, float]]:
                 targets[label]["trusted-only: hash"] = (only_app, bodies["hash (documentId)"])
                 targets[label]["trusted-only: registered text"] = (only_app, bodies["text"])
                 await _check_same_answers(targets[label])
+            sizes = {
+                label: {name: len(body) for name, (_app, body) in named.items()}
+                for label, named in targets.items()
+            }
             results: dict[str, dict[str, list[float]]] = {
                 label: {name: [] for name in named} for label, named in targets.items()
             }
@@ -197,7 +201,7 @@ async def bench(requests: int, rounds: int) -> dict[str, dict[str, float]]:
         finally:
             await close_only()
             await close_open()
-    return _report(results, requests, rounds)
+    return _report(results, sizes, requests, rounds)
 
 
 async def _check_same_answers(named: dict[str, tuple[Any, bytes]]) -> None:
@@ -209,7 +213,10 @@ async def _check_same_answers(named: dict[str, tuple[Any, bytes]]) -> None:
 
 
 def _report(
-    results: dict[str, dict[str, list[float]]], requests: int, rounds: int
+    results: dict[str, dict[str, list[float]]],
+    sizes: dict[str, dict[str, int]],
+    requests: int,
+    rounds: int,
 ) -> dict[str, dict[str, float]]:
     print(f"trusted documents, in-process, {requests} requests x {rounds} rounds, medians")
     medians: dict[str, dict[str, float]] = {}
@@ -219,8 +226,8 @@ def _report(
         print(f"  {label} document:")
         for name, seconds in medians[label].items():
             print(
-                f"    {name:32s} {seconds * 1e6:7.1f} µs CPU/request  "
-                f"{1 / seconds:8.0f} req/CPU s  {baseline / seconds:5.2f}x the text's rate"
+                f"    {name:30s} {sizes[label][name]:4d} B body {seconds * 1e6:7.1f} µs CPU/req "
+                f"{1 / seconds:7.0f} req/CPU s {baseline / seconds:5.2f}x the text's rate"
             )
     return medians
 
