@@ -10,6 +10,7 @@ from bench import (
     import_agencies,
     introspection_bench,
     node_bench,
+    trusted_documents_bench,
 )
 
 if __name__ == "__main__":
@@ -17,6 +18,7 @@ if __name__ == "__main__":
     graphql_bench.main()
     graphql_list_bench.main([])
     introspection_bench.main([])
+    trusted_documents_bench.main([])
     http_bench.main([])
     event_fanout.main()
     figures_bench.main([])

@@ -128,6 +128,7 @@ class Server:
             **os.environ,
             "EISO_ENV": "prod",
             "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_ISSUER": "https://eiso.example",
             "EISO_DATABASE_URL": generator.app_url(database_url),
             "EISO_REDIS_URL": REDIS_URL,
             "EISO_REDIS_PREFIX": redis_prefix,

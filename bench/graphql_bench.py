@@ -196,6 +196,7 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
             **os.environ,
             "EISO_ENV": "prod",
             "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_ISSUER": "https://eiso.example",
             "EISO_DATABASE_URL": url,
             "EISO_PLUGINS": "vendor_demo",
             "EISO_LOG_LEVEL": "WARNING",

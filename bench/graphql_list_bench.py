@@ -178,6 +178,7 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
             **os.environ,
             "EISO_ENV": "prod",
             "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_ISSUER": "https://eiso.example",
             "EISO_DATABASE_URL": url,
             "EISO_LOG_LEVEL": "WARNING",
         }

@@ -69,6 +69,7 @@ def bench_stack(seconds: int, connections: int, rounds: int) -> dict[str, float]
             **os.environ,
             "EISO_ENV": "prod",
             "EISO_SECRET_KEY": "bench-" + "x" * 32,
+            "EISO_ISSUER": "https://eiso.example",
             "EISO_CORS_ORIGINS": '["https://qms.example.gov.vn"]',
             "EISO_LOG_LEVEL": "WARNING",
         }

@@ -43,6 +43,7 @@ from eiso.graphql.schema import make_assembler
 from eiso.graphql.server.assembly import SchemaClash
 from eiso.graphql.server.dispatch import ProvinceGraphQL
 from eiso.graphql.server.limits import Limits
+from eiso.graphql.server.trusted import TrustedDocuments
 from eiso.infra.live_feed import LiveFeed
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
@@ -160,11 +161,17 @@ def create_app(
         *with_session(settings, [*oauth_routes.routes, *federation_routes.routes]),
         *downloads.routes,
     ]
-    app = EdgeStarlette(routes=routes, lifespan=lifespan, cors=cors_options(settings))
+    app = EdgeStarlette(
+        routes=routes,
+        lifespan=lifespan,
+        cors=cors_options(settings),
+        issuer_from_request=settings.issuer is None,
+    )
     app.state.settings = settings
     app.state.authenticator = authenticator or jwt_authenticator
     app.state.plugins = plugins
     app.state.schemas = assembler
+    app.state.trusted_documents = TrustedDocuments(only=settings.graphql_trusted_only)
     return app
 
 
@@ -178,6 +185,9 @@ def cors_options(settings: Settings) -> dict[str, Any] | None:
         "allow_origins": settings.cors_origins,
         "allow_methods": ["GET", "POST", "OPTIONS"],
         "allow_headers": ["authorization", "content-type", "x-request-id"],
+        # A browser script reads only the response headers CORS exposes: the request id
+        # is what a frontend quotes when it reports a problem.
+        "expose_headers": ["x-request-id"],
         "allow_credentials": True,
     }
 

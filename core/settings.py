@@ -72,7 +72,9 @@ class Settings(BaseSettings):
     # The DejaVu TrueType fonts the PDF slips embed (Debian's fonts-dejavu-core puts them here).
     slip_font_dir: str = "/usr/share/fonts/truetype/dejavu"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
-    issuer: str = "http://127.0.0.1:8000"
+    # The `iss` of tokens and the base of the discovery URLs. Unset (dev and test only), eiso
+    # takes it from each request: the scheme, host and port it is served on (core/auth/issuer.py).
+    issuer: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Which discovered plugins load: None means every installed one.
     plugins: Annotated[list[str] | None, NoDecode] = None
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=500)
     graphql_max_depth: int = Field(default=12, ge=1, le=100)
+    # Only registered (trusted) documents run: every other operation is refused (docs/graphql.md).
+    graphql_trusted_only: bool = False
     # Office windows of a working day (local time, UTC+7); working-hour limits run only inside.
     office_hours: str = "07:30-11:30,13:30-17:00"
     # A dossier received at or after this time counts from the next working day (a procedure
@@ -132,10 +136,22 @@ class Settings(BaseSettings):
             raise ValueError("must be memory:// or a redis://host:port/db URL")
         return value
 
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
     @model_validator(mode="after")
     def _prod_refuses_dev_defaults(self) -> Settings:
         if self.env == "prod" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("EISO_SECRET_KEY must be set to a real secret when EISO_ENV=prod")
+        if self.env == "prod" and self.issuer is None:
+            # Behind a proxy the Host header is the client's to choose: prod names its issuer.
+            raise ValueError("EISO_ISSUER must be set (the public https URL) when EISO_ENV=prod")
         return self
 
     @property

@@ -6,6 +6,7 @@ import strawberry
 
 from eiso.core.plugins.registry import PluginRegistry, PluginSource, installed_sources
 from eiso.graphql.auth.queries import AuthQuery
+from eiso.graphql.documents.mutations import TrustedDocumentsMutation
 from eiso.graphql.dossiers.mutations import DossiersMutation
 from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.dossiers.subscriptions import DossiersSubscription
@@ -40,6 +41,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     RegistersMutation,
     FiguresMutation,
     ImprovementMutation,
+    TrustedDocumentsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)
 

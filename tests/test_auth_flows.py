@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import httpx
 import pytest
 
@@ -98,15 +100,19 @@ async def test_code_is_single_use_and_needs_the_verifier(http, resources):
 
 async def test_public_client_must_send_an_s256_challenge(http, resources):
     client_id, _ = await make_frontend(resources)
+    # The client and its redirect_uri are valid: the client hears the error (RFC 6749 4.1.2.1).
     no_pkce = await http.get("/oauth/authorize?" + authorize_query(client_id, None))
-    assert no_pkce.status_code == 400 and "code_challenge" in no_pkce.text
+    assert no_pkce.status_code == 302 and no_pkce.headers["location"].startswith(REDIRECT)
+    assert "invalid_request" in no_pkce.headers["location"]
+    assert "code_challenge" in urllib.parse.unquote_plus(no_pkce.headers["location"])
     plain = (
         authorize_query(client_id, None)
         + "&code_challenge="
         + "a" * 43
         + "&code_challenge_method=plain"
     )
-    assert (await http.get("/oauth/authorize?" + plain)).status_code == 400
+    refused = await http.get("/oauth/authorize?" + plain)
+    assert refused.status_code == 302 and "error=invalid_request" in refused.headers["location"]
     bad_redirect = authorize_query(client_id, pkce()[1], redirect="http://evil.test/cb")
     assert (await http.get("/oauth/authorize?" + bad_redirect)).status_code == 400
 
@@ -223,7 +229,7 @@ async def test_revoke_access_and_refresh_tokens(http, resources):
 
 async def test_discovery_and_jwks(http, resources):
     config = (await http.get("/.well-known/openid-configuration")).json()
-    issuer = resources.settings.issuer
+    issuer = resources.settings.issuer or "http://testserver"  # unset: where it is reached
     assert config["issuer"] == issuer
     assert config["token_endpoint"] == issuer + "/oauth/token"
     assert config["code_challenge_methods_supported"] == ["S256"]

@@ -42,7 +42,7 @@ async def good_claims(jwt_app, resources) -> tuple[RSAKey, dict]:
     now = int(time.time())
     settings = resources.settings
     return key, {
-        "iss": settings.issuer,
+        "iss": settings.issuer or "http://testserver",  # unset: the address the app is reached at
         "aud": settings.audience,
         "sub": "cli_test",
         "client_id": "cli_test",

@@ -883,6 +883,20 @@ CASES += [
         codes=("FORBIDDEN",),
     ),
     Case(
+        "register a trusted document as a province admin (national data)",
+        'mutation { registerTrustedDocuments(documents: ["{ version }"]) { sha256Hash } }',
+        lambda mine, theirs: {},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "remove trusted documents as a province admin (national data)",
+        'mutation { removeTrustedDocuments(ids: ["%s"]) }' % ("0" * 64),
+        lambda mine, theirs: {},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
         "publish a model lands in my province",
         'mutation { publishModelDocument(kind: POLICY, code: "M", title: "t") { code } }',
         lambda mine, theirs: {},

@@ -279,6 +279,15 @@ OPERATIONS = {
         'subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',
         {*DOSSIER_CALLERS, *ADMINS},
     ),
+    # Trusted documents are national: only the nation's administrators register or remove.
+    "registerTrustedDocuments": (
+        'mutation { registerTrustedDocuments(documents: ["{ version }"]) { sha256Hash } }',
+        {Role.national_admin},
+    ),
+    "removeTrustedDocuments": (
+        'mutation { removeTrustedDocuments(ids: ["sha256:%s"]) }' % ("0" * 64),
+        {Role.national_admin},
+    ),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

@@ -46,7 +46,21 @@ def test_prod_refuses_dev_secret(monkeypatch):
     with pytest.raises(SettingsError, match="EISO_SECRET_KEY"):
         load_settings()
     monkeypatch.setenv("EISO_SECRET_KEY", "a-real-secret-from-the-vault")
-    assert load_settings().env == "prod"
+    monkeypatch.setenv("EISO_ISSUER", "https://iso.example.gov.vn/")
+    assert load_settings().issuer == "https://iso.example.gov.vn"
+
+
+def test_prod_requires_an_issuer_dev_follows_the_request(monkeypatch):
+    """Unset, the issuer follows the request (dev and test); production must name it."""
+    monkeypatch.delenv("EISO_ISSUER", raising=False)
+    monkeypatch.setenv("EISO_SECRET_KEY", "a-real-secret-from-the-vault")
+    assert load_settings(env="dev").issuer is None
+    monkeypatch.setenv("EISO_ENV", "prod")
+    with pytest.raises(SettingsError, match="EISO_ISSUER"):
+        load_settings()
+    monkeypatch.setenv("EISO_ISSUER", "iso.example.gov.vn")
+    with pytest.raises(SettingsError, match="EISO_ISSUER: must be an http"):
+        load_settings()
 
 
 @pytest.mark.parametrize(

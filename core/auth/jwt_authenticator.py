@@ -12,6 +12,7 @@ import logging
 
 from eiso.core.auth import revocations, tokens
 from eiso.core.auth.authenticator import Caller
+from eiso.core.auth.issuer import issuer
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.principal import Principal
 from eiso.core.resources import Resources
@@ -39,7 +40,7 @@ class JWTAuthenticator:
         settings = self.resources.settings
         keys = await self.keys.verification_keys(tokens.unverified_kid(token))
         try:
-            claims = tokens.verify(token, keys, issuer=settings.issuer, audience=settings.audience)
+            claims = tokens.verify(token, keys, issuer=issuer(settings), audience=settings.audience)
         except tokens.InvalidToken as error:
             log.info("bearer token refused", extra={"reason": str(error)})
             return None

@@ -145,6 +145,9 @@ RULES: dict[str, Rule] = {
     # Dossier events (no personal data): dossier staff of the agency, the province's and the
     # nation's administrators; which agency is checked against the tenant (check_tenant).
     "dossierEvents": Rule(roles=DOSSIER_STAFF | ADMINS, clients=True, client_scope="dossiers:read"),
+    # Trusted GraphQL documents are national data: the nation's administrators keep them.
+    "registerTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
+    "removeTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
 }
 
 

@@ -48,6 +48,7 @@ from sqlmodel import SQLModel, col
 
 from eiso.core.auth import revocations, tokens
 from eiso.core.auth.clients import OAuthClient
+from eiso.core.auth.issuer import issuer
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.models import Client, RefreshToken, User
 from eiso.core.auth.principal import SCOPES
@@ -269,7 +270,7 @@ class OpenIDCode(grants_oidc.OpenIDCode):
     def get_client_claims(self, client: OAuthClient) -> dict[str, Any]:
         settings = self.server.resources.settings
         return {
-            "iss": settings.issuer,
+            "iss": issuer(settings),
             "aud": [client.get_client_id()],
             "exp": int(time.time()) + settings.access_token_lifetime,
         }
@@ -468,7 +469,7 @@ class EisoAuthorizationServer(AuthorizationServer):
                 raise InvalidRequestError("client has no tenant")
         return tokens.issue(
             self.current_signing_key,
-            issuer=settings.issuer,
+            issuer=issuer(settings),
             audience=settings.audience,
             lifetime=settings.access_token_lifetime,
             subject=subject,
@@ -547,7 +548,7 @@ class EisoAuthorizationServer(AuthorizationServer):
         settings = self.resources.settings
         keys = await self.keys.verification_keys(tokens.unverified_kid(token))
         try:
-            return tokens.verify(token, keys, issuer=settings.issuer, audience=settings.audience)
+            return tokens.verify(token, keys, issuer=issuer(settings), audience=settings.audience)
         except tokens.InvalidToken:
             return None
 

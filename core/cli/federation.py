@@ -30,6 +30,7 @@ def set_provider(
 ) -> None:
     """Set a province's IdP; reads eiso's client secret at the IdP from standard input."""
     from eiso.core.auth.federation import configure
+    from eiso.core.auth.issuer import issuer as issuer_of
 
     if not issuer.startswith(("https://", "http://")):
         fail("issuer: must be an http(s) URL")
@@ -58,7 +59,7 @@ def set_provider(
             "province": province,
             "issuer": row.issuer,
             "claim_mapping": row.claim_mapping,
-            "redirect_uri": f"{resources.settings.issuer.rstrip('/')}/auth/callback/{province}",
+            "redirect_uri": f"{issuer_of(resources.settings)}/auth/callback/{province}",
         }
 
     echo_json(change_as_nation(work))

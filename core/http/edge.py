@@ -5,6 +5,8 @@ Starlette's BaseHTTPMiddleware costs a large share of throughput).
 that also gives each request an id (kept from `X-Request-ID` when sent), times and counts
 it, and applies CORS: requests with an `Origin` header go through Starlette's
 CORSMiddleware; those without (same-origin pages, servers, probes) only get `Vary: Origin`.
+With no `EISO_ISSUER` (dev, test), it also tells the auth code where the request was
+addressed (core/auth/issuer.py), for HTTP requests and websockets alike.
 `EdgeStarlette` is the Starlette app with it in place of the plain `ServerErrorMiddleware`:
 one layer and one wrapper around `send` where separate middleware were three of each, each
 costing a bare app a few percent of its throughput (bench/http_bench.py).
@@ -27,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, ExceptionHandler, Message, Receive, Scope, Send
 
+from eiso.core.auth.issuer import served_at
 from eiso.core.http import metrics
 from eiso.core.logs import request_id
 
@@ -38,13 +41,26 @@ class RequestEdge(ServerErrorMiddleware):
         handler: ExceptionHandler | None = None,
         debug: bool = False,
         cors: dict[str, Any] | None = None,
+        issuer_from_request: bool = False,
     ) -> None:
-        """`cors`: CORSMiddleware's options (allow_origins, ...), or None for no CORS."""
+        """`cors`: CORSMiddleware's options (allow_origins, ...), or None for no CORS.
+        `issuer_from_request`: no issuer is configured, each request's base URL is it."""
         super().__init__(app, handler=handler, debug=debug)
         self.cors = CORSMiddleware(app, **cors) if cors else None
         self.observe = metrics.observer()
+        self.issuer_from_request = issuer_from_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.issuer_from_request and scope["type"] in ("http", "websocket"):
+            token = served_at.set(base_url(scope))
+            try:
+                await self._serve(scope, receive, send)
+            finally:
+                served_at.reset(token)
+            return
+        await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -100,15 +116,26 @@ class EdgeStarlette(Starlette):
     """Starlette with `RequestEdge` as its outermost layer, where Starlette puts its own
     `ServerErrorMiddleware` (same handler, same debug)."""
 
-    def __init__(self, *args: Any, cors: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        cors: dict[str, Any] | None = None,
+        issuer_from_request: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.edge_cors = cors
+        self.issuer_from_request = issuer_from_request
         super().__init__(*args, **kwargs)
 
     def build_middleware_stack(self) -> ASGIApp:
         outermost = super().build_middleware_stack()
         assert isinstance(outermost, ServerErrorMiddleware), "Starlette's stack changed"
         return RequestEdge(
-            outermost.app, handler=outermost.handler, debug=outermost.debug, cors=self.edge_cors
+            outermost.app,
+            handler=outermost.handler,
+            debug=outermost.debug,
+            cors=self.edge_cors,
+            issuer_from_request=self.issuer_from_request,
         )
 
 
@@ -137,3 +164,21 @@ def _read_headers(scope: Scope) -> tuple[bytes | None, bool]:
         elif name == b"origin":
             origin = True
     return rid, origin
+
+
+_HTTP_SCHEME = {"ws": "http", "wss": "https"}
+
+
+def base_url(scope: Scope) -> str:
+    """scheme://host[:port] the request was addressed to (a websocket's as http(s)), with
+    the app's root path: what a browser would put before `/oauth/...`."""
+    scheme: str = scope.get("scheme") or "http"
+    scheme = _HTTP_SCHEME.get(scheme, scheme)
+    host = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"host"), None
+    )
+    if host is None:
+        server_host, port = scope.get("server") or ("127.0.0.1", None)
+        default = {"http": 80, "https": 443}.get(scheme)  # a port browsers leave out
+        host = server_host if port in (None, default) else f"{server_host}:{port}"
+    return f"{scheme}://{host}{scope.get('root_path', '')}".rstrip("/")

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from eiso.core.auth import federation
+from eiso.core.auth.issuer import issuer as issuer_of
 from eiso.core.auth.models import IdentityProvider, User
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.http.oauth_server import authorize_input, respond, server_of
@@ -60,7 +61,7 @@ async def login(request: Request) -> Response:
     pending = request.query_params.get("request")
     if pending:
         request.session[PENDING] = pending
-    issuer = request.app.state.settings.issuer.rstrip("/")
+    issuer = issuer_of(request.app.state.settings)
     return await _client(request, province, idp).authorize_redirect(
         request, f"{issuer}/auth/callback/{province.code}"
     )
@@ -105,7 +106,7 @@ async def callback(request: Request) -> Response:
 
 async def _finish_authorization(request: Request, query: str, user: User) -> Response:
     server = server_of(request)
-    issuer = request.app.state.settings.issuer.rstrip("/")
+    issuer = issuer_of(request.app.state.settings)
     http = authorize_input(f"{issuer}/oauth/authorize?{query}", request.headers, query)
     try:
         grant = await server.run(server.get_consent_grant, http, None)

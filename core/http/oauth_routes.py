@@ -13,13 +13,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from eiso.core.auth.issuer import issuer as issuer_of
 from eiso.core.auth.jwt_authenticator import bearer_token
 from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.server import OIDC_SCOPES, AuthorizationCodeGrant, HttpInput
 from eiso.core.auth.sign_in import SignIn, sign_in
 from eiso.core.auth.throttle import token_rate_limited
 from eiso.core.auth.userinfo import userinfo as userinfo_of
-from eiso.core.http.oauth_server import authorize_input, read_request, respond, server_of
+from eiso.core.http.oauth_server import (
+    authorize_input,
+    read_request,
+    respond,
+    server_of,
+    to_response,
+)
 
 CSRF = "eiso_login_csrf"
 _templates = jinja2.Environment(
@@ -61,6 +68,18 @@ def _login_page(
     )
 
 
+def _refused(request: Request, error: OAuth2Error) -> Response:
+    """An authorization request refused. Once the client and its `redirect_uri` are known
+    good, authlib has put that URI on the error and the client hears it there: `error`,
+    `error_description` and `state` in the query (RFC 6749 4.1.2.1). Before (an unknown
+    client, a redirect_uri it did not register), redirecting would make eiso an open
+    redirector: the user gets a page instead."""
+    if error.redirect_uri:
+        server = server_of(request)
+        return to_response(server.handle_error_response(None, error))
+    return _error_page(error)
+
+
 def _error_page(error: OAuth2Error) -> HTMLResponse:
     text = f"{error.error}: {error.description or ''}"
     return HTMLResponse(
@@ -88,11 +107,12 @@ async def authorize(request: Request) -> Response:
             username = str(form.get("username", "")).strip()
             password = str(form.get("password", ""))
             csrf = str(form.get("csrf", ""))
+            cancelled = bool(form.get("cancel"))
         http = authorize_input(str(request.url.replace(query=query)), request.headers, query)
     try:
         grant = await _consent_grant(request, http)
     except OAuth2Error as error:
-        return _error_page(error)
+        return _refused(request, error)
     client_name = grant.client.row.name or grant.client.get_client_id()
     if request.method == "GET":
         return _login_page(request, query, client_name)
@@ -110,6 +130,8 @@ async def authorize(request: Request) -> Response:
                 "Biểu mẫu đã hết hạn, vui lòng đăng nhập lại.",
             ),
         )
+    if cancelled:  # the user declined: authlib answers access_denied to the client
+        return await respond(server, server.create_authorization_response, http, None, grant)
     outcome = await sign_in(request.app.state.resources, username, password)
     if outcome.user is None or outcome.locked_for:
         status, message = _refusal(outcome)
@@ -171,7 +193,7 @@ async def revoke(request: Request) -> Response:
 
 
 async def openid_configuration(request: Request) -> Response:
-    issuer = request.app.state.settings.issuer.rstrip("/")
+    issuer = issuer_of(request.app.state.settings)
     return JSONResponse(
         {
             "issuer": issuer,

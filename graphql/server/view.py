@@ -3,10 +3,14 @@
 Every HTTP request (GET and POST) is read and answered here (`_http`, the rules of GraphQL over
 HTTP in graphql/server/over_http.py); Strawberry serves the websockets and GraphiQL. Every
 error is formatted by graphql/server/errors.py: a stable code and a Vietnamese message each.
+Every path (GET, POST, `subscribe` over the websocket) asks graphql/server/trusted.py which
+text to run: a registered document named by its hash, or a refusal under
+`EISO_GRAPHQL_TRUSTED_ONLY`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import orjson
@@ -18,8 +22,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
@@ -44,6 +53,7 @@ from eiso.graphql.server.over_http import (
     read_request,
     require_query,
 )
+from eiso.graphql.server.trusted import Refusal
 from graphql import GraphQLError, GraphQLFormattedError
 
 # Subscriptions run over the websocket only.
@@ -51,11 +61,46 @@ _GET_OPERATIONS = frozenset({OperationType.QUERY})
 _POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
+async def operation_text(
+    connection: HTTPConnection, query: object, extensions: object, document: object
+) -> object:
+    """The text to run for a request's `query`, `extensions` and `documentId` (or a Refusal)."""
+    trusted = getattr(connection.app.state, "trusted_documents", None)
+    if trusted is None:  # an app without the registry (a bare view): texts only
+        return query
+    return await trusted.operation(connection.app.state.resources, query, extensions, document)
+
+
+class _TrustedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws whose `subscribe` may name a trusted document too."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message["payload"]
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            text = await operation_text(
+                self.context.request,
+                payload.get("query"),
+                payload.get("extensions"),
+                payload.get("documentId"),  # not in the TypedDict: a plain dict at runtime
+            )
+            if isinstance(text, Refusal):
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": text.body["errors"]}
+                )
+                return
+            if isinstance(text, str):
+                message = {**message, "payload": {**payload, "query": text}}
+        await super().handle_subscribe(message)
+
+
 class GraphQLView(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = _TrustedTransportWS
+
     def __init__(
         self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
     ) -> None:
         self.dev = dev
+        self._only: bool | None = None  # EISO_GRAPHQL_TRUSTED_ONLY, read at the first request
         super().__init__(
             schema,
             graphql_ide="graphiql" if dev else None,
@@ -85,6 +130,15 @@ class GraphQLView(GraphQL[Context, None]):
             self.request_adapter_class(Request(scope))
         )
 
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        """A GET naming a document by hash is an operation, not a visit to the IDE."""
+        params = request.query_params
+        return (
+            "extensions" not in params
+            and "documentId" not in params
+            and super().should_render_graphql_ide(request)
+        )
+
     async def _http(self, request: Request, media: str) -> Response:
         """One GraphQL request over HTTP (graphql/server/over_http.py), every answer JSON with
         codes: Strawberry's generic request handling (content-type parsing through `email`,
@@ -92,6 +146,18 @@ class GraphQLView(GraphQL[Context, None]):
         of `{ __typename }`, and answered its refusals in plain text."""
         try:
             graphql_request = await read_request(request)
+            named = graphql_request.document_id is not None or graphql_request.extensions
+            if named or self._trusted_only(request):
+                text = await operation_text(
+                    request,
+                    graphql_request.query,
+                    graphql_request.extensions,
+                    graphql_request.document_id,
+                )
+                if isinstance(text, Refusal):
+                    return _refusal(text, media)
+                if isinstance(text, str):
+                    graphql_request = dataclasses.replace(graphql_request, query=text)
             query = require_query(graphql_request)
             sub_response = await self.get_sub_response(request)
             context = await self.get_context(request, response=sub_response)
@@ -145,6 +211,13 @@ class GraphQLView(GraphQL[Context, None]):
         extensions = {"code": problem.code, "message_vi": problem.message_vi}
         body = {"errors": [{"message": refused.message, "extensions": extensions}]}
         return Response(self.encode_json(body), problem.status, refused.headers, media_type=media)
+
+    def _trusted_only(self, request: Request) -> bool:
+        """Whether the app runs only trusted documents (read once: a view serves one app)."""
+        if self._only is None:
+            trusted = getattr(request.app.state, "trusted_documents", None)
+            self._only = trusted is not None and trusted.only
+        return self._only
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -200,3 +273,7 @@ class GraphQLView(GraphQL[Context, None]):
 
 def _refused(problem: Problem, message: str) -> ExecutionResult:
     return ExecutionResult(data=None, errors=[error(problem, message)])
+
+
+def _refusal(refusal: Refusal, media: str) -> Response:
+    return Response(orjson.dumps(refusal.body), status_code=refusal.status, media_type=media)

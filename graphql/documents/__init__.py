@@ -1,0 +1,1 @@
+"""GraphQL: trusted (persisted) documents, registered by national administrators."""
