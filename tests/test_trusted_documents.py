@@ -112,12 +112,14 @@ async def test_unknown_hash_mismatch_and_malformed_ids_are_refused(client):
     assert mismatch.json()["errors"][0]["extensions"]["message_vi"]
     for request in (
         {"documentId": "md5:abc"},
-        {"documentId": 12},
         {"extensions": {"persistedQuery": {"version": 2, "sha256Hash": unknown}}},
         {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "zz"}}},
     ):
         response = await client.post("/graphql", json=request)
         assert response.status_code == 400 and code_of(response) == "BAD_DOCUMENT_ID", request
+    # A documentId that is no string is a malformed GraphQL-over-HTTP request.
+    response = await client.post("/graphql", json={"documentId": 12})
+    assert response.status_code == 400 and code_of(response) == "BAD_REQUEST"
 
 
 async def test_a_bad_document_registers_none_and_names_its_line(client, callers):

@@ -81,6 +81,32 @@ MUTATION_REQUIRES_POST = _problem(
     status=405,
     transport=True,
 )
+# Trusted documents (graphql/server/trusted.py): the request names no text eiso will run.
+PERSISTED_QUERY_NOT_FOUND = _problem(
+    code="PERSISTED_QUERY_NOT_FOUND",
+    message_vi="Không tìm thấy tài liệu GraphQL đã đăng ký với mã băm này",
+    status=404,
+    transport=True,
+)
+PERSISTED_QUERY_HASH_MISMATCH = _problem(
+    code="PERSISTED_QUERY_HASH_MISMATCH",
+    message_vi="Mã băm sha256 không khớp với nội dung truy vấn gửi kèm",
+    transport=True,
+)
+BAD_DOCUMENT_ID = _problem(
+    code="BAD_DOCUMENT_ID",
+    message_vi='Tài liệu được gọi bằng mã sha256: "sha256:<64 chữ số hex>" (documentId) hoặc '
+    'persistedQuery {"version": 1, "sha256Hash": "<64 chữ số hex>"}',
+    transport=True,
+)
+TRUSTED_DOCUMENT_REQUIRED = _problem(
+    code="TRUSTED_DOCUMENT_REQUIRED",
+    message_vi="Máy chủ chỉ thực hiện các tài liệu GraphQL đã đăng ký: hãy đăng ký thao tác "
+    "(eiso graphql documents add) và gửi mã băm của nó",
+    status=403,
+    transport=True,
+)
+
 # GraphQL request errors: the document or its variables, before anything runs.
 PARSE_FAILED = _problem(code="GRAPHQL_PARSE_FAILED", message_vi="Câu truy vấn GraphQL sai cú pháp")
 VALIDATION_FAILED = _problem(

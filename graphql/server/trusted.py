@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from eiso.core import trusted_documents as store
 from eiso.core.resources import Resources
 from eiso.core.trusted_documents import NewDocument, document_id, parse_id
+from eiso.graphql.server import errors
 from eiso.tenants.scope import TenantScope
 from graphql import (
     ASTValidationRule,
@@ -72,33 +73,27 @@ class Refusal:
         return {"errors": [{"message": self.message, "extensions": extensions}]}
 
 
-NOT_FOUND = Refusal(
-    404,
-    "PERSISTED_QUERY_NOT_FOUND",
+def _refusal(problem: errors.Problem, message: str) -> Refusal:
+    return Refusal(problem.status, problem.code, message, problem.message_vi)
+
+
+NOT_FOUND = _refusal(
+    errors.PERSISTED_QUERY_NOT_FOUND,
     "PersistedQueryNotFound",  # Apollo's clients look for this message
-    "Không tìm thấy tài liệu GraphQL đã đăng ký với mã băm này",
 )
-MISMATCH = Refusal(
-    400,
-    "PERSISTED_QUERY_HASH_MISMATCH",
+MISMATCH = _refusal(
+    errors.PERSISTED_QUERY_HASH_MISMATCH,
     "The sha256 hash given does not match the query text sent with it",
-    "Mã băm sha256 không khớp với nội dung truy vấn gửi kèm",
 )
-BAD_HASH = Refusal(
-    400,
-    "BAD_DOCUMENT_ID",
+BAD_HASH = _refusal(
+    errors.BAD_DOCUMENT_ID,
     'A document is named by its sha256: "sha256:<64 hex digits>" (documentId) or '
     'persistedQuery {"version": 1, "sha256Hash": "<64 hex digits>"}',
-    'Tài liệu được gọi bằng mã sha256: "sha256:<64 chữ số hex>" (documentId) hoặc '
-    'persistedQuery {"version": 1, "sha256Hash": "<64 chữ số hex>"}',
 )
-ONLY_TRUSTED = Refusal(
-    403,
-    "TRUSTED_DOCUMENT_REQUIRED",
+ONLY_TRUSTED = _refusal(
+    errors.TRUSTED_DOCUMENT_REQUIRED,
     "This server runs only registered (trusted) documents: register the operation "
     "(eiso graphql documents add) and send its hash",
-    "Máy chủ chỉ thực hiện các tài liệu GraphQL đã đăng ký: hãy đăng ký thao tác "
-    "(eiso graphql documents add) và gửi mã băm của nó",
 )
 
 
