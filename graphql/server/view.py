@@ -10,7 +10,7 @@ answers and status codes stay Strawberry's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import orjson
 import strawberry
@@ -18,10 +18,11 @@ from cross_web import HTTPException  # what Strawberry's views raise
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError, MissingQueryError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -36,7 +37,20 @@ log = logging.getLogger("eiso.graphql")
 _POST_OPERATIONS = frozenset(OperationType.from_http("POST"))
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames: the protocol's clients (graphql-ws, gql)
+    refuse binary ones, which Strawberry sends whenever `encode_json` returns bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLView(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
     ) -> None:
@@ -52,7 +66,7 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        return orjson.dumps(data)  # HTTP bodies: bytes, no decoding (websockets: `TextFrames`)
 
     def parse_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # orjson's error is a json.JSONDecodeError: same 400
