@@ -30,6 +30,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from eiso.core.errors import DomainError
+from eiso.graphql.server import ide
 from eiso.graphql.server.context import Context
 from graphql import GraphQLError, GraphQLFormattedError
 
@@ -52,18 +53,27 @@ class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
 
     def __init__(
-        self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
+        self,
+        schema: strawberry.Schema,
+        *,
+        dev: bool,
+        allowed_origins: Iterable[str] = (),
+        graphiql: bool | None = None,
     ) -> None:
         self.dev = dev
         super().__init__(
             schema,
-            graphql_ide="graphiql" if dev else None,
+            graphql_ide="graphiql" if (dev if graphiql is None else graphiql) else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             multipart_uploads_enabled=False,
             max_subscriptions_per_connection=10,
             allowed_origins=tuple(allowed_origins),
         )
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return ide.page()  # Strawberry's page loads GraphiQL from a CDN
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)  # HTTP bodies: bytes, no decoding (websockets: `TextFrames`)
