@@ -12,7 +12,7 @@ const EVENTS = `subscription($a: ID!) {
 }`;
 const RECEIVE = `mutation {
   receiveDossier(input: {procedureCode: "${procedureCode}",
-    applicant: {full_name: "Nguyễn Thị Hoa", phone: "0912345678"},
+    applicant: {fullName: "Nguyễn Thị Hoa", phone: "0912345678"},
     sectorData: {child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}}) {
     dossier { id code version status }
   }

@@ -13,7 +13,7 @@ from gql.transport.websockets import WebsocketsTransport
 RECEIVE = gql(
     """mutation($p: String!) {
       receiveDossier(input: {procedureCode: $p,
-        applicant: {full_name: "Nguyễn Thị Hoa", phone: "0912345678"},
+        applicant: {fullName: "Nguyễn Thị Hoa", phone: "0912345678"},
         sectorData: {child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}}) {
         dossier { code status }
       }
