@@ -88,7 +88,7 @@ async function follow(tokens) {
   }
 }
 
-document.getElementById("login").addEventListener("click", login);
+document.getElementById("login")?.addEventListener("click", login);
 if (location.pathname.startsWith("/callback")) {
   callback().catch((error) => (document.getElementById("me").textContent = String(error)));
 } else {

@@ -1,33 +1,15 @@
 // GraphiQL in headless Chromium (Debian's) with every request to a host other than 127.0.0.1
 // aborted: opens PAGE_URL, the documentation explorer and its Query type; prints
 // {"blocked": [urls], "fields": [Query's field names], "errors": [page errors]}.
-import { chromium } from "playwright-core";
+import { confined, launch } from "./browser.mjs";
 
 const [pageUrl, executablePath] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-  ],
-});
+const browser = await launch(executablePath);
 const blocked = [];
 const errors = [];
 let fields = [];
 try {
-  const context = await browser.newContext();
-  await context.route("**/*", (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === "data:" || url.hostname === "127.0.0.1") return route.continue();
-    blocked.push(url.href);
-    return route.abort("blockedbyclient");
-  });
+  const context = await confined(browser, (url) => url.hostname === "127.0.0.1", blocked);
   const page = await context.newPage();
   page.on("pageerror", (error) => errors.push(String(error)));
   page.setDefaultTimeout(30000);

@@ -1,27 +1,16 @@
 // Sign in on eiso's login page in headless Chromium, as a user of a SPA would: open
 // AUTHORIZE_URL, fill the form, submit; prints {"landed": the URL on REDIRECT_ORIGIN the
 // browser was sent to, "blocked": [other hosts asked for], "errors": [console errors]}.
-import { chromium } from "playwright-core";
+import { confined, launch } from "./browser.mjs";
 
 const [authorizeUrl, redirectOrigin, username, password, executablePath] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch(executablePath);
 const blocked = [];
 const errors = [];
 let landed = null;
 try {
-  const context = await browser.newContext();
   const eiso = new URL(authorizeUrl).origin;
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(eiso + "/") || url.startsWith("data:")) return route.continue();
-    blocked.push(url);
-    return route.abort("blockedbyclient");
-  });
+  const context = await confined(browser, (url) => url.origin === eiso, blocked);
   const page = await context.newPage();
   page.on("console", (message) => message.type() === "error" && errors.push(message.text()));
   page.setDefaultTimeout(30000);

@@ -24,7 +24,7 @@ EVENTS = gql(
 )
 
 # One backend is enough: the client tests check the protocols, not the storage.
-pytestmark = pytest.mark.only_backend("sqlite+memory")
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 
 async def test_gql_fetches_the_schema_and_runs_each_operation_type(live, officer):

@@ -8,7 +8,7 @@ import pytest
 from tests.clients.conftest import run_node
 
 # One backend is enough: the client tests check the protocols, not the storage.
-pytestmark = pytest.mark.only_backend("sqlite+memory")
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 
 async def test_graphiql_works_offline_in_chromium(node, chromium, live):

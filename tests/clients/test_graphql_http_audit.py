@@ -7,7 +7,7 @@ import pytest
 from tests.clients.conftest import run_node
 
 # One backend is enough: the client tests check the protocols, not the storage.
-pytestmark = pytest.mark.only_backend("sqlite+memory")
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 
 async def test_the_graphql_over_http_audit_passes_every_must_and_should(node, live):

@@ -8,7 +8,7 @@ import pytest
 from tests.clients.conftest import run_node
 
 # One backend is enough: the client tests check the protocols, not the storage.
-pytestmark = pytest.mark.only_backend("sqlite+memory")
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 
 async def test_graphql_ws_hears_a_dossier_through_five_statuses(node, live, officer):

@@ -19,7 +19,7 @@ from tests.auth_helpers import (
 from tests.clients.conftest import run_node
 
 # One backend is enough: the client tests check the protocols, not the storage.
-pytestmark = pytest.mark.only_backend("sqlite+memory")
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 SPA = "http://127.0.0.1:5173"  # the demo client's origin; the test only sees the browser sent there
 

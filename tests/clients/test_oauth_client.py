@@ -14,7 +14,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from tests.auth_helpers import REDIRECT, login_form, make_frontend, make_tenant, make_user
 
 # One backend is enough: the client tests check the protocols, not the storage.
-pytestmark = pytest.mark.only_backend("sqlite+memory")
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 
 async def test_authlib_drives_the_whole_authorization_code_flow(resources, live):
