@@ -9,25 +9,55 @@ PORT ?= 8000
 # The suite runs on both backends; two workers (pytest-xdist) halve its time on two cores.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test schema bench lint typecheck clean
+.PHONY: install run test schema bench lint typecheck clean no-test-plugin clients graphiql-assets
 
+# What `make run` serves: eiso and its bundled modules, as production has them.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e tests/vendor_plugin
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: install
+# The tests also need a vendor's module installed as its own distribution; `make run` takes
+# it out again, so the app and `eiso graphql schema` never show its fields.
+TEST_STAMP := $(VENV)/.test-plugin
+$(TEST_STAMP): $(STAMP) tests/vendor_plugin/pyproject.toml
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e tests/vendor_plugin
+	touch $(TEST_STAMP)
+
+no-test-plugin: install
+	@if [ -f $(TEST_STAMP) ]; then \
+	  $(BIN)/uv pip uninstall --quiet --python $(BIN)/python eiso-vendor-demo && rm -f $(TEST_STAMP); \
+	fi
+
+# The frontend tools of tests/clients/ (pinned in its package-lock.json). Without npm the
+# client tests skip outside CI and fail in CI (.ci/run installs Node, npm and Chromium).
+CLIENTS := tests/clients
+CLIENTS_STAMP := $(CLIENTS)/node_modules/.installed
+$(CLIENTS_STAMP): $(CLIENTS)/package.json $(CLIENTS)/package-lock.json
+	cd $(CLIENTS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(CLIENTS_STAMP)
+
+clients:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(CLIENTS_STAMP); \
+	else echo "npm not found: the tests/clients/ Node tests will skip (CI installs it)"; fi
+
+run: no-test-plugin
 	$(BIN)/eiso db upgrade
 	$(BIN)/eiso demo
 	$(BIN)/eiso serve --host $(HOST) --port $(PORT)
 
 # The tests start with the linters: CI fails on a lint or type error as on a failing test.
-test: lint
+test: lint $(TEST_STAMP) clients
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout
+# needs no npm): rebuilt from the versions pinned in graphql/server/graphiql/package-lock.json.
+GRAPHIQL := graphql/server/graphiql
+graphiql-assets:
+	sh $(GRAPHIQL)/build.sh
 
 schema: install
 	$(BIN)/eiso graphql schema --bundled > graphql/schema.graphql
@@ -51,4 +81,4 @@ typecheck: install
 	  --python-executable $(CURDIR)/$(BIN)/python $(foreach room,$(ROOMS),-p eiso.$(room))
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info
+	rm -rf $(VENV) var build dist *.egg-info $(CLIENTS)/node_modules

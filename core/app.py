@@ -42,6 +42,7 @@ from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers
 from eiso.graphql.schema import make_assembler
 from eiso.graphql.server.assembly import SchemaClash
 from eiso.graphql.server.dispatch import ProvinceGraphQL
+from eiso.graphql.server.ide import assets_route as graphiql_assets
 from eiso.graphql.server.limits import Limits
 from eiso.graphql.server.trusted import TrustedDocuments
 from eiso.infra.live_feed import LiveFeed
@@ -113,6 +114,7 @@ def create_app(
         active,
         dev=settings.env == "dev",
         allowed_origins=settings.cors_origins,
+        graphiql=settings.graphiql_enabled,
     )
 
     @contextlib.asynccontextmanager
@@ -161,6 +163,8 @@ def create_app(
         *with_session(settings, [*oauth_routes.routes, *federation_routes.routes]),
         *downloads.routes,
     ]
+    if settings.graphiql_enabled:
+        routes.append(graphiql_assets())
     app = EdgeStarlette(
         routes=routes,
         lifespan=lifespan,

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Which discovered plugins load: None means every installed one.
     plugins: Annotated[list[str] | None, NoDecode] = None
+    # GraphiQL at /graphql for browsers (served offline, see docs/graphql.md); None: in dev only.
+    graphiql: bool | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=500)
@@ -97,6 +99,10 @@ class Settings(BaseSettings):
     # per module, under a Redis lease); None means on, except with EISO_ENV=test. Switch it off
     # to run them apart with `eiso events hooks`.
     events_hooks: bool | None = None
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.env == "dev" if self.graphiql is None else self.graphiql
 
     @field_validator("office_hours")
     @classmethod

@@ -71,6 +71,37 @@ async def test_an_agency_hears_its_transitions_and_not_anothers(app, resources, 
         await ws.send({"id": op, "type": "complete"})
 
 
+async def test_every_message_is_a_text_frame(app, resources, callers):
+    """connection_ack, pong, next, complete and error arrive as text frames (`GraphQLWS`
+    asserts each frame is text), and the server takes the client's ping and pong as text."""
+    mine = await agency_with(resources, [])
+    token = callers.issue(officer(mine))["authorization"]
+    async with served(app) as url, GraphQLWS.open(url, authorization=token) as ws:
+        assert (await ws.acknowledged())["type"] == "connection_ack"
+        await ws.send({"type": "ping"})
+        assert await ws.receive() == {"type": "pong"}
+        await ws.send({"type": "pong"})  # an unsolicited pong is allowed and unanswered
+        op = await ws.subscribe("{ __typename }")
+        assert await ws.receive() == {
+            "id": op,
+            "type": "next",
+            "payload": {"data": {"__typename": "Query"}},
+        }
+        assert await ws.receive() == {"id": op, "type": "complete"}
+        refused = await ws.first_answer("subscription { noSuchField }")
+        assert refused["type"] == "error"
+        assert "noSuchField" in refused["payload"][0]["message"]
+        op = await ws.subscribe(EVENTS, {"a": gid(mine)})
+        await asyncio.sleep(0.3)
+        [code] = await transitions(resources, mine)
+        await relay(resources).drain()
+        events = [await ws.receive(), await ws.receive()]  # received, then assigned
+        assert [(e["id"], e["type"]) for e in events] == [(op, "next"), (op, "next")]
+        assert {e["payload"]["data"]["dossierEvents"]["dossierCode"] for e in events} == {code}
+        await ws.send({"id": op, "type": "complete"})
+        assert await ws.quiet(0.3) == []
+
+
 async def test_the_handshake_header_authenticates_too(app, resources, callers):
     mine = await agency_with(resources, [])
     async with served(app) as url, GraphQLWS.open(url, headers=callers.issue(officer(mine))) as ws:

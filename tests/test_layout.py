@@ -155,8 +155,9 @@ def test_no_module_takes_a_dependency_or_stdlib_name():
     offenders = []
     for folder in [*ROOMS, "tests"]:
         for path in (ROOT / folder).rglob("*"):
-            # tests/vendor_plugin is its own installed distribution: its package is a dependency.
-            if "__pycache__" in path.parts or "vendor_plugin" in path.parts:
+            # tests/vendor_plugin is its own installed distribution: its package is a dependency;
+            # tests/clients/node_modules holds the Node clients' packages.
+            if {"__pycache__", "vendor_plugin", "node_modules"} & set(path.parts):
                 continue
             name = path.stem if path.suffix == ".py" else path.name if path.is_dir() else None
             if name and name != "__init__" and name in taken:
@@ -189,6 +190,8 @@ def test_wheel_holds_only_eiso(tmp_path):
         folder = package.replace(".", "/")
         assert any(name.startswith(folder + "/") for name in names), package
     assert "eiso/graphql/schema.graphql" in names
+    assert "eiso/graphql/server/graphiql/static/graphiql.min.js" in names  # GraphiQL offline
+    assert "eiso/graphql/server/graphiql/static/LICENSES.txt" in names
     assert "eiso/infra/migrations/env.py" in names
     # The unpacked wheel works from a neutral directory, with graphql-core intact.
     site = tmp_path / "site"

@@ -343,13 +343,13 @@ def test_websocket_reaches_the_province_view(database, callers):
     with TestClient(app) as http:
         with http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
             ws.send_json({"type": "connection_init"})
-            assert orjson.loads(ws.receive_bytes()) == {"type": "connection_ack"}
+            assert orjson.loads(ws.receive_text()) == {"type": "connection_ack"}  # a text frame
         with (
             pytest.raises(WebSocketDisconnect),
             http.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
         ):
             ws.send_json({"type": "connection_init"})
-            ws.receive_bytes()
+            ws.receive_text()
 
 
 async def test_redis_down_serves_the_cached_module_set(resources, two_provinces, monkeypatch):

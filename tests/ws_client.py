@@ -85,7 +85,10 @@ class GraphQLWS:
     async def next_message(self) -> dict:
         """The next message that is not a ping (a ping is answered)."""
         while True:
-            message = orjson.loads(await self.socket.recv())
+            frame = await self.socket.recv()
+            # graphql-transport-ws is text only: graphql-ws and gql refuse binary frames.
+            assert isinstance(frame, str), f"a binary frame: {frame!r}"
+            message = orjson.loads(frame)
             if message.get("type") == "ping":
                 await self.send({"type": "pong"})
                 continue

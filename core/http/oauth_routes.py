@@ -37,7 +37,7 @@ _templates = jinja2.Environment(
 def _login_page(
     request: Request,
     query: str,
-    client_name: str,
+    grant: AuthorizationCodeGrant,
     *,
     username: str = "",
     error: tuple[str, str] | None = None,
@@ -49,7 +49,7 @@ def _login_page(
     html = _templates.get_template("login.html").render(
         action="/oauth/authorize",
         request_query=query,
-        client_name=client_name,
+        client_name=grant.client.row.name or grant.client.get_client_id(),
         csrf=csrf,
         username=username,
         error_en=error[0] if error else "",
@@ -61,8 +61,11 @@ def _login_page(
         headers={
             "cache-control": "no-store",
             "x-frame-options": "DENY",
+            # form-action covers the redirect that follows the post too (Chromium blocks it
+            # otherwise): the client's redirect_uri, already checked against its registration.
             "content-security-policy": (
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
+                "default-src 'none'; style-src 'unsafe-inline'; "
+                f"form-action 'self' {_origin(grant.redirect_uri)}"
             ),
         },
     )
@@ -78,6 +81,11 @@ def _refused(request: Request, error: OAuth2Error) -> Response:
         server = server_of(request)
         return to_response(server.handle_error_response(None, error))
     return _error_page(error)
+
+
+def _origin(uri: str) -> str:
+    parts = urllib.parse.urlsplit(uri)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _error_page(error: OAuth2Error) -> HTMLResponse:
@@ -113,16 +121,15 @@ async def authorize(request: Request) -> Response:
         grant = await _consent_grant(request, http)
     except OAuth2Error as error:
         return _refused(request, error)
-    client_name = grant.client.row.name or grant.client.get_client_id()
     if request.method == "GET":
-        return _login_page(request, query, client_name)
+        return _login_page(request, query, grant)
 
     expected = request.session.get(CSRF, "")
     if not expected or not secrets.compare_digest(csrf, expected):
         return _login_page(
             request,
             query,
-            client_name,
+            grant,
             username=username,
             status=400,
             error=(
@@ -135,9 +142,7 @@ async def authorize(request: Request) -> Response:
     outcome = await sign_in(request.app.state.resources, username, password)
     if outcome.user is None or outcome.locked_for:
         status, message = _refusal(outcome)
-        return _login_page(
-            request, query, client_name, username=username, status=status, error=message
-        )
+        return _login_page(request, query, grant, username=username, status=status, error=message)
     return await respond(server, server.create_authorization_response, http, outcome.user, grant)
 
 

@@ -32,14 +32,19 @@ class ProvinceGraphQL:
         *,
         dev: bool,
         allowed_origins: Iterable[str] = (),
+        graphiql: bool | None = None,
     ) -> None:
         self.assembler, self.active = assembler, active
         self.dev, self.allowed_origins = dev, tuple(allowed_origins)
+        self.graphiql = graphiql
         self.view_for = functools.lru_cache(maxsize=64)(self._view)
 
     def _view(self, modules: frozenset[str]) -> GraphQLView:
         return GraphQLView(
-            self.assembler.schema_for(modules), dev=self.dev, allowed_origins=self.allowed_origins
+            self.assembler.schema_for(modules),
+            dev=self.dev,
+            allowed_origins=self.allowed_origins,
+            graphiql=self.graphiql,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

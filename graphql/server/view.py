@@ -11,18 +11,19 @@ text to run: a registered document named by its hash, or a refusal under
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import orjson
 import strawberry
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -33,6 +34,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
+from eiso.graphql.server import ide
 from eiso.graphql.server.context import Context
 from eiso.graphql.server.errors import (
     MUTATION_REQUIRES_POST,
@@ -93,17 +95,34 @@ class _TrustedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
 
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames: the protocol's clients (graphql-ws, gql)
+    refuse binary ones, which Strawberry sends whenever `encode_json` returns bytes."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = _TrustedTransportWS
+    websocket_adapter_class = TextFrames
 
     def __init__(
-        self, schema: strawberry.Schema, *, dev: bool, allowed_origins: Iterable[str] = ()
+        self,
+        schema: strawberry.Schema,
+        *,
+        dev: bool,
+        allowed_origins: Iterable[str] = (),
+        graphiql: bool | None = None,
     ) -> None:
         self.dev = dev
         self._only: bool | None = None  # EISO_GRAPHQL_TRUSTED_ONLY, read at the first request
         super().__init__(
             schema,
-            graphql_ide="graphiql" if dev else None,
+            graphql_ide="graphiql" if (dev if graphiql is None else graphiql) else None,
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             multipart_uploads_enabled=False,
@@ -111,8 +130,12 @@ class GraphQLView(GraphQL[Context, None]):
             allowed_origins=tuple(allowed_origins),
         )
 
+    @property
+    def graphql_ide_html(self) -> str:
+        return ide.page()  # Strawberry's page loads GraphiQL from a CDN
+
     def encode_json(self, data: object) -> bytes:
-        return orjson.dumps(data)
+        return orjson.dumps(data)  # HTTP bodies: bytes, no decoding (websockets: `TextFrames`)
 
     def parse_json(self, data: str | bytes) -> object:
         return orjson.loads(data)  # orjson's error is a json.JSONDecodeError: same 400
