@@ -86,8 +86,8 @@ async def test_an_agency_sees_its_generated_dossiers(app, callers, resources, ge
         (n["receivedAt"] for n in nodes), reverse=True
     )  # latest first
 
-    returned_total, returned = await all_pages(gql, {"status": "returned"})
-    assert 0 < returned_total < total and {n["status"] for n in returned} == {"returned"}
+    returned_total, returned = await all_pages(gql, {"status": "RETURNED"})
+    assert 0 < returned_total < total and {n["status"] for n in returned} == {"RETURNED"}
     late_total, _ = await all_pages(gql, {"late": True})
     on_time_total, _ = await all_pages(gql, {"late": False})
     assert late_total > 0 and late_total + on_time_total == total
@@ -116,14 +116,14 @@ async def test_a_province_sees_only_its_agencies(app, callers, generated):
         frozenset({Role.leader}),
         province_id=first["id"],
     )
-    total, _ = await all_pages(Caller(app, callers.issue(leader)), {"status": "returned"})
+    total, _ = await all_pages(Caller(app, callers.issue(leader)), {"status": "RETURNED"})
     everyone = Principal(
         "leader-other",
         TenantScope.province(second["id"]),
         frozenset({Role.leader}),
         province_id=second["id"],
     )
-    other, _ = await all_pages(Caller(app, callers.issue(everyone)), {"status": "returned"})
+    other, _ = await all_pages(Caller(app, callers.issue(everyone)), {"status": "RETURNED"})
     assert total > 0 and other > 0
     body = await Caller(app, callers.issue(leader))("{ dossiers(first: 1) { totalCount } }")
     assert body["data"]["dossiers"]["totalCount"] == sum(a["dossiers"] for a in first["agencies"])
@@ -135,7 +135,7 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
     province = generated.provinces[1]
     agency = province["agencies"][0]
     gql = Caller(app, callers.issue(officer(province, agency)))
-    _, nodes = await all_pages(gql, {"status": "returned"})
+    _, nodes = await all_pages(gql, {"status": "RETURNED"})
     code = nodes[0]["code"]
     public = Caller(app, {}, address=unique_code("10.9.9."))
     seen = await public(
@@ -143,10 +143,10 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
         "timeline { action } } }",
         {"c": code, "k": lookup_key(code)},
     )
-    assert seen["data"]["publicDossier"]["status"] == "returned"
+    assert seen["data"]["publicDossier"]["status"] == "RETURNED"
     assert [e["action"] for e in seen["data"]["publicDossier"]["timeline"]][-2:] == [
-        "processed",
-        "returned",
+        "PROCESSED",
+        "RETURNED",
     ]
 
     async with resources.session(TenantScope.nation()) as session, session.begin():
@@ -161,6 +161,6 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
     )
     body = await gql(receive)
     assert "errors" not in body, body
-    assert body["data"]["receiveDossier"]["dossier"]["status"] == "received"
+    assert body["data"]["receiveDossier"]["dossier"]["status"] == "RECEIVED"
     total, _ = await all_pages(gql)
     assert total == agency["dossiers"] + await handed_to(resources, agency["id"]) + 1

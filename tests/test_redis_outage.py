@@ -116,6 +116,9 @@ async def outage_app(database, redis_server) -> AsyncIterator[tuple]:
         migration_database_url=database.owner_url,
         redis_url=redis_server.url,
         redis_prefix=f"eiso-outage-{secrets.token_hex(4)}:",
+        # One issuer for the tokens signed over httpx and the websocket served by uvicorn
+        # (unset, each would be the address it was reached at).
+        issuer="http://testserver",
         log_json=False,
         plugins=[],
         events_relay=True,
