@@ -138,6 +138,20 @@ def _bare(operation: str, description: str, move: Move) -> DossierNode:
     )
 
 
+def _clocked(operation: str, description: str, move: Move) -> DossierNode:
+    """The mutation `operation`: the engine's `move`, which sets the appointment on the
+    agency's working calendar (acceptance starts the clock, a supplement resumes it)."""
+
+    async def resolve(
+        info: strawberry.Info, id: strawberry.ID, expected_version: int
+    ) -> DossierNode:
+        return await _move(info, id, expected_version, move, calendar=await _calendar(info))
+
+    return strawberry.mutation(
+        resolver=resolve, description=description, extensions=guard(operation)
+    )
+
+
 async def _receipt_slip(
     info: strawberry.Info, session: AsyncSession, got: engine.Received
 ) -> str | None:
@@ -250,17 +264,12 @@ class DossiersMutation:
             receipt_slip_html=receipt,
         )
 
-    @strawberry.mutation(
-        description="Accept an online dossier (new → received): its clock starts and it gets "
+    accept_dossier = _clocked(
+        "acceptDossier",
+        "Accept an online dossier (new → received): its clock starts and it gets "
         "its receipt slip (01) and process control slip (05).",
-        extensions=guard("acceptDossier"),
+        engine.accept,
     )
-    async def accept_dossier(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
-    ) -> DossierNode:
-        return await _move(
-            info, id, expected_version, engine.accept, calendar=await _calendar(info)
-        )
 
     refuse_dossier = _reasoned(
         "refuseDossier",
@@ -327,17 +336,12 @@ class DossiersMutation:
         engine.request_supplement,
     )
 
-    @strawberry.mutation(
-        description="The supplement arrived: the clock resumes, the appointment moves (a dossier "
+    supplement_received = _clocked(
+        "supplementReceived",
+        "The supplement arrived: the clock resumes, the appointment moves (a dossier "
         "not yet accepted goes back to new, to be checked again).",
-        extensions=guard("supplementReceived"),
+        engine.supplement_received,
     )
-    async def supplement_received(
-        self, info: strawberry.Info, id: strawberry.ID, expected_version: int
-    ) -> DossierNode:
-        return await _move(
-            info, id, expected_version, engine.supplement_received, calendar=await _calendar(info)
-        )
 
     @strawberry.mutation(
         description="Ask the applicant to meet the financial obligation.",
