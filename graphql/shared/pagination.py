@@ -109,6 +109,15 @@ def tenant_key(row: TenantKeyed) -> list[Any]:
     return [row.province_id, row.id]
 
 
+def each_of(of: Callable[[R], N]) -> Callable[[AsyncSession, Sequence[R]], Awaitable[list[N]]]:
+    """`newest_first`'s `make` for a node built from its row alone (no nested loads)."""
+
+    async def make(session: AsyncSession, rows: Sequence[R]) -> list[N]:
+        return [of(row) for row in rows]
+
+    return make
+
+
 async def newest_first(
     info: strawberry.Info,
     model: type[Keyed],

@@ -24,7 +24,7 @@ from eiso.graphql.qms.improvement.nodes import (
 )
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.connections import Connection, page_of
-from eiso.graphql.shared.pagination import newest_first
+from eiso.graphql.shared.pagination import each_of, newest_first
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency, IsoStatus
@@ -62,14 +62,13 @@ class ImprovementQuery:
         before: str | None = None,
         open_only: bool = True,
     ) -> Connection[ReviewFlagNode]:
-        async def make(
-            session: AsyncSession, rows: Sequence[conformity.ReviewFlag]
-        ) -> list[ReviewFlagNode]:
-            return [ReviewFlagNode.of(row) for row in rows]
-
         where = (col(conformity.ReviewFlag.reviewed_at).is_(None),) if open_only else ()
         return await newest_first(
-            info, conformity.ReviewFlag, page_of(first, after, last, before), make, where
+            info,
+            conformity.ReviewFlag,
+            page_of(first, after, last, before),
+            each_of(ReviewFlagNode.of),
+            where,
         )
 
     @strawberry.field(

@@ -28,7 +28,7 @@ from eiso.graphql.qms.registers.nodes import (
 )
 from eiso.graphql.shared.connections import Connection, page_of
 from eiso.graphql.shared.lookup import load_node
-from eiso.graphql.shared.pagination import newest_first
+from eiso.graphql.shared.pagination import each_of, newest_first
 from eiso.graphql.shared.permissions import guard
 from eiso.tenants.scope import TenantScope
 
@@ -110,11 +110,10 @@ class RegistersQuery:
         before: str | None = None,
         models_only: bool = False,
     ) -> Connection[DocumentNode]:
-        async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
-            return [DocumentNode.of(row) for row in rows]
-
         where = (col(Document.is_model).is_(True),) if models_only else ()
-        return await newest_first(info, Document, page_of(first, after, last, before), make, where)
+        return await newest_first(
+            info, Document, page_of(first, after, last, before), each_of(DocumentNode.of), where
+        )
 
     @strawberry.field(
         description="The model documents of the caller's province, which its agencies adopt.",
@@ -182,12 +181,9 @@ class RegistersQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[NonconformityNode]:
-        async def make(
-            session: AsyncSession, rows: Sequence[Nonconformity]
-        ) -> list[NonconformityNode]:
-            return [NonconformityNode.of(row) for row in rows]
-
-        return await newest_first(info, Nonconformity, page_of(first, after, last, before), make)
+        return await newest_first(
+            info, Nonconformity, page_of(first, after, last, before), each_of(NonconformityNode.of)
+        )
 
     @strawberry.field(description="The risk register (newest first).", extensions=guard("risks"))
     async def risks(
@@ -198,10 +194,9 @@ class RegistersQuery:
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[RiskNode]:
-        async def make(session: AsyncSession, rows: Sequence[Risk]) -> list[RiskNode]:
-            return [RiskNode.of(row) for row in rows]
-
-        return await newest_first(info, Risk, page_of(first, after, last, before), make)
+        return await newest_first(
+            info, Risk, page_of(first, after, last, before), each_of(RiskNode.of)
+        )
 
     @strawberry.field(
         description="Internal audit programmes with their plans.",
