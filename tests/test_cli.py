@@ -68,6 +68,27 @@ def test_serve_refuses_several_workers_on_memory_redis():
     assert "EISO_REDIS_URL" in result.stderr
 
 
+@pytest.mark.parametrize("command", [("events", "relay", "--once"), ("events", "hooks", "--once")])
+def test_event_commands_refuse_memory_redis(tmp_path, command):
+    """fakeredis lives inside the command's process: a relay would mark the rows sent into a
+    stream nobody reads, a hook worker would read a stream nobody writes. One line, exit 1,
+    the waiting event still unsent."""
+    env = {"EISO_DATABASE_URL": f"sqlite:///{tmp_path / 'eiso.db'}", "EISO_LOG_JSON": "false"}
+    assert eiso("db", "upgrade", env=env).returncode == 0
+    with sqlite3.connect(tmp_path / "eiso.db") as db:
+        db.execute(
+            "insert into outbox (topic, payload, created_at) values ('dossier', '{}', ?)",
+            ("2026-12-05 00:00:00",),
+        )
+    result = eiso(*command, env={**env, "EISO_REDIS_URL": "memory://"})
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"eiso: eiso {command[0]} {command[1]} " in lines[0]
+    assert "need a shared Redis: set EISO_REDIS_URL=redis://" in lines[0]
+    with sqlite3.connect(tmp_path / "eiso.db") as db:
+        assert db.execute("select count(*) from outbox where sent_at is null").fetchone() == (1,)
+
+
 def test_uvicorn_factory_with_a_bad_setting_says_one_line():
     uvicorn = str(pathlib.Path(sys.executable).parent / "uvicorn")
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}

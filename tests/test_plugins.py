@@ -39,7 +39,9 @@ def load(*plugins, allow=None) -> PluginRegistry:
 def test_a_good_plugin_loads():
     registry = load(Good())
     record = registry.records["good"]
-    assert (record.state, record.version, record.reason) == ("loaded", "1.2.3", "")
+    # `version` is the distribution's (none here: an object handed over directly)
+    assert (record.state, record.version, record.reason) == ("loaded", None, "")
+    assert record.info is not None and record.info.version == "1.2.3"
 
 
 def test_import_failure_is_reported_and_skipped():
@@ -304,3 +306,58 @@ async def test_a_hanging_dossier_event_hook_times_out_alone():
     failures = await registry.dispatch_dossier_event(_event(), {"hangs", "ok"}, timeout=0.05)
     assert list(failures) == ["hangs"] and "TimeoutError" in failures["hangs"]
     assert len(ok.heard) == 1
+
+
+def test_plugins_list_and_modules_list_agree_on_skipped_modules(monkeypatch, tmp_path):
+    """One row per module in both commands: `version` always the distribution's (not the
+    version the module declares once loaded), `state` loaded or skipped with the reason."""
+    import json
+
+    import eiso.core.plugins.registry as plugins_module
+    from eiso.core.cli import app
+    from eiso.core.settings import get_settings
+
+    def broken() -> object:
+        raise ImportError("no such package")
+
+    sources = [
+        PluginSource("good", lambda: Good("good"), "9.9.9"),  # declares 1.2.3
+        PluginSource("broken", broken, "4.5.6"),
+        PluginSource("other", lambda: Good("other"), "7.0.0"),
+    ]
+    monkeypatch.setattr(plugins_module, "installed_sources", lambda: sources)
+    monkeypatch.setenv("EISO_PLUGINS", "good,broken,ghost")
+    monkeypatch.setenv("EISO_DATABASE_URL", f"sqlite:///{tmp_path / 'eiso.db'}")
+    monkeypatch.setenv("EISO_REDIS_URL", "memory://")
+    get_settings.cache_clear()
+    try:
+        plugins = CliRunner().invoke(app, ["plugins", "list", "--json"])
+        modules = CliRunner().invoke(app, ["modules", "list", "--json"])
+        table = CliRunner().invoke(app, ["modules", "list"], env={"COLUMNS": "200"})
+    finally:
+        get_settings.cache_clear()
+    assert plugins.exit_code == 0, plugins.output
+    assert modules.exit_code == 0, modules.output
+    rows = {row["name"]: row for row in json.loads(plugins.stdout)}
+    assert json.loads(modules.stdout) == json.loads(plugins.stdout)
+    assert rows["good"] == {"name": "good", "version": "9.9.9", "state": "loaded", "reason": ""}
+    assert (rows["broken"]["version"], rows["broken"]["state"]) == ("4.5.6", "skipped")
+    assert rows["broken"]["reason"].startswith("import failed: ImportError")
+    assert rows["other"] == {
+        "name": "other",
+        "version": "7.0.0",
+        "state": "skipped",
+        "reason": "not in EISO_PLUGINS",
+    }
+    assert rows["ghost"] == {
+        "name": "ghost",
+        "version": "?",
+        "state": "skipped",
+        "reason": "not installed",
+    }
+    cells = {
+        cells[0]: cells[1:]
+        for line in table.stdout.splitlines()
+        if (cells := [cell.strip() for cell in line.split("│")[1:-1]])
+    }
+    assert cells["other"] == ["7.0.0", "skipped", "not in EISO_PLUGINS"]

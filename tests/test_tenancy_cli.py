@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.test_cli import eiso
@@ -93,10 +95,19 @@ def test_modules_enable_disable_list(env):
     listed = eiso("modules", "list", "--province", "22", env=env)
     assert listed.returncode == 0 and "vendor_demo" in listed.stdout and "yes" in listed.stdout
     assert eiso("modules", "disable", "--province", "22", "vendor_demo", env=env).returncode == 0
-    listed = eiso("modules", "list", "--province", "22", env=env)
-    row = next(line for line in listed.stdout.splitlines() if "vendor_demo" in line)
-    cells = [cell.strip() for cell in row.split("│")]
-    assert cells[1:4] == ["vendor_demo", "yes", "no"]  # module, installed, enabled
+    listed = eiso("modules", "list", "--province", "22", "--json", env=env)
+    row = next(row for row in json.loads(listed.stdout) if row["name"] == "vendor_demo")
+    assert (row["state"], row["version"], row["enabled"]) == ("loaded", "0.3.0", False)
+    assert row["changed_by"].startswith("cli:") and row["changed_at"]
+    only = eiso(
+        "modules", "list", "--province", "22", "--json", env={**env, "EISO_PLUGINS": "vendor_demo"}
+    )
+    row = next(row for row in json.loads(only.stdout) if row["name"] == "birth_registration")
+    assert (row["state"], row["reason"], row["enabled"]) == (
+        "skipped",
+        "not in EISO_PLUGINS",
+        False,
+    )
     bad = eiso("modules", "enable", "--province", "22", "Bad Name", env=env)
     assert bad.returncode == 1 and "MODULE 'Bad Name'" in bad.stderr
     assert eiso("modules", "enable", "--province", "99", "vendor_demo", env=env).returncode == 1

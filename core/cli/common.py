@@ -47,6 +47,18 @@ def settings() -> Settings:
     return get_settings()
 
 
+def require_shared_redis(what: str) -> Settings:
+    """The settings, refusing `memory://` for `what`: fakeredis lives inside this process, so
+    another process would never read (or write) what this one sees."""
+    current = settings()
+    if current.is_memory_redis:
+        fail(
+            f"{what} need a shared Redis: set EISO_REDIS_URL=redis://... "
+            "(memory:// lives inside one process)"
+        )
+    return current
+
+
 def cli_actor() -> str:
     """Who the audit trail and the change records name for work done at the command line."""
     return f"cli:{getpass.getuser()}"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources
+from eiso.core.cli.common import fail, require_shared_redis, run_with_resources
 
 if TYPE_CHECKING:
     from eiso.core.resources import Resources
@@ -25,6 +25,9 @@ def relay(
     from redis.exceptions import RedisError
 
     from eiso.infra.relay import Relay
+
+    # memory:// would mark the rows sent into a stream only this process could read
+    require_shared_redis("eiso events relay and the web workers")
 
     async def work(resources: Resources) -> int | None:
         relay = Relay(resources.sessionmaker, resources.redis, resources.key)
@@ -52,6 +55,9 @@ def hooks(
     from eiso.core.dossiers.hooks import HookWorkers
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.infra.stream_reader import LeaseLost
+
+    # memory:// would read a stream no relay writes to
+    require_shared_redis("eiso events hooks and the relay")
 
     async def work(resources: Resources) -> dict[str, int]:
         workers = HookWorkers(resources, PluginRegistry.load(resources.settings.plugins))

@@ -18,13 +18,15 @@ app = typer.Typer(help="Modules per province.", no_args_is_help=True)
 @app.command("list")
 def list_modules(
     province: str | None = typer.Option(None, "--province", help="show this province's state"),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Installed modules, and which the province enabled."""
-    from rich.console import Console
-    from rich.table import Table
+    """Every module as `plugins list` shows it (distribution version, loaded or skipped and
+    why), and with --province whether that province enabled it."""
     from sqlmodel import select
 
-    from eiso.core.plugins.activation import installed_modules
+    from eiso.core.cli.common import echo_json, settings
+    from eiso.core.cli.plugins_cmd import plugin_rows
+    from eiso.core.plugins.registry import PluginRegistry
     from eiso.tenants.modules import ModuleActivation
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import get_province
@@ -44,19 +46,36 @@ def list_modules(
     states = run_with_resources(work)
     if states is None:
         fail(f"--province {province!r}: no such province")
-    table = Table(
-        "module", "installed", *(("enabled", "changed by", "changed at") if province else ())
-    )
-    installed = installed_modules()
-    for name in sorted(set(installed) | set(states)):
-        cells = [name, "yes" if name in installed else "no"]
-        if province:
-            row = states.get(name)
-            cells += [
-                "yes" if row and row.enabled else "no",
-                row.changed_by if row else "",
-                row.changed_at.isoformat(timespec="seconds") if row else "",
-            ]
+    rows: list[dict[str, object]] = [
+        {**row, **(_activation(states.get(row["name"])) if province else {})}
+        for row in plugin_rows(PluginRegistry.load(settings().plugins), states)
+    ]
+    if json_output:
+        echo_json(rows)
+        return
+    _print_table(rows, bool(province))
+
+
+def _activation(row: ModuleActivation | None) -> dict[str, object]:
+    """A province's switch for one module; no row means never enabled."""
+    return {
+        "enabled": bool(row and row.enabled),
+        "changed_by": row.changed_by if row else "",
+        "changed_at": row.changed_at.isoformat(timespec="seconds") if row else "",
+    }
+
+
+def _print_table(rows: list[dict[str, object]], with_province: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    extra = ("enabled", "changed by", "changed at") if with_province else ()
+    table = Table("module", "version", "state", "why", *extra)
+    for row in rows:
+        cells = [str(row[key]) for key in ("name", "version", "state", "reason")]
+        if with_province:
+            cells += ["yes" if row["enabled"] else "no", str(row["changed_by"])]
+            cells.append(str(row["changed_at"]))
         table.add_row(*cells)
     Console().print(table)
 

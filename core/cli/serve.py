@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import typer
 
-from eiso.core.cli.common import fail, settings
+from eiso.core.cli.common import require_shared_redis, settings
 
 
 def serve(
@@ -14,12 +14,7 @@ def serve(
     """Run the app under uvicorn."""
     import uvicorn
 
-    current = settings()
-    if workers > 1 and current.is_memory_redis:
-        fail(
-            "several workers need a shared Redis: set EISO_REDIS_URL=redis://... "
-            "(memory:// lives inside one process)"
-        )
+    current = require_shared_redis("several workers") if workers > 1 else settings()
     if workers > 1 and current.is_sqlite:
         typer.echo(
             "eiso: note: several workers on SQLite share one file; use PostgreSQL in production",

@@ -69,7 +69,7 @@ def installed_sources() -> list[PluginSource]:
 @dataclasses.dataclass
 class PluginRecord:
     name: str
-    version: str | None
+    version: str | None  # the distribution's version (the module's own is `info.version`)
     state: str = SKIPPED
     reason: str = ""
     info: ModuleInfo | None = None
@@ -163,7 +163,7 @@ class PluginRegistry:
             if not isinstance(item, Procedure):
                 raise PluginError("eiso_procedures() must return eiso.core.sdk.Procedure items")
             procedures.append(item)
-        record.info, record.version = info, info.version
+        record.info = info  # record.version stays the distribution's, loaded or not
         record.procedures = tuple(procedures)
         record.query_type = self._call(plugin, "eiso_graphql_query")
         record.mutation_type = self._call(plugin, "eiso_graphql_mutation")
