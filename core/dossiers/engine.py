@@ -39,6 +39,7 @@ from eiso.tenants.scope import grant_handover, scope_of
 
 TOPIC = "dossier"
 CITIZEN = "citizen"  # the actor of a move the citizen makes through the portal (no account)
+MAX_IDEMPOTENCY_KEY = 128  # the column holds 200; a client key is a UUID or alike
 
 
 @dataclasses.dataclass
@@ -214,6 +215,13 @@ async def receive(
 ) -> Received:
     """Receive a dossier at the counter (status received, with its appointment) or register
     one filed online (status new, to be accepted or refused)."""
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise DomainError(
+            f"idempotencyKey: at most {MAX_IDEMPOTENCY_KEY} characters",
+            f"idempotencyKey: tối đa {MAX_IDEMPOTENCY_KEY} ký tự",
+            code="BAD_INPUT",
+            field="idempotencyKey",
+        )
     now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, procedure_code)
     adoption = await catalogue.adoption_of(session, agency.id, procedure_code)

@@ -90,6 +90,9 @@ class Metric(str, enum.Enum):
     satisfied = "satisfied"
 
 
+_FIRST_DAY = dt.date(1900, 1, 1)
+
+
 def _bad_period(message: str, message_vi: str) -> DomainError:
     return DomainError(message, message_vi, code="BAD_PERIOD", field="period")
 
@@ -122,6 +125,11 @@ class Period:
                 raise _bad_period(
                     "period: give a year (with a quarter or a month), or from and to",
                     "kỳ báo cáo: chọn năm (kèm quý hoặc tháng), hoặc từ ngày đến ngày",
+                )
+            if not (start >= _FIRST_DAY and to < dt.date.max):  # `end` is the day after `to`
+                raise _bad_period(
+                    "period: days from 1900-01-01 to 9999-12-30",
+                    "kỳ báo cáo: ngày từ 01/01/1900 đến 30/12/9999",
                 )
             if to < start:
                 raise _bad_period(

@@ -33,6 +33,7 @@ from sqlmodel import col
 
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
+from eiso.core.errors import DomainError
 from eiso.graphql.shared.connections import Page, bad_cursor, decode_cursor
 from eiso.graphql.shared.selections import selects
 from eiso.infra.clock import aware
@@ -82,6 +83,18 @@ class Shape(NamedTuple):
     backward: bool = False
 
 
+def _zoned(moment: dt.datetime, field: str) -> dt.datetime:
+    """A bound must name its time zone: a naive one would be read in the server's."""
+    if moment.utcoffset() is None:
+        raise DomainError(
+            f"{field}: give a time zone (2026-01-31T00:00:00+07:00)",
+            f"{field}: cần ghi múi giờ (ví dụ 2026-01-31T00:00:00+07:00)",
+            code="BAD_INPUT",
+            field=field,
+        )
+    return moment
+
+
 def statement(
     f: DossierFilter, page: Page, now: dt.datetime, scope: TenantScope
 ) -> tuple[Select, Select, dict[str, Any]]:
@@ -93,9 +106,9 @@ def statement(
     if f.procedure_code:
         params["procedure_code"] = f.procedure_code
     if f.received_from:
-        params["received_from"] = f.received_from
+        params["received_from"] = _zoned(f.received_from, "receivedFrom")
     if f.received_to:
-        params["received_to"] = f.received_to
+        params["received_to"] = _zoned(f.received_to, "receivedTo")
     if search_key(f.search):
         params.update(prefix_values("search", search_key(f.search)))
     if f.late is not None:

@@ -8,7 +8,9 @@ drops what they cost:
 
 - one bounded LRU per schema maps the query text to its parsed document and validation
   errors (the token cap, graphql-core's rules, Strawberry's own rules and ours in
-  graphql/server/limits.py), so a repeated query is a dict lookup;
+  graphql/server/limits.py, and the literal arguments' hygiene of graphql/server/inputs.py),
+  so a repeated query is a dict lookup;
+- the variable values pass the same hygiene before anything runs;
 - the operation type is checked against what the transport allows (no mutation over GET)
   before validation errors are reported, as Strawberry does;
 - graphql-core executes with Strawberry's execution context (field extensions, `info`,
@@ -40,6 +42,7 @@ from strawberry.utils.operation import get_operation_type
 
 from eiso.graphql.server.errors import parse_failed, validation_failed
 from eiso.graphql.server.executor import EisoExecutionContext
+from eiso.graphql.server.inputs import literal_error, variable_arguments, variables_error
 from eiso.graphql.server.introspection import is_introspection_only
 from eiso.graphql.server.limits import (
     HygieneFactory,
@@ -61,6 +64,7 @@ class Prepared(NamedTuple):
     errors: list[GraphQLError]
     pages_by_variable: bool = False  # a `first`/`last` given by a variable
     introspection_only: bool = False  # an answer that depends on the schema alone
+    variable_arguments: dict[str, str] | None = None  # variable -> the argument it is
 
 
 class Answers:
@@ -116,6 +120,9 @@ class EisoSchema(strawberry.Schema):
             failed = GraphQLError(str(error), original_error=error)
             return Prepared(None, [parse_failed(failed, self.limits.max_tokens)])
         errors = validation_failed(validate_document(self._schema, document, self.rules))
+        if not errors:
+            bad = literal_error(document)
+            errors = [bad] if bad is not None else []
         if errors:
             return Prepared(document, errors)
         return Prepared(
@@ -123,6 +130,7 @@ class EisoSchema(strawberry.Schema):
             errors,
             pages_by_variable=pages_by_variable(document),
             introspection_only=is_introspection_only(document),
+            variable_arguments=variable_arguments(document),
         )
 
     async def execute(
@@ -153,6 +161,9 @@ class EisoSchema(strawberry.Schema):
             self._check_operation(document, operation_name, allowed_operation_types)
         if errors or document is None:  # no document: a parse error
             return self._failed(errors)
+        bad = variables_error(variable_values, prepared.variable_arguments or {})
+        if bad is not None:
+            return self._failed([bad])
         if prepared.introspection_only:
             key = _answer_key(query, operation_name, variable_values)
             answer = self.introspection_answers.get(key)

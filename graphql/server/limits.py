@@ -38,6 +38,7 @@ from eiso.graphql.server.errors import (
     validation_failed,
 )
 from eiso.graphql.server.errors import error as problem_error
+from eiso.graphql.server.inputs import literal_error, variable_arguments, variables_error
 from eiso.graphql.server.introspection import META_FIELDS, introspection_cost, standard_cost
 from graphql import (
     BREAK,
@@ -690,5 +691,10 @@ class Hygiene(ParserCache, ValidationCache):
             )
             if error is not None:
                 errors = [error]  # a new list: the cached one stays as it was
+        if not errors and document is not None:  # as graphql/server/execution.py
+            bad = literal_error(document) or variables_error(
+                context.variables, variable_arguments(document)
+            )
+            errors = [bad] if bad is not None else errors
         context.pre_execution_errors = errors
         yield
