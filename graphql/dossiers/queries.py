@@ -12,7 +12,7 @@ from sqlmodel import col
 from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers import public_limit, service
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
-from eiso.graphql.dossiers import page
+from eiso.graphql.dossiers import page as listing
 from eiso.graphql.dossiers.nodes import (
     DossierNode,
     DossierStatus,
@@ -21,7 +21,7 @@ from eiso.graphql.dossiers.nodes import (
     PublicEvent,
     SupplementRequest,
 )
-from eiso.graphql.shared.connections import Connection, page_of
+from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, connection_of_nodes, keyset_page
 from eiso.graphql.shared.permissions import guard
@@ -73,15 +73,8 @@ class DossiersQuery:
     @strawberry.field(
         description="The procedure catalogue of the loaded modules.", extensions=guard("procedures")
     )
-    async def procedures(
-        self,
-        info: strawberry.Info,
-        first: int | None = 50,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[ProcedureNode]:
-        page = page_of(first, after, last, before, default=50)
+    @paged(default=50)
+    async def procedures(self, info: strawberry.Info, page: Page) -> Connection[ProcedureNode]:
         async with info.context.resources.session(TenantScope.nation()) as session:
             statement = select(ProcedureRecord).where(col(ProcedureRecord.active).is_(True))
             rows, more, total = await keyset_page(
@@ -116,28 +109,28 @@ class DossiersQuery:
         "only when asked for.",
         extensions=guard("dossiers"),
     )
+    @paged(default=50)
     async def dossiers(
         self,
         info: strawberry.Info,
         filter: DossierFilter | None = None,
-        first: int | None = 50,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        *,
+        page: Page,
     ) -> Connection[DossierNode]:
         principal = require_principal(info.context.principal)
-        wanted = page_of(first, after, last, before, default=50)
         now = utcnow()
-        statement, total_statement, params = page.statement(
-            filter or DossierFilter(), wanted, now, principal.tenant
+        statement, total_statement, params = listing.statement(
+            filter or DossierFilter(), page, now, principal.tenant
         )
         async with info.context.resources.session(principal.tenant) as session:
-            rows, more = await page.fetch(session, statement, params, wanted)
+            rows, more = await listing.fetch(session, statement, params, page)
             total = (
-                await page.count(session, total_statement, params) if page.wants_total(info) else 0
+                await listing.count(session, total_statement, params)
+                if listing.wants_total(info)
+                else 0
             )
         nodes = DossierNode.of_rows(rows, now)
-        return connection_of_nodes(rows, nodes, more, total, page.cursor_key, wanted)
+        return connection_of_nodes(rows, nodes, more, total, listing.cursor_key, page)
 
     @strawberry.field(
         description="The citizen's lookup (no account): status, appointment, timeline; no "

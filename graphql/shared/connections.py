@@ -12,8 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, TypeVar, cast
 
 import orjson
 import strawberry
@@ -22,6 +24,7 @@ from eiso.core.errors import DomainError
 
 T = TypeVar("T")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 MAX_PAGE = 100
 
 
@@ -124,6 +127,45 @@ def page_of(
             field="after",
         )
     return Page(_checked(default if last is None else last, "last"), before, backward=True)
+
+
+def paged(default: int = 20) -> Callable[[F], F]:
+    """Declares a connection resolver's four Relay arguments once: the resolver takes
+    `page: Page` where `first` (= `default`), `after`, `last` and `before` stand in the
+    field's arguments (so the SDL lists them there), and receives what `page_of` makes of them.
+    Put it under `@strawberry.field`, which reads the arguments from the signature."""
+
+    def decorate(resolver: F) -> F:
+        signature = inspect.signature(resolver)
+        params = list(signature.parameters.values())
+        at = next(i for i, param in enumerate(params) if param.name == "page")
+        kind = params[at].kind
+        arguments = [
+            inspect.Parameter("first", kind, default=default, annotation=int | None),
+            inspect.Parameter("after", kind, default=None, annotation=str | None),
+            inspect.Parameter("last", kind, default=None, annotation=int | None),
+            inspect.Parameter("before", kind, default=None, annotation=str | None),
+        ]
+
+        @functools.wraps(resolver)
+        async def resolve(
+            *args: Any,
+            first: int | None = default,
+            after: str | None = None,
+            last: int | None = None,
+            before: str | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            page = page_of(first, after, last, before, default=default)
+            return await resolver(*args, page=page, **kwargs)
+
+        # Strawberry (through inspect) reads `__signature__` before following `__wrapped__`.
+        resolve.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*params[:at], *arguments, *params[at + 1 :]]
+        )
+        return cast(F, resolve)
+
+    return decorate
 
 
 def _checked(size: int, name: str) -> int:

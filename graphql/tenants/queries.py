@@ -13,7 +13,7 @@ from eiso.core.auth.rules import require_principal
 from eiso.core.errors import NotFound
 from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import installed_modules
-from eiso.graphql.shared.connections import Connection, Page, page_of
+from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
 from eiso.graphql.shared.permissions import guard
@@ -63,16 +63,14 @@ class TenantsQuery:
         description="Every province (public reference data). `search` ignores diacritics.",
         extensions=guard("provinces"),
     )
+    @paged(default=50)
     async def provinces(
         self,
         info: strawberry.Info,
         search: str | None = None,
-        first: int | None = 50,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        *,
+        page: Page,
     ) -> Connection[ProvinceNode]:
-        page = page_of(first, after, last, before, default=50)
         async with info.context.resources.session(TenantScope.nation()) as session:
             rows, more, total = await _page_by_name(
                 session, select(Province), Province, search, page
@@ -95,18 +93,16 @@ class TenantsQuery:
         description="The agencies the caller may see, by name. `search` ignores diacritics.",
         extensions=guard("agencies"),
     )
+    @paged()
     async def agencies(
         self,
         info: strawberry.Info,
         province_code: str | None = None,
         search: str | None = None,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        *,
+        page: Page,
     ) -> Connection[AgencyNode]:
         principal = require_principal(info.context.principal)
-        page = page_of(first, after, last, before, default=20)
         statement = select(Agency)
         if province_code is not None:
             statement = statement.join(Province, col(Province.id) == col(Agency.province_id)).where(

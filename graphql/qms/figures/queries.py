@@ -31,7 +31,7 @@ from eiso.graphql.shared.connections import (
     Page,
     bad_cursor,
     decode_cursor,
-    page_of,
+    paged,
 )
 from eiso.graphql.shared.pagination import connection_of_nodes, newest_first, tenant_key
 from eiso.graphql.shared.permissions import guard
@@ -122,6 +122,7 @@ class FiguresQuery:
         description="The dossiers behind one number of the figures (by code, oldest first).",
         extensions=guard("figureDossiers"),
     )
+    @paged(default=50)
     async def figure_dossiers(
         self,
         info: strawberry.Info,
@@ -130,13 +131,10 @@ class FiguresQuery:
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
         procedure_code: str | None = None,
-        first: int | None = 50,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        *,
+        page: Page,
     ) -> Connection[FigureDossier]:
         principal = require_principal(info.context.principal)
-        page = page_of(first, after, last, before, default=50)
         narrow = _narrow(principal, province_id, agency_id, procedure_code)
         async with _session(info, principal) as session:
             total, rows = await figures.dossiers_behind(
@@ -173,13 +171,11 @@ class FiguresQuery:
         description="Quality objectives in the caller's scope with their results (newest first).",
         extensions=guard("objectives"),
     )
+    @paged()
     async def objectives(
         self,
         info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: Page,
         year: int | None = None,
     ) -> Connection[ObjectiveNode]:
         async def make(
@@ -192,4 +188,4 @@ class FiguresQuery:
         if year is not None:
             period = figures.Period.of(year=year)
             where = (col(o.period_start) <= period.last_day, col(o.period_end) >= period.start)
-        return await newest_first(info, o, page_of(first, after, last, before), make, where)
+        return await newest_first(info, o, page, make, where)

@@ -23,7 +23,7 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewFlagNode,
 )
 from eiso.graphql.shared.callers import agency_of
-from eiso.graphql.shared.connections import Connection, page_of
+from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.pagination import each_of, newest_first
 from eiso.graphql.shared.permissions import guard
 from eiso.graphql.tenants.nodes import IsoStatusEnum
@@ -53,20 +53,18 @@ class ImprovementQuery:
         description="Procedures and documents flagged for review after a legal change.",
         extensions=guard("reviewFlags"),
     )
+    @paged()
     async def review_flags(
         self,
         info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: Page,
         open_only: bool = True,
     ) -> Connection[ReviewFlagNode]:
         where = (col(conformity.ReviewFlag.reviewed_at).is_(None),) if open_only else ()
         return await newest_first(
             info,
             conformity.ReviewFlag,
-            page_of(first, after, last, before),
+            page,
             each_of(ReviewFlagNode.of),
             where,
         )
@@ -139,14 +137,8 @@ class ImprovementQuery:
         description="Management reviews (newest first) with their actions.",
         extensions=guard("managementReviews"),
     )
+    @paged()
     async def management_reviews(
-        self,
-        info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        self, info: strawberry.Info, page: Page
     ) -> Connection[ManagementReviewNode]:
-        return await newest_first(
-            info, reviews.ManagementReview, page_of(first, after, last, before), review_nodes
-        )
+        return await newest_first(info, reviews.ManagementReview, page, review_nodes)

@@ -26,7 +26,7 @@ from eiso.graphql.qms.registers.nodes import (
     NonconformityNode,
     RiskNode,
 )
-from eiso.graphql.shared.connections import Connection, page_of
+from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import each_of, newest_first
 from eiso.graphql.shared.permissions import guard
@@ -101,32 +101,22 @@ class RegistersQuery:
         description="The QMS documents the caller may see (newest first).",
         extensions=guard("documents"),
     )
+    @paged()
     async def documents(
         self,
         info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        page: Page,
         models_only: bool = False,
     ) -> Connection[DocumentNode]:
         where = (col(Document.is_model).is_(True),) if models_only else ()
-        return await newest_first(
-            info, Document, page_of(first, after, last, before), each_of(DocumentNode.of), where
-        )
+        return await newest_first(info, Document, page, each_of(DocumentNode.of), where)
 
     @strawberry.field(
         description="The model documents of the caller's province, which its agencies adopt.",
         extensions=guard("modelDocuments"),
     )
-    async def model_documents(
-        self,
-        info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[DocumentNode]:
+    @paged()
+    async def model_documents(self, info: strawberry.Info, page: Page) -> Connection[DocumentNode]:
         province_id = province_of(require_principal(info.context.principal))
 
         async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
@@ -136,7 +126,7 @@ class RegistersQuery:
         return await newest_first(
             info,
             Document,
-            page_of(first, after, last, before),
+            page,
             make,
             (col(Document.is_model).is_(True),),
             TenantScope.province(province_id),
@@ -173,42 +163,23 @@ class RegistersQuery:
     @strawberry.field(
         description="Nonconformities (newest first).", extensions=guard("nonconformities")
     )
+    @paged()
     async def nonconformities(
-        self,
-        info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        self, info: strawberry.Info, page: Page
     ) -> Connection[NonconformityNode]:
-        return await newest_first(
-            info, Nonconformity, page_of(first, after, last, before), each_of(NonconformityNode.of)
-        )
+        return await newest_first(info, Nonconformity, page, each_of(NonconformityNode.of))
 
     @strawberry.field(description="The risk register (newest first).", extensions=guard("risks"))
-    async def risks(
-        self,
-        info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[RiskNode]:
-        return await newest_first(
-            info, Risk, page_of(first, after, last, before), each_of(RiskNode.of)
-        )
+    @paged()
+    async def risks(self, info: strawberry.Info, page: Page) -> Connection[RiskNode]:
+        return await newest_first(info, Risk, page, each_of(RiskNode.of))
 
     @strawberry.field(
         description="Internal audit programmes with their plans.",
         extensions=guard("auditProgrammes"),
     )
+    @paged()
     async def audit_programmes(
-        self,
-        info: strawberry.Info,
-        first: int | None = 20,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        self, info: strawberry.Info, page: Page
     ) -> Connection[AuditProgrammeNode]:
-        page = page_of(first, after, last, before)
         return await newest_first(info, AuditProgramme, page, programme_nodes)
