@@ -7,7 +7,12 @@ their values. The concrete type is picked per value by Strawberry's `is_type_of`
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, TypeVar
+
 import strawberry
+
+from eiso.core.global_ids import encode_id
 
 
 @strawberry.interface(
@@ -18,3 +23,22 @@ class Node:
     id: strawberry.ID = strawberry.field(
         description="The object's global id: opaque, typed, stable; pass it back as is."
     )
+
+
+N = TypeVar("N")
+
+
+def node_of(cls: type[N], row: Any, type_name: str | None = None, **given: Any) -> N:
+    """A `cls` with the fields in `given` and every other field copied from `row`'s attribute
+    of the same name (a node mostly repeats its row's columns). With `type_name`, `id` is the
+    row's global id as a `type_name` (core/global_ids.py)."""
+    if type_name is not None:
+        given["id"] = strawberry.ID(encode_id(type_name, row.province_id, row.id))
+    names = _FIELDS.get(cls)
+    if names is None:  # a Strawberry type is a dataclass: the fields `cls(...)` takes
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)  # type: ignore[arg-type]
+    copied = {name: getattr(row, name) for name in names if name not in given}
+    return cls(**copied, **given)
+
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}

@@ -11,7 +11,7 @@ import strawberry
 from eiso.core.global_ids import encode_id
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.loading import then
-from eiso.graphql.shared.node import Node
+from eiso.graphql.shared.node import Node, node_of
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.tenants import onboarding
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
@@ -142,13 +142,9 @@ class OnboardingReport:
 
     @classmethod
     def of(cls, report: onboarding.OnboardingReport) -> OnboardingReport:
-        return cls(
-            ok=report.ok,
-            dry_run=report.dry_run,
-            total=report.total,
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
+        return node_of(
+            cls,
+            report,
             errors=[
                 OnboardingError(line=e.line, reason=e.reason, reason_vi=e.reason_vi)
                 for e in report.errors

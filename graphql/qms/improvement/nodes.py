@@ -18,7 +18,7 @@ from eiso.core.qms.conformity import ConformityAnnouncement, FlagKind, ReviewFla
 from eiso.core.qms.legal import LegalBasisVersion
 from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
 from eiso.graphql.shared.enums import graphql_enum
-from eiso.graphql.shared.node import Node
+from eiso.graphql.shared.node import Node, node_of
 from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency
 
@@ -48,15 +48,7 @@ class LegalBasisVersionNode:
 
     @classmethod
     def of(cls, row: LegalBasisVersion) -> LegalBasisVersionNode:
-        return cls(
-            reference=row.reference,
-            version=row.version,
-            title=row.title,
-            valid_from=row.valid_from,
-            valid_until=row.valid_until,
-            source=LegalBasisSource(row.source),
-            entered_at=row.entered_at,
-        )
+        return node_of(cls, row, source=LegalBasisSource(row.source))
 
 
 @strawberry.type
@@ -83,15 +75,8 @@ class ReviewFlagNode(Node):
             if value(row.kind) == "procedure"
             else encode_id("Document", row.province_id, int(row.subject))
         )
-        return cls(
-            id=strawberry.ID(encode_id("ReviewFlag", row.province_id, row.id)),
-            kind=ReviewFlagKind(value(row.kind)),
-            subject=subject,
-            reference=row.reference,
-            legal_version=row.legal_version,
-            raised_at=row.raised_at,
-            reviewed_by=row.reviewed_by,
-            reviewed_at=row.reviewed_at,
+        return node_of(
+            cls, row, "ReviewFlag", kind=ReviewFlagKind(value(row.kind)), subject=subject
         )
 
 
@@ -147,15 +132,7 @@ class ReviewActionNode(Node):
 
     @classmethod
     def of(cls, row: ReviewAction) -> ReviewActionNode:
-        return cls(
-            id=strawberry.ID(encode_id("ReviewAction", row.province_id, row.id)),
-            decision=row.decision,
-            owner=row.owner,
-            due_date=row.due_date,
-            status=ReviewActionStatus(value(row.status)),
-            result=row.result,
-            done_at=row.done_at,
-        )
+        return node_of(cls, row, "ReviewAction", status=ReviewActionStatus(value(row.status)))
 
 
 @strawberry.type
@@ -177,14 +154,10 @@ class ManagementReviewNode(Node):
     def of(
         cls, row: ManagementReview, actions: Iterable[ReviewAction] = ()
     ) -> ManagementReviewNode:
-        return cls(
-            id=strawberry.ID(encode_id("ManagementReview", row.province_id, row.id)),
-            period_start=row.period_start,
-            period_end=row.period_end,
-            held_on=row.held_on,
-            chaired_by=row.chaired_by,
-            risk_threshold=row.risk_threshold,
+        return node_of(
+            cls,
+            row,
+            "ManagementReview",
             inputs=JSON(row.inputs),
-            conclusions=row.conclusions,
             actions=[ReviewActionNode.of(a) for a in actions],
         )

@@ -17,7 +17,7 @@ from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
 from eiso.graphql.shared.enums import graphql_enum
-from eiso.graphql.shared.node import Node
+from eiso.graphql.shared.node import Node, node_of
 
 if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
     DocumentKind = documents.DocumentKind
@@ -55,17 +55,7 @@ class DocumentVersionNode(Node):
 
     @classmethod
     def of(cls, row: DocumentVersion) -> DocumentVersionNode:
-        return cls(
-            id=strawberry.ID(encode_id("DocumentVersion", row.province_id, row.id)),
-            number=row.number,
-            status=DocumentVersionStatus(value(row.status)),
-            summary=row.summary,
-            attachment_name=row.attachment_name,
-            attachment_sha256=row.attachment_sha256,
-            approved_by=row.approved_by,
-            approved_at=row.approved_at,
-            effective_at=row.effective_at,
-        )
+        return node_of(cls, row, "DocumentVersion", status=DocumentVersionStatus(value(row.status)))
 
 
 @strawberry.type
@@ -80,13 +70,11 @@ class DocumentNode(Node):
 
     @classmethod
     def of(cls, row: Document, versions: Iterable[DocumentVersion] = ()) -> DocumentNode:
-        return cls(
-            id=strawberry.ID(encode_id("Document", row.province_id, row.id)),
+        return node_of(
+            cls,
+            row,
+            "Document",
             kind=DocumentKind(value(row.kind)),
-            code=row.code,
-            title=row.title,
-            is_model=row.is_model,
-            legal_reference=row.legal_reference,
             versions=[DocumentVersionNode.of(v) for v in versions],
         )
 
@@ -119,26 +107,13 @@ class NonconformityNode(Node):
 
     @classmethod
     def of(cls, row: Nonconformity) -> NonconformityNode:
-        return cls(
-            id=strawberry.ID(encode_id("Nonconformity", row.province_id, row.id)),
-            title=row.title,
-            description=row.description,
+        return node_of(
+            cls,
+            row,
+            "Nonconformity",
             source=NonconformitySource(value(row.source)),
-            source_ref=row.source_ref,
             cause=NonconformityCause(row.cause) if row.cause else None,
-            procedure_code=row.procedure_code,
-            step=row.step,
-            officer=row.officer,
             status=NonconformityStatus(value(row.status)),
-            root_cause=row.root_cause,
-            corrective_action=row.corrective_action,
-            owner=row.owner,
-            due_date=row.due_date,
-            effectiveness_result=row.effectiveness_result,
-            effective=row.effective,
-            checked_by=row.checked_by,
-            checked_at=row.checked_at,
-            raised_at=row.raised_at,
         )
 
 
@@ -155,16 +130,7 @@ class RiskNode(Node):
 
     @classmethod
     def of(cls, row: Risk) -> RiskNode:
-        return cls(
-            id=strawberry.ID(encode_id("Risk", row.province_id, row.id)),
-            title=row.title,
-            likelihood=row.likelihood,
-            impact=row.impact,
-            level=row.level,
-            treatment=row.treatment,
-            owner=row.owner,
-            review_date=row.review_date,
-        )
+        return node_of(cls, row, "Risk")
 
 
 @strawberry.type
@@ -176,12 +142,7 @@ class AuditPlanNode(Node):
 
     @classmethod
     def of(cls, row: AuditPlan) -> AuditPlanNode:
-        return cls(
-            id=strawberry.ID(encode_id("AuditPlan", row.province_id, row.id)),
-            date=row.date,
-            scope=row.scope,
-            auditors=list(row.auditors),
-        )
+        return node_of(cls, row, "AuditPlan", auditors=list(row.auditors))
 
 
 @strawberry.type
@@ -199,12 +160,8 @@ class AuditFindingNode(Node):
             if row.nonconformity_id
             else None
         )
-        return cls(
-            id=strawberry.ID(encode_id("AuditFinding", row.province_id, row.id)),
-            clause=row.clause,
-            kind=FindingKind(value(row.kind)),
-            description=row.description,
-            nonconformity_id=nc,
+        return node_of(
+            cls, row, "AuditFinding", kind=FindingKind(value(row.kind)), nonconformity_id=nc
         )
 
 
@@ -217,12 +174,7 @@ class AuditProgrammeNode(Node):
 
     @classmethod
     def of(cls, row: AuditProgramme, plans: Iterable[AuditPlan] = ()) -> AuditProgrammeNode:
-        return cls(
-            id=strawberry.ID(encode_id("AuditProgramme", row.province_id, row.id)),
-            year=row.year,
-            title=row.title,
-            plans=[AuditPlanNode.of(p) for p in plans],
-        )
+        return node_of(cls, row, "AuditProgramme", plans=[AuditPlanNode.of(p) for p in plans])
 
 
 @strawberry.type
