@@ -5,15 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from eiso.graphql.auth.nodes import Me, RoleEnum, Tenant
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 
 
-@strawberry.type
+@guarded
 class AuthQuery:
     @strawberry.field(
         description="Who is calling: subject, roles, scopes, tenant scope, and the agencies "
-        "and provinces it acts for.",
-        extensions=guard("me"),
+        "and provinces it acts for."
     )
     def me(self, info: strawberry.Info) -> Me | None:
         principal = info.context.principal

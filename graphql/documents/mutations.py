@@ -11,7 +11,7 @@ from eiso.core.errors import DomainError, Forbidden
 from eiso.graphql.documents.nodes import TrustedDocumentNode
 from eiso.graphql.server.assembly import SchemaClash
 from eiso.graphql.server.trusted import TrustedDocuments, check_documents
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.tenants.scope import TenantScope
 
 MAX_DOCUMENTS = 500
@@ -55,13 +55,12 @@ def _check_sizes(documents: list[str], client: str | None) -> None:
         )
 
 
-@strawberry.type
+@guarded
 class TrustedDocumentsMutation:
     @strawberry.mutation(
         description="Register GraphQL documents (each the exact text a frontend sends) so that "
         "they can be called by their sha256. Every document is parsed and validated against "
-        "the full schema first; one bad document registers none.",
-        extensions=guard("registerTrustedDocuments"),
+        "the full schema first; one bad document registers none."
     )
     async def register_trusted_documents(
         self, info: strawberry.Info, documents: list[str], client: str | None = None
@@ -96,8 +95,7 @@ class TrustedDocumentsMutation:
 
     @strawberry.mutation(
         description="Remove trusted documents by hash (`<hex>` or `sha256:<hex>`); returns the "
-        "hashes that were registered.",
-        extensions=guard("removeTrustedDocuments"),
+        "hashes that were registered."
     )
     async def remove_trusted_documents(self, info: strawberry.Info, ids: list[str]) -> list[str]:
         _require_nation(info)

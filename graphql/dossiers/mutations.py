@@ -29,7 +29,7 @@ from eiso.graphql.dossiers.forms import procedure_of
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, PublicDossier, ReceivedDossier
 from eiso.graphql.dossiers.queries import client_address, public_node
 from eiso.graphql.shared.callers import acting_agency
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.tenants.models import Agency
 
 Move = Callable[..., Awaitable[Dossier]]
@@ -111,35 +111,31 @@ async def _move(
     return DossierNode(row=row)
 
 
-def _reasoned(operation: str, description: str, move: Move) -> DossierNode:
-    """The mutation `operation`: the engine's `move`, with the officer's reason. Assigned to a
-    class attribute, whose name is the field's."""
+def _reasoned(description: str, move: Move) -> DossierNode:
+    """A mutation: the engine's `move`, with the officer's reason. Assigned to a class
+    attribute, whose name is the field's (and, through `@guarded`, names its rule)."""
 
     async def resolve(
         info: strawberry.Info, id: strawberry.ID, expected_version: int, reason: str
     ) -> DossierNode:
         return await _move(info, id, expected_version, move, reason=reason)
 
-    return strawberry.mutation(
-        resolver=resolve, description=description, extensions=guard(operation)
-    )
+    return strawberry.mutation(resolver=resolve, description=description)
 
 
-def _bare(operation: str, description: str, move: Move) -> DossierNode:
-    """The mutation `operation`: the engine's `move`, which takes nothing but the dossier."""
+def _bare(description: str, move: Move) -> DossierNode:
+    """A mutation: the engine's `move`, which takes nothing but the dossier."""
 
     async def resolve(
         info: strawberry.Info, id: strawberry.ID, expected_version: int
     ) -> DossierNode:
         return await _move(info, id, expected_version, move)
 
-    return strawberry.mutation(
-        resolver=resolve, description=description, extensions=guard(operation)
-    )
+    return strawberry.mutation(resolver=resolve, description=description)
 
 
-def _clocked(operation: str, description: str, move: Move) -> DossierNode:
-    """The mutation `operation`: the engine's `move`, which sets the appointment on the
+def _clocked(description: str, move: Move) -> DossierNode:
+    """A mutation: the engine's `move`, which sets the appointment on the
     agency's working calendar (acceptance starts the clock, a supplement resumes it)."""
 
     async def resolve(
@@ -147,9 +143,7 @@ def _clocked(operation: str, description: str, move: Move) -> DossierNode:
     ) -> DossierNode:
         return await _move(info, id, expected_version, move, calendar=await _calendar(info))
 
-    return strawberry.mutation(
-        resolver=resolve, description=description, extensions=guard(operation)
-    )
+    return strawberry.mutation(resolver=resolve, description=description)
 
 
 async def _receipt_slip(
@@ -181,12 +175,11 @@ class ReceiveDossierInput:
     online: bool = False
 
 
-@strawberry.type
+@guarded
 class DossiersMutation:
     @strawberry.mutation(
         description="The caller's agency adopts a procedure; it may shorten the time limit, "
-        "never lengthen it.",
-        extensions=guard("adoptProcedure"),
+        "never lengthen it."
     )
     async def adopt_procedure(
         self,
@@ -224,8 +217,7 @@ class DossiersMutation:
 
     @strawberry.mutation(
         description="Receive a dossier (or register an online one). A retry with the same "
-        "idempotency key returns the same dossier.",
-        extensions=guard("receiveDossier"),
+        "idempotency key returns the same dossier."
     )
     async def receive_dossier(
         self, info: strawberry.Info, input: ReceiveDossierInput, idempotency_key: str | None = None
@@ -265,30 +257,24 @@ class DossiersMutation:
         )
 
     accept_dossier = _clocked(
-        "acceptDossier",
         "Accept an online dossier (new → received): its clock starts and it gets "
         "its receipt slip (01) and process control slip (05).",
         engine.accept,
     )
 
     refuse_dossier = _reasoned(
-        "refuseDossier",
         "Refuse an online dossier (not received), with a reason.",
         engine.refuse,
     )
 
-    @strawberry.mutation(
-        description="Assign the dossier to an officer: processing starts.",
-        extensions=guard("assignDossier"),
-    )
+    @strawberry.mutation(description="Assign the dossier to an officer: processing starts.")
     async def assign_dossier(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int, assignee: str
     ) -> DossierNode:
         return await _move(info, id, expected_version, engine.assign, assignee=assignee)
 
     @strawberry.mutation(
-        description="The current step is done: on to the next, or processed after the last.",
-        extensions=guard("completeStep"),
+        description="The current step is done: on to the next, or processed after the last."
     )
     async def complete_step(
         self,
@@ -330,36 +316,29 @@ class DossiersMutation:
         )
 
     request_supplement = _reasoned(
-        "requestSupplement",
         "Ask for a supplement, with what to add and why (slip 02): once before an online "
         "dossier is accepted (no clock runs yet) and once after acceptance (the clock stops).",
         engine.request_supplement,
     )
 
     supplement_received = _clocked(
-        "supplementReceived",
         "The supplement arrived: the clock resumes, the appointment moves (a dossier "
         "not yet accepted goes back to new, to be checked again).",
         engine.supplement_received,
     )
 
-    @strawberry.mutation(
-        description="Ask the applicant to meet the financial obligation.",
-        extensions=guard("requestFee"),
-    )
+    @strawberry.mutation(description="Ask the applicant to meet the financial obligation.")
     async def request_fee(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int, note: str = ""
     ) -> DossierNode:
         return await _move(info, id, expected_version, engine.request_fee, note=note)
 
     fee_paid = _bare(
-        "feePaid",
         "The financial obligation is met: processing resumes.",
         engine.fee_paid,
     )
 
     withdraw_dossier = _reasoned(
-        "withdrawDossier",
         "The citizen withdraws the dossier (recorded by the agency on the citizen's request, "
         "at any status before processed; before acceptance the citizen may also do it "
         "through withdrawOnlineDossier).",
@@ -367,21 +346,18 @@ class DossiersMutation:
     )
 
     stop_dossier = _reasoned(
-        "stopDossier",
         "Stop processing, with a reason.",
         engine.stop,
     )
 
     return_result = _bare(
-        "returnResult",
         "The result is handed to the applicant.",
         engine.return_result,
     )
 
     @strawberry.mutation(
         description="Apology slip (04) for an overdue dossier, with a new appointment; it stays "
-        "late.",
-        extensions=guard("recordApology"),
+        "late."
     )
     async def record_apology(
         self,
@@ -402,8 +378,7 @@ class DossiersMutation:
 
     @strawberry.mutation(
         description="The citizen withdraws an online dossier that is not accepted yet (no "
-        "account: the dossier code and lookup key, as for publicDossier).",
-        extensions=guard("withdrawOnlineDossier"),
+        "account: the dossier code and lookup key, as for publicDossier)."
     )
     async def withdraw_online_dossier(
         self, info: strawberry.Info, code: str, lookup_key: str, reason: str
@@ -413,10 +388,7 @@ class DossiersMutation:
             await service.withdraw_online(info.context.resources, code, lookup_key, reason)
         )
 
-    @strawberry.mutation(
-        description="The citizen rates a returned dossier once (no account).",
-        extensions=guard("rateDossier"),
-    )
+    @strawberry.mutation(description="The citizen rates a returned dossier once (no account).")
     async def rate_dossier(
         self, info: strawberry.Info, code: str, lookup_key: str, rating: int, comment: str = ""
     ) -> bool:

@@ -24,7 +24,7 @@ from eiso.graphql.dossiers.nodes import (
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, connection_of_nodes, keyset_page
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
 
@@ -68,11 +68,9 @@ async def dossier_by_id(info: strawberry.Info, id: str) -> DossierNode:
     return DossierNode(row=await load_node(info, Dossier, id, "Dossier"))
 
 
-@strawberry.type
+@guarded
 class DossiersQuery:
-    @strawberry.field(
-        description="The procedure catalogue of the loaded modules.", extensions=guard("procedures")
-    )
+    @strawberry.field(description="The procedure catalogue of the loaded modules.")
     @paged(default=50)
     async def procedures(self, info: strawberry.Info, page: Page) -> Connection[ProcedureNode]:
         async with info.context.resources.session(TenantScope.nation()) as session:
@@ -84,8 +82,7 @@ class DossiersQuery:
 
     @strawberry.field(
         description="One procedure of the catalogue by its code (null when unknown or "
-        "inactive): its intake form for a frontend.",
-        extensions=guard("procedure"),
+        "inactive): its intake form for a frontend."
     )
     async def procedure(self, info: strawberry.Info, code: str) -> ProcedureNode | None:
         async with info.context.resources.session(TenantScope.nation()) as session:
@@ -98,16 +95,13 @@ class DossiersQuery:
             ).scalar_one_or_none()
         return ProcedureNode(row=row) if row else None
 
-    @strawberry.field(
-        description="One dossier of the caller's agency.", extensions=guard("dossier")
-    )
+    @strawberry.field(description="One dossier of the caller's agency.")
     async def dossier(self, info: strawberry.Info, id: strawberry.ID) -> DossierNode | None:
         return await dossier_by_id(info, id)
 
     @strawberry.field(
         description="The caller's dossiers, the latest received first. `totalCount` is counted "
-        "only when asked for.",
-        extensions=guard("dossiers"),
+        "only when asked for."
     )
     @paged(default=50)
     async def dossiers(
@@ -134,8 +128,7 @@ class DossiersQuery:
 
     @strawberry.field(
         description="The citizen's lookup (no account): status, appointment, timeline; no "
-        "personal data.",
-        extensions=guard("publicDossier"),
+        "personal data."
     )
     async def public_dossier(
         self, info: strawberry.Info, code: str, lookup_key: str

@@ -20,7 +20,7 @@ from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id, encode_id
 from eiso.graphql.dossiers.nodes import DossierAction, DossierStatus
 from eiso.graphql.shared.lookup import load_node
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.infra.live_feed import FeedOverflow, Subscription
 from eiso.infra.stream_reader import StreamEvent
 from eiso.tenants.models import Agency
@@ -91,11 +91,10 @@ async def _stream(subscription: Subscription) -> AsyncGenerator[DossierEventNode
         subscription.close()
 
 
-@strawberry.type
+@guarded
 class DossiersSubscription:
     @strawberry.subscription(
-        description="The agency's dossier transitions from now on, as they commit.",
-        extensions=guard("dossierEvents"),
+        description="The agency's dossier transitions from now on, as they commit."
     )
     async def dossier_events(
         self, info: strawberry.Info, agency_id: strawberry.ID

@@ -7,7 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from eiso.core import __version__
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 
 
 @strawberry.type
@@ -18,11 +18,8 @@ class VersionQuery:
 
 
 # A part of its own: graphql/schema.py places it after the tenants' queries (the SDL's order).
-@strawberry.type
+@guarded
 class ModuleQuery:
-    @strawberry.field(
-        description="The modules whose fields this caller's schema holds.",
-        extensions=guard("activeModules"),
-    )
+    @strawberry.field(description="The modules whose fields this caller's schema holds.")
     def active_modules(self, info: Info) -> list[str]:
         return sorted(info.context.extras.get("modules", ()))

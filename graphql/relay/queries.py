@@ -42,7 +42,7 @@ from eiso.graphql.qms.registers.queries import document_by_id, programme_nodes
 from eiso.graphql.shared.connections import MAX_PAGE
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.node import Node
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.tenants.queries import agency_by_id, province_by_id
 
 Row = TypeVar("Row")
@@ -139,20 +139,18 @@ async def _answer(info: strawberry.Info, id: str) -> Any:
         return error
 
 
-@strawberry.type
+@guarded
 class RelayQuery:
     @strawberry.field(
         description="Any object by its global id (Relay): null with NOT_FOUND for an id "
-        "outside the caller's scope, exactly as its type's own lookup answers.",
-        extensions=guard("node"),
+        "outside the caller's scope, exactly as its type's own lookup answers."
     )
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await find_node(info, id)
 
     @strawberry.field(
         description="Several objects by their global ids (at most 100), in the order given: "
-        "each one null with its own error when `node` would refuse it.",
-        extensions=guard("nodes"),
+        "each one null with its own error when `node` would refuse it."
     )
     async def nodes(self, info: strawberry.Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_PAGE:

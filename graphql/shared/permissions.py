@@ -1,16 +1,20 @@
 """Strawberry permission classes over the rules of core/auth/rules.py (the one place rules live).
 
-Use `guard("operation")` as a field's `extensions`: the field then runs only when the caller
-passes `RULES["operation"]`; otherwise the error carries code UNAUTHENTICATED or FORBIDDEN.
+Declare a root type (a part of Query, Mutation or Subscription) with `@guarded` instead of
+`@strawberry.type`: each of its fields then runs only when the caller passes the rule of its
+GraphQL name, `RULES["fieldName"]`; otherwise the error carries code UNAUTHENTICATED or
+FORBIDDEN. A field with no rule fails at import, so none can be left open by mistake. Elsewhere
+(a module's fields), `guard("operation")` is a field's `extensions`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.auth import rules
 
@@ -32,3 +36,15 @@ def guard(operation: str) -> list[FieldExtension]:
     """The extensions of a field that runs only for callers passing `RULES[operation]` (a list
     of the base class: what `strawberry.field(extensions=...)` takes)."""
     return [PermissionExtension(permissions=[Allowed(operation)], use_directives=False)]
+
+
+T = TypeVar("T")
+
+
+def guarded(cls: type[T]) -> type[T]:
+    """`strawberry.type(cls)`, each field guarded by the rule of its GraphQL name."""
+    typed = strawberry.type(cls)
+    for field in typed.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        name = field.graphql_name or to_camel_case(field.python_name)
+        field.extensions = [*guard(name), *field.extensions]
+    return typed

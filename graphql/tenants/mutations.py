@@ -14,7 +14,7 @@ from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import check_module_name, switch_module
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
 from eiso.graphql.tenants.queries import module_nodes
 from eiso.tenants import onboarding
@@ -63,12 +63,11 @@ def province_row_id(global_id: str) -> int:
     return row_id
 
 
-@strawberry.type
+@guarded
 class TenantsMutation:
     @strawberry.mutation(
         description="Validate every row, then create or update the province's agencies "
-        "(all or nothing). Bad rows come back in `errors` with their line.",
-        extensions=guard("onboardAgencies"),
+        "(all or nothing). Bad rows come back in `errors` with their line."
     )
     async def onboard_agencies(
         self,
@@ -105,8 +104,7 @@ class TenantsMutation:
     @strawberry.mutation(
         description="Switch a module on for a province (its administrator; the caller's own "
         "province by default, `provinceId` the province's global id), with its configuration "
-        "validated by the module's model.",
-        extensions=guard("enableModule"),
+        "validated by the module's model."
     )
     async def enable_module(
         self,
@@ -117,10 +115,7 @@ class TenantsMutation:
     ) -> ModuleNode:
         return await _switch(info, module, True, province_id, config)
 
-    @strawberry.mutation(
-        description="Switch a module off for a province; its data is kept.",
-        extensions=guard("disableModule"),
-    )
+    @strawberry.mutation(description="Switch a module off for a province; its data is kept.")
     async def disable_module(
         self, info: strawberry.Info, module: str, province_id: strawberry.ID | None = None
     ) -> ModuleNode:

@@ -16,7 +16,7 @@ from eiso.core.plugins.activation import installed_modules
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.selections import selects
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
@@ -57,11 +57,10 @@ def _by_name(row: Province | Agency) -> list[Any]:
     return [row.name_folded, row.id]
 
 
-@strawberry.type
+@guarded
 class TenantsQuery:
     @strawberry.field(
-        description="Every province (public reference data). `search` ignores diacritics.",
-        extensions=guard("provinces"),
+        description="Every province (public reference data). `search` ignores diacritics."
     )
     @paged(default=50)
     async def provinces(
@@ -77,9 +76,7 @@ class TenantsQuery:
             )
         return connection_of(rows, more, total, ProvinceNode, _by_name, page)
 
-    @strawberry.field(
-        description="One province by its official code.", extensions=guard("province")
-    )
+    @strawberry.field(description="One province by its official code.")
     async def province(self, info: strawberry.Info, code: str) -> ProvinceNode | None:
         async with info.context.resources.session(TenantScope.nation()) as session:
             row = (
@@ -90,8 +87,7 @@ class TenantsQuery:
         return ProvinceNode(row=row)
 
     @strawberry.field(
-        description="The agencies the caller may see, by name. `search` ignores diacritics.",
-        extensions=guard("agencies"),
+        description="The agencies the caller may see, by name. `search` ignores diacritics."
     )
     @paged()
     async def agencies(
@@ -119,15 +115,13 @@ class TenantsQuery:
         return connection_of(rows, more, total, AgencyNode, _by_name, page)
 
     @strawberry.field(
-        description="One agency by its global id; NOT_FOUND outside the caller's scope.",
-        extensions=guard("agency"),
+        description="One agency by its global id; NOT_FOUND outside the caller's scope."
     )
     async def agency(self, info: strawberry.Info, id: strawberry.ID) -> AgencyNode | None:
         return await agency_by_id(info, id)
 
     @strawberry.field(
-        description="Installed modules and whether the caller's province enabled each.",
-        extensions=guard("modules"),
+        description="Installed modules and whether the caller's province enabled each."
     )
     async def modules(self, info: strawberry.Info) -> list[ModuleNode]:
         principal = require_principal(info.context.principal)

@@ -10,16 +10,15 @@ from eiso.core.auth.principal import Principal
 from eiso.core.errors import DomainError
 from eiso.core.qms import objectives
 from eiso.graphql.qms.figures.nodes import ObjectiveInput, ObjectiveNode
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 
 
-@strawberry.type
+@guarded
 class FiguresMutation:
     @strawberry.mutation(
         description="A quality objective: of the caller's agency (ISO secretary, leader) or of "
-        "the caller's province (province administrator).",
-        extensions=guard("createObjective"),
+        "the caller's province (province administrator)."
     )
     async def create_objective(self, info: strawberry.Info, input: ObjectiveInput) -> ObjectiveNode:
         async def work(session: AsyncSession, who: Principal) -> ObjectiveNode:
@@ -40,9 +39,7 @@ class FiguresMutation:
 
         return await in_transaction(info, work)
 
-    @strawberry.mutation(
-        description="Change an objective's definition.", extensions=guard("updateObjective")
-    )
+    @strawberry.mutation(description="Change an objective's definition.")
     async def update_objective(
         self, info: strawberry.Info, id: strawberry.ID, input: ObjectiveInput
     ) -> ObjectiveNode:
@@ -54,9 +51,7 @@ class FiguresMutation:
 
         return await act_on_node(info, id, "Objective", updated)
 
-    @strawberry.mutation(
-        description="Delete an objective; answers its id.", extensions=guard("deleteObjective")
-    )
+    @strawberry.mutation(description="Delete an objective; answers its id.")
     async def delete_objective(self, info: strawberry.Info, id: strawberry.ID) -> strawberry.ID:
         await act_on_node(info, id, "Objective", objectives.delete)
         return id

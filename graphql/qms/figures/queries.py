@@ -34,7 +34,7 @@ from eiso.graphql.shared.connections import (
     paged,
 )
 from eiso.graphql.shared.pagination import connection_of_nodes, newest_first, tenant_key
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.infra.clock import aware
 
 _BY_NATION = FigureGroupEnum("nation")  # the default grouping
@@ -95,12 +95,11 @@ def _session(info: strawberry.Info, principal: Principal) -> AsyncSession:
     return info.context.resources.session(principal.tenant)
 
 
-@strawberry.type
+@guarded
 class FiguresQuery:
     @strawberry.field(
         description="Figures per nation, province, agency or procedure over a period, in the "
-        "caller's scope.",
-        extensions=guard("figures"),
+        "caller's scope."
     )
     async def figures(
         self,
@@ -119,8 +118,7 @@ class FiguresQuery:
         return [FigureRow.of(row, group) for row in rows]
 
     @strawberry.field(
-        description="The dossiers behind one number of the figures (by code, oldest first).",
-        extensions=guard("figureDossiers"),
+        description="The dossiers behind one number of the figures (by code, oldest first)."
     )
     @paged(default=50)
     async def figure_dossiers(
@@ -154,8 +152,7 @@ class FiguresQuery:
 
     @strawberry.field(
         description="The yearly report on ISO application: a province's agencies (provinceId) or "
-        "the nation's provinces, in the caller's scope.",
-        extensions=guard("annualReport"),
+        "the nation's provinces, in the caller's scope."
     )
     async def annual_report(
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
@@ -168,8 +165,7 @@ class FiguresQuery:
         return AnnualReport.of(report)
 
     @strawberry.field(
-        description="Quality objectives in the caller's scope with their results (newest first).",
-        extensions=guard("objectives"),
+        description="Quality objectives in the caller's scope with their results (newest first)."
     )
     @paged()
     async def objectives(

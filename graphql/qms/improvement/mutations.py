@@ -26,7 +26,7 @@ from eiso.graphql.qms.improvement.nodes import (
 )
 from eiso.graphql.qms.improvement.queries import agency_row, review_nodes
 from eiso.graphql.shared.callers import agency_of
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.tenants.scope import TenantScope
 
@@ -36,13 +36,12 @@ _ConformityChange = Callable[
 ]
 
 
-@strawberry.type
+@guarded
 class ImprovementMutation:
     @strawberry.mutation(
         description="Enter a new version of a legal basis (national administrator): every "
         "procedure and document resting on it is flagged for review, and announced "
-        "agencies go back to to_be_reannounced.",
-        extensions=guard("recordLegalChange"),
+        "agencies go back to to_be_reannounced."
     )
     async def record_legal_change(
         self,
@@ -73,8 +72,7 @@ class ImprovementMutation:
 
     @strawberry.mutation(
         description="Confirm the caller's agency reviewed a procedure after a legal change "
-        "(clears its open flags; NO_REVIEW_PENDING when none).",
-        extensions=guard("reviewProcedure"),
+        "(clears its open flags; NO_REVIEW_PENDING when none)."
     )
     async def review_procedure(
         self, info: strawberry.Info, procedure_code: str, note: str = ""
@@ -92,20 +90,14 @@ class ImprovementMutation:
 
         return [ReviewFlagNode.of(row) for row in await in_transaction(info, work)]
 
-    @strawberry.mutation(
-        description="Confirm a document was reviewed after a legal change.",
-        extensions=guard("reviewDocument"),
-    )
+    @strawberry.mutation(description="Confirm a document was reviewed after a legal change.")
     async def review_document(
         self, info: strawberry.Info, id: strawberry.ID, note: str = ""
     ) -> list[ReviewFlagNode]:
         rows = await act_on_node(info, id, "Document", legal.review_document, note=note)
         return [ReviewFlagNode.of(row) for row in rows]
 
-    @strawberry.mutation(
-        description="The agency starts building its QMS (not_started → building).",
-        extensions=guard("startConformityBuilding"),
-    )
+    @strawberry.mutation(description="The agency starts building its QMS (not_started → building).")
     async def start_conformity_building(
         self, info: strawberry.Info, since: dt.date
     ) -> ConformityNode:
@@ -115,8 +107,7 @@ class ImprovementMutation:
 
     @strawberry.mutation(
         description="The leader announces conformity with the announcing decision's number "
-        "(REVIEW_PENDING while a legal change awaits review).",
-        extensions=guard("announceConformity"),
+        "(REVIEW_PENDING while a legal change awaits review)."
     )
     async def announce_conformity(
         self, info: strawberry.Info, decision_number: str, announced_on: dt.date
@@ -130,8 +121,7 @@ class ImprovementMutation:
 
     @strawberry.mutation(
         description="Hold a management review for a period: its inputs are compiled from the "
-        "agency's figures, audits, feedback, nonconformities and risks.",
-        extensions=guard("holdManagementReview"),
+        "agency's figures, audits, feedback, nonconformities and risks."
     )
     async def hold_management_review(
         self,
@@ -162,8 +152,7 @@ class ImprovementMutation:
         return await in_transaction(info, work)
 
     @strawberry.mutation(
-        description="A decision of a management review becomes an action with owner and due date.",
-        extensions=guard("addReviewAction"),
+        description="A decision of a management review becomes an action with owner and due date."
     )
     async def add_review_action(
         self,
@@ -186,10 +175,7 @@ class ImprovementMutation:
 
         return await act_on_node(info, review_id, "ManagementReview", added)
 
-    @strawberry.mutation(
-        description="Mark a review action done, with its result.",
-        extensions=guard("completeReviewAction"),
-    )
+    @strawberry.mutation(description="Mark a review action done, with its result.")
     async def complete_review_action(
         self, info: strawberry.Info, id: strawberry.ID, result: str
     ) -> ReviewActionNode:

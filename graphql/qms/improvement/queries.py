@@ -25,7 +25,7 @@ from eiso.graphql.qms.improvement.nodes import (
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.pagination import each_of, newest_first
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency, IsoStatus
 from eiso.tenants.services import get_province
@@ -47,11 +47,10 @@ async def review_nodes(
     return [ManagementReviewNode.of(row, found.get((row.province_id, row.id), [])) for row in rows]
 
 
-@strawberry.type
+@guarded
 class ImprovementQuery:
     @strawberry.field(
-        description="Procedures and documents flagged for review after a legal change.",
-        extensions=guard("reviewFlags"),
+        description="Procedures and documents flagged for review after a legal change."
     )
     @paged()
     async def review_flags(
@@ -69,10 +68,7 @@ class ImprovementQuery:
             where,
         )
 
-    @strawberry.field(
-        description="The versions of a legal basis (by its number), newest first.",
-        extensions=guard("legalBasisVersions"),
-    )
+    @strawberry.field(description="The versions of a legal basis (by its number), newest first.")
     async def legal_basis_versions(
         self, info: strawberry.Info, reference: str
     ) -> list[LegalBasisVersionNode]:
@@ -91,9 +87,7 @@ class ImprovementQuery:
             )
         return [LegalBasisVersionNode.of(row) for row in rows]
 
-    @strawberry.field(
-        description="The caller's agency's conformity announcement.", extensions=guard("conformity")
-    )
+    @strawberry.field(description="The caller's agency's conformity announcement.")
     async def conformity(self, info: strawberry.Info) -> ConformityNode | None:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
@@ -104,8 +98,7 @@ class ImprovementQuery:
 
     @strawberry.field(
         description="The province's progress: how many agencies are at each conformity status, "
-        "and each agency's details. A national administrator names the province.",
-        extensions=guard("provinceConformity"),
+        "and each agency's details. A national administrator names the province."
     )
     async def province_conformity(
         self, info: strawberry.Info, province_code: str | None = None
@@ -133,10 +126,7 @@ class ImprovementQuery:
         ]
         return ProvinceConformity(total=len(nodes), counts=counts, agencies=nodes)
 
-    @strawberry.field(
-        description="Management reviews (newest first) with their actions.",
-        extensions=guard("managementReviews"),
-    )
+    @strawberry.field(description="Management reviews (newest first) with their actions.")
     @paged()
     async def management_reviews(
         self, info: strawberry.Info, page: Page

@@ -38,7 +38,7 @@ from eiso.graphql.qms.registers.nodes import (
 )
 from eiso.graphql.qms.registers.queries import document_node, province_of
 from eiso.graphql.shared.callers import agency_of
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.tenants.scope import TenantScope
 
@@ -47,14 +47,15 @@ _RAISED_BY_HAND = NonconformitySource("manual")  # raiseNonconformity's default 
 _VersionMove = Callable[[AsyncSession, Principal, int, int], Awaitable[documents.DocumentVersion]]
 
 
-def _version_move(operation: str, description: str, service: _VersionMove) -> DocumentVersionNode:
-    """The mutation `operation`: a version's move (submit, approve, ...) by its global id,
-    answering the version. Assigned to a class attribute, whose name is the field's."""
+def _version_move(description: str, service: _VersionMove) -> DocumentVersionNode:
+    """A mutation: a version's move (submit, approve, ...) by its global id,
+    answering the version. Assigned to a class attribute, whose name is the field's (and,
+    through `@guarded`, names its rule)."""
 
     async def move(info: strawberry.Info, id: strawberry.ID) -> DocumentVersionNode:
         return DocumentVersionNode.of(await act_on_node(info, id, "DocumentVersion", service))
 
-    return strawberry.mutation(resolver=move, description=description, extensions=guard(operation))
+    return strawberry.mutation(resolver=move, description=description)
 
 
 async def _acknowledged(
@@ -103,11 +104,10 @@ async def _created(
     return await document_node(session, document)
 
 
-@strawberry.type
+@guarded
 class RegistersMutation:
     @strawberry.mutation(
-        description="A new document of the caller's agency, with version 1 as a draft.",
-        extensions=guard("createDocument"),
+        description="A new document of the caller's agency, with version 1 as a draft."
     )
     async def create_document(
         self,
@@ -127,8 +127,7 @@ class RegistersMutation:
 
     @strawberry.mutation(
         description="Adopt an effective model version of the province: the agency gets its own "
-        "draft copy, linked to the model version, to adapt.",
-        extensions=guard("adoptModelDocument"),
+        "draft copy, linked to the model version, to adapt."
     )
     async def adopt_model_document(
         self, info: strawberry.Info, version_id: strawberry.ID, code: str | None = None
@@ -150,33 +149,28 @@ class RegistersMutation:
             return await document_node(session, document)
 
     submit_document_version = _version_move(
-        "submitDocumentVersion",
         "Send a draft version for review.",
         documents.submit,
     )
 
     approve_document_version = _version_move(
-        "approveDocumentVersion",
         "Approve a version in review (the agency's leader).",
         documents.approve,
     )
 
     make_document_version_effective = _version_move(
-        "makeDocumentVersionEffective",
         "Make an approved version effective; the previous effective one becomes obsolete.",
         documents.make_effective,
     )
 
     acknowledge_document = _version_move(
-        "acknowledgeDocument",
         "Confirm having read an effective version.",
         _acknowledged,
     )
 
     @strawberry.mutation(
         description="Raise a nonconformity by hand, from an audit finding or from a complaint "
-        "(those two need sourceRef: the finding or the complaint's number).",
-        extensions=guard("raiseNonconformity"),
+        "(those two need sourceRef: the finding or the complaint's number)."
     )
     async def raise_nonconformity(
         self,
@@ -209,10 +203,7 @@ class RegistersMutation:
 
         return NonconformityNode.of(await in_transaction(info, work))
 
-    @strawberry.mutation(
-        description="Record root cause, corrective action, owner and due date.",
-        extensions=guard("planCorrectiveAction"),
-    )
+    @strawberry.mutation(description="Record root cause, corrective action, owner and due date.")
     async def plan_corrective_action(
         self,
         info: strawberry.Info,
@@ -235,9 +226,7 @@ class RegistersMutation:
             )
         )
 
-    @strawberry.mutation(
-        description="Mark the corrective action done.", extensions=guard("completeCorrectiveAction")
-    )
+    @strawberry.mutation(description="Mark the corrective action done.")
     async def complete_corrective_action(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> NonconformityNode:
@@ -246,8 +235,7 @@ class RegistersMutation:
         )
 
     @strawberry.mutation(
-        description="Record whether the action worked; an ineffective one goes back to planning.",
-        extensions=guard("recordEffectivenessCheck"),
+        description="Record whether the action worked; an ineffective one goes back to planning."
     )
     async def record_effectiveness_check(
         self, info: strawberry.Info, id: strawberry.ID, result: str, effective: bool
@@ -264,18 +252,14 @@ class RegistersMutation:
         )
 
     @strawberry.mutation(
-        description="Close a verified nonconformity (EFFECTIVENESS_CHECK_REQUIRED otherwise).",
-        extensions=guard("closeNonconformity"),
+        description="Close a verified nonconformity (EFFECTIVENESS_CHECK_REQUIRED otherwise)."
     )
     async def close_nonconformity(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> NonconformityNode:
         return NonconformityNode.of(await act_on_node(info, id, "Nonconformity", ncs.close))
 
-    @strawberry.mutation(
-        description="Add a risk: level = likelihood × impact (each 1-5).",
-        extensions=guard("registerRisk"),
-    )
+    @strawberry.mutation(description="Add a risk: level = likelihood × impact (each 1-5).")
     async def register_risk(
         self,
         info: strawberry.Info,
@@ -305,8 +289,7 @@ class RegistersMutation:
 
     @strawberry.mutation(
         description="Plan an internal audit in the year's programme (created on first use), "
-        "with its checklist by ISO clause.",
-        extensions=guard("createAuditPlan"),
+        "with its checklist by ISO clause."
     )
     async def create_audit_plan(
         self,
@@ -340,8 +323,7 @@ class RegistersMutation:
         return AuditPlanNode.of(await in_transaction(info, work))
 
     @strawberry.mutation(
-        description="Record an audit finding; a nonconformity finding opens a nonconformity.",
-        extensions=guard("recordAuditFinding"),
+        description="Record an audit finding; a nonconformity finding opens a nonconformity."
     )
     async def record_audit_finding(
         self,
@@ -364,13 +346,11 @@ class RegistersMutation:
         )
 
     reject_document_version = _version_move(
-        "rejectDocumentVersion",
         "Send a version in review back to draft (the agency's leader).",
         documents.reject,
     )
 
     withdraw_document_version = _version_move(
-        "withdrawDocumentVersion",
         "Withdraw the effective version: it becomes obsolete and can never be "
         "effective again (INVALID_TRANSITION).",
         documents.withdraw,
@@ -378,8 +358,7 @@ class RegistersMutation:
 
     @strawberry.mutation(
         description="Attach a file to a draft version, base64-encoded (at most 20 MB); stored "
-        "by its sha256, which the version records.",
-        extensions=guard("attachDocumentFile"),
+        "by its sha256, which the version records."
     )
     async def attach_document_file(
         self, info: strawberry.Info, version_id: strawberry.ID, filename: str, content_base64: str
@@ -406,8 +385,7 @@ class RegistersMutation:
     @strawberry.mutation(
         description="The province publishes a model document (version 1 as a draft, then the "
         "usual review, approval and effectiveness) owned by its People's Committee, "
-        "for its agencies to adopt.",
-        extensions=guard("publishModelDocument"),
+        "for its agencies to adopt."
     )
     async def publish_model_document(
         self,
@@ -429,8 +407,7 @@ class RegistersMutation:
             return await _created(session, principal, province_id, owner, fields, is_model=True)
 
     @strawberry.mutation(
-        description="Review a risk: new likelihood and impact (1-5), treatment, next review date.",
-        extensions=guard("reviewRisk"),
+        description="Review a risk: new likelihood and impact (1-5), treatment, next review date."
     )
     async def review_risk(
         self,
@@ -455,8 +432,7 @@ class RegistersMutation:
         )
 
     @strawberry.mutation(
-        description="A new draft version of a document (the next number), to revise it.",
-        extensions=guard("createDocumentVersion"),
+        description="A new draft version of a document (the next number), to revise it."
     )
     async def create_document_version(
         self,

@@ -29,7 +29,7 @@ from eiso.graphql.qms.registers.nodes import (
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import each_of, newest_first
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 from eiso.tenants.scope import TenantScope
 
 
@@ -95,12 +95,9 @@ async def programme_nodes(
     ]
 
 
-@strawberry.type
+@guarded
 class RegistersQuery:
-    @strawberry.field(
-        description="The QMS documents the caller may see (newest first).",
-        extensions=guard("documents"),
-    )
+    @strawberry.field(description="The QMS documents the caller may see (newest first).")
     @paged()
     async def documents(
         self,
@@ -112,8 +109,7 @@ class RegistersQuery:
         return await newest_first(info, Document, page, each_of(DocumentNode.of), where)
 
     @strawberry.field(
-        description="The model documents of the caller's province, which its agencies adopt.",
-        extensions=guard("modelDocuments"),
+        description="The model documents of the caller's province, which its agencies adopt."
     )
     @paged()
     async def model_documents(self, info: strawberry.Info, page: Page) -> Connection[DocumentNode]:
@@ -132,10 +128,7 @@ class RegistersQuery:
             TenantScope.province(province_id),
         )
 
-    @strawberry.field(
-        description="Which agencies adopted which version of a model document.",
-        extensions=guard("modelAdoptions"),
-    )
+    @strawberry.field(description="Which agencies adopted which version of a model document.")
     async def model_adoptions(self, info: strawberry.Info, id: strawberry.ID) -> list[AdoptionNode]:
         principal = require_principal(info.context.principal)
         async with info.context.resources.session(principal.tenant) as session:
@@ -154,30 +147,24 @@ class RegistersQuery:
         ]
 
     @strawberry.field(
-        description="One document with its versions; NOT_FOUND outside the caller's scope.",
-        extensions=guard("document"),
+        description="One document with its versions; NOT_FOUND outside the caller's scope."
     )
     async def document(self, info: strawberry.Info, id: strawberry.ID) -> DocumentNode | None:
         return await document_by_id(info, id)
 
-    @strawberry.field(
-        description="Nonconformities (newest first).", extensions=guard("nonconformities")
-    )
+    @strawberry.field(description="Nonconformities (newest first).")
     @paged()
     async def nonconformities(
         self, info: strawberry.Info, page: Page
     ) -> Connection[NonconformityNode]:
         return await newest_first(info, Nonconformity, page, each_of(NonconformityNode.of))
 
-    @strawberry.field(description="The risk register (newest first).", extensions=guard("risks"))
+    @strawberry.field(description="The risk register (newest first).")
     @paged()
     async def risks(self, info: strawberry.Info, page: Page) -> Connection[RiskNode]:
         return await newest_first(info, Risk, page, each_of(RiskNode.of))
 
-    @strawberry.field(
-        description="Internal audit programmes with their plans.",
-        extensions=guard("auditProgrammes"),
-    )
+    @strawberry.field(description="Internal audit programmes with their plans.")
     @paged()
     async def audit_programmes(
         self, info: strawberry.Info, page: Page
