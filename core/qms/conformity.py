@@ -92,7 +92,8 @@ async def open_flags(session: AsyncSession, province_id: int, agency_id: int) ->
     ).scalar_one()
 
 
-async def _agency(session: AsyncSession, province_id: int, agency_id: int) -> Agency:
+async def agency_row(session: AsyncSession, province_id: int, agency_id: int) -> Agency:
+    """The agency row, or NOT_FOUND."""
     agency = await session.get(Agency, (province_id, agency_id))
     if agency is None:
         raise NotFound("no such agency", "không tìm thấy cơ quan")
@@ -122,7 +123,7 @@ async def _current(
         session, ConformityAnnouncement, province_id=province_id, agency_id=agency_id
     )
     if row is None:
-        agency = await _agency(session, province_id, agency_id)
+        agency = await agency_row(session, province_id, agency_id)
         row = ConformityAnnouncement(
             province_id=province_id,
             agency_id=agency_id,
@@ -146,7 +147,7 @@ async def _set(
 ) -> ConformityAnnouncement:
     before = value(row.status)
     row.status, row.updated_by, row.updated_at = status, actor, utcnow()
-    agency = await _agency(session, row.province_id, row.agency_id)
+    agency = await agency_row(session, row.province_id, row.agency_id)
     agency.iso_status, agency.iso_status_since = status, since
     session.add(agency)
     await record(session, row, actor, f"conformity.{status.value}", {"from": before, **data})

@@ -83,6 +83,24 @@ def _field_names(part: type) -> list[str]:
     ]
 
 
+class _Owners:
+    """Who defines each field of one root type, the core's parts first: a second definer of a
+    name is a SchemaClash."""
+
+    def __init__(self, root: str, core_parts: Iterable[type]) -> None:
+        self.root, self.owners = root, dict[str, str]()
+        for part in core_parts:
+            for name in _field_names(part):
+                self.claim(name, "core")
+
+    def claim(self, name: str, owner: str) -> None:
+        if name in self.owners:
+            raise SchemaClash(
+                f"{self.root}.{name} is defined by both {self.owners[name]} and {owner}"
+            )
+        self.owners[name] = owner
+
+
 class SchemaAssembler:
     def __init__(
         self,
@@ -109,32 +127,20 @@ class SchemaAssembler:
         return self.schema_for(self.modules(names))
 
     def _build(self, modules: frozenset[str]) -> strawberry.Schema:
-        owners: dict[str, str] = {}
-
-        def claim(name: str, owner: str, root: str) -> None:
-            if name in owners:
-                raise SchemaClash(f"{root}.{name} is defined by both {owners[name]} and {owner}")
-            owners[name] = owner
-
-        for part in self.query_parts:
-            for name in _field_names(part):
-                claim(name, "core", "Query")
+        queries = _Owners("Query", self.query_parts)
         query_fields = []
         for module in sorted(modules):
             record = self.registry.records[module]
             if record.query_type is None or record.info is None:  # a loaded module has info
                 continue
             name = namespace_field(module)
-            claim(name, f"module {module}", "Query")
+            queries.claim(name, f"module {module}")
             query_fields.append(self._namespace(module, name, record.query_type, record.info.title))
         query_parts = list(self.query_parts)
         if query_fields:
             query_parts.append(create_type("ModuleQueries", query_fields))
 
-        owners.clear()
-        for part in self.mutation_parts:
-            for name in _field_names(part):
-                claim(name, "core", "Mutation")
+        mutations = _Owners("Mutation", self.mutation_parts)
         mutation_fields = []
         for module in sorted(modules):
             record = self.registry.records[module]
@@ -146,7 +152,7 @@ class SchemaAssembler:
                 flat.graphql_name = mutation_field(module, original)
                 flat.python_name = f"{module}__{field.python_name}"
                 flat.extensions = [*field.extensions, ModuleGate(module)]
-                claim(flat.graphql_name, f"module {module}", "Mutation")
+                mutations.claim(flat.graphql_name, f"module {module}")
                 mutation_fields.append(flat)
         mutation_parts = list(self.mutation_parts)
         if mutation_fields:

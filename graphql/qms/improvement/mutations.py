@@ -24,7 +24,7 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewActionNode,
     ReviewFlagNode,
 )
-from eiso.graphql.qms.improvement.queries import agency_row, review_nodes
+from eiso.graphql.qms.improvement.queries import review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
@@ -190,6 +190,6 @@ async def _conformity(info: strawberry.Info, change: _ConformityChange) -> Confo
     async def work(session: AsyncSession, who: Principal) -> ConformityNode:
         province_id, agency_id = agency_of(who)
         row = await change(session, who, province_id, agency_id)
-        return ConformityNode.of(await agency_row(session, province_id, agency_id), row)
+        return ConformityNode.of(await conformity.agency_row(session, province_id, agency_id), row)
 
     return await in_transaction(info, work)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal, require_province_admin
-from eiso.core.errors import DomainError, NotFound
+from eiso.core.errors import DomainError
 from eiso.core.qms import conformity, legal
 from eiso.core.qms import management_review as reviews
 from eiso.graphql.qms.improvement.nodes import (
@@ -27,16 +27,8 @@ from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.pagination import each_of, newest_first
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.tenants.nodes import IsoStatusEnum
-from eiso.tenants.models import Agency, IsoStatus
+from eiso.tenants.models import IsoStatus
 from eiso.tenants.services import get_province
-
-
-async def agency_row(session: AsyncSession, province_id: int, agency_id: int) -> Agency:
-    """The agency row, or NOT_FOUND."""
-    agency = await session.get(Agency, (province_id, agency_id))
-    if agency is None:
-        raise NotFound("no such agency", "không tìm thấy cơ quan")
-    return agency
 
 
 async def review_nodes(
@@ -92,7 +84,7 @@ class ImprovementQuery:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
         async with info.context.resources.session(principal.tenant) as session:
-            agency = await agency_row(session, province_id, agency_id)
+            agency = await conformity.agency_row(session, province_id, agency_id)
             row = await conformity.announcement(session, province_id, agency_id, create=False)
             return ConformityNode.of(agency, row)
 
