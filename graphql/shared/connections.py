@@ -12,19 +12,18 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-import functools
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
 
 from eiso.core.errors import DomainError
+from eiso.graphql.shared.arguments import F, spread
 
 T = TypeVar("T")
 R = TypeVar("R")
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 MAX_PAGE = 100
 
 
@@ -135,37 +134,16 @@ def paged(default: int = 20) -> Callable[[F], F]:
     field's arguments (so the SDL lists them there), and receives what `page_of` makes of them.
     Put it under `@strawberry.field`, which reads the arguments from the signature."""
 
-    def decorate(resolver: F) -> F:
-        signature = inspect.signature(resolver)
-        params = list(signature.parameters.values())
-        at = next(i for i, param in enumerate(params) if param.name == "page")
-        kind = params[at].kind
-        arguments = [
-            inspect.Parameter("first", kind, default=default, annotation=int | None),
-            inspect.Parameter("after", kind, default=None, annotation=str | None),
-            inspect.Parameter("last", kind, default=None, annotation=int | None),
-            inspect.Parameter("before", kind, default=None, annotation=str | None),
-        ]
+    def page(
+        first: int | None = default,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Page:
+        return page_of(first, after, last, before, default=default)
 
-        @functools.wraps(resolver)
-        async def resolve(
-            *args: Any,
-            first: int | None = default,
-            after: str | None = None,
-            last: int | None = None,
-            before: str | None = None,
-            **kwargs: Any,
-        ) -> Any:
-            page = page_of(first, after, last, before, default=default)
-            return await resolver(*args, page=page, **kwargs)
-
-        # Strawberry (through inspect) reads `__signature__` before following `__wrapped__`.
-        resolve.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=[*params[:at], *arguments, *params[at + 1 :]]
-        )
-        return cast(F, resolve)
-
-    return decorate
+    arguments = inspect.signature(page, eval_str=True).parameters.values()
+    return spread("page", list(arguments), page)
 
 
 def _checked(size: int, name: str) -> int:

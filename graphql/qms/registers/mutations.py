@@ -37,6 +37,7 @@ from eiso.graphql.qms.registers.nodes import (
     RiskNode,
 )
 from eiso.graphql.qms.registers.queries import document_node, province_of
+from eiso.graphql.shared.arguments import arguments_of
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
@@ -70,13 +71,14 @@ async def _acknowledged(
 
 @dataclasses.dataclass(frozen=True)
 class DocumentFields:
-    """What a new document (an agency's own or a province's model) is given."""
+    """What a new document (an agency's own or a province's model) is given: the arguments of
+    createDocument and publishModelDocument (`@arguments_of`)."""
 
-    kind: str
+    kind: DocumentKind
     code: str
     title: str
-    content: str
-    legal_reference: str | None
+    content: str = ""
+    legal_reference: str | None = None
 
 
 async def _created(
@@ -94,7 +96,7 @@ async def _created(
         who,
         province_id=province_id,
         agency_id=agency_id,
-        kind=fields.kind,
+        kind=fields.kind.value,
         code=fields.code,
         title=fields.title,
         content=fields.content,
@@ -109,18 +111,10 @@ class RegistersMutation:
     @strawberry.mutation(
         description="A new document of the caller's agency, with version 1 as a draft."
     )
-    async def create_document(
-        self,
-        info: strawberry.Info,
-        kind: DocumentKind,
-        code: str,
-        title: str,
-        content: str = "",
-        legal_reference: str | None = None,
-    ) -> DocumentNode:
+    @arguments_of("fields", DocumentFields)
+    async def create_document(self, info: strawberry.Info, fields: DocumentFields) -> DocumentNode:
         async def work(session: AsyncSession, who: Principal) -> DocumentNode:
             province_id, agency_id = agency_of(who)
-            fields = DocumentFields(kind.value, code, title, content, legal_reference)
             return await _created(session, who, province_id, agency_id, fields)
 
         return await in_transaction(info, work)
@@ -387,14 +381,9 @@ class RegistersMutation:
         "usual review, approval and effectiveness) owned by its People's Committee, "
         "for its agencies to adopt."
     )
+    @arguments_of("fields", DocumentFields)
     async def publish_model_document(
-        self,
-        info: strawberry.Info,
-        kind: DocumentKind,
-        code: str,
-        title: str,
-        content: str = "",
-        legal_reference: str | None = None,
+        self, info: strawberry.Info, fields: DocumentFields
     ) -> DocumentNode:
         principal = require_principal(info.context.principal)
         province_id = province_of(principal)
@@ -403,7 +392,6 @@ class RegistersMutation:
             session.begin(),
         ):
             owner = await documents.model_owner(session, province_id)
-            fields = DocumentFields(kind.value, code, title, content, legal_reference)
             return await _created(session, principal, province_id, owner, fields, is_model=True)
 
     @strawberry.mutation(
