@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import decode_id
+from eiso.graphql.shared.callers import agency_of
 
 T = TypeVar("T")
 
@@ -23,6 +24,19 @@ async def in_transaction(
     principal = require_principal(info.context.principal)
     async with info.context.resources.session(principal.tenant) as session, session.begin():
         return await work(session, principal)
+
+
+async def for_own_agency(
+    info: strawberry.Info, service: Callable[..., Awaitable[T]], /, **kwargs: Any
+) -> T:
+    """`service(session, principal, province_id=, agency_id=, **kwargs)` in one transaction,
+    for the caller's own agency (`agency_of` refuses a caller of no single agency)."""
+
+    async def work(session: AsyncSession, who: Principal) -> T:
+        province_id, agency_id = agency_of(who)
+        return await service(session, who, province_id=province_id, agency_id=agency_id, **kwargs)
+
+    return await in_transaction(info, work)
 
 
 async def act_on_node(

@@ -5,7 +5,7 @@ core/qms."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,7 @@ from eiso.graphql.qms.improvement.nodes import (
 from eiso.graphql.qms.improvement.queries import review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
-from eiso.graphql.shared.transactions import act_on_node, in_transaction
+from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
 from eiso.tenants.scope import TenantScope
 
 # A change of the caller's agency's announcement: (session, principal, province_id, agency_id).
@@ -77,18 +77,10 @@ class ImprovementMutation:
     async def review_procedure(
         self, info: strawberry.Info, procedure_code: str, note: str = ""
     ) -> list[ReviewFlagNode]:
-        async def work(session: AsyncSession, who: Principal) -> Sequence[conformity.ReviewFlag]:
-            province_id, agency_id = agency_of(who)
-            return await legal.review_procedure(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=agency_id,
-                procedure_code=procedure_code,
-                note=note,
-            )
-
-        return [ReviewFlagNode.of(row) for row in await in_transaction(info, work)]
+        rows = await for_own_agency(
+            info, legal.review_procedure, procedure_code=procedure_code, note=note
+        )
+        return [ReviewFlagNode.of(row) for row in rows]
 
     @strawberry.mutation(description="Confirm a document was reviewed after a legal change.")
     async def review_document(
@@ -133,23 +125,17 @@ class ImprovementMutation:
         conclusions: str = "",
         risk_threshold: int = reviews.DEFAULT_RISK_THRESHOLD,
     ) -> ManagementReviewNode:
-        async def work(session: AsyncSession, who: Principal) -> ManagementReviewNode:
-            province_id, agency_id = agency_of(who)
-            row = await reviews.hold_review(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=agency_id,
-                period_start=period_start,
-                period_end=period_end,
-                held_on=held_on,
-                chaired_by=chaired_by,
-                risk_threshold=risk_threshold,
-                conclusions=conclusions,
-            )
-            return ManagementReviewNode.of(row)
-
-        return await in_transaction(info, work)
+        row = await for_own_agency(
+            info,
+            reviews.hold_review,
+            period_start=period_start,
+            period_end=period_end,
+            held_on=held_on,
+            chaired_by=chaired_by,
+            risk_threshold=risk_threshold,
+            conclusions=conclusions,
+        )
+        return ManagementReviewNode.of(row)
 
     @strawberry.mutation(
         description="A decision of a management review becomes an action with owner and due date."

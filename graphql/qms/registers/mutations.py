@@ -40,7 +40,7 @@ from eiso.graphql.qms.registers.queries import document_node, province_of
 from eiso.graphql.shared.arguments import arguments_of
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
-from eiso.graphql.shared.transactions import act_on_node, in_transaction
+from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
 from eiso.tenants.scope import TenantScope
 
 _RAISED_BY_HAND = NonconformitySource("manual")  # raiseNonconformity's default source
@@ -179,23 +179,18 @@ class RegistersMutation:
         officer: str | None = None,
         source_ref: str | None = None,
     ) -> NonconformityNode:
-        async def work(session: AsyncSession, who: Principal) -> ncs.Nonconformity:
-            province_id, agency_id = agency_of(who)
-            return await ncs.raise_nonconformity(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=agency_id,
-                title=title,
-                description=description,
-                source=origin.value,
-                source_ref=source_ref,
-                procedure_code=procedure_code,
-                step=step,
-                officer=officer,
-            )
-
-        return NonconformityNode.of(await in_transaction(info, work))
+        row = await for_own_agency(
+            info,
+            ncs.raise_nonconformity,
+            title=title,
+            description=description,
+            source=origin.value,
+            source_ref=source_ref,
+            procedure_code=procedure_code,
+            step=step,
+            officer=officer,
+        )
+        return NonconformityNode.of(row)
 
     @strawberry.mutation(description="Record root cause, corrective action, owner and due date.")
     async def plan_corrective_action(
@@ -264,22 +259,17 @@ class RegistersMutation:
         owner: str,
         review_date: dt.date,
     ) -> RiskNode:
-        async def work(session: AsyncSession, who: Principal) -> risks.Risk:
-            province_id, agency_id = agency_of(who)
-            return await risks.register_risk(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=agency_id,
-                title=title,
-                likelihood=likelihood,
-                impact=impact,
-                treatment=treatment,
-                owner=owner,
-                review_date=review_date,
-            )
-
-        return RiskNode.of(await in_transaction(info, work))
+        row = await for_own_agency(
+            info,
+            risks.register_risk,
+            title=title,
+            likelihood=likelihood,
+            impact=impact,
+            treatment=treatment,
+            owner=owner,
+            review_date=review_date,
+        )
+        return RiskNode.of(row)
 
     @strawberry.mutation(
         description="Plan an internal audit in the year's programme (created on first use), "
