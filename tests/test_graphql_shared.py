@@ -1,0 +1,78 @@
+"""The shared GraphQL building blocks that declare things once: `@guarded` root types and the
+arguments spread from one parameter (`@paged`, `@arguments_of`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import strawberry
+from strawberry.permission import PermissionExtension
+from strawberry.utils.str_converters import to_camel_case
+
+from eiso.graphql.schema import MUTATION_PARTS, QUERY_PARTS, SUBSCRIPTION_PARTS
+from eiso.graphql.shared.arguments import arguments_of
+from eiso.graphql.shared.connections import Page, paged
+from eiso.graphql.shared.permissions import guarded
+
+
+def _rules(field: object) -> list[str]:
+    return [
+        permission.operation
+        for extension in getattr(field, "extensions", [])
+        if isinstance(extension, PermissionExtension)
+        for permission in extension.permissions
+    ]
+
+
+def test_every_core_root_field_runs_the_rule_of_its_own_name():
+    unguarded = {"version"}  # the public build version (graphql/instance/queries.py)
+    for part in (*QUERY_PARTS, *MUTATION_PARTS, *SUBSCRIPTION_PARTS):
+        for field in part.__strawberry_definition__.fields:
+            name = field.graphql_name or to_camel_case(field.python_name)
+            assert _rules(field) == ([] if name in unguarded else [name]), (part, name)
+
+
+def test_a_guarded_field_without_a_rule_fails_at_import():
+    with pytest.raises(KeyError, match="noSuchOperation"):
+
+        @guarded
+        class Broken:
+            @strawberry.field
+            def no_such_operation(self) -> int:
+                return 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Named:
+    name: str
+    note: str | None = None
+
+
+@strawberry.type
+class _Query:
+    @strawberry.field
+    @paged(default=5)
+    async def rows(self, search: str | None = None, *, page: Page) -> str:
+        return f"{search}:{page.size}:{page.cursor}:{page.backward}"
+
+    @strawberry.field
+    @arguments_of("named", _Named)
+    async def greet(self, named: _Named, loud: bool = False) -> str:
+        text = f"{named.name}/{named.note}"
+        return text.upper() if loud else text
+
+
+async def test_spread_arguments_stand_where_the_parameter_stood_and_arrive_built():
+    schema = strawberry.Schema(query=_Query)
+    sdl = str(schema)
+    assert (
+        "rows(search: String = null, first: Int = 5, after: String = null, last: Int = null, "
+        "before: String = null): String!" in sdl
+    )
+    assert "greet(name: String!, note: String = null, loud: Boolean! = false): String!" in sdl
+    result = await schema.execute(
+        '{ a: rows(search: "x") b: rows(last: 2, before: "c") greet(name: "an", loud: true) }'
+    )
+    assert result.errors is None
+    assert result.data == {"a": "x:5:None:False", "b": "None:2:c:True", "greet": "AN/NONE"}
