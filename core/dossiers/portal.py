@@ -77,7 +77,7 @@ async def offers(
     found: dict[int, AgencyOffer] = {}
     for agency, procedure, time_limit in rows:
         if wanted and wanted not in agency.name_folded:
-            text = f"{fold(procedure.name_vi)} {procedure.name_en.lower()} {procedure.code}"
+            text = fold(f"{procedure.name_vi} {procedure.name_en} {procedure.code}")
             if wanted not in text:
                 continue
         offer = found.setdefault(agency.id, AgencyOffer(agency, []))
