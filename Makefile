@@ -63,8 +63,8 @@ graphiql-assets:
 # Vietnamese catalogue (translate the new entries there), compile the .mo (both committed).
 messages: install
 	$(BIN)/pybabel extract -F web/babel.cfg -o $(VENV)/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d web/locale -D messages --no-location -w 100
-	$(BIN)/pybabel compile -d web/locale -D messages
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d web/catalogues -D messages --no-location -w 100
+	$(BIN)/pybabel compile -d web/catalogues -D messages
 
 schema: install
 	$(BIN)/eiso graphql schema --bundled > graphql/schema.graphql

@@ -1,5 +1,5 @@
 """Languages of the pages: Vietnamese first, English second. Texts are gettext messages
-(English ids, catalogues in web/locale/<lang>/LC_MESSAGES/messages.po, compiled to .mo and
+(English ids, catalogues in web/catalogues/<lang>/LC_MESSAGES/messages.po, compiled to .mo and
 committed; `make messages` extracts and compiles, tests/web/test_catalogue.py checks that every
 message has its Vietnamese text and the .mo matches the .po). Dates and numbers are formatted
 by Babel in the page's locale, in Vietnam's time zone."""
@@ -19,7 +19,7 @@ from starlette.requests import Request
 
 from eiso.core.workdays import VN_TZ
 
-LOCALES = pathlib.Path(__file__).parent / "locale"
+LOCALES = pathlib.Path(__file__).parent / "catalogues"
 LANGUAGES = ("vi", "en")
 DEFAULT = "vi"
 COOKIE = "eiso_lang"
