@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from eiso.core.dossiers.lookup_qr import lookup_url
 from eiso.web import csrf, forms
 from eiso.web.pages import render
 from eiso.web.run import OperationFailed, run
-
-LOOKUP_PATH = "/tra-cuu"
-
-
-def lookup_url(code: str, key: str, base: str = "") -> str:
-    """The lookup page of a dossier (what slip 01's QR code carries, `base` the site's URL)."""
-    return f"{base.rstrip('/')}{LOOKUP_PATH}?{urlencode({'code': code, 'key': key})}"
 
 
 def failed(request: Request, error: OperationFailed) -> Response:

@@ -8,6 +8,7 @@ import pathlib
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
 from eiso.web import portal
 from eiso.web.pages import STATIC_PATH
 
@@ -26,9 +27,9 @@ def page_routes() -> list[Route]:
             name="procedure",
         ),
         Route("/tinh/{province}/tra-cuu", portal.lookup, name="province_lookup"),
-        Route(portal.LOOKUP_PATH, portal.lookup, name="lookup"),
+        Route(LOOKUP_PATH, portal.lookup, name="lookup"),
         Route("/lookup", portal.lookup, name="lookup_en"),
-        Route(portal.LOOKUP_PATH + "/danh-gia", portal.rate, methods=["POST"], name="rate"),
+        Route(LOOKUP_PATH + "/danh-gia", portal.rate, methods=["POST"], name="rate"),
     ]
 
 
