@@ -3,12 +3,16 @@ procedure (support.py), and the app as `eiso serve` builds it with that module."
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest_asyncio
 
-from tests.web.support import REGISTRY, Place, place
+from tests.clients.conftest import CHROMIUM, need
+from tests.web.support import AXE, LAUNCH_ARGS, REGISTRY, Place, place
+from tests.ws_client import served
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -35,3 +39,25 @@ async def web(web_app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=web_app, client=("203.0.113.9", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Any]:
+    need(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
+    need(AXE.is_file(), "tests/clients/node_modules is missing: `make test` runs `npm ci` there")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest_asyncio.fixture
+async def site(web_app) -> AsyncIterator[str]:
+    async with served(web_app) as ws_url:
+        yield ws_url.replace("ws://", "http://", 1).removesuffix("/graphql")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import pathlib
 import re
 from decimal import Decimal
 from typing import Literal
@@ -32,6 +33,15 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
 
+AXE = pathlib.Path(__file__).parents[1] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PROC = unique_code("9.")  # procedure codes are global; tests share one database
 CHILD = "Trần Minh Khôi"
 APPLICANT = "Nguyễn Thị Hoa"
