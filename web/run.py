@@ -77,14 +77,16 @@ async def run(
         allowed_operation_types=_WRITE if write else _READ,
     )
     if result.errors:
-        dev = graphql.dev
-        formatted = [dict(format_error(error, dev=dev)) for error in result.errors]
-        extensions = formatted[0].get("extensions") or {}
+        formatted: list[dict[str, Any]] = [
+            dict(format_error(error, dev=graphql.dev)) for error in result.errors
+        ]
+        extensions: dict[str, Any] = formatted[0].get("extensions") or {}
+        field = extensions.get("field")
         raise OperationFailed(
             code=str(extensions.get("code", "INTERNAL")),
             message=str(formatted[0].get("message", "")),
             message_vi=str(extensions.get("message_vi", "")),
-            field=extensions.get("field"),
+            field=field if isinstance(field, str) else None,
             errors=formatted,
         )
     return result.data or {}
