@@ -3,6 +3,7 @@ procedure (support.py), and the app as `eiso serve` builds it with that module."
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,8 @@ import pytest_asyncio
 from tests.clients.conftest import CHROMIUM, need
 from tests.web.support import AXE, LAUNCH_ARGS, REGISTRY, Place, place
 from tests.ws_client import served
+
+_HOSTS = itertools.count(1)  # one test address per client (198.18.0.0/15: benchmarking)
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -35,8 +38,9 @@ async def web_app(resources, callers):
 
 @pytest_asyncio.fixture
 async def web(web_app) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser-like client: cookies kept, no redirects followed."""
-    transport = httpx.ASGITransport(app=web_app, client=("203.0.113.9", 4000))
+    """A browser-like client: cookies kept, no redirects followed, from an address of its own
+    (the public rate limit counts per address)."""
+    transport = httpx.ASGITransport(app=web_app, client=(f"198.18.{next(_HOSTS)}.1", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 

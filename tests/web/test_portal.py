@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 
 from tests.web.support import (
@@ -189,3 +190,13 @@ async def test_timeline_and_rating_once(web, places, resources):
 async def test_static_css_is_served_locally(web):
     css = await web.get("/static/web/eiso.css")
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+
+
+async def test_lookups_are_rate_limited_per_address(web, web_app, places):
+    for _ in range(60):
+        assert (await web.get("/tra-cuu", params={"code": "X", "key": "Y"})).status_code == 404
+    limited = await web.get("/tra-cuu", params={"code": "X", "key": "Y"})
+    assert limited.status_code == 429 and "Quá nhiều yêu cầu" in limited.text
+    transport = httpx.ASGITransport(app=web_app, client=("198.51.100.77", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+        assert (await other.get("/tra-cuu", params={"code": "X", "key": "Y"})).status_code == 404
