@@ -105,7 +105,7 @@ async def procedure(request: Request) -> Response:
         "input_name": forms.input_name,
     }
     if request.method == "GET":
-        return render(request, "procedure.html", page)
+        return render(request, "procedure.html", _with_time_limit(page))
     posted = await request.form()
     if not csrf.valid(request, posted.get(csrf.FIELD)):
         return forbidden(request)
@@ -127,12 +127,19 @@ async def procedure(request: Request) -> Response:
         if error.code in {"RATE_LIMITED"} or error.status >= 500:
             return failed(request, error)
         page.update(error=error, error_input=forms.field_of_error(error.field, sections))
-        return render(request, "procedure.html", page, status=error.status)
+        return render(request, "procedure.html", _with_time_limit(page), status=error.status)
     return render(
         request,
         "submitted.html",
         {"province": data["province"], "procedure": found, "submission": got},
     )
+
+
+def _with_time_limit(page: dict[str, Any]) -> dict[str, Any]:
+    """The time limit of the chosen agency (an agency may shorten the procedure's)."""
+    agencies = page["agencies"]
+    chosen = [a for a in agencies if a["id"] == page["chosen"]] or agencies
+    return {**page, "time_limit": chosen[0]["time_limit"]}
 
 
 async def lookup(request: Request) -> Response:
