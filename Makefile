@@ -63,7 +63,7 @@ graphiql-assets:
 # Vietnamese catalogue (translate the new entries there), compile the .mo (both committed).
 messages: install
 	$(BIN)/pybabel extract -F web/babel.cfg -o $(VENV)/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d web/catalogues -D messages --no-location -w 100
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d web/catalogues -D messages -w 100
 	$(BIN)/pybabel compile -d web/catalogues -D messages
 
 schema: install

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import pathlib
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from starlette.requests import Request
@@ -38,10 +39,19 @@ def render(
     request: Request, template: str, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
     language = i18n.language_of(request)
+    # The language links keep the page's own query (a lookup stays on its dossier).
+    switch = {
+        code: "?" + urlencode({**request.query_params, "lang": code}) for code in i18n.LANGUAGES
+    }
     body = (
         environment(language)
         .get_template(template)
-        .render(request=request, csrf_token=lambda: csrf.token(request), **context)
+        .render(
+            request=request,
+            csrf_token=lambda: csrf.token(request),
+            language_links=switch,
+            **context,
+        )
     )
     response = HTMLResponse(body, status_code=status)
     if (

@@ -200,3 +200,15 @@ async def test_lookups_are_rate_limited_per_address(web, web_app, places):
     transport = httpx.ASGITransport(app=web_app, client=("198.51.100.77", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
         assert (await other.get("/tra-cuu", params={"code": "X", "key": "Y"})).status_code == 404
+
+
+async def test_language_link_keeps_the_page(web, places):
+    page = await web.get("/tra-cuu", params={"code": "A-1", "key": "K"})
+    assert 'href="?code=A-1&amp;key=K&amp;lang=en"' in page.text
+
+
+async def test_a_range_is_said_in_vietnamese(web, places):
+    a, _ = places
+    page = await web.get(f"/tinh/{a.province_code}/thu-tuc/{PROC}")
+    assert "Từ 300 đến 9.000." in page.text
+    assert 'aria-describedby="sector-weight_grams-range"' in page.text
