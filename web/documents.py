@@ -11,7 +11,7 @@ import logging
 import pathlib
 
 import strawberry
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from eiso.core import trusted_documents as store
 from eiso.core.resources import Resources
@@ -46,5 +46,7 @@ async def register(resources: Resources, schema: strawberry.Schema) -> None:
     try:
         async with resources.session(TenantScope.nation()) as session, session.begin():
             await store.store(session, found, client=CLIENT, actor="eiso")
+    except IntegrityError:
+        log.info("web operations registered by another worker starting at the same time")
     except (SQLAlchemyError, OSError) as error:
         log.error("web operations not registered", extra={"error": str(error).splitlines()[0]})
