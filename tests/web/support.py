@@ -22,7 +22,6 @@ from eiso.core.plugins.declarations import (
     LocalizedText,
     ModuleInfo,
     Procedure,
-    Step,
     TimeLimit,
     hookimpl,
 )
@@ -32,6 +31,7 @@ from eiso.tenants.models import Agency, AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
+from tests.test_dossier_engine import _step as step  # the engine tests' two-step process
 
 AXE = pathlib.Path(__file__).parents[1] / "clients" / "node_modules" / "axe-core" / "axe.min.js"
 LAUNCH_ARGS = [
@@ -62,15 +62,6 @@ class Birth(BaseModel):
     )
     weight_grams: int = Field(
         ge=300, le=9000, title="Cân nặng (gam)", json_schema_extra={"title_en": "Weight (grams)"}
-    )
-
-
-def _step(code: str, vi: str) -> Step:
-    return Step(
-        code=code,
-        name=LocalizedText(vi=vi, en=code),
-        responsible_role="officer",
-        budget=TimeLimit(amount=1),
     )
 
 
@@ -111,7 +102,7 @@ class WebProc:
                 ),
                 fee=Fee(amount=Decimal("50000"), note="miễn cho trẻ đăng ký đúng hạn"),
                 result=LocalizedText(vi="Giấy khai sinh", en="Birth certificate"),
-                steps=(_step("review", "Thẩm định"), _step("sign", "Ký duyệt")),
+                steps=(step("review", "Thẩm định"), step("sign", "Ký duyệt")),
                 data_model=Birth,
             )
         ]
