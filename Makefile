@@ -9,7 +9,7 @@ PORT ?= 8000
 # The suite runs on both backends; two workers (pytest-xdist) halve its time on two cores.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test schema bench lint typecheck clean no-test-plugin clients graphiql-assets
+.PHONY: install run test schema bench lint typecheck clean no-test-plugin clients graphiql-assets messages
 
 # What `make run` serves: eiso and its bundled modules, as production has them.
 $(STAMP): pyproject.toml
@@ -59,14 +59,21 @@ GRAPHIQL := graphql/server/graphiql
 graphiql-assets:
 	sh $(GRAPHIQL)/build.sh
 
+# The pages' texts (web/): extract them from the templates and code, merge them into the
+# Vietnamese catalogue (translate the new entries there), compile the .mo (both committed).
+messages: install
+	$(BIN)/pybabel extract -F web/babel.cfg -o $(VENV)/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d web/catalogues -D messages -w 100
+	$(BIN)/pybabel compile -d web/catalogues -D messages
+
 schema: install
 	$(BIN)/eiso graphql schema --bundled > graphql/schema.graphql
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-LINTED := core tenants graphql infra plugins tests bench
-ROOMS := core tenants graphql infra plugins
+LINTED := core tenants graphql infra plugins web tests bench
+ROOMS := core tenants graphql infra plugins web
 
 lint: install typecheck
 	$(BIN)/ruff check $(LINTED)

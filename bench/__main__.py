@@ -11,6 +11,7 @@ from bench import (
     introspection_bench,
     node_bench,
     trusted_documents_bench,
+    web_bench,
 )
 
 if __name__ == "__main__":
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     figures_bench.main([])
     dossier_bench.main()
     node_bench.main([])
+    web_bench.main([])

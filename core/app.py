@@ -49,6 +49,8 @@ from eiso.infra.live_feed import LiveFeed
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
 from eiso.tenants import reorganisation as _reorganisation  # noqa: F401 - registers its tables
+from eiso.web import documents as web_documents
+from eiso.web import routes as web_routes
 
 log = logging.getLogger("eiso.app")
 
@@ -134,6 +136,7 @@ def create_app(
         app.state.live_feed = LiveFeed(res.stream_redis, res.key, [DOSSIER_TOPIC])
         app.state.auth = AuthService(app.state.resources)
         await _ensure_signing_key(res)
+        await web_documents.register(res, assembler.get(()))
         watch_module_changes(res)
         # Module switches arrive by pub/sub: no Redis round trip per request while it is up.
         listener = asyncio.create_task(active.listen(res))
@@ -162,6 +165,8 @@ def create_app(
         WebSocketRoute("/graphql", view),
         *with_session(settings, [*oauth_routes.routes, *federation_routes.routes]),
         *downloads.routes,
+        *with_session(settings, web_routes.page_routes(), cookie="eiso_web", max_age=7200),
+        *web_routes.static_routes(),
     ]
     if settings.graphiql_enabled:
         routes.append(graphiql_assets())
@@ -175,6 +180,7 @@ def create_app(
     app.state.authenticator = authenticator or jwt_authenticator
     app.state.plugins = plugins
     app.state.schemas = assembler
+    app.state.graphql = view  # the web room runs its operations through it (web/run.py)
     app.state.trusted_documents = TrustedDocuments(only=settings.graphql_trusted_only)
     return app
 
@@ -196,17 +202,20 @@ def cors_options(settings: Settings) -> dict[str, Any] | None:
     }
 
 
-def with_session(settings: Settings, routes: list[Route]) -> list[Route]:
-    """Copies of `routes` behind the signed cookie session. Only the sign-in flows keep state
-    in it (the authorization form's CSRF token, the federation login's state and nonce), so
-    `/graphql` and the rest do not parse and re-sign the cookie on every request. (What
-    `Route(middleware=...)` does, for routes other modules build.)"""
+def with_session(
+    settings: Settings, routes: list[Route], cookie: str = "eiso_session", max_age: int = 600
+) -> list[Route]:
+    """Copies of `routes` behind the signed cookie session. Only the sign-in flows and the
+    web room's pages keep state in it (the forms' CSRF tokens, the federation login's state
+    and nonce), so `/graphql` and the rest do not parse and re-sign the cookie on every
+    request. (What `Route(middleware=...)` does, for routes other modules build.) The pages
+    have their own cookie, kept longer: a citizen may take a while over a form."""
     session = Middleware(
         SessionMiddleware,
         secret_key=settings.secret_key.get_secret_value(),
-        session_cookie="eiso_session",
+        session_cookie=cookie,
         same_site="lax",
-        max_age=600,
+        max_age=max_age,
         https_only=settings.env == "prod",
     )
     wrapped = []

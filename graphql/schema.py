@@ -8,6 +8,7 @@ from eiso.core.plugins.registry import PluginRegistry, PluginSource, installed_s
 from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.documents.mutations import TrustedDocumentsMutation
 from eiso.graphql.dossiers.mutations import DossiersMutation
+from eiso.graphql.dossiers.portal import PortalMutation, PortalQuery
 from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.dossiers.subscriptions import DossiersSubscription
 from eiso.graphql.instance.queries import ModuleQuery, VersionQuery
@@ -31,6 +32,7 @@ QUERY_PARTS: tuple[type, ...] = (
     TenantsQuery,
     ModuleQuery,
     DossiersQuery,
+    PortalQuery,
     RegistersQuery,
     FiguresQuery,
     ImprovementQuery,
@@ -38,6 +40,7 @@ QUERY_PARTS: tuple[type, ...] = (
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
     DossiersMutation,
+    PortalMutation,
     RegistersMutation,
     FiguresMutation,
     ImprovementMutation,

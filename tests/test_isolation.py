@@ -446,6 +446,27 @@ CASES = [
         codes=("NOT_FOUND",),
     ),
     Case(
+        "public lookup of their dossier through my province's portal",
+        'query($c: String!, $p: String!) { publicDossier(code: $c, lookupKey: "x", '
+        "provinceCode: $p) { code timeline { agency } } }",
+        lambda mine, theirs: {"c": theirs.rows[Dossier].code, "p": mine.province_code},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "my province's public services list none of theirs",
+        "query($p: String!) { publicServices(provinceCode: $p) { id code name procedures { "
+        "procedure { code } } } }",
+        lambda mine, theirs: {"p": mine.province_code},
+    ),
+    Case(
+        "online filing at their agency for an unknown procedure",
+        'mutation($a: ID!) { submitOnlineDossier(agencyId: $a, procedureCode: "none", '
+        'applicant: {fullName: "A"}, sectorData: {}) { code lookupKey } }',
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [theirs.agency.code, theirs.agency.name],
+    ),
+    Case(
         "refuseDossier on their dossier",
         'mutation($id: ID!) { refuseDossier(id: $id, expectedVersion: 1, reason: "x") { code } }',
         _their_dossier_forged,

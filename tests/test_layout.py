@@ -23,6 +23,7 @@ ROOMS = {
     "graphql": "eiso.graphql",
     "infra": "eiso.infra",
     "plugins": "eiso.plugins",
+    "web": "eiso.web",
 }
 BIN = pathlib.Path(sys.executable).parent
 CHECK_GRAPHQL = (
@@ -193,6 +194,11 @@ def test_wheel_holds_only_eiso(tmp_path):
     assert "eiso/graphql/server/graphiql/static/graphiql.min.js" in names  # GraphiQL offline
     assert "eiso/graphql/server/graphiql/static/LICENSES.txt" in names
     assert "eiso/infra/migrations/env.py" in names
+    # The web room's pages: templates, operations, its CSS and the compiled catalogue.
+    assert "eiso/web/templates/base.html" in names
+    assert "eiso/web/operations/Lookup.graphql" in names
+    assert "eiso/web/static/eiso.css" in names
+    assert "eiso/web/catalogues/vi/LC_MESSAGES/messages.mo" in names
     # The unpacked wheel works from a neutral directory, with graphql-core intact.
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

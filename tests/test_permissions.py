@@ -66,6 +66,12 @@ OPERATIONS = {
         'mutation { withdrawOnlineDossier(code: "none", lookupKey: "x", reason: "x") { code } }',
         "everyone",
     ),
+    "publicServices": ('{ publicServices(provinceCode: "none") { name } }', "everyone"),
+    "submitOnlineDossier": (
+        'mutation { submitOnlineDossier(agencyId: "QWdlbmN5OjE6MQ==", procedureCode: "none", '
+        'applicant: {fullName: "A"}, sectorData: {}) { code } }',
+        "everyone",
+    ),
     "refuseDossier": (
         'mutation { refuseDossier(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x") { code '
         "} }",

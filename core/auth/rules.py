@@ -83,6 +83,10 @@ RULES: dict[str, Rule] = {
     # The citizen (no account) withdraws an online dossier before acceptance: the dossier code
     # and lookup key prove it, as for the lookup.
     "withdrawOnlineDossier": PUBLIC,
+    # The citizen portal: what each agency offers, and a dossier filed online (status new,
+    # for the agency to accept or refuse); rate limited per address like the lookup.
+    "publicServices": PUBLIC,
+    "submitOnlineDossier": PUBLIC,
     # QMS (clauses 7.5, 6.1, 9.2, 10.2): staff read; the ISO secretary maintains, the leader
     # approves, auditors record audits. Integration clients read with qms:read.
     **dict.fromkeys(

@@ -20,7 +20,11 @@ def serve(
             "eiso: note: several workers on SQLite share one file; use PostgreSQL in production",
             err=True,
         )
-    typer.echo(f"eiso: serving on http://{host}:{port} (GraphQL at /graphql)", err=True)
+    typer.echo(
+        f"eiso: serving on http://{host}:{port} (the citizen portal at /, lookup at /tra-cuu, "
+        "GraphQL at /graphql)",
+        err=True,
+    )
     uvicorn.run(
         "eiso.core.app:asgi",
         factory=True,

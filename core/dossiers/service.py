@@ -16,7 +16,7 @@ from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.infra.clock import aware, utcnow
-from eiso.tenants.models import Agency, TenantStatus
+from eiso.tenants.models import Agency, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 
@@ -68,19 +68,28 @@ def _public_error() -> NotFound:
     )
 
 
-async def _by_code(session: AsyncSession, code: str, lookup_key: str) -> Dossier:
-    dossier = (
-        await session.execute(select(Dossier).where(Dossier.code == code))
-    ).scalar_one_or_none()
+async def _by_code(
+    session: AsyncSession, code: str, lookup_key: str, province_code: str | None = None
+) -> Dossier:
+    """The dossier of `code` if `lookup_key` is its key (and, when given, it is of the province
+    `province_code`: a province's portal finds no other's); the same NOT_FOUND otherwise."""
+    statement = select(Dossier).where(Dossier.code == code)
+    if province_code is not None:
+        statement = statement.join(Province, col(Province.id) == col(Dossier.province_id)).where(
+            col(Province.code) == province_code
+        )
+    dossier = (await session.execute(statement)).scalar_one_or_none()
     if dossier is None or dossier.lookup_hash != codes.hash_key(lookup_key or ""):
         raise _public_error()
     return dossier
 
 
-async def public_dossier(resources: Resources, code: str, lookup_key: str) -> dict[str, Any]:
+async def public_dossier(
+    resources: Resources, code: str, lookup_key: str, province_code: str | None = None
+) -> dict[str, Any]:
     """What the citizen sees: status, appointment and timeline; no personal data, no officers."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        dossier = await _by_code(session, code, lookup_key)
+        dossier = await _by_code(session, code, lookup_key, province_code)
         # One timeline across the agencies that held the dossier's steps.
         events = (
             await session.execute(
@@ -105,6 +114,7 @@ async def public_dossier(resources: Resources, code: str, lookup_key: str) -> di
             "received_at": aware(dossier.received_at),
             "appointment_at": aware(dossier.appointment_at) if dossier.appointment_at else None,
             "late": dossier.was_late or engine.is_overdue(dossier, utcnow()),
+            "rated": dossier.rating is not None,
             "timeline": [
                 {
                     "at": aware(e.at),

@@ -141,12 +141,74 @@ class ProcedureNode:
         return self.row.module
 
     @strawberry.field(
+        description="The legal documents it rests on (from the loaded module; empty when no "
+        "loaded module provides the procedure)."
+    )
+    def legal_basis(self, info: strawberry.Info) -> list[LegalBasisRef]:
+        procedure = procedure_of(info, self.row.code)
+        return [
+            LegalBasisRef(
+                reference=b.reference,
+                title=b.title,
+                valid_from=b.valid_from,
+                valid_until=b.valid_until,
+            )
+            for b in (procedure.legal_basis if procedure else ())
+        ]
+
+    @strawberry.field(description="The documents the applicant files.")
+    def components(self) -> list[DossierComponentNode]:
+        return [
+            DossierComponentNode(
+                code=c["code"],
+                name=c["name"]["vi"],
+                name_en=c["name"]["en"],
+                copies=c.get("copies", 1),
+                required=c.get("required", True),
+            )
+            for c in self.row.components or []
+        ]
+
+    @strawberry.field(description="The fee; null when the procedure is free of charge.")
+    def fee(self) -> ProcedureFee | None:
+        fee = self.row.fee
+        if not fee:
+            return None
+        return ProcedureFee(
+            amount=str(fee["amount"]), currency=fee.get("currency", "VND"), note=fee.get("note", "")
+        )
+
+    @strawberry.field(
         description="The intake form, generated from the module's models: null when no loaded "
         "module provides the procedure."
     )
     def form(self, info: strawberry.Info) -> ProcedureForm | None:
         procedure = procedure_of(info, self.row.code)
         return ProcedureForm(procedure=procedure) if procedure else None
+
+
+@strawberry.type(description="A legal document a procedure rests on (căn cứ pháp lý).")
+class LegalBasisRef:
+    reference: str = strawberry.field(description='Số hiệu, e.g. "151/2025/NĐ-CP".')
+    title: str
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+
+
+@strawberry.type(description="A document the applicant files (thành phần hồ sơ).")
+class DossierComponentNode:
+    code: str
+    name: str = strawberry.field(description="Tên tiếng Việt / Vietnamese name.")
+    name_en: str
+    copies: int
+    required: bool
+
+
+@strawberry.type(description="The fee or charge of a procedure (phí, lệ phí).")
+class ProcedureFee:
+    amount: str = strawberry.field(description="A decimal number, as text (no rounding).")
+    currency: str
+    note: str
 
 
 @strawberry.type(
@@ -464,4 +526,7 @@ class PublicDossier:
     timeline: list[PublicEvent]
     supplement_request: SupplementRequest | None = strawberry.field(
         description="While the status is supplement requested: the request to answer."
+    )
+    rated: bool = strawberry.field(
+        default=False, description="Whether the citizen has rated the dossier (once only)."
     )

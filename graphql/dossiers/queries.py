@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -131,7 +131,19 @@ class DossiersQuery:
         "personal data."
     )
     async def public_dossier(
-        self, info: strawberry.Info, code: str, lookup_key: str
+        self,
+        info: strawberry.Info,
+        code: str,
+        lookup_key: str,
+        province_code: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only a dossier of this province (a province's portal): any other "
+                "answers NOT_FOUND, as an unknown code does."
+            ),
+        ] = None,
     ) -> PublicDossier | None:
         await public_limit.check(info.context.resources, client_address(info))
-        return public_node(await service.public_dossier(info.context.resources, code, lookup_key))
+        return public_node(
+            await service.public_dossier(info.context.resources, code, lookup_key, province_code)
+        )

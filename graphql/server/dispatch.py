@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from eiso.core.auth.principal import Principal
 from eiso.core.plugins.activation import ActiveModules
 from eiso.graphql.server.assembly import SchemaAssembler, SchemaClash
 from eiso.graphql.server.errors import MODULE_CONFLICT
@@ -47,13 +48,18 @@ class ProvinceGraphQL:
             graphiql=self.graphiql,
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        connection = HTTPConnection(scope)
-        app = scope["app"]
+    async def caller(self, connection: HTTPConnection) -> tuple[Principal | None, frozenset[str]]:
+        """Who calls, and the modules of its province's schema (what `/graphql` and the pages of
+        the web room run against)."""
+        app = connection.app
         principal = await app.state.authenticator(connection)
         modules = await self.active.for_principal(app.state.resources, principal)
         if modules:  # anonymous callers see the core: nothing to intersect
             modules = self.assembler.modules(modules)
+        return principal, modules
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        principal, modules = await self.caller(HTTPConnection(scope))
         scope[SCOPE_KEY] = {"principal": principal, "modules": modules}
         try:
             view = self.view_for(modules)

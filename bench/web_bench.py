@@ -1,0 +1,219 @@
+"""The web room's lookup page against its GraphQL operation executed alone, in the same run,
+in-process (the app's ASGI callable driven directly, no socket: the server's own work).
+
+Targets, for one dossier accepted at an agency (a timeline of two events, an appointment):
+- `operation alone`: web/operations/Lookup.graphql run by the schema itself (what the page
+  runs, without HTTP): the baseline;
+- `/graphql`: the same document POSTed to `/graphql` (HTTP, JSON in and out);
+- `page`: GET `/tra-cuu?code=...&key=...` (the dispatcher, the trusted-documents check, the
+  operation, the Jinja2 template, the HTML response).
+The public rate limit counts per address: each request comes from its own address (only the
+ASGI scope's field; nothing is sent anywhere). After a warm-up, rounds interleave the
+targets; the median of the rounds is reported, with each target's ratio to the baseline.
+Target: the page at most 1.5x the operation alone.
+
+    python -m bench.web_bench [--requests 1000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+_ADDRESSES = itertools.count(1)
+
+
+def _address() -> tuple[str, int]:
+    n = next(_ADDRESSES)
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}", 1
+
+
+def _scope(method: str, path: str, query: str = "", body: bytes = b"") -> dict[str, Any]:
+    headers = [(b"host", b"bench")]
+    if body:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": _address(),
+        "server": ("127.0.0.1", 80),
+    }
+
+
+async def _call(app: Any, scope: dict[str, Any], body: bytes = b"") -> tuple[int, bytes]:
+    sent = False
+    status, chunks = [], []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(message["status"])
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return status[0], b"".join(chunks)
+
+
+async def _timed(run: Callable[[], Awaitable[Any]], requests: int) -> float:
+    """CPU seconds per request (the process's: one thread, no other work)."""
+    started = time.process_time()
+    for _ in range(requests):
+        await run()
+    return (time.process_time() - started) / requests
+
+
+async def _dossier(resources: Any, registry: Any) -> tuple[str, str]:
+    """One dossier received online at a fresh agency and accepted: (code, lookup key)."""
+    from eiso.core.dossiers import catalogue, engine, service
+    from eiso.core.workdays import WorkingCalendar
+    from eiso.tenants.models import AgencyKind
+    from eiso.tenants.scope import TenantScope
+    from eiso.tenants.services import ensure_agency, ensure_province
+
+    procedure = next(iter(registry.procedures())).code
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        province = await ensure_province(session, "BENCH", "Tỉnh Đo Lường")
+        agency = await ensure_agency(session, province, "BENCH-A", "UBND xã Đo", AgencyKind.commune)
+    scope = TenantScope.agencies([agency.id], [agency.province_id])
+    async with resources.session(scope) as session, session.begin():
+        await catalogue.adopt(
+            session,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            procedure_code=procedure,
+            actor="bench",
+        )
+        got = await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=procedure,
+            applicant={"full_name": "Nguyễn Văn Đo"},
+            sector_data={},
+            actor="bench",
+            calendar=WorkingCalendar(),
+            online=True,
+        )
+    await service.act(
+        resources,
+        scope,
+        got.dossier.id,
+        got.dossier.version,
+        engine.accept,
+        actor="bench",
+        calendar=WorkingCalendar(),
+    )
+    assert got.lookup_key is not None
+    return got.dossier.code, got.lookup_key
+
+
+async def bench(requests: int, rounds: int) -> dict[str, float]:
+    from starlette.requests import Request
+
+    from eiso.core.app import create_app
+    from eiso.core.plugins.registry import PluginRegistry
+    from eiso.core.resources import Resources
+    from eiso.core.settings import load_settings
+    from eiso.graphql.schema import bundled_sources
+    from eiso.infra import migrate
+    from eiso.web.documents import document
+    from eiso.web.run import run
+
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        migrate.upgrade(url)
+        settings = load_settings(
+            env="prod",
+            secret_key="bench-" + "x" * 32,
+            issuer="https://eiso.example",
+            database_url=url,
+            log_level="WARNING",
+            plugins=[],
+        )
+        resources = Resources.open(settings)
+        registry = PluginRegistry.load(sources=bundled_sources())
+        app = create_app(settings, resources, plugins=registry)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        try:
+            code, key = await _dossier(resources, registry)
+            variables = {"code": code, "key": key, "province": None}
+            body = orjson.dumps({"query": document("Lookup"), "variables": variables})
+            query = urlencode({"code": code, "key": key})
+
+            async def alone() -> Any:
+                scope = _scope("GET", "/tra-cuu", query)
+                scope["app"] = app
+                return await run(Request(scope), "Lookup", variables)
+
+            async def over_graphql() -> tuple[int, bytes]:
+                return await _call(app, _scope("POST", "/graphql", body=body), body)
+
+            async def page() -> tuple[int, bytes]:
+                return await _call(app, _scope("GET", "/tra-cuu", query))
+
+            status, html = await page()
+            answered = orjson.loads((await over_graphql())[1])
+            if status != 200 or code.encode() not in html or "errors" in answered:
+                raise SystemExit(f"the lookup failed: {status} {answered}")
+            if (await alone())["publicDossier"]["code"] != code:
+                raise SystemExit("the operation alone failed")
+            targets = {"operation alone": alone, "/graphql": over_graphql, "page": page}
+            results: dict[str, list[float]] = {name: [] for name in targets}
+            for target in targets.values():  # warm-up: caches filled, code paths loaded
+                await _timed(target, max(requests // 10, 1))
+            for _ in range(rounds):
+                for name, target in targets.items():
+                    results[name].append(await _timed(target, requests))
+        finally:
+            await lifespan.__aexit__(None, None, None)
+            await resources.close()
+    return _report(results, requests, rounds)
+
+
+def _report(results: dict[str, list[float]], requests: int, rounds: int) -> dict[str, float]:
+    print(f"web lookup page, in-process, {requests} requests x {rounds} rounds, medians")
+    medians = {name: statistics.median(runs) for name, runs in results.items()}
+    baseline = medians["operation alone"]
+    for name, seconds in medians.items():
+        print(
+            f"  {name:18s} {seconds * 1e6:8.1f} µs CPU/req {1 / seconds:7.0f} req/CPU s "
+            f"{seconds / baseline:5.2f}x the operation alone"
+        )
+    return medians
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    asyncio.run(bench(args.requests, args.rounds))
+
+
+if __name__ == "__main__":
+    main()

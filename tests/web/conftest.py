@@ -1,0 +1,67 @@
+"""The web room's fixtures: two provinces with an agency each that offers the test module's
+procedure (support.py), and the app as `eiso serve` builds it with that module."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest_asyncio
+
+from tests.clients.conftest import CHROMIUM, need
+from tests.web.support import AXE, LAUNCH_ARGS, REGISTRY, Place, place
+from tests.ws_client import served
+
+_HOSTS = itertools.count(1)  # one test address per client (198.18.0.0/15: benchmarking)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def places(resources) -> tuple[Place, Place]:
+    a = await place(resources, "Tỉnh Quảng Ninh Thử", "UBND phường Hòa Bình Thử")
+    b = await place(resources, "Tỉnh Bến Tre Thử", "UBND xã Đông Hải Thử")
+    return a, b
+
+
+@pytest_asyncio.fixture(scope="session")
+async def web_app(resources, callers):
+    from eiso.core.app import create_app
+
+    app = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest_asyncio.fixture
+async def web(web_app) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client: cookies kept, no redirects followed, from an address of its own
+    (the public rate limit counts per address)."""
+    transport = httpx.ASGITransport(app=web_app, client=(f"198.18.{next(_HOSTS)}.1", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest_asyncio.fixture
+async def browser() -> AsyncIterator[Any]:
+    need(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
+    need(AXE.is_file(), "tests/clients/node_modules is missing: `make test` runs `npm ci` there")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest_asyncio.fixture
+async def site(web_app) -> AsyncIterator[str]:
+    async with served(web_app) as ws_url:
+        yield ws_url.replace("ws://", "http://", 1).removesuffix("/graphql")

@@ -1,0 +1,143 @@
+"""The citizen portal in a real browser: Debian's Chromium, headless, driven by Playwright for
+Python, against the app on a real socket, every request to a host other than 127.0.0.1
+aborted (as tests/clients/browser.mjs does for GraphiQL). A citizen files a dossier online,
+looks it up, and rates it once it is returned, on a desktop and on a 360 px phone; axe-core
+(pinned in tests/clients/package-lock.json) finds no serious or critical violation on any
+page type; the keyboard reaches the content first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.web.support import APPLICANT, AXE, CHILD, CITIZEN_ID, PROC, returned
+
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 740}}
+# axe-core: what an online form's page must not have (moderate and minor are reported by axe,
+# not failed here).
+SERIOUS = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}"""
+
+
+class Visit:
+    """One browser context, confined to 127.0.0.1, that runs axe on every page it is asked to."""
+
+    def __init__(self, page: Any, blocked: list[str]) -> None:
+        self.page, self.blocked = page, blocked
+        self.violations: dict[str, list[str]] = {}
+        self.errors: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    async def check(self, name: str) -> None:
+        """axe-core on the page as it is; its layout fits the viewport (no sideways scroll)."""
+        await self.page.add_script_tag(path=str(AXE))
+        found = await self.page.evaluate(SERIOUS)
+        if found:
+            self.violations[name] = found
+        width = await self.page.evaluate("document.documentElement.scrollWidth")
+        viewport = self.page.viewport_size["width"]
+        assert width <= viewport, f"{name}: {width} px wide in a {viewport} px viewport"
+
+
+async def visit(browser: Any, viewport: dict[str, int]) -> Visit:
+    blocked: list[str] = []
+    context = await browser.new_context(viewport=viewport, locale="vi-VN")
+
+    async def confine(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("http://127.0.0.1:", "data:")):
+            await route.continue_()
+        else:
+            blocked.append(url)
+            await route.abort("blockedbyclient")
+
+    await context.route("**/*", confine)
+    page = await context.new_page()
+    page.set_default_timeout(30_000)
+    return Visit(page, blocked)
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+async def test_citizen_files_online_looks_up_and_rates(browser, site, places, resources, viewport):
+    a, _ = places
+    v = await visit(browser, VIEWPORTS[viewport])
+    page = v.page
+    await page.goto(site + "/")
+    await v.check("home")
+    await page.keyboard.press("Tab")  # the first stop is the skip link
+    assert await page.evaluate("document.activeElement.className") == "skip"
+
+    await page.get_by_role("link", name=a.province_name).click()
+    await page.get_by_role("heading", level=1, name=a.province_name).wait_for()
+    await page.get_by_label("Tìm cơ quan, thủ tục").fill("khai sinh")
+    await page.get_by_label("Tìm cơ quan, thủ tục").press("Enter")
+    await page.get_by_role("link", name="Đăng ký khai sinh thử").first.wait_for()
+    await v.check("province")
+
+    await page.get_by_role("link", name="Đăng ký khai sinh thử").first.click()
+    await page.get_by_role("heading", level=1, name="Đăng ký khai sinh thử").wait_for()
+    await v.check("procedure")
+    await page.get_by_label("Họ và tên", exact=False).first.fill(APPLICANT)
+    await page.get_by_label("Họ và tên trẻ").fill(CHILD)
+    await page.get_by_label("Ngày sinh").fill("2026-11-01")
+    await page.get_by_label("Giới tính").select_option("nu")
+    await page.get_by_label("Cân nặng (gam)").fill("12")  # refused: at least 300
+    await page.get_by_role("button", name="Nộp hồ sơ").click()
+    await page.get_by_role("alert").wait_for()
+    assert await page.get_by_label("Cân nặng (gam)").get_attribute("aria-invalid") == "true"
+    await v.check("procedure with an error")
+    await page.get_by_label("Cân nặng (gam)").fill("3200")
+    await page.get_by_role("button", name="Nộp hồ sơ").click()
+
+    code = (await page.locator("#dossier-code").inner_text()).strip()
+    key = (await page.locator("#lookup-key").inner_text()).strip()
+    assert code.startswith(a.agency.code) and key
+    await v.check("submitted")
+
+    await page.get_by_role("link", name="Tra cứu hồ sơ").first.click()
+    await page.get_by_label("Mã hồ sơ").fill(code)
+    await page.get_by_label("Mã tra cứu").fill(key)
+    await page.get_by_label("Mã tra cứu").press("Enter")  # the keyboard submits
+    await page.get_by_role("heading", name=f"Hồ sơ {code}").wait_for()
+    body = await page.locator("main").inner_text()
+    assert "Mới" in body or "mới" in body
+    assert APPLICANT not in body and CHILD not in body and CITIZEN_ID not in body
+    await v.check("lookup")
+
+    await returned(resources, a, code)
+    await page.reload()
+    await page.get_by_text("Rất hài lòng").click()
+    await v.check("lookup with the rating form")
+    await page.get_by_role("button", name="Gửi đánh giá").click()
+    await page.get_by_text("Cảm ơn bạn đã đánh giá.").wait_for()
+    assert await page.get_by_role("button", name="Gửi đánh giá").count() == 0  # once
+
+    await page.goto(site + f"/tinh/{a.province_code}/thu-tuc/NOPE")
+    await v.check("not found")
+
+    assert v.blocked == []
+    assert v.errors == []
+    assert v.violations == {}
+
+
+async def test_english_pages_pass_axe(browser, site, places):
+    a, _ = places
+    v = await visit(browser, VIEWPORTS["phone"])
+    await v.page.goto(site + f"/tinh/{a.province_code}/thu-tuc/{PROC}?lang=en")
+    await v.page.get_by_role("button", name="File the dossier").wait_for()
+    await v.check("procedure (English)")
+    assert v.violations == {} and v.blocked == []
+
+
+async def test_the_axe_check_catches_an_unlabelled_input(browser):
+    v = await visit(browser, VIEWPORTS["phone"])
+    await v.page.set_content("<html><body><main><input type=text></main></body></html>")
+    await v.check("bad")
+    assert any(line.startswith("label ") for line in v.violations["bad"]), v.violations

@@ -1,0 +1,1 @@
+"""The web room: the pages people use (docs/web.md)."""

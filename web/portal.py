@@ -1,0 +1,190 @@
+"""The citizen portal (no account): choose a province, see what its agencies offer, file a
+dossier online from a procedure's form, look a dossier up by its code and key, rate it once
+it is returned. Each page runs its operations of web/operations/ (web/run.py); each form posts
+a CSRF token (web/csrf.py) and runs a mutation."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from eiso.core.dossiers.lookup_qr import lookup_url
+from eiso.web import csrf, forms
+from eiso.web.pages import render
+from eiso.web.run import OperationFailed, run
+
+
+def failed(request: Request, error: OperationFailed) -> Response:
+    return render(request, "error.html", {"error": error}, status=error.status)
+
+
+def forbidden(request: Request) -> Response:
+    error = OperationFailed(
+        "CSRF_FAILED",
+        "The form has expired or was not sent from this site: open the page again",
+        "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này: vui lòng mở lại trang",
+    )
+    return render(request, "error.html", {"error": error}, status=403)
+
+
+async def home(request: Request) -> Response:
+    try:
+        data = await run(request, "Provinces")
+    except OperationFailed as error:
+        return failed(request, error)
+    provinces = [e["node"] for e in data["provinces"]["edges"] if e["node"]["status"] == "ACTIVE"]
+    return render(request, "home.html", {"provinces": provinces})
+
+
+async def province(request: Request) -> Response:
+    code = request.path_params["province"]
+    search = request.query_params.get("q", "").strip()[:200]
+    try:
+        data = await run(request, "ProvinceServices", {"province": code, "search": search or None})
+    except OperationFailed as error:
+        return failed(request, error)
+    if data["province"] is None:
+        return failed(request, _no_province(code))
+    return render(
+        request,
+        "province.html",
+        {"province": data["province"], "agencies": data["publicServices"], "search": search},
+    )
+
+
+def _no_province(code: str) -> OperationFailed:
+    return OperationFailed(
+        "NOT_FOUND", f"province {code!r} not found", f"không tìm thấy tỉnh {code!r}"
+    )
+
+
+def _no_procedure(code: str) -> OperationFailed:
+    return OperationFailed(
+        "NOT_FOUND",
+        f"procedure {code!r} is not offered here",
+        f"thủ tục {code!r} không được cung cấp tại đây",
+    )
+
+
+async def procedure(request: Request) -> Response:
+    """The procedure's page and its intake form; POST files the dossier."""
+    province_code = request.path_params["province"]
+    code = request.path_params["procedure"]
+    try:
+        data = await run(request, "ProcedurePage", {"province": province_code, "procedure": code})
+    except OperationFailed as error:
+        return failed(request, error)
+    found = data["procedure"]
+    agencies = [
+        {"id": a["id"], "name": a["name"], "time_limit": p["timeLimit"]}
+        for a in data["publicServices"]
+        for p in a["procedures"]
+        if p["procedure"]["code"] == code
+    ]
+    if data["province"] is None or found is None or not agencies:
+        return failed(request, _no_procedure(code))
+    form = found["form"] or {}
+    sections = {
+        "applicant": form.get("applicant", {}).get("fields", []) if form else [],
+        "sector": (form.get("sector") or {}).get("fields", []),
+    }
+    page: dict[str, Any] = {
+        "province": data["province"],
+        "procedure": found,
+        "form": form,
+        "agencies": agencies,
+        "chosen": request.query_params.get("co-quan", agencies[0]["id"]),
+        "values": {},
+        "error": None,
+        "error_input": "",
+        "idempotency_key": secrets.token_urlsafe(16),
+        "input_types": forms.INPUT_TYPES,
+        "input_name": forms.input_name,
+    }
+    if request.method == "GET":
+        return render(request, "procedure.html", _with_time_limit(page))
+    posted = await request.form()
+    if not csrf.valid(request, posted.get(csrf.FIELD)):
+        return forbidden(request)
+    values = {k: v for k, v in posted.items() if isinstance(v, str)}
+    page.update(values=values, chosen=values.get("agency", ""))
+    page["idempotency_key"] = values.get("idempotency_key") or page["idempotency_key"]
+    if page["chosen"] not in {a["id"] for a in agencies}:
+        return failed(request, _no_procedure(code))
+    variables = {
+        "agency": page["chosen"],
+        "procedure": code,
+        "applicant": forms.posted(sections["applicant"], posted, "applicant"),
+        "sectorData": forms.posted(sections["sector"], posted, "sector"),
+        "idempotencyKey": page["idempotency_key"][:128],
+    }
+    try:
+        got = (await run(request, "SubmitOnline", variables, write=True))["submitOnlineDossier"]
+    except OperationFailed as error:
+        if error.code in {"RATE_LIMITED"} or error.status >= 500:
+            return failed(request, error)
+        page.update(error=error, error_input=forms.field_of_error(error.field, sections))
+        return render(request, "procedure.html", _with_time_limit(page), status=error.status)
+    return render(
+        request,
+        "submitted.html",
+        {"province": data["province"], "procedure": found, "submission": got},
+    )
+
+
+def _with_time_limit(page: dict[str, Any]) -> dict[str, Any]:
+    """The time limit of the chosen agency (an agency may shorten the procedure's)."""
+    agencies = page["agencies"]
+    chosen = [a for a in agencies if a["id"] == page["chosen"]] or agencies
+    return {**page, "time_limit": chosen[0]["time_limit"]}
+
+
+async def lookup(request: Request) -> Response:
+    """`/tra-cuu` (any province, what slip 01's QR code opens), `/lookup` (the same in
+    English) and `/tinh/<province>/tra-cuu` (that province's dossiers only)."""
+    province_code = request.path_params.get("province")
+    code = request.query_params.get("code", "").strip()[:64]
+    key = request.query_params.get("key", "").strip()[:64]
+    page: dict[str, Any] = {
+        "province_code": province_code,
+        "code": code,
+        "key": key,
+        "dossier": None,
+        "rated_now": request.query_params.get("rated") == "1",
+    }
+    if not (code and key):
+        return render(request, "lookup.html", page)
+    variables = {"code": code, "key": key, "province": province_code}
+    try:
+        page["dossier"] = (await run(request, "Lookup", variables))["publicDossier"]
+    except OperationFailed as error:
+        if error.code == "NOT_FOUND":
+            page["not_found"] = True
+            return render(request, "lookup.html", page, status=404)
+        return failed(request, error)
+    return render(request, "lookup.html", page)
+
+
+async def rate(request: Request) -> Response:
+    posted = await request.form()
+    if not csrf.valid(request, posted.get(csrf.FIELD)):
+        return forbidden(request)
+    code, key = str(posted.get("code", "")), str(posted.get("key", ""))
+    try:
+        rating = int(str(posted.get("rating", "")))
+    except ValueError:
+        rating = 0
+    variables = {
+        "code": code,
+        "key": key,
+        "rating": rating,
+        "comment": str(posted.get("comment", ""))[:2000],
+    }
+    try:
+        await run(request, "RateDossier", variables, write=True)
+    except OperationFailed as error:
+        return failed(request, error)
+    return RedirectResponse(lookup_url(code, key) + "&rated=1", status_code=303)

@@ -1,0 +1,92 @@
+"""The pages' data: named GraphQL operations kept as files (web/operations/*.graphql), run
+in-process as `/graphql` runs them, so a page can do nothing the API would not let its
+caller do:
+
+- the caller is authenticated and its province's schema chosen by the dispatcher of
+  `/graphql` (graphql/server/dispatch.py, `ProvinceGraphQL.caller`);
+- the text goes through the trusted documents' check (`EISO_GRAPHQL_TRUSTED_ONLY` refuses an
+  unregistered one; the web room's documents are registered at start-up, web/documents.py);
+- the schema executes it with its limits, validation, input hygiene, permission rules and
+  tenant scope (graphql/server/execution.py), in a `Context` like the view's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from starlette.requests import Request
+from strawberry.types.graphql import OperationType
+
+from eiso.graphql.server.context import Context
+from eiso.graphql.server.dispatch import ProvinceGraphQL
+from eiso.graphql.server.errors import format_error
+from eiso.graphql.server.trusted import Refusal
+from eiso.graphql.server.view import operation_text
+from eiso.web.documents import document
+
+_READ = frozenset({OperationType.QUERY})
+_WRITE = frozenset({OperationType.QUERY, OperationType.MUTATION})
+# A page's HTTP status for the GraphQL error codes a page may meet (500 otherwise).
+STATUS = {
+    "NOT_FOUND": 404,
+    "BAD_INPUT": 422,
+    "RATE_LIMITED": 429,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "NOT_ADOPTED": 404,
+}
+
+
+@dataclasses.dataclass
+class OperationFailed(Exception):
+    """The operation answered errors: the first one's code, messages and field."""
+
+    code: str
+    message: str
+    message_vi: str
+    field: str | None = None
+    errors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def status(self) -> int:
+        return STATUS.get(self.code, 422 if self.code.startswith(("BAD_", "INVALID_")) else 500)
+
+
+async def run(
+    request: Request, name: str, variables: dict[str, Any] | None = None, *, write: bool = False
+) -> dict[str, Any]:
+    """The data of operation `name` (web/operations/<name>.graphql) for the caller of
+    `request`, or OperationFailed. `write`: the page posts a form (a mutation may run)."""
+    graphql: ProvinceGraphQL = request.app.state.graphql
+    principal, modules = await graphql.caller(request)
+    text = await operation_text(request, document(name), None, None)
+    if isinstance(text, Refusal):
+        raise OperationFailed(text.code, text.message, text.message_vi)
+    schema = graphql.view_for(modules).schema
+    context = Context(
+        request=request,
+        resources=request.app.state.resources,
+        principal=principal,
+        extras={"modules": modules},
+    )
+    result = await schema.execute(
+        str(text),
+        variable_values=variables,
+        context_value=context,
+        allowed_operation_types=_WRITE if write else _READ,
+    )
+    if result.errors:
+        formatted: list[dict[str, Any]] = [
+            dict(format_error(error, dev=graphql.dev)) for error in result.errors
+        ]
+        extensions: dict[str, Any] = formatted[0].get("extensions") or {}
+        field = extensions.get("field")
+        raise OperationFailed(
+            code=str(extensions.get("code", "INTERNAL")),
+            message=str(formatted[0].get("message", "")),
+            message_vi=str(extensions.get("message_vi", "")),
+            field=field if isinstance(field, str) else None,
+            errors=formatted,
+        )
+    return result.data or {}
