@@ -14,7 +14,7 @@ from eiso.graphql.dossiers.applicant import ApplicantInput
 from eiso.graphql.dossiers.forms import procedure_of
 from eiso.graphql.dossiers.nodes import ProcedureNode
 from eiso.graphql.dossiers.queries import client_address
-from eiso.graphql.shared.permissions import guard
+from eiso.graphql.shared.permissions import guarded
 
 
 @strawberry.type(description="A procedure an agency offers, with the agency's own time limit.")
@@ -44,12 +44,11 @@ class OnlineSubmission:
     replayed: bool
 
 
-@strawberry.type
+@guarded
 class PortalQuery:
     @strawberry.field(
         description="The agencies of a province and the procedures each offers, by name "
         "(public). `search` ignores diacritics: an agency's name or a procedure's name or code.",
-        extensions=guard("publicServices"),
     )
     async def public_services(
         self, info: strawberry.Info, province_code: str, search: str | None = None
@@ -71,13 +70,12 @@ class PortalQuery:
         ]
 
 
-@strawberry.type
+@guarded
 class PortalMutation:
     @strawberry.mutation(
         description="A citizen files a dossier online (no account) at an agency that offers the "
         "procedure: it is registered as new, for the agency to accept or refuse. A retry with "
         "the same idempotency key returns the same dossier.",
-        extensions=guard("submitOnlineDossier"),
     )
     async def submit_online_dossier(
         self,
