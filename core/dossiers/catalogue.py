@@ -83,13 +83,15 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
     # Core rows, not ORM objects: the upserts below would leave such objects stale.
     existing = {r.code: r for r in (await session.execute(select(table.c.code, *columns))).all()}
     report, now = SyncReport(), utcnow()
-    seen: dict[str, str] = {}  # code -> the module that offers it
-    for name, record in registry.loaded.items():  # sorted by name: the first module wins a code
+    # code -> the module kept; the events name the same one (core/dossiers/hooks.py)
+    seen = registry.procedure_owners()
+    written: set[str] = set()
+    for name, record in registry.loaded.items():
         for procedure in record.procedures:
-            if procedure.code in seen:
+            if seen[procedure.code] != name or procedure.code in written:
                 report.duplicates.append((procedure.code, seen[procedure.code], name))
                 continue
-            seen[procedure.code] = name
+            written.add(procedure.code)
             values = row_values(procedure, name)
             row = existing.get(procedure.code)
             if row is not None and all(getattr(row, key) == value for key, value in values.items()):

@@ -56,7 +56,8 @@ HOOK = "eiso_on_dossier_event"
 def dossier_event(event: StreamEvent, registry: PluginRegistry) -> DossierEvent:
     """The SDK's event from a stream entry (the outbox payload of engine._record)."""
     payload = event.payload
-    owners = {p.code: name for name, r in registry.loaded.items() for p in r.procedures}
+    # The catalogue's owner: with two modules offering one code, the one it kept.
+    owners = registry.procedure_owners()
     return DossierEvent(
         province_id=payload["province_id"],
         agency_id=payload["agency_id"],

@@ -1,14 +1,21 @@
 """Module activation: switching a module on or off for a province (the rows are
 tenants/modules.py's) and which modules a province has on, as every worker sees it.
 
-Switching a module bumps a per-province counter in Redis and publishes the province's id;
-each worker keeps the enabled set it last read from the database with the counter it read
-it under. While a worker's subscription is up (`ActiveModules.listen`, started with the app),
-a published change drops that province's entry and requests need no Redis round trip. When
-it is down (not started yet, Redis restarting: pub/sub is at-most-once), every request reads
-the counter again (one GET) and re-reads the set when it moved, so a missed message costs a
-round trip, never a stale schema. A short TTL covers a change written without the bump
-(e.g. straight into the database).
+Two notices of a switch, both checked against what the worker cached:
+- the database's: every switch adds a history row (`module_activation_events`), so the number
+  of a province's rows is a generation that moves with each committed switch, whoever made
+  it, in whichever process. Readable by every process of the deployment, always.
+- Redis's, the fast path: switching bumps a per-province counter in Redis and publishes the
+  province's id. While a worker's subscription is up (`ActiveModules.listen`, started with
+  the app), a published change drops that province's entry and requests need no round trip;
+  while it is down (not started yet, Redis restarting: pub/sub is at-most-once) every request
+  reads the counter (one GET) and re-reads the set when it moved.
+The Redis notice only reaches the processes that share the Redis server. With `memory://`
+(the embedded default: fakeredis inside each process) a switch made by the CLI or another
+process is invisible there, and when Redis cannot be read no counter is known: then every
+request reads the database's generation (one indexed count in a province-scoped session) and
+the set when it moved, so the next request sees the switch. A short TTL covers a change
+written without a history row (e.g. straight into the database).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, object_session
@@ -87,6 +94,17 @@ async def set_module(
     )
     await session.flush()
     return row
+
+
+async def switch_generation(session: AsyncSession, province_id: int) -> int:
+    """How many switches the province has committed (its history rows, never deleted): moves
+    with every switch, in commit order, whichever process made it."""
+    rows = await session.execute(
+        select(func.count())
+        .select_from(ModuleActivationEvent)
+        .where(col(ModuleActivationEvent.province_id) == province_id)
+    )
+    return int(rows.scalar_one())
 
 
 def installed_modules() -> frozenset[str]:
@@ -168,7 +186,7 @@ async def bump_version(resources: Resources, province_id: int) -> None:
             await pipe.execute()
     except (RedisError, OSError) as error:
         # The switch is committed. Other workers read the counter per request while Redis is
-        # down and, finding it unreadable, keep their set at most FALLBACK_TTL seconds.
+        # down and, finding it unreadable, read the database's generation instead.
         log.warning("module switch not announced, Redis unavailable: %s", error)
     for active in list(_listeners.get(channel, ())):
         active._invalidate(province_id)
@@ -180,8 +198,9 @@ class ActiveModules:
     def __init__(self, registry: PluginRegistry, ttl: float = FALLBACK_TTL) -> None:
         # Call watch_module_changes(resources) once per Resources (the app does at start-up).
         self.registry, self.ttl = registry, ttl
-        # province id -> (the counter read, when, the enabled modules)
-        self._cache: dict[int, tuple[bytes | str | None, float, frozenset[str]]] = {}
+        # province id -> (the version read: Redis's counter or the database's generation,
+        # when, the enabled modules)
+        self._cache: dict[int, tuple[tuple[str, object], float, frozenset[str]]] = {}
         self.listening = False  # a subscription delivers changes: cached sets need no GET
         # Bumped at every invalidation: a read that raced with one is not cached.
         self._epoch = 0
@@ -255,22 +274,20 @@ class ActiveModules:
     async def for_province(self, resources: Resources, province_id: int) -> frozenset[str]:
         cached = self._cache.get(province_id)
         now = time.monotonic()
-        if self.listening and cached and now - cached[1] < self.ttl:
+        fresh = cached is not None and now - cached[1] < self.ttl
+        # memory:// is this process's own: other processes' switches never reach it.
+        shared = not resources.settings.is_memory_redis
+        if shared and self.listening and cached and fresh:
             return cached[2]  # a change would have dropped the entry
         epoch = self._epoch
-        try:
-            version = await resources.redis.get(version_key(resources, province_id))
-        except (RedisError, OSError):
-            # Redis down: serve what this worker knows for a while rather than fail requests.
-            if now - self._warned_at > self.ttl:  # once per TTL, not once per request
-                self._warned_at = now
-                log.warning("module version unreadable, using the cached set", exc_info=True)
-            if cached and now - cached[1] < self.ttl:
-                return cached[2]
-            version = b"unavailable"
-        if cached and cached[0] == version and now - cached[1] < self.ttl:
+        version = await self._redis_version(resources, province_id, now) if shared else None
+        if version is not None and cached and fresh and cached[0] == version:
             return cached[2]
         async with resources.session(TenantScope.province(province_id)) as session:
+            if version is None:  # no shared counter: the database's generation, per request
+                version = ("db", await switch_generation(session, province_id))
+                if cached and fresh and cached[0] == version:
+                    return cached[2]
             names = await enabled_modules(session, province_id)
         active = self.registry.names() & names
         if epoch != self._epoch:
@@ -279,6 +296,18 @@ class ActiveModules:
             self._cache.clear()
         self._cache[province_id] = (version, now, active)
         return active
+
+    async def _redis_version(
+        self, resources: Resources, province_id: int, now: float
+    ) -> tuple[str, bytes | str | None] | None:
+        """The shared counter, or None when Redis cannot be read (then the database tells)."""
+        try:
+            return ("redis", await resources.redis.get(version_key(resources, province_id)))
+        except (RedisError, OSError):
+            if now - self._warned_at > self.ttl:  # once per TTL, not once per request
+                self._warned_at = now
+                log.warning("module version unreadable, reading the database's", exc_info=True)
+            return None
 
 
 async def switch_module(
