@@ -26,7 +26,7 @@ from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
-from tests.test_dossier_engine import REGISTRY, receive
+from tests.test_dossier_engine import REGISTRY, enable_test_module, receive
 
 
 class HookModule:
@@ -75,6 +75,7 @@ async def agency_with(resources, enabled: list[str]):
         )
         for module in enabled:
             await set_module(session, province.id, module, True, by="test")
+        await enable_test_module(session, province.id)
     async with (
         resources.session(TenantScope.agencies([agency.id], [agency.province_id])) as session,
         session.begin(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text, update
+from sqlalchemy import exists, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
@@ -18,6 +18,7 @@ from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import Unit
+from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
@@ -132,6 +133,32 @@ async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
     if row is None or not row.active:
         raise NotFound(f"procedure {code!r} not found", f"không tìm thấy thủ tục {code!r}")
     return row
+
+
+async def require_module_enabled(
+    session: AsyncSession, procedure: ProcedureRecord, province_id: int
+) -> None:
+    """A new dossier of `procedure` needs its module (the catalogue's owner) switched on in the
+    province, read in the receipt's own transaction: while it is off (or was never on) the
+    province takes no new dossiers of it; those already received go on (docs/dossiers.md)."""
+    enabled = await session.scalar(
+        select(
+            exists().where(
+                ModuleActivation.province_id == province_id,
+                ModuleActivation.module == procedure.module,
+                ModuleActivation.enabled == True,  # noqa: E712 - SQL, not Python
+            )
+        )
+    )
+    if not enabled:
+        raise DomainError(
+            f"procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in "
+            "this province; no new dossier can be received",
+            f"thủ tục {procedure.code!r}: mô-đun {procedure.module!r} chưa được bật (hoặc đã "
+            "tắt) ở tỉnh này; không thể tiếp nhận hồ sơ mới",
+            code="MODULE_DISABLED",
+            field="procedureCode",
+        )
 
 
 async def adopt(
