@@ -92,17 +92,18 @@ async def test_without_a_shared_redis_every_request_reads_the_generation(
     if not resources.settings.is_memory_redis:
         monkeypatch.setattr(resources.settings, "redis_url", "memory://generation-test")
     reads: list[str] = []
-    real_generation, real_enabled = activation.switch_generation, activation.enabled_modules
+    real_generation = activation.ActiveModules.generation
+    real_enabled = activation.enabled_modules
 
-    async def generation(session, province_id):
+    async def generation(self, resources, province_id):
         reads.append("generation")
-        return await real_generation(session, province_id)
+        return await real_generation(self, resources, province_id)
 
     async def enabled(session, province_id):
         reads.append("set")
         return await real_enabled(session, province_id)
 
-    monkeypatch.setattr(activation, "switch_generation", generation)
+    monkeypatch.setattr(activation.ActiveModules, "generation", generation)
     monkeypatch.setattr(activation, "enabled_modules", enabled)
     active = activation.ActiveModules(PluginRegistry.load([MODULE]))
     active.listening = True  # a subscription to this process's own fakeredis proves nothing

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 import weakref
 from importlib.metadata import entry_points
@@ -30,7 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import event, func, select
+from sqlalchemy import Select, event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, object_session
@@ -43,7 +44,7 @@ from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
-from eiso.infra.db import find_one
+from eiso.infra.db import find_one, sqlite_reader
 from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
@@ -96,15 +97,21 @@ async def set_module(
     return row
 
 
-async def switch_generation(session: AsyncSession, province_id: int) -> int:
-    """How many switches the province has committed (its history rows, never deleted): moves
-    with every switch, in commit order, whichever process made it."""
-    rows = await session.execute(
+def _generation_query(province_id: int) -> Select[tuple[int]]:
+    return (
         select(func.count())
         .select_from(ModuleActivationEvent)
         .where(col(ModuleActivationEvent.province_id) == province_id)
     )
-    return int(rows.scalar_one())
+
+
+_SQLITE_GENERATION = "SELECT count(*) FROM module_activation_events WHERE province_id = ?"
+
+
+async def switch_generation(session: AsyncSession, province_id: int) -> int:
+    """How many switches the province has committed (its history rows, never deleted): moves
+    with every switch, in commit order, whichever process made it."""
+    return int((await session.execute(_generation_query(province_id))).scalar_one())
 
 
 def installed_modules() -> frozenset[str]:
@@ -205,6 +212,7 @@ class ActiveModules:
         # Bumped at every invalidation: a read that raced with one is not cached.
         self._epoch = 0
         self._warned_at = float("-inf")  # when Redis was last found unreadable
+        self._readers: dict[str, sqlite3.Connection | None] = {}  # database URL -> its reader
 
     def _invalidate(self, province_id: int | None = None) -> None:
         self._epoch += 1
@@ -283,11 +291,11 @@ class ActiveModules:
         version = await self._redis_version(resources, province_id, now) if shared else None
         if version is not None and cached and fresh and cached[0] == version:
             return cached[2]
+        if version is None:  # no shared counter: the database's generation, per request
+            version = ("db", await self.generation(resources, province_id))
+            if cached and fresh and cached[0] == version:
+                return cached[2]
         async with resources.session(TenantScope.province(province_id)) as session:
-            if version is None:  # no shared counter: the database's generation, per request
-                version = ("db", await switch_generation(session, province_id))
-                if cached and fresh and cached[0] == version:
-                    return cached[2]
             names = await enabled_modules(session, province_id)
         active = self.registry.names() & names
         if epoch != self._epoch:
@@ -296,6 +304,18 @@ class ActiveModules:
             self._cache.clear()
         self._cache[province_id] = (version, now, active)
         return active
+
+    async def generation(self, resources: Resources, province_id: int) -> int:
+        """The province's switch generation. On SQLite straight from the file on this thread
+        (microseconds: a session would open a connection and a thread per request)."""
+        url = resources.settings.database_url
+        if url not in self._readers:
+            self._readers[url] = sqlite_reader(url)
+        reader = self._readers[url]
+        if reader is None:
+            async with resources.session(TenantScope.province(province_id)) as session:
+                return await switch_generation(session, province_id)
+        return int(reader.execute(_SQLITE_GENERATION, (province_id,)).fetchone()[0])
 
     async def _redis_version(
         self, resources: Resources, province_id: int, now: float
