@@ -9,6 +9,7 @@ from bench import (
     http_bench,
     import_agencies,
     introspection_bench,
+    module_switch_bench,
     node_bench,
     trusted_documents_bench,
 )
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     figures_bench.main([])
     dossier_bench.main()
     node_bench.main([])
+    module_switch_bench.main([])

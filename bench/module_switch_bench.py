@@ -61,7 +61,6 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     from eiso.core.app import create_app
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.plugins.activation import set_module
-    from eiso.core.plugins.registry import PluginRegistry
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
     from eiso.graphql.server.dispatch import ProvinceGraphQL
