@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.dossiers import listeners
@@ -142,15 +142,15 @@ async def require_module_enabled(
     province, read in the receipt's own transaction: while it is off (or was never on) the
     province takes no new dossiers of it; those already received go on (docs/dossiers.md)."""
     enabled = await session.scalar(
-        select(
-            exists().where(
-                ModuleActivation.province_id == province_id,
-                ModuleActivation.module == procedure.module,
-                ModuleActivation.enabled == True,  # noqa: E712 - SQL, not Python
-            )
+        select(col(ModuleActivation.id))
+        .where(
+            col(ModuleActivation.province_id) == province_id,
+            col(ModuleActivation.module) == procedure.module,
+            col(ModuleActivation.enabled).is_(True),
         )
+        .limit(1)
     )
-    if not enabled:
+    if enabled is None:
         raise DomainError(
             f"procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in "
             "this province; no new dossier can be received",

@@ -41,7 +41,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from typing import TypedDict, Unpack
+from typing import TypedDict, Unpack, cast
 
 import orjson
 from pydantic import ValidationError
@@ -158,10 +158,10 @@ class HookRunner:
         """Hand the hook the events kept while its module was off here, in order; each is
         dropped once delivered (a crash in between delivers it again: at least once)."""
         redis = self.resources.redis
-        if not await redis.sismember(self._deferred_key(), province_id):
+        if not await redis.sismember(self._deferred_key(), str(province_id)):
             return
         key = self._deferred_key(province_id)
-        for member in await redis.zrange(key, 0, -1):
+        for member in cast("list[bytes]", await redis.zrange(key, 0, -1)):
             if not self.lease.held:
                 raise LeaseLost(self.name)
             await self._call(dossier_event(StreamEvent(**orjson.loads(member)), self.registry))

@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import Select, event, func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, object_session
@@ -50,6 +50,8 @@ from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
 
 FALLBACK_TTL = 30.0
+# What a worker's cached set was read under: ("redis", the counter) or ("db", the generation).
+Version = tuple[str, object]
 log = logging.getLogger("eiso.modules")
 _CHANGED = "eiso.modules_changed"
 
@@ -97,21 +99,18 @@ async def set_module(
     return row
 
 
-def _generation_query(province_id: int) -> Select[tuple[int]]:
-    return (
-        select(func.count())
-        .select_from(ModuleActivationEvent)
-        .where(col(ModuleActivationEvent.province_id) == province_id)
-    )
-
-
 _SQLITE_GENERATION = "SELECT count(*) FROM module_activation_events WHERE province_id = ?"
 
 
 async def switch_generation(session: AsyncSession, province_id: int) -> int:
     """How many switches the province has committed (its history rows, never deleted): moves
     with every switch, in commit order, whichever process made it."""
-    return int((await session.execute(_generation_query(province_id))).scalar_one())
+    rows = await session.execute(
+        select(func.count())
+        .select_from(ModuleActivationEvent)
+        .where(col(ModuleActivationEvent.province_id) == province_id)
+    )
+    return int(rows.scalar_one())
 
 
 def installed_modules() -> frozenset[str]:
@@ -207,7 +206,7 @@ class ActiveModules:
         self.registry, self.ttl = registry, ttl
         # province id -> (the version read: Redis's counter or the database's generation,
         # when, the enabled modules)
-        self._cache: dict[int, tuple[tuple[str, object], float, frozenset[str]]] = {}
+        self._cache: dict[int, tuple[Version, float, frozenset[str]]] = {}
         self.listening = False  # a subscription delivers changes: cached sets need no GET
         # Bumped at every invalidation: a read that raced with one is not cached.
         self._epoch = 0
@@ -288,7 +287,9 @@ class ActiveModules:
         if shared and self.listening and cached and fresh:
             return cached[2]  # a change would have dropped the entry
         epoch = self._epoch
-        version = await self._redis_version(resources, province_id, now) if shared else None
+        version: Version | None = None
+        if shared:
+            version = await self._redis_version(resources, province_id, now)
         if version is not None and cached and fresh and cached[0] == version:
             return cached[2]
         if version is None:  # no shared counter: the database's generation, per request
@@ -319,7 +320,7 @@ class ActiveModules:
 
     async def _redis_version(
         self, resources: Resources, province_id: int, now: float
-    ) -> tuple[str, bytes | str | None] | None:
+    ) -> Version | None:
         """The shared counter, or None when Redis cannot be read (then the database tells)."""
         try:
             return ("redis", await resources.redis.get(version_key(resources, province_id)))
