@@ -19,16 +19,14 @@ and per wall second, medians of the rounds; then the time of the lookup alone.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import statistics
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.wrk import Run
+from bench.wrk import Run, print_medians, rounds_parser
 
 MODULE = "birth_registration"
 QUERY = "{ __typename }"
@@ -136,16 +134,11 @@ def bench_switch(requests: int, rounds: int, url: str | None) -> dict[str, float
     with _database(url) as database:
         results, lookup_us = asyncio.run(_rounds(requests, rounds, database))
         backend = database.split(":", 1)[0]
-    per_cpu = {n: statistics.median(r.per_cpu_second for r in runs) for n, runs in results.items()}
-    per_wall = {n: statistics.median(r.per_second for r in runs) for n, runs in results.items()}
     print(
         f"module lookup per request, {QUERY} as a province officer, {requests} requests x "
         f"{rounds} rounds in process ({backend}, memory://), medians"
     )
-    print(f"  {'':24s} {'req/CPU-s':>9s} {'req/s':>8s}  rounds (req/CPU-s)")
-    for name, runs in results.items():
-        rounds_text = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
-        print(f"  {name:24s} {per_cpu[name]:9.0f} {per_wall[name]:8.0f}  {rounds_text}")
+    per_cpu = print_medians(results, 24)
     before, now = per_cpu[TARGETS[0]], per_cpu[TARGETS[1]]
     print(f"  the generation read takes {before / now:.2f}x the cached lookup's CPU per request")
     print(f"  the lookup alone (generation read): {lookup_us:.0f} µs wall per call")
@@ -153,9 +146,7 @@ def bench_switch(requests: int, rounds: int, url: str | None) -> dict[str, float
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = rounds_parser(__doc__)
     parser.add_argument(
         "--database-url", default=None, help="a migrated database (default: a new SQLite file)"
     )

@@ -65,10 +65,13 @@ def listener(fail: bool = False) -> HookModule:
     return HookModule("hooks_" + unique_code().lower(), fail)
 
 
-async def agency_with(resources, enabled: list[str]):
-    """A fresh agency (in a fresh province enabling `enabled`) that adopted the test procedure."""
+async def agency_with(
+    resources, enabled: list[str], registry: PluginRegistry = REGISTRY, code: str | None = None
+):
+    """A fresh agency (in a fresh province enabling `enabled`, and the test procedure's module)
+    that adopted `code` of `registry` (default: the test procedure)."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        await catalogue.sync_catalogue(session, REGISTRY)
+        await catalogue.sync_catalogue(session, registry)
         province = await ensure_province(session, unique_code("P"), "Tỉnh Nghe Sự Kiện")
         agency = await ensure_agency(
             session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune
@@ -84,7 +87,7 @@ async def agency_with(resources, enabled: list[str]):
             session,
             province_id=agency.province_id,
             agency_id=agency.id,
-            procedure_code=next(iter(REGISTRY.procedures())).code,
+            procedure_code=code or next(iter(REGISTRY.procedures())).code,
             actor="leader-1",
         )
     return agency

@@ -17,12 +17,12 @@ from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl
 from eiso.infra.clock import utcnow
 from eiso.infra.relay import Relay
-from eiso.tenants.models import Agency, AgencyKind
+from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
-from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
 from tests.test_dossier_engine import APPLICANT, CAL, DATA, Birth, _step
 from tests.test_dossier_graphql import Caller
+from tests.test_dossier_hooks import agency_with
 
 
 class ProcedureModule:
@@ -76,23 +76,7 @@ async def switch(resources, province_id: int, module: str, enabled: bool) -> Non
 
 async def office(resources, registry: PluginRegistry, code: str, enabled: list[str]) -> Agency:
     """A fresh province enabling `enabled`, and an agency of it that adopted `code`."""
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        await catalogue.sync_catalogue(session, registry)
-        province = await ensure_province(session, unique_code("P"), "Tỉnh Tắt Mô-đun")
-        agency = await ensure_agency(
-            session, province, unique_code("A"), "UBND xã Tắt Mở", AgencyKind.commune
-        )
-        for module in enabled:
-            await set_module(session, province.id, module, True, by="test")
-    async with resources.session(scope(agency)) as session, session.begin():
-        await catalogue.adopt(
-            session,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            procedure_code=code,
-            actor="leader-1",
-        )
-    return agency
+    return await agency_with(resources, enabled, registry, code)
 
 
 async def receive(resources, agency: Agency, code: str, key: str | None = None):
