@@ -9,6 +9,7 @@ from bench import (
     http_bench,
     import_agencies,
     introspection_bench,
+    module_switch_bench,
     node_bench,
     trusted_documents_bench,
     web_bench,
@@ -26,3 +27,4 @@ if __name__ == "__main__":
     dossier_bench.main()
     node_bench.main([])
     web_bench.main([])
+    module_switch_bench.main([])

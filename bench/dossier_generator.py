@@ -38,6 +38,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eiso.core.dossiers.catalogue import row_values
+from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
@@ -224,6 +225,8 @@ async def make_tenants(database_url: str, prefix: str, provinces: int, agencies:
                 province = await ensure_province(
                     session, f"{prefix}{p:02d}", f"Tỉnh {name} ({prefix})"
                 )
+                for module in MODULES:  # receipts need the procedure's module on
+                    await set_module(session, province.id, module, True, by="bench")
                 rows = []
                 for a in range(agencies):
                     place = f"{PLACES[a % len(PLACES)]} {a + 1}"

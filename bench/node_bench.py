@@ -16,14 +16,12 @@ run with `--without-node` on a checkout from before to compare.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bench.wrk import Run
+from bench.wrk import Run, print_medians, rounds_parser
 
 FIELDS = "id code procedureCode status receivedAt appointmentAt late version"
 TARGETS = {
@@ -145,16 +143,11 @@ def bench_node(requests: int, rounds: int, with_node: bool = True) -> dict[str, 
     if not with_node:
         targets = {next(iter(TARGETS)): TARGETS[next(iter(TARGETS))], **targets}
     results = asyncio.run(_rounds(requests, rounds, targets))
-    per_cpu = {n: statistics.median(r.per_cpu_second for r in runs) for n, runs in results.items()}
-    per_wall = {n: statistics.median(r.per_second for r in runs) for n, runs in results.items()}
     print(
         f"node(id:) against dossier(id:), {requests} requests x {rounds} rounds in process "
         "(SQLite), medians"
     )
-    print(f"  {'':30s} {'req/CPU-s':>9s} {'req/s':>8s}  rounds (req/CPU-s)")
-    for name, runs in results.items():
-        rounds_text = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
-        print(f"  {name:30s} {per_cpu[name]:9.0f} {per_wall[name]:8.0f}  {rounds_text}")
+    per_cpu = print_medians(results)
     if with_node:
         typed, node = per_cpu["dossier(id:) (typed lookup)"], per_cpu["node(id:)"]
         print(f"  node(id:) takes {typed / node:.2f}x the typed lookup's CPU time per request")
@@ -162,9 +155,7 @@ def bench_node(requests: int, rounds: int, with_node: bool = True) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = rounds_parser(__doc__)
     parser.add_argument(
         "--without-node", action="store_true", help="for a checkout before Relay's node(id:)"
     )

@@ -3,6 +3,7 @@ CPU 1 (`taskset`), so the load generator never competes with the server for its 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import re
@@ -24,6 +25,28 @@ class Run(NamedTuple):
 
     per_second: float
     per_cpu_second: float
+
+
+def rounds_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of an in-process benchmark timed in rounds: --requests, --rounds."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=5)
+    return parser
+
+
+def print_medians(results: dict[str, list[Run]], width: int = 30) -> dict[str, float]:
+    """One line per target: the medians of its rounds (requests per CPU second and per wall
+    second) and each round's per-CPU figure; returns the per-CPU medians."""
+    import statistics
+
+    per_cpu = {n: statistics.median(r.per_cpu_second for r in runs) for n, runs in results.items()}
+    per_wall = {n: statistics.median(r.per_second for r in runs) for n, runs in results.items()}
+    print(f"  {'':{width}s} {'req/CPU-s':>9s} {'req/s':>8s}  rounds (req/CPU-s)")
+    for name, runs in results.items():
+        rounds_text = " ".join(f"{r.per_cpu_second:.0f}" for r in runs)
+        print(f"  {name:{width}s} {per_cpu[name]:9.0f} {per_wall[name]:8.0f}  {rounds_text}")
+    return per_cpu
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -47,6 +48,18 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def sqlite_reader(url: str) -> sqlite3.Connection | None:
+    """A plain sqlite3 connection to the file of a `sqlite:///` URL (None for any other
+    database), in autocommit: for a read of a few microseconds made on the event loop, where a
+    session would open an aiosqlite connection (a thread) per use. Under WAL a reader never
+    waits for the writer."""
+    parsed = async_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return sqlite3.connect(database, isolation_level=None, check_same_thread=False)
 
 
 # A pooled connection idle longer than this is pinged before use. SQLAlchemy's

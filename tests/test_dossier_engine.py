@@ -16,6 +16,7 @@ from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
+from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.workdays import VN_TZ, WorkingCalendar
@@ -69,6 +70,13 @@ class TestProc:
 
 
 REGISTRY = PluginRegistry.load(None, [PluginSource.of("test_proc", TestProc())])
+
+
+async def enable_test_module(session, province_id: int) -> None:
+    """A province receives dossiers only of the modules it switched on (MODULE_DISABLED)."""
+    await set_module(session, province_id, "test_proc", True, by="test")
+
+
 CAL = WorkingCalendar()
 APPLICANT = {"full_name": "Nguyễn Thị Hoa", "phone": "0912345678"}
 DATA = {"child_name": "Trần Minh Khôi", "birth_date": "2026-11-01"}
@@ -84,6 +92,7 @@ async def agency(resources):
         made = await ensure_agency(
             session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune
         )
+        await enable_test_module(session, province.id)
     async with resources.session(scope(made)) as session, session.begin():
         await catalogue.adopt(
             session,

@@ -13,7 +13,7 @@ from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
-from tests.test_dossier_engine import PROC, REGISTRY
+from tests.test_dossier_engine import PROC, REGISTRY, enable_test_module
 
 DATA = '{child_name: "Trần Minh Khôi", birth_date: "2026-11-01"}'
 APPLICANT = '{fullName: "Nguyễn Thị Hoa", phone: "0912345678"}'
@@ -37,6 +37,7 @@ async def officer_of(resources, name="Hòa Bình"):
         agency = await ensure_agency(
             session, province, unique_code("A"), f"UBND xã {name}", AgencyKind.commune
         )
+        await enable_test_module(session, province.id)
     return Principal(
         f"officer-{agency.code}",
         TenantScope.agencies([agency.id], [agency.province_id]),

@@ -26,7 +26,7 @@ from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
-from tests.test_dossier_engine import REGISTRY, receive
+from tests.test_dossier_engine import REGISTRY, enable_test_module, receive
 
 
 class HookModule:
@@ -65,16 +65,20 @@ def listener(fail: bool = False) -> HookModule:
     return HookModule("hooks_" + unique_code().lower(), fail)
 
 
-async def agency_with(resources, enabled: list[str]):
-    """A fresh agency (in a fresh province enabling `enabled`) that adopted the test procedure."""
+async def agency_with(
+    resources, enabled: list[str], registry: PluginRegistry = REGISTRY, code: str | None = None
+):
+    """A fresh agency (in a fresh province enabling `enabled`, and the test procedure's module)
+    that adopted `code` of `registry` (default: the test procedure)."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        await catalogue.sync_catalogue(session, REGISTRY)
+        await catalogue.sync_catalogue(session, registry)
         province = await ensure_province(session, unique_code("P"), "Tỉnh Nghe Sự Kiện")
         agency = await ensure_agency(
             session, province, unique_code("A"), "UBND xã Hòa Bình", AgencyKind.commune
         )
         for module in enabled:
             await set_module(session, province.id, module, True, by="test")
+        await enable_test_module(session, province.id)
     async with (
         resources.session(TenantScope.agencies([agency.id], [agency.province_id])) as session,
         session.begin(),
@@ -83,7 +87,7 @@ async def agency_with(resources, enabled: list[str]):
             session,
             province_id=agency.province_id,
             agency_id=agency.id,
-            procedure_code=next(iter(REGISTRY.procedures())).code,
+            procedure_code=code or next(iter(REGISTRY.procedures())).code,
             actor="leader-1",
         )
     return agency

@@ -35,6 +35,7 @@ import pytest
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.global_ids import encode_id
+from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, Procedure, Step, TimeLimit, hookimpl
 from eiso.core.workdays import VN_TZ, WorkingCalendar
@@ -141,6 +142,7 @@ async def world(resources):
         b = await ensure_agency(
             session, province, unique_code("B"), "UBND phường Bình An", AgencyKind.ward
         )
+        await set_module(session, province.id, "figure_proc", True, by="test")
     for agency in (a, b):
         async with resources.session(scope(agency)) as session, session.begin():
             await catalogue.adopt(

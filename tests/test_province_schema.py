@@ -441,12 +441,14 @@ async def test_any_committed_activation_change_reaches_the_workers(resources, tw
     assert await active.for_province(resources, a_id) == {MODULE}
 
 
+@pytest.mark.only_backend("postgresql+redis")
 async def test_a_listening_worker_skips_the_counter_and_hears_switches(
     resources, two_provinces, monkeypatch
 ):
     """With its pub/sub subscription up a worker answers from its cache (no Redis GET per
     request); a switch published by another worker drops the entry; without the subscription
-    it reads the counter again on every request."""
+    it reads the counter again on every request. (A shared Redis only: with memory:// every
+    request reads the database's generation, tests/test_module_switch_cli.py.)"""
     import asyncio
 
     from eiso.core.plugins.activation import ActiveModules, changes_channel, set_module

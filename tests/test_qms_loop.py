@@ -28,7 +28,18 @@ from eiso.tenants.models import AgencyKind, Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
-from tests.test_dossier_engine import APPLICANT, CAL, DATA, PROC, REGISTRY, Birth, _step, act, scope
+from tests.test_dossier_engine import (
+    APPLICANT,
+    CAL,
+    DATA,
+    PROC,
+    REGISTRY,
+    Birth,
+    _step,
+    act,
+    enable_test_module,
+    scope,
+)
 from tests.test_qms_documents import audit_count
 
 EISO = str(pathlib.Path(__file__).resolve().parents[1] / ".venv" / "bin" / "eiso")
@@ -45,6 +56,7 @@ async def make_agency(resources, kind=AgencyKind.commune, province=None):
         await catalogue.sync_catalogue(session, REGISTRY)
         province = province or await ensure_province(session, unique_code("P"), "Tỉnh Cải Tiến")
         made = await ensure_agency(session, province, unique_code("A"), "UBND xã Cải Tiến", kind)
+        await enable_test_module(session, province.id)
     async with resources.session(scope(made)) as session, session.begin():
         await catalogue.adopt(
             session,

@@ -34,7 +34,7 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.auth_helpers import make_frontend, make_integration, make_user, user_token
 from tests.conftest import IN_CI, unique_code
-from tests.test_dossier_engine import PROC, REGISTRY
+from tests.test_dossier_engine import PROC, REGISTRY, enable_test_module
 from tests.ws_client import GraphQLWS, free_port, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
@@ -140,6 +140,7 @@ async def _officer(resources: Resources):
         agency = await ensure_agency(
             session, province, unique_code("A"), "UBND xã Sự Cố", AgencyKind.commune
         )
+        await enable_test_module(session, province.id)
     return agency, await make_user(resources, Role.officer, agency=agency)
 
 

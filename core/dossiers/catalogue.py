@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.dossiers import listeners
@@ -18,6 +18,7 @@ from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import Unit
+from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
@@ -83,13 +84,15 @@ async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> Syn
     # Core rows, not ORM objects: the upserts below would leave such objects stale.
     existing = {r.code: r for r in (await session.execute(select(table.c.code, *columns))).all()}
     report, now = SyncReport(), utcnow()
-    seen: dict[str, str] = {}  # code -> the module that offers it
-    for name, record in registry.loaded.items():  # sorted by name: the first module wins a code
+    # code -> the module kept; the events name the same one (core/dossiers/hooks.py)
+    seen = registry.procedure_owners()
+    written: set[str] = set()
+    for name, record in registry.loaded.items():
         for procedure in record.procedures:
-            if procedure.code in seen:
+            if seen[procedure.code] != name or procedure.code in written:
                 report.duplicates.append((procedure.code, seen[procedure.code], name))
                 continue
-            seen[procedure.code] = name
+            written.add(procedure.code)
             values = row_values(procedure, name)
             row = existing.get(procedure.code)
             if row is not None and all(getattr(row, key) == value for key, value in values.items()):
@@ -130,6 +133,32 @@ async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
     if row is None or not row.active:
         raise NotFound(f"procedure {code!r} not found", f"không tìm thấy thủ tục {code!r}")
     return row
+
+
+async def require_module_enabled(
+    session: AsyncSession, procedure: ProcedureRecord, province_id: int
+) -> None:
+    """A new dossier of `procedure` needs its module (the catalogue's owner) switched on in the
+    province, read in the receipt's own transaction: while it is off (or was never on) the
+    province takes no new dossiers of it; those already received go on (docs/dossiers.md)."""
+    enabled = await session.scalar(
+        select(col(ModuleActivation.id))
+        .where(
+            col(ModuleActivation.province_id) == province_id,
+            col(ModuleActivation.module) == procedure.module,
+            col(ModuleActivation.enabled).is_(True),
+        )
+        .limit(1)
+    )
+    if enabled is None:
+        raise DomainError(
+            f"procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in "
+            "this province; no new dossier can be received",
+            f"thủ tục {procedure.code!r}: mô-đun {procedure.module!r} chưa được bật (hoặc đã "
+            "tắt) ở tỉnh này; không thể tiếp nhận hồ sơ mới",
+            code="MODULE_DISABLED",
+            field="procedureCode",
+        )
 
 
 async def adopt(

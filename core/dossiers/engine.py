@@ -236,7 +236,8 @@ async def receive(
     if idempotency_key:
         earlier = await _by_key(session, agency.id, idempotency_key)
         if earlier is not None:
-            return _replay(earlier, digest)
+            return _replay(earlier, digest)  # a retry of a receipt made: still its dossier
+    await catalogue.require_module_enabled(session, procedure, agency.province_id)
     code = await codes.next_code(session, agency.id, agency.code, day)
     key = codes.new_lookup_key()
     dossier = Dossier(

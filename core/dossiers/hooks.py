@@ -4,7 +4,13 @@ Each loaded module that implements the hook has its own named stream reader (`ho
 with its cursor and deduplication in Redis (infra/stream_reader.py). The hook is called after
 the transition committed (the event comes from the transactional outbox through the relay), in
 a background task, so it never slows the transition down; and only for events of provinces
-that have the module enabled when the event is delivered.
+that have the module enabled when the event is delivered. One exception: an event of a dossier
+of the module's own procedure (the catalogue's owner), in a province that has switched the
+module off, is kept (a Redis sorted set per reader and province) and handed to the hook, in
+order and before any newer event of that province, once the province switches it on again.
+Receipts of its procedures are refused while it is off (MODULE_DISABLED), so these are the
+moves of dossiers already in flight. Events of other modules' procedures while it is off are
+not kept: a module hears the provinces that have it on.
 
 Exactly once across several workers: a per-reader Redis lease (infra/lease.py). Any number of
 workers start a runner for each module; the one holding `hook:<module>`'s lease reads and calls
@@ -32,10 +38,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
-from typing import TypedDict, Unpack
+from typing import TypedDict, Unpack, cast
 
+import orjson
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
@@ -56,7 +64,8 @@ HOOK = "eiso_on_dossier_event"
 def dossier_event(event: StreamEvent, registry: PluginRegistry) -> DossierEvent:
     """The SDK's event from a stream entry (the outbox payload of engine._record)."""
     payload = event.payload
-    owners = {p.code: name for name, r in registry.loaded.items() for p in r.procedures}
+    # The catalogue's owner: with two modules offering one code, the one it kept.
+    owners = registry.procedure_owners()
     return DossierEvent(
         province_id=payload["province_id"],
         agency_id=payload["agency_id"],
@@ -125,8 +134,46 @@ class HookRunner:
         # error here raises before the hook runs, and the event is retried.
         enabled = await self.active.for_province(self.resources, payload.province_id)
         if self.module in enabled:
-            self.called += 1
-            await self.registry.dispatch_dossier_event(payload, {self.module})
+            await self._deliver_deferred(payload.province_id)  # the older ones first
+            await self._call(payload)
+        elif payload.module == self.module:
+            # A dossier of the module's own procedure moved while the province has the module
+            # off (received before it was switched off): kept until it is on again.
+            await self.resources.redis.zadd(
+                self._deferred_key(payload.province_id),
+                {orjson.dumps(dataclasses.asdict(event)): event.outbox_id},
+            )
+            await self.resources.redis.sadd(self._deferred_key(), payload.province_id)
+
+    async def _call(self, payload: DossierEvent) -> None:
+        self.called += 1
+        await self.registry.dispatch_dossier_event(payload, {self.module})
+
+    def _deferred_key(self, province_id: int | None = None) -> str:
+        """The provinces with events kept for the hook, or one province's (by outbox id)."""
+        parts = ("events", "deferred", self.name)
+        return self.resources.key(*parts, *(() if province_id is None else (province_id,)))
+
+    async def _deliver_deferred(self, province_id: int) -> None:
+        """Hand the hook the events kept while its module was off here, in order; each is
+        dropped once delivered (a crash in between delivers it again: at least once)."""
+        redis = self.resources.redis
+        if not await redis.sismember(self._deferred_key(), str(province_id)):
+            return
+        key = self._deferred_key(province_id)
+        for member in cast("list[bytes]", await redis.zrange(key, 0, -1)):
+            if not self.lease.held:
+                raise LeaseLost(self.name)
+            await self._call(dossier_event(StreamEvent(**orjson.loads(member)), self.registry))
+            await redis.zrem(key, member)
+        await redis.srem(self._deferred_key(), province_id)
+
+    async def deliver_deferred(self) -> None:
+        """The kept events of every province that has the module on again (each pass)."""
+        for province in await self.resources.redis.smembers(self._deferred_key()):
+            province_id = int(province)
+            if self.module in await self.active.for_province(self.resources, province_id):
+                await self._deliver_deferred(province_id)
 
     async def run_once(self, wait: float = 0.0) -> int:
         """Deliver what is waiting, under the lease (taken for this pass, waiting up to `wait`
@@ -141,6 +188,7 @@ class HookRunner:
         before = self.called
         try:
             await self.reader.read_all(self.deliver)
+            await self.deliver_deferred()
             return self.called - before
         finally:
             keeper.cancel()
@@ -176,6 +224,7 @@ class HookRunner:
             while self.lease.held and not keeper.done():
                 raise_if_cancelled()
                 await self.reader.read(self.deliver, block_ms=self.block_ms)
+                await self.deliver_deferred()
         except LeaseLost:
             log.warning("hook reader %s: lease lost, another worker goes on", self.name)
         finally:

@@ -1,14 +1,22 @@
 """Module activation: switching a module on or off for a province (the rows are
 tenants/modules.py's) and which modules a province has on, as every worker sees it.
 
-Switching a module bumps a per-province counter in Redis and publishes the province's id;
-each worker keeps the enabled set it last read from the database with the counter it read
-it under. While a worker's subscription is up (`ActiveModules.listen`, started with the app),
-a published change drops that province's entry and requests need no Redis round trip. When
-it is down (not started yet, Redis restarting: pub/sub is at-most-once), every request reads
-the counter again (one GET) and re-reads the set when it moved, so a missed message costs a
-round trip, never a stale schema. A short TTL covers a change written without the bump
-(e.g. straight into the database).
+Two notices of a switch, both checked against what the worker cached:
+- the database's: every switch adds a history row (`module_activation_events`), so the number
+  of a province's rows is a generation that moves with each committed switch, whoever made
+  it, in whichever process. Readable by every process of the deployment, always.
+- Redis's, the fast path: switching bumps a per-province counter in Redis and publishes the
+  province's id. While a worker's subscription is up (`ActiveModules.listen`, started with
+  the app), a published change drops that province's entry and requests need no round trip;
+  while it is down (not started yet, Redis restarting: pub/sub is at-most-once) every request
+  reads the counter (one GET) and re-reads the set when it moved.
+The Redis notice only reaches the processes that share the Redis server. With `memory://`
+(the embedded default: fakeredis inside each process) a switch made by the CLI or another
+process is invisible there, and when Redis cannot be read no counter is known: then every
+request reads the database's generation (one indexed count: on SQLite with a plain sqlite3
+connection, about 30 µs; elsewhere in a province-scoped session) and the set when it moved, so
+the next request sees the switch. A short TTL covers a change written without a history row
+(e.g. straight into the database) and a SQLite file replaced under a running worker.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 import weakref
 from importlib.metadata import entry_points
@@ -23,7 +32,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, object_session
@@ -36,12 +45,14 @@ from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
-from eiso.infra.db import find_one
+from eiso.infra.db import find_one, sqlite_reader
 from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
 
 FALLBACK_TTL = 30.0
+# What a worker's cached set was read under: ("redis", the counter) or ("db", the generation).
+Version = tuple[str, object]
 log = logging.getLogger("eiso.modules")
 _CHANGED = "eiso.modules_changed"
 
@@ -87,6 +98,20 @@ async def set_module(
     )
     await session.flush()
     return row
+
+
+_SQLITE_GENERATION = "SELECT count(*) FROM module_activation_events WHERE province_id = ?"
+
+
+async def switch_generation(session: AsyncSession, province_id: int) -> int:
+    """How many switches the province has committed (its history rows, never deleted): moves
+    with every switch, in commit order, whichever process made it."""
+    rows = await session.execute(
+        select(func.count())
+        .select_from(ModuleActivationEvent)
+        .where(col(ModuleActivationEvent.province_id) == province_id)
+    )
+    return int(rows.scalar_one())
 
 
 def installed_modules() -> frozenset[str]:
@@ -168,7 +193,7 @@ async def bump_version(resources: Resources, province_id: int) -> None:
             await pipe.execute()
     except (RedisError, OSError) as error:
         # The switch is committed. Other workers read the counter per request while Redis is
-        # down and, finding it unreadable, keep their set at most FALLBACK_TTL seconds.
+        # down and, finding it unreadable, read the database's generation instead.
         log.warning("module switch not announced, Redis unavailable: %s", error)
     for active in list(_listeners.get(channel, ())):
         active._invalidate(province_id)
@@ -180,12 +205,14 @@ class ActiveModules:
     def __init__(self, registry: PluginRegistry, ttl: float = FALLBACK_TTL) -> None:
         # Call watch_module_changes(resources) once per Resources (the app does at start-up).
         self.registry, self.ttl = registry, ttl
-        # province id -> (the counter read, when, the enabled modules)
-        self._cache: dict[int, tuple[bytes | str | None, float, frozenset[str]]] = {}
+        # province id -> (the version read: Redis's counter or the database's generation,
+        # when, the enabled modules)
+        self._cache: dict[int, tuple[Version, float, frozenset[str]]] = {}
         self.listening = False  # a subscription delivers changes: cached sets need no GET
         # Bumped at every invalidation: a read that raced with one is not cached.
         self._epoch = 0
         self._warned_at = float("-inf")  # when Redis was last found unreadable
+        self._readers: dict[str, sqlite3.Connection | None] = {}  # database URL -> its reader
 
     def _invalidate(self, province_id: int | None = None) -> None:
         self._epoch += 1
@@ -255,21 +282,21 @@ class ActiveModules:
     async def for_province(self, resources: Resources, province_id: int) -> frozenset[str]:
         cached = self._cache.get(province_id)
         now = time.monotonic()
-        if self.listening and cached and now - cached[1] < self.ttl:
+        fresh = cached is not None and now - cached[1] < self.ttl
+        # memory:// is this process's own: other processes' switches never reach it.
+        shared = not resources.settings.is_memory_redis
+        if shared and self.listening and cached and fresh:
             return cached[2]  # a change would have dropped the entry
         epoch = self._epoch
-        try:
-            version = await resources.redis.get(version_key(resources, province_id))
-        except (RedisError, OSError):
-            # Redis down: serve what this worker knows for a while rather than fail requests.
-            if now - self._warned_at > self.ttl:  # once per TTL, not once per request
-                self._warned_at = now
-                log.warning("module version unreadable, using the cached set", exc_info=True)
-            if cached and now - cached[1] < self.ttl:
-                return cached[2]
-            version = b"unavailable"
-        if cached and cached[0] == version and now - cached[1] < self.ttl:
+        version: Version | None = None
+        if shared:
+            version = await self._redis_version(resources, province_id, now)
+        if version is not None and cached and fresh and cached[0] == version:
             return cached[2]
+        if version is None:  # no shared counter: the database's generation, per request
+            version = ("db", await self.generation(resources, province_id))
+            if cached and fresh and cached[0] == version:
+                return cached[2]
         async with resources.session(TenantScope.province(province_id)) as session:
             names = await enabled_modules(session, province_id)
         active = self.registry.names() & names
@@ -279,6 +306,30 @@ class ActiveModules:
             self._cache.clear()
         self._cache[province_id] = (version, now, active)
         return active
+
+    async def generation(self, resources: Resources, province_id: int) -> int:
+        """The province's switch generation. On SQLite straight from the file on this thread
+        (microseconds: a session would open a connection and a thread per request)."""
+        url = resources.settings.database_url
+        if url not in self._readers:
+            self._readers[url] = sqlite_reader(url)
+        reader = self._readers[url]
+        if reader is None:
+            async with resources.session(TenantScope.province(province_id)) as session:
+                return await switch_generation(session, province_id)
+        return int(reader.execute(_SQLITE_GENERATION, (province_id,)).fetchone()[0])
+
+    async def _redis_version(
+        self, resources: Resources, province_id: int, now: float
+    ) -> Version | None:
+        """The shared counter, or None when Redis cannot be read (then the database tells)."""
+        try:
+            return ("redis", await resources.redis.get(version_key(resources, province_id)))
+        except (RedisError, OSError):
+            if now - self._warned_at > self.ttl:  # once per TTL, not once per request
+                self._warned_at = now
+                log.warning("module version unreadable, reading the database's", exc_info=True)
+            return None
 
 
 async def switch_module(

@@ -217,6 +217,15 @@ class PluginRegistry:
     def names(self) -> frozenset[str]:
         return frozenset(self.loaded)
 
+    def procedure_owners(self) -> dict[str, str]:
+        """procedure code → the module that owns it: when two loaded modules offer one code,
+        the first by name (the one the catalogue keeps, core/dossiers/catalogue.py)."""
+        owners: dict[str, str] = {}
+        for name, record in self.loaded.items():
+            for procedure in record.procedures:
+                owners.setdefault(procedure.code, name)
+        return owners
+
     def procedures(self, modules: Iterable[str] | None = None) -> list[Procedure]:
         wanted = self.names() if modules is None else self.names() & set(modules)
         return [p for name in sorted(wanted) for p in self.records[name].procedures]

@@ -1,8 +1,10 @@
 """`/graphql` for many schemas: each request goes to the view of its province's module set.
 
 Strawberry's view holds one schema, so there is one view per cached schema; this ASGI app
-authenticates the caller once, looks up the province's active modules (one Redis GET) and
-hands the request to that view, with the principal and modules in the ASGI scope.
+authenticates the caller once, looks up the province's active modules (cached while the
+worker hears switches by pub/sub; else one Redis GET, or with `memory://` one read of the
+database's switch generation: core/plugins/activation.py) and hands the request to that
+view, with the principal and modules in the ASGI scope.
 """
 
 from __future__ import annotations
