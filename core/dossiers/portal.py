@@ -18,6 +18,7 @@ from eiso.core.resources import Resources
 from eiso.core.workdays.overrides import load_calendar
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, Province, TenantStatus
+from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
 ACTOR = "citizen"  # the timeline's and audit trail's actor of an online filing
@@ -44,9 +45,10 @@ def _unknown_province(code: str) -> NotFound:
 async def offers(
     resources: Resources, province_code: str, search: str | None = None
 ) -> list[AgencyOffer]:
-    """The active agencies of an active province that adopted at least one active procedure,
-    by name, each with its procedures by name; `search` (diacritics ignored) keeps an agency
-    whose name matches with all its procedures, or else the procedures whose name or code does."""
+    """The active agencies of an active province that adopted at least one active procedure of
+    a module the province switched on, by name, each with its procedures by name; `search`
+    (diacritics ignored) keeps an agency whose name matches with all its procedures, or else
+    the procedures whose name or code does."""
     async with resources.session(TenantScope.nation()) as session:
         province = (
             await session.execute(select(Province).where(col(Province.code) == province_code))
@@ -64,6 +66,14 @@ async def offers(
                 .join(
                     ProcedureRecord,
                     col(ProcedureRecord.code) == col(ProcedureAdoption.procedure_code),
+                )
+                # Only what can be filed: a module the province has not switched on takes no
+                # new dossier (MODULE_DISABLED), so its procedures are not offered.
+                .join(
+                    ModuleActivation,
+                    (col(ModuleActivation.province_id) == col(Agency.province_id))
+                    & (col(ModuleActivation.module) == col(ProcedureRecord.module))
+                    & col(ModuleActivation.enabled).is_(True),
                 )
                 .where(
                     col(Agency.province_id) == province.id,

@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel, Field
 
 from eiso.core.dossiers import catalogue, engine, service
+from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.declarations import (
     DossierComponent,
     Fee,
@@ -143,6 +144,8 @@ async def place(resources, province_name: str, agency_name: str) -> Place:
             procedure_code=PROC,
             actor="leader-1",
         )
+        # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
+        await set_module(session, agency.province_id, "web_test", True, by="test")
     return Place(province.code, province_name, agency)
 
 
