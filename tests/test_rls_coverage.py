@@ -14,10 +14,9 @@ from sqlalchemy.exc import DBAPIError
 
 from eiso.infra.outbox import OutboxEvent, add_event
 from eiso.infra.relay import Relay
-from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
-from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
+from tests.test_tenant_scope import two_tenants  # noqa: F401 - the fixture
 
 OPERATING = pathlib.Path(__file__).resolve().parents[1] / "docs" / "operating.md"
 
@@ -89,16 +88,9 @@ async def test_every_policy_reads_the_scope(database):
 
 
 @pytest.fixture
-async def two_agencies(resources):
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        made = []
-        for _ in range(2):
-            province = await ensure_province(session, unique_code("P"), "Tỉnh Thử")
-            agency = await ensure_agency(
-                session, province, unique_code("A"), "Ủy ban nhân dân xã Thử", AgencyKind.commune
-            )
-            made.append((province.id, agency.id))
-    return made
+def two_agencies(two_tenants):  # noqa: F811 - the fixture imported above
+    """(province id, agency id) of two agencies of two provinces."""
+    return [(province_id, agency_id) for province_id, agency_id, _ in two_tenants]
 
 
 async def test_outbox_rows_stay_with_their_tenant_and_the_relay_sends_all(resources, two_agencies):
