@@ -2,9 +2,11 @@
 it reports, so it exists if and only if the change committed. The relay (`infra/relay.py`)
 moves committed rows to a Redis stream.
 
-A global table, not a tenant one: the relay reads every tenant's events, and infra knows no
-tenants. The optional `agency_id` and `province_id` only let readers route events without
-parsing the payload; payloads must carry no personal data.
+Not a `TenantRow` (infra knows no tenants; the ORM adds no scope to it), but on PostgreSQL
+row-level security keys it on `province_id`/`agency_id` as every tenant table (migration
+0410_outbox_rls): a tenant's transaction sees and writes only its own events; the relay reads
+every tenant's under the nation scope (`infra/rls.py`, `every_tenant`). The ids also let
+readers route events without parsing the payload; payloads must carry no personal data.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from eiso.infra.clock import utcnow
 from eiso.infra.outbox import OutboxEvent
+from eiso.infra.rls import every_tenant
 
 log = logging.getLogger("eiso.relay")
 
@@ -47,8 +48,11 @@ class Relay:
         """Send one batch; how many rows went out. Raises RedisError when Redis is down
         (the rows stay unsent)."""
         session = self.sessionmaker()
-        session.info["scope_exempt"] = True  # a global table: no tenant scope applies
+        # Every tenant's events: no tenant scope for the ORM, the nation's for row-level
+        # security (the outbox has it, as every tenant table).
+        session.info["scope_exempt"] = True
         async with session, session.begin():
+            await every_tenant(session)
             statement = (
                 select(OutboxEvent)
                 .where(col(OutboxEvent.sent_at).is_(None))

@@ -1,4 +1,5 @@
-"""PostgreSQL row-level security for tenant tables, used by migrations (a no-op on SQLite).
+"""PostgreSQL row-level security for tenant tables, used by migrations (a no-op on SQLite), and
+the one way past it for a reader of every tenant (`every_tenant`).
 
 The policy reads the caller's scope from per-transaction settings that the session sets with
 `set_config(..., true)` at the start of every transaction; with no scope set, no row is
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
@@ -54,6 +57,30 @@ def scope_predicate(agency_column: str = "agency_id", province_column: str = "pr
     )
 
 
+# For the few readers of every tenant's rows that no tenant scope describes (the outbox relay):
+# the nation scope for the current transaction only, as a tenant session's `after_begin` sets
+# it (tenants/scope.py). On SQLite, where there is no row-level security, not needed.
+EVERY_TENANT = "select set_config('eiso.scope', 'nation', true)"
+
+
+async def every_tenant(session: AsyncSession) -> None:
+    """Let this transaction's statements see every tenant's rows under row-level security."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text(EVERY_TENANT))
+
+
+def province_predicate(province_column: str = "province_id") -> str:
+    """A province's own rows (no agency column): seen by the nation, the province, and its
+    agencies (an agency scope names its provinces too)."""
+    scope = _SETTING.format(name="scope")
+    provinces = _IDS.format(name="province_ids")
+    return (
+        f"{scope} = 'nation'"
+        f" OR ({scope} IN ('province', 'agencies') AND {province_column} = ANY ({provinces}))"
+    )
+
+
 def _is_postgres(op: MigrationOp) -> bool:
     return op.get_bind().dialect.name == "postgresql"
 
@@ -87,11 +114,13 @@ def enable_tenant_rls(
     agency_column: str = "agency_id",
     province_column: str = "province_id",
     privileges: str = "SELECT, INSERT, UPDATE, DELETE",
+    predicate: str | None = None,
 ) -> None:
-    """Enable and force RLS on `table` with the tenant-scope policy, and grant the app role."""
+    """Enable and force RLS on `table` with the tenant-scope policy (or `predicate`), and grant
+    the app role."""
     if not _is_postgres(op):
         return
-    predicate = scope_predicate(agency_column, province_column)
+    predicate = predicate or scope_predicate(agency_column, province_column)
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
     op.execute(

@@ -6,6 +6,10 @@ agency of the same province with the same code is left alone when it already mat
 brought to the file's values. Parents may come after their children in the file (rows are
 ordered with `graphlib`). Inserts go in one bulk statement per chunk, without per-row flushes.
 
+Every value obeys the limits of the GraphQL edge (infra/input_limits.py: no control character
+such as NUL, at most 10,000 characters, JSON at most 12 levels deep and 1,000 keys); a row
+over one is reported with its line and column (or JSON field) and left out.
+
 Admin accounts named in the file are validated with the rows; the caller passes an
 `AccountWriter` (the auth room's, which this room may not import) that creates them in the same
 transaction as the agencies, so a username taken elsewhere rolls the whole import back too.
@@ -13,13 +17,15 @@ transaction as the agencies, so a username taken elsewhere rolls the whole impor
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import enum
 import graphlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -29,6 +35,7 @@ from sqlmodel import col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id, saved_id
+from eiso.infra.input_limits import MAX_DEPTH, BadValue, check_value
 from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
@@ -144,7 +151,34 @@ def _row(line: int, record: dict[str, Any]) -> AgencyRow:
     )
 
 
+def _bad_value(line: int, place: str, place_vi: str, bad: BadValue) -> RowError:
+    return _error(line, f"{place}: {bad.reason}", f"{place_vi}: {bad.reason_vi}")
+
+
+# `csv` refuses a field over its process-wide limit (131,072) with an error that names no
+# column. While a file is read the limit is the file's size, so every field is read and the
+# over-long one is reported by `check_value` with its column; the lock keeps two imports in
+# threads from restoring each other's figure.
+_FIELD_LIMIT = threading.Lock()
+
+
+@contextlib.contextmanager
+def _fields_up_to(size: int) -> Iterator[None]:
+    with _FIELD_LIMIT:
+        before = csv.field_size_limit()
+        csv.field_size_limit(max(before, size + 1))
+        try:
+            yield
+        finally:
+            csv.field_size_limit(before)
+
+
 def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
+    with _fields_up_to(len(content)):
+        return _parse_csv(content)
+
+
+def _parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
     errors: list[RowError] = []
     lines: list[str] = []
     for number, raw in enumerate(content.splitlines(keepends=True), start=1):
@@ -177,7 +211,14 @@ def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
     rows: list[AgencyRow] = []
     bad_lines = {error.line for error in errors}
     line = reader.line_num
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:  # not expected once the field limit is lifted; still a line
+            errors.append(_error(reader.line_num, f"not CSV: {error}", f"không phải CSV: {error}"))
+            break
+        if cells is None:
+            break
         start, line = line + 1, reader.line_num
         if start in bad_lines or not any(cell.strip() for cell in cells):
             continue
@@ -189,6 +230,12 @@ def parse_csv(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
                     f"có {len(cells)} cột, dòng tiêu đề có {len(header)}",
                 )
             )
+            continue
+        try:
+            for column, cell in zip(header, cells, strict=False):
+                check_value(cell, column)
+        except BadValue as bad:
+            errors.append(_bad_value(start, f"column {bad.field}", f"cột {bad.field}", bad))
             continue
         # A short row leaves its last fields empty.
         rows.append(_row(start, dict(zip(header, cells, strict=False))))
@@ -219,6 +266,15 @@ def parse_json(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
     while True:
         try:
             record, end = decoder.raw_decode(text, position)
+        except RecursionError:  # the decoder's own bound (about 1,000 levels); ours is lower
+            return rows, [
+                *errors,
+                _error(
+                    line_at(position),
+                    f"nested deeper than {MAX_DEPTH} levels",
+                    f"lồng sâu quá {MAX_DEPTH} cấp",
+                ),
+            ]
         except json.JSONDecodeError as error:
             return rows, [
                 *errors,
@@ -227,7 +283,11 @@ def parse_json(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
                 ),
             ]
         if isinstance(record, dict):
-            rows.append(_row(line_at(position), record))
+            bad = _record_error(line_at(position), record)
+            if bad is None:
+                rows.append(_row(line_at(position), record))
+            else:
+                errors.append(bad)
         else:
             errors.append(
                 _error(
@@ -246,6 +306,22 @@ def parse_json(content: bytes) -> tuple[list[AgencyRow], list[RowError]]:
                 _error(line_at(position), "invalid JSON: expected ',' or ']'", "JSON không hợp lệ"),
             ]
         position = _skip_space(text, position + 1)
+
+
+def _record_error(line: int, record: dict[str, Any]) -> RowError | None:
+    """The first value of a JSON item over a limit, or a field that is not text or a number."""
+    try:
+        check_value(record, "", depth=1)  # the list holding the items is the first level
+    except BadValue as bad:
+        if not bad.field:  # the item itself: too many keys
+            return _bad_value(line, "item", "phần tử", bad)
+        return _bad_value(line, f"field {bad.field}", f"trường {bad.field}", bad)
+    for field in FIELDS:
+        if isinstance(record.get(field), dict | list):
+            return _error(
+                line, f"field {field}: must be text", f"trường {field}: phải là chuỗi ký tự"
+            )
+    return None
 
 
 def _skip_space(text: str, position: int) -> int:

@@ -4,15 +4,19 @@ nothing is stored."""
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 from sqlmodel import func, select
 
 from eiso.core.dossiers.models import Dossier
+from eiso.graphql.server.inputs import LIST_LIMITS
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
 from tests.test_dossier_engine import PROC
 from tests.test_dossier_graphql import Caller, app, officer_of  # noqa: F401 - the fixture
 
+SCHEMA = pathlib.Path(__file__).resolve().parents[1] / "graphql" / "schema.graphql"
 RECEIVE = (
     "mutation($input: ReceiveDossierInput!, $k: String) { receiveDossier(input: $input, "
     "idempotencyKey: $k) { dossier { code } } }"
@@ -134,3 +138,59 @@ async def test_whole_texts_have_a_larger_limit(app):  # noqa: F811
     body = await anonymous(create, {"body": "x" * 2_000_001, "t": "Chính sách"})
     refused(body, "BAD_INPUT", "body")
     refused(await anonymous(create, {"body": "", "t": "x" * 10_001}), "BAD_INPUT", "t")
+
+
+def _list_arguments() -> set[str]:
+    """`field.argument` of every list argument in the committed schema."""
+    from graphql import GraphQLList, GraphQLNonNull, build_schema
+
+    schema = build_schema(SCHEMA.read_text(encoding="utf-8"))
+    found = set()
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        for name, field in (root.fields if root else {}).items():
+            for argument, definition in field.args.items():
+                kind = definition.type
+                kind = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+                if isinstance(kind, GraphQLList):
+                    found.add(f"{name}.{argument}")
+    return found
+
+
+def test_every_list_argument_has_a_documented_limit():
+    """A new list argument needs its figure in LIST_LIMITS and a line in docs/graphql.md."""
+    docs = (SCHEMA.parents[1] / "docs" / "graphql.md").read_text(encoding="utf-8")
+    assert _list_arguments() <= set(LIST_LIMITS)
+    for owner, most in LIST_LIMITS.items():
+        field, argument = owner.split(".")
+        assert f"`{field}({argument}:)`: at most {most:,}" in docs, owner
+
+
+async def test_long_lists_are_refused_with_their_field(app):  # noqa: F811
+    anonymous = Caller(app, {})
+    ids = ["UHJvdmluY2U6MQ=="] * (LIST_LIMITS["nodes.ids"] + 1)
+    body = await anonymous("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
+    refused(body, "BAD_INPUT", "ids")
+    assert "at most" not in body["errors"][0]["message"]  # a list: items, not characters
+    literal = ", ".join(f'"{i}"' for i in ids)
+    refused(await anonymous(f"{{ nodes(ids: [{literal}]) {{ id }} }}"), "BAD_INPUT", "ids")
+    # the same figure for a variable of another name, and a list of 100 passes the edge
+    body = await anonymous("query($x: [ID!]!) { nodes(ids: $x) { id } }", {"x": ids[:100]})
+    assert not any(e["extensions"]["code"] == "BAD_INPUT" for e in body.get("errors", []))
+    register = "mutation($d: [String!]!) { registerTrustedDocuments(documents: $d) { documentId } }"
+    refused(await anonymous(register, {"d": ["{ version }"] * 501}), "BAD_INPUT", "d")
+    # a trusted document may pass 10,000 characters (the mutation caps it at 100,000)
+    body = await anonymous(register, {"d": ["{ version }" + " " * 20_000]})
+    assert body["errors"][0]["extensions"]["code"] != "BAD_INPUT"
+    plan = (
+        'mutation($a: [String!]!) { createAuditPlan(date: "2030-01-01", scope: "s", '
+        "auditors: $a) { date } }"
+    )
+    refused(await anonymous(plan, {"a": ["Lan"] * 51}), "BAD_INPUT", "a")
+
+
+async def test_json_lists_are_capped(officer, resources):
+    before = await dossiers(resources)
+    change = {"sectorData": {"child_name": "Khôi", "siblings": ["An"] * 1_001}}
+    body = await officer(RECEIVE, {"input": good_input(**change)})
+    refused(body, "BAD_INPUT", "input.sectorData.siblings")
+    assert await dossiers(resources) == before

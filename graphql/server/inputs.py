@@ -2,103 +2,101 @@
 before any resolver runs, so no control character, huge string or deep JSON reaches the
 domain or the database (PostgreSQL refuses NUL in text and JSON; a megabyte name is stored).
 
-Checked: the request's variable values (as sent) and the literal arguments of the document.
+Checked: the request's variable values (as sent) and the literal arguments of the document,
+with the limits of infra/input_limits.py (the bulk imports check theirs with the same code).
 Refused, as `BAD_INPUT` with `field` naming the argument path (`input.applicant.fullName`):
 
 - a string with a C0 control character other than tab, line feed and carriage return (or DEL);
 - a string longer than `MAX_STRING` characters (`LONG_STRINGS` for whole texts and files);
-- a value nested deeper than `MAX_DEPTH` levels (input objects and JSON alike), or an object
-  with more than `MAX_KEYS` keys.
+- a value nested deeper than `MAX_DEPTH` levels (input objects and JSON alike), an object
+  with more than `MAX_KEYS` keys, a list with more than `MAX_ITEMS` items (`LIST_LIMITS` for
+  the list arguments of the schema, by `field.argument`).
 
 docs/graphql.md ("Limits") documents the figures.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
-from graphql.language import Visitor
+from graphql.language import Node, Visitor
 
+from eiso.infra.input_limits import MAX_ITEMS, BadValue, check_value
 from graphql import (
     ArgumentNode,
+    DirectiveNode,
     DocumentNode,
+    FieldNode,
     GraphQLError,
     VariableNode,
     value_from_ast_untyped,
     visit,
 )
 
-MAX_STRING = 10_000  # characters; the longest free text (a note, a description) fits
 # Arguments (or object keys) that carry whole texts and files: a document's content, a CSV
-# to import, a base64 file (the mutation caps its decoded size at 20 MB).
-LONG_STRINGS = {"content": 2_000_000, "contentBase64": 28_000_000}
-MAX_DEPTH = 12  # levels below the argument: `input.sectorData` leaves 10 to the JSON
-MAX_KEYS = 1_000  # keys of one object
+# to import, a base64 file (the mutation caps its decoded size at 20 MB), a trusted document
+# (the mutation caps each at 100,000).
+LONG_STRINGS = {"content": 2_000_000, "contentBase64": 28_000_000, "documents": 100_000}
+# The list arguments of the schema, by `field.argument`: each has its own figure, no larger
+# than what its resolver takes (`nodes` answers a page of at most 100). Any other list,
+# JSON included, has `MAX_ITEMS`. tests/test_input_hygiene.py checks every list argument of
+# the schema is here.
+LIST_LIMITS = {
+    "nodes.ids": 100,
+    "registerTrustedDocuments.documents": 500,
+    "removeTrustedDocuments.ids": 500,
+    "createAuditPlan.auditors": 50,
+    "createAuditPlan.checklist": 500,
+}
 
-# C0 controls but tab, LF, CR; and DEL. PostgreSQL refuses NUL; the others break exports.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+def _owner(name: str, ancestors: Any) -> str:
+    """`field.argument` (or `@directive.argument`) of an argument node."""
+    for node in reversed(ancestors):
+        if isinstance(node, FieldNode):
+            return f"{node.name.value}.{name}"
+        if isinstance(node, DirectiveNode):
+            return f"@{node.name.value}.{name}"
+    return name
 
 
-class _Bad(Exception):
-    def __init__(self, field: str, message: str, message_vi: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field, self.message_vi = field, f"{field}: {message_vi}"
+def _visit_arguments(document: DocumentNode, seen: Any) -> None:
+    """Call `seen(argument node, its owner)` for every argument of the document."""
 
+    class Arguments(Visitor):
+        def enter_argument(
+            self, node: ArgumentNode, _key: Any, _parent: Any, _path: Any, ancestors: list[Node]
+        ) -> None:
+            seen(node, _owner(node.name.value, ancestors))
 
-def _check(value: Any, field: str, depth: int, name: str) -> None:
-    """`name`: the argument or object key the value is given as (lists keep their owner's)."""
-    if isinstance(value, str):
-        if _CONTROL.search(value):
-            raise _Bad(
-                field, "control characters are not allowed", "không được chứa ký tự điều khiển"
-            )
-        most = LONG_STRINGS.get(name, MAX_STRING)
-        if len(value) > most:
-            raise _Bad(field, f"at most {most} characters", f"tối đa {most} ký tự")
-        return
-    if not isinstance(value, dict | list):
-        return
-    if depth >= MAX_DEPTH:
-        raise _Bad(field, f"nested deeper than {MAX_DEPTH} levels", f"lồng sâu quá {MAX_DEPTH} cấp")
-    if isinstance(value, dict):
-        if len(value) > MAX_KEYS:
-            raise _Bad(field, f"more than {MAX_KEYS} keys", f"có quá {MAX_KEYS} khóa")
-        for key, item in value.items():
-            _check(key, field, depth + 1, "")  # a key is a string too
-            _check(item, f"{field}.{key}", depth + 1, key)
-    else:
-        for index, item in enumerate(value):
-            _check(item, f"{field}.{index}", depth + 1, name)
+    visit(document, Arguments())
 
 
 def literal_error(document: DocumentNode) -> GraphQLError | None:
     """`BAD_INPUT` for the first bad literal argument of the document (cached with it)."""
     found: list[tuple[str, Any, str]] = []
 
-    class Arguments(Visitor):
-        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
-            name = node.name.value
-            found.append((name, value_from_ast_untyped(node.value, {}), name))
+    def seen(node: ArgumentNode, owner: str) -> None:
+        found.append((node.name.value, value_from_ast_untyped(node.value, {}), owner))
 
     try:
-        visit(document, Arguments())
+        _visit_arguments(document, seen)
     except RecursionError:
-        return _error(_Bad("", "nested too deeply", "lồng quá sâu"))
+        return _error(BadValue("", "nested too deeply", "lồng quá sâu"))
     return _first_error(found)
 
 
 def variable_arguments(document: DocumentNode) -> dict[str, str]:
-    """Each variable given directly as an argument -> that argument's name (its limits)."""
+    """Each variable given directly as an argument -> that argument's `field.argument` (its
+    limits)."""
     found: dict[str, str] = {}
 
-    class Arguments(Visitor):
-        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
-            if isinstance(node.value, VariableNode):
-                found[node.value.name.value] = node.name.value
+    def seen(node: ArgumentNode, owner: str) -> None:
+        if isinstance(node.value, VariableNode):
+            found[node.value.name.value] = owner
 
-    visit(document, Arguments())
+    _visit_arguments(document, seen)
     return found
 
 
@@ -113,15 +111,28 @@ def variables_error(
 
 
 def _first_error(values: Iterable[tuple[str, Any, str]]) -> GraphQLError | None:
+    """`values`: (field, value, owner), the owner `field.argument` or a bare name."""
     try:
-        for field, value, name in values:
-            _check(value, field, 0, name)
-    except _Bad as bad:
+        for field, value, owner in values:
+            check_value(
+                value,
+                field,
+                name=owner.rpartition(".")[2],
+                long_strings=LONG_STRINGS,
+                most_items=LIST_LIMITS.get(owner, MAX_ITEMS),
+            )
+    except BadValue as bad:
         return _error(bad)
     return None
 
 
-def _error(bad: _Bad) -> GraphQLError:
+def _error(bad: BadValue) -> GraphQLError:
+    where = f"{bad.field}: " if bad.field else ""
     return GraphQLError(
-        str(bad), extensions={"code": "BAD_INPUT", "message_vi": bad.message_vi, "field": bad.field}
+        str(bad),
+        extensions={
+            "code": "BAD_INPUT",
+            "message_vi": f"{where}{bad.reason_vi}",
+            "field": bad.field,
+        },
     )
