@@ -35,7 +35,12 @@ from tests.test_demo import DEMO_TIMEOUT, demo_officer_token, eiso
 from tests.worker_process import worker_process
 from tests.ws_client import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
+# The timeout covers `eiso demo` and the start on a loaded machine (a few minutes in CI).
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.only_backend("postgresql+redis"),
+    pytest.mark.timeout(1500),
+]
 
 SEED = 20261205
 ANONYMOUS_CASES = 1000
