@@ -109,4 +109,6 @@ async def test_a_clients_mistake_logs_no_traceback(officer, caplog):
         assert [e["extensions"]["code"] for e in body["errors"]] == ["NOT_FOUND"]
         body = await officer("{ dossier { id } }")
         assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+        body = await officer("query($n: Int) { dossiers(first: $n) { totalCount } }", {"n": 1e23})
+        assert body["errors"][0]["extensions"]["code"] == "VARIABLE_INVALID"
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -97,9 +97,11 @@ def _answer_key(
 
 
 def _clients(error: GraphQLError) -> bool:
-    """A parse, validation or request error (no exception behind it) or a DomainError: the
-    answer tells the client; the operator has nothing to do."""
-    return error.original_error is None or isinstance(error.original_error, DomainError)
+    """A parse, validation or request error (no exception behind it, or graphql-core's own,
+    e.g. a variable's value not coerced) or a DomainError: the answer tells the client; the
+    operator has nothing to do."""
+    original = error.original_error
+    return original is None or isinstance(original, DomainError | GraphQLError)
 
 
 class EisoSchema(strawberry.Schema):
