@@ -2,12 +2,12 @@
 process of its own on a throwaway PostgreSQL database loaded by `eiso demo`, with real Redis.
 
 Queries and mutations generated from the schema each caller is shown (introspection, per
-province), with a fixed seed: 1,000 anonymous and 2,000 signed in (1,000 as a demo officer,
-1,000 as a province administrator, both signed in through the demo web client). Arguments of
-type `ID` are drawn half from the ids the demo data has, so resolvers run past "not found".
-Every answer must be a GraphQL response, never HTTP 5xx, never `INTERNAL_ERROR`: a client's
-mistake has its own code. The findings are collected, not raised, so one run reports them all
-(and Hypothesis does not spend minutes shrinking).
+province), with a fixed seed: 1,000 anonymous and 2,000 signed in (500 each as a demo
+officer, ISO secretary, province and national administrator, signed in through the demo web
+client). Arguments of type `ID` are drawn half from the ids the demo data has, so resolvers
+run past "not found". Every answer must be a GraphQL response, never HTTP 5xx, never
+`INTERNAL_ERROR`: a client's mistake has its own code. The findings are collected, not
+raised, so one run reports them all (and Hypothesis does not spend minutes shrinking).
 """
 
 from __future__ import annotations
@@ -45,9 +45,14 @@ pytestmark = [
 SEED = 20261205
 ANONYMOUS_CASES = 1000
 # Signed-in callers: demo accounts (core/demo/load.py) and the cases each one sends.
-SIGNED_IN = {"chuyenvien.halong": 1000, "quantri.quangninh": 1000}
+SIGNED_IN = {
+    "chuyenvien.halong": 500,  # officer of a commune
+    "thuky.soxaydung.qn": 500,  # ISO secretary of a department
+    "quantri.quangninh": 500,  # province administrator
+    "quantri.quocgia": 500,  # national administrator
+}
 SERVER = "from eiso.core.app import asgi as app\n"
-# Hypothesis draws JSON values as literals (applicant data, step data, module config).
+# The keys of the JSON objects drawn for `JSON` arguments (sector data, step data, config).
 JSON_KEYS = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,15}", fullmatch=True)
 
 
@@ -76,14 +81,14 @@ async def live(backend, tmp_path_factory) -> AsyncIterator[str]:
         "EISO_REDIS_PREFIX": prefix,
         "EISO_LOG_JSON": "false",
     }
-    loaded = await asyncio.to_thread(eiso, "demo", env=env, timeout=DEMO_TIMEOUT)
-    assert loaded.returncode == 0, loaded.stderr
     settings_ = load_settings(
         env="test", database_url=database.app_url, redis_url=REDIS_URL, redis_prefix=prefix
     )
     port = free_port()
     issuer = {"EISO_ISSUER": f"http://127.0.0.1:{port}"}
     try:
+        loaded = await asyncio.to_thread(eiso, "demo", env=env, timeout=DEMO_TIMEOUT)
+        assert loaded.returncode == 0, loaded.stderr
         async with worker_process(
             tmp_path_factory.mktemp("fuzz"),
             "fuzz_server",
