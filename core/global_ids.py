@@ -11,6 +11,10 @@ import binascii
 
 from eiso.core.errors import NotFound
 
+# Row ids and province ids are 64-bit integers (BIGINT): a larger number names no row, and
+# the database would refuse it as a parameter rather than find nothing.
+MAX_ROW_ID = 2**63 - 1
+
 
 def encode_id(type_name: str, province_id: int, row_id: int) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{province_id}:{row_id}".encode()).decode()
@@ -19,9 +23,10 @@ def encode_id(type_name: str, province_id: int, row_id: int) -> str:
 def decode_id(global_id: str, type_name: str) -> tuple[int, int]:
     """(province_id, id) of a `type_name` id, or NotFound."""
     try:
-        kind, province_id, row_id = base64.urlsafe_b64decode(global_id.encode()).decode().split(":")
-        if kind == type_name:
-            return int(province_id), int(row_id)
+        kind, province, row = base64.urlsafe_b64decode(global_id.encode()).decode().split(":")
+        province_id, row_id = int(province), int(row)
+        if kind == type_name and max(abs(province_id), abs(row_id)) <= MAX_ROW_ID:
+            return province_id, row_id
     except (binascii.Error, ValueError, UnicodeError):
         pass
     raise not_found(type_name, global_id)

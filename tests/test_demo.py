@@ -203,13 +203,15 @@ async def test_audit_verify_passes(demo):
     assert "intact" in result.stderr + result.stdout
 
 
-async def demo_officer_token(http: httpx.AsyncClient, username: str) -> str:
+async def demo_officer_token(
+    http: httpx.AsyncClient, username: str, scope: str = "dossiers:read"
+) -> str:
     """The demo web client's login (authorization code with PKCE), as the frontend does it."""
     verifier, challenge = pkce()
     redirect = DEMO_WEB_REDIRECTS[0]
     page = await http.get(
         "/oauth/authorize?"
-        + authorize_query(DEMO_WEB_CLIENT, challenge, scope="dossiers:read", redirect=redirect)
+        + authorize_query(DEMO_WEB_CLIENT, challenge, scope=scope, redirect=redirect)
     )
     assert page.status_code == 200, page.text
     answer = await http.post(

@@ -9,7 +9,7 @@ import os
 import pathlib
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import httpx
 import pytest
@@ -23,21 +23,30 @@ START_SECONDS = 90
 
 @contextlib.asynccontextmanager
 async def worker_process(
-    folder: pathlib.Path, module: str, source: str, settings: Settings, *, plugins: str
+    folder: pathlib.Path,
+    module: str,
+    source: str,
+    settings: Settings,
+    *,
+    plugins: str | None,
+    port: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[str]:
     """`source` saved as `<module>.py` in `folder` and served by uvicorn (`<module>:app`) in a
-    process of its own, on the database, Redis and prefix of `settings`, with `plugins`; yields
-    its base URL once `/healthz` answers and stops it after the block."""
+    process of its own, on the database, Redis and prefix of `settings`, with `plugins` (None:
+    every installed one), on `port` (default: a free one), with `extra_env` added; yields its
+    base URL once `/healthz` answers and stops it after the block."""
     (folder / f"{module}.py").write_text(source)
-    port = free_port()
+    port = port or free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "EISO_PLUGINS"},
         "EISO_ENV": "test",
         "EISO_DATABASE_URL": settings.database_url,
         "EISO_REDIS_URL": settings.redis_url,
         "EISO_REDIS_PREFIX": settings.redis_prefix,
-        "EISO_PLUGINS": plugins,
+        **({"EISO_PLUGINS": plugins} if plugins is not None else {}),
         "EISO_LOG_JSON": "false",
+        **(extra_env or {}),
     }
     server = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
         [

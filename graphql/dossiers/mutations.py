@@ -21,7 +21,7 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import DomainError, Forbidden, NotFound
-from eiso.core.global_ids import decode_id
+from eiso.core.global_ids import MAX_ROW_ID, decode_id
 from eiso.core.workdays import WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
 from eiso.graphql.dossiers.applicant import Applicant, ApplicantInput
@@ -65,6 +65,22 @@ def _step_models(info: strawberry.Info, procedure_code: str) -> dict[str, type[B
     if procedure is None:
         return {}
     return {s.code: s.data_model for s in procedure.steps if s.data_model}
+
+
+def _step_units(value: object) -> dict[str, int]:
+    """`stepUnits` (JSON): an object of step code → unit id, or BAD_INPUT naming the field."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        units = {k: v for k, v in value.items() if type(v) is int and 0 < v <= MAX_ROW_ID}
+        if len(units) == len(value):
+            return units
+    raise DomainError(
+        "stepUnits: an object of step code → unit id (a positive integer)",
+        "stepUnits: phải là đối tượng mã bước → mã bộ phận (số nguyên dương)",
+        code="BAD_INPUT",
+        field="stepUnits",
+    )
 
 
 async def _agency_ids(
@@ -190,8 +206,7 @@ class DossiersMutation:
         step_agencies: JSON | None = None,
     ) -> ProcedureNode:
         principal, province_id, agency_id = _acting(info)
-        # JSON, read as an object of step code → number of units.
-        units = {str(k): int(v) for k, v in cast("dict[str, Any]", step_units or {}).items()}
+        units = _step_units(step_units)
         if not isinstance(step_agencies, dict | None):
             raise DomainError(
                 "stepAgencies: an object of step code → Agency id",

@@ -208,10 +208,11 @@ def cursor_key(row: Row[Any]) -> list[Any]:
 
 
 def _after(cursor: str, field: str) -> tuple[dt.datetime, int]:
-    received, dossier_id = decode_cursor(cursor, 2, field)
+    received, dossier_id = decode_cursor(cursor, (str, int), field)
     try:
-        return aware(dt.datetime.fromisoformat(received)), int(dossier_id)
-    except (TypeError, ValueError):
+        # In UTC as the database compares it: a moment out of its range is refused here.
+        return aware(dt.datetime.fromisoformat(received)).astimezone(dt.UTC), dossier_id
+    except (OverflowError, ValueError):
         raise bad_cursor(field) from None
 
 

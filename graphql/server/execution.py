@@ -36,10 +36,12 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES, validate_document
+from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
+from eiso.core.errors import DomainError
 from eiso.graphql.server.errors import parse_failed, validation_failed
 from eiso.graphql.server.executor import EisoExecutionContext
 from eiso.graphql.server.inputs import literal_error, variable_arguments, variables_error
@@ -94,6 +96,14 @@ def _answer_key(
     return query, operation_name, orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
 
 
+def _clients(error: GraphQLError) -> bool:
+    """A parse, validation or request error (no exception behind it, or graphql-core's own,
+    e.g. a variable's value not coerced) or a DomainError: the answer tells the client; the
+    operator has nothing to do."""
+    original = error.original_error
+    return original is None or isinstance(original, DomainError | GraphQLError)
+
+
 class EisoSchema(strawberry.Schema):
     def __init__(self, query: type, *, limits: Limits, **kwargs: Any) -> None:
         kwargs.setdefault("execution_context_class", EisoExecutionContext)
@@ -109,6 +119,16 @@ class EisoSchema(strawberry.Schema):
         self.lean = not self.directives and all(
             isinstance(factory, HygieneFactory) for factory in self.extensions
         )
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: StrawberryContext | None = None
+    ) -> None:
+        """Strawberry logs every error at ERROR with its traceback, a client's mistakes too
+        (under fuzzing, a traceback for each refused request buried the real bugs):
+        only errors that are not the client's are passed on (`format_error` logs them too)."""
+        unexpected = [e for e in errors if not _clients(e)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
 
     def _prepare(self, query: str) -> Prepared:
         """A query text parsed and validated (cached), its errors tagged with their codes."""

@@ -13,6 +13,7 @@ import base64
 import binascii
 import dataclasses
 import inspect
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -20,11 +21,14 @@ import orjson
 import strawberry
 
 from eiso.core.errors import DomainError
+from eiso.core.global_ids import MAX_ROW_ID
 from eiso.graphql.shared.arguments import F, spread
 
 T = TypeVar("T")
 R = TypeVar("R")
 MAX_PAGE = 100
+# No text the database refuses (NUL) or a list sorts by (other C0 controls) in a cursor.
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 @strawberry.type(description="Where a page of a connection sits in the whole list (Relay).")
@@ -165,15 +169,27 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode()
 
 
-def decode_cursor(cursor: str, size: int, field: str = "after") -> list[Any]:
-    """The sort key in `cursor`; a cursor not made here is BAD_INPUT (on `field`)."""
+def decode_cursor(cursor: str, kinds: Sequence[type], field: str = "after") -> list[Any]:
+    """The sort key in `cursor`, one part of each kind in `kinds` (`int`: a 64-bit integer,
+    `str`: text without control characters, as the key's columns hold them); a cursor not
+    made here is BAD_INPUT (on `field`), never a value the database would refuse."""
     try:
         key = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError, UnicodeError):
         key = None
-    if not isinstance(key, list) or len(key) != size:
+    if (
+        not isinstance(key, list)
+        or len(key) != len(kinds)
+        or not all(_fits(part, kind) for part, kind in zip(key, kinds, strict=True))
+    ):
         raise bad_cursor(field)
     return key
+
+
+def _fits(part: object, kind: type) -> bool:
+    if kind is int:
+        return type(part) is int and abs(part) <= MAX_ROW_ID
+    return isinstance(part, str) and not _CONTROL.search(part)
 
 
 def bad_cursor(field: str) -> DomainError:

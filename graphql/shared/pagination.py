@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
 import strawberry
-from sqlalchemy import ColumnExpressionArgument, Select, desc, func, select, tuple_
+from sqlalchemy import ColumnExpressionArgument, Integer, Select, desc, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -61,7 +61,8 @@ async def keyset_page(
     # Backwards walks the list's order reversed from the cursor, then turns the page round.
     reverse = descending != page.backward
     if page.cursor is not None:
-        cursor = decode_cursor(page.cursor, len(columns), page.cursor_field)
+        kinds = [int if isinstance(_type(c), Integer) else str for c in columns]
+        cursor = decode_cursor(page.cursor, kinds, page.cursor_field)
         key, value = tuple_(*columns), tuple_(*cursor)
         statement = statement.where(key < value if reverse else key > value)
     order = [desc(c) for c in columns] if reverse else columns
@@ -69,6 +70,11 @@ async def keyset_page(
     rows = list((await session.execute(statement.order_by(*order).limit(limit))).scalars())
     taken = rows[: page.size]
     return (taken[::-1] if page.backward else taken), len(rows) > page.size, total
+
+
+def _type(column: ColumnExpressionArgument[Any]) -> object:
+    """A key column's SQL type (integer or text: the kinds of sort key a list has)."""
+    return cast("Any", column).type
 
 
 def connection_of(

@@ -29,7 +29,6 @@ from eiso.graphql.qms.figures.nodes import (
 from eiso.graphql.shared.connections import (
     Connection,
     Page,
-    bad_cursor,
     decode_cursor,
     paged,
 )
@@ -67,10 +66,8 @@ def _tenant_cursor(page: Page) -> tuple[int, int] | None:
     """The (province_id, id) in the page's cursor; BAD_INPUT for one not made here."""
     if page.cursor is None:
         return None
-    key = decode_cursor(page.cursor, 2, page.cursor_field)
-    if not all(isinstance(part, int) for part in key):
-        raise bad_cursor(page.cursor_field)
-    return key[0], key[1]
+    province_id, row_id = decode_cursor(page.cursor, (int, int), page.cursor_field)
+    return province_id, row_id
 
 
 def _figure_dossier(r: Any) -> FigureDossier:
