@@ -61,8 +61,10 @@ class DossierAction(enum.Enum):
     FEE_PAID = "fee_paid"
     WITHDRAWN = "withdrawn"
     STOPPED = "stopped"
+    STOPPED_ON_REQUEST = "stopped_on_request"
     RETURNED = "returned"
     APOLOGY = "apology"
+    EXTENDED = "extended"
 
 
 @strawberry.enum(name="TimeLimitUnit")
@@ -70,6 +72,9 @@ class TimeLimitUnit(enum.Enum):
     # The units a module may declare (core/plugins/declarations.py, TimeLimit.unit).
     WORKING_DAYS = "working_days"
     WORKING_HOURS = "working_hours"
+    SAME_WORKING_DAY = "same_working_day"
+    CALENDAR_DAYS = "calendar_days"
+    # Before issue 17 ("days" as 24-hour blocks); the catalogue now stores calendar_days.
     DAYS = "days"
 
 
@@ -230,7 +235,9 @@ class DossierNode(Node):
         self.current_step, self.assignee = row.current_step, row.assignee
         self.received_at = aware(row.received_at)
         self.appointment_at = appointment_at = aware(appointment_at) if appointment_at else None
-        self.late = row.was_late or overdue(status, appointment_at, now)
+        self.late = row.was_late or overdue(
+            status, appointment_at, now, stopped=row.paused_at is not None
+        )
         self.supplement_count, self.version = row.supplement_count, row.version
 
     # Relations, batched per request (graphql/dossiers/dataloaders.py): synchronous resolvers
