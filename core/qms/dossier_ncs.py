@@ -1,8 +1,9 @@
 """Nonconformities the dossier engine raises by itself (ISO 9001 clause 8.7): "independent of
 the participants' subjective will", nobody has to remember to file them.
 
-Causes, one nonconformity per dossier per cause (a unique index on (province, dossier code,
-cause) holds it even under concurrent requests):
+Causes, one nonconformity per dossier per cause and agency (a unique index on (province,
+agency, dossier code, cause) holds it even under concurrent requests; each agency's stage of an
+interlinked dossier has its own):
 
 - `overdue`: the dossier passed its appointment. Raised when the apology slip (slip 04) is
   recorded, by any move of a dossier past its deadline (the engine marks it late and never
@@ -35,6 +36,7 @@ from eiso.core.qms.common import record
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
+from eiso.tenants.scope import scope_of
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -156,6 +158,15 @@ async def existing(
     )
 
 
+def _owner(session: AsyncSession, dossier: DossierFacts) -> int:
+    """The agency the nonconformity belongs to: the dossier's, or the agency of a later stage
+    of an interlinked dossier acting on it (its scope cannot write the receiving agency's)."""
+    scope = scope_of(session.sync_session)
+    if not scope.allows(dossier.province_id, dossier.agency_id) and len(scope.agency_ids) == 1:
+        return next(iter(scope.agency_ids))
+    return dossier.agency_id
+
+
 async def raise_for(
     session: AsyncSession,
     dossier: DossierFacts,
@@ -173,7 +184,7 @@ async def raise_for(
     vi, en = (text.format(code=dossier.code) for text in TITLES[cause])
     nc = Nonconformity(
         province_id=dossier.province_id,
-        agency_id=dossier.agency_id,
+        agency_id=_owner(session, dossier),
         title=vi[:300],
         description=en,
         source=NcSource.dossier,
