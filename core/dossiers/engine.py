@@ -1081,10 +1081,6 @@ async def stop(
 return_result = Move(Status.returned, "returned", owner_move=True)
 
 
-def _apology_refused(dossier: Dossier, en: str, vi: str, code: str) -> DomainError:
-    return DomainError(f"dossier {dossier.code}: {en}", f"hồ sơ {dossier.code}: {vi}", code=code)
-
-
 # An apology is recorded while the dossier is open and before its result is returned.
 _APOLOGY_CLOSED = frozenset(
     {Status.not_received, Status.withdrawn, Status.stopped, Status.returned}
@@ -1111,18 +1107,17 @@ async def record_apology(
     agency_id = await _acting_agency(session, dossier, owner_move=False)
     before = dossier.appointment_at
     if before is None or Status(dossier.status) in _APOLOGY_CLOSED:
-        raise _apology_refused(
-            dossier,
-            "an apology is recorded only for an accepted dossier whose result is not returned",
-            "chỉ lập phiếu xin lỗi cho hồ sơ đã tiếp nhận, chưa trả kết quả",
-            "APOLOGY_NOT_NEEDED",
+        raise DomainError(
+            f"dossier {dossier.code}: an apology is recorded only for an accepted dossier "
+            "whose result is not returned",
+            f"hồ sơ {dossier.code}: chỉ lập phiếu xin lỗi cho hồ sơ đã tiếp nhận, chưa trả kết quả",
+            code="APOLOGY_NOT_NEEDED",
         )
     if dossier.apology_at is not None:
-        raise _apology_refused(
-            dossier,
-            "the new appointment may be given only once",
-            "việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần",
-            "APOLOGY_ALREADY_RECORDED",
+        raise DomainError(
+            f"dossier {dossier.code}: the new appointment may be given only once",
+            f"hồ sơ {dossier.code}: việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần",
+            code="APOLOGY_ALREADY_RECORDED",
         )
     calendar = await _calendar(session, calendar)
     deadline = aware(before)
