@@ -241,3 +241,33 @@ def test_property_a_stopped_clock_never_counts_in_working_days(received, days, s
     left_before = CAL.working_days_between(paused_at, plain)
     restart = CAL.counting_start(resumed_at)
     assert CAL.working_days_between(restart.date(), stopped) == left_before
+
+
+def test_cli_appointment_computes_every_unit(database):
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    eiso = str(pathlib.Path(sys.executable).parent / "eiso")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
+
+    def run(*args):
+        found = subprocess.run(
+            [eiso, "workdays", "appointment", *args], env=env, capture_output=True, text=True
+        )
+        return found.returncode, found.stdout.strip(), found.stderr.strip()
+
+    assert run("2026-03-10T15:30", "--days", "1", "--cutoff", "15:00")[1] == (
+        "2026-03-12T17:00+07:00"
+    )
+    assert run("2026-11-23T16:00", "--same-day", "--cutoff", "15:00")[1] == (
+        "2026-11-25T17:00+07:00"
+    )
+    assert run("2026-08-21T16:00", "--hours", "2")[1] == "2026-08-22T08:30+07:00"
+    assert run("2026-08-18T09:00", "--calendar-days", "15")[1] == "2026-09-03T17:00+07:00"
+    code, _, err = run("2026-08-18T09:00", "--days", "1", "--same-day")
+    assert code == 2 and err.startswith("eiso: give exactly one of")
+    code, _, err = run("2026-08-18T09:00", "--days", "1", "--cutoff", "3pm")
+    assert code == 1 and err.startswith("eiso: --cutoff:")

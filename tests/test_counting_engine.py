@@ -397,3 +397,79 @@ async def test_supplements_per_stage_of_an_interlinked_dossier(resources, agenci
         act(resources, second, d, engine.request_supplement, reason="B3", now=at(12, 4))
     )
     assert error.code == "SUPPLEMENT_ALREADY_USED"
+
+
+# -- through GraphQL -------------------------------------------------------------------------------
+
+MOVE = "mutation($id: ID!, $v: Int!) { %s(id: $id, expectedVersion: $v, %s) { status version } }"
+
+
+async def gql(client, callers, agency, query, variables=None) -> dict:
+    from eiso.core.auth.principal import Principal, Role
+
+    officer = Principal(
+        f"officer-{agency.code}",
+        scope(agency),
+        frozenset({Role.officer}),
+        province_id=agency.province_id,
+        agency_id=agency.id,
+    )
+    response = await client.post(
+        "/graphql",
+        json={"query": query, "variables": variables or {}},
+        headers=callers.issue(officer),
+    )
+    return response.json()
+
+
+def gid(dossier) -> str:
+    from eiso.core.global_ids import encode_id
+
+    return encode_id("Dossier", dossier.province_id, dossier.id)
+
+
+async def test_the_new_moves_through_graphql(resources, client, callers, agencies):
+    agency, _ = agencies
+    body = await gql(
+        client,
+        callers,
+        agency,
+        "mutation($p: String!) { refuseAtCounter(input: {procedureCode: $p, applicant: "
+        '{fullName: "Lê Văn Tám"}, sectorData: {}}, reason: "Không thuộc thẩm quyền") '
+        "{ dossier { status appointmentAt slips { number } } lookupKey } }",
+        {"p": RULED},
+    )
+    refused_at_counter = body["data"]["refuseAtCounter"]
+    assert refused_at_counter["dossier"] == {
+        "status": "NOT_RECEIVED",
+        "appointmentAt": None,
+        "slips": [{"number": 3}],
+    }, body
+    d = await receive(resources, agency, dt.datetime.now(dt.UTC))
+    extended = await gql(
+        client,
+        callers,
+        agency,
+        MOVE % ("recordExtension", 'code: "verify", reason: "Xác minh"'),
+        {"id": gid(d), "v": d.version},
+    )
+    assert extended["data"]["recordExtension"]["status"] == "RECEIVED", extended
+    again = await gql(
+        client,
+        callers,
+        agency,
+        MOVE % ("recordExtension", 'code: "verify", reason: "Lần hai"'),
+        {"id": gid(d), "v": d.version + 1},
+    )
+    [error] = again["errors"]
+    assert error["extensions"]["code"] == "EXTENSION_NOT_ALLOWED"
+    assert error["extensions"]["message_vi"].startswith("code: ")
+    stopped = await gql(
+        client,
+        callers,
+        agency,
+        MOVE % ("stopDossier", 'reason: "Người nộp đề nghị", onRequest: true'),
+        {"id": gid(d), "v": d.version + 1},
+    )
+    assert stopped["data"]["stopDossier"]["status"] == "STOPPED", stopped
+    assert await causes(resources, agency, d) == []

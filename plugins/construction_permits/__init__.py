@@ -135,7 +135,8 @@ def _days(n: int) -> TimeLimit:
 
 
 # The Construction Law lets the licensing body send a second written notice to supplement
-# the dossier (Law 50/2014/QH13 art. 102, as amended): two requests per stage.
+# the dossier (as issue 17 reports it; the article is unverified, core/dossiers/README.md):
+# two requests per stage.
 COUNTING = CountingRules(supplements_per_stage=2)
 
 

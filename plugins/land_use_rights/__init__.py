@@ -181,8 +181,8 @@ CERTIFICATE = T(
 
 
 # The time for financial obligations does not count (status 6 stops the clock); +10 working
-# days in communes with difficult socio-economic conditions (Decree 151/2025/NĐ-CP, see the
-# module README for what is verified).
+# days in communes with difficult socio-economic conditions (Decree 151/2025/NĐ-CP as issue 17
+# reports it; unverified, core/dossiers/README.md).
 COUNTING = CountingRules(
     stop_statuses=(6,),
     extensions=(
