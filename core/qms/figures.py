@@ -213,7 +213,7 @@ def _late_at_end(period: Period) -> ColumnElement[bool]:
     the appointment had passed and the clock was not stopped (a supplement, a status or step
     the procedure names: `paused_at`)."""
     _, end = period.bounds()
-    paused = T.paused_at <= end
+    paused = and_(T.paused_at.is_not(None), T.paused_at <= end)  # NULL would poison not_()
     return or_(
         and_(T.late_since.is_not(None), T.late_since < end),
         and_(T.appointment_at.is_not(None), T.appointment_at < end, not_(paused)),
