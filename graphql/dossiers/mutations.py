@@ -111,6 +111,13 @@ async def _move(
     return DossierNode(row=row)
 
 
+async def _timed(
+    info: strawberry.Info, id: strawberry.ID, expected_version: int, move: Move, **kwargs: Any
+) -> DossierNode:
+    """`_move` with the agency's working calendar (the moves that set or check a time)."""
+    return await _move(info, id, expected_version, move, calendar=await _calendar(info), **kwargs)
+
+
 def _reasoned(operation: str, description: str, move: Move) -> DossierNode:
     """The mutation `operation`: the engine's `move`, with the officer's reason. Assigned to a
     class attribute, whose name is the field's."""
@@ -145,7 +152,7 @@ def _clocked(operation: str, description: str, move: Move) -> DossierNode:
     async def resolve(
         info: strawberry.Info, id: strawberry.ID, expected_version: int
     ) -> DossierNode:
-        return await _move(info, id, expected_version, move, calendar=await _calendar(info))
+        return await _timed(info, id, expected_version, move)
 
     return strawberry.mutation(
         resolver=resolve, description=description, extensions=guard(operation)
@@ -425,14 +432,8 @@ class DossiersMutation:
         code: str,
         reason: str,
     ) -> DossierNode:
-        return await _move(
-            info,
-            id,
-            expected_version,
-            engine.record_extension,
-            code=code,
-            reason=reason,
-            calendar=await _calendar(info),
+        return await _timed(
+            info, id, expected_version, engine.record_extension, code=code, reason=reason
         )
 
     return_result = _bare(
@@ -456,14 +457,13 @@ class DossiersMutation:
         reason: str,
         new_appointment: dt.datetime,
     ) -> DossierNode:
-        return await _move(
+        return await _timed(
             info,
             id,
             expected_version,
             engine.record_apology,
             reason=reason,
             new_appointment=new_appointment,
-            calendar=await _calendar(info),
         )
 
     @strawberry.mutation(
