@@ -1,6 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
 from bench import (
+    counting_bench,
     dossier_bench,
     event_fanout,
     figures_bench,
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     figures_bench.main([])
     dossier_bench.main()
     node_bench.main([])
+    counting_bench.main([])
