@@ -20,6 +20,19 @@ from sqlmodel import col, select
 from eiso.core import audit
 from eiso.core.dossiers import applicant as applicant_form
 from eiso.core.dossiers import catalogue, codes, listeners
+from eiso.core.dossiers.clock import (
+    SUPPLEMENT,
+    accepted,
+    appointment,
+    resume_stop,
+    status_stops,
+    stop_clock,
+    stops,
+)
+from eiso.core.dossiers.clock import calendar_or_stored as _calendar
+from eiso.core.dossiers.clock import merged as _merged
+from eiso.core.dossiers.clock import time_limit as _time_limit
+from eiso.core.dossiers.clock import utc as _utc
 from eiso.core.dossiers.models import (
     Dossier,
     DossierEventRow,
@@ -102,134 +115,6 @@ def _input_hash(
         [procedure_code, applicant, sector_data, online], option=orjson.OPT_SORT_KEYS
     )
     return hashlib.sha256(body).hexdigest()
-
-
-def rule_of(procedure: ProcedureRecord, amount: int) -> counting.Rule:
-    """The procedure's counting rule with the agency's (maybe shortened) `amount`."""
-    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
-    return counting.Rule(counting.unit_of(procedure.time_limit_unit), amount, cutoff)
-
-
-def appointment(
-    calendar: WorkingCalendar,
-    procedure: ProcedureRecord,
-    amount: int,
-    received_at: dt.datetime,
-    pauses: list[list[Any]] | None = None,
-    extensions: list[dict[str, Any]] | None = None,
-) -> dt.datetime | None:
-    """The appointment under the procedure's rule (`counting.due`), after the clock stops
-    `pauses` (overlapping ones merged) and the recorded `extensions`; None while one is open."""
-    extended = [
-        counting.Extension(counting.unit_of(e["unit"]), e["amount"]) for e in extensions or []
-    ]
-    due = counting.due(
-        calendar,
-        received_at,
-        rule_of(procedure, amount),
-        pauses=_merged(pauses or []),
-        extensions=extended,
-    )
-    return _utc(due)
-
-
-# -- clock stops ----------------------------------------------------------------------------
-# A stop is [stopped_at, resumed_at | None, why, agency_id] in `Dossier.pauses` (ISO strings);
-# `paused_at` mirrors the earliest open one, so SQL (figures, the late filter) sees it.
-SUPPLEMENT = "supplement"
-
-
-def stops(dossier: Dossier) -> list[list[Any]]:
-    """The dossier's clock stops, rows written before issue 17 (a supplement, [start, end],
-    the open one only in `paused_at`) read in today's shape."""
-    rows = [[*p[:2], *(p[2:] or [SUPPLEMENT, None])] for p in dossier.pauses]
-    if dossier.paused_at is not None and not any(r[1] is None for r in rows):
-        rows.append([aware(dossier.paused_at).isoformat(), None, SUPPLEMENT, None])
-    return rows
-
-
-def _merged(rows: list[list[Any]]) -> list[counting.Pause]:
-    """The intervals the clock stood still: overlapping stops as one (an open one: to None)."""
-    spans = sorted(
-        (dt.datetime.fromisoformat(r[0]), dt.datetime.fromisoformat(r[1]) if r[1] else None)
-        for r in rows
-    )
-    out: list[counting.Pause] = []
-    for start, end in spans:
-        if out and (out[-1][1] is None or start <= out[-1][1]):
-            last_start, last_end = out[-1]
-            out[-1] = (last_start, None if end is None or last_end is None else max(end, last_end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def _stop_clock(dossier: Dossier, now: dt.datetime, why: str, agency_id: int | None) -> None:
-    rows = stops(dossier)
-    rows.append([now.isoformat(), None, why, agency_id])
-    dossier.pauses = rows
-    dossier.paused_at = min(
-        (dt.datetime.fromisoformat(r[0]) for r in rows if r[1] is None), default=None
-    )
-
-
-async def _resume_stop(
-    session: AsyncSession,
-    dossier: Dossier,
-    why: str,
-    now: dt.datetime,
-    calendar: WorkingCalendar | None,
-) -> bool:
-    """Close the open stop `why` (if any) and, when no other stop is open, move the
-    appointment by the time the clock stood still. True when a stop was closed."""
-    rows = stops(dossier)
-    open_rows = [r for r in rows if r[1] is None and r[2] == why]
-    if not open_rows:
-        return False
-    open_rows[0][1] = now.isoformat()
-    dossier.pauses = rows
-    still = [dt.datetime.fromisoformat(r[0]) for r in rows if r[1] is None]
-    dossier.paused_at = min(still, default=None)
-    if still:
-        return True
-    calendar = await _calendar(session, calendar)
-    if dossier.apology_at is not None:
-        # The apology fixed its own appointment: shift it by the office time the clock stood.
-        assert dossier.appointment_at is not None  # the one the apology set
-        paused_at = dt.datetime.fromisoformat(open_rows[0][0])
-        dossier.appointment_at = _utc(
-            calendar.add_working_hours(
-                calendar.counting_start(now),
-                calendar.working_time_between(paused_at, aware(dossier.appointment_at)),
-            )
-        )
-    else:
-        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-        dossier.appointment_at = appointment(
-            calendar,
-            procedure,
-            await _time_limit(session, dossier),
-            aware(dossier.received_at),
-            dossier.pauses,
-            dossier.extensions,
-        )
-    return True
-
-
-async def _calendar(session: AsyncSession, calendar: WorkingCalendar | None) -> WorkingCalendar:
-    """`calendar`, or the stored one (the moves that need none from their caller)."""
-    if calendar is not None:
-        return calendar
-    from eiso.core.settings import get_settings
-    from eiso.core.workdays.overrides import load_calendar
-
-    return await load_calendar(session, get_settings())
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite keeps a datetime's wall-clock digits and drops its zone: store UTC only, so
-    # what is read back (naive, taken as UTC) is the same moment.
-    return moment.astimezone(dt.UTC) if moment is not None and moment.tzinfo else moment
 
 
 async def _record(
@@ -573,13 +458,6 @@ def _invalid(current: Status, to: Status) -> DomainError:
     )
 
 
-def accepted(dossier: Dossier) -> bool:
-    """Received (at the counter, or an online dossier accepted): only then has it an
-    appointment. A dossier filed online and not yet accepted has none, whatever its status
-    (new, waiting for a supplement asked before acceptance, refused or withdrawn)."""
-    return dossier.appointment_at is not None
-
-
 def handling_supplements(dossier: Dossier) -> int:
     """Supplements asked after acceptance: each stopped the clock (a stop, closed or open)."""
     return sum(1 for r in stops(dossier) if r[2] == SUPPLEMENT)
@@ -628,7 +506,7 @@ async def _move(
     before = dossier.status
     dossier.status = int(to)
     dossier.updated_at = now
-    await _status_stops(session, dossier, Status(before), to, now, calendar)
+    await status_stops(session, dossier, Status(before), to, now, calendar)
     if to in FINISHED and dossier.finished_at is None:
         await _stamp_finished(session, dossier, to, now, calendar)
     session.add(dossier)
@@ -646,43 +524,6 @@ async def _move(
         now=now,
     )
     return dossier
-
-
-async def _status_stops(
-    session: AsyncSession,
-    dossier: Dossier,
-    before: Status,
-    to: Status,
-    now: dt.datetime,
-    calendar: WorkingCalendar | None,
-) -> None:
-    """The statuses the procedure names as clock stops (`CountingRules.stop_statuses`, e.g. 6
-    for land): entering one stops an accepted dossier's clock, leaving it resumes it. A
-    finished dossier's open stops close with it."""
-    if not accepted(dossier) or before == to:
-        return
-    if to in FINISHED:
-        if dossier.paused_at is not None:
-            dossier.pauses = [
-                r if r[1] else [r[0], now.isoformat(), *r[2:]] for r in stops(dossier)
-            ]
-            dossier.paused_at = None
-        return
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    stopping = set((procedure.counting or {}).get("stop_statuses", ()))
-    if int(before) in stopping:
-        await _resume_stop(session, dossier, f"status:{int(before)}", now, calendar)
-    if int(to) in stopping:
-        _stop_clock(dossier, now, f"status:{int(to)}", None)
-
-
-async def _time_limit(session: AsyncSession, dossier: Dossier) -> int:
-    # Kept on the dossier at receipt: the agencies of later steps cannot read the adoption.
-    if dossier.time_limit_amount is not None:
-        return dossier.time_limit_amount
-    return (
-        await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
-    ).time_limit_amount
 
 
 async def _stamp_finished(
@@ -883,7 +724,7 @@ async def complete_step(
     # A step the procedure names as a clock stop (public posting, expert assessment) is done:
     # the clock runs again (`CountingRules.stop_steps`).
     stop_steps = set((procedure.counting or {}).get("stop_steps", ()))
-    await _resume_stop(session, dossier, f"step:{step.step_code}", _utc(now) or now, calendar)
+    await resume_stop(session, dossier, f"step:{step.step_code}", _utc(now) or now, calendar)
     if target is Status.processed:
         return await _move(
             session,
@@ -907,7 +748,7 @@ async def complete_step(
         at=now,
     )
     if following.step_code in stop_steps and accepted(dossier):
-        _stop_clock(dossier, _utc(now) or now, f"step:{following.step_code}", following.agency_id)
+        stop_clock(dossier, _utc(now) or now, f"step:{following.step_code}", following.agency_id)
     handed = following.agency_id != step.agency_id
     if handed:
         dossier.assignee = None  # the receiving agency assigns its own officer
@@ -962,7 +803,7 @@ async def request_supplement(
         if used >= limit:
             raise _supplement_limit(dossier, limit, used)
         _note_overdue(dossier, now)
-        _stop_clock(dossier, now, SUPPLEMENT, agency_id)
+        stop_clock(dossier, now, SUPPLEMENT, agency_id)
     elif dossier.supplement_count - handling >= 1:
         raise _supplement_limit(dossier, 1, 1)
     dossier.supplement_count += 1
@@ -983,7 +824,7 @@ async def _resume_clock(
 ) -> None:
     """The clock resumes: the appointment moves by the working time the clock stood still."""
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
-    await _resume_stop(session, dossier, SUPPLEMENT, now, calendar)
+    await resume_stop(session, dossier, SUPPLEMENT, now, calendar)
 
 
 _resume = ClockMove(Status.in_progress, "supplement_received", _resume_clock)
