@@ -473,3 +473,28 @@ async def test_the_new_moves_through_graphql(resources, client, callers, agencie
     )
     assert stopped["data"]["stopDossier"]["status"] == "STOPPED", stopped
     assert await causes(resources, agency, d) == []
+
+
+async def test_a_procedures_counting_rules_are_public(client, agencies):
+    query = (
+        "query($c: String!) { procedure(code: $c) { timeLimit timeLimitUnit cutoff counting "
+        "{ stopStatuses stopSteps supplementsPerStage extensions { code reasonVi amount unit } } "
+        "} }"
+    )
+    ruled = (await client.post("/graphql", json={"query": query, "variables": {"c": RULED}})).json()
+    assert ruled["data"]["procedure"] == {
+        "timeLimit": 3,
+        "timeLimitUnit": "WORKING_DAYS",
+        "cutoff": None,
+        "counting": {
+            "stopStatuses": ["FINANCIAL_OBLIGATION_REQUESTED"],
+            "stopSteps": ["posting"],
+            "supplementsPerStage": 1,
+            "extensions": [
+                {"code": "verify", "reasonVi": "Cần xác minh", "amount": 5, "unit": "WORKING_DAYS"}
+            ],
+        },
+    }, ruled
+    twice = (await client.post("/graphql", json={"query": query, "variables": {"c": TWICE}})).json()
+    assert twice["data"]["procedure"]["timeLimitUnit"] == "CALENDAR_DAYS"
+    assert twice["data"]["procedure"]["counting"]["supplementsPerStage"] == 2
