@@ -1,6 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
 from bench import (
+    counting_bench,
     dossier_bench,
     event_fanout,
     figures_bench,
@@ -28,3 +29,4 @@ if __name__ == "__main__":
     node_bench.main([])
     web_bench.main([])
     module_switch_bench.main([])
+    counting_bench.main([])

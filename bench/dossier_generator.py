@@ -256,7 +256,7 @@ async def upsert_catalogue(connection, procs: list, tenants: list[dict]) -> None
             procedure.code,
             *(
                 orjson.dumps(v).decode()
-                if k in ("steps", "components", "fee") and v is not None
+                if k in ("steps", "components", "fee", "counting") and v is not None
                 else v
                 for k, v in values.items()
             ),

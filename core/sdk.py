@@ -15,9 +15,11 @@ from typing import Any
 from eiso.core.dossiers.register import finished_dossiers as run_finished_dossiers
 from eiso.core.plugins.declarations import (
     CORE_API_VERSION,
+    CountingRules,
     DossierComponent,
     DossierEvent,
     DossierRecord,
+    Extension,
     Fee,
     LegalBasis,
     LocalizedText,
@@ -51,9 +53,11 @@ async def finished_dossiers(
 
 __all__ = [
     "CORE_API_VERSION",
+    "CountingRules",
     "DossierComponent",
     "DossierEvent",
     "DossierRecord",
+    "Extension",
     "Fee",
     "LegalBasis",
     "LocalizedText",

@@ -88,9 +88,7 @@ class Settings(BaseSettings):
     graphql_trusted_only: bool = False
     # Office windows of a working day (local time, UTC+7); working-hour limits run only inside.
     office_hours: str = "07:30-11:30,13:30-17:00"
-    # A dossier received at or after this time counts from the next working day (a procedure
-    # may set its own).
-    receipt_cutoff: dt.time = dt.time(15, 0)
+    # (No receipt cut-off here: only a procedure that declares one has it; issue 17.)
     # The outbox relay runs inside each app worker; None means on, except with EISO_ENV=test,
     # where tests drive the relay themselves.
     events_relay: bool | None = None

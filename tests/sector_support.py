@@ -17,17 +17,20 @@ HOURS_PER_DAY = 8
 
 
 def hours(limit: TimeLimit) -> int:
-    """A budget in working hours (working days count 8 hours); calendar days stay days."""
+    """A budget in working hours (working days count 8 hours, the same working day 8);
+    calendar days stay days."""
+    if limit.unit == "same_working_day":
+        return HOURS_PER_DAY
     return limit.amount * HOURS_PER_DAY if limit.unit == "working_days" else limit.amount
 
 
 def assert_steps_add_up(procedure: Procedure) -> None:
     units = {step.budget.unit for step in procedure.steps}
-    if procedure.time_limit.unit == "days":
-        assert units == {"days"}, procedure.code
+    if procedure.time_limit.unit == "calendar_days":
+        assert units == {"calendar_days"}, procedure.code
         assert sum(s.budget.amount for s in procedure.steps) == procedure.time_limit.amount
     else:
-        assert "days" not in units, procedure.code
+        assert "calendar_days" not in units, procedure.code
         assert sum(hours(s.budget) for s in procedure.steps) == hours(procedure.time_limit), (
             procedure.code
         )

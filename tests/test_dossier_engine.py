@@ -303,26 +303,18 @@ async def test_online_refusal_needs_a_reason(resources, agency):
     assert d.status == Status.not_received
 
 
-async def test_overdue_needs_an_apology_and_stays_late(resources, agency):
+async def test_overdue_moves_on_and_stays_late(resources, agency):
     d = (await receive(resources, agency)).dossier
     d = await act(resources, agency, d, engine.assign, assignee="officer-2", now=MONDAY)
-    late = d.appointment_at + dt.timedelta(days=1)
-    with pytest.raises(DomainError) as error:
-        await act(resources, agency, d, engine.complete_step, now=late)
-    assert error.value.code == "APOLOGY_REQUIRED"
-    d = await act(
-        resources,
-        agency,
-        d,
-        engine.record_apology,
-        reason="Chờ xác minh",
-        new_appointment=late + dt.timedelta(days=3),
-        now=late,
-    )
-    assert d.was_late
+    late = aware(d.appointment_at) + dt.timedelta(days=1)  # Friday 4 Dec 17:00 + 1 day
+    # No move is refused for being overdue (issue 17); the dossier is late from now on.
     d = await act(resources, agency, d, engine.complete_step, now=late)
+    assert d.was_late and aware(d.late_since) == late - dt.timedelta(days=1)
     d = await act(resources, agency, d, engine.complete_step, now=late)
-    assert d.status == Status.processed and d.was_late
+    assert d.status == Status.processed and d.was_late and d.on_time is False
+    # the return of the overdue result is not refused either
+    d = await act(resources, agency, d, engine.return_result, now=late)
+    assert d.status == Status.returned
 
 
 async def test_stale_version_is_a_conflict(resources, agency):

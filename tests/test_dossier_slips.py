@@ -257,9 +257,8 @@ async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
     assert (await me.get(f"/dossiers/{gid}/slips/04.html")).json()["error"][
         "code"
     ] == "SLIP_NOT_AVAILABLE"
-    new = (dt.datetime.now(VN_TZ) + dt.timedelta(days=7)).replace(
-        hour=16, minute=30, second=0, microsecond=0
-    )
+    # a working day's office hours: an apology's new appointment is working time (issue 17)
+    new = WorkingCalendar().add_working_days(dt.datetime.now(VN_TZ), 5).replace(hour=16, minute=30)
     reason = "Chờ kết quả xác minh của cơ quan công an"
     body = await me.gql(
         "mutation($id: ID!, $r: String!, $d: DateTime!) { recordApology(id: $id, expectedVersion: "

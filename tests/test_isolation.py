@@ -528,6 +528,21 @@ CASES = [
         codes=("NOT_FOUND",),
     ),
     Case(
+        "recordExtension on their dossier",
+        'mutation($id: ID!) { recordExtension(id: $id, expectedVersion: 1, code: "verify", '
+        'reason: "x") { code } }',
+        _their_dossier_forged,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        # the caller's own agency only: their procedure, not adopted here, is not received
+        "refuseAtCounter for a procedure my agency has not adopted",
+        'mutation { refuseAtCounter(input: {procedureCode: "none", applicant: {fullName: "A"}, '
+        'sectorData: {}}, reason: "x") { replayed } }',
+        lambda mine, theirs: {},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
         "recordApology on their dossier",
         'mutation($id: ID!) { recordApology(id: $id, expectedVersion: 1, reason: "x", '
         'newAppointment: "2030-01-01T00:00:00+07:00") { code } }',

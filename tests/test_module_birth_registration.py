@@ -84,6 +84,9 @@ def test_procedures_cutoff_and_three_agencies():
     procedures = {p.code: p for p in mod.eiso_procedures()}
     birth = procedures["1.001193"]
     assert birth.time_limit.cutoff == dt.time(15, 0)
+    assert (birth.time_limit.unit, birth.time_limit.amount) == ("same_working_day", 0)
+    [verify] = birth.counting.extensions
+    assert (verify.code, verify.amount, verify.unit) == ("verify_facts", 5, "working_days")
     assert birth.fee.amount == 0
     linked = procedures["LT-KS-TT-BHYT"]
     assert [s.responsible_unit for s in linked.steps] == [

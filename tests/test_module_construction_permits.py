@@ -82,7 +82,7 @@ def test_procedures_in_days_add_up():
     assert {"1.013225", "1.013226", "1.013227", "1.013228", "1.013229"} <= procedures.keys()
     assert procedures["1.013225"].time_limit.model_dump() == {
         "amount": 15,
-        "unit": "days",
+        "unit": "calendar_days",
         "cutoff": None,
     }
     assert procedures["CP-CONG-TRINH"].time_limit.amount == 20

@@ -117,6 +117,16 @@ OPERATIONS = {
         'mutation { returnResult(id: "RG9zc2llcjoxOjE=", expectedVersion: 1) { code } }',
         DOSSIER_CALLERS,
     ),
+    "recordExtension": (
+        'mutation { recordExtension(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, code: "x", '
+        'reason: "x") { code } }',
+        DOSSIER_CALLERS,
+    ),
+    "refuseAtCounter": (
+        'mutation { refuseAtCounter(input: {procedureCode: "x", applicant: {fullName: "A"}, '
+        'sectorData: {}}, reason: "x") { replayed } }',
+        DOSSIER_CALLERS,
+    ),
     "recordApology": (
         'mutation { recordApology(id: "RG9zc2llcjoxOjE=", expectedVersion: 1, reason: "x", '
         'newAppointment: "2030-01-01T00:00:00+07:00") { code } }',

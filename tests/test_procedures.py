@@ -52,7 +52,7 @@ def test_sync_and_list_through_the_cli(cli_env):
     listed = eiso("procedures", "list", "--module", "birth_registration", env=cli_env)
     assert listed.returncode == 0, listed.stderr
     assert rows(listed.stdout) == [
-        ["1.001193", "Đăng ký khai sinh", "8 giờ làm việc", "birth_registration", "active"],
+        ["1.001193", "Đăng ký khai sinh", "trong ngày làm việc", "birth_registration", "active"],
         [
             "LT-KS-TT-BHYT",
             "Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine
+from eiso.core.dossiers.statuses import Status
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import dossier_ncs
 from eiso.core.qms.nonconformities import Nonconformity
@@ -115,10 +116,9 @@ async def dossier_ncs_of(resources, agency, code=None) -> list[Nonconformity]:
 async def test_overdue_dossier_raises_one_nonconformity(resources):
     agency = await make_agency(resources)
     dossier = await receive(resources, agency, PAST)
-    # A move on the overdue dossier is refused (APOLOGY_REQUIRED) but its nonconformity stays.
-    with pytest.raises(Exception) as refused:
-        await act(resources, agency, dossier, engine.assign, assignee="chuyen-vien-2")
-    assert refused.value.code == "APOLOGY_REQUIRED"
+    # A move on the overdue dossier goes through (issue 17) and opens its nonconformity.
+    moved = await act(resources, agency, dossier, engine.assign, assignee="chuyen-vien-2")
+    assert moved.status == Status.in_progress and moved.was_late
     [nc] = await dossier_ncs_of(resources, agency, dossier.code)
     assert (nc.source, nc.cause, nc.procedure_code, nc.status) == (
         "dossier",
@@ -126,17 +126,20 @@ async def test_overdue_dossier_raises_one_nonconformity(resources):
         PROC,
         "open",
     )
-    assert nc.step.startswith("review") and nc.officer == "officer-1"
-    # The apology slip would raise it at the latest; it finds the one already there.
+    assert nc.step.startswith("review") and nc.officer == "chuyen-vien-2"
+    # The apology slip finds the overdue one already there; recorded after the deadline, it is
+    # late and opens its own.
     await act(
         resources,
         agency,
-        dossier,
+        moved,
         engine.record_apology,
         reason="Chờ xác minh",
-        new_appointment=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+        new_appointment=CAL.add_working_days(dt.datetime.now(dt.UTC), 3),
+        calendar=CAL,
     )
-    assert len(await dossier_ncs_of(resources, agency, dossier.code)) == 1
+    causes = [nc.cause for nc in await dossier_ncs_of(resources, agency, dossier.code)]
+    assert causes == ["overdue", "late_apology"]
 
 
 async def test_apology_raises_the_overdue_nonconformity_in_its_own_transaction(resources):
@@ -148,10 +151,11 @@ async def test_apology_raises_the_overdue_nonconformity_in_its_own_transaction(r
         dossier,
         engine.record_apology,
         reason="Chờ xác minh",
-        new_appointment=dt.datetime.now(dt.UTC) + dt.timedelta(days=3),
+        new_appointment=CAL.add_working_days(dt.datetime.now(dt.UTC), 3),
+        calendar=CAL,
     )
-    [nc] = await dossier_ncs_of(resources, agency, dossier.code)
-    assert nc.cause == "overdue"
+    ncs = await dossier_ncs_of(resources, agency, dossier.code)
+    assert [nc.cause for nc in ncs] == ["overdue", "late_apology"]
     async with resources.session(scope(agency)) as session:
         actions = list(
             (
@@ -162,7 +166,7 @@ async def test_apology_raises_the_overdue_nonconformity_in_its_own_transaction(r
                 )
             ).scalars()
         )
-    assert actions[-2:] == ["dossier.apology", "nonconformity.raise"]
+    assert actions[-3:] == ["dossier.apology", "nonconformity.raise", "nonconformity.raise"]
 
 
 async def test_stopped_after_acceptance_names_step_and_officer(resources):
@@ -229,8 +233,8 @@ async def test_sweep_raises_once_for_untouched_overdue_dossiers(resources, datab
 
 async def test_the_app_opens_dossier_nonconformities(resources, client, callers):
     """Through the app (GraphQL, the dossier service, the engine): the QMS hears the engine in
-    the app's process. A stop after acceptance and a move refused on an overdue dossier each
-    open their nonconformity."""
+    the app's process. A stop after acceptance and a move on an overdue dossier (not refused
+    since issue 17) each open their nonconformity."""
     agency = await make_agency(resources)
     headers = callers.issue(person(agency, Role.officer))
     stopped, late = await receive(resources, agency, FUTURE), await receive(resources, agency, PAST)
@@ -251,7 +255,7 @@ async def test_the_app_opens_dossier_nonconformities(resources, client, callers)
         move % ("assignDossier", 'assignee: "chuyen-vien-2"'),
         {"id": nodes[late.code]["id"], "v": nodes[late.code]["version"]},
     )
-    assert codes(body) == ["APOLOGY_REQUIRED"]
+    assert "errors" not in body, body
     assert [nc.cause for nc in await dossier_ncs_of(resources, agency, stopped.code)] == [
         "refused_after_acceptance"
     ]

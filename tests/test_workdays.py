@@ -81,17 +81,23 @@ def test_add_working_days_uses_the_make_up_saturday():
     assert CAL.add_working_days(at(2026, 8, 28), 1) == at(2026, 9, 3, 17, 0)
 
 
-def test_cutoff_moves_the_count_to_the_next_working_day():
-    before = CAL.appointment(at(2026, 3, 10, 14, 59), days=0)
-    after = CAL.appointment(at(2026, 3, 10, 15, 0), days=0)
+def test_cutoff_moves_the_count_only_when_the_procedure_declares_one():
+    cutoff = dt.time(15, 0)
+    before = CAL.appointment(at(2026, 3, 10, 14, 59), days=0, cutoff=cutoff)
+    after = CAL.appointment(at(2026, 3, 10, 15, 0), days=0, cutoff=cutoff)
     assert before == at(2026, 3, 10, 17, 0)
     assert after == at(2026, 3, 11, 17, 0)
-    # Friday 13 Feb after 15:00 with a 1-day limit: counts from Mon 23 Feb, due Tue 24.
-    assert CAL.appointment(at(2026, 2, 13, 16, 0), days=1) == at(2026, 2, 24, 17, 0)
+    # No global cut-off (issue 17): Tue 15:30 + 1 working day is Wednesday, not Thursday.
+    assert CAL.appointment(at(2026, 3, 10, 15, 30), days=1) == at(2026, 3, 11, 17, 0)
+    assert CAL.appointment(at(2026, 3, 10, 15, 30), days=1, cutoff=cutoff) == at(2026, 3, 12, 17)
+    # Friday 13 Feb after 15:00 with a 1-day limit and the cut-off: counts from Mon 23 Feb.
+    assert CAL.appointment(at(2026, 2, 13, 16, 0), days=1, cutoff=cutoff) == at(2026, 2, 24, 17)
     # A procedure's own cut-off (the last office hour: 16:00).
     assert CAL.appointment(at(2026, 3, 10, 15, 30), days=0, cutoff=dt.time(16, 0)) == at(
         2026, 3, 10, 17, 0
     )
+    # Received after office close: the next working day, with or without a cut-off.
+    assert CAL.appointment(at(2026, 3, 10, 17, 30), days=0) == at(2026, 3, 11, 17, 0)
 
 
 def test_received_before_opening_counts_from_opening():
@@ -126,9 +132,10 @@ def test_supplement_pause_in_days():
     # 10:00, which counts like a receipt day: 3 more → Mon 16 Mar.
     pauses = [(at(2026, 3, 5, 10, 0), at(2026, 3, 11, 10, 0))]
     assert CAL.appointment(received, days=5, pauses=pauses) == at(2026, 3, 16, 17, 0)
-    # After the cut-off the resume counts from the next working day.
+    # After the procedure's cut-off the resume counts from the next working day.
     late = [(at(2026, 3, 5, 10, 0), at(2026, 3, 11, 16, 0))]
-    assert CAL.appointment(received, days=5, pauses=late) == at(2026, 3, 17, 17, 0)
+    cutoff = dt.time(15, 0)
+    assert CAL.appointment(received, days=5, pauses=late, cutoff=cutoff) == at(2026, 3, 17, 17)
     # Still paused: no appointment.
     assert CAL.appointment(received, days=5, pauses=[(at(2026, 3, 5), None)]) is None
 

@@ -78,6 +78,8 @@ RULES: dict[str, Rule] = {
     "stopDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "returnResult": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "recordApology": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "recordExtension": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "refuseAtCounter": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "publicDossier": PUBLIC,
     "rateDossier": PUBLIC,
     # The citizen (no account) withdraws an online dossier before acceptance: the dossier code

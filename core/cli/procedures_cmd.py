@@ -16,12 +16,13 @@ app = typer.Typer(
     help="The procedure catalogue (synced from the loaded modules).", no_args_is_help=True
 )
 
-UNITS_VI = {"working_hours": "giờ làm việc", "working_days": "ngày làm việc", "days": "ngày"}
-
 
 def time_limit_vi(amount: int, unit: str) -> str:
-    """`8 giờ làm việc`, `3 ngày làm việc`, `15 ngày` (the Construction Law counts days)."""
-    return f"{amount} {UNITS_VI.get(unit, unit)}"
+    """`8 giờ làm việc`, `3 ngày làm việc`, `15 ngày` (the Construction Law counts days),
+    `trong ngày làm việc`."""
+    from eiso.core.workdays.counting import describe_vi
+
+    return describe_vi(amount, unit)
 
 
 @app.command("sync")

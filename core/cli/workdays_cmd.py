@@ -107,23 +107,49 @@ def appointment(
     received: str = typer.Argument(..., metavar="RECEIVED", help="YYYY-MM-DDTHH:MM, local time"),
     days: int | None = typer.Option(None, min=0, help="Limit in working days."),
     hours: float | None = typer.Option(None, min=0, help="Limit in working hours."),
+    same_day: bool = typer.Option(
+        False, "--same-day", help="Due the same working day (office close)."
+    ),
+    calendar_days: int | None = typer.Option(
+        None, min=0, help="Limit in calendar days (Civil Code arts. 147-148)."
+    ),
+    cutoff: str | None = typer.Option(
+        None,
+        metavar="HH:MM",
+        help="The procedure's cut-off: received at or after it, the count starts the next "
+        "working day. None by default (only procedures that declare one have it).",
+    ),
 ) -> None:
-    """The appointment of a dossier received at RECEIVED (cut-off and overrides applied)."""
-    from eiso.core.workdays import VN_TZ, load_calendar
+    """The appointment of a dossier received at RECEIVED under one counting unit (national
+    overrides applied)."""
+    from eiso.core.workdays import VN_TZ, Rule, due, load_calendar
 
-    if (days is None) == (hours is None):
-        fail("give exactly one of --days or --hours", 2)
+    given = {
+        "working_days": days,
+        "working_hours": hours,
+        "same_working_day": 0 if same_day else None,
+        "calendar_days": calendar_days,
+    }
+    chosen = [(unit, amount) for unit, amount in given.items() if amount is not None]
+    if len(chosen) != 1:
+        fail("give exactly one of --days, --hours, --same-day or --calendar-days", 2)
     try:
         moment = dt.datetime.fromisoformat(received)
     except ValueError:
         fail(f"RECEIVED: {received!r} is not a date and time (YYYY-MM-DDTHH:MM)")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=VN_TZ)
+    try:
+        limit = dt.time.fromisoformat(cutoff) if cutoff else None
+    except ValueError:
+        fail(f"--cutoff: {cutoff!r} is not a time (HH:MM)")
+    ((unit, amount),) = chosen
+    rule = Rule(unit, amount, limit)  # type: ignore[arg-type]  # a key of `given`
 
     async def work(session: AsyncSession, resources: Resources) -> dt.datetime:
         calendar = await load_calendar(session, resources.settings)
-        due = calendar.appointment(moment, days=days, hours=hours)
-        assert due is not None  # no pause: there is an appointment
-        return due
+        found = due(calendar, moment, rule)
+        assert found is not None  # no clock stop: there is an appointment
+        return found
 
     typer.echo(run_as_nation(work).isoformat(timespec="minutes"))

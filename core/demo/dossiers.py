@@ -223,7 +223,8 @@ def schedule(
 
 class Runner:
     """Carries out one dossier's moves in one transaction; an overdue dossier first gets its
-    apology slip (slip 04) with a new appointment, as the engine demands."""
+    apology slip (slip 04) with a new appointment, once (the engine no longer demands it, but
+    the demo shows the slip; recorded after the deadline, it is a late one)."""
 
     def __init__(
         self,
@@ -243,7 +244,7 @@ class Runner:
 
     async def run(self, move: Move) -> None:
         dossier, at = self.dossier, move.at
-        if engine.is_overdue(dossier, at):
+        if engine.is_overdue(dossier, at) and dossier.apology_at is None:
             dossier.version += 1
             await engine.record_apology(
                 self.session,
@@ -251,6 +252,7 @@ class Runner:
                 actor=self.staff.leader,
                 reason=self.rng.choice(REASONS["apology"]),
                 new_appointment=self.calendar.add_working_days(at, 3),
+                calendar=self.calendar,
                 now=at,
             )
         dossier.version += 1  # as engine.load does for an officer's move

@@ -40,6 +40,7 @@ def row_values(procedure: Procedure, module: str) -> dict[str, Any]:
         "steps": [s.model_dump(mode="json", exclude={"data_model"}) for s in procedure.steps],
         "components": [c.model_dump(mode="json") for c in procedure.components],
         "fee": procedure.fee.model_dump(mode="json") if procedure.fee else None,
+        "counting": procedure.counting.model_dump(mode="json"),
         "module": module,
         "active": True,
     }

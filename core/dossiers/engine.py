@@ -1,6 +1,7 @@
 """The dossier engine: every status change goes through `_move`, which checks the table of
-allowed moves, the overdue rule and the expected version, and in the same transaction writes
-the timeline row, the audit entry and the outbox event."""
+allowed moves and the expected version, notes an overdue dossier as late (it never refuses a
+move for it), keeps the clock stops of the procedure's counting rules, and in the same
+transaction writes the timeline row, the audit entry and the outbox event."""
 
 from __future__ import annotations
 
@@ -19,6 +20,19 @@ from sqlmodel import col, select
 from eiso.core import audit
 from eiso.core.dossiers import applicant as applicant_form
 from eiso.core.dossiers import catalogue, codes, listeners
+from eiso.core.dossiers.clock import (
+    SUPPLEMENT,
+    accepted,
+    appointment,
+    resume_stop,
+    status_stops,
+    stop_clock,
+    stops,
+)
+from eiso.core.dossiers.clock import calendar_or_stored as _calendar
+from eiso.core.dossiers.clock import merged as _merged
+from eiso.core.dossiers.clock import time_limit as _time_limit
+from eiso.core.dossiers.clock import utc as _utc
 from eiso.core.dossiers.models import (
     Dossier,
     DossierEventRow,
@@ -29,7 +43,7 @@ from eiso.core.dossiers.models import (
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.plugins.declarations import UniqueField
-from eiso.core.workdays import WorkingCalendar
+from eiso.core.workdays import WorkingCalendar, counting
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
@@ -55,12 +69,21 @@ def _not_found(dossier_id: object) -> NotFound:
 
 def is_overdue(dossier: Dossier, now: dt.datetime) -> bool:
     appointment_at = dossier.appointment_at
-    return overdue(Status(dossier.status), aware(appointment_at) if appointment_at else None, now)
+    return overdue(
+        Status(dossier.status),
+        aware(appointment_at) if appointment_at else None,
+        now,
+        stopped=dossier.paused_at is not None,
+    )
 
 
-def overdue(status: Status, appointment_at: dt.datetime | None, now: dt.datetime) -> bool:
-    """The clock runs and the (aware) appointment has passed."""
-    return status in CLOCK_RUNS and appointment_at is not None and now > appointment_at
+def overdue(
+    status: Status, appointment_at: dt.datetime | None, now: dt.datetime, *, stopped: bool = False
+) -> bool:
+    """The clock runs (not `stopped` by a clock stop) and the (aware) appointment has passed."""
+    return (
+        status in CLOCK_RUNS and not stopped and appointment_at is not None and now > appointment_at
+    )
 
 
 def validate_sector_data(
@@ -92,33 +115,6 @@ def _input_hash(
         [procedure_code, applicant, sector_data, online], option=orjson.OPT_SORT_KEYS
     )
     return hashlib.sha256(body).hexdigest()
-
-
-def appointment(
-    calendar: WorkingCalendar,
-    procedure: ProcedureRecord,
-    amount: int,
-    received_at: dt.datetime,
-    pauses: list[list[str]] | None = None,
-) -> dt.datetime | None:
-    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
-    spans = [
-        (dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b) if b else None)
-        for a, b in (pauses or [])
-    ]
-    if procedure.time_limit_unit == "working_hours":
-        return _utc(calendar.appointment(received_at, hours=amount, cutoff=cutoff, pauses=spans))
-    if procedure.time_limit_unit == "working_days":
-        return _utc(calendar.appointment(received_at, days=amount, cutoff=cutoff, pauses=spans))
-    # calendar days: the paused time is simply added
-    paused = sum(((b or a) - a for a, b in spans), dt.timedelta())
-    return _utc(received_at + dt.timedelta(days=amount) + paused)
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite keeps a datetime's wall-clock digits and drops its zone: store UTC only, so
-    # what is read back (naive, taken as UTC) is the same moment.
-    return moment.astimezone(dt.UTC) if moment is not None and moment.tzinfo else moment
 
 
 async def _record(
@@ -211,10 +207,14 @@ async def receive(
     unique_fields: tuple[UniqueField, ...] = (),
     idempotency_key: str | None = None,
     online: bool = False,
+    refusal_reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> Received:
     """Receive a dossier at the counter (status received, with its appointment) or register
-    one filed online (status new, to be accepted or refused)."""
+    one filed online (status new, to be accepted or refused). With `refusal_reason`, the
+    counter refuses it at once (outside the agency's competence, ...): it is recorded straight
+    into `not_received`, with its refusal slip (03) and no appointment."""
+    refused = None if refusal_reason is None else _reason(refusal_reason)
     if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise DomainError(
             f"idempotencyKey: at most {MAX_IDEMPOTENCY_KEY} characters",
@@ -231,7 +231,7 @@ async def receive(
         )
     applicant = applicant_form.clean(applicant)
     clean = validate_sector_data(data_model, sector_data)
-    digest = _input_hash(procedure_code, applicant, clean, online)
+    digest = _input_hash(procedure_code, applicant, clean, online or refused is not None)
     day = await codes.lock_counter(session, agency.province_id, agency.id, now)
     if idempotency_key:
         earlier = await _by_key(session, agency.id, idempotency_key)
@@ -248,11 +248,12 @@ async def receive(
         procedure_code=procedure_code,
         applicant=applicant,
         sector_data=clean,
-        status=Status.new if online else Status.received,
+        status=Status.not_received if refused else Status.new if online else Status.received,
         received_at=now,
         appointment_at=None
-        if online
+        if online or refused
         else appointment(calendar, procedure, adoption.time_limit_amount, now),
+        finished_at=now if refused else None,
         idempotency_key=idempotency_key,
         input_hash=digest if idempotency_key else None,
         step_agencies=dict(adoption.step_agencies or {}),
@@ -265,14 +266,17 @@ async def receive(
         if earlier is None:
             raise conflict
         return _replay(earlier, digest)
-    await _hold_keys(session, dossier, unique_fields)
+    if not refused:  # a refused dossier holds no unique value
+        await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
     await _record(
         session,
         dossier,
         actor=actor,
-        action="registered" if online else "received",
+        action="refused" if refused else "registered" if online else "received",
         from_status=None,
+        note=refused or "",
+        data={"at_counter": True} if refused else None,
         now=now,
     )
     return Received(dossier, key)
@@ -455,16 +459,9 @@ def _invalid(current: Status, to: Status) -> DomainError:
     )
 
 
-def accepted(dossier: Dossier) -> bool:
-    """Received (at the counter, or an online dossier accepted): only then has it an
-    appointment. A dossier filed online and not yet accepted has none, whatever its status
-    (new, waiting for a supplement asked before acceptance, refused or withdrawn)."""
-    return dossier.appointment_at is not None
-
-
 def handling_supplements(dossier: Dossier) -> int:
-    """Supplements asked after acceptance: each stopped the clock (a pause, closed or open)."""
-    return len(dossier.pauses) + (dossier.paused_at is not None)
+    """Supplements asked after acceptance: each stopped the clock (a stop, closed or open)."""
+    return sum(1 for r in stops(dossier) if r[2] == SUPPLEMENT)
 
 
 def _check_move(
@@ -475,14 +472,16 @@ def _check_move(
     current = Status(dossier.status)
     if to not in ALLOWED[current] or (only_from is not None and current != only_from):
         raise _invalid(current, to)
+
+
+def _note_overdue(dossier: Dossier, now: dt.datetime) -> None:
+    """An overdue dossier is late in every figure from now on (its nonconformity is raised by
+    the QMS listener, core/qms/dossier_ncs.py); no move is refused for it (issue 17: a late
+    agency must not hold the citizen's dossier hostage, APOLOGY_REQUIRED is no longer raised)."""
     if is_overdue(dossier, now):
         dossier.was_late = True
-        raise DomainError(
-            f"dossier {dossier.code} is overdue: record an apology slip with a new appointment "
-            "first",
-            f"hồ sơ {dossier.code} đã quá hạn: cần lập phiếu xin lỗi và hẹn lại ngày trả kết quả",
-            code="APOLOGY_REQUIRED",
-        )
+        if dossier.late_since is None:
+            dossier.late_since = dossier.appointment_at
 
 
 async def _move(
@@ -504,9 +503,11 @@ async def _move(
     now = _utc(now) or utcnow()
     agency_id = agency_id or await _acting_agency(session, dossier, owner_move)
     _check_move(dossier, to, now)
+    _note_overdue(dossier, now)
     before = dossier.status
     dossier.status = int(to)
     dossier.updated_at = now
+    await status_stops(session, dossier, Status(before), to, now, calendar)
     if to in FINISHED and dossier.finished_at is None:
         await _stamp_finished(session, dossier, to, now, calendar)
     session.add(dossier)
@@ -526,15 +527,6 @@ async def _move(
     return dossier
 
 
-async def _time_limit(session: AsyncSession, dossier: Dossier) -> int:
-    # Kept on the dossier at receipt: the agencies of later steps cannot read the adoption.
-    if dossier.time_limit_amount is not None:
-        return dossier.time_limit_amount
-    return (
-        await catalogue.adoption_of(session, dossier.agency_id, dossier.procedure_code)
-    ).time_limit_amount
-
-
 async def _stamp_finished(
     session: AsyncSession,
     dossier: Dossier,
@@ -548,20 +540,14 @@ async def _stamp_finished(
     dossier.finished_at = now.astimezone(dt.UTC)  # SQLite keeps the wall time without its offset
     if to != Status.processed:
         return  # refused, withdrawn or stopped: closed, but not resolved
-    if calendar is None:
-        from eiso.core.settings import get_settings
-        from eiso.core.workdays.overrides import load_calendar
-
-        calendar = await load_calendar(session, get_settings())
+    calendar = await _calendar(session, calendar)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
     start = calendar.counting_start(aware(dossier.received_at), cutoff)
     worked = calendar.working_time_between(start, now)
-    for paused, resumed in dossier.pauses:
+    for paused, resumed in _merged(stops(dossier)):
         if resumed:
-            worked -= calendar.working_time_between(
-                dt.datetime.fromisoformat(paused), dt.datetime.fromisoformat(resumed)
-            )
+            worked -= calendar.working_time_between(paused, resumed)
     per_day = calendar.office_hours.per_day
     dossier.handling_days = round(max(worked, dt.timedelta()) / per_day, 4)
     dossier.on_time = (
@@ -736,6 +722,10 @@ async def complete_step(
         step.sector_data = validate_sector_data(model, step_data or {}, prefix="stepData")
     step.status, step.completed_at, step.completed_by = "done", now, actor
     session.add(step)
+    # A step the procedure names as a clock stop (public posting, expert assessment) is done:
+    # the clock runs again (`CountingRules.stop_steps`).
+    stop_steps = set((procedure.counting or {}).get("stop_steps", ()))
+    await resume_stop(session, dossier, f"step:{step.step_code}", _utc(now) or now, calendar)
     if target is Status.processed:
         return await _move(
             session,
@@ -758,6 +748,8 @@ async def complete_step(
         to_agency_id=to_agency_id,
         at=now,
     )
+    if following.step_code in stop_steps and accepted(dossier):
+        stop_clock(dossier, _utc(now) or now, f"step:{following.step_code}", following.agency_id)
     handed = following.agency_id != step.agency_id
     if handed:
         dossier.assignee = None  # the receiving agency assigns its own officer
@@ -774,26 +766,58 @@ async def complete_step(
     )
 
 
-def _first_supplement(dossier: Dossier, now: dt.datetime) -> None:
-    """Once before acceptance (an online dossier checked at intake: no clock runs yet) and
-    once after it (the clock stands still from now until the supplement arrives)."""
+def _supplement_limit(dossier: Dossier, limit: int, used: int) -> DomainError:
+    return DomainError(
+        f"dossier {dossier.code}: a supplement may be requested {limit} time(s) per stage",
+        f"hồ sơ {dossier.code}: mỗi cơ quan chỉ được yêu cầu bổ sung {limit} lần",
+        code="SUPPLEMENT_ALREADY_USED",
+        limit=limit,
+        used=used,
+    )
+
+
+async def request_supplement(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """Slip 02. Before acceptance (an online dossier checked at intake, no clock runs yet):
+    once. After it: as many times as the procedure allows each agency's stage of the dossier
+    (`CountingRules.supplements_per_stage`: 1, the Construction Law's second notice: 2), and
+    the clock stops from now until the supplement arrives."""
+    now = _utc(now) or utcnow()
     _check_move(dossier, Status.supplement_requested, now)
+    agency_id = await _acting_agency(session, dossier, owner_move=False)
+    note = _reason(reason)
     handling = handling_supplements(dossier)
-    asked = handling if accepted(dossier) else dossier.supplement_count - handling
-    if asked >= 1:
-        raise DomainError(
-            f"dossier {dossier.code}: a supplement may be requested only once",
-            f"hồ sơ {dossier.code}: chỉ được yêu cầu bổ sung một lần",
-            code="SUPPLEMENT_ALREADY_USED",
-        )
-    dossier.supplement_count += 1
     if accepted(dossier):
-        dossier.paused_at = now
-
-
-request_supplement = ReasonedMove(
-    Status.supplement_requested, "supplement_requested", _first_supplement
-)
+        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+        limit = int((procedure.counting or {}).get("supplements_per_stage", 1))
+        used = sum(
+            1
+            for r in stops(dossier)
+            if r[2] == SUPPLEMENT and (r[3] or dossier.agency_id) == agency_id
+        )
+        if used >= limit:
+            raise _supplement_limit(dossier, limit, used)
+        _note_overdue(dossier, now)
+        stop_clock(dossier, now, SUPPLEMENT, agency_id)
+    elif dossier.supplement_count - handling >= 1:
+        raise _supplement_limit(dossier, 1, 1)
+    dossier.supplement_count += 1
+    return await _move(
+        session,
+        dossier,
+        Status.supplement_requested,
+        actor=actor,
+        action="supplement_requested",
+        note=note,
+        now=now,
+        agency_id=agency_id,
+    )
 
 
 async def _resume_clock(
@@ -801,25 +825,7 @@ async def _resume_clock(
 ) -> None:
     """The clock resumes: the appointment moves by the working time the clock stood still."""
     _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    amount = await _time_limit(session, dossier)
-    assert dossier.paused_at is not None  # stamped by request_supplement
-    paused_at = aware(dossier.paused_at)
-    dossier.pauses = [*dossier.pauses, [paused_at.isoformat(), now.isoformat()]]
-    if dossier.was_late:
-        # An apology already moved the appointment: shift that one by the paused office time.
-        assert dossier.appointment_at is not None  # the one the apology set
-        dossier.appointment_at = _utc(
-            calendar.add_working_hours(
-                calendar.counting_start(now),
-                calendar.working_time_between(paused_at, aware(dossier.appointment_at)),
-            )
-        )
-    else:
-        dossier.appointment_at = appointment(
-            calendar, procedure, amount, aware(dossier.received_at), dossier.pauses
-        )
-    dossier.paused_at = None
+    await resume_stop(session, dossier, SUPPLEMENT, now, calendar)
 
 
 _resume = ClockMove(Status.in_progress, "supplement_received", _resume_clock)
@@ -887,11 +893,40 @@ async def withdraw_online(
     )
 
 
-stop = ReasonedMove(Status.stopped, "stopped", _only_accepted)
+async def stop(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    reason: str,
+    on_request: bool = False,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """Stop processing (status 8) with a reason: the agency's decision (a nonconformity,
+    "refused after acceptance"), or `on_request` of the applicant (timeline action
+    `stopped_on_request`, its stop notice; no nonconformity)."""
+    now = _utc(now) or utcnow()
+    _only_accepted(dossier, now)
+    return await _move(
+        session,
+        dossier,
+        Status.stopped,
+        actor=actor,
+        action="stopped_on_request" if on_request else "stopped",
+        note=_reason(reason),
+        now=now,
+        data={"on_request": on_request},
+    )
 
 
 # The receiving agency returns the result (one-stop shop), whoever holds the last step.
 return_result = Move(Status.returned, "returned", owner_move=True)
+
+
+# An apology is recorded while the dossier is open and before its result is returned.
+_APOLOGY_CLOSED = frozenset(
+    {Status.not_received, Status.withdrawn, Status.stopped, Status.returned}
+)
 
 
 async def record_apology(
@@ -901,28 +936,51 @@ async def record_apology(
     actor: str,
     reason: str,
     new_appointment: dt.datetime,
+    calendar: WorkingCalendar | None = None,
     now: dt.datetime | None = None,
 ) -> Dossier:
-    """Slip 04: the overdue dossier gets a new appointment and stays late in every figure."""
-    now = now or utcnow()
+    """Slip 04 (Decree 61/2018/NĐ-CP art. 19): the agency that will miss the deadline apologises
+    with the reason and one new appointment, a working time after the old deadline; once per
+    dossier, while it is open and before the result is returned. Due at the latest by the
+    close of the working day before the deadline's day: later (or after the deadline), it is
+    recorded as late (`apology_late`) and the QMS opens a nonconformity for it. The dossier
+    is late in every figure from its old deadline on."""
+    now = _utc(now) or utcnow()
     agency_id = await _acting_agency(session, dossier, owner_move=False)
     before = dossier.appointment_at
-    if before is None or not is_overdue(dossier, now):  # overdue: it has an appointment
+    if before is None or Status(dossier.status) in _APOLOGY_CLOSED:
         raise DomainError(
-            f"dossier {dossier.code} is not overdue",
-            f"hồ sơ {dossier.code} chưa quá hạn",
+            f"dossier {dossier.code}: an apology is recorded only for an accepted dossier "
+            "whose result is not returned",
+            f"hồ sơ {dossier.code}: chỉ lập phiếu xin lỗi cho hồ sơ đã tiếp nhận, chưa trả kết quả",
             code="APOLOGY_NOT_NEEDED",
         )
-    if new_appointment.tzinfo is None or new_appointment <= now:
+    if dossier.apology_at is not None:
         raise DomainError(
-            "newAppointment: must be a time-zone-aware moment in the future",
-            "newAppointment: phải là thời điểm trong tương lai (có múi giờ)",
+            f"dossier {dossier.code}: the new appointment may be given only once",
+            f"hồ sơ {dossier.code}: việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần",
+            code="APOLOGY_ALREADY_RECORDED",
+        )
+    calendar = await _calendar(session, calendar)
+    deadline = aware(before)
+    if (
+        new_appointment.tzinfo is None
+        or new_appointment <= deadline
+        or not calendar.is_working_time(new_appointment)
+    ):
+        raise DomainError(
+            "newAppointment: a time-zone-aware moment in office hours of a working day, after "
+            f"the old appointment {deadline.isoformat()}",
+            "newAppointment: phải là thời điểm trong giờ làm việc của ngày làm việc (có múi giờ), "
+            f"sau ngày hẹn cũ {deadline.isoformat()}",
             code="BAD_INPUT",
             field="newAppointment",
         )
+    note = _reason(reason)
+    late = now > counting.latest_apology(calendar, deadline)
     dossier.was_late = True
-    if dossier.late_since is None:
-        dossier.late_since = before
+    dossier.late_since = dossier.late_since or before
+    dossier.apology_at, dossier.apology_late = now, late
     dossier.appointment_at = _utc(new_appointment)
     session.add(dossier)
     await _record(
@@ -931,11 +989,85 @@ async def record_apology(
         actor=actor,
         action="apology",
         from_status=dossier.status,
-        note=_reason(reason),
+        note=note,
         data={
-            "old_appointment": aware(before).isoformat(),
+            "old_appointment": deadline.isoformat(),
             "new_appointment": new_appointment.isoformat(),
+            "late": late,
         },
+        agency_id=agency_id,
+        now=now,
+    )
+    return dossier
+
+
+async def record_extension(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    code: str,
+    reason: str,
+    calendar: WorkingCalendar | None = None,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """An extension the procedure declares (`CountingRules.extensions`, e.g. +5 working days
+    when the birth facts must be verified): once per extension, on an accepted dossier still
+    open, before its deadline and before any apology. The appointment moves by its length."""
+    now = _utc(now) or utcnow()
+    agency_id = await _acting_agency(session, dossier, owner_move=False)
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    declared = {e["code"]: e for e in (procedure.counting or {}).get("extensions", [])}
+    extension = declared.get(code)
+    problem = None
+    if extension is None:
+        problem = (
+            "the procedure declares no such extension",
+            "thủ tục không có trường hợp gia hạn này",
+        )
+    elif not accepted(dossier) or Status(dossier.status) in FINISHED:
+        problem = (
+            "only an accepted dossier still open",
+            "chỉ gia hạn hồ sơ đã tiếp nhận, đang giải quyết",
+        )
+    elif any(e["code"] == code for e in dossier.extensions):
+        problem = ("this extension is already recorded", "đã gia hạn theo trường hợp này")
+    elif dossier.apology_at is not None or is_overdue(dossier, now):
+        problem = (
+            "too late: the deadline has passed or an apology was recorded",
+            "quá muộn: đã quá hạn hoặc đã lập phiếu xin lỗi",
+        )
+    if problem is not None:
+        raise DomainError(
+            f"code: {problem[0]}", f"code: {problem[1]}", code="EXTENSION_NOT_ALLOWED", field="code"
+        )
+    assert extension is not None  # checked above
+    row = {
+        "code": code,
+        "amount": extension["amount"],
+        "unit": extension["unit"],
+        "reason": _reason(reason),
+        "at": now.isoformat(),
+    }
+    dossier.extensions = [*dossier.extensions, row]
+    if dossier.paused_at is None:  # else the appointment is recomputed when the clock resumes
+        dossier.appointment_at = appointment(
+            await _calendar(session, calendar),
+            procedure,
+            await _time_limit(session, dossier),
+            aware(dossier.received_at),
+            dossier.pauses,
+            dossier.extensions,
+        )
+    session.add(dossier)
+    await _record(
+        session,
+        dossier,
+        actor=actor,
+        action="extended",
+        from_status=dossier.status,
+        note=row["reason"],
+        data={"extension": code, "amount": row["amount"], "unit": row["unit"]},
         agency_id=agency_id,
         now=now,
     )

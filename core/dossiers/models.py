@@ -49,6 +49,8 @@ class ProcedureRecord(SQLModel, table=True):
     steps: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     components: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     fee: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # sdk.CountingRules as JSON: clock stops, extensions, supplements per stage
+    counting: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     module: str = Field(max_length=63)
     active: bool = True
     updated_at: dt.datetime = Field(default_factory=utcnow)
@@ -154,9 +156,14 @@ class Dossier(SharedTenantOwned, table=True):
     assignee: str | None = Field(default=None, max_length=200)
     received_at: dt.datetime = Field(default_factory=utcnow)
     appointment_at: dt.datetime | None = None
+    # the start of the clock stop now open (the last of `pauses`), None when the clock runs
     paused_at: dt.datetime | None = None
-    # [[paused_at, resumed_at], ...] ISO strings: the clock stopped for a supplement
+    # [[stopped_at, resumed_at | null, why, agency_id], ...] ISO strings: the clock stood still
+    # (why: "supplement", "status:6", "step:<code>"; agency_id: the stage that asked). Rows
+    # written before issue 17 have the first two only: a supplement.
     pauses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [{"code", "amount", "unit", "reason", "at"}, ...]: the lawful extensions recorded
+    extensions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     supplement_count: int = 0
     was_late: bool = False
     version: int = 1
@@ -171,6 +178,10 @@ class Dossier(SharedTenantOwned, table=True):
     # The first moment it was overdue (the appointment an apology replaced): a backlog
     # dossier counts as late at a period end after this.
     late_since: dt.datetime | None = None
+    # The apology slip (04), once per dossier; late: recorded after the close of the working
+    # day before the deadline (Decree 61/2018/NĐ-CP art. 19).
+    apology_at: dt.datetime | None = None
+    apology_late: bool = False
     rating: int | None = None
     rating_comment: str | None = Field(default=None, max_length=2000)
     updated_at: dt.datetime = Field(default_factory=utcnow)

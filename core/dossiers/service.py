@@ -30,7 +30,7 @@ async def act(
     **kwargs: Any,
 ) -> Dossier:
     """Run one engine move on the dossier in its own transaction. A refusal that is itself a
-    nonconformity (a second supplement, a move on an overdue dossier) is announced afterwards
+    nonconformity (a supplement beyond the stage's limit) is announced afterwards
     (core/dossiers/listeners.py: the QMS records it)."""
     try:
         async with resources.session(scope) as session, session.begin():

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import pluggy
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PROJECT = "eiso"
 # The version of this surface (hooks + data classes + eiso.core.sdk's readers). Additions bump
@@ -23,7 +23,10 @@ PROJECT = "eiso"
 # 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers.
 # 1.2: finished_dossiers takes the caller (a resolver's info.context), not a Strawberry info;
 #      an info still works.
-CORE_API_VERSION = "1.2"
+# 1.3: TimeLimit units same_working_day and calendar_days (Civil Code; "days" is read as
+#      calendar_days), no global cut-off (only TimeLimit.cutoff), Procedure.counting
+#      (clock stops, extensions, supplements per stage).
+CORE_API_VERSION = "1.3"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -73,13 +76,57 @@ class LegalBasis(_Frozen):
     valid_until: dt.date | None = None
 
 
+TimeUnit = Literal["working_days", "working_hours", "same_working_day", "calendar_days"]
+
+
 class TimeLimit(_Frozen):
-    """The statutory time limit: working days or working hours on the Vietnamese calendar."""
+    """The statutory time limit on the Vietnamese calendar (eiso.core.workdays.counting):
+    working days, working hours, the same working day (amount 0), or calendar days counted
+    as the Civil Code does (arts. 147-148). "days" (core API < 1.3) is read as calendar_days."""
 
     amount: int = Field(ge=0)
-    unit: Literal["working_days", "working_hours", "days"] = "working_days"
-    # Received after this local time, the clock starts the next working day (e.g. "15:00").
+    unit: TimeUnit = "working_days"
+    # Received at or after this local time, the clock starts the next working day (e.g. civil
+    # status: 15:00). None: no cut-off (only office close and rest days move the start).
     cutoff: dt.time | None = None
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _legacy_unit(cls, value: object) -> object:
+        return "calendar_days" if value == "days" else value
+
+
+class Extension(_Frozen):
+    """An extension the law allows for a case of the procedure (e.g. +5 working days when the
+    birth facts must be verified): recorded once per dossier, with the officer's reason."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
+    reason: LocalizedText
+    amount: int = Field(gt=0)
+    unit: TimeUnit = "working_days"
+
+
+class CountingRules(_Frozen):
+    """How a procedure's clock counts beyond its time limit. Since core API 1.3.
+
+    `stop_statuses`: national statuses (1..10) during which the clock stands still, besides 5
+    (a supplement requested, always); e.g. 6 (financial obligation) for land. `stop_steps`:
+    codes of the procedure's steps during which it stands still (public posting, expert
+    assessment). `supplements_per_stage`: how many supplement requests each agency's stage of
+    the dossier may make after acceptance (the Construction Law allows a second notice)."""
+
+    stop_statuses: tuple[int, ...] = ()
+    stop_steps: tuple[str, ...] = ()
+    extensions: tuple[Extension, ...] = ()
+    supplements_per_stage: int = Field(default=1, ge=1, le=5)
+
+    @field_validator("stop_statuses")
+    @classmethod
+    def _statuses(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        # 5 (supplement) always stops the clock; 6 is the one a procedure may add
+        if not set(value) <= {6}:
+            raise ValueError("stop_statuses: only 6 (5 always stops the clock)")
+        return value
 
 
 class DossierComponent(_Frozen):
@@ -138,6 +185,17 @@ class Procedure(_Frozen):
     # The pydantic model of the sector data a dossier of this procedure carries.
     data_model: type[BaseModel] | None = None
     unique_fields: tuple[UniqueField, ...] = ()
+    counting: CountingRules = CountingRules()
+
+    @model_validator(mode="after")
+    def _counting_steps(self) -> Procedure:
+        codes = {s.code for s in self.steps}
+        unknown = [c for c in self.counting.stop_steps if c not in codes]
+        if unknown:
+            raise ValueError(f"counting.stop_steps: no step {', '.join(unknown)}")
+        if self.time_limit.unit == "same_working_day" and self.time_limit.amount:
+            raise ValueError("time_limit: same_working_day has amount 0")
+        return self
 
 
 class DossierEvent(_Frozen):

@@ -1,21 +1,24 @@
 """Nonconformities the dossier engine raises by itself (ISO 9001 clause 8.7): "independent of
 the participants' subjective will", nobody has to remember to file them.
 
-Causes, one nonconformity per dossier per cause (a unique index on (province, dossier code,
-cause) holds it even under concurrent requests):
+Causes, one nonconformity per dossier per cause and agency (a unique index on (province,
+agency, dossier code, cause) holds it even under concurrent requests; each agency's stage of an
+interlinked dossier has its own):
 
-- `overdue`: the dossier passed its appointment. Raised at the latest when the apology slip
-  (slip 04) is recorded; also when a move is refused with APOLOGY_REQUIRED (in its own
-  transaction, see `after_refusal`) and by the sweep `eiso qms sweep-overdue` for dossiers
-  nobody touched.
+- `overdue`: the dossier passed its appointment. Raised when the apology slip (slip 04) is
+  recorded, by any move of a dossier past its deadline (the engine marks it late and never
+  refuses the move, issue 17) and by the sweep `eiso qms sweep-overdue` for dossiers nobody
+  touched.
+- `late_apology`: the apology slip was recorded after the close of the working day before the
+  deadline (Decree 61/2018/NĐ-CP art. 19: "chậm nhất 01 ngày trước ngày hết hạn").
 - `refused_after_acceptance`: an accepted dossier (received, in progress, waiting for a
-  supplement or for the fee) is stopped (status 8, "dừng xử lý"). That is the only move in
-  core/dossiers/statuses.py that sends an accepted dossier back unfinished on the agency's
-  decision. Not counted: refusing a new online dossier (3, before acceptance: the applicant
-  filed an incomplete dossier) and a withdrawal (7, the citizen's own choice).
-- `second_supplement`: an officer asks for a second supplement, which the engine refuses
-  (SUPPLEMENT_ALREADY_USED: a supplement may be requested once). The refusal rolls the move
-  back, so the nonconformity is written in a separate transaction that survives it.
+  supplement or for the fee) is stopped (status 8, "dừng xử lý") on the agency's decision.
+  Not counted: a stop at the applicant's own request (`stopped_on_request`), refusing a
+  dossier before acceptance (3: an online dossier, or at the counter) and a withdrawal (7,
+  the citizen's own choice).
+- `second_supplement`: an officer asks for one supplement more than the procedure allows the
+  stage (SUPPLEMENT_ALREADY_USED). The refusal rolls the move back, so the nonconformity is
+  written in a separate transaction that survives it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from eiso.core.qms.common import record
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
+from eiso.tenants.scope import scope_of
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.elements import ColumnElement
@@ -42,6 +46,7 @@ if TYPE_CHECKING:
     from eiso.tenants.scope import TenantScope
 
 OVERDUE, REFUSED, SECOND_SUPPLEMENT = "overdue", "refused_after_acceptance", "second_supplement"
+LATE_APOLOGY = "late_apology"
 ACCEPTED = frozenset(
     {
         Status.received,
@@ -51,7 +56,7 @@ ACCEPTED = frozenset(
     }
 )
 # The engine's refusal codes that still leave a nonconformity behind.
-REFUSAL_CAUSES = {"SUPPLEMENT_ALREADY_USED": SECOND_SUPPLEMENT, "APOLOGY_REQUIRED": OVERDUE}
+REFUSAL_CAUSES = {"SUPPLEMENT_ALREADY_USED": SECOND_SUPPLEMENT}
 TITLES = {
     OVERDUE: ("Hồ sơ {code} quá hạn giải quyết", "Dossier {code} is overdue"),
     REFUSED: (
@@ -59,8 +64,13 @@ TITLES = {
         "Dossier {code} stopped after acceptance",
     ),
     SECOND_SUPPLEMENT: (
-        "Hồ sơ {code} bị yêu cầu bổ sung lần thứ hai",
-        "Dossier {code}: a second supplement was requested",
+        "Hồ sơ {code} bị yêu cầu bổ sung quá số lần cho phép",
+        "Dossier {code}: more supplements requested than allowed",
+    ),
+    LATE_APOLOGY: (
+        "Hồ sơ {code}: phiếu xin lỗi lập muộn (sau 01 ngày làm việc trước hạn)",
+        "Dossier {code}: apology slip recorded late (less than one working day before the "
+        "deadline)",
     ),
 }
 
@@ -88,7 +98,7 @@ StepCache = dict[str, list[dict[str, Any]]]
 
 
 def cause_of(action: str, from_status: int | None) -> str | None:
-    """The cause a committed transition raises, if any."""
+    """The cause a committed transition raises by its action, if any."""
     if action == "apology":
         return OVERDUE
     if action == "stopped" and from_status is not None and Status(from_status) in ACCEPTED:
@@ -96,12 +106,25 @@ def cause_of(action: str, from_status: int | None) -> str | None:
     return None
 
 
+def causes_of(dossier: Dossier, action: str, from_status: int | None) -> list[str]:
+    """Every cause a committed transition raises: by its action, a late apology, and a
+    dossier the engine found past its deadline (`was_late`)."""
+    found = [c for c in (cause_of(action, from_status),) if c]
+    if action == "apology" and dossier.apology_late:
+        found.append(LATE_APOLOGY)
+    if dossier.was_late and OVERDUE not in found:
+        found.append(OVERDUE)
+    return found
+
+
 async def after_transition(
     session: AsyncSession, dossier: Dossier, *, action: str, from_status: int | None, actor: str
 ) -> Nonconformity | None:
     """Hears every transition of the engine, in the transition's transaction."""
-    cause = cause_of(action, from_status)
-    return await raise_for(session, dossier, cause, actor) if cause else None
+    raised = None
+    for cause in causes_of(dossier, action, from_status):
+        raised = await raise_for(session, dossier, cause, actor)
+    return raised
 
 
 async def _step_name(
@@ -135,6 +158,15 @@ async def existing(
     )
 
 
+def _owner(session: AsyncSession, dossier: DossierFacts) -> int:
+    """The agency the nonconformity belongs to: the dossier's, or the agency of a later stage
+    of an interlinked dossier acting on it (its scope cannot write the receiving agency's)."""
+    scope = scope_of(session.sync_session)
+    if not scope.allows(dossier.province_id, dossier.agency_id) and len(scope.agency_ids) == 1:
+        return next(iter(scope.agency_ids))
+    return dossier.agency_id
+
+
 async def raise_for(
     session: AsyncSession,
     dossier: DossierFacts,
@@ -152,7 +184,7 @@ async def raise_for(
     vi, en = (text.format(code=dossier.code) for text in TITLES[cause])
     nc = Nonconformity(
         province_id=dossier.province_id,
-        agency_id=dossier.agency_id,
+        agency_id=_owner(session, dossier),
         title=vi[:300],
         description=en,
         source=NcSource.dossier,

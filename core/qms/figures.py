@@ -210,9 +210,10 @@ def _backlog(period: Period) -> ColumnElement[bool]:
 
 def _late_at_end(period: Period) -> ColumnElement[bool]:
     """Overdue at the period's end: an apology had already replaced a missed appointment, or
-    the appointment had passed and the clock was not stopped for a supplement."""
+    the appointment had passed and the clock was not stopped (a supplement, a status or step
+    the procedure names: `paused_at`)."""
     _, end = period.bounds()
-    paused = and_(T.status == int(Status.supplement_requested), T.paused_at <= end)
+    paused = and_(T.paused_at.is_not(None), T.paused_at <= end)  # NULL would poison not_()
     return or_(
         and_(T.late_since.is_not(None), T.late_since < end),
         and_(T.appointment_at.is_not(None), T.appointment_at < end, not_(paused)),

@@ -49,8 +49,16 @@ class Nonconformity(TenantOwned, table=True):
     __tablename__ = "nonconformities"
     __table_args__ = (
         agency_fk("nonconformities"),
-        # One nonconformity per dossier per cause (source_ref holds the dossier code).
-        Index("uq_nonconformities_cause", "province_id", "source_ref", "cause", unique=True),
+        # One nonconformity per dossier per cause and agency (source_ref holds the dossier code):
+        # each agency's stage of an interlinked dossier has its own (migration 0560).
+        Index(
+            "uq_nonconformities_cause",
+            "province_id",
+            "agency_id",
+            "source_ref",
+            "cause",
+            unique=True,
+        ),
     )
 
     title: str = Field(max_length=300)

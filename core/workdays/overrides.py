@@ -48,13 +48,12 @@ async def load_overrides(session: AsyncSession) -> dict[dt.date, bool]:
 
 
 async def load_calendar(session: AsyncSession, settings: Settings | None = None) -> WorkingCalendar:
-    """The calendar with today's overrides and the configured office hours and cut-off."""
+    """The calendar with today's overrides and the configured office hours (a cut-off is a
+    procedure's own rule, never the calendar's)."""
     if settings is None:
         return WorkingCalendar(await load_overrides(session))
     office_hours = OfficeHours.parse(settings.office_hours)
-    return WorkingCalendar(
-        await load_overrides(session), office_hours=office_hours, cutoff=settings.receipt_cutoff
-    )
+    return WorkingCalendar(await load_overrides(session), office_hours=office_hours)
 
 
 async def set_override(

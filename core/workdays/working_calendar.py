@@ -2,13 +2,17 @@
 package (Tết included, with the substituted days and make-up Saturdays it knows), then the
 national overrides, which always win. Pure: no I/O; `overrides.load_calendar` builds one.
 
-Counting rules (see docs/working-days.md):
+Counting rules (see docs/working-days.md; the units are `counting.Unit`):
 - a time limit in working days ends at office close of the n-th working day after the day the
   count starts; the count starts on the receipt day, or on the next working day when the
-  dossier arrives on a non-working day or after the cut-off (0 days = the same day);
+  dossier arrives on a non-working day, after office close or, only for a procedure that
+  declares one, after its cut-off ("same working day" = 0 working days);
 - a limit in working hours runs only inside office hours;
-- a supplement request stops the clock; when the supplement arrives the remaining time runs
-  again from that moment (which counts like a new receipt, cut-off included).
+- a limit in (calendar) days follows the Civil Code (arts. 147-148): the count starts the day
+  after receipt, and an end on a rest day moves to the close of the next working day;
+- a clock stop (a supplement request, a status or step the procedure names) stops the clock;
+  when it ends the remaining time runs again from that moment (which counts like a new
+  receipt, cut-off included).
 """
 
 from __future__ import annotations
@@ -82,13 +86,12 @@ class WorkingCalendar:
         overrides: Mapping[dt.date, bool] | None = None,
         *,
         office_hours: OfficeHours | None = None,
-        cutoff: dt.time = dt.time(15, 0),
         country: str = "VN",
     ) -> None:
-        """`overrides` maps a date to True (a working day) or False (a day off)."""
+        """`overrides` maps a date to True (a working day) or False (a day off). There is no
+        calendar-wide cut-off: only a procedure declares one (`TimeLimit.cutoff`)."""
         self.overrides = dict(overrides or {})
         self.office_hours = office_hours or OfficeHours()
-        self.cutoff = cutoff
         self._holidays = _package_holidays(country)
 
     # -- days -------------------------------------------------------------------------------
@@ -123,12 +126,13 @@ class WorkingCalendar:
     def counting_start(
         self, received_at: dt.datetime, cutoff: dt.time | None = None
     ) -> dt.datetime:
-        """When the clock starts for a dossier received at `received_at`: at once inside a
-        working day before the cut-off, else at opening time of the next working day."""
+        """When the clock starts for a dossier received at `received_at`: at once on a working
+        day before office close (and before `cutoff`, when the procedure declares one), else at
+        opening time of the next working day."""
         local = _local(received_at)
-        cutoff = self.cutoff if cutoff is None else cutoff
+        last = self.office_hours.closing if cutoff is None else cutoff
         day = local.date()
-        if self.is_working_day(day) and local.time() < cutoff:
+        if self.is_working_day(day) and local.time() < last:
             return max(local, _on(day, self.office_hours.opening))
         return _on(self.next_working_day(day), self.office_hours.opening)
 
@@ -141,6 +145,18 @@ class WorkingCalendar:
         for _ in range(n):
             day = self.next_working_day(day)
         return _on(day, self.office_hours.closing)
+
+    def close_of(self, day: dt.date) -> dt.datetime:
+        """Office close of `day`, or of the next working day when `day` is a rest day."""
+        return _on(self.next_working_day(day, include=True), self.office_hours.closing)
+
+    def is_working_time(self, moment: dt.datetime) -> bool:
+        """Inside an office window of a working day (its close included: the appointments
+        are office closes)."""
+        local = _local(moment)
+        if not self.is_working_day(local.date()):
+            return False
+        return any(s <= local.time() <= e for s, e in self.office_hours.windows)
 
     # -- hours ------------------------------------------------------------------------------
 
@@ -189,31 +205,16 @@ class WorkingCalendar:
         cutoff: dt.time | None = None,
         pauses: Iterable[tuple[dt.datetime, dt.datetime | None]] = (),
     ) -> dt.datetime | None:
-        """The appointment for a dossier received at `received_at` with a limit of `days`
-        working days or `hours` working hours, after the clock stopped for each
-        (paused_at, resumed_at) interval (a supplement request until the supplement arrived).
-        None while a pause is still open: there is no appointment while the clock stops."""
+        """The appointment for a limit of `days` working days or `hours` working hours, after
+        the clock stopped for each (paused_at, resumed_at) interval; None while a pause is
+        open. The other units: `counting.due`."""
+        from eiso.core.workdays import counting
+
         if (days is None) == (hours is None):
             raise ValueError("give exactly one of days or hours")
-        start = self.counting_start(received_at, cutoff)
-        if days is not None:
-            due = self.add_working_days(start, days)
-        else:
-            assert hours is not None  # exactly one of the two, checked above
-            due = self.add_working_hours(start, hours)
-        for paused_at, resumed_at in sorted(pauses, key=lambda p: p[0]):
-            if resumed_at is None:
-                return None
-            if resumed_at < paused_at:
-                raise ValueError("a pause must end after it starts")
-            if paused_at >= due:
-                continue  # the clock had already run out: the dossier stays late
-            restart = self.counting_start(resumed_at, cutoff)
-            if days is not None:
-                # whole working days left after the pause day; the resume day counts like a
-                # receipt day
-                left = self.working_days_between(paused_at, due)
-                due = self.add_working_days(restart, left)
-            else:
-                due = self.add_working_hours(restart, self.working_time_between(paused_at, due))
-        return due
+        rule = (
+            counting.Rule("working_days", days, cutoff)
+            if days is not None
+            else counting.Rule("working_hours", hours or 0, cutoff)
+        )
+        return counting.due(self, received_at, rule, pauses=pauses)

@@ -127,6 +127,13 @@ async def _move(
     return DossierNode(row=row)
 
 
+async def _timed(
+    info: strawberry.Info, id: strawberry.ID, expected_version: int, move: Move, **kwargs: Any
+) -> DossierNode:
+    """`_move` with the agency's working calendar (the moves that set or check a time)."""
+    return await _move(info, id, expected_version, move, calendar=await _calendar(info), **kwargs)
+
+
 def _reasoned(description: str, move: Move) -> DossierNode:
     """A mutation: the engine's `move`, with the officer's reason. Assigned to a class
     attribute, whose name is the field's (and, through `@guarded`, names its rule)."""
@@ -157,7 +164,7 @@ def _clocked(description: str, move: Move) -> DossierNode:
     async def resolve(
         info: strawberry.Info, id: strawberry.ID, expected_version: int
     ) -> DossierNode:
-        return await _move(info, id, expected_version, move, calendar=await _calendar(info))
+        return await _timed(info, id, expected_version, move)
 
     return strawberry.mutation(resolver=resolve, description=description)
 
@@ -189,6 +196,49 @@ class ReceiveDossierInput:
     applicant: ApplicantInput
     sector_data: JSON
     online: bool = False
+
+
+async def _receive(
+    info: strawberry.Info,
+    input: ReceiveDossierInput,
+    idempotency_key: str | None,
+    refusal_reason: str | None = None,
+) -> ReceivedDossier:
+    """receiveDossier, and refuseAtCounter (with `refusal_reason`)."""
+    principal, province_id, agency_id = _acting(info)
+    calendar = await _calendar(info)
+    async with info.context.resources.session(principal.tenant) as session, session.begin():
+        agency = (
+            await session.execute(
+                select(Agency).where(
+                    col(Agency.province_id) == province_id, col(Agency.id) == agency_id
+                )
+            )
+        ).scalar_one()
+        got = await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=input.procedure_code,
+            # The engine checks the applicant's fields (BAD_INPUT naming the field) and the
+            # procedure's model, when it has one, the sector data.
+            applicant=input.applicant.stored(),
+            sector_data=cast("dict[str, Any]", input.sector_data or {}),
+            actor=principal.subject,
+            calendar=calendar,
+            data_model=_data_model(info, input.procedure_code),
+            unique_fields=_unique_fields(info, input.procedure_code),
+            idempotency_key=idempotency_key,
+            online=input.online and refusal_reason is None,
+            refusal_reason=refusal_reason,
+        )
+        receipt = await _receipt_slip(info, session, got)
+    return ReceivedDossier(
+        dossier=DossierNode(row=got.dossier),
+        applicant=Applicant.of(got.dossier.applicant),
+        lookup_key=got.lookup_key,
+        replayed=got.replayed,
+        receipt_slip_html=receipt,
+    )
 
 
 @guarded
@@ -237,39 +287,22 @@ class DossiersMutation:
     async def receive_dossier(
         self, info: strawberry.Info, input: ReceiveDossierInput, idempotency_key: str | None = None
     ) -> ReceivedDossier:
-        principal, province_id, agency_id = _acting(info)
-        calendar = await _calendar(info)
-        async with info.context.resources.session(principal.tenant) as session, session.begin():
-            agency = (
-                await session.execute(
-                    select(Agency).where(
-                        col(Agency.province_id) == province_id, col(Agency.id) == agency_id
-                    )
-                )
-            ).scalar_one()
-            got = await engine.receive(
-                session,
-                agency=agency,
-                procedure_code=input.procedure_code,
-                # The engine checks the applicant's fields (BAD_INPUT naming the field) and the
-                # procedure's model, when it has one, the sector data.
-                applicant=input.applicant.stored(),
-                sector_data=cast("dict[str, Any]", input.sector_data or {}),
-                actor=principal.subject,
-                calendar=calendar,
-                data_model=_data_model(info, input.procedure_code),
-                unique_fields=_unique_fields(info, input.procedure_code),
-                idempotency_key=idempotency_key,
-                online=input.online,
-            )
-            receipt = await _receipt_slip(info, session, got)
-        return ReceivedDossier(
-            dossier=DossierNode(row=got.dossier),
-            applicant=Applicant.of(got.dossier.applicant),
-            lookup_key=got.lookup_key,
-            replayed=got.replayed,
-            receipt_slip_html=receipt,
-        )
+        return await _receive(info, input, idempotency_key)
+
+    @strawberry.mutation(
+        description="Refuse a dossier at the counter (outside the agency's competence, ...): "
+        "recorded straight into not received, with the reason and its refusal slip (03); no "
+        "appointment. `input.online` is ignored. A retry with the same idempotency key "
+        "returns the same dossier.",
+    )
+    async def refuse_at_counter(
+        self,
+        info: strawberry.Info,
+        input: ReceiveDossierInput,
+        reason: str,
+        idempotency_key: str | None = None,
+    ) -> ReceivedDossier:
+        return await _receive(info, input, idempotency_key, refusal_reason=reason)
 
     accept_dossier = _clocked(
         "Accept an online dossier (new → received): its clock starts and it gets "
@@ -360,10 +393,39 @@ class DossiersMutation:
         engine.withdraw,
     )
 
-    stop_dossier = _reasoned(
-        "Stop processing, with a reason.",
-        engine.stop,
+    @strawberry.mutation(
+        description="Stop processing (status 8), with a reason: the agency's decision (a "
+        "nonconformity, refused after acceptance), or with onRequest the applicant's own "
+        "request (timeline action STOPPED_ON_REQUEST, its stop notice; no nonconformity).",
     )
+    async def stop_dossier(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,
+        expected_version: int,
+        reason: str,
+        on_request: bool = False,
+    ) -> DossierNode:
+        return await _move(
+            info, id, expected_version, engine.stop, reason=reason, on_request=on_request
+        )
+
+    @strawberry.mutation(
+        description="Record an extension the procedure allows (its code, e.g. verify_facts: "
+        "+5 working days for a birth whose facts must be verified), with the reason: once per "
+        "extension, before the deadline and before any apology; the appointment moves.",
+    )
+    async def record_extension(
+        self,
+        info: strawberry.Info,
+        id: strawberry.ID,
+        expected_version: int,
+        code: str,
+        reason: str,
+    ) -> DossierNode:
+        return await _timed(
+            info, id, expected_version, engine.record_extension, code=code, reason=reason
+        )
 
     return_result = _bare(
         "The result is handed to the applicant.",
@@ -371,8 +433,10 @@ class DossiersMutation:
     )
 
     @strawberry.mutation(
-        description="Apology slip (04) for an overdue dossier, with a new appointment; it stays "
-        "late."
+        description="Apology slip (04): once per dossier, while it is open and before the "
+        "result is returned, with the reason and one new appointment in working time after "
+        "the old one. Due by the close of the working day before the deadline; later, it is "
+        "recorded as late and opens a nonconformity. The dossier counts as late.",
     )
     async def record_apology(
         self,
@@ -382,7 +446,7 @@ class DossiersMutation:
         reason: str,
         new_appointment: dt.datetime,
     ) -> DossierNode:
-        return await _move(
+        return await _timed(
             info,
             id,
             expected_version,

@@ -61,8 +61,10 @@ class DossierAction(enum.Enum):
     FEE_PAID = "fee_paid"
     WITHDRAWN = "withdrawn"
     STOPPED = "stopped"
+    STOPPED_ON_REQUEST = "stopped_on_request"
     RETURNED = "returned"
     APOLOGY = "apology"
+    EXTENDED = "extended"
 
 
 @strawberry.enum(name="TimeLimitUnit")
@@ -70,6 +72,9 @@ class TimeLimitUnit(enum.Enum):
     # The units a module may declare (core/plugins/declarations.py, TimeLimit.unit).
     WORKING_DAYS = "working_days"
     WORKING_HOURS = "working_hours"
+    SAME_WORKING_DAY = "same_working_day"
+    CALENDAR_DAYS = "calendar_days"
+    # Before issue 17 ("days" as 24-hour blocks); the catalogue now stores calendar_days.
     DAYS = "days"
 
 
@@ -98,6 +103,48 @@ def _status_labels(attribute: str = "status") -> tuple[Any, Any]:
         strawberry.field(resolver=vi, description='Nhãn trạng thái, e.g. "Đang xử lý".'),
         strawberry.field(resolver=en, description="The status's English label."),
     )
+
+
+@strawberry.type(description="An extension the law allows a procedure (recordExtension).")
+class ExtensionRule:
+    code: str
+    reason_vi: str
+    reason_en: str
+    amount: int
+    unit: TimeLimitUnit
+
+
+@strawberry.type(description="How a procedure's clock counts beyond its time limit.")
+class CountingRulesNode:
+    stop_statuses: list[DossierStatus] = strawberry.field(
+        description="Statuses during which the clock stands still, besides "
+        "SUPPLEMENT_REQUESTED (always)."
+    )
+    stop_steps: list[str] = strawberry.field(
+        description="Codes of the steps during which the clock stands still."
+    )
+    extensions: list[ExtensionRule]
+    supplements_per_stage: int = strawberry.field(
+        description="Supplement requests each agency's stage may make after acceptance."
+    )
+
+    @classmethod
+    def of(cls, rules: dict[str, Any]) -> CountingRulesNode:
+        return cls(
+            stop_statuses=[_STATUSES[s] for s in rules.get("stop_statuses", ())],
+            stop_steps=list(rules.get("stop_steps", ())),
+            extensions=[
+                ExtensionRule(
+                    code=e["code"],
+                    reason_vi=e["reason"]["vi"],
+                    reason_en=e["reason"]["en"],
+                    amount=e["amount"],
+                    unit=TimeLimitUnit(e["unit"]),
+                )
+                for e in rules.get("extensions", ())
+            ],
+            supplements_per_stage=int(rules.get("supplements_per_stage", 1)),
+        )
 
 
 @strawberry.type
@@ -131,6 +178,17 @@ class ProcedureNode:
     @strawberry.field
     def time_limit_unit(self) -> TimeLimitUnit:
         return TimeLimitUnit(self.row.time_limit_unit)
+
+    @strawberry.field(
+        description="Received at or after this local time (HH:MM), the count starts the next "
+        "working day; null: the procedure declares no cut-off."
+    )
+    def cutoff(self) -> str | None:
+        return self.row.cutoff
+
+    @strawberry.field(description="The procedure's counting rules (clock stops, extensions).")
+    def counting(self) -> CountingRulesNode:
+        return CountingRulesNode.of(self.row.counting or {})
 
     @strawberry.field
     def step_codes(self) -> list[str]:
@@ -292,7 +350,9 @@ class DossierNode(Node):
         self.current_step, self.assignee = row.current_step, row.assignee
         self.received_at = aware(row.received_at)
         self.appointment_at = appointment_at = aware(appointment_at) if appointment_at else None
-        self.late = row.was_late or overdue(status, appointment_at, now)
+        self.late = row.was_late or overdue(
+            status, appointment_at, now, stopped=row.paused_at is not None
+        )
         self.supplement_count, self.version = row.supplement_count, row.version
 
     # Relations, batched per request (graphql/dossiers/dataloaders.py): synchronous resolvers

@@ -56,6 +56,7 @@ COLUMNS = (
     col(Dossier.assignee),
     col(Dossier.received_at),
     col(Dossier.appointment_at),
+    col(Dossier.paused_at),
     col(Dossier.was_late),
     col(Dossier.supplement_count),
     col(Dossier.version),
@@ -198,7 +199,9 @@ def _late() -> ColumnElement[bool]:
     running = col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
     appointment_at = col(Dossier.appointment_at)
     now = bindparam("now", type_=_TABLE.appointment_at.type)
-    overdue = and_(appointment_at.is_not(None), appointment_at < now, running)
+    # a clock stop (paused_at) keeps a dossier of a stopping status (6 for land) on time
+    stopped = col(Dossier.paused_at).is_not(None)
+    overdue = and_(appointment_at.is_not(None), appointment_at < now, running, ~stopped)
     return or_(col(Dossier.was_late), overdue)
 
 

@@ -15,7 +15,9 @@ import strawberry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from eiso.core.sdk import (
+    CountingRules,
     DossierComponent,
+    Extension,
     Fee,
     LegalBasis,
     LocalizedText,
@@ -273,15 +275,27 @@ def _interlinked_step(
 
 
 PROCEDURES = (
-    # "Same day": one working day (8 working hours); received after 15:00 → next working day.
-    # Up to 5 working days when facts must be verified (a case, not a second procedure).
+    # "Same day" (Civil Status Law art. 16): the close of the working day it is received;
+    # received after 15:00 → the next working day. +5 working days when the facts must be
+    # verified (an extension the officer records, not a second procedure).
     Procedure(
         code="1.001193",
         sector=SECTOR,
         level="commune",
         legal_basis=(CIVIL_STATUS_LAW, DECREE_123),
         name=T(vi="Đăng ký khai sinh", en="Birth registration"),
-        time_limit=TimeLimit(amount=8, unit="working_hours", cutoff=CUTOFF),
+        time_limit=TimeLimit(amount=0, unit="same_working_day", cutoff=CUTOFF),
+        counting=CountingRules(
+            extensions=(
+                Extension(
+                    code="verify_facts",
+                    reason=T(
+                        vi="Cần xác minh thông tin khai sinh", en="The birth facts need verifying"
+                    ),
+                    amount=5,
+                ),
+            ),
+        ),
         components=(APPLICATION, BIRTH_PAPER),
         steps=(
             Step(
@@ -407,7 +421,7 @@ def eiso_module() -> ModuleInfo:
         title=T(vi="Đăng ký khai sinh", en="Birth registration"),
         version="0.2.0",
         sector=SECTOR,
-        core_api=">=1.1,<2",
+        core_api=">=1.3,<2",
     )
 
 

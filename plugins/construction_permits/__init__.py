@@ -12,6 +12,7 @@ import strawberry
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eiso.core.sdk import (
+    CountingRules,
     DossierComponent,
     LegalBasis,
     LocalizedText,
@@ -128,8 +129,15 @@ BASIS = (CONSTRUCTION_LAW, DECREE_140)
 
 
 def _days(n: int) -> TimeLimit:
-    # The Construction Law counts permit limits in days, not working days.
-    return TimeLimit(amount=n, unit="days")
+    # The Construction Law counts permit limits in days, not working days: calendar days as
+    # the Civil Code counts them (arts. 147-148).
+    return TimeLimit(amount=n, unit="calendar_days")
+
+
+# The Construction Law lets the licensing body send a second written notice to supplement
+# the dossier (as issue 17 reports it; the article is unverified, core/dossiers/README.md):
+# two requests per stage.
+COUNTING = CountingRules(supplements_per_stage=2)
 
 
 def _at_service_centre(code: str, name: LocalizedText) -> Step:
@@ -214,6 +222,7 @@ def _procedure(
         level="commune",
         legal_basis=BASIS,
         time_limit=_days(total),
+        counting=COUNTING,
         components=components,
         steps=steps,
         result=PERMIT,
@@ -338,7 +347,7 @@ def eiso_module() -> ModuleInfo:
         title=T(vi="Cấp phép xây dựng", en="Construction permits"),
         version="0.2.0",
         sector=SECTOR,
-        core_api=">=1.2,<2",
+        core_api=">=1.3,<2",
     )
 
 

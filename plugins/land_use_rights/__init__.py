@@ -13,7 +13,9 @@ import strawberry
 from pydantic import BaseModel, ConfigDict, Field
 
 from eiso.core.sdk import (
+    CountingRules,
     DossierComponent,
+    Extension,
     LegalBasis,
     LocalizedText,
     ModuleInfo,
@@ -178,6 +180,24 @@ CERTIFICATE = T(
 )
 
 
+# The time for financial obligations does not count (status 6 stops the clock); +10 working
+# days in communes with difficult socio-economic conditions (Decree 151/2025/NĐ-CP as issue 17
+# reports it; unverified, core/dossiers/README.md).
+COUNTING = CountingRules(
+    stop_statuses=(6,),
+    extensions=(
+        Extension(
+            code="disadvantaged_commune",
+            reason=T(
+                vi="Xã có điều kiện kinh tế - xã hội khó khăn, đặc biệt khó khăn",
+                en="Commune with difficult socio-economic conditions",
+            ),
+            amount=10,
+        ),
+    ),
+)
+
+
 def _first_issuance(code: str, name: LocalizedText, *, organisations: bool) -> Procedure:
     """First registration and certificate: the same process for households and individuals
     (at the commune) and for organisations (at the province)."""
@@ -188,6 +208,7 @@ def _first_issuance(code: str, name: LocalizedText, *, organisations: bool) -> P
         legal_basis=BASIS,
         name=name,
         time_limit=_wd(20),
+        counting=COUNTING,
         components=COMPONENTS,
         steps=_first_issuance_steps(),
         result=CERTIFICATE,
@@ -223,6 +244,7 @@ PROCEDURES = (
             en="Registration of changes to land and attached assets",
         ),
         time_limit=_wd(10),
+        counting=COUNTING,
         components=(
             DossierComponent(
                 code="don",
@@ -287,7 +309,7 @@ def eiso_module() -> ModuleInfo:
         title=T(vi="Đất đai", en="Land-use rights"),
         version="0.1.0",
         sector=SECTOR,
-        core_api=">=1.0,<2",
+        core_api=">=1.3,<2",
     )
 
 

@@ -103,8 +103,10 @@ def _note(dossier: Dossier) -> str:
     parts = [STATUS_VI[Status(dossier.status)]]
     if dossier.supplement_count:
         parts.append("đã yêu cầu bổ sung")
-    if dossier.was_late:
+    if dossier.apology_at is not None:
         parts.append("quá hạn, đã xin lỗi và hẹn lại")
+    elif dossier.was_late:
+        parts.append("quá hạn")
     return "; ".join(parts)
 
 

@@ -177,6 +177,8 @@ LABELS = {
     "fee_paid": "Đã thực hiện nghĩa vụ tài chính",
     "withdrawn": "Công dân rút hồ sơ",
     "stopped": "Dừng xử lý",
+    "stopped_on_request": "Dừng xử lý theo đề nghị của người nộp hồ sơ",
+    "extended": "Gia hạn giải quyết",
     "apology": "Xin lỗi và hẹn lại ngày trả kết quả",
 }
 

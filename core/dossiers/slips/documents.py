@@ -19,12 +19,12 @@ from eiso.core.dossiers.slips import control
 from eiso.core.dossiers.slips.facts import Facts
 from eiso.core.dossiers.slips.forms import SlipForm
 from eiso.core.workdays import VN_TZ
+from eiso.core.workdays.counting import describe_vi
 from eiso.infra.clock import aware, utcnow
 
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
 KEY_ON_ORIGINAL = "xem trên phiếu gốc"
-UNITS = {"working_days": "ngày làm việc", "working_hours": "giờ làm việc", "days": "ngày"}
 
 
 @dataclasses.dataclass
@@ -119,7 +119,7 @@ def _receipt_lines(facts: Facts) -> list[Line]:
         Line("; ".join(components), "1. Thành phần hồ sơ nộp gồm: "),
         Line("01 (bộ)", "2. Số lượng hồ sơ: "),
         Line(
-            f"{facts.procedure.time_limit_amount} {UNITS.get(p.time_limit_unit, '')}",
+            describe_vi(facts.procedure.time_limit_amount, p.time_limit_unit),
             "3. Thời gian giải quyết hồ sơ theo quy định là: ",
         ),
         Line(moment(received.at if received else d.received_at), "4. Thời gian nhận hồ sơ: "),

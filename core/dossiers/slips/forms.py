@@ -59,12 +59,12 @@ FORMS: dict[int, SlipForm] = {
             lambda d: Status(d.status) == Status.not_received,
             to_applicant=True,
         ),
-        # `was_late` is set only by the apology (engine.record_apology), in its transaction.
+        # `apology_at` is set only by the apology (engine.record_apology), in its transaction.
         SlipForm(
             4,
             "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
             "Apology with a new return date",
-            lambda d: bool(d.was_late),
+            lambda d: d.apology_at is not None,
             to_applicant=True,
         ),
         SlipForm(

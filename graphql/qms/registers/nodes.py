@@ -39,6 +39,7 @@ class NonconformityCause(enum.Enum):
     OVERDUE = "overdue"
     REFUSED_AFTER_ACCEPTANCE = "refused_after_acceptance"
     SECOND_SUPPLEMENT = "second_supplement"
+    LATE_APOLOGY = "late_apology"
 
 
 @strawberry.type
