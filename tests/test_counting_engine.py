@@ -16,6 +16,7 @@ from eiso.core.dossiers.models import DossierEventRow
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
+from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.sdk import (
@@ -124,6 +125,9 @@ async def agencies(resources):
             await ensure_agency(session, province, unique_code("A"), name, AgencyKind.commune)
             for name in ("UBND xã Một", "UBND xã Hai")
         ]
+        # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
+        for module in ("test_proc", "test_counting"):
+            await set_module(session, province.id, module, True, by="test")
     for made in (first, second):
         async with resources.session(scope(made)) as session, session.begin():
             for code in (RULED, TWICE):
