@@ -37,7 +37,7 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests import test_redis_outage
 from tests.auth_helpers import make_frontend, make_user, user_token
-from tests.conftest import unique_code
+from tests.conftest import APP_ROLE, unique_code
 from tests.live_server import LiveServer, live_server, server_env
 from tests.ws_client import GraphQLWS
 
@@ -122,6 +122,7 @@ class Tally:
     failed_reads: int = 0
     cut: int = 0
     samples: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # of the failures
 
     async def ask(self, http, headers, query: str, variables: dict, *, write: bool):
         try:
@@ -133,6 +134,7 @@ class Tally:
             raise
         body = response.json() if response.status_code == 200 else {"errors": response.text}
         if body.get("errors") or not body.get("data"):
+            self.codes += [_code(error) for error in body.get("errors") or [None]]
             if write:
                 self.failed_writes += 1
             else:
@@ -145,6 +147,12 @@ class Tally:
         else:
             self.reads += 1
         return body["data"]
+
+
+def _code(error: object) -> str:
+    if isinstance(error, dict):
+        return str(error.get("extensions", {}).get("code"))
+    return f"HTTP: {str(error)[:60]}"
 
 
 async def dossier_path(http, headers, tally: Tally, reads_per_write: int) -> bool:
@@ -363,6 +371,87 @@ async def partial_states(owner: Owner, resources: Resources, agency_id: int) -> 
     return found
 
 
+IN_IMPORT = """SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()
+    AND usename = $1 AND xact_start IS NOT NULL AND query ILIKE 'INSERT INTO agencies%'"""
+
+
+@dataclass
+class Killing:
+    """The kills of one run and what they left."""
+
+    server: LiveServer
+    owner: Owner
+    world: World
+    officer: dict[str, str]
+    admin: dict[str, str]
+    figures: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def count(self, name: str, by: int = 1) -> None:
+        self.figures[name] = self.figures.get(name, 0) + by
+
+    async def onboard(self, http, prefix: str) -> dict:
+        variables = {"p": self.world.province.code, "c": agencies_csv(prefix, IMPORT_ROWS)}
+        response = await http.post(
+            "/graphql", json={"query": IMPORT, "variables": variables}, headers=self.admin
+        )
+        return response.json()
+
+    async def during_import(self, http, delay: float | None) -> None:
+        """Kill after `delay` seconds, or (None) as soon as the import's transaction is seen
+        inserting the agencies; then the batch is there whole or not at all."""
+        prefix = unique_code("K")
+        request = asyncio.create_task(self.onboard(http, prefix))
+        if delay is not None:
+            await asyncio.sleep(delay)
+        else:
+            watcher = await asyncpg.connect(self.owner.url)
+            try:
+                for _ in range(2000):  # 10 ms apart: 20 s at most
+                    if await watcher.fetchval(IN_IMPORT, APP_ROLE) or request.done():
+                        break
+                    await asyncio.sleep(0.01)
+                else:
+                    raise AssertionError("the import's INSERT was never seen")
+            finally:
+                await watcher.close()
+            self.count("import_kills_inside_its_transaction", 0 if request.done() else 1)
+        self.server.kill()
+        try:
+            await request
+        except httpx.TransportError:
+            self.count("imports_cut")
+        self.count("import_kills")
+        rows = await self.owner.fetch(
+            "SELECT count(*) AS n FROM agencies WHERE code LIKE $1", prefix + "%"
+        )
+        count = rows[0]["n"]
+        self.count("batches_whole" if count == IMPORT_ROWS else "batches_absent")
+        if count not in (0, IMPORT_ROWS):
+            self.problems.append(f"import {prefix}: {count} of {IMPORT_ROWS} agencies")
+
+    async def during_moves(self, http, after_writes: int) -> None:
+        """Officers move dossiers; the server is killed once `after_writes` succeeded."""
+        tally = Tally()
+
+        async def officer_loop() -> None:
+            with contextlib.suppress(httpx.TransportError):
+                for _ in range(100):  # bounded; the kill ends it much sooner
+                    await dossier_path(http, self.officer, tally, reads_per_write=0)
+
+        loops = [asyncio.create_task(officer_loop()) for _ in range(KILL_OFFICERS)]
+        try:
+            await wait_until(lambda: _true(tally.writes >= after_writes), 120, "writes")
+        finally:
+            self.server.kill()
+            await asyncio.gather(*loops)
+        self.count("move_kills")
+        self.count("requests_cut", tally.cut)
+        self.count("writes_before_kills", tally.writes)
+        self.problems += [f"a write failed: {s}" for s in tally.samples]
+
+
+@pytest.mark.timeout(1800)  # a guard against a hang, not a measurement: 20 restarts
 async def test_sigkill_during_bulk_import_and_moves_leaves_no_partial_state(
     backend, resources, database, tmp_path
 ):
@@ -370,68 +459,28 @@ async def test_sigkill_during_bulk_import_and_moves_leaves_no_partial_state(
     owner = Owner(database.owner_url)
     topic = await owner.fetch("SELECT DISTINCT topic FROM outbox")
     assert {r["topic"] for r in topic} <= {"dossier"}, topic  # the checks' assumption
-    figures = {"import_kills": 0, "imports_cut": 0, "batches_whole": 0, "batches_absent": 0}
-    figures |= {"move_kills": 0, "requests_cut": 0, "writes_before_kills": 0}
-    problems: list[str] = []
     async with live_server(tmp_path, env_for(resources)) as server:
         officer = await sign_in(server, world, world.officer)
         admin = await sign_in(server, world, world.admin)
         await adopt(server, officer)
-
-        async def onboard(http, prefix: str) -> dict | None:
-            variables = {"p": world.province.code, "c": agencies_csv(prefix, IMPORT_ROWS)}
-            response = await http.post(
-                "/graphql", json={"query": IMPORT, "variables": variables}, headers=admin
-            )
-            return response.json()
-
-        # How long an import takes here: the kills are spread over that time.
+        run = Killing(server, owner, world, officer, admin)
+        # How long an import takes here: half the import kills are spread over that time.
         async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             started = time.monotonic()
-            body = await onboard(http, unique_code("K"))
+            body = await run.onboard(http, unique_code("K"))
             import_seconds = time.monotonic() - started
-        assert body["data"]["onboardAgencies"]["created"] == IMPORT_ROWS, body
+        assert len(body["data"]["onboardAgencies"]["created"]) == IMPORT_ROWS, body
 
         for kill in range(KILLS):
-            share = (kill // 2) / (KILLS // 2)  # 0, 0.1, ... 0.9 of the time
+            turn = kill // 2  # 0 ... 9: each kind's turn
             async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
                 if kill % 2 == 0:
-                    prefix = unique_code("K")
-                    request = asyncio.create_task(onboard(http, prefix))
-                    await asyncio.sleep(import_seconds * (0.1 + 0.8 * share))
-                    server.kill()
-                    try:
-                        await request
-                    except httpx.TransportError:
-                        figures["imports_cut"] += 1
-                    figures["import_kills"] += 1
-                    rows = await owner.fetch(
-                        "SELECT count(*) AS n FROM agencies WHERE code LIKE $1", prefix + "%"
-                    )
-                    count = rows[0]["n"]
-                    figures["batches_whole" if count == IMPORT_ROWS else "batches_absent"] += 1
-                    if count not in (0, IMPORT_ROWS):
-                        problems.append(f"import {prefix}: {count} of {IMPORT_ROWS} agencies")
+                    delay = import_seconds * (0.1 + 0.16 * turn) if turn % 2 else None
+                    await run.during_import(http, delay)
                 else:
-                    tally = Tally()
-
-                    async def officer_loop(http=http, tally=tally) -> None:
-                        with contextlib.suppress(httpx.TransportError):
-                            for _ in range(100):  # bounded; the kill ends it much sooner
-                                await dossier_path(http, officer, tally, reads_per_write=0)
-
-                    loops = [asyncio.create_task(officer_loop()) for _ in range(KILL_OFFICERS)]
-                    target = 2 + 3 * (kill // 2)  # kill after 2, 5, 8 ... writes
-                    await wait_until(lambda t=tally, n=target: _true(t.writes >= n), 120, "writes")
-                    server.kill()
-                    await asyncio.gather(*loops)
-                    figures["move_kills"] += 1
-                    figures["requests_cut"] += tally.cut
-                    figures["writes_before_kills"] += tally.writes
-                    problems += [f"a write failed: {s}" for s in tally.samples]
-            problems += [
-                f"kill {kill}: {p}" for p in await partial_states(owner, resources, world.agency.id)
-            ]
+                    await run.during_moves(http, after_writes=2 + 3 * turn)
+            found = await partial_states(owner, resources, world.agency.id)
+            run.problems += [f"kill {kill}: {problem}" for problem in found]
             await server.start()
 
         # After the last restart: the server works, and the relay sends what the kills left.
@@ -443,11 +492,8 @@ async def test_sigkill_during_bulk_import_and_moves_leaves_no_partial_state(
             return (await owner.outbox(world.agency.id, 0))[1] == 0
 
         await wait_until(all_sent, 60, "the relay sends every committed row")
-    dossiers = (
-        await owner.fetch(
-            "SELECT count(*) AS n FROM dossiers WHERE agency_id = $1", world.agency.id
-        )
-    )[0]["n"]
+    counted = "SELECT count(*) AS n FROM dossiers WHERE agency_id = $1"
+    dossiers = (await owner.fetch(counted, world.agency.id))[0]["n"]
     verified = await asyncio.to_thread(
         subprocess.run,
         [EISO, "audit", "verify"],
@@ -461,10 +507,165 @@ async def test_sigkill_during_bulk_import_and_moves_leaves_no_partial_state(
         kills=KILLS,
         import_seconds=round(import_seconds, 2),
         dossiers=dossiers,
-        partial_states=len(problems),
+        partial_states=len(run.problems),
         audit_verify_exit=verified.returncode,
-        **figures,
+        **run.figures,
     )
-    assert problems == []
+    assert run.problems == []
     assert verified.returncode == 0, verified.stderr
-    assert figures["imports_cut"] > 0 and figures["requests_cut"] > 0  # kills landed mid-request
+    assert run.figures["imports_cut"] > 0 and run.figures["requests_cut"] > 0  # mid-request
+
+
+# -- PostgreSQL backends terminated under load ------------------------------------------------
+
+PG_OFFICERS, PG_PATHS = 4, 4  # 96 writes and 192 reads
+WAVE = 1.0  # seconds between two waves of terminations
+TERMINATE = """SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND usename = $1 AND state = ANY($2::text[])"""
+IDLE = ["idle"]
+ANY_STATE = ["idle", "active", "idle in transaction"]
+
+
+@pytest.mark.parametrize("states", [IDLE, ANY_STATE], ids=["idle", "any-state"])
+async def test_postgresql_backends_terminated_under_load(
+    backend, resources, database, tmp_path, states
+):
+    """eiso's backends terminated every second while officers read and move dossiers. `idle`:
+    only connections waiting in the pools (what a restart of PostgreSQL, a failover or an
+    idle-timeout does to them); every read succeeds (the checkout sees the closed socket, the
+    first statement is retried). `any-state`: also connections running a statement: that
+    request fails (docs/operating.md, "Workers"); the figures are reported."""
+    world = await make_world(resources)
+    owner = Owner(database.owner_url)
+    async with live_server(tmp_path, env_for(resources)) as server:
+        officer = await sign_in(server, world, world.officer)
+        await adopt(server, officer)
+        tally, terminated, rounds = Tally(), 0, 0
+        done = asyncio.Event()
+
+        async def officer_loop(http) -> None:
+            for _ in range(PG_PATHS):
+                await dossier_path(http, officer, tally, reads_per_write=2)
+
+        async def terminator() -> None:
+            nonlocal terminated, rounds
+            admin = await asyncpg.connect(owner.url)
+            try:
+                for _ in range(600):  # bounded: 10 minutes at most
+                    if done.is_set():
+                        return
+                    terminated += await admin.fetchval(TERMINATE, APP_ROLE, states)
+                    rounds += 1
+                    await asyncio.sleep(WAVE)
+            finally:
+                await admin.close()
+
+        async def load(http) -> None:
+            try:
+                await asyncio.gather(*(officer_loop(http) for _ in range(PG_OFFICERS)))
+            finally:
+                done.set()
+
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            await asyncio.gather(terminator(), load(http))
+            # Afterwards every request succeeds again.
+            after = Tally()
+            assert await dossier_path(http, officer, after, reads_per_write=1), after.samples
+    report(
+        f"postgresql backends terminated ({'/'.join(states)})",
+        backends_terminated=terminated,
+        rounds=rounds,
+        reads=tally.reads,
+        failed_reads=tally.failed_reads,
+        writes=tally.writes,
+        failed_writes=tally.failed_writes,
+        failure_codes=sorted(set(tally.codes)),
+    )
+    assert tally.cut == 0 and terminated > 0
+    if states == IDLE:
+        assert tally.failed_reads == 0, tally.samples
+
+
+# -- query bombs against the live server ------------------------------------------------------
+
+
+def bombs() -> dict[str, tuple[str, dict, str]]:
+    """Each shape of issue 16: (query, variables, what its error says)."""
+    from tests.test_graphql_limits import fan_out
+
+    alias_fragments = "".join(
+        f"fragment F{i} on Query {{ a{i}: __typename ...F{i + 1} b{i}: __typename ...F{i + 1} }} "
+        for i in range(30)
+    )
+    deep = "{ __schema { types { " + "ofType { " * 40 + "name" + " }" * 40 + " } } }"
+    variables = ", ".join(f"$v{i}: Int" for i in range(600))
+    return {
+        "fragment fan-out, 19 levels (2^19 fields)": (fan_out(19), {}, "duplicated"),
+        "fragment fan-out, 30 levels (2^30 fields)": (fan_out(30), {}, "duplicated"),
+        "alias fan-out through 30 fragments": (
+            "query { ...F0 } " + alias_fragments + "fragment F30 on Query { v: version }",
+            {},
+            "aliases",
+        ),
+        "deep nesting, 43 levels": (deep, {}, "depth"),
+        "deep nesting through 30 fragments": (
+            fan_out(30, "provinces { edges { node { code } } }"),
+            {},
+            "duplicated",
+        ),
+        "1,000 directives on one field": (
+            "{ __typename " + "@include(if: true) " * 1000 + "}",
+            {},
+            "",
+        ),
+        "directives in a fragment spread 2^19 times": (
+            fan_out(19, directive="@skip(if: false)"),
+            {},
+            "",
+        ),
+        "600 variables": (f"query Q({variables}) {{ version }}", {}, ""),
+    }
+
+
+@pytest.mark.timeout(600)  # a guard against a regression hanging the suite
+async def test_every_query_bomb_is_answered_with_its_error_while_healthz_answers(
+    backend, resources, tmp_path
+):
+    """Each bomb sent anonymously to the live server while a probe asks `/healthz` every
+    50 ms: each answered with its error, the probe never left waiting long (the times are
+    reported, not asserted)."""
+    figures = {}
+    async with (
+        live_server(tmp_path, env_for(resources)) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=120) as http,
+        httpx.AsyncClient(base_url=server.url, timeout=120) as probe,
+    ):
+        for name, (query, variables, says) in bombs().items():
+            answered = asyncio.Event()
+            waits: list[float] = []
+
+            async def probing(answered=answered, waits=waits) -> None:
+                while not answered.is_set():
+                    started = time.monotonic()
+                    assert (await probe.get("/healthz")).status_code == 200
+                    waits.append(time.monotonic() - started)
+                    await asyncio.sleep(0.05)
+
+            async def bomb(query=query, variables=variables, answered=answered) -> dict:
+                try:
+                    response = await http.post(
+                        "/graphql", json={"query": query, "variables": variables}
+                    )
+                    return {"status": response.status_code, **response.json()}
+                finally:
+                    answered.set()
+
+            started = time.monotonic()
+            body, _ = await asyncio.gather(bomb(), probing())
+            seconds = time.monotonic() - started
+            messages = " ".join(e["message"] for e in body.get("errors", []))
+            assert body["status"] in (200, 400) and body.get("data") is None, (name, body)
+            assert body["errors"] and says in messages.lower(), (name, messages)
+            figures[name] = (len(query), round(seconds, 3), round(max(waits, default=0), 3))
+    for name, (size, seconds, healthz) in figures.items():
+        report(f"bomb: {name}", chars=size, answered_in_s=seconds, slowest_healthz_s=healthz)
