@@ -13,10 +13,11 @@ three steps, return: 6 writes), and after every write read `reads-per-move` time
 agency's first page of 20 dossiers, the dossier they work on with its timeline, in turn). The
 load runs in a process of its own (httpx, asyncio); the workers relay their events to Redis
 as in production. A request counts as an error when it answers other than 200 or with GraphQL
-errors, or fails on the way. Memory: each worker's RSS when the server is ready, after the
-warm-up (the baseline: caches such as the prepared-document LRU have filled) and at the end,
-sampled every 30 s in between. The exit status is 1 if there was an error or a worker grew by
-10 % or more over the baseline.
+errors, or fails on the way. The load generator also prints the p50/p99 of the first minute
+and of the last (the run's own baseline: latency should not drift up). Memory: each worker's
+RSS when the server is ready, after the warm-up (the baseline: caches such as the
+prepared-document LRU have filled) and at the end, sampled every 30 s in between. The exit
+status is 1 if there was an error or a worker grew by 10 % or more over the baseline.
 
 The database (`eiso_bench_soak` on EISO_BENCH_POSTGRES_URL) is created, filled with
 `--dossiers` generated dossiers (bench/dossier_generator.py) and dropped at the end; Redis is
@@ -79,6 +80,7 @@ class Tally:
     def __init__(self) -> None:
         self.latency: dict[str, list[float]] = {"read": [], "move": []}
         self.by_worker: dict[str, int] = {}
+        self.timeline: list[tuple[float, float]] = []  # (started, seconds) of every request
         self.errors = 0
         self.samples: list[str] = []
 
@@ -95,6 +97,7 @@ class Tally:
         except Exception as error:  # noqa: BLE001 - every failure is a counted error
             body = {"errors": repr(error)}
         self.latency[kind].append(time.perf_counter() - start)
+        self.timeline.append((start, self.latency[kind][-1]))
         if body.get("errors") or not body.get("data"):
             self.errors += 1
             if len(self.samples) < 5:
@@ -142,6 +145,15 @@ async def load(urls: list[str], agencies: list[list[int]], args) -> dict:
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         await asyncio.gather(*(officer(i, http) for i in range(args.concurrency)))
     every = tally.latency["read"] + tally.latency["move"]
+    # The baseline of the same run: the first minute against the last (drift over the soak).
+    begin, finish = tally.timeline[0][0], tally.timeline[-1][0]
+    for name, low, high in [("first", begin, begin + 60), ("last", finish - 60, finish)]:
+        window = [seconds for started, seconds in tally.timeline if low <= started <= high]
+        p50, p99 = 1000 * percentile(window, 0.5), 1000 * percentile(window, 0.99)
+        print(
+            f"  {name} minute: {len(window):,} requests, p50 {p50:.1f} ms, p99 {p99:.1f} ms",
+            file=sys.stderr,
+        )
     return {
         "requests": len(every),
         "reads": len(tally.latency["read"]),
