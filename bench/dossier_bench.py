@@ -163,6 +163,7 @@ class Server:
         )  # `bench` importable: the baseline endpoint
         self.url = f"http://127.0.0.1:{self.port}/graphql"
         self.workers = workers
+        self.pids: set[int] = set()  # the workers' process ids, known once each has answered
 
     def __enter__(self):
         """Ready when every worker has answered `{ __typename }` (the socket accepts before
@@ -180,6 +181,7 @@ class Server:
                     if response.status_code == 200:
                         answered.add(response.headers.get("x-bench-pid"))
                         if len(answered) >= self.workers:
+                            self.pids = {int(pid) for pid in answered if pid}
                             return self
                         continue
                 except httpx.HTTPError:

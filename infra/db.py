@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event, exc, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -85,7 +85,19 @@ def make_engine(
         return engine
     engine = create_async_engine(target, echo=echo, pool_size=pool_size, max_overflow=pool_size)
     _ping_when_idle(engine, ping_after_idle)
+    event.listen(engine.sync_engine, "handle_error", _terminated_while_idle)
     return engine
+
+
+def _terminated_while_idle(context: ExceptionContext) -> None:
+    """A backend terminated while its connection sat idle sends a FATAL message that asyncpg
+    reads before it sees the socket close; the next query then fails with "cannot switch to
+    state …; another operation … is in progress" instead of a closed-connection error. The
+    connection is unusable either way: call it a disconnect, so SQLAlchemy invalidates it and
+    ReconnectingSession may retry (tests/test_resilience.py found it under load)."""
+    error = context.original_exception
+    if type(error).__name__ == "InternalClientError" and "another operation" in str(error):
+        context.is_disconnect = True
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
@@ -133,15 +145,23 @@ class ReconnectingSession(Session):
     # `_execute_internal` is where `execute`, `scalars`, `scalar` and `get` meet (SQLAlchemy
     # 2.x); tests/test_db_pool.py fails if a version moves it.
     def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
+        return self._retried_once(super()._execute_internal, *args, **kwargs)
+
+    # `connection()` begins the transaction too (the scope's statement runs in `after_begin`)
+    # for code that runs Core statements on it, such as the dossier pages.
+    def connection(self, *args: Any, **kwargs: Any) -> Any:
+        return self._retried_once(super().connection, *args, **kwargs)
+
+    def _retried_once(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         first = not self.in_transaction()
         try:
-            return super()._execute_internal(*args, **kwargs)
+            return call(*args, **kwargs)
         except exc.DBAPIError as error:
             if not (first and error.connection_invalidated):
                 raise
             log.warning("database connection lost, statement retried once: %s", error.orig)
             self.rollback()
-            return super()._execute_internal(*args, **kwargs)
+            return call(*args, **kwargs)
 
 
 def make_sessionmaker(

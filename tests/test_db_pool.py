@@ -104,6 +104,14 @@ async def _read(sessionmaker) -> int:
         return (await session.execute(text("select pg_backend_pid()"))).scalar_one()
 
 
+async def _read_on_its_connection(sessionmaker) -> int:
+    # As the dossier pages read: Core statements on `session.connection()`, which begins the
+    # transaction (and hands the scope over) itself.
+    async with open_session(sessionmaker, TenantScope.nation()) as session:
+        connection = await session.connection()
+        return (await connection.execute(text("select pg_backend_pid()"))).scalar_one()
+
+
 async def _terminate_every_backend_but_ours(database) -> int:
     """Every backend of the test database except this admin connection; how many."""
     import asyncpg
@@ -118,7 +126,7 @@ async def _terminate_every_backend_but_ours(database) -> int:
         await admin.close()
 
 
-async def _reads_after_killing_the_pool(database, session_class=None) -> list:
+async def _reads_after_killing_the_pool(database, session_class=None, read=_read) -> list:
     engine = make_engine(database.app_url, pool_size=POOL, ping_after_idle=3600)
     sessionmaker = make_sessionmaker(engine)
     if session_class is not None:
@@ -129,7 +137,7 @@ async def _reads_after_killing_the_pool(database, session_class=None) -> list:
         assert await _terminate_every_backend_but_ours(database) >= POOL
         outcomes = []
         for _ in range(READS // POOL):  # in waves of POOL concurrent reads
-            wave = [_read(sessionmaker) for _ in range(POOL)]
+            wave = [read(sessionmaker) for _ in range(POOL)]
             outcomes += await asyncio.gather(*wave, return_exceptions=True)
         assert not set(before) & {o for o in outcomes if isinstance(o, int)}  # new backends
         return outcomes
@@ -152,6 +160,12 @@ async def test_every_read_succeeds_after_the_pools_backends_are_terminated(
         assert any("retried once" in r.getMessage() for r in caplog.records)
 
 
+async def test_reads_on_the_sessions_connection_are_retried_too(backend, database, monkeypatch):
+    monkeypatch.setattr(db, "_closed", lambda _connection: False)
+    outcomes = await _reads_after_killing_the_pool(database, read=_read_on_its_connection)
+    assert [o for o in outcomes if not isinstance(o, int)] == [] and len(outcomes) == READS
+
+
 async def test_without_the_retry_reads_on_killed_connections_fail(backend, database, monkeypatch):
     """The test above proves something: with a plain session and no checkout check, the
     first read on each killed connection fails."""
@@ -160,3 +174,21 @@ async def test_without_the_retry_reads_on_killed_connections_fail(backend, datab
     monkeypatch.setattr(db, "_closed", lambda _connection: False)
     outcomes = await _reads_after_killing_the_pool(database, Session)
     assert any(not isinstance(o, int) for o in outcomes)
+
+
+def test_asyncpgs_confusion_after_a_termination_counts_as_a_disconnect():
+    """A backend terminated while idle: asyncpg read the FATAL message, not yet the close, and
+    refuses the next query with this; the connection is unusable, so it is a disconnect
+    (invalidated and retried) rather than an error that would leave it in the pool."""
+    from types import SimpleNamespace
+
+    class InternalClientError(Exception):  # the name SQLAlchemy's asyncpg adapter gives it
+        pass
+
+    confused = InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"
+    )
+    for error, disconnect in [(confused, True), (InternalClientError("other"), False)]:
+        context = SimpleNamespace(original_exception=error, is_disconnect=False)
+        db._terminated_while_idle(context)
+        assert context.is_disconnect is disconnect
