@@ -1380,7 +1380,7 @@ async def test_random_global_ids_never_resolve_across_tenants(
         assert found is None or found["id"] == mine.agency_gid
 
 
-# --- HTTP downloads: slips 01-05 and the tracking book 06 (core/http/downloads.py) --------------
+# --- HTTP downloads: slips 01-06 and the tracking book 07 (core/http/downloads.py) --------------
 
 CASES += [
     Case(
@@ -1422,7 +1422,7 @@ def _book(
 HTTP_CASES = [
     *(
         HttpCase(f"slip {number:02d}.{fmt} of their dossier", _their_slip(number, fmt))
-        for number in range(1, 6)
+        for number in range(1, 7)
         for fmt in ("html", "pdf")
     ),
     HttpCase(
@@ -1471,7 +1471,7 @@ async def test_http_downloads_leak_nothing(client, callers, resources, tenants, 
     mine, theirs = tenants
     row = theirs.rows[Dossier]
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        # Received: were the scope to fail, slips 01 and 05 would render instead of answering 404.
+        # Received: were the scope to fail, slips 01 and 06 would render instead of answering 404.
         await session.execute(
             update(Dossier)
             .where(Dossier.province_id == row.province_id, Dossier.id == row.id)

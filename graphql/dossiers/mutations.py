@@ -267,7 +267,7 @@ class DossiersMutation:
     accept_dossier = _clocked(
         "acceptDossier",
         "Accept an online dossier (new → received): its clock starts and it gets "
-        "its receipt slip (01) and process control slip (05).",
+        "its receipt slip (01) and process control slip (06).",
         engine.accept,
     )
 
