@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
+import eiso.core.dossiers.slips  # noqa: F401 - slips are issued at their event (slips/issued.py)
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
 from eiso.core.auth.authenticator import Authenticator

@@ -7,6 +7,7 @@ import sys
 import typer
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
+import eiso.core.dossiers.slips  # noqa: F401 - slips are issued at their event (slips/issued.py)
 from eiso.core.cli import (
     agencies,
     audit_cmd,
