@@ -19,7 +19,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
-import eiso.core.dossiers.slips  # noqa: F401 - slips are issued at their event (slips/issued.py)
 from eiso.core import audit as _audit  # noqa: F401 - registers the audit tables
 from eiso.core.auth import models as _auth_models  # noqa: F401 - registers the auth tables
 from eiso.core.auth.authenticator import Authenticator
@@ -27,6 +26,7 @@ from eiso.core.auth.keys import ensure_current_key
 from eiso.core.auth.service import AuthService
 from eiso.core.dossiers import catalogue
 from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
+from eiso.core.dossiers import slips as _slips  # noqa: F401 - issued at their event
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.http import downloads, federation_routes, health, metrics, oauth_routes

@@ -7,7 +7,6 @@ import sys
 import typer
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine (core/qms/__init__.py)
-import eiso.core.dossiers.slips  # noqa: F401 - slips are issued at their event (slips/issued.py)
 from eiso.core.cli import (
     agencies,
     audit_cmd,
@@ -29,6 +28,7 @@ from eiso.core.cli import (
     users,
     workdays_cmd,
 )
+from eiso.core.dossiers import slips as _slips  # noqa: F401 - issued at their event
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(
