@@ -182,6 +182,7 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
             assert province.id is not None  # read or flushed: it has its id
             provinces += 1
             if province.status == TenantStatus.merged:  # a later run: its agencies moved
+                agencies += len(rows)
                 continue
             committee: Agency | None = None
             for agency_code, agency_name, kind in rows:
