@@ -167,9 +167,9 @@ async def _merge_provinces(session: AsyncSession) -> int:
     for code, (into, on, _basis) in MERGES.items():
         source = await get_province(session, code)
         if source is not None and source.status != TenantStatus.merged:
-            record = await merge_provinces(session, into, code, by="demo")
-            record.done_at = dt.datetime.combine(dt.date.fromisoformat(on), dt.time(), VN_TZ)
-            await session.flush()
+            local = dt.datetime.combine(dt.date.fromisoformat(on), dt.time(), VN_TZ)
+            effective = local.astimezone(dt.UTC)  # SQLite keeps the digits, not the zone
+            await merge_provinces(session, into, code, by="demo", effective=effective)
     return len(MERGES)
 
 
