@@ -10,6 +10,7 @@ from bench import (
     import_agencies,
     introspection_bench,
     node_bench,
+    slips_bench,
     trusted_documents_bench,
 )
 
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     figures_bench.main([])
     dossier_bench.main()
     node_bench.main([])
+    slips_bench.main([])
