@@ -67,7 +67,7 @@ def test_import_lists_every_bad_line_and_exits_1(env, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines[:-1] == [
         "eiso: line 3: bad kind 'town': one of department, service_centre, people_committee, "
-        "commune, ward, other",
+        "commune, ward, special_zone, other",
         "eiso: line 4: duplicate code 'B.1' (first on line 2)",
         "eiso: line 5: missing field code",
         "eiso: line 6: not valid UTF-8 (bad encoding)",
