@@ -116,7 +116,9 @@ async def issue(
         return found
     content = None
     if form.frozen:
-        facts = await dossier_facts.load(session, dossier, calendar or WorkingCalendar())
+        facts = await dossier_facts.load(
+            session, dossier, calendar or WorkingCalendar(), number=number
+        )
         content = to_content(build(facts, form))
     slip = IssuedSlip(
         province_id=dossier.province_id,
