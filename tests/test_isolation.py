@@ -29,6 +29,7 @@ from eiso.core.dossiers.models import (
     DossierStep,
     ProcedureAdoption,
 )
+from eiso.core.dossiers.slips.issued import IssuedSlip
 from eiso.core.global_ids import encode_id
 from eiso.core.plugins.activation import set_module
 from eiso.core.qms import models as qms
@@ -103,6 +104,15 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         actor="probe",
         action="probe",
         to_status=2,
+    ),
+    IssuedSlip: lambda province_id, agency_id: IssuedSlip(
+        province_id=province_id,
+        agency_id=agency_id,
+        dossier_id=1,
+        number=1,
+        event_id=1,
+        issued_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        content=None,
     ),
     DossierCounter: lambda province_id, agency_id: DossierCounter(
         province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]

@@ -4,6 +4,8 @@ the special-zone kind, through GraphQL (`Agency.receivingUnitName`, `AgencyKind.
 
 from __future__ import annotations
 
+import sqlite3
+
 from eiso.tenants.models import Agency, AgencyKind, receiving_unit
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
@@ -63,3 +65,26 @@ async def test_graphql_names_the_unit_and_the_special_zone_kind(client, callers,
         "kind": "SPECIAL_ZONE",
         "receivingUnitName": "Trung tâm Phục vụ hành chính công đặc khu Cô Tô",
     }
+
+
+def test_the_cli_sets_and_clears_the_unit(tmp_path):
+    from tests.test_cli import eiso
+
+    env = {"EISO_DATABASE_URL": f"sqlite:///{tmp_path / 'eiso.db'}", "EISO_LOG_JSON": "false"}
+    assert eiso("db", "upgrade", env=env).returncode == 0
+    assert (
+        eiso("provinces", "create", "--code", "22", "--name", "Tỉnh Quảng Ninh", env=env).returncode
+        == 0
+    )
+    rows = tmp_path / "a.csv"
+    rows.write_text("code,name,kind,parent_code\nS.22,Sở Xây dựng tỉnh Quảng Ninh,department,\n")
+    assert eiso("agencies", "import", "--province", "22", str(rows), env=env).returncode == 0
+    done = eiso("agencies", "receiving-unit", "S.22", "Bộ phận Một cửa Sở Xây dựng", env=env)
+    assert done.returncode == 0 and "Bộ phận Một cửa Sở Xây dựng" in done.stderr
+    with sqlite3.connect(tmp_path / "eiso.db") as db:
+        query = "SELECT receiving_unit_name FROM agencies WHERE code = 'S.22'"
+        assert db.execute(query).fetchone() == ("Bộ phận Một cửa Sở Xây dựng",)
+    cleared = eiso("agencies", "receiving-unit", "S.22", "", env=env)
+    assert cleared.returncode == 0 and "(default)" in cleared.stderr
+    missing = eiso("agencies", "receiving-unit", "NOPE", "x", env=env)
+    assert missing.returncode == 1 and "no agency with code 'NOPE'" in missing.stderr
