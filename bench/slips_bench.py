@@ -24,15 +24,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PROCEDURE = "1.001193"  # birth registration
-SECTOR_DATA = {
-    "child_full_name": "Trần Minh Khôi",
-    "date_of_birth": "2026-11-01",
-    "sex": "male",
-    "place_of_birth": "Trạm y tế xã Tiên Yên",
-    "mother_full_name": "Nguyễn Thị Hoa",
-    "mother_citizen_id": "022190001234",
-}
+from bench.dossier_bench import PROCEDURE, SECTOR_DATA  # birth registration, three steps
+
 APPLICANT = {"full_name": "Nguyễn Thị Hoa", "phone": "0912345678", "email": "hoa@example.vn"}
 
 
