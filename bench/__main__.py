@@ -12,6 +12,7 @@ from bench import (
     introspection_bench,
     module_switch_bench,
     node_bench,
+    slips_bench,
     trusted_documents_bench,
     web_bench,
 )
@@ -30,3 +31,4 @@ if __name__ == "__main__":
     web_bench.main([])
     module_switch_bench.main([])
     counting_bench.main([])
+    slips_bench.main([])

@@ -26,6 +26,7 @@ from eiso.core.auth.keys import ensure_current_key
 from eiso.core.auth.service import AuthService
 from eiso.core.dossiers import catalogue
 from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registers the dossier tables
+from eiso.core.dossiers import slips as _slips  # noqa: F401 - issued at their event
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
 from eiso.core.http import downloads, federation_routes, health, metrics, oauth_routes

@@ -22,7 +22,14 @@ class AgencyKind(str, enum.Enum):
     people_committee = "people_committee"
     commune = "commune"
     ward = "ward"
+    # Đặc khu: a commune-level unit for an island (e.g. Vân Đồn, Cô Tô in Quảng Ninh) since the
+    # two-level local government of 1 July 2025; it adopts what communes and wards adopt.
+    special_zone = "special_zone"
     other = "other"
+
+
+# The kinds at the commune level (the people's committee of a commune, ward or special zone).
+COMMUNE_LEVEL = frozenset({AgencyKind.commune, AgencyKind.ward, AgencyKind.special_zone})
 
 
 class IsoStatus(str, enum.Enum):
@@ -174,6 +181,9 @@ class Agency(SQLModel, table=True):
     iso_status_since: dt.date | None = None
     status: TenantStatus = Field(default=TenantStatus.active, sa_type=String(16))
     merged_into_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The unit that receives dossiers and returns results for it, as the slips' header names
+    # it; empty: `receiving_unit` derives it from the kind.
+    receiving_unit_name: str | None = Field(default=None, max_length=300)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     @property
@@ -192,3 +202,23 @@ class Unit(TenantOwned, table=True):
 
     code: str = Field(max_length=64)
     name: str = Field(max_length=300)
+
+
+COMMITTEE = "Ủy ban nhân dân "
+
+
+def receiving_unit(agency: Agency, province_name: str | None) -> str:
+    """The name of the unit that receives the agency's dossiers (its one-stop department): the
+    agency's own `receiving_unit_name`, else the public administrative service centre of its
+    commune, ward or special zone, or of its province for a provincial agency (Decree
+    118/2025/NĐ-CP), else "Bộ phận Một cửa" of the agency itself."""
+    if agency.receiving_unit_name:
+        return agency.receiving_unit_name
+    kind = AgencyKind(agency.kind)
+    if kind is AgencyKind.service_centre:
+        return agency.name
+    if kind in COMMUNE_LEVEL and agency.name.startswith(COMMITTEE):
+        return "Trung tâm Phục vụ hành chính công " + agency.name.removeprefix(COMMITTEE)
+    if kind in (AgencyKind.department, AgencyKind.people_committee) and province_name:
+        return "Trung tâm Phục vụ hành chính công " + province_name[:1].lower() + province_name[1:]
+    return f"Bộ phận Một cửa - {agency.name}"

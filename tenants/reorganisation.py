@@ -152,10 +152,16 @@ async def _province(session: AsyncSession, code: str) -> Province:
 
 
 async def merge_provinces(
-    session: AsyncSession, into_code: str, from_code: str, *, by: str
+    session: AsyncSession,
+    into_code: str,
+    from_code: str,
+    *,
+    by: str,
+    effective: dt.datetime | None = None,
 ) -> Reorganisation:
     """Province `from_code` (B) joins `into_code` (A): its agencies and every row they own move to
-    A, keeping their ids; B stays as a record with status merged."""
+    A, keeping their ids; B stays as a record with status merged. `effective`: when the merge
+    took effect, if not now (the record is never updated afterwards)."""
     _require_nation(session)
     into, source = await _province(session, into_code), await _province(session, from_code)
     if (
@@ -182,6 +188,7 @@ async def merge_provinces(
         into_code=into_code,
         into_province_id=into_id,
         done_by=by,
+        done_at=effective or utcnow(),
     )
     session.add(record)
     await session.flush()

@@ -20,6 +20,7 @@ import pytest_asyncio
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine, as in the app
 from eiso.core.auth.authenticator import Caller
+from eiso.core.dossiers import slips as _slips  # noqa: F401 - issued at their event
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra import migrate

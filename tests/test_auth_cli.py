@@ -40,7 +40,7 @@ def test_users_create(env):
         "--role",
         "iso_secretary",
         "--agency",
-        "000.00.22.H51",
+        "000.00.22.H49",
         "--password-stdin",
         stdin="mật-khẩu-mạnh-123\n",
     )
@@ -55,7 +55,7 @@ def test_users_create(env):
         "--role",
         "officer",
         "--agency",
-        "000.00.22.H51",
+        "000.00.22.H49",
     )
     assert again.returncode == 1 and "already exists" in again.stderr
 
@@ -82,7 +82,7 @@ def test_clients_create_prints_the_secret_once(env):
         "clients",
         "create",
         "--agency",
-        "000.00.22.H51",
+        "000.00.22.H49",
         "--scope",
         "dossiers:read",
         "--scope",
@@ -148,7 +148,7 @@ def test_set_password_takes_up_an_invitation(env):
         "--role",
         "officer",
         "--agency",
-        "000.00.22.H51",
+        "000.00.22.H49",
     )
     assert created.returncode == 0, created.stderr
     assert (

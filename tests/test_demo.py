@@ -244,7 +244,7 @@ async def test_demo_officer_sees_the_agency_dossiers_in_graphql(demo):
             select(func.count())
             .select_from(Dossier)
             .join(Agency, Agency.id == Dossier.agency_id)
-            .where(Agency.code == "000.31.01.H51")
+            .where(Agency.code == "000.31.01.H49")
         )
     app = create_app(resources.settings, resources)
     async with (
@@ -263,5 +263,5 @@ async def test_demo_officer_sees_the_agency_dossiers_in_graphql(demo):
     assert "errors" not in body, body
     page = body["data"]["dossiers"]
     assert page["totalCount"] == mine >= 30
-    assert all(e["node"]["code"].startswith("000.31.01.H51-") for e in page["edges"])
+    assert all(e["node"]["code"].startswith("000.31.01.H49-") for e in page["edges"])
     assert len({e["node"]["status"] for e in page["edges"]}) >= 5

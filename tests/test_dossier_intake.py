@@ -1,5 +1,5 @@
 """Online dossiers before acceptance, through GraphQL: acceptDossier (new → received, slips
-01 and 05), a supplement asked at intake (no clock, slip 02, the text on the public lookup)
+01 and 06), a supplement asked at intake (no clock, slip 02, the text on the public lookup)
 and its arrival (back to new), the citizen's withdrawal by code and lookup key, the staff's
 withdrawal from new; each refused move with its code and message_vi, changing nothing; each
 move with its timeline row, audit entry and outbox event. And the status table of
@@ -126,7 +126,7 @@ async def test_accept_an_online_dossier(desk, resources):
     assert (await desk.look(d["code"], key))["statusLabelVi"] == "Mới đăng ký"
     accepted = await desk.moved("acceptDossier", d)
     assert accepted["status"] == "RECEIVED" and accepted["appointmentAt"]
-    assert [s["number"] for s in accepted["slips"]] == [1, 5]  # receipt and process control
+    assert [s["number"] for s in accepted["slips"]] == [1, 6]  # receipt and process control
     seen = await desk.look(d["code"], key)
     assert (seen["status"], seen["statusLabelVi"], seen["statusLabelEn"]) == (
         "RECEIVED",
@@ -190,7 +190,7 @@ async def test_supplement_before_acceptance(desk, resources):
     assert codes(body) == ["SUPPLEMENT_ALREADY_USED"]
     assert body["errors"][0]["extensions"]["message_vi"]
     accepted = await desk.moved("acceptDossier", back)
-    assert accepted["appointmentAt"] and [s["number"] for s in accepted["slips"]] == [1, 2, 5]
+    assert accepted["appointmentAt"] and [s["number"] for s in accepted["slips"]] == [1, 2, 6]
     # After acceptance the handling stage has its own one supplement, which stops the clock.
     assigned = await desk.moved("assignDossier", accepted, ', assignee: "officer-2"')
     paused = await desk.moved("requestSupplement", assigned, ', reason: "Thiếu tờ khai"')

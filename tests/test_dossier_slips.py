@@ -1,4 +1,4 @@
-"""The one-stop slips 01-05 and the tracking book 06, through GraphQL, HTTP and the CLI:
+"""The one-stop slips 01-06 and the tracking book 07, through GraphQL, HTTP and the CLI:
 each slip renders (HTML with the agency and the code, PDF with extractable Vietnamese text),
 only in the states where it exists, the lookup key only on slip 01 at receipt, personal data
 only on the slips handed to the applicant, another agency's dossier answers 404."""
@@ -130,7 +130,7 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     ):
         assert text in receipt, text
     assert "001199012345" not in receipt
-    assert [s["number"] for s in dossier["slips"]] == [1, 5]
+    assert [s["number"] for s in dossier["slips"]] == [1, 6]
 
     later = await me.get(dossier["slips"][0]["htmlUrl"])
     assert later.status_code == 200 and later.headers["content-type"].startswith("text/html")
@@ -154,7 +154,7 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     await me.move("assignDossier", dossier, ', assignee: "Lê Văn Bình"')
     reason = "Thiếu bản sao giấy chứng sinh có chứng thực"
     moved = await me.move("requestSupplement", dossier, f', reason: "{reason}"')
-    assert [s["number"] for s in moved["slips"]] == [1, 2, 5]
+    assert [s["number"] for s in moved["slips"]] == [1, 2, 6]
     supplement = await me.get(f"/dossiers/{gid}/slips/02.html")
     assert (
         "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ" in supplement.text and reason in supplement.text
@@ -167,7 +167,7 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     await me.move("completeStep", dossier)
     await me.move("returnResult", dossier)
 
-    control = await me.get(f"/dossiers/{gid}/slips/05.html")
+    control = await me.get(f"/dossiers/{gid}/slips/06.html")
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in control.text
     for text in (
         "Lê Văn Bình",
@@ -182,7 +182,7 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     # Internal record: officers, never the applicant's personal data.
     for private in ("Nguyễn Thị Hoa", "0912345678", "Thôn Đông", "001199012345", key):
         assert private not in control.text, private
-    text = pdf_text((await me.get(f"/dossiers/{gid}/slips/05.pdf")).content)
+    text = pdf_text((await me.get(f"/dossiers/{gid}/slips/06.pdf")).content)
     assert "PHIẾU KIỂM SOÁT" in text and "Lê Văn Bình" in text and "Nguyễn Thị Hoa" not in text
 
     # Every print is in the audit trail (who, which slip), never the personal data it showed.
@@ -202,7 +202,7 @@ async def test_counter_dossier_slips_through_its_life(app, resources, callers):
     assert {(e.actor, e.data["number"], e.data["format"]) for e in entries} >= {
         (me.principal.subject, 1, "html"),
         (me.principal.subject, 1, "pdf"),
-        (me.principal.subject, 5, "pdf"),
+        (me.principal.subject, 6, "pdf"),
     }
     assert all("Nguyễn" not in str(e.data) for e in entries)
 
@@ -225,7 +225,7 @@ async def test_online_dossier_refused_has_only_the_refusal(app, resources, calle
     )
     assert "Nguyễn Thị Hoa" in html.text
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/03.pdf")).content)
-    assert (await me.get(f"/dossiers/{gid}/slips/05.html")).json()["error"][
+    assert (await me.get(f"/dossiers/{gid}/slips/06.html")).json()["error"][
         "code"
     ] == "SLIP_NOT_AVAILABLE"
 
@@ -266,10 +266,10 @@ async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
         " reason: $r, newAppointment: $d) { slips { number } } }",
         {"id": gid, "r": reason, "d": new.isoformat()},
     )
-    assert [s["number"] for s in body["data"]["recordApology"]["slips"]] == [1, 4, 5]
+    assert [s["number"] for s in body["data"]["recordApology"]["slips"]] == [1, 4, 6]
     html = (await me.get(f"/dossiers/{gid}/slips/04.html")).text
     assert (
-        "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in html
+        "VĂN BẢN XIN LỖI VÀ ĐỀ NGHỊ GIA HẠN THỜI GIAN GIẢI QUYẾT" in html
         and reason in html
         and "Phạm Văn Long" in html
     )
@@ -278,7 +278,7 @@ async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
         "ngày 06 tháng 10 năm 2026" in html
     )  # the first appointment: 3 working days after 1 October
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/04.pdf")).content)
-    control = (await me.get(f"/dossiers/{gid}/slips/05.html")).text
+    control = (await me.get(f"/dossiers/{gid}/slips/06.html")).text
     assert "Quá hạn" in control and "Xin lỗi và hẹn lại ngày trả kết quả" in control
 
 
@@ -286,7 +286,7 @@ async def test_slips_of_another_agency_are_not_found(app, resources, callers):
     mine = await desk(app, resources, callers)
     theirs = await desk(app, resources, callers, "Khác")
     dossier = (await theirs.gql(RECEIVE, {"online": False}))["data"]["receiveDossier"]["dossier"]
-    for number in (1, 5):
+    for number in (1, 6):
         for fmt in ("html", "pdf"):
             answer = await mine.get(f"/dossiers/{dossier['id']}/slips/{number:02d}.{fmt}")
             assert answer.status_code == 404 and answer.json()["error"]["code"] == "NOT_FOUND"
@@ -362,7 +362,7 @@ async def test_cli_prints_a_slip(app, resources, database, callers, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
     env.update(EISO_DATABASE_URL=database.app_url, EISO_LOG_JSON="false")
     result = await asyncio.to_thread(
-        run, "dossiers", "slip", dossier["code"], "--number", "5", "--format", "pdf", env=env
+        run, "dossiers", "slip", dossier["code"], "--number", "6", "--format", "pdf", env=env
     )
     assert result.returncode == 0, result.stderr
     assert "PHIẾU KIỂM SOÁT" in pdf_text(result.stdout)
@@ -389,7 +389,7 @@ def test_pdf_without_fonts_is_a_clear_error(tmp_path):
 
 
 def test_process_control_judges_each_step_on_the_working_calendar():
-    """Slip 05's verdicts: a step over its budget is late, the paused time for a supplement is
+    """Slip 06's verdicts: a step over its budget is late, the paused time for a supplement is
     added to the budget, the return is judged against the appointment."""
     from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
     from eiso.core.dossiers.slips import control

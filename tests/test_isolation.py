@@ -29,6 +29,7 @@ from eiso.core.dossiers.models import (
     DossierStep,
     ProcedureAdoption,
 )
+from eiso.core.dossiers.slips.issued import IssuedSlip
 from eiso.core.global_ids import encode_id
 from eiso.core.plugins.activation import set_module
 from eiso.core.qms import models as qms
@@ -103,6 +104,15 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         actor="probe",
         action="probe",
         to_status=2,
+    ),
+    IssuedSlip: lambda province_id, agency_id: IssuedSlip(
+        province_id=province_id,
+        agency_id=agency_id,
+        dossier_id=1,
+        number=1,
+        event_id=1,
+        issued_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+        content=None,
     ),
     DossierCounter: lambda province_id, agency_id: DossierCounter(
         province_id=province_id, agency_id=agency_id, day=unique_code("")[-6:]
@@ -1416,7 +1426,7 @@ async def test_random_global_ids_never_resolve_across_tenants(
         assert found is None or found["id"] == mine.agency_gid
 
 
-# --- HTTP downloads: slips 01-05 and the tracking book 06 (core/http/downloads.py) --------------
+# --- HTTP downloads: slips 01-06 and the tracking book 07 (core/http/downloads.py) --------------
 
 CASES += [
     Case(
@@ -1458,7 +1468,7 @@ def _book(
 HTTP_CASES = [
     *(
         HttpCase(f"slip {number:02d}.{fmt} of their dossier", _their_slip(number, fmt))
-        for number in range(1, 6)
+        for number in range(1, 7)
         for fmt in ("html", "pdf")
     ),
     HttpCase(
@@ -1507,7 +1517,7 @@ async def test_http_downloads_leak_nothing(client, callers, resources, tenants, 
     mine, theirs = tenants
     row = theirs.rows[Dossier]
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        # Received: were the scope to fail, slips 01 and 05 would render instead of answering 404.
+        # Received: were the scope to fail, slips 01 and 06 would render instead of answering 404.
         await session.execute(
             update(Dossier)
             .where(Dossier.province_id == row.province_id, Dossier.id == row.id)

@@ -37,9 +37,9 @@ def test_import_then_reimport_changes_nothing(env, tmp_path):
     file = tmp_path / "agencies.csv"
     file.write_text(
         "code,name,kind,parent_code,admin_username,admin_email\n"
-        "000.32.01.H51,Ủy ban nhân dân xã Tiên "
-        "Yên,commune,000.00.00.H51,tienyen,tienyen@example.vn\n"
-        "000.00.00.H51,Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n",
+        "000.32.01.H49,Ủy ban nhân dân xã Tiên "
+        "Yên,commune,000.00.00.H49,tienyen,tienyen@example.vn\n"
+        "000.00.00.H49,Ủy ban nhân dân tỉnh Quảng Ninh,people_committee,,,\n",
         encoding="utf-8",
     )
     dry = eiso("agencies", "import", "--province", "22", str(file), "--dry-run", env=env)
@@ -67,7 +67,7 @@ def test_import_lists_every_bad_line_and_exits_1(env, tmp_path):
     lines = result.stderr.strip().splitlines()
     assert lines[:-1] == [
         "eiso: line 3: bad kind 'town': one of department, service_centre, people_committee, "
-        "commune, ward, other",
+        "commune, ward, special_zone, other",
         "eiso: line 4: duplicate code 'B.1' (first on line 2)",
         "eiso: line 5: missing field code",
         "eiso: line 6: not valid UTF-8 (bad encoding)",
@@ -81,7 +81,7 @@ def test_import_lists_every_bad_line_and_exits_1(env, tmp_path):
 def test_import_json_and_unknown_province(env, tmp_path):
     file = tmp_path / "agencies.json"
     file.write_text(
-        '[{"code": "000.41.01.H51", "name": "Phường Hạ Long", "kind": "ward"}]', encoding="utf-8"
+        '[{"code": "000.41.01.H49", "name": "Phường Hạ Long", "kind": "ward"}]', encoding="utf-8"
     )
     assert eiso("agencies", "import", "--province", "22", str(file), env=env).returncode == 0
     result = eiso("agencies", "import", "--province", "99", str(file), env=env)

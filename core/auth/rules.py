@@ -110,7 +110,7 @@ RULES: dict[str, Rule] = {
     "registerRisk": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "createAuditPlan": Rule(roles=AUDITORS),
     "recordAuditFinding": Rule(roles=AUDITORS),
-    # Printable slips 01-05 and the tracking book 06, over HTTP (core/http/downloads.py):
+    # Printable slips 01-06 and the tracking book 07, over HTTP (core/http/downloads.py):
     # read like the dossiers themselves.
     "dossierSlip": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "trackingBook": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),

@@ -28,6 +28,7 @@ from eiso.core.cli import (
     users,
     workdays_cmd,
 )
+from eiso.core.dossiers import slips as _slips  # noqa: F401 - issued at their event
 from eiso.core.settings import SettingsError
 
 app = typer.Typer(

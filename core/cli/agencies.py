@@ -119,3 +119,28 @@ def merge(
 
     change_as_nation(work)
     typer.echo(f"eiso: {', '.join(sources)} merged into {code} {name}", err=True)
+
+
+@app.command(
+    "receiving-unit",
+    help="Set the name of the unit that receives an agency's dossiers, as the slips print it"
+    " (an empty NAME restores the default: the service centre of its commune or province).",
+)
+def receiving_unit(
+    code: str = typer.Argument(..., help="the agency's code"),
+    name: str = typer.Argument(..., help="e.g. 'Bộ phận Một cửa Sở Xây dựng'"),
+) -> None:
+    from eiso.tenants.services import get_agency_by_code
+
+    if len(name) > 300:
+        fail("NAME: at most 300 characters")
+
+    async def work(session: AsyncSession, _resources: Resources) -> None:
+        agency = await get_agency_by_code(session, code)
+        if agency is None:
+            fail(f"no agency with code {code!r}")
+        agency.receiving_unit_name = name.strip() or None
+        session.add(agency)
+
+    change_as_nation(work)
+    typer.echo(f"eiso: {code}: receiving unit {name.strip() or '(default)'}", err=True)

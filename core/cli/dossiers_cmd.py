@@ -18,7 +18,7 @@ Output = Annotated[
     pathlib.Path | None, typer.Option("--output", "-o", help="A file instead of standard output.")
 ]
 app = typer.Typer(
-    help="Dossiers: printable slips (01-05) and the tracking book (06).", no_args_is_help=True
+    help="Dossiers: printable slips (01-06) and the tracking book (07).", no_args_is_help=True
 )
 
 
@@ -26,11 +26,11 @@ app = typer.Typer(
 @app.command(
     "slip",
     help="Print slip NUMBER of dossier CODE"
-    " (e.g. `eiso dossiers slip CODE --number 5 --format pdf > f.pdf`).",
+    " (e.g. `eiso dossiers slip CODE --number 6 --format pdf > f.pdf`).",
 )
 def slip(
     code: str = typer.Argument(..., help="The dossier code, e.g. H12.34-261201-0001."),
-    number: int = typer.Option(..., "--number", "-n", min=1, max=5, help="The form: 1 to 5."),
+    number: int = typer.Option(..., "--number", "-n", min=1, max=6, help="The form: 1 to 6."),
     fmt: str = typer.Option("html", "--format", "-f", help="html or pdf."),
     output: Output = None,
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth.clients import create_frontend_client
@@ -16,6 +18,7 @@ from eiso.core.dossiers import catalogue
 from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
+from eiso.core.workdays import VN_TZ
 from eiso.core.workdays.overrides import (
     ANNOUNCED_2026,
     load_calendar,
@@ -23,9 +26,10 @@ from eiso.core.workdays.overrides import (
     set_override,
 )
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import Agency, AgencyKind
+from eiso.tenants.models import COMMUNE_LEVEL, Agency, AgencyKind, TenantStatus
+from eiso.tenants.reorganisation import merge_provinces
 from eiso.tenants.scope import TenantScope
-from eiso.tenants.services import ensure_agency, ensure_province
+from eiso.tenants.services import ensure_agency, ensure_province, get_province
 
 # The demo tenants (data.json): each province's name and agencies (code, name, kind). The
 # province's people's committee comes first and heads every other agency but the partners of
@@ -33,6 +37,11 @@ from eiso.tenants.services import ensure_agency, ensure_province
 PROVINCES: dict[str, tuple[str, list[tuple[str, str, AgencyKind]]]] = {
     code: (p["name"], [(c, n, AgencyKind(k)) for c, n, k in p["agencies"]])
     for code, p in DATA["provinces"].items()
+}
+# The demo's province merges (data.json `merged_into`): merged province → (into, on, basis).
+# Thái Bình joined Hưng Yên in the 2025 reorganisation of the provinces.
+MERGES: dict[str, tuple[str, str, str]] = {
+    code: tuple(p["merged_into"]) for code, p in DATA["provinces"].items() if "merged_into" in p
 }
 
 
@@ -53,19 +62,19 @@ DEMO_USERS = [
     ("quantri.quocgia", "national_admin", None, None),
     ("quantri.quangninh", "province_admin", None, "22"),
     ("quantri.hungyen", "province_admin", None, "33"),
-    ("thuky.soxaydung.qn", "iso_secretary", "000.00.22.H51", None),
-    ("lanhdao.soxaydung.qn", "leader", "000.00.22.H51", None),
-    ("chuyenvien.halong", "officer", "000.31.01.H51", None),
+    ("thuky.soxaydung.qn", "iso_secretary", "000.00.22.H49", None),
+    ("lanhdao.soxaydung.qn", "leader", "000.00.22.H49", None),
+    ("chuyenvien.halong", "officer", "000.31.01.H49", None),
     ("danhgia.quangninh", "auditor", None, "22"),
     # The officers (and one leader) who handle the demo dossiers, and the interlinked partners.
-    ("lanhdao.halong", "leader", "000.31.01.H51", None),
-    ("chuyenvien.baichay", "officer", "000.31.02.H51", None),
-    ("chuyenvien.tienyen", "officer", "000.32.01.H51", None),
-    ("chuyenvien.damha", "officer", "000.32.02.H51", None),
-    ("chuyenvien.soxaydung.qn", "officer", "000.00.22.H51", None),
-    ("chuyenvien.sonnmt.qn", "officer", "000.00.23.H51", None),
-    ("canbo.congan.tienyen", "officer", "000.51.01.H51", None),
-    ("canbo.bhxh.tienyen", "officer", "000.52.01.H51", None),
+    ("lanhdao.halong", "leader", "000.31.01.H49", None),
+    ("chuyenvien.baichay", "officer", "000.31.02.H49", None),
+    ("chuyenvien.tienyen", "officer", "000.32.01.H49", None),
+    ("chuyenvien.damha", "officer", "000.32.02.H49", None),
+    ("chuyenvien.soxaydung.qn", "officer", "000.00.22.H49", None),
+    ("chuyenvien.sonnmt.qn", "officer", "000.00.23.H49", None),
+    ("canbo.congan.tienyen", "officer", "000.51.01.H49", None),
+    ("canbo.bhxh.tienyen", "officer", "000.52.01.H49", None),
     ("chuyenvien.phohien", "officer", "000.41.01.H31", None),
     ("chuyenvien.vangiang", "officer", "000.42.01.H31", None),
     ("canbo.congan.vangiang", "officer", "000.51.01.H31", None),
@@ -73,25 +82,25 @@ DEMO_USERS = [
 ]
 # Who receives and processes each agency's demo dossiers (usernames, as the audit trail has them).
 DEMO_STAFF = {
-    "000.31.01.H51": Staff("chuyenvien.halong", "lanhdao.halong"),
-    "000.31.02.H51": Staff("chuyenvien.baichay", "lanhdao.baichay"),
-    "000.32.01.H51": Staff("chuyenvien.tienyen", "lanhdao.tienyen"),
-    "000.32.02.H51": Staff("chuyenvien.damha", "lanhdao.damha"),
-    "000.00.22.H51": Staff("chuyenvien.soxaydung.qn", "lanhdao.soxaydung.qn"),
-    "000.00.23.H51": Staff("chuyenvien.sonnmt.qn", "lanhdao.sonnmt.qn"),
+    "000.31.01.H49": Staff("chuyenvien.halong", "lanhdao.halong"),
+    "000.31.02.H49": Staff("chuyenvien.baichay", "lanhdao.baichay"),
+    "000.32.01.H49": Staff("chuyenvien.tienyen", "lanhdao.tienyen"),
+    "000.32.02.H49": Staff("chuyenvien.damha", "lanhdao.damha"),
+    "000.00.22.H49": Staff("chuyenvien.soxaydung.qn", "lanhdao.soxaydung.qn"),
+    "000.00.23.H49": Staff("chuyenvien.sonnmt.qn", "lanhdao.sonnmt.qn"),
     "000.41.01.H31": Staff("chuyenvien.phohien", "lanhdao.phohien"),
     "000.42.01.H31": Staff("chuyenvien.vangiang", "lanhdao.vangiang"),
 }
 # Province-level procedures and the departments that adopt them; communes and wards adopt
 # every commune-level procedure of their province's modules.
 DEPARTMENT_PROCEDURES = {
-    "000.00.22.H51": ["CP-CONG-TRINH"],
-    "000.00.23.H51": ["1.012753"],
+    "000.00.22.H49": ["CP-CONG-TRINH"],
+    "000.00.23.H49": ["1.012753"],
     "000.00.22.H31": ["CP-CONG-TRINH"],
 }
 # Commune → its police and social insurance partners of the interlinked procedure.
 INTERLINKED_PARTNERS = {
-    "000.32.01.H51": ["000.51.01.H51", "000.52.01.H51"],
+    "000.32.01.H49": ["000.51.01.H49", "000.52.01.H49"],
     "000.42.01.H31": ["000.51.01.H31", "000.52.01.H31"],
 }
 DEMO_WEB_CLIENT = "eiso-web-demo"
@@ -140,7 +149,7 @@ def adoptions(registry: PluginRegistry, agencies: dict[str, Agency]) -> dict[str
         ]
         for code, _name, kind in rows:
             wanted = list(DEPARTMENT_PROCEDURES.get(code, []))
-            if kind in (AgencyKind.commune, AgencyKind.ward):
+            if kind in COMMUNE_LEVEL:
                 wanted += commune_level + (
                     [demo_plan.INTERLINKED] if code in INTERLINKED_PARTNERS else []
                 )
@@ -151,6 +160,19 @@ def adoptions(registry: PluginRegistry, agencies: dict[str, Agency]) -> dict[str
     return plan
 
 
+async def _merge_provinces(session: AsyncSession) -> int:
+    """Each demo merge once, dated the day it took effect: the merged province stays as a record
+    (status merged), its agencies and their rows move with their ids, and `agency_lineage` says
+    where each came from (tenants/reorganisation.py)."""
+    for code, (into, on, _basis) in MERGES.items():
+        source = await get_province(session, code)
+        if source is not None and source.status != TenantStatus.merged:
+            local = dt.datetime.combine(dt.date.fromisoformat(on), dt.time(), VN_TZ)
+            effective = local.astimezone(dt.UTC)  # SQLite keeps the digits, not the zone
+            await merge_provinces(session, into, code, by="demo", effective=effective)
+    return len(MERGES)
+
+
 async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str, Agency]]:
     provinces = agencies = modules = 0
     made: dict[str, Agency] = {}
@@ -159,6 +181,9 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
             province = await ensure_province(session, code, name)
             assert province.id is not None  # read or flushed: it has its id
             provinces += 1
+            if province.status == TenantStatus.merged:  # a later run: its agencies moved
+                agencies += len(rows)
+                continue
             committee: Agency | None = None
             for agency_code, agency_name, kind in rows:
                 parent = None if kind is AgencyKind.other else committee
@@ -170,6 +195,7 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
             for module in DEMO_MODULES.get(code, []):
                 await set_module(session, province.id, module, True, by="demo")
                 modules += 1
+        merged = await _merge_provinces(session)
         # The 2026 announcements the `holidays` package does not already know.
         overrides = missing_overrides(ANNOUNCED_2026)
         for day, day_kind, reason in overrides:
@@ -181,6 +207,7 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
         "users": users,
         "calendar_overrides": len(overrides),
         "modules": modules,
+        "provinces_merged": merged,
     }, made
 
 

@@ -1,8 +1,8 @@
 """Printable files over plain HTTP, beside `/graphql` and with the same bearer token, rules
 and global ids:
 
-- `GET /dossiers/{id}/slips/{number}.{html|pdf}`: slip 01-05 of a dossier;
-- `GET /agencies/{id}/tracking-book.{csv|xlsx}?from=YYYY-MM-DD&to=YYYY-MM-DD`: form 06.
+- `GET /dossiers/{id}/slips/{number}.{html|pdf}`: slip 01-06 of a dossier;
+- `GET /agencies/{id}/tracking-book.{csv|xlsx}?from=YYYY-MM-DD&to=YYYY-MM-DD`: form 07.
 
 A dossier or agency outside the caller's tenant answers 404, the same as one that does not
 exist. Errors are JSON: `{"error": {"code", "message", "message_vi"}}`.

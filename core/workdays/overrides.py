@@ -87,6 +87,13 @@ ANNOUNCED_2026: list[tuple[dt.date, OverrideKind, str]] = [
     (dt.date(2026, 9, 1), OverrideKind.day_off, "Quốc khánh 2026"),
     (dt.date(2026, 9, 2), OverrideKind.day_off, "Quốc khánh 2026"),
     (dt.date(2026, 8, 22), OverrideKind.working_day, "Làm bù cho ngày nghỉ 31/08/2026"),
+    # Chosen by the Politburo as an annual paid day off; Government Resolution 30/NQ-CP (2026)
+    # has the Labour Code's Art. 112(1) amended for it. `holidays` knows it from 0.106 on.
+    (
+        dt.date(2026, 11, 24),
+        OverrideKind.day_off,
+        "Ngày Văn hóa Việt Nam 24/11 (chủ trương của Bộ Chính trị; Nghị quyết 30/NQ-CP năm 2026)",
+    ),
 ]
 
 

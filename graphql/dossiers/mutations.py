@@ -306,7 +306,7 @@ class DossiersMutation:
 
     accept_dossier = _clocked(
         "Accept an online dossier (new → received): its clock starts and it gets "
-        "its receipt slip (01) and process control slip (05).",
+        "its receipt slip (01) and process control slip (06).",
         engine.accept,
     )
 

@@ -271,8 +271,8 @@ class ProcedureFee:
 
 @strawberry.type(
     name="Slip",
-    description="A printable one-stop slip (Decision 09/2024, forms 01-05) the dossier has in "
-    "its state.",
+    description="A printable one-stop slip (Circular 03/2025/TT-VPCP, forms 01-06) the dossier "
+    "has in its state, dated and frozen at the event it records.",
 )
 class SlipNode:
     form: strawberry.Private[slip_forms.SlipForm]
@@ -398,8 +398,8 @@ class DossierNode(Node):
         )
 
     @strawberry.field(
-        description="The slips this dossier has in its state (01 and 05 from receipt, 02 after a "
-        "supplement request, 03 when refused, 04 after an apology)."
+        description="The slips this dossier has in its state (01 and 06 from receipt, 02 after a "
+        "supplement request, 03 when refused, 04 after an apology, 05 when stopped)."
     )
     def slips(self) -> list[SlipNode]:
         gid = encode_id("Dossier", self.row.province_id, self.row.id)

@@ -14,7 +14,14 @@ from eiso.graphql.shared.loading import then
 from eiso.graphql.shared.node import Node, node_of
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.tenants import onboarding
-from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
+from eiso.tenants.models import (
+    Agency,
+    AgencyKind,
+    IsoStatus,
+    Province,
+    TenantStatus,
+    receiving_unit,
+)
 
 if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
     AgencyKindEnum = AgencyKind
@@ -85,6 +92,18 @@ class AgencyNode(Node):
         # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
         return then(  # type: ignore[return-value]
             loaders(info).agencies.load((self.row.province_id, self.row.parent_id)), _agency_node
+        )
+
+    @strawberry.field(
+        description="The unit that receives the agency's dossiers and returns the results, as "
+        "the one-stop slips name it: the agency's own setting, else its commune's, ward's, "
+        "special zone's or province's public administrative service centre."
+    )
+    def receiving_unit_name(self, info: strawberry.Info) -> str:
+        # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
+        return then(  # type: ignore[return-value]
+            loaders(info).provinces.load(self.row.province_id),
+            lambda province: receiving_unit(self.row, province.name if province else None),
         )
 
     @strawberry.field

@@ -1,1 +1,5 @@
-"""The one-stop slips 01-05 of Decision 09/2024 and the tracking book 06."""
+"""The one-stop forms 01-06 of Circular 03/2025/TT-VPCP and the tracking book 07. Importing
+the package subscribes `issued` to the dossier engine's transitions (slips issued at their
+event)."""
+
+from eiso.core.dossiers.slips import issued as issued

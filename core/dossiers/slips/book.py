@@ -1,5 +1,5 @@
-"""The dossier tracking book (form 06, "Sổ theo dõi hồ sơ"): one row per dossier an agency
-received in a period, with the columns of the form, as CSV or XLSX.
+"""The dossier tracking book (form 07 of Circular 03/2025/TT-VPCP, "Sổ theo dõi hồ sơ"): one
+row per dossier an agency received in a period, with the columns of the form, as CSV or XLSX.
 
 The book is an internal record of the counter: it carries the applicant's name, address and
 phone because the form does, and nothing else of the applicant.
@@ -244,7 +244,7 @@ def to_xlsx(book: Book) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     assert isinstance(sheet, Worksheet)  # a new workbook opens on its one worksheet
-    sheet.title = "Mẫu 06"
+    sheet.title = "Mẫu 07"
     sheet.append([book.title])
     sheet["A1"].font = Font(bold=True, size=13)
     sheet.append([])

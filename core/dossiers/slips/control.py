@@ -1,4 +1,4 @@
-"""The rows of the process control slip (05), the dossier's ISO record: for every transition
+"""The rows of the process control slip (06), the dossier's ISO record: for every transition
 who handed the dossier over to whom, when, and whether the step it closes kept its own time
 budget (before time, on time, late) on the working-day calendar, the clock stopped while a
 supplement was awaited."""
@@ -81,10 +81,14 @@ def step_due(
     )
 
 
+def _counter(facts: Facts) -> str:
+    return facts.unit or COUNTER
+
+
 def _step_name(facts: Facts, index: int) -> str:
     steps = facts.procedure.steps
     if not 0 <= index < len(steps):
-        return COUNTER
+        return _counter(facts)
     step = steps[index]
     unit = facts.step_units.get(step["code"])
     name = step["name"]["vi"]
@@ -126,9 +130,10 @@ class _Walk:
         facts, at = self.facts, aware(event.at)
         actor = facts.name(event.actor)
         action = event.action
+        counter = _counter(facts)
         if action in ("received", "registered"):
             note = "Nộp trực tuyến" if action == "registered" else "Tiếp nhận hồ sơ"
-            self.rows.append(Handover(COUNTER, APPLICANT, actor, at, note=note))
+            self.rows.append(Handover(counter, APPLICANT, actor, at, note=note))
         elif action == "assigned":
             self.step_start = self.step_start or at
             self.rows.append(
@@ -143,25 +148,25 @@ class _Walk:
         elif action == "step_completed":
             self._finish_step(event, at, _step_name(facts, self.step + 1))
         elif action == "processed":
-            self._finish_step(event, at, COUNTER)
+            self._finish_step(event, at, _counter(facts))
         elif action == "supplement_requested":
             self.paused_at = at
             self.rows.append(
-                Handover(COUNTER, actor, APPLICANT, at, note=f"Yêu cầu bổ sung: {event.note}")
+                Handover(counter, actor, APPLICANT, at, note=f"Yêu cầu bổ sung: {event.note}")
             )
         elif action == "supplement_received":
             if self.paused_at is not None:
                 self.pauses.append((self.paused_at, at))
                 self.paused_at = None
-            self.rows.append(Handover(COUNTER, APPLICANT, actor, at, note="Nhận hồ sơ bổ sung"))
+            self.rows.append(Handover(counter, APPLICANT, actor, at, note="Nhận hồ sơ bổ sung"))
         elif action == "returned":
             due = facts.dossier.appointment_at
             result = LATE if facts.dossier.was_late else verdict(at, due)
-            self.rows.append(Handover(COUNTER, actor, APPLICANT, at, result, "Trả kết quả"))
+            self.rows.append(Handover(counter, actor, APPLICANT, at, result, "Trả kết quả"))
         else:
             self.rows.append(
                 Handover(
-                    COUNTER,
+                    counter,
                     actor,
                     "",
                     at,

@@ -1,6 +1,7 @@
 """Everything a slip prints, read in one go from the caller's tenant-scoped session: the
-dossier, its agency and province, the procedure, the timeline, the apology's dates (from the
-audit trail: the timeline row keeps only the reason) and the names behind actor ids."""
+dossier, its agency and province, the receiving unit's name, the coordinating agencies, the
+procedure, the timeline, the apology's dates (from the audit trail: the timeline row keeps
+only the reason), the names behind actor ids and the dossier's place in the tracking book."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.models import User
 from eiso.core.dossiers.catalogue import find_adoption
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.errors import NotFound
-from eiso.core.workdays import WorkingCalendar
+from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.infra.clock import aware
-from eiso.tenants.models import Agency, Province, Unit
+from eiso.tenants.models import Agency, Province, Unit, receiving_unit
 
 
 @dataclasses.dataclass
@@ -33,6 +34,9 @@ class Facts:
     step_units: dict[str, str]  # step code → unit name
     apology: dict[str, Any] | None  # {"reason", "old_appointment", "new_appointment", "at"}
     lookup_key: str | None = None  # only at receipt time: eiso keeps its hash alone
+    unit: str = ""  # the receiving unit (tenants.models.receiving_unit)
+    coordinating: list[str] = dataclasses.field(default_factory=list)  # other agencies' names
+    book: tuple[str, int] | None = None  # the tracking book's volume (the year) and number
 
     def event(self, action: str) -> DossierEventRow | None:
         """The last timeline row of this action."""
@@ -111,12 +115,49 @@ async def _apology(session: AsyncSession, dossier: Dossier) -> dict[str, Any] | 
     }
 
 
+async def _coordinating(session: AsyncSession, dossier: Dossier) -> list[str]:
+    """The agencies of an interlinked dossier's steps other than the receiving one."""
+    ids = {int(a) for a in (dossier.step_agencies or {}).values()} - {dossier.agency_id}
+    if not ids:
+        return []
+    rows = await session.execute(
+        select(Agency.name)
+        .where(Agency.province_id == dossier.province_id, col(Agency.id).in_(ids))
+        .order_by(col(Agency.name))
+    )
+    return list(rows.scalars())
+
+
+async def book_place(session: AsyncSession, dossier: Dossier) -> tuple[str, int]:
+    """The tracking book (form 07) is kept per agency and calendar year: the volume is the year
+    of receipt, the number the dossier's rank among the agency's dossiers received that year."""
+    received = aware(dossier.received_at)
+    year = received.astimezone(VN_TZ).year
+    start = dt.datetime(year, 1, 1, tzinfo=VN_TZ).astimezone(dt.UTC)
+    earlier = await session.scalar(
+        select(func.count())
+        .select_from(Dossier)
+        .where(
+            Dossier.agency_id == dossier.agency_id,
+            Dossier.received_at >= start,
+            col(Dossier.appointment_at).is_not(None),
+            (Dossier.received_at < dossier.received_at)
+            | ((Dossier.received_at == dossier.received_at) & (Dossier.id < dossier.id)),
+        )
+    )
+    return str(year), int(earlier or 0) + 1
+
+
 async def load(
     session: AsyncSession,
     dossier: Dossier,
     calendar: WorkingCalendar,
     lookup_key: str | None = None,
+    number: int | None = None,
 ) -> Facts:
+    """The facts of every slip, or (`number`) only what that slip prints: issuing a slip in the
+    engine's transaction reads no more than it needs."""
+    wants = {1, 2, 3, 4, 5, 6} if number is None else {number}
     agency = (
         await session.execute(
             select(Agency).where(
@@ -135,7 +176,7 @@ async def load(
         ).scalars()
     )
     actors = {e.actor for e in events} | ({dossier.assignee} if dossier.assignee else set())
-    apology = await _apology(session, dossier)
+    apology = await _apology(session, dossier) if 4 in wants else None
     if apology is not None:
         reason = [e.note for e in events if e.action == "apology"]
         apology["reason"] = reason[-1] if reason else ""
@@ -152,7 +193,10 @@ async def load(
         events=events,
         calendar=calendar,
         names=await _names(session, actors),
-        step_units=await _step_units(session, dossier),
+        step_units=await _step_units(session, dossier) if 6 in wants else {},
         apology=apology,
         lookup_key=lookup_key,
+        unit=receiving_unit(agency, province.name if province else None),
+        coordinating=await _coordinating(session, dossier) if 6 in wants else [],
+        book=await book_place(session, dossier) if 1 in wants and dossier.appointment_at else None,
     )

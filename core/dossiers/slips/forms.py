@@ -1,9 +1,19 @@
-"""Which one-stop slips exist (Decision 09/2024 forms 01-05) and when a dossier has each.
+"""Which one-stop forms exist and when a dossier has each: Annex I of Circular 03/2025/TT-VPCP
+(guiding Decree 118/2025/NĐ-CP; it replaced Circular 01/2018/TT-VPCP), docs/dossiers.md.
 
-A slip exists only once the event it records happened: the receipt (01) and the process
-control slip (05) from receipt on, the supplement request (02) after one was made, the refusal
-(03) for a refused dossier, the apology (04) after one was recorded. Asking for any other slip
-is SLIP_NOT_AVAILABLE, so a printed slip never claims something the engine did not do.
+| form | what | the event it records (`records`) |
+|---|---|---|
+| 01 | receipt and appointment | `received` (at the counter, or an online dossier accepted) |
+| 02 | request to supplement the dossier | `supplement_requested` |
+| 03 | refusal to receive the dossier | `refused` (online before acceptance, or at the counter) |
+| 04 | apology and request to extend the time | `apology` |
+| 05 | notice that handling stops | `stopped` (status 8, e.g. at the applicant's request) |
+| 06 | process control slip | `received`; its rows grow with the timeline |
+| 07 | tracking book | (per agency and period: `book.py`) |
+
+A slip exists only once the event it records happened, so a printed slip never claims
+something the engine did not do; asking for any other is SLIP_NOT_AVAILABLE. Each slip is
+dated and frozen at that event (`issued.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +25,8 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
 
+CIRCULAR = "Thông tư số 03/2025/TT-VPCP"
+
 
 @dataclasses.dataclass(frozen=True)
 class SlipForm:
@@ -23,6 +35,8 @@ class SlipForm:
     title_en: str
     exists: Callable[[Dossier], bool]
     to_applicant: bool  # handed to the applicant: carries the applicant's name
+    records: tuple[str, ...]  # the timeline actions it records (the last one is the slip's)
+    frozen: bool = True  # what it prints is kept at issue; 06 grows with the timeline
 
     @property
     def label(self) -> str:
@@ -35,6 +49,13 @@ def _received(dossier: Dossier) -> bool:
     return dossier.appointment_at is not None
 
 
+RECEIPT = 1
+CONTROL = 6
+# The refusal and the stop, whatever move records them: the counter refusal and the stop at
+# the applicant's request are the engine's `refused` and `stopped` rows (their note: the reason).
+REFUSAL_ACTIONS = ("refused",)
+STOP_ACTIONS = ("stopped", "stopped_on_request")
+
 FORMS: dict[int, SlipForm] = {
     form.number: form
     for form in (
@@ -44,6 +65,7 @@ FORMS: dict[int, SlipForm] = {
             "Receipt and appointment",
             _received,
             to_applicant=True,
+            records=("received",),
         ),
         SlipForm(
             2,
@@ -51,6 +73,7 @@ FORMS: dict[int, SlipForm] = {
             "Request to supplement the dossier",
             lambda d: d.supplement_count >= 1,
             to_applicant=True,
+            records=("supplement_requested",),
         ),
         SlipForm(
             3,
@@ -58,21 +81,33 @@ FORMS: dict[int, SlipForm] = {
             "Refusal to receive the dossier",
             lambda d: Status(d.status) == Status.not_received,
             to_applicant=True,
+            records=REFUSAL_ACTIONS,
         ),
         # `apology_at` is set only by the apology (engine.record_apology), in its transaction.
         SlipForm(
             4,
-            "Phiếu xin lỗi và hẹn lại ngày trả kết quả",
-            "Apology with a new return date",
+            "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
+            "Apology and request to extend the time",
             lambda d: d.apology_at is not None,
             to_applicant=True,
+            records=("apology",),
         ),
         SlipForm(
             5,
+            "Thông báo dừng giải quyết hồ sơ",
+            "Notice that handling stops",
+            lambda d: Status(d.status) == Status.stopped,
+            to_applicant=True,
+            records=STOP_ACTIONS,
+        ),
+        SlipForm(
+            CONTROL,
             "Phiếu kiểm soát quá trình giải quyết hồ sơ",
             "Process control slip",
             _received,
             to_applicant=False,
+            records=("received",),
+            frozen=False,
         ),
     )
 }
@@ -94,18 +129,22 @@ def available(dossier: Dossier) -> list[SlipForm]:
     return [f for f in FORMS.values() if f.exists(dossier)]
 
 
+def not_available(dossier: Dossier, chosen: SlipForm) -> DomainError:
+    return DomainError(
+        f"dossier {dossier.code} has no slip {chosen.label} ({chosen.title_en}) "
+        "in its current state",
+        f"hồ sơ {dossier.code} chưa có hoặc không có {chosen.title_vi.lower()} "
+        f"(mẫu {chosen.label})",
+        code="SLIP_NOT_AVAILABLE",
+        number=chosen.number,
+    )
+
+
 def require(dossier: Dossier, number: int) -> SlipForm:
     """The form, or SLIP_NOT_AVAILABLE when the dossier has no such slip (yet)."""
     chosen = form(number)
     if not chosen.exists(dossier):
-        raise DomainError(
-            f"dossier {dossier.code} has no slip {chosen.label} ({chosen.title_en}) "
-            "in its current state",
-            f"hồ sơ {dossier.code} chưa có hoặc không có {chosen.title_vi.lower()} "
-            f"(mẫu {chosen.label})",
-            code="SLIP_NOT_AVAILABLE",
-            number=number,
-        )
+        raise not_available(dossier, chosen)
     return chosen
 
 

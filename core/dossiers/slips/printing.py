@@ -4,6 +4,7 @@ The font folder is the setting `EISO_SLIP_FONT_DIR`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import pathlib
 from typing import TYPE_CHECKING, TypedDict
 
@@ -28,6 +29,7 @@ class _Move(TypedDict):
 
 
 NEXT_LINE: _Move = {"new_x": "LMARGIN", "new_y": "NEXT"}
+EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # a document built by hand, not issued
 
 
 def _pdf(font_dir: str) -> FPDF:
@@ -59,9 +61,8 @@ def _header(pdf: FPDF, doc: Document) -> None:
     pdf.set_font(FONT, "", 9)
     pdf.multi_cell(left, 5, doc.superior, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "B", 9)
-    pdf.multi_cell(
-        left, 5, doc.agency.upper() + "\nBỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ", align="C", **NEXT_LINE
-    )
+    names = [doc.agency, doc.unit] if doc.unit else [doc.agency]
+    pdf.multi_cell(left, 5, "\n".join(n.upper() for n in names), align="C", **NEXT_LINE)
     bottom = pdf.get_y()
     pdf.set_xy(pdf.l_margin + left, top)
     pdf.multi_cell(right, 5, NATION, align="C", new_x="LEFT", new_y="NEXT")
@@ -134,6 +135,8 @@ def render_pdf(doc: Document, font_dir: str) -> bytes:
     pdf = _pdf(font_dir)
     pdf.set_title(f"Mẫu {doc.number} - {doc.title} - {doc.code}")
     pdf.set_creator("eiso")
+    # Dated by the slip's event, not by the print: two prints of a slip are the same bytes.
+    pdf.set_creation_date(doc.issued_at or EPOCH)
     _header(pdf, doc)
     _title(pdf, doc)
     _lines(pdf, doc.lines)

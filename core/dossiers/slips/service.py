@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core import audit
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.slips import facts as dossier_facts
-from eiso.core.dossiers.slips import forms
-from eiso.core.dossiers.slips.documents import build
+from eiso.core.dossiers.slips import forms, issued
+from eiso.core.dossiers.slips.documents import KEY_ON_ORIGINAL, Document, build
 from eiso.core.dossiers.slips.markup import render_html
 from eiso.core.dossiers.slips.printing import render_pdf
 from eiso.core.resources import Resources
@@ -38,18 +38,33 @@ async def render_loaded(
     fmt: str,
     lookup_key: str | None = None,
 ) -> Rendered:
-    """Render slip `number` of a dossier already loaded in `session` (the receipt uses this to
-    print slip 01 with the lookup key, inside its own transaction)."""
+    """Render slip `number` of a dossier already loaded in `session` as it was issued (the
+    receipt uses this to print slip 01 with the lookup key, inside its own transaction)."""
     forms.check_format(fmt)
     chosen = forms.require(dossier, number)
     calendar = await load_calendar(session, settings)
-    doc = build(await dossier_facts.load(session, dossier, calendar, lookup_key), chosen)
+    slip = await issued.issue(session, dossier, number, calendar)
+    if slip is None:  # the state says it exists, the timeline has no event for it
+        raise forms.not_available(dossier, chosen)
+    rebuilt = None
+    if not chosen.frozen:
+        rebuilt = build(await dossier_facts.load(session, dossier, calendar), chosen)
+    doc = _with_key(issued.document(slip, rebuilt), lookup_key)
     if fmt == "html":
         body = render_html(doc).encode()
     else:
         # A PDF takes a few hundred milliseconds of CPU (font subsetting): off the event loop.
         body = await asyncio.to_thread(render_pdf, doc, settings.slip_font_dir)
     return Rendered(body, MEDIA[fmt], f"{dossier.code}-mau-{chosen.label}.{fmt}")
+
+
+def _with_key(doc: Document, lookup_key: str | None) -> Document:
+    """Slip 01 printed at receipt shows the lookup key; every other print says where it is."""
+    if lookup_key is not None:
+        for line in doc.lines:
+            if line.text == KEY_ON_ORIGINAL:
+                line.text = lookup_key
+    return doc
 
 
 async def render(
@@ -63,7 +78,7 @@ async def render(
     dossier_id: int | None = None,
     code: str | None = None,
 ) -> Rendered:
-    """Render a slip for `actor`; the print is recorded in the audit trail (slips 01-04 show
+    """Render a slip for `actor`; the print is recorded in the audit trail (slips 01-05 show
     the applicant's personal data), in the same transaction."""
     async with resources.session(scope) as session, session.begin():
         dossier = await dossier_facts.load_dossier(

@@ -1,0 +1,166 @@
+"""Slips as issued: a slip is issued when the event it records happens (its `records` action
+in forms.py), dated by that event, and what it prints is kept (`content`), so every later
+print is the same document, whoever prints it and whenever.
+
+The dossier domain announces each transition (core/dossiers/listeners.py); `after_transition`
+issues the slips that transition records, in its transaction. A slip without an issued row
+(a dossier moved before this existed, or by a process that did not import this package) is
+issued at its first print, still dated by its event. The process control slip (06) is issued
+at receipt too, but its rows are read from the timeline at each print: it grows by design.
+
+Rows are owned by the agency that issues them (the one acting, within its own scope), so the
+receiving agency and a partner of an interlinked dossier each keep their copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, col, select
+
+from eiso.core.dossiers import listeners
+from eiso.core.dossiers.models import Dossier, DossierEventRow
+from eiso.core.dossiers.slips import facts as dossier_facts
+from eiso.core.dossiers.slips import forms
+from eiso.core.dossiers.slips.documents import Document, build, from_content, to_content
+from eiso.core.workdays import WorkingCalendar
+from eiso.infra.clock import aware, utcnow
+from eiso.tenants.models import TenantOwned, agency_fk
+from eiso.tenants.scope import scope_of
+
+
+class IssuedSlip(TenantOwned, table=True):
+    """One slip as issued: its form number, the timeline row it records, that row's moment
+    and, for a frozen form, the document it printed (documents.to_content)."""
+
+    __tablename__ = "issued_slips"
+    __table_args__ = (
+        agency_fk("issued_slips"),
+        UniqueConstraint(
+            "province_id",
+            "agency_id",
+            "dossier_id",
+            "number",
+            "event_id",
+            name="uq_issued_slips_event",
+        ),
+        Index("ix_issued_slips_dossier", "dossier_id", "number"),
+    )
+
+    dossier_id: int = Field(sa_type=BigInteger)
+    number: int
+    event_id: int = Field(sa_type=BigInteger)
+    issued_at: dt.datetime
+    content: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+async def _event(
+    session: AsyncSession, dossier: Dossier, form: forms.SlipForm
+) -> DossierEventRow | None:
+    """The timeline row the slip records: the last of its actions (the first for a receipt)."""
+    rows = list(
+        (
+            await session.execute(
+                select(DossierEventRow)
+                .where(
+                    DossierEventRow.dossier_id == dossier.id,
+                    col(DossierEventRow.action).in_(form.records),
+                )
+                .order_by(col(DossierEventRow.at), col(DossierEventRow.id))
+            )
+        ).scalars()
+    )
+    if not rows:
+        return None
+    return rows[0] if form.number in (forms.RECEIPT, forms.CONTROL) else rows[-1]
+
+
+def _owner(session: AsyncSession, dossier: Dossier, event: DossierEventRow) -> int:
+    """The agency that keeps the copy: the event's, the dossier's, else the caller's own."""
+    scope = scope_of(session.sync_session)
+    for agency_id in (event.agency_id, dossier.agency_id):
+        if scope.allows(dossier.province_id, agency_id):
+            return agency_id
+    return min(scope.agency_ids)
+
+
+async def issue(
+    session: AsyncSession,
+    dossier: Dossier,
+    number: int,
+    calendar: WorkingCalendar | None = None,
+) -> IssuedSlip | None:
+    """The slip `number` as issued for its event: the one kept, or issued now (dated by the
+    event, its document built from the dossier as it is). None when it has no event yet."""
+    form = forms.form(number)
+    event = await _event(session, dossier, form)
+    if event is None:
+        return None
+    owner = _owner(session, dossier, event)
+    found = (
+        await session.execute(
+            select(IssuedSlip).where(
+                IssuedSlip.province_id == dossier.province_id,
+                IssuedSlip.agency_id == owner,
+                IssuedSlip.dossier_id == dossier.id,
+                IssuedSlip.number == number,
+                IssuedSlip.event_id == event.id,
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    content = None
+    if form.frozen:
+        facts = await dossier_facts.load(
+            session, dossier, calendar or WorkingCalendar(), number=number
+        )
+        content = to_content(build(facts, form))
+    slip = IssuedSlip(
+        province_id=dossier.province_id,
+        agency_id=owner,
+        dossier_id=dossier.id,
+        number=number,
+        event_id=event.id,
+        issued_at=aware(event.at),
+        content=content,
+    )
+    session.add(slip)
+    await session.flush()
+    return slip
+
+
+ISSUED_BY: dict[str, list[int]] = {}
+for _form in forms.FORMS.values():
+    for _action in _form.records:
+        ISSUED_BY.setdefault(_action, []).append(_form.number)
+
+
+async def after_transition(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    action: str,
+    from_status: int | None,
+    actor: str,
+) -> None:
+    """Issue the slips this transition records, in its transaction."""
+    for number in ISSUED_BY.get(action, ()):
+        if forms.FORMS[number].exists(dossier):
+            await issue(session, dossier, number)
+
+
+listeners.on_transition(after_transition)
+
+
+def document(slip: IssuedSlip, rebuilt: Document | None) -> Document:
+    """What the issued slip prints: its kept document, or for 06 the one `rebuilt` from the
+    timeline, dated by the issue."""
+    if slip.content is not None:
+        return from_content(slip.content)
+    assert rebuilt is not None  # a form that is not frozen is rebuilt at each print
+    return rebuilt
