@@ -23,7 +23,9 @@ PROJECT = "eiso"
 # 1.1: Step.data_model, Procedure.unique_fields, finished_dossiers.
 # 1.2: finished_dossiers takes the caller (a resolver's info.context), not a Strawberry info;
 #      an info still works.
-CORE_API_VERSION = "1.2"
+# 1.3: ModuleInfo.dossier_events: a hook hears its own module's procedures unless it asks for
+#      "all" (before 1.3 it heard every dossier of the provinces that enabled it).
+CORE_API_VERSION = "1.3"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -55,6 +57,10 @@ class ModuleInfo(_Frozen):
     depends_on: tuple[str, ...] = ()
     # Validates the configuration a province sets when it enables the module.
     config_model: type[BaseModel] | None = None
+    # Which dossiers `eiso_on_dossier_event` hears: "own" (those of this module's procedures,
+    # `event.module == name`) or "all" (every dossier of a province that enabled the module,
+    # e.g. an SMS notifier for every procedure). Since core API 1.3.
+    dossier_events: Literal["own", "all"] = "own"
 
     @field_validator("name")
     @classmethod
