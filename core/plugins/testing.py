@@ -79,6 +79,7 @@ def principal_for(
 
 @dataclasses.dataclass
 class TestProvince:
+    __test__ = False  # a fixture's value, not a test class for pytest to collect
     id: int
     code: str
     modules: frozenset[str]
