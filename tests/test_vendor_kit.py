@@ -75,7 +75,13 @@ async def test_the_kit_drives_a_dossier_from_receipt_to_return_with_hook_deliver
     before = len(plugin.EVENTS)
     assert await eiso_events() == {"vendor_demo": 5}
     heard = plugin.EVENTS[before:]
-    assert [e.data["action"] for e in heard][0] == "received"
+    assert [e.data["action"] for e in heard] == [
+        "received",
+        "assigned",
+        "step_completed",
+        "processed",
+        "returned",
+    ]
     assert {(e.dossier_code, e.module) for e in heard} == {(dossier.code, "vendor_demo")}
     assert heard[-1].to_status == 10
     assert await eiso_events() == {"vendor_demo": 0}  # each event once

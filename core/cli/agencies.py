@@ -100,8 +100,9 @@ def list_agencies(
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """The agencies by province and code: code, name, kind, parent's code and status."""
+    from sqlalchemy import and_
     from sqlalchemy.orm import aliased
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus
 
@@ -109,10 +110,13 @@ def list_agencies(
         parent = aliased(Agency)
         query = (
             select(Province.code, Agency, parent.code)
-            .join(Province, Province.id == Agency.province_id)
+            .join(Province, col(Province.id) == Agency.province_id)
             .outerjoin(
                 parent,
-                (parent.province_id == Agency.province_id) & (parent.id == Agency.parent_id),
+                and_(
+                    col(parent.province_id) == Agency.province_id,
+                    col(parent.id) == Agency.parent_id,
+                ),
             )
             .order_by(Province.code, Agency.code)
         )
