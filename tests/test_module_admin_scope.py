@@ -7,8 +7,10 @@ from __future__ import annotations
 import pytest
 
 from eiso.core.auth.principal import Principal
+from eiso.core.global_ids import encode_id
 from eiso.core.plugins.testing import TestProvince, TokenIssuer
 from eiso.tenants.scope import TenantScope
+from tests.auth_helpers import app_fixtures, make_integration, make_tenant
 
 MODULE = "vendor_demo"
 ENABLE = 'mutation($p: ID) { enableModule(module: "vendor_demo", provinceId: $p) { name } }'
@@ -104,3 +106,25 @@ async def test_without_the_scope_or_bound_to_an_agency_a_client_is_refused(
     agency_bound = client_of(eiso_tokens, mine, agency_id=12345)
     assert code(await switch(eiso_client, ENABLE, agency_bound)) == "FORBIDDEN"
     assert not await sees_module(eiso_client, mine)
+
+
+jwt_app, http = app_fixtures()
+
+
+async def test_a_real_client_token_switches_only_its_own_province(http, resources):
+    """Through the OAuth client-credentials grant and the JWT authenticator, on both stacks.
+    This app loads no module: passing the permission check, the own province's switch meets
+    UNKNOWN_MODULE, while another province's is FORBIDDEN before that."""
+    mine, _agency = await make_tenant(resources)
+    theirs, _their_agency = await make_tenant(resources)
+    client_id, secret = await make_integration(resources, ["modules:admin"], province=mine)
+    grant = {"grant_type": "client_credentials", "scope": "modules:admin"}
+    token = (await http.post("/oauth/token", data=grant, auth=(client_id, secret))).json()
+    headers = {"authorization": f"Bearer {token['access_token']}"}
+
+    own = await switch(http, ENABLE, headers)
+    assert code(own) == "UNKNOWN_MODULE", own
+    other = await switch(http, ENABLE, headers, encode_id("Province", theirs.id, theirs.id))
+    assert code(other) == "FORBIDDEN", other
+    other_off = await switch(http, DISABLE, headers, encode_id("Province", theirs.id, theirs.id))
+    assert code(other_off) == "FORBIDDEN", other_off
