@@ -7,10 +7,15 @@ module belongs to the composition root: nothing in eiso imports it.
 """
 
 from eiso.core.plugins.testing import (
+    KitDossier,
+    KitError,
+    TestAgency,
     TestProvince,
     TokenIssuer,
+    data_of,
     eiso_app,
     eiso_client,
+    eiso_events,
     eiso_plugins,
     eiso_province,
     eiso_registry,
@@ -20,10 +25,15 @@ from eiso.core.plugins.testing import (
 )
 
 __all__ = [
+    "KitDossier",
+    "KitError",
+    "TestAgency",
     "TestProvince",
     "TokenIssuer",
+    "data_of",
     "eiso_app",
     "eiso_client",
+    "eiso_events",
     "eiso_plugins",
     "eiso_province",
     "eiso_registry",

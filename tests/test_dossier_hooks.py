@@ -30,10 +30,12 @@ from tests.test_dossier_engine import REGISTRY, enable_test_module, receive
 
 
 class HookModule:
-    """A module recording the events its hook gets; `fail` makes the hook raise."""
+    """A module recording the events its hook gets; `fail` makes the hook raise. It has no
+    procedure of its own, so it asks for every dossier (`dossier_events="all"`) unless
+    `events="own"`."""
 
-    def __init__(self, name: str, fail: bool = False) -> None:
-        self.name, self.fail = name, fail
+    def __init__(self, name: str, fail: bool = False, events: str = "all") -> None:
+        self.name, self.fail, self.events = name, fail, events
         self.calls: list = []
         self.stuck: asyncio.Event | None = None  # set: the hook hangs until the worker dies
         self.entered = asyncio.Event()
@@ -45,6 +47,7 @@ class HookModule:
             title=LocalizedText(vi="Mô-đun nghe sự kiện", en="Listener"),
             version="1.0",
             sector="test",
+            dossier_events=self.events,
         )
 
     @hookimpl
@@ -152,6 +155,21 @@ async def test_hook_runs_once_and_only_for_provinces_that_enabled_it(resources):
     # A second pass (a restarted worker) delivers nothing again.
     assert await HookWorkers(resources, registry).run_once() == {module.name: 0}
     assert len(module.calls) == 2
+
+
+async def test_a_hook_hears_its_own_procedures_unless_it_asks_for_all(resources):
+    """The test procedure belongs to `test_proc`: a module left at "own" (the default) hears
+    none of its dossiers, one asking for "all" hears them; both are on in the province."""
+    own = HookModule("hooks_" + unique_code().lower(), events="own")
+    everything = listener()
+    registry = modules(own, everything)
+    agency = await agency_with(resources, [own.name, everything.name])
+    [code] = await transitions(resources, agency)
+    await relay(resources).drain()
+
+    assert await HookWorkers(resources, registry).run_once() == {own.name: 0, everything.name: 2}
+    assert own.calls == []
+    assert {(e.dossier_code, e.module) for e in everything.calls} == {(code, None)}
 
 
 async def test_a_raising_hook_is_logged_with_its_name_and_others_still_run(resources, caplog):

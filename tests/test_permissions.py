@@ -37,8 +37,16 @@ OPERATIONS = {
         " { created } }",
         ADMINS,
     ),
-    "enableModule": ('mutation { enableModule(module: "probe_module") { name } }', ADMINS),
-    "disableModule": ('mutation { disableModule(module: "probe_module") { name } }', ADMINS),
+    # Clients with modules:admin pass the rule; which province they may switch (their own
+    # only) is tests/test_module_admin_scope.py's.
+    "enableModule": (
+        'mutation { enableModule(module: "probe_module") { name } }',
+        {*ADMINS, "client"},
+    ),
+    "disableModule": (
+        'mutation { disableModule(module: "probe_module") { name } }',
+        {*ADMINS, "client"},
+    ),
     "activeModules": ("{ activeModules }", "everyone"),
     "procedures": ("{ procedures(first: 1) { totalCount } }", "everyone"),
     "procedure": ('{ procedure(code: "none") { code } }', "everyone"),

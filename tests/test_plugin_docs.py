@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import inspect
+import os
 import pathlib
 import re
+import subprocess
 import sys
+import textwrap
 import types
 
 import pytest
@@ -88,3 +91,41 @@ def test_every_documented_example_works(hook):
         assert all(isinstance(p, Procedure) for p in result)
     if hook.startswith("eiso_graphql_"):
         assert hasattr(result, "__strawberry_definition__")
+
+
+def test_every_public_sdk_name_is_documented():
+    from eiso.core import sdk
+
+    missing = [name for name in sdk.__all__ if f"`{name}" not in DOCS]
+    assert not missing, f"docs/plugins.md does not name {missing}"
+    public = {n for n in vars(sdk) if not n.startswith("_") and n not in {"annotations"}}
+    imported_helpers = {"Any", "Sequence", "run_finished_dossiers"}
+    assert public - imported_helpers == set(sdk.__all__), "list every public name in __all__"
+
+
+def kit_example() -> str:
+    """The complete kit test of docs/plugins.md (the python block after `<!-- kit-example -->`),
+    without the list item's indentation."""
+    start = DOCS.index("<!-- kit-example -->")
+    block = re.search(r"```python\n(.*?)```", DOCS[start:], re.DOTALL)
+    assert block, "no python block after <!-- kit-example -->"
+    return textwrap.dedent(block.group(1))
+
+
+def test_the_documented_kit_example_passes_as_a_vendor_runs_it(tmp_path):
+    """In a folder of its own (no eiso conftest), with only `asyncio_mode = "auto"` set, as
+    the docs tell a vendor: the kit comes from eiso's pytest11 entry point."""
+    pytest.importorskip("eiso_vendor_demo")  # the sample module (make .venv/.test-plugin)
+    (tmp_path / "test_vendor_demo.py").write_text(kit_example(), encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\nasyncio_mode = "auto"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EISO_", "PYTEST_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "2 passed" in done.stdout

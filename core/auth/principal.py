@@ -26,6 +26,8 @@ SCOPES = (
     "qms:read",
     "qms:write",
     "reports:read",
+    # Switch modules (enableModule / disableModule) of the client's own province only.
+    "modules:admin",
 )
 
 

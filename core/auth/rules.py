@@ -41,6 +41,7 @@ QMS_READ = Rule(clients=True, client_scope="qms:read")
 DOC_KEEPERS = frozenset({Role.iso_secretary, Role.leader, Role.province_admin})
 NC_KEEPERS = frozenset({Role.iso_secretary, Role.leader, Role.auditor})
 AUDITORS = frozenset({Role.auditor, Role.iso_secretary})
+MODULES_ADMIN = "modules:admin"
 
 RULES: dict[str, Rule] = {
     "version": PUBLIC,
@@ -56,8 +57,9 @@ RULES: dict[str, Rule] = {
     "agency": Rule(clients=True, client_scope="tenants:read"),
     "modules": AUTHENTICATED,
     "onboardAgencies": Rule(roles=ADMINS),
-    "enableModule": Rule(roles=ADMINS),
-    "disableModule": Rule(roles=ADMINS),
+    # Clients with modules:admin too, for their own province (activation.switch_module checks).
+    "enableModule": Rule(roles=ADMINS, clients=True, client_scope=MODULES_ADMIN),
+    "disableModule": Rule(roles=ADMINS, clients=True, client_scope=MODULES_ADMIN),
     "activeModules": PUBLIC,
     # Dossiers: the agency's officers and leaders act; clients need dossiers:read / dossiers:write.
     "procedures": PUBLIC,
@@ -201,6 +203,22 @@ def require_principal(principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthenticated("Authentication required", "Cần đăng nhập")
     return principal
+
+
+def may_switch_modules(principal: Principal, province_id: int) -> bool:
+    """The national administrator; the province's own administrator; or an integration client
+    bound to that very province (not to one of its agencies) with the modules:admin scope."""
+    if principal.has_role(Role.national_admin):
+        return True
+    if principal.has_role(Role.province_admin):
+        return principal.province_id == province_id
+    return (
+        not principal.roles
+        and principal.has_scope(MODULES_ADMIN)
+        and principal.province_id == province_id
+        and principal.tenant.kind == "province"
+        and principal.tenant.allows(province_id, None)
+    )
 
 
 def require_province_admin(principal: Principal | None, province_id: int) -> Principal:

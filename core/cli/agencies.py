@@ -1,4 +1,5 @@
-"""`eiso agencies import`: bulk onboarding from CSV or JSON, with a progress bar."""
+"""`eiso agencies import`: bulk onboarding from CSV or JSON, with a progress bar;
+`eiso agencies list`: the agencies and their codes (what a receipt, a test or a script names)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import change_as_nation, cli_actor, fail, run_with_resources
+from eiso.core.cli.common import (
+    change_as_nation,
+    cli_actor,
+    echo_json,
+    fail,
+    province_option,
+    run_as_nation,
+    run_with_resources,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,6 +92,59 @@ def import_agencies(
                 f"  {account.agency_code}: {account.username} {account.email or ''}".rstrip(),
                 err=True,
             )
+
+
+@app.command("list")
+def list_agencies(
+    province: str | None = typer.Option(None, "--province", help="only this province's code"),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The agencies by province and code: code, name, kind, parent's code and status."""
+    from sqlalchemy import and_
+    from sqlalchemy.orm import aliased
+    from sqlmodel import col, select
+
+    from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus
+
+    async def work(session: AsyncSession, _resources: Resources) -> list[dict[str, object]]:
+        parent = aliased(Agency)
+        query = (
+            select(Province.code, Agency, parent.code)
+            .join(Province, col(Province.id) == Agency.province_id)
+            .outerjoin(
+                parent,
+                and_(
+                    col(parent.province_id) == Agency.province_id,
+                    col(parent.id) == Agency.parent_id,
+                ),
+            )
+            .order_by(Province.code, Agency.code)
+        )
+        if province is not None:
+            query = query.where(Agency.province_id == (await province_option(session, province)).id)
+        return [
+            {
+                "province": province_code,
+                "code": agency.code,
+                "name": agency.name,
+                "kind": AgencyKind(agency.kind).value,
+                "parent": parent_code,
+                "status": TenantStatus(agency.status).value,
+            }
+            for province_code, agency, parent_code in (await session.execute(query)).all()
+        ]
+
+    rows = run_as_nation(work)
+    if json_output:
+        echo_json(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("province", "code", "name", "kind", "parent", "status")
+    for row in rows:
+        table.add_row(*(str(row[key] or "") for key in row))
+    Console().print(table)
 
 
 # The help is one line of `eiso agencies --help`: longer than a line of code.

@@ -4,10 +4,12 @@ Each loaded module that implements the hook has its own named stream reader (`ho
 with its cursor and deduplication in Redis (infra/stream_reader.py). The hook is called after
 the transition committed (the event comes from the transactional outbox through the relay), in
 a background task, so it never slows the transition down; and only for events of provinces
-that have the module enabled when the event is delivered. One exception: an event of a dossier
-of the module's own procedure (the catalogue's owner), in a province that has switched the
-module off, is kept (a Redis sorted set per reader and province) and handed to the hook, in
-order and before any newer event of that province, once the province switches it on again.
+that have the module enabled when the event is delivered, and only events of dossiers of the
+module's own procedures unless its `ModuleInfo.dossier_events` is "all". One exception: an
+event of a dossier of the module's own procedure (the catalogue's owner), in a province that
+has switched the module off, is kept (a Redis sorted set per reader and province) and handed
+to the hook, in order and before any newer event of that province, once the province switches
+it on again.
 Receipts of its procedures are refused while it is off (MODULE_DISABLED), so these are the
 moves of dossiers already in flight. Events of other modules' procedures while it is off are
 not kept: a module hears the provinces that have it on.
@@ -116,6 +118,9 @@ class HookRunner:
         # A blocking read must end well before the lease needs renewing by the reader itself.
         self.block_ms = min(block_ms, int(lease_ttl * 1000 / 3))
         self.retry_after = retry_after
+        info = registry.records[module].info
+        # "own" (the default): events of other modules' procedures are read and passed over.
+        self.hears_all = info is not None and info.dossier_events == "all"
         self.called = 0  # events handed to the hook by this runner
 
     async def deliver(self, event: StreamEvent) -> None:
@@ -130,6 +135,8 @@ class HookRunner:
                 extra={"plugin": self.module},
             )
             return
+        if payload.module != self.module and not self.hears_all:
+            return  # another module's dossier: not asked for
         # Enablement is read at delivery (one Redis GET, cached per province); a database
         # error here raises before the hook runs, and the event is retried.
         enabled = await self.active.for_province(self.resources, payload.province_id)

@@ -38,7 +38,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, Session, object_session
 from sqlmodel import col
 
-from eiso.core.auth.principal import Principal, Role
+from eiso.core.auth.principal import Principal
+from eiso.core.auth.rules import may_switch_modules
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
 from eiso.core.plugins.registry import GROUP, PluginRegistry
@@ -347,13 +348,12 @@ async def switch_module(
         raise Forbidden(
             "Sign in to change modules", "Hãy đăng nhập để thay đổi mô-đun", code="UNAUTHENTICATED"
         )
-    allowed = principal.has_role(Role.national_admin) or (
-        principal.has_role(Role.province_admin) and principal.province_id == province_id
-    )
-    if not allowed:
+    if not may_switch_modules(principal, province_id):
         raise Forbidden(
-            "Only the province's administrator may switch its modules",
-            "Chỉ quản trị viên của tỉnh mới được bật/tắt mô-đun",
+            "Only the province's administrator (or its client with modules:admin) may switch"
+            " its modules",
+            "Chỉ quản trị viên của tỉnh (hoặc ứng dụng tích hợp của tỉnh có phạm vi"
+            " modules:admin) mới được bật/tắt mô-đun",
         )
     if module not in registry.names():
         raise DomainError(

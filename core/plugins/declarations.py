@@ -26,6 +26,8 @@ PROJECT = "eiso"
 # 1.3: TimeLimit units same_working_day and calendar_days (Civil Code; "days" is read as
 #      calendar_days), no global cut-off (only TimeLimit.cutoff), Procedure.counting
 #      (clock stops, extensions, supplements per stage).
+#      ModuleInfo.dossier_events: a hook hears its own module's procedures unless it asks for
+#      "all" (before 1.3 it heard every dossier of the provinces that enabled it).
 CORE_API_VERSION = "1.3"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -58,6 +60,10 @@ class ModuleInfo(_Frozen):
     depends_on: tuple[str, ...] = ()
     # Validates the configuration a province sets when it enables the module.
     config_model: type[BaseModel] | None = None
+    # Which dossiers `eiso_on_dossier_event` hears: "own" (those of this module's procedures,
+    # `event.module == name`) or "all" (every dossier of a province that enabled the module,
+    # e.g. an SMS notifier for every procedure). Since core API 1.3.
+    dossier_events: Literal["own", "all"] = "own"
 
     @field_validator("name")
     @classmethod

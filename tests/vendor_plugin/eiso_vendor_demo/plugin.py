@@ -54,7 +54,10 @@ def eiso_module() -> ModuleInfo:
         title=LocalizedText(vi="Đăng ký hộ kinh doanh (mẫu)", en="Household business (sample)"),
         version="0.3.0",
         sector="business_registration",
-        core_api=">=1.0,<2",
+        core_api=">=1.3,<2",
+        # Like an SMS notifier, it listens to every dossier of the provinces that enabled it,
+        # not only those of its own procedure (the default, "own").
+        dossier_events="all",
     )
 
 
