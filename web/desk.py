@@ -333,9 +333,13 @@ async def counter(request: Request) -> Response:
         "chosen": None,
         "desk": DESK,
     }
-    chosen = next((p for p in procedures if p["code"] == code), None)
-    if chosen is None:
+    if not any(p["code"] == code for p in procedures):
         return render(request, "desk_counter.html", page)
+    variables = {"province": agency["province"]["code"], "procedure": code}
+    try:
+        chosen = (await run(request, "ProcedurePage", variables, token=token))["procedure"]
+    except OperationFailed as error:
+        return failed(request, error)
     form = chosen["form"] or {}
     sections = {
         "applicant": (form.get("applicant") or {}).get("fields", []),

@@ -50,7 +50,8 @@ _FLOW = "desk_flow"  # the pending sign-in: state, PKCE verifier, where to go af
 _SID = "desk_sid"  # the id of the tokens kept in Redis
 _LIFETIME = 7200  # as long as the page session (core/app.py, cookie eiso_web)
 _REFRESH_MARGIN = 30  # seconds before expiry an access token is refreshed
-_registered: set[tuple[str, str]] = set()  # (redirect_uri, secret hash) known good here
+# (database, redirect_uri, secret hash) known registered: no database round trip per sign-in.
+_registered: set[tuple[str, str, str]] = set()
 
 
 def client_secret(resources: Resources) -> str:
@@ -64,7 +65,8 @@ async def ensure_client(resources: Resources, redirect_uri: str) -> None:
     callback: with EISO_ISSUER set (production) there is one; in dev and test the issuer is
     the address the request came to, so each address the desk is reached at is added."""
     secret = client_secret(resources)
-    marker = (redirect_uri, hashlib.sha256(secret.encode()).hexdigest())
+    database = str(resources.settings.database_url)
+    marker = (database, redirect_uri, hashlib.sha256(secret.encode()).hexdigest())
     if marker in _registered:
         return
     async with resources.session(TenantScope.nation()) as session, session.begin():
