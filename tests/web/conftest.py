@@ -94,3 +94,10 @@ async def officers(resources, places) -> tuple[str, str]:
     first = await make_user(resources, "officer", agency=a.agency)
     second = await make_user(resources, "officer", agency=b.agency)
     return first.username, second.username
+
+
+@pytest_asyncio.fixture
+async def desk_site(desk_app) -> AsyncIterator[str]:
+    """The desk's app on a real socket (its own token verification)."""
+    async with served(desk_app) as ws_url:
+        yield ws_url.replace("ws://", "http://", 1).removesuffix("/graphql")
