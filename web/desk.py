@@ -139,6 +139,9 @@ def queue_filter(query: dict[str, str]) -> dict[str, Any]:
         chosen["procedureCode"] = query["procedure"][:64]
     if query.get("q"):
         chosen["search"] = query["q"].strip()[:64]
+    if query.get("due") == "1":  # due within a working day (the overdue ones too)
+        moment = WorkingCalendar().add_working_hours(dt.datetime.now(dt.UTC), _HOURS_PER_DAY)
+        chosen["dueBefore"] = moment.isoformat()
     for name, key, end in (("receivedFrom", "from", False), ("receivedTo", "to", True)):
         moment = _period(query.get(key, ""), end)
         if moment:
@@ -151,7 +154,13 @@ async def queue(request: Request) -> Response:
     if isinstance(token, Response):
         return token
     query = dict(request.query_params.items())
-    variables: dict[str, Any] = {"filter": queue_filter(query) or None, "first": PAGE_SIZE}
+    chosen = queue_filter(query)
+    if query.get("mine") == "1":  # the officer's own: assigned to them
+        try:
+            chosen["assignee"] = (await run(request, "DeskMe", token=token))["me"]["subject"]
+        except OperationFailed as error:
+            return failed(request, error)
+    variables: dict[str, Any] = {"filter": chosen or None, "first": PAGE_SIZE}
     if query.get("before"):
         variables.update(first=None, last=PAGE_SIZE, before=query["before"][:200])
     elif query.get("after"):
@@ -165,8 +174,6 @@ async def queue(request: Request) -> Response:
         {**edge["node"], "left": time_left(edge["node"]["appointmentAt"], now)}
         for edge in data["dossiers"]["edges"]
     ]
-    if query.get("due") == "1":  # due within a working day, on this page of the queue
-        rows = [r for r in rows if r["left"] and (r["left"]["within_day"] or r["left"]["late"])]
     counts = [
         (key, data[key]["totalCount"])
         for key in (

@@ -111,6 +111,9 @@ async def test_queue_dossier_moves_and_isolation(desk_web, desk_app, places, off
     assert code in found.text
     none = await desk_web.get("/ban-lam-viec", params={"status": "RETURNED", "q": code})
     assert f">{code}</a>" not in none.text and "Không có hồ sơ nào phù hợp." in none.text
+    for asked in ({"mine": "1"}, {"due": "1"}):  # nobody's assigned, no clock runs yet
+        narrowed = await desk_web.get("/ban-lam-viec", params=asked)
+        assert narrowed.status_code == 200 and f">{code}</a>" not in narrowed.text
     link = dossier_link(html, code)
     page = await desk_web.get(link)
     assert page.status_code == 200
