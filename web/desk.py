@@ -140,8 +140,8 @@ def queue_filter(query: dict[str, str]) -> dict[str, Any]:
     if query.get("q"):
         chosen["search"] = query["q"].strip()[:64]
     if query.get("due") == "1":  # due within a working day (the overdue ones too)
-        moment = WorkingCalendar().add_working_hours(dt.datetime.now(dt.UTC), _HOURS_PER_DAY)
-        chosen["dueBefore"] = moment.isoformat()
+        due = WorkingCalendar().add_working_hours(dt.datetime.now(dt.UTC), _HOURS_PER_DAY)
+        chosen["dueBefore"] = due.isoformat()
     for name, key, end in (("receivedFrom", "from", False), ("receivedTo", "to", True)):
         moment = _period(query.get(key, ""), end)
         if moment:

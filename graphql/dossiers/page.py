@@ -182,9 +182,7 @@ def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
         found.append(col(Dossier.assignee) == bindparam("assignee"))
     if "due_before" in given:
         found.append(col(Dossier.appointment_at) < bindparam("due_before"))
-        found.append(
-            col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
-        )
+        found.append(_running())
     if "search_low" in given:
         # "bn00.001-2611" finds "BN00.001-261120-0001": a prefix of the computed `code_folded`,
         # compared so that an index serves it under row-level security
@@ -203,10 +201,15 @@ def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
     return select(*COLUMNS).where(*found)
 
 
+def _running() -> ColumnElement[bool]:
+    """The clock runs (its statuses as literals, which PostgreSQL's partial index matches)."""
+    return col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
+
+
 def _late() -> ColumnElement[bool]:
     # The statuses are rendered as literals so PostgreSQL can match the partial index
     # `ix_dossiers_agency_late` (its predicate: was_late OR status IN RUNNING).
-    running = col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
+    running = _running()
     appointment_at = col(Dossier.appointment_at)
     now = bindparam("now", type_=_TABLE.appointment_at.type)
     overdue = and_(appointment_at.is_not(None), appointment_at < now, running)
