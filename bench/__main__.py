@@ -1,6 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
 from bench import (
+    desk_bench,
     dossier_bench,
     event_fanout,
     figures_bench,
@@ -26,3 +27,4 @@ if __name__ == "__main__":
     dossier_bench.main()
     node_bench.main([])
     web_bench.main([])
+    desk_bench.main([])
