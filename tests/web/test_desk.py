@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -16,7 +17,9 @@ from tests.auth_helpers import login_form
 from tests.web.support import GOOD_FORM, PROC, keys_of, submit, token_of
 
 
-async def sign_in(http: httpx.AsyncClient, username: str, target: str = "/ban-lam-viec") -> str:
+async def sign_in(
+    http: httpx.AsyncClient, username: str, target: str = "/ban-lam-viec", expect: int = 200
+) -> str:
     """Follow the desk's sign-in as a browser does; returns the page it lands on."""
     start = await http.get(target)
     assert start.status_code == 303
@@ -37,7 +40,7 @@ async def sign_in(http: httpx.AsyncClient, username: str, target: str = "/ban-la
     assert landed.status_code == 303, landed.text
     assert landed.headers["location"] == target
     page = await http.get(target)
-    assert page.status_code == 200, page.text
+    assert page.status_code == expect, page.text
     return page.text
 
 
@@ -196,3 +199,49 @@ def test_moves_follow_the_status():
 @pytest.mark.parametrize("query", [{"status": "bogus"}, {"from": "not a date"}])
 def test_queue_filter_leaves_out_what_it_does_not_know(query):
     assert desk.queue_filter(query) == {}
+
+
+def _session_of(http: httpx.AsyncClient) -> dict:
+    import base64
+
+    return json.loads(base64.b64decode(http.cookies["eiso_web"].split(".")[0] + "=="))
+
+
+async def test_an_expiring_token_is_refreshed_server_side(desk_web, desk_app, places, officers):
+    await sign_in(desk_web, officers[0])
+    resources = desk_app.state.resources
+    key = desk_auth._key(resources, _session_of(desk_web)["desk_sid"])
+    kept = json.loads(await resources.redis.get(key))
+    await resources.redis.set(key, json.dumps({**kept, "expires_at": 0}))
+    page = await desk_web.get("/ban-lam-viec")
+    assert page.status_code == 200 and "Hàng đợi hồ sơ" in page.text
+    renewed = json.loads(await resources.redis.get(key))
+    assert renewed["access_token"] != kept["access_token"]
+    assert renewed["refresh_token"] != kept["refresh_token"]  # rotated on use
+
+
+async def test_counter_needs_an_agency(desk_web, desk_app, places):
+    from tests.auth_helpers import make_user
+
+    a, _ = places
+    province_admin = await make_user(
+        desk_app.state.resources,
+        "province_admin",
+        province=SimpleNamespace(code=a.province_code),
+    )
+    html = await sign_in(desk_web, province_admin.username, "/ban-lam-viec/tiep-nhan", 403)
+    assert "chỉ cán bộ của một cơ quan" in html
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes"),
+    [
+        ("/ban-lam-viec?status=NEW", "/ban-lam-viec?status=NEW"),
+        ("https://evil.example/ban-lam-viec", "/ban-lam-viec"),
+        ("//evil.example/ban-lam-viec", "/ban-lam-viec"),
+        ("/tra-cuu", "/ban-lam-viec"),
+        (None, "/ban-lam-viec"),
+    ],
+)
+def test_after_sign_in_only_a_desk_path(asked, goes):
+    assert desk_auth._safe_next(asked) == goes
