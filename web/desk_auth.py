@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2 import OAuth2Error
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -69,6 +70,14 @@ async def ensure_client(resources: Resources, redirect_uri: str) -> None:
     marker = (database, redirect_uri, hashlib.sha256(secret.encode()).hexdigest())
     if marker in _registered:
         return
+    try:
+        await _register(resources, redirect_uri, secret)
+    except IntegrityError:  # another worker registered it at the same moment: add to theirs
+        await _register(resources, redirect_uri, secret)
+    _registered.add(marker)
+
+
+async def _register(resources: Resources, redirect_uri: str, secret: str) -> None:
     async with resources.session(TenantScope.nation()) as session, session.begin():
         row = await session.get(Client, CLIENT_ID, with_for_update=True)
         if row is None:
@@ -83,7 +92,6 @@ async def ensure_client(resources: Resources, redirect_uri: str) -> None:
             row.redirect_uris = [*row.redirect_uris, redirect_uri]
         if row.secret_hash is None or not verify_password(row.secret_hash, secret):
             row.secret_hash = hash_password(secret)  # EISO_SECRET_KEY changed, or first run
-    _registered.add(marker)
 
 
 def _oauth(request: Request, base: str, **kwargs: Any) -> AsyncOAuth2Client:
