@@ -245,3 +245,26 @@ async def test_counter_needs_an_agency(desk_web, desk_app, places):
 )
 def test_after_sign_in_only_a_desk_path(asked, goes):
     assert desk_auth._safe_next(asked) == goes
+
+
+async def test_queue_pages_with_the_cursors(desk_web, places, officers, monkeypatch):
+    import html as html_lib
+
+    monkeypatch.setattr(desk, "PAGE_SIZE", 1)
+    a, _ = places
+    older, newer = await online_dossier(desk_web, a), await online_dossier(desk_web, a)
+    first = await sign_in(desk_web, officers[0], f"/ban-lam-viec?q={newer[:-4]}")
+
+    def shown(page: str) -> list[str]:
+        return re.findall(r'href="/ban-lam-viec/ho-so/[^"]+">([^<]+)<', page)
+
+    def link(page: str, name: str) -> str:
+        found = re.search(rf'<a href="(\?[^"]+)">{name}</a>', page)
+        assert found, page
+        return "/ban-lam-viec" + html_lib.unescape(found.group(1))
+
+    assert shown(first) == [newer]
+    second = (await desk_web.get(link(first, "Trang sau"))).text
+    assert shown(second) == [older]
+    back = (await desk_web.get(link(second, "Trang trước"))).text
+    assert shown(back) == [newer]
