@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
-import tempfile
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.web_bench import _call, _scope, _timed
+from bench.web_bench import _call, _scope, _timed, bench_app
 
 DOSSIERS = 50
 PASSWORD = "mật-khẩu-đo-lường-1"
@@ -108,98 +106,72 @@ async def _sign_in(app: Any, base: str) -> str:
 async def bench(requests: int, rounds: int) -> dict[str, float]:
     from starlette.requests import Request
 
-    from eiso.core.app import create_app
-    from eiso.core.plugins.registry import PluginRegistry
-    from eiso.core.resources import Resources
-    from eiso.core.settings import load_settings
-    from eiso.graphql.schema import bundled_sources
-    from eiso.infra import migrate
     from eiso.web.desk_auth import access_token
     from eiso.web.run import run
 
     base = "http://eiso.example"
-    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        migrate.upgrade(url)
-        settings = load_settings(
-            env="dev",  # the session cookie without Secure: the bench speaks plain HTTP
-            secret_key="bench-" + "x" * 32,
-            issuer=base,
-            database_url=url,
-            log_level="WARNING",
-            plugins=[],
-        )
-        resources = Resources.open(settings)
-        registry = PluginRegistry.load(sources=bundled_sources())
-        app = create_app(settings, resources, plugins=registry)
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
-        try:
-            _, ids = await _agency_with_dossiers(resources, registry)
-            cookie = await _sign_in(app, base)
+    # The session cookie without Secure (env dev): the benchmark speaks plain HTTP.
+    async with bench_app(env="dev", issuer=base) as (app, resources, registry):
+        _, ids = await _agency_with_dossiers(resources, registry)
+        cookie = await _sign_in(app, base)
 
-            def scope(path: str) -> dict[str, Any]:
-                made = _scope("GET", path)
-                made["headers"] = [*made["headers"], (b"cookie", cookie.encode())]
-                made["app"] = app
-                return made
+        def scope(path: str) -> dict[str, Any]:
+            made = _scope("GET", path)
+            made["headers"] = [*made["headers"], (b"cookie", cookie.encode())]
+            made["app"] = app
+            return made
 
-            # The session middleware's view of the cookie, as the page's handler gets it.
-            probe: dict[str, Any] = {}
+        # The session middleware's view of the cookie, as the page's handler gets it.
+        probe: dict[str, Any] = {}
 
-            async def capture(s: Any, r: Any, send: Any) -> None:
-                probe["token"] = await access_token(Request(s, r))
+        async def capture(s: Any, r: Any, send: Any) -> None:
+            probe["token"] = await access_token(Request(s, r))
 
-            from starlette.middleware.sessions import SessionMiddleware
+        from starlette.middleware.sessions import SessionMiddleware
 
-            await SessionMiddleware(
-                capture,
-                secret_key=settings.secret_key.get_secret_value(),
-                session_cookie="eiso_web",
-            )(scope("/ban-lam-viec"), None, None)
-            token = probe["token"]
-            if token is None:
-                raise SystemExit("no token kept for the signed-in session")
-            queue_vars = {"filter": None, "first": 20}
+        await SessionMiddleware(
+            capture,
+            secret_key=resources.settings.secret_key.get_secret_value(),
+            session_cookie="eiso_web",
+        )(scope("/ban-lam-viec"), None, None)
+        token = probe["token"]
+        if token is None:
+            raise SystemExit("no token kept for the signed-in session")
+        queue_vars = {"filter": None, "first": 20}
 
-            async def queue_alone() -> Any:
-                return await run(
-                    Request(scope("/ban-lam-viec")), "DeskQueue", queue_vars, token=token
-                )
+        async def queue_alone() -> Any:
+            return await run(Request(scope("/ban-lam-viec")), "DeskQueue", queue_vars, token=token)
 
-            got = await run(Request(scope("/ban-lam-viec")), "DeskQueue", queue_vars, token=token)
-            if got["dossiers"]["totalCount"] != len(ids):
-                raise SystemExit(f"the queue shows {got['dossiers']['totalCount']} dossiers")
-            gid = got["dossiers"]["edges"][0]["node"]["id"]
+        got = await run(Request(scope("/ban-lam-viec")), "DeskQueue", queue_vars, token=token)
+        if got["dossiers"]["totalCount"] != len(ids):
+            raise SystemExit(f"the queue shows {got['dossiers']['totalCount']} dossiers")
+        gid = got["dossiers"]["edges"][0]["node"]["id"]
 
-            async def dossier_alone() -> Any:
-                return await run(Request(scope("/x")), "DeskDossier", {"id": gid}, token=token)
+        async def dossier_alone() -> Any:
+            return await run(Request(scope("/x")), "DeskDossier", {"id": gid}, token=token)
 
-            async def queue_page() -> tuple[int, bytes]:
-                return await _call(app, scope("/ban-lam-viec"))
+        async def queue_page() -> tuple[int, bytes]:
+            return await _call(app, scope("/ban-lam-viec"))
 
-            async def dossier_page() -> tuple[int, bytes]:
-                return await _call(app, scope(f"/ban-lam-viec/ho-so/{gid}"))
+        async def dossier_page() -> tuple[int, bytes]:
+            return await _call(app, scope(f"/ban-lam-viec/ho-so/{gid}"))
 
-            for target, marker in ((queue_page, b"queue"), (dossier_page, b"move-")):
-                status, html = await target()
-                if status != 200 or marker not in html:
-                    raise SystemExit(f"a page failed: {status} {html[:300]!r}")
-            targets = {
-                "DeskQueue alone": queue_alone,
-                "queue page": queue_page,
-                "DeskDossier alone": dossier_alone,
-                "dossier page": dossier_page,
-            }
-            results: dict[str, list[float]] = {name: [] for name in targets}
-            for target in targets.values():  # warm-up
-                await _timed(target, max(requests // 10, 1))
-            for _ in range(rounds):
-                for name, target in targets.items():
-                    results[name].append(await _timed(target, requests))
-        finally:
-            await lifespan.__aexit__(None, None, None)
-            await resources.close()
+        for target, marker in ((queue_page, b"queue"), (dossier_page, b"move-")):
+            status, html = await target()
+            if status != 200 or marker not in html:
+                raise SystemExit(f"a page failed: {status} {html[:300]!r}")
+        targets = {
+            "DeskQueue alone": queue_alone,
+            "queue page": queue_page,
+            "DeskDossier alone": dossier_alone,
+            "dossier page": dossier_page,
+        }
+        results: dict[str, list[float]] = {name: [] for name in targets}
+        for target in targets.values():  # warm-up
+            await _timed(target, max(requests // 10, 1))
+        for _ in range(rounds):
+            for name, target in targets.items():
+                results[name].append(await _timed(target, requests))
     return _report(results, requests, rounds)
 
 
