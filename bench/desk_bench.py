@@ -17,15 +17,12 @@ Target: each page at most 1.5x its operation alone.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import statistics
 import urllib.parse
 from typing import Any
 
 import httpx
 
-from bench.web_bench import _call, _scope, _timed, bench_app
+from bench.web_bench import _call, _scope, _timed, bench_app, cli, report
 
 DOSSIERS = 50
 PASSWORD = "mật-khẩu-đo-lường-1"
@@ -172,27 +169,15 @@ async def bench(requests: int, rounds: int) -> dict[str, float]:
         for _ in range(rounds):
             for name, target in targets.items():
                 results[name].append(await _timed(target, requests))
-    return _report(results, requests, rounds)
+    return report("officer's desk pages", results, requests, rounds, _baseline)
 
 
-def _report(results: dict[str, list[float]], requests: int, rounds: int) -> dict[str, float]:
-    print(f"officer's desk pages, in-process, {requests} requests x {rounds} rounds, medians")
-    medians = {name: statistics.median(runs) for name, runs in results.items()}
-    for name, seconds in medians.items():
-        baseline = medians[("DeskQueue" if "queue" in name.lower() else "DeskDossier") + " alone"]
-        print(
-            f"  {name:18s} {seconds * 1e6:9.1f} µs CPU/req {1 / seconds:7.0f} req/CPU s "
-            f"{seconds / baseline:5.2f}x its operation alone"
-        )
-    return medians
+def _baseline(name: str) -> str:
+    return ("DeskQueue" if "queue" in name.lower() else "DeskDossier") + " alone"
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    asyncio.run(bench(args.requests, args.rounds))
+    cli(argv, __doc__ or "", bench, 200, 3)
 
 
 if __name__ == "__main__":

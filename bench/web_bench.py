@@ -200,27 +200,45 @@ async def bench(requests: int, rounds: int) -> dict[str, float]:
         for _ in range(rounds):
             for name, target in targets.items():
                 results[name].append(await _timed(target, requests))
-    return _report(results, requests, rounds)
+    return report("web lookup page", results, requests, rounds)
 
 
-def _report(results: dict[str, list[float]], requests: int, rounds: int) -> dict[str, float]:
-    print(f"web lookup page, in-process, {requests} requests x {rounds} rounds, medians")
+def report(
+    title: str,
+    results: dict[str, list[float]],
+    requests: int,
+    rounds: int,
+    baseline_of: Callable[[str], str] = lambda _name: "operation alone",
+) -> dict[str, float]:
+    """The medians of the rounds, each target against its baseline (`baseline_of`)."""
+    print(f"{title}, in-process, {requests} requests x {rounds} rounds, medians")
     medians = {name: statistics.median(runs) for name, runs in results.items()}
-    baseline = medians["operation alone"]
     for name, seconds in medians.items():
+        baseline = baseline_of(name)
         print(
-            f"  {name:18s} {seconds * 1e6:8.1f} µs CPU/req {1 / seconds:7.0f} req/CPU s "
-            f"{seconds / baseline:5.2f}x the operation alone"
+            f"  {name:18s} {seconds * 1e6:9.1f} µs CPU/req {1 / seconds:7.0f} req/CPU s "
+            f"{seconds / medians[baseline]:5.2f}x {baseline}"
         )
     return medians
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
+def cli(
+    argv: list[str] | None,
+    doc: str,
+    bench: Callable[[int, int], Awaitable[dict[str, float]]],
+    requests: int,
+    rounds: int,
+) -> None:
+    """`--requests` and `--rounds` (defaults given), then the benchmark."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--rounds", type=int, default=rounds)
     args = parser.parse_args(argv)
     asyncio.run(bench(args.requests, args.rounds))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli(argv, __doc__ or "", bench, 1000, 5)
 
 
 if __name__ == "__main__":
