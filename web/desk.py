@@ -27,7 +27,10 @@ from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run
 
 PAGE_SIZE = 20
-_HOURS_PER_DAY = 8  # office hours of a working day (core/workdays)
+# The national calendar (core/workdays): the desk shows time in its office hours.
+CALENDAR = WorkingCalendar()
+_HOURS_PER_DAY = int(CALENDAR.office_hours.per_day.total_seconds() // 3600)
+_MINUTE = dt.timedelta(minutes=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,9 +99,8 @@ def time_left(appointment: str | None, now: dt.datetime | None = None) -> dict[s
         return None
     due = dt.datetime.fromisoformat(appointment)
     now = now or dt.datetime.now(dt.UTC)
-    calendar = WorkingCalendar()
     late = due < now
-    span = calendar.working_time_between(*((due, now) if late else (now, due)))
+    span = CALENDAR.working_time_between(*((due, now) if late else (now, due)))
     hours = int(span.total_seconds() // 3600)
     return {
         "late": late,
@@ -140,7 +142,7 @@ def queue_filter(query: dict[str, str]) -> dict[str, Any]:
     if query.get("q"):
         chosen["search"] = query["q"].strip()[:64]
     if query.get("due") == "1":  # due within a working day (the overdue ones too)
-        due = WorkingCalendar().add_working_hours(dt.datetime.now(dt.UTC), _HOURS_PER_DAY)
+        due = CALENDAR.add_working_hours(dt.datetime.now(dt.UTC), _HOURS_PER_DAY)
         chosen["dueBefore"] = due.isoformat()
     for name, key, end in (("receivedFrom", "from", False), ("receivedTo", "to", True)):
         moment = _period(query.get(key, ""), end)
@@ -247,6 +249,23 @@ def _not_found() -> OperationFailed:
     return OperationFailed("NOT_FOUND", "dossier not found", "không tìm thấy hồ sơ")
 
 
+def in_office_hours(moment: dt.datetime) -> bool:
+    """A moment of a working day's office hours (its closing time included)."""
+    return bool(
+        CALENDAR.working_time_between(moment, moment + _MINUTE)
+        or CALENDAR.working_time_between(moment - _MINUTE, moment)
+    )
+
+
+def _outside_office_hours() -> OperationFailed:
+    return OperationFailed(
+        "BAD_INPUT",
+        "newAppointment: choose a time in office hours on a working day",
+        "newAppointment: hãy chọn thời điểm trong giờ hành chính của một ngày làm việc",
+        field="newAppointment",
+    )
+
+
 def _move_variables(move: Move, form: dict[str, str]) -> dict[str, Any]:
     variables: dict[str, Any] = {}
     for name in move.inputs:
@@ -279,6 +298,11 @@ async def act(request: Request) -> Response:
         version = -1
     variables = {"id": request.path_params["id"], "expectedVersion": version}
     variables.update(_move_variables(move, form))
+    with contextlib.suppress(ValueError):  # text that is no date: the schema names it
+        if "newAppointment" in variables and not in_office_hours(
+            dt.datetime.fromisoformat(variables["newAppointment"])
+        ):
+            return await _dossier_page(request, token, _outside_office_hours(), move.name, form)
     try:
         await run(request, move.operation, variables, write=True, token=token)
     except OperationFailed as error:

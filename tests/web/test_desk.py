@@ -4,6 +4,7 @@ counter receipt; another agency's dossier is a 404; signed-out visitors are sent
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import urllib.parse
@@ -268,3 +269,25 @@ async def test_queue_pages_with_the_cursors(desk_web, places, officers, monkeypa
     assert shown(second) == [older]
     back = (await desk_web.get(link(second, "Trang trước"))).text
     assert shown(back) == [newer]
+
+
+def test_apology_dates_keep_to_office_hours():
+    vn = dt.timezone(dt.timedelta(hours=7))
+    assert desk.in_office_hours(dt.datetime(2026, 12, 7, 9, 0, tzinfo=vn))  # a Monday
+    assert not desk.in_office_hours(dt.datetime(2026, 12, 7, 22, 0, tzinfo=vn))
+    assert not desk.in_office_hours(dt.datetime(2026, 12, 6, 9, 0, tzinfo=vn))  # a Sunday
+
+
+async def test_an_apology_outside_office_hours_is_refused_before_it_runs(
+    desk_web, places, officers
+):
+    a, _ = places
+    code = await online_dossier(desk_web, a)
+    html = await sign_in(desk_web, officers[0], f"/ban-lam-viec?q={code}")
+    link = dossier_link(html, code)
+    sunday = {"reason": "Quá hạn", "newAppointment": "2030-12-01T09:00"}
+    refused = await desk_web.post(
+        link + "/apology", data={"csrf_token": token_of(html), "version": "1", **sunday}
+    )
+    assert refused.status_code == 422
+    assert "giờ hành chính" in refused.text and 'id="dossier-status"' in refused.text
