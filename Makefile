@@ -47,6 +47,9 @@ clients:
 run: no-test-plugin
 	$(BIN)/eiso db upgrade
 	$(BIN)/eiso demo
+	@echo "Cổng dịch vụ công / citizen portal: http://$(HOST):$(PORT)/"
+	@echo "Bàn làm việc / officer's desk:     http://$(HOST):$(PORT)/ban-lam-viec"
+	@echo "  e.g. chuyenvien.halong (officer), password eiso-demo-2026 (every demo account)"
 	$(BIN)/eiso serve --host $(HOST) --port $(PORT)
 
 # The tests start with the linters: CI fails on a lint or type error as on a failing test.

@@ -2,6 +2,7 @@
 
 from bench import (
     counting_bench,
+    desk_bench,
     dossier_bench,
     event_fanout,
     figures_bench,
@@ -32,3 +33,4 @@ if __name__ == "__main__":
     module_switch_bench.main([])
     counting_bench.main([])
     slips_bench.main([])
+    desk_bench.main([])

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -131,88 +132,113 @@ async def _dossier(resources: Any, registry: Any) -> tuple[str, str]:
     return got.dossier.code, got.lookup_key
 
 
-async def bench(requests: int, rounds: int) -> dict[str, float]:
-    from starlette.requests import Request
-
+@contextlib.asynccontextmanager
+async def bench_app(**settings: Any) -> AsyncIterator[tuple[Any, Any, Any]]:
+    """A fresh SQLite database and the app with every bundled module, its lifespan running:
+    (app, resources, registry). `settings` override the benchmark's own."""
     from eiso.core.app import create_app
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
     from eiso.graphql.schema import bundled_sources
     from eiso.infra import migrate
-    from eiso.web.documents import document
-    from eiso.web.run import run
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
-        settings = load_settings(
-            env="prod",
-            secret_key="bench-" + "x" * 32,
-            issuer="https://eiso.example",
-            database_url=url,
-            log_level="WARNING",
-            plugins=[],
-        )
-        resources = Resources.open(settings)
+        values: dict[str, Any] = {
+            "env": "prod",
+            "secret_key": "bench-" + "x" * 32,
+            "issuer": "https://eiso.example",
+            "database_url": url,
+            "log_level": "WARNING",
+            "plugins": [],
+        }
+        resources = Resources.open(load_settings(**{**values, **settings}))
         registry = PluginRegistry.load(sources=bundled_sources())
-        app = create_app(settings, resources, plugins=registry)
-        lifespan = app.router.lifespan_context(app)
-        await lifespan.__aenter__()
+        app = create_app(resources.settings, resources, plugins=registry)
         try:
-            code, key = await _dossier(resources, registry)
-            variables = {"code": code, "key": key, "province": None}
-            body = orjson.dumps({"query": document("Lookup"), "variables": variables})
-            query = urlencode({"code": code, "key": key})
-
-            async def alone() -> Any:
-                scope = _scope("GET", "/tra-cuu", query)
-                scope["app"] = app
-                return await run(Request(scope), "Lookup", variables)
-
-            async def over_graphql() -> tuple[int, bytes]:
-                return await _call(app, _scope("POST", "/graphql", body=body), body)
-
-            async def page() -> tuple[int, bytes]:
-                return await _call(app, _scope("GET", "/tra-cuu", query))
-
-            status, html = await page()
-            answered = orjson.loads((await over_graphql())[1])
-            if status != 200 or code.encode() not in html or "errors" in answered:
-                raise SystemExit(f"the lookup failed: {status} {answered}")
-            if (await alone())["publicDossier"]["code"] != code:
-                raise SystemExit("the operation alone failed")
-            targets = {"operation alone": alone, "/graphql": over_graphql, "page": page}
-            results: dict[str, list[float]] = {name: [] for name in targets}
-            for target in targets.values():  # warm-up: caches filled, code paths loaded
-                await _timed(target, max(requests // 10, 1))
-            for _ in range(rounds):
-                for name, target in targets.items():
-                    results[name].append(await _timed(target, requests))
+            async with app.router.lifespan_context(app):
+                yield app, resources, registry
         finally:
-            await lifespan.__aexit__(None, None, None)
             await resources.close()
-    return _report(results, requests, rounds)
 
 
-def _report(results: dict[str, list[float]], requests: int, rounds: int) -> dict[str, float]:
-    print(f"web lookup page, in-process, {requests} requests x {rounds} rounds, medians")
+async def bench(requests: int, rounds: int) -> dict[str, float]:
+    from starlette.requests import Request
+
+    from eiso.web.documents import document
+    from eiso.web.run import run
+
+    async with bench_app() as (app, resources, registry):
+        code, key = await _dossier(resources, registry)
+        variables = {"code": code, "key": key, "province": None}
+        body = orjson.dumps({"query": document("Lookup"), "variables": variables})
+        query = urlencode({"code": code, "key": key})
+
+        async def alone() -> Any:
+            scope = _scope("GET", "/tra-cuu", query)
+            scope["app"] = app
+            return await run(Request(scope), "Lookup", variables)
+
+        async def over_graphql() -> tuple[int, bytes]:
+            return await _call(app, _scope("POST", "/graphql", body=body), body)
+
+        async def page() -> tuple[int, bytes]:
+            return await _call(app, _scope("GET", "/tra-cuu", query))
+
+        status, html = await page()
+        answered = orjson.loads((await over_graphql())[1])
+        if status != 200 or code.encode() not in html or "errors" in answered:
+            raise SystemExit(f"the lookup failed: {status} {answered}")
+        if (await alone())["publicDossier"]["code"] != code:
+            raise SystemExit("the operation alone failed")
+        targets = {"operation alone": alone, "/graphql": over_graphql, "page": page}
+        results: dict[str, list[float]] = {name: [] for name in targets}
+        for target in targets.values():  # warm-up: caches filled, code paths loaded
+            await _timed(target, max(requests // 10, 1))
+        for _ in range(rounds):
+            for name, target in targets.items():
+                results[name].append(await _timed(target, requests))
+    return report("web lookup page", results, requests, rounds)
+
+
+def report(
+    title: str,
+    results: dict[str, list[float]],
+    requests: int,
+    rounds: int,
+    baseline_of: Callable[[str], str] = lambda _name: "operation alone",
+) -> dict[str, float]:
+    """The medians of the rounds, each target against its baseline (`baseline_of`)."""
+    print(f"{title}, in-process, {requests} requests x {rounds} rounds, medians")
     medians = {name: statistics.median(runs) for name, runs in results.items()}
-    baseline = medians["operation alone"]
     for name, seconds in medians.items():
+        baseline = baseline_of(name)
         print(
-            f"  {name:18s} {seconds * 1e6:8.1f} µs CPU/req {1 / seconds:7.0f} req/CPU s "
-            f"{seconds / baseline:5.2f}x the operation alone"
+            f"  {name:18s} {seconds * 1e6:9.1f} µs CPU/req {1 / seconds:7.0f} req/CPU s "
+            f"{seconds / medians[baseline]:5.2f}x {baseline}"
         )
     return medians
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
+def cli(
+    argv: list[str] | None,
+    doc: str,
+    bench: Callable[[int, int], Awaitable[dict[str, float]]],
+    requests: int,
+    rounds: int,
+) -> None:
+    """`--requests` and `--rounds` (defaults given), then the benchmark."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--rounds", type=int, default=rounds)
     args = parser.parse_args(argv)
     asyncio.run(bench(args.requests, args.rounds))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli(argv, __doc__ or "", bench, 1000, 5)
 
 
 if __name__ == "__main__":

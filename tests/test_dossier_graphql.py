@@ -4,6 +4,8 @@ refused moves, the public lookup and rating, rate limiting, another tenant's off
 
 from __future__ import annotations
 
+import datetime as dt
+
 import httpx
 import pytest
 
@@ -238,3 +240,61 @@ async def test_dossier_list_latest_first_paged_searched_and_late(app, callers, r
         assert (await gql(count, {"filter": {"search": odd}}))["data"]["dossiers"][
             "totalCount"
         ] == expected
+
+
+# The queue filters of the officer's desk: `assignee` (the officer's own dossiers) and
+# `dueBefore` (due soon, overdue included, only while the clock runs), within the agency.
+DESK_COUNT = (
+    "query($filter: DossierFilter) { dossiers(first: 50, filter: $filter) { totalCount "
+    "edges { node { id code version } } } }"
+)
+
+
+async def _receive(gql) -> dict:
+    body = await gql(
+        f'mutation {{ receiveDossier(input: {{procedureCode: "{PROC}", applicant: {APPLICANT}, '
+        f"sectorData: {DATA}}}) {{ dossier {{ id code version appointmentAt }} }} }}"
+    )
+    return body["data"]["receiveDossier"]["dossier"]
+
+
+def _codes(body: dict) -> set[str]:
+    return {e["node"]["code"] for e in body["data"]["dossiers"]["edges"]}
+
+
+async def test_assignee_and_due_before_filters_stay_in_the_agency(app, resources, callers):
+    me = await officer_of(resources, "Lọc Một")
+    other = await officer_of(resources, "Lọc Hai")
+    gql, theirs = Caller(app, callers.issue(me)), Caller(app, callers.issue(other))
+    for caller in (gql, theirs):
+        await caller(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
+    mine, waiting = await _receive(gql), await _receive(gql)
+    elsewhere = await _receive(theirs)
+    assigned = await gql(
+        MOVE % ("assignDossier", f', assignee: "{me.subject}"'),
+        {"id": mine["id"], "v": mine["version"]},
+    )
+    assert "errors" not in assigned, assigned
+    await theirs(
+        MOVE % ("assignDossier", f', assignee: "{me.subject}"'),  # the same name elsewhere
+        {"id": elsewhere["id"], "v": elsewhere["version"]},
+    )
+    own = await gql(DESK_COUNT, {"filter": {"assignee": me.subject}})
+    assert _codes(own) == {mine["code"]}
+    # Due before a moment after both appointments: both of this agency's, none of the other's.
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=60)).isoformat()
+    due = await gql(DESK_COUNT, {"filter": {"dueBefore": later}})
+    assert _codes(due) == {mine["code"], waiting["code"]}
+    assert elsewhere["code"] not in _codes(due)
+    past = dt.datetime(2000, 1, 1, tzinfo=dt.UTC).isoformat()
+    assert _codes(await gql(DESK_COUNT, {"filter": {"dueBefore": past}})) == set()
+    # A finished dossier is never due.
+    stopped = await gql(
+        MOVE % ("stopDossier", ', reason: "Dừng thử"'),
+        {"id": waiting["id"], "v": waiting["version"]},
+    )
+    assert "errors" not in stopped, stopped
+    assert _codes(await gql(DESK_COUNT, {"filter": {"dueBefore": later}})) == {mine["code"]}
+    # A bound without its time zone is refused, naming the field.
+    naive = await gql(DESK_COUNT, {"filter": {"dueBefore": "2030-01-01T00:00:00"}})
+    assert naive["errors"][0]["extensions"]["field"] == "dueBefore"

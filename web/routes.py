@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import portal
+from eiso.web import desk, desk_auth, portal
 from eiso.web.pages import STATIC_PATH
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -30,6 +30,15 @@ def page_routes() -> list[Route]:
         Route(LOOKUP_PATH, portal.lookup, name="lookup"),
         Route("/lookup", portal.lookup, name="lookup_en"),
         Route(LOOKUP_PATH + "/danh-gia", portal.rate, methods=["POST"], name="rate"),
+        # The officer's desk (signed in through eiso's OAuth server, web/desk_auth.py).
+        Route(desk_auth.SIGN_IN, desk_auth.sign_in, name="desk_sign_in"),
+        Route(desk_auth.CALLBACK, desk_auth.callback, name="desk_callback"),
+        Route(desk_auth.SIGN_OUT, desk_auth.sign_out, methods=["POST"], name="desk_sign_out"),
+        Route(desk_auth.DESK, desk.queue, name="desk"),
+        Route(desk_auth.DESK + "/ho-so/{id}", desk.dossier, name="desk_dossier"),
+        Route(desk_auth.DESK + "/ho-so/{id}/{move}", desk.act, methods=["POST"], name="desk_move"),
+        Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
+        Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
     ]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from strawberry.types.graphql import OperationType
 
@@ -35,6 +36,7 @@ STATUS = {
     "UNAUTHENTICATED": 401,
     "FORBIDDEN": 403,
     "NOT_ADOPTED": 404,
+    "CONFLICT": 409,
 }
 
 
@@ -53,13 +55,31 @@ class OperationFailed(Exception):
         return STATUS.get(self.code, 422 if self.code.startswith(("BAD_", "INVALID_")) else 500)
 
 
+@dataclasses.dataclass(frozen=True)
+class _Bearer:
+    """The desk's caller as the authenticator sees `/graphql`'s: the app, and the signed-in
+    officer's access token (kept server-side, web/desk_auth.py) as a bearer header."""
+
+    app: Any
+    headers: Headers
+
+
 async def run(
-    request: Request, name: str, variables: dict[str, Any] | None = None, *, write: bool = False
+    request: Request,
+    name: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    write: bool = False,
+    token: str | None = None,
 ) -> dict[str, Any]:
     """The data of operation `name` (web/operations/<name>.graphql) for the caller of
-    `request`, or OperationFailed. `write`: the page posts a form (a mutation may run)."""
+    `request`, or OperationFailed. `write`: the page posts a form (a mutation may run).
+    `token`: the desk's officer (their access token); without it, the request's own caller."""
     graphql: ProvinceGraphQL = request.app.state.graphql
-    principal, modules = await graphql.caller(request)
+    caller: Any = request
+    if token is not None:
+        caller = _Bearer(request.app, Headers({"authorization": f"Bearer {token}"}))
+    principal, modules = await graphql.caller(caller)
     text = await operation_text(request, document(name), None, None)
     if isinstance(text, Refusal):
         raise OperationFailed(text.code, text.message, text.message_vi)

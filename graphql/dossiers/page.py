@@ -110,6 +110,10 @@ def statement(
         params["received_from"] = _zoned(f.received_from, "receivedFrom")
     if f.received_to:
         params["received_to"] = _zoned(f.received_to, "receivedTo")
+    if f.assignee:
+        params["assignee"] = f.assignee
+    if f.due_before:
+        params["due_before"] = _zoned(f.due_before, "dueBefore")
     if search_key(f.search):
         params.update(prefix_values("search", search_key(f.search)))
     if f.late is not None:
@@ -128,7 +132,7 @@ def statement(
     return _page(shape), total, {**params, **scope_params(scope)}
 
 
-@functools.lru_cache(maxsize=1152)  # finite: 2^5 filters x 3 late x 2 after x 3 scopes x 2 x 2
+@functools.lru_cache(maxsize=4608)  # finite: 2^7 filters x 3 late x 2 after x 3 scopes x 2 x 2
 def _page(shape: Shape) -> Select:
     """Walks an index backwards and stops after the page. An agency's own dossiers and those
     handed over to it in a UNION ALL, each arm on its own index: one condition with both (an
@@ -175,6 +179,11 @@ def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
         found.append(received_at >= bindparam("received_from"))
     if "received_to" in given:
         found.append(received_at < bindparam("received_to"))
+    if "assignee" in given:
+        found.append(col(Dossier.assignee) == bindparam("assignee"))
+    if "due_before" in given:
+        found.append(col(Dossier.appointment_at) < bindparam("due_before"))
+        found.append(_running())
     if "search_low" in given:
         # "bn00.001-2611" finds "BN00.001-261120-0001": a prefix of the computed `code_folded`,
         # compared so that an index serves it under row-level security
@@ -193,10 +202,15 @@ def _filtered(shape: Shape, scope: ColumnElement[bool] | None) -> Select:
     return select(*COLUMNS).where(*found)
 
 
+def _running() -> ColumnElement[bool]:
+    """The clock runs (its statuses as literals, which PostgreSQL's partial index matches)."""
+    return col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
+
+
 def _late() -> ColumnElement[bool]:
     # The statuses are rendered as literals so PostgreSQL can match the partial index
     # `ix_dossiers_agency_late` (its predicate: was_late OR status IN RUNNING).
-    running = col(Dossier.status).in_([literal(s, literal_execute=True) for s in RUNNING])
+    running = _running()
     appointment_at = col(Dossier.appointment_at)
     now = bindparam("now", type_=_TABLE.appointment_at.type)
     # a clock stop (paused_at) keeps a dossier of a stopping status (6 for land) on time

@@ -39,6 +39,14 @@ class DossierFilter:
     search: str | None = strawberry.field(
         default=None, description="A dossier code or its beginning (case and diacritics ignored)."
     )
+    assignee: str | None = strawberry.field(
+        default=None, description="Only the dossiers assigned to this officer (their subject)."
+    )
+    due_before: dt.datetime | None = strawberry.field(
+        default=None,
+        description="Only the dossiers whose clock runs and whose appointment falls before this "
+        "moment (the overdue ones too): what is due soon.",
+    )
 
 
 def client_address(info: strawberry.Info) -> str:

@@ -65,3 +65,39 @@ async def browser() -> AsyncIterator[Any]:
 async def site(web_app) -> AsyncIterator[str]:
     async with served(web_app) as ws_url:
         yield ws_url.replace("ws://", "http://", 1).removesuffix("/graphql")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def desk_app(resources):
+    """The app with its own token verification (no test authenticator): the desk signs in
+    through eiso's OAuth server and runs its pages with the token it got."""
+    from eiso.core.app import create_app
+
+    app = create_app(resources.settings, resources, plugins=REGISTRY)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest_asyncio.fixture
+async def desk_web(desk_app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=desk_app, client=(f"198.18.{next(_HOSTS)}.2", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest_asyncio.fixture(scope="session")
+async def officers(resources, places) -> tuple[str, str]:
+    """An officer of each place's agency (password tests.auth_helpers.PASSWORD)."""
+    from tests.auth_helpers import make_user
+
+    a, b = places
+    first = await make_user(resources, "officer", agency=a.agency)
+    second = await make_user(resources, "officer", agency=b.agency)
+    return first.username, second.username
+
+
+@pytest_asyncio.fixture
+async def desk_site(desk_app) -> AsyncIterator[str]:
+    """The desk's app on a real socket (its own token verification)."""
+    async with served(desk_app) as ws_url:
+        yield ws_url.replace("ws://", "http://", 1).removesuffix("/graphql")

@@ -141,3 +141,88 @@ async def test_the_axe_check_catches_an_unlabelled_input(browser):
     await v.page.set_content("<html><body><main><input type=text></main></body></html>")
     await v.check("bad")
     assert any(line.startswith("label ") for line in v.violations["bad"]), v.violations
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+async def test_officer_works_a_dossier_at_the_desk(browser, desk_site, places, officers, viewport):
+    """An officer signs in through eiso's OAuth server, accepts an online dossier, asks for a
+    supplement, records its arrival, completes both steps and returns the result; a move made
+    on a page gone stale is refused and said so; the counter receives a dossier and shows slip
+    01; sign-out sends the next visit back to sign-in."""
+    import httpx
+
+    from tests.auth_helpers import PASSWORD
+    from tests.web.support import keys_of, submit
+
+    a, _ = places
+    async with httpx.AsyncClient(base_url=desk_site) as citizen:
+        code = keys_of((await submit(citizen, a)).text)[0]
+    v = await visit(browser, VIEWPORTS[viewport])
+    page = v.page
+    await page.goto(desk_site + "/ban-lam-viec")
+    await page.get_by_label("Tên đăng nhập").fill(officers[0])
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+    await page.get_by_role("heading", level=1, name="Hàng đợi hồ sơ").wait_for()
+    await v.check("queue")
+    await page.get_by_label("Mã hồ sơ").fill(code)
+    await page.get_by_role("button", name="Lọc").click()
+    await page.get_by_role("link", name=code).click()
+    await page.get_by_role("heading", level=1, name=f"Hồ sơ {code}").wait_for()
+    await v.check("dossier")
+
+    # The same page in a second tab goes stale once the first tab moves the dossier.
+    stale = await page.context.new_page()
+    await stale.goto(page.url)
+    await page.get_by_role("button", name="Tiếp nhận", exact=True).click()
+    await page.locator("#move-done").wait_for()
+    assert await page.locator("#dossier-status").inner_text() == "Được tiếp nhận"
+    await stale.get_by_role("button", name="Từ chối tiếp nhận").wait_for()
+    refuse = stale.locator("#move-refuse")
+    await refuse.get_by_label("Lý do", exact=False).fill("Không đúng thẩm quyền")
+    await stale.get_by_role("button", name="Từ chối tiếp nhận").click()
+    await stale.locator("#move-error").wait_for()
+    assert "người khác thay đổi" in await stale.locator("#move-error").inner_text()
+    await stale.close()
+
+    async def move(button: str, status: str, **fields: str) -> None:
+        form = page.locator("form.move", has=page.get_by_role("button", name=button, exact=True))
+        for label, value in fields.items():
+            await form.get_by_label(label, exact=False).fill(value)
+        await form.get_by_role("button", name=button, exact=True).click()
+        await page.locator("#move-done").wait_for()
+        assert await page.locator("#dossier-status").inner_text() == status
+
+    await move("Phân công", "Đang xử lý")
+    await move(
+        "Yêu cầu bổ sung",
+        "Yêu cầu bổ sung giấy tờ",
+        **{"Yêu cầu bổ sung: nội dung cần bổ sung và lý do": "Thiếu giấy chứng sinh"},
+    )
+    await v.check("dossier awaiting a supplement")
+    await move("Đã nhận hồ sơ bổ sung", "Đang xử lý")
+    await move("Hoàn thành bước", "Đang xử lý")
+    await move("Hoàn thành bước", "Đã xử lý xong")
+    await move("Trả kết quả", "Đã trả kết quả")
+    assert "Không có: hồ sơ đã kết thúc." in await page.locator("main").inner_text()
+
+    await page.get_by_role("link", name="Tiếp nhận tại quầy").click()
+    await page.get_by_role("link", name="Đăng ký khai sinh thử").click()
+    await v.check("counter form")
+    await page.get_by_label("Họ và tên", exact=False).first.fill(APPLICANT)
+    await page.get_by_label("Họ và tên trẻ").fill(CHILD)
+    await page.get_by_label("Ngày sinh").fill("2026-11-01")
+    await page.get_by_label("Giới tính").select_option("nu")
+    await page.get_by_label("Cân nặng (gam)").fill("3200")
+    await page.get_by_role("button", name="Tiếp nhận hồ sơ").click()
+    await page.get_by_role("heading", level=1, name="Đã tiếp nhận hồ sơ").wait_for()
+    assert await page.locator("#slip-01").count() == 1
+    await v.check("received at the counter")
+
+    await page.get_by_role("button", name="Đăng xuất").click()
+    await page.goto(desk_site + "/ban-lam-viec")
+    await page.get_by_label("Tên đăng nhập").wait_for()  # signed out: back to sign-in
+
+    assert v.blocked == []
+    assert v.errors == []
+    assert v.violations == {}
