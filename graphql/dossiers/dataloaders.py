@@ -1,5 +1,6 @@
 """Per-request dataloaders of the staff dossier view: a page of dossiers with their
-procedure, timeline and the names of the people who acted costs one statement per relation,
+procedure, timeline, the caller's steps and the names of the people who acted costs one
+statement per relation,
 whatever the page's size (no N+1). The agency comes from the tenants room's loaders."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from strawberry.dataloader import DataLoader
 
 from eiso.core.auth.models import User
 from eiso.core.dossiers.engine import CITIZEN
-from eiso.core.dossiers.models import DossierEventRow, ProcedureRecord
+from eiso.core.dossiers.models import DossierEventRow, DossierStep, ProcedureRecord
 from eiso.tenants.scope import TenantScope
 
 _KEY = "dossiers.loaders"
@@ -28,6 +29,7 @@ class DossierLoaders:
         self.context = context
         self.procedures = DataLoader(self._procedures)
         self.timelines = DataLoader(self._timelines)
+        self.steps = DataLoader(self._steps)
         self.names = DataLoader(self._names)
 
     async def _procedures(self, codes: list[str]) -> list[ProcedureRecord | None]:
@@ -53,6 +55,22 @@ class DossierLoaders:
                 .order_by(col(DossierEventRow.at), col(DossierEventRow.id))
             )
             found: dict[DossierKey, list[DossierEventRow]] = defaultdict(list)
+            for row in rows.scalars():
+                found[(row.province_id, row.dossier_id)].append(row)
+        return [found.get(key, []) for key in keys]
+
+    async def _steps(self, keys: list[DossierKey]) -> list[list[DossierStep]]:
+        """The steps the caller's scope shows (the ones its agencies hold), by index."""
+        async with self.context.resources.session(self.context.principal.tenant) as session:
+            rows = await session.execute(
+                select(DossierStep)
+                .where(
+                    col(DossierStep.dossier_id).in_({key[1] for key in keys}),
+                    col(DossierStep.province_id).in_({key[0] for key in keys}),
+                )
+                .order_by(col(DossierStep.step_index))
+            )
+            found: dict[DossierKey, list[DossierStep]] = defaultdict(list)
             for row in rows.scalars():
                 found[(row.province_id, row.dossier_id)].append(row)
         return [found.get(key, []) for key in keys]
