@@ -56,6 +56,23 @@ async def _officers(resources, officer, count: int) -> list[User]:
     return users
 
 
+async def _page_statements(resources, gql, query: str, first: int) -> tuple[int, list[dict]]:
+    """The statements the engine ran for a page of `first` dossiers, and its nodes."""
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        body = await gql(query, {"first": first})
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+    nodes = [e["node"] for e in body["data"]["dossiers"]["edges"]]
+    assert len(nodes) == first, body
+    return len(seen), nodes
+
+
 async def test_timeline_procedure_agency_and_step(app, callers, resources):  # noqa: F811
     officer = await officer_of(resources, "Cẩm Phả")
     gql = Caller(app, callers.issue(officer))
@@ -96,20 +113,9 @@ async def test_a_page_with_every_relation_costs_the_same_statements(app, callers
         await gql(ASSIGN, {"id": made["id"], "v": made["version"], "a": str(user.id)})
 
     async def statements_for(first: int) -> int:
-        seen = []
-
-        def count(*_args):
-            seen.append(1)
-
-        event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
-        try:
-            body = await gql(PAGE, {"first": first})
-        finally:
-            event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
-        nodes = [e["node"] for e in body["data"]["dossiers"]["edges"]]
-        assert len(nodes) == first, body
+        seen, nodes = await _page_statements(resources, gql, PAGE, first)
         assert all(len(n["timeline"]) == 2 and n["step"]["assignee"]["name"] for n in nodes)
-        return len(seen)
+        return seen
 
     await statements_for(1)  # warm up
     assert await statements_for(2) == await statements_for(6)
@@ -156,20 +162,9 @@ async def test_nested_step_relations_cost_the_same_statements_for_10_50_100(
             await gql(ASSIGN, {"id": made["id"], "v": made["version"], "a": str(user.id)})
 
     async def statements_for(first: int) -> int:
-        seen = []
-
-        def count(*_args):
-            seen.append(1)
-
-        event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
-        try:
-            body = await gql(NESTED, {"first": first})
-        finally:
-            event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
-        nodes = [e["node"] for e in body["data"]["dossiers"]["edges"]]
-        assert len(nodes) == first, body
-        assert all(n["mySteps"] and n["timeline"] and n["procedure"] for n in nodes), body
-        return len(seen)
+        seen, nodes = await _page_statements(resources, gql, NESTED, first)
+        assert all(n["mySteps"] and n["timeline"] and n["procedure"] for n in nodes), nodes
+        return seen
 
     await statements_for(10)  # warm up
     counts = [await statements_for(n) for n in (10, 50, 100)]

@@ -6,7 +6,7 @@ whatever the page's size (no N+1). The agency comes from the tenants room's load
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from eiso.tenants.scope import TenantScope
 
 _KEY = "dossiers.loaders"
 DossierKey = tuple[int, int]  # (province_id, dossier id)
+Row = TypeVar("Row", DossierEventRow, DossierStep)  # the rows of one dossier
 # What a timeline shows for an actor that is no staff account.
 _NAMED = {CITIZEN: "Công dân (qua cổng dịch vụ công)", "system": "Hệ thống", "public": "Công dân"}
 
@@ -43,34 +44,29 @@ class DossierLoaders:
 
     async def _timelines(self, keys: list[DossierKey]) -> list[list[DossierEventRow]]:
         """The timeline rows the caller's scope shows (its agencies' own records), in order."""
-        async with self.context.resources.session(self.context.principal.tenant) as session:
-            # Two plain IN lists (ix_dossier_events_dossier leads with dossier_id); the pairs
-            # are matched below.
-            rows = await session.execute(
-                select(DossierEventRow)
-                .where(
-                    col(DossierEventRow.dossier_id).in_({key[1] for key in keys}),
-                    col(DossierEventRow.province_id).in_({key[0] for key in keys}),
-                )
-                .order_by(col(DossierEventRow.at), col(DossierEventRow.id))
-            )
-            found: dict[DossierKey, list[DossierEventRow]] = defaultdict(list)
-            for row in rows.scalars():
-                found[(row.province_id, row.dossier_id)].append(row)
-        return [found.get(key, []) for key in keys]
+        order = (col(DossierEventRow.at), col(DossierEventRow.id))
+        return await self._per_dossier(DossierEventRow, keys, order)
 
     async def _steps(self, keys: list[DossierKey]) -> list[list[DossierStep]]:
         """The steps the caller's scope shows (the ones its agencies hold), by index."""
+        return await self._per_dossier(DossierStep, keys, (col(DossierStep.step_index),))
+
+    async def _per_dossier(
+        self, model: type[Row], keys: list[DossierKey], order: tuple[Any, ...]
+    ) -> list[list[Row]]:
+        """The rows of each dossier in one statement, in the caller's scope."""
         async with self.context.resources.session(self.context.principal.tenant) as session:
+            # Two plain IN lists (ix_dossier_events_dossier leads with dossier_id,
+            # uq_dossier_steps_dossier_index with the pair); the pairs are matched below.
             rows = await session.execute(
-                select(DossierStep)
+                select(model)
                 .where(
-                    col(DossierStep.dossier_id).in_({key[1] for key in keys}),
-                    col(DossierStep.province_id).in_({key[0] for key in keys}),
+                    col(model.dossier_id).in_({key[1] for key in keys}),
+                    col(model.province_id).in_({key[0] for key in keys}),
                 )
-                .order_by(col(DossierStep.step_index))
+                .order_by(*order)
             )
-            found: dict[DossierKey, list[DossierStep]] = defaultdict(list)
+            found: dict[DossierKey, list[Row]] = defaultdict(list)
             for row in rows.scalars():
                 found[(row.province_id, row.dossier_id)].append(row)
         return [found.get(key, []) for key in keys]
