@@ -11,6 +11,7 @@ from bench import (
     introspection_bench,
     module_switch_bench,
     node_bench,
+    scope_criteria_bench,
     trusted_documents_bench,
     web_bench,
 )
@@ -26,5 +27,6 @@ if __name__ == "__main__":
     figures_bench.main([])
     dossier_bench.main()
     node_bench.main([])
+    scope_criteria_bench.main([])
     web_bench.main([])
     module_switch_bench.main([])
