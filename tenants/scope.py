@@ -103,16 +103,19 @@ def _ids(name: str) -> BindParameter[int]:
     return bindparam(name, expanding=True)
 
 
-@functools.cache
-def _criteria_of(kind: ScopeKind, provinces: bool) -> tuple[LoaderCriteriaOption, ...]:
+@functools.lru_cache(maxsize=64)
+def _criteria_of(
+    kind: ScopeKind, provinces: bool, shared_models: tuple[type[SharedRow], ...]
+) -> tuple[LoaderCriteriaOption, ...]:
     """The options of every scope of this kind (`provinces`: whether it names provinces).
     Shared rows (`SharedRow`) get their own condition per model (`bound_scope`); the lambdas
-    of `TenantRow` and `Agency` are analysed once (no closure: their parameters are named)."""
+    of `TenantRow` and `Agency` are analysed once (no closure: their parameters are named).
+    `shared_models` is part of the key: a shared model imported later gets its criteria."""
     if kind == "nation":
         return ()
     shared = [
         with_loader_criteria(m, _shared_condition(m, kind, provinces), include_aliases=True)
-        for m in _shared_models()
+        for m in shared_models
     ]
     if kind == "province":
         return (
@@ -150,7 +153,7 @@ def _shared_condition(
 
 
 def _criteria(scope: TenantScope) -> Sequence[LoaderCriteriaOption]:
-    return _criteria_of(*_shape(scope))
+    return _criteria_of(*_shape(scope), tuple(_shared_models()))
 
 
 def bound_scope(
