@@ -13,6 +13,7 @@ from bench import (
     introspection_bench,
     module_switch_bench,
     node_bench,
+    scope_criteria_bench,
     slips_bench,
     trusted_documents_bench,
     web_bench,
@@ -29,6 +30,7 @@ if __name__ == "__main__":
     figures_bench.main([])
     dossier_bench.main()
     node_bench.main([])
+    scope_criteria_bench.main([])
     web_bench.main([])
     module_switch_bench.main([])
     counting_bench.main([])

@@ -10,8 +10,10 @@ a scope refuses to run any ORM statement (fail closed).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from typing import Literal
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Literal, cast
 
 from sqlalchemy import Connection, bindparam, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -87,44 +89,71 @@ def _shared_models() -> list[type[SharedRow]]:
     return found
 
 
-def _shared_criteria(scope: TenantScope) -> list[LoaderCriteriaOption]:
-    """Shared rows (not `TenantRow`s): their own criteria, with the agencies they are shared
-    with. Plain expressions, not lambdas: each model's criterion has its own shape."""
-    if scope.kind == "province":
-        ids = tuple(sorted(scope.province_ids))
-        return [
-            with_loader_criteria(m, col(m.province_id).in_(ids), include_aliases=True)
-            for m in _shared_models()
-        ]
-    ids, provinces = tuple(sorted(scope.agency_ids)), tuple(sorted(scope.province_ids))
-    return [
-        with_loader_criteria(m, m.visible_to(ids, provinces), include_aliases=True)
-        for m in _shared_models()
+# The criteria are built once per scope shape (`_criteria_of`), with the ids as expanding
+# parameters that `_add_scope` binds to each statement: the options (and so SQLAlchemy's cache
+# keys of them) are the same objects for every statement and every scope of that shape.
+ScopeShape = tuple[ScopeKind, bool]
+
+
+def _shape(scope: TenantScope) -> ScopeShape:
+    return scope.kind, bool(scope.province_ids)
+
+
+def _ids(name: str) -> BindParameter[int]:
+    return bindparam(name, expanding=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _criteria_of(
+    kind: ScopeKind, provinces: bool, shared_models: tuple[type[SharedRow], ...]
+) -> tuple[LoaderCriteriaOption, ...]:
+    """The options of every scope of this kind (`provinces`: whether it names provinces).
+    Shared rows (`SharedRow`) get their own condition per model (`bound_scope`); the lambdas
+    of `TenantRow` and `Agency` are analysed once (no closure: their parameters are named).
+    `shared_models` is part of the key: a shared model imported later gets its criteria."""
+    if kind == "nation":
+        return ()
+    shared = [
+        with_loader_criteria(m, _shared_condition(m, kind, provinces), include_aliases=True)
+        for m in shared_models
     ]
-
-
-def _criteria(scope: TenantScope) -> list[LoaderCriteriaOption]:
-    if scope.kind == "nation":
-        return []
-    if scope.kind == "province":
-        province_ids = tuple(sorted(scope.province_ids))  # a local: the lambda is cached
-        return [
-            *_shared_criteria(scope),
+    if kind == "province":
+        return (
+            *shared,
             with_loader_criteria(
-                TenantRow, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
+                TenantRow,
+                lambda cls: cls.province_id.in_(_ids("scope_province_ids")),
+                include_aliases=True,
             ),
             with_loader_criteria(
-                Agency, lambda cls: cls.province_id.in_(province_ids), include_aliases=True
+                Agency,
+                lambda cls: cls.province_id.in_(_ids("scope_province_ids")),
+                include_aliases=True,
             ),
-        ]
-    agency_ids = tuple(sorted(scope.agency_ids))
-    return [
-        *_shared_criteria(scope),
+        )
+    return (
+        *shared,
         with_loader_criteria(
-            TenantRow, lambda cls: cls.agency_id.in_(agency_ids), include_aliases=True
+            TenantRow,
+            lambda cls: cls.agency_id.in_(_ids("scope_agency_ids")),
+            include_aliases=True,
         ),
-        with_loader_criteria(Agency, lambda cls: cls.id.in_(agency_ids), include_aliases=True),
-    ]
+        with_loader_criteria(
+            Agency, lambda cls: cls.id.in_(_ids("scope_agency_ids")), include_aliases=True
+        ),
+    )
+
+
+def _shared_condition(
+    model: type[SharedRow], kind: ScopeKind, provinces: bool
+) -> ColumnElement[bool]:
+    found = bound_scope(cast("type[SharedTenantOwned]", model), kind, provinces=provinces)
+    assert found is not None  # not the nation
+    return found
+
+
+def _criteria(scope: TenantScope) -> Sequence[LoaderCriteriaOption]:
+    return _criteria_of(*_shape(scope), tuple(_shared_models()))
 
 
 def bound_scope(
@@ -147,24 +176,38 @@ def bound_scope(
     order; a UNION ALL of the parts walks one index each."""
     if kind == "nation":
         return None
-    province_ids: BindParameter[int] = bindparam("scope_province_ids", expanding=True)
+    province_ids = _ids("scope_province_ids")
     if kind == "province":
         return col(model.province_id).in_(province_ids)
-    agency_ids: BindParameter[int] = bindparam("scope_agency_ids", expanding=True)
+    agency_ids = _ids("scope_agency_ids")
     if not issubclass(model, SharedRow) or part == "own":
         return col(model.agency_id).in_(agency_ids)
-    shown = province_ids if provinces else ()  # as `_shared_criteria`
+    shown = province_ids if provinces else ()
     if part == "shared":
         return model.shared_with(agency_ids, shown)
     return model.visible_to(agency_ids, shown)
 
 
 def scope_params(scope: TenantScope) -> dict[str, list[int]]:
-    """The values of `bound_scope`'s parameters."""
-    return {
-        "scope_province_ids": sorted(scope.province_ids),
-        "scope_agency_ids": sorted(scope.agency_ids),
-    }
+    """The values of `bound_scope`'s parameters (and of the session's criteria)."""
+    return dict(_params(scope))
+
+
+@functools.lru_cache(maxsize=4096)
+def _params(scope: TenantScope) -> Mapping[str, list[int]]:
+    return MappingProxyType(
+        {
+            "scope_province_ids": sorted(scope.province_ids),
+            "scope_agency_ids": sorted(scope.agency_ids),
+        }
+    )
+
+
+def _bind(parameters: object, values: Mapping[str, list[int]]) -> object:
+    """The statement's parameters with the scope's ids (for each row of an executemany)."""
+    if isinstance(parameters, list):
+        return [{**row, **values} for row in parameters]
+    return {**(parameters or {}), **values}  # type: ignore[dict-item]
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -176,6 +219,7 @@ def _add_scope(state: ORMExecuteState) -> None:
         options = _criteria(scope)
         if options:
             state.statement = state.statement.options(*options)
+            state.parameters = _bind(state.parameters, _params(scope))  # type: ignore[assignment]
 
 
 @event.listens_for(Session, "before_flush")

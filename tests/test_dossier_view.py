@@ -4,9 +4,13 @@ few statements whatever its size (dataloaders, no N+1)."""
 
 from __future__ import annotations
 
+import functools
+
+import pytest
 from sqlalchemy import event
 
 from eiso.core.auth.models import User
+from eiso.graphql.server.limits import Limits
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
 from tests.test_dossier_engine import PROC
@@ -52,6 +56,23 @@ async def _officers(resources, officer, count: int) -> list[User]:
     return users
 
 
+async def _page_statements(resources, gql, query: str, first: int) -> tuple[int, list[dict]]:
+    """The statements the engine ran for a page of `first` dossiers, and its nodes."""
+    seen = []
+
+    def count(*_args):
+        seen.append(1)
+
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        body = await gql(query, {"first": first})
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+    nodes = [e["node"] for e in body["data"]["dossiers"]["edges"]]
+    assert len(nodes) == first, body
+    return len(seen), nodes
+
+
 async def test_timeline_procedure_agency_and_step(app, callers, resources):  # noqa: F811
     officer = await officer_of(resources, "Cẩm Phả")
     gql = Caller(app, callers.issue(officer))
@@ -92,20 +113,59 @@ async def test_a_page_with_every_relation_costs_the_same_statements(app, callers
         await gql(ASSIGN, {"id": made["id"], "v": made["version"], "a": str(user.id)})
 
     async def statements_for(first: int) -> int:
-        seen = []
-
-        def count(*_args):
-            seen.append(1)
-
-        event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
-        try:
-            body = await gql(PAGE, {"first": first})
-        finally:
-            event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
-        nodes = [e["node"] for e in body["data"]["dossiers"]["edges"]]
-        assert len(nodes) == first, body
+        seen, nodes = await _page_statements(resources, gql, PAGE, first)
         assert all(len(n["timeline"]) == 2 and n["step"]["assignee"]["name"] for n in nodes)
-        return len(seen)
+        return seen
 
     await statements_for(1)  # warm up
     assert await statements_for(2) == await statements_for(6)
+
+
+NESTED = """
+query($first: Int!) { dossiers(first: $first) { edges { node {
+  code
+  mySteps { index code status agencyId }
+  timeline { at action actor { subject name } }
+  procedure { code nameVi }
+  agency { code }
+  step { index code assignee { subject name } }
+} } } }
+"""
+
+
+@pytest.fixture
+async def roomy_app(resources, callers, monkeypatch):
+    """The test app with a query cost budget that lets a page of 100 carry two lists each."""
+    from eiso.core import app as core_app
+    from tests.test_dossier_intake import REGISTRY
+
+    monkeypatch.setattr(core_app, "Limits", functools.partial(Limits, max_cost=100_000))
+    application = core_app.create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
+    )
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_nested_step_relations_cost_the_same_statements_for_10_50_100(
+    roomy_app, callers, resources
+):
+    """Issue 18: `mySteps` and every other relation of a page load through the request's
+    dataloaders: the statements counted on the engine are the same for 10, 50 and 100."""
+    officer = await officer_of(resources, "Uông Bí")
+    gql = Caller(roomy_app, callers.issue(officer))
+    await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
+    (user,) = await _officers(resources, officer, 1)
+    for i in range(100):
+        made = (await gql(RECEIVE))["data"]["receiveDossier"]["dossier"]
+        if i % 2:
+            await gql(ASSIGN, {"id": made["id"], "v": made["version"], "a": str(user.id)})
+
+    async def statements_for(first: int) -> int:
+        seen, nodes = await _page_statements(resources, gql, NESTED, first)
+        assert all(n["mySteps"] and n["timeline"] and n["procedure"] for n in nodes), nodes
+        return seen
+
+    await statements_for(10)  # warm up
+    counts = [await statements_for(n) for n in (10, 50, 100)]
+    assert counts[0] == counts[1] == counts[2], counts

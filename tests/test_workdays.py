@@ -252,3 +252,66 @@ def test_cli_overrides_and_appointment(database):
     assert run("remove", "2032-03-02").returncode == 1
     tet = run("appointment", "2026-02-12T09:00", "--days", "3")
     assert tet.stdout.strip() == "2026-02-24T17:00+07:00"
+
+
+async def test_cached_calendar_sees_a_changed_override(resources):
+    """Issue 18: each process keeps the overrides while the Redis counter stands still; a
+    change committed here is seen at once, another process's once it bumps the counter."""
+    from sqlalchemy import event, update
+    from sqlmodel import col
+
+    from eiso.core.workdays.overrides import CalendarOverride, calendar_version_key
+    from eiso.tenants.scope import TenantScope
+
+    day, nation = dt.date(2031, 3, 11), TenantScope.nation()  # a Tuesday
+    shared = not resources.settings.is_memory_redis  # memory://: no cache, the database tells
+
+    async def working() -> bool:
+        async with resources.session(nation) as session:
+            return (await load_calendar(session, resources=resources)).is_working_day(day)
+
+    assert await working()
+    async with resources.session(nation) as session, session.begin():
+        await set_override(session, day, OverrideKind.day_off, "Thử bộ nhớ đệm", "test")
+    assert not await working()  # committed in this process: its copy is dropped
+
+    statements: list[object] = []
+
+    def count(*_args: object) -> None:
+        statements.append(1)
+
+    event.listen(resources.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert not await working()
+    finally:
+        event.remove(resources.engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == (0 if shared else 1)
+
+    # Another process's change: written without this process's ORM events...
+    async with resources.session(nation) as session, session.begin():
+        await session.execute(
+            update(CalendarOverride)
+            .where(col(CalendarOverride.day) == day)
+            .values(kind=OverrideKind.working_day.value)
+            .execution_options(synchronize_session=False)
+        )
+    assert await working() is not shared  # the copy stands until the counter moves
+    # ...and announced as `calendar_changed` does (the counter only: that process's cache)
+    if shared:
+        await resources.redis.incr(calendar_version_key(resources))
+    assert await working()
+
+    async with resources.session(nation) as session, session.begin():
+        row = await session.get(CalendarOverride, (await _override_id(session, day)))
+        await session.delete(row)
+    assert await working()
+
+
+async def _override_id(session, day: dt.date) -> int:
+    from sqlmodel import select
+
+    from eiso.core.workdays.overrides import CalendarOverride
+
+    return (
+        await session.execute(select(CalendarOverride.id).where(CalendarOverride.day == day))
+    ).scalar_one()

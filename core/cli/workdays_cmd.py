@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import typer
 
-from eiso.core.cli.common import echo_json, fail, run_as_nation
+from eiso.core.cli.common import echo_json, fail, run_as_nation, run_with_resources
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult
@@ -67,16 +67,19 @@ def set_day(
     by: str = typer.Option("national-admin", "--by", help="Who enters it."),
 ) -> None:
     """Add or replace the override of one date."""
-    from eiso.core.workdays.overrides import set_override
+    from eiso.core.workdays.overrides import calendar_changed, set_override
+    from eiso.tenants.scope import TenantScope
 
     parsed, parsed_kind = _date(day), _kind(kind)
     if not reason.strip():
         fail("--reason: an override needs a reason")
 
-    async def work(session: AsyncSession, _resources: Resources) -> None:
-        await set_override(session, parsed, parsed_kind, reason.strip(), by)
+    async def work(resources: Resources) -> None:
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            await set_override(session, parsed, parsed_kind, reason.strip(), by)
+        await calendar_changed(resources)  # after the commit: every worker's copy re-reads
 
-    run_as_nation(work)
+    run_with_resources(work)
     typer.echo(f"eiso: {parsed.isoformat()} is now a {parsed_kind.value}", err=True)
 
 
@@ -87,17 +90,21 @@ def remove(day: str = typer.Argument(..., metavar="DATE")) -> None:
     from sqlmodel import col
 
     from eiso.core.workdays import CalendarOverride
+    from eiso.core.workdays.overrides import calendar_changed
+    from eiso.tenants.scope import TenantScope
 
     parsed = _date(day)
 
-    async def work(session: AsyncSession, _resources: Resources) -> int:
-        result = await session.execute(
-            delete(CalendarOverride).where(col(CalendarOverride.day) == parsed)
-        )
+    async def work(resources: Resources) -> int:
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            result = await session.execute(
+                delete(CalendarOverride).where(col(CalendarOverride.day) == parsed)
+            )
+        await calendar_changed(resources)  # after the commit, as `set`
         # A DELETE answers with a cursor result (AsyncSession.execute is typed for any statement).
         return cast("CursorResult[Any]", result).rowcount
 
-    if not run_as_nation(work):
+    if not run_with_resources(work):
         fail(f"DATE: no override on {parsed.isoformat()}")
     typer.echo(f"eiso: override of {parsed.isoformat()} removed", err=True)
 

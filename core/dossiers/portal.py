@@ -132,7 +132,7 @@ async def file_online(
             applicant=applicant,
             sector_data=sector_data,
             actor=ACTOR,
-            calendar=await load_calendar(session, resources.settings),
+            calendar=await load_calendar(session, resources=resources),
             data_model=data_model,
             unique_fields=unique_fields,
             idempotency_key=idempotency_key,

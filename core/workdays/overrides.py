@@ -1,19 +1,28 @@
 """National calendar overrides (swapped days off, make-up Saturdays), entered by the national
 administrator, and the loader that builds a `WorkingCalendar` from them.
 
-The overrides are read from the database on every `load_calendar` call: it is one indexed
-query on a table of a few rows per year, and it keeps every worker exactly in step with what
-the administrator entered, with no cache to invalidate across processes.
+Each process caches the overrides (issue 18: receipts and steps read them in a transaction of
+their own), invalidated like the module sets (core/plugins/activation.py): a change bumps a
+counter in Redis (`calendar_changed`, which the CLI calls after its commit) and a worker
+compares the counter (one GET, no database round trip) with the one its copy was read under.
+A commit in this process that changes a row drops the copy at once; a copy older than
+`FALLBACK_TTL` is read again (a change written straight into the database). Without a shared
+counter (`memory://` Redis, Redis unreadable, or a caller that passes no `Resources`) every
+call reads the database, as before: another process's change is never missed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING
+import logging
+import time
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, Date, String
+from redis.exceptions import RedisError
+from sqlalchemy import Column, Date, String, event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, object_session
 from sqlmodel import Field, col, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
@@ -22,7 +31,12 @@ from eiso.infra.db import find_one
 from eiso.tenants.models import Authored
 
 if TYPE_CHECKING:
+    from eiso.core.resources import Resources
     from eiso.core.settings import Settings
+
+FALLBACK_TTL = 30.0
+log = logging.getLogger("eiso.workdays")
+_CHANGED = "eiso.calendar_changed"
 
 
 class OverrideKind(str, enum.Enum):
@@ -47,13 +61,95 @@ async def load_overrides(session: AsyncSession) -> dict[dt.date, bool]:
     return {day: OverrideKind(kind) is OverrideKind.working_day for day, kind in rows}
 
 
-async def load_calendar(session: AsyncSession, settings: Settings | None = None) -> WorkingCalendar:
+async def load_calendar(
+    session: AsyncSession, settings: Settings | None = None, resources: Resources | None = None
+) -> WorkingCalendar:
     """The calendar with today's overrides and the configured office hours (a cut-off is a
-    procedure's own rule, never the calendar's)."""
+    procedure's own rule, never the calendar's). With `resources`, the overrides come from this
+    process's copy while it is current."""
+    overrides = await _cache.overrides(session, resources)
+    if settings is None and resources is not None:
+        settings = resources.settings
     if settings is None:
-        return WorkingCalendar(await load_overrides(session))
+        return WorkingCalendar(overrides)
     office_hours = OfficeHours.parse(settings.office_hours)
-    return WorkingCalendar(await load_overrides(session), office_hours=office_hours)
+    return WorkingCalendar(overrides, office_hours=office_hours)
+
+
+def calendar_version_key(resources: Resources) -> str:
+    return resources.key("calendar", "version")
+
+
+async def calendar_changed(resources: Resources) -> None:
+    """Announce a committed change of the overrides to every worker (after the commit: a
+    worker that reads the new counter must find the new rows)."""
+    _cache.forget()
+    try:
+        await resources.redis.incr(calendar_version_key(resources))
+    except (RedisError, OSError) as error:  # the workers' copies expire after FALLBACK_TTL
+        log.warning("calendar change not announced, Redis unavailable: %s", error)
+
+
+class _CalendarCache:
+    """This process's overrides, per database, with the counter they were read under."""
+
+    def __init__(self) -> None:
+        # database URL -> (the Redis counter, when read, the overrides)
+        self._entries: dict[str, tuple[Any, float, dict[dt.date, bool]]] = {}
+        self._epoch = 0  # bumped at every invalidation: a read that raced one is not kept
+
+    def forget(self) -> None:
+        self._epoch += 1
+        self._entries.clear()
+
+    async def overrides(
+        self, session: AsyncSession, resources: Resources | None
+    ) -> dict[dt.date, bool]:
+        version = await self._version(resources)
+        if resources is None or version is None:
+            return await load_overrides(session)  # no shared counter: the database tells
+        url, now = resources.settings.database_url, time.monotonic()
+        cached = self._entries.get(url)
+        if cached and cached[0] == version and now - cached[1] < FALLBACK_TTL:
+            return cached[2]
+        epoch = self._epoch
+        found = await load_overrides(session)
+        if epoch == self._epoch:
+            self._entries[url] = (version, now, found)
+        return found
+
+    @staticmethod
+    async def _version(resources: Resources | None) -> tuple[str, Any] | None:
+        if resources is None or resources.settings.is_memory_redis:
+            return None  # memory:// is this process's own: another's change never reaches it
+        try:
+            return ("redis", await resources.redis.get(calendar_version_key(resources)))
+        except (RedisError, OSError):
+            log.warning("calendar version unreadable, reading the overrides", exc_info=True)
+            return None
+
+
+_cache = _CalendarCache()
+
+
+@event.listens_for(CalendarOverride, "after_insert")
+@event.listens_for(CalendarOverride, "after_update")
+@event.listens_for(CalendarOverride, "after_delete")
+def _mark_changed(_mapper: Any, _connection: Any, target: CalendarOverride) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        _cache.forget()  # this process sees its own change at once
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_after_rollback(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 async def set_override(

@@ -1,11 +1,12 @@
 """Per-request dataloaders of the staff dossier view: a page of dossiers with their
-procedure, timeline and the names of the people who acted costs one statement per relation,
+procedure, timeline, the caller's steps and the names of the people who acted costs one
+statement per relation,
 whatever the page's size (no N+1). The agency comes from the tenants room's loaders."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy import select
@@ -14,11 +15,12 @@ from strawberry.dataloader import DataLoader
 
 from eiso.core.auth.models import User
 from eiso.core.dossiers.engine import CITIZEN
-from eiso.core.dossiers.models import DossierEventRow, ProcedureRecord
+from eiso.core.dossiers.models import DossierEventRow, DossierStep, ProcedureRecord
 from eiso.tenants.scope import TenantScope
 
 _KEY = "dossiers.loaders"
 DossierKey = tuple[int, int]  # (province_id, dossier id)
+Row = TypeVar("Row", DossierEventRow, DossierStep)  # the rows of one dossier
 # What a timeline shows for an actor that is no staff account.
 _NAMED = {CITIZEN: "Công dân (qua cổng dịch vụ công)", "system": "Hệ thống", "public": "Công dân"}
 
@@ -28,6 +30,7 @@ class DossierLoaders:
         self.context = context
         self.procedures = DataLoader(self._procedures)
         self.timelines = DataLoader(self._timelines)
+        self.steps = DataLoader(self._steps)
         self.names = DataLoader(self._names)
 
     async def _procedures(self, codes: list[str]) -> list[ProcedureRecord | None]:
@@ -41,18 +44,29 @@ class DossierLoaders:
 
     async def _timelines(self, keys: list[DossierKey]) -> list[list[DossierEventRow]]:
         """The timeline rows the caller's scope shows (its agencies' own records), in order."""
+        order = (col(DossierEventRow.at), col(DossierEventRow.id))
+        return await self._per_dossier(DossierEventRow, keys, order)
+
+    async def _steps(self, keys: list[DossierKey]) -> list[list[DossierStep]]:
+        """The steps the caller's scope shows (the ones its agencies hold), by index."""
+        return await self._per_dossier(DossierStep, keys, (col(DossierStep.step_index),))
+
+    async def _per_dossier(
+        self, model: type[Row], keys: list[DossierKey], order: tuple[Any, ...]
+    ) -> list[list[Row]]:
+        """The rows of each dossier in one statement, in the caller's scope."""
         async with self.context.resources.session(self.context.principal.tenant) as session:
-            # Two plain IN lists (ix_dossier_events_dossier leads with dossier_id); the pairs
-            # are matched below.
+            # Two plain IN lists (ix_dossier_events_dossier leads with dossier_id,
+            # uq_dossier_steps_dossier_index with the pair); the pairs are matched below.
             rows = await session.execute(
-                select(DossierEventRow)
+                select(model)
                 .where(
-                    col(DossierEventRow.dossier_id).in_({key[1] for key in keys}),
-                    col(DossierEventRow.province_id).in_({key[0] for key in keys}),
+                    col(model.dossier_id).in_({key[1] for key in keys}),
+                    col(model.province_id).in_({key[0] for key in keys}),
                 )
-                .order_by(col(DossierEventRow.at), col(DossierEventRow.id))
+                .order_by(*order)
             )
-            found: dict[DossierKey, list[DossierEventRow]] = defaultdict(list)
+            found: dict[DossierKey, list[Row]] = defaultdict(list)
             for row in rows.scalars():
                 found[(row.province_id, row.dossier_id)].append(row)
         return [found.get(key, []) for key in keys]

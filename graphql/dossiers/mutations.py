@@ -105,7 +105,7 @@ async def _agency_ids(
 
 async def _calendar(info: strawberry.Info) -> WorkingCalendar:
     async with info.context.resources.session(info.context.principal.tenant) as session:
-        return await load_calendar(session, info.context.resources.settings)
+        return await load_calendar(session, resources=info.context.resources)
 
 
 async def _move(

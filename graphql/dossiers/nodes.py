@@ -9,8 +9,6 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 import strawberry
-from sqlalchemy import select
-from sqlmodel import col
 from strawberry.scalars import JSON
 
 from eiso.core.dossiers.engine import overdue
@@ -409,28 +407,20 @@ class DossierNode(Node):
         description="The steps the caller's agency holds (with their own data); "
         "steps held by other agencies are not shown."
     )
-    async def my_steps(self, info: strawberry.Info) -> list[DossierStepNode]:
-        async with info.context.resources.session(info.context.principal.tenant) as session:
-            rows = (
-                (
-                    await session.execute(
-                        select(DossierStep)
-                        .where(
-                            col(DossierStep.province_id) == self.row.province_id,
-                            col(DossierStep.dossier_id) == self.row.id,
-                        )
-                        .order_by(col(DossierStep.step_index))
-                    )
-                )
-                .scalars()
-                .all()
-            )
-        return [DossierStepNode(row=r) for r in rows]
+    def my_steps(self, info: strawberry.Info) -> list[DossierStepNode]:
+        key = (self.row.province_id, self.row.id)
+        return then(  # type: ignore[return-value]
+            dossier_loaders(info).steps.load(key), _step_nodes
+        )
 
 
 def _procedure_node(row: ProcedureRecord | None) -> ProcedureNode | None:
     # A dossier's procedure stays in the catalogue (inactive at worst).
     return ProcedureNode(row=row) if row else None
+
+
+def _step_nodes(rows: list[DossierStep]) -> list[DossierStepNode]:
+    return [DossierStepNode(row=r) for r in rows]
 
 
 def _agency_node(row: Agency | None) -> AgencyNode | None:
