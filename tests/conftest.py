@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import pytest_asyncio
+from hypothesis import settings as hypothesis_settings
 
 import eiso.core.qms  # noqa: F401 - the QMS listens to the dossier engine, as in the app
 from eiso.core.auth.authenticator import Caller
@@ -25,6 +26,12 @@ from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra import migrate
 from eiso.tenants.scope import TenantScope
+
+# CI runs the property tests on a fixed seed (a red run is then reproducible); elsewhere they
+# explore, and what they find becomes an example in the test.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("EISO_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from eiso.core.workdays import VN_TZ, Extension, Rule, WorkingCalendar, due
@@ -188,6 +188,13 @@ rules = st.builds(
 
 @settings(max_examples=200, deadline=None)
 @given(received=moments, rule=rules, stop=st.integers(0, 20 * 24), length=st.integers(0, 300))
+# Found: 0 calendar days for a dossier received after the close ended before its receipt.
+@example(
+    received=dt.datetime(2025, 12, 1, 17, 1, tzinfo=VN_TZ),
+    rule=Rule("calendar_days", 0, None),
+    stop=0,
+    length=0,
+)
 def test_property_an_appointment_is_always_working_time(received, rule, stop, length):
     paused_at = received + dt.timedelta(hours=stop)
     pauses = [(paused_at, paused_at + dt.timedelta(hours=length))]

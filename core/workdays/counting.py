@@ -154,16 +154,25 @@ def _due_in_days(
             last += dt.timedelta(days=int(extension.amount))
         else:
             others.append(extension)
-    end = calendar.close_of(last)
+    end = _close_after(calendar, last, received_at)
     for paused_at, resumed_at in _checked(pauses):
         if resumed_at is None:
             return None
         if paused_at >= end:
             continue
         last += resumed_at.astimezone(VN_TZ).date() - paused_at.astimezone(VN_TZ).date()
-        end = calendar.close_of(last)
+        end = _close_after(calendar, last, received_at)
     for extension in others:
         end = _add(calendar, end, extension.unit, extension.amount)
+    return end
+
+
+def _close_after(calendar: WorkingCalendar, last: dt.date, received_at: dt.datetime) -> dt.datetime:
+    """The close of `last` (moved off a rest day), never before the receipt: a count of 0 days
+    for a dossier received after the close ends at the close of the next working day."""
+    end = calendar.close_of(last)
+    if end < received_at:
+        end = calendar.close_of(received_at.astimezone(VN_TZ).date() + dt.timedelta(days=1))
     return end
 
 

@@ -115,7 +115,11 @@ async def issue(
     if found is not None:
         return found
     content = None
-    if form.frozen:
+    # A later stage of an interlinked dossier cannot read the receiving agency (its scope):
+    # its slip is kept unfrozen and built at print, by an agency that can.
+    if form.frozen and scope_of(session.sync_session).allows(
+        dossier.province_id, dossier.agency_id
+    ):
         facts = await dossier_facts.load(
             session, dossier, calendar or WorkingCalendar(), number=number
         )
@@ -158,9 +162,9 @@ listeners.on_transition(after_transition)
 
 
 def document(slip: IssuedSlip, rebuilt: Document | None) -> Document:
-    """What the issued slip prints: its kept document, or for 06 the one `rebuilt` from the
-    timeline, dated by the issue."""
+    """What the issued slip prints: its kept document, or (06, or a slip a later stage could
+    not build) the one `rebuilt` from the timeline, dated by the issue."""
     if slip.content is not None:
         return from_content(slip.content)
-    assert rebuilt is not None  # a form that is not frozen is rebuilt at each print
+    assert rebuilt is not None  # a slip kept without content is rebuilt at each print
     return rebuilt

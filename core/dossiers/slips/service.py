@@ -47,7 +47,7 @@ async def render_loaded(
     if slip is None:  # the state says it exists, the timeline has no event for it
         raise forms.not_available(dossier, chosen)
     rebuilt = None
-    if not chosen.frozen:
+    if slip.content is None:  # not frozen (06), or issued by a stage that could not build it
         rebuilt = build(await dossier_facts.load(session, dossier, calendar), chosen)
     doc = _with_key(issued.document(slip, rebuilt), lookup_key)
     if fmt == "html":
