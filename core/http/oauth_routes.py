@@ -188,7 +188,7 @@ async def token(request: Request) -> Response:
             status_code=429,
             headers={"retry-after": str(wait), "cache-control": "no-store"},
         )
-    return await respond(server, server.create_token_response, http)
+    return to_response(await server.token_response(http))
 
 
 async def revoke(request: Request) -> Response:
