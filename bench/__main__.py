@@ -11,6 +11,7 @@ from bench import (
     introspection_bench,
     module_switch_bench,
     node_bench,
+    token_bench,
     trusted_documents_bench,
     web_bench,
 )
@@ -28,3 +29,4 @@ if __name__ == "__main__":
     node_bench.main([])
     web_bench.main([])
     module_switch_bench.main([])
+    token_bench.main([])
