@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import textwrap
 
 import httpx
 import pytest
 
 from eiso.core.auth import revocations
-from eiso.core.resources import Resources
-from eiso.core.settings import load_settings
 from tests.auth_helpers import make_integration, make_tenant
-from tests.test_redis_outage import RedisServer, redis_server  # noqa: F401 - a fixture
+from tests.test_redis_outage import outage_app, redis_server  # noqa: F401 - fixtures
 from tests.worker_process import worker_process
 
 ME = {"query": "{ me { subject } }"}
 GRANT = {"grant_type": "client_credentials"}
-ISSUER = "http://testserver"  # the worker signs nothing; it must expect the test app's issuer
 STEPS = 100  # bounded waits: at most 100 x 0.1 s
 
 WORKER = textwrap.dedent("""
@@ -84,56 +80,39 @@ async def test_the_watch_hears_a_published_revocation_and_drops_nothing_it_was_t
 @pytest.mark.only_backend("postgresql+redis")
 async def test_a_revocation_reaches_another_worker_through_and_after_a_redis_outage(
     backend,
-    database,
-    redis_server,  # noqa: F811 - the fixture imported above
+    outage_app,  # noqa: F811 - the app on the test's own Redis (tests/test_redis_outage.py)
+    redis_server,  # noqa: F811
     tmp_path,
     monkeypatch,
 ):
-    from eiso.core.app import create_app
-
-    settings = load_settings(
-        env="test",
-        database_url=database.app_url,
-        migration_database_url=database.owner_url,
-        redis_url=redis_server.url,
-        redis_prefix=f"eiso-revoke-{secrets.token_hex(4)}:",
-        issuer=ISSUER,
-        log_json=False,
-        plugins=[],
-    )
-    monkeypatch.setenv("EISO_ISSUER", ISSUER)
-    resources = Resources.open(settings)
-    app = create_app(settings, resources)
-    try:
+    app, resources = outage_app
+    monkeypatch.setenv("EISO_ISSUER", resources.settings.issuer)  # the worker expects it too
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as here:
+        _province, agency = await make_tenant(resources)
+        client_id, secret = await make_integration(resources, ["qms:read"], agency=agency)
+        first, second, kept = [await grant(here, client_id, secret) for _ in range(3)]
         async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-            ) as here,
+            worker_process(
+                tmp_path, "revoke_worker", WORKER, resources.settings, plugins=""
+            ) as url,
+            httpx.AsyncClient(base_url=url) as there,
         ):
-            _province, agency = await make_tenant(resources)
-            client_id, secret = await make_integration(resources, ["qms:read"], agency=agency)
-            first, second, kept = [await grant(here, client_id, secret) for _ in range(3)]
-            async with (
-                worker_process(tmp_path, "revoke_worker", WORKER, settings, plugins="") as url,
-                httpx.AsyncClient(base_url=url) as there,
-            ):
-                for token in (first, second, kept, first, second, kept):  # now cached there
-                    assert await subject(there, token) == client_id
+            for token in (first, second, kept, first, second, kept):  # now cached there
+                assert await subject(there, token) == client_id
 
-                await revoke(here, client_id, secret, first)  # Redis up: pushed
-                assert await subject(there, first) is None
+            await revoke(here, client_id, secret, first)  # Redis up: pushed
+            assert await subject(there, first) is None
 
-                redis_server.kill()
-                await revoke(here, client_id, secret, second)  # the database only
+            redis_server.kill()
+            await revoke(here, client_id, secret, second)  # the database only
+            assert await subject(there, second) is None
+            assert await subject(there, kept) == client_id
+
+            await redis_server.start()  # empty: the revocation never reached it
+            for _ in range(30):  # through the worker's resubscription, every answer
                 assert await subject(there, second) is None
-                assert await subject(there, kept) == client_id
-
-                await redis_server.start()  # empty: the revocation never reached it
-                for _ in range(30):  # through the worker's resubscription, every answer
-                    assert await subject(there, second) is None
-                    assert await subject(there, first) is None
-                    await asyncio.sleep(0.1)
-                assert await subject(there, kept) == client_id
-    finally:
-        await resources.close()
+                assert await subject(there, first) is None
+                await asyncio.sleep(0.1)
+            assert await subject(there, kept) == client_id

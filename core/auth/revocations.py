@@ -23,12 +23,12 @@ the subscription is back. While it is not current, requests use `is_revoked` abo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
 import weakref
 
+from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +38,7 @@ from eiso.core.auth.models import RevokedToken
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
+from eiso.infra.redis_client import subscription
 from eiso.tenants.scope import TenantScope
 
 log = logging.getLogger("eiso.auth")
@@ -158,11 +159,9 @@ class RevocationWatch:
         local.add(self)
         while True:
             raise_if_cancelled()
-            pubsub = None
             try:
-                pubsub = resources.redis.pubsub()
-                await pubsub.subscribe(channel)
-                await self._follow(resources, pubsub)
+                async with subscription(resources.redis, channel) as pubsub:
+                    await self._follow(resources, pubsub)
             except (RedisError, OSError, TimeoutError, SQLAlchemyError):
                 raise_if_cancelled()
                 if not warned:
@@ -170,16 +169,13 @@ class RevocationWatch:
                     warned = True
             finally:
                 self.listening = False
-                if pubsub is not None:
-                    with contextlib.suppress(RedisError, OSError):
-                        await pubsub.aclose()
             await asyncio.sleep(retry)
 
-    async def _follow(self, resources: Resources, pubsub: object) -> None:
+    async def _follow(self, resources: Resources, pubsub: PubSub) -> None:
         last_ping = time.monotonic()
         while True:
             raise_if_cancelled()
-            message = await pubsub.get_message(timeout=PING_SECONDS)  # type: ignore[attr-defined]
+            message = await pubsub.get_message(timeout=PING_SECONDS)
             now = time.monotonic()
             if message is not None:
                 self._heard = now
@@ -193,7 +189,7 @@ class RevocationWatch:
             elif self.listening and now - self._heard >= FRESH_SECONDS:
                 raise TimeoutError("no answer from Redis on the revocations channel")
             if now - last_ping >= PING_SECONDS:
-                await pubsub.ping()  # type: ignore[attr-defined]
+                await pubsub.ping()
                 last_ping = now
                 self._forget_expired()
 
