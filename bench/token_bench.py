@@ -5,7 +5,7 @@
 2. `{ __typename }` signed in with a real access token through the production authenticator
    (core/auth/jwt_authenticator.py), against the same query anonymous, in the same run.
 
-The database is a fresh `eiso_bench_tokens` on EISO_BENCH_POSTGRES_URL (default
+The database is a fresh `eiso_bench_tokens_<random>` on EISO_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end; Redis is
 EISO_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0) under a prefix of the run's own. The
 token rate limit is lifted for the run (it would answer 429 to one client's flood).
@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     if not wrk.available():
         print("skipped: `wrk` is not installed (apt-get install wrk)")
         return
-    database_url = PG_URL.rsplit("/", 1)[0] + "/eiso_bench_tokens"
+    # A name of the run's own: two runs at once must not drop each other's database.
+    database_url = PG_URL.rsplit("/", 1)[0] + f"/eiso_bench_tokens_{secrets.token_hex(3)}"
     asyncio.run(generator.create_database(database_url))
     try:
         client_id, secret = asyncio.run(_arrange(generator.app_url(database_url)))
