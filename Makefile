@@ -9,7 +9,7 @@ PORT ?= 8000
 # The suite runs on both backends; two workers (pytest-xdist) halve its time on two cores.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test schema bench lint typecheck clean no-test-plugin clients graphiql-assets messages
+.PHONY: install run test schema bench lint typecheck clean no-test-plugin clients graphiql-assets messages screenshots
 
 # What `make run` serves: eiso and its bundled modules, as production has them.
 $(STAMP): pyproject.toml
@@ -55,6 +55,12 @@ run: no-test-plugin
 # The tests start with the linters: CI fails on a lint or type error as on a failing test.
 test: lint $(TEST_STAMP) clients
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The pictures of docs/web.md: the browser suite, saving a JPEG of each page type at desktop
+# and 360 px width into docs/web/ (tests/web/test_browser.py, EISO_SCREENSHOTS).
+screenshots: $(TEST_STAMP) clients
+	mkdir -p docs/web
+	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser.py
 
 # GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout
 # needs no npm): rebuilt from the versions pinned in graphql/server/graphiql/package-lock.json.

@@ -44,9 +44,17 @@ def test_usage_error_exits_2():
 def test_db_upgrade_then_demo_is_idempotent(cli_env):
     assert eiso("db", "upgrade", env=cli_env).returncode == 0
     first = eiso("demo", env=cli_env)
-    second = eiso("demo", env=cli_env)
+    second = eiso("demo", "--quiet", env=cli_env)
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
     assert first.stderr.splitlines()[-1] == second.stderr.splitlines()[-1]
+    # One progress line per stage, Vietnamese first, with counts; --quiet keeps them out.
+    progress = [line for line in first.stderr.splitlines() if "…" in line]
+    assert any(
+        line.startswith("eiso: Tỉnh Quảng Ninh: ") and "cơ quan" in line for line in progress
+    )
+    assert any(line.startswith("eiso: Tài khoản mẫu: ") for line in progress), first.stderr
+    assert any(line.startswith("eiso: Hồ sơ mẫu: ") for line in progress), first.stderr
+    assert "…" not in second.stderr and "cơ quan" not in second.stderr
 
 
 def test_graphql_schema_prints_the_committed_sdl():

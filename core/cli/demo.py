@@ -12,14 +12,26 @@ if TYPE_CHECKING:
 STABLE = ("provinces", "agencies", "users", "calendar_overrides", "modules", "dossiers")
 
 
-def demo() -> None:
+def _progress(line: str) -> None:
+    typer.echo("eiso: " + line, err=True)
+
+
+def demo(
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Không in tiến trình / no progress lines on stderr"
+    ),
+) -> None:
     """Load the demo data, idempotently: provinces, agencies, accounts, modules, adoptions and
-    a few hundred dossiers in every status. Prints the dossiers per status."""
+    a few hundred dossiers in every status. Prints one line per stage on stderr (unless
+    --quiet), then the dossiers per status."""
     from eiso.core.demo.dossiers import count_by_status
     from eiso.core.demo.load import load_demo
 
     async def work(resources: Resources) -> tuple[dict[str, int], dict[str, dict[int, int]]]:
-        counts = await load_demo(resources)
+        if quiet:
+            counts = await load_demo(resources)
+        else:
+            counts = await load_demo(resources, progress=_progress)
         return counts, await count_by_status(resources)
 
     counts, by_status = run_with_resources(work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,6 +107,13 @@ INTERLINKED_PARTNERS = {
 DEMO_WEB_CLIENT = "eiso-web-demo"
 DEMO_WEB_REDIRECTS = ["http://127.0.0.1:5173/callback", "http://localhost:5173/callback"]
 
+# Told one line per stage, Vietnamese first (`eiso demo` prints them; `--quiet` passes none).
+Progress = Callable[[str], None]
+
+
+def _silent(_line: str) -> None:
+    pass
+
 
 async def _load_demo_auth(session: AsyncSession) -> int:
     users, shared_hash = 0, None
@@ -173,7 +181,9 @@ async def _merge_provinces(session: AsyncSession) -> int:
     return len(MERGES)
 
 
-async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str, Agency]]:
+async def _load_tenants(
+    resources: Resources, progress: Progress
+) -> tuple[dict[str, int], dict[str, Agency]]:
     provinces = agencies = modules = 0
     made: dict[str, Agency] = {}
     async with resources.session(TenantScope.nation()) as session, session.begin():
@@ -183,6 +193,7 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
             provinces += 1
             if province.status == TenantStatus.merged:  # a later run: its agencies moved
                 agencies += len(rows)
+                progress(f"{name}: đã sáp nhập / merged")
                 continue
             committee: Agency | None = None
             for agency_code, agency_name, kind in rows:
@@ -195,12 +206,16 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
             for module in DEMO_MODULES.get(code, []):
                 await set_module(session, province.id, module, True, by="demo")
                 modules += 1
+            n, m = len(rows), len(DEMO_MODULES.get(code, []))
+            progress(f"{name}: {n} cơ quan, {m} mô-đun… / {n} agencies, {m} modules")
         merged = await _merge_provinces(session)
+        progress(f"Sáp nhập tỉnh: {merged} / province merges: {merged}")
         # The 2026 announcements the `holidays` package does not already know.
         overrides = missing_overrides(ANNOUNCED_2026)
         for day, day_kind, reason in overrides:
             await set_override(session, day, day_kind, reason, "demo")
         users = await _load_demo_auth(session)
+        progress(f"Tài khoản mẫu: {users}… / demo accounts: {users}")
     return {
         "provinces": provinces,
         "agencies": agencies,
@@ -211,14 +226,21 @@ async def _load_tenants(resources: Resources) -> tuple[dict[str, int], dict[str,
     }, made
 
 
-async def load_demo(resources: Resources, registry: PluginRegistry | None = None) -> dict[str, int]:
+async def load_demo(
+    resources: Resources, registry: PluginRegistry | None = None, progress: Progress = _silent
+) -> dict[str, int]:
     """Provinces, agencies, accounts, modules, adoptions and a few hundred dossiers in every
-    status. `registry`: the modules to use (default: those EISO_PLUGINS loads)."""
+    status. `registry`: the modules to use (default: those EISO_PLUGINS loads); `progress`:
+    told one line per stage."""
     registry = registry if registry is not None else PluginRegistry.load(resources.settings.plugins)
-    counts, agencies = await _load_tenants(resources)
+    counts, agencies = await _load_tenants(resources, progress)
     await catalogue.sync_registry(resources, registry)
     chosen = adoptions(registry, agencies)
     counts["adoptions_created"] = await demo_dossiers.adopt_all(resources, agencies, chosen)
+    n = sum(len(c) for c in chosen.values())
+    progress(
+        f"Thủ tục áp dụng: {n} ở {len(chosen)} cơ quan… / {n} adoptions in {len(chosen)} agencies"
+    )
     async with resources.session(TenantScope.nation()) as session:
         calendar = await load_calendar(session, resources.settings)
     provinces = {code: [r[0] for r in rows] for code, (_, rows) in PROVINCES.items()}
@@ -226,6 +248,7 @@ async def load_demo(resources: Resources, registry: PluginRegistry | None = None
     # Whole hours: a second run within the hour draws exactly the same dates.
     anchor = utcnow().replace(minute=0, second=0, microsecond=0)
     context = demo_dossiers.Context(resources, registry, calendar, agencies, DEMO_STAFF, anchor)
+    progress(f"Hồ sơ mẫu: {len(plan)} theo kế hoạch… / demo dossiers: {len(plan)} planned")
     counts["dossiers_created"] = await demo_dossiers.create(context, plan)
     by_status = await demo_dossiers.count_by_status(resources)
     counts["dossiers"] = sum(sum(c.values()) for c in by_status.values())

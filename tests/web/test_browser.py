@@ -7,6 +7,8 @@ page type; the keyboard reaches the content first."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,19 @@ from tests.web.support import APPLICANT, AXE, CHILD, CITIZEN_ID, PROC, returned
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 740}}
+# `make screenshots` (EISO_SCREENSHOTS=docs/web): the page types docs/web.md shows, saved as
+# small JPEGs of the viewport (not the full page) so the committed images stay a few hundred KB.
+SHOTS = os.environ.get("EISO_SCREENSHOTS")
+SHOT_NAMES = {
+    "home": "portal-start",
+    "province": "province",
+    "procedure": "procedure-form",
+    "submitted": "submitted",
+    "lookup": "lookup",
+    "queue": "desk-queue",
+    "dossier": "desk-dossier",
+    "counter form": "counter",
+}
 # axe-core: what an online form's page must not have (moderate and minor are reported by axe,
 # not failed here).
 SERIOUS = """async () => {
@@ -44,6 +59,10 @@ class Visit:
         width = await self.page.evaluate("document.documentElement.scrollWidth")
         viewport = self.page.viewport_size["width"]
         assert width <= viewport, f"{name}: {width} px wide in a {viewport} px viewport"
+        if SHOTS and name in SHOT_NAMES:
+            size = "phone" if viewport <= VIEWPORTS["phone"]["width"] else "desktop"
+            path = Path(SHOTS) / f"{SHOT_NAMES[name]}-{size}.jpg"
+            await self.page.screenshot(path=str(path), type="jpeg", quality=45)
 
 
 async def visit(browser: Any, viewport: dict[str, int]) -> Visit:
