@@ -32,6 +32,7 @@ import pytest
 from bench.dossier_bench import PROCEDURE, RECEIVE, SECTOR_DATA
 from eiso.core.auth.principal import Role
 from eiso.core.global_ids import encode_id
+from eiso.core.plugins.activation import set_module
 from eiso.core.resources import Resources
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
@@ -89,6 +90,8 @@ async def make_world(resources: Resources) -> World:
         agency = await ensure_agency(
             session, province, unique_code("A"), "UBND xã Chịu Lỗi", AgencyKind.commune
         )
+        # receipts need the procedure's module switched on (MODULE_DISABLED otherwise)
+        await set_module(session, province.id, "birth_registration", True, by="test")
     officer = await make_user(resources, Role.officer, agency=agency)
     admin = await make_user(resources, Role.province_admin, province=province)
     client_id, _ = await make_frontend(resources)
@@ -174,10 +177,10 @@ async def dossier_path(http, headers, tally: Tally, reads_per_write: int) -> boo
 
 
 async def adopt(server: LiveServer, headers: dict) -> None:
-    query = f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 5) {{ code }} }}'
+    query = f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}'
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         body = (await http.post("/graphql", json={"query": query}, headers=headers)).json()
-    assert body.get("data", {}).get("adoptProcedure", {}).get("code") == PROC, body
+    assert ((body.get("data") or {}).get("adoptProcedure") or {}).get("code") == PROC, body
 
 
 async def wait_until(condition, seconds: float, what: str) -> None:
@@ -461,7 +464,9 @@ async def test_sigkill_during_bulk_import_and_moves_leaves_no_partial_state(
 ):
     world = await make_world(resources)
     owner = Owner(database.owner_url)
-    topic = await owner.fetch("SELECT DISTINCT topic FROM outbox")
+    topic = await owner.fetch(
+        "SELECT DISTINCT topic FROM outbox WHERE agency_id = $1", world.agency.id
+    )
     assert {r["topic"] for r in topic} <= {"dossier"}, topic  # the checks' assumption
     async with live_server(tmp_path, env_for(resources)) as server:
         officer = await sign_in(server, world, world.officer)
