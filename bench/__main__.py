@@ -15,7 +15,6 @@ from bench import (
     node_bench,
     scope_criteria_bench,
     slips_bench,
-    token_bench,
     trusted_documents_bench,
     web_bench,
 )
@@ -37,4 +36,3 @@ if __name__ == "__main__":
     counting_bench.main([])
     slips_bench.main([])
     desk_bench.main([])
-    token_bench.main([])

@@ -9,19 +9,15 @@ attempt: after a failed connect, connects are refused at once for a delay that d
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import PubSub
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
@@ -118,16 +114,3 @@ def make_redis(
 
 async def ping(client: aioredis.Redis) -> None:
     await client.ping()
-
-
-@contextlib.asynccontextmanager
-async def subscription(client: aioredis.Redis, channel: str) -> AsyncIterator[PubSub]:
-    """A pub/sub connection subscribed to `channel` (the confirmation comes as its first
-    message), closed after the block whatever state Redis is in."""
-    pubsub = client.pubsub()
-    try:
-        await pubsub.subscribe(channel)
-        yield pubsub
-    finally:
-        with contextlib.suppress(RedisError, OSError):
-            await pubsub.aclose()

@@ -4,19 +4,11 @@ Accepts RS256 only, this issuer and this audience, `typ: at+jwt`, an unexpired t
 `jti` was not revoked (core/auth/revocations.py: Redis, or the database while Redis is down).
 Anything else (alg none, HS256 keyed with the public key, a foreign issuer, a tampered payload,
 an expired token) yields no principal: the request is anonymous.
-
-A verified token is kept per process until it expires (`VerifiedTokens`): its next requests
-cost a dictionary lookup instead of an RS256 check. Revocation is still asked every time: of
-the process's `RevocationWatch` (pushed by pub/sub, no round trip) while its subscription is
-current, else of Redis or the database as before. A signing key deleted outright (not retired)
-leaves the tokens it signed cached until they expire, at most one access-token lifetime.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from typing import Any
 
 from eiso.core.auth import revocations, tokens
 from eiso.core.auth.authenticator import Caller
@@ -26,8 +18,6 @@ from eiso.core.auth.principal import Principal
 from eiso.core.resources import Resources
 
 log = logging.getLogger("eiso.auth")
-# At most this many tokens kept per process (a few hundred bytes each with their principal).
-MAX_CACHED = 8192
 
 
 def bearer_token(authorization: str) -> str | None:
@@ -38,81 +28,35 @@ def bearer_token(authorization: str) -> str | None:
     return token.strip()
 
 
-class VerifiedTokens:
-    """Tokens whose signature and claims were checked: token -> (issuer, exp, claims,
-    principal). Only good tokens enter; an entry leaves when its token expires."""
-
-    def __init__(self, size: int = MAX_CACHED) -> None:
-        self.size = size
-        self._entries: dict[str, tuple[str, float, dict[str, Any], Principal | None]] = {}
-
-    def get(self, token: str, expected_issuer: str) -> tuple[dict[str, Any], Principal | None]:
-        entry = self._entries.get(token)
-        if entry is None:
-            raise KeyError(token)
-        if entry[0] != expected_issuer or entry[1] <= time.time():
-            del self._entries[token]
-            raise KeyError(token)
-        return entry[2], entry[3]
-
-    def put(self, token: str, expected_issuer: str, claims: dict[str, Any]) -> Principal | None:
-        try:
-            principal: Principal | None = tokens.principal_from_claims(claims)
-        except (tokens.InvalidToken, KeyError, ValueError):
-            principal = None
-        if len(self._entries) >= self.size:
-            now = time.time()
-            for key in [k for k, entry in self._entries.items() if entry[1] <= now]:
-                del self._entries[key]
-            while len(self._entries) >= self.size:  # the oldest entries go first
-                del self._entries[next(iter(self._entries))]
-        self._entries[token] = (expected_issuer, float(claims["exp"]), claims, principal)
-        return principal
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
 class JWTAuthenticator:
     def __init__(self, keys: KeyStore) -> None:
         self.keys = keys
-        self.verified = VerifiedTokens()
-        # Started by the app's lifespan (`watch.listen`); until then every check asks Redis.
-        self.watch = revocations.RevocationWatch()
 
     @property
     def resources(self) -> Resources:
         return self.keys.resources
 
-    async def _checked(self, token: str) -> tuple[dict[str, Any], Principal | None] | None:
+    async def claims(self, token: str) -> dict | None:
         settings = self.resources.settings
-        expected = issuer(settings)
+        keys = await self.keys.verification_keys(tokens.unverified_kid(token))
         try:
-            claims, principal = self.verified.get(token, expected)
-        except KeyError:
-            keys = await self.keys.verification_keys(tokens.unverified_kid(token))
-            try:
-                claims = tokens.verify(token, keys, issuer=expected, audience=settings.audience)
-            except tokens.InvalidToken as error:
-                log.info("bearer token refused", extra={"reason": str(error)})
-                return None
-            principal = self.verified.put(token, expected, claims)
-        if self.watch.current():
-            revoked = self.watch.denied(claims["jti"])
-        else:
-            revoked = await revocations.is_revoked(self.resources, claims["jti"])
-        if revoked:
+            claims = tokens.verify(token, keys, issuer=issuer(settings), audience=settings.audience)
+        except tokens.InvalidToken as error:
+            log.info("bearer token refused", extra={"reason": str(error)})
+            return None
+        if await revocations.is_revoked(self.resources, claims["jti"]):
             log.info("bearer token refused", extra={"reason": "revoked"})
             return None
-        return claims, principal
-
-    async def claims(self, token: str) -> dict | None:
-        checked = await self._checked(token)
-        return checked[0] if checked is not None else None
+        return claims
 
     async def __call__(self, caller: Caller) -> Principal | None:
         token = bearer_token(caller.headers.get("authorization", ""))
         if token is None:
             return None
-        checked = await self._checked(token)
-        return checked[1] if checked is not None else None
+        claims = await self.claims(token)
+        if claims is None:
+            return None
+        try:
+            return tokens.principal_from_claims(claims)
+        except (tokens.InvalidToken, KeyError, ValueError):
+            return None
