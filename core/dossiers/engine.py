@@ -23,8 +23,8 @@ from eiso.core.dossiers import catalogue, codes, listeners
 from eiso.core.dossiers.clock import (
     SUPPLEMENT,
     accepted,
-    cutoff_of,
     appointment,
+    cutoff_of,
     resume_stop,
     status_stops,
     stop_clock,
