@@ -10,56 +10,13 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue, engine
 from eiso.core.dossiers.models import ProcedureAdoption
 from eiso.core.plugins.activation import set_module
-from eiso.core.plugins.registry import PluginRegistry, PluginSource
-from eiso.core.sdk import CountingRules, LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl
 from eiso.infra.clock import aware
 from eiso.infra.db import find_one
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.conftest import unique_code
-from tests.test_counting_engine import CAL, CountingProc, _step, act, at, refused, scope
-from tests.test_dossier_engine import TestProc
-
-T = LocalizedText
-CUT = unique_code("8.")  # 3 working days, 15:00 cut-off, two supplement requests per stage
-
-
-class TightProc:
-    @hookimpl
-    def eiso_module(self):
-        return ModuleInfo(
-            name="test_tight",
-            title=T(vi="Thủ tục thử thắt chặt", en="Tightening test"),
-            version="1.0",
-            sector="thu",
-            core_api=">=1.3,<2",
-        )
-
-    @hookimpl
-    def eiso_procedures(self):
-        return [
-            Procedure(
-                code=CUT,
-                name=T(vi="Thủ tục có giờ chốt", en="Procedure with a cut-off"),
-                sector="thu",
-                time_limit=TimeLimit(amount=3, cutoff="15:00"),
-                counting=CountingRules(supplements_per_stage=2),
-                steps=(_step("check", TimeLimit(amount=3)),),
-                result=T(vi="Kết quả", en="Result"),
-            )
-        ]
-
-
-# The other test modules too: a sync deactivates what its registry lacks.
-REGISTRY = PluginRegistry.load(
-    None,
-    [
-        PluginSource.of("test_proc", TestProc()),
-        PluginSource.of("test_counting", CountingProc()),
-        PluginSource.of("test_tight", TightProc()),
-    ],
-)
+from tests.test_counting_engine import CAL, CUT, REGISTRY, act, at, refused, scope
 
 
 @pytest.fixture
@@ -72,7 +29,7 @@ async def agencies(resources):
             await ensure_agency(session, province, unique_code("A"), name, AgencyKind.commune)
             for name in ("UBND xã Chặt", "UBND xã Thường")
         ]
-        await set_module(session, province.id, "test_tight", True, by="test")
+        await set_module(session, province.id, "test_counting", True, by="test")
     for agency in made:
         await adopt(resources, agency)
     return made

@@ -286,12 +286,17 @@ def _tighter_cutoff(procedure: ProcedureRecord, wanted: str | None) -> str | Non
     return cutoff.strftime("%H:%M")
 
 
+def supplements_per_stage(procedure: ProcedureRecord) -> int:
+    """The supplement requests per agency stage the procedure allows (`CountingRules`)."""
+    return int((procedure.counting or {}).get("supplements_per_stage", 1))
+
+
 def _fewer_supplements(procedure: ProcedureRecord, wanted: int | None) -> int | None:
     """The adoption's supplement requests per stage: at least 1 (the law always allows one
     written request), at most the procedure's own; None keeps the procedure's."""
     if wanted is None:
         return None
-    own = int((procedure.counting or {}).get("supplements_per_stage", 1))
+    own = supplements_per_stage(procedure)
     if wanted < 1:
         raise DomainError(
             "supplementsPerStage: must be >= 1",

@@ -802,9 +802,7 @@ async def request_supplement(
     if accepted(dossier):
         procedure = await catalogue.get_procedure(session, dossier.procedure_code)
         # The adoption's tightened limit (kept on the dossier), else the procedure's
-        limit = dossier.supplements_per_stage or int(
-            (procedure.counting or {}).get("supplements_per_stage", 1)
-        )
+        limit = dossier.supplements_per_stage or catalogue.supplements_per_stage(procedure)
         used = sum(
             1
             for r in stops(dossier)
