@@ -41,6 +41,7 @@ T = LocalizedText
 CAL = WorkingCalendar()
 RULED = unique_code("9.")  # 3 working days; fee and posting stop the clock; +5 to verify
 TWICE = unique_code("9.")  # 15 calendar days, two supplement notices per stage
+CUT = unique_code("9.")  # 3 working days, 15:00 cut-off, two (test_counting_tightened.py)
 
 
 def at(m: int, d: int, hh: int = 9, mm: int = 0) -> dt.datetime:
@@ -99,6 +100,15 @@ class CountingProc:
                     _step("decide", TimeLimit(amount=5, unit="calendar_days")),
                 ),
                 result=T(vi="Giấy phép", en="Permit"),
+            ),
+            Procedure(
+                code=CUT,
+                name=T(vi="Thủ tục có giờ chốt", en="Procedure with a cut-off"),
+                sector="thu",
+                time_limit=TimeLimit(amount=3, cutoff="15:00"),
+                counting=CountingRules(supplements_per_stage=2),
+                steps=(_step("check", TimeLimit(amount=3)),),
+                result=T(vi="Kết quả", en="Result"),
             ),
         ]
 

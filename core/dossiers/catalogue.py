@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text, update
@@ -173,11 +174,16 @@ async def adopt(
     step_units: dict[str, int] | None = None,
     step_agencies: dict[str, int] | None = None,
     known_agencies: frozenset[int] = frozenset(),
+    cutoff: str | None = None,
+    supplements_per_stage: int | None = None,
 ) -> ProcedureAdoption:
-    """An agency adopts a procedure: maps steps to its units, may shorten the time limit, and
+    """An agency adopts a procedure: maps steps to its units, may shorten the time limit,
+    tighten the counting rules (an earlier `cutoff`, fewer `supplements_per_stage`), and
     maps the steps other agencies hold to those agencies (`known_agencies`: the active
     agencies of its province among the ids named, looked up by the caller)."""
     procedure = await get_procedure(session, procedure_code)
+    cutoff = _tighter_cutoff(procedure, cutoff)
+    supplements = _fewer_supplements(procedure, supplements_per_stage)
     amount = procedure.time_limit_amount if time_limit is None else time_limit
     if amount < 0:
         raise DomainError(
@@ -226,6 +232,7 @@ async def adopt(
         session.add(row)
     else:
         row.time_limit_amount, row.step_units, row.step_agencies = amount, units, agencies
+    row.cutoff, row.supplements_per_stage = cutoff, supplements
     await session.flush()
     await audit.append(
         session,
@@ -235,9 +242,75 @@ async def adopt(
         action="procedure.adopted",
         entity_type="procedure_adoption",
         entity_id=row.id,
-        data={"procedure": procedure_code, "time_limit": amount, "step_agencies": agencies},
+        data={
+            "procedure": procedure_code,
+            "time_limit": amount,
+            "step_agencies": agencies,
+            "cutoff": cutoff,
+            "supplements_per_stage": supplements,
+        },
     )
     return row
+
+
+def _looser(field: str, en: str, vi: str) -> DomainError:
+    return DomainError(
+        f"{field}: {en}; an agency may only tighten the procedure's counting rules",
+        f"{field}: {vi}; cơ quan chỉ được thắt chặt quy tắc tính thời hạn của thủ tục",
+        code="COUNTING_LOOSER",
+        field=field,
+    )
+
+
+def _tighter_cutoff(procedure: ProcedureRecord, wanted: str | None) -> str | None:
+    """The adoption's cut-off "HH:MM": added where the procedure declares none, or moved
+    earlier than its own; None keeps the procedure's (a cut-off is never removed)."""
+    if wanted is None:
+        return None
+    try:
+        cutoff = dt.time.fromisoformat(wanted)
+    except ValueError:
+        raise DomainError(
+            f"cutoff: {wanted!r} is not a time HH:MM",
+            f"cutoff: {wanted!r} không phải giờ dạng HH:MM",
+            code="BAD_INPUT",
+            field="cutoff",
+        ) from None
+    own = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
+    if own is not None and cutoff > own:
+        raise _looser(
+            "cutoff",
+            f"{wanted} is later than the procedure's {procedure.cutoff}",
+            f"{wanted} muộn hơn giờ chốt {procedure.cutoff} của thủ tục",
+        )
+    return cutoff.strftime("%H:%M")
+
+
+def supplements_per_stage(procedure: ProcedureRecord) -> int:
+    """The supplement requests per agency stage the procedure allows (`CountingRules`)."""
+    return int((procedure.counting or {}).get("supplements_per_stage", 1))
+
+
+def _fewer_supplements(procedure: ProcedureRecord, wanted: int | None) -> int | None:
+    """The adoption's supplement requests per stage: at least 1 (the law always allows one
+    written request), at most the procedure's own; None keeps the procedure's."""
+    if wanted is None:
+        return None
+    own = supplements_per_stage(procedure)
+    if wanted < 1:
+        raise DomainError(
+            "supplementsPerStage: must be >= 1",
+            "supplementsPerStage: phải >= 1",
+            code="BAD_INPUT",
+            field="supplementsPerStage",
+        )
+    if wanted > own:
+        raise _looser(
+            "supplementsPerStage",
+            f"{wanted} is more than the procedure's {own}",
+            f"{wanted} nhiều hơn {own} lần của thủ tục",
+        )
+    return wanted
 
 
 def _step_agencies(

@@ -17,10 +17,19 @@ from eiso.core.workdays import WorkingCalendar, counting
 from eiso.infra.clock import aware
 
 
-def rule_of(procedure: ProcedureRecord, amount: int) -> counting.Rule:
-    """The procedure's counting rule with the agency's (maybe shortened) `amount`."""
-    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
-    return counting.Rule(counting.unit_of(procedure.time_limit_unit), amount, cutoff)
+def cutoff_of(procedure: ProcedureRecord, tightened: str | None = None) -> dt.time | None:
+    """The cut-off that applies: the adoption's (kept on the dossier) where it tightened the
+    procedure's, which it may only add or move earlier (catalogue.adopt), else the procedure's."""
+    cutoff = tightened or procedure.cutoff
+    return dt.time.fromisoformat(cutoff) if cutoff else None
+
+
+def rule_of(procedure: ProcedureRecord, amount: int, cutoff: str | None = None) -> counting.Rule:
+    """The procedure's counting rule with the agency's (maybe shortened) `amount` and (maybe
+    earlier) `cutoff`."""
+    return counting.Rule(
+        counting.unit_of(procedure.time_limit_unit), amount, cutoff_of(procedure, cutoff)
+    )
 
 
 def appointment(
@@ -30,16 +39,18 @@ def appointment(
     received_at: dt.datetime,
     pauses: list[list[Any]] | None = None,
     extensions: list[dict[str, Any]] | None = None,
+    cutoff: str | None = None,
 ) -> dt.datetime | None:
-    """The appointment under the procedure's rule (`counting.due`), after the clock stops
-    `pauses` (overlapping ones merged) and the recorded `extensions`; None while one is open."""
+    """The appointment under the procedure's rule (`counting.due`), with the adoption's
+    tightened `cutoff`, after the clock stops `pauses` (overlapping ones merged) and the
+    recorded `extensions`; None while one is open."""
     extended = [
         counting.Extension(counting.unit_of(e["unit"]), e["amount"]) for e in extensions or []
     ]
     due = counting.due(
         calendar,
         received_at,
-        rule_of(procedure, amount),
+        rule_of(procedure, amount, cutoff),
         pauses=merged(pauses or []),
         extensions=extended,
     )
@@ -125,6 +136,7 @@ async def resume_stop(
             aware(dossier.received_at),
             dossier.pauses,
             dossier.extensions,
+            dossier.cutoff,
         )
     return True
 

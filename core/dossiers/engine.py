@@ -24,6 +24,7 @@ from eiso.core.dossiers.clock import (
     SUPPLEMENT,
     accepted,
     appointment,
+    cutoff_of,
     resume_stop,
     status_stops,
     stop_clock,
@@ -252,12 +253,16 @@ async def receive(
         received_at=now,
         appointment_at=None
         if online or refused
-        else appointment(calendar, procedure, adoption.time_limit_amount, now),
+        else appointment(
+            calendar, procedure, adoption.time_limit_amount, now, cutoff=adoption.cutoff
+        ),
         finished_at=now if refused else None,
         idempotency_key=idempotency_key,
         input_hash=digest if idempotency_key else None,
         step_agencies=dict(adoption.step_agencies or {}),
         time_limit_amount=adoption.time_limit_amount,
+        cutoff=adoption.cutoff,
+        supplements_per_stage=adoption.supplements_per_stage,
     )
     conflict = await add_in_savepoint(session, dossier)
     if conflict is not None:
@@ -542,8 +547,9 @@ async def _stamp_finished(
         return  # refused, withdrawn or stopped: closed, but not resolved
     calendar = await _calendar(session, calendar)
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    cutoff = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
-    start = calendar.counting_start(aware(dossier.received_at), cutoff)
+    start = calendar.counting_start(
+        aware(dossier.received_at), cutoff_of(procedure, dossier.cutoff)
+    )
     worked = calendar.working_time_between(start, now)
     for paused, resumed in _merged(stops(dossier)):
         if resumed:
@@ -605,7 +611,7 @@ async def _start_clock(
     amount = await _time_limit(session, dossier)
     _check_move(dossier, Status.received, now)
     dossier.received_at = now
-    dossier.appointment_at = appointment(calendar, procedure, amount, now)
+    dossier.appointment_at = appointment(calendar, procedure, amount, now, cutoff=dossier.cutoff)
 
 
 accept = ClockMove(Status.received, "received", _start_clock)
@@ -795,7 +801,8 @@ async def request_supplement(
     handling = handling_supplements(dossier)
     if accepted(dossier):
         procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-        limit = int((procedure.counting or {}).get("supplements_per_stage", 1))
+        # The adoption's tightened limit (kept on the dossier), else the procedure's
+        limit = dossier.supplements_per_stage or catalogue.supplements_per_stage(procedure)
         used = sum(
             1
             for r in stops(dossier)
@@ -1058,6 +1065,7 @@ async def record_extension(
             aware(dossier.received_at),
             dossier.pauses,
             dossier.extensions,
+            dossier.cutoff,
         )
     session.add(dossier)
     await _record(

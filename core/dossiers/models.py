@@ -65,6 +65,10 @@ class ProcedureAdoption(TenantOwned, table=True):
 
     procedure_code: str = Field(max_length=32)
     time_limit_amount: int
+    # Tightened counting rules (None: the procedure's own): an earlier cut-off "HH:MM" and
+    # fewer supplement requests per stage; never looser (catalogue.adopt refuses it)
+    cutoff: str | None = Field(default=None, max_length=8)
+    supplements_per_stage: int | None = None
     # step code → unit id (as text: JSON keys)
     step_units: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # step code → id of the agency (same province) that holds that step: cross-agency transfer
@@ -153,6 +157,9 @@ class Dossier(SharedTenantOwned, table=True):
     step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # the adopted time limit at receipt: agencies of later steps cannot read the adoption
     time_limit_amount: int | None = None
+    # the adoption's tightened cut-off and supplement limit at receipt (None: the procedure's)
+    cutoff: str | None = Field(default=None, max_length=8)
+    supplements_per_stage: int | None = None
     assignee: str | None = Field(default=None, max_length=200)
     received_at: dt.datetime = Field(default_factory=utcnow)
     appointment_at: dt.datetime | None = None

@@ -244,8 +244,9 @@ async def _receive(
 @guarded
 class DossiersMutation:
     @strawberry.mutation(
-        description="The caller's agency adopts a procedure; it may shorten the time limit, "
-        "never lengthen it."
+        description="The caller's agency adopts a procedure; it may shorten the time limit and "
+        "tighten the counting rules (an earlier cut-off `HH:MM`, fewer supplement requests per "
+        "stage), never loosen them (COUNTING_LOOSER)."
     )
     async def adopt_procedure(
         self,
@@ -254,6 +255,8 @@ class DossiersMutation:
         time_limit: int | None = None,
         step_units: JSON | None = None,
         step_agencies: JSON | None = None,
+        cutoff: str | None = None,
+        supplements_per_stage: int | None = None,
     ) -> ProcedureNode:
         principal, province_id, agency_id = _acting(info)
         units = _step_units(step_units)
@@ -276,6 +279,8 @@ class DossiersMutation:
                 step_units=units,
                 step_agencies=agencies,
                 known_agencies=known,
+                cutoff=cutoff,
+                supplements_per_stage=supplements_per_stage,
             )
             procedure = await catalogue.get_procedure(session, procedure_code)
         return ProcedureNode(row=procedure)
