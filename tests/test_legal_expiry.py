@@ -1,0 +1,154 @@
+"""Legal bases past their `valid_until` (issue 17): what rests on them is flagged for review at
+catalogue sync and by the daily `eiso procedures review-sweep`, once per version; a basis in
+force flags nothing; each province sees only its own flags."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import subprocess
+
+from eiso.core.auth.principal import Role
+from eiso.core.dossiers import catalogue
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
+from eiso.core.qms import legal
+from eiso.core.sdk import LegalBasis, LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl
+from eiso.infra.clock import utcnow
+from eiso.tenants.scope import TenantScope
+from tests.conftest import unique_code
+from tests.test_dossier_engine import _step, scope
+from tests.test_qms_loop import EISO, gql, make_agency, person
+
+TODAY = utcnow().date()
+
+
+def _registry(bases: dict[str, LegalBasis]) -> PluginRegistry:
+    """One module whose procedures (code → its one legal basis) are given."""
+
+    class ExpiryProc:
+        @hookimpl
+        def eiso_module(self):
+            return ModuleInfo(
+                name="expiry_proc",
+                title=LocalizedText(vi="Thử hiệu lực", en="Validity test"),
+                version="1.0",
+                sector="thu",
+            )
+
+        @hookimpl
+        def eiso_procedures(self):
+            return [
+                Procedure(
+                    code=code,
+                    name=LocalizedText(vi="Thủ tục thử", en="Test procedure"),
+                    sector="thu",
+                    time_limit=TimeLimit(amount=3),
+                    result=LocalizedText(vi="Kết quả", en="Result"),
+                    steps=(_step("review", "Thẩm định"),),
+                    legal_basis=(basis,),
+                )
+                for code, basis in bases.items()
+            ]
+
+    return PluginRegistry.load(None, [PluginSource.of("expiry_proc", ExpiryProc())])
+
+
+async def _sync(resources, bases: dict[str, LegalBasis]) -> None:
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await catalogue.sync_catalogue(session, _registry(bases))
+
+
+async def _adopt(resources, agency, *codes: str) -> None:
+    async with resources.session(scope(agency)) as session, session.begin():
+        for code in codes:
+            await catalogue.adopt(
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                procedure_code=code,
+                actor="leader-1",
+            )
+
+
+async def _flags(client, headers) -> list[tuple[str, str, str]]:
+    body = await gql(
+        client,
+        headers,
+        "{ reviewFlags(first: 50) { edges { node { kind subject cause reference } } } }",
+    )
+    return sorted(
+        (e["node"]["subject"], e["node"]["cause"], e["node"]["reference"])
+        for e in body["data"]["reviewFlags"]["edges"]
+    )
+
+
+async def test_expired_basis_is_flagged_at_sync_and_by_the_sweep(
+    resources, client, callers, database
+):
+    old_code, live_code = unique_code("9.E"), unique_code("9.L")
+    old_ref, live_ref = unique_code("LX") + "/2014/QH13", unique_code("LY") + "/2025/NĐ-CP"
+    bases = {
+        old_code: LegalBasis(
+            reference=old_ref, title="Luật cũ", valid_until=TODAY - dt.timedelta(days=30)
+        ),
+        live_code: LegalBasis(
+            reference=live_ref, title="Nghị định", valid_until=TODAY + dt.timedelta(days=365)
+        ),
+    }
+    first, other = await make_agency(resources), await make_agency(resources)
+    assert first.province_id != other.province_id
+    await _sync(resources, bases)
+    await _adopt(resources, first, old_code, live_code)
+    keeper = callers.issue(person(first, Role.leader, Role.iso_secretary))
+    outsider = callers.issue(person(other, Role.leader, Role.iso_secretary))
+    assert await _flags(client, keeper) == []
+
+    # The next catalogue sync flags the procedure resting on the expired basis, not the other.
+    await _sync(resources, bases)
+    assert await _flags(client, keeper) == [(old_code, "EXPIRED", old_ref)]
+    assert await _flags(client, outsider) == []
+
+    # An adoption after the sync waits for the sweep; the first agency is not flagged twice.
+    await _adopt(resources, other, old_code, live_code)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        swept = await legal.sweep_expired(session)
+    assert swept["flagged"] >= 1  # the sweep is national: other tests may add to it
+    assert await _flags(client, outsider) == [(old_code, "EXPIRED", old_ref)]
+    assert await _flags(client, keeper) == [(old_code, "EXPIRED", old_ref)]  # its own only
+
+    # Reviewed, it stays reviewed: the command finds nothing new for this version.
+    cleared = await gql(
+        client,
+        keeper,
+        'mutation($c: String!) { reviewProcedure(procedureCode: $c, note: "Đã rà soát") '
+        "{ cause } }",
+        {"c": old_code},
+    )
+    assert cleared["data"]["reviewProcedure"] == [{"cause": "EXPIRED"}]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [EISO, "procedures", "review-sweep"],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert await _flags(client, keeper) == []
+
+    # A basis flagged when it changed is flagged again once that version expires.
+    bases[live_code] = LegalBasis(
+        reference=live_ref, title="Nghị định sửa đổi", valid_until=TODAY + dt.timedelta(days=10)
+    )
+    await _sync(resources, bases)
+    assert await _flags(client, keeper) == [(live_code, "CHANGED", live_ref)]
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await legal.sweep_expired(session, today=TODAY + dt.timedelta(days=11))
+    assert await _flags(client, keeper) == [
+        (live_code, "CHANGED", live_ref),
+        (live_code, "EXPIRED", live_ref),
+    ]
