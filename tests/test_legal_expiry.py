@@ -1,6 +1,6 @@
 """Legal bases past their `valid_until` (issue 17): what rests on them is flagged for review at
-catalogue sync and by the daily `eiso procedures review-sweep`, once per version; a basis in
-force flags nothing; each province sees only its own flags."""
+adoption, at catalogue sync and by the daily `eiso procedures review-sweep`, once per version;
+a basis in force flags nothing; each province sees only its own flags."""
 
 from __future__ import annotations
 
@@ -71,20 +71,25 @@ async def _adopt(resources, agency, *codes: str) -> None:
             )
 
 
-async def _flags(client, headers) -> list[tuple[str, str, str]]:
+async def _flags(client, headers) -> list[tuple[str, str, int]]:
     body = await gql(
         client,
         headers,
-        "{ reviewFlags(first: 50) { edges { node { kind subject cause reference } } } }",
+        "{ reviewFlags(first: 50) { edges { node { subject cause legalVersion } } } }",
     )
     return sorted(
-        (e["node"]["subject"], e["node"]["cause"], e["node"]["reference"])
+        (e["node"]["subject"], e["node"]["cause"], e["node"]["legalVersion"])
         for e in body["data"]["reviewFlags"]["edges"]
     )
 
 
-async def test_expired_basis_is_flagged_at_sync_and_by_the_sweep(
-    resources, client, callers, database
+async def _sweep(resources, today: dt.date | None = None) -> dict[str, int]:
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        return await legal.sweep_expired(session, today=today)
+
+
+async def test_expired_basis_is_flagged_at_adoption_sync_and_sweep(
+    resources, client, callers, database, app, monkeypatch
 ):
     old_code, live_code = unique_code("9.E"), unique_code("9.L")
     old_ref, live_ref = unique_code("LX") + "/2014/QH13", unique_code("LY") + "/2025/NĐ-CP"
@@ -99,25 +104,28 @@ async def test_expired_basis_is_flagged_at_sync_and_by_the_sweep(
     first, other = await make_agency(resources), await make_agency(resources)
     assert first.province_id != other.province_id
     await _sync(resources, bases)
-    await _adopt(resources, first, old_code, live_code)
     keeper = callers.issue(person(first, Role.leader, Role.iso_secretary))
     outsider = callers.issue(person(other, Role.leader, Role.iso_secretary))
-    assert await _flags(client, keeper) == []
+    monkeypatch.setattr(app.state, "plugins", _registry(bases))  # the module the app loaded
+    for code, expired in ((old_code, True), (live_code, False)):
+        body = await gql(
+            client,
+            keeper,
+            "query($c: String!) { procedure(code: $c) { legalBasisExpired } }",
+            {"c": code},
+        )
+        assert body["data"]["procedure"] == {"legalBasisExpired": expired}
 
-    # The next catalogue sync flags the procedure resting on the expired basis, not the other.
+    # Adopting a procedure on an expired basis flags it at once; the one in force is not.
+    await _adopt(resources, first, old_code, live_code)
+    assert await _flags(client, keeper) == [(old_code, "EXPIRED", 1)]
+    assert await _flags(client, outsider) == []  # another province sees none of it
+    await _adopt(resources, other, old_code)
+    assert await _flags(client, outsider) == [(old_code, "EXPIRED", 1)]
+    assert await _flags(client, keeper) == [(old_code, "EXPIRED", 1)]
+
+    # Neither a sync nor the command raises it again, even once reviewed.
     await _sync(resources, bases)
-    assert await _flags(client, keeper) == [(old_code, "EXPIRED", old_ref)]
-    assert await _flags(client, outsider) == []
-
-    # An adoption after the sync waits for the sweep; the first agency is not flagged twice.
-    await _adopt(resources, other, old_code, live_code)
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        swept = await legal.sweep_expired(session)
-    assert swept["flagged"] >= 1  # the sweep is national: other tests may add to it
-    assert await _flags(client, outsider) == [(old_code, "EXPIRED", old_ref)]
-    assert await _flags(client, keeper) == [(old_code, "EXPIRED", old_ref)]  # its own only
-
-    # Reviewed, it stays reviewed: the command finds nothing new for this version.
     cleared = await gql(
         client,
         keeper,
@@ -138,17 +146,22 @@ async def test_expired_basis_is_flagged_at_sync_and_by_the_sweep(
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+    assert '"expired"' in result.stdout
     assert await _flags(client, keeper) == []
 
-    # A basis flagged when it changed is flagged again once that version expires.
+    # The sweep flags a basis whose date has passed since (here: run as of next year).
+    swept = await _sweep(resources, TODAY + dt.timedelta(days=366))
+    assert swept["flagged"] >= 1  # the sweep is national: other tests' bases count too
+    assert await _flags(client, keeper) == [(live_code, "EXPIRED", 1)]
+    assert await _flags(client, outsider) == [(old_code, "EXPIRED", 1)]
+
+    # A module update that ends the basis: the new version is flagged as changed and expired.
     bases[live_code] = LegalBasis(
-        reference=live_ref, title="Nghị định sửa đổi", valid_until=TODAY + dt.timedelta(days=10)
+        reference=live_ref, title="Nghị định", valid_until=TODAY - dt.timedelta(days=1)
     )
     await _sync(resources, bases)
-    assert await _flags(client, keeper) == [(live_code, "CHANGED", live_ref)]
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        await legal.sweep_expired(session, today=TODAY + dt.timedelta(days=11))
     assert await _flags(client, keeper) == [
-        (live_code, "CHANGED", live_ref),
-        (live_code, "EXPIRED", live_ref),
+        (live_code, "CHANGED", 2),
+        (live_code, "EXPIRED", 1),
+        (live_code, "EXPIRED", 2),
     ]

@@ -237,6 +237,9 @@ async def adopt(
         entity_id=row.id,
         data={"procedure": procedure_code, "time_limit": amount, "step_agencies": agencies},
     )
+    # A procedure resting on an expired legal basis is flagged for review at once (the QMS
+    # listens: core/qms/legal.py).
+    await listeners.adopted(session, row, actor)
     return row
 
 

@@ -125,18 +125,18 @@ async def _flag(
 ) -> bool:
     """Raise one flag; False when the same flag (cause included) was raised before."""
     province_id = agency_ids[agency_id]
-    key = {
-        "province_id": province_id,
-        "agency_id": agency_id,
-        "kind": kind,
-        "subject": subject,
-        "reference": basis.reference,
-        "legal_version": basis.version,
-        "cause": cause,
-    }
-    if await find_one(session, ReviewFlag, **key) is not None:
+    flag = ReviewFlag(
+        province_id=province_id,
+        agency_id=agency_id,
+        kind=kind,
+        subject=subject,
+        reference=basis.reference,
+        legal_version=basis.version,
+        cause=cause,
+    )
+    key = ("province_id", "agency_id", "kind", "subject", "reference", "legal_version", "cause")
+    if await find_one(session, ReviewFlag, **{k: getattr(flag, k) for k in key}) is not None:
         return False
-    flag = ReviewFlag(**key)
     await record(
         session,
         flag,
@@ -151,6 +151,35 @@ async def _flag(
         },
     )
     return True
+
+
+async def _raise(
+    session: AsyncSession,
+    basis: LegalBasisVersion,
+    adoptions: Sequence[ProcedureAdoption],
+    docs: Sequence[Document],
+    actor: str,
+    cause: FlagCause,
+) -> int:
+    """Flag the adoptions and documents for `basis`; each agency that got a new flag goes back
+    to "to be re-announced". Returns the number of flags raised."""
+    provinces = {row.agency_id: row.province_id for row in [*adoptions, *docs]}
+    subjects = [(FlagKind.procedure, a.procedure_code, a.agency_id) for a in adoptions]
+    subjects += [(FlagKind.document, str(d.id), d.agency_id) for d in docs]
+    flagged: set[int] = set()
+    raised = 0
+    for kind, subject, agency_id in subjects:
+        if await _flag(session, provinces, kind, subject, basis, agency_id, actor, cause):
+            flagged.add(agency_id)
+            raised += 1
+    reason = f"{basis.reference} v{basis.version}"
+    if cause is FlagCause.expired:
+        reason += f" hết hiệu lực {basis.valid_until:%d/%m/%Y}"
+    for agency_id in flagged:
+        await conformity.require_reannouncement(
+            session, provinces[agency_id], agency_id, actor, reason
+        )
+    return raised
 
 
 async def flag_dependants(
@@ -187,35 +216,30 @@ async def flag_dependants(
         .scalars()
         .all()
     )
-    provinces = {row.agency_id: row.province_id for row in [*adoptions, *docs]}
-    subjects = [(FlagKind.procedure, a.procedure_code, a.agency_id) for a in adoptions]
-    subjects += [(FlagKind.document, str(d.id), d.agency_id) for d in docs]
-    flagged: set[int] = set()
-    raised = 0
-    for kind, subject, agency_id in subjects:
-        if await _flag(session, provinces, kind, subject, basis, agency_id, actor, cause):
-            flagged.add(agency_id)
-            raised += 1
-    reason = f"{basis.reference} v{basis.version}"
-    if cause is FlagCause.expired:
-        reason += f" hết hiệu lực {basis.valid_until:%d/%m/%Y}"
-    for agency_id in flagged:
-        await conformity.require_reannouncement(
-            session, provinces[agency_id], agency_id, actor, reason
-        )
-    return raised
+    return await _raise(session, basis, adoptions, docs, actor, cause)
 
 
-async def expired_bases(session: AsyncSession, today: dt.date) -> Sequence[LegalBasisVersion]:
-    """The legal bases whose version in force (the latest) has a `valid_until` before `today`."""
-    newest = (
-        select(
-            LegalBasisVersion.reference,
-            func.max(LegalBasisVersion.version).label("version"),
-        )
-        .group_by(col(LegalBasisVersion.reference))
-        .subquery()
+def _today() -> dt.date:
+    return utcnow().astimezone(VN_TZ).date()  # validity dates are Vietnam's dates
+
+
+async def expired_bases(
+    session: AsyncSession, today: dt.date, procedure_code: str | None = None
+) -> Sequence[LegalBasisVersion]:
+    """The legal bases (all, or those of one procedure) whose version in force (the latest)
+    has a `valid_until` before `today`."""
+    versions = select(
+        LegalBasisVersion.reference, func.max(LegalBasisVersion.version).label("version")
     )
+    if procedure_code is not None:
+        versions = versions.where(
+            col(LegalBasisVersion.reference).in_(
+                select(ProcedureLegalBasis.reference).where(
+                    ProcedureLegalBasis.procedure_code == procedure_code
+                )
+            )
+        )
+    newest = versions.group_by(col(LegalBasisVersion.reference)).subquery()
     return (
         (
             await session.execute(
@@ -241,7 +265,7 @@ async def sweep_expired(
     idempotent: each version's expiry is flagged once per procedure or document). Run at every
     catalogue sync and by `eiso procedures review-sweep` (daily: a date passing changes nothing
     in the catalogue). Returns {"expired": bases found, "flagged": flags raised}."""
-    bases = await expired_bases(session, today or utcnow().astimezone(VN_TZ).date())
+    bases = await expired_bases(session, today or _today())
     flagged = 0
     for basis in bases:
         flagged += await flag_dependants(session, basis, actor, FlagCause.expired)
@@ -273,6 +297,13 @@ async def record_change(
         actor=principal.subject,
     )
     return basis, await flag_dependants(session, basis, principal.subject)
+
+
+async def after_adoption(session: AsyncSession, adoption: ProcedureAdoption, actor: str) -> None:
+    """An agency adopts a procedure that rests on an expired basis: flag it now rather than at
+    the next sweep (the adoption's own transaction and scope)."""
+    for basis in await expired_bases(session, _today(), adoption.procedure_code):
+        await _raise(session, basis, [adoption], [], actor, FlagCause.expired)
 
 
 async def sync_from_procedures(session: AsyncSession, procedures: Sequence[Procedure]) -> int:
