@@ -6,69 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import subprocess
 
 from eiso.core.auth.principal import Role
 from eiso.core.dossiers import catalogue
-from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import legal
-from eiso.core.sdk import LegalBasis, LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl
+from eiso.core.sdk import LegalBasis
 from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
-from tests.test_dossier_engine import _step, scope
-from tests.test_qms_loop import EISO, gql, make_agency, person
+from tests.test_qms_loop import adopt_in, gql, legal_registry, make_agency, person, run_eiso
 
 TODAY = utcnow().date()
 
 
-def _registry(bases: dict[str, LegalBasis]) -> PluginRegistry:
-    """One module whose procedures (code → its one legal basis) are given."""
-
-    class ExpiryProc:
-        @hookimpl
-        def eiso_module(self):
-            return ModuleInfo(
-                name="expiry_proc",
-                title=LocalizedText(vi="Thử hiệu lực", en="Validity test"),
-                version="1.0",
-                sector="thu",
-            )
-
-        @hookimpl
-        def eiso_procedures(self):
-            return [
-                Procedure(
-                    code=code,
-                    name=LocalizedText(vi="Thủ tục thử", en="Test procedure"),
-                    sector="thu",
-                    time_limit=TimeLimit(amount=3),
-                    result=LocalizedText(vi="Kết quả", en="Result"),
-                    steps=(_step("review", "Thẩm định"),),
-                    legal_basis=(basis,),
-                )
-                for code, basis in bases.items()
-            ]
-
-    return PluginRegistry.load(None, [PluginSource.of("expiry_proc", ExpiryProc())])
-
-
 async def _sync(resources, bases: dict[str, LegalBasis]) -> None:
     async with resources.session(TenantScope.nation()) as session, session.begin():
-        await catalogue.sync_catalogue(session, _registry(bases))
-
-
-async def _adopt(resources, agency, *codes: str) -> None:
-    async with resources.session(scope(agency)) as session, session.begin():
-        for code in codes:
-            await catalogue.adopt(
-                session,
-                province_id=agency.province_id,
-                agency_id=agency.id,
-                procedure_code=code,
-                actor="leader-1",
-            )
+        await catalogue.sync_catalogue(session, legal_registry(bases))
 
 
 async def _flags(client, headers) -> list[tuple[str, str, int]]:
@@ -106,7 +59,7 @@ async def test_expired_basis_is_flagged_at_adoption_sync_and_sweep(
     await _sync(resources, bases)
     keeper = callers.issue(person(first, Role.leader, Role.iso_secretary))
     outsider = callers.issue(person(other, Role.leader, Role.iso_secretary))
-    monkeypatch.setattr(app.state, "plugins", _registry(bases))  # the module the app loaded
+    monkeypatch.setattr(app.state, "plugins", legal_registry(bases))  # the module the app loaded
     for code, expired in ((old_code, True), (live_code, False)):
         body = await gql(
             client,
@@ -117,10 +70,10 @@ async def test_expired_basis_is_flagged_at_adoption_sync_and_sweep(
         assert body["data"]["procedure"] == {"legalBasisExpired": expired}
 
     # Adopting a procedure on an expired basis flags it at once; the one in force is not.
-    await _adopt(resources, first, old_code, live_code)
+    await adopt_in(resources, first, old_code, live_code)
     assert await _flags(client, keeper) == [(old_code, "EXPIRED", 1)]
     assert await _flags(client, outsider) == []  # another province sees none of it
-    await _adopt(resources, other, old_code)
+    await adopt_in(resources, other, old_code)
     assert await _flags(client, outsider) == [(old_code, "EXPIRED", 1)]
     assert await _flags(client, keeper) == [(old_code, "EXPIRED", 1)]
 
@@ -134,17 +87,7 @@ async def test_expired_basis_is_flagged_at_adoption_sync_and_sweep(
         {"c": old_code},
     )
     assert cleared["data"]["reviewProcedure"] == [{"cause": "EXPIRED"}]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
-    env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [EISO, "procedures", "review-sweep"],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = await asyncio.to_thread(run_eiso, database, "procedures", "review-sweep")
     assert result.returncode == 0, result.stderr
     assert '"expired"' in result.stdout
     assert await _flags(client, keeper) == []
