@@ -215,17 +215,7 @@ async def test_sweep_raises_once_for_untouched_overdue_dossiers(resources, datab
     assert [nc.cause for nc in await dossier_ncs_of(resources, agency, late.code)] == ["overdue"]
     assert await dossier_ncs_of(resources, agency, on_time.code) == []
     # The command does the same, and a second run finds nothing new.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
-    env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
-    result = await asyncio.to_thread(
-        subprocess.run,
-        [EISO, "qms", "sweep-overdue"],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = await asyncio.to_thread(run_eiso, database, "qms", "sweep-overdue")
     assert result.returncode == 0, result.stderr
     assert '"raised": 0' in result.stdout
     assert len(await dossier_ncs_of(resources, agency, late.code)) == 1
@@ -308,7 +298,9 @@ async def test_nonconformity_sources_and_closure_through_graphql(resources, clie
 # --- 3 and 5. legal change, review flags, conformity -------------------------------------------
 
 
-def _registry(code: str, reference: str, title: str) -> PluginRegistry:
+def legal_registry(bases: dict[str, LegalBasis]) -> PluginRegistry:
+    """One module whose procedures (code → its one legal basis) are given."""
+
     class LegalProc:
         @hookimpl
         def eiso_module(self):
@@ -329,11 +321,38 @@ def _registry(code: str, reference: str, title: str) -> PluginRegistry:
                     time_limit=TimeLimit(amount=3),
                     result=LocalizedText(vi="Kết quả", en="Result"),
                     steps=(_step("review", "Thẩm định"),),
-                    legal_basis=(LegalBasis(reference=reference, title=title),),
+                    legal_basis=(basis,),
                 )
+                for code, basis in bases.items()
             ]
 
     return PluginRegistry.load(None, [PluginSource.of("legal_proc", LegalProc())])
+
+
+def _registry(code: str, reference: str, title: str) -> PluginRegistry:
+    return legal_registry({code: LegalBasis(reference=reference, title=title)})
+
+
+async def adopt_in(resources, agency, *codes: str) -> None:
+    """The agency adopts the procedures (one transaction, the agency's scope)."""
+    async with resources.session(scope(agency)) as session, session.begin():
+        for code in codes:
+            await catalogue.adopt(
+                session,
+                province_id=agency.province_id,
+                agency_id=agency.id,
+                procedure_code=code,
+                actor="leader-1",
+            )
+
+
+def run_eiso(database, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `eiso` command against the test database (run it in a thread)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
+    env.update({"EISO_DATABASE_URL": database.app_url, "EISO_LOG_JSON": "false"})
+    return subprocess.run(
+        [EISO, *args], check=False, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 async def gql(client, headers, query, variables=None):
@@ -349,14 +368,7 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     agency = await make_agency(resources)
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, _registry(code, reference, "Nghị định gốc"))
-    async with resources.session(scope(agency)) as session, session.begin():
-        await catalogue.adopt(
-            session,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            procedure_code=code,
-            actor="leader-1",
-        )
+    await adopt_in(resources, agency, code)
     keeper = callers.issue(person(agency, Role.leader, Role.iso_secretary))
     doc = await gql(
         client,

@@ -6,9 +6,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import fail, run_with_resources, settings
+from eiso.core.cli.common import echo_json, fail, run_as_nation, run_with_resources, settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from eiso.core.dossiers.models import ProcedureRecord
     from eiso.core.resources import Resources
 
@@ -49,6 +51,20 @@ def sync() -> None:
         f" unchanged {report.unchanged}",
         err=True,
     )
+
+
+@app.command("review-sweep")
+def review_sweep() -> None:
+    """Flag for review every adopted procedure and QMS document whose legal basis is no longer
+    in force (its latest version's validUntil has passed), and send the agency back to "to be
+    re-announced". Idempotent; schedule it daily (the catalogue sync runs it too).
+    Prints {"expired": bases found, "flagged": flags raised}."""
+    from eiso.core.qms import legal
+
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, int]:
+        return await legal.sweep_expired(session, actor="review-sweep")
+
+    echo_json(run_as_nation(work))
 
 
 @app.command("list")

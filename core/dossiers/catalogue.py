@@ -250,6 +250,9 @@ async def adopt(
             "supplements_per_stage": supplements,
         },
     )
+    # A procedure resting on an expired legal basis is flagged for review at once (the QMS
+    # listens: core/qms/legal.py).
+    await listeners.adopted(session, row, actor)
     return row
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from eiso.core.dossiers.models import Dossier
+    from eiso.core.dossiers.models import Dossier, ProcedureAdoption
     from eiso.core.plugins.declarations import Procedure
     from eiso.core.resources import Resources
     from eiso.tenants.scope import TenantScope
@@ -61,7 +61,14 @@ class CatalogueListener(Protocol):
     async def __call__(self, session: AsyncSession, procedures: Sequence[Procedure]) -> object: ...
 
 
+class AdoptionListener(Protocol):
+    async def __call__(
+        self, session: AsyncSession, adoption: ProcedureAdoption, actor: str
+    ) -> object: ...
+
+
 _transitions: list[TransitionListener] = []
+_adoptions: list[AdoptionListener] = []
 _refusals: list[RefusalListener] = []
 _syncs: list[CatalogueListener] = []
 
@@ -87,6 +94,16 @@ def on_refusal(listener: RefusalListener) -> RefusalListener:
 def on_catalogue_sync(listener: CatalogueListener) -> CatalogueListener:
     """Call `listener` with the loaded procedures at every catalogue sync, in its transaction."""
     return _add(_syncs, listener)
+
+
+def on_adoption(listener: AdoptionListener) -> AdoptionListener:
+    """Call `listener` when an agency adopts (or re-adopts) a procedure, in its transaction."""
+    return _add(_adoptions, listener)
+
+
+async def adopted(session: AsyncSession, adoption: ProcedureAdoption, actor: str) -> None:
+    for listener in _adoptions:
+        await listener(session, adoption, actor)
 
 
 async def transitioned(

@@ -15,3 +15,4 @@ from eiso.core.qms import dossier_ncs, legal
 listeners.on_transition(dossier_ncs.after_transition)
 listeners.on_refusal(dossier_ncs.after_refusal)
 listeners.on_catalogue_sync(legal.sync_from_procedures)
+listeners.on_adoption(legal.after_adoption)

@@ -31,8 +31,16 @@ class FlagKind(str, enum.Enum):
     document = "document"
 
 
+class FlagCause(str, enum.Enum):
+    """Why the flag was raised: the basis got a new version, or the version in force expired."""
+
+    changed = "changed"
+    expired = "expired"
+
+
 class ReviewFlag(TenantOwned, table=True):
-    """A procedure or document of the agency to review because its legal basis changed."""
+    """A procedure or document of the agency to review because its legal basis changed or
+    expired (`cause`)."""
 
     __tablename__ = "review_flags"
     __table_args__ = (
@@ -44,6 +52,7 @@ class ReviewFlag(TenantOwned, table=True):
             "subject",
             "reference",
             "legal_version",
+            "cause",
             name="uq_review_flags",
         ),
     )
@@ -52,6 +61,11 @@ class ReviewFlag(TenantOwned, table=True):
     subject: str = Field(max_length=64)  # the procedure code or the document id
     reference: str = Field(max_length=100)
     legal_version: int
+    cause: FlagCause = Field(
+        default=FlagCause.changed,
+        sa_type=String(16),
+        sa_column_kwargs={"server_default": "changed"},
+    )
     raised_at: dt.datetime = Field(default_factory=utcnow)
     reviewed_by: str | None = Field(default=None, max_length=200)
     reviewed_at: dt.datetime | None = None

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
@@ -24,9 +24,11 @@ from eiso.core.dossiers.models import ProcedureAdoption
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms import conformity
 from eiso.core.qms.common import record, require_role, require_text
-from eiso.core.qms.conformity import FlagKind, ReviewFlag
+from eiso.core.qms.conformity import FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.documents import Document
+from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 
 if TYPE_CHECKING:
     from eiso.core.plugins.declarations import LegalBasis, Procedure
@@ -119,7 +121,9 @@ async def _flag(
     basis: LegalBasisVersion,
     agency_id: int,
     actor: str,
-) -> None:
+    cause: FlagCause,
+) -> bool:
+    """Raise one flag; False when the same flag (cause included) was raised before."""
     province_id = agency_ids[agency_id]
     flag = ReviewFlag(
         province_id=province_id,
@@ -128,7 +132,11 @@ async def _flag(
         subject=subject,
         reference=basis.reference,
         legal_version=basis.version,
+        cause=cause,
     )
+    key = ("province_id", "agency_id", "kind", "subject", "reference", "legal_version", "cause")
+    if await find_one(session, ReviewFlag, **{k: getattr(flag, k) for k in key}) is not None:
+        return False
     await record(
         session,
         flag,
@@ -139,13 +147,50 @@ async def _flag(
             "subject": subject,
             "reference": basis.reference,
             "legal_version": basis.version,
+            "cause": cause.value,
         },
     )
+    return True
 
 
-async def flag_dependants(session: AsyncSession, basis: LegalBasisVersion, actor: str) -> int:
+async def _raise(
+    session: AsyncSession,
+    basis: LegalBasisVersion,
+    adoptions: Sequence[ProcedureAdoption],
+    docs: Sequence[Document],
+    actor: str,
+    cause: FlagCause,
+) -> int:
+    """Flag the adoptions and documents for `basis`; each agency that got a new flag goes back
+    to "to be re-announced". Returns the number of flags raised."""
+    provinces = {row.agency_id: row.province_id for row in [*adoptions, *docs]}
+    subjects = [(FlagKind.procedure, a.procedure_code, a.agency_id) for a in adoptions]
+    subjects += [(FlagKind.document, str(d.id), d.agency_id) for d in docs]
+    flagged: set[int] = set()
+    raised = 0
+    for kind, subject, agency_id in subjects:
+        if await _flag(session, provinces, kind, subject, basis, agency_id, actor, cause):
+            flagged.add(agency_id)
+            raised += 1
+    reason = f"{basis.reference} v{basis.version}"
+    if cause is FlagCause.expired:
+        reason += f" hết hiệu lực {basis.valid_until:%d/%m/%Y}"
+    for agency_id in flagged:
+        await conformity.require_reannouncement(
+            session, provinces[agency_id], agency_id, actor, reason
+        )
+    return raised
+
+
+async def flag_dependants(
+    session: AsyncSession,
+    basis: LegalBasisVersion,
+    actor: str,
+    cause: FlagCause = FlagCause.changed,
+) -> int:
     """Flag every adopted procedure and every document resting on `basis` (the session must
-    see every tenant: the nation's scope). Returns the number of flags raised."""
+    see every tenant: the nation's scope); a flag raised before for the same version and cause
+    is not raised again. Returns the number of flags raised."""
     codes = list(
         (
             await session.execute(
@@ -171,24 +216,60 @@ async def flag_dependants(session: AsyncSession, basis: LegalBasisVersion, actor
         .scalars()
         .all()
     )
-    provinces = {row.agency_id: row.province_id for row in [*adoptions, *docs]}
-    for adoption in adoptions:
-        await _flag(
-            session,
-            provinces,
-            FlagKind.procedure,
-            adoption.procedure_code,
-            basis,
-            adoption.agency_id,
-            actor,
+    return await _raise(session, basis, adoptions, docs, actor, cause)
+
+
+def _today() -> dt.date:
+    return utcnow().astimezone(VN_TZ).date()  # validity dates are Vietnam's dates
+
+
+async def expired_bases(
+    session: AsyncSession, today: dt.date, procedure_code: str | None = None
+) -> Sequence[LegalBasisVersion]:
+    """The legal bases (all, or those of one procedure) whose version in force (the latest)
+    has a `valid_until` before `today`."""
+    versions = select(
+        LegalBasisVersion.reference, func.max(LegalBasisVersion.version).label("version")
+    )
+    if procedure_code is not None:
+        versions = versions.where(
+            col(LegalBasisVersion.reference).in_(
+                select(ProcedureLegalBasis.reference).where(
+                    ProcedureLegalBasis.procedure_code == procedure_code
+                )
+            )
         )
-    for doc in docs:
-        await _flag(session, provinces, FlagKind.document, str(doc.id), basis, doc.agency_id, actor)
-    for agency_id, province_id in provinces.items():
-        await conformity.require_reannouncement(
-            session, province_id, agency_id, actor, f"{basis.reference} v{basis.version}"
+    newest = versions.group_by(col(LegalBasisVersion.reference)).subquery()
+    return (
+        (
+            await session.execute(
+                select(LegalBasisVersion)
+                .join(
+                    newest,
+                    (col(LegalBasisVersion.reference) == newest.c.reference)
+                    & (col(LegalBasisVersion.version) == newest.c.version),
+                )
+                .where(col(LegalBasisVersion.valid_until) < today)
+                .order_by(col(LegalBasisVersion.reference))
+            )
         )
-    return len(adoptions) + len(docs)
+        .scalars()
+        .all()
+    )
+
+
+async def sweep_expired(
+    session: AsyncSession, actor: str = "catalogue", today: dt.date | None = None
+) -> dict[str, int]:
+    """Flag for review what rests on a legal basis that is no longer in force (nation's scope;
+    idempotent: each version's expiry is flagged once per procedure or document). Run at every
+    catalogue sync and by `eiso procedures review-sweep` (daily: a date passing changes nothing
+    in the catalogue). Returns {"expired": bases found, "flagged": flags raised}."""
+    bases = await expired_bases(session, today or _today())
+    flagged = 0
+    for basis in bases:
+        flagged += await flag_dependants(session, basis, actor, FlagCause.expired)
+    return {"expired": len(bases), "flagged": flagged}
 
 
 async def record_change(
@@ -216,6 +297,13 @@ async def record_change(
         actor=principal.subject,
     )
     return basis, await flag_dependants(session, basis, principal.subject)
+
+
+async def after_adoption(session: AsyncSession, adoption: ProcedureAdoption, actor: str) -> None:
+    """An agency adopts a procedure that rests on an expired basis: flag it now rather than at
+    the next sweep (the adoption's own transaction and scope)."""
+    for basis in await expired_bases(session, _today(), adoption.procedure_code):
+        await _raise(session, basis, [adoption], [], actor, FlagCause.expired)
 
 
 async def sync_from_procedures(session: AsyncSession, procedures: Sequence[Procedure]) -> int:
@@ -255,6 +343,7 @@ async def sync_from_procedures(session: AsyncSession, procedures: Sequence[Proce
         versions += 1
         if before is not None:
             await flag_dependants(session, row, "catalogue")
+    await sweep_expired(session)
     return versions
 
 

@@ -16,6 +16,7 @@ from eiso.core.dossiers.models import Dossier, DossierEventRow, DossierStep, Pro
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
+from eiso.core.workdays import VN_TZ
 from eiso.graphql.dossiers.applicant import Applicant
 from eiso.graphql.dossiers.dataloaders import dossier_loaders
 from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
@@ -211,6 +212,19 @@ class ProcedureNode:
             )
             for b in (procedure.legal_basis if procedure else ())
         ]
+
+    @strawberry.field(
+        description="True when one of its legal bases (from the loaded module) is past its "
+        "validUntil (hết hiệu lực): the agencies that adopted it have it flagged for review "
+        "(reviewFlags, cause EXPIRED)."
+    )
+    def legal_basis_expired(self, info: strawberry.Info) -> bool:
+        procedure = procedure_of(info, self.row.code)
+        today = utcnow().astimezone(VN_TZ).date()
+        return any(
+            b.valid_until is not None and b.valid_until < today
+            for b in (procedure.legal_basis if procedure else ())
+        )
 
     @strawberry.field(description="The documents the applicant files.")
     def components(self) -> list[DossierComponentNode]:

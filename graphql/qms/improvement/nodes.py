@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms.common import value
-from eiso.core.qms.conformity import ConformityAnnouncement, FlagKind, ReviewFlag
+from eiso.core.qms.conformity import ConformityAnnouncement, FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.legal import LegalBasisVersion
 from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
 from eiso.graphql.shared.enums import graphql_enum
@@ -24,9 +24,11 @@ from eiso.tenants.models import Agency
 
 if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
     ReviewFlagKind = FlagKind
+    ReviewFlagCause = FlagCause
     ReviewActionStatus = ActionStatus
 else:
     ReviewFlagKind = graphql_enum(FlagKind, "ReviewFlagKind")
+    ReviewFlagCause = graphql_enum(FlagCause, "ReviewFlagCause")
     ReviewActionStatus = graphql_enum(ActionStatus, "ReviewActionStatus")
 
 
@@ -64,6 +66,10 @@ class ReviewFlagNode(Node):
     subject: str = strawberry.field(description="The procedure code, or the document's global id.")
     reference: str
     legal_version: int
+    cause: ReviewFlagCause = strawberry.field(
+        description="CHANGED: the basis got this version; EXPIRED: this version, the one in "
+        "force, passed its validUntil (hết hiệu lực)."
+    )
     raised_at: dt.datetime
     reviewed_by: str | None
     reviewed_at: dt.datetime | None
@@ -76,7 +82,12 @@ class ReviewFlagNode(Node):
             else encode_id("Document", row.province_id, int(row.subject))
         )
         return node_of(
-            cls, row, "ReviewFlag", kind=ReviewFlagKind(value(row.kind)), subject=subject
+            cls,
+            row,
+            "ReviewFlag",
+            kind=ReviewFlagKind(value(row.kind)),
+            cause=ReviewFlagCause(value(row.cause)),
+            subject=subject,
         )
 
 
