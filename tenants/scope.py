@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, bindparam, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -118,29 +118,30 @@ def _criteria_of(
         for m in shared_models
     ]
     if kind == "province":
-        return (
-            *shared,
-            with_loader_criteria(
-                TenantRow,
-                lambda cls: cls.province_id.in_(_ids("scope_province_ids")),
-                include_aliases=True,
-            ),
-            with_loader_criteria(
-                Agency,
-                lambda cls: cls.province_id.in_(_ids("scope_province_ids")),
-                include_aliases=True,
-            ),
-        )
+        return (*shared, *_rows_and_agencies(_in_provinces, _in_provinces))
+    return (*shared, *_rows_and_agencies(_of_agencies, _is_agency))
+
+
+def _in_provinces(cls: Any) -> ColumnElement[bool]:
+    return cls.province_id.in_(_ids("scope_province_ids"))
+
+
+def _of_agencies(cls: Any) -> ColumnElement[bool]:
+    return cls.agency_id.in_(_ids("scope_agency_ids"))
+
+
+def _is_agency(cls: Any) -> ColumnElement[bool]:
+    return cls.id.in_(_ids("scope_agency_ids"))
+
+
+def _rows_and_agencies(
+    rows: Callable[[Any], ColumnElement[bool]], agencies: Callable[[Any], ColumnElement[bool]]
+) -> tuple[LoaderCriteriaOption, LoaderCriteriaOption]:
+    """The criteria of the tenants' rows and of the agencies (plain functions, no closure:
+    SQLAlchemy analyses each once and binds the ids at each query)."""
     return (
-        *shared,
-        with_loader_criteria(
-            TenantRow,
-            lambda cls: cls.agency_id.in_(_ids("scope_agency_ids")),
-            include_aliases=True,
-        ),
-        with_loader_criteria(
-            Agency, lambda cls: cls.id.in_(_ids("scope_agency_ids")), include_aliases=True
-        ),
+        with_loader_criteria(TenantRow, rows, include_aliases=True),
+        with_loader_criteria(Agency, agencies, include_aliases=True),
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, and_, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -307,39 +308,26 @@ async def _move(
     return version
 
 
-async def submit(
-    session: AsyncSession, principal: Principal, province_id: int, version_id: int
-) -> DocumentVersion:
-    return await _move(session, principal, province_id, version_id, VersionStatus.in_review)
+def _transition(
+    target: VersionStatus, roles: tuple[Role, ...] = MAINTAINERS
+) -> Callable[[AsyncSession, Principal, int, int], Awaitable[DocumentVersion]]:
+    """The service `(session, principal, province_id, version_id)` that moves a version to
+    `target` (`_move`), for `roles`."""
+
+    async def move(
+        session: AsyncSession, principal: Principal, province_id: int, version_id: int
+    ) -> DocumentVersion:
+        return await _move(session, principal, province_id, version_id, target, roles)
+
+    return move
 
 
-async def approve(
-    session: AsyncSession, principal: Principal, province_id: int, version_id: int
-) -> DocumentVersion:
-    # clause 7.5: approval by the agency's leader
-    return await _move(
-        session, principal, province_id, version_id, VersionStatus.approved, (Role.leader,)
-    )
-
-
-async def reject(
-    session: AsyncSession, principal: Principal, province_id: int, version_id: int
-) -> DocumentVersion:
-    return await _move(
-        session, principal, province_id, version_id, VersionStatus.draft, (Role.leader,)
-    )
-
-
-async def make_effective(
-    session: AsyncSession, principal: Principal, province_id: int, version_id: int
-) -> DocumentVersion:
-    return await _move(session, principal, province_id, version_id, VersionStatus.effective)
-
-
-async def withdraw(
-    session: AsyncSession, principal: Principal, province_id: int, version_id: int
-) -> DocumentVersion:
-    return await _move(session, principal, province_id, version_id, VersionStatus.obsolete)
+submit = _transition(VersionStatus.in_review)
+# clause 7.5: approval by the agency's leader
+approve = _transition(VersionStatus.approved, (Role.leader,))
+reject = _transition(VersionStatus.draft, (Role.leader,))
+make_effective = _transition(VersionStatus.effective)
+withdraw = _transition(VersionStatus.obsolete)
 
 
 async def acknowledge(
