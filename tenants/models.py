@@ -141,6 +141,14 @@ def agency_fk(table: str) -> ForeignKeyConstraint:
     return tenant_fk(table, "agency_id", "agencies", "agency")
 
 
+def child_fks(
+    table: str, column: str, parent: str, name: str
+) -> tuple[ForeignKeyConstraint, ForeignKeyConstraint]:
+    """The keys of a row that belongs to an agency and to a parent row (`column`): both in
+    the row's province (`agency_fk`, then `tenant_fk`)."""
+    return agency_fk(table), tenant_fk(table, column, parent, name)
+
+
 class Province(SQLModel, table=True):
     __tablename__ = "provinces"
 

@@ -31,7 +31,7 @@ from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.index_conditions import in_subquery
-from eiso.tenants.models import ScopeIds, SharedTenantOwned, TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import ScopeIds, SharedTenantOwned, TenantOwned, agency_fk, child_fks
 
 
 class ProcedureRecord(SQLModel, table=True):
@@ -220,8 +220,7 @@ class DossierStep(TenantOwned, table=True):
     # over may insert the receiver's row but not read it.
     __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012 - SQLAlchemy reads the class attribute
     __table_args__ = (
-        agency_fk("dossier_steps"),
-        tenant_fk("dossier_steps", "dossier_id", "dossiers", "dossier"),
+        *child_fks("dossier_steps", "dossier_id", "dossiers", "dossier"),
         UniqueConstraint(
             "province_id", "dossier_id", "step_index", name="uq_dossier_steps_dossier_index"
         ),
@@ -277,8 +276,7 @@ class DossierKey(TenantOwned, table=True):
 
     __tablename__ = "dossier_keys"
     __table_args__ = (
-        agency_fk("dossier_keys"),
-        tenant_fk("dossier_keys", "dossier_id", "dossiers", "dossier"),
+        *child_fks("dossier_keys", "dossier_id", "dossiers", "dossier"),
         UniqueConstraint("agency_id", "namespace", "value", name="uq_dossier_keys_agency_value"),
         # A merge of agencies leaves the keys with the merged agencies: two communes may each
         # have registered the same name before, and a merge must not fail on that.

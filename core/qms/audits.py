@@ -26,7 +26,7 @@ from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import Authored, TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import Authored, TenantOwned, agency_fk, child_fks
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
@@ -51,10 +51,7 @@ class AuditProgramme(TenantOwned, Authored, table=True):
 
 class AuditPlan(TenantOwned, Authored, table=True):
     __tablename__ = "audit_plans"
-    __table_args__ = (
-        agency_fk("audit_plans"),
-        tenant_fk("audit_plans", "programme_id", "audit_programmes", "programme"),
-    )
+    __table_args__ = child_fks("audit_plans", "programme_id", "audit_programmes", "programme")
 
     programme_id: int = Field(sa_type=BigInteger)
     date: dt.date
@@ -64,10 +61,7 @@ class AuditPlan(TenantOwned, Authored, table=True):
 
 class AuditChecklistItem(TenantOwned, table=True):
     __tablename__ = "audit_checklist_items"
-    __table_args__ = (
-        agency_fk("audit_checklist_items"),
-        tenant_fk("audit_checklist_items", "plan_id", "audit_plans", "plan"),
-    )
+    __table_args__ = child_fks("audit_checklist_items", "plan_id", "audit_plans", "plan")
 
     plan_id: int = Field(sa_type=BigInteger)
     clause: str = Field(max_length=16)
@@ -76,10 +70,7 @@ class AuditChecklistItem(TenantOwned, table=True):
 
 class AuditFinding(TenantOwned, table=True):
     __tablename__ = "audit_findings"
-    __table_args__ = (
-        agency_fk("audit_findings"),
-        tenant_fk("audit_findings", "plan_id", "audit_plans", "plan"),
-    )
+    __table_args__ = child_fks("audit_findings", "plan_id", "audit_plans", "plan")
 
     plan_id: int = Field(sa_type=BigInteger)
     clause: str = Field(max_length=16)

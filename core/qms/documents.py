@@ -34,7 +34,7 @@ from eiso.core.qms.common import (
 from eiso.core.qms.storage import Storage
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import Agency, AgencyKind, Authored, TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import Agency, AgencyKind, Authored, TenantOwned, agency_fk, child_fks
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 
@@ -89,8 +89,7 @@ class Document(TenantOwned, Authored, table=True):
 class DocumentVersion(TenantOwned, Authored, table=True):
     __tablename__ = "document_versions"
     __table_args__ = (
-        agency_fk("document_versions"),
-        tenant_fk("document_versions", "document_id", "documents", "document"),
+        *child_fks("document_versions", "document_id", "documents", "document"),
         UniqueConstraint(
             "province_id", "document_id", "number", name="uq_document_versions_number"
         ),
@@ -112,8 +111,7 @@ class DocumentVersion(TenantOwned, Authored, table=True):
 class DocumentAcknowledgement(TenantOwned, table=True):
     __tablename__ = "document_acknowledgements"
     __table_args__ = (
-        agency_fk("document_acknowledgements"),
-        tenant_fk("document_acknowledgements", "version_id", "document_versions", "version"),
+        *child_fks("document_acknowledgements", "version_id", "document_versions", "version"),
         UniqueConstraint(
             "province_id", "version_id", "subject", name="uq_document_acknowledgements"
         ),

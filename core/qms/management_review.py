@@ -33,7 +33,7 @@ from eiso.core.qms.common import (
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.core.qms.risks import Risk
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import Authored, TenantOwned, agency_fk, tenant_fk
+from eiso.tenants.models import Authored, TenantOwned, agency_fk, child_fks
 from eiso.tenants.scope import TenantScope
 
 KEEPERS = (Role.leader, Role.iso_secretary)
@@ -62,10 +62,7 @@ class ReviewAction(TenantOwned, Authored, table=True):
     """A decision of the review, tracked to done with its owner and due date."""
 
     __tablename__ = "review_actions"
-    __table_args__ = (
-        agency_fk("review_actions"),
-        tenant_fk("review_actions", "review_id", "management_reviews", "review"),
-    )
+    __table_args__ = child_fks("review_actions", "review_id", "management_reviews", "review")
 
     review_id: int = Field(sa_type=BigInteger)
     decision: str = Field(sa_type=Text)
