@@ -21,7 +21,7 @@ import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql.validation import ASTValidationRule, MaxIntrospectionDepthRule
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
@@ -140,6 +140,19 @@ def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
 # bounds it anyway): no rule recurses deep enough to exhaust Python's stack.
 _MAX_NESTING = 200
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _once(memo: dict[K, V], key: K, cycle: V, compute: Callable[[], V]) -> V:
+    """A selection set's result, computed once (a fragment's, however often it is spread):
+    while it is being computed, the set reads `cycle`, so a fragment cycle counts nothing
+    (another rule refuses it)."""
+    if key not in memo:
+        memo[key] = cycle
+        memo[key] = compute()
+    return memo[key]
+
 
 def depth_rule(limit: int, introspection_limit: int) -> type[ValidationRule]:
     """Strawberry's depth limiter (same message; introspection fields are not counted) with
@@ -158,15 +171,14 @@ def depth_rule(limit: int, introspection_limit: int) -> type[ValidationRule]:
 
             def height(selection_set: SelectionSetNode | None, nesting: int) -> int:
                 """The deepest field level below a set (its own fields at 0; -1 if none)."""
-                nonlocal introspection
                 if selection_set is None:
                     return -1
-                key = id(selection_set)
-                if key in memo:
-                    return memo[key]
-                if nesting > _MAX_NESTING:
+                if nesting > _MAX_NESTING and id(selection_set) not in memo:
                     return stop + 1
-                memo[key] = -1  # a fragment cycle counts nothing (another rule refuses it)
+                return _once(memo, id(selection_set), -1, lambda: deepest(selection_set, nesting))
+
+            def deepest(selection_set: SelectionSetNode, nesting: int) -> int:
+                nonlocal introspection
                 best = -1
                 for selection in selection_set.selections:
                     walk.visit()
@@ -187,7 +199,6 @@ def depth_rule(limit: int, introspection_limit: int) -> type[ValidationRule]:
                             best = max(best, height(fragment.selection_set, nesting + 1))
                     if best > stop:
                         break
-                memo[key] = best
                 return best
 
             for operation in _operations(document):
@@ -234,10 +245,9 @@ def aliases_rule(limit: int) -> type[ValidationRule]:
             def aliases(selection_set: SelectionSetNode | None, nesting: int) -> int:
                 if selection_set is None or nesting > _MAX_NESTING:
                     return 0
-                key = id(selection_set)
-                if key in memo:
-                    return memo[key]
-                memo[key] = 0  # a fragment cycle counts nothing (another rule refuses it)
+                return _once(memo, id(selection_set), 0, lambda: count(selection_set, nesting))
+
+            def count(selection_set: SelectionSetNode, nesting: int) -> int:
                 total = 0
                 for selection in selection_set.selections:
                     walk.visit()
@@ -251,7 +261,6 @@ def aliases_rule(limit: int) -> type[ValidationRule]:
                         fragment = fragments.get(selection.name.value)
                         if fragment is not None:
                             total += aliases(fragment.selection_set, nesting + 1)
-                memo[key] = total
                 return total
 
             try:
@@ -284,10 +293,11 @@ def duplicated_fields_rule(limit: int) -> type[ValidationRule]:
                 """Response keys of a set with its fragments flattened, counts capped."""
                 if selection_set is None or nesting > _MAX_NESTING:
                     return Counter()
-                key = id(selection_set)
-                if key in memo:
-                    return memo[key]
-                memo[key] = Counter()  # a fragment cycle counts nothing
+                return _once(
+                    memo, id(selection_set), Counter(), lambda: flat(selection_set, nesting)
+                )
+
+            def flat(selection_set: SelectionSetNode, nesting: int) -> Counter[str]:
                 counts: Counter[str] = Counter()
                 for selection in selection_set.selections:
                     walk.visit()
@@ -306,7 +316,6 @@ def duplicated_fields_rule(limit: int) -> type[ValidationRule]:
                     walk.visit(len(inner))
                     for name, count in inner.items():
                         counts[name] = min(counts[name] + count, limit + 2)
-                memo[key] = counts
                 return counts
 
             def field_sets(selection_set: SelectionSetNode) -> Iterator[SelectionSetNode]:
@@ -492,9 +501,11 @@ def query_cost(
         if selection_set is None or nesting > _MAX_NESTING:
             return 0
         key = (id(selection_set), parent.name if parent else "")
-        if key in memo:
-            return memo[key]
-        memo[key] = 0  # a fragment cycle costs nothing (another rule refuses it)
+        return _once(memo, key, 0, lambda: count(selection_set, parent, nesting))
+
+    def count(
+        selection_set: SelectionSetNode, parent: GraphQLNamedType | None, nesting: int
+    ) -> int:
         total = 0
         for selection in selection_set.selections:
             walk.visit()
@@ -533,7 +544,6 @@ def query_cost(
                     )
             if total > limit:
                 break
-        memo[key] = total
         return total
 
     try:
