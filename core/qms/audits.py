@@ -116,8 +116,9 @@ async def create_programme(
         title=require_text(title, "title", 300),
         created_by=principal.subject,
     )
-    await record(session, programme, principal.subject, "audit_programme.create", {"year": year})
-    return programme
+    return await record(
+        session, programme, principal.subject, "audit_programme.create", {"year": year}
+    )
 
 
 async def create_plan(
@@ -168,14 +169,13 @@ async def create_plan(
     session.add(plan)
     await session.flush()
     session.add_all(items)
-    await record(
+    return await record(
         session,
         plan,
         principal.subject,
         "audit_plan.create",
         {"date": date.isoformat(), "checklist": len(items)},
     )
-    return plan
 
 
 async def record_finding(
@@ -219,11 +219,10 @@ async def record_finding(
             source_ref=str(finding.id),
         )
         finding.nonconformity_id = nc.id
-    await record(
+    return await record(
         session,
         finding,
         principal.subject,
         "audit_finding.record",
         {"clause": finding.clause, "kind": finding_kind.value},
     )
-    return finding

@@ -70,13 +70,13 @@ def require_text(value: str | None, field: str, max_length: int) -> str:
 
 async def record(
     session: AsyncSession,
-    row: TenantOwned,
+    row: Owned,
     actor: str,
     action: str,
     data: dict[str, Any] | None = None,
-) -> None:
+) -> Owned:
     """Add the row to the session and append the change to the agency's audit chain, in the
-    caller's transaction."""
+    caller's transaction; the row, for the caller to return."""
     session.add(row)
     await session.flush()
     await audit.append(
@@ -89,3 +89,4 @@ async def record(
         entity_id=row.id,
         data=data,
     )
+    return row

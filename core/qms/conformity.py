@@ -164,8 +164,7 @@ async def _set(
     agency = await agency_row(session, row.province_id, row.agency_id)
     agency.iso_status, agency.iso_status_since = status, since
     session.add(agency)
-    await record(session, row, actor, f"conformity.{status.value}", {"from": before, **data})
-    return row
+    return await record(session, row, actor, f"conformity.{status.value}", {"from": before, **data})
 
 
 async def start_building(

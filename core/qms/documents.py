@@ -219,10 +219,9 @@ async def new_version(
         summary=summary,
         created_by=principal.subject,
     )
-    await record(
+    return await record(
         session, version, principal.subject, "document_version.create", {"number": version.number}
     )
-    return version
 
 
 async def attach(
@@ -245,14 +244,13 @@ async def attach(
         raise DomainError("attachment too large", "tệp đính kèm quá lớn", field="content")
     version.attachment_name = require_text(filename, "filename", 300)
     version.attachment_sha256 = storage.put(content)
-    await record(
+    return await record(
         session,
         version,
         principal.subject,
         "document_version.attach",
         {"sha256": version.attachment_sha256},
     )
-    return version
 
 
 async def _move(
@@ -296,14 +294,13 @@ async def _move(
     if target == VersionStatus.obsolete:
         version.obsolete_at = now
     version.status = target
-    await record(
+    return await record(
         session,
         version,
         principal.subject,
         f"document_version.{value(target)}",
         {"number": version.number},
     )
-    return version
 
 
 def _transition(
@@ -356,10 +353,9 @@ async def acknowledge(
         version_id=version.id,
         subject=principal.subject,
     )
-    await record(
+    return await record(
         session, ack, principal.subject, "document.acknowledge", {"version_id": version.id}
     )
-    return ack
 
 
 async def adopt_model(

@@ -201,7 +201,7 @@ async def raise_for(
         if twin is None:  # refused for another reason than the twin's unique key
             raise conflict
         return twin
-    await record(
+    return await record(
         session,
         nc,
         actor,
@@ -213,7 +213,6 @@ async def raise_for(
             "procedure_code": dossier.procedure_code,
         },
     )
-    return nc
 
 
 async def after_refusal(resources: Resources, scope: TenantScope, refusal: Refusal) -> None:

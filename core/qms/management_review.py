@@ -228,14 +228,13 @@ async def hold_review(
         conclusions=conclusions,
         created_by=principal.subject,
     )
-    await record(
+    return await record(
         session,
         review,
         principal.subject,
         "management_review.hold",
         {"period": review.inputs["period"]},
     )
-    return review
 
 
 async def add_action(
@@ -267,14 +266,13 @@ async def add_action(
         due_date=due_date,
         created_by=principal.subject,
     )
-    await record(
+    return await record(
         session,
         action,
         principal.subject,
         "review_action.add",
         {"review_id": review.id, "due_date": due_date.isoformat()},
     )
-    return action
 
 
 async def complete_action(
@@ -286,8 +284,7 @@ async def complete_action(
         raise invalid_transition("review action", action.status, ActionStatus.done.value)
     action.result = require_text(result, "result", 10_000)
     action.status, action.done_by, action.done_at = ActionStatus.done, principal.subject, utcnow()
-    await record(session, action, principal.subject, "review_action.done")
-    return action
+    return await record(session, action, principal.subject, "review_action.done")
 
 
 async def actions_of(

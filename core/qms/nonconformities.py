@@ -128,14 +128,13 @@ async def raise_nonconformity(
         officer=officer,
         raised_by=principal.subject,
     )
-    await record(
+    return await record(
         session,
         nc,
         principal.subject,
         "nonconformity.raise",
         {"source": kind.value, "procedure_code": procedure_code},
     )
-    return nc
 
 
 async def _load(session: AsyncSession, province_id: int, nc_id: int) -> Nonconformity:
@@ -171,10 +170,9 @@ async def plan_action(
             field="dueDate",
         )
     nc.due_date, nc.status = due_date, NcStatus.action_planned
-    await record(
+    return await record(
         session, nc, principal.subject, "nonconformity.plan", {"due_date": due_date.isoformat()}
     )
-    return nc
 
 
 async def complete_action(
@@ -184,8 +182,7 @@ async def complete_action(
     nc = await _load(session, province_id, nc_id)
     _expect(nc, {NcStatus.action_planned}, NcStatus.action_done)
     nc.status = NcStatus.action_done
-    await record(session, nc, principal.subject, "nonconformity.action_done")
-    return nc
+    return await record(session, nc, principal.subject, "nonconformity.action_done")
 
 
 async def record_effectiveness(
@@ -204,10 +201,9 @@ async def record_effectiveness(
     nc.effectiveness_result = require_text(result, "result", 10_000)
     nc.effective, nc.checked_by, nc.checked_at = effective, principal.subject, utcnow()
     nc.status = NcStatus.verified if effective else NcStatus.action_planned
-    await record(
+    return await record(
         session, nc, principal.subject, "nonconformity.effectiveness", {"effective": effective}
     )
-    return nc
 
 
 async def close(
@@ -225,5 +221,4 @@ async def close(
             status=nc.status,
         )
     nc.status, nc.closed_at = NcStatus.closed, utcnow()
-    await record(session, nc, principal.subject, "nonconformity.close")
-    return nc
+    return await record(session, nc, principal.subject, "nonconformity.close")

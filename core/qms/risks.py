@@ -67,8 +67,7 @@ async def register_risk(
         created_by=principal.subject,
     )
     risk.level = risk.likelihood * risk.impact
-    await record(session, risk, principal.subject, "risk.register", {"level": risk.level})
-    return risk
+    return await record(session, risk, principal.subject, "risk.register", {"level": risk.level})
 
 
 async def review_risk(
@@ -87,5 +86,4 @@ async def review_risk(
     risk.likelihood, risk.impact = _score(likelihood, "likelihood"), _score(impact, "impact")
     risk.level, risk.treatment, risk.review_date = likelihood * impact, treatment, review_date
     risk.updated_at = utcnow()
-    await record(session, risk, principal.subject, "risk.review", {"level": risk.level})
-    return risk
+    return await record(session, risk, principal.subject, "risk.review", {"level": risk.level})
