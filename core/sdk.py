@@ -1,5 +1,6 @@
-"""The public surface a module codes against: the `hookimpl` marker, the data it returns, and
-the readers the core offers a module (`finished_dossiers`).
+"""The public surface a module codes against: the `hookimpl` marker, the data it returns, the
+helpers to declare it (`form_field`, `ProcedureSummary`) and the readers the core offers a
+module (`finished_dossiers`).
 
 A module (bundled in `plugins/` or a vendor's own distribution) imports this module and
 nothing else of eiso. Everything here is covered by the core API version `CORE_API_VERSION`:
@@ -25,9 +26,11 @@ from eiso.core.plugins.declarations import (
     LocalizedText,
     ModuleInfo,
     Procedure,
+    ProcedureSummary,
     Step,
     TimeLimit,
     UniqueField,
+    form_field,
     hookimpl,
 )
 
@@ -63,9 +66,11 @@ __all__ = [
     "LocalizedText",
     "ModuleInfo",
     "Procedure",
+    "ProcedureSummary",
     "Step",
     "TimeLimit",
     "UniqueField",
     "finished_dossiers",
+    "form_field",
     "hookimpl",
 ]

@@ -120,6 +120,7 @@ def assert_imports_only_the_sdk(module) -> None:
         "__future__",
         "datetime",
         "enum",
+        "functools",
         "re",
         "unicodedata",
         "pydantic",

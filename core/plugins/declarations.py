@@ -8,10 +8,11 @@ the domain import them from here. Everything here is covered by the core API ver
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import pluggy
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,7 +29,9 @@ PROJECT = "eiso"
 #      (clock stops, extensions, supplements per stage).
 #      ModuleInfo.dossier_events: a hook hears its own module's procedures unless it asks for
 #      "all" (before 1.3 it heard every dossier of the provinces that enabled it).
-CORE_API_VERSION = "1.3"
+# 1.4: form_field (a data model's field with the intake form's labels), ProcedureSummary (a
+#      procedure as a module's GraphQL `procedures` field lists it).
+CORE_API_VERSION = "1.4"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -230,3 +233,40 @@ class DossierRecord(_Frozen):
     received_at: dt.datetime
     finished_at: dt.datetime
     sector_data: dict[str, Any] = Field(default_factory=dict)
+
+
+def form_field(vi: str, en: str, *, description: str | None = None, **constraints: Any) -> Any:
+    """A pydantic `Field` labelled for the intake form (docs/plugins.md, "Labels of the intake
+    form"): `vi` is its `title`, `en` its `title_en`, and its description "vi / en" unless
+    `description` is given. `constraints` are `Field`'s other arguments (`min_length`, `ge`,
+    `default`, ...); a `json_schema_extra` dict among them adds to `title_en` (a `pattern`,
+    `choices`). Since core API 1.4."""
+    extra = {"title_en": en, **constraints.pop("json_schema_extra", {})}
+    return Field(
+        title=vi,
+        description=f"{vi} / {en}" if description is None else description,
+        json_schema_extra=extra,
+        **constraints,
+    )
+
+
+@dataclasses.dataclass
+class ProcedureSummary:
+    """A procedure as a module's GraphQL `procedures` field lists it: its code, names and time
+    limit (the amount, in the procedure's unit). Plain data, no GraphQL: subclass it under
+    `@strawberry.type` with a type name of your module and answer `[YourType.of(p) for p in
+    procedures]`. Since core API 1.4."""
+
+    code: str
+    name: str
+    name_en: str
+    time_limit_days: int
+
+    @classmethod
+    def of(cls, procedure: Procedure) -> Self:
+        return cls(
+            code=procedure.code,
+            name=procedure.name.vi,
+            name_en=procedure.name.en,
+            time_limit_days=procedure.time_limit.amount,
+        )

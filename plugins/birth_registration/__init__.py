@@ -14,23 +14,11 @@ from enum import Enum
 import strawberry
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from eiso.core.sdk import (
-    CountingRules,
-    DossierComponent,
-    Extension,
-    Fee,
-    LegalBasis,
-    LocalizedText,
-    ModuleInfo,
-    Procedure,
-    Step,
-    TimeLimit,
-    hookimpl,
-)
+import eiso.core.sdk as sdk
 
 NAME = "birth_registration"
 SECTOR = "civil_status"
-T = LocalizedText
+T = sdk.LocalizedText
 CITIZEN_ID = re.compile(r"^\d{12}$")
 CUTOFF = dt.time(15, 0)
 # Agency kinds that own the steps of the interlinked procedure (Step.responsible_unit).
@@ -224,47 +212,47 @@ def _add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-CIVIL_STATUS_LAW = LegalBasis(
+CIVIL_STATUS_LAW = sdk.LegalBasis(
     reference="60/2014/QH13",
     title="Luật Hộ tịch 2014 (sửa đổi)",
     valid_from=dt.date(2016, 1, 1),
     valid_until=dt.date(2027, 3, 1),
 )
-DECREE_123 = LegalBasis(
+DECREE_123 = sdk.LegalBasis(
     reference="123/2015/NĐ-CP",
     title="Hướng dẫn Luật Hộ tịch",
     valid_from=dt.date(2016, 1, 1),
     valid_until=dt.date(2027, 3, 1),
 )
-DECREE_63 = LegalBasis(
+DECREE_63 = sdk.LegalBasis(
     reference="63/2024/NĐ-CP",
     title="Thực hiện liên thông 02 nhóm thủ tục hành chính (Điều 7-8)",
     valid_from=dt.date(2024, 7, 25),
 )
 
-APPLICATION = DossierComponent(
+APPLICATION = sdk.DossierComponent(
     code="to_khai", name=T(vi="Tờ khai đăng ký khai sinh", en="Birth registration form")
 )
-BIRTH_PAPER = DossierComponent(
+BIRTH_PAPER = sdk.DossierComponent(
     code="giay_chung_sinh", name=T(vi="Giấy chứng sinh", en="Birth certificate from the hospital")
 )
 CERTIFICATE = T(vi="Giấy khai sinh", en="Birth certificate")
 
 
-def _hours(n: int) -> TimeLimit:
-    return TimeLimit(amount=n, unit="working_hours")
+def _hours(n: int) -> sdk.TimeLimit:
+    return sdk.TimeLimit(amount=n, unit="working_hours")
 
 
-def _wd(n: int) -> TimeLimit:
-    return TimeLimit(amount=n, unit="working_days")
+def _wd(n: int) -> sdk.TimeLimit:
+    return sdk.TimeLimit(amount=n, unit="working_days")
 
 
 def _interlinked_step(
-    code: str, name: LocalizedText, unit: str, data_model: type[BaseModel]
-) -> Step:
+    code: str, name: sdk.LocalizedText, unit: str, data_model: type[BaseModel]
+) -> sdk.Step:
     """One agency's part of the interlinked procedure: its officer records `data_model`
     within one working day (8 working hours)."""
-    return Step(
+    return sdk.Step(
         code=code,
         name=name,
         responsible_role="officer",
@@ -278,16 +266,16 @@ PROCEDURES = (
     # "Same day" (Civil Status Law art. 16): the close of the working day it is received;
     # received after 15:00 → the next working day. +5 working days when the facts must be
     # verified (an extension the officer records, not a second procedure).
-    Procedure(
+    sdk.Procedure(
         code="1.001193",
         sector=SECTOR,
         level="commune",
         legal_basis=(CIVIL_STATUS_LAW, DECREE_123),
         name=T(vi="Đăng ký khai sinh", en="Birth registration"),
-        time_limit=TimeLimit(amount=0, unit="same_working_day", cutoff=CUTOFF),
-        counting=CountingRules(
+        time_limit=sdk.TimeLimit(amount=0, unit="same_working_day", cutoff=CUTOFF),
+        counting=sdk.CountingRules(
             extensions=(
-                Extension(
+                sdk.Extension(
                     code="verify_facts",
                     reason=T(
                         vi="Cần xác minh thông tin khai sinh", en="The birth facts need verifying"
@@ -298,14 +286,14 @@ PROCEDURES = (
         ),
         components=(APPLICATION, BIRTH_PAPER),
         steps=(
-            Step(
+            sdk.Step(
                 code="receive",
                 name=T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check"),
                 responsible_role="officer",
                 responsible_unit=COMMUNE_COMMITTEE,
                 budget=_hours(3),
             ),
-            Step(
+            sdk.Step(
                 code="record",
                 name=T(
                     vi="Ghi Sổ hộ tịch, cấp số định danh",
@@ -315,7 +303,7 @@ PROCEDURES = (
                 responsible_unit=COMMUNE_COMMITTEE,
                 budget=_hours(3),
             ),
-            Step(
+            sdk.Step(
                 code="sign",
                 name=T(vi="Ký Giấy khai sinh", en="Sign the birth certificate"),
                 responsible_role="leader",
@@ -324,10 +312,12 @@ PROCEDURES = (
             ),
         ),
         result=CERTIFICATE,
-        fee=Fee(amount=0, note="Miễn lệ phí khi đăng ký đúng hạn / free when registered on time"),
+        fee=sdk.Fee(
+            amount=0, note="Miễn lệ phí khi đăng ký đúng hạn / free when registered on time"
+        ),
         data_model=BirthData,
     ),
-    Procedure(
+    sdk.Procedure(
         code="LT-KS-TT-BHYT",
         sector=SECTOR,
         level="commune",
@@ -336,15 +326,15 @@ PROCEDURES = (
             vi="Liên thông đăng ký khai sinh, đăng ký thường trú, cấp thẻ BHYT cho trẻ dưới 6 tuổi",
             en="Interlinked: birth, permanent residence and health insurance card (under six)",
         ),
-        time_limit=TimeLimit(amount=3, unit="working_days", cutoff=CUTOFF),
+        time_limit=sdk.TimeLimit(amount=3, unit="working_days", cutoff=CUTOFF),
         components=(
             APPLICATION,
             BIRTH_PAPER,
-            DossierComponent(
+            sdk.DossierComponent(
                 code="to_khai_cu_tru",
                 name=T(vi="Tờ khai thay đổi thông tin cư trú", en="Residence change form"),
             ),
-            DossierComponent(
+            sdk.DossierComponent(
                 code="to_khai_bhyt",
                 name=T(vi="Tờ khai tham gia BHYT", en="Health insurance declaration"),
             ),
@@ -373,7 +363,7 @@ PROCEDURES = (
             vi="Giấy khai sinh, xác nhận thường trú, thẻ BHYT",
             en="Birth certificate, residence confirmation, health insurance card",
         ),
-        fee=Fee(amount=0),
+        fee=sdk.Fee(amount=0),
         data_model=InterlinkedBirthData,
     ),
 )
@@ -414,9 +404,9 @@ class BirthRegistrationQuery:
         ]
 
 
-@hookimpl
-def eiso_module() -> ModuleInfo:
-    return ModuleInfo(
+@sdk.hookimpl
+def eiso_module() -> sdk.ModuleInfo:
+    return sdk.ModuleInfo(
         name=NAME,
         title=T(vi="Đăng ký khai sinh", en="Birth registration"),
         version="0.2.0",
@@ -425,11 +415,11 @@ def eiso_module() -> ModuleInfo:
     )
 
 
-@hookimpl
-def eiso_procedures() -> list[Procedure]:
+@sdk.hookimpl
+def eiso_procedures() -> list[sdk.Procedure]:
     return list(PROCEDURES)
 
 
-@hookimpl
+@sdk.hookimpl
 def eiso_graphql_query() -> type[BirthRegistrationQuery]:
     return BirthRegistrationQuery

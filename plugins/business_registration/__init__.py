@@ -7,27 +7,18 @@ A bundled module coded against `eiso.core.sdk` only, exactly as a vendor's modul
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 
 import strawberry
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
-from eiso.core.sdk import (
-    DossierComponent,
-    LegalBasis,
-    LocalizedText,
-    ModuleInfo,
-    Procedure,
-    Step,
-    TimeLimit,
-    UniqueField,
-    hookimpl,
-)
+import eiso.core.sdk as sdk
 
 NAME = "business_registration"
 SECTOR = "business_registration"
-T = LocalizedText
+T = sdk.LocalizedText
 PREFIX = "Hộ kinh doanh"
 CITIZEN_ID = re.compile(r"^\d{12}$")
 
@@ -67,39 +58,33 @@ class HouseholdBusinessData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    # `title`: the intake form's Vietnamese label; `title_en`: its English one.
-    business_name: str = Field(
-        min_length=1,
-        max_length=200,
-        title="Tên hộ kinh doanh",
+    # The intake form's labels: Vietnamese, English (docs/plugins.md).
+    business_name: str = sdk.form_field(
+        "Tên hộ kinh doanh",
+        "Business name",
         description='Tên hộ kinh doanh ("Hộ kinh doanh" + tên riêng) / Name ("Hộ kinh doanh" '
         "and a proper name)",
-        json_schema_extra={"title_en": "Business name"},
-    )
-    business_lines: list[str] = Field(
         min_length=1,
-        title="Ngành, nghề kinh doanh",
-        description="Ngành, nghề kinh doanh / Lines of business",
-        json_schema_extra={"title_en": "Lines of business"},
+        max_length=200,
     )
-    capital_vnd: int = Field(
-        ge=0,
-        title="Vốn kinh doanh (VND)",
+    business_lines: list[str] = sdk.form_field(
+        "Ngành, nghề kinh doanh", "Lines of business", min_length=1
+    )
+    capital_vnd: int = sdk.form_field(
+        "Vốn kinh doanh (VND)",
+        "Capital (VND)",
         description="Vốn kinh doanh (VND, ≥ 0) / Capital (VND, ≥ 0)",
-        json_schema_extra={"title_en": "Capital (VND)"},
+        ge=0,
     )
-    address: str = Field(
-        min_length=1,
-        max_length=500,
-        title="Địa điểm kinh doanh",
-        description="Địa điểm kinh doanh / Business address",
-        json_schema_extra={"title_en": "Business address"},
+    address: str = sdk.form_field(
+        "Địa điểm kinh doanh", "Business address", min_length=1, max_length=500
     )
-    owner_citizen_id: str = Field(
-        title="Số định danh cá nhân của chủ hộ",
+    owner_citizen_id: str = sdk.form_field(
+        "Số định danh cá nhân của chủ hộ",
+        "Owner's personal id number",
         description="Số định danh cá nhân của chủ hộ (12 chữ số) / Owner's citizen id (12 digits)",
         # the field validator checks it; the form shows the rule
-        json_schema_extra={"title_en": "Owner's personal id number", "pattern": r"^\d{12}$"},
+        json_schema_extra={"pattern": r"^\d{12}$"},
     )
 
     @field_validator("business_name")
@@ -125,12 +110,12 @@ class HouseholdBusinessData(BaseModel):
         return value
 
 
-DECREE_168 = LegalBasis(
+DECREE_168 = sdk.LegalBasis(
     reference="168/2025/NĐ-CP",
     title="Nghị định về đăng ký doanh nghiệp",
     valid_from=dt.date(2025, 7, 1),
 )
-CIRCULAR_68 = LegalBasis(
+CIRCULAR_68 = sdk.LegalBasis(
     reference="68/2025/TT-BTC",
     title="Biểu mẫu đăng ký doanh nghiệp, hộ kinh doanh",
     valid_from=dt.date(2025, 7, 1),
@@ -140,15 +125,15 @@ BASIS = (DECREE_168, CIRCULAR_68)
 LAST_HOUR = dt.time(16, 0)
 
 
-def _steps() -> tuple[Step, ...]:
+def _steps() -> tuple[sdk.Step, ...]:
     """Each step: one working day (8 office hours) of the business registration office."""
     return tuple(
-        Step(
+        sdk.Step(
             code=code,
             name=T(vi=vi, en=en),
             responsible_role=role,
             responsible_unit="business_registration_office",
-            budget=TimeLimit(amount=8, unit="working_hours"),
+            budget=sdk.TimeLimit(amount=8, unit="working_hours"),
         )
         for code, role, vi, en in (
             ("receive", "officer", "Tiếp nhận hồ sơ", "Receive the dossier"),
@@ -166,7 +151,7 @@ def _steps() -> tuple[Step, ...]:
 CERTIFICATE = T(
     vi="Giấy chứng nhận đăng ký hộ kinh doanh", en="Household business registration certificate"
 )
-APPLICATION = DossierComponent(
+APPLICATION = sdk.DossierComponent(
     code="giay_de_nghi",
     name=T(vi="Giấy đề nghị đăng ký hộ kinh doanh", en="Registration application"),
 )
@@ -174,7 +159,7 @@ APPLICATION = DossierComponent(
 # Decree 168/2025/NĐ-CP: a household business may not take the proper name of one already
 # registered in the same commune (the commune level registers household businesses since
 # 1 July 2025). eiso holds the name for every live registration dossier of the commune.
-UNIQUE_NAME = UniqueField(
+UNIQUE_NAME = sdk.UniqueField(
     field="business_name",
     namespace="household_business_name",
     error_code="BUSINESS_NAME_TAKEN",
@@ -185,17 +170,25 @@ UNIQUE_NAME = UniqueField(
     ),
 )
 
+# Both registrations: the commune, 3 working days, the same steps, certificate and data.
+_registration = functools.partial(
+    sdk.Procedure,
+    sector=SECTOR,
+    level="commune",
+    legal_basis=BASIS,
+    time_limit=sdk.TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
+    steps=_steps(),
+    result=CERTIFICATE,
+    data_model=HouseholdBusinessData,
+)
+
 PROCEDURES = (
-    Procedure(
+    _registration(
         code="1.001612",
-        sector=SECTOR,
-        level="commune",
-        legal_basis=BASIS,
         name=T(vi="Đăng ký thành lập hộ kinh doanh", en="Household business registration"),
-        time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
         components=(
             APPLICATION,
-            DossierComponent(
+            sdk.DossierComponent(
                 code="uy_quyen",
                 name=T(
                     vi="Biên bản họp thành viên hộ gia đình (nếu hộ gia đình đăng ký)",
@@ -204,24 +197,17 @@ PROCEDURES = (
                 required=False,
             ),
         ),
-        steps=_steps(),
-        result=CERTIFICATE,
-        data_model=HouseholdBusinessData,
         unique_fields=(UNIQUE_NAME,),
     ),
     # The national code of the change registration: verify against the procedure database.
-    Procedure(
+    _registration(
         code="HKD-THAY-DOI",
-        sector=SECTOR,
-        level="commune",
-        legal_basis=BASIS,
         name=T(
             vi="Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
             en="Change of household business registration details",
         ),
-        time_limit=TimeLimit(amount=3, unit="working_days", cutoff=LAST_HOUR),
         components=(
-            DossierComponent(
+            sdk.DossierComponent(
                 code="thong_bao",
                 name=T(
                     vi="Thông báo thay đổi nội dung đăng ký hộ kinh doanh",
@@ -229,31 +215,20 @@ PROCEDURES = (
                 ),
             ),
         ),
-        steps=_steps(),
-        result=CERTIFICATE,
-        data_model=HouseholdBusinessData,
     ),
 )
 
 
 @strawberry.type(description="Thủ tục đăng ký hộ kinh doanh / A business registration procedure")
-class BusinessRegistrationProcedure:
-    code: str
-    name: str
-    name_en: str
-    time_limit_days: int
+class BusinessRegistrationProcedure(sdk.ProcedureSummary):
+    pass
 
 
 @strawberry.type(description="Đăng ký kinh doanh / Business registration module")
 class BusinessRegistrationQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[BusinessRegistrationProcedure]:
-        return [
-            BusinessRegistrationProcedure(
-                code=p.code, name=p.name.vi, name_en=p.name.en, time_limit_days=p.time_limit.amount
-            )
-            for p in PROCEDURES
-        ]
+        return [BusinessRegistrationProcedure.of(p) for p in PROCEDURES]
 
     @strawberry.field(
         description="Tên có đúng mẫu không; trùng tên trong xã được kiểm tra khi tiếp nhận "
@@ -272,22 +247,22 @@ class BusinessRegistrationQuery:
         return name_key(name)
 
 
-@hookimpl
-def eiso_module() -> ModuleInfo:
-    return ModuleInfo(
+@sdk.hookimpl
+def eiso_module() -> sdk.ModuleInfo:
+    return sdk.ModuleInfo(
         name=NAME,
         title=T(vi="Đăng ký hộ kinh doanh", en="Household business registration"),
         version="0.2.0",
         sector=SECTOR,
-        core_api=">=1.1,<2",
+        core_api=">=1.4,<2",
     )
 
 
-@hookimpl
-def eiso_procedures() -> list[Procedure]:
+@sdk.hookimpl
+def eiso_procedures() -> list[sdk.Procedure]:
     return list(PROCEDURES)
 
 
-@hookimpl
+@sdk.hookimpl
 def eiso_graphql_query() -> type[BusinessRegistrationQuery]:
     return BusinessRegistrationQuery

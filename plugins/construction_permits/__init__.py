@@ -9,24 +9,13 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from eiso.core.sdk import (
-    CountingRules,
-    DossierComponent,
-    LegalBasis,
-    LocalizedText,
-    ModuleInfo,
-    Procedure,
-    Step,
-    TimeLimit,
-    finished_dossiers,
-    hookimpl,
-)
+import eiso.core.sdk as sdk
 
 NAME = "construction_permits"
 SECTOR = "construction"
-T = LocalizedText
+T = sdk.LocalizedText
 # A storey of a house is at least ~2 m and rarely above 6 m: outside that the figures
 # contradict each other (a typo in height or storeys), so the dossier is refused.
 MIN_STOREY_HEIGHT_M = 2.0
@@ -38,58 +27,35 @@ class BuildingData(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    # `title`: the intake form's Vietnamese label; `title_en`: its English one.
-    address: str = Field(
+    # The intake form's labels: Vietnamese, English (docs/plugins.md).
+    address: str = sdk.form_field(
+        "Địa chỉ công trình",
+        "Building address",
+        description="Địa chỉ công trình / Address",
         min_length=1,
         max_length=500,
-        title="Địa chỉ công trình",
-        description="Địa chỉ công trình / Address",
-        json_schema_extra={"title_en": "Building address"},
     )
-    parcel_number: int = Field(
-        ge=1,
-        title="Số thửa",
-        description="Số thửa / Parcel number",
-        json_schema_extra={"title_en": "Parcel number"},
-    )
-    map_sheet: int = Field(
-        ge=1,
-        title="Số tờ bản đồ",
-        description="Số tờ bản đồ / Map sheet number",
-        json_schema_extra={"title_en": "Map sheet number"},
-    )
-    parcel_area_m2: float = Field(
-        gt=0,
-        title="Diện tích thửa đất (m²)",
-        description="Diện tích thửa đất (m²) / Parcel area (m²)",
-        json_schema_extra={"title_en": "Parcel area (m²)"},
-    )
-    footprint_m2: float = Field(
-        gt=0,
-        title="Diện tích xây dựng tầng 1 (m²)",
+    parcel_number: int = sdk.form_field("Số thửa", "Parcel number", ge=1)
+    map_sheet: int = sdk.form_field("Số tờ bản đồ", "Map sheet number", ge=1)
+    parcel_area_m2: float = sdk.form_field("Diện tích thửa đất (m²)", "Parcel area (m²)", gt=0)
+    footprint_m2: float = sdk.form_field(
+        "Diện tích xây dựng tầng 1 (m²)",
+        "Footprint (m²)",
         description="Diện tích xây dựng tầng 1, không lớn hơn diện tích thửa đất / Footprint, "
         "at most the parcel area (m²)",
-        json_schema_extra={"title_en": "Footprint (m²)"},
-    )
-    floor_area_m2: float = Field(
         gt=0,
-        title="Tổng diện tích sàn (m²)",
+    )
+    floor_area_m2: float = sdk.form_field(
+        "Tổng diện tích sàn (m²)",
+        "Total floor area (m²)",
         description="Tổng diện tích sàn, không lớn hơn diện tích xây dựng × số tầng / Total "
         "floor area, at most footprint × storeys (m²)",
-        json_schema_extra={"title_en": "Total floor area (m²)"},
-    )
-    storeys: int = Field(
-        ge=1,
-        title="Số tầng",
-        description="Số tầng (≥ 1) / Storeys (≥ 1)",
-        json_schema_extra={"title_en": "Storeys"},
-    )
-    height_m: float = Field(
         gt=0,
-        title="Chiều cao công trình (m)",
-        description="Chiều cao công trình (m) / Height (m)",
-        json_schema_extra={"title_en": "Height (m)"},
     )
+    storeys: int = sdk.form_field(
+        "Số tầng", "Storeys", description="Số tầng (≥ 1) / Storeys (≥ 1)", ge=1
+    )
+    height_m: float = sdk.form_field("Chiều cao công trình (m)", "Height (m)", gt=0)
 
     @model_validator(mode="after")
     def _consistent(self) -> BuildingData:
@@ -113,13 +79,13 @@ class BuildingData(BaseModel):
         return self
 
 
-CONSTRUCTION_LAW = LegalBasis(
+CONSTRUCTION_LAW = sdk.LegalBasis(
     reference="50/2014/QH13",
     title="Luật Xây dựng 2014, sửa đổi 2020 (62/2020/QH14)",
     valid_from=dt.date(2015, 1, 1),
     valid_until=dt.date(2026, 7, 1),
 )
-DECREE_140 = LegalBasis(
+DECREE_140 = sdk.LegalBasis(
     reference="140/2025/NĐ-CP",
     title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực xây dựng",
     valid_from=dt.date(2025, 7, 1),
@@ -128,21 +94,21 @@ DECREE_140 = LegalBasis(
 BASIS = (CONSTRUCTION_LAW, DECREE_140)
 
 
-def _days(n: int) -> TimeLimit:
+def _days(n: int) -> sdk.TimeLimit:
     # The Construction Law counts permit limits in days, not working days: calendar days as
     # the Civil Code counts them (arts. 147-148).
-    return TimeLimit(amount=n, unit="calendar_days")
+    return sdk.TimeLimit(amount=n, unit="calendar_days")
 
 
 # The Construction Law lets the licensing body send a second written notice to supplement
 # the dossier (as issue 17 reports it; the article is unverified, core/dossiers/README.md):
 # two requests per stage.
-COUNTING = CountingRules(supplements_per_stage=2)
+COUNTING = sdk.CountingRules(supplements_per_stage=2)
 
 
-def _at_service_centre(code: str, name: LocalizedText) -> Step:
+def _at_service_centre(code: str, name: sdk.LocalizedText) -> sdk.Step:
     """A one-day step of the service centre's officers: receiving, returning the result."""
-    return Step(
+    return sdk.Step(
         code=code,
         name=name,
         responsible_role="officer",
@@ -154,11 +120,11 @@ def _at_service_centre(code: str, name: LocalizedText) -> Step:
 RETURN = T(vi="Trả kết quả", en="Return the result")
 
 
-def _steps(total: int) -> tuple[Step, ...]:
+def _steps(total: int) -> tuple[sdk.Step, ...]:
     appraise = 7  # appraisal within 7 working days (counted here in days of the total)
     return (
         _at_service_centre("receive", T(vi="Tiếp nhận, kiểm tra hồ sơ", en="Receive and check")),
-        Step(
+        sdk.Step(
             code="appraise",
             name=T(
                 vi="Thẩm định hồ sơ, kiểm tra thực địa", en="Appraise the dossier, site inspection"
@@ -167,7 +133,7 @@ def _steps(total: int) -> tuple[Step, ...]:
             responsible_unit="economic_infrastructure_office",
             budget=_days(appraise),
         ),
-        Step(
+        sdk.Step(
             code="decide",
             name=T(vi="Xem xét, ký giấy phép", en="Review and sign the permit"),
             responsible_role="leader",
@@ -178,10 +144,10 @@ def _steps(total: int) -> tuple[Step, ...]:
     )
 
 
-def _short_steps(total: int) -> tuple[Step, ...]:
+def _short_steps(total: int) -> tuple[sdk.Step, ...]:
     return (
         _at_service_centre("receive", T(vi="Tiếp nhận hồ sơ", en="Receive the dossier")),
-        Step(
+        sdk.Step(
             code="review",
             name=T(vi="Xem xét, ký", en="Review and sign"),
             responsible_role="leader",
@@ -192,16 +158,16 @@ def _short_steps(total: int) -> tuple[Step, ...]:
     )
 
 
-APPLICATION = DossierComponent(
+APPLICATION = sdk.DossierComponent(
     code="don", name=T(vi="Đơn đề nghị cấp giấy phép xây dựng", en="Permit application")
 )
-LAND_PAPERS = DossierComponent(
+LAND_PAPERS = sdk.DossierComponent(
     code="dat", name=T(vi="Giấy tờ chứng minh quyền sử dụng đất", en="Proof of the land-use right")
 )
-DRAWINGS = DossierComponent(
+DRAWINGS = sdk.DossierComponent(
     code="ban_ve", name=T(vi="Bản vẽ thiết kế xây dựng", en="Design drawings"), copies=2
 )
-OLD_PERMIT = DossierComponent(
+OLD_PERMIT = sdk.DossierComponent(
     code="gp_cu", name=T(vi="Bản chính giấy phép xây dựng đã cấp", en="Original permit issued")
 )
 PERMIT = T(vi="Giấy phép xây dựng", en="Construction permit")
@@ -212,10 +178,10 @@ def _procedure(
     vi: str,
     en: str,
     total: int,
-    components: tuple[DossierComponent, ...],
-    steps: tuple[Step, ...],
-) -> Procedure:
-    return Procedure(
+    components: tuple[sdk.DossierComponent, ...],
+    steps: tuple[sdk.Step, ...],
+) -> sdk.Procedure:
+    return sdk.Procedure(
         code=code,
         name=T(vi=vi, en=en),
         sector=SECTOR,
@@ -285,11 +251,8 @@ PROCEDURES = (
 
 
 @strawberry.type(description="Thủ tục cấp phép xây dựng / A construction permit procedure")
-class ConstructionPermitProcedure:
-    code: str
-    name: str
-    name_en: str
-    time_limit_days: int
+class ConstructionPermitProcedure(sdk.ProcedureSummary):
+    pass
 
 
 @strawberry.type(description="Giấy phép xây dựng đã cấp / A construction permit issued")
@@ -310,19 +273,16 @@ class IssuedPermit:
 class ConstructionPermitsQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[ConstructionPermitProcedure]:
-        return [
-            ConstructionPermitProcedure(
-                code=p.code, name=p.name.vi, name_en=p.name.en, time_limit_days=p.time_limit.amount
-            )
-            for p in PROCEDURES
-        ]
+        return [ConstructionPermitProcedure.of(p) for p in PROCEDURES]
 
     @strawberry.field(
         description="Sổ theo dõi giấy phép xây dựng đã cấp của cơ quan (mới nhất trước) / "
         "The agency's register of construction permits issued, newest first"
     )
     async def issued_permits(self, info: strawberry.Info, first: int = 50) -> list[IssuedPermit]:
-        records = await finished_dossiers(info.context, [p.code for p in PROCEDURES], first=first)
+        records = await sdk.finished_dossiers(
+            info.context, [p.code for p in PROCEDURES], first=first
+        )
         return [
             IssuedPermit(
                 dossier_code=r.code,
@@ -340,22 +300,22 @@ class ConstructionPermitsQuery:
         ]
 
 
-@hookimpl
-def eiso_module() -> ModuleInfo:
-    return ModuleInfo(
+@sdk.hookimpl
+def eiso_module() -> sdk.ModuleInfo:
+    return sdk.ModuleInfo(
         name=NAME,
         title=T(vi="Cấp phép xây dựng", en="Construction permits"),
         version="0.2.0",
         sector=SECTOR,
-        core_api=">=1.3,<2",
+        core_api=">=1.4,<2",
     )
 
 
-@hookimpl
-def eiso_procedures() -> list[Procedure]:
+@sdk.hookimpl
+def eiso_procedures() -> list[sdk.Procedure]:
     return list(PROCEDURES)
 
 
-@hookimpl
+@sdk.hookimpl
 def eiso_graphql_query() -> type[ConstructionPermitsQuery]:
     return ConstructionPermitsQuery

@@ -12,22 +12,11 @@ from enum import Enum
 import strawberry
 from pydantic import BaseModel, ConfigDict, Field
 
-from eiso.core.sdk import (
-    CountingRules,
-    DossierComponent,
-    Extension,
-    LegalBasis,
-    LocalizedText,
-    ModuleInfo,
-    Procedure,
-    Step,
-    TimeLimit,
-    hookimpl,
-)
+import eiso.core.sdk as sdk
 
 NAME = "land_use_rights"
 SECTOR = "land"
-T = LocalizedText
+T = sdk.LocalizedText
 
 
 class LandUsePurpose(str, Enum):
@@ -52,7 +41,7 @@ class LandUsePurpose(str, Enum):
     SKK = "SKK"  # đất khu công nghiệp
 
 
-PURPOSE_NAMES: dict[LandUsePurpose, LocalizedText] = {
+PURPOSE_NAMES: dict[LandUsePurpose, sdk.LocalizedText] = {
     LandUsePurpose.LUC: T(vi="Đất chuyên trồng lúa", en="Specialised rice land"),
     LandUsePurpose.LUK: T(vi="Đất trồng lúa còn lại", en="Other rice land"),
     LandUsePurpose.BHK: T(vi="Đất bằng trồng cây hằng năm khác", en="Other annual crop land"),
@@ -81,30 +70,27 @@ class ParcelData(BaseModel):
     parcel_number: int = Field(ge=1, description="Số thửa / Parcel number")
     map_sheet: int = Field(ge=1, description="Số tờ bản đồ / Map sheet number")
     area_m2: float = Field(gt=0, description="Diện tích (m², > 0) / Area (m², > 0)")
-    purpose: LandUsePurpose = Field(
-        title="Mục đích sử dụng đất",
-        description="Mục đích sử dụng đất / Land use purpose",
+    purpose: LandUsePurpose = sdk.form_field(
+        "Mục đích sử dụng đất",
+        "Land use purpose",
         # the intake form's choices, labelled (core/dossiers/forms.py)
-        json_schema_extra={
-            "title_en": "Land use purpose",
-            "choices": {c.value: [n.vi, n.en] for c, n in PURPOSE_NAMES.items()},
-        },
+        json_schema_extra={"choices": {c.value: [n.vi, n.en] for c, n in PURPOSE_NAMES.items()}},
     )
     location: str = Field(
         min_length=1, max_length=500, description="Địa chỉ thửa đất / Parcel location"
     )
 
 
-LAND_LAW = LegalBasis(
+LAND_LAW = sdk.LegalBasis(
     reference="31/2024/QH15", title="Luật Đất đai 2024", valid_from=dt.date(2024, 8, 1)
 )
-DECREE_151 = LegalBasis(
+DECREE_151 = sdk.LegalBasis(
     reference="151/2025/NĐ-CP",
     title="Phân định thẩm quyền chính quyền địa phương 2 cấp, lĩnh vực đất đai",
     valid_from=dt.date(2025, 7, 1),
     valid_until=dt.date(2027, 3, 1),
 )
-DECREE_226 = LegalBasis(
+DECREE_226 = sdk.LegalBasis(
     reference="226/2025/NĐ-CP",
     title="Sửa đổi Nghị định hướng dẫn Luật Đất đai",
     valid_from=dt.date(2025, 8, 15),
@@ -112,14 +98,14 @@ DECREE_226 = LegalBasis(
 BASIS = (LAND_LAW, DECREE_151, DECREE_226)
 
 COMPONENTS = (
-    DossierComponent(
+    sdk.DossierComponent(
         code="don",
         name=T(
             vi="Đơn đăng ký đất đai, tài sản gắn liền với đất (Mẫu 04/ĐK)",
             en="Land registration application (form 04/ĐK)",
         ),
     ),
-    DossierComponent(
+    sdk.DossierComponent(
         code="giay_to",
         name=T(
             vi="Giấy tờ về quyền sử dụng đất (nếu có)",
@@ -127,7 +113,7 @@ COMPONENTS = (
         ),
         required=False,
     ),
-    DossierComponent(
+    sdk.DossierComponent(
         code="ban_do",
         name=T(
             vi="Mảnh trích đo bản đồ địa chính (nếu có)", en="Cadastral survey extract (if any)"
@@ -137,20 +123,20 @@ COMPONENTS = (
 )
 
 
-def _wd(n: int) -> TimeLimit:
-    return TimeLimit(amount=n, unit="working_days")
+def _wd(n: int) -> sdk.TimeLimit:
+    return sdk.TimeLimit(amount=n, unit="working_days")
 
 
 def _step(
     code: str,
-    name: LocalizedText,
+    name: sdk.LocalizedText,
     days: int = 1,
     unit: str = "service_centre",
     role: str = "officer",
-) -> Step:
+) -> sdk.Step:
     """A step of `days` working days; by default one day of the service centre's officers
     (receiving, returning the result)."""
-    return Step(
+    return sdk.Step(
         code=code, name=name, responsible_role=role, responsible_unit=unit, budget=_wd(days)
     )
 
@@ -163,7 +149,7 @@ REGISTER = T(
 SIGN = T(vi="Ký Giấy chứng nhận", en="Sign the certificate")
 
 
-def _first_issuance_steps() -> tuple[Step, ...]:
+def _first_issuance_steps() -> tuple[sdk.Step, ...]:
     # Registration ≤ 17 working days + issuance ≤ 3 = 20 (Decree 151/2025).
     return (
         _step("receive", RECEIVE),
@@ -183,10 +169,10 @@ CERTIFICATE = T(
 # The time for financial obligations does not count (status 6 stops the clock); +10 working
 # days in communes with difficult socio-economic conditions (Decree 151/2025/NĐ-CP as issue 17
 # reports it; unverified, core/dossiers/README.md).
-COUNTING = CountingRules(
+COUNTING = sdk.CountingRules(
     stop_statuses=(6,),
     extensions=(
-        Extension(
+        sdk.Extension(
             code="disadvantaged_commune",
             reason=T(
                 vi="Xã có điều kiện kinh tế - xã hội khó khăn, đặc biệt khó khăn",
@@ -198,10 +184,10 @@ COUNTING = CountingRules(
 )
 
 
-def _first_issuance(code: str, name: LocalizedText, *, organisations: bool) -> Procedure:
+def _first_issuance(code: str, name: sdk.LocalizedText, *, organisations: bool) -> sdk.Procedure:
     """First registration and certificate: the same process for households and individuals
     (at the commune) and for organisations (at the province)."""
-    return Procedure(
+    return sdk.Procedure(
         code=code,
         sector=SECTOR,
         level="province" if organisations else "commune",
@@ -234,7 +220,7 @@ PROCEDURES = (
         organisations=True,
     ),
     # The national code of the change registration differs by case: verify before use.
-    Procedure(
+    sdk.Procedure(
         code="LUR-BIEN-DONG",
         sector=SECTOR,
         level="commune",
@@ -246,13 +232,13 @@ PROCEDURES = (
         time_limit=_wd(10),
         counting=COUNTING,
         components=(
-            DossierComponent(
+            sdk.DossierComponent(
                 code="don",
                 name=T(
                     vi="Đơn đăng ký biến động (Mẫu 11/ĐK)", en="Change registration form (11/ĐK)"
                 ),
             ),
-            DossierComponent(
+            sdk.DossierComponent(
                 code="gcn",
                 name=T(vi="Bản gốc Giấy chứng nhận đã cấp", en="Original certificate issued"),
             ),
@@ -269,11 +255,8 @@ PROCEDURES = (
 
 
 @strawberry.type(description="Thủ tục đất đai / A land procedure")
-class LandUseRightsProcedure:
-    code: str
-    name: str
-    name_en: str
-    time_limit_days: int
+class LandUseRightsProcedure(sdk.ProcedureSummary):
+    pass
 
 
 @strawberry.type(description="Loại đất / A land use purpose")
@@ -287,12 +270,7 @@ class LandUsePurposeInfo:
 class LandUseRightsQuery:
     @strawberry.field(description="Các thủ tục của mô-đun / The module's procedures")
     def procedures(self) -> list[LandUseRightsProcedure]:
-        return [
-            LandUseRightsProcedure(
-                code=p.code, name=p.name.vi, name_en=p.name.en, time_limit_days=p.time_limit.amount
-            )
-            for p in PROCEDURES
-        ]
+        return [LandUseRightsProcedure.of(p) for p in PROCEDURES]
 
     @strawberry.field(description="Mã loại đất / Land use purpose codes")
     def land_use_purposes(self) -> list[LandUsePurposeInfo]:
@@ -302,22 +280,22 @@ class LandUseRightsQuery:
         ]
 
 
-@hookimpl
-def eiso_module() -> ModuleInfo:
-    return ModuleInfo(
+@sdk.hookimpl
+def eiso_module() -> sdk.ModuleInfo:
+    return sdk.ModuleInfo(
         name=NAME,
         title=T(vi="Đất đai", en="Land-use rights"),
         version="0.1.0",
         sector=SECTOR,
-        core_api=">=1.3,<2",
+        core_api=">=1.4,<2",
     )
 
 
-@hookimpl
-def eiso_procedures() -> list[Procedure]:
+@sdk.hookimpl
+def eiso_procedures() -> list[sdk.Procedure]:
     return list(PROCEDURES)
 
 
-@hookimpl
+@sdk.hookimpl
 def eiso_graphql_query() -> type[LandUseRightsQuery]:
     return LandUseRightsQuery
