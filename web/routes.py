@@ -38,6 +38,7 @@ def page_routes() -> list[Route]:
         Route(desk_auth.DESK + "/ho-so/{id}", desk.dossier, name="desk_dossier"),
         Route(desk_auth.DESK + "/ho-so/{id}/{move}", desk.act, methods=["POST"], name="desk_move"),
         Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
+        Route(desk_auth.DESK + "/ho-so/{id}/tep/{attachment}", desk.attachment, name="desk_file"),
         Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
     ]
 

@@ -37,6 +37,7 @@ STATUS = {
     "FORBIDDEN": 403,
     "NOT_ADOPTED": 404,
     "CONFLICT": 409,
+    "ATTACHMENT_REFUSED": 422,
 }
 
 
