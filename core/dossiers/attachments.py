@@ -36,7 +36,6 @@ from eiso.core.settings import Settings
 from eiso.infra.storage import LocalStorage, Storage
 from eiso.tenants.scope import TenantScope
 
-CODE = "ATTACHMENT_REFUSED"
 MAX_FILENAME = 200
 # The types eiso recognises by their signature, with the extensions their names may carry.
 SIGNATURES: dict[str, tuple[bytes, ...]] = {
@@ -76,7 +75,7 @@ def storage_of(settings: Settings) -> Storage:
 
 def _refused(message: str, message_vi: str, component: str, reason: str) -> DomainError:
     field = f"attachments.{component}" if component else "attachments"
-    return DomainError(message, message_vi, code=CODE, field=field, reason=reason)
+    return DomainError(message, message_vi, code="ATTACHMENT_REFUSED", field=field, reason=reason)
 
 
 def sniff(content: bytes) -> str | None:

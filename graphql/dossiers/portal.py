@@ -64,7 +64,7 @@ class AttachmentInput:
             raise DomainError(
                 "contentBase64 is not valid base64",
                 "contentBase64 không phải base64 hợp lệ",
-                code=dossier_files.CODE,
+                code="ATTACHMENT_REFUSED",
                 field=f"attachments.{self.component_code}",
                 reason="base64",
             ) from None
