@@ -16,9 +16,9 @@ import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import strawberry
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from strawberry.schema.base import BaseSchema
 from strawberry.types.graphql import OperationType
 
 from eiso.graphql.server.context import Context
@@ -70,7 +70,7 @@ class _Bearer:
 
 async def _prepared(
     request: Request, name: str, token: str | None
-) -> tuple[strawberry.Schema, Context, str]:
+) -> tuple[BaseSchema, Context, str]:
     """The caller's schema, the context it runs in and the operation's text (or the refusal
     of the trusted documents' check as OperationFailed)."""
     graphql: ProvinceGraphQL = request.app.state.graphql
