@@ -326,7 +326,9 @@ class DossierAttachment(TenantOwned, table=True):
     uploaded_at: dt.datetime = Field(default_factory=utcnow)
 
 
-def _add_dossier_relationship(model: type[DossierStep] | type[DossierKey]) -> None:
+def _add_dossier_relationship(
+    model: type[DossierStep] | type[DossierKey] | type[DossierAttachment],
+) -> None:
     """`model.dossier`, over the composite key: the engine sets `dossier_id` directly; the
     relationship lets a caller build a row with its dossier in one go (the isolation suite)."""
     inspect(model).add_property(
@@ -344,3 +346,4 @@ def _add_dossier_relationship(model: type[DossierStep] | type[DossierKey]) -> No
 
 _add_dossier_relationship(DossierStep)
 _add_dossier_relationship(DossierKey)
+_add_dossier_relationship(DossierAttachment)
