@@ -18,6 +18,7 @@ security like the dossier): `Dossier.attachments` lists them, `GET
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import pathlib
@@ -256,7 +257,7 @@ async def download(
     async with resources.session(scope) as session, session.begin():
         row = await one(session, province_id, dossier_id, attachment_id)
         try:
-            content = storage_of(resources.settings).get(row.sha256)
+            content = await asyncio.to_thread(storage_of(resources.settings).get, row.sha256)
         except (OSError, ValueError):
             raise not_found() from None
         await audit.append(

@@ -4,6 +4,7 @@ and the procedures it adopted; of a dossier, the lookup (service.public_dossier)
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from typing import Any
@@ -123,8 +124,8 @@ async def file_online(
                     select(ProcedureRecord).where(col(ProcedureRecord.code) == procedure_code)
                 )
             ).scalar_one_or_none()
-        components = procedure.components if procedure is not None else []
-        checked = attachments.check(uploads, components, resources.settings)
+        if procedure is not None:  # otherwise the engine refuses the procedure itself
+            checked = attachments.check(uploads, procedure.components, resources.settings)
     storage = attachments.storage_of(resources.settings)
     written: list[str] = []
     try:
@@ -193,5 +194,7 @@ async def _receive_online(
         )
         if checked and not received.replayed:
             await attachments.record(session, received.dossier, checked)
-            written.extend(attachments.store(attachments.storage_of(resources.settings), checked))
+            storage = attachments.storage_of(resources.settings)
+            # Up to count x size bytes to write: off the event loop.
+            written.extend(await asyncio.to_thread(attachments.store, storage, checked))
         return received

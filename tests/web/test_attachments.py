@@ -210,6 +210,54 @@ async def test_a_body_over_the_limits_is_refused_before_reading(
     assert stored_files(storage_dir) == []
 
 
+async def test_a_transaction_that_does_not_commit_removes_its_files(
+    places, resources, storage_dir, monkeypatch
+):
+    """The files are written just before the dossier commits: a failing commit removes them
+    (a file some committed row already names is never written again, so never removed)."""
+    from sqlalchemy.orm.session import SessionTransaction
+
+    from eiso.core.dossiers import portal
+
+    a, _ = places
+    kept = PDF + b"kept"
+    storage = attachments.storage_of(resources.settings)
+    storage.put(kept)  # already there: not written by the failing filing, so not removed
+    real_commit, real_store = SessionTransaction.commit, attachments.store
+    written: list[str] = []
+
+    def commit(self, *args, **kwargs):
+        if written and self._parent is None and not self.nested:  # the filing's own
+            raise RuntimeError("the database went away at commit")
+        return real_commit(self, *args, **kwargs)
+
+    def store(*args):
+        written.extend(real_store(*args))
+        return list(written)
+
+    monkeypatch.setattr(SessionTransaction, "commit", commit)
+    monkeypatch.setattr(attachments, "store", store)
+    uploads = [
+        attachments.Upload("gcs", "a.pdf", PDF),
+        attachments.Upload("tk", "b.pdf", kept),
+    ]
+    with pytest.raises(RuntimeError):
+        await portal.file_online(
+            resources,
+            province_id=a.agency.province_id,
+            agency_id=a.agency.id,
+            procedure_code=PROC,
+            applicant={"full_name": "Nguyễn Văn A"},
+            sector_data={},
+            data_model=None,
+            unique_fields=(),
+            idempotency_key=None,
+            uploads=uploads,
+        )
+    assert written == [hashlib.sha256(PDF).hexdigest()]  # written, then removed
+    assert stored_files(storage_dir) == [hashlib.sha256(kept).hexdigest()]
+
+
 def test_sniffing_reads_the_content_not_the_name():
     assert attachments.sniff(PDF) == "application/pdf"
     assert attachments.sniff(PNG) == "image/png"
