@@ -67,8 +67,16 @@ class Settings(BaseSettings):
     # Every key eiso writes starts with this, so several deployments (or test runs) can share
     # one Redis without touching each other's keys.
     redis_prefix: str = "eiso:"
-    # Where attachments (QMS document files) are stored, content-addressed by sha256.
+    # Where attachments (QMS document files, dossiers' attachments) are stored, content-addressed
+    # by sha256 (infra/storage.py).
     storage_dir: str = "./var/files"
+    # A dossier filed online (core/dossiers/attachments.py): at most this many files, each at
+    # most this many bytes, of these types (checked on the content, not the name).
+    attachment_max_count: int = Field(default=10, ge=1, le=50)
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    attachment_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["application/pdf", "image/jpeg", "image/png"]
+    )
     # The DejaVu TrueType fonts the PDF slips embed (Debian's fonts-dejavu-core puts them here).
     slip_font_dir: str = "/usr/share/fonts/truetype/dejavu"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
@@ -118,7 +126,7 @@ class Settings(BaseSettings):
         default=60, ge=1, description="token requests per client per minute"
     )
 
-    @field_validator("cors_origins", "plugins", mode="before")
+    @field_validator("cors_origins", "plugins", "attachment_types", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

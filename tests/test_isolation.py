@@ -23,6 +23,7 @@ from eiso.core.audit import GENESIS, AuditEntry, AuditHead
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers.models import (
     Dossier,
+    DossierAttachment,
     DossierCounter,
     DossierEventRow,
     DossierKey,
@@ -119,6 +120,7 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
     ),
     DossierStep: lambda province_id, agency_id: _step(province_id, agency_id),
     DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
+    DossierAttachment: lambda province_id, agency_id: _attachment(province_id, agency_id),
     **isolation_factories(),
     Objective: lambda province_id, agency_id: Objective(
         province_id=province_id,
@@ -141,6 +143,22 @@ def _key(province_id: int, agency_id: int) -> DossierKey:
         namespace="probe",
         value=unique_code(),
         dossier_id=0,
+    )
+    set_attribute(row, "dossier", ROW_FACTORIES[Dossier](province_id, agency_id))
+    return row
+
+
+def _attachment(province_id: int, agency_id: int) -> DossierAttachment:
+    row = DossierAttachment(
+        province_id=province_id,
+        agency_id=agency_id,
+        dossier_id=0,
+        position=0,
+        component_code="probe",
+        filename="giay-to-" + unique_code() + ".pdf",
+        media_type="application/pdf",
+        size=1,
+        sha256="0" * 64,
     )
     set_attribute(row, "dossier", ROW_FACTORIES[Dossier](province_id, agency_id))
     return row

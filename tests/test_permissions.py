@@ -394,6 +394,10 @@ def test_tenant_rule_refuses_rows_of_other_tenants(caller):
 # HTTP operations beside /graphql (core/http/downloads.py): route name → (path, who may call it).
 HTTP_OPERATIONS = {
     "dossierSlip": ("/dossiers/RG9zc2llcjoxOjE=/slips/01.html", DOSSIER_CALLERS),
+    "dossierAttachment": (
+        "/dossiers/RG9zc2llcjoxOjE=/attachments/RG9zc2llckF0dGFjaG1lbnQ6MTox",
+        DOSSIER_CALLERS,
+    ),
     "trackingBook": (
         "/agencies/QWdlbmN5OjE6Nw==/tracking-book.csv?from=2026-01-01&to=2026-01-31",
         DOSSIER_CALLERS,

@@ -323,15 +323,30 @@ async def slip(request: Request) -> Response:
     gid, number, fmt = (request.path_params[k] for k in ("id", "number", "fmt"))
     if fmt not in ("html", "pdf"):
         return failed(request, _not_found())
+    return await _fetched(request, token, f"/dossiers/{gid}/slips/{number}.{fmt}")
+
+
+async def attachment(request: Request) -> Response:
+    """A file the citizen filed with the dossier, from its own route (core/http/downloads.py,
+    `dossierAttachment`), fetched in-process with the officer's token: another agency's
+    dossier or file is a 404 page, as it is there."""
+    token = await _signed_in(request)
+    if isinstance(token, Response):
+        return token
+    gid, file_id = request.path_params["id"], request.path_params["attachment"]
+    return await _fetched(request, token, f"/dossiers/{gid}/attachments/{file_id}")
+
+
+async def _fetched(request: Request, token: str, path: str) -> Response:
+    """A download of core/http/downloads.py as the officer (a 404 page unless it answers)."""
     base = issuer(request.app.state.resources.settings)
     transport = httpx.ASGITransport(app=request.app)
     async with httpx.AsyncClient(transport=transport, base_url=base) as client:
-        got = await client.get(
-            f"/dossiers/{gid}/slips/{number}.{fmt}", headers={"authorization": f"Bearer {token}"}
-        )
+        got = await client.get(path, headers={"authorization": f"Bearer {token}"})
     if got.status_code != 200:
         return failed(request, _not_found())
-    headers = {k: v for k, v in got.headers.items() if k in ("content-type", "content-disposition")}
+    kept = ("content-type", "content-disposition", "x-content-type-options")
+    headers = {k: v for k, v in got.headers.items() if k in kept}
     headers["cache-control"] = "no-store"
     return Response(got.content, status_code=200, headers=headers)
 

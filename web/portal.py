@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.core.dossiers.lookup_qr import lookup_url
-from eiso.web import csrf, forms
+from eiso.web import csrf, forms, uploads
 from eiso.web.pages import render
 from eiso.web.run import OperationFailed, run
 
@@ -87,6 +87,7 @@ async def procedure(request: Request) -> Response:
     if data["province"] is None or found is None or not agencies:
         return failed(request, _no_procedure(code))
     form = found["form"] or {}
+    limits = uploads.Limits.of(request.app.state.resources.settings)
     sections = {
         "applicant": form.get("applicant", {}).get("fields", []) if form else [],
         "sector": (form.get("sector") or {}).get("fields", []),
@@ -103,10 +104,13 @@ async def procedure(request: Request) -> Response:
         "idempotency_key": secrets.token_urlsafe(16),
         "input_types": forms.INPUT_TYPES,
         "input_name": forms.input_name,
+        "attachment_limits": limits,
     }
     if request.method == "GET":
         return render(request, "procedure.html", _with_time_limit(page))
-    posted = await request.form()
+    posted = await uploads.form(request, limits)
+    if isinstance(posted, OperationFailed):
+        return failed(request, posted)
     if not csrf.valid(request, posted.get(csrf.FIELD)):
         return forbidden(request)
     values = {k: v for k, v in posted.items() if isinstance(v, str)}
@@ -121,17 +125,29 @@ async def procedure(request: Request) -> Response:
         "sectorData": forms.posted(sections["sector"], posted, "sector"),
         "idempotencyKey": page["idempotency_key"][:128],
     }
+    files = await uploads.attachments(posted, limits)
     try:
+        if isinstance(files, OperationFailed):
+            raise files
+        variables["attachments"] = files[0] or None
         got = (await run(request, "SubmitOnline", variables, write=True))["submitOnlineDossier"]
     except OperationFailed as error:
         if error.code in {"RATE_LIMITED"} or error.status >= 500:
             return failed(request, error)
-        page.update(error=error, error_input=forms.field_of_error(error.field, sections))
+        error_input = forms.field_of_error(error.field, sections)
+        if (error.field or "").startswith(uploads.PREFIX):
+            error_input = error.field or ""
+        page.update(error=error, error_input=error_input)
         return render(request, "procedure.html", _with_time_limit(page), status=error.status)
     return render(
         request,
         "submitted.html",
-        {"province": data["province"], "procedure": found, "submission": got},
+        {
+            "province": data["province"],
+            "procedure": found,
+            "submission": got,
+            "sent_files": [] if got["replayed"] else files[1],
+        },
     )
 
 

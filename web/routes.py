@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import desk, desk_auth, portal
+from eiso.web import desk, desk_auth, live, portal
 from eiso.web.pages import STATIC_PATH
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -35,9 +35,11 @@ def page_routes() -> list[Route]:
         Route(desk_auth.CALLBACK, desk_auth.callback, name="desk_callback"),
         Route(desk_auth.SIGN_OUT, desk_auth.sign_out, methods=["POST"], name="desk_sign_out"),
         Route(desk_auth.DESK, desk.queue, name="desk"),
+        Route(desk_auth.DESK + live.PATH, live.events, name="desk_events"),
         Route(desk_auth.DESK + "/ho-so/{id}", desk.dossier, name="desk_dossier"),
         Route(desk_auth.DESK + "/ho-so/{id}/{move}", desk.act, methods=["POST"], name="desk_move"),
         Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
+        Route(desk_auth.DESK + "/ho-so/{id}/tep/{attachment}", desk.attachment, name="desk_file"),
         Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
     ]
 

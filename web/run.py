@@ -13,10 +13,12 @@ caller do:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
+from strawberry.schema.base import BaseSchema
 from strawberry.types.graphql import OperationType
 
 from eiso.graphql.server.context import Context
@@ -25,6 +27,7 @@ from eiso.graphql.server.errors import format_error
 from eiso.graphql.server.trusted import Refusal
 from eiso.graphql.server.view import operation_text
 from eiso.web.documents import document
+from graphql import GraphQLError
 
 _READ = frozenset({OperationType.QUERY})
 _WRITE = frozenset({OperationType.QUERY, OperationType.MUTATION})
@@ -37,6 +40,7 @@ STATUS = {
     "FORBIDDEN": 403,
     "NOT_ADOPTED": 404,
     "CONFLICT": 409,
+    "ATTACHMENT_REFUSED": 422,
 }
 
 
@@ -64,17 +68,11 @@ class _Bearer:
     headers: Headers
 
 
-async def run(
-    request: Request,
-    name: str,
-    variables: dict[str, Any] | None = None,
-    *,
-    write: bool = False,
-    token: str | None = None,
-) -> dict[str, Any]:
-    """The data of operation `name` (web/operations/<name>.graphql) for the caller of
-    `request`, or OperationFailed. `write`: the page posts a form (a mutation may run).
-    `token`: the desk's officer (their access token); without it, the request's own caller."""
+async def _prepared(
+    request: Request, name: str, token: str | None
+) -> tuple[BaseSchema, Context, str]:
+    """The caller's schema, the context it runs in and the operation's text (or the refusal
+    of the trusted documents' check as OperationFailed)."""
     graphql: ProvinceGraphQL = request.app.state.graphql
     caller: Any = request
     if token is not None:
@@ -90,23 +88,60 @@ async def run(
         principal=principal,
         extras={"modules": modules},
     )
+    return schema, context, str(text)
+
+
+def _failed(request: Request, errors: list[GraphQLError]) -> OperationFailed:
+    graphql: ProvinceGraphQL = request.app.state.graphql
+    formatted: list[dict[str, Any]] = [
+        dict(format_error(error, dev=graphql.dev)) for error in errors
+    ]
+    extensions: dict[str, Any] = formatted[0].get("extensions") or {}
+    field = extensions.get("field")
+    return OperationFailed(
+        code=str(extensions.get("code", "INTERNAL")),
+        message=str(formatted[0].get("message", "")),
+        message_vi=str(extensions.get("message_vi", "")),
+        field=field if isinstance(field, str) else None,
+        errors=formatted,
+    )
+
+
+async def run(
+    request: Request,
+    name: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    write: bool = False,
+    token: str | None = None,
+) -> dict[str, Any]:
+    """The data of operation `name` (web/operations/<name>.graphql) for the caller of
+    `request`, or OperationFailed. `write`: the page posts a form (a mutation may run).
+    `token`: the desk's officer (their access token); without it, the request's own caller."""
+    schema, context, text = await _prepared(request, name, token)
     result = await schema.execute(
-        str(text),
+        text,
         variable_values=variables,
         context_value=context,
         allowed_operation_types=_WRITE if write else _READ,
     )
     if result.errors:
-        formatted: list[dict[str, Any]] = [
-            dict(format_error(error, dev=graphql.dev)) for error in result.errors
-        ]
-        extensions: dict[str, Any] = formatted[0].get("extensions") or {}
-        field = extensions.get("field")
-        raise OperationFailed(
-            code=str(extensions.get("code", "INTERNAL")),
-            message=str(formatted[0].get("message", "")),
-            message_vi=str(extensions.get("message_vi", "")),
-            field=field if isinstance(field, str) else None,
-            errors=formatted,
-        )
+        raise _failed(request, result.errors)
     return result.data or {}
+
+
+async def subscribe(
+    request: Request, name: str, variables: dict[str, Any] | None = None, *, token: str
+) -> AsyncGenerator[dict[str, Any], None]:
+    """The results of subscription `name` for the desk's officer, as the websocket of
+    `/graphql` would stream them (same schema, permissions and tenant scope); an error (at the
+    start or later) ends it as OperationFailed. Closing the generator ends the subscription."""
+    schema, context, text = await _prepared(request, name, token)
+    stream = await schema.subscribe(text, variable_values=variables, context_value=context)
+    try:
+        async for result in stream:
+            if result.errors:
+                raise _failed(request, result.errors)
+            yield result.data or {}
+    finally:
+        await stream.aclose()

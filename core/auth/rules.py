@@ -116,6 +116,7 @@ RULES: dict[str, Rule] = {
     # read like the dossiers themselves.
     "dossierSlip": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "trackingBook": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
+    "dossierAttachment": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     # Figures, objectives and the yearly report (9.1, 6.2): every staff role reads them in its
     # own scope (agency, province, nation); clients need reports:read. Agency objectives are
     # kept by the ISO secretary or leader, province objectives by the province administrator

@@ -302,7 +302,31 @@ class DossierCounter(TenantOwned, table=True):
     last: int = 0
 
 
-def _add_dossier_relationship(model: type[DossierStep] | type[DossierKey]) -> None:
+class DossierAttachment(TenantOwned, table=True):
+    """A file filed with a dossier for one of its procedure's components
+    (core/dossiers/attachments.py); the bytes are in the file storage (infra/storage.py) under
+    their sha256. It belongs to the dossier's agency, like the dossier."""
+
+    __tablename__ = "dossier_attachments"
+    __table_args__ = (
+        agency_fk("dossier_attachments"),
+        tenant_fk("dossier_attachments", "dossier_id", "dossiers", "dossier"),
+        Index("ix_dossier_attachments_dossier", "dossier_id", "position"),
+    )
+
+    dossier_id: int = Field(sa_type=BigInteger)
+    position: int  # the order they were filed in
+    component_code: str = Field(max_length=64)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=100)
+    size: int = Field(sa_type=BigInteger)
+    sha256: str = Field(max_length=64)
+    uploaded_at: dt.datetime = Field(default_factory=utcnow)
+
+
+def _add_dossier_relationship(
+    model: type[DossierStep] | type[DossierKey] | type[DossierAttachment],
+) -> None:
     """`model.dossier`, over the composite key: the engine sets `dossier_id` directly; the
     relationship lets a caller build a row with its dossier in one go (the isolation suite)."""
     inspect(model).add_property(
@@ -320,3 +344,4 @@ def _add_dossier_relationship(model: type[DossierStep] | type[DossierKey]) -> No
 
 _add_dossier_relationship(DossierStep)
 _add_dossier_relationship(DossierKey)
+_add_dossier_relationship(DossierAttachment)

@@ -4,13 +4,15 @@ and the procedures it adopted; of a dossier, the lookup (service.public_dossier)
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from eiso.core.dossiers import engine
+from eiso.core.dossiers import attachments, engine
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import NotFound
 from eiso.core.plugins.declarations import UniqueField
@@ -106,9 +108,61 @@ async def file_online(
     data_model: type[BaseModel] | None,
     unique_fields: tuple[UniqueField, ...],
     idempotency_key: str | None,
+    uploads: Sequence[attachments.Upload] = (),
 ) -> engine.Received:
     """Register a dossier filed online (status new) at an active agency that adopted the
-    procedure (NOT_ADOPTED otherwise); the engine checks the applicant and sector data."""
+    procedure (NOT_ADOPTED otherwise); the engine checks the applicant and sector data. Its
+    attachments are checked first (core/dossiers/attachments.py), then recorded with the
+    dossier and written to the file storage just before it commits: a refusal stores nothing,
+    and a transaction that does not commit removes the files it wrote. A retry with the same
+    idempotency key answers the first dossier and keeps its first attachments."""
+    checked: list[attachments.Checked] = []
+    if uploads:
+        async with resources.session(TenantScope.nation()) as session:
+            procedure = (
+                await session.execute(
+                    select(ProcedureRecord).where(col(ProcedureRecord.code) == procedure_code)
+                )
+            ).scalar_one_or_none()
+        if procedure is not None:  # otherwise the engine refuses the procedure itself
+            checked = attachments.check(uploads, procedure.components, resources.settings)
+    storage = attachments.storage_of(resources.settings)
+    written: list[str] = []
+    try:
+        received = await _receive_online(
+            resources,
+            province_id=province_id,
+            agency_id=agency_id,
+            procedure_code=procedure_code,
+            applicant=applicant,
+            sector_data=sector_data,
+            data_model=data_model,
+            unique_fields=unique_fields,
+            idempotency_key=idempotency_key,
+            checked=checked,
+            written=written,
+        )
+    except BaseException:
+        attachments.forget(storage, written)
+        raise
+    return received
+
+
+async def _receive_online(
+    resources: Resources,
+    *,
+    province_id: int,
+    agency_id: int,
+    procedure_code: str,
+    applicant: dict[str, Any],
+    sector_data: dict[str, Any],
+    data_model: type[BaseModel] | None,
+    unique_fields: tuple[UniqueField, ...],
+    idempotency_key: str | None,
+    checked: list[attachments.Checked],
+    written: list[str],
+) -> engine.Received:
+    """`file_online`'s transaction; `written` gets the digests it wrote to the storage."""
     scope = TenantScope.agencies([agency_id], [province_id])
     async with resources.session(scope) as session, session.begin():
         agency = (
@@ -125,7 +179,7 @@ async def file_online(
         ).scalar_one_or_none()
         if agency is None:
             raise NotFound("agency not found", "không tìm thấy cơ quan")
-        return await engine.receive(
+        received = await engine.receive(
             session,
             agency=agency,
             procedure_code=procedure_code,
@@ -138,3 +192,9 @@ async def file_online(
             idempotency_key=idempotency_key,
             online=True,
         )
+        if checked and not received.replayed:
+            await attachments.record(session, received.dossier, checked)
+            storage = attachments.storage_of(resources.settings)
+            # Up to count x size bytes to write: off the event loop.
+            written.extend(await asyncio.to_thread(attachments.store, storage, checked))
+        return received

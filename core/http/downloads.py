@@ -2,7 +2,9 @@
 and global ids:
 
 - `GET /dossiers/{id}/slips/{number}.{html|pdf}`: slip 01-06 of a dossier;
-- `GET /agencies/{id}/tracking-book.{csv|xlsx}?from=YYYY-MM-DD&to=YYYY-MM-DD`: form 07.
+- `GET /agencies/{id}/tracking-book.{csv|xlsx}?from=YYYY-MM-DD&to=YYYY-MM-DD`: form 07;
+- `GET /dossiers/{id}/attachments/{attachment}`: a file filed with the dossier online
+  (core/dossiers/attachments.py), as an attachment to save, never shown inline.
 
 A dossier or agency outside the caller's tenant answers 404, the same as one that does not
 exist. Errors are JSON: `{"error": {"code", "message", "message_vi"}}`.
@@ -20,6 +22,7 @@ from starlette.routing import Route
 from eiso.core.auth.authenticator import Authenticator
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import check_operation, require_principal
+from eiso.core.dossiers import attachments
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id
@@ -47,14 +50,14 @@ def _error(error: DomainError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _file(body: bytes, media_type: str, filename: str) -> Response:
+def _file(body: bytes, media_type: str, filename: str, disposition: str = "inline") -> Response:
     # Slips and the book carry personal data: never cached by a shared proxy.
     quoted = urllib.parse.quote(filename)
     return Response(
         body,
         media_type=media_type,
         headers={
-            "content-disposition": f"inline; filename*=UTF-8''{quoted}",
+            "content-disposition": f"{disposition}; filename*=UTF-8''{quoted}",
             "cache-control": "no-store",
             "x-content-type-options": "nosniff",
         },
@@ -126,6 +129,29 @@ async def tracking_book(request: Request) -> Response:
     return _file(book.export(loaded, fmt), book.FORMATS[fmt], filename)
 
 
+async def dossier_attachment(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "dossierAttachment")
+        province_id, dossier_id = decode_id(request.path_params["id"], "Dossier")
+        found_province, attachment_id = decode_id(
+            request.path_params["attachment"], "DossierAttachment"
+        )
+        if found_province != province_id:
+            raise attachments.not_found()
+        got = await attachments.download(
+            request.app.state.resources,
+            principal.tenant,
+            province_id=province_id,
+            dossier_id=dossier_id,
+            attachment_id=attachment_id,
+            actor=principal.subject,
+        )
+    except DomainError as error:
+        return _error(error)
+    # A file a citizen sent: saved, never rendered in eiso's origin.
+    return _file(got.content, got.media_type, got.filename, disposition="attachment")
+
+
 routes = [
     # Each route's name is its operation in core/auth/rules.py (tests/test_permissions.py checks).
     Route(
@@ -133,5 +159,11 @@ routes = [
     ),
     Route(
         "/agencies/{id}/tracking-book.{fmt}", tracking_book, methods=["GET"], name="trackingBook"
+    ),
+    Route(
+        "/dossiers/{id}/attachments/{attachment}",
+        dossier_attachment,
+        methods=["GET"],
+        name="dossierAttachment",
     ),
 ]

@@ -1,51 +1,13 @@
-"""Attachment storage behind a small interface; on local disk by default.
-
-Files are content-addressed by their sha256: the same bytes are stored once, and the digest a
-document version records proves later that its attachment was not changed.
-"""
+"""Attachment storage of the QMS documents: the file storage of infra/storage.py, at the
+configured `storage_dir`. Content-addressed by sha256: the digest a document version records
+proves later that its attachment was not changed."""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-from pathlib import Path
-from typing import Protocol
-
 from eiso.core.settings import Settings
+from eiso.infra.storage import LocalStorage, Storage
 
-
-class Storage(Protocol):
-    def put(self, content: bytes) -> str: ...
-    def get(self, digest: str) -> bytes: ...
-    def exists(self, digest: str) -> bool: ...
-
-
-class LocalStorage:
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root)
-
-    def _path(self, digest: str) -> Path:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise ValueError("not a sha256 digest")
-        return self.root / digest[:2] / digest
-
-    def put(self, content: bytes) -> str:
-        digest = hashlib.sha256(content).hexdigest()
-        path = self._path(digest)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # Write then rename: a reader never sees half a file.
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-                handle.write(content)
-            os.replace(handle.name, path)
-        return digest
-
-    def get(self, digest: str) -> bytes:
-        return self._path(digest).read_bytes()
-
-    def exists(self, digest: str) -> bool:
-        return self._path(digest).exists()
+__all__ = ["LocalStorage", "Storage", "storage_from_settings"]
 
 
 def storage_from_settings(settings: Settings) -> Storage:

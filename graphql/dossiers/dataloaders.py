@@ -15,12 +15,17 @@ from strawberry.dataloader import DataLoader
 
 from eiso.core.auth.models import User
 from eiso.core.dossiers.engine import CITIZEN
-from eiso.core.dossiers.models import DossierEventRow, DossierStep, ProcedureRecord
+from eiso.core.dossiers.models import (
+    DossierAttachment,
+    DossierEventRow,
+    DossierStep,
+    ProcedureRecord,
+)
 from eiso.tenants.scope import TenantScope
 
 _KEY = "dossiers.loaders"
 DossierKey = tuple[int, int]  # (province_id, dossier id)
-Row = TypeVar("Row", DossierEventRow, DossierStep)  # the rows of one dossier
+Row = TypeVar("Row", DossierEventRow, DossierStep, DossierAttachment)  # the rows of one dossier
 # What a timeline shows for an actor that is no staff account.
 _NAMED = {CITIZEN: "Công dân (qua cổng dịch vụ công)", "system": "Hệ thống", "public": "Công dân"}
 
@@ -31,6 +36,7 @@ class DossierLoaders:
         self.procedures = DataLoader(self._procedures)
         self.timelines = DataLoader(self._timelines)
         self.steps = DataLoader(self._steps)
+        self.attachments = DataLoader(self._attachments)
         self.names = DataLoader(self._names)
 
     async def _procedures(self, codes: list[str]) -> list[ProcedureRecord | None]:
@@ -50,6 +56,11 @@ class DossierLoaders:
     async def _steps(self, keys: list[DossierKey]) -> list[list[DossierStep]]:
         """The steps the caller's scope shows (the ones its agencies hold), by index."""
         return await self._per_dossier(DossierStep, keys, (col(DossierStep.step_index),))
+
+    async def _attachments(self, keys: list[DossierKey]) -> list[list[DossierAttachment]]:
+        """The files filed with each dossier, in filing order (its agency's only: RLS)."""
+        order = (col(DossierAttachment.position),)
+        return await self._per_dossier(DossierAttachment, keys, order)
 
     async def _per_dossier(
         self, model: type[Row], keys: list[DossierKey], order: tuple[Any, ...]

@@ -12,7 +12,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from eiso.core.dossiers.engine import overdue
-from eiso.core.dossiers.models import Dossier, DossierEventRow, DossierStep, ProcedureRecord
+from eiso.core.dossiers.models import (
+    Dossier,
+    DossierAttachment,
+    DossierEventRow,
+    DossierStep,
+    ProcedureRecord,
+)
 from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
@@ -311,6 +317,55 @@ class SlipNode:
         return slip_path(self.dossier_gid, self.form.number, "pdf")
 
 
+@strawberry.type(
+    name="DossierAttachment",
+    description="A file filed with the dossier online for one of its procedure's components; "
+    "its type was recognised from its content. Seen by the officers of the dossier's agency.",
+)
+class DossierAttachmentNode:
+    row: strawberry.Private[DossierAttachment]
+
+    @strawberry.field(description="The attachment's id (DossierAttachment).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(encode_id("DossierAttachment", self.row.province_id, self.row.id))
+
+    @strawberry.field(description="The code of the procedure's component it is for.")
+    def component_code(self) -> str:
+        return self.row.component_code
+
+    @strawberry.field(description="The file's name as sent (without folders).")
+    def filename(self) -> str:
+        return self.row.filename
+
+    @strawberry.field(description="application/pdf, image/jpeg or image/png.")
+    def media_type(self) -> str:
+        return self.row.media_type
+
+    @strawberry.field(description="In bytes.")
+    def size(self) -> int:
+        return self.row.size
+
+    @strawberry.field(description="The sha256 of the content (hex): the stored file's name.")
+    def sha256(self) -> str:
+        return self.row.sha256
+
+    @strawberry.field
+    def uploaded_at(self) -> dt.datetime:
+        return aware(self.row.uploaded_at)
+
+    @strawberry.field(description="GET with the same bearer token as /graphql.")
+    def url(self) -> str:
+        return attachment_path(
+            encode_id("Dossier", self.row.province_id, self.row.dossier_id),
+            encode_id("DossierAttachment", self.row.province_id, self.row.id),
+        )
+
+
+def attachment_path(dossier_gid: str, attachment_gid: str) -> str:
+    """Where a dossier's attachment downloads (core/http/downloads.py)."""
+    return f"/dossiers/{dossier_gid}/attachments/{attachment_gid}"
+
+
 def slip_path(dossier_gid: str, number: int, fmt: str) -> str:
     """Where a dossier's slip downloads (in `fmt`: html or pdf)."""
     # Kept equal to the routes of core/http/downloads.py (a test fetches these URLs).
@@ -418,6 +473,16 @@ class DossierNode(Node):
         return [SlipNode(form=f, dossier_gid=gid) for f in slip_forms.available(self.row)]
 
     @strawberry.field(
+        description="The files filed with the dossier online, in filing order (the dossier's "
+        "agency only: empty for an agency holding a later step)."
+    )
+    def attachments(self, info: strawberry.Info) -> list[DossierAttachmentNode]:
+        key = (self.row.province_id, self.row.id)
+        return then(  # type: ignore[return-value]
+            dossier_loaders(info).attachments.load(key), _attachment_nodes
+        )
+
+    @strawberry.field(
         description="The steps the caller's agency holds (with their own data); "
         "steps held by other agencies are not shown."
     )
@@ -431,6 +496,10 @@ class DossierNode(Node):
 def _procedure_node(row: ProcedureRecord | None) -> ProcedureNode | None:
     # A dossier's procedure stays in the catalogue (inactive at worst).
     return ProcedureNode(row=row) if row else None
+
+
+def _attachment_nodes(rows: list[DossierAttachment]) -> list[DossierAttachmentNode]:
+    return [DossierAttachmentNode(row=r) for r in rows]
 
 
 def _step_nodes(rows: list[DossierStep]) -> list[DossierStepNode]:

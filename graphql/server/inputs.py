@@ -48,6 +48,7 @@ LIST_LIMITS = {
     "removeTrustedDocuments.ids": 500,
     "createAuditPlan.auditors": 50,
     "createAuditPlan.checklist": 500,
+    "submitOnlineDossier.attachments": 50,  # settings.attachment_max_count is at most 50
 }
 
 
