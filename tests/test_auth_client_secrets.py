@@ -7,7 +7,12 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from eiso.core.auth.client_secrets import PREFIX, hash_client_secret, verify_client_secret
+from eiso.core.auth.client_secrets import (
+    PREFIX,
+    check_client_secret,
+    hash_client_secret,
+    verify_client_secret,
+)
 from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password, verify_password
 from eiso.tenants.scope import TenantScope
@@ -36,6 +41,19 @@ def test_the_keyed_hash_is_stable_keyed_and_constant_form():
     assert not verify_client_secret("key-a", stored, "s3cret!")
     assert not verify_client_secret("key-b", stored, "s3cret")  # another deployment's key
     assert not verify_client_secret("key-a", "$argon2id$v=19$...", "s3cret")
+    assert not verify_client_secret("key-a", None, "s3cret")
+
+
+async def test_an_argon2_secret_is_checked_off_the_loop_and_given_its_keyed_form():
+    legacy = PasswordHasher().hash("s3cret")
+    assert verify_client_secret("key-a", legacy, "s3cret")
+    assert await check_client_secret("key-a", legacy, "sai") == (False, None)
+    assert await check_client_secret("key-a", legacy, "s3cret") == (
+        True,
+        hash_client_secret("key-a", "s3cret"),
+    )
+    keyed = hash_client_secret("key-a", "s3cret")
+    assert await check_client_secret("key-a", keyed, "s3cret") == (True, None)
 
 
 def test_passwords_use_owasp_argon2id_parameters():
@@ -96,3 +114,19 @@ async def test_the_client_credentials_grant_needs_no_worker_thread(
     assert bad.status_code == 401
     with pytest.raises(AssertionError):  # the other grants still use it
         await http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"})
+
+
+async def test_the_desks_argon2_secret_is_rewritten_in_the_keyed_form(resources):
+    """web/desk_auth.py: the desk's own confidential client, registered by the app itself."""
+    import secrets
+
+    from eiso.web import desk_auth
+
+    await desk_auth.ensure_client(resources, f"http://desk-{secrets.token_hex(4)}.test/xong")
+    secret = desk_auth.client_secret(resources)
+    await set_hash(resources, desk_auth.CLIENT_ID, PasswordHasher().hash(secret))
+    await desk_auth.ensure_client(resources, f"http://desk-{secrets.token_hex(4)}.test/xong")
+    stored = await stored_hash(resources, desk_auth.CLIENT_ID)
+    key = resources.settings.secret_key.get_secret_value()
+    assert stored is not None and stored.startswith(PREFIX)
+    assert verify_client_secret(key, stored, secret)
