@@ -15,6 +15,7 @@ from bench import (
     node_bench,
     scope_criteria_bench,
     slips_bench,
+    token_bench,
     trusted_documents_bench,
     web_bench,
 )
@@ -36,3 +37,4 @@ if __name__ == "__main__":
     counting_bench.main([])
     slips_bench.main([])
     desk_bench.main([])
+    token_bench.main([])

@@ -141,6 +141,8 @@ def create_app(
         watch_module_changes(res)
         # Module switches arrive by pub/sub: no Redis round trip per request while it is up.
         listener = asyncio.create_task(active.listen(res))
+        # Revoked access tokens arrive the same way (core/auth/revocations.py).
+        revoked = asyncio.create_task(app.state.auth.authenticator.watch.listen(res))
         log.info("eiso started", extra={"env": settings.env})
         try:
             yield
@@ -148,9 +150,10 @@ def create_app(
             await app.state.live_feed.close()
             if hooks is not None:
                 await hooks.stop()
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            for task in (listener, revoked):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if relay_task is not None:
                 relay_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -9,15 +9,19 @@ attempt: after a failed connect, connects are refused at once for a delay that d
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
@@ -40,16 +44,31 @@ class RedisUnavailable(RedisConnectionError):
     """Raised without touching the network while the breaker is open."""
 
 
-class Breaker:
-    """Consecutive connect failures open it; it lets one connect through per delay."""
+class Backoff:
+    """A delay that doubles from `first_delay` to `max_delay` with each failure in a row."""
 
     def __init__(self, first_delay: float = 0.25, max_delay: float = 5.0) -> None:
         self.first_delay, self.max_delay = first_delay, max_delay
         self.failures = 0
-        self.retry_at = 0.0
 
     def _delay(self) -> float:
-        return min(self.max_delay, self.first_delay * 2 ** min(self.failures - 1, 16))
+        return min(self.max_delay, self.first_delay * 2 ** min(max(self.failures - 1, 0), 16))
+
+    def next(self) -> float:
+        """Count one more failure; the delay to wait before the next attempt."""
+        self.failures += 1
+        return self._delay()
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class Breaker(Backoff):
+    """Consecutive connect failures open it; it lets one connect through per delay."""
+
+    def __init__(self, first_delay: float = 0.25, max_delay: float = 5.0) -> None:
+        super().__init__(first_delay, max_delay)
+        self.retry_at = 0.0
 
     def before_connect(self) -> None:
         if not self.failures:
@@ -114,3 +133,16 @@ def make_redis(
 
 async def ping(client: aioredis.Redis) -> None:
     await client.ping()
+
+
+@contextlib.asynccontextmanager
+async def subscription(client: aioredis.Redis, channel: str) -> AsyncIterator[PubSub]:
+    """A pub/sub connection subscribed to `channel` (the confirmation comes as its first
+    message), closed after the block whatever state Redis is in."""
+    pubsub = client.pubsub()
+    try:
+        await pubsub.subscribe(channel)
+        yield pubsub
+    finally:
+        with contextlib.suppress(RedisError, OSError):
+            await pubsub.aclose()

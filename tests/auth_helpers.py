@@ -56,6 +56,7 @@ async def make_integration(resources, scopes, *, agency=None, province=None):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         row, secret = await create_integration_client(
             session,
+            secret_key=resources.settings.secret_key.get_secret_value(),
             scopes=scopes,
             agency_code=agency.code if agency else None,
             province_code=province.code if province else None,
@@ -66,7 +67,12 @@ async def make_integration(resources, scopes, *, agency=None, province=None):
 async def make_frontend(resources, redirect=REDIRECT, *, secret=False, client_id=None):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         row, plain = await create_frontend_client(
-            session, redirect_uris=[redirect], name="Cổng eiso", secret=secret, client_id=client_id
+            session,
+            redirect_uris=[redirect],
+            name="Cổng eiso",
+            secret=secret,
+            client_id=client_id,
+            secret_key=resources.settings.secret_key.get_secret_value(),
         )
     return row.client_id, plain
 

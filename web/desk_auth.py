@@ -30,10 +30,10 @@ from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from eiso.core.auth.client_secrets import hash_client_secret, is_keyed, verify_client_secret
 from eiso.core.auth.clients import create_frontend_client
 from eiso.core.auth.issuer import issuer
 from eiso.core.auth.models import Client
-from eiso.core.auth.passwords import hash_password, verify_password
 from eiso.core.resources import Resources
 from eiso.tenants.scope import TenantScope
 from eiso.web import csrf
@@ -90,8 +90,11 @@ async def _register(resources: Resources, redirect_uri: str, secret: str) -> Non
             )
         elif redirect_uri not in row.redirect_uris:
             row.redirect_uris = [*row.redirect_uris, redirect_uri]
-        if row.secret_hash is None or not verify_password(row.secret_hash, secret):
-            row.secret_hash = hash_password(secret)  # EISO_SECRET_KEY changed, or first run
+        key = resources.settings.secret_key.get_secret_value()
+        if not is_keyed(row.secret_hash) or not verify_client_secret(key, row.secret_hash, secret):
+            # First run, EISO_SECRET_KEY changed, or an argon2 hash of an earlier version:
+            # the desk's secret is its own, so it is rewritten without an argon2 check.
+            row.secret_hash = hash_client_secret(key, secret)
 
 
 def _oauth(request: Request, base: str, **kwargs: Any) -> AsyncOAuth2Client:

@@ -1,6 +1,6 @@
 """OAuth2 clients. Integration clients are confidential and bound to one agency or province;
-their secret is shown once and stored as an argon2 hash. Frontends are public clients that
-must use PKCE (S256)."""
+their secret is shown once and stored as a keyed hash (core/auth/client_secrets.py).
+Frontends are public clients that must use PKCE (S256)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import secrets
 from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eiso.core.auth.client_secrets import hash_client_secret, is_keyed, verify_client_secret
 from eiso.core.auth.models import Client
-from eiso.core.auth.passwords import hash_password, verify_password
 from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
 from eiso.core.errors import DomainError
@@ -18,11 +18,16 @@ from eiso.tenants.scope import TenantScope
 
 
 class OAuthClient(ClientMixin):
-    """authlib's view of a Client row (detached: no database access from authlib's thread)."""
+    """authlib's view of a Client row (detached: no database access from authlib's thread).
 
-    def __init__(self, row: Client) -> None:
+    `legacy_secret_ok`: for a secret still stored as argon2id, the outcome of checking the
+    presented secret before authlib ran (off the event loop); None when not checked."""
+
+    def __init__(self, row: Client, secret_key: str, legacy_secret_ok: bool | None = None) -> None:
         self.row = row
         self.client_id = row.client_id
+        self._secret_key = secret_key
+        self.legacy_secret_ok = legacy_secret_ok
 
     @property
     def is_public(self) -> bool:
@@ -48,7 +53,12 @@ class OAuthClient(ClientMixin):
         return redirect_uri in self.row.redirect_uris
 
     def check_client_secret(self, client_secret: str) -> bool:
-        return not self.is_public and verify_password(self.row.secret_hash, client_secret)
+        stored = self.row.secret_hash
+        if not is_keyed(stored) and self.legacy_secret_ok is not None:
+            return self.legacy_secret_ok
+        # The keyed form takes microseconds; an argon2 hash not checked beforehand only comes
+        # here on authlib's worker thread (the grants other than client credentials).
+        return verify_client_secret(self._secret_key, stored, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.is_public:
@@ -79,6 +89,7 @@ def _check_scopes(scopes: list[str], extra: tuple[str, ...] = ()) -> list[str]:
 async def create_integration_client(
     session: AsyncSession,
     *,
+    secret_key: str,
     scopes: list[str],
     agency_code: str | None = None,
     province_code: str | None = None,
@@ -103,7 +114,7 @@ async def create_integration_client(
     row = Client(
         client_id="cli_" + secrets.token_hex(12),
         name=name,
-        secret_hash=hash_password(secret),
+        secret_hash=hash_client_secret(secret_key, secret),
         scopes=scopes,
         grant_types=["client_credentials"],
         redirect_uris=[],
@@ -123,16 +134,19 @@ async def create_frontend_client(
     name: str = "",
     client_id: str | None = None,
     secret: bool = False,
+    secret_key: str | None = None,
 ) -> tuple[Client, str | None]:
-    """A client for the authorization code flow (public unless `secret`), e.g. the web app,
-    or another eiso acting as a relying party."""
+    """A client for the authorization code flow (public unless `secret`, which needs the
+    deployment's `secret_key`), e.g. the web app, or another eiso acting as a relying party."""
+    if secret and secret_key is None:
+        raise ValueError("a confidential client needs the secret key to hash its secret")
     if not redirect_uris:
         raise DomainError("redirect_uri: at least one is required", "redirect_uri: cần ít nhất một")
     plain = secrets.token_urlsafe(32) if secret else None
     row = Client(
         client_id=client_id or "web_" + secrets.token_hex(12),
         name=name,
-        secret_hash=hash_password(plain) if plain else None,
+        secret_hash=hash_client_secret(secret_key, plain) if plain and secret_key else None,
         scopes=_check_scopes(scopes or [*SCOPES, "openid", "profile"], extra=("openid", "profile")),
         grant_types=["authorization_code", "refresh_token"],
         redirect_uris=redirect_uris,

@@ -36,7 +36,8 @@ class User(SQLModel, table=True):
 
 class Client(SQLModel, table=True):
     """An OAuth2 client: a frontend (public, PKCE, no secret) or an integration (confidential,
-    client credentials, tenant-bound). Only the argon2 hash of the secret is stored."""
+    client credentials, tenant-bound). Only a keyed hash of the secret is stored
+    (core/auth/client_secrets.py; rows of before issue 18: argon2id until next use)."""
 
     __tablename__ = "auth_clients"
 

@@ -9,17 +9,26 @@ worker thread; when a grant needs the database or Redis, the thread hands the co
 to the event loop and waits for it (`wait`). Grants: authorization_code (PKCE S256, required
 for public clients), refresh_token (rotated on use), client_credentials; plus RFC 7009
 revocation.
+
+The token endpoint first loads the presenting client on the loop (`prepare_client`: one
+primary-key read; an argon2 secret of before the keyed hashes is checked off the loop and
+rewritten). A client-credentials grant then needs nothing else from the database or Redis, so
+authlib runs it right on the loop, no thread hop (`token_response`); the other grants still
+run in the worker thread, with the client already loaded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextvars
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 import time
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, ClassVar, TypeVar
@@ -47,6 +56,7 @@ from sqlalchemy import update
 from sqlmodel import SQLModel, col
 
 from eiso.core.auth import revocations, tokens
+from eiso.core.auth.client_secrets import check_client_secret, is_keyed
 from eiso.core.auth.clients import OAuthClient
 from eiso.core.auth.issuer import issuer
 from eiso.core.auth.keys import KeyStore
@@ -63,6 +73,21 @@ T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
 CODE_LIFETIME = 300
 OIDC_SCOPES = ("openid", "profile")
+
+
+# The clients `prepare_client` loaded for the request being answered, by client id (None: no
+# such client). A context variable: `asyncio.to_thread` carries it to authlib's thread.
+_prepared: contextvars.ContextVar[dict[str, OAuthClient | None] | None] = contextvars.ContextVar(
+    "eiso_prepared_clients", default=None
+)
+
+
+def _on_a_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def _sha256(value: str) -> str:
@@ -82,6 +107,25 @@ class HttpInput:
     query: dict[str, list[str]]
     form: dict[str, list[str]]
     json: Any = None
+
+
+def presented_client(http: HttpInput) -> tuple[str, str | None] | None:
+    """The client id and secret a token request presents, read as authlib reads them
+    (client_secret_basic: the Basic header, URL-encoded parts; else the form's client_id)."""
+    scheme, _, encoded = http.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic" and encoded:
+        try:
+            decoded = base64.b64decode(encoded).decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if ":" not in decoded:
+            return None
+        client_id, _, secret = decoded.partition(":")
+        return urllib.parse.unquote(client_id), urllib.parse.unquote(secret)
+    ids, secrets_ = http.form.get("client_id"), http.form.get("client_secret")
+    if not ids:
+        return None
+    return ids[0], secrets_[0] if secrets_ else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -406,6 +450,9 @@ class EisoAuthorizationServer(AuthorizationServer):
     # Bridging: authlib runs in a worker thread; database and Redis calls run on the loop.
     def wait(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
+        if _on_a_loop():  # the inline path must never get here: it would deadlock
+            coroutine.close()
+            raise RuntimeError("authlib asked for storage while running on the event loop")
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     @property
@@ -418,10 +465,57 @@ class EisoAuthorizationServer(AuthorizationServer):
         self._signing_key = await self.keys.signing_key()
         return await asyncio.to_thread(method, *args, **kwargs)
 
+    async def token_response(self, http: HttpInput) -> OAuthAnswer:
+        """The token endpoint: the presenting client loaded first; a client-credentials grant
+        then answered on the loop (signing is all it does), the other grants in the thread."""
+        presented = presented_client(http)
+        if presented is None:
+            return await self.run(self.create_token_response, http)
+        client_id, secret = presented
+        reset = _prepared.set({client_id: await self.prepare_client(client_id, secret)})
+        try:
+            if http.form.get("grant_type") == ["client_credentials"]:
+                self._signing_key = await self.keys.signing_key()
+                return self.create_token_response(http)
+            return await self.run(self.create_token_response, http)
+        finally:
+            _prepared.reset(reset)
+
+    async def prepare_client(self, client_id: str, secret: str | None) -> OAuthClient | None:
+        """The client `client_id`, read on the loop. A secret still stored as argon2id is
+        checked here, off the loop, and on success rewritten in the keyed form."""
+        row = await self._get(Client, client_id)
+        if row is None:
+            return None
+        secret_key = self.resources.settings.secret_key.get_secret_value()
+        stored = row.secret_hash
+        if stored is None or is_keyed(stored) or secret is None:
+            return OAuthClient(row, secret_key)
+        ok, rehashed = await check_client_secret(secret_key, stored, secret)
+        if rehashed is not None:
+            row.secret_hash = rehashed
+            await self._rehash(client_id, stored, rehashed)
+        return OAuthClient(row, secret_key, legacy_secret_ok=ok)
+
+    async def _rehash(self, client_id: str, old: str, new: str) -> None:
+        async with self.resources.session(TenantScope.nation()) as session, session.begin():
+            await session.execute(
+                update(Client)
+                .where(col(Client.client_id) == client_id, col(Client.secret_hash) == old)
+                .values(secret_hash=new)
+            )
+        log.info("client secret rehashed", extra={"client_id": client_id})
+
     # The hooks authlib asks every framework integration to provide.
     def query_client(self, client_id: str) -> OAuthClient | None:
+        prepared = _prepared.get()
+        if prepared is not None and client_id in prepared:
+            return prepared[client_id]
+        if _on_a_loop():  # inline grant, another client id than the one presented
+            return None
         row = self.wait(self._get(Client, client_id))
-        return OAuthClient(row) if row is not None else None
+        secret_key = self.resources.settings.secret_key.get_secret_value()
+        return OAuthClient(row, secret_key) if row is not None else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         if "refresh_token" not in token:

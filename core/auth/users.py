@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,11 +85,13 @@ async def create_user(
         raise Conflict(
             f"username: {username!r} already exists", f"username: {username!r} đã tồn tại"
         )
+    # argon2id is slow on purpose: hashed off the event loop.
+    password_hash = await asyncio.to_thread(hash_password, password) if password else None
     user = User(
         username=username,
         display_name=display_name or username,
         roles=[parsed.value],
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash,
         province_id=province_id,
         agency_id=agency_id,
     )

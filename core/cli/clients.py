@@ -24,9 +24,14 @@ def create(
     """Create a client-credentials client; prints its id and secret once (only a hash is kept)."""
     from eiso.core.auth.clients import create_integration_client
 
-    async def work(session: AsyncSession, _resources: Resources) -> dict[str, str]:
+    async def work(session: AsyncSession, resources: Resources) -> dict[str, str]:
         row, secret = await create_integration_client(
-            session, scopes=scope, agency_code=agency, province_code=province, name=name
+            session,
+            secret_key=resources.settings.secret_key.get_secret_value(),
+            scopes=scope,
+            agency_code=agency,
+            province_code=province,
+            name=name,
         )
         return {"client_id": row.client_id, "client_secret": secret}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 
@@ -116,7 +117,7 @@ def _silent(_line: str) -> None:
 
 
 async def _load_demo_auth(session: AsyncSession) -> int:
-    users, shared_hash = 0, None
+    users, shared_hash = 0, ""
     for username, role, agency, province in DEMO_USERS:
         if await get_by_username(session, username) is None:
             user = await create_user(
@@ -128,7 +129,7 @@ async def _load_demo_auth(session: AsyncSession) -> int:
                 province_code=province,
             )
             # One argon2 hash (deliberately slow) serves every demo account: same password.
-            shared_hash = shared_hash or hash_password(DEMO_PASSWORD)
+            shared_hash = shared_hash or await asyncio.to_thread(hash_password, DEMO_PASSWORD)
             user.password_hash = shared_hash
         users += 1
     if await session.get(Client, DEMO_WEB_CLIENT) is None:

@@ -3,7 +3,6 @@ revoke, discovery, JWKS and userinfo."""
 
 from __future__ import annotations
 
-import base64
 import secrets
 import urllib.parse
 
@@ -16,7 +15,12 @@ from starlette.routing import Route
 from eiso.core.auth.issuer import issuer as issuer_of
 from eiso.core.auth.jwt_authenticator import bearer_token
 from eiso.core.auth.principal import SCOPES
-from eiso.core.auth.server import OIDC_SCOPES, AuthorizationCodeGrant, HttpInput
+from eiso.core.auth.server import (
+    OIDC_SCOPES,
+    AuthorizationCodeGrant,
+    HttpInput,
+    presented_client,
+)
 from eiso.core.auth.sign_in import SignIn, sign_in
 from eiso.core.auth.throttle import token_rate_limited
 from eiso.core.auth.userinfo import userinfo as userinfo_of
@@ -163,32 +167,24 @@ def _refusal(outcome: SignIn) -> tuple[int, tuple[str, str]]:
     return 401, ("Wrong username or password.", "Sai tên đăng nhập hoặc mật khẩu.")
 
 
-def _caller(request: Request, form_client_id: str | None) -> str:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            decoded = base64.b64decode(header[6:]).decode()
-            return "client:" + urllib.parse.unquote(decoded.split(":", 1)[0])
-        except (ValueError, UnicodeDecodeError):
-            pass
-    if form_client_id:
-        return "client:" + form_client_id
+def _caller(request: Request, http: HttpInput) -> str:
+    presented = presented_client(http)
+    if presented is not None:
+        return "client:" + presented[0]
     return "addr:" + (request.client.host if request.client else "unknown")
 
 
 async def token(request: Request) -> Response:
     server = server_of(request)
     http = await read_request(request)
-    client_ids = http.form.get("client_id")
-    client_id = client_ids[0] if client_ids else None
-    wait = await token_rate_limited(request.app.state.resources, _caller(request, client_id))
+    wait = await token_rate_limited(request.app.state.resources, _caller(request, http))
     if wait:
         return JSONResponse(
             {"error": "slow_down", "error_description": "Too many token requests"},
             status_code=429,
             headers={"retry-after": str(wait), "cache-control": "no-store"},
         )
-    return await respond(server, server.create_token_response, http)
+    return to_response(await server.token_response(http))
 
 
 async def revoke(request: Request) -> Response:

@@ -22,7 +22,6 @@ the next request sees the switch. A short TTL covers a change written without a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 import time
@@ -47,6 +46,7 @@ from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one, sqlite_reader
+from eiso.infra.redis_client import subscription
 from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
@@ -230,21 +230,19 @@ class ActiveModules:
         local = _listeners.setdefault(channel, weakref.WeakSet())
         while True:
             raise_if_cancelled()
-            pubsub = None
             try:
-                pubsub = resources.redis.pubsub()
-                await pubsub.subscribe(channel)
-                while True:
-                    raise_if_cancelled()
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        continue
-                    if message["type"] == "subscribe":  # confirmed: no change is missed now
-                        self._invalidate()  # whatever was cached may predate it
-                        self.listening, warned = True, False
-                        local.add(self)
-                    elif message["type"] == "message":
-                        self._on_message(message)
+                async with subscription(resources.redis, channel) as pubsub:
+                    while True:
+                        raise_if_cancelled()
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is None:
+                            continue
+                        if message["type"] == "subscribe":  # confirmed: no change is missed
+                            self._invalidate()  # whatever was cached may predate it
+                            self.listening, warned = True, False
+                            local.add(self)
+                        elif message["type"] == "message":
+                            self._on_message(message)
             except (RedisError, OSError):
                 raise_if_cancelled()
                 if not warned:
@@ -256,9 +254,6 @@ class ActiveModules:
             finally:
                 self.listening = False
                 local.discard(self)
-                if pubsub is not None:
-                    with contextlib.suppress(RedisError, OSError):
-                        await pubsub.aclose()
             await asyncio.sleep(retry)
 
     def _on_message(self, message: dict) -> None:
