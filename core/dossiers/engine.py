@@ -1151,6 +1151,20 @@ def _check_any_extension(dossier: Dossier, procedure: ProcedureRecord, now: dt.d
     raise refusals[0]
 
 
+def _can_request_supplement(
+    dossier: Dossier, procedure: ProcedureRecord, agency_id: int, now: dt.datetime
+) -> None:
+    _check_move(dossier, Status.supplement_requested, now)
+    _check_supplement_limit(dossier, procedure, agency_id)
+
+
+def _can_stop(
+    dossier: Dossier, procedure: ProcedureRecord, agency_id: int, now: dt.datetime
+) -> None:
+    _only_accepted(dossier, now)
+    _check_move(dossier, Status.stopped, now)
+
+
 # Each move's own checks as the move runs them, without its inputs (a reason, a new
 # appointment, an assignee are checked when given): the dossier, its procedure, the acting
 # agency and the moment. Keyed by the move's name in this module.
@@ -1162,17 +1176,14 @@ _CHECKS: dict[str, _Check] = {
     "complete_step": lambda d, p, a, now: _check_move(
         d, _step_target(d, p), now, only_from=PROCESSING
     ),
-    "request_supplement": lambda d, p, a, now: (
-        _check_move(d, Status.supplement_requested, now),
-        _check_supplement_limit(d, p, a),
-    ),
+    "request_supplement": _can_request_supplement,
     "supplement_received": lambda d, p, a, now: _check_move(
         d, _supplement_target(d), now, only_from=Status.supplement_requested
     ),
     "request_fee": lambda d, p, a, now: _check_move(d, request_fee.to, now),
     "fee_paid": lambda d, p, a, now: _check_move(d, fee_paid.to, now, only_from=fee_paid.only_from),
     "withdraw": lambda d, p, a, now: _check_move(d, withdraw.to, now),
-    "stop": lambda d, p, a, now: (_only_accepted(d, now), _check_move(d, Status.stopped, now)),
+    "stop": _can_stop,
     "return_result": lambda d, p, a, now: _check_move(d, return_result.to, now),
     "record_apology": lambda d, p, a, now: _check_apology(d),
     "record_extension": lambda d, p, a, now: _check_any_extension(d, p, now),
@@ -1193,7 +1204,10 @@ async def allowed_moves(
     now = _utc(now) or utcnow()
     step = await _step_in_scope(session, dossier)
     owner = scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id)
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    try:
+        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    except NotFound:  # no loaded module provides it any more: the moves need its steps
+        return []
     found = []
     for name, check in _CHECKS.items():
         if name in OWNER_MOVES:

@@ -17,8 +17,8 @@ from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
 from eiso.core.workdays import VN_TZ
-from eiso.graphql.dossiers.applicant import Applicant
 from eiso.graphql.dossiers import desk
+from eiso.graphql.dossiers.applicant import Applicant
 from eiso.graphql.dossiers.dataloaders import dossier_loaders
 from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
 from eiso.graphql.shared.enums import graphql_enum
