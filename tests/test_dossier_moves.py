@@ -199,6 +199,28 @@ async def test_allowed_moves_and_personal_data_through_graphql(app, resources, c
         )
     assert len(reads) == 1 and reads[0].data == {"code": got["code"]}
     assert reads[0].actor == me.subject
+    # A page of dossiers: each one's read follows the one before in the agency's chain.
+    second = (await gql(RECEIVE % (PROC, APPLICANT, DATA)))["data"]["receiveDossier"]["dossier"]
+    page = await gql("{ dossiers(first: 10) { edges { node { code applicant { fullName } } } } }")
+    nodes = [e["node"] for e in page["data"]["dossiers"]["edges"]]
+    assert {n["code"] for n in nodes} == {got["code"], second["code"]}
+    assert all(n["applicant"]["fullName"] == "Nguyễn Thị Hoa" for n in nodes)
+    async with resources.session(TenantScope.nation()) as session:
+        codes_read = (
+            (
+                await session.execute(
+                    select(AuditEntry.data).where(
+                        col(AuditEntry.agency_id) == me.agency_id,
+                        col(AuditEntry.action) == "dossier.personal_data_read",
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(c["code"] for c in codes_read) == sorted(
+        [got["code"], got["code"], second["code"]]
+    )
 
     # A leader of the agency: the same.
     leader = Principal(

@@ -5,19 +5,18 @@ data (personal data: to the officers of the receiving agency only, each read aud
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from typing import Any
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from eiso.core import audit
 from eiso.core.auth import rules
 from eiso.core.auth.principal import Principal
 from eiso.core.dossiers import engine
 from eiso.core.dossiers.models import Dossier
 from eiso.core.errors import DomainError
+from eiso.graphql.dossiers.dataloaders import dossier_loaders
 from eiso.graphql.shared.callers import acting_agency
 from eiso.infra.db import find_one
 
@@ -80,42 +79,18 @@ async def allowed_moves(info: strawberry.Info, row: Any) -> list[DossierMove]:
 # Personal data of a dossier (the applicant, the sector data): the rule's roles, of the
 # receiving agency itself.
 PERSONAL_DATA = "dossierPersonalData"
-_READS = "dossier_personal_reads"
 
 
 async def personal_data(info: strawberry.Info, row: Any) -> Dossier | None:
     """The dossier row with its applicant and sector data, when the caller may read them:
     an officer or leader of the receiving agency (not an agency holding a later step, not an
-    integration client); the read is recorded in the audit trail once per request
-    (`dossier.personal_data_read`, the code only). None for anyone else."""
+    integration client); the read is recorded in the audit trail once per dossier and
+    request (`dossier.personal_data_read`, the code only; graphql/dossiers/dataloaders.py).
+    None for anyone else."""
     principal = info.context.principal
     if principal is None or not _passes(principal, PERSONAL_DATA):
         return None
     if acting_agency(principal) != (row.province_id, row.agency_id):
         return None
-    reads: dict[tuple[int, int], asyncio.Task[Dossier | None]] = info.context.extras.setdefault(
-        _READS, {}
-    )
-    key = (row.province_id, row.id)
-    task = reads.get(key)
-    if task is None:  # the applicant and the sector data of one request: one read, one entry
-        task = reads[key] = asyncio.ensure_future(_read(info, principal, row))
-    return await task
-
-
-async def _read(info: strawberry.Info, principal: Principal, row: Any) -> Dossier | None:
-    async with info.context.resources.session(principal.tenant) as session, session.begin():
-        dossier = await find_one(session, Dossier, province_id=row.province_id, id=row.id)
-        if dossier is None:
-            return None
-        await audit.append(
-            session,
-            province_id=dossier.province_id,
-            agency_id=dossier.agency_id,
-            actor=principal.subject,
-            action="dossier.personal_data_read",
-            entity_type="dossier",
-            entity_id=dossier.id,
-            data={"code": dossier.code},
-        )
-    return dossier
+    found: Dossier | None = await dossier_loaders(info).personal.load((row.province_id, row.id))
+    return found
