@@ -173,6 +173,17 @@ RECEIVE = (
 )
 
 
+def _colleague(me: Principal, role: Role) -> Principal:
+    """Someone of `me`'s agency in another role."""
+    return Principal(
+        f"{role.value}-1",
+        me.tenant,
+        frozenset({role}),
+        province_id=me.province_id,
+        agency_id=me.agency_id,
+    )
+
+
 async def test_allowed_moves_and_personal_data_through_graphql(app, resources, callers):
     me = await officer_of(resources)
     gql = Caller(app, callers.issue(me))
@@ -223,14 +234,9 @@ async def test_allowed_moves_and_personal_data_through_graphql(app, resources, c
     )
 
     # A leader of the agency: the same.
-    leader = Principal(
-        "leader-1",
-        me.tenant,
-        frozenset({Role.leader}),
-        province_id=me.province_id,
-        agency_id=me.agency_id,
+    as_leader = await Caller(app, callers.issue(_colleague(me, Role.leader)))(
+        DOSSIER, {"id": got["id"]}
     )
-    as_leader = await Caller(app, callers.issue(leader))(DOSSIER, {"id": got["id"]})
     assert as_leader["data"]["dossier"]["applicant"]["fullName"] == "Nguyễn Thị Hoa"
     assert "ASSIGN_DOSSIER" in as_leader["data"]["dossier"]["allowedMoves"]
     # An integration client that only reads: no move, no personal data.
@@ -256,16 +262,8 @@ async def test_allowed_moves_and_personal_data_through_graphql(app, resources, c
     other = Caller(app, callers.issue(await officer_of(resources, "Khác")))
     assert codes(await other(DOSSIER, {"id": got["id"]})) == ["NOT_FOUND"]
     # Roles that do not handle dossiers read none.
-    auditor = Principal(
-        "auditor-1",
-        me.tenant,
-        frozenset({Role.auditor}),
-        province_id=me.province_id,
-        agency_id=me.agency_id,
-    )
-    assert codes(await Caller(app, callers.issue(auditor))(DOSSIER, {"id": got["id"]})) == [
-        "FORBIDDEN"
-    ]
+    auditor = Caller(app, callers.issue(_colleague(me, Role.auditor)))
+    assert codes(await auditor(DOSSIER, {"id": got["id"]})) == ["FORBIDDEN"]
 
 
 @pytest.mark.parametrize("move", list(DossierMove))

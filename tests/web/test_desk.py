@@ -62,6 +62,16 @@ async def online_dossier(http: httpx.AsyncClient, where) -> str:
     return keys_of(filed.text)[0]
 
 
+async def signed_in_at_a_new_dossier(
+    http: httpx.AsyncClient, where, officer: str
+) -> tuple[str, str, str]:
+    """A dossier filed online at `where`, and `officer` signed in: its code, the link to its
+    page, and the queue that shows it."""
+    code = await online_dossier(http, where)
+    html = await sign_in(http, officer, f"/ban-lam-viec?q={code}")
+    return code, dossier_link(html, code), html
+
+
 def dossier_link(queue_html: str, code: str) -> str:
     found = re.search(rf'href="(/ban-lam-viec/ho-so/[^"]+)">{re.escape(code)}<', queue_html)
     assert found, queue_html
@@ -236,11 +246,9 @@ def test_values_are_labelled_as_the_form_labels_them():
 async def test_dossier_page_shows_the_applicant_and_its_data_to_its_agency_only(
     desk_web, places, officers
 ):
-    a, _ = places
-    code = await online_dossier(desk_web, a)
-    html = await sign_in(desk_web, officers[0], f"/ban-lam-viec?q={code}")
-    link = dossier_link(html, code)
+    code, link, _ = await signed_in_at_a_new_dossier(desk_web, places[0], officers[0])
     page = (await desk_web.get(link)).text
+    assert f'id="dossier-code">{code}<' in page
     applicant = re.search(r'id="dossier-applicant">(.*?)</dl>', page, re.S)
     data = re.search(r'id="dossier-sector-data">(.*?)</dl>', page, re.S)
     assert applicant and data, page
@@ -368,10 +376,7 @@ def test_apology_dates_keep_to_office_hours():
 async def test_an_apology_outside_office_hours_is_refused_before_it_runs(
     desk_web, places, officers
 ):
-    a, _ = places
-    code = await online_dossier(desk_web, a)
-    html = await sign_in(desk_web, officers[0], f"/ban-lam-viec?q={code}")
-    link = dossier_link(html, code)
+    _, link, html = await signed_in_at_a_new_dossier(desk_web, places[0], officers[0])
     sunday = {"reason": "Quá hạn", "newAppointment": "2030-12-01T09:00"}
     refused = await desk_web.post(
         link + "/apology", data={"csrf_token": token_of(html), "version": "1", **sunday}
