@@ -9,6 +9,7 @@ receiving agency's officers only (audited), another agency's officer gets NOT_FO
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import col, select
@@ -16,18 +17,20 @@ from strawberry.utils.str_converters import to_camel_case
 
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.dossiers import engine
+from eiso.core.dossiers import catalogue, engine
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
-from eiso.graphql.dossiers.desk import DossierMove
+from eiso.graphql.dossiers.desk import DossierMove, personal_data
 from eiso.infra.clock import aware
 from eiso.infra.db import find_one
 from eiso.tenants.scope import TenantScope
+from tests import test_counting_engine as counting
 from tests.test_dossier_engine import CAL, PROC, act, agency, receive, scope
 from tests.test_dossier_graphql import APPLICANT, DATA, Caller, app, codes, officer_of
 
-__all__ = ["agency", "app"]  # fixtures
+agencies = counting.agencies
+__all__ = ["agencies", "agency", "app"]  # fixtures
 
 
 class _Taken(Exception):
@@ -41,6 +44,16 @@ def _new_appointment(dossier) -> dt.datetime:
     while not CAL.is_working_time(moment):
         moment += dt.timedelta(hours=1)
     return moment
+
+
+async def _extend(session, dossier):
+    """The procedure's first extension (none declared: a code it does not know)."""
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    declared = [e["code"] for e in (procedure.counting or {}).get("extensions", [])]
+    code = declared[0] if declared else "none"
+    return await engine.record_extension(
+        session, dossier, actor="o", code=code, reason="x", calendar=CAL
+    )
 
 
 def _attempt(name: str):
@@ -62,9 +75,7 @@ def _attempt(name: str):
         "record_apology": lambda s, d: engine.record_apology(
             s, d, actor="o", reason="x", new_appointment=_new_appointment(d), calendar=CAL
         ),
-        "record_extension": lambda s, d: engine.record_extension(
-            s, d, actor="o", code="verify_facts", reason="x", calendar=CAL
-        ),
+        "record_extension": _extend,
     }
     assert set(moves) == set(engine.MOVE_NAMES)
     return moves[name]
@@ -153,6 +164,43 @@ async def test_another_agency_may_make_no_move(resources, agency):
     async with resources.session(elsewhere) as session:
         assert await engine.allowed_moves(session, loaded) == []
     assert await _taken(resources, elsewhere, dossier.id) == set()
+
+
+async def _same(resources, agency, dossier_id: int) -> set[str]:
+    """What the engine lists for `agency`, checked against what it takes."""
+    allowed = await _allowed(resources, counting.scope(agency), dossier_id)
+    assert allowed == await _taken(resources, counting.scope(agency), dossier_id)
+    return allowed
+
+
+async def test_allowed_moves_follow_the_agency_holding_the_step(resources, agencies):
+    """An interlinked dossier: the agency holding the current step makes its moves, the
+    receiving agency returns the result; an extension the procedure declares is offered."""
+    first, second = agencies
+    now = dt.datetime.now(dt.UTC)
+    ruled = await counting.receive(resources, first, now)
+    assert "record_extension" in await _same(resources, first, ruled.id)
+    d = await counting.receive(resources, first, now, code=counting.TWICE)
+    assert {"assign", "complete_step"} <= await _same(resources, first, d.id)
+    assert await _same(resources, second, d.id) == set()  # not handed over yet
+    d = await counting.act(resources, first, d, engine.complete_step, calendar=CAL)
+    at_second = await _same(resources, second, d.id)
+    assert {"assign", "complete_step", "request_supplement"} <= at_second
+    assert "return_result" not in at_second
+    assert await _same(resources, first, d.id) == set()  # the step is the second's
+    d = await counting.act(resources, second, d, engine.complete_step, calendar=CAL)
+    assert await _same(resources, first, d.id) == {"return_result"}
+    assert "return_result" not in await _same(resources, second, d.id)
+    # The agency that held a later step sees the dossier, never its personal data.
+    holder = Principal(
+        "officer-2",
+        counting.scope(second),
+        frozenset({Role.officer}),
+        province_id=second.province_id,
+        agency_id=second.id,
+    )
+    info = SimpleNamespace(context=SimpleNamespace(principal=holder, extras={}))
+    assert await personal_data(info, d) is None  # type: ignore[arg-type]
 
 
 def test_dossier_move_names_its_mutation_and_the_engine_move():
