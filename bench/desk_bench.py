@@ -32,6 +32,7 @@ async def _agency_with_dossiers(resources: Any, registry: Any) -> tuple[Any, lis
     """A fresh agency with DOSSIERS dossiers received at its counter, and its officer."""
     from eiso.core.auth.users import create_user
     from eiso.core.dossiers import catalogue, engine
+    from eiso.core.plugins.activation import set_module
     from eiso.core.workdays import WorkingCalendar
     from eiso.tenants.models import AgencyKind
     from eiso.tenants.scope import TenantScope
@@ -43,6 +44,9 @@ async def _agency_with_dossiers(resources: Any, registry: Any) -> tuple[Any, lis
         agency = await ensure_agency(
             session, province, "BENCHD-A", "UBND xã Đo", AgencyKind.commune
         )
+        # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
+        owner = registry.procedure_owners()[procedure]
+        await set_module(session, province.id, owner, True, by="bench")
         await create_user(
             session,
             username="can-bo-do",
