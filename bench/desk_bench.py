@@ -30,11 +30,9 @@ PASSWORD = "mật-khẩu-đo-lường-1"
 
 async def _agency_with_dossiers(resources: Any, registry: Any) -> tuple[Any, list[int]]:
     """A fresh agency with DOSSIERS dossiers received at its counter, and its officer."""
-    from sqlmodel import col, select
 
     from eiso.core.auth.users import create_user
     from eiso.core.dossiers import catalogue, engine
-    from eiso.core.dossiers.models import ProcedureRecord
     from eiso.core.plugins.activation import set_module
     from eiso.core.workdays import WorkingCalendar
     from eiso.tenants.models import AgencyKind
@@ -47,13 +45,9 @@ async def _agency_with_dossiers(resources: Any, registry: Any) -> tuple[Any, lis
         agency = await ensure_agency(
             session, province, "BENCHD-A", "UBND xã Đo", AgencyKind.commune
         )
-        record = (
-            await session.execute(
-                select(ProcedureRecord).where(col(ProcedureRecord.code) == procedure)
-            )
-        ).scalar_one()
         # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
-        await set_module(session, province.id, record.module, True, by="bench")
+        owner = registry.procedure_owners()[procedure]
+        await set_module(session, province.id, owner, True, by="bench")
         await create_user(
             session,
             username="can-bo-do",

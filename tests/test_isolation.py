@@ -1101,6 +1101,24 @@ CASES += [
         markers=_step_secrets,
     ),
     Case(
+        "their dossier's applicant, data and moves",
+        "query($id: ID!) { dossier(id: $id) { code applicant { fullName } sectorData "
+        "allowedMoves } }",
+        lambda mine, theirs: {
+            "id": encode_id("Dossier", theirs.province_id, theirs.rows[Dossier].id)
+        },
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [*theirs.markers(), theirs.rows[Dossier].code],
+    ),
+    Case(
+        # (their applicants, tenant-scoped as the rows: the case above; reading mine would
+        # append to my audit chain, which this module's probe rows leave inconsistent)
+        "my dossiers' moves, none of theirs",
+        "{ dossiers(first: 10) { edges { node { code allowedMoves } } } }",
+        lambda mine, theirs: {},
+        markers=lambda mine, theirs: [*theirs.markers(), theirs.rows[Dossier].code],
+    ),
+    Case(
         "my dossiers show no step of theirs",
         "{ dossiers(first: 10) { edges { node { code mySteps { sectorData } } } } }",
         lambda mine, theirs: {},

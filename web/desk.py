@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.core.auth.issuer import issuer
-from eiso.core.dossiers.statuses import CLOCK_RUNS, LABELS, Status
+from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.workdays import VN_TZ, WorkingCalendar
-from eiso.web import csrf, forms
+from eiso.web import csrf, forms, i18n
 from eiso.web.desk_auth import DESK, SIGN_IN, access_token
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
@@ -36,55 +36,57 @@ _MINUTE = dt.timedelta(minutes=1)
 @dataclasses.dataclass(frozen=True)
 class Move:
     """A move of the dossier page: its operation (web/operations/Desk<op>.graphql), the
-    statuses it is offered at, and the inputs its form asks for."""
+    `DossierMove` it is (the API's `allowedMoves` says when it is offered), and the inputs
+    its form asks for."""
 
     name: str
     operation: str
-    statuses: frozenset[str]
+    move: str
     inputs: tuple[str, ...] = ()
-    late_only: bool = False
 
 
-def _s(*statuses: Status) -> frozenset[str]:
-    return frozenset(s.name.upper() for s in statuses)
-
-
-_OPEN = (Status.received, Status.in_progress)
-_STOPPABLE = (*_OPEN, Status.supplement_requested, Status.financial_obligation_requested)
-# In the order the page shows them; the statuses follow core/dossiers/statuses.py's ALLOWED.
+# In the order the page shows them. Offered when the dossier's `allowedMoves` (the engine's
+# own checks, and the officer's rights) names them: the page keeps no rule of its own.
 MOVES: tuple[Move, ...] = (
-    Move("accept", "DeskAccept", _s(Status.new)),
-    Move("assign", "DeskAssign", _s(*_OPEN), ("assignee",)),
-    Move("complete-step", "DeskCompleteStep", _s(Status.in_progress), ("note",)),
-    Move("supplement-received", "DeskSupplementReceived", _s(Status.supplement_requested)),
-    Move("fee-paid", "DeskFeePaid", _s(Status.financial_obligation_requested)),
-    Move("return", "DeskReturnResult", _s(Status.processed)),
-    Move(
-        "request-supplement",
-        "DeskRequestSupplement",
-        _s(Status.new, *_OPEN),
-        ("reason",),
-    ),
-    Move("request-fee", "DeskRequestFee", _s(*_OPEN), ("note",)),
-    Move(
-        "apology",
-        "DeskRecordApology",
-        frozenset(s.name.upper() for s in CLOCK_RUNS),
-        ("reason", "newAppointment"),
-        late_only=True,
-    ),
-    Move("refuse", "DeskRefuse", _s(Status.new), ("reason",)),
-    Move("withdraw", "DeskWithdraw", _s(Status.new, *_STOPPABLE), ("reason",)),
-    Move("stop", "DeskStop", _s(*_STOPPABLE), ("reason",)),
+    Move("accept", "DeskAccept", "ACCEPT_DOSSIER"),
+    Move("assign", "DeskAssign", "ASSIGN_DOSSIER", ("assignee",)),
+    Move("complete-step", "DeskCompleteStep", "COMPLETE_STEP", ("note",)),
+    Move("supplement-received", "DeskSupplementReceived", "SUPPLEMENT_RECEIVED"),
+    Move("fee-paid", "DeskFeePaid", "FEE_PAID"),
+    Move("return", "DeskReturnResult", "RETURN_RESULT"),
+    Move("request-supplement", "DeskRequestSupplement", "REQUEST_SUPPLEMENT", ("reason",)),
+    Move("request-fee", "DeskRequestFee", "REQUEST_FEE", ("note",)),
+    Move("apology", "DeskRecordApology", "RECORD_APOLOGY", ("reason", "newAppointment")),
+    Move("refuse", "DeskRefuse", "REFUSE_DOSSIER", ("reason",)),
+    Move("withdraw", "DeskWithdraw", "WITHDRAW_DOSSIER", ("reason",)),
+    Move("stop", "DeskStop", "STOP_DOSSIER", ("reason",)),
 )
 BY_NAME = {move.name: move for move in MOVES}
 
 
 def allowed(dossier: dict[str, Any]) -> list[Move]:
-    """The moves offered now (the engine still decides: a refusal is shown on the page)."""
-    return [
-        m for m in MOVES if dossier["status"] in m.statuses and (dossier["late"] or not m.late_only)
-    ]
+    """The moves offered now: those of the dossier's `allowedMoves` the page has a form for
+    (the engine still decides each: a refusal is shown on the page)."""
+    return [m for m in MOVES if m.move in dossier["allowedMoves"]]
+
+
+def labelled(
+    section: dict[str, Any] | None, values: dict[str, Any] | None, language: str
+) -> list[tuple[str, Any]]:
+    """(label, value) of each value the dossier holds, labelled as the procedure's form labels
+    its field (a choice by its label), in the form's order; values the form does not name
+    (an older form, a module no longer loaded) follow under their own names."""
+    values = {k: v for k, v in (values or {}).items() if v not in (None, "")}
+    shown = []
+    for field in (section or {}).get("fields", []):
+        if field["name"] not in values:
+            continue
+        value = values.pop(field["name"])
+        for choice in field.get("choices") or []:
+            if choice["value"] == value:
+                value = choice["label"] if language == "vi" else choice["labelEn"]
+        shown.append((field["label"] if language == "vi" else field["labelEn"], value))
+    return shown + list(values.items())
 
 
 def label(status: str, language: str) -> str:
@@ -230,9 +232,13 @@ async def _dossier_page(
     found = data["dossier"]
     if found is None:
         return failed(request, _not_found())
+    form = (found["procedure"] or {}).get("form") or {}
+    language = i18n.language_of(request)
     page = {
         "me": data["me"],
         "d": found,
+        "applicant": labelled(form.get("applicant"), found["applicant"], language),
+        "sector": labelled(form.get("sector"), found["sectorData"], language),
         "moves": allowed(found),
         "left": time_left(found["appointmentAt"]),
         "label": label,

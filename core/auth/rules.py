@@ -66,6 +66,10 @@ RULES: dict[str, Rule] = {
     "procedure": PUBLIC,
     "dossiers": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
     "dossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:read"),
+    # A dossier's applicant and sector data (personal data, Dossier.applicant / sectorData):
+    # the officers and leaders of the receiving agency (graphql/dossiers/desk.py checks which
+    # agency); no integration client.
+    "dossierPersonalData": Rule(roles=DOSSIER_STAFF),
     "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "receiveDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "acceptDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),

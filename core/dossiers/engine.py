@@ -374,16 +374,22 @@ def _not_your_step(dossier: Dossier) -> DomainError:
     )
 
 
-async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierStep:
+async def _step_in_scope(session: AsyncSession, dossier: Dossier) -> DossierStep | None:
     """The row of the step the dossier is at, when the caller's agency holds it (the scope
-    hides other agencies' steps): anyone else gets NOT_YOUR_STEP."""
-    step = await find_one(
+    hides other agencies' steps)."""
+    return await find_one(
         session,
         DossierStep,
         province_id=dossier.province_id,
         dossier_id=dossier.id,
         step_index=dossier.current_step,
     )
+
+
+async def current_step_row(session: AsyncSession, dossier: Dossier) -> DossierStep:
+    """The row of the step the dossier is at, when the caller's agency holds it: anyone else
+    gets NOT_YOUR_STEP."""
+    step = await _step_in_scope(session, dossier)
     if step is None:
         raise _not_your_step(dossier)
     return step
@@ -469,13 +475,24 @@ def handling_supplements(dossier: Dossier) -> int:
     return sum(1 for r in stops(dossier) if r[2] == SUPPLEMENT)
 
 
+# Processing goes on (assigned, a step completed) only from these: a dossier waiting for a
+# supplement or the fee resumes through supplementReceived or feePaid, which close the stop
+# of its clock, although the transition table leads from those statuses to in progress too.
+PROCESSING = frozenset({Status.received, Status.in_progress})
+
+
 def _check_move(
-    dossier: Dossier, to: Status, now: dt.datetime, only_from: Status | None = None
+    dossier: Dossier,
+    to: Status,
+    now: dt.datetime,
+    only_from: Status | frozenset[Status] | None = None,
 ) -> None:
-    """`only_from`: a move that makes sense from one status only (a supplement arrives only
-    when one was requested) even where the table allows that target from elsewhere."""
+    """`only_from`: a move that makes sense from one status (or those of a set) only (a
+    supplement arrives only when one was requested) even where the table allows that target
+    from elsewhere."""
     current = Status(dossier.status)
-    if to not in ALLOWED[current] or (only_from is not None and current != only_from):
+    starts = {only_from} if isinstance(only_from, Status) else only_from
+    if to not in ALLOWED[current] or (starts is not None and current not in starts):
         raise _invalid(current, to)
 
 
@@ -694,6 +711,7 @@ async def assign(
         raise DomainError(
             "assignee: required", "assignee: bắt buộc", code="BAD_INPUT", field="assignee"
         )
+    _check_move(dossier, Status.in_progress, now or utcnow(), only_from=PROCESSING)
     dossier.assignee = assignee.strip()
     return await _move(
         session, dossier, Status.in_progress, actor=actor, action="assigned", now=now
@@ -720,9 +738,8 @@ async def complete_step(
     now = now or utcnow()
     procedure = await catalogue.get_procedure(session, dossier.procedure_code)
     step = await current_step_row(session, dossier)
-    last = len(procedure.steps) - 1
-    target = Status.processed if dossier.current_step >= last else Status.in_progress
-    _check_move(dossier, target, now)
+    target = _step_target(dossier, procedure)
+    _check_move(dossier, target, now, only_from=PROCESSING)
     model = (step_models or {}).get(step.step_code)
     if step_data is not None or model is not None:
         step.sector_data = validate_sector_data(model, step_data or {}, prefix="stepData")
@@ -772,6 +789,12 @@ async def complete_step(
     )
 
 
+def _step_target(dossier: Dossier, procedure: ProcedureRecord) -> Status:
+    """Where completing the current step leads: processed after the last step."""
+    last = len(procedure.steps) - 1
+    return Status.processed if dossier.current_step >= last else Status.in_progress
+
+
 def _supplement_limit(dossier: Dossier, limit: int, used: int) -> DomainError:
     return DomainError(
         f"dossier {dossier.code}: a supplement may be requested {limit} time(s) per stage",
@@ -798,22 +821,12 @@ async def request_supplement(
     _check_move(dossier, Status.supplement_requested, now)
     agency_id = await _acting_agency(session, dossier, owner_move=False)
     note = _reason(reason)
-    handling = handling_supplements(dossier)
+    _check_supplement_limit(
+        dossier, await catalogue.get_procedure(session, dossier.procedure_code), agency_id
+    )
     if accepted(dossier):
-        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-        # The adoption's tightened limit (kept on the dossier), else the procedure's
-        limit = dossier.supplements_per_stage or catalogue.supplements_per_stage(procedure)
-        used = sum(
-            1
-            for r in stops(dossier)
-            if r[2] == SUPPLEMENT and (r[3] or dossier.agency_id) == agency_id
-        )
-        if used >= limit:
-            raise _supplement_limit(dossier, limit, used)
         _note_overdue(dossier, now)
         stop_clock(dossier, now, SUPPLEMENT, agency_id)
-    elif dossier.supplement_count - handling >= 1:
-        raise _supplement_limit(dossier, 1, 1)
     dossier.supplement_count += 1
     return await _move(
         session,
@@ -825,6 +838,29 @@ async def request_supplement(
         now=now,
         agency_id=agency_id,
     )
+
+
+def _check_supplement_limit(dossier: Dossier, procedure: ProcedureRecord, agency_id: int) -> None:
+    """Before acceptance: once. After it: the stage of `agency_id` (the acting agency) may ask
+    as many times as the adoption's tightened limit (kept on the dossier), else the
+    procedure's, allows."""
+    if accepted(dossier):
+        limit = dossier.supplements_per_stage or catalogue.supplements_per_stage(procedure)
+        used = sum(
+            1
+            for r in stops(dossier)
+            if r[2] == SUPPLEMENT and (r[3] or dossier.agency_id) == agency_id
+        )
+        if used >= limit:
+            raise _supplement_limit(dossier, limit, used)
+    elif dossier.supplement_count - handling_supplements(dossier) >= 1:
+        raise _supplement_limit(dossier, 1, 1)
+
+
+def _supplement_target(dossier: Dossier) -> Status:
+    """Where a supplement received leads: processing again, or (not yet accepted) back to
+    `new`, to be checked again."""
+    return Status.in_progress if accepted(dossier) else Status.new
 
 
 async def _resume_clock(
@@ -851,7 +887,7 @@ async def supplement_received(
     if accepted(dossier):
         return await _resume(session, dossier, actor=actor, calendar=calendar, now=now)
     now = _utc(now) or utcnow()
-    _check_move(dossier, Status.new, now, only_from=Status.supplement_requested)
+    _check_move(dossier, _supplement_target(dossier), now, only_from=Status.supplement_requested)
     return await _move(
         session, dossier, Status.new, actor=actor, action="supplement_received", now=now
     )
@@ -936,6 +972,26 @@ _APOLOGY_CLOSED = frozenset(
 )
 
 
+def _check_apology(dossier: Dossier) -> dt.datetime:
+    """An apology is possible (once, for an accepted dossier whose result is not returned):
+    the appointment it replaces."""
+    before = dossier.appointment_at
+    if before is None or Status(dossier.status) in _APOLOGY_CLOSED:
+        raise DomainError(
+            f"dossier {dossier.code}: an apology is recorded only for an accepted dossier "
+            "whose result is not returned",
+            f"hồ sơ {dossier.code}: chỉ lập phiếu xin lỗi cho hồ sơ đã tiếp nhận, chưa trả kết quả",
+            code="APOLOGY_NOT_NEEDED",
+        )
+    if dossier.apology_at is not None:
+        raise DomainError(
+            f"dossier {dossier.code}: the new appointment may be given only once",
+            f"hồ sơ {dossier.code}: việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần",
+            code="APOLOGY_ALREADY_RECORDED",
+        )
+    return before
+
+
 async def record_apology(
     session: AsyncSession,
     dossier: Dossier,
@@ -954,20 +1010,7 @@ async def record_apology(
     is late in every figure from its old deadline on."""
     now = _utc(now) or utcnow()
     agency_id = await _acting_agency(session, dossier, owner_move=False)
-    before = dossier.appointment_at
-    if before is None or Status(dossier.status) in _APOLOGY_CLOSED:
-        raise DomainError(
-            f"dossier {dossier.code}: an apology is recorded only for an accepted dossier "
-            "whose result is not returned",
-            f"hồ sơ {dossier.code}: chỉ lập phiếu xin lỗi cho hồ sơ đã tiếp nhận, chưa trả kết quả",
-            code="APOLOGY_NOT_NEEDED",
-        )
-    if dossier.apology_at is not None:
-        raise DomainError(
-            f"dossier {dossier.code}: the new appointment may be given only once",
-            f"hồ sơ {dossier.code}: việc hẹn lại ngày trả kết quả chỉ được thực hiện một lần",
-            code="APOLOGY_ALREADY_RECORDED",
-        )
+    before = _check_apology(dossier)
     calendar = await _calendar(session, calendar)
     deadline = aware(before)
     if (
@@ -1008,24 +1051,15 @@ async def record_apology(
     return dossier
 
 
-async def record_extension(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    code: str,
-    reason: str,
-    calendar: WorkingCalendar | None = None,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    """An extension the procedure declares (`CountingRules.extensions`, e.g. +5 working days
-    when the birth facts must be verified): once per extension, on an accepted dossier still
-    open, before its deadline and before any apology. The appointment moves by its length."""
-    now = _utc(now) or utcnow()
-    agency_id = await _acting_agency(session, dossier, owner_move=False)
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    declared = {e["code"]: e for e in (procedure.counting or {}).get("extensions", [])}
-    extension = declared.get(code)
+def _declared_extensions(procedure: ProcedureRecord) -> dict[str, dict[str, Any]]:
+    return {e["code"]: e for e in (procedure.counting or {}).get("extensions", [])}
+
+
+def _check_extension(
+    dossier: Dossier, procedure: ProcedureRecord, code: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The procedure's extension `code`, when the dossier may have it now."""
+    extension = _declared_extensions(procedure).get(code)
     problem = None
     if extension is None:
         problem = (
@@ -1049,6 +1083,26 @@ async def record_extension(
             f"code: {problem[0]}", f"code: {problem[1]}", code="EXTENSION_NOT_ALLOWED", field="code"
         )
     assert extension is not None  # checked above
+    return extension
+
+
+async def record_extension(
+    session: AsyncSession,
+    dossier: Dossier,
+    *,
+    actor: str,
+    code: str,
+    reason: str,
+    calendar: WorkingCalendar | None = None,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """An extension the procedure declares (`CountingRules.extensions`, e.g. +5 working days
+    when the birth facts must be verified): once per extension, on an accepted dossier still
+    open, before its deadline and before any apology. The appointment moves by its length."""
+    now = _utc(now) or utcnow()
+    agency_id = await _acting_agency(session, dossier, owner_move=False)
+    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    extension = _check_extension(dossier, procedure, code, now)
     row = {
         "code": code,
         "amount": extension["amount"],
@@ -1080,3 +1134,91 @@ async def record_extension(
         now=now,
     )
     return dossier
+
+
+# -- the moves possible now ---------------------------------------------------------------------
+
+
+def _check_any_extension(dossier: Dossier, procedure: ProcedureRecord, now: dt.datetime) -> None:
+    """One of the procedure's extensions may be recorded now (else the first's refusal)."""
+    refusals = []
+    for code in _declared_extensions(procedure) or [""]:
+        try:
+            _check_extension(dossier, procedure, code, now)
+            return
+        except DomainError as refusal:
+            refusals.append(refusal)
+    raise refusals[0]
+
+
+def _can_request_supplement(
+    dossier: Dossier, procedure: ProcedureRecord, agency_id: int, now: dt.datetime
+) -> None:
+    _check_move(dossier, Status.supplement_requested, now)
+    _check_supplement_limit(dossier, procedure, agency_id)
+
+
+def _can_stop(
+    dossier: Dossier, procedure: ProcedureRecord, agency_id: int, now: dt.datetime
+) -> None:
+    _only_accepted(dossier, now)
+    _check_move(dossier, Status.stopped, now)
+
+
+# Each move's own checks as the move runs them, without its inputs (a reason, a new
+# appointment, an assignee are checked when given): the dossier, its procedure, the acting
+# agency and the moment. Keyed by the move's name in this module.
+_Check = Callable[[Dossier, ProcedureRecord, int, dt.datetime], object]
+_CHECKS: dict[str, _Check] = {
+    "accept": lambda d, p, a, now: _check_move(d, accept.to, now),
+    "refuse": lambda d, p, a, now: _check_move(d, refuse.to, now),
+    "assign": lambda d, p, a, now: _check_move(d, Status.in_progress, now, only_from=PROCESSING),
+    "complete_step": lambda d, p, a, now: _check_move(
+        d, _step_target(d, p), now, only_from=PROCESSING
+    ),
+    "request_supplement": _can_request_supplement,
+    "supplement_received": lambda d, p, a, now: _check_move(
+        d, _supplement_target(d), now, only_from=Status.supplement_requested
+    ),
+    "request_fee": lambda d, p, a, now: _check_move(d, request_fee.to, now),
+    "fee_paid": lambda d, p, a, now: _check_move(d, fee_paid.to, now, only_from=fee_paid.only_from),
+    "withdraw": lambda d, p, a, now: _check_move(d, withdraw.to, now),
+    "stop": _can_stop,
+    "return_result": lambda d, p, a, now: _check_move(d, return_result.to, now),
+    "record_apology": lambda d, p, a, now: _check_apology(d),
+    "record_extension": lambda d, p, a, now: _check_any_extension(d, p, now),
+}
+# The receiving agency acts (one-stop shop), not the holder of the current step.
+OWNER_MOVES = frozenset({"return_result"})
+MOVE_NAMES = tuple(_CHECKS)
+
+
+async def allowed_moves(
+    session: AsyncSession, dossier: Dossier, now: dt.datetime | None = None
+) -> list[str]:
+    """The officer's moves the engine would take now on `dossier` from the session's scope,
+    in `MOVE_NAMES`' order: each move's own checks (the transition table, the status a move
+    starts from, acceptance, the supplement limits, the apology and extension rules) and
+    the acting agency (the holder of the current step, or the receiving agency for
+    `OWNER_MOVES`). What the caller's role allows is the GraphQL layer's rule."""
+    now = _utc(now) or utcnow()
+    step = await _step_in_scope(session, dossier)
+    owner = scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id)
+    try:
+        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    except NotFound:  # no loaded module provides it any more: the moves need its steps
+        return []
+    found = []
+    for name, check in _CHECKS.items():
+        if name in OWNER_MOVES:
+            acting = dossier.agency_id if owner else None
+        else:
+            acting = step.agency_id if step is not None else None
+        if acting is None:
+            continue
+        try:
+            check(dossier, procedure, acting, now)
+        except DomainError:
+            continue
+        found.append(name)
+    return found

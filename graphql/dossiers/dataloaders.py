@@ -13,9 +13,11 @@ from sqlalchemy import select
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from eiso.core import audit
 from eiso.core.auth.models import User
 from eiso.core.dossiers.engine import CITIZEN
 from eiso.core.dossiers.models import (
+    Dossier,
     DossierAttachment,
     DossierEventRow,
     DossierStep,
@@ -38,6 +40,7 @@ class DossierLoaders:
         self.steps = DataLoader(self._steps)
         self.attachments = DataLoader(self._attachments)
         self.names = DataLoader(self._names)
+        self.personal = DataLoader(self._personal)
 
     async def _procedures(self, codes: list[str]) -> list[ProcedureRecord | None]:
         # The catalogue is global reference data.
@@ -81,6 +84,38 @@ class DossierLoaders:
             for row in rows.scalars():
                 found[(row.province_id, row.dossier_id)].append(row)
         return [found.get(key, []) for key in keys]
+
+    async def _personal(self, keys: list[DossierKey]) -> list[Dossier | None]:
+        """The dossiers whose applicant and sector data the caller reads (graphql/dossiers/
+        desk.py checks it may), each read recorded in the audit trail (the code only), in one
+        transaction: the entries of one agency's chain follow one another."""
+        principal = self.context.principal
+        async with (
+            self.context.resources.session(principal.tenant) as session,
+            session.begin(),
+        ):
+            rows = await session.execute(
+                select(Dossier).where(
+                    col(Dossier.id).in_({key[1] for key in keys}),
+                    col(Dossier.province_id).in_({key[0] for key in keys}),
+                )
+            )
+            found = {(row.province_id, row.id): row for row in rows.scalars()}
+            for key in keys:
+                dossier = found.get(key)
+                if dossier is None:
+                    continue
+                await audit.append(
+                    session,
+                    province_id=dossier.province_id,
+                    agency_id=dossier.agency_id,
+                    actor=principal.subject,
+                    action="dossier.personal_data_read",
+                    entity_type="dossier",
+                    entity_id=dossier.id,
+                    data={"code": dossier.code},
+                )
+        return [found.get(key) for key in keys]
 
     async def _names(self, subjects: list[str]) -> list[str]:
         """Display names of staff accounts (an actor is the account's id) the caller's scope

@@ -1,5 +1,5 @@
-"""GraphQL types of procedures and dossiers. The applicant (personal data) is never exposed
-here; officers read it through a dedicated, audited path (later issue)."""
+"""GraphQL types of procedures and dossiers. The applicant and the sector data (personal
+data) only to the officers of the receiving agency, each read audited (graphql/dossiers/desk.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from eiso.core.dossiers.slips import forms as slip_forms
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.global_ids import encode_id
 from eiso.core.workdays import VN_TZ
+from eiso.graphql.dossiers import desk
 from eiso.graphql.dossiers.applicant import Applicant
 from eiso.graphql.dossiers.dataloaders import dossier_loaders
 from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
@@ -481,6 +482,37 @@ class DossierNode(Node):
         return then(  # type: ignore[return-value]
             dossier_loaders(info).attachments.load(key), _attachment_nodes
         )
+
+    @strawberry.field(
+        description="The moves the caller may make now on this dossier: what the engine would "
+        "take given its status, step, acceptance, supplement limits and apology or extension "
+        "rules, from the caller's agency (the holder of the current step; the receiving agency "
+        "returns the result), and what the caller's role allows (each move's mutation rule). "
+        "Empty for a caller of no single agency. The engine still decides: the inputs (a "
+        "reason, a new appointment) are checked when the move is made. Reads the dossier: ask "
+        "it of one dossier, not of a page."
+    )
+    async def allowed_moves(self, info: strawberry.Info) -> list[desk.DossierMove]:
+        return await desk.allowed_moves(info, self.row)
+
+    @strawberry.field(
+        description="Người nộp hồ sơ / the applicant (personal data): to the officers and "
+        "leaders of the receiving agency only (null for anyone else: an agency holding a later "
+        "step, an integration client); each read is recorded in the audit trail "
+        "(dossier.personal_data_read, without the data)."
+    )
+    async def applicant(self, info: strawberry.Info) -> Applicant | None:
+        found = await desk.personal_data(info, self.row)
+        return Applicant.of(found.applicant) if found else None
+
+    @strawberry.field(
+        description="The sector data the dossier was received with (the procedure's form "
+        "fields, as the module's model validated them): personal data, to the same callers as "
+        "`applicant` (null for anyone else), read and audited with it."
+    )
+    async def sector_data(self, info: strawberry.Info) -> JSON | None:
+        found = await desk.personal_data(info, self.row)
+        return JSON(found.sector_data) if found else None
 
     @strawberry.field(
         description="The steps the caller's agency holds (with their own data); "

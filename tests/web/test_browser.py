@@ -188,6 +188,9 @@ async def test_officer_works_a_dossier_at_the_desk(browser, desk_site, places, o
     await page.get_by_role("button", name="Lọc").click()
     await page.get_by_role("link", name=code).click()
     await page.get_by_role("heading", level=1, name=f"Hồ sơ {code}").wait_for()
+    # The applicant and the dossier's data, labelled as the form labels them.
+    assert APPLICANT in await page.locator("#dossier-applicant").inner_text()
+    assert CHILD in await page.locator("#dossier-sector-data").inner_text()
     await v.check("dossier")
 
     # The same page in a second tab goes stale once the first tab moves the dossier.
@@ -223,7 +226,8 @@ async def test_officer_works_a_dossier_at_the_desk(browser, desk_site, places, o
     await move("Hoàn thành bước", "Đang xử lý")
     await move("Hoàn thành bước", "Đã xử lý xong")
     await move("Trả kết quả", "Đã trả kết quả")
-    assert "Không có: hồ sơ đã kết thúc." in await page.locator("main").inner_text()
+    assert "Hiện bạn không có thao tác nào" in await page.locator("main").inner_text()
+    assert await page.locator("form.move").count() == 0
 
     await page.get_by_role("link", name="Tiếp nhận tại quầy").click()
     await page.get_by_role("link", name="Đăng ký khai sinh thử").click()
@@ -236,6 +240,10 @@ async def test_officer_works_a_dossier_at_the_desk(browser, desk_site, places, o
     await page.get_by_role("button", name="Tiếp nhận hồ sơ").click()
     await page.get_by_role("heading", level=1, name="Đã tiếp nhận hồ sơ").wait_for()
     assert await page.locator("#slip-01").count() == 1
+    # Slip 01 carries the QR code of the lookup URL, the URL printed beside it.
+    slip = page.frame_locator("#slip-01")
+    assert await slip.locator("figure.qr svg").count() == 1
+    assert "/tra-cuu?code=" in await slip.locator("figure.qr figcaption").inner_text()
     await v.check("received at the counter")
 
     await page.get_by_role("button", name="Đăng xuất").click()

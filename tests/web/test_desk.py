@@ -5,6 +5,7 @@ counter receipt; another agency's dossier is a 404; signed-out visitors are sent
 from __future__ import annotations
 
 import datetime as dt
+import html as html_lib
 import json
 import re
 import urllib.parse
@@ -13,9 +14,19 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from eiso.graphql.dossiers.desk import DossierMove
 from eiso.web import desk, desk_auth
 from tests.auth_helpers import login_form
-from tests.web.support import GOOD_FORM, PROC, keys_of, submit, token_of
+from tests.web.support import (
+    APPLICANT,
+    CHILD,
+    CITIZEN_ID,
+    GOOD_FORM,
+    PROC,
+    keys_of,
+    submit,
+    token_of,
+)
 
 
 async def sign_in(
@@ -50,6 +61,16 @@ async def online_dossier(http: httpx.AsyncClient, where) -> str:
     filed = await submit(http, where)
     assert filed.status_code == 200, filed.text
     return keys_of(filed.text)[0]
+
+
+async def signed_in_at_a_new_dossier(
+    http: httpx.AsyncClient, where, officer: str
+) -> tuple[str, str, str]:
+    """A dossier filed online at `where`, and `officer` signed in: its code, the link to its
+    page, and the queue that shows it."""
+    code = await online_dossier(http, where)
+    html = await sign_in(http, officer, f"/ban-lam-viec?q={code}")
+    return code, dossier_link(html, code), html
 
 
 def dossier_link(queue_html: str, code: str) -> str:
@@ -190,12 +211,86 @@ async def test_counter_receipt_prints_slip_01(desk_web, places, officers):
     assert 'id="slip-01"' in got.text and 'id="dossier-code"' in got.text
 
 
-def test_moves_follow_the_status():
-    offered = {m.name for m in desk.allowed({"status": "IN_PROGRESS", "late": False})}
-    assert "complete-step" in offered and "accept" not in offered and "apology" not in offered
-    late = {m.name for m in desk.allowed({"status": "IN_PROGRESS", "late": True})}
-    assert "apology" in late
-    assert desk.allowed({"status": "RETURNED", "late": False}) == []
+def test_moves_follow_allowed_moves():
+    """The page keeps no rule of its own: it offers the API's `allowedMoves` it has a form for
+    (RECORD_EXTENSION has none yet)."""
+    offered = desk.allowed(
+        {"allowedMoves": ["COMPLETE_STEP", "RECORD_APOLOGY", "RECORD_EXTENSION"]}
+    )
+    assert [m.name for m in offered] == ["complete-step", "apology"]
+    assert desk.allowed({"allowedMoves": []}) == []
+    assert {m.move for m in desk.MOVES} <= {m.name for m in DossierMove}
+
+
+def test_values_are_labelled_as_the_form_labels_them():
+    section = {
+        "fields": [
+            {
+                "name": "sex",
+                "label": "Giới tính",
+                "labelEn": "Sex",
+                "choices": [{"value": "nu", "label": "Nữ", "labelEn": "Female"}],
+            },
+            {"name": "child_name", "label": "Họ và tên trẻ", "labelEn": "Child's name"},
+        ]
+    }
+    values = {"child_name": "Khôi", "sex": "nu", "extra": 1, "empty": ""}
+    assert desk.labelled(section, values, "vi") == [
+        ("Giới tính", "Nữ"),
+        ("Họ và tên trẻ", "Khôi"),
+        ("extra", 1),
+    ]
+    assert desk.labelled(section, values, "en")[0] == ("Sex", "Female")
+    assert desk.labelled(None, None, "vi") == []
+
+
+async def test_dossier_page_shows_the_applicant_and_its_data_to_its_agency_only(
+    desk_web, places, officers
+):
+    code, link, _ = await signed_in_at_a_new_dossier(desk_web, places[0], officers[0])
+    page = (await desk_web.get(link)).text
+    assert f'id="dossier-code">{code}<' in page
+    applicant = re.search(r'id="dossier-applicant">(.*?)</dl>', page, re.S)
+    data = re.search(r'id="dossier-sector-data">(.*?)</dl>', page, re.S)
+    assert applicant and data, page
+    assert "Người nộp hồ sơ" in page and APPLICANT in applicant.group(1)
+    assert CITIZEN_ID in applicant.group(1) and "Số định danh cá nhân" in applicant.group(1)
+    assert "Họ và tên trẻ" in data.group(1) and CHILD in data.group(1)
+    assert "<dd>Nữ</dd>" in data.group(1) and "3200" in data.group(1)  # a choice by its label
+    # The moves are those allowedMoves names: a new online dossier is accepted or refused.
+    forms = set(re.findall(r'id="move-([a-z-]+)"', page))
+    assert forms == {"accept", "refuse", "request-supplement", "withdraw"}
+    # Another agency's officer: the page (and so the personal data) is a 404.
+    await desk_web.post("/ban-lam-viec/dang-xuat", data={"csrf_token": token_of(page)})
+    await sign_in(desk_web, officers[1])
+    other = await desk_web.get(link)
+    assert other.status_code == 404
+    assert APPLICANT not in other.text and CHILD not in other.text and CITIZEN_ID not in other.text
+
+
+async def test_counter_slip_01_carries_the_lookup_qr_code(desk_web, places, officers):
+    from eiso.core.dossiers.lookup_qr import lookup_url, qr_svg
+
+    html = await sign_in(desk_web, officers[0], f"/ban-lam-viec/tiep-nhan?thu-tuc={PROC}")
+    got = await desk_web.post(
+        f"/ban-lam-viec/tiep-nhan?thu-tuc={PROC}",
+        data={"csrf_token": token_of(html), "idempotency_key": "k-qr", **GOOD_FORM},
+    )
+    assert got.status_code == 200, got.text
+    slip = html_lib.unescape(re.search(r'srcdoc="([^"]*)"', got.text).group(1))
+    code = re.search(r'id="dossier-code">([^<]+)<', got.text).group(1)
+    key = re.search(r"Mã tra cứu hồ sơ: </b>([A-Z0-9]+)<", slip).group(1)
+    url = lookup_url(code, key, "http://testserver")
+    # The QR code is exactly the code of the lookup URL (at the site's public address), its
+    # URL printed beside it.
+    assert qr_svg(url) in slip and url.replace("&", "&amp;") in slip
+    # The URL opens the lookup page with the code and key answered: the dossier's status.
+    opened = await desk_web.get(url)
+    assert opened.status_code == 200 and code in opened.text and "Được tiếp nhận" in opened.text
+    # A later print of slip 01 has no key, so no QR code.
+    desk_link = re.search(r'href="(/ban-lam-viec/ho-so/[^"]+)"', got.text).group(1)
+    later = await desk_web.get(desk_link + "/phieu/1.html")
+    assert later.status_code == 200 and "<svg" not in later.text and key not in later.text
 
 
 @pytest.mark.parametrize("query", [{"status": "bogus"}, {"from": "not a date"}])
@@ -282,10 +377,7 @@ def test_apology_dates_keep_to_office_hours():
 async def test_an_apology_outside_office_hours_is_refused_before_it_runs(
     desk_web, places, officers
 ):
-    a, _ = places
-    code = await online_dossier(desk_web, a)
-    html = await sign_in(desk_web, officers[0], f"/ban-lam-viec?q={code}")
-    link = dossier_link(html, code)
+    _, link, html = await signed_in_at_a_new_dossier(desk_web, places[0], officers[0])
     sunday = {"reason": "Quá hạn", "newAppointment": "2030-12-01T09:00"}
     refused = await desk_web.post(
         link + "/apology", data={"csrf_token": token_of(html), "version": "1", **sunday}

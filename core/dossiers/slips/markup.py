@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from eiso.core.dossiers.lookup_qr import qr_svg
 from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document
 
 
@@ -17,5 +19,12 @@ def _environment() -> Environment:
     )
 
 
-def render_html(doc: Document) -> str:
-    return _environment().get_template("slip.html").render(doc=doc, nation=NATION, motto=MOTTO)
+def render_html(doc: Document, qr_url: str | None = None) -> str:
+    """`qr_url`: slip 01 printed at receipt, with the QR code of its lookup URL."""
+    # segno's SVG holds only the code's modules (no text of the URL): safe to inline.
+    qr = Markup(qr_svg(qr_url)) if qr_url else None
+    return (
+        _environment()
+        .get_template("slip.html")
+        .render(doc=doc, nation=NATION, motto=MOTTO, qr=qr, qr_url=qr_url)
+    )

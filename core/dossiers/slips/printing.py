@@ -5,9 +5,11 @@ The font folder is the setting `EISO_SLIP_FONT_DIR`."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import pathlib
 from typing import TYPE_CHECKING, TypedDict
 
+from eiso.core.dossiers.lookup_qr import qr_png
 from eiso.core.dossiers.slips.documents import MOTTO, NATION, Document, Line, Table
 from eiso.core.errors import DomainError
 
@@ -131,7 +133,25 @@ def _signatures(pdf: FPDF, doc: Document) -> None:
         pdf.multi_cell(width, 6, name, align="C", new_x="LEFT", new_y="NEXT")
 
 
-def render_pdf(doc: Document, font_dir: str) -> bytes:
+QR_CAPTION = "Quét mã QR để tra cứu tình trạng hồ sơ và đánh giá:"
+QR_SIZE = 32  # mm: comfortably scanned by a phone's camera
+
+
+def _qr(pdf: FPDF, url: str) -> None:
+    """Slip 01 printed at receipt: the QR code of its lookup URL, the URL beside it."""
+    top = pdf.get_y() + 2
+    if top + QR_SIZE > pdf.page_break_trigger:
+        pdf.add_page()
+        top = pdf.get_y()
+    pdf.image(io.BytesIO(qr_png(url)), x=pdf.l_margin, y=top, w=QR_SIZE, h=QR_SIZE)
+    pdf.set_xy(pdf.l_margin + QR_SIZE + 4, top + 6)
+    pdf.set_font(FONT, "", 10)
+    pdf.multi_cell(pdf.epw - QR_SIZE - 4, 5, f"{QR_CAPTION}\n{url}", **NEXT_LINE)
+    pdf.set_y(top + QR_SIZE + 2)
+
+
+def render_pdf(doc: Document, font_dir: str, qr_url: str | None = None) -> bytes:
+    """`qr_url`: slip 01 printed at receipt, with the QR code of its lookup URL."""
     pdf = _pdf(font_dir)
     pdf.set_title(f"Mẫu {doc.number} - {doc.title} - {doc.code}")
     pdf.set_creator("eiso")
@@ -142,6 +162,8 @@ def render_pdf(doc: Document, font_dir: str) -> bytes:
     _lines(pdf, doc.lines)
     if doc.table:
         _table(pdf, doc.table)
+    if qr_url:
+        _qr(pdf, qr_url)
     _lines(pdf, doc.closing)
     _signatures(pdf, doc)
     return bytes(pdf.output())

@@ -9,6 +9,8 @@ import dataclasses
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core import audit
+from eiso.core.auth.issuer import issuer
+from eiso.core.dossiers.lookup_qr import lookup_url
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.slips import facts as dossier_facts
 from eiso.core.dossiers.slips import forms, issued
@@ -50,11 +52,14 @@ async def render_loaded(
     if slip.content is None:  # not frozen (06), or issued by a stage that could not build it
         rebuilt = build(await dossier_facts.load(session, dossier, calendar), chosen)
     doc = _with_key(issued.document(slip, rebuilt), lookup_key)
+    # Slip 01 printed at receipt: its QR code opens the portal's lookup with code and key, at
+    # the site's public address (EISO_ISSUER; in dev and test the address being served).
+    qr = lookup_url(dossier.code, lookup_key, issuer(settings)) if lookup_key else None
     if fmt == "html":
-        body = render_html(doc).encode()
+        body = render_html(doc, qr).encode()
     else:
         # A PDF takes a few hundred milliseconds of CPU (font subsetting): off the event loop.
-        body = await asyncio.to_thread(render_pdf, doc, settings.slip_font_dir)
+        body = await asyncio.to_thread(render_pdf, doc, settings.slip_font_dir, qr)
     return Rendered(body, MEDIA[fmt], f"{dossier.code}-mau-{chosen.label}.{fmt}")
 
 
