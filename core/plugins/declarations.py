@@ -28,7 +28,9 @@ PROJECT = "eiso"
 #      (clock stops, extensions, supplements per stage).
 #      ModuleInfo.dossier_events: a hook hears its own module's procedures unless it asks for
 #      "all" (before 1.3 it heard every dossier of the provinces that enabled it).
-CORE_API_VERSION = "1.3"
+# 1.4: module_store (a module's keys and counters per province), the Caller and
+#      CallerPrincipal protocols, Role, ModuleInfo.migrations (a module's own tables).
+CORE_API_VERSION = "1.4"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
