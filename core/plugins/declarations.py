@@ -66,6 +66,10 @@ class ModuleInfo(_Frozen):
     # `event.module == name`) or "all" (every dossier of a province that enabled the module,
     # e.g. an SMS notifier for every procedure). Since core API 1.3.
     dossier_events: Literal["own", "all"] = "own"
+    # The module's own tables: its Alembic revision files, as "package:folder" (e.g.
+    # "eiso_household:migrations"), applied by `eiso db upgrade` after the core's, in the
+    # version table `alembic_version_<name>`. None: no tables of its own. Since core API 1.4.
+    migrations: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[\w./-]+$")
 
     @field_validator("name")
     @classmethod

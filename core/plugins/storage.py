@@ -151,8 +151,11 @@ class ModuleStore:
         return f"ModuleStore(module={self.module!r}, province_id={self.province_id})"
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection]:
-        # The province's own scope: row-level security shows and takes its rows only.
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction on the database in the province's scope, for a module's own tables
+        (`ModuleInfo.migrations`): committed when the block ends, rolled back if it raises.
+        On PostgreSQL row-level security shows and takes the province's rows only; name
+        `province_id` (this store's) in your statements all the same (SQLite has no RLS)."""
         scope = TenantScope.province(self.province_id)
         async with self._resources.session(scope) as session, session.begin():
             yield await session.connection()
@@ -177,7 +180,7 @@ class ModuleStore:
     async def get(self, key: str, default: JSONValue = None) -> JSONValue:
         """The value at `key`, or `default` when there is none."""
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             row = (
                 await connection.execute(select(_T.c.value, _T.c.counter).where(self._where(key)))
             ).first()
@@ -187,7 +190,7 @@ class ModuleStore:
         """Keep `value` at `key`, replacing what was there."""
         columns = _columns(value)
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             statement = self._insert(connection, key, **columns)
             await connection.execute(
                 statement.on_conflict_do_update(
@@ -202,7 +205,7 @@ class ModuleStore:
         _check_key(key)
         if not _is_counter(by):
             raise ModuleStoreError("incr takes an int", "Bước tăng phải là số nguyên", field="by")
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             statement = self._insert(connection, key, value=None, counter=by)
             upsert = statement.on_conflict_do_update(
                 index_elements=_PRIMARY,
@@ -223,7 +226,7 @@ class ModuleStore:
         for one key exactly one gets True ("send this notification once")."""
         columns = _columns(value)
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             statement = (
                 self._insert(connection, key, **columns)
                 .on_conflict_do_nothing(index_elements=_PRIMARY)
@@ -234,7 +237,7 @@ class ModuleStore:
     async def delete(self, key: str) -> bool:
         """Remove `key`; True if it was there."""
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             done = await connection.execute(delete(_T).where(self._where(key)))
         return bool(done.rowcount)
 
@@ -245,7 +248,7 @@ class ModuleStore:
         where = [_T.c.province_id == self.province_id, _T.c.module == self.module]
         if prefix:
             where.append(func.substr(_T.c.key, 1, len(prefix)) == prefix)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             rows = await connection.execute(
                 select(_T.c.key).where(*where).order_by(_T.c.key).limit(limit)
             )
@@ -261,7 +264,7 @@ class ModuleStore:
             _T.c.module == self.module,
             _T.c.key.in_(wanted),
         ]
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             rows = await connection.execute(
                 select(_T.c.key, _T.c.value, _T.c.counter).where(*where)
             )
