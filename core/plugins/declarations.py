@@ -225,6 +225,20 @@ class DossierEvent(_Frozen):
     at: dt.datetime
     data: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def action(self) -> str | None:
+        """What happened (`data["action"]`): `received`, `assigned`, `step_completed`,
+        `returned`, ... Since core API 1.4."""
+        action = self.data.get("action")
+        return None if action is None else str(action)
+
+    @property
+    def outbox_id(self) -> int | None:
+        """The event's id (`data["outbox_id"]`), the same on a redelivery: the key that makes
+        a hook idempotent. Since core API 1.4."""
+        outbox_id = self.data.get("outbox_id")
+        return None if outbox_id is None else int(outbox_id)
+
 
 class DossierRecord(_Frozen):
     """A finished dossier as a module's own GraphQL field may show it (`finished_dossiers`):

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    MetaData,
     String,
     Table,
     Text,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import SQLModel
 
 from eiso.core.errors import Conflict, DomainError
 from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
@@ -56,10 +56,9 @@ KEY_MAX = 200  # characters
 VALUE_MAX = 65_536  # bytes of the value's JSON
 KEYS_MAX = 1000  # keys one `keys()` call returns at most
 
-metadata = MetaData()
 module_store_table = Table(
     "module_store",
-    metadata,
+    SQLModel.metadata,  # with the models: tests/test_schema_files.py compares it with 0730
     Column("province_id", BigInteger, ForeignKey("provinces.id"), primary_key=True),
     Column("module", String(64), primary_key=True),
     Column("key", String(KEY_MAX), primary_key=True),
