@@ -295,3 +295,30 @@ async def test_the_documented_storage_examples_work(resources, two_tenants):  # 
     resolver = module.__dict__["HouseholdQuery"].certificates_issued
     assert await resolver(None, Info(Context(resources, officer(p1, a1)))) == 7
     assert await resolver(None, Info(Context(resources, officer(p2)))) == 0
+
+
+async def test_the_store_works_while_redis_is_down(database, two_tenants, module):  # noqa: F811
+    """The database is the store's one copy: a process whose Redis does not answer (nothing
+    listens on the port) still reads and writes it."""
+    from eiso.core.resources import Resources
+    from eiso.core.settings import load_settings
+
+    settings = load_settings(
+        env="test",
+        database_url=database.app_url,
+        redis_url="redis://127.0.0.1:1/0",
+        redis_prefix="eiso-down:",
+        log_json=False,
+        plugins=[],
+    )
+    offline = Resources.open(settings)
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - whatever the client raises
+            await offline.redis.ping()
+        (p1, _, _), _ = two_tenants
+        store = ModuleStore(offline, p1, module)
+        assert await store.incr("while-down") == 1
+        assert await store.add_once("sent:1") is True
+        assert await store.get("while-down") == 1
+    finally:
+        await offline.close()
