@@ -150,6 +150,10 @@ async def test_the_register_shows_only_my_agencys_finished_permits(app, resource
     issued = (await mine(register))["data"]["constructionPermits"]["issuedPermits"]
     assert [p["address"] for p in issued] == [GOOD["address"]]
     assert (await other(register))["data"]["constructionPermits"]["issuedPermits"] == []
+    # The same register under the one naming rule (a root field, no namespace).
+    flat = "{ constructionPermitsIssuedPermits { dossierCode address issuedAt } }"
+    assert (await mine(flat))["data"]["constructionPermitsIssuedPermits"] == issued
+    assert (await other(flat))["data"]["constructionPermitsIssuedPermits"] == []
     assert error_of(
         await mine("{ constructionPermits { issuedPermits(first: 0) { address } } }")
     ) == ("BAD_INPUT", "first")
@@ -160,6 +164,8 @@ async def test_the_register_shows_only_my_agencys_finished_permits(app, resource
     assert codes(await post(app, register, callers.issue(auditor))) == [
         "FORBIDDEN"
     ]  # the `dossiers` rule
+    assert codes(await post(app, flat)) == ["GRAPHQL_VALIDATION_FAILED"]  # the root field too
+    assert codes(await post(app, flat, callers.issue(auditor))) == ["FORBIDDEN"]
     # The SDK's reader takes the caller (a resolver's info.context); a Strawberry info, which
     # modules written for core API 1.1 pass, still works.
     caller = SimpleNamespace(principal=mine.principal, resources=resources)

@@ -105,3 +105,15 @@ async def test_a_refused_kit_step_says_why(eiso_province):
     assert refused.value.args[0][0]["extensions"]["code"] == "MODULE_DISABLED"
     with pytest.raises(KitError, match="takes no argument"):
         await agency.move(KitDossier("x", "HS", 1, "RECEIVED"), "assignDossier", who="officer-2")
+
+
+async def test_the_kit_gives_each_province_its_module_store(eiso_province):
+    """`province.store(module)`: the province's `ModuleStore` of the module (what the module's
+    `module_store(...)` reaches there), to arrange or check what a hook kept."""
+    one, two = await eiso_province("vendor_demo"), await eiso_province("vendor_demo")
+    store = one.store("vendor_demo")
+    assert (store.province_id, store.module) == (one.id, "vendor_demo")
+    assert await store.incr("sent") == 1
+    assert await store.add_once("sent:1") is True
+    assert await two.store("vendor_demo").keys() == []
+    assert await one.store("vendor_demo").keys() == ["sent", "sent:1"]

@@ -36,6 +36,7 @@ import pytest_asyncio
 from eiso.core.auth.authenticator import Caller
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.plugins.registry import PluginRegistry
+from eiso.core.plugins.storage import ModuleStore
 from eiso.core.resources import Resources
 from eiso.tenants.scope import TenantScope
 
@@ -139,6 +140,12 @@ class TestProvince:
             "/graphql", json=body, headers=headers or self.headers(role)
         )
         return cast("dict[str, Any]", answer.json())
+
+    def store(self, module: str) -> ModuleStore:
+        """The province's store of `module` (`module_store`'s), to arrange or check what the
+        module keeps."""
+        assert self.resources is not None, "the kit's eiso_province builds the province"
+        return ModuleStore(self.resources, self.id, module)
 
     async def agency(
         self,
@@ -262,13 +269,16 @@ def eiso_tokens() -> TokenIssuer:
 
 
 @pytest_asyncio.fixture
-async def eiso_resources(tmp_path: pathlib.Path) -> AsyncIterator[Resources]:
-    """A migrated SQLite database and in-process Redis of its own."""
+async def eiso_resources(
+    tmp_path: pathlib.Path, eiso_registry: PluginRegistry
+) -> AsyncIterator[Resources]:
+    """A migrated SQLite database (the core's migrations, then the loaded modules' own:
+    `ModuleInfo.migrations`) and in-process Redis of its own."""
+    from eiso.core.plugins.tables import upgrade_database
     from eiso.core.settings import load_settings
-    from eiso.infra import migrate
 
     url = f"sqlite:///{tmp_path / 'eiso.db'}"
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(upgrade_database, eiso_registry, url)
     prefix = f"eiso-kit-{secrets.token_hex(4)}:"
     settings = load_settings(
         env="test",
