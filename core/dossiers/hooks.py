@@ -52,6 +52,7 @@ from redis.exceptions import RedisError
 from eiso.core.dossiers.engine import TOPIC
 from eiso.core.plugins.activation import ActiveModules
 from eiso.core.plugins.declarations import DossierEvent
+from eiso.core.plugins.delivery_context import delivering
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
@@ -154,7 +155,8 @@ class HookRunner:
 
     async def _call(self, payload: DossierEvent) -> None:
         self.called += 1
-        await self.registry.dispatch_dossier_event(payload, {self.module})
+        with delivering(self.resources):  # the SDK's event readers read through them
+            await self.registry.dispatch_dossier_event(payload, {self.module})
 
     def _deferred_key(self, province_id: int | None = None) -> str:
         """The provinces with events kept for the hook, or one province's (by outbox id)."""

@@ -28,7 +28,9 @@ PROJECT = "eiso"
 #      (clock stops, extensions, supplements per stage).
 #      ModuleInfo.dossier_events: a hook hears its own module's procedures unless it asks for
 #      "all" (before 1.3 it heard every dossier of the provinces that enabled it).
-CORE_API_VERSION = "1.3"
+# 1.4: the event readers a hook calls with its event: dossier_contact (ApplicantContact),
+#      dossier_slip (SlipFile), module_config.
+CORE_API_VERSION = "1.4"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -230,3 +232,44 @@ class DossierRecord(_Frozen):
     received_at: dt.datetime
     finished_at: dt.datetime
     sector_data: dict[str, Any] = Field(default_factory=dict)
+
+
+def _masked(value: str | None) -> str | None:
+    return None if value is None else "***"
+
+
+class ApplicantContact(_Frozen):
+    """How to reach a dossier's applicant (`dossier_contact`): personal data, for a module that
+    tells the applicant something. Its `repr` (what a log line or a traceback would show) masks
+    every value; never log the fields themselves. Since core API 1.4."""
+
+    full_name: str | None = None  # a person's name, or None for an organisation
+    organisation: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={_masked(getattr(self, name))!r}" for name in type(self).model_fields
+        )
+        return f"ApplicantContact({shown})"
+
+    __str__ = __repr__
+
+    @property
+    def addressee(self) -> str | None:
+        """The name to address: the person's, else the organisation's."""
+        return self.full_name or self.organisation
+
+
+class SlipFile(_Frozen):
+    """A slip of a dossier as issued, rendered (`dossier_slip`): e.g. slip 04, the apology, as
+    a PDF to attach to an e-mail. Since core API 1.4."""
+
+    number: int
+    body: bytes
+    media_type: str
+    filename: str
+
+    def __repr__(self) -> str:
+        return f"SlipFile(number={self.number}, filename={self.filename!r}, {len(self.body)} bytes)"
