@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -12,6 +13,12 @@ import aiosmtplib
 from eiso.core.sdk import SlipFile
 from eiso.plugins.notifications.config import EmailSettings
 from eiso.plugins.notifications.errors import SendError
+
+
+# SMTP line endings; headers folded only past 998 characters: Python's folder splits a
+# Vietnamese subject into encoded words at a space and loses that space on decoding
+# ("trả kết" → "trảkết"), so a subject stays one encoded word.
+POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 def build(
@@ -61,9 +68,12 @@ def _error(error: Exception) -> SendError:
 async def send(settings: EmailSettings, message: EmailMessage, timeout: float) -> None:
     """Send through the province's server; `SendError` when it did not take the message."""
     smtp = settings.smtp
+    raw = message.as_bytes(policy=POLICY)
     try:
         await aiosmtplib.send(
-            message,
+            raw,
+            sender=settings.sender,
+            recipients=[str(message["To"])],
             hostname=smtp.host,
             port=smtp.port,
             username=smtp.username,
