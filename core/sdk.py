@@ -1,6 +1,7 @@
-"""The public surface a module codes against: the `hookimpl` marker, the data it returns, and
-the readers the core offers a module (`finished_dossiers` for a resolver; `dossier_contact`,
-`dossier_slip` and `module_config` for a dossier event hook).
+"""The public surface a module codes against: the `hookimpl` marker, the data it returns, the
+caller a resolver sees (`Caller`), and what the core offers a module: `finished_dossiers` (its
+register), `module_store` (its own keys and counters per province), and the readers a dossier
+event hook calls with its event (`dossier_contact`, `dossier_slip`, `module_config`).
 
 A module (bundled in `plugins/` or a vendor's own distribution) imports this module and
 nothing else of eiso. Everything here is covered by the core API version `CORE_API_VERSION`:
@@ -11,10 +12,12 @@ a module declares the range it supports in `ModuleInfo.core_api`. The declaratio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
+from eiso.core.auth.principal import Role
 from eiso.core.dossiers import module_readers
 from eiso.core.dossiers.register import finished_dossiers as run_finished_dossiers
+from eiso.core.errors import DomainError, Forbidden, Unauthenticated
 from eiso.core.plugins.declarations import (
     CORE_API_VERSION,
     ApplicantContact,
@@ -34,10 +37,60 @@ from eiso.core.plugins.declarations import (
     UniqueField,
     hookimpl,
 )
+from eiso.core.plugins.storage import JSONValue, ModuleStore, hook_resources
+from eiso.core.resources import Resources
+
+
+class CallerPrincipal(Protocol):
+    """Who is calling (`Caller.principal`): an account of a province or agency, a national
+    administrator (no province), or an integration client (no roles, OAuth `scopes`)."""
+
+    @property
+    def subject(self) -> str: ...  # the account's or client's subject
+
+    @property
+    def roles(self) -> frozenset[Role]: ...  # empty for an integration client
+
+    @property
+    def scopes(self) -> frozenset[str]: ...  # a client's OAuth scopes
+
+    @property
+    def client_id(self) -> str | None: ...
+
+    @property
+    def province_id(self) -> int | None: ...  # None: national (or no province)
+
+    @property
+    def agency_id(self) -> int | None: ...  # None: not bound to one agency
+
+    def has_role(self, *roles: Role) -> bool: ...
+
+
+@runtime_checkable
+class Caller(Protocol):
+    """What a resolver holds as `info.context`: the caller (`principal`, None when anonymous)
+    and the process's `resources` (what `finished_dossiers` and `module_store` use)."""
+
+    @property
+    def principal(self) -> CallerPrincipal | None: ...
+
+    @property
+    def resources(self) -> Resources: ...
+
+
+class HasCaller(Protocol):
+    """A Strawberry `info` (its `.context` is the `Caller`)."""
+
+    @property
+    def context(self) -> Caller: ...
+
+
+def _caller(source: Caller | HasCaller) -> Caller:
+    return source if isinstance(source, Caller) else source.context
 
 
 async def finished_dossiers(
-    caller: Any, procedure_codes: Sequence[str], *, first: int = 50
+    caller: Caller | HasCaller, procedure_codes: Sequence[str], *, first: int = 50
 ) -> list[DossierRecord]:
     """The processed and returned dossiers of `procedure_codes` that the caller's tenant scope
     shows (an agency's officers: their agency), newest first, at most `first` (1-100): a
@@ -48,9 +101,12 @@ async def finished_dossiers(
     `.principal` and the process's `.resources`. A Strawberry `info` itself, which modules
     written for core API 1.1 pass, is read through its `.context`. Since core API 1.1; takes the
     caller since 1.2."""
-    context = caller if hasattr(caller, "principal") else caller.context
+    context = _caller(caller)
     rows = await run_finished_dossiers(
-        context.resources, context.principal, tuple(procedure_codes), first
+        context.resources,
+        context.principal,  # type: ignore[arg-type]  # the core's Principal behind the protocol
+        tuple(procedure_codes),
+        first,
     )
     return [DossierRecord(**row) for row in rows]
 
@@ -89,20 +145,71 @@ async def module_config(event: DossierEvent, module: str) -> dict[str, Any]:
     return await module_readers.config_of(event.province_id, module)
 
 
+def module_store(
+    source: Caller | HasCaller | DossierEvent, module: str, *, province_id: int | None = None
+) -> ModuleStore:
+    """The key-value and counter store of `module` for one province (since core API 1.4):
+
+    - in a resolver, `module_store(info.context, "my_module")`: the caller's province (a
+      national caller names it with `province_id=`; anyone else gets only their own);
+    - in `eiso_on_dossier_event`, `module_store(event, "my_module")`: the event's province
+      (while the hook runs, and in tasks it starts).
+
+    The store is kept in the database (it survives restarts and Redis outages, the same for
+    every worker); no province sees another's keys. See docs/plugins.md, "Module storage"."""
+    if isinstance(source, DossierEvent):
+        resources = hook_resources.get()
+        if resources is None:
+            raise DomainError(
+                "module_store(event, ...) works while eiso delivers the event to a hook",
+                "module_store(event, ...) chỉ dùng được khi hook đang nhận sự kiện",
+            )
+        if province_id is not None and province_id != source.province_id:
+            raise Forbidden(
+                "a hook's store is the event's province",
+                "Kho dữ liệu của hook là của tỉnh phát sinh sự kiện",
+            )
+        return ModuleStore(resources, source.province_id, module)
+    caller = _caller(source)
+    principal = caller.principal
+    if principal is None:
+        raise Unauthenticated("sign in to use a module's store", "Cần đăng nhập")
+    own = principal.province_id
+    if own is not None and province_id not in (None, own):
+        raise Forbidden(
+            "a caller reaches its own province's store only",
+            "Chỉ được dùng kho dữ liệu của tỉnh mình",
+        )
+    chosen = own if own is not None else province_id
+    if chosen is None:
+        raise DomainError(
+            "a national caller names the province: module_store(..., province_id=...)",
+            "Người dùng cấp quốc gia cần chỉ rõ tỉnh (province_id)",
+            field="provinceId",
+        )
+    return ModuleStore(caller.resources, chosen, module)
+
+
 __all__ = [
     "CORE_API_VERSION",
     "ApplicantContact",
+    "Caller",
+    "CallerPrincipal",
     "CountingRules",
     "DossierComponent",
     "DossierEvent",
     "DossierRecord",
     "Extension",
     "Fee",
+    "HasCaller",
+    "JSONValue",
     "LegalBasis",
     "LocalizedText",
     "ModuleInfo",
+    "ModuleStore",
     "Procedure",
     "SlipFile",
+    "Role",
     "Step",
     "TimeLimit",
     "UniqueField",
@@ -111,4 +218,5 @@ __all__ = [
     "finished_dossiers",
     "hookimpl",
     "module_config",
+    "module_store",
 ]

@@ -110,3 +110,21 @@ def sms_api() -> Iterator[SmsApi]:
         api.server.shutdown()
         api.server.server_close()
         thread.join(timeout=10)
+
+
+class MemoryBook:
+    """A `DeliveryBook` in memory, for the module's unit tests (the module keeps its own in
+    the SDK's store: `eiso.plugins.notifications.store`)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, object] = {}
+
+    async def claim(self, event, delivery) -> bool:
+        if delivery.key in self.rows:
+            return False
+        delivery.ref = delivery.key
+        self.rows[delivery.key] = delivery
+        return True
+
+    async def save(self, event, delivery) -> None:
+        self.rows[delivery.ref] = delivery

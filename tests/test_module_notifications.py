@@ -21,8 +21,7 @@ from eiso.plugins.notifications.messages import compose
 from eiso.plugins.notifications.privacy import mask_email, mask_phone
 from eiso.plugins.notifications.retry import delays, with_retries
 from eiso.plugins.notifications.sms import HttpJsonSmsProvider, LogSmsProvider, Sms
-from eiso.plugins.notifications.store import MemoryBook
-from tests.notifications_support import SmsApi, SmtpServer, sms_api, smtp_server
+from tests.notifications_support import MemoryBook, SmsApi, SmtpServer, sms_api, smtp_server
 from tests.sector_support import assert_loads_through_entry_point
 
 __all__ = ["sms_api", "smtp_server"]  # fixtures

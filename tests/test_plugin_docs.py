@@ -99,7 +99,17 @@ def test_every_public_sdk_name_is_documented():
     missing = [name for name in sdk.__all__ if f"`{name}" not in DOCS]
     assert not missing, f"docs/plugins.md does not name {missing}"
     public = {n for n in vars(sdk) if not n.startswith("_") and n not in {"annotations"}}
-    imported_helpers = {"Any", "Sequence", "run_finished_dossiers"}
+    imported_helpers = {
+        "Sequence",
+        "Protocol",
+        "runtime_checkable",
+        "run_finished_dossiers",
+        "DomainError",
+        "Forbidden",
+        "Unauthenticated",
+        "hook_resources",
+        "Resources",
+    }
     assert public - imported_helpers == set(sdk.__all__), "list every public name in __all__"
 
 

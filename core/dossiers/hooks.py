@@ -52,8 +52,8 @@ from redis.exceptions import RedisError
 from eiso.core.dossiers.engine import TOPIC
 from eiso.core.plugins.activation import ActiveModules
 from eiso.core.plugins.declarations import DossierEvent
-from eiso.core.plugins.delivery_context import delivering
 from eiso.core.plugins.registry import PluginRegistry
+from eiso.core.plugins.storage import delivering_with
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.lease import Lease
@@ -155,7 +155,7 @@ class HookRunner:
 
     async def _call(self, payload: DossierEvent) -> None:
         self.called += 1
-        with delivering(self.resources):  # the SDK's event readers read through them
+        with delivering_with(self.resources):  # the hook's module_store(event, ...)
             await self.registry.dispatch_dossier_event(payload, {self.module})
 
     def _deferred_key(self, province_id: int | None = None) -> str:

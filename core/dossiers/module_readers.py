@@ -1,7 +1,7 @@
 """What a module's dossier event hook may read about the event's dossier, through the SDK
 (`eiso.core.sdk.dossier_contact`, `dossier_slip`, `module_config`): always in the event's own
 province (the tenant scope of the province that committed the transition), with the resources
-of the hook delivery in progress (core/plugins/delivery_context.py).
+of the hook delivery in progress (`hook_resources`, core/plugins/storage.py).
 
 The applicant's contact is personal data: a module gets it to reach the applicant, and must
 keep it out of its logs (eiso's own never carry it)."""
@@ -14,10 +14,22 @@ from sqlmodel import col, select
 
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.slips import service as slips
-from eiso.core.errors import NotFound
-from eiso.core.plugins.delivery_context import current_resources
+from eiso.core.errors import DomainError, NotFound
+from eiso.core.plugins.storage import hook_resources
+from eiso.core.resources import Resources
 from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
+
+
+def current_resources() -> Resources:
+    """The resources of the delivery in progress; a clear error outside a hook call."""
+    resources = hook_resources.get()
+    if resources is None:
+        raise DomainError(
+            "the SDK's event readers work while eiso delivers the event to a hook",
+            "Chỉ đọc được dữ liệu của sự kiện khi hook đang nhận sự kiện",
+        )
+    return resources
 
 
 async def applicant_of(province_id: int, dossier_id: int) -> dict[str, Any]:

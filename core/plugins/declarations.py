@@ -28,7 +28,9 @@ PROJECT = "eiso"
 #      (clock stops, extensions, supplements per stage).
 #      ModuleInfo.dossier_events: a hook hears its own module's procedures unless it asks for
 #      "all" (before 1.3 it heard every dossier of the provinces that enabled it).
-# 1.4: the event readers a hook calls with its event: dossier_contact (ApplicantContact),
+# 1.4: module_store (a module's keys and counters per province), the Caller and
+#      CallerPrincipal protocols, Role, ModuleInfo.migrations (a module's own tables).
+#      The event readers a hook calls with its event: dossier_contact (ApplicantContact),
 #      dossier_slip (SlipFile), module_config.
 CORE_API_VERSION = "1.4"
 

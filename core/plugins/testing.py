@@ -36,6 +36,7 @@ import pytest_asyncio
 from eiso.core.auth.authenticator import Caller
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.plugins.registry import PluginRegistry
+from eiso.core.plugins.storage import ModuleStore
 from eiso.core.resources import Resources
 from eiso.tenants.scope import TenantScope
 
@@ -139,6 +140,12 @@ class TestProvince:
             "/graphql", json=body, headers=headers or self.headers(role)
         )
         return cast("dict[str, Any]", answer.json())
+
+    def store(self, module: str) -> ModuleStore:
+        """The province's store of `module` (`module_store`'s), to arrange or check what the
+        module keeps."""
+        assert self.resources is not None, "the kit's eiso_province builds the province"
+        return ModuleStore(self.resources, self.id, module)
 
     async def agency(
         self,

@@ -45,6 +45,7 @@ class Delivery:
     attempts: int = 0
     error: str | None = None
     updated_at: str = ""
+    ref: str = ""  # where the book keeps it
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,10 +57,10 @@ class Delivery:
 
 
 class DeliveryBook(Protocol):
-    """Where the module keeps its deliveries (per province): `claim` is true for the first
-    caller of a key only, for ever; `save` records a delivery's status."""
+    """Where the module keeps its deliveries (per province): `claim` records a new delivery
+    and is true for the first claim of its `key` only, for ever; `save` records its status."""
 
-    async def claim(self, event: DossierEvent, key: str) -> bool: ...
+    async def claim(self, event: DossierEvent, delivery: Delivery) -> bool: ...
 
     async def save(self, event: DossierEvent, delivery: Delivery) -> None: ...
 
@@ -109,17 +110,8 @@ def _now() -> str:
 async def _claimed(
     event: DossierEvent, book: DeliveryBook, channel: Channel, recipient: str, kind: str
 ) -> Delivery | None:
-    key = f"{event_id(event)}:{channel}"
-    if not await book.claim(event, key):
-        log.info(
-            "notification %s of dossier %s (%s) already handled, not sent again",
-            channel,
-            event.dossier_code,
-            kind,
-        )
-        return None
     delivery = Delivery(
-        key=key,
+        key=f"{event_id(event)}:{channel}",
         province_id=event.province_id,
         agency_id=event.agency_id,
         dossier_id=event.dossier_id,
@@ -130,7 +122,14 @@ async def _claimed(
         status="sending",
         updated_at=_now(),
     )
-    await book.save(event, delivery)
+    if not await book.claim(event, delivery):
+        log.info(
+            "notification %s of dossier %s (%s) already handled, not sent again",
+            channel,
+            event.dossier_code,
+            kind,
+        )
+        return None
     return delivery
 
 
