@@ -160,3 +160,48 @@ async def test_a_province_without_the_module_hears_nothing_and_has_no_field(
     assert smtp_server.inbox.messages == [] and sms_api.received == []
     refused = await province.graphql(DELIVERIES)
     assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
+    eiso_province, eiso_events, eiso_resources, eiso_registry, smtp_server: SmtpServer,
+    sms_api: SmsApi,
+):
+    """At-least-once delivery (a worker dying mid-hook, the relay's double send) and two
+    workers at the same moment: the store's add-once claim lets one message out per event
+    and channel."""
+    import asyncio
+
+    from sqlmodel import col, select
+
+    from eiso.core.dossiers.hooks import HookRunner
+    from eiso.core.plugins.activation import ActiveModules
+    from eiso.infra.outbox import OutboxEvent
+    from eiso.infra.stream_reader import StreamEvent
+    from eiso.tenants.scope import TenantScope
+
+    province = await eiso_province(
+        "notifications", "business_registration",
+        config={"notifications": settings(smtp_server, sms_api)},
+    )
+    agency = await province.agency()
+    await agency.adopt(PROCEDURE)
+    dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Mai Vàng"), APPLICANT)
+    async with eiso_resources.session(TenantScope.province(province.id)) as session:
+        (row,) = (
+            await session.execute(
+                select(OutboxEvent).where(col(OutboxEvent.agency_id) == agency.id)
+            )
+        ).scalars().all()
+    event = StreamEvent("0-1", row.id, row.topic, row.agency_id, row.payload)
+    runners = [
+        HookRunner(eiso_resources, eiso_registry, ActiveModules(eiso_registry), "notifications")
+        for _ in range(2)
+    ]
+    await asyncio.gather(*(r.deliver(event) for r in runners))  # two workers, one event
+    await runners[0].deliver(event)  # and once more, later
+    assert await eiso_events() == {"notifications": 1}  # the stream's own copy
+    mine = [m for m in smtp_server.inbox.messages if dossier.code in m["Subject"]]
+    assert len(mine) == 1
+    assert len([s for s in sms_api.received if dossier.code in s["text"]]) == 1
+    rows = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
+    assert len(rows["notifications"]["deliveries"]) == 2
