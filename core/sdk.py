@@ -123,8 +123,8 @@ async def dossier_contact(event: DossierEvent) -> ApplicantContact:
 async def dossier_slip(
     event: DossierEvent, number: int, *, module: str, fmt: str = "pdf"
 ) -> SlipFile:
-    """Slip `number` (01-06 of Circular 03/2025/TT-VPCP, Annex I, see docs/dossiers.md) of the event's dossier as
-    issued, rendered as `fmt` ("pdf" or "html"), printed for `module` (audited as
+    """Slip `number` (01-06 of Circular 03/2025/TT-VPCP, Annex I, see docs/dossiers.md) of the
+    event's dossier as issued, rendered as `fmt` ("pdf" or "html"), printed for `module` (audited as
     `module:<name>`). A slip the dossier's state has not issued answers `SLIP_NOT_AVAILABLE`.
     Call it inside `eiso_on_dossier_event`. Since core API 1.4."""
     rendered = await module_readers.slip_of(
@@ -208,8 +208,8 @@ __all__ = [
     "ModuleInfo",
     "ModuleStore",
     "Procedure",
-    "SlipFile",
     "Role",
+    "SlipFile",
     "Step",
     "TimeLimit",
     "UniqueField",

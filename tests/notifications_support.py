@@ -72,7 +72,7 @@ class SmsApi:
         api = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length))
                 api.headers.append({k.lower(): v for k, v in self.headers.items()})

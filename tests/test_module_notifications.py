@@ -100,7 +100,7 @@ def test_a_province_words_its_own_templates_and_unknown_placeholders_are_refused
     assert message.subject == "Đã có kết quả giải quyết hồ sơ HS-2"  # the default stays
     with pytest.raises(ValidationError, match="unknown placeholder citizen_id"):
         NotificationsConfig.model_validate({"templates": {"received": {"sms": "$citizen_id"}}})
-    with pytest.raises(ValidationError, match="sms.http is required"):
+    with pytest.raises(ValidationError, match=r"sms\.http is required"):
         NotificationsConfig.model_validate({"sms": {"provider": "http"}})
     with pytest.raises(ValidationError):
         NotificationsConfig.model_validate({"smtp_host": "x"})  # unknown keys are refused
@@ -164,7 +164,7 @@ async def test_email_reaches_a_real_smtp_server_with_slip_04_attached(smtp_serve
         (PDF,),
         "7:email",
     )
-    await mail.send(settings, message, timeout=5)
+    await mail.send(settings, message, seconds_left=5)
     (got,) = smtp_server.inbox.messages
     assert got["To"] == "lan.tran@example.vn"
     assert got["Subject"] == "Thư xin lỗi hồ sơ HS-1"
@@ -183,15 +183,15 @@ async def test_smtp_replies_are_sorted_into_retry_or_give_up(smtp_server: SmtpSe
     message = mail.build(settings, "an@example.vn", "S", "B")
     smtp_server.inbox.refuse = ["451 4.3.0 try again later"]
     with pytest.raises(SendError) as transient:
-        await mail.send(settings, message, timeout=5)
+        await mail.send(settings, message, seconds_left=5)
     assert (transient.value.code, transient.value.transient) == ("smtp_451", True)
     smtp_server.inbox.refuse = ["554 5.7.1 rejected"]
     with pytest.raises(SendError) as final:
-        await mail.send(settings, message, timeout=5)
+        await mail.send(settings, message, seconds_left=5)
     assert (final.value.code, final.value.transient) == ("smtp_554", False)
     closed = settings.model_copy(update={"smtp": settings.smtp.model_copy(update={"port": 1})})
     with pytest.raises(SendError) as unreachable:
-        await mail.send(closed, message, timeout=5)
+        await mail.send(closed, message, seconds_left=5)
     assert (unreachable.value.code, unreachable.value.transient) == ("smtp_unreachable", True)
 
 

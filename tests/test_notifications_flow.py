@@ -163,7 +163,11 @@ async def test_a_province_without_the_module_hears_nothing_and_has_no_field(
 
 
 async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
-    eiso_province, eiso_events, eiso_resources, eiso_registry, smtp_server: SmtpServer,
+    eiso_province,
+    eiso_events,
+    eiso_resources,
+    eiso_registry,
+    smtp_server: SmtpServer,
     sms_api: SmsApi,
 ):
     """At-least-once delivery (a worker dying mid-hook, the relay's double send) and two
@@ -180,7 +184,8 @@ async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
     from eiso.tenants.scope import TenantScope
 
     province = await eiso_province(
-        "notifications", "business_registration",
+        "notifications",
+        "business_registration",
         config={"notifications": settings(smtp_server, sms_api)},
     )
     agency = await province.agency()
@@ -188,10 +193,14 @@ async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
     dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Mai Vàng"), APPLICANT)
     async with eiso_resources.session(TenantScope.province(province.id)) as session:
         (row,) = (
-            await session.execute(
-                select(OutboxEvent).where(col(OutboxEvent.agency_id) == agency.id)
+            (
+                await session.execute(
+                    select(OutboxEvent).where(col(OutboxEvent.agency_id) == agency.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     event = StreamEvent("0-1", row.id, row.topic, row.agency_id, row.payload)
     runners = [
         HookRunner(eiso_resources, eiso_registry, ActiveModules(eiso_registry), "notifications")

@@ -61,11 +61,15 @@ async def deliver_when_redis_answers(eiso_events) -> dict[str, int]:
 
 
 async def test_redis_down_then_up_each_notification_leaves_once(
-    eiso_province, eiso_events, redis_server: RedisServer, smtp_server: SmtpServer,
+    eiso_province,
+    eiso_events,
+    redis_server: RedisServer,
+    smtp_server: SmtpServer,
     sms_api: SmsApi,
 ):
     province = await eiso_province(
-        "notifications", "business_registration",
+        "notifications",
+        "business_registration",
         config={"notifications": settings(smtp_server, sms_api)},
     )
     agency = await province.agency()

@@ -13,12 +13,11 @@ status of every message is kept per province in the module's storage and shown t
 
 from __future__ import annotations
 
-import strawberry
-
 from eiso.core.sdk import (
     DossierEvent,
     LocalizedText,
     ModuleInfo,
+    SlipFile,
     dossier_contact,
     dossier_slip,
     hookimpl,
@@ -70,7 +69,7 @@ async def eiso_on_dossier_event(event: DossierEvent) -> None:
         at=event.at,
     )
 
-    async def slip(number: int):  # noqa: ANN202 - the SDK's SlipFile
+    async def slip(number: int) -> SlipFile:
         return await dossier_slip(event, number, module=NAME)
 
     await deliver(event, config, contact, message, store.book(), slip)

@@ -1,11 +1,12 @@
-"""Cấu hình của mô-đun theo từng tỉnh / The per-province configuration (`ModuleInfo.config_model`):
-the sender, the SMTP server, the SMS provider, the templates and the retry policy. A province
-sets it when it enables the module:
+"""Cấu hình của mô-đun theo từng tỉnh / The per-province configuration
+(`ModuleInfo.config_model`): the sender, the SMTP server, the SMS provider, the templates and
+the retry policy. A province sets it when it enables the module:
 
     mutation { enableModule(module: "notifications", config: {
       office: "Bộ phận Một cửa UBND tỉnh Quảng Ninh",
       email: {sender: "motcua@quangninh.gov.vn", smtp: {host: "smtp.quangninh.gov.vn"}},
-      sms: {provider: "http", http: {url: "https://sms.example.vn/api/send", sender_id: "QUANGNINH"}}
+      sms: {provider: "http",
+            http: {url: "https://sms.example.vn/api/send", sender_id: "QUANGNINH"}}
     }) }
 
 eiso checks it with this model before storing it (`INVALID_CONFIG` naming the field); the hook

@@ -179,7 +179,7 @@ async def _email(
         return None
     try:
         attachments = (await slip(message.attach_slip),) if message.attach_slip else ()
-    except Exception as error:  # the slip could not be rendered: say so, send nothing
+    except Exception as error:  # noqa: BLE001 - any failure to render: recorded, nothing sent
         code = getattr(error, "code", None) or type(error).__name__
         return await _finish(event, book, delivery, False, 0, f"slip_{code}")
     email = mail.build(

@@ -14,7 +14,6 @@ from eiso.core.sdk import SlipFile
 from eiso.plugins.notifications.config import EmailSettings
 from eiso.plugins.notifications.errors import SendError
 
-
 # SMTP line endings; headers folded only past 998 characters: Python's folder splits a
 # Vietnamese subject into encoded words at a space and loses that space on decoding
 # ("trả kết" → "trảkết"), so a subject stays one encoded word.
@@ -65,7 +64,7 @@ def _error(error: Exception) -> SendError:
     return SendError(f"smtp_{type(error).__name__}", transient=True)
 
 
-async def send(settings: EmailSettings, message: EmailMessage, timeout: float) -> None:
+async def send(settings: EmailSettings, message: EmailMessage, seconds_left: float) -> None:
     """Send through the province's server; `SendError` when it did not take the message."""
     smtp = settings.smtp
     raw = message.as_bytes(policy=POLICY)
@@ -80,7 +79,7 @@ async def send(settings: EmailSettings, message: EmailMessage, timeout: float) -
             password=smtp.password.get_secret_value() if smtp.password else None,
             use_tls=smtp.security == "tls",
             start_tls=smtp.security == "starttls",
-            timeout=min(timeout, smtp.timeout_seconds),
+            timeout=min(seconds_left, smtp.timeout_seconds),
         )
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
         raise _error(error) from None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import httpx
 
@@ -29,7 +29,7 @@ class SmsProvider(Protocol):
 
     name: str
 
-    async def send(self, sms: Sms, timeout: float) -> None: ...
+    async def send(self, sms: Sms, seconds_left: float) -> None: ...
 
 
 class LogSmsProvider:
@@ -37,9 +37,9 @@ class LogSmsProvider:
     text) and keeps the last messages in memory (`sent`) for the developer's own checks."""
 
     name = "log"
-    sent: collections.deque[Sms] = collections.deque(maxlen=100)
+    sent: ClassVar[collections.deque[Sms]] = collections.deque(maxlen=100)
 
-    async def send(self, sms: Sms, timeout: float) -> None:
+    async def send(self, sms: Sms, seconds_left: float) -> None:
         type(self).sent.append(sms)
         log.info(
             "SMS not sent (log provider): reference %s, %d characters",
@@ -58,7 +58,7 @@ class HttpJsonSmsProvider:
     def __init__(self, settings: HttpSmsSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings, self.client = settings, client
 
-    async def send(self, sms: Sms, timeout: float) -> None:
+    async def send(self, sms: Sms, seconds_left: float) -> None:
         settings = self.settings
         headers = {"content-type": "application/json"}
         if settings.token is not None:
@@ -69,7 +69,7 @@ class HttpJsonSmsProvider:
             "sender": settings.sender_id,
             "reference": sms.reference,
         }
-        limit = min(timeout, settings.timeout_seconds)
+        limit = min(seconds_left, settings.timeout_seconds)
         try:
             if self.client is not None:
                 answer = await self.client.post(
