@@ -12,10 +12,10 @@ a module declares the range it supports in `ModuleInfo.core_api`. The declaratio
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from eiso.core.auth.principal import Role
-from eiso.core.dossiers import module_readers
+from eiso.core.dossiers import module_readers as _readers
 from eiso.core.dossiers.register import finished_dossiers as run_finished_dossiers
 from eiso.core.errors import DomainError, Forbidden, Unauthenticated
 from eiso.core.plugins.declarations import (
@@ -115,7 +115,7 @@ async def dossier_contact(event: DossierEvent) -> ApplicantContact:
     """The applicant's name, e-mail address and phone number of the event's dossier, read in the
     event's province. Call it inside `eiso_on_dossier_event` (the delivery gives it the
     process's database); personal data: never log it. Since core API 1.4."""
-    stored = await module_readers.applicant_of(event.province_id, event.dossier_id)
+    stored = await _readers.applicant_of(event.province_id, event.dossier_id)
     fields = ApplicantContact.model_fields
     return ApplicantContact(**{k: v for k, v in stored.items() if k in fields and v})
 
@@ -127,9 +127,7 @@ async def dossier_slip(
     event's dossier as issued, rendered as `fmt` ("pdf" or "html"), printed for `module` (audited as
     `module:<name>`). A slip the dossier's state has not issued answers `SLIP_NOT_AVAILABLE`.
     Call it inside `eiso_on_dossier_event`. Since core API 1.4."""
-    rendered = await module_readers.slip_of(
-        event.province_id, event.dossier_id, number, fmt, module
-    )
+    rendered = await _readers.slip_of(event.province_id, event.dossier_id, number, fmt, module)
     return SlipFile(
         number=number,
         body=rendered.body,
@@ -138,11 +136,11 @@ async def dossier_slip(
     )
 
 
-async def module_config(event: DossierEvent, module: str) -> dict[str, Any]:
+async def module_config(event: DossierEvent, module: str) -> dict[str, JSONValue]:
     """The configuration the event's province gave `module` when it enabled it (checked then
     by `ModuleInfo.config_model`; {} when none): validate it with your model again to get it
     typed. Call it inside `eiso_on_dossier_event`. Since core API 1.4."""
-    return await module_readers.config_of(event.province_id, module)
+    return await _readers.config_of(event.province_id, module)
 
 
 def module_store(

@@ -26,8 +26,8 @@ from eiso.core.sdk import (
 from eiso.plugins.notifications import store
 from eiso.plugins.notifications.config import NotificationsConfig
 from eiso.plugins.notifications.delivery import deliver
-from eiso.plugins.notifications.graphql import NotificationsQuery
 from eiso.plugins.notifications.messages import KIND_OF_ACTION, compose
+from eiso.plugins.notifications.schema import NotificationsQuery
 
 NAME = "notifications"
 VERSION = "0.1.0"
