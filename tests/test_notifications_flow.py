@@ -116,11 +116,11 @@ async def test_the_applicant_hears_of_each_step_once_by_email_and_sms(
     rows = answer["notifications"]["deliveries"]
     assert sorted((r["kind"], r["channel"], r["status"]) for r in rows) == sorted(
         (kind, channel, "SENT")
-        for kind in ("received", "supplement_requested", "apology", "result_ready")
+        for kind in ("RECEIVED", "SUPPLEMENT_REQUESTED", "APOLOGY", "RESULT_READY")
         for channel in ("EMAIL", "SMS")
     )
     assert {r["recipient"] for r in rows} == {"l***@example.vn", "*******678"}
-    assert sorted(r["attempts"] for r in rows if r["kind"] == "received") == [2, 2]
+    assert sorted(r["attempts"] for r in rows if r["kind"] == "RECEIVED") == [2, 2]
 
     mine = [r for r in caplog.records if not r.name.startswith("mail.log")]
     assert any(r.name == "eiso.plugins.notifications" for r in mine)
@@ -144,9 +144,19 @@ async def test_another_province_never_sees_the_deliveries(
     for role in ("officer", "leader", "province_admin"):
         answer = data_of(await other.graphql(DELIVERIES, {"c": dossier.code}, role=role))
         assert answer["notifications"]["deliveries"] == []
-    # the province's own administrator sees its agencies' deliveries
+    # the province's own administrator sees its agencies' deliveries; another agency of the
+    # province does not see this agency's
     own = data_of(await mine.graphql(DELIVERIES, {"c": dossier.code}, role="province_admin"))
     assert len(own["notifications"]["deliveries"]) == 2
+    neighbour = await mine.agency(name="Ủy ban nhân dân xã Bên Cạnh")
+    beside = data_of(await neighbour.graphql(DELIVERIES, {"c": dossier.code}))
+    assert beside["notifications"]["deliveries"] == []
+    # a national caller names no province: refused, with a stable code
+    national = await mine.graphql(DELIVERIES, role="national_admin")
+    assert national["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    # anonymous: the core schema only
+    anonymous = await mine.graphql(DELIVERIES, headers={"x-anonymous": "1"})
+    assert anonymous["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 async def test_a_province_without_the_module_hears_nothing_and_has_no_field(

@@ -17,6 +17,14 @@ class Channel(Enum):
     SMS = "sms"
 
 
+@strawberry.enum(name="NotificationsKind")
+class Kind(Enum):
+    RECEIVED = "received"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    APOLOGY = "apology"
+    RESULT_READY = "result_ready"
+
+
 @strawberry.enum(name="NotificationsStatus")
 class Status(Enum):
     SENDING = "sending"
@@ -27,9 +35,7 @@ class Status(Enum):
 @strawberry.type(name="NotificationsDelivery", description="Một thông báo đã gửi / One message.")
 class Delivery:
     dossier_code: str
-    kind: str = strawberry.field(
-        description="received, supplement_requested, apology or result_ready"
-    )
+    kind: Kind
     channel: Channel
     recipient: str = strawberry.field(description="The address or number, masked")
     status: Status
@@ -52,7 +58,7 @@ class NotificationsQuery:
         return [
             Delivery(
                 dossier_code=r.dossier_code,
-                kind=r.kind,
+                kind=Kind(r.kind),
                 channel=Channel(r.channel),
                 recipient=r.recipient,
                 status=Status(r.status),
