@@ -61,7 +61,7 @@ def test_the_module_loads_through_its_entry_point_and_hears_every_procedure():
 def test_messages_are_vietnamese_with_the_dossier_code_and_date():
     config = NotificationsConfig(office="Bộ phận Một cửa UBND xã Hòa Bình")
     message = compose(
-        Kind.received,
+        Kind.RECEIVED,
         config,
         addressee="Trần Thị Lan",
         dossier_code="HS-1",
@@ -80,7 +80,7 @@ def test_messages_are_vietnamese_with_the_dossier_code_and_date():
     )
     assert message.attach_slip is None
     apology = compose(
-        Kind.apology, config, addressee=None, dossier_code="HS-1", procedure_code="1.001612", at=AT
+        Kind.APOLOGY, config, addressee=None, dossier_code="HS-1", procedure_code="1.001612", at=AT
     )
     assert apology.attach_slip == 4 and "Kính gửi ông/bà," in apology.email
     assert "Mẫu số 04" in apology.email
@@ -94,7 +94,7 @@ def test_a_province_words_its_own_templates_and_unknown_placeholders_are_refused
         }
     )
     message = compose(
-        Kind.result_ready, config, addressee="An", dossier_code="HS-2", procedure_code="X", at=AT
+        Kind.RESULT_READY, config, addressee="An", dossier_code="HS-2", procedure_code="X", at=AT
     )
     assert message.sms == "Hồ sơ HS-2 xong. $0"
     assert message.subject == "Đã có kết quả giải quyết hồ sơ HS-2"  # the default stays
@@ -238,7 +238,7 @@ async def test_one_event_sends_once_per_channel_even_when_delivered_again(
     contact = ApplicantContact(full_name="Trần Thị Lan", email="lan@example.vn", phone="0912345678")
     apology = event("apology")
     message = compose(
-        Kind.apology,
+        Kind.APOLOGY,
         config,
         addressee=contact.addressee,
         dossier_code=apology.dossier_code,
@@ -274,7 +274,7 @@ async def test_a_failed_channel_is_recorded_and_the_other_still_goes(smtp_server
     config = _config(smtp_server)
     contact = ApplicantContact(full_name="An", email="an@example.vn", phone="0912345678")
     message = compose(
-        Kind.received, config, addressee="An", dossier_code="HS-1", procedure_code="X", at=AT
+        Kind.RECEIVED, config, addressee="An", dossier_code="HS-1", procedure_code="X", at=AT
     )
     smtp_server.inbox.refuse = ["550 5.1.1 no such user"]
 

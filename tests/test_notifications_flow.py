@@ -13,7 +13,7 @@ import logging
 import pytest
 from pypdf import PdfReader
 
-from eiso.core.plugins.testing import TestAgency, data_of
+from eiso.core.plugins.testing import TestAgency, TestProvince, data_of
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from tests.notifications_support import SmsApi, SmtpServer, sms_api, smtp_server
 
@@ -59,6 +59,19 @@ def settings(smtp: SmtpServer, api: SmsApi) -> dict:
     }
 
 
+async def notifying_agency(
+    eiso_province, smtp: SmtpServer, api: SmsApi
+) -> tuple[TestProvince, TestAgency]:
+    """A new province with the module on (set up for the test's servers) and the household
+    business procedure, and an agency of it offering that procedure."""
+    province = await eiso_province(
+        "notifications", "business_registration", config={"notifications": settings(smtp, api)}
+    )
+    agency = await province.agency()
+    await agency.adopt(PROCEDURE)
+    return province, agency
+
+
 async def through_the_lifecycle(agency: TestAgency, name: str = "Hộ kinh doanh Hoa Sen"):
     dossier = await agency.receive(PROCEDURE, data(name), APPLICANT)
     await agency.move(dossier, "requestSupplement", reason="Thiếu bản sao căn cước")
@@ -78,13 +91,7 @@ async def through_the_lifecycle(agency: TestAgency, name: str = "Hộ kinh doanh
 async def test_the_applicant_hears_of_each_step_once_by_email_and_sms(
     eiso_province, eiso_events, smtp_server: SmtpServer, sms_api: SmsApi, caplog
 ):
-    province = await eiso_province(
-        "notifications",
-        "business_registration",
-        config={"notifications": settings(smtp_server, sms_api)},
-    )
-    agency = await province.agency()
-    await agency.adopt(PROCEDURE)
+    _, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
     smtp_server.inbox.refuse = ["451 4.3.0 busy, try again"]  # the first send is retried
     sms_api.statuses = [503]
     # INFO: what production logs (a database driver's DEBUG lines echo its parameters)
@@ -132,11 +139,8 @@ async def test_the_applicant_hears_of_each_step_once_by_email_and_sms(
 async def test_another_province_never_sees_the_deliveries(
     eiso_province, eiso_events, smtp_server: SmtpServer, sms_api: SmsApi
 ):
-    config = {"notifications": settings(smtp_server, sms_api)}
-    mine = await eiso_province("notifications", "business_registration", config=config)
-    other = await eiso_province("notifications", "business_registration", config=config)
-    agency = await mine.agency()
-    await agency.adopt(PROCEDURE)
+    mine, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
+    other, _ = await notifying_agency(eiso_province, smtp_server, sms_api)
     dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Sen Vàng"), APPLICANT)
     await eiso_events()
     seen = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
@@ -193,13 +197,7 @@ async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
     from eiso.infra.stream_reader import StreamEvent
     from eiso.tenants.scope import TenantScope
 
-    province = await eiso_province(
-        "notifications",
-        "business_registration",
-        config={"notifications": settings(smtp_server, sms_api)},
-    )
-    agency = await province.agency()
-    await agency.adopt(PROCEDURE)
+    province, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
     dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Mai Vàng"), APPLICANT)
     async with eiso_resources.session(TenantScope.province(province.id)) as session:
         (row,) = (

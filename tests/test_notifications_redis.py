@@ -18,7 +18,7 @@ from eiso.core.plugins.testing import data_of
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from tests.notifications_support import SmsApi, SmtpServer, sms_api, smtp_server
-from tests.test_notifications_flow import APPLICANT, DELIVERIES, PROCEDURE, data, settings
+from tests.test_notifications_flow import APPLICANT, DELIVERIES, PROCEDURE, data, notifying_agency
 from tests.test_redis_outage import RedisServer, redis_server
 
 __all__ = ["redis_server", "sms_api", "smtp_server"]  # fixtures
@@ -67,13 +67,7 @@ async def test_redis_down_then_up_each_notification_leaves_once(
     smtp_server: SmtpServer,
     sms_api: SmsApi,
 ):
-    province = await eiso_province(
-        "notifications",
-        "business_registration",
-        config={"notifications": settings(smtp_server, sms_api)},
-    )
-    agency = await province.agency()
-    await agency.adopt(PROCEDURE)
+    _, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
     before = await agency.receive(PROCEDURE, data("Hộ kinh doanh Trước"), APPLICANT)
     assert await eiso_events() == {"notifications": 1}
 

@@ -24,12 +24,12 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class Kind(str, Enum):
-    """The events an applicant is told of."""
+    """The events an applicant is told of (GraphQL `NotificationsKind`)."""
 
-    received = "received"  # tiếp nhận hồ sơ (status 2)
-    supplement_requested = "supplement_requested"  # yêu cầu bổ sung (status 5)
-    apology = "apology"  # xin lỗi, hẹn lại ngày trả (slip 04 attached)
-    result_ready = "result_ready"  # đã có kết quả (status 9)
+    RECEIVED = "received"  # tiếp nhận hồ sơ (status 2)
+    SUPPLEMENT_REQUESTED = "supplement_requested"  # yêu cầu bổ sung (status 5)
+    APOLOGY = "apology"  # xin lỗi, hẹn lại ngày trả (slip 04 attached)
+    RESULT_READY = "result_ready"  # đã có kết quả (status 9)
 
 
 # The placeholders a template may use (string.Template: `$dossier_code` or `${dossier_code}`).

@@ -17,16 +17,16 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # `DossierEvent.data["action"]` → what the applicant is told.
 KIND_OF_ACTION: dict[str, Kind] = {
-    "received": Kind.received,  # at the counter, or an online dossier accepted (status 2)
-    "supplement_requested": Kind.supplement_requested,  # status 5
-    "apology": Kind.apology,  # the new appointment, slip 04 (Circular 03/2025/TT-VPCP, Annex I)
-    "processed": Kind.result_ready,  # status 9: the result waits at the counter
+    "received": Kind.RECEIVED,  # at the counter, or an online dossier accepted (status 2)
+    "supplement_requested": Kind.SUPPLEMENT_REQUESTED,  # status 5
+    "apology": Kind.APOLOGY,  # the new appointment, slip 04 (Circular 03/2025/TT-VPCP, Annex I)
+    "processed": Kind.RESULT_READY,  # status 9: the result waits at the counter
 }
 
 SIGNATURE = "\n\nTrân trọng,\n$office\n(Thư tự động, xin đừng trả lời thư này.)"
 
 DEFAULTS: dict[Kind, Template] = {
-    Kind.received: Template(
+    Kind.RECEIVED: Template(
         subject="Hồ sơ $dossier_code đã được tiếp nhận",
         email=(
             "Kính gửi $addressee,\n\n"
@@ -36,7 +36,7 @@ DEFAULTS: dict[Kind, Template] = {
         ),
         sms="$office: da tiep nhan ho so so $dossier_code ngay $date.",
     ),
-    Kind.supplement_requested: Template(
+    Kind.SUPPLEMENT_REQUESTED: Template(
         subject="Hồ sơ $dossier_code cần bổ sung, hoàn thiện",
         email=(
             "Kính gửi $addressee,\n\n"
@@ -48,7 +48,7 @@ DEFAULTS: dict[Kind, Template] = {
         sms="$office: ho so $dossier_code can bo sung, hoan thien. De nghi lien he bo phan "
         "mot cua de biet chi tiet.",
     ),
-    Kind.apology: Template(
+    Kind.APOLOGY: Template(
         subject="Thư xin lỗi và hẹn lại ngày trả kết quả hồ sơ $dossier_code",
         email=(
             "Kính gửi $addressee,\n\n"
@@ -59,7 +59,7 @@ DEFAULTS: dict[Kind, Template] = {
         sms="$office: xin loi ong/ba vi ho so $dossier_code cham tra ket qua. Ngay hen moi "
         "ghi tren Phieu xin loi (Mau 04) gui qua thu dien tu hoac nhan tai bo phan mot cua.",
     ),
-    Kind.result_ready: Template(
+    Kind.RESULT_READY: Template(
         subject="Đã có kết quả giải quyết hồ sơ $dossier_code",
         email=(
             "Kính gửi $addressee,\n\n"
@@ -118,5 +118,5 @@ def compose(
         subject=render("subject"),
         email=render("email"),
         sms=ascii_fold(sms) if config.sms.ascii_only else sms,
-        attach_slip=4 if kind is Kind.apology else None,
+        attach_slip=4 if kind is Kind.APOLOGY else None,
     )

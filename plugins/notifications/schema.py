@@ -9,20 +9,15 @@ from enum import Enum
 import strawberry
 
 from eiso.plugins.notifications import store
+from eiso.plugins.notifications.config import Kind
+
+strawberry.enum(Kind, name="NotificationsKind")
 
 
 @strawberry.enum(name="NotificationsChannel")
 class Channel(Enum):
     EMAIL = "email"
     SMS = "sms"
-
-
-@strawberry.enum(name="NotificationsKind")
-class Kind(Enum):
-    RECEIVED = "received"
-    SUPPLEMENT_REQUESTED = "supplement_requested"
-    APOLOGY = "apology"
-    RESULT_READY = "result_ready"
 
 
 @strawberry.enum(name="NotificationsStatus")
