@@ -286,3 +286,30 @@ async def test_a_failed_channel_is_recorded_and_the_other_still_goes(smtp_server
     assert (by_channel["email"].status, by_channel["email"].error) == ("failed", "smtp_550")
     assert by_channel["sms"].status == "sent"
     assert Delivery.from_dict(by_channel["email"].to_dict()) == by_channel["email"]
+
+
+@pytest.mark.parametrize(
+    "address", ["a@b.vn, c@d.vn", "Lan <lan@x.vn>", "lan@x.vn\r\nBcc: z@x.vn", "@x.vn"]
+)
+def test_an_address_that_is_not_one_mailbox_is_refused_without_quoting_it(address):
+    settings = NotificationsConfig.model_validate(
+        {"email": {"sender": "s@x.vn", "smtp": {"host": "127.0.0.1"}}}
+    ).email
+    assert settings is not None
+    with pytest.raises(SendError) as refused:
+        mail.build(settings, address, "S", "B")
+    assert (refused.value.code, refused.value.transient) == ("email_address_invalid", False)
+    assert address not in str(refused.value)
+
+
+async def test_the_event_readers_work_only_while_an_event_is_delivered():
+    from eiso.core.errors import DomainError
+    from eiso.core.sdk import dossier_contact, dossier_slip, module_config
+
+    for read in (
+        dossier_contact(event()),
+        dossier_slip(event(), 4, module="notifications"),
+        module_config(event(), "notifications"),
+    ):
+        with pytest.raises(DomainError, match="hook"):
+            await read

@@ -13,6 +13,10 @@ status of every message is kept per province in the module's storage and shown t
 
 from __future__ import annotations
 
+import logging
+
+from pydantic import ValidationError
+
 from eiso.core.sdk import (
     DossierEvent,
     LocalizedText,
@@ -31,6 +35,7 @@ from eiso.plugins.notifications.schema import NotificationsQuery
 
 NAME = "notifications"
 VERSION = "0.1.0"
+log = logging.getLogger("eiso.plugins.notifications")
 
 
 @hookimpl
@@ -54,7 +59,12 @@ async def eiso_on_dossier_event(event: DossierEvent) -> None:
     kind = KIND_OF_ACTION.get(str(event.data.get("action")))
     if kind is None:
         return
-    config = NotificationsConfig.model_validate(await module_config(event, NAME))
+    try:
+        config = NotificationsConfig.model_validate(await module_config(event, NAME))
+    except ValidationError as error:  # stored under an older model: say where, not what
+        where = sorted({".".join(map(str, e["loc"])) for e in error.errors()})
+        log.error("province %s: notifications settings invalid at %s", event.province_id, where)
+        return
     if kind not in config.events:
         return
     contact = await dossier_contact(event)

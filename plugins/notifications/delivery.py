@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 from eiso.core.sdk import ApplicantContact, DossierEvent, SlipFile
 from eiso.plugins.notifications import mail
 from eiso.plugins.notifications.config import NotificationsConfig
+from eiso.plugins.notifications.errors import SendError
 from eiso.plugins.notifications.messages import Message
 from eiso.plugins.notifications.privacy import mask_email, mask_phone
 from eiso.plugins.notifications.retry import with_retries
@@ -182,9 +183,12 @@ async def _email(
     except Exception as error:  # noqa: BLE001 - any failure to render: recorded, nothing sent
         code = getattr(error, "code", None) or type(error).__name__
         return await _finish(event, book, delivery, False, 0, f"slip_{code}")
-    email = mail.build(
-        config.email, address, message.subject, message.email, attachments, delivery.key
-    )
+    try:
+        email = mail.build(
+            config.email, address, message.subject, message.email, attachments, delivery.key
+        )
+    except SendError as refused:
+        return await _finish(event, book, delivery, False, 0, refused.code)
 
     async def attempt(left: float) -> None:
         await senders.email(config.email, email, left)

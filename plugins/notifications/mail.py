@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.errors
 import email.policy
 import ssl
 from email.headerregistry import Address
@@ -28,10 +29,17 @@ def build(
     attachments: tuple[SlipFile, ...] = (),
     reference: str = "",
 ) -> EmailMessage:
-    """The message: UTF-8 plain text, the slips attached (a PDF each)."""
+    """The message: UTF-8 plain text, the slips attached (a PDF each). An address that is not
+    one mailbox (a list, a display name, a header break) is refused, without quoting it."""
+    try:
+        mailbox = Address(addr_spec=to)
+    except (ValueError, IndexError, TypeError, email.errors.MessageError):
+        raise SendError("email_address_invalid", transient=False) from None
+    if mailbox.addr_spec != to or any(c in to for c in ',;<>\r\n"') or not mailbox.domain:
+        raise SendError("email_address_invalid", transient=False)
     message = EmailMessage()
     message["From"] = formataddr((settings.sender_name, settings.sender))
-    message["To"] = to
+    message["To"] = mailbox.addr_spec
     message["Subject"] = subject
     if settings.reply_to:
         message["Reply-To"] = settings.reply_to
