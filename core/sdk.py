@@ -39,6 +39,7 @@ from eiso.core.plugins.declarations import (
 )
 from eiso.core.plugins.storage import JSONValue, ModuleStore, hook_resources
 from eiso.core.resources import Resources
+from eiso.infra.rls import MigrationOp, enable_tenant_rls, province_predicate
 
 
 class CallerPrincipal(Protocol):
@@ -213,8 +214,23 @@ __all__ = [
     "UniqueField",
     "dossier_contact",
     "dossier_slip",
+    "enable_row_level_security",
     "finished_dossiers",
     "hookimpl",
     "module_config",
     "module_store",
 ]
+
+
+def enable_row_level_security(
+    op: MigrationOp, table: str, *, agency_column: str | None = None
+) -> None:
+    """In a module's migration (`ModuleInfo.migrations`): give `table` eiso's tenant isolation
+    on PostgreSQL (a no-op on SQLite) and grant the application's role its rows. The table has
+    a `province_id` column (the province's rows: seen by the province, its agencies and the
+    nation) and, with `agency_column`, an agency column (then an agency's callers see only
+    their agency's rows). `op` is `alembic.op`. Since core API 1.4."""
+    if agency_column is None:
+        enable_tenant_rls(op, table, predicate=province_predicate())
+    else:
+        enable_tenant_rls(op, table, agency_column=agency_column)

@@ -127,18 +127,28 @@ class Database:
             await self._drop()
 
 
-async def create_database(kind: str, tmp_path_factory) -> Database:
+def _upgrade(owner_url: str, app_url: str | None = None) -> None:
+    """The core's migrations, then the installed modules' own tables (`eiso db upgrade`)."""
+    from eiso.core.plugins.registry import PluginRegistry
+    from eiso.core.plugins.tables import upgrade_database
+
+    upgrade_database(PluginRegistry.load(None), owner_url, app_url)
+
+
+async def create_database(kind: str, tmp_path_factory, modules: bool = True) -> Database:
+    """A new migrated database; `modules=False`: the core's migrations only."""
+    upgrade = _upgrade if modules else migrate.upgrade
     if kind == "sqlite":
         path = tmp_path_factory.mktemp("db") / "eiso.db"
         url = f"sqlite:///{path}"
-        await asyncio.to_thread(migrate.upgrade, url)
+        await asyncio.to_thread(upgrade, url)
         return Database(url, url)
     name = f"eiso_test_{secrets.token_hex(6)}"
     await _ensure_app_role()
     await _pg_admin(f'CREATE DATABASE "{name}"')
     owner_url = _with_database(PG_ADMIN_URL, name)
     app_url = _with_database(PG_ADMIN_URL, name, user=APP_ROLE)
-    await asyncio.to_thread(migrate.upgrade, owner_url, app_url)
+    await asyncio.to_thread(upgrade, owner_url, app_url)
 
     async def drop() -> None:
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

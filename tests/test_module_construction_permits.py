@@ -150,6 +150,10 @@ async def test_the_register_shows_only_my_agencys_finished_permits(app, resource
     issued = (await mine(register))["data"]["constructionPermits"]["issuedPermits"]
     assert [p["address"] for p in issued] == [GOOD["address"]]
     assert (await other(register))["data"]["constructionPermits"]["issuedPermits"] == []
+    # The same register under the one naming rule (a root field, no namespace).
+    flat = "{ constructionPermitsIssuedPermits { dossierCode address issuedAt } }"
+    assert (await mine(flat))["data"]["constructionPermitsIssuedPermits"] == issued
+    assert (await other(flat))["data"]["constructionPermitsIssuedPermits"] == []
     assert error_of(
         await mine("{ constructionPermits { issuedPermits(first: 0) { address } } }")
     ) == ("BAD_INPUT", "first")

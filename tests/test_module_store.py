@@ -8,6 +8,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import pathlib
+import re
+import sys
+import types
 
 import pytest
 from sqlalchemy import text
@@ -264,3 +268,30 @@ async def test_a_hook_counts_per_province_through_the_store(resources):
     assert await second.get_many(keys) == dict.fromkeys(keys, 1)
     assert len(await first.keys("seen:")) == 4 and len(await second.keys("seen:")) == 2
     assert counting.repeats == 0
+
+
+def storage_examples() -> str:
+    """The python blocks of docs/plugins.md's "Module storage" section."""
+    docs = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "plugins.md").read_text()
+    start = docs.index("\n## Module storage\n")
+    section = docs[start : docs.index("\n## ", start + 1)]
+    return "\n".join(re.findall(r"```python\n(.*?)```", section, re.DOTALL))
+
+
+async def test_the_documented_storage_examples_work(resources, two_tenants):  # noqa: F811
+    (p1, a1, _), (p2, _, _) = two_tenants
+    module = types.ModuleType("docs_storage_example")
+    sys.modules[module.__name__] = module  # Strawberry resolves annotations through it
+    exec(compile(storage_examples(), "docs/plugins.md:storage", "exec"), module.__dict__)  # noqa: S102 - our own docs
+    hook = module.__dict__["eiso_on_dossier_event"]
+    event = event_of(p1, a1).model_copy(update={"data": {"action": "received", "outbox_id": 41}})
+    assert (event.action, event.outbox_id) == ("received", 41)
+    with delivering_with(resources):
+        await hook(event)
+        await hook(event)  # a redelivery: counted once
+    store = ModuleStore(resources, p1, "household")
+    assert await store.get(f"status:{event.to_status}") == 1
+    await store.set("issued", 7)
+    resolver = module.__dict__["HouseholdQuery"].certificates_issued
+    assert await resolver(None, Info(Context(resources, officer(p1, a1)))) == 7
+    assert await resolver(None, Info(Context(resources, officer(p2)))) == 0

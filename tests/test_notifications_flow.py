@@ -24,8 +24,8 @@ QUICK = {"attempts": 3, "first_delay_seconds": 0.01, "max_delay_seconds": 0.02}
 APPLICANT = {"fullName": "Trần Thị Lan", "email": "lan.tran@example.vn", "phone": "0912345678"}
 PERSONAL = ("Trần", "Thị Lan", "lan.tran", "0912345678", "345678")
 DELIVERIES = (
-    "query($c: String) { notifications { deliveries(dossierCode: $c) "
-    "{ dossierCode kind channel recipient status attempts error } } }"
+    "query($c: String) { notificationsDeliveries(dossierCode: $c) "
+    "{ dossierCode kind channel recipient status attempts error } }"
 )
 
 
@@ -120,7 +120,7 @@ async def test_the_applicant_hears_of_each_step_once_by_email_and_sms(
     assert all(dossier.code in s["text"] for s in sms_api.received)
 
     answer = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
-    rows = answer["notifications"]["deliveries"]
+    rows = answer["notificationsDeliveries"]
     assert sorted((r["kind"], r["channel"], r["status"]) for r in rows) == sorted(
         (kind, channel, "SENT")
         for kind in ("RECEIVED", "SUPPLEMENT_REQUESTED", "APOLOGY", "RESULT_READY")
@@ -144,17 +144,17 @@ async def test_another_province_never_sees_the_deliveries(
     dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Sen Vàng"), APPLICANT)
     await eiso_events()
     seen = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
-    assert len(seen["notifications"]["deliveries"]) == 2
+    assert len(seen["notificationsDeliveries"]) == 2
     for role in ("officer", "leader", "province_admin"):
         answer = data_of(await other.graphql(DELIVERIES, {"c": dossier.code}, role=role))
-        assert answer["notifications"]["deliveries"] == []
+        assert answer["notificationsDeliveries"] == []
     # the province's own administrator sees its agencies' deliveries; another agency of the
     # province does not see this agency's
     own = data_of(await mine.graphql(DELIVERIES, {"c": dossier.code}, role="province_admin"))
-    assert len(own["notifications"]["deliveries"]) == 2
+    assert len(own["notificationsDeliveries"]) == 2
     neighbour = await mine.agency(name="Ủy ban nhân dân xã Bên Cạnh")
     beside = data_of(await neighbour.graphql(DELIVERIES, {"c": dossier.code}))
-    assert beside["notifications"]["deliveries"] == []
+    assert beside["notificationsDeliveries"] == []
     # a national caller names no province: refused, with a stable code
     national = await mine.graphql(DELIVERIES, role="national_admin")
     assert national["errors"][0]["extensions"]["code"] == "BAD_INPUT"
@@ -221,4 +221,4 @@ async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
     assert len(mine) == 1
     assert len([s for s in sms_api.received if dossier.code in s["text"]]) == 1
     rows = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
-    assert len(rows["notifications"]["deliveries"]) == 2
+    assert len(rows["notificationsDeliveries"]) == 2

@@ -91,5 +91,5 @@ async def test_redis_down_then_up_each_notification_leaves_once(
         ]
     )
     assert len(sms_api.received) == 3
-    rows = data_of(await agency.graphql(DELIVERIES))["notifications"]["deliveries"]
+    rows = data_of(await agency.graphql(DELIVERIES))["notificationsDeliveries"]
     assert len(rows) == 6 and {r["status"] for r in rows} == {"SENT"}

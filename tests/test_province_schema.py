@@ -19,7 +19,12 @@ from tests.conftest import unique_code
 MODULE = "vendor_demo"
 QUERY = '{ vendorDemo { greeting nameAvailable(name: "Hộ kinh doanh Hoa Sen") } }'
 MUTATION = 'mutation { vendorDemoReserveName(name: "Hộ kinh doanh Hoa Sen") }'
-FIELDS = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }"
+# The same query under the one naming rule: root fields `<moduleName><FieldName>`.
+FLAT = '{ vendorDemoGreeting vendorDemoNameAvailable(name: "Hộ kinh doanh Hoa Sen") }'
+FIELDS = (
+    "{ __schema { queryType { fields(includeDeprecated: true) { name } }"
+    " mutationType { fields(includeDeprecated: true) { name } } } }"
+)
 
 
 def province_gid(province_id: int) -> str:
@@ -106,9 +111,18 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
             assert (await post(app, MUTATION, a_officer))["data"] == {
                 "vendorDemoReserveName": "Đã giữ tên: Hộ kinh doanh Hoa Sen"
             }
-            assert {"vendorDemo", "vendorDemoReserveName"} <= root_fields(
-                await post(app, FIELDS, a_officer)
-            )
+            assert await post(app, FLAT, a_officer) == {
+                "data": {
+                    "vendorDemoGreeting": "Xin chào từ mô-đun mẫu",
+                    "vendorDemoNameAvailable": True,
+                }
+            }
+            assert {
+                "vendorDemo",
+                "vendorDemoGreeting",
+                "vendorDemoNameAvailable",
+                "vendorDemoReserveName",
+            } <= root_fields(await post(app, FIELDS, a_officer))
 
             for worker in (app, app2):  # B: a validation error, not data; introspection without it
                 refused = await post(worker, QUERY, b_officer)
@@ -116,10 +130,12 @@ async def test_enabled_in_a_not_in_b_then_b_without_restart(resources, callers, 
                 assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
                 assert "vendorDemo" in refused["errors"][0]["message"]
                 assert "Did you mean" not in refused["errors"][0]["message"]
-                refused = await post(worker, MUTATION, b_officer)
-                assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+                for refused_query in (MUTATION, FLAT):
+                    refused = await post(worker, refused_query, b_officer)
+                    code = refused["errors"][0]["extensions"]["code"]
+                    assert code == "GRAPHQL_VALIDATION_FAILED"
                 fields = root_fields(await post(worker, FIELDS, b_officer))
-                assert "vendorDemo" not in fields and "vendorDemoReserveName" not in fields
+                assert not {f for f in fields if f.startswith("vendorDemo")}
 
             # A province admin cannot switch another province's modules.
             denied = await post(
@@ -208,6 +224,8 @@ async def test_every_module_owned_field_carries_the_gate_and_it_refuses(resource
     assert result.data is None or result.data.get("vendorDemo") is None
     result = await full.execute(MUTATION, context_value=context)
     assert result.errors[0].extensions["code"] == "MODULE_NOT_ACTIVE"
+    result = await full.execute(FLAT, context_value=context)
+    assert {e.extensions["code"] for e in result.errors} == {"MODULE_NOT_ACTIVE"}
 
 
 def test_schemas_are_cached_per_module_set():
@@ -493,3 +511,31 @@ async def test_a_listening_worker_skips_the_counter_and_hears_switches(
     before = len(gets)
     assert await active.for_province(resources, a_id) == {MODULE}
     assert len(gets) == before + 1  # no subscription: the counter again
+
+
+def test_one_naming_rule_for_module_fields_in_the_committed_sdl():
+    """Every field of a bundled module's query and mutation types is a root field
+    `<moduleName><FieldName>`; the namespaced query field of before is still there, deprecated
+    (graphql/schema.graphql shows both)."""
+    import pathlib
+    import re
+
+    from strawberry.utils.str_converters import to_camel_case
+
+    from eiso.graphql.schema import bundled_sources
+    from eiso.graphql.server.assembly import module_field, namespace_field
+
+    sdl = (pathlib.Path(__file__).resolve().parents[1] / "graphql" / "schema.graphql").read_text()
+    registry = PluginRegistry.load(sources=bundled_sources())
+    assert registry.loaded
+    for name, record in registry.loaded.items():
+        for kind in ("query_type", "mutation_type"):
+            part = getattr(record, kind)
+            if part is None:
+                continue
+            for field in part.__strawberry_definition__.fields:
+                root = module_field(name, field.graphql_name or to_camel_case(field.python_name))
+                assert f"\n  {root}" in sdl, root
+        if record.query_type is not None:
+            namespace = namespace_field(name)
+            assert re.search(rf"\n  {namespace}: \w+! @deprecated\(reason: ", sdl), namespace

@@ -10,13 +10,18 @@ app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 @app.command("upgrade")
 def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) -> None:
-    """Apply the Alembic migrations."""
+    """Apply the Alembic migrations: the core's, then those of each loaded module that has
+    tables of its own (`ModuleInfo.migrations`, in EISO_PLUGINS order by name)."""
+    from eiso.core.plugins.registry import PluginRegistry
+    from eiso.core.plugins.tables import upgrade_modules
     from eiso.infra import migrate
 
     current = settings()
-    migrate.upgrade(
-        current.migration_database_url or current.database_url, current.database_url, revision
-    )
+    owner = current.migration_database_url or current.database_url
+    migrate.upgrade(owner, current.database_url, revision)
+    registry = PluginRegistry.load(current.plugins)
+    for module in upgrade_modules(registry, owner, current.database_url):
+        typer.echo(f"eiso: module {module}: its tables are up to date", err=True)
     typer.echo("eiso: database is up to date", err=True)
 
 

@@ -68,6 +68,10 @@ class ModuleInfo(_Frozen):
     # `event.module == name`) or "all" (every dossier of a province that enabled the module,
     # e.g. an SMS notifier for every procedure). Since core API 1.3.
     dossier_events: Literal["own", "all"] = "own"
+    # The module's own tables: its Alembic revision files, as "package:folder" (e.g.
+    # "eiso_household:migrations"), applied by `eiso db upgrade` after the core's, in the
+    # version table `alembic_version_<name>`. None: no tables of its own. Since core API 1.4.
+    migrations: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[\w./-]+$")
 
     @field_validator("name")
     @classmethod
@@ -222,6 +226,20 @@ class DossierEvent(_Frozen):
     actor: str
     at: dt.datetime
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def action(self) -> str | None:
+        """What happened (`data["action"]`): `received`, `assigned`, `step_completed`,
+        `returned`, ... Since core API 1.4."""
+        action = self.data.get("action")
+        return None if action is None else str(action)
+
+    @property
+    def outbox_id(self) -> int | None:
+        """The event's id (`data["outbox_id"]`), the same on a redelivery: the key that makes
+        a hook idempotent. Since core API 1.4."""
+        outbox_id = self.data.get("outbox_id")
+        return None if outbox_id is None else int(outbox_id)
 
 
 class DossierRecord(_Frozen):

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pluggy
 
 from eiso.core.plugins.declarations import PROJECT, DossierEvent, ModuleInfo, Procedure
@@ -25,15 +23,16 @@ def eiso_procedures() -> list[Procedure]:
 
 
 @hookspec(firstresult=True)
-def eiso_graphql_query() -> Any:
-    """A Strawberry type; it joins `Query` as one namespaced field for provinces that enabled
-    the module (`Query.<moduleNameInCamelCase>`)."""
+def eiso_graphql_query() -> type | None:
+    """A Strawberry type (the class); each of its fields joins `Query` as a root field prefixed
+    with the module's camel-case name (`<moduleName><FieldName>`), for provinces that enabled
+    the module (and, deprecated, the namespaced `Query.<moduleName>`)."""
 
 
 @hookspec(firstresult=True)
-def eiso_graphql_mutation() -> Any:
-    """A Strawberry type; each of its fields joins `Mutation` flat, prefixed with the module's
-    camel-case name (`<moduleName><FieldName>`)."""
+def eiso_graphql_mutation() -> type | None:
+    """A Strawberry type (the class); each of its fields joins `Mutation` the same way
+    (`<moduleName><FieldName>`)."""
 
 
 @hookspec

@@ -28,7 +28,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    MetaData,
     String,
     Table,
     Text,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import SQLModel
 
 from eiso.core.errors import Conflict, DomainError
 from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
@@ -56,10 +56,9 @@ KEY_MAX = 200  # characters
 VALUE_MAX = 65_536  # bytes of the value's JSON
 KEYS_MAX = 1000  # keys one `keys()` call returns at most
 
-metadata = MetaData()
 module_store_table = Table(
     "module_store",
-    metadata,
+    SQLModel.metadata,  # with the models: tests/test_schema_files.py compares it with 0730
     Column("province_id", BigInteger, ForeignKey("provinces.id"), primary_key=True),
     Column("module", String(64), primary_key=True),
     Column("key", String(KEY_MAX), primary_key=True),
@@ -151,8 +150,11 @@ class ModuleStore:
         return f"ModuleStore(module={self.module!r}, province_id={self.province_id})"
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[AsyncConnection]:
-        # The province's own scope: row-level security shows and takes its rows only.
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction on the database in the province's scope, for a module's own tables
+        (`ModuleInfo.migrations`): committed when the block ends, rolled back if it raises.
+        On PostgreSQL row-level security shows and takes the province's rows only; name
+        `province_id` (this store's) in your statements all the same (SQLite has no RLS)."""
         scope = TenantScope.province(self.province_id)
         async with self._resources.session(scope) as session, session.begin():
             yield await session.connection()
@@ -177,7 +179,7 @@ class ModuleStore:
     async def get(self, key: str, default: JSONValue = None) -> JSONValue:
         """The value at `key`, or `default` when there is none."""
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             row = (
                 await connection.execute(select(_T.c.value, _T.c.counter).where(self._where(key)))
             ).first()
@@ -187,7 +189,7 @@ class ModuleStore:
         """Keep `value` at `key`, replacing what was there."""
         columns = _columns(value)
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             statement = self._insert(connection, key, **columns)
             await connection.execute(
                 statement.on_conflict_do_update(
@@ -202,7 +204,7 @@ class ModuleStore:
         _check_key(key)
         if not _is_counter(by):
             raise ModuleStoreError("incr takes an int", "Bước tăng phải là số nguyên", field="by")
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             statement = self._insert(connection, key, value=None, counter=by)
             upsert = statement.on_conflict_do_update(
                 index_elements=_PRIMARY,
@@ -223,7 +225,7 @@ class ModuleStore:
         for one key exactly one gets True ("send this notification once")."""
         columns = _columns(value)
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             statement = (
                 self._insert(connection, key, **columns)
                 .on_conflict_do_nothing(index_elements=_PRIMARY)
@@ -234,7 +236,7 @@ class ModuleStore:
     async def delete(self, key: str) -> bool:
         """Remove `key`; True if it was there."""
         _check_key(key)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             done = await connection.execute(delete(_T).where(self._where(key)))
         return bool(done.rowcount)
 
@@ -245,7 +247,7 @@ class ModuleStore:
         where = [_T.c.province_id == self.province_id, _T.c.module == self.module]
         if prefix:
             where.append(func.substr(_T.c.key, 1, len(prefix)) == prefix)
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             rows = await connection.execute(
                 select(_T.c.key).where(*where).order_by(_T.c.key).limit(limit)
             )
@@ -261,7 +263,7 @@ class ModuleStore:
             _T.c.module == self.module,
             _T.c.key.in_(wanted),
         ]
-        async with self._connection() as connection:
+        async with self.transaction() as connection:
             rows = await connection.execute(
                 select(_T.c.key, _T.c.value, _T.c.counter).where(*where)
             )

@@ -269,13 +269,16 @@ def eiso_tokens() -> TokenIssuer:
 
 
 @pytest_asyncio.fixture
-async def eiso_resources(tmp_path: pathlib.Path) -> AsyncIterator[Resources]:
-    """A migrated SQLite database and in-process Redis of its own."""
+async def eiso_resources(
+    tmp_path: pathlib.Path, eiso_registry: PluginRegistry
+) -> AsyncIterator[Resources]:
+    """A migrated SQLite database (the core's migrations, then the loaded modules' own:
+    `ModuleInfo.migrations`) and in-process Redis of its own."""
+    from eiso.core.plugins.tables import upgrade_database
     from eiso.core.settings import load_settings
-    from eiso.infra import migrate
 
     url = f"sqlite:///{tmp_path / 'eiso.db'}"
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(upgrade_database, eiso_registry, url)
     prefix = f"eiso-kit-{secrets.token_hex(4)}:"
     settings = load_settings(
         env="test",

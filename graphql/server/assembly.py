@@ -1,9 +1,13 @@
 """Per-province schemas: the core plus the modules a province enabled, one Strawberry schema
 per set of modules, cached (bounded).
 
-A module's query type becomes one namespaced field of `Query` (`Query.vendorDemo`); its
-mutation fields join `Mutation` flat and prefixed (`vendorDemoRegister`), because only
-top-level mutation fields run one after another. The assembler (not the module author)
+One naming rule for every field a module adds, query and mutation alike: a root field named
+`<moduleName><FieldName>` (the module's name in camel case, then the field's):
+`Query.vendorDemoNameAvailable`, `Mutation.vendorDemoReserveName`. Flat, because only
+top-level mutation fields run one after another, and queries follow the same rule so that a
+client writes one form. The namespaced query field of before (`Query.vendorDemo {
+nameAvailable }`) is still served, marked `@deprecated`, for the clients that use it. The
+assembler (not the module author)
 attaches `ModuleGate` to every root field a module owns, as defence in depth behind the
 schema itself. Name clashes fail at build and name both owners.
 """
@@ -41,8 +45,51 @@ def namespace_field(module: str) -> str:
     return to_camel_case(module)
 
 
-def mutation_field(module: str, field_name: str) -> str:
+def module_field(module: str, field_name: str) -> str:
+    """The root name of a module's field, in `Query` and `Mutation` alike."""
     return to_camel_case(module) + field_name[:1].upper() + field_name[1:]
+
+
+NAMESPACE_DEPRECATION = (
+    "Use the root fields `{prefix}<Field>` (`{example}`): one naming rule for a module's "
+    "queries and mutations (docs/plugins.md, 'How eiso loads modules')."
+)
+
+
+class _Renamed:
+    """A module's query object seen under a root field's Python name: the default resolver
+    of an attribute field reads `getattr(source, <the flat field's python name>)`."""
+
+    __slots__ = ("_alias", "_name", "_target")
+
+    def __init__(self, target: object, alias: str, name: str) -> None:
+        self._target, self._alias, self._name = target, alias, name
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._target, self._name if item == self._alias else item)
+
+
+class ModuleRoot(FieldExtension):
+    """Resolves a module's query field flattened onto `Query` on a new object of the module's
+    query type, as the namespaced field did (its resolvers see that object as `self`)."""
+
+    def __init__(self, query_type: type, alias: str, name: str) -> None:
+        super().__init__()
+        self.query_type, self.alias, self.name = query_type, alias, name
+
+    def _source(self) -> _Renamed:
+        return _Renamed(self.query_type(), self.alias, self.name)
+
+    def resolve(
+        self, next_: SyncExtensionResolver, source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
+        return next_(self._source(), info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
+        result = next_(self._source(), info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
 
 
 class ModuleGate(FieldExtension):
@@ -135,7 +182,17 @@ class SchemaAssembler:
                 continue
             name = namespace_field(module)
             queries.claim(name, f"module {module}")
-            query_fields.append(self._namespace(module, name, record.query_type, record.info.title))
+            roots = [
+                self._flat(module, field, record.query_type)
+                for field in record.query_type.__strawberry_definition__.fields
+            ]
+            for root, _ in roots:
+                queries.claim(root, f"module {module}")
+            example = roots[0][0] if roots else name
+            query_fields.append(
+                self._namespace(module, name, record.query_type, record.info.title, example)
+            )
+            query_fields.extend(field for _, field in roots)
         query_parts = list(self.query_parts)
         if query_fields:
             query_parts.append(create_type("ModuleQueries", query_fields))
@@ -147,12 +204,8 @@ class SchemaAssembler:
             if record.mutation_type is None:
                 continue
             for field in record.mutation_type.__strawberry_definition__.fields:
-                original = field.graphql_name or to_camel_case(field.python_name)
-                flat = copy.copy(field)
-                flat.graphql_name = mutation_field(module, original)
-                flat.python_name = f"{module}__{field.python_name}"
-                flat.extensions = [*field.extensions, ModuleGate(module)]
-                mutations.claim(flat.graphql_name, f"module {module}")
+                root, flat = self._flat(module, field)
+                mutations.claim(root, f"module {module}")
                 mutation_fields.append(flat)
         mutation_parts = list(self.mutation_parts)
         if mutation_fields:
@@ -179,8 +232,24 @@ class SchemaAssembler:
             raise SchemaClash(f"{error.message}: by both {first} and {second}") from error
 
     @staticmethod
+    def _flat(
+        module: str, field: StrawberryField, query_type: type | None = None
+    ) -> tuple[str, StrawberryField]:
+        """A module's field as a root field `<moduleName><FieldName>` (its name, the field),
+        gated; a query field (`query_type` given) resolves on a new object of the module's
+        query type."""
+        original = field.graphql_name or to_camel_case(field.python_name)
+        flat = copy.copy(field)
+        flat.graphql_name = root = module_field(module, original)
+        flat.python_name = f"{module}__{field.python_name}"
+        flat.extensions = [*field.extensions, ModuleGate(module)]
+        if query_type is not None:
+            flat.extensions.append(ModuleRoot(query_type, flat.python_name, field.python_name))
+        return root, flat
+
+    @staticmethod
     def _namespace(
-        module: str, name: str, query_type: type, title: LocalizedText
+        module: str, name: str, query_type: type, title: LocalizedText, example: str
     ) -> StrawberryField:
         def resolve() -> query_type:  # type: ignore[valid-type]
             return query_type()
@@ -191,6 +260,7 @@ class SchemaAssembler:
             name=name,
             extensions=[ModuleGate(module)],
             description=f"Module {module}: {title.en} ({title.vi}).",
+            deprecation_reason=NAMESPACE_DEPRECATION.format(prefix=name, example=example),
         )
         field.python_name = module
         return field

@@ -13,7 +13,13 @@ config = context.config
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=None, render_as_batch=True)
+    context.configure(
+        connection=connection,
+        target_metadata=None,
+        render_as_batch=True,
+        # A module's own migrations (infra/migrate.py, upgrade_module) keep their own table.
+        version_table=config.attributes.get("version_table", "alembic_version"),
+    )
     with context.begin_transaction():
         context.run_migrations()
 

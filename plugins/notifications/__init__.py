@@ -56,7 +56,7 @@ def eiso_module() -> ModuleInfo:
 
 @hookimpl
 async def eiso_on_dossier_event(event: DossierEvent) -> None:
-    kind = KIND_OF_ACTION.get(str(event.data.get("action")))
+    kind = KIND_OF_ACTION.get(event.action or "")
     if kind is None:
         return
     try:

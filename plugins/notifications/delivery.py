@@ -68,10 +68,9 @@ class DeliveryBook(Protocol):
 
 def event_id(event: DossierEvent) -> str:
     """The event's identity: its outbox id (the same on a redelivery)."""
-    outbox_id = event.data.get("outbox_id")
-    if outbox_id is not None:
-        return str(outbox_id)
-    return f"{event.dossier_id}-{event.data.get('action')}-{event.at.isoformat()}"
+    if event.outbox_id is not None:
+        return str(event.outbox_id)
+    return f"{event.dossier_id}-{event.action}-{event.at.isoformat()}"
 
 
 @dataclasses.dataclass

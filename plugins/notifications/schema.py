@@ -1,5 +1,6 @@
 """Tình trạng gửi thông báo / The delivery status the agency sees:
-`{ notifications { deliveries(dossierCode: "...", first: 20) { ... } } }`."""
+`{ notificationsDeliveries(dossierCode: "...", first: 20) { ... } }` (the field `deliveries` of
+the module's query type, named by eiso's module naming rule)."""
 
 from __future__ import annotations
 
