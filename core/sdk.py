@@ -1,7 +1,8 @@
 """The public surface a module codes against: the `hookimpl` marker, the data it returns, the
 helpers to declare it (`form_field`, `ProcedureSummary`), the caller a resolver sees
-(`Caller`), and what the core offers a module: `finished_dossiers` (its register) and
-`module_store` (its own keys and counters per province).
+(`Caller`), and what the core offers a module: `finished_dossiers` (its register),
+`module_store` (its own keys and counters per province), and the readers a dossier event hook
+calls with its event (`dossier_contact`, `dossier_slip`, `module_config`).
 
 A module (bundled in `plugins/` or a vendor's own distribution) imports this module and
 nothing else of eiso. Everything here is covered by the core API version `CORE_API_VERSION`:
@@ -15,10 +16,12 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from eiso.core.auth.principal import Role
+from eiso.core.dossiers import module_readers as _readers
 from eiso.core.dossiers.register import finished_dossiers as run_finished_dossiers
 from eiso.core.errors import DomainError, Forbidden, Unauthenticated
 from eiso.core.plugins.declarations import (
     CORE_API_VERSION,
+    ApplicantContact,
     CountingRules,
     DossierComponent,
     DossierEvent,
@@ -30,6 +33,7 @@ from eiso.core.plugins.declarations import (
     ModuleInfo,
     Procedure,
     ProcedureSummary,
+    SlipFile,
     Step,
     TimeLimit,
     UniqueField,
@@ -111,6 +115,38 @@ async def finished_dossiers(
     return [DossierRecord(**row) for row in rows]
 
 
+async def dossier_contact(event: DossierEvent) -> ApplicantContact:
+    """The applicant's name, e-mail address and phone number of the event's dossier, read in the
+    event's province. Call it inside `eiso_on_dossier_event` (the delivery gives it the
+    process's database); personal data: never log it. Since core API 1.4."""
+    stored = await _readers.applicant_of(event.province_id, event.dossier_id)
+    fields = ApplicantContact.model_fields
+    return ApplicantContact(**{k: v for k, v in stored.items() if k in fields and v})
+
+
+async def dossier_slip(
+    event: DossierEvent, number: int, *, module: str, fmt: str = "pdf"
+) -> SlipFile:
+    """Slip `number` (01-06 of Circular 03/2025/TT-VPCP, Annex I, see docs/dossiers.md) of the
+    event's dossier as issued, rendered as `fmt` ("pdf" or "html"), printed for `module` (audited as
+    `module:<name>`). A slip the dossier's state has not issued answers `SLIP_NOT_AVAILABLE`.
+    Call it inside `eiso_on_dossier_event`. Since core API 1.4."""
+    rendered = await _readers.slip_of(event.province_id, event.dossier_id, number, fmt, module)
+    return SlipFile(
+        number=number,
+        body=rendered.body,
+        media_type=rendered.media_type,
+        filename=rendered.filename,
+    )
+
+
+async def module_config(event: DossierEvent, module: str) -> dict[str, JSONValue]:
+    """The configuration the event's province gave `module` when it enabled it (checked then
+    by `ModuleInfo.config_model`; {} when none): validate it with your model again to get it
+    typed. Call it inside `eiso_on_dossier_event`. Since core API 1.4."""
+    return await _readers.config_of(event.province_id, module)
+
+
 def module_store(
     source: Caller | HasCaller | DossierEvent, module: str, *, province_id: int | None = None
 ) -> ModuleStore:
@@ -158,6 +194,7 @@ def module_store(
 
 __all__ = [
     "CORE_API_VERSION",
+    "ApplicantContact",
     "Caller",
     "CallerPrincipal",
     "CountingRules",
@@ -175,13 +212,17 @@ __all__ = [
     "Procedure",
     "ProcedureSummary",
     "Role",
+    "SlipFile",
     "Step",
     "TimeLimit",
     "UniqueField",
+    "dossier_contact",
+    "dossier_slip",
     "enable_row_level_security",
     "finished_dossiers",
     "form_field",
     "hookimpl",
+    "module_config",
     "module_store",
 ]
 

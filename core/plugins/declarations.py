@@ -33,6 +33,8 @@ PROJECT = "eiso"
 #      procedure as a module's GraphQL `procedures` field lists it), module_store (a module's
 #      keys and counters per province), the Caller and CallerPrincipal protocols, Role,
 #      ModuleInfo.migrations (a module's own tables).
+#      The event readers a hook calls with its event: dossier_contact (ApplicantContact),
+#      dossier_slip (SlipFile), module_config.
 CORE_API_VERSION = "1.4"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -290,3 +292,44 @@ class ProcedureSummary:
             name_en=procedure.name.en,
             time_limit_days=procedure.time_limit.amount,
         )
+
+
+def _masked(value: str | None) -> str | None:
+    return None if value is None else "***"
+
+
+class ApplicantContact(_Frozen):
+    """How to reach a dossier's applicant (`dossier_contact`): personal data, for a module that
+    tells the applicant something. Its `repr` (what a log line or a traceback would show) masks
+    every value; never log the fields themselves. Since core API 1.4."""
+
+    full_name: str | None = None  # a person's name, or None for an organisation
+    organisation: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={_masked(getattr(self, name))!r}" for name in type(self).model_fields
+        )
+        return f"ApplicantContact({shown})"
+
+    __str__ = __repr__
+
+    @property
+    def addressee(self) -> str | None:
+        """The name to address: the person's, else the organisation's."""
+        return self.full_name or self.organisation
+
+
+class SlipFile(_Frozen):
+    """A slip of a dossier as issued, rendered (`dossier_slip`): e.g. slip 04, the apology, as
+    a PDF to attach to an e-mail. Since core API 1.4."""
+
+    number: int
+    body: bytes
+    media_type: str
+    filename: str
+
+    def __repr__(self) -> str:
+        return f"SlipFile(number={self.number}, filename={self.filename!r}, {len(self.body)} bytes)"

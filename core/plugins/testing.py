@@ -323,12 +323,13 @@ def eiso_province(
     eiso_tokens: TokenIssuer,
     eiso_client: httpx.AsyncClient,
 ) -> Callable[..., Awaitable[TestProvince]]:
-    """`await eiso_province(*modules)`: a new province with those modules on (switched by the
-    national administrator, as `enableModule` does)."""
+    """`await eiso_province(*modules, config={module: {...}})`: a new province with those
+    modules on (switched by the national administrator, as `enableModule` does), each with the
+    configuration given for it (checked by its `ModuleInfo.config_model`)."""
     from eiso.core.plugins.activation import switch_module
     from eiso.tenants.services import ensure_province
 
-    async def make(*modules: str) -> TestProvince:
+    async def make(*modules: str, config: dict[str, dict[str, Any]] | None = None) -> TestProvince:
         code = "P" + secrets.token_hex(3).upper()
         async with eiso_resources.session(TenantScope.nation()) as session:
             province = await ensure_province(session, code, f"Tỉnh thử {code}")
@@ -337,7 +338,15 @@ def eiso_province(
         assert province_id is not None  # committed: the database gave it its id
         admin = principal_for(Role.national_admin)
         for module in modules:
-            await switch_module(eiso_resources, eiso_registry, admin, province_id, module, True)
+            await switch_module(
+                eiso_resources,
+                eiso_registry,
+                admin,
+                province_id,
+                module,
+                True,
+                (config or {}).get(module),
+            )
         return TestProvince(
             province_id, code, frozenset(modules), eiso_tokens, eiso_resources, eiso_client
         )
