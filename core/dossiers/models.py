@@ -309,8 +309,7 @@ class DossierAttachment(TenantOwned, table=True):
 
     __tablename__ = "dossier_attachments"
     __table_args__ = (
-        agency_fk("dossier_attachments"),
-        tenant_fk("dossier_attachments", "dossier_id", "dossiers", "dossier"),
+        *child_fks("dossier_attachments", "dossier_id", "dossiers", "dossier"),
         Index("ix_dossier_attachments_dossier", "dossier_id", "position"),
     )
 
