@@ -6,14 +6,17 @@ first subscriber, after the newest event of that moment (a live feed replays no 
 keeps its cursor in memory: nothing is written to Redis per worker, so a crashed worker leaves
 nothing behind. Events reach every worker because each reads the shared stream itself, so a
 client connected to one worker hears what was done on another. Relay duplicates (the same
-outbox id twice) are dropped. A subscriber too slow to keep `queue_size` events is ended
-(`FeedOverflow`), never silently skipped.
+outbox id twice) are dropped. After a Redis error the feed resumes from the last entry it
+delivered, unless the stream now ends before that entry (Redis came back empty, or on another
+clock): the stream is then a new one, read from its start, into which the relay sends again
+the recent events Redis lost (infra/relay.py); the feed drops those it already delivered. A
+subscriber too slow to keep `queue_size` events is ended (`FeedOverflow`), never silently
+skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 from collections.abc import Callable, Iterable
@@ -24,11 +27,17 @@ from redis.typing import KeyT, StreamIdT
 
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.relay import stream_key
-from eiso.infra.stream_reader import StreamEvent, as_text, newest_id, stream_entries
+from eiso.infra.stream_reader import RecentIds, StreamEvent, as_text, newest_id, stream_entries
 
 log = logging.getLogger("eiso.events")
 
 DEDUP_WINDOW = 10_000
+
+
+def _id_key(stream_id: str) -> tuple[int, int]:
+    """A stream id ("<milliseconds>-<sequence>") as numbers, for comparing."""
+    milliseconds, _, sequence = stream_id.partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 class FeedOverflow(Exception):
@@ -79,10 +88,10 @@ class LiveFeed:
         self.streams = [stream_key(key, t) for t in topics]
         self.subscribers: set[Subscription] = set()
         self._cursors: dict[KeyT, StreamIdT] | None = None
-        self._seen: collections.deque[int] = collections.deque(maxlen=DEDUP_WINDOW)
-        self._seen_set: set[int] = set()
+        self._seen = RecentIds(DEDUP_WINDOW)
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._resuming = False  # a read failed: check the streams before reading on
 
     async def subscribe(self, accept: Callable[[StreamEvent], bool]) -> Subscription:
         """A new subscriber hearing every event committed and relayed from now on that
@@ -116,7 +125,9 @@ class LiveFeed:
                 raise
             except (RedisError, OSError) as error:
                 raise_if_cancelled()
-                log.warning("live feed: Redis unavailable, resuming later: %s", error)
+                if not self._resuming:
+                    log.warning("live feed: Redis unavailable, resuming later: %s", error)
+                self._resuming = True
                 await asyncio.sleep(self.retry_after)
             except Exception:  # the feed must outlive a bad entry
                 raise_if_cancelled()
@@ -126,16 +137,18 @@ class LiveFeed:
     async def _read_once(self) -> None:
         cursors = self._cursors
         assert cursors is not None, "`_start` fixes the cursors before the loop runs"
+        if self._resuming:
+            for stream, cursor in cursors.items():
+                if _id_key(await newest_id(self.redis, str(stream))) < _id_key(str(cursor)):
+                    log.warning("live feed: %s restarted empty, reading it from its start", stream)
+                    cursors[stream] = "0-0"
+            self._resuming = False
         reply = await self.redis.xread(cursors, count=500, block=self.block_ms)
         for stream, stream_id, fields in stream_entries(reply):
             cursors[stream] = as_text(stream_id)  # past a bad entry too: it is read once
             event = StreamEvent.from_entry(stream_id, fields)
-            if event.outbox_id in self._seen_set:
+            if not self._seen.add(event.outbox_id):
                 continue
-            if len(self._seen) == self._seen.maxlen:
-                self._seen_set.discard(self._seen[0])
-            self._seen.append(event.outbox_id)
-            self._seen_set.add(event.outbox_id)
             for subscription in list(self.subscribers):
                 subscription.offer(event)
 

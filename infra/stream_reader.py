@@ -4,6 +4,10 @@ delivered (the relay may send an event twice after a crash). So a reader sees ea
 across restarts; a handler that crashes mid-way sees that event again (make handlers
 idempotent for that case).
 
+The delivered ids are also kept in the reader's memory (`RecentIds`): a Redis that restarts
+empty loses the stored ones along with the cursor, and a reader still running then drops the
+events the relay sends again (infra/relay.py) instead of delivering them twice.
+
 Several workers may run the same named reader only under a `Lease` (infra/lease.py): the
 lease holder alone reads, and its cursor moves only while the lease is still its own (checked
 in the same Lua script that moves it), so a worker that lost the lease cannot skip events for
@@ -13,6 +17,7 @@ the next holder.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
@@ -40,6 +45,27 @@ redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[3]) - 1)
 redis.call('SET', KEYS[3], ARGV[4])
 return 1
 """
+
+
+class RecentIds:
+    """The last `size` outbox ids a reader delivered, in memory."""
+
+    def __init__(self, size: int = SEEN_WINDOW) -> None:
+        self._order: collections.deque[int] = collections.deque(maxlen=size)
+        self._set: set[int] = set()
+
+    def __contains__(self, outbox_id: int) -> bool:
+        return outbox_id in self._set
+
+    def add(self, outbox_id: int) -> bool:
+        """Remember `outbox_id`; whether it is new."""
+        if outbox_id in self._set:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._set.discard(self._order[0])
+        self._order.append(outbox_id)
+        self._set.add(outbox_id)
+        return True
 
 
 class LeaseLost(Exception):
@@ -113,6 +139,7 @@ class StreamReader:
         self.lease = lease
         self.topics = list(topics)
         self._streams = {stream_key(key, t): t for t in self.topics}
+        self._delivered = RecentIds()
 
     def _cursor_key(self, stream: str) -> str:
         return self.key("events", "cursor", self.name, self._streams[stream])
@@ -147,7 +174,10 @@ class StreamReader:
         delivered = consumed = 0
         for stream, stream_id, fields in stream_entries(reply):
             event = StreamEvent.from_entry(stream_id, fields)
-            fresh = await self.redis.zscore(self._seen_key(), event.outbox_id) is None
+            fresh = (
+                event.outbox_id not in self._delivered
+                and await self.redis.zscore(self._seen_key(), event.outbox_id) is None
+            )
             if fresh:
                 if self.lease is not None and not self.lease.held:
                     raise LeaseLost(self.name)
@@ -173,13 +203,14 @@ class StreamReader:
             )
             if not moved:
                 raise LeaseLost(self.name)
-            return
-        pipe = self.redis.pipeline(transaction=True)
-        # The member is the id as text: what the client would encode the number to.
-        pipe.zadd(self._seen_key(), {str(event.outbox_id): event.outbox_id})
-        pipe.zremrangebyrank(self._seen_key(), 0, -SEEN_WINDOW - 1)
-        pipe.set(self._cursor_key(stream), event.stream_id)
-        await pipe.execute()
+        else:
+            pipe = self.redis.pipeline(transaction=True)
+            # The member is the id as text: what the client would encode the number to.
+            pipe.zadd(self._seen_key(), {str(event.outbox_id): event.outbox_id})
+            pipe.zremrangebyrank(self._seen_key(), 0, -SEEN_WINDOW - 1)
+            pipe.set(self._cursor_key(stream), event.stream_id)
+            await pipe.execute()
+        self._delivered.add(event.outbox_id)
 
     async def read_all(self, handler: Handler) -> int:
         """Deliver everything waiting, without blocking; how many events the handler got."""

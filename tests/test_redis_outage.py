@@ -27,7 +27,10 @@ from eiso.core.dossiers.engine import TOPIC
 from eiso.core.global_ids import encode_id
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
+from eiso.infra.live_feed import LiveFeed, Subscription
 from eiso.infra.outbox import OutboxEvent
+from eiso.infra.redis_client import STREAM_TIMEOUT, make_redis
+from eiso.infra.relay import Relay
 from eiso.infra.stream_reader import StreamEvent, StreamReader
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.scope import TenantScope
@@ -35,6 +38,7 @@ from eiso.tenants.services import ensure_agency, ensure_province
 from tests.auth_helpers import make_frontend, make_integration, make_user, user_token
 from tests.conftest import IN_CI, unique_code
 from tests.test_dossier_engine import PROC, REGISTRY, enable_test_module
+from tests.test_outbox import Collector, topic, write
 from tests.ws_client import GraphQLWS, free_port, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
@@ -269,6 +273,55 @@ async def test_reads_and_moves_survive_redis_down_and_every_event_arrives_once(
         assert (await http.get("/readyz")).json()["status"] == "ok"
         assert await _refused(refused)
         assert (await _work(officer)) == (DOSSIERS * (1 + len(MOVES)), READS)
+
+
+async def test_events_sent_but_unread_when_redis_is_lost_are_sent_again_once(
+    backend, resources, redis_server
+):
+    """Events the relay had sent (and marked sent) that no reader had read yet when Redis was
+    killed: once Redis is back empty, the relay sends them again, and the readers that ran
+    throughout (a worker's live feed, a named stream reader) get each of them once."""
+    prefix = f"eiso-lost-{secrets.token_hex(4)}:"
+
+    def key(*parts: object) -> str:
+        return prefix + ":".join(str(part) for part in parts)
+
+    redis = make_redis(redis_server.url)
+    feed = LiveFeed(
+        make_redis(redis_server.url, read_timeout=STREAM_TIMEOUT), key, [name := topic()]
+    )
+    relay, reader = Relay(resources.sessionmaker, redis, key), StreamReader(redis, key, "r", [name])
+    delivered = Collector()
+    try:
+        subscription = await feed.subscribe(lambda event: True)
+        read = await write(resources, name, [{"n": i} for i in range(3)])
+        await relay.drain()
+        assert await _next(subscription, 3) == read
+        await reader.read_all(delivered)
+        await feed.close()  # the feed stops reading (its cursor kept): a worker falling behind
+        unread = await write(resources, name, [{"n": i} for i in range(3, 5)])
+        await relay.drain()  # in the stream and marked sent, read by nobody
+        redis_server.kill()
+        await redis_server.start()  # empty: no persistence
+        assert await relay.drain() == 0  # nothing was waiting in the outbox...
+        assert await redis.xlen(key("events", name)) >= 5  # ...but it sent the 5 again
+        await feed.subscribe(lambda event: False)  # the feed reads on, from its cursor
+        last = await write(resources, name, [{"n": 5}])
+        await relay.drain()
+        # In stream order, so nothing repeated can come after `last`.
+        assert await _next(subscription, 3) == unread + last
+        await reader.read_all(delivered)
+        assert [event.outbox_id for event in delivered.events] == read + unread + last
+    finally:
+        await feed.close()
+        await redis.aclose()
+        await feed.redis.aclose()
+
+
+async def _next(subscription: Subscription, count: int) -> list[int]:
+    """The outbox ids of the subscription's next `count` events (half a minute at most)."""
+    async with asyncio.timeout(30):
+        return [(await subscription.get()).outbox_id for _ in range(count)]
 
 
 async def _refused(caller: Officer) -> bool:
