@@ -606,6 +606,9 @@ async def test_annual_report_from_the_cli_in_three_formats(database, world, tmp_
     assert lines[0][:5] == ["level", "code", "name", "received", "finished"]
     assert [line[1] for line in lines[1:]] == [a.code, b.code, province.code]
     assert lines[-1][3:7] == ["7", "4", "3", "2"]
+    # The six 766 groups: progress 12.0 + online 0.0 + ratings 4.44 of 20 + 12 + 6 measured.
+    total = dict(zip(lines[0], lines[-1], strict=True))
+    assert (total["points766"], total["measuredMax766"]) == ("16.44", "38")
     target = tmp_path / "report.xlsx"
     result = eiso(
         "report",

@@ -301,8 +301,10 @@ COLUMNS = [
     "code",
     "name",
     *FIGURE_KEYS,
-    "progress766",
+    "progress766",  # the deprecated two-group reading
     "satisfaction766",
+    "points766",  # the six groups: points of the measured criteria, and their maximum
+    "measuredMax766",
     "isoStatus",
     "ncRaised",
     "ncOpen",
@@ -331,6 +333,8 @@ def _flat(row: dict[str, Any], level: str, code: str, name: str) -> list[Any]:
         *(f[key] for key in FIGURE_KEYS),
         index["progress"]["points"],
         index["satisfaction"]["points"],
+        index766.total(row["index766Groups"]),
+        sum(group["measuredMaxPoints"] for group in row["index766Groups"]),
         row.get("isoStatus"),
         nc["raised"],
         nc["open"],
