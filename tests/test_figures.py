@@ -689,7 +689,7 @@ INDEX766 = """query($period: PeriodInput!, $group: FigureGroup!) {
     received receivedOnline
     index766Groups { group maxPoints points measuredMaxPoints
       criteria { code maxPoints measured points numerator numeratorMetric denominator
-                 denominatorMetric formula formulaEn source notMeasuredReason notMeasuredReasonEn } }
+        denominatorMetric formula formulaEn source notMeasuredReason notMeasuredReasonEn } }
   } }"""
 
 
@@ -729,9 +729,7 @@ async def test_766_six_groups_count_overdue_open_dossiers_as_late(client, caller
         assert all(c["notMeasuredReason"] and c["source"] for c in groups[name]["criteria"])
 
 
-async def test_766_online_share_counts_the_dossiers_filed_online(
-    client, callers, resources, world
-):
+async def test_766_online_share_counts_the_dossiers_filed_online(client, callers, resources, world):
     province, _, b, _ = world
     async with resources.session(scope(b)) as session, session.begin():
         online = await engine.receive(

@@ -95,6 +95,8 @@ def test_the_table_has_the_portal_groups_and_every_unmeasured_criterion_says_why
         "digitisation": 22,
     }
     assert sum(index766.GROUPS.values()) == 100
+    for group, points in index766.GROUPS.items():
+        assert sum(c.max_points for c in index766.CRITERIA if c.group == group) == points
     codes = [c.code for c in index766.CRITERIA]
     assert len(codes) == len(set(codes))
     for criterion in index766.CRITERIA:
