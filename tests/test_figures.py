@@ -606,6 +606,9 @@ async def test_annual_report_from_the_cli_in_three_formats(database, world, tmp_
     assert lines[0][:5] == ["level", "code", "name", "received", "finished"]
     assert [line[1] for line in lines[1:]] == [a.code, b.code, province.code]
     assert lines[-1][3:7] == ["7", "4", "3", "2"]
+    # The six 766 groups: progress 12.0 + online 0.0 + ratings 4.44 of 20 + 12 + 6 measured.
+    total = dict(zip(lines[0], lines[-1], strict=True))
+    assert (total["points766"], total["measuredMax766"]) == ("16.44", "38")
     target = tmp_path / "report.xlsx"
     result = eiso(
         "report",
@@ -679,3 +682,77 @@ async def test_a_province_objective_joins_its_people_committee_audit_chain(
             .all()
         )
     assert actions == ["objective.create"]
+
+
+INDEX766 = """query($period: PeriodInput!, $group: FigureGroup!) {
+  figures(period: $period, groupBy: $group) {
+    received receivedOnline
+    index766Groups { group maxPoints points measuredMaxPoints
+      criteria { code maxPoints measured points numerator numeratorMetric denominator
+        denominatorMetric formula formulaEn source notMeasuredReason notMeasuredReasonEn } }
+  } }"""
+
+
+async def test_766_six_groups_count_overdue_open_dossiers_as_late(client, callers, world):
+    province, *_ = world
+    body = await gql(
+        client, callers, province_admin(province), INDEX766, period={"year": 2025}, group="NATION"
+    )
+    assert "errors" not in body, body
+    (row,) = body["data"]["figures"]
+    groups = {g["group"]: g for g in row["index766Groups"]}
+    assert [g["group"] for g in row["index766Groups"]] == [
+        "TRANSPARENCY",
+        "PROGRESS",
+        "ONLINE_SERVICES",
+        "ONLINE_PAYMENT",
+        "SATISFACTION",
+        "DIGITISATION",
+    ]
+    assert sum(g["maxPoints"] for g in groups.values()) == 100
+    # 3 on time among 4 resolved and 1 open overdue: 20 × 3 / 5 (the deprecated index766: 15).
+    (progress,) = groups["PROGRESS"]["criteria"]
+    assert (progress["points"], progress["numerator"], progress["denominator"]) == (12.0, 3, 5)
+    assert progress["denominatorMetric"] == "due"
+    # Ratings 6 points, full from 90 % satisfied: 2 of 3 satisfied -> 6 × (2/3) / 0.9.
+    ratings, feedback = groups["SATISFACTION"]["criteria"]
+    assert ratings["points"] == pytest.approx(4.44)
+    assert groups["SATISFACTION"]["points"] == pytest.approx(4.44)
+    assert groups["SATISFACTION"]["measuredMaxPoints"] == 6
+    assert feedback["measured"] is False and feedback["points"] is None
+    assert "phản ánh" in feedback["notMeasuredReason"] and feedback["notMeasuredReasonEn"]
+    # None filed online among the 7 received (the online one was withdrawn before acceptance).
+    assert (row["received"], row["receivedOnline"]) == (7, 0)
+    assert groups["ONLINE_SERVICES"]["points"] == 0.0
+    for name in ("TRANSPARENCY", "ONLINE_PAYMENT", "DIGITISATION"):
+        assert groups[name]["points"] is None and groups[name]["measuredMaxPoints"] == 0
+        assert all(c["notMeasuredReason"] and c["source"] for c in groups[name]["criteria"])
+
+
+async def test_766_online_share_counts_the_dossiers_filed_online(client, callers, resources, world):
+    province, _, b, _ = world
+    async with resources.session(scope(b)) as session, session.begin():
+        online = await engine.receive(
+            session,
+            agency=b,
+            procedure_code=PROC,
+            applicant={"full_name": "Phan Thị Mười"},
+            sector_data={},
+            actor="citizen",
+            calendar=CAL,
+            online=True,
+            now=vn(3, 2, 9, year=2027),
+        )
+    await _act(
+        resources, b, online.dossier, engine.accept, now=vn(3, 2, 10, year=2027), calendar=CAL
+    )
+    await _receive(resources, b, vn(3, 2, 11, year=2027))
+    body = await gql(
+        client, callers, province_admin(province), INDEX766, period={"year": 2027}, group="NATION"
+    )
+    assert "errors" not in body, body
+    (row,) = body["data"]["figures"]
+    assert (row["received"], row["receivedOnline"]) == (2, 1)
+    groups = {g["group"]: g for g in row["index766Groups"]}
+    (share,) = groups["ONLINE_SERVICES"]["criteria"]
+    assert (share["points"], share["numerator"], share["denominator"]) == (6.0, 1, 2)

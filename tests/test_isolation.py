@@ -990,6 +990,19 @@ CASES += [
         lambda mine, theirs: {},
     ),
     Case(
+        "766 groups per agency hold only mine",
+        f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) {{ agencyId receivedOnline "
+        "index766Groups { group points criteria { code points numerator denominator } } } }",
+        lambda mine, theirs: {},
+    ),
+    Case(
+        "766 groups per agency as a province admin",
+        f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) {{ agencyId receivedOnline "
+        "index766Groups { group points criteria { code points numerator denominator } } } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+    ),
+    Case(
         "figures per agency as a province admin",
         f"{{ figures(period: {_EVERYTHING}, groupBy: AGENCY) {{ agencyId provinceId received }} }}",
         lambda mine, theirs: {},

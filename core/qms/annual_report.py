@@ -3,11 +3,10 @@ a province's report lists its agencies, the national one its provinces, each wit
 of the year, the 766 service-index points that come from them, conformity and nonconformity
 counts, and the results of the quality objectives. Exported as JSON, CSV or XLSX.
 
-Decision 766/QĐ-TTg scores the real-time service index in groups; two come straight from the
-figures and are computed here as eiso's reading of the decision (docs/qms.md):
-- progress and results (20 points) = 20 × on-time share of the dossiers resolved;
-- satisfaction (18 points) = 18 × share of ratings that are satisfied (4 or 5 of 5).
-Each points value names the two metrics behind it; `figureDossiers` lists their dossiers.
+Decision 766/QĐ-TTg: `index766Groups` holds the portal's six groups and their criteria
+(core/qms/index766.py). `index766` is the older two-group reading, kept for its readers and
+deprecated: progress = 20 × on time / resolved (overdue open dossiers cost nothing) and
+satisfaction = 18 × satisfied share of the ratings.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from eiso.core.qms import figures, objectives
+from eiso.core.qms import figures, index766, objectives
 from eiso.core.qms.common import value
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
@@ -42,7 +41,7 @@ Unit = tuple[figures.Key, str, str, str | None]
 
 
 def index_766(row: figures.Figures) -> dict[str, dict[str, Any]]:
-    """The two 766 groups that the figures score, each with the numbers behind it."""
+    """The older two-group reading of 766 (deprecated: index766.scores has the six groups)."""
     values = {
         "on_time": row.on_time,
         "finished": row.finished,
@@ -64,6 +63,7 @@ def index_766(row: figures.Figures) -> dict[str, dict[str, Any]]:
 def figures_dict(row: figures.Figures) -> dict[str, int | float | None]:
     return {
         "received": row.received,
+        "receivedOnline": row.received_online,
         "finished": row.finished,
         "onTime": row.on_time,
         "late": row.late,
@@ -115,6 +115,7 @@ async def build(
                 "isoStatus": iso_status,
                 "figures": figures_dict(row),
                 "index766": index_766(row),
+                "index766Groups": index766.scores(row),
                 "nonconformities": ncs.get(key, {"raised": 0, "open": 0}),
             }
         )
@@ -136,6 +137,7 @@ async def build(
         "total": {
             "figures": figures_dict(total),
             "index766": index_766(total),
+            "index766Groups": index766.scores(total),
             "nonconformities": totals,
         },
         "conformity": conformity,
@@ -299,8 +301,10 @@ COLUMNS = [
     "code",
     "name",
     *FIGURE_KEYS,
-    "progress766",
+    "progress766",  # the deprecated two-group reading
     "satisfaction766",
+    "points766",  # the six groups: points of the measured criteria, and their maximum
+    "measuredMax766",
     "isoStatus",
     "ncRaised",
     "ncOpen",
@@ -329,6 +333,8 @@ def _flat(row: dict[str, Any], level: str, code: str, name: str) -> list[Any]:
         *(f[key] for key in FIGURE_KEYS),
         index["progress"]["points"],
         index["satisfaction"]["points"],
+        index766.total(row["index766Groups"]),
+        sum(group["measuredMaxPoints"] for group in row["index766Groups"]),
         row.get("isoStatus"),
         nc["raised"],
         nc["open"],

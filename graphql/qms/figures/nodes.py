@@ -11,7 +11,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.global_ids import encode_id
-from eiso.core.qms import annual_report, figures, objectives
+from eiso.core.qms import annual_report, figures, index766, objectives
 from eiso.graphql.dossiers.nodes import DossierStatus
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.node import Node
@@ -68,11 +68,18 @@ class ObjectiveInput:
         )
 
 
-@strawberry.enum(name="Index766Group", description="The Decision 766 groups the figures score.")
+@strawberry.enum(
+    name="Index766Group",
+    description="The six groups of Decision 766/QĐ-TTg as the national portal scores them.",
+)
 class Index766Group(enum.Enum):
-    # The groups of core/qms/annual_report.py's INDEX_766.
+    # core/qms/index766.py's GROUPS (index766, deprecated, gives PROGRESS and SATISFACTION only).
+    TRANSPARENCY = "transparency"
     PROGRESS = "progress"
+    ONLINE_SERVICES = "online_services"
+    ONLINE_PAYMENT = "online_payment"
     SATISFACTION = "satisfaction"
+    DIGITISATION = "digitisation"
 
 
 # -- nodes ----------------------------------------------------------------------------------------
@@ -106,12 +113,85 @@ def _points(index: dict[str, Any]) -> list[IndexPoints]:
     ]
 
 
+@strawberry.type(
+    description="One criterion of Decision 766/QĐ-TTg: its formula and source, and its points "
+    "from eiso's data, or why it is not measured (`measured` false, points null)."
+)
+class Index766Criterion:
+    code: str
+    max_points: int
+    formula: str = strawberry.field(description="The formula (Vietnamese).")
+    formula_en: str
+    source: str
+    measured: bool
+    points: float | None = strawberry.field(
+        description="Null when not measured, or when the denominator is empty."
+    )
+    numerator_metric: str | None
+    numerator: int | None
+    denominator_metric: str | None
+    denominator: int | None
+    not_measured_reason: str | None = strawberry.field(description="Why not measured (Vietnamese).")
+    not_measured_reason_en: str | None
+
+    @classmethod
+    def of(cls, part: dict[str, Any]) -> Index766Criterion:
+        top, bottom = part["numerator"] or {}, part["denominator"] or {}
+        return cls(
+            code=part["code"],
+            max_points=part["maxPoints"],
+            formula=part["formulaVi"],
+            formula_en=part["formulaEn"],
+            source=part["source"],
+            measured=part["measured"],
+            points=part["points"],
+            numerator_metric=top.get("metric"),
+            numerator=top.get("value"),
+            denominator_metric=bottom.get("metric"),
+            denominator=bottom.get("value"),
+            not_measured_reason=part["reasonVi"],
+            not_measured_reason_en=part["reasonEn"],
+        )
+
+
+@strawberry.type(
+    description="The points of one Decision 766 group: the sum of its measured criteria "
+    "(null when none is measured), next to the most those criteria could give."
+)
+class Index766GroupScore:
+    group: Index766Group
+    max_points: int
+    points: float | None
+    measured_max_points: int
+    criteria: list[Index766Criterion]
+
+
+def _groups(groups: list[dict[str, Any]]) -> list[Index766GroupScore]:
+    return [
+        Index766GroupScore(
+            group=Index766Group(g["group"]),
+            max_points=g["maxPoints"],
+            points=g["points"],
+            measured_max_points=g["measuredMaxPoints"],
+            criteria=[Index766Criterion.of(c) for c in g["criteria"]],
+        )
+        for g in groups
+    ]
+
+
+_INDEX766_DEPRECATED = (
+    "Two groups with the old formulas (progress = onTime / finished ignores overdue open "
+    "dossiers; satisfaction gives 18 points to ratings). Use index766Groups."
+)
+
+
 @strawberry.type(description="The figures of one group (or of everything in scope) over a period.")
 class FigureRow:
     province_id: strawberry.ID | None = None
     agency_id: strawberry.ID | None = None
     procedure_code: str | None = None
     received: int
+    received_online: int = strawberry.field(description="Of the dossiers received, filed online.")
     finished: int
     on_time: int
     late: int
@@ -127,7 +207,10 @@ class FigureRow:
     rating_mean: float | None
     satisfied: int
     satisfied_share: float | None
-    index766: list[IndexPoints]
+    index766: list[IndexPoints] = strawberry.field(deprecation_reason=_INDEX766_DEPRECATED)
+    index766_groups: list[Index766GroupScore] = strawberry.field(
+        description="Decision 766/QĐ-TTg: the six groups and their criteria (core/qms/index766.py)."
+    )
 
     @classmethod
     def of(cls, row: figures.Figures, group: figures.Group) -> FigureRow:
@@ -144,6 +227,7 @@ class FigureRow:
         return cls.from_dict(
             annual_report.figures_dict(row),
             annual_report.index_766(row),
+            index766.scores(row),
             province_id=province_id,
             agency_id=agency_id,
             procedure_code=procedure_code,
@@ -154,6 +238,7 @@ class FigureRow:
         cls,
         data: dict[str, Any],
         index: dict[str, Any],
+        groups: list[dict[str, Any]],
         *,
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
@@ -165,6 +250,7 @@ class FigureRow:
             agency_id=agency_id,
             procedure_code=procedure_code,
             received=data["received"],
+            received_online=data["receivedOnline"],
             finished=data["finished"],
             on_time=data["onTime"],
             late=data["late"],
@@ -179,6 +265,7 @@ class FigureRow:
             satisfied=data["satisfied"],
             satisfied_share=data["satisfiedShare"],
             index766=_points(index),
+            index766_groups=_groups(groups),
         )
 
 
@@ -310,7 +397,7 @@ class AnnualReport:
                 code=code,
                 name=name,
                 iso_status=IsoStatusEnum(row["isoStatus"]) if row.get("isoStatus") else None,
-                figures=FigureRow.from_dict(row["figures"], row["index766"]),
+                figures=FigureRow.from_dict(row["figures"], row["index766"], row["index766Groups"]),
                 nonconformities_raised=row["nonconformities"]["raised"],
                 nonconformities_open=row["nonconformities"]["open"],
             )
