@@ -183,8 +183,10 @@ async def returned(resources, where: Place, code: str) -> None:
     async with resources.session(scope) as session:
         dossier = (await session.execute(select(Dossier).where(Dossier.code == code))).scalar_one()
     calendar = WorkingCalendar()
+    # One received at the counter is accepted already; one filed online is accepted first.
+    accepting = [] if engine.accepted(dossier) else [(engine.accept, {"calendar": calendar})]
     moves = [
-        (engine.accept, {"calendar": calendar}),
+        *accepting,
         (engine.assign, {"assignee": "officer-2"}),
         (engine.complete_step, {}),
         (engine.complete_step, {}),

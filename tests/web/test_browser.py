@@ -163,11 +163,14 @@ async def test_the_axe_check_catches_an_unlabelled_input(browser):
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
-async def test_officer_works_a_dossier_at_the_desk(browser, desk_site, places, officers, viewport):
+async def test_officer_works_a_dossier_at_the_desk(
+    browser, desk_site, places, officers, resources, viewport
+):
     """An officer signs in through eiso's OAuth server, accepts an online dossier, asks for a
     supplement, records its arrival, completes both steps and returns the result; a move made
     on a page gone stale is refused and said so; the counter receives a dossier and shows slip
-    01; sign-out sends the next visit back to sign-in."""
+    01, whose QR code the citizen scans to rate the returned result; sign-out sends the next
+    visit back to sign-in."""
     import httpx
 
     from tests.auth_helpers import PASSWORD
@@ -243,8 +246,27 @@ async def test_officer_works_a_dossier_at_the_desk(browser, desk_site, places, o
     # Slip 01 carries the QR code of the lookup URL, the URL printed beside it.
     slip = page.frame_locator("#slip-01")
     assert await slip.locator("figure.qr svg").count() == 1
-    assert "/tra-cuu?code=" in await slip.locator("figure.qr figcaption").inner_text()
+    qr_url = (await slip.locator("figure.qr figcaption").inner_text()).strip()
+    assert "/tra-cuu?code=" in qr_url
     await v.check("received at the counter")
+
+    # The citizen scans the QR code once the result is returned: the URL alone opens the
+    # dossier (no code or key to type) and takes the rating, once.
+    counter_code = (await page.locator("#dossier-code").inner_text()).strip()
+    await returned(resources, a, counter_code)
+    scan = await visit(browser, VIEWPORTS[viewport])  # the citizen's own phone
+    scanned = scan.page
+    await scanned.goto(qr_url)
+    await scanned.get_by_role("heading", name=f"Hồ sơ {counter_code}").wait_for()
+    await scan.check("lookup through the QR URL")
+    await scanned.get_by_text("Rất hài lòng").click()
+    await scanned.get_by_role("button", name="Gửi đánh giá").click()
+    await scanned.get_by_text("Cảm ơn bạn đã đánh giá.").wait_for()
+    await scanned.goto(qr_url)
+    await scanned.get_by_role("heading", name=f"Hồ sơ {counter_code}").wait_for()
+    assert await scanned.get_by_role("button", name="Gửi đánh giá").count() == 0  # once
+    assert scan.blocked == [] and scan.errors == [] and scan.violations == {}
+    await scanned.context.close()
 
     await page.get_by_role("button", name="Đăng xuất").click()
     await page.goto(desk_site + "/ban-lam-viec")
