@@ -23,13 +23,16 @@ install: $(STAMP)
 # The tests also need a vendor's module installed as its own distribution; `make run` takes
 # it out again, so the app and `eiso graphql schema` never show its fields.
 TEST_STAMP := $(VENV)/.test-plugin
-$(TEST_STAMP): $(STAMP) tests/vendor_plugin/pyproject.toml
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e tests/vendor_plugin
+# tests/vendor_walkthrough/ is the module a vendor writes by following docs/plugins.md alone.
+TEST_PLUGINS := tests/vendor_plugin tests/vendor_walkthrough
+$(TEST_STAMP): $(STAMP) $(addsuffix /pyproject.toml,$(TEST_PLUGINS))
+	$(BIN)/uv pip install --quiet --python $(BIN)/python $(addprefix -e ,$(TEST_PLUGINS))
 	touch $(TEST_STAMP)
 
 no-test-plugin: install
 	@if [ -f $(TEST_STAMP) ]; then \
-	  $(BIN)/uv pip uninstall --quiet --python $(BIN)/python eiso-vendor-demo && rm -f $(TEST_STAMP); \
+	  $(BIN)/uv pip uninstall --quiet --python $(BIN)/python eiso-vendor-demo eiso-vendor-queue-tickets \
+	  && rm -f $(TEST_STAMP); \
 	fi
 
 # The frontend tools of tests/clients/ (pinned in its package-lock.json). Without npm the

@@ -156,9 +156,11 @@ def test_no_module_takes_a_dependency_or_stdlib_name():
     offenders = []
     for folder in [*ROOMS, "tests"]:
         for path in (ROOT / folder).rglob("*"):
-            # tests/vendor_plugin is its own installed distribution: its package is a dependency;
-            # tests/clients/node_modules holds the Node clients' packages.
-            if {"__pycache__", "vendor_plugin", "node_modules"} & set(path.parts):
+            # tests/vendor_plugin and tests/vendor_walkthrough are installed distributions of
+            # their own: their packages are dependencies; tests/clients/node_modules holds the
+            # Node clients' packages.
+            skipped = {"__pycache__", "vendor_plugin", "vendor_walkthrough", "node_modules"}
+            if skipped & set(path.parts):
                 continue
             name = path.stem if path.suffix == ".py" else path.name if path.is_dir() else None
             if name and name != "__init__" and name in taken:

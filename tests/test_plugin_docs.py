@@ -187,3 +187,41 @@ def test_the_typed_caller_example_works_and_type_checks(tmp_path):
         timeout=600,
     )
     assert done.returncode == 0 and "Success" in done.stdout, done.stdout + done.stderr
+
+
+def marked_block(marker: str) -> str:
+    """The python block after `<!-- marker -->` in docs/plugins.md, dedented."""
+    start = DOCS.index(f"<!-- {marker} -->")
+    block = re.search(r"```python\n(.*?)```", DOCS[start:], re.DOTALL)
+    assert block, f"no python block after <!-- {marker} -->"
+    return textwrap.dedent(block.group(1))
+
+
+def test_the_walkthrough_module_and_its_kit_test_pass_as_written(tmp_path):
+    """The walk-through's `household` module (step 2) and its kit test (step 4), as a vendor
+    copies them: the package put on the path with its entry point (the `.dist-info` an
+    install writes, without touching eiso's environment), the test run in a folder of its
+    own with step 1's `asyncio_mode`."""
+    site = tmp_path / "site"
+    (site / "eiso_household").mkdir(parents=True)
+    (site / "eiso_household" / "__init__.py").write_text("")
+    (site / "eiso_household" / "plugin.py").write_text(marked_block("walkthrough-module"))
+    info = site / "eiso_household-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: eiso-household\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[eiso.plugins]\nhousehold = eiso_household.plugin\n")
+    project = tmp_path / "eiso-household"
+    (project / "tests").mkdir(parents=True)
+    (project / "tests" / "test_household.py").write_text(marked_block("walkthrough-test"))
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\nasyncio_mode = "auto"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EISO_", "PYTEST_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        cwd=project,
+        env={**env, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "1 passed" in done.stdout

@@ -44,9 +44,13 @@ def _dry_run(target: str) -> str:
 
 def test_make_run_never_installs_the_test_plugin_and_make_test_does():
     run, test = _dry_run("run"), _dry_run("test")
-    assert "-e tests/vendor_plugin" not in run
-    assert "uninstall" in run and "eiso-vendor-demo" in run  # left by an earlier `make test`
-    assert "-e tests/vendor_plugin" in test
+    for folder, distribution in (
+        ("tests/vendor_plugin", "eiso-vendor-demo"),
+        ("tests/vendor_walkthrough", "eiso-vendor-queue-tickets"),
+    ):
+        assert f"-e {folder}" not in run
+        assert "uninstall" in run and distribution in run  # left by an earlier `make test`
+        assert f"-e {folder}" in test
 
 
 async def test_migrations_match_the_models(resources):
