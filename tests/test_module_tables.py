@@ -174,7 +174,14 @@ def test_eiso_db_upgrade_applies_the_loaded_modules_migrations(tmp_path, monkeyp
     monkeypatch.setenv("EISO_DATABASE_URL", url)
     monkeypatch.setenv("EISO_LOG_JSON", "false")
     monkeypatch.delenv("EISO_PLUGINS", raising=False)
-    result = CliRunner().invoke(cli.app, ["db", "upgrade"])
+    from eiso.core.settings import get_settings
+
+    # The settings are read once per process: another test of this worker may have read them.
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["db", "upgrade"])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert f"module {NAME}: its tables are up to date" in result.output
     import sqlite3

@@ -246,7 +246,7 @@ async def test_officer_works_a_dossier_at_the_desk(
     # Slip 01 carries the QR code of the lookup URL, the URL printed beside it.
     slip = page.frame_locator("#slip-01")
     assert await slip.locator("figure.qr svg").count() == 1
-    qr_url = (await slip.locator("figure.qr figcaption").inner_text()).strip()
+    qr_url = (await slip.locator("figure.qr figcaption .url").inner_text()).strip()
     assert "/tra-cuu?code=" in qr_url
     await v.check("received at the counter")
 
