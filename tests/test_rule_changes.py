@@ -16,6 +16,7 @@ from eiso.core.dossiers import catalogue, engine
 from eiso.core.dossiers.models import ProcedureRecord
 from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
+from eiso.core.qms import legal
 from eiso.core.sdk import (
     CountingRules,
     Extension,
@@ -308,6 +309,21 @@ async def test_the_adopting_agency_is_told_with_the_successor(resources, client,
         assert body["data"]["node"] is None
     assert await _flags(client, callers.issue(person(sibling, *roles))) == []
     assert await _flags(client, callers.issue(person(other, *roles))) == []
+
+    # The daily sweep raises nothing new; the sibling that adopts it later is told on its own.
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await legal.sweep_expired(session)
+    async with resources.session(scope(sibling)) as session, session.begin():
+        await catalogue.adopt(
+            session,
+            province_id=sibling.province_id,
+            agency_id=sibling.id,
+            procedure_code=ENDED,
+            actor="leader-2",
+        )
+    theirs = await _flags(client, callers.issue(person(sibling, *roles)))
+    assert [(f["subject"], f["noticeVi"]) for f in theirs] == [(ENDED, ours[0]["noticeVi"])]
+    assert [f["id"] for f in await _flags(client, keeper) if f["subject"] == ENDED] == [flag_id]
 
     # The catalogue shows the change to come with its start date.
     procedure = await gql(
