@@ -819,6 +819,14 @@ CASES += [
         )
         for name in ("reviewFlags", "managementReviews")
     ),
+    Case(
+        "reviewFlags' notices name only my agency's bases",
+        "{ reviewFlags(first: 20, openOnly: false) { edges { node { id noticeVi validUntil "
+        "successor { effectiveFrom legalBasis { reference } } } } } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=_their_improvement_ids,
+    ),
     *(
         Case(
             f"{name} on their version",

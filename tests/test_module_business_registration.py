@@ -123,7 +123,7 @@ async def test_each_procedure_through_its_lifecycle(app, resources, callers):
         ' nameAvailable(name: "Hộ kinh doanh Hoa Sen") nameKey(name: "Hộ kinh doanh HOA  Sến") } }'
     )
     module = body["data"]["businessRegistration"]
-    assert {p["code"] for p in module["procedures"]} == {"1.001612", "HKD-THAY-DOI"}
+    assert {p["code"] for p in module["procedures"]} == {"1.001612", "2.000720"}
     assert module["nameAvailable"] is True and module["nameKey"] == "ho kinh doanh hoa sen"
 
 
@@ -152,7 +152,7 @@ async def test_business_name_is_unique_within_the_commune(app, resources, caller
         resources, callers, app, "business_registration", "UBND xã Hoa", "UBND xã Sen"
     )
     for office in (commune, other):
-        for code in ("1.001612", "HKD-THAY-DOI"):
+        for code in ("1.001612", "2.000720"):
             await adopt(office, code)
     first = (await receive(commune, "1.001612", GOOD))["data"]["receiveDossier"]["dossier"]
     for clash in ("Hộ kinh doanh Hoa Sen", "Hộ kinh doanh HOA   sen", "Hộ kinh doanh Hòa Sến"):
@@ -164,7 +164,7 @@ async def test_business_name_is_unique_within_the_commune(app, resources, caller
         commune, "1.001612", {**GOOD, "business_name": "Hộ kinh doanh Hoa Sen 2"}
     )
     assert "errors" not in await receive(other, "1.001612", GOOD)
-    assert "errors" not in await receive(commune, "HKD-THAY-DOI", GOOD)
+    assert "errors" not in await receive(commune, "2.000720", GOOD)
     listed = await commune(
         '{ dossiers(filter: {procedureCode: "1.001612"}, first: 10) { totalCount } }'
     )

@@ -15,7 +15,8 @@ from eiso.core.dossiers import listeners
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
-from eiso.infra.clock import utcnow
+from eiso.core.workdays import VN_TZ
+from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import find_one
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import Unit
@@ -42,6 +43,7 @@ def row_values(procedure: Procedure, module: str) -> dict[str, Any]:
         "components": [c.model_dump(mode="json") for c in procedure.components],
         "fee": procedure.fee.model_dump(mode="json") if procedure.fee else None,
         "counting": procedure.counting.model_dump(mode="json"),
+        "revisions": [r.model_dump(mode="json") for r in procedure.revisions],
         "module": module,
         "active": True,
     }
@@ -135,6 +137,53 @@ async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
     if row is None or not row.active:
         raise NotFound(f"procedure {code!r} not found", f"không tìm thấy thủ tục {code!r}")
     return row
+
+
+def rules_at(procedure: ProcedureRecord, at: dt.datetime) -> ProcedureRecord:
+    """The procedure with the rules in force at `at` (a dossier's receipt, Vietnam's date):
+    each `sdk.RuleChange` whose `effective_from` is on or before that date, oldest first,
+    replaces the time limit and the counting rules it declares. The row itself when no change
+    applies; else a copy that is never added to the session."""
+    day = aware(at).astimezone(VN_TZ).date()
+    changes = [
+        change
+        for change in procedure.revisions or []
+        if dt.date.fromisoformat(change["effective_from"]) <= day
+    ]
+    if not changes:
+        return procedure
+    values = procedure.model_dump()
+    for change in changes:
+        if limit := change.get("time_limit"):
+            cutoff = limit.get("cutoff")
+            values.update(
+                time_limit_amount=limit["amount"],
+                time_limit_unit=limit["unit"],
+                cutoff=cutoff[:5] if cutoff else None,
+            )
+        if change.get("counting") is not None:
+            values["counting"] = change["counting"]
+    return ProcedureRecord(**values)
+
+
+def amount_in_force(base: ProcedureRecord, in_force: ProcedureRecord, adopted: int) -> int:
+    """The time limit a dossier gets under the rules `in_force` at its receipt, from the one
+    its agency `adopted` under the procedure's first rules (`base`): an agency that shortened
+    the limit keeps its shorter one while it stays shorter than the new limit in the same unit;
+    otherwise (not shortened, or a new unit) the new statutory limit applies."""
+    limit = (in_force.time_limit_amount, in_force.time_limit_unit)
+    if limit == (base.time_limit_amount, base.time_limit_unit):  # the limit did not change
+        return adopted
+    if in_force.time_limit_unit != base.time_limit_unit or adopted >= base.time_limit_amount:
+        return in_force.time_limit_amount
+    return min(adopted, in_force.time_limit_amount)
+
+
+async def procedure_in_force(
+    session: AsyncSession, code: str, received_at: dt.datetime
+) -> ProcedureRecord:
+    """`get_procedure` with the rules in force when the dossier was received (`rules_at`)."""
+    return rules_at(await get_procedure(session, code), received_at)
 
 
 async def require_module_enabled(

@@ -128,7 +128,9 @@ async def resume_stop(
             )
         )
     else:
-        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+        procedure = await catalogue.procedure_in_force(
+            session, dossier.procedure_code, aware(dossier.received_at)
+        )
         dossier.appointment_at = appointment(
             calendar,
             procedure,
@@ -186,7 +188,9 @@ async def status_stops(
             ]
             dossier.paused_at = None
         return
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    procedure = await catalogue.procedure_in_force(
+        session, dossier.procedure_code, aware(dossier.received_at)
+    )
     stopping = set((procedure.counting or {}).get("stop_statuses", ()))
     if int(before) in stopping:
         await resume_stop(session, dossier, f"status:{int(before)}", now, calendar)

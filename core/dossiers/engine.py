@@ -226,6 +226,9 @@ async def receive(
     now = _utc(now) or utcnow()
     procedure = await catalogue.get_procedure(session, procedure_code)
     adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
+    # The rules in force at receipt (sdk.RuleChange); an online dossier gets them at acceptance.
+    in_force = catalogue.rules_at(procedure, now)
+    amount = catalogue.amount_in_force(procedure, in_force, adoption.time_limit_amount)
     if not isinstance(applicant, dict) or not applicant:
         raise DomainError(
             "applicant: required", "applicant: bắt buộc", code="BAD_INPUT", field="applicant"
@@ -253,14 +256,12 @@ async def receive(
         received_at=now,
         appointment_at=None
         if online or refused
-        else appointment(
-            calendar, procedure, adoption.time_limit_amount, now, cutoff=adoption.cutoff
-        ),
+        else appointment(calendar, in_force, amount, now, cutoff=adoption.cutoff),
         finished_at=now if refused else None,
         idempotency_key=idempotency_key,
         input_hash=digest if idempotency_key else None,
         step_agencies=dict(adoption.step_agencies or {}),
-        time_limit_amount=adoption.time_limit_amount,
+        time_limit_amount=adoption.time_limit_amount if online or refused else amount,
         cutoff=adoption.cutoff,
         supplements_per_stage=adoption.supplements_per_stage,
     )
@@ -563,7 +564,9 @@ async def _stamp_finished(
     if to != Status.processed:
         return  # refused, withdrawn or stopped: closed, but not resolved
     calendar = await _calendar(session, calendar)
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    procedure = await catalogue.procedure_in_force(
+        session, dossier.procedure_code, aware(dossier.received_at)
+    )
     start = calendar.counting_start(
         aware(dossier.received_at), cutoff_of(procedure, dossier.cutoff)
     )
@@ -624,10 +627,11 @@ async def _start_clock(
 ) -> None:
     """An online dossier (new) is received: its clock starts now, and it has its receipt slip
     (01) and process control slip (05) from now on."""
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
-    amount = await _time_limit(session, dossier)
+    base = await catalogue.get_procedure(session, dossier.procedure_code)
+    procedure = catalogue.rules_at(base, now)  # the rules in force at its acceptance
+    amount = catalogue.amount_in_force(base, procedure, await _time_limit(session, dossier))
     _check_move(dossier, Status.received, now)
-    dossier.received_at = now
+    dossier.received_at, dossier.time_limit_amount = now, amount
     dossier.appointment_at = appointment(calendar, procedure, amount, now, cutoff=dossier.cutoff)
 
 
@@ -736,7 +740,9 @@ async def complete_step(
     calendar measures the handling time at the end (the stored one is loaded when none is
     given)."""
     now = now or utcnow()
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    procedure = await catalogue.procedure_in_force(
+        session, dossier.procedure_code, aware(dossier.received_at)
+    )
     step = await current_step_row(session, dossier)
     target = _step_target(dossier, procedure)
     _check_move(dossier, target, now, only_from=PROCESSING)
@@ -822,7 +828,11 @@ async def request_supplement(
     agency_id = await _acting_agency(session, dossier, owner_move=False)
     note = _reason(reason)
     _check_supplement_limit(
-        dossier, await catalogue.get_procedure(session, dossier.procedure_code), agency_id
+        dossier,
+        await catalogue.procedure_in_force(
+            session, dossier.procedure_code, aware(dossier.received_at)
+        ),
+        agency_id,
     )
     if accepted(dossier):
         _note_overdue(dossier, now)
@@ -1101,7 +1111,9 @@ async def record_extension(
     open, before its deadline and before any apology. The appointment moves by its length."""
     now = _utc(now) or utcnow()
     agency_id = await _acting_agency(session, dossier, owner_move=False)
-    procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+    procedure = await catalogue.procedure_in_force(
+        session, dossier.procedure_code, aware(dossier.received_at)
+    )
     extension = _check_extension(dossier, procedure, code, now)
     row = {
         "code": code,
@@ -1205,7 +1217,9 @@ async def allowed_moves(
     step = await _step_in_scope(session, dossier)
     owner = scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id)
     try:
-        procedure = await catalogue.get_procedure(session, dossier.procedure_code)
+        procedure = await catalogue.procedure_in_force(
+            session, dossier.procedure_code, aware(dossier.received_at)
+        )
     except NotFound:  # no loaded module provides it any more: the moves need its steps
         return []
     found = []

@@ -51,6 +51,8 @@ class ProcedureRecord(SQLModel, table=True):
     fee: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # sdk.CountingRules as JSON: clock stops, extensions, supplements per stage
     counting: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # sdk.RuleChange as JSON, oldest first: the rules that take over from a date (rules_at)
+    revisions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     module: str = Field(max_length=63)
     active: bool = True
     updated_at: dt.datetime = Field(default_factory=utcnow)

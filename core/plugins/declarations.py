@@ -35,7 +35,9 @@ PROJECT = "eiso"
 #      ModuleInfo.migrations (a module's own tables).
 #      The event readers a hook calls with its event: dossier_contact (ApplicantContact),
 #      dossier_slip (SlipFile), module_config.
-CORE_API_VERSION = "1.4"
+# 1.5: RuleChange and Procedure.revisions (the successor legal basis and the rules it brings
+#      from its start date; a dossier keeps the rules in force when it was received).
+CORE_API_VERSION = "1.5"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -186,6 +188,20 @@ class UniqueField(_Frozen):
     message: LocalizedText
 
 
+class RuleChange(_Frozen):
+    """New rules of a procedure from `effective_from` (a date in Vietnam), usually brought by
+    the successor of an expiring legal basis: the new `legal_basis` and, where it changes them,
+    the `time_limit` and the `counting` rules. A dossier received before that date keeps the
+    rules in force at its receipt; one received on or after it gets these. What a change leaves
+    None stays as the rules before it had it. Since core API 1.5."""
+
+    effective_from: dt.date
+    legal_basis: tuple[LegalBasis, ...] = ()
+    time_limit: TimeLimit | None = None
+    counting: CountingRules | None = None
+    note: str = ""
+
+
 class Procedure(_Frozen):
     """An administrative procedure (ISO 9001 clause 4.4) as a module defines it."""
 
@@ -203,15 +219,24 @@ class Procedure(_Frozen):
     data_model: type[BaseModel] | None = None
     unique_fields: tuple[UniqueField, ...] = ()
     counting: CountingRules = CountingRules()
+    # The rules that take over from a date (a successor legal basis), oldest first. Since 1.5.
+    revisions: tuple[RuleChange, ...] = ()
 
     @model_validator(mode="after")
     def _counting_steps(self) -> Procedure:
         codes = {s.code for s in self.steps}
-        unknown = [c for c in self.counting.stop_steps if c not in codes]
-        if unknown:
-            raise ValueError(f"counting.stop_steps: no step {', '.join(unknown)}")
-        if self.time_limit.unit == "same_working_day" and self.time_limit.amount:
-            raise ValueError("time_limit: same_working_day has amount 0")
+        dates = [r.effective_from for r in self.revisions]
+        if dates != sorted(set(dates)):
+            raise ValueError("revisions: effective_from dates must increase, one change a date")
+        for where, counting, limit in (
+            ("", self.counting, self.time_limit),
+            *(("revisions.", r.counting, r.time_limit) for r in self.revisions),
+        ):
+            unknown = [c for c in counting.stop_steps if c not in codes] if counting else []
+            if unknown:
+                raise ValueError(f"{where}counting.stop_steps: no step {', '.join(unknown)}")
+            if limit and limit.unit == "same_working_day" and limit.amount:
+                raise ValueError(f"{where}time_limit: same_working_day has amount 0")
         return self
 
 

@@ -11,6 +11,7 @@ data like the procedure catalogue; review flags belong to the agency.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -20,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.dossiers.models import ProcedureAdoption
+from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms import conformity
-from eiso.core.qms.common import record, require_role, require_text
+from eiso.core.qms.common import record, require_role, require_text, value
 from eiso.core.qms.conformity import FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.documents import Document
 from eiso.core.workdays import VN_TZ
@@ -272,6 +273,77 @@ async def sweep_expired(
     return {"expired": len(bases), "flagged": flagged}
 
 
+def successor(revisions: Sequence[dict], reference: str, until: dt.date | None) -> dict | None:
+    """The rule change (`sdk.RuleChange` as the catalogue keeps it) that takes over from the
+    basis `reference`: the first that does not rest on it and starts after its `until` (any
+    such one when the basis has no end date)."""
+    for change in revisions:
+        start = dt.date.fromisoformat(change["effective_from"])
+        bases = {b["reference"] for b in change.get("legal_basis", ())}
+        if reference not in bases and (until is None or start > until):
+            return change
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class FlagNotice:
+    """What the agency is told with a review flag: the version's end date, the rule change
+    that takes over (for a procedure whose module declares one) and the sentence to show."""
+
+    valid_until: dt.date | None
+    successor: dict | None
+    text_vi: str
+
+
+def notice_of(
+    flag: ReviewFlag, basis: LegalBasisVersion | None, procedure: ProcedureRecord | None
+) -> FlagNotice:
+    until = basis.valid_until if basis else None
+    change = successor(procedure.revisions or [], flag.reference, until) if procedure else None
+    what = f"thủ tục {flag.subject}" if value(flag.kind) == "procedure" else "tài liệu"
+    if value(flag.cause) == "expired" and until is not None:
+        head = (
+            f"Căn cứ pháp lý {flag.reference} hết hiệu lực (hiệu lực đến hết ngày {until:%d/%m/%Y})"
+        )
+    else:
+        head = f"Căn cứ pháp lý {flag.reference} đã thay đổi (phiên bản {flag.legal_version})"
+    text = f"{head}: cần rà soát {what}."
+    if change is not None:
+        refs = ", ".join(b["reference"] for b in change.get("legal_basis", ())) or "quy định mới"
+        start = dt.date.fromisoformat(change["effective_from"])
+        text += (
+            f" Quy định mới theo {refs} áp dụng cho hồ sơ tiếp nhận từ ngày {start:%d/%m/%Y};"
+            " hồ sơ tiếp nhận trước ngày đó giữ quy định cũ."
+        )
+    return FlagNotice(until, change, text)
+
+
+async def notices(session: AsyncSession, flags: Sequence[ReviewFlag]) -> list[FlagNotice]:
+    """`notice_of` each flag (two queries for the page: the versions and the procedures)."""
+    references = {f.reference for f in flags}
+    versions = {
+        (row.reference, row.version): row
+        for row in (
+            await session.execute(
+                select(LegalBasisVersion).where(col(LegalBasisVersion.reference).in_(references))
+            )
+        ).scalars()
+    }
+    codes = {f.subject for f in flags if value(f.kind) == "procedure"}
+    procedures = {
+        row.code: row
+        for row in (
+            await session.execute(
+                select(ProcedureRecord).where(col(ProcedureRecord.code).in_(codes))
+            )
+        ).scalars()
+    }
+    return [
+        notice_of(f, versions.get((f.reference, f.legal_version)), procedures.get(f.subject))
+        for f in flags
+    ]
+
+
 async def record_change(
     session: AsyncSession,
     principal: Principal,
@@ -316,7 +388,8 @@ async def sync_from_procedures(session: AsyncSession, procedures: Sequence[Proce
     }
     changed: dict[str, LegalBasis] = {}
     for procedure in procedures:
-        for basis in procedure.legal_basis:
+        successors = (b for change in procedure.revisions for b in change.legal_basis)
+        for basis in (*procedure.legal_basis, *successors):
             if (procedure.code, basis.reference) not in links:
                 session.add(
                     ProcedureLegalBasis(procedure_code=procedure.code, reference=basis.reference)

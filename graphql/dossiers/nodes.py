@@ -153,6 +153,49 @@ class CountingRulesNode:
         )
 
 
+@strawberry.type(
+    description="New rules of a procedure from a date (sdk.RuleChange): dossiers received "
+    "before it keep the rules in force at their receipt."
+)
+class RuleChangeNode:
+    effective_from: dt.date
+    legal_basis: list[LegalBasisRef] = strawberry.field(
+        description="The successor legal basis that brings the change."
+    )
+    time_limit: int | None = strawberry.field(description="The new limit; null: unchanged.")
+    time_limit_unit: TimeLimitUnit | None
+    cutoff: str | None
+    counting: CountingRulesNode | None = strawberry.field(
+        description="The new counting rules; null: unchanged."
+    )
+    note: str
+
+    @classmethod
+    def of(cls, change: dict[str, Any]) -> RuleChangeNode:
+        limit, counting = change.get("time_limit"), change.get("counting")
+        return cls(
+            effective_from=dt.date.fromisoformat(change["effective_from"]),
+            legal_basis=[
+                LegalBasisRef(
+                    reference=b["reference"],
+                    title=b.get("title", ""),
+                    valid_from=_date(b.get("valid_from")),
+                    valid_until=_date(b.get("valid_until")),
+                )
+                for b in change.get("legal_basis", ())
+            ],
+            time_limit=limit["amount"] if limit else None,
+            time_limit_unit=TimeLimitUnit(limit["unit"]) if limit else None,
+            cutoff=limit["cutoff"][:5] if limit and limit.get("cutoff") else None,
+            counting=CountingRulesNode.of(counting) if counting is not None else None,
+            note=change.get("note", ""),
+        )
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
 @strawberry.type
 class ProcedureNode:
     row: strawberry.Private[ProcedureRecord]
@@ -195,6 +238,13 @@ class ProcedureNode:
     @strawberry.field(description="The procedure's counting rules (clock stops, extensions).")
     def counting(self) -> CountingRulesNode:
         return CountingRulesNode.of(self.row.counting or {})
+
+    @strawberry.field(
+        description="The rules that take over from a date (a successor legal basis), oldest "
+        "first; a dossier gets the rules in force when it is received."
+    )
+    def rule_changes(self) -> list[RuleChangeNode]:
+        return [RuleChangeNode.of(change) for change in self.row.revisions or []]
 
     @strawberry.field
     def step_codes(self) -> list[str]:

@@ -199,9 +199,9 @@ PROCEDURES = (
         ),
         unique_fields=(UNIQUE_NAME,),
     ),
-    # The national code of the change registration: verify against the procedure database.
+    # National code 2.000720 ("Đăng ký thay đổi nội dung đăng ký hộ kinh doanh"): README.
     _registration(
-        code="HKD-THAY-DOI",
+        code="2.000720",
         name=T(
             vi="Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
             en="Change of household business registration details",
@@ -252,7 +252,7 @@ def eiso_module() -> sdk.ModuleInfo:
     return sdk.ModuleInfo(
         name=NAME,
         title=T(vi="Đăng ký hộ kinh doanh", en="Household business registration"),
-        version="0.2.0",
+        version="0.3.0",
         sector=SECTOR,
         core_api=">=1.4,<2",
     )

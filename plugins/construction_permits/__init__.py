@@ -79,11 +79,18 @@ class BuildingData(BaseModel):
         return self
 
 
+# The law in force in 2026 (README: each fact with its source, and what is unverified). The
+# 2014 Construction Law (50/2014/QH13, amended by 62/2020/QH14) and Decree 175/2024/NĐ-CP
+# applied until 30 June 2026; the procedures no longer rest on them.
 CONSTRUCTION_LAW = sdk.LegalBasis(
-    reference="50/2014/QH13",
-    title="Luật Xây dựng 2014, sửa đổi 2020 (62/2020/QH14)",
-    valid_from=dt.date(2015, 1, 1),
-    valid_until=dt.date(2026, 7, 1),
+    reference="Luật Xây dựng 2025",
+    title="Luật Xây dựng (sửa đổi), Quốc hội thông qua ngày 10/12/2025",
+    valid_from=dt.date(2026, 7, 1),
+)
+DECREE_217 = sdk.LegalBasis(
+    reference="217/2026/NĐ-CP",
+    title="Quy định chi tiết một số điều của Luật Xây dựng về quản lý hoạt động xây dựng",
+    valid_from=dt.date(2026, 7, 1),
 )
 DECREE_140 = sdk.LegalBasis(
     reference="140/2025/NĐ-CP",
@@ -91,18 +98,18 @@ DECREE_140 = sdk.LegalBasis(
     valid_from=dt.date(2025, 7, 1),
     valid_until=dt.date(2027, 3, 1),
 )
-BASIS = (CONSTRUCTION_LAW, DECREE_140)
+BASIS = (CONSTRUCTION_LAW, DECREE_217, DECREE_140)
 
 
 def _days(n: int) -> sdk.TimeLimit:
-    # The Construction Law counts permit limits in days, not working days: calendar days as
-    # the Civil Code counts them (arts. 147-148).
+    # Permit limits in days, not working days (the 2014 law's Art. 102; the 2026 limits could
+    # not be verified, README): calendar days as the Civil Code counts them (arts. 147-148).
     return sdk.TimeLimit(amount=n, unit="calendar_days")
 
 
-# The Construction Law lets the licensing body send a second written notice to supplement
-# the dossier (as issue 17 reports it; the article is unverified, core/dossiers/README.md):
-# two requests per stage.
+# The licensing body may send a second written notice to supplement the dossier (2014 law
+# Art. 102 cl. 1 as amended by 62/2020/QH14; unverified for the 2026 law, README): two
+# requests per stage.
 COUNTING = sdk.CountingRules(supplements_per_stage=2)
 
 
@@ -207,6 +214,8 @@ PROCEDURES = (
         (APPLICATION, LAND_PAPERS, DRAWINGS),
         _steps(15),
     ),
+    # Local code: the national record 1.013225 covers grade III-IV works and individual houses
+    # alike; eiso keeps the works apart for their 20-day limit (README).
     _procedure(
         "CP-CONG-TRINH",
         "Cấp giấy phép xây dựng mới đối với công trình khác",
@@ -305,7 +314,7 @@ def eiso_module() -> sdk.ModuleInfo:
     return sdk.ModuleInfo(
         name=NAME,
         title=T(vi="Cấp phép xây dựng", en="Construction permits"),
-        version="0.2.0",
+        version="0.3.0",
         sector=SECTOR,
         core_api=">=1.4,<2",
     )

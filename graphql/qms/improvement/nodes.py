@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING
 import strawberry
 from strawberry.scalars import JSON
 
+from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
+from eiso.core.qms import legal
 from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, FlagCause, FlagKind, ReviewFlag
-from eiso.core.qms.legal import LegalBasisVersion
+from eiso.core.qms.legal import FlagNotice, LegalBasisVersion
 from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
+from eiso.graphql.dossiers.nodes import RuleChangeNode
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.node import Node, node_of
 from eiso.graphql.tenants.nodes import IsoStatusEnum
@@ -73,9 +76,38 @@ class ReviewFlagNode(Node):
     raised_at: dt.datetime
     reviewed_by: str | None
     reviewed_at: dt.datetime | None
+    flag: strawberry.Private[ReviewFlag]
+    known: strawberry.Private[FlagNotice | None]
+
+    async def _notice(self, info: strawberry.Info) -> FlagNotice:
+        if self.known is None:  # a single node (relay, a mutation): the page's are batched
+            principal = require_principal(info.context.principal)
+            async with info.context.resources.session(principal.tenant) as session:
+                self.known = (await legal.notices(session, [self.flag]))[0]
+        return self.known
+
+    @strawberry.field(
+        description='What the agency is told (thông báo), e.g. "Căn cứ pháp lý … hết hiệu lực '
+        '…: cần rà soát thủ tục …" and, when the module declares it, the rules that take over '
+        "and from which receipt date."
+    )
+    async def notice_vi(self, info: strawberry.Info) -> str:
+        return (await self._notice(info)).text_vi
+
+    @strawberry.field(description="The last day the flagged version is in force, if it has one.")
+    async def valid_until(self, info: strawberry.Info) -> dt.date | None:
+        return (await self._notice(info)).valid_until
+
+    @strawberry.field(
+        description="For a procedure: the rule change its module declares to take over from "
+        "this basis (the successor basis, the new rules and their start date), if any."
+    )
+    async def successor(self, info: strawberry.Info) -> RuleChangeNode | None:
+        change = (await self._notice(info)).successor
+        return RuleChangeNode.of(change) if change is not None else None
 
     @classmethod
-    def of(cls, row: ReviewFlag) -> ReviewFlagNode:
+    def of(cls, row: ReviewFlag, notice: FlagNotice | None = None) -> ReviewFlagNode:
         subject = (
             row.subject
             if value(row.kind) == "procedure"
@@ -88,6 +120,8 @@ class ReviewFlagNode(Node):
             kind=ReviewFlagKind(value(row.kind)),
             cause=ReviewFlagCause(value(row.cause)),
             subject=subject,
+            flag=row,
+            known=notice,
         )
 
 

@@ -24,7 +24,7 @@ from eiso.graphql.qms.improvement.nodes import (
 )
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.connections import Connection, Page, paged
-from eiso.graphql.shared.pagination import each_of, newest_first
+from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import IsoStatus
@@ -37,6 +37,14 @@ async def review_nodes(
     """The reviews with their actions (one query for all of them)."""
     found = await reviews.actions_of(session, [(row.province_id, row.id) for row in rows])
     return [ManagementReviewNode.of(row, found.get((row.province_id, row.id), [])) for row in rows]
+
+
+async def _flag_nodes(
+    session: AsyncSession, rows: Sequence[conformity.ReviewFlag]
+) -> list[ReviewFlagNode]:
+    """The flags with what their agency is told (batched for the page)."""
+    found = await legal.notices(session, rows)
+    return [ReviewFlagNode.of(row, notice) for row, notice in zip(rows, found, strict=True)]
 
 
 @guarded
@@ -56,7 +64,7 @@ class ImprovementQuery:
             info,
             conformity.ReviewFlag,
             page,
-            each_of(ReviewFlagNode.of),
+            _flag_nodes,
             where,
         )
 
