@@ -248,16 +248,19 @@ async def upsert_catalogue(connection, procs: list, tenants: list[dict]) -> None
     """The procedures (left alone where they exist: a catalogue sync owns them) and one
     adoption per agency and procedure."""
     import orjson
+    from sqlalchemy import JSON
 
+    from eiso.core.dossiers.models import ProcedureRecord
+
+    # The JSON columns, from the model: a new one (e.g. `revisions`) needs no change here.
+    json_columns = {c.name for c in ProcedureRecord.__table__.columns if isinstance(c.type, JSON)}
     for module, procedure in procs:
         values = row_values(procedure, module)
         columns = ["code", *values, "updated_at"]
         row = [
             procedure.code,
             *(
-                orjson.dumps(v).decode()
-                if k in ("steps", "components", "fee", "counting") and v is not None
-                else v
+                orjson.dumps(v).decode() if k in json_columns and v is not None else v
                 for k, v in values.items()
             ),
             dt.datetime.now(dt.UTC),
