@@ -34,8 +34,13 @@ async def test_home_lists_the_provinces_in_vietnamese(web, places):
     assert page.status_code == 200
     assert '<html lang="vi">' in page.text
     assert "Dịch vụ hành chính công" in page.text and "Tra cứu hồ sơ" in page.text
-    assert f'href="/tinh/{a.province_code}"' in page.text and a.province_name in page.text
+    listed = re.findall(r'href="/tinh/([^"/?]+)"', page.text)
+    # The page lists the first 100 provinces (Vietnam has 34); the test database may hold more
+    # by now, made by other tests: then this one's may be past the first 100.
+    assert f'href="/tinh/{a.province_code}"' in page.text or len(set(listed)) == 100, listed
     assert page.headers["cache-control"] == "no-store"
+    province = await web.get(f"/tinh/{a.province_code}")
+    assert province.status_code == 200 and a.province_name in province.text
 
 
 async def test_english_second(web, places):
