@@ -46,6 +46,7 @@ from eiso.graphql.server.dispatch import ProvinceGraphQL
 from eiso.graphql.server.ide import assets_route as graphiql_assets
 from eiso.graphql.server.limits import Limits
 from eiso.graphql.server.trusted import TrustedDocuments
+from eiso.infra.cancellation import stop_tasks
 from eiso.infra.live_feed import LiveFeed
 from eiso.infra.relay import Relay
 from eiso.tenants import modules as _modules  # noqa: F401 - registers the module tables
@@ -150,14 +151,7 @@ def create_app(
             await app.state.live_feed.close()
             if hooks is not None:
                 await hooks.stop()
-            for task in (listener, revoked):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            if relay_task is not None:
-                relay_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay_task
+            await stop_tasks([listener, revoked, relay_task])
             if owned:
                 await app.state.resources.close()
 

@@ -17,7 +17,6 @@ skipped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 
@@ -25,7 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import KeyT, StreamIdT
 
-from eiso.infra.cancellation import raise_if_cancelled
+from eiso.infra.cancellation import raise_if_cancelled, stop_tasks
 from eiso.infra.relay import stream_key
 from eiso.infra.stream_reader import RecentIds, StreamEvent, as_text, newest_id, stream_entries
 
@@ -154,7 +153,4 @@ class LiveFeed:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks([task])

@@ -30,6 +30,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
 from eiso.infra.outbox import OutboxEvent
 from eiso.infra.rls import every_tenant
@@ -157,6 +158,7 @@ class Relay:
         database errors, retries after `interval`."""
         down = False  # Redis unavailable at the previous pass: say so once per outage
         while True:
+            raise_if_cancelled()
             try:
                 sent = await self.relay_once()
                 down = False
@@ -165,9 +167,11 @@ class Relay:
             except asyncio.CancelledError:
                 raise
             except RedisError as error:
+                raise_if_cancelled()  # redis-py may turn a cancellation into its error
                 if not down:
                     log.warning("outbox relay: Redis unavailable, events wait: %s", error)
                 down = True
             except Exception:
+                raise_if_cancelled()
                 log.exception("outbox relay pass failed")
             await asyncio.sleep(interval)

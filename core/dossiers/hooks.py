@@ -55,7 +55,7 @@ from eiso.core.plugins.declarations import DossierEvent
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.plugins.storage import delivering_with
 from eiso.core.resources import Resources
-from eiso.infra.cancellation import raise_if_cancelled
+from eiso.infra.cancellation import raise_if_cancelled, stop_tasks
 from eiso.infra.lease import Lease
 from eiso.infra.stream_reader import LeaseLost, StreamEvent, StreamReader
 
@@ -274,9 +274,5 @@ class HookWorkers:
         return {r.module: await r.run_once(wait) for r in self.runners}
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(self._tasks)
         self._tasks = []
