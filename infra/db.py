@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import event, exc, select
+from sqlalchemy import Executable, Row, event, exc, select
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
+
+from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -83,7 +86,14 @@ def make_engine(
         engine = create_async_engine(target, echo=echo, poolclass=NullPool)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(target, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    engine = create_async_engine(
+        target,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        # A tenant's `set_config` goes with its transaction's BEGIN (infra/pg_begin.py).
+        connect_args={"connection_class": BeginWithConnection},
+    )
     _ping_when_idle(engine, ping_after_idle)
     event.listen(engine.sync_engine, "handle_error", _terminated_while_idle)
     return engine
@@ -108,8 +118,11 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     pool = engine.sync_engine.pool
 
     @event.listens_for(pool, "checkin")
-    def _checked_in(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    def _checked_in(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["eiso_checked_in"] = time.monotonic()
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if isinstance(driver, BeginWithConnection):
+            driver.drop_queued()  # a scope queued by a session that never ran a statement
 
     @event.listens_for(pool, "checkout")
     def _checked_out(
@@ -147,10 +160,24 @@ class ReconnectingSession(Session):
     def _execute_internal(self, *args: Any, **kwargs: Any) -> Any:
         return self._retried_once(super()._execute_internal, *args, **kwargs)
 
-    # `connection()` begins the transaction too (the scope's statement runs in `after_begin`)
-    # for code that runs Core statements on it, such as the dossier pages.
+    # `connection()` begins the transaction too, for code that runs Core statements on it:
+    # the scope is sent at once (not with the next BEGIN, infra/pg_begin.py), so that a dead
+    # connection fails here, inside the retry, and not at the caller's first statement.
     def connection(self, *args: Any, **kwargs: Any) -> Any:
-        return self._retried_once(super().connection, *args, **kwargs)
+        self.info[SCOPE_AT_ONCE] = True
+        try:
+            return self._retried_once(super().connection, *args, **kwargs)
+        finally:
+            self.info.pop(SCOPE_AT_ONCE, None)
+
+    def core_rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row[Any]]:
+        """The rows of a Core statement run on the session's connection (no ORM criteria),
+        retried like an ORM statement; the scope goes with the BEGIN."""
+
+        def run() -> Sequence[Row[Any]]:
+            return super(ReconnectingSession, self).connection().execute(statement, params).all()
+
+        return self._retried_once(run)
 
     def _retried_once(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         first = not self.in_transaction()
@@ -162,6 +189,19 @@ class ReconnectingSession(Session):
             log.warning("database connection lost, statement retried once: %s", error.orig)
             self.rollback()
             return call(*args, **kwargs)
+
+
+async def core_rows(
+    session: AsyncSession, statement: Executable, params: dict[str, Any]
+) -> Sequence[Row[Any]]:
+    """`ReconnectingSession.core_rows` from async code (any other session: the plain way)."""
+
+    def run(sync: Session) -> Sequence[Row[Any]]:
+        if isinstance(sync, ReconnectingSession):
+            return sync.core_rows(statement, params)
+        return sync.connection().execute(statement, params).all()
+
+    return await session.run_sync(run)
 
 
 def make_sessionmaker(

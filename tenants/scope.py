@@ -28,6 +28,7 @@ from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col
 
+from eiso.infra.pg_begin import SCOPE_AT_ONCE, send_with_begin, set_config_statement
 from eiso.tenants.models import Agency, SharedRow, SharedTenantOwned, TenantOwned, TenantRow
 
 ScopeKind = Literal["nation", "province", "agencies"]
@@ -292,7 +293,13 @@ def _hand_scope_to_postgres(
     scope = session.info.get("scope")
     if scope is None:
         return  # nothing set: row-level security shows no tenant row
-    connection.execute(_SET_SCOPE, scope.settings())
+    settings = scope.settings()
+    statement = set_config_statement(settings)
+    # With the transaction's BEGIN when the driver allows (one round trip fewer per
+    # transaction, infra/pg_begin.py); as a statement of its own otherwise.
+    at_once = session.info.get(SCOPE_AT_ONCE, False)
+    if statement is None or at_once or not send_with_begin(connection, statement):
+        connection.execute(_SET_SCOPE, settings)
 
 
 def open_session(

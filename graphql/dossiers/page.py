@@ -37,6 +37,7 @@ from eiso.core.errors import DomainError
 from eiso.graphql.shared.connections import Page, bad_cursor, decode_cursor
 from eiso.graphql.shared.selections import selects
 from eiso.infra.clock import aware
+from eiso.infra.db import core_rows
 from eiso.infra.index_conditions import prefix_match, prefix_values
 from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params
@@ -239,15 +240,15 @@ async def fetch(
     """The page's rows (the latest first) on the session's connection, and whether more lie
     in the direction read: the statement carries the caller's scope (`bound_scope`), so the
     ORM's per-statement criteria (half the time of a page) are not added again."""
-    connection = await session.connection()  # the transaction, with the scope for PostgreSQL
-    rows = (await connection.execute(statement, params)).all()
+    rows = await core_rows(session, statement, params)  # the scope goes with the BEGIN
     taken = rows[: page.size]
     return (taken[::-1] if page.backward else taken), len(rows) > page.size
 
 
 async def count(session: AsyncSession, statement: Select, params: dict[str, Any]) -> int:
     """The page's total, on the session's connection as `fetch`."""
-    return (await (await session.connection()).execute(statement, params)).scalar_one()
+    [(total,)] = await core_rows(session, statement, params)
+    return int(total)
 
 
 def wants_total(info: strawberry.Info) -> bool:
