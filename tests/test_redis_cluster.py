@@ -248,6 +248,7 @@ async def test_a_signed_in_officers_moves_reach_subscription_and_hook_reader(wor
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as http:
+        assert (await http.get("/readyz")).json()["checks"]["redis"] == "ok"
         client_id, _secret = await make_frontend(resources)
         token = (await user_token(http, client_id, user.username))["access_token"]  # one-time code
         officer = Officer(http, token)
