@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 
-import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eiso.core.settings import Settings
 from eiso.infra.db import make_engine, make_sessionmaker
-from eiso.infra.redis_client import STREAM_TIMEOUT, Breaker, make_redis
+from eiso.infra.redis_client import STREAM_TIMEOUT, Breaker, RedisClient, make_redis
 from eiso.tenants.scope import TenantScope, open_session
+
+# Key families whose keys meet in one command, transaction or script: the event streams with
+# their readers' cursors, seen ids and leases, and the relay's epoch token (which must be lost
+# together with the streams it vouches for). Every other key is used alone.
+SAME_SLOT = frozenset({"events"})
 
 
 @dataclasses.dataclass
@@ -20,9 +24,9 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     # Request-path commands: short timeouts, fails fast while Redis is down.
-    redis: aioredis.Redis
+    redis: RedisClient
     # Blocking stream reads (XREAD BLOCK): the same server and breaker, a longer read timeout.
-    stream_redis: aioredis.Redis
+    stream_redis: RedisClient
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -37,8 +41,15 @@ class Resources:
         )
 
     def key(self, *parts: object) -> str:
-        """A Redis key under this deployment's prefix."""
-        return self.settings.redis_prefix + ":".join(str(part) for part in parts)
+        """A Redis key under this deployment's prefix. On a Redis Cluster the keys of one
+        family in `SAME_SLOT` share a hash tag, `{<prefix><family>}`, so that the commands
+        and scripts spanning them (XREAD over several streams, a reader's fenced commit) find
+        them on one node; single-node and memory:// keys keep their plain names."""
+        name = ":".join(str(part) for part in parts)
+        if self.settings.is_redis_cluster and parts and parts[0] in SAME_SLOT:
+            family, _, rest = name.partition(":")
+            return "{" + self.settings.redis_prefix + family + "}" + (":" + rest if rest else "")
+        return self.settings.redis_prefix + name
 
     def session(self, scope: TenantScope) -> AsyncSession:
         return open_session(self.sessionmaker, scope)

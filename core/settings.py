@@ -10,9 +10,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from eiso.infra.redis_client import cluster_seeds, is_cluster_url
+
 DEV_SECRET = "dev-only-secret-change-me"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
-REDIS_SCHEMES = ("memory", "redis", "rediss", "unix")
+REDIS_SCHEMES = ("memory", "redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
 
 
 class SettingsError(ValueError):
@@ -145,7 +147,12 @@ class Settings(BaseSettings):
     @classmethod
     def _redis_scheme(cls, value: str) -> str:
         if value.split("://", 1)[0] not in REDIS_SCHEMES or "://" not in value:
-            raise ValueError("must be memory:// or a redis://host:port/db URL")
+            raise ValueError(
+                "must be memory://, a redis://host:port/db URL"
+                " or redis+cluster://host:port,host:port/"
+            )
+        if is_cluster_url(value):
+            cluster_seeds(value)  # raises ValueError naming what is wrong
         return value
 
     @field_validator("issuer")
@@ -169,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def is_memory_redis(self) -> bool:
         return self.redis_url.startswith("memory://")
+
+    @property
+    def is_redis_cluster(self) -> bool:
+        return is_cluster_url(self.redis_url)
 
     @property
     def relay_enabled(self) -> bool:

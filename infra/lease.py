@@ -16,10 +16,10 @@ import logging
 import secrets
 import time
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from eiso.infra.cancellation import raise_if_cancelled
+from eiso.infra.redis_client import RedisClient
 
 log = logging.getLogger("eiso.events")
 
@@ -41,7 +41,7 @@ return 0
 
 
 class Lease:
-    def __init__(self, redis: aioredis.Redis, key: str, ttl: float = 15.0) -> None:
+    def __init__(self, redis: RedisClient, key: str, ttl: float = 15.0) -> None:
         self.redis, self.key, self.ttl = redis, key, ttl
         self.token = secrets.token_hex(16)
         # Until when we may assume the lease is ours (monotonic clock), with a margin.

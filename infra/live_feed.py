@@ -20,11 +20,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import KeyT, StreamIdT
 
 from eiso.infra.cancellation import raise_if_cancelled, stop_tasks
+from eiso.infra.redis_client import RedisClient
 from eiso.infra.relay import stream_key
 from eiso.infra.stream_reader import RecentIds, StreamEvent, as_text, newest_id, stream_entries
 
@@ -74,7 +74,7 @@ class Subscription:
 class LiveFeed:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         key: Callable[..., str],
         topics: Iterable[str],
         *,

@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import time
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from eiso.infra.redis_client import RedisClient
 
 log = logging.getLogger("eiso.rate_limit")
 
@@ -27,7 +28,7 @@ def _wait(count: int, limit: int, now: float, window: int) -> int:
     return window - int(now) % window if count > limit else 0
 
 
-async def retry_after(redis: aioredis.Redis, key: str, limit: int, window: int = 60) -> int:
+async def retry_after(redis: RedisClient, key: str, limit: int, window: int = 60) -> int:
     """Count one request under `key` in the current window of `window` seconds: 0 when it is
     within `limit`, else the seconds until the window ends (the Retry-After)."""
     now = time.time()

@@ -1,10 +1,16 @@
-"""One Redis client factory: `redis://` for a real server, `memory://` for in-process fakeredis.
+"""One Redis client factory: `redis://` for a real server, `redis+cluster://` for a Redis
+Cluster, `memory://` for in-process fakeredis.
 
 A real server's clients fail fast when it is down: short socket timeouts, no retry inside
 redis-py (the callers decide what to do without Redis), and a circuit breaker shared by the
 clients of one process, so that while Redis is unreachable a request does not pay a connect
 attempt: after a failed connect, connects are refused at once for a delay that doubles from
 0.25 s to 5 s, then one connect probes again (docs/operating.md, "What eiso survives").
+
+A cluster URL names its seed nodes, `redis+cluster://[user:password@]host:port,host:port/`
+(`rediss+cluster://` for TLS); the client learns the other nodes from them. Its connections
+go through the same breaker, and it retries nothing either: a command to a node that is down
+fails, and the next one finds the new topology (docs/operating.md, "Redis Cluster").
 """
 
 from __future__ import annotations
@@ -13,15 +19,23 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
-from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.connection import (
+    AbstractConnection,
+    Connection,
+    ConnectionPool,
+    SSLConnection,
+    parse_url,
+)
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
@@ -30,6 +44,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("eiso.redis")
 
 _memory_servers: dict[str, fakeredis.FakeServer] = {}
+
+# What `make_redis` gives: one server's client or a cluster's; the commands eiso uses are the
+# same on both (single-key, or keys sharing a hash tag: `Resources.key`).
+RedisClient: TypeAlias = aioredis.Redis | RedisCluster
+
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 # A connect to a live Redis on the local network takes about a millisecond.
 CONNECT_TIMEOUT = 0.5
@@ -92,27 +112,96 @@ class Breaker(Backoff):
 
 def _guarded(base: type[AbstractConnection], breaker: Breaker) -> type[AbstractConnection]:
     """`base` (redis-py's TCP, TLS or Unix connection) with its connects going through the
-    breaker."""
+    breaker. `connect_check_health` is where every connect passes: `connect` (a pool handing
+    out a connection) calls it, and a cluster node's first command calls it directly."""
 
-    async def connect(self: AbstractConnection) -> None:
+    async def connect_check_health(
+        self: AbstractConnection, check_health: bool = True, retry_socket_connect: bool = True
+    ) -> None:
         if self.is_connected:
             return
         breaker.before_connect()
         try:
-            await base.connect(self)
+            await base.connect_check_health(self, check_health, retry_socket_connect)
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
             if not isinstance(error, RedisUnavailable):
                 breaker.failed(error)
             raise
         breaker.succeeded()
 
-    return type(f"Guarded{base.__name__}", (base,), {"connect": connect})
+    return type(f"Guarded{base.__name__}", (base,), {"connect_check_health": connect_check_health})
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.split("://", 1)[0] in CLUSTER_SCHEMES
+
+
+def cluster_seeds(url: str) -> tuple[list[tuple[str, int]], str]:
+    """The seed nodes of a cluster URL, and the same URL as a `redis(s)://` one naming the first
+    seed (what redis-py parses the credentials and options from). Raises ValueError."""
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    seeds = []
+    for host in hosts.split(","):
+        name, _, port = host.strip().rpartition(":")
+        if not name or not port.isdigit():
+            raise ValueError(f"bad cluster node {host.strip()!r}: use host:port")
+        seeds.append((name.strip("[]"), int(port)))
+    if parts.path not in ("", "/", "/0"):
+        raise ValueError("a Redis Cluster has database 0 only")
+    scheme = parts.scheme.removesuffix("+cluster")
+    netloc = f"{credentials}@{hosts.split(',')[0]}" if credentials else hosts.split(",")[0]
+    return seeds, urlunsplit((scheme, netloc, "", parts.query, ""))
+
+
+class ClusterUnreachable(RedisConnectionError):
+    """No node of the cluster answered its topology: a Redis outage like any other to the
+    callers, which catch RedisError (redis-py's own error for it is no RedisError)."""
+
+
+class _Cluster(RedisCluster):
+    async def initialize(
+        self,
+        additional_startup_nodes_info: list[tuple[str, int]] | None = None,
+        last_failed_node_name: str | None = None,
+    ) -> RedisCluster:
+        # Every command, pipeline and subscription learns the topology through here.
+        try:
+            return await super().initialize(additional_startup_nodes_info, last_failed_node_name)
+        except (RedisClusterUnreachableError, SlotNotCoveredError) as error:
+            raise ClusterUnreachable(str(error)) from error
+
+
+def _make_cluster(url: str, breaker: Breaker, read_timeout: float) -> RedisCluster:
+    seeds, first = cluster_seeds(url)
+    options: dict[str, Any] = dict(parse_url(first))
+    options.pop("host", None), options.pop("port", None)
+    base = options.pop("connection_class", Connection)  # SSLConnection for rediss+cluster://
+    guarded = cast("type[Connection]", _guarded(base, breaker))
+    client = _Cluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in seeds],
+        **options,
+        ssl=base is SSLConnection,
+        decode_responses=False,
+        health_check_interval=30,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=read_timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    # redis-py builds every node (the seeds and those it discovers) from these arguments and
+    # takes no connection class of ours: put the guarded one where it looks.
+    client.nodes_manager.connection_kwargs["connection_class"] = guarded
+    for node in client.startup_nodes:
+        node.connection_class = guarded
+    return client
 
 
 def make_redis(
     url: str, *, breaker: Breaker | None = None, read_timeout: float = COMMAND_TIMEOUT
-) -> aioredis.Redis:
+) -> RedisClient:
     """The same redis.asyncio API either way, so one code path serves both."""
+    if is_cluster_url(url):
+        return _make_cluster(url, breaker or Breaker(), read_timeout)
     if url.startswith("memory://"):
         import fakeredis
 
@@ -131,12 +220,12 @@ def make_redis(
     return aioredis.Redis(connection_pool=pool)
 
 
-async def ping(client: aioredis.Redis) -> None:
+async def ping(client: RedisClient) -> None:
     await client.ping()
 
 
 @contextlib.asynccontextmanager
-async def subscription(client: aioredis.Redis, channel: str) -> AsyncIterator[PubSub]:
+async def subscription(client: RedisClient, channel: str) -> AsyncIterator[PubSub]:
     """A pub/sub connection subscribed to `channel` (the confirmation comes as its first
     message), closed after the block whatever state Redis is in."""
     pubsub = client.pubsub()

@@ -24,7 +24,6 @@ import secrets
 from collections.abc import Callable, Sequence
 
 import orjson
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +32,7 @@ from sqlmodel import col, select
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
 from eiso.infra.outbox import OutboxEvent
+from eiso.infra.redis_client import RedisClient
 from eiso.infra.rls import every_tenant
 
 log = logging.getLogger("eiso.relay")
@@ -53,7 +53,7 @@ class Relay:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        redis: aioredis.Redis,
+        redis: RedisClient,
         key: Callable[..., str],
         *,
         batch: int = 200,

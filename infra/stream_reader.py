@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, cast
 
 import orjson
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from redis.typing import KeyT, StreamIdT, XReadResponse
 
 from eiso.infra.lease import Lease
+from eiso.infra.redis_client import RedisClient
 from eiso.infra.relay import stream_key
 
 log = logging.getLogger("eiso.events")
@@ -80,7 +80,7 @@ def as_text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-async def newest_id(redis: aioredis.Redis, stream: str) -> str:
+async def newest_id(redis: RedisClient, stream: str) -> str:
     """The id of the newest entry of `stream`; "0-0" when it has none."""
     newest = await redis.xrevrange(stream, count=1)
     found = newest[0][0] if newest else None
@@ -124,7 +124,7 @@ Handler = Callable[[StreamEvent], Awaitable[None]]
 class StreamReader:
     def __init__(
         self,
-        redis: aioredis.Redis,
+        redis: RedisClient,
         key: Callable[..., str],
         name: str,
         topics: Iterable[str],

@@ -2,6 +2,7 @@ import pytest
 
 from eiso.core.settings import SettingsError, load_settings
 from eiso.infra.db import async_url
+from eiso.infra.redis_client import cluster_seeds
 
 
 def test_embedded_defaults(monkeypatch):
@@ -74,3 +75,16 @@ def test_prod_requires_an_issuer_dev_follows_the_request(monkeypatch):
 )
 def test_async_driver_is_picked(url, driver):
     assert async_url(url).drivername == driver
+
+
+def test_a_redis_cluster_url_names_its_seed_nodes():
+    url = "rediss+cluster://app:s%C3%AAcret@10.0.0.1:7000,10.0.0.2:7001/?ssl_cert_reqs=none"
+    settings = load_settings(redis_url=url)
+    assert settings.is_redis_cluster and not settings.is_memory_redis
+    seeds, first = cluster_seeds(url)
+    assert seeds == [("10.0.0.1", 7000), ("10.0.0.2", 7001)]
+    assert first == "rediss://app:s%C3%AAcret@10.0.0.1:7000?ssl_cert_reqs=none"
+    assert not load_settings(redis_url="redis://127.0.0.1:6379/0").is_redis_cluster
+    for bad in ("redis+cluster://10.0.0.1/", "redis+cluster://10.0.0.1:7000/3", "cluster://a:1"):
+        with pytest.raises(SettingsError, match="EISO_REDIS_URL"):
+            load_settings(redis_url=bad)

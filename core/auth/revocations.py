@@ -86,10 +86,10 @@ async def revoke(resources: Resources, jti: str, seconds: int) -> None:
     for watch in list(_watches.get(channel, ())):
         watch.deny(jti, until)
     try:
-        async with resources.redis.pipeline(transaction=False) as pipe:
-            pipe.set(denied_jti_key(resources, jti), "1", ex=seconds + REDIS_MARGIN)
-            pipe.publish(channel, f"{jti} {until:.0f}")
-            await pipe.execute()
+        # Stored before it is announced, in two round trips: redis-py refuses PUBLISH in a
+        # cluster pipeline, which would not keep the order either.
+        await resources.redis.set(denied_jti_key(resources, jti), "1", ex=seconds + REDIS_MARGIN)
+        await resources.redis.publish(channel, f"{jti} {until:.0f}")
     except (RedisError, OSError) as error:
         log.warning("revocation stored in the database only, Redis unavailable: %s", error)
 

@@ -185,13 +185,13 @@ _listeners: dict[str, weakref.WeakSet] = {}
 
 
 async def bump_version(resources: Resources, province_id: int) -> None:
-    """The counter first: a worker that hears the message re-reads it and gets the new one."""
+    """The counter first: a worker that hears the message re-reads it and gets the new one.
+    Two round trips, not one pipeline: a cluster pipeline may send both at once to different
+    nodes (and redis-py refuses PUBLISH in one)."""
     channel = changes_channel(resources)
     try:
-        async with resources.redis.pipeline(transaction=False) as pipe:
-            pipe.incr(version_key(resources, province_id))
-            pipe.publish(channel, str(province_id))
-            await pipe.execute()
+        await resources.redis.incr(version_key(resources, province_id))
+        await resources.redis.publish(channel, str(province_id))
     except (RedisError, OSError) as error:
         # The switch is committed. Other workers read the counter per request while Redis is
         # down and, finding it unreadable, read the database's generation instead.
