@@ -295,3 +295,81 @@ AGENCIES_IN_FRAGMENTS = """query($p: String, $s: String, $first: Int!, $after: S
 fragment Page on AgencyConnection {
   totalCount edges { node { ... on Agency { code parent { code } } ...Where } } }
 fragment Where on Agency { province { code } }"""
+
+
+MODULES_OF = """query($p: ID!) {
+  modules(provinceId: $p) {
+    name version title enabledForMyProvince procedures { code name }
+    history { enabled changedBy }
+  }
+}"""
+
+
+def province_id(province) -> str:
+    from eiso.core.global_ids import encode_id
+
+    return encode_id("Province", province.id, province.id)
+
+
+async def test_modules_of_a_province_with_version_procedures_and_history(
+    module_client, callers, resources, world
+):
+    """The province console's modules: `modules(provinceId:)` for the province's administrator
+    and the national one; another province's administrator gets FORBIDDEN."""
+    province = world[0]
+    headers = admin_of(callers, province)
+    for switch in ("enableModule", "disableModule", "enableModule"):
+        await gql(
+            module_client,
+            f'mutation {{ {switch}(module: "vendor_demo") {{ name }} }}',
+            headers=headers,
+        )
+    body = await gql(module_client, MODULES_OF, {"p": province_id(province)}, headers)
+    demo = next(m for m in body["data"]["modules"] if m["name"] == "vendor_demo")
+    assert demo["enabledForMyProvince"] is True and demo["version"] and demo["title"]
+    assert demo["procedures"] and all(p["code"] and p["name"] for p in demo["procedures"])
+    assert [h["enabled"] for h in demo["history"]] == [True, False, True]  # newest first
+    assert {h["changedBy"] for h in demo["history"]} == {"admin-" + province.code}
+    national = callers.issue(
+        Principal("nation", TenantScope.nation(), frozenset({Role.national_admin}))
+    )
+    body = await gql(module_client, MODULES_OF, {"p": province_id(province)}, national)
+    assert next(m for m in body["data"]["modules"] if m["name"] == "vendor_demo")["history"]
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        other = await ensure_province(session, unique_code("P"), "Tỉnh Cà Mau Thử")
+    body = await gql(module_client, MODULES_OF, {"p": province_id(other)}, headers)
+    assert codes(body) == ["FORBIDDEN"] and not body.get("data")
+    body = await gql(module_client, MODULES_OF, {"p": "not-an-id"}, headers)
+    assert codes(body) == ["NOT_FOUND"]
+
+
+async def test_agencies_count_their_adopted_procedures_and_modules(
+    module_client, callers, resources, world
+):
+    from eiso.core.dossiers.models import ProcedureAdoption
+    from eiso.core.plugins.registry import PluginRegistry
+
+    province, root, tien_yen, _ = world
+    code = PluginRegistry.load(["vendor_demo"]).procedures()[0].code
+    # The adoption row alone (syncing the catalogue here would retire other tests' procedures).
+    scope = TenantScope.agencies([tien_yen.id], [province.id])
+    async with resources.session(scope) as session, session.begin():
+        session.add(
+            ProcedureAdoption(
+                province_id=province.id,
+                agency_id=tien_yen.id,
+                procedure_code=code,
+                time_limit_amount=5,
+            )
+        )
+    body = await gql(
+        module_client,
+        """query($p: String) { agencies(provinceCode: $p, first: 10) {
+          edges { node { code adoptedProcedures modules } } } }""",
+        {"p": province.code},
+        admin_of(callers, province),
+    )
+    found = {e["node"]["code"]: e["node"] for e in body["data"]["agencies"]["edges"]}
+    assert found[tien_yen.code]["adoptedProcedures"] == 1
+    assert found[tien_yen.code]["modules"] == ["vendor_demo"]
+    assert found[root.code]["adoptedProcedures"] == 0 and found[root.code]["modules"] == []

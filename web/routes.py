@@ -9,7 +9,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import desk, desk_auth, live, portal
+from eiso.web import console, desk, desk_auth, live, portal
+from eiso.web.desk_auth import CONSOLE
 from eiso.web.pages import STATIC_PATH
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -41,6 +42,22 @@ def page_routes() -> list[Route]:
         Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
         Route(desk_auth.DESK + "/ho-so/{id}/tep/{attachment}", desk.attachment, name="desk_file"),
         Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
+        # The province console (province and national administrators, the desk's sign-in).
+        Route(CONSOLE, console.home, name="console"),
+        Route(CONSOLE + "/tinh/{province}", console.agencies, name="console_agencies"),
+        Route(
+            CONSOLE + "/tinh/{province}/nhap",
+            console.onboarding,
+            methods=["GET", "POST"],
+            name="console_onboarding",
+        ),
+        Route(CONSOLE + "/tinh/{province}/mo-dun", console.modules, name="console_modules"),
+        Route(
+            CONSOLE + "/tinh/{province}/mo-dun/{module}",
+            console.switch,
+            methods=["POST"],
+            name="console_switch",
+        ),
     ]
 
 

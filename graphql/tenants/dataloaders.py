@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.dataloader import DataLoader
 
+from eiso.core.dossiers.models import ProcedureAdoption
 from eiso.tenants.models import Agency, Province
 
 _KEY = "tenants.loaders"
@@ -36,11 +37,29 @@ async def _provinces(session: AsyncSession, ids: Iterable[int]) -> dict[int, Pro
     return {row.id: row for row in rows.scalars() if row.id is not None}
 
 
+async def _adoptions(
+    session: AsyncSession, keys: Iterable[tuple[int, int]]
+) -> dict[tuple[int, int], list[str]]:
+    """The procedure codes each agency (province_id, id) adopted, inside the session's scope."""
+    rows = await session.execute(
+        select(
+            col(ProcedureAdoption.province_id),
+            col(ProcedureAdoption.agency_id),
+            col(ProcedureAdoption.procedure_code),
+        ).where(col(ProcedureAdoption.agency_id).in_({key[1] for key in keys}))
+    )
+    found: dict[tuple[int, int], list[str]] = {}
+    for province_id, agency_id, code in rows:
+        found.setdefault((province_id, agency_id), []).append(code)
+    return found
+
+
 class TenantLoaders:
     def __init__(self, context: Any) -> None:  # graphql/server/context.py's Context
         self.context = context
         self.agencies = DataLoader(self._load_agencies)
         self.provinces = DataLoader(self._load_provinces)
+        self.adoptions = DataLoader(self._load_adoptions)
 
     async def _load(self, fetch: Fetch[K, V], keys: list[K]) -> list[V | None]:
         """`fetch` in the caller's scope, answered in the order of `keys` (None: not found)."""
@@ -53,6 +72,9 @@ class TenantLoaders:
 
     async def _load_provinces(self, ids: list[int]) -> list[Province | None]:
         return await self._load(_provinces, ids)
+
+    async def _load_adoptions(self, keys: list[tuple[int, int]]) -> list[list[str]]:
+        return [codes or [] for codes in await self._load(_adoptions, keys)]
 
     async def prime_relations(
         self, session: AsyncSession, rows: list[Agency], *, parents: bool, provinces: bool

@@ -12,11 +12,10 @@ from strawberry.scalars import JSON
 from eiso.core.auth.invitations import create_agency_admins
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError, NotFound
-from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import check_module_name, switch_module
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.tenants.nodes import ImportFormat, ModuleNode, OnboardingReport
-from eiso.graphql.tenants.queries import module_nodes
+from eiso.graphql.tenants.queries import module_nodes, province_row_id
 from eiso.tenants import onboarding
 from eiso.tenants.models import Province
 from eiso.tenants.scope import TenantScope
@@ -53,14 +52,6 @@ async def _switch(
         cast("dict[str, Any] | None", config),
     )
     return next(node for node in await module_nodes(info, target) if node.name == module)
-
-
-def province_row_id(global_id: str) -> int:
-    """The row id of a province's global id (`Province.id`); NOT_FOUND for any other id."""
-    province_id, row_id = decode_id(global_id, "Province")
-    if province_id != row_id:
-        raise not_found("Province", global_id)
-    return row_id
 
 
 @guarded

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from eiso.core.global_ids import encode_id
+from eiso.core.plugins.registry import PluginRegistry
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.loading import then
 from eiso.graphql.shared.node import Node, node_of
@@ -106,12 +107,42 @@ class AgencyNode(Node):
             lambda province: receiving_unit(self.row, province.name if province else None),
         )
 
+    @strawberry.field(description="How many procedures the agency adopted (offers to citizens).")
+    def adopted_procedures(self, info: strawberry.Info) -> int:
+        # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
+        return then(  # type: ignore[return-value]
+            loaders(info).adoptions.load((self.row.province_id, self.row.id)), len
+        )
+
+    @strawberry.field(
+        description="The modules of the procedures the agency adopted (by name, sorted)."
+    )
+    def modules(self, info: strawberry.Info) -> list[str]:
+        owners = procedure_owners(info)
+        # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
+        return then(  # type: ignore[return-value]
+            loaders(info).adoptions.load((self.row.province_id, self.row.id)),
+            lambda codes: sorted({owners[c] for c in codes if c in owners}),
+        )
+
     @strawberry.field
     def province(self, info: strawberry.Info) -> ProvinceNode:
         # The annotation is the GraphQL type: graphql-core awaits an awaitable answer.
         return then(  # type: ignore[return-value]
             loaders(info).provinces.load(self.row.province_id), _province_node
         )
+
+
+def app_plugins(info: strawberry.Info) -> PluginRegistry | None:
+    """The app's loaded modules (None when the schema runs without an app, in some tests)."""
+    state = getattr(getattr(info.context.request, "app", None), "state", None)
+    return getattr(state, "plugins", None)
+
+
+def procedure_owners(info: strawberry.Info) -> dict[str, str]:
+    """procedure code → the loaded module that owns it (empty without the app's plugins)."""
+    plugins = app_plugins(info)
+    return plugins.procedure_owners() if plugins is not None else {}
 
 
 def _agency_node(row: Agency | None) -> AgencyNode | None:
@@ -123,6 +154,24 @@ def _province_node(row: Province | None) -> ProvinceNode:
     return ProvinceNode(row=row)
 
 
+@strawberry.type
+class ModuleProcedure:
+    """A procedure a module adds to the catalogue."""
+
+    code: str
+    name: str
+    name_en: str
+
+
+@strawberry.type
+class ModuleSwitch:
+    """One switch of a module for a province: on or off, by whom, when."""
+
+    enabled: bool
+    changed_by: str
+    changed_at: dt.datetime
+
+
 @strawberry.type(name="Module")
 class ModuleNode:
     name: str
@@ -130,6 +179,20 @@ class ModuleNode:
     enabled_for_my_province: bool
     changed_by: str | None = None
     changed_at: dt.datetime | None = None
+    title: str | None = strawberry.field(
+        default=None, description="The module's name in Vietnamese (null when not loaded)."
+    )
+    title_en: str | None = None
+    version: str | None = strawberry.field(
+        default=None, description="The module's own version (null when not loaded)."
+    )
+    procedures: list[ModuleProcedure] = strawberry.field(
+        default_factory=list, description="The procedures the module adds to the catalogue."
+    )
+    history: list[ModuleSwitch] = strawberry.field(
+        default_factory=list,
+        description="The province's switches of this module, newest first (the last 20).",
+    )
 
 
 @strawberry.type

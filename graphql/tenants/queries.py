@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from eiso.core.auth.rules import require_principal
+from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import NotFound
 from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import installed_modules
@@ -19,10 +19,17 @@ from eiso.graphql.shared.pagination import connection_of, keyset_page
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.selections import selects
 from eiso.graphql.tenants.dataloaders import loaders
-from eiso.graphql.tenants.nodes import AgencyNode, ModuleNode, ProvinceNode
+from eiso.graphql.tenants.nodes import (
+    AgencyNode,
+    ModuleNode,
+    ModuleProcedure,
+    ModuleSwitch,
+    ProvinceNode,
+    app_plugins,
+)
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, Province
-from eiso.tenants.modules import ModuleActivation
+from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
 
 R = TypeVar("R")
@@ -121,11 +128,19 @@ class TenantsQuery:
         return await agency_by_id(info, id)
 
     @strawberry.field(
-        description="Installed modules and whether the caller's province enabled each."
+        description="Installed modules and whether the caller's province enabled each. "
+        "`provinceId` (a province's global id): that province's switches, for its "
+        "administrators and the national administrators (FORBIDDEN otherwise)."
     )
-    async def modules(self, info: strawberry.Info) -> list[ModuleNode]:
+    async def modules(
+        self, info: strawberry.Info, province_id: strawberry.ID | None = None
+    ) -> list[ModuleNode]:
         principal = require_principal(info.context.principal)
-        return await module_nodes(info, principal.province_id)
+        if province_id is None:
+            return await module_nodes(info, principal.province_id)
+        target = province_row_id(province_id)
+        require_province_admin(principal, target)
+        return await module_nodes(info, target)
 
 
 async def agency_by_id(info: strawberry.Info, id: str) -> AgencyNode:
@@ -145,24 +160,67 @@ async def province_by_id(info: strawberry.Info, id: str) -> ProvinceNode:
     return ProvinceNode(row=row)
 
 
+def province_row_id(global_id: str) -> int:
+    """The row id of a province's global id (`Province.id`); NOT_FOUND for any other id."""
+    province_id, row_id = decode_id(global_id, "Province")
+    if province_id != row_id:
+        raise not_found("Province", global_id)
+    return row_id
+
+
+HISTORY = 20  # switches shown per module
+
+
 async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[ModuleNode]:
     """Every installed module (and any the province switched that is no longer installed),
-    with the province's switch of each."""
+    with the province's switch of each, its last switches, and (when loaded) its title,
+    version and procedures."""
     states: dict[str, ModuleActivation] = {}
+    history: dict[str, list[ModuleSwitch]] = {}
     if province_id is not None:
         async with info.context.resources.session(info.context.principal.tenant) as session:
             rows = await session.execute(
                 select(ModuleActivation).where(col(ModuleActivation.province_id) == province_id)
             )
             states = {row.module: row for row in rows.scalars()}
-    installed = installed_modules()
-    return [
-        ModuleNode(
-            name=name,
-            installed=name in installed,
-            enabled_for_my_province=bool(states.get(name) and states[name].enabled),
-            changed_by=states[name].changed_by if name in states else None,
-            changed_at=states[name].changed_at if name in states else None,
+            events = await session.execute(
+                select(ModuleActivationEvent)
+                .where(col(ModuleActivationEvent.province_id) == province_id)
+                .order_by(col(ModuleActivationEvent.id).desc())
+            )
+            for event in events.scalars():
+                switches = history.setdefault(event.module, [])
+                if len(switches) < HISTORY:
+                    switches.append(
+                        ModuleSwitch(
+                            enabled=event.enabled,
+                            changed_by=event.changed_by,
+                            changed_at=event.changed_at,
+                        )
+                    )
+    plugins = app_plugins(info)
+    loaded = plugins.loaded if plugins is not None else {}
+    # What the app loaded is installed too (the switch takes exactly those).
+    installed = installed_modules() | set(loaded)
+    nodes = []
+    for name in sorted(installed | set(states)):
+        state = states.get(name)
+        record = loaded.get(name)
+        nodes.append(
+            ModuleNode(
+                name=name,
+                installed=name in installed,
+                enabled_for_my_province=bool(state and state.enabled),
+                changed_by=state.changed_by if state else None,
+                changed_at=state.changed_at if state else None,
+                title=record.info.title.vi if record and record.info else None,
+                title_en=record.info.title.en if record and record.info else None,
+                version=record.info.version if record and record.info else None,
+                procedures=[
+                    ModuleProcedure(code=p.code, name=p.name.vi, name_en=p.name.en)
+                    for p in (record.procedures if record else ())
+                ],
+                history=history.get(name, []),
+            )
         )
-        for name in sorted(installed | set(states))
-    ]
+    return nodes
