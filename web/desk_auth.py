@@ -47,6 +47,7 @@ DESK = "/ban-lam-viec"
 SIGN_IN = DESK + "/dang-nhap"
 CALLBACK = SIGN_IN + "/xong"
 SIGN_OUT = DESK + "/dang-xuat"
+CONSOLE = "/quan-tri"  # the province console signs in as the desk does
 _FLOW = "desk_flow"  # the pending sign-in: state, PKCE verifier, where to go after
 _SID = "desk_sid"  # the id of the tokens kept in Redis
 _LIFETIME = 7200  # as long as the page session (core/app.py, cookie eiso_web)
@@ -118,8 +119,8 @@ def _key(resources: Resources, sid: str) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of the desk (no open redirect)."""
-    if not target or not target.startswith(DESK) or urlsplit(target).netloc:
+    """Only a path of the desk or the console (no open redirect)."""
+    if not target or not target.startswith((DESK, CONSOLE)) or urlsplit(target).netloc:
         return DESK
     return target
 

@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import desk, desk_auth, live, portal
+from eiso.web import console_dashboard, desk, desk_auth, live, portal
 from eiso.web.pages import STATIC_PATH
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -41,6 +41,13 @@ def page_routes() -> list[Route]:
         Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
         Route(desk_auth.DESK + "/ho-so/{id}/tep/{attachment}", desk.attachment, name="desk_file"),
         Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
+        # The province console's dashboard (signed in as the desk is).
+        Route(console_dashboard.DASHBOARD, console_dashboard.dashboard, name="console_dashboard"),
+        Route(
+            console_dashboard.DOSSIERS,
+            console_dashboard.dossiers,
+            name="console_dashboard_dossiers",
+        ),
     ]
 
 
