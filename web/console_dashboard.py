@@ -16,9 +16,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -248,6 +250,141 @@ def _link(base: str, **query: str | None) -> str:
     return base + ("?" + urlencode(kept) if kept else "")
 
 
+# The figures each table shows, and the metric whose dossiers each links to (the mean and p90
+# are computed from the finished dossiers; a rate links nowhere: its two numbers do).
+LINKED = {
+    "received": "RECEIVED",
+    "finished": "FINISHED",
+    "onTime": "ON_TIME",
+    "late": "LATE",
+    "backlog": "BACKLOG",
+    "backlogLate": "BACKLOG_LATE",
+    "meanDays": "FINISHED",
+    "p90Days": "FINISHED",
+    "satisfied": "SATISFIED",
+    "ratingCount": "RATED",
+}
+_THOUSANDTH = Decimal("0.001")
+RATES = frozenset({"onTimeRate", "satisfiedShare"})
+TILES = (
+    "received",
+    "finished",
+    "onTime",
+    "late",
+    "backlog",
+    "backlogLate",
+    "onTimeRate",
+    "meanDays",
+    "p90Days",
+    "satisfied",
+    "ratingCount",
+)
+AGENCY_COLUMNS = TILES
+TREND_COLUMNS = (
+    "received",
+    "onTime",
+    "late",
+    "backlogLate",
+    "onTimeRate",
+    "meanDays",
+    "p90Days",
+    "satisfiedShare",
+)
+RANKING_COLUMNS = ("onTimeRate", "received")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """A number as the page shows it, and the dossiers behind it."""
+
+    name: str
+    text: str
+    href: str | None
+
+    def __html__(self) -> str:
+        if self.href is None:
+            return str(escape(self.text))
+        return f'<a href="{escape(self.href)}">{escape(self.text)}</a>'
+
+
+def row_html(row: list[Cell]) -> Markup:
+    """A table row's cells (thousands on a province's page: made here, not by a macro)."""
+    return Markup("".join(f'<td data-figure="{c.name}">{c.__html__()}</td>' for c in row))
+
+
+class Numbers:
+    """The page's numbers in its language: whole numbers with the locale's group separator
+    (what `i18n.number` writes, without Babel's cost for each of thousands of cells), others
+    through `i18n.number`, rates as per cent with one decimal, none as a dash."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        sample = i18n.number(Decimal("1000.5"), language)  # "1.000,5" in Vietnamese
+        self.group, self.decimal = sample[1], sample[-2]
+
+    def __call__(self, value: Any, name: str = "") -> str:
+        if value is None:
+            return "—"
+        if name in RATES:
+            return f"{self.plain(round(value * 100, 1))} %"
+        return self.plain(value)
+
+    def plain(self, value: Any) -> str:
+        """As Babel's default pattern (#,##0.###) writes it: at most three decimals, rounded
+        half to even, no trailing zeros."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return i18n.number(value, self.language)
+        exact = Decimal(str(value)).quantize(_THOUSANDTH, ROUND_HALF_EVEN)
+        whole, _, fraction = f"{exact:,f}".partition(".")
+        fraction = fraction.rstrip("0")
+        whole = whole.replace(",", self.group)
+        return f"{whole}{self.decimal}{fraction}" if fraction else whole
+
+
+class Links:
+    """The page's links, their common part made once per agency and period (a province's
+    tables hold thousands)."""
+
+    def __init__(self, province_code: str, period: Period) -> None:
+        self.province_code, self.period = province_code, period
+        self._dossiers: dict[tuple[str | None, str], str] = {}
+        self._dashboards: dict[tuple[str | None, str], str] = {}
+
+    def dossiers(self, metric: str, agency: str | None, key: str | None = None) -> str:
+        key = key or self.period.key
+        prefix = self._dossiers.get((agency, key))
+        if prefix is None:
+            prefix = _link(DOSSIERS, tinh=self.province_code, ky=key, **{"co-quan": agency})
+            self._dossiers[(agency, key)] = prefix
+        return f"{prefix}&chi-so={metric}"
+
+    def dashboard(self, agency: str | None = None, key: str | None = None) -> str:
+        key = key or self.period.key
+        found = self._dashboards.get((agency, key))
+        if found is None:
+            found = _link(DASHBOARD, tinh=self.province_code, ky=key, **{"co-quan": agency})
+            self._dashboards[(agency, key)] = found
+        return found
+
+
+def cells(
+    row: dict[str, Any],
+    names: tuple[str, ...],
+    numbers: Numbers,
+    links: Links,
+    agency: str | None,
+    key: str | None = None,
+) -> list[Cell]:
+    return [
+        Cell(
+            name,
+            numbers(row.get(name), name),
+            links.dossiers(LINKED[name], agency, key) if name in LINKED else None,
+        )
+        for name in names
+    ]
+
+
 def build_page(
     data: dict[str, Any],
     province: dict[str, Any],
@@ -255,53 +392,66 @@ def build_page(
     agency_id: str | None,
     language: str,
 ) -> dict[str, Any]:
-    """The template's context: the query's numbers arranged, the links behind them, the
-    charts."""
+    """The template's context: the query's numbers arranged and written, the links behind
+    them, the charts."""
     conformity = data["conformity"] or {"total": 0, "counts": [], "agencies": []}
-    names = {a["agencyId"]: a for a in conformity["agencies"]}
+    names = {a["agencyId"]: a["agencyName"] for a in conformity["agencies"]}
     total = data["total"][0] if data["total"] else EMPTY
+    numbers, links = Numbers(language), Links(province["code"], period)
     agencies = sorted(
-        (
-            {**row, "name": names.get(row["agencyId"], {}).get("agencyName", row["agencyId"])}
-            for row in data["agencies"]
-        ),
+        ({**row, "name": names.get(row["agencyId"], row["agencyId"])} for row in data["agencies"]),
         key=lambda r: r["name"],
     )
     ranking = sorted(
         (r for r in agencies if r["onTimeRate"] is not None),
         key=lambda r: (-r["onTimeRate"], -r["received"], r["name"]),
     )
-    months = period.months()
     trend = [
         {**EMPTY, **(data[f"m{i:02d}"] or [{}])[0], "period": month.key}
-        for i, month in enumerate(months, start=1)
+        for i, month in enumerate(period.months(), start=1)
     ]
-    province_code = province["code"]
 
-    def dossiers(metric: str, agency: str | None = agency_id, key: str = period.key) -> str:
-        return _link(DOSSIERS, tinh=province_code, ky=key, **{"co-quan": agency, "chi-so": metric})
+    def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": r["agencyId"],
+                "name": r["name"],
+                "href": links.dashboard(r["agencyId"]),
+                "cells": row_html(cells(r, columns, numbers, links, r["agencyId"])),
+            }
+            for r in rows
+        ]
 
-    def dashboard_of(agency: str | None = None, key: str = period.key) -> str:
-        return _link(DASHBOARD, tinh=province_code, ky=key, **{"co-quan": agency})
-
-    agency_name = names.get(agency_id or "", {}).get("agencyName") if agency_id else None
     return {
         "province": province,
         "period": period,
-        "previous": dashboard_of(agency_id, period.shifted(-1).key),
-        "next": dashboard_of(agency_id, period.shifted(1).key),
+        "previous": links.dashboard(agency_id, period.shifted(-1).key),
+        "next": links.dashboard(agency_id, period.shifted(1).key),
+        "whole_province": links.dashboard(None),
         "agency_id": agency_id,
-        "agency_name": agency_name,
-        "total": total,
-        "agencies": agencies,
-        "ranking": ranking,
-        "trend": trend,
+        "agency_name": names.get(agency_id) if agency_id else None,
+        "tiles": {c.name: c for c in cells(total, TILES, numbers, links, agency_id)},
+        "index766": total["index766Groups"],
+        "agency_rows": table(agencies, AGENCY_COLUMNS),
+        "ranking_rows": table(ranking, RANKING_COLUMNS),
+        "trend_rows": [
+            {
+                "period": m["period"],
+                "href": links.dashboard(agency_id, m["period"]),
+                "cells": row_html(cells(m, TREND_COLUMNS, numbers, links, agency_id, m["period"])),
+            }
+            for m in trend
+        ],
         "conformity": conformity,
         "by_status": {
-            s: [a for a in conformity["agencies"] if a["status"] == s] for s in ISO_STATUSES
+            s: [
+                {**a, "href": links.dashboard(a["agencyId"])}
+                for a in conformity["agencies"]
+                if a["status"] == s
+            ]
+            for s in ISO_STATUSES
         },
-        "dossiers": dossiers,
-        "dashboard_of": dashboard_of,
+        "number": numbers,
         "base": DASHBOARD,
         "statuses": ISO_STATUSES,
         "status_label": _status_label,
