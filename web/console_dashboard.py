@@ -22,13 +22,13 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.core.workdays import VN_TZ
 from eiso.web import console_dashboard_charts as charts
 from eiso.web import i18n
 from eiso.web.desk import label
-from eiso.web.desk_auth import SIGN_IN, access_token
+from eiso.web.desk_auth import signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed
 from eiso.web.run import OperationFailed, run
@@ -144,15 +144,6 @@ def _bad_period() -> OperationFailed:
     )
 
 
-async def _signed_in(request: Request) -> str | Response:
-    """The administrator's token, or the desk's sign-in (back to this page afterwards)."""
-    token = await access_token(request)
-    if token is None:
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{SIGN_IN}?{urlencode({'next': back})}", status_code=303)
-    return token
-
-
 async def _province(request: Request, token: str) -> dict[str, Any]:
     """The province the page is about: a province administrator's own (another one asked is
     NOT_FOUND), or the one a national administrator names (`?tinh=`). Raises OperationFailed;
@@ -186,7 +177,7 @@ def _today() -> dt.date:
 
 
 async def dashboard(request: Request) -> Response:
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     period = Period.parse(request.query_params.get("ky"), _today())
@@ -462,7 +453,7 @@ def build_page(
 
 async def dossiers(request: Request) -> Response:
     """The dossiers behind one number of the dashboard (`figureDossiers`), 50 a page."""
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     query = request.query_params

@@ -21,7 +21,7 @@ from eiso.core.auth.issuer import issuer
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.web import csrf, forms, i18n
-from eiso.web.desk_auth import DESK, SIGN_IN, access_token
+from eiso.web.desk_auth import DESK, signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run
@@ -112,15 +112,6 @@ def time_left(appointment: str | None, now: dt.datetime | None = None) -> dict[s
     }
 
 
-async def _signed_in(request: Request) -> str | Response:
-    """The officer's token, or the way to sign in (back to this page afterwards)."""
-    token = await access_token(request)
-    if token is None:
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{SIGN_IN}?{urlencode({'next': back})}", status_code=303)
-    return token
-
-
 def _period(raw: str, end: bool) -> str | None:
     """A date of the period filter as the start (or the end) of that day in Vietnam."""
     try:
@@ -154,7 +145,7 @@ def queue_filter(query: dict[str, str]) -> dict[str, Any]:
 
 
 async def queue(request: Request) -> Response:
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     query = dict(request.query_params.items())
@@ -211,7 +202,7 @@ async def queue(request: Request) -> Response:
 
 
 async def dossier(request: Request) -> Response:
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     return await _dossier_page(request, token)
@@ -288,7 +279,7 @@ def _move_variables(move: Move, form: dict[str, str]) -> dict[str, Any]:
 async def act(request: Request) -> Response:
     """A move's form: run its mutation with the version the page showed; back to the page,
     or the page again with the refusal (a concurrent move is a CONFLICT said plainly)."""
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     posted = await request.form()
@@ -323,7 +314,7 @@ async def slip(request: Request) -> Response:
     """A slip of a dossier (HTML to view or print, PDF to download) from the slips' own route
     (core/http/downloads.py), fetched in-process with the officer's token: the browser never
     holds it."""
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     gid, number, fmt = (request.path_params[k] for k in ("id", "number", "fmt"))
@@ -336,7 +327,7 @@ async def attachment(request: Request) -> Response:
     """A file the citizen filed with the dossier, from its own route (core/http/downloads.py,
     `dossierAttachment`), fetched in-process with the officer's token: another agency's
     dossier or file is a 404 page, as it is there."""
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     gid, file_id = request.path_params["id"], request.path_params["attachment"]
@@ -360,7 +351,7 @@ async def _fetched(request: Request, token: str, path: str) -> Response:
 async def counter(request: Request) -> Response:
     """Counter receipt: the procedures the officer's agency adopted, the chosen one's form
     (the portal's generated form), and on POST `receiveDossier` and slip 01."""
-    token = await _signed_in(request)
+    token = await signed_in(request)
     if isinstance(token, Response):
         return token
     try:
