@@ -8,6 +8,7 @@ readers; the page shows the table each is drawn from next to it."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -107,10 +108,18 @@ def _percent(share: float | None) -> float | None:
     return None if share is None else round(share * 100, 1)
 
 
+def whole_steps(top: int, steps: int = 5) -> list[int]:
+    """Whole-number axis labels from 0 past `top` (counts have no tenths)."""
+    step = max(1, math.ceil(top / steps))
+    return list(range(0, top + step + 1, step))
+
+
 def trend_chart(trend: list[dict[str, Any]], language: str) -> str:
-    chart = pygal.Bar(**_config(language, x_label_rotation=-45))
+    keys = ("received", "onTime", "late", "backlogLate")
+    top = max((m.get(key) or 0 for m in trend for key in keys), default=0)
+    chart = pygal.Bar(**_config(language, x_label_rotation=-45, y_labels=whole_steps(top)))
     chart.x_labels = [m["period"] for m in trend]
-    for key in ("received", "onTime", "late", "backlogLate"):
+    for key in keys:
         chart.add(text(key, language), [m.get(key) for m in trend])
     return svg(chart, text("trend", language))
 

@@ -253,3 +253,17 @@ def test_the_twelve_months_end_with_the_period():
     assert console_dashboard.Period(2026).shifted(1).key == "2027"
     today = dt.date(2026, 12, 6)
     assert console_dashboard.Period.parse(None, today) == console_dashboard.Period(2026, 12)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_numbers_are_written_as_babel_writes_them(language):
+    import random
+
+    write = console_dashboard.Numbers(language)
+    rng = random.Random(21)
+    values = [0, 1, -3, 1234567, 0.0, 2.5, 3.125, 3.135, 0.0005, 0.0015, 12345.6789, 99.95, 1e-7]
+    values += [round(rng.uniform(0, 100000), rng.randint(0, 5)) for _ in range(2000)]
+    values += [rng.randint(0, 10**7) for _ in range(500)]
+    assert [v for v in values if write.plain(v) != i18n.number(v, language)] == []
+    assert write(None) == "—"
+    assert write(0.83333, "onTimeRate") == f"{i18n.number(83.3, language)} %"
