@@ -61,10 +61,12 @@ STATUS_TEXTS = {
     "TO_BE_REANNOUNCED": ("Cần công bố lại", "To be re-announced"),
     "NOT_STARTED": ("Chưa bắt đầu", "Not started"),
 }
+# The groups' names in Decision 766/QĐ-TTg's appendix (the Decision has five; eiso's
+# core/qms/index766.py scores "Cung cấp dịch vụ trực tuyến" as online services and payment).
 GROUP_TEXTS = {
     "TRANSPARENCY": ("Công khai, minh bạch", "Transparency"),
-    "PROGRESS": ("Tiến độ giải quyết", "Progress"),
-    "ONLINE_SERVICES": ("Dịch vụ công trực tuyến", "Online services"),
+    "PROGRESS": ("Tiến độ, kết quả giải quyết", "Progress and results"),
+    "ONLINE_SERVICES": ("Cung cấp dịch vụ trực tuyến", "Online services"),
     "ONLINE_PAYMENT": ("Thanh toán trực tuyến", "Online payment"),
     "SATISFACTION": ("Mức độ hài lòng", "Satisfaction"),
     "DIGITISATION": ("Số hóa hồ sơ", "Digitisation"),
