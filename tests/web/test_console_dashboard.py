@@ -267,3 +267,15 @@ def test_numbers_are_written_as_babel_writes_them(language):
     assert [v for v in values if write.plain(v) != i18n.number(v, language)] == []
     assert write(None) == "—"
     assert write(0.83333, "onTimeRate") == f"{i18n.number(83.3, language)} %"
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes"),
+    [
+        ("/quan-tri/bang-dieu-khien?ky=2026", "/quan-tri/bang-dieu-khien?ky=2026"),
+        ("https://evil.example/quan-tri", "/ban-lam-viec"),
+        ("//evil.example/quan-tri", "/ban-lam-viec"),
+    ],
+)
+def test_after_sign_in_a_console_path_too(asked, goes):
+    assert desk_auth._safe_next(asked) == goes
