@@ -2,6 +2,7 @@
 
 from bench import (
     counting_bench,
+    dashboard_bench,
     desk_bench,
     dossier_bench,
     event_fanout,
@@ -37,4 +38,5 @@ if __name__ == "__main__":
     counting_bench.main([])
     slips_bench.main([])
     desk_bench.main([])
+    dashboard_bench.main([])
     token_bench.main([])

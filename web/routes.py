@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import console, desk, desk_auth, live, portal
+from eiso.web import console, console_dashboard, desk, desk_auth, live, portal
 from eiso.web.desk_auth import CONSOLE
 from eiso.web.pages import STATIC_PATH
 
@@ -56,7 +56,14 @@ def page_routes() -> list[Route]:
             CONSOLE + "/tinh/{province}/mo-dun/{module}",
             console.switch,
             methods=["POST"],
-            name="console_switch",
+            name="console_switch"
+        ),
+        # The province console's dashboard (signed in as the desk is).
+        Route(console_dashboard.DASHBOARD, console_dashboard.dashboard, name="console_dashboard"),
+        Route(
+            console_dashboard.DOSSIERS,
+            console_dashboard.dossiers,
+            name="console_dashboard_dossiers",
         ),
     ]
 
