@@ -101,7 +101,7 @@ def test_uvicorn_command_line_from_the_root(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90  # a start-up under the suite's load: import alone took 18 s
+        deadline = time.monotonic() + 90  # under the suite's load the import alone took 18 s
         while time.monotonic() < deadline:
             try:
                 response = httpx.post(
