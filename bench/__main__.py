@@ -1,6 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
 from bench import (
+    app_nodes_bench,
     counting_bench,
     desk_bench,
     dossier_bench,
@@ -38,3 +39,4 @@ if __name__ == "__main__":
     slips_bench.main([])
     desk_bench.main([])
     token_bench.main([])
+    app_nodes_bench.main([])
