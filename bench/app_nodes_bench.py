@@ -107,9 +107,14 @@ def run(args) -> None:
                 )
                 for _ in range(2)
             ]
+            # The deployed health checks (every 2 s): each is a /readyz on the nodes.
             proxies = {
-                "one node": stack.enter_context(haproxy(folder, nodes[:1], name="one")),
-                "two nodes": stack.enter_context(haproxy(folder, nodes, name="two")),
+                "one node": stack.enter_context(
+                    haproxy(folder, nodes[:1], name="one", check_every=None)
+                ),
+                "two nodes": stack.enter_context(
+                    haproxy(folder, nodes, name="two", check_every=None)
+                ),
             }
             # Warm up both nodes (imports, caches, pools) through the two-node proxy, uncounted.
             moves_through(proxies["two nodes"], agencies[: args.concurrency], args.warmup, args)

@@ -26,14 +26,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def render(port: int, nodes: list[str], deployed: str | None = None) -> str:
+def render(port: int, nodes: list[str], check_every: str | None = "500ms") -> str:
     """The deployment's configuration listening on 127.0.0.1:`port`, balancing over `nodes`
     (base URLs such as http://127.0.0.1:8001) named node1, node2, ...; the Docker resolver
-    left out, health checks every 0.5 s so a test does not wait for them."""
-    text = deployed if deployed is not None else DEPLOYED.read_text()
+    left out, health checks every `check_every` (default 0.5 s, so a test does not wait for
+    them; None: the deployed interval)."""
+    text = DEPLOYED.read_text()
     text = re.sub(r"(?ms)^# Docker's embedded DNS.*?\n\n", "", text)
     text = re.sub(r"(?m)^(\s*)bind :8080$", rf"\g<1>bind 127.0.0.1:{port}", text)
-    text = re.sub(r"\binter 2s\b", "inter 500ms", text)
+    if check_every is not None:
+        text = re.sub(r"\binter 2s\b", f"inter {check_every}", text)
     addresses = [url.removeprefix("http://") for url in nodes]
     servers = "".join(f"    server node{i} {a}\n" for i, a in enumerate(addresses, 1))
     text, count = re.subn(r"(?m)^\s*server-template .*\n", servers, text)
@@ -50,17 +52,21 @@ def binary() -> str | None:
 
 @contextlib.contextmanager
 def haproxy(
-    folder: pathlib.Path, nodes: list[str], port: int | None = None, name: str = "haproxy"
+    folder: pathlib.Path,
+    nodes: list[str],
+    port: int | None = None,
+    name: str = "haproxy",
+    check_every: str | None = "500ms",
 ) -> Iterator[str]:
-    """HAProxy over `nodes` on `port` (default: a free one), started once `/readyz` answers
-    through each of them; yields its base URL and stops it after the block, whatever happens
-    in it."""
+    """HAProxy over `nodes` on `port` (default: a free one), health checks every `check_every`
+    (see `render`), started once `/readyz` answers through each node; yields its base URL and
+    stops it after the block, whatever happens in it."""
     program = binary()
     if program is None:
         raise RuntimeError("haproxy is not installed (apt-get install haproxy)")
     port = port or free_port()
     config = folder / f"{name}.cfg"
-    config.write_text(render(port, nodes))
+    config.write_text(render(port, nodes, check_every))
     checked = subprocess.run(
         [program, "-c", "-q", "-f", str(config)], capture_output=True, text=True, timeout=30
     )

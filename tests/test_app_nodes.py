@@ -21,6 +21,7 @@ import collections
 import contextlib
 import pathlib
 import secrets
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ import pytest
 import pytest_asyncio
 
 from bench.dossier_bench import RECEIVE, SECTOR_DATA
-from bench.haproxy import binary, haproxy
+from bench.haproxy import DEPLOYED, binary, haproxy, render
 from eiso.core.global_ids import encode_id
 from eiso.core.plugins.activation import set_module
 from eiso.core.settings import Settings
@@ -307,3 +308,21 @@ async def test_a_web_session_signed_in_through_node_a_is_valid_on_node_b(nodes):
         answers = [await http.get(DESK) for _ in range(2)]
     assert [answer.status_code for answer in answers] == [200, 200]
     assert sorted(answer.headers["x-served-by"] for answer in answers) == ["node1", "node2"]
+
+
+def test_the_deployed_configuration_is_valid_and_keeps_its_options_when_rendered(tmp_path):
+    """`haproxy -c` accepts infra/deploy/haproxy.cfg as shipped (Docker's resolver and all), and
+    the tests' rendering changes only the address and the servers."""
+    program = binary()
+    if program is None:
+        if IN_CI:
+            pytest.fail("haproxy is not installed: CI=true requires it", pytrace=False)
+        pytest.skip("haproxy is not installed (apt-get install haproxy)")
+    checked = subprocess.run(
+        [program, "-c", "-f", str(DEPLOYED)], capture_output=True, text=True, timeout=30
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    rendered = render(8999, ["http://127.0.0.1:8001", "http://127.0.0.1:8002"])
+    for kept in ("balance roundrobin", "option httpchk GET /readyz", "timeout tunnel 1h"):
+        assert kept in rendered
+    assert "server node2 127.0.0.1:8002" in rendered and "resolvers docker" not in rendered
