@@ -101,6 +101,8 @@ async def nodes(backend, resources, database, tmp_path_factory) -> AsyncIterator
     finally:
         a.stop()
         b.stop()
+        async for key in resources.redis.scan_iter(match=env["EISO_REDIS_PREFIX"] + "*"):
+            await resources.redis.delete(key)
 
 
 async def bearer(world: World, base_url: str, username: str) -> dict[str, str]:
