@@ -1,6 +1,7 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
 from bench import (
+    app_nodes_bench,
     counting_bench,
     dashboard_bench,
     desk_bench,
@@ -40,3 +41,4 @@ if __name__ == "__main__":
     desk_bench.main([])
     dashboard_bench.main([])
     token_bench.main([])
+    app_nodes_bench.main([])
