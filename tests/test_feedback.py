@@ -15,7 +15,7 @@ from eiso.core.auth.rules import RULES
 from eiso.core.dossiers import catalogue
 from eiso.core.feedback import rules, service
 from eiso.core.global_ids import encode_id
-from eiso.core.qms import figures, index766
+from eiso.core.qms import feedback_ncs, figures, index766
 from eiso.core.qms.management_review import dossier_figures
 from eiso.core.workdays import VN_TZ
 from eiso.graphql.feedback import nodes
@@ -299,6 +299,20 @@ async def test_deadline_is_the_provinces_in_working_days_and_overdue_counts(
     assert (shown["feedbackRated"], shown["feedbackSatisfied"]) == (1, 1)
     points = {c["code"]: c["points"] for g in shown["index766Groups"] for c in g["criteria"]}
     assert (points["HL-2"], points["HL-3"]) == (0.0, index766.FEEDBACK_RATING_POINTS)
+    # The late answer opens one nonconformity in the agency's register (the sweep, idempotent).
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await feedback_ncs.sweep_overdue(session, now=later)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await feedback_ncs.sweep_overdue(session, now=later)
+    secretary = Caller(app, callers.issue(office.staff(Role.iso_secretary)))
+    body = await secretary(
+        "{ nonconformities(first: 10) { edges { node { source sourceRef cause title } } } }"
+    )
+    ncs = [e["node"] for e in body["data"]["nonconformities"]["edges"]]
+    assert [(n["source"], n["sourceRef"], n["cause"]) for n in ncs] == [
+        ("FEEDBACK", got["code"], "OVERDUE")
+    ]
+    assert "Lê Văn Dân" not in str(ncs)
     assert inputs["feedback_petitions"] == {
         "received": 1,
         "answered": 1,
@@ -312,6 +326,18 @@ async def test_deadline_is_the_provinces_in_working_days_and_overdue_counts(
 def _criterion(row: figures.Figures, code: str) -> dict:
     (found,) = [c for group in index766.scores(row) for c in group["criteria"] if c["code"] == code]
     return found
+
+
+async def test_the_sweep_leaves_feedback_within_its_deadline_alone(app, callers, resources):
+    (office,) = await offices(resources)
+    got = (await Caller(app, {}, address=unique_code("10.9."))(SUBMIT, about_procedure(office)))[
+        "data"
+    ]["submitFeedback"]
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await feedback_ncs.sweep_overdue(session)
+    secretary = Caller(app, callers.issue(office.staff(Role.iso_secretary)))
+    body = await secretary("{ nonconformities(first: 10) { edges { node { sourceRef } } } }")
+    assert got["code"] and body["data"]["nonconformities"]["edges"] == []
 
 
 async def test_another_agency_or_province_sees_and_answers_nothing(app, callers, resources):
