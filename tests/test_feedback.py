@@ -41,6 +41,7 @@ async def app(resources, callers):
 @dataclasses.dataclass
 class Office:
     agency: Agency
+    province_code: str
 
     @property
     def gid(self) -> str:
@@ -83,7 +84,7 @@ async def offices(resources, count: int = 1, province=None) -> list[Office]:
                 procedure_code=PROC,
                 actor="test",
             )
-            made.append(Office(agency))
+            made.append(Office(agency, province.code))
     return made
 
 
@@ -177,6 +178,45 @@ async def test_submit_follow_assign_answer_rate(app, callers, resources):
     assert codes(await citizen(RATE, {"code": code, "key": key, "r": 4})) == ["INVALID_TRANSITION"]
     (row,) = (await officer(LIST))["data"]["feedbacks"]
     assert (row["state"], row["rating"]) == ("RATED", 5)
+
+
+async def test_an_answer_is_published_only_with_the_citizens_consent(app, callers, resources):
+    (office,) = await offices(resources)
+    (elsewhere,) = await offices(resources)
+    citizen = Caller(app, {}, address=unique_code("10.10."))
+    publish = (
+        'mutation($id: ID!) { answerFeedback(id: $id, answer: "Đã sửa quy trình.", '
+        "publish: true) { state published } }"
+    )
+    listing = (
+        "query($p: String!) { publishedFeedback(provinceCode: $p) { code kind subject "
+        "procedureCode agency content answer answeredAt } }"
+    )
+    leader = Caller(app, callers.issue(office.staff(Role.leader)))
+    silent = (await citizen(SUBMIT, about_procedure(office)))["data"]["submitFeedback"]
+    (row,) = (await leader(LIST))["data"]["feedbacks"]
+    refused = await leader(publish, {"id": row["id"]})
+    assert codes(refused) == ["NO_PUBLISH_CONSENT"]
+    assert refused["errors"][0]["extensions"]["message_vi"]
+    (row,) = (await leader(LIST))["data"]["feedbacks"]
+    assert (row["state"], row["answer"]) == ("RECEIVED", None)  # nothing changed
+
+    agreed = (await citizen(SUBMIT, about_procedure(office, publishConsent=True)))["data"][
+        "submitFeedback"
+    ]
+    (row,) = [r for r in (await leader(LIST))["data"]["feedbacks"] if r["code"] == agreed["code"]]
+    done = (await leader(publish, {"id": row["id"]}))["data"]["answerFeedback"]
+    assert done == {"state": "ANSWERED", "published": True}
+    (shown,) = (await citizen(listing, {"p": office.province_code}))["data"]["publishedFeedback"]
+    assert (shown["code"], shown["agency"], shown["answer"]) == (
+        agreed["code"],
+        office.agency.name,
+        "Đã sửa quy trình.",
+    )
+    assert "Lê Văn Dân" not in str(shown) and "0987654321" not in str(shown)
+    assert silent["code"] not in str(shown)
+    other = await citizen(listing, {"p": elsewhere.province_code})
+    assert other["data"]["publishedFeedback"] == []
 
 
 async def test_bad_input_answers_stable_codes_and_changes_nothing(app, callers, resources):

@@ -132,6 +132,10 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         subject="agency",
         content="Phản ánh thăm dò " + unique_code(),
         contact_name="Người phản ánh " + unique_code(),
+        publish_consent=True,
+        published=True,
+        answer="Trả lời công khai " + unique_code(),
+        answered_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
         answer_days=10,
         due_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     ),
@@ -1531,6 +1535,12 @@ FEEDBACK_CASES = [
         "{ feedbacks { code content contactName } }",
         lambda mine, theirs: {},
         caller=province_admin,
+        markers=_their_feedback,
+    ),
+    Case(
+        "my province's published answers show none of theirs",
+        "query($p: String!) { publishedFeedback(provinceCode: $p) { code content answer agency } }",
+        lambda mine, theirs: {"p": mine.province_code},
         markers=_their_feedback,
     ),
     Case(

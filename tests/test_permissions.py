@@ -315,6 +315,7 @@ OPERATIONS = {
         'mutation { rateFeedbackAnswer(code: "none", lookupKey: "x", rating: 5) { code } }',
         "everyone",
     ),
+    "publishedFeedback": ('{ publishedFeedback(provinceCode: "none") { code } }', "everyone"),
     "feedbacks": (
         "{ feedbacks { code } }",
         {Role.officer, Role.iso_secretary, Role.leader, Role.province_admin},

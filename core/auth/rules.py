@@ -167,6 +167,7 @@ RULES: dict[str, Rule] = {
     "submitFeedback": PUBLIC,
     "publicFeedback": PUBLIC,
     "rateFeedbackAnswer": PUBLIC,
+    "publishedFeedback": PUBLIC,
     "feedbacks": Rule(roles=frozenset({*FEEDBACK_ANSWERERS, Role.province_admin})),
     "assignFeedback": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "answerFeedback": Rule(roles=FEEDBACK_ANSWERERS),

@@ -34,6 +34,7 @@ class Feedback(TenantOwned, table=True):
     contact_phone: str | None = Field(default=None, max_length=200)
     contact_email: str | None = Field(default=None, max_length=200)
     publish_consent: bool = False  # the citizen agrees the answer may be published
+    published: bool = False  # the agency published it (only with the citizen's consent)
     state: State = Field(default=State.received, sa_type=String(16))
     received_at: dt.datetime = Field(default_factory=utcnow)
     answer_days: int

@@ -41,11 +41,12 @@ from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ
 from eiso.core.workdays.overrides import load_calendar
 from eiso.infra.clock import aware, utcnow
-from eiso.tenants.models import Agency, TenantStatus
+from eiso.tenants.models import Agency, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 ENTITY = "feedback_items"
 E = TypeVar("E", Kind, Subject)
+PUBLISHED_PAGE = 50  # the most published answers one call lists
 
 
 def bad_input(field: str, message: str, message_vi: str) -> DomainError:
@@ -318,13 +319,27 @@ async def assign(
 
 
 async def answer(
-    session: AsyncSession, principal: Principal, province_id: int, row_id: int, text: str
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    row_id: int,
+    text: str,
+    publish: bool = False,
 ) -> Feedback:
-    """Record the agency's answer; `on_time` is stamped against the deadline."""
+    """Record the agency's answer; `on_time` is stamped against the deadline. `publish` puts
+    it on the province's public list, only if the citizen agreed (NO_PUBLISH_CONSENT)."""
     _require_actor(principal, "answer")
     body = _text(text, "answer", ANSWER_MAX, required=True)
     row = await get(session, principal, province_id, row_id)
     _check_move(row, "answer")
+    if publish and not row.publish_consent:
+        raise DomainError(
+            "the citizen did not agree to publish the answer",
+            "người phản ánh không đồng ý công khai câu trả lời",
+            code="NO_PUBLISH_CONSENT",
+            field="publish",
+        )
+    row.published = publish
     now = utcnow()
     row.answer, row.answered_by, row.answered_at = body, principal.subject, now
     row.on_time = now <= aware(row.due_at)
@@ -332,6 +347,40 @@ async def answer(
     session.add(row)
     await _trail(session, row, principal.subject, "feedback.answered", {"on_time": row.on_time})
     return row
+
+
+async def published(
+    resources: Resources, province_code: str, limit: int = PUBLISHED_PAGE
+) -> list[dict[str, Any]]:
+    """The answers a province's agencies published (with the citizens' consent), the latest
+    first: what was asked and answered, by which agency; no contact data, no names."""
+    limit = max(1, min(limit, PUBLISHED_PAGE))
+    async with resources.session(TenantScope.nation()) as session:
+        rows = await session.execute(
+            select(Feedback, col(Agency.name))
+            .join(
+                Agency,
+                (col(Agency.province_id) == col(Feedback.province_id))
+                & (col(Agency.id) == col(Feedback.agency_id)),
+            )
+            .join(Province, col(Province.id) == col(Feedback.province_id))
+            .where(col(Province.code) == province_code, col(Feedback.published).is_(True))
+            .order_by(col(Feedback.answered_at).desc(), col(Feedback.id).desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "code": row.code,
+                "kind": Kind(row.kind),
+                "subject": Subject(row.subject),
+                "procedure_code": row.procedure_code,
+                "agency": agency,
+                "content": row.content,
+                "answer": row.answer or "",
+                "answered_at": aware(row.answered_at),
+            }
+            for row, agency in rows.all()
+        ]
 
 
 async def set_answer_days(

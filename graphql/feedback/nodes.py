@@ -84,6 +84,30 @@ class PublicFeedback:
         )
 
 
+@strawberry.type(
+    description="An answer an agency published with the citizen's consent (no contact data)."
+)
+class PublishedFeedback:
+    code: str
+    kind: FeedbackKind
+    subject: FeedbackSubject
+    procedure_code: str | None
+    agency: str = strawberry.field(description="The answering agency's name.")
+    content: str
+    answer: str
+    answered_at: dt.datetime
+
+    @classmethod
+    def of(cls, seen: dict[str, Any]) -> PublishedFeedback:
+        return cls(
+            **{
+                **seen,
+                "kind": FeedbackKind(seen["kind"].value),
+                "subject": FeedbackSubject(seen["subject"].value),
+            }
+        )
+
+
 @strawberry.type(description="A feedback as the agency's staff see it (with contact data).")
 class FeedbackNode:
     id: strawberry.ID = strawberry.field(description="Global id (Feedback).")
@@ -97,6 +121,7 @@ class FeedbackNode:
     contact_phone: str | None
     contact_email: str | None
     publish_consent: bool
+    published: bool
     state: FeedbackState
     received_at: dt.datetime
     answer_days: int = strawberry.field(description="The deadline it was given, working days.")
@@ -124,6 +149,7 @@ class FeedbackNode:
             contact_phone=row.contact_phone,
             contact_email=row.contact_email,
             publish_consent=row.publish_consent,
+            published=row.published,
             state=FeedbackState(rules.State(row.state).value),
             received_at=aware(row.received_at),
             answer_days=row.answer_days,

@@ -18,6 +18,7 @@ from eiso.graphql.feedback.nodes import (
     FeedbackState,
     FeedbackSubmission,
     PublicFeedback,
+    PublishedFeedback,
 )
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
@@ -35,6 +36,17 @@ class FeedbackQuery:
     ) -> PublicFeedback:
         await public_limit.check(info.context.resources, client_address(info))
         return PublicFeedback.of(await service.follow(info.context.resources, code, lookup_key))
+
+    @strawberry.field(
+        description="The answers a province's agencies published with the citizens' consent, "
+        "the latest first (public, at most 50)."
+    )
+    async def published_feedback(
+        self, info: strawberry.Info, province_code: str, first: int = 20
+    ) -> list[PublishedFeedback]:
+        await public_limit.check(info.context.resources, client_address(info))
+        found = await service.published(info.context.resources, province_code, first)
+        return [PublishedFeedback.of(seen) for seen in found]
 
     @strawberry.field(
         description="The feedback of the caller's agency (a province's administrator: of its "
@@ -101,12 +113,14 @@ class FeedbackMutation:
         return FeedbackNode.of(row)
 
     @strawberry.mutation(
-        description="Answer a feedback; answered after its deadline, it counts as late."
+        description="Answer a feedback; answered after its deadline, it counts as late. "
+        "`publish`: on the province's public list (`publishedFeedback`), only if the citizen "
+        "agreed (NO_PUBLISH_CONSENT otherwise)."
     )
     async def answer_feedback(
-        self, info: strawberry.Info, id: strawberry.ID, answer: str
+        self, info: strawberry.Info, id: strawberry.ID, answer: str, publish: bool = False
     ) -> FeedbackNode:
-        row = await act_on_node(info, id, "Feedback", service.answer, text=answer)
+        row = await act_on_node(info, id, "Feedback", service.answer, text=answer, publish=publish)
         return FeedbackNode.of(row)
 
     @strawberry.mutation(

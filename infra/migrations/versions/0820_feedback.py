@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("contact_phone", sa.String(200), nullable=True),
         sa.Column("contact_email", sa.String(200), nullable=True),
         sa.Column("publish_consent", sa.Boolean, nullable=False),
+        sa.Column("published", sa.Boolean, nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("answer_days", sa.Integer, nullable=False),
