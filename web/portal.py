@@ -47,7 +47,7 @@ async def province(request: Request) -> Response:
     except OperationFailed as error:
         return failed(request, error)
     if data["province"] is None:
-        return failed(request, _no_province(code))
+        return failed(request, no_province(code))
     return render(
         request,
         "province.html",
@@ -55,7 +55,7 @@ async def province(request: Request) -> Response:
     )
 
 
-def _no_province(code: str) -> OperationFailed:
+def no_province(code: str) -> OperationFailed:
     return OperationFailed(
         "NOT_FOUND", f"province {code!r} not found", f"không tìm thấy tỉnh {code!r}"
     )
