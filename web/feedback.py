@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.web import csrf
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, no_province
+from eiso.web.portal import failed, forbidden, no_province, rating_of
 from eiso.web.run import OperationFailed, run
 
 FOLLOW_PATH = "/phan-anh/theo-doi"
@@ -112,19 +112,11 @@ async def rate(request: Request) -> Response:
     posted = await request.form()
     if not csrf.valid(request, posted.get(csrf.FIELD)):
         return forbidden(request)
-    code, key = str(posted.get("code", ""))[:64], str(posted.get("key", ""))[:64]
-    try:
-        rating = int(str(posted.get("rating", "")))
-    except ValueError:
-        rating = 0
-    variables = {
-        "code": code,
-        "key": key,
-        "rating": rating,
-        "comment": str(posted.get("comment", ""))[:2000] or None,
-    }
+    variables = rating_of(posted)
     try:
         await run(request, "RateFeedbackAnswer", variables, write=True)
     except OperationFailed as error:
         return failed(request, error)
-    return RedirectResponse(follow_url(code, key) + "&rated=1", status_code=303)
+    return RedirectResponse(
+        follow_url(variables["code"], variables["key"]) + "&rated=1", status_code=303
+    )

@@ -184,23 +184,30 @@ async def lookup(request: Request) -> Response:
     return render(request, "lookup.html", page)
 
 
-async def rate(request: Request) -> Response:
-    posted = await request.form()
-    if not csrf.valid(request, posted.get(csrf.FIELD)):
-        return forbidden(request)
-    code, key = str(posted.get("code", "")), str(posted.get("key", ""))
+def rating_of(posted: Any) -> dict[str, Any]:
+    """A posted rating form's variables: the code and key, the rating (0, refused by the API,
+    when not a number) and the comment."""
     try:
         rating = int(str(posted.get("rating", "")))
     except ValueError:
         rating = 0
-    variables = {
-        "code": code,
-        "key": key,
+    return {
+        "code": str(posted.get("code", ""))[:64],
+        "key": str(posted.get("key", ""))[:64],
         "rating": rating,
         "comment": str(posted.get("comment", ""))[:2000],
     }
+
+
+async def rate(request: Request) -> Response:
+    posted = await request.form()
+    if not csrf.valid(request, posted.get(csrf.FIELD)):
+        return forbidden(request)
+    variables = rating_of(posted)
     try:
         await run(request, "RateDossier", variables, write=True)
     except OperationFailed as error:
         return failed(request, error)
-    return RedirectResponse(lookup_url(code, key) + "&rated=1", status_code=303)
+    return RedirectResponse(
+        lookup_url(variables["code"], variables["key"]) + "&rated=1", status_code=303
+    )
