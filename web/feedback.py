@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.web import csrf
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, no_province, rating_of
+from eiso.web.portal import failed, forbidden, no_province, rating_handler
 from eiso.web.run import OperationFailed, run
 
 FOLLOW_PATH = "/phan-anh/theo-doi"
@@ -108,15 +108,4 @@ async def follow(request: Request) -> Response:
     return render(request, "feedback_follow.html", page)
 
 
-async def rate(request: Request) -> Response:
-    posted = await request.form()
-    if not csrf.valid(request, posted.get(csrf.FIELD)):
-        return forbidden(request)
-    variables = rating_of(posted)
-    try:
-        await run(request, "RateFeedbackAnswer", variables, write=True)
-    except OperationFailed as error:
-        return failed(request, error)
-    return RedirectResponse(
-        follow_url(variables["code"], variables["key"]) + "&rated=1", status_code=303
-    )
+rate = rating_handler("RateFeedbackAnswer", follow_url)

@@ -6,6 +6,7 @@ a CSRF token (web/csrf.py) and runs a mutation."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -199,15 +200,25 @@ def rating_of(posted: Any) -> dict[str, Any]:
     }
 
 
-async def rate(request: Request) -> Response:
-    posted = await request.form()
-    if not csrf.valid(request, posted.get(csrf.FIELD)):
-        return forbidden(request)
-    variables = rating_of(posted)
-    try:
-        await run(request, "RateDossier", variables, write=True)
-    except OperationFailed as error:
-        return failed(request, error)
-    return RedirectResponse(
-        lookup_url(variables["code"], variables["key"]) + "&rated=1", status_code=303
-    )
+def rating_handler(
+    operation: str, page_url: Callable[[str, str], str]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The POST of a rating form: check its CSRF token, run `operation` (the rating mutation)
+    with `rating_of` the form, and go back to `page_url(code, key)` thanking."""
+
+    async def rate(request: Request) -> Response:
+        posted = await request.form()
+        if not csrf.valid(request, posted.get(csrf.FIELD)):
+            return forbidden(request)
+        variables = rating_of(posted)
+        try:
+            await run(request, operation, variables, write=True)
+        except OperationFailed as error:
+            return failed(request, error)
+        back = page_url(variables["code"], variables["key"])
+        return RedirectResponse(back + "&rated=1", status_code=303)
+
+    return rate
+
+
+rate = rating_handler("RateDossier", lookup_url)
