@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import console, console_dashboard, desk, desk_auth, live, portal
+from eiso.web import console, console_dashboard, desk, desk_auth, feedback, live, portal
 from eiso.web.desk_auth import CONSOLE
 from eiso.web.pages import STATIC_PATH
 
@@ -31,6 +31,15 @@ def page_routes() -> list[Route]:
         Route(LOOKUP_PATH, portal.lookup, name="lookup"),
         Route("/lookup", portal.lookup, name="lookup_en"),
         Route(LOOKUP_PATH + "/danh-gia", portal.rate, methods=["POST"], name="rate"),
+        # Feedback and petitions (phản ánh, kiến nghị), no account.
+        Route(
+            "/tinh/{province}/phan-anh",
+            feedback.form,
+            methods=["GET", "POST"],
+            name="feedback_form",
+        ),
+        Route(feedback.FOLLOW_PATH, feedback.follow, name="feedback_follow"),
+        Route("/phan-anh/danh-gia", feedback.rate, methods=["POST"], name="feedback_rate"),
         # The officer's desk (signed in through eiso's OAuth server, web/desk_auth.py).
         Route(desk_auth.SIGN_IN, desk_auth.sign_in, name="desk_sign_in"),
         Route(desk_auth.CALLBACK, desk_auth.callback, name="desk_callback"),

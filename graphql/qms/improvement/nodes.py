@@ -189,8 +189,8 @@ class ManagementReviewNode(Node):
     chaired_by: str
     risk_threshold: int
     inputs: JSON = strawberry.field(
-        description="The compiled inputs (a snapshot): dossiers, feedback, "
-        "audit_findings, nonconformities, risks_above_threshold."
+        description="The compiled inputs (a snapshot): dossiers, feedback (ratings), "
+        "feedback_petitions, audit_findings, nonconformities, risks_above_threshold."
     )
     conclusions: str
     actions: list[ReviewActionNode]
