@@ -124,6 +124,15 @@ async def keeper_of(resources, callers, agency=None):
     return agency, callers.issue(person(agency, Role.leader, Role.iso_secretary, Role.auditor))
 
 
+def province_admin(province_id: int) -> Principal:
+    return Principal(
+        f"admin-{province_id}",
+        TenantScope.province(province_id),
+        frozenset({Role.province_admin}),
+        province_id=province_id,
+    )
+
+
 async def dost_notices(resources, agency) -> list[dict]:
     async with resources.session(TenantScope.nation()) as session:
         rows = await session.execute(
@@ -319,14 +328,7 @@ async def test_isolation_of_scope_and_announcement(resources, client, callers):
 
     # Another province's administrator cannot read this province's progress or set a scope.
     other = await make_agency(resources)
-    foreign_admin = callers.issue(
-        Principal(
-            "admin-other",
-            TenantScope.province(other.province_id),
-            frozenset({Role.province_admin}),
-            province_id=other.province_id,
-        )
-    )
+    foreign_admin = callers.issue(province_admin(other.province_id))
     body = await gql(
         client,
         foreign_admin,
@@ -339,14 +341,7 @@ async def test_isolation_of_scope_and_announcement(resources, client, callers):
         await gql(client, foreign_admin, ANNOUNCE, {"n": "9/QĐ", "d": today().isoformat()})
     ) == ["FORBIDDEN"]
     # The own province's administrator sees each agency's scope in the progress view.
-    admin = callers.issue(
-        Principal(
-            "admin",
-            TenantScope.province(province.id),
-            frozenset({Role.province_admin}),
-            province_id=province.id,
-        )
-    )
+    admin = callers.issue(province_admin(province.id))
     progress = await gql(
         client, admin, "{ provinceConformity { agencies { agencyCode scope { procedures } } } }"
     )

@@ -21,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import exists, func
+from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 
 from eiso.core.qms.audits import AuditFinding, AuditPlan
@@ -129,6 +130,31 @@ def _day(moment: dt.datetime | None) -> dt.date:
     return aware(moment).astimezone(VN_TZ).date() if moment else dt.date.min
 
 
+async def _any_between(
+    session: AsyncSession,
+    model: type[AuditPlan] | type[ManagementReview],
+    day: Mapped[dt.date],
+    keys: tuple[int, int],
+    window: tuple[dt.datetime | None, dt.date],
+    *more: ColumnElement[bool],
+) -> bool:
+    """Whether the agency (`keys`) has a `model` row whose `day` falls between the scope change
+    and the announcement (`window`) and that meets `more`."""
+    since, until = window
+    query = (
+        select(func.count())
+        .select_from(model)
+        .where(
+            col(model.province_id) == keys[0],
+            col(model.agency_id) == keys[1],
+            day >= _day(since),
+            day <= until,
+            *more,
+        )
+    )
+    return (await session.execute(query)).scalar_one() > 0
+
+
 async def _audited(
     session: AsyncSession,
     province_id: int,
@@ -136,26 +162,21 @@ async def _audited(
     since: dt.datetime | None,
     until: dt.date,
 ) -> bool:
+    """An audit plan in the window with a finding entered after the scope change."""
     findings = select(AuditFinding.id).where(
         col(AuditFinding.province_id) == col(AuditPlan.province_id),
         col(AuditFinding.plan_id) == col(AuditPlan.id),
     )
     if since is not None:
         findings = findings.where(col(AuditFinding.recorded_at) >= since)
-    count = (
-        await session.execute(
-            select(func.count())
-            .select_from(AuditPlan)
-            .where(
-                col(AuditPlan.province_id) == province_id,
-                col(AuditPlan.agency_id) == agency_id,
-                col(AuditPlan.date) >= _day(since),
-                col(AuditPlan.date) <= until,
-                exists(findings),
-            )
-        )
-    ).scalar_one()
-    return count > 0
+    return await _any_between(
+        session,
+        AuditPlan,
+        col(AuditPlan.date),
+        (province_id, agency_id),
+        (since, until),
+        exists(findings),
+    )
 
 
 async def _reviewed(
@@ -165,16 +186,13 @@ async def _reviewed(
     since: dt.datetime | None,
     until: dt.date,
 ) -> bool:
-    query = (
-        select(func.count())
-        .select_from(ManagementReview)
-        .where(
-            col(ManagementReview.province_id) == province_id,
-            col(ManagementReview.agency_id) == agency_id,
-            col(ManagementReview.held_on) >= _day(since),
-            col(ManagementReview.held_on) <= until,
-        )
+    """A management review held in the window, entered after the scope change."""
+    entered = () if since is None else (col(ManagementReview.created_at) >= since,)
+    return await _any_between(
+        session,
+        ManagementReview,
+        col(ManagementReview.held_on),
+        (province_id, agency_id),
+        (since, until),
+        *entered,
     )
-    if since is not None:
-        query = query.where(col(ManagementReview.created_at) >= since)
-    return (await session.execute(query)).scalar_one() > 0
