@@ -950,6 +950,23 @@ CASES += [
         markers=_their_improvement_ids,
     ),
     Case(
+        "set scope with their adopted procedure: not mine to cover",
+        "mutation($p: [String!]!) { setConformityScope(procedures: $p) "
+        "{ agencyCode scope { procedures } } }",
+        lambda mine, theirs: {"p": [theirs.rows[ProcedureAdoption].procedure_code]},
+        caller=qms_keeper,
+        codes=("UNKNOWN_PROCEDURE",),
+    ),
+    Case(
+        "set scope lands in my agency",
+        "mutation($p: [String!]!) { setConformityScope(procedures: $p) "
+        "{ agencyCode scope { procedures } } }",
+        lambda mine, theirs: {"p": ["none"]},
+        caller=sibling_keeper,
+        codes=("UNKNOWN_PROCEDURE",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
         "province conformity of their province",
         "query($p: String) { provinceConformity(provinceCode: $p) "
         "{ total agencies { agencyCode } } }",

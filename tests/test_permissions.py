@@ -280,6 +280,10 @@ OPERATIONS = {
         'mutation { announceConformity(decisionNumber: "", announcedOn: "2026-01-01") { status } }',
         {Role.leader},
     ),
+    "setConformityScope": (
+        "mutation { setConformityScope(procedures: []) { status } }",
+        {Role.iso_secretary, Role.leader},
+    ),
     "holdManagementReview": (
         'mutation { holdManagementReview(periodStart: "2026-02-01", periodEnd: "2026-01-01", '
         'heldOn: "2026-01-01", chairedBy: "c") { id } }',

@@ -152,6 +152,7 @@ RULES: dict[str, Rule] = {
     "reviewDocument": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "startConformityBuilding": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "announceConformity": Rule(roles=frozenset({Role.leader})),
+    "setConformityScope": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "holdManagementReview": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "addReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "completeReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
