@@ -3,7 +3,7 @@ its QMS covers, with the last change that requires re-announcement), and on the 
 who made it, the scope it covers and the notice to the province's DOST.
 
 Revision ID: 0830_conformity_scope
-Revises: 0770_procedure_revisions
+Revises: 0820_feedback
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from eiso.infra.rls import enable_tenant_rls
 from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0830_conformity_scope"
-down_revision = "0770_procedure_revisions"
+down_revision = "0820_feedback"
 branch_labels = None
 depends_on = None
 
