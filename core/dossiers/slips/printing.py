@@ -80,7 +80,7 @@ def _title(pdf: FPDF, doc: Document) -> None:
     pdf.set_font(FONT, "B", 13)
     pdf.multi_cell(0, 7, doc.title, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "", 11)
-    pdf.multi_cell(0, 6, f"Mã hồ sơ: **{doc.code}**", align="C", markdown=True, **NEXT_LINE)
+    pdf.multi_cell(0, 6, f"{doc.code_label}: **{doc.code}**", align="C", markdown=True, **NEXT_LINE)
     pdf.set_font(FONT, "", 9)
     pdf.multi_cell(0, 5, doc.copy_note, align="C", **NEXT_LINE)
     pdf.ln(3)
