@@ -89,6 +89,9 @@ class YearlyReport(TenantOwned, table=True):
     __table_args__ = (
         agency_fk("yearly_reports"),
         UniqueConstraint("province_id", "agency_id", "year", name="uq_yearly_reports_year"),
+        # A report is what one agency sent for its year: a merge of agencies leaves it with the
+        # agency that wrote it (kept as merged), not folded into the new one (one per year).
+        {"info": {"keeps_agency": True}},
     )
 
     year: int
@@ -372,32 +375,38 @@ async def compute_figures(
             )
         )
     ).one()
-    audits = await session.execute(
-        select(col(AuditPlan.date))
-        .where(
-            col(AuditPlan.province_id) == province_id,
-            col(AuditPlan.agency_id) == agency_id,
-            col(AuditPlan.date) >= period.start,
-            col(AuditPlan.date) <= period.last_day,
-        )
-        .order_by(col(AuditPlan.date))
-    )
-    reviews = await session.execute(
-        select(col(ManagementReview.held_on))
-        .where(
-            col(ManagementReview.province_id) == province_id,
-            col(ManagementReview.agency_id) == agency_id,
-            col(ManagementReview.held_on) >= period.start,
-            col(ManagementReview.held_on) <= period.last_day,
-        )
-        .order_by(col(ManagementReview.held_on))
+    audits = await _days(session, AuditPlan, col(AuditPlan.date), province_id, agency_id, period)
+    reviews = await _days(
+        session, ManagementReview, col(ManagementReview.held_on), province_id, agency_id, period
     )
     return {
         "figures": annual_report.figures_dict(row),
         "nonconformities": {"raised": int(raised or 0), "open": int(still_open or 0)},
-        "internalAudits": [day.isoformat() for (day,) in audits],
-        "managementReviews": [day.isoformat() for (day,) in reviews],
+        "internalAudits": audits,
+        "managementReviews": reviews,
     }
+
+
+async def _days(
+    session: AsyncSession,
+    model: type[TenantOwned],
+    day: Any,
+    province_id: int,
+    agency_id: int,
+    period: figures.Period,
+) -> list[str]:
+    """The agency's dates of `model` (an audit plan, a review) in the period, in order."""
+    rows = await session.execute(
+        select(day)
+        .where(
+            col(model.province_id) == province_id,
+            col(model.agency_id) == agency_id,
+            day >= period.start,
+            day <= period.last_day,
+        )
+        .order_by(day)
+    )
+    return [found.isoformat() for (found,) in rows]
 
 
 # -- the province at a glance -------------------------------------------------------------------
