@@ -28,6 +28,8 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
+# Where the layout comes from (its form number is not verified: core/qms/README.md).
+SOURCE = "Theo Thông tư 26/2014/TT-BKHCN"
 TITLE = "BÁO CÁO TÌNH HÌNH XÂY DỰNG, ÁP DỤNG, DUY TRÌ VÀ CẢI TIẾN HỆ THỐNG QUẢN LÝ CHẤT LƯỢNG"
 # The figures' keys (annual_report.figures_dict) with their Vietnamese labels, in print order.
 FIGURE_LABELS = {
@@ -69,6 +71,9 @@ def _agency_lines(report: YearlyReport) -> list[tuple[str, str]]:
 def _figure_rows(own: dict[str, Any]) -> list[list[str]]:
     numbers = own.get("figures", {})
     rows = [[label, _number(numbers.get(key))] for key, label in FIGURE_LABELS.items()]
+    rate = numbers.get("onTimeRate")
+    if rate is not None:  # a share: printed as a percentage
+        rows[list(FIGURE_LABELS).index("onTimeRate")][1] = f"{rate * 100:.1f} %"
     ncs = own.get("nonconformities", {})
     rows += [
         ["Điểm không phù hợp phát sinh", _number(ncs.get("raised"))],
@@ -87,7 +92,7 @@ def _number(item: Any) -> str:
 
 def agency_pdf(report: YearlyReport, agency: Agency, province_name: str, font_dir: str) -> bytes:
     doc = Document(
-        number="(Thông tư 26/2014/TT-BKHCN)",
+        number=SOURCE,
         title=f"{TITLE}\nNĂM {report.year}",
         superior=f"UBND {province_name.upper()}",
         agency=agency.name,
@@ -169,7 +174,7 @@ def province_pdf(compiled: dict[str, Any], font_dir: str) -> bytes:
     province = compiled["province"]
     missing = compiled["missing"]
     doc = Document(
-        number="(Thông tư 26/2014/TT-BKHCN)",
+        number=SOURCE,
         title=f"{TITLE}\nNĂM {compiled['year']} - {province['name'].upper()}",
         superior=f"UBND {province['name'].upper()}",
         agency="SỞ KHOA HỌC VÀ CÔNG NGHỆ",

@@ -76,7 +76,9 @@ def _header(pdf: FPDF, doc: Document) -> None:
 
 def _title(pdf: FPDF, doc: Document) -> None:
     pdf.set_font(FONT, "", 9)
-    pdf.cell(0, 5, f"Mẫu số {doc.number}", align="C", **NEXT_LINE)
+    # A slip's form number ("01"); another document may name its source instead.
+    label = f"Mẫu số {doc.number}" if doc.number[:1].isdigit() else doc.number
+    pdf.cell(0, 5, label, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "B", 13)
     pdf.multi_cell(0, 7, doc.title, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "", 11)
