@@ -38,6 +38,7 @@ from eiso.core.plugins.activation import ActiveModules, watch_module_changes
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.qms import models as _qms_models  # noqa: F401 - registers the QMS tables
 from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers the objectives table
+from eiso.core.qms import yearly_reports as _yearly_reports  # noqa: F401 - registers its tables
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
 from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table

@@ -19,6 +19,8 @@ from eiso.graphql.qms.improvement.mutations import ImprovementMutation
 from eiso.graphql.qms.improvement.queries import ImprovementQuery
 from eiso.graphql.qms.registers.mutations import RegistersMutation
 from eiso.graphql.qms.registers.queries import RegistersQuery
+from eiso.graphql.qms.yearly.mutations import YearlyReportsMutation
+from eiso.graphql.qms.yearly.queries import YearlyReportsQuery
 from eiso.graphql.relay.queries import RelayQuery
 from eiso.graphql.server.assembly import SchemaAssembler
 from eiso.graphql.server.limits import DEFAULT_LIMITS, Limits
@@ -38,6 +40,7 @@ QUERY_PARTS: tuple[type, ...] = (
     FiguresQuery,
     ImprovementQuery,
     FeedbackQuery,
+    YearlyReportsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
@@ -47,6 +50,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     FiguresMutation,
     ImprovementMutation,
     FeedbackMutation,
+    YearlyReportsMutation,
     TrustedDocumentsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)

@@ -36,6 +36,7 @@ from eiso.core.global_ids import encode_id
 from eiso.core.plugins.activation import set_module
 from eiso.core.qms import models as qms
 from eiso.core.qms.objectives import Objective
+from eiso.core.qms.yearly_reports import YearlyReport
 from eiso.tenants.models import Agency, AgencyKind, SharedTenantOwned, TenantOwned, Unit
 from eiso.tenants.scope import TenantScope, TenantScopeError
 from eiso.tenants.services import ensure_agency, ensure_province
@@ -153,6 +154,13 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
         period_start=dt.date(2026, 1, 1),
         period_end=dt.date(2026, 12, 31),
         created_by="probe",
+    ),
+    YearlyReport: lambda province_id, agency_id: YearlyReport(
+        province_id=province_id,
+        agency_id=agency_id,
+        year=2001,
+        scope="Phạm vi " + unique_code(),
+        updated_by="probe",
     ),
 }
 
@@ -1140,6 +1148,117 @@ CASES += [
         lambda mine, theirs: {},
         caller=sibling_keeper,
         markers=_their_objective,
+    ),
+]
+
+
+def _their_yearly_report(mine: Tenant, theirs: Tenant) -> list[str]:
+    row = theirs.rows[YearlyReport]
+    return [
+        *theirs.markers(),
+        row.scope,
+        encode_id("YearlyReport", theirs.province_id, row.id),
+    ]
+
+
+def _their_report_id(mine: Tenant, theirs: Tenant) -> dict:
+    return {"id": _their_yearly_report(mine, theirs)[-1]}
+
+
+def _their_province(mine: Tenant, theirs: Tenant) -> dict:
+    return {"p": encode_id("Province", theirs.province_id, theirs.province_id)}
+
+
+CASES += [
+    # The yearly report workflow: their report, their province's board, compiled report and
+    # deadline are NOT_FOUND; my province's board shows an agency its own line only.
+    Case(
+        "their yearly report by id",
+        "query($id: ID!) { yearlyReport(id: $id) { id scope } }",
+        _their_report_id,
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "their yearly report by id as my province admin",
+        "query($id: ID!) { yearlyReport(id: $id) { id scope } }",
+        _their_report_id,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "submit their yearly report",
+        "mutation($id: ID!) { submitYearlyReport(id: $id) { id } }",
+        _their_report_id,
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "return their yearly report",
+        'mutation($id: ID!) { returnYearlyReport(id: $id, comment: "x") { id } }',
+        _their_report_id,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "accept their yearly report",
+        "mutation($id: ID!) { acceptYearlyReport(id: $id) { id } }",
+        _their_report_id,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "save a yearly report lands in my agency",
+        'mutation { saveYearlyReport(year: 2026, input: {scope: "Của tôi"}) { id agencyId } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "board of their province",
+        "query($p: ID) { yearlyReportBoard(year: 2001, provinceId: $p) "
+        "{ agencies { agencyCode agencyName reportId } } }",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "board of my province as one agency",
+        "{ yearlyReportBoard(year: 2001) { agencies { agencyCode agencyName reportId } } }",
+        lambda mine, theirs: {},
+        markers=lambda mine, theirs: [
+            mine.sibling.code,
+            mine.sibling.name,
+            *_their_yearly_report(mine, theirs),
+        ],
+    ),
+    Case(
+        "compiled report of their province",
+        "query($p: ID) { compiledYearlyReport(year: 2001, provinceId: $p) { accepted missing } }",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_yearly_report,
+    ),
+    Case(
+        "deadline of their province",
+        "query($p: ID) { yearlyReportDeadline(provinceId: $p) { dueDay } }",
+        _their_province,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "set the deadline of their province",
+        "mutation($p: ID) { setYearlyReportDeadline(provinceId: $p, dueMonth: 1, dueDay: 2, "
+        "remindDaysBefore: 3) { dueDay } }",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
     ),
 ]
 

@@ -302,6 +302,38 @@ OPERATIONS = {
         'mutation { createDocumentVersion(documentId: "bm9uZQ==") { number } }',
         QMS_DOCS,
     ),
+    # The yearly report workflow: made-up ids answer NOT_FOUND, a bad year BAD_INPUT.
+    "yearlyReport": ('{ yearlyReport(id: "bm9uZQ==") { id } }', {*Role, "client"}),
+    "yearlyReportBoard": (
+        '{ yearlyReportBoard(year: 2026, provinceId: "bm9uZQ==") { total } }',
+        {*Role, "client"},
+    ),
+    "yearlyReportDeadline": (
+        '{ yearlyReportDeadline(provinceId: "bm9uZQ==") { dueDay } }',
+        {*Role, "client"},
+    ),
+    "compiledYearlyReport": (
+        '{ compiledYearlyReport(year: 2026, provinceId: "bm9uZQ==") { agencies } }',
+        ADMINS,
+    ),
+    "saveYearlyReport": (
+        "mutation { saveYearlyReport(year: 1999, input: {}) { id } }",
+        {Role.iso_secretary, Role.leader},
+    ),
+    "submitYearlyReport": (
+        'mutation { submitYearlyReport(id: "bm9uZQ==") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "returnYearlyReport": (
+        'mutation { returnYearlyReport(id: "bm9uZQ==", comment: "c") { id } }',
+        ADMINS,
+    ),
+    "acceptYearlyReport": ('mutation { acceptYearlyReport(id: "bm9uZQ==") { id } }', ADMINS),
+    "setYearlyReportDeadline": (
+        'mutation { setYearlyReportDeadline(provinceId: "bm9uZQ==", dueMonth: 11, dueDay: 15, '
+        "remindDaysBefore: 10) { dueDay } }",
+        ADMINS,
+    ),
     # A subscription: tried over graphql-transport-ws (tests/ws_client.py).
     "dossierEvents": (
         'subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',
@@ -432,6 +464,8 @@ HTTP_OPERATIONS = {
         "/agencies/QWdlbmN5OjE6Nw==/tracking-book.csv?from=2026-01-01&to=2026-01-31",
         DOSSIER_CALLERS,
     ),
+    "yearlyReportFile": ("/yearly-reports/bm9uZQ==.pdf", {*Role, "client"}),
+    "compiledYearlyReportFile": ("/provinces/bm9uZQ==/yearly-reports/2026.pdf", ADMINS),
 }
 
 

@@ -173,6 +173,22 @@ RULES: dict[str, Rule] = {
     "assignFeedback": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "answerFeedback": Rule(roles=FEEDBACK_ANSWERERS),
     "setFeedbackAnswerDays": Rule(roles=ADMINS),
+    # The yearly report workflow (core/qms/yearly_reports.py): the agency's ISO secretary or
+    # leader fills and submits; the province's administrators (the DOST side: no finer role
+    # exists) return, accept, compile and set the deadline (require_province_admin checks
+    # which province); every staff role reads the report and the board in its own scope.
+    "yearlyReport": QMS_READ,
+    "yearlyReportBoard": Rule(clients=True, client_scope="reports:read"),
+    "yearlyReportDeadline": AUTHENTICATED,
+    "compiledYearlyReport": Rule(roles=ADMINS),
+    "saveYearlyReport": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "submitYearlyReport": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "returnYearlyReport": Rule(roles=ADMINS),
+    "acceptYearlyReport": Rule(roles=ADMINS),
+    "setYearlyReportDeadline": Rule(roles=ADMINS),
+    # Its files over HTTP (core/http/downloads.py): read like the report and the compiled one.
+    "yearlyReportFile": QMS_READ,
+    "compiledYearlyReportFile": Rule(roles=ADMINS),
     # Trusted GraphQL documents are national data: the nation's administrators keep them.
     "registerTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
     "removeTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),

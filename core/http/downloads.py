@@ -4,7 +4,10 @@ and global ids:
 - `GET /dossiers/{id}/slips/{number}.{html|pdf}`: slip 01-06 of a dossier;
 - `GET /agencies/{id}/tracking-book.{csv|xlsx}?from=YYYY-MM-DD&to=YYYY-MM-DD`: form 07;
 - `GET /dossiers/{id}/attachments/{attachment}`: a file filed with the dossier online
-  (core/dossiers/attachments.py), as an attachment to save, never shown inline.
+  (core/dossiers/attachments.py), as an attachment to save, never shown inline;
+- `GET /yearly-reports/{id}.{xlsx|pdf}`: an agency's yearly report on ISO application;
+- `GET /provinces/{id}/yearly-reports/{year}.{xlsx|pdf}`: the province's compiled report
+  (its administrators only).
 
 A dossier or agency outside the caller's tenant answers 404, the same as one that does not
 exist. Errors are JSON: `{"error": {"code", "message", "message_vi"}}`.
@@ -21,11 +24,12 @@ from starlette.routing import Route
 
 from eiso.core.auth.authenticator import Authenticator
 from eiso.core.auth.principal import Principal
-from eiso.core.auth.rules import check_operation, require_principal
+from eiso.core.auth.rules import check_operation, require_principal, require_province_admin
 from eiso.core.dossiers import attachments
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
-from eiso.core.global_ids import decode_id
+from eiso.core.global_ids import decode_id, not_found
+from eiso.core.qms import yearly_export
 
 STATUS = {
     "UNAUTHENTICATED": 401,
@@ -152,6 +156,42 @@ async def dossier_attachment(request: Request) -> Response:
     return _file(got.content, got.media_type, got.filename, disposition="attachment")
 
 
+async def yearly_report_file(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "yearlyReportFile")
+        province_id, row_id = decode_id(request.path_params["id"], "YearlyReport")
+        body, media_type, filename = await yearly_export.agency_file(
+            request.app.state.resources,
+            principal.tenant,
+            province_id,
+            row_id,
+            request.path_params["fmt"],
+        )
+    except DomainError as error:
+        return _error(error)
+    return _file(body, media_type, filename, disposition="attachment")
+
+
+async def compiled_yearly_report_file(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "compiledYearlyReportFile")
+        province_id, _ = decode_id(request.path_params["id"], "Province")
+        tenant = principal.tenant
+        if not (tenant.kind == "nation" or province_id in tenant.province_ids):
+            raise not_found("Province", request.path_params["id"])
+        require_province_admin(principal, province_id)
+        body, media_type, filename = await yearly_export.province_file(
+            request.app.state.resources,
+            tenant,
+            province_id,
+            request.path_params["year"],
+            request.path_params["fmt"],
+        )
+    except DomainError as error:
+        return _error(error)
+    return _file(body, media_type, filename, disposition="attachment")
+
+
 routes = [
     # Each route's name is its operation in core/auth/rules.py (tests/test_permissions.py checks).
     Route(
@@ -165,5 +205,17 @@ routes = [
         dossier_attachment,
         methods=["GET"],
         name="dossierAttachment",
+    ),
+    Route(
+        "/yearly-reports/{id}.{fmt}",
+        yearly_report_file,
+        methods=["GET"],
+        name="yearlyReportFile",
+    ),
+    Route(
+        "/provinces/{id}/yearly-reports/{year:int}.{fmt}",
+        compiled_yearly_report_file,
+        methods=["GET"],
+        name="compiledYearlyReportFile",
     ),
 ]

@@ -61,6 +61,9 @@ class Document:
     signatures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     unit: str = ""  # the receiving unit, under the agency in the header
     issued_at: dt.datetime | None = None  # the event's moment: the PDF's creation date
+    # What `code` is: a dossier's code on the slips; another document (the yearly report of
+    # core/qms/yearly_export.py) prints its own label through the same writer.
+    code_label: str = "Mã hồ sơ"
 
 
 def to_content(doc: Document) -> dict[str, Any]:

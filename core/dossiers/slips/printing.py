@@ -76,11 +76,13 @@ def _header(pdf: FPDF, doc: Document) -> None:
 
 def _title(pdf: FPDF, doc: Document) -> None:
     pdf.set_font(FONT, "", 9)
-    pdf.cell(0, 5, f"Mẫu số {doc.number}", align="C", **NEXT_LINE)
+    # A slip's form number ("01"); another document may name its source instead.
+    label = f"Mẫu số {doc.number}" if doc.number[:1].isdigit() else doc.number
+    pdf.cell(0, 5, label, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "B", 13)
     pdf.multi_cell(0, 7, doc.title, align="C", **NEXT_LINE)
     pdf.set_font(FONT, "", 11)
-    pdf.multi_cell(0, 6, f"Mã hồ sơ: **{doc.code}**", align="C", markdown=True, **NEXT_LINE)
+    pdf.multi_cell(0, 6, f"{doc.code_label}: **{doc.code}**", align="C", markdown=True, **NEXT_LINE)
     pdf.set_font(FONT, "", 9)
     pdf.multi_cell(0, 5, doc.copy_note, align="C", **NEXT_LINE)
     pdf.ln(3)
