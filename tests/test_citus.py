@@ -34,6 +34,7 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.citus_cluster import LocalCitus, citus_installed, local_citus
 from tests.conftest import APP_ROLE, IN_CI, REDIS_URL, Callers, Database, _upgrade
+from tests.test_cli import eiso
 from tests.test_dossier_engine import PROC, REGISTRY
 from tests.test_dossier_graphql import APPLICANT, DATA, MOVE, Caller, codes, officer_of
 
@@ -290,3 +291,24 @@ def test_the_build_script_skips_when_installed():
         check=True,
     )
     assert "already installed, skipping" in done.stdout
+
+
+async def test_eiso_db_upgrade_on_a_new_citus_database_reports_the_layout(citus):
+    name = f"eiso_citus_cli_{secrets.token_hex(4)}"
+    await asyncio.to_thread(citus.create_database, name, APP_ROLE)
+    try:
+        env = {
+            "EISO_MIGRATION_DATABASE_URL": citus.url(name),
+            "EISO_DATABASE_URL": citus.url(name, user=APP_ROLE),
+            "EISO_LOG_JSON": "false",
+        }
+        done = await asyncio.to_thread(eiso, "db", "upgrade", env=env)
+        assert done.returncode == 0, done.stderr
+        assert "tables distributed by province_id" in done.stderr
+        assert (
+            "dossiers.dossiers_code_key" in done.stderr and "dossiers.tenant_scope" in done.stderr
+        )
+        again = await asyncio.to_thread(eiso, "db", "upgrade", env=env)
+        assert again.returncode == 0 and "distributed" not in again.stderr, again.stderr
+    finally:
+        await asyncio.to_thread(citus.drop_database, name)
