@@ -26,6 +26,7 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.global_ids import encode_id
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
+from eiso.core.workdays import VN_TZ
 from eiso.infra.citus import LOCAL_TABLES, distribute_database
 from eiso.infra.pg_begin import CITUS
 from eiso.tenants.models import AgencyKind
@@ -37,6 +38,7 @@ from tests.conftest import APP_ROLE, IN_CI, REDIS_URL, Callers, Database, _upgra
 from tests.test_cli import eiso
 from tests.test_dossier_engine import PROC, REGISTRY
 from tests.test_dossier_graphql import APPLICANT, DATA, MOVE, Caller, codes, officer_of
+from tests.test_figures import NATION, REPORT
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
@@ -247,13 +249,23 @@ async def test_a_dossier_from_receipt_to_return_and_its_figures(citus_app, citus
     body = await Caller(app, callers.issue(admin))(
         FIGURES,
         {
-            "period": {"year": dt.datetime.now(dt.UTC).year},
+            "period": {"year": dt.datetime.now(VN_TZ).year},
             "p": encode_id("Province", me.province_id, me.province_id),
         },
     )
     assert "errors" not in body, body
     [row] = body["data"]["figures"]
     assert (row["received"], row["finished"]) == (1, 1)
+    # The yearly report of the province, and the nation's over every shard.
+    year = dt.datetime.now(VN_TZ).year
+    body = await Caller(app, callers.issue(admin))(
+        REPORT, {"year": year, "p": encode_id("Province", me.province_id, me.province_id)}
+    )
+    assert "errors" not in body, body
+    assert body["data"]["annualReport"]["total"]["figures"]["received"] == 1
+    body = await Caller(app, callers.issue(NATION))(REPORT, {"year": year})
+    assert "errors" not in body, body
+    assert body["data"]["annualReport"]["total"]["figures"]["received"] >= 1
 
 
 async def test_another_provinces_officer_sees_none_of_its_dossiers(citus_app, citus_resources):
