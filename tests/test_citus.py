@@ -30,15 +30,17 @@ from eiso.core.workdays import VN_TZ
 from eiso.infra.citus import LOCAL_TABLES, distribute_database
 from eiso.infra.pg_begin import CITUS
 from eiso.tenants.models import AgencyKind
+from eiso.tenants.onboarding import FileFormat, onboard
 from eiso.tenants.reorganisation import ReorganisationError, merge_provinces
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.citus_cluster import LocalCitus, citus_installed, local_citus
-from tests.conftest import APP_ROLE, IN_CI, REDIS_URL, Callers, Database, _upgrade
+from tests.conftest import APP_ROLE, IN_CI, REDIS_URL, Callers, Database, _upgrade, unique_code
 from tests.test_cli import eiso
 from tests.test_dossier_engine import PROC, REGISTRY
 from tests.test_dossier_graphql import APPLICANT, DATA, MOVE, Caller, codes, officer_of
 from tests.test_figures import NATION, REPORT
+from tests.test_onboarding import HEADER as ONBOARDING_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
@@ -324,3 +326,24 @@ async def test_eiso_db_upgrade_on_a_new_citus_database_reports_the_layout(citus)
         assert again.returncode == 0 and "distributed" not in again.stderr, again.stderr
     finally:
         await asyncio.to_thread(citus.drop_database, name)
+
+
+async def test_onboarding_a_province_on_citus(citus_resources):
+    """tests/test_onboarding.py's first case and its refusal of another province's code: the
+    code check reads across provinces (the key is per province on Citus, the check is not)."""
+    from tests.test_onboarding import _other_province_code
+    from tests.test_onboarding import test_parents_after_children_and_rerun_changes_nothing as first
+
+    async with citus_resources.session(TenantScope.nation()) as session, session.begin():
+        province = await ensure_province(session, unique_code("P"), "Tỉnh Quảng Ninh")
+    await first(citus_resources, province)
+    taken = await _other_province_code(citus_resources)
+    report = await onboard(
+        citus_resources.session,
+        province,
+        f"{ONBOARDING_HEADER}{taken},Xã Trùng,commune,,,\n".encode(),
+        FileFormat.csv,
+    )
+    assert [e.reason for e in report.errors] == [
+        f"code {taken!r} is already used by an agency of another province"
+    ]
