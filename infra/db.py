@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
-from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection
+from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection, detect_citus
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -95,6 +95,7 @@ def make_engine(
         connect_args={"connection_class": BeginWithConnection},
     )
     _ping_when_idle(engine, ping_after_idle)
+    detect_citus(engine.sync_engine)  # on Citus the scope is sent with SET LOCAL
     event.listen(engine.sync_engine, "handle_error", _terminated_while_idle)
     return engine
 

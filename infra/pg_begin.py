@@ -13,11 +13,16 @@ import re
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
 # A session's `info` key: set while `session.connection()` begins a transaction, whose scope
 # is then sent at once (infra/db.py says why).
 SCOPE_AT_ONCE = "eiso_scope_at_once"
+
+# A pooled connection's `info` key: whether its server runs Citus (`detect_citus`), whose
+# workers see a scope only when it is set with SET LOCAL (`set_local_statements`).
+CITUS = "eiso_citus"
 
 # The values a scope sets: a kind ("nation", "province", "agencies") and lists of ids.
 _PLAIN = re.compile(r"[a-z0-9_,]*")
@@ -49,6 +54,53 @@ def set_config_statement(settings: dict[str, str]) -> str | None:
         return None
     calls = ", ".join(f"set_config('eiso.{name}', '{value}', true)" for name, value in pairs)
     return f"select {calls}"
+
+
+def set_local_statements(settings: dict[str, str]) -> list[str] | None:
+    """`SET LOCAL eiso.<name> = '<value>'` for `settings`, after the one that makes Citus send
+    them to the workers with each remote transaction's BEGIN (Citus does not propagate
+    `set_config()`: a worker's row-level security would see no scope). None when a value is
+    not a plain word or number list (SET takes no bound parameters)."""
+    pairs = settings.items()
+    if not all(_PLAIN.fullmatch(name) and _PLAIN.fullmatch(value) for name, value in pairs):
+        return None
+    return [CITUS_PROPAGATION] + [f"SET LOCAL eiso.{name} = '{value}'" for name, value in pairs]
+
+
+CITUS_PROPAGATION = "SET LOCAL citus.propagate_set_commands = 'local'"
+
+
+def scope_statement(connection: Connection, settings: dict[str, str]) -> str | None:
+    """The statement that hands `settings` to this connection's server in one simple query:
+    SET LOCALs on Citus, `set_config` elsewhere."""
+    if not is_citus(connection):
+        return set_config_statement(settings)
+    statements = set_local_statements(settings)
+    return None if statements is None else "; ".join(statements)
+
+
+def is_citus(connection: Connection) -> bool:
+    """Whether `connection`'s server runs Citus (`detect_citus` marked its pool's records)."""
+    return bool(connection.connection.info.get(CITUS, False))
+
+
+def detect_citus(pool_events_target: object) -> None:
+    """Mark every connection of an engine (`engine.sync_engine`) with whether its server has
+    Citus loaded: asked once, on the engine's first connection (one query per engine, none
+    per connection or transaction)."""
+    found: dict[str, bool] = {}
+
+    def first(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("select current_setting('citus.version', true)")
+        found[CITUS] = cursor.fetchone()[0] is not None
+        cursor.close()
+
+    def each(_dbapi_connection: Any, record: Any) -> None:
+        record.info[CITUS] = found.get(CITUS, False)
+
+    event.listen(pool_events_target, "first_connect", first)
+    event.listen(pool_events_target, "connect", each)
 
 
 def send_with_begin(connection: Connection, statement: str) -> bool:

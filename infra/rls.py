@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eiso.infra.pg_begin import is_citus, set_local_statements
+
 if TYPE_CHECKING:
     from alembic.runtime.migration import MigrationContext
 
@@ -47,9 +49,18 @@ def scope_ids(name: str) -> str:
     )
 
 
-def scope_predicate(agency_column: str = "agency_id", province_column: str = "province_id") -> str:
-    scope = _SETTING.format(name="scope")
-    provinces, agencies = _IDS.format(name="province_ids"), _IDS.format(name="agency_ids")
+# The same reads without the sub-select, for Citus, which refuses sub-selects in a
+# distributed table's policy (infra/citus): evaluated per row there.
+_INLINE_SETTING = "current_setting('eiso.{name}', true)"
+_INLINE_IDS = "string_to_array(current_setting('eiso.{name}', true), ',')::bigint[]"
+
+
+def scope_predicate(
+    agency_column: str = "agency_id", province_column: str = "province_id", *, inline: bool = False
+) -> str:
+    setting, ids = (_INLINE_SETTING, _INLINE_IDS) if inline else (_SETTING, _IDS)
+    scope = setting.format(name="scope")
+    provinces, agencies = ids.format(name="province_ids"), ids.format(name="agency_ids")
     return (
         f"{scope} = 'nation'"
         f" OR ({scope} = 'province' AND {province_column} = ANY ({provinces}))"
@@ -64,10 +75,17 @@ EVERY_TENANT = "select set_config('eiso.scope', 'nation', true)"
 
 
 async def every_tenant(session: AsyncSession) -> None:
-    """Let this transaction's statements see every tenant's rows under row-level security."""
+    """Let this transaction's statements see every tenant's rows under row-level security
+    (on Citus with SET LOCAL, which reaches the workers: infra/pg_begin.py)."""
     connection = await session.connection()
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name != "postgresql":
+        return
+    sync = connection.sync_connection
+    if sync is None or not is_citus(sync):
         await connection.execute(text(EVERY_TENANT))
+        return
+    for statement in set_local_statements({"scope": "nation"}) or ():
+        await connection.exec_driver_sql(statement)
 
 
 def province_predicate(province_column: str = "province_id") -> str:

@@ -40,6 +40,7 @@ from sqlmodel import Field, SQLModel, col
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
 from eiso.infra.ids import saved_id
+from eiso.infra.pg_begin import is_citus
 from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency, AgencyKind, Province, TenantStatus
@@ -177,6 +178,7 @@ async def merge_provinces(
     A, keeping their ids; B stays as a record with status merged. `effective`: when the merge
     took effect, if not now (the record is never updated afterwards)."""
     _require_nation(session)
+    await _refuse_on_citus(session)
     into, source = await _province(session, into_code), await _province(session, from_code)
     if (
         into.id == source.id
@@ -248,6 +250,19 @@ async def merge_provinces(
     source.status, source.merged_into_id = TenantStatus.merged, into_id
     await session.flush()
     return record
+
+
+async def _refuse_on_citus(session: AsyncSession) -> None:
+    """A province merge re-keys every row of B under A's `province_id`, the distribution
+    column on Citus, which refuses to change it in place (docs/operating.md, "Citus")."""
+    connection = (await session.connection()).sync_connection
+    if connection is not None and is_citus(connection):
+        raise DomainError(
+            "province merges are not supported on Citus: they change the distribution column "
+            "(province_id) of every row; merge on a single-node copy, then load it into Citus",
+            "không hỗ trợ sáp nhập tỉnh trên Citus: việc này đổi cột phân tán (province_id) của "
+            "mọi dòng dữ liệu; hãy sáp nhập trên bản sao một máy chủ rồi nạp lại vào Citus",
+        )
 
 
 def _parents_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -28,7 +28,13 @@ from sqlalchemy.orm.util import LoaderCriteriaOption
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import col
 
-from eiso.infra.pg_begin import SCOPE_AT_ONCE, send_with_begin, set_config_statement
+from eiso.infra.pg_begin import (
+    SCOPE_AT_ONCE,
+    is_citus,
+    scope_statement,
+    send_with_begin,
+    set_local_statements,
+)
 from eiso.tenants.models import Agency, SharedRow, SharedTenantOwned, TenantOwned, TenantRow
 
 ScopeKind = Literal["nation", "province", "agencies"]
@@ -294,12 +300,26 @@ def _hand_scope_to_postgres(
     if scope is None:
         return  # nothing set: row-level security shows no tenant row
     settings = scope.settings()
-    statement = set_config_statement(settings)
+    statement = scope_statement(connection, settings)
     # With the transaction's BEGIN when the driver allows (one round trip fewer per
     # transaction, infra/pg_begin.py); as a statement of its own otherwise.
     at_once = session.info.get(SCOPE_AT_ONCE, False)
     if statement is None or at_once or not send_with_begin(connection, statement):
+        _set_scope_now(connection, settings)
+
+
+def _set_scope_now(connection: Connection, settings: dict[str, str]) -> None:
+    """The scope as statements of their own: `set_config` with bound values, or on Citus the
+    SET LOCALs that reach the workers (one each: SET takes no parameters, and a prepared
+    statement holds one command)."""
+    if not is_citus(connection):
         connection.execute(_SET_SCOPE, settings)
+        return
+    statements = set_local_statements(settings)
+    if statements is None:  # cannot happen: a scope's values are plain words and ids
+        raise TenantScopeError("a tenant scope value is not a plain word or id list")
+    for statement in statements:
+        connection.exec_driver_sql(statement)
 
 
 def open_session(

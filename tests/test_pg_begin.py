@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, text
 
 from eiso.infra.db import make_engine, make_sessionmaker
-from eiso.infra.pg_begin import set_config_statement
+from eiso.infra.pg_begin import CITUS, set_config_statement, set_local_statements
 from eiso.tenants.scope import TenantScope, open_session
 
 pytestmark = pytest.mark.only_backend("postgresql+redis")
@@ -96,6 +96,21 @@ def test_only_plain_values_are_written_into_the_statement():
         " set_config('eiso.province_ids', '1,2', true)"
     )
     assert set_config_statement({"scope": "x'); drop table t; --"}) is None
+
+
+def test_on_citus_the_scope_is_set_local_with_the_propagation_first():
+    """Citus sends SET LOCAL (not set_config) to the workers (tests/test_citus.py)."""
+    assert set_local_statements({"scope": "province", "province_ids": "1,2"}) == [
+        "SET LOCAL citus.propagate_set_commands = 'local'",
+        "SET LOCAL eiso.scope = 'province'",
+        "SET LOCAL eiso.province_ids = '1,2'",
+    ]
+    assert set_local_statements({"scope": "x'; reset all; --"}) is None
+
+
+async def test_a_plain_postgresql_is_not_taken_for_citus(backend, engine):
+    async with engine.connect() as connection:
+        assert (await connection.get_raw_connection()).info[CITUS] is False
 
 
 async def test_the_dossier_pages_core_read_sends_the_scope_with_its_begin(

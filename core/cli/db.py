@@ -15,6 +15,7 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.core.plugins.tables import upgrade_modules
     from eiso.infra import migrate
+    from eiso.infra.citus import CitusLayoutError, distribute_database
 
     current = settings()
     owner = current.migration_database_url or current.database_url
@@ -22,6 +23,19 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
     registry = PluginRegistry.load(current.plugins)
     for module in upgrade_modules(registry, owner, current.database_url):
         typer.echo(f"eiso: module {module}: its tables are up to date", err=True)
+    try:
+        layout = distribute_database(owner)
+    except CitusLayoutError as error:
+        typer.echo(f"eiso: Citus: cannot distribute the tables: {error}", err=True)
+        raise typer.Exit(1) from error
+    if layout and (layout.distributed or layout.reference):
+        typer.echo(
+            f"eiso: Citus: {len(layout.distributed)} tables distributed by province_id, "
+            f"{len(layout.reference)} reference tables; keys given province_id: "
+            f"{', '.join(layout.rebuilt_constraints) or '-'}; policies narrowed to the tenant "
+            f"scope (no hand-over): {', '.join(layout.narrowed_policies) or '-'}",
+            err=True,
+        )
     typer.echo("eiso: database is up to date", err=True)
 
 

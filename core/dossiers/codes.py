@@ -34,21 +34,35 @@ async def lock_counter(
     await session.execute(
         dialect_insert(session, DossierCounter)
         .values(province_id=province_id, id=new_id(), agency_id=agency_id, day=day, last=0)
-        .on_conflict_do_nothing(index_elements=["agency_id", "day"])
+        # No target: the unique key is (agency_id, day), or on Citus (province_id, agency_id,
+        # day) (infra/citus), and the row's new id never collides.
+        .on_conflict_do_nothing()
     )
     # Held until commit: a concurrent receipt of the same agency waits here, then sees ours.
+    # The province routes the locking read to one shard on Citus (which refuses FOR UPDATE
+    # over several).
     await session.execute(
         select(col(DossierCounter.id))
-        .where(col(DossierCounter.agency_id) == agency_id, col(DossierCounter.day) == day)
+        .where(
+            col(DossierCounter.province_id) == province_id,
+            col(DossierCounter.agency_id) == agency_id,
+            col(DossierCounter.day) == day,
+        )
         .with_for_update()
     )
     return day
 
 
-async def next_code(session: AsyncSession, agency_id: int, agency_code: str, day: str) -> str:
+async def next_code(
+    session: AsyncSession, province_id: int, agency_id: int, agency_code: str, day: str
+) -> str:
     result = await session.execute(
         update(DossierCounter)
-        .where(col(DossierCounter.agency_id) == agency_id, col(DossierCounter.day) == day)
+        .where(
+            col(DossierCounter.province_id) == province_id,
+            col(DossierCounter.agency_id) == agency_id,
+            col(DossierCounter.day) == day,
+        )
         .values(last=col(DossierCounter.last) + 1)
         .returning(col(DossierCounter.last))
     )

@@ -242,7 +242,7 @@ async def receive(
         if earlier is not None:
             return _replay(earlier, digest)  # a retry of a receipt made: still its dossier
     await catalogue.require_module_enabled(session, procedure, agency.province_id)
-    code = await codes.next_code(session, agency.id, agency.code, day)
+    code = await codes.next_code(session, agency.province_id, agency.id, agency.code, day)
     key = codes.new_lookup_key()
     dossier = Dossier(
         province_id=agency.province_id,

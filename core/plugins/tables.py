@@ -16,6 +16,7 @@ import pathlib
 from eiso.core.plugins.declarations import ModuleInfo
 from eiso.core.plugins.registry import PluginRegistry
 from eiso.infra import migrate
+from eiso.infra.citus import distribute_database
 
 log = logging.getLogger("eiso.plugins")
 
@@ -60,6 +61,9 @@ def upgrade_modules(
 def upgrade_database(
     registry: PluginRegistry, database_url: str, app_database_url: str | None = None
 ) -> list[str]:
-    """The core's migrations, then the loaded modules' (what `eiso db upgrade` runs)."""
+    """The core's migrations, then the loaded modules', then on a Citus coordinator the
+    distribution of the tables they made (what `eiso db upgrade` runs)."""
     migrate.upgrade(database_url, app_database_url)
-    return upgrade_modules(registry, database_url, app_database_url)
+    upgraded = upgrade_modules(registry, database_url, app_database_url)
+    distribute_database(database_url)
+    return upgraded
