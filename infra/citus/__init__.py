@@ -133,13 +133,18 @@ async def _rebuild_uniques(connection: asyncpg.Connection, tenant: set[str]) -> 
         table, columns = row["relname"], list(row["columns"])
         if table not in tenant or DISTRIBUTION_COLUMN in columns:
             continue
-        if row["conname"] is None or row["partial"]:
+        if row["partial"]:
             raise CitusLayoutError(
                 f"unique index {row['index']} on {table} lacks {DISTRIBUTION_COLUMN}: Citus "
                 "cannot enforce it; add the column to it in a migration"
             )
-        kind = "PRIMARY KEY" if row["contype"] == "p" else "UNIQUE"
         keyed = ", ".join([DISTRIBUTION_COLUMN, *columns])
+        if row["conname"] is None:  # a plain unique index (no constraint): rebuilt as one
+            await connection.execute(f'DROP INDEX "{row["index"]}"')
+            await connection.execute(f'CREATE UNIQUE INDEX "{row["index"]}" ON "{table}" ({keyed})')
+            rebuilt.append(f"{table}.{row['index']}")
+            continue
+        kind = "PRIMARY KEY" if row["contype"] == "p" else "UNIQUE"
         await connection.execute(
             f'ALTER TABLE "{table}" DROP CONSTRAINT "{row["conname"]}", '
             f'ADD CONSTRAINT "{row["conname"]}" {kind} ({keyed})'
