@@ -45,23 +45,27 @@ def province_of(principal: Principal) -> int:
     return principal.province_id
 
 
+async def document_nodes(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
+    """The documents with all their versions (by number), one query for the versions of all."""
+    if not rows:
+        return []
+    keys = [(row.province_id, row.id) for row in rows]
+    versions = (
+        await session.execute(
+            select(DocumentVersion)
+            .where(tuple_(DocumentVersion.province_id, DocumentVersion.document_id).in_(keys))
+            .order_by(col(DocumentVersion.number))
+        )
+    ).scalars()
+    by_document: dict[tuple[int, int], list[DocumentVersion]] = {}
+    for version in versions:
+        by_document.setdefault((version.province_id, version.document_id), []).append(version)
+    return [DocumentNode.of(row, by_document.get((row.province_id, row.id), [])) for row in rows]
+
+
 async def document_node(session: AsyncSession, row: Document) -> DocumentNode:
     """The document with all its versions (by number)."""
-    versions = (
-        (
-            await session.execute(
-                select(DocumentVersion)
-                .where(
-                    col(DocumentVersion.province_id) == row.province_id,
-                    col(DocumentVersion.document_id) == row.id,
-                )
-                .order_by(col(DocumentVersion.number))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return DocumentNode.of(row, versions)
+    return (await document_nodes(session, [row]))[0]
 
 
 async def document_by_id(info: strawberry.Info, id: str) -> DocumentNode:
@@ -97,7 +101,9 @@ async def programme_nodes(
 
 @guarded
 class RegistersQuery:
-    @strawberry.field(description="The QMS documents the caller may see (newest first).")
+    @strawberry.field(
+        description="The QMS documents the caller may see (newest first), with their versions."
+    )
     @paged()
     async def documents(
         self,
@@ -106,7 +112,7 @@ class RegistersQuery:
         models_only: bool = False,
     ) -> Connection[DocumentNode]:
         where = (col(Document.is_model).is_(True),) if models_only else ()
-        return await newest_first(info, Document, page, each_of(DocumentNode.of), where)
+        return await newest_first(info, Document, page, document_nodes, where)
 
     @strawberry.field(
         description="The model documents of the caller's province, which its agencies adopt."
@@ -115,15 +121,12 @@ class RegistersQuery:
     async def model_documents(self, info: strawberry.Info, page: Page) -> Connection[DocumentNode]:
         province_id = province_of(require_principal(info.context.principal))
 
-        async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
-            return [await document_node(session, row) for row in rows]
-
         # Models are the province's shared set: read in the province's scope, models only.
         return await newest_first(
             info,
             Document,
             page,
-            make,
+            document_nodes,
             (col(Document.is_model).is_(True),),
             TenantScope.province(province_id),
         )
