@@ -244,7 +244,7 @@ async def test_a_nonconformity_goes_round_the_board(desk_web, mine):
     assert refused.status_code == 403
 
 
-async def _risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
+async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
     who = Principal(
         "iso-test",
         TenantScope.agencies([agency.id], [agency.province_id]),
@@ -269,9 +269,9 @@ async def _risk(resources, agency: Agency, title: str, likelihood: int, impact: 
 
 async def test_risks_heat_map_objectives_audits_and_reviews(desk_web, resources, mine):
     theirs = await office(resources, "Xã Rủi Ro Khác")
-    await _risk(resources, mine.agency, "Mất dữ liệu hồ sơ", 4, 5)
-    await _risk(resources, mine.agency, "Quá tải một cửa", 4, 5)
-    await _risk(resources, theirs.agency, "Rủi ro của cơ quan khác", 2, 2)
+    await seed_risk(resources, mine.agency, "Mất dữ liệu hồ sơ", 4, 5)
+    await seed_risk(resources, mine.agency, "Quá tải một cửa", 4, 5)
+    await seed_risk(resources, theirs.agency, "Rủi ro của cơ quan khác", 2, 2)
     html = await as_user(desk_web, mine.officer, "/iso/rui-ro")
     assert "Sổ đăng ký rủi ro" in html and "Mất dữ liệu hồ sơ" in html
     assert "Rủi ro của cơ quan khác" not in html
