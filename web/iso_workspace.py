@@ -135,8 +135,23 @@ async def _posted(request: Request) -> FormData | Response:
     return form
 
 
+async def _member_posting(request: Request) -> tuple[Member, FormData] | Response:
+    """The member and their posted form (CSRF checked), or the page that refuses."""
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    form = await _posted(request)
+    if isinstance(form, Response):
+        return form
+    return member, form
+
+
 def _text(form: FormData, name: str) -> str:
     return str(form.get(name) or "").strip()
+
+
+def _texts(form: FormData, *names: str) -> dict[str, str]:
+    return {name: _text(form, name) for name in names}
 
 
 # Documents -------------------------------------------------------------------------------
@@ -171,12 +186,7 @@ async def documents(request: Request) -> Response:
         form = await _posted(request)
         if isinstance(form, Response):
             return form
-        variables = {
-            "kind": _text(form, "kind"),
-            "code": _text(form, "code"),
-            "title": _text(form, "title"),
-            "content": _text(form, "content"),
-        }
+        variables = _texts(form, "kind", "code", "title", "content")
         try:
             if variables["kind"] not in KINDS:
                 raise _refused_input("kind")
@@ -263,20 +273,14 @@ async def document(request: Request) -> Response:
 async def document_move(request: Request) -> Response:
     """POST: a move of one of the document's versions (the form's `version`), or `moi`: a
     new draft version of the document."""
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    form = await _posted(request)
-    if isinstance(form, Response):
-        return form
+    found = await _member_posting(request)
+    if isinstance(found, Response):
+        return found
+    member, form = found
     move, id = request.path_params["move"], request.path_params["id"]
     if move == "moi":
         operation = "IsoNewVersion"
-        variables: dict[str, Any] = {
-            "documentId": id,
-            "content": _text(form, "content"),
-            "summary": _text(form, "summary"),
-        }
+        variables: dict[str, Any] = {"documentId": id, **_texts(form, "content", "summary")}
     elif move in VERSION_MOVES:
         operation = VERSION_MOVES[move][0]
         variables = {"id": _text(form, "version")}
@@ -342,12 +346,9 @@ async def nonconformities(request: Request) -> Response:
     form = await _posted(request)
     if isinstance(form, Response):
         return form
-    variables = {
-        "title": _text(form, "title"),
-        "description": _text(form, "description"),
-        "sourceRef": _text(form, "sourceRef") or None,
-        "procedureCode": _text(form, "procedureCode") or None,
-    }
+    variables: dict[str, Any] = _texts(form, "title", "description")
+    for name in ("sourceRef", "procedureCode"):  # optional: empty is none
+        variables[name] = _text(form, name) or None
     return await _nc_run(request, member, "IsoRaiseNonconformity", variables, "moi")
 
 
@@ -365,21 +366,17 @@ async def _nc_run(
 
 async def nonconformity_move(request: Request) -> Response:
     """POST: a move of the path's nonconformity (plan, done, effectiveness check, close)."""
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    form = await _posted(request)
-    if isinstance(form, Response):
-        return form
+    found = await _member_posting(request)
+    if isinstance(found, Response):
+        return found
+    member, form = found
     move = request.path_params["move"]
     if move not in NC_MOVES:
         return failed(
             request, OperationFailed("NOT_FOUND", "no such move", "không có thao tác này")
         )
     operation, _, fields = NC_MOVES[move]
-    variables: dict[str, Any] = {"id": request.path_params["id"]}
-    for name in fields:
-        variables[name] = _text(form, name)
+    variables: dict[str, Any] = {"id": request.path_params["id"], **_texts(form, *fields)}
     if "effective" in variables:
         variables["effective"] = variables["effective"] == "1"
     if "dueDate" in variables and not variables["dueDate"]:

@@ -7,12 +7,11 @@ desktop and on a 360 px phone."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import unique_code
-from tests.web.test_browser import SHOTS, VIEWPORTS, Visit, visit
+from tests.web.test_browser import VIEWPORTS, Visit, visit
+from tests.web.test_browser_console import check as console_check
 from tests.web.test_iso_workspace import office, seed_risk
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
@@ -27,12 +26,7 @@ ISO_SHOTS = {
 
 
 async def check(v: Visit, name: str) -> None:
-    await v.check(name)
-    if SHOTS and name in ISO_SHOTS:
-        width = v.page.viewport_size["width"]
-        size = "phone" if width <= VIEWPORTS["phone"]["width"] else "desktop"
-        path = Path(SHOTS) / f"{ISO_SHOTS[name]}-{size}.jpg"
-        await v.page.screenshot(path=str(path), type="jpeg", quality=45)
+    await console_check(v, name, ISO_SHOTS)
 
 
 async def signed_in(browser, site: str, viewport: str, username: str, path: str) -> Visit:

@@ -4,6 +4,7 @@ connections (newest first); one document with its versions; who adopted a model 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import strawberry
 from sqlalchemy import select, tuple_
@@ -45,22 +46,38 @@ def province_of(principal: Principal) -> int:
     return principal.province_id
 
 
-async def document_nodes(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
-    """The documents with all their versions (by number), one query for the versions of all."""
-    if not rows:
-        return []
+C = TypeVar("C", DocumentVersion, AuditPlan)
+
+
+async def children_of(
+    session: AsyncSession,
+    rows: Sequence[Document] | Sequence[AuditProgramme],
+    child: type[C],
+    parent: str,
+    order: str,
+) -> dict[tuple[int, int], list[C]]:
+    """The `child` rows of each of `rows` by (province_id, id), their `parent` column naming
+    it, ordered by `order`: one query for them all."""
     keys = [(row.province_id, row.id) for row in rows]
-    versions = (
+    if not keys:
+        return {}
+    found = (
         await session.execute(
-            select(DocumentVersion)
-            .where(tuple_(DocumentVersion.province_id, DocumentVersion.document_id).in_(keys))
-            .order_by(col(DocumentVersion.number))
+            select(child)
+            .where(tuple_(col(child.province_id), getattr(child, parent)).in_(keys))
+            .order_by(getattr(child, order))
         )
     ).scalars()
-    by_document: dict[tuple[int, int], list[DocumentVersion]] = {}
-    for version in versions:
-        by_document.setdefault((version.province_id, version.document_id), []).append(version)
-    return [DocumentNode.of(row, by_document.get((row.province_id, row.id), [])) for row in rows]
+    by_parent: dict[tuple[int, int], list[C]] = {}
+    for row in found:
+        by_parent.setdefault((row.province_id, getattr(row, parent)), []).append(row)
+    return by_parent
+
+
+async def document_nodes(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
+    """The documents with all their versions (by number)."""
+    versions = await children_of(session, rows, DocumentVersion, "document_id", "number")
+    return [DocumentNode.of(row, versions.get((row.province_id, row.id), [])) for row in rows]
 
 
 async def document_node(session: AsyncSession, row: Document) -> DocumentNode:
@@ -80,23 +97,9 @@ async def document_by_id(info: strawberry.Info, id: str) -> DocumentNode:
 async def programme_nodes(
     session: AsyncSession, rows: Sequence[AuditProgramme]
 ) -> list[AuditProgrammeNode]:
-    """The programmes with their plans (one query for the plans of them all)."""
-    if not rows:
-        return []
-    keys = [(row.province_id, row.id) for row in rows]
-    plans = (
-        await session.execute(
-            select(AuditPlan)
-            .where(tuple_(AuditPlan.province_id, AuditPlan.programme_id).in_(keys))
-            .order_by(col(AuditPlan.date))
-        )
-    ).scalars()
-    by_programme: dict[tuple[int, int], list[AuditPlan]] = {}
-    for plan in plans:
-        by_programme.setdefault((plan.province_id, plan.programme_id), []).append(plan)
-    return [
-        AuditProgrammeNode.of(row, by_programme.get((row.province_id, row.id), [])) for row in rows
-    ]
+    """The programmes with their plans (by date)."""
+    plans = await children_of(session, rows, AuditPlan, "programme_id", "date")
+    return [AuditProgrammeNode.of(row, plans.get((row.province_id, row.id), [])) for row in rows]
 
 
 @guarded
