@@ -1,7 +1,9 @@
 """`python -m bench` (or `make bench`): every benchmark of eiso, one after another."""
 
 from bench import (
+    app_nodes_bench,
     counting_bench,
+    dashboard_bench,
     desk_bench,
     dossier_bench,
     event_fanout,
@@ -37,4 +39,6 @@ if __name__ == "__main__":
     counting_bench.main([])
     slips_bench.main([])
     desk_bench.main([])
+    dashboard_bench.main([])
     token_bench.main([])
+    app_nodes_bench.main([])

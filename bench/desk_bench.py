@@ -105,10 +105,32 @@ async def _sign_in(app: Any, base: str) -> str:
         return "; ".join(f"{k}={v}" for k, v in http.cookies.items())
 
 
-async def bench(requests: int, rounds: int) -> dict[str, float]:
+async def kept_token(app: Any, resources: Any, scope: dict[str, Any]) -> str:
+    """The access token kept for the session of `scope`'s cookie, as the page's handler gets
+    it through the session middleware."""
+    from starlette.middleware.sessions import SessionMiddleware
     from starlette.requests import Request
 
     from eiso.web.desk_auth import access_token
+
+    probe: dict[str, Any] = {}
+
+    async def capture(s: Any, r: Any, send: Any) -> None:
+        probe["token"] = await access_token(Request(s, r))
+
+    await SessionMiddleware(
+        capture,
+        secret_key=resources.settings.secret_key.get_secret_value(),
+        session_cookie="eiso_web",
+    )(scope, None, None)
+    if probe["token"] is None:
+        raise SystemExit("no token kept for the signed-in session")
+    return str(probe["token"])
+
+
+async def bench(requests: int, rounds: int) -> dict[str, float]:
+    from starlette.requests import Request
+
     from eiso.web.run import run
 
     base = "http://eiso.example"
@@ -123,22 +145,7 @@ async def bench(requests: int, rounds: int) -> dict[str, float]:
             made["app"] = app
             return made
 
-        # The session middleware's view of the cookie, as the page's handler gets it.
-        probe: dict[str, Any] = {}
-
-        async def capture(s: Any, r: Any, send: Any) -> None:
-            probe["token"] = await access_token(Request(s, r))
-
-        from starlette.middleware.sessions import SessionMiddleware
-
-        await SessionMiddleware(
-            capture,
-            secret_key=resources.settings.secret_key.get_secret_value(),
-            session_cookie="eiso_web",
-        )(scope("/ban-lam-viec"), None, None)
-        token = probe["token"]
-        if token is None:
-            raise SystemExit("no token kept for the signed-in session")
+        token = await kept_token(app, resources, scope("/ban-lam-viec"))
         queue_vars = {"filter": None, "first": 20}
 
         async def queue_alone() -> Any:

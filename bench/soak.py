@@ -171,7 +171,7 @@ async def load(urls: list[str], agencies: list[list[int]], args) -> dict:
 # -- the run ----------------------------------------------------------------------------------
 
 
-def _loadavg() -> str:
+def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
@@ -218,7 +218,7 @@ def soak(
                         rss[pid].append(rss_kib(pid))
                     next_sample += RSS_EVERY
                     print(
-                        f"  {now - start:5.0f} s: {_rss_line(rss, -1)}, load {_loadavg()}",
+                        f"  {now - start:5.0f} s: {_rss_line(rss, -1)}, load {loadavg()}",
                         flush=True,
                     )
             for pid in rss:
@@ -263,30 +263,36 @@ def report(result: dict, rss: dict[int, list[int]], args) -> bool:
             f"{baseline / 1024:.1f} MiB, end {end / 1024:.1f} MiB ({growth:+.1%} over the "
             f"warm-up; {(end - ready) / ready:+.1%} over ready), peak {max(values) / 1024:.1f} MiB"
         )
-    print(f"load average at the end: {_loadavg()}; {'PASSED' if passed else 'FAILED'}")
+    print(f"load average at the end: {loadavg()}; {'PASSED' if passed else 'FAILED'}")
     return passed
+
+
+def filled(database_url: str, dossiers: int, agencies: int) -> tuple[int, list[list[int]]]:
+    """The database created and filled with `dossiers` generated dossiers in two provinces
+    and `agencies` agencies: the dossiers made, and [province id, agency id] of each agency."""
+    asyncio.run(generator.create_database(database_url))
+    summary = asyncio.run(
+        generator.generate(
+            database_url,
+            dossiers=dossiers,
+            provinces=2,
+            agencies=agencies,
+            log=lambda _: None,
+        )
+    )
+    provinces = asyncio.run(dossier_bench._summary_of(database_url, "BN"))
+    return summary.dossiers, [[p["id"], a["id"]] for p in provinces for a in p["agencies"]]
 
 
 def run(args) -> bool:
     database_url = urlsplit(dossier_bench.PG_URL)._replace(path=f"/{args.database}").geturl()
     prefix = f"eiso-soak-{secrets.token_hex(4)}:"
     try:
-        asyncio.run(generator.create_database(database_url))
-        summary = asyncio.run(
-            generator.generate(
-                database_url,
-                dossiers=args.dossiers,
-                provinces=2,
-                agencies=args.concurrency,
-                log=lambda _: None,
-            )
-        )
-        provinces = asyncio.run(dossier_bench._summary_of(database_url, "BN"))
-        agencies = [[p["id"], a["id"]] for p in provinces for a in p["agencies"]]
+        dossiers, agencies = filled(database_url, args.dossiers, args.concurrency)
         print(
-            f"{summary.dossiers:,} generated dossiers in {len(agencies)} agencies; "
+            f"{dossiers:,} generated dossiers in {len(agencies)} agencies; "
             f"{WORKERS} workers, {args.concurrency} officers, {args.reads_per_move} reads per "
-            f"move, {args.seconds / 60:.1f} min; {os.cpu_count()} cores, load {_loadavg()}",
+            f"move, {args.seconds / 60:.1f} min; {os.cpu_count()} cores, load {loadavg()}",
             flush=True,
         )
         with tempfile.TemporaryDirectory() as tmp:

@@ -29,6 +29,7 @@ from eiso.core.dossiers import models as _dossier_models  # noqa: F401 - registe
 from eiso.core.dossiers import slips as _slips  # noqa: F401 - issued at their event
 from eiso.core.dossiers.engine import TOPIC as DOSSIER_TOPIC
 from eiso.core.dossiers.hooks import HookWorkers
+from eiso.core.feedback import models as _feedback_models  # noqa: F401 - registers the tables
 from eiso.core.http import downloads, federation_routes, health, metrics, oauth_routes
 from eiso.core.http.authentication import jwt_authenticator
 from eiso.core.http.edge import EdgeStarlette

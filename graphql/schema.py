@@ -11,6 +11,7 @@ from eiso.graphql.dossiers.mutations import DossiersMutation
 from eiso.graphql.dossiers.portal import PortalMutation, PortalQuery
 from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.dossiers.subscriptions import DossiersSubscription
+from eiso.graphql.feedback.operations import FeedbackMutation, FeedbackQuery
 from eiso.graphql.instance.queries import ModuleQuery, VersionQuery
 from eiso.graphql.qms.figures.mutations import FiguresMutation
 from eiso.graphql.qms.figures.queries import FiguresQuery
@@ -36,6 +37,7 @@ QUERY_PARTS: tuple[type, ...] = (
     RegistersQuery,
     FiguresQuery,
     ImprovementQuery,
+    FeedbackQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
@@ -44,6 +46,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     RegistersMutation,
     FiguresMutation,
     ImprovementMutation,
+    FeedbackMutation,
     TrustedDocumentsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)

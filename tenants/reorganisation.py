@@ -17,6 +17,7 @@ that reference other tenant tables).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -111,6 +112,19 @@ def NotFound(message: str, message_vi: str) -> ReorganisationError:  # noqa: N80
 
 def Conflict(message: str, message_vi: str) -> ReorganisationError:  # noqa: N802
     return ReorganisationError("CONFLICT", message, message_vi)
+
+
+# Called at the end of an agency merge, in its transaction: (session, province_id, new agency
+# id, merged agency ids, by). Rooms above tenants (the QMS: conformity) register here, since
+# this room imports none of them.
+AgenciesMerged = Callable[[AsyncSession, int, int, list[int], str], Awaitable[None]]
+_merged_listeners: list[AgenciesMerged] = []
+
+
+def on_agencies_merged(listener: AgenciesMerged) -> AgenciesMerged:
+    if listener not in _merged_listeners:
+        _merged_listeners.append(listener)
+    return listener
 
 
 def tenant_tables(*, moving_agency: bool = False) -> list[Table]:
@@ -359,6 +373,8 @@ async def merge_agencies(
         ],
     )
     await session.flush()
+    for listener in _merged_listeners:
+        await listener(session, province_id, saved_id(new), old_ids, by)
     return new, record
 
 

@@ -22,9 +22,15 @@ from tests.ws_client import free_port
 START_SECONDS = 90
 
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
 class LiveServer:
-    def __init__(self, log: pathlib.Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, log: pathlib.Path, env: dict[str, str], factory: str = "eiso.core.app:asgi"
+    ) -> None:
         self.port = free_port()
+        self.factory = factory  # `tests.<module>:<function>` resolves from the checkout
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/graphql"
         # Tokens name the issuer: fixed, so a restarted server accepts the earlier ones.
@@ -39,11 +45,12 @@ class LiveServer:
             self.process = subprocess.Popen(  # noqa: ASYNC220 - starts it, does not wait
                 [
                     sys.executable,
-                    *("-m", "uvicorn", "--factory", "eiso.core.app:asgi"),
+                    *("-m", "uvicorn", "--factory", self.factory),
                     *("--host", "127.0.0.1", "--port", str(self.port)),
                     *("--log-level", "warning", "--no-access-log"),
                 ],
                 env=self.env,
+                cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
             )

@@ -13,6 +13,7 @@ from eiso.core.qms.models import (
     AuditPlan,
     AuditProgramme,
     ConformityAnnouncement,
+    ConformityScope,
     Document,
     DocumentAcknowledgement,
     DocumentVersion,
@@ -127,6 +128,9 @@ def isolation_factories() -> dict:
         ),
         ConformityAnnouncement: lambda p, a: ConformityAnnouncement(
             province_id=p, agency_id=a, updated_by="probe"
+        ),
+        ConformityScope: lambda p, a: ConformityScope(
+            province_id=p, agency_id=a, procedures=["1.000001"], set_by="probe"
         ),
         Document: doc,
         DocumentVersion: version,

@@ -32,6 +32,16 @@ def agencies(draw: st.DrawFn) -> tuple[Figures, int]:
         satisfied=draw(st.integers(min_value=0, max_value=rating_count)),
     )
     row = dataclasses.replace(row, received_online=draw(st.integers(0, row.received)))
+    answered_late, answered_on_time = draw(counts), draw(counts)
+    feedback_rated = draw(st.integers(0, answered_late + answered_on_time))
+    row = dataclasses.replace(
+        row,
+        feedback_answered=answered_late + answered_on_time,
+        feedback_on_time=answered_on_time,
+        feedback_overdue=draw(counts),
+        feedback_rated=feedback_rated,
+        feedback_satisfied=draw(st.integers(0, feedback_rated)),
+    )
     return row, draw(st.integers(min_value=1, max_value=200))
 
 
@@ -55,6 +65,47 @@ def test_leaving_dossiers_overdue_never_scores_higher_than_finishing_them_late(a
     )
     assert _points(left_open) <= _points(finished_late)
     assert (_progress(left_open) or 0.0) <= (_progress(finished_late) or 0.0)
+
+
+def _satisfaction(row: Figures) -> float:
+    (group,) = [g for g in index766.scores(row) if g["group"] == "satisfaction"]
+    return group["points"] or 0.0
+
+
+@given(agencies())
+def test_leaving_feedback_unanswered_never_scores_higher_than_answering_it_late(agency):
+    row, overdue = agency
+    left_open = dataclasses.replace(row, feedback_overdue=row.feedback_overdue + overdue)
+    answered_late = dataclasses.replace(row, feedback_answered=row.feedback_answered + overdue)
+    assert _points(left_open) <= _points(answered_late)
+    assert _satisfaction(left_open) <= _satisfaction(answered_late)
+    # And answering on time never scores lower than answering late.
+    on_time = dataclasses.replace(
+        answered_late, feedback_on_time=answered_late.feedback_on_time + overdue
+    )
+    assert _satisfaction(answered_late) <= _satisfaction(on_time)
+
+
+def test_feedback_is_measured_from_its_counts():
+    row = Figures(
+        feedback_answered=8,
+        feedback_on_time=6,
+        feedback_overdue=2,
+        feedback_rated=10,
+        feedback_satisfied=9,
+    )
+    criteria = {c["code"]: c for g in index766.scores(row) for c in g["criteria"]}
+    on_time, rated = criteria["HL-2"], criteria["HL-3"]
+    assert on_time["measured"] and on_time["numerator"] == {
+        "metric": "feedback_on_time",
+        "value": 6,
+    }
+    assert on_time["denominator"] == {"metric": "feedback_due", "value": 10}
+    assert on_time["points"] == index766.FEEDBACK_ON_TIME_POINTS * 0.6
+    assert rated["points"] == index766.FEEDBACK_RATING_POINTS  # 90 % satisfied: full marks
+    # No feedback at all: measured, but no points to give (not a zero).
+    empty = {c["code"]: c for g in index766.scores(Figures()) for c in g["criteria"]}
+    assert empty["HL-2"]["measured"] and empty["HL-2"]["points"] is None
 
 
 @given(agencies())
@@ -104,6 +155,8 @@ def test_the_table_has_the_portal_groups_and_every_unmeasured_criterion_says_why
         assert (criterion.measure is None) == bool(criterion.reason_vi and criterion.reason_en)
     ratings = {c.code: c for c in index766.CRITERIA}["HL-1"]
     assert (ratings.group, ratings.max_points) == ("satisfaction", 6)
+    feedback = [c for c in index766.CRITERIA if c.code in ("HL-2", "HL-3")]
+    assert sum(c.max_points for c in feedback) == 12 and all(c.measure for c in feedback)
 
 
 def test_ratings_give_full_marks_from_ninety_percent_satisfied():

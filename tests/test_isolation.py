@@ -31,6 +31,7 @@ from eiso.core.dossiers.models import (
     ProcedureAdoption,
 )
 from eiso.core.dossiers.slips.issued import IssuedSlip
+from eiso.core.feedback.models import Feedback
 from eiso.core.global_ids import encode_id
 from eiso.core.plugins.activation import set_module
 from eiso.core.qms import models as qms
@@ -122,6 +123,26 @@ ROW_FACTORIES: dict[type, Callable[[int, int], object]] = {
     DossierKey: lambda province_id, agency_id: _key(province_id, agency_id),
     DossierAttachment: lambda province_id, agency_id: _attachment(province_id, agency_id),
     **isolation_factories(),
+    Feedback: lambda province_id, agency_id: Feedback(
+        province_id=province_id,
+        agency_id=agency_id,
+        code="PAKN-" + unique_code("F"),
+        lookup_hash="0" * 64,
+        kind="feedback",
+        subject="agency",
+        content="Phản ánh thăm dò " + unique_code(),
+        contact_name="Người phản ánh " + unique_code(),
+        # Answered on time: `eiso qms sweep-overdue` (tests/test_qms_loop.py) leaves it alone;
+        # this table's audit chain holds only the probe entry above.
+        state="answered",
+        on_time=True,
+        publish_consent=True,
+        published=True,
+        answer="Trả lời công khai " + unique_code(),
+        answered_at=dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
+        answer_days=10,
+        due_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    ),
     Objective: lambda province_id, agency_id: Objective(
         province_id=province_id,
         agency_id=agency_id,
@@ -937,6 +958,23 @@ CASES += [
         markers=_their_improvement_ids,
     ),
     Case(
+        "set scope with their adopted procedure: not mine to cover",
+        "mutation($p: [String!]!) { setConformityScope(procedures: $p) "
+        "{ agencyCode scope { procedures } } }",
+        lambda mine, theirs: {"p": [theirs.rows[ProcedureAdoption].procedure_code]},
+        caller=qms_keeper,
+        codes=("UNKNOWN_PROCEDURE",),
+    ),
+    Case(
+        "set scope lands in my agency",
+        "mutation($p: [String!]!) { setConformityScope(procedures: $p) "
+        "{ agencyCode scope { procedures } } }",
+        lambda mine, theirs: {"p": ["none"]},
+        caller=sibling_keeper,
+        codes=("UNKNOWN_PROCEDURE",),
+        markers=_their_improvement_ids,
+    ),
+    Case(
         "province conformity of their province",
         "query($p: String) { provinceConformity(provinceCode: $p) "
         "{ total agencies { agencyCode } } }",
@@ -1503,6 +1541,84 @@ CASES += [
         codes=("NOT_FOUND",),
     ),
 ]
+
+
+def _their_feedback(mine: Tenant, theirs: Tenant) -> list[str]:
+    row = theirs.rows[Feedback]
+    return [*theirs.markers(), row.code, row.content, row.contact_name or ""]
+
+
+def _their_feedback_id(mine: Tenant, theirs: Tenant) -> dict:
+    return {"id": encode_id("Feedback", theirs.province_id, theirs.rows[Feedback].id)}
+
+
+FEEDBACK_CASES = [
+    Case(
+        "feedbacks list none of theirs",
+        "{ feedbacks { code content contactName } }",
+        lambda mine, theirs: {},
+        markers=_their_feedback,
+    ),
+    Case(
+        "a province administrator lists none of another province's feedback",
+        "{ feedbacks { code content contactName } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+        markers=_their_feedback,
+    ),
+    Case(
+        "my province's published answers show none of theirs",
+        "query($p: String!) { publishedFeedback(provinceCode: $p) { code content answer agency } }",
+        lambda mine, theirs: {"p": mine.province_code},
+        markers=_their_feedback,
+    ),
+    Case(
+        "answer their feedback",
+        'mutation($id: ID!) { answerFeedback(id: $id, answer: "x") { code } }',
+        _their_feedback_id,
+        codes=("NOT_FOUND",),
+        markers=_their_feedback,
+    ),
+    Case(
+        "assign their feedback",
+        'mutation($id: ID!) { assignFeedback(id: $id, assignee: "x") { code } }',
+        _their_feedback_id,
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_feedback,
+    ),
+    Case(
+        "follow their feedback with a made-up key",
+        'query($code: String!) { publicFeedback(code: $code, lookupKey: "x") { code } }',
+        lambda mine, theirs: {"code": theirs.rows[Feedback].code},
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: _their_feedback(mine, theirs)[1:],
+    ),
+    Case(
+        "rate their feedback with a made-up key",
+        'mutation($code: String!) { rateFeedbackAnswer(code: $code, lookupKey: "x", '
+        "rating: 5) { code } }",
+        lambda mine, theirs: {"code": theirs.rows[Feedback].code},
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: _their_feedback(mine, theirs)[1:],
+    ),
+    Case(
+        "submit feedback to their agency forged under my province",
+        "mutation($id: ID!) { submitFeedback(input: {agencyId: $id, kind: PETITION, "
+        'subject: AGENCY, content: "x"}) { code } }',
+        lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, theirs.agency.id)},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "set their province's feedback deadline",
+        "mutation($p: ID!) { setFeedbackAnswerDays(days: 1, provinceId: $p) }",
+        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+        markers=lambda mine, theirs: [],
+    ),
+]
+CASES += FEEDBACK_CASES
 
 
 @dataclasses.dataclass

@@ -280,6 +280,10 @@ OPERATIONS = {
         'mutation { announceConformity(decisionNumber: "", announcedOn: "2026-01-01") { status } }',
         {Role.leader},
     ),
+    "setConformityScope": (
+        "mutation { setConformityScope(procedures: []) { status } }",
+        {Role.iso_secretary, Role.leader},
+    ),
     "holdManagementReview": (
         'mutation { holdManagementReview(periodStart: "2026-02-01", periodEnd: "2026-01-01", '
         'heldOn: "2026-01-01", chairedBy: "c") { id } }',
@@ -303,6 +307,32 @@ OPERATIONS = {
         'subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',
         {*DOSSIER_CALLERS, *ADMINS},
     ),
+    # Feedback and petitions: the citizen with no account; the agency's staff; the province's
+    # administrators read their agencies' and set the deadline.
+    "submitFeedback": (
+        'mutation { submitFeedback(input: {agencyId: "bm9uZQ==", kind: FEEDBACK, '
+        'subject: AGENCY, content: "x"}) { code } }',
+        "everyone",
+    ),
+    "publicFeedback": ('{ publicFeedback(code: "none", lookupKey: "x") { code } }', "everyone"),
+    "rateFeedbackAnswer": (
+        'mutation { rateFeedbackAnswer(code: "none", lookupKey: "x", rating: 5) { code } }',
+        "everyone",
+    ),
+    "publishedFeedback": ('{ publishedFeedback(provinceCode: "none") { code } }', "everyone"),
+    "feedbacks": (
+        "{ feedbacks { code } }",
+        {Role.officer, Role.iso_secretary, Role.leader, Role.province_admin},
+    ),
+    "assignFeedback": (
+        'mutation { assignFeedback(id: "bm9uZQ==", assignee: "x") { code } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "answerFeedback": (
+        'mutation { answerFeedback(id: "bm9uZQ==", answer: "x") { code } }',
+        {Role.officer, Role.iso_secretary, Role.leader},
+    ),
+    "setFeedbackAnswerDays": ("mutation { setFeedbackAnswerDays(days: 5) }", ADMINS),
     # Trusted documents are national: only the nation's administrators register or remove.
     "registerTrustedDocuments": (
         'mutation { registerTrustedDocuments(documents: ["{ version }"]) { sha256Hash } }',

@@ -388,16 +388,22 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     await gql(
         client, keeper, 'mutation { startConformityBuilding(since: "2026-01-05") { status } }'
     )
+    from tests.test_conformity import meet_prerequisites, today  # it imports this module
+
+    staff = callers.issue(person(agency, Role.leader, Role.iso_secretary, Role.auditor))
+    await meet_prerequisites(client, staff, [code])
+    on = today().isoformat()
     body = await gql(
         client,
         keeper,
-        'mutation { announceConformity(decisionNumber: "12/QĐ-UBND", '
-        'announcedOn: "2026-06-01") { status decisionNumber announcedOn } }',
+        'mutation($d: Date!) { announceConformity(decisionNumber: "12/QĐ-UBND", '
+        "announcedOn: $d) { status decisionNumber announcedOn } }",
+        {"d": on},
     )
     assert body["data"]["announceConformity"] == {
         "status": "ANNOUNCED",
         "decisionNumber": "12/QĐ-UBND",
-        "announcedOn": "2026-06-01",
+        "announcedOn": on,
     }
 
     nation = callers.issue(
@@ -424,10 +430,10 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
         (e["node"]["kind"], e["node"]["subject"]) for e in flags["data"]["reviewFlags"]["edges"]
     ) == [("DOCUMENT", doc_id), ("PROCEDURE", code)]
     announce = (
-        'mutation { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: "2026-12-10") { '
-        "status } }"
+        'mutation($d: Date!) { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: $d) '
+        "{ status } }"
     )
-    assert codes(await gql(client, keeper, announce)) == ["REVIEW_PENDING"]
+    assert codes(await gql(client, keeper, announce, {"d": on})) == ["REVIEW_PENDING"]
     await gql(
         client,
         keeper,
@@ -447,7 +453,7 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
             client, keeper, "mutation($id: ID!) { reviewDocument(id: $id) { id } }", {"id": doc_id}
         )
     ) == ["NO_REVIEW_PENDING"]
-    assert (await gql(client, keeper, announce))["data"]["announceConformity"][
+    assert (await gql(client, keeper, announce, {"d": on}))["data"]["announceConformity"][
         "status"
     ] == "ANNOUNCED"
 

@@ -21,7 +21,7 @@ from eiso.core.auth.issuer import issuer
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.web import csrf, forms, i18n
-from eiso.web.desk_auth import DESK, SIGN_IN, access_token
+from eiso.web.desk_auth import DESK, signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run
@@ -110,15 +110,6 @@ def time_left(appointment: str | None, now: dt.datetime | None = None) -> dict[s
         "hours": hours % _HOURS_PER_DAY,
         "within_day": not late and hours < _HOURS_PER_DAY,
     }
-
-
-async def signed_in(request: Request) -> str | Response:
-    """The officer's token, or the way to sign in (back to this page afterwards)."""
-    token = await access_token(request)
-    if token is None:
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{SIGN_IN}?{urlencode({'next': back})}", status_code=303)
-    return token
 
 
 def _period(raw: str, end: bool) -> str | None:

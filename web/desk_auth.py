@@ -21,7 +21,7 @@ import json
 import secrets
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -226,6 +226,16 @@ async def access_token(request: Request) -> str | None:
         return None
     await _keep(resources, sid, dict(token))
     return str(token["access_token"])
+
+
+async def signed_in(request: Request) -> str | Response:
+    """The signed-in user's access token, or the way to sign in (back to this page
+    afterwards): what every desk and console page starts with."""
+    token = await access_token(request)
+    if token is None:
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{SIGN_IN}?{urlencode({'next': back})}", status_code=303)
+    return token
 
 
 async def _forget(request: Request) -> None:

@@ -22,8 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.core.workdays import VN_TZ
 from eiso.web import csrf
-from eiso.web.desk import signed_in
-from eiso.web.desk_auth import ISO
+from eiso.web.desk_auth import ISO, signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run

@@ -6,6 +6,7 @@ a CSRF token (web/csrf.py) and runs a mutation."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -47,7 +48,7 @@ async def province(request: Request) -> Response:
     except OperationFailed as error:
         return failed(request, error)
     if data["province"] is None:
-        return failed(request, _no_province(code))
+        return failed(request, no_province(code))
     return render(
         request,
         "province.html",
@@ -55,7 +56,7 @@ async def province(request: Request) -> Response:
     )
 
 
-def _no_province(code: str) -> OperationFailed:
+def no_province(code: str) -> OperationFailed:
     return OperationFailed(
         "NOT_FOUND", f"province {code!r} not found", f"không tìm thấy tỉnh {code!r}"
     )
@@ -184,23 +185,40 @@ async def lookup(request: Request) -> Response:
     return render(request, "lookup.html", page)
 
 
-async def rate(request: Request) -> Response:
-    posted = await request.form()
-    if not csrf.valid(request, posted.get(csrf.FIELD)):
-        return forbidden(request)
-    code, key = str(posted.get("code", "")), str(posted.get("key", ""))
+def rating_of(posted: Any) -> dict[str, Any]:
+    """A posted rating form's variables: the code and key, the rating (0, refused by the API,
+    when not a number) and the comment."""
     try:
         rating = int(str(posted.get("rating", "")))
     except ValueError:
         rating = 0
-    variables = {
-        "code": code,
-        "key": key,
+    return {
+        "code": str(posted.get("code", ""))[:64],
+        "key": str(posted.get("key", ""))[:64],
         "rating": rating,
         "comment": str(posted.get("comment", ""))[:2000],
     }
-    try:
-        await run(request, "RateDossier", variables, write=True)
-    except OperationFailed as error:
-        return failed(request, error)
-    return RedirectResponse(lookup_url(code, key) + "&rated=1", status_code=303)
+
+
+def rating_handler(
+    operation: str, page_url: Callable[[str, str], str]
+) -> Callable[[Request], Awaitable[Response]]:
+    """The POST of a rating form: check its CSRF token, run `operation` (the rating mutation)
+    with `rating_of` the form, and go back to `page_url(code, key)` thanking."""
+
+    async def rate(request: Request) -> Response:
+        posted = await request.form()
+        if not csrf.valid(request, posted.get(csrf.FIELD)):
+            return forbidden(request)
+        variables = rating_of(posted)
+        try:
+            await run(request, operation, variables, write=True)
+        except OperationFailed as error:
+            return failed(request, error)
+        back = page_url(variables["code"], variables["key"])
+        return RedirectResponse(back + "&rated=1", status_code=303)
+
+    return rate
+
+
+rate = rating_handler("RateDossier", lookup_url)

@@ -9,7 +9,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import console, desk, desk_auth, iso_workspace, live, portal
+from eiso.web import (
+    console,
+    console_dashboard,
+    desk,
+    desk_auth,
+    feedback,
+    iso_workspace,
+    live,
+    portal,
+)
 from eiso.web.desk_auth import CONSOLE, ISO
 from eiso.web.pages import STATIC_PATH
 
@@ -31,6 +40,15 @@ def page_routes() -> list[Route]:
         Route(LOOKUP_PATH, portal.lookup, name="lookup"),
         Route("/lookup", portal.lookup, name="lookup_en"),
         Route(LOOKUP_PATH + "/danh-gia", portal.rate, methods=["POST"], name="rate"),
+        # Feedback and petitions (phản ánh, kiến nghị), no account.
+        Route(
+            "/tinh/{province}/phan-anh",
+            feedback.form,
+            methods=["GET", "POST"],
+            name="feedback_form",
+        ),
+        Route(feedback.FOLLOW_PATH, feedback.follow, name="feedback_follow"),
+        Route("/phan-anh/danh-gia", feedback.rate, methods=["POST"], name="feedback_rate"),
         # The officer's desk (signed in through eiso's OAuth server, web/desk_auth.py).
         Route(desk_auth.SIGN_IN, desk_auth.sign_in, name="desk_sign_in"),
         Route(desk_auth.CALLBACK, desk_auth.callback, name="desk_callback"),
@@ -57,6 +75,13 @@ def page_routes() -> list[Route]:
             console.switch,
             methods=["POST"],
             name="console_switch",
+        ),
+        # The province console's dashboard (signed in as the desk is).
+        Route(console_dashboard.DASHBOARD, console_dashboard.dashboard, name="console_dashboard"),
+        Route(
+            console_dashboard.DOSSIERS,
+            console_dashboard.dossiers,
+            name="console_dashboard_dossiers",
         ),
         # The agency's ISO workspace (its staff, the desk's sign-in).
         Route(ISO, iso_workspace.home, name="iso"),

@@ -42,6 +42,7 @@ DOC_KEEPERS = frozenset({Role.iso_secretary, Role.leader, Role.province_admin})
 NC_KEEPERS = frozenset({Role.iso_secretary, Role.leader, Role.auditor})
 AUDITORS = frozenset({Role.auditor, Role.iso_secretary})
 MODULES_ADMIN = "modules:admin"
+FEEDBACK_ANSWERERS = frozenset({Role.officer, Role.iso_secretary, Role.leader})
 
 RULES: dict[str, Rule] = {
     "version": PUBLIC,
@@ -151,6 +152,7 @@ RULES: dict[str, Rule] = {
     "reviewDocument": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "startConformityBuilding": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "announceConformity": Rule(roles=frozenset({Role.leader})),
+    "setConformityScope": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "holdManagementReview": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "addReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "completeReviewAction": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
@@ -158,6 +160,19 @@ RULES: dict[str, Rule] = {
     # Dossier events (no personal data): dossier staff of the agency, the province's and the
     # nation's administrators; which agency is checked against the tenant (check_tenant).
     "dossierEvents": Rule(roles=DOSSIER_STAFF | ADMINS, clients=True, client_scope="dossiers:read"),
+    # Citizens' feedback and petitions (core/feedback/rules.py MOVES says who makes each move;
+    # tests/test_feedback.py checks these agree): the citizen submits, follows and rates with
+    # no account (rate limited like the lookup); the agency's staff read and answer, the ISO
+    # secretary or leader assigns; a province's administrator reads its agencies' and sets the
+    # deadline (require_province_admin checks which province).
+    "submitFeedback": PUBLIC,
+    "publicFeedback": PUBLIC,
+    "rateFeedbackAnswer": PUBLIC,
+    "publishedFeedback": PUBLIC,
+    "feedbacks": Rule(roles=frozenset({*FEEDBACK_ANSWERERS, Role.province_admin})),
+    "assignFeedback": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "answerFeedback": Rule(roles=FEEDBACK_ANSWERERS),
+    "setFeedbackAnswerDays": Rule(roles=ADMINS),
     # Trusted GraphQL documents are national data: the nation's administrators keep them.
     "registerTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
     "removeTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),

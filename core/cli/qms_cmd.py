@@ -18,11 +18,13 @@ app = typer.Typer(help="The QMS improvement loop.", no_args_is_help=True)
 
 @app.command("sweep-overdue")
 def sweep_overdue() -> None:
-    """Raise a nonconformity for every open dossier past its appointment that has none yet
-    (idempotent: run it as often as you like). Prints {"checked": N, "raised": M}."""
-    from eiso.core.qms import dossier_ncs
+    """Raise a nonconformity for every open dossier past its appointment, and every citizen's
+    feedback answered late or unanswered past its deadline, that has none yet (idempotent: run
+    it as often as you like). Prints {"checked": N, "raised": M, "feedback": {...}}."""
+    from eiso.core.qms import dossier_ncs, feedback_ncs
 
-    async def work(session: AsyncSession, _resources: Resources) -> dict[str, int]:
-        return await dossier_ncs.sweep_overdue(session)
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, object]:
+        dossiers = await dossier_ncs.sweep_overdue(session)
+        return {**dossiers, "feedback": await feedback_ncs.sweep_overdue(session)}
 
     echo_json(run_as_nation(work))

@@ -34,5 +34,8 @@ def serve(
         reload=reload,
         log_config=None,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        # Whose X-Forwarded-For/-Proto to believe: uvicorn reads FORWARDED_ALLOW_IPS (addresses
+        # or networks, e.g. the proxy's subnet), else the loopback only. Behind a proxy on
+        # another address, unset, every citizen would share the proxy's rate limits.
+        forwarded_allow_ips=None,
     )

@@ -5,14 +5,19 @@ flags and the conformity announcement.
 
 Importing this package subscribes the QMS to what the dossier domain announces
 (core/dossiers/listeners.py): a transition or a refused move may raise a nonconformity
-(dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py). Every
+(dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py), an adoption
+outside the QMS scope or a merge of agencies requires re-announcing conformity
+(conformity.py). Every
 process that moves dossiers imports it: the app, the CLI, the tests.
 """
 
 from eiso.core.dossiers import listeners
-from eiso.core.qms import dossier_ncs, legal
+from eiso.core.qms import conformity, dossier_ncs, legal
+from eiso.tenants.reorganisation import on_agencies_merged
 
 listeners.on_transition(dossier_ncs.after_transition)
 listeners.on_refusal(dossier_ncs.after_refusal)
 listeners.on_catalogue_sync(legal.sync_from_procedures)
 listeners.on_adoption(legal.after_adoption)
+listeners.on_adoption(conformity.after_adoption)
+on_agencies_merged(conformity.after_merge)

@@ -77,6 +77,12 @@ def figures_dict(row: figures.Figures) -> dict[str, int | float | None]:
         "ratingMean": _round(row.rating_mean),
         "satisfied": row.satisfied,
         "satisfiedShare": _round(row.satisfied_share),
+        "feedbackReceived": row.feedback_received,
+        "feedbackAnswered": row.feedback_answered,
+        "feedbackOnTime": row.feedback_on_time,
+        "feedbackOverdue": row.feedback_overdue,
+        "feedbackRated": row.feedback_rated,
+        "feedbackSatisfied": row.feedback_satisfied,
     }
 
 

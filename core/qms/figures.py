@@ -50,6 +50,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError
+from eiso.core.feedback import counts as feedback_counts
 from eiso.core.workdays import VN_TZ
 from eiso.infra.tables import table_of
 from eiso.tenants.scope import TenantScope
@@ -275,14 +276,17 @@ class Filter:
     agency_id: int | None = None
     procedure_code: str | None = None
 
-    def where(self) -> list[ColumnElement[bool]]:
+    def where(
+        self, columns: ReadOnlyColumnCollection[str, Column[Any]] = T
+    ) -> list[ColumnElement[bool]]:
+        """The conditions on a table with these three columns (the dossiers' by default)."""
         conditions: list[ColumnElement[bool]] = []
         if self.province_id is not None:
-            conditions.append(T.province_id == self.province_id)
+            conditions.append(columns.province_id == self.province_id)
         if self.agency_id is not None:
-            conditions.append(T.agency_id == self.agency_id)
+            conditions.append(columns.agency_id == self.agency_id)
         if self.procedure_code is not None:
-            conditions.append(T.procedure_code == self.procedure_code)
+            conditions.append(columns.procedure_code == self.procedure_code)
         return conditions
 
 
@@ -304,6 +308,14 @@ class Figures:
     rating_count: int = 0
     rating_mean: float | None = None
     satisfied: int = 0
+    # Citizens' feedback and petitions (core/feedback/counts.py): answered in the period (on
+    # time, rated, rated satisfied), and open past their deadline at its end.
+    feedback_received: int = 0
+    feedback_answered: int = 0
+    feedback_on_time: int = 0
+    feedback_overdue: int = 0
+    feedback_rated: int = 0
+    feedback_satisfied: int = 0
 
     @property
     def late(self) -> int:
@@ -443,11 +455,28 @@ async def figures(
     for r in await session.execute(backlog_statement(keys, where, period)):
         got = row(r)
         got.backlog, got.backlog_late = r.backlog, int(r.backlog_late)
+    for r in await session.execute(_feedback_statement(scope, period, group, narrow)):
+        got = row(r)
+        got.feedback_received, got.feedback_answered = r.received, r.answered
+        got.feedback_on_time, got.feedback_overdue = r.on_time, r.overdue
+        got.feedback_rated, got.feedback_satisfied = r.rated, r.satisfied
     if not keys and not rows:
         rows[()] = Figures()
     return [
         rows[key] for key in sorted(rows, key=lambda k: tuple("" if v is None else v for v in k))
     ]
+
+
+def _feedback_statement(
+    scope: TenantScope, period: Period, group: Group, narrow: Filter
+) -> Statement:
+    """The feedback counts grouped like the dossiers (by procedure: the feedback about one)."""
+    columns = feedback_counts.F
+    where = [scope_filter(scope, columns), *narrow.where(columns)]
+    if group == Group.procedure:
+        where.append(columns.procedure_code.is_not(None))
+    names = [key.name for key in KEY_COLUMNS[Group(group)]]
+    return feedback_counts.statement(names, where, *period.bounds())
 
 
 def _float(value: SupportsFloat | None) -> float | None:

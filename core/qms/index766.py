@@ -20,6 +20,7 @@ from eiso.core.qms.figures import Figures
 
 SOURCE = "Quyết định 766/QĐ-TTg ngày 23/6/2022, Phụ lục (Bộ chỉ số); cách chấm trên Cổng DVCQG"
 SATISFIED_FOR_FULL_MARKS = 0.9  # ratings: full marks from 90 % satisfied
+FEEDBACK_ON_TIME_POINTS, FEEDBACK_RATING_POINTS = 8, 4  # of the portal's 12 (eiso's split)
 
 # The six groups in the portal's order, with their maximum points.
 GROUPS: dict[str, int] = {
@@ -92,6 +93,20 @@ def _ratings_scale(share: float) -> float:
     return min(1.0, share / SATISFIED_FOR_FULL_MARKS)
 
 
+def _feedback_on_time(row: Figures) -> Counts:
+    """Like progress: feedback still unanswered past its deadline counts as not on time."""
+    return (
+        "feedback_on_time",
+        row.feedback_on_time,
+        "feedback_due",
+        row.feedback_answered + row.feedback_overdue,
+    )
+
+
+def _feedback_ratings(row: Figures) -> Counts:
+    return "feedback_satisfied", row.feedback_satisfied, "feedback_rated", row.feedback_rated
+
+
 _NO_PUBLICATION = (
     "eiso không lưu ngày công bố, công khai thủ tục trên Cơ sở dữ liệu quốc gia về TTHC",
     "eiso does not record when procedures are published on the national procedure database",
@@ -151,14 +166,26 @@ CRITERIA: tuple[Criterion, ...] = (
         measure=_ratings,
         scale=_ratings_scale,
     ),
+    # The portal's 12 points for feedback and petitions, split by eiso (not verified, see
+    # core/qms/README.md): 8 for answering on time, 4 for citizens satisfied with the answers.
     Criterion(
         "satisfaction",
         "HL-2",
-        12,
-        "Tiếp nhận, xử lý phản ánh, kiến nghị của người dân, doanh nghiệp đúng hạn",
-        "Citizens' and businesses' feedback and petitions received and answered on time",
-        reason_vi="eiso chưa có chức năng tiếp nhận, xử lý phản ánh, kiến nghị",
-        reason_en="eiso does not yet take in and answer feedback and petitions",
+        FEEDBACK_ON_TIME_POINTS,
+        "8 × phản ánh, kiến nghị trả lời đúng hạn / (đã trả lời + chưa trả lời đã quá hạn)",
+        "8 × feedback and petitions answered on time / (answered + unanswered past the deadline)",
+        source=f"{SOURCE}; Nghị định 20/2008/NĐ-CP (phản ánh, kiến nghị)",
+        measure=_feedback_on_time,
+    ),
+    Criterion(
+        "satisfaction",
+        "HL-3",
+        FEEDBACK_RATING_POINTS,
+        "4 × min(1, tỷ lệ người dân hài lòng với câu trả lời (4–5 trên 5) / 90 %)",
+        "4 × min(1, share of satisfied ratings of the answers (4-5 of 5) / 90 %)",
+        source=f"{SOURCE}; Nghị định 20/2008/NĐ-CP (phản ánh, kiến nghị)",
+        measure=_feedback_ratings,
+        scale=_ratings_scale,
     ),
     Criterion(
         "digitisation",

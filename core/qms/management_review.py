@@ -3,7 +3,8 @@ compiled from the agency's own data, and whose decisions become tracked actions.
 
 Inputs (a snapshot stored with the record, so a later change of the data does not rewrite
 what the leadership looked at): the dossier figures of the period from core/qms/figures.py
-(received, finished, on time, late, backlog, handling times), citizens' ratings, internal audit
+(received, finished, on time, late, backlog, handling times), citizens' ratings, their
+feedback and petitions (received, answered on time, overdue, ratings of the answers), internal audit
 findings by kind, nonconformities (raised, open, closed; by source) and the risks at or above
 the threshold.
 """
@@ -102,6 +103,15 @@ async def dossier_figures(
             "ratings": got.rating_count,
             "mean_rating": got.rating_mean,
             "satisfied_share": got.satisfied_share,
+        },
+        # Citizens' feedback and petitions (core/feedback): 9.1.2 customer satisfaction.
+        "feedback_petitions": {
+            "received": got.feedback_received,
+            "answered": got.feedback_answered,
+            "answered_on_time": got.feedback_on_time,
+            "overdue": got.feedback_overdue,
+            "rated": got.feedback_rated,
+            "satisfied": got.feedback_satisfied,
         },
     }
 

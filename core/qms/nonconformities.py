@@ -32,6 +32,7 @@ class NcSource(str, enum.Enum):
     audit_finding = "audit_finding"
     complaint = "complaint"
     dossier = "dossier"  # raised by the dossier engine only (core/qms/dossier_ncs.py)
+    feedback = "feedback"  # a feedback answered late (core/qms/feedback_ncs.py)
 
 
 class NcStatus(str, enum.Enum):

@@ -48,6 +48,8 @@ LIST_LIMITS = {
     "removeTrustedDocuments.ids": 500,
     "createAuditPlan.auditors": 50,
     "createAuditPlan.checklist": 500,
+    "setConformityScope.procedures": 1000,  # core/qms/qms_scope.py MAX_PROCEDURES
+    "setConformityScope.activities": 50,  # MAX_ACTIVITIES
     "submitOnlineDossier.attachments": 50,  # settings.attachment_max_count is at most 50
 }
 

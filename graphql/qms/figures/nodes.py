@@ -207,6 +207,16 @@ class FigureRow:
     rating_mean: float | None
     satisfied: int
     satisfied_share: float | None
+    feedback_received: int = strawberry.field(
+        description="Citizens' feedback and petitions received in the period (core/feedback)."
+    )
+    feedback_answered: int = strawberry.field(description="Of them, answered in the period.")
+    feedback_on_time: int = strawberry.field(description="Answered by their deadline.")
+    feedback_overdue: int = strawberry.field(
+        description="Unanswered and past their deadline at the period's end."
+    )
+    feedback_rated: int = strawberry.field(description="Answers the citizens rated.")
+    feedback_satisfied: int = strawberry.field(description="Answers rated 4 or 5 of 5.")
     index766: list[IndexPoints] = strawberry.field(deprecation_reason=_INDEX766_DEPRECATED)
     index766_groups: list[Index766GroupScore] = strawberry.field(
         description="Decision 766/QĐ-TTg: the six groups and their criteria (core/qms/index766.py)."
@@ -264,6 +274,13 @@ class FigureRow:
             rating_mean=data["ratingMean"],
             satisfied=data["satisfied"],
             satisfied_share=data["satisfiedShare"],
+            # A yearly report stored before feedback existed has none of these: zero.
+            feedback_received=data.get("feedbackReceived", 0),
+            feedback_answered=data.get("feedbackAnswered", 0),
+            feedback_on_time=data.get("feedbackOnTime", 0),
+            feedback_overdue=data.get("feedbackOverdue", 0),
+            feedback_rated=data.get("feedbackRated", 0),
+            feedback_satisfied=data.get("feedbackSatisfied", 0),
             index766=_points(index),
             index766_groups=_groups(groups),
         )

@@ -24,16 +24,14 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewActionNode,
     ReviewFlagNode,
 )
-from eiso.graphql.qms.improvement.queries import review_nodes
+from eiso.graphql.qms.improvement.queries import conformity_node, review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
 from eiso.tenants.scope import TenantScope
 
-# A change of the caller's agency's announcement: (session, principal, province_id, agency_id).
-_ConformityChange = Callable[
-    [AsyncSession, Principal, int, int], Awaitable[conformity.ConformityAnnouncement]
-]
+# A change of the caller's agency's conformity: (session, principal, province_id, agency_id).
+_ConformityChange = Callable[[AsyncSession, Principal, int, int], Awaitable[object]]
 
 
 @guarded
@@ -98,8 +96,30 @@ class ImprovementMutation:
         )
 
     @strawberry.mutation(
+        description="Set the caller's agency's QMS scope: procedures it adopted "
+        "(UNKNOWN_PROCEDURE, PROCEDURE_NOT_ADOPTED, EMPTY_SCOPE) and other activities covered. "
+        "A change sends an announced agency to TO_BE_REANNOUNCED; the internal audit and "
+        "management review an announcement needs must come after it."
+    )
+    async def set_conformity_scope(
+        self,
+        info: strawberry.Info,
+        procedures: list[str],
+        activities: list[str] | None = None,
+    ) -> ConformityNode:
+        return await _conformity(
+            info,
+            lambda s, who, p, a: conformity.set_scope(
+                s, who, p, a, procedures=procedures, activities=activities or []
+            ),
+        )
+
+    @strawberry.mutation(
         description="The leader announces conformity with the announcing decision's number "
-        "(REVIEW_PENDING while a legal change awaits review)."
+        "and date (REVIEW_PENDING while a legal change awaits review; PREREQUISITES_UNMET "
+        "with `problems` listing each unmet prerequisite: SCOPE_NOT_SET, "
+        "DOCUMENTS_NOT_EFFECTIVE, INTERNAL_AUDIT_MISSING, MANAGEMENT_REVIEW_MISSING). The "
+        "announcement is notified to the province's DOST."
     )
     async def announce_conformity(
         self, info: strawberry.Info, decision_number: str, announced_on: dt.date
@@ -175,7 +195,7 @@ async def _conformity(info: strawberry.Info, change: _ConformityChange) -> Confo
 
     async def work(session: AsyncSession, who: Principal) -> ConformityNode:
         province_id, agency_id = agency_of(who)
-        row = await change(session, who, province_id, agency_id)
-        return ConformityNode.of(await conformity.agency_row(session, province_id, agency_id), row)
+        await change(session, who, province_id, agency_id)
+        return await conformity_node(session, province_id, agency_id)
 
     return await in_transaction(info, work)

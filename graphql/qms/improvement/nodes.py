@@ -19,6 +19,7 @@ from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.legal import FlagNotice, LegalBasisVersion
 from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
+from eiso.core.qms.qms_scope import ConformityScope
 from eiso.graphql.dossiers.nodes import RuleChangeNode
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.node import Node, node_of
@@ -125,6 +126,25 @@ class ReviewFlagNode(Node):
         )
 
 
+@strawberry.type(
+    description="The QMS scope (phạm vi áp dụng): the procedures and activities it covers."
+)
+class ConformityScopeNode:
+    procedures: list[str] = strawberry.field(description="Procedure codes, adopted by the agency.")
+    activities: list[str]
+    set_by: str
+    set_at: dt.datetime
+    changed_at: dt.datetime = strawberry.field(
+        description="The last change of what the QMS covers (set anew, a procedure adopted "
+        "outside it, a merge): the internal audit and management review must follow it."
+    )
+    change_reason: str
+
+    @classmethod
+    def of(cls, row: ConformityScope) -> ConformityScopeNode:
+        return node_of(cls, row)
+
+
 @strawberry.type
 class ConformityNode:
     agency_id: strawberry.ID
@@ -136,10 +156,27 @@ class ConformityNode:
     decision_number: str | None
     reannounce_since: dt.date | None
     reannounce_reason: str | None
+    announced_by: str | None
+    announced_scope: JSON | None = strawberry.field(
+        description="The scope the last announcement covers: {procedures, activities}."
+    )
+    dost_notified_at: dt.datetime | None = strawberry.field(
+        description="When the last announcement was notified to the province's DOST."
+    )
+    scope: ConformityScopeNode | None
 
     @classmethod
-    def of(cls, agency: Agency, row: ConformityAnnouncement | None) -> ConformityNode:
+    def of(
+        cls,
+        agency: Agency,
+        row: ConformityAnnouncement | None,
+        scope: ConformityScope | None = None,
+    ) -> ConformityNode:
         return cls(
+            announced_by=row.announced_by if row else None,
+            announced_scope=JSON(row.announced_scope) if row and row.announced_scope else None,
+            dost_notified_at=row.dost_notified_at if row else None,
+            scope=ConformityScopeNode.of(scope) if scope else None,
             agency_id=strawberry.ID(encode_id("Agency", agency.province_id, agency.id)),
             agency_code=agency.code,
             agency_name=agency.name,
@@ -189,8 +226,8 @@ class ManagementReviewNode(Node):
     chaired_by: str
     risk_threshold: int
     inputs: JSON = strawberry.field(
-        description="The compiled inputs (a snapshot): dossiers, feedback, "
-        "audit_findings, nonconformities, risks_above_threshold."
+        description="The compiled inputs (a snapshot): dossiers, feedback (ratings), "
+        "feedback_petitions, audit_findings, nonconformities, risks_above_threshold."
     )
     conclusions: str
     actions: list[ReviewActionNode]

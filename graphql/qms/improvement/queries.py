@@ -12,7 +12,7 @@ from sqlmodel import col
 
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.errors import DomainError
-from eiso.core.qms import conformity, legal
+from eiso.core.qms import conformity, legal, qms_scope
 from eiso.core.qms import management_review as reviews
 from eiso.graphql.qms.improvement.nodes import (
     ConformityNode,
@@ -45,6 +45,16 @@ async def _flag_nodes(
     """The flags with what their agency is told (batched for the page)."""
     found = await legal.notices(session, rows)
     return [ReviewFlagNode.of(row, notice) for row, notice in zip(rows, found, strict=True)]
+
+
+async def conformity_node(
+    session: AsyncSession, province_id: int, agency_id: int
+) -> ConformityNode:
+    """The agency's conformity: status, last announcement and scope."""
+    agency = await conformity.agency_row(session, province_id, agency_id)
+    row = await conformity.announcement(session, province_id, agency_id, create=False)
+    scope = await qms_scope.scope_of(session, province_id, agency_id)
+    return ConformityNode.of(agency, row, scope)
 
 
 @guarded
@@ -87,14 +97,14 @@ class ImprovementQuery:
             )
         return [LegalBasisVersionNode.of(row) for row in rows]
 
-    @strawberry.field(description="The caller's agency's conformity announcement.")
+    @strawberry.field(
+        description="The caller's agency's conformity announcement, with its QMS scope."
+    )
     async def conformity(self, info: strawberry.Info) -> ConformityNode | None:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
         async with info.context.resources.session(principal.tenant) as session:
-            agency = await conformity.agency_row(session, province_id, agency_id)
-            row = await conformity.announcement(session, province_id, agency_id, create=False)
-            return ConformityNode.of(agency, row)
+            return await conformity_node(session, province_id, agency_id)
 
     @strawberry.field(
         description="The province's progress: how many agencies are at each conformity status, "
@@ -116,7 +126,8 @@ class ImprovementQuery:
                 )
             require_province_admin(principal, province_id)
             rows = await conformity.province_progress(session, province_id)
-        nodes = [ConformityNode.of(agency, row) for agency, row in rows]
+            scopes = await qms_scope.scopes_of_province(session, province_id)
+        nodes = [ConformityNode.of(agency, row, scopes.get(agency.id)) for agency, row in rows]
         counts = [
             ConformityStatusCount(
                 status=IsoStatusEnum(s.value),

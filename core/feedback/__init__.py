@@ -1,0 +1,1 @@
+"""Citizens' feedback and petitions (phản ánh, kiến nghị) on procedures and services."""

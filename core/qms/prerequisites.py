@@ -1,0 +1,198 @@
+"""What must be true before an agency announces (or re-announces) conformity: the QMS is built
+and applied, then checked. Decision 19/2014/QĐ-TTg Art. 4 and Circular 26/2014/TT-BKHCN
+(docs/qms.md, "Conformity announcement", cites each; core/qms/README.md lists what is not
+verified):
+
+- SCOPE_NOT_SET: a QMS scope with at least one procedure;
+- DOCUMENTS_NOT_EFFECTIVE: an effective quality policy, quality objectives and at least one
+  QMS procedure document;
+- INTERNAL_AUDIT_MISSING: an internal audit (a plan with at least one finding recorded) dated
+  between the last scope change and the announcement;
+- MANAGEMENT_REVIEW_MISSING: a management review held between the last scope change and the
+  announcement.
+
+"After the scope change" is checked on the dates the records carry and on when they were
+entered, so a record entered before the change cannot be back-dated into counting.
+Every unmet prerequisite is reported, not only the first (`unmet`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import ColumnElement, exists, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
+from sqlmodel import col, select
+
+from eiso.core.qms.audits import AuditFinding, AuditPlan
+from eiso.core.qms.documents import Document, DocumentKind, DocumentVersion, VersionStatus
+from eiso.core.qms.management_review import ManagementReview
+from eiso.core.qms.qms_scope import ConformityScope
+from eiso.core.workdays import VN_TZ
+from eiso.infra.clock import aware
+
+# The documents a QMS cannot run without (ISO 9001 5.2 policy, 6.2 objectives, and the
+# procedures of 4.4/7.5): an effective version of each kind.
+REQUIRED_KINDS = (DocumentKind.policy, DocumentKind.objectives, DocumentKind.procedure)
+KIND_VI = {
+    DocumentKind.policy: "chính sách chất lượng",
+    DocumentKind.objectives: "mục tiêu chất lượng",
+    DocumentKind.procedure: "quy trình",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One unmet prerequisite: a stable code and the messages (GraphQL `problems[]`)."""
+
+    code: str
+    message: str
+    message_vi: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+async def unmet(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    scope: ConformityScope | None,
+    announced_on: dt.date,
+) -> list[Problem]:
+    """Every prerequisite the agency does not meet for an announcement dated `announced_on`."""
+    problems: list[Problem] = []
+    if scope is None or not scope.procedures:
+        problems.append(
+            Problem(
+                "SCOPE_NOT_SET",
+                "the QMS scope (procedures covered) is not set",
+                "chưa xác định phạm vi áp dụng hệ thống quản lý chất lượng (các thủ tục)",
+            )
+        )
+    missing = await _kinds_without_effective(session, province_id, agency_id)
+    if missing:
+        problems.append(
+            Problem(
+                "DOCUMENTS_NOT_EFFECTIVE",
+                "no effective " + ", ".join(kind.value for kind in missing) + " document",
+                "chưa có tài liệu có hiệu lực: " + ", ".join(KIND_VI[kind] for kind in missing),
+            )
+        )
+    since = aware(scope.changed_at) if scope else None
+    if not await _audited(session, province_id, agency_id, since, announced_on):
+        problems.append(
+            Problem(
+                "INTERNAL_AUDIT_MISSING",
+                "no internal audit with findings after the last scope change",
+                "chưa đánh giá nội bộ (có kết quả) sau lần thay đổi phạm vi gần nhất",
+            )
+        )
+    if not await _reviewed(session, province_id, agency_id, since, announced_on):
+        problems.append(
+            Problem(
+                "MANAGEMENT_REVIEW_MISSING",
+                "no management review after the last scope change",
+                "chưa xem xét của lãnh đạo sau lần thay đổi phạm vi gần nhất",
+            )
+        )
+    return problems
+
+
+async def _kinds_without_effective(
+    session: AsyncSession, province_id: int, agency_id: int
+) -> list[DocumentKind]:
+    found = set(
+        (
+            await session.execute(
+                select(col(Document.kind))
+                .join(
+                    DocumentVersion,
+                    (col(DocumentVersion.province_id) == col(Document.province_id))
+                    & (col(DocumentVersion.document_id) == col(Document.id)),
+                )
+                .where(
+                    col(Document.province_id) == province_id,
+                    col(Document.agency_id) == agency_id,
+                    col(Document.is_model).is_(False),
+                    col(DocumentVersion.status) == VersionStatus.effective.value,
+                )
+                .distinct()
+            )
+        ).scalars()
+    )
+    return [kind for kind in REQUIRED_KINDS if kind.value not in found]
+
+
+def _day(moment: dt.datetime | None) -> dt.date:
+    return aware(moment).astimezone(VN_TZ).date() if moment else dt.date.min
+
+
+async def _any_between(
+    session: AsyncSession,
+    model: type[AuditPlan] | type[ManagementReview],
+    day: Mapped[dt.date],
+    keys: tuple[int, int],
+    window: tuple[dt.datetime | None, dt.date],
+    *more: ColumnElement[bool],
+) -> bool:
+    """Whether the agency (`keys`) has a `model` row whose `day` falls between the scope change
+    and the announcement (`window`) and that meets `more`."""
+    since, until = window
+    query = (
+        select(func.count())
+        .select_from(model)
+        .where(
+            col(model.province_id) == keys[0],
+            col(model.agency_id) == keys[1],
+            day >= _day(since),
+            day <= until,
+            *more,
+        )
+    )
+    return (await session.execute(query)).scalar_one() > 0
+
+
+async def _audited(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    since: dt.datetime | None,
+    until: dt.date,
+) -> bool:
+    """An audit plan in the window with a finding entered after the scope change."""
+    findings = select(AuditFinding.id).where(
+        col(AuditFinding.province_id) == col(AuditPlan.province_id),
+        col(AuditFinding.plan_id) == col(AuditPlan.id),
+    )
+    if since is not None:
+        findings = findings.where(col(AuditFinding.recorded_at) >= since)
+    return await _any_between(
+        session,
+        AuditPlan,
+        col(AuditPlan.date),
+        (province_id, agency_id),
+        (since, until),
+        exists(findings),
+    )
+
+
+async def _reviewed(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    since: dt.datetime | None,
+    until: dt.date,
+) -> bool:
+    """A management review held in the window, entered after the scope change."""
+    entered = () if since is None else (col(ManagementReview.created_at) >= since,)
+    return await _any_between(
+        session,
+        ManagementReview,
+        col(ManagementReview.held_on),
+        (province_id, agency_id),
+        (since, until),
+        *entered,
+    )

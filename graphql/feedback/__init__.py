@@ -1,0 +1,1 @@
+"""GraphQL of citizens' feedback and petitions (core/feedback)."""

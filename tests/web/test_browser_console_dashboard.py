@@ -1,0 +1,63 @@
+"""The province console's dashboard in Chromium (as tests/web/test_browser.py drives it): a
+province administrator signs in through eiso's OAuth server and lands on the dashboard, whose
+charts draw, whose pages axe-core passes and which fits a 360 px phone; a number opens the
+dossiers behind it, as many as it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.web.test_browser import SHOTS, VIEWPORTS, visit
+
+pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+async def test_province_admin_reads_the_dashboard(browser, desk_site, places, resources, viewport):
+    import httpx
+
+    from tests.auth_helpers import PASSWORD, make_user
+    from tests.web.support import keys_of, returned, submit
+
+    a, _ = places
+    async with httpx.AsyncClient(base_url=desk_site) as citizen:
+        code = keys_of((await submit(citizen, a)).text)[0]
+    await returned(resources, a, code)
+    admin = await make_user(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    v = await visit(browser, VIEWPORTS[viewport])
+    page = v.page
+    await page.goto(desk_site + "/quan-tri/bang-dieu-khien")
+    await page.get_by_label("Tên đăng nhập").fill(admin.username)
+    await page.get_by_label("Mật khẩu").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+    await page.get_by_role(
+        "heading", level=1, name=f"Bảng điều khiển · {a.province_name}"
+    ).wait_for()
+    await v.check("dashboard")
+    # The five charts are drawn (inline SVG with a size), each named for screen readers.
+    charts = page.locator("figure.chart svg[role=img]")
+    assert await charts.count() == 5
+    box = await charts.first.bounding_box()
+    assert box and box["width"] > 200 and box["height"] > 100
+    if SHOTS:
+        size = "phone" if viewport == "phone" else "desktop"
+        path = Path(SHOTS) / f"console-dashboard-{size}.jpg"
+        await page.screenshot(path=str(path), type="jpeg", quality=45)
+    # The tables behind the charts open for whoever wants the numbers.
+    await page.get_by_text("Số liệu của các biểu đồ này").click()
+    await page.locator("#trend-table").wait_for()
+    await v.check("dashboard tables")
+    received = (await page.locator('#totals [data-figure="received"]').inner_text()).strip()
+    assert received not in ("", "0", "—")
+    await page.locator('#totals [data-figure="received"] a').click()
+    await page.get_by_role("heading", level=1, name="Hồ sơ tạo nên một con số").wait_for()
+    assert (await page.locator("#dossier-total").inner_text()).strip() == received
+    assert await page.get_by_role("cell", name=code).count() == 1
+    await v.check("dashboard dossiers")
+    assert v.violations == {}, v.violations
+    assert v.blocked == [] and v.errors == []

@@ -1,0 +1,281 @@
+"""The province console's dashboard over plain HTTP: who may see it (a province's and the
+nation's administrators; another province is a 404, an officer is refused), its numbers equal
+to the `figures` query for the same period (read from the page's table cells), its charts as
+inline SVG with nothing loaded from elsewhere, and the dossiers behind a number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html as html_lib
+import json
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+
+from eiso.core.global_ids import encode_id
+from eiso.core.workdays import VN_TZ
+from eiso.web import console_dashboard, desk_auth, i18n
+from tests.auth_helpers import make_user
+from tests.web.support import keys_of, returned, submit
+from tests.web.test_desk import _session_of, sign_in
+
+DASHBOARD = console_dashboard.DASHBOARD
+FIELDS = """received finished onTime late backlog backlogLate onTimeRate meanDays p90Days
+  satisfied ratingCount satisfiedShare agencyId
+  index766Groups { group points measuredMaxPoints maxPoints }"""
+FIGURES = f"""query($p: PeriodInput!, $province: ID!, $agency: ID) {{
+  total: figures(period: $p, groupBy: PROVINCE, provinceId: $province, agencyId: $agency) {{
+    {FIELDS} }}
+  agencies: figures(period: $p, groupBy: AGENCY, provinceId: $province, agencyId: $agency) {{
+    {FIELDS} }}
+  me {{ provinces {{ id code }} }}
+}}"""
+RATES = ("onTimeRate", "satisfiedShare")
+
+
+async def _admin(resources, role: str, **where: Any) -> str:
+    return (await make_user(resources, role, **where)).username
+
+
+async def _token(http: httpx.AsyncClient, app) -> str:
+    resources = app.state.resources
+    key = desk_auth._key(resources, _session_of(http)["desk_sid"])
+    return str(json.loads(await resources.redis.get(key))["access_token"])
+
+
+async def _graphql(http: httpx.AsyncClient, token: str, query: str, variables: dict) -> dict:
+    got = await http.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    body = got.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+def _shown(value: Any, name: str) -> str:
+    """How the page (in English) writes a number of the query."""
+    if value is None:
+        return "—"
+    if name in RATES:
+        return f"{i18n.number(round(value * 100, 1), 'en')} %"
+    return i18n.number(value, "en")
+
+
+def _cells(fragment: str) -> dict[str, str]:
+    """data-figure → the cell's text, tags stripped."""
+    found = re.findall(r'data-figure="(\w+)">(.*?)</(?:td|strong)>', fragment, re.S)
+    return {name: html_lib.unescape(re.sub(r"<[^>]+>", "", text)).strip() for name, text in found}
+
+
+def _row(page: str, attribute: str, value: str) -> dict[str, str]:
+    found = re.search(rf'<tr {attribute}="{re.escape(value)}">(.*?)</tr>', page, re.S)
+    assert found, f"no row {attribute}={value}"
+    return _cells(found.group(1))
+
+
+def _month() -> str:
+    return dt.datetime.now(VN_TZ).date().strftime("%Y-%m")
+
+
+async def _dossiers(http: httpx.AsyncClient, resources, where) -> None:
+    """One dossier returned and one still new at `where` this month."""
+    code, _ = keys_of((await submit(http, where)).text)
+    await returned(resources, where, code)
+    await submit(http, where)
+
+
+async def test_signed_out_visitor_is_sent_to_sign_in(desk_web):
+    got = await desk_web.get(DASHBOARD + "?ky=2026")
+    assert got.status_code == 303
+    assert got.headers["location"].startswith(desk_auth.SIGN_IN + "?next=%2Fquan-tri")
+
+
+async def test_numbers_equal_the_figures_query(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, _ = places
+    await _dossiers(desk_web, resources, a)
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    await sign_in(desk_web, admin, DASHBOARD)
+    page = (await desk_web.get(DASHBOARD, params={"lang": "en"})).text
+    token = await _token(desk_web, desk_app)
+    year, month = (int(x) for x in _month().split("-"))
+    data = await _graphql(
+        desk_web,
+        token,
+        FIGURES,
+        {"p": {"year": year, "month": month}, "province": _province_id(a)},
+    )
+    assert [p["code"] for p in data["me"]["provinces"]] == [a.province_code]
+    total = data["total"][0]
+    assert total["received"] >= 1 and total["finished"] >= 1
+    tiles = _cells(re.search(r'id="totals">(.*?)</ul>', page, re.S).group(1))
+    for name in ("received", "finished", "onTime", "late", "backlog", "backlogLate"):
+        assert tiles[name] == _shown(total[name], name), name
+    for name in ("onTimeRate", "meanDays", "p90Days", "satisfied"):
+        assert tiles[name] == _shown(total[name], name), name
+    # Per agency: every row of the query, each cell its number.
+    assert data["agencies"]
+    for row in data["agencies"]:
+        cells = _row(page, "data-agency", row["agencyId"])
+        for name, shown in cells.items():
+            assert shown == _shown(row[name], name), (row["agencyId"], name)
+    # The six groups of Decision 766.
+    for group in total["index766Groups"]:
+        cells = _row(page, "data-group", group["group"])
+        for name, shown in cells.items():
+            assert shown == _shown(group[name], name), (group["group"], name)
+    # The trend's last month is this month: the same numbers.
+    cells = _row(page, "data-period", _month())
+    for name, shown in cells.items():
+        assert shown == _shown(total[name], name), ("trend", name)
+    # A year too, narrowed to one agency.
+    agency = data["agencies"][0]["agencyId"]
+    page = (
+        await desk_web.get(DASHBOARD, params={"lang": "en", "ky": str(year), "co-quan": agency})
+    ).text
+    narrowed = await _graphql(
+        desk_web,
+        token,
+        FIGURES,
+        {"p": {"year": year}, "province": _province_id(a), "agency": agency},
+    )
+    tiles = _cells(re.search(r'id="totals">(.*?)</ul>', page, re.S).group(1))
+    assert tiles["received"] == _shown(narrowed["total"][0]["received"], "received")
+
+
+def _province_id(where) -> str:
+    return encode_id("Province", where.agency.province_id, where.agency.province_id)
+
+
+async def test_charts_are_inline_svg_with_nothing_from_elsewhere(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, _ = places
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    page = await sign_in(desk_web, admin, DASHBOARD)
+    assert page.count("<svg ") == 5
+    assert page.count('role="img" aria-label=') == 5
+    assert "<script" not in page
+    assert not re.search(r"""(?:src|href|action|xlink:href)\s*=\s*["']?(?:https?:)?//""", page)
+    assert not re.search(r"""url\(\s*["']?(?:https?:)?//|@import""", page)
+    # Each chart has its table.
+    for table in ("trend-table", "ranking-table", "index766-table", "conformity-table"):
+        assert f'id="{table}"' in page
+
+
+async def test_dossiers_behind_a_number(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, _ = places
+    await _dossiers(desk_web, resources, a)
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    page = await sign_in(desk_web, admin, DASHBOARD)
+    link = re.search(r'href="(/quan-tri/bang-dieu-khien/ho-so\?[^"]*chi-so=RECEIVED)"', page)
+    assert link
+    received = re.search(r'data-figure="received"><a [^>]+>([^<]+)<', page)
+    listed = await desk_web.get(html_lib.unescape(link.group(1)))
+    assert listed.status_code == 200, listed.text
+    total = re.search(r'id="dossier-total">([^<]+)<', listed.text)
+    assert received and total and total.group(1) == received.group(1)
+    assert listed.text.count("<tr>") >= 2  # the header and a dossier
+    bad = await desk_web.get(DASHBOARD + "/ho-so", params={"chi-so": "DROP", "ky": "2026"})
+    assert bad.status_code == 422
+
+
+async def test_another_province_is_not_found(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, b = places
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    await sign_in(desk_web, admin, DASHBOARD)
+    other = await desk_web.get(DASHBOARD, params={"tinh": b.province_code})
+    assert other.status_code == 404
+    behind = await desk_web.get(
+        DASHBOARD + "/ho-so", params={"tinh": b.province_code, "chi-so": "RECEIVED"}
+    )
+    assert behind.status_code == 404
+    # Another province's agency, named in this province's page: NOT_FOUND from `figures`.
+    agency_b = encode_id("Agency", b.agency.province_id, b.agency.id)
+    for path in (DASHBOARD, DASHBOARD + "/ho-so"):
+        got = await desk_web.get(path, params={"co-quan": agency_b, "chi-so": "RECEIVED"})
+        assert got.status_code == 404, path
+        assert b.agency.name not in got.text
+
+
+@pytest.mark.parametrize("role", ["officer", "leader"])
+async def test_agency_staff_are_refused(desk_web, desk_app, places, role):
+    a, _ = places
+    user = await _admin(desk_app.state.resources, role, agency=a.agency)
+    page = await sign_in(desk_web, user, DASHBOARD, 403)
+    assert "quản trị viên" in page
+
+
+async def test_national_admin_chooses_the_province(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, b = places
+    admin = await _admin(resources, "national_admin")
+    page = await sign_in(desk_web, admin, DASHBOARD)
+    assert f"?tinh={a.province_code}" in page and f"?tinh={b.province_code}" in page
+    for where in (a, b):
+        got = await desk_web.get(DASHBOARD, params={"tinh": where.province_code})
+        assert got.status_code == 200 and where.province_name in got.text
+    missing = await desk_web.get(DASHBOARD, params={"tinh": "NOPE"})
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("raw", ["2026-13", "abcd", "26", "2026-1"])
+async def test_a_bad_period_is_refused(desk_web, desk_app, places, raw):
+    a, _ = places
+    admin = await _admin(
+        desk_app.state.resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    await sign_in(desk_web, admin, DASHBOARD)
+    got = await desk_web.get(DASHBOARD, params={"ky": raw})
+    assert got.status_code == 422
+
+
+def test_the_twelve_months_end_with_the_period():
+    period = console_dashboard.Period(2026, 2)
+    months = [m.key for m in period.months()]
+    assert months[0] == "2025-03" and months[-1] == "2026-02" and len(months) == 12
+    assert [m.key for m in console_dashboard.Period(2025).months()][::11] == ["2025-01", "2025-12"]
+    assert console_dashboard.Period(2026, 1).shifted(-1).key == "2025-12"
+    assert console_dashboard.Period(2026).shifted(1).key == "2027"
+    today = dt.date(2026, 12, 6)
+    assert console_dashboard.Period.parse(None, today) == console_dashboard.Period(2026, 12)
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_numbers_are_written_as_babel_writes_them(language):
+    import random
+
+    write = console_dashboard.Numbers(language)
+    rng = random.Random(21)
+    values = [0, 1, -3, 1234567, 0.0, 2.5, 3.125, 3.135, 0.0005, 0.0015, 12345.6789, 99.95, 1e-7]
+    values += [round(rng.uniform(0, 100000), rng.randint(0, 5)) for _ in range(2000)]
+    values += [rng.randint(0, 10**7) for _ in range(500)]
+    assert [v for v in values if write.plain(v) != i18n.number(v, language)] == []
+    assert write(None) == "—"
+    assert write(0.83333, "onTimeRate") == f"{i18n.number(83.3, language)} %"
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes"),
+    [
+        ("/quan-tri/bang-dieu-khien?ky=2026", "/quan-tri/bang-dieu-khien?ky=2026"),
+        ("https://evil.example/quan-tri", "/ban-lam-viec"),
+        ("//evil.example/quan-tri", "/ban-lam-viec"),
+    ],
+)
+def test_after_sign_in_a_console_path_too(asked, goes):
+    assert desk_auth._safe_next(asked) == goes

@@ -1,0 +1,500 @@
+"""The province console's dashboard (/quan-tri/bang-dieu-khien): a province's figures for a
+month or a year, per agency and over the twelve months up to the period's end, a ranking of
+its agencies, the six groups of Decision 766 and the conformity of its agencies.
+
+Every number is the `figures` query's own (web/operations/ConsoleDashboard.graphql, run with
+the signed-in administrator's token, web/run.py): the page computes none, it only arranges
+them. Each links to the dossiers behind it (`figureDossiers`, the list page here). Charts are
+SVG drawn on the server by pygal (web/charts.py), each with the table it is drawn from.
+
+Province administrators see their own province (another province is a 404, as `figures`
+answers NOT_FOUND); national administrators choose the province; everyone else is refused.
+Sign-in is the desk's (web/desk_auth.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
+from starlette.requests import Request
+from starlette.responses import Response
+
+from eiso.core.workdays import VN_TZ
+from eiso.web import console_dashboard_charts as charts
+from eiso.web import i18n
+from eiso.web.desk import label
+from eiso.web.desk_auth import signed_in
+from eiso.web.pages import render
+from eiso.web.portal import failed
+from eiso.web.run import OperationFailed, run
+
+CONSOLE = "/quan-tri"
+DASHBOARD = CONSOLE + "/bang-dieu-khien"
+DOSSIERS = DASHBOARD + "/ho-so"
+ADMINS = frozenset({"PROVINCE_ADMIN", "NATIONAL_ADMIN"})
+MONTHS = 12
+# The numbers a link may ask the dossiers of (FigureMetric).
+METRICS = (
+    "RECEIVED",
+    "FINISHED",
+    "ON_TIME",
+    "FINISHED_LATE",
+    "BACKLOG",
+    "BACKLOG_LATE",
+    "LATE",
+    "RATED",
+    "SATISFIED",
+)
+METRIC_TEXTS = {
+    "RECEIVED": ("Tiếp nhận", "Received"),
+    "FINISHED": ("Đã giải quyết", "Finished"),
+    "ON_TIME": ("Giải quyết đúng hạn", "Finished on time"),
+    "FINISHED_LATE": ("Giải quyết trễ hạn", "Finished late"),
+    "BACKLOG": ("Tồn cuối kỳ", "Backlog at the end"),
+    "BACKLOG_LATE": ("Tồn quá hạn", "Overdue backlog"),
+    "LATE": ("Trễ hạn", "Late"),
+    "RATED": ("Được đánh giá", "Rated"),
+    "SATISFIED": ("Hài lòng", "Satisfied"),
+}
+# A group `figures` answers no row for (no dossier at all): its counts are nought.
+EMPTY: dict[str, Any] = {
+    "received": 0,
+    "receivedOnline": 0,
+    "finished": 0,
+    "onTime": 0,
+    "late": 0,
+    "finishedLate": 0,
+    "backlog": 0,
+    "backlogLate": 0,
+    "onTimeRate": None,
+    "meanDays": None,
+    "p90Days": None,
+    "ratingCount": 0,
+    "ratingMean": None,
+    "satisfied": 0,
+    "satisfiedShare": None,
+    "index766Groups": [],
+}
+ISO_STATUSES = ("ANNOUNCED", "BUILDING", "TO_BE_REANNOUNCED", "NOT_STARTED")
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Period:
+    """The page's period: a month (`2026-11`) or a year (`2026`)."""
+
+    year: int
+    month: int | None = None
+
+    @classmethod
+    def parse(cls, raw: str | None, today: dt.date) -> Period | None:
+        """The period of `?ky=`; the current month when absent; None when it is no period."""
+        if not raw:
+            return cls(today.year, today.month)
+        found = _PERIOD.match(raw)
+        if not found:
+            return None
+        year, month = int(found.group(1)), found.group(2)
+        if not 1900 <= year <= 9999 or (month is not None and not 1 <= int(month) <= 12):
+            return None
+        return cls(year, int(month) if month else None)
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}" if self.month is None else f"{self.year}-{self.month:02d}"
+
+    def variables(self) -> dict[str, int]:
+        return {"year": self.year} | ({"month": self.month} if self.month else {})
+
+    def months(self) -> list[Period]:
+        """The twelve months up to the period's last one (a year: its own twelve)."""
+        last = (self.year * 12) + (self.month or 12) - 1
+        return [Period(m // 12, m % 12 + 1) for m in range(last - MONTHS + 1, last + 1)]
+
+    def shifted(self, step: int) -> Period:
+        if self.month is None:
+            return Period(self.year + step)
+        index = self.year * 12 + self.month - 1 + step
+        return Period(index // 12, index % 12 + 1)
+
+
+def _refused() -> OperationFailed:
+    return OperationFailed(
+        "FORBIDDEN",
+        "the dashboard is for the province's and the nation's administrators",
+        "bảng điều khiển dành cho quản trị viên của tỉnh và quản trị viên quốc gia",
+    )
+
+
+def _not_found() -> OperationFailed:
+    return OperationFailed("NOT_FOUND", "province not found", "không tìm thấy tỉnh")
+
+
+def _bad_period() -> OperationFailed:
+    return OperationFailed(
+        "BAD_PERIOD",
+        "period: a year (2026) or a month (2026-11)",
+        "kỳ báo cáo: một năm (2026) hoặc một tháng (2026-11)",
+        field="ky",
+    )
+
+
+async def _province(request: Request, token: str) -> dict[str, Any]:
+    """The province the page is about: a province administrator's own (another one asked is
+    NOT_FOUND), or the one a national administrator names (`?tinh=`). Raises OperationFailed;
+    an empty dict: a national administrator who has not chosen yet."""
+    code = request.query_params.get("tinh", "")[:32]
+    variables = {"provinceCode": code, "named": bool(code)}
+    data = await run(request, "ConsoleDashboardMe", variables, token=token)
+    roles = set(data["me"]["roles"])
+    if not roles & ADMINS:
+        raise _refused()
+    own = data["me"]["provinces"]
+    if "NATIONAL_ADMIN" in roles:
+        if not code:
+            return {}
+        if data.get("province") is None:
+            raise _not_found()
+        return dict(data["province"])
+    chosen = next((p for p in own if p["code"] == code), None) if code else (own or [None])[0]
+    if chosen is None:
+        raise _not_found()
+    return dict(chosen)
+
+
+def _agency_id(request: Request) -> str | None:
+    raw = request.query_params.get("co-quan", "")
+    return raw[:200] or None
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(VN_TZ).date()
+
+
+async def dashboard(request: Request) -> Response:
+    token = await signed_in(request)
+    if isinstance(token, Response):
+        return token
+    period = Period.parse(request.query_params.get("ky"), _today())
+    try:
+        if period is None:
+            raise _bad_period()
+        province = await _province(request, token)
+        if not province:
+            return await _choose_province(request)
+        agency_id = _agency_id(request)
+        variables = dashboard_variables(province, period, agency_id)
+        data = await run(request, "ConsoleDashboard", variables, token=token)
+    except OperationFailed as error:
+        return failed(request, error)
+    language = i18n.language_of(request)
+    page = build_page(data, province, period, agency_id, language)
+    return render(request, "console_dashboard.html", page)
+
+
+def dashboard_variables(
+    province: dict[str, Any], period: Period, agency_id: str | None
+) -> dict[str, Any]:
+    """The variables of ConsoleDashboard (the benchmark runs the operation with these too)."""
+    variables: dict[str, Any] = {
+        "provinceId": province["id"],
+        "provinceCode": province["code"],
+        "agencyId": agency_id,
+        "period": period.variables(),
+    }
+    for index, month in enumerate(period.months(), start=1):
+        variables[f"m{index:02d}"] = month.variables()
+    return variables
+
+
+async def _choose_province(request: Request) -> Response:
+    """A national administrator's first step: which province."""
+    try:
+        data = await run(request, "Provinces")
+    except OperationFailed as error:
+        return failed(request, error)
+    provinces = [e["node"] for e in data["provinces"]["edges"]]
+    return render(
+        request, "console_dashboard_provinces.html", {"provinces": provinces, "base": DASHBOARD}
+    )
+
+
+def _metric_label(metric: str, language: str) -> str:
+    return charts.text(metric, language, METRIC_TEXTS)
+
+
+def _status_label(status: str, language: str) -> str:
+    return charts.text(status, language, charts.STATUS_TEXTS)
+
+
+def _group_label(group: str, language: str) -> str:
+    return charts.text(group, language, charts.GROUP_TEXTS)
+
+
+def _link(base: str, **query: str | None) -> str:
+    kept = {k: v for k, v in query.items() if v}
+    return base + ("?" + urlencode(kept) if kept else "")
+
+
+# The figures each table shows, and the metric whose dossiers each links to (the mean and p90
+# are computed from the finished dossiers; a rate links nowhere: its two numbers do).
+LINKED = {
+    "received": "RECEIVED",
+    "finished": "FINISHED",
+    "onTime": "ON_TIME",
+    "late": "LATE",
+    "backlog": "BACKLOG",
+    "backlogLate": "BACKLOG_LATE",
+    "meanDays": "FINISHED",
+    "p90Days": "FINISHED",
+    "satisfied": "SATISFIED",
+    "ratingCount": "RATED",
+}
+_THOUSANDTH = Decimal("0.001")
+RATES = frozenset({"onTimeRate", "satisfiedShare"})
+TILES = (
+    "received",
+    "finished",
+    "onTime",
+    "late",
+    "backlog",
+    "backlogLate",
+    "onTimeRate",
+    "meanDays",
+    "p90Days",
+    "satisfied",
+    "ratingCount",
+)
+AGENCY_COLUMNS = TILES
+TREND_COLUMNS = (
+    "received",
+    "onTime",
+    "late",
+    "backlogLate",
+    "onTimeRate",
+    "meanDays",
+    "p90Days",
+    "satisfiedShare",
+)
+RANKING_COLUMNS = ("onTimeRate", "received")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """A number as the page shows it, and the dossiers behind it."""
+
+    name: str
+    text: str
+    href: str | None
+
+    def __html__(self) -> str:
+        if self.href is None:
+            return str(escape(self.text))
+        return f'<a href="{escape(self.href)}">{escape(self.text)}</a>'
+
+
+def row_html(row: list[Cell]) -> Markup:
+    """A table row's cells (thousands on a province's page: made here, not by a macro)."""
+    return Markup("".join(f'<td data-figure="{c.name}">{c.__html__()}</td>' for c in row))
+
+
+class Numbers:
+    """The page's numbers in its language: whole numbers with the locale's group separator
+    (what `i18n.number` writes, without Babel's cost for each of thousands of cells), others
+    through `i18n.number`, rates as per cent with one decimal, none as a dash."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        sample = i18n.number(Decimal("1000.5"), language)  # "1.000,5" in Vietnamese
+        self.group, self.decimal = sample[1], sample[-2]
+
+    def __call__(self, value: Any, name: str = "") -> str:
+        if value is None:
+            return "—"
+        if name in RATES:
+            return f"{self.plain(round(value * 100, 1))} %"
+        return self.plain(value)
+
+    def plain(self, value: Any) -> str:
+        """As Babel's default pattern (#,##0.###) writes it: at most three decimals, rounded
+        half to even, no trailing zeros."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return i18n.number(value, self.language)
+        exact = Decimal(str(value)).quantize(_THOUSANDTH, ROUND_HALF_EVEN)
+        whole, _, fraction = f"{exact:,f}".partition(".")
+        fraction = fraction.rstrip("0")
+        whole = whole.replace(",", self.group)
+        return f"{whole}{self.decimal}{fraction}" if fraction else whole
+
+
+class Links:
+    """The page's links, their common part made once per agency and period (a province's
+    tables hold thousands)."""
+
+    def __init__(self, province_code: str, period: Period) -> None:
+        self.province_code, self.period = province_code, period
+        self._dossiers: dict[tuple[str | None, str], str] = {}
+        self._dashboards: dict[tuple[str | None, str], str] = {}
+
+    def dossiers(self, metric: str, agency: str | None, key: str | None = None) -> str:
+        key = key or self.period.key
+        prefix = self._dossiers.get((agency, key))
+        if prefix is None:
+            prefix = _link(DOSSIERS, tinh=self.province_code, ky=key, **{"co-quan": agency})
+            self._dossiers[(agency, key)] = prefix
+        return f"{prefix}&chi-so={metric}"
+
+    def dashboard(self, agency: str | None = None, key: str | None = None) -> str:
+        key = key or self.period.key
+        found = self._dashboards.get((agency, key))
+        if found is None:
+            found = _link(DASHBOARD, tinh=self.province_code, ky=key, **{"co-quan": agency})
+            self._dashboards[(agency, key)] = found
+        return found
+
+
+def cells(
+    row: dict[str, Any],
+    names: tuple[str, ...],
+    numbers: Numbers,
+    links: Links,
+    agency: str | None,
+    key: str | None = None,
+) -> list[Cell]:
+    return [
+        Cell(
+            name,
+            numbers(row.get(name), name),
+            links.dossiers(LINKED[name], agency, key) if name in LINKED else None,
+        )
+        for name in names
+    ]
+
+
+def build_page(
+    data: dict[str, Any],
+    province: dict[str, Any],
+    period: Period,
+    agency_id: str | None,
+    language: str,
+) -> dict[str, Any]:
+    """The template's context: the query's numbers arranged and written, the links behind
+    them, the charts."""
+    conformity = data["conformity"] or {"total": 0, "counts": [], "agencies": []}
+    names = {a["agencyId"]: a["agencyName"] for a in conformity["agencies"]}
+    total = data["total"][0] if data["total"] else EMPTY
+    numbers, links = Numbers(language), Links(province["code"], period)
+    agencies = sorted(
+        ({**row, "name": names.get(row["agencyId"], row["agencyId"])} for row in data["agencies"]),
+        key=lambda r: r["name"],
+    )
+    ranking = sorted(
+        (r for r in agencies if r["onTimeRate"] is not None),
+        key=lambda r: (-r["onTimeRate"], -r["received"], r["name"]),
+    )
+    trend = [
+        {**EMPTY, **(data[f"m{i:02d}"] or [{}])[0], "period": month.key}
+        for i, month in enumerate(period.months(), start=1)
+    ]
+
+    def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": r["agencyId"],
+                "name": r["name"],
+                "href": links.dashboard(r["agencyId"]),
+                "cells": row_html(cells(r, columns, numbers, links, r["agencyId"])),
+            }
+            for r in rows
+        ]
+
+    return {
+        "province": province,
+        "period": period,
+        "previous": links.dashboard(agency_id, period.shifted(-1).key),
+        "next": links.dashboard(agency_id, period.shifted(1).key),
+        "whole_province": links.dashboard(None),
+        "agency_id": agency_id,
+        "agency_name": names.get(agency_id) if agency_id else None,
+        "tiles": {c.name: c for c in cells(total, TILES, numbers, links, agency_id)},
+        "index766": total["index766Groups"],
+        "agency_rows": table(agencies, AGENCY_COLUMNS),
+        "ranking_rows": table(ranking, RANKING_COLUMNS),
+        "trend_rows": [
+            {
+                "period": m["period"],
+                "href": links.dashboard(agency_id, m["period"]),
+                "cells": row_html(cells(m, TREND_COLUMNS, numbers, links, agency_id, m["period"])),
+            }
+            for m in trend
+        ],
+        "conformity": conformity,
+        "by_status": {
+            s: [
+                {**a, "href": links.dashboard(a["agencyId"])}
+                for a in conformity["agencies"]
+                if a["status"] == s
+            ]
+            for s in ISO_STATUSES
+        },
+        "number": numbers,
+        "base": DASHBOARD,
+        "statuses": ISO_STATUSES,
+        "status_label": _status_label,
+        "group_label": _group_label,
+        "charts": charts.dashboard_charts(total, trend, ranking, conformity, language),
+    }
+
+
+async def dossiers(request: Request) -> Response:
+    """The dossiers behind one number of the dashboard (`figureDossiers`), 50 a page."""
+    token = await signed_in(request)
+    if isinstance(token, Response):
+        return token
+    query = request.query_params
+    period = Period.parse(query.get("ky"), _today())
+    metric = query.get("chi-so", "")
+    try:
+        if period is None:
+            raise _bad_period()
+        if metric not in METRICS:
+            raise OperationFailed("BAD_INPUT", "unknown number", "chỉ số không hợp lệ", "chi-so")
+        province = await _province(request, token)
+        if not province:
+            return await _choose_province(request)
+        variables = {
+            "metric": metric,
+            "period": period.variables(),
+            "provinceId": province["id"],
+            "agencyId": _agency_id(request),
+            "after": query.get("sau", "")[:200] or None,
+        }
+        data = await run(request, "ConsoleDashboardDossiers", variables, token=token)
+    except OperationFailed as error:
+        return failed(request, error)
+    found = data["figureDossiers"]
+    kept = {k: v for k, v in query.items() if k != "sau"}
+    return render(
+        request,
+        "console_dashboard_dossiers.html",
+        {
+            "province": province,
+            "period": period,
+            "metric": metric,
+            "metric_label": _metric_label,
+            "label": label,
+            "total": found["totalCount"],
+            "rows": [e["node"] for e in found["edges"]],
+            "next": _link(DOSSIERS, **kept, sau=found["pageInfo"]["endCursor"])
+            if found["pageInfo"]["hasNextPage"]
+            else None,
+            "back": _link(
+                DASHBOARD, tinh=province["code"], ky=period.key, **{"co-quan": _agency_id(request)}
+            ),
+        },
+    )
