@@ -21,8 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.core.workdays import VN_TZ
-from eiso.web import csrf
+from eiso.web import csrf, i18n
 from eiso.web.desk_auth import ISO, signed_in
+from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run
@@ -412,7 +413,8 @@ async def _read_page(request: Request, page: str, template: str, make: Any) -> R
 async def _risks(request: Request, member: Member) -> dict[str, Any]:
     rows = await _all(request, member, "IsoRisks", "risks")
     rows.sort(key=lambda r: (-r["level"], r["title"]))
-    return {"risks": rows, "grid": heat_map(rows)}
+    grid = heat_map(rows)
+    return {"risks": rows, "grid": grid, "chart": heat_chart(grid, i18n.language_of(request))}
 
 
 async def risks(request: Request) -> Response:

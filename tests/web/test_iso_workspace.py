@@ -301,3 +301,12 @@ def test_the_board_marks_actions_past_their_due_date():
     assert [r["overdue"] for r in columns["ACTION_PLANNED"]] == [True, False]
     assert columns["ACTION_DONE"][0]["overdue"] is False  # done: waiting for its check
     assert columns["OPEN"][0]["overdue"] is False
+
+
+def test_the_heat_chart_is_a_static_svg_named_for_screen_readers():
+    from eiso.web.iso_charts import heat_chart
+
+    grid = iso_workspace.heat_map([{"likelihood": 4, "impact": 5, "title": "Mất dữ liệu"}] * 2)
+    drawn = heat_chart(grid, "vi")
+    assert drawn.startswith('<svg role="img" aria-label="Bản đồ nhiệt rủi ro')
+    assert "<script" not in drawn and "Khả năng 4" in drawn
