@@ -685,6 +685,14 @@ CASES += [
         for name in ("documents", "nonconformities", "risks", "auditProgrammes")
     ),
     Case(
+        "documents' versions and their readers are only my agency's",
+        "{ documents(first: 2) { edges { node { id versions { id readers { subject name } } } }"
+        " } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=_their_ids,
+    ),
+    Case(
         "document by their id",
         "query($id: ID!) { document(id: $id) { code } }",
         _their(qms.Document, "Document"),

@@ -18,8 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.graphql.tenants.mutations import MAX_CONTENT
 from eiso.web import csrf
-from eiso.web.desk_auth import signed_in
-from eiso.web.desk_auth import CONSOLE
+from eiso.web.desk_auth import CONSOLE, signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run

@@ -48,6 +48,7 @@ SIGN_IN = DESK + "/dang-nhap"
 CALLBACK = SIGN_IN + "/xong"
 SIGN_OUT = DESK + "/dang-xuat"
 CONSOLE = "/quan-tri"  # the province console (web/console.py) signs in here too
+ISO = "/iso"  # and the agency's ISO workspace (web/iso_workspace.py)
 _FLOW = "desk_flow"  # the pending sign-in: state, PKCE verifier, where to go after
 _SID = "desk_sid"  # the id of the tokens kept in Redis
 _LIFETIME = 7200  # as long as the page session (core/app.py, cookie eiso_web)
@@ -119,8 +120,8 @@ def _key(resources: Resources, sid: str) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path of the desk or the console (no open redirect)."""
-    if not target or not target.startswith((DESK, CONSOLE)) or urlsplit(target).netloc:
+    """Only a path of the desk, the console or the ISO workspace (no open redirect)."""
+    if not target or not target.startswith((DESK, CONSOLE, ISO)) or urlsplit(target).netloc:
         return DESK
     return target
 

@@ -9,8 +9,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
-from eiso.web import console, console_dashboard, desk, desk_auth, feedback, live, portal
-from eiso.web.desk_auth import CONSOLE
+from eiso.web import (
+    console,
+    console_dashboard,
+    desk,
+    desk_auth,
+    feedback,
+    iso_workspace,
+    live,
+    portal,
+)
+from eiso.web.desk_auth import CONSOLE, ISO
 from eiso.web.pages import STATIC_PATH
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -65,7 +74,7 @@ def page_routes() -> list[Route]:
             CONSOLE + "/tinh/{province}/mo-dun/{module}",
             console.switch,
             methods=["POST"],
-            name="console_switch"
+            name="console_switch",
         ),
         # The province console's dashboard (signed in as the desk is).
         Route(console_dashboard.DASHBOARD, console_dashboard.dashboard, name="console_dashboard"),
@@ -74,6 +83,36 @@ def page_routes() -> list[Route]:
             console_dashboard.dossiers,
             name="console_dashboard_dossiers",
         ),
+        # The agency's ISO workspace (its staff, the desk's sign-in).
+        Route(ISO, iso_workspace.home, name="iso"),
+        Route(
+            ISO + "/tai-lieu",
+            iso_workspace.documents,
+            methods=["GET", "POST"],
+            name="iso_documents",
+        ),
+        Route(ISO + "/tai-lieu/{id}", iso_workspace.document, name="iso_document"),
+        Route(
+            ISO + "/tai-lieu/{id}/{move}",
+            iso_workspace.document_move,
+            methods=["POST"],
+            name="iso_document_move",
+        ),
+        Route(
+            ISO + "/khong-phu-hop",
+            iso_workspace.nonconformities,
+            methods=["GET", "POST"],
+            name="iso_nonconformities",
+        ),
+        Route(
+            ISO + "/khong-phu-hop/{id}/{move}",
+            iso_workspace.nonconformity_move,
+            methods=["POST"],
+            name="iso_nonconformity_move",
+        ),
+        Route(ISO + "/rui-ro", iso_workspace.risks, name="iso_risks"),
+        Route(ISO + "/muc-tieu", iso_workspace.objectives, name="iso_objectives"),
+        Route(ISO + "/danh-gia", iso_workspace.audits, name="iso_audits"),
     ]
 
 

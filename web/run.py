@@ -42,6 +42,7 @@ STATUS = {
     "CONFLICT": 409,
     "ATTACHMENT_REFUSED": 422,
     "UNKNOWN_MODULE": 404,
+    "EFFECTIVENESS_CHECK_REQUIRED": 409,  # closing a nonconformity before its check
 }
 
 

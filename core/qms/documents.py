@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, and_, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, col, select
 
+from eiso.core.auth.models import User
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import Conflict, DomainError
 from eiso.core.qms.common import (
@@ -450,3 +451,33 @@ async def model_owner(session: AsyncSession, province_id: int) -> int:
             code="NO_MODEL_OWNER",
         )
     return owner
+
+
+async def readers(
+    session: AsyncSession, version: DocumentVersion
+) -> list[tuple[str, str, dt.datetime | None]]:
+    """(subject, name, acknowledged at) of each active staff member of the version's agency,
+    those still to read it first (clause 7.3 awareness: who has not read it yet)."""
+    staff = (
+        await session.execute(
+            select(User.id, User.display_name, User.username)
+            .where(
+                col(User.province_id) == version.province_id,
+                col(User.agency_id) == version.agency_id,
+                col(User.active).is_(True),
+            )
+            .order_by(col(User.username))
+        )
+    ).all()
+    read = dict(
+        (
+            await session.execute(
+                select(DocumentAcknowledgement.subject, DocumentAcknowledgement.at).where(
+                    col(DocumentAcknowledgement.province_id) == version.province_id,
+                    col(DocumentAcknowledgement.version_id) == version.id,
+                )
+            )
+        ).all()
+    )
+    found = [(str(id), name or username, read.get(str(id))) for id, name, username in staff]
+    return sorted(found, key=lambda reader: reader[2] is not None)

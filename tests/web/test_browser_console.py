@@ -27,12 +27,14 @@ CONSOLE_SHOTS = {
 }
 
 
-async def check(v: Visit, name: str) -> None:
+async def check(v: Visit, name: str, shots: dict[str, str] = CONSOLE_SHOTS) -> None:
+    """The page's checks (axe, no sideways scroll); with `make screenshots`, its picture when
+    `shots` names it."""
     await v.check(name)
-    if SHOTS and name in CONSOLE_SHOTS:
+    if SHOTS and name in shots:
         width = v.page.viewport_size["width"]
         size = "phone" if width <= VIEWPORTS["phone"]["width"] else "desktop"
-        path = Path(SHOTS) / f"{CONSOLE_SHOTS[name]}-{size}.jpg"
+        path = Path(SHOTS) / f"{shots[name]}-{size}.jpg"
         await v.page.screenshot(path=str(path), type="jpeg", quality=45)
 
 

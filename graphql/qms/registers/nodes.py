@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import audits, documents, nonconformities
 from eiso.core.qms.audits import AuditFinding, AuditPlan, AuditProgramme
@@ -43,6 +44,17 @@ class NonconformityCause(enum.Enum):
 
 
 @strawberry.type
+class DocumentReaderNode:
+    """A staff member of the document's agency and whether they read the version."""
+
+    subject: str
+    name: str
+    acknowledged_at: dt.datetime | None = strawberry.field(
+        description="When they confirmed having read it; empty: still pending."
+    )
+
+
+@strawberry.type
 class DocumentVersionNode(Node):
     id: strawberry.ID
     number: int
@@ -53,10 +65,30 @@ class DocumentVersionNode(Node):
     approved_by: str | None
     approved_at: dt.datetime | None
     effective_at: dt.datetime | None
+    version_row: strawberry.Private[DocumentVersion]
 
     @classmethod
     def of(cls, row: DocumentVersion) -> DocumentVersionNode:
-        return node_of(cls, row, "DocumentVersion", status=DocumentVersionStatus(value(row.status)))
+        return node_of(
+            cls,
+            row,
+            "DocumentVersion",
+            status=DocumentVersionStatus(value(row.status)),
+            version_row=row,
+        )
+
+    @strawberry.field(
+        description="The active staff of the version's agency, each with when they "
+        "acknowledged it (empty: still pending), those pending first."
+    )
+    async def readers(self, info: strawberry.Info) -> list[DocumentReaderNode]:
+        principal = require_principal(info.context.principal)
+        async with info.context.resources.session(principal.tenant) as session:
+            found = await documents.readers(session, self.version_row)
+        return [
+            DocumentReaderNode(subject=subject, name=name, acknowledged_at=at)
+            for subject, name, at in found
+        ]
 
 
 @strawberry.type

@@ -4,6 +4,7 @@ connections (newest first); one document with its versions; who adopted a model 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import strawberry
 from sqlalchemy import select, tuple_
@@ -45,23 +46,43 @@ def province_of(principal: Principal) -> int:
     return principal.province_id
 
 
+C = TypeVar("C", DocumentVersion, AuditPlan)
+
+
+async def children_of(
+    session: AsyncSession,
+    rows: Sequence[Document] | Sequence[AuditProgramme],
+    child: type[C],
+    parent: str,
+    order: str,
+) -> dict[tuple[int, int], list[C]]:
+    """The `child` rows of each of `rows` by (province_id, id), their `parent` column naming
+    it, ordered by `order`: one query for them all."""
+    keys = [(row.province_id, row.id) for row in rows]
+    if not keys:
+        return {}
+    found = (
+        await session.execute(
+            select(child)
+            .where(tuple_(col(child.province_id), getattr(child, parent)).in_(keys))
+            .order_by(getattr(child, order))
+        )
+    ).scalars()
+    by_parent: dict[tuple[int, int], list[C]] = {}
+    for row in found:
+        by_parent.setdefault((row.province_id, getattr(row, parent)), []).append(row)
+    return by_parent
+
+
+async def document_nodes(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
+    """The documents with all their versions (by number)."""
+    versions = await children_of(session, rows, DocumentVersion, "document_id", "number")
+    return [DocumentNode.of(row, versions.get((row.province_id, row.id), [])) for row in rows]
+
+
 async def document_node(session: AsyncSession, row: Document) -> DocumentNode:
     """The document with all its versions (by number)."""
-    versions = (
-        (
-            await session.execute(
-                select(DocumentVersion)
-                .where(
-                    col(DocumentVersion.province_id) == row.province_id,
-                    col(DocumentVersion.document_id) == row.id,
-                )
-                .order_by(col(DocumentVersion.number))
-            )
-        )
-        .scalars()
-        .all()
-    )
-    return DocumentNode.of(row, versions)
+    return (await document_nodes(session, [row]))[0]
 
 
 async def document_by_id(info: strawberry.Info, id: str) -> DocumentNode:
@@ -76,28 +97,16 @@ async def document_by_id(info: strawberry.Info, id: str) -> DocumentNode:
 async def programme_nodes(
     session: AsyncSession, rows: Sequence[AuditProgramme]
 ) -> list[AuditProgrammeNode]:
-    """The programmes with their plans (one query for the plans of them all)."""
-    if not rows:
-        return []
-    keys = [(row.province_id, row.id) for row in rows]
-    plans = (
-        await session.execute(
-            select(AuditPlan)
-            .where(tuple_(AuditPlan.province_id, AuditPlan.programme_id).in_(keys))
-            .order_by(col(AuditPlan.date))
-        )
-    ).scalars()
-    by_programme: dict[tuple[int, int], list[AuditPlan]] = {}
-    for plan in plans:
-        by_programme.setdefault((plan.province_id, plan.programme_id), []).append(plan)
-    return [
-        AuditProgrammeNode.of(row, by_programme.get((row.province_id, row.id), [])) for row in rows
-    ]
+    """The programmes with their plans (by date)."""
+    plans = await children_of(session, rows, AuditPlan, "programme_id", "date")
+    return [AuditProgrammeNode.of(row, plans.get((row.province_id, row.id), [])) for row in rows]
 
 
 @guarded
 class RegistersQuery:
-    @strawberry.field(description="The QMS documents the caller may see (newest first).")
+    @strawberry.field(
+        description="The QMS documents the caller may see (newest first), with their versions."
+    )
     @paged()
     async def documents(
         self,
@@ -106,7 +115,7 @@ class RegistersQuery:
         models_only: bool = False,
     ) -> Connection[DocumentNode]:
         where = (col(Document.is_model).is_(True),) if models_only else ()
-        return await newest_first(info, Document, page, each_of(DocumentNode.of), where)
+        return await newest_first(info, Document, page, document_nodes, where)
 
     @strawberry.field(
         description="The model documents of the caller's province, which its agencies adopt."
@@ -115,15 +124,12 @@ class RegistersQuery:
     async def model_documents(self, info: strawberry.Info, page: Page) -> Connection[DocumentNode]:
         province_id = province_of(require_principal(info.context.principal))
 
-        async def make(session: AsyncSession, rows: Sequence[Document]) -> list[DocumentNode]:
-            return [await document_node(session, row) for row in rows]
-
         # Models are the province's shared set: read in the province's scope, models only.
         return await newest_first(
             info,
             Document,
             page,
-            make,
+            document_nodes,
             (col(Document.is_model).is_(True),),
             TenantScope.province(province_id),
         )

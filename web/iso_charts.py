@@ -1,0 +1,41 @@
+"""The ISO workspace's risk heat map as a picture: SVG drawn on the server by pygal (a dot
+chart: a row per likelihood, 5 at the top, a column per impact, each dot as large as the
+number of risks there), with the console's style and safety (no script, no CDN,
+web/console_dashboard_charts.py). The page keeps the table it is drawn from for screen
+readers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pygal
+
+from eiso.web.console_dashboard_charts import STYLE, svg
+
+TEXTS = {
+    "vi": ("Bản đồ nhiệt rủi ro: khả năng xảy ra × mức ảnh hưởng", "Khả năng", "Mức ảnh hưởng"),
+    "en": ("Risk heat map: likelihood × impact", "Likelihood", "Impact"),
+}
+
+
+def heat_chart(grid: list[tuple[int, list[list[dict[str, Any]]]]], language: str) -> str:
+    """The SVG of `grid` (iso_workspace.heat_map): rows of likelihood, cells of risks."""
+    name, likelihood, impact = TEXTS.get(language, TEXTS["vi"])
+    chart = pygal.Dot(
+        style=STYLE,
+        js=[],
+        disable_xml_declaration=True,
+        explicit_size=False,
+        width=480,
+        height=300,
+        margin=12,
+        show_legend=False,
+        x_title=impact,
+        y_title=likelihood,
+        print_values=True,
+        print_zeroes=False,  # an empty cell shows nothing
+    )
+    chart.x_labels = [str(column) for column in range(1, 6)]
+    for row, cells in grid:
+        chart.add(f"{likelihood} {row}", [float(len(found)) for found in cells])
+    return svg(chart, name)

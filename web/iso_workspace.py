@@ -1,0 +1,445 @@
+"""The ISO workspace of an agency (signed in through the desk's sign-in, web/desk_auth.py), for
+its ISO secretary, leaders, auditors and officers: the document register and each document's
+versions and readers, the board of nonconformities and corrective actions, the risk register
+with its likelihood × impact heat map, the quality objectives, the internal audits and the
+management reviews.
+
+Every page runs its operations of web/operations/Iso*.graphql with the member's own access
+token (web/run.py): what they see and may do is what `/graphql` lets them (another agency's
+document is a 404 here as it is NOT_FOUND there). The page only refuses early who is no staff
+member of one agency, and offers each form to the roles the API's rules allow it to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from eiso.core.workdays import VN_TZ
+from eiso.web import csrf, i18n
+from eiso.web.desk_auth import ISO, signed_in
+from eiso.web.iso_charts import heat_chart
+from eiso.web.pages import render
+from eiso.web.portal import failed, forbidden
+from eiso.web.run import OperationFailed, run
+
+STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
+# Who is offered which form: the roles of the rules of core/auth/rules.py (the API still decides).
+DOC_KEEPERS = frozenset({"ISO_SECRETARY", "LEADER"})
+APPROVERS = frozenset({"LEADER"})
+NC_KEEPERS = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR"})
+NC_CLOSERS = frozenset({"ISO_SECRETARY", "LEADER"})
+MAX_PAGES = 40  # pages (of 30 to 100 rows) read for a register: far more than an agency keeps
+
+KINDS = ("POLICY", "OBJECTIVES", "PROCEDURE", "FORM", "GUIDELINE", "EXTERNAL_LEGAL")
+NC_STATES = ("OPEN", "ACTION_PLANNED", "ACTION_DONE", "VERIFIED", "CLOSED")
+# A version's moves: path segment → (operation, roles offered it, the status it moves from).
+VERSION_MOVES: dict[str, tuple[str, frozenset[str], str]] = {
+    "gui-duyet": ("IsoSubmitVersion", DOC_KEEPERS, "DRAFT"),
+    "phe-duyet": ("IsoApproveVersion", APPROVERS, "IN_REVIEW"),
+    "tra-lai": ("IsoRejectVersion", APPROVERS, "IN_REVIEW"),
+    "hieu-luc": ("IsoMakeEffective", DOC_KEEPERS, "APPROVED"),
+    "da-doc": ("IsoAcknowledge", STAFF, "EFFECTIVE"),
+}
+# A nonconformity's moves: path segment → (operation, roles offered it, the form's fields).
+NC_MOVES: dict[str, tuple[str, frozenset[str], tuple[str, ...]]] = {
+    "ke-hoach": (
+        "IsoPlanAction",
+        NC_KEEPERS,
+        ("rootCause", "correctiveAction", "owner", "dueDate"),
+    ),
+    "hoan-thanh": ("IsoCompleteAction", NC_KEEPERS, ()),
+    "hieu-qua": ("IsoCheckEffectiveness", NC_KEEPERS, ("result", "effective")),
+    "dong": ("IsoCloseNonconformity", NC_CLOSERS, ()),
+}
+LEVELS = range(5, 0, -1)  # the heat map's rows: likelihood 5 (top) to 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+    """The signed-in staff member of one agency in its ISO workspace."""
+
+    token: str
+    subject: str
+    roles: frozenset[str]
+    agency: dict[str, Any]  # id, code, name
+
+    def may(self, roles: frozenset[str]) -> bool:
+        return bool(self.roles & roles)
+
+
+def not_staff() -> OperationFailed:
+    return OperationFailed(
+        "FORBIDDEN",
+        "The ISO workspace is for the staff of an agency",
+        "Không gian ISO chỉ dành cho cán bộ của một cơ quan",
+    )
+
+
+def _refused_input(field: str) -> OperationFailed:
+    return OperationFailed(
+        "BAD_INPUT", f"{field}: required", f"{field}: bắt buộc phải nhập", field=field
+    )
+
+
+async def member_of(request: Request) -> Member | Response:
+    """The signed-in member, or the page that refuses (sign in; 403 for who is not the staff
+    of one agency: administrators have the province console)."""
+    token = await signed_in(request)
+    if isinstance(token, Response):
+        return token
+    try:
+        me = (await run(request, "IsoMe", token=token))["me"]
+    except OperationFailed as error:
+        return failed(request, error)
+    roles = frozenset(me["roles"]) & STAFF
+    if not roles or me["tenant"]["kind"] != "AGENCIES" or len(me["agencies"]) != 1:
+        return failed(request, not_staff())
+    return Member(token, me["subject"], roles, me["agencies"][0])
+
+
+def _context(member: Member, page: str, **more: Any) -> dict[str, Any]:
+    return {
+        "iso": ISO,
+        "member": member,
+        "agency": member.agency,
+        "iso_page": page,
+        "today": dt.datetime.now(VN_TZ).date().isoformat(),
+        **more,
+    }
+
+
+async def _all(request: Request, member: Member, operation: str, field: str) -> list[Any]:
+    """Every node of a register's connection, page by page."""
+    rows: list[Any] = []
+    after: str | None = None
+    for _ in range(MAX_PAGES):
+        data = (await run(request, operation, {"after": after}, token=member.token))[field]
+        rows += [edge["node"] for edge in data["edges"]]
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        after = data["pageInfo"]["endCursor"]
+    return rows
+
+
+async def _posted(request: Request) -> FormData | Response:
+    """The posted form, or the refusal of a missing or wrong CSRF token."""
+    form = await request.form(max_files=0, max_fields=12)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return forbidden(request)
+    return form
+
+
+async def _member_posting(request: Request) -> tuple[Member, FormData] | Response:
+    """The member and their posted form (CSRF checked), or the page that refuses."""
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    form = await _posted(request)
+    if isinstance(form, Response):
+        return form
+    return member, form
+
+
+def _text(form: FormData, name: str) -> str:
+    return str(form.get(name) or "").strip()
+
+
+def _texts(form: FormData, *names: str) -> dict[str, str]:
+    return {name: _text(form, name) for name in names}
+
+
+# Documents -------------------------------------------------------------------------------
+
+
+def register(documents: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The agency's own documents by kind (in KINDS' order, by code), each with its
+    `effective` version and the version `pending` in the workflow (draft, review, approved)."""
+    groups: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
+    for document in sorted(documents, key=lambda d: d["code"]):
+        if document["isModel"]:
+            continue
+        versions = document["versions"]
+        effective = next((v for v in versions if v["status"] == "EFFECTIVE"), None)
+        pending = next(
+            (v for v in reversed(versions) if v["status"] in ("DRAFT", "IN_REVIEW", "APPROVED")),
+            None,
+        )
+        groups.setdefault(document["kind"], []).append(
+            {**document, "effective": effective, "pending": pending}
+        )
+    return [(kind, found) for kind, found in groups.items() if found]
+
+
+async def documents(request: Request) -> Response:
+    """GET: the register by kind, the drafts in review. POST: a new document (a draft)."""
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    error: OperationFailed | None = None
+    if request.method == "POST":
+        form = await _posted(request)
+        if isinstance(form, Response):
+            return form
+        variables = _texts(form, "kind", "code", "title", "content")
+        try:
+            if variables["kind"] not in KINDS:
+                raise _refused_input("kind")
+            created = await run(
+                request, "IsoCreateDocument", variables, write=True, token=member.token
+            )
+        except OperationFailed as failure:
+            if failure.status in (401, 403, 404):
+                return failed(request, failure)
+            error = failure
+        else:
+            return RedirectResponse(
+                f"{ISO}/tai-lieu/{created['createDocument']['id']}?xong=tao", status_code=303
+            )
+    try:
+        rows = await _all(request, member, "IsoDocuments", "documents")
+    except OperationFailed as failure:
+        return failed(request, failure)
+    groups = register(rows)
+    in_review = [
+        d
+        for _, found in groups
+        for d in found
+        if d["pending"] and d["pending"]["status"] == "IN_REVIEW"
+    ]
+    return render(
+        request,
+        "iso_documents.html",
+        _context(
+            member,
+            "documents",
+            groups=groups,
+            in_review=in_review,
+            kinds=KINDS,
+            error=error,
+            may_write=member.may(DOC_KEEPERS),
+        ),
+        error.status if error else 200,
+    )
+
+
+async def _document_page(
+    request: Request, member: Member, error: OperationFailed | None = None
+) -> Response:
+    try:
+        found = await run(
+            request, "IsoDocument", {"id": request.path_params["id"]}, token=member.token
+        )
+    except OperationFailed as failure:
+        return failed(request, failure)
+    document = found["document"]
+    versions = document["versions"]
+    unfinished = any(v["status"] in ("DRAFT", "IN_REVIEW", "APPROVED") for v in versions)
+    return render(
+        request,
+        "iso_document.html",
+        _context(
+            member,
+            "documents",
+            document=document,
+            versions=list(reversed(versions)),
+            moves=VERSION_MOVES,
+            done=request.query_params.get("xong"),
+            error=error,
+            may_revise=member.may(DOC_KEEPERS) and not unfinished,
+            read_by_me={
+                v["id"]
+                for v in versions
+                for r in v["readers"]
+                if r["subject"] == member.subject and r["acknowledgedAt"]
+            },
+        ),
+        error.status if error else 200,
+    )
+
+
+async def document(request: Request) -> Response:
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    return await _document_page(request, member)
+
+
+async def document_move(request: Request) -> Response:
+    """POST: a move of one of the document's versions (the form's `version`), or `moi`: a
+    new draft version of the document."""
+    found = await _member_posting(request)
+    if isinstance(found, Response):
+        return found
+    member, form = found
+    move, id = request.path_params["move"], request.path_params["id"]
+    if move == "moi":
+        operation = "IsoNewVersion"
+        variables: dict[str, Any] = {"documentId": id, **_texts(form, "content", "summary")}
+    elif move in VERSION_MOVES:
+        operation = VERSION_MOVES[move][0]
+        variables = {"id": _text(form, "version")}
+    else:
+        return failed(
+            request, OperationFailed("NOT_FOUND", "no such move", "không có thao tác này")
+        )
+    try:
+        # The document of the path must be readable (NOT_FOUND otherwise) before any move.
+        await run(request, "IsoDocument", {"id": id}, token=member.token)
+        await run(request, operation, variables, write=True, token=member.token)
+    except OperationFailed as error:
+        if error.status in (401, 403, 404):
+            return failed(request, error)
+        return await _document_page(request, member, error)
+    return RedirectResponse(f"{ISO}/tai-lieu/{id}?xong={move}", status_code=303)
+
+
+# Nonconformities -------------------------------------------------------------------------
+
+
+def board(rows: list[dict[str, Any]], today: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The nonconformities by state (NC_STATES' order), each marked `overdue` when its action
+    is past its due date and not done yet."""
+    columns: dict[str, list[dict[str, Any]]] = {state: [] for state in NC_STATES}
+    for row in rows:
+        late = bool(row["dueDate"]) and row["dueDate"] < today
+        overdue = late and row["status"] in ("OPEN", "ACTION_PLANNED")
+        columns.setdefault(row["status"], []).append({**row, "overdue": overdue})
+    return list(columns.items())
+
+
+async def _board_page(
+    request: Request, member: Member, error: OperationFailed | None = None
+) -> Response:
+    try:
+        rows = await _all(request, member, "IsoNonconformities", "nonconformities")
+    except OperationFailed as failure:
+        return failed(request, failure)
+    context = _context(member, "nonconformities")
+    return render(
+        request,
+        "iso_nonconformities.html",
+        {
+            **context,
+            "columns": board(rows, context["today"]),
+            "done": request.query_params.get("xong"),
+            "error": error,
+            "may_keep": member.may(NC_KEEPERS),
+            "may_close": member.may(NC_CLOSERS),
+        },
+        error.status if error else 200,
+    )
+
+
+async def nonconformities(request: Request) -> Response:
+    """GET: the board. POST: raise a nonconformity by hand (optionally about a dossier)."""
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    if request.method == "GET":
+        return await _board_page(request, member)
+    form = await _posted(request)
+    if isinstance(form, Response):
+        return form
+    variables: dict[str, Any] = _texts(form, "title", "description")
+    for name in ("sourceRef", "procedureCode"):  # optional: empty is none
+        variables[name] = _text(form, name) or None
+    return await _nc_run(request, member, "IsoRaiseNonconformity", variables, "moi")
+
+
+async def _nc_run(
+    request: Request, member: Member, operation: str, variables: dict[str, Any], done: str
+) -> Response:
+    try:
+        await run(request, operation, variables, write=True, token=member.token)
+    except OperationFailed as error:
+        if error.status in (401, 403, 404):
+            return failed(request, error)
+        return await _board_page(request, member, error)
+    return RedirectResponse(f"{ISO}/khong-phu-hop?xong={done}", status_code=303)
+
+
+async def nonconformity_move(request: Request) -> Response:
+    """POST: a move of the path's nonconformity (plan, done, effectiveness check, close)."""
+    found = await _member_posting(request)
+    if isinstance(found, Response):
+        return found
+    member, form = found
+    move = request.path_params["move"]
+    if move not in NC_MOVES:
+        return failed(
+            request, OperationFailed("NOT_FOUND", "no such move", "không có thao tác này")
+        )
+    operation, _, fields = NC_MOVES[move]
+    variables: dict[str, Any] = {"id": request.path_params["id"], **_texts(form, *fields)}
+    if "effective" in variables:
+        variables["effective"] = variables["effective"] == "1"
+    if "dueDate" in variables and not variables["dueDate"]:
+        return await _board_page(request, member, _refused_input("dueDate"))
+    return await _nc_run(request, member, operation, variables, move)
+
+
+# Risks, objectives, audits -----------------------------------------------------------------
+
+
+def heat_map(risks: list[dict[str, Any]]) -> list[tuple[int, list[list[dict[str, Any]]]]]:
+    """The 5 × 5 grid of likelihood (rows, 5 at the top) × impact (columns 1-5): the risks of
+    each cell."""
+    cells: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for risk in risks:
+        cells.setdefault((risk["likelihood"], risk["impact"]), []).append(risk)
+    return [
+        (likelihood, [cells.get((likelihood, impact), []) for impact in range(1, 6)])
+        for likelihood in LEVELS
+    ]
+
+
+async def _read_page(request: Request, page: str, template: str, make: Any) -> Response:
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    try:
+        found = await make(request, member)
+    except OperationFailed as failure:
+        return failed(request, failure)
+    return render(request, template, _context(member, page, **found))
+
+
+async def _risks(request: Request, member: Member) -> dict[str, Any]:
+    rows = await _all(request, member, "IsoRisks", "risks")
+    rows.sort(key=lambda r: (-r["level"], r["title"]))
+    grid = heat_map(rows)
+    return {"risks": rows, "grid": grid, "chart": heat_chart(grid, i18n.language_of(request))}
+
+
+async def risks(request: Request) -> Response:
+    return await _read_page(request, "risks", "iso_risks.html", _risks)
+
+
+async def _objectives(request: Request, member: Member) -> dict[str, Any]:
+    return {"objectives": await _all(request, member, "IsoObjectives", "objectives")}
+
+
+async def objectives(request: Request) -> Response:
+    return await _read_page(request, "objectives", "iso_objectives.html", _objectives)
+
+
+async def _audits(request: Request, member: Member) -> dict[str, Any]:
+    data = await run(request, "IsoAudits", token=member.token)
+    return {
+        "programmes": [e["node"] for e in data["auditProgrammes"]["edges"]],
+        "reviews": [e["node"] for e in data["managementReviews"]["edges"]],
+    }
+
+
+async def audits(request: Request) -> Response:
+    return await _read_page(request, "audits", "iso_audits.html", _audits)
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse(f"{ISO}/tai-lieu", status_code=303)
