@@ -83,7 +83,9 @@ async def nodes(backend, resources, database, tmp_path_factory) -> AsyncIterator
     env = {
         **server_env(resources.settings, plugins=PLUGINS),
         "EISO_REDIS_PREFIX": f"eiso-nodes-{secrets.token_hex(4)}:",
-        "EISO_SECRET_KEY": "nodes-" + secrets.token_hex(24),  # the same on every node
+        # The same on every node, and this process's own: they share its database, whose
+        # signing keys are encrypted with it (another key left the suite's tokens unreadable).
+        "EISO_SECRET_KEY": resources.settings.secret_key.get_secret_value(),
         "EISO_ISSUER": proxy,
         "EISO_TEST_HOOK_LOG": str(hook_log),
     }

@@ -10,10 +10,16 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 import pygal
 from pygal.style import Style
+
+# pygal appends to `sys.meta_path` a finder for its map plugins (`pygal.maps.*`) that has only
+# the legacy `find_module`; code that asks every finder for `find_spec` (pytest's conftest
+# import did, and failed) trips on it. eiso draws no maps: the finder is taken out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 # Contrasting colours that stay apart in greyscale print.
 COLOURS = ("#0b4f8a", "#2e7d32", "#a1251b", "#7a4b00", "#5e35b1", "#37474f")

@@ -279,3 +279,13 @@ def test_numbers_are_written_as_babel_writes_them(language):
 )
 def test_after_sign_in_a_console_path_too(asked, goes):
     assert desk_auth._safe_next(asked) == goes
+
+
+def test_the_charts_leave_no_legacy_import_finder_behind():
+    """pygal adds a `find_module`-only finder to `sys.meta_path`; pytest's conftest import
+    (and anything else asking every finder for `find_spec`) failed on it in CI."""
+    import sys
+
+    import eiso.web.iso_charts  # noqa: F401 - imports pygal, as the app does
+
+    assert all(hasattr(finder, "find_spec") for finder in sys.meta_path)
