@@ -193,7 +193,7 @@ async def set_deadline(
 # -- the agency's side --------------------------------------------------------------------------
 
 
-def _check_year(year: int, today: dt.date | None = None) -> None:
+def check_year(year: int, today: dt.date | None = None) -> None:
     current = (today or utcnow().date()).year
     if not 2000 <= year <= current:
         raise DomainError(
@@ -251,7 +251,7 @@ async def save(
     """Open or change the agency's report of `year` while it is a draft or returned; the
     parts left out (None) keep their text."""
     _require_filler(who)
-    _check_year(year)
+    check_year(year)
     cleaned = _clean_parts(parts)
     row = await find(session, province_id, agency_id, year)
     if row is None:

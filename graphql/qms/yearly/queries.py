@@ -60,6 +60,7 @@ class YearlyReportsQuery:
             else:
                 if year is None:
                     raise DomainError("id or year: required", "cần id hoặc year", field="year")
+                yearly_reports.check_year(year)
                 province_id, agency_id = agency_of(principal)
                 found = await yearly_reports.find(session, province_id, agency_id, year)
                 if found is None:
@@ -76,6 +77,7 @@ class YearlyReportsQuery:
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
     ) -> YearlyReportBoard:
         principal = require_principal(info.context.principal)
+        yearly_reports.check_year(year)  # a year out of range is BAD_INPUT, not a crash
         province = province_of(principal, province_id)
         today = utcnow().date()
         async with info.context.resources.session(principal.tenant) as session:
@@ -97,6 +99,7 @@ class YearlyReportsQuery:
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
     ) -> CompiledYearlyReport:
         principal = require_principal(info.context.principal)
+        yearly_reports.check_year(year)
         province = province_of(principal, province_id)
         require_province_admin(principal, province)
         async with info.context.resources.session(principal.tenant) as session:
