@@ -49,12 +49,12 @@ DATABASE = "eiso_bench_nodes"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def moves_through(url: str, agencies: list[list[int]], seconds: float, args) -> dict:
+def moves_through(url: str, tokens: list[str], seconds: float, args) -> dict:
     """bench/soak.py's load generator, moves only, through `url` for `seconds`: its summary
     (moves, errors, requests per node)."""
     command = [
         *(sys.executable, "-m", "bench.soak", "load"),
-        *("--urls", url + "/graphql", "--agencies-json", json.dumps(agencies)),
+        *("--urls", url + "/graphql", "--tokens-json", json.dumps(tokens)),
         *("--seconds", str(seconds), "--concurrency", str(args.concurrency)),
         *("--reads-per-move", "0"),
     ]
@@ -71,13 +71,13 @@ def moves_through(url: str, agencies: list[list[int]], seconds: float, args) -> 
     return json.loads(lines[-1])
 
 
-def measure(proxies: dict[str, str], agencies: list[list[int]], args) -> dict[str, list[float]]:
+def measure(proxies: dict[str, str], tokens: list[str], args) -> dict[str, list[float]]:
     """Moves per second through each proxy, per round (the targets take turns)."""
     rates: dict[str, list[float]] = {name: [] for name in proxies}
     names = list(proxies)
     for number in range(args.rounds):
         for name in names if number % 2 == 0 else reversed(names):
-            result = moves_through(proxies[name], agencies, args.seconds, args)
+            result = moves_through(proxies[name], tokens, args.seconds, args)
             if result["errors"]:
                 raise SystemExit(f"{name}: {result['errors']} errors: {result['error_samples']}")
             rate = result["moves"] / args.seconds
@@ -91,7 +91,7 @@ def run(args) -> None:
     database_url = urlsplit(dossier_bench.PG_URL)._replace(path=f"/{DATABASE}").geturl()
     prefix = f"eiso-bench-nodes-{secrets.token_hex(4)}:"
     try:
-        dossiers, agencies = filled(database_url, args.dossiers, args.concurrency)
+        dossiers, tokens = filled(database_url, args.dossiers, args.concurrency)
         print(
             f"{dossiers:,} generated dossiers; {args.concurrency} officers, moves only, "
             f"{args.seconds:.0f} s per run, {args.rounds} rounds; {os.cpu_count()} cores, "
@@ -117,8 +117,8 @@ def run(args) -> None:
                 ),
             }
             # Warm up both nodes (imports, caches, pools) through the two-node proxy, uncounted.
-            moves_through(proxies["two nodes"], agencies[: args.concurrency], args.warmup, args)
-            rates = measure(proxies, agencies[: args.concurrency], args)
+            moves_through(proxies["two nodes"], tokens[: args.concurrency], args.warmup, args)
+            rates = measure(proxies, tokens[: args.concurrency], args)
         one, two = (statistics.median(rates[name]) for name in ("one node", "two nodes"))
         print(f"one node behind HAProxy:  {one:7.1f} moves/s (median of {args.rounds})")
         print(f"two nodes behind HAProxy: {two:7.1f} moves/s (median of {args.rounds})")

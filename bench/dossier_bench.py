@@ -11,12 +11,49 @@ uvicorn server, and two measurements, each against a baseline of the same run:
     same run, interleaved: the raw SQL that returns the same rows (asyncpg in the bench
     process, no HTTP), and that SQL behind a plain Starlette endpoint of the same server
     returning the same JSON (`/raw-page`: the same HTTP client, server and orjson, so the
-    ratio is what eiso's layers add). The rows and the JSON are compared.
+    ratio is what eiso's layers add). The rows and the JSON are compared. Beside each page,
+    `{ __typename }` signed in and anonymous (the fixed cost of a bearer token).
+
+Honest by construction (issue 18). Every caller is real and goes through the production
+authenticator (core/auth/jwt_authenticator.py: RS256, issuer, audience, expiry, revocation;
+bench/signed_in.py): the officers are users made by `create_user` with the token a desk
+sign-in ends with, the province is an integration client of the province (`dossiers:read`)
+whose token comes from POST /oauth/token. The baseline endpoint authenticates nobody (it is
+told the caller in its request body): what eiso spends on the token is on eiso's side of the
+ratio.
+
+The raw SQL (`raw_sql`) is the best hand-written form of each query, reviewed side by side
+with the app's (graphql/dossiers/page.py, infra/index_conditions.py) on the 1M database,
+planning + execution time in the server (EXPLAIN ANALYZE, median of 15, 2026-12-06):
+
+    part of the query          app's form                      forms tried for the baseline
+    scope, province            province_id = ANY(:provinces)   province_id = $1
+    scope, agency              UNION ALL of its own dossiers   the same UNION ALL, each arm
+                               and the handed-over ones, each  ordered and limited
+                               arm ordered and limited
+    handed-over arm            id = ANY (ARRAY(SELECT          IN (SELECT …): 1.50 ms, with
+                               dossier_id FROM dossier_steps   status 13.3 ms (a hashed
+                               WHERE agency_id … AND           semi-join); = ANY (ARRAY(…)):
+                               handed_over))                   1.23 ms, with status 1.32 ms
+                                                               → = ANY (ARRAY(…))
+    code search (prefix)       code_folded ~>=~ :low AND       lower(code) LIKE 'x%' (the
+                               code_folded ~<~ :high           earlier baseline): province
+                                                               73 ms (no index serves it);
+                                                               code_folded LIKE: 1.73 ms;
+                                                               the range: 1.52 ms → the range
+    late                       was_late OR (appointment_at <   the same, statuses as literals
+                               :now AND status IN (1,2,4,6)    (the partial index's
+                               AND paused_at IS NULL)          predicate)
+    keyset                     (received_at, id) < (:r, :i)    the same, ORDER BY received_at
+                                                               DESC, id DESC LIMIT 51
+
+The baseline runs as the database owner (no row-level security, no tenant settings, no
+session), with asyncpg's prepared statements.
 
     .venv/bin/python -m bench.dossier_bench [--dossiers 1000000] [--provinces 4] [--agencies 50]
-        [--seconds 20] [--concurrency 16] [--rounds 6] [--reuse] [--keep]
+        [--seconds 20] [--concurrency 16] [--rounds 6] [--reuse] [--keep] [--database NAME]
 
-The database is `eiso_bench_dossiers` on EISO_BENCH_POSTGRES_URL (default
+The database is `eiso_bench_dossiers` (or --database) on EISO_BENCH_POSTGRES_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres), created, filled and dropped at the end
 (`--keep` keeps it, `--reuse` measures an existing one). Redis: EISO_BENCH_REDIS_URL
 (default redis://127.0.0.1:6379/0) under a throwaway key prefix.
@@ -44,6 +81,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import dossier_generator as generator
+from bench import signed_in
 from eiso.infra import migrate
 
 PG_URL = os.environ.get("EISO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -63,33 +101,16 @@ WORKERS = textwrap.dedent('''
     import os
 
     from eiso.core.app import create_app
-    from eiso.core.auth.principal import Principal, Role
     from eiso.core.settings import get_settings
-    from eiso.tenants.scope import TenantScope
-
-    async def header_auth(connection):
-        agency = connection.headers.get("x-bench-agency")
-        if agency:
-            province_id, agency_id = (int(part) for part in agency.split(":"))
-            return Principal(
-                f"officer@{agency_id}",
-                TenantScope.agencies([agency_id], [province_id]),
-                frozenset({Role.officer}),
-                province_id=province_id,
-                agency_id=agency_id,
-            )
-        province = connection.headers.get("x-bench-province")
-        if province:
-            return Principal("leader@province", TenantScope.province(int(province)),
-                             frozenset({Role.leader}), province_id=int(province))
-        return None
 
     def eiso():
-        """The app, saying which worker answered (the bench waits until every worker has),
-        and beside it `/raw-page`: the baseline endpoint (bench.dossier_bench.raw_page)."""
+        """The app with its production authenticator (bearer tokens, core/auth/
+        jwt_authenticator.py), saying which worker answered (the bench waits until every
+        worker has), and beside it `/raw-page`: the baseline endpoint
+        (bench.dossier_bench.raw_page_app)."""
         from bench.dossier_bench import raw_page_app
 
-        inner = create_app(get_settings(), authenticator=header_auth)
+        inner = create_app(get_settings())
         raw = raw_page_app(os.environ["EISO_BENCH_RAW_URL"])
         pid = str(os.getpid()).encode()
 
@@ -127,8 +148,8 @@ class Server:
         env = {
             **os.environ,
             "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": "bench-" + "x" * 32,
-            "EISO_ISSUER": "https://eiso.example",
+            "EISO_SECRET_KEY": signed_in.SECRET_KEY,
+            "EISO_ISSUER": signed_in.ISSUER,
             "EISO_DATABASE_URL": generator.app_url(database_url),
             "EISO_REDIS_URL": REDIS_URL,
             "EISO_REDIS_PREFIX": redis_prefix,
@@ -250,10 +271,11 @@ async def _flow(http, url: str, headers: dict, errors: list) -> int:
 
 
 async def load(
-    url: str, agencies: list[list[int]], concurrency: int, seconds: float, warmup: float
+    url: str, tokens: list[str], concurrency: int, seconds: float, warmup: float
 ) -> dict:
-    """`concurrency` officers (each of another agency) loop over whole dossier paths; only the
-    paths that end inside the measured window after `warmup` count."""
+    """`concurrency` officers (each of another agency, signed in with its own bearer token)
+    loop over whole dossier paths; only the paths that end inside the measured window after
+    `warmup` count."""
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -263,8 +285,7 @@ async def load(
         begin, end = start + warmup, start + warmup + seconds
 
         async def officer(index: int) -> None:
-            province_id, agency_id = agencies[index % len(agencies)]
-            headers = {"x-bench-agency": f"{province_id}:{agency_id}"}
+            headers = signed_in.bearer(tokens[index % len(tokens)])
             while time.perf_counter() < end:
                 try:
                     took = await _flow(http, url, headers, done["errors"])
@@ -285,9 +306,7 @@ async def load(
     return done
 
 
-def run_load(
-    url: str, agencies: list[list[int]], concurrency: int, seconds: float, warmup: float
-) -> dict:
+def run_load(url: str, tokens: list[str], concurrency: int, seconds: float, warmup: float) -> dict:
     """The load generator in its own process, so it does not share the bench's event loop."""
     out = subprocess.run(
         [
@@ -297,8 +316,8 @@ def run_load(
             "load",
             "--url",
             url,
-            "--agencies-json",
-            json.dumps(agencies),
+            "--tokens-json",
+            json.dumps(tokens),
             "--concurrency",
             str(concurrency),
             "--seconds",
@@ -314,13 +333,11 @@ def run_load(
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_throughput(
-    folder: Path, database_url: str, agencies: list[list[int]], args, prefix: str
-) -> dict:
+def bench_throughput(folder: Path, database_url: str, tokens: list[str], args, prefix: str) -> dict:
     results = {}
     for workers in (1, 2):
         with Server(folder, database_url, workers, prefix) as server:
-            got = run_load(server.url, agencies, args.concurrency, args.seconds, args.warmup)
+            got = run_load(server.url, tokens, args.concurrency, args.seconds, args.warmup)
         rate = got["dossiers"] / got["seconds"]
         results[workers] = rate
         print(
@@ -385,7 +402,10 @@ def raw_sql(
     if "procedureCode" in graphql_filter:
         where.append(f"procedure_code = {arg(graphql_filter['procedureCode'])}")
     if graphql_filter.get("late"):
-        where.append(f"(was_late OR (appointment_at < {arg(now)} AND status IN (1, 2, 4, 6)))")
+        where.append(
+            f"(was_late OR (appointment_at < {arg(now)} AND status IN (1, 2, 4, 6)"
+            " AND paused_at IS NULL))"
+        )
     if "receivedFrom" in graphql_filter:
         where.append(
             f"received_at >= {arg(dt.datetime.fromisoformat(graphql_filter['receivedFrom']))}"
@@ -393,8 +413,10 @@ def raw_sql(
         where.append(
             f"received_at < {arg(dt.datetime.fromisoformat(graphql_filter['receivedTo']))}"
         )
-    if "search" in graphql_filter:
-        where.append(f"lower(code) LIKE {arg(graphql_filter['search'].lower() + '%')}")
+    if "search" in graphql_filter:  # a prefix of the folded code, as one index range
+        low = graphql_filter["search"].lower()
+        high = low[:-1] + chr(ord(low[-1]) + 1)
+        where.append(f"code_folded ~>=~ {arg(low)} AND code_folded ~<~ {arg(high)}")
     if after:
         where.append(f"(received_at, id) < ({arg(after[0])}, {arg(after[1])})")
     order = "ORDER BY received_at DESC, id DESC LIMIT 51"
@@ -402,8 +424,8 @@ def raw_sql(
         conditions = " AND ".join(["province_id = $1", *where])
         return f"SELECT {SQL_COLUMNS} FROM dossiers WHERE {conditions} {order}", args
     handed = (
-        f"province_id = {arg(province_id)} AND agency_id <> $1 AND id IN "
-        "(SELECT dossier_id FROM dossier_steps WHERE agency_id = $1 AND handed_over)"
+        f"province_id = {arg(province_id)} AND agency_id <> $1 AND id = ANY (ARRAY("
+        "SELECT dossier_id FROM dossier_steps WHERE agency_id = $1 AND handed_over))"
     )
     own = " AND ".join(["agency_id = $1", *where])
     shared = " AND ".join([handed, *where])
@@ -492,7 +514,8 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
     now = dt.datetime.now(dt.UTC)
     raw_url = url.rsplit("/", 1)[0] + "/raw-page"
     times: dict[str, dict[str, list[float]]] = {
-        name: {"graphql": [], "sql": [], "endpoint": [], "typename": []} for name in callers
+        name: {"graphql": [], "sql": [], "endpoint": [], "typename": [], "anonymous": []}
+        for name in callers
     }
     per_filter: dict[tuple[str, str], list[tuple[float, float]]] = {}
     mismatches = 0
@@ -549,8 +572,12 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
                             start = time.perf_counter()  # the fixed cost: HTTP, auth, GraphQL
                             await http.post(url, json={"query": "{ __typename }"}, headers=headers)
                             typename_took = time.perf_counter() - start
+                            start = time.perf_counter()  # the same, anonymous: no token
+                            await http.post(url, json={"query": "{ __typename }"})
+                            anonymous_took = time.perf_counter() - start
                             if round_:
                                 times[name]["typename"].append(typename_took)
+                                times[name]["anonymous"].append(anonymous_took)
                                 times[name]["graphql"].append(graphql_took)
                                 times[name]["sql"].append(sql_took)
                                 times[name]["endpoint"].append(endpoint_took)
@@ -589,6 +616,13 @@ def report_pages(result: dict) -> None:
             f"{s50:5.2f} / {s99:5.2f} ms  {g50 / s50:5.2f}x/{g99 / s99:5.2f}x  "
             f"{e50:5.2f} / {e99:5.2f} ms  {g50 / e50:4.2f}x/{g99 / e99:4.2f}x  "
             f"{ms(runs['typename'])[0]:5.2f} ms"
+        )
+    print("  { __typename } signed in against anonymous (p50 / p99 ms; anonymous / signed in):")
+    for name, runs in result["times"].items():
+        (t50, t99), (a50, a99) = ms(runs["typename"]), ms(runs["anonymous"])
+        print(
+            f"    {name:9s} signed in {t50:5.2f} / {t99:5.2f}  anonymous {a50:5.2f} / {a99:5.2f}"
+            f"  {a50 / t50:4.2f}x / {a99 / t99:4.2f}x (goal >= 0.8x)"
         )
     print("  median per filter (GraphQL / raw SQL alone / raw SQL endpoint ms, ratios):")
     for (name, label), triples in result["per_filter"].items():
@@ -663,6 +697,53 @@ def _flush_redis(prefix: str) -> None:
         client.close()
 
 
+async def _sign_in(
+    database_url: str, busiest: str | None, officers: list[str]
+) -> tuple[str, str, list[str]]:
+    """Real credentials (bench/signed_in.py): the busiest agency's officer's token, the HTTP
+    Basic header of an integration client of its province (`dossiers:read`: its token comes
+    from the token endpoint once the server is up), and a token for an officer of each
+    agency in `officers`."""
+    from eiso.core.resources import Resources
+    from eiso.core.settings import load_settings
+
+    settings = load_settings(
+        env="test",
+        database_url=database_url,
+        migration_database_url=database_url,
+        redis_url="memory://bench-dossiers:",
+        log_json=False,
+        plugins=[],
+        secret_key=signed_in.SECRET_KEY,
+        issuer=signed_in.ISSUER,
+    )
+    resources = Resources.open(settings)
+    run_id = secrets.token_hex(3)
+
+    async def officer(code: str) -> str:
+        return await signed_in.user_token(
+            resources, username=f"can-bo-{run_id}-{code.lower()}", role="officer", agency_code=code
+        )
+
+    try:
+        if busiest is None:
+            return "", "", [await officer(code) for code in officers]
+        province = busiest.split(".")[0]  # the generator's agency codes: <province>.<nnn>
+        basic = await signed_in.client_credentials(
+            resources, ["dossiers:read"], province_code=province
+        )
+        return await officer(busiest), basic, [await officer(code) for code in officers]
+    finally:
+        await resources.close()
+
+
+async def _grant(graphql_url: str, basic: str) -> str:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=60) as http:
+        return await signed_in.grant(http, graphql_url.rsplit("/", 1)[0], basic)
+
+
 def run(args) -> None:
     database_url = urlsplit(PG_URL)._replace(path=f"/{args.database}").geturl()
     prefix = f"eiso-bench-{secrets.token_hex(4)}:"
@@ -704,33 +785,41 @@ def run(args) -> None:
                 province = next(p for p in provinces if p["id"] == busiest["province_id"])
                 in_province = sum(a["dossiers"] for a in province["agencies"])
                 month = (dt.datetime.now(generator.VN_TZ) - dt.timedelta(days=45)).strftime("%y%m")
-                callers = {
-                    "agency": (
-                        {"x-bench-agency": f"{busiest['province_id']}:{busiest['id']}"},
-                        "agency_id",
-                        busiest["id"],
-                        province["id"],
-                        f"{busiest['code'].lower()}-{month}",
-                    ),
-                    "province": (
-                        {"x-bench-province": str(province["id"])},
-                        "province_id",
-                        province["id"],
-                        province["id"],
-                        f"{busiest['code'].lower()}-{month}",
-                    ),
-                }
+                search = f"{busiest['code'].lower()}-{month}"
+                officer, province_client, _ = asyncio.run(
+                    _sign_in(database_url, busiest["code"], [])
+                )
                 handed = asyncio.run(_handed_to(database_url, busiest["id"]))
                 print(
                     f"(b) 50-dossier pages: agency {busiest['code']} "
                     f"({busiest['dossiers']:,} dossiers and {handed:,} handed over to it), "
                     f"its province ({in_province:,}), {args.rounds} rounds after a warm-up, "
-                    "1 worker"
+                    "1 worker; signed in with bearer tokens (the officer's, the province "
+                    "client's from the token endpoint)"
                 )
                 with Server(folder, database_url, 1, prefix) as server:
+                    province_token = asyncio.run(_grant(server.url, province_client))
+                    callers = {
+                        "agency": (
+                            signed_in.bearer(officer),
+                            "agency_id",
+                            busiest["id"],
+                            province["id"],
+                            search,
+                        ),
+                        "province": (
+                            signed_in.bearer(province_token),
+                            "province_id",
+                            province["id"],
+                            province["id"],
+                            search,
+                        ),
+                    }
                     report_pages(asyncio.run(pages(server.url, database_url, callers, args.rounds)))
             if not args.skip_throughput:
-                officers = [[a["province_id"], a["id"]] for a in agencies[: args.concurrency]]
+                _, _, officers = asyncio.run(
+                    _sign_in(database_url, None, [a["code"] for a in agencies[: args.concurrency]])
+                )
                 print(
                     f"(a) receive → return over GraphQL: {args.concurrency} officers "
                     f"of as many agencies, {args.warmup:.0f} s warm-up + {args.seconds:.0f} s "
@@ -749,7 +838,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     worker = commands.add_parser("load", help="(internal) the load generator process")
     worker.add_argument("--url", required=True)
-    worker.add_argument("--agencies-json", required=True)
+    worker.add_argument("--tokens-json", required=True)
     worker.add_argument("--concurrency", type=int, default=16)
     worker.add_argument("--seconds", type=float, default=20)
     worker.add_argument("--warmup", type=float, default=3)
@@ -772,7 +861,7 @@ def main(argv: list[str] | None = None) -> None:
         result = asyncio.run(
             load(
                 args.url,
-                json.loads(args.agencies_json),
+                json.loads(args.tokens_json),
                 args.concurrency,
                 args.seconds,
                 args.warmup,

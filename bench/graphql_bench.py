@@ -1,10 +1,11 @@
 """GraphQL benchmarks of the plugin system, each against a baseline measured in the same run:
 
 1. schema assembly time for 1..20 modules (vs the core alone);
-2. `{ __typename }` throughput of eiso (anonymous: the core schema; a province caller: one
-   module set from the worker's cache, kept fresh by pub/sub, + the module gate) vs a bare
-   Starlette JSON route, with wrk on one core and uvicorn on the other (`taskset`). Needs
-   `wrk` (Debian: apt-get install wrk).
+2. `{ __typename }` throughput of eiso (anonymous: the core schema; an officer of an agency
+   of a province, signed in with a real bearer token through the production authenticator
+   (bench/signed_in.py): one module set from the worker's cache, kept fresh by pub/sub, + the
+   module gate) vs a bare Starlette JSON route, with wrk on one core and uvicorn on the other
+   (`taskset`). Needs `wrk` (Debian: apt-get install wrk).
 
     python -m bench.graphql_bench [--seconds 5] [--connections 16] [--rounds 3]
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 import strawberry
 from strawberry.tools import create_type
 
-from bench import wrk
+from bench import signed_in, wrk
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
 from eiso.graphql.schema import make_assembler
@@ -111,9 +112,7 @@ WORKERS = textwrap.dedent("""
     from starlette.routing import Route
 
     from eiso.core.app import create_app
-    from eiso.core.auth.principal import Principal, Role
     from eiso.core.settings import get_settings
-    from eiso.tenants.scope import TenantScope
 
     async def bare_endpoint(request):
         await request.body()
@@ -123,15 +122,8 @@ WORKERS = textwrap.dedent("""
     def bare():
         return Starlette(routes=[Route("/graphql", bare_endpoint, methods=["POST"])])
 
-    async def header_auth(connection):
-        province = connection.headers.get("x-test-province")
-        if not province:
-            return None
-        return Principal(subject="bench", tenant=TenantScope.province(int(province)),
-                         roles=frozenset({Role.officer}), province_id=int(province))
-
     def eiso():
-        return create_app(get_settings(), authenticator=header_auth)
+        return create_app(get_settings())  # the production authenticator: bearer tokens
 """)
 
 QUERY = '{"query":"{ __typename }"}'
@@ -161,20 +153,28 @@ def report(title: str, results: dict[str, list]) -> dict[str, float]:
     return per_cpu
 
 
-async def _arrange(url: str) -> int:
+async def _arrange(url: str) -> str:
+    """A province with a module on, an agency of it and its officer: the officer's token."""
     from eiso.core.plugins.activation import set_module
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
+    from eiso.tenants.models import AgencyKind
     from eiso.tenants.scope import TenantScope
-    from eiso.tenants.services import ensure_province
+    from eiso.tenants.services import ensure_agency, ensure_province
 
-    resources = Resources.open(load_settings(database_url=url))
+    settings = load_settings(
+        database_url=url, secret_key=signed_in.SECRET_KEY, issuer=signed_in.ISSUER
+    )
+    resources = Resources.open(settings)
     try:
         async with resources.session(TenantScope.nation()) as session:
             province = await ensure_province(session, "BENCH", "Tỉnh Đo Lường")
             await set_module(session, province.id, "vendor_demo", True, by="bench")
+            await ensure_agency(session, province, "BENCH-A", "UBND xã Đo", AgencyKind.commune)
             await session.commit()
-            return province.id
+        return await signed_in.user_token(
+            resources, username="can-bo-do", role="officer", agency_code="BENCH-A"
+        )
     finally:
         await resources.close()
 
@@ -191,12 +191,12 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
         (folder / "post.lua").write_text(wrk.post_script(QUERY))
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
-        province_id = asyncio.run(_arrange(url))
+        token = asyncio.run(_arrange(url))
         env = {
             **os.environ,
             "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": "bench-" + "x" * 32,
-            "EISO_ISSUER": "https://eiso.example",
+            "EISO_SECRET_KEY": signed_in.SECRET_KEY,
+            "EISO_ISSUER": signed_in.ISSUER,
             "EISO_DATABASE_URL": url,
             "EISO_PLUGINS": "vendor_demo",
             "EISO_LOG_LEVEL": "WARNING",
@@ -204,7 +204,7 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
         targets = {
             "bare Starlette route": ("bare", None),
             "eiso, anonymous (core schema)": ("eiso", None),
-            "eiso, province with a module": ("eiso", {"x-test-province": str(province_id)}),
+            "eiso, signed in, province with a module": ("eiso", signed_in.bearer(token)),
         }
         results = wrk.interleaved(
             targets,

@@ -4,8 +4,9 @@ With `memory://` (the embedded default) a worker cannot hear another process's s
 every request of a province caller reads the database's switch generation (one count in a
 province-scoped session) and the enabled set only when it moved
 (core/plugins/activation.py). Before, such a worker answered from its cache and saw a CLI
-switch 9-20 s late. This compares, in the same run, `{ __typename }` as a province's officer
-through the whole app (middleware, authentication, module lookup, GraphQL) in process over
+switch 9-20 s late. This compares, in the same run, `{ __typename }` as an officer of an
+agency of the province, signed in with a real bearer token (bench/signed_in.py), through the
+whole app (middleware, the production authenticator, module lookup, GraphQL) in process over
 httpx's ASGI transport:
 
 - "cached (before)": the module set answered from the worker's cache, no read;
@@ -26,6 +27,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench import signed_in
 from bench.wrk import Run, print_medians, rounds_parser
 
 MODULE = "birth_registration"
@@ -57,22 +59,22 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     import httpx
 
     from eiso.core.app import create_app
-    from eiso.core.auth.principal import Principal, Role
     from eiso.core.plugins.activation import set_module
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
     from eiso.graphql.server.dispatch import ProvinceGraphQL
     from eiso.infra import migrate
+    from eiso.tenants.models import AgencyKind
     from eiso.tenants.scope import TenantScope
-    from eiso.tenants.services import ensure_province
+    from eiso.tenants.services import ensure_agency, ensure_province
 
     migrate.upgrade(url)
     settings = load_settings(
         database_url=url,
         redis_url="memory://bench-switch:",
         env="prod",
-        secret_key="bench-" + "x" * 32,
-        issuer="http://bench",
+        secret_key=signed_in.SECRET_KEY,
+        issuer=signed_in.ISSUER,
         log_level="WARNING",
         events_relay=False,
         events_hooks=False,
@@ -82,25 +84,23 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, "BENCHSW", "Tỉnh Đo Bật Tắt")
         await set_module(session, province.id, MODULE, True, by="bench")
+        await ensure_agency(session, province, "BENCHSW-A", "UBND xã Đo", AgencyKind.commune)
     assert province.id is not None
-    officer = Principal(
-        "bench-officer",
-        TenantScope.province(province.id),
-        frozenset({Role.officer}),
-        province_id=province.id,
+    token = await signed_in.user_token(
+        resources, username="can-bo-bat-tat", role="officer", agency_code="BENCHSW-A"
     )
-
-    async def as_officer(_caller: object) -> Principal:
-        return officer
-
-    app = create_app(settings, resources, authenticator=as_officer)
+    app = create_app(settings, resources)  # the production authenticator
     view = next(r.endpoint for r in app.routes if getattr(r, "path", "") == "/graphql")
     assert isinstance(view, ProvinceGraphQL)
     now, before = view.active, CachedOnly(frozenset({MODULE}))
     results: dict[str, list[Run]] = {name: [] for name in TARGETS}
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b") as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://b",
+            headers=signed_in.bearer(token),
+        ) as http,
     ):
 
         async def ask() -> None:

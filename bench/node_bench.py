@@ -1,7 +1,8 @@
 """Relay's `node(id:)` against the typed lookup `dossier(id:)`, in the same run.
 
 The same dossier, the same fields, asked by an officer of its agency through the whole app
-(middleware, authentication, GraphQL, a tenant-scoped SQLite session), in process over
+(middleware, the production authenticator checking the officer's real bearer token
+(bench/signed_in.py), GraphQL, a tenant-scoped SQLite session), in process over
 httpx's ASGI transport: `node` adds reading the type from the id, the typed field's rule and
 the interface's type resolution. The script checks both answers carry the same data before
 timing; the targets take turns in each round (a noisy neighbour hits both alike) and each is
@@ -21,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import signed_in
 from bench.wrk import Run, print_medians, rounds_parser
 
 FIELDS = "id code procedureCode status receivedAt appointmentAt late version"
@@ -37,9 +39,8 @@ PAGE = (
 PAGE_TARGET = "dossiers(first: 50) (a page)"
 
 
-async def _arrange(resources) -> tuple[int, int, str]:
-    """A province, an agency and 50 received dossiers: (province id, agency id, the first
-    dossier's global id)."""
+async def _arrange(resources) -> str:
+    """A province, an agency and 50 received dossiers: the first dossier's global id."""
     from eiso.core.dossiers.models import Dossier
     from eiso.core.global_ids import encode_id
     from eiso.tenants.models import AgencyKind
@@ -64,18 +65,16 @@ async def _arrange(resources) -> tuple[int, int, str]:
         ]
         session.add_all(dossiers)
         dossier = dossiers[0]
-    return province.id, agency.id, encode_id("Dossier", province.id, dossier.id)
+    return encode_id("Dossier", province.id, dossier.id)
 
 
 async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[str, list[Run]]:
     import httpx
 
     from eiso.core.app import create_app
-    from eiso.core.auth.principal import Principal, Role
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
     from eiso.infra import migrate
-    from eiso.tenants.scope import TenantScope
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -83,31 +82,25 @@ async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[s
         settings = load_settings(
             database_url=url,
             env="prod",
-            secret_key="bench-" + "x" * 32,
-            issuer="http://bench",
+            secret_key=signed_in.SECRET_KEY,
+            issuer=signed_in.ISSUER,
             log_level="WARNING",
             events_relay=False,
             events_hooks=False,
         )
         resources = Resources.open(settings)
-        province_id, agency_id, dossier_id = await _arrange(resources)
-        officer = Principal(
-            "bench-officer",
-            TenantScope.agencies([agency_id], [province_id]),
-            frozenset({Role.officer}),
-            province_id=province_id,
-            agency_id=agency_id,
+        dossier_id = await _arrange(resources)
+        token = await signed_in.user_token(
+            resources, username="can-bo-nut", role="officer", agency_code="BN.001"
         )
-
-        async def as_officer(_caller: object) -> Principal:
-            return officer
-
-        app = create_app(settings, resources, authenticator=as_officer)
+        app = create_app(settings, resources)  # the production authenticator
         results: dict[str, list[Run]] = {name: [] for name in targets}
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://bench"
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://bench",
+                headers=signed_in.bearer(token),
             ) as http,
         ):
 

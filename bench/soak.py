@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import dossier_bench
+from bench import dossier_bench, signed_in
 from bench import dossier_generator as generator
 from bench.dossier_bench import FLOW, MOVES, RECEIVE, SECTOR_DATA, Server
 
@@ -106,7 +106,7 @@ class Tally:
         return body["data"]
 
 
-async def load(urls: list[str], agencies: list[list[int]], args) -> dict:
+async def load(urls: list[str], tokens: list[str], args) -> dict:
     import httpx
 
     tally = Tally()
@@ -114,9 +114,8 @@ async def load(urls: list[str], agencies: list[list[int]], args) -> dict:
     end = time.perf_counter() + args.seconds
 
     async def officer(index: int, http) -> None:
-        province_id, agency_id = agencies[index % len(agencies)]
         url = urls[index % len(urls)]
-        headers = {"x-bench-agency": f"{province_id}:{agency_id}"}
+        headers = signed_in.bearer(tokens[index % len(tokens)])  # each officer its own token
         turn = 0
 
         async def reads(dossier_id: str) -> None:
@@ -175,9 +174,7 @@ def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def soak(
-    servers: list[Server], agencies: list[list[int]], args
-) -> tuple[dict, dict[int, list[int]]]:
+def soak(servers: list[Server], tokens: list[str], args) -> tuple[dict, dict[int, list[int]]]:
     """The load for `args.seconds` in a subprocess, sampling each worker's RSS meanwhile."""
     rss = {pid: [rss_kib(pid)] for server in servers for pid in sorted(server.pids)}
     command = [
@@ -187,8 +184,8 @@ def soak(
         "load",
         "--urls",
         ",".join(server.url for server in servers),
-        "--agencies-json",
-        json.dumps(agencies),
+        "--tokens-json",
+        json.dumps(tokens),
         "--seconds",
         str(args.seconds),
         "--concurrency",
@@ -267,9 +264,10 @@ def report(result: dict, rss: dict[int, list[int]], args) -> bool:
     return passed
 
 
-def filled(database_url: str, dossiers: int, agencies: int) -> tuple[int, list[list[int]]]:
+def filled(database_url: str, dossiers: int, agencies: int) -> tuple[int, list[str]]:
     """The database created and filled with `dossiers` generated dossiers in two provinces
-    and `agencies` agencies: the dossiers made, and [province id, agency id] of each agency."""
+    and `agencies` agencies: the dossiers made, and the bearer token of an officer of each
+    agency (bench/signed_in.py: the production authenticator checks them)."""
     asyncio.run(generator.create_database(database_url))
     summary = asyncio.run(
         generator.generate(
@@ -281,16 +279,18 @@ def filled(database_url: str, dossiers: int, agencies: int) -> tuple[int, list[l
         )
     )
     provinces = asyncio.run(dossier_bench._summary_of(database_url, "BN"))
-    return summary.dossiers, [[p["id"], a["id"]] for p in provinces for a in p["agencies"]]
+    codes = [a["code"] for p in provinces for a in p["agencies"]]
+    _, _, tokens = asyncio.run(dossier_bench._sign_in(database_url, None, codes))
+    return summary.dossiers, tokens
 
 
 def run(args) -> bool:
     database_url = urlsplit(dossier_bench.PG_URL)._replace(path=f"/{args.database}").geturl()
     prefix = f"eiso-soak-{secrets.token_hex(4)}:"
     try:
-        dossiers, agencies = filled(database_url, args.dossiers, args.concurrency)
+        dossiers, tokens = filled(database_url, args.dossiers, args.concurrency)
         print(
-            f"{dossiers:,} generated dossiers in {len(agencies)} agencies; "
+            f"{dossiers:,} generated dossiers in {len(tokens)} agencies; "
             f"{WORKERS} workers, {args.concurrency} officers, {args.reads_per_move} reads per "
             f"move, {args.seconds / 60:.1f} min; {os.cpu_count()} cores, load {loadavg()}",
             flush=True,
@@ -305,7 +305,7 @@ def run(args) -> bool:
                 ]
                 pids = {pid: [rss_kib(pid)] for server in servers for pid in server.pids}
                 print(f"  ready: {_rss_line(pids, 0)}", flush=True)
-                result, rss = soak(servers, agencies[: args.concurrency], args)
+                result, rss = soak(servers, tokens[: args.concurrency], args)
         return report(result, rss, args)
     finally:
         dossier_bench._flush_redis(prefix)
@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command")
     worker = commands.add_parser("load", help="(internal) the load generator process")
     worker.add_argument("--urls", required=True, help="the workers' URLs, comma-separated")
-    worker.add_argument("--agencies-json", required=True)
+    worker.add_argument("--tokens-json", required=True)
     for options in (parser, worker):
         options.add_argument("--concurrency", type=int, default=8, help="officers at once")
         options.add_argument("--reads-per-move", type=int, default=2)
@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.command == "load":
         urls = args.urls.split(",")
-        print(json.dumps(asyncio.run(load(urls, json.loads(args.agencies_json), args))))
+        print(json.dumps(asyncio.run(load(urls, json.loads(args.tokens_json), args))))
         return
     args.seconds = args.minutes * 60
     if not run(args):

@@ -56,11 +56,13 @@ def _spare_ports(count: int) -> list[int]:
 
 
 class LocalCitus:
-    """The coordinator (`ports[0]`) and the workers, each a cluster under `directory`."""
+    """The coordinator (`ports[0]`) and the workers, each a cluster under `directory`
+    (`workers=0`: one node alone, a plain PostgreSQL with the same settings: a benchmark's
+    single-node baseline)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, workers: int = WORKERS) -> None:
         self.directory = directory
-        self.ports = _spare_ports(1 + WORKERS)
+        self.ports = _spare_ports(1 + workers)
         self.started: list[Path] = []
 
     @property
@@ -142,13 +144,13 @@ class LocalCitus:
 
 
 @contextlib.contextmanager
-def local_citus() -> Iterator[LocalCitus]:
+def local_citus(workers: int = WORKERS) -> Iterator[LocalCitus]:
     """Started coordinator and workers (no database yet: `create_database`), removed after."""
     directory = Path(tempfile.mkdtemp(prefix="eiso-citus-"))
     if os.geteuid() == 0:
         user = pwd.getpwnam(RUN_AS)
         os.chown(directory, user.pw_uid, user.pw_gid)
-    cluster = LocalCitus(directory)
+    cluster = LocalCitus(directory, workers)
     try:
         cluster.start()
         yield cluster
