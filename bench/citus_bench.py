@@ -338,7 +338,8 @@ def _multi_shard(log: str) -> Counter[str]:
                 if _PREFIX.match(more):
                     break
                 statement.append(more)
-            found[" ".join(" ".join(statement).split())[:240]] += 1
+            sql = " ".join(" ".join(statement).split())
+            found[re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", sql)[:500]] += 1
             flagged = False
     return found
 

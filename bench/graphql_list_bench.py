@@ -78,7 +78,7 @@ WORKERS = textwrap.dedent("""
     async def agencies(request):
         principal = await request.app.state.auth.authenticator(request)
         if principal is None:
-            return Response(b'{"errors":[{"message":"Cần đăng nhập"}]}', 401)
+            return Response(b'{"errors":[{"message":"Authentication required"}]}', 401)
         async with request.app.state.resources.session(principal.tenant) as session:
             statement = select(Agency)
             total = (await session.execute(
