@@ -121,17 +121,12 @@ async def _credentials(owner_url: str, busiest: str) -> dict[str, str]:
 
 
 def _settings(url: str, owner_url: str, prefix: str):
-    from eiso.core.settings import load_settings
-
-    return load_settings(
+    return signed_in.settings(
+        url,
+        owner_url,
         env="prod",
-        database_url=url,
-        migration_database_url=owner_url,
         redis_url=f"memory://{prefix}",
-        secret_key=signed_in.SECRET_KEY,
-        issuer=signed_in.ISSUER,
         log_level="WARNING",
-        log_json=False,
         events_relay=False,
         events_hooks=False,
         plugins=list(generator.MODULES),

@@ -705,18 +705,8 @@ async def _sign_in(
     from the token endpoint once the server is up), and a token for an officer of each
     agency in `officers`."""
     from eiso.core.resources import Resources
-    from eiso.core.settings import load_settings
 
-    settings = load_settings(
-        env="test",
-        database_url=database_url,
-        migration_database_url=database_url,
-        redis_url="memory://bench-dossiers:",
-        log_json=False,
-        plugins=[],
-        secret_key=signed_in.SECRET_KEY,
-        issuer=signed_in.ISSUER,
-    )
+    settings = signed_in.settings(database_url, redis_url="memory://bench-dossiers:")
     resources = Resources.open(settings)
     run_id = secrets.token_hex(3)
 

@@ -104,5 +104,23 @@ async def grant(http: Any, base_url: str, basic: str) -> str:
     return str(answer.json()["access_token"])
 
 
+def settings(database_url: str, owner_url: str | None = None, **overrides: Any) -> Any:
+    """Settings for a bench process that makes users and tokens (or serves the app) on
+    `database_url`: the run's secret key and issuer, memory Redis unless told otherwise."""
+    from eiso.core.settings import load_settings
+
+    values = {
+        "env": "test",
+        "database_url": database_url,
+        "migration_database_url": owner_url or database_url,
+        "redis_url": "memory://bench:",
+        "log_json": False,
+        "plugins": [],
+        "secret_key": SECRET_KEY,
+        "issuer": ISSUER,
+    }
+    return load_settings(**(values | overrides))
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
