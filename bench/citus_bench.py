@@ -60,19 +60,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench import dossier_generator as generator
 from bench import signed_in
-from bench.dossier_bench import PAGE, PROCEDURE, SECTOR_DATA, percentile
+from bench.dossier_bench import MOVES, PAGE, RECEIVE, SECTOR_DATA, percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "eiso_bench_citus"
-RECEIVE = (
-    'mutation($data: JSON!) { receiveDossier(input: {procedureCode: "' + PROCEDURE + '", '
-    'applicant: {fullName: "Nguyễn Thị Hoa", phone: "0912345678"}, sectorData: $data}) '
-    "{ dossier { id version } } }"
-)
-ASSIGN = (
-    "mutation($id: ID!, $v: Int!) { "
-    'assignDossier(id: $id, expectedVersion: $v, assignee: "officer-1") { version status } }'
-)
+ASSIGN = MOVES["assign"]
 FIGURES = """query($period: PeriodInput!, $p: ID) {
   figures(period: $period, groupBy: AGENCY, provinceId: $p) { agencyId received finished } }"""
 OPERATIONS = ("page (agency officer)", "page (province client)", "receive", "move (assign)")
