@@ -405,16 +405,12 @@ def run(args) -> list[str]:
     with cluster.local_citus(workers=0) as single, cluster.local_citus() as citus:
         _log(f"single node on port {single.coordinator_port}; Citus on {citus.ports}")
         single_url, citus_url = single.url(DATABASE), citus.url(DATABASE)
-        asyncio.run(generator.create_database(single_url))
-        summary = asyncio.run(
-            generator.generate(
-                single_url,
-                dossiers=args.dossiers,
-                provinces=args.provinces,
-                agencies=args.agencies,
-                events=False,
-                log=lambda _: None,
-            )
+        summary = generator.fill(
+            single_url,
+            dossiers=args.dossiers,
+            provinces=args.provinces,
+            agencies=args.agencies,
+            events=False,
         )
         _log(
             f"generated {summary.dossiers:,} dossiers in the single node in {summary.seconds:.0f} s"

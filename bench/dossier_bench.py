@@ -747,15 +747,11 @@ def run(args) -> None:
                 f"in {time.perf_counter() - start:.1f} s"
             )
         else:
-            asyncio.run(generator.create_database(database_url))
-            summary = asyncio.run(
-                generator.generate(
-                    database_url,
-                    dossiers=args.dossiers,
-                    provinces=args.provinces,
-                    agencies=args.agencies,
-                    log=lambda _: None,
-                )
+            summary = generator.fill(
+                database_url,
+                dossiers=args.dossiers,
+                provinces=args.provinces,
+                agencies=args.agencies,
             )
             print(
                 f"generated {summary.dossiers:,} dossiers and {summary.events:,} timeline rows in "

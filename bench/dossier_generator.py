@@ -641,6 +641,13 @@ async def generate(
     )
 
 
+def fill(database_url: str, **options) -> Summary:
+    """A new database (`create_database`) filled by `generate(database_url, **options)`,
+    quietly: for the benchmarks."""
+    asyncio.run(create_database(database_url))
+    return asyncio.run(generate(database_url, **({"log": lambda _: None} | options)))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

@@ -268,16 +268,7 @@ def filled(database_url: str, dossiers: int, agencies: int) -> tuple[int, list[s
     """The database created and filled with `dossiers` generated dossiers in two provinces
     and `agencies` agencies: the dossiers made, and the bearer token of an officer of each
     agency (bench/signed_in.py: the production authenticator checks them)."""
-    asyncio.run(generator.create_database(database_url))
-    summary = asyncio.run(
-        generator.generate(
-            database_url,
-            dossiers=dossiers,
-            provinces=2,
-            agencies=agencies,
-            log=lambda _: None,
-        )
-    )
+    summary = generator.fill(database_url, dossiers=dossiers, provinces=2, agencies=agencies)
     provinces = asyncio.run(dossier_bench._summary_of(database_url, "BN"))
     codes = [a["code"] for p in provinces for a in p["agencies"]]
     _, _, tokens = asyncio.run(dossier_bench._sign_in(database_url, None, codes))
