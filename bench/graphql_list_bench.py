@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import textwrap
 import urllib.request
 from pathlib import Path
 
 from bench import wrk
+from bench.common import server_env
 from bench.graphql_bench import report
 
 QUERY = (
@@ -174,14 +174,9 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
         province_id = asyncio.run(_arrange(url))
-        env = {
-            **os.environ,
-            "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": "bench-" + "x" * 32,
-            "EISO_ISSUER": "https://eiso.example",
-            "EISO_DATABASE_URL": url,
-            "EISO_LOG_LEVEL": "WARNING",
-        }
+        env = server_env(
+            DATABASE_URL=url,
+        )
         headers = {"x-test-province": str(province_id)}
         _same_answer(folder, env, headers)
         targets = {"plain Starlette JSON endpoint": "plain", "eiso GraphQL": "eiso"}

@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.common import quiet_settings
 from bench.wrk import Run, print_medians, rounds_parser
 
 MODULE = "birth_registration"
@@ -60,24 +61,13 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.plugins.activation import set_module
     from eiso.core.resources import Resources
-    from eiso.core.settings import load_settings
     from eiso.graphql.server.dispatch import ProvinceGraphQL
     from eiso.infra import migrate
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import ensure_province
 
     migrate.upgrade(url)
-    settings = load_settings(
-        database_url=url,
-        redis_url="memory://bench-switch:",
-        env="prod",
-        secret_key="bench-" + "x" * 32,
-        issuer="http://bench",
-        log_level="WARNING",
-        events_relay=False,
-        events_hooks=False,
-        plugins=[MODULE],
-    )
+    settings = quiet_settings(url, redis_url="memory://bench-switch:", plugins=[MODULE])
     resources = Resources.open(settings)
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, "BENCHSW", "Tỉnh Đo Bật Tắt")

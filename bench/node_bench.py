@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import quiet_settings
 from bench.wrk import Run, print_medians, rounds_parser
 
 FIELDS = "id code procedureCode status receivedAt appointmentAt late version"
@@ -73,22 +74,13 @@ async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[s
     from eiso.core.app import create_app
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.resources import Resources
-    from eiso.core.settings import load_settings
     from eiso.infra import migrate
     from eiso.tenants.scope import TenantScope
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
-        settings = load_settings(
-            database_url=url,
-            env="prod",
-            secret_key="bench-" + "x" * 32,
-            issuer="http://bench",
-            log_level="WARNING",
-            events_relay=False,
-            events_hooks=False,
-        )
+        settings = quiet_settings(url)
         resources = Resources.open(settings)
         province_id, agency_id, dossier_id = await _arrange(resources)
         officer = Principal(
