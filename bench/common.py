@@ -88,3 +88,29 @@ async def adopted_and_received(
         )
         for _ in range(count)
     ]
+
+
+async def header_auth(connection: Any) -> Any:
+    """The authenticator of a benchmark's server: an officer of the province whose id the
+    `x-test-province` header gives (anonymous without it)."""
+    from eiso.core.auth.principal import Principal, Role
+    from eiso.tenants.scope import TenantScope
+
+    province = connection.headers.get("x-test-province")
+    if not province:
+        return None
+    return Principal(
+        subject="bench",
+        tenant=TenantScope.province(int(province)),
+        roles=frozenset({Role.officer}),
+        province_id=int(province),
+    )
+
+
+def header_auth_app() -> Any:
+    """The app (settings from the environment) with `header_auth`: a uvicorn factory of the
+    benchmarks' `workers.py` (run from the repository, where `bench` is importable)."""
+    from eiso.core.app import create_app
+    from eiso.core.settings import get_settings
+
+    return create_app(get_settings(), authenticator=header_auth)

@@ -110,10 +110,7 @@ WORKERS = textwrap.dedent("""
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from eiso.core.app import create_app
-    from eiso.core.auth.principal import Principal, Role
-    from eiso.core.settings import get_settings
-    from eiso.tenants.scope import TenantScope
+    from bench.common import header_auth_app
 
     async def bare_endpoint(request):
         await request.body()
@@ -123,15 +120,7 @@ WORKERS = textwrap.dedent("""
     def bare():
         return Starlette(routes=[Route("/graphql", bare_endpoint, methods=["POST"])])
 
-    async def header_auth(connection):
-        province = connection.headers.get("x-test-province")
-        if not province:
-            return None
-        return Principal(subject="bench", tenant=TenantScope.province(int(province)),
-                         roles=frozenset({Role.officer}), province_id=int(province))
-
-    def eiso():
-        return create_app(get_settings(), authenticator=header_auth)
+    eiso = header_auth_app
 """)
 
 QUERY = '{"query":"{ __typename }"}'

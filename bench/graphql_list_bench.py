@@ -41,24 +41,14 @@ WORKERS = textwrap.dedent("""
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from eiso.core.app import create_app
-    from eiso.core.auth.principal import Principal, Role
+    from bench.common import header_auth, header_auth_app
     from eiso.core.resources import Resources
     from eiso.core.settings import get_settings
     from eiso.graphql.shared.connections import encode_cursor
     from eiso.core.global_ids import encode_id
     from eiso.tenants.models import Agency, AgencyKind, IsoStatus, Province, TenantStatus
-    from eiso.tenants.scope import TenantScope
 
-    async def header_auth(connection):
-        province = connection.headers.get("x-test-province")
-        if not province:
-            return None
-        return Principal(subject="bench", tenant=TenantScope.province(int(province)),
-                         roles=frozenset({Role.officer}), province_id=int(province))
-
-    def eiso():
-        return create_app(get_settings(), authenticator=header_auth)
+    eiso = header_auth_app
 
     def province_json(row):
         return {"id": encode_id("Province", row.id, row.id), "code": row.code,
