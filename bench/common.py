@@ -61,12 +61,9 @@ async def asgi_call(app: Any, scope: dict[str, Any], body: bytes = b"") -> tuple
     return status[0], b"".join(chunks)
 
 
-async def adopted_and_received(
-    session: Any, agency: Any, procedure: str, count: int = 1, *, online: bool = False
-) -> list[Any]:
-    """The agency adopts `procedure` and receives `count` dossiers of it (engine.Received)."""
-    from eiso.core.dossiers import catalogue, engine
-    from eiso.core.workdays import WorkingCalendar
+async def adopt(session: Any, agency: Any, procedure: str) -> None:
+    """The agency adopts `procedure` (its province must have switched the module on)."""
+    from eiso.core.dossiers import catalogue
 
     await catalogue.adopt(
         session,
@@ -75,6 +72,16 @@ async def adopted_and_received(
         procedure_code=procedure,
         actor="bench",
     )
+
+
+async def adopted_and_received(
+    session: Any, agency: Any, procedure: str, count: int = 1, *, online: bool = False
+) -> list[Any]:
+    """The agency adopts `procedure` and receives `count` dossiers of it (engine.Received)."""
+    from eiso.core.dossiers import engine
+    from eiso.core.workdays import WorkingCalendar
+
+    await adopt(session, agency, procedure)
     return [
         await engine.receive(
             session,
