@@ -73,6 +73,7 @@ async def _timed(run: Callable[[], Awaitable[Any]], requests: int) -> float:
 async def _dossier(resources: Any, registry: Any) -> tuple[str, str]:
     """One dossier received online at a fresh agency and accepted: (code, lookup key)."""
     from eiso.core.dossiers import engine, service
+    from eiso.core.plugins.activation import set_module
     from eiso.core.workdays import WorkingCalendar
     from eiso.tenants.models import AgencyKind
     from eiso.tenants.scope import TenantScope
@@ -82,6 +83,9 @@ async def _dossier(resources: Any, registry: Any) -> tuple[str, str]:
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, "BENCH", "Tỉnh Đo Lường")
         agency = await ensure_agency(session, province, "BENCH-A", "UBND xã Đo", AgencyKind.commune)
+        # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
+        owner = registry.procedure_owners()[procedure]
+        await set_module(session, province.id, owner, True, by="bench")
     scope = TenantScope.agencies([agency.id], [agency.province_id])
     async with resources.session(scope) as session, session.begin():
         (got,) = await adopted_and_received(session, agency, procedure, online=True)
