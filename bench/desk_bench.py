@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bench.common import adopted_and_received
 from bench.web_bench import _call, _scope, _timed, bench_app, cli, report
 
 DOSSIERS = 50
@@ -32,9 +33,7 @@ async def _agency_with_dossiers(resources: Any, registry: Any) -> tuple[Any, lis
     """A fresh agency with DOSSIERS dossiers received at its counter, and its officer."""
 
     from eiso.core.auth.users import create_user
-    from eiso.core.dossiers import catalogue, engine
     from eiso.core.plugins.activation import set_module
-    from eiso.core.workdays import WorkingCalendar
     from eiso.tenants.models import AgencyKind
     from eiso.tenants.scope import TenantScope
     from eiso.tenants.services import ensure_agency, ensure_province
@@ -56,26 +55,9 @@ async def _agency_with_dossiers(resources: Any, registry: Any) -> tuple[Any, lis
             agency_code=agency.code,
         )
     scope = TenantScope.agencies([agency.id], [agency.province_id])
-    ids = []
     async with resources.session(scope) as session, session.begin():
-        await catalogue.adopt(
-            session,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            procedure_code=procedure,
-            actor="bench",
-        )
-        for _ in range(DOSSIERS):
-            got = await engine.receive(
-                session,
-                agency=agency,
-                procedure_code=procedure,
-                applicant={"full_name": "Nguyễn Văn Đo"},
-                sector_data={},
-                actor="bench",
-                calendar=WorkingCalendar(),
-            )
-            ids.append(got.dossier.id)
+        received = await adopted_and_received(session, agency, procedure, DOSSIERS)
+        ids = [got.dossier.id for got in received]
     return agency, ids
 
 

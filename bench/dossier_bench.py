@@ -82,6 +82,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench import dossier_generator as generator
 from bench import signed_in
+from bench.common import server_env
 from eiso.infra import migrate
 
 PG_URL = os.environ.get("EISO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -145,19 +146,14 @@ class Server:
         self.port = _port()
         # A file, not a pipe: a full pipe would stall the server.
         self.log = open(folder / f"server-{self.port}.log", "w+b")  # noqa: SIM115 - closed in __exit__
-        env = {
-            **os.environ,
-            "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": signed_in.SECRET_KEY,
-            "EISO_ISSUER": signed_in.ISSUER,
-            "EISO_DATABASE_URL": generator.app_url(database_url),
-            "EISO_REDIS_URL": REDIS_URL,
-            "EISO_REDIS_PREFIX": redis_prefix,
-            "EISO_PLUGINS": ",".join(generator.MODULES),
-            "EISO_LOG_LEVEL": "WARNING",
-            "EISO_DB_POOL_SIZE": "20",
-            "EISO_BENCH_RAW_URL": database_url,
-        }
+        env = server_env(
+            DATABASE_URL=generator.app_url(database_url),
+            REDIS_URL=REDIS_URL,
+            REDIS_PREFIX=redis_prefix,
+            PLUGINS=",".join(generator.MODULES),
+            DB_POOL_SIZE="20",
+            BENCH_RAW_URL=database_url,
+        )
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import textwrap
@@ -25,6 +24,7 @@ import strawberry
 from strawberry.tools import create_type
 
 from bench import signed_in, wrk
+from bench.common import server_env
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
 from eiso.graphql.schema import make_assembler
@@ -192,15 +192,7 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
         token = asyncio.run(_arrange(url))
-        env = {
-            **os.environ,
-            "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": signed_in.SECRET_KEY,
-            "EISO_ISSUER": signed_in.ISSUER,
-            "EISO_DATABASE_URL": url,
-            "EISO_PLUGINS": "vendor_demo",
-            "EISO_LOG_LEVEL": "WARNING",
-        }
+        env = server_env(DATABASE_URL=url, PLUGINS="vendor_demo")
         targets = {
             "bare Starlette route": ("bare", None),
             "eiso, anonymous (core schema)": ("eiso", None),

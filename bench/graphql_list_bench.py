@@ -21,13 +21,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import tempfile
 import textwrap
 import urllib.request
 from pathlib import Path
 
 from bench import signed_in, wrk
+from bench.common import server_env
 from bench.graphql_bench import report
 
 QUERY = (
@@ -183,14 +183,7 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
         url = f"sqlite:///{folder / 'bench.db'}"
         migrate.upgrade(url)
         token = asyncio.run(_arrange(url))
-        env = {
-            **os.environ,
-            "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": signed_in.SECRET_KEY,
-            "EISO_ISSUER": signed_in.ISSUER,
-            "EISO_DATABASE_URL": url,
-            "EISO_LOG_LEVEL": "WARNING",
-        }
+        env = server_env(DATABASE_URL=url)
         headers = signed_in.bearer(token)
         _same_answer(folder, env, headers)
         targets = {"plain Starlette JSON endpoint": "plain", "eiso GraphQL": "eiso"}

@@ -13,12 +13,12 @@ keeps at least 0.8x of the bare app's throughput.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import textwrap
 from pathlib import Path
 
 from bench import wrk
+from bench.common import server_env
 from bench.graphql_bench import report
 
 WORKERS = textwrap.dedent('''
@@ -65,14 +65,9 @@ def bench_stack(seconds: int, connections: int, rounds: int) -> dict[str, float]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "workers.py").write_text(WORKERS)
-        env = {
-            **os.environ,
-            "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": "bench-" + "x" * 32,
-            "EISO_ISSUER": "https://eiso.example",
-            "EISO_CORS_ORIGINS": '["https://qms.example.gov.vn"]',
-            "EISO_LOG_LEVEL": "WARNING",
-        }
+        env = server_env(
+            CORS_ORIGINS='["https://qms.example.gov.vn"]',
+        )
         results = wrk.interleaved(
             targets,
             rounds,

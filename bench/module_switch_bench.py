@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench import signed_in
+from bench.common import quiet_settings
 from bench.wrk import Run, print_medians, rounds_parser
 
 MODULE = "birth_registration"
@@ -61,7 +62,6 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     from eiso.core.app import create_app
     from eiso.core.plugins.activation import set_module
     from eiso.core.resources import Resources
-    from eiso.core.settings import load_settings
     from eiso.graphql.server.dispatch import ProvinceGraphQL
     from eiso.infra import migrate
     from eiso.tenants.models import AgencyKind
@@ -69,17 +69,7 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     from eiso.tenants.services import ensure_agency, ensure_province
 
     migrate.upgrade(url)
-    settings = load_settings(
-        database_url=url,
-        redis_url="memory://bench-switch:",
-        env="prod",
-        secret_key=signed_in.SECRET_KEY,
-        issuer=signed_in.ISSUER,
-        log_level="WARNING",
-        events_relay=False,
-        events_hooks=False,
-        plugins=[MODULE],
-    )
+    settings = quiet_settings(url, redis_url="memory://bench-switch:", plugins=[MODULE])
     resources = Resources.open(settings)
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, "BENCHSW", "Tỉnh Đo Bật Tắt")

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench import signed_in
+from bench.common import quiet_settings
 from bench.wrk import Run, print_medians, rounds_parser
 
 FIELDS = "id code procedureCode status receivedAt appointmentAt late version"
@@ -73,21 +74,12 @@ async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[s
 
     from eiso.core.app import create_app
     from eiso.core.resources import Resources
-    from eiso.core.settings import load_settings
     from eiso.infra import migrate
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         migrate.upgrade(url)
-        settings = load_settings(
-            database_url=url,
-            env="prod",
-            secret_key=signed_in.SECRET_KEY,
-            issuer=signed_in.ISSUER,
-            log_level="WARNING",
-            events_relay=False,
-            events_hooks=False,
-        )
+        settings = quiet_settings(url)
         resources = Resources.open(settings)
         dossier_id = await _arrange(resources)
         token = await signed_in.user_token(

@@ -39,6 +39,7 @@ from sqlalchemy.orm import with_loader_criteria
 from sqlmodel import col
 
 from bench import dossier_generator as generator
+from bench.common import adopt
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.plugins.activation import set_module
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
@@ -148,13 +149,7 @@ async def setup(resources: Resources, registry: PluginRegistry) -> Agency:
         )
         await set_module(session, province.id, "bench_criteria", True, by="bench")
     async with resources.session(_scope(agency)) as session, session.begin():
-        await catalogue.adopt(
-            session,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            procedure_code=PROC,
-            actor="bench",
-        )
+        await adopt(session, agency, PROC)
     return agency
 
 

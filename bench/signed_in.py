@@ -24,8 +24,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-SECRET_KEY = "bench-" + "x" * 32
-ISSUER = "https://eiso.example"
+from bench.common import ISSUER, SECRET_KEY
+
 LIFETIME = 4 * 3600  # seconds: longer than any benchmark run
 
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import orjson
 
+from bench.common import asgi_call
+
 SMALL = "query Version { version }"
 LARGE = """query PageShape($name: String!) {
   version
@@ -98,24 +100,7 @@ def _scope(length: int) -> dict[str, Any]:
 
 
 async def _call(app: Any, body: bytes) -> tuple[int, bytes]:
-    sent = False
-    status, chunks = [], []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(_scope(len(body)), receive, send)
-    return status[0], b"".join(chunks)
+    return await asgi_call(app, _scope(len(body)), body)
 
 
 async def _timed(app: Any, body: bytes, requests: int) -> float:

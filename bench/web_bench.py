@@ -31,6 +31,9 @@ from urllib.parse import urlencode
 
 import orjson
 
+from bench.common import adopted_and_received
+from bench.common import asgi_call as _call
+
 _ADDRESSES = itertools.count(1)
 
 
@@ -59,27 +62,6 @@ def _scope(method: str, path: str, query: str = "", body: bytes = b"") -> dict[s
     }
 
 
-async def _call(app: Any, scope: dict[str, Any], body: bytes = b"") -> tuple[int, bytes]:
-    sent = False
-    status, chunks = [], []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            status.append(message["status"])
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status[0], b"".join(chunks)
-
-
 async def _timed(run: Callable[[], Awaitable[Any]], requests: int) -> float:
     """CPU seconds per request (the process's: one thread, no other work)."""
     started = time.process_time()
@@ -90,7 +72,8 @@ async def _timed(run: Callable[[], Awaitable[Any]], requests: int) -> float:
 
 async def _dossier(resources: Any, registry: Any) -> tuple[str, str]:
     """One dossier received online at a fresh agency and accepted: (code, lookup key)."""
-    from eiso.core.dossiers import catalogue, engine, service
+    from eiso.core.dossiers import engine, service
+    from eiso.core.plugins.activation import set_module
     from eiso.core.workdays import WorkingCalendar
     from eiso.tenants.models import AgencyKind
     from eiso.tenants.scope import TenantScope
@@ -100,25 +83,12 @@ async def _dossier(resources: Any, registry: Any) -> tuple[str, str]:
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await ensure_province(session, "BENCH", "Tỉnh Đo Lường")
         agency = await ensure_agency(session, province, "BENCH-A", "UBND xã Đo", AgencyKind.commune)
+        # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
+        owner = registry.procedure_owners()[procedure]
+        await set_module(session, province.id, owner, True, by="bench")
     scope = TenantScope.agencies([agency.id], [agency.province_id])
     async with resources.session(scope) as session, session.begin():
-        await catalogue.adopt(
-            session,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            procedure_code=procedure,
-            actor="bench",
-        )
-        got = await engine.receive(
-            session,
-            agency=agency,
-            procedure_code=procedure,
-            applicant={"full_name": "Nguyễn Văn Đo"},
-            sector_data={},
-            actor="bench",
-            calendar=WorkingCalendar(),
-            online=True,
-        )
+        (got,) = await adopted_and_received(session, agency, procedure, online=True)
     await service.act(
         resources,
         scope,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
-from eiso.infra.tables import dialect_insert
+from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import TenantOwned, agency_fk
 
 GENESIS = "0" * 64
@@ -187,6 +187,22 @@ async def append(
     )
     heads[province_id, agency_id] = (entry.seq, entry.hash)
     return entry
+
+
+async def append_row(
+    session: AsyncSession, row: TenantOwned, actor: str, action: str, data: dict | None = None
+) -> AuditEntry:
+    """`append` the change of a tenant row: its agency's chain, its table's name and its id."""
+    return await append(
+        session,
+        province_id=row.province_id,
+        agency_id=row.agency_id,
+        actor=actor,
+        action=action,
+        entity_type=table_of(type(row)).name,
+        entity_id=row.id,
+        data=data,
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,17 +12,7 @@ import pathlib
 import sqlite3
 from collections.abc import Iterator
 
-from eiso.infra.backups import (
-    SQLITE_MAGIC,
-    BackupError,
-    Outcome,
-    TableCounts,
-    check_counts,
-    outcome,
-    partial_file,
-    refuse_existing,
-    require_format,
-)
+from eiso.infra import backups
 
 
 @contextlib.contextmanager
@@ -40,7 +30,7 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def table_counts(connection: sqlite3.Connection) -> TableCounts:
+def table_counts(connection: sqlite3.Connection) -> backups.TableCounts:
     names = connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     ).fetchall()
@@ -53,15 +43,15 @@ def table_counts(connection: sqlite3.Connection) -> TableCounts:
 def _check_integrity(connection: sqlite3.Connection, what: str) -> None:
     result = connection.execute("PRAGMA integrity_check").fetchone()[0]
     if result != "ok":
-        raise BackupError(f"{what} fails SQLite's integrity check: {result}")
+        raise backups.BackupError(f"{what} fails SQLite's integrity check: {result}")
 
 
-def backup(database: pathlib.Path, target: pathlib.Path) -> Outcome:
+def backup(database: pathlib.Path, target: pathlib.Path) -> backups.Outcome:
     """Copy `database` to `target` (a new file) and check that it holds every row."""
-    refuse_existing(target)
+    backups.refuse_existing(target)
     if not database.is_file():
-        raise BackupError(f"no SQLite database at {database}")
-    with _connect(database, read_only=True) as source, partial_file(target) as partial:
+        raise backups.BackupError(f"no SQLite database at {database}")
+    with _connect(database, read_only=True) as source, backups.partial_file(target) as partial:
         source.execute("BEGIN")  # one snapshot for the counts and the copy
         expected = table_counts(source)
         with _connect(partial) as copy:
@@ -69,8 +59,8 @@ def backup(database: pathlib.Path, target: pathlib.Path) -> Outcome:
             source.execute("COMMIT")
             copy.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal beside it
             _check_integrity(copy, "the backup")
-            check_counts(expected, table_counts(copy), copy_name="the backup")
-    return outcome(expected)
+            backups.check_counts(expected, table_counts(copy), copy_name="the backup")
+    return backups.outcome(expected)
 
 
 def _is_empty(path: pathlib.Path) -> bool:
@@ -80,12 +70,14 @@ def _is_empty(path: pathlib.Path) -> bool:
         return not table_counts(connection)
 
 
-def restore(backup_file: pathlib.Path, database: pathlib.Path, *, force: bool) -> Outcome:
+def restore(backup_file: pathlib.Path, database: pathlib.Path, *, force: bool) -> backups.Outcome:
     """Copy the backup into `database`: a new or empty file, or any file when `force`d (its
     content is replaced whole). Stop the app first: the copy replaces the pages under it."""
-    require_format(backup_file, SQLITE_MAGIC, "an eiso SQLite backup (`eiso db backup`)")
+    backups.require_format(
+        backup_file, backups.SQLITE_MAGIC, "an eiso SQLite backup (`eiso db backup`)"
+    )
     if not force and not _is_empty(database):
-        raise BackupError(
+        raise backups.BackupError(
             f"the database {database} is not empty: restore into a new file, "
             "or pass --force to replace its content"
         )
@@ -95,9 +87,11 @@ def restore(backup_file: pathlib.Path, database: pathlib.Path, *, force: bool) -
         source.execute("BEGIN")
         expected = table_counts(source)
         if "alembic_version" not in expected:
-            raise BackupError(f"{backup_file} is not an eiso database (no alembic_version table)")
+            raise backups.BackupError(
+                f"{backup_file} is not an eiso database (no alembic_version table)"
+            )
         with _connect(database) as target:
             source.backup(target)
             source.execute("COMMIT")
-            check_counts(expected, table_counts(target), copy_name="the restored database")
-    return outcome(expected)
+            backups.check_counts(expected, table_counts(target), copy_name="the restored database")
+    return backups.outcome(expected)

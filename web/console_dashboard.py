@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
+from eiso.core.qms.annual_report import DOSSIER_KEYS
 from eiso.core.workdays import VN_TZ
 from eiso.web import console_dashboard_charts as charts
 from eiso.web import i18n
@@ -257,19 +258,7 @@ LINKED = {
 }
 _THOUSANDTH = Decimal("0.001")
 RATES = frozenset({"onTimeRate", "satisfiedShare"})
-TILES = (
-    "received",
-    "finished",
-    "onTime",
-    "late",
-    "backlog",
-    "backlogLate",
-    "onTimeRate",
-    "meanDays",
-    "p90Days",
-    "satisfied",
-    "ratingCount",
-)
+TILES = (*DOSSIER_KEYS, "satisfied", "ratingCount")
 AGENCY_COLUMNS = TILES
 TREND_COLUMNS = (
     "received",

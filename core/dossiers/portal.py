@@ -128,73 +128,41 @@ async def file_online(
             checked = attachments.check(uploads, procedure.components, resources.settings)
     storage = attachments.storage_of(resources.settings)
     written: list[str] = []
-    try:
-        received = await _receive_online(
-            resources,
-            province_id=province_id,
-            agency_id=agency_id,
-            procedure_code=procedure_code,
-            applicant=applicant,
-            sector_data=sector_data,
-            data_model=data_model,
-            unique_fields=unique_fields,
-            idempotency_key=idempotency_key,
-            checked=checked,
-            written=written,
-        )
+    try:  # the transaction; `written` gets the digests it wrote to the storage
+        scope = TenantScope.agencies([agency_id], [province_id])
+        async with resources.session(scope) as session, session.begin():
+            agency = (
+                await session.execute(
+                    select(Agency)
+                    .join(Province, col(Province.id) == col(Agency.province_id))
+                    .where(
+                        col(Agency.province_id) == province_id,
+                        col(Agency.id) == agency_id,
+                        col(Agency.status) == TenantStatus.active,
+                        col(Province.status) == TenantStatus.active,
+                    )
+                )
+            ).scalar_one_or_none()
+            if agency is None:
+                raise NotFound("agency not found", "không tìm thấy cơ quan")
+            received = await engine.receive(
+                session,
+                agency=agency,
+                procedure_code=procedure_code,
+                applicant=applicant,
+                sector_data=sector_data,
+                actor=ACTOR,
+                calendar=await load_calendar(session, resources=resources),
+                data_model=data_model,
+                unique_fields=unique_fields,
+                idempotency_key=idempotency_key,
+                online=True,
+            )
+            if checked and not received.replayed:
+                await attachments.record(session, received.dossier, checked)
+                # Up to count x size bytes to write: off the event loop.
+                written.extend(await asyncio.to_thread(attachments.store, storage, checked))
     except BaseException:
         attachments.forget(storage, written)
         raise
     return received
-
-
-async def _receive_online(
-    resources: Resources,
-    *,
-    province_id: int,
-    agency_id: int,
-    procedure_code: str,
-    applicant: dict[str, Any],
-    sector_data: dict[str, Any],
-    data_model: type[BaseModel] | None,
-    unique_fields: tuple[UniqueField, ...],
-    idempotency_key: str | None,
-    checked: list[attachments.Checked],
-    written: list[str],
-) -> engine.Received:
-    """`file_online`'s transaction; `written` gets the digests it wrote to the storage."""
-    scope = TenantScope.agencies([agency_id], [province_id])
-    async with resources.session(scope) as session, session.begin():
-        agency = (
-            await session.execute(
-                select(Agency)
-                .join(Province, col(Province.id) == col(Agency.province_id))
-                .where(
-                    col(Agency.province_id) == province_id,
-                    col(Agency.id) == agency_id,
-                    col(Agency.status) == TenantStatus.active,
-                    col(Province.status) == TenantStatus.active,
-                )
-            )
-        ).scalar_one_or_none()
-        if agency is None:
-            raise NotFound("agency not found", "không tìm thấy cơ quan")
-        received = await engine.receive(
-            session,
-            agency=agency,
-            procedure_code=procedure_code,
-            applicant=applicant,
-            sector_data=sector_data,
-            actor=ACTOR,
-            calendar=await load_calendar(session, resources=resources),
-            data_model=data_model,
-            unique_fields=unique_fields,
-            idempotency_key=idempotency_key,
-            online=True,
-        )
-        if checked and not received.replayed:
-            await attachments.record(session, received.dossier, checked)
-            storage = attachments.storage_of(resources.settings)
-            # Up to count x size bytes to write: off the event loop.
-            written.extend(await asyncio.to_thread(attachments.store, storage, checked))
-        return received

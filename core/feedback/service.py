@@ -44,7 +44,6 @@ from eiso.infra.clock import aware, utcnow
 from eiso.tenants.models import Agency, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 
-ENTITY = "feedback_items"
 E = TypeVar("E", Kind, Subject)
 PUBLISHED_PAGE = 50  # the most published answers one call lists
 
@@ -156,7 +155,7 @@ async def submit(
         session.add(row)
         await session.flush()
         # The trail holds no personal data and no free text: kind, subject and deadline.
-        await _trail(session, row, CITIZEN, "feedback.submitted", {"kind": row.kind})
+        await audit.append_row(session, row, CITIZEN, "feedback.submitted", {"kind": row.kind})
         return Submitted(row.code, key, aware(row.due_at))
 
 
@@ -177,21 +176,6 @@ async def _adopted(session: AsyncSession, agency: Agency, procedure_code: str) -
         )
     )
     return found.first() is not None
-
-
-async def _trail(
-    session: AsyncSession, row: Feedback, actor: str, action: str, data: dict[str, Any]
-) -> None:
-    await audit.append(
-        session,
-        province_id=row.province_id,
-        agency_id=row.agency_id,
-        actor=actor,
-        action=action,
-        entity_type=ENTITY,
-        entity_id=row.id,
-        data=data,
-    )
 
 
 def _public_error() -> NotFound:
@@ -276,7 +260,7 @@ async def rate(
         row.rating, row.rating_comment, row.rated_at = rating, remark, now
         row.state = MOVES["rate"].target
         session.add(row)
-        await _trail(session, row, "public", "feedback.rated", {"rating": rating})
+        await audit.append_row(session, row, "public", "feedback.rated", {"rating": rating})
         return public_view(row, now)
 
 
@@ -314,7 +298,7 @@ async def assign(
     _check_move(row, "assign")
     row.assignee, row.state = who, MOVES["assign"].target
     session.add(row)
-    await _trail(session, row, principal.subject, "feedback.assigned", {"assignee": who})
+    await audit.append_row(session, row, principal.subject, "feedback.assigned", {"assignee": who})
     return row
 
 
@@ -345,7 +329,9 @@ async def answer(
     row.on_time = now <= aware(row.due_at)
     row.state = MOVES["answer"].target
     session.add(row)
-    await _trail(session, row, principal.subject, "feedback.answered", {"on_time": row.on_time})
+    await audit.append_row(
+        session, row, principal.subject, "feedback.answered", {"on_time": row.on_time}
+    )
     return row
 
 

@@ -287,8 +287,8 @@ async def _names(
 
 # -- export ------------------------------------------------------------------------------------
 
-# The figures' own keys, in the table's order (the CSV and XLSX headers name them so).
-FIGURE_KEYS = [
+# The dossier figures' keys in the tables' order (the console dashboard's tiles start so too).
+DOSSIER_KEYS = (
     "received",
     "finished",
     "onTime",
@@ -298,10 +298,9 @@ FIGURE_KEYS = [
     "onTimeRate",
     "meanDays",
     "p90Days",
-    "ratingCount",
-    "ratingMean",
-    "satisfiedShare",
-]
+)
+# The figures' own keys, in the table's order (the CSV and XLSX headers name them so).
+FIGURE_KEYS = [*DOSSIER_KEYS, "ratingCount", "ratingMean", "satisfiedShare"]
 COLUMNS = [
     "level",
     "code",

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
-from eiso.infra.tables import table_of
 from eiso.tenants.models import TenantOwned
 
 Owned = TypeVar("Owned", bound=TenantOwned)
@@ -79,14 +78,5 @@ async def record(
     caller's transaction; the row, for the caller to return."""
     session.add(row)
     await session.flush()
-    await audit.append(
-        session,
-        province_id=row.province_id,
-        agency_id=row.agency_id,
-        actor=actor,
-        action=action,
-        entity_type=table_of(type(row)).name,
-        entity_id=row.id,
-        data=data,
-    )
+    await audit.append_row(session, row, actor, action, data)
     return row

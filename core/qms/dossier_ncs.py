@@ -33,7 +33,7 @@ from sqlmodel import col, select
 from eiso.core.dossiers.models import Dossier, ProcedureRecord
 from eiso.core.dossiers.statuses import FINISHED, Status
 from eiso.core.qms.common import record
-from eiso.core.qms.nonconformities import NcSource, Nonconformity
+from eiso.core.qms.nonconformities import NcSource, Nonconformity, raised_for
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
 from eiso.tenants.scope import scope_of
@@ -237,15 +237,7 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     open_statuses = [
         int(s) for s in Status if s not in FINISHED and s != Status.supplement_requested
     ]
-    have_nc = (
-        select(Nonconformity.id)
-        .where(
-            Nonconformity.province_id == Dossier.province_id,
-            Nonconformity.source_ref == Dossier.code,
-            Nonconformity.cause == OVERDUE,
-        )
-        .exists()
-    )
+    have_nc = raised_for(col(Dossier.province_id), col(Dossier.code), OVERDUE)
     # Only the columns a nonconformity needs (no applicant data); the appointment is compared
     # in Python with the engine's own reading of it (SQLite keeps naive datetimes).
     columns = (

@@ -11,12 +11,12 @@ import datetime as dt
 import sqlalchemy
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from eiso.core.feedback.models import Feedback
 from eiso.core.feedback.rules import OPEN
 from eiso.core.qms.common import record
-from eiso.core.qms.nonconformities import NcSource, Nonconformity
+from eiso.core.qms.nonconformities import NcSource, Nonconformity, raised_for
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint
 
@@ -29,15 +29,7 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
     """Raise the `overdue` nonconformity of every feedback answered late or still open past its
     deadline that has none yet. Reads no contact data and no text of the feedback."""
     now = now or utcnow()
-    have_nc = (
-        select(Nonconformity.id)
-        .where(
-            Nonconformity.province_id == Feedback.province_id,
-            Nonconformity.source_ref == Feedback.code,
-            Nonconformity.cause == OVERDUE,
-        )
-        .exists()
-    )
+    have_nc = raised_for(col(Feedback.province_id), col(Feedback.code), OVERDUE)
     statement = (
         sqlalchemy.select(
             col(Feedback.province_id),

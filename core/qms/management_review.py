@@ -21,16 +21,8 @@ from sqlmodel import Field, col, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
-from eiso.core.qms import figures
+from eiso.core.qms import common, figures
 from eiso.core.qms.audits import AuditFinding
-from eiso.core.qms.common import (
-    get_in_scope,
-    invalid_transition,
-    record,
-    require_role,
-    require_text,
-    value,
-)
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.core.qms.risks import Risk
 from eiso.infra.clock import utcnow
@@ -181,10 +173,10 @@ async def compile_inputs(
     return {
         "period": {"start": period_start.isoformat(), "end": period_end.isoformat()},
         **await dossier_figures(session, province_id, agency_id, period_start, period_end),
-        "audit_findings": {value(k): n for k, n in findings.items()},
+        "audit_findings": {common.value(k): n for k, n in findings.items()},
         "nonconformities": {
             "raised": sum(raised.values()),
-            "raised_by_source": {value(k): n for k, n in raised.items()},
+            "raised_by_source": {common.value(k): n for k, n in raised.items()},
             "open": open_now,
             "closed": closed,
         },
@@ -207,7 +199,7 @@ async def hold_review(
     risk_threshold: int = DEFAULT_RISK_THRESHOLD,
     conclusions: str = "",
 ) -> ManagementReview:
-    require_role(principal, *KEEPERS)
+    common.require_role(principal, *KEEPERS)
     if period_end < period_start:
         raise DomainError(
             "periodEnd is before periodStart",
@@ -230,7 +222,7 @@ async def hold_review(
         period_start=period_start,
         period_end=period_end,
         held_on=held_on,
-        chaired_by=require_text(chaired_by, "chairedBy", 200),
+        chaired_by=common.require_text(chaired_by, "chairedBy", 200),
         risk_threshold=risk_threshold,
         inputs=await compile_inputs(
             session, province_id, agency_id, period_start, period_end, risk_threshold
@@ -238,7 +230,7 @@ async def hold_review(
         conclusions=conclusions,
         created_by=principal.subject,
     )
-    return await record(
+    return await common.record(
         session,
         review,
         principal.subject,
@@ -257,8 +249,8 @@ async def add_action(
     owner: str,
     due_date: dt.date,
 ) -> ReviewAction:
-    require_role(principal, *KEEPERS)
-    review = await get_in_scope(
+    common.require_role(principal, *KEEPERS)
+    review = await common.get_in_scope(
         session, ManagementReview, province_id, review_id, "management review"
     )
     if due_date < review.held_on:
@@ -271,12 +263,12 @@ async def add_action(
         province_id=province_id,
         agency_id=review.agency_id,
         review_id=review.id,
-        decision=require_text(decision, "decision", 10_000),
-        owner=require_text(owner, "owner", 200),
+        decision=common.require_text(decision, "decision", 10_000),
+        owner=common.require_text(owner, "owner", 200),
         due_date=due_date,
         created_by=principal.subject,
     )
-    return await record(
+    return await common.record(
         session,
         action,
         principal.subject,
@@ -288,13 +280,15 @@ async def add_action(
 async def complete_action(
     session: AsyncSession, principal: Principal, province_id: int, action_id: int, *, result: str
 ) -> ReviewAction:
-    require_role(principal, *KEEPERS)
-    action = await get_in_scope(session, ReviewAction, province_id, action_id, "review action")
-    if value(action.status) != ActionStatus.open.value:
-        raise invalid_transition("review action", action.status, ActionStatus.done.value)
-    action.result = require_text(result, "result", 10_000)
+    common.require_role(principal, *KEEPERS)
+    action = await common.get_in_scope(
+        session, ReviewAction, province_id, action_id, "review action"
+    )
+    if common.value(action.status) != ActionStatus.open.value:
+        raise common.invalid_transition("review action", action.status, ActionStatus.done.value)
+    action.result = common.require_text(result, "result", 10_000)
     action.status, action.done_by, action.done_at = ActionStatus.done, principal.subject, utcnow()
-    return await record(session, action, principal.subject, "review_action.done")
+    return await common.record(session, action, principal.subject, "review_action.done")
 
 
 async def actions_of(

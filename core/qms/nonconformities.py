@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Index, String, Text
+from sqlalchemy import Exists, Index, String, Text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field
+from sqlalchemy.orm import Mapped
+from sqlmodel import Field, col, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
@@ -83,6 +84,20 @@ class Nonconformity(TenantOwned, table=True):
     raised_by: str = Field(max_length=200)
     raised_at: dt.datetime = Field(default_factory=utcnow)
     closed_at: dt.datetime | None = None
+
+
+def raised_for(province_id: Mapped[int], code: Mapped[str], cause: str) -> Exists:
+    """Whether the source row whose province and code columns these are has a nonconformity
+    of `cause` already: the correlated EXISTS that keeps a sweep from raising one twice."""
+    return (
+        select(Nonconformity.id)
+        .where(
+            col(Nonconformity.province_id) == province_id,
+            col(Nonconformity.source_ref) == code,
+            col(Nonconformity.cause) == cause,
+        )
+        .exists()
+    )
 
 
 async def raise_nonconformity(

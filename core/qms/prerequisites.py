@@ -82,7 +82,10 @@ async def unmet(
             )
         )
     since = aware(scope.changed_at) if scope else None
-    if not await _audited(session, province_id, agency_id, since, announced_on):
+    keys, window = (province_id, agency_id), (since, announced_on)
+    # An audit plan in the window with a finding entered after the scope change.
+    audit = (AuditPlan, col(AuditPlan.date), keys, window, _with_findings(since))
+    if not await _any_between(session, *audit):
         problems.append(
             Problem(
                 "INTERNAL_AUDIT_MISSING",
@@ -90,7 +93,10 @@ async def unmet(
                 "chưa đánh giá nội bộ (có kết quả) sau lần thay đổi phạm vi gần nhất",
             )
         )
-    if not await _reviewed(session, province_id, agency_id, since, announced_on):
+    # A management review held in the window, entered after the scope change.
+    entered = () if since is None else (col(ManagementReview.created_at) >= since,)
+    review = (ManagementReview, col(ManagementReview.held_on), keys, window, *entered)
+    if not await _any_between(session, *review):
         problems.append(
             Problem(
                 "MANAGEMENT_REVIEW_MISSING",
@@ -155,44 +161,12 @@ async def _any_between(
     return (await session.execute(query)).scalar_one() > 0
 
 
-async def _audited(
-    session: AsyncSession,
-    province_id: int,
-    agency_id: int,
-    since: dt.datetime | None,
-    until: dt.date,
-) -> bool:
-    """An audit plan in the window with a finding entered after the scope change."""
+def _with_findings(since: dt.datetime | None) -> ColumnElement[bool]:
+    """An audit plan with a finding entered after the scope change (`since`)."""
     findings = select(AuditFinding.id).where(
         col(AuditFinding.province_id) == col(AuditPlan.province_id),
         col(AuditFinding.plan_id) == col(AuditPlan.id),
     )
     if since is not None:
         findings = findings.where(col(AuditFinding.recorded_at) >= since)
-    return await _any_between(
-        session,
-        AuditPlan,
-        col(AuditPlan.date),
-        (province_id, agency_id),
-        (since, until),
-        exists(findings),
-    )
-
-
-async def _reviewed(
-    session: AsyncSession,
-    province_id: int,
-    agency_id: int,
-    since: dt.datetime | None,
-    until: dt.date,
-) -> bool:
-    """A management review held in the window, entered after the scope change."""
-    entered = () if since is None else (col(ManagementReview.created_at) >= since,)
-    return await _any_between(
-        session,
-        ManagementReview,
-        col(ManagementReview.held_on),
-        (province_id, agency_id),
-        (since, until),
-        *entered,
-    )
+    return exists(findings)
