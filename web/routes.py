@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
 from eiso.web import (
     console,
+    console_accounts,
     console_dashboard,
     desk,
     desk_auth,
@@ -75,6 +76,30 @@ def page_routes() -> list[Route]:
             console.switch,
             methods=["POST"],
             name="console_switch",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/tai-khoan",
+            console_accounts.accounts,
+            methods=["GET", "POST"],
+            name="console_accounts",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/tai-khoan/{username}/{action}",
+            console_accounts.account_action,
+            methods=["POST"],
+            name="console_account_action",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/ung-dung",
+            console_accounts.clients,
+            methods=["GET", "POST"],
+            name="console_clients",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/ung-dung/{client}/vo-hieu-hoa",
+            console_accounts.client_disable,
+            methods=["POST"],
+            name="console_client_disable",
         ),
         # The province console's dashboard (signed in as the desk is).
         Route(console_dashboard.DASHBOARD, console_dashboard.dashboard, name="console_dashboard"),
