@@ -63,7 +63,7 @@ async def two_provinces(resources, http):
 
 CREATE = (
     "mutation($p: String!, $u: String!, $r: Role!, $a: String) { createAccount("
-    "provinceCode: $p, username: $u, role: $r, agencyCode: $a, displayName: \"Nguyễn Văn An\") "
+    'provinceCode: $p, username: $u, role: $r, agencyCode: $a, displayName: "Nguyễn Văn An") '
     "{ password account " + ACCOUNT + " } }"
 )
 RESET = (
@@ -204,7 +204,9 @@ async def test_create_and_disable_an_integration_client(http, resources, two_pro
     assert secret not in str(listed)
 
     # Another province's client: not listed, not disabled.
-    their_client, their_secret = await make_integration(resources, ["qms:read"], agency=their_agency)
+    their_client, their_secret = await make_integration(
+        resources, ["qms:read"], agency=their_agency
+    )
     assert their_client not in str(listed)
     body = await graphql(http, token, DISABLE_CLIENT, p=province.code, c=their_client)
     assert codes(body) == ["NOT_FOUND"]

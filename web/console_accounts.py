@@ -54,13 +54,11 @@ async def _page(
     try:
         if page == "accounts":
             variables = {"provinceCode": code, "search": search}
-            rows = (await run(request, "ConsoleAccounts", variables, token=admin.token))[
-                "accounts"
-            ]
+            rows = (await run(request, "ConsoleAccounts", variables, token=admin.token))["accounts"]
         else:
-            rows = (await run(request, "ConsoleClients", {"provinceCode": code}, token=admin.token))[
-                "integrationClients"
-            ]
+            rows = (
+                await run(request, "ConsoleClients", {"provinceCode": code}, token=admin.token)
+            )["integrationClients"]
         agencies, _total = await all_agencies(request, admin, None)
     except OperationFailed as error:
         return failed(request, error)
@@ -119,9 +117,7 @@ async def accounts(request: Request) -> Response:
     values["role"] = str(form.get("role") or "")
     values["agency"] = str(form.get("agency") or "")
     if values["role"] not in ROLES:
-        error = OperationFailed(
-            "BAD_INPUT", "Choose a role", "Vui lòng chọn vai trò", field="role"
-        )
+        error = OperationFailed("BAD_INPUT", "Choose a role", "Vui lòng chọn vai trò", field="role")
         return await _page(request, admin, "accounts", {**_refused(error), "values": values}, 422)
     variables = {
         "provinceCode": admin.province["code"],

@@ -41,6 +41,19 @@ MAX_LISTED = 1000  # accounts or clients listed at once: more than a province ke
 
 
 @dataclasses.dataclass(frozen=True)
+class Target:
+    """The province the administrator acts on (its row id and code)."""
+
+    id: int
+    code: str
+
+    @classmethod
+    def of(cls, province: Province) -> Target:
+        assert province.id is not None  # a stored row
+        return cls(province.id, province.code)
+
+
+@dataclasses.dataclass(frozen=True)
 class Account:
     """An account as its province's administrators see it (no password, no hash)."""
 
@@ -104,9 +117,7 @@ async def account(session: AsyncSession, province_id: int, username: str) -> Acc
     """The province's account `username`; NOT_FOUND when it is another province's."""
     user = (
         await session.execute(
-            select(User).where(
-                col(User.username) == username, col(User.province_id) == province_id
-            )
+            select(User).where(col(User.username) == username, col(User.province_id) == province_id)
         )
     ).scalar_one_or_none()
     if user is None:
@@ -121,7 +132,7 @@ async def account(session: AsyncSession, province_id: int, username: str) -> Acc
 
 async def create_account(
     session: AsyncSession,
-    province: Province,
+    province: Target,
     *,
     username: str,
     role: str,
@@ -205,7 +216,7 @@ async def list_clients(session: AsyncSession, province_id: int) -> list[Integrat
 
 async def create_client(
     session: AsyncSession,
-    province: Province,
+    province: Target,
     *,
     secret_key: str,
     name: str,
@@ -214,7 +225,9 @@ async def create_client(
 ) -> tuple[IntegrationClient, str]:
     """A client of the province (or of one of its agencies) and its secret, shown once."""
     if not name.strip():
-        raise DomainError("name: give the client a name", "name: hãy đặt tên ứng dụng", field="name")
+        raise DomainError(
+            "name: give the client a name", "name: hãy đặt tên ứng dụng", field="name"
+        )
     agency = await _agency_of_province(session, province.id, agency_code) if agency_code else None
     try:
         row, secret = await create_integration_client(

@@ -16,11 +16,12 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth import accounts
+from eiso.core.auth.accounts import Target
 from eiso.core.auth.rules import require_province_admin
 from eiso.core.auth.tenancy import province_by_code
 from eiso.graphql.auth.nodes import RoleEnum
 from eiso.graphql.shared.permissions import guarded
-from eiso.tenants.models import Agency, Province
+from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
 T = TypeVar("T")
@@ -107,11 +108,11 @@ class IntegrationClientSecret:
 async def _as_admin(
     info: strawberry.Info,
     province_code: str,
-    work: Callable[[AsyncSession, Province], Awaitable[T]],
+    work: Callable[[AsyncSession, Target], Awaitable[T]],
 ) -> T:
     """`work(session, province)` in one transaction, for the province's administrators."""
     async with info.context.resources.session(TenantScope.nation()) as session, session.begin():
-        province = await province_by_code(session, province_code)
+        province = Target.of(await province_by_code(session, province_code))
         require_province_admin(info.context.principal, province.id)
         return await work(session, province)
 
@@ -125,7 +126,7 @@ class AccountsQuery:
     async def accounts(
         self, info: strawberry.Info, province_code: str, search: str | None = None
     ) -> list[Account]:
-        async def work(session: AsyncSession, province: Province) -> list[Account]:
+        async def work(session: AsyncSession, province: Target) -> list[Account]:
             found = await accounts.list_accounts(session, province.id, (search or "")[:100])
             return [Account.of(row) for row in found]
 
@@ -135,10 +136,11 @@ class AccountsQuery:
     async def integration_clients(
         self, info: strawberry.Info, province_code: str
     ) -> list[IntegrationClient]:
-        async def work(session: AsyncSession, province: Province) -> list[IntegrationClient]:
-            return [IntegrationClient.of(row) for row in await accounts.list_clients(
-                session, province.id
-            )]
+        async def work(session: AsyncSession, province: Target) -> list[IntegrationClient]:
+            return [
+                IntegrationClient.of(row)
+                for row in await accounts.list_clients(session, province.id)
+            ]
 
         return await _as_admin(info, province_code, work)
 
@@ -158,7 +160,7 @@ class AccountsMutation:
         agency_code: str | None = None,
         display_name: str = "",
     ) -> AccountPassword:
-        async def work(session: AsyncSession, province: Province) -> AccountPassword:
+        async def work(session: AsyncSession, province: Target) -> AccountPassword:
             found, password = await accounts.create_account(
                 session,
                 province,
@@ -177,7 +179,7 @@ class AccountsMutation:
     async def disable_account(
         self, info: strawberry.Info, province_code: str, username: str
     ) -> Account:
-        async def work(session: AsyncSession, province: Province) -> Account:
+        async def work(session: AsyncSession, province: Target) -> Account:
             return Account.of(await accounts.disable_account(session, province.id, username))
 
         return await _as_admin(info, province_code, work)
@@ -189,7 +191,7 @@ class AccountsMutation:
     async def reset_account_password(
         self, info: strawberry.Info, province_code: str, username: str
     ) -> AccountPassword:
-        async def work(session: AsyncSession, province: Province) -> AccountPassword:
+        async def work(session: AsyncSession, province: Target) -> AccountPassword:
             found, password = await accounts.reset_password(session, province.id, username)
             return AccountPassword(account=Account.of(found), password=password)
 
@@ -209,7 +211,7 @@ class AccountsMutation:
     ) -> IntegrationClientSecret:
         secret_key = info.context.resources.settings.secret_key.get_secret_value()
 
-        async def work(session: AsyncSession, province: Province) -> IntegrationClientSecret:
+        async def work(session: AsyncSession, province: Target) -> IntegrationClientSecret:
             found, secret = await accounts.create_client(
                 session,
                 province,
@@ -228,7 +230,7 @@ class AccountsMutation:
     async def disable_integration_client(
         self, info: strawberry.Info, province_code: str, client_id: str
     ) -> IntegrationClient:
-        async def work(session: AsyncSession, province: Province) -> IntegrationClient:
+        async def work(session: AsyncSession, province: Target) -> IntegrationClient:
             return IntegrationClient.of(
                 await accounts.disable_client(session, province.id, client_id)
             )
