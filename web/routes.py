@@ -15,6 +15,7 @@ from eiso.web import (
     console_dashboard,
     desk,
     desk_auth,
+    desk_feedback,
     feedback,
     iso_workspace,
     live,
@@ -61,6 +62,15 @@ def page_routes() -> list[Route]:
         Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
         Route(desk_auth.DESK + "/ho-so/{id}/tep/{attachment}", desk.attachment, name="desk_file"),
         Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
+        # Citizens' feedback and petitions at the desk (the agency's staff).
+        Route(desk_feedback.PATH, desk_feedback.feedbacks, name="desk_feedbacks"),
+        Route(desk_feedback.PATH + "/{id}", desk_feedback.feedback, name="desk_feedback"),
+        Route(
+            desk_feedback.PATH + "/{id}/{move}",
+            desk_feedback.act,
+            methods=["POST"],
+            name="desk_feedback_move",
+        ),
         # The province console (province and national administrators, the desk's sign-in).
         Route(CONSOLE, console.home, name="console"),
         Route(CONSOLE + "/tinh/{province}", console.agencies, name="console_agencies"),
