@@ -19,6 +19,7 @@ from tests.web.test_desk import sign_in
 
 PATH = "/ban-lam-viec/phan-anh"
 
+
 async def submitted(resources, place, text: str, consent: bool) -> Feedback:
     got = await service.submit(
         resources,
@@ -32,14 +33,17 @@ async def submitted(resources, place, text: str, consent: bool) -> Feedback:
     )
     return await stored(resources, got.code)
 
+
 async def stored(resources, code: str) -> Feedback:
     async with resources.session(TenantScope.nation()) as session:
         return (
             await session.execute(select(Feedback).where(col(Feedback.code) == code))
         ).scalar_one()
 
+
 def gid(row: Feedback) -> str:
     return encode_id("Feedback", row.province_id, row.id)
+
 
 @pytest.fixture
 async def items(resources, places):
@@ -48,6 +52,7 @@ async def items(resources, places):
     private = await submitted(resources, a, "Đề nghị bố trí thêm ghế chờ.", False)
     theirs = await submitted(resources, b, "Phản ánh của tỉnh khác, không được lộ.", True)
     return mine, private, theirs
+
 
 async def test_the_list_shows_the_agencys_items_with_their_deadline(desk_web, officers, items):
     mine, private, theirs = items
@@ -60,6 +65,7 @@ async def test_the_list_shows_the_agencys_items_with_their_deadline(desk_web, of
     page = await desk_web.get(f"{PATH}/{gid(mine)}")
     assert page.status_code == 200
     assert "Cán bộ một cửa hẹn trả kết quả" in page.text and "Lê Văn Cường" in page.text
+
 
 async def test_answer_and_publish_with_consent_only(desk_web, resources, officers, items):
     mine, private, _theirs = items
@@ -86,6 +92,7 @@ async def test_answer_and_publish_with_consent_only(desk_web, resources, officer
     row = await stored(resources, private.code)
     assert row.answer is None and not row.published
 
+
 async def test_the_leader_assigns_an_officer_may_not(desk_web, resources, places, officers, items):
     mine, _private, _theirs = items
     here = f"{PATH}/{gid(mine)}"
@@ -103,6 +110,7 @@ async def test_the_leader_assigns_an_officer_may_not(desk_web, resources, places
     assert done.status_code == 303
     row = await stored(resources, mine.code)
     assert row.assignee == officers[0] and row.state == "assigned"
+
 
 async def test_another_agencys_item_is_a_404(desk_web, resources, officers, items):
     _mine, _private, theirs = items
