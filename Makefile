@@ -63,7 +63,7 @@ test: lint $(TEST_STAMP) clients
 # and 360 px width into docs/web/ (tests/web/test_browser.py, EISO_SCREENSHOTS).
 screenshots: $(TEST_STAMP) clients
 	mkdir -p docs/web
-	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser.py tests/web/test_browser_console.py \
+	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser.py tests/web/test_browser_console.py tests/web/test_browser_console_accounts.py tests/web/test_browser_desk_feedback.py \
 		tests/web/test_browser_iso.py
 
 # GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout

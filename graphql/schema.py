@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from eiso.core.plugins.registry import PluginRegistry, PluginSource, installed_sources
+from eiso.graphql.auth.accounts import AccountsMutation, AccountsQuery
 from eiso.graphql.auth.queries import AuthQuery
 from eiso.graphql.documents.mutations import TrustedDocumentsMutation
 from eiso.graphql.dossiers.mutations import DossiersMutation
@@ -41,6 +42,7 @@ QUERY_PARTS: tuple[type, ...] = (
     ImprovementQuery,
     FeedbackQuery,
     YearlyReportsQuery,
+    AccountsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
@@ -52,6 +54,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     FeedbackMutation,
     YearlyReportsMutation,
     TrustedDocumentsMutation,
+    AccountsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)
 

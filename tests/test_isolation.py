@@ -416,6 +416,57 @@ CASES = [
         codes=("FORBIDDEN",),
     ),
     Case("me tells only about the caller", "{ me { subject } }", lambda mine, theirs: {}),
+    # A province's accounts and clients: another province's are refused; their agency is
+    # none of my province's (real accounts across provinces: tests/test_accounts.py).
+    *(
+        Case(
+            f"{field} of their province",
+            query,
+            lambda mine, theirs: {"p": theirs.province_code},
+            caller=province_admin,
+            codes=("FORBIDDEN",),
+        )
+        for field, query in (
+            ("accounts", "query($p: String!) { accounts(provinceCode: $p) { username } }"),
+            (
+                "integrationClients",
+                "query($p: String!) { integrationClients(provinceCode: $p) { clientId } }",
+            ),
+            (
+                "disableAccount",
+                'mutation($p: String!) { disableAccount(provinceCode: $p, username: "x") '
+                "{ active } }",
+            ),
+            (
+                "resetAccountPassword",
+                'mutation($p: String!) { resetAccountPassword(provinceCode: $p, username: "x") '
+                "{ password } }",
+            ),
+            (
+                "disableIntegrationClient",
+                "mutation($p: String!) { disableIntegrationClient(provinceCode: $p, "
+                'clientId: "x") { active } }',
+            ),
+        )
+    ),
+    Case(
+        "create an account in their agency",
+        "mutation($p: String!, $a: String) { createAccount(provinceCode: $p, username: "
+        '"probe.isolation", role: OFFICER, agencyCode: $a) { password } }',
+        lambda mine, theirs: {"p": mine.province_code, "a": theirs.agency.code},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [theirs.agency.name],
+    ),
+    Case(
+        "create a client of their agency",
+        "mutation($p: String!, $a: String) { createIntegrationClient(provinceCode: $p, "
+        'name: "x", scopes: ["qms:read"], agencyCode: $a) { secret } }',
+        lambda mine, theirs: {"p": mine.province_code, "a": theirs.agency.code},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: [theirs.agency.name],
+    ),
     Case(
         "enable a module as an officer",
         'mutation { enableModule(module: "land_use") { name } }',

@@ -374,6 +374,31 @@ OPERATIONS = {
         'mutation { removeTrustedDocuments(ids: ["sha256:%s"]) }' % ("0" * 64),
         {Role.national_admin},
     ),
+    # A province's accounts and clients: which province is tests/test_accounts.py's.
+    "accounts": ('{ accounts(provinceCode: "none") { username } }', ADMINS),
+    "integrationClients": ('{ integrationClients(provinceCode: "none") { clientId } }', ADMINS),
+    "createAccount": (
+        'mutation { createAccount(provinceCode: "none", username: "probe", role: OFFICER) '
+        "{ password } }",
+        ADMINS,
+    ),
+    "disableAccount": (
+        'mutation { disableAccount(provinceCode: "none", username: "probe") { active } }',
+        ADMINS,
+    ),
+    "resetAccountPassword": (
+        'mutation { resetAccountPassword(provinceCode: "none", username: "probe") { password } }',
+        ADMINS,
+    ),
+    "createIntegrationClient": (
+        'mutation { createIntegrationClient(provinceCode: "none", name: "x", '
+        'scopes: ["qms:read"]) { secret } }',
+        ADMINS,
+    ),
+    "disableIntegrationClient": (
+        'mutation { disableIntegrationClient(provinceCode: "none", clientId: "x") { active } }',
+        ADMINS,
+    ),
 }
 DENIED = ("UNAUTHENTICATED", "FORBIDDEN")
 CALLERS = ["anonymous", "client", *Role]

@@ -127,7 +127,7 @@ def _base(subject: str, provinces: list[dict[str, Any]]) -> dict[str, Any]:
     return {"console": CONSOLE, "subject": subject, "provinces": provinces, "national": False}
 
 
-def _context(admin: Admin, page: str) -> dict[str, Any]:
+def context_of(admin: Admin, page: str) -> dict[str, Any]:
     return {
         "console": CONSOLE,
         "subject": admin.subject,
@@ -137,7 +137,7 @@ def _context(admin: Admin, page: str) -> dict[str, Any]:
     }
 
 
-async def _all_agencies(
+async def all_agencies(
     request: Request, admin: Admin, search: str | None
 ) -> tuple[list[dict[str, Any]], int]:
     """Every agency of the province (or those matching `search`), page by page."""
@@ -181,14 +181,14 @@ async def agencies(request: Request) -> Response:
         return admin
     search = request.query_params.get("q", "").strip()[:100] or None
     try:
-        rows, total = await _all_agencies(request, admin, search)
+        rows, total = await all_agencies(request, admin, search)
     except OperationFailed as error:
         return failed(request, error)
     return render(
         request,
         "console_agencies.html",
         {
-            **_context(admin, "agencies"),
+            **context_of(admin, "agencies"),
             "search": search or "",
             "groups": tree(rows) if search is None else [],
             "found": rows if search is not None else [],
@@ -232,7 +232,7 @@ async def onboarding(request: Request) -> Response:
     admin = await admin_of(request)
     if isinstance(admin, Response):
         return admin
-    context = _context(admin, "onboarding")
+    context = context_of(admin, "onboarding")
     if request.method == "GET":
         return render(request, "console_onboarding.html", context)
     if int(request.headers.get("content-length", "0") or 0) > MAX_UPLOAD + 1_000_000:
@@ -280,7 +280,7 @@ async def _modules_page(
     return render(
         request,
         "console_modules.html",
-        {**_context(admin, "modules"), "modules": data["modules"], "done": done, "error": error},
+        {**context_of(admin, "modules"), "modules": data["modules"], "done": done, "error": error},
         error.status if error else 200,
     )
 

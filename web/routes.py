@@ -11,9 +11,11 @@ from starlette.staticfiles import StaticFiles
 from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
 from eiso.web import (
     console,
+    console_accounts,
     console_dashboard,
     desk,
     desk_auth,
+    desk_feedback,
     feedback,
     iso_workspace,
     live,
@@ -60,6 +62,15 @@ def page_routes() -> list[Route]:
         Route(desk_auth.DESK + "/ho-so/{id}/phieu/{number:int}.{fmt}", desk.slip, name="desk_slip"),
         Route(desk_auth.DESK + "/ho-so/{id}/tep/{attachment}", desk.attachment, name="desk_file"),
         Route(desk_auth.DESK + "/tiep-nhan", desk.counter, methods=["GET", "POST"], name="counter"),
+        # Citizens' feedback and petitions at the desk (the agency's staff).
+        Route(desk_feedback.PATH, desk_feedback.feedbacks, name="desk_feedbacks"),
+        Route(desk_feedback.PATH + "/{id}", desk_feedback.feedback, name="desk_feedback"),
+        Route(
+            desk_feedback.PATH + "/{id}/{move}",
+            desk_feedback.act,
+            methods=["POST"],
+            name="desk_feedback_move",
+        ),
         # The province console (province and national administrators, the desk's sign-in).
         Route(CONSOLE, console.home, name="console"),
         Route(CONSOLE + "/tinh/{province}", console.agencies, name="console_agencies"),
@@ -75,6 +86,30 @@ def page_routes() -> list[Route]:
             console.switch,
             methods=["POST"],
             name="console_switch",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/tai-khoan",
+            console_accounts.accounts,
+            methods=["GET", "POST"],
+            name="console_accounts",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/tai-khoan/{username}/{action}",
+            console_accounts.account_action,
+            methods=["POST"],
+            name="console_account_action",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/ung-dung",
+            console_accounts.clients,
+            methods=["GET", "POST"],
+            name="console_clients",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/ung-dung/{client}/vo-hieu-hoa",
+            console_accounts.client_disable,
+            methods=["POST"],
+            name="console_client_disable",
         ),
         # The province console's dashboard (signed in as the desk is).
         Route(console_dashboard.DASHBOARD, console_dashboard.dashboard, name="console_dashboard"),

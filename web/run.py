@@ -43,6 +43,7 @@ STATUS = {
     "ATTACHMENT_REFUSED": 422,
     "UNKNOWN_MODULE": 404,
     "EFFECTIVENESS_CHECK_REQUIRED": 409,  # closing a nonconformity before its check
+    "NO_PUBLISH_CONSENT": 409,  # publishing an answer the citizen did not agree to
 }
 
 

@@ -49,6 +49,8 @@ class Client(SQLModel, table=True):
     redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     province_id: int | None = Field(default=None, sa_type=BigInteger, foreign_key="provinces.id")
     agency_id: int | None = Field(default=None, sa_type=BigInteger)
+    # A disabled client (by its province's administrator) gets no new token.
+    active: bool = True
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 

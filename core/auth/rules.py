@@ -189,6 +189,20 @@ RULES: dict[str, Rule] = {
     # Its files over HTTP (core/http/downloads.py): read like the report and the compiled one.
     "yearlyReportFile": QMS_READ,
     "compiledYearlyReportFile": Rule(roles=ADMINS),
+    # A province's accounts and integration clients (the province console): its own
+    # administrators and the nation's (require_province_admin checks which province).
+    **dict.fromkeys(
+        (
+            "accounts",
+            "integrationClients",
+            "createAccount",
+            "disableAccount",
+            "resetAccountPassword",
+            "createIntegrationClient",
+            "disableIntegrationClient",
+        ),
+        Rule(roles=ADMINS),
+    ),
     # Trusted GraphQL documents are national data: the nation's administrators keep them.
     "registerTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
     "removeTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),

@@ -485,7 +485,7 @@ class EisoAuthorizationServer(AuthorizationServer):
         """The client `client_id`, read on the loop. A secret still stored as argon2id is
         checked here, off the loop, and on success rewritten in the keyed form."""
         row = await self._get(Client, client_id)
-        if row is None:
+        if row is None or not row.active:  # a disabled client is as unknown
             return None
         secret_key = self.resources.settings.secret_key.get_secret_value()
         stored = row.secret_hash
@@ -515,7 +515,7 @@ class EisoAuthorizationServer(AuthorizationServer):
             return None
         row = self.wait(self._get(Client, client_id))
         secret_key = self.resources.settings.secret_key.get_secret_value()
-        return OAuthClient(row, secret_key) if row is not None else None
+        return OAuthClient(row, secret_key) if row is not None and row.active else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         if "refresh_token" not in token:

@@ -35,6 +35,7 @@ def parse_role(value: str) -> Role:
         raise DomainError(
             f"role: unknown role {value!r} (one of {', '.join(r.value for r in Role)})",
             f"role: vai trò không hợp lệ {value!r}",
+            field="role",
         ) from None
 
 
@@ -61,12 +62,14 @@ async def create_user(
         raise DomainError(
             "username: 3-150 letters, digits or . _ @ -",
             "username: 3-150 chữ cái, chữ số hoặc . _ @ -",
+            field="username",
         )
     parsed = parse_role(role)
     if password is not None and len(password) < MIN_PASSWORD:
         raise DomainError(
             f"password: at least {MIN_PASSWORD} characters",
             f"password: tối thiểu {MIN_PASSWORD} ký tự",
+            field="password",
         )
     province_id: int | None = None
     agency_id: int | None = None
@@ -80,10 +83,13 @@ async def create_user(
         raise DomainError(
             f"role: {parsed.value} cannot belong to a {level}",
             f"role: vai trò {parsed.value} không thuộc cấp {level}",
+            field="role",
         )
     if await get_by_username(session, username) is not None:
         raise Conflict(
-            f"username: {username!r} already exists", f"username: {username!r} đã tồn tại"
+            f"username: {username!r} already exists",
+            f"username: {username!r} đã tồn tại",
+            field="username",
         )
     # argon2id is slow on purpose: hashed off the event loop.
     password_hash = await asyncio.to_thread(hash_password, password) if password else None
