@@ -17,6 +17,8 @@ from eiso.graphql.qms.figures.mutations import FiguresMutation
 from eiso.graphql.qms.figures.queries import FiguresQuery
 from eiso.graphql.qms.improvement.mutations import ImprovementMutation
 from eiso.graphql.qms.improvement.queries import ImprovementQuery
+from eiso.graphql.qms.modelqms.mutations import ModelQmsMutation
+from eiso.graphql.qms.modelqms.queries import ModelQmsQuery
 from eiso.graphql.qms.registers.mutations import RegistersMutation
 from eiso.graphql.qms.registers.queries import RegistersQuery
 from eiso.graphql.qms.yearly.mutations import YearlyReportsMutation
@@ -41,6 +43,7 @@ QUERY_PARTS: tuple[type, ...] = (
     ImprovementQuery,
     FeedbackQuery,
     YearlyReportsQuery,
+    ModelQmsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
@@ -51,6 +54,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     ImprovementMutation,
     FeedbackMutation,
     YearlyReportsMutation,
+    ModelQmsMutation,
     TrustedDocumentsMutation,
 )
 SUBSCRIPTION_PARTS: tuple[type, ...] = (DossiersSubscription,)

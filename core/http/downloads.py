@@ -7,7 +7,11 @@ and global ids:
   (core/dossiers/attachments.py), as an attachment to save, never shown inline;
 - `GET /yearly-reports/{id}.{xlsx|pdf}`: an agency's yearly report on ISO application;
 - `GET /provinces/{id}/yearly-reports/{year}.{xlsx|pdf}`: the province's compiled report
-  (its administrators only).
+  (its administrators only);
+- `GET /process-documents/{versionId}.{html|pdf}`: a generated ISO process document's version
+  (core/qms/process_docs.py);
+- `GET /conformity-announcements/{agencyId}.{html|pdf}`: an agency's announcing decision
+  (public, no token: the portal links it; 404 until the agency has announced).
 
 A dossier or agency outside the caller's tenant answers 404, the same as one that does not
 exist. Errors are JSON: `{"error": {"code", "message", "message_vi"}}`.
@@ -29,7 +33,8 @@ from eiso.core.dossiers import attachments
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id, not_found
-from eiso.core.qms import yearly_export
+from eiso.core.qms import announcement_form, process_docs, yearly_export
+from eiso.tenants.scope import TenantScope
 
 STATUS = {
     "UNAUTHENTICATED": 401,
@@ -37,6 +42,8 @@ STATUS = {
     "NOT_FOUND": 404,
     "SLIP_NOT_AVAILABLE": 409,
     "PDF_FONTS_MISSING": 503,
+    "NOT_A_PROCESS_DOCUMENT": 404,
+    "NOT_ANNOUNCED": 404,
 }
 
 
@@ -192,6 +199,39 @@ async def compiled_yearly_report_file(request: Request) -> Response:
     return _file(body, media_type, filename, disposition="attachment")
 
 
+async def process_document_file(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "processDocumentFile")
+        province_id, version_id = decode_id(request.path_params["id"], "DocumentVersion")
+        body, media_type, filename = await process_docs.file(
+            request.app.state.resources,
+            principal.tenant,
+            province_id,
+            version_id,
+            request.path_params["fmt"],
+        )
+    except DomainError as error:
+        return _error(error)
+    return _file(body, media_type, filename)
+
+
+async def conformity_announcement_file(request: Request) -> Response:
+    """Public: the decision an agency published; nothing personal is in it."""
+    try:
+        check_operation(None, "conformityAnnouncementFile")
+        province_id, agency_id = decode_id(request.path_params["id"], "Agency")
+        body, media_type, filename = await announcement_form.file(
+            request.app.state.resources,
+            TenantScope.nation(),
+            province_id,
+            agency_id,
+            request.path_params["fmt"],
+        )
+    except DomainError as error:
+        return _error(error)
+    return _file(body, media_type, filename)
+
+
 routes = [
     # Each route's name is its operation in core/auth/rules.py (tests/test_permissions.py checks).
     Route(
@@ -217,5 +257,17 @@ routes = [
         compiled_yearly_report_file,
         methods=["GET"],
         name="compiledYearlyReportFile",
+    ),
+    Route(
+        "/process-documents/{id}.{fmt}",
+        process_document_file,
+        methods=["GET"],
+        name="processDocumentFile",
+    ),
+    Route(
+        "/conformity-announcements/{id}.{fmt}",
+        conformity_announcement_file,
+        methods=["GET"],
+        name="conformityAnnouncementFile",
     ),
 ]
