@@ -40,8 +40,8 @@ class AdoptionReport:
     documents: list[tuple[int, int]] = dataclasses.field(default_factory=list)
 
 
-def _bad(field: str, en: str, vi: str, code: str = "BAD_INPUT") -> DomainError:
-    return DomainError(f"{field}: {en}", f"{field}: {vi}", code=code, field=field)
+def _bad(field: str, en: str, vi: str) -> DomainError:
+    return DomainError(f"{field}: {en}", f"{field}: {vi}", code="BAD_INPUT", field=field)
 
 
 def chosen_templates(codes: Sequence[str] | None) -> list[Template]:
@@ -59,10 +59,15 @@ def chosen_templates(codes: Sequence[str] | None) -> list[Template]:
 
 
 async def install(
-    session: AsyncSession, principal: Principal, province_id: int
+    session: AsyncSession,
+    principal: Principal,
+    province_id: int,
+    codes: Sequence[str] | None = None,
 ) -> list[tuple[Document, DocumentVersion]]:
-    """The shipped set as the province's model documents (drafts); codes already there stay."""
+    """The shipped set (or its `codes`) as the province's model documents (drafts); codes
+    already there stay."""
     require_role(principal, Role.province_admin)
+    items = chosen_templates(codes)
     owner = await documents.model_owner(session, province_id)
     taken = set(
         (
@@ -74,7 +79,7 @@ async def install(
         ).scalars()
     )
     created = []
-    for item in TEMPLATES:
+    for item in items:
         if item.code in taken:
             continue
         created.append(
@@ -143,11 +148,12 @@ async def agencies_of(
     for index, agency_id in enumerate(agency_ids):
         if agency_id not in rows:
             # The same answer for another province's agency and one that does not exist.
-            raise _bad(
-                f"agencyIds[{index}]",
-                f"no active agency {agency_id} in this province",
-                f"không có cơ quan {agency_id} đang hoạt động trong tỉnh",
+            field = f"agencyIds[{index}]"
+            raise DomainError(
+                f"{field}: not an active agency of this province",
+                f"{field}: không phải cơ quan đang hoạt động của tỉnh",
                 code="AGENCY_NOT_FOUND",
+                field=field,
             )
     return [rows[i] for i in dict.fromkeys(agency_ids)]
 

@@ -32,8 +32,8 @@ def _agency_rows(province_id: int, ids: list[strawberry.ID] | None) -> list[int]
             province, row_id = -1, -1
         if province != province_id:
             raise DomainError(
-                f"agencyIds[{index}]: no active agency {global_id} in this province",
-                f"agencyIds[{index}]: không có cơ quan {global_id} đang hoạt động trong tỉnh",
+                f"agencyIds[{index}]: not an active agency of this province",
+                f"agencyIds[{index}]: không phải cơ quan đang hoạt động của tỉnh",
                 code="AGENCY_NOT_FOUND",
                 field=f"agencyIds[{index}]",
             )
@@ -45,12 +45,14 @@ def _agency_rows(province_id: int, ids: list[strawberry.ID] | None) -> list[int]
 class ModelQmsMutation:
     @strawberry.mutation(
         description="Copy eiso's model QMS into the province's model documents (drafts, owned "
-        "by its People's Committee) for the province to adapt; codes already there stay. "
-        "Answers the codes created."
+        "by its People's Committee) for the province to adapt (`codes`: all when omitted); "
+        "codes already there stay. Answers the codes created."
     )
-    async def install_model_qms(self, info: strawberry.Info) -> list[str]:
+    async def install_model_qms(
+        self, info: strawberry.Info, codes: list[str] | None = None
+    ) -> list[str]:
         async def work(session: AsyncSession, who: Principal) -> list[str]:
-            made = await model_qms.install(session, who, province_of(who))
+            made = await model_qms.install(session, who, province_of(who), codes)
             return [document.code for document, _ in made]
 
         return await in_transaction(info, work)
