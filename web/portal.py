@@ -56,6 +56,23 @@ async def province(request: Request) -> Response:
     )
 
 
+async def conformity(request: Request) -> Response:
+    """`/tinh/<province>/iso`: each agency's conformity with TCVN ISO 9001:2015 and, once
+    announced, its decision (number, date, scope) with links to the decision itself."""
+    code = request.path_params["province"]
+    try:
+        data = await run(request, "PublicConformity", {"province": code})
+    except OperationFailed as error:
+        return failed(request, error)
+    if data["province"] is None:
+        return failed(request, no_province(code))
+    return render(
+        request,
+        "conformity.html",
+        {"province": data["province"], "agencies": data["publicConformity"]},
+    )
+
+
 def no_province(code: str) -> OperationFailed:
     return OperationFailed(
         "NOT_FOUND", f"province {code!r} not found", f"không tìm thấy tỉnh {code!r}"
