@@ -1817,9 +1817,12 @@ def _book(
 
 
 def _their_version(fmt: str) -> Callable[[Tenant, Tenant], str]:
-    return lambda mine, theirs: (
-        f"/process-documents/{encode_id('DocumentVersion', theirs.province_id, theirs.rows[qms.ProcessDocumentSource].version_id)}.{fmt}"
-    )
+    def path(mine: Tenant, theirs: Tenant) -> str:
+        row = theirs.rows[qms.ProcessDocumentSource]
+        version = encode_id("DocumentVersion", theirs.province_id, row.version_id)
+        return f"/process-documents/{version}.{fmt}"
+
+    return path
 
 
 HTTP_CASES = [

@@ -4,17 +4,19 @@ announcement as a document (issue 20)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue
 from eiso.core.global_ids import encode_id
+from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import process_docs
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.model_qms_data import TEMPLATES
-from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.sdk import (
     LegalBasis,
     LocalizedText,
@@ -30,7 +32,15 @@ from eiso.tenants.services import ensure_agency
 from tests.conftest import unique_code
 from tests.test_conformity import meet_prerequisites, today
 from tests.test_dossier_engine import PROC, _step
-from tests.test_qms_loop import adopt_in, codes, gql, legal_registry, make_agency, person
+from tests.test_qms_loop import (
+    adopt_in,
+    codes,
+    gql,
+    legal_registry,
+    make_agency,
+    person,
+    run_eiso,
+)
 
 ADOPT = (
     "mutation($ids: [ID!], $kind: AgencyKind, $codes: [String!]) { adoptModelQms(agencyIds: "
@@ -76,7 +86,7 @@ async def documents_of(resources, agency) -> dict[str, str]:
             .join(DocumentVersion, DocumentVersion.document_id == Document.id)
             .where(Document.province_id == agency.province_id, Document.agency_id == agency.id)
         )
-        return {c: v for c, v in rows.all()}
+        return dict(rows.all())
 
 
 async def test_model_qms_adopted_by_every_commune_at_once(resources, client, callers):
@@ -102,8 +112,13 @@ async def test_model_qms_adopted_by_every_commune_at_once(resources, client, cal
     }
     # Each adopted document is a draft of the agency's register: its leader approves it.
     leader = callers.issue(person(ward, Role.leader, Role.iso_secretary))
-    listed = await gql(client, leader, "{ documents(first: 10) { edges { node { code versions { status } } } } }")
-    statuses = {e["node"]["code"]: e["node"]["versions"][0]["status"] for e in listed["data"]["documents"]["edges"]}
+    listed = await gql(
+        client, leader, "{ documents(first: 10) { edges { node { code versions { status } } } } }"
+    )
+    statuses = {
+        e["node"]["code"]: e["node"]["versions"][0]["status"]
+        for e in listed["data"]["documents"]["edges"]
+    }
     assert statuses["CSCL"] == statuses["QT-TL"] == "DRAFT"
 
 
@@ -159,20 +174,30 @@ async def test_province_model_text_is_what_agencies_adopt(resources, client, cal
                 .where(Document.agency_id == committee.id, Document.code == "CSCL")
             )
         ).scalar_one()
-    vid = encode_id("DocumentVersion", version.province_id, version.id)
     leader = callers.issue(person(committee, Role.leader))
-    await gql(
+    adapted = await gql(
         client,
         leader,
-        'mutation($id: ID!) { createDocumentVersion(documentId: $id, content: "Chính sách của tỉnh cho {agency}") { id } }',
+        "mutation($id: ID!) { createDocumentVersion(documentId: $id, "
+        'content: "Chính sách của tỉnh cho {agency}") { id } }',
         {"id": encode_id("Document", version.province_id, version.document_id)},
     )
+    vid = adapted["data"]["createDocumentVersion"]["id"]
     for move in ("submitDocumentVersion", "approveDocumentVersion", "makeDocumentVersionEffective"):
-        await gql(client, leader, f"mutation($id: ID!) {{ {move}(id: $id) {{ status }} }}", {"id": vid})
+        await gql(
+            client, leader, f"mutation($id: ID!) {{ {move}(id: $id) {{ status }} }}", {"id": vid}
+        )
     body = await gql(client, admin, ADOPT, {"ids": [agency_id(agency)], "codes": ["CSCL"]})
     assert body["data"]["adoptModelQms"]["created"] == 1
     docs = await documents_of(resources, agency)
-    assert "CAM KẾT" not in docs["CSCL"].upper() or agency.name in docs["CSCL"]
+    assert docs["CSCL"] == f"Chính sách của tỉnh cho {agency.name}"
+    async with resources.session(TenantScope.nation()) as session:
+        adopted = (
+            await session.execute(
+                select(Document).where(Document.agency_id == agency.id, Document.code == "CSCL")
+            )
+        ).scalar_one()
+    assert adopted.model_version_id is not None  # linked: the province sees who adopted it
 
 
 def _registry(code: str, reference: str, revisions: tuple[RuleChange, ...]) -> PluginRegistry:
@@ -209,8 +234,10 @@ def _registry(code: str, reference: str, revisions: tuple[RuleChange, ...]) -> P
 async def _regenerate_with(
     resources, code: str, reference: str, revisions: tuple[RuleChange, ...] = ()
 ) -> None:
-    registry = _registry(code, reference, revisions) if revisions else legal_registry(
-        {code: LegalBasis(reference=reference)}
+    registry = (
+        _registry(code, reference, revisions)
+        if revisions
+        else legal_registry({code: LegalBasis(reference=reference)})
     )
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, registry)
@@ -234,11 +261,19 @@ async def test_process_document_generated_and_regenerated_on_rule_change(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     # A sync that changes nothing writes nothing.
     await _regenerate_with(resources, code, reference)
-    assert len((await gql(client, keeper, VERSIONS, {"p": code}))["data"]["processDocumentVersions"]) == 1
+    assert (
+        len((await gql(client, keeper, VERSIONS, {"p": code}))["data"]["processDocumentVersions"])
+        == 1
+    )
     # The version is submitted and approved; then the procedure's rules change (a successor
     # legal basis with a longer limit): a new DRAFT version says so, the approved one stays.
     for move in ("submitDocumentVersion", "approveDocumentVersion", "makeDocumentVersionEffective"):
-        await gql(client, keeper, f"mutation($id: ID!) {{ {move}(id: $id) {{ status }} }}", {"id": first["versionId"]})
+        await gql(
+            client,
+            keeper,
+            f"mutation($id: ID!) {{ {move}(id: $id) {{ status }} }}",
+            {"id": first["versionId"]},
+        )
     change = RuleChange(
         effective_from=dt.date(2027, 1, 1),
         legal_basis=(LegalBasis(reference="99/2026/NĐ-CP"),),
@@ -273,7 +308,8 @@ async def test_process_documents_isolation_and_backfill(resources, client, calle
     made = await gql(
         client,
         keeper,
-        'mutation { createDocument(kind: FORM, code: "BM-01", title: "Biểu mẫu") { versions { id } } }',
+        'mutation { createDocument(kind: FORM, code: "BM-01", title: "Biểu mẫu") '
+        "{ versions { id } } }",
     )
     plain = made["data"]["createDocument"]["versions"][0]["id"]
     response = await client.get(f"/process-documents/{plain}.html", headers=keeper)
@@ -283,7 +319,9 @@ async def test_process_documents_isolation_and_backfill(resources, client, calle
     body = await gql(client, keeper, "mutation { generateProcessDocuments }")
     assert body["data"]["generateProcessDocuments"] == 0
     officer = callers.issue(person(agency, Role.officer))
-    assert codes(await gql(client, officer, "mutation { generateProcessDocuments }")) == ["FORBIDDEN"]
+    assert codes(await gql(client, officer, "mutation { generateProcessDocuments }")) == [
+        "FORBIDDEN"
+    ]
 
 
 async def test_flow_chart_escapes_text():
@@ -291,7 +329,13 @@ async def test_flow_chart_escapes_text():
         "title": "Quy trình <b>",
         "time_limit": "3 ngày làm việc",
         "steps": [
-            {"number": 1, "name": "Nhận <script>", "who": "Lãnh đạo", "unit": "", "budget": "1 ngày"}
+            {
+                "number": 1,
+                "name": "Nhận <script>",
+                "who": "Lãnh đạo",
+                "unit": "",
+                "budget": "1 ngày",
+            }
         ],
     }
     svg = process_docs.flow_svg(spec)
@@ -304,17 +348,23 @@ async def test_conformity_announcement_form_and_public_list(resources, client, c
     keeper = callers.issue(person(agency, Role.leader, Role.iso_secretary, Role.auditor))
     async with resources.session(TenantScope.nation()) as session:
         province = await session.get(Province, agency.province_id)
-    listed = "query($p: String!) { publicConformity(provinceCode: $p) { agencyName status statusVi decisionNumber htmlUrl procedures { code name } } }"
+    listed = (
+        "query($p: String!) { publicConformity(provinceCode: $p) { agencyName status statusVi "
+        "decisionNumber htmlUrl procedures { code name } } }"
+    )
     before = (await gql(client, {}, listed, {"p": province.code}))["data"]["publicConformity"]
     assert [(a["status"], a["htmlUrl"]) for a in before] == [("not_started", None)]
     url = f"/conformity-announcements/{agency_id(agency)}.html"
     assert (await client.get(url)).status_code == 404
-    await gql(client, keeper, 'mutation { startConformityBuilding(since: "2026-01-05") { status } }')
+    await gql(
+        client, keeper, 'mutation { startConformityBuilding(since: "2026-01-05") { status } }'
+    )
     await meet_prerequisites(client, keeper, [PROC])
     body = await gql(
         client,
         keeper,
-        "mutation($d: Date!) { announceConformity(decisionNumber: \"15/QĐ-UBND\", announcedOn: $d) { status } }",
+        'mutation($d: Date!) { announceConformity(decisionNumber: "15/QĐ-UBND", '
+        "announcedOn: $d) { status } }",
         {"d": today().isoformat()},
     )
     assert not body.get("errors"), body
@@ -323,7 +373,9 @@ async def test_conformity_announcement_form_and_public_list(resources, client, c
     assert after[0]["procedures"][0]["code"] == PROC
     page = await client.get(url)
     assert page.status_code == 200
-    assert "15/QĐ-UBND" in page.text and "TCVN ISO 9001:2015" in page.text and "Điều 1." in page.text
+    assert (
+        "15/QĐ-UBND" in page.text and "TCVN ISO 9001:2015" in page.text and "Điều 1." in page.text
+    )
     assert PROC in page.text
     pdf = await client.get(url.replace(".html", ".pdf"))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
@@ -335,8 +387,27 @@ async def test_generation_keeps_one_source_row_per_version(resources):
     agency = await make_agency(resources)
     async with resources.session(TenantScope.nation()) as session:
         rows = await session.execute(
-            select(func.count()).select_from(process_docs.ProcessDocumentSource).where(
-                process_docs.ProcessDocumentSource.agency_id == agency.id
-            )
+            select(func.count())
+            .select_from(process_docs.ProcessDocumentSource)
+            .where(process_docs.ProcessDocumentSource.agency_id == agency.id)
         )
         assert rows.scalar() == 1
+
+
+async def test_cli_adopts_from_a_file_naming_the_bad_line(resources, database, tmp_path):
+    agencies, _ = await agencies_in_one_province(resources, 2)
+    async with resources.session(TenantScope.nation()) as session:
+        province = await session.get(Province, agencies[0].province_id)
+    listing = tmp_path / "agencies.txt"
+    listing.write_text(f"# xã\n{agencies[0].code}\nNO-SUCH\n{agencies[1].code}\n")
+    args = ("qms", "adopt-model", "--province", province.code, "--agencies-file", str(listing))
+    bad = await asyncio.to_thread(run_eiso, database, *args)
+    assert bad.returncode == 1
+    assert f"{listing}:3: no agency 'NO-SUCH'" in bad.stderr
+    assert "CSCL" not in await documents_of(resources, agencies[0])  # nothing changed
+    listing.write_text(f"{agencies[0].code}\n{agencies[1].code}\n")
+    good = await asyncio.to_thread(run_eiso, database, *args, "--codes", "CSCL,MTCL")
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["created"] == 4
+    again = await asyncio.to_thread(run_eiso, database, *args, "--codes", "CSCL,NOPE")
+    assert again.returncode == 1 and "codes[1]" in again.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -114,7 +115,7 @@ def _agency_codes(raw: str | None, path: str | None) -> list[tuple[str, str]] | 
         return [(f"--agencies item {n}", c.strip()) for n, c in enumerate(raw.split(","), 1)]
     assert path is not None
     try:
-        lines = open(path, encoding="utf-8").read().splitlines()
+        lines = pathlib.Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as error:
         fail(f"--agencies-file: {error.strerror}: {path}")
     return [
@@ -179,7 +180,7 @@ def adopt_model(
                 session, operator, row, agency_ids=ids, agency_kind=kind, codes=wanted
             )
         except DomainError as error:
-            fail(f"{error.field or province}: {error.message}")
+            fail(f"{error.details.get('field') or province}: {error.message}")
         return {
             "installed": [d.code for d, _ in installed],
             "agencies": report.agencies,

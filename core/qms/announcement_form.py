@@ -35,9 +35,7 @@ if TYPE_CHECKING:
 
 FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 STANDARD = "TCVN ISO 9001:2015"
-SUBJECT = (
-    "Về việc công bố Hệ thống quản lý chất lượng phù hợp Tiêu chuẩn quốc gia " + STANDARD
-)
+SUBJECT = "Về việc công bố Hệ thống quản lý chất lượng phù hợp Tiêu chuẩn quốc gia " + STANDARD
 GROUNDS = (
     "Căn cứ Quyết định số 19/2014/QĐ-TTg ngày 05/3/2014 của Thủ tướng Chính phủ về việc áp "
     "dụng Hệ thống quản lý chất lượng theo Tiêu chuẩn quốc gia TCVN ISO 9001 vào hoạt động của "
@@ -89,7 +87,7 @@ async def procedure_names(session: AsyncSession, codes: list[str]) -> dict[str, 
             col(ProcedureRecord.code).in_(codes)
         )
     )
-    return {c: v for c, v in rows.all()}
+    return dict(rows.all())
 
 
 def build(
@@ -233,7 +231,10 @@ async def public_list(resources: Resources, province_code: str) -> list[PublicCo
             )
         ).all()
         codes = {
-            c for _, row in rows if row is not None for c in (row.announced_scope or {}).get("procedures", [])
+            c
+            for _, row in rows
+            if row is not None
+            for c in (row.announced_scope or {}).get("procedures", [])
         }
         names = await procedure_names(session, sorted(codes))
     out = []

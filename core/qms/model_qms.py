@@ -143,7 +143,8 @@ async def agencies_of(
             f"tối đa {MAX_AGENCIES} cơ quan mỗi lần",
         )
     rows = {
-        a.id: a for a in (await session.execute(query.where(col(Agency.id).in_(agency_ids)))).scalars()
+        a.id: a
+        for a in (await session.execute(query.where(col(Agency.id).in_(agency_ids)))).scalars()
     }
     for index, agency_id in enumerate(agency_ids):
         if agency_id not in rows:
@@ -188,7 +189,7 @@ async def adopt(
     agency_kind: str | None = None,
     codes: Sequence[str] | None = None,
 ) -> AdoptionReport:
-    """Each chosen agency gets each chosen document of the model set as a draft (module docstring)."""
+    """Each chosen agency gets each chosen document of the set as a draft (module docstring)."""
     require_role(principal, Role.province_admin)
     items = chosen_templates(codes)
     agencies = await agencies_of(session, province_id, agency_ids, agency_kind)
@@ -229,4 +230,3 @@ async def adopt(
             report.created += 1
             report.documents.append((agency.id, document.id))
     return report
-

@@ -121,7 +121,11 @@ TEMPLATES: tuple[Template, ...] = (
             "Áp dụng cho mọi tài liệu nội bộ, tài liệu bên ngoài và hồ sơ của Hệ thống quản lý "
             "chất lượng.",
             [
-                ("Bộ phận soạn thảo", "Soạn thảo hoặc sửa đổi tài liệu (bản dự thảo)", "theo yêu cầu"),
+                (
+                    "Bộ phận soạn thảo",
+                    "Soạn thảo hoặc sửa đổi tài liệu (bản dự thảo)",
+                    "theo yêu cầu",
+                ),
                 ("Thư ký ISO", "Xem xét sự phù hợp, trình lãnh đạo", "03 ngày làm việc"),
                 ("Lãnh đạo", "Phê duyệt hoặc trả lại để sửa", "03 ngày làm việc"),
                 (
@@ -141,8 +145,7 @@ TEMPLATES: tuple[Template, ...] = (
         "Quy trình đánh giá nội bộ",
         "9.2",
         _procedure(
-            "Đánh giá định kỳ sự phù hợp và hiệu lực của Hệ thống quản lý chất lượng của "
-            "{agency}.",
+            "Đánh giá định kỳ sự phù hợp và hiệu lực của Hệ thống quản lý chất lượng của {agency}.",
             "Áp dụng cho mọi quá trình, bộ phận thuộc phạm vi Hệ thống quản lý chất lượng.",
             [
                 ("Thư ký ISO", "Lập chương trình đánh giá nội bộ năm", "quý I hằng năm"),
@@ -179,7 +182,11 @@ TEMPLATES: tuple[Template, ...] = (
                     "Xử lý tức thời; tìm nguyên nhân gốc; đề xuất hành động khắc phục",
                     "05 ngày làm việc",
                 ),
-                ("Lãnh đạo", "Phê duyệt hành động khắc phục, người thực hiện, thời hạn", "02 ngày làm việc"),
+                (
+                    "Lãnh đạo",
+                    "Phê duyệt hành động khắc phục, người thực hiện, thời hạn",
+                    "02 ngày làm việc",
+                ),
                 ("Bộ phận liên quan", "Thực hiện hành động khắc phục", "theo thời hạn được duyệt"),
                 ("Thư ký ISO", "Kiểm tra hiệu lực và đóng", "sau khi hoàn thành"),
             ],

@@ -62,6 +62,4 @@ _parent(AuditPlan, "programme", AuditProgramme, col(AuditPlan.programme_id))
 _parent(AuditChecklistItem, "plan", AuditPlan, col(AuditChecklistItem.plan_id))
 _parent(AuditFinding, "plan", AuditPlan, col(AuditFinding.plan_id))
 _parent(ReviewAction, "review", ManagementReview, col(ReviewAction.review_id))
-_parent(
-    ProcessDocumentSource, "version", DocumentVersion, col(ProcessDocumentSource.version_id)
-)
+_parent(ProcessDocumentSource, "version", DocumentVersion, col(ProcessDocumentSource.version_id))

@@ -138,7 +138,9 @@ async def build_spec(
                 "code": step["code"],
                 "name": step["name"]["vi"],
                 "who": ROLE_VI.get(step["responsible_role"], step["responsible_role"]),
-                "unit": others.get(str(held), "") if held else (unit or step.get("responsible_unit") or ""),
+                "unit": others.get(str(held), "")
+                if held
+                else (unit or step.get("responsible_unit") or ""),
                 "budget": describe_vi(budget.get("amount", 0), budget.get("unit", "working_days")),
                 "stops_clock": step["code"] in stop_steps,
             }
@@ -158,7 +160,11 @@ async def build_spec(
         "province": province.name,
         "code": document_code(procedure.code),
         "title": f"Quy trình {procedure.name_vi}",
-        "procedure": {"code": procedure.code, "name": procedure.name_vi, "sector": procedure.sector},
+        "procedure": {
+            "code": procedure.code,
+            "name": procedure.name_vi,
+            "sector": procedure.sector,
+        },
         "purpose": f"Quy định trình tự, trách nhiệm và thời hạn giải quyết thủ tục hành chính "
         f"“{procedure.name_vi}” tại {agency.name}, bảo đảm đúng pháp luật, đúng hẹn, theo "
         "Tiêu chuẩn quốc gia TCVN ISO 9001:2015.",
@@ -174,16 +180,26 @@ async def build_spec(
         "fee_stops_clock": 6 in counting.get("stop_statuses", []),
         "steps": steps,
         "components": [
-            {"name": c["name"]["vi"], "copies": c.get("copies", 1), "required": c.get("required", True)}
+            {
+                "name": c["name"]["vi"],
+                "copies": c.get("copies", 1),
+                "required": c.get("required", True),
+            }
             for c in procedure.components
         ],
-        "fee": (f"{fee['amount']} {fee.get('currency', 'VND')} {fee.get('note', '')}".strip() if fee else None),
+        "fee": (
+            f"{fee['amount']} {fee.get('currency', 'VND')} {fee.get('note', '')}".strip()
+            if fee
+            else None
+        ),
         "records": [f"Mẫu {f.label}: {f.title_vi}" for f in FORMS.values()]
         + ["Mẫu 07: Sổ theo dõi hồ sơ", "Kết quả giải quyết thủ tục hành chính"],
         "revisions": [
             {
                 "from": change["effective_from"],
-                "time_limit": describe_vi(change["time_limit"]["amount"], change["time_limit"]["unit"])
+                "time_limit": describe_vi(
+                    change["time_limit"]["amount"], change["time_limit"]["unit"]
+                )
                 if change.get("time_limit")
                 else None,
                 "legal_basis": [b.get("reference", "") for b in change.get("legal_basis", [])],
@@ -204,7 +220,8 @@ def as_text(spec: dict[str, Any]) -> str:
         f"{spec['title'].upper()}\n{spec['agency']}",
         f"1. MỤC ĐÍCH\n{spec['purpose']}",
         f"2. PHẠM VI\n{spec['scope']}",
-        "3. CĂN CỨ PHÁP LÝ\n" + "\n".join(f"- {b}" for b in spec["legal_basis"] or ["(chưa khai báo)"]),
+        "3. CĂN CỨ PHÁP LÝ\n"
+        + "\n".join(f"- {b}" for b in spec["legal_basis"] or ["(chưa khai báo)"]),
         f"4. THỜI HẠN GIẢI QUYẾT\n{spec['time_limit']} (luật định: {spec['statutory_limit']})",
         "5. CÁC BƯỚC\n"
         + "\n".join(
@@ -231,7 +248,9 @@ async def _latest_source(
                 col(ProcessDocumentSource.agency_id) == agency_id,
                 col(ProcessDocumentSource.procedure_code) == procedure_code,
             )
-            .order_by(col(ProcessDocumentSource.generated_at).desc(), col(ProcessDocumentSource.id).desc())
+            .order_by(
+                col(ProcessDocumentSource.generated_at).desc(), col(ProcessDocumentSource.id).desc()
+            )
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -278,7 +297,13 @@ async def generate(
             created_by=actor,
             legal_reference=(spec["legal_basis"] or [None])[0],
         )
-        await record(session, document, actor, "document.create", {"kind": "procedure", "code": document.code, "generated": True})
+        await record(
+            session,
+            document,
+            actor,
+            "document.create",
+            {"kind": "procedure", "code": document.code, "generated": True},
+        )
     version = None
     if last is not None:
         previous = await session.get(DocumentVersion, (province_id, last.version_id))
@@ -301,11 +326,17 @@ async def generate(
             created_by=actor,
         )
     version.content = as_text(spec)
-    version.summary = "Tạo tự động từ thủ tục và quy tắc tính thời hạn" if last is None else (
-        "Tạo lại tự động: thủ tục hoặc quy tắc tính thời hạn đã thay đổi"
+    version.summary = (
+        "Tạo tự động từ thủ tục và quy tắc tính thời hạn"
+        if last is None
+        else ("Tạo lại tự động: thủ tục hoặc quy tắc tính thời hạn đã thay đổi")
     )
     await record(
-        session, version, actor, "document_version.generate", {"number": version.number, "digest": new_digest}
+        session,
+        version,
+        actor,
+        "document_version.generate",
+        {"number": version.number, "digest": new_digest},
     )
     source = ProcessDocumentSource(
         province_id=province_id,
@@ -367,7 +398,9 @@ async def generate_for(
     if agency_ids is not None:
         query = query.where(col(ProcedureAdoption.agency_id).in_(agency_ids))
     written = 0
-    for adoption in (await session.execute(query.order_by(col(ProcedureAdoption.id)))).scalars().all():
+    for adoption in (
+        (await session.execute(query.order_by(col(ProcedureAdoption.id)))).scalars().all()
+    ):
         written += await generate(session, adoption, actor) is not None
     return written
 
@@ -400,7 +433,9 @@ def layout(spec: dict[str, Any]) -> tuple[list[Box], int]:
 
 
 def _svg_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 def flow_svg(spec: dict[str, Any]) -> str:
@@ -467,7 +502,11 @@ def draw_flow(spec: dict[str, Any]) -> Any:
                 if y + gap + boxes[index + 1].h * scale <= pdf.page_break_trigger:
                     pdf.line(centre, y, centre, y + gap - 1.2)
                     pdf.polygon(
-                        [(centre - 1.2, y + gap - 2), (centre + 1.2, y + gap - 2), (centre, y + gap)],
+                        [
+                            (centre - 1.2, y + gap - 2),
+                            (centre + 1.2, y + gap - 2),
+                            (centre, y + gap),
+                        ],
                         style="F",
                     )
                 y += gap
@@ -537,7 +576,11 @@ def printable(rendered: Rendered) -> Printable:
             Line("; ".join(spec["references"]), "4. Tài liệu viện dẫn: "),
             Line(
                 f"{spec['time_limit']} (luật định: {spec['statutory_limit']})"
-                + (f"; nhận sau {spec['cutoff']} tính từ ngày làm việc tiếp theo" if spec["cutoff"] else "")
+                + (
+                    f"; nhận sau {spec['cutoff']} tính từ ngày làm việc tiếp theo"
+                    if spec["cutoff"]
+                    else ""
+                )
                 + f"; yêu cầu bổ sung tối đa {spec['supplements']} lần mỗi cơ quan",
                 "5. Thời hạn giải quyết: ",
             ),
@@ -603,7 +646,9 @@ def no_process_document() -> DomainError:
 async def load(
     session: AsyncSession, province_id: int, version_id: int
 ) -> tuple[Rendered, DocumentVersion]:
-    version = await get_in_scope(session, DocumentVersion, province_id, version_id, "document version")
+    version = await get_in_scope(
+        session, DocumentVersion, province_id, version_id, "document version"
+    )
     source = (
         await session.execute(
             select(ProcessDocumentSource).where(
@@ -622,7 +667,9 @@ async def file(
 ) -> tuple[bytes, str, str]:
     """(body, media type, file name) of a generated version, in the caller's scope."""
     if fmt not in FORMATS:
-        raise DomainError("format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format")
+        raise DomainError(
+            "format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format"
+        )
     async with resources.session(scope) as session:
         rendered, version = await load(session, province_id, version_id)
     name = f"{rendered.spec['code']}-v{version.number}.{fmt}"

@@ -24,7 +24,11 @@ async def announced_agency(resources, place):
     async with resources.session(TenantScope.nation()) as session, session.begin():
         province = await session.get(Province, place.agency.province_id)
         agency = await ensure_agency(
-            session, province, unique_code("A"), "UBND xã Hợp Chuẩn " + unique_code(), AgencyKind.commune
+            session,
+            province,
+            unique_code("A"),
+            "UBND xã Hợp Chuẩn " + unique_code(),
+            AgencyKind.commune,
         )
         agency.iso_status = IsoStatus.announced
         session.add(
@@ -62,7 +66,6 @@ async def test_conformity_page_lists_status_and_decision(web, places, resources)
     assert f'href="/tinh/{a.province_code}/iso"' in (await web.get(f"/tinh/{a.province_code}")).text
     missing = await web.get("/tinh/NO-SUCH/iso")
     assert missing.status_code == 404
-
 
 
 @pytest.mark.only_backend("sqlite+memory")

@@ -97,4 +97,3 @@ class ModelQmsMutation:
             return await process_docs.generate_for(session, province_of(who), None, who.subject)
 
         return await in_transaction(info, work)
-

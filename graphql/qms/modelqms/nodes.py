@@ -7,8 +7,8 @@ import datetime as dt
 import strawberry
 
 from eiso.core.global_ids import encode_id
-from eiso.core.qms.common import value
 from eiso.core.qms.announcement_form import STATUS_VI, PublicConformity
+from eiso.core.qms.common import value
 from eiso.core.qms.documents import DocumentVersion
 from eiso.core.qms.model_qms import AdoptionReport
 from eiso.core.qms.model_qms_data import SOURCE, Template
@@ -90,12 +90,16 @@ class ScopeProcedure:
     name: str
 
 
-@strawberry.type(description="An agency's conformity with TCVN ISO 9001:2015, as the public sees it.")
+@strawberry.type(
+    description="An agency's conformity with TCVN ISO 9001:2015, as the public sees it."
+)
 class PublicConformityNode:
     agency_id: strawberry.ID
     agency_code: str
     agency_name: str
-    status: str = strawberry.field(description="not_started, building, announced, to_be_reannounced.")
+    status: str = strawberry.field(
+        description="not_started, building, announced, to_be_reannounced."
+    )
     status_vi: str
     decision_number: str | None
     announced_on: dt.date | None

@@ -35,9 +35,7 @@ class ModelQmsQuery:
         principal = require_principal(info.context.principal)
         province_id, agency_id = agency_of(principal)
         async with info.context.resources.session(principal.tenant) as session:
-            rows = await process_docs.for_procedure(
-                session, province_id, agency_id, procedure_code
-            )
+            rows = await process_docs.for_procedure(session, province_id, agency_id, procedure_code)
         return [ProcessDocumentVersion.of(source, version) for source, version in rows]
 
     @strawberry.field(
