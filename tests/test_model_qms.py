@@ -13,25 +13,20 @@ from sqlalchemy import func, select
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue
 from eiso.core.global_ids import encode_id
-from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import process_docs
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.model_qms_data import TEMPLATES
 from eiso.core.sdk import (
     LegalBasis,
-    LocalizedText,
-    ModuleInfo,
-    Procedure,
     RuleChange,
     TimeLimit,
-    hookimpl,
 )
 from eiso.tenants.models import AgencyKind, Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency
 from tests.conftest import unique_code
 from tests.test_conformity import meet_prerequisites, today
-from tests.test_dossier_engine import PROC, _step
+from tests.test_dossier_engine import PROC
 from tests.test_qms_loop import (
     adopt_in,
     codes,
@@ -200,45 +195,10 @@ async def test_province_model_text_is_what_agencies_adopt(resources, client, cal
     assert adopted.model_version_id is not None  # linked: the province sees who adopted it
 
 
-def _registry(code: str, reference: str, revisions: tuple[RuleChange, ...]) -> PluginRegistry:
-    """One module with one procedure (two steps, the second's budget 2 days)."""
-
-    class RulesProc:
-        @hookimpl
-        def eiso_module(self):
-            return ModuleInfo(
-                name="legal_proc",
-                title=LocalizedText(vi="Thử quy tắc", en="Rules test"),
-                version="1.0",
-                sector="thu",
-            )
-
-        @hookimpl
-        def eiso_procedures(self):
-            return [
-                Procedure(
-                    code=code,
-                    name=LocalizedText(vi="Thủ tục thử quy tắc", en="Test procedure"),
-                    sector="thu",
-                    time_limit=TimeLimit(amount=3),
-                    result=LocalizedText(vi="Kết quả", en="Result"),
-                    steps=(_step("receive", "Tiếp nhận"), _step("review", "Thẩm định")),
-                    legal_basis=(LegalBasis(reference=reference),),
-                    revisions=revisions,
-                )
-            ]
-
-    return PluginRegistry.load(None, [PluginSource.of("legal_proc", RulesProc())])
-
-
 async def _regenerate_with(
     resources, code: str, reference: str, revisions: tuple[RuleChange, ...] = ()
 ) -> None:
-    registry = (
-        _registry(code, reference, revisions)
-        if revisions
-        else legal_registry({code: LegalBasis(reference=reference)})
-    )
+    registry = legal_registry({code: LegalBasis(reference=reference)}, revisions)
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, registry)
 

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -163,20 +165,42 @@ async def dossier_attachment(request: Request) -> Response:
     return _file(got.content, got.media_type, got.filename, disposition="attachment")
 
 
-async def yearly_report_file(request: Request) -> Response:
-    try:
-        principal = await _principal(request, "yearlyReportFile")
-        province_id, row_id = decode_id(request.path_params["id"], "YearlyReport")
-        body, media_type, filename = await yearly_export.agency_file(
-            request.app.state.resources,
-            principal.tenant,
-            province_id,
-            row_id,
-            request.path_params["fmt"],
-        )
-    except DomainError as error:
-        return _error(error)
-    return _file(body, media_type, filename, disposition="attachment")
+Loader = Callable[[Any, TenantScope, int, int, str], Awaitable[tuple[bytes, str, str]]]
+
+
+def _node_file(
+    operation: str, type_name: str, load: Loader, disposition: str = "inline", public: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of `GET /<...>/{id}.{fmt}`: the row a `type_name` global id names, loaded by
+    `load(resources, scope, province_id, row_id, fmt)` in the caller's scope (the nation's for
+    a `public` file, which needs no token)."""
+
+    async def handler(request: Request) -> Response:
+        try:
+            if public:
+                check_operation(None, operation)
+                scope = TenantScope.nation()
+            else:
+                scope = (await _principal(request, operation)).tenant
+            province_id, row_id = decode_id(request.path_params["id"], type_name)
+            body, media_type, filename = await load(
+                request.app.state.resources, scope, province_id, row_id, request.path_params["fmt"]
+            )
+        except DomainError as error:
+            return _error(error)
+        return _file(body, media_type, filename, disposition=disposition)
+
+    return handler
+
+
+yearly_report_file = _node_file(
+    "yearlyReportFile", "YearlyReport", yearly_export.agency_file, disposition="attachment"
+)
+process_document_file = _node_file("processDocumentFile", "DocumentVersion", process_docs.file)
+# Public: the decision an agency published; nothing personal is in it.
+conformity_announcement_file = _node_file(
+    "conformityAnnouncementFile", "Agency", announcement_form.file, public=True
+)
 
 
 async def compiled_yearly_report_file(request: Request) -> Response:
@@ -197,39 +221,6 @@ async def compiled_yearly_report_file(request: Request) -> Response:
     except DomainError as error:
         return _error(error)
     return _file(body, media_type, filename, disposition="attachment")
-
-
-async def process_document_file(request: Request) -> Response:
-    try:
-        principal = await _principal(request, "processDocumentFile")
-        province_id, version_id = decode_id(request.path_params["id"], "DocumentVersion")
-        body, media_type, filename = await process_docs.file(
-            request.app.state.resources,
-            principal.tenant,
-            province_id,
-            version_id,
-            request.path_params["fmt"],
-        )
-    except DomainError as error:
-        return _error(error)
-    return _file(body, media_type, filename)
-
-
-async def conformity_announcement_file(request: Request) -> Response:
-    """Public: the decision an agency published; nothing personal is in it."""
-    try:
-        check_operation(None, "conformityAnnouncementFile")
-        province_id, agency_id = decode_id(request.path_params["id"], "Agency")
-        body, media_type, filename = await announcement_form.file(
-            request.app.state.resources,
-            TenantScope.nation(),
-            province_id,
-            agency_id,
-            request.path_params["fmt"],
-        )
-    except DomainError as error:
-        return _error(error)
-    return _file(body, media_type, filename)
 
 
 routes = [

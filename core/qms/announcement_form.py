@@ -26,14 +26,13 @@ from eiso.core.dossiers.slips.printing import render_pdf
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, agency_row
-from eiso.core.qms.process_docs import environment
+from eiso.core.qms.process_docs import FORMATS, check_format, environment
 from eiso.tenants.models import Agency, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
     from eiso.core.resources import Resources
 
-FORMATS = {"html": "text/html; charset=utf-8", "pdf": "application/pdf"}
 STANDARD = "TCVN ISO 9001:2015"
 SUBJECT = "Về việc công bố Hệ thống quản lý chất lượng phù hợp Tiêu chuẩn quốc gia " + STANDARD
 GROUNDS = (
@@ -181,10 +180,7 @@ async def file(
     resources: Resources, scope: TenantScope, province_id: int, agency_id: int, fmt: str
 ) -> tuple[bytes, str, str]:
     """(body, media type, file name); `scope` the caller's (the nation's for the public)."""
-    if fmt not in FORMATS:
-        raise DomainError(
-            "format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format"
-        )
+    check_format(fmt)
     async with resources.session(scope) as session:
         form = await load(session, province_id, agency_id)
     name = f"quyet-dinh-cong-bo-iso-{form.announced_on:%Y%m%d}.{fmt}"

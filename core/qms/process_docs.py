@@ -635,6 +635,15 @@ def _revision(change: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def check_format(fmt: str) -> str:
+    """The media type of a printable's `fmt` (html or pdf), else BAD_INPUT."""
+    if fmt not in FORMATS:
+        raise DomainError(
+            "format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format"
+        )
+    return FORMATS[fmt]
+
+
 def no_process_document() -> DomainError:
     return DomainError(
         "this document version was not generated from a procedure",
@@ -666,10 +675,7 @@ async def file(
     resources: Resources, scope: TenantScope, province_id: int, version_id: int, fmt: str
 ) -> tuple[bytes, str, str]:
     """(body, media type, file name) of a generated version, in the caller's scope."""
-    if fmt not in FORMATS:
-        raise DomainError(
-            "format: html or pdf", "format: html hoặc pdf", code="BAD_INPUT", field="format"
-        )
+    check_format(fmt)
     async with resources.session(scope) as session:
         rendered, version = await load(session, province_id, version_id)
     name = f"{rendered.spec['code']}-v{version.number}.{fmt}"
