@@ -13,6 +13,7 @@ from bench import (
     http_bench,
     import_agencies,
     introspection_bench,
+    model_qms_bench,
     module_switch_bench,
     node_bench,
     scope_criteria_bench,
@@ -42,3 +43,4 @@ if __name__ == "__main__":
     dashboard_bench.main([])
     token_bench.main([])
     app_nodes_bench.main([])
+    model_qms_bench.main([])

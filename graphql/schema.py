@@ -18,6 +18,8 @@ from eiso.graphql.qms.figures.mutations import FiguresMutation
 from eiso.graphql.qms.figures.queries import FiguresQuery
 from eiso.graphql.qms.improvement.mutations import ImprovementMutation
 from eiso.graphql.qms.improvement.queries import ImprovementQuery
+from eiso.graphql.qms.modelqms.mutations import ModelQmsMutation
+from eiso.graphql.qms.modelqms.queries import ModelQmsQuery
 from eiso.graphql.qms.registers.mutations import RegistersMutation
 from eiso.graphql.qms.registers.queries import RegistersQuery
 from eiso.graphql.qms.yearly.mutations import YearlyReportsMutation
@@ -43,6 +45,7 @@ QUERY_PARTS: tuple[type, ...] = (
     FeedbackQuery,
     YearlyReportsQuery,
     AccountsQuery,
+    ModelQmsQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
@@ -53,6 +56,7 @@ MUTATION_PARTS: tuple[type, ...] = (
     ImprovementMutation,
     FeedbackMutation,
     YearlyReportsMutation,
+    ModelQmsMutation,
     TrustedDocumentsMutation,
     AccountsMutation,
 )

@@ -19,6 +19,7 @@ from eiso.core.qms.models import (
     DocumentVersion,
     ManagementReview,
     Nonconformity,
+    ProcessDocumentSource,
     ReviewAction,
     ReviewFlag,
     Risk,
@@ -115,7 +116,21 @@ def isolation_factories() -> dict:
         set_attribute(row, "review", review(p, a))
         return row
 
+    def process_source(p, a):
+        row = ProcessDocumentSource(
+            province_id=p,
+            agency_id=a,
+            document_id=0,
+            version_id=0,
+            procedure_code="1.000001",
+            digest="probe",
+            spec={"title": "Quy trình thử"},
+        )
+        set_attribute(row, "version", version(p, a))
+        return row
+
     return {
+        ProcessDocumentSource: process_source,
         ManagementReview: review,
         ReviewAction: review_action,
         ReviewFlag: lambda p, a: ReviewFlag(

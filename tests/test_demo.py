@@ -17,8 +17,10 @@ from eiso.core.audit import AuditEntry
 from eiso.core.demo.load import DEMO_PASSWORD, DEMO_WEB_CLIENT, DEMO_WEB_REDIRECTS
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
 from eiso.core.dossiers.statuses import Status
+from eiso.core.qms.documents import Document
 from eiso.core.qms.legal import ProcedureLegalBasis
 from eiso.core.qms.nonconformities import Nonconformity
+from eiso.core.qms.process_docs import ProcessDocumentSource
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra.outbox import OutboxEvent
@@ -157,6 +159,13 @@ async def test_the_qms_hears_the_demo(demo):
         }
         assert {"overdue", "refused_after_acceptance"} <= causes, causes
         assert await session.scalar(select(func.count()).select_from(ProcedureLegalBasis)) > 0
+        # Every agency adopted the model QMS; every adoption has its ISO process document.
+        policies = select(func.count()).select_from(Document).where(Document.code == "CSCL")
+        assert await session.scalar(policies) == await session.scalar(
+            select(func.count()).select_from(Agency).where(Agency.status == "active")
+        )
+        documented = select(func.count()).select_from(ProcessDocumentSource)
+        assert await session.scalar(documented) > 0
 
 
 async def test_hung_yen_has_only_its_two_modules(demo):
@@ -191,7 +200,7 @@ async def test_hung_yen_has_only_its_two_modules(demo):
 async def test_second_run_changes_nothing(demo):
     _, _, first, second, after_first, after_second = demo
     assert after_first == after_second
-    assert "created 0 dossiers and 0 procedure adoptions" in second.stderr
+    assert "created 0 dossiers and 0 procedure adoptions and 0 model QMS documents" in second.stderr
     assert first.stdout == second.stdout
     assert first.stderr.splitlines()[-1] == second.stderr.splitlines()[-1]
 

@@ -1790,6 +1790,57 @@ FEEDBACK_CASES = [
 ]
 CASES += FEEDBACK_CASES
 
+# The model QMS of Decision 101/QĐ-BKHCN and the process documents (core/qms/model_qms.py,
+# process_docs.py), and the public conformity list (announcement_form.py).
+MODEL_QMS_CASES = [
+    Case(
+        "the model QMS templates carry no tenant data",
+        "{ modelQmsTemplates { code content } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+    ),
+    Case(
+        "install the model QMS: my province has no People's Committee",
+        'mutation { installModelQms(codes: ["CSCL"]) }',
+        lambda mine, theirs: {},
+        caller=province_admin,
+        codes=("NO_MODEL_OWNER",),
+    ),
+    Case(
+        "adopt the model QMS in their agency",
+        "mutation($ids: [ID!]) { adoptModelQms(agencyIds: $ids) { created } }",
+        lambda mine, theirs: {"ids": [theirs.agency_gid]},
+        caller=province_admin,
+        codes=("AGENCY_NOT_FOUND",),
+    ),
+    Case(
+        "adopt the model QMS in their agency forged under my province",
+        "mutation($ids: [ID!]) { adoptModelQms(agencyIds: $ids) { created } }",
+        lambda mine, theirs: {"ids": [_forged("Agency", mine.province_id, theirs.agency.id)]},
+        caller=province_admin,
+        codes=("AGENCY_NOT_FOUND",),
+    ),
+    Case(
+        "process documents list none of theirs",
+        '{ processDocumentVersions(procedureCode: "1.000001") { versionId documentId } }',
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=_their_ids,
+    ),
+    Case(
+        "generate process documents in my agency only",
+        "mutation { generateProcessDocuments }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+    ),
+    Case(
+        "my province's public conformity list shows none of theirs",
+        "query($p: String!) { publicConformity(provinceCode: $p) { agencyId agencyName } }",
+        lambda mine, theirs: {"p": mine.province_code},
+    ),
+]
+CASES += MODEL_QMS_CASES
+
 
 @dataclasses.dataclass
 class HttpCase:
@@ -1816,7 +1867,22 @@ def _book(
     return lambda mine, theirs: f"/agencies/{agency_gid(mine, theirs)}/tracking-book.{fmt}?{period}"
 
 
+def _their_version(fmt: str) -> Callable[[Tenant, Tenant], str]:
+    def path(mine: Tenant, theirs: Tenant) -> str:
+        row = theirs.rows[qms.ProcessDocumentSource]
+        version = encode_id("DocumentVersion", theirs.province_id, row.version_id)
+        return f"/process-documents/{version}.{fmt}"
+
+    return path
+
+
 HTTP_CASES = [
+    HttpCase("process document html of theirs", _their_version("html")),
+    HttpCase("process document pdf of theirs", _their_version("pdf"), caller=province_admin),
+    HttpCase(
+        "conformity announcement of an agency that has announced nothing",
+        lambda mine, theirs: f"/conformity-announcements/{theirs.agency_gid}.html",
+    ),
     *(
         HttpCase(f"slip {number:02d}.{fmt} of their dossier", _their_slip(number, fmt))
         for number in range(1, 7)

@@ -151,6 +151,20 @@ OPERATIONS = {
         'mutation { adoptModelDocument(versionId: "bm9uZQ==") { code } }',
         {Role.iso_secretary, Role.leader},
     ),
+    # The model QMS of Decision 101/QĐ-BKHCN and the generated process documents.
+    "modelQmsTemplates": ("{ modelQmsTemplates { code } }", {*Role, "client"}),
+    # Made-up codes and ids: refused after the permission layer, before any write.
+    "installModelQms": ('mutation { installModelQms(codes: ["NONE"]) }', {Role.province_admin}),
+    "adoptModelQms": (
+        'mutation { adoptModelQms(agencyIds: ["bm9uZQ=="]) { created } }',
+        {Role.province_admin},
+    ),
+    "processDocumentVersions": (
+        '{ processDocumentVersions(procedureCode: "none") { number } }',
+        {*Role, "client"},
+    ),
+    "generateProcessDocuments": ("mutation { generateProcessDocuments }", QMS_DOCS),
+    "publicConformity": ('{ publicConformity(provinceCode: "none") { status } }', "everyone"),
     "createDocument": (
         'mutation { createDocument(kind: POLICY, code: "X", title: "") { code } }',
         QMS_DOCS,
@@ -491,6 +505,11 @@ HTTP_OPERATIONS = {
     ),
     "yearlyReportFile": ("/yearly-reports/bm9uZQ==.pdf", {*Role, "client"}),
     "compiledYearlyReportFile": ("/provinces/bm9uZQ==/yearly-reports/2026.pdf", ADMINS),
+    "processDocumentFile": ("/process-documents/bm9uZQ==.html", {*Role, "client"}),
+    "conformityAnnouncementFile": (
+        "/conformity-announcements/bm9uZQ==.pdf",
+        {"anonymous", "client", *Role},
+    ),
 }
 
 

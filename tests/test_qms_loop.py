@@ -24,7 +24,15 @@ from eiso.core.dossiers.statuses import Status
 from eiso.core.plugins.registry import PluginRegistry, PluginSource
 from eiso.core.qms import dossier_ncs
 from eiso.core.qms.nonconformities import Nonconformity
-from eiso.core.sdk import LegalBasis, LocalizedText, ModuleInfo, Procedure, TimeLimit, hookimpl
+from eiso.core.sdk import (
+    LegalBasis,
+    LocalizedText,
+    ModuleInfo,
+    Procedure,
+    RuleChange,
+    TimeLimit,
+    hookimpl,
+)
 from eiso.tenants.models import AgencyKind, Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
@@ -298,8 +306,11 @@ async def test_nonconformity_sources_and_closure_through_graphql(resources, clie
 # --- 3 and 5. legal change, review flags, conformity -------------------------------------------
 
 
-def legal_registry(bases: dict[str, LegalBasis]) -> PluginRegistry:
-    """One module whose procedures (code → its one legal basis) are given."""
+def legal_registry(
+    bases: dict[str, LegalBasis], revisions: tuple[RuleChange, ...] = ()
+) -> PluginRegistry:
+    """One module whose procedures (code → its one legal basis, and the rule changes to come)
+    are given."""
 
     class LegalProc:
         @hookimpl
@@ -322,6 +333,7 @@ def legal_registry(bases: dict[str, LegalBasis]) -> PluginRegistry:
                     result=LocalizedText(vi="Kết quả", en="Result"),
                     steps=(_step("review", "Thẩm định"),),
                     legal_basis=(basis,),
+                    revisions=revisions,
                 )
                 for code, basis in bases.items()
             ]

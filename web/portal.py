@@ -40,19 +40,48 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {"provinces": provinces})
 
 
-async def province(request: Request) -> Response:
+async def _province_page(
+    request: Request,
+    operation: str,
+    variables: dict[str, Any],
+    template: str,
+    field: str,
+    **context: Any,
+) -> Response:
+    """A province's page: `operation` (which asks for `province` and `field`) rendered with
+    `template`, the province, `agencies` (the answer's `field`) and `context`; an unknown
+    province 404."""
     code = request.path_params["province"]
-    search = request.query_params.get("q", "").strip()[:200]
     try:
-        data = await run(request, "ProvinceServices", {"province": code, "search": search or None})
+        data = await run(request, operation, {"province": code, **variables})
     except OperationFailed as error:
         return failed(request, error)
     if data["province"] is None:
         return failed(request, no_province(code))
     return render(
         request,
+        template,
+        {"province": data["province"], "agencies": data[field], **context},
+    )
+
+
+async def province(request: Request) -> Response:
+    search = request.query_params.get("q", "").strip()[:200]
+    return await _province_page(
+        request,
+        "ProvinceServices",
+        {"search": search or None},
         "province.html",
-        {"province": data["province"], "agencies": data["publicServices"], "search": search},
+        "publicServices",
+        search=search,
+    )
+
+
+async def conformity(request: Request) -> Response:
+    """`/tinh/<province>/iso`: each agency's conformity with TCVN ISO 9001:2015 and, once
+    announced, its decision (number, date, scope) with links to the decision itself."""
+    return await _province_page(
+        request, "PublicConformity", {}, "conformity.html", "publicConformity"
     )
 
 

@@ -39,6 +39,7 @@ def page_routes() -> list[Route]:
             name="procedure",
         ),
         Route("/tinh/{province}/tra-cuu", portal.lookup, name="province_lookup"),
+        Route("/tinh/{province}/iso", portal.conformity, name="province_conformity"),
         Route(LOOKUP_PATH, portal.lookup, name="lookup"),
         Route("/lookup", portal.lookup, name="lookup_en"),
         Route(LOOKUP_PATH + "/danh-gia", portal.rate, methods=["POST"], name="rate"),

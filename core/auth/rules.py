@@ -203,6 +203,18 @@ RULES: dict[str, Rule] = {
         ),
         Rule(roles=ADMINS),
     ),
+    # The model QMS of Decision 101/QĐ-BKHCN (core/qms/model_qms.py): the province's
+    # administrators install it and have it adopted in bulk; staff read it. Process documents
+    # generated from adopted procedures (process_docs.py) are read like documents, over GraphQL
+    # and as files; the conformity announcements are public (the portal lists them).
+    "modelQmsTemplates": QMS_READ,
+    "installModelQms": Rule(roles=frozenset({Role.province_admin})),
+    "adoptModelQms": Rule(roles=frozenset({Role.province_admin})),
+    "processDocumentVersions": QMS_READ,
+    "generateProcessDocuments": Rule(roles=DOC_KEEPERS),
+    "processDocumentFile": QMS_READ,
+    "publicConformity": PUBLIC,
+    "conformityAnnouncementFile": PUBLIC,
     # Trusted GraphQL documents are national data: the nation's administrators keep them.
     "registerTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
     "removeTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),

@@ -38,7 +38,8 @@ def demo(
     _print_statuses(by_status)
     typer.echo(
         f"eiso: demo created {counts['dossiers_created']} dossiers and "
-        f"{counts['adoptions_created']} procedure adoptions",
+        f"{counts['adoptions_created']} procedure adoptions "
+        f"and {counts['model_qms_documents']} model QMS documents",
         err=True,
     )
     # The last line is the same on every run: what the demo holds, not what this run added.

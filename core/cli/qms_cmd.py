@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -88,3 +89,126 @@ def _day(raw: str | None) -> dt.date:
         return dt.date.fromisoformat(raw)
     except ValueError:
         fail(f"--today: a date YYYY-MM-DD, not {raw!r}")
+
+
+def _operator(province_id: int) -> Any:
+    """The province administrator the command line acts as (the audit trail names the user)."""
+    from eiso.core.auth.principal import Principal, Role
+    from eiso.tenants.scope import TenantScope
+
+    return Principal(
+        cli_actor(),
+        TenantScope.province(province_id),
+        frozenset({Role.province_admin}),
+        province_id=province_id,
+    )
+
+
+def _agency_codes(raw: str | None, path: str | None) -> list[tuple[str, str]] | None:
+    """(where, code) of each agency named by `--agencies A,B` or `--agencies-file` (one code a
+    line; blank lines and `#` comments skipped): `where` names the line for the messages."""
+    if raw is None and path is None:
+        return None
+    if raw is not None and path is not None:
+        fail("give --agencies or --agencies-file, not both")
+    if raw is not None:
+        return [(f"--agencies item {n}", c.strip()) for n, c in enumerate(raw.split(","), 1)]
+    assert path is not None
+    try:
+        lines = pathlib.Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        fail(f"--agencies-file: {error.strerror}: {path}")
+    return [
+        (f"{path}:{n}", line.strip())
+        for n, line in enumerate(lines, 1)
+        if line.strip() and not line.strip().startswith("#")
+    ]
+
+
+@app.command("adopt-model")
+def adopt_model(
+    province: str = typer.Option(..., "--province", help="The province's code."),
+    agencies: str | None = typer.Option(None, "--agencies", help="Agency codes, comma-separated."),
+    agencies_file: str | None = typer.Option(
+        None, "--agencies-file", help="A file of agency codes, one a line."
+    ),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Every active agency of this kind (commune, ward, department, ...)."
+    ),
+    codes: str | None = typer.Option(
+        None, "--codes", help="Only these documents of the set (e.g. CSCL,QT-TL); all if omitted."
+    ),
+    install: bool = typer.Option(
+        False, "--install", help="Also copy the set into the province's model documents first."
+    ),
+) -> None:
+    """Adopt the model QMS of Decision 101/QĐ-BKHCN in many agencies at once: each gets each
+    document as a draft (the province's effective model text where there is one). All or
+    nothing: an unknown agency code fails the whole command, naming its line. Prints
+    {"agencies": N, "created": M, "skipped": K}."""
+    from sqlmodel import col, select
+
+    from eiso.core.errors import DomainError
+    from eiso.core.qms import model_qms
+    from eiso.tenants.models import Agency
+
+    named = _agency_codes(agencies, agencies_file)
+    wanted = [c.strip() for c in codes.split(",")] if codes else None
+
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, Any]:
+        row = await province_of_code(session, province)
+        ids = None
+        if named is not None:
+            found = dict(
+                (
+                    await session.execute(
+                        select(Agency.code, Agency.id).where(
+                            col(Agency.province_id) == row,
+                            col(Agency.code).in_([c for _, c in named]),
+                        )
+                    )
+                ).all()
+            )
+            for where, code in named:
+                if code not in found:
+                    fail(f"{where}: no agency {code!r} in province {province}")
+            ids = [found[c] for _, c in named]
+        operator = _operator(row)
+        try:
+            installed = await model_qms.install(session, operator, row) if install else []
+            report = await model_qms.adopt(
+                session, operator, row, agency_ids=ids, agency_kind=kind, codes=wanted
+            )
+        except DomainError as error:
+            fail(f"{error.details.get('field') or province}: {error.message}")
+        return {
+            "installed": [d.code for d, _ in installed],
+            "agencies": report.agencies,
+            "created": report.created,
+            "skipped": report.skipped,
+        }
+
+    echo_json(run_as_nation(work))
+
+
+@app.command("process-docs")
+def process_docs_cmd(
+    province: str = typer.Option(..., "--province", help="The province's code."),
+) -> None:
+    """Generate the ISO process document of every procedure the province's agencies adopted
+    (or a new draft version where the procedure changed since). Prints {"written": N}."""
+    from eiso.core.qms import process_docs
+
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, int]:
+        row = await province_of_code(session, province)
+        return {"written": await process_docs.generate_for(session, row, None, cli_actor())}
+
+    echo_json(run_as_nation(work))
+
+
+async def province_of_code(session: AsyncSession, code: str) -> int:
+    from eiso.core.cli.common import province_option
+
+    province_id = (await province_option(session, code)).id
+    assert province_id is not None
+    return province_id

@@ -14,6 +14,7 @@ from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.demo import DATA
 from eiso.core.demo import dossiers as demo_dossiers
+from eiso.core.demo import model_qms as demo_model_qms
 from eiso.core.demo import plan as demo_plan
 from eiso.core.demo.dossiers import Staff
 from eiso.core.dossiers import catalogue
@@ -238,6 +239,8 @@ async def load_demo(
     await catalogue.sync_registry(resources, registry)
     chosen = adoptions(registry, agencies)
     counts["adoptions_created"] = await demo_dossiers.adopt_all(resources, agencies, chosen)
+    # The model QMS of Decision 101/QĐ-BKHCN, adopted by every agency (drafts to approve).
+    counts["model_qms_documents"] = await demo_model_qms.adopt(resources, agencies.values())
     n = sum(len(c) for c in chosen.values())
     progress(
         f"Thủ tục áp dụng: {n} ở {len(chosen)} cơ quan… / {n} adoptions in {len(chosen)} agencies"

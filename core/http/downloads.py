@@ -7,7 +7,11 @@ and global ids:
   (core/dossiers/attachments.py), as an attachment to save, never shown inline;
 - `GET /yearly-reports/{id}.{xlsx|pdf}`: an agency's yearly report on ISO application;
 - `GET /provinces/{id}/yearly-reports/{year}.{xlsx|pdf}`: the province's compiled report
-  (its administrators only).
+  (its administrators only);
+- `GET /process-documents/{versionId}.{html|pdf}`: a generated ISO process document's version
+  (core/qms/process_docs.py);
+- `GET /conformity-announcements/{agencyId}.{html|pdf}`: an agency's announcing decision
+  (public, no token: the portal links it; 404 until the agency has announced).
 
 A dossier or agency outside the caller's tenant answers 404, the same as one that does not
 exist. Errors are JSON: `{"error": {"code", "message", "message_vi"}}`.
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,7 +35,8 @@ from eiso.core.dossiers import attachments
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id, not_found
-from eiso.core.qms import yearly_export
+from eiso.core.qms import announcement_form, process_docs, yearly_export
+from eiso.tenants.scope import TenantScope
 
 STATUS = {
     "UNAUTHENTICATED": 401,
@@ -37,6 +44,8 @@ STATUS = {
     "NOT_FOUND": 404,
     "SLIP_NOT_AVAILABLE": 409,
     "PDF_FONTS_MISSING": 503,
+    "NOT_A_PROCESS_DOCUMENT": 404,
+    "NOT_ANNOUNCED": 404,
 }
 
 
@@ -156,20 +165,42 @@ async def dossier_attachment(request: Request) -> Response:
     return _file(got.content, got.media_type, got.filename, disposition="attachment")
 
 
-async def yearly_report_file(request: Request) -> Response:
-    try:
-        principal = await _principal(request, "yearlyReportFile")
-        province_id, row_id = decode_id(request.path_params["id"], "YearlyReport")
-        body, media_type, filename = await yearly_export.agency_file(
-            request.app.state.resources,
-            principal.tenant,
-            province_id,
-            row_id,
-            request.path_params["fmt"],
-        )
-    except DomainError as error:
-        return _error(error)
-    return _file(body, media_type, filename, disposition="attachment")
+Loader = Callable[[Any, TenantScope, int, int, str], Awaitable[tuple[bytes, str, str]]]
+
+
+def _node_file(
+    operation: str, type_name: str, load: Loader, disposition: str = "inline", public: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """The handler of `GET /<...>/{id}.{fmt}`: the row a `type_name` global id names, loaded by
+    `load(resources, scope, province_id, row_id, fmt)` in the caller's scope (the nation's for
+    a `public` file, which needs no token)."""
+
+    async def handler(request: Request) -> Response:
+        try:
+            if public:
+                check_operation(None, operation)
+                scope = TenantScope.nation()
+            else:
+                scope = (await _principal(request, operation)).tenant
+            province_id, row_id = decode_id(request.path_params["id"], type_name)
+            body, media_type, filename = await load(
+                request.app.state.resources, scope, province_id, row_id, request.path_params["fmt"]
+            )
+        except DomainError as error:
+            return _error(error)
+        return _file(body, media_type, filename, disposition=disposition)
+
+    return handler
+
+
+yearly_report_file = _node_file(
+    "yearlyReportFile", "YearlyReport", yearly_export.agency_file, disposition="attachment"
+)
+process_document_file = _node_file("processDocumentFile", "DocumentVersion", process_docs.file)
+# Public: the decision an agency published; nothing personal is in it.
+conformity_announcement_file = _node_file(
+    "conformityAnnouncementFile", "Agency", announcement_form.file, public=True
+)
 
 
 async def compiled_yearly_report_file(request: Request) -> Response:
@@ -217,5 +248,17 @@ routes = [
         compiled_yearly_report_file,
         methods=["GET"],
         name="compiledYearlyReportFile",
+    ),
+    Route(
+        "/process-documents/{id}.{fmt}",
+        process_document_file,
+        methods=["GET"],
+        name="processDocumentFile",
+    ),
+    Route(
+        "/conformity-announcements/{id}.{fmt}",
+        conformity_announcement_file,
+        methods=["GET"],
+        name="conformityAnnouncementFile",
     ),
 ]

@@ -7,12 +7,13 @@ Importing this package subscribes the QMS to what the dossier domain announces
 (core/dossiers/listeners.py): a transition or a refused move may raise a nonconformity
 (dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py), an adoption
 outside the QMS scope or a merge of agencies requires re-announcing conformity
-(conformity.py). Every
+(conformity.py); an adoption or a changed procedure (re)generates its ISO process document
+(process_docs.py). Every
 process that moves dossiers imports it: the app, the CLI, the tests.
 """
 
 from eiso.core.dossiers import listeners
-from eiso.core.qms import conformity, dossier_ncs, legal
+from eiso.core.qms import conformity, dossier_ncs, legal, process_docs
 from eiso.tenants.reorganisation import on_agencies_merged
 
 listeners.on_transition(dossier_ncs.after_transition)
@@ -20,4 +21,7 @@ listeners.on_refusal(dossier_ncs.after_refusal)
 listeners.on_catalogue_sync(legal.sync_from_procedures)
 listeners.on_adoption(legal.after_adoption)
 listeners.on_adoption(conformity.after_adoption)
+# The process document of each adopted procedure, regenerated when the procedure changes.
+listeners.on_adoption(process_docs.after_adoption)
+listeners.on_catalogue_sync(process_docs.after_sync)
 on_agencies_merged(conformity.after_merge)

@@ -10,6 +10,7 @@ from eiso.core.qms.documents import Document, DocumentAcknowledgement, DocumentV
 from eiso.core.qms.legal import LegalBasisVersion, ProcedureLegalBasis
 from eiso.core.qms.management_review import ManagementReview, ReviewAction
 from eiso.core.qms.nonconformities import Nonconformity
+from eiso.core.qms.process_docs import ProcessDocumentSource
 from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.qms.risks import Risk
 from eiso.tenants.models import TenantOwned
@@ -28,6 +29,7 @@ __all__ = [
     "ManagementReview",
     "Nonconformity",
     "ProcedureLegalBasis",
+    "ProcessDocumentSource",
     "ReviewAction",
     "ReviewFlag",
     "Risk",
@@ -60,3 +62,4 @@ _parent(AuditPlan, "programme", AuditProgramme, col(AuditPlan.programme_id))
 _parent(AuditChecklistItem, "plan", AuditPlan, col(AuditChecklistItem.plan_id))
 _parent(AuditFinding, "plan", AuditPlan, col(AuditFinding.plan_id))
 _parent(ReviewAction, "review", ManagementReview, col(ReviewAction.review_id))
+_parent(ProcessDocumentSource, "version", DocumentVersion, col(ProcessDocumentSource.version_id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import pathlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TypedDict
 
 from eiso.core.dossiers.lookup_qr import qr_png
@@ -152,8 +153,14 @@ def _qr(pdf: FPDF, url: str) -> None:
     pdf.set_y(top + QR_SIZE + 2)
 
 
-def render_pdf(doc: Document, font_dir: str, qr_url: str | None = None) -> bytes:
-    """`qr_url`: slip 01 printed at receipt, with the QR code of its lookup URL."""
+def render_pdf(
+    doc: Document,
+    font_dir: str,
+    qr_url: str | None = None,
+    drawing: Callable[[FPDF], None] | None = None,
+) -> bytes:
+    """`qr_url`: slip 01 printed at receipt, with the QR code of its lookup URL. `drawing`
+    draws a figure after the table (a process document's flow chart, core/qms/process_docs.py)."""
     pdf = _pdf(font_dir)
     pdf.set_title(f"Mẫu {doc.number} - {doc.title} - {doc.code}")
     pdf.set_creator("eiso")
@@ -166,6 +173,8 @@ def render_pdf(doc: Document, font_dir: str, qr_url: str | None = None) -> bytes
         _table(pdf, doc.table)
     if qr_url:
         _qr(pdf, qr_url)
+    if drawing:
+        drawing(pdf)
     _lines(pdf, doc.closing)
     _signatures(pdf, doc)
     return bytes(pdf.output())
