@@ -148,14 +148,17 @@ INSPECTORS = (Role.province_admin, Role.national_admin)
 
 
 def require_inspector(who: Principal, province_id: int) -> None:
-    """The province's administrators (the DOST) or the nation's; not an agency."""
+    """The province's administrators (the DOST) or the nation's: another role is FORBIDDEN;
+    another province's administrator gets NOT_FOUND, as if its rows did not exist."""
     if who.has_role(Role.national_admin) and who.tenant.kind == "nation":
         return
-    if not who.has_role(Role.province_admin) or who.province_id != province_id:
+    if not who.has_role(Role.province_admin):
         raise Forbidden(
             "Only the province's administrators (the DOST) plan and conduct inspections",
             "Chỉ quản trị tỉnh (Sở KH&CN) được lập kế hoạch và tiến hành kiểm tra",
         )
+    if who.province_id != province_id or not who.tenant.allows(province_id, None):
+        raise NotFound("no such province", "không tìm thấy tỉnh")
 
 
 # -- the checklist ------------------------------------------------------------------------------
