@@ -229,7 +229,8 @@ TRAIN = (
 )
 TRAININGS = "query($a: ID) { trainingRecords(agencyId: $a) { id person } }"
 MEMBER = """mutation($a: ID, $p: ID) { addSteeringMember(person: "Nguyễn Văn Chủ",
-  committeeRole: "Trưởng ban", since: "2024-01-02", agencyId: $a, provinceId: $p) { id agencyId } }"""
+  committeeRole: "Trưởng ban", since: "2024-01-02", agencyId: $a, provinceId: $p) {
+  id agencyId } }"""
 MEETING = """mutation($p: ID) { recordSteeringMeeting(heldOn: "2025-03-04",
   minutes: "Biên bản họp Ban chỉ đạo ISO", decisions: ["Kiểm tra 20 cơ quan"], provinceId: $p) {
   id decisions } }"""

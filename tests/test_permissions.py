@@ -367,7 +367,8 @@ OPERATIONS = {
     ),
     "startInspection": ('mutation { startInspection(id: "bm9uZQ==") { id } }', ADMINS),
     "markInspectionItem": (
-        'mutation { markInspectionItem(id: "bm9uZQ==", itemCode: "KT-01", result: CONFORM) { id } }',
+        'mutation { markInspectionItem(id: "bm9uZQ==", itemCode: "KT-01", result: CONFORM) '
+        "{ id } }",
         ADMINS,
     ),
     "recordInspectionFinding": (

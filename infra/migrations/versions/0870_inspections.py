@@ -77,7 +77,12 @@ def upgrade() -> None:
         sa.Column("decisions", sa.JSON, nullable=False),
         *_stamp("created"),
     )
-    for table in ("inspection_plans", "inspection_checklists", "steering_members", "steering_meetings"):
+    for table in (
+        "inspection_plans",
+        "inspection_checklists",
+        "steering_members",
+        "steering_meetings",
+    ):
         enable_tenant_rls(op, table, predicate=province_predicate())
 
     op.create_table(
