@@ -30,6 +30,13 @@ from eiso.tenants.models import Agency, TenantOwned, agency_fk
 KEEPERS = (Role.iso_secretary, Role.leader)
 
 
+def not_in_future(day: dt.date, field: str) -> None:
+    if day > utcnow().date():
+        raise DomainError(
+            f"{field}: not in the future", f"{field}: không được sau ngày hôm nay", field=field
+        )
+
+
 class Standard(str, enum.Enum):
     iso_9001_2008 = "TCVN ISO 9001:2008"
     iso_9001_2015 = "TCVN ISO 9001:2015"
@@ -103,12 +110,8 @@ async def set_profile(
             "upgradedOn: chỉ ghi khi đã áp dụng TCVN ISO 9001:2015",
             field="upgradedOn",
         )
-    if upgraded_on is not None and upgraded_on > utcnow().date():
-        raise DomainError(
-            "upgradedOn: not in the future",
-            "upgradedOn: không được sau ngày hôm nay",
-            field="upgradedOn",
-        )
+    if upgraded_on is not None:
+        not_in_future(upgraded_on, "upgradedOn")
     row = await profile(session, province_id, agency_id) or QmsProfile(
         province_id=province_id, agency_id=agency_id, updated_by=who.subject
     )
@@ -151,10 +154,7 @@ async def record_training(
     provider: str = "",
 ) -> TrainingRecord:
     require_role(who, *KEEPERS)
-    if held_on > utcnow().date():
-        raise DomainError(
-            "heldOn: not in the future", "heldOn: không được sau ngày hôm nay", field="heldOn"
-        )
+    not_in_future(held_on, "heldOn")
     row = TrainingRecord(
         province_id=province_id,
         agency_id=agency_id,
@@ -289,10 +289,7 @@ async def record_meeting(
     decisions: list[str],
 ) -> SteeringMeeting:
     require_inspector(who, province_id)
-    if held_on > utcnow().date():
-        raise DomainError(
-            "heldOn: not in the future", "heldOn: không được sau ngày hôm nay", field="heldOn"
-        )
+    not_in_future(held_on, "heldOn")
     cleaned = [
         require_text(text, f"decisions.{index}", 2000) for index, text in enumerate(decisions)
     ]

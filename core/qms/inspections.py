@@ -237,6 +237,15 @@ def check_year(year: int) -> None:
         )
 
 
+def _in_year(planned_on: dt.date, year: int) -> None:
+    if planned_on.year != year:
+        raise DomainError(
+            f"plannedOn: a day of {year}",
+            f"plannedOn: phải là một ngày trong năm {year}",
+            field="plannedOn",
+        )
+
+
 async def save_plan(
     session: AsyncSession,
     who: Principal,
@@ -282,12 +291,7 @@ async def schedule(
             code="NO_INSPECTION_PLAN",
             field="year",
         )
-    if planned_on.year != year:
-        raise DomainError(
-            f"plannedOn: a day of {year}",
-            f"plannedOn: phải là một ngày trong năm {year}",
-            field="plannedOn",
-        )
+    _in_year(planned_on, year)
     agency = await session.get(Agency, (province_id, agency_id))
     if agency is None or value(agency.status) != TenantStatus.active.value:
         raise NotFound("no such agency", "không tìm thấy cơ quan")
@@ -359,12 +363,7 @@ async def reschedule(
     require_inspector(who, province_id)
     row = await load(session, province_id, row_id)
     _move(row, who, {InspectionStatus.planned}, InspectionStatus.planned)
-    if planned_on.year != row.year:
-        raise DomainError(
-            f"plannedOn: a day of {row.year}",
-            f"plannedOn: phải là một ngày trong năm {row.year}",
-            field="plannedOn",
-        )
+    _in_year(planned_on, row.year)
     row.planned_on = planned_on
     if inspectors is not None:
         row.inspectors = inspectors.strip()[:500]
