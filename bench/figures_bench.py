@@ -113,16 +113,21 @@ async def compare(mine, theirs, rounds: int) -> tuple[float, float]:
     return statistics.median(samples[1]), statistics.median(samples[0])
 
 
-async def measure(database_url: str, year: int, repeat: int) -> dict:
+def open_resources(database_url: str, name: str) -> Resources:
+    """The app's resources on the benchmark's database, as the app's role (RLS on)."""
     settings = load_settings(
         env="test",
         database_url=generator.app_url(database_url),
         migration_database_url=database_url,
-        redis_url="memory://bench-figures:",
+        redis_url=f"memory://{name}:",
         log_json=False,
         plugins=[],
     )
-    resources = Resources.open(settings)
+    return Resources.open(settings)
+
+
+async def measure(database_url: str, year: int, repeat: int) -> dict:
+    resources = open_resources(database_url, "bench-figures")
     period = figures.Period.of(year=year)
     nation = TenantScope.nation()
     try:

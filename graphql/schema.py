@@ -14,12 +14,16 @@ from eiso.graphql.dossiers.queries import DossiersQuery
 from eiso.graphql.dossiers.subscriptions import DossiersSubscription
 from eiso.graphql.feedback.operations import FeedbackMutation, FeedbackQuery
 from eiso.graphql.instance.queries import ModuleQuery, VersionQuery
+from eiso.graphql.qms.application.mutations import ApplicationMutation
+from eiso.graphql.qms.application.queries import ApplicationQuery
 from eiso.graphql.qms.figures.mutations import FiguresMutation
 from eiso.graphql.qms.figures.queries import FiguresQuery
 from eiso.graphql.qms.improvement.mutations import ImprovementMutation
 from eiso.graphql.qms.improvement.queries import ImprovementQuery
 from eiso.graphql.qms.modelqms.mutations import ModelQmsMutation
 from eiso.graphql.qms.modelqms.queries import ModelQmsQuery
+from eiso.graphql.qms.inspections.mutations import InspectionsMutation
+from eiso.graphql.qms.inspections.queries import InspectionsQuery
 from eiso.graphql.qms.registers.mutations import RegistersMutation
 from eiso.graphql.qms.registers.queries import RegistersQuery
 from eiso.graphql.qms.yearly.mutations import YearlyReportsMutation
@@ -46,6 +50,8 @@ QUERY_PARTS: tuple[type, ...] = (
     YearlyReportsQuery,
     AccountsQuery,
     ModelQmsQuery,
+    InspectionsQuery,
+    ApplicationQuery,
 )
 MUTATION_PARTS: tuple[type, ...] = (
     TenantsMutation,
@@ -57,6 +63,8 @@ MUTATION_PARTS: tuple[type, ...] = (
     FeedbackMutation,
     YearlyReportsMutation,
     ModelQmsMutation,
+    InspectionsMutation,
+    ApplicationMutation,
     TrustedDocumentsMutation,
     AccountsMutation,
 )

@@ -17,12 +17,16 @@ from eiso.core.qms.models import (
     Document,
     DocumentAcknowledgement,
     DocumentVersion,
+    Inspection,
+    InspectionFinding,
     ManagementReview,
     Nonconformity,
     ProcessDocumentSource,
+    QmsProfile,
     ReviewAction,
     ReviewFlag,
     Risk,
+    TrainingRecord,
 )
 from eiso.infra.ids import new_id
 
@@ -129,8 +133,43 @@ def isolation_factories() -> dict:
         set_attribute(row, "version", version(p, a))
         return row
 
+    def inspection(p, a):
+        return Inspection(
+            province_id=p,
+            agency_id=a,
+            year=next(years),
+            planned_on=dt.date(2026, 3, 2),
+            conclusion=f"Kết luận kiểm tra {new_id()}",
+            updated_by="probe",
+        )
+
+    def inspection_finding(p, a):
+        row = InspectionFinding(
+            province_id=p,
+            agency_id=a,
+            inspection_id=0,
+            item_code="KT-09",
+            description=f"Phát hiện {new_id()}",
+            nonconformity_id=0,
+            created_by="probe",
+        )
+        set_attribute(row, "inspection", inspection(p, a))
+        return row
+
     return {
         ProcessDocumentSource: process_source,
+        Inspection: inspection,
+        InspectionFinding: inspection_finding,
+        QmsProfile: lambda p, a: QmsProfile(province_id=p, agency_id=a, updated_by="probe"),
+        TrainingRecord: lambda p, a: TrainingRecord(
+            province_id=p,
+            agency_id=a,
+            person=f"Cán bộ {new_id()}",
+            training="ISO 9001:2015",
+            held_on=dt.date(2026, 2, 3),
+            evidence="GCN-1",
+            created_by="probe",
+        ),
         ManagementReview: review,
         ReviewAction: review_action,
         ReviewFlag: lambda p, a: ReviewFlag(

@@ -1322,6 +1322,232 @@ CASES += [
 ]
 
 
+def _their_inspection(mine: Tenant, theirs: Tenant) -> list[str]:
+    row = theirs.rows[qms.Inspection]
+    finding = theirs.rows[qms.InspectionFinding]
+    return [
+        *theirs.markers(),
+        row.conclusion,
+        finding.description,
+        encode_id("Inspection", theirs.province_id, row.id),
+        encode_id("InspectionFinding", theirs.province_id, finding.id),
+    ]
+
+
+def _their_training(mine: Tenant, theirs: Tenant) -> list[str]:
+    row = theirs.rows[qms.TrainingRecord]
+    return [*theirs.markers(), row.person, encode_id("TrainingRecord", theirs.province_id, row.id)]
+
+
+def _sibling_inspection(mine: Tenant, theirs: Tenant) -> dict:
+    """My province's inspection of the OTHER agency: made by the province admin below."""
+    return {"id": encode_id("Inspection", theirs.province_id, theirs.rows[qms.Inspection].id)}
+
+
+_INSPECTION_FIELDS = "id agencyCode conclusion findings { id description }"
+
+CASES += [
+    # The DOST's inspection: another province's inspection, finding, plan, checklist, summary,
+    # committee and training records are NOT_FOUND or absent; an agency never reads another
+    # agency's inspection (the rows of `theirs` stand for it: the session hides them alike).
+    Case(
+        "their inspection by id",
+        f"query($id: ID!) {{ inspection(id: $id) {{ {_INSPECTION_FIELDS} }} }}",
+        _sibling_inspection,
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    Case(
+        "their inspection by id as my province admin",
+        f"query($id: ID!) {{ inspection(id: $id) {{ {_INSPECTION_FIELDS} }} }}",
+        _sibling_inspection,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    Case(
+        "inspections of their province",
+        f"query($p: ID) {{ inspections(year: 2026, provinceId: $p) {{ {_INSPECTION_FIELDS} }} }}",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    Case(
+        "inspections of my province as one agency",
+        f"{{ inspections(year: 2026) {{ {_INSPECTION_FIELDS} }} }}",
+        lambda mine, theirs: {},
+        markers=_their_inspection,
+    ),
+    Case(
+        "inspection plan of their province",
+        "query($p: ID) { inspectionPlan(year: 2026, provinceId: $p) { title inspections { id } } }",
+        _their_province,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    Case(
+        "inspection checklist of their province",
+        "query($p: ID) { inspectionChecklist(provinceId: $p) { isDefault } }",
+        _their_province,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "PAR summary of their province",
+        "query($p: ID) { inspectionSummary(year: 2026, provinceId: $p) { agencyCode } }",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    Case(
+        "save the plan of their province",
+        'mutation($p: ID) { saveInspectionPlan(year: 2026, title: "x", provinceId: $p) { year } }',
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "schedule an inspection of their agency",
+        "mutation($a: ID!) { scheduleInspection(agencyId: $a, year: 2026, "
+        'plannedOn: "2026-03-02") { id } }',
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    *(
+        Case(
+            f"{name} their inspection",
+            f"mutation($id: ID!) {{ {name}(id: $id{extra}) {{ id }} }}",
+            _sibling_inspection,
+            caller=province_admin,
+            codes=("NOT_FOUND",),
+            markers=_their_inspection,
+        )
+        for name, extra in (
+            ("rescheduleInspection", ', plannedOn: "2026-04-01"'),
+            ("startInspection", ""),
+            ("markInspectionItem", ', itemCode: "KT-01", result: CONFORM'),
+            ("recordInspectionFinding", ', itemCode: "KT-01", description: "x"'),
+            ("concludeInspection", ', conclusion: "x"'),
+            ("closeInspection", ""),
+        )
+    ),
+    Case(
+        "verify their inspection finding",
+        "mutation($id: ID!) { verifyInspectionFinding(id: $id) { id } }",
+        lambda mine, theirs: {
+            "id": encode_id(
+                "InspectionFinding", theirs.province_id, theirs.rows[qms.InspectionFinding].id
+            )
+        },
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=_their_inspection,
+    ),
+    Case(
+        "set the checklist of their province",
+        "mutation($p: ID) { setInspectionChecklist(provinceId: $p, items: "
+        '[{code: "A", clause: "7.2", requirement: "x"}]) { isDefault } }',
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "reset the checklist of their province",
+        "mutation($p: ID) { resetInspectionChecklist(provinceId: $p) { isDefault } }",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    # How their agency applies its QMS; their province's steering committee.
+    Case(
+        "their QMS profile",
+        "query($a: ID) { qmsProfile(agencyId: $a) { id agencyId } }",
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        caller=province_admin,
+        markers=lambda mine, theirs: [
+            *theirs.markers(),
+            encode_id("QmsProfile", theirs.province_id, theirs.rows[qms.QmsProfile].id),
+        ],
+    ),
+    Case(
+        "their training records",
+        "query($a: ID) { trainingRecords(agencyId: $a) { id person } }",
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        caller=qms_keeper,
+        markers=_their_training,
+    ),
+    Case(
+        "delete their training record",
+        "mutation($id: ID!) { deleteTrainingRecord(id: $id) { id } }",
+        lambda mine, theirs: {
+            "id": encode_id(
+                "TrainingRecord", theirs.province_id, theirs.rows[qms.TrainingRecord].id
+            )
+        },
+        caller=qms_keeper,
+        codes=("NOT_FOUND",),
+        markers=_their_training,
+    ),
+    Case(
+        "set a QMS profile lands in my agency",
+        "mutation { setQmsProfile(standard: ISO_9001_2008, medium: PAPER) { id agencyId } }",
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=lambda mine, theirs: theirs.markers(),
+    ),
+    Case(
+        "record a training lands in my agency",
+        'mutation { recordTraining(input: {person: "Tôi", training: "ISO", heldOn: "2026-01-02", '
+        'evidence: "GCN"}) { id agencyId } }',
+        lambda mine, theirs: {},
+        caller=sibling_keeper,
+        markers=_their_training,
+    ),
+    Case(
+        "steering committee of their province",
+        "query($p: ID) { steeringCommittee(provinceId: $p) { members { id } meetings { id } } }",
+        _their_province,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "add a member to their province's committee",
+        'mutation($p: ID) { addSteeringMember(person: "x", committeeRole: "y", '
+        'since: "2026-01-01", provinceId: $p) { id } }',
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "name their agency in my committee",
+        'mutation($a: ID) { addSteeringMember(person: "x", committeeRole: "y", '
+        'since: "2026-01-01", agencyId: $a) { id } }',
+        lambda mine, theirs: {"a": theirs.agency_gid},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+        markers=lambda mine, theirs: theirs.markers(),
+    ),
+    Case(
+        "end a membership of their province's committee",
+        'mutation($id: ID!) { endSteeringMembership(id: $id, until: "2026-01-01") { id } }',
+        lambda mine, theirs: {"id": encode_id("SteeringMember", theirs.province_id, 1)},
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+    Case(
+        "record a meeting of their province's committee",
+        'mutation($p: ID) { recordSteeringMeeting(heldOn: "2026-01-01", minutes: "m", '
+        "decisions: [], provinceId: $p) { id } }",
+        _their_province,
+        caller=province_admin,
+        codes=("NOT_FOUND",),
+    ),
+]
+
+
 def _step_secrets(mine: Tenant, theirs: Tenant) -> list[str]:
     step = theirs.rows[DossierStep]
     return [*theirs.markers(), step.sector_data["secret"], step.dossier.code]

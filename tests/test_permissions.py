@@ -348,6 +348,100 @@ OPERATIONS = {
         "remindDaysBefore: 10) { dueDay } }",
         ADMINS,
     ),
+    # The DOST's inspection: made-up ids answer NOT_FOUND before any work.
+    "inspectionPlan": (
+        '{ inspectionPlan(year: 2026, provinceId: "bm9uZQ==") { title } }',
+        {*Role, "client"},
+    ),
+    "inspections": (
+        '{ inspections(year: 2026, provinceId: "bm9uZQ==") { id } }',
+        {*Role, "client"},
+    ),
+    "inspection": ('{ inspection(id: "bm9uZQ==") { id } }', {*Role, "client"}),
+    "inspectionChecklist": (
+        '{ inspectionChecklist(provinceId: "bm9uZQ==") { isDefault } }',
+        {*Role, "client"},
+    ),
+    "inspectionSummary": (
+        '{ inspectionSummary(year: 2026, provinceId: "bm9uZQ==") { agencyCode } }',
+        ADMINS,
+    ),
+    "saveInspectionPlan": (
+        'mutation { saveInspectionPlan(year: 2026, title: "t", provinceId: "bm9uZQ==") { year } }',
+        ADMINS,
+    ),
+    "scheduleInspection": (
+        'mutation { scheduleInspection(agencyId: "bm9uZQ==", year: 2026, plannedOn: "2026-01-02")'
+        " { id } }",
+        ADMINS,
+    ),
+    "rescheduleInspection": (
+        'mutation { rescheduleInspection(id: "bm9uZQ==", plannedOn: "2026-01-02") { id } }',
+        ADMINS,
+    ),
+    "startInspection": ('mutation { startInspection(id: "bm9uZQ==") { id } }', ADMINS),
+    "markInspectionItem": (
+        'mutation { markInspectionItem(id: "bm9uZQ==", itemCode: "KT-01", result: CONFORM) '
+        "{ id } }",
+        ADMINS,
+    ),
+    "recordInspectionFinding": (
+        'mutation { recordInspectionFinding(id: "bm9uZQ==", itemCode: "KT-01", description: "d")'
+        " { id } }",
+        ADMINS,
+    ),
+    "concludeInspection": (
+        'mutation { concludeInspection(id: "bm9uZQ==", conclusion: "c") { id } }',
+        ADMINS,
+    ),
+    "verifyInspectionFinding": (
+        'mutation { verifyInspectionFinding(id: "bm9uZQ==") { id } }',
+        ADMINS,
+    ),
+    "closeInspection": ('mutation { closeInspection(id: "bm9uZQ==") { id } }', ADMINS),
+    "setInspectionChecklist": (
+        'mutation { setInspectionChecklist(provinceId: "bm9uZQ==", items: []) { isDefault } }',
+        ADMINS,
+    ),
+    "resetInspectionChecklist": (
+        'mutation { resetInspectionChecklist(provinceId: "bm9uZQ==") { isDefault } }',
+        ADMINS,
+    ),
+    # How an agency applies its QMS, and the province's steering committee.
+    "qmsProfile": ('{ qmsProfile(agencyId: "bm9uZQ==") { id } }', {*Role, "client"}),
+    "trainingRecords": ('{ trainingRecords(agencyId: "bm9uZQ==") { id } }', {*Role, "client"}),
+    "steeringCommittee": (
+        '{ steeringCommittee(provinceId: "bm9uZQ==") { members { id } } }',
+        {*Role, "client"},
+    ),
+    "setQmsProfile": (
+        'mutation { setQmsProfile(standard: ISO_9001_2008, medium: PAPER, upgradedOn: "2020-01-01")'
+        " { id } }",
+        {Role.iso_secretary, Role.leader},
+    ),
+    "recordTraining": (
+        'mutation { recordTraining(input: {person: "p", training: "t", heldOn: "2999-01-01", '
+        'evidence: "e"}) { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "deleteTrainingRecord": (
+        'mutation { deleteTrainingRecord(id: "bm9uZQ==") { id } }',
+        {Role.iso_secretary, Role.leader},
+    ),
+    "addSteeringMember": (
+        'mutation { addSteeringMember(person: "p", committeeRole: "r", since: "2026-01-01", '
+        'provinceId: "bm9uZQ==") { id } }',
+        ADMINS,
+    ),
+    "endSteeringMembership": (
+        'mutation { endSteeringMembership(id: "bm9uZQ==", until: "2026-01-01") { id } }',
+        ADMINS,
+    ),
+    "recordSteeringMeeting": (
+        'mutation { recordSteeringMeeting(heldOn: "2026-01-01", minutes: "m", decisions: [], '
+        'provinceId: "bm9uZQ==") { id } }',
+        ADMINS,
+    ),
     # A subscription: tried over graphql-transport-ws (tests/ws_client.py).
     "dossierEvents": (
         'subscription { dossierEvents(agencyId: "bm9uZQ==") { dossierCode } }',

@@ -215,6 +215,44 @@ RULES: dict[str, Rule] = {
     "processDocumentFile": QMS_READ,
     "publicConformity": PUBLIC,
     "conformityAnnouncementFile": PUBLIC,
+    # The DOST's yearly inspection (core/qms/inspections.py): the province's administrators
+    # (the DOST side) plan, conduct, follow up and export the PAR summary
+    # (inspections.require_inspector checks which province); an agency's staff read their own
+    # agency's inspection and findings (the session's scope hides the others).
+    "inspectionPlan": QMS_READ,
+    "inspections": QMS_READ,
+    "inspection": QMS_READ,
+    "inspectionChecklist": AUTHENTICATED,
+    "inspectionSummary": Rule(roles=ADMINS),
+    **dict.fromkeys(
+        (
+            "saveInspectionPlan",
+            "scheduleInspection",
+            "rescheduleInspection",
+            "startInspection",
+            "markInspectionItem",
+            "recordInspectionFinding",
+            "concludeInspection",
+            "verifyInspectionFinding",
+            "closeInspection",
+            "setInspectionChecklist",
+            "resetInspectionChecklist",
+        ),
+        Rule(roles=ADMINS),
+    ),
+    # How an agency applies its QMS (core/qms/application.py): its standard and medium, its
+    # training records (7.2), kept by its ISO secretary or leader and read by every staff role
+    # in scope; the province's ISO steering committee, kept by the province's administrators
+    # and read by the province's staff.
+    "qmsProfile": QMS_READ,
+    "trainingRecords": QMS_READ,
+    "steeringCommittee": AUTHENTICATED,
+    "setQmsProfile": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "recordTraining": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "deleteTrainingRecord": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
+    "addSteeringMember": Rule(roles=ADMINS),
+    "endSteeringMembership": Rule(roles=ADMINS),
+    "recordSteeringMeeting": Rule(roles=ADMINS),
     # Trusted GraphQL documents are national data: the nation's administrators keep them.
     "registerTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),
     "removeTrustedDocuments": Rule(roles=frozenset({Role.national_admin})),

@@ -9,7 +9,17 @@ from eiso.core.cli.common import run_with_resources
 if TYPE_CHECKING:
     from eiso.core.resources import Resources
 
-STABLE = ("provinces", "agencies", "users", "calendar_overrides", "modules", "dossiers")
+STABLE = (
+    "provinces",
+    "agencies",
+    "users",
+    "calendar_overrides",
+    "modules",
+    "dossiers",
+    "inspections",
+    "inspection_findings",
+    "training_records",
+)
 
 
 def _progress(line: str) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from eiso.core.cli import inspections_cmd
 from eiso.core.cli.common import cli_actor, echo_json, fail, run_as_nation
 from eiso.infra.clock import utcnow
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from eiso.core.resources import Resources
 
 app = typer.Typer(help="The QMS improvement loop.", no_args_is_help=True)
+app.add_typer(inspections_cmd.app, name="inspections")
 
 
 @app.command("sweep-overdue")

@@ -15,6 +15,7 @@ from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.demo import DATA
 from eiso.core.demo import dossiers as demo_dossiers
 from eiso.core.demo import model_qms as demo_model_qms
+from eiso.core.demo import iso_application as demo_iso
 from eiso.core.demo import plan as demo_plan
 from eiso.core.demo.dossiers import Staff
 from eiso.core.dossiers import catalogue
@@ -256,4 +257,10 @@ async def load_demo(
     counts["dossiers_created"] = await demo_dossiers.create(context, plan)
     by_status = await demo_dossiers.count_by_status(resources)
     counts["dossiers"] = sum(sum(c.values()) for c in by_status.values())
+    iso = await demo_iso.load(resources, agencies)
+    progress(
+        f"Kiểm tra ISO: {iso['inspections']} đợt, {iso['inspection_findings']} phát hiện… / "
+        f"ISO inspections: {iso['inspections']}, findings: {iso['inspection_findings']}"
+    )
+    counts.update(iso)
     return counts

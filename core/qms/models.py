@@ -4,9 +4,16 @@ from sqlalchemy import and_, inspect
 from sqlalchemy.orm import Mapped, relationship
 from sqlmodel import col
 
+from eiso.core.qms.application import QmsProfile, SteeringMeeting, SteeringMember, TrainingRecord
 from eiso.core.qms.audits import AuditChecklistItem, AuditFinding, AuditPlan, AuditProgramme
 from eiso.core.qms.conformity import ConformityAnnouncement, ReviewFlag
 from eiso.core.qms.documents import Document, DocumentAcknowledgement, DocumentVersion
+from eiso.core.qms.inspections import (
+    Inspection,
+    InspectionChecklist,
+    InspectionFinding,
+    InspectionPlan,
+)
 from eiso.core.qms.legal import LegalBasisVersion, ProcedureLegalBasis
 from eiso.core.qms.management_review import ManagementReview, ReviewAction
 from eiso.core.qms.nonconformities import Nonconformity
@@ -25,14 +32,22 @@ __all__ = [
     "Document",
     "DocumentAcknowledgement",
     "DocumentVersion",
+    "Inspection",
+    "InspectionChecklist",
+    "InspectionFinding",
+    "InspectionPlan",
     "LegalBasisVersion",
     "ManagementReview",
     "Nonconformity",
     "ProcedureLegalBasis",
     "ProcessDocumentSource",
+    "QmsProfile",
     "ReviewAction",
     "ReviewFlag",
     "Risk",
+    "SteeringMeeting",
+    "SteeringMember",
+    "TrainingRecord",
 ]
 
 
@@ -61,5 +76,6 @@ _parent(
 _parent(AuditPlan, "programme", AuditProgramme, col(AuditPlan.programme_id))
 _parent(AuditChecklistItem, "plan", AuditPlan, col(AuditChecklistItem.plan_id))
 _parent(AuditFinding, "plan", AuditPlan, col(AuditFinding.plan_id))
+_parent(InspectionFinding, "inspection", Inspection, col(InspectionFinding.inspection_id))
 _parent(ReviewAction, "review", ManagementReview, col(ReviewAction.review_id))
 _parent(ProcessDocumentSource, "version", DocumentVersion, col(ProcessDocumentSource.version_id))

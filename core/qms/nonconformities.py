@@ -34,6 +34,7 @@ class NcSource(str, enum.Enum):
     complaint = "complaint"
     dossier = "dossier"  # raised by the dossier engine only (core/qms/dossier_ncs.py)
     feedback = "feedback"  # a feedback answered late (core/qms/feedback_ncs.py)
+    inspection = "inspection"  # a finding of the DOST's inspection (core/qms/inspections.py)
 
 
 class NcStatus(str, enum.Enum):
@@ -123,10 +124,11 @@ async def raise_nonconformity(
             "nguồn không hợp lệ",
             field="source",
         ) from None
-    if kind == NcSource.dossier:
+    if kind in (NcSource.dossier, NcSource.inspection):
         raise DomainError(
-            "dossier nonconformities are raised by the dossier engine",
-            "điểm không phù hợp từ hồ sơ do hệ thống tự tạo",
+            f"{kind.value} nonconformities are raised by eiso itself (the dossier engine, "
+            "an inspection's finding)",
+            "điểm không phù hợp loại này do hệ thống tự tạo",
             field="source",
         )
     if kind in (NcSource.audit_finding, NcSource.complaint):

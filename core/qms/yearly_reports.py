@@ -34,6 +34,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     case,
     func,
 )
@@ -448,19 +449,26 @@ async def board(
     """Every active agency of the province in the caller's scope with its report of `year`
     (none: not started), by code. The session's scope hides other tenants' agencies."""
     due = (await deadline(session, province_id)).due_on(year)
-    agencies = select(Agency).where(
-        col(Agency.province_id) == province_id, col(Agency.status) == TenantStatus.active.value
-    )
-    if scope.kind == "agencies":
-        agencies = agencies.where(col(Agency.id).in_(sorted(scope.agency_ids)))
-    found = (await session.execute(agencies.order_by(col(Agency.code)))).scalars().all()
-    reports = await session.execute(
-        select(YearlyReport).where(
-            col(YearlyReport.province_id) == province_id, col(YearlyReport.year) == year
+    # One statement: each agency with its report of the year, if any (an outer join).
+    statement = (
+        select(Agency, YearlyReport)
+        .outerjoin(
+            YearlyReport,
+            and_(
+                col(YearlyReport.province_id) == col(Agency.province_id),
+                col(YearlyReport.agency_id) == col(Agency.id),
+                col(YearlyReport.year) == year,
+            ),
+        )
+        .where(
+            col(Agency.province_id) == province_id,
+            col(Agency.status) == TenantStatus.active.value,
         )
     )
-    by_agency = {row.agency_id: row for row in reports.scalars()}
-    return [BoardLine(agency, by_agency.get(agency.id), due) for agency in found]
+    if scope.kind == "agencies":
+        statement = statement.where(col(Agency.id).in_(sorted(scope.agency_ids)))
+    found = await session.execute(statement.order_by(col(Agency.code)))
+    return [BoardLine(agency, report, due) for agency, report in found.tuples()]
 
 
 async def compile_province(

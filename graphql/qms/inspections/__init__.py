@@ -1,0 +1,1 @@
+"""GraphQL: the DOST's yearly inspection of ISO application (core/qms/inspections.py)."""
