@@ -20,10 +20,10 @@ from eiso.graphql.qms.figures.mutations import FiguresMutation
 from eiso.graphql.qms.figures.queries import FiguresQuery
 from eiso.graphql.qms.improvement.mutations import ImprovementMutation
 from eiso.graphql.qms.improvement.queries import ImprovementQuery
-from eiso.graphql.qms.modelqms.mutations import ModelQmsMutation
-from eiso.graphql.qms.modelqms.queries import ModelQmsQuery
 from eiso.graphql.qms.inspections.mutations import InspectionsMutation
 from eiso.graphql.qms.inspections.queries import InspectionsQuery
+from eiso.graphql.qms.modelqms.mutations import ModelQmsMutation
+from eiso.graphql.qms.modelqms.queries import ModelQmsQuery
 from eiso.graphql.qms.registers.mutations import RegistersMutation
 from eiso.graphql.qms.registers.queries import RegistersQuery
 from eiso.graphql.qms.yearly.mutations import YearlyReportsMutation

@@ -14,8 +14,8 @@ from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.demo import DATA
 from eiso.core.demo import dossiers as demo_dossiers
-from eiso.core.demo import model_qms as demo_model_qms
 from eiso.core.demo import iso_application as demo_iso
+from eiso.core.demo import model_qms as demo_model_qms
 from eiso.core.demo import plan as demo_plan
 from eiso.core.demo.dossiers import Staff
 from eiso.core.dossiers import catalogue
