@@ -14,7 +14,7 @@ from eiso.infra.rls import enable_tenant_rls
 from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0880_process_documents"
-down_revision = "0850_yearly_reports"
+down_revision = "0870_inspections"
 branch_labels = None
 depends_on = None
 

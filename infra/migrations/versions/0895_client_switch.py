@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0895_client_switch"
-down_revision = "0850_yearly_reports"
+down_revision = "0880_process_documents"
 branch_labels = None
 depends_on = None
 
