@@ -3,7 +3,7 @@ process_docs.py): what each generated version of a process document says (its sp
 digest that tells when the procedure or its rules changed.
 
 Revision ID: 0880_process_documents
-Revises: 0850_yearly_reports
+Revises: 0870_inspections
 Create Date: 2026-12-06
 """
 

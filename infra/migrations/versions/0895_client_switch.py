@@ -2,7 +2,7 @@
 console): `auth_clients.active`, true for every client there is.
 
 Revision ID: 0895_client_switch
-Revises: 0850_yearly_reports
+Revises: 0880_process_documents
 Create Date: 2026-12-06
 """
 
