@@ -127,20 +127,22 @@ async def _all(request: Request, member: Member, operation: str, field: str) -> 
     return rows
 
 
-async def _posted(request: Request) -> FormData | Response:
+async def _posted(request: Request, max_fields: int = 12) -> FormData | Response:
     """The posted form, or the refusal of a missing or wrong CSRF token."""
-    form = await request.form(max_files=0, max_fields=12)
+    form = await request.form(max_files=0, max_fields=max_fields)
     if not csrf.valid(request, form.get(csrf.FIELD)):
         return forbidden(request)
     return form
 
 
-async def _member_posting(request: Request) -> tuple[Member, FormData] | Response:
+async def _member_posting(
+    request: Request, max_fields: int = 12
+) -> tuple[Member, FormData] | Response:
     """The member and their posted form (CSRF checked), or the page that refuses."""
     member = await member_of(request)
     if isinstance(member, Response):
         return member
-    form = await _posted(request)
+    form = await _posted(request, max_fields)
     if isinstance(form, Response):
         return form
     return member, form
@@ -435,10 +437,6 @@ async def _audits(request: Request, member: Member) -> dict[str, Any]:
         "programmes": [e["node"] for e in data["auditProgrammes"]["edges"]],
         "reviews": [e["node"] for e in data["managementReviews"]["edges"]],
     }
-
-
-async def audits(request: Request) -> Response:
-    return await _read_page(request, "audits", "iso_audits.html", _audits)
 
 
 async def home(request: Request) -> Response:
