@@ -40,7 +40,7 @@ from eiso.web.run import OperationFailed, run
 KEEPERS = DOC_KEEPERS  # ISO secretary and leader: scope, yearly report (core/auth/rules.py)
 ANNOUNCERS = APPROVERS  # the leader announces
 DOSSIER_STAFF = frozenset({"OFFICER", "LEADER"})  # the tracking book's and slips' rule
-# The yearly report's written parts: the input's field → the query's.
+# The yearly report's written parts: the form's field (core/qms/yearly_reports.py) → the API's.
 PARTS = {
     "scope": "scope",
     "procedures": "procedures",
@@ -213,7 +213,7 @@ async def yearly_move(request: Request) -> Response:
     move, year = request.path_params["move"], _year(request)
     if move not in ("luu", "gui"):
         return failed(request, not_found())
-    parts = {name: str(form.get(name) or "") for name in PARTS}
+    parts = {field: str(form.get(name) or "") for name, field in PARTS.items()}
     try:
         saved = await run(
             request,

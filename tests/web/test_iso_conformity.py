@@ -19,9 +19,16 @@ from eiso.tenants.models import Province
 from eiso.tenants.scope import TenantScope
 from tests.auth_helpers import make_user
 from tests.web.support import CHILD, PROC, Birth, token_of
-from tests.web.test_iso_workspace import Office, as_user, create_document, move, office
+from tests.web.test_desk import sign_in
+from tests.web.test_iso_workspace import Office, move, office
 
 TODAY = dt.datetime.now(VN_TZ).date()
+
+
+async def as_user(http, username: str, target: str = "/iso/tai-lieu") -> str:
+    """Sign in as `username` (a new session: the console and the workspace alike)."""
+    http.cookies.clear()
+    return await sign_in(http, username, target)
 
 
 async def post(http, path: str, page_path: str, data: dict, expect: int = 303):
@@ -257,3 +264,144 @@ async def test_new_forms_without_their_csrf_token_are_refused(desk_web, resource
     assert "Chưa có báo cáo" in (await desk_web.get("/iso/bao-cao-nam")).text
     assert "Chưa xác định phạm vi" in (await desk_web.get("/iso/cong-bo")).text
     assert "Chưa có chương trình" in (await desk_web.get("/iso/danh-gia")).text
+
+
+async def province_admin(resources, staff: Office) -> tuple[str, str]:
+    async with resources.session(TenantScope.nation()) as session:
+        province = await session.get(Province, staff.agency.province_id)
+    assert province is not None
+    return (await make_user(resources, "province_admin", province=province)).username, province.code
+
+
+async def test_yearly_report_submitted_returned_resubmitted_and_accepted(desk_web, resources):
+    staff = await office(resources, "Xã Báo Cáo")
+    other = await office(resources, "Xã Báo Cáo Tỉnh Khác")
+    admin, code = await province_admin(resources, staff)
+    other_admin, other_code = await province_admin(resources, other)
+    year = TODAY.year
+    html = await as_user(desk_web, staff.secretary, "/iso/bao-cao-nam")
+    assert f"Báo cáo tình hình áp dụng ISO năm {year}" in html and "Chưa có báo cáo năm" in html
+    # Sending without the required parts is refused with the API's message; a draft is kept.
+    refused = await post(
+        desk_web, "/iso/bao-cao-nam/gui", "/iso/bao-cao-nam", {"funding": "50 triệu"}, expect=422
+    )
+    assert 'role="alert"' in refused.text
+    parts = {"scope": "Toàn bộ thủ tục hành chính", "procedures": "12 quy trình", "funding": "50"}
+    await post(desk_web, "/iso/bao-cao-nam/luu", "/iso/bao-cao-nam", parts)
+    html = (await desk_web.get("/iso/bao-cao-nam")).text
+    assert "Dự thảo" in html and "12 quy trình" in html and "Số liệu do eiso tổng hợp" in html
+    await post(desk_web, "/iso/bao-cao-nam/gui", "/iso/bao-cao-nam", parts)
+    html = (await desk_web.get("/iso/bao-cao-nam")).text
+    assert "Đã gửi" in html and 'name="scope"' not in html  # sent: no longer editable
+    report = re.search(r'/iso/tai-ve/bao-cao-nam/([^".]+)\.xlsx', html)
+    assert report
+    xlsx = await desk_web.get(f"/iso/tai-ve/bao-cao-nam/{report.group(1)}.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert "attachment" in xlsx.headers["content-disposition"]
+    downloads = (await desk_web.get("/iso/tai-ve")).text
+    assert f"/iso/tai-ve/bao-cao-nam/{report.group(1)}.pdf" in downloads
+    assert "so-theo-doi" not in downloads  # the tracking book is the officers' and leaders'
+
+    # The DOST (the province's administrator) sees it on the board and returns it.
+    board_path = f"/quan-tri/tinh/{code}/bao-cao-nam"
+    await as_user(desk_web, admin, board_path)
+    board = (await desk_web.get(board_path)).text
+    assert "Xã Báo Cáo" in board and "Đã gửi" in board and "Xã Báo Cáo Tỉnh Khác" not in board
+    found = re.search(rf'href="({board_path}/(?!tong-hop)[^"]+)"', board)
+    assert found
+    page = found.group(1)
+    assert "12 quy trình" in (await desk_web.get(page)).text
+    refused = await post(desk_web, f"{page}/tra-lai", page, {"comment": ""}, expect=422)
+    assert 'role="alert"' in refused.text
+    await post(desk_web, f"{page}/tra-lai", page, {"comment": "Bổ sung kinh phí chi tiết"})
+    assert "Bị trả lại để sửa" in (await desk_web.get(board_path)).text
+    compiled = await desk_web.get(f"{board_path}/tong-hop.xlsx?nam={year}")
+    assert compiled.status_code == 200 and compiled.content[:2] == b"PK"
+
+    # The secretary reads the comment and sends it again; the DOST accepts it.
+    await as_user(desk_web, staff.secretary, "/iso/bao-cao-nam")
+    html = (await desk_web.get("/iso/bao-cao-nam")).text
+    assert "Bổ sung kinh phí chi tiết" in html and "Lưu và gửi lại" in html
+    await post(
+        desk_web, "/iso/bao-cao-nam/gui", "/iso/bao-cao-nam", {**parts, "funding": "50 triệu đồng"}
+    )
+    await as_user(desk_web, admin, page)
+    assert "Đã gửi lại" in (await desk_web.get(page)).text
+    await post(desk_web, f"{page}/chap-nhan", page, {"comment": "Đạt"})
+    assert "Đã chấp nhận" in (await desk_web.get(board_path)).text
+
+    # Another province's administrator: this province's board, report and file are 404s, and
+    # so is this report under their own console.
+    await as_user(desk_web, other_admin, f"/quan-tri/tinh/{other_code}/bao-cao-nam")
+    for path in (
+        board_path,
+        page,
+        f"{board_path}/tong-hop.xlsx?nam={year}",
+        page.replace(code, other_code),
+    ):
+        assert (await desk_web.get(path)).status_code == 404, path
+    await post(
+        desk_web,
+        f"{page.replace(code, other_code)}/tra-lai",
+        f"/quan-tri/tinh/{other_code}/bao-cao-nam",
+        {"comment": "Không được"},
+        expect=404,
+    )
+    # Another agency's secretary cannot download it; a secretary has no console.
+    await as_user(desk_web, other.secretary, "/iso/tai-ve")
+    assert (await desk_web.get(f"/iso/tai-ve/bao-cao-nam/{report.group(1)}.xlsx")).status_code == 404
+    assert (await desk_web.get(board_path)).status_code == 403
+    # The officer reads the report but is offered no form, and the API refuses their save.
+    await as_user(desk_web, staff.officer, "/iso/bao-cao-nam")
+    html = (await desk_web.get("/iso/bao-cao-nam")).text
+    assert "Đã chấp nhận" in html and 'name="scope"' not in html
+    await post(desk_web, "/iso/bao-cao-nam/luu", "/iso/bao-cao-nam", parts, expect=403)
+
+
+async def test_officer_downloads_the_tracking_book_and_a_slip(desk_web, resources):
+    staff = await office(resources, "Xã Tải Về")
+    other = await office(resources, "Xã Tải Về Khác")
+    mine = await received(resources, staff)
+    theirs = await received(resources, other)
+    await as_user(desk_web, staff.officer, "/iso/tai-ve")
+    html = (await desk_web.get("/iso/tai-ve")).text
+    assert "Sổ theo dõi hồ sơ (mẫu 07)" in html and "Phiếu của một hồ sơ" in html
+    book = await desk_web.get(f"/iso/tai-ve/so-theo-doi.csv?from={TODAY}&to={TODAY}")
+    assert book.status_code == 200 and mine in book.text and theirs not in book.text
+    xlsx = await desk_web.get(f"/iso/tai-ve/so-theo-doi.xlsx?from={TODAY}&to={TODAY}")
+    assert xlsx.content[:2] == b"PK"
+    slip = await desk_web.get(f"/iso/tai-ve/phieu?ma={mine}&so=1&dang=html")
+    assert slip.status_code == 200 and mine in slip.text
+    for query in (f"ma={theirs}&so=1&dang=html", f"ma={mine}&so=9&dang=html", "ma=&so=1"):
+        assert (await desk_web.get(f"/iso/tai-ve/phieu?{query}")).status_code == 404, query
+    # The secretary is offered neither, and the pages refuse them.
+    await as_user(desk_web, staff.secretary, "/iso/tai-ve")
+    assert (await desk_web.get("/iso/tai-ve/so-theo-doi.csv")).status_code == 404
+    slip = await desk_web.get(f"/iso/tai-ve/phieu?ma={mine}&so=1&dang=html")
+    assert slip.status_code == 403 and mine not in slip.text  # the API refuses `dossiers`
+
+
+async def received(resources, staff: Office, now: dt.datetime | None = None) -> str:
+    """A dossier received at the agency's counter (at `now`): answers its code."""
+    agency = staff.agency
+    async with (
+        resources.session(TenantScope.agencies([agency.id], [agency.province_id])) as session,
+        session.begin(),
+    ):
+        got = await engine.receive(
+            session,
+            agency=agency,
+            procedure_code=PROC,
+            applicant={"full_name": "Nguyễn Thị Hoa", "phone": "0912345678"},
+            sector_data={
+                "child_name": CHILD,
+                "birth_date": "2026-01-05",
+                "sex": "nu",
+                "weight_grams": 3200,
+            },
+            actor="officer-1",
+            calendar=WorkingCalendar(),
+            data_model=Birth,
+            **({"now": now} if now else {}),
+        )
+    return got.dossier.code
