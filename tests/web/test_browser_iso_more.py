@@ -86,3 +86,82 @@ async def test_an_nc_raised_from_an_overdue_dossier_is_closed_with_its_check(
     assert "Ba tháng không còn hồ sơ trễ hạn" in await closed.inner_text()
     await check(v, "closed")
     clean(v)
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+async def test_conformity_yearly_report_audits_and_the_dost(
+    browser, desk_site, resources, viewport
+):
+    staff = await office(resources, f"Xã Công Bố Duyệt {viewport}")
+    admin, province = await province_admin(resources, staff)
+
+    # The secretary chooses the QMS scope and reads what an announcement still lacks.
+    v = await signed_in(browser, desk_site, viewport, staff.secretary, "/iso/cong-bo")
+    page = v.page
+    await page.get_by_role("heading", level=1, name="Công bố hệ thống quản lý chất lượng phù hợp").wait_for()
+    await page.locator('input[name="procedures"]').first.check()
+    await page.get_by_label("Các hoạt động khác thuộc phạm vi (mỗi dòng một hoạt động)").fill(
+        "Quản lý văn bản"
+    )
+    await page.get_by_role("button", name="Lưu phạm vi").click()
+    await page.get_by_text("Do ", exact=False).first.wait_for()
+    problems = await page.locator("ul.problems").inner_text()
+    assert "SCOPE_NOT_SET" not in problems and "DOCUMENTS_NOT_EFFECTIVE" in problems
+    await check(v, "conformity")
+
+    # An internal audit planned with its checklist, and a finding recorded.
+    await page.get_by_role("link", name="Đánh giá và xem xét", exact=True).click()
+    await page.locator("summary", has_text="Lập kế hoạch đánh giá nội bộ").click()
+    await page.get_by_label("Ngày", exact=True).fill(TODAY.isoformat())
+    await page.get_by_label("Phạm vi", exact=True).fill("Toàn bộ hệ thống")
+    await page.get_by_label("Chuyên gia đánh giá (cách nhau bằng dấu phẩy)").fill("Trần An")
+    await page.get_by_label("Danh mục câu hỏi", exact=False).fill("7.5.2 Hồ sơ có được lưu?")
+    await page.get_by_role("button", name="Lập kế hoạch").click()
+    await page.get_by_role("link", name="kế hoạch đánh giá", exact=False).first.click()
+    await page.get_by_label("Điều khoản ISO 9001").fill("7.5.2")
+    await page.get_by_label("Mô tả").fill("Hồ sơ lưu đầy đủ")
+    await page.get_by_role("button", name="Ghi nhận", exact=True).click()
+    await page.get_by_text("Đã ghi nhận phát hiện.").wait_for()
+    assert "Hồ sơ lưu đầy đủ" in await page.locator("main").inner_text()
+    await check(v, "audit plan")
+
+    # The yearly report: the written parts, saved and sent to the DOST.
+    await page.get_by_role("link", name="Báo cáo năm", exact=True).click()
+    await page.get_by_label("Phạm vi áp dụng hệ thống quản lý chất lượng").fill("Mọi thủ tục")
+    await page.get_by_label("Các quy trình, thủ tục hành chính đưa vào hệ thống").fill("5 quy trình")
+    await page.get_by_role("button", name="Lưu và gửi Sở Khoa học và Công nghệ").click()
+    await page.get_by_text("Báo cáo đã được gửi Sở Khoa học và Công nghệ.").wait_for()
+    await check(v, "yearly")
+    await page.get_by_role("link", name="Tải về", exact=True).click()
+    await page.get_by_role("heading", level=1, name="Tải về").wait_for()
+    await check(v, "downloads")
+    clean(v)
+
+    # The leader holds a management review: the inputs eiso compiled.
+    v = await signed_in(browser, desk_site, viewport, staff.leader, "/iso/danh-gia")
+    page = v.page
+    await page.locator("summary", has_text="Tổ chức xem xét của lãnh đạo").click()
+    await page.get_by_label("Kỳ từ ngày").fill(TODAY.replace(month=1, day=1).isoformat())
+    await page.get_by_label("Kỳ đến ngày").fill(TODAY.isoformat())
+    await page.get_by_label("Chủ trì").fill("Chủ tịch UBND")
+    await page.get_by_role("button", name="Ghi nhận cuộc họp xem xét").click()
+    await page.get_by_role("link", name="Cuộc xem xét ngày", exact=False).first.click()
+    await page.get_by_role("heading", name="Đầu vào do eiso tổng hợp").wait_for()
+    assert "Phát hiện đánh giá" in await page.locator("main").inner_text()
+    await check(v, "review")
+    clean(v)
+
+    # The DOST sees it on the province's board and returns it with a comment.
+    v = await signed_in(
+        browser, desk_site, viewport, admin, f"/quan-tri/tinh/{province}/bao-cao-nam"
+    )
+    page = v.page
+    row = page.locator("tr", has_text=staff.agency.name)
+    assert "Đã gửi" in await row.inner_text()
+    await check(v, "console board")
+    await row.get_by_role("link").click()
+    await page.get_by_label("Ý kiến", exact=False).fill("Bổ sung kinh phí")
+    await page.get_by_role("button", name="Trả lại để sửa").click()
+    await page.get_by_text("Bị trả lại để sửa").first.wait_for()
+    await check(v, "console report")
+    clean(v)
