@@ -23,12 +23,12 @@ from eiso.web.iso_conformity import lines, not_found
 from eiso.web.iso_workspace import (
     DOC_KEEPERS,
     Member,
-    _audits,
-    _context,
-    _member_posting,
-    _refused_input,
-    _texts,
+    audits_of,
     member_of,
+    member_posting,
+    page_context,
+    refused_input,
+    texts,
 )
 from eiso.web.pages import render
 from eiso.web.portal import failed
@@ -72,7 +72,7 @@ async def _detail(
     return render(
         request,
         template,
-        _context(
+        page_context(
             member,
             "audits",
             item=found,
@@ -90,13 +90,13 @@ async def _audits_page(
     request: Request, member: Member, error: OperationFailed | None = None
 ) -> Response:
     try:
-        found = await _audits(request, member)
+        found = await audits_of(request, member)
     except OperationFailed as failure:
         return failed(request, failure)
     return render(
         request,
         "iso_audits.html",
-        _context(
+        page_context(
             member,
             "audits",
             **found,
@@ -141,7 +141,7 @@ async def _write(
     """POST: the form's operation (`build(form)` → its name and variables), then back to `back`
     (with `?xong=`); a refused input shows the detail page (`detail`: operation, template) or
     the audits page again with the API's message."""
-    found = await _member_posting(request)
+    found = await member_posting(request)
     if isinstance(found, Response):
         return found
     member, form = found
@@ -160,10 +160,10 @@ async def _write(
 
 
 def _required(form: FormData, *names: str) -> dict[str, str]:
-    values = _texts(form, *names)
+    values = texts(form, *names)
     for name in names:
         if not values[name]:
-            raise _refused_input(name)
+            raise refused_input(name)
     return values
 
 
@@ -185,7 +185,7 @@ async def record_finding(request: Request) -> Response:
     def build(form: FormData) -> tuple[str, dict[str, Any]]:
         values = _required(form, "clause", "kind", "description")
         if values["kind"] not in FINDING_KINDS:
-            raise _refused_input("kind")
+            raise refused_input("kind")
         return "IsoRecordFinding", {"planId": id, **values}
 
     return await _write(
@@ -196,7 +196,7 @@ async def record_finding(request: Request) -> Response:
 async def hold_review(request: Request) -> Response:
     def build(form: FormData) -> tuple[str, dict[str, Any]]:
         values = _required(form, "periodStart", "periodEnd", "heldOn", "chairedBy")
-        return "IsoHoldReview", {**values, **_texts(form, "conclusions")}
+        return "IsoHoldReview", {**values, **texts(form, "conclusions")}
 
     return await _write(request, build, AUDITS)
 
@@ -214,6 +214,4 @@ async def review_action(request: Request) -> Response:
             return "IsoCompleteReviewAction", {"id": values["action"], "result": values["result"]}
         raise not_found()
 
-    return await _write(
-        request, build, f"{AUDITS}/xem-xet/{id}", ("IsoReview", "iso_review.html")
-    )
+    return await _write(request, build, f"{AUDITS}/xem-xet/{id}", ("IsoReview", "iso_review.html"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,14 +25,14 @@ from eiso.core.workdays import VN_TZ
 from eiso.web.desk import fetched
 from eiso.web.desk_auth import ISO
 from eiso.web.iso_workspace import (
-    DOC_KEEPERS,
     APPROVERS,
+    DOC_KEEPERS,
     Member,
-    _context,
-    _member_posting,
-    _refused_input,
-    _text,
     member_of,
+    member_posting,
+    page_context,
+    refused_input,
+    text,
 )
 from eiso.web.pages import render
 from eiso.web.portal import failed
@@ -100,7 +101,7 @@ async def _conformity_page(
     return render(
         request,
         "iso_conformity.html",
-        _context(
+        page_context(
             member,
             "conformity",
             conformity=data["conformity"],
@@ -125,25 +126,27 @@ async def conformity(request: Request) -> Response:
 async def conformity_move(request: Request) -> Response:
     """POST: start building the QMS (`xay-dung`), set its scope (`pham-vi`), announce
     (`cong-bo`)."""
-    found = await _member_posting(request, max_fields=MAX_SCOPE_FIELDS)
+    found = await member_posting(request, max_fields=MAX_SCOPE_FIELDS)
     if isinstance(found, Response):
         return found
     member, form = found
     move = request.path_params["move"]
+    variables: dict[str, Any]
     try:
         if move == "xay-dung":
-            since = _date(_text(form, "since"), "since")
-            operation, variables = "IsoStartBuilding", {"since": since.isoformat()}
+            since = _date(text(form, "since"), "since")
+            operation = "IsoStartBuilding"
+            variables = {"since": since.isoformat()}
         elif move == "pham-vi":
             procedures = [str(code) for code in form.getlist("procedures")]
             if not procedures:
-                raise _refused_input("procedures")
+                raise refused_input("procedures")
             operation = "IsoSetScope"
-            variables = {"procedures": procedures, "activities": lines(_text(form, "activities"))}
+            variables = {"procedures": procedures, "activities": lines(text(form, "activities"))}
         elif move == "cong-bo":
-            on = _date(_text(form, "announcedOn"), "announcedOn")
+            on = _date(text(form, "announcedOn"), "announcedOn")
             operation = "IsoAnnounce"
-            variables = {"decisionNumber": _text(form, "decisionNumber"), "announcedOn": str(on)}
+            variables = {"decisionNumber": text(form, "decisionNumber"), "announcedOn": str(on)}
         else:
             return failed(request, not_found())
         await run(request, operation, variables, write=True, token=member.token)
@@ -182,7 +185,7 @@ async def _yearly_page(
     return render(
         request,
         "iso_yearly.html",
-        _context(
+        page_context(
             member,
             "yearly",
             report=report,
@@ -206,7 +209,7 @@ async def yearly(request: Request) -> Response:
 
 async def yearly_move(request: Request) -> Response:
     """POST: save the written parts (`luu`), or save and send to the DOST (`gui`)."""
-    found = await _member_posting(request)
+    found = await member_posting(request)
     if isinstance(found, Response):
         return found
     member, form = found
@@ -253,7 +256,7 @@ async def downloads(request: Request) -> Response:
     return render(
         request,
         "iso_downloads.html",
-        _context(
+        page_context(
             member,
             "downloads",
             reports=reports,
@@ -308,4 +311,3 @@ async def slip(request: Request) -> Response:
     if not ids:
         return failed(request, not_found())
     return await fetched(request, member.token, f"/dossiers/{ids[0]}/slips/{int(number)}.{fmt}")
-

@@ -145,13 +145,9 @@ def iso_more_routes() -> list[Route]:
             iso_conformity.yearly_file,
             name="iso_yearly_file",
         ),
-        Route(
-            ISO + "/tai-ve/so-theo-doi.{fmt}", iso_conformity.tracking_book, name="iso_book"
-        ),
+        Route(ISO + "/tai-ve/so-theo-doi.{fmt}", iso_conformity.tracking_book, name="iso_book"),
         Route(ISO + "/tai-ve/phieu", iso_conformity.slip, name="iso_slip"),
-        Route(
-            audits + "/ke-hoach", iso_audits.create_plan, methods=["POST"], name="iso_new_plan"
-        ),
+        Route(audits + "/ke-hoach", iso_audits.create_plan, methods=["POST"], name="iso_new_plan"),
         Route(audits + "/ke-hoach/{id}", iso_audits.plan, name="iso_plan"),
         Route(
             audits + "/ke-hoach/{id}/phat-hien",
@@ -159,9 +155,7 @@ def iso_more_routes() -> list[Route]:
             methods=["POST"],
             name="iso_finding",
         ),
-        Route(
-            audits + "/xem-xet", iso_audits.hold_review, methods=["POST"], name="iso_new_review"
-        ),
+        Route(audits + "/xem-xet", iso_audits.hold_review, methods=["POST"], name="iso_new_review"),
         Route(audits + "/xem-xet/{id}", iso_audits.review, name="iso_review"),
         Route(
             audits + "/xem-xet/{id}/hanh-dong/{move}",

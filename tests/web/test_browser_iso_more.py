@@ -98,7 +98,9 @@ async def test_conformity_yearly_report_audits_and_the_dost(
     # The secretary chooses the QMS scope and reads what an announcement still lacks.
     v = await signed_in(browser, desk_site, viewport, staff.secretary, "/iso/cong-bo")
     page = v.page
-    await page.get_by_role("heading", level=1, name="Công bố hệ thống quản lý chất lượng phù hợp").wait_for()
+    await page.get_by_role(
+        "heading", level=1, name="Công bố hệ thống quản lý chất lượng phù hợp"
+    ).wait_for()
     await page.locator('input[name="procedures"]').first.check()
     await page.get_by_label("Các hoạt động khác thuộc phạm vi (mỗi dòng một hoạt động)").fill(
         "Quản lý văn bản"
@@ -128,7 +130,9 @@ async def test_conformity_yearly_report_audits_and_the_dost(
     # The yearly report: the written parts, saved and sent to the DOST.
     await page.get_by_role("link", name="Báo cáo năm", exact=True).click()
     await page.get_by_label("Phạm vi áp dụng hệ thống quản lý chất lượng").fill("Mọi thủ tục")
-    await page.get_by_label("Các quy trình, thủ tục hành chính đưa vào hệ thống").fill("5 quy trình")
+    await page.get_by_label("Các quy trình, thủ tục hành chính đưa vào hệ thống").fill(
+        "5 quy trình"
+    )
     await page.get_by_role("button", name="Lưu và gửi Sở Khoa học và Công nghệ").click()
     await page.get_by_text("Báo cáo đã được gửi Sở Khoa học và Công nghệ.").wait_for()
     await check(v, "yearly")

@@ -104,7 +104,9 @@ async def audit_and_review(http, staff: Office) -> tuple[str, str]:
         {"clause": "12.1", "kind": "OBSERVATION", "description": "Điều khoản sai"},
         expect=422,
     )
-    assert 'role="alert"' in refused.text and "Điều khoản sai" not in refused.text.split("<table")[2]
+    assert (
+        'role="alert"' in refused.text and "Điều khoản sai" not in refused.text.split("<table")[2]
+    )
 
     await as_user(http, staff.leader, "/iso/danh-gia")
     await post(
@@ -147,7 +149,9 @@ async def audit_and_review(http, staff: Office) -> tuple[str, str]:
 async def test_scope_prerequisites_announcement_and_reannouncement(desk_web, resources):
     staff = await office(resources, "Xã Công Bố")
     html = await as_user(desk_web, staff.secretary, "/iso/cong-bo")
-    assert "Công bố hệ thống quản lý chất lượng phù hợp" in html and "Chưa xây dựng hệ thống" in html
+    assert (
+        "Công bố hệ thống quản lý chất lượng phù hợp" in html and "Chưa xây dựng hệ thống" in html
+    )
     # Every prerequisite is unmet at first, listed with its code.
     for code in (
         "SCOPE_NOT_SET",
@@ -194,7 +198,11 @@ async def test_scope_prerequisites_announcement_and_reannouncement(desk_web, res
         {"decisionNumber": "12/QĐ-UBND", "announcedOn": TODAY.isoformat()},
     )
     html = (await desk_web.get("/iso/cong-bo")).text
-    assert "Đã công bố phù hợp" in html and "12/QĐ-UBND" in html and "đã báo Sở Khoa học và Công nghệ" in html
+    assert (
+        "Đã công bố phù hợp" in html
+        and "12/QĐ-UBND" in html
+        and "đã báo Sở Khoa học và Công nghệ" in html
+    )
 
     # A change of scope requires re-announcement, after a new audit and review.
     await post(
@@ -211,9 +219,7 @@ async def test_scope_prerequisites_announcement_and_reannouncement(desk_web, res
     await as_user(desk_web, staff.officer, "/iso/cong-bo")
     html = (await desk_web.get("/iso/cong-bo")).text
     assert "Phải công bố lại" in html and 'name="procedures"' not in html
-    await post(
-        desk_web, "/iso/cong-bo/pham-vi", "/iso/cong-bo", {"procedures": PROC}, expect=403
-    )
+    await post(desk_web, "/iso/cong-bo/pham-vi", "/iso/cong-bo", {"procedures": PROC}, expect=403)
 
 
 async def test_another_agencys_audit_plan_and_review_are_a_404(desk_web, resources):
@@ -349,7 +355,9 @@ async def test_yearly_report_submitted_returned_resubmitted_and_accepted(desk_we
     )
     # Another agency's secretary cannot download it; a secretary has no console.
     await as_user(desk_web, other.secretary, "/iso/tai-ve")
-    assert (await desk_web.get(f"/iso/tai-ve/bao-cao-nam/{report.group(1)}.xlsx")).status_code == 404
+    assert (
+        await desk_web.get(f"/iso/tai-ve/bao-cao-nam/{report.group(1)}.xlsx")
+    ).status_code == 404
     assert (await desk_web.get(board_path)).status_code == 403
     # The officer reads the report but is offered no form, and the API refuses their save.
     await as_user(desk_web, staff.officer, "/iso/bao-cao-nam")

@@ -191,7 +191,10 @@ class ConformityNode:
         async with info.context.resources.session(principal.tenant) as session:
             scope = await qms_scope.scope_of(session, province_id, agency_id)
             found = await prerequisites.unmet(session, province_id, agency_id, scope, day)
-        return [ConformityProblem(code=p.code, message=p.message, message_vi=p.message_vi) for p in found]
+        return [
+            ConformityProblem(code=p.code, message=p.message, message_vi=p.message_vi)
+            for p in found
+        ]
 
     @classmethod
     def of(
