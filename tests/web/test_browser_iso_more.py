@@ -76,7 +76,7 @@ async def test_an_nc_raised_from_an_overdue_dossier_is_closed_with_its_check(
     await card.get_by_role("button", name="Đã khắc phục xong").click()
     card = page.locator("article.card", has_text=title)
     await card.get_by_label("Kết quả kiểm tra").fill("Ba tháng không còn hồ sơ trễ hạn")
-    await card.get_by_label("Đang hiệu lực", exact=True).check()
+    await card.get_by_label("Có hiệu quả", exact=True).check()
     await check(v, "check")
     await card.get_by_role("button", name="Ghi kết quả kiểm tra hiệu quả").click()
     card = page.locator("article.card", has_text=title)
