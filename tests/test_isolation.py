@@ -794,6 +794,14 @@ CASES += [
         markers=_their_ids,
     ),
     Case(
+        "audit plans' checklists and findings of my agency only",
+        "{ auditProgrammes(first: 2) { edges { node { plans { id checklist { clause question }"
+        " findings { id description nonconformityId } } } } } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=_their_ids,
+    ),
+    Case(
         "model documents of my province only",
         "{ modelDocuments(first: 100) { edges { node { id code } } } }",
         lambda mine, theirs: {},
@@ -996,6 +1004,13 @@ CASES += [
     Case(
         "my conformity only",
         "{ conformity { agencyCode agencyName status } }",
+        lambda mine, theirs: {},
+        caller=qms_keeper,
+        markers=lambda mine, theirs: [*theirs.markers(), mine.sibling.code],
+    ),
+    Case(
+        "my conformity's prerequisites only",
+        "{ conformity { agencyCode prerequisites { code messageVi } } }",
         lambda mine, theirs: {},
         caller=qms_keeper,
         markers=lambda mine, theirs: [*theirs.markers(), mine.sibling.code],

@@ -320,7 +320,7 @@ async def slip(request: Request) -> Response:
     gid, number, fmt = (request.path_params[k] for k in ("id", "number", "fmt"))
     if fmt not in ("html", "pdf"):
         return failed(request, _not_found())
-    return await _fetched(request, token, f"/dossiers/{gid}/slips/{number}.{fmt}")
+    return await fetched(request, token, f"/dossiers/{gid}/slips/{number}.{fmt}")
 
 
 async def attachment(request: Request) -> Response:
@@ -331,10 +331,10 @@ async def attachment(request: Request) -> Response:
     if isinstance(token, Response):
         return token
     gid, file_id = request.path_params["id"], request.path_params["attachment"]
-    return await _fetched(request, token, f"/dossiers/{gid}/attachments/{file_id}")
+    return await fetched(request, token, f"/dossiers/{gid}/attachments/{file_id}")
 
 
-async def _fetched(request: Request, token: str, path: str) -> Response:
+async def fetched(request: Request, token: str, path: str) -> Response:
     """A download of core/http/downloads.py as the officer (a 404 page unless it answers)."""
     base = issuer(request.app.state.resources.settings)
     transport = httpx.ASGITransport(app=request.app)

@@ -81,7 +81,7 @@ def not_staff() -> OperationFailed:
     )
 
 
-def _refused_input(field: str) -> OperationFailed:
+def refused_input(field: str) -> OperationFailed:
     return OperationFailed(
         "BAD_INPUT", f"{field}: required", f"{field}: bắt buộc phải nhập", field=field
     )
@@ -103,7 +103,7 @@ async def member_of(request: Request) -> Member | Response:
     return Member(token, me["subject"], roles, me["agencies"][0])
 
 
-def _context(member: Member, page: str, **more: Any) -> dict[str, Any]:
+def page_context(member: Member, page: str, **more: Any) -> dict[str, Any]:
     return {
         "iso": ISO,
         "member": member,
@@ -127,31 +127,33 @@ async def _all(request: Request, member: Member, operation: str, field: str) -> 
     return rows
 
 
-async def _posted(request: Request) -> FormData | Response:
+async def _posted(request: Request, max_fields: int = 12) -> FormData | Response:
     """The posted form, or the refusal of a missing or wrong CSRF token."""
-    form = await request.form(max_files=0, max_fields=12)
+    form = await request.form(max_files=0, max_fields=max_fields)
     if not csrf.valid(request, form.get(csrf.FIELD)):
         return forbidden(request)
     return form
 
 
-async def _member_posting(request: Request) -> tuple[Member, FormData] | Response:
+async def member_posting(
+    request: Request, max_fields: int = 12
+) -> tuple[Member, FormData] | Response:
     """The member and their posted form (CSRF checked), or the page that refuses."""
     member = await member_of(request)
     if isinstance(member, Response):
         return member
-    form = await _posted(request)
+    form = await _posted(request, max_fields)
     if isinstance(form, Response):
         return form
     return member, form
 
 
-def _text(form: FormData, name: str) -> str:
+def text(form: FormData, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
-def _texts(form: FormData, *names: str) -> dict[str, str]:
-    return {name: _text(form, name) for name in names}
+def texts(form: FormData, *names: str) -> dict[str, str]:
+    return {name: text(form, name) for name in names}
 
 
 # Documents -------------------------------------------------------------------------------
@@ -186,10 +188,10 @@ async def documents(request: Request) -> Response:
         form = await _posted(request)
         if isinstance(form, Response):
             return form
-        variables = _texts(form, "kind", "code", "title", "content")
+        variables = texts(form, "kind", "code", "title", "content")
         try:
             if variables["kind"] not in KINDS:
-                raise _refused_input("kind")
+                raise refused_input("kind")
             created = await run(
                 request, "IsoCreateDocument", variables, write=True, token=member.token
             )
@@ -215,7 +217,7 @@ async def documents(request: Request) -> Response:
     return render(
         request,
         "iso_documents.html",
-        _context(
+        page_context(
             member,
             "documents",
             groups=groups,
@@ -243,7 +245,7 @@ async def _document_page(
     return render(
         request,
         "iso_document.html",
-        _context(
+        page_context(
             member,
             "documents",
             document=document,
@@ -273,17 +275,17 @@ async def document(request: Request) -> Response:
 async def document_move(request: Request) -> Response:
     """POST: a move of one of the document's versions (the form's `version`), or `moi`: a
     new draft version of the document."""
-    found = await _member_posting(request)
+    found = await member_posting(request)
     if isinstance(found, Response):
         return found
     member, form = found
     move, id = request.path_params["move"], request.path_params["id"]
     if move == "moi":
         operation = "IsoNewVersion"
-        variables: dict[str, Any] = {"documentId": id, **_texts(form, "content", "summary")}
+        variables: dict[str, Any] = {"documentId": id, **texts(form, "content", "summary")}
     elif move in VERSION_MOVES:
         operation = VERSION_MOVES[move][0]
-        variables = {"id": _text(form, "version")}
+        variables = {"id": text(form, "version")}
     else:
         return failed(
             request, OperationFailed("NOT_FOUND", "no such move", "không có thao tác này")
@@ -320,7 +322,7 @@ async def _board_page(
         rows = await _all(request, member, "IsoNonconformities", "nonconformities")
     except OperationFailed as failure:
         return failed(request, failure)
-    context = _context(member, "nonconformities")
+    context = page_context(member, "nonconformities")
     return render(
         request,
         "iso_nonconformities.html",
@@ -346,9 +348,9 @@ async def nonconformities(request: Request) -> Response:
     form = await _posted(request)
     if isinstance(form, Response):
         return form
-    variables: dict[str, Any] = _texts(form, "title", "description")
+    variables: dict[str, Any] = texts(form, "title", "description")
     for name in ("sourceRef", "procedureCode"):  # optional: empty is none
-        variables[name] = _text(form, name) or None
+        variables[name] = text(form, name) or None
     return await _nc_run(request, member, "IsoRaiseNonconformity", variables, "moi")
 
 
@@ -366,7 +368,7 @@ async def _nc_run(
 
 async def nonconformity_move(request: Request) -> Response:
     """POST: a move of the path's nonconformity (plan, done, effectiveness check, close)."""
-    found = await _member_posting(request)
+    found = await member_posting(request)
     if isinstance(found, Response):
         return found
     member, form = found
@@ -376,11 +378,11 @@ async def nonconformity_move(request: Request) -> Response:
             request, OperationFailed("NOT_FOUND", "no such move", "không có thao tác này")
         )
     operation, _, fields = NC_MOVES[move]
-    variables: dict[str, Any] = {"id": request.path_params["id"], **_texts(form, *fields)}
+    variables: dict[str, Any] = {"id": request.path_params["id"], **texts(form, *fields)}
     if "effective" in variables:
         variables["effective"] = variables["effective"] == "1"
     if "dueDate" in variables and not variables["dueDate"]:
-        return await _board_page(request, member, _refused_input("dueDate"))
+        return await _board_page(request, member, refused_input("dueDate"))
     return await _nc_run(request, member, operation, variables, move)
 
 
@@ -407,7 +409,7 @@ async def _read_page(request: Request, page: str, template: str, make: Any) -> R
         found = await make(request, member)
     except OperationFailed as failure:
         return failed(request, failure)
-    return render(request, template, _context(member, page, **found))
+    return render(request, template, page_context(member, page, **found))
 
 
 async def _risks(request: Request, member: Member) -> dict[str, Any]:
@@ -429,16 +431,12 @@ async def objectives(request: Request) -> Response:
     return await _read_page(request, "objectives", "iso_objectives.html", _objectives)
 
 
-async def _audits(request: Request, member: Member) -> dict[str, Any]:
+async def audits_of(request: Request, member: Member) -> dict[str, Any]:
     data = await run(request, "IsoAudits", token=member.token)
     return {
         "programmes": [e["node"] for e in data["auditProgrammes"]["edges"]],
         "reviews": [e["node"] for e in data["managementReviews"]["edges"]],
     }
-
-
-async def audits(request: Request) -> Response:
-    return await _read_page(request, "audits", "iso_audits.html", _audits)
 
 
 async def home(request: Request) -> Response:

@@ -13,10 +13,13 @@ from eiso.web import (
     console,
     console_accounts,
     console_dashboard,
+    console_yearly,
     desk,
     desk_auth,
     desk_feedback,
     feedback,
+    iso_audits,
+    iso_conformity,
     iso_workspace,
     live,
     portal,
@@ -148,7 +151,70 @@ def page_routes() -> list[Route]:
         ),
         Route(ISO + "/rui-ro", iso_workspace.risks, name="iso_risks"),
         Route(ISO + "/muc-tieu", iso_workspace.objectives, name="iso_objectives"),
-        Route(ISO + "/danh-gia", iso_workspace.audits, name="iso_audits"),
+        Route(ISO + "/danh-gia", iso_audits.audits, name="iso_audits"),
+        *iso_more_routes(),
+        *console_yearly_routes(),
+    ]
+
+
+def iso_more_routes() -> list[Route]:
+    """The ISO workspace's conformity, yearly report, downloads, audit plans and reviews."""
+    audits = ISO + "/danh-gia"
+    return [
+        Route(ISO + "/cong-bo", iso_conformity.conformity, name="iso_conformity"),
+        Route(
+            ISO + "/cong-bo/{move}",
+            iso_conformity.conformity_move,
+            methods=["POST"],
+            name="iso_conformity_move",
+        ),
+        Route(ISO + "/bao-cao-nam", iso_conformity.yearly, name="iso_yearly"),
+        Route(
+            ISO + "/bao-cao-nam/{move}",
+            iso_conformity.yearly_move,
+            methods=["POST"],
+            name="iso_yearly_move",
+        ),
+        Route(ISO + "/tai-ve", iso_conformity.downloads, name="iso_downloads"),
+        Route(
+            ISO + "/tai-ve/bao-cao-nam/{id}.{fmt}",
+            iso_conformity.yearly_file,
+            name="iso_yearly_file",
+        ),
+        Route(ISO + "/tai-ve/so-theo-doi.{fmt}", iso_conformity.tracking_book, name="iso_book"),
+        Route(ISO + "/tai-ve/phieu", iso_conformity.slip, name="iso_slip"),
+        Route(audits + "/ke-hoach", iso_audits.create_plan, methods=["POST"], name="iso_new_plan"),
+        Route(audits + "/ke-hoach/{id}", iso_audits.plan, name="iso_plan"),
+        Route(
+            audits + "/ke-hoach/{id}/phat-hien",
+            iso_audits.record_finding,
+            methods=["POST"],
+            name="iso_finding",
+        ),
+        Route(audits + "/xem-xet", iso_audits.hold_review, methods=["POST"], name="iso_new_review"),
+        Route(audits + "/xem-xet/{id}", iso_audits.review, name="iso_review"),
+        Route(
+            audits + "/xem-xet/{id}/hanh-dong/{move}",
+            iso_audits.review_action,
+            methods=["POST"],
+            name="iso_review_action",
+        ),
+    ]
+
+
+def console_yearly_routes() -> list[Route]:
+    """The province console's yearly reports."""
+    base = CONSOLE + "/tinh/{province}/bao-cao-nam"
+    return [
+        Route(base, console_yearly.board, name="console_yearly"),
+        Route(base + "/tong-hop.{fmt}", console_yearly.compiled, name="console_yearly_file"),
+        Route(base + "/{id}", console_yearly.report, name="console_yearly_report"),
+        Route(
+            base + "/{id}/{move}",
+            console_yearly.move,
+            methods=["POST"],
+            name="console_yearly_move",
+        ),
     ]
 
 

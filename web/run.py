@@ -44,6 +44,13 @@ STATUS = {
     "UNKNOWN_MODULE": 404,
     "EFFECTIVENESS_CHECK_REQUIRED": 409,  # closing a nonconformity before its check
     "NO_PUBLISH_CONSENT": 409,  # publishing an answer the citizen did not agree to
+    # The ISO workspace's conformity and yearly report (core/qms/conformity.py, yearly_reports.py).
+    "PREREQUISITES_UNMET": 409,
+    "REVIEW_PENDING": 409,
+    "EMPTY_SCOPE": 422,
+    "UNKNOWN_PROCEDURE": 422,
+    "PROCEDURE_NOT_ADOPTED": 422,
+    "REPORT_INCOMPLETE": 422,
 }
 
 

@@ -14,12 +14,13 @@ from strawberry.scalars import JSON
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
-from eiso.core.qms import legal
+from eiso.core.qms import legal, prerequisites, qms_scope
 from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.legal import FlagNotice, LegalBasisVersion
 from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
 from eiso.core.qms.qms_scope import ConformityScope
+from eiso.core.workdays import VN_TZ
 from eiso.graphql.dossiers.nodes import RuleChangeNode
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.node import Node, node_of
@@ -145,6 +146,16 @@ class ConformityScopeNode:
         return node_of(cls, row)
 
 
+@strawberry.type(description="An unmet prerequisite of the announcement (PREREQUISITES_UNMET).")
+class ConformityProblem:
+    code: str = strawberry.field(
+        description="SCOPE_NOT_SET, DOCUMENTS_NOT_EFFECTIVE, INTERNAL_AUDIT_MISSING or "
+        "MANAGEMENT_REVIEW_MISSING."
+    )
+    message: str
+    message_vi: str
+
+
 @strawberry.type
 class ConformityNode:
     agency_id: strawberry.ID
@@ -164,6 +175,26 @@ class ConformityNode:
         description="When the last announcement was notified to the province's DOST."
     )
     scope: ConformityScopeNode | None
+    keys: strawberry.Private[tuple[int, int]]
+
+    @strawberry.field(
+        description="What announceConformity would refuse now with PREREQUISITES_UNMET for an "
+        "announcement dated `announcedOn` (default today, Vietnam time): every unmet "
+        "prerequisite; empty when all are met."
+    )
+    async def prerequisites(
+        self, info: strawberry.Info, announced_on: dt.date | None = None
+    ) -> list[ConformityProblem]:
+        principal = require_principal(info.context.principal)
+        province_id, agency_id = self.keys
+        day = announced_on or dt.datetime.now(VN_TZ).date()
+        async with info.context.resources.session(principal.tenant) as session:
+            scope = await qms_scope.scope_of(session, province_id, agency_id)
+            found = await prerequisites.unmet(session, province_id, agency_id, scope, day)
+        return [
+            ConformityProblem(code=p.code, message=p.message, message_vi=p.message_vi)
+            for p in found
+        ]
 
     @classmethod
     def of(
@@ -173,6 +204,7 @@ class ConformityNode:
         scope: ConformityScope | None = None,
     ) -> ConformityNode:
         return cls(
+            keys=(agency.province_id, agency.id),
             announced_by=row.announced_by if row else None,
             announced_scope=JSON(row.announced_scope) if row and row.announced_scope else None,
             dost_notified_at=row.dost_notified_at if row else None,

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import strawberry
+from sqlmodel import col, select
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import audits, documents, nonconformities
-from eiso.core.qms.audits import AuditFinding, AuditPlan, AuditProgramme
+from eiso.core.qms.audits import AuditChecklistItem, AuditFinding, AuditPlan, AuditProgramme
 from eiso.core.qms.common import value
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
@@ -166,16 +167,47 @@ class RiskNode(Node):
         return node_of(cls, row, "Risk")
 
 
+@strawberry.type(description="A question of an audit plan's checklist, by ISO 9001 clause.")
+class ChecklistItemNode:
+    clause: str
+    question: str
+
+
 @strawberry.type
 class AuditPlanNode(Node):
     id: strawberry.ID
     date: dt.date
     scope: str
     auditors: list[str]
+    keys: strawberry.Private[tuple[int, int]]
+
+    async def _children(
+        self, info: strawberry.Info, model: type[AuditChecklistItem] | type[AuditFinding]
+    ) -> list[Any]:
+        principal = require_principal(info.context.principal)
+        province_id, plan_id = self.keys
+        async with info.context.resources.session(principal.tenant) as session:
+            found = await session.execute(
+                select(model)
+                .where(col(model.province_id) == province_id, col(model.plan_id) == plan_id)
+                .order_by(col(model.clause), col(model.id))
+            )
+            return list(found.scalars())
+
+    @strawberry.field(description="The plan's checklist, by clause.")
+    async def checklist(self, info: strawberry.Info) -> list[ChecklistItemNode]:
+        rows = await self._children(info, AuditChecklistItem)
+        return [ChecklistItemNode(clause=r.clause, question=r.question) for r in rows]
+
+    @strawberry.field(description="The findings recorded in the audit, by clause.")
+    async def findings(self, info: strawberry.Info) -> list[AuditFindingNode]:
+        return [AuditFindingNode.of(r) for r in await self._children(info, AuditFinding)]
 
     @classmethod
     def of(cls, row: AuditPlan) -> AuditPlanNode:
-        return node_of(cls, row, "AuditPlan", auditors=list(row.auditors))
+        return node_of(
+            cls, row, "AuditPlan", auditors=list(row.auditors), keys=(row.province_id, row.id)
+        )
 
 
 @strawberry.type

@@ -1,0 +1,138 @@
+"""The province console's yearly reports (web/console.py tells who signs in): every agency's
+report of a year at a glance (`yearlyReportBoard`), one agency's report with its figures and
+history, returning it with comments or accepting it, and the compiled report of the province
+(XLSX, PDF) fetched in-process from core/http/downloads.py with the administrator's token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from eiso.core.global_ids import decode_id
+from eiso.web import csrf
+from eiso.web.console import Admin, admin_of, page_context
+from eiso.web.desk import fetched
+from eiso.web.iso_conformity import FORMATS, PARTS, not_found, today, years
+from eiso.web.pages import render
+from eiso.web.portal import failed, forbidden
+from eiso.web.run import OperationFailed, run
+
+MOVES = {"tra-lai": "ConsoleReturnYearlyReport", "chap-nhan": "ConsoleAcceptYearlyReport"}
+
+
+def _year(request: Request) -> int:
+    raw = request.query_params.get("nam", "")
+    return int(raw) if raw.isdigit() and len(raw) == 4 else today().year
+
+
+def _base(admin: Admin) -> str:
+    return f"{page_context(admin, 'yearly')['here']}/bao-cao-nam"
+
+
+async def board(request: Request) -> Response:
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    year = _year(request)
+    variables = {"year": year, "provinceId": admin.province["id"]}
+    try:
+        data = await run(request, "ConsoleYearlyBoard", variables, token=admin.token)
+    except OperationFailed as error:
+        return failed(request, error)
+    return render(
+        request,
+        "console_yearly.html",
+        {
+            **page_context(admin, "yearly"),
+            "board": data["yearlyReportBoard"],
+            "year": year,
+            "years": years(),
+        },
+    )
+
+
+async def _report_page(
+    request: Request, admin: Admin, error: OperationFailed | None = None
+) -> Response:
+    try:
+        found = await run(
+            request, "IsoYearlyReport", {"id": request.path_params["id"]}, token=admin.token
+        )
+    except OperationFailed as failure:
+        return failed(request, failure)
+    report = found["yearlyReport"]
+    if not _of_province(admin, report):
+        return failed(request, not_found())
+    return render(
+        request,
+        "console_yearly_report.html",
+        {
+            **page_context(admin, "yearly"),
+            "report": report,
+            "parts": PARTS,
+            "done": request.query_params.get("xong"),
+            "error": error,
+        },
+        error.status if error else 200,
+    )
+
+
+async def report(request: Request) -> Response:
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    return await _report_page(request, admin)
+
+
+async def move(request: Request) -> Response:
+    """POST: return the report with the form's comment (`tra-lai`) or accept it (`chap-nhan`)."""
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await request.form(max_files=0, max_fields=4)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return forbidden(request)
+    id, name = request.path_params["id"], request.path_params["move"]
+    if name not in MOVES:
+        return failed(request, not_found())
+    variables = {"id": id, "comment": str(form.get("comment") or "").strip()}
+    try:
+        # The report must be one of this province's (another's is NOT_FOUND) before any move.
+        await _province_report(request, admin, id)
+        await run(request, MOVES[name], variables, write=True, token=admin.token)
+    except OperationFailed as error:
+        if error.status in (401, 403, 404):
+            return failed(request, error)
+        return await _report_page(request, admin, error)
+    return RedirectResponse(f"{_base(admin)}/{id}?xong={name}", status_code=303)
+
+
+def _of_province(admin: Admin, report: dict[str, Any] | None) -> bool:
+    """Whether the report is one of the path's province's agencies' (a national administrator
+    reads every province's: another province's is a 404 under this one's console)."""
+    if report is None:
+        return False
+    province, _ = decode_id(admin.province["id"], "Province")
+    return decode_id(report["agencyId"], "Agency")[0] == province
+
+
+async def _province_report(request: Request, admin: Admin, id: str) -> None:
+    """NOT_FOUND unless the report is readable and of the path's province."""
+    found = (await run(request, "IsoYearlyReport", {"id": id}, token=admin.token))["yearlyReport"]
+    if not _of_province(admin, found):
+        raise not_found()
+
+
+async def compiled(request: Request) -> Response:
+    """The province's compiled report of `nam` as XLSX or PDF."""
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    fmt = request.path_params["fmt"]
+    if fmt not in FORMATS:
+        return failed(request, not_found())
+    path = f"/provinces/{admin.province['id']}/yearly-reports/{_year(request)}.{fmt}"
+    return await fetched(request, admin.token, path)
