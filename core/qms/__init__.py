@@ -7,13 +7,13 @@ Importing this package subscribes the QMS to what the dossier domain announces
 (core/dossiers/listeners.py): a transition or a refused move may raise a nonconformity
 (dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py), an adoption
 outside the QMS scope or a merge of agencies requires re-announcing conformity
-(conformity.py). Every
+(conformity.py); every move, rating and merge keeps the figures' rollups (rollups.py). Every
 process that moves dossiers imports it: the app, the CLI, the tests.
 """
 
 from eiso.core.dossiers import listeners
-from eiso.core.qms import conformity, dossier_ncs, legal
-from eiso.tenants.reorganisation import on_agencies_merged
+from eiso.core.qms import conformity, dossier_ncs, legal, rollups
+from eiso.tenants.reorganisation import on_agencies_merged, on_provinces_merged
 
 listeners.on_transition(dossier_ncs.after_transition)
 listeners.on_refusal(dossier_ncs.after_refusal)
@@ -21,3 +21,7 @@ listeners.on_catalogue_sync(legal.sync_from_procedures)
 listeners.on_adoption(legal.after_adoption)
 listeners.on_adoption(conformity.after_adoption)
 on_agencies_merged(conformity.after_merge)
+listeners.on_transition(rollups.after_transition)
+listeners.on_update(rollups.after_update)
+on_agencies_merged(rollups.after_agencies_merged)
+on_provinces_merged(rollups.after_provinces_merged)
