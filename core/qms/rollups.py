@@ -59,7 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.base import NO_VALUE
 from sqlmodel import Field, SQLModel
 
@@ -363,10 +363,11 @@ def _capture(session: Session, flush_context: Any, instances: Any) -> None:
             seen.setdefault((obj.province_id, obj.id), State.before(obj))
 
 
-@event.listens_for(Session, "after_commit")
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_SEEN, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Only the real transaction: a savepoint's end (a nonconformity added in one) keeps them.
+    if transaction.parent is None:
+        session.info.pop(_SEEN, None)
 
 
 async def _changed(session: AsyncSession, dossier: Dossier, created: bool, online: bool) -> None:
