@@ -357,8 +357,11 @@ def main(argv: list[str] | None = None) -> None:
             if not args.keep:
                 await generator.drop_database(args.database_url)
         for name, label in (
-            ("province", f"figures {year}, busiest province ({got['province_dossiers']:,} "
-             "dossiers), per agency, from rollups"),
+            (
+                "province",
+                f"figures {year}, busiest province ({got['province_dossiers']:,} "
+                "dossiers), per agency, from rollups",
+            ),
             ("nation", f"national yearly report {year}, from rollups"),
             ("province_rows", f"figures {year}, busiest province, per agency, from rows"),
         ):

@@ -77,15 +77,15 @@ async def _world(resources, agencies: int = 2):
         ]
         await set_module(session, province.id, "figure_proc", True, by="test")
     for agency in made[:-1]:
-        async with resources.session(TenantScope.province(province.id)) as session:
-            async with session.begin():
-                await catalogue.adopt(
-                    session,
-                    province_id=province.id,
-                    agency_id=agency.id,
-                    procedure_code=PROC,
-                    actor="leader-1",
-                )
+        in_province = resources.session(TenantScope.province(province.id))
+        async with in_province as session, session.begin():
+            await catalogue.adopt(
+                session,
+                province_id=province.id,
+                agency_id=agency.id,
+                procedure_code=PROC,
+                actor="leader-1",
+            )
     return province, made
 
 

@@ -516,7 +516,6 @@ def rounded(value: SupportsFloat | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-
 async def dossiers_behind(
     session: AsyncSession,
     scope: TenantScope,

@@ -232,7 +232,8 @@ def _union(ranges: list[Range]) -> list[Range]:
     for first, end in sorted(ranges, key=lambda r: r[0]):
         if merged and (merged[-1][1] is None or first <= merged[-1][1]):
             last_first, last_end = merged[-1]
-            merged[-1] = (last_first, None if end is None or last_end is None else max(end, last_end))
+            joined = None if end is None or last_end is None else max(end, last_end)
+            merged[-1] = (last_first, joined)
         else:
             merged.append((first, end))
     return merged
@@ -277,9 +278,7 @@ def contribution(state: State | None, online: bool, into: Counters, sign: int = 
         late: list[Range] = []
         if state.late_since is not None:
             late.append((local_day(state.late_since) + ONE_DAY, None))
-        resumes = (
-            None if state.paused_at is None else _first_end_at_or_after(state.paused_at)
-        )
+        resumes = None if state.paused_at is None else _first_end_at_or_after(state.paused_at)
         late.append((local_day(state.appointment_at) + ONE_DAY, resumes))
         late = [(lo, hi) for lo, hi in late if hi is None or lo < hi]
         ranges("late_delta", _clip(_union(late), *backlog))
@@ -350,7 +349,7 @@ _SEEN = "figure_rollups.seen"  # session.info: (province_id, id) → the State t
 
 
 def _seen(session: Session) -> dict[tuple[int, int], State]:
-    return session.info.setdefault(_SEEN, {})  # type: ignore[no-any-return]
+    return session.info.setdefault(_SEEN, {})
 
 
 @event.listens_for(Session, "before_flush")
@@ -537,9 +536,7 @@ async def read(
         for name in r._fields[len(keys) + 1 :]:
             into[name] += _int(r._mapping[name])
         if r.bucket != NO_BUCKET:
-            histograms.setdefault(key, []).append(
-                (r.bucket, _int(r.handled), _int(r.handling_sum))
-            )
+            histograms.setdefault(key, []).append((r.bucket, _int(r.handled), _int(r.handling_sum)))
     at_end = (
         select(
             *keys,
@@ -560,7 +557,9 @@ async def read(
     return found
 
 
-def _figures(key: figures.Key, t: Mapping[str, int], histogram: list[tuple[int, int, int]]):
+def _figures(
+    key: figures.Key, t: Mapping[str, int], histogram: list[tuple[int, int, int]]
+) -> figures.Figures:
     return figures.Figures(
         key=key,
         received=t["received"],

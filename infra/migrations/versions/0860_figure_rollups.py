@@ -43,9 +43,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date, primary_key=True),
         sa.Column("bucket", sa.SmallInteger, primary_key=True, autoincrement=False),
         *(
-            sa.Column(
-                name, sa.BigInteger if name == "handling_sum" else sa.Integer, nullable=False
-            )
+            sa.Column(name, sa.BigInteger if name == "handling_sum" else sa.Integer, nullable=False)
             for name in COUNTERS
         ),
         sa.ForeignKeyConstraint(
