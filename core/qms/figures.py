@@ -1,8 +1,11 @@
 """Figures of service provision (ISO 9001 clauses 9.1.1 and 9.1.2) per nation, province,
 agency or procedure and period, computed by the database with grouped aggregates.
 
-No dossier is ever loaded into Python: four aggregate statements, each served by an index on
-the dossiers table (migration 0610_figures), give one row per group:
+`figures` reads the dossier numbers from the rollups kept with every move (core/qms/rollups.py,
+issue 23); `from_rows` computes the same numbers from the dossier rows (what the rollups are
+rebuilt from and tested against). There no dossier is loaded into Python: four aggregate
+statements, each served by an index on the dossiers table (migration 0610_figures), give one
+row per group:
 
 - received in the period: `received_at` in [start, end), status not "new" or "not received";
   and, of them, those filed online (a semi-join on the dossier events: Decision 766);

@@ -60,12 +60,16 @@ def upgrade() -> None:
 
 
 def fill(bind: sa.Connection) -> None:
-    """Every province's rollups from its dossier rows."""
+    """Every province's rollups from its dossier rows (`eiso qms rollups rebuild`'s work)."""
     from eiso.core.qms import rollups
 
     if bind.dialect.name == "postgresql":
         bind.execute(sa.text(EVERY_TENANT))
     provinces = [pid for (pid,) in bind.execute(sa.text("SELECT id FROM provinces ORDER BY id"))]
+    if bind.dialect.name == "postgresql":  # in SQL, every province in one pass
+        for statement in rollups.rebuild_sql(one_province=False):
+            bind.execute(sa.text(statement))
+        return
     for province_id in provinces:
         found = bind.execute(rollups.rows_statement(province_id)).all()
         values = rollups.rows(province_id, rollups.counters_of(found))
