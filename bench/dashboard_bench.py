@@ -58,13 +58,17 @@ async def _province_admin(resources: Any) -> dict[str, Any]:
                 )
             )
         ).one()
-        await create_user(
-            session,
-            username=USERNAME,
-            role="province_admin",
-            password=PASSWORD,
-            province_code=row.code,
+        taken = await session.execute(
+            text("SELECT 1 FROM auth_users WHERE username = :u"), {"u": USERNAME}
         )
+        if taken.first() is None:  # --reuse: made by an earlier run
+            await create_user(
+                session,
+                username=USERNAME,
+                role="province_admin",
+                password=PASSWORD,
+                province_code=row.code,
+            )
     return {"id": row.id, "code": row.code, "dossiers": row[2]}
 
 
