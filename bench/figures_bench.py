@@ -3,7 +3,7 @@ yearly report, on PostgreSQL with N dossiers, each timed against a hand-written 
 of the same numbers over the dossier rows, run in the same process, on the same connection
 pool and role (the app's role, row-level security on), in the same run. eiso reads its
 rollups (core/qms/rollups.py, issue 23); `--rows` times eiso's row-based computation too
-(`figures.from_rows`, what the rollups are rebuilt from).
+(`figures.figures(..., from_rows=True)`, what the rollups are rebuilt from).
 
     .venv/bin/python -m bench.figures_bench --dossiers 10000000 [--provinces 34 --agencies 100]
         [--full-generator] [--year N] [--repeat 3] [--keep | --reuse] [--rows]
@@ -145,7 +145,7 @@ async def measure(database_url: str, year: int, repeat: int, rows: bool = False)
         busiest = provinces[0][0]
         scope = TenantScope.province(busiest)
 
-        async def eiso_province():
+        async def eiso_province(from_rows: bool = False):
             async with resources.session(scope) as session:
                 await figures.figures(
                     session,
@@ -153,6 +153,7 @@ async def measure(database_url: str, year: int, repeat: int, rows: bool = False)
                     period,
                     figures.Group.agency,
                     figures.Filter(province_id=busiest),
+                    from_rows=from_rows,
                 )
 
         async def sql_province():
@@ -168,14 +169,7 @@ async def measure(database_url: str, year: int, repeat: int, rows: bool = False)
                 await hand_nation(session, [p for p, _ in provinces], period)
 
         async def rows_province():
-            async with resources.session(scope) as session:
-                await figures.from_rows(
-                    session,
-                    scope,
-                    period,
-                    figures.Group.agency,
-                    figures.Filter(province_id=busiest),
-                )
+            await eiso_province(from_rows=True)
 
         results: dict = {"province_dossiers": provinces[0][1]}
         for name, mine, theirs in (
@@ -333,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
         "--year", type=int, default=None, help="default: last year (full-generator: this year)"
     )
     parser.add_argument(
-        "--rows", action="store_true", help="also time the row-based figures (figures.from_rows)"
+        "--rows", action="store_true", help="also time the row-based figures (from_rows=True)"
     )
     args = parser.parse_args(argv)
 

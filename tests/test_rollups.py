@@ -1,6 +1,6 @@
 """The figures' rollups (core/qms/rollups.py) give the figures of the dossier rows
-(`figures.from_rows`): random sequences of moves (receipts at the counter and online,
-acceptance, steps, supplements and fees that stop the clock and resume it, stops, withdrawals,
+(`figures.figures(..., from_rows=True)`): random sequences of moves (receipts at the counter
+and online, acceptance, steps, supplements and fees that stop the clock and resume it, stops, withdrawals,
 returns, late apologies, ratings, merges of agencies) are replayed through the engine, then
 every group and several periods are compared; the p90 within the width of the histogram's
 buckets (the documented approximation), the means within rounding. A rebuild from the rows
@@ -219,7 +219,7 @@ async def assert_rollups_match_rows(resources, province_id: int) -> list:
         for period in PERIODS:
             for group in figures.Group:
                 mine = await figures.figures(session, nation, period, group, narrow)
-                rows = await figures.from_rows(session, nation, period, group, narrow)
+                rows = await figures.figures(session, nation, period, group, narrow, from_rows=True)
                 assert [m.key for m in mine] == [r.key for r in rows], (period, group)
                 for m, r in zip(mine, rows, strict=True):
                     for field in dataclasses.fields(figures.Figures):

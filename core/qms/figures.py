@@ -2,8 +2,8 @@
 agency or procedure and period, computed by the database with grouped aggregates.
 
 `figures` reads the dossier numbers from the rollups kept with every move (core/qms/rollups.py,
-issue 23); `from_rows` computes the same numbers from the dossier rows (what the rollups are
-rebuilt from and tested against). There no dossier is loaded into Python: four aggregate
+issue 23); with `from_rows` it computes the same numbers from the dossier rows (what the
+rollups are rebuilt from and tested against). There no dossier is loaded into Python: four aggregate
 statements, each served by an index on the dossiers table (migration 0610_figures), give one
 row per group:
 
@@ -425,25 +425,24 @@ async def figures(
     period: Period,
     group: Group = Group.nation,
     narrow: Filter = Filter(),
+    *,
+    from_rows: bool = False,
 ) -> list[Figures]:
     """One `Figures` per group (sorted by key): the dossier numbers from the rollups
-    (core/qms/rollups.py), the feedback counts from their rows."""
+    (core/qms/rollups.py), or `from_rows` computed from the dossier rows (what the rollups
+    are rebuilt from and checked against: tests/test_rollups.py); the feedback counts from
+    their rows."""
     from eiso.core.qms import rollups  # it builds on this module
 
-    rows = await rollups.read(session, scope, period, group, narrow)
+    read = _from_rows if from_rows else rollups.read
+    rows = await read(session, scope, period, group, narrow)
     await _add_feedback(session, rows, scope, period, group, narrow)
     return _sorted(rows, bool(KEY_COLUMNS[Group(group)]))
 
 
-async def from_rows(
-    session: AsyncSession,
-    scope: TenantScope,
-    period: Period,
-    group: Group = Group.nation,
-    narrow: Filter = Filter(),
-) -> list[Figures]:
-    """`figures` computed from the dossier rows: what the rollups are rebuilt from and checked
-    against (tests/test_rollups.py)."""
+async def _from_rows(
+    session: AsyncSession, scope: TenantScope, period: Period, group: Group, narrow: Filter
+) -> dict[Key, Figures]:
     keys = KEY_COLUMNS[Group(group)]
     where = [scope_filter(scope), *narrow.where()]
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -475,8 +474,7 @@ async def from_rows(
     for r in await session.execute(backlog_statement(keys, where, period)):
         got = row(r)
         got.backlog, got.backlog_late = r.backlog, int(r.backlog_late)
-    await _add_feedback(session, rows, scope, period, group, narrow)
-    return _sorted(rows, bool(keys))
+    return rows
 
 
 async def _add_feedback(

@@ -11,26 +11,13 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
+from eiso.core.qms.rollups import COUNTERS
 from eiso.infra.rls import EVERY_TENANT, enable_tenant_rls
 
 revision = "0860_figure_rollups"
 down_revision = "0850_yearly_reports"
 branch_labels = None
 depends_on = None
-
-COUNTERS = (
-    "received",
-    "received_online",
-    "backlog_delta",
-    "late_delta",
-    "finished",
-    "on_time",
-    "handled",
-    "handling_sum",
-    "rated",
-    "rating_sum",
-    "satisfied",
-)
 
 
 def upgrade() -> None:
