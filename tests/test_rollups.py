@@ -1,10 +1,10 @@
 """The figures' rollups (core/qms/rollups.py) give the figures of the dossier rows
-(`figures.figures(..., from_rows=True)`): random sequences of moves (receipts at the counter
-and online, acceptance, steps, supplements and fees that stop the clock and resume it, stops,
-withdrawals, returns, late apologies, ratings, merges of agencies) are replayed through the engine, then
-every group and several periods are compared; the p90 within the width of the histogram's
-buckets (the documented approximation), the means within rounding. A rebuild from the rows
-gives the same rollups. On SQLite and PostgreSQL (the `resources` fixture)."""
+(`figures.figures(..., from_rows=True)`): random sequences of moves (receipts at the counter and
+online, acceptance, steps, supplements and fees that stop the clock and resume it, stops,
+withdrawals, returns, late apologies, ratings, merges of agencies) are replayed through the
+engine, then every group and several periods are compared; the p90 within the width of the
+histogram's buckets (the documented approximation), the means within rounding. A rebuild from
+the rows gives the same rollups. On SQLite and PostgreSQL (the `resources` fixture)."""
 
 from __future__ import annotations
 
