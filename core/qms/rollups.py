@@ -630,13 +630,17 @@ async def read(
     found: dict[figures.Key, figures.Figures] = {}
     histograms: dict[figures.Key, list[tuple[int, int, int]]] = {}
     totals: dict[figures.Key, dict[str, int]] = {}
-    for r in await session.execute(in_period):
-        key = tuple(r[: len(keys)])
+    result = await session.execute(in_period)
+    n = len(keys)
+    names = list(result.keys())[n + 1 :]
+    handled, handling_sum = names.index("handled"), names.index("handling_sum")
+    for r in result:  # by position: thousands of rows for a province per agency
+        key, bucket, values = tuple(r[:n]), r[n], [_int(v) for v in r[n + 1 :]]
         into = totals.setdefault(key, dict.fromkeys(COUNTERS, 0))
-        for name in r._fields[len(keys) + 1 :]:
-            into[name] += _int(r._mapping[name])
-        if r.bucket != NO_BUCKET:
-            histograms.setdefault(key, []).append((r.bucket, _int(r.handled), _int(r.handling_sum)))
+        for name, value in zip(names, values, strict=True):
+            into[name] += value
+        if bucket != NO_BUCKET:
+            histograms.setdefault(key, []).append((bucket, values[handled], values[handling_sum]))
     at_end = (
         select(
             *keys,
