@@ -306,8 +306,3 @@ async def switch(request: Request) -> Response:
         f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun?xong={variables['module']}",
         status_code=303,
     )
-
-
-def page_context(admin: Admin, page: str) -> dict[str, Any]:
-    """The context every console page starts from (web/console_yearly.py's pages too)."""
-    return _context(admin, page)

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.core.global_ids import decode_id
 from eiso.web import csrf
-from eiso.web.console import Admin, admin_of, page_context
+from eiso.web.console import Admin, admin_of, context_of
 from eiso.web.desk import fetched
 from eiso.web.iso_conformity import FORMATS, PARTS, not_found, today, years
 from eiso.web.pages import render
@@ -29,7 +29,7 @@ def _year(request: Request) -> int:
 
 
 def _base(admin: Admin) -> str:
-    return f"{page_context(admin, 'yearly')['here']}/bao-cao-nam"
+    return f"{context_of(admin, 'yearly')['here']}/bao-cao-nam"
 
 
 async def board(request: Request) -> Response:
@@ -46,7 +46,7 @@ async def board(request: Request) -> Response:
         request,
         "console_yearly.html",
         {
-            **page_context(admin, "yearly"),
+            **context_of(admin, "yearly"),
             "board": data["yearlyReportBoard"],
             "year": year,
             "years": years(),
@@ -70,7 +70,7 @@ async def _report_page(
         request,
         "console_yearly_report.html",
         {
-            **page_context(admin, "yearly"),
+            **context_of(admin, "yearly"),
             "report": report,
             "parts": PARTS,
             "done": request.query_params.get("xong"),
