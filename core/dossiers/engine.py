@@ -280,9 +280,11 @@ async def _write_together(
         for name, row in (("timeline", timeline), ("audit", entry))
     ]
     written.append(audit.advance(entry).cte("head"))
-    steps, settle = _step_writes(session)
     outbox_table = cast("Table", OutboxEvent.__table__)
-    await session.execute(insert(outbox_table).values(_columns(event)).add_cte(*written, *steps))
+    with session.no_autoflush:  # the steps go in this statement, not in a flush before it
+        steps, settle = _step_writes(session)
+        statement = insert(outbox_table).values(_columns(event)).add_cte(*written, *steps)
+        await session.execute(statement)
     settle()
 
 
