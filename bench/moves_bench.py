@@ -40,7 +40,6 @@ import textwrap
 import time
 import urllib.parse
 from pathlib import Path
-from urllib.parse import urlsplit
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -130,14 +129,16 @@ WORKERS = textwrap.dedent('''
                 await c.execute(scope)
                 rows = await c.fetch("SELECT public_jwk FROM auth_signing_keys")
                 await c.execute("ROLLBACK")
-            state["keys"] = KeySet([RSAKey.import_key(json.loads(r[0]) if isinstance(r[0], str) else r[0]) for r in rows])
+            jwks = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
+            state["keys"] = KeySet([RSAKey.import_key(jwk) for jwk in jwks])
 
         def subject(request):
             token = request.headers.get("authorization", "")[7:]
             found = verified.get(token)
             if found is None:
                 claims = jwt.decode(token, state["keys"]).claims
-                if claims["iss"] != os.environ["EISO_ISSUER"] or claims["exp"] < dt.datetime.now().timestamp():
+                late = claims["exp"] < dt.datetime.now().timestamp()
+                if claims["iss"] != os.environ["EISO_ISSUER"] or late:
                     raise PermissionError
                 found = verified[token] = claims["sub"]
             return found
@@ -551,7 +552,9 @@ async def _statements(port: int, arm: str, token: str, log: _Log) -> dict[str, f
                     )
                     body = (
                         await http.post(
-                            "/graphql", json={"query": query, "variables": variables}, headers=headers
+                            "/graphql",
+                            json={"query": query, "variables": variables},
+                            headers=headers,
                         )
                     ).json()
                     data = next(iter(body["data"].values()))
@@ -643,7 +646,7 @@ def main(argv: list[str] | None = None) -> None:
                         raise
                     print(f"  {arm}: {results[arm][-1]:.1f} dossiers per server CPU second")
             if not args.no_log and os.access(PG_LOG, os.R_OK):
-                _sql(database_url, f'ALTER DATABASE "{name}" SET log_statement = \'all\'')
+                _sql(database_url, f"ALTER DATABASE \"{name}\" SET log_statement = 'all'")
                 try:
                     for arm in ("eiso", "raw"):
                         with wrk.served(folder, arm, env) as server:
@@ -657,15 +660,15 @@ def main(argv: list[str] | None = None) -> None:
     report(results, statements, args)
 
 
-def report(
-    results: dict[str, list[float]], statements: dict[str, dict[str, float]], args
-) -> None:
+def report(results: dict[str, list[float]], statements: dict[str, dict[str, float]], args) -> None:
     eiso, raw = statistics.median(results["eiso"]), statistics.median(results["raw"])
     print(
         f"\nmoves, {args.dossiers} dossiers x {args.rounds} rounds per arm, "
         f"{args.concurrency} officers at once; 6 requests per dossier"
     )
-    print(f"{'arm':6} {'dossiers per server CPU s (rounds)':40} {'median':>8} {'CPU ms/dossier':>15}")
+    print(
+        f"{'arm':6} {'dossiers per server CPU s (rounds)':40} {'median':>8} {'CPU ms/dossier':>15}"
+    )
     for arm, median in (("eiso", eiso), ("raw", raw)):
         rounds = ", ".join(f"{v:.1f}" for v in results[arm])
         print(f"{arm:6} {rounds:40} {median:8.1f} {1000 / median:15.1f}")
