@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
-from typing import cast
+from typing import Any
 
 import orjson
 from sqlalchemy import (
@@ -30,21 +30,22 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    ColumnElement,
     Executable,
     Index,
-    Table,
     UniqueConstraint,
     Update,
     event,
     literal,
     update,
 )
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
-from eiso.infra.tables import dialect_insert
+from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import TenantOwned, agency_fk
 
 GENESIS = "0" * 64
@@ -141,8 +142,8 @@ def head_lock(
     whose RETURNING gives the committed head a concurrent append left. `after`: a statement
     (a CTE) that must write first, and whose first column is answered third; no row from it,
     no lock and no answer (the dossier engine's version-checked UPDATE)."""
-    table = cast("Table", AuditHead.__table__)
-    genesis = {
+    table = table_of(AuditHead)
+    genesis: dict[str, ColumnElement[Any]] = {
         "province_id": literal(province_id, BigInteger),
         "id": literal(agency_id, BigInteger),
         "agency_id": literal(agency_id, BigInteger),
@@ -152,9 +153,10 @@ def head_lock(
     insert = dialect_insert(session, AuditHead)
     if after is None:
         upsert = insert.values(genesis)
-        answered = [table.c.seq, table.c.hash]
+        answered: list[ColumnElement[Any]] = [table.c.seq, table.c.hash]
     else:
-        upsert = insert.from_select(list(genesis), select(*genesis.values()).select_from(after))
+        chosen = sa_select(*genesis.values()).select_from(after)
+        upsert = insert.from_select(list(genesis), chosen)
         answered = [table.c.seq, table.c.hash, select(after.c[0]).scalar_subquery()]
     return upsert.on_conflict_do_update(
         index_elements=[table.c.province_id, table.c.id], set_={"seq": table.c.seq}
@@ -257,7 +259,7 @@ def entry_after(
 
 def advance(entry: AuditEntry) -> Update:
     """The head's move to `entry` (the caller holds its lock)."""
-    table = cast("Table", AuditHead.__table__)
+    table = table_of(AuditHead)
     return (
         update(table)
         .where(table.c.province_id == entry.province_id, table.c.id == entry.agency_id)

@@ -18,11 +18,11 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import CTE, Table, and_, delete, event, insert, inspect, update
+from sqlalchemy import CTE, and_, delete, event, insert, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -61,6 +61,7 @@ from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.outbox import OutboxEvent
 from eiso.infra.pg_begin import is_citus
+from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of
@@ -216,7 +217,8 @@ async def _batches(session: AsyncSession) -> bool:
     router would need every table of the statement on one shard)."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    return not is_citus((await session.connection()).sync_connection)
+    connection = (await session.connection()).sync_connection
+    return connection is not None and not is_citus(connection)
 
 
 async def _write_dossier(
@@ -239,7 +241,7 @@ async def _write_dossier(
     values.pop("version", None)
     values.setdefault("updated_at", utcnow())
     loaded = inspect(dossier).committed_state.get("version", dossier.version)
-    table = cast("Table", Dossier.__table__)
+    table = table_of(Dossier)
     bump = (
         update(table)
         .where(
@@ -285,11 +287,11 @@ async def _write_together(
         await session.execute(audit.advance(entry))
         return
     written = [
-        insert(cast("Table", type(row).__table__)).values(_columns(row)).cte(name)
+        insert(table_of(type(row))).values(_columns(row)).cte(name)
         for name, row in (("timeline", timeline), ("audit", entry))
     ]
     written.append(audit.advance(entry).cte("head"))
-    outbox_table = cast("Table", OutboxEvent.__table__)
+    outbox_table = table_of(OutboxEvent)
     with session.no_autoflush:  # the steps go in this statement, not in a flush before it
         steps, settle = _step_writes(session)
         statement = insert(outbox_table).values(_columns(event)).add_cte(*written, *steps)
@@ -322,7 +324,7 @@ def _step_writes(session: AsyncSession) -> tuple[list[CTE], Callable[[], None]]:
     sync = session.sync_session
     scope = scope_of(sync)
     granted = sync.info.get("handover", ())
-    table = cast("Table", DossierStep.__table__)
+    table = table_of(DossierStep)
     ctes: list[CTE] = []
     opened = [row for row in sync.new if isinstance(row, DossierStep)]
     for n, row in enumerate(opened):
@@ -351,7 +353,7 @@ def _step_writes(session: AsyncSession) -> tuple[list[CTE], Callable[[], None]]:
 def _columns(row: SQLModel) -> dict[str, Any]:
     """A row's column values for a Core INSERT (an id or a column the database computes left
     out)."""
-    table = cast("Table", type(row).__table__)
+    table = table_of(type(row))
     values = {
         column.name: getattr(row, column.name)
         for column in table.columns
@@ -621,7 +623,7 @@ async def load(
         )
         .outerjoin(ProcedureRecord, col(ProcedureRecord.code) == col(Dossier.procedure_code))
         .where(*key)
-        .with_for_update(of=Dossier)  # type: ignore[arg-type]
+        .with_for_update(of=Dossier)
         .execution_options(populate_existing=True)
     )
     found = (await session.execute(statement)).first()
