@@ -46,6 +46,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench import dossier_generator as generator
 from bench import wrk
+from bench.dossier_bench import FLOW, MOVES, PROCEDURE, RECEIVE, SECTOR_DATA
 
 PG_URL = os.environ.get("EISO_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("EISO_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -54,31 +55,7 @@ SECRET_KEY = "bench-" + "m" * 32
 ISSUER = "https://eiso.example"
 REDIRECT = "http://bench.example/callback"
 PASSWORD = "mật-khẩu-đo-hiệu-năng"
-PROCEDURE = "1.001193"  # birth registration: three steps
-SECTOR_DATA = {
-    "child_full_name": "Trần Minh Khôi",
-    "date_of_birth": "2026-11-01",
-    "sex": "male",
-    "place_of_birth": "Trạm y tế xã Tiên Yên",
-    "mother_full_name": "Nguyễn Thị Hoa",
-    "mother_citizen_id": "022190001234",
-}
 APPLICANT = {"full_name": "Nguyễn Thị Hoa", "phone": "0912345678"}
-
-RECEIVE = (
-    'mutation($data: JSON!) { receiveDossier(input: {procedureCode: "' + PROCEDURE + '", '
-    'applicant: {fullName: "Nguyễn Thị Hoa", phone: "0912345678"}, sectorData: $data}) '
-    "{ dossier { id version } } }"
-)
-MOVES = {
-    "assign": "mutation($id: ID!, $v: Int!) { "
-    'assignDossier(id: $id, expectedVersion: $v, assignee: "officer-1") { version status } }',
-    "step": "mutation($id: ID!, $v: Int!) { "
-    "completeStep(id: $id, expectedVersion: $v) { version status } }",
-    "return": "mutation($id: ID!, $v: Int!) { "
-    "returnResult(id: $id, expectedVersion: $v) { version status } }",
-}
-FLOW = ["assign", "step", "step", "step", "return"]
 
 WORKERS = textwrap.dedent('''
     import contextlib
