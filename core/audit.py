@@ -5,11 +5,14 @@ sha256 over a canonical JSON of its fields plus that previous hash. Changing or 
 breaks the link that follows it, which `verify` finds; publishing the chain heads
 (`chain_heads`) outside the database also exposes a rewrite of a whole chain.
 
-Appends never fork a chain: the first statement of an append writes (an upsert of the agency's
-head row), then the head is read `FOR UPDATE`. On PostgreSQL a concurrent append of the same
+Appends never fork a chain: one statement locks and reads the agency's head row (`head_lock`:
+an upsert whose `ON CONFLICT DO UPDATE` takes the row lock and returns the committed head; it
+creates the row on the agency's first entry). On PostgreSQL a concurrent append of the same
 agency waits for that row lock and then reads the committed new head; SQLite has one writer at
 a time, and a transaction that holds the write lock reads the latest data. `(agency_id, seq)`
-is unique besides, so anything that slipped through would fail, never fork.
+is unique besides, so anything that slipped through would fail, never fork. A caller that
+writes in batches (the dossier engine) sends `head_lock` inside its own first write and the
+entry with the head's advance (`entry_after`, `advance`) together with its other rows.
 On PostgreSQL the application role may only SELECT and INSERT entries.
 """
 
@@ -19,9 +22,24 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import orjson
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, event, update
+from sqlalchemy import (
+    CTE,
+    JSON,
+    BigInteger,
+    Column,
+    ColumnElement,
+    Executable,
+    Index,
+    UniqueConstraint,
+    Update,
+    event,
+    literal,
+    update,
+)
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
@@ -116,19 +134,39 @@ def _check_no_personal_data(data: object, path: str = "data") -> None:
             _check_no_personal_data(value, f"{path}[{i}]")
 
 
-async def _locked_head(session: AsyncSession, province_id: int, agency_id: int) -> AuditHead:
-    await session.execute(
-        dialect_insert(session, AuditHead)
-        .values(province_id=province_id, id=agency_id, agency_id=agency_id, seq=0, hash=GENESIS)
-        .on_conflict_do_nothing()
-    )
-    statement = (
-        select(AuditHead)
-        .where(AuditHead.province_id == province_id, AuditHead.id == agency_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return (await session.execute(statement)).scalar_one()
+def head_lock(
+    session: AsyncSession, province_id: int, agency_id: int, after: CTE | None = None
+) -> Executable:
+    """The statement that locks the agency's head row (creating it at genesis) and answers its
+    (seq, hash): an upsert whose conflict branch rewrites nothing but takes the row lock, and
+    whose RETURNING gives the committed head a concurrent append left. `after`: a statement
+    (a CTE) that must write first, and whose first column is answered third; no row from it,
+    no lock and no answer (the dossier engine's version-checked UPDATE)."""
+    table = table_of(AuditHead)
+    genesis: dict[str, ColumnElement[Any]] = {
+        "province_id": literal(province_id, BigInteger),
+        "id": literal(agency_id, BigInteger),
+        "agency_id": literal(agency_id, BigInteger),
+        "seq": literal(0, BigInteger),
+        "hash": literal(GENESIS),
+    }
+    insert = dialect_insert(session, AuditHead)
+    if after is None:
+        upsert = insert.values(genesis)
+        answered: list[ColumnElement[Any]] = [table.c.seq, table.c.hash]
+    else:
+        chosen = sa_select(*genesis.values()).select_from(after)
+        upsert = insert.from_select(list(genesis), chosen)
+        answered = [table.c.seq, table.c.hash, select(after.c[0]).scalar_subquery()]
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.province_id, table.c.id], set_={"seq": table.c.seq}
+    ).returning(*answered)
+
+
+async def lock_head(session: AsyncSession, province_id: int, agency_id: int) -> tuple[int, str]:
+    """Lock the agency's head for this transaction: its (seq, hash)."""
+    seq, hash_ = (await session.execute(head_lock(session, province_id, agency_id))).one()
+    return int(seq), str(hash_)
 
 
 # Heads this transaction has locked, with their latest (seq, hash): while the lock is held no
@@ -158,17 +196,55 @@ async def append(
 ) -> AuditEntry:
     """Append an entry to the agency's chain inside the caller's transaction: it commits or
     rolls back with the change it records."""
+    heads = locked_heads(session)
+    if (province_id, agency_id) not in heads:
+        heads[province_id, agency_id] = await lock_head(session, province_id, agency_id)
+    entry = entry_after(
+        heads[province_id, agency_id],
+        province_id=province_id,
+        agency_id=agency_id,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        data=data,
+    )
+    session.add(entry)
+    await session.flush()
+    await session.execute(advance(entry))
+    heads[province_id, agency_id] = (entry.seq, entry.hash)
+    return entry
+
+
+def locked_heads(session: AsyncSession) -> dict[tuple[int, int], tuple[int, str]]:
+    """The heads this transaction holds locked, with their latest (seq, hash)."""
+    heads: dict[tuple[int, int], tuple[int, str]]
+    heads = session.info.setdefault(_LOCKED_HEADS, {})
+    return heads
+
+
+def entry_after(
+    head: tuple[int, str],
+    *,
+    province_id: int,
+    agency_id: int,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    data: dict | None = None,
+    at: dt.datetime | None = None,
+) -> AuditEntry:
+    """The entry that follows `head` (seq, hash) in the agency's chain, hashed, not yet added.
+    The caller holds the head's lock and writes `advance(entry)` with it."""
     data = orjson.loads(orjson.dumps(data or {}))  # what JSON will hand back, for the hash
     _check_no_personal_data(data)
-    heads = session.info.setdefault(_LOCKED_HEADS, {})
-    if (province_id, agency_id) not in heads:
-        head = await _locked_head(session, province_id, agency_id)
-        heads[province_id, agency_id] = (head.seq, head.hash)
-    seq, prev_hash = heads[province_id, agency_id]
+    seq, prev_hash = head
     entry = AuditEntry(
         province_id=province_id,
         agency_id=agency_id,
         seq=seq + 1,
+        at=at or utcnow(),
         actor=actor,
         action=action,
         entity_type=entity_type,
@@ -178,15 +254,17 @@ async def append(
         hash="",
     )
     entry.hash = entry_hash(entry, prev_hash)
-    session.add(entry)
-    await session.flush()
-    await session.execute(
-        update(AuditHead)
-        .where(col(AuditHead.province_id) == province_id, col(AuditHead.id) == agency_id)
+    return entry
+
+
+def advance(entry: AuditEntry) -> Update:
+    """The head's move to `entry` (the caller holds its lock)."""
+    table = table_of(AuditHead)
+    return (
+        update(table)
+        .where(table.c.province_id == entry.province_id, table.c.id == entry.agency_id)
         .values(seq=entry.seq, hash=entry.hash)
     )
-    heads[province_id, agency_id] = (entry.seq, entry.hash)
-    return entry
 
 
 async def append_row(

@@ -43,6 +43,20 @@ def _check_topic(topic: str) -> None:
         raise ValueError(f"topic {topic!r}: use letters, digits, '.', '_' or '-'")
 
 
+def new_event(
+    topic: str, payload: dict, *, province_id: int | None = None, agency_id: int | None = None
+) -> OutboxEvent:
+    """An event checked and ready to write (not added): a caller that batches its writes
+    (the dossier engine) sends it with them; `add_event` adds and flushes it."""
+    _check_topic(topic)
+    # Fail here, in the caller's transaction, rather than leave a row the relay cannot send.
+    try:
+        payload = orjson.loads(orjson.dumps(payload))
+    except TypeError as error:
+        raise ValueError(f"payload: not JSON-serialisable: {error}") from None
+    return OutboxEvent(topic=topic, payload=payload, province_id=province_id, agency_id=agency_id)
+
+
 async def add_event(
     session: AsyncSession,
     topic: str,
@@ -52,13 +66,7 @@ async def add_event(
     agency_id: int | None = None,
 ) -> OutboxEvent:
     """Record an event in the caller's transaction; it goes out only if that commits."""
-    _check_topic(topic)
-    # Fail here, in the caller's transaction, rather than leave a row the relay cannot send.
-    try:
-        payload = orjson.loads(orjson.dumps(payload))
-    except TypeError as error:
-        raise ValueError(f"payload: not JSON-serialisable: {error}") from None
-    event = OutboxEvent(topic=topic, payload=payload, province_id=province_id, agency_id=agency_id)
+    event = new_event(topic, payload, province_id=province_id, agency_id=agency_id)
     session.add(event)
     await session.flush()  # assigns the id consumers deduplicate on
     return event

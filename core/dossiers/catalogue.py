@@ -6,8 +6,9 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import col, select
 
 from eiso.core import audit
@@ -132,8 +133,27 @@ async def sync_registry(resources: Resources, registry: PluginRegistry) -> SyncR
         return await sync_catalogue(session, registry)
 
 
+# Procedures this transaction read (the dossier engine's `load` reads a move's with its
+# dossier): a move asks for its procedure several times; forgotten with the transaction.
+_READ = "eiso.catalogue.procedures"
+
+
+def remember(session: AsyncSession, procedure: ProcedureRecord) -> None:
+    session.info.setdefault(_READ, {})[procedure.code] = procedure
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_read(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_READ, None)
+
+
 async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
-    row = await find_one(session, ProcedureRecord, code=code)
+    row = session.info.get(_READ, {}).get(code)
+    if row is None:
+        row = await find_one(session, ProcedureRecord, code=code)
+        if row is not None:
+            remember(session, row)
     if row is None or not row.active:
         raise NotFound(f"procedure {code!r} not found", f"không tìm thấy thủ tục {code!r}")
     return row

@@ -1,7 +1,16 @@
 """The dossier engine: every status change goes through `_move`, which checks the table of
 allowed moves and the expected version, notes an overdue dossier as late (it never refuses a
 move for it), keeps the clock stops of the procedure's counting rules, and in the same
-transaction writes the timeline row, the audit entry and the outbox event."""
+transaction writes the timeline row, the audit entry and the outbox event.
+
+The write path (issue 18), on PostgreSQL, one transaction of five round trips per move:
+BEGIN with the tenant scope; `load` reads the dossier `FOR UPDATE` with its current step and
+its procedure; `_write_dossier` sends the dossier's one UPDATE (its changes,
+`version = version + 1` where the version is the one loaded) with the audit head's lock in the
+same statement; `_write_together` sends the timeline row, the audit entry and the head's
+advance, the outbox event and the steps the move opened or completed as one statement of
+data-modifying CTEs; COMMIT. Each transition listener adds its own statements (none for these
+moves in this tree). SQLite (and Citus) get the same rows through ordinary flushes."""
 
 from __future__ import annotations
 
@@ -9,13 +18,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import CTE, and_, delete, event, insert, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel, col, select
 
 from eiso.core import audit
 from eiso.core.dossiers import applicant as applicant_form
@@ -48,9 +59,12 @@ from eiso.core.workdays import WorkingCalendar, counting
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
+from eiso.infra.outbox import OutboxEvent
+from eiso.infra.pg_begin import is_citus
+from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
-from eiso.tenants.scope import grant_handover, scope_of
+from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of
 
 TOPIC = "dossier"
 CITIZEN = "citizen"  # the actor of a move the citizen makes through the portal (no account)
@@ -129,25 +143,30 @@ async def _record(
     data: dict[str, Any] | None = None,
     agency_id: int | None = None,
     now: dt.datetime | None = None,
+    created: bool = False,
 ) -> None:
-    """The timeline row, the audit entry and the outbox event of one transition, all three
-    owned by the acting agency (`agency_id`: the holder of the step; default the owner), dated
-    `now` (when the move happened; the audit entry keeps the moment it was written). Then its
-    listeners hear of it, in the same transaction (core/dossiers/listeners.py)."""
+    """The dossier's one UPDATE (its changes and the version's bump, checked against the
+    version loaded: `_write_dossier`), then the timeline row, the audit entry and the outbox
+    event of the transition, all three owned by the acting agency (`agency_id`: the holder of
+    the step; default the owner), dated `now` (when the move happened; the audit entry keeps
+    the moment it was written), written together (`_write_together`). Then its listeners
+    hear of it, in the same transaction (core/dossiers/listeners.py). `created`: a receipt,
+    whose INSERT is the dossier's write."""
     now = _utc(now) or utcnow()
     agency_id = agency_id or dossier.agency_id
-    session.add(
-        DossierEventRow(
-            province_id=dossier.province_id,
-            agency_id=agency_id,
-            dossier_id=dossier.id,
-            at=now,
-            actor=actor,
-            action=action,
-            from_status=from_status,
-            to_status=dossier.status,
-            note=note,
-        )
+    if not scope_of(session.sync_session).allows(dossier.province_id, agency_id):
+        raise _not_your_step(dossier)  # the acting agency is the caller's (checked before)
+    head = await _write_dossier(session, dossier, agency_id, created=created)
+    timeline = DossierEventRow(
+        province_id=dossier.province_id,
+        agency_id=agency_id,
+        dossier_id=dossier.id,
+        at=now,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=dossier.status,
+        note=note,
     )
     facts = {
         "code": dossier.code,
@@ -158,8 +177,8 @@ async def _record(
         "version": dossier.version,
         **(data or {}),
     }
-    await audit.append(
-        session,
+    entry = audit.entry_after(
+        head,
         province_id=dossier.province_id,
         agency_id=agency_id,
         actor=actor,
@@ -168,8 +187,7 @@ async def _record(
         entity_id=dossier.id,
         data=facts,
     )
-    await outbox.add_event(
-        session,
+    event = outbox.new_event(
         TOPIC,
         {
             "province_id": dossier.province_id,
@@ -186,10 +204,162 @@ async def _record(
         province_id=dossier.province_id,
         agency_id=agency_id,
     )
+    await _write_together(session, timeline, entry, event)
+    audit.locked_heads(session)[dossier.province_id, agency_id] = (entry.seq, entry.hash)
     await listeners.transitioned(
         session, dossier, action=action, from_status=from_status, actor=actor
     )
     await session.flush()
+
+
+async def _batches(session: AsyncSession) -> bool:
+    """Whether the writes of a move go as data-modifying CTEs (PostgreSQL, not Citus, whose
+    router would need every table of the statement on one shard)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    connection = (await session.connection()).sync_connection
+    return connection is not None and not is_citus(connection)
+
+
+async def _write_dossier(
+    session: AsyncSession, dossier: Dossier, agency_id: int, *, created: bool
+) -> tuple[int, str]:
+    """The dossier's changes in one UPDATE, `version = version + 1` where the version is still
+    the one loaded (else CONFLICT), and the agency's audit head locked and read (`audit.head_lock`)
+    by the same statement on PostgreSQL, after the dossier's row lock, as every move takes
+    them: the (seq, hash) of the head. A receipt's INSERT is its write."""
+    heads = audit.locked_heads(session)
+    held = heads.get((dossier.province_id, agency_id))
+    if created:
+        await session.flush()
+        if held is None:
+            held = heads[dossier.province_id, agency_id] = await audit.lock_head(
+                session, dossier.province_id, agency_id
+            )
+        return held
+    values = _changes(dossier)
+    values.pop("version", None)
+    values.setdefault("updated_at", utcnow())
+    loaded = inspect(dossier).committed_state.get("version", dossier.version)
+    table = table_of(Dossier)
+    bump = (
+        update(table)
+        .where(
+            table.c.province_id == dossier.province_id,
+            table.c.id == dossier.id,
+            table.c.version == loaded,
+        )
+        .values(**values, version=table.c.version + 1)
+        .returning(table.c.version)
+    )
+    with session.no_autoflush:
+        if held is None and await _batches(session):
+            row = (
+                await session.execute(
+                    audit.head_lock(
+                        session, dossier.province_id, agency_id, after=bump.cte("moved")
+                    )
+                )
+            ).one_or_none()
+            if row is not None:
+                held = heads[dossier.province_id, agency_id] = (int(row[0]), str(row[1]))
+            version = None if row is None else row[2]
+        else:
+            version = (await session.execute(bump)).scalar_one_or_none()
+    if version is None:
+        raise await _stale(session, dossier, loaded)
+    _settle(dossier, {**values, "version": int(version)})
+    if held is None:
+        held = heads[dossier.province_id, agency_id] = await audit.lock_head(
+            session, dossier.province_id, agency_id
+        )
+    return held
+
+
+async def _write_together(
+    session: AsyncSession, timeline: DossierEventRow, entry: audit.AuditEntry, event: OutboxEvent
+) -> None:
+    """The timeline row, the audit entry with its head's advance, and the outbox event: one
+    statement on PostgreSQL (data-modifying CTEs), else flushed together."""
+    if not await _batches(session):
+        session.add_all([timeline, entry, event])
+        await session.flush()
+        await session.execute(audit.advance(entry))
+        return
+    written = [
+        insert(table_of(type(row))).values(_columns(row)).cte(name)
+        for name, row in (("timeline", timeline), ("audit", entry))
+    ]
+    written.append(audit.advance(entry).cte("head"))
+    outbox_table = table_of(OutboxEvent)
+    with session.no_autoflush:  # the steps go in this statement, not in a flush before it
+        steps, settle = _step_writes(session)
+        statement = insert(outbox_table).values(_columns(event)).add_cte(*written, *steps)
+        await session.execute(statement)
+    settle()
+
+
+def _changes(row: SQLModel) -> dict[str, Any]:
+    """The columns of a loaded row the move changed, with their new values."""
+    state = inspect(row)
+    values = {}
+    for attribute in state.mapper.column_attrs:
+        added = state.attrs[attribute.key].history.added
+        if added:
+            values[attribute.key] = added[0]
+    return values
+
+
+def _settle(row: SQLModel, written: dict[str, Any]) -> None:
+    """`written` is what the database now holds: the session has nothing left to flush."""
+    for key, value in written.items():
+        set_committed_value(row, key, value)
+
+
+def _step_writes(session: AsyncSession) -> tuple[list[CTE], Callable[[], None]]:
+    """The steps the move opened (INSERTs) and completed (UPDATEs), as CTEs of the move's
+    batch, each checked as the session checks what it flushes (tenants/scope.py: the caller's
+    agency, or a step handed over to another); and what makes the session hold them as
+    written."""
+    sync = session.sync_session
+    scope = scope_of(sync)
+    granted = sync.info.get("handover", ())
+    table = table_of(DossierStep)
+    ctes: list[CTE] = []
+    opened = [row for row in sync.new if isinstance(row, DossierStep)]
+    for n, row in enumerate(opened):
+        if not scope.allows(row.province_id, row.agency_id) and not any(row is g for g in granted):
+            raise TenantScopeError(
+                f"DossierStep of agency {row.agency_id} is outside the caller's scope"
+            )
+        ctes.append(insert(table).values(_columns(row)).cte(f"opened_{n}"))
+    changed = [(row, _changes(row)) for row in sync.dirty if isinstance(row, DossierStep)]
+    for n, (row, values) in enumerate(changed):
+        if values:  # a step the scope showed (loaded through its criteria), same owner
+            key = (table.c.province_id == row.province_id, table.c.id == row.id)
+            ctes.append(update(table).where(*key).values(values).cte(f"step_{n}"))
+
+    def settle() -> None:
+        for row in opened:
+            sync.expunge(row)
+            make_transient_to_detached(row)
+            sync.add(row)
+        for row, values in changed:
+            _settle(row, values)
+
+    return ctes, settle
+
+
+def _columns(row: SQLModel) -> dict[str, Any]:
+    """A row's column values for a Core INSERT (an id or a column the database computes left
+    out)."""
+    table = table_of(type(row))
+    values = {
+        column.name: getattr(row, column.name)
+        for column in table.columns
+        if column.computed is None  # the database computes it
+    }
+    return {k: v for k, v in values.items() if not (v is None and table.c[k].primary_key)}
 
 
 # -- receipt --------------------------------------------------------------------------------
@@ -284,6 +454,7 @@ async def receive(
         note=refused or "",
         data={"at_counter": True} if refused else None,
         now=now,
+        created=True,
     )
     return Received(dossier, key)
 
@@ -362,8 +533,7 @@ async def _open_step(
     )
     if not scope_of(session.sync_session).allows(step.province_id, agency_id):
         grant_handover(session, step)  # the sender creates the receiver's step, cannot read it back
-    session.add(step)
-    await session.flush()
+    session.add(step)  # flushed with the move, after the dossier's UPDATE (`_record`)
     return step
 
 
@@ -378,6 +548,10 @@ def _not_your_step(dossier: Dossier) -> DomainError:
 async def _step_in_scope(session: AsyncSession, dossier: Dossier) -> DossierStep | None:
     """The row of the step the dossier is at, when the caller's agency holds it (the scope
     hides other agencies' steps)."""
+    loaded = _loaded_steps(session)
+    key = (dossier.province_id, dossier.id, dossier.current_step)
+    if key in loaded:
+        return loaded.pop(key)
     return await find_one(
         session,
         DossierStep,
@@ -428,38 +602,76 @@ async def load(
     expected_version: int | None = None,
     province_id: int | None = None,
 ) -> Dossier:
-    """The dossier, its version bumped atomically when `expected_version` is given: a stale
-    version (another officer acted first) is a CONFLICT and changes nothing."""
-    # The bump and the check are one UPDATE: of two officers acting at once, one wins.
+    """The dossier, its row locked for the move (`FOR UPDATE`), with the row of its current
+    step when the caller's agency holds it and its procedure, in one statement. A stale
+    `expected_version` (another officer acted first) is a CONFLICT and changes nothing; the
+    move's one UPDATE bumps the version (`_write_dossier`)."""
+    # Of two officers acting at once, the second waits for the first's row lock, then reads
+    # its new version: one wins.
     key = [col(Dossier.id) == dossier_id]
     if province_id is not None:  # from a global id: the whole primary key
         key.append(col(Dossier.province_id) == province_id)
-    statement = update(Dossier).where(*key)
-    if expected_version is not None:
-        statement = statement.where(col(Dossier.version) == expected_version)
-    # An UPDATE answers a CursorResult (AsyncSession.execute is typed with the plain Result).
-    result = cast(
-        "CursorResult[Any]",
-        await session.execute(
-            statement.values(
-                version=col(Dossier.version) + 1, updated_at=utcnow()
-            ).execution_options(synchronize_session=False)
-        ),
-    )
-    dossier = (
-        await session.execute(select(Dossier).where(*key).execution_options(populate_existing=True))
-    ).scalar_one_or_none()
-    if dossier is None:
-        raise _not_found(dossier_id)
-    if expected_version is not None and result.rowcount != 1:
-        raise Conflict(
-            f"dossier {dossier.code} changed: version {dossier.version}, not {expected_version}; "
-            "reload it",
-            f"hồ sơ {dossier.code} đã thay đổi (phiên bản {dossier.version}); hãy tải lại",
-            code="CONFLICT",
-            version=dossier.version,
+    statement = (
+        select(Dossier, DossierStep, ProcedureRecord)
+        .outerjoin(
+            DossierStep,
+            and_(
+                col(DossierStep.province_id) == col(Dossier.province_id),
+                col(DossierStep.dossier_id) == col(Dossier.id),
+                col(DossierStep.step_index) == col(Dossier.current_step),
+            ),
         )
+        .outerjoin(ProcedureRecord, col(ProcedureRecord.code) == col(Dossier.procedure_code))
+        .where(*key)
+        .with_for_update(of=Dossier)
+        .execution_options(populate_existing=True)
+    )
+    found = (await session.execute(statement)).first()
+    if found is None:
+        raise _not_found(dossier_id)
+    dossier, step, procedure = found
+    if expected_version is not None and dossier.version != expected_version:
+        raise _conflict(dossier, dossier.version, expected_version)
+    _loaded_steps(session)[dossier.province_id, dossier.id, dossier.current_step] = step
+    if procedure is not None:
+        catalogue.remember(session, procedure)
     return dossier
+
+
+def _conflict(dossier: Dossier, version: int, expected: int) -> Conflict:
+    return Conflict(
+        f"dossier {dossier.code} changed: version {version}, not {expected}; reload it",
+        f"hồ sơ {dossier.code} đã thay đổi (phiên bản {version}); hãy tải lại",
+        code="CONFLICT",
+        version=version,
+    )
+
+
+async def _stale(session: AsyncSession, dossier: Dossier, loaded: int) -> Conflict:
+    """The CONFLICT of a move whose UPDATE found the version moved since it was loaded."""
+    version = await session.scalar(
+        select(col(Dossier.version)).where(
+            col(Dossier.province_id) == dossier.province_id, col(Dossier.id) == dossier.id
+        )
+    )
+    return _conflict(dossier, int(version or loaded), loaded)
+
+
+# The current step's row `load` read with the dossier (None: not the caller's agency's), until
+# the move asks for it; forgotten with the transaction.
+_LOADED_STEPS = "eiso.dossiers.loaded_steps"
+
+
+def _loaded_steps(session: AsyncSession) -> dict[tuple[int, int, int], DossierStep | None]:
+    steps: dict[tuple[int, int, int], DossierStep | None]
+    steps = session.info.setdefault(_LOADED_STEPS, {})
+    return steps
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_loaded_steps(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_LOADED_STEPS, None)
 
 
 def _invalid(current: Status, to: Status) -> DomainError:

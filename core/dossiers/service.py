@@ -35,7 +35,10 @@ async def act(
     try:
         async with resources.session(scope) as session, session.begin():
             dossier = await engine.load(session, dossier_id, expected_version, province_id)
-            return await move(session, dossier, **kwargs)
+            # The move's changes wait for its one write (engine._record): no query in between
+            # flushes the dossier early.
+            with session.no_autoflush:
+                return await move(session, dossier, **kwargs)
     except DomainError as error:
         actor = kwargs.get("actor", "system")
         refusal = listeners.Refusal(dossier_id, province_id, error.code, actor)

@@ -30,6 +30,7 @@ from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, PublicDossie
 from eiso.graphql.dossiers.queries import client_address, public_node
 from eiso.graphql.shared.callers import acting_agency
 from eiso.graphql.shared.permissions import guarded
+from eiso.graphql.shared.selections import selects
 from eiso.tenants.models import Agency
 
 Move = Callable[..., Awaitable[Dossier]]
@@ -169,15 +170,25 @@ def _clocked(description: str, move: Move) -> DossierNode:
     return strawberry.mutation(resolver=resolve, description=description)
 
 
-async def _receipt_slip(
-    info: strawberry.Info, session: AsyncSession, got: engine.Received
-) -> str | None:
-    """Slip 01 with the lookup key, while the key is still known (the first answer only)."""
+async def _receipt_slip(info: strawberry.Info, got: engine.Received) -> str | None:
+    """Slip 01 with the lookup key, while the key is still known (the first answer only):
+    rendered only when the caller asks for `receiptSlipHtml`, after the receipt committed, in a
+    read-only session of its own (issue 18: never inside the write transaction, which holds
+    the agency's audit head). The slip itself was issued at the receipt, dated by it."""
     if got.lookup_key is None or not slip_forms.FORMS[1].exists(got.dossier):
         return None
-    rendered = await slips.render_loaded(
-        session, info.context.resources.settings, got.dossier, 1, "html", lookup_key=got.lookup_key
-    )
+    if not selects(info, "receiptSlipHtml"):
+        return None
+    principal, _, _ = _acting(info)
+    async with info.context.resources.session(principal.tenant) as session:
+        rendered = await slips.render_loaded(
+            session,
+            info.context.resources.settings,
+            got.dossier,
+            1,
+            "html",
+            lookup_key=got.lookup_key,
+        )
     return rendered.body.decode()
 
 
@@ -231,7 +242,7 @@ async def _receive(
             online=input.online and refusal_reason is None,
             refusal_reason=refusal_reason,
         )
-        receipt = await _receipt_slip(info, session, got)
+    receipt = await _receipt_slip(info, got)
     return ReceivedDossier(
         dossier=DossierNode(row=got.dossier),
         applicant=Applicant.of(got.dossier.applicant),
