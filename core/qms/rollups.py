@@ -364,6 +364,29 @@ def _capture(session: Session, flush_context: Any, instances: Any) -> None:
             seen.setdefault((obj.province_id, obj.id), State.before(obj))
 
 
+def _remember(session: Session | None, dossier: Dossier) -> None:
+    """The row as read from the database, before the transaction changes it: a move writes its
+    changes with a Core UPDATE (core/dossiers/engine.py `_write_dossier`), which no flush sees.
+    Only a row read whole (a page's partial rows are not moved)."""
+    loaded = inspect(dossier).dict
+    if session is None or dossier.id is None or any(n not in loaded for n in STATE_FIELDS):
+        return
+    key = (loaded["province_id"], dossier.id) if "province_id" in loaded else None
+    if key is not None:
+        _seen(session).setdefault(key, State(**{n: loaded[n] for n in STATE_FIELDS}))
+
+
+@event.listens_for(Dossier, "load")
+def _loaded(dossier: Dossier, context: Any) -> None:
+    _remember(context.session, dossier)
+
+
+@event.listens_for(Dossier, "refresh")
+def _refreshed(dossier: Dossier, context: Any, attrs: Any) -> None:
+    if attrs is None:
+        _remember(context.session, dossier)
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction: SessionTransaction) -> None:
     # Only the real transaction: a savepoint's end (a nonconformity added in one) keeps them.
