@@ -212,13 +212,13 @@ async def test_scope_prerequisites_announcement_and_reannouncement(desk_web, res
         {"procedures": PROC, "activities": "Quản lý văn bản"},
     )
     html = (await desk_web.get("/iso/cong-bo")).text
-    assert "Phải công bố lại" in html and "phạm vi áp dụng thay đổi" in html
+    assert "Cần công bố lại" in html and "phạm vi áp dụng thay đổi" in html
     assert "INTERNAL_AUDIT_MISSING" in html and "Công bố lại" in html
 
     # An officer reads the page but is offered no form, and the API refuses their move.
     await as_user(desk_web, staff.officer, "/iso/cong-bo")
     html = (await desk_web.get("/iso/cong-bo")).text
-    assert "Phải công bố lại" in html and 'name="procedures"' not in html
+    assert "Cần công bố lại" in html and 'name="procedures"' not in html
     await post(desk_web, "/iso/cong-bo/pham-vi", "/iso/cong-bo", {"procedures": PROC}, expect=403)
 
 
