@@ -12,6 +12,7 @@ from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
 from eiso.web import (
     console,
     console_accounts,
+    console_settings,
     console_dashboard,
     desk,
     desk_auth,
@@ -86,6 +87,12 @@ def page_routes() -> list[Route]:
             console.switch,
             methods=["POST"],
             name="console_switch",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/mo-dun/{module}/cai-dat",
+            console_settings.settings,
+            methods=["GET", "POST"],
+            name="console_module_settings",
         ),
         Route(
             CONSOLE + "/tinh/{province}/tai-khoan",
