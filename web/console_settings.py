@@ -103,10 +103,16 @@ def groups_of(schema: JSONSchema) -> tuple[list[Group], list[str]]:
             elif kind == "other":
                 others.append(name)
             else:
-                limits = {
+                limits: dict[str, Any] = {
                     k: inner[k]
-                    for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                              "maxLength", "minLength")
+                    for k in (
+                        "minimum",
+                        "maximum",
+                        "exclusiveMinimum",
+                        "exclusiveMaximum",
+                        "maxLength",
+                        "minLength",
+                    )
                     if k in inner
                 }
                 group.fields.append(
@@ -200,7 +206,9 @@ async def _module(request: Request, admin: Admin) -> dict[str, Any] | Response:
     name = request.path_params["module"]
     try:
         data = await run(
-            request, "ConsoleModuleSettings", {"provinceId": admin.province["id"]},
+            request,
+            "ConsoleModuleSettings",
+            {"provinceId": admin.province["id"]},
             token=admin.token,
         )
     except OperationFailed as error:

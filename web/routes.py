@@ -12,8 +12,8 @@ from eiso.core.dossiers.lookup_qr import LOOKUP_PATH
 from eiso.web import (
     console,
     console_accounts,
-    console_settings,
     console_dashboard,
+    console_settings,
     desk,
     desk_auth,
     desk_feedback,

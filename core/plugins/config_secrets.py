@@ -58,8 +58,13 @@ def _walk(value: Any, other: Any, schema: JSONSchema, root: JSONSchema, keep: bo
             if isinstance(shape.get("items"), dict):
                 stored_items = other if isinstance(other, list) else []
                 return [
-                    _walk(item, stored_items[i] if i < len(stored_items) else None, shape["items"],
-                          root, keep)
+                    _walk(
+                        item,
+                        stored_items[i] if i < len(stored_items) else None,
+                        shape["items"],
+                        root,
+                        keep,
+                    )
                     for i, item in enumerate(value)
                 ]
     return value

@@ -201,7 +201,7 @@ class ModuleNode:
     )
     config: JSON | None = strawberry.field(
         default=None,
-        description="The province's stored configuration, each secret shown as \"********\" "
+        description='The province\'s stored configuration, each secret shown as "********" '
         "(send it back unchanged to keep the secret); only for who may switch the province's "
         "modules, null otherwise.",
     )

@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from strawberry.scalars import JSON
 
 from eiso.core.auth.rules import (
     may_switch_modules,
@@ -235,8 +236,8 @@ async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[M
                     for p in (record.procedures if record else ())
                 ],
                 history=history.get(name, []),
-                config_schema=schema,
-                config=masked(state.config or {}, schema or {}) if state and shown else None,
+                config_schema=JSON(schema) if schema is not None else None,
+                config=JSON(masked(state.config or {}, schema or {})) if state and shown else None,
             )
         )
     return nodes

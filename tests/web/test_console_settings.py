@@ -8,19 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
 from eiso.core.plugins.config_secrets import MASK, kept, masked
 from eiso.plugins.notifications.config import NotificationsConfig
-from eiso.tenants.models import Agency, Province
+from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 from eiso.web.console_settings import groups_of
 from tests.auth_helpers import make_user
 from tests.web.support import token_of
-from tests.web.test_console import console_province, quang_ninh  # noqa: F401 (fixture)
+from tests.web.test_console import Console, console_province, sign_in_ward_officer
 from tests.web.test_desk import sign_in
+
+
+@pytest.fixture
+async def quang_ninh(resources) -> Console:
+    return await console_province(resources, "Tỉnh Quảng Ninh Cấu Hình")
+
 
 GOOD = {
     "office": "Bộ phận Một cửa tỉnh",
@@ -116,12 +123,7 @@ async def test_csrf_and_another_province_are_refused(desk_web, resources, quang_
 
 
 async def test_an_officer_is_refused(desk_web, resources, quang_ninh):
-    async with resources.session(TenantScope.nation()) as session:
-        ward = (
-            await session.execute(select(Agency).where(col(Agency.code) == quang_ninh.ward))
-        ).scalar_one()
-    officer = await make_user(resources, "officer", agency=ward)
-    await sign_in(desk_web, officer.username)
+    await sign_in_ward_officer(desk_web, resources, quang_ninh)
     assert (await desk_web.get(page_of(quang_ninh.code))).status_code == 403
 
 
