@@ -235,7 +235,14 @@ async def _tenant(session, name: str) -> Tenant:
     for model, factory in ROW_FACTORIES.items():
         rows[model] = factory(province.id, agency.id)
         session.add(rows[model])
-    await set_module(session, province.id, "secret_" + unique_code().lower(), True, by="setup")
+    await set_module(
+        session,
+        province.id,
+        "secret_" + unique_code().lower(),
+        True,
+        by="setup",
+        config={"office": agency.code},  # the stored configuration: its own marker
+    )
     return Tenant(province.id, province.code, agency, sibling, rows)
 
 
@@ -396,6 +403,25 @@ CASES = [
         lambda mine, theirs: {},
         caller=province_admin,
         markers=lambda mine, theirs: [theirs.province_code],
+    ),
+    Case(
+        "modules' stored configuration: only my province's",
+        "{ modules { name config configSchema } }",
+        lambda mine, theirs: {},
+        caller=province_admin,
+    ),
+    Case(
+        "modules' stored configuration of their province by its id",
+        "query($p: ID) { modules(provinceId: $p) { name config } }",
+        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+    ),
+    Case(
+        "modules' stored configuration is not an officer's",
+        "{ modules { name config } }",
+        lambda mine, theirs: {},
+        markers=lambda mine, theirs: [mine.agency.code, *theirs.markers()],
     ),
     Case(
         "onboard agencies into their province",

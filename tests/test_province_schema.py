@@ -288,6 +288,7 @@ async def test_module_configuration_is_validated_before_it_is_stored(resources, 
 
     from eiso.core.errors import DomainError
     from eiso.core.plugins.activation import switch_module
+    from eiso.core.plugins.config_secrets import MASK
     from eiso.core.plugins.registry import PluginSource
     from eiso.core.sdk import LocalizedText, ModuleInfo, hookimpl
     from eiso.tenants.modules import ModuleActivation
@@ -322,25 +323,25 @@ async def test_module_configuration_is_validated_before_it_is_stored(resources, 
             {"gateway_url": "https://sms.example.vn"},
         )
     assert refused.value.code == "INVALID_CONFIG" and "config.api_key" in str(refused.value)
-    async with resources.session(TenantScope.province(a_id)) as session:
-        rows = (
-            await session.execute(
+
+    async def stored() -> list[dict]:
+        async with resources.session(TenantScope.province(a_id)) as session:
+            rows = await session.execute(
                 select(ModuleActivation).where(
                     ModuleActivation.province_id == a_id, ModuleActivation.module == "sms_notify"
                 )
             )
-        ).all()
-    assert rows == []  # nothing changed
-    names = await switch_module(
-        resources,
-        registry,
-        nation,
-        a_id,
-        "sms_notify",
-        True,
+            return [row.config for row in rows.scalars()]
+
+    assert await stored() == []  # nothing changed
+    for config in (
         {"gateway_url": "https://sms.example.vn", "api_key": "k-123"},
-    )
-    assert names == {"sms_notify"}
+        # The mask the API shows in a secret's place keeps the stored secret.
+        {"gateway_url": "https://sms2.example.vn", "api_key": MASK},
+    ):
+        names = await switch_module(resources, registry, nation, a_id, "sms_notify", True, config)
+        assert names == {"sms_notify"}
+    assert await stored() == [{"gateway_url": "https://sms2.example.vn", "api_key": "k-123"}]
 
 
 @pytest.mark.only_backend("sqlite+memory")

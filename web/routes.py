@@ -13,6 +13,7 @@ from eiso.web import (
     console,
     console_accounts,
     console_dashboard,
+    console_settings,
     console_yearly,
     desk,
     desk_auth,
@@ -90,6 +91,12 @@ def page_routes() -> list[Route]:
             console.switch,
             methods=["POST"],
             name="console_switch",
+        ),
+        Route(
+            CONSOLE + "/tinh/{province}/mo-dun/{module}/cai-dat",
+            console_settings.settings,
+            methods=["GET", "POST"],
+            name="console_module_settings",
         ),
         Route(
             CONSOLE + "/tinh/{province}/tai-khoan",

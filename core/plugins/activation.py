@@ -40,6 +40,7 @@ from sqlmodel import col
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import may_switch_modules
 from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.plugins.config_secrets import kept
 from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
 from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
@@ -357,7 +358,6 @@ async def switch_module(
             code="UNKNOWN_MODULE",
             field="module",
         )
-    config = _validated_config(registry, module, config)
     async with resources.session(TenantScope.province(province_id)) as session:
         if await session.get(Province, province_id) is None:
             raise NotFound(
@@ -365,11 +365,34 @@ async def switch_module(
                 f"Không tồn tại tỉnh {province_id}",
                 field="provinceId",
             )
+        if config is not None:
+            stored = await find_one(
+                session, ModuleActivation, province_id=province_id, module=module
+            )
+            config = _kept_secrets(registry, module, config, stored.config if stored else {})
+        config = _validated_config(registry, module, config)
         await set_module(session, province_id, module, enabled, by=principal.subject, config=config)
         await session.commit()
         names = await enabled_modules(session, province_id)
     await bump_version(resources, province_id)
     return registry.names() & names
+
+
+def config_schema(registry: PluginRegistry, module: str) -> dict[str, Any] | None:
+    """The JSON schema of the module's configuration model (None: not loaded, or no model)."""
+    record = registry.records.get(module)
+    model = record.info.config_model if record and record.info else None
+    return model.model_json_schema() if model is not None else None
+
+
+def _kept_secrets(
+    registry: PluginRegistry, module: str, config: dict[str, Any], stored: dict[str, Any]
+) -> dict[str, Any]:
+    """A secret sent back as the mask the API shows keeps the stored one."""
+    schema = config_schema(registry, module)
+    if schema is None or not isinstance(config, dict):
+        return config
+    return kept(config, stored, schema)
 
 
 def _validated_config(

@@ -7,6 +7,7 @@ import enum
 from typing import TYPE_CHECKING
 
 import strawberry
+from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.plugins.registry import PluginRegistry
@@ -192,6 +193,17 @@ class ModuleNode:
     history: list[ModuleSwitch] = strawberry.field(
         default_factory=list,
         description="The province's switches of this module, newest first (the last 20).",
+    )
+    config_schema: JSON | None = strawberry.field(
+        default=None,
+        description="The JSON schema of the module's configuration model (null: not loaded, "
+        "or the module takes no configuration).",
+    )
+    config: JSON | None = strawberry.field(
+        default=None,
+        description='The province\'s stored configuration, each secret shown as "********" '
+        "(send it back unchanged to keep the secret); only for who may switch the province's "
+        "modules, null otherwise.",
     )
 
 

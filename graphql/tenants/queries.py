@@ -8,11 +8,17 @@ import strawberry
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
+from strawberry.scalars import JSON
 
-from eiso.core.auth.rules import require_principal, require_province_admin
+from eiso.core.auth.rules import (
+    may_switch_modules,
+    require_principal,
+    require_province_admin,
+)
 from eiso.core.errors import NotFound
 from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import installed_modules
+from eiso.core.plugins.config_secrets import masked
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
@@ -198,6 +204,13 @@ async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[M
                             changed_at=event.changed_at,
                         )
                     )
+    # The stored configuration (secrets masked) only for who may change it.
+    principal = info.context.principal
+    shown = (
+        province_id is not None
+        and principal is not None
+        and may_switch_modules(principal, province_id)
+    )
     plugins = app_plugins(info)
     loaded = plugins.loaded if plugins is not None else {}
     # What the app loaded is installed too (the switch takes exactly those).
@@ -206,6 +219,8 @@ async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[M
     for name in sorted(installed | set(states)):
         state = states.get(name)
         record = loaded.get(name)
+        model = record.info.config_model if record and record.info else None
+        schema = model.model_json_schema() if model is not None else None
         nodes.append(
             ModuleNode(
                 name=name,
@@ -221,6 +236,8 @@ async def module_nodes(info: strawberry.Info, province_id: int | None) -> list[M
                     for p in (record.procedures if record else ())
                 ],
                 history=history.get(name, []),
+                config_schema=JSON(schema) if schema is not None else None,
+                config=JSON(masked(state.config or {}, schema or {})) if state and shown else None,
             )
         )
     return nodes

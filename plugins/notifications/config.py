@@ -41,38 +41,55 @@ class _Settings(BaseModel):
 
 
 class SmtpSettings(_Settings):
-    host: str = Field(min_length=1, max_length=253)
-    port: int = Field(default=587, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
+    host: str = Field(title="Máy chủ SMTP", min_length=1, max_length=253)
+    port: int = Field(default=587, ge=1, le=65535, title="Cổng")
+    username: str | None = Field(default=None, title="Tên đăng nhập SMTP")
+    password: SecretStr | None = Field(default=None, title="Mật khẩu SMTP")
     # starttls: upgrade a plain connection (port 587); tls: implicit TLS (465); none: a relay
     # inside the agency's network only.
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        title="Bảo mật kết nối",
+        description="starttls: cổng 587; tls: cổng 465; none: chỉ trong mạng nội bộ của cơ quan",
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0, le=30, title="Thời gian chờ (giây)")
 
 
 class EmailSettings(_Settings):
-    sender: str = Field(pattern=EMAIL, max_length=254)
-    sender_name: str = Field(default="Bộ phận Một cửa", max_length=200)
-    reply_to: str | None = Field(default=None, pattern=EMAIL, max_length=254)
-    smtp: SmtpSettings
+    sender: str = Field(pattern=EMAIL, max_length=254, title="Địa chỉ gửi")
+    sender_name: str = Field(default="Bộ phận Một cửa", max_length=200, title="Tên người gửi")
+    reply_to: str | None = Field(
+        default=None, pattern=EMAIL, max_length=254, title="Địa chỉ nhận thư trả lời"
+    )
+    smtp: SmtpSettings = Field(title="Máy chủ gửi thư (SMTP)")
 
 
 class HttpSmsSettings(_Settings):
     """A provider's HTTP JSON API: POST `url` with {"to", "text", "sender", "reference"}."""
 
-    url: str = Field(pattern=r"^https?://\S+$", max_length=2000)
-    token: SecretStr | None = None  # sent as `Authorization: Bearer <token>`
-    sender_id: str = Field(default="", max_length=11)  # the registered brandname
-    timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2000, title="Địa chỉ API gửi SMS")
+    token: SecretStr | None = Field(
+        default=None,
+        title="Mã truy cập (token)",
+        description="Gửi kèm tiêu đề Authorization: Bearer",
+    )
+    sender_id: str = Field(
+        default="", max_length=11, title="Tên thương hiệu (brandname)"
+    )  # the registered brandname
+    timeout_seconds: float = Field(default=5.0, gt=0, le=30, title="Thời gian chờ (giây)")
 
 
 class SmsSettings(_Settings):
     # log: development, nothing leaves the server (the log line carries no personal data).
-    provider: Literal["log", "http", "off"] = "log"
-    http: HttpSmsSettings | None = None
+    provider: Literal["log", "http", "off"] = Field(
+        default="log",
+        title="Nhà cung cấp SMS",
+        description="log: chỉ ghi nhật ký (thử nghiệm); http: gửi qua API của nhà cung cấp; "
+        "off: không gửi",
+    )
+    http: HttpSmsSettings | None = Field(default=None, title="API SMS của nhà cung cấp")
     # Brandname SMS in Vietnam is usually sent without diacritics (GSM 7-bit, 160 characters).
-    ascii_only: bool = True
+    ascii_only: bool = Field(default=True, title="Gửi SMS không dấu")
 
     @model_validator(mode="after")
     def _http(self) -> SmsSettings:
@@ -109,20 +126,35 @@ class RetrySettings(_Settings):
     """Backoff: attempt n waits first_delay × 2^(n-1), at most max_delay, all attempts of one
     message within budget_seconds (the hook has 10 s for an event)."""
 
-    attempts: int = Field(default=3, ge=1, le=6)
-    first_delay_seconds: float = Field(default=0.5, ge=0, le=5)
-    max_delay_seconds: float = Field(default=4.0, ge=0, le=8)
-    budget_seconds: float = Field(default=8.0, gt=0, le=9)
+    attempts: int = Field(default=3, ge=1, le=6, title="Số lần thử")
+    first_delay_seconds: float = Field(
+        default=0.5, ge=0, le=5, title="Chờ trước lần thử lại đầu tiên (giây)"
+    )
+    max_delay_seconds: float = Field(default=4.0, ge=0, le=8, title="Thời gian chờ tối đa (giây)")
+    budget_seconds: float = Field(
+        default=8.0, gt=0, le=9, title="Tổng thời gian cho một thông báo (giây)"
+    )
 
 
 class NotificationsConfig(_Settings):
     """Cấu hình thông báo của tỉnh / A province's notification settings."""
 
     office: str = Field(
-        default="Bộ phận Tiếp nhận và Trả kết quả", min_length=1, max_length=200
-    )  # signs every message ($office)
-    email: EmailSettings | None = None  # None: no e-mail
-    sms: SmsSettings = SmsSettings()
-    events: tuple[Kind, ...] = tuple(Kind)
-    templates: dict[Kind, Template] = Field(default_factory=dict)
-    retry: RetrySettings = RetrySettings()
+        default="Bộ phận Tiếp nhận và Trả kết quả",
+        min_length=1,
+        max_length=200,
+        title="Tên bộ phận ký thông báo",
+        description="Ký cuối mỗi thư và tin nhắn ($office)",
+    )
+    email: EmailSettings | None = Field(
+        default=None, title="Thư điện tử", description="Để trống: không gửi thư điện tử"
+    )
+    sms: SmsSettings = Field(default=SmsSettings(), title="Tin nhắn SMS")
+    events: tuple[Kind, ...] = Field(
+        default=tuple(Kind),
+        title="Sự kiện được thông báo",
+        description="received: tiếp nhận; supplement_requested: yêu cầu bổ sung; "
+        "apology: xin lỗi, hẹn lại; result_ready: đã có kết quả",
+    )
+    templates: dict[Kind, Template] = Field(default_factory=dict, title="Mẫu nội dung")
+    retry: RetrySettings = Field(default=RetrySettings(), title="Gửi lại khi lỗi")

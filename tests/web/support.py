@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.plugins.activation import set_module
@@ -66,6 +66,24 @@ class Birth(BaseModel):
     )
 
 
+class WebGateway(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https://\S+$", title="Địa chỉ cổng kết nối")
+    token: SecretStr | None = Field(default=None, title="Mã truy cập")
+
+
+class WebSettings(BaseModel):
+    """The test module's settings: the console's settings form is generated from them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    office: str = Field(default="Bộ phận Một cửa", min_length=1, title="Tên bộ phận")
+    days: int = Field(default=3, ge=1, le=30, title="Số ngày nhắc hạn")
+    channel: Literal["sms", "email"] = Field(default="sms", title="Kênh gửi")
+    gateway: WebGateway | None = Field(default=None, title="Cổng kết nối")
+
+
 class WebProc:
     @hookimpl
     def eiso_module(self):
@@ -74,6 +92,7 @@ class WebProc:
             title=LocalizedText(vi="Hộ tịch thử (web)", en="Test civil status (web)"),
             version="1.0",
             sector="ho_tich",
+            config_model=WebSettings,
         )
 
     @hookimpl

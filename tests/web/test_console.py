@@ -134,13 +134,18 @@ async def test_another_provinces_console_is_a_404(desk_web, resources, quang_nin
     assert (await desk_web.get("/quan-tri/tinh/ZZ-NONE")).status_code == 404
 
 
-async def test_an_officer_is_refused(desk_web, resources, quang_ninh):
+async def sign_in_ward_officer(desk_web, resources, console: Console) -> None:
+    """Sign in an officer of the console province's ward (no administrator)."""
     async with resources.session(TenantScope.nation()) as session:
         ward = (
-            await session.execute(select(Agency).where(col(Agency.code) == quang_ninh.ward))
+            await session.execute(select(Agency).where(col(Agency.code) == console.ward))
         ).scalar_one()
     officer = await make_user(resources, "officer", agency=ward)
     await sign_in(desk_web, officer.username)
+
+
+async def test_an_officer_is_refused(desk_web, resources, quang_ninh):
+    await sign_in_ward_officer(desk_web, resources, quang_ninh)
     for path in ("/quan-tri", f"/quan-tri/tinh/{quang_ninh.code}"):
         answer = await desk_web.get(path)
         assert answer.status_code == 403, path
