@@ -153,7 +153,7 @@ def create_app(
             await app.state.live_feed.close()
             if hooks is not None:
                 await hooks.stop()
-            await stop_tasks([listener, revoked, relay_task])
+            await stop_tasks([listener, revoked, relay_task, *app.state.jobs])
             if owned:
                 await app.state.resources.close()
 
@@ -177,6 +177,7 @@ def create_app(
         issuer_from_request=settings.issuer is None,
     )
     app.state.settings = settings
+    app.state.jobs = set()  # the app's background jobs (web/console_import.py), stopped at shutdown
     app.state.authenticator = authenticator or jwt_authenticator
     app.state.plugins = plugins
     app.state.schemas = assembler

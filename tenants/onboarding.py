@@ -101,7 +101,16 @@ class OnboardingReport:
         return not self.errors
 
 
-Progress = Callable[[int, int], None]  # (rows done, rows total)
+# (rows done, rows total), told after each bulk statement; a coroutine function is awaited
+# (the console's import writes its progress to Redis, web/console_import.py).
+Progress = Callable[[int, int], Awaitable[None] | None]
+
+
+async def _tell(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        told = progress(done, total)
+        if told is not None:
+            await told
 # Creates the admin accounts inside the import's transaction; returns the refused ones as
 # {agency_code: (reason, reason_vi)}; any refusal rolls the import back.
 AccountWriter = Callable[
@@ -586,8 +595,7 @@ async def _write(
 ) -> None:
     total = len(inserts) + len(updates) + skipped
     done = skipped
-    if progress:
-        progress(done, total)
+    await _tell(progress, done, total)
     table = table_of(Agency)
     province_id = saved_id(province)
     async with open_session(TenantScope.province(province_id)) as session, session.begin():
@@ -595,8 +603,7 @@ async def _write(
             chunk = inserts[start : start + CHUNK]
             await session.execute(insert(table), chunk)
             done += len(chunk)
-            if progress:
-                progress(done, total)
+            await _tell(progress, done, total)
         for values in updates:
             agency_id = values.pop("agency_id")
             await session.execute(
@@ -605,8 +612,7 @@ async def _write(
                 .values(**values)
             )
             done += 1
-            if progress:
-                progress(done, total)
+            await _tell(progress, done, total)
         if accounts is not None and pending:
             refused = await accounts(session, list(pending))
             if refused:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from eiso.tenants.models import Agency
-from eiso.tenants.onboarding import FileFormat, onboard
+from eiso.tenants.onboarding import CHUNK, FileFormat, onboard
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_province
 from tests.conftest import unique_code
@@ -34,6 +34,28 @@ async def _run(resources, province, text: str | bytes, fmt=FileFormat.csv, **kwa
 
 def _codes(n: int = 3) -> list[str]:
     return [unique_code("A") for _ in range(n)]
+
+
+async def test_an_awaited_progress_counts_every_bulk_statement(resources, province):
+    """The console's background import awaits its progress (a Redis write): told after each
+    bulk statement of CHUNK rows, in one transaction (nothing visible before the end)."""
+    rows = CHUNK * 2 + 10
+    text = HEADER + "".join(f"{unique_code('B')},Xã số {n},commune,,,\n" for n in range(rows))
+    told: list[tuple[int, int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        told.append((done, total, await _count(resources, province)))
+
+    report = await _run(resources, province, text, progress=progress)
+    assert report.ok and len(report.created) == rows
+    assert [(done, total) for done, total, _ in told] == [
+        (0, rows),
+        (CHUNK, rows),
+        (CHUNK * 2, rows),
+        (rows, rows),
+    ]
+    assert all(seen == 0 for _, _, seen in told)  # all or nothing: one transaction
+    assert await _count(resources, province) == rows
 
 
 async def test_parents_after_children_and_rerun_changes_nothing(resources, province):

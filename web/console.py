@@ -12,12 +12,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.graphql.tenants.mutations import MAX_CONTENT
-from eiso.web import csrf
+from eiso.web import console_import, csrf
 from eiso.web.desk_auth import CONSOLE, signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
@@ -245,6 +246,10 @@ async def onboarding(request: Request) -> Response:
     if isinstance(content, OperationFailed):
         return render(request, "console_onboarding.html", {**context, "error": content}, 422)
     confirm = form.get("confirm") == "1"
+    if confirm:
+        job = await console_import.start(request, admin, content)
+        if job is not None:
+            return RedirectResponse(f"{context['here']}/nhap-co-quan/{job}", status_code=303)
     variables = {"provinceCode": admin.province["code"], "content": content, "dryRun": not confirm}
     try:
         data = await run(request, "ConsoleOnboard", variables, write=True, token=admin.token)
@@ -259,6 +264,47 @@ async def onboarding(request: Request) -> Response:
         {**context, "report": report, "content": content},
         200 if report["ok"] else 422,
     )
+
+
+def no_job(job: str) -> OperationFailed:
+    return OperationFailed(
+        "NOT_FOUND", f"no import job {job!r}", f"không tìm thấy lượt nhập dữ liệu {job!r}"
+    )
+
+
+async def import_status(request: Request) -> Response:
+    """The confirmed import's page: its rows done of the total, refreshing itself every two
+    seconds while it runs; then its result (the imported counts, or the rows at fault)."""
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    job = request.path_params["job"]
+    try:
+        state = await console_import.job_of(request, admin, job)
+    except RedisError:
+        unavailable = OperationFailed(
+            "UNAVAILABLE",
+            "The import's progress is unavailable for now; see the agencies",
+            "Tạm thời không xem được tiến độ nhập; hãy xem danh sách cơ quan",
+        )
+        return render(
+            request,
+            "console_import.html",
+            {**context_of(admin, "onboarding"), "unavailable": unavailable},
+            503,
+        )
+    if state is None:
+        return failed(request, no_job(job))
+    context = context_of(admin, "onboarding")
+    if state["state"] == "running":
+        return render(request, "console_import.html", {**context, "job": state})
+    if state["state"] == "failed":
+        return render(
+            request,
+            "console_onboarding.html",
+            {**context, "error": OperationFailed(**state["error"])},
+        )
+    return render(request, "console_onboarding.html", {**context, "report": state["report"]})
 
 
 async def modules(request: Request) -> Response:

@@ -85,6 +85,11 @@ def page_routes() -> list[Route]:
             methods=["GET", "POST"],
             name="console_onboarding",
         ),
+        Route(
+            CONSOLE + "/tinh/{province}/nhap-co-quan/{job}",
+            console.import_status,
+            name="console_import",
+        ),
         Route(CONSOLE + "/tinh/{province}/mo-dun", console.modules, name="console_modules"),
         Route(
             CONSOLE + "/tinh/{province}/mo-dun/{module}",

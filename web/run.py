@@ -79,7 +79,7 @@ class _Bearer:
 
 
 async def _prepared(
-    request: Request, name: str, token: str | None
+    request: Request, name: str, token: str | None, extras: dict[str, Any] | None = None
 ) -> tuple[BaseSchema, Context, str]:
     """The caller's schema, the context it runs in and the operation's text (or the refusal
     of the trusted documents' check as OperationFailed)."""
@@ -96,7 +96,7 @@ async def _prepared(
         request=request,
         resources=request.app.state.resources,
         principal=principal,
-        extras={"modules": modules},
+        extras={**(extras or {}), "modules": modules},
     )
     return schema, context, str(text)
 
@@ -124,11 +124,13 @@ async def run(
     *,
     write: bool = False,
     token: str | None = None,
+    extras: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The data of operation `name` (web/operations/<name>.graphql) for the caller of
     `request`, or OperationFailed. `write`: the page posts a form (a mutation may run).
-    `token`: the desk's officer (their access token); without it, the request's own caller."""
-    schema, context, text = await _prepared(request, name, token)
+    `token`: the desk's officer (their access token); without it, the request's own caller.
+    `extras`: in-process values for the resolvers (the console import's `progress` callback)."""
+    schema, context, text = await _prepared(request, name, token, extras)
     result = await schema.execute(
         text,
         variable_values=variables,

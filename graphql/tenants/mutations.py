@@ -88,6 +88,9 @@ class TenantsMutation:
             content.encode(),
             onboarding.FileFormat(format.value),
             dry_run=dry_run,
+            # In-process only: the console's background import counts its rows (web/run.py's
+            # `extras`); nothing a `/graphql` request sends can set it.
+            progress=info.context.extras.get("progress"),
             accounts=create_agency_admins,
         )
         return OnboardingReport.of(report)

@@ -6,10 +6,17 @@ nothing imported until a good file is confirmed), the modules' switches, CSRF on
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import json
 import re
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
 
+import httpx
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select
 from sqlmodel import col
 
@@ -17,8 +24,10 @@ from eiso.core.dossiers import catalogue
 from eiso.tenants.models import Agency, AgencyKind, Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
+from eiso.web import console_import
 from tests.auth_helpers import make_user
 from tests.conftest import unique_code
+from tests.web.conftest import _HOSTS
 from tests.web.support import PROC, REGISTRY, token_of
 from tests.web.test_desk import sign_in
 
@@ -198,11 +207,133 @@ async def test_onboarding_dry_run_then_import(desk_web, resources, quang_ninh):
     assert content
     # The confirmation also needs its token.
     assert (await desk_web.post(here, data={"confirm": "1", "content": text})).status_code == 403
-    done = await desk_web.post(here, data={"csrf_token": token, "confirm": "1", "content": text})
+    started = await desk_web.post(here, data={"csrf_token": token, "confirm": "1", "content": text})
+    # The import runs in the background: its status page, until it ends.
+    assert started.status_code == 303, started.text
+    status = started.headers["location"]
+    assert status.startswith(f"/quan-tri/tinh/{quang_ninh.code}/nhap-co-quan/")
+    done = await until_done(desk_web, status)
     assert done.status_code == 200 and "Đã nhập" in done.text
+    assert "Thêm 1, sửa 0, giữ nguyên 1" in done.text
     assert await agencies_of(resources, quang_ninh.code) == 4
     tree = await desk_web.get(f"/quan-tri/tinh/{quang_ninh.code}", params={"q": "van don"})
     assert "Xã Vân Đồn" in tree.text
+
+
+async def until_done(http, status: str):
+    """The status page once the job has ended (it refreshes itself until then)."""
+    for _ in range(600):
+        page = await http.get(status)
+        assert page.status_code == 200, page.text
+        if 'http-equiv="refresh"' not in page.text:
+            return page
+        assert 'role="status"' in page.text and "<progress" in page.text
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the import {status} did not end")
+
+
+async def start_import(desk_web, console: Console, text: str) -> str:
+    here = f"/quan-tri/tinh/{console.code}/nhap"
+    token = token_of((await desk_web.get(here)).text)
+    # Without its CSRF token the confirmation starts nothing.
+    refused = await desk_web.post(here, data={"confirm": "1", "content": text})
+    assert refused.status_code == 403
+    started = await desk_web.post(here, data={"csrf_token": token, "confirm": "1", "content": text})
+    assert started.status_code == 303, started.text
+    return str(started.headers["location"])
+
+
+async def test_import_status_shows_the_rows_done_then_refreshes_no_more(
+    desk_web, resources, quang_ninh
+):
+    await sign_in(desk_web, quang_ninh.admin, f"/quan-tri/tinh/{quang_ninh.code}")
+    status = await start_import(
+        desk_web, quang_ninh, f"{HEADER}{unique_code('X')},Xã Một,commune,\n"
+    )
+    await until_done(desk_web, status)
+    # A running job as another worker would see it: rows done of the total, refreshing.
+    job = status.rsplit("/", 1)[1]
+    key = resources.key(console_import.FAMILY, job)
+    state = json.loads(await resources.redis.get(key))
+    running = {**state, "state": "running", "done": 500, "total": 1200}
+    await resources.redis.set(key, json.dumps(running), ex=60)
+    page = await desk_web.get(status)
+    assert page.status_code == 200
+    assert '<meta http-equiv="refresh" content="2">' in page.text
+    assert re.search(r'<progress [^>]*max="1200" value="500"', page.text)
+    assert "500 / 1200" in page.text and 'role="status"' in page.text
+    # A job that failed: its message, no refreshing.
+    error = {"code": "BAD_INPUT", "message": "bad", "message_vi": "dòng 7: sai mã"}
+    await resources.redis.set(key, json.dumps({**state, "state": "failed", "error": error}))
+    page = await desk_web.get(status)
+    assert "dòng 7: sai mã" in page.text and 'http-equiv="refresh"' not in page.text
+
+
+async def test_an_import_with_refused_rows_shows_them_with_their_line(
+    desk_web, resources, quang_ninh
+):
+    await sign_in(desk_web, quang_ninh.admin, f"/quan-tri/tinh/{quang_ninh.code}")
+    # The dry run passes; the admin account's username is taken, found only by the import.
+    taken = quang_ninh.admin
+    text = (
+        "code,name,kind,parent_code,admin_username,admin_email\n"
+        f"{unique_code('X')},Xã Hai,commune,,{taken},x@example.vn\n"
+    )
+    done = await until_done(desk_web, await start_import(desk_web, quang_ninh, text))
+    errors = re.search(r'id="row-errors".*?</table>', done.text, re.S)
+    assert errors and "<td>2</td>" in errors.group(0), done.text
+    assert await agencies_of(resources, quang_ninh.code) == 3  # all or nothing
+
+
+@contextlib.asynccontextmanager
+async def another_browser(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=(f"198.19.{next(_HOSTS)}.2", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def test_an_import_job_is_its_provinces_and_admins_only(
+    desk_app, desk_web, resources, quang_ninh
+):
+    await sign_in(desk_web, quang_ninh.admin, f"/quan-tri/tinh/{quang_ninh.code}")
+    status = await start_import(
+        desk_web, quang_ninh, f"{HEADER}{unique_code('X')},Xã Ba,commune,\n"
+    )
+    await until_done(desk_web, status)
+    job = status.rsplit("/", 1)[1]
+    # An unknown id, or this job under another path: 404.
+    unknown = await desk_web.get(f"/quan-tri/tinh/{quang_ninh.code}/nhap-co-quan/nope")
+    assert unknown.status_code == 404
+    # Another province's administrator: their own province's path does not find it either.
+    other = await console_province(resources, "Tỉnh Bến Tre Bảng")
+    async with another_browser(desk_app) as http:
+        await sign_in(http, other.admin, f"/quan-tri/tinh/{other.code}")
+        for path in (status, f"/quan-tri/tinh/{other.code}/nhap-co-quan/{job}"):
+            answer = await http.get(path)
+            assert answer.status_code == 404, path
+            assert "Đã nhập" not in answer.text
+    # A national administrator (every province) did not start it: 404 too.
+    national = await make_user(resources, "national_admin")
+    async with another_browser(desk_app) as http:
+        await sign_in(http, national.username, "/quan-tri")
+        assert (await http.get(status)).status_code == 404
+
+
+async def test_without_redis_the_confirmation_imports_in_the_request():
+    class Down:
+        async def set(self, *args, **kwargs):
+            raise RedisConnectionError("down")
+
+    class Resources:
+        redis = Down()
+
+        def key(self, *parts):
+            return ":".join(parts)
+
+    app = SimpleNamespace(state=SimpleNamespace(resources=Resources(), jobs=set()))
+    admin = SimpleNamespace(province={"code": "X"}, subject="admin", token="t")
+    assert await console_import.start(SimpleNamespace(app=app), admin, "x") is None
+    assert not app.state.jobs
 
 
 async def test_modules_switch_with_their_procedures_and_history(desk_web, quang_ninh):
