@@ -1,16 +1,19 @@
 """The province console in a real browser (the set-up and checks of test_browser.py: Debian's
 Chromium, headless, every request to a host other than 127.0.0.1 aborted, axe-core on every
 page, no sideways scroll). A province administrator signs in, imports a CSV with one bad row,
-reads the error next to its line, fixes the file and imports it, finds the new agency without
+reads the error next to its line, fixes the file and imports it (its status page, rows done
+of the total while it runs), finds the new agency without
 diacritics, then switches a module on and sees the procedures it offers in the province; on a
 desktop and on a 360 px phone."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from eiso.web import console_import
 from tests.conftest import unique_code
 from tests.web.support import PROC
 from tests.web.test_browser import SHOTS, VIEWPORTS, Visit, visit
@@ -40,6 +43,34 @@ async def check(v: Visit, name: str, shots: dict[str, str] = CONSOLE_SHOTS) -> N
 
 def csv_file(text: str) -> dict[str, object]:
     return {"name": "co-quan.csv", "mimeType": "text/csv", "buffer": text.encode()}
+
+
+async def check_running(v: Visit, resources, status: str) -> None:
+    """The status page of a running import (its state set as a slow import leaves it, then put
+    back): rows done of the total. Its self-refresh is taken out of this one answer, so that
+    no reload cuts axe's run short (test_console.py checks the refresh)."""
+    key = resources.key(console_import.FAMILY, status.rsplit("/", 1)[1])
+    ended = await resources.redis.get(key)
+    running = {**json.loads(ended), "state": "running", "done": 500, "total": 1200}
+    await resources.redis.set(key, json.dumps(running), ex=60)
+
+    async def without_refresh(route) -> None:
+        answer = await route.fetch()
+        body = (await answer.text()).replace('<meta http-equiv="refresh" content="2">', "")
+        await route.fulfill(response=answer, body=body)
+
+    await v.page.route(status, without_refresh)
+    try:
+        await v.page.goto(status)
+        status_box = v.page.get_by_role("status")
+        assert "Đã xử lý 500 trên" in await status_box.inner_text()
+        assert await status_box.locator("progress").get_attribute("value") == "500"
+        await check(v, "import running")
+    finally:
+        await v.page.unroute(status, without_refresh)
+        await resources.redis.set(key, ended, ex=60)
+    await v.page.goto(status)
+    await v.page.get_by_role("heading", name="Đã nhập").wait_for()
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
@@ -82,8 +113,13 @@ async def test_province_admin_imports_agencies_and_switches_a_module(
     assert new in await page.locator("table").first.inner_text()
     await check(v, "dry run")
     await page.get_by_role("button", name="Nhập các dòng này").click()
+    # The import runs in the background; its status page refreshes itself until it ends.
     await page.get_by_role("heading", name="Đã nhập").wait_for()
+    assert "/nhap-co-quan/" in page.url
     assert "Thêm 2" in await page.locator("main").inner_text()
+    assert await page.locator('meta[http-equiv="refresh"]').count() == 0
+    await check(v, "imported")
+    await check_running(v, resources, page.url)
     await page.get_by_role("link", name="Xem các cơ quan").click()
     await page.get_by_label("Tìm cơ quan (gõ có dấu hoặc không dấu)").fill("co to")
     await page.get_by_role("button", name="Tìm").click()
