@@ -111,6 +111,8 @@ async def _tell(progress: Progress | None, done: int, total: int) -> None:
         told = progress(done, total)
         if told is not None:
             await told
+
+
 # Creates the admin accounts inside the import's transaction; returns the refused ones as
 # {agency_code: (reason, reason_vi)}; any refusal rolls the import back.
 AccountWriter = Callable[
