@@ -94,7 +94,12 @@ def upload(token: str, text: str) -> dict[str, object]:
 
 
 async def test_signed_out_visitor_is_sent_to_sign_in(desk_web):
-    for path in ("/quan-tri", "/quan-tri/tinh/XX", "/quan-tri/tinh/XX/nhap"):
+    for path in (
+        "/quan-tri",
+        "/quan-tri/tinh/XX",
+        "/quan-tri/tinh/XX/nhap",
+        "/quan-tri/tinh/XX/nhap-co-quan/a",
+    ):
         answer = await desk_web.get(path)
         assert answer.status_code == 303
         assert answer.headers["location"].startswith("/ban-lam-viec/dang-nhap?next=%2Fquan-tri")
