@@ -192,4 +192,3 @@ async def rate_dossier(
             entity_id=dossier.id,
             data={"rating": rating},
         )
-        await listeners.updated(session, dossier, action="rated")
