@@ -24,15 +24,18 @@ async def _sync(resources, bases: dict[str, LegalBasis]) -> None:
         await catalogue.sync_catalogue(session, legal_registry(bases))
 
 
-async def _flags(client, headers) -> list[tuple[str, str, int]]:
+async def _flags(client, headers, kind: str = "PROCEDURE") -> list[tuple[str, str, int]]:
+    """The caller's open flags on procedures (or on documents, `kind="DOCUMENT"`: the ISO
+    process document generated for each adopted procedure rests on the same bases)."""
     body = await gql(
         client,
         headers,
-        "{ reviewFlags(first: 50) { edges { node { subject cause legalVersion } } } }",
+        "{ reviewFlags(first: 50) { edges { node { kind subject cause legalVersion } } } }",
     )
     return sorted(
         (e["node"]["subject"], e["node"]["cause"], e["node"]["legalVersion"])
         for e in body["data"]["reviewFlags"]["edges"]
+        if e["node"]["kind"] == kind
     )
 
 

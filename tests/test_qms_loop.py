@@ -428,8 +428,10 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
         'validFrom: "2026-12-01") { flagged version { version source } } }',
         {"r": reference},
     )
+    # The procedure, the document, and the procedure's generated ISO process document
+    # (core/qms/process_docs.py), which rests on the same basis.
     assert body["data"]["recordLegalChange"] == {
-        "flagged": 2,
+        "flagged": 3,
         "version": {"version": 2, "source": "NATIONAL_ADMIN"},
     }
     assert (await gql(client, keeper, "{ conformity { status reannounceReason } }"))["data"][
@@ -438,9 +440,11 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     flags = await gql(
         client, keeper, "{ reviewFlags(first: 10) { totalCount edges { node { kind subject } } } }"
     )
-    assert sorted(
+    found = sorted(
         (e["node"]["kind"], e["node"]["subject"]) for e in flags["data"]["reviewFlags"]["edges"]
-    ) == [("DOCUMENT", doc_id), ("PROCEDURE", code)]
+    )
+    [process_doc] = [s for k, s in found if k == "DOCUMENT" and s != doc_id]
+    assert [f for f in found if f[1] != process_doc] == [("DOCUMENT", doc_id), ("PROCEDURE", code)]
     announce = (
         'mutation($d: Date!) { announceConformity(decisionNumber: "30/QĐ-UBND", announcedOn: $d) '
         "{ status } }"
@@ -460,6 +464,9 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
         {"id": doc_id},
     )
     assert body["data"]["reviewDocument"][0]["reviewedBy"].startswith("leader-")
+    await gql(
+        client, keeper, "mutation($id: ID!) { reviewDocument(id: $id) { id } }", {"id": process_doc}
+    )
     assert codes(
         await gql(
             client, keeper, "mutation($id: ID!) { reviewDocument(id: $id) { id } }", {"id": doc_id}

@@ -19,6 +19,7 @@ from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import find_one
+from eiso.infra.pg_begin import is_citus
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import Unit
 from eiso.tenants.modules import ModuleActivation
@@ -77,6 +78,12 @@ async def _lock(session: AsyncSession) -> None:
     # SQLite has one writer at a time anyway, and the upserts below never collide.
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
+        connection = (await session.connection()).sync_connection
+        if connection is not None and is_citus(connection):
+            # The sync's listeners read every province's adoptions (a multi-shard statement);
+            # in parallel mode Citus then refuses any later write to a reference table
+            # (provinces, agencies) in the same transaction.
+            await session.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
 
 
 async def sync_catalogue(session: AsyncSession, registry: PluginRegistry) -> SyncReport:

@@ -51,6 +51,12 @@ LIST_LIMITS = {
     "setConformityScope.procedures": 1000,  # core/qms/qms_scope.py MAX_PROCEDURES
     "setConformityScope.activities": 50,  # MAX_ACTIVITIES
     "submitOnlineDossier.attachments": 50,  # settings.attachment_max_count is at most 50
+    "adoptModelQms.agencyIds": 1000,  # a province's agencies (Quảng Ninh: 227)
+    "adoptModelQms.codes": 50,  # the model set has 7 documents
+    "installModelQms.codes": 50,
+    "setInspectionChecklist.items": 200,
+    "recordSteeringMeeting.decisions": 100,
+    "createIntegrationClient.scopes": 50,
 }
 
 
