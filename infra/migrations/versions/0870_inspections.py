@@ -5,7 +5,7 @@ inspected agency's inspections and findings, QMS profile and training records (t
 row-level security by agency).
 
 Revision ID: 0870_inspections
-Revises: 0850_yearly_reports
+Revises: 0860_figure_rollups
 Create Date: 2026-12-06
 """
 
@@ -16,7 +16,7 @@ from eiso.infra.rls import enable_tenant_rls, province_predicate
 from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0870_inspections"
-down_revision = "0850_yearly_reports"
+down_revision = "0860_figure_rollups"
 branch_labels = None
 depends_on = None
 
