@@ -72,7 +72,7 @@ from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import aware
 from eiso.infra.tables import table_of
 from eiso.tenants.models import agency_fk
-from eiso.tenants.scope import TenantScope
+from eiso.tenants.scope import TenantScope, owed_to_province
 
 DAY, MONTH, YEAR = 0, 1, 2  # grains: a row adds up one day, one month or one year
 NO_BUCKET = -1
@@ -341,8 +341,16 @@ def upsert(dialect: str, values: list[dict[str, Any]]) -> Any:
 
 async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> None:
     values = rows(province_id, by_day)
-    if values:
-        await session.execute(upsert(session.get_bind().dialect.name, values))
+    if not values:
+        return
+    statement = upsert(session.get_bind().dialect.name, values)
+    scope: TenantScope | None = session.sync_session.info.get("scope")
+    if scope is None or all(scope.allows(province_id, row["agency_id"]) for row in values):
+        await session.execute(statement)
+        return
+    # A dossier handed over to the caller's agency: its figures stay its owner's.
+    async with owed_to_province(session, province_id):
+        await session.execute(statement)
 
 
 # -- maintained with the moves ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from eiso.infra.rls import enable_tenant_rls, province_predicate
 from eiso.infra.tenant_columns import tenant_columns
 
 revision = "0870_inspections"
-down_revision = "0860_figure_rollups"
+down_revision = "0850_yearly_reports"
 branch_labels = None
 depends_on = None
 

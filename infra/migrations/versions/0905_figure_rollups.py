@@ -3,8 +3,8 @@
 security by agency; filled from the existing dossiers (the same computation as
 `eiso qms rollups rebuild`).
 
-Revision ID: 0860_figure_rollups
-Revises: 0850_yearly_reports
+Revision ID: 0905_figure_rollups
+Revises: 0895_client_switch
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 from eiso.core.qms.rollups import COUNTERS
 from eiso.infra.rls import EVERY_TENANT, enable_tenant_rls
 
-revision = "0860_figure_rollups"
-down_revision = "0850_yearly_reports"
+revision = "0905_figure_rollups"
+down_revision = "0895_client_switch"
 branch_labels = None
 depends_on = None
 
