@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             filled = await fill_rollups(args.database_url)  # the figures read the rollups
             if filled is not None:
-                print(f"data migration 0860 filled the rollups in {filled:.0f} s", flush=True)
+                print(f"data migration 0905 filled the rollups in {filled:.0f} s", flush=True)
             await measure(args.database_url, period, args.requests, args.rounds)
         finally:
             if not args.keep:

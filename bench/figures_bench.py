@@ -12,7 +12,7 @@ Data: by default a lean INSERT … SELECT from generate_series of only what the 
 already stamped (finished_at, handling_days, on_time, late_since), over the two years up to
 now; with --full-generator, bench/dossier_generator.py (realistic rows, much slower), whose
 rows then get the stamped columns from one UPDATE (handling days approximated as 5/7 of the
-calendar days). The rollups are then filled by the data migration 0860 (the generator loads
+calendar days). The rollups are then filled by the data migration 0905 (the generator loads
 the schema up to 0850, the rows, then upgrades: the path of an existing installation), timed.
 The database `eiso_bench_figures` is dropped at the end unless --keep.
 Results: docs/benchmarks.md.
@@ -37,7 +37,7 @@ from eiso.infra import migrate
 from eiso.tenants.scope import TenantScope
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/eiso_bench_figures"
-ROLLUPS_PARENT = "0850_yearly_reports"  # the revision before 0860_figure_rollups
+ROLLUPS_PARENT = "0895_client_switch"  # the revision before 0905_figure_rollups
 
 STAMP_SQL = """
 UPDATE dossiers SET
@@ -299,7 +299,7 @@ async def prepare(
 
 
 async def fill_rollups(database_url: str) -> float | None:
-    """Upgrade to the head (migration 0860 fills the rollups from the rows): its seconds, or
+    """Upgrade to the head (migration 0905 fills the rollups from the rows): its seconds, or
     None when the rollups were there already."""
     import asyncpg
 
@@ -350,7 +350,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             filled = await fill_rollups(args.database_url)
             if filled is not None:
-                print(f"data migration 0860 filled the rollups in {filled:.0f} s", flush=True)
+                print(f"data migration 0905 filled the rollups in {filled:.0f} s", flush=True)
             got = await measure(args.database_url, year, args.repeat, args.rows)
         finally:
             if not args.keep:

@@ -23,7 +23,7 @@ changed (`apply`). A rating (core/dossiers/service.py) is announced the same way
 (`listeners.on_update`), merges of agencies and provinces re-key the rows
 (tenants/reorganisation.py). `rebuild` recomputes a province from its dossier rows (on SQLite
 with the same function, on PostgreSQL with the same arithmetic in SQL:
-`rebuild_sql`), which `eiso qms rollups rebuild` and the data migration 0860 run.
+`rebuild_sql`), which `eiso qms rollups rebuild` and the data migration 0905 run.
 
 The 90th percentile of the handling time is read from the histogram of the buckets: the
 values at the two ranks around 0.9 × (n - 1) are estimated by the mean of their bucket
