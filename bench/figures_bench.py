@@ -1,16 +1,20 @@
 """Figures benchmark: the figures of one province for a year (per agency), and the national
 yearly report, on PostgreSQL with N dossiers, each timed against a hand-written SQL aggregate
-of the same numbers run in the same process, on the same connection pool and role (the app's
-role, row-level security on), in the same run.
+of the same numbers over the dossier rows, run in the same process, on the same connection
+pool and role (the app's role, row-level security on), in the same run. eiso reads its
+rollups (core/qms/rollups.py, issue 23); `--rows` times eiso's row-based computation too
+(`figures.figures(..., from_rows=True)`, what the rollups are rebuilt from).
 
     .venv/bin/python -m bench.figures_bench --dossiers 10000000 [--provinces 34 --agencies 100]
-        [--full-generator] [--year N] [--repeat 3] [--keep | --reuse]
+        [--full-generator] [--year N] [--repeat 3] [--keep | --reuse] [--rows]
 
 Data: by default a lean INSERT … SELECT from generate_series of only what the figures read,
 already stamped (finished_at, handling_days, on_time, late_since), over the two years up to
 now; with --full-generator, bench/dossier_generator.py (realistic rows, much slower), whose
 rows then get the stamped columns from one UPDATE (handling days approximated as 5/7 of the
-calendar days). The database `eiso_bench_figures` is dropped at the end unless --keep.
+calendar days). The rollups are then filled by the data migration 0905 (the generator loads
+the schema up to 0850, the rows, then upgrades: the path of an existing installation), timed.
+The database `eiso_bench_figures` is dropped at the end unless --keep.
 Results: docs/benchmarks.md.
 """
 
@@ -22,15 +26,18 @@ import datetime as dt
 import statistics
 import time
 
+from alembic import command
 from sqlalchemy import text
 
 from bench import dossier_generator as generator
 from eiso.core.qms import annual_report, figures
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
+from eiso.infra import migrate
 from eiso.tenants.scope import TenantScope
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/eiso_bench_figures"
+ROLLUPS_PARENT = "0895_client_switch"  # the revision before 0905_figure_rollups
 
 STAMP_SQL = """
 UPDATE dossiers SET
@@ -126,7 +133,7 @@ def open_resources(database_url: str, name: str) -> Resources:
     return Resources.open(settings)
 
 
-async def measure(database_url: str, year: int, repeat: int) -> dict:
+async def measure(database_url: str, year: int, repeat: int, rows: bool = False) -> dict:
     resources = open_resources(database_url, "bench-figures")
     period = figures.Period.of(year=year)
     nation = TenantScope.nation()
@@ -143,7 +150,7 @@ async def measure(database_url: str, year: int, repeat: int) -> dict:
         busiest = provinces[0][0]
         scope = TenantScope.province(busiest)
 
-        async def eiso_province():
+        async def eiso_province(from_rows: bool = False):
             async with resources.session(scope) as session:
                 await figures.figures(
                     session,
@@ -151,6 +158,7 @@ async def measure(database_url: str, year: int, repeat: int) -> dict:
                     period,
                     figures.Group.agency,
                     figures.Filter(province_id=busiest),
+                    from_rows=from_rows,
                 )
 
         async def sql_province():
@@ -165,10 +173,14 @@ async def measure(database_url: str, year: int, repeat: int) -> dict:
             async with resources.session(nation) as session:
                 await hand_nation(session, [p for p, _ in provinces], period)
 
-        results = {"province_dossiers": provinces[0][1]}
+        async def rows_province():
+            await eiso_province(from_rows=True)
+
+        results: dict = {"province_dossiers": provinces[0][1]}
         for name, mine, theirs in (
             ("province", eiso_province, sql_province),
             ("nation", eiso_nation, sql_nation),
+            *((("province_rows", rows_province, sql_province),) if rows else ()),
         ):
             b, a = await compare(mine, theirs, repeat)
             results[name] = {"eiso_s": b, "sql_s": a, "ratio": b / a}
@@ -246,6 +258,12 @@ async def prepare(
     import asyncpg
 
     await generator.create_database(database_url)
+    # back to the schema before the rollups: the upgrade after the load fills them (timed)
+    await asyncio.to_thread(
+        command.downgrade,
+        migrate.alembic_config(database_url, generator.app_url(database_url)),
+        ROLLUPS_PARENT,
+    )
     connection = await asyncpg.connect(database_url)
     try:
         indexes = await connection.fetch(INDEXES_SQL)
@@ -280,6 +298,22 @@ async def prepare(
         await connection.close()
 
 
+async def fill_rollups(database_url: str) -> float | None:
+    """Upgrade to the head (migration 0905 fills the rollups from the rows): its seconds, or
+    None when the rollups were there already."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database_url)
+    try:
+        if await connection.fetchval("SELECT to_regclass('figure_rollups') IS NOT NULL"):
+            return None
+    finally:
+        await connection.close()
+    start = time.perf_counter()
+    await asyncio.to_thread(migrate.upgrade, database_url, generator.app_url(database_url))
+    return time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DATABASE_URL)
@@ -297,6 +331,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--year", type=int, default=None, help="default: last year (full-generator: this year)"
     )
+    parser.add_argument(
+        "--rows", action="store_true", help="also time the row-based figures (from_rows=True)"
+    )
     args = parser.parse_args(argv)
 
     async def run() -> None:
@@ -311,20 +348,28 @@ def main(argv: list[str] | None = None) -> None:
         # the lean generator covers the two years up to now; the full one the past 365 days
         year = args.year or dt.date.today().year - (0 if args.full_generator else 1)
         try:
-            got = await measure(args.database_url, year, args.repeat)
+            filled = await fill_rollups(args.database_url)
+            if filled is not None:
+                print(f"data migration 0905 filled the rollups in {filled:.0f} s", flush=True)
+            got = await measure(args.database_url, year, args.repeat, args.rows)
         finally:
             if not args.keep:
                 await generator.drop_database(args.database_url)
-        print(
-            f"figures {year}, busiest province ({got['province_dossiers']:,} dossiers), "
-            f"per agency: eiso {got['province']['eiso_s'] * 1000:.0f} ms, hand-written SQL "
-            f"{got['province']['sql_s'] * 1000:.0f} ms, ratio {got['province']['ratio']:.2f}x"
-        )
-        print(
-            f"national yearly report {year}: eiso {got['nation']['eiso_s'] * 1000:.0f} ms, "
-            f"hand-written SQL {got['nation']['sql_s'] * 1000:.0f} ms, "
-            f"ratio {got['nation']['ratio']:.2f}x"
-        )
+        for name, label in (
+            (
+                "province",
+                f"figures {year}, busiest province ({got['province_dossiers']:,} "
+                "dossiers), per agency, from rollups",
+            ),
+            ("nation", f"national yearly report {year}, from rollups"),
+            ("province_rows", f"figures {year}, busiest province, per agency, from rows"),
+        ):
+            if name in got:
+                print(
+                    f"{label}: eiso {got[name]['eiso_s'] * 1000:.0f} ms, hand-written SQL over "
+                    f"the rows {got[name]['sql_s'] * 1000:.0f} ms, ratio "
+                    f"{got[name]['ratio']:.3f} ({1 / got[name]['ratio']:.0f}x faster)"
+                )
 
     asyncio.run(run())
 

@@ -122,6 +122,19 @@ AgenciesMerged = Callable[[AsyncSession, int, int, list[int], str], Awaitable[No
 _merged_listeners: list[AgenciesMerged] = []
 
 
+# Called during a province merge, in its transaction, once the tenant rows moved: (session, into
+# province id, from province id). Tables keyed otherwise than by `id` (the QMS's figure
+# rollups) move their own rows here.
+ProvincesMerged = Callable[[AsyncSession, int, int], Awaitable[None]]
+_province_listeners: list[ProvincesMerged] = []
+
+
+def on_provinces_merged(listener: ProvincesMerged) -> ProvincesMerged:
+    if listener not in _province_listeners:
+        _province_listeners.append(listener)
+    return listener
+
+
 def on_agencies_merged(listener: AgenciesMerged) -> AgenciesMerged:
     if listener not in _merged_listeners:
         _merged_listeners.append(listener)
@@ -222,6 +235,8 @@ async def merge_provinces(
             await session.execute(
                 update(table).where(table.c.province_id == source_id).values(province_id=into_id)
             )
+        for listener in _province_listeners:
+            await listener(session, into_id, source_id)
         await session.execute(delete(agencies).where(agencies.c.province_id == source_id))
         # Earlier merges' records follow the rows to their new province.
         await session.execute(

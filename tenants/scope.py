@@ -9,9 +9,10 @@ a scope refuses to run any ORM statement (fail closed).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
@@ -320,6 +321,26 @@ def _set_scope_now(connection: Connection, settings: dict[str, str]) -> None:
         raise TenantScopeError("a tenant scope value is not a plain word or id list")
     for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+@contextlib.asynccontextmanager
+async def owed_to_province(session: AsyncSession, province_id: int) -> AsyncIterator[None]:
+    """PostgreSQL's row-level security sees `province_id` for the statements inside, then the
+    session's own scope again. Only for a write the caller's move owes the dossier's owner: an
+    agency moving a dossier handed over to it keeps the owner agency's figures (its rollup row,
+    core/qms/rollups.py), which its own scope does not show. Two round trips on PostgreSQL under
+    an agency scope; nothing elsewhere."""
+    scope = scope_of(session.sync_session)
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql" or scope.kind != "agencies":
+        yield
+        return
+    wide = TenantScope.province(province_id).settings()
+    await connection.run_sync(_set_scope_now, wide)
+    try:
+        yield
+    finally:
+        await connection.run_sync(_set_scope_now, scope.settings())
 
 
 def open_session(

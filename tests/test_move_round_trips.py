@@ -2,7 +2,7 @@
 sends during one GraphQL move, BEGIN (with the scope) and COMMIT included, counted on the
 connection (`before_cursor_execute` and asyncpg's simple queries). A move is one transaction of
 at most `BUDGET` round trips, plus one per statement the registered transition listeners add
-(the rollups' upsert, when that branch is in). The receipt has a budget of its own: it also
+(the rollups' upsert). The receipt has a budget of its own: it also
 draws the dossier code, checks the idempotency key and opens the first step (see
 `RECEIPT_BUDGET`)."""
 
@@ -23,8 +23,9 @@ BUDGET = 5  # BEGIN with the scope, the dossier's read, its UPDATE, the batched 
 # module checks, its unique key's savepoint, slips 01 and 06 issued with their content in the
 # transaction. A ceiling at today's count, so it only goes down.
 RECEIPT_BUDGET = 27
-# Listeners that write in every move's transaction (none in this branch; `rollups` adds one).
-LISTENER_STATEMENTS = 0
+# Listeners that write in a move's transaction: the figures' rollups (core/qms/rollups.py) add one
+# upsert to a move that changes a figure.
+LISTENER_STATEMENTS = 1
 
 RECEIVE = (
     'mutation { receiveDossier(input: {procedureCode: "%s", applicant: %s, sectorData: %s}) '

@@ -26,6 +26,7 @@ from tests.sector_support import (
     public_lookup,
     receive,
 )
+from tests.test_rollups import assert_rollups_match_rows
 
 LINKED = "LT-KS-TT-BHYT"
 TODAY = dt.date.today()
@@ -167,6 +168,9 @@ async def test_interlinked_birth_across_three_agencies(app, resources, callers):
     assert names[5] == insurance.agency.name
     assert APPLICANT["fullName"] not in str(public) and "KS-0042" not in str(public)
     await _scope_underneath(resources, d, committee, police, insurance, fourth)
+    # The insurance office finished the committee's dossier under its own scope: the figures'
+    # rollups count it for the committee, as the rows do (row-level security allowed the write).
+    await assert_rollups_match_rows(resources, committee.agency.province_id)
 
 
 async def _scope_underneath(resources, d, committee, police, insurance, fourth):

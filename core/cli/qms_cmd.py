@@ -214,3 +214,36 @@ async def province_of_code(session: AsyncSession, code: str) -> int:
     province_id = (await province_option(session, code)).id
     assert province_id is not None
     return province_id
+
+
+rollups_app = typer.Typer(help="The figures' rollups (core/qms/rollups.py).", no_args_is_help=True)
+app.add_typer(rollups_app, name="rollups")
+
+
+@rollups_app.command("rebuild")
+def rebuild_rollups(
+    province: str | None = typer.Option(
+        None, "--province", help="The province's code (default: every province)."
+    ),
+) -> None:
+    """Recompute the figures' rollups from the dossier rows, in one transaction (idempotent:
+    the figures read the same afterwards unless the rollups had drifted). Prints
+    {"provinces": N, "rows": M}."""
+    from sqlmodel import col, select
+
+    from eiso.core.cli.common import province_option
+    from eiso.core.qms import rollups
+    from eiso.tenants.models import Province
+
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, int]:
+        if province is not None:
+            ids = [(await province_option(session, province)).id]
+        else:
+            ids = list((await session.execute(select(col(Province.id)))).scalars())
+        written = 0
+        for province_id in ids:
+            assert province_id is not None
+            written += await rollups.rebuild(session, province_id)
+        return {"provinces": len(ids), "rows": written}
+
+    echo_json(run_as_nation(work))

@@ -6,6 +6,8 @@ calls them and imports none of them.
   entry and outbox event (so a listener's writes commit or roll back with the move);
 - `on_refusal`: a move the engine refused, after that transaction rolled back (a listener
   writes in a transaction of its own);
+- `on_update`: a change to a dossier that is not a move (the citizen's rating), in its
+  transaction;
 - `on_catalogue_sync`: the procedures of the loaded modules, inside the catalogue sync's
   transaction.
 
@@ -51,6 +53,10 @@ class Refusal:
     actor: str
 
 
+class UpdateListener(Protocol):
+    async def __call__(self, session: AsyncSession, dossier: Dossier, *, action: str) -> object: ...
+
+
 class RefusalListener(Protocol):
     async def __call__(
         self, resources: Resources, scope: TenantScope, refusal: Refusal
@@ -70,6 +76,7 @@ class AdoptionListener(Protocol):
 _transitions: list[TransitionListener] = []
 _adoptions: list[AdoptionListener] = []
 _refusals: list[RefusalListener] = []
+_updates: list[UpdateListener] = []
 _syncs: list[CatalogueListener] = []
 
 L = TypeVar("L")
@@ -84,6 +91,11 @@ def _add(listeners: list[L], listener: L) -> L:
 def on_transition(listener: TransitionListener) -> TransitionListener:
     """Call `listener` for every transition, in its transaction."""
     return _add(_transitions, listener)
+
+
+def on_update(listener: UpdateListener) -> UpdateListener:
+    """Call `listener` for every change to a dossier that is not a move, in its transaction."""
+    return _add(_updates, listener)
 
 
 def on_refusal(listener: RefusalListener) -> RefusalListener:
@@ -111,6 +123,11 @@ async def transitioned(
 ) -> None:
     for listener in _transitions:
         await listener(session, dossier, action=action, from_status=from_status, actor=actor)
+
+
+async def updated(session: AsyncSession, dossier: Dossier, *, action: str) -> None:
+    for listener in _updates:
+        await listener(session, dossier, action=action)
 
 
 async def refused(resources: Resources, scope: TenantScope, refusal: Refusal) -> None:

@@ -192,3 +192,4 @@ async def rate_dossier(
             entity_id=dossier.id,
             data={"rating": rating},
         )
+        await listeners.updated(session, dossier, action="rated")

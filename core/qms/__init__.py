@@ -8,13 +8,13 @@ Importing this package subscribes the QMS to what the dossier domain announces
 (dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py), an adoption
 outside the QMS scope or a merge of agencies requires re-announcing conformity
 (conformity.py); an adoption or a changed procedure (re)generates its ISO process document
-(process_docs.py). Every
+(process_docs.py); every move, rating and merge keeps the figures' rollups (rollups.py). Every
 process that moves dossiers imports it: the app, the CLI, the tests.
 """
 
 from eiso.core.dossiers import listeners
-from eiso.core.qms import conformity, dossier_ncs, legal, process_docs
-from eiso.tenants.reorganisation import on_agencies_merged
+from eiso.core.qms import conformity, dossier_ncs, legal, process_docs, rollups
+from eiso.tenants.reorganisation import on_agencies_merged, on_provinces_merged
 
 listeners.on_transition(dossier_ncs.after_transition)
 listeners.on_refusal(dossier_ncs.after_refusal)
@@ -25,3 +25,7 @@ listeners.on_adoption(conformity.after_adoption)
 listeners.on_adoption(process_docs.after_adoption)
 listeners.on_catalogue_sync(process_docs.after_sync)
 on_agencies_merged(conformity.after_merge)
+listeners.on_transition(rollups.after_transition)
+listeners.on_update(rollups.after_update)
+on_agencies_merged(rollups.after_agencies_merged)
+on_provinces_merged(rollups.after_provinces_merged)

@@ -1,8 +1,11 @@
 """Figures of service provision (ISO 9001 clauses 9.1.1 and 9.1.2) per nation, province,
 agency or procedure and period, computed by the database with grouped aggregates.
 
-No dossier is ever loaded into Python: four aggregate statements, each served by an index on
-the dossiers table (migration 0610_figures), give one row per group:
+`figures` reads the dossier numbers from the rollups kept with every move (core/qms/rollups.py,
+issue 23); with `from_rows` it computes the same numbers from the dossier rows (what the
+rollups are rebuilt from and tested against). There no dossier is loaded into Python: four aggregate
+statements, each served by an index on the dossiers table (migration 0610_figures), give one
+row per group:
 
 - received in the period: `received_at` in [start, end), status not "new" or "not received";
   and, of them, those filed online (a semi-join on the dossier events: Decision 766);
@@ -422,8 +425,24 @@ async def figures(
     period: Period,
     group: Group = Group.nation,
     narrow: Filter = Filter(),
+    *,
+    from_rows: bool = False,
 ) -> list[Figures]:
-    """One `Figures` per group (sorted by key), every number from the database."""
+    """One `Figures` per group (sorted by key): the dossier numbers from the rollups
+    (core/qms/rollups.py), or `from_rows` computed from the dossier rows (what the rollups
+    are rebuilt from and checked against: tests/test_rollups.py); the feedback counts from
+    their rows."""
+    from eiso.core.qms import rollups  # it builds on this module
+
+    read = _from_rows if from_rows else rollups.read
+    rows = await read(session, scope, period, group, narrow)
+    await _add_feedback(session, rows, scope, period, group, narrow)
+    return _sorted(rows, bool(KEY_COLUMNS[Group(group)]))
+
+
+async def _from_rows(
+    session: AsyncSession, scope: TenantScope, period: Period, group: Group, narrow: Filter
+) -> dict[Key, Figures]:
     keys = KEY_COLUMNS[Group(group)]
     where = [scope_filter(scope), *narrow.where()]
     postgres = session.get_bind().dialect.name == "postgresql"
@@ -441,26 +460,41 @@ async def figures(
         got = row(r)
         got.finished, got.on_time = r.finished, int(r.on_time)
         got.finished_late = got.finished - got.on_time
-        got.mean_days = _float(r.mean_days)
+        got.mean_days = rounded(r.mean_days)
         got.rating_count, got.rating_mean, got.satisfied = (
             r.rating_count,
-            _float(r.rating_mean),
+            rounded(r.rating_mean),
             int(r.satisfied),
         )
         if postgres:
-            got.p90_days = _float(r.p90_days)
+            got.p90_days = rounded(r.p90_days)
     if not postgres:
         for r in await session.execute(p90_statement(keys, where, period)):
-            row(r).p90_days = _float(r.p90_days)
+            row(r).p90_days = rounded(r.p90_days)
     for r in await session.execute(backlog_statement(keys, where, period)):
         got = row(r)
         got.backlog, got.backlog_late = r.backlog, int(r.backlog_late)
+    return rows
+
+
+async def _add_feedback(
+    session: AsyncSession,
+    rows: dict[Key, Figures],
+    scope: TenantScope,
+    period: Period,
+    group: Group,
+    narrow: Filter,
+) -> None:
     for r in await session.execute(_feedback_statement(scope, period, group, narrow)):
-        got = row(r)
+        key = tuple(r[: len(KEY_COLUMNS[Group(group)])])
+        got = rows.setdefault(key, Figures(key=key))
         got.feedback_received, got.feedback_answered = r.received, r.answered
         got.feedback_on_time, got.feedback_overdue = r.on_time, r.overdue
         got.feedback_rated, got.feedback_satisfied = r.rated, r.satisfied
-    if not keys and not rows:
+
+
+def _sorted(rows: dict[Key, Figures], grouped: bool) -> list[Figures]:
+    if not grouped and not rows:
         rows[()] = Figures()
     return [
         rows[key] for key in sorted(rows, key=lambda k: tuple("" if v is None else v for v in k))
@@ -479,7 +513,7 @@ def _feedback_statement(
     return feedback_counts.statement(names, where, *period.bounds())
 
 
-def _float(value: SupportsFloat | None) -> float | None:
+def rounded(value: SupportsFloat | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 

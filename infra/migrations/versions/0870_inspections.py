@@ -5,7 +5,7 @@ inspected agency's inspections and findings, QMS profile and training records (t
 row-level security by agency).
 
 Revision ID: 0870_inspections
-Revises: 0850_yearly_reports
+Revises: 0860_figure_rollups
 Create Date: 2026-12-06
 """
 

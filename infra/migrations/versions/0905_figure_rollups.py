@@ -1,0 +1,71 @@
+"""The figures' rollups (core/qms/rollups.py, issue 23): per agency, procedure and local day
+(and month and year) the dossier counters the figures add up, tenant rows under row-level
+security by agency; filled from the existing dossiers (the same computation as
+`eiso qms rollups rebuild`).
+
+Revision ID: 0905_figure_rollups
+Revises: 0895_client_switch
+Create Date: 2026-12-06
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from eiso.core.qms.rollups import COUNTERS
+from eiso.infra.rls import EVERY_TENANT, enable_tenant_rls
+
+revision = "0905_figure_rollups"
+down_revision = "0895_client_switch"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "figure_rollups",
+        sa.Column("province_id", sa.BigInteger, primary_key=True),
+        sa.Column("agency_id", sa.BigInteger, primary_key=True),
+        sa.Column("procedure_code", sa.String(32), primary_key=True),
+        sa.Column("grain", sa.SmallInteger, primary_key=True, autoincrement=False),
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("bucket", sa.SmallInteger, primary_key=True, autoincrement=False),
+        *(
+            sa.Column(name, sa.BigInteger if name == "handling_sum" else sa.Integer, nullable=False)
+            for name in COUNTERS
+        ),
+        sa.ForeignKeyConstraint(
+            ["province_id", "agency_id"],
+            ["agencies.province_id", "agencies.id"],
+            name="fk_figure_rollups_agency",
+        ),
+    )
+    fill(op.get_bind())  # before the secondary index: a large fill is quicker without it
+    op.create_index(
+        "ix_figure_rollups_grain_day", "figure_rollups", ["grain", "day", "province_id"]
+    )
+    enable_tenant_rls(op, "figure_rollups")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("ANALYZE figure_rollups")  # the planner's estimates of a large fill
+
+
+def fill(bind: sa.Connection) -> None:
+    """Every province's rollups from its dossier rows (`eiso qms rollups rebuild`'s work)."""
+    from eiso.core.qms import rollups
+
+    if bind.dialect.name == "postgresql":
+        bind.execute(sa.text(EVERY_TENANT))
+    provinces = [pid for (pid,) in bind.execute(sa.text("SELECT id FROM provinces ORDER BY id"))]
+    if bind.dialect.name == "postgresql":  # in SQL, every province in one pass
+        for statement in rollups.rebuild_sql(one_province=False):
+            bind.execute(sa.text(statement))
+        return
+    for province_id in provinces:
+        found = bind.execute(rollups.rows_statement(province_id)).all()
+        values = rollups.rows(province_id, rollups.counters_of(found))
+        for start in range(0, len(values), 5000):
+            bind.execute(sa.insert(rollups.ROLLUPS), values[start : start + 5000])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_figure_rollups_grain_day", "figure_rollups")
+    op.drop_table("figure_rollups")
