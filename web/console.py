@@ -10,6 +10,7 @@ API's rules decide what they see and do, the page only refuses early who is no a
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -126,6 +127,31 @@ async def home(request: Request) -> Response:
 
 def _base(subject: str, provinces: list[dict[str, Any]]) -> dict[str, Any]:
     return {"console": CONSOLE, "subject": subject, "provinces": provinces, "national": False}
+
+
+async def admin_post(
+    request: Request,
+    act: Callable[[Admin, FormData], Awaitable[str]],
+    again: Callable[[Admin, OperationFailed], Awaitable[Response]],
+    fields: int = 4,
+) -> Response:
+    """A console form's POST: the administrator (admin_of), the bounded form with its CSRF token
+    checked (403 without), then `act(admin, form)`, which runs the operation and names the page
+    to go to (303). An operation refused 401, 403 or 404 answers its refusal page; any other
+    error shows `again(admin, error)`, the form's page with the error."""
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await request.form(max_files=0, max_fields=fields)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return forbidden(request)
+    try:
+        done = await act(admin, form)
+    except OperationFailed as error:
+        if error.status in (401, 403, 404):
+            return failed(request, error)
+        return await again(admin, error)
+    return RedirectResponse(done, status_code=303)
 
 
 def context_of(admin: Admin, page: str) -> dict[str, Any]:
@@ -333,22 +359,16 @@ async def _modules_page(
 
 async def switch(request: Request) -> Response:
     """POST: switch the path's module on (`enabled=1`) or off for the province."""
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    form = await request.form(max_files=0, max_fields=4)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
-    enabled = form.get("enabled") == "1"
-    operation = "ConsoleEnableModule" if enabled else "ConsoleDisableModule"
-    variables = {"module": request.path_params["module"], "provinceId": admin.province["id"]}
-    try:
+    module = request.path_params["module"]
+
+    async def act(admin: Admin, form: FormData) -> str:
+        enabled = form.get("enabled") == "1"
+        operation = "ConsoleEnableModule" if enabled else "ConsoleDisableModule"
+        variables = {"module": module, "provinceId": admin.province["id"]}
         await run(request, operation, variables, write=True, token=admin.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
+        return f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun?xong={module}"
+
+    async def again(admin: Admin, error: OperationFailed) -> Response:
         return await _modules_page(request, admin, error=error)
-    return RedirectResponse(
-        f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun?xong={variables['module']}",
-        status_code=303,
-    )
+
+    return await admin_post(request, act, again)
