@@ -10,6 +10,7 @@ API's rules decide what they see and do, the page only refuses early who is no a
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from eiso.graphql.tenants.mutations import MAX_CONTENT
 from eiso.web import console_import, csrf
 from eiso.web.desk_auth import CONSOLE, signed_in
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, forbidden, moved
 from eiso.web.run import OperationFailed, run
 
 # The tree's groups under the province, in the order a province lists its units.
@@ -137,21 +138,17 @@ async def admin_post(
 ) -> Response:
     """A console form's POST: the administrator (admin_of), the bounded form with its CSRF token
     checked (403 without), then `act(admin, form)`, which runs the operation and names the page
-    to go to (303). An operation refused 401, 403 or 404 answers its refusal page; any other
-    error shows `again(admin, error)`, the form's page with the error."""
+    to go to (303); an error shows `again(admin, error)`, the form's page with it, or the
+    refusal page (web/portal.moved)."""
     admin = await admin_of(request)
     if isinstance(admin, Response):
         return admin
     form = await request.form(max_files=0, max_fields=fields)
     if not csrf.valid(request, form.get(csrf.FIELD)):
         return forbidden(request)
-    try:
-        done = await act(admin, form)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await again(admin, error)
-    return RedirectResponse(done, status_code=303)
+    return await moved(
+        request, functools.partial(act, admin, form), functools.partial(again, admin)
+    )
 
 
 def context_of(admin: Admin, page: str) -> dict[str, Any]:
