@@ -314,15 +314,24 @@ async def fill_rollups(database_url: str) -> float | None:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DATABASE_URL)
+def generated_database_parser(
+    doc: str, database_url: str, agencies: int, agencies_help: str | None = None
+) -> argparse.ArgumentParser:
+    """The options of a benchmark on a generated database (this one, bench/index766_bench.py):
+    where, how many dossiers and agencies, how many runs, and whether to reuse or keep it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--database-url", default=database_url)
     parser.add_argument("--dossiers", type=int, default=1_000_000)
-    parser.add_argument("--provinces", type=int, default=34)
-    parser.add_argument("--agencies", type=int, default=100, help="agencies per province")
+    parser.add_argument("--agencies", type=int, default=agencies, help=agencies_help)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="measure an existing database")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = generated_database_parser(__doc__, DATABASE_URL, 100, "agencies per province")
+    parser.add_argument("--provinces", type=int, default=34)
     parser.add_argument(
         "--full-generator",
         action="store_true",

@@ -15,7 +15,6 @@ branch changes how the figures are computed). Goal: ≤ 1.5x. Results: docs/benc
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import time
@@ -180,13 +179,7 @@ async def add_reports(database_url: str, year: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DATABASE_URL)
-    parser.add_argument("--dossiers", type=int, default=1_000_000)
-    parser.add_argument("--agencies", type=int, default=250)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--reuse", action="store_true", help="measure an existing database")
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser = figures_bench.generated_database_parser(__doc__, DATABASE_URL, 250)
     parser.add_argument(
         "--only", choices=("index766", "board"), default=None, help="measure one of the two"
     )

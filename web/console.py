@@ -10,6 +10,8 @@ API's rules decide what they see and do, the page only refuses early who is no a
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -21,7 +23,7 @@ from eiso.graphql.tenants.mutations import MAX_CONTENT
 from eiso.web import console_import, csrf
 from eiso.web.desk_auth import CONSOLE, signed_in
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, forbidden, moved
 from eiso.web.run import OperationFailed, run
 
 # The tree's groups under the province, in the order a province lists its units.
@@ -126,6 +128,27 @@ async def home(request: Request) -> Response:
 
 def _base(subject: str, provinces: list[dict[str, Any]]) -> dict[str, Any]:
     return {"console": CONSOLE, "subject": subject, "provinces": provinces, "national": False}
+
+
+async def admin_post(
+    request: Request,
+    act: Callable[[Admin, FormData], Awaitable[str]],
+    again: Callable[[Admin, OperationFailed], Awaitable[Response]],
+    fields: int = 4,
+) -> Response:
+    """A console form's POST: the administrator (admin_of), the bounded form with its CSRF token
+    checked (403 without), then `act(admin, form)`, which runs the operation and names the page
+    to go to (303); an error shows `again(admin, error)`, the form's page with it, or the
+    refusal page (web/portal.moved)."""
+    admin = await admin_of(request)
+    if isinstance(admin, Response):
+        return admin
+    form = await request.form(max_files=0, max_fields=fields)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return forbidden(request)
+    return await moved(
+        request, functools.partial(act, admin, form), functools.partial(again, admin)
+    )
 
 
 def context_of(admin: Admin, page: str) -> dict[str, Any]:
@@ -333,22 +356,16 @@ async def _modules_page(
 
 async def switch(request: Request) -> Response:
     """POST: switch the path's module on (`enabled=1`) or off for the province."""
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    form = await request.form(max_files=0, max_fields=4)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
-    enabled = form.get("enabled") == "1"
-    operation = "ConsoleEnableModule" if enabled else "ConsoleDisableModule"
-    variables = {"module": request.path_params["module"], "provinceId": admin.province["id"]}
-    try:
+    module = request.path_params["module"]
+
+    async def act(admin: Admin, form: FormData) -> str:
+        enabled = form.get("enabled") == "1"
+        operation = "ConsoleEnableModule" if enabled else "ConsoleDisableModule"
+        variables = {"module": module, "provinceId": admin.province["id"]}
         await run(request, operation, variables, write=True, token=admin.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
+        return f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun?xong={module}"
+
+    async def again(admin: Admin, error: OperationFailed) -> Response:
         return await _modules_page(request, admin, error=error)
-    return RedirectResponse(
-        f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun?xong={variables['module']}",
-        status_code=303,
-    )
+
+    return await admin_post(request, act, again)

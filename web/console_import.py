@@ -7,11 +7,18 @@ started it. The import itself is the `onboardAgencies` mutation as the single-re
 import runs it (one transaction, all or nothing); its rows are counted through the
 in-process `progress` callback of tenants/onboarding.py. Redis down: None, and the caller
 imports in the request as before (degraded, never an outage).
+
+The job does not hold the request: everything it needs is captured before the response
+(`Job`: the administrator as the access token authenticated them, with their province's
+modules, web/run.py's `Caller`; the province; the CSV; the app's resources and settings), and
+it runs the mutation through the same in-process path as the pages (web/run.py) with that
+caller in place of the request, whose scope is gone once the redirect is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import secrets
@@ -20,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import RedisError
 from starlette.requests import Request
 
-from eiso.web.run import OperationFailed, run
+from eiso.web.run import Caller, OperationFailed, caller_of, run
 
 if TYPE_CHECKING:
     from eiso.core.resources import Resources
@@ -45,6 +52,19 @@ async def _save(resources: Resources, key: str, state: dict[str, Any]) -> None:
         log.warning("could not save the state of import job %s", key, exc_info=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """What the background import needs, captured while the request is alive: it holds no
+    Request, so the job runs the same after the response has been sent."""
+
+    caller: Caller  # the administrator, as their access token authenticated them
+    province: str  # the province's code
+    content: str  # the CSV, as checked by the dry run
+    resources: Resources  # the app's Redis, database and settings
+    key: str  # the job's Redis key
+    state: dict[str, Any]  # its state as the status page reads it
+
+
 async def start(request: Request, admin: Admin, content: str) -> str | None:
     """Start the import of `content` in the background: the new job's id, or None when
     Redis cannot keep its state (the caller then imports in the request)."""
@@ -63,17 +83,22 @@ async def start(request: Request, admin: Admin, content: str) -> str | None:
     except RedisError:
         log.warning("Redis unavailable: the console imports in the request", exc_info=True)
         return None
-    task = asyncio.create_task(_import(request, admin, content, key, state), name=key)
+    caller = await caller_of(request, admin.token)
+    work = Job(caller, admin.province["code"], content, resources, key, state)
+    task = asyncio.create_task(run_job(work), name=key)
     jobs: set[asyncio.Task[None]] = request.app.state.jobs
     jobs.add(task)
     task.add_done_callback(jobs.discard)
     return job
 
 
-async def _import(
-    request: Request, admin: Admin, content: str, key: str, state: dict[str, Any]
-) -> None:
-    resources: Resources = request.app.state.resources
+def _failure() -> OperationFailed:
+    return OperationFailed("INTERNAL", "The import failed", "Nhập dữ liệu thất bại")
+
+
+async def run_job(job: Job) -> None:
+    """The import of `job` to its end, its progress and result saved for the status page."""
+    resources, key, state = job.resources, job.key, job.state
     last = -EVERY
 
     async def progress(done: int, total: int) -> None:
@@ -82,15 +107,10 @@ async def _import(
             last = done
             await _save(resources, key, {**state, "done": done, "total": total})
 
-    variables = {"provinceCode": admin.province["code"], "content": content, "dryRun": False}
+    variables = {"provinceCode": job.province, "content": job.content, "dryRun": False}
     try:
         data = await run(
-            request,
-            "ConsoleOnboard",
-            variables,
-            write=True,
-            token=admin.token,
-            extras={"progress": progress},
+            job.caller, "ConsoleOnboard", variables, write=True, extras={"progress": progress}
         )
         report = data["onboardAgencies"]
         final = {**state, "state": "done", "report": report, "done": report["total"]}
@@ -108,8 +128,7 @@ async def _import(
         raise
     except Exception:  # the page must end, whatever went wrong
         log.exception("import job %s failed", key)
-        failure = OperationFailed("INTERNAL", "The import failed", "Nhập dữ liệu thất bại")
-        final = {**state, "state": "failed", "error": _error(failure)}
+        final = {**state, "state": "failed", "error": _error(_failure())}
     await _save(resources, key, final)
 
 

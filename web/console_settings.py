@@ -16,14 +16,14 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.core.plugins.config_secrets import MASK, JSONSchema, is_secret, options
 from eiso.web import csrf
 from eiso.web.console import Admin, admin_of, context_of
 from eiso.web.desk_auth import CONSOLE
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, forbidden, moved
 from eiso.web.run import OperationFailed, run
 
 MAX_FIELDS = 200  # inputs of one settings form
@@ -253,11 +253,12 @@ async def settings(request: Request) -> Response:
         return forbidden(request)
     config = config_of(form, groups, others, stored)
     variables = {"module": module["name"], "provinceId": admin.province["id"], "config": config}
-    try:
+
+    async def act() -> str:
         await run(request, "ConsoleSaveModuleSettings", variables, write=True, token=admin.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
+        return f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun/{module['name']}/cai-dat?xong=1"
+
+    async def again(error: OperationFailed) -> Response:
         posted = {key: form.getlist(key) for key in form if key != csrf.FIELD}
         values = {
             field.name: (
@@ -276,7 +277,5 @@ async def settings(request: Request) -> Response:
             {**context, "values": {**stored, **values}, "error": error, "error_field": field},
             422,
         )
-    return RedirectResponse(
-        f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun/{module['name']}/cai-dat?xong=1",
-        status_code=303,
-    )
+
+    return await moved(request, act, again)

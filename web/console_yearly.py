@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.core.global_ids import decode_id
-from eiso.web import csrf
-from eiso.web.console import Admin, admin_of, context_of
+from eiso.web.console import Admin, admin_of, admin_post, context_of
 from eiso.web.desk import fetched
 from eiso.web.iso_conformity import FORMATS, PARTS, not_found, today, years
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed
 from eiso.web.run import OperationFailed, run
 
 MOVES = {"tra-lai": "ConsoleReturnYearlyReport", "chap-nhan": "ConsoleAcceptYearlyReport"}
@@ -89,25 +89,21 @@ async def report(request: Request) -> Response:
 
 async def move(request: Request) -> Response:
     """POST: return the report with the form's comment (`tra-lai`) or accept it (`chap-nhan`)."""
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    form = await request.form(max_files=0, max_fields=4)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
     id, name = request.path_params["id"], request.path_params["move"]
-    if name not in MOVES:
-        return failed(request, not_found())
-    variables = {"id": id, "comment": str(form.get("comment") or "").strip()}
-    try:
+
+    async def act(admin: Admin, form: FormData) -> str:
+        if name not in MOVES:
+            raise not_found()
+        variables = {"id": id, "comment": str(form.get("comment") or "").strip()}
         # The report must be one of this province's (another's is NOT_FOUND) before any move.
         await _province_report(request, admin, id)
         await run(request, MOVES[name], variables, write=True, token=admin.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
+        return f"{_base(admin)}/{id}?xong={name}"
+
+    async def again(admin: Admin, error: OperationFailed) -> Response:
         return await _report_page(request, admin, error)
-    return RedirectResponse(f"{_base(admin)}/{id}?xong={name}", status_code=303)
+
+    return await admin_post(request, act, again)
 
 
 def _of_province(admin: Admin, report: dict[str, Any] | None) -> bool:

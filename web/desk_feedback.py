@@ -13,13 +13,13 @@ import dataclasses
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.web import csrf
 from eiso.web.desk import time_left
 from eiso.web.desk_auth import DESK, signed_in
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, forbidden, moved
 from eiso.web.run import OperationFailed, run
 
 PATH = DESK + "/phan-anh"
@@ -126,13 +126,13 @@ async def act(request: Request) -> Response:
     variables: dict[str, Any] = {"id": feedback_id, **values}
     if "publish" in move.fields:
         variables["publish"] = values["publish"] == "1"
-    try:
+
+    async def act() -> str:
         await run(request, move.operation, variables, write=True, token=token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
+        return f"{PATH}/{feedback_id}?xong={request.path_params['move']}"
+
+    async def again(error: OperationFailed) -> Response:
         extra = {"error": error, "error_move": request.path_params["move"], "values": values}
         return await _item_page(request, token, feedback_id, extra, error.status)
-    return RedirectResponse(
-        f"{PATH}/{feedback_id}?xong={request.path_params['move']}", status_code=303
-    )
+
+    return await moved(request, act, again)

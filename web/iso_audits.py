@@ -16,7 +16,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.web.desk_auth import ISO
 from eiso.web.iso_conformity import lines, not_found
@@ -31,7 +31,7 @@ from eiso.web.iso_workspace import (
     texts,
 )
 from eiso.web.pages import render
-from eiso.web.portal import failed
+from eiso.web.portal import failed, moved
 from eiso.web.run import OperationFailed, run
 
 AUDITORS = frozenset({"AUDITOR", "ISO_SECRETARY"})  # createAuditPlan, recordAuditFinding
@@ -145,18 +145,20 @@ async def _write(
     if isinstance(found, Response):
         return found
     member, form = found
-    try:
+
+    async def act() -> str:
         if detail is not None:  # the path's plan or review must be readable first
             await _node(request, member, detail[0])
         operation, variables = build(form)
         await run(request, operation, variables, write=True, token=member.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
+        return f"{back}?xong=1"
+
+    async def again(error: OperationFailed) -> Response:
         if detail is not None:
             return await _detail(request, member, detail[0], detail[1], error)
         return await _audits_page(request, member, error)
-    return RedirectResponse(f"{back}?xong=1", status_code=303)
+
+    return await moved(request, act, again)
 
 
 def _required(form: FormData, *names: str) -> dict[str, str]:

@@ -15,11 +15,12 @@ signs in and how the pages run their operations):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import urllib.parse
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.core.workdays import VN_TZ
 from eiso.web.desk import fetched
@@ -35,7 +36,7 @@ from eiso.web.iso_workspace import (
     text,
 )
 from eiso.web.pages import render
-from eiso.web.portal import failed
+from eiso.web.portal import failed, moved
 from eiso.web.run import OperationFailed, run
 
 KEEPERS = DOC_KEEPERS  # ISO secretary and leader: scope, yearly report (core/auth/rules.py)
@@ -131,8 +132,11 @@ async def conformity_move(request: Request) -> Response:
         return found
     member, form = found
     move = request.path_params["move"]
-    variables: dict[str, Any]
-    try:
+    if move not in ("xay-dung", "pham-vi", "cong-bo"):
+        return failed(request, not_found())
+
+    async def act() -> str:
+        variables: dict[str, Any]
         if move == "xay-dung":
             since = _date(text(form, "since"), "since")
             operation = "IsoStartBuilding"
@@ -147,14 +151,10 @@ async def conformity_move(request: Request) -> Response:
             on = _date(text(form, "announcedOn"), "announcedOn")
             operation = "IsoAnnounce"
             variables = {"decisionNumber": text(form, "decisionNumber"), "announcedOn": str(on)}
-        else:
-            return failed(request, not_found())
         await run(request, operation, variables, write=True, token=member.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await _conformity_page(request, member, error)
-    return RedirectResponse(f"{ISO}/cong-bo?xong={move}", status_code=303)
+        return f"{ISO}/cong-bo?xong={move}"
+
+    return await moved(request, act, functools.partial(_conformity_page, request, member))
 
 
 MAX_SCOPE_FIELDS = 1_100  # a checkbox per adopted procedure (the mutation takes 1,000)
@@ -217,7 +217,8 @@ async def yearly_move(request: Request) -> Response:
     if move not in ("luu", "gui"):
         return failed(request, not_found())
     parts = {field: str(form.get(name) or "") for name, field in PARTS.items()}
-    try:
+
+    async def act() -> str:
         saved = await run(
             request,
             "IsoSaveYearlyReport",
@@ -230,11 +231,9 @@ async def yearly_move(request: Request) -> Response:
             await run(
                 request, "IsoSubmitYearlyReport", {"id": report_id}, write=True, token=member.token
             )
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await _yearly_page(request, member, year, error)
-    return RedirectResponse(f"{ISO}/bao-cao-nam?nam={year}&xong={move}", status_code=303)
+        return f"{ISO}/bao-cao-nam?nam={year}&xong={move}"
+
+    return await moved(request, act, functools.partial(_yearly_page, request, member, year))
 
 
 # Downloads -----------------------------------------------------------------------------

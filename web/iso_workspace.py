@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -25,7 +26,7 @@ from eiso.web import csrf, i18n
 from eiso.web.desk_auth import ISO, signed_in
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, forbidden, moved
 from eiso.web.run import OperationFailed, run
 
 STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
@@ -290,15 +291,14 @@ async def document_move(request: Request) -> Response:
         return failed(
             request, OperationFailed("NOT_FOUND", "no such move", "không có thao tác này")
         )
-    try:
+
+    async def act() -> str:
         # The document of the path must be readable (NOT_FOUND otherwise) before any move.
         await run(request, "IsoDocument", {"id": id}, token=member.token)
         await run(request, operation, variables, write=True, token=member.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await _document_page(request, member, error)
-    return RedirectResponse(f"{ISO}/tai-lieu/{id}?xong={move}", status_code=303)
+        return f"{ISO}/tai-lieu/{id}?xong={move}"
+
+    return await moved(request, act, functools.partial(_document_page, request, member))
 
 
 # Nonconformities -------------------------------------------------------------------------
@@ -357,13 +357,12 @@ async def nonconformities(request: Request) -> Response:
 async def _nc_run(
     request: Request, member: Member, operation: str, variables: dict[str, Any], done: str
 ) -> Response:
-    try:
+
+    async def act() -> str:
         await run(request, operation, variables, write=True, token=member.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await _board_page(request, member, error)
-    return RedirectResponse(f"{ISO}/khong-phu-hop?xong={done}", status_code=303)
+        return f"{ISO}/khong-phu-hop?xong={done}"
+
+    return await moved(request, act, functools.partial(_board_page, request, member))
 
 
 async def nonconformity_move(request: Request) -> Response:

@@ -31,6 +31,23 @@ def forbidden(request: Request) -> Response:
     return render(request, "error.html", {"error": error}, status=403)
 
 
+async def moved(
+    request: Request,
+    act: Callable[[], Awaitable[str]],
+    again: Callable[[OperationFailed], Awaitable[Response]],
+) -> Response:
+    """A form's move: `act()` runs its operations and names the page to go to (303). An
+    operation refused 401, 403 or 404 answers its refusal page; any other error shows
+    `again(error)`, the form's page with the API's message."""
+    try:
+        done = await act()
+    except OperationFailed as error:
+        if error.status in (401, 403, 404):
+            return failed(request, error)
+        return await again(error)
+    return RedirectResponse(done, status_code=303)
+
+
 async def home(request: Request) -> Response:
     try:
         data = await run(request, "Provinces")

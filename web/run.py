@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from strawberry.schema.base import BaseSchema
 from strawberry.types.graphql import OperationType
 
+from eiso.core.auth.principal import Principal
 from eiso.graphql.server.context import Context
 from eiso.graphql.server.dispatch import ProvinceGraphQL
 from eiso.graphql.server.errors import format_error
@@ -78,22 +79,54 @@ class _Bearer:
     headers: Headers
 
 
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """A page's caller captured while its request is alive, for work that outlives the
+    response (the console's background import): the app (its state lives as long as the
+    process) and who the access token was, with their province's modules, as `/graphql`'s
+    dispatcher found them. It keeps nothing of the request (no scope, headers or channel);
+    a resolver that looks for the request's client finds none."""
+
+    app: Any
+    principal: Principal | None
+    modules: frozenset[str]
+    client: None = None
+
+
+async def caller_of(request: Request, token: str) -> Caller:
+    """The caller that `token` is, captured now (run(caller, ...) later needs no request)."""
+    graphql: ProvinceGraphQL = request.app.state.graphql
+    principal, modules = await graphql.caller(_bearer(request.app, token))
+    return Caller(request.app, principal, modules)
+
+
+def _bearer(app: Any, token: str) -> Any:
+    return _Bearer(app, Headers({"authorization": f"Bearer {token}"}))
+
+
 async def _prepared(
-    request: Request, name: str, token: str | None, extras: dict[str, Any] | None = None
+    request: Request | Caller,
+    name: str,
+    token: str | None,
+    extras: dict[str, Any] | None = None,
 ) -> tuple[BaseSchema, Context, str]:
     """The caller's schema, the context it runs in and the operation's text (or the refusal
     of the trusted documents' check as OperationFailed)."""
     graphql: ProvinceGraphQL = request.app.state.graphql
-    caller: Any = request
-    if token is not None:
-        caller = _Bearer(request.app, Headers({"authorization": f"Bearer {token}"}))
-    principal, modules = await graphql.caller(caller)
-    text = await operation_text(request, document(name), None, None)
+    if isinstance(request, Caller):
+        principal, modules = request.principal, request.modules
+    else:
+        principal, modules = await graphql.caller(
+            request if token is None else _bearer(request.app, token)
+        )
+    # A Caller stands in for the request: the trusted documents' check reads only its `.app`,
+    # the resolvers its `.app` (the app's state) and `client` (None: no request).
+    text = await operation_text(cast(Any, request), document(name), None, None)
     if isinstance(text, Refusal):
         raise OperationFailed(text.code, text.message, text.message_vi)
     schema = graphql.view_for(modules).schema
     context = Context(
-        request=request,
+        request=cast(Any, request),
         resources=request.app.state.resources,
         principal=principal,
         extras={**(extras or {}), "modules": modules},
@@ -101,7 +134,7 @@ async def _prepared(
     return schema, context, str(text)
 
 
-def _failed(request: Request, errors: list[GraphQLError]) -> OperationFailed:
+def _failed(request: Request | Caller, errors: list[GraphQLError]) -> OperationFailed:
     graphql: ProvinceGraphQL = request.app.state.graphql
     formatted: list[dict[str, Any]] = [
         dict(format_error(error, dev=graphql.dev)) for error in errors
@@ -118,7 +151,7 @@ def _failed(request: Request, errors: list[GraphQLError]) -> OperationFailed:
 
 
 async def run(
-    request: Request,
+    request: Request | Caller,
     name: str,
     variables: dict[str, Any] | None = None,
     *,
@@ -129,6 +162,7 @@ async def run(
     """The data of operation `name` (web/operations/<name>.graphql) for the caller of
     `request`, or OperationFailed. `write`: the page posts a form (a mutation may run).
     `token`: the desk's officer (their access token); without it, the request's own caller.
+    A `Caller` (caller_of) in place of the request: that caller, with no request at all.
     `extras`: in-process values for the resolvers (the console import's `progress` callback)."""
     schema, context, text = await _prepared(request, name, token, extras)
     result = await schema.execute(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth import accounts
 from eiso.core.auth.accounts import Target
+from eiso.core.auth.models import Client, User
 from eiso.core.auth.rules import require_province_admin
 from eiso.core.auth.tenancy import province_by_code
 from eiso.graphql.auth.nodes import RoleEnum
@@ -25,6 +26,7 @@ from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @strawberry.type(description="An agency an account or a client belongs to.")
@@ -51,19 +53,6 @@ class Account:
     )
     created_at: dt.datetime
 
-    @classmethod
-    def of(cls, found: accounts.Account) -> Account:
-        user = found.user
-        return cls(
-            username=user.username,
-            display_name=user.display_name,
-            roles=[RoleEnum(role) for role in user.roles],
-            active=user.active,
-            federated=user.idp_issuer is not None,
-            agency=AccountAgency.of(found.agency),
-            created_at=user.created_at,
-        )
-
 
 @strawberry.type(description="An account with the password just set: shown this once only.")
 class AccountPassword:
@@ -71,6 +60,10 @@ class AccountPassword:
     password: str = strawberry.field(
         description="The one-time password to hand to the person; eiso keeps only its hash."
     )
+
+    @classmethod
+    def of(cls, found: tuple[accounts.Account, str]) -> AccountPassword:
+        return cls(account=_account(found[0]), password=found[1])
 
 
 @strawberry.type(description="An integration client (OAuth 2 client credentials) of a province.")
@@ -84,24 +77,38 @@ class IntegrationClient:
     )
     created_at: dt.datetime
 
-    @classmethod
-    def of(cls, found: accounts.IntegrationClient) -> IntegrationClient:
-        row = found.client
-        return cls(
-            client_id=row.client_id,
-            name=row.name,
-            scopes=list(row.scopes),
-            active=row.active,
-            agency=AccountAgency.of(found.agency),
-            created_at=row.created_at,
-        )
-
 
 @strawberry.type(description="A new integration client and its secret: shown this once only.")
 class IntegrationClientSecret:
     client: IntegrationClient
     secret: str = strawberry.field(
         description="The client secret; eiso keeps only a keyed hash of it."
+    )
+
+
+def _held(row: User | Client, agency: Agency | None) -> dict[str, Any]:
+    """The fields an account and a client share: whether active, their agency, when made."""
+    return {"active": row.active, "agency": AccountAgency.of(agency), "created_at": row.created_at}
+
+
+def _account(found: accounts.Account) -> Account:
+    user = found.user
+    return Account(
+        **_held(user, found.agency),
+        username=user.username,
+        display_name=user.display_name,
+        roles=[RoleEnum(role) for role in user.roles],
+        federated=user.idp_issuer is not None,
+    )
+
+
+def _client(found: accounts.IntegrationClient) -> IntegrationClient:
+    row = found.client
+    return IntegrationClient(
+        **_held(row, found.agency),
+        client_id=row.client_id,
+        name=row.name,
+        scopes=list(row.scopes),
     )
 
 
@@ -117,6 +124,21 @@ async def _as_admin(
         return await work(session, province)
 
 
+async def _on_one(
+    info: strawberry.Info,
+    province_code: str,
+    service: Callable[[AsyncSession, int, str], Awaitable[R]],
+    key: str,
+    node: Callable[[R], T],
+) -> T:
+    """`service(session, province id, key)` on one account or client, as the admin, as a node."""
+
+    async def work(session: AsyncSession, province: Target) -> T:
+        return node(await service(session, province.id, key))
+
+    return await _as_admin(info, province_code, work)
+
+
 @guarded
 class AccountsQuery:
     @strawberry.field(
@@ -128,7 +150,7 @@ class AccountsQuery:
     ) -> list[Account]:
         async def work(session: AsyncSession, province: Target) -> list[Account]:
             found = await accounts.list_accounts(session, province.id, (search or "")[:100])
-            return [Account.of(row) for row in found]
+            return [_account(row) for row in found]
 
         return await _as_admin(info, province_code, work)
 
@@ -137,10 +159,7 @@ class AccountsQuery:
         self, info: strawberry.Info, province_code: str
     ) -> list[IntegrationClient]:
         async def work(session: AsyncSession, province: Target) -> list[IntegrationClient]:
-            return [
-                IntegrationClient.of(row)
-                for row in await accounts.list_clients(session, province.id)
-            ]
+            return [_client(row) for row in await accounts.list_clients(session, province.id)]
 
         return await _as_admin(info, province_code, work)
 
@@ -169,7 +188,7 @@ class AccountsMutation:
                 agency_code=agency_code or None,
                 display_name=display_name,
             )
-            return AccountPassword(account=Account.of(found), password=password)
+            return AccountPassword.of((found, password))
 
         return await _as_admin(info, province_code, work)
 
@@ -179,10 +198,7 @@ class AccountsMutation:
     async def disable_account(
         self, info: strawberry.Info, province_code: str, username: str
     ) -> Account:
-        async def work(session: AsyncSession, province: Target) -> Account:
-            return Account.of(await accounts.disable_account(session, province.id, username))
-
-        return await _as_admin(info, province_code, work)
+        return await _on_one(info, province_code, accounts.disable_account, username, _account)
 
     @strawberry.mutation(
         description="Give an account of the province a new one-time password (answered once) "
@@ -191,11 +207,9 @@ class AccountsMutation:
     async def reset_account_password(
         self, info: strawberry.Info, province_code: str, username: str
     ) -> AccountPassword:
-        async def work(session: AsyncSession, province: Target) -> AccountPassword:
-            found, password = await accounts.reset_password(session, province.id, username)
-            return AccountPassword(account=Account.of(found), password=password)
-
-        return await _as_admin(info, province_code, work)
+        return await _on_one(
+            info, province_code, accounts.reset_password, username, AccountPassword.of
+        )
 
     @strawberry.mutation(
         description="Create an integration client (client credentials) of the province, or of "
@@ -220,7 +234,7 @@ class AccountsMutation:
                 scopes=scopes,
                 agency_code=agency_code or None,
             )
-            return IntegrationClientSecret(client=IntegrationClient.of(found), secret=secret)
+            return IntegrationClientSecret(client=_client(found), secret=secret)
 
         return await _as_admin(info, province_code, work)
 
@@ -230,9 +244,4 @@ class AccountsMutation:
     async def disable_integration_client(
         self, info: strawberry.Info, province_code: str, client_id: str
     ) -> IntegrationClient:
-        async def work(session: AsyncSession, province: Target) -> IntegrationClient:
-            return IntegrationClient.of(
-                await accounts.disable_client(session, province.id, client_id)
-            )
-
-        return await _as_admin(info, province_code, work)
+        return await _on_one(info, province_code, accounts.disable_client, client_id, _client)

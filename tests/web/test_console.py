@@ -19,6 +19,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import func, select
 from sqlmodel import col
+from starlette.requests import Request
+from starlette.types import Message
 
 from eiso.core.dossiers import catalogue
 from eiso.tenants.models import Agency, AgencyKind, Province
@@ -322,6 +324,55 @@ async def test_an_import_job_is_its_provinces_and_admins_only(
     async with another_browser(desk_app) as http:
         await sign_in(http, national.username, "/quan-tri")
         assert (await http.get(status)).status_code == 404
+
+
+async def test_the_import_job_ends_after_its_request_is_gone(
+    desk_web, resources, quang_ninh, monkeypatch
+):
+    """The background job holds no request: it starts only once the redirect is sent and the
+    request's scope is emptied (its app, headers and body unreadable), and imports all the
+    same through the in-process GraphQL path, as the administrator who confirmed."""
+    requests: list[Request] = []
+    jobs: list[console_import.Job] = []
+    gone = asyncio.Event()
+    start, run_job = console_import.start, console_import.run_job
+
+    async def recorded(request, admin, content):
+        requests.append(request)
+        return await start(request, admin, content)
+
+    async def after_the_request(job):
+        jobs.append(job)
+        await gone.wait()
+        await run_job(job)
+
+    monkeypatch.setattr(console_import, "start", recorded)
+    monkeypatch.setattr(console_import, "run_job", after_the_request)
+    await sign_in(desk_web, quang_ninh.admin, f"/quan-tri/tinh/{quang_ninh.code}")
+    new = unique_code("X")
+    status = await start_import(desk_web, quang_ninh, f"{HEADER}{new},Xã Bốn,commune,\n")
+    (request,) = requests
+    for _ in range(200):  # the job's task has begun (and waits): it has its Job
+        if jobs:
+            break
+        await asyncio.sleep(0.01)
+    (job,) = jobs
+    assert not any(isinstance(value, Request) for value in vars(job).values())
+    assert not any(isinstance(value, Request) for value in vars(job.caller).values())
+    principal = job.caller.principal  # the administrator, authenticated before the response
+    assert principal is not None and principal.province_id is not None
+
+    async def closed() -> Message:
+        raise RuntimeError("the request is gone")
+
+    request.scope.clear()
+    request._receive = closed
+    gone.set()
+    done = await until_done(desk_web, status)
+    assert "Đã nhập" in done.text and "Thêm 1, sửa 0, giữ nguyên 0" in done.text, done.text
+    assert await agencies_of(resources, quang_ninh.code) == 4
+    state = json.loads(await resources.redis.get(job.key))
+    assert state["state"] == "done" and state["subject"] == principal.subject
 
 
 async def test_without_redis_the_confirmation_imports_in_the_request():
