@@ -117,6 +117,11 @@ async def _as_admin(
         return await work(session, province)
 
 
+def _actor(info: strawberry.Info) -> str:
+    """Who acts, as the audit chain names them: the administrator's subject (user id)."""
+    return str(info.context.principal.subject)
+
+
 @guarded
 class AccountsQuery:
     @strawberry.field(
@@ -168,6 +173,7 @@ class AccountsMutation:
                 role=role.value,
                 agency_code=agency_code or None,
                 display_name=display_name,
+                actor=_actor(info),
             )
             return AccountPassword(account=Account.of(found), password=password)
 
@@ -180,7 +186,10 @@ class AccountsMutation:
         self, info: strawberry.Info, province_code: str, username: str
     ) -> Account:
         async def work(session: AsyncSession, province: Target) -> Account:
-            return Account.of(await accounts.disable_account(session, province.id, username))
+            found = await accounts.disable_account(
+                session, province.id, username, actor=_actor(info)
+            )
+            return Account.of(found)
 
         return await _as_admin(info, province_code, work)
 
@@ -192,7 +201,9 @@ class AccountsMutation:
         self, info: strawberry.Info, province_code: str, username: str
     ) -> AccountPassword:
         async def work(session: AsyncSession, province: Target) -> AccountPassword:
-            found, password = await accounts.reset_password(session, province.id, username)
+            found, password = await accounts.reset_password(
+                session, province.id, username, actor=_actor(info)
+            )
             return AccountPassword(account=Account.of(found), password=password)
 
         return await _as_admin(info, province_code, work)
@@ -219,6 +230,7 @@ class AccountsMutation:
                 name=name,
                 scopes=scopes,
                 agency_code=agency_code or None,
+                actor=_actor(info),
             )
             return IntegrationClientSecret(client=IntegrationClient.of(found), secret=secret)
 
@@ -232,7 +244,7 @@ class AccountsMutation:
     ) -> IntegrationClient:
         async def work(session: AsyncSession, province: Target) -> IntegrationClient:
             return IntegrationClient.of(
-                await accounts.disable_client(session, province.id, client_id)
+                await accounts.disable_client(session, province.id, client_id, actor=_actor(info))
             )
 
         return await _as_admin(info, province_code, work)
