@@ -239,7 +239,7 @@ def _claims(token: str) -> dict:
 
 
 async def test_an_administrator_cannot_disable_or_reset_their_own_account(http, two_provinces):
-    frontend, [(province, _agency, token), _] = two_provinces
+    _frontend, [(province, _agency, token), _] = two_provinces
     me = _claims(token)["preferred_username"]
     for mutation in (DISABLE, RESET):
         body = await graphql(http, token, mutation, p=province.code, u=me)
