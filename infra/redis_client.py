@@ -200,7 +200,7 @@ class _Cluster(RedisCluster):
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
         if shard_hint:  # refused by redis-py's own pipeline()
             return super().pipeline(transaction, shard_hint)
-        return _Pipeline(self, transaction)
+        return _Pipeline(self, transaction)  # type: ignore[abstract]  # as redis-py builds its own
 
 
 def _make_cluster(url: str, breaker: Breaker, read_timeout: float) -> RedisCluster:

@@ -93,7 +93,7 @@ async def _audited(
     if agency_id is None:
         agency_id = (
             await session.execute(
-                select(Agency.id)
+                select(col(Agency.id))
                 .where(
                     col(Agency.province_id) == province_id,
                     col(Agency.kind) == AgencyKind.people_committee.value,
@@ -118,25 +118,21 @@ async def _audited(
     )
 
 
-async def _audit_account(session: AsyncSession, found: Account, actor: str, action: str) -> None:
-    user = found.user
-    assert user.province_id is not None  # a province's account
-    data: dict[str, object] = {"username": user.username, "roles": list(user.roles)}
-    if found.agency is not None:
-        data["agency"] = found.agency.code
-    entity = (User.__tablename__, user.id)
-    await _audited(session, user.province_id, user.agency_id, actor, action, entity, data)
-
-
-async def _audit_client(
-    session: AsyncSession, found: IntegrationClient, actor: str, action: str
+async def _audit(
+    session: AsyncSession, found: Account | IntegrationClient, actor: str, action: str
 ) -> None:
-    row = found.client
-    assert row.province_id is not None  # a province's client
-    data: dict[str, object] = {"client_id": row.client_id, "scopes": list(row.scopes)}
+    """Append the change of an account or a client to the audit chain: who, what, no secret."""
+    data: dict[str, object]
+    row: User | Client
+    if isinstance(found, Account):
+        row, entity = found.user, (User.__tablename__, found.user.id)
+        data = {"username": found.user.username, "roles": list(found.user.roles)}
+    else:
+        row, entity = found.client, (Client.__tablename__, found.client.client_id)
+        data = {"client_id": found.client.client_id, "scopes": list(found.client.scopes)}
     if found.agency is not None:
         data["agency"] = found.agency.code
-    entity = (Client.__tablename__, row.client_id)
+    assert row.province_id is not None  # a province's account or client
     await _audited(session, row.province_id, row.agency_id, actor, action, entity, data)
 
 
@@ -245,7 +241,7 @@ async def create_account(
         display_name=display_name.strip()[:300],
     )
     made = Account(user, agency)
-    await _audit_account(session, made, actor, "account.created")
+    await _audit(session, made, actor, "account.created")
     return made, password
 
 
@@ -267,7 +263,7 @@ async def disable_account(
     found.user.active = False
     await _end_refresh_tokens(session, col(RefreshToken.user_id) == found.user.id)
     await session.flush()
-    await _audit_account(session, found, actor, "account.disabled")
+    await _audit(session, found, actor, "account.disabled")
     return found
 
 
@@ -284,7 +280,7 @@ async def reset_password(
     found.user.active = True
     await _end_refresh_tokens(session, col(RefreshToken.user_id) == found.user.id)
     await session.flush()
-    await _audit_account(session, found, actor, "account.password_reset")
+    await _audit(session, found, actor, "account.password_reset")
     return found, password
 
 
@@ -337,7 +333,7 @@ async def create_client(
             raise
         raise DomainError(error.message, error.message_vi, field="scopes") from None
     made = IntegrationClient(row, agency)
-    await _audit_client(session, made, actor, "client.created")
+    await _audit(session, made, actor, "client.created")
     return made, secret
 
 
@@ -363,5 +359,5 @@ async def disable_client(
     await session.flush()
     agencies = await _agencies(session, province_id, {row.agency_id} if row.agency_id else set())
     found = IntegrationClient(row, agencies.get(row.agency_id) if row.agency_id else None)
-    await _audit_client(session, found, actor, "client.disabled")
+    await _audit(session, found, actor, "client.disabled")
     return found
