@@ -124,6 +124,7 @@ async def _audit(
     """Append the change of an account or a client to the audit chain: who, what, no secret."""
     data: dict[str, object]
     row: User | Client
+    entity: tuple[str, object]
     if isinstance(found, Account):
         row, entity = found.user, (User.__tablename__, found.user.id)
         data = {"username": found.user.username, "roles": list(found.user.roles)}
