@@ -125,7 +125,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_lockout_seconds: int = Field(default=900, ge=1)
     token_rate_limit: int = Field(
-        default=60, ge=1, description="token requests per client per minute"
+        default=60,
+        ge=1,
+        description="token requests a minute per integration client, address or person",
     )
 
     @field_validator("cors_origins", "plugins", "attachment_types", mode="before")

@@ -18,13 +18,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.connection import (
     AbstractConnection,
     Connection,
@@ -155,8 +155,30 @@ def cluster_seeds(url: str) -> tuple[list[tuple[str, int]], str]:
 
 
 class ClusterUnreachable(RedisConnectionError):
-    """No node of the cluster answered its topology: a Redis outage like any other to the
-    callers, which catch RedisError (redis-py's own error for it is no RedisError)."""
+    """No node of the cluster answered its topology, or none serves the slot a command needs:
+    a Redis outage like any other to the callers, which catch RedisError (redis-py's own
+    errors for these are no RedisError)."""
+
+
+# redis-py's cluster errors that mean "Redis is (partly) down", raised outside RedisError.
+_CLUSTER_OUTAGES = (RedisClusterUnreachableError, SlotNotCoveredError)
+
+
+@contextlib.contextmanager
+def _as_outage() -> Iterator[None]:
+    """Turn redis-py's cluster outage errors into `ClusterUnreachable` (a RedisError)."""
+    try:
+        yield
+    except _CLUSTER_OUTAGES as error:
+        raise ClusterUnreachable(str(error)) from error
+
+
+class _Pipeline(ClusterPipeline):
+    async def execute(
+        self, raise_on_error: bool = True, allow_redirections: bool = True
+    ) -> list[Any]:
+        with _as_outage():
+            return await super().execute(raise_on_error, allow_redirections)
 
 
 class _Cluster(RedisCluster):
@@ -166,10 +188,19 @@ class _Cluster(RedisCluster):
         last_failed_node_name: str | None = None,
     ) -> RedisCluster:
         # Every command, pipeline and subscription learns the topology through here.
-        try:
+        with _as_outage():
             return await super().initialize(additional_startup_nodes_info, last_failed_node_name)
-        except (RedisClusterUnreachableError, SlotNotCoveredError) as error:
-            raise ClusterUnreachable(str(error)) from error
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        # A command whose slot no node serves (a master lost without a replica to take over,
+        # a slot being moved) fails with SlotNotCoveredError after redis-py's own refresh.
+        with _as_outage():
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
+        if shard_hint:  # refused by redis-py's own pipeline()
+            return super().pipeline(transaction, shard_hint)
+        return _Pipeline(self, transaction)  # type: ignore[abstract]  # as redis-py builds its own
 
 
 def _make_cluster(url: str, breaker: Breaker, read_timeout: float) -> RedisCluster:
@@ -230,7 +261,8 @@ async def subscription(client: RedisClient, channel: str) -> AsyncIterator[PubSu
     message), closed after the block whatever state Redis is in."""
     pubsub = client.pubsub()
     try:
-        await pubsub.subscribe(channel)
+        with _as_outage():  # a cluster's subscription finds the channel's slot's node
+            await pubsub.subscribe(channel)
         yield pubsub
     finally:
         with contextlib.suppress(RedisError, OSError):

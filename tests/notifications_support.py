@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -117,7 +118,7 @@ class MemoryBook:
     the SDK's store: `eiso.plugins.notifications.store`)."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, object] = {}
+        self.rows: dict[str, Any] = {}
 
     async def claim(self, event, delivery) -> bool:
         if delivery.key in self.rows:
@@ -128,3 +129,17 @@ class MemoryBook:
 
     async def save(self, event, delivery) -> None:
         self.rows[delivery.ref] = delivery
+
+    async def sending(self, event) -> list:
+        return [
+            d for k, d in self.rows.items() if not k.startswith("lease:") and d.status == "sending"
+        ]
+
+    async def reclaim(self, event, delivery, at: str) -> bool:
+        lease = f"lease:{delivery.key}:{delivery.lease + 1}"
+        if lease in self.rows:
+            return False
+        self.rows[lease] = delivery.ref
+        delivery.lease += 1
+        delivery.claimed_at = delivery.updated_at = at
+        return True

@@ -229,3 +229,98 @@ async def test_a_bad_scope_creates_no_client(http, resources, two_provinces):
     assert body["errors"][0]["extensions"]["field"] == "scopes"
     listed = (await graphql(http, token, CLIENTS, p=province.code))["data"]["integrationClients"]
     assert listed == []
+
+
+def _claims(token: str) -> dict:
+    import base64
+    import json
+
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+
+
+async def test_an_administrator_cannot_disable_or_reset_their_own_account(http, two_provinces):
+    _frontend, [(province, _agency, token), _] = two_provinces
+    me = _claims(token)["preferred_username"]
+    for mutation in (DISABLE, RESET):
+        body = await graphql(http, token, mutation, p=province.code, u=me)
+        assert codes(body) == ["OWN_ACCOUNT"] and body["data"] is None
+        refused = body["errors"][0]
+        assert "your own account" in refused["message"]
+        assert "tài khoản của chính mình" in refused["extensions"]["message_vi"]
+    # Nothing changed: the account is active and its token still works.
+    listed = (await graphql(http, token, LIST, p=province.code))["data"]["accounts"]
+    assert {"username": me, "active": True}.items() <= next(
+        row for row in listed if row["username"] == me
+    ).items()
+
+
+async def _chain(resources, agency_id: int) -> list:
+    from sqlmodel import col, select
+
+    from eiso.core import audit
+
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        assert await audit.verify(session, agency_id) == []
+        rows = await session.execute(
+            select(audit.AuditEntry)
+            .where(col(audit.AuditEntry.agency_id) == agency_id)
+            .order_by(col(audit.AuditEntry.seq))
+        )
+        return list(rows.scalars())
+
+
+async def test_account_and_client_changes_enter_the_audit_chain(http, resources, two_provinces):
+    """Each change is appended, in its own transaction, to the chain of the account's (or
+    client's) agency, or of the province's People's Committee for the province's own; the
+    chains verify, and no password, secret or name is in them."""
+    from eiso.tenants.models import AgencyKind
+    from eiso.tenants.services import ensure_agency
+    from tests.auth_helpers import code
+
+    _frontend, [(province, agency, token), _] = two_provinces
+    admin = _claims(token)["sub"]
+    username = f"kt.{agency.code.lower()}"
+    made = await graphql(
+        http, token, CREATE, p=province.code, u=username, r="OFFICER", a=agency.code
+    )
+    reset = await graphql(http, token, RESET, p=province.code, u=username)
+    await graphql(http, token, DISABLE, p=province.code, u=username)
+    client = await graphql(
+        http, token, CLIENT, p=province.code, n="Cổng kiểm toán", s=["qms:read"], a=agency.code
+    )
+    client_id = client["data"]["createIntegrationClient"]["client"]["clientId"]
+    await graphql(http, token, DISABLE_CLIENT, p=province.code, c=client_id)
+
+    entries = await _chain(resources, agency.id)
+    assert [(e.action, e.actor) for e in entries] == [
+        ("account.created", admin),
+        ("account.password_reset", admin),
+        ("account.disabled", admin),
+        ("client.created", admin),
+        ("client.disabled", admin),
+    ]
+    assert entries[0].entity_type == "auth_users" and entries[0].data == {
+        "username": username,
+        "roles": ["officer"],
+        "agency": agency.code,
+    }
+    assert entries[3].entity_id == client_id and entries[3].data["scopes"] == ["qms:read"]
+    kept = str([e.data for e in entries])
+    secrets_ = (
+        made["data"]["createAccount"]["password"],
+        reset["data"]["resetAccountPassword"]["password"],
+        client["data"]["createIntegrationClient"]["secret"],
+        "Nguyễn Văn An",
+    )
+    assert not any(secret in kept for secret in secrets_)
+
+    # The province's own account: the People's Committee's chain.
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        committee = await ensure_agency(
+            session, province, code("UB"), "Ủy ban nhân dân tỉnh", AgencyKind.people_committee
+        )
+    own = f"tinh.{agency.code.lower()}"
+    body = await graphql(http, token, CREATE, p=province.code, u=own, r="PROVINCE_ADMIN")
+    assert "errors" not in body, body
+    entries = await _chain(resources, committee.id)
+    assert [(e.action, e.data["username"]) for e in entries] == [("account.created", own)]

@@ -6,8 +6,11 @@ import asyncio
 import secrets
 import time
 
+import httpx
+
 from tests.auth_helpers import (
     PASSWORD,
+    REDIRECT,
     app_fixtures,
     authorize_query,
     login_form,
@@ -59,3 +62,70 @@ async def test_token_endpoint_rate_limit(http, resources):
     assert limited.json()["error"] == "slow_down" and int(limited.headers["retry-after"]) > 0
     other = await http.post("/oauth/token", data={**data, "client_id": client_id + "-other"})
     assert other.status_code != 429
+
+
+async def _redeem(jwt_app, address: str, client_id: str, secret: str, code: str, verifier=""):
+    """A token request for `code`, from `address`, presented by the confidential client."""
+    transport = httpx.ASGITransport(app=jwt_app, client=(address, 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        return await http.post(
+            "/oauth/token",
+            auth=(client_id, secret),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT,
+                "code_verifier": verifier or "v" * 50,
+            },
+        )
+
+
+async def test_sign_ins_through_one_client_count_per_address_and_per_person(
+    jwt_app, resources, monkeypatch
+):
+    """The officer's desk is one confidential client serving every officer of the nation: the
+    code redemptions it makes count per officer's address and per person, never per client
+    (which would hold the whole nation to `token_rate_limit` sign-ins a minute)."""
+    from eiso.core.auth.server import AuthCode
+
+    limit = 4
+    monkeypatch.setattr(resources.settings, "token_rate_limit", limit)
+    if time.time() % 60 > 50:  # one clock minute for the whole test
+        await asyncio.sleep(60 - time.time() % 60 + 0.1)
+    _province, agency = await make_tenant(resources)
+    user = await make_user(resources, "officer", agency=agency)
+    client_id, secret = await make_frontend(resources, secret=True)
+    net = secrets.randbelow(200) + 1
+
+    # Many officers (bad or spent codes here) through the one client: none is held back.
+    for host in range(1, 3 * limit):
+        refused = await _redeem(jwt_app, f"198.51.{net}.{host}", client_id, secret, "spent")
+        assert refused.status_code == 400, refused.text  # invalid_grant, not slow_down
+    # One address is held to the limit, whichever person it signs in.
+    address = f"198.51.{net}.250"
+    statuses = [
+        (await _redeem(jwt_app, address, client_id, secret, "spent")).status_code
+        for _ in range(limit + 1)
+    ]
+    assert statuses == [400] * limit + [429]
+
+    # One person is held to the limit, from whichever address.
+    server = jwt_app.state.auth.server
+
+    async def code_of_user() -> tuple[str, str]:
+        verifier, challenge = pkce()
+        code = secrets.token_urlsafe(24)
+        record = AuthCode(client_id, user.id, REDIRECT, "tenants:read", challenge, "S256")
+        await server.save_code(code, record)
+        return code, verifier
+
+    answers = []
+    for host in range(limit + 1):
+        code, verifier = await code_of_user()
+        answers.append(
+            await _redeem(jwt_app, f"198.51.{net}.{100 + host}", client_id, secret, code, verifier)
+        )
+    assert [a.status_code for a in answers] == [200] * limit + [429]
+    assert answers[-1].json()["error"] == "slow_down"
+    assert int(answers[-1].headers["retry-after"]) > 0
+    # The client's own grant (client credentials) still counts per client: tested above.

@@ -313,3 +313,73 @@ async def test_the_event_readers_work_only_while_an_event_is_delivered():
     ):
         with pytest.raises(DomainError, match="hook"):
             await read
+
+
+class _WorkerDied(Exception):
+    """The worker's end between the claim and the send (a crash, a kill)."""
+
+
+async def test_a_message_left_sending_is_sent_once_after_its_lease(
+    smtp_server: SmtpServer, monkeypatch
+):
+    """A worker that dies between the claim and the send leaves the message SENDING; once its
+    lease has expired the next run of the hook in the province claims it again (one worker
+    per lease) and sends it, once."""
+    import asyncio
+
+    from eiso.plugins.notifications import delivery as module
+    from eiso.plugins.notifications.delivery import reclaim_stale
+
+    now = [dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC)]
+    monkeypatch.setattr(module, "clock", lambda: now[0])
+    book = MemoryBook()
+    config = NotificationsConfig.model_validate(
+        {"email": smtp_server.config(), "retry": QUICK, "lease_seconds": 60}
+    )
+    contact = ApplicantContact(full_name="An", email="an@example.vn")
+    received = event("received", outbox_id=21)
+    message = compose(
+        Kind.RECEIVED,
+        config,
+        addressee="An",
+        dossier_code=received.dossier_code,
+        procedure_code="1.001612",
+        at=AT,
+    )
+
+    async def no_slip(number: int) -> SlipFile:
+        raise AssertionError("a receipt attaches no slip")
+
+    async def dies(*args) -> None:
+        raise _WorkerDied
+
+    with pytest.raises(_WorkerDied):
+        await deliver(received, config, contact, message, book, no_slip, Senders(email=dies))
+    (left,) = await book.sending(received)
+    assert (left.status, left.lease, left.outbox_id) == ("sending", 1, 21)
+    # Delivered again at once (the hook's at-least-once), or swept within the lease: nothing.
+    assert await deliver(received, config, contact, message, book, no_slip) == []
+    now[0] += dt.timedelta(seconds=59)
+    later = event("assigned", outbox_id=22)  # the next event the province's hook hears
+    assert await reclaim_stale(later, book, config.lease_seconds) == []
+    assert smtp_server.inbox.messages == []
+
+    now[0] += dt.timedelta(seconds=2)  # the lease has expired
+    swept = await asyncio.gather(*(reclaim_stale(later, book, 60) for _ in range(2)))
+    assert sorted(len(taken) for taken in swept) == [0, 1]  # two workers: one takes it
+    (again,) = swept[0] or swept[1]
+    assert again.lease == 2 and again.claimed_at == now[0].isoformat()
+    then = again.replayed()
+    assert (then.outbox_id, then.action, then.at, then.dossier_id) == (21, "received", AT, 3)
+    (done,) = await deliver(then, config, contact, message, book, no_slip, reclaimed=again)
+    assert (done.status, done.attempts) == ("sent", 1)
+    assert [m["Subject"] for m in smtp_server.inbox.messages] == [message.subject]
+    now[0] += dt.timedelta(hours=1)
+    assert await reclaim_stale(later, book, 60) == [] and await book.sending(later) == []
+    assert len(smtp_server.inbox.messages) == 1
+
+
+def test_the_lease_outlasts_the_hooks_time():
+    assert NotificationsConfig().lease_seconds == 600
+    with pytest.raises(ValidationError):
+        NotificationsConfig.model_validate({"lease_seconds": 10})  # shorter than a send

@@ -222,3 +222,64 @@ async def test_an_event_delivered_again_or_twice_at_once_sends_nothing_more(
     assert len([s for s in sms_api.received if dossier.code in s["text"]]) == 1
     rows = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
     assert len(rows["notificationsDeliveries"]) == 2
+
+
+class _WorkerDied(Exception):
+    """The worker's end between the claim and the send."""
+
+
+async def test_a_message_a_dead_worker_left_sending_goes_once_its_lease_expires(
+    eiso_province, eiso_events, smtp_server: SmtpServer, sms_api: SmsApi, monkeypatch
+):
+    """The hook claims the receipt's messages in the store, then its worker dies before they
+    leave: they stay SENDING. Within the lease the next events of the province send only their
+    own; after it, the next event's run of the hook claims them again and sends each once."""
+    import asyncio
+
+    from eiso.plugins.notifications import delivery
+
+    now = [dt.datetime.now(dt.UTC)]
+    monkeypatch.setattr(delivery, "clock", lambda: now[0])
+    _, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
+    dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Cúc Vàng"), APPLICANT)
+
+    died = []
+
+    async def dies(*args, **kwargs):
+        died.append(1)
+        raise _WorkerDied
+
+    sending = delivery.with_retries
+    monkeypatch.setattr(delivery, "with_retries", dies)
+    assert await eiso_events() == {"notifications": 1}  # the hook raised after its claims
+    for _ in range(100):  # the other channel's task, still on its way to the send
+        if len(died) == 2:
+            break
+        await asyncio.sleep(0.05)
+    monkeypatch.setattr(delivery, "with_retries", sending)
+
+    async def statuses() -> list[tuple[str, str]]:
+        rows = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
+        return sorted((r["kind"], r["status"]) for r in rows["notificationsDeliveries"])
+
+    assert await statuses() == [("RECEIVED", "SENDING")] * 2
+    now[0] += dt.timedelta(seconds=599)  # within the lease (600 s): left alone
+    await agency.move(dossier, "requestSupplement", reason="Thiếu bản sao căn cước")
+    assert await eiso_events() == {"notifications": 1}
+    subjects = [m["Subject"] for m in smtp_server.inbox.messages if dossier.code in m["Subject"]]
+    assert subjects == [f"Hồ sơ {dossier.code} cần bổ sung, hoàn thiện"]
+
+    now[0] += dt.timedelta(seconds=2)  # the lease has expired
+    await agency.move(dossier, "supplementReceived")
+    await eiso_events()
+    await agency.move(dossier, "assignDossier", assignee="officer-2")
+    await eiso_events()
+    subjects = [m["Subject"] for m in smtp_server.inbox.messages if dossier.code in m["Subject"]]
+    assert sorted(subjects) == sorted(
+        [f"Hồ sơ {dossier.code} cần bổ sung, hoàn thiện", f"Hồ sơ {dossier.code} đã được tiếp nhận"]
+    )
+    texts = [s["text"] for s in sms_api.received if dossier.code in s["text"]]
+    assert len(texts) == 2  # the supplement request's, and the receipt's, once
+    assert await statuses() == sorted(
+        [("RECEIVED", "SENT")] * 2 + [("SUPPLEMENT_REQUESTED", "SENT")] * 2
+    )

@@ -77,3 +77,49 @@ async def test_the_breaker_closes_when_redis_answers_again(resources):
         assert await client.ping()
     finally:
         await client.aclose()
+
+
+async def test_a_slot_no_cluster_node_serves_is_a_redis_outage_like_any_other(monkeypatch):
+    """redis-py raises SlotNotCoveredError (no RedisError) from a command, a pipeline or a
+    subscription whose slot no node serves: eiso's cluster client makes it a connection error,
+    so the callers degrade (here the rate limit counts in the process) instead of failing."""
+    from redis.asyncio.cluster import ClusterPipeline, NodesManager, RedisCluster
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import SlotNotCoveredError
+
+    from eiso.infra.rate_limit import retry_after
+    from eiso.infra.redis_client import make_redis, subscription
+
+    async def not_covered(*args, **kwargs):
+        raise SlotNotCoveredError('Slot "866" is not covered by the cluster.')
+
+    async def initialized(self, *args, **kwargs):
+        return self
+
+    class Subscription:
+        subscribe = staticmethod(not_covered)
+
+        async def aclose(self) -> None:
+            return None
+
+    async def slot(self, *args, **kwargs):
+        return 866
+
+    def no_node(self, *args, **kwargs):
+        raise SlotNotCoveredError('Slot "866" is not covered by the cluster.')
+
+    # A fake cluster: its layout is known, but no node serves the slot of any key.
+    monkeypatch.setattr(RedisCluster, "initialize", initialized)
+    monkeypatch.setattr(ClusterPipeline, "initialize", initialized)
+    monkeypatch.setattr(RedisCluster, "_determine_slot", slot)
+    monkeypatch.setattr(NodesManager, "get_node_from_slot", no_node)
+    client = make_redis("redis+cluster://127.0.0.1:7000,127.0.0.1:7001/")
+    monkeypatch.setattr(client, "pubsub", Subscription)
+    with pytest.raises(RedisConnectionError):
+        await client.get("anything")
+    key = "probe:slot-not-covered"
+    assert [await retry_after(client, key, 2) for _ in range(3)][:2] == [0, 0]
+    assert await retry_after(client, key, 2) > 0  # counted in the process: still limited
+    with pytest.raises(RedisConnectionError):
+        async with subscription(client, "probe:channel"):
+            pass

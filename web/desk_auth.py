@@ -109,10 +109,18 @@ def _oauth(request: Request, base: str, **kwargs: Any) -> AsyncOAuth2Client:
         scope=SCOPE,
         redirect_uri=base + CALLBACK,
         code_challenge_method="S256",
-        transport=httpx.ASGITransport(app=request.app),
+        # The token endpoint counts a sign-in per address: the officer's, not the desk's.
+        transport=httpx.ASGITransport(app=request.app, client=_browser(request)),
         base_url=base,
         **kwargs,
     )
+
+
+def _browser(request: Request) -> tuple[str, int]:
+    """The officer's address (behind the proxy: uvicorn's forwarded one, core/cli/serve.py),
+    given to the in-process token requests as theirs."""
+    client = request.client
+    return (client.host, client.port) if client else ("127.0.0.1", 123)
 
 
 def _key(resources: Resources, sid: str) -> str:

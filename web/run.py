@@ -52,6 +52,7 @@ STATUS = {
     "UNKNOWN_PROCEDURE": 422,
     "PROCEDURE_NOT_ADOPTED": 422,
     "REPORT_INCOMPLETE": 422,
+    "OWN_ACCOUNT": 409,  # an administrator disabling or resetting their own account
 }
 
 

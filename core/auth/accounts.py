@@ -7,6 +7,17 @@ NOT_FOUND, as one that does not exist. A new account gets a password generated h
 answered once (only its argon2id hash is kept); a reset answers a new one the same way, and
 ends the account's refresh tokens (the sessions it holds end at their next refresh). A
 disabled account cannot sign in or refresh; a disabled client gets no new token.
+
+An administrator cannot disable or reset their own account (OWN_ACCOUNT): another
+administrator does it, so no one locks a province out of its console by a slip, and a reset
+of one's own password (which skips the old one) is seen by a second person.
+
+Every change (an account created, disabled, its password reset; a client created, disabled)
+is appended to the audit chain in the same transaction (core/audit.py): the chain of the
+account's or client's agency, or for one of the province itself the chain of the province's
+People's Committee (where a province's own QMS records go too), when the province has one.
+The entry names the administrator (`actor`), the username or client id, the role or scopes
+and the agency's code; never a password, a secret or a person's name.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
+from eiso.core import audit
 from eiso.core.auth.clients import create_integration_client
 from eiso.core.auth.models import Client, RefreshToken, User
 from eiso.core.auth.passwords import hash_password
@@ -27,7 +39,7 @@ from eiso.core.auth.principal import Role
 from eiso.core.auth.users import create_user, parse_role
 from eiso.core.errors import DomainError, NotFound
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import Agency, Province
+from eiso.tenants.models import Agency, AgencyKind, Province
 
 # The roles a province's administrator may give: never the nation's.
 PROVINCE_ROLES = (
@@ -65,6 +77,75 @@ class Account:
 class IntegrationClient:
     client: Client
     agency: Agency | None
+
+
+async def _audited(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int | None,
+    actor: str,
+    action: str,
+    entity: tuple[str, object],
+    data: dict[str, object],
+) -> None:
+    """Append the change to its agency's chain (the People's Committee's for the province's
+    own account or client; none when the province has no People's Committee)."""
+    if agency_id is None:
+        agency_id = (
+            await session.execute(
+                select(col(Agency.id))
+                .where(
+                    col(Agency.province_id) == province_id,
+                    col(Agency.kind) == AgencyKind.people_committee.value,
+                    col(Agency.parent_id).is_(None),
+                    col(Agency.status) == "active",
+                )
+                .order_by(col(Agency.code))
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if agency_id is None:
+            return
+    await audit.append(
+        session,
+        province_id=province_id,
+        agency_id=agency_id,
+        actor=actor,
+        action=action,
+        entity_type=entity[0],
+        entity_id=entity[1],
+        data=data,
+    )
+
+
+async def _audit(
+    session: AsyncSession, found: Account | IntegrationClient, actor: str, action: str
+) -> None:
+    """Append the change of an account or a client to the audit chain: who, what, no secret."""
+    data: dict[str, object]
+    row: User | Client
+    entity: tuple[str, object]
+    if isinstance(found, Account):
+        row, entity = found.user, (User.__tablename__, found.user.id)
+        data = {"username": found.user.username, "roles": list(found.user.roles)}
+    else:
+        row, entity = found.client, (Client.__tablename__, found.client.client_id)
+        data = {"client_id": found.client.client_id, "scopes": list(found.client.scopes)}
+    if found.agency is not None:
+        data["agency"] = found.agency.code
+    assert row.province_id is not None  # a province's account or client
+    await _audited(session, row.province_id, row.agency_id, actor, action, entity, data)
+
+
+def _not_own(found: Account, actor: str, what: str, what_vi: str) -> None:
+    """OWN_ACCOUNT when `actor` (the administrator's subject: their user id) is the account."""
+    if found.user.id is not None and actor == str(found.user.id):
+        raise DomainError(
+            f"You cannot {what} your own account: ask another administrator of the province",
+            f"Không thể {what_vi} tài khoản của chính mình: hãy nhờ một quản trị viên khác "
+            "của tỉnh",
+            code="OWN_ACCOUNT",
+        )
 
 
 def one_time_password() -> str:
@@ -138,6 +219,7 @@ async def create_account(
     role: str,
     agency_code: str | None,
     display_name: str = "",
+    actor: str,
 ) -> tuple[Account, str]:
     """A new account of the province (of one of its agencies when `agency_code`), and its
     one-time password."""
@@ -159,7 +241,9 @@ async def create_account(
         province_code=None if agency else province.code,
         display_name=display_name.strip()[:300],
     )
-    return Account(user, agency), password
+    made = Account(user, agency)
+    await _audit(session, made, actor, "account.created")
+    return made, password
 
 
 async def _end_refresh_tokens(session: AsyncSession, holder: ColumnElement[bool]) -> None:
@@ -171,27 +255,33 @@ async def _end_refresh_tokens(session: AsyncSession, holder: ColumnElement[bool]
     )
 
 
-async def disable_account(session: AsyncSession, province_id: int, username: str) -> Account:
-    """The account can no longer sign in; its refresh tokens end."""
+async def disable_account(
+    session: AsyncSession, province_id: int, username: str, *, actor: str
+) -> Account:
+    """The account can no longer sign in; its refresh tokens end. Not the actor's own."""
     found = await account(session, province_id, username)
+    _not_own(found, actor, "disable", "vô hiệu hóa")
     found.user.active = False
     await _end_refresh_tokens(session, col(RefreshToken.user_id) == found.user.id)
     await session.flush()
+    await _audit(session, found, actor, "account.disabled")
     return found
 
 
 async def reset_password(
-    session: AsyncSession, province_id: int, username: str
+    session: AsyncSession, province_id: int, username: str, *, actor: str
 ) -> tuple[Account, str]:
     """A new one-time password for the account (and it active again); its sessions end at
-    their next refresh."""
+    their next refresh. Not the actor's own."""
     found = await account(session, province_id, username)
+    _not_own(found, actor, "reset the password of", "đặt lại mật khẩu")
     password = one_time_password()
     # argon2id is slow on purpose: hashed off the event loop.
     found.user.password_hash = await asyncio.to_thread(hash_password, password)
     found.user.active = True
     await _end_refresh_tokens(session, col(RefreshToken.user_id) == found.user.id)
     await session.flush()
+    await _audit(session, found, actor, "account.password_reset")
     return found, password
 
 
@@ -222,6 +312,7 @@ async def create_client(
     name: str,
     scopes: list[str],
     agency_code: str | None,
+    actor: str,
 ) -> tuple[IntegrationClient, str]:
     """A client of the province (or of one of its agencies) and its secret, shown once."""
     if not name.strip():
@@ -242,11 +333,13 @@ async def create_client(
         if "field" in error.details:
             raise
         raise DomainError(error.message, error.message_vi, field="scopes") from None
-    return IntegrationClient(row, agency), secret
+    made = IntegrationClient(row, agency)
+    await _audit(session, made, actor, "client.created")
+    return made, secret
 
 
 async def disable_client(
-    session: AsyncSession, province_id: int, client_id: str
+    session: AsyncSession, province_id: int, client_id: str, *, actor: str
 ) -> IntegrationClient:
     """The client gets no new token (those it holds end at their expiry)."""
     row = (
@@ -266,4 +359,6 @@ async def disable_client(
     await _end_refresh_tokens(session, col(RefreshToken.client_id) == client_id)
     await session.flush()
     agencies = await _agencies(session, province_id, {row.agency_id} if row.agency_id else set())
-    return IntegrationClient(row, agencies.get(row.agency_id) if row.agency_id else None)
+    found = IntegrationClient(row, agencies.get(row.agency_id) if row.agency_id else None)
+    await _audit(session, found, actor, "client.disabled")
+    return found

@@ -62,6 +62,7 @@ from eiso.core.auth.issuer import issuer
 from eiso.core.auth.keys import KeyStore
 from eiso.core.auth.models import Client, RefreshToken, User
 from eiso.core.auth.principal import SCOPES
+from eiso.core.auth.throttle import token_rate_limited
 from eiso.core.auth.users import tenant_of
 from eiso.core.resources import Resources
 from eiso.infra.clock import utcnow
@@ -192,6 +193,22 @@ class TemporarilyUnavailable(OAuth2Error):
     error = "temporarily_unavailable"
     description = "Sign-in is temporarily unavailable; try again in a moment."
     status_code = 503
+
+
+class SlowDown(OAuth2Error):
+    """Too many token requests of one person this minute (core/auth/throttle.py): 429 with
+    Retry-After, as the token endpoint's per-address limit answers."""
+
+    error = "slow_down"
+    description = "Too many token requests"
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]
 
 
 # --- authlib models ----------------------------------------------------------------------
@@ -363,7 +380,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         pass  # already deleted by query_authorization_code
 
     def authenticate_user(self, authorization_code: AuthCode) -> User | None:
-        return self.server.load_user(authorization_code.user_id)
+        return self.server.counted(self.server.load_user(authorization_code.user_id))
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
@@ -387,7 +404,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         return None
 
     def authenticate_user(self, refresh_token: StoredRefreshToken) -> User | None:
-        return self.server.load_user(refresh_token.row.user_id)
+        return self.server.counted(self.server.load_user(refresh_token.row.user_id))
 
     def revoke_old_credential(self, refresh_token: StoredRefreshToken) -> None:
         self.server.wait(self.server.revoke_refresh(refresh_token.row.token_hash))
@@ -615,6 +632,16 @@ class EisoAuthorizationServer(AuthorizationServer):
             return None
         user = self.wait(self._get(User, user_id))
         return user if user is not None and user.active else None
+
+    def counted(self, user: User | None) -> User | None:
+        """`user`, once their token request is counted in their own per-minute window (by
+        username; the endpoint counted the request's address already): SlowDown beyond it."""
+        if user is not None:
+            who = "user:" + user.username.lower()
+            wait = self.wait(token_rate_limited(self.resources, who))
+            if wait:
+                raise SlowDown(wait)
+        return user
 
     def load_refresh_token(self, token: str) -> StoredRefreshToken | None:
         row = self.wait(self._get(RefreshToken, _sha256(token)))

@@ -3,8 +3,11 @@
 - Login: each failed password for a username counts; after `login_max_failures` within the
   lockout window the account is locked for `login_lockout_seconds` and the login page says so
   (even a correct password is refused while locked). A success clears the count.
-- Token endpoint: a fixed one-minute window per client id (or per address when the request
-  names no client): at most `token_rate_limit` requests, then 429 with Retry-After.
+- Token endpoint: a fixed one-minute window, at most `token_rate_limit` requests, then 429
+  with Retry-After; counted per client id for a client-credentials grant, else per address
+  (core/http/oauth_routes.py) and per person (username) once a sign-in's or refresh's grant
+  knows who (core/auth/server.py). Never per client for people: the desk's one client serves
+  every officer (docs/auth.md, "Throttling").
 
 With Redis unreachable both count in this process's memory instead (per worker, so N workers
 allow N times the failures before a lockout; see infra/rate_limit.py for why not fail open).

@@ -168,8 +168,13 @@ def _refusal(outcome: SignIn) -> tuple[int, tuple[str, str]]:
 
 
 def _caller(request: Request, http: HttpInput) -> str:
+    """Whose count a token request goes to: an integration client's client-credentials grant
+    counts per client; a person's sign-in (authorization code) and refresh count per address
+    (the officer's own: the desk asks in-process with the browser's address, web/desk_auth.py),
+    and per person once the grant knows who (core/auth/server.py, `AuthorizationCodeGrant`).
+    Per client they would share one count among every officer of the desk's one client."""
     presented = presented_client(http)
-    if presented is not None:
+    if presented is not None and http.form.get("grant_type") == ["client_credentials"]:
         return "client:" + presented[0]
     return "addr:" + (request.client.host if request.client else "unknown")
 

@@ -127,16 +127,22 @@ async def _as_admin(
 async def _on_one(
     info: strawberry.Info,
     province_code: str,
-    service: Callable[[AsyncSession, int, str], Awaitable[R]],
+    service: Callable[..., Awaitable[R]],
     key: str,
     node: Callable[[R], T],
 ) -> T:
-    """`service(session, province id, key)` on one account or client, as the admin, as a node."""
+    """`service(session, province id, key, actor=…)` on one account or client, as the admin,
+    as a node."""
 
     async def work(session: AsyncSession, province: Target) -> T:
-        return node(await service(session, province.id, key))
+        return node(await service(session, province.id, key, actor=_actor(info)))
 
     return await _as_admin(info, province_code, work)
+
+
+def _actor(info: strawberry.Info) -> str:
+    """Who acts, as the audit chain names them: the administrator's subject (user id)."""
+    return str(info.context.principal.subject)
 
 
 @guarded
@@ -187,6 +193,7 @@ class AccountsMutation:
                 role=role.value,
                 agency_code=agency_code or None,
                 display_name=display_name,
+                actor=_actor(info),
             )
             return AccountPassword.of((found, password))
 
@@ -233,6 +240,7 @@ class AccountsMutation:
                 name=name,
                 scopes=scopes,
                 agency_code=agency_code or None,
+                actor=_actor(info),
             )
             return IntegrationClientSecret(client=_client(found), secret=secret)
 

@@ -14,6 +14,7 @@ status of every message is kept per province in the module's storage and shown t
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 
@@ -28,9 +29,9 @@ from eiso.core.sdk import (
     module_config,
 )
 from eiso.plugins.notifications import store
-from eiso.plugins.notifications.config import NotificationsConfig
-from eiso.plugins.notifications.delivery import deliver
-from eiso.plugins.notifications.messages import KIND_OF_ACTION, compose
+from eiso.plugins.notifications.config import Kind, NotificationsConfig
+from eiso.plugins.notifications.delivery import deliver, reclaim_stale
+from eiso.plugins.notifications.messages import KIND_OF_ACTION, Message, compose
 from eiso.plugins.notifications.schema import NotificationsQuery
 
 NAME = "notifications"
@@ -54,35 +55,74 @@ def eiso_module() -> ModuleInfo:
     )
 
 
-@hookimpl
-async def eiso_on_dossier_event(event: DossierEvent) -> None:
-    kind = KIND_OF_ACTION.get(event.action or "")
-    if kind is None:
-        return
+async def _config(event: DossierEvent) -> NotificationsConfig | None:
     try:
-        config = NotificationsConfig.model_validate(await module_config(event, NAME))
+        return NotificationsConfig.model_validate(await module_config(event, NAME))
     except ValidationError as error:  # stored under an older model: say where, not what
         where = sorted({".".join(map(str, e["loc"])) for e in error.errors()})
         log.error("province %s: notifications settings invalid at %s", event.province_id, where)
-        return
-    if kind not in config.events:
-        return
-    contact = await dossier_contact(event)
-    if not (contact.email or contact.phone):
-        return
-    message = compose(
+        return None
+
+
+def _message(
+    event: DossierEvent, kind: Kind, config: NotificationsConfig, addressee: str | None
+) -> Message:
+    return compose(
         kind,
         config,
-        addressee=contact.addressee,
+        addressee=addressee,
         dossier_code=event.dossier_code,
         procedure_code=event.procedure_code,
         at=event.at,
     )
 
+
+def _slips(event: DossierEvent) -> Callable[[int], Awaitable[SlipFile]]:
     async def slip(number: int) -> SlipFile:
         return await dossier_slip(event, number, module=NAME)
 
-    await deliver(event, config, contact, message, store.book(), slip)
+    return slip
+
+
+async def _sweep(event: DossierEvent, book: store.StoreBook) -> None:
+    """Send again what a dead worker left `sending` past its lease in the event's province
+    (one cheap read when nothing is left: the usual case)."""
+    if not await book.sending(event):
+        return
+    config = await _config(event)
+    if config is None:
+        return
+    for delivery in await reclaim_stale(event, book, config.lease_seconds):
+        then = delivery.replayed()
+        try:
+            contact = await dossier_contact(then)
+            message = _message(then, Kind(delivery.kind), config, contact.addressee)
+            await deliver(then, config, contact, message, book, _slips(then), reclaimed=delivery)
+        except Exception as error:  # noqa: BLE001 - the event at hand still goes; retried next lease
+            log.error(
+                "notification %s of dossier %s (%s) not sent again: %s",
+                delivery.channel,
+                delivery.dossier_code,
+                delivery.kind,
+                type(error).__name__,
+            )
+
+
+@hookimpl
+async def eiso_on_dossier_event(event: DossierEvent) -> None:
+    book = store.book()
+    await _sweep(event, book)
+    kind = KIND_OF_ACTION.get(event.action or "")
+    if kind is None:
+        return
+    config = await _config(event)
+    if config is None or kind not in config.events:
+        return
+    contact = await dossier_contact(event)
+    if not (contact.email or contact.phone):
+        return
+    message = _message(event, kind, config, contact.addressee)
+    await deliver(event, config, contact, message, book, _slips(event))
 
 
 @hookimpl

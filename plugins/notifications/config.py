@@ -158,3 +158,12 @@ class NotificationsConfig(_Settings):
     )
     templates: dict[Kind, Template] = Field(default_factory=dict, title="Mẫu nội dung")
     retry: RetrySettings = Field(default=RetrySettings(), title="Gửi lại khi lỗi")
+    lease_seconds: int = Field(
+        default=600,
+        ge=60,
+        le=86_400,
+        title="Thời hạn giữ một thông báo đang gửi (giây)",
+        description="A message still SENDING this long after its claim (its worker died "
+        "between the claim and the send) is claimed again and sent by the next event the "
+        "module hears in the province: at most once per lease",
+    )

@@ -3,6 +3,11 @@ the applicant can be reached on (e-mail, SMS), claim the delivery once (`Deliver
 an add-once in the module's store: a redelivered event sends nothing again), send with retries
 and record the outcome the agency sees (`sending` → `sent` | `failed`).
 
+A claim is a lease (`NotificationsConfig.lease_seconds`): a delivery still `sending` a lease
+after its claim (its worker died between the claim and the send) is claimed again by the next
+run of the hook in its province (`reclaim_stale`), once per lease (`DeliveryBook.reclaim`, an
+add-once of the lease's number), rebuilt from what the record keeps and sent.
+
 Nothing personal reaches a log line: the dossier code, the event kind, the channel, the
 attempts and a stable error code only."""
 
@@ -47,6 +52,16 @@ class Delivery:
     error: str | None = None
     updated_at: str = ""
     ref: str = ""  # where the book keeps it
+    # The lease: its number (1 for the first claim) and when it began.
+    lease: int = 1
+    claimed_at: str = ""
+    # What a reclaim needs to compose the message again (no personal data: the applicant's
+    # contact is read again from the dossier).
+    procedure_code: str = ""
+    action: str = ""
+    to_status: int = 0
+    event_at: str = ""
+    outbox_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -56,14 +71,34 @@ class Delivery:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
+    def replayed(self) -> DossierEvent:
+        """The event this delivery was claimed for, as far as sending needs it."""
+        return DossierEvent(
+            province_id=self.province_id,
+            agency_id=self.agency_id,
+            dossier_id=self.dossier_id,
+            dossier_code=self.dossier_code,
+            procedure_code=self.procedure_code,
+            to_status=self.to_status,
+            actor="notifications",
+            at=dt.datetime.fromisoformat(self.event_at),
+            data={"action": self.action, "outbox_id": self.outbox_id},
+        )
+
 
 class DeliveryBook(Protocol):
     """Where the module keeps its deliveries (per province): `claim` records a new delivery
-    and is true for the first claim of its `key` only, for ever; `save` records its status."""
+    and is true for the first claim of its `key` only, for ever; `save` records its status;
+    `sending` lists the event's province's deliveries still `sending` (oldest first, a few);
+    `reclaim` takes the delivery's next lease from `at` on, true for one caller only."""
 
     async def claim(self, event: DossierEvent, delivery: Delivery) -> bool: ...
 
     async def save(self, event: DossierEvent, delivery: Delivery) -> None: ...
+
+    async def sending(self, event: DossierEvent) -> list[Delivery]: ...
+
+    async def reclaim(self, event: DossierEvent, delivery: Delivery, at: str) -> bool: ...
 
 
 def event_id(event: DossierEvent) -> str:
@@ -89,27 +124,61 @@ async def deliver(
     book: DeliveryBook,
     slip: Callable[[int], Awaitable[SlipFile]],
     senders: Senders | None = None,
+    reclaimed: Delivery | None = None,
 ) -> list[Delivery]:
     """Send `message` on every channel the applicant gave and the province set up; each
-    channel independently (one failing does not hold the other)."""
+    channel independently (one failing does not hold the other). With `reclaimed` (a delivery
+    whose next lease this caller took, `reclaim_stale`): that message only, on its channel."""
     senders = senders or Senders()
+    wanted = {reclaimed.channel} if reclaimed else {"email", "sms"}
     jobs: list[Awaitable[Delivery | None]] = []
-    if contact.email and config.email is not None:
-        jobs.append(_email(event, config, contact.email, message, book, slip, senders))
-    provider = senders.sms(config) if contact.phone else None
+    if "email" in wanted and contact.email and config.email is not None:
+        jobs.append(_email(event, config, contact.email, message, book, slip, senders, reclaimed))
+    provider = senders.sms(config) if contact.phone and "sms" in wanted else None
     if contact.phone and provider is not None:
-        jobs.append(_sms(event, config, contact.phone, message, book, provider))
+        jobs.append(_sms(event, config, contact.phone, message, book, provider, reclaimed))
+    if reclaimed is not None and not jobs:  # the settings or the contact changed since
+        jobs.append(_finish(event, book, reclaimed, False, 0, "channel_unavailable"))
     done = await asyncio.gather(*jobs)
     return [d for d in done if d is not None]
 
 
+def clock() -> dt.datetime:
+    """Now (tests move it on)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
+    return clock().isoformat()
+
+
+async def reclaim_stale(
+    event: DossierEvent, book: DeliveryBook, lease_seconds: int
+) -> list[Delivery]:
+    """The deliveries of the event's province still `sending` a lease after their claim, each
+    now claimed again by this caller (its next lease: no one else sends it during that lease)."""
+    expired = clock() - dt.timedelta(seconds=lease_seconds)
+    taken = []
+    for delivery in await book.sending(event):
+        claimed = dt.datetime.fromisoformat(delivery.claimed_at or delivery.updated_at)
+        if claimed > expired or not delivery.event_at:
+            continue
+        if await book.reclaim(event, delivery, _now()):
+            log.warning(
+                "notification %s of dossier %s (%s) reclaimed after its lease %d expired",
+                delivery.channel,
+                delivery.dossier_code,
+                delivery.kind,
+                delivery.lease - 1,
+            )
+            taken.append(delivery)
+    return taken
 
 
 async def _claimed(
     event: DossierEvent, book: DeliveryBook, channel: Channel, recipient: str, kind: str
 ) -> Delivery | None:
+    now = _now()
     delivery = Delivery(
         key=f"{event_id(event)}:{channel}",
         province_id=event.province_id,
@@ -120,7 +189,13 @@ async def _claimed(
         channel=channel,
         recipient=recipient,
         status="sending",
-        updated_at=_now(),
+        updated_at=now,
+        claimed_at=now,
+        procedure_code=event.procedure_code,
+        action=event.action or "",
+        to_status=event.to_status,
+        event_at=event.at.isoformat(),
+        outbox_id=event.outbox_id,
     )
     if not await book.claim(event, delivery):
         log.info(
@@ -172,9 +247,12 @@ async def _email(
     book: DeliveryBook,
     slip: Callable[[int], Awaitable[SlipFile]],
     senders: Senders,
+    claimed: Delivery | None = None,
 ) -> Delivery | None:
     assert config.email is not None
-    delivery = await _claimed(event, book, "email", mask_email(address), message.kind.value)
+    delivery = claimed or await _claimed(
+        event, book, "email", mask_email(address), message.kind.value
+    )
     if delivery is None:
         return None
     try:
@@ -203,8 +281,9 @@ async def _sms(
     message: Message,
     book: DeliveryBook,
     provider: SmsProvider,
+    claimed: Delivery | None = None,
 ) -> Delivery | None:
-    delivery = await _claimed(event, book, "sms", mask_phone(number), message.kind.value)
+    delivery = claimed or await _claimed(event, book, "sms", mask_phone(number), message.kind.value)
     if delivery is None:
         return None
     sms = Sms(to=number, text=message.sms, reference=delivery.key)

@@ -8,7 +8,11 @@ Keys of one province's store:
 - `claim:<event id>:<channel>` → `d:<R-n>`: written once (`add_once`), so an event that is
   delivered again sends nothing again on that channel, whichever worker gets it;
 - `agency:<agency id>:<R-n>` and `dossier:<dossier code>:<R-n>` → `d:<R-n>`: the indexes an
-  agency's and a dossier's listing read.
+  agency's and a dossier's listing read;
+- `sending:<R-n>` → `d:<R-n>`: the deliveries still `sending`, gone once sent or failed (what
+  the hook's sweep for expired leases reads);
+- `lease:<event id>:<channel>:<k>` → `d:<R-n>`: lease k (2, 3, ...) of a delivery reclaimed
+  after the one before expired, written once (`add_once`): one reclaimer per lease.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from eiso.plugins.notifications.delivery import Delivery
 NAME = "notifications"
 REVERSED = 10**12
 MAX_FIRST = 200
+SWEPT = 20  # deliveries still sending a sweep looks at (the oldest claims first)
 
 
 class StoreBook:
@@ -37,10 +42,31 @@ class StoreBook:
         await store.set(ref, delivery.to_dict())
         await store.set(f"agency:{delivery.agency_id}:{suffix}", ref)
         await store.set(f"dossier:{delivery.dossier_code}:{suffix}", ref)
+        await store.set(f"sending:{suffix}", ref)
         return True
 
     async def save(self, event: DossierEvent, delivery: Delivery) -> None:
-        await module_store(event, NAME).set(delivery.ref, delivery.to_dict())
+        store = module_store(event, NAME)
+        await store.set(delivery.ref, delivery.to_dict())
+        if delivery.status != "sending":
+            await store.delete("sending:" + delivery.ref.removeprefix("d:"))
+
+    async def sending(self, event: DossierEvent) -> list[Delivery]:
+        store = module_store(event, NAME)
+        # Keys sort newest first (R-n): the oldest claims are the last keys.
+        index = await store.keys("sending:", limit=1000)
+        refs = [str(r) for r in (await store.get_many(index[-SWEPT:])).values()]
+        found = await _records(store, sorted(refs, reverse=True))
+        return [d for d in found if d.status == "sending"]
+
+    async def reclaim(self, event: DossierEvent, delivery: Delivery, at: str) -> bool:
+        store = module_store(event, NAME)
+        if not await store.add_once(f"lease:{delivery.key}:{delivery.lease + 1}", delivery.ref):
+            return False
+        delivery.lease += 1
+        delivery.claimed_at = delivery.updated_at = at
+        await store.set(delivery.ref, delivery.to_dict())
+        return True
 
 
 def book() -> StoreBook:

@@ -78,20 +78,8 @@ async def desk_app(resources):
         yield app
 
 
-async def _fresh_desk_sign_in_window(resources) -> None:
-    """Every officer signs in through the one desk client, whose token requests are counted per
-    minute (core/auth/throttle.py): a test starts with a count of its own, not with what the
-    worker's earlier tests spent in the same minute."""
-    from eiso.web.desk_auth import CLIENT_ID
-
-    pattern = resources.key("auth", "token-rate", f"client:{CLIENT_ID}") + ":*"
-    async for key in resources.redis.scan_iter(match=pattern):
-        await resources.redis.delete(key)
-
-
 @pytest_asyncio.fixture
-async def desk_web(desk_app, resources) -> AsyncIterator[httpx.AsyncClient]:
-    await _fresh_desk_sign_in_window(resources)
+async def desk_web(desk_app) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=desk_app, client=(f"198.18.{next(_HOSTS)}.2", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

@@ -215,3 +215,26 @@ async def test_an_officer_is_refused(desk_web, resources, quang_ninh):
     for path in ("/tai-khoan", "/ung-dung"):
         answer = await desk_web.get(f"/quan-tri/tinh/{quang_ninh.code}{path}")
         assert answer.status_code == 403, path
+
+
+async def test_an_administrator_cannot_disable_or_reset_their_own_account(
+    desk_web, resources, quang_ninh
+):
+    here = f"/quan-tri/tinh/{quang_ninh.code}/tai-khoan"
+    token = token_of(await sign_in(desk_web, quang_ninh.admin, here))
+    said = {
+        "vo-hieu-hoa": "Không thể vô hiệu hóa tài khoản của chính mình",
+        "dat-lai-mat-khau": "Không thể đặt lại mật khẩu tài khoản của chính mình",
+    }
+    for action, message in said.items():
+        page = await desk_web.post(
+            f"{here}/{quang_ninh.admin}/{action}", data={"csrf_token": token}
+        )
+        assert page.status_code == 409, page.text
+        # Said plainly, on the accounts page itself (its list still there), as an alert.
+        assert re.search(rf'<p class="error-text" role="alert">{message}: hãy nhờ', page.text)
+        assert quang_ninh.admin in page.text and '<label for="username">' in page.text
+        assert '<code class="secret">' not in page.text
+    row = await user_named(resources, quang_ninh.admin)
+    assert row is not None and row.active
+    assert (await desk_web.get(here)).status_code == 200  # still signed in

@@ -95,6 +95,39 @@ async def test_sign_in_keeps_the_tokens_off_the_cookie(desk_web, places, officer
     assert set(payload) == {"desk_sid", "csrf"}  # an id, never a token
 
 
+async def test_sign_ins_count_per_officer_and_address_never_per_desk_client(
+    desk_web, desk_app, places, officers
+):
+    """Every officer signs in through the desk's one OAuth client: its token requests count
+    against the officer's own address (handed to the in-process request) and person, so a
+    desk client that has spent a minute's worth of the limit still signs officers in."""
+    import time
+
+    resources = desk_app.state.resources
+    window = int(time.time() // 60)
+
+    def counter(who: str, minute: int = window) -> str:
+        return resources.key("auth", "token-rate", who) + f":{minute}"
+
+    limit = resources.settings.token_rate_limit
+    for minute in (window, window + 1):  # whichever minute the sign-in falls in
+        await resources.redis.set(counter(f"client:{desk_auth.CLIENT_ID}", minute), 10 * limit)
+    address = desk_web._transport.client[0]  # type: ignore[attr-defined]
+
+    async def counted() -> list[int]:
+        return [
+            sum(
+                [int(await resources.redis.get(counter(who, m)) or 0) for m in (window, window + 1)]
+            )
+            for who in (f"addr:{address}", f"user:{officers[0].lower()}")
+        ]
+
+    before = await counted()
+    await sign_in(desk_web, officers[0])
+    after = await counted()
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1]  # one redemption each
+
+
 async def test_callback_with_a_forged_state_is_refused(desk_web, places):
     start = await desk_web.get("/ban-lam-viec/dang-nhap")
     assert start.status_code == 303
