@@ -2,10 +2,14 @@
 
 A fresh database with one province, its People's Committee and N communes (100 by default).
 In the same run it times `model_qms.adopt` for all N agencies in one transaction (the bulk
-mutation `adoptModelQms`) and, in a second province made alike, N calls of one agency each in
-a transaction of its own (what a province did before, agency by agency): the documents written
-per second of each and their ratio. Then the ISO process document of one adoption rendered as
-HTML and as PDF, against slip 06's PDF writer on a plain document as the baseline.
+mutation `adoptModelQms`, set-based: one INSERT of many rows per table and the audit entries
+of all the chains at once); in a second province made alike, N calls of one agency each in a
+transaction of its own (a province adopting agency by agency); and in a third, the per-document
+path adoption took before (issue 20): for every agency and document `documents.create_document`
+(a check, a flush and an audit append each), in one transaction. The documents written per
+second of each, their ratios, and the audit chains verified. Then the ISO process document of
+one adoption rendered as HTML and as PDF, against slip 06's PDF writer on a plain document as
+the baseline.
 
     python -m bench.model_qms_bench [--agencies 100] [--database-url URL]
 """
@@ -35,11 +39,12 @@ async def _province(session, code: str, n: int):  # type: ignore[no-untyped-def]
 
 
 async def _run(n: int, url: str) -> dict[str, float]:
-    from eiso.core import qms  # noqa: F401  (the QMS listeners)
+    from eiso.core import audit, qms  # noqa: F401  (qms: the QMS listeners)
     from eiso.core.auth.principal import Principal, Role
     from eiso.core.dossiers.slips.documents import Document, Line
     from eiso.core.dossiers.slips.printing import render_pdf
-    from eiso.core.qms import model_qms, process_docs
+    from eiso.core.qms import documents, model_qms, process_docs
+    from eiso.core.qms.model_qms_data import TEMPLATES
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
     from eiso.infra import migrate
@@ -53,6 +58,7 @@ async def _run(n: int, url: str) -> dict[str, float]:
     async with resources.session(TenantScope.nation()) as session, session.begin():
         bulk_province, _ = await _province(session, "MQB", n)
         single_province, singles = await _province(session, "MQS", n)
+        old_province, olds = await _province(session, "MQO", n)
 
     def admin(province_id: int) -> Principal:
         return Principal(
@@ -76,6 +82,25 @@ async def _run(n: int, url: str) -> dict[str, float]:
             created += one.created
     single = time.perf_counter() - started
     assert report.created == created
+    started = time.perf_counter()
+    who = admin(old_province.id)
+    async with resources.session(who.tenant) as session, session.begin():
+        for agency in olds:  # the loop `adopt` ran before, one document at a time
+            for item in TEMPLATES:
+                await documents.create_document(
+                    session,
+                    who,
+                    province_id=old_province.id,
+                    agency_id=agency.id,
+                    kind=item.kind,
+                    code=item.code,
+                    title=item.title,
+                    content=item.content.replace("{agency}", agency.name),
+                    legal_reference="101/QĐ-BKHCN",
+                )
+    old = time.perf_counter() - started
+    async with resources.session(TenantScope.nation()) as session:
+        assert await audit.verify(session) == [], "an audit chain is broken"
 
     spec = {
         "title": "Quy trình đăng ký khai sinh",
@@ -135,6 +160,7 @@ async def _run(n: int, url: str) -> dict[str, float]:
         "documents": report.created,
         "bulk_s": bulk,
         "single_s": single,
+        "old_s": old,
         **{f"{k}_ms": v for k, v in times.items()},
     }
 
@@ -151,7 +177,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"model QMS adoption, {args.agencies} agencies, {n:.0f} documents ({url.split(':')[0]})")
     print(f"  one bulk call        {got['bulk_s']:.2f} s  {n / got['bulk_s']:.0f} documents/s")
     print(f"  one call per agency  {got['single_s']:.2f} s  {n / got['single_s']:.0f} documents/s")
+    print(f"  per document (before) {got['old_s']:.2f} s  {n / got['old_s']:.0f} documents/s")
     print(f"  ratio bulk/single speed: {got['single_s'] / got['bulk_s']:.2f}")
+    print(f"  ratio bulk/before speed: {got['old_s'] / got['bulk_s']:.2f}")
     print(
         f"process document (8 steps): html {got['html_ms']:.1f} ms, pdf {got['pdf_ms']:.1f} ms; "
         f"baseline slip pdf {got['baseline pdf_ms']:.1f} ms "

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -35,7 +35,9 @@ from sqlalchemy import (
     Index,
     UniqueConstraint,
     Update,
+    bindparam,
     event,
+    insert,
     literal,
     update,
 )
@@ -45,6 +47,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.ids import new_id
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import TenantOwned, agency_fk
 
@@ -102,20 +105,29 @@ def _utc_text(moment: dt.datetime) -> str:
     return aware(moment).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_HASHED = ("id", "agency_id", "seq", "at", "actor", "action", "entity_type", "entity_id", "data")
+
+
 def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
+    return _digest({name: getattr(entry, name) for name in _HASHED}, prev_hash)
+
+
+def _digest(fields: dict[str, Any], prev_hash: str, at_text: str | None = None) -> str:
+    """sha256 over the canonical JSON of an entry's fields (a row's columns) and `prev_hash`
+    (`at_text`: `at` already written as `_utc_text` does, for many entries of one moment)."""
     # The chain is the agency's: province_id is left out so that a merge of provinces can
     # re-home the chain (the only UPDATE the app role may make here) without breaking a link.
     canonical = orjson.dumps(
         {
-            "id": entry.id,
-            "agency_id": entry.agency_id,
-            "seq": entry.seq,
-            "at": _utc_text(entry.at),
-            "actor": entry.actor,
-            "action": entry.action,
-            "entity_type": entry.entity_type,
-            "entity_id": str(entry.entity_id),
-            "data": entry.data,
+            "id": fields["id"],
+            "agency_id": fields["agency_id"],
+            "seq": fields["seq"],
+            "at": at_text or _utc_text(fields["at"]),
+            "actor": fields["actor"],
+            "action": fields["action"],
+            "entity_type": fields["entity_type"],
+            "entity_id": str(fields["entity_id"]),
+            "data": fields["data"],
             "prev_hash": prev_hash,
         },
         option=orjson.OPT_SORT_KEYS,
@@ -281,6 +293,101 @@ async def append_row(
         entity_id=row.id,
         data=data,
     )
+
+
+async def lock_heads(
+    session: AsyncSession, province_id: int, agency_ids: Sequence[int]
+) -> dict[tuple[int, int], tuple[int, str]]:
+    """`lock_head` for many agencies of a province at once: their head rows created where
+    missing (one INSERT .. ON CONFLICT DO NOTHING of many rows), then locked and read in agency
+    order (SELECT .. FOR UPDATE, which reads what a concurrent append committed; SQLite has one
+    writer at a time). Their (seq, hash), remembered as this transaction's locked heads."""
+    heads = locked_heads(session)
+    wanted = sorted({a for a in agency_ids if (province_id, a) not in heads})
+    if wanted:
+        table = table_of(AuditHead)
+        genesis = dialect_insert(session, AuditHead).on_conflict_do_nothing(
+            index_elements=[table.c.province_id, table.c.id]
+        )
+        await session.execute(
+            genesis,
+            [
+                {"province_id": province_id, "id": a, "agency_id": a, "seq": 0, "hash": GENESIS}
+                for a in wanted
+            ],
+        )
+        found = await session.execute(
+            sa_select(table.c.id, table.c.seq, table.c.hash)
+            .where(table.c.province_id == province_id, table.c.id.in_(wanted))
+            .order_by(table.c.id)
+            .with_for_update()
+        )
+        for agency_id, seq, hash_ in found.all():
+            heads[province_id, int(agency_id)] = (int(seq), str(hash_))
+    return {(province_id, a): heads[province_id, a] for a in agency_ids}
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """One change for `append_many`: the agency whose chain records it, the row's id, data."""
+
+    agency_id: int
+    entity_id: object
+    data: dict | None = None
+
+
+async def append_many(
+    session: AsyncSession,
+    *,
+    province_id: int,
+    actor: str,
+    action: str,
+    entity_type: str,
+    changes: Sequence[Change],
+) -> int:
+    """`append` many changes of one province at once (a bulk adoption), in the caller's
+    transaction: the heads of their agencies locked in one statement (`lock_heads`), each
+    agency's entries chained in the order given and hashed exactly as `append` does, inserted
+    in one statement, and each head advanced once. The number of entries."""
+    if not changes:
+        return 0
+    heads = await lock_heads(session, province_id, [c.agency_id for c in changes])
+    at = utcnow()
+    at_text = _utc_text(at)
+    rows = []
+    for change in changes:
+        data = orjson.loads(orjson.dumps(change.data or {}))  # what JSON will hand back
+        _check_no_personal_data(data)
+        seq, prev_hash = heads[province_id, change.agency_id]
+        row: dict[str, Any] = {
+            "province_id": province_id,
+            "id": new_id(),
+            "agency_id": change.agency_id,
+            "seq": seq + 1,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(change.entity_id),
+            "data": data,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = _digest(row, prev_hash, at_text)
+        heads[province_id, change.agency_id] = (row["seq"], row["hash"])
+        rows.append(row)
+    await session.execute(insert(table_of(AuditEntry)), rows)
+    table = table_of(AuditHead)
+    moved = (
+        update(table)
+        .where(table.c.province_id == bindparam("p"), table.c.id == bindparam("a"))
+        .values(seq=bindparam("s"), hash=bindparam("h"))
+    )
+    await session.execute(
+        moved,
+        [{"p": p, "a": a, "s": seq, "h": hash_} for (p, a), (seq, hash_) in sorted(heads.items())],
+    )
+    locked_heads(session).update(heads)
+    return len(rows)
 
 
 @dataclasses.dataclass(frozen=True)

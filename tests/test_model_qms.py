@@ -10,6 +10,8 @@ import json
 
 from sqlalchemy import func, select
 
+from eiso.core import audit
+from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers import catalogue
 from eiso.core.global_ids import encode_id
@@ -21,7 +23,7 @@ from eiso.core.sdk import (
     RuleChange,
     TimeLimit,
 )
-from eiso.tenants.models import AgencyKind, Province
+from eiso.tenants.models import AgencyKind, Province, TenantStatus
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency
 from tests.conftest import unique_code
@@ -105,6 +107,23 @@ async def test_model_qms_adopted_by_every_commune_at_once(resources, client, cal
         "skipped": 8,
         "documentIds": again["adoptModelQms"]["documentIds"],
     }
+    # Each created document has its "document.create" entry in its agency's audit chain, and
+    # the chains the bulk insert appended to are whole.
+    async with resources.session(TenantScope.nation()) as session:
+        entries = await session.execute(
+            select(AuditEntry.agency_id, AuditEntry.entity_id).where(
+                AuditEntry.province_id == ward.province_id,
+                AuditEntry.action == "document.create",
+                AuditEntry.entity_type == "documents",
+            )
+        )
+        logged = {(a, int(e)) for a, e in entries.all()}
+        adopted = await session.execute(
+            select(Document.agency_id, Document.id).where(Document.province_id == ward.province_id)
+        )
+        assert set(adopted.all()) <= logged
+        for agency in [*agencies, ward]:
+            assert await audit.verify(session, agency.id) == []
     # Each adopted document is a draft of the agency's register: its leader approves it.
     leader = callers.issue(person(ward, Role.leader, Role.iso_secretary))
     listed = await gql(
@@ -371,3 +390,15 @@ async def test_cli_adopts_from_a_file_naming_the_bad_line(resources, database, t
     assert json.loads(good.stdout)["created"] == 4
     again = await asyncio.to_thread(run_eiso, database, *args, "--codes", "CSCL,NOPE")
     assert again.returncode == 1 and "codes[1]" in again.stderr
+    # An agency that is no longer active (merged) is named by its line too.
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        home = await session.get(Province, agencies[0].province_id)
+        gone = await ensure_agency(
+            session, home, unique_code("M"), "UBND xã cũ", AgencyKind.commune
+        )
+        gone.status = TenantStatus.merged
+        session.add(gone)
+    listing.write_text(f"{agencies[0].code}\n\n{gone.code}\n")
+    merged = await asyncio.to_thread(run_eiso, database, *args)
+    assert merged.returncode == 1
+    assert f"{listing}:3: agency {gone.code!r}: not an active agency" in merged.stderr

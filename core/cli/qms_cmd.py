@@ -182,7 +182,11 @@ def adopt_model(
                 session, operator, row, agency_ids=ids, agency_kind=kind, codes=wanted
             )
         except DomainError as error:
-            fail(f"{error.details.get('field') or province}: {error.message}")
+            field = str(error.details.get("field") or province)
+            if named is not None and field.startswith("agencyIds["):  # an inactive agency
+                where, code = named[int(field[len("agencyIds[") : -1])]
+                fail(f"{where}: agency {code!r}: {error.message.split(': ', 1)[-1]}")
+            fail(f"{field}: {error.message}")
         return {
             "installed": [d.code for d, _ in installed],
             "agencies": report.agencies,

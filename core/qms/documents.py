@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, and_, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ from eiso.core.qms.common import (
 from eiso.core.qms.storage import Storage
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
+from eiso.infra.ids import new_id
 from eiso.tenants.models import Agency, AgencyKind, Authored, TenantOwned, agency_fk, child_fks
 
 MAX_ATTACHMENT = 20_000_000  # bytes
@@ -149,16 +151,19 @@ async def create_document(
 ) -> tuple[Document, DocumentVersion]:
     """A document with its first version as a draft."""
     require_role(principal, *MAINTAINERS)
-    document = Document(
+    fields, first = draft_rows(
+        principal.subject,
         province_id=province_id,
         agency_id=agency_id,
-        kind=_kind(kind),
-        code=require_text(code, "code", 64),
-        title=require_text(title, "title", 300),
+        kind=kind,
+        code=code,
+        title=title,
+        content=content,
         is_model=is_model,
-        created_by=principal.subject,
-        legal_reference=(legal_reference or "").strip()[:100] or None,
+        legal_reference=legal_reference,
     )
+    document = Document(**{**fields, "kind": DocumentKind(fields["kind"])})
+    version = DocumentVersion(**{**first, "status": VersionStatus.draft})
     taken = await session.execute(
         select(Document.id).where(
             Document.province_id == province_id,
@@ -173,23 +178,58 @@ async def create_document(
             field="code",
         )
     session.add(document)
-    version = DocumentVersion(
-        province_id=province_id,
-        agency_id=agency_id,
-        document_id=document.id,
-        number=1,
-        content=content,
-        created_by=principal.subject,
-    )
     session.add(version)
-    await record(
-        session,
-        document,
-        principal.subject,
-        "document.create",
-        {"kind": value(document.kind), "code": document.code, "model": is_model},
-    )
+    await record(session, document, principal.subject, "document.create", created_data(fields))
     return document, version
+
+
+def draft_rows(
+    subject: str,
+    *,
+    province_id: int,
+    agency_id: int,
+    kind: str,
+    code: str,
+    title: str,
+    content: str = "",
+    is_model: bool = False,
+    legal_reference: str | None = None,
+    model_version_id: int | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The columns of a new document and of its first version (a draft), checked: for
+    `create_document`, and for a bulk adoption that inserts many rows at once (building
+    thousands of model objects costs more than inserting them)."""
+    now = utcnow()
+    document = {
+        "province_id": province_id,
+        "id": new_id(),
+        "agency_id": agency_id,
+        "kind": _kind(kind).value,
+        "code": require_text(code, "code", 64),
+        "title": require_text(title, "title", 300),
+        "is_model": is_model,
+        "model_version_id": model_version_id,
+        "legal_reference": (legal_reference or "").strip()[:100] or None,
+        "created_by": subject,
+        "created_at": now,
+    }
+    version = {
+        "province_id": province_id,
+        "id": new_id(),
+        "agency_id": agency_id,
+        "document_id": document["id"],
+        "number": 1,
+        "status": VersionStatus.draft.value,
+        "content": content,
+        "created_by": subject,
+        "created_at": now,
+    }
+    return document, version
+
+
+def created_data(document: dict[str, Any]) -> dict[str, Any]:
+    """The audit entry's data of a document's creation (`draft_rows`' document)."""
+    return {"kind": document["kind"], "code": document["code"], "model": document["is_model"]}
 
 
 async def new_version(

@@ -17,16 +17,20 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import documents
 from eiso.core.qms.common import require_role, value
 from eiso.core.qms.documents import Document, DocumentVersion, VersionStatus
 from eiso.core.qms.model_qms_data import TEMPLATES, Template
+from eiso.infra.tables import table_of
 from eiso.tenants.models import Agency, AgencyKind
+from eiso.tenants.scope import TenantScopeError, scope_of
 
 MAX_AGENCIES = 500  # one call; a province has at most a few hundred agencies
 
@@ -207,16 +211,24 @@ async def adopt(
         ).all()
     )
     report = AdoptionReport(agencies=len(agencies))
+    # Set-based: the rows of every document and version inserted in one statement each, and
+    # their audit entries appended to all the agencies' chains at once (audit.append_many).
+    # A bulk insert skips the session's check of each new row against the caller's scope
+    # (tenants/scope.py), so it is made here; PostgreSQL's row-level security checks again.
+    allowed = scope_of(session.sync_session)
+    made: list[dict] = []
+    firsts: list[dict] = []
     for agency in agencies:
+        if not allowed.allows(province_id, agency.id):
+            raise TenantScopeError(f"agency {agency.id} is outside the caller's scope")
         for item in items:
             if (agency.id, item.code) in taken:
                 report.skipped += 1
                 continue
             model = models.get(item.code)
             text = model[1].content if model else item.content
-            document, _ = await documents.create_document(
-                session,
-                principal,
+            document, first = documents.draft_rows(
+                principal.subject,
                 province_id=province_id,
                 agency_id=agency.id,
                 kind=value(model[0].kind) if model else item.kind,
@@ -224,9 +236,23 @@ async def adopt(
                 title=model[0].title if model else item.title,
                 content=text.replace("{agency}", agency.name),
                 legal_reference=model[0].legal_reference if model else "101/QĐ-BKHCN",
+                model_version_id=model[1].id if model else None,
             )
-            if model:
-                document.model_version_id = model[1].id
-            report.created += 1
-            report.documents.append((agency.id, document.id))
+            made.append(document)
+            firsts.append(first)
+            report.documents.append((agency.id, document["id"]))
+    report.created = len(made)
+    if made:
+        await session.execute(insert(Document), made)
+        await session.execute(insert(DocumentVersion), firsts)
+        await audit.append_many(
+            session,
+            province_id=province_id,
+            actor=principal.subject,
+            action="document.create",
+            entity_type=table_of(Document).name,
+            changes=[
+                audit.Change(d["agency_id"], d["id"], documents.created_data(d)) for d in made
+            ],
+        )
     return report

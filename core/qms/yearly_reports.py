@@ -31,10 +31,12 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    Select,
     String,
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     case,
     func,
 )
@@ -413,51 +415,78 @@ async def _days(
 # -- the province at a glance -------------------------------------------------------------------
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True, slots=True)
 class BoardLine:
-    agency: Agency
-    report: YearlyReport | None
+    """One agency on the status board: plain values read as rows, not ORM objects (the
+    board of a province of a few hundred agencies is read often; issue 20's benchmark)."""
+
+    province_id: int
+    agency_id: int
+    agency_code: str
+    agency_name: str
+    report_id: int | None  # None: not started
+    report_status: str | None
+    submitted_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+    reminders: tuple[str, ...]  # the kinds recorded, oldest first
     due_on: dt.date
 
     @property
     def status(self) -> str:
-        return value(self.report.status) if self.report else NOT_STARTED
+        return self.report_status if self.report_status is not None else NOT_STARTED
+
+    @property
+    def sent(self) -> bool:
+        return self.report_status is not None and ReportStatus(self.report_status) in SENT
 
     def overdue(self, today: dt.date) -> bool:
-        sent = self.report is not None and ReportStatus(self.report.status) in SENT
-        return not sent and today > self.due_on
+        return not self.sent and today > self.due_on
 
     def as_dict(self, today: dt.date) -> dict[str, Any]:
-        report = self.report
         return {
-            "agency": self.agency.code,
-            "name": self.agency.name,
+            "agency": self.agency_code,
+            "name": self.agency_name,
             "status": self.status,
             "dueOn": self.due_on.isoformat(),
             "overdue": self.overdue(today),
-            "submittedAt": report.submitted_at.isoformat()
-            if report and report.submitted_at
-            else None,
-            "acceptedAt": report.accepted_at.isoformat() if report and report.accepted_at else None,
-            "reminders": [r["kind"] for r in report.reminders] if report else [],
+            "submittedAt": self.submitted_at.isoformat() if self.submitted_at else None,
+            "acceptedAt": self.accepted_at.isoformat() if self.accepted_at else None,
+            "reminders": list(self.reminders),
         }
 
 
-async def board(
-    session: AsyncSession, scope: TenantScope, province_id: int, year: int
-) -> list[BoardLine]:
-    """Every active agency of the province in the caller's scope with its report of `year`
-    (none: not started), by code. The session's scope hides other tenants' agencies."""
-    due = (await deadline(session, province_id)).due_on(year)
-    # One statement: each agency with its report of the year, if any (an outer join).
+def _board_statement(some_agencies: bool) -> Select:
+    """Each active agency of a province with its report of the year, if any (an outer join),
+    and the province's due day (a subquery run once: month * 100 + day, none for the default);
+    by code. Built once (bind parameters `province_id`, `year`, `agency_ids`): building it
+    costs more than running it."""
+    report, setting = YearlyReport, YearlyReportSetting
+    province_id = bindparam("province_id", type_=BigInteger)
+    due_day = (
+        select(col(setting.due_month) * 100 + col(setting.due_day))
+        .where(col(setting.province_id) == province_id)
+        .scalar_subquery()
+    )
     statement = (
-        select(Agency, YearlyReport)
+        select(  # type: ignore[call-overload]
+            col(Agency.province_id),
+            col(Agency.id),
+            col(Agency.code),
+            col(Agency.name),
+            col(report.id),
+            col(report.status),
+            col(report.submitted_at),
+            col(report.accepted_at),
+            col(report.reminders),
+            due_day,
+        )
+        .select_from(Agency)
         .outerjoin(
-            YearlyReport,
+            report,
             and_(
-                col(YearlyReport.province_id) == col(Agency.province_id),
-                col(YearlyReport.agency_id) == col(Agency.id),
-                col(YearlyReport.year) == year,
+                col(report.province_id) == col(Agency.province_id),
+                col(report.agency_id) == col(Agency.id),
+                col(report.year) == bindparam("year"),
             ),
         )
         .where(
@@ -465,10 +494,62 @@ async def board(
             col(Agency.status) == TenantStatus.active.value,
         )
     )
-    if scope.kind == "agencies":
-        statement = statement.where(col(Agency.id).in_(sorted(scope.agency_ids)))
-    found = await session.execute(statement.order_by(col(Agency.code)))
-    return [BoardLine(agency, report, due) for agency, report in found.tuples()]
+    if some_agencies:
+        statement = statement.where(col(Agency.id).in_(bindparam("agency_ids", expanding=True)))
+    return statement.order_by(col(Agency.code))
+
+
+_BOARD = {False: _board_statement(False), True: _board_statement(True)}
+
+
+async def board(
+    session: AsyncSession, scope: TenantScope, province_id: int, year: int
+) -> list[BoardLine]:
+    """Every active agency of the province in the caller's scope with its report of `year`
+    (none: not started), by code, in one statement read as rows (`_board_statement`). The
+    session's scope hides other tenants' agencies."""
+    some = scope.kind == "agencies"
+    params: dict[str, Any] = {"province_id": province_id, "year": year}
+    if some:
+        params["agency_ids"] = sorted(scope.agency_ids)
+    rows = (await session.execute(_BOARD[some], params)).all()
+    due: dict[int | None, dt.date] = {}
+    lines = []
+    for province, agency, code, name, rid, status, sent, accepted, reminders, day in rows:
+        due_on = due.get(day)
+        if due_on is None:
+            limit = Deadline() if day is None else Deadline(day // 100, day % 100)
+            due_on = due[day] = limit.due_on(year)
+        lines.append(
+            BoardLine(
+                province,
+                agency,
+                code,
+                name,
+                rid,
+                status,
+                sent,
+                accepted,
+                tuple(r["kind"] for r in reminders) if reminders else (),
+                due_on,
+            )
+        )
+    return lines
+
+
+async def _reports(
+    session: AsyncSession, province_id: int, lines: list[BoardLine]
+) -> dict[int, YearlyReport]:
+    """The report rows (ORM objects, to read in full or change) of these board lines."""
+    ids = [line.report_id for line in lines if line.report_id is not None]
+    if not ids:
+        return {}
+    found = await session.execute(
+        select(YearlyReport).where(
+            col(YearlyReport.province_id) == province_id, col(YearlyReport.id).in_(ids)
+        )
+    )
+    return {row.id: row for row in found.scalars()}
 
 
 async def compile_province(
@@ -481,26 +562,27 @@ async def compile_province(
         raise NotFound("no such province", "không tìm thấy tỉnh")
     lines = await board(session, scope, province_id, year)
     accepted = [line for line in lines if line.status == ReportStatus.accepted.value]
+    rows = await _reports(session, province_id, accepted)
+    reports = [(line, rows[line.report_id]) for line in accepted if line.report_id in rows]
     totals: dict[str, int] = dict.fromkeys(COUNTED, 0)
-    for line in accepted:
-        assert line.report is not None
+    for _, report in reports:
         for key in COUNTED:
-            totals[key] += int(line.report.figures.get("figures", {}).get(key) or 0)
+            totals[key] += int(report.figures.get("figures", {}).get(key) or 0)
     return {
         "province": {"code": province.code, "name": province.name},
         "year": year,
         "agencies": len(lines),
         "accepted": [
             {
-                "agency": line.agency.code,
-                "name": line.agency.name,
-                **{part: getattr(line.report, part) for part in PARTS},
-                **(line.report.figures if line.report else {}),
+                "agency": line.agency_code,
+                "name": line.agency_name,
+                **{part: getattr(report, part) for part in PARTS},
+                **report.figures,
             }
-            for line in accepted
+            for line, report in reports
         ],
         "missing": [
-            {"agency": line.agency.code, "name": line.agency.name, "status": line.status}
+            {"agency": line.agency_code, "name": line.agency_name, "status": line.status}
             for line in lines
             if line.status != ReportStatus.accepted.value
         ],
@@ -532,17 +614,16 @@ async def sweep_reminders(
         if today < limit.remind_from(year):
             continue
         kind = "overdue" if today > limit.due_on(year) else "due_soon"
-        for line in await board(session, TenantScope.nation(), province_id, year):
-            checked += 1
-            report = line.report
-            if report is not None and ReportStatus(report.status) in SENT:
-                continue
-            if report is not None and any(r["kind"] == kind for r in report.reminders):
-                continue
+        lines = await board(session, TenantScope.nation(), province_id, year)
+        checked += len(lines)
+        due = [line for line in lines if not line.sent and kind not in line.reminders]
+        rows = await _reports(session, province_id, due)
+        for line in due:
+            report = rows.get(line.report_id)  # type: ignore[arg-type]
             if report is None:
                 report = YearlyReport(
                     province_id=province_id,
-                    agency_id=line.agency.id,
+                    agency_id=line.agency_id,
                     year=year,
                     updated_by=actor,
                 )

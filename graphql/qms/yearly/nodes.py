@@ -132,20 +132,19 @@ class YearlyReportStatusLine:
 
     @classmethod
     def of(cls, line: BoardLine, today: dt.date) -> YearlyReportStatusLine:
-        report = line.report
         return cls(
-            agency_id=strawberry.ID(encode_id("Agency", line.agency.province_id, line.agency.id)),
-            agency_code=line.agency.code,
-            agency_name=line.agency.name,
+            agency_id=strawberry.ID(encode_id("Agency", line.province_id, line.agency_id)),
+            agency_code=line.agency_code,
+            agency_name=line.agency_name,
             status=line.status.upper(),
-            report_id=strawberry.ID(encode_id("YearlyReport", report.province_id, report.id))
-            if report
+            report_id=strawberry.ID(encode_id("YearlyReport", line.province_id, line.report_id))
+            if line.report_id is not None
             else None,
             due_on=line.due_on,
             overdue=line.overdue(today),
-            submitted_at=report.submitted_at if report else None,
-            accepted_at=report.accepted_at if report else None,
-            reminders=[r["kind"].upper() for r in report.reminders] if report else [],
+            submitted_at=line.submitted_at,
+            accepted_at=line.accepted_at,
+            reminders=[kind.upper() for kind in line.reminders],
         )
 
 

@@ -82,11 +82,16 @@ class YearlyReportsQuery:
         today = utcnow().date()
         async with info.context.resources.session(principal.tenant) as session:
             lines = await yearly_reports.board(session, principal.tenant, province, year)
-            deadline = await yearly_reports.deadline(session, province)
+            # each line carries the province's due day; ask for it only when there is no line
+            due_on = (
+                lines[0].due_on
+                if lines
+                else (await yearly_reports.deadline(session, province)).due_on(year)
+            )
         counts = collections.Counter(line.status.upper() for line in lines)
         return YearlyReportBoard(
             year=year,
-            due_on=deadline.due_on(year),
+            due_on=due_on,
             total=len(lines),
             by_status=JSON(dict(sorted(counts.items()))),
             agencies=[YearlyReportStatusLine.of(line, today) for line in lines],
