@@ -533,8 +533,15 @@ async def _open_step(
     )
     if not scope_of(session.sync_session).allows(step.province_id, agency_id):
         grant_handover(session, step)  # the sender creates the receiver's step, cannot read it back
+    if from_agency_id is not None and agency_id != from_agency_id:  # the step's `handed_over`
+        dossier.handed_to = handed_to_of(dossier.handed_to, agency_id)
     session.add(step)  # flushed with the move, after the dossier's UPDATE (`_record`)
     return step
+
+
+def handed_to_of(handed_to: list[int] | None, agency_id: int) -> list[int]:
+    """`Dossier.handed_to` with `agency_id` (a new list: the ORM sees the change)."""
+    return sorted({*(handed_to or ()), agency_id})
 
 
 def _not_your_step(dossier: Dossier) -> DomainError:
