@@ -418,8 +418,9 @@ async def test_a_dossier_handed_over_to_another_agency_on_citus(citus_resources)
     """The known bug of issue 23: the receiving agency did not see a dossier handed over to
     it on Citus (its policy narrowed to the tenant scope, the hand-over refused). Now
     `dossiers.handed_to` carries the hand-over into the dossiers policy (infra/citus): the
-    interlinked birth across three agencies, the receiver named at the hand-over, and the
-    page of an agency with its own and the handed-over dossiers, as on one PostgreSQL."""
+    interlinked birth across three agencies, the receiver named at the hand-over, the page of
+    an agency with its own and the handed-over dossiers, and a merge of the receiving agency,
+    as on one PostgreSQL."""
     from tests import test_transfer
     from tests.sector_support import module_app
 
@@ -433,6 +434,9 @@ async def test_a_dossier_handed_over_to_another_agency_on_citus(citus_resources)
             app, citus_resources, callers
         )
         await test_transfer.test_bound_scope_shows_what_the_session_shows(
+            app, citus_resources, callers
+        )
+        await test_transfer.test_a_merge_of_the_receiving_agency_keeps_the_hand_over(
             app, citus_resources, callers
         )
 
