@@ -3,7 +3,9 @@
 national ones, row-level security stays forced on every shard, and the tenant scope reaches
 the workers (SET LOCAL, infra/pg_begin.py). Through the app's GraphQL: another province's
 officer sees none of a province's dossiers, a dossier goes from receipt to return, the figures
-count it; a province merge is refused with its message.
+count it; a province merge is refused with its message. Under an agency scope a receive and an
+assign run no multi-shard statement, and a dossier handed over to another agency is seen and
+moved by it (the hand-over tests of tests/test_transfer.py, run here).
 
 Runs in CI (CI=true: `.ci/run` builds Citus first, and a missing build fails) or wherever the
 build is installed (`infra/citus/build.sh`); skipped elsewhere."""
