@@ -37,7 +37,7 @@ from eiso.infra import migrate
 from eiso.tenants.scope import TenantScope
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/eiso_bench_figures"
-ROLLUPS_PARENT = "0895_client_switch"  # the revision before 0905_figure_rollups
+ROLLUPS_PARENT = "0899_scope_province"  # the revision before 0905_figure_rollups
 
 STAMP_SQL = """
 UPDATE dossiers SET

@@ -55,6 +55,16 @@ _INLINE_SETTING = "current_setting('eiso.{name}', true)"
 _INLINE_IDS = "string_to_array(current_setting('eiso.{name}', true), ',')::bigint[]"
 
 
+def inline_setting(name: str) -> str:
+    """`scope_setting` without the sub-select (Citus: read per row)."""
+    return _INLINE_SETTING.format(name=name)
+
+
+def inline_ids(name: str) -> str:
+    """`scope_ids` without the sub-select (Citus: read per row)."""
+    return _INLINE_IDS.format(name=name)
+
+
 def scope_predicate(
     agency_column: str = "agency_id", province_column: str = "province_id", *, inline: bool = False
 ) -> str:

@@ -267,6 +267,15 @@ async def merge_provinces(
     return record
 
 
+async def _sequential_on_citus(session: AsyncSession) -> None:
+    """On Citus, one connection per worker for the rest of the transaction: the merge reads
+    every shard (the new code is checked across provinces) before it writes the reference
+    tables (`reorganisations`, the lineage), which Citus refuses after a parallel read."""
+    connection = (await session.connection()).sync_connection
+    if connection is not None and is_citus(connection):
+        await session.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
+
+
 async def _refuse_on_citus(session: AsyncSession) -> None:
     """A province merge re-keys every row of B under A's `province_id`, the distribution
     column on Citus, which refuses to change it in place (docs/operating.md, "Citus")."""
@@ -304,6 +313,7 @@ async def merge_agencies(
     """Several agencies of one province become one new agency (the 2025 commune merges): every
     row they own is re-pointed to it, with its origin recorded; the old ones stay, merged."""
     _require_nation(session)
+    await _sequential_on_citus(session)
     province = await _province(session, province_code)
     province_id = saved_id(province)
     if len(set(from_codes)) < 2:

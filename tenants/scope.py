@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, bindparam, event, inspect, text
+from sqlalchemy import Connection, and_, bindparam, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import (
     ORMExecuteState,
@@ -127,6 +127,8 @@ def _criteria_of(
     ]
     if kind == "province":
         return (*shared, *_rows_and_agencies(_in_provinces, _in_provinces))
+    if provinces:
+        return (*shared, *_rows_and_agencies(_of_agencies_in_provinces, _is_agency_in_provinces))
     return (*shared, *_rows_and_agencies(_of_agencies, _is_agency))
 
 
@@ -140,6 +142,25 @@ def _of_agencies(cls: Any) -> ColumnElement[bool]:
 
 def _is_agency(cls: Any) -> ColumnElement[bool]:
     return cls.id.in_(_ids("scope_agency_ids"))
+
+
+# An agency scope that names its agencies' provinces puts them in every statement too: the
+# same rows (an agency's rows are all in its province), and a sharded PostgreSQL (Citus,
+# distributed by province_id) routes the statement to the province's shard instead of every
+# shard. A scope without provinces (a token issued before they were claimed) keeps the agency
+# condition alone.
+def _of_agencies_in_provinces(cls: Any) -> ColumnElement[bool]:
+    return and_(
+        cls.province_id.in_(_ids("scope_province_ids")),
+        cls.agency_id.in_(_ids("scope_agency_ids")),
+    )
+
+
+def _is_agency_in_provinces(cls: Any) -> ColumnElement[bool]:
+    return and_(
+        cls.province_id.in_(_ids("scope_province_ids")),
+        cls.id.in_(_ids("scope_agency_ids")),
+    )
 
 
 def _rows_and_agencies(
@@ -176,8 +197,9 @@ def bound_scope(
     under a scope of this kind, with the ids as expanding parameters (`scope_params`): for a
     statement built once and run on the session's Core connection (`session.connection()`),
     where the ORM adds nothing.
-    `provinces`: whether the scope names its provinces. None for the nation. PostgreSQL's
-    row-level security applies as on every statement.
+    `provinces`: whether the scope names its provinces; under an agency scope that does, the
+    condition names them too (`province_id IN ...`: on Citus, routed to their shards). None
+    for the nation. PostgreSQL's row-level security applies as on every statement.
 
     A shared model's rows under an agency scope may be asked for in parts, each narrower
     than the whole: `part="own"` (the agencies' own rows) or `"shared"` (only those other
@@ -190,11 +212,14 @@ def bound_scope(
         return col(model.province_id).in_(province_ids)
     agency_ids = _ids("scope_agency_ids")
     if not issubclass(model, SharedRow) or part == "own":
-        return col(model.agency_id).in_(agency_ids)
+        own = col(model.agency_id).in_(agency_ids)
+        return and_(col(model.province_id).in_(province_ids), own) if provinces else own
     shown = province_ids if provinces else ()
     if part == "shared":
         return model.shared_with(agency_ids, shown)
-    return model.visible_to(agency_ids, shown)
+    found = model.visible_to(agency_ids, shown)
+    # The provinces around both arms of `visible_to`'s OR: the statement names them.
+    return and_(col(model.province_id).in_(province_ids), found) if provinces else found
 
 
 def scope_params(scope: TenantScope) -> dict[str, list[int]]:

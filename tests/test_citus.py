@@ -3,7 +3,9 @@
 national ones, row-level security stays forced on every shard, and the tenant scope reaches
 the workers (SET LOCAL, infra/pg_begin.py). Through the app's GraphQL: another province's
 officer sees none of a province's dossiers, a dossier goes from receipt to return, the figures
-count it; a province merge is refused with its message.
+count it; a province merge is refused with its message. Under an agency scope a receive and an
+assign run no multi-shard statement, and a dossier handed over to another agency is seen and
+moved by it (the hand-over tests of tests/test_transfer.py, run here).
 
 Runs in CI (CI=true: `.ci/run` builds Citus first, and a missing build fails) or wherever the
 build is installed (`infra/citus/build.sh`); skipped elsewhere."""
@@ -29,6 +31,7 @@ from eiso.core.settings import load_settings
 from eiso.core.workdays import VN_TZ
 from eiso.infra.citus import LOCAL_TABLES, distribute_database
 from eiso.infra.pg_begin import CITUS
+from eiso.infra.rls import scope_predicate
 from eiso.tenants.models import AgencyKind
 from eiso.tenants.onboarding import FileFormat, onboard
 from eiso.tenants.reorganisation import ReorganisationError, merge_provinces
@@ -71,6 +74,10 @@ async def citus_database(citus) -> AsyncIterator[Database]:
     name = f"eiso_citus_{secrets.token_hex(4)}"
     await asyncio.to_thread(citus.create_database, name, APP_ROLE)
     owner_url, app_url = citus.url(name), citus.url(name, user=APP_ROLE)
+    # Citus counts single- and multi-shard statements, and logs each multi-shard one with its
+    # statement (the coordinator's log): what the routing test reads.
+    await _fetch(owner_url, f'ALTER DATABASE "{name}" SET citus.enable_stat_counters = on')
+    await _fetch(owner_url, f'ALTER DATABASE "{name}" SET citus.multi_task_query_log_level = log')
     await asyncio.to_thread(_upgrade, owner_url, app_url)
     yield Database(owner_url, app_url)
     await asyncio.to_thread(citus.drop_database, name)
@@ -347,3 +354,111 @@ async def test_onboarding_a_province_on_citus(citus_resources):
     assert [e.reason for e in report.errors] == [
         f"code {taken!r} is already used by an agency of another province"
     ]
+
+
+def _multi_shard_statements(log: str) -> list[str]:
+    """The statements Citus logged as multi-shard ("multi-task query about to be executed")."""
+    found, flagged = [], False
+    for line in log.splitlines():
+        if "multi-task query about to be executed" in line:
+            flagged = True
+        elif flagged and "STATEMENT:" in line:
+            found.append(line.split("STATEMENT:", 1)[1].strip()[:300])
+            flagged = False
+    return found
+
+
+async def test_a_receive_and_assign_under_an_agency_scope_go_to_one_shard(
+    citus, citus_app, citus_resources, citus_database
+):
+    """Issue 23: an agency scope names its agencies' province in every statement
+    (tenants/scope.py), so Citus routes each to the province's shard; before, 9 of the 46
+    statements of a receive and an assign went to every shard."""
+    app, callers = citus_app
+    me = await officer_of(citus_resources, "Lai Châu")
+    gql = Caller(app, callers.issue(me))
+    body = await gql(
+        f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code }} }}'
+    )
+    assert "errors" not in body, body
+    url = citus_database.owner_url
+    log = citus.directory / f"node-{citus.coordinator_port}" / "log"
+
+    async def receive_and_assign() -> None:
+        body = await gql(RECEIVE % (PROC, APPLICANT, DATA), {"k": secrets.token_hex(6)})
+        assert "errors" not in body, body
+        dossier = body["data"]["receiveDossier"]["dossier"]
+        body = await gql(
+            MOVE % ("assignDossier", ', assignee: "officer-1"'),
+            {"id": dossier["id"], "v": dossier["version"]},
+        )
+        assert "errors" not in body, body
+        # the dossier page of the officer, and the dossier itself
+        assert (await gql(LIST))["data"]["dossiers"]["totalCount"] >= 1
+
+    await receive_and_assign()  # the first one also loads the app's caches
+    await _fetch(
+        url,
+        "SELECT citus_stat_counters_reset(oid) FROM pg_database WHERE datname = current_database()",
+    )
+    offset = log.stat().st_size
+    await receive_and_assign()
+    [row] = await _fetch(
+        url,
+        "SELECT query_execution_single_shard, query_execution_multi_shard"
+        " FROM citus_stat_counters WHERE name = current_database()",
+    )
+    with log.open(encoding="utf-8", errors="replace") as text:
+        text.seek(offset)
+        logged = _multi_shard_statements(text.read())
+    single, multi = row
+    assert multi == 0 and not logged, logged
+    assert single >= 10  # counted: the statements ran, each on one shard
+
+
+async def test_a_dossier_handed_over_to_another_agency_on_citus(citus_resources):
+    """The known bug of issue 23: the receiving agency did not see a dossier handed over to
+    it on Citus (its policy narrowed to the tenant scope, the hand-over refused). Now
+    `dossiers.handed_to` carries the hand-over into the dossiers policy (infra/citus): the
+    interlinked birth across three agencies, the receiver named at the hand-over, the page of
+    an agency with its own and the handed-over dossiers, and a merge of the receiving agency,
+    as on one PostgreSQL."""
+    from tests import test_transfer
+    from tests.sector_support import module_app
+
+    callers = Callers()
+    async with module_app(citus_resources, callers, "birth_registration") as app:
+        await test_transfer.test_interlinked_birth_across_three_agencies(
+            app, citus_resources, callers
+        )
+        await test_transfer.test_handover_names_the_receiving_agency(app, citus_resources, callers)
+        await test_transfer.test_an_agency_lists_its_own_and_the_handed_over_dossiers_newest_first(
+            app, citus_resources, callers
+        )
+        await test_transfer.test_bound_scope_shows_what_the_session_shows(
+            app, citus_resources, callers
+        )
+        await test_transfer.test_a_merge_of_the_receiving_agency_keeps_the_hand_over(
+            app, citus_resources, callers
+        )
+
+
+async def test_the_handover_policies_take_their_citus_form(citus_database):
+    """On a database distributed before migration 0899 (the policies narrowed to the tenant
+    scope), the next upgrade gives them their Citus form; the shards get them too."""
+    url = citus_database.owner_url
+    narrowed = scope_predicate(inline=True)
+    await _fetch(url, "DROP POLICY tenant_scope ON dossiers")
+    await _fetch(
+        url, f"CREATE POLICY tenant_scope ON dossiers USING ({narrowed}) WITH CHECK ({narrowed})"
+    )
+    layout = await asyncio.to_thread(distribute_database, url)
+    assert layout is not None and layout.handover_policies == ("dossiers.tenant_scope",)
+    [policy] = await _fetch(
+        url,
+        "select qual from pg_policies where tablename = 'dossiers' and policyname = $1",
+        "tenant_scope",
+    )
+    assert "handed_to" in policy["qual"]
+    again = await asyncio.to_thread(distribute_database, url)
+    assert again is not None and again.handover_policies == ()

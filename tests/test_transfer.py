@@ -324,3 +324,42 @@ async def test_bound_scope_shows_what_the_session_shows(app, resources, callers)
             own, shared = await ids(scope, "own"), await ids(scope, "shared")
             assert own | shared == shown and not own & shared, scope
     assert len(await ids(police.principal.tenant, "shared")) == 1  # the handed-over dossier
+
+
+async def test_a_merge_of_the_receiving_agency_keeps_the_hand_over(app, resources, callers):
+    """`dossiers.handed_to` (what the dossiers policy reads on Citus) names the agency a step
+    was handed over to, and after a merge of that agency the new one (issue 23)."""
+    from eiso.tenants.models import Province
+    from eiso.tenants.reorganisation import merge_agencies
+    from tests.conftest import unique_code
+
+    committee, police, _, fourth = await _three(resources, callers, app)
+    assert "errors" not in await adopt(committee, LINKED, {"residence": police.gid})
+    handed = (await receive(committee, LINKED, CHILD))["data"]["receiveDossier"]["dossier"]
+    handed = await move(committee, handed, "assignDossier", ', assignee: "x"')
+    await complete(committee, handed, BIRTH)
+
+    async def handed_to() -> list[int]:
+        async with resources.session(TenantScope.nation()) as session:
+            found = await session.execute(
+                select(Dossier.handed_to).where(Dossier.code == handed["code"])
+            )
+            return list(found.scalar_one())
+
+    assert await handed_to() == [police.agency.id]
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        province = await session.get(Province, police.agency.province_id)
+        assert province is not None
+        new, _ = await merge_agencies(
+            session,
+            province.code,
+            [police.agency.code, fourth.agency.code],
+            code=unique_code("A"),
+            name="Công an xã mới",
+            by="test",
+        )
+    assert await handed_to() == [new.id]
+    scope = TenantScope.agencies([new.id], [new.province_id])
+    async with resources.session(scope) as session:
+        seen = await session.execute(select(Dossier.code).where(Dossier.code == handed["code"]))
+        assert seen.scalars().all() == [handed["code"]]

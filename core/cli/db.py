@@ -28,12 +28,13 @@ def upgrade(revision: str = typer.Argument("heads", help="Target revision.")) ->
     except CitusLayoutError as error:
         typer.echo(f"eiso: Citus: cannot distribute the tables: {error}", err=True)
         raise typer.Exit(1) from error
-    if layout and (layout.distributed or layout.reference):
+    if layout and (layout.distributed or layout.reference or layout.handover_policies):
         typer.echo(
             f"eiso: Citus: {len(layout.distributed)} tables distributed by province_id, "
             f"{len(layout.reference)} reference tables; keys given province_id: "
-            f"{', '.join(layout.rebuilt_constraints) or '-'}; policies narrowed to the tenant "
-            f"scope (no hand-over): {', '.join(layout.narrowed_policies) or '-'}",
+            f"{', '.join(layout.rebuilt_constraints) or '-'}; hand-over policies in their "
+            f"Citus form: {', '.join(layout.handover_policies) or '-'}; policies narrowed to "
+            f"the tenant scope: {', '.join(layout.narrowed_policies) or '-'}",
             err=True,
         )
     typer.echo("eiso: database is up to date", err=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import CTE, and_, delete, event, insert, inspect, update
+from sqlalchemy import CTE, and_, bindparam, delete, event, insert, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -64,6 +64,7 @@ from eiso.infra.pg_begin import is_citus
 from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
+from eiso.tenants.reorganisation import on_agencies_merged
 from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of
 
 TOPIC = "dossier"
@@ -533,8 +534,48 @@ async def _open_step(
     )
     if not scope_of(session.sync_session).allows(step.province_id, agency_id):
         grant_handover(session, step)  # the sender creates the receiver's step, cannot read it back
+    if from_agency_id is not None and agency_id != from_agency_id:  # the step's `handed_over`
+        dossier.handed_to = handed_to_of(dossier.handed_to, agency_id)
     session.add(step)  # flushed with the move, after the dossier's UPDATE (`_record`)
     return step
+
+
+def handed_to_of(handed_to: list[int] | None, agency_id: int) -> list[int]:
+    """`Dossier.handed_to` with `agency_id` (a new list: the ORM sees the change)."""
+    return sorted({*(handed_to or ()), agency_id})
+
+
+async def _handed_to_after_merge(
+    session: AsyncSession, province_id: int, new_id: int, _old_ids: list[int], _by: str
+) -> None:
+    """After a merge of agencies (tenants/reorganisation.py), the steps handed over to the
+    old agencies are the new one's: the `handed_to` of their dossiers says so (the dossiers
+    policy reads it on Citus). Read from the steps, as migration 0899 fills it."""
+    steps = table_of(DossierStep)
+    handed = steps.c.handed_over  # `handed_over = 1` on SQLite
+    moved = select(steps.c.dossier_id).where(
+        steps.c.province_id == province_id, steps.c.agency_id == new_id, handed
+    )
+    rows = await session.execute(
+        select(steps.c.dossier_id, steps.c.agency_id).where(
+            steps.c.province_id == province_id, steps.c.dossier_id.in_(moved), handed
+        )
+    )
+    found: dict[int, set[int]] = {}
+    for dossier_id, agency_id in rows:
+        found.setdefault(dossier_id, set()).add(agency_id)
+    if not found:
+        return
+    dossiers = table_of(Dossier)
+    await session.execute(
+        update(dossiers)
+        .where(dossiers.c.province_id == province_id, dossiers.c.id == bindparam("dossier"))
+        .values(handed_to=bindparam("agencies")),
+        [{"dossier": d, "agencies": sorted(a)} for d, a in found.items()],
+    )
+
+
+on_agencies_merged(_handed_to_after_merge)
 
 
 def _not_your_step(dossier: Dossier) -> DomainError:

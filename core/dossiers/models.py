@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import relationship
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col
@@ -157,6 +158,14 @@ class Dossier(SharedTenantOwned, table=True):
     current_step: int = 0
     # step code → agency id, copied from the adoption at receipt (absent: the receiving agency)
     step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The agencies a step of it was handed over to (its steps with `handed_over`), kept by the
+    # engine with the hand-over (`handed_to_of`): what the dossiers policy reads on Citus, which
+    # refuses a policy that reads dossier_steps (infra/citus, migration 0899). bigint[] on
+    # PostgreSQL, a JSON list on SQLite.
+    handed_to: list = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(BigInteger).with_variant(JSON(), "sqlite"), nullable=False),
+    )
     # the adopted time limit at receipt: agencies of later steps cannot read the adoption
     time_limit_amount: int | None = None
     # the adoption's tightened cut-off and supplement limit at receipt (None: the procedure's)
@@ -207,8 +216,11 @@ class Dossier(SharedTenantOwned, table=True):
         handed = select(col(DossierStep.dossier_id)).where(
             col(DossierStep.agency_id).in_(agency_ids), handed_over
         )
+        named = isinstance(province_ids, BindParameter) or bool(province_ids)  # or a parameter
+        if named:  # the sub-select names the provinces too (on Citus: routed to their shards)
+            handed = handed.where(col(DossierStep.province_id).in_(province_ids))
         found: ColumnElement[bool] = in_subquery(col(cls.id), handed)
-        if isinstance(province_ids, BindParameter) or province_ids:  # ids, or their parameter
+        if named:
             found = and_(col(cls.province_id).in_(province_ids), found)
         return and_(found, col(cls.agency_id).not_in(agency_ids))
 

@@ -141,7 +141,9 @@ def _page(shape: Shape) -> Select:
     back = shape.backward
     if shape.scope != "agencies":
         return _latest(_filtered(shape, bound_scope(Dossier, shape.scope)), back)
-    own = _latest(_filtered(shape, bound_scope(Dossier, "agencies", "own")), back).subquery()
+    own = _latest(
+        _filtered(shape, bound_scope(Dossier, "agencies", "own", provinces=shape.provinces)), back
+    ).subquery()
     shared = _latest(
         _filtered(shape, bound_scope(Dossier, "agencies", "shared", provinces=shape.provinces)),
         back,

@@ -21,7 +21,7 @@ from graphlib import TopologicalSorter
 
 import asyncpg  # type: ignore[import-untyped]
 
-from eiso.infra.rls import scope_predicate
+from eiso.infra.rls import inline_ids, inline_setting, scope_predicate
 
 DISTRIBUTION_COLUMN = "province_id"
 ANCHOR = "agencies"  # the table every tenant table is co-located with
@@ -44,6 +44,7 @@ class Layout:
     reference: tuple[str, ...]
     rebuilt_constraints: tuple[str, ...]
     narrowed_policies: tuple[str, ...] = ()
+    handover_policies: tuple[str, ...] = ()  # given their Citus form (`handover_policies`)
 
 
 _TABLES = """
@@ -102,22 +103,78 @@ def citus_predicate(predicate: str) -> str:
     return _WRAPPED.sub(r"(\1)", predicate)
 
 
-async def _rewrite_policies(connection: asyncpg.Connection, tenant: set[str]) -> list[str]:
-    """Every tenant table's policy without sub-selects. A policy that reads another table
-    (the hand-over of a dossier's step to another agency: dossiers and dossier_steps) falls
-    back to the plain tenant scope: the receiving agency does not see a handed-over dossier
-    on Citus (fail closed; docs/operating.md). The names of the policies so narrowed."""
-    narrowed = []
+HANDOVER_COLUMN = "handed_to"  # dossiers.handed_to (migration 0899_scope_province)
+
+
+def handover_policies() -> dict[str, tuple[str, str]]:
+    """The two policies that read another table on a single PostgreSQL (a dossier handed over
+    to the agency of a later step: migrations 0510, 0530), as Citus can hold them: (USING,
+    WITH CHECK) by table.
+
+    - dossiers: the agencies' own, or handed over to one of them in their provinces, read
+      from the dossier's own `handed_to` (the engine adds the receiving agency with the
+      hand-over) instead of a sub-select of dossier_steps;
+    - dossier_steps: read and changed by the step's agency; inserted also by the agency
+      handing the step over, which names itself in `from_agency_id` (in its provinces)
+      instead of the check that it sees the dossier (a function reading dossiers: on a
+      worker a distributed query inside a shard's, which Citus refuses)."""
+    predicate = scope_predicate(inline=True)
+    agencies = (
+        f"{inline_setting('scope')} = 'agencies'"
+        f" AND province_id = ANY ({inline_ids('province_ids')})"
+    )
+    handed = f"({agencies} AND {HANDOVER_COLUMN} && {inline_ids('agency_ids')})"
+    sender = f"({agencies} AND from_agency_id = ANY ({inline_ids('agency_ids')}))"
+    return {
+        "dossiers": (f"({predicate}) OR {handed}", f"({predicate}) OR {handed}"),
+        "dossier_steps": (predicate, f"({predicate}) OR {sender}"),
+    }
+
+
+async def _rewrite_policies(
+    connection: asyncpg.Connection, tenant: set[str]
+) -> tuple[list[str], list[str]]:
+    """Every tenant table's policy without sub-selects. The hand-over's two policies, which
+    read another table, take their Citus form (`handover_policies`); any other policy that
+    reads another table falls back to the plain tenant scope (fail closed). The names of the
+    policies so rewritten, and so narrowed."""
+    narrowed, handover = [], []
+    citus_forms = handover_policies()
     for table, name, qual, check in await connection.fetch(_POLICIES, sorted(tenant)):
         using, checking = citus_predicate(qual or "true"), citus_predicate(check or qual or "true")
-        if _SUBQUERY.search(using) or _SUBQUERY.search(checking):
+        if table in citus_forms and name == "tenant_scope":
+            using, checking = citus_forms[table]
+            handover.append(f"{table}.{name}")
+        elif _SUBQUERY.search(using) or _SUBQUERY.search(checking):
             using = checking = scope_predicate(inline=True)
             narrowed.append(f"{table}.{name}")
         await connection.execute(f'DROP POLICY "{name}" ON "{table}"')
         await connection.execute(
             f'CREATE POLICY "{name}" ON "{table}" USING ({using}) WITH CHECK ({checking})'
         )
-    return narrowed
+    return narrowed, handover
+
+
+# What tells a hand-over policy in its Citus form (pg_policies deparses the text its own way).
+_CITUS_FORM = {"dossiers": HANDOVER_COLUMN, "dossier_steps": "from_agency_id"}
+
+
+async def _restore_handover(connection: asyncpg.Connection, known: set[str]) -> list[str]:
+    """The hand-over policies of tables an earlier upgrade distributed while they were
+    narrowed to the tenant scope (before migration 0899): given their Citus form (Citus
+    sends the policy's DROP and CREATE to the shards)."""
+    restored = []
+    forms = handover_policies()
+    for table, name, qual, check in await connection.fetch(_POLICIES, sorted(known & set(forms))):
+        if name != "tenant_scope" or _CITUS_FORM[table] in f"{qual} {check}":
+            continue
+        using, checking = forms[table]
+        await connection.execute(f'DROP POLICY "{name}" ON "{table}"')
+        await connection.execute(
+            f'CREATE POLICY "{name}" ON "{table}" USING ({using}) WITH CHECK ({checking})'
+        )
+        restored.append(f"{table}.{name}")
+    return restored
 
 
 async def has_citus(connection: asyncpg.Connection) -> bool:
@@ -198,7 +255,8 @@ async def distribute(connection: asyncpg.Connection) -> Layout:
         foreign_keys = await connection.fetch(_FOREIGN_KEYS)
         _check_foreign_keys(foreign_keys, tenant | known, reference)
         rebuilt = await _rebuild_uniques(connection, tenant)
-        narrowed = await _rewrite_policies(connection, tenant)
+        narrowed, handover = await _rewrite_policies(connection, tenant)
+        handover += await _restore_handover(connection, known)
         # Sequential mode: the distribution and the foreign keys see each other in one
         # transaction.
         await connection.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
@@ -230,6 +288,7 @@ async def distribute(connection: asyncpg.Connection) -> Layout:
         tuple(sorted(reference)),
         tuple(rebuilt),
         tuple(narrowed),
+        tuple(handover),
     )
 
 

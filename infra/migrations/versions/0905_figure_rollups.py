@@ -4,7 +4,7 @@ security by agency; filled from the existing dossiers (the same computation as
 `eiso qms rollups rebuild`).
 
 Revision ID: 0905_figure_rollups
-Revises: 0895_client_switch
+Revises: 0899_scope_province
 Create Date: 2026-12-06
 """
 
@@ -15,7 +15,7 @@ from eiso.core.qms.rollups import COUNTERS
 from eiso.infra.rls import EVERY_TENANT, enable_tenant_rls
 
 revision = "0905_figure_rollups"
-down_revision = "0895_client_switch"
+down_revision = "0899_scope_province"
 branch_labels = None
 depends_on = None
 
