@@ -21,6 +21,7 @@ from eiso.web import (
     feedback,
     iso_audits,
     iso_conformity,
+    iso_models,
     iso_workspace,
     live,
     portal,
@@ -188,6 +189,12 @@ def iso_more_routes() -> list[Route]:
             name="iso_yearly_move",
         ),
         Route(ISO + "/tai-ve", iso_conformity.downloads, name="iso_downloads"),
+        Route(iso_models.PATH, iso_models.overview, name="iso_models"),
+        Route(iso_models.PATH + "/tep/{id}.{fmt}", iso_models.file, name="iso_process_file"),
+        Route(iso_models.PATH + "/thu-tuc/{code}", iso_models.procedure, name="iso_process"),
+        Route(
+            iso_models.PATH + "/{move}", iso_models.move, methods=["POST"], name="iso_models_move"
+        ),
         Route(
             ISO + "/tai-ve/bao-cao-nam/{id}.{fmt}",
             iso_conformity.yearly_file,

@@ -26,6 +26,7 @@ CONSOLE_SHOTS = {
     "agencies": "console-agencies",
     "bad rows": "console-bad-rows",
     "dry run": "console-dry-run",
+    "imported": "console-import-status",
     "modules": "console-modules",
 }
 
