@@ -13,6 +13,7 @@ from eiso.web import (
     console,
     console_accounts,
     console_dashboard,
+    console_inspections,
     console_settings,
     console_yearly,
     desk,
@@ -222,9 +223,25 @@ def iso_more_routes() -> list[Route]:
 
 
 def console_yearly_routes() -> list[Route]:
-    """The province console's yearly reports."""
+    """The province console's yearly reports and DOST inspections."""
     base = CONSOLE + "/tinh/{province}/bao-cao-nam"
+    checks = CONSOLE + "/tinh/{province}/kiem-tra"
     return [
+        Route(checks, console_inspections.year, name="console_inspections"),
+        Route(checks + "/par.csv", console_inspections.par_csv, name="console_par_csv"),
+        Route(
+            checks + "/nam/{move}",
+            console_inspections.plan_move,
+            methods=["POST"],
+            name="console_inspection_plan",
+        ),
+        Route(checks + "/{id}", console_inspections.inspection, name="console_inspection"),
+        Route(
+            checks + "/{id}/{move}",
+            console_inspections.move,
+            methods=["POST"],
+            name="console_inspection_move",
+        ),
         Route(base, console_yearly.board, name="console_yearly"),
         Route(base + "/tong-hop.{fmt}", console_yearly.compiled, name="console_yearly_file"),
         Route(base + "/{id}", console_yearly.report, name="console_yearly_report"),

@@ -51,6 +51,12 @@ STATUS = {
     "UNKNOWN_PROCEDURE": 422,
     "PROCEDURE_NOT_ADOPTED": 422,
     "REPORT_INCOMPLETE": 422,
+    # The province console's inspections (core/qms/inspections.py).
+    "NO_INSPECTION_PLAN": 409,
+    "INSPECTION_EXISTS": 409,
+    "UNKNOWN_CHECKLIST_ITEM": 422,
+    "NONCONFORMITY_OPEN": 409,
+    "FINDINGS_NOT_VERIFIED": 409,
 }
 
 
