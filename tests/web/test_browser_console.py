@@ -27,6 +27,7 @@ CONSOLE_SHOTS = {
     "bad rows": "console-bad-rows",
     "dry run": "console-dry-run",
     "imported": "console-import-status",
+    "import running": "console-import-running",
     "modules": "console-modules",
 }
 
