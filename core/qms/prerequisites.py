@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -127,28 +128,38 @@ async def unmet(
     return problems
 
 
+async def _with_effective(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    column: Mapped[Any],
+    *more: ColumnElement[bool],
+) -> set[Any]:
+    """The `column` values of the agency's own documents (not models) that have an effective
+    version and meet `more`."""
+    query = (
+        select(column)
+        .join(
+            DocumentVersion,
+            (col(DocumentVersion.province_id) == col(Document.province_id))
+            & (col(DocumentVersion.document_id) == col(Document.id)),
+        )
+        .where(
+            col(Document.province_id) == province_id,
+            col(Document.agency_id) == agency_id,
+            col(Document.is_model).is_(False),
+            col(DocumentVersion.status) == VersionStatus.effective.value,
+            *more,
+        )
+        .distinct()
+    )
+    return set((await session.execute(query)).scalars())
+
+
 async def _kinds_without_effective(
     session: AsyncSession, province_id: int, agency_id: int
 ) -> list[DocumentKind]:
-    found = set(
-        (
-            await session.execute(
-                select(col(Document.kind))
-                .join(
-                    DocumentVersion,
-                    (col(DocumentVersion.province_id) == col(Document.province_id))
-                    & (col(DocumentVersion.document_id) == col(Document.id)),
-                )
-                .where(
-                    col(Document.province_id) == province_id,
-                    col(Document.agency_id) == agency_id,
-                    col(Document.is_model).is_(False),
-                    col(DocumentVersion.status) == VersionStatus.effective.value,
-                )
-                .distinct()
-            )
-        ).scalars()
-    )
+    found = await _with_effective(session, province_id, agency_id, col(Document.kind))
     return [kind for kind in REQUIRED_KINDS if kind.value not in found]
 
 
@@ -169,25 +180,9 @@ async def procedures_without_process(
     )
     if not adopted:
         return []
-    effective = set(
-        (
-            await session.execute(
-                select(col(Document.code))
-                .join(
-                    DocumentVersion,
-                    (col(DocumentVersion.province_id) == col(Document.province_id))
-                    & (col(DocumentVersion.document_id) == col(Document.id)),
-                )
-                .where(
-                    col(Document.province_id) == province_id,
-                    col(Document.agency_id) == agency_id,
-                    col(Document.is_model).is_(False),
-                    col(Document.code).in_([PROCESS_CODE_PREFIX + code for code in adopted]),
-                    col(DocumentVersion.status) == VersionStatus.effective.value,
-                )
-                .distinct()
-            )
-        ).scalars()
+    codes = [PROCESS_CODE_PREFIX + code for code in adopted]
+    effective = await _with_effective(
+        session, province_id, agency_id, col(Document.code), col(Document.code).in_(codes)
     )
     return sorted(code for code in adopted if PROCESS_CODE_PREFIX + code not in effective)
 
