@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.core.global_ids import id_type
+from eiso.core.qms.documents import PROCESS_CODE_PREFIX
 from eiso.web.desk import fetched
 from eiso.web.desk_auth import ISO
 from eiso.web.iso_conformity import not_found
@@ -39,7 +40,6 @@ from eiso.web.portal import failed
 from eiso.web.run import OperationFailed, run
 
 PATH = ISO + "/quy-trinh"
-PREFIX = "QT-"  # process_docs.document_code
 FILE_FORMATS = frozenset({"html", "pdf"})
 
 
@@ -66,7 +66,7 @@ def processes(
             flagged.setdefault(flag["subject"], []).append(flag)
     rows = []
     for procedure in sorted(adopted, key=lambda p: p["code"]):
-        document = own.get(PREFIX + procedure["code"])
+        document = own.get(PROCESS_CODE_PREFIX + procedure["code"])
         if document is not None:
             effective, pending = versions_of(document)
             document = {**document, "effective": effective, "pending": pending}
