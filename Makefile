@@ -64,7 +64,8 @@ test: lint $(TEST_STAMP) clients
 screenshots: $(TEST_STAMP) clients
 	mkdir -p docs/web
 	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser.py tests/web/test_browser_console.py tests/web/test_browser_console_accounts.py tests/web/test_browser_desk_feedback.py \
-		tests/web/test_browser_iso.py tests/web/test_browser_iso_more.py
+		tests/web/test_browser_iso.py tests/web/test_browser_iso_more.py \
+		tests/web/test_browser_iso_models.py tests/web/test_browser_console_inspections.py
 
 # GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout
 # needs no npm): rebuilt from the versions pinned in graphql/server/graphiql/package-lock.json.

@@ -39,6 +39,7 @@ BUILD = 'mutation { startConformityBuilding(since: "2026-01-05") { status } }'
 PREREQUISITE_CODES = [
     "SCOPE_NOT_SET",
     "DOCUMENTS_NOT_EFFECTIVE",
+    "PROCESS_DOCUMENTS_NOT_EFFECTIVE",
     "INTERNAL_AUDIT_MISSING",
     "MANAGEMENT_REVIEW_MISSING",
 ]
@@ -84,6 +85,38 @@ async def documents_effective(client, keeper) -> None:
         assert done["data"]["makeDocumentVersionEffective"]["status"] == "EFFECTIVE"
 
 
+PROCESS_VERSIONS = (
+    "query($c: String!) { processDocumentVersions(procedureCode: $c) { versionId status } }"
+)
+
+
+async def process_documents_effective(client, keeper, procedures: list[str]) -> None:
+    """The generated ISO process document of each procedure (generated on adoption; made here
+    when missing) submitted, approved and made effective."""
+    for code in procedures:
+        found = await gql(client, keeper, PROCESS_VERSIONS, {"c": code})
+        versions = found["data"]["processDocumentVersions"]
+        if not versions:
+            await gql(client, keeper, "mutation { generateProcessDocuments }")
+            found = await gql(client, keeper, PROCESS_VERSIONS, {"c": code})
+            versions = found["data"]["processDocumentVersions"]
+        newest = versions[0]
+        if newest["status"] == "EFFECTIVE":
+            continue
+        for move in (
+            "submitDocumentVersion",
+            "approveDocumentVersion",
+            "makeDocumentVersionEffective",
+        ):
+            done = await gql(
+                client,
+                keeper,
+                f"mutation($id: ID!) {{ {move}(id: $id) {{ status }} }}",
+                {"id": newest["versionId"]},
+            )
+            assert not done.get("errors"), done
+
+
 async def audit_and_review(client, keeper, on: dt.date) -> None:
     """An internal audit with a finding and a management review, both dated `on`."""
     plan = await gql(
@@ -112,10 +145,12 @@ async def audit_and_review(client, keeper, on: dt.date) -> None:
 
 
 async def meet_prerequisites(client, keeper, procedures: list[str]) -> None:
-    """Scope, effective documents, then an audit and a review after the scope."""
+    """Scope, effective documents (and the process document of each procedure), then an audit
+    and a review after the scope."""
     body = await gql(client, keeper, SCOPE, {"p": procedures, "a": []})
     assert not body.get("errors"), body
     await documents_effective(client, keeper)
+    await process_documents_effective(client, keeper, procedures)
     await audit_and_review(client, keeper, today())
 
 
@@ -219,6 +254,13 @@ async def test_announcement_lists_every_unmet_prerequisite_then_succeeds(
         PREREQUISITE_CODES[2:]
     )
     await audit_and_review(client, keeper, today())
+    # Only the adopted procedure's process document is left (generated as a draft on adoption).
+    body = await gql(client, keeper, ANNOUNCE, variables)
+    [problem] = body["errors"][0]["extensions"]["problems"]
+    assert problem["code"] == "PROCESS_DOCUMENTS_NOT_EFFECTIVE"
+    assert PROC in problem["message"] and PROC in problem["message_vi"]
+    assert problem["message_vi"].startswith("chưa có quy trình ISO có hiệu lực")
+    await process_documents_effective(client, keeper, [PROC])
     body = await gql(client, keeper, ANNOUNCE, variables)
     announced = body["data"]["announceConformity"]
     assert announced["status"] == "ANNOUNCED" and announced["decisionNumber"] == "15/QĐ-UBND"
@@ -248,15 +290,20 @@ async def test_adoption_outside_the_scope_requires_reannouncement(resources, cli
     read = (await gql(client, keeper, READ))["data"]["conformity"]
     assert read["status"] == "TO_BE_REANNOUNCED"
     assert other in read["reannounceReason"]
-    # The audit and review before the change no longer count.
+    # The audit and review before the change no longer count, and the new procedure's process
+    # document is a draft.
     again = {"n": "40/QĐ-UBND", "d": today().isoformat()}
     body = await gql(client, keeper, ANNOUNCE, again)
     assert [p["code"] for p in body["errors"][0]["extensions"]["problems"]] == [
+        "PROCESS_DOCUMENTS_NOT_EFFECTIVE",
         "INTERNAL_AUDIT_MISSING",
         "MANAGEMENT_REVIEW_MISSING",
     ]
-    # The scope extended to the new procedure, a new audit and review: re-announced.
+    assert other in body["errors"][0]["extensions"]["problems"][0]["message_vi"]
+    # The scope extended to the new procedure, its process document effective, a new audit and
+    # review: re-announced.
     await gql(client, keeper, SCOPE, {"p": [PROC, other]})
+    await process_documents_effective(client, keeper, [other])
     await audit_and_review(client, keeper, today())
     announced = (await gql(client, keeper, ANNOUNCE, again))["data"]["announceConformity"]
     assert announced["status"] == "ANNOUNCED" and announced["reannounceReason"] is None

@@ -400,10 +400,16 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
     await gql(
         client, keeper, 'mutation { startConformityBuilding(since: "2026-01-05") { status } }'
     )
-    from tests.test_conformity import meet_prerequisites, today  # it imports this module
+    from tests.test_conformity import (  # it imports this module
+        meet_prerequisites,
+        process_documents_effective,
+        today,
+    )
 
     staff = callers.issue(person(agency, Role.leader, Role.iso_secretary, Role.auditor))
     await meet_prerequisites(client, staff, [code])
+    # PROC, adopted outside the scope (make_agency), needs its process document effective too.
+    await process_documents_effective(client, staff, [PROC])
     on = today().isoformat()
     body = await gql(
         client,

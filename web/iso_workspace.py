@@ -115,7 +115,7 @@ def page_context(member: Member, page: str, **more: Any) -> dict[str, Any]:
     }
 
 
-async def _all(request: Request, member: Member, operation: str, field: str) -> list[Any]:
+async def all_nodes(request: Request, member: Member, operation: str, field: str) -> list[Any]:
     """Every node of a register's connection, page by page."""
     rows: list[Any] = []
     after: str | None = None
@@ -160,6 +160,18 @@ def texts(form: FormData, *names: str) -> dict[str, str]:
 # Documents -------------------------------------------------------------------------------
 
 
+def versions_of(document: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A document's `effective` version and the version `pending` in the workflow (draft,
+    review, approved), either None."""
+    versions = document["versions"]
+    effective = next((v for v in versions if v["status"] == "EFFECTIVE"), None)
+    pending = next(
+        (v for v in reversed(versions) if v["status"] in ("DRAFT", "IN_REVIEW", "APPROVED")),
+        None,
+    )
+    return effective, pending
+
+
 def register(documents: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
     """The agency's own documents by kind (in KINDS' order, by code), each with its
     `effective` version and the version `pending` in the workflow (draft, review, approved)."""
@@ -167,12 +179,7 @@ def register(documents: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, 
     for document in sorted(documents, key=lambda d: d["code"]):
         if document["isModel"]:
             continue
-        versions = document["versions"]
-        effective = next((v for v in versions if v["status"] == "EFFECTIVE"), None)
-        pending = next(
-            (v for v in reversed(versions) if v["status"] in ("DRAFT", "IN_REVIEW", "APPROVED")),
-            None,
-        )
+        effective, pending = versions_of(document)
         groups.setdefault(document["kind"], []).append(
             {**document, "effective": effective, "pending": pending}
         )
@@ -205,7 +212,7 @@ async def documents(request: Request) -> Response:
                 f"{ISO}/tai-lieu/{created['createDocument']['id']}?xong=tao", status_code=303
             )
     try:
-        rows = await _all(request, member, "IsoDocuments", "documents")
+        rows = await all_nodes(request, member, "IsoDocuments", "documents")
     except OperationFailed as failure:
         return failed(request, failure)
     groups = register(rows)
@@ -319,7 +326,7 @@ async def _board_page(
     request: Request, member: Member, error: OperationFailed | None = None
 ) -> Response:
     try:
-        rows = await _all(request, member, "IsoNonconformities", "nonconformities")
+        rows = await all_nodes(request, member, "IsoNonconformities", "nonconformities")
     except OperationFailed as failure:
         return failed(request, failure)
     context = page_context(member, "nonconformities")
@@ -412,7 +419,7 @@ async def _read_page(request: Request, page: str, template: str, make: Any) -> R
 
 
 async def _risks(request: Request, member: Member) -> dict[str, Any]:
-    rows = await _all(request, member, "IsoRisks", "risks")
+    rows = await all_nodes(request, member, "IsoRisks", "risks")
     rows.sort(key=lambda r: (-r["level"], r["title"]))
     grid = heat_map(rows)
     return {"risks": rows, "grid": grid, "chart": heat_chart(grid, i18n.language_of(request))}
@@ -423,7 +430,7 @@ async def risks(request: Request) -> Response:
 
 
 async def _objectives(request: Request, member: Member) -> dict[str, Any]:
-    return {"objectives": await _all(request, member, "IsoObjectives", "objectives")}
+    return {"objectives": await all_nodes(request, member, "IsoObjectives", "objectives")}
 
 
 async def objectives(request: Request) -> Response:

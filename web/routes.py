@@ -13,6 +13,7 @@ from eiso.web import (
     console,
     console_accounts,
     console_dashboard,
+    console_inspections,
     console_settings,
     console_yearly,
     desk,
@@ -21,6 +22,7 @@ from eiso.web import (
     feedback,
     iso_audits,
     iso_conformity,
+    iso_models,
     iso_workspace,
     live,
     portal,
@@ -188,6 +190,12 @@ def iso_more_routes() -> list[Route]:
             name="iso_yearly_move",
         ),
         Route(ISO + "/tai-ve", iso_conformity.downloads, name="iso_downloads"),
+        Route(iso_models.PATH, iso_models.overview, name="iso_models"),
+        Route(iso_models.PATH + "/tep/{id}.{fmt}", iso_models.file, name="iso_process_file"),
+        Route(iso_models.PATH + "/thu-tuc/{code}", iso_models.procedure, name="iso_process"),
+        Route(
+            iso_models.PATH + "/{move}", iso_models.move, methods=["POST"], name="iso_models_move"
+        ),
         Route(
             ISO + "/tai-ve/bao-cao-nam/{id}.{fmt}",
             iso_conformity.yearly_file,
@@ -215,9 +223,25 @@ def iso_more_routes() -> list[Route]:
 
 
 def console_yearly_routes() -> list[Route]:
-    """The province console's yearly reports."""
+    """The province console's yearly reports and DOST inspections."""
     base = CONSOLE + "/tinh/{province}/bao-cao-nam"
+    checks = CONSOLE + "/tinh/{province}/kiem-tra"
     return [
+        Route(checks, console_inspections.year, name="console_inspections"),
+        Route(checks + "/par.csv", console_inspections.par_csv, name="console_par_csv"),
+        Route(
+            checks + "/nam/{move}",
+            console_inspections.plan_move,
+            methods=["POST"],
+            name="console_inspection_plan",
+        ),
+        Route(checks + "/{id}", console_inspections.inspection, name="console_inspection"),
+        Route(
+            checks + "/{id}/{move}",
+            console_inspections.move,
+            methods=["POST"],
+            name="console_inspection_move",
+        ),
         Route(base, console_yearly.board, name="console_yearly"),
         Route(base + "/tong-hop.{fmt}", console_yearly.compiled, name="console_yearly_file"),
         Route(base + "/{id}", console_yearly.report, name="console_yearly_report"),

@@ -53,6 +53,12 @@ STATUS = {
     "PROCEDURE_NOT_ADOPTED": 422,
     "REPORT_INCOMPLETE": 422,
     "OWN_ACCOUNT": 409,  # an administrator disabling or resetting their own account
+    # The province console's inspections (core/qms/inspections.py).
+    "NO_INSPECTION_PLAN": 409,
+    "INSPECTION_EXISTS": 409,
+    "UNKNOWN_CHECKLIST_ITEM": 422,
+    "NONCONFORMITY_OPEN": 409,
+    "FINDINGS_NOT_VERIFIED": 409,
 }
 
 

@@ -42,6 +42,11 @@ from eiso.tenants.models import Agency, AgencyKind, Authored, TenantOwned, agenc
 MAX_ATTACHMENT = 20_000_000  # bytes
 
 
+# The code of an agency's ISO process document of a procedure: QT-<procedure code>
+# (process_docs.py generates it; prerequisites.py requires it effective).
+PROCESS_CODE_PREFIX = "QT-"
+
+
 class DocumentKind(str, enum.Enum):
     policy = "policy"
     objectives = "objectives"

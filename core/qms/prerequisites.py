@@ -6,6 +6,9 @@ verified):
 - SCOPE_NOT_SET: a QMS scope with at least one procedure;
 - DOCUMENTS_NOT_EFFECTIVE: an effective quality policy, quality objectives and at least one
   QMS procedure document;
+- PROCESS_DOCUMENTS_NOT_EFFECTIVE: every procedure the agency adopted has an effective version
+  of its ISO process document (`QT-<procedure code>`, process_docs.py: Decision 101/QĐ-BKHCN's
+  model QMS, one process per administrative procedure); the problem names the procedures;
 - INTERNAL_AUDIT_MISSING: an internal audit (a plan with at least one finding recorded) dated
   between the last scope change and the announcement;
 - MANAGEMENT_REVIEW_MISSING: a management review held between the last scope change and the
@@ -20,14 +23,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 
+from eiso.core.dossiers.models import ProcedureAdoption
 from eiso.core.qms.audits import AuditFinding, AuditPlan
-from eiso.core.qms.documents import Document, DocumentKind, DocumentVersion, VersionStatus
+from eiso.core.qms.documents import (
+    PROCESS_CODE_PREFIX,
+    Document,
+    DocumentKind,
+    DocumentVersion,
+    VersionStatus,
+)
 from eiso.core.qms.management_review import ManagementReview
 from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.workdays import VN_TZ
@@ -81,6 +92,16 @@ async def unmet(
                 "chưa có tài liệu có hiệu lực: " + ", ".join(KIND_VI[kind] for kind in missing),
             )
         )
+    lacking = await procedures_without_process(session, province_id, agency_id)
+    if lacking:
+        problems.append(
+            Problem(
+                "PROCESS_DOCUMENTS_NOT_EFFECTIVE",
+                "no effective ISO process document for the adopted procedure(s) "
+                + ", ".join(lacking),
+                "chưa có quy trình ISO có hiệu lực cho thủ tục đã áp dụng: " + ", ".join(lacking),
+            )
+        )
     since = aware(scope.changed_at) if scope else None
     keys, window = (province_id, agency_id), (since, announced_on)
     # An audit plan in the window with a finding entered after the scope change.
@@ -107,29 +128,63 @@ async def unmet(
     return problems
 
 
+async def _with_effective(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    column: Mapped[Any],
+    *more: ColumnElement[bool],
+) -> set[Any]:
+    """The `column` values of the agency's own documents (not models) that have an effective
+    version and meet `more`."""
+    query = (
+        select(column)
+        .join(
+            DocumentVersion,
+            (col(DocumentVersion.province_id) == col(Document.province_id))
+            & (col(DocumentVersion.document_id) == col(Document.id)),
+        )
+        .where(
+            col(Document.province_id) == province_id,
+            col(Document.agency_id) == agency_id,
+            col(Document.is_model).is_(False),
+            col(DocumentVersion.status) == VersionStatus.effective.value,
+            *more,
+        )
+        .distinct()
+    )
+    return set((await session.execute(query)).scalars())
+
+
 async def _kinds_without_effective(
     session: AsyncSession, province_id: int, agency_id: int
 ) -> list[DocumentKind]:
-    found = set(
+    found = await _with_effective(session, province_id, agency_id, col(Document.kind))
+    return [kind for kind in REQUIRED_KINDS if kind.value not in found]
+
+
+async def procedures_without_process(
+    session: AsyncSession, province_id: int, agency_id: int
+) -> list[str]:
+    """The codes (sorted) of the procedures the agency adopted whose process document
+    (`QT-<code>`, the agency's own) has no effective version."""
+    adopted = set(
         (
             await session.execute(
-                select(col(Document.kind))
-                .join(
-                    DocumentVersion,
-                    (col(DocumentVersion.province_id) == col(Document.province_id))
-                    & (col(DocumentVersion.document_id) == col(Document.id)),
+                select(col(ProcedureAdoption.procedure_code)).where(
+                    col(ProcedureAdoption.province_id) == province_id,
+                    col(ProcedureAdoption.agency_id) == agency_id,
                 )
-                .where(
-                    col(Document.province_id) == province_id,
-                    col(Document.agency_id) == agency_id,
-                    col(Document.is_model).is_(False),
-                    col(DocumentVersion.status) == VersionStatus.effective.value,
-                )
-                .distinct()
             )
         ).scalars()
     )
-    return [kind for kind in REQUIRED_KINDS if kind.value not in found]
+    if not adopted:
+        return []
+    codes = [PROCESS_CODE_PREFIX + code for code in adopted]
+    effective = await _with_effective(
+        session, province_id, agency_id, col(Document.code), col(Document.code).in_(codes)
+    )
+    return sorted(code for code in adopted if PROCESS_CODE_PREFIX + code not in effective)
 
 
 def _day(moment: dt.datetime | None) -> dt.date:

@@ -46,7 +46,13 @@ from eiso.core.dossiers.slips.forms import CIRCULAR, FORMS
 from eiso.core.dossiers.slips.printing import FONT, render_pdf
 from eiso.core.errors import DomainError
 from eiso.core.qms.common import get_in_scope, record, value
-from eiso.core.qms.documents import Document, DocumentKind, DocumentVersion, VersionStatus
+from eiso.core.qms.documents import (
+    PROCESS_CODE_PREFIX,
+    Document,
+    DocumentKind,
+    DocumentVersion,
+    VersionStatus,
+)
 from eiso.core.qms.legal import ProcedureLegalBasis
 from eiso.core.qms.model_qms_data import SOURCE
 from eiso.core.workdays.counting import describe_vi
@@ -91,7 +97,7 @@ class ProcessDocumentSource(TenantOwned, table=True):
 
 
 def document_code(procedure_code: str) -> str:
-    return f"QT-{procedure_code}"
+    return PROCESS_CODE_PREFIX + procedure_code
 
 
 # -- the spec ------------------------------------------------------------------------------------

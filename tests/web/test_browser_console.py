@@ -26,6 +26,8 @@ CONSOLE_SHOTS = {
     "agencies": "console-agencies",
     "bad rows": "console-bad-rows",
     "dry run": "console-dry-run",
+    "imported": "console-import-status",
+    "import running": "console-import-running",
     "modules": "console-modules",
 }
 
