@@ -142,6 +142,7 @@ def _earlier_in_book(dossier: Dossier) -> Select[Any]:
         select(func.count())
         .select_from(Dossier)
         .where(
+            Dossier.province_id == dossier.province_id,  # one shard on Citus
             Dossier.agency_id == dossier.agency_id,
             Dossier.received_at >= start,
             col(Dossier.appointment_at).is_not(None),
