@@ -418,9 +418,15 @@ async def receive(
             field="idempotencyKey",
         )
     now = _utc(now) or utcnow()
-    procedure, adoption, enabled = await catalogue.receipt_read(
-        session, agency.province_id, agency.id, procedure_code
-    )
+    batched = await _batches(session)
+    enabled: bool | None = None  # read with the catalogue (batched), else checked on its own
+    if batched:
+        procedure, adoption, enabled = await catalogue.receipt_read(
+            session, agency.province_id, agency.id, procedure_code
+        )
+    else:  # Citus would not plan the one read (reference and distributed tables joined)
+        procedure = await catalogue.get_procedure(session, procedure_code)
+        adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
     # The rules in force at receipt (sdk.RuleChange); an online dossier gets them at acceptance.
     in_force = catalogue.rules_at(procedure, now)
     amount = catalogue.amount_in_force(procedure, in_force, adoption.time_limit_amount)
@@ -431,7 +437,6 @@ async def receive(
     applicant = applicant_form.clean(applicant)
     clean = validate_sector_data(data_model, sector_data)
     digest = _input_hash(procedure_code, applicant, clean, online or refused is not None)
-    batched = await _batches(session)
     if batched:  # the counter's lock, the idempotency check, the number, the audit head's lock
         day, number = await _take_number(session, agency, now, idempotency_key)
         if number is None and idempotency_key:
@@ -444,7 +449,9 @@ async def receive(
             earlier = await _by_key(session, agency.id, idempotency_key)
             if earlier is not None:
                 return _replay(earlier, digest)  # a retry of a receipt made: still its dossier
-    if not enabled:
+    if enabled is None:
+        await catalogue.require_module_enabled(session, procedure, agency.province_id)
+    elif not enabled:
         raise catalogue.module_disabled(procedure)
     if batched:
         assert number is not None

@@ -20,6 +20,7 @@ from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.errors import NotFound
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.infra.clock import aware
+from eiso.infra.pg_begin import is_citus
 from eiso.tenants.models import Agency, AgencyKind, Province, Unit, receiving_unit
 
 FROZEN = 1  # the version of the frozen facts' shape (`freeze`)
@@ -218,7 +219,10 @@ async def at_receipt(session: AsyncSession, dossier: Dossier, event: DossierEven
     and the procedure the receipt holds already (the session's identity map and catalogue
     cache), the province's name, the officer's name and the dossier's place in the tracking
     book (after the receipt took the agency's counter lock, so no concurrent receipt shares
-    its number)."""
+    its number). On Citus, `load`'s separate reads (it plans them one by one)."""
+    connection = (await session.connection()).sync_connection
+    if connection is not None and is_citus(connection):
+        return await load(session, dossier, WorkingCalendar(), number=1)
     agency = await session.get(Agency, (dossier.province_id, dossier.agency_id))
     assert agency is not None  # the receiving agency, in the receiving agency's scope
     officer = (
