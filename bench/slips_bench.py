@@ -32,6 +32,7 @@ APPLICANT = {"full_name": "Nguyễn Thị Hoa", "phone": "0912345678", "email": 
 async def _arrange(url: str):
     from eiso.core.demo.dossiers import adopt_all
     from eiso.core.dossiers import catalogue
+    from eiso.core.plugins.activation import set_module
     from eiso.core.plugins.registry import PluginRegistry
     from eiso.core.resources import Resources
     from eiso.core.settings import load_settings
@@ -47,6 +48,8 @@ async def _arrange(url: str):
         agency = await ensure_agency(
             session, province, "000.32.01.H49", "Ủy ban nhân dân xã Tiên Yên", AgencyKind.commune
         )
+        # A province receives dossiers only of the modules it switched on (MODULE_DISABLED).
+        await set_module(session, province.id, "birth_registration", True, by="bench")
     await adopt_all(resources, {agency.code: agency}, {agency.code: [PROCEDURE]})
     return resources, agency
 

@@ -22,9 +22,10 @@ from sqlalchemy import select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.dossiers import engine
+from eiso.core.dossiers.models import ProcedureRecord
 from eiso.core.global_ids import encode_id
 from eiso.core.workdays import VN_TZ, WorkingCalendar
-from eiso.tenants.models import Agency
+from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
 from tests.test_dossier_engine import PROC, REGISTRY
@@ -280,6 +281,40 @@ async def test_apology_slip_shows_reason_and_new_date(app, resources, callers):
     assert reason in pdf_text((await me.get(f"/dossiers/{gid}/slips/04.pdf")).content)
     control = (await me.get(f"/dossiers/{gid}/slips/06.html")).text
     assert "Quá hạn" in control and "Xin lỗi và hẹn lại ngày trả kết quả" in control
+
+
+async def test_rename_after_receipt_leaves_the_issued_slip_unchanged(app, resources, callers):
+    """Slip 01 is issued with the facts of its receipt and built at its first print: the
+    agency, its province and the procedure renamed after the receipt (before any print) do not
+    change it, and every later print is the same document, to the byte."""
+    me = await desk(app, resources, callers, name=unique_code("Đổi tên "))
+    receive = RECEIVE.replace("lookupKey receiptSlipHtml", "lookupKey")  # no print at receipt
+    dossier = (await me.gql(receive, {"online": False}))["data"]["receiveDossier"]["dossier"]
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        agency = await session.get(Agency, (me.principal.province_id, me.principal.agency_id))
+        province = await session.get(Province, me.principal.province_id)
+        procedure = (
+            await session.execute(select(ProcedureRecord).where(ProcedureRecord.code == PROC))
+        ).scalar_one()
+        before = (agency.name, province.name, procedure.name_vi)
+        agency.name, province.name = "UBND xã Tên Mới", "Tỉnh Tên Mới"
+        procedure.name_vi = "Thủ tục đã đổi tên"
+    try:
+        html = (await me.get(dossier["slips"][0]["htmlUrl"])).text
+        pdf = (await me.get(f"/dossiers/{dossier['id']}/slips/01.pdf")).content
+        assert pdf == (await me.get(f"/dossiers/{dossier['id']}/slips/01.pdf")).content
+        assert (await me.get(dossier["slips"][0]["htmlUrl"])).text == html
+    finally:
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            procedure = (
+                await session.execute(select(ProcedureRecord).where(ProcedureRecord.code == PROC))
+            ).scalar_one()
+            procedure.name_vi = before[2]
+    for printed in (html, pdf_text(pdf)):
+        for kept in before:
+            assert kept in printed or kept.upper() in printed, kept
+        assert "Tên Mới" not in printed and "TÊN MỚI" not in printed
+        assert "đã đổi tên" not in printed
 
 
 async def test_slips_of_another_agency_are_not_found(app, resources, callers):

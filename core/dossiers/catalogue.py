@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, text, update
+from sqlalchemy import and_, event, exists, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import col, select
@@ -155,6 +155,17 @@ def _forget_read(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_READ, None)
 
 
+async def read_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
+    """The procedure's row, active or not (a slip of a procedure no module provides any more
+    still prints it): the one this transaction read already, else read now."""
+    row = session.info.get(_READ, {}).get(code)
+    if row is None:
+        row = (
+            await session.execute(select(ProcedureRecord).where(ProcedureRecord.code == code))
+        ).scalar_one()
+    return row
+
+
 async def get_procedure(session: AsyncSession, code: str) -> ProcedureRecord:
     row = session.info.get(_READ, {}).get(code)
     if row is None:
@@ -229,14 +240,18 @@ async def require_module_enabled(
         .limit(1)
     )
     if enabled is None:
-        raise DomainError(
-            f"procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in "
-            "this province; no new dossier can be received",
-            f"thủ tục {procedure.code!r}: mô-đun {procedure.module!r} chưa được bật (hoặc đã "
-            "tắt) ở tỉnh này; không thể tiếp nhận hồ sơ mới",
-            code="MODULE_DISABLED",
-            field="procedureCode",
-        )
+        raise module_disabled(procedure)
+
+
+def module_disabled(procedure: ProcedureRecord) -> DomainError:
+    return DomainError(
+        f"procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in "
+        "this province; no new dossier can be received",
+        f"thủ tục {procedure.code!r}: mô-đun {procedure.module!r} chưa được bật (hoặc đã "
+        "tắt) ở tỉnh này; không thể tiếp nhận hồ sơ mới",
+        code="MODULE_DISABLED",
+        field="procedureCode",
+    )
 
 
 async def adopt(
@@ -435,15 +450,61 @@ async def find_adoption(
     )
 
 
+async def receipt_read(
+    session: AsyncSession, province_id: int, agency_id: int, procedure_code: str
+) -> tuple[ProcedureRecord, ProcedureAdoption, bool]:
+    """What a receipt reads of the catalogue, in one statement: the procedure (NotFound when
+    unknown or inactive), the agency's adoption of it (NOT_ADOPTED) and whether its module is
+    switched on in the province (the caller raises `module_disabled` after its idempotency
+    check, so a retry of a receipt made still answers its dossier)."""
+    cached = session.info.get(_READ, {}).get(procedure_code)
+    enabled = (
+        exists()
+        .where(
+            col(ModuleActivation.province_id) == province_id,
+            col(ModuleActivation.module) == ProcedureRecord.module,
+            col(ModuleActivation.enabled).is_(True),
+        )
+        .label("enabled")
+    )
+    found = (
+        await session.execute(
+            select(ProcedureRecord, ProcedureAdoption, enabled)
+            .outerjoin(
+                ProcedureAdoption,
+                and_(
+                    col(ProcedureAdoption.procedure_code) == ProcedureRecord.code,
+                    col(ProcedureAdoption.agency_id) == agency_id,
+                ),
+            )
+            .where(col(ProcedureRecord.code) == procedure_code)
+        )
+    ).first()
+    procedure = cached if cached is not None else found[0] if found is not None else None
+    if procedure is None or not procedure.active or found is None:
+        raise NotFound(
+            f"procedure {procedure_code!r} not found",
+            f"không tìm thấy thủ tục {procedure_code!r}",
+        )
+    remember(session, procedure)
+    if found[1] is None:
+        raise _not_adopted(procedure_code)
+    return procedure, found[1], bool(found[2])
+
+
 async def adoption_of(
     session: AsyncSession, agency_id: int, procedure_code: str
 ) -> ProcedureAdoption:
     row = await find_adoption(session, agency_id, procedure_code)
     if row is None:
-        raise DomainError(
-            f"procedureCode: {procedure_code!r} is not adopted by this agency",
-            f"procedureCode: cơ quan chưa áp dụng thủ tục {procedure_code!r}",
-            code="NOT_ADOPTED",
-            field="procedureCode",
-        )
+        raise _not_adopted(procedure_code)
     return row
+
+
+def _not_adopted(procedure_code: str) -> DomainError:
+    return DomainError(
+        f"procedureCode: {procedure_code!r} is not adopted by this agency",
+        f"procedureCode: cơ quan chưa áp dụng thủ tục {procedure_code!r}",
+        code="NOT_ADOPTED",
+        field="procedureCode",
+    )

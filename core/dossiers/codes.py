@@ -6,11 +6,11 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, case, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from eiso.core.dossiers.models import DossierCounter
+from eiso.core.dossiers.models import Dossier, DossierCounter
 from eiso.core.workdays import VN_TZ
 from eiso.infra.ids import new_id
 from eiso.infra.tables import dialect_insert
@@ -30,7 +30,7 @@ async def lock_counter(
 ) -> str:
     """Lock the agency's counter row for the local day of `at` (serialising its receipts until
     commit) and return that day's yymmdd."""
-    day = at.astimezone(VN_TZ).strftime("%y%m%d")
+    day = local_day(at)
     await session.execute(
         dialect_insert(session, DossierCounter)
         .values(province_id=province_id, id=new_id(), agency_id=agency_id, day=day, last=0)
@@ -53,6 +53,50 @@ async def lock_counter(
     return day
 
 
+def local_day(at: dt.datetime) -> str:
+    return at.astimezone(VN_TZ).strftime("%y%m%d")
+
+
+def code_of(agency_code: str, day: str, number: int) -> str:
+    return f"{agency_code}-{day}-{number:04d}"
+
+
+def take_number(
+    session: AsyncSession,
+    province_id: int,
+    agency_id: int,
+    day: str,
+    idempotency_key: str | None,
+) -> Insert:
+    """`lock_counter`, the idempotency check and `next_code` as one statement (PostgreSQL, not
+    Citus, whose key is not (agency_id, day)): the agency's counter row of `day`, created or
+    locked until commit, moved on by one unless a dossier of the agency already holds
+    `idempotency_key` (a retry). It answers the number taken, NULL for a retry (the caller
+    answers with that dossier).
+
+    The check reads the statement's snapshot: when a twin request committed its dossier while
+    this one waited for the row lock, the number is taken all the same and the dossier's
+    INSERT meets the twin's unique key (the caller then answers with the twin's dossier); that
+    race leaves one number unused."""
+    table = DossierCounter.__table__  # type: ignore[attr-defined]
+    retry = (
+        exists().where(
+            col(Dossier.agency_id) == agency_id, col(Dossier.idempotency_key) == idempotency_key
+        )
+        if idempotency_key
+        else literal(False)
+    )
+    step = case((retry, 0), else_=1)
+    return (
+        dialect_insert(session, DossierCounter)
+        .values(province_id=province_id, id=new_id(), agency_id=agency_id, day=day, last=step)
+        .on_conflict_do_update(
+            index_elements=[table.c.agency_id, table.c.day], set_={"last": table.c.last + step}
+        )
+        .returning(case((retry, None), else_=table.c.last).label("number"))
+    )
+
+
 async def next_code(
     session: AsyncSession, province_id: int, agency_id: int, agency_code: str, day: str
 ) -> str:
@@ -66,4 +110,4 @@ async def next_code(
         .values(last=col(DossierCounter.last) + 1)
         .returning(col(DossierCounter.last))
     )
-    return f"{agency_code}-{day}-{result.scalar_one():04d}"
+    return code_of(agency_code, day, result.scalar_one())

@@ -10,7 +10,11 @@ its procedure; `_write_dossier` sends the dossier's one UPDATE (its changes,
 same statement; `_write_together` sends the timeline row, the audit entry and the head's
 advance, the outbox event and the steps the move opened or completed as one statement of
 data-modifying CTEs; COMMIT. Each transition listener adds its own statements (none for these
-moves in this tree). SQLite (and Citus) get the same rows through ordinary flushes."""
+moves in this tree). A receipt (`receive`): the catalogue's one read, one statement that takes
+the code's number from the agency's counter (checking the idempotency key) and locks the
+audit head, the dossier's INSERT (no savepoint: a twin's unique key answers no row), then the
+batch with the first step; the slips listener adds slip 01's facts read and the issued rows.
+SQLite (and Citus) get the same rows through ordinary flushes."""
 
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.outbox import OutboxEvent
 from eiso.infra.pg_begin import is_citus
-from eiso.infra.tables import table_of
+from eiso.infra.tables import dialect_insert, table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.reorganisation import on_agencies_merged
@@ -207,10 +211,28 @@ async def _record(
     )
     await _write_together(session, timeline, entry, event)
     audit.locked_heads(session)[dossier.province_id, agency_id] = (entry.seq, entry.hash)
+    session.info.setdefault(_RECORDED, {})[dossier.id] = timeline
     await listeners.transitioned(
         session, dossier, action=action, from_status=from_status, actor=actor
     )
     await session.flush()
+
+
+# The timeline row each dossier's last move of the transaction wrote: its listeners read it
+# here (`recorded`) instead of reading the timeline back. Forgotten when the transaction ends.
+_RECORDED = "eiso.dossiers.recorded"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_recorded(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_RECORDED, None)
+
+
+def recorded(session: AsyncSession, dossier_id: int) -> DossierEventRow | None:
+    """The timeline row of the dossier's last move in this transaction, if it moved."""
+    row: DossierEventRow | None = session.info.get(_RECORDED, {}).get(dossier_id)
+    return row
 
 
 async def _batches(session: AsyncSession) -> bool:
@@ -232,11 +254,13 @@ async def _write_dossier(
     heads = audit.locked_heads(session)
     held = heads.get((dossier.province_id, agency_id))
     if created:
-        await session.flush()
+        if not await _batches(session):  # else `receive` wrote it (`_insert_dossier`)
+            await session.flush()
         if held is None:
-            held = heads[dossier.province_id, agency_id] = await audit.lock_head(
-                session, dossier.province_id, agency_id
-            )
+            with session.no_autoflush:  # the first step goes in the batch (`_write_together`)
+                held = heads[dossier.province_id, agency_id] = await audit.lock_head(
+                    session, dossier.province_id, agency_id
+                )
         return held
     values = _changes(dossier)
     values.pop("version", None)
@@ -395,8 +419,15 @@ async def receive(
             field="idempotencyKey",
         )
     now = _utc(now) or utcnow()
-    procedure = await catalogue.get_procedure(session, procedure_code)
-    adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
+    batched = await _batches(session)
+    enabled: bool | None = None  # read with the catalogue (batched), else checked on its own
+    if batched:
+        procedure, adoption, enabled = await catalogue.receipt_read(
+            session, agency.province_id, agency.id, procedure_code
+        )
+    else:  # Citus would not plan the one read (reference and distributed tables joined)
+        procedure = await catalogue.get_procedure(session, procedure_code)
+        adoption = await catalogue.adoption_of(session, agency.id, procedure_code)
     # The rules in force at receipt (sdk.RuleChange); an online dossier gets them at acceptance.
     in_force = catalogue.rules_at(procedure, now)
     amount = catalogue.amount_in_force(procedure, in_force, adoption.time_limit_amount)
@@ -407,13 +438,27 @@ async def receive(
     applicant = applicant_form.clean(applicant)
     clean = validate_sector_data(data_model, sector_data)
     digest = _input_hash(procedure_code, applicant, clean, online or refused is not None)
-    day = await codes.lock_counter(session, agency.province_id, agency.id, now)
-    if idempotency_key:
-        earlier = await _by_key(session, agency.id, idempotency_key)
-        if earlier is not None:
-            return _replay(earlier, digest)  # a retry of a receipt made: still its dossier
-    await catalogue.require_module_enabled(session, procedure, agency.province_id)
-    code = await codes.next_code(session, agency.province_id, agency.id, agency.code, day)
+    if batched:  # the counter's lock, the idempotency check, the number, the audit head's lock
+        day, number = await _take_number(session, agency, now, idempotency_key)
+        if number is None and idempotency_key:
+            earlier = await _by_key(session, agency.id, idempotency_key)
+            if earlier is not None:
+                return _replay(earlier, digest)  # a retry of a receipt made: still its dossier
+    else:
+        day = await codes.lock_counter(session, agency.province_id, agency.id, now)
+        if idempotency_key:
+            earlier = await _by_key(session, agency.id, idempotency_key)
+            if earlier is not None:
+                return _replay(earlier, digest)  # a retry of a receipt made: still its dossier
+    if enabled is None:
+        await catalogue.require_module_enabled(session, procedure, agency.province_id)
+    elif not enabled:
+        raise catalogue.module_disabled(procedure)
+    if batched:
+        assert number is not None
+        code = codes.code_of(agency.code, day, number)
+    else:
+        code = await codes.next_code(session, agency.province_id, agency.id, agency.code, day)
     key = codes.new_lookup_key()
     dossier = Dossier(
         province_id=agency.province_id,
@@ -436,7 +481,12 @@ async def receive(
         cutoff=adoption.cutoff,
         supplements_per_stage=adoption.supplements_per_stage,
     )
-    conflict = await add_in_savepoint(session, dossier)
+    if batched:
+        written = await _insert_dossier(session, dossier)
+        conflict: Exception | None = None if written is not None else _twin(dossier)
+        dossier = written or dossier
+    else:
+        conflict = await add_in_savepoint(session, dossier)
     if conflict is not None:
         # A concurrent identical request won the unique (agency, key) race: answer with its dossier.
         earlier = await _by_key(session, agency.id, idempotency_key) if idempotency_key else None
@@ -458,6 +508,47 @@ async def receive(
         created=True,
     )
     return Received(dossier, key)
+
+
+async def _take_number(
+    session: AsyncSession, agency: Agency, now: dt.datetime, idempotency_key: str | None
+) -> tuple[str, int | None]:
+    """The receipt's code number (None: a retry, `codes.take_number`) and the agency's audit
+    head locked by the same statement (a receipt locks the counter, then the head)."""
+    day = codes.local_day(now)
+    taken = codes.take_number(session, agency.province_id, agency.id, day, idempotency_key)
+    seq, hash_, number = (
+        await session.execute(
+            audit.head_lock(session, agency.province_id, agency.id, after=taken.cte("counter"))
+        )
+    ).one()
+    audit.locked_heads(session)[agency.province_id, agency.id] = (int(seq), str(hash_))
+    return day, None if number is None else int(number)
+
+
+async def _insert_dossier(session: AsyncSession, dossier: Dossier) -> Dossier | None:
+    """The new dossier's INSERT, in one statement without a savepoint (PostgreSQL): the row as
+    written (the session holds it, its computed columns read back), or None when a unique key
+    (the twin of an idempotent request) refused it. Checked against the scope as a flush
+    would check it."""
+    if not scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id):
+        raise TenantScopeError(f"Dossier of agency {dossier.agency_id} is outside the scope")
+    statement = (
+        dialect_insert(session, Dossier)
+        .values(_columns(dossier))
+        .on_conflict_do_nothing()
+        .returning(Dossier)
+    )
+    with session.no_autoflush:
+        result = await session.execute(statement, execution_options={"populate_existing": True})
+    return result.scalar_one_or_none()
+
+
+def _twin(dossier: Dossier) -> Conflict:
+    return Conflict(
+        f"dossier {dossier.code}: a concurrent receipt holds its keys",
+        f"hồ sơ {dossier.code}: một lượt tiếp nhận đồng thời đang giữ khóa của hồ sơ",
+    )
 
 
 async def _hold_keys(

@@ -9,17 +9,21 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import Select, literal
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.models import User
-from eiso.core.dossiers.catalogue import find_adoption
+from eiso.core.dossiers.catalogue import find_adoption, read_procedure
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.errors import NotFound
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.infra.clock import aware
-from eiso.tenants.models import Agency, Province, Unit, receiving_unit
+from eiso.infra.pg_begin import is_citus
+from eiso.tenants.models import Agency, AgencyKind, Province, Unit, receiving_unit
+
+FROZEN = 1  # the version of the frozen facts' shape (`freeze`)
 
 
 @dataclasses.dataclass
@@ -128,16 +132,18 @@ async def _coordinating(session: AsyncSession, dossier: Dossier) -> list[str]:
     return list(rows.scalars())
 
 
-async def book_place(session: AsyncSession, dossier: Dossier) -> tuple[str, int]:
-    """The tracking book (form 07) is kept per agency and calendar year: the volume is the year
-    of receipt, the number the dossier's rank among the agency's dossiers received that year."""
-    received = aware(dossier.received_at)
-    year = received.astimezone(VN_TZ).year
-    start = dt.datetime(year, 1, 1, tzinfo=VN_TZ).astimezone(dt.UTC)
-    earlier = await session.scalar(
+def _book_year(dossier: Dossier) -> int:
+    return aware(dossier.received_at).astimezone(VN_TZ).year
+
+
+def _earlier_in_book(dossier: Dossier) -> Select[Any]:
+    """How many of the agency's dossiers precede this one in its year's tracking book."""
+    start = dt.datetime(_book_year(dossier), 1, 1, tzinfo=VN_TZ).astimezone(dt.UTC)
+    return (
         select(func.count())
         .select_from(Dossier)
         .where(
+            Dossier.province_id == dossier.province_id,  # one shard on Citus
             Dossier.agency_id == dossier.agency_id,
             Dossier.received_at >= start,
             col(Dossier.appointment_at).is_not(None),
@@ -145,7 +151,13 @@ async def book_place(session: AsyncSession, dossier: Dossier) -> tuple[str, int]
             | ((Dossier.received_at == dossier.received_at) & (Dossier.id < dossier.id)),
         )
     )
-    return str(year), int(earlier or 0) + 1
+
+
+async def book_place(session: AsyncSession, dossier: Dossier) -> tuple[str, int]:
+    """The tracking book (form 07) is kept per agency and calendar year: the volume is the year
+    of receipt, the number the dossier's rank among the agency's dossiers received that year."""
+    earlier = await session.scalar(_earlier_in_book(dossier))
+    return str(_book_year(dossier)), int(earlier or 0) + 1
 
 
 async def load(
@@ -199,4 +211,142 @@ async def load(
         unit=receiving_unit(agency, province.name if province else None),
         coordinating=await _coordinating(session, dossier) if 6 in wants else [],
         book=await book_place(session, dossier) if 1 in wants and dossier.appointment_at else None,
+    )
+
+
+async def at_receipt(session: AsyncSession, dossier: Dossier, event: DossierEventRow) -> Facts:
+    """What slip 01 prints, read in the receipt's transaction with one statement: the agency
+    and the procedure the receipt holds already (the session's identity map and catalogue
+    cache), the province's name, the officer's name and the dossier's place in the tracking
+    book (after the receipt took the agency's counter lock, so no concurrent receipt shares
+    its number). On Citus, `load`'s separate reads (it plans them one by one)."""
+    connection = (await session.connection()).sync_connection
+    if connection is not None and is_citus(connection):
+        return await load(session, dossier, WorkingCalendar(), number=1)
+    agency = await session.get(Agency, (dossier.province_id, dossier.agency_id))
+    assert agency is not None  # the receiving agency, in the receiving agency's scope
+    officer = (
+        select(func.coalesce(func.nullif(User.display_name, ""), User.username))
+        .where(User.id == int(event.actor))
+        .scalar_subquery()
+        if event.actor.isdigit()
+        else literal(None)
+    )
+    province, name, earlier = (
+        await session.execute(
+            select(
+                select(Province.name).where(Province.id == dossier.province_id).scalar_subquery(),
+                officer,
+                _earlier_in_book(dossier).scalar_subquery(),
+            )
+        )
+    ).one()
+    return Facts(
+        dossier=dossier,
+        agency=agency,
+        province=Province(id=dossier.province_id, code="", name=province) if province else None,
+        procedure=await read_procedure(session, dossier.procedure_code),
+        events=[event],
+        calendar=WorkingCalendar(),
+        names={event.actor: name} if name else {},
+        step_units={},
+        apology=None,
+        unit=receiving_unit(agency, province),
+        book=(str(_book_year(dossier)), int(earlier or 0) + 1) if dossier.appointment_at else None,
+    )
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return aware(at).isoformat() if at is not None else None
+
+
+def _at(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def freeze(facts: Facts, event: DossierEventRow) -> dict[str, Any]:
+    """What a slip recording `event` prints that could change later, as JSON: the dossier's
+    applicant and dates, the agency's, the unit's and the province's names, the procedure's
+    name, components and time limit, the event itself and its officer's name, the apology, the
+    tracking book's place and the coordinating agencies. `thaw` gives the facts back; the slip
+    is built from them at its first print (issued.py)."""
+    d, p = facts.dossier, facts.procedure
+    apology = facts.apology
+    return {
+        "v": FROZEN,
+        "dossier": {
+            "id": d.id,
+            "province_id": d.province_id,
+            "agency_id": d.agency_id,
+            "code": d.code,
+            "procedure_code": d.procedure_code,
+            "applicant": d.applicant,
+            "received_at": _iso(d.received_at),
+            "appointment_at": _iso(d.appointment_at),
+        },
+        "agency": {
+            "code": facts.agency.code,
+            "kind": AgencyKind(facts.agency.kind).value,
+            "name": facts.agency.name,
+        },
+        "province": facts.province.name if facts.province else None,
+        "unit": facts.unit,
+        "procedure": {
+            "name_vi": p.name_vi,
+            "components": p.components,
+            "time_limit_amount": p.time_limit_amount,
+            "time_limit_unit": p.time_limit_unit,
+        },
+        "event": {
+            "id": event.id,
+            "agency_id": event.agency_id,
+            "at": _iso(event.at),
+            "actor": event.actor,
+            "action": event.action,
+            "note": event.note,
+        },
+        "officer": facts.names.get(event.actor),
+        "apology": None
+        if apology is None
+        else {
+            "reason": apology.get("reason", ""),
+            "old_appointment": _iso(apology["old_appointment"]),
+            "new_appointment": _iso(apology["new_appointment"]),
+            "at": _iso(apology["at"]),
+        },
+        "book": list(facts.book) if facts.book else None,
+        "coordinating": facts.coordinating,
+    }
+
+
+def thaw(frozen: dict[str, Any]) -> Facts:
+    """The facts `freeze` kept, as the slip builders read them (rows never added to a session)."""
+    d, p, e = frozen["dossier"], frozen["procedure"], frozen["event"]
+    dossier = Dossier(
+        **{**d, "received_at": _at(d["received_at"]), "appointment_at": _at(d["appointment_at"])}
+    )
+    event = DossierEventRow(
+        province_id=d["province_id"], dossier_id=d["id"], **{**e, "at": _at(e["at"])}
+    )
+    apology = frozen["apology"]
+    return Facts(
+        dossier=dossier,
+        agency=Agency(province_id=d["province_id"], id=d["agency_id"], **frozen["agency"]),
+        province=Province(id=d["province_id"], code="", name=frozen["province"])
+        if frozen["province"] is not None
+        else None,
+        procedure=ProcedureRecord(code=d["procedure_code"], **p),
+        events=[event],
+        calendar=WorkingCalendar(),
+        names={e["actor"]: frozen["officer"]} if frozen["officer"] else {},
+        step_units={},
+        apology=None
+        if apology is None
+        else {
+            "reason": apology["reason"],
+            **{k: _at(apology[k]) for k in ("old_appointment", "new_appointment", "at")},
+        },
+        unit=frozen["unit"],
+        coordinating=list(frozen["coordinating"]),
+        book=(frozen["book"][0], int(frozen["book"][1])) if frozen["book"] else None,
     )

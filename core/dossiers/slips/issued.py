@@ -1,9 +1,14 @@
 """Slips as issued: a slip is issued when the event it records happens (its `records` action
-in forms.py), dated by that event, and what it prints is kept (`content`), so every later
-print is the same document, whoever prints it and whenever.
+in forms.py), dated by that event, with the facts it prints frozen (`content["facts"]`,
+facts.freeze): the move renders nothing. The document is built from those facts at the
+first print and kept with them (`content["document"]`), so every later print is the same
+document, whoever prints it and whenever, and a later change of the agency, the province or
+the procedure does not reach it. A row kept before the facts were holds the document itself.
 
 The dossier domain announces each transition (core/dossiers/listeners.py); `after_transition`
-issues the slips that transition records, in its transaction. A slip without an issued row
+issues the slips that transition records, in its transaction, for the timeline row the move
+just wrote (`engine.recorded`); their rows go with the move's last flush. A slip without an
+issued row
 (a dossier moved before this existed, or by a process that did not import this package) is
 issued at its first print, still dated by its event. The process control slip (06) is issued
 at receipt too, but its rows are read from the timeline at each print: it grows by design.
@@ -21,7 +26,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, col, select
 
-from eiso.core.dossiers import listeners
+from eiso.core.dossiers import engine, listeners
 from eiso.core.dossiers.models import Dossier, DossierEventRow
 from eiso.core.dossiers.slips import facts as dossier_facts
 from eiso.core.dossiers.slips import forms
@@ -88,20 +93,10 @@ def _owner(session: AsyncSession, dossier: Dossier, event: DossierEventRow) -> i
     return min(scope.agency_ids)
 
 
-async def issue(
-    session: AsyncSession,
-    dossier: Dossier,
-    number: int,
-    calendar: WorkingCalendar | None = None,
+async def _kept(
+    session: AsyncSession, dossier: Dossier, number: int, event: DossierEventRow, owner: int
 ) -> IssuedSlip | None:
-    """The slip `number` as issued for its event: the one kept, or issued now (dated by the
-    event, its document built from the dossier as it is). None when it has no event yet."""
-    form = forms.form(number)
-    event = await _event(session, dossier, form)
-    if event is None:
-        return None
-    owner = _owner(session, dossier, event)
-    found = (
+    return (
         await session.execute(
             select(IssuedSlip).where(
                 IssuedSlip.province_id == dossier.province_id,
@@ -112,27 +107,59 @@ async def issue(
             )
         )
     ).scalar_one_or_none()
-    if found is not None:
-        return found
+
+
+async def _new(
+    session: AsyncSession,
+    dossier: Dossier,
+    form: forms.SlipForm,
+    event: DossierEventRow,
+    calendar: WorkingCalendar | None,
+    *,
+    now: bool = False,
+) -> IssuedSlip:
+    """The slip issued for `event` (not added): for a frozen form, the facts it prints, frozen
+    (facts.freeze; `now`: the receipt's, read in one statement, `facts.at_receipt`)."""
     content = None
     # A later stage of an interlinked dossier cannot read the receiving agency (its scope):
     # its slip is kept unfrozen and built at print, by an agency that can.
     if form.frozen and scope_of(session.sync_session).allows(
         dossier.province_id, dossier.agency_id
     ):
-        facts = await dossier_facts.load(
-            session, dossier, calendar or WorkingCalendar(), number=number
-        )
-        content = to_content(build(facts, form))
-    slip = IssuedSlip(
+        if now and form.number == forms.RECEIPT:
+            facts = await dossier_facts.at_receipt(session, dossier, event)
+        else:
+            facts = await dossier_facts.load(
+                session, dossier, calendar or WorkingCalendar(), number=form.number
+            )
+        content = {"facts": dossier_facts.freeze(facts, event)}
+    return IssuedSlip(
         province_id=dossier.province_id,
-        agency_id=owner,
+        agency_id=_owner(session, dossier, event),
         dossier_id=dossier.id,
-        number=number,
+        number=form.number,
         event_id=event.id,
         issued_at=aware(event.at),
         content=content,
     )
+
+
+async def issue(
+    session: AsyncSession,
+    dossier: Dossier,
+    number: int,
+    calendar: WorkingCalendar | None = None,
+) -> IssuedSlip | None:
+    """The slip `number` as issued for its event: the one kept, or issued now (dated by the
+    event, its facts frozen as the dossier is). None when it has no event yet."""
+    form = forms.form(number)
+    event = await _event(session, dossier, form)
+    if event is None:
+        return None
+    found = await _kept(session, dossier, number, event, _owner(session, dossier, event))
+    if found is not None:
+        return found
+    slip = await _new(session, dossier, form, event, calendar)
     session.add(slip)
     await session.flush()
     return slip
@@ -152,19 +179,37 @@ async def after_transition(
     from_status: int | None,
     actor: str,
 ) -> None:
-    """Issue the slips this transition records, in its transaction."""
+    """Issue the slips this transition records, in its transaction: their rows with the facts
+    they print (not the documents: those are built at the first print), sent with the move's
+    last flush. The event is the timeline row the engine just wrote (`engine.recorded`)."""
+    event = engine.recorded(session, dossier.id)
     for number in ISSUED_BY.get(action, ()):
-        if forms.FORMS[number].exists(dossier):
+        form = forms.FORMS[number]
+        if not form.exists(dossier):
+            continue
+        if event is None or event.action not in form.records:
             await issue(session, dossier, number)
+            continue
+        session.add(await _new(session, dossier, form, event, None, now=True))
 
 
 listeners.on_transition(after_transition)
 
 
-def document(slip: IssuedSlip, rebuilt: Document | None) -> Document:
-    """What the issued slip prints: its kept document, or (06, or a slip a later stage could
-    not build) the one `rebuilt` from the timeline, dated by the issue."""
-    if slip.content is not None:
-        return from_content(slip.content)
-    assert rebuilt is not None  # a slip kept without content is rebuilt at each print
-    return rebuilt
+def document(session: AsyncSession, slip: IssuedSlip, rebuilt: Document | None) -> Document:
+    """What the issued slip prints: the document built from its frozen facts at the first
+    print and kept from then on (so a reprint is the same document even after the builders
+    change); a document kept whole before the facts were (content without "facts"); or (06, or
+    a slip a later stage could not freeze) the one `rebuilt` from the timeline."""
+    content = slip.content
+    if content is None:
+        assert rebuilt is not None  # a slip kept without content is rebuilt at each print
+        return rebuilt
+    if "facts" not in content:
+        return from_content(content)
+    if "document" in content:
+        return from_content(content["document"])
+    doc = build(dossier_facts.thaw(content["facts"]), forms.form(slip.number))
+    if scope_of(session.sync_session).allows(slip.province_id, slip.agency_id):
+        slip.content = {**content, "document": to_content(doc)}  # written with the print
+    return doc

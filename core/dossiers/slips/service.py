@@ -51,7 +51,7 @@ async def render_loaded(
     rebuilt = None
     if slip.content is None:  # not frozen (06), or issued by a stage that could not build it
         rebuilt = build(await dossier_facts.load(session, dossier, calendar), chosen)
-    doc = _with_key(issued.document(slip, rebuilt), lookup_key)
+    doc = _with_key(issued.document(session, slip, rebuilt), lookup_key)
     # Slip 01 printed at receipt: its QR code opens the portal's lookup with code and key, at
     # the site's public address (EISO_ISSUER; in dev and test the address being served).
     qr = lookup_url(dossier.code, lookup_key, issuer(settings)) if lookup_key else None
