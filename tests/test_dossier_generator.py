@@ -13,6 +13,7 @@ from eiso.core.dossiers.models import Dossier, DossierEventRow, DossierStep, Pro
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
 from tests.test_dossier_graphql import Caller
+from tests.test_rollups import assert_rollups_match_rows
 
 pytestmark = pytest.mark.only_backend("postgresql+redis")
 
@@ -164,3 +165,11 @@ async def test_citizens_look_up_generated_dossiers_and_receipts_continue(
     assert body["data"]["receiveDossier"]["dossier"]["status"] == "RECEIVED"
     total, _ = await all_pages(gql)
     assert total == agency["dossiers"] + await handed_to(resources, agency["id"]) + 1
+
+
+async def test_the_generated_provinces_have_their_figures_rollups(resources, generated):
+    """The generator rolls its rows up (the figures read the rollups): the same figures as the
+    rows, in every grouping and period tests/test_rollups.py compares."""
+    for province in generated.provinces:
+        seen = await assert_rollups_match_rows(resources, province["id"])
+        assert any(row.received for rows in seen for row in rows)
