@@ -10,13 +10,17 @@ app's, row-level security on), with the same scoring in Python on both sides.
 Data: bench/figures_bench.py's lean generator (one province, only what the figures read, two
 years up to now), then yearly reports of last year for 60 % of the agencies in every status.
 The benchmark calls the public functions only, so it measures whatever computes them (another
-branch changes how the figures are computed). Goal: ≤ 1.5x. Results: docs/benchmarks.md.
+branch changes how the figures are computed). The board is also timed "before" (`board_before`:
+its statement through the ORM session and the scope's criteria, as it ran until issue 20's last
+change), interleaved with the other two. Goal: ≤ 1.5x. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import statistics
 import time
 
 from sqlalchemy import text
@@ -110,6 +114,36 @@ async def eiso_766(session, scope: TenantScope, province_id: int, period: figure
     return sum(index766.total(index766.scores(got)) or 0 for got in found)
 
 
+async def board_before(session, province_id: int, year: int) -> list:
+    """`yearly_reports.board` before issue 20's last change: the same statement (without the
+    scope written in) through the ORM session, which adds the scope's criteria to it at each
+    call (the statement is a new object each time: its cache key is computed each time)."""
+    statement = yearly_reports._board_statement("nation", False, False)
+    found = await session.execute(statement, {"province_id": province_id, "year": year})
+    return yearly_reports.board_lines(found.all(), year)
+
+
+async def interleaved(works: dict, rounds: int) -> dict[str, float]:
+    """The median seconds of each work over `rounds` rounds, each round running every work in
+    turn after one warm-up of each (`figures_bench.compare` for more than two); and the mean
+    CPU seconds of this process in each (`NAME_cpu`: what the client adds, which the machine's
+    load stretches into wall time)."""
+    for work in works.values():
+        await work()
+    samples: dict[str, list[float]] = {name: [] for name in works}
+    cpu: dict[str, list[float]] = {name: [] for name in works}
+    for _ in range(rounds):
+        for name, work in works.items():
+            start, used = time.perf_counter(), time.process_time()
+            await work()
+            samples[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - used)
+    return {
+        **{name: statistics.median(found) for name, found in samples.items()},
+        **{f"{name}_cpu": statistics.fmean(found) for name, found in cpu.items()},
+    }
+
+
 async def measure(
     database_url: str, year: int, repeat: int, only: tuple[str, ...] = ("index766", "board")
 ) -> dict:
@@ -141,6 +175,11 @@ async def measure(
                 lines = await yearly_reports.board(session, scope, province_id, year)
                 totals["board_eiso"] = len(lines)
 
+        async def before_board():
+            async with resources.session(scope) as session:
+                lines = await board_before(session, province_id, year)
+                totals["board_before"] = len(lines)
+
         async def theirs_board():
             async with resources.session(scope) as session:
                 found = await session.execute(
@@ -149,19 +188,26 @@ async def measure(
                 totals["board_sql"] = len(found.all())
 
         results: dict = {"dossiers": dossiers, "agencies": agencies}
-        for name, mine, theirs in (
-            ("index766", mine_766, theirs_766),
-            ("board", mine_board, theirs_board),
-        ):
-            if name not in only:
-                continue
-            b, a = await figures_bench.compare(mine, theirs, repeat)
-            results[name] = {"eiso_s": b, "sql_s": a, "ratio": b / a}
+        if "index766" in only:
+            b, a = await figures_bench.compare(mine_766, theirs_766, repeat)
+            results["index766"] = {"eiso_s": b, "sql_s": a, "ratio": b / a}
+        if "board" in only:
+            got = await interleaved(
+                {"sql": theirs_board, "before": before_board, "eiso": mine_board}, repeat
+            )
+            results["board"] = {
+                "eiso_s": got["eiso"],
+                "sql_s": got["sql"],
+                "ratio": got["eiso"] / got["sql"],
+                "before_s": got["before"],
+                "before_ratio": got["before"] / got["sql"],
+                "cpu_ms": {name: got[f"{name}_cpu"] * 1000 for name in ("eiso", "before", "sql")},
+            }
         # the same numbers both ways, or the comparison means nothing
         if "index766" in only:
             assert abs(totals["eiso"] - totals["sql"]) < 0.01 * agencies, totals
         if "board" in only:
-            assert totals["board_eiso"] == totals["board_sql"], totals
+            assert totals["board_eiso"] == totals["board_sql"] == totals["board_before"], totals
         return results
     finally:
         await resources.close()
@@ -216,6 +262,17 @@ def main(argv: list[str] | None = None) -> None:
                 f"{label}: eiso {r['eiso_s'] * 1000:.1f} ms, hand-written SQL "
                 f"{r['sql_s'] * 1000:.1f} ms, ratio {r['ratio']:.2f}x"
             )
+            if "before_s" in r:
+                print(
+                    f"  before (the ORM execution with the session's criteria): "
+                    f"{r['before_s'] * 1000:.1f} ms, ratio {r['before_ratio']:.2f}x"
+                )
+                cpu = r["cpu_ms"]
+                print(
+                    f"  client CPU per board (mean): eiso {cpu['eiso']:.2f} ms, before "
+                    f"{cpu['before']:.2f} ms, hand-written SQL {cpu['sql']:.2f} ms, ratios "
+                    f"{cpu['eiso'] / cpu['sql']:.2f}x / {cpu['before'] / cpu['sql']:.2f}x"
+                )
         if (
             "index766" in got and "board" in got
         ):  # both: the province's page of scores and report status together
@@ -225,6 +282,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"both (sum of the medians): eiso {mine * 1000:.1f} ms, hand-written SQL "
                 f"{theirs * 1000:.1f} ms, ratio {mine / theirs:.2f}x"
             )
+
+        print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
     asyncio.run(run())
 

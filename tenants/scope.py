@@ -222,6 +222,17 @@ def bound_scope(
     return and_(col(model.province_id).in_(province_ids), found) if provinces else found
 
 
+def bound_agencies(kind: ScopeKind, *, provinces: bool = True) -> ColumnElement[bool] | None:
+    """`bound_scope` for the agencies themselves (`Agency`: its `id` is the agency id): the
+    condition the session's criteria add on `Agency` under a scope of this kind, with the same
+    parameters (`scope_params`). None for the nation."""
+    if kind == "nation":
+        return None
+    if kind == "province":
+        return _in_provinces(Agency)
+    return (_is_agency_in_provinces if provinces else _is_agency)(Agency)
+
+
 def scope_params(scope: TenantScope) -> dict[str, list[int]]:
     """The values of `bound_scope`'s parameters (and of the session's criteria)."""
     return dict(_params(scope))

@@ -433,3 +433,41 @@ async def test_another_province_or_agency_can_neither_read_nor_act(
     dost = admin(province)
     still = data(await call(client, callers, dost, GET, id=report["id"]), "yearlyReport")
     assert still["status"] == "SUBMITTED"
+
+
+async def test_the_board_carries_the_sessions_scope_as_its_criteria_would(
+    resources, client, callers, province, other
+):
+    """`yearly_reports.board` runs on the session's Core connection, where the ORM adds no
+    criteria: the scope written into its statement shows what the criteria show (on SQLite,
+    with no row-level security behind it, the statement alone decides)."""
+    from eiso.core.qms import yearly_reports
+
+    a, b, c = province.agencies
+    await _submitted(client, callers, a)
+    stranger = other.agencies[0]
+    expected = {
+        TenantScope.nation(): [a.code, b.code, c.code],
+        TenantScope.province(province.id): [a.code, b.code, c.code],
+        TenantScope.province(other.id): [],
+        TenantScope.agencies([a.id], [province.id]): [a.code],
+        TenantScope.agencies([b.id]): [b.code],  # a token without its provinces
+        TenantScope.agencies([stranger.id], [other.id]): [],
+    }
+    unscoped = yearly_reports._board_statement("nation", False, False)
+    params = {"province_id": province.id, "year": YEAR}
+    for scope, codes in expected.items():
+        async with resources.session(scope) as session:
+            lines = await yearly_reports.board(session, scope, province.id, YEAR)
+            assert sorted(line.agency_code for line in lines) == sorted(codes), scope
+            # the statement without the scope, through the ORM and the session's criteria
+            rows = (await session.execute(unscoped, params)).all()
+            assert lines == yearly_reports.board_lines(rows, YEAR), scope
+    # a narrower scope than the session's (the command line's nation session) narrows it
+    async with resources.session(TenantScope.nation()) as session:
+        narrowed = TenantScope.agencies([a.id], [province.id])
+        [line] = await yearly_reports.board(session, narrowed, province.id, YEAR)
+    # a's report, submitted, its time in UTC on every backend (as the ORM's column reads it)
+    assert (line.agency_code, line.status) == (a.code, "submitted")
+    assert line.submitted_at is not None and line.submitted_at.utcoffset() == dt.timedelta(0)
+    assert line.accepted_at is None and line.report_id is not None

@@ -24,13 +24,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    DateTime,
     ForeignKey,
+    Row,
     Select,
     String,
     Text,
@@ -39,6 +43,7 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
@@ -51,8 +56,16 @@ from eiso.core.qms.common import get_in_scope, invalid_transition, record, value
 from eiso.core.qms.management_review import ManagementReview
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
+from eiso.infra.db import core_rows
 from eiso.tenants.models import Agency, Province, TenantOwned, TenantStatus, agency_fk
-from eiso.tenants.scope import TenantScope
+from eiso.tenants.scope import (
+    ScopeKind,
+    TenantScope,
+    bound_agencies,
+    bound_scope,
+    scope_of,
+    scope_params,
+)
 
 
 class ReportStatus(str, enum.Enum):
@@ -415,10 +428,12 @@ async def _days(
 # -- the province at a glance -------------------------------------------------------------------
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class BoardLine:
     """One agency on the status board: plain values read as rows, not ORM objects (the
-    board of a province of a few hundred agencies is read often; issue 20's benchmark)."""
+    board of a province of a few hundred agencies is read often; issue 20's benchmark). Not
+    frozen: a frozen dataclass sets each field through `object.__setattr__`, which made
+    building a board's 250 lines cost more than reading its rows."""
 
     province_id: int
     agency_id: int
@@ -455,11 +470,14 @@ class BoardLine:
         }
 
 
-def _board_statement(some_agencies: bool) -> Select:
+@functools.lru_cache(maxsize=16)
+def _board_statement(kind: ScopeKind, provinces: bool, some_agencies: bool) -> Select:
     """Each active agency of a province with its report of the year, if any (an outer join),
     and the province's due day (a subquery run once: month * 100 + day, none for the default);
-    by code. Built once (bind parameters `province_id`, `year`, `agency_ids`): building it
-    costs more than running it."""
+    by code. The scope of the session's kind written in (`bound_agencies`, `bound_scope`: what
+    its criteria would add), to run on the session's Core connection; `some_agencies`: only the
+    agencies `agency_ids` too. Built once per shape (bind parameters `province_id`, `year`,
+    `agency_ids` and the scope's ids): building it costs more than running it."""
     report, setting = YearlyReport, YearlyReportSetting
     province_id = bindparam("province_id", type_=BigInteger)
     due_day = (
@@ -467,7 +485,22 @@ def _board_statement(some_agencies: bool) -> Select:
         .where(col(setting.province_id) == province_id)
         .scalar_subquery()
     )
-    statement = (
+    joined = [
+        col(report.province_id) == col(Agency.province_id),
+        col(report.agency_id) == col(Agency.id),
+        col(report.year) == bindparam("year"),
+    ]
+    where = [
+        col(Agency.province_id) == province_id,
+        col(Agency.status) == TenantStatus.active.value,
+    ]
+    own_reports = bound_scope(report, kind, provinces=provinces)
+    if own_reports is not None:  # not the nation
+        joined.append(own_reports)
+        where.append(bound_agencies(kind, provinces=provinces))  # type: ignore[arg-type]
+    if some_agencies:
+        where.append(col(Agency.id).in_(bindparam("agency_ids", expanding=True)))
+    return (
         select(  # type: ignore[call-overload]
             col(Agency.province_id),
             col(Agency.id),
@@ -475,44 +508,40 @@ def _board_statement(some_agencies: bool) -> Select:
             col(Agency.name),
             col(report.id),
             col(report.status),
-            col(report.submitted_at),
-            col(report.accepted_at),
+            # read as the driver gives them (`board_lines` makes SQLite's aware), not
+            # through sqlmodel's UTCDateTime: half the board's time in Python
+            type_coerce(col(report.submitted_at), DateTime(timezone=True)),
+            type_coerce(col(report.accepted_at), DateTime(timezone=True)),
             col(report.reminders),
             due_day,
         )
         .select_from(Agency)
-        .outerjoin(
-            report,
-            and_(
-                col(report.province_id) == col(Agency.province_id),
-                col(report.agency_id) == col(Agency.id),
-                col(report.year) == bindparam("year"),
-            ),
-        )
-        .where(
-            col(Agency.province_id) == province_id,
-            col(Agency.status) == TenantStatus.active.value,
-        )
+        .outerjoin(report, and_(*joined))
+        .where(*where)
+        .order_by(col(Agency.code))
     )
-    if some_agencies:
-        statement = statement.where(col(Agency.id).in_(bindparam("agency_ids", expanding=True)))
-    return statement.order_by(col(Agency.code))
-
-
-_BOARD = {False: _board_statement(False), True: _board_statement(True)}
 
 
 async def board(
     session: AsyncSession, scope: TenantScope, province_id: int, year: int
 ) -> list[BoardLine]:
     """Every active agency of the province in the caller's scope with its report of `year`
-    (none: not started), by code, in one statement read as rows (`_board_statement`). The
-    session's scope hides other tenants' agencies."""
-    some = scope.kind == "agencies"
-    params: dict[str, Any] = {"province_id": province_id, "year": year}
+    (none: not started), by code, in one statement read as Core rows on the session's
+    connection (`_board_statement`, one round trip, no ORM execution). The statement carries
+    the session's scope (as its criteria would; row-level security applies as everywhere);
+    `scope`, when it is another agency scope, narrows it to its agencies."""
+    own = scope_of(session.sync_session)
+    some = scope.kind == "agencies" and scope != own
+    params: dict[str, Any] = {"province_id": province_id, "year": year, **scope_params(own)}
     if some:
         params["agency_ids"] = sorted(scope.agency_ids)
-    rows = (await session.execute(_BOARD[some], params)).all()
+    statement = _board_statement(own.kind, bool(own.province_ids), some)
+    return board_lines(await core_rows(session, statement, params), year)
+
+
+def board_lines(rows: Iterable[Row[Any]], year: int) -> list[BoardLine]:
+    """The board's lines from its statement's rows (`_board_statement`'s columns). The times
+    in UTC: PostgreSQL's driver gives them so, SQLite's without a zone (stored in UTC)."""
     due: dict[int | None, dt.date] = {}
     lines = []
     for province, agency, code, name, rid, status, sent, accepted, reminders, day in rows:
@@ -520,6 +549,10 @@ async def board(
         if due_on is None:
             limit = Deadline() if day is None else Deadline(day // 100, day % 100)
             due_on = due[day] = limit.due_on(year)
+        if sent is not None and sent.tzinfo is None:
+            sent = sent.replace(tzinfo=dt.UTC)
+        if accepted is not None and accepted.tzinfo is None:
+            accepted = accepted.replace(tzinfo=dt.UTC)
         lines.append(
             BoardLine(
                 province,
