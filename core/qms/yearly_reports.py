@@ -25,7 +25,7 @@ import dataclasses
 import datetime as dt
 import enum
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -34,7 +34,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Row,
     Select,
     String,
     Text,
@@ -539,7 +538,7 @@ async def board(
     return board_lines(await core_rows(session, statement, params), year)
 
 
-def board_lines(rows: Iterable[Row[Any]], year: int) -> list[BoardLine]:
+def board_lines(rows: Iterable[Sequence[Any]], year: int) -> list[BoardLine]:
     """The board's lines from its statement's rows (`_board_statement`'s columns). The times
     in UTC: PostgreSQL's driver gives them so, SQLite's without a zone (stored in UTC)."""
     due: dict[int | None, dt.date] = {}
