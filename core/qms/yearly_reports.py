@@ -494,9 +494,10 @@ def _board_statement(kind: ScopeKind, provinces: bool, some_agencies: bool) -> S
         col(Agency.status) == TenantStatus.active.value,
     ]
     own_reports = bound_scope(report, kind, provinces=provinces)
-    if own_reports is not None:  # not the nation
+    own_agencies = bound_agencies(kind, provinces=provinces)
+    if own_reports is not None and own_agencies is not None:  # not the nation
         joined.append(own_reports)
-        where.append(bound_agencies(kind, provinces=provinces))  # type: ignore[arg-type]
+        where.append(own_agencies)
     if some_agencies:
         where.append(col(Agency.id).in_(bindparam("agency_ids", expanding=True)))
     return (
@@ -507,8 +508,8 @@ def _board_statement(kind: ScopeKind, provinces: bool, some_agencies: bool) -> S
             col(Agency.name),
             col(report.id),
             col(report.status),
-            # read as the driver gives them (`board_lines` makes SQLite's aware), not
-            # through sqlmodel's UTCDateTime: half the board's time in Python
+            # read as the driver gives them (`board_lines` makes SQLite's aware), not through
+            # sqlmodel's UTCDateTime (0.4 ms a board: docs/benchmarks.md, issue 20)
             type_coerce(col(report.submitted_at), DateTime(timezone=True)),
             type_coerce(col(report.accepted_at), DateTime(timezone=True)),
             col(report.reminders),
