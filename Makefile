@@ -59,13 +59,12 @@ run: no-test-plugin
 test: lint $(TEST_STAMP) clients
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-# The pictures of docs/web.md: the browser suite, saving a JPEG of each page type at desktop
-# and 360 px width into docs/web/ (tests/web/test_browser.py, EISO_SCREENSHOTS).
+# The pictures of docs/web.md: the browser suite (every tests/web/test_browser*.py), saving a
+# PNG of each page type it names at desktop and 360 px width into docs/web/ (EISO_SCREENSHOTS,
+# tests/web/test_browser.py `shoot`).
 screenshots: $(TEST_STAMP) clients
 	mkdir -p docs/web
-	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser.py tests/web/test_browser_console.py tests/web/test_browser_console_accounts.py tests/web/test_browser_desk_feedback.py \
-		tests/web/test_browser_iso.py tests/web/test_browser_iso_more.py \
-		tests/web/test_browser_iso_models.py tests/web/test_browser_console_inspections.py
+	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser*.py
 
 # GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout
 # needs no npm): rebuilt from the versions pinned in graphql/server/graphiql/package-lock.json.

@@ -15,7 +15,8 @@ import re
 import pytest
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.qms import risks
+from eiso.core.qms import objectives, risks
+from eiso.core.qms.figures import Period
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 from eiso.web import iso_workspace
@@ -244,14 +245,35 @@ async def test_a_nonconformity_goes_round_the_board(desk_web, mine):
     assert refused.status_code == 403
 
 
-async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
-    who = Principal(
+def secretary_of(agency: Agency) -> Principal:
+    """The agency's ISO secretary, for arranging its records without the pages."""
+    return Principal(
         "iso-test",
         TenantScope.agencies([agency.id], [agency.province_id]),
         frozenset({Role.iso_secretary}),
         province_id=agency.province_id,
         agency_id=agency.id,
     )
+
+
+async def seed_objective(resources, agency: Agency, title: str, target: float) -> None:
+    """An objective of the agency for this year: at least `target` of its dossiers on time."""
+    who = secretary_of(agency)
+    definition = objectives.Definition(
+        title, "on_time_rate", "at_least", target, Period.of(dt.date.today().year)
+    )
+    async with resources.session(who.tenant) as session, session.begin():
+        await objectives.create(
+            session,
+            who,
+            province_id=agency.province_id,
+            agency_id=agency.id,
+            definition=definition,
+        )
+
+
+async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
+    who = secretary_of(agency)
     async with resources.session(who.tenant) as session, session.begin():
         await risks.register_risk(
             session,
@@ -287,6 +309,12 @@ async def test_risks_heat_map_objectives_audits_and_reviews(desk_web, resources,
     ):
         page = await desk_web.get(path)
         assert page.status_code == 200 and heading in page.text, path
+    # Objectives: the agency's own with its target, another agency's invisible.
+    await seed_objective(resources, mine.agency, "Đúng hạn 95% của cơ quan", 0.95)
+    await seed_objective(resources, theirs.agency, "Mục tiêu của cơ quan khác", 0.9)
+    page = await desk_web.get("/iso/muc-tieu")
+    assert "Đúng hạn 95% của cơ quan" in page.text
+    assert "Mục tiêu của cơ quan khác" not in page.text
 
 
 def test_the_board_marks_actions_past_their_due_date():
