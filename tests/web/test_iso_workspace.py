@@ -245,48 +245,39 @@ async def test_a_nonconformity_goes_round_the_board(desk_web, mine):
     assert refused.status_code == 403
 
 
-def secretary_of(agency: Agency) -> Principal:
-    """The agency's ISO secretary, for arranging its records without the pages."""
-    return Principal(
+async def as_secretary(resources, agency: Agency, service, **fields) -> None:
+    """Run a QMS service (`objectives.create`, `risks.register_risk`) as the agency's ISO
+    secretary, for arranging its records without the pages."""
+    who = Principal(
         "iso-test",
         TenantScope.agencies([agency.id], [agency.province_id]),
         frozenset({Role.iso_secretary}),
         province_id=agency.province_id,
         agency_id=agency.id,
     )
+    async with resources.session(who.tenant) as session, session.begin():
+        await service(session, who, province_id=agency.province_id, agency_id=agency.id, **fields)
 
 
 async def seed_objective(resources, agency: Agency, title: str, target: float) -> None:
     """An objective of the agency for this year: at least `target` of its dossiers on time."""
-    who = secretary_of(agency)
-    definition = objectives.Definition(
-        title, "on_time_rate", "at_least", target, Period.of(dt.date.today().year)
-    )
-    async with resources.session(who.tenant) as session, session.begin():
-        await objectives.create(
-            session,
-            who,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            definition=definition,
-        )
+    year = Period.of(dt.date.today().year)
+    definition = objectives.Definition(title, "on_time_rate", "at_least", target, year)
+    await as_secretary(resources, agency, objectives.create, definition=definition)
 
 
 async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
-    who = secretary_of(agency)
-    async with resources.session(who.tenant) as session, session.begin():
-        await risks.register_risk(
-            session,
-            who,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            title=title,
-            likelihood=likelihood,
-            impact=impact,
-            treatment="Theo dõi hằng tháng",
-            owner="Văn phòng",
-            review_date=dt.date(2027, 6, 30),
-        )
+    await as_secretary(
+        resources,
+        agency,
+        risks.register_risk,
+        title=title,
+        likelihood=likelihood,
+        impact=impact,
+        treatment="Theo dõi hằng tháng",
+        owner="Văn phòng",
+        review_date=dt.date(2027, 6, 30),
+    )
 
 
 async def test_risks_heat_map_objectives_audits_and_reviews(desk_web, resources, mine):
