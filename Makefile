@@ -7,7 +7,12 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite runs on both backends; two workers (pytest-xdist) halve its time on two cores.
+# `worksteal`: each worker starts with half of the tests in order (fixtures shared by
+# neighbours set up once) and a worker that runs out takes half of what the other still has,
+# so neither waits at the end behind a queue of slow tests (tests/conftest.py runs the slow
+# ones first within each backend).
 PYTEST_WORKERS ?= 2
+PYTEST_DIST ?= worksteal
 
 .PHONY: install run test schema bench lint typecheck clean no-test-plugin clients graphiql-assets messages screenshots
 
@@ -57,15 +62,14 @@ run: no-test-plugin
 
 # The tests start with the linters: CI fails on a lint or type error as on a failing test.
 test: lint $(TEST_STAMP) clients
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist $(PYTEST_DIST) $(PYTEST_ARGS)
 
-# The pictures of docs/web.md: the browser suite, saving a JPEG of each page type at desktop
-# and 360 px width into docs/web/ (tests/web/test_browser.py, EISO_SCREENSHOTS).
+# The pictures of docs/web.md: the browser suite (every tests/web/test_browser*.py), saving a
+# PNG of each page type it names at desktop and 360 px width into docs/web/ (EISO_SCREENSHOTS,
+# tests/web/test_browser.py `shoot`).
 screenshots: $(TEST_STAMP) clients
 	mkdir -p docs/web
-	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser.py tests/web/test_browser_console.py tests/web/test_browser_console_accounts.py tests/web/test_browser_desk_feedback.py \
-		tests/web/test_browser_iso.py tests/web/test_browser_iso_more.py \
-		tests/web/test_browser_iso_models.py tests/web/test_browser_console_inspections.py
+	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser*.py
 
 # GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout
 # needs no npm): rebuilt from the versions pinned in graphql/server/graphiql/package-lock.json.

@@ -86,9 +86,10 @@ class LocalCitus:
 
     def _start_node(self, port: int) -> None:
         data = self.directory / f"node-{port}"
+        # --no-sync: a throwaway cluster need not wait for its files to reach the disk.
         self._run(
             str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8",
+            "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
         with (data / "postgresql.conf").open("a") as conf:
             conf.write(

@@ -68,16 +68,29 @@ def pytest_configure(config) -> None:
     )
 
 
+def _backend_of(item) -> str | None:
+    return getattr(item, "callspec", None) and item.callspec.params.get("backend")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own order (tests grouped by backend)
 def pytest_collection_modifyitems(config, items) -> None:
-    """Drop the parametrizations a test does not apply to, instead of skipping them."""
+    """Drop the parametrizations a test does not apply to, instead of skipping them; then
+    run the slow tests first within each backend's run of tests. The backends stay grouped
+    (a change of backend sets the session's databases and apps up again), and with the
+    workers of `make test` (pytest-xdist, `--dist worksteal`) the slow ones (browsers,
+    clusters) start early instead of leaving one worker busy after the other is done."""
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("only_backend")
-        param = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        param = _backend_of(item)
         (drop if marker and param and param not in marker.args else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    blocks = list(dict.fromkeys(_backend_of(item) for item in keep))
+    keep.sort(
+        key=lambda item: (blocks.index(_backend_of(item)), not item.get_closest_marker("slow"))
+    )
+    items[:] = keep
 
 
 def pytest_report_header(config) -> list[str]:

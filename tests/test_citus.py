@@ -38,7 +38,7 @@ from eiso.tenants.reorganisation import ReorganisationError, merge_provinces
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency, ensure_province
 from tests.citus_cluster import LocalCitus, citus_installed, local_citus
-from tests.conftest import APP_ROLE, IN_CI, REDIS_URL, Callers, Database, _upgrade, unique_code
+from tests.conftest import APP_ROLE, IN_CI, REDIS_URL, Callers, Database, unique_code
 from tests.test_cli import eiso
 from tests.test_dossier_engine import PROC, REGISTRY
 from tests.test_dossier_graphql import APPLICANT, DATA, MOVE, Caller, codes, officer_of
@@ -46,6 +46,7 @@ from tests.test_figures import NATION, REPORT
 from tests.test_onboarding import HEADER as ONBOARDING_HEADER
 
 ROOT = Path(__file__).resolve().parents[1]
+UPGRADE_SECONDS = 600  # `eiso db upgrade` on three nodes, on a machine the whole suite shares
 pytestmark = [pytest.mark.slow, pytest.mark.only_backend("postgresql+redis")]
 
 RECEIVE = (
@@ -68,9 +69,31 @@ def citus(backend) -> Iterator[LocalCitus]:
         yield cluster
 
 
+class CitusDatabase(Database):
+    """The module's database and what `eiso db upgrade` printed when it made it."""
+
+    def __init__(self, owner_url: str, app_url: str, upgraded: subprocess.CompletedProcess):
+        super().__init__(owner_url, app_url)
+        self.upgraded = upgraded
+
+    def env(self) -> dict[str, str]:
+        return cli_env(self.owner_url, self.app_url)
+
+
+def cli_env(owner_url: str, app_url: str) -> dict[str, str]:
+    """The CLI's settings for a database."""
+    return {
+        "EISO_MIGRATION_DATABASE_URL": owner_url,
+        "EISO_DATABASE_URL": app_url,
+        "EISO_LOG_JSON": "false",
+    }
+
+
 @pytest_asyncio.fixture(scope="module")
-async def citus_database(citus) -> AsyncIterator[Database]:
-    """A database on every node, migrated on the coordinator as `eiso db upgrade` does."""
+async def citus_database(citus) -> AsyncIterator[CitusDatabase]:
+    """A new database on every node, migrated on the coordinator by `eiso db upgrade` itself
+    (the upgrade is the slow part of this module: it runs once, and the CLI test reads its
+    output). Not dropped: the cluster, the module's own, is removed with it."""
     name = f"eiso_citus_{secrets.token_hex(4)}"
     await asyncio.to_thread(citus.create_database, name, APP_ROLE)
     owner_url, app_url = citus.url(name), citus.url(name, user=APP_ROLE)
@@ -78,9 +101,10 @@ async def citus_database(citus) -> AsyncIterator[Database]:
     # statement (the coordinator's log): what the routing test reads.
     await _fetch(owner_url, f'ALTER DATABASE "{name}" SET citus.enable_stat_counters = on')
     await _fetch(owner_url, f'ALTER DATABASE "{name}" SET citus.multi_task_query_log_level = log')
-    await asyncio.to_thread(_upgrade, owner_url, app_url)
-    yield Database(owner_url, app_url)
-    await asyncio.to_thread(citus.drop_database, name)
+    env = cli_env(owner_url, app_url)
+    upgraded = await asyncio.to_thread(eiso, "db", "upgrade", env=env, timeout=UPGRADE_SECONDS)
+    assert upgraded.returncode == 0, upgraded.stderr
+    yield CitusDatabase(owner_url, app_url, upgraded)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -314,25 +338,13 @@ def test_the_build_script_skips_when_installed():
     assert "already installed, skipping" in done.stdout
 
 
-async def test_eiso_db_upgrade_on_a_new_citus_database_reports_the_layout(citus):
-    name = f"eiso_citus_cli_{secrets.token_hex(4)}"
-    await asyncio.to_thread(citus.create_database, name, APP_ROLE)
-    try:
-        env = {
-            "EISO_MIGRATION_DATABASE_URL": citus.url(name),
-            "EISO_DATABASE_URL": citus.url(name, user=APP_ROLE),
-            "EISO_LOG_JSON": "false",
-        }
-        done = await asyncio.to_thread(eiso, "db", "upgrade", env=env)
-        assert done.returncode == 0, done.stderr
-        assert "tables distributed by province_id" in done.stderr
-        assert (
-            "dossiers.dossiers_code_key" in done.stderr and "dossiers.tenant_scope" in done.stderr
-        )
-        again = await asyncio.to_thread(eiso, "db", "upgrade", env=env)
-        assert again.returncode == 0 and "distributed" not in again.stderr, again.stderr
-    finally:
-        await asyncio.to_thread(citus.drop_database, name)
+async def test_eiso_db_upgrade_on_a_new_citus_database_reports_the_layout(citus_database):
+    done = citus_database.upgraded  # the module's database, new when the CLI upgraded it
+    assert "tables distributed by province_id" in done.stderr
+    assert "dossiers.dossiers_code_key" in done.stderr and "dossiers.tenant_scope" in done.stderr
+    env = citus_database.env()
+    again = await asyncio.to_thread(eiso, "db", "upgrade", env=env, timeout=UPGRADE_SECONDS)
+    assert again.returncode == 0 and "distributed" not in again.stderr, again.stderr
 
 
 async def test_onboarding_a_province_on_citus(citus_resources):

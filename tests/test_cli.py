@@ -14,11 +14,13 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 EISO = str(pathlib.Path(sys.executable).parent / "eiso")
 
 
-def eiso(*args: str, env: dict[str, str] | None = None, stdin: str | None = None):
+def eiso(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, timeout: float = 120
+):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EISO_")}
     full_env.update(env or {})
     return subprocess.run(
-        [EISO, *args], env=full_env, input=stdin, capture_output=True, text=True, timeout=120
+        [EISO, *args], env=full_env, input=stdin, capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -45,8 +45,11 @@ async def web(web_app) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest_asyncio.fixture
-async def browser() -> AsyncIterator[Any]:
+@pytest_asyncio.fixture(scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """One headless Chromium (and one Playwright driver) for the session's browser tests:
+    starting them is the slow part of a short test. Each test works in contexts of its own
+    (`browser`), so no cookie, page or route carries over from one test to the next."""
     need(os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} is missing (Debian: apt-get install chromium)")
     need(AXE.is_file(), "tests/clients/node_modules is missing: `make test` runs `npm ci` there")
     from playwright.async_api import async_playwright
@@ -59,6 +62,17 @@ async def browser() -> AsyncIterator[Any]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest_asyncio.fixture
+async def browser(chromium) -> AsyncIterator[Any]:
+    """The session's Chromium; every context the test opened is closed after it."""
+    assert not chromium.contexts, "a browser context outlived its test"
+    try:
+        yield chromium
+    finally:
+        for context in chromium.contexts:
+            await context.close()
 
 
 @pytest_asyncio.fixture

@@ -7,6 +7,7 @@ page type; the keyboard reaches the content first."""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 740}}
 # `make screenshots` (EISO_SCREENSHOTS=docs/web): the page types docs/web.md shows, saved as
-# small JPEGs of the viewport (not the full page) so the committed images stay a few hundred KB.
+# PNGs of the viewport (not the full page) in 256 colours (`shoot`), so that each stays small.
 SHOTS = os.environ.get("EISO_SCREENSHOTS")
 SHOT_NAMES = {
     "home": "portal-start",
@@ -30,6 +31,8 @@ SHOT_NAMES = {
     "queue": "desk-queue",
     "dossier": "desk-dossier",
     "counter form": "counter",
+    "feedback form": "feedback-form",  # tests/web/test_browser_feedback.py
+    "feedback with the rating form": "feedback-follow",
 }
 # axe-core: what an online form's page must not have (moderate and minor are reported by axe,
 # not failed here).
@@ -59,10 +62,26 @@ class Visit:
         width = await self.page.evaluate("document.documentElement.scrollWidth")
         viewport = self.page.viewport_size["width"]
         assert width <= viewport, f"{name}: {width} px wide in a {viewport} px viewport"
-        if SHOTS and name in SHOT_NAMES:
-            size = "phone" if viewport <= VIEWPORTS["phone"]["width"] else "desktop"
-            path = Path(SHOTS) / f"{SHOT_NAMES[name]}-{size}.jpg"
-            await self.page.screenshot(path=str(path), type="jpeg", quality=45)
+        if name in SHOT_NAMES:
+            await shoot(self.page, SHOT_NAMES[name])
+
+
+async def shoot(page: Any, name: str, at: Any = None) -> None:
+    """With `make screenshots`, the viewport as the page shows it (scrolled to the top of the
+    locator `at` when given), saved as `<name>-desktop.png` or `<name>-phone.png` in
+    EISO_SCREENSHOTS: a PNG of 256 colours without dithering (Pillow), the text kept sharp,
+    a few tens of KB."""
+    if not SHOTS:
+        return
+    from PIL import Image
+
+    if at is not None:
+        await at.evaluate("element => element.scrollIntoView({block: 'start'})")
+
+    size = "phone" if page.viewport_size["width"] <= VIEWPORTS["phone"]["width"] else "desktop"
+    image = Image.open(io.BytesIO(await page.screenshot(type="png"))).convert("RGB")
+    image = image.quantize(colors=256, dither=Image.Dither.NONE)
+    image.save(Path(SHOTS) / f"{name}-{size}.png", optimize=True)
 
 
 async def visit(browser: Any, viewport: dict[str, int]) -> Visit:

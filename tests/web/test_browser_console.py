@@ -9,14 +9,14 @@ desktop and on a 360 px phone."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eiso.web import console_import
 from tests.conftest import unique_code
 from tests.web.support import PROC
-from tests.web.test_browser import SHOTS, VIEWPORTS, Visit, visit
+from tests.web.test_browser import VIEWPORTS, Visit, shoot, visit
 from tests.web.test_console import HEADER, console_province
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
@@ -32,15 +32,12 @@ CONSOLE_SHOTS = {
 }
 
 
-async def check(v: Visit, name: str, shots: dict[str, str] = CONSOLE_SHOTS) -> None:
+async def check(v: Visit, name: str, shots: dict[str, str] = CONSOLE_SHOTS, at: Any = None) -> None:
     """The page's checks (axe, no sideways scroll); with `make screenshots`, its picture when
-    `shots` names it."""
+    `shots` names it (scrolled to `at`, a locator, when given)."""
     await v.check(name)
-    if SHOTS and name in shots:
-        width = v.page.viewport_size["width"]
-        size = "phone" if width <= VIEWPORTS["phone"]["width"] else "desktop"
-        path = Path(SHOTS) / f"{shots[name]}-{size}.jpg"
-        await v.page.screenshot(path=str(path), type="jpeg", quality=45)
+    if name in shots:
+        await shoot(v.page, shots[name], at)
 
 
 def csv_file(text: str) -> dict[str, object]:
@@ -138,6 +135,6 @@ async def test_province_admin_imports_agencies_and_switches_a_module(
     text = await section.inner_text()
     assert "Đang bật cho tỉnh này" in text
     assert "Thủ tục được cung cấp trong tỉnh" in text and PROC in text
-    await check(v, "modules")
+    await check(v, "modules", at=section)
     assert v.blocked == [] and v.errors == []
     assert v.violations == {}

@@ -5,12 +5,11 @@ dossiers behind it, as many as it says."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.web.test_browser import SHOTS, VIEWPORTS, visit
+from tests.web.test_browser import VIEWPORTS, shoot, visit
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
@@ -44,10 +43,7 @@ async def test_province_admin_reads_the_dashboard(browser, desk_site, places, re
     assert await charts.count() == 5
     box = await charts.first.bounding_box()
     assert box and box["width"] > 200 and box["height"] > 100
-    if SHOTS:
-        size = "phone" if viewport == "phone" else "desktop"
-        path = Path(SHOTS) / f"console-dashboard-{size}.jpg"
-        await page.screenshot(path=str(path), type="jpeg", quality=45)
+    await shoot(page, "console-dashboard")
     # The tables behind the charts open for whoever wants the numbers.
     await page.get_by_text("Số liệu của các biểu đồ này").click()
     await page.locator("#trend-table").wait_for()

@@ -14,6 +14,9 @@ from tests.web.test_console import console_province
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
+# `make screenshots`: the page docs/web.md shows, with its error and once saved.
+SHOTS = {"settings error": "console-settings-error", "settings saved": "console-settings"}
+
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 async def test_province_admin_edits_a_modules_settings(browser, desk_site, resources, viewport):
@@ -40,7 +43,7 @@ async def test_province_admin_edits_a_modules_settings(browser, desk_site, resou
     await error.wait_for()
     assert "config.days" in await error.inner_text()
     assert await page.get_by_label("Số ngày nhắc hạn").get_attribute("aria-invalid") == "true"
-    await check(v, "settings error")
+    await check(v, "settings error", SHOTS)
 
     # Fixed: saved; the secret is not shown back, only that one is stored.
     await page.get_by_label("Số ngày nhắc hạn").fill("7")
@@ -50,6 +53,6 @@ async def test_province_admin_edits_a_modules_settings(browser, desk_site, resou
     text = await page.locator("main").inner_text()
     assert "Đã lưu cấu hình" in text and "Đã lưu một giá trị" in text and "bi-mat" not in text
     assert await page.get_by_label("Số ngày nhắc hạn").input_value() == "7"
-    await check(v, "settings saved")
+    await check(v, "settings saved", SHOTS)
     assert v.blocked == [] and v.errors == []
     assert v.violations == {}

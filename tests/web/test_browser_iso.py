@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import unique_code
 from tests.web.test_browser import VIEWPORTS, Visit, visit
 from tests.web.test_browser_console import check as console_check
-from tests.web.test_iso_workspace import office, seed_risk
+from tests.web.test_iso_workspace import office, seed_objective, seed_risk
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
@@ -20,9 +20,10 @@ pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 ISO_SHOTS = {
     "register": "iso-documents",
     "document read": "iso-document",
-    "board": "iso-nonconformities",
     "risks": "iso-risks",
+    "objectives": "iso-objectives",
 }
+OBJECTIVE = "Giải quyết đúng hạn ít nhất 95% hồ sơ"
 
 
 async def check(v: Visit, name: str) -> None:
@@ -47,6 +48,7 @@ async def test_secretary_drafts_leader_approves_officer_acknowledges(
 ):
     staff = await office(resources, f"Xã ISO Duyệt {viewport}")
     await seed_risk(resources, staff.agency, "Mất dữ liệu hồ sơ điện tử", 4, 5)
+    await seed_objective(resources, staff.agency, OBJECTIVE, 0.95)
     code = unique_code("QT-")
 
     # The ISO secretary drafts a procedure and sends it for review.
@@ -103,6 +105,10 @@ async def test_secretary_drafts_leader_approves_officer_acknowledges(
         await page.get_by_role("link", name=link, exact=True).click()
         await page.get_by_role("heading", level=1, name=heading).wait_for()
         await check(v, name)
+        if name == "objectives":
+            assert (
+                "Giải quyết đúng hạn ít nhất 95% hồ sơ" in await page.locator("main").inner_text()
+            )
     await page.get_by_role("link", name="Rủi ro", exact=True).click()
     heat = page.locator("table.heat")
     assert "Mất dữ liệu hồ sơ điện tử" in await heat.inner_text()  # read out in its cell

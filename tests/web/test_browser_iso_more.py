@@ -14,6 +14,7 @@ page, no sideways scroll), on a desktop and on a 360 px phone:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -29,17 +30,21 @@ pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
 # `make screenshots`: the pages docs/web.md shows.
 SHOTS = {
+    "raised": "iso-nonconformities",
     "closed": "iso-nc-closed",
     "conformity": "iso-conformity",
     "yearly": "iso-yearly-report",
     "audit plan": "iso-audit-plan",
     "review": "iso-review",
+    "audits": "iso-audits",
+    "downloads": "iso-downloads",
     "console board": "console-yearly-reports",
+    "console report": "console-yearly-report",
 }
 
 
-async def check(v: Visit, name: str) -> None:
-    await console_check(v, name, SHOTS)
+async def check(v: Visit, name: str, at: Any = None) -> None:
+    await console_check(v, name, SHOTS, at)
 
 
 def clean(v: Visit) -> None:
@@ -109,7 +114,8 @@ async def test_conformity_yearly_report_audits_and_the_dost(
     await page.get_by_text("Do ", exact=False).first.wait_for()
     problems = await page.locator("ul.problems").inner_text()
     assert "SCOPE_NOT_SET" not in problems and "DOCUMENTS_NOT_EFFECTIVE" in problems
-    await check(v, "conformity")
+    # The picture: the scope as saved, and below it what an announcement still lacks.
+    await check(v, "conformity", at=page.locator("#scope"))
 
     # An internal audit planned with its checklist, and a finding recorded.
     await page.get_by_role("link", name="Đánh giá và xem xét", exact=True).click()
@@ -153,6 +159,11 @@ async def test_conformity_yearly_report_audits_and_the_dost(
     await page.get_by_role("heading", name="Đầu vào do eiso tổng hợp").wait_for()
     assert "Phát hiện đánh giá" in await page.locator("main").inner_text()
     await check(v, "review")
+    # The audits and reviews page lists the plan and the review, each linked.
+    await page.get_by_role("link", name="Đánh giá và xem xét", exact=True).click()
+    await page.get_by_role("link", name="Cuộc xem xét ngày", exact=False).first.wait_for()
+    await page.get_by_role("link", name="kế hoạch đánh giá", exact=False).first.wait_for()
+    await check(v, "audits")
     clean(v)
 
     # The DOST sees it on the province's board and returns it with a comment.

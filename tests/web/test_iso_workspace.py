@@ -15,7 +15,8 @@ import re
 import pytest
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.qms import risks
+from eiso.core.qms import objectives, risks
+from eiso.core.qms.figures import Period
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 from eiso.web import iso_workspace
@@ -244,7 +245,9 @@ async def test_a_nonconformity_goes_round_the_board(desk_web, mine):
     assert refused.status_code == 403
 
 
-async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
+async def as_secretary(resources, agency: Agency, service, **fields) -> None:
+    """Run a QMS service (`objectives.create`, `risks.register_risk`) as the agency's ISO
+    secretary, for arranging its records without the pages."""
     who = Principal(
         "iso-test",
         TenantScope.agencies([agency.id], [agency.province_id]),
@@ -253,18 +256,28 @@ async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impa
         agency_id=agency.id,
     )
     async with resources.session(who.tenant) as session, session.begin():
-        await risks.register_risk(
-            session,
-            who,
-            province_id=agency.province_id,
-            agency_id=agency.id,
-            title=title,
-            likelihood=likelihood,
-            impact=impact,
-            treatment="Theo dõi hằng tháng",
-            owner="Văn phòng",
-            review_date=dt.date(2027, 6, 30),
-        )
+        await service(session, who, province_id=agency.province_id, agency_id=agency.id, **fields)
+
+
+async def seed_objective(resources, agency: Agency, title: str, target: float) -> None:
+    """An objective of the agency for this year: at least `target` of its dossiers on time."""
+    year = Period.of(dt.date.today().year)
+    definition = objectives.Definition(title, "on_time_rate", "at_least", target, year)
+    await as_secretary(resources, agency, objectives.create, definition=definition)
+
+
+async def seed_risk(resources, agency: Agency, title: str, likelihood: int, impact: int) -> None:
+    await as_secretary(
+        resources,
+        agency,
+        risks.register_risk,
+        title=title,
+        likelihood=likelihood,
+        impact=impact,
+        treatment="Theo dõi hằng tháng",
+        owner="Văn phòng",
+        review_date=dt.date(2027, 6, 30),
+    )
 
 
 async def test_risks_heat_map_objectives_audits_and_reviews(desk_web, resources, mine):
@@ -287,6 +300,12 @@ async def test_risks_heat_map_objectives_audits_and_reviews(desk_web, resources,
     ):
         page = await desk_web.get(path)
         assert page.status_code == 200 and heading in page.text, path
+    # Objectives: the agency's own with its target, another agency's invisible.
+    await seed_objective(resources, mine.agency, "Đúng hạn 95% của cơ quan", 0.95)
+    await seed_objective(resources, theirs.agency, "Mục tiêu của cơ quan khác", 0.9)
+    page = await desk_web.get("/iso/muc-tieu")
+    assert "Đúng hạn 95% của cơ quan" in page.text
+    assert "Mục tiêu của cơ quan khác" not in page.text
 
 
 def test_the_board_marks_actions_past_their_due_date():
