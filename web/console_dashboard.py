@@ -207,6 +207,7 @@ def dashboard_variables(
         "provinceCode": province["code"],
         "agencyId": agency_id,
         "period": period.variables(),
+        "reportYear": period.year,
     }
     for index, month in enumerate(period.months(), start=1):
         variables[f"m{index:02d}"] = month.variables()
@@ -431,12 +432,32 @@ def build_page(
             ]
             for s in ISO_STATUSES
         },
+        "reports": reports_overview(data.get("reports"), province["code"]),
         "number": numbers,
         "base": DASHBOARD,
         "statuses": ISO_STATUSES,
         "status_label": _status_label,
         "group_label": _group_label,
         "charts": charts.dashboard_charts(total, trend, ranking, conformity, language),
+    }
+
+
+REPORT_STATUSES = ("NOT_STARTED", "DRAFT", "SUBMITTED", "RETURNED", "RESUBMITTED", "ACCEPTED")
+
+
+def reports_overview(board: dict[str, Any] | None, province_code: str) -> dict[str, Any] | None:
+    """The yearly reports of the period's year at a glance: agencies per status, how many are
+    late (past the province's due date and not submitted), the console's board behind them."""
+    if board is None:
+        return None
+    counts = board["byStatus"] or {}
+    return {
+        "year": board["year"],
+        "due_on": board["dueOn"],
+        "total": board["total"],
+        "counts": [(s, int(counts.get(s, 0))) for s in REPORT_STATUSES],
+        "overdue": sum(1 for a in board["agencies"] if a["overdue"]),
+        "href": f"/quan-tri/tinh/{province_code}/bao-cao-nam?nam={board['year']}",
     }
 
 

@@ -1,15 +1,20 @@
 """The province console's dashboard in Chromium (as tests/web/test_browser.py drives it): a
 province administrator signs in through eiso's OAuth server and lands on the dashboard, whose
-charts draw, whose pages axe-core passes and which fits a 360 px phone; a number opens the
-dossiers behind it, as many as it says."""
+charts draw, whose numbers are the `figures` query's for the same period, whose pages axe-core
+passes and which fits a 360 px phone; a number opens the dossiers behind it, as many as it
+says."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
+from eiso.web import desk_auth, i18n
 from tests.web.test_browser import VIEWPORTS, shoot, visit
+from tests.web.test_console_dashboard import FIGURES, RATES, _province_id
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
@@ -38,6 +43,11 @@ async def test_province_admin_reads_the_dashboard(browser, desk_site, places, re
         "heading", level=1, name=f"Bảng điều khiển · {a.province_name}"
     ).wait_for()
     await v.check("dashboard")
+    # The tiles a person reads are the numbers of the `figures` query for the page's period.
+    total = await _figures_of(page, resources, desk_site, a)
+    for name in ("received", "finished", "onTime", "late", "backlog", "onTimeRate", "meanDays"):
+        shown = await page.locator(f'#totals [data-figure="{name}"]').inner_text()
+        assert shown.strip() == _shown_vi(total[name], name), name
     # The five charts are drawn (inline SVG with a size), each named for screen readers.
     charts = page.locator("figure.chart svg[role=img]")
     assert await charts.count() == 5
@@ -57,3 +67,36 @@ async def test_province_admin_reads_the_dashboard(browser, desk_site, places, re
     await v.check("dashboard dossiers")
     assert v.violations == {}, v.violations
     assert v.blocked == [] and v.errors == []
+
+
+def _shown_vi(value: Any, name: str) -> str:
+    """How the page (in Vietnamese) writes a number of the query."""
+    if value is None:
+        return "—"
+    if name in RATES:
+        return f"{i18n.number(round(value * 100, 1), 'vi')} %"
+    return i18n.number(value, "vi")
+
+
+async def _figures_of(page, resources, site: str, where) -> dict[str, Any]:
+    """The `figures` query's province total for the period the page shows, asked with the
+    token the browser's desk session holds."""
+    import httpx
+
+    import base64
+
+    cookie = next(c["value"] for c in await page.context.cookies() if c["name"] == "eiso_web")
+    sid = json.loads(base64.b64decode(cookie.split(".")[0] + "=="))["desk_sid"]
+    token = json.loads(await resources.redis.get(desk_auth._key(resources, sid)))["access_token"]
+    key = await page.locator("#ky").input_value()
+    year, _, month = key.partition("-")
+    period = {"year": int(year)} | ({"month": int(month)} if month else {})
+    async with httpx.AsyncClient(base_url=site) as http:
+        got = await http.post(
+            "/graphql",
+            json={"query": FIGURES, "variables": {"p": period, "province": _province_id(where)}},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    body = got.json()
+    assert "errors" not in body, body
+    return dict(body["data"]["total"][0])

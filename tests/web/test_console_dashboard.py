@@ -291,3 +291,35 @@ def test_the_charts_leave_no_legacy_import_finder_behind():
     import eiso.web.iso_charts  # noqa: F401 - imports pygal, as the app does
 
     assert all(hasattr(finder, "find_spec") for finder in sys.meta_path)
+
+
+BOARD = """query($year: Int!, $province: ID!) {
+  yearlyReportBoard(year: $year, provinceId: $province) { total byStatus agencies { overdue } }
+}"""
+
+
+async def test_the_yearly_reports_of_the_year_and_the_console_menu(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, _ = places
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    page = await sign_in(desk_web, admin, DASHBOARD + "?ky=2026")
+    token = await _token(desk_web, desk_app)
+    board = (await _graphql(desk_web, token, BOARD, {"year": 2026, "province": _province_id(a)}))[
+        "yearlyReportBoard"
+    ]
+    table = page[page.index('id="yearly-reports-table"') :]
+    table = table[: table.index("</table>")]
+    shown = dict(
+        re.findall(r'data-report-status="(\w+)".*?data-figure="count"><a [^>]+>([^<]+)<', table)
+    )
+    assert board["total"] >= 1
+    for status, count in board["byStatus"].items():
+        assert shown[status] == _shown(count, "received")
+    assert shown["OVERDUE"] == _shown(sum(a["overdue"] for a in board["agencies"]), "received")
+    assert f"/quan-tri/tinh/{a.province_code}/bao-cao-nam?nam=2026" in table
+    # The console's own menu, the dashboard marked as the page shown.
+    for path in ("/nhap", "/mo-dun", "/tai-khoan", "/kiem-tra", "/bao-cao-nam"):
+        assert f'href="/quan-tri/tinh/{a.province_code}{path}"' in page
+    assert re.search(r'href="/quan-tri/bang-dieu-khien\?tinh=[^"]+" aria-current="page"', page)
