@@ -261,30 +261,49 @@ def _with_time_limit(page: dict[str, Any]) -> dict[str, Any]:
     return {**page, "time_limit": chosen[0]["time_limit"]}
 
 
+async def looked_up(
+    request: Request,
+    template: str,
+    operation: str,
+    field: str,
+    name: str,
+    variables: dict[str, Any],
+    **page: Any,
+) -> Response:
+    """A citizen's lookup by the `code` and `key` of the query (64 characters at most each):
+    `template` with `page` and the answer's `field` as `name` once both are typed (`operation`
+    with `variables`); NOT_FOUND answers the page with `not_found`, under 404."""
+    code = request.query_params.get("code", "").strip()[:64]
+    key = request.query_params.get("key", "").strip()[:64]
+    page.update(
+        code=code, key=key, rated_now=request.query_params.get("rated") == "1", **{name: None}
+    )
+    if not (code and key):
+        return render(request, template, page)
+    try:
+        found = await run(request, operation, {"code": code, "key": key, **variables})
+    except OperationFailed as error:
+        if error.code == "NOT_FOUND":
+            page["not_found"] = True
+            return render(request, template, page, status=404)
+        return failed(request, error)
+    page[name] = found[field]
+    return render(request, template, page)
+
+
 async def lookup(request: Request) -> Response:
     """`/tra-cuu` (any province, what slip 01's QR code opens), `/lookup` (the same in
     English) and `/tinh/<province>/tra-cuu` (that province's dossiers only)."""
     province_code = request.path_params.get("province")
-    code = request.query_params.get("code", "").strip()[:64]
-    key = request.query_params.get("key", "").strip()[:64]
-    page: dict[str, Any] = {
-        "province_code": province_code,
-        "code": code,
-        "key": key,
-        "dossier": None,
-        "rated_now": request.query_params.get("rated") == "1",
-    }
-    if not (code and key):
-        return render(request, "lookup.html", page)
-    variables = {"code": code, "key": key, "province": province_code}
-    try:
-        page["dossier"] = (await run(request, "Lookup", variables))["publicDossier"]
-    except OperationFailed as error:
-        if error.code == "NOT_FOUND":
-            page["not_found"] = True
-            return render(request, "lookup.html", page, status=404)
-        return failed(request, error)
-    return render(request, "lookup.html", page)
+    return await looked_up(
+        request,
+        "lookup.html",
+        "Lookup",
+        "publicDossier",
+        "dossier",
+        {"province": province_code},
+        province_code=province_code,
+    )
 
 
 def rating_of(posted: Any) -> dict[str, Any]:
