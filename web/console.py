@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.graphql.tenants.mutations import MAX_CONTENT
 from eiso.web import console_import, csrf
-from eiso.web.desk_auth import CONSOLE, signed_in
+from eiso.web.desk_auth import CONSOLE, signed_in_as
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden, form_page, moved, page_for, posting
 from eiso.web.run import OperationFailed, run
@@ -68,13 +68,10 @@ def no_province(code: str) -> OperationFailed:
 
 
 async def _me(request: Request) -> tuple[str, dict[str, Any]] | Response:
-    token = await signed_in(request)
-    if isinstance(token, Response):
-        return token
-    try:
-        me = (await run(request, "ConsoleMe", token=token))["me"]
-    except OperationFailed as error:
-        return failed(request, error)
+    found = await signed_in_as(request, "ConsoleMe")
+    if isinstance(found, Response):
+        return found
+    token, me = found
     if not {"PROVINCE_ADMIN", "NATIONAL_ADMIN"} & set(me["roles"]):
         return failed(request, not_admin())
     return token, me

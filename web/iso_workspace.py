@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.core.workdays import VN_TZ
 from eiso.web import i18n
-from eiso.web.desk_auth import ISO, signed_in
+from eiso.web.desk_auth import ISO, signed_in_as
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
 from eiso.web.portal import failed, form_page, moved, page_for, posted_form, posting
@@ -93,13 +93,10 @@ def refused_input(field: str) -> OperationFailed:
 async def member_of(request: Request) -> Member | Response:
     """The signed-in member, or the page that refuses (sign in; 403 for who is not the staff
     of one agency: administrators have the province console)."""
-    token = await signed_in(request)
-    if isinstance(token, Response):
-        return token
-    try:
-        me = (await run(request, "IsoMe", token=token))["me"]
-    except OperationFailed as error:
-        return failed(request, error)
+    found = await signed_in_as(request, "IsoMe")
+    if isinstance(found, Response):
+        return found
+    token, me = found
     roles = frozenset(me["roles"]) & STAFF
     if not roles or me["tenant"]["kind"] != "AGENCIES" or len(me["agencies"]) != 1:
         return failed(request, not_staff())
