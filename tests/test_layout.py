@@ -199,6 +199,7 @@ def test_wheel_holds_only_eiso(tmp_path):
     # The web room's pages: templates, operations, its CSS and the compiled catalogue.
     assert "eiso/web/templates/base.html" in names
     assert "eiso/web/operations/Lookup.graphql" in names
+    assert "eiso/web/operations/fragments/ReviewHeld.graphql" in names
     assert "eiso/web/static/eiso.css" in names
     assert "eiso/web/catalogues/vi/LC_MESSAGES/messages.mo" in names
     # The unpacked wheel works from a neutral directory, with graphql-core intact.

@@ -21,9 +21,9 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.graphql.tenants.mutations import MAX_CONTENT
 from eiso.web import console_import, csrf
-from eiso.web.desk_auth import CONSOLE, signed_in
+from eiso.web.desk_auth import CONSOLE, signed_in_as
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, moved
+from eiso.web.portal import failed, forbidden, form_page, moved, page_for, posting
 from eiso.web.run import OperationFailed, run
 
 # The tree's groups under the province, in the order a province lists its units.
@@ -68,13 +68,10 @@ def no_province(code: str) -> OperationFailed:
 
 
 async def _me(request: Request) -> tuple[str, dict[str, Any]] | Response:
-    token = await signed_in(request)
-    if isinstance(token, Response):
-        return token
-    try:
-        me = (await run(request, "ConsoleMe", token=token))["me"]
-    except OperationFailed as error:
-        return failed(request, error)
+    found = await signed_in_as(request, "ConsoleMe")
+    if isinstance(found, Response):
+        return found
+    token, me = found
     if not {"PROVINCE_ADMIN", "NATIONAL_ADMIN"} & set(me["roles"]):
         return failed(request, not_admin())
     return token, me
@@ -130,6 +127,20 @@ def _base(subject: str, provinces: list[dict[str, Any]]) -> dict[str, Any]:
     return {"console": CONSOLE, "subject": subject, "provinces": provinces, "national": False}
 
 
+def admin_page(
+    page: Callable[[Request, Admin], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A page of the console: `page(request, admin)` for the administrator (admin_of), or the
+    page that refuses."""
+    return page_for(admin_of, page)
+
+
+async def admin_posting(request: Request, fields: int) -> tuple[Admin, FormData] | Response:
+    """The administrator (admin_of) and their posted form (bounded, CSRF checked), or the page
+    that refuses."""
+    return await posting(admin_of, request, fields)
+
+
 async def admin_post(
     request: Request,
     act: Callable[[Admin, FormData], Awaitable[str]],
@@ -140,12 +151,10 @@ async def admin_post(
     checked (403 without), then `act(admin, form)`, which runs the operation and names the page
     to go to (303); an error shows `again(admin, error)`, the form's page with it, or the
     refusal page (web/portal.moved)."""
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    form = await request.form(max_files=0, max_fields=fields)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
+    found = await admin_posting(request, fields)
+    if isinstance(found, Response):
+        return found
+    admin, form = found
     return await moved(
         request, functools.partial(act, admin, form), functools.partial(again, admin)
     )
@@ -330,15 +339,8 @@ async def import_status(request: Request) -> Response:
     return render(request, "console_onboarding.html", {**context, "report": state["report"]})
 
 
-async def modules(request: Request) -> Response:
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    return await _modules_page(request, admin, done=request.query_params.get("xong"))
-
-
 async def _modules_page(
-    request: Request, admin: Admin, done: str | None = None, error: OperationFailed | None = None
+    request: Request, admin: Admin, error: OperationFailed | None = None
 ) -> Response:
     try:
         data = await run(
@@ -346,12 +348,11 @@ async def _modules_page(
         )
     except OperationFailed as failure:
         return failed(request, failure)
-    return render(
-        request,
-        "console_modules.html",
-        {**context_of(admin, "modules"), "modules": data["modules"], "done": done, "error": error},
-        error.status if error else 200,
-    )
+    context = {**context_of(admin, "modules"), "modules": data["modules"]}
+    return form_page(request, "console_modules.html", context, error)
+
+
+modules = admin_page(_modules_page)
 
 
 async def switch(request: Request) -> Response:

@@ -14,30 +14,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.core.auth.accounts import PROVINCE_ROLES
 from eiso.core.auth.principal import SCOPES
-from eiso.web import csrf
 from eiso.web.console import Admin, admin_of, all_agencies, context_of
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, posted_form
 from eiso.web.run import OperationFailed, run
 
 ROLES = tuple(role.value for role in PROVINCE_ROLES)
 ACTIONS = {"vo-hieu-hoa": "ConsoleDisableAccount", "dat-lai-mat-khau": "ConsoleResetPassword"}
 # Which field of the form an API error names (the mutations' argument names).
 FIELDS = {"agencyCode": "agency", "displayName": "display_name"}
-
-
-async def _form(request: Request, fields: int) -> FormData | Response:
-    """The posted form (bounded), or the 403 page without a valid CSRF token."""
-    form = await request.form(max_files=0, max_fields=fields)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
-    return form
 
 
 async def _page(
@@ -110,7 +100,7 @@ async def accounts(request: Request) -> Response:
         return admin
     if request.method == "GET":
         return await _page(request, admin, "accounts", {})
-    form = await _form(request, 8)
+    form = await posted_form(request, 8)
     if isinstance(form, Response):
         return form
     values = {name: str(form.get(name) or "").strip() for name in ("username", "display_name")}
@@ -143,7 +133,7 @@ async def account_action(request: Request) -> Response:
     operation = ACTIONS.get(request.path_params["action"])
     if operation is None:
         return failed(request, OperationFailed("NOT_FOUND", "No such action", "Không có thao tác"))
-    form = await _form(request, 2)
+    form = await posted_form(request, 2)
     if isinstance(form, Response):
         return form
     username = request.path_params["username"]
@@ -168,7 +158,7 @@ async def clients(request: Request) -> Response:
         return admin
     if request.method == "GET":
         return await _page(request, admin, "clients", {})
-    form = await _form(request, 4 + len(SCOPES))
+    form = await posted_form(request, 4 + len(SCOPES))
     if isinstance(form, Response):
         return form
     scopes = [scope for scope in form.getlist("scope") if scope in SCOPES]
@@ -196,7 +186,7 @@ async def client_disable(request: Request) -> Response:
     admin = await admin_of(request)
     if isinstance(admin, Response):
         return admin
-    form = await _form(request, 2)
+    form = await posted_form(request, 2)
     if isinstance(form, Response):
         return form
     client_id = request.path_params["client"]

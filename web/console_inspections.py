@@ -16,19 +16,18 @@ administrator reads every province's), as it is NOT_FOUND for another province's
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from eiso.core.errors import NotFound
 from eiso.core.global_ids import decode_id
-from eiso.web import csrf
-from eiso.web.console import Admin, admin_of, context_of
+from eiso.web.console import Admin, admin_of, admin_page, admin_posting, context_of
 from eiso.web.iso_conformity import not_found, today, years
-from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden
+from eiso.web.portal import failed, form_page, moved
 from eiso.web.run import OperationFailed, run
 
 RESULTS = ("NOT_CHECKED", "CONFORM", "NONCONFORM", "NOT_APPLICABLE")
@@ -86,7 +85,7 @@ async def _year_page(
     except OperationFailed as failure:
         return failed(request, failure)
     summary = data["inspectionSummary"]
-    return render(
+    return form_page(
         request,
         "console_inspections.html",
         {
@@ -102,11 +101,9 @@ async def _year_page(
                 key: sum(int(line[key]) for line in summary)
                 for key in ("planned", "inspected", "findings", "closed", "verified")
             },
-            "done": request.query_params.get("xong"),
-            "error": error,
             "today": today().isoformat(),
         },
-        error.status if error else 200,
+        error,
     )
 
 
@@ -118,12 +115,10 @@ async def year(request: Request) -> Response:
 
 
 async def _posted(request: Request, fields: int = 8) -> tuple[Admin, dict[str, str]] | Response:
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    form = await request.form(max_files=0, max_fields=fields)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
+    found = await admin_posting(request, fields)
+    if isinstance(found, Response):
+        return found
+    admin, form = found
     return admin, {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
 
 
@@ -136,7 +131,8 @@ async def plan_move(request: Request) -> Response:
     raw = form.get("year", "")
     chosen = int(raw) if raw.isdigit() and len(raw) == 4 else today().year
     name = request.path_params["move"]
-    try:
+
+    async def act() -> str:
         if name == "ke-hoach":
             variables: dict[str, Any] = {
                 "year": chosen,
@@ -162,11 +158,9 @@ async def plan_move(request: Request) -> Response:
             )
         else:
             raise not_found()
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await _year_page(request, admin, chosen, error)
-    return RedirectResponse(f"{base(admin)}?nam={chosen}&xong={name}", status_code=303)
+        return f"{base(admin)}?nam={chosen}&xong={name}"
+
+    return await moved(request, act, functools.partial(_year_page, request, admin, chosen))
 
 
 def _of_province(admin: Admin, agency_id: str | None) -> bool:
@@ -195,7 +189,7 @@ async def _inspection_page(
     clauses: dict[str, list[dict[str, Any]]] = {}
     for item in found["checklist"]:
         clauses.setdefault(item["clause"], []).append(item)
-    return render(
+    return form_page(
         request,
         "console_inspection.html",
         {
@@ -204,18 +198,12 @@ async def _inspection_page(
             "inspection": found,
             "clauses": list(clauses.items()),
             "results": RESULTS,
-            "done": request.query_params.get("xong"),
-            "error": error,
         },
-        error.status if error else 200,
+        error,
     )
 
 
-async def inspection(request: Request) -> Response:
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    return await _inspection_page(request, admin)
+inspection = admin_page(_inspection_page)
 
 
 async def move(request: Request) -> Response:
@@ -229,7 +217,8 @@ async def move(request: Request) -> Response:
         return failed(request, not_found())
     operation, fields = MOVES[name]
     variables = {argument: form.get(field, "") for field, argument in fields.items()}
-    try:
+
+    async def act() -> str:
         # The inspection must be one of this province's (another's is NOT_FOUND) before any move.
         inspected = await _inspection(request, admin, id)
         if name == "xac-minh":
@@ -240,11 +229,9 @@ async def move(request: Request) -> Response:
         else:
             variables["id"] = id
         await run(request, operation, variables, write=True, token=admin.token)
-    except OperationFailed as error:
-        if error.status in (401, 403, 404):
-            return failed(request, error)
-        return await _inspection_page(request, admin, error)
-    return RedirectResponse(f"{base(admin)}/{id}?xong={name}", status_code=303)
+        return f"{base(admin)}/{id}?xong={name}"
+
+    return await moved(request, act, functools.partial(_inspection_page, request, admin))
 
 
 async def par_csv(request: Request) -> Response:

@@ -20,10 +20,10 @@ from starlette.responses import Response
 
 from eiso.core.plugins.config_secrets import MASK, JSONSchema, is_secret, options
 from eiso.web import csrf
-from eiso.web.console import Admin, admin_of, context_of
+from eiso.web.console import Admin, admin_page, context_of
 from eiso.web.desk_auth import CONSOLE
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, moved
+from eiso.web.portal import failed, moved, posted_form
 from eiso.web.run import OperationFailed, run
 
 MAX_FIELDS = 200  # inputs of one settings form
@@ -226,11 +226,8 @@ async def _module(request: Request, admin: Admin) -> dict[str, Any] | Response:
     return dict(module)
 
 
-async def settings(request: Request) -> Response:
+async def _settings(request: Request, admin: Admin) -> Response:
     """GET: the module's settings form. POST: save it (the module is switched on with it)."""
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
     module = await _module(request, admin)
     if isinstance(module, Response):
         return module
@@ -248,9 +245,9 @@ async def settings(request: Request) -> Response:
     }
     if request.method == "GET":
         return render(request, "console_module_settings.html", context)
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
+    form = await posted_form(request, MAX_FIELDS)
+    if isinstance(form, Response):
+        return form
     config = config_of(form, groups, others, stored)
     variables = {"module": module["name"], "provinceId": admin.province["id"], "config": config}
 
@@ -279,3 +276,6 @@ async def settings(request: Request) -> Response:
         )
 
     return await moved(request, act, again)
+
+
+settings = admin_page(_settings)

@@ -21,7 +21,7 @@ from eiso.core.auth.issuer import issuer
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.web import csrf, forms, i18n
-from eiso.web.desk_auth import DESK, signed_in
+from eiso.web.desk_auth import DESK, signed_in, signed_in_as
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
 from eiso.web.run import OperationFailed, run
@@ -351,13 +351,10 @@ async def fetched(request: Request, token: str, path: str) -> Response:
 async def counter(request: Request) -> Response:
     """Counter receipt: the procedures the officer's agency adopted, the chosen one's form
     (the portal's generated form), and on POST `receiveDossier` and slip 01."""
-    token = await signed_in(request)
-    if isinstance(token, Response):
-        return token
-    try:
-        me = (await run(request, "DeskMe", token=token))["me"]
-    except OperationFailed as error:
-        return failed(request, error)
+    found = await signed_in_as(request, "DeskMe")
+    if isinstance(found, Response):
+        return found
+    token, me = found
     agency = (me["agencies"] or [None])[0]
     if agency is None:
         return failed(request, _no_agency())

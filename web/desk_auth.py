@@ -38,8 +38,8 @@ from eiso.core.resources import Resources
 from eiso.tenants.scope import TenantScope
 from eiso.web import csrf
 from eiso.web.pages import render
-from eiso.web.portal import forbidden
-from eiso.web.run import OperationFailed
+from eiso.web.portal import failed, forbidden
+from eiso.web.run import OperationFailed, run
 
 CLIENT_ID = "eiso-web-desk"
 SCOPE = "openid profile tenants:read dossiers:read dossiers:write"
@@ -244,6 +244,19 @@ async def signed_in(request: Request) -> str | Response:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"{SIGN_IN}?{urlencode({'next': back})}", status_code=303)
     return token
+
+
+async def signed_in_as(request: Request, operation: str) -> tuple[str, dict[str, Any]] | Response:
+    """The signed-in user's access token and who they are (the `me` of `operation`: `DeskMe`,
+    `ConsoleMe`, `IsoMe`), or the page that refuses (the way to sign in, the API's refusal)."""
+    token = await signed_in(request)
+    if isinstance(token, Response):
+        return token
+    try:
+        me = (await run(request, operation, token=token))["me"]
+    except OperationFailed as error:
+        return failed(request, error)
+    return token, me
 
 
 async def _forget(request: Request) -> None:

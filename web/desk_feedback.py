@@ -15,11 +15,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from eiso.web import csrf
 from eiso.web.desk import time_left
 from eiso.web.desk_auth import DESK, signed_in
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, moved
+from eiso.web.portal import failed, moved, posted_form
 from eiso.web.run import OperationFailed, run
 
 PATH = DESK + "/phan-anh"
@@ -119,9 +118,9 @@ async def act(request: Request) -> Response:
     move = MOVES.get(request.path_params["move"])
     if move is None:
         return failed(request, _not_found(feedback_id))
-    form = await request.form(max_files=0, max_fields=4)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
+    form = await posted_form(request, 4)
+    if isinstance(form, Response):
+        return form
     values = {name: str(form.get(name) or "").strip() for name in move.fields}
     variables: dict[str, Any] = {"id": feedback_id, **values}
     if "publish" in move.fields:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from eiso.web import csrf
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, no_province, rating_handler
+from eiso.web.portal import failed, forbidden, looked_up, no_province, rating_handler
 from eiso.web.run import OperationFailed, run
 
 FOLLOW_PATH = "/phan-anh/theo-doi"
@@ -86,26 +86,9 @@ async def form(request: Request) -> Response:
 
 
 async def follow(request: Request) -> Response:
-    code = request.query_params.get("code", "").strip()[:64]
-    key = request.query_params.get("key", "").strip()[:64]
-    page: dict[str, Any] = {
-        "code": code,
-        "key": key,
-        "feedback": None,
-        "rated_now": request.query_params.get("rated") == "1",
-    }
-    if not (code and key):
-        return render(request, "feedback_follow.html", page)
-    try:
-        page["feedback"] = (await run(request, "FollowFeedback", {"code": code, "key": key}))[
-            "publicFeedback"
-        ]
-    except OperationFailed as error:
-        if error.code == "NOT_FOUND":
-            page["not_found"] = True
-            return render(request, "feedback_follow.html", page, status=404)
-        return failed(request, error)
-    return render(request, "feedback_follow.html", page)
+    return await looked_up(
+        request, "feedback_follow.html", "FollowFeedback", "publicFeedback", "feedback", {}
+    )
 
 
 rate = rating_handler("RateFeedbackAnswer", follow_url)

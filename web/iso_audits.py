@@ -12,6 +12,7 @@ tells who signs in and how the pages run their operations):
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -24,14 +25,13 @@ from eiso.web.iso_workspace import (
     DOC_KEEPERS,
     Member,
     audits_of,
-    member_of,
+    member_page,
     member_posting,
     page_context,
     refused_input,
     texts,
 )
-from eiso.web.pages import render
-from eiso.web.portal import failed, moved
+from eiso.web.portal import failed, form_page, moved
 from eiso.web.run import OperationFailed, run
 
 AUDITORS = frozenset({"AUDITOR", "ISO_SECRETARY"})  # createAuditPlan, recordAuditFinding
@@ -47,6 +47,17 @@ def checklist(raw: str) -> list[dict[str, str]]:
         clause, _, question = line.partition(" ")
         items.append({"clause": clause, "question": question.strip()})
     return items
+
+
+def _context(member: Member, **more: Any) -> dict[str, Any]:
+    """An audits page's context: what the member may do there, and `more`."""
+    return page_context(
+        member,
+        "audits",
+        may_audit=member.may(AUDITORS),
+        may_review=member.may(REVIEWERS),
+        **more,
+    )
 
 
 async def _node(request: Request, member: Member, operation: str) -> dict[str, Any]:
@@ -69,21 +80,7 @@ async def _detail(
         found = await _node(request, member, operation)
     except OperationFailed as failure:
         return failed(request, failure)
-    return render(
-        request,
-        template,
-        page_context(
-            member,
-            "audits",
-            item=found,
-            kinds=FINDING_KINDS,
-            done=request.query_params.get("xong"),
-            error=error,
-            may_audit=member.may(AUDITORS),
-            may_review=member.may(REVIEWERS),
-        ),
-        error.status if error else 200,
-    )
+    return form_page(request, template, _context(member, item=found, kinds=FINDING_KINDS), error)
 
 
 async def _audits_page(
@@ -93,43 +90,16 @@ async def _audits_page(
         found = await audits_of(request, member)
     except OperationFailed as failure:
         return failed(request, failure)
-    return render(
-        request,
-        "iso_audits.html",
-        page_context(
-            member,
-            "audits",
-            **found,
-            done=request.query_params.get("xong"),
-            error=error,
-            may_audit=member.may(AUDITORS),
-            may_review=member.may(REVIEWERS),
-        ),
-        error.status if error else 200,
-    )
+    return form_page(request, "iso_audits.html", _context(member, **found), error)
 
 
-async def audits(request: Request) -> Response:
-    """The programmes with their plans, the reviews with their actions, and the forms planning
-    an audit and holding a review."""
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    return await _audits_page(request, member)
-
-
-async def plan(request: Request) -> Response:
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    return await _detail(request, member, "IsoAuditPlan", "iso_audit_plan.html")
-
-
-async def review(request: Request) -> Response:
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    return await _detail(request, member, "IsoReview", "iso_review.html")
+# The programmes with their plans, the reviews with their actions, and the forms planning an
+# audit and holding a review.
+audits = member_page(_audits_page)
+plan = member_page(
+    functools.partial(_detail, operation="IsoAuditPlan", template="iso_audit_plan.html")
+)
+review = member_page(functools.partial(_detail, operation="IsoReview", template="iso_review.html"))
 
 
 async def _write(

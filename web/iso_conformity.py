@@ -30,13 +30,14 @@ from eiso.web.iso_workspace import (
     DOC_KEEPERS,
     Member,
     member_of,
+    member_page,
     member_posting,
     page_context,
     refused_input,
     text,
 )
 from eiso.web.pages import render
-from eiso.web.portal import failed, moved
+from eiso.web.portal import failed, form_page, moved
 from eiso.web.run import OperationFailed, run
 
 KEEPERS = DOC_KEEPERS  # ISO secretary and leader: scope, yearly report (core/auth/rules.py)
@@ -99,7 +100,7 @@ async def _conformity_page(
         return failed(request, failure)
     mine = next((a for a in offers["publicServices"] if a["id"] == member.agency["id"]), None)
     adopted = [p["procedure"] for p in mine["procedures"]] if mine else []
-    return render(
+    return form_page(
         request,
         "iso_conformity.html",
         page_context(
@@ -108,20 +109,14 @@ async def _conformity_page(
             conformity=data["conformity"],
             adopted=sorted(adopted, key=lambda p: p["code"]),
             day=day.isoformat(),
-            done=request.query_params.get("xong"),
-            error=error,
             may_keep=member.may(KEEPERS),
             may_announce=member.may(ANNOUNCERS),
         ),
-        error.status if error else 200,
+        error,
     )
 
 
-async def conformity(request: Request) -> Response:
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    return await _conformity_page(request, member)
+conformity = member_page(_conformity_page)
 
 
 async def conformity_move(request: Request) -> Response:

@@ -30,13 +30,14 @@ from eiso.web.iso_workspace import (
     Member,
     all_nodes,
     member_of,
+    member_page,
     member_posting,
     page_context,
     text,
     versions_of,
 )
 from eiso.web.pages import render
-from eiso.web.portal import failed
+from eiso.web.portal import failed, form_page
 from eiso.web.run import OperationFailed, run
 
 PATH = ISO + "/quy-trinh"
@@ -97,7 +98,7 @@ async def _page(request: Request, member: Member, error: OperationFailed | None 
         adopted = await adopted_procedures(request, member)
     except OperationFailed as failure:
         return failed(request, failure)
-    return render(
+    return form_page(
         request,
         "iso_models.html",
         page_context(
@@ -106,19 +107,13 @@ async def _page(request: Request, member: Member, error: OperationFailed | None 
             path=PATH,
             models=model_set(models, mine),
             processes=processes(adopted, mine, flags),
-            done=request.query_params.get("xong"),
-            error=error,
             may_keep=member.may(DOC_KEEPERS),
         ),
-        error.status if error else 200,
+        error,
     )
 
 
-async def overview(request: Request) -> Response:
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    return await _page(request, member)
+overview = member_page(_page)
 
 
 async def move(request: Request) -> Response:

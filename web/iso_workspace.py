@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -22,11 +23,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from eiso.core.workdays import VN_TZ
-from eiso.web import csrf, i18n
-from eiso.web.desk_auth import ISO, signed_in
+from eiso.web import i18n
+from eiso.web.desk_auth import ISO, signed_in_as
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, moved
+from eiso.web.portal import failed, form_page, moved, page_for, posted_form, posting
 from eiso.web.run import OperationFailed, run
 
 STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
@@ -35,6 +36,7 @@ DOC_KEEPERS = frozenset({"ISO_SECRETARY", "LEADER"})
 APPROVERS = frozenset({"LEADER"})
 NC_KEEPERS = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR"})
 NC_CLOSERS = frozenset({"ISO_SECRETARY", "LEADER"})
+MAX_FIELDS = 12  # fields of a workspace form
 MAX_PAGES = 40  # pages (of 30 to 100 rows) read for a register: far more than an agency keeps
 
 KINDS = ("POLICY", "OBJECTIVES", "PROCEDURE", "FORM", "GUIDELINE", "EXTERNAL_LEGAL")
@@ -91,13 +93,10 @@ def refused_input(field: str) -> OperationFailed:
 async def member_of(request: Request) -> Member | Response:
     """The signed-in member, or the page that refuses (sign in; 403 for who is not the staff
     of one agency: administrators have the province console)."""
-    token = await signed_in(request)
-    if isinstance(token, Response):
-        return token
-    try:
-        me = (await run(request, "IsoMe", token=token))["me"]
-    except OperationFailed as error:
-        return failed(request, error)
+    found = await signed_in_as(request, "IsoMe")
+    if isinstance(found, Response):
+        return found
+    token, me = found
     roles = frozenset(me["roles"]) & STAFF
     if not roles or me["tenant"]["kind"] != "AGENCIES" or len(me["agencies"]) != 1:
         return failed(request, not_staff())
@@ -128,25 +127,19 @@ async def all_nodes(request: Request, member: Member, operation: str, field: str
     return rows
 
 
-async def _posted(request: Request, max_fields: int = 12) -> FormData | Response:
-    """The posted form, or the refusal of a missing or wrong CSRF token."""
-    form = await request.form(max_files=0, max_fields=max_fields)
-    if not csrf.valid(request, form.get(csrf.FIELD)):
-        return forbidden(request)
-    return form
+def member_page(
+    page: Callable[[Request, Member], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A page of the workspace: `page(request, member)` for the signed-in member, or the page
+    that refuses (member_of)."""
+    return page_for(member_of, page)
 
 
 async def member_posting(
-    request: Request, max_fields: int = 12
+    request: Request, max_fields: int = MAX_FIELDS
 ) -> tuple[Member, FormData] | Response:
     """The member and their posted form (CSRF checked), or the page that refuses."""
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    form = await _posted(request, max_fields)
-    if isinstance(form, Response):
-        return form
-    return member, form
+    return await posting(member_of, request, max_fields)
 
 
 def text(form: FormData, name: str) -> str:
@@ -193,7 +186,7 @@ async def documents(request: Request) -> Response:
         return member
     error: OperationFailed | None = None
     if request.method == "POST":
-        form = await _posted(request)
+        form = await posted_form(request, MAX_FIELDS)
         if isinstance(form, Response):
             return form
         variables = texts(form, "kind", "code", "title", "content")
@@ -222,7 +215,7 @@ async def documents(request: Request) -> Response:
         for d in found
         if d["pending"] and d["pending"]["status"] == "IN_REVIEW"
     ]
-    return render(
+    return form_page(
         request,
         "iso_documents.html",
         page_context(
@@ -231,10 +224,9 @@ async def documents(request: Request) -> Response:
             groups=groups,
             in_review=in_review,
             kinds=KINDS,
-            error=error,
             may_write=member.may(DOC_KEEPERS),
         ),
-        error.status if error else 200,
+        error,
     )
 
 
@@ -250,7 +242,7 @@ async def _document_page(
     document = found["document"]
     versions = document["versions"]
     unfinished = any(v["status"] in ("DRAFT", "IN_REVIEW", "APPROVED") for v in versions)
-    return render(
+    return form_page(
         request,
         "iso_document.html",
         page_context(
@@ -259,8 +251,6 @@ async def _document_page(
             document=document,
             versions=list(reversed(versions)),
             moves=VERSION_MOVES,
-            done=request.query_params.get("xong"),
-            error=error,
             may_revise=member.may(DOC_KEEPERS) and not unfinished,
             read_by_me={
                 v["id"]
@@ -269,15 +259,11 @@ async def _document_page(
                 if r["subject"] == member.subject and r["acknowledgedAt"]
             },
         ),
-        error.status if error else 200,
+        error,
     )
 
 
-async def document(request: Request) -> Response:
-    member = await member_of(request)
-    if isinstance(member, Response):
-        return member
-    return await _document_page(request, member)
+document = member_page(_document_page)
 
 
 async def document_move(request: Request) -> Response:
@@ -330,18 +316,16 @@ async def _board_page(
     except OperationFailed as failure:
         return failed(request, failure)
     context = page_context(member, "nonconformities")
-    return render(
+    return form_page(
         request,
         "iso_nonconformities.html",
         {
             **context,
             "columns": board(rows, context["today"]),
-            "done": request.query_params.get("xong"),
-            "error": error,
             "may_keep": member.may(NC_KEEPERS),
             "may_close": member.may(NC_CLOSERS),
         },
-        error.status if error else 200,
+        error,
     )
 
 
@@ -352,7 +336,7 @@ async def nonconformities(request: Request) -> Response:
         return member
     if request.method == "GET":
         return await _board_page(request, member)
-    form = await _posted(request)
+    form = await posted_form(request, MAX_FIELDS)
     if isinstance(form, Response):
         return form
     variables: dict[str, Any] = texts(form, "title", "description")

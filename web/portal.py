@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -29,6 +30,61 @@ def forbidden(request: Request) -> Response:
         "Biểu mẫu đã hết hạn hoặc không được gửi từ trang này: vui lòng mở lại trang",
     )
     return render(request, "error.html", {"error": error}, status=403)
+
+
+C = TypeVar("C")  # who a page is for: the console's Admin, the workspace's Member
+Found = Callable[[Request], Awaitable[C | Response]]  # that caller, or the page refusing them
+
+
+def page_for(
+    found: Found[C], page: Callable[[Request, C], Awaitable[Response]]
+) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint: `page(request, caller)` for the caller `found(request)` finds, or the page
+    it refuses them with."""
+
+    async def endpoint(request: Request) -> Response:
+        caller = await found(request)
+        if isinstance(caller, Response):
+            return caller
+        return await page(request, caller)
+
+    return endpoint
+
+
+async def posting(
+    found: Found[C], request: Request, max_fields: int
+) -> tuple[C, FormData] | Response:
+    """The caller `found(request)` finds and their posted form (posted_form), or the page that
+    refuses."""
+    caller = await found(request)
+    if isinstance(caller, Response):
+        return caller
+    form = await posted_form(request, max_fields)
+    if isinstance(form, Response):
+        return form
+    return caller, form
+
+
+async def posted_form(request: Request, max_fields: int) -> FormData | Response:
+    """The posted form (at most `max_fields` fields, no files), or the 403 page without a valid
+    CSRF token."""
+    form = await request.form(max_files=0, max_fields=max_fields)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return forbidden(request)
+    return form
+
+
+def form_page(
+    request: Request, template: str, context: dict[str, Any], error: OperationFailed | None
+) -> Response:
+    """A page with forms: `context`, the move a form came back from (`done`, the `?xong=` of
+    its 303) and the API's refusal of the last post (`error`, answered under its status)."""
+    return render(
+        request,
+        template,
+        {**context, "done": request.query_params.get("xong"), "error": error},
+        error.status if error else 200,
+    )
 
 
 async def moved(
@@ -205,30 +261,49 @@ def _with_time_limit(page: dict[str, Any]) -> dict[str, Any]:
     return {**page, "time_limit": chosen[0]["time_limit"]}
 
 
+async def looked_up(
+    request: Request,
+    template: str,
+    operation: str,
+    field: str,
+    name: str,
+    variables: dict[str, Any],
+    **page: Any,
+) -> Response:
+    """A citizen's lookup by the `code` and `key` of the query (64 characters at most each):
+    `template` with `page` and the answer's `field` as `name` once both are typed (`operation`
+    with `variables`); NOT_FOUND answers the page with `not_found`, under 404."""
+    code = request.query_params.get("code", "").strip()[:64]
+    key = request.query_params.get("key", "").strip()[:64]
+    page.update(
+        code=code, key=key, rated_now=request.query_params.get("rated") == "1", **{name: None}
+    )
+    if not (code and key):
+        return render(request, template, page)
+    try:
+        found = await run(request, operation, {"code": code, "key": key, **variables})
+    except OperationFailed as error:
+        if error.code == "NOT_FOUND":
+            page["not_found"] = True
+            return render(request, template, page, status=404)
+        return failed(request, error)
+    page[name] = found[field]
+    return render(request, template, page)
+
+
 async def lookup(request: Request) -> Response:
     """`/tra-cuu` (any province, what slip 01's QR code opens), `/lookup` (the same in
     English) and `/tinh/<province>/tra-cuu` (that province's dossiers only)."""
     province_code = request.path_params.get("province")
-    code = request.query_params.get("code", "").strip()[:64]
-    key = request.query_params.get("key", "").strip()[:64]
-    page: dict[str, Any] = {
-        "province_code": province_code,
-        "code": code,
-        "key": key,
-        "dossier": None,
-        "rated_now": request.query_params.get("rated") == "1",
-    }
-    if not (code and key):
-        return render(request, "lookup.html", page)
-    variables = {"code": code, "key": key, "province": province_code}
-    try:
-        page["dossier"] = (await run(request, "Lookup", variables))["publicDossier"]
-    except OperationFailed as error:
-        if error.code == "NOT_FOUND":
-            page["not_found"] = True
-            return render(request, "lookup.html", page, status=404)
-        return failed(request, error)
-    return render(request, "lookup.html", page)
+    return await looked_up(
+        request,
+        "lookup.html",
+        "Lookup",
+        "publicDossier",
+        "dossier",
+        {"province": province_code},
+        province_code=province_code,
+    )
 
 
 def rating_of(posted: Any) -> dict[str, Any]:

@@ -55,105 +55,92 @@ def _problem(**fields: Any) -> Problem:
     return problem
 
 
+def _transport(code: str, message_vi: str, status: int = 400) -> Problem:
+    """A problem of the request as HTTP or of its trusted document: it never became a GraphQL
+    request."""
+    return _problem(code=code, message_vi=message_vi, status=status, transport=True)
+
+
+def _request(code: str, message_vi: str) -> Problem:
+    """A GraphQL request error: the document or its variables, refused before anything ran."""
+    return _problem(code=code, message_vi=message_vi)
+
+
 # The request as HTTP: it never reached GraphQL.
-BAD_REQUEST = _problem(
-    code="BAD_REQUEST",
-    message_vi="Yêu cầu không đúng dạng GraphQL qua HTTP (JSON hỏng hoặc tham số sai kiểu)",
-    transport=True,
+BAD_REQUEST = _transport(
+    "BAD_REQUEST", "Yêu cầu không đúng dạng GraphQL qua HTTP (JSON hỏng hoặc tham số sai kiểu)"
 )
-MISSING_QUERY = _problem(
-    code="MISSING_QUERY", message_vi="Yêu cầu thiếu tham số `query`", transport=True
+MISSING_QUERY = _transport("MISSING_QUERY", "Yêu cầu thiếu tham số `query`")
+BATCH_NOT_SUPPORTED = _transport(
+    "BATCH_NOT_SUPPORTED",
+    "Không hỗ trợ gửi nhiều thao tác trong một yêu cầu: hãy gửi từng thao tác",
 )
-BATCH_NOT_SUPPORTED = _problem(
-    code="BATCH_NOT_SUPPORTED",
-    message_vi="Không hỗ trợ gửi nhiều thao tác trong một yêu cầu: hãy gửi từng thao tác",
-    transport=True,
+UNSUPPORTED_MEDIA_TYPE = _transport(
+    "UNSUPPORTED_MEDIA_TYPE", "Yêu cầu POST phải có `content-type: application/json`", status=415
 )
-UNSUPPORTED_MEDIA_TYPE = _problem(
-    code="UNSUPPORTED_MEDIA_TYPE",
-    message_vi="Yêu cầu POST phải có `content-type: application/json`",
-    status=415,
-    transport=True,
-)
-MUTATION_REQUIRES_POST = _problem(
-    code="MUTATION_REQUIRES_POST",
-    message_vi="Thao tác thay đổi dữ liệu (mutation) chỉ được gửi bằng POST, không bằng GET",
+MUTATION_REQUIRES_POST = _transport(
+    "MUTATION_REQUIRES_POST",
+    "Thao tác thay đổi dữ liệu (mutation) chỉ được gửi bằng POST, không bằng GET",
     status=405,
-    transport=True,
 )
 # Trusted documents (graphql/server/trusted.py): the request names no text eiso will run.
-PERSISTED_QUERY_NOT_FOUND = _problem(
-    code="PERSISTED_QUERY_NOT_FOUND",
-    message_vi="Không tìm thấy tài liệu GraphQL đã đăng ký với mã băm này",
+PERSISTED_QUERY_NOT_FOUND = _transport(
+    "PERSISTED_QUERY_NOT_FOUND",
+    "Không tìm thấy tài liệu GraphQL đã đăng ký với mã băm này",
     status=404,
-    transport=True,
 )
-PERSISTED_QUERY_HASH_MISMATCH = _problem(
-    code="PERSISTED_QUERY_HASH_MISMATCH",
-    message_vi="Mã băm sha256 không khớp với nội dung truy vấn gửi kèm",
-    transport=True,
+PERSISTED_QUERY_HASH_MISMATCH = _transport(
+    "PERSISTED_QUERY_HASH_MISMATCH", "Mã băm sha256 không khớp với nội dung truy vấn gửi kèm"
 )
-BAD_DOCUMENT_ID = _problem(
-    code="BAD_DOCUMENT_ID",
-    message_vi='Tài liệu được gọi bằng mã sha256: "sha256:<64 chữ số hex>" (documentId) hoặc '
+BAD_DOCUMENT_ID = _transport(
+    "BAD_DOCUMENT_ID",
+    'Tài liệu được gọi bằng mã sha256: "sha256:<64 chữ số hex>" (documentId) hoặc '
     'persistedQuery {"version": 1, "sha256Hash": "<64 chữ số hex>"}',
-    transport=True,
 )
-TRUSTED_DOCUMENT_REQUIRED = _problem(
-    code="TRUSTED_DOCUMENT_REQUIRED",
-    message_vi="Máy chủ chỉ thực hiện các tài liệu GraphQL đã đăng ký: hãy đăng ký thao tác "
+TRUSTED_DOCUMENT_REQUIRED = _transport(
+    "TRUSTED_DOCUMENT_REQUIRED",
+    "Máy chủ chỉ thực hiện các tài liệu GraphQL đã đăng ký: hãy đăng ký thao tác "
     "(eiso graphql documents add) và gửi mã băm của nó",
     status=403,
-    transport=True,
 )
 
 # GraphQL request errors: the document or its variables, before anything runs.
-PARSE_FAILED = _problem(code="GRAPHQL_PARSE_FAILED", message_vi="Câu truy vấn GraphQL sai cú pháp")
-VALIDATION_FAILED = _problem(
-    code="GRAPHQL_VALIDATION_FAILED",
-    message_vi="Câu truy vấn không hợp lệ với lược đồ GraphQL bạn được dùng",
+PARSE_FAILED = _request("GRAPHQL_PARSE_FAILED", "Câu truy vấn GraphQL sai cú pháp")
+VALIDATION_FAILED = _request(
+    "GRAPHQL_VALIDATION_FAILED", "Câu truy vấn không hợp lệ với lược đồ GraphQL bạn được dùng"
 )
-OPERATION_NOT_FOUND = _problem(
-    code="OPERATION_NOT_FOUND",
-    message_vi="Không xác định được thao tác cần chạy: hãy đặt `operationName` đúng tên một "
+OPERATION_NOT_FOUND = _request(
+    "OPERATION_NOT_FOUND",
+    "Không xác định được thao tác cần chạy: hãy đặt `operationName` đúng tên một "
     "thao tác trong tài liệu",
 )
-SUBSCRIPTION_REQUIRES_WEBSOCKET = _problem(
-    code="SUBSCRIPTION_REQUIRES_WEBSOCKET",
-    message_vi="Đăng ký sự kiện (subscription) chỉ chạy qua websocket (graphql-transport-ws), "
-    "không qua HTTP",
+SUBSCRIPTION_REQUIRES_WEBSOCKET = _request(
+    "SUBSCRIPTION_REQUIRES_WEBSOCKET",
+    "Đăng ký sự kiện (subscription) chỉ chạy qua websocket (graphql-transport-ws), không qua HTTP",
 )
-VARIABLE_MISSING = _problem(
-    code="VARIABLE_MISSING", message_vi="Thiếu giá trị cho biến bắt buộc của câu truy vấn"
-)
-VARIABLE_INVALID = _problem(
-    code="VARIABLE_INVALID",
-    message_vi="Giá trị của biến không đúng kiểu khai báo (ngày sai định dạng, số quá lớn, "
+VARIABLE_MISSING = _request("VARIABLE_MISSING", "Thiếu giá trị cho biến bắt buộc của câu truy vấn")
+VARIABLE_INVALID = _request(
+    "VARIABLE_INVALID",
+    "Giá trị của biến không đúng kiểu khai báo (ngày sai định dạng, số quá lớn, "
     "giá trị liệt kê không tồn tại, ...)",
 )
 # The limits (graphql/server/limits.py).
-TOO_MANY_TOKENS = _problem(
-    code="TOO_MANY_TOKENS", message_vi="Câu truy vấn quá dài (quá nhiều ký hiệu)"
+TOO_MANY_TOKENS = _request("TOO_MANY_TOKENS", "Câu truy vấn quá dài (quá nhiều ký hiệu)")
+QUERY_TOO_DEEP = _request("QUERY_TOO_DEEP", "Câu truy vấn lồng quá sâu")
+TOO_MANY_ALIASES = _request("TOO_MANY_ALIASES", "Câu truy vấn dùng quá nhiều bí danh")
+TOO_MANY_DUPLICATED_FIELDS = _request(
+    "TOO_MANY_DUPLICATED_FIELDS", "Một trường được lặp lại quá nhiều lần trong cùng một lựa chọn"
 )
-QUERY_TOO_DEEP = _problem(code="QUERY_TOO_DEEP", message_vi="Câu truy vấn lồng quá sâu")
-TOO_MANY_ALIASES = _problem(
-    code="TOO_MANY_ALIASES", message_vi="Câu truy vấn dùng quá nhiều bí danh"
+TOO_MANY_DIRECTIVES = _request(
+    "TOO_MANY_DIRECTIVES", "Câu truy vấn dùng quá nhiều chỉ thị (directive)"
 )
-TOO_MANY_DUPLICATED_FIELDS = _problem(
-    code="TOO_MANY_DUPLICATED_FIELDS",
-    message_vi="Một trường được lặp lại quá nhiều lần trong cùng một lựa chọn",
+QUERY_TOO_COSTLY = _request(
+    "QUERY_TOO_COSTLY",
+    "Câu truy vấn yêu cầu quá nhiều đối tượng: hãy giảm cỡ trang hoặc bớt quan hệ",
 )
-TOO_MANY_DIRECTIVES = _problem(
-    code="TOO_MANY_DIRECTIVES", message_vi="Câu truy vấn dùng quá nhiều chỉ thị (directive)"
-)
-QUERY_TOO_COSTLY = _problem(
-    code="QUERY_TOO_COSTLY",
-    message_vi="Câu truy vấn yêu cầu quá nhiều đối tượng: hãy giảm cỡ trang hoặc bớt quan hệ",
-)
-INTROSPECTION_TOO_COSTLY = _problem(
-    code="INTROSPECTION_TOO_COSTLY",
-    message_vi="Truy vấn lược đồ (introspection) vượt quá giới hạn: hãy dùng câu truy vấn "
-    "introspection chuẩn",
+INTROSPECTION_TOO_COSTLY = _request(
+    "INTROSPECTION_TOO_COSTLY",
+    "Truy vấn lược đồ (introspection) vượt quá giới hạn: hãy dùng câu truy vấn introspection chuẩn",
 )
 # Not the caller's mistake.
 INTERNAL_ERROR = _problem(

@@ -30,10 +30,28 @@ def test_there_are_operations():
 @pytest.mark.parametrize("path", OPERATIONS, ids=lambda p: p.name)
 def test_operation_is_valid_against_the_committed_sdl(path):
     schema = build_schema((ROOT / "graphql" / "schema.graphql").read_text())
-    document = parse(path.read_text())
+    text = documents.document(path.stem)
+    assert text.startswith(path.read_text())  # the file's text, then the shared fragments it uses
+    document = parse(text)
     assert validate(schema, document, specified_rules) == []
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     assert [op.name.value for op in operations if op.name] == [path.stem]
+
+
+def test_every_shared_fragment_is_named_after_its_file_and_used():
+    shared = documents.fragments()
+    assert shared
+    for name, text in shared.items():
+        assert [d.name.value for d in parse(text).definitions] == [name]
+        users = [op for op, text in documents.documents().items() if f"fragment {name} on" in text]
+        assert users, name
+
+
+def test_a_shared_fragment_is_added_once_and_only_where_spread():
+    text = documents.document("IsoReview")
+    assert text.count("fragment ReviewHeld on") == 1
+    assert "fragment ProcedureTerms on" not in text
+    assert "fragment" not in documents.document("Lookup")
 
 
 async def test_operations_are_registered_at_start_up(web_app, resources):

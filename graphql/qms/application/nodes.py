@@ -29,10 +29,11 @@ else:
     QmsMedium = graphql_enum(Medium, "QmsMedium")
 
 
-def _agency(province_id: int, agency_id: int | None) -> strawberry.ID | None:
-    if agency_id is None:
+def _agency(row: QmsProfile | TrainingRecord | SteeringMember) -> strawberry.ID | None:
+    """The global id of the row's agency; None for the province's own row."""
+    if row.agency_id is None:
         return None
-    return strawberry.ID(encode_id("Agency", province_id, agency_id))
+    return strawberry.ID(encode_id("Agency", row.province_id, row.agency_id))
 
 
 @strawberry.type(
@@ -55,7 +56,7 @@ class QmsProfileNode:
             cls,
             row,
             "QmsProfile",
-            agency_id=_agency(row.province_id, row.agency_id),
+            agency_id=_agency(row),
             standard=QmsStandard(value(row.standard)),
             medium=QmsMedium(value(row.medium)),
         )
@@ -81,9 +82,7 @@ class TrainingRecordNode:
 
     @classmethod
     def of(cls, row: TrainingRecord) -> TrainingRecordNode:
-        return node_of(
-            cls, row, "TrainingRecord", agency_id=_agency(row.province_id, row.agency_id)
-        )
+        return node_of(cls, row, "TrainingRecord", agency_id=_agency(row))
 
 
 @strawberry.input(description="A training record.")
@@ -107,9 +106,7 @@ class SteeringMemberNode:
 
     @classmethod
     def of(cls, row: SteeringMember) -> SteeringMemberNode:
-        return node_of(
-            cls, row, "SteeringMember", agency_id=_agency(row.province_id, row.agency_id)
-        )
+        return node_of(cls, row, "SteeringMember", agency_id=_agency(row))
 
 
 @strawberry.type(description="A meeting of the province's ISO steering committee.")

@@ -10,6 +10,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.global_ids import decode_id
 from eiso.core.qms import inspections
@@ -49,6 +50,16 @@ async def inspection_nodes(
     ]
 
 
+def _asked(
+    info: strawberry.Info, year: int, province_id: strawberry.ID | None
+) -> tuple[Principal, int]:
+    """The caller and the province asked about (`provinceId`, default the caller's), once
+    `year` is one eiso keeps."""
+    principal = require_principal(info.context.principal)
+    inspections.check_year(year)
+    return principal, province_of(principal, province_id)
+
+
 @guarded
 class InspectionsQuery:
     @strawberry.field(
@@ -58,9 +69,7 @@ class InspectionsQuery:
     async def inspection_plan(
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
     ) -> InspectionPlanNode | None:
-        principal = require_principal(info.context.principal)
-        inspections.check_year(year)
-        province = province_of(principal, province_id)
+        principal, province = _asked(info, year, province_id)
         async with info.context.resources.session(principal.tenant) as session:
             row = await inspections.plan(session, province, year)
             if row is None:
@@ -74,9 +83,7 @@ class InspectionsQuery:
     async def inspections(
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
     ) -> list[InspectionNode]:
-        principal = require_principal(info.context.principal)
-        inspections.check_year(year)
-        province = province_of(principal, province_id)
+        principal, province = _asked(info, year, province_id)
         async with info.context.resources.session(principal.tenant) as session:
             rows = await inspections.inspections(session, province, year)
             return await inspection_nodes(session, province, rows)
@@ -111,9 +118,7 @@ class InspectionsQuery:
     async def inspection_summary(
         self, info: strawberry.Info, year: int, province_id: strawberry.ID | None = None
     ) -> list[InspectionSummaryLine]:
-        principal = require_principal(info.context.principal)
-        inspections.check_year(year)
-        province = province_of(principal, province_id)
+        principal, province = _asked(info, year, province_id)
         require_province_admin(principal, province)
         async with info.context.resources.session(principal.tenant) as session:
             lines = await inspections.par_summary(session, province, year)
