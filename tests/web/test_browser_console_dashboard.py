@@ -81,9 +81,9 @@ def _shown_vi(value: Any, name: str) -> str:
 async def _figures_of(page, resources, site: str, where) -> dict[str, Any]:
     """The `figures` query's province total for the period the page shows, asked with the
     token the browser's desk session holds."""
-    import httpx
-
     import base64
+
+    import httpx
 
     cookie = next(c["value"] for c in await page.context.cookies() if c["name"] == "eiso_web")
     sid = json.loads(base64.b64decode(cookie.split(".")[0] + "=="))["desk_sid"]
