@@ -55,7 +55,7 @@ async def _qms_records(resources, agency) -> None:
         province_id=agency.province_id,
         agency_id=agency.id,
     )
-    mine = dict(province_id=agency.province_id, agency_id=agency.id)
+    mine = {"province_id": agency.province_id, "agency_id": agency.id}
     async with resources.session(secretary.tenant) as session, session.begin():
         await create_document(
             session, secretary, **mine, kind="procedure", code=unique_code("QT"), title="Quy trình"
@@ -133,7 +133,7 @@ async def test_a_province_merge_moves_dossiers_slips_rollups_and_qms_records(
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await merge_provinces(session, into.code, source.code, by="national-admin")
 
-    assert await _counts(resources, source.id) == {name: 0 for name in before[source.id]}
+    assert await _counts(resources, source.id) == dict.fromkeys(before[source.id], 0)
     assert await _counts(resources, into.id) == {
         name: before[into.id][name] + count for name, count in before[source.id].items()
     }
