@@ -126,6 +126,14 @@ class SharedTenantOwned(SQLModel, SharedRow):
     agency_id: int = Field(sa_type=BigInteger, index=True)
 
 
+# The composite province keys are DEFERRABLE INITIALLY IMMEDIATE: checked at the end of each
+# statement as any key, but a province merge (tenants/reorganisation.py) defers them to its
+# commit (`SET CONSTRAINTS ALL DEFERRED`) to move parent and child rows to the new
+# `province_id` one table at a time (migration 0915_deferrable_keys; docs/operating.md,
+# "Merges"). A migration that creates a tenant table declares its keys with `tenant_fk`.
+DEFERRABLE_KEY: dict[str, Any] = {"deferrable": True, "initially": "IMMEDIATE"}
+
+
 def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyConstraint:
     """A composite foreign key to another tenant table: the database itself refuses a
     reference across provinces."""
@@ -133,6 +141,7 @@ def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyCons
         ["province_id", column],
         [f"{parent}.province_id", f"{parent}.id"],
         name=f"fk_{table}_{name}",
+        **DEFERRABLE_KEY,
     )
 
 
@@ -169,11 +178,7 @@ class Agency(SQLModel, table=True):
 
     __tablename__ = "agencies"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["province_id", "parent_id"],
-            ["agencies.province_id", "agencies.id"],
-            name="fk_agencies_parent",
-        ),
+        tenant_fk("agencies", "parent_id", "agencies", "parent"),
         Index("ix_agencies_province_folded", "province_id", "name_folded"),
         Index("ix_agencies_id", "id"),  # agency scope filters by id alone
     )

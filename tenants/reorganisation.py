@@ -7,11 +7,17 @@ it, so figures can be added up through it; `reorganised_rows` keeps, for every r
 of an agency merge, the agency it came from.
 
 Moving agencies between provinces changes their primary key (province_id leads it) while
-tenant rows point at them through composite foreign keys. Rather than require every foreign
-key to be DEFERRABLE, the agencies are copied into the new province under their own ids,
-children are re-pointed, and the old copies are deleted. On PostgreSQL `SET CONSTRAINTS ALL
-DEFERRED` also defers any foreign key a later table declares DEFERRABLE (needed only by tables
-that reference other tenant tables).
+tenant rows point at them through composite foreign keys. The agencies are copied into the new
+province under their own ids, children are re-pointed, and the old copies are deleted. Rows of
+tenant tables that reference each other (a dossier's steps, a document's versions) move one
+table at a time, which breaks their composite keys until the last table moved: the merge
+defers every key to its commit, where they hold again. On PostgreSQL `SET CONSTRAINTS ALL
+DEFERRED` does so, the composite province keys being DEFERRABLE INITIALLY IMMEDIATE
+(tenants/models.py `tenant_fk`, migration 0915_deferrable_keys); on SQLite `PRAGMA
+defer_foreign_keys`, which holds until the transaction ends, so it is set once the merge's
+first write has begun the transaction (before it, the pysqlite driver runs in autocommit and
+the pragma would end with its own statement). On Citus the merge is refused (`_refuse_on_citus`).
+Where each works: docs/operating.md, "Merges".
 """
 
 from __future__ import annotations
@@ -162,6 +168,8 @@ def _require_nation(session: AsyncSession) -> None:
 
 
 async def _defer_foreign_keys(session: AsyncSession) -> None:
+    """Every foreign key checked at commit, for the rest of the transaction (which a write
+    must have begun: see the module's docstring)."""
     dialect = session.get_bind().dialect.name
     await session.execute(
         text(
@@ -202,7 +210,6 @@ async def merge_provinces(
             f"cannot merge {from_code} into {into_code}",
             f"không thể sáp nhập {from_code} vào {into_code}",
         )
-    await _defer_foreign_keys(session)
     into_id, source_id = saved_id(into), saved_id(source)
     agencies = table_of(Agency)
     moving = [
@@ -220,7 +227,8 @@ async def merge_provinces(
         done_at=effective or utcnow(),
     )
     session.add(record)
-    await session.flush()
+    await session.flush()  # the first write: on SQLite it begins the transaction
+    await _defer_foreign_keys(session)
     if moving:
         # Free the codes (unique), copy under A with the same ids, re-point children, drop the old.
         await session.execute(

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier
@@ -264,11 +263,8 @@ async def test_a_busy_history_keeps_the_rollups_right(resources):
     await assert_rollups_match_rows(resources, province.id)
 
 
-# A province merge of a province with dossiers fails on both backends before it reaches the
-# rollups: UPDATE dossiers SET province_id violates fk_dossier_steps_dossier (not DEFERRABLE;
-# tenants/reorganisation.py), with or without them. Strict: it fails the suite once fixed.
-@pytest.mark.only_backend("postgresql+redis")
-@pytest.mark.xfail(raises=IntegrityError, strict=True, reason="province merge with dossiers")
+# A province merge moves the dossiers and their rollups: the composite province keys are
+# deferred to its commit (tenants/reorganisation.py, migration 0915_deferrable_keys).
 async def test_a_province_merge_moves_the_rollups(resources):
     province, agencies = await _world(resources)
     await _play(resources, province, agencies, BUSY[:20])
