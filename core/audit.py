@@ -22,7 +22,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import orjson
 from sqlalchemy import (
@@ -49,7 +49,7 @@ from sqlmodel import Field, col, select
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.ids import new_id
 from eiso.infra.tables import dialect_insert, table_of
-from eiso.tenants.models import TenantOwned, agency_fk
+from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk
 
 GENESIS = "0" * 64
 # Keys that would carry personal data: the audit trail must never hold it.
@@ -195,36 +195,31 @@ def _forget_locked_heads(session: Session, transaction: SessionTransaction) -> N
         session.info.pop(_LOCKED_HEADS, None)
 
 
-async def append(
-    session: AsyncSession,
-    *,
-    province_id: int,
-    agency_id: int,
-    actor: str,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    data: dict | None = None,
-) -> AuditEntry:
+class NewEntry(TypedDict, total=False):
+    """What an entry records (`append`, `entry_after`): the agency whose chain it joins, who
+    did what to which entity, and the data (no personal data)."""
+
+    province_id: Required[int]
+    agency_id: Required[int]
+    actor: Required[str]
+    action: Required[str]
+    entity_type: Required[str]
+    entity_id: Required[object]
+    data: dict | None
+
+
+async def append(session: AsyncSession, **new: Unpack[NewEntry]) -> AuditEntry:
     """Append an entry to the agency's chain inside the caller's transaction: it commits or
     rolls back with the change it records."""
+    chain = new["province_id"], new["agency_id"]
     heads = locked_heads(session)
-    if (province_id, agency_id) not in heads:
-        heads[province_id, agency_id] = await lock_head(session, province_id, agency_id)
-    entry = entry_after(
-        heads[province_id, agency_id],
-        province_id=province_id,
-        agency_id=agency_id,
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        data=data,
-    )
+    if chain not in heads:
+        heads[chain] = await lock_head(session, *chain)
+    entry = entry_after(heads[chain], **new)
     session.add(entry)
     await session.flush()
     await session.execute(advance(entry))
-    heads[province_id, agency_id] = (entry.seq, entry.hash)
+    heads[chain] = (entry.seq, entry.hash)
     return entry
 
 
@@ -236,31 +231,23 @@ def locked_heads(session: AsyncSession) -> dict[tuple[int, int], tuple[int, str]
 
 
 def entry_after(
-    head: tuple[int, str],
-    *,
-    province_id: int,
-    agency_id: int,
-    actor: str,
-    action: str,
-    entity_type: str,
-    entity_id: object,
-    data: dict | None = None,
-    at: dt.datetime | None = None,
+    head: tuple[int, str], *, at: dt.datetime | None = None, **new: Unpack[NewEntry]
 ) -> AuditEntry:
     """The entry that follows `head` (seq, hash) in the agency's chain, hashed, not yet added.
     The caller holds the head's lock and writes `advance(entry)` with it."""
-    data = orjson.loads(orjson.dumps(data or {}))  # what JSON will hand back, for the hash
+    # what JSON will hand back, for the hash
+    data = orjson.loads(orjson.dumps(new.get("data") or {}))
     _check_no_personal_data(data)
     seq, prev_hash = head
     entry = AuditEntry(
-        province_id=province_id,
-        agency_id=agency_id,
+        province_id=new["province_id"],
+        agency_id=new["agency_id"],
         seq=seq + 1,
         at=at or utcnow(),
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
+        actor=new["actor"],
+        action=new["action"],
+        entity_type=new["entity_type"],
+        entity_id=str(new["entity_id"]),
         data=data,
         prev_hash=prev_hash,
         hash="",
@@ -280,17 +267,26 @@ def advance(entry: AuditEntry) -> Update:
 
 
 async def append_row(
-    session: AsyncSession, row: TenantOwned, actor: str, action: str, data: dict | None = None
+    session: AsyncSession,
+    row: TenantOwned | SharedTenantOwned,
+    actor: str,
+    action: str,
+    data: dict | None = None,
+    *,
+    about: tuple[str, object] | None = None,
 ) -> AuditEntry:
-    """`append` the change of a tenant row: its agency's chain, its table's name and its id."""
+    """`append` the change of a tenant row in its agency's chain: about the row (its table's
+    name and its id), or about the entity `about` names (type, id), e.g. the dossier a download
+    of one of its attachments concerns."""
+    entity_type, entity_id = about or (table_of(type(row)).name, row.id)
     return await append(
         session,
         province_id=row.province_id,
         agency_id=row.agency_id,
         actor=actor,
         action=action,
-        entity_type=table_of(type(row)).name,
-        entity_id=row.id,
+        entity_type=entity_type,
+        entity_id=entity_id,
         data=data,
     )
 

@@ -7,7 +7,17 @@ import enum
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index, String, column, or_
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    column,
+    or_,
+)
 from sqlalchemy.sql.elements import BindParameter, ColumnClause, ColumnElement
 from sqlmodel import Field, SQLModel, col
 
@@ -150,12 +160,24 @@ def agency_fk(table: str) -> ForeignKeyConstraint:
     return tenant_fk(table, "agency_id", "agencies", "agency")
 
 
+def one_per_agency(table: str) -> tuple[ForeignKeyConstraint, UniqueConstraint]:
+    """The keys of a table with one row per agency at most (`agency_fk`, and the agency unique
+    in its province)."""
+    return agency_fk(table), UniqueConstraint("province_id", "agency_id", name=f"uq_{table}_agency")
+
+
 def child_fks(
     table: str, column: str, parent: str, name: str
 ) -> tuple[ForeignKeyConstraint, ForeignKeyConstraint]:
     """The keys of a row that belongs to an agency and to a parent row (`column`): both in
     the row's province (`agency_fk`, then `tenant_fk`)."""
     return agency_fk(table), tenant_fk(table, column, parent, name)
+
+
+def province_key() -> Any:
+    """The `province_id` column of a province's own row (not an agency's): the leading part of
+    its primary key, a reference to the province."""
+    return Field(sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True))
 
 
 class Province(SQLModel, table=True):

@@ -39,6 +39,7 @@ from eiso.core.auth.principal import Role
 from eiso.core.auth.users import create_user, parse_role
 from eiso.core.errors import DomainError, NotFound
 from eiso.infra.clock import utcnow
+from eiso.infra.db import find_one
 from eiso.tenants.models import Agency, AgencyKind, Province
 
 # The roles a province's administrator may give: never the nation's.
@@ -163,11 +164,7 @@ async def _agencies(session: AsyncSession, province_id: int, ids: set[int]) -> d
 
 
 async def _agency_of_province(session: AsyncSession, province_id: int, code: str) -> Agency:
-    agency = (
-        await session.execute(
-            select(Agency).where(col(Agency.province_id) == province_id, col(Agency.code) == code)
-        )
-    ).scalar_one_or_none()
+    agency = await find_one(session, Agency, province_id=province_id, code=code)
     if agency is None:
         raise NotFound(
             f"agency: no agency with code {code!r} in this province",
@@ -196,11 +193,7 @@ async def list_accounts(
 
 async def account(session: AsyncSession, province_id: int, username: str) -> Account:
     """The province's account `username`; NOT_FOUND when it is another province's."""
-    user = (
-        await session.execute(
-            select(User).where(col(User.username) == username, col(User.province_id) == province_id)
-        )
-    ).scalar_one_or_none()
+    user = await find_one(session, User, username=username, province_id=province_id)
     if user is None:
         raise NotFound(
             f"no account {username!r} in this province",

@@ -8,9 +8,11 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.qms import application, inspections
+from eiso.core.qms.application import Medium, Standard
 from eiso.core.resources import Resources
 from eiso.infra.clock import utcnow
 from eiso.tenants.models import Agency
@@ -39,6 +41,21 @@ def _secretary(agency: Agency) -> Principal:
     )
 
 
+async def _schedule(
+    session: AsyncSession, agency: Agency, planned_on: dt.date
+) -> inspections.Inspection:
+    """The agency on the plan of `planned_on`'s year, visited by the DOST's team that day."""
+    return await inspections.schedule(
+        session,
+        _operator(),
+        province_id=agency.province_id,
+        agency_id=agency.id,
+        year=planned_on.year,
+        planned_on=planned_on,
+        inspectors="Đoàn kiểm tra Sở KH&CN",
+    )
+
+
 async def load(resources: Resources, agencies: dict[str, Agency]) -> dict[str, int]:
     """Returns the rows present (the same on every run)."""
     needed = (COMMITTEE, DOST, CONSTRUCTION, SERVICE_CENTRE)
@@ -57,15 +74,7 @@ async def load(resources: Resources, agencies: dict[str, Agency]) -> dict[str, i
                 f"Kế hoạch kiểm tra việc áp dụng TCVN ISO 9001 năm {year}",
                 "Sở Khoa học và Công nghệ chủ trì, trình UBND tỉnh phê duyệt",
             )
-            done = await inspections.schedule(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=construction.id,
-                year=year,
-                planned_on=dt.date(year, 3, 18),
-                inspectors="Đoàn kiểm tra Sở KH&CN",
-            )
+            done = await _schedule(session, construction, dt.date(year, 3, 18))
             await inspections.start(session, who, province_id, done.id)
             await inspections.mark_item(session, who, province_id, done.id, "KT-01", "conform")
             await inspections.record_finding(
@@ -84,32 +93,20 @@ async def load(resources: Resources, agencies: dict[str, Agency]) -> dict[str, i
                 done.id,
                 "Cơ bản duy trì HTQLCL; khắc phục 01 điểm không phù hợp trước ngày 30/6",
             )
-            await inspections.schedule(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=centre.id,
-                year=year,
-                planned_on=dt.date(year, 11, 12),
-                inspectors="Đoàn kiểm tra Sở KH&CN",
-            )
-            await application.set_profile(
-                session,
-                _secretary(construction),
-                province_id=province_id,
-                agency_id=construction.id,
-                standard=application.Standard.iso_9001_2015.value,
-                medium=application.Medium.electronic.value,
-                upgraded_on=dt.date(2019, 12, 20),
-            )
-            await application.set_profile(
-                session,
-                _secretary(centre),
-                province_id=province_id,
-                agency_id=centre.id,
-                standard=application.Standard.iso_9001_2008.value,
-                medium=application.Medium.paper.value,
-            )
+            await _schedule(session, centre, dt.date(year, 11, 12))
+            for agency, standard, medium, upgraded_on in (
+                (construction, Standard.iso_9001_2015, Medium.electronic, dt.date(2019, 12, 20)),
+                (centre, Standard.iso_9001_2008, Medium.paper, None),
+            ):
+                await application.set_profile(
+                    session,
+                    _secretary(agency),
+                    province_id=province_id,
+                    agency_id=agency.id,
+                    standard=standard.value,
+                    medium=medium.value,
+                    upgraded_on=upgraded_on,
+                )
             await application.record_training(
                 session,
                 _secretary(construction),

@@ -62,10 +62,9 @@ class Upload:
 
 
 @dataclasses.dataclass(frozen=True)
-class Checked:
-    component: str
-    filename: str
-    content: bytes
+class Checked(Upload):
+    """An upload that passed the checks: its name cleaned, with its type and digest."""
+
     media_type: str
     sha256: str
 
@@ -260,14 +259,12 @@ async def download(
             content = await asyncio.to_thread(storage_of(resources.settings).get, row.sha256)
         except (OSError, ValueError):
             raise not_found() from None
-        await audit.append(
+        await audit.append_row(
             session,
-            province_id=row.province_id,
-            agency_id=row.agency_id,
-            actor=actor,
-            action="dossier.attachment_downloaded",
-            entity_type="dossier",
-            entity_id=row.dossier_id,
-            data={"attachment": row.id, "sha256": row.sha256},
+            row,
+            actor,
+            "dossier.attachment_downloaded",
+            {"attachment": row.id, "sha256": row.sha256},
+            about=("dossier", row.dossier_id),
         )
     return Downloaded(row.filename, row.media_type, content)

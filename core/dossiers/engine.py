@@ -946,11 +946,15 @@ Schedule = Callable[[AsyncSession, Dossier, WorkingCalendar, dt.datetime], Await
 class ClockMove:
     """A move to `to` (timeline action `action`) that sets the appointment on the working
     `calendar`: `schedule` checks the move and stamps the dossier (receipt starts the clock, a
-    supplement received resumes it)."""
+    supplement received resumes it). `to`: a status, or where the dossier goes as it stands
+    before the move."""
 
-    to: Status
+    to: Status | Callable[[Dossier], Status]
     action: str
     schedule: Schedule
+
+    def target(self, dossier: Dossier) -> Status:
+        return self.to if isinstance(self.to, Status) else self.to(dossier)
 
     async def __call__(
         self,
@@ -962,8 +966,9 @@ class ClockMove:
         now: dt.datetime | None = None,
     ) -> Dossier:
         now = _utc(now) or utcnow()
+        to = self.target(dossier)
         await self.schedule(session, dossier, calendar, now)
-        return await _move(session, dossier, self.to, actor=actor, action=self.action, now=now)
+        return await _move(session, dossier, to, actor=actor, action=self.action, now=now)
 
 
 async def _start_clock(
@@ -1220,31 +1225,16 @@ def _supplement_target(dossier: Dossier) -> Status:
 async def _resume_clock(
     session: AsyncSession, dossier: Dossier, calendar: WorkingCalendar, now: dt.datetime
 ) -> None:
-    """The clock resumes: the appointment moves by the working time the clock stood still."""
-    _check_move(dossier, Status.in_progress, now, only_from=Status.supplement_requested)
-    await resume_stop(session, dossier, SUPPLEMENT, now, calendar)
-
-
-_resume = ClockMove(Status.in_progress, "supplement_received", _resume_clock)
-
-
-async def supplement_received(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    calendar: WorkingCalendar,
-    now: dt.datetime | None = None,
-) -> Dossier:
-    """The clock resumes (`_resume_clock`). A dossier not yet accepted goes back to `new`, to
-    be checked again (accepted or refused)."""
-    if accepted(dossier):
-        return await _resume(session, dossier, actor=actor, calendar=calendar, now=now)
-    now = _utc(now) or utcnow()
+    """The clock of an accepted dossier resumes: the appointment moves by the working time the
+    clock stood still. (One not yet accepted has no clock running.)"""
     _check_move(dossier, _supplement_target(dossier), now, only_from=Status.supplement_requested)
-    return await _move(
-        session, dossier, Status.new, actor=actor, action="supplement_received", now=now
-    )
+    if accepted(dossier):
+        await resume_stop(session, dossier, SUPPLEMENT, now, calendar)
+
+
+# The supplement arrived: the clock resumes (`_resume_clock`); a dossier not yet accepted goes
+# back to `new`, to be checked again (accepted or refused).
+supplement_received = ClockMove(_supplement_target, "supplement_received", _resume_clock)
 
 
 request_fee = Move(Status.financial_obligation_requested, "fee_requested")
@@ -1526,7 +1516,7 @@ def _can_stop(
 # agency and the moment. Keyed by the move's name in this module.
 _Check = Callable[[Dossier, ProcedureRecord, int, dt.datetime], object]
 _CHECKS: dict[str, _Check] = {
-    "accept": lambda d, p, a, now: _check_move(d, accept.to, now),
+    "accept": lambda d, p, a, now: _check_move(d, accept.target(d), now),
     "refuse": lambda d, p, a, now: _check_move(d, refuse.to, now),
     "assign": lambda d, p, a, now: _check_move(d, Status.in_progress, now, only_from=PROCESSING),
     "complete_step": lambda d, p, a, now: _check_move(

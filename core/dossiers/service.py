@@ -182,14 +182,12 @@ async def rate_dossier(
         dossier.rating, dossier.rating_comment = rating, comment or None
         session.add(dossier)
         # No actor: the rating is anonymous, and the comment (free text) stays out of the trail.
-        await audit.append(
+        await audit.append_row(
             session,
-            province_id=dossier.province_id,
-            agency_id=dossier.agency_id,
-            actor="public",
-            action="dossier.rated",
-            entity_type="dossier",
-            entity_id=dossier.id,
-            data={"rating": rating},
+            dossier,
+            "public",
+            "dossier.rated",
+            {"rating": rating},
+            about=("dossier", dossier.id),
         )
         await listeners.updated(session, dossier, action="rated")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Text
+from sqlalchemy import Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from eiso.core.feedback.rules import State
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import TenantOwned, agency_fk
+from eiso.tenants.models import TenantOwned, agency_fk, province_key
 
 
 class Feedback(TenantOwned, table=True):
@@ -54,9 +54,7 @@ class FeedbackSetting(SQLModel, table=True):
 
     __tablename__ = "feedback_settings"
 
-    province_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True)
-    )
+    province_id: int = province_key()
     answer_days: int
     changed_by: str = Field(max_length=200)
     changed_at: dt.datetime = Field(default_factory=utcnow)

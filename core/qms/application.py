@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, String, Text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
@@ -25,7 +26,14 @@ from eiso.core.qms.common import get_in_scope, record, require_role, require_tex
 from eiso.core.qms.inspections import require_inspector
 from eiso.infra.clock import utcnow
 from eiso.infra.ids import new_id
-from eiso.tenants.models import Agency, TenantOwned, agency_fk
+from eiso.tenants.models import (
+    Agency,
+    Authored,
+    TenantOwned,
+    agency_fk,
+    one_per_agency,
+    province_key,
+)
 
 KEEPERS = (Role.iso_secretary, Role.leader)
 
@@ -52,10 +60,7 @@ class Medium(str, enum.Enum):
 
 class QmsProfile(TenantOwned, table=True):
     __tablename__ = "qms_profiles"
-    __table_args__ = (
-        agency_fk("qms_profiles"),
-        UniqueConstraint("province_id", "agency_id", name="uq_qms_profiles_agency"),
-    )
+    __table_args__ = (*one_per_agency("qms_profiles"),)
 
     standard: Standard = Field(default=Standard.iso_9001_2015, sa_type=String(32))
     upgraded_on: dt.date | None = None
@@ -125,7 +130,7 @@ async def set_profile(
 # -- training and competence (7.2) --------------------------------------------------------------
 
 
-class TrainingRecord(TenantOwned, table=True):
+class TrainingRecord(TenantOwned, Authored, table=True):
     __tablename__ = "training_records"
     __table_args__ = (agency_fk("training_records"),)
 
@@ -136,8 +141,6 @@ class TrainingRecord(TenantOwned, table=True):
     held_on: dt.date
     # A document code of the agency's register or an attachment reference (sha256, URL).
     evidence: str = Field(max_length=500)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 async def record_training(
@@ -197,9 +200,7 @@ async def delete_training(
 class SteeringMember(SQLModel, table=True):
     __tablename__ = "steering_members"
 
-    province_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True)
-    )
+    province_id: int = province_key()
     id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
     person: str = Field(max_length=200)
     committee_role: str = Field(max_length=200)  # Trưởng ban, Phó Trưởng ban, Thành viên…
@@ -210,18 +211,14 @@ class SteeringMember(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class SteeringMeeting(SQLModel, table=True):
+class SteeringMeeting(Authored, table=True):
     __tablename__ = "steering_meetings"
 
-    province_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True)
-    )
+    province_id: int = province_key()
     id: int = Field(default_factory=new_id, sa_type=BigInteger, primary_key=True)
     held_on: dt.date
     minutes: str = Field(sa_type=Text)
     decisions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 async def add_member(
@@ -271,11 +268,19 @@ async def end_membership(
 
 
 async def members(session: AsyncSession, province_id: int) -> list[SteeringMember]:
-    statement = (
-        select(SteeringMember)
-        .where(col(SteeringMember.province_id) == province_id)
-        .order_by(col(SteeringMember.since), col(SteeringMember.id))
+    return await _committee_rows(
+        session, SteeringMember, province_id, col(SteeringMember.since), col(SteeringMember.id)
     )
+
+
+_Row = TypeVar("_Row", SteeringMember, SteeringMeeting)
+
+
+async def _committee_rows(
+    session: AsyncSession, model: type[_Row], province_id: int, *order: Any
+) -> list[_Row]:
+    """The committee's rows of `model` (members or meetings) in the province, in `order`."""
+    statement = select(model).where(col(model.province_id) == province_id).order_by(*order)
     return list((await session.execute(statement)).scalars())
 
 
@@ -306,9 +311,10 @@ async def record_meeting(
 
 
 async def meetings(session: AsyncSession, province_id: int) -> list[SteeringMeeting]:
-    statement = (
-        select(SteeringMeeting)
-        .where(col(SteeringMeeting.province_id) == province_id)
-        .order_by(col(SteeringMeeting.held_on).desc(), col(SteeringMeeting.id))
+    return await _committee_rows(
+        session,
+        SteeringMeeting,
+        province_id,
+        col(SteeringMeeting.held_on).desc(),
+        col(SteeringMeeting.id),
     )
-    return list((await session.execute(statement)).scalars())

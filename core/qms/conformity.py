@@ -35,7 +35,7 @@ from eiso.core.qms.qms_scope import ConformityScope
 from eiso.infra import outbox
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk
+from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk, one_per_agency
 
 
 class FlagKind(str, enum.Enum):
@@ -87,8 +87,7 @@ class ReviewFlag(TenantOwned, table=True):
 class ConformityAnnouncement(TenantOwned, table=True):
     __tablename__ = "conformity_announcements"
     __table_args__ = (
-        agency_fk("conformity_announcements"),
-        UniqueConstraint("province_id", "agency_id", name="uq_conformity_announcements_agency"),
+        *one_per_agency("conformity_announcements"),
         # A merge leaves each merged agency its own record; the new agency gets one of its own
         # (after_merge) rather than several rows clashing on the unique key.
         {"info": {"keeps_agency": True}},

@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
-from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, and_, func
+from sqlalchemy import BigInteger, Index, Select, String, Text, UniqueConstraint, and_, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, col, select
 
@@ -116,6 +116,22 @@ class DocumentVersion(TenantOwned, Authored, table=True):
     obsolete_at: dt.datetime | None = None
 
 
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+def with_effective_version(query: _Query, province_id: int) -> _Query:
+    """`query` (over documents) joined with the effective version of each of the province's
+    documents: those without one drop out (a document has at most one)."""
+    return query.join(
+        DocumentVersion,
+        (col(DocumentVersion.province_id) == col(Document.province_id))
+        & (col(DocumentVersion.document_id) == col(Document.id)),
+    ).where(
+        col(Document.province_id) == province_id,
+        col(DocumentVersion.status) == VersionStatus.effective.value,
+    )
+
+
 class DocumentAcknowledgement(TenantOwned, table=True):
     __tablename__ = "document_acknowledgements"
     __table_args__ = (
@@ -141,31 +157,31 @@ def _kind(value: str) -> DocumentKind:
         ) from None
 
 
+class NewDocument(TypedDict, total=False):
+    """What a new document is made of (`create_document`, `draft_rows`): its kind, code and
+    title, and optionally its first version's content, whether it is one of the province's
+    models, and its legal reference."""
+
+    kind: Required[str]
+    code: Required[str]
+    title: Required[str]
+    content: str
+    is_model: bool
+    legal_reference: str | None
+
+
 async def create_document(
     session: AsyncSession,
     principal: Principal,
     *,
     province_id: int,
     agency_id: int,
-    kind: str,
-    code: str,
-    title: str,
-    content: str = "",
-    is_model: bool = False,
-    legal_reference: str | None = None,
+    **new: Unpack[NewDocument],
 ) -> tuple[Document, DocumentVersion]:
     """A document with its first version as a draft."""
     require_role(principal, *MAINTAINERS)
     fields, first = draft_rows(
-        principal.subject,
-        province_id=province_id,
-        agency_id=agency_id,
-        kind=kind,
-        code=code,
-        title=title,
-        content=content,
-        is_model=is_model,
-        legal_reference=legal_reference,
+        principal.subject, province_id=province_id, agency_id=agency_id, **new
     )
     document = Document(**{**fields, "kind": DocumentKind(fields["kind"])})
     version = DocumentVersion(**{**first, "status": VersionStatus.draft})
@@ -193,13 +209,8 @@ def draft_rows(
     *,
     province_id: int,
     agency_id: int,
-    kind: str,
-    code: str,
-    title: str,
-    content: str = "",
-    is_model: bool = False,
-    legal_reference: str | None = None,
     model_version_id: int | None = None,
+    **new: Unpack[NewDocument],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The columns of a new document and of its first version (a draft), checked: for
     `create_document`, and for a bulk adoption that inserts many rows at once (building
@@ -209,12 +220,12 @@ def draft_rows(
         "province_id": province_id,
         "id": new_id(),
         "agency_id": agency_id,
-        "kind": _kind(kind).value,
-        "code": require_text(code, "code", 64),
-        "title": require_text(title, "title", 300),
-        "is_model": is_model,
+        "kind": _kind(new["kind"]).value,
+        "code": require_text(new["code"], "code", 64),
+        "title": require_text(new["title"], "title", 300),
+        "is_model": new.get("is_model", False),
         "model_version_id": model_version_id,
-        "legal_reference": (legal_reference or "").strip()[:100] or None,
+        "legal_reference": (new.get("legal_reference") or "").strip()[:100] or None,
         "created_by": subject,
         "created_at": now,
     }
@@ -225,7 +236,7 @@ def draft_rows(
         "document_id": document["id"],
         "number": 1,
         "status": VersionStatus.draft.value,
-        "content": content,
+        "content": new.get("content", ""),
         "created_by": subject,
         "created_at": now,
     }

@@ -29,7 +29,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
-    ForeignKey,
     Integer,
     String,
     Text,
@@ -43,7 +42,15 @@ from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.qms.common import get_in_scope, invalid_transition, record, require_text, value
 from eiso.core.qms.nonconformities import NcSource, NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import Agency, TenantOwned, TenantStatus, agency_fk, child_fks
+from eiso.tenants.models import (
+    Agency,
+    Authored,
+    TenantOwned,
+    TenantStatus,
+    agency_fk,
+    child_fks,
+    province_key,
+)
 
 DEFAULT_CHECKLIST = pathlib.Path(__file__).with_name("data") / "inspection_checklist.json"
 MAX_ITEMS = 200
@@ -74,9 +81,7 @@ class InspectionPlan(SQLModel, table=True):
 
     __tablename__ = "inspection_plans"
 
-    province_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True)
-    )
+    province_id: int = province_key()
     year: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     title: str = Field(max_length=300)
     notes: str = Field(default="", sa_type=Text)
@@ -89,9 +94,7 @@ class InspectionChecklist(SQLModel, table=True):
 
     __tablename__ = "inspection_checklists"
 
-    province_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True)
-    )
+    province_id: int = province_key()
     items: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_by: str = Field(max_length=200)
     updated_at: dt.datetime = Field(default_factory=utcnow)
@@ -122,7 +125,7 @@ class Inspection(TenantOwned, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
 
-class InspectionFinding(TenantOwned, table=True):
+class InspectionFinding(TenantOwned, Authored, table=True):
     __tablename__ = "inspection_findings"
     __table_args__ = (
         *child_fks("inspection_findings", "inspection_id", "inspections", "inspection"),
@@ -138,8 +141,6 @@ class InspectionFinding(TenantOwned, table=True):
     verified_by: str | None = Field(default=None, max_length=200)
     verified_at: dt.datetime | None = None
     verification_note: str = Field(default="", sa_type=Text)
-    created_by: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow)
 
 
 # -- who ----------------------------------------------------------------------------------------

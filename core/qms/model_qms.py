@@ -26,7 +26,7 @@ from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError
 from eiso.core.qms import documents
 from eiso.core.qms.common import require_role, value
-from eiso.core.qms.documents import Document, DocumentVersion, VersionStatus
+from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.model_qms_data import TEMPLATES, Template
 from eiso.infra.tables import table_of
 from eiso.tenants.models import Agency, AgencyKind
@@ -168,17 +168,8 @@ async def _province_models(
 ) -> dict[str, tuple[Document, DocumentVersion]]:
     """The province's effective model version of each code of the set, where there is one."""
     rows = await session.execute(
-        select(Document, DocumentVersion)
-        .join(
-            DocumentVersion,
-            (col(DocumentVersion.province_id) == col(Document.province_id))
-            & (col(DocumentVersion.document_id) == col(Document.id)),
-        )
-        .where(
-            col(Document.province_id) == province_id,
-            col(Document.is_model).is_(True),
-            col(Document.code).in_(codes),
-            col(DocumentVersion.status) == VersionStatus.effective,
+        documents.with_effective_version(select(Document, DocumentVersion), province_id).where(
+            col(Document.is_model).is_(True), col(Document.code).in_(codes)
         )
     )
     return {document.code: (document, version) for document, version in rows.all()}

@@ -36,8 +36,7 @@ from eiso.core.qms.documents import (
     PROCESS_CODE_PREFIX,
     Document,
     DocumentKind,
-    DocumentVersion,
-    VersionStatus,
+    with_effective_version,
 )
 from eiso.core.qms.management_review import ManagementReview
 from eiso.core.qms.qms_scope import ConformityScope
@@ -138,19 +137,8 @@ async def _with_effective(
     """The `column` values of the agency's own documents (not models) that have an effective
     version and meet `more`."""
     query = (
-        select(column)
-        .join(
-            DocumentVersion,
-            (col(DocumentVersion.province_id) == col(Document.province_id))
-            & (col(DocumentVersion.document_id) == col(Document.id)),
-        )
-        .where(
-            col(Document.province_id) == province_id,
-            col(Document.agency_id) == agency_id,
-            col(Document.is_model).is_(False),
-            col(DocumentVersion.status) == VersionStatus.effective.value,
-            *more,
-        )
+        with_effective_version(select(column), province_id)
+        .where(col(Document.agency_id) == agency_id, col(Document.is_model).is_(False), *more)
         .distinct()
     )
     return set((await session.execute(query)).scalars())

@@ -37,6 +37,7 @@ from markupsafe import Markup
 from sqlalchemy import BigInteger, Index, String, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import JSON, Column, Field, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from eiso.core.dossiers.catalogue import find_adoption
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
@@ -103,34 +104,33 @@ def document_code(procedure_code: str) -> str:
 # -- the spec ------------------------------------------------------------------------------------
 
 
+async def _names(
+    session: AsyncSession, query: SelectOfScalar[Unit] | SelectOfScalar[Agency]
+) -> dict[str, str]:
+    """The name of each unit or agency `query` finds, by its id (as text: the spec's keys)."""
+    return {str(row.id): row.name for row in (await session.execute(query)).scalars()}
+
+
 async def build_spec(
     session: AsyncSession, procedure: ProcedureRecord, adoption: ProcedureAdoption
 ) -> dict[str, Any]:
     agency = await session.get(Agency, (adoption.province_id, adoption.agency_id))
     province = await session.get(Province, adoption.province_id)
     assert agency is not None and province is not None
-    units = {
-        str(u.id): u.name
-        for u in (
-            await session.execute(
-                select(Unit).where(
-                    col(Unit.province_id) == adoption.province_id,
-                    col(Unit.agency_id) == adoption.agency_id,
-                )
-            )
-        ).scalars()
-    }
-    others = {
-        str(a.id): a.name
-        for a in (
-            await session.execute(
-                select(Agency).where(
-                    col(Agency.province_id) == adoption.province_id,
-                    col(Agency.id).in_([int(v) for v in (adoption.step_agencies or {}).values()]),
-                )
-            )
-        ).scalars()
-    }
+    units = await _names(
+        session,
+        select(Unit).where(
+            col(Unit.province_id) == adoption.province_id,
+            col(Unit.agency_id) == adoption.agency_id,
+        ),
+    )
+    others = await _names(
+        session,
+        select(Agency).where(
+            col(Agency.province_id) == adoption.province_id,
+            col(Agency.id).in_([int(v) for v in (adoption.step_agencies or {}).values()]),
+        ),
+    )
     counting = procedure.counting or {}
     stop_steps = set(counting.get("stop_steps", []))
     steps = []

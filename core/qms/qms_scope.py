@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, col, select
 
@@ -24,7 +24,7 @@ from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import TenantOwned, agency_fk
+from eiso.tenants.models import TenantOwned, one_per_agency
 
 MAX_ACTIVITIES = 50
 MAX_ACTIVITY = 300
@@ -34,8 +34,7 @@ MAX_PROCEDURES = 1000
 class ConformityScope(TenantOwned, table=True):
     __tablename__ = "conformity_scopes"
     __table_args__ = (
-        agency_fk("conformity_scopes"),
-        UniqueConstraint("province_id", "agency_id", name="uq_conformity_scopes_agency"),
+        *one_per_agency("conformity_scopes"),
         # A merge must not clash on the unique agency key: the new agency gets its own row.
         {"info": {"keeps_agency": True}},
     )
@@ -101,26 +100,28 @@ async def checked_procedures(
             )
         ).scalars()
     )
-    unknown = [code for code in wanted if code not in known]
-    if unknown:
-        raise DomainError(
-            f"procedures: no such procedure {', '.join(unknown)}",
-            f"procedures: không có thủ tục {', '.join(unknown)}",
-            code="UNKNOWN_PROCEDURE",
-            field="procedures",
-            procedures=unknown,
-        )
-    adopted = await adopted_codes(session, agency_id, wanted)
-    missing = [code for code in wanted if code not in adopted]
+    _all_in(wanted, known, "UNKNOWN_PROCEDURE", "no such procedure ", "không có thủ tục ")
+    _all_in(
+        wanted,
+        await adopted_codes(session, agency_id, wanted),
+        "PROCEDURE_NOT_ADOPTED",
+        "not adopted by this agency: ",
+        "cơ quan chưa áp dụng thủ tục ",
+    )
+    return wanted
+
+
+def _all_in(wanted: list[str], found: set[str], code: str, en: str, vi: str) -> None:
+    """`code` naming the procedures of `wanted` not `found` (`en`, `vi`: what they are)."""
+    missing = [procedure for procedure in wanted if procedure not in found]
     if missing:
         raise DomainError(
-            f"procedures: not adopted by this agency: {', '.join(missing)}",
-            f"procedures: cơ quan chưa áp dụng thủ tục {', '.join(missing)}",
-            code="PROCEDURE_NOT_ADOPTED",
+            f"procedures: {en}{', '.join(missing)}",
+            f"procedures: {vi}{', '.join(missing)}",
+            code=code,
             field="procedures",
             procedures=missing,
         )
-    return wanted
 
 
 async def adopted_codes(

@@ -90,14 +90,12 @@ async def render(
             session, province_id=province_id, dossier_id=dossier_id, code=code
         )
         rendered = await render_loaded(session, resources.settings, dossier, number, fmt)
-        await audit.append(
+        await audit.append_row(
             session,
-            province_id=dossier.province_id,
-            agency_id=dossier.agency_id,
-            actor=actor,
-            action="dossier.slip_printed",
-            entity_type="dossier",
-            entity_id=dossier.id,
-            data={"code": dossier.code, "number": number, "format": fmt},
+            dossier,
+            actor,
+            "dossier.slip_printed",
+            {"code": dossier.code, "number": number, "format": fmt},
+            about=("dossier", dossier.id),
         )
         return rendered
