@@ -2,6 +2,11 @@
 procedure and local day (and month and year, so a year is 12 or 1 rows, not 365), maintained
 in the transaction of every move, read by `figures.figures` instead of the dossier rows.
 
+Two tables (migration 0910): `figure_counters`, one row per (province, grain, day, agency,
+procedure) with every counter, and `figure_histograms`, the handling times of the finished
+dossiers per the same key and bucket (count and sum), read only for the p90. Both keys lead
+with the province and the period: a province's read is one index range per piece of it.
+
 What a dossier adds to the rollups is a pure function of its row (`contribution`):
 
 - at its receipt day (local, Vietnam), if it was accepted (`figures._accepted`): `received`,
@@ -13,19 +18,22 @@ What a dossier adds to the rollups is a pure function of its row (`contribution`
   and ends, summed like the backlog;
 - at its finishing day, if resolved (processed or returned): `finished`, `on_time`, `handled`
   (a handling time is known), `handling_sum` (in 1/10000 working day, what the engine keeps:
-  exact), `rated`, `rating_sum`, `satisfied`, in the row of its handling time's `bucket`
-  (`BUCKETS`); everything else in bucket -1.
+  exact), `rated`, `rating_sum`, `satisfied`; and its handling time in the histogram row of
+  its `bucket` (`TIERS`). The in-memory counters (`Counters`) keep 0905's key with the bucket
+  (-1: not about a handling time); `rows` splits them into the two tables.
 
 A move changes some of the row's columns: the listener adds the contribution of the row after
 the move and subtracts the one before it (what the ORM loaded: the first flush of the
 transaction records it, `_capture`), with one INSERT … ON CONFLICT DO UPDATE of the rows that
-changed (`apply`). A rating (core/dossiers/service.py) is announced the same way
-(`listeners.on_update`), merges of agencies and provinces re-key the rows
-(tenants/reorganisation.py). `rebuild` recomputes a province from its dossier rows (on SQLite
-with the same function, on PostgreSQL with the same arithmetic in SQL:
-`rebuild_sql`), which `eiso qms rollups rebuild` and the data migration 0905 run.
+changed (`apply`; on PostgreSQL the histogram's upsert rides in the same statement's WITH).
+A rating (core/dossiers/service.py) is announced the same way (`listeners.on_update`), merges
+of agencies and provinces re-key the rows (tenants/reorganisation.py). `rebuild` recomputes a
+province from its dossier rows (on SQLite with the same function, on PostgreSQL with the same
+arithmetic in SQL: `rebuild_sql`), which `eiso qms rollups rebuild` runs; the data migration
+0905 fills its own layout with the same day rows (`days_sql`), 0910 converts them.
 
-The 90th percentile of the handling time is read from the histogram of the buckets: the
+The 90th percentile of the handling time is read from the histogram of the buckets (only the
+one or two buckets holding the ranks, found in SQL: `p90_statement`): the
 values at the two ranks around 0.9 × (n - 1) are estimated by the mean of their bucket
 (exact when a bucket holds one value), then interpolated like percentile_cont. The error is
 below the width of the buckets involved: 0.25 working day up to 10 days, 1 day up to 30,
@@ -48,7 +56,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     and_,
-    case,
     delete,
     event,
     func,
@@ -761,27 +768,39 @@ def _one_statement(selects: list[Any]) -> Any:
     return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
+Piece = tuple[int, dt.date, dt.date]  # (grain, first, end) of rows
+
+
+def _wanted(period: figures.Period) -> tuple[list[Piece], list[Piece]]:
+    """The rows of the period's days, and those of every day before its end (the backlog)."""
+    return pieces(period.start, period.end), pieces(FIRST_DAY, period.end)
+
+
 def counters_statement(
     scope: TenantScope,
     periods: list[figures.Period],
     group: figures.Group,
     narrow: figures.Filter,
 ) -> Any:
-    """Per period (its index first) and group, the counters summed in SQL: those of the days
-    of the period, and the backlog's changes before its end. One row per group and period."""
+    """The counters summed in SQL per group and (grain, day), over the rows every period needs
+    (each row read once however many periods need it: the dashboard's twelve months share
+    their month rows); `read_many` adds them up per period."""
     keys = [R[name] for name in GROUP_KEYS[group]]
-    selects = []
-    for i, period in enumerate(periods):
-        inside = covering(period.start, period.end)
-        before_end = covering(FIRST_DAY, period.end)
-        sums = [func.sum(case((inside, R[name]), else_=0)).label(name) for name in IN_PERIOD]
-        ends = [func.sum(case((before_end, R[name]), else_=0)).label(name) for name in AT_END]
-        selects.append(
-            select(literal(i, Integer).label("period"), *keys, *sums, *ends)
-            .where(*_where(R, scope, narrow), or_(inside, before_end))
-            .group_by(*keys)
+    wanted = sorted({piece for period in periods for part in _wanted(period) for piece in part})
+    return (
+        select(
+            *keys, R.grain, R.day, *(func.sum(R[name]).label(name) for name in IN_PERIOD + AT_END)
         )
-    return _one_statement(selects)
+        .where(
+            *_where(R, scope, narrow),
+            or_(*(and_(R.grain == grain, R.day >= lo, R.day < hi) for grain, lo, hi in wanted)),
+        )
+        .group_by(*keys, R.grain, R.day)
+    )
+
+
+def _within(grain: int, day: dt.date, found: list[Piece]) -> bool:
+    return any(g == grain and lo <= day < hi for g, lo, hi in found)
 
 
 def p90_statement(
@@ -839,9 +858,23 @@ async def read_many(
     group = figures.Group(group)
     n = len(GROUP_KEYS[group])
     totals: list[dict[figures.Key, dict[str, int]]] = [{} for _ in periods]
+    wanted = [_wanted(period) for period in periods]
+    roles: dict[tuple[int, dt.date], list[tuple[int, bool, bool]]] = {}  # by (grain, day)
     for r in await session.execute(counters_statement(scope, periods, group, narrow)):
-        values = [_int(v) for v in r[n + 1 :]]
-        totals[r[0]][tuple(r[1 : n + 1])] = dict(zip(IN_PERIOD + AT_END, values, strict=True))
+        key, grain, day = tuple(r[:n]), r[n], r[n + 1]
+        values = [_int(v) for v in r[n + 2 :]]
+        if (grain, day) not in roles:
+            roles[grain, day] = [
+                (i, _within(grain, day, inside), _within(grain, day, before_end))
+                for i, (inside, before_end) in enumerate(wanted)
+            ]
+        for i, is_inside, is_before_end in roles[grain, day]:
+            if not (is_inside or is_before_end):
+                continue
+            into = totals[i].setdefault(key, dict.fromkeys(IN_PERIOD + AT_END, 0))
+            for name, value in zip(IN_PERIOD + AT_END, values, strict=True):
+                if is_before_end if name in AT_END else is_inside:
+                    into[name] += value
     around: list[dict[figures.Key, list[tuple[int, int, int]]]] = [{} for _ in periods]
     counted: dict[tuple[int, figures.Key], int] = {}
     for r in await session.execute(p90_statement(scope, periods, group, narrow)):

@@ -18,6 +18,8 @@ Revises: 0905_figure_rollups
 Create Date: 2026-12-06
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -35,16 +37,16 @@ NEW = {"figure_counters": (KEY, COUNTERS), "figure_histograms": (BIN_KEY, BINS)}
 
 
 def _columns(key: tuple[str, ...], names: tuple[str, ...]) -> list[sa.Column]:
-    types = {
-        "province_id": sa.BigInteger,
-        "agency_id": sa.BigInteger,
-        "procedure_code": lambda: sa.String(32),
-        "grain": sa.SmallInteger,
-        "day": sa.Date,
-        "bucket": sa.SmallInteger,
+    types: dict[str, sa.types.TypeEngine[Any]] = {
+        "province_id": sa.BigInteger(),
+        "agency_id": sa.BigInteger(),
+        "procedure_code": sa.String(32),
+        "grain": sa.SmallInteger(),
+        "day": sa.Date(),
+        "bucket": sa.SmallInteger(),
     }
     return [
-        *(sa.Column(name, types[name](), primary_key=True, autoincrement=False) for name in key),
+        *(sa.Column(name, types[name], primary_key=True, autoincrement=False) for name in key),
         *(
             sa.Column(name, sa.BigInteger if name == "handling_sum" else sa.Integer, nullable=False)
             for name in names
@@ -80,13 +82,15 @@ def converted(table: str) -> str:
         return (
             f"INSERT INTO {table} ({', '.join(key)}, {', '.join(names)}) "
             f"SELECT {', '.join(key)}, {sums} FROM {OLD} GROUP BY {', '.join(key)} "
-            f"HAVING {' OR '.join(f'sum({name}) <> 0' for name in names)}"
+            f"HAVING {' OR '.join(f'sum({name}) <> 0' for name in names)} "
+            f"ORDER BY {', '.join(key)}"  # a province's period on few pages
         )
     # one old row per bucket already: its handling times as they are
     return (
         f"INSERT INTO {table} ({', '.join(key)}, {', '.join(names)}) "
         f"SELECT {', '.join(key)}, {', '.join(names)} FROM {OLD} "
-        f"WHERE bucket <> {NO_BUCKET} AND ({' OR '.join(f'{name} <> 0' for name in names)})"
+        f"WHERE bucket <> {NO_BUCKET} AND ({' OR '.join(f'{name} <> 0' for name in names)}) "
+        f"ORDER BY {', '.join(key)}"
     )
 
 
@@ -96,7 +100,8 @@ def upgrade() -> None:
     citus = _citus_distributed(bind)
     for table, (key, names) in NEW.items():
         name, local, remote = _fk(table)
-        foreign_keys = [] if citus else [sa.ForeignKeyConstraint(local, remote, name=name)]
+        # PostgreSQL: the foreign key after the rows (one check, not one per row)
+        foreign_keys = [] if postgres else [sa.ForeignKeyConstraint(local, remote, name=name)]
         op.create_table(table, *_columns(key, names), *foreign_keys)
         if citus:
             op.execute(
@@ -115,6 +120,9 @@ def upgrade() -> None:
     if postgres:
         op.execute("SET LOCAL eiso.scope = ''")
     for table in NEW:
+        if postgres and not citus:
+            name, local, _ = _fk(table)
+            op.create_foreign_key(name, table, "agencies", local, ["province_id", "id"])
         op.create_index(f"ix_{table}_grain_day", table, ["grain", "day", "province_id"])
         if citus:  # the policy in the form Citus accepts (infra/citus `citus_predicate`)
             from eiso.infra.citus import citus_predicate
