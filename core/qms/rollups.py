@@ -109,7 +109,19 @@ KEY = ("province_id", "grain", "day", "agency_id", "procedure_code")
 BIN_KEY = (*KEY, "bucket")
 
 
-class FigureRollup(SQLModel, table=True):
+class RollupKey(SQLModel):
+    """The key of both tables' rows: an agency's procedure over one day, month or year."""
+
+    province_id: int = Field(sa_type=BigInteger, primary_key=True)
+    grain: int = Field(sa_type=SmallInteger, primary_key=True)
+    day: dt.date = Field(sa_type=Date, primary_key=True)
+    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
+    procedure_code: str = Field(sa_type=String(32), primary_key=True)
+    handled: int = Field(default=0, sa_type=Integer)
+    handling_sum: int = Field(default=0, sa_type=BigInteger)
+
+
+class FigureRollup(RollupKey, table=True):
     """The counters of one agency's procedure over one day, month or year (`grain`, `day` its
     first day): one row, whatever the handling times (their histogram: `FigureHistogram`)."""
 
@@ -119,27 +131,20 @@ class FigureRollup(SQLModel, table=True):
         Index("ix_figure_counters_grain_day", "grain", "day", "province_id"),
     )
 
-    province_id: int = Field(sa_type=BigInteger, primary_key=True)
-    grain: int = Field(sa_type=SmallInteger, primary_key=True)
-    day: dt.date = Field(sa_type=Date, primary_key=True)
-    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
-    procedure_code: str = Field(sa_type=String(32), primary_key=True)
     received: int = Field(default=0, sa_type=Integer)
     received_online: int = Field(default=0, sa_type=Integer)
     backlog_delta: int = Field(default=0, sa_type=Integer)
     late_delta: int = Field(default=0, sa_type=Integer)
     finished: int = Field(default=0, sa_type=Integer)
     on_time: int = Field(default=0, sa_type=Integer)
-    handled: int = Field(default=0, sa_type=Integer)
-    handling_sum: int = Field(default=0, sa_type=BigInteger)
     rated: int = Field(default=0, sa_type=Integer)
     rating_sum: int = Field(default=0, sa_type=Integer)
     satisfied: int = Field(default=0, sa_type=Integer)
 
 
-class FigureHistogram(SQLModel, table=True):
+class FigureHistogram(RollupKey, table=True):
     """The handling times of the dossiers an agency's procedure finished over one day, month
-    or year, in one bucket (`BUCKETS`): how many, and their sum (for the p90 only)."""
+    or year, in one bucket (`TIERS`): how many, and their sum (for the p90 only)."""
 
     __tablename__ = "figure_histograms"
     __table_args__ = (
@@ -147,14 +152,7 @@ class FigureHistogram(SQLModel, table=True):
         Index("ix_figure_histograms_grain_day", "grain", "day", "province_id"),
     )
 
-    province_id: int = Field(sa_type=BigInteger, primary_key=True)
-    grain: int = Field(sa_type=SmallInteger, primary_key=True)
-    day: dt.date = Field(sa_type=Date, primary_key=True)
-    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
-    procedure_code: str = Field(sa_type=String(32), primary_key=True)
     bucket: int = Field(sa_type=SmallInteger, primary_key=True)
-    handled: int = Field(default=0, sa_type=Integer)
-    handling_sum: int = Field(default=0, sa_type=BigInteger)
 
 
 ROLLUPS = table_of(FigureRollup)
