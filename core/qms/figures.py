@@ -461,6 +461,24 @@ async def figures_of_periods(
     return [_sorted(rows, grouped) for rows in found]
 
 
+async def figures_and_total(
+    session: AsyncSession,
+    scope: TenantScope,
+    period: Period,
+    group: Group,
+    narrow: Filter = Filter(),
+) -> tuple[list[Figures], Figures]:
+    """`figures` by `group` and, as by `Group.nation`, of all of them together: from the
+    rollups in the same statements (the yearly report's rows and its total)."""
+    from eiso.core.qms import rollups  # it builds on this module
+
+    (found,) = await rollups.read_many(session, scope, [period], group, narrow, total=True)
+    whole = {(): found.pop((), Figures())}
+    await _add_feedback(session, [found], scope, [period], group, narrow)
+    await _add_feedback(session, [whole], scope, [period], Group.nation, narrow)
+    return _sorted(found, True), whole[()]
+
+
 async def _from_rows(
     session: AsyncSession, scope: TenantScope, period: Period, group: Group, narrow: Filter
 ) -> dict[Key, Figures]:

@@ -56,11 +56,13 @@ from sqlalchemy import (
     SmallInteger,
     String,
     and_,
+    cast,
     delete,
     event,
     func,
     inspect,
     literal,
+    null,
     or_,
     select,
     text,
@@ -806,10 +808,12 @@ def p90_statement(
     periods: list[figures.Period],
     group: figures.Group,
     narrow: figures.Filter,
+    total: bool = False,
 ) -> Any:
     """Per period and group, only the histogram's buckets that hold the two ranks around
     0.9 × (n - 1) (`p90_around`): the buckets summed in SQL, their running counts by a window,
-    and the ranks compared in whole numbers (10 × upto > 9 × (n - 1), P90 being 0.9)."""
+    and the ranks compared in whole numbers (10 × upto > 9 × (n - 1), P90 being 0.9). With
+    `total`, also those of all the groups together (`whole` 1), from the same scan."""
     assert figures.P90 == 0.9
     names = GROUP_KEYS[group]
     selects = [
@@ -824,18 +828,36 @@ def p90_statement(
         .group_by(*(H[name] for name in names), H.bucket)
         for i, period in enumerate(periods)
     ]
-    binned = _one_statement(selects).subquery("binned")
+    binned = _one_statement(selects).cte("binned")
     b = binned.c
-    part = [b.period, *(b[name] for name in names)]
+    parts = [
+        select(
+            b.period, literal(0, Integer).label("whole"), *(b[k] for k in names), b.bucket, b.n, b.s
+        )
+    ]
+    if total:
+        parts.append(
+            select(
+                b.period,
+                literal(1, Integer).label("whole"),
+                *(cast(null(), H[k].type).label(k) for k in names),
+                b.bucket,
+                func.sum(b.n).label("n"),
+                func.sum(b.s).label("s"),
+            ).group_by(b.period, b.bucket)
+        )
+    both = _one_statement(parts).subquery("both")
+    c = both.c
+    part = [c.period, c.whole, *(c[name] for name in names)]
     ranked = (
         select(
             *part,
-            b.n,
-            b.s,
-            func.sum(b.n).over(partition_by=part, order_by=b.bucket).label("upto"),
-            func.sum(b.n).over(partition_by=part).label("total"),
+            c.n,
+            c.s,
+            func.sum(c.n).over(partition_by=part, order_by=c.bucket).label("upto"),
+            func.sum(c.n).over(partition_by=part).label("total"),
         )
-        .where(b.n > 0)
+        .where(c.n > 0)
         .subquery("ranked")
     )
     k = ranked.c
@@ -850,9 +872,11 @@ async def read_many(
     periods: list[figures.Period],
     group: figures.Group,
     narrow: figures.Filter,
+    total: bool = False,
 ) -> list[dict[figures.Key, figures.Figures]]:
     """The dossier numbers of `figures.figures` for each of `periods`, from the rollups: two
-    statements whatever the number of periods, a few rows per group and period."""
+    statements whatever the number of periods, a few rows per group and period. With `total`
+    (a grouping by province or agency), also all the groups together, under the key ()."""
     group = figures.Group(group)
     n = len(GROUP_KEYS[group])
     totals: list[dict[figures.Key, dict[str, int]]] = [{} for _ in periods]
@@ -869,14 +893,15 @@ async def read_many(
         for i, is_inside, is_before_end in roles[grain, day]:
             if not (is_inside or is_before_end):
                 continue
-            into = totals[i].setdefault(key, dict.fromkeys(IN_PERIOD + AT_END, 0))
-            for name, value in zip(IN_PERIOD + AT_END, values, strict=True):
-                if is_before_end if name in AT_END else is_inside:
-                    into[name] += value
+            for into_key in (key, ()) if total else (key,):
+                into = totals[i].setdefault(into_key, dict.fromkeys(IN_PERIOD + AT_END, 0))
+                for name, value in zip(IN_PERIOD + AT_END, values, strict=True):
+                    if is_before_end if name in AT_END else is_inside:
+                        into[name] += value
     around: list[dict[figures.Key, list[tuple[int, int, int]]]] = [{} for _ in periods]
     counted: dict[tuple[int, figures.Key], int] = {}
-    for r in await session.execute(p90_statement(scope, periods, group, narrow)):
-        key = tuple(r[1 : n + 1])
+    for r in await session.execute(p90_statement(scope, periods, group, narrow, total)):
+        key = () if r.whole else tuple(r[2 : n + 2])
         around[r[0]].setdefault(key, []).append((_int(r.n), _int(r.s), _int(r.upto)))
         counted[r[0], key] = _int(r.total)
     found: list[dict[figures.Key, figures.Figures]] = []
