@@ -185,9 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.reuse:
             await prepare(args.database_url, args.dossiers, 1, args.agencies, lean=False)
         try:
-            filled = await fill_rollups(args.database_url)  # the figures read the rollups
-            if filled is not None:
-                print(f"data migration 0905 filled the rollups in {filled:.0f} s", flush=True)
+            await fill_rollups(args.database_url)  # the figures read the rollups
             await measure(args.database_url, period, args.requests, args.rounds)
         finally:
             if not args.keep:

@@ -647,13 +647,17 @@ async def _roll_up(connection, province_ids: list[int]) -> None:
     with each move, and `eiso qms rollups rebuild` recomputes): the figures read them."""
     from eiso.core.qms import rollups
 
-    if not await connection.fetchval("SELECT to_regclass('figure_rollups') IS NOT NULL"):
-        return  # a database migrated to a revision before the rollups
+    if not await connection.fetchval("SELECT to_regclass('figure_counters') IS NOT NULL"):
+        return  # a database migrated to a revision before the rollups (or before 0910)
     for province_id in province_ids:
-        await connection.execute("DELETE FROM figure_rollups WHERE province_id = $1", province_id)
+        for table in rollups.TABLES:
+            await connection.execute(
+                f"DELETE FROM {table.name} WHERE province_id = $1", province_id
+            )
         for statement in rollups.rebuild_sql():
             await connection.execute(statement.replace(":province", "$1"), province_id)
-    await connection.execute("ANALYZE figure_rollups")
+    for table in rollups.TABLES:
+        await connection.execute(f"ANALYZE {table.name}")
 
 
 def fill(database_url: str, **options) -> Summary:

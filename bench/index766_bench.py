@@ -237,9 +237,7 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             await figures_bench.prepare(args.database_url, args.dossiers, 1, args.agencies, True)
             print(f"prepared in {time.perf_counter() - start:.0f} s", flush=True)
-        filled = await figures_bench.fill_rollups(args.database_url)  # the figures read them
-        if filled is not None:
-            print(f"data migration 0905 filled the rollups in {filled:.0f} s", flush=True)
+        await figures_bench.fill_rollups(args.database_url)  # the figures read them
         await add_reports(args.database_url, year)
         try:
             only = (args.only,) if args.only else ("index766", "board")

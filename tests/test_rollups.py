@@ -232,6 +232,15 @@ async def assert_rollups_match_rows(resources, province_id: int) -> list:
                         else:
                             assert a == b, (period, group, m.key, field.name, a, b)
                 seen.append(mine)
+            # the yearly report's grouping and total from the same statements
+            for group in (figures.Group.province, figures.Group.agency):
+                rows, total = await figures.figures_and_total(
+                    session, nation, period, group, narrow
+                )
+                assert rows == await figures.figures(session, nation, period, group, narrow)
+                assert [total] == await figures.figures(
+                    session, nation, period, figures.Group.nation, narrow
+                )
     return seen
 
 

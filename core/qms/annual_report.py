@@ -102,8 +102,8 @@ async def build(
     period = figures.Period.of(year=year)
     narrow = figures.Filter(province_id=province_id)
     group = figures.Group.agency if province_id is not None else figures.Group.province
-    by_key = {row.key: row for row in await figures.figures(session, scope, period, group, narrow)}
-    (total,) = await figures.figures(session, scope, period, figures.Group.nation, narrow)
+    found, total = await figures.figures_and_total(session, scope, period, group, narrow)
+    by_key = {row.key: row for row in found}
     units = (
         await _agencies(session, province_id)
         if province_id is not None

@@ -45,6 +45,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
@@ -432,12 +433,50 @@ async def figures(
     (core/qms/rollups.py), or `from_rows` computed from the dossier rows (what the rollups
     are rebuilt from and checked against: tests/test_rollups.py); the feedback counts from
     their rows."""
+    (rows,) = await figures_of_periods(session, scope, [period], group, narrow, from_rows=from_rows)
+    return rows
+
+
+async def figures_of_periods(
+    session: AsyncSession,
+    scope: TenantScope,
+    periods: Sequence[Period],
+    group: Group = Group.nation,
+    narrow: Filter = Filter(),
+    *,
+    from_rows: bool = False,
+) -> list[list[Figures]]:
+    """`figures` of each of `periods` (a dashboard's twelve months): from the rollups, three
+    statements whatever the number of periods (the counters, the p90's buckets, the
+    feedback)."""
     from eiso.core.qms import rollups  # it builds on this module
 
-    read = _from_rows if from_rows else rollups.read
-    rows = await read(session, scope, period, group, narrow)
-    await _add_feedback(session, rows, scope, period, group, narrow)
-    return _sorted(rows, bool(KEY_COLUMNS[Group(group)]))
+    periods = list(periods)
+    if from_rows:
+        found = [await _from_rows(session, scope, p, group, narrow) for p in periods]
+    else:
+        found = await rollups.read_many(session, scope, periods, group, narrow)
+    await _add_feedback(session, found, scope, periods, group, narrow)
+    grouped = bool(KEY_COLUMNS[Group(group)])
+    return [_sorted(rows, grouped) for rows in found]
+
+
+async def figures_and_total(
+    session: AsyncSession,
+    scope: TenantScope,
+    period: Period,
+    group: Group,
+    narrow: Filter = Filter(),
+) -> tuple[list[Figures], Figures]:
+    """`figures` by `group` and, as by `Group.nation`, of all of them together: from the
+    rollups in the same statements (the yearly report's rows and its total)."""
+    from eiso.core.qms import rollups  # it builds on this module
+
+    (found,) = await rollups.read_many(session, scope, [period], group, narrow, total=True)
+    whole = {(): found.pop((), Figures())}
+    await _add_feedback(session, [found], scope, [period], group, narrow)
+    await _add_feedback(session, [whole], scope, [period], Group.nation, narrow)
+    return _sorted(found, True), whole[()]
 
 
 async def _from_rows(
@@ -479,15 +518,24 @@ async def _from_rows(
 
 async def _add_feedback(
     session: AsyncSession,
-    rows: dict[Key, Figures],
+    found: list[dict[Key, Figures]],
     scope: TenantScope,
-    period: Period,
+    periods: list[Period],
     group: Group,
     narrow: Filter,
 ) -> None:
-    for r in await session.execute(_feedback_statement(scope, period, group, narrow)):
-        key = tuple(r[: len(KEY_COLUMNS[Group(group)])])
-        got = rows.setdefault(key, Figures(key=key))
+    """The feedback counts of every period, in one statement (the period's index first)."""
+    statements = [
+        _feedback_statement(scope, period, group, narrow).add_columns(
+            literal(i, Integer).label("period")
+        )
+        for i, period in enumerate(periods)
+    ]
+    n = len(KEY_COLUMNS[Group(group)])
+    statement = statements[0] if len(statements) == 1 else union_all(*statements)
+    for r in await session.execute(statement):
+        key = tuple(r[:n])
+        got = found[r.period].setdefault(key, Figures(key=key))
         got.feedback_received, got.feedback_answered = r.received, r.answered
         got.feedback_on_time, got.feedback_overdue = r.on_time, r.overdue
         got.feedback_rated, got.feedback_satisfied = r.rated, r.satisfied

@@ -2,6 +2,11 @@
 procedure and local day (and month and year, so a year is 12 or 1 rows, not 365), maintained
 in the transaction of every move, read by `figures.figures` instead of the dossier rows.
 
+Two tables (migration 0910): `figure_counters`, one row per (province, grain, day, agency,
+procedure) with every counter, and `figure_histograms`, the handling times of the finished
+dossiers per the same key and bucket (count and sum), read only for the p90. Both keys lead
+with the province and the period: a province's read is one index range per piece of it.
+
 What a dossier adds to the rollups is a pure function of its row (`contribution`):
 
 - at its receipt day (local, Vietnam), if it was accepted (`figures._accepted`): `received`,
@@ -13,19 +18,22 @@ What a dossier adds to the rollups is a pure function of its row (`contribution`
   and ends, summed like the backlog;
 - at its finishing day, if resolved (processed or returned): `finished`, `on_time`, `handled`
   (a handling time is known), `handling_sum` (in 1/10000 working day, what the engine keeps:
-  exact), `rated`, `rating_sum`, `satisfied`, in the row of its handling time's `bucket`
-  (`BUCKETS`); everything else in bucket -1.
+  exact), `rated`, `rating_sum`, `satisfied`; and its handling time in the histogram row of
+  its `bucket` (`TIERS`). The in-memory counters (`Counters`) keep 0905's key with the bucket
+  (-1: not about a handling time); `rows` splits them into the two tables.
 
 A move changes some of the row's columns: the listener adds the contribution of the row after
 the move and subtracts the one before it (what the ORM loaded: the first flush of the
 transaction records it, `_capture`), with one INSERT … ON CONFLICT DO UPDATE of the rows that
-changed (`apply`). A rating (core/dossiers/service.py) is announced the same way
-(`listeners.on_update`), merges of agencies and provinces re-key the rows
-(tenants/reorganisation.py). `rebuild` recomputes a province from its dossier rows (on SQLite
-with the same function, on PostgreSQL with the same arithmetic in SQL:
-`rebuild_sql`), which `eiso qms rollups rebuild` and the data migration 0905 run.
+changed (`apply`; on PostgreSQL the histogram's upsert rides in the same statement's WITH).
+A rating (core/dossiers/service.py) is announced the same way (`listeners.on_update`), merges
+of agencies and provinces re-key the rows (tenants/reorganisation.py). `rebuild` recomputes a
+province from its dossier rows (on SQLite with the same function, on PostgreSQL with the same
+arithmetic in SQL: `rebuild_sql`), which `eiso qms rollups rebuild` runs; the data migration
+0905 fills its own layout with the same day rows (`days_sql`), 0910 converts them.
 
-The 90th percentile of the handling time is read from the histogram of the buckets: the
+The 90th percentile of the handling time is read from the histogram of the buckets (only the
+one or two buckets holding the ranks, found in SQL: `p90_statement`): the
 values at the two ranks around 0.9 × (n - 1) are estimated by the mean of their bucket
 (exact when a bucket holds one value), then interpolated like percentile_cont. The error is
 below the width of the buckets involved: 0.25 working day up to 10 days, 1 day up to 30,
@@ -42,21 +50,24 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Column,
     Date,
     Index,
     Integer,
     SmallInteger,
     String,
     and_,
+    cast,
     delete,
     event,
     func,
     inspect,
+    literal,
+    null,
     or_,
     select,
     text,
     tuple_,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -93,40 +104,64 @@ COUNTERS = (
     "satisfied",
 )
 INDEX = {name: i for i, name in enumerate(COUNTERS)}
-KEY = ("province_id", "agency_id", "procedure_code", "grain", "day", "bucket")
+BINS = ("handled", "handling_sum")  # a histogram row's counters: its handling times, their sum
+# Led by the province and the period: a province's read of a period is one index range per
+# piece (`pieces`); the nation's reads use ix_figure_*_grain_day.
+KEY = ("province_id", "grain", "day", "agency_id", "procedure_code")
+BIN_KEY = (*KEY, "bucket")
 
 
-class FigureRollup(SQLModel, table=True):
-    """The counters of one agency's procedure over one day, month or year (`grain`, `day` its
-    first day), for one bucket of handling time (-1: not about a handling time)."""
-
-    __tablename__ = "figure_rollups"
-    __table_args__ = (
-        agency_fk("figure_rollups"),
-        Index("ix_figure_rollups_grain_day", "grain", "day", "province_id"),
-    )
+class RollupKey(SQLModel):
+    """The key of both tables' rows: an agency's procedure over one day, month or year."""
 
     province_id: int = Field(sa_type=BigInteger, primary_key=True)
-    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
-    procedure_code: str = Field(sa_type=String(32), primary_key=True)
     grain: int = Field(sa_type=SmallInteger, primary_key=True)
     day: dt.date = Field(sa_type=Date, primary_key=True)
-    bucket: int = Field(sa_type=SmallInteger, primary_key=True)
+    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
+    procedure_code: str = Field(sa_type=String(32), primary_key=True)
+    handled: int = Field(default=0, sa_type=Integer)
+    handling_sum: int = Field(default=0, sa_type=BigInteger)
+
+
+class FigureRollup(RollupKey, table=True):
+    """The counters of one agency's procedure over one day, month or year (`grain`, `day` its
+    first day): one row, whatever the handling times (their histogram: `FigureHistogram`)."""
+
+    __tablename__ = "figure_counters"
+    __table_args__ = (
+        agency_fk("figure_counters"),
+        Index("ix_figure_counters_grain_day", "grain", "day", "province_id"),
+    )
+
     received: int = Field(default=0, sa_type=Integer)
     received_online: int = Field(default=0, sa_type=Integer)
     backlog_delta: int = Field(default=0, sa_type=Integer)
     late_delta: int = Field(default=0, sa_type=Integer)
     finished: int = Field(default=0, sa_type=Integer)
     on_time: int = Field(default=0, sa_type=Integer)
-    handled: int = Field(default=0, sa_type=Integer)
-    handling_sum: int = Field(default=0, sa_type=BigInteger)
     rated: int = Field(default=0, sa_type=Integer)
     rating_sum: int = Field(default=0, sa_type=Integer)
     satisfied: int = Field(default=0, sa_type=Integer)
 
 
+class FigureHistogram(RollupKey, table=True):
+    """The handling times of the dossiers an agency's procedure finished over one day, month
+    or year, in one bucket (`TIERS`): how many, and their sum (for the p90 only)."""
+
+    __tablename__ = "figure_histograms"
+    __table_args__ = (
+        agency_fk("figure_histograms"),
+        Index("ix_figure_histograms_grain_day", "grain", "day", "province_id"),
+    )
+
+    bucket: int = Field(sa_type=SmallInteger, primary_key=True)
+
+
 ROLLUPS = table_of(FigureRollup)
 R = ROLLUPS.c
+HISTOGRAMS = table_of(FigureHistogram)
+H = HISTOGRAMS.c
+TABLES = (ROLLUPS, HISTOGRAMS)
 
 
 # -- buckets ------------------------------------------------------------------------------------
@@ -157,15 +192,24 @@ def bucket_bounds(bucket: int) -> tuple[float, float]:
 def p90(histogram: Iterable[tuple[int, int, int]]) -> float | None:
     """percentile_cont(0.9) estimated from (bucket, count, sum in units) rows."""
     rows = sorted((b, n, s) for b, n, s in histogram if n > 0)
-    total = sum(n for _, n, _ in rows)
+    total, seen, around = sum(n for _, n, _ in rows), 0, []
+    for _, n, s in rows:
+        seen += n
+        around.append((n, s, seen))
+    return p90_around(around, total)
+
+
+def p90_around(around: Iterable[tuple[int, int, int]], total: int) -> float | None:
+    """percentile_cont(0.9) from the buckets holding the two ranks around 0.9 × (total - 1)
+    (or more of them): (count, sum in units, cumulative count up to and with this bucket),
+    each bucket's values estimated by their mean. `read` fetches only those buckets."""
     if not total:
         return None
+    found = sorted(around, key=lambda r: r[2])
 
     def value(rank: int) -> float:
-        seen = 0
-        for _, n, s in rows:
-            seen += n
-            if rank < seen:
+        for n, s, upto in found:
+            if upto - n <= rank < upto:
                 return s / n / UNITS
         raise AssertionError("rank out of range")  # pragma: no cover
 
@@ -300,57 +344,101 @@ def contribution(state: State | None, online: bool, into: Counters, sign: int = 
                 add(finished, bucket, "satisfied")
 
 
-def _starts(day: dt.date) -> tuple[tuple[int, dt.date], ...]:
+def starts(day: dt.date) -> tuple[tuple[int, dt.date], ...]:
     return (DAY, day), (MONTH, day.replace(day=1)), (YEAR, dt.date(day.year, 1, 1))
 
 
-def rows(province_id: int, by_day: Counters) -> list[dict[str, Any]]:
-    """The rollup rows (day, month and year) of counters by day, without the empty ones."""
-    rolled: dict[tuple[Any, ...], list[int]] = {}
+Rows = list[dict[str, Any]]
+
+
+def by_grain(by_day: Counters) -> dict[tuple[int, dt.date, int, str, int], list[int]]:
+    """Counters by day as counters by (grain, first day, agency, procedure, bucket)."""
+    rolled: dict[tuple[int, dt.date, int, str, int], list[int]] = {}
     for (agency, procedure, day, bucket), counters in by_day.items():
         if not any(counters):
             continue
-        for grain, first in _starts(day):
-            into = rolled.setdefault((agency, procedure, grain, first, bucket), [0] * len(COUNTERS))
+        for grain, first in starts(day):
+            key = (grain, first, agency, procedure, bucket)
+            into = rolled.setdefault(key, [0] * len(COUNTERS))
             for i, amount in enumerate(counters):
                 into[i] += amount
-    return [
-        {
-            "province_id": province_id,
-            "agency_id": agency,
-            "procedure_code": procedure,
-            "grain": grain,
-            "day": first,
-            "bucket": bucket,
-            **dict(zip(COUNTERS, counters, strict=True)),
-        }
-        for (agency, procedure, grain, first, bucket), counters in rolled.items()
-        if any(counters)
-    ]
+    return rolled
 
 
-def upsert(dialect: str, values: list[dict[str, Any]]) -> Any:
-    """One INSERT … ON CONFLICT DO UPDATE that adds `values` to the rows (PostgreSQL, SQLite)."""
+def rows(province_id: int, by_day: Counters) -> tuple[Rows, Rows]:
+    """The counter rows and the histogram rows (day, month and year) of counters by day and
+    bucket, without the empty ones: a counter row adds up every bucket."""
+    rolled: dict[tuple[Any, ...], list[int]] = {}
+    binned: dict[tuple[Any, ...], list[int]] = {}
+    handled, handling_sum = INDEX["handled"], INDEX["handling_sum"]
+    for (*key, bucket), counters in by_grain(by_day).items():
+        into = rolled.setdefault(tuple(key), [0] * len(COUNTERS))
+        for i, amount in enumerate(counters):
+            into[i] += amount
+        if bucket != NO_BUCKET:
+            binned[(*key, bucket)] = [counters[handled], counters[handling_sum]]
+
+    def named(found: dict[tuple[Any, ...], list[int]], names: tuple[str, ...]) -> Rows:
+        keys = BIN_KEY[1:] if names is BINS else KEY[1:]
+        return [
+            {
+                "province_id": province_id,
+                **dict(zip(keys, key, strict=True)),
+                **dict(zip(names, values, strict=True)),
+            }
+            for key, values in found.items()
+            if any(values)
+        ]
+
+    return named(rolled, COUNTERS), named(binned, BINS)
+
+
+def upsert(dialect: str, values: Rows, table: Any = ROLLUPS) -> Any:
+    """One INSERT … ON CONFLICT DO UPDATE that adds `values` to the rows of `table` (the
+    counters or the histograms; PostgreSQL, SQLite)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ROLLUPS).values(values)
+    statement = insert(table).values(values)
+    return _adding(statement, table)
+
+
+def _adding(statement: Any, table: Any) -> Any:
+    """`statement` (an INSERT) adding its values to the rows already there."""
+    histogram = table is HISTOGRAMS
     return statement.on_conflict_do_update(
-        index_elements=list(KEY),
-        set_={name: R[name] + statement.excluded[name] for name in COUNTERS},
+        index_elements=list(BIN_KEY if histogram else KEY),
+        set_={
+            name: table.c[name] + statement.excluded[name]
+            for name in (BINS if histogram else COUNTERS)
+        },
     )
 
 
+def upserts(dialect: str, counters: Rows, bins: Rows) -> list[Any]:
+    """The statements that add the rows: on PostgreSQL one (the histogram's upsert in a WITH of
+    the counters': a move keeps its round trips), on SQLite one per table."""
+    if not bins:
+        return [upsert(dialect, counters)] if counters else []
+    if not counters:
+        return [upsert(dialect, bins, HISTOGRAMS)]
+    if dialect != "postgresql":
+        return [upsert(dialect, counters), upsert(dialect, bins, HISTOGRAMS)]
+    return [upsert(dialect, counters).add_cte(upsert(dialect, bins, HISTOGRAMS).cte("bins"))]
+
+
 async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> None:
-    values = rows(province_id, by_day)
-    if not values:
+    counters, bins = rows(province_id, by_day)
+    statements = upserts(session.get_bind().dialect.name, counters, bins)
+    if not statements:
         return
-    statement = upsert(session.get_bind().dialect.name, values)
     scope: TenantScope | None = session.sync_session.info.get("scope")
-    if scope is None or all(scope.allows(province_id, row["agency_id"]) for row in values):
-        await session.execute(statement)
+    if scope is None or all(scope.allows(province_id, r["agency_id"]) for r in counters + bins):
+        for statement in statements:
+            await session.execute(statement)
         return
     # A dossier handed over to the caller's agency: its figures stay its owner's.
     async with owed_to_province(session, province_id):
-        await session.execute(statement)
+        for statement in statements:
+            await session.execute(statement)
 
 
 # -- maintained with the moves ------------------------------------------------------------------
@@ -432,40 +520,34 @@ async def after_update(session: AsyncSession, dossier: Dossier, *, action: str) 
 async def after_agencies_merged(
     session: AsyncSession, province_id: int, into_id: int, merged: list[int], by: str
 ) -> None:
-    """The merged agencies' rows are added to the new agency's, then deleted."""
-    merged_rows = [
-        R.province_id == province_id,
-        R.agency_id.in_(merged),
-    ]
-    found = (await session.execute(select(ROLLUPS).where(*merged_rows))).mappings().all()
-    if not found:
-        return
-    summed: dict[tuple[Any, ...], list[int]] = {}
-    for row in found:
-        key = (row["procedure_code"], row["grain"], row["day"], row["bucket"])
-        into = summed.setdefault(key, [0] * len(COUNTERS))
-        for i, name in enumerate(COUNTERS):
-            into[i] += int(row[name])
-    await session.execute(delete(ROLLUPS).where(*merged_rows))
+    """The merged agencies' rows are added to the new agency's (in SQL), then deleted."""
     dialect = session.get_bind().dialect.name
-    values = [
-        {
-            "province_id": province_id,
-            "agency_id": into_id,
-            **dict(zip(("procedure_code", "grain", "day", "bucket"), key, strict=True)),
-            **dict(zip(COUNTERS, counters, strict=True)),
-        }
-        for key, counters in summed.items()
-    ]
-    for start in range(0, len(values), 500):
-        await session.execute(upsert(dialect, values[start : start + 500]))
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for table, key, names in ((ROLLUPS, KEY, COUNTERS), (HISTOGRAMS, BIN_KEY, BINS)):
+        c = table.c
+        merged_rows = [c.province_id == province_id, c.agency_id.in_(merged)]
+        others = [c[name] for name in key if name not in ("province_id", "agency_id")]
+        summed = (
+            select(
+                c.province_id,
+                literal(into_id, BigInteger).label("agency_id"),
+                *others,
+                *(func.sum(c[name]).label(name) for name in names),
+            )
+            .where(*merged_rows)
+            .group_by(c.province_id, *others)
+        )
+        columns = ["province_id", "agency_id", *(o.name for o in others), *names]
+        await session.execute(_adding(insert(table).from_select(columns, summed), table))
+        await session.execute(delete(table).where(*merged_rows))
 
 
 async def after_provinces_merged(session: AsyncSession, into_id: int, from_id: int) -> None:
     """The agencies keep their ids: their rows only change province."""
-    await session.execute(
-        update(ROLLUPS).where(R.province_id == from_id).values(province_id=into_id)
-    )
+    for table in TABLES:
+        await session.execute(
+            update(table).where(table.c.province_id == from_id).values(province_id=into_id)
+        )
 
 
 # -- rebuilt from the rows ----------------------------------------------------------------------
@@ -513,14 +595,12 @@ def _counters(**values: str) -> str:
     return ", ".join(values.get(name, "0") for name in COUNTERS)
 
 
-def rebuild_sql(one_province: bool = True) -> tuple[str, ...]:
-    """`contribution` for every dossier of a province (`:province`), or of every province in
-    one pass over the dossiers, on PostgreSQL: the day rows, then the month and year rows
-    from them. The late ranges are added up by inclusion-exclusion (L1 ∩ W + L2 ∩ W -
-    L1 ∩ L2 ∩ W): the same sums as the union `contribution` writes."""
-    only = "province_id = :province" if one_province else "true"
-    return (
-        f"""
+def days_sql(only: str) -> str:
+    """`contribution` for every dossier `only` names, on PostgreSQL: the WITH clause whose last
+    query `g` has the counters of each (pr, a, p, day, bucket), the old rollups' key (0905).
+    The late ranges are added up by inclusion-exclusion (L1 ∩ W + L2 ∩ W - L1 ∩ L2 ∩ W): the
+    same sums as the union `contribution` writes."""
+    return f"""
 WITH d AS (
     SELECT province_id AS pr, agency_id AS a, procedure_code AS p, status AS s,
            {_day_sql("received_at")} AS rd, {_day_sql("finished_at")} AS fd,
@@ -541,8 +621,8 @@ WITH d AS (
       FROM d WHERE acc AND ld IS NOT NULL
 ), e (pr, a, p, day, bucket, {", ".join(COUNTERS)}) AS (
     SELECT pr, a, p, rd, {NO_BUCKET}, {
-            _counters(received="1", received_online="online::int", backlog_delta="1")
-        } FROM d WHERE acc
+        _counters(received="1", received_online="online::int", backlog_delta="1")
+    } FROM d WHERE acc
     UNION ALL SELECT pr, a, p, greatest(fd, rd), {NO_BUCKET}, {_counters(backlog_delta="-1")}
       FROM d WHERE acc AND fd IS NOT NULL
     UNION ALL SELECT pr, a, p, lo - 1, {NO_BUCKET}, {_counters(late_delta="sg")}
@@ -551,64 +631,100 @@ WITH d AS (
       FROM r WHERE lo < hi
     UNION ALL SELECT pr, a, p, fd, CASE WHEN u IS NULL THEN {NO_BUCKET} ELSE {_bucket_sql("u")} END,
       {
-            _counters(
-                finished="1",
-                on_time="(on_time IS TRUE)::int",
-                handled="(u IS NOT NULL)::int",
-                handling_sum="coalesce(u, 0)",
-                rated="(rating IS NOT NULL)::int",
-                rating_sum="coalesce(rating, 0)",
-                satisfied=f"(coalesce(rating, 0) >= {figures.SATISFIED_FROM})::int",
-            )
-        }
+        _counters(
+            finished="1",
+            on_time="(on_time IS TRUE)::int",
+            handled="(u IS NOT NULL)::int",
+            handling_sum="coalesce(u, 0)",
+            rated="(rating IS NOT NULL)::int",
+            rating_sum="coalesce(rating, 0)",
+            satisfied=f"(coalesce(rating, 0) >= {figures.SATISFIED_FROM})::int",
+        )
+    }
       FROM d WHERE fd IS NOT NULL AND s IN {figures.RESOLVED}
+), g AS (
+    SELECT pr, a, p, day, bucket, {", ".join(f"sum({c}) AS {c}" for c in COUNTERS)}
+    FROM e GROUP BY pr, a, p, day, bucket
+)"""
+
+
+def rebuild_sql(one_province: bool = True) -> tuple[str, ...]:
+    """`contribution` for every dossier of a province (`:province`), or of every province in
+    one pass over the dossiers, on PostgreSQL: the day rows (the histogram's written by the
+    counters' statement, in its WITH), then the month and year rows from them."""
+    only = "province_id = :province" if one_province else "true"
+    return (
+        days_sql(only)
+        + f""", bins AS (
+    INSERT INTO figure_histograms ({", ".join(BIN_KEY)}, {", ".join(BINS)})
+    SELECT pr, {DAY}, day, a, p, bucket, {", ".join(BINS)} FROM g
+    WHERE bucket <> {NO_BUCKET} AND ({" OR ".join(f"{c} <> 0" for c in BINS)})
 )
-INSERT INTO figure_rollups ({", ".join(KEY)}, {", ".join(COUNTERS)})
-SELECT pr, a, p, {DAY}, day, bucket, {", ".join(f"sum({c})" for c in COUNTERS)}
-FROM e GROUP BY pr, a, p, day, bucket
+INSERT INTO figure_counters ({", ".join(KEY)}, {", ".join(COUNTERS)})
+SELECT pr, {DAY}, day, a, p, {", ".join(f"sum({c})" for c in COUNTERS)}
+FROM g GROUP BY pr, a, p, day
 HAVING {" OR ".join(f"sum({c}) <> 0" for c in COUNTERS)}
 """,
-        *(
-            f"""
-INSERT INTO figure_rollups ({", ".join(KEY)}, {", ".join(COUNTERS)})
-SELECT province_id, agency_id, procedure_code, {grain}, date_trunc('{unit}', day)::date, bucket,
-       {", ".join(f"sum({c})" for c in COUNTERS)}
-FROM figure_rollups WHERE {only} AND grain = {DAY}
-GROUP BY province_id, agency_id, procedure_code, date_trunc('{unit}', day), bucket
-HAVING {" OR ".join(f"sum({c}) <> 0" for c in COUNTERS)}
-"""
-            for grain, unit in ((MONTH, "month"), (YEAR, "year"))
-        ),
+        *rolled_up_sql("figure_counters", KEY, COUNTERS, only),
+        *rolled_up_sql("figure_histograms", BIN_KEY, BINS, only),
     )
 
 
+def rolled_up_sql(table: str, key: tuple[str, ...], names: tuple[str, ...], only: str) -> list[str]:
+    """The month and year rows of `table` (its key `key`, its counters `names`) from its day
+    rows, on PostgreSQL."""
+    return [_rolled_up_sql(table, key, names, grain, unit, only) for grain, unit in GRAINS]
+
+
+GRAINS = ((MONTH, "month"), (YEAR, "year"))
+
+
+def _rolled_up_sql(
+    table: str, key: tuple[str, ...], names: tuple[str, ...], grain: int, unit: str, only: str
+) -> str:
+    first = f"date_trunc('{unit}', day)::date"
+    others = ", ".join(k for k in key if k not in ("province_id", "grain", "day"))
+    return f"""
+INSERT INTO {table} (province_id, grain, day, {others}, {", ".join(names)})
+SELECT province_id, {grain}, {first}, {others}, {", ".join(f"sum({c})" for c in names)}
+FROM {table} WHERE {only} AND grain = {DAY}
+GROUP BY province_id, {first}, {others}
+HAVING {" OR ".join(f"sum({c}) <> 0" for c in names)}
+"""
+
+
 async def rebuild(session: AsyncSession, province_id: int) -> int:
-    """Recompute one province's rollups from its dossier rows (idempotent); the rows written.
-    PostgreSQL computes them in SQL (`rebuild_sql`), SQLite through `contribution`."""
-    await session.execute(delete(ROLLUPS).where(R.province_id == province_id))
+    """Recompute one province's rollups from its dossier rows (idempotent); the counter rows
+    written. PostgreSQL computes them in SQL (`rebuild_sql`), SQLite through `contribution`."""
+    for table in TABLES:
+        await session.execute(delete(table).where(table.c.province_id == province_id))
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         written = 0
         for statement in rebuild_sql():
             result = await session.execute(text(statement), {"province": province_id})
-            written += result.rowcount  # type: ignore[attr-defined]
+            if "INSERT INTO figure_counters" in statement:
+                written += result.rowcount  # type: ignore[attr-defined]
         return written
     found = (await session.execute(rows_statement(province_id))).all()
-    values = rows(province_id, counters_of(found))
-    for start in range(0, len(values), 2000):
-        await session.execute(upsert(dialect, values[start : start + 2000]))
-    return len(values)
+    counters, bins = rows(province_id, counters_of(found))
+    for table, values in ((ROLLUPS, counters), (HISTOGRAMS, bins)):
+        for start in range(0, len(values), 2000):
+            await session.execute(upsert(dialect, values[start : start + 2000], table))
+    return len(counters)
 
 
 # -- read ---------------------------------------------------------------------------------------
 
 FIRST_DAY = dt.date(1900, 1, 1)
-KEYS: dict[figures.Group, tuple[Column[Any], ...]] = {
+GROUP_KEYS: dict[figures.Group, tuple[str, ...]] = {
     figures.Group.nation: (),
-    figures.Group.province: (R.province_id,),
-    figures.Group.agency: (R.province_id, R.agency_id),
-    figures.Group.procedure: (R.procedure_code,),
+    figures.Group.province: ("province_id",),
+    figures.Group.agency: ("province_id", "agency_id"),
+    figures.Group.procedure: ("procedure_code",),
 }
+IN_PERIOD = tuple(name for name in COUNTERS if "delta" not in name)
+AT_END = ("backlog_delta", "late_delta")  # summed over every day before the period's end
 
 
 def _next_month(day: dt.date) -> dt.date:
@@ -632,14 +748,173 @@ def pieces(start: dt.date, end: dt.date) -> list[tuple[int, dt.date, dt.date]]:
     return found
 
 
-def covering(start: dt.date, end: dt.date) -> Any:
+def covering(start: dt.date, end: dt.date, c: Any = R) -> Any:
+    """The rows of the days [start, end) in table columns `c`: one (grain, day) index range
+    per piece."""
     return or_(
-        *(and_(R.grain == grain, R.day >= lo, R.day < hi) for grain, lo, hi in pieces(start, end))
+        *(and_(c.grain == grain, c.day >= lo, c.day < hi) for grain, lo, hi in pieces(start, end))
     )
 
 
 def _int(value: Any) -> int:
     return int(value or 0)
+
+
+def _where(c: Any, scope: TenantScope, narrow: figures.Filter) -> list[Any]:
+    return [figures.scope_filter(scope, c), *narrow.where(c)]
+
+
+def _one_statement(selects: list[Any]) -> Any:
+    return selects[0] if len(selects) == 1 else union_all(*selects)
+
+
+Piece = tuple[int, dt.date, dt.date]  # (grain, first, end) of rows
+
+
+def _wanted(period: figures.Period) -> tuple[list[Piece], list[Piece]]:
+    """The rows of the period's days, and those of every day before its end (the backlog)."""
+    return pieces(period.start, period.end), pieces(FIRST_DAY, period.end)
+
+
+def counters_statement(
+    scope: TenantScope,
+    periods: list[figures.Period],
+    group: figures.Group,
+    narrow: figures.Filter,
+) -> Any:
+    """The counters summed in SQL per group and (grain, day), over the rows every period needs
+    (each row read once however many periods need it: the dashboard's twelve months share
+    their month rows); `read_many` adds them up per period."""
+    keys = [R[name] for name in GROUP_KEYS[group]]
+    wanted = sorted({piece for period in periods for part in _wanted(period) for piece in part})
+    return (
+        select(
+            *keys, R.grain, R.day, *(func.sum(R[name]).label(name) for name in IN_PERIOD + AT_END)
+        )
+        .where(
+            *_where(R, scope, narrow),
+            or_(*(and_(R.grain == grain, R.day >= lo, R.day < hi) for grain, lo, hi in wanted)),
+        )
+        .group_by(*keys, R.grain, R.day)
+    )
+
+
+def _within(grain: int, day: dt.date, found: list[Piece]) -> bool:
+    return any(g == grain and lo <= day < hi for g, lo, hi in found)
+
+
+def p90_statement(
+    scope: TenantScope,
+    periods: list[figures.Period],
+    group: figures.Group,
+    narrow: figures.Filter,
+    total: bool = False,
+) -> Any:
+    """Per period and group, only the histogram's buckets that hold the two ranks around
+    0.9 × (n - 1) (`p90_around`): the buckets summed in SQL, their running counts by a window,
+    and the ranks compared in whole numbers (10 × upto > 9 × (n - 1), P90 being 0.9). With
+    `total`, also those of all the groups together (`whole` 1), from the same scan."""
+    assert figures.P90 == 0.9
+    names = GROUP_KEYS[group]
+    selects = [
+        select(
+            literal(i, Integer).label("period"),
+            *(H[name] for name in names),
+            H.bucket,
+            func.sum(H.handled).label("n"),
+            func.sum(H.handling_sum).label("s"),
+        )
+        .where(*_where(H, scope, narrow), covering(period.start, period.end, H))
+        .group_by(*(H[name] for name in names), H.bucket)
+        for i, period in enumerate(periods)
+    ]
+    binned = _one_statement(selects).cte("binned")
+    b = binned.c
+    parts = [
+        select(
+            b.period, literal(0, Integer).label("whole"), *(b[k] for k in names), b.bucket, b.n, b.s
+        )
+    ]
+    if total:
+        parts.append(
+            select(
+                b.period,
+                literal(1, Integer).label("whole"),
+                *(cast(null(), H[k].type).label(k) for k in names),
+                b.bucket,
+                func.sum(b.n).label("n"),
+                func.sum(b.s).label("s"),
+            ).group_by(b.period, b.bucket)
+        )
+    both = _one_statement(parts).subquery("both")
+    c = both.c
+    part = [c.period, c.whole, *(c[name] for name in names)]
+    ranked = (
+        select(
+            *part,
+            c.n,
+            c.s,
+            func.sum(c.n).over(partition_by=part, order_by=c.bucket).label("upto"),
+            func.sum(c.n).over(partition_by=part).label("total"),
+        )
+        .where(c.n > 0)
+        .subquery("ranked")
+    )
+    k = ranked.c
+    return select(ranked).where(
+        10 * k.upto > 9 * (k.total - 1), 10 * (k.upto - k.n - 1) <= 9 * (k.total - 1)
+    )
+
+
+async def read_many(
+    session: AsyncSession,
+    scope: TenantScope,
+    periods: list[figures.Period],
+    group: figures.Group,
+    narrow: figures.Filter,
+    total: bool = False,
+) -> list[dict[figures.Key, figures.Figures]]:
+    """The dossier numbers of `figures.figures` for each of `periods`, from the rollups: two
+    statements whatever the number of periods, a few rows per group and period. With `total`
+    (a grouping by province or agency), also all the groups together, under the key ()."""
+    group = figures.Group(group)
+    n = len(GROUP_KEYS[group])
+    totals: list[dict[figures.Key, dict[str, int]]] = [{} for _ in periods]
+    wanted = [_wanted(period) for period in periods]
+    roles: dict[tuple[int, dt.date], list[tuple[int, bool, bool]]] = {}  # by (grain, day)
+    for r in await session.execute(counters_statement(scope, periods, group, narrow)):
+        key, grain, day = tuple(r[:n]), r[n], r[n + 1]
+        values = [_int(v) for v in r[n + 2 :]]
+        if (grain, day) not in roles:
+            roles[grain, day] = [
+                (i, _within(grain, day, inside), _within(grain, day, before_end))
+                for i, (inside, before_end) in enumerate(wanted)
+            ]
+        for i, is_inside, is_before_end in roles[grain, day]:
+            if not (is_inside or is_before_end):
+                continue
+            for into_key in (key, ()) if total else (key,):
+                into = totals[i].setdefault(into_key, dict.fromkeys(IN_PERIOD + AT_END, 0))
+                for name, value in zip(IN_PERIOD + AT_END, values, strict=True):
+                    if is_before_end if name in AT_END else is_inside:
+                        into[name] += value
+    around: list[dict[figures.Key, list[tuple[int, int, int]]]] = [{} for _ in periods]
+    counted: dict[tuple[int, figures.Key], int] = {}
+    for r in await session.execute(p90_statement(scope, periods, group, narrow, total)):
+        key = () if r.whole else tuple(r[2 : n + 2])
+        around[r[0]].setdefault(key, []).append((_int(r.n), _int(r.s), _int(r.upto)))
+        counted[r[0], key] = _int(r.total)
+    found: list[dict[figures.Key, figures.Figures]] = []
+    for i, by_key in enumerate(totals):
+        found.append(
+            {
+                key: _figures(key, t, p90_around(around[i].get(key, []), counted.get((i, key), 0)))
+                for key, t in by_key.items()
+                # nothing counted: the rows would not name this group either
+                if t["received"] or t["finished"] or t["backlog_delta"]
+            }
+        )
+    return found
 
 
 async def read(
@@ -649,52 +924,11 @@ async def read(
     group: figures.Group,
     narrow: figures.Filter,
 ) -> dict[figures.Key, figures.Figures]:
-    """The dossier numbers of `figures.figures`, from the rollups (two statements)."""
-    keys = KEYS[figures.Group(group)]
-    where = [figures.scope_filter(scope, R), *narrow.where(R)]
-    sums = [func.sum(R[name]).label(name) for name in COUNTERS if "delta" not in name]
-    in_period = (
-        select(*keys, R.bucket, *sums)
-        .where(*where, covering(period.start, period.end))
-        .group_by(*keys, R.bucket)
-    )
-    found: dict[figures.Key, figures.Figures] = {}
-    histograms: dict[figures.Key, list[tuple[int, int, int]]] = {}
-    totals: dict[figures.Key, dict[str, int]] = {}
-    result = await session.execute(in_period)
-    n = len(keys)
-    names = list(result.keys())[n + 1 :]
-    handled, handling_sum = names.index("handled"), names.index("handling_sum")
-    for r in result:  # by position: thousands of rows for a province per agency
-        key, bucket, values = tuple(r[:n]), r[n], [_int(v) for v in r[n + 1 :]]
-        into = totals.setdefault(key, dict.fromkeys(COUNTERS, 0))
-        for name, value in zip(names, values, strict=True):
-            into[name] += value
-        if bucket != NO_BUCKET:
-            histograms.setdefault(key, []).append((bucket, values[handled], values[handling_sum]))
-    at_end = (
-        select(
-            *keys,
-            func.sum(R.backlog_delta).label("backlog"),
-            func.sum(R.late_delta).label("backlog_late"),
-        )
-        .where(*where, R.bucket == NO_BUCKET, covering(FIRST_DAY, period.end))
-        .group_by(*keys)
-    )
-    for r in await session.execute(at_end):
-        key = tuple(r[: len(keys)])
-        into = totals.setdefault(key, dict.fromkeys(COUNTERS, 0))
-        into["backlog_delta"], into["late_delta"] = _int(r.backlog), _int(r.backlog_late)
-    for key, t in totals.items():
-        if not (t["received"] or t["finished"] or t["backlog_delta"]):
-            continue  # nothing counted: the rows would not name this group either
-        found[key] = _figures(key, t, histograms.get(key, []))
-    return found
+    """The dossier numbers of `figures.figures` for one period (`read_many`)."""
+    return (await read_many(session, scope, [period], group, narrow))[0]
 
 
-def _figures(
-    key: figures.Key, t: Mapping[str, int], histogram: list[tuple[int, int, int]]
-) -> figures.Figures:
+def _figures(key: figures.Key, t: Mapping[str, int], p90_days: float | None) -> figures.Figures:
     return figures.Figures(
         key=key,
         received=t["received"],
@@ -705,7 +939,7 @@ def _figures(
         backlog=t["backlog_delta"],
         backlog_late=t["late_delta"],
         mean_days=_ratio(t["handling_sum"], t["handled"] * UNITS),
-        p90_days=figures.rounded(p90(histogram)),
+        p90_days=figures.rounded(p90_days),
         rating_count=t["rated"],
         rating_mean=_ratio(t["rating_sum"], t["rated"]),
         satisfied=t["satisfied"],

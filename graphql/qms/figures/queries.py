@@ -17,6 +17,7 @@ from eiso.core.auth.rules import require_principal
 from eiso.core.dossiers.statuses import Status
 from eiso.core.global_ids import decode_id, encode_id, not_found
 from eiso.core.qms import annual_report, figures, objectives
+from eiso.graphql.qms.figures.loaders import figures_loader
 from eiso.graphql.qms.figures.nodes import (
     AnnualReport,
     FigureDossier,
@@ -110,8 +111,8 @@ class FiguresQuery:
         principal = require_principal(info.context.principal)
         narrow = _narrow(principal, province_id, agency_id, procedure_code)
         group = figures.Group(group_by.value)
-        async with _session(info, principal) as session:
-            rows = await figures.figures(session, principal.tenant, period.period(), group, narrow)
+        # the request's other `figures` fields are read with this one (one session)
+        rows = await figures_loader(info).figures.load((group, narrow, period.period()))
         return [FigureRow.of(row, group) for row in rows]
 
     @strawberry.field(

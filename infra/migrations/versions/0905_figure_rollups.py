@@ -48,22 +48,47 @@ def upgrade() -> None:
         op.execute("ANALYZE figure_rollups")  # the planner's estimates of a large fill
 
 
+OLD_KEY = ("province_id", "agency_id", "procedure_code", "grain", "day", "bucket")
+
+
 def fill(bind: sa.Connection) -> None:
-    """Every province's rollups from its dossier rows (`eiso qms rollups rebuild`'s work)."""
+    """Every province's rollups from its dossier rows, in this revision's layout (one row per
+    handling-time bucket; 0910 converts them): the day rows of `rollups.days_sql`, then the
+    month and year rows, on PostgreSQL; `rollups.contribution` on SQLite."""
     from eiso.core.qms import rollups
 
     if bind.dialect.name == "postgresql":
         bind.execute(sa.text(EVERY_TENANT))
     provinces = [pid for (pid,) in bind.execute(sa.text("SELECT id FROM provinces ORDER BY id"))]
     if bind.dialect.name == "postgresql":  # in SQL, every province in one pass
-        for statement in rollups.rebuild_sql(one_province=False):
+        sums = ", ".join(f"sum({c})" for c in COUNTERS)
+        nonzero = " OR ".join(f"sum({c}) <> 0" for c in COUNTERS)
+        days = (
+            rollups.days_sql("true")
+            + f" INSERT INTO figure_rollups ({', '.join(OLD_KEY)}, {', '.join(COUNTERS)})"
+            f" SELECT pr, a, p, {rollups.DAY}, day, bucket, {sums} FROM g"
+            f" GROUP BY pr, a, p, day, bucket HAVING {nonzero}"
+        )
+        for statement in (
+            days,
+            *rollups.rolled_up_sql("figure_rollups", OLD_KEY, COUNTERS, "true"),
+        ):
             bind.execute(sa.text(statement))
         return
+    table = sa.table("figure_rollups", *(sa.column(c) for c in (*OLD_KEY, *COUNTERS)))
     for province_id in provinces:
         found = bind.execute(rollups.rows_statement(province_id)).all()
-        values = rollups.rows(province_id, rollups.counters_of(found))
+        values = [
+            {"province_id": province_id, "grain": grain, "day": first, "agency_id": agency}
+            | {"procedure_code": procedure, "bucket": bucket}
+            | dict(zip(COUNTERS, counters, strict=True))
+            for (grain, first, agency, procedure, bucket), counters in rollups.by_grain(
+                rollups.counters_of(found)
+            ).items()
+            if any(counters)
+        ]
         for start in range(0, len(values), 5000):
-            bind.execute(sa.insert(rollups.ROLLUPS), values[start : start + 5000])
+            bind.execute(sa.insert(table), values[start : start + 5000])
 
 
 def downgrade() -> None:
