@@ -21,7 +21,7 @@ database (not in today's models): every such key an earlier migration created.
   the models-vs-migrations comparison reads.
 
 Revision ID: 0915_deferrable_keys
-Revises: 0905_figure_rollups
+Revises: 0910_rollup_counters
 Create Date: 2026-12-06
 """
 
@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0915_deferrable_keys"
-down_revision = "0905_figure_rollups"
+down_revision = "0910_rollup_counters"
 branch_labels = None
 depends_on = None
 
