@@ -553,6 +553,12 @@ CASES = [
         codes=("NOT_FOUND",),
     ),
     Case(
+        "drop their adoption: not found here (and theirs stays)",
+        "mutation($c: String!) { dropProcedure(procedureCode: $c) }",
+        lambda mine, theirs: {"c": theirs.rows[ProcedureAdoption].procedure_code},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
         "receive for an unknown procedure",
         'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
         "sectorData: {}}) { replayed } }",

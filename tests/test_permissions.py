@@ -61,6 +61,7 @@ OPERATIONS = {
         'mutation { adoptProcedure(procedureCode: "none") { code } }',
         DOSSIER_CALLERS,
     ),
+    "dropProcedure": ('mutation { dropProcedure(procedureCode: "none") }', DOSSIER_CALLERS),
     "receiveDossier": (
         'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
         "sectorData: {}}) { replayed } }",

@@ -72,6 +72,7 @@ RULES: dict[str, Rule] = {
     # agency); no integration client.
     "dossierPersonalData": Rule(roles=DOSSIER_STAFF),
     "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "dropProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "receiveDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "acceptDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "refuseDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),

@@ -297,6 +297,25 @@ class DossiersMutation:
         return ProcedureNode(row=procedure)
 
     @strawberry.mutation(
+        description="The caller's agency stops offering a procedure: its adoption ends, the "
+        "procedure leaves the QMS scope and an announced agency must re-announce conformity "
+        "(Decision 19/2014/QĐ-TTg art. 4). Refused with OPEN_DOSSIERS while the agency holds a "
+        "dossier of it not finished or whose result is not returned; NOT_FOUND when the agency "
+        "has not adopted it. Returns the procedure's code."
+    )
+    async def drop_procedure(self, info: strawberry.Info, procedure_code: str) -> str:
+        principal, province_id, agency_id = _acting(info)
+        async with info.context.resources.session(principal.tenant) as session, session.begin():
+            await catalogue.drop(
+                session,
+                province_id=province_id,
+                agency_id=agency_id,
+                procedure_code=procedure_code,
+                actor=principal.subject,
+            )
+        return procedure_code
+
+    @strawberry.mutation(
         description="Receive a dossier (or register an online one). A retry with the same "
         "idempotency key returns the same dossier."
     )
