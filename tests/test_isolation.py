@@ -2053,6 +2053,14 @@ FEEDBACK_CASES = [
         codes=("NOT_FOUND",),
     ),
     Case(
+        "set their province's review deadline",
+        "mutation($p: ID!) { setReviewDeadlineDays(days: 1, provinceId: $p) }",
+        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
+        caller=province_admin,
+        codes=("FORBIDDEN",),
+        markers=lambda mine, theirs: [],
+    ),
+    Case(
         "set their province's feedback deadline",
         "mutation($p: ID!) { setFeedbackAnswerDays(days: 1, provinceId: $p) }",
         lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},

@@ -474,6 +474,7 @@ OPERATIONS = {
         {Role.officer, Role.iso_secretary, Role.leader},
     ),
     "setFeedbackAnswerDays": ("mutation { setFeedbackAnswerDays(days: 5) }", ADMINS),
+    "setReviewDeadlineDays": ("mutation { setReviewDeadlineDays(days: 5) }", ADMINS),
     # Trusted documents are national: only the nation's administrators register or remove.
     "registerTrustedDocuments": (
         'mutation { registerTrustedDocuments(documents: ["{ version }"]) { sha256Hash } }',

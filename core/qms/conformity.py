@@ -79,6 +79,9 @@ class ReviewFlag(TenantOwned, table=True):
         sa_column_kwargs={"server_default": "changed"},
     )
     raised_at: dt.datetime = Field(default_factory=utcnow)
+    # The day the review is due: raised + the province's N working days (review_deadline.py);
+    # None for flags raised before issue 20's deadline existed.
+    due_on: dt.date | None = None
     reviewed_by: str | None = Field(default=None, max_length=200)
     reviewed_at: dt.datetime | None = None
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

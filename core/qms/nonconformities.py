@@ -35,6 +35,7 @@ class NcSource(str, enum.Enum):
     dossier = "dossier"  # raised by the dossier engine only (core/qms/dossier_ncs.py)
     feedback = "feedback"  # a feedback answered late (core/qms/feedback_ncs.py)
     inspection = "inspection"  # a finding of the DOST's inspection (core/qms/inspections.py)
+    review_flag = "review_flag"  # a legal change not reviewed in time (core/qms/review_deadline.py)
 
 
 class NcStatus(str, enum.Enum):
