@@ -101,7 +101,7 @@ async def test_drop_closes_the_procedures_open_review_flags(resources, client, c
 
 
 async def test_drop_through_the_cli(resources, client, callers, database):
-    agency, keeper = await keeper_of(resources, callers)
+    agency, _ = await keeper_of(resources, callers)
     dossier = await receive(resources, agency, FUTURE)
     result = await asyncio.to_thread(
         run_eiso, database, "procedures", "drop", "--agency", agency.code, "--procedure", PROC

@@ -95,7 +95,8 @@ def drop(
         except DomainError as error:
             fail(f"--procedure: {error.message} ({error.code})")
         await session.refresh(row)
-        return {"agency": agency, "dropped": procedure, "isoStatus": IsoStatus(row.iso_status).value}
+        status = IsoStatus(row.iso_status).value
+        return {"agency": agency, "dropped": procedure, "isoStatus": status}
 
     echo_json(run_as_nation(work))
 

@@ -381,22 +381,24 @@ async def after_drop(session: AsyncSession, adoption: ProcedureAdoption, actor: 
     """Drop listener: the procedure leaves the scope; its open review flags close (there is
     nothing left to review: a flag would otherwise block the re-announcement for ever)."""
     flags = (
-        await session.execute(
-            select(ReviewFlag).where(
-                ReviewFlag.province_id == adoption.province_id,
-                ReviewFlag.agency_id == adoption.agency_id,
-                ReviewFlag.kind == FlagKind.procedure,
-                ReviewFlag.subject == adoption.procedure_code,
-                col(ReviewFlag.reviewed_at).is_(None),
+        (
+            await session.execute(
+                select(ReviewFlag).where(
+                    ReviewFlag.province_id == adoption.province_id,
+                    ReviewFlag.agency_id == adoption.agency_id,
+                    ReviewFlag.kind == FlagKind.procedure,
+                    ReviewFlag.subject == adoption.procedure_code,
+                    col(ReviewFlag.reviewed_at).is_(None),
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for flag in flags:
         flag.reviewed_by, flag.reviewed_at = actor, utcnow()
         flag.note = "thôi áp dụng thủ tục"
-        await record(
-            session, flag, actor, "review_flag.clear", {"reason": "procedure.dropped"}
-        )
+        await record(session, flag, actor, "review_flag.clear", {"reason": "procedure.dropped"})
     await procedure_dropped(
         session, adoption.province_id, adoption.agency_id, adoption.procedure_code, actor
     )

@@ -143,7 +143,7 @@ async def sweep_overdue(session: AsyncSession, on: dt.date | None = None) -> dic
             nc,
             "system",
             "nonconformity.raise",
-            {"source": "review_flag", "cause": OVERDUE, "flag": flag.id, "due_on": str(flag.due_on)},
+            {"source": "review_flag", "cause": OVERDUE, "flag": flag.id, "due": str(flag.due_on)},
         )
         raised += 1
     return {"checked": checked, "raised": raised}

@@ -90,6 +90,7 @@ class ReviewFlagNode(Node):
     )
     def overdue(self) -> bool:
         return review_deadline.is_overdue(self.flag)
+
     known: strawberry.Private[FlagNotice | None]
 
     async def _notice(self, info: strawberry.Info) -> FlagNotice:
