@@ -2052,21 +2052,21 @@ FEEDBACK_CASES = [
         lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, theirs.agency.id)},
         codes=("NOT_FOUND",),
     ),
-    Case(
-        "set their province's review deadline",
-        "mutation($p: ID!) { setReviewDeadlineDays(days: 1, provinceId: $p) }",
-        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
-        caller=province_admin,
-        codes=("FORBIDDEN",),
-        markers=lambda mine, theirs: [],
-    ),
-    Case(
-        "set their province's feedback deadline",
-        "mutation($p: ID!) { setFeedbackAnswerDays(days: 1, provinceId: $p) }",
-        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
-        caller=province_admin,
-        codes=("FORBIDDEN",),
-        markers=lambda mine, theirs: [],
+    *(
+        Case(
+            f"set their province's {what} deadline",
+            f"mutation($p: ID!) {{ {mutation}(days: 1, provinceId: $p) }}",
+            lambda mine, theirs: {
+                "p": encode_id("Province", theirs.province_id, theirs.province_id)
+            },
+            caller=province_admin,
+            codes=("FORBIDDEN",),
+            markers=lambda mine, theirs: [],
+        )
+        for what, mutation in (
+            ("feedback", "setFeedbackAnswerDays"),
+            ("review", "setReviewDeadlineDays"),
+        )
     ),
 ]
 CASES += FEEDBACK_CASES

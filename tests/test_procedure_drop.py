@@ -11,18 +11,12 @@ from sqlalchemy import select
 from eiso.core.audit import AuditEntry
 from eiso.core.auth.principal import Role
 from eiso.core.dossiers import catalogue, engine
+from eiso.core.qms.conformity import open_flags
 from eiso.tenants.scope import TenantScope
-from tests.test_conformity import (
-    ANNOUNCE,
-    BUILD,
-    READ,
-    another_procedure,
-    keeper_of,
-    meet_prerequisites,
-    today,
-)
+from tests.test_conformity import READ, announced_with_two, keeper_of
 from tests.test_dossier_engine import PROC
-from tests.test_qms_loop import FUTURE, act, adopt_in, codes, gql, person, receive, run_eiso
+from tests.test_qms_loop import FUTURE, act, codes, gql, person, receive, run_eiso
+from tests.test_review_deadline import add_flag
 
 DROP = "mutation($c: String!) { dropProcedure(procedureCode: $c) }"
 
@@ -43,14 +37,7 @@ async def dropped_entries(resources, agency) -> list[dict]:
 
 
 async def test_drop_through_graphql_requires_reannouncement(resources, client, callers):
-    agency, keeper = await keeper_of(resources, callers)
-    other = await another_procedure(resources)
-    await adopt_in(resources, agency, other)
-    await gql(client, keeper, BUILD)
-    await meet_prerequisites(client, keeper, [PROC, other])
-    announced = await gql(client, keeper, ANNOUNCE, {"n": "7/QĐ", "d": today().isoformat()})
-    assert announced["data"]["announceConformity"]["status"] == "ANNOUNCED", announced
-
+    agency, keeper, other = await announced_with_two(resources, client, callers)
     officer = callers.issue(person(agency, Role.officer))
     body = await gql(client, officer, DROP, {"c": other})
     assert body["data"]["dropProcedure"] == other, body
@@ -81,20 +68,8 @@ async def test_drop_is_refused_while_a_dossier_is_open(resources, client, caller
 
 
 async def test_drop_closes_the_procedures_open_review_flags(resources, client, callers):
-    from eiso.core.qms.conformity import FlagKind, ReviewFlag, open_flags
-
     agency, keeper = await keeper_of(resources, callers)
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        session.add(
-            ReviewFlag(
-                province_id=agency.province_id,
-                agency_id=agency.id,
-                kind=FlagKind.procedure,
-                subject=PROC,
-                reference="1/2026/NĐ-CP",
-                legal_version=2,
-            )
-        )
+    await add_flag(resources, agency, PROC, "1/2026/NĐ-CP")
     assert (await gql(client, keeper, DROP, {"c": PROC}))["data"]["dropProcedure"] == PROC
     async with resources.session(TenantScope.nation()) as session:
         assert await open_flags(session, agency.province_id, agency.id) == 0

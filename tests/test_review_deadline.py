@@ -9,17 +9,26 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from eiso.core.auth.principal import Principal, Role
+from eiso.core.auth.principal import Role
 from eiso.core.dossiers import catalogue
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import review_deadline
-from eiso.core.qms.conformity import ReviewFlag
+from eiso.core.qms.conformity import FlagKind, ReviewFlag
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.workdays.overrides import load_calendar
 from eiso.tenants.scope import TenantScope
 from tests.conftest import unique_code
 from tests.test_conformity import province_admin
-from tests.test_qms_loop import _registry, adopt_in, codes, gql, make_agency, person, run_eiso
+from tests.test_qms_loop import (
+    _registry,
+    adopt_in,
+    codes,
+    gql,
+    make_agency,
+    person,
+    record_legal_change,
+    run_eiso,
+)
 
 FLAGS = "{ reviewFlags(first: 50) { edges { node { subject raisedAt dueOn overdue } } } }"
 DAYS = "mutation($d: Int!, $p: ID) { setReviewDeadlineDays(days: $d, provinceId: $p) }"
@@ -37,16 +46,7 @@ async def flagged_agency(resources, client, callers, days: int | None):
         admin = callers.issue(province_admin(agency.province_id))
         body = await gql(client, admin, DAYS, {"d": days})
         assert body["data"]["setReviewDeadlineDays"] == days, body
-    nation = callers.issue(
-        Principal("national", TenantScope.nation(), frozenset({Role.national_admin}))
-    )
-    body = await gql(
-        client,
-        nation,
-        'mutation($r: String!) { recordLegalChange(reference: $r, title: "Sửa đổi", '
-        'validFrom: "2026-12-01") { flagged } }',
-        {"r": reference},
-    )
+    body = await record_legal_change(client, callers, reference)
     assert body["data"]["recordLegalChange"]["flagged"] >= 1, body
     return agency, code
 
@@ -62,6 +62,18 @@ async def expected_due(resources, raised_at: str, days: int) -> str:
         calendar = await load_calendar(session)
     start = calendar.counting_start(dt.datetime.fromisoformat(raised_at))
     return calendar.add_working_days(start, days).date().isoformat()
+
+
+async def add_flag(resources, agency, subject: str, reference: str, **extra) -> None:
+    """An open review flag of the agency's procedure `subject`, written straight in."""
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        owner = {"province_id": agency.province_id, "agency_id": agency.id}
+        kind = FlagKind.procedure
+        session.add(
+            ReviewFlag(
+                **owner, **extra, kind=kind, subject=subject, reference=reference, legal_version=2
+            )
+        )
 
 
 async def review_ncs(resources, agency) -> list[Nonconformity]:

@@ -326,26 +326,36 @@ async def adopt(
         row.time_limit_amount, row.step_units, row.step_agencies = amount, units, agencies
     row.cutoff, row.supplements_per_stage = cutoff, supplements
     await session.flush()
-    await audit.append(
+    await _audit(
         session,
-        province_id=province_id,
-        agency_id=agency_id,
-        actor=actor,
-        action="procedure.adopted",
-        entity_type="procedure_adoption",
-        entity_id=row.id,
-        data={
-            "procedure": procedure_code,
-            "time_limit": amount,
-            "step_agencies": agencies,
-            "cutoff": cutoff,
-            "supplements_per_stage": supplements,
-        },
+        row,
+        actor,
+        "procedure.adopted",
+        step_agencies=agencies,
+        cutoff=cutoff,
+        supplements_per_stage=supplements,
     )
     # A procedure resting on an expired legal basis is flagged for review at once (the QMS
     # listens: core/qms/legal.py).
     await listeners.adopted(session, row, actor)
     return row
+
+
+async def _audit(
+    session: AsyncSession, row: ProcedureAdoption, actor: str, action: str, **data: Any
+) -> None:
+    """The adoption's entry in its agency's audit chain: the procedure, its time limit and
+    `data`."""
+    await audit.append(
+        session,
+        province_id=row.province_id,
+        agency_id=row.agency_id,
+        actor=actor,
+        action=action,
+        entity_type="procedure_adoption",
+        entity_id=row.id,
+        data={"procedure": row.procedure_code, "time_limit": row.time_limit_amount, **data},
+    )
 
 
 async def drop(
@@ -385,20 +395,7 @@ async def drop(
             code="OPEN_DOSSIERS",
             field="procedureCode",
         )
-    await audit.append(
-        session,
-        province_id=province_id,
-        agency_id=agency_id,
-        actor=actor,
-        action="procedure.dropped",
-        entity_type="procedure_adoption",
-        entity_id=row.id,
-        data={
-            "procedure": procedure_code,
-            "time_limit": row.time_limit_amount,
-            "adopted_at": row.adopted_at.isoformat(),
-        },
-    )
+    await _audit(session, row, actor, "procedure.dropped", adopted_at=row.adopted_at.isoformat())
     await session.delete(row)
     await session.flush()
     await listeners.dropped(session, row, actor)

@@ -15,19 +15,17 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy
-from sqlalchemy import BigInteger, Column, ForeignKey, String, cast
+from sqlalchemy import String, cast
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import col
 
 from eiso.core.auth.principal import Principal
 from eiso.core.errors import DomainError
-from eiso.core.qms.common import record
 from eiso.core.qms.conformity import FlagKind, ReviewFlag
-from eiso.core.qms.nonconformities import NcSource, Nonconformity, raised_for
+from eiso.core.qms.nonconformities import NcSource, Nonconformity, raise_once, raised_for
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.core.workdays.overrides import load_calendar
-from eiso.infra.clock import utcnow
-from eiso.infra.db import add_in_savepoint
+from eiso.tenants.province_settings import ProvinceSetting, save_setting
 
 # eiso's default when the province set none: about a month of working days (eiso's choice,
 # not the law's: docs/qms.md); a province may set 1 to MAX_REVIEW_DAYS.
@@ -40,17 +38,12 @@ TITLE_EN = "{what_en} {subject} not reviewed by its due date after a change of {
 _CALENDAR = "eiso.review_deadline.calendar"
 
 
-class ReviewDeadlineSetting(SQLModel, table=True):
+class ReviewDeadlineSetting(ProvinceSetting, table=True):
     """A province's review deadline (working days after the flag is raised)."""
 
     __tablename__ = "review_deadline_settings"
 
-    province_id: int = Field(
-        sa_column=Column(BigInteger, ForeignKey("provinces.id"), primary_key=True)
-    )
     review_days: int
-    changed_by: str = Field(max_length=200)
-    changed_at: dt.datetime = Field(default_factory=utcnow)
 
 
 async def review_days(session: AsyncSession, province_id: int) -> int:
@@ -71,12 +64,9 @@ async def set_review_days(
             code="BAD_INPUT",
             field="days",
         )
-    setting = await session.get(ReviewDeadlineSetting, province_id)
-    if setting is None:
-        setting = ReviewDeadlineSetting(province_id=province_id, review_days=days, changed_by="")
-    setting.review_days, setting.changed_by, setting.changed_at = days, principal.subject, utcnow()
-    session.add(setting)
-    await session.flush()
+    await save_setting(
+        session, ReviewDeadlineSetting, province_id, principal.subject, review_days=days
+    )
     return days
 
 
@@ -136,14 +126,6 @@ async def sweep_overdue(session: AsyncSession, on: dt.date | None = None) -> dic
             procedure_code=flag.subject if procedure else None,
             raised_by="system",
         )
-        if await add_in_savepoint(session, nc) is not None:
-            continue  # a concurrent sweep raised it first
-        await record(
-            session,
-            nc,
-            "system",
-            "nonconformity.raise",
-            {"source": "review_flag", "cause": OVERDUE, "flag": flag.id, "due": str(flag.due_on)},
-        )
-        raised += 1
+        data = {"source": "review_flag", "cause": OVERDUE, "flag": flag.id, "due": str(flag.due_on)}
+        raised += await raise_once(session, nc, data)
     return {"checked": checked, "raised": raised}

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from eiso.core.qms.conformity import FlagKind, ReviewFlag
-from eiso.tenants.scope import TenantScope
+from tests.test_review_deadline import add_flag
 from tests.web.support import PROC
 from tests.web.test_iso_conformity import as_user
 from tests.web.test_iso_models import PAGE
@@ -15,18 +14,7 @@ from tests.web.test_iso_workspace import office
 
 async def test_flags_show_their_due_date_and_overdue(desk_web, resources):
     staff = await office(resources, "Xã Hạn Rà Soát")
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        session.add(
-            ReviewFlag(
-                province_id=staff.agency.province_id,
-                agency_id=staff.agency.id,
-                kind=FlagKind.procedure,
-                subject=PROC,
-                reference="77/2026/NĐ-CP",
-                legal_version=2,
-                due_on=dt.date(2026, 1, 5),
-            )
-        )
+    await add_flag(resources, staff.agency, PROC, "77/2026/NĐ-CP", due_on=dt.date(2026, 1, 5))
     await as_user(desk_web, staff.secretary, PAGE)
     html = (await desk_web.get(PAGE)).text
     assert "77/2026/NĐ-CP (Hạn 2026-01-05" in html and "quá hạn" in html

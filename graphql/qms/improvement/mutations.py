@@ -11,8 +11,8 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eiso.core.auth.principal import Principal
-from eiso.core.auth.rules import require_principal, require_province_admin
-from eiso.core.errors import DomainError, Forbidden
+from eiso.core.auth.rules import require_principal
+from eiso.core.errors import Forbidden
 from eiso.core.qms import conformity, legal, review_deadline
 from eiso.core.qms import management_review as reviews
 from eiso.core.qms.common import get_in_scope
@@ -28,7 +28,7 @@ from eiso.graphql.qms.improvement.queries import conformity_node, review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
-from eiso.graphql.tenants.mutations import province_row_id
+from eiso.graphql.tenants.queries import administered_province
 from eiso.tenants.scope import TenantScope
 
 # A change of the caller's agency's conformity: (session, principal, province_id, agency_id).
@@ -89,13 +89,7 @@ class ImprovementMutation:
     async def set_review_deadline_days(
         self, info: strawberry.Info, days: int, province_id: strawberry.ID | None = None
     ) -> int:
-        principal = require_principal(info.context.principal)
-        target = province_row_id(province_id) if province_id is not None else principal.province_id
-        if target is None:
-            raise DomainError(
-                "provinceId: is required", "provinceId: cần chỉ rõ", field="provinceId"
-            )
-        require_province_admin(principal, target)
+        target = administered_province(info, province_id)
         return await in_transaction(
             info, lambda session, who: review_deadline.set_review_days(session, who, target, days)
         )
