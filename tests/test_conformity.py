@@ -312,13 +312,21 @@ async def test_adoption_outside_the_scope_requires_reannouncement(resources, cli
     assert notices[1]["scope"]["procedures"] == sorted([PROC, other])
 
 
-async def test_setting_a_new_scope_requires_reannouncement(resources, client, callers):
+async def announced_with_two(resources, client, callers):
+    """An agency that announced conformity with two procedures in its scope (PROC and
+    another): the agency, its keeper's headers and the other procedure's code."""
     agency, keeper = await keeper_of(resources, callers)
     other = await another_procedure(resources)
     await adopt_in(resources, agency, other)
     await gql(client, keeper, BUILD)
     await meet_prerequisites(client, keeper, [PROC, other])
-    await gql(client, keeper, ANNOUNCE, {"n": "1/QĐ", "d": today().isoformat()})
+    announced = await gql(client, keeper, ANNOUNCE, {"n": "1/QĐ", "d": today().isoformat()})
+    assert announced["data"]["announceConformity"]["status"] == "ANNOUNCED", announced
+    return agency, keeper, other
+
+
+async def test_setting_a_new_scope_requires_reannouncement(resources, client, callers):
+    _, keeper, _ = await announced_with_two(resources, client, callers)
     body = await gql(client, keeper, SCOPE, {"p": [PROC]})  # narrowed
     assert body["data"]["setConformityScope"]["status"] == "TO_BE_REANNOUNCED"
 

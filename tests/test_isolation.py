@@ -553,6 +553,12 @@ CASES = [
         codes=("NOT_FOUND",),
     ),
     Case(
+        "drop their adoption: not found here (and theirs stays)",
+        "mutation($c: String!) { dropProcedure(procedureCode: $c) }",
+        lambda mine, theirs: {"c": theirs.rows[ProcedureAdoption].procedure_code},
+        codes=("NOT_FOUND",),
+    ),
+    Case(
         "receive for an unknown procedure",
         'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
         "sectorData: {}}) { replayed } }",
@@ -2046,13 +2052,21 @@ FEEDBACK_CASES = [
         lambda mine, theirs: {"id": encode_id("Agency", mine.province_id, theirs.agency.id)},
         codes=("NOT_FOUND",),
     ),
-    Case(
-        "set their province's feedback deadline",
-        "mutation($p: ID!) { setFeedbackAnswerDays(days: 1, provinceId: $p) }",
-        lambda mine, theirs: {"p": encode_id("Province", theirs.province_id, theirs.province_id)},
-        caller=province_admin,
-        codes=("FORBIDDEN",),
-        markers=lambda mine, theirs: [],
+    *(
+        Case(
+            f"set their province's {what} deadline",
+            f"mutation($p: ID!) {{ {mutation}(days: 1, provinceId: $p) }}",
+            lambda mine, theirs: {
+                "p": encode_id("Province", theirs.province_id, theirs.province_id)
+            },
+            caller=province_admin,
+            codes=("FORBIDDEN",),
+            markers=lambda mine, theirs: [],
+        )
+        for what, mutation in (
+            ("feedback", "setFeedbackAnswerDays"),
+            ("review", "setReviewDeadlineDays"),
+        )
     ),
 ]
 CASES += FEEDBACK_CASES

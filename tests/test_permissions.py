@@ -61,6 +61,7 @@ OPERATIONS = {
         'mutation { adoptProcedure(procedureCode: "none") { code } }',
         DOSSIER_CALLERS,
     ),
+    "dropProcedure": ('mutation { dropProcedure(procedureCode: "none") }', DOSSIER_CALLERS),
     "receiveDossier": (
         'mutation { receiveDossier(input: {procedureCode: "none", applicant: {fullName: "A"}, '
         "sectorData: {}}) { replayed } }",
@@ -473,6 +474,7 @@ OPERATIONS = {
         {Role.officer, Role.iso_secretary, Role.leader},
     ),
     "setFeedbackAnswerDays": ("mutation { setFeedbackAnswerDays(days: 5) }", ADMINS),
+    "setReviewDeadlineDays": ("mutation { setReviewDeadlineDays(days: 5) }", ADMINS),
     # Trusted documents are national: only the nation's administrators register or remove.
     "registerTrustedDocuments": (
         'mutation { registerTrustedDocuments(documents: ["{ version }"]) { sha256Hash } }',

@@ -367,6 +367,20 @@ def run_eiso(database, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+async def record_legal_change(client, callers, reference: str) -> dict:
+    """The national administrator records a new version of the legal basis `reference`."""
+    nation = callers.issue(
+        Principal("national", TenantScope.nation(), frozenset({Role.national_admin}))
+    )
+    return await gql(
+        client,
+        nation,
+        'mutation($r: String!) { recordLegalChange(reference: $r, title: "Sửa đổi", '
+        'validFrom: "2026-12-01") { flagged version { version source } } }',
+        {"r": reference},
+    )
+
+
 async def gql(client, headers, query, variables=None):
     return (
         await client.post(
@@ -424,16 +438,7 @@ async def test_legal_change_flags_and_requires_reannouncement(resources, client,
         "announcedOn": on,
     }
 
-    nation = callers.issue(
-        Principal("national", TenantScope.nation(), frozenset({Role.national_admin}))
-    )
-    body = await gql(
-        client,
-        nation,
-        'mutation($r: String!) { recordLegalChange(reference: $r, title: "Sửa đổi", '
-        'validFrom: "2026-12-01") { flagged version { version source } } }',
-        {"r": reference},
-    )
+    body = await record_legal_change(client, callers, reference)
     # The procedure, the document, and the procedure's generated ISO process document
     # (core/qms/process_docs.py), which rests on the same basis.
     assert body["data"]["recordLegalChange"] == {

@@ -72,6 +72,7 @@ RULES: dict[str, Rule] = {
     # agency); no integration client.
     "dossierPersonalData": Rule(roles=DOSSIER_STAFF),
     "adoptProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
+    "dropProcedure": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "receiveDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "acceptDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
     "refuseDossier": Rule(roles=DOSSIER_STAFF, clients=True, client_scope="dossiers:write"),
@@ -173,6 +174,7 @@ RULES: dict[str, Rule] = {
     "assignFeedback": Rule(roles=frozenset({Role.iso_secretary, Role.leader})),
     "answerFeedback": Rule(roles=FEEDBACK_ANSWERERS),
     "setFeedbackAnswerDays": Rule(roles=ADMINS),
+    "setReviewDeadlineDays": Rule(roles=ADMINS),
     # The yearly report workflow (core/qms/yearly_reports.py): the agency's ISO secretary or
     # leader fills and submits; the province's administrators (the DOST side: no finer role
     # exists) return, accept, compile and set the deadline (require_province_admin checks

@@ -67,6 +67,40 @@ def review_sweep() -> None:
     echo_json(run_as_nation(work))
 
 
+@app.command("drop")
+def drop(
+    agency: str = typer.Option(..., "--agency", help="The agency's code."),
+    procedure: str = typer.Option(..., "--procedure", help="The procedure's code."),
+) -> None:
+    """End the agency's adoption of a procedure (as `dropProcedure` does): the procedure
+    leaves the QMS scope and an announced agency must re-announce conformity. Refused while
+    the agency holds a dossier of it not finished or whose result is not returned.
+    Prints {"agency": ..., "dropped": code, "isoStatus": ...}."""
+    from eiso.core.cli.common import agency_option, cli_actor
+    from eiso.core.dossiers import catalogue
+    from eiso.core.errors import DomainError
+    from eiso.tenants.models import IsoStatus
+
+    async def work(session: AsyncSession, _resources: Resources) -> dict[str, str]:
+        row = await agency_option(session, agency)
+        assert row.id is not None
+        try:
+            await catalogue.drop(
+                session,
+                province_id=row.province_id,
+                agency_id=row.id,
+                procedure_code=procedure,
+                actor=cli_actor(),
+            )
+        except DomainError as error:
+            fail(f"--procedure: {error.message} ({error.code})")
+        await session.refresh(row)
+        status = IsoStatus(row.iso_status).value
+        return {"agency": agency, "dropped": procedure, "isoStatus": status}
+
+    echo_json(run_as_nation(work))
+
+
 @app.command("list")
 def list_procedures(
     module: str | None = typer.Option(None, "--module", help="only this module's procedures"),

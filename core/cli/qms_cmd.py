@@ -23,14 +23,19 @@ app.add_typer(inspections_cmd.app, name="inspections")
 
 @app.command("sweep-overdue")
 def sweep_overdue() -> None:
-    """Raise a nonconformity for every open dossier past its appointment, and every citizen's
-    feedback answered late or unanswered past its deadline, that has none yet (idempotent: run
-    it as often as you like). Prints {"checked": N, "raised": M, "feedback": {...}}."""
-    from eiso.core.qms import dossier_ncs, feedback_ncs
+    """Raise a nonconformity for every open dossier past its appointment, every citizen's
+    feedback answered late or unanswered past its deadline, and every review flag (a legal
+    change) still open past its due date, that has none yet (idempotent: run it as often as
+    you like). Prints {"checked": N, "raised": M, "feedback": {...}, "reviewFlags": {...}}."""
+    from eiso.core.qms import dossier_ncs, feedback_ncs, review_deadline
 
     async def work(session: AsyncSession, _resources: Resources) -> dict[str, object]:
         dossiers = await dossier_ncs.sweep_overdue(session)
-        return {**dossiers, "feedback": await feedback_ncs.sweep_overdue(session)}
+        return {
+            **dossiers,
+            "feedback": await feedback_ncs.sweep_overdue(session),
+            "reviewFlags": await review_deadline.sweep_overdue(session),
+        }
 
     echo_json(run_as_nation(work))
 

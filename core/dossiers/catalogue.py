@@ -6,14 +6,15 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, event, exists, text, update
+from sqlalchemy import and_, event, exists, func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.dossiers import listeners
-from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
+from eiso.core.dossiers.models import Dossier, ProcedureAdoption, ProcedureRecord
+from eiso.core.dossiers.statuses import OPEN_FOR_DROP
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import VN_TZ
@@ -325,25 +326,79 @@ async def adopt(
         row.time_limit_amount, row.step_units, row.step_agencies = amount, units, agencies
     row.cutoff, row.supplements_per_stage = cutoff, supplements
     await session.flush()
-    await audit.append(
+    await _audit(
         session,
-        province_id=province_id,
-        agency_id=agency_id,
-        actor=actor,
-        action="procedure.adopted",
-        entity_type="procedure_adoption",
-        entity_id=row.id,
-        data={
-            "procedure": procedure_code,
-            "time_limit": amount,
-            "step_agencies": agencies,
-            "cutoff": cutoff,
-            "supplements_per_stage": supplements,
-        },
+        row,
+        actor,
+        "procedure.adopted",
+        step_agencies=agencies,
+        cutoff=cutoff,
+        supplements_per_stage=supplements,
     )
     # A procedure resting on an expired legal basis is flagged for review at once (the QMS
     # listens: core/qms/legal.py).
     await listeners.adopted(session, row, actor)
+    return row
+
+
+async def _audit(
+    session: AsyncSession, row: ProcedureAdoption, actor: str, action: str, **data: Any
+) -> None:
+    """The adoption's entry in its agency's audit chain: the procedure, its time limit and
+    `data`."""
+    await audit.append(
+        session,
+        province_id=row.province_id,
+        agency_id=row.agency_id,
+        actor=actor,
+        action=action,
+        entity_type="procedure_adoption",
+        entity_id=row.id,
+        data={"procedure": row.procedure_code, "time_limit": row.time_limit_amount, **data},
+    )
+
+
+async def drop(
+    session: AsyncSession, *, province_id: int, agency_id: int, procedure_code: str, actor: str
+) -> ProcedureAdoption:
+    """The agency stops offering a procedure: its adoption ends (the row goes, the audit
+    entry keeps what it was) and the QMS listeners take the procedure out of the scope and
+    require re-announcement (Decision 19/2014/QĐ-TTg art. 4, docs/qms.md). Refused with
+    OPEN_DOSSIERS while the agency holds a dossier of that procedure not yet finished or whose
+    result is not yet returned: those are handled to the end under the adoption they were
+    received under. NOT_FOUND when the agency has not adopted it (another province's or
+    agency's adoption included)."""
+    row = await find_adoption(session, agency_id, procedure_code)
+    if row is None or row.province_id != province_id:
+        raise NotFound(
+            f"no adoption of procedure {procedure_code!r} in this agency",
+            f"cơ quan không áp dụng thủ tục {procedure_code!r}",
+        )
+    still_open = (
+        await session.execute(
+            select(func.count())
+            .select_from(Dossier)
+            .where(
+                col(Dossier.province_id) == province_id,
+                col(Dossier.agency_id) == agency_id,
+                col(Dossier.procedure_code) == procedure_code,
+                col(Dossier.status).in_([int(s) for s in OPEN_FOR_DROP]),
+            )
+        )
+    ).scalar_one()
+    if still_open:
+        raise DomainError(
+            f"procedureCode: {still_open} dossier(s) of {procedure_code!r} are still open in "
+            "this agency; finish them (and return their results) before dropping the procedure",
+            f"procedureCode: cơ quan còn {still_open} hồ sơ thủ tục {procedure_code!r} chưa "
+            "giải quyết xong hoặc chưa trả kết quả; phải xử lý xong trước khi thôi áp dụng",
+            code="OPEN_DOSSIERS",
+            field="procedureCode",
+        )
+    await _audit(session, row, actor, "procedure.dropped", adopted_at=row.adopted_at.isoformat())
+    await session.delete(row)
+    await session.flush()
+    await listeners.dropped(session, row, actor)
     return row
 
 

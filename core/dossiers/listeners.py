@@ -8,6 +8,8 @@ calls them and imports none of them.
   writes in a transaction of its own);
 - `on_update`: a change to a dossier that is not a move (the citizen's rating), in its
   transaction;
+- `on_adoption` / `on_drop`: an agency adopted a procedure or ended its adoption, in its
+  transaction;
 - `on_catalogue_sync`: the procedures of the loaded modules, inside the catalogue sync's
   transaction.
 
@@ -75,6 +77,7 @@ class AdoptionListener(Protocol):
 
 _transitions: list[TransitionListener] = []
 _adoptions: list[AdoptionListener] = []
+_drops: list[AdoptionListener] = []
 _refusals: list[RefusalListener] = []
 _updates: list[UpdateListener] = []
 _syncs: list[CatalogueListener] = []
@@ -111,6 +114,17 @@ def on_catalogue_sync(listener: CatalogueListener) -> CatalogueListener:
 def on_adoption(listener: AdoptionListener) -> AdoptionListener:
     """Call `listener` when an agency adopts (or re-adopts) a procedure, in its transaction."""
     return _add(_adoptions, listener)
+
+
+def on_drop(listener: AdoptionListener) -> AdoptionListener:
+    """Call `listener` when an agency ends its adoption of a procedure (the row deleted), in
+    its transaction."""
+    return _add(_drops, listener)
+
+
+async def dropped(session: AsyncSession, adoption: ProcedureAdoption, actor: str) -> None:
+    for listener in _drops:
+        await listener(session, adoption, actor)
 
 
 async def adopted(session: AsyncSession, adoption: ProcedureAdoption, actor: str) -> None:

@@ -57,6 +57,10 @@ FINISHED = frozenset({S.processed, S.returned, S.not_received, S.withdrawn, S.st
 # The clock runs (one past its appointment is late): not finished, not waiting for a supplement.
 CLOCK_RUNS = frozenset(set(S) - FINISHED - {S.supplement_requested})
 
+# Still the agency's business: not finished, or processed with the result not yet returned
+# (an adoption cannot end while one is: catalogue.drop).
+OPEN_FOR_DROP = frozenset(set(S) - FINISHED | {S.processed})
+
 # Vietnamese and English labels of the statuses (what the national portal shows).
 LABELS: dict[Status, tuple[str, str]] = {
     S.new: ("Mới đăng ký", "New"),

@@ -42,6 +42,7 @@ from eiso.core.workdays import VN_TZ
 from eiso.core.workdays.overrides import load_calendar
 from eiso.infra.clock import aware, utcnow
 from eiso.tenants.models import Agency, Province, TenantStatus
+from eiso.tenants.province_settings import save_setting
 from eiso.tenants.scope import TenantScope
 
 E = TypeVar("E", Kind, Subject)
@@ -380,10 +381,5 @@ async def set_answer_days(
             f"{MIN_ANSWER_DAYS} to {DEFAULT_ANSWER_DAYS} working days",
             f"từ {MIN_ANSWER_DAYS} đến {DEFAULT_ANSWER_DAYS} ngày làm việc",
         )
-    setting = await session.get(FeedbackSetting, province_id)
-    if setting is None:
-        setting = FeedbackSetting(province_id=province_id, answer_days=days, changed_by="")
-    setting.answer_days, setting.changed_by, setting.changed_at = days, principal.subject, utcnow()
-    session.add(setting)
-    await session.flush()
+    await save_setting(session, FeedbackSetting, province_id, principal.subject, answer_days=days)
     return days

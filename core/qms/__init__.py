@@ -6,7 +6,7 @@ flags and the conformity announcement.
 Importing this package subscribes the QMS to what the dossier domain announces
 (core/dossiers/listeners.py): a transition or a refused move may raise a nonconformity
 (dossier_ncs.py), a catalogue sync records the procedures' legal bases (legal.py), an adoption
-outside the QMS scope or a merge of agencies requires re-announcing conformity
+outside the QMS scope, an adoption ended or a merge of agencies requires re-announcing conformity
 (conformity.py); an adoption or a changed procedure (re)generates its ISO process document
 (process_docs.py); every move, rating and merge keeps the figures' rollups (rollups.py). Every
 process that moves dossiers imports it: the app, the CLI, the tests.
@@ -21,6 +21,7 @@ listeners.on_refusal(dossier_ncs.after_refusal)
 listeners.on_catalogue_sync(legal.sync_from_procedures)
 listeners.on_adoption(legal.after_adoption)
 listeners.on_adoption(conformity.after_adoption)
+listeners.on_drop(conformity.after_drop)
 # The process document of each adopted procedure, regenerated when the procedure changes.
 listeners.on_adoption(process_docs.after_adoption)
 listeners.on_catalogue_sync(process_docs.after_sync)

@@ -79,6 +79,9 @@ class ReviewFlag(TenantOwned, table=True):
         sa_column_kwargs={"server_default": "changed"},
     )
     raised_at: dt.datetime = Field(default_factory=utcnow)
+    # The day the review is due: raised + the province's N working days (review_deadline.py);
+    # None for flags raised before issue 20's deadline existed.
+    due_on: dt.date | None = None
     reviewed_by: str | None = Field(default=None, max_length=200)
     reviewed_at: dt.datetime | None = None
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -364,12 +367,39 @@ async def after_adoption(session: AsyncSession, adoption: ProcedureAdoption, act
 async def procedure_dropped(
     session: AsyncSession, province_id: int, agency_id: int, procedure_code: str, actor: str
 ) -> None:
-    """For the code that ends an adoption (none exists yet): the procedure leaves the scope
-    and the agency must re-announce."""
+    """An adoption ended (catalogue.drop): the procedure leaves the scope and the agency must
+    re-announce (Decision 19/2014/QĐ-TTg art. 4: the announcement covers the QMS's scope)."""
     row = await qms_scope.scope_of(session, province_id, agency_id)
     kept = [c for c in row.procedures if c != procedure_code] if row is not None else None
     await scope_changed(
         session, province_id, agency_id, actor, f"thôi áp dụng thủ tục {procedure_code}", kept
+    )
+
+
+async def after_drop(session: AsyncSession, adoption: ProcedureAdoption, actor: str) -> None:
+    """Drop listener: the procedure leaves the scope; its open review flags close (there is
+    nothing left to review: a flag would otherwise block the re-announcement for ever)."""
+    flags = (
+        (
+            await session.execute(
+                select(ReviewFlag).where(
+                    ReviewFlag.province_id == adoption.province_id,
+                    ReviewFlag.agency_id == adoption.agency_id,
+                    ReviewFlag.kind == FlagKind.procedure,
+                    ReviewFlag.subject == adoption.procedure_code,
+                    col(ReviewFlag.reviewed_at).is_(None),
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for flag in flags:
+        flag.reviewed_by, flag.reviewed_at = actor, utcnow()
+        flag.note = "thôi áp dụng thủ tục"
+        await record(session, flag, actor, "review_flag.clear", {"reason": "procedure.dropped"})
+    await procedure_dropped(
+        session, adoption.province_id, adoption.agency_id, adoption.procedure_code, actor
     )
 
 

@@ -15,10 +15,8 @@ from sqlmodel import col
 
 from eiso.core.feedback.models import Feedback
 from eiso.core.feedback.rules import OPEN
-from eiso.core.qms.common import record
-from eiso.core.qms.nonconformities import NcSource, Nonconformity, raised_for
+from eiso.core.qms.nonconformities import NcSource, Nonconformity, raise_once, raised_for
 from eiso.infra.clock import aware, utcnow
-from eiso.infra.db import add_in_savepoint
 
 OVERDUE = "overdue"  # the same cause as a dossier past its appointment
 TITLE_VI = "Phản ánh, kiến nghị {code} không được trả lời đúng hạn"
@@ -64,14 +62,6 @@ async def sweep_overdue(session: AsyncSession, now: dt.datetime | None = None) -
             officer=row.assignee,
             raised_by="system",
         )
-        if await add_in_savepoint(session, nc) is not None:
-            continue  # a concurrent sweep raised it first
-        await record(
-            session,
-            nc,
-            "system",
-            "nonconformity.raise",
-            {"source": "feedback", "cause": OVERDUE, "feedback": row.code},
-        )
-        raised += 1
+        data = {"source": "feedback", "cause": OVERDUE, "feedback": row.code}
+        raised += await raise_once(session, nc, data)
     return {"checked": checked, "raised": raised}

@@ -23,7 +23,7 @@ from sqlmodel import Field, SQLModel, col, select
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.dossiers.models import ProcedureAdoption, ProcedureRecord
 from eiso.core.errors import DomainError, NotFound
-from eiso.core.qms import conformity
+from eiso.core.qms import conformity, review_deadline
 from eiso.core.qms.common import record, require_role, require_text, value
 from eiso.core.qms.conformity import FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.documents import Document
@@ -138,6 +138,7 @@ async def _flag(
     key = ("province_id", "agency_id", "kind", "subject", "reference", "legal_version", "cause")
     if await find_one(session, ReviewFlag, **{k: getattr(flag, k) for k in key}) is not None:
         return False
+    flag.due_on = await review_deadline.due_on(session, province_id, flag.raised_at)
     await record(
         session,
         flag,

@@ -19,6 +19,7 @@ from eiso.core.qms.management_review import ManagementReview, ReviewAction
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.process_docs import ProcessDocumentSource
 from eiso.core.qms.qms_scope import ConformityScope
+from eiso.core.qms.review_deadline import ReviewDeadlineSetting
 from eiso.core.qms.risks import Risk
 from eiso.tenants.models import TenantOwned
 
@@ -43,6 +44,7 @@ __all__ = [
     "ProcessDocumentSource",
     "QmsProfile",
     "ReviewAction",
+    "ReviewDeadlineSetting",
     "ReviewFlag",
     "Risk",
     "SteeringMeeting",

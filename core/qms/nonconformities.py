@@ -25,6 +25,7 @@ from eiso.core.qms.common import (
     require_text,
 )
 from eiso.infra.clock import utcnow
+from eiso.infra.db import add_in_savepoint
 from eiso.tenants.models import TenantOwned, agency_fk
 
 
@@ -35,6 +36,7 @@ class NcSource(str, enum.Enum):
     dossier = "dossier"  # raised by the dossier engine only (core/qms/dossier_ncs.py)
     feedback = "feedback"  # a feedback answered late (core/qms/feedback_ncs.py)
     inspection = "inspection"  # a finding of the DOST's inspection (core/qms/inspections.py)
+    review_flag = "review_flag"  # a legal change not reviewed in time (core/qms/review_deadline.py)
 
 
 class NcStatus(str, enum.Enum):
@@ -85,6 +87,15 @@ class Nonconformity(TenantOwned, table=True):
     raised_by: str = Field(max_length=200)
     raised_at: dt.datetime = Field(default_factory=utcnow)
     closed_at: dt.datetime | None = None
+
+
+async def raise_once(session: AsyncSession, nc: Nonconformity, data: dict) -> bool:
+    """A sweep's nonconformity, raised by "system" and audited with `data`; False (nothing
+    written) when its unique key is taken: a concurrent sweep raised it first."""
+    if await add_in_savepoint(session, nc) is not None:
+        return False
+    await record(session, nc, "system", "nonconformity.raise", data)
+    return True
 
 
 def raised_for(province_id: Mapped[int], code: Mapped[str], cause: str) -> Exists:

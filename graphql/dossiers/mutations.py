@@ -49,6 +49,29 @@ def _acting(info: strawberry.Info) -> tuple[Principal, int, int]:
     return principal, *agency
 
 
+async def _on_catalogue(
+    info: strawberry.Info,
+    change: Callable[..., Awaitable[object]],
+    procedure_code: str,
+    *,
+    read_back: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """`change` (catalogue.adopt, catalogue.drop) of the caller's agency and the procedure, in
+    one transaction; the procedure read back (unless `read_back` is False)."""
+    principal, province_id, agency_id = _acting(info)
+    async with info.context.resources.session(principal.tenant) as session, session.begin():
+        await change(
+            session,
+            province_id=province_id,
+            agency_id=agency_id,
+            procedure_code=procedure_code,
+            actor=principal.subject,
+            **kwargs,
+        )
+        return await catalogue.get_procedure(session, procedure_code) if read_back else None
+
+
 def _data_model(info: strawberry.Info, procedure_code: str) -> type[BaseModel] | None:
     """The module's pydantic model of the procedure's sector data (None: free-form)."""
     procedure = procedure_of(info, procedure_code)
@@ -269,7 +292,7 @@ class DossiersMutation:
         cutoff: str | None = None,
         supplements_per_stage: int | None = None,
     ) -> ProcedureNode:
-        principal, province_id, agency_id = _acting(info)
+        _, province_id, _ = _acting(info)
         units = _step_units(step_units)
         if not isinstance(step_agencies, dict | None):
             raise DomainError(
@@ -279,22 +302,29 @@ class DossiersMutation:
                 field="stepAgencies",
             )
         agencies, known = await _agency_ids(info, province_id, step_agencies or {})
-        async with info.context.resources.session(principal.tenant) as session, session.begin():
-            await catalogue.adopt(
-                session,
-                province_id=province_id,
-                agency_id=agency_id,
-                procedure_code=procedure_code,
-                actor=principal.subject,
-                time_limit=time_limit,
-                step_units=units,
-                step_agencies=agencies,
-                known_agencies=known,
-                cutoff=cutoff,
-                supplements_per_stage=supplements_per_stage,
-            )
-            procedure = await catalogue.get_procedure(session, procedure_code)
+        procedure = await _on_catalogue(
+            info,
+            catalogue.adopt,
+            procedure_code,
+            time_limit=time_limit,
+            step_units=units,
+            step_agencies=agencies,
+            known_agencies=known,
+            cutoff=cutoff,
+            supplements_per_stage=supplements_per_stage,
+        )
         return ProcedureNode(row=procedure)
+
+    @strawberry.mutation(
+        description="The caller's agency stops offering a procedure: its adoption ends, the "
+        "procedure leaves the QMS scope and an announced agency must re-announce conformity "
+        "(Decision 19/2014/QĐ-TTg art. 4). Refused with OPEN_DOSSIERS while the agency holds a "
+        "dossier of it not finished or whose result is not returned; NOT_FOUND when the agency "
+        "has not adopted it. Returns the procedure's code."
+    )
+    async def drop_procedure(self, info: strawberry.Info, procedure_code: str) -> str:
+        await _on_catalogue(info, catalogue.drop, procedure_code, read_back=False)
+        return procedure_code
 
     @strawberry.mutation(
         description="Receive a dossier (or register an online one). A retry with the same "

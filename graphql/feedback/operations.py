@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import strawberry
 
-from eiso.core.auth.rules import require_principal, require_province_admin
 from eiso.core.dossiers import public_limit
 from eiso.core.feedback import rules, service
 from eiso.core.global_ids import decode_id
@@ -22,7 +21,7 @@ from eiso.graphql.feedback.nodes import (
 )
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
-from eiso.graphql.tenants.mutations import province_row_id
+from eiso.graphql.tenants.queries import administered_province
 
 
 @guarded
@@ -130,11 +129,7 @@ class FeedbackMutation:
     async def set_feedback_answer_days(
         self, info: strawberry.Info, days: int, province_id: strawberry.ID | None = None
     ) -> int:
-        principal = require_principal(info.context.principal)
-        target = province_row_id(province_id) if province_id is not None else principal.province_id
-        if target is None:
-            raise service.bad_input("provinceId", "is required", "cần chỉ rõ")
-        require_province_admin(principal, target)
+        target = administered_province(info, province_id)
         return await in_transaction(
             info, lambda session, who: service.set_answer_days(session, who, target, days)
         )

@@ -15,7 +15,7 @@ from eiso.core.auth.rules import (
     require_principal,
     require_province_admin,
 )
-from eiso.core.errors import NotFound
+from eiso.core.errors import DomainError, NotFound
 from eiso.core.global_ids import decode_id, not_found
 from eiso.core.plugins.activation import installed_modules
 from eiso.core.plugins.config_secrets import masked
@@ -172,6 +172,17 @@ def province_row_id(global_id: str) -> int:
     if province_id != row_id:
         raise not_found("Province", global_id)
     return row_id
+
+
+def administered_province(info: strawberry.Info, province_id: str | None) -> int:
+    """The province a province-wide setting is for (`province_id`, else the caller's own),
+    once the caller is checked to administer it."""
+    principal = require_principal(info.context.principal)
+    target = province_row_id(province_id) if province_id is not None else principal.province_id
+    if target is None:
+        raise DomainError("provinceId: is required", "provinceId: cần chỉ rõ", field="provinceId")
+    require_province_admin(principal, target)
+    return target
 
 
 HISTORY = 20  # switches shown per module

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import require_principal
 from eiso.core.errors import Forbidden
-from eiso.core.qms import conformity, legal
+from eiso.core.qms import conformity, legal, review_deadline
 from eiso.core.qms import management_review as reviews
 from eiso.core.qms.common import get_in_scope
 from eiso.graphql.qms.improvement.nodes import (
@@ -28,6 +28,7 @@ from eiso.graphql.qms.improvement.queries import conformity_node, review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
+from eiso.graphql.tenants.queries import administered_province
 from eiso.tenants.scope import TenantScope
 
 # A change of the caller's agency's conformity: (session, principal, province_id, agency_id).
@@ -79,6 +80,19 @@ class ImprovementMutation:
             info, legal.review_procedure, procedure_code=procedure_code, note=note
         )
         return [ReviewFlagNode.of(row) for row in rows]
+
+    @strawberry.mutation(
+        description="A province's deadline for reviewing what a legal change flagged, in working "
+        "days after the flag is raised (its administrator; 1 to 90, eiso's default 20). Flags "
+        "raised from now on get it. Answers the days set."
+    )
+    async def set_review_deadline_days(
+        self, info: strawberry.Info, days: int, province_id: strawberry.ID | None = None
+    ) -> int:
+        target = administered_province(info, province_id)
+        return await in_transaction(
+            info, lambda session, who: review_deadline.set_review_days(session, who, target, days)
+        )
 
     @strawberry.mutation(description="Confirm a document was reviewed after a legal change.")
     async def review_document(

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
-from eiso.core.qms import legal, prerequisites, qms_scope
+from eiso.core.qms import legal, prerequisites, qms_scope, review_deadline
 from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.legal import FlagNotice, LegalBasisVersion
@@ -76,9 +76,21 @@ class ReviewFlagNode(Node):
         "force, passed its validUntil (hết hiệu lực)."
     )
     raised_at: dt.datetime
+    due_on: dt.date | None = strawberry.field(
+        description="The day the review is due: raised + the province's review deadline in "
+        "working days (setReviewDeadlineDays; null for flags raised before deadlines existed)."
+    )
     reviewed_by: str | None
     reviewed_at: dt.datetime | None
     flag: strawberry.Private[ReviewFlag]
+
+    @strawberry.field(
+        description="Still open after its due date (Vietnam's date): the sweep opens a "
+        "nonconformity for it (source REVIEW_FLAG)."
+    )
+    def overdue(self) -> bool:
+        return review_deadline.is_overdue(self.flag)
+
     known: strawberry.Private[FlagNotice | None]
 
     async def _notice(self, info: strawberry.Info) -> FlagNotice:
