@@ -18,7 +18,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import func, select
-from sqlmodel import col
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
 
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.qms import audits, conformity, documents, management_review, qms_scope
@@ -99,7 +100,9 @@ def _province_admin(province_id: int) -> Principal:
     )
 
 
-async def _scopes(resources: Resources, agencies: dict[str, Agency], adoptions) -> None:
+async def _scopes(
+    resources: Resources, agencies: dict[str, Agency], adoptions: dict[str, list[str]]
+) -> None:
     """Each agency's scope: every procedure it adopted (Hạ Long's first leaves one out)."""
     async with resources.session(TenantScope.nation()) as session, session.begin():
         for code, chosen in sorted(adoptions.items()):
@@ -119,7 +122,9 @@ async def _scopes(resources: Resources, agencies: dict[str, Agency], adoptions) 
             )
 
 
-async def _documents_effective(session, secretary: Principal, leader: Principal) -> None:
+async def _documents_effective(
+    session: AsyncSession, secretary: Principal, leader: Principal
+) -> None:
     """The agency's own documents still in draft (the model QMS, the ISO process documents):
     submitted, approved by the leader and made effective."""
     drafts = await session.execute(
@@ -255,7 +260,7 @@ async def load(
             await _report(resources, agency, target, year)
     async with resources.session(TenantScope.nation()) as session:
 
-        async def count(model) -> int:
+        async def count(model: type[SQLModel]) -> int:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
         return {
