@@ -92,12 +92,8 @@ def _secretary(agency: Agency) -> Principal:
 
 
 def _province_admin(province_id: int) -> Principal:
-    return Principal(
-        "demo:province-admin",
-        TenantScope.province(province_id),
-        frozenset({Role.province_admin}),
-        province_id=province_id,
-    )
+    scope, roles = TenantScope.province(province_id), frozenset({Role.province_admin})
+    return Principal("demo:province-admin", scope, roles, province_id=province_id)
 
 
 async def _scopes(
@@ -127,17 +123,16 @@ async def _documents_effective(
 ) -> None:
     """The agency's own documents still in draft (the model QMS, the ISO process documents):
     submitted, approved by the leader and made effective."""
+    own = select(col(Document.id)).where(
+        col(Document.province_id) == secretary.province_id,
+        col(Document.agency_id) == secretary.agency_id,
+        col(Document.is_model).is_(False),
+    )
     drafts = await session.execute(
         select(col(DocumentVersion.id))
-        .join(
-            Document,
-            (col(Document.province_id) == col(DocumentVersion.province_id))
-            & (col(Document.id) == col(DocumentVersion.document_id)),
-        )
         .where(
-            col(Document.province_id) == secretary.province_id,
-            col(Document.agency_id) == secretary.agency_id,
-            col(Document.is_model).is_(False),
+            col(DocumentVersion.province_id) == secretary.province_id,
+            col(DocumentVersion.document_id).in_(own),
             col(DocumentVersion.status) == VersionStatus.draft.value,
         )
         .order_by(col(DocumentVersion.id))

@@ -20,6 +20,7 @@ from eiso.core.feedback.models import Feedback
 from eiso.core.qms import feedback_ncs
 from eiso.core.qms.nonconformities import NcSource, Nonconformity
 from eiso.core.resources import Resources
+from eiso.infra.db import find_one
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
 
@@ -131,14 +132,8 @@ def _officer(agency: Agency, username: str) -> Principal:
 
 async def _present(resources: Resources, agency: Agency, content: str) -> bool:
     async with resources.session(TenantScope.nation()) as session:
-        found = await session.execute(
-            select(col(Feedback.id)).where(
-                col(Feedback.province_id) == agency.province_id,
-                col(Feedback.agency_id) == agency.id,
-                col(Feedback.content) == content,
-            )
-        )
-        return found.first() is not None
+        keys = {"province_id": agency.province_id, "agency_id": agency.id, "content": content}
+        return await find_one(session, Feedback, **keys) is not None
 
 
 async def _add(
