@@ -253,7 +253,8 @@ async def load(
             found = await reports.find(session, agency.province_id, agency.id, year)
         if found is None:
             await _report(resources, agency, target, year)
-    async with resources.session(TenantScope.nation()) as session:
+    demo = TenantScope.province(*sorted({a.province_id for a in agencies.values()}))
+    async with resources.session(demo) as session:
 
         async def count(model: type[SQLModel]) -> int:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)

@@ -184,7 +184,10 @@ async def load(
         agency = agencies.get(item.agency)
         if agency is not None and not await _present(resources, agency, item.content):
             await _add(resources, item, agency, adoptions.get(item.agency, []), anchor)
-    async with resources.session(TenantScope.nation()) as session, session.begin():
+    # The demo's provinces only (the session's scope hides the others' rows): in a database
+    # shared with other data, the sweep and the counts leave the rest alone.
+    demo = TenantScope.province(*sorted({a.province_id for a in agencies.values()}))
+    async with resources.session(demo) as session, session.begin():
         # As `eiso qms sweep-overdue` does: the one past its deadline opens a nonconformity.
         await feedback_ncs.sweep_overdue(session)
         total = await session.scalar(select(func.count()).select_from(Feedback))
