@@ -17,12 +17,18 @@ from eiso.core.audit import AuditEntry
 from eiso.core.demo.load import DEMO_PASSWORD, DEMO_WEB_CLIENT, DEMO_WEB_REDIRECTS
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureAdoption, ProcedureRecord
 from eiso.core.dossiers.statuses import Status
+from eiso.core.feedback.models import Feedback
+from eiso.core.feedback.rules import State
+from eiso.core.qms import yearly_reports
+from eiso.core.qms.conformity import ConformityAnnouncement
 from eiso.core.qms.documents import Document
 from eiso.core.qms.legal import ProcedureLegalBasis
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.process_docs import ProcessDocumentSource
+from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
+from eiso.infra.clock import aware, utcnow
 from eiso.infra.outbox import OutboxEvent
 from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
@@ -77,6 +83,11 @@ async def snapshot(resources) -> dict[str, int]:
                 OutboxEvent,
                 ProcedureAdoption,
                 Agency,
+                Feedback,
+                Nonconformity,
+                ConformityScope,
+                ConformityAnnouncement,
+                yearly_reports.YearlyReport,
             )
         }
 
@@ -166,6 +177,75 @@ async def test_the_qms_hears_the_demo(demo):
         )
         documented = select(func.count()).select_from(ProcessDocumentSource)
         assert await session.scalar(documented) > 0
+
+
+async def in_quang_ninh(session, model) -> list:
+    found = await session.execute(
+        select(model)
+        .join(Province, Province.id == model.province_id)
+        .where(Province.code == "22")
+        .order_by(model.id)
+    )
+    return list(found.scalars())
+
+
+async def test_the_demo_shows_feedback_yearly_reports_and_conformity(demo):
+    """Issue 20's parts the pages show: citizens' feedback (answered and published, rated,
+    overdue with its nonconformity), yearly reports in every state of the workflow and the
+    province's compiled report, a QMS scope per agency, an announcement, a re-announcement."""
+    _, resources, *_ = demo
+    async with resources.session(TenantScope.nation()) as session:
+        feedback = await in_quang_ninh(session, Feedback)
+        states = {State(row.state) for row in feedback}
+        assert {State.received, State.answered, State.rated} <= states, states
+        assert any(row.published and row.rating == 5 for row in feedback)
+        assert any(State(row.state) is State.answered and not row.published for row in feedback)
+        now = utcnow()
+        overdue = [row for row in feedback if row.state == "received" and aware(row.due_at) < now]
+        assert len(overdue) == 1
+        nc = await session.scalar(
+            select(func.count()).where(
+                Nonconformity.source == "feedback", Nonconformity.source_ref == overdue[0].code
+            )
+        )
+        assert nc == 1
+        assert not any(row.content.isascii() for row in feedback)  # Vietnamese, with diacritics
+        assert await session.scalar(
+            select(func.count())
+            .select_from(Feedback)
+            .join(Province, Province.id == Feedback.province_id)
+            .where(Province.code == "33", Feedback.published.is_(True))
+        )
+        reports = await in_quang_ninh(session, yearly_reports.YearlyReport)
+        by_status = {str(getattr(r.status, "value", r.status)) for r in reports}
+        assert {"draft", "submitted", "returned", "accepted"} <= by_status, by_status
+        returned = next(r for r in reports if r.status == "returned")
+        assert returned.history[-1]["comment"].startswith("Đề nghị bổ sung")
+        province_id = reports[0].province_id
+        compiled = await yearly_reports.compile_province(
+            session, TenantScope.nation(), province_id, reports[0].year
+        )
+        assert [a["agency"] for a in compiled["accepted"]] == ["000.00.22.H49"]
+        assert compiled["missing"]
+        # A scope for every agency that adopted procedures.
+        adopting = select(func.count(ProcedureAdoption.agency_id.distinct()))
+        assert await session.scalar(
+            select(func.count()).select_from(ConformityScope)
+        ) == await session.scalar(adopting)
+        announcements = await in_quang_ninh(session, ConformityAnnouncement)
+        codes = {
+            a.id: a.code
+            for a in (
+                await session.execute(select(Agency).where(Agency.province_id == province_id))
+            ).scalars()
+        }
+        status = {codes[a.agency_id]: a for a in announcements}
+        announced = status["000.00.22.H49"]
+        assert announced.status == "announced"
+        assert announced.decision_number == "125/QĐ-SXD" and announced.announced_on
+        assert announced.dost_notified_at is not None and announced.announced_scope
+        again = status["000.31.01.H49"]
+        assert again.status == "to_be_reannounced" and again.reannounce_reason
 
 
 async def test_hung_yen_has_only_its_two_modules(demo):

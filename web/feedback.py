@@ -1,6 +1,7 @@
 """The citizen portal's feedback and petitions (no account): a form per province (from a
-procedure's page, the procedure chosen), the code and lookup key once sent, a follow page
-with the agency's answer and, once answered, a rating form. Each form posts a CSRF token."""
+procedure's page, the procedure chosen) followed by the answers its agencies published with
+the citizens' consent, the code and lookup key once sent, a follow page with the agency's
+answer and, once answered, a rating form. Each form posts a CSRF token."""
 
 from __future__ import annotations
 
@@ -45,8 +46,11 @@ async def form(request: Request) -> Response:
             "procedure": procedure,
         },
         "error": None,
+        "published": [],
     }
     if request.method == "GET":
+        published = await run(request, "PublishedFeedback", {"province": province_code})
+        page["published"] = published["publishedFeedback"]
         return render(request, "feedback_form.html", page)
     posted = await request.form()
     if not csrf.valid(request, posted.get(csrf.FIELD)):

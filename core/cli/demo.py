@@ -19,6 +19,11 @@ STABLE = (
     "inspections",
     "inspection_findings",
     "training_records",
+    "feedback",
+    "feedback_nonconformities",
+    "conformity_scopes",
+    "conformity_announced",
+    "yearly_reports",
 )
 
 

@@ -13,7 +13,9 @@ from eiso.core.auth.models import Client
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.users import create_user, get_by_username
 from eiso.core.demo import DATA
+from eiso.core.demo import conformity as demo_conformity
 from eiso.core.demo import dossiers as demo_dossiers
+from eiso.core.demo import feedback as demo_feedback
 from eiso.core.demo import iso_application as demo_iso
 from eiso.core.demo import model_qms as demo_model_qms
 from eiso.core.demo import plan as demo_plan
@@ -263,4 +265,13 @@ async def load_demo(
         f"ISO inspections: {iso['inspections']}, findings: {iso['inspection_findings']}"
     )
     counts.update(iso)
+    counts.update(await demo_feedback.load(resources, agencies, chosen, anchor))
+    counts.update(await demo_conformity.load(resources, agencies, chosen))
+    progress(
+        f"Phản ánh, kiến nghị: {counts['feedback']}; phạm vi HTQLCL: "
+        f"{counts['conformity_scopes']}; đã công bố: {counts['conformity_announced']}; "
+        f"báo cáo năm: {counts['yearly_reports']}… / feedback: {counts['feedback']}, QMS "
+        f"scopes: {counts['conformity_scopes']}, announced: {counts['conformity_announced']}, "
+        f"yearly reports: {counts['yearly_reports']}"
+    )
     return counts

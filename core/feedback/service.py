@@ -108,9 +108,10 @@ async def submit(
     dossier_code: str | None = None,
     contact: Contact = Contact(),
     publish_consent: bool = False,
+    now: dt.datetime | None = None,
 ) -> Submitted:
     """Register a citizen's feedback for an active agency; every input is checked before
-    anything is written."""
+    anything is written. `now`: when it was received (the demo's past ones; default now)."""
     kind_, subject_ = _choice(Kind, kind, "kind"), _choice(Subject, subject, "subject")
     body = _text(content, "content", CONTENT_MAX, required=True)
     procedure = _text(procedure_code, "procedureCode", 64, required=subject_ is Subject.procedure)
@@ -131,7 +132,7 @@ async def submit(
                 "the agency does not offer this procedure",
                 "cơ quan không thực hiện thủ tục này",
             )
-        now = utcnow()
+        now = now or utcnow()
         days = await answer_days(session, province_id)
         calendar = await load_calendar(session, resources=resources)
         key = secrets.token_hex(5).upper()  # ~50 bits, short enough to type from a receipt
@@ -310,9 +311,11 @@ async def answer(
     row_id: int,
     text: str,
     publish: bool = False,
+    now: dt.datetime | None = None,
 ) -> Feedback:
     """Record the agency's answer; `on_time` is stamped against the deadline. `publish` puts
-    it on the province's public list, only if the citizen agreed (NO_PUBLISH_CONSENT)."""
+    it on the province's public list, only if the citizen agreed (NO_PUBLISH_CONSENT). `now`:
+    when it was answered (default now)."""
     _require_actor(principal, "answer")
     body = _text(text, "answer", ANSWER_MAX, required=True)
     row = await get(session, principal, province_id, row_id)
@@ -325,7 +328,7 @@ async def answer(
             field="publish",
         )
     row.published = publish
-    now = utcnow()
+    now = now or utcnow()
     row.answer, row.answered_by, row.answered_at = body, principal.subject, now
     row.on_time = now <= aware(row.due_at)
     row.state = MOVES["answer"].target

@@ -44,7 +44,7 @@ async def send(web, place, **fields) -> tuple[str, object]:
     return page.text, await web.post(f"/tinh/{place.province_code}/phan-anh", data=body)
 
 
-async def answer(resources, place, code: str, text: str) -> None:
+async def answer(resources, place, code: str, text: str, publish: bool = False) -> None:
     agency = place.agency
     officer = Principal(
         "officer-web",
@@ -55,7 +55,7 @@ async def answer(resources, place, code: str, text: str) -> None:
     )
     async with resources.session(officer.tenant) as session, session.begin():
         row = (await session.execute(select(Feedback).where(Feedback.code == code))).scalar_one()
-        await service.answer(session, officer, row.province_id, row.id, text)
+        await service.answer(session, officer, row.province_id, row.id, text, publish=publish)
 
 
 async def test_the_form_in_vietnamese_from_the_procedure_page(web, places):
@@ -104,6 +104,22 @@ async def test_sent_followed_answered_and_rated_once(web, places, resources):
     )
     again = await web.post("/phan-anh/danh-gia", data=body)
     assert again.status_code == 422
+
+
+async def test_the_form_page_lists_the_published_answers_of_its_province(web, places, resources):
+    a, b = places
+    _form, sent = await send(web, a, consent="yes")
+    code, _key = keys_of(sent.text)
+    reply = "Phường đã bố trí thêm quầy tiếp nhận vào sáng thứ Hai."
+    before = await web.get(f"/tinh/{a.province_code}/phan-anh")
+    assert reply not in before.text
+    await answer(resources, a, code, reply, publish=True)
+    page = await web.get(f"/tinh/{a.province_code}/phan-anh")
+    assert "Câu trả lời đã được công khai" in page.text
+    assert reply in page.text and code in page.text and CONTENT in page.text
+    assert "Phạm Thị Góp Ý" not in page.text.split('id="published"')[1]  # no contact data
+    other = await web.get(f"/tinh/{b.province_code}/phan-anh")
+    assert reply not in other.text
 
 
 async def test_the_menu_links_the_feedback_pages(web, places):

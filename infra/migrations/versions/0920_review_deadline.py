@@ -3,7 +3,7 @@
 keep no due date (never shown overdue).
 
 Revision ID: 0920_review_deadline
-Revises: 0905_figure_rollups
+Revises: 0915_deferrable_keys
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from eiso.infra.rls import enable_tenant_rls, province_predicate
 
 revision = "0920_review_deadline"
-down_revision = "0905_figure_rollups"
+down_revision = "0915_deferrable_keys"
 branch_labels = None
 depends_on = None
 
