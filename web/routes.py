@@ -146,6 +146,17 @@ def page_routes() -> list[Route]:
         ),
         Route(ISO + "/tai-lieu/{id}", iso_workspace.document, name="iso_document"),
         Route(
+            ISO + "/tai-lieu/{id}/tep/{version}",
+            iso_workspace.document_file,
+            name="iso_document_file",
+        ),
+        Route(
+            ISO + "/tai-lieu/{id}/dinh-kem/{version}",
+            iso_workspace.document_attach,
+            methods=["POST"],
+            name="iso_document_attach",
+        ),
+        Route(
             ISO + "/tai-lieu/{id}/{move}",
             iso_workspace.document_move,
             methods=["POST"],
@@ -163,8 +174,13 @@ def page_routes() -> list[Route]:
             methods=["POST"],
             name="iso_nonconformity_move",
         ),
-        Route(ISO + "/rui-ro", iso_workspace.risks, name="iso_risks"),
-        Route(ISO + "/muc-tieu", iso_workspace.objectives, name="iso_objectives"),
+        Route(ISO + "/rui-ro", iso_workspace.risks, methods=["GET", "POST"], name="iso_risks"),
+        Route(
+            ISO + "/muc-tieu",
+            iso_workspace.objectives,
+            methods=["GET", "POST"],
+            name="iso_objectives",
+        ),
         Route(ISO + "/danh-gia", iso_audits.audits, name="iso_audits"),
         *iso_more_routes(),
         *console_yearly_routes(),
