@@ -312,7 +312,10 @@ async def attachment(
     )
     if not (version.attachment_sha256 and version.attachment_name):
         raise NotFound("the version has no attachment", "phiên bản không có tệp đính kèm")
-    content = storage.get(version.attachment_sha256)
+    try:
+        content = storage.get(version.attachment_sha256)
+    except FileNotFoundError:  # recorded, but gone from the storage (restored elsewhere)
+        raise NotFound("the attached file is missing", "không tìm thấy tệp đính kèm") from None
     media_type = mimetypes.guess_type(version.attachment_name)[0] or "application/octet-stream"
     return content, media_type, version.attachment_name
 
