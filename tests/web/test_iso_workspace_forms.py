@@ -52,7 +52,7 @@ async def test_a_draft_versions_file_is_uploaded_and_downloaded(
     done = await attach(desk_web, path, version, "Quy trình tiếp nhận.pdf", b"%PDF-1.4 a", token)
     assert done.status_code == 303, done.text
     page = (await desk_web.get(path)).text
-    link = re.search(r'href="(/iso/tai-lieu/[^"]+/tep/[^"]+)" download>Quy trình tiếp nhận.pdf', page)
+    link = re.search(r'href="(/iso/tai-lieu/[^"]+/tep/[^"]+)" download>Quy trình tiếp', page)
     assert link, page
     got = await desk_web.get(link.group(1))
     assert got.status_code == 200 and got.content == b"%PDF-1.4 a"
