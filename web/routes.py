@@ -145,16 +145,13 @@ def page_routes() -> list[Route]:
             name="iso_documents",
         ),
         Route(ISO + "/tai-lieu/{id}", iso_workspace.document, name="iso_document"),
-        Route(
-            ISO + "/tai-lieu/{id}/tep/{version}",
-            iso_workspace.document_file,
-            name="iso_document_file",
-        ),
-        Route(
-            ISO + "/tai-lieu/{id}/dinh-kem/{version}",
-            iso_workspace.document_attach,
-            methods=["POST"],
-            name="iso_document_attach",
+        # A version's attached file: its download, and the upload to a draft.
+        *(
+            Route(ISO + f"/tai-lieu/{{id}}/{part}/{{version}}", view, methods=[verb], name=name)
+            for part, view, verb, name in (
+                ("tep", iso_workspace.document_file, "GET", "iso_document_file"),
+                ("dinh-kem", iso_workspace.document_attach, "POST", "iso_document_attach"),
+            )
         ),
         Route(
             ISO + "/tai-lieu/{id}/{move}",
