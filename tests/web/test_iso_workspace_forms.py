@@ -272,3 +272,11 @@ def test_pydantic_errors_are_translated_by_type(data, expected):
 def test_an_unknown_error_type_says_the_value_is_not_valid():
     assert message_vi({"type": "something_new", "ctx": {}}) == "giá trị không hợp lệ"
     assert message_vi({"type": "less_than_equal"}) == "phải nhỏ hơn hoặc bằng"
+
+
+async def test_the_desk_menu_names_its_two_feedback_links_apart(desk_web, resources):
+    mine = await office(resources, "Xã Menu")
+    html = await as_user(desk_web, mine.officer, "/ban-lam-viec")
+    menu = html[html.index('aria-label="Trình đơn chính"') : html.index("</nav>")]
+    names = re.findall(r'<a href="[^"]*phan-anh[^"]*"[^>]*>([^<]+)</a>', menu)
+    assert names == ["Phản ánh, kiến nghị", "Phản ánh, kiến nghị gửi cơ quan"], names
