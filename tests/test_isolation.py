@@ -2157,7 +2157,19 @@ def _their_version(fmt: str) -> Callable[[Tenant, Tenant], str]:
     return path
 
 
+def _their_attachment(mine: Tenant, theirs: Tenant) -> str:
+    row = theirs.rows[qms.DocumentVersion]
+    return (
+        f"/document-versions/{encode_id('DocumentVersion', theirs.province_id, row.id)}/attachment"
+    )
+
+
 HTTP_CASES = [
+    # A version's attached file (tests/web/test_iso_workspace_forms.py: one with a file).
+    HttpCase("document attachment of theirs", _their_attachment),
+    HttpCase(
+        "document attachment of theirs, province admin", _their_attachment, caller=province_admin
+    ),
     HttpCase("process document html of theirs", _their_version("html")),
     HttpCase("process document pdf of theirs", _their_version("pdf"), caller=province_admin),
     HttpCase(

@@ -602,6 +602,7 @@ HTTP_OPERATIONS = {
     "yearlyReportFile": ("/yearly-reports/bm9uZQ==.pdf", {*Role, "client"}),
     "compiledYearlyReportFile": ("/provinces/bm9uZQ==/yearly-reports/2026.pdf", ADMINS),
     "processDocumentFile": ("/process-documents/bm9uZQ==.html", {*Role, "client"}),
+    "documentAttachment": ("/document-versions/bm9uZQ==/attachment", {*Role, "client"}),
     "conformityAnnouncementFile": (
         "/conformity-announcements/bm9uZQ==.pdf",
         {"anonymous", "client", *Role},

@@ -12,18 +12,21 @@ member of one agency, and offers each form to the roles the API's rules allow it
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from eiso.core.qms import documents as documents_core
 from eiso.core.workdays import VN_TZ
-from eiso.web import i18n
+from eiso.web import csrf, i18n, uploads
+from eiso.web.desk import fetched
 from eiso.web.desk_auth import ISO, signed_in_as
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
@@ -61,6 +64,7 @@ NC_MOVES: dict[str, tuple[str, frozenset[str], tuple[str, ...]]] = {
     "dong": ("IsoCloseNonconformity", NC_CLOSERS, ()),
 }
 LEVELS = range(5, 0, -1)  # the heat map's rows: likelihood 5 (top) to 1
+ATTACHMENT_MB = f"{documents_core.MAX_ATTACHMENT / 1_000_000:g}"  # a version's file (20 MB)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,6 +256,9 @@ async def _document_page(
             versions=list(reversed(versions)),
             moves=VERSION_MOVES,
             may_revise=member.may(DOC_KEEPERS) and not unfinished,
+            may_attach=member.may(DOC_KEEPERS),
+            attachment_mb=ATTACHMENT_MB,
+            error_field=error.field if error else None,
             read_by_me={
                 v["id"]
                 for v in versions
@@ -290,6 +297,65 @@ async def document_move(request: Request) -> Response:
         await run(request, "IsoDocument", {"id": id}, token=member.token)
         await run(request, operation, variables, write=True, token=member.token)
         return f"{ISO}/tai-lieu/{id}?xong={move}"
+
+    return await moved(request, act, functools.partial(_document_page, request, member))
+
+
+async def _version_of(request: Request, member: Member) -> str:
+    """The path's version id, after checking it is a version of the path's document (which
+    must be readable: NOT_FOUND otherwise)."""
+    id, version = request.path_params["id"], request.path_params["version"]
+    found = await run(request, "IsoDocument", {"id": id}, token=member.token)
+    if version not in {v["id"] for v in found["document"]["versions"]}:
+        raise OperationFailed("NOT_FOUND", "no such version", "không tìm thấy phiên bản")
+    return version
+
+
+async def document_file(request: Request) -> Response:
+    """GET: a version's attached file, fetched in-process from core/http/downloads.py with
+    the member's token (another agency's document or version is a 404)."""
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    try:
+        version = await _version_of(request, member)
+    except OperationFailed as failure:
+        return failed(request, failure)
+    return await fetched(request, member.token, f"/document-versions/{version}/attachment")
+
+
+async def document_attach(request: Request) -> Response:
+    """POST (multipart): attach a file to the path's draft version (`attachDocumentFile`,
+    at most 20 MB as the API allows: a body or file above it is refused before it runs)."""
+    member = await member_of(request)
+    if isinstance(member, Response):
+        return member
+    limits = uploads.Limits(1, documents_core.MAX_ATTACHMENT)
+    form = await uploads.form(request, limits)
+    if isinstance(form, OperationFailed):
+        return await _document_page(request, member, form)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return forbidden(request)
+
+    async def act() -> str:
+        version = await _version_of(request, member)
+        chosen = form.get("file")
+        if not isinstance(chosen, UploadFile) or not (chosen.filename or chosen.size):
+            raise refused_input("file")
+        content = await chosen.read(limits.size + 1)
+        if len(content) > limits.size:
+            raise uploads.refused(
+                f"{chosen.filename}: larger than {ATTACHMENT_MB} MB",
+                f"{chosen.filename}: tệp lớn hơn {ATTACHMENT_MB} MB",
+                field="file",
+            )
+        variables = {
+            "versionId": version,
+            "filename": chosen.filename or "tep",
+            "contentBase64": base64.b64encode(content).decode(),
+        }
+        await run(request, "IsoAttachFile", variables, write=True, token=member.token)
+        return f"{ISO}/tai-lieu/{request.path_params['id']}?xong=dinh-kem"
 
     return await moved(request, act, functools.partial(_document_page, request, member))
 
@@ -395,11 +461,74 @@ async def _read_page(request: Request, page: str, template: str, make: Any) -> R
     member = await member_of(request)
     if isinstance(member, Response):
         return member
+    return await _register_page(request, member, page, template, make)
+
+
+async def _register_page(
+    request: Request,
+    member: Member,
+    page: str,
+    template: str,
+    make: Any,
+    error: OperationFailed | None = None,
+    posted: dict[str, str] | None = None,
+) -> Response:
+    """A register's page; after a refused form, with the API's `error` and what was `posted`
+    (the form filled again)."""
     try:
         found = await make(request, member)
     except OperationFailed as failure:
         return failed(request, failure)
-    return render(request, template, page_context(member, page, **found))
+    context = page_context(
+        member,
+        page,
+        error=error,
+        error_field=error.field if error else None,
+        posted=posted or {},
+        done=request.query_params.get("xong"),
+        may_keep=member.may(DOC_KEEPERS),
+        **found,
+    )
+    return render(request, template, context, error.status if error else 200)
+
+
+def number(form: FormData, name: str, kind: type[int] | type[float] = int) -> int | float:
+    """A number of the form, or BAD_INPUT naming its field."""
+    try:
+        return kind(text(form, name).replace(",", "."))
+    except ValueError:
+        raise OperationFailed(
+            "BAD_INPUT",
+            f"{name}: a number is required",
+            f"{name}: phải là một số",
+            field=name,
+        ) from None
+
+
+async def _register_post(
+    request: Request,
+    page: str,
+    template: str,
+    make: Any,
+    fields: tuple[str, ...],
+    submit: Any,
+) -> Response:
+    """POST of a register's form (CSRF checked): `submit(form)` runs its mutation; then the
+    register again (303), or its page with the API's error and the form as it was posted."""
+    found = await member_posting(request)
+    if isinstance(found, Response):
+        return found
+    member, form = found
+    posted = texts(form, *fields)
+
+    async def act() -> str:
+        await submit(request, member, form)
+        return f"{request.url.path}?xong=moi"
+
+    async def again(error: OperationFailed) -> Response:
+        return await _register_page(request, member, page, template, make, error, posted)
+
+    return await moved(request, act, again)
 
 
 async def _risks(request: Request, member: Member) -> dict[str, Any]:
@@ -409,15 +538,81 @@ async def _risks(request: Request, member: Member) -> dict[str, Any]:
     return {"risks": rows, "grid": grid, "chart": heat_chart(grid, i18n.language_of(request))}
 
 
+RISK_FIELDS = ("title", "likelihood", "impact", "treatment", "owner", "reviewDate")
+
+
+async def _register_risk(request: Request, member: Member, form: FormData) -> None:
+    variables: dict[str, Any] = texts(form, "title", "treatment", "owner", "reviewDate")
+    variables["likelihood"] = number(form, "likelihood")
+    variables["impact"] = number(form, "impact")
+    if not variables["reviewDate"]:
+        raise refused_input("reviewDate")
+    await run(request, "IsoRegisterRisk", variables, write=True, token=member.token)
+
+
 async def risks(request: Request) -> Response:
+    """GET: the register and its heat map. POST: register a risk (ISO secretary, leader)."""
+    if request.method == "POST":
+        return await _register_post(
+            request, "risks", "iso_risks.html", _risks, RISK_FIELDS, _register_risk
+        )
     return await _read_page(request, "risks", "iso_risks.html", _risks)
 
 
 async def _objectives(request: Request, member: Member) -> dict[str, Any]:
-    return {"objectives": await all_nodes(request, member, "IsoObjectives", "objectives")}
+    return {
+        "objectives": await all_nodes(request, member, "IsoObjectives", "objectives"),
+        "metrics": METRICS,
+        "comparators": COMPARATORS,
+    }
+
+
+OBJECTIVE_FIELDS = ("title", "metric", "comparator", "target", "from", "to", "procedureCode")
+METRICS = (
+    "ON_TIME_RATE",
+    "SATISFIED_SHARE",
+    "RATING_MEAN",
+    "MEAN_DAYS",
+    "P90_DAYS",
+    "RECEIVED",
+    "FINISHED",
+    "LATE",
+    "BACKLOG",
+)
+COMPARATORS = ("AT_LEAST", "AT_MOST", "MORE_THAN", "LESS_THAN")
+
+
+async def _create_objective(request: Request, member: Member, form: FormData) -> None:
+    got = texts(form, *OBJECTIVE_FIELDS)
+    for name, allowed in (("metric", METRICS), ("comparator", COMPARATORS)):
+        if got[name] not in allowed:
+            raise refused_input(name)
+    for name in ("from", "to"):
+        if not got[name]:
+            raise refused_input(name)
+    definition = {
+        "title": got["title"],
+        "metric": got["metric"],
+        "comparator": got["comparator"],
+        "target": number(form, "target", float),
+        "period": {"from": got["from"], "to": got["to"]},
+        "procedureCode": got["procedureCode"] or None,
+    }
+    await run(request, "IsoCreateObjective", {"input": definition}, write=True, token=member.token)
 
 
 async def objectives(request: Request) -> Response:
+    """GET: the objectives with their current values. POST: set an objective of the agency
+    (ISO secretary, leader)."""
+    if request.method == "POST":
+        return await _register_post(
+            request,
+            "objectives",
+            "iso_objectives.html",
+            _objectives,
+            OBJECTIVE_FIELDS,
+            _create_objective,
+        )
     return await _read_page(request, "objectives", "iso_objectives.html", _objectives)
 
 

@@ -117,6 +117,14 @@ def page_routes() -> list[Route]:
         Route(ISO, iso_workspace.home, name="iso"),
         _form(ISO + "/tai-lieu", iso_workspace.documents, "iso_documents"),
         Route(ISO + "/tai-lieu/{id}", iso_workspace.document, name="iso_document"),
+        # A version's attached file: its download, and the upload to a draft.
+        *(
+            Route(ISO + f"/tai-lieu/{{id}}/{part}/{{version}}", view, methods=[verb], name=name)
+            for part, view, verb, name in (
+                ("tep", iso_workspace.document_file, "GET", "iso_document_file"),
+                ("dinh-kem", iso_workspace.document_attach, "POST", "iso_document_attach"),
+            )
+        ),
         _post(ISO + "/tai-lieu/{id}/{move}", iso_workspace.document_move, "iso_document_move"),
         _form(ISO + "/khong-phu-hop", iso_workspace.nonconformities, "iso_nonconformities"),
         _post(
@@ -124,8 +132,13 @@ def page_routes() -> list[Route]:
             iso_workspace.nonconformity_move,
             "iso_nonconformity_move",
         ),
-        Route(ISO + "/rui-ro", iso_workspace.risks, name="iso_risks"),
-        Route(ISO + "/muc-tieu", iso_workspace.objectives, name="iso_objectives"),
+        Route(ISO + "/rui-ro", iso_workspace.risks, methods=["GET", "POST"], name="iso_risks"),
+        Route(
+            ISO + "/muc-tieu",
+            iso_workspace.objectives,
+            methods=["GET", "POST"],
+            name="iso_objectives",
+        ),
         Route(ISO + "/danh-gia", iso_audits.audits, name="iso_audits"),
         *iso_more_routes(),
         *console_yearly_routes(),

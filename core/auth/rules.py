@@ -215,6 +215,8 @@ RULES: dict[str, Rule] = {
     "processDocumentVersions": QMS_READ,
     "generateProcessDocuments": Rule(roles=DOC_KEEPERS),
     "processDocumentFile": QMS_READ,
+    # A document version's attached file: whoever may read the document (`document`).
+    "documentAttachment": QMS_READ,
     "publicConformity": PUBLIC,
     "conformityAnnouncementFile": PUBLIC,
     # The DOST's yearly inspection (core/qms/inspections.py): the province's administrators

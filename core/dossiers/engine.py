@@ -59,6 +59,7 @@ from eiso.core.dossiers.models import (
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
 from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.plugins.declarations import UniqueField
+from eiso.core.validation_vi import message_vi
 from eiso.core.workdays import WorkingCalendar, counting
 from eiso.infra import outbox
 from eiso.infra.clock import aware, utcnow
@@ -118,10 +119,10 @@ def validate_sector_data(
             {"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": e["msg"]}
             for e in error.errors()
         ]
-        first = problems[0]
+        first, why_vi = problems[0], message_vi(error.errors()[0])
         raise DomainError(
             f"{first['field']}: {first['message']}",
-            f"{first['field']}: dữ liệu chuyên ngành không hợp lệ ({first['message']})",
+            f"{first['field']}: dữ liệu chuyên ngành không hợp lệ ({why_vi})",
             code="INVALID_SECTOR_DATA",
             field=first["field"],
             problems=problems,

@@ -10,6 +10,8 @@ and global ids:
   (its administrators only);
 - `GET /process-documents/{versionId}.{html|pdf}`: a generated ISO process document's version
   (core/qms/process_docs.py);
+- `GET /document-versions/{id}/attachment`: the file attached to a QMS document's version
+  (core/qms/documents.py `attach`), as an attachment to save, never shown inline;
 - `GET /conformity-announcements/{agencyId}.{html|pdf}`: an agency's announcing decision
   (public, no token: the portal links it; 404 until the agency has announced).
 
@@ -35,7 +37,8 @@ from eiso.core.dossiers import attachments
 from eiso.core.dossiers.slips import book, service
 from eiso.core.errors import DomainError
 from eiso.core.global_ids import decode_id, not_found
-from eiso.core.qms import announcement_form, process_docs, yearly_export
+from eiso.core.qms import announcement_form, documents, process_docs, yearly_export
+from eiso.core.qms.storage import storage_from_settings
 from eiso.tenants.scope import TenantScope
 
 STATUS = {
@@ -203,6 +206,21 @@ conformity_announcement_file = _node_file(
 )
 
 
+async def document_attachment(request: Request) -> Response:
+    try:
+        principal = await _principal(request, "documentAttachment")
+        province_id, version_id = decode_id(request.path_params["id"], "DocumentVersion")
+        resources = request.app.state.resources
+        async with resources.session(principal.tenant) as session:
+            body, media_type, filename = await documents.attachment(
+                session, storage_from_settings(resources.settings), province_id, version_id
+            )
+    except DomainError as error:
+        return _error(error)
+    # A file someone uploaded: saved, never rendered in eiso's origin.
+    return _file(body, media_type, filename, disposition="attachment")
+
+
 async def compiled_yearly_report_file(request: Request) -> Response:
     try:
         principal = await _principal(request, "compiledYearlyReportFile")
@@ -254,6 +272,12 @@ routes = [
         process_document_file,
         methods=["GET"],
         name="processDocumentFile",
+    ),
+    Route(
+        "/document-versions/{id}/attachment",
+        document_attachment,
+        methods=["GET"],
+        name="documentAttachment",
     ),
     Route(
         "/conformity-announcements/{id}.{fmt}",

@@ -44,6 +44,7 @@ from eiso.core.plugins.config_secrets import kept
 from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
 from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
+from eiso.core.validation_vi import first_error
 from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one, sqlite_reader
@@ -416,12 +417,11 @@ def _validated_config(
     try:
         model.model_validate(config)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "config"
+        field, message, message_vi = first_error(error, "config")
         raise DomainError(
-            f"config.{where}: {first['msg']}",
-            f"Cấu hình không hợp lệ tại config.{where}: {first['msg']}",
+            f"{field}: {message}",
+            f"Cấu hình không hợp lệ tại {field}: {message_vi}",
             code="INVALID_CONFIG",
-            field=f"config.{where}",
+            field=field,
         ) from None
     return dict(config)

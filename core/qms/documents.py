@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import Any, Required, TypedDict, TypeVar, Unpack
 
@@ -24,7 +25,7 @@ from sqlmodel import Field, col, select
 
 from eiso.core.auth.models import User
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import Conflict, DomainError
+from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.qms.common import (
     get_in_scope,
     invalid_transition,
@@ -308,6 +309,26 @@ async def attach(
         "document_version.attach",
         {"sha256": version.attachment_sha256},
     )
+
+
+async def attachment(
+    session: AsyncSession, storage: Storage, province_id: int, version_id: int
+) -> tuple[bytes, str, str]:
+    """(content, media type, file name) of a version's attached file, read in the session's
+    scope like the `document` query (another agency's version is NOT_FOUND, as is a version
+    with no file). The media type is the name's (a generic one when unknown): the file is
+    saved, never shown in eiso's origin (core/http/downloads.py)."""
+    version = await get_in_scope(
+        session, DocumentVersion, province_id, version_id, "document version"
+    )
+    if not (version.attachment_sha256 and version.attachment_name):
+        raise NotFound("the version has no attachment", "phiên bản không có tệp đính kèm")
+    try:
+        content = storage.get(version.attachment_sha256)
+    except FileNotFoundError:  # recorded, but gone from the storage (restored elsewhere)
+        raise NotFound("the attached file is missing", "không tìm thấy tệp đính kèm") from None
+    media_type = mimetypes.guess_type(version.attachment_name)[0] or "application/octet-stream"
+    return content, media_type, version.attachment_name
 
 
 async def _move(

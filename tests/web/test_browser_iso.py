@@ -7,6 +7,9 @@ desktop and on a 360 px phone."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import unique_code
@@ -20,8 +23,9 @@ pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 ISO_SHOTS = {
     "register": "iso-documents",
     "document read": "iso-document",
-    "risks": "iso-risks",
-    "objectives": "iso-objectives",
+    "board": "iso-nonconformities",
+    "risk registered": "iso-risks",
+    "objective set": "iso-objectives",
 }
 OBJECTIVE = "Giải quyết đúng hạn ít nhất 95% hồ sơ"
 
@@ -61,6 +65,18 @@ async def test_secretary_drafts_leader_approves_officer_acknowledges(
     await page.get_by_label("Nội dung").fill("Bước 1: kiểm tra thành phần hồ sơ.")
     await page.get_by_role("button", name="Lưu dự thảo").click()
     await page.get_by_role("heading", name="Phiên bản 1: Dự thảo").wait_for()
+    # A file attached to the draft, then downloaded from its link.
+    await page.get_by_label("Đính kèm tệp").set_input_files(
+        {"name": "Lưu đồ.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 luu do"}
+    )
+    await page.get_by_role("button", name="Tải lên").click()
+    await page.get_by_role("link", name="Lưu đồ.pdf").wait_for()
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Lưu đồ.pdf").click()
+    download = await download_info.value
+    assert download.suggested_filename == "Lưu đồ.pdf"
+    saved = await download.path()
+    assert await asyncio.to_thread(Path(saved).read_bytes) == b"%PDF-1.4 luu do"
     await check(v, "draft")
     await page.get_by_role("button", name="Gửi xem xét").click()
     await page.get_by_role("heading", name="Phiên bản 1: Đang xem xét").wait_for()
@@ -112,4 +128,51 @@ async def test_secretary_drafts_leader_approves_officer_acknowledges(
     await page.get_by_role("link", name="Rủi ro", exact=True).click()
     heat = page.locator("table.heat")
     assert "Mất dữ liệu hồ sơ điện tử" in await heat.inner_text()  # read out in its cell
+    assert v.blocked == [] and v.errors == [] and v.violations == {}
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+async def test_secretary_registers_a_risk_and_sets_an_objective(
+    browser, desk_site, resources, viewport
+):
+    staff = await office(resources, f"Xã ISO Rủi Ro {viewport}")
+    await seed_risk(resources, staff.agency, "Thiếu cán bộ một cửa", 2, 2)
+    v = await signed_in(browser, desk_site, viewport, staff.secretary, "/iso/rui-ro")
+    page = v.page
+    await page.get_by_role("heading", level=1, name="Sổ đăng ký rủi ro").wait_for()
+    form = page.locator("form", has=page.get_by_role("button", name="Đăng ký rủi ro"))
+    await form.get_by_label("Rủi ro").fill("Mất dữ liệu hồ sơ điện tử")
+    await form.get_by_label("Khả năng xảy ra (1-5)").select_option("4")
+    await form.get_by_label("Mức ảnh hưởng (1-5)").select_option("5")
+    await form.get_by_label("Biện pháp xử lý").fill("Sao lưu hằng ngày")
+    await form.get_by_label("Người phụ trách").fill("Văn phòng")
+    await form.get_by_label("Xem xét lại").fill("2027-06-30")
+    await form.get_by_role("button", name="Đăng ký rủi ro").click()
+    await page.get_by_text("Đã đăng ký rủi ro.").wait_for()
+    heat = page.locator("table.heat")
+    assert "Mất dữ liệu hồ sơ điện tử" in await heat.inner_text()
+    # The dots are coloured by level: the low risk green, the new one (20) red.
+    fills = await page.locator("figure.chart svg circle").evaluate_all(
+        "dots => dots.map(d => d.style.fill)"
+    )
+    assert len(set(fills)) >= 2, fills
+    await check(v, "risk registered")
+
+    await page.get_by_role("link", name="Mục tiêu", exact=True).click()
+    await page.get_by_role("heading", level=1, name="Mục tiêu chất lượng").wait_for()
+    await page.get_by_label("Mục tiêu", exact=True).fill("Giải quyết đúng hạn")
+    await page.get_by_label("Chỉ số").select_option("ON_TIME_RATE")
+    await page.get_by_label("Chỉ tiêu").fill("95")  # a rate above 1: refused
+    await page.get_by_label("Từ ngày").fill("2026-01-01")
+    await page.get_by_label("Thời hạn (cuối kỳ)").fill("2026-12-31")
+    await page.get_by_role("button", name="Đặt mục tiêu", exact=True).click()
+    alert = page.get_by_role("alert")
+    await alert.wait_for()
+    assert "tỷ lệ" in (await alert.inner_text()).lower()
+    await page.get_by_label("Chỉ tiêu").fill("0,95")
+    await page.get_by_role("button", name="Đặt mục tiêu", exact=True).click()
+    await page.get_by_text("Đã đặt mục tiêu.").wait_for()
+    table = page.locator("table", has_text="Giải quyết đúng hạn")
+    assert "Tỷ lệ đúng hạn" in await table.inner_text()
+    await check(v, "objective set")
     assert v.blocked == [] and v.errors == [] and v.violations == {}

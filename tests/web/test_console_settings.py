@@ -101,6 +101,7 @@ async def test_a_bad_value_is_shown_under_its_field_and_changes_nothing(
     assert bad.status_code == 422
     assert 'id="f-days-error"' in bad.text and 'aria-invalid="true"' in bad.text
     assert "config.days" in bad.text and 'value="99"' in bad.text
+    assert "Input should be" not in bad.text and "phải nhỏ hơn hoặc bằng" in bad.text
     url = await desk_web.post(
         here, data={"csrf_token": token, **GOOD, "gateway.url": "http://plain.example.vn"}
     )
