@@ -30,7 +30,7 @@ from eiso.web.desk import fetched
 from eiso.web.desk_auth import ISO, signed_in_as
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
-from eiso.web.portal import failed, form_page, moved, page_for, posted_form, posting
+from eiso.web.portal import failed, forbidden, form_page, moved, page_for, posted_form, posting
 from eiso.web.run import OperationFailed, run
 
 STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
