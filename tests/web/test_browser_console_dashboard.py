@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from eiso.web import desk_auth, i18n
+from eiso.web import desk_auth
 from tests.web.test_browser import VIEWPORTS, shoot, visit
-from tests.web.test_console_dashboard import FIGURES, RATES, _province_id
+from tests.web.test_console_dashboard import FIGURES, _province_id, _shown
 
 pytestmark = [pytest.mark.only_backend("sqlite+memory"), pytest.mark.slow]
 
@@ -47,7 +47,7 @@ async def test_province_admin_reads_the_dashboard(browser, desk_site, places, re
     total = await _figures_of(page, resources, desk_site, a)
     for name in ("received", "finished", "onTime", "late", "backlog", "onTimeRate", "meanDays"):
         shown = await page.locator(f'#totals [data-figure="{name}"]').inner_text()
-        assert shown.strip() == _shown_vi(total[name], name), name
+        assert shown.strip() == _shown(total[name], name, "vi"), name
     # The five charts are drawn (inline SVG with a size), each named for screen readers.
     charts = page.locator("figure.chart svg[role=img]")
     assert await charts.count() == 5
@@ -67,15 +67,6 @@ async def test_province_admin_reads_the_dashboard(browser, desk_site, places, re
     await v.check("dashboard dossiers")
     assert v.violations == {}, v.violations
     assert v.blocked == [] and v.errors == []
-
-
-def _shown_vi(value: Any, name: str) -> str:
-    """How the page (in Vietnamese) writes a number of the query."""
-    if value is None:
-        return "—"
-    if name in RATES:
-        return f"{i18n.number(round(value * 100, 1), 'vi')} %"
-    return i18n.number(value, "vi")
 
 
 async def _figures_of(page, resources, site: str, where) -> dict[str, Any]:

@@ -57,13 +57,13 @@ async def _graphql(http: httpx.AsyncClient, token: str, query: str, variables: d
     return body["data"]
 
 
-def _shown(value: Any, name: str) -> str:
-    """How the page (in English) writes a number of the query."""
+def _shown(value: Any, name: str, language: str = "en") -> str:
+    """How the page (in English, or `language`) writes a number of the query."""
     if value is None:
         return "—"
     if name in RATES:
-        return f"{i18n.number(round(value * 100, 1), 'en')} %"
-    return i18n.number(value, "en")
+        return f"{i18n.number(round(value * 100, 1), language)} %"
+    return i18n.number(value, language)
 
 
 def _cells(fragment: str) -> dict[str, str]:
