@@ -15,7 +15,10 @@ from eiso.graphql.server.errors import PROBLEMS
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ROOMS = ("core", "graphql", "tenants", "infra", "plugins")  # the product, bundled modules too
 # `code=` given by an expression, not a literal: where, and what supplies its values.
-DYNAMIC = {"core/dossiers/engine.py": "unique.error_code"}  # a module's declared `error_code`
+DYNAMIC = {
+    "core/dossiers/engine.py": "unique.error_code",  # a module's declared `error_code`
+    "core/qms/qms_scope.py": "error_code",  # its callers' `error_code=` literals
+}
 CODE = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
 

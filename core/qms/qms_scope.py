@@ -100,25 +100,32 @@ async def checked_procedures(
             )
         ).scalars()
     )
-    _all_in(wanted, known, "UNKNOWN_PROCEDURE", "no such procedure ", "không có thủ tục ")
+    _all_in(
+        wanted,
+        known,
+        "no such procedure ",
+        "không có thủ tục ",
+        error_code="UNKNOWN_PROCEDURE",
+    )
     _all_in(
         wanted,
         await adopted_codes(session, agency_id, wanted),
-        "PROCEDURE_NOT_ADOPTED",
         "not adopted by this agency: ",
         "cơ quan chưa áp dụng thủ tục ",
+        error_code="PROCEDURE_NOT_ADOPTED",
     )
     return wanted
 
 
-def _all_in(wanted: list[str], found: set[str], code: str, en: str, vi: str) -> None:
-    """`code` naming the procedures of `wanted` not `found` (`en`, `vi`: what they are)."""
+def _all_in(wanted: list[str], found: set[str], en: str, vi: str, *, error_code: str) -> None:
+    """`error_code` naming the procedures of `wanted` not `found` (`en`, `vi`: what they
+    are)."""
     missing = [procedure for procedure in wanted if procedure not in found]
     if missing:
         raise DomainError(
             f"procedures: {en}{', '.join(missing)}",
             f"procedures: {vi}{', '.join(missing)}",
-            code=code,
+            code=error_code,
             field="procedures",
             procedures=missing,
         )
