@@ -1010,6 +1010,18 @@ class Move:
     ) -> Dossier:
         if self.only_from is not None:
             _check_move(dossier, self.to, now or utcnow(), only_from=self.only_from)
+        return await self.made(session, dossier, actor, note, now)
+
+    async def made(
+        self,
+        session: AsyncSession,
+        dossier: Dossier,
+        actor: str,
+        note: str,
+        now: dt.datetime | None,
+        agency_id: int | None = None,
+    ) -> Dossier:
+        """The move once checked; `agency_id`: the acting agency when already known."""
         return await _move(
             session,
             dossier,
@@ -1019,18 +1031,23 @@ class Move:
             note=note,
             now=now,
             owner_move=self.owner_move,
+            agency_id=agency_id,
         )
+
+
+Stamp = Callable[[AsyncSession, Dossier, int, dt.datetime], Awaitable[None]]
 
 
 @dataclasses.dataclass(frozen=True)
 class ReasonedMove:
-    """A move to `to` that the officer must give a reason for (refuse, withdraw, stop, request
-    a supplement): the reason is the timeline row's note, `action` its action. `prepare`
-    checks and stamps what the move needs beyond the transition table, before the reason."""
+    """A move to `to` that the officer must give a reason for (refuse, withdraw, request a
+    supplement): the reason is the timeline row's note, `action` its action. `stamp` checks
+    and stamps what the move needs beyond the transition table, after the reason, for the
+    acting agency (the move and the agency are checked first, before the reason)."""
 
     to: Status
     action: str
-    prepare: Callable[[Dossier, dt.datetime], None] | None = None
+    stamp: Stamp | None = None
 
     async def __call__(
         self,
@@ -1042,12 +1059,14 @@ class ReasonedMove:
         now: dt.datetime | None = None,
     ) -> Dossier:
         now = _utc(now) or utcnow()
-        if self.prepare is not None:
-            self.prepare(dossier, now)
+        move = Move(self.to, self.action)
+        if self.stamp is None:
+            return await move.made(session, dossier, actor, _reason(reason), now)
+        _check_move(dossier, self.to, now)
+        agency_id = await _acting_agency(session, dossier, owner_move=False)
         note = _reason(reason)
-        return await _move(
-            session, dossier, self.to, actor=actor, action=self.action, note=note, now=now
-        )
+        await self.stamp(session, dossier, agency_id, now)
+        return await move.made(session, dossier, actor, note, now, agency_id=agency_id)
 
 
 refuse = ReasonedMove(Status.not_received, "refused")
@@ -1161,22 +1180,13 @@ def _supplement_limit(dossier: Dossier, limit: int, used: int) -> DomainError:
     )
 
 
-async def request_supplement(
-    session: AsyncSession,
-    dossier: Dossier,
-    *,
-    actor: str,
-    reason: str,
-    now: dt.datetime | None = None,
-) -> Dossier:
+async def _stamp_supplement(
+    session: AsyncSession, dossier: Dossier, agency_id: int, now: dt.datetime
+) -> None:
     """Slip 02. Before acceptance (an online dossier checked at intake, no clock runs yet):
     once. After it: as many times as the procedure allows each agency's stage of the dossier
     (`CountingRules.supplements_per_stage`: 1, the Construction Law's second notice: 2), and
     the clock stops from now until the supplement arrives."""
-    now = _utc(now) or utcnow()
-    _check_move(dossier, Status.supplement_requested, now)
-    agency_id = await _acting_agency(session, dossier, owner_move=False)
-    note = _reason(reason)
     _check_supplement_limit(
         dossier,
         await catalogue.procedure_in_force(
@@ -1188,16 +1198,11 @@ async def request_supplement(
         _note_overdue(dossier, now)
         stop_clock(dossier, now, SUPPLEMENT, agency_id)
     dossier.supplement_count += 1
-    return await _move(
-        session,
-        dossier,
-        Status.supplement_requested,
-        actor=actor,
-        action="supplement_requested",
-        note=note,
-        now=now,
-        agency_id=agency_id,
-    )
+
+
+request_supplement = ReasonedMove(
+    Status.supplement_requested, "supplement_requested", _stamp_supplement
+)
 
 
 def _check_supplement_limit(dossier: Dossier, procedure: ProcedureRecord, agency_id: int) -> None:
