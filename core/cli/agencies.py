@@ -8,15 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import (
-    change_as_nation,
-    cli_actor,
-    echo_json,
-    fail,
-    province_option,
-    run_as_nation,
-    run_with_resources,
-)
+from eiso.core.cli import common
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,7 +37,7 @@ def import_agencies(
     try:
         content = file.read_bytes()
     except OSError as error:
-        fail(f"{file}: {error.strerror or error}")
+        common.fail(f"{file}: {error.strerror or error}")
 
     from eiso.core.auth.invitations import create_agency_admins
 
@@ -66,9 +58,9 @@ def import_agencies(
                 accounts=create_agency_admins,
             )
 
-    report = run_with_resources(work)
+    report = common.run_with_resources(work)
     if report is None:
-        fail(f"--province {province!r}: no such province")
+        common.fail(f"--province {province!r}: no such province")
     if report.errors:
         for row_error in report.errors:
             typer.echo(f"eiso: {row_error}", err=True)
@@ -121,7 +113,9 @@ def list_agencies(
             .order_by(Province.code, Agency.code)
         )
         if province is not None:
-            query = query.where(Agency.province_id == (await province_option(session, province)).id)
+            query = query.where(
+                Agency.province_id == (await common.province_option(session, province)).id
+            )
         return [
             {
                 "province": province_code,
@@ -134,9 +128,9 @@ def list_agencies(
             for province_code, agency, parent_code in (await session.execute(query)).all()
         ]
 
-    rows = run_as_nation(work)
+    rows = common.run_as_nation(work)
     if json_output:
-        echo_json(rows)
+        common.echo_json(rows)
         return
     from rich.console import Console
     from rich.table import Table
@@ -165,7 +159,7 @@ def merge(
     from eiso.tenants.reorganisation import merge_agencies
 
     if kind not in AgencyKind.__members__:
-        fail(f"--kind {kind!r}: one of {', '.join(AgencyKind.__members__)}")
+        common.fail(f"--kind {kind!r}: one of {', '.join(AgencyKind.__members__)}")
 
     async def work(session: AsyncSession, _resources: Resources) -> None:
         await merge_agencies(
@@ -176,10 +170,10 @@ def merge(
             name=name,
             kind=AgencyKind(kind),
             parent_code=parent,
-            by=cli_actor(),
+            by=common.cli_actor(),
         )
 
-    change_as_nation(work)
+    common.change_as_nation(work)
     typer.echo(f"eiso: {', '.join(sources)} merged into {code} {name}", err=True)
 
 
@@ -195,14 +189,14 @@ def receiving_unit(
     from eiso.tenants.services import get_agency_by_code
 
     if len(name) > 300:
-        fail("NAME: at most 300 characters")
+        common.fail("NAME: at most 300 characters")
 
     async def work(session: AsyncSession, _resources: Resources) -> None:
         agency = await get_agency_by_code(session, code)
         if agency is None:
-            fail(f"no agency with code {code!r}")
+            common.fail(f"no agency with code {code!r}")
         agency.receiving_unit_name = name.strip() or None
         session.add(agency)
 
-    change_as_nation(work)
+    common.change_as_nation(work)
     typer.echo(f"eiso: {code}: receiving unit {name.strip() or '(default)'}", err=True)

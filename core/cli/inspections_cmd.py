@@ -13,15 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from eiso.core.cli.common import (
-    agency_option,
-    change_as_nation,
-    cli_actor,
-    echo_json,
-    fail,
-    province_option,
-    run_as_nation,
-)
+from eiso.core.cli import common
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,11 +31,11 @@ def _operator() -> Principal:
     from eiso.core.auth.principal import Principal, Role
     from eiso.tenants.scope import TenantScope
 
-    return Principal(cli_actor(), TenantScope.nation(), frozenset({Role.national_admin}))
+    return Principal(common.cli_actor(), TenantScope.nation(), frozenset({Role.national_admin}))
 
 
 async def _province_id(session: AsyncSession, code: str) -> int:
-    province_id = (await province_option(session, code)).id
+    province_id = (await common.province_option(session, code)).id
     assert province_id is not None
     return province_id
 
@@ -63,7 +55,7 @@ def plan(
         row = await inspections.save_plan(session, _operator(), province_id, year, title, notes)
         return {"province": province, "year": row.year, "title": row.title}
 
-    echo_json(change_as_nation(work))
+    common.echo_json(common.change_as_nation(work))
 
 
 @app.command("schedule")
@@ -80,13 +72,13 @@ def schedule(
     try:
         day = dt.date.fromisoformat(on)
     except ValueError:
-        fail(f"--on: a date YYYY-MM-DD, not {on!r}")
+        common.fail(f"--on: a date YYYY-MM-DD, not {on!r}")
 
     async def work(session: AsyncSession, _resources: Resources) -> dict[str, Any]:
         province_id = await _province_id(session, province)
-        found = await agency_option(session, agency)
+        found = await common.agency_option(session, agency)
         if found.province_id != province_id:
-            fail(f"--agency: {agency} is not an agency of {province}")
+            common.fail(f"--agency: {agency} is not an agency of {province}")
         row = await inspections.schedule(
             session,
             _operator(),
@@ -98,7 +90,7 @@ def schedule(
         )
         return {"agency": agency, "year": year, "plannedOn": day.isoformat(), "id": row.id}
 
-    echo_json(change_as_nation(work))
+    common.echo_json(common.change_as_nation(work))
 
 
 @app.command("list")
@@ -114,7 +106,7 @@ def list_(province: str = PROVINCE, year: int = YEAR) -> None:
             if line.inspection is not None
         ]
 
-    echo_json(run_as_nation(work))
+    common.echo_json(common.run_as_nation(work))
 
 
 @app.command("summary")
@@ -128,7 +120,7 @@ def summary(
     from eiso.core.qms import inspections
 
     if output_format not in ("csv", "json"):
-        fail(f"--format: csv or json, not {output_format!r}")
+        common.fail(f"--format: csv or json, not {output_format!r}")
 
     async def work(session: AsyncSession, _resources: Resources) -> list[dict[str, Any]]:
         province_id = await _province_id(session, province)
@@ -136,9 +128,9 @@ def summary(
             line.as_dict() for line in await inspections.par_summary(session, province_id, year)
         ]
 
-    rows = run_as_nation(work)
+    rows = common.run_as_nation(work)
     if output_format == "json":
-        echo_json(rows)
+        common.echo_json(rows)
         return
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=inspections.PAR_COLUMNS, lineterminator="\n")
@@ -166,7 +158,7 @@ def checklist(
         try:
             items = json.loads(set_from.read_text(encoding="utf-8"))["items"]
         except (OSError, ValueError, KeyError, TypeError) as error:
-            fail(f"--set {set_from}: not a JSON file with a list of items ({error})")
+            common.fail(f"--set {set_from}: not a JSON file with a list of items ({error})")
 
     async def work(session: AsyncSession, _resources: Resources) -> dict[str, Any]:
         province_id = await _province_id(session, province)
@@ -177,4 +169,4 @@ def checklist(
         found, is_default = await inspections.checklist(session, province_id)
         return {"province": province, "isDefault": is_default, "items": found}
 
-    echo_json(change_as_nation(work))
+    common.echo_json(common.change_as_nation(work))

@@ -4,14 +4,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import (
-    change_as_nation,
-    echo_json,
-    fail,
-    read_stdin_line,
-    read_stdin_secret,
-    run_as_nation,
-)
+from eiso.core.cli import common
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,8 +34,8 @@ def create(
     from eiso.core.auth.users import create_user
 
     if sum((bool(agency), bool(province), nation)) != 1:
-        fail("tenant: give exactly one of --agency CODE, --province CODE or --nation")
-    password = read_stdin_secret("password") if password_stdin else None
+        common.fail("tenant: give exactly one of --agency CODE, --province CODE or --nation")
+    password = common.read_stdin_secret("password") if password_stdin else None
 
     async def work(session: AsyncSession, _resources: Resources) -> dict[str, object]:
         user = await create_user(
@@ -56,7 +49,7 @@ def create(
         )
         return {"id": str(user.id), "username": user.username, "roles": user.roles}
 
-    echo_json(change_as_nation(work))
+    common.echo_json(common.change_as_nation(work))
 
 
 @app.command("set-password")
@@ -67,9 +60,9 @@ def set_password(
     from eiso.core.auth.passwords import hash_password
     from eiso.core.auth.users import MIN_PASSWORD, get_by_username
 
-    password = read_stdin_line()
+    password = common.read_stdin_line()
     if len(password) < MIN_PASSWORD:
-        fail(f"password: at least {MIN_PASSWORD} characters on standard input")
+        common.fail(f"password: at least {MIN_PASSWORD} characters on standard input")
 
     async def work(session: AsyncSession, _resources: Resources) -> bool:
         user = await get_by_username(session, username)
@@ -78,6 +71,6 @@ def set_password(
         user.password_hash = hash_password(password)
         return True
 
-    if not run_as_nation(work):
-        fail(f"--username {username!r}: no such account")
+    if not common.run_as_nation(work):
+        common.fail(f"--username {username!r}: no such account")
     typer.echo(f"eiso: password set for {username}", err=True)
