@@ -23,7 +23,7 @@ from eiso.web import csrf
 from eiso.web.console import Admin, admin_page, context_of
 from eiso.web.desk_auth import CONSOLE
 from eiso.web.pages import render
-from eiso.web.portal import failed, moved, posted_form
+from eiso.web.portal import failed, posted_form, written
 from eiso.web.run import OperationFailed, run
 
 MAX_FIELDS = 200  # inputs of one settings form
@@ -251,10 +251,6 @@ async def _settings(request: Request, admin: Admin) -> Response:
     config = config_of(form, groups, others, stored)
     variables = {"module": module["name"], "provinceId": admin.province["id"], "config": config}
 
-    async def act() -> str:
-        await run(request, "ConsoleSaveModuleSettings", variables, write=True, token=admin.token)
-        return f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun/{module['name']}/cai-dat?xong=1"
-
     async def again(error: OperationFailed) -> Response:
         posted = {key: form.getlist(key) for key in form if key != csrf.FIELD}
         values = {
@@ -275,7 +271,9 @@ async def _settings(request: Request, admin: Admin) -> Response:
             422,
         )
 
-    return await moved(request, act, again)
+    write = ("ConsoleSaveModuleSettings", variables, admin.token)
+    done = f"{CONSOLE}/tinh/{admin.province['code']}/mo-dun/{module['name']}/cai-dat?xong=1"
+    return await written(request, write, done, again)
 
 
 settings = admin_page(_settings)

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from eiso.web.desk import time_left
 from eiso.web.desk_auth import DESK, signed_in
 from eiso.web.pages import render
-from eiso.web.portal import failed, moved, posted_form
+from eiso.web.portal import failed, posted_form, written
 from eiso.web.run import OperationFailed, run
 
 PATH = DESK + "/phan-anh"
@@ -126,12 +126,9 @@ async def act(request: Request) -> Response:
     if "publish" in move.fields:
         variables["publish"] = values["publish"] == "1"
 
-    async def act() -> str:
-        await run(request, move.operation, variables, write=True, token=token)
-        return f"{PATH}/{feedback_id}?xong={request.path_params['move']}"
-
     async def again(error: OperationFailed) -> Response:
         extra = {"error": error, "error_move": request.path_params["move"], "values": values}
         return await _item_page(request, token, feedback_id, extra, error.status)
 
-    return await moved(request, act, again)
+    done = f"{PATH}/{feedback_id}?xong={request.path_params['move']}"
+    return await written(request, (move.operation, variables, token), done, again)

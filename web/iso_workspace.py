@@ -30,7 +30,16 @@ from eiso.web.desk import fetched
 from eiso.web.desk_auth import ISO, signed_in_as
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
-from eiso.web.portal import failed, forbidden, form_page, moved, page_for, posted_form, posting
+from eiso.web.portal import (
+    failed,
+    forbidden,
+    form_page,
+    moved,
+    page_for,
+    posted_form,
+    posting,
+    written,
+)
 from eiso.web.run import OperationFailed, run
 
 STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
@@ -414,12 +423,12 @@ async def nonconformities(request: Request) -> Response:
 async def _nc_run(
     request: Request, member: Member, operation: str, variables: dict[str, Any], done: str
 ) -> Response:
-
-    async def act() -> str:
-        await run(request, operation, variables, write=True, token=member.token)
-        return f"{ISO}/khong-phu-hop?xong={done}"
-
-    return await moved(request, act, functools.partial(_board_page, request, member))
+    return await written(
+        request,
+        (operation, variables, member.token),
+        f"{ISO}/khong-phu-hop?xong={done}",
+        functools.partial(_board_page, request, member),
+    )
 
 
 async def nonconformity_move(request: Request) -> Response:

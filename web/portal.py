@@ -104,6 +104,23 @@ async def moved(
     return RedirectResponse(done, status_code=303)
 
 
+async def written(
+    request: Request,
+    write: tuple[str, dict[str, Any], str],
+    done: str,
+    again: Callable[[OperationFailed], Awaitable[Response]],
+) -> Response:
+    """A form's move that is one write, `(operation, variables, token)`: then the page `done`
+    (303), or the refusal as `moved` answers it."""
+    operation, variables, token = write
+
+    async def act() -> str:
+        await run(request, operation, variables, write=True, token=token)
+        return done
+
+    return await moved(request, act, again)
+
+
 async def home(request: Request) -> Response:
     try:
         data = await run(request, "Provinces")
