@@ -16,7 +16,7 @@ from eiso.graphql.qms.application.nodes import (
     SteeringMemberNode,
     TrainingRecordNode,
 )
-from eiso.graphql.qms.yearly.queries import province_of
+from eiso.graphql.qms.yearly.queries import province_session
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 
@@ -58,9 +58,7 @@ class ApplicationQuery:
     async def steering_committee(
         self, info: strawberry.Info, province_id: strawberry.ID | None = None
     ) -> SteeringCommittee:
-        principal = require_principal(info.context.principal)
-        province = province_of(principal, province_id)
-        async with info.context.resources.session(principal.tenant) as session:
+        async with province_session(info, province_id) as (session, province):
             members = await application.members(session, province)
             meetings = await application.meetings(session, province)
         return SteeringCommittee(

@@ -22,7 +22,7 @@ from eiso.graphql.qms.inspections.nodes import (
     InspectionPlanNode,
     InspectionSummaryLine,
 )
-from eiso.graphql.qms.yearly.queries import province_of
+from eiso.graphql.qms.yearly.queries import province_of, province_session
 from eiso.graphql.shared.permissions import guarded
 from eiso.tenants.models import Agency
 
@@ -103,9 +103,7 @@ class InspectionsQuery:
     async def inspection_checklist(
         self, info: strawberry.Info, province_id: strawberry.ID | None = None
     ) -> InspectionChecklistNode:
-        principal = require_principal(info.context.principal)
-        province = province_of(principal, province_id)
-        async with info.context.resources.session(principal.tenant) as session:
+        async with province_session(info, province_id) as (session, province):
             items, is_default = await inspections.checklist(session, province)
         return InspectionChecklistNode(
             items=[InspectionChecklistItem.of(item) for item in items], is_default=is_default

@@ -4,6 +4,8 @@ move changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +22,23 @@ from eiso.graphql.shared.transactions import act_on_node, in_transaction
 
 async def _node(session: AsyncSession, row: YearlyReport) -> YearlyReportNode:
     return YearlyReportNode.of(row, await yearly_reports.deadline(session, row.province_id))
+
+
+ReportMove = Callable[..., Awaitable[YearlyReport]]
+
+
+async def _moved(
+    info: strawberry.Info, id: strawberry.ID, move: ReportMove, *extra: str
+) -> YearlyReportNode:
+    """The report `id` moved by `move(session, who, province_id, row_id, *extra)` (the service
+    finds it in the caller's scope), answered with its deadline."""
+
+    async def work(
+        session: AsyncSession, who: Principal, province_id: int, row_id: int
+    ) -> YearlyReportNode:
+        return await _node(session, await move(session, who, province_id, row_id, *extra))
+
+    return await act_on_node(info, id, "YearlyReport", work)
 
 
 @guarded
@@ -49,40 +68,19 @@ class YearlyReportsMutation:
     async def submit_yearly_report(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> YearlyReportNode:
-        async def work(
-            session: AsyncSession, who: Principal, province_id: int, row_id: int
-        ) -> YearlyReportNode:
-            return await _node(
-                session, await yearly_reports.submit(session, who, province_id, row_id)
-            )
-
-        return await act_on_node(info, id, "YearlyReport", work)
+        return await _moved(info, id, yearly_reports.submit)
 
     @strawberry.mutation(description="Return a submitted report for revision, saying what to fix.")
     async def return_yearly_report(
         self, info: strawberry.Info, id: strawberry.ID, comment: str
     ) -> YearlyReportNode:
-        async def work(
-            session: AsyncSession, who: Principal, province_id: int, row_id: int
-        ) -> YearlyReportNode:
-            row = await yearly_reports.return_for_revision(
-                session, who, province_id, row_id, comment
-            )
-            return await _node(session, row)
-
-        return await act_on_node(info, id, "YearlyReport", work)
+        return await _moved(info, id, yearly_reports.return_for_revision, comment)
 
     @strawberry.mutation(description="Accept a submitted report.")
     async def accept_yearly_report(
         self, info: strawberry.Info, id: strawberry.ID, comment: str = ""
     ) -> YearlyReportNode:
-        async def work(
-            session: AsyncSession, who: Principal, province_id: int, row_id: int
-        ) -> YearlyReportNode:
-            row = await yearly_reports.accept(session, who, province_id, row_id, comment)
-            return await _node(session, row)
-
-        return await act_on_node(info, id, "YearlyReport", work)
+        return await _moved(info, id, yearly_reports.accept, comment)
 
     @strawberry.mutation(
         description="The province's deadline: day and month of the report's year, and how many "

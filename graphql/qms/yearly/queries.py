@@ -5,8 +5,11 @@ NOT_FOUND, like one that does not exist."""
 from __future__ import annotations
 
 import collections
+import contextlib
+from collections.abc import AsyncIterator
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
 from eiso.core.auth.principal import Principal
@@ -39,6 +42,17 @@ def province_of(principal: Principal, province_id: strawberry.ID | None) -> int:
     if not (tenant.kind == "nation" or province in tenant.province_ids):
         raise not_found("Province", province_id)
     return province
+
+
+@contextlib.asynccontextmanager
+async def province_session(
+    info: strawberry.Info, province_id: strawberry.ID | None
+) -> AsyncIterator[tuple[AsyncSession, int]]:
+    """A session as the caller, and the province `provinceId` names (`province_of`)."""
+    principal = require_principal(info.context.principal)
+    province = province_of(principal, province_id)
+    async with info.context.resources.session(principal.tenant) as session:
+        yield session, province
 
 
 @guarded
@@ -117,7 +131,5 @@ class YearlyReportsQuery:
     async def yearly_report_deadline(
         self, info: strawberry.Info, province_id: strawberry.ID | None = None
     ) -> YearlyReportDeadline:
-        principal = require_principal(info.context.principal)
-        province = province_of(principal, province_id)
-        async with info.context.resources.session(principal.tenant) as session:
+        async with province_session(info, province_id) as (session, province):
             return YearlyReportDeadline.of(await yearly_reports.deadline(session, province))
