@@ -8,7 +8,7 @@ import dataclasses
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eiso.core.settings import Settings
-from eiso.infra.db import make_engine, make_sessionmaker
+from eiso.infra.db import make_engine, make_read_engine, make_sessionmaker
 from eiso.infra.redis_client import STREAM_TIMEOUT, Breaker, RedisClient, make_redis
 from eiso.tenants.scope import TenantScope, open_session
 
@@ -27,10 +27,14 @@ class Resources:
     redis: RedisClient
     # Blocking stream reads (XREAD BLOCK): the same server and breaker, a longer read timeout.
     stream_redis: RedisClient
+    # Read-only sessions' own pool on PostgreSQL (infra/pg_read.py); None on SQLite.
+    read_engine: AsyncEngine | None = None
+    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+        read_engine = make_read_engine(settings.database_url, pool_size=settings.db_pool_size)
         breaker = Breaker()  # one per process and server: both clients learn of an outage
         return cls(
             settings,
@@ -38,6 +42,8 @@ class Resources:
             make_sessionmaker(engine),
             make_redis(settings.redis_url, breaker=breaker),
             make_redis(settings.redis_url, breaker=breaker, read_timeout=STREAM_TIMEOUT),
+            read_engine,
+            None if read_engine is None else make_sessionmaker(read_engine),
         )
 
     def key(self, *parts: object) -> str:
@@ -54,7 +60,14 @@ class Resources:
     def session(self, scope: TenantScope) -> AsyncSession:
         return open_session(self.sessionmaker, scope)
 
+    def read_session(self, scope: TenantScope) -> AsyncSession:
+        """A session that only reads: on PostgreSQL one round trip per query (no transaction,
+        the scope held by its connection, infra/pg_read.py); any write fails in the server."""
+        return open_session(self.read_sessionmaker or self.sessionmaker, scope)
+
     async def close(self) -> None:
         await self.redis.aclose()
         await self.stream_redis.aclose()
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection, detect_citus
+from eiso.infra.pg_read import autocommit_unless_citus, read_connect_args, sessions_only
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -96,6 +97,25 @@ def make_engine(
     )
     _ping_when_idle(engine, ping_after_idle)
     detect_citus(engine.sync_engine)  # on Citus the scope is sent with SET LOCAL
+    event.listen(engine.sync_engine, "handle_error", _terminated_while_idle)
+    return engine
+
+
+def make_read_engine(
+    url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE
+) -> AsyncEngine | None:
+    """The pool of read-only sessions on PostgreSQL (infra/pg_read.py): connections in
+    autocommit, read-only on the server, holding a session-level scope. None for SQLite."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        return None
+    engine = create_async_engine(
+        target, pool_size=pool_size, max_overflow=pool_size, connect_args=read_connect_args()
+    )
+    _ping_when_idle(engine, ping_after_idle)
+    detect_citus(engine.sync_engine)
+    autocommit_unless_citus(engine.sync_engine)  # after `detect_citus`, which marks the record
+    sessions_only(engine.sync_engine)
     event.listen(engine.sync_engine, "handle_error", _terminated_while_idle)
     return engine
 
