@@ -3,6 +3,7 @@ lives in process memory that another worker needs."""
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +17,10 @@ from eiso.tenants.scope import TenantScope, open_session
 # their readers' cursors, seen ids and leases, and the relay's epoch token (which must be lost
 # together with the streams it vouches for). Every other key is used alone.
 SAME_SLOT = frozenset({"events"})
+
+# Set while a GraphQL query (not a mutation) runs (graphql/server/execution.py): its sessions
+# are read-only ones (`Resources.session`).
+reads_only: contextvars.ContextVar[bool] = contextvars.ContextVar("eiso_reads_only", default=False)
 
 
 @dataclasses.dataclass
@@ -34,7 +39,11 @@ class Resources:
     @classmethod
     def open(cls, settings: Settings) -> Resources:
         engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
-        read_engine = make_read_engine(settings.database_url, pool_size=settings.db_pool_size)
+        read_engine = (
+            make_read_engine(settings.database_url, pool_size=settings.db_read_pool_size)
+            if settings.db_read_pool_size
+            else None
+        )
         breaker = Breaker()  # one per process and server: both clients learn of an outage
         return cls(
             settings,
@@ -58,6 +67,9 @@ class Resources:
         return self.settings.redis_prefix + name
 
     def session(self, scope: TenantScope) -> AsyncSession:
+        """A session in `scope`; inside a GraphQL query, a read-only one (`read_session`)."""
+        if reads_only.get():
+            return self.read_session(scope)
         return open_session(self.sessionmaker, scope)
 
     def read_session(self, scope: TenantScope) -> AsyncSession:

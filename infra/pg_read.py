@@ -99,7 +99,7 @@ def hold_scope(connection: Connection, settings: dict[str, str]) -> bool:
     if not isinstance(driver, ScopedReader):
         return False
     connection.connection.info[SESSION_SCOPED] = True
-    if not adapted.autocommit:
+    if not getattr(adapted, "autocommit", False):
         return False
     wanted = tuple(sorted(settings.items()))
     if driver.held_scope == wanted:

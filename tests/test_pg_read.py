@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import exc, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eiso.infra.db import core_rows, make_engine, make_read_engine, make_sessionmaker
@@ -104,7 +104,8 @@ async def _read(engine: AsyncEngine, scope: TenantScope | None) -> tuple[str, st
     session = make_sessionmaker(engine)()
     session.info["scope"] = scope
     async with session:
-        return tuple(await core_rows(session, SETTINGS, {}))[0]  # type: ignore[return-value]
+        [row] = await core_rows(session, SETTINGS, {})
+        return row[0], row[1]
 
 
 async def _pid(engine: AsyncEngine) -> int:
@@ -112,9 +113,7 @@ async def _pid(engine: AsyncEngine) -> int:
         return (await session.execute(text("select pg_backend_pid()"))).scalar_one()
 
 
-async def test_a_read_is_one_round_trip_once_its_connection_holds_the_scope(
-    backend, wire, reader
-):
+async def test_a_read_is_one_round_trip_once_its_connection_holds_the_scope(backend, wire, reader):
     spy, _ = wire
     assert await _read(reader, TenantScope.province(7)) == ("province", "7")  # opens, prepares
     before = len(spy.sent)
@@ -149,10 +148,10 @@ async def test_no_scope_reaches_the_next_checkout(backend, database, wire, reade
             await connection.execute(SETTINGS)
     writer = make_engine(database.app_url, pool_size=1)
     try:
-        async with open_session(make_sessionmaker(writer), TenantScope.province(3)) as session:
-            async with session.begin():
-                assert (await session.execute(SETTINGS)).one() == ("province", "3")
-                assert (await session.execute(text("select pg_backend_pid()"))).scalar() != pid
+        sessions = make_sessionmaker(writer)
+        async with open_session(sessions, TenantScope.province(3)) as session, session.begin():
+            assert (await session.execute(SETTINGS)).one() == ("province", "3")
+            assert (await session.execute(text("select pg_backend_pid()"))).scalar() != pid
         async with writer.connect() as connection:  # after it, the main pool holds no scope
             assert set((await connection.execute(SETTINGS)).one()) <= NOTHING
     finally:
@@ -170,3 +169,44 @@ async def test_a_reader_that_died_is_replaced_and_given_its_scope(backend, wire,
     await asyncio.sleep(0.1)
     assert await _read(reader, TenantScope.province(4)) == ("province", "4")
     assert await _pid(reader) != pid
+
+
+@pytest.fixture
+async def app(resources, callers):
+    """The app with the test module's procedures (tests/test_dossier_graphql.py)."""
+    from eiso.core.app import create_app
+    from tests.test_dossier_engine import REGISTRY
+
+    application = create_app(
+        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
+    )
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+async def test_a_query_reads_on_the_read_pool_and_a_mutation_on_the_main_one(
+    app, resources, callers
+):
+    """Through the app: a GraphQL query's sessions are read-only ones (core/resources.py),
+    a mutation's are not."""
+    from tests.test_dossier_graphql import PROC, Caller, officer_of
+
+    gql = Caller(app, callers.issue(await officer_of(resources)))
+    used: list[str] = []
+    listeners = {
+        name: (engine.sync_engine.pool, lambda *_args, name=name: used.append(name))
+        for name, engine in [("read", resources.read_engine), ("main", resources.engine)]
+    }
+    for pool, listener in listeners.values():
+        event.listen(pool, "checkout", listener)
+    try:
+        body = await gql("{ dossiers(first: 5) { edges { node { id } } } }")
+        assert "errors" not in body and used and set(used) == {"read"}
+        used.clear()
+        body = await gql(
+            f'mutation {{ adoptProcedure(procedureCode: "{PROC}", timeLimit: 3) {{ code }} }}'
+        )
+        assert body["data"]["adoptProcedure"]["code"] == PROC and set(used) == {"main"}
+    finally:
+        for pool, listener in listeners.values():
+            event.remove(pool, "checkout", listener)
