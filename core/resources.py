@@ -9,7 +9,7 @@ import dataclasses
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from eiso.core.settings import Settings
-from eiso.infra.db import make_engine, make_read_engine, make_sessionmaker
+from eiso.infra.db import make_engine, make_read_engine, make_sessionmaker, read_only
 from eiso.infra.redis_client import STREAM_TIMEOUT, Breaker, RedisClient, make_redis
 from eiso.tenants.scope import TenantScope, open_session
 
@@ -34,7 +34,6 @@ class Resources:
     stream_redis: RedisClient
     # Read-only sessions' own pool on PostgreSQL (infra/pg_read.py); None on SQLite.
     read_engine: AsyncEngine | None = None
-    read_sessionmaker: async_sessionmaker[AsyncSession] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -52,7 +51,6 @@ class Resources:
             make_redis(settings.redis_url, breaker=breaker),
             make_redis(settings.redis_url, breaker=breaker, read_timeout=STREAM_TIMEOUT),
             read_engine,
-            None if read_engine is None else make_sessionmaker(read_engine),
         )
 
     def key(self, *parts: object) -> str:
@@ -73,9 +71,10 @@ class Resources:
         return open_session(self.sessionmaker, scope)
 
     def read_session(self, scope: TenantScope) -> AsyncSession:
-        """A session that only reads: on PostgreSQL one round trip per query (no transaction,
-        the scope held by its connection, infra/pg_read.py); any write fails in the server."""
-        return open_session(self.read_sessionmaker or self.sessionmaker, scope)
+        """A session that reads: on PostgreSQL one round trip per query (no transaction, the
+        scope held by its connection, infra/pg_read.py). Once it begins a transaction itself
+        (`session.begin()`, as code that writes does) it runs on the main pool."""
+        return read_only(open_session(self.sessionmaker, scope), self.read_engine)
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -168,6 +168,20 @@ def _closed(dbapi_connection: AsyncAdapt_asyncpg_connection) -> bool:
     return bool(is_closed and is_closed())
 
 
+# A session's `info` keys: the read pool's engine of a read-only session (`read_only`), and
+# whether the session began a transaction itself.
+READ_BIND = "eiso_read_bind"
+_BEGUN = "eiso_begun"
+
+
+def read_only(session: AsyncSession, read_engine: AsyncEngine | None) -> AsyncSession:
+    """`session`, whose reads go to `read_engine`'s pool (none: stays as it is) until it
+    begins a transaction itself (`ReconnectingSession.get_bind`)."""
+    if read_engine is not None:
+        session.sync_session.info[READ_BIND] = read_engine.sync_engine
+    return session
+
+
 class ReconnectingSession(Session):
     """A session whose first statement is retried once on a fresh connection when its pooled
     connection turns out dead (a `pg_terminate_backend`, a database restart the checkout could
@@ -175,6 +189,20 @@ class ReconnectingSession(Session):
     connection and the pool's older ones; the retry checks out a new one. Only the statement
     that begins the transaction is retried, so nothing done before it is lost; a statement
     inside an explicit `begin()` block fails as before (its caller decides)."""
+
+    # A read-only session (`read_only`) runs on the read pool (infra/pg_read.py) unless it
+    # begins a transaction itself: `session.begin()` is how code that writes starts (a query's
+    # audit entry of a personal-data read, graphql/dossiers/dataloaders.py), and the read pool
+    # refuses writes.
+    def get_bind(self, mapper: Any = None, **kwargs: Any) -> Any:
+        reader = self.info.get(READ_BIND)
+        if reader is not None and not self.info.get(_BEGUN):
+            return reader
+        return super().get_bind(mapper, **kwargs)
+
+    def begin(self, nested: bool = False) -> Any:
+        self.info[_BEGUN] = True
+        return super().begin(nested)
 
     # `_execute_internal` is where `execute`, `scalars`, `scalar` and `get` meet (SQLAlchemy
     # 2.x); tests/test_db_pool.py fails if a version moves it.
