@@ -229,7 +229,10 @@ class ReconnectingSession(Session):
         return self._retried_once(run)
 
     def _retried_once(self, call: Any, *args: Any, **kwargs: Any) -> Any:
-        first = not self.in_transaction()
+        # On the read pool every statement is its own transaction (autocommit): any of them
+        # may run again on a fresh connection, nothing done before it is lost. Between two
+        # statements such a connection is idle to the server, as one waiting in the pool.
+        first = not self.in_transaction() or self._reads_only()
         try:
             return call(*args, **kwargs)
         except exc.DBAPIError as error:
@@ -238,6 +241,10 @@ class ReconnectingSession(Session):
             log.warning("database connection lost, statement retried once: %s", error.orig)
             self.rollback()
             return call(*args, **kwargs)
+
+
+    def _reads_only(self) -> bool:
+        return READ_BIND in self.info and not self.info.get(_BEGUN)
 
 
 async def core_rows(
