@@ -242,7 +242,6 @@ class ReconnectingSession(Session):
             self.rollback()
             return call(*args, **kwargs)
 
-
     def _reads_only(self) -> bool:
         return READ_BIND in self.info and not self.info.get(_BEGUN)
 

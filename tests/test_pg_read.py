@@ -18,7 +18,9 @@ from eiso.infra.db import core_rows, make_engine, make_read_engine, make_session
 from eiso.infra.pg_read import ReadPoolMisuse
 from eiso.tenants.scope import TenantScope, open_session
 from tests.conftest import _pg_admin
+from tests.test_dossier_graphql import PROC, Caller, app, officer_of
 
+__all__ = ["app"]  # a fixture: the app with the test module's procedures
 pytestmark = pytest.mark.only_backend("postgresql+redis")
 
 SETTINGS = text(
@@ -171,27 +173,12 @@ async def test_a_reader_that_died_is_replaced_and_given_its_scope(backend, wire,
     assert await _pid(reader) != pid
 
 
-@pytest.fixture
-async def app(resources, callers):
-    """The app with the test module's procedures (tests/test_dossier_graphql.py)."""
-    from eiso.core.app import create_app
-    from tests.test_dossier_engine import REGISTRY
-
-    application = create_app(
-        resources.settings, resources, authenticator=callers.authenticate, plugins=REGISTRY
-    )
-    async with application.router.lifespan_context(application):
-        yield application
-
-
 async def test_a_query_reads_on_the_read_pool_and_a_mutation_on_the_main_one(
     app, resources, callers
 ):
     """Through the app: a GraphQL query's sessions are read-only ones (core/resources.py), as
     is the request's look-up of its province's modules (core/plugins/activation.py); a
     mutation's are not."""
-    from tests.test_dossier_graphql import PROC, Caller, officer_of
-
     gql = Caller(app, callers.issue(await officer_of(resources)))
     used: list[str] = []
     listeners = {
