@@ -9,9 +9,10 @@ write fails there, whatever the code). The scope is a session-level setting of t
 which remembers the scope it holds and sends `set_config` only when the next session's differs:
 one round trip when it matches, two when it does not.
 
-Why no scope can leak: only read-only sessions ever check out these connections (writes,
-migrations, `engine.connect()`, the relay and the other sessions use the main pool), and each of
-them sets its own scope before its first statement (`hold_scope`, from the session's
+Why no scope can leak: only read-only sessions use these connections (writes, migrations,
+the relay and the other sessions use the main pool; a statement from a checkout no session's
+scope went to, `engine.connect()`, is refused: `sessions_only`), and each of them sets its
+own scope before its first statement (`hold_scope`, from the session's
 `after_begin`), an unscoped one included (empty values: row-level security shows no tenant
 row). The remembered scope lives on the driver's connection object, so a connection replaced
 (a dead one, invalidated and reopened) starts with none and is sent its scope; the memory is
