@@ -68,7 +68,6 @@ import json
 import os
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -589,6 +588,10 @@ async def pages(url: str, database_url: str, callers: dict[str, tuple], rounds: 
     return {"times": times, "per_filter": per_filter, "mismatches": mismatches}
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def report_pages(result: dict) -> None:
     """p50 / p99 per caller: the GraphQL page, the raw SQL alone (asyncpg in the bench
     process: no HTTP), the raw SQL behind a plain endpoint of the same server (the same HTTP
@@ -620,12 +623,17 @@ def report_pages(result: dict) -> None:
             f"    {name:9s} signed in {t50:5.2f} / {t99:5.2f}  anonymous {a50:5.2f} / {a99:5.2f}"
             f"  {a50 / t50:4.2f}x / {a99 / t99:4.2f}x (goal >= 0.8x)"
         )
-    print("  median per filter (GraphQL / raw SQL alone / raw SQL endpoint ms, ratios):")
+    print(
+        "  per filter, p50 / p99 ms: GraphQL, raw SQL alone, raw SQL endpoint; GraphQL against "
+        "the SQL (p50) and the endpoint (p50 / p99):"
+    )
     for (name, label), triples in result["per_filter"].items():
-        g, s, e = (statistics.median(t[i] for t in triples) * 1000 for i in range(3))
+        (g, g99), (s, _), (e, e99) = (ms([t[i] for t in triples]) for i in range(3))
         print(
-            f"    {name:9s} {label:10s} {g:6.2f} / {s:5.2f} / {e:5.2f}  {g / s:5.2f}x {g / e:5.2f}x"
+            f"    {name:9s} {label:10s} {g:6.2f} / {g99:6.2f}  {s:5.2f}  {e:5.2f} / {e99:6.2f}"
+            f"  {g / s:5.2f}x  {g / e:4.2f}x / {g99 / e99:4.2f}x"
         )
+    print(f"  load average at the end: {load_average()}")
     print(
         "  pages whose rows or JSON differed between GraphQL, SQL and the endpoint: "
         f"{result['mismatches']}"
@@ -797,6 +805,7 @@ def run(args) -> None:
                             search,
                         ),
                     }
+                    print(f"  load average at the start: {load_average()}")
                     report_pages(asyncio.run(pages(server.url, database_url, callers, args.rounds)))
             if not args.skip_throughput:
                 _, _, officers = asyncio.run(

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=500)
+    # Read-only sessions' own pool (infra/pg_read.py); 0: reads run in transactions on the main
+    # pool (required behind PgBouncer in transaction mode: the scope is a session setting).
+    db_read_pool_size: int = Field(default=10, ge=0, le=500)
     graphql_max_depth: int = Field(default=12, ge=1, le=100)
     # Only registered (trusted) documents run: every other operation is refused (docs/graphql.md).
     graphql_trusted_only: bool = False

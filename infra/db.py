@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection, detect_citus
+from eiso.infra.pg_read import autocommit_unless_citus, read_connect_args, sessions_only
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -100,6 +101,25 @@ def make_engine(
     return engine
 
 
+def make_read_engine(
+    url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE
+) -> AsyncEngine | None:
+    """The pool of read-only sessions on PostgreSQL (infra/pg_read.py): connections in
+    autocommit, read-only on the server, holding a session-level scope. None for SQLite."""
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        return None
+    engine = create_async_engine(
+        target, pool_size=pool_size, max_overflow=pool_size, connect_args=read_connect_args()
+    )
+    _ping_when_idle(engine, ping_after_idle)
+    detect_citus(engine.sync_engine)
+    autocommit_unless_citus(engine.sync_engine)  # after `detect_citus`, which marks the record
+    sessions_only(engine.sync_engine)
+    event.listen(engine.sync_engine, "handle_error", _terminated_while_idle)
+    return engine
+
+
 def _terminated_while_idle(context: ExceptionContext) -> None:
     """A backend terminated while its connection sat idle sends a FATAL message that asyncpg
     reads before it sees the socket close; the next query then fails with "cannot switch to
@@ -148,6 +168,20 @@ def _closed(dbapi_connection: AsyncAdapt_asyncpg_connection) -> bool:
     return bool(is_closed and is_closed())
 
 
+# A session's `info` keys: the read pool's engine of a read-only session (`read_only`), and
+# whether the session began a transaction itself.
+READ_BIND = "eiso_read_bind"
+_BEGUN = "eiso_begun"
+
+
+def read_only(session: AsyncSession, read_engine: AsyncEngine | None) -> AsyncSession:
+    """`session`, whose reads go to `read_engine`'s pool (none: stays as it is) until it
+    begins a transaction itself (`ReconnectingSession.get_bind`)."""
+    if read_engine is not None:
+        session.sync_session.info[READ_BIND] = read_engine.sync_engine
+    return session
+
+
 class ReconnectingSession(Session):
     """A session whose first statement is retried once on a fresh connection when its pooled
     connection turns out dead (a `pg_terminate_backend`, a database restart the checkout could
@@ -155,6 +189,20 @@ class ReconnectingSession(Session):
     connection and the pool's older ones; the retry checks out a new one. Only the statement
     that begins the transaction is retried, so nothing done before it is lost; a statement
     inside an explicit `begin()` block fails as before (its caller decides)."""
+
+    # A read-only session (`read_only`) runs on the read pool (infra/pg_read.py) unless it
+    # begins a transaction itself: `session.begin()` is how code that writes starts (a query's
+    # audit entry of a personal-data read, graphql/dossiers/dataloaders.py), and the read pool
+    # refuses writes.
+    def get_bind(self, mapper: Any = None, **kwargs: Any) -> Any:
+        reader = self.info.get(READ_BIND)
+        if reader is not None and not self.info.get(_BEGUN):
+            return reader
+        return super().get_bind(mapper, **kwargs)
+
+    def begin(self, nested: bool = False) -> Any:
+        self.info[_BEGUN] = True
+        return super().begin(nested)
 
     # `_execute_internal` is where `execute`, `scalars`, `scalar` and `get` meet (SQLAlchemy
     # 2.x); tests/test_db_pool.py fails if a version moves it.
@@ -181,7 +229,10 @@ class ReconnectingSession(Session):
         return self._retried_once(run)
 
     def _retried_once(self, call: Any, *args: Any, **kwargs: Any) -> Any:
-        first = not self.in_transaction()
+        # On the read pool every statement is its own transaction (autocommit): any of them
+        # may run again on a fresh connection, nothing done before it is lost. Between two
+        # statements such a connection is idle to the server, as one waiting in the pool.
+        first = not self.in_transaction() or self._reads_only()
         try:
             return call(*args, **kwargs)
         except exc.DBAPIError as error:
@@ -190,6 +241,9 @@ class ReconnectingSession(Session):
             log.warning("database connection lost, statement retried once: %s", error.orig)
             self.rollback()
             return call(*args, **kwargs)
+
+    def _reads_only(self) -> bool:
+        return READ_BIND in self.info and not self.info.get(_BEGUN)
 
 
 async def core_rows(

@@ -36,6 +36,7 @@ from eiso.infra.pg_begin import (
     send_with_begin,
     set_local_statements,
 )
+from eiso.infra.pg_read import NO_SCOPE, hold_scope
 from eiso.tenants.models import Agency, SharedRow, SharedTenantOwned, TenantOwned, TenantRow
 
 ScopeKind = Literal["nation", "province", "agencies"]
@@ -334,6 +335,10 @@ def _hand_scope_to_postgres(
     if connection.dialect.name != "postgresql":
         return
     scope = session.info.get("scope")
+    # A connection of the read pool holds a session-level scope: every session sets its own,
+    # none included (infra/pg_read.py).
+    if hold_scope(connection, NO_SCOPE if scope is None else scope.settings()):
+        return
     if scope is None:
         return  # nothing set: row-level security shows no tenant row
     settings = scope.settings()

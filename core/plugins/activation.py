@@ -295,7 +295,7 @@ class ActiveModules:
             version = ("db", await self.generation(resources, province_id))
             if cached and fresh and cached[0] == version:
                 return cached[2]
-        async with resources.session(TenantScope.province(province_id)) as session:
+        async with resources.read_session(TenantScope.province(province_id)) as session:
             names = await enabled_modules(session, province_id)
         active = self.registry.names() & names
         if epoch != self._epoch:
@@ -313,7 +313,7 @@ class ActiveModules:
             self._readers[url] = sqlite_reader(url)
         reader = self._readers[url]
         if reader is None:
-            async with resources.session(TenantScope.province(province_id)) as session:
+            async with resources.read_session(TenantScope.province(province_id)) as session:
                 return await switch_generation(session, province_id)
         return int(reader.execute(_SQLITE_GENERATION, (province_id,)).fetchone()[0])
 

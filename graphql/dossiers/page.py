@@ -242,7 +242,7 @@ async def fetch(
     """The page's rows (the latest first) on the session's connection, and whether more lie
     in the direction read: the statement carries the caller's scope (`bound_scope`), so the
     ORM's per-statement criteria (half the time of a page) are not added again."""
-    rows = await core_rows(session, statement, params)  # the scope goes with the BEGIN
+    rows = await core_rows(session, statement, params)
     taken = rows[: page.size]
     return (taken[::-1] if page.backward else taken), len(rows) > page.size
 

@@ -124,7 +124,7 @@ class DossiersQuery:
         statement, total_statement, params = listing.statement(
             filter or DossierFilter(), page, now, principal.tenant
         )
-        async with info.context.resources.session(principal.tenant) as session:
+        async with info.context.resources.read_session(principal.tenant) as session:
             rows, more = await listing.fetch(session, statement, params, page)
             total = (
                 await listing.count(session, total_statement, params)

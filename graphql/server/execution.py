@@ -42,6 +42,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
 from eiso.core.errors import DomainError
+from eiso.core.resources import reads_only
 from eiso.graphql.server.errors import parse_failed, validation_failed
 from eiso.graphql.server.executor import EisoExecutionContext
 from eiso.graphql.server.inputs import literal_error, variable_arguments, variables_error
@@ -177,8 +178,9 @@ class EisoSchema(strawberry.Schema):
             raise MissingQueryError
         prepared = self.prepared(query)
         document, errors = prepared.document, prepared.errors
+        kind = None
         if document is not None:
-            self._check_operation(document, operation_name, allowed_operation_types)
+            kind = self._check_operation(document, operation_name, allowed_operation_types)
         if errors or document is None:  # no document: a parse error
             return self._failed(errors)
         bad = variables_error(variable_values, prepared.variable_arguments or {})
@@ -200,14 +202,19 @@ class EisoSchema(strawberry.Schema):
             )
             if error is not None:
                 return self._failed([error])
-        return await self._run(
-            document,
-            variable_values,
-            context_value,
-            root_value,
-            operation_name,
-            operation_extensions,
-        )
+        # A query's sessions only read: one round trip each on PostgreSQL (core/resources.py).
+        reading = reads_only.set(kind is OperationType.QUERY)
+        try:
+            return await self._run(
+                document,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                operation_extensions,
+            )
+        finally:
+            reads_only.reset(reading)
 
     async def _run(
         self,
@@ -249,7 +256,7 @@ class EisoSchema(strawberry.Schema):
         document: DocumentNode,
         operation_name: str | None,
         allowed: Iterable[OperationType] | None,
-    ) -> None:
+    ) -> OperationType:
         try:
             operation_type = get_operation_type(document, operation_name)
         except RuntimeError as error:
@@ -258,6 +265,7 @@ class EisoSchema(strawberry.Schema):
             allowed if allowed is not None else DEFAULT_ALLOWED_OPERATION_TYPES
         ):
             raise InvalidOperationTypeError(operation_type)
+        return operation_type
 
     def _failed(self, errors: list[GraphQLError]) -> ExecutionResult:
         self._process_errors(errors)
