@@ -1,0 +1,109 @@
+"""The figures' rollups summed over a province's agencies (core/qms/rollups.py, issue 21's
+dashboard): `province_counters` keyed (province_id, grain, day, procedure_code) and
+`province_histograms` with the bucket besides, what the groupings above an agency read (a
+province of 250 agencies: a 250th of the rows). Filled from `figure_counters` and
+`figure_histograms` with a GROUP BY (no dossier read), as `eiso qms rollups rebuild` does.
+
+Row-level security: the nation and the province read and write them; a scope of agencies
+writes its provinces' rows (every move adds to them in the statement of its agency rows) and
+sees them too, but the application reads them only for the nation and province scopes
+(`rollups.read_tables`). On a Citus coordinator whose tables are already distributed they are
+distributed here (co-located with `agencies`, their policy in its Citus form) before their
+rows, as 0910 does; on a new one `eiso db upgrade` distributes them after the migrations.
+
+Revision ID: 0925_province_figures
+Revises: 0920_review_deadline
+Create Date: 2026-12-06
+"""
+
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import op
+
+from eiso.core.qms.rollups import BINS, COUNTERS, PROVINCE_BIN_KEY, PROVINCE_KEY, province_rows_sql
+from eiso.infra.rls import enable_tenant_rls, province_predicate
+
+revision = "0925_province_figures"
+down_revision = "0920_review_deadline"
+branch_labels = None
+depends_on = None
+
+NEW = {
+    "province_counters": (PROVINCE_KEY, COUNTERS),
+    "province_histograms": (PROVINCE_BIN_KEY, BINS),
+}
+TYPES: dict[str, sa.types.TypeEngine[Any]] = {
+    "province_id": sa.BigInteger(),
+    "procedure_code": sa.String(32),
+    "grain": sa.SmallInteger(),
+    "day": sa.Date(),
+    "bucket": sa.SmallInteger(),
+}
+
+
+def _columns(key: tuple[str, ...], names: tuple[str, ...]) -> list[sa.Column]:
+    return [
+        *(sa.Column(name, TYPES[name], primary_key=True, autoincrement=False) for name in key),
+        *(
+            sa.Column(name, sa.BigInteger if name == "handling_sum" else sa.Integer, nullable=False)
+            for name in names
+        ),
+    ]
+
+
+def _citus_distributed(bind: sa.Connection) -> bool:
+    """A Citus coordinator whose tenant tables are already distributed."""
+    if bind.dialect.name != "postgresql":
+        return False
+    if bind.exec_driver_sql("select current_setting('citus.version', true)").scalar() is None:
+        return False
+    found = bind.exec_driver_sql(
+        "select 1 from pg_dist_partition where logicalrelid = 'agencies'::regclass"
+    )
+    return found.first() is not None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    citus = _citus_distributed(bind)
+    for table, (key, names) in NEW.items():
+        fk = f"fk_{table}_province"
+        # Citus: distributed before its foreign key (a plain table's is refused there)
+        foreign_keys = (
+            [] if citus else [sa.ForeignKeyConstraint(["province_id"], ["provinces.id"], name=fk)]
+        )
+        op.create_table(table, *_columns(key, names), *foreign_keys)
+        if citus:
+            op.execute(
+                f"select create_distributed_table('{table}', 'province_id', "
+                "colocate_with => 'agencies')"
+            )
+            op.create_foreign_key(fk, table, "provinces", ["province_id"], ["id"])
+        op.create_index(f"ix_{table}_grain_day", table, ["grain", "day", "province_id"])
+    if postgres:
+        # the agency rows are under forced row-level security: read them as the nation
+        if citus:
+            op.execute("SET LOCAL citus.propagate_set_commands = 'local'")
+        op.execute("SET LOCAL eiso.scope = 'nation'")
+    for statement in province_rows_sql("true"):
+        op.execute(statement)
+    if postgres:
+        op.execute("SET LOCAL eiso.scope = ''")
+    for table in NEW:
+        predicate = province_predicate()
+        if citus:  # the policy in the form Citus accepts (infra/citus `citus_predicate`)
+            from eiso.infra.citus import citus_predicate
+
+            predicate = citus_predicate(predicate)
+        enable_tenant_rls(op, table, predicate=predicate)
+        if postgres:
+            op.execute(f"ALTER TABLE {table} SET (parallel_workers = 0)")  # as 0910's tables
+            op.execute(f"ANALYZE {table}")
+
+
+def downgrade() -> None:
+    for table in NEW:
+        op.drop_index(f"ix_{table}_grain_day", table)
+        op.drop_table(table)
