@@ -15,7 +15,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from eiso.core.dossiers import catalogue, engine, service
 from eiso.core.dossiers.models import Dossier
@@ -224,9 +224,7 @@ async def assert_province_rows_add_up(resources, province_id: int) -> None:
                 tuple(row[k] for k in key): [row[n] for n in names]
                 for row in rollups.province_rows([dict(r._mapping) for r in agency_rows], table)
             }
-            found = await session.execute(
-                select(summed).where(summed.c.province_id == province_id)
-            )
+            found = await session.execute(select(summed).where(summed.c.province_id == province_id))
             assert {
                 tuple(r._mapping[k] for k in key): [r._mapping[n] for n in names] for r in found
             } == expected, summed.name
@@ -308,6 +306,27 @@ async def test_a_province_merge_moves_the_rollups(resources):
         for table in rollups.TABLES:
             left = await session.execute(select(table).where(table.c.province_id == province.id))
             assert left.first() is None, table.name
+
+
+@pytest.mark.only_backend("postgresql+redis")
+async def test_row_level_security_keeps_the_province_rows_in_their_province(resources):
+    """Plain SQL (row-level security alone): another province's scopes see none of a
+    province's rows in the province tables; the nation and the province see them."""
+    province, agencies = await _world(resources)
+    await _play(resources, province, agencies, BUSY[:16])
+    other, others = await _world(resources, agencies=1)
+    scopes = {
+        TenantScope.nation(): True,
+        TenantScope.province(province.id): True,
+        TenantScope.province(other.id): False,
+        TenantScope.agencies([others[0].id], [other.id]): False,
+    }
+    for table in (rollups.PROVINCE_ROLLUPS, rollups.PROVINCE_HISTOGRAMS):
+        count = text(f"SELECT count(*) FROM {table.name} WHERE province_id = :p")
+        for scope, sees in scopes.items():
+            async with resources.session(scope) as session:
+                found = (await session.execute(count, {"p": province.id})).scalar_one()
+            assert (found > 0) is sees, (table.name, scope)
 
 
 def test_buckets_and_their_bounds_agree():
