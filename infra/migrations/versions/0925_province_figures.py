@@ -16,12 +16,11 @@ Revises: 0920_review_deadline
 Create Date: 2026-12-06
 """
 
-from typing import Any
-
 import sqlalchemy as sa
 from alembic import op
 
-from eiso.core.qms.rollups import BINS, COUNTERS, PROVINCE_BIN_KEY, PROVINCE_KEY, province_rows_sql
+from eiso.core.qms.rollups import PROVINCE_HISTOGRAMS, PROVINCE_ROLLUPS, province_rows_sql
+from eiso.infra.citus import already_distributed, citus_predicate
 from eiso.infra.rls import enable_tenant_rls, province_predicate
 
 revision = "0925_province_figures"
@@ -29,52 +28,28 @@ down_revision = "0920_review_deadline"
 branch_labels = None
 depends_on = None
 
-NEW = {
-    "province_counters": (PROVINCE_KEY, COUNTERS),
-    "province_histograms": (PROVINCE_BIN_KEY, BINS),
-}
-TYPES: dict[str, sa.types.TypeEngine[Any]] = {
-    "province_id": sa.BigInteger(),
-    "procedure_code": sa.String(32),
-    "grain": sa.SmallInteger(),
-    "day": sa.Date(),
-    "bucket": sa.SmallInteger(),
-}
+TABLES = {t.name: t for t in (PROVINCE_ROLLUPS, PROVINCE_HISTOGRAMS)}
 
 
-def _columns(key: tuple[str, ...], names: tuple[str, ...]) -> list[sa.Column]:
+def _columns(table: sa.Table) -> list[sa.Column]:
+    """The model's columns (core/qms/rollups.py), as this revision creates them."""
     return [
-        *(sa.Column(name, TYPES[name], primary_key=True, autoincrement=False) for name in key),
-        *(
-            sa.Column(name, sa.BigInteger if name == "handling_sum" else sa.Integer, nullable=False)
-            for name in names
-        ),
+        sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=False, autoincrement=False)
+        for c in table.columns
     ]
-
-
-def _citus_distributed(bind: sa.Connection) -> bool:
-    """A Citus coordinator whose tenant tables are already distributed."""
-    if bind.dialect.name != "postgresql":
-        return False
-    if bind.exec_driver_sql("select current_setting('citus.version', true)").scalar() is None:
-        return False
-    found = bind.exec_driver_sql(
-        "select 1 from pg_dist_partition where logicalrelid = 'agencies'::regclass"
-    )
-    return found.first() is not None
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
-    citus = _citus_distributed(bind)
-    for table, (key, names) in NEW.items():
+    citus = already_distributed(bind)
+    for table in TABLES:
         fk = f"fk_{table}_province"
         # Citus: distributed before its foreign key (a plain table's is refused there)
         foreign_keys = (
             [] if citus else [sa.ForeignKeyConstraint(["province_id"], ["provinces.id"], name=fk)]
         )
-        op.create_table(table, *_columns(key, names), *foreign_keys)
+        op.create_table(table, *_columns(TABLES[table]), *foreign_keys)
         if citus:
             op.execute(
                 f"select create_distributed_table('{table}', 'province_id', "
@@ -91,11 +66,9 @@ def upgrade() -> None:
         op.execute(statement)
     if postgres:
         op.execute("SET LOCAL eiso.scope = ''")
-    for table in NEW:
+    for table in TABLES:
         predicate = province_predicate()
-        if citus:  # the policy in the form Citus accepts (infra/citus `citus_predicate`)
-            from eiso.infra.citus import citus_predicate
-
+        if citus:  # the policy in the form Citus accepts
             predicate = citus_predicate(predicate)
         enable_tenant_rls(op, table, predicate=predicate)
         if postgres:
@@ -104,6 +77,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in NEW:
+    for table in TABLES:
         op.drop_index(f"ix_{table}_grain_day", table)
         op.drop_table(table)
