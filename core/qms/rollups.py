@@ -5,7 +5,9 @@ in the transaction of every move, read by `figures.figures` instead of the dossi
 Two tables (migration 0910): `figure_counters`, one row per (province, grain, day, agency,
 procedure) with every counter, and `figure_histograms`, the handling times of the finished
 dossiers per the same key and bucket (count and sum), read only for the p90. Both keys lead
-with the province and the period: a province's read is one index range per piece of it.
+with the province and the period: a province's read is one index range per piece of it. Their
+sums over the agencies, `province_counters` and `province_histograms` (migration 0925), are
+kept by the same statements and read by the groupings above an agency (`read_tables`).
 
 What a dossier adds to the rollups is a pure function of its row (`contribution`):
 
