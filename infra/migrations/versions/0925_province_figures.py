@@ -43,6 +43,10 @@ def upgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
     citus = already_distributed(bind)
+    if citus:
+        # a foreign key to a reference table (provinces) after the shards' parallel DDL:
+        # Citus wants one connection per node for the whole transaction
+        op.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
     for table in TABLES:
         fk = f"fk_{table}_province"
         # Citus: distributed before its foreign key (a plain table's is refused there)
@@ -78,5 +82,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in TABLES:
-        op.drop_index(f"ix_{table}_grain_day", table)
-        op.drop_table(table)
+        op.drop_table(table)  # its index with it
