@@ -500,7 +500,7 @@ async def test_the_province_figures_migration_on_a_distributed_coordinator(
     for table in ("province_counters", "province_histograms"):
         [row] = await _fetch(
             url,
-            "select partmethod, colocationid = (select colocationid from pg_dist_partition"
+            "select partmethod::text, colocationid = (select colocationid from pg_dist_partition"
             " where logicalrelid = 'agencies'::regclass) as colocated from pg_dist_partition"
             " where logicalrelid = $1::regclass",
             table,

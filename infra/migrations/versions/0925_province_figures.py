@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from eiso.core.qms.rollups import PROVINCE_HISTOGRAMS, PROVINCE_ROLLUPS, province_rows_sql
-from eiso.infra.citus import already_distributed, citus_predicate
+from eiso.infra.citus import already_distributed
 from eiso.infra.rls import enable_tenant_rls, province_predicate
 
 revision = "0925_province_figures"
@@ -71,10 +71,8 @@ def upgrade() -> None:
     if postgres:
         op.execute("SET LOCAL eiso.scope = ''")
     for table in TABLES:
-        predicate = province_predicate()
-        if citus:  # the policy in the form Citus accepts
-            predicate = citus_predicate(predicate)
-        enable_tenant_rls(op, table, predicate=predicate)
+        # on Citus in the form it accepts (no sub-select)
+        enable_tenant_rls(op, table, predicate=province_predicate(inline=citus))
         if postgres:
             op.execute(f"ALTER TABLE {table} SET (parallel_workers = 0)")  # as 0910's tables
             op.execute(f"ANALYZE {table}")
