@@ -98,11 +98,13 @@ async def every_tenant(session: AsyncSession) -> None:
         await connection.exec_driver_sql(statement)
 
 
-def province_predicate(province_column: str = "province_id") -> str:
+def province_predicate(province_column: str = "province_id", *, inline: bool = False) -> str:
     """A province's own rows (no agency column): seen by the nation, the province, and its
-    agencies (an agency scope names its provinces too)."""
-    scope = _SETTING.format(name="scope")
-    provinces = _IDS.format(name="province_ids")
+    agencies (an agency scope names its provinces too). `inline`: without the sub-selects
+    (Citus)."""
+    setting, ids = (_INLINE_SETTING, _INLINE_IDS) if inline else (_SETTING, _IDS)
+    scope = setting.format(name="scope")
+    provinces = ids.format(name="province_ids")
     return (
         f"{scope} = 'nation'"
         f" OR ({scope} IN ('province', 'agencies') AND {province_column} = ANY ({provinces}))"

@@ -22,6 +22,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
+from alembic import command
 from sqlalchemy import text
 
 from eiso.core.auth.principal import Principal, Role
@@ -30,6 +31,7 @@ from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.core.workdays import VN_TZ
 from eiso.infra.citus import LOCAL_TABLES, distribute_database
+from eiso.infra.migrate import alembic_config
 from eiso.infra.pg_begin import CITUS
 from eiso.infra.rls import scope_predicate
 from eiso.tenants.models import AgencyKind
@@ -474,3 +476,46 @@ async def test_the_handover_policies_take_their_citus_form(citus_database):
     assert "handed_to" in policy["qual"]
     again = await asyncio.to_thread(distribute_database, url)
     assert again is not None and again.handover_policies == ()
+
+
+async def test_the_province_figures_migration_on_a_distributed_coordinator(
+    citus_database, citus_app, citus_resources
+):
+    """0925 on a coordinator whose tables are distributed: its two tables are distributed
+    (co-located with `agencies`) and filled from the agency rows; a province's yearly report,
+    which reads them, counts its dossier."""
+    app, callers = citus_app
+    me = await officer_of(citus_resources, "Lai Châu")
+    await _receive_and_return(Caller(app, callers.issue(me)))
+    # back to 0920 by hand (one statement each, outside a transaction), then 0925 again
+    url = citus_database.owner_url
+    await _fetch(url, "DROP TABLE province_counters, province_histograms")
+    await _fetch(
+        url,
+        "UPDATE alembic_version SET version_num = '0920_review_deadline'"
+        " WHERE version_num = '0925_province_figures'",
+    )
+    config = alembic_config(url, citus_database.app_url)
+    await asyncio.to_thread(command.upgrade, config, "heads")
+    for table in ("province_counters", "province_histograms"):
+        [row] = await _fetch(
+            url,
+            "select partmethod::text, colocationid = (select colocationid from pg_dist_partition"
+            " where logicalrelid = 'agencies'::regclass) as colocated from pg_dist_partition"
+            " where logicalrelid = $1::regclass",
+            table,
+        )
+        assert (row["partmethod"], row["colocated"]) == ("h", True), table
+    admin = Principal(
+        "province-admin",
+        TenantScope.province(me.province_id),
+        frozenset({Role.province_admin}),
+        province_id=me.province_id,
+    )
+    year = dt.datetime.now(VN_TZ).year
+    body = await Caller(app, callers.issue(admin))(
+        REPORT, {"year": year, "p": encode_id("Province", me.province_id, me.province_id)}
+    )
+    assert "errors" not in body, body
+    total = body["data"]["annualReport"]["total"]["figures"]
+    assert (total["received"], total["finished"]) == (1, 1)

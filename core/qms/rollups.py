@@ -5,7 +5,9 @@ in the transaction of every move, read by `figures.figures` instead of the dossi
 Two tables (migration 0910): `figure_counters`, one row per (province, grain, day, agency,
 procedure) with every counter, and `figure_histograms`, the handling times of the finished
 dossiers per the same key and bucket (count and sum), read only for the p90. Both keys lead
-with the province and the period: a province's read is one index range per piece of it.
+with the province and the period: a province's read is one index range per piece of it. Their
+sums over the agencies, `province_counters` and `province_histograms` (migration 0925), are
+kept by the same statements and read by the groupings above an agency (`read_tables`).
 
 What a dossier adds to the rollups is a pure function of its row (`contribution`):
 
@@ -51,6 +53,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Date,
+    ForeignKeyConstraint,
     Index,
     Integer,
     SmallInteger,
@@ -111,27 +114,26 @@ KEY = ("province_id", "grain", "day", "agency_id", "procedure_code")
 BIN_KEY = (*KEY, "bucket")
 
 
-class RollupKey(SQLModel):
-    """The key of both tables' rows: an agency's procedure over one day, month or year."""
+class ProvinceKey(SQLModel):
+    """The key of the province tables' rows: a province's procedure over one day, month or
+    year, all its agencies together."""
 
     province_id: int = Field(sa_type=BigInteger, primary_key=True)
     grain: int = Field(sa_type=SmallInteger, primary_key=True)
     day: dt.date = Field(sa_type=Date, primary_key=True)
-    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
     procedure_code: str = Field(sa_type=String(32), primary_key=True)
     handled: int = Field(default=0, sa_type=Integer)
     handling_sum: int = Field(default=0, sa_type=BigInteger)
 
 
-class FigureRollup(RollupKey, table=True):
-    """The counters of one agency's procedure over one day, month or year (`grain`, `day` its
-    first day): one row, whatever the handling times (their histogram: `FigureHistogram`)."""
+class RollupKey(ProvinceKey):
+    """The key of the agency tables' rows: an agency's procedure over one day, month or year."""
 
-    __tablename__ = "figure_counters"
-    __table_args__ = (
-        agency_fk("figure_counters"),
-        Index("ix_figure_counters_grain_day", "grain", "day", "province_id"),
-    )
+    agency_id: int = Field(sa_type=BigInteger, primary_key=True)
+
+
+class CounterColumns(SQLModel):
+    """The counters besides the handling times (`COUNTERS`)."""
 
     received: int = Field(default=0, sa_type=Integer)
     received_online: int = Field(default=0, sa_type=Integer)
@@ -142,6 +144,17 @@ class FigureRollup(RollupKey, table=True):
     rated: int = Field(default=0, sa_type=Integer)
     rating_sum: int = Field(default=0, sa_type=Integer)
     satisfied: int = Field(default=0, sa_type=Integer)
+
+
+class FigureRollup(CounterColumns, RollupKey, table=True):
+    """The counters of one agency's procedure over one day, month or year (`grain`, `day` its
+    first day): one row, whatever the handling times (their histogram: `FigureHistogram`)."""
+
+    __tablename__ = "figure_counters"
+    __table_args__ = (
+        agency_fk("figure_counters"),
+        Index("ix_figure_counters_grain_day", "grain", "day", "province_id"),
+    )
 
 
 class FigureHistogram(RollupKey, table=True):
@@ -157,11 +170,52 @@ class FigureHistogram(RollupKey, table=True):
     bucket: int = Field(sa_type=SmallInteger, primary_key=True)
 
 
+def _province_fk(table: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["province_id"], ["provinces.id"], name=f"fk_{table}_province")
+
+
+class ProvinceRollup(CounterColumns, ProvinceKey, table=True):
+    """`FigureRollup` summed over the province's agencies (migration 0925): what the groupings
+    above an agency read (the province's months, its procedures, the nation's report), a
+    250th of the rows for a province of 250 agencies."""
+
+    __tablename__ = "province_counters"
+    __table_args__ = (
+        _province_fk("province_counters"),
+        Index("ix_province_counters_grain_day", "grain", "day", "province_id"),
+    )
+
+
+class ProvinceHistogram(ProvinceKey, table=True):
+    """`FigureHistogram` summed over the province's agencies."""
+
+    __tablename__ = "province_histograms"
+    __table_args__ = (
+        _province_fk("province_histograms"),
+        Index("ix_province_histograms_grain_day", "grain", "day", "province_id"),
+    )
+
+    bucket: int = Field(sa_type=SmallInteger, primary_key=True)
+
+
 ROLLUPS = table_of(FigureRollup)
 R = ROLLUPS.c
 HISTOGRAMS = table_of(FigureHistogram)
 H = HISTOGRAMS.c
-TABLES = (ROLLUPS, HISTOGRAMS)
+PROVINCE_ROLLUPS = table_of(ProvinceRollup)
+PROVINCE_HISTOGRAMS = table_of(ProvinceHistogram)
+TABLES = (ROLLUPS, HISTOGRAMS, PROVINCE_ROLLUPS, PROVINCE_HISTOGRAMS)
+PROVINCE_KEY = tuple(k for k in KEY if k != "agency_id")
+PROVINCE_BIN_KEY = (*PROVINCE_KEY, "bucket")
+# Each table's key and counters; the province tables' rows are the agency tables' summed
+# without the agency (`province_rows`, `province_rows_sql`).
+LAYOUT: dict[Any, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    ROLLUPS: (KEY, COUNTERS),
+    HISTOGRAMS: (BIN_KEY, BINS),
+    PROVINCE_ROLLUPS: (PROVINCE_KEY, COUNTERS),
+    PROVINCE_HISTOGRAMS: (PROVINCE_BIN_KEY, BINS),
+}
+OF_PROVINCE = {ROLLUPS: PROVINCE_ROLLUPS, HISTOGRAMS: PROVINCE_HISTOGRAMS}
 
 
 # -- buckets ------------------------------------------------------------------------------------
@@ -393,9 +447,25 @@ def rows(province_id: int, by_day: Counters) -> tuple[Rows, Rows]:
     return named(rolled, COUNTERS), named(binned, BINS)
 
 
+def province_rows(values: Rows, table: Any) -> Rows:
+    """Rows of an agency table (`ROLLUPS`, `HISTOGRAMS`) summed over the agencies: the rows of
+    its province table, without those that add up to nothing."""
+    key, names = LAYOUT[OF_PROVINCE[table]]
+    summed: dict[tuple[Any, ...], list[int]] = {}
+    for row in values:
+        into = summed.setdefault(tuple(row[k] for k in key), [0] * len(names))
+        for i, name in enumerate(names):
+            into[i] += row[name]
+    return [
+        {**dict(zip(key, k, strict=True)), **dict(zip(names, v, strict=True))}
+        for k, v in summed.items()
+        if any(v)
+    ]
+
+
 def upsert(dialect: str, values: Rows, table: Any = ROLLUPS) -> Any:
-    """One INSERT … ON CONFLICT DO UPDATE that adds `values` to the rows of `table` (the
-    counters or the histograms; PostgreSQL, SQLite)."""
+    """One INSERT … ON CONFLICT DO UPDATE that adds `values` to the rows of `table` (any of
+    `TABLES`; PostgreSQL, SQLite)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(values)
     return _adding(statement, table)
@@ -403,26 +473,34 @@ def upsert(dialect: str, values: Rows, table: Any = ROLLUPS) -> Any:
 
 def _adding(statement: Any, table: Any) -> Any:
     """`statement` (an INSERT) adding its values to the rows already there."""
-    histogram = table is HISTOGRAMS
+    key, names = LAYOUT[table]
     return statement.on_conflict_do_update(
-        index_elements=list(BIN_KEY if histogram else KEY),
-        set_={
-            name: table.c[name] + statement.excluded[name]
-            for name in (BINS if histogram else COUNTERS)
-        },
+        index_elements=list(key),
+        set_={name: table.c[name] + statement.excluded[name] for name in names},
     )
 
 
 def upserts(dialect: str, counters: Rows, bins: Rows) -> list[Any]:
-    """The statements that add the rows: on PostgreSQL one (the histogram's upsert in a WITH of
-    the counters': a move keeps its round trips), on SQLite one per table."""
-    if not bins:
-        return [upsert(dialect, counters)] if counters else []
-    if not counters:
-        return [upsert(dialect, bins, HISTOGRAMS)]
-    if dialect != "postgresql":
-        return [upsert(dialect, counters), upsert(dialect, bins, HISTOGRAMS)]
-    return [upsert(dialect, counters).add_cte(upsert(dialect, bins, HISTOGRAMS).cte("bins"))]
+    """The statements that add the rows to the agency tables and their sums to the province
+    tables: on PostgreSQL one (the other upserts in its WITH: a move keeps its round trips),
+    on SQLite one per table."""
+    wanted = [
+        (table, values)
+        for table, values in (
+            (ROLLUPS, counters),
+            (HISTOGRAMS, bins),
+            (PROVINCE_ROLLUPS, province_rows(counters, ROLLUPS)),
+            (PROVINCE_HISTOGRAMS, province_rows(bins, HISTOGRAMS)),
+        )
+        if values
+    ]
+    statements = [upsert(dialect, values, table) for table, values in wanted]
+    if dialect != "postgresql" or len(statements) < 2:
+        return statements
+    first, *others = statements
+    for (table, _), other in zip(wanted[1:], others, strict=True):
+        first = first.add_cte(other.cte(f"{table.name}_added"))
+    return [first]
 
 
 async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> None:
@@ -520,34 +598,52 @@ async def after_update(session: AsyncSession, dossier: Dossier, *, action: str) 
 async def after_agencies_merged(
     session: AsyncSession, province_id: int, into_id: int, merged: list[int], by: str
 ) -> None:
-    """The merged agencies' rows are added to the new agency's (in SQL), then deleted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for table, key, names in ((ROLLUPS, KEY, COUNTERS), (HISTOGRAMS, BIN_KEY, BINS)):
+    """The merged agencies' rows are added to the new agency's (in SQL), then deleted; the
+    province's rows stay as they are."""
+    for table in (ROLLUPS, HISTOGRAMS):
         c = table.c
-        merged_rows = [c.province_id == province_id, c.agency_id.in_(merged)]
-        others = [c[name] for name in key if name not in ("province_id", "agency_id")]
-        summed = (
-            select(
-                c.province_id,
-                literal(into_id, BigInteger).label("agency_id"),
-                *others,
-                *(func.sum(c[name]).label(name) for name in names),
-            )
-            .where(*merged_rows)
-            .group_by(c.province_id, *others)
+        await _moved(
+            session,
+            table,
+            [c.province_id == province_id, c.agency_id.in_(merged)],
+            "agency_id",
+            into_id,
         )
-        columns = ["province_id", "agency_id", *(o.name for o in others), *names]
-        await session.execute(_adding(insert(table).from_select(columns, summed), table))
-        await session.execute(delete(table).where(*merged_rows))
 
 
 async def after_provinces_merged(session: AsyncSession, into_id: int, from_id: int) -> None:
-    """The agencies keep their ids: their rows only change province."""
-    for table in TABLES:
+    """The agencies keep their ids: their rows only change province; the province rows are
+    added to those of the province merged into."""
+    for table in (ROLLUPS, HISTOGRAMS):
         await session.execute(
             update(table).where(table.c.province_id == from_id).values(province_id=into_id)
         )
+    for table in (PROVINCE_ROLLUPS, PROVINCE_HISTOGRAMS):
+        await _moved(session, table, [table.c.province_id == from_id], "province_id", into_id)
+
+
+async def _moved(
+    session: AsyncSession, table: Any, where: list[Any], column: str, value: int
+) -> None:
+    """The rows `where` names added to those with `column` = `value` instead (summed per key in
+    SQL), then deleted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key, names = LAYOUT[table]
+    c = table.c
+    others = [c[name] for name in key if name != column]
+    summed = (
+        select(
+            literal(value, BigInteger).label(column),
+            *others,
+            *(func.sum(c[name]).label(name) for name in names),
+        )
+        .where(*where)
+        .group_by(*others)
+    )
+    columns = [column, *(o.name for o in others), *names]
+    await session.execute(_adding(insert(table).from_select(columns, summed), table))
+    await session.execute(delete(table).where(*where))
 
 
 # -- rebuilt from the rows ----------------------------------------------------------------------
@@ -667,7 +763,25 @@ HAVING {" OR ".join(f"sum({c}) <> 0" for c in COUNTERS)}
 """,
         *rolled_up_sql("figure_counters", KEY, COUNTERS, only),
         *rolled_up_sql("figure_histograms", BIN_KEY, BINS, only),
+        *province_rows_sql(only),
     )
+
+
+def province_rows_sql(only: str) -> list[str]:
+    """The province tables' rows of the provinces `only` names from the agency tables' rows (a
+    GROUP BY, no dossier read: `eiso qms rollups rebuild`, migration 0925; SQLite, PostgreSQL,
+    Citus), written in key order."""
+    found = []
+    for table in (ROLLUPS, HISTOGRAMS):
+        key, names = LAYOUT[OF_PROVINCE[table]]
+        columns = ", ".join(key)
+        found.append(
+            f"INSERT INTO {OF_PROVINCE[table].name} ({columns}, {', '.join(names)}) "
+            f"SELECT {columns}, {', '.join(f'sum({c})' for c in names)} FROM {table.name} "
+            f"WHERE {only} GROUP BY {columns} "
+            f"HAVING {' OR '.join(f'sum({c}) <> 0' for c in names)} ORDER BY {columns}"
+        )
+    return found
 
 
 def rolled_up_sql(table: str, key: tuple[str, ...], names: tuple[str, ...], only: str) -> list[str]:
@@ -711,6 +825,8 @@ async def rebuild(session: AsyncSession, province_id: int) -> int:
     for table, values in ((ROLLUPS, counters), (HISTOGRAMS, bins)):
         for start in range(0, len(values), 2000):
             await session.execute(upsert(dialect, values[start : start + 2000], table))
+    for statement in province_rows_sql("province_id = :province"):
+        await session.execute(text(statement), {"province": province_id})
     return len(counters)
 
 
@@ -776,6 +892,19 @@ def _wanted(period: figures.Period) -> tuple[list[Piece], list[Piece]]:
     return pieces(period.start, period.end), pieces(FIRST_DAY, period.end)
 
 
+def read_tables(
+    scope: TenantScope, group: figures.Group, narrow: figures.Filter
+) -> tuple[Any, Any]:
+    """The columns of the counters' table and of the histogram's a read sums: the province
+    tables for the groupings above an agency (the province's months, its procedures, the
+    nation's report), the agency tables for a grouping by agency, a filter on one and a scope
+    of agencies."""
+    by_agency = scope.kind == "agencies" or narrow.agency_id is not None
+    if by_agency or "agency_id" in GROUP_KEYS[group]:
+        return R, H
+    return PROVINCE_ROLLUPS.c, PROVINCE_HISTOGRAMS.c
+
+
 def counters_statement(
     scope: TenantScope,
     periods: list[figures.Period],
@@ -785,17 +914,18 @@ def counters_statement(
     """The counters summed in SQL per group and (grain, day), over the rows every period needs
     (each row read once however many periods need it: the dashboard's twelve months share
     their month rows); `read_many` adds them up per period."""
-    keys = [R[name] for name in GROUP_KEYS[group]]
+    c, _ = read_tables(scope, group, narrow)
+    keys = [c[name] for name in GROUP_KEYS[group]]
     wanted = sorted({piece for period in periods for part in _wanted(period) for piece in part})
     return (
         select(
-            *keys, R.grain, R.day, *(func.sum(R[name]).label(name) for name in IN_PERIOD + AT_END)
+            *keys, c.grain, c.day, *(func.sum(c[name]).label(name) for name in IN_PERIOD + AT_END)
         )
         .where(
-            *_where(R, scope, narrow),
-            or_(*(and_(R.grain == grain, R.day >= lo, R.day < hi) for grain, lo, hi in wanted)),
+            *_where(c, scope, narrow),
+            or_(*(and_(c.grain == grain, c.day >= lo, c.day < hi) for grain, lo, hi in wanted)),
         )
-        .group_by(*keys, R.grain, R.day)
+        .group_by(*keys, c.grain, c.day)
     )
 
 
@@ -816,16 +946,17 @@ def p90_statement(
     `total`, also those of all the groups together (`whole` 1), from the same scan."""
     assert figures.P90 == 0.9
     names = GROUP_KEYS[group]
+    _, h = read_tables(scope, group, narrow)
     selects = [
         select(
             literal(i, Integer).label("period"),
-            *(H[name] for name in names),
-            H.bucket,
-            func.sum(H.handled).label("n"),
-            func.sum(H.handling_sum).label("s"),
+            *(h[name] for name in names),
+            h.bucket,
+            func.sum(h.handled).label("n"),
+            func.sum(h.handling_sum).label("s"),
         )
-        .where(*_where(H, scope, narrow), covering(period.start, period.end, H))
-        .group_by(*(H[name] for name in names), H.bucket)
+        .where(*_where(h, scope, narrow), covering(period.start, period.end, h))
+        .group_by(*(h[name] for name in names), h.bucket)
         for i, period in enumerate(periods)
     ]
     binned = _one_statement(selects).cte("binned")
@@ -840,7 +971,7 @@ def p90_statement(
             select(
                 b.period,
                 literal(1, Integer).label("whole"),
-                *(cast(null(), H[k].type).label(k) for k in names),
+                *(cast(null(), h[k].type).label(k) for k in names),
                 b.bucket,
                 func.sum(b.n).label("n"),
                 func.sum(b.s).label("s"),

@@ -18,6 +18,7 @@ import dataclasses
 import re
 from collections import defaultdict
 from graphlib import TopologicalSorter
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
@@ -96,6 +97,20 @@ _POLICIES = """
 select p.tablename, p.policyname, p.qual, p.with_check from pg_policies p
 where p.schemaname = 'public' and p.tablename = any($1::text[])
 """
+
+
+def already_distributed(bind: Any) -> bool:
+    """A migration's connection (SQLAlchemy) to a Citus coordinator whose tenant tables an
+    earlier `eiso db upgrade` distributed: a migration's new tenant table is distributed there
+    before its foreign keys and rows (migrations 0910, 0925)."""
+    if bind.dialect.name != "postgresql":
+        return False
+    if bind.exec_driver_sql("select current_setting('citus.version', true)").scalar() is None:
+        return False
+    found = bind.exec_driver_sql(
+        f"select 1 from pg_dist_partition where logicalrelid = '{ANCHOR}'::regclass"
+    )
+    return found.first() is not None
 
 
 def citus_predicate(predicate: str) -> str:

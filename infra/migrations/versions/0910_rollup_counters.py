@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from eiso.core.qms.rollups import BIN_KEY, BINS, COUNTERS, KEY, NO_BUCKET
+from eiso.infra.citus import already_distributed
 from eiso.infra.rls import enable_tenant_rls, scope_predicate
 
 revision = "0910_rollup_counters"
@@ -52,18 +53,6 @@ def _columns(key: tuple[str, ...], names: tuple[str, ...]) -> list[sa.Column]:
             for name in names
         ),
     ]
-
-
-def _citus_distributed(bind: sa.Connection) -> bool:
-    """A Citus coordinator whose tenant tables are already distributed."""
-    if bind.dialect.name != "postgresql":
-        return False
-    if bind.exec_driver_sql("select current_setting('citus.version', true)").scalar() is None:
-        return False
-    found = bind.exec_driver_sql(
-        "select 1 from pg_dist_partition where logicalrelid = 'agencies'::regclass"
-    )
-    return found.first() is not None
 
 
 def _fk(table: str) -> tuple[str, list[str], list[str]]:
@@ -97,7 +86,7 @@ def converted(table: str) -> str:
 def upgrade() -> None:
     bind = op.get_bind()
     postgres = bind.dialect.name == "postgresql"
-    citus = _citus_distributed(bind)
+    citus = already_distributed(bind)
     for table, (key, names) in NEW.items():
         name, local, remote = _fk(table)
         # PostgreSQL: the foreign key after the rows (one check, not one per row)
