@@ -212,3 +212,49 @@ async def test_audit_chains_survive_both_kinds_of_merge(resources):
         for agency in (*a_communes, *b_communes):
             assert heads[agency.id].seq == 3
         assert await audit.verify(session) == []
+
+
+async def test_merged_communes_that_adopted_one_procedure_keep_one_adoption(resources):
+    """The first agency named keeps its terms for a procedure both adopted; the other's
+    adoption stays with it (merged); adoptions only one had move."""
+    from eiso.core.dossiers import catalogue
+    from eiso.core.dossiers.models import ProcedureAdoption
+    from tests.test_procedures import registry_with
+
+    both, only = unique_code("9."), unique_code("9.")
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await catalogue.sync_catalogue(session, registry_with(both, only))
+        province, root, communes = await _province_with_communes(session, "Tỉnh Lào Cai", 2)
+    first, second = communes
+    for agency, codes, days in ((first, [both], 1), (second, [both, only], 2)):
+        scope = TenantScope.agencies([agency.id], [province.id])
+        async with resources.session(scope) as session, session.begin():
+            for code in codes:
+                await catalogue.adopt(
+                    session,
+                    province_id=province.id,
+                    agency_id=agency.id,
+                    procedure_code=code,
+                    actor="test",
+                    time_limit=days,
+                )
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        new, _ = await merge_agencies(
+            session,
+            province.code,
+            [first.code, second.code],
+            code=unique_code("A"),
+            name="Xã Bảo Thắng",
+            by="province-admin",
+        )
+    async with resources.session(TenantScope.nation()) as session:
+        found = await session.execute(
+            select(
+                ProcedureAdoption.agency_id,
+                ProcedureAdoption.procedure_code,
+                ProcedureAdoption.time_limit_amount,
+            ).where(ProcedureAdoption.procedure_code.in_([both, only]))
+        )
+        assert sorted(map(tuple, found.all())) == sorted(
+            [(new.id, both, 1), (new.id, only, 2), (second.id, both, 2)]
+        )
