@@ -224,7 +224,7 @@ async def test_merged_communes_that_adopted_one_procedure_keep_one_adoption(reso
     both, only = unique_code("9."), unique_code("9.")
     async with resources.session(TenantScope.nation()) as session, session.begin():
         await catalogue.sync_catalogue(session, registry_with(both, only))
-        province, root, communes = await _province_with_communes(session, "Tỉnh Lào Cai", 2)
+        province, _root, communes = await _province_with_communes(session, "Tỉnh Lào Cai", 2)
     first, second = communes
     for agency, codes, days in ((first, [both], 1), (second, [both, only], 2)):
         scope = TenantScope.agencies([agency.id], [province.id])
