@@ -202,7 +202,9 @@ class HookRunner:
             if not self.lease.held:
                 raise LeaseLost(self.name)
             with delivering_with(self.resources):
-                await self.registry.dispatch_sweep(_province_event(province_id), {self.module})
+                await self.registry.dispatch(
+                    "eiso_sweep", _province_event(province_id), {self.module}
+                )
 
     async def _sweep_if_due(self) -> None:
         every = self.resources.settings.events_sweep_seconds

@@ -245,24 +245,17 @@ class PluginRegistry:
         """Run `eiso_on_dossier_event` of each active module, each isolated: one failing or
         hanging module is logged with its name and affects neither the others nor the caller.
         Returns the failures by module name."""
-        return await self._dispatch("eiso_on_dossier_event", event, active, timeout)
+        return await self.dispatch("eiso_on_dossier_event", event, active, timeout)
 
-    async def dispatch_sweep(
-        self,
-        event: DossierEvent,
-        active: Iterable[str],
-        timeout: float = 10.0,  # noqa: ASYNC109 - each module's own limit, not the call's
-    ) -> dict[str, str]:
-        """Run `eiso_sweep` of each active module, isolated as the event hook is."""
-        return await self._dispatch("eiso_sweep", event, active, timeout)
-
-    async def _dispatch(
+    async def dispatch(
         self,
         hook: str,
         event: DossierEvent,
         active: Iterable[str],
-        timeout: float,  # noqa: ASYNC109
+        timeout: float = 10.0,  # noqa: ASYNC109 - each module's own limit, not the call's
     ) -> dict[str, str]:
+        """Run `hook` (`eiso_on_dossier_event`, `eiso_sweep`) of each active module, isolated
+        the same way."""
         failures: dict[str, str] = {}
         caller = self.subset_hook(hook, active)
         for impl in caller.get_hookimpls():
