@@ -68,16 +68,18 @@ def test_every_documented_example_works(hook):
     exec(compile("\n".join(blocks), f"docs/plugins.md:{hook}", "exec"), namespace)  # noqa: S102 - our own docs
     implementation = namespace[hook]
     assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
-    if hook == "eiso_on_dossier_event":
+    if hook in ("eiso_on_dossier_event", "eiso_sweep"):
+        sweep = hook == "eiso_sweep"  # the province only
         event = DossierEvent(
             province_id=1,
-            agency_id=1,
-            dossier_id=1,
-            dossier_code="HS-1",
-            procedure_code="1.001612",
-            to_status=10,
-            actor="officer",
+            agency_id=0 if sweep else 1,
+            dossier_id=0 if sweep else 1,
+            dossier_code="" if sweep else "HS-1",
+            procedure_code="" if sweep else "1.001612",
+            to_status=0 if sweep else 10,
+            actor="sweep" if sweep else "officer",
             at=dt.datetime.now(dt.UTC),
+            data={"action": "sweep"} if sweep else {},
         )
         result = implementation(event)
         if inspect.isawaitable(result):
