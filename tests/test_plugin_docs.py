@@ -17,6 +17,7 @@ import types
 import pytest
 
 from eiso.core import hookspecs
+from eiso.core.dossiers.hooks import province_event
 from eiso.core.sdk import DossierEvent, ModuleInfo, Procedure
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -69,17 +70,19 @@ def test_every_documented_example_works(hook):
     implementation = namespace[hook]
     assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
     if hook in ("eiso_on_dossier_event", "eiso_sweep"):
-        sweep = hook == "eiso_sweep"  # the province only
-        event = DossierEvent(
-            province_id=1,
-            agency_id=0 if sweep else 1,
-            dossier_id=0 if sweep else 1,
-            dossier_code="" if sweep else "HS-1",
-            procedure_code="" if sweep else "1.001612",
-            to_status=0 if sweep else 10,
-            actor="sweep" if sweep else "officer",
-            at=dt.datetime.now(dt.UTC),
-            data={"action": "sweep"} if sweep else {},
+        event = (
+            province_event(1)
+            if hook == "eiso_sweep"
+            else DossierEvent(
+                province_id=1,
+                agency_id=1,
+                dossier_id=1,
+                dossier_code="HS-1",
+                procedure_code="1.001612",
+                to_status=10,
+                actor="officer",
+                at=dt.datetime.now(dt.UTC),
+            )
         )
         result = implementation(event)
         if inspect.isawaitable(result):

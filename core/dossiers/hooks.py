@@ -203,7 +203,7 @@ class HookRunner:
                 raise LeaseLost(self.name)
             with delivering_with(self.resources):
                 await self.registry.dispatch(
-                    "eiso_sweep", _province_event(province_id), {self.module}
+                    "eiso_sweep", province_event(province_id), {self.module}
                 )
 
     async def _sweep_if_due(self) -> None:
@@ -282,7 +282,7 @@ async def _enabled_in(resources: Resources, module: str) -> list[int]:
         return list(found.scalars())
 
 
-def _province_event(province_id: int) -> DossierEvent:
+def province_event(province_id: int) -> DossierEvent:
     """What `eiso_sweep` gets: the province, no dossier (module_store and module_config read
     the province only)."""
     return DossierEvent(
