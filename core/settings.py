@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # where tests drive the relay themselves.
     events_relay: bool | None = None
     events_relay_interval: float = Field(default=1.0, gt=0, le=60)
+    # How often the worker running a module's event hook calls its `eiso_sweep` per province.
+    events_sweep_seconds: float = Field(default=60.0, gt=0, le=3600)
     # The modules' eiso_on_dossier_event hooks run inside each app worker (one worker at a time
     # per module, under a Redis lease); None means on, except with EISO_ENV=test. Switch it off
     # to run them apart with `eiso events hooks`.

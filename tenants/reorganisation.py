@@ -33,6 +33,9 @@ from sqlalchemy import (
     Index,
     String,
     Table,
+    UniqueConstraint,
+    and_,
+    case,
     delete,
     insert,
     literal,
@@ -375,27 +378,32 @@ async def merge_agencies(
     )
     session.add(record)
     await session.flush()
-    old_ids = [agency.id for agency in olds]
+    # in the order named: the first agency's row wins where only one may move (`_staying`)
+    by_code = {agency.code: saved_id(agency) for agency in olds}
+    old_ids = [by_code[agency_code] for agency_code in dict.fromkeys(from_codes)]
     origins = table_of(ReorganisedRow)
+    staying: dict[str, set[int]] = {}
     for table in tenant_tables(moving_agency=True):
+        staying[table.name] = await _staying(session, table, province_id, old_ids, staying)
+        of_olds = and_(
+            table.c.province_id == province_id,
+            table.c.agency_id.in_(old_ids),
+            table.c.id.not_in(staying[table.name]),
+        )
         moved = select(
             literal(record.id),
             literal(table.name),
             table.c.province_id,
             table.c.id,
             table.c.agency_id,
-        ).where(table.c.province_id == province_id, table.c.agency_id.in_(old_ids))
+        ).where(of_olds)
         await session.execute(
             insert(origins).from_select(
                 ["reorganisation_id", "table_name", "province_id", "row_id", "from_agency_id"],
                 moved,
             )
         )
-        await session.execute(
-            update(table)
-            .where(table.c.province_id == province_id, table.c.agency_id.in_(old_ids))
-            .values(agency_id=new.id)
-        )
+        await session.execute(update(table).where(of_olds).values(agency_id=new.id))
     agencies = table_of(Agency)
     await session.execute(
         update(agencies)
@@ -424,6 +432,59 @@ async def merge_agencies(
     for listener in _merged_listeners:
         await listener(session, province_id, saved_id(new), old_ids, by)
     return new, record
+
+
+def _agency_keys(table: Table) -> list[list[Column[Any]]]:
+    """The table's unique keys that include the agency: the columns besides it."""
+    keys = [c.columns for c in table.constraints if isinstance(c, UniqueConstraint)]
+    keys += [i.columns for i in table.indexes if i.unique]
+    return [
+        [c for c in key if c.name not in ("province_id", "agency_id")]
+        for key in keys
+        if "agency_id" in key
+    ]
+
+
+async def _staying(
+    session: AsyncSession,
+    table: Table,
+    province_id: int,
+    old_ids: list[int],
+    staying: dict[str, set[int]],
+) -> set[int]:
+    """The rows of `table` that stay with their merged agency: those whose key, unique per
+    agency, a row of an agency named before theirs also has (two communes that adopted the same
+    procedure: the new agency keeps the first's adoption), and the rows under a parent row that
+    stays (`staying`: the tables before this one, parents first)."""
+    ids: set[int] = set()
+    ranks = {agency_id: n for n, agency_id in enumerate(old_ids)}
+    for key in _agency_keys(table):
+        earlier = table.alias("earlier")
+        clash = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.province_id == province_id,
+                earlier.c.agency_id.in_(old_ids),
+                case(ranks, value=earlier.c.agency_id) < case(ranks, value=table.c.agency_id),
+                *(earlier.c[c.name] == c for c in key),
+            )
+            .exists()
+        )
+        found = await session.execute(
+            select(table.c.id).where(
+                table.c.province_id == province_id, table.c.agency_id.in_(old_ids), clash
+            )
+        )
+        ids.update(found.scalars())
+    for fk in table.foreign_key_constraints:
+        parent_ids = staying.get(fk.referred_table.name)
+        column = next((c for c in fk.columns if c.name != "province_id"), None)
+        if parent_ids and column is not None and column.name != "agency_id":
+            found = await session.execute(
+                select(table.c.id).where(table.c.province_id == province_id, column.in_(parent_ids))
+            )
+            ids.update(found.scalars())
+    return ids
 
 
 async def absorbed_agencies(

@@ -170,8 +170,9 @@ async def _http(jwt_app):
 
 def app_fixtures():
     """`jwt_app, http = app_fixtures()` in a test module: the app with its default (JWT)
-    authenticator, and an HTTP client on it."""
+    authenticator, and an HTTP client on it. The app lasts the module: its lifespan's end
+    stops its Redis listeners (tests/test_app_fixtures.py)."""
     return (
-        pytest_asyncio.fixture(scope="session", name="jwt_app")(_jwt_app),
+        pytest_asyncio.fixture(scope="module", name="jwt_app")(_jwt_app),
         pytest_asyncio.fixture(name="http")(_http),
     )

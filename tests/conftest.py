@@ -27,6 +27,7 @@ from eiso.core.resources import Resources
 from eiso.core.settings import load_settings
 from eiso.infra import migrate
 from eiso.tenants.scope import TenantScope
+from tests.shared_catalogue import session_catalogue
 
 # CI runs the property tests on a fixed seed (a red run is then reproducible); elsewhere they
 # explore, and what they find becomes an example in the test.
@@ -168,6 +169,14 @@ async def create_database(kind: str, tmp_path_factory, modules: bool = True) -> 
         await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return Database(owner_url, app_url, drop)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_catalogue():
+    """A test's catalogue sync leaves other tests' procedures active (tests/shared_catalogue.py):
+    autouse and session-wide, so it is in place before any fixture syncs."""
+    with session_catalogue():
+        yield
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -28,7 +28,7 @@ IDP = "http://idp.test"
 ME = "{ me { subject roles tenant { kind agencyIds } } }"
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def rp_app(resources):
     from eiso.core.app import create_app
 
@@ -37,7 +37,7 @@ async def rp_app(resources):
         yield application
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def idp_app(resources):
     from eiso.core.app import create_app
 

@@ -46,6 +46,31 @@ async def test_account_locks_after_repeated_failures_and_says_so(http, resources
     assert (await _attempt(http, client_id, user.username, PASSWORD)).status_code == 302
 
 
+async def test_the_password_form_counts_per_address(jwt_app, resources, monkeypatch):
+    """One address trying a password on many accounts (each under its own lockout) is held to
+    `token_rate_limit` tries a minute; another address is not held back by it."""
+    limit = 4
+    monkeypatch.setattr(resources.settings, "token_rate_limit", limit)
+    if time.time() % 60 > 50:  # one clock minute for the whole test
+        await asyncio.sleep(60 - time.time() % 60 + 0.1)
+    client_id, _ = await make_frontend(resources)
+    net = secrets.randbelow(200) + 1
+
+    async def tries(host: int, count: int) -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=jwt_app, client=(f"198.51.{net}.{host}", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            return [
+                await _attempt(http, client_id, f"nobody-{secrets.token_hex(4)}", "wrong")
+                for _ in range(count)
+            ]
+
+    answers = await tries(1, limit + 1)
+    assert [a.status_code for a in answers] == [401] * limit + [429]
+    assert "quá nhiều lượt đăng nhập" in answers[-1].text
+    assert int(answers[-1].headers["retry-after"]) > 0
+    assert [a.status_code for a in await tries(2, 1)] == [401]
+
+
 async def test_token_endpoint_rate_limit(http, resources):
     # The window is one clock minute: start early in a minute so the test never straddles two.
     if time.time() % 60 > 45:

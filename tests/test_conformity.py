@@ -16,12 +16,12 @@ from eiso.core.sdk import LegalBasis
 from eiso.core.workdays import VN_TZ
 from eiso.infra.outbox import OutboxEvent
 from eiso.tenants.models import AgencyKind, Province
-from eiso.tenants.reorganisation import merge_agencies
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import ensure_agency
 from tests.conftest import unique_code
 from tests.test_dossier_engine import PROC
 from tests.test_qms_loop import adopt_in, codes, gql, legal_registry, make_agency, person
+from tests.test_reorganisation import merge_two
 
 SCOPE = (
     "mutation($p: [String!]!, $a: [String!]) { setConformityScope(procedures: $p, "
@@ -341,15 +341,7 @@ async def test_merge_requires_reannouncement_with_the_union_of_scopes(resources,
         second = await ensure_agency(
             session, province, unique_code("A"), "UBND xã Bên Cạnh", AgencyKind.commune
         )
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        new, _ = await merge_agencies(
-            session,
-            province.code,
-            [first.code, second.code],
-            code=unique_code("A"),
-            name="UBND xã Hợp Nhất",
-            by="national-admin",
-        )
+    new = await merge_two(resources, province.code, first, second, "UBND xã Hợp Nhất")
     merged = callers.issue(person(new, Role.leader))
     read = (await gql(client, merged, READ))["data"]["conformity"]
     assert read["status"] == "TO_BE_REANNOUNCED"

@@ -221,6 +221,38 @@ async def _never_released(*args, **kwargs) -> None:
     return None
 
 
+class SweptModule(HookModule):
+    """A listener that also records the provinces the worker's periodic sweep hands it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.swept: list[int] = []
+
+    @hookimpl
+    async def eiso_sweep(self, event):
+        assert event.dossier_id == 0 and event.action == "sweep"
+        self.swept.append(event.province_id)
+
+
+async def test_the_hook_worker_sweeps_each_province_with_the_module_on_now_and_then(
+    resources, monkeypatch
+):
+    """No event needed: the lease holder's loop calls `eiso_sweep` again and again (every
+    `events_sweep_seconds`), for the provinces that have the module on only."""
+    module = SweptModule("hooks_" + unique_code().lower())
+    registry = modules(module)
+    on = await agency_with(resources, [module.name])
+    off = await agency_with(resources, [])
+    monkeypatch.setattr(resources.settings, "events_sweep_seconds", 0.05)
+    worker = HookWorkers(resources, registry, lease_ttl=0.6, block_ms=100)
+    worker.start()
+    try:
+        await until(lambda: module.swept.count(on.province_id) >= 3)
+    finally:
+        await worker.stop()
+    assert off.province_id not in module.swept and not module.calls
+
+
 async def test_a_handler_killed_mid_event_gets_it_again(resources):
     """At-least-once to a crashing handler: the worker dies inside the hook, the next holder
     delivers that event again."""
@@ -270,9 +302,6 @@ async def test_redis_down_then_up_each_hook_gets_every_event_once(resources):
     )
     app = create_app(settings, flaky, plugins=registry)
     async with app.router.lifespan_context(app):
-        # The app's start-up synced the catalogue to its own modules: the test procedure back.
-        async with resources.session(TenantScope.nation()) as session, session.begin():
-            await catalogue.sync_catalogue(session, REGISTRY)
         codes = await transitions(resources, agency, 3)  # they commit with Redis down
         await asyncio.sleep(0.5)
         async with resources.session(TenantScope.nation()) as session:

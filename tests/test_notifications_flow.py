@@ -228,20 +228,12 @@ class _WorkerDied(Exception):
     """The worker's end between the claim and the send."""
 
 
-async def test_a_message_a_dead_worker_left_sending_goes_once_its_lease_expires(
-    eiso_province, eiso_events, smtp_server: SmtpServer, sms_api: SmsApi, monkeypatch
-):
-    """The hook claims the receipt's messages in the store, then its worker dies before they
-    leave: they stay SENDING. Within the lease the next events of the province send only their
-    own; after it, the next event's run of the hook claims them again and sends each once."""
+async def dies_after_its_claims(eiso_events, monkeypatch) -> None:
+    """The hook's run of the waiting event claims its two messages (e-mail, SMS), then its
+    worker dies before either leaves: both stay SENDING."""
     import asyncio
 
     from eiso.plugins.notifications import delivery
-
-    now = [dt.datetime.now(dt.UTC)]
-    monkeypatch.setattr(delivery, "clock", lambda: now[0])
-    _, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
-    dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Cúc Vàng"), APPLICANT)
 
     died = []
 
@@ -257,6 +249,23 @@ async def test_a_message_a_dead_worker_left_sending_goes_once_its_lease_expires(
             break
         await asyncio.sleep(0.05)
     monkeypatch.setattr(delivery, "with_retries", sending)
+
+
+async def test_a_message_a_dead_worker_left_sending_goes_once_its_lease_expires(
+    eiso_province, eiso_events, smtp_server: SmtpServer, sms_api: SmsApi, monkeypatch
+):
+    """The hook claims the receipt's messages in the store, then its worker dies before they
+    leave: they stay SENDING. Within the lease the next events of the province send only their
+    own; after it, the next event's run of the hook claims them again and sends each once."""
+
+    from eiso.plugins.notifications import delivery
+
+    now = [dt.datetime.now(dt.UTC)]
+    monkeypatch.setattr(delivery, "clock", lambda: now[0])
+    _, agency = await notifying_agency(eiso_province, smtp_server, sms_api)
+    dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Cúc Vàng"), APPLICANT)
+
+    await dies_after_its_claims(eiso_events, monkeypatch)
 
     async def statuses() -> list[tuple[str, str]]:
         rows = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
@@ -283,3 +292,39 @@ async def test_a_message_a_dead_worker_left_sending_goes_once_its_lease_expires(
     assert await statuses() == sorted(
         [("RECEIVED", "SENT")] * 2 + [("SUPPLEMENT_REQUESTED", "SENT")] * 2
     )
+
+
+async def test_a_message_a_dead_worker_left_sending_goes_though_no_event_follows(
+    eiso_province, eiso_events, smtp_server: SmtpServer, sms_api: SmsApi, monkeypatch
+):
+    """The worker dies between the claim and the send, and the province's dossiers then stay
+    still: the hook worker's periodic sweep (`eiso_sweep`, here the kit's pass) sends the
+    messages once their (short) lease expired, and not before."""
+
+    from eiso.plugins.notifications import delivery
+
+    now = [dt.datetime.now(dt.UTC)]
+    monkeypatch.setattr(delivery, "clock", lambda: now[0])
+    province = await eiso_province(
+        "notifications",
+        "business_registration",
+        config={"notifications": {**settings(smtp_server, sms_api), "lease_seconds": 60}},
+    )
+    agency = await province.agency()
+    await agency.adopt(PROCEDURE)
+    dossier = await agency.receive(PROCEDURE, data("Hộ kinh doanh Sen Hồng"), APPLICANT)
+    await dies_after_its_claims(eiso_events, monkeypatch)
+
+    async def statuses() -> list[str]:
+        rows = data_of(await agency.graphql(DELIVERIES, {"c": dossier.code}))
+        return sorted(r["status"] for r in rows["notificationsDeliveries"])
+
+    now[0] += dt.timedelta(seconds=59)  # within the lease: the sweep leaves them
+    assert await eiso_events() == {"notifications": 0}
+    assert await statuses() == ["SENDING", "SENDING"]
+    now[0] += dt.timedelta(seconds=2)  # expired, and still no new event
+    assert await eiso_events() == {"notifications": 0}
+    assert await statuses() == ["SENT", "SENT"]
+    subjects = [m["Subject"] for m in smtp_server.inbox.messages if dossier.code in m["Subject"]]
+    assert subjects == [f"Hồ sơ {dossier.code} đã được tiếp nhận"]
+    assert len([s for s in sms_api.received if dossier.code in s["text"]]) == 1

@@ -17,6 +17,7 @@ import types
 import pytest
 
 from eiso.core import hookspecs
+from eiso.core.dossiers.hooks import province_event
 from eiso.core.sdk import DossierEvent, ModuleInfo, Procedure
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -68,16 +69,20 @@ def test_every_documented_example_works(hook):
     exec(compile("\n".join(blocks), f"docs/plugins.md:{hook}", "exec"), namespace)  # noqa: S102 - our own docs
     implementation = namespace[hook]
     assert hasattr(implementation, "eiso_impl"), "decorate the example with hookimpl"
-    if hook == "eiso_on_dossier_event":
-        event = DossierEvent(
-            province_id=1,
-            agency_id=1,
-            dossier_id=1,
-            dossier_code="HS-1",
-            procedure_code="1.001612",
-            to_status=10,
-            actor="officer",
-            at=dt.datetime.now(dt.UTC),
+    if hook in ("eiso_on_dossier_event", "eiso_sweep"):
+        event = (
+            province_event(1)
+            if hook == "eiso_sweep"
+            else DossierEvent(
+                province_id=1,
+                agency_id=1,
+                dossier_id=1,
+                dossier_code="HS-1",
+                procedure_code="1.001612",
+                to_status=10,
+                actor="officer",
+                at=dt.datetime.now(dt.UTC),
+            )
         )
         result = implementation(event)
         if inspect.isawaitable(result):

@@ -92,12 +92,12 @@ def test_a_procedure_no_module_offers_becomes_inactive(cli_env):
 # -- start-up ----------------------------------------------------------------------------------
 
 
-def registry_with(*codes: str) -> PluginRegistry:
+def registry_with(*codes: str, module: str = "catalogue_probe") -> PluginRegistry:
     class Probe:
         @hookimpl
         def eiso_module(self):
             return ModuleInfo(
-                name="catalogue_probe",
+                name=module,
                 title=LocalizedText(vi="Thử danh mục", en="Probe"),
                 version="1.0",
                 sector="thu_nghiem",
@@ -124,7 +124,7 @@ def registry_with(*codes: str) -> PluginRegistry:
                 for code in codes
             ]
 
-    return PluginRegistry.load(None, [PluginSource.of("catalogue_probe", Probe())])
+    return PluginRegistry.load(None, [PluginSource.of(module, Probe())])
 
 
 async def catalogue_rows(resources, *codes: str) -> dict[str, bool]:
@@ -147,6 +147,27 @@ async def test_app_start_up_syncs_the_catalogue(resources):
     app = create_app(resources.settings, resources, plugins=registry_with(kept))
     async with app.router.lifespan_context(app):
         assert await catalogue_rows(resources, kept, dropped) == {kept: True, dropped: False}
+
+
+async def test_a_test_sync_leaves_other_tests_procedures_active(resources):
+    """The tests share one catalogue (tests/shared_catalogue.py): a sync with a registry of
+    one test's own leaves the procedures of modules it does not load active, whatever order
+    the tests run in; a module it loads still loses the codes it stopped offering."""
+    from eiso.core.dossiers import catalogue
+
+    mine, theirs, dropped = unique_code("9."), unique_code("9."), unique_code("9.")
+    for registry in (registry_with(mine, dropped), registry_with(theirs, module="other_probe")):
+        async with resources.session(TenantScope.nation()) as session, session.begin():
+            report = await catalogue.sync_catalogue(session, registry)
+        assert not {mine, theirs, dropped} & set(report.deactivated)
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        report = await catalogue.sync_catalogue(session, registry_with(mine))
+    assert dropped in report.deactivated and theirs not in report.deactivated
+    assert await catalogue_rows(resources, mine, theirs, dropped) == {
+        mine: True,
+        theirs: True,
+        dropped: False,
+    }
 
 
 async def test_workers_starting_at_once_sync_once(resources):

@@ -161,7 +161,10 @@ async def test_a_province_merge_moves_dossiers_slips_rollups_and_qms_records(
         if session.get_bind().dialect.name == "postgresql":  # row-level security, every table
             for table in (*tenant_tables(), rollups.ROLLUPS, rollups.HISTOGRAMS):
                 if table.name == "auth_users":
-                    continue  # accounts: their own visibility rule (docs/operating.md, Merges)
+                    # No row-level security on accounts: sign-in looks a user up by name
+                    # before any tenant scope exists; the resolvers keep accounts apart
+                    # (docs/operating.md, the table of tables without RLS).
+                    continue
                 # (a national row, province_id NULL, is shared with every scope: not B's)
                 mine = select(table).where(table.c.province_id.is_not(None)).limit(1)
                 assert (await session.execute(mine)).first() is None, table

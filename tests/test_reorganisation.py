@@ -212,3 +212,49 @@ async def test_audit_chains_survive_both_kinds_of_merge(resources):
         for agency in (*a_communes, *b_communes):
             assert heads[agency.id].seq == 3
         assert await audit.verify(session) == []
+
+
+async def merge_two(resources, province_code: str, first, second, name: str):
+    """`first` and `second` merged into a new agency `name` (the national administrator)."""
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        new, _ = await merge_agencies(
+            session,
+            province_code,
+            [first.code, second.code],
+            code=unique_code("A"),
+            name=name,
+            by="national-admin",
+        )
+    return new
+
+
+async def test_merged_communes_that_adopted_one_procedure_keep_one_adoption(resources):
+    """The first agency named keeps its adoption of a procedure both adopted; the other's
+    stays with it (merged); adoptions only one had move."""
+    from eiso.core.dossiers import catalogue
+    from eiso.core.dossiers.models import ProcedureAdoption
+    from tests.test_procedures import registry_with
+    from tests.test_qms_loop import adopt_in
+
+    both, only = unique_code("9."), unique_code("9.")
+    async with resources.session(TenantScope.nation()) as session, session.begin():
+        await catalogue.sync_catalogue(session, registry_with(both, only))
+        province, _root, (first, second) = await _province_with_communes(session, "Tỉnh Lào Cai", 2)
+    await adopt_in(resources, first, both)
+    await adopt_in(resources, second, both, only)
+    columns = (ProcedureAdoption.id, ProcedureAdoption.agency_id, ProcedureAdoption.procedure_code)
+
+    async def adoptions() -> dict[int, tuple[int, str]]:
+        async with resources.session(TenantScope.nation()) as session:
+            found = await session.execute(
+                select(*columns).where(ProcedureAdoption.procedure_code.in_([both, only]))
+            )
+            return {row.id: (row.agency_id, row.procedure_code) for row in found}
+
+    before = {place: row_id for row_id, place in (await adoptions()).items()}
+    new = await merge_two(resources, province.code, first, second, "Xã Bảo Thắng")
+    assert await adoptions() == {
+        before[(first.id, both)]: (new.id, both),
+        before[(second.id, only)]: (new.id, only),
+        before[(second.id, both)]: (second.id, both),
+    }

@@ -48,6 +48,8 @@ from typing import TypedDict, Unpack, cast
 import orjson
 from pydantic import ValidationError
 from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlmodel import col
 
 from eiso.core.dossiers.engine import TOPIC
 from eiso.core.plugins.activation import ActiveModules
@@ -56,8 +58,11 @@ from eiso.core.plugins.registry import PluginRegistry
 from eiso.core.plugins.storage import delivering_with
 from eiso.core.resources import Resources
 from eiso.infra.cancellation import raise_if_cancelled, stop_tasks
+from eiso.infra.clock import utcnow
 from eiso.infra.lease import Lease
 from eiso.infra.stream_reader import LeaseLost, StreamEvent, StreamReader
+from eiso.tenants.modules import ModuleActivation
+from eiso.tenants.scope import TenantScope
 
 log = logging.getLogger("eiso.events")
 
@@ -123,6 +128,9 @@ class HookRunner:
         # "own" (the default): events of other modules' procedures are read and passed over.
         self.hears_all = info is not None and info.dossier_events == "all"
         self.called = 0  # events handed to the hook by this runner
+        impls = registry.pm.hook.eiso_sweep.get_hookimpls()
+        self.sweeps = module in {registry.pm.get_name(impl.plugin) for impl in impls}
+        self.swept_at: float | None = None  # the loop's time of the last sweep
 
     async def deliver(self, event: StreamEvent) -> None:
         try:
@@ -184,6 +192,25 @@ class HookRunner:
             if self.module in await self.active.for_province(self.resources, province_id):
                 await self._deliver_deferred(province_id)
 
+    async def sweep(self) -> None:
+        """The module's `eiso_sweep` for each province that has it on (core/plugins/hookspecs.py):
+        what it left unfinished goes on though no new event of the province arrives."""
+        self.swept_at = asyncio.get_running_loop().time()
+        if not self.sweeps:
+            return
+        for province_id in await _enabled_in(self.resources, self.module):
+            if not self.lease.held:
+                raise LeaseLost(self.name)
+            with delivering_with(self.resources):
+                await self.registry.dispatch(
+                    "eiso_sweep", province_event(province_id), {self.module}
+                )
+
+    async def _sweep_if_due(self) -> None:
+        every = self.resources.settings.events_sweep_seconds
+        if self.swept_at is None or asyncio.get_running_loop().time() - self.swept_at >= every:
+            await self.sweep()
+
     async def run_once(self, wait: float = 0.0) -> int:
         """Deliver what is waiting, under the lease (taken for this pass, waiting up to `wait`
         seconds for a running worker to let it go); how many events the hook got (those of
@@ -198,6 +225,7 @@ class HookRunner:
         try:
             await self.reader.read_all(self.deliver)
             await self.deliver_deferred()
+            await self.sweep()
             return self.called - before
         finally:
             keeper.cancel()
@@ -234,12 +262,40 @@ class HookRunner:
                 raise_if_cancelled()
                 await self.reader.read(self.deliver, block_ms=self.block_ms)
                 await self.deliver_deferred()
+                await self._sweep_if_due()
         except LeaseLost:
             log.warning("hook reader %s: lease lost, another worker goes on", self.name)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
+
+
+async def _enabled_in(resources: Resources, module: str) -> list[int]:
+    """The provinces that have the module on."""
+    async with resources.session(TenantScope.nation()) as session:
+        found = await session.execute(
+            select(col(ModuleActivation.province_id))
+            .where(col(ModuleActivation.module) == module, col(ModuleActivation.enabled))
+            .order_by(col(ModuleActivation.province_id))
+        )
+        return list(found.scalars())
+
+
+def province_event(province_id: int) -> DossierEvent:
+    """What `eiso_sweep` gets: the province, no dossier (module_store and module_config read
+    the province only)."""
+    return DossierEvent(
+        province_id=province_id,
+        agency_id=0,
+        dossier_id=0,
+        dossier_code="",
+        procedure_code="",
+        to_status=0,
+        actor="sweep",
+        at=utcnow(),
+        data={"action": "sweep"},
+    )
 
 
 class RunnerOptions(TypedDict, total=False):

@@ -143,11 +143,39 @@ async def authorize(request: Request) -> Response:
         )
     if cancelled:  # the user declined: authlib answers access_denied to the client
         return await respond(server, server.create_authorization_response, http, None, grant)
+    wait = await token_rate_limited(request.app.state.resources, "sign-in:" + _address(request))
+    if wait:
+        return _too_many(request, query, grant, username, wait)
     outcome = await sign_in(request.app.state.resources, username, password)
     if outcome.user is None or outcome.locked_for:
         status, message = _refusal(outcome)
         return _login_page(request, query, grant, username=username, status=status, error=message)
     return await respond(server, server.create_authorization_response, http, outcome.user, grant)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _too_many(
+    request: Request, query: str, grant: AuthorizationCodeGrant, username: str, wait: int
+) -> HTMLResponse:
+    """The password form's per-address limit (`token_rate_limit` a minute, like the token
+    endpoint's): the per-username lockout alone lets one address try a password on every
+    account. Counted before the password is checked, so argon2 is not run past it."""
+    page = _login_page(
+        request,
+        query,
+        grant,
+        username=username,
+        status=429,
+        error=(
+            f"Too many sign-ins from this address. Try again in {wait} s.",
+            f"Có quá nhiều lượt đăng nhập từ địa chỉ này. Thử lại sau {wait} giây.",
+        ),
+    )
+    page.headers["retry-after"] = str(wait)
+    return page
 
 
 def _refusal(outcome: SignIn) -> tuple[int, tuple[str, str]]:
@@ -176,7 +204,7 @@ def _caller(request: Request, http: HttpInput) -> str:
     presented = presented_client(http)
     if presented is not None and http.form.get("grant_type") == ["client_credentials"]:
         return "client:" + presented[0]
-    return "addr:" + (request.client.host if request.client else "unknown")
+    return "addr:" + _address(request)
 
 
 async def token(request: Request) -> Response:

@@ -37,7 +37,8 @@ PROJECT = "eiso"
 #      dossier_slip (SlipFile), module_config.
 # 1.5: RuleChange and Procedure.revisions (the successor legal basis and the rules it brings
 #      from its start date; a dossier keeps the rules in force when it was received).
-CORE_API_VERSION = "1.5"
+# 1.6: the eiso_sweep hook (a module's periodic pass over each province that has it on).
+CORE_API_VERSION = "1.6"
 
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

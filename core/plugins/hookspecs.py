@@ -39,3 +39,14 @@ def eiso_graphql_mutation() -> type | None:
 def eiso_on_dossier_event(event: DossierEvent) -> None:
     """Called after each committed dossier transition, for the modules active in its province.
     May be `async def`. A failure is logged with the module's name and never reaches the caller."""
+
+
+@hookspec
+def eiso_sweep(event: DossierEvent) -> None:
+    """Called now and then for each province that has the module on, by the worker that runs
+    the module's `eiso_on_dossier_event` (so only a module implementing that hook is swept):
+    every `EISO_EVENTS_SWEEP_SECONDS` (60) and on each `eiso events hooks --once`. For work the
+    module left unfinished that no new event would pick up (a message a dead worker claimed).
+    `event` names the province only (`dossier_id` 0, `data["action"]` "sweep"): pass it to
+    `module_store` and `module_config` as in the event hook. May be `async def`; a failure is
+    logged with the module's name. Since core API 1.6."""

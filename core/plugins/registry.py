@@ -245,8 +245,19 @@ class PluginRegistry:
         """Run `eiso_on_dossier_event` of each active module, each isolated: one failing or
         hanging module is logged with its name and affects neither the others nor the caller.
         Returns the failures by module name."""
+        return await self.dispatch("eiso_on_dossier_event", event, active, timeout)
+
+    async def dispatch(
+        self,
+        hook: str,
+        event: DossierEvent,
+        active: Iterable[str],
+        timeout: float = 10.0,  # noqa: ASYNC109 - each module's own limit, not the call's
+    ) -> dict[str, str]:
+        """Run `hook` (`eiso_on_dossier_event`, `eiso_sweep`) of each active module, isolated
+        the same way."""
         failures: dict[str, str] = {}
-        caller = self.subset_hook("eiso_on_dossier_event", active)
+        caller = self.subset_hook(hook, active)
         for impl in caller.get_hookimpls():
             name = impl.plugin_name
             try:
@@ -256,7 +267,8 @@ class PluginRegistry:
             except Exception as error:
                 failures[name] = f"{type(error).__name__}: {error}"
                 log.exception(
-                    "eiso_on_dossier_event of module %s failed",
+                    "%s of module %s failed",
+                    hook,
                     name,
                     extra={"plugin": name, "event": event.to_status},
                 )

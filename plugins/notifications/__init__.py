@@ -49,7 +49,7 @@ def eiso_module() -> ModuleInfo:
         ),
         version=VERSION,
         sector="notifications",
-        core_api=">=1.4,<2",
+        core_api=">=1.6,<2",
         config_model=NotificationsConfig,
         dossier_events="all",  # every procedure's applicants are told
     )
@@ -123,6 +123,13 @@ async def eiso_on_dossier_event(event: DossierEvent) -> None:
         return
     message = _message(event, kind, config, contact.addressee)
     await deliver(event, config, contact, message, book, _slips(event))
+
+
+@hookimpl
+async def eiso_sweep(event: DossierEvent) -> None:
+    """The core's periodic pass over the province (core API 1.6): a message left SENDING goes
+    once its lease expired, though no new event of the province arrives."""
+    await _sweep(event, store.book())
 
 
 @hookimpl

@@ -5,7 +5,8 @@ and record the outcome the agency sees (`sending` → `sent` | `failed`).
 
 A claim is a lease (`NotificationsConfig.lease_seconds`): a delivery still `sending` a lease
 after its claim (its worker died between the claim and the send) is claimed again by the next
-run of the hook in its province (`reclaim_stale`), once per lease (`DeliveryBook.reclaim`, an
+run of the hook in its province or the core's periodic sweep of it (`eiso_sweep`,
+`reclaim_stale`), once per lease (`DeliveryBook.reclaim`, an
 add-once of the lease's number), rebuilt from what the record keeps and sent.
 
 Nothing personal reaches a log line: the dossier code, the event kind, the channel, the

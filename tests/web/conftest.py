@@ -10,11 +10,7 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from sqlalchemy import update
-from sqlmodel import col
 
-from eiso.core.dossiers.models import ProcedureRecord
-from eiso.tenants.scope import TenantScope
 from tests.clients.conftest import CHROMIUM, need
 from tests.web.support import AXE, LAUNCH_ARGS, REGISTRY, Place, place
 from tests.ws_client import served
@@ -40,22 +36,10 @@ async def web_app(resources, callers):
         yield app
 
 
-async def web_procedures_active(resources) -> None:
-    """Procedure codes are global and the tests share one database: another test's catalogue
-    sync with a registry of its own marks the web module's procedures inactive (as a real sync
-    would); whatever ran before, they are offered again for the web room's next test."""
-    codes = [p.code for record in REGISTRY.loaded.values() for p in record.procedures]
-    async with resources.session(TenantScope.nation()) as session, session.begin():
-        await session.execute(
-            update(ProcedureRecord).where(col(ProcedureRecord.code).in_(codes)).values(active=True)
-        )
-
-
 @pytest_asyncio.fixture
 async def web(web_app) -> AsyncIterator[httpx.AsyncClient]:
     """A browser-like client: cookies kept, no redirects followed, from an address of its own
     (the public rate limit counts per address)."""
-    await web_procedures_active(web_app.state.resources)
     transport = httpx.ASGITransport(app=web_app, client=(f"198.18.{next(_HOSTS)}.1", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
@@ -110,7 +94,6 @@ async def desk_app(resources):
 
 @pytest_asyncio.fixture
 async def desk_web(desk_app) -> AsyncIterator[httpx.AsyncClient]:
-    await web_procedures_active(desk_app.state.resources)
     transport = httpx.ASGITransport(app=desk_app, client=(f"198.18.{next(_HOSTS)}.2", 4000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
