@@ -191,7 +191,7 @@ def _head_lock(
         chosen = sa_select(*genesis.values()).select_from(after)
         upsert = insert.from_select(list(genesis), chosen)
         answered = [table.c.seq, table.c.hash, select(after.c[0]).scalar_subquery()]
-    return upsert.on_conflict_do_update(  # type: ignore[no-any-return]
+    return upsert.on_conflict_do_update(
         index_elements=[table.c.province_id, table.c.id], set_={"seq": table.c.seq}
     ).returning(*answered)
 

@@ -392,7 +392,7 @@ def _batch(shape: _Shape) -> Insert:
             if not c.startswith("key_")
         }
 
-    statements = []
+    statements: list[Insert | Update] = []
     for kind, name, table, columns in shape:
         if kind == "insert":
             statements.append(insert(table).values(bound(name, table, columns)))
@@ -403,6 +403,7 @@ def _batch(shape: _Shape) -> Insert:
             )
             statements.append(update(table).where(*key).values(bound(name, table, columns)))
     outer, *ctes = statements
+    assert isinstance(outer, Insert)  # the outbox event's (`_write_together`)
     return outer.add_cte(*(s.cte(name) for s, (_, name, _, _) in zip(ctes, shape[1:], strict=True)))
 
 
