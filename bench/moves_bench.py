@@ -556,8 +556,32 @@ def _sql(database_url: str, statement: str) -> None:
     asyncio.run(run())
 
 
-def main(argv: list[str] | None = None) -> None:
+def bench_env(app_url: str, arranged: dict) -> dict:
+    """The servers' environment: production settings on the bench database (as its app role)."""
     import orjson
+
+    return {
+        **os.environ,
+        "EISO_ENV": "prod",
+        "EISO_SECRET_KEY": SECRET_KEY,
+        "EISO_ISSUER": ISSUER,
+        "EISO_DATABASE_URL": app_url,
+        "EISO_REDIS_URL": REDIS_URL,
+        "EISO_REDIS_PREFIX": f"eiso-bench-moves-{secrets.token_hex(4)}:",
+        "EISO_LOG_LEVEL": "WARNING",
+        "EISO_EVENTS_RELAY": "false",  # the raw arm has no relay either
+        "EISO_EVENTS_HOOKS": "false",
+        "BENCH_PROVINCE_ID": str(arranged["province_id"]),
+        "BENCH_AGENCY_ID": str(arranged["agency_id"]),
+        "BENCH_AGENCY_CODE": arranged["agency_code"],
+        "BENCH_PROCEDURE": PROCEDURE,
+        "BENCH_STEPS": orjson.dumps(arranged["steps"]).decode(),
+        "BENCH_APPLICANT": orjson.dumps(APPLICANT).decode(),
+        "BENCH_SECTOR": orjson.dumps(SECTOR_DATA).decode(),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=40, help="per arm and round")
@@ -573,25 +597,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app_url = generator.app_url(database_url)
         arranged = asyncio.run(_arrange(database_url))  # as the owner: no scope needed
-        env = {
-            **os.environ,
-            "EISO_ENV": "prod",
-            "EISO_SECRET_KEY": SECRET_KEY,
-            "EISO_ISSUER": ISSUER,
-            "EISO_DATABASE_URL": app_url,
-            "EISO_REDIS_URL": REDIS_URL,
-            "EISO_REDIS_PREFIX": f"eiso-bench-moves-{secrets.token_hex(4)}:",
-            "EISO_LOG_LEVEL": "WARNING",
-            "EISO_EVENTS_RELAY": "false",  # the raw arm has no relay either
-            "EISO_EVENTS_HOOKS": "false",
-            "BENCH_PROVINCE_ID": str(arranged["province_id"]),
-            "BENCH_AGENCY_ID": str(arranged["agency_id"]),
-            "BENCH_AGENCY_CODE": arranged["agency_code"],
-            "BENCH_PROCEDURE": PROCEDURE,
-            "BENCH_STEPS": orjson.dumps(arranged["steps"]).decode(),
-            "BENCH_APPLICANT": orjson.dumps(APPLICANT).decode(),
-            "BENCH_SECTOR": orjson.dumps(SECTOR_DATA).decode(),
-        }
+        env = bench_env(app_url, arranged)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             (folder / "workers.py").write_text(WORKERS)

@@ -42,6 +42,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
@@ -154,15 +155,35 @@ def head_lock(
     whose RETURNING gives the committed head a concurrent append left. `after`: a statement
     (a CTE) that must write first, and whose first column is answered third; no row from it,
     no lock and no answer (the dossier engine's version-checked UPDATE)."""
+    ids = literal(province_id, BigInteger), literal(agency_id, BigInteger)
+    return _head_lock(dialect_insert(session, AuditHead), *ids, after=after)
+
+
+def bound_head_lock(after: CTE) -> Executable:
+    """`head_lock` on PostgreSQL with the head's ids bound as `head_province_id` and
+    `head_agency_id`: a statement a caller builds once and runs with their values."""
+    table = table_of(AuditHead)
+    ids = (
+        bindparam("head_province_id", type_=BigInteger),
+        bindparam("head_agency_id", type_=BigInteger),
+    )
+    return _head_lock(postgresql.insert(table), *ids, after=after)
+
+
+def _head_lock(
+    insert: Any,
+    province_id: ColumnElement[Any],
+    agency_id: ColumnElement[Any],
+    after: CTE | None,
+) -> Executable:
     table = table_of(AuditHead)
     genesis: dict[str, ColumnElement[Any]] = {
-        "province_id": literal(province_id, BigInteger),
-        "id": literal(agency_id, BigInteger),
-        "agency_id": literal(agency_id, BigInteger),
+        "province_id": province_id,
+        "id": agency_id,
+        "agency_id": agency_id,
         "seq": literal(0, BigInteger),
         "hash": literal(GENESIS),
     }
-    insert = dialect_insert(session, AuditHead)
     if after is None:
         upsert = insert.values(genesis)
         answered: list[ColumnElement[Any]] = [table.c.seq, table.c.hash]

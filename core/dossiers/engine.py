@@ -20,13 +20,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import CTE, and_, bindparam, delete, event, insert, inspect, update
+from sqlalchemy import (
+    Executable,
+    Insert,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    event,
+    insert,
+    inspect,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -267,31 +280,18 @@ async def _write_dossier(
     values.pop("version", None)
     values.setdefault("updated_at", utcnow())
     loaded = inspect(dossier).committed_state.get("version", dossier.version)
-    table = table_of(Dossier)
-    bump = (
-        update(table)
-        .where(
-            table.c.province_id == dossier.province_id,
-            table.c.id == dossier.id,
-            table.c.version == loaded,
-        )
-        .values(**values, version=table.c.version + 1)
-        .returning(table.c.version)
-    )
+    key = {"d_key_province_id": dossier.province_id, "d_key_id": dossier.id, "d_loaded": loaded}
+    parameters = {**key, **{f"d_{name}": value for name, value in values.items()}}
     with session.no_autoflush:
         if held is None and await _batches(session):
-            row = (
-                await session.execute(
-                    audit.head_lock(
-                        session, dossier.province_id, agency_id, after=bump.cte("moved")
-                    )
-                )
-            ).one_or_none()
+            parameters.update(head_province_id=dossier.province_id, head_agency_id=agency_id)
+            statement = _bump_locking(tuple(values))
+            row = (await session.execute(statement, parameters)).one_or_none()
             if row is not None:
                 held = heads[dossier.province_id, agency_id] = (int(row[0]), str(row[1]))
             version = None if row is None else row[2]
         else:
-            version = (await session.execute(bump)).scalar_one_or_none()
+            version = (await session.execute(_bump(tuple(values)), parameters)).scalar_one_or_none()
     if version is None:
         raise await _stale(session, dossier, loaded)
     _settle(dossier, {**values, "version": int(version)})
@@ -300,6 +300,34 @@ async def _write_dossier(
             session, dossier.province_id, agency_id
         )
     return held
+
+
+@functools.lru_cache(maxsize=256)
+def _bump(columns: tuple[str, ...]) -> Update:
+    """The dossier's UPDATE of `columns` (bound as `d_<column>`) and its version's bump, where
+    the version is still the one loaded (`d_loaded`): built once per set of columns."""
+    table = table_of(Dossier)
+    return (
+        update(table)
+        .where(
+            table.c.province_id == bindparam("d_key_province_id"),
+            table.c.id == bindparam("d_key_id"),
+            table.c.version == bindparam("d_loaded"),
+        )
+        .values(
+            {
+                **{c: bindparam(f"d_{c}", type_=table.c[c].type) for c in columns},
+                "version": table.c.version + 1,
+            }
+        )
+        .returning(table.c.version)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _bump_locking(columns: tuple[str, ...]) -> Executable:
+    """`_bump` and, after it, the audit head's lock (PostgreSQL), in one statement."""
+    return audit.bound_head_lock(after=_bump(columns).cte("moved"))
 
 
 async def _write_together(
@@ -312,17 +340,71 @@ async def _write_together(
         await session.flush()
         await session.execute(audit.advance(entry))
         return
-    written = [
-        insert(table_of(type(row))).values(_columns(row)).cte(name)
+    parts: list[_Part] = [
+        _part("insert", name, table_of(type(row)), _columns(row))
         for name, row in (("timeline", timeline), ("audit", entry))
     ]
-    written.append(audit.advance(entry).cte("head"))
-    outbox_table = table_of(OutboxEvent)
+    parts.append(_advance_part(entry))
     with session.no_autoflush:  # the steps go in this statement, not in a flush before it
         steps, settle = _step_writes(session)
-        statement = insert(outbox_table).values(_columns(event)).add_cte(*written, *steps)
-        await session.execute(statement)
+        outbox = _part("insert", "outbox", table_of(OutboxEvent), _columns(event))
+        parts = [outbox, *parts, *steps]
+        shape = tuple((kind, name, table, tuple(values)) for kind, name, table, values in parts)
+        parameters = {
+            f"{name}_{key}": value for _, name, _, values in parts for key, value in values.items()
+        }
+        await session.execute(_batch(shape), parameters)
     settle()
+
+
+# One part of a move's batch: (kind, name, table, its values); "insert" a row, "update" a row
+# by its key (`province_id`, `id` bound as `key_province_id`, `key_id`) with the other values.
+_Part = tuple[str, str, Table, dict[str, Any]]
+_Shape = tuple[tuple[str, str, Table, tuple[str, ...]], ...]
+
+
+def _part(kind: str, name: str, table: Table, values: dict[str, Any]) -> _Part:
+    return kind, name, table, values
+
+
+def _advance_part(entry: audit.AuditEntry) -> _Part:
+    """`audit.advance(entry)` as a part: the head's move to the entry."""
+    values = {"key_province_id": entry.province_id, "key_id": entry.agency_id}
+    return _part(
+        "update",
+        "head",
+        table_of(audit.AuditHead),
+        {**values, "seq": entry.seq, "hash": entry.hash},
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _batch(shape: _Shape) -> Insert:
+    """The batch's statement for a shape (which rows, which columns), built once with a bound
+    parameter per value (`<name>_<column>`): building the INSERTs with their values and
+    computing their cache key again for every move was a large share of a move's CPU
+    (bench/moves_profile.py); the first part is the outer INSERT, the others its CTEs."""
+
+    def bound(name: str, table: Table, columns: tuple[str, ...]) -> dict[str, Any]:
+        return {
+            c: bindparam(f"{name}_{c}", type_=table.c[c].type)
+            for c in columns
+            if not c.startswith("key_")
+        }
+
+    statements: list[Insert | Update] = []
+    for kind, name, table, columns in shape:
+        if kind == "insert":
+            statements.append(insert(table).values(bound(name, table, columns)))
+        else:
+            key = (
+                table.c.province_id == bindparam(f"{name}_key_province_id"),
+                table.c.id == bindparam(f"{name}_key_id"),
+            )
+            statements.append(update(table).where(*key).values(bound(name, table, columns)))
+    outer, *ctes = statements
+    assert isinstance(outer, Insert)  # the outbox event's (`_write_together`)
+    return outer.add_cte(*(s.cte(name) for s, (_, name, _, _) in zip(ctes, shape[1:], strict=True)))
 
 
 def _changes(row: SQLModel) -> dict[str, Any]:
@@ -342,7 +424,7 @@ def _settle(row: SQLModel, written: dict[str, Any]) -> None:
         set_committed_value(row, key, value)
 
 
-def _step_writes(session: AsyncSession) -> tuple[list[CTE], Callable[[], None]]:
+def _step_writes(session: AsyncSession) -> tuple[list[_Part], Callable[[], None]]:
     """The steps the move opened (INSERTs) and completed (UPDATEs), as CTEs of the move's
     batch, each checked as the session checks what it flushes (tenants/scope.py: the caller's
     agency, or a step handed over to another); and what makes the session hold them as
@@ -351,19 +433,19 @@ def _step_writes(session: AsyncSession) -> tuple[list[CTE], Callable[[], None]]:
     scope = scope_of(sync)
     granted = sync.info.get("handover", ())
     table = table_of(DossierStep)
-    ctes: list[CTE] = []
+    parts: list[_Part] = []
     opened = [row for row in sync.new if isinstance(row, DossierStep)]
     for n, row in enumerate(opened):
         if not scope.allows(row.province_id, row.agency_id) and not any(row is g for g in granted):
             raise TenantScopeError(
                 f"DossierStep of agency {row.agency_id} is outside the caller's scope"
             )
-        ctes.append(insert(table).values(_columns(row)).cte(f"opened_{n}"))
+        parts.append(_part("insert", f"opened_{n}", table, _columns(row)))
     changed = [(row, _changes(row)) for row in sync.dirty if isinstance(row, DossierStep)]
     for n, (row, values) in enumerate(changed):
         if values:  # a step the scope showed (loaded through its criteria), same owner
-            key = (table.c.province_id == row.province_id, table.c.id == row.id)
-            ctes.append(update(table).where(*key).values(values).cte(f"step_{n}"))
+            key = {"key_province_id": row.province_id, "key_id": row.id}
+            parts.append(_part("update", f"step_{n}", table, {**key, **values}))
 
     def settle() -> None:
         for row in opened:
@@ -373,7 +455,7 @@ def _step_writes(session: AsyncSession) -> tuple[list[CTE], Callable[[], None]]:
         for row, values in changed:
             _settle(row, values)
 
-    return ctes, settle
+    return parts, settle
 
 
 def _columns(row: SQLModel) -> dict[str, Any]:

@@ -59,6 +59,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     and_,
+    bindparam,
     cast,
     delete,
     event,
@@ -503,20 +504,54 @@ def upserts(dialect: str, counters: Rows, bins: Rows) -> list[Any]:
     return [first]
 
 
+def _columns_of(table: Any) -> tuple[str, ...]:
+    return (*BIN_KEY, *BINS) if table is HISTOGRAMS else (*KEY, *COUNTERS)
+
+
+def _unnested(table: Any) -> Any:
+    """PostgreSQL: the upsert of `table` reading its rows from one array per column
+    (`unnest`), bound as `<table>_<column>`. A multi-row VALUES has no SQLAlchemy cache key
+    and was compiled again for every move; this statement is one for any number of rows."""
+    names = _columns_of(table)
+    arrays = [
+        bindparam(f"{table.name}_{name}", type_=postgresql.ARRAY(table.c[name].type))
+        for name in names
+    ]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived()
+    statement = postgresql.insert(table).from_select(list(names), select(*rows.c))
+    return _adding(statement, table)
+
+
+# PostgreSQL's statements of a move's rows: (counters, bins) present → one statement, built once.
+_UNNESTED = {
+    (True, False): _unnested(ROLLUPS),
+    (False, True): _unnested(HISTOGRAMS),
+    (True, True): _unnested(ROLLUPS).add_cte(_unnested(HISTOGRAMS).cte("bins")),
+}
+
+
+def _arrays(table: Any, values: Rows) -> dict[str, list[Any]]:
+    return {f"{table.name}_{n}": [row[n] for row in values] for n in _columns_of(table)}
+
+
 async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> None:
     counters, bins = rows(province_id, by_day)
-    statements = upserts(session.get_bind().dialect.name, counters, bins)
-    if not statements:
+    if not counters and not bins:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        statements = [_UNNESTED[bool(counters), bool(bins)]]
+        parameters = {**_arrays(ROLLUPS, counters), **_arrays(HISTOGRAMS, bins)}
+    else:
+        statements, parameters = upserts("sqlite", counters, bins), {}
     scope: TenantScope | None = session.sync_session.info.get("scope")
     if scope is None or all(scope.allows(province_id, r["agency_id"]) for r in counters + bins):
         for statement in statements:
-            await session.execute(statement)
+            await session.execute(statement, parameters)
         return
     # A dossier handed over to the caller's agency: its figures stay its owner's.
     async with owed_to_province(session, province_id):
         for statement in statements:
-            await session.execute(statement)
+            await session.execute(statement, parameters)
 
 
 # -- maintained with the moves ------------------------------------------------------------------
