@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -481,31 +482,39 @@ def _adding(statement: Any, table: Any) -> Any:
     )
 
 
+def written(counters: Rows, bins: Rows) -> list[tuple[Any, Rows]]:
+    """A move's rows for each of `TABLES`, in that order: the agency rows and their sums over
+    the agencies (empty where they add up to nothing)."""
+    return [
+        (ROLLUPS, counters),
+        (HISTOGRAMS, bins),
+        (PROVINCE_ROLLUPS, province_rows(counters, ROLLUPS)),
+        (PROVINCE_HISTOGRAMS, province_rows(bins, HISTOGRAMS)),
+    ]
+
+
+def _together(statements: list[Any], tables: list[Any]) -> Any:
+    """PostgreSQL: the upserts as one statement (the others in the first one's WITH), so a
+    move keeps its round trips."""
+    first, *others = statements
+    for table, other in zip(tables[1:], others, strict=True):
+        first = first.add_cte(other.cte(f"{table.name}_added"))
+    return first
+
+
 def upserts(dialect: str, counters: Rows, bins: Rows) -> list[Any]:
     """The statements that add the rows to the agency tables and their sums to the province
-    tables: on PostgreSQL one (the other upserts in its WITH: a move keeps its round trips),
-    on SQLite one per table."""
-    wanted = [
-        (table, values)
-        for table, values in (
-            (ROLLUPS, counters),
-            (HISTOGRAMS, bins),
-            (PROVINCE_ROLLUPS, province_rows(counters, ROLLUPS)),
-            (PROVINCE_HISTOGRAMS, province_rows(bins, HISTOGRAMS)),
-        )
-        if values
-    ]
+    tables, with the rows as VALUES: on PostgreSQL one, on SQLite one per table."""
+    wanted = [(table, values) for table, values in written(counters, bins) if values]
     statements = [upsert(dialect, values, table) for table, values in wanted]
     if dialect != "postgresql" or len(statements) < 2:
         return statements
-    first, *others = statements
-    for (table, _), other in zip(wanted[1:], others, strict=True):
-        first = first.add_cte(other.cte(f"{table.name}_added"))
-    return [first]
+    return [_together(statements, [table for table, _ in wanted])]
 
 
 def _columns_of(table: Any) -> tuple[str, ...]:
-    return (*BIN_KEY, *BINS) if table is HISTOGRAMS else (*KEY, *COUNTERS)
+    key, names = LAYOUT[table]
+    return (*key, *names)
 
 
 def _unnested(table: Any) -> Any:
@@ -522,12 +531,12 @@ def _unnested(table: Any) -> Any:
     return _adding(statement, table)
 
 
-# PostgreSQL's statements of a move's rows: (counters, bins) present → one statement, built once.
-_UNNESTED = {
-    (True, False): _unnested(ROLLUPS),
-    (False, True): _unnested(HISTOGRAMS),
-    (True, True): _unnested(ROLLUPS).add_cte(_unnested(HISTOGRAMS).cte("bins")),
-}
+@functools.cache
+def _unnested_together(present: tuple[bool, ...]) -> Any:
+    """PostgreSQL's one statement of a move's rows, for the `TABLES` that have rows (`present`,
+    in their order): built and compiled once per shape."""
+    tables = [table for table, there in zip(TABLES, present, strict=True) if there]
+    return _together([_unnested(table) for table in tables], tables)
 
 
 def _arrays(table: Any, values: Rows) -> dict[str, list[Any]]:
@@ -539,8 +548,9 @@ async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> No
     if not counters and not bins:
         return
     if session.get_bind().dialect.name == "postgresql":
-        statements = [_UNNESTED[bool(counters), bool(bins)]]
-        parameters = {**_arrays(ROLLUPS, counters), **_arrays(HISTOGRAMS, bins)}
+        tables = written(counters, bins)
+        statements = [_unnested_together(tuple(bool(values) for _, values in tables))]
+        parameters = {k: v for t, values in tables if values for k, v in _arrays(t, values).items()}
     else:
         statements, parameters = upserts("sqlite", counters, bins), {}
     scope: TenantScope | None = session.sync_session.info.get("scope")
