@@ -64,13 +64,22 @@ def read_connect_args() -> dict[str, Any]:
 
 def autocommit_unless_citus(pool_events_target: object) -> None:
     """Put each new connection of the read pool in autocommit, unless its server runs Citus
-    (`detect_citus` marks the record first: listen after it)."""
+    (`detect_citus` marks the record first: listen after it), where it keeps transactions and
+    PostgreSQL's default plans."""
 
     def each(dbapi_connection: Any, record: Any) -> None:
         if not record.info.get(CITUS, False):
             # Ends what the first connection's checks began (`detect_citus`): a setting sent
             # inside a transaction left open would be undone at its end.
             dbapi_connection.set_isolation_level("autocommit")
+            return
+        # Citus cannot plan a generic plan whose parameters reach a distributed subquery
+        # ("could not create distributed plan"): its read connections plan as PostgreSQL does
+        # by default, committed so that the setting outlives this first transaction.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("set plan_cache_mode = auto")
+        cursor.close()
+        dbapi_connection.commit()
 
     event.listen(pool_events_target, "connect", each)
 
