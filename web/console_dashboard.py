@@ -315,8 +315,8 @@ class Numbers:
         half to even, no trailing zeros."""
         if type(value) is int:  # most cells: counts (bool is no count)
             return f"{value:,}".replace(",", self.group)
-        if not isinstance(value, float):
-            return i18n.number(value, self.language)
+        if not isinstance(value, float):  # escaped: the tables write these without Jinja
+            return escape(i18n.number(value, self.language))
         exact = Decimal(str(value)).quantize(_THOUSANDTH, ROUND_HALF_EVEN)
         whole, _, fraction = f"{exact:,f}".partition(".")
         fraction = fraction.rstrip("0")
@@ -329,11 +329,11 @@ class Links:
     province's tables hold thousands), the agency's appended as `urlencode` would."""
 
     def __init__(self, province_code: str, period: Period) -> None:
-        self.province_code, self.period = province_code, period
+        self.province_code, self.key = province_code, period.key
         self._prefixes: dict[tuple[str, str], str] = {}
 
     def _where(self, base: str, agency: str | None, key: str | None) -> str:
-        key = key or self.period.key
+        key = key or self.key
         prefix = self._prefixes.get((base, key))
         if prefix is None:
             prefix = _link(base, tinh=self.province_code, ky=key)
@@ -372,13 +372,14 @@ def agency_row_html(
 ) -> Markup:
     """An agency table's cells, as `row_html(cells(...))` writes them, in one pass: the row's
     link to its dossiers is escaped once (`dossiers`: up to its metric, `…&chi-so=`), each
-    cell only adds its metric (a province's two agency tables hold thousands of cells)."""
+    cell only adds its metric (a province's two agency tables hold thousands of cells).
+    `numbers` writes digits, separators and signs (anything else escaped): nothing to escape."""
     return Markup(
         "".join(
             f'<td data-figure="{name}"><a href="{dossiers}{LINKED[name]}">'
-            f"{escape(numbers(row.get(name), name))}</a></td>"
+            f"{numbers(row.get(name), name)}</a></td>"
             if name in LINKED
-            else f'<td data-figure="{name}">{escape(numbers(row.get(name), name))}</td>'
+            else f'<td data-figure="{name}">{numbers(row.get(name), name)}</td>'
             for name in names
         )
     )
