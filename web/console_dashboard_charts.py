@@ -148,9 +148,8 @@ def _trend(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], lang
 
 
 def rates_chart(trend: list[dict[str, Any]], language: str) -> str:
-    series = tuple(
-        (key, tuple(_percent(m.get(key)) for m in trend)) for key in ("onTimeRate", "satisfiedShare")
-    )
+    keys = ("onTimeRate", "satisfiedShare")
+    series = tuple((key, tuple(_percent(m.get(key)) for m in trend)) for key in keys)
     return _rates(tuple(m["period"] for m in trend), series, language)
 
 
@@ -175,7 +174,8 @@ def _ranking(shown: tuple[tuple[str, float | None], ...], language: str) -> str:
     chart = pygal.HorizontalBar(
         **_config(language, height=height, range=(0, 100), show_legend=False, print_values=True)
     )
-    chart.x_labels = [name for name, _ in shown]
+    labels: list[Any] = [name for name, _ in shown]
+    chart.x_labels = labels
     chart.add(text("onTimeRate", language), [rate for _, rate in shown])
     return svg(chart, text("ranking", language))
 
