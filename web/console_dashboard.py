@@ -411,20 +411,29 @@ def build_page(
         for i, month in enumerate(period.months(), start=1)
     ]
 
-    # Each agency's links, made once for both tables (its dossiers' escaped, without metric).
-    dossiers = {r["agencyId"]: str(escape(links.dossiers("", r["agencyId"]))) for r in agencies}
-    dashboards = {r["agencyId"]: links.dashboard(r["agencyId"]) for r in agencies}
+    # Each agency's row head and links, made and escaped once for both tables (its dossiers'
+    # link without metric): a province's tables are written here, not cell by cell in Jinja.
+    heads: dict[str, tuple[str, str]] = {}
+    dossiers: dict[str, str] = {}
+    for r in agencies:
+        agency = r["agencyId"]
+        href = links.dashboard(agency)
+        heads[agency] = (
+            f'<tr data-agency="{escape(agency)}">',
+            f'<th scope="row"><a href="{escape(href)}">{escape(r["name"])}</a></th>',
+        )
+        dossiers[agency] = str(escape(links.dossiers("", agency)))
 
-    def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": r["agencyId"],
-                "name": r["name"],
-                "href": dashboards[r["agencyId"]],
-                "cells": agency_row_html(r, columns, numbers, dossiers[r["agencyId"]]),
-            }
-            for r in rows
-        ]
+    def table(rows: list[dict[str, Any]], columns: tuple[str, ...], ranked: bool) -> Markup:
+        """The table's rows (`ranked`: their rank first), one a line, as the template's
+        loop wrote them."""
+        written = []
+        for rank, r in enumerate(rows, start=1):
+            opened, head = heads[r["agencyId"]]
+            figures = agency_row_html(r, columns, numbers, dossiers[r["agencyId"]])
+            rank_cell = f"<td>{rank}</td>" if ranked else ""
+            written.append(f"  {opened}{rank_cell}{head}{figures}</tr>")
+        return Markup("\n".join(written))
 
     return {
         "province": province,
@@ -436,8 +445,8 @@ def build_page(
         "agency_name": names.get(agency_id) if agency_id else None,
         "tiles": {c.name: c for c in cells(total, TILES, numbers, links, agency_id)},
         "index766": total["index766Groups"],
-        "agency_rows": table(agencies, AGENCY_COLUMNS),
-        "ranking_rows": table(ranking, RANKING_COLUMNS),
+        "agency_rows": table(agencies, AGENCY_COLUMNS, ranked=False),
+        "ranking_rows": table(ranking, RANKING_COLUMNS, ranked=True),
         "trend_rows": [
             {
                 "period": m["period"],
