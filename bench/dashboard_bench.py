@@ -10,12 +10,17 @@ web/desk_auth.py). Targets, interleaved in rounds after a warm-up:
   (the period's figures of the province and per agency, twelve months of figures and the
   conformity of the agencies) run by the schema with the administrator's token;
 - `dashboard page`: GET `/quan-tri/bang-dieu-khien` (the same operations, the five pygal
-  charts, the template, the HTML).
-Reported: the wall-clock time of each request (p50, p90) and the page's p50 against the
+  charts, the template, the HTML); the charts are drawn once per distinct numbers, so after
+  the warm-up this is the page shown again with the same numbers;
+- `page, charts anew`: the same page, the charts' drawings forgotten before each request (the
+  first view after the numbers changed).
+Reported: the wall-clock time of each request (p50, p90) and each page's p50 against the
 operations' p50. Target (issue 21): at most 1.5x; the p50 below what a person notices.
+`--profile`: a cProfile of one page request (charts drawn anew) after the rounds, the page's
+own functions first.
 
     .venv/bin/python -m bench.dashboard_bench [--dossiers 100000 --agencies 50]
-        [--requests 20 --rounds 3] [--period 2026-11] [--reuse] [--keep]
+        [--requests 20 --rounds 3] [--period 2026-11] [--reuse] [--keep] [--profile]
     # the issue's size: --dossiers 1000000 --agencies 250 (generation takes a while)
 
 The database `eiso_bench_dashboard` is dropped at the end unless --keep. Results:
@@ -26,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime as dt
+import pstats
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -87,7 +94,16 @@ def _p(samples: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def measure(database_url: str, period: str, requests: int, rounds: int) -> dict[str, Any]:
+def _profile(profile: cProfile.Profile) -> None:
+    """The page's own functions (eiso's web modules, pygal, Jinja, the templates) by
+    cumulative time: where its time goes beside the operations."""
+    stats = pstats.Stats(profile).sort_stats("cumulative")
+    stats.print_stats(r"web/(?!run\.py)|pygal|jinja2|markupsafe|templates", 25)
+
+
+async def measure(
+    database_url: str, period: str, requests: int, rounds: int, profile: bool = False
+) -> dict[str, Any]:
     from starlette.requests import Request
 
     from eiso.core.app import create_app
@@ -97,6 +113,7 @@ async def measure(database_url: str, period: str, requests: int, rounds: int) ->
     from eiso.core.settings import load_settings
     from eiso.graphql.schema import bundled_sources
     from eiso.web.console_dashboard import DASHBOARD, Period, dashboard_variables
+    from eiso.web.console_dashboard_charts import DRAWINGS
     from eiso.web.run import run
 
     settings = load_settings(
@@ -143,21 +160,37 @@ async def measure(database_url: str, period: str, requests: int, rounds: int) ->
             async def page() -> tuple[int, bytes]:
                 return await _call(app, scope())
 
+            async def page_anew() -> tuple[int, bytes]:
+                for drawing in DRAWINGS:
+                    drawing.cache_clear()
+                return await page()
+
             status, html = await page()
             if status != 200 or b"<svg " not in html:
                 raise SystemExit(f"the dashboard failed: {status} {html[:300]!r}")
             received = (await alone())["total"][0]["received"]
-            targets = {"operations alone": alone, "dashboard page": page}
+            targets = {
+                "operations alone": alone,
+                "dashboard page": page,
+                "page, charts anew": page_anew,
+            }
             samples: dict[str, list[float]] = {name: [] for name in targets}
             for target in targets.values():  # warm-up
                 await _samples(target, max(requests // 5, 1))
             for _ in range(rounds):
                 for name, target in targets.items():
                     samples[name].extend(await _samples(target, requests))
+            profiler = cProfile.Profile() if profile else None
+            if profiler is not None:
+                profiler.enable()
+                await page_anew()
+                profiler.disable()
     finally:
         await resources.close()
     result = {name: {"p50": statistics.median(s), "p90": _p(s, 0.9)} for name, s in samples.items()}
-    ratio = result["dashboard page"]["p50"] / result["operations alone"]["p50"]
+    alone_p50 = result["operations alone"]["p50"]
+    ratio = result["dashboard page"]["p50"] / alone_p50
+    ratio_anew = result["page, charts anew"]["p50"] / alone_p50
     print(
         f"province dashboard, {province['dossiers']:,} dossiers of the province, period {period} "
         f"({received:,} received), {requests} requests x {rounds} rounds"
@@ -165,7 +198,10 @@ async def measure(database_url: str, period: str, requests: int, rounds: int) ->
     for name, got in result.items():
         print(f"  {name:18s} p50 {got['p50'] * 1e3:8.1f} ms  p90 {got['p90'] * 1e3:8.1f} ms")
     print(f"  page / operations alone (p50): {ratio:.2f}x  (target <= 1.5x)")
-    return {**result, "ratio": ratio, "page_bytes": len(html)}
+    print(f"  page, charts anew / operations alone (p50): {ratio_anew:.2f}x")
+    if profiler is not None:
+        _profile(profiler)
+    return {**result, "ratio": ratio, "ratio_anew": ratio_anew, "page_bytes": len(html)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -178,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--period", default=None, help="YYYY or YYYY-MM; default: this month")
     parser.add_argument("--reuse", action="store_true", help="measure an existing database")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--profile", action="store_true", help="cProfile one page request")
     args = parser.parse_args(argv)
     period = args.period or dt.date.today().strftime("%Y-%m")
 
@@ -186,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
             await prepare(args.database_url, args.dossiers, 1, args.agencies, lean=False)
         try:
             await fill_rollups(args.database_url)  # the figures read the rollups
-            await measure(args.database_url, period, args.requests, args.rounds)
+            await measure(args.database_url, period, args.requests, args.rounds, args.profile)
         finally:
             if not args.keep:
                 await generator.drop_database(args.database_url)

@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
@@ -276,7 +276,7 @@ RANKING_COLUMNS = ("onTimeRate", "received")
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """A number as the page shows it, and the dossiers behind it."""
+    """A number as the page shows it, and the dossiers behind it (the tiles, the months)."""
 
     name: str
     text: str
@@ -289,7 +289,7 @@ class Cell:
 
 
 def row_html(row: list[Cell]) -> Markup:
-    """A table row's cells (thousands on a province's page: made here, not by a macro)."""
+    """A table row's cells, made here rather than by a macro."""
     return Markup("".join(f'<td data-figure="{c.name}">{c.__html__()}</td>' for c in row))
 
 
@@ -313,8 +313,10 @@ class Numbers:
     def plain(self, value: Any) -> str:
         """As Babel's default pattern (#,##0.###) writes it: at most three decimals, rounded
         half to even, no trailing zeros."""
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return i18n.number(value, self.language)
+        if type(value) is int:  # most cells: counts (bool is no count)
+            return f"{value:,}".replace(",", self.group)
+        if not isinstance(value, float):  # escaped: the tables write these without Jinja
+            return escape(i18n.number(value, self.language))
         exact = Decimal(str(value)).quantize(_THOUSANDTH, ROUND_HALF_EVEN)
         whole, _, fraction = f"{exact:,f}".partition(".")
         fraction = fraction.rstrip("0")
@@ -323,29 +325,28 @@ class Numbers:
 
 
 class Links:
-    """The page's links, their common part made once per agency and period (a province's
-    tables hold thousands)."""
+    """The page's links: `_link`'s, their common part (base, province, period) made once (a
+    province's tables hold thousands), the agency's appended as `urlencode` would."""
 
     def __init__(self, province_code: str, period: Period) -> None:
-        self.province_code, self.period = province_code, period
-        self._dossiers: dict[tuple[str | None, str], str] = {}
-        self._dashboards: dict[tuple[str | None, str], str] = {}
+        self.province_code, self.key = province_code, period.key
+        self._prefixes: dict[tuple[str, str], str] = {}
+
+    def _where(self, base: str, agency: str | None, key: str | None) -> str:
+        key = key or self.key
+        prefix = self._prefixes.get((base, key))
+        if prefix is None:
+            prefix = _link(base, tinh=self.province_code, ky=key)
+            self._prefixes[(base, key)] = prefix
+        if not agency:
+            return prefix
+        return f"{prefix}{'&' if '?' in prefix else '?'}co-quan={quote_plus(agency)}"
 
     def dossiers(self, metric: str, agency: str | None, key: str | None = None) -> str:
-        key = key or self.period.key
-        prefix = self._dossiers.get((agency, key))
-        if prefix is None:
-            prefix = _link(DOSSIERS, tinh=self.province_code, ky=key, **{"co-quan": agency})
-            self._dossiers[(agency, key)] = prefix
-        return f"{prefix}&chi-so={metric}"
+        return f"{self._where(DOSSIERS, agency, key)}&chi-so={metric}"
 
     def dashboard(self, agency: str | None = None, key: str | None = None) -> str:
-        key = key or self.period.key
-        found = self._dashboards.get((agency, key))
-        if found is None:
-            found = _link(DASHBOARD, tinh=self.province_code, ky=key, **{"co-quan": agency})
-            self._dashboards[(agency, key)] = found
-        return found
+        return self._where(DASHBOARD, agency, key)
 
 
 def cells(
@@ -364,6 +365,24 @@ def cells(
         )
         for name in names
     ]
+
+
+def agency_row_html(
+    row: dict[str, Any], names: tuple[str, ...], numbers: Numbers, dossiers: str
+) -> Markup:
+    """An agency table's cells, as `row_html(cells(...))` writes them, in one pass: the row's
+    link to its dossiers is escaped once (`dossiers`: up to its metric, `…&chi-so=`), each
+    cell only adds its metric (a province's two agency tables hold thousands of cells).
+    `numbers` writes digits, separators and signs (anything else escaped): nothing to escape."""
+    return Markup(
+        "".join(
+            f'<td data-figure="{name}"><a href="{dossiers}{LINKED[name]}">'
+            f"{numbers(row.get(name), name)}</a></td>"
+            if name in LINKED
+            else f'<td data-figure="{name}">{numbers(row.get(name), name)}</td>'
+            for name in names
+        )
+    )
 
 
 def build_page(
@@ -392,16 +411,29 @@ def build_page(
         for i, month in enumerate(period.months(), start=1)
     ]
 
-    def table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": r["agencyId"],
-                "name": r["name"],
-                "href": links.dashboard(r["agencyId"]),
-                "cells": row_html(cells(r, columns, numbers, links, r["agencyId"])),
-            }
-            for r in rows
-        ]
+    # Each agency's row head and links, made and escaped once for both tables (its dossiers'
+    # link without metric): a province's tables are written here, not cell by cell in Jinja.
+    heads: dict[str, tuple[str, str]] = {}
+    dossiers: dict[str, str] = {}
+    for r in agencies:
+        agency = r["agencyId"]
+        href = links.dashboard(agency)
+        heads[agency] = (
+            f'<tr data-agency="{escape(agency)}">',
+            f'<th scope="row"><a href="{escape(href)}">{escape(r["name"])}</a></th>',
+        )
+        dossiers[agency] = str(escape(links.dossiers("", agency)))
+
+    def table(rows: list[dict[str, Any]], columns: tuple[str, ...], ranked: bool) -> Markup:
+        """The table's rows (`ranked`: their rank first), one a line, as the template's
+        loop wrote them."""
+        written = []
+        for rank, r in enumerate(rows, start=1):
+            opened, head = heads[r["agencyId"]]
+            figures = agency_row_html(r, columns, numbers, dossiers[r["agencyId"]])
+            rank_cell = f"<td>{rank}</td>" if ranked else ""
+            written.append(f"  {opened}{rank_cell}{head}{figures}</tr>")
+        return Markup("\n".join(written))
 
     return {
         "province": province,
@@ -413,8 +445,8 @@ def build_page(
         "agency_name": names.get(agency_id) if agency_id else None,
         "tiles": {c.name: c for c in cells(total, TILES, numbers, links, agency_id)},
         "index766": total["index766Groups"],
-        "agency_rows": table(agencies, AGENCY_COLUMNS),
-        "ranking_rows": table(ranking, RANKING_COLUMNS),
+        "agency_rows": table(agencies, AGENCY_COLUMNS, ranked=False),
+        "ranking_rows": table(ranking, RANKING_COLUMNS, ranked=True),
         "trend_rows": [
             {
                 "period": m["period"],

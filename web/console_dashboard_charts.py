@@ -8,6 +8,7 @@ readers; the page shows the table each is drawn from next to it."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
@@ -122,52 +123,93 @@ def whole_steps(top: int, steps: int = 5) -> list[int]:
     return list(range(0, top + step + 1, step))
 
 
+# Each chart is drawn once for its numbers: a page shown again with the same numbers (the
+# past months, a refresh, a colleague's view) takes the SVG drawn before. pygal's cost is
+# its own (each option read through its config's attribute lookup: ~2–9 ms a chart); a
+# drawing depends only on the values and texts it is given.
+DRAWN = 64  # drawings kept per chart (~10–30 kB each)
+Values = tuple[float | int | None, ...]
+
+
 def trend_chart(trend: list[dict[str, Any]], language: str) -> str:
     keys = ("received", "onTime", "late", "backlogLate")
-    top = max((m.get(key) or 0 for m in trend for key in keys), default=0)
-    chart = pygal.Bar(**_config(language, x_label_rotation=-45, y_labels=whole_steps(top)))
-    chart.x_labels = [m["period"] for m in trend]
-    for key in keys:
-        chart.add(text(key, language), [m.get(key) for m in trend])
+    series = tuple((key, tuple(m.get(key) for m in trend)) for key in keys)
+    return _trend(tuple(m["period"] for m in trend), series, language)
+
+
+@functools.lru_cache(maxsize=DRAWN)
+def _trend(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str) -> str:
+    top = max((value or 0 for _, values in series for value in values), default=0)
+    chart = pygal.Bar(**_config(language, x_label_rotation=-45, y_labels=whole_steps(int(top))))
+    chart.x_labels = list(months)
+    for key, values in series:
+        chart.add(text(key, language), list(values))
     return svg(chart, text("trend", language))
 
 
 def rates_chart(trend: list[dict[str, Any]], language: str) -> str:
+    keys = ("onTimeRate", "satisfiedShare")
+    series = tuple((key, tuple(_percent(m.get(key)) for m in trend)) for key in keys)
+    return _rates(tuple(m["period"] for m in trend), series, language)
+
+
+@functools.lru_cache(maxsize=DRAWN)
+def _rates(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str) -> str:
     chart = pygal.Line(**_config(language, x_label_rotation=-45, range=(0, 100), dots_size=4))
-    chart.x_labels = [m["period"] for m in trend]
-    for key in ("onTimeRate", "satisfiedShare"):
-        chart.add(text(key, language), [_percent(m.get(key)) for m in trend])
+    chart.x_labels = list(months)
+    for key, values in series:
+        chart.add(text(key, language), list(values))
     return svg(chart, text("rates", language))
 
 
 def ranking_chart(ranking: list[dict[str, Any]], language: str) -> str:
-    shown = ranking[:RANKED]
+    # HorizontalBar draws the first label at the bottom: reversed, the best comes first.
+    shown = tuple((r["name"][:40], _percent(r["onTimeRate"])) for r in reversed(ranking[:RANKED]))
+    return _ranking(shown, language)
+
+
+@functools.lru_cache(maxsize=DRAWN)
+def _ranking(shown: tuple[tuple[str, float | None], ...], language: str) -> str:
     height = max(200, 40 + 28 * len(shown))
     chart = pygal.HorizontalBar(
         **_config(language, height=height, range=(0, 100), show_legend=False, print_values=True)
     )
-    # HorizontalBar draws the first label at the bottom: reversed, the best comes first.
-    chart.x_labels = [r["name"][:40] for r in reversed(shown)]
-    chart.add(text("onTimeRate", language), [_percent(r["onTimeRate"]) for r in reversed(shown)])
+    labels: list[Any] = [name for name, _ in shown]
+    chart.x_labels = labels
+    chart.add(text("onTimeRate", language), [rate for _, rate in shown])
     return svg(chart, text("ranking", language))
 
 
 def index766_chart(total: dict[str, Any], language: str) -> str:
-    groups = total["index766Groups"]
+    groups = tuple((g["group"], g["maxPoints"], g["points"]) for g in total["index766Groups"])
+    return _index766(groups, language)
+
+
+@functools.lru_cache(maxsize=DRAWN)
+def _index766(groups: tuple[tuple[str, float, float], ...], language: str) -> str:
     chart = pygal.HorizontalBar(**_config(language, height=320))
-    labels: list[Any] = [text(g["group"], language, GROUP_TEXTS) for g in reversed(groups)]
+    labels: list[Any] = [text(group, language, GROUP_TEXTS) for group, _, _ in reversed(groups)]
     chart.x_labels = labels
-    chart.add(text("maxPoints", language), [g["maxPoints"] for g in reversed(groups)])
-    chart.add(text("points", language), [g["points"] for g in reversed(groups)])
+    chart.add(text("maxPoints", language), [most for _, most, _ in reversed(groups)])
+    chart.add(text("points", language), [points for _, _, points in reversed(groups)])
     return svg(chart, text("index766", language))
 
 
 def conformity_chart(conformity: dict[str, Any], language: str) -> str:
+    counts = tuple((c["status"], c["count"]) for c in conformity["counts"])
+    return _conformity(counts, language)
+
+
+@functools.lru_cache(maxsize=DRAWN)
+def _conformity(counts: tuple[tuple[str, int], ...], language: str) -> str:
     chart = pygal.Pie(**_config(language, height=320, inner_radius=0.4, print_values=True))
-    for count in conformity["counts"]:
-        if count["count"]:
-            chart.add(text(count["status"], language, STATUS_TEXTS), count["count"])
+    for status, count in counts:
+        if count:
+            chart.add(text(status, language, STATUS_TEXTS), count)
     return svg(chart, text("conformity", language))
+
+
+DRAWINGS = (_trend, _rates, _ranking, _index766, _conformity)
 
 
 def dashboard_charts(

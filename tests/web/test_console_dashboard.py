@@ -323,3 +323,28 @@ async def test_the_yearly_reports_of_the_year_and_the_console_menu(desk_web, des
     for path in ("/nhap", "/mo-dun", "/tai-khoan", "/kiem-tra", "/bao-cao-nam"):
         assert f'href="/quan-tri/tinh/{a.province_code}{path}"' in page
     assert re.search(r'href="/quan-tri/bang-dieu-khien\?tinh=[^"]+" aria-current="page"', page)
+
+
+@pytest.mark.parametrize("agency", ["QWdlbmN5OjE=", "a b&c=d/é", None])
+def test_links_are_urlencodes(agency):
+    """Links writes what `_link` (urlencode) writes, its common part made once."""
+    links = console_dashboard.Links("HN", console_dashboard.Period(2026, 11))
+    where = {"tinh": "HN", "ky": "2026-11", "co-quan": agency}
+    dossiers = console_dashboard._link(console_dashboard.DOSSIERS, **where, **{"chi-so": "LATE"})
+    assert links.dossiers("LATE", agency) == dossiers
+    assert links.dashboard(agency) == console_dashboard._link(DASHBOARD, **where)
+    assert links.dashboard(agency, "2027") == console_dashboard._link(
+        DASHBOARD, **{**where, "ky": "2027"}
+    )
+
+
+def test_a_chart_is_drawn_once_for_its_numbers():
+    from eiso.web import console_dashboard_charts as charts
+
+    months = [{"period": f"2026-{m:02d}", "received": m, "onTime": 1} for m in range(1, 13)]
+    charts._trend.cache_clear()
+    first = charts.trend_chart(months, "vi")
+    assert charts.trend_chart([dict(m) for m in months], "vi") is first
+    months[-1]["received"] = 99
+    assert charts.trend_chart(months, "vi") != first
+    assert charts._trend.cache_info().hits == 1
