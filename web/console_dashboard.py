@@ -5,7 +5,7 @@ its agencies, the six groups of Decision 766 and the conformity of its agencies.
 Every number is the `figures` query's own (web/operations/ConsoleDashboard.graphql, run with
 the signed-in administrator's token, web/run.py): the page computes none, it only arranges
 them. Each links to the dossiers behind it (`figureDossiers`, the list page here). Charts are
-SVG drawn on the server by pygal (web/charts.py), each with the table it is drawn from.
+SVG written on the server (web/console_dashboard_charts.py), each with the table it is drawn from.
 
 Province administrators see their own province (another province is a 404, as `figures`
 answers NOT_FOUND); national administrators choose the province; everyone else is refused.

@@ -1,46 +1,16 @@
-"""The dashboard's charts: SVG drawn on the server by pygal, embedded inline in the page.
-
-pygal's interactive tooltips load a script from its CDN: they are off (`js=[]`), and the
-config script and comments it still writes into the SVG are dropped, so the page loads
-nothing from elsewhere and runs no script. Each chart is a static picture (white ground,
-dark text, patterns of contrasting colours: it prints as it shows) with a name for screen
-readers; the page shows the table each is drawn from next to it."""
+"""The dashboard's charts: SVG written on the server (web/svg_charts.py), embedded inline in
+the page: no script, nothing from elsewhere. Each chart is a static picture (white ground,
+dark text, contrasting colours: it prints as it shows) named for screen readers, with its
+values on its marks; the page shows the table each is drawn from next to it."""
 
 from __future__ import annotations
 
 import functools
-import math
-import re
-import sys
 from typing import Any
 
-import pygal
-from pygal.style import Style
+from eiso.web import i18n
+from eiso.web import svg_charts as draw
 
-# pygal appends to `sys.meta_path` a finder for its map plugins (`pygal.maps.*`) that has only
-# the legacy `find_module`; code that asks every finder for `find_spec` (pytest's conftest
-# import did, and failed) trips on it. eiso draws no maps: the finder is taken out again.
-sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
-
-# Contrasting colours that stay apart in greyscale print.
-COLOURS = ("#0b4f8a", "#2e7d32", "#a1251b", "#7a4b00", "#5e35b1", "#37474f")
-STYLE = Style(
-    background="#ffffff",
-    plot_background="#ffffff",
-    foreground="#1b1f24",
-    foreground_strong="#1b1f24",
-    foreground_subtle="#4a5360",
-    colors=COLOURS,
-    font_family='"Noto Sans", "DejaVu Sans", system-ui, sans-serif',
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=14,
-    value_font_size=13,
-    opacity="1",
-    opacity_hover="1",
-    transition="0ms",
-)
-_DROPPED = re.compile(r"<script\b.*?</script>|<!--.*?-->", re.S)
 RANKED = 15  # agencies in the ranking's chart (the table has them all)
 
 TEXTS = {
@@ -85,50 +55,30 @@ def text(key: str, language: str, table: dict[str, tuple[str, str]] = TEXTS) -> 
     return vi if language == "vi" else en
 
 
-def _config(language: str, **options: Any) -> dict[str, Any]:
-    return {
-        "style": STYLE,
-        "js": [],
-        "disable_xml_declaration": True,
-        "explicit_size": False,  # the viewBox only: the SVG takes the width of its box
-        "width": 720,
-        "height": 360,
-        "legend_at_bottom": True,
-        "legend_at_bottom_columns": 3,
-        "show_y_guides": True,
-        "print_zeroes": True,
-        "no_data_text": text("none", language),
-        "margin": 12,
-        **options,
-    }
-
-
-def svg(chart: Any, name: str) -> str:
-    """The chart's SVG, without script or comments, named for screen readers."""
-    drawn = _DROPPED.sub("", chart.render(is_unicode=True))
-    return drawn.replace("<svg ", f'<svg role="img" aria-label="{_escape(name)}" ', 1)
-
-
-def _escape(value: str) -> str:
-    return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-
-
 def _percent(share: float | None) -> float | None:
     return None if share is None else round(share * 100, 1)
 
 
-def whole_steps(top: int, steps: int = 5) -> list[int]:
-    """Whole-number axis labels from 0 past `top` (counts have no tenths)."""
-    step = max(1, math.ceil(top / steps))
-    return list(range(0, top + step + 1, step))
-
-
 # Each chart is drawn once for its numbers: a page shown again with the same numbers (the
-# past months, a refresh, a colleague's view) takes the SVG drawn before. pygal's cost is
-# its own (each option read through its config's attribute lookup: ~2–9 ms a chart); a
-# drawing depends only on the values and texts it is given.
-DRAWN = 64  # drawings kept per chart (~10–30 kB each)
+# past months, a refresh, a colleague's view) takes the SVG drawn before. A drawing depends
+# only on the values and texts it is given.
+DRAWN = 64  # drawings kept per chart (~5–15 kB each)
 Values = tuple[float | int | None, ...]
+PERCENTS = (0, 20, 40, 60, 80, 100)
+
+
+def _counts(language: str) -> draw.Format:
+    return lambda value: i18n.number(value, language)
+
+
+def _percents(language: str) -> draw.Format:
+    return lambda value: f"{i18n.number(value, language)} %"
+
+
+def _span(months: tuple[str, ...], language: str) -> str:
+    if not months:
+        return text("none", language)
+    return f"{months[0]} – {months[-1]}" if language == "vi" else f"{months[0]} to {months[-1]}"
 
 
 def trend_chart(trend: list[dict[str, Any]], language: str) -> str:
@@ -139,12 +89,11 @@ def trend_chart(trend: list[dict[str, Any]], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _trend(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str) -> str:
-    top = max((value or 0 for _, values in series for value in values), default=0)
-    chart = pygal.Bar(**_config(language, x_label_rotation=-45, y_labels=whole_steps(int(top))))
-    chart.x_labels = list(months)
-    for key, values in series:
-        chart.add(text(key, language), list(values))
-    return svg(chart, text("trend", language))
+    named = [(text(key, language), values) for key, values in series]
+    return draw.bars(
+        "chart-trend", text("trend", language), _span(months, language), months, named,
+        _counts(language),
+    )
 
 
 def rates_chart(trend: list[dict[str, Any]], language: str) -> str:
@@ -155,29 +104,27 @@ def rates_chart(trend: list[dict[str, Any]], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _rates(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str) -> str:
-    chart = pygal.Line(**_config(language, x_label_rotation=-45, range=(0, 100), dots_size=4))
-    chart.x_labels = list(months)
-    for key, values in series:
-        chart.add(text(key, language), list(values))
-    return svg(chart, text("rates", language))
+    named = [(text(key, language), values) for key, values in series]
+    return draw.lines(
+        "chart-rates", text("rates", language), _span(months, language), months, named,
+        PERCENTS, _percents(language),
+    )
 
 
 def ranking_chart(ranking: list[dict[str, Any]], language: str) -> str:
-    # HorizontalBar draws the first label at the bottom: reversed, the best comes first.
-    shown = tuple((r["name"][:40], _percent(r["onTimeRate"])) for r in reversed(ranking[:RANKED]))
+    shown = tuple((r["name"][:40], _percent(r["onTimeRate"])) for r in ranking[:RANKED])
     return _ranking(shown, language)
 
 
 @functools.lru_cache(maxsize=DRAWN)
 def _ranking(shown: tuple[tuple[str, float | None], ...], language: str) -> str:
-    height = max(200, 40 + 28 * len(shown))
-    chart = pygal.HorizontalBar(
-        **_config(language, height=height, range=(0, 100), show_legend=False, print_values=True)
+    names = [name for name, _ in shown]
+    series = [(text("onTimeRate", language), [rate for _, rate in shown])]
+    desc = f"{len(shown)} · {text('onTimeRate', language)}"
+    return draw.horizontal_bars(
+        "chart-ranking", text("ranking", language), desc, names, series, PERCENTS,
+        _percents(language),
     )
-    labels: list[Any] = [name for name, _ in shown]
-    chart.x_labels = labels
-    chart.add(text("onTimeRate", language), [rate for _, rate in shown])
-    return svg(chart, text("ranking", language))
 
 
 def index766_chart(total: dict[str, Any], language: str) -> str:
@@ -187,12 +134,17 @@ def index766_chart(total: dict[str, Any], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _index766(groups: tuple[tuple[str, float, float], ...], language: str) -> str:
-    chart = pygal.HorizontalBar(**_config(language, height=320))
-    labels: list[Any] = [text(group, language, GROUP_TEXTS) for group, _, _ in reversed(groups)]
-    chart.x_labels = labels
-    chart.add(text("maxPoints", language), [most for _, most, _ in reversed(groups)])
-    chart.add(text("points", language), [points for _, _, points in reversed(groups)])
-    return svg(chart, text("index766", language))
+    names = [text(group, language, GROUP_TEXTS) for group, _, _ in groups]
+    series = [
+        (text("maxPoints", language), [most for _, most, _ in groups]),
+        (text("points", language), [points for _, _, points in groups]),
+    ]
+    top = max((most for _, most, _ in groups), default=0)
+    desc = f"{text('points', language)} / {text('maxPoints', language)}"
+    return draw.horizontal_bars(
+        "chart-index766", text("index766", language), desc, names, series,
+        draw.whole_steps(top), _counts(language),
+    )
 
 
 def conformity_chart(conformity: dict[str, Any], language: str) -> str:
@@ -202,11 +154,12 @@ def conformity_chart(conformity: dict[str, Any], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _conformity(counts: tuple[tuple[str, int], ...], language: str) -> str:
-    chart = pygal.Pie(**_config(language, height=320, inner_radius=0.4, print_values=True))
-    for status, count in counts:
-        if count:
-            chart.add(text(status, language, STATUS_TEXTS), count)
-    return svg(chart, text("conformity", language))
+    named = [(text(status, language, STATUS_TEXTS), count) for status, count in counts]
+    total = sum(count for _, count in counts)
+    return draw.ring(
+        "chart-conformity", text("conformity", language), f"{total}", named,
+        _counts(language), text("none", language),
+    )
 
 
 DRAWINGS = (_trend, _rates, _ranking, _index766, _conformity)

@@ -2,17 +2,45 @@
 chart: a row per likelihood, 5 at the top, a column per impact, each dot as large as the
 number of risks there, coloured by the cell's level: likelihood × impact 15 and above high,
 8 to 14 medium, below 8 low, as the table's cells), with the console's style and safety (no
-script, no CDN, web/console_dashboard_charts.py). The page keeps the table it is drawn from
+script, no CDN, as web/svg_charts.py). The page keeps the table it is drawn from
 for screen readers."""
 
 from __future__ import annotations
 
 import re
+from html import escape
+import sys
 from typing import Any
 
 import pygal
+from pygal.style import Style
 
-from eiso.web.console_dashboard_charts import STYLE, svg
+from eiso.web.svg_charts import COLOURS, FONT, INK, SUBTLE
+
+# pygal appends to `sys.meta_path` a finder for its map plugins (`pygal.maps.*`) that has only
+# the legacy `find_module`; code that asks every finder for `find_spec` (pytest's conftest
+# import did, and failed) trips on it. eiso draws no maps: the finder is taken out again.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
+
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground=INK,
+    foreground_strong=INK,
+    foreground_subtle=SUBTLE,
+    colors=COLOURS,
+    font_family=FONT,
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=14,
+    value_font_size=13,
+    opacity="1",
+    opacity_hover="1",
+    transition="0ms",
+)
+# pygal's tooltips load a script from its CDN: they are off (`js=[]`), and the config script
+# and comments it still writes into the SVG are dropped.
+_DROPPED = re.compile(r"<script\b.*?</script>|<!--.*?-->", re.S)
 
 # A dot's colour by its cell's level (the heat map table's classes heat-high/-medium/-low):
 # red, amber, green of the console's colours, apart in greyscale print too.
@@ -56,3 +84,9 @@ def heat_chart(grid: list[tuple[int, list[list[dict[str, Any]]]]], language: str
 def colour(level: int) -> str:
     """The colour of a risk level (likelihood × impact, 1-25)."""
     return next(colour for floor, colour in BANDS if level >= floor)
+
+
+def svg(chart: Any, name: str) -> str:
+    """The chart's SVG, without script or comments, named for screen readers."""
+    drawn = _DROPPED.sub("", chart.render(is_unicode=True))
+    return drawn.replace("<svg ", f'<svg role="img" aria-label="{escape(name)}" ', 1)

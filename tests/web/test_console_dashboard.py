@@ -162,13 +162,82 @@ async def test_charts_are_inline_svg_with_nothing_from_elsewhere(desk_web, desk_
     )
     page = await sign_in(desk_web, admin, DASHBOARD)
     assert page.count("<svg ") == 5
-    assert page.count('role="img" aria-label=') == 5
+    assert page.count('role="img" aria-labelledby=') == 5
     assert "<script" not in page
     assert not re.search(r"""(?:src|href|action|xlink:href)\s*=\s*["']?(?:https?:)?//""", page)
     assert not re.search(r"""url\(\s*["']?(?:https?:)?//|@import""", page)
     # Each chart has its table.
     for table in ("trend-table", "ranking-table", "index766-table", "conformity-table"):
         assert f'id="{table}"' in page
+
+
+def _chart(page: str, key: str) -> str:
+    found = re.search(rf'<svg [^>]*aria-labelledby="chart-{key}-title.*?</svg>', page, re.S)
+    assert found, f"no chart {key}"
+    return found.group(0)
+
+
+def _marks(svg: str, kind: str) -> list[str]:
+    """The labels of the chart's marks (bars, points, slices): '<category> · <series>: <n>'."""
+    found = re.findall(rf'class="{kind}"[^>]*><title>(.*?)</title>', svg)
+    return [html_lib.unescape(title) for title in found]
+
+
+def _texts(svg: str) -> list[str]:
+    return [html_lib.unescape(t) for t in re.findall(r"<text [^>]*>([^<]*)</text>", svg)]
+
+
+async def test_each_chart_holds_the_numbers_of_its_table(desk_web, desk_app, places):
+    resources = desk_app.state.resources
+    a, _ = places
+    await _dossiers(desk_web, resources, a)
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
+    )
+    await sign_in(desk_web, admin, DASHBOARD)
+    page = (await desk_web.get(DASHBOARD, params={"lang": "en"})).text
+    months = re.findall(r'<tr data-period="([^"]+)">', page)
+    assert len(months) == 12 and months[-1] == _month()
+    # The trend: a bar per month and series, each the table's number; the months on the axis.
+    trend = _chart(page, "trend")
+    bars, rated = _marks(trend, "bar"), []
+    assert len(bars) == 4 * 12
+    for month in months:
+        row = _row(page, "data-period", month)
+        for name, series in (("received", "Received"), ("late", "Late"),
+                             ("backlogLate", "Overdue backlog"), ("onTime", "On time")):
+            assert f"{month} · {series}: {row[name]}" in bars, (month, name)
+        if row["onTimeRate"] != "—":
+            rated.append(f"{month} · On-time rate (%): {row['onTimeRate']}")
+    assert set(months) <= set(_texts(trend))
+    # The rates: a point per month that has a rate, on the table's rate.
+    points = _marks(_chart(page, "rates"), "point")
+    assert rated and [p for p in points if "On-time rate" in p] == rated
+    # The ranking: a bar per ranked agency (fifteen at most), its name and rate.
+    table = re.search(r'id="ranking-table".*?</table>', page, re.S).group(0)
+    ranked = re.findall(r'<tr data-agency="([^"]+)">.*?<a [^>]+>([^<]+)</a>', table)
+    ranking = _marks(_chart(page, "ranking"), "bar")
+    assert ranked and len(ranking) == min(15, len(ranked))
+    for (agency, name), mark in zip(ranked, ranking, strict=False):
+        rate = _row(table, "data-agency", agency)["onTimeRate"]
+        assert mark == f"{html_lib.unescape(name)[:40]} · On-time rate (%): {rate}"
+    # Decision 766: a bar per group's maximum, one per group's points where measured.
+    index766 = _marks(_chart(page, "index766"), "bar")
+    groups = re.findall(r'<tr data-group="([^"]+)"><th scope="row">([^<]+)</th>', page)
+    measured = 0
+    for group, name in groups:
+        row, name = _row(page, "data-group", group), html_lib.unescape(name)
+        assert f"{name} · Maximum points: {row['maxPoints']}" in index766
+        if row["points"] != "—":
+            measured += 1
+            assert f"{name} · Points: {row['points']}" in index766
+    assert len(groups) == 6 and measured and len(index766) == len(groups) + measured
+    # Conformity: a slice per status with agencies, its count printed on it.
+    statuses = re.findall(r'<tr data-status="[^"]+"><th scope="row">([^<]+)</th>.*?>([^<>]+)</a>', page)
+    conformity = _chart(page, "conformity")
+    counted = [(name, count) for name, count in statuses if count != "0"]
+    assert counted and _marks(conformity, "slice") == [f"{n}: {c}" for n, c in counted]
+    assert [t for t in _texts(conformity) if t in {c for _, c in counted}]
 
 
 async def test_dossiers_behind_a_number(desk_web, desk_app, places):
