@@ -31,6 +31,7 @@ TEXTS = {
     ),
     "conformity": ("Tình trạng công bố ISO", "ISO conformity status"),
     "none": ("Chưa có số liệu", "No data yet"),
+    "agencies": ("cơ quan", "agencies"),
 }
 STATUS_TEXTS = {
     "ANNOUNCED": ("Đã công bố", "Announced"),
@@ -81,6 +82,16 @@ def _span(months: tuple[str, ...], language: str) -> str:
     return f"{months[0]} – {months[-1]}" if language == "vi" else f"{months[0]} to {months[-1]}"
 
 
+def _monthly(
+    key: str, months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str
+) -> draw.Chart:
+    """A chart of the twelve months: `key` its name's, the series named in `language`."""
+    named = [(text(name, language), values) for name, values in series]
+    span = _span(months, language)
+    label = _percents(language) if key == "rates" else _counts(language)
+    return draw.Chart(f"chart-{key}", text(key, language), span, months, named, label)
+
+
 def trend_chart(trend: list[dict[str, Any]], language: str) -> str:
     keys = ("received", "onTime", "late", "backlogLate")
     series = tuple((key, tuple(m.get(key) for m in trend)) for key in keys)
@@ -89,11 +100,7 @@ def trend_chart(trend: list[dict[str, Any]], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _trend(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str) -> str:
-    named = [(text(key, language), values) for key, values in series]
-    return draw.bars(
-        "chart-trend", text("trend", language), _span(months, language), months, named,
-        _counts(language),
-    )
+    return draw.bars(_monthly("trend", months, series, language))
 
 
 def rates_chart(trend: list[dict[str, Any]], language: str) -> str:
@@ -104,11 +111,7 @@ def rates_chart(trend: list[dict[str, Any]], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _rates(months: tuple[str, ...], series: tuple[tuple[str, Values], ...], language: str) -> str:
-    named = [(text(key, language), values) for key, values in series]
-    return draw.lines(
-        "chart-rates", text("rates", language), _span(months, language), months, named,
-        PERCENTS, _percents(language),
-    )
+    return draw.lines(_monthly("rates", months, series, language), PERCENTS)
 
 
 def ranking_chart(ranking: list[dict[str, Any]], language: str) -> str:
@@ -120,11 +123,11 @@ def ranking_chart(ranking: list[dict[str, Any]], language: str) -> str:
 def _ranking(shown: tuple[tuple[str, float | None], ...], language: str) -> str:
     names = [name for name, _ in shown]
     series = [(text("onTimeRate", language), [rate for _, rate in shown])]
-    desc = f"{len(shown)} · {text('onTimeRate', language)}"
-    return draw.horizontal_bars(
-        "chart-ranking", text("ranking", language), desc, names, series, PERCENTS,
-        _percents(language),
+    desc = f"{text('onTimeRate', language)}: {len(shown)} {text('agencies', language)}"
+    chart = draw.Chart(
+        "chart-ranking", text("ranking", language), desc, names, series, _percents(language)
     )
+    return draw.horizontal_bars(chart, PERCENTS)
 
 
 def index766_chart(total: dict[str, Any], language: str) -> str:
@@ -141,10 +144,10 @@ def _index766(groups: tuple[tuple[str, float, float], ...], language: str) -> st
     ]
     top = max((most for _, most, _ in groups), default=0)
     desc = f"{text('points', language)} / {text('maxPoints', language)}"
-    return draw.horizontal_bars(
-        "chart-index766", text("index766", language), desc, names, series,
-        draw.whole_steps(top), _counts(language),
+    chart = draw.Chart(
+        "chart-index766", text("index766", language), desc, names, series, _counts(language)
     )
+    return draw.horizontal_bars(chart, draw.whole_steps(top))
 
 
 def conformity_chart(conformity: dict[str, Any], language: str) -> str:
@@ -157,8 +160,12 @@ def _conformity(counts: tuple[tuple[str, int], ...], language: str) -> str:
     named = [(text(status, language, STATUS_TEXTS), count) for status, count in counts]
     total = sum(count for _, count in counts)
     return draw.ring(
-        "chart-conformity", text("conformity", language), f"{total}", named,
-        _counts(language), text("none", language),
+        "chart-conformity",
+        text("conformity", language),
+        f"{total} {text('agencies', language)}",
+        named,
+        _counts(language),
+        text("none", language),
     )
 
 

@@ -8,8 +8,8 @@ for screen readers."""
 from __future__ import annotations
 
 import re
-from html import escape
 import sys
+from html import escape
 from typing import Any
 
 import pygal

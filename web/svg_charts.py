@@ -9,6 +9,7 @@ as it shows. Text is XML-escaped; the page keeps each chart's table for screen r
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from html import escape
@@ -36,9 +37,23 @@ def _n(value: float) -> str:
 
 
 def whole_steps(top: float, steps: int = 5) -> list[int]:
-    """Whole-number axis labels from 0 past `top` (counts have no tenths)."""
-    step = max(1, math.ceil(top / steps))
-    return list(range(0, int(top) + step + 1, step))
+    """Whole-number axis labels from 0 to `top` or just past it, a round step apart (1, 2 or 5
+    times a power of ten: counts have no tenths)."""
+    rough = max(1.0, top / steps)
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(int(m * power) for m in (1, 2, 5, 10) if m * power >= rough)
+    last = max(step, math.ceil(top / step) * step)
+    return list(range(0, last + 1, step))
+
+
+def _guide(line: str, at: str, label: str) -> str:
+    """A guide line across the plot at a tick, and the tick's label at `at`."""
+    return f'<line {line} stroke="{GUIDE}"/><text {at} fill="{SUBTLE}">{_text(label)}</text>'
+
+
+def _tip(name: str, value: str) -> str:
+    """A mark's `<title>`: what it is and its value, as the table writes it."""
+    return f"<title>{_text(name)}: {_text(value)}</title>"
 
 
 def _open(key: str, name: str, desc: str, height: float) -> list[str]:
@@ -71,15 +86,15 @@ def _legend_height(count: int) -> float:
     return LEGEND_ROW * math.ceil(count / LEGEND_COLUMNS) + 8
 
 
-def _y_axis(ticks: Sequence[float], left: float, right: float, y_of: Callable[[float], float],
-            label: Format) -> list[str]:
+def _y_axis(
+    ticks: Sequence[float], left: float, right: float, y_of: Callable[[float], float], label: Format
+) -> list[str]:
     parts = ['<g class="axis y">']
     for tick in ticks:
         y = _n(y_of(tick))
+        line = f'x1="{_n(left)}" x2="{_n(right)}" y1="{y}" y2="{y}"'
         parts.append(
-            f'<line x1="{_n(left)}" x2="{_n(right)}" y1="{y}" y2="{y}" stroke="{GUIDE}"/>'
-            f'<text x="{_n(left - 6)}" y="{y}" dy="4" text-anchor="end" fill="{SUBTLE}">'
-            f"{_text(label(tick))}</text>"
+            _guide(line, f'x="{_n(left - 6)}" y="{y}" dy="4" text-anchor="end"', label(tick))
         )
     parts.append("</g>")
     return parts
@@ -117,42 +132,67 @@ class _Plot:
         return self.bottom - share * (self.bottom - self.top_margin)
 
 
-def bars(key: str, name: str, desc: str, categories: Sequence[str], series: Series,
-         label: Format, height: float = 360) -> str:
-    """Grouped vertical bars: a group per category, a bar per series (none for no value)."""
-    highest = max((v for _, values in series for v in values if v is not None), default=0)
-    ticks = whole_steps(highest)
-    plot = _Plot(categories, ticks[-1], len(series), height)
-    parts = _open(key, name, desc, height)
-    parts += _y_axis(ticks, plot.left, WIDTH - plot.right, plot.y, label)
-    width = plot.band * 0.8 / max(1, len(series))
-    for number, (series_name, values) in enumerate(series):
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    """What a chart shows: its key (its SVG's ids), name, description, the categories across
+    (or down), the series and how a value is written."""
+
+    key: str
+    name: str
+    desc: str
+    categories: Sequence[str]
+    series: Series
+    label: Format
+
+    def tip(self, index: int, series: str, value: float) -> str:
+        return _tip(f"{self.categories[index]} · {series}", self.label(value))
+
+
+Marks = Callable[[_Plot, int, str, Sequence[Value]], str]
+
+
+def _vertical(chart: Chart, ticks: Sequence[float], height: float, marks: Marks) -> str:
+    """The frame of a vertical chart (guides, months, legend) around each series' marks."""
+    plot = _Plot(chart.categories, ticks[-1], len(chart.series), height)
+    parts = _open(chart.key, chart.name, chart.desc, height)
+    parts += _y_axis(ticks, plot.left, WIDTH - plot.right, plot.y, chart.label)
+    for number, (series_name, values) in enumerate(chart.series):
         colour = COLOURS[number % len(COLOURS)]
         parts.append(f'<g class="series" fill="{colour}">')
-        for index, value in enumerate(values):
-            if value is None:
-                continue
-            x = plot.x(index) - plot.band * 0.4 + width * number
-            y = plot.y(value)
-            tip = f"{categories[index]} · {series_name}: {label(value)}"
-            parts.append(
-                f'<rect class="bar" x="{_n(x)}" y="{_n(y)}" width="{_n(width)}" '
-                f'height="{_n(plot.bottom - y)}"><title>{_text(tip)}</title></rect>'
-            )
+        parts.append(marks(plot, number, series_name, values))
         parts.append("</g>")
-    parts += _x_labels(categories, plot.x, plot.bottom + 16)
-    parts += _legend([n for n, _ in series], plot.bottom + plot.x_room)
+    parts += _x_labels(chart.categories, plot.x, plot.bottom + 16)
+    parts += _legend([n for n, _ in chart.series], plot.bottom + plot.x_room)
     parts.append("</svg>")
     return "".join(parts)
 
 
-def lines(key: str, name: str, desc: str, categories: Sequence[str], series: Series,
-          ticks: Sequence[float], label: Format, height: float = 360) -> str:
+def bars(chart: Chart, height: float = 360) -> str:
+    """Grouped vertical bars: a group per category, a bar per series (none for no value)."""
+    values = (v for _, series in chart.series for v in series if v is not None)
+    width_of_group = 0.8
+
+    def marks(plot: _Plot, number: int, series: str, values: Sequence[Value]) -> str:
+        width = plot.band * width_of_group / max(1, len(chart.series))
+        drawn = []
+        for index, value in enumerate(values):
+            if value is None:
+                continue
+            x = plot.x(index) - plot.band * width_of_group / 2 + width * number
+            y = plot.y(value)
+            drawn.append(
+                f'<rect class="bar" x="{_n(x)}" y="{_n(y)}" width="{_n(width)}" '
+                f'height="{_n(plot.bottom - y)}">{chart.tip(index, series, value)}</rect>'
+            )
+        return "".join(drawn)
+
+    return _vertical(chart, whole_steps(max(values, default=0)), height, marks)
+
+
+def lines(chart: Chart, ticks: Sequence[float], height: float = 360) -> str:
     """A line per series over the categories, a dot on each value, broken where none is."""
-    plot = _Plot(categories, ticks[-1], len(series), height)
-    parts = _open(key, name, desc, height)
-    parts += _y_axis(ticks, plot.left, WIDTH - plot.right, plot.y, label)
-    for number, (series_name, values) in enumerate(series):
+
+    def marks(plot: _Plot, number: int, series: str, values: Sequence[Value]) -> str:
         colour = COLOURS[number % len(COLOURS)]
         path, dots, gap = [], [], True
         for index, value in enumerate(values):
@@ -162,24 +202,20 @@ def lines(key: str, name: str, desc: str, categories: Sequence[str], series: Ser
             x, y = _n(plot.x(index)), _n(plot.y(value))
             path.append(f"{'M' if gap else 'L'}{x} {y}")
             gap = False
-            tip = f"{categories[index]} · {series_name}: {label(value)}"
-            dots.append(
-                f'<circle class="point" cx="{x}" cy="{y}" r="4"><title>{_text(tip)}</title></circle>'
-            )
-        parts.append(
-            f'<g class="series" fill="{colour}"><path d="{" ".join(path)}" fill="none" '
-            f'stroke="{colour}" stroke-width="2.5"/>{"".join(dots)}</g>'
+            tip = chart.tip(index, series, value)
+            dots.append(f'<circle class="point" cx="{x}" cy="{y}" r="4">{tip}</circle>')
+        return (
+            f'<path d="{" ".join(path)}" fill="none" stroke="{colour}" stroke-width="2.5"/>'
+            + "".join(dots)
         )
-    parts += _x_labels(categories, plot.x, plot.bottom + 16)
-    parts += _legend([n for n, _ in series], plot.bottom + plot.x_room)
-    parts.append("</svg>")
-    return "".join(parts)
+
+    return _vertical(chart, ticks, height, marks)
 
 
-def horizontal_bars(key: str, name: str, desc: str, categories: Sequence[str], series: Series,
-                    ticks: Sequence[float], label: Format) -> str:
+def horizontal_bars(chart: Chart, ticks: Sequence[float]) -> str:
     """A row per category (the first on top), a bar per series, its value printed at its end;
     a legend when there is more than one series."""
+    categories, series, label = chart.categories, chart.series, chart.label
     row = 16 + 14 * len(series)
     legend = _legend_height(len(series)) if len(series) > 1 else 0
     height = 12 + row * max(1, len(categories)) + 28 + legend
@@ -192,20 +228,19 @@ def horizontal_bars(key: str, name: str, desc: str, categories: Sequence[str], s
     def x_of(value: float) -> float:
         return left + min(max(value / top, 0), 1) * (right - left)
 
-    parts = _open(key, name, desc, height)
+    parts = _open(chart.key, chart.name, chart.desc, height)
     parts.append('<g class="axis x">')
     for tick in ticks:
         x = _n(x_of(tick))
-        parts.append(
-            f'<line x1="{x}" x2="{x}" y1="12" y2="{_n(bottom)}" stroke="{GUIDE}"/>'
-            f'<text x="{x}" y="{_n(bottom + 18)}" text-anchor="middle" fill="{SUBTLE}">'
-            f"{_text(label(tick))}</text>"
-        )
-    parts.append("</g><g class=\"axis y\">")
+        line = f'x1="{x}" x2="{x}" y1="12" y2="{_n(bottom)}"'
+        at = f'x="{x}" y="{_n(bottom + 18)}" text-anchor="middle"'
+        parts.append(_guide(line, at, label(tick)))
+    parts.append('</g><g class="axis y">')
     for index, category in enumerate(categories):
         y = 12 + row * (index + 0.5)
         parts.append(
-            f'<text x="{_n(left - 8)}" y="{_n(y)}" dy="4" text-anchor="end">{_text(category)}</text>'
+            f'<text x="{_n(left - 8)}" y="{_n(y)}" dy="4" text-anchor="end">'
+            f"{_text(category)}</text>"
         )
     parts.append("</g>")
     for number, (series_name, values) in enumerate(series):
@@ -216,10 +251,9 @@ def horizontal_bars(key: str, name: str, desc: str, categories: Sequence[str], s
                 continue
             y = 12 + row * index + 8 + 14 * number
             end = x_of(value)
-            tip = f"{categories[index]} · {series_name}: {label(value)}"
             parts.append(
                 f'<rect class="bar" x="{_n(left)}" y="{_n(y)}" width="{_n(end - left)}" '
-                f'height="12"><title>{_text(tip)}</title></rect>'
+                f'height="12">{chart.tip(index, series_name, value)}</rect>'
                 f'<text class="value" x="{_n(end + 4)}" y="{_n(y + 11)}" fill="{INK}" '
                 f'font-size="12">{_text(label(value))}</text>'
             )
@@ -230,8 +264,9 @@ def horizontal_bars(key: str, name: str, desc: str, categories: Sequence[str], s
     return "".join(parts)
 
 
-def ring(key: str, name: str, desc: str, parts_of: Sequence[tuple[str, int]],
-         label: Format, empty: str) -> str:
+def ring(
+    key: str, name: str, desc: str, parts_of: Sequence[tuple[str, int]], label: Format, empty: str
+) -> str:
     """A ring cut in the shares of `parts_of` (name, count), each count printed on its cut."""
     shown = [(n, count) for n, count in parts_of if count]
     total = sum(count for _, count in shown)
@@ -251,13 +286,13 @@ def ring(key: str, name: str, desc: str, parts_of: Sequence[tuple[str, int]],
         share = count / total * 100
         colour = COLOURS[number % len(COLOURS)]
         # A dash along a circle of path length 100 from the top, clockwise: the share's arc.
-        tip = f"{part_name}: {label(count)}"
+        tip = _tip(part_name, label(count))
         parts.append(
             f'<circle class="slice" cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(radius)}" fill="none" '
             f'stroke="{colour}" stroke-width="{_n(thickness)}" pathLength="100" '
             f'stroke-dasharray="{share:.3f} {100 - share:.3f}" '
             f'stroke-dashoffset="{-start:.3f}" transform="rotate(-90 {_n(cx)} {_n(cy)})">'
-            f"<title>{_text(tip)}</title></circle>"
+            f"{tip}</circle>"
         )
         middle = (start + share / 2) / 100 * 2 * math.pi
         x, y = cx + radius * math.sin(middle), cy - radius * math.cos(middle)

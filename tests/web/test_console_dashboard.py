@@ -89,6 +89,17 @@ async def _dossiers(http: httpx.AsyncClient, resources, where) -> None:
     await submit(http, where)
 
 
+async def _english_page(http: httpx.AsyncClient, app, where) -> str:
+    """The dashboard in English, for `where`'s province administrator, after `_dossiers`."""
+    resources = app.state.resources
+    await _dossiers(http, resources, where)
+    admin = await _admin(
+        resources, "province_admin", province=SimpleNamespace(code=where.province_code)
+    )
+    await sign_in(http, admin, DASHBOARD)
+    return (await http.get(DASHBOARD, params={"lang": "en"})).text
+
+
 async def test_signed_out_visitor_is_sent_to_sign_in(desk_web):
     got = await desk_web.get(DASHBOARD + "?ky=2026")
     assert got.status_code == 303
@@ -96,14 +107,8 @@ async def test_signed_out_visitor_is_sent_to_sign_in(desk_web):
 
 
 async def test_numbers_equal_the_figures_query(desk_web, desk_app, places):
-    resources = desk_app.state.resources
     a, _ = places
-    await _dossiers(desk_web, resources, a)
-    admin = await _admin(
-        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
-    )
-    await sign_in(desk_web, admin, DASHBOARD)
-    page = (await desk_web.get(DASHBOARD, params={"lang": "en"})).text
+    page = await _english_page(desk_web, desk_app, a)
     token = await _token(desk_web, desk_app)
     year, month = (int(x) for x in _month().split("-"))
     data = await _graphql(
@@ -188,14 +193,8 @@ def _texts(svg: str) -> list[str]:
 
 
 async def test_each_chart_holds_the_numbers_of_its_table(desk_web, desk_app, places):
-    resources = desk_app.state.resources
     a, _ = places
-    await _dossiers(desk_web, resources, a)
-    admin = await _admin(
-        resources, "province_admin", province=SimpleNamespace(code=a.province_code)
-    )
-    await sign_in(desk_web, admin, DASHBOARD)
-    page = (await desk_web.get(DASHBOARD, params={"lang": "en"})).text
+    page = await _english_page(desk_web, desk_app, a)
     months = re.findall(r'<tr data-period="([^"]+)">', page)
     assert len(months) == 12 and months[-1] == _month()
     # The trend: a bar per month and series, each the table's number; the months on the axis.
@@ -204,8 +203,12 @@ async def test_each_chart_holds_the_numbers_of_its_table(desk_web, desk_app, pla
     assert len(bars) == 4 * 12
     for month in months:
         row = _row(page, "data-period", month)
-        for name, series in (("received", "Received"), ("late", "Late"),
-                             ("backlogLate", "Overdue backlog"), ("onTime", "On time")):
+        for name, series in (
+            ("received", "Received"),
+            ("late", "Late"),
+            ("backlogLate", "Overdue backlog"),
+            ("onTime", "On time"),
+        ):
             assert f"{month} · {series}: {row[name]}" in bars, (month, name)
         if row["onTimeRate"] != "—":
             rated.append(f"{month} · On-time rate (%): {row['onTimeRate']}")
@@ -233,7 +236,9 @@ async def test_each_chart_holds_the_numbers_of_its_table(desk_web, desk_app, pla
             assert f"{name} · Points: {row['points']}" in index766
     assert len(groups) == 6 and measured and len(index766) == len(groups) + measured
     # Conformity: a slice per status with agencies, its count printed on it.
-    statuses = re.findall(r'<tr data-status="[^"]+"><th scope="row">([^<]+)</th>.*?>([^<>]+)</a>', page)
+    statuses = re.findall(
+        r'<tr data-status="[^"]+"><th scope="row">([^<]+)</th>.*?>([^<>]+)</a>', page
+    )
     conformity = _chart(page, "conformity")
     counted = [(name, count) for name, count in statuses if count != "0"]
     assert counted and _marks(conformity, "slice") == [f"{n}: {c}" for n, c in counted]
