@@ -9,7 +9,7 @@ web/desk_auth.py). Targets, interleaved in rounds after a warm-up:
 - `operations alone`: web/operations/ConsoleDashboardMe.graphql and ConsoleDashboard.graphql
   (the period's figures of the province and per agency, twelve months of figures and the
   conformity of the agencies) run by the schema with the administrator's token;
-- `dashboard page`: GET `/quan-tri/bang-dieu-khien` (the same operations, the five pygal
+- `dashboard page`: GET `/quan-tri/bang-dieu-khien` (the same operations, the five SVG
   charts, the template, the HTML); the charts are drawn once per distinct numbers, so after
   the warm-up this is the page shown again with the same numbers;
 - `page, charts anew`: the same page, the charts' drawings forgotten before each request (the
