@@ -422,3 +422,15 @@ def test_a_chart_is_drawn_once_for_its_numbers():
     months[-1]["received"] = 99
     assert charts.trend_chart(months, "vi") != first
     assert charts._trend.cache_info().hits == 1
+
+
+def test_a_chart_escapes_its_text_and_steps_its_axis_roundly():
+    from eiso.web import console_dashboard_charts as charts
+    from eiso.web.svg_charts import whole_steps
+
+    drawn = charts.ranking_chart([{"name": 'Sở <b>"A" & B</b>', "onTimeRate": 0.5}], "en")
+    assert "Sở &lt;b&gt;&quot;A&quot; &amp; B&lt;/b&gt;" in drawn and "<b>" not in drawn
+    assert drawn.count('class="bar"') == 1 and ">50 %</text>" in drawn
+    assert 'viewBox="0 0 720 ' in drawn and '<title id="chart-ranking-title">' in drawn
+    assert whole_steps(89_410) == [0, 20_000, 40_000, 60_000, 80_000, 100_000]
+    assert whole_steps(22) == [0, 5, 10, 15, 20, 25] and whole_steps(0) == [0, 1]
