@@ -26,39 +26,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench import dossier_bench, signed_in
-from bench.common import asgi_call
+from bench.common import asgi_call, post_scope
 
 ORIGIN = "https://eiso.example"  # the token endpoint wants https (authlib)
 Target = tuple[Any, str, bytes, str | None]  # app, path, body, authorization
 
 
-def _scope(path: str, body: bytes, authorization: str | None) -> dict[str, Any]:
-    headers = [
-        (b"host", b"eiso.example"),
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    if authorization:
-        headers.append((b"authorization", authorization.encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "https",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("eiso.example", 443),
-    }
-
-
 async def _call(target: Target) -> None:
     app, path, body, authorization = target
-    status, answer = await asgi_call(app, _scope(path, body, authorization), body)
+    headers = ((b"authorization", authorization.encode()),) if authorization else ()
+    status, answer = await asgi_call(app, post_scope(path, body, headers), body)
     if status != 200 or b'"errors"' in answer:
         raise SystemExit(f"{path}: {status} {answer[:300]!r}")
 
