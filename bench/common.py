@@ -40,6 +40,29 @@ def quiet_settings(database_url: str, **more: Any) -> Any:
     )
 
 
+def post_scope(path: str, body: bytes, headers: tuple[tuple[bytes, bytes], ...] = ()) -> dict:
+    """The ASGI scope of a JSON POST of `body` to `path` (for `asgi_call`), with `headers` more."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            *headers,
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+
+
 async def asgi_call(app: Any, scope: dict[str, Any], body: bytes = b"") -> tuple[int, bytes]:
     """One request to the ASGI `app`, no socket: (status, body)."""
     sent = False

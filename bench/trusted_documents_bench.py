@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from bench.common import asgi_call
+from bench.common import asgi_call, post_scope
 
 SMALL = "query Version { version }"
 LARGE = """query PageShape($name: String!) {
@@ -78,29 +78,8 @@ def _bodies(text: str) -> dict[str, bytes]:
     }
 
 
-def _scope(length: int) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"bench"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(length).encode()),
-        ],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
-
-
 async def _call(app: Any, body: bytes) -> tuple[int, bytes]:
-    return await asgi_call(app, _scope(len(body)), body)
+    return await asgi_call(app, post_scope("/graphql", body), body)
 
 
 async def _timed(app: Any, body: bytes, requests: int) -> float:
