@@ -24,7 +24,7 @@ from eiso.web import console_import, csrf
 from eiso.web.desk_auth import CONSOLE, signed_in_as
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden, form_page, moved, page_for, posting
-from eiso.web.run import OperationFailed, run
+from eiso.web.run import OperationFailed, not_allowed, run
 
 # The tree's groups under the province, in the order a province lists its units.
 KINDS = (
@@ -51,8 +51,7 @@ class Admin:
 
 
 def not_admin() -> OperationFailed:
-    return OperationFailed(
-        "FORBIDDEN",
+    return not_allowed(
         "The province console is for province and national administrators",
         "Trang quản trị tỉnh chỉ dành cho quản trị viên tỉnh và quản trị viên quốc gia",
     )
@@ -342,12 +341,8 @@ async def import_status(request: Request) -> Response:
 async def _modules_page(
     request: Request, admin: Admin, error: OperationFailed | None = None
 ) -> Response:
-    try:
-        data = await run(
-            request, "ConsoleModules", {"provinceId": admin.province["id"]}, token=admin.token
-        )
-    except OperationFailed as failure:
-        return failed(request, failure)
+    variables = {"provinceId": admin.province["id"]}
+    data = await run(request, "ConsoleModules", variables, token=admin.token)
     context = {**context_of(admin, "modules"), "modules": data["modules"]}
     return form_page(request, "console_modules.html", context, error)
 

@@ -32,7 +32,7 @@ from eiso.web.desk import label
 from eiso.web.desk_auth import signed_in
 from eiso.web.pages import render
 from eiso.web.portal import failed
-from eiso.web.run import OperationFailed, run
+from eiso.web.run import OperationFailed, not_allowed, run
 
 CONSOLE = "/quan-tri"
 DASHBOARD = CONSOLE + "/bang-dieu-khien"
@@ -125,8 +125,7 @@ class Period:
 
 
 def _refused() -> OperationFailed:
-    return OperationFailed(
-        "FORBIDDEN",
+    return not_allowed(
         "the dashboard is for the province's and the nation's administrators",
         "bảng điều khiển dành cho quản trị viên của tỉnh và quản trị viên quốc gia",
     )

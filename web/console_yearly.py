@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from eiso.core.global_ids import decode_id
-from eiso.web.console import Admin, admin_of, admin_post, context_of
+from eiso.web.console import Admin, admin_of, admin_page, admin_post, context_of
 from eiso.web.desk import fetched
 from eiso.web.iso_conformity import FORMATS, PARTS, not_found, today, years
 from eiso.web.pages import render
@@ -32,16 +32,10 @@ def _base(admin: Admin) -> str:
     return f"{context_of(admin, 'yearly')['here']}/bao-cao-nam"
 
 
-async def board(request: Request) -> Response:
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
+async def _board(request: Request, admin: Admin) -> Response:
     year = _year(request)
     variables = {"year": year, "provinceId": admin.province["id"]}
-    try:
-        data = await run(request, "ConsoleYearlyBoard", variables, token=admin.token)
-    except OperationFailed as error:
-        return failed(request, error)
+    data = await run(request, "ConsoleYearlyBoard", variables, token=admin.token)
     return render(
         request,
         "console_yearly.html",
@@ -54,15 +48,15 @@ async def board(request: Request) -> Response:
     )
 
 
+board = admin_page(_board)
+
+
 async def _report_page(
     request: Request, admin: Admin, error: OperationFailed | None = None
 ) -> Response:
-    try:
-        found = await run(
-            request, "IsoYearlyReport", {"id": request.path_params["id"]}, token=admin.token
-        )
-    except OperationFailed as failure:
-        return failed(request, failure)
+    found = await run(
+        request, "IsoYearlyReport", {"id": request.path_params["id"]}, token=admin.token
+    )
     report = found["yearlyReport"]
     if not _of_province(admin, report):
         return failed(request, not_found())
@@ -80,11 +74,7 @@ async def _report_page(
     )
 
 
-async def report(request: Request) -> Response:
-    admin = await admin_of(request)
-    if isinstance(admin, Response):
-        return admin
-    return await _report_page(request, admin)
+report = admin_page(_report_page)
 
 
 async def move(request: Request) -> Response:

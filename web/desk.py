@@ -24,7 +24,7 @@ from eiso.web import csrf, forms, i18n
 from eiso.web.desk_auth import DESK, signed_in, signed_in_as
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
-from eiso.web.run import OperationFailed, run
+from eiso.web.run import OperationFailed, not_allowed, run
 
 PAGE_SIZE = 20
 # The national calendar (core/workdays): the desk shows time in its office hours.
@@ -425,8 +425,7 @@ async def counter(request: Request) -> Response:
 
 
 def _no_agency() -> OperationFailed:
-    return OperationFailed(
-        "FORBIDDEN",
+    return not_allowed(
         "the counter is for an agency's officers",
         "chỉ cán bộ của một cơ quan mới tiếp nhận hồ sơ tại quầy",
     )

@@ -31,6 +31,7 @@ from eiso.web.desk_auth import ISO, signed_in_as
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
 from eiso.web.portal import (
+    answered,
     failed,
     forbidden,
     form_page,
@@ -40,7 +41,7 @@ from eiso.web.portal import (
     posting,
     written,
 )
-from eiso.web.run import OperationFailed, run
+from eiso.web.run import OperationFailed, not_allowed, run
 
 STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
 # Who is offered which form: the roles of the rules of core/auth/rules.py (the API still decides).
@@ -90,8 +91,7 @@ class Member:
 
 
 def not_staff() -> OperationFailed:
-    return OperationFailed(
-        "FORBIDDEN",
+    return not_allowed(
         "The ISO workspace is for the staff of an agency",
         "Không gian ISO chỉ dành cho cán bộ của một cơ quan",
     )
@@ -246,12 +246,7 @@ async def documents(request: Request) -> Response:
 async def _document_page(
     request: Request, member: Member, error: OperationFailed | None = None
 ) -> Response:
-    try:
-        found = await run(
-            request, "IsoDocument", {"id": request.path_params["id"]}, token=member.token
-        )
-    except OperationFailed as failure:
-        return failed(request, failure)
+    found = await run(request, "IsoDocument", {"id": request.path_params["id"]}, token=member.token)
     document = found["document"]
     versions = document["versions"]
     unfinished = any(v["status"] in ("DRAFT", "IN_REVIEW", "APPROVED") for v in versions)
@@ -342,7 +337,7 @@ async def document_attach(request: Request) -> Response:
     limits = uploads.Limits(1, documents_core.MAX_ATTACHMENT)
     form = await uploads.form(request, limits)
     if isinstance(form, OperationFailed):
-        return await _document_page(request, member, form)
+        return await answered(request, _document_page(request, member, form))
     if not csrf.valid(request, form.get(csrf.FIELD)):
         return forbidden(request)
 

@@ -40,15 +40,24 @@ def page_for(
     found: Found[C], page: Callable[[Request, C], Awaitable[Response]]
 ) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint: `page(request, caller)` for the caller `found(request)` finds, or the page
-    it refuses them with."""
+    it refuses them with (and the refusal of a query the page runs, `answered`)."""
 
     async def endpoint(request: Request) -> Response:
         caller = await found(request)
         if isinstance(caller, Response):
             return caller
-        return await page(request, caller)
+        return await answered(request, page(request, caller))
 
     return endpoint
+
+
+async def answered(request: Request, page: Awaitable[Response]) -> Response:
+    """The page, or the refusal page (`failed`) of an operation it ran that failed: a page
+    runs its queries without catching their errors."""
+    try:
+        return await page
+    except OperationFailed as error:
+        return failed(request, error)
 
 
 async def posting(
@@ -100,7 +109,7 @@ async def moved(
     except OperationFailed as error:
         if error.status in (401, 403, 404):
             return failed(request, error)
-        return await again(error)
+        return await answered(request, again(error))
     return RedirectResponse(done, status_code=303)
 
 

@@ -77,6 +77,11 @@ class OperationFailed(Exception):
         return STATUS.get(self.code, 422 if self.code.startswith(("BAD_", "INVALID_")) else 500)
 
 
+def not_allowed(message: str, message_vi: str) -> OperationFailed:
+    """The refusal (403, FORBIDDEN) of a page that is not for its caller."""
+    return OperationFailed("FORBIDDEN", message, message_vi)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Bearer:
     """The desk's caller as the authenticator sees `/graphql`'s: the app, and the signed-in
