@@ -51,17 +51,6 @@ METRICS = (
     "RATED",
     "SATISFIED",
 )
-METRIC_TEXTS = {
-    "RECEIVED": ("Tiếp nhận", "Received"),
-    "FINISHED": ("Đã giải quyết", "Finished"),
-    "ON_TIME": ("Giải quyết đúng hạn", "Finished on time"),
-    "FINISHED_LATE": ("Giải quyết trễ hạn", "Finished late"),
-    "BACKLOG": ("Tồn cuối kỳ", "Backlog at the end"),
-    "BACKLOG_LATE": ("Tồn quá hạn", "Overdue backlog"),
-    "LATE": ("Trễ hạn", "Late"),
-    "RATED": ("Được đánh giá", "Rated"),
-    "SATISFIED": ("Hài lòng", "Satisfied"),
-}
 # A group `figures` answers no row for (no dossier at all): its counts are nought.
 EMPTY: dict[str, Any] = {
     "received": 0,
@@ -226,15 +215,15 @@ async def _choose_province(request: Request) -> Response:
 
 
 def _metric_label(metric: str, language: str) -> str:
-    return charts.text(metric, language, METRIC_TEXTS)
+    return charts.text(metric, language)
 
 
 def _status_label(status: str, language: str) -> str:
-    return charts.text(status, language, charts.STATUS_TEXTS)
+    return charts.text(status, language)
 
 
 def _group_label(group: str, language: str) -> str:
-    return charts.text(group, language, charts.GROUP_TEXTS)
+    return charts.text(group, language)
 
 
 def _link(base: str, **query: str | None) -> str:

@@ -13,6 +13,7 @@ from eiso.web import svg_charts as draw
 
 RANKED = 15  # agencies in the ranking's chart (the table has them all)
 
+# The dashboard's texts (Vietnamese, English) by key: the charts' titles and series first.
 TEXTS = {
     "received": ("Tiếp nhận", "Received"),
     "onTime": ("Đúng hạn", "On time"),
@@ -32,16 +33,23 @@ TEXTS = {
     "conformity": ("Tình trạng công bố ISO", "ISO conformity status"),
     "none": ("Chưa có số liệu", "No data yet"),
     "agencies": ("cơ quan", "agencies"),
-}
-STATUS_TEXTS = {
+    # The metrics a number of the dashboard counts (its dossiers' page names them).
+    "RECEIVED": ("Tiếp nhận", "Received"),
+    "FINISHED": ("Đã giải quyết", "Finished"),
+    "ON_TIME": ("Giải quyết đúng hạn", "Finished on time"),
+    "FINISHED_LATE": ("Giải quyết trễ hạn", "Finished late"),
+    "BACKLOG": ("Tồn cuối kỳ", "Backlog at the end"),
+    "BACKLOG_LATE": ("Tồn quá hạn", "Overdue backlog"),
+    "LATE": ("Trễ hạn", "Late"),
+    "RATED": ("Được đánh giá", "Rated"),
+    "SATISFIED": ("Hài lòng", "Satisfied"),
+    # The agencies' ISO conformity statuses.
     "ANNOUNCED": ("Đã công bố", "Announced"),
     "BUILDING": ("Đang xây dựng", "Building"),
     "TO_BE_REANNOUNCED": ("Cần công bố lại", "To be re-announced"),
     "NOT_STARTED": ("Chưa bắt đầu", "Not started"),
-}
-# The groups' names in Decision 766/QĐ-TTg's appendix (the Decision has five; eiso's
-# core/qms/index766.py scores "Cung cấp dịch vụ trực tuyến" as online services and payment).
-GROUP_TEXTS = {
+    # The groups' names in Decision 766/QĐ-TTg's appendix (the Decision has five; eiso's
+    # core/qms/index766.py scores "Cung cấp dịch vụ trực tuyến" as online services and payment).
     "TRANSPARENCY": ("Công khai, minh bạch", "Transparency"),
     "PROGRESS": ("Tiến độ, kết quả giải quyết", "Progress and results"),
     "ONLINE_SERVICES": ("Cung cấp dịch vụ trực tuyến", "Online services"),
@@ -51,8 +59,8 @@ GROUP_TEXTS = {
 }
 
 
-def text(key: str, language: str, table: dict[str, tuple[str, str]] = TEXTS) -> str:
-    vi, en = table[key]
+def text(key: str, language: str) -> str:
+    vi, en = TEXTS[key]
     return vi if language == "vi" else en
 
 
@@ -137,7 +145,7 @@ def index766_chart(total: dict[str, Any], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _index766(groups: tuple[tuple[str, float, float], ...], language: str) -> str:
-    names = [text(group, language, GROUP_TEXTS) for group, _, _ in groups]
+    names = [text(group, language) for group, _, _ in groups]
     series = [
         (text("maxPoints", language), [most for _, most, _ in groups]),
         (text("points", language), [points for _, _, points in groups]),
@@ -157,7 +165,7 @@ def conformity_chart(conformity: dict[str, Any], language: str) -> str:
 
 @functools.lru_cache(maxsize=DRAWN)
 def _conformity(counts: tuple[tuple[str, int], ...], language: str) -> str:
-    named = [(text(status, language, STATUS_TEXTS), count) for status, count in counts]
+    named = [(text(status, language), count) for status, count in counts]
     total = sum(count for _, count in counts)
     return draw.ring(
         "chart-conformity",
