@@ -14,6 +14,7 @@ from eiso.core.qms.model_qms import AdoptionReport
 from eiso.core.qms.model_qms_data import SOURCE, Template
 from eiso.core.qms.process_docs import ProcessDocumentSource
 from eiso.graphql.qms.registers.nodes import DocumentVersionStatus
+from eiso.graphql.shared.node import node_of
 
 
 @strawberry.type(description="A document of the model QMS eiso ships (Decision 101/QĐ-BKHCN).")
@@ -27,14 +28,7 @@ class ModelQmsTemplate:
 
     @classmethod
     def of(cls, item: Template) -> ModelQmsTemplate:
-        return cls(
-            code=item.code,
-            kind=item.kind,
-            title=item.title,
-            clauses=item.clauses,
-            content=item.content,
-            source=SOURCE,
-        )
+        return node_of(cls, item, source=SOURCE)
 
 
 @strawberry.type(description="What one bulk adoption of the model QMS did.")

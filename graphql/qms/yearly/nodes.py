@@ -194,9 +194,4 @@ class YearlyReportDeadline:
 
     @classmethod
     def of(cls, deadline: Deadline) -> YearlyReportDeadline:
-        return cls(
-            due_month=deadline.due_month,
-            due_day=deadline.due_day,
-            remind_days_before=deadline.remind_days_before,
-            is_default=deadline.is_default,
-        )
+        return node_of(cls, deadline)
