@@ -42,3 +42,23 @@ def node_of(cls: type[N], row: Any, type_name: str | None = None, **given: Any) 
 
 
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+@strawberry.type(name="AgencyLine")
+class AgencyLine:
+    """The head of a type about one agency (a line of a province's board, its public
+    conformity): the agency's global id, code and name, as its first fields. A base only: it is
+    no type of the schema, and the fields keep their place in each type that starts with it."""
+
+    agency_id: strawberry.ID
+    agency_code: str
+    agency_name: str
+
+
+def agency_line(province_id: int, agency_id: int, code: str, name: str) -> dict[str, Any]:
+    """An `AgencyLine`'s fields, to spread into the constructor of a type that starts with it."""
+    return {
+        "agency_id": strawberry.ID(encode_id("Agency", province_id, agency_id)),
+        "agency_code": code,
+        "agency_name": name,
+    }

@@ -14,7 +14,7 @@ from eiso.core.qms import yearly_reports
 from eiso.core.qms.common import value
 from eiso.core.qms.yearly_reports import BoardLine, Deadline, ReportStatus, YearlyReport
 from eiso.graphql.shared.enums import graphql_enum
-from eiso.graphql.shared.node import node_of
+from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
 
 if TYPE_CHECKING:
     YearlyReportStatus = ReportStatus
@@ -116,10 +116,7 @@ class YearlyReportNode:
 
 
 @strawberry.type(description="One agency on the province's status board.")
-class YearlyReportStatusLine:
-    agency_id: strawberry.ID
-    agency_code: str
-    agency_name: str
+class YearlyReportStatusLine(AgencyLine):
     status: str = strawberry.field(
         description="NOT_STARTED (no report yet) or the report's status."
     )
@@ -133,9 +130,7 @@ class YearlyReportStatusLine:
     @classmethod
     def of(cls, line: BoardLine, today: dt.date) -> YearlyReportStatusLine:
         return cls(
-            agency_id=strawberry.ID(encode_id("Agency", line.province_id, line.agency_id)),
-            agency_code=line.agency_code,
-            agency_name=line.agency_name,
+            **agency_line(line.province_id, line.agency_id, line.agency_code, line.agency_name),
             status=line.status.upper(),
             report_id=strawberry.ID(encode_id("YearlyReport", line.province_id, line.report_id))
             if line.report_id is not None
