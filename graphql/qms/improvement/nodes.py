@@ -55,7 +55,7 @@ class LegalBasisVersionNode:
 
     @classmethod
     def of(cls, row: LegalBasisVersion) -> LegalBasisVersionNode:
-        return node_of(cls, row, source=LegalBasisSource(row.source))
+        return node_of(cls, row)
 
 
 @strawberry.type
@@ -127,16 +127,7 @@ class ReviewFlagNode(Node):
             if value(row.kind) == "procedure"
             else encode_id("Document", row.province_id, int(row.subject))
         )
-        return node_of(
-            cls,
-            row,
-            "ReviewFlag",
-            kind=ReviewFlagKind(value(row.kind)),
-            cause=ReviewFlagCause(value(row.cause)),
-            subject=subject,
-            flag=row,
-            known=notice,
-        )
+        return node_of(cls, row, "ReviewFlag", subject=subject, flag=row, known=notice)
 
 
 @strawberry.type(

@@ -150,7 +150,6 @@ class InspectionNode:
             agency_id=agency_gid(row.province_id, row.agency_id),
             agency_code=agency[0],
             agency_name=agency[1],
-            status=InspectionStatusEnum(value(row.status)),
             checklist=[
                 InspectionItem(
                     code=item["code"],

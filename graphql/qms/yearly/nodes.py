@@ -11,7 +11,6 @@ from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import yearly_reports
-from eiso.core.qms.common import value
 from eiso.core.qms.yearly_reports import BoardLine, Deadline, ReportStatus, YearlyReport
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
@@ -90,7 +89,6 @@ class YearlyReportNode:
             row,
             "YearlyReport",
             agency_id=strawberry.ID(encode_id("Agency", row.province_id, row.agency_id)),
-            status=YearlyReportStatus(value(row.status)),
             internal_audits=[dt.date.fromisoformat(d) for d in own.get("internalAudits", [])],
             management_reviews=[dt.date.fromisoformat(d) for d in own.get("managementReviews", [])],
             figures=JSON(own),
