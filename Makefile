@@ -71,7 +71,7 @@ screenshots: $(TEST_STAMP) clients
 	mkdir -p docs/web
 	EISO_SCREENSHOTS=docs/web $(BIN)/python -m pytest -n 0 -q tests/web/test_browser*.py
 
-# GraphiQL's files, served from graphql/server/graphiql/static/ (committed, so a checkout
+# GraphiQL's files, served from graphql/server/graphiql/vendor/ (committed, so a checkout
 # needs no npm): rebuilt from the versions pinned in graphql/server/graphiql/package-lock.json.
 GRAPHIQL := graphql/server/graphiql
 graphiql-assets:

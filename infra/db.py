@@ -283,6 +283,14 @@ async def find_one(session: AsyncSession, model: type[M], **equal: object) -> M 
     return (await session.execute(select(model).filter_by(**equal))).scalar_one_or_none()
 
 
+async def added(session: AsyncSession, row: M) -> M:
+    """`row` added to the session and flushed (its generated columns set): a new row for the
+    caller to return."""
+    session.add(row)
+    await session.flush()
+    return row
+
+
 async def add_in_savepoint(session: AsyncSession, row: object) -> exc.IntegrityError | None:
     """Add and flush `row` in a savepoint: the error when a constraint (a unique key that a
     concurrent twin won) refused it, None when it went in. The transaction goes on either way."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    and_,
     column,
     or_,
 )
@@ -152,6 +153,16 @@ def tenant_fk(table: str, column: str, parent: str, name: str) -> ForeignKeyCons
         [f"{parent}.province_id", f"{parent}.id"],
         name=f"fk_{table}_{name}",
         **DEFERRABLE_KEY,
+    )
+
+
+def tenant_join(key: Any, reference: Any) -> ColumnElement[bool]:
+    """The join of a row to the row its `reference` column names (`key`: that row's id
+    column), over the composite key `tenant_fk` declares: `province_id` too, so a join never
+    pairs rows of two provinces and Citus keeps it inside one shard group."""
+    return and_(
+        col(key.class_.province_id) == col(reference.class_.province_id),
+        col(key) == col(reference),
     )
 
 

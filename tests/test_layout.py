@@ -193,8 +193,8 @@ def test_wheel_holds_only_eiso(tmp_path):
         folder = package.replace(".", "/")
         assert any(name.startswith(folder + "/") for name in names), package
     assert "eiso/graphql/schema.graphql" in names
-    assert "eiso/graphql/server/graphiql/static/graphiql.min.js" in names  # GraphiQL offline
-    assert "eiso/graphql/server/graphiql/static/LICENSES.txt" in names
+    assert "eiso/graphql/server/graphiql/vendor/graphiql.min.js" in names  # GraphiQL offline
+    assert "eiso/graphql/server/graphiql/vendor/LICENSES.txt" in names
     assert "eiso/infra/migrations/env.py" in names
     # The web room's pages: templates, operations, its CSS and the compiled catalogue.
     assert "eiso/web/templates/base.html" in names

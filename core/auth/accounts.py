@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,8 @@ from eiso.core.errors import DomainError, NotFound
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
 from eiso.tenants.models import Agency, AgencyKind, Province
+
+M = TypeVar("M")
 
 # The roles a province's administrator may give: never the nation's.
 PROVINCE_ROLES = (
@@ -163,15 +166,24 @@ async def _agencies(session: AsyncSession, province_id: int, ids: set[int]) -> d
     return {agency.id: agency for agency in rows.scalars()}
 
 
+async def _of_province(
+    session: AsyncSession, model: type[M], province_id: int, missing: NotFound, **key: object
+) -> M:
+    """The province's `model` row with `key`; `missing` is raised when it has none (another
+    province's row is missing alike)."""
+    row = await find_one(session, model, province_id=province_id, **key)
+    if row is None:
+        raise missing
+    return row
+
+
 async def _agency_of_province(session: AsyncSession, province_id: int, code: str) -> Agency:
-    agency = await find_one(session, Agency, province_id=province_id, code=code)
-    if agency is None:
-        raise NotFound(
-            f"agency: no agency with code {code!r} in this province",
-            f"agency: tỉnh không có cơ quan mã {code!r}",
-            field="agencyCode",
-        )
-    return agency
+    missing = NotFound(
+        f"agency: no agency with code {code!r} in this province",
+        f"agency: tỉnh không có cơ quan mã {code!r}",
+        field="agencyCode",
+    )
+    return await _of_province(session, Agency, province_id, missing, code=code)
 
 
 async def list_accounts(
@@ -193,13 +205,12 @@ async def list_accounts(
 
 async def account(session: AsyncSession, province_id: int, username: str) -> Account:
     """The province's account `username`; NOT_FOUND when it is another province's."""
-    user = await find_one(session, User, username=username, province_id=province_id)
-    if user is None:
-        raise NotFound(
-            f"no account {username!r} in this province",
-            f"tỉnh không có tài khoản {username!r}",
-            field="username",
-        )
+    missing = NotFound(
+        f"no account {username!r} in this province",
+        f"tỉnh không có tài khoản {username!r}",
+        field="username",
+    )
+    user = await _of_province(session, User, province_id, missing, username=username)
     agencies = await _agencies(session, province_id, {user.agency_id} if user.agency_id else set())
     return Account(user, agencies.get(user.agency_id) if user.agency_id else None)
 

@@ -14,6 +14,7 @@ from eiso.core.auth.models import Client
 from eiso.core.auth.principal import SCOPES
 from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
 from eiso.core.errors import DomainError
+from eiso.infra.db import added
 from eiso.tenants.scope import TenantScope
 
 
@@ -121,9 +122,7 @@ async def create_integration_client(
         province_id=province_id,
         agency_id=agency_id,
     )
-    session.add(row)
-    await session.flush()
-    return row, secret
+    return await added(session, row), secret
 
 
 async def create_frontend_client(
@@ -151,6 +150,4 @@ async def create_frontend_client(
         grant_types=["authorization_code", "refresh_token"],
         redirect_uris=redirect_uris,
     )
-    session.add(row)
-    await session.flush()
-    return row, plain
+    return await added(session, row), plain

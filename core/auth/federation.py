@@ -18,7 +18,7 @@ from eiso.core.auth.sealing import seal, unseal
 from eiso.core.auth.tenancy import province_by_code
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
-from eiso.infra.db import find_one
+from eiso.infra.db import added, find_one
 from eiso.tenants.models import Province
 from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import get_agency_by_code, get_province
@@ -69,9 +69,7 @@ async def configure(
     )
     row.claim_mapping = {**DEFAULT_MAPPING, **(claim_mapping or {})}
     row.default_role = default_role
-    session.add(row)
-    await session.flush()
-    return row
+    return await added(session, row)
 
 
 async def identity_provider(resources: Resources, code: str) -> tuple[Province, IdentityProvider]:
@@ -148,6 +146,4 @@ async def map_user(
         idp_issuer=idp.issuer,
         idp_subject=str(subject),
     )
-    session.add(user)
-    await session.flush()
-    return user
+    return await added(session, user)

@@ -12,7 +12,7 @@ from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.principal import Role
 from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
 from eiso.core.errors import Conflict, DomainError
-from eiso.infra.db import find_one
+from eiso.infra.db import added, find_one
 from eiso.tenants.scope import TenantScope
 
 USERNAME = re.compile(r"^[A-Za-z0-9._@-]{3,150}$")
@@ -101,6 +101,4 @@ async def create_user(
         province_id=province_id,
         agency_id=agency_id,
     )
-    session.add(user)
-    await session.flush()
-    return user
+    return await added(session, user)

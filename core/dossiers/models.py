@@ -32,7 +32,14 @@ from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
 from eiso.infra.index_conditions import in_subquery
-from eiso.tenants.models import ScopeIds, SharedTenantOwned, TenantOwned, agency_fk, child_fks
+from eiso.tenants.models import (
+    ScopeIds,
+    SharedTenantOwned,
+    TenantOwned,
+    agency_fk,
+    child_fks,
+    tenant_join,
+)
 
 
 class ProcedureRecord(SQLModel, table=True):
@@ -346,10 +353,7 @@ def _add_dossier_relationship(
         "dossier",
         relationship(
             Dossier,
-            primaryjoin=and_(
-                col(Dossier.province_id) == col(model.province_id),
-                col(Dossier.id) == col(model.dossier_id),
-            ),
+            primaryjoin=tenant_join(Dossier.id, model.dossier_id),
             foreign_keys=[col(model.dossier_id)],
         ),
     )

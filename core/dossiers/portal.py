@@ -19,7 +19,7 @@ from eiso.core.plugins.declarations import UniqueField
 from eiso.core.resources import Resources
 from eiso.core.workdays.overrides import load_calendar
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency, Province, TenantStatus
+from eiso.tenants.models import Agency, Province, TenantStatus, tenant_join
 from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.scope import TenantScope
 
@@ -62,8 +62,7 @@ async def offers(
                 select(Agency, ProcedureRecord, col(ProcedureAdoption.time_limit_amount))
                 .join(
                     ProcedureAdoption,
-                    (col(ProcedureAdoption.province_id) == col(Agency.province_id))
-                    & (col(ProcedureAdoption.agency_id) == col(Agency.id)),
+                    tenant_join(Agency.id, ProcedureAdoption.agency_id),
                 )
                 .join(
                     ProcedureRecord,

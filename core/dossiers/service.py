@@ -16,7 +16,7 @@ from eiso.core.dossiers.statuses import Status
 from eiso.core.errors import DomainError, NotFound
 from eiso.core.resources import Resources
 from eiso.infra.clock import aware, utcnow
-from eiso.tenants.models import Agency, Province, TenantStatus
+from eiso.tenants.models import Agency, Province, TenantStatus, tenant_join
 from eiso.tenants.scope import TenantScope
 
 
@@ -99,8 +99,7 @@ async def public_dossier(
                 select(DossierEventRow, Agency.name)
                 .join(
                     Agency,
-                    (col(Agency.province_id) == col(DossierEventRow.province_id))
-                    & (col(Agency.id) == col(DossierEventRow.agency_id)),
+                    tenant_join(Agency.id, DossierEventRow.agency_id),
                 )
                 .where(
                     DossierEventRow.province_id == dossier.province_id,

@@ -41,7 +41,7 @@ from eiso.core.resources import Resources
 from eiso.core.workdays import VN_TZ
 from eiso.core.workdays.overrides import load_calendar
 from eiso.infra.clock import aware, utcnow
-from eiso.tenants.models import Agency, Province, TenantStatus
+from eiso.tenants.models import Agency, Province, TenantStatus, tenant_join
 from eiso.tenants.province_settings import save_setting
 from eiso.tenants.scope import TenantScope
 
@@ -350,8 +350,7 @@ async def published(
             select(Feedback, col(Agency.name))
             .join(
                 Agency,
-                (col(Agency.province_id) == col(Feedback.province_id))
-                & (col(Agency.id) == col(Feedback.agency_id)),
+                tenant_join(Agency.id, Feedback.agency_id),
             )
             .join(Province, col(Province.id) == col(Feedback.province_id))
             .where(col(Province.code) == province_code, col(Feedback.published).is_(True))

@@ -27,7 +27,7 @@ from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms.common import value
 from eiso.core.qms.conformity import ConformityAnnouncement, agency_row
 from eiso.core.qms.process_docs import FORMATS, check_format, environment
-from eiso.tenants.models import Agency, Province, TenantStatus
+from eiso.tenants.models import Agency, Province, TenantStatus, tenant_join
 from eiso.tenants.scope import TenantScope
 
 if TYPE_CHECKING:
@@ -216,8 +216,7 @@ async def public_list(resources: Resources, province_code: str) -> list[PublicCo
                 select(Agency, ConformityAnnouncement)
                 .outerjoin(
                     ConformityAnnouncement,
-                    (col(ConformityAnnouncement.province_id) == col(Agency.province_id))
-                    & (col(ConformityAnnouncement.agency_id) == col(Agency.id)),
+                    tenant_join(Agency.id, ConformityAnnouncement.agency_id),
                 )
                 .where(
                     col(Agency.province_id) == province.id,

@@ -25,6 +25,7 @@ from eiso.core.errors import DomainError, NotFound
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.core.qms.inspections import require_inspector
 from eiso.infra.clock import utcnow
+from eiso.infra.db import added
 from eiso.infra.ids import new_id
 from eiso.tenants.models import (
     Agency,
@@ -243,9 +244,7 @@ async def add_member(
         since=since,
         updated_by=who.subject,
     )
-    session.add(row)
-    await session.flush()
-    return row
+    return await added(session, row)
 
 
 async def end_membership(
@@ -262,9 +261,7 @@ async def end_membership(
             field="until",
         )
     row.until, row.updated_by, row.updated_at = until, who.subject, utcnow()
-    session.add(row)
-    await session.flush()
-    return row
+    return await added(session, row)
 
 
 async def members(session: AsyncSession, province_id: int) -> list[SteeringMember]:
@@ -305,9 +302,7 @@ async def record_meeting(
         decisions=cleaned,
         created_by=who.subject,
     )
-    session.add(row)
-    await session.flush()
-    return row
+    return await added(session, row)
 
 
 async def meetings(session: AsyncSession, province_id: int) -> list[SteeringMeeting]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
 from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.infra.db import added
 from eiso.tenants.models import TenantOwned
 
 Owned = TypeVar("Owned", bound=TenantOwned)
@@ -76,7 +77,6 @@ async def record(
 ) -> Owned:
     """Add the row to the session and append the change to the agency's audit chain, in the
     caller's transaction; the row, for the caller to return."""
-    session.add(row)
-    await session.flush()
+    await added(session, row)
     await audit.append_row(session, row, actor, action, data)
     return row

@@ -19,7 +19,7 @@ import mimetypes
 from collections.abc import Awaitable, Callable
 from typing import Any, Required, TypedDict, TypeVar, Unpack
 
-from sqlalchemy import BigInteger, Index, Select, String, Text, UniqueConstraint, and_, func
+from sqlalchemy import BigInteger, Index, Select, String, Text, UniqueConstraint, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, col, select
 
@@ -38,7 +38,15 @@ from eiso.core.qms.storage import Storage
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
 from eiso.infra.ids import new_id
-from eiso.tenants.models import Agency, AgencyKind, Authored, TenantOwned, agency_fk, child_fks
+from eiso.tenants.models import (
+    Agency,
+    AgencyKind,
+    Authored,
+    TenantOwned,
+    agency_fk,
+    child_fks,
+    tenant_join,
+)
 
 MAX_ATTACHMENT = 20_000_000  # bytes
 
@@ -125,8 +133,7 @@ def with_effective_version(query: _Query, province_id: int) -> _Query:
     documents: those without one drop out (a document has at most one)."""
     return query.join(
         DocumentVersion,
-        (col(DocumentVersion.province_id) == col(Document.province_id))
-        & (col(DocumentVersion.document_id) == col(Document.id)),
+        tenant_join(Document.id, DocumentVersion.document_id),
     ).where(
         col(Document.province_id) == province_id,
         col(DocumentVersion.status) == VersionStatus.effective.value,
@@ -493,10 +500,7 @@ async def adoptions(
         select(Document.agency_id, Document.id, DocumentVersion.number)
         .join(
             DocumentVersion,
-            and_(
-                col(DocumentVersion.province_id) == col(Document.province_id),
-                col(DocumentVersion.id) == col(Document.model_version_id),
-            ),
+            tenant_join(DocumentVersion.id, Document.model_version_id),
         )
         .where(
             Document.province_id == province_id, DocumentVersion.document_id == model_document_id

@@ -42,6 +42,7 @@ from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.qms.common import get_in_scope, invalid_transition, record, require_text, value
 from eiso.core.qms.nonconformities import NcSource, NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
+from eiso.infra.db import added
 from eiso.tenants.models import (
     Agency,
     Authored,
@@ -263,9 +264,7 @@ async def save_plan(
     row.title = require_text(title, "title", 300)
     row.notes = (notes or "").strip()[:20_000]
     row.updated_by, row.updated_at = who.subject, utcnow()
-    session.add(row)
-    await session.flush()
-    return row
+    return await added(session, row)
 
 
 async def plan(session: AsyncSession, province_id: int, year: int) -> InspectionPlan | None:

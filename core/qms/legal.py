@@ -29,7 +29,7 @@ from eiso.core.qms.conformity import FlagCause, FlagKind, ReviewFlag
 from eiso.core.qms.documents import Document
 from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import utcnow
-from eiso.infra.db import find_one
+from eiso.infra.db import added, find_one
 
 if TYPE_CHECKING:
     from eiso.core.plugins.declarations import LegalBasis, Procedure
@@ -109,9 +109,7 @@ async def _new_version(
         source=source,
         entered_by=actor,
     )
-    session.add(row)
-    await session.flush()
-    return row
+    return await added(session, row)
 
 
 async def _flag(

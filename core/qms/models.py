@@ -1,6 +1,6 @@
 """Every QMS table, imported in one place for the metadata (the composition root imports it)."""
 
-from sqlalchemy import and_, inspect
+from sqlalchemy import inspect
 from sqlalchemy.orm import Mapped, relationship
 from sqlmodel import col
 
@@ -21,7 +21,7 @@ from eiso.core.qms.process_docs import ProcessDocumentSource
 from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.qms.review_deadline import ReviewDeadlineSetting
 from eiso.core.qms.risks import Risk
-from eiso.tenants.models import TenantOwned
+from eiso.tenants.models import TenantOwned, tenant_join
 
 __all__ = [
     "AuditChecklistItem",
@@ -63,9 +63,7 @@ def _parent(
         name,
         relationship(
             parent,
-            primaryjoin=and_(
-                col(parent.province_id) == col(child.province_id), col(parent.id) == column
-            ),
+            primaryjoin=tenant_join(parent.id, column),
             foreign_keys=[column],
         ),
     )

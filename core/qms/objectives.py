@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import operator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -141,6 +141,19 @@ class Definition:
         code = (self.procedure_code or "").strip() or None
         return Definition(title, metric.value, comparator.value, target, self.period, code)
 
+    def columns(self) -> dict[str, Any]:
+        """The objective's columns this definition sets (clean it first), for a new row and
+        for an update alike."""
+        return {
+            "title": self.title,
+            "metric": self.metric,
+            "comparator": self.comparator,
+            "target": self.target,
+            "period_start": self.period.start,
+            "period_end": self.period.last_day,
+            "procedure_code": self.procedure_code,
+        }
+
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -164,18 +177,11 @@ async def create(
     definition: Definition,
 ) -> Objective:
     _may_keep(principal, province_id, agency_id)
-    d = definition.clean()
     row = Objective(
         province_id=province_id,
         agency_id=agency_id,
-        title=d.title,
-        metric=d.metric,
-        comparator=d.comparator,
-        target=d.target,
-        period_start=d.period.start,
-        period_end=d.period.last_day,
-        procedure_code=d.procedure_code,
         created_by=principal.subject,
+        **definition.clean().columns(),
     )
     session.add(row)
     await _audit(session, row, principal, "objective.create")
@@ -191,13 +197,8 @@ async def update(
 ) -> Objective:
     row = await get_in_scope(session, Objective, province_id, objective_id, "objective")
     _may_keep(principal, row.province_id, row.agency_id)
-    d = definition.clean()
-    row.title, row.metric, row.comparator, row.target = d.title, d.metric, d.comparator, d.target
-    row.period_start, row.period_end, row.procedure_code = (
-        d.period.start,
-        d.period.last_day,
-        d.procedure_code,
-    )
+    for name, column in definition.clean().columns().items():
+        setattr(row, name, column)
     row.updated_at = utcnow()
     session.add(row)
     await _audit(session, row, principal, "objective.update")

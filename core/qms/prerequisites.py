@@ -42,6 +42,7 @@ from eiso.core.qms.management_review import ManagementReview
 from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import aware
+from eiso.tenants.models import tenant_join
 
 # The documents a QMS cannot run without (ISO 9001 5.2 policy, 6.2 objectives, and the
 # procedures of 4.4/7.5): an effective version of each kind.
@@ -206,10 +207,7 @@ async def _any_between(
 
 def _with_findings(since: dt.datetime | None) -> ColumnElement[bool]:
     """An audit plan with a finding entered after the scope change (`since`)."""
-    findings = select(AuditFinding.id).where(
-        col(AuditFinding.province_id) == col(AuditPlan.province_id),
-        col(AuditFinding.plan_id) == col(AuditPlan.id),
-    )
+    findings = select(AuditFinding.id).where(tenant_join(AuditPlan.id, AuditFinding.plan_id))
     if since is not None:
         findings = findings.where(col(AuditFinding.recorded_at) >= since)
     return exists(findings)

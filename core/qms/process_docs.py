@@ -58,7 +58,7 @@ from eiso.core.qms.legal import ProcedureLegalBasis
 from eiso.core.qms.model_qms_data import SOURCE
 from eiso.core.workdays.counting import describe_vi
 from eiso.infra.clock import utcnow
-from eiso.tenants.models import Agency, Province, TenantOwned, Unit, child_fks
+from eiso.tenants.models import Agency, Province, TenantOwned, Unit, child_fks, tenant_join
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -702,8 +702,7 @@ async def for_procedure(
         select(ProcessDocumentSource, DocumentVersion)
         .join(
             DocumentVersion,
-            (col(DocumentVersion.province_id) == col(ProcessDocumentSource.province_id))
-            & (col(DocumentVersion.id) == col(ProcessDocumentSource.version_id)),
+            tenant_join(DocumentVersion.id, ProcessDocumentSource.version_id),
         )
         .where(
             col(ProcessDocumentSource.province_id) == province_id,

@@ -56,7 +56,7 @@ from eiso.core.qms.management_review import ManagementReview
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
 from eiso.infra.db import core_rows
-from eiso.tenants.models import Agency, Province, TenantOwned, TenantStatus, agency_fk
+from eiso.tenants.models import Agency, Province, TenantOwned, TenantStatus, agency_fk, tenant_join
 from eiso.tenants.scope import (
     ScopeKind,
     TenantScope,
@@ -485,8 +485,7 @@ def _board_statement(kind: ScopeKind, provinces: bool, some_agencies: bool) -> S
         .scalar_subquery()
     )
     joined = [
-        col(report.province_id) == col(Agency.province_id),
-        col(report.agency_id) == col(Agency.id),
+        tenant_join(Agency.id, report.agency_id),
         col(report.year) == bindparam("year"),
     ]
     where = [

@@ -9,8 +9,8 @@ import strawberry
 
 from eiso.core.feedback import rules, service
 from eiso.core.feedback.models import Feedback
-from eiso.core.global_ids import encode_id
 from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.node import node_of
 from eiso.infra.clock import aware, utcnow
 
 if TYPE_CHECKING:
@@ -137,29 +137,12 @@ class FeedbackNode:
 
     @classmethod
     def of(cls, row: Feedback) -> FeedbackNode:
-        return cls(
-            id=strawberry.ID(encode_id("Feedback", row.province_id, row.id)),
-            code=row.code,
-            kind=FeedbackKind(row.kind),
-            subject=FeedbackSubject(row.subject),
-            procedure_code=row.procedure_code,
-            dossier_code=row.dossier_code,
-            content=row.content,
-            contact_name=row.contact_name,
-            contact_phone=row.contact_phone,
-            contact_email=row.contact_email,
-            publish_consent=row.publish_consent,
-            published=row.published,
-            state=FeedbackState(rules.State(row.state).value),
+        return node_of(
+            cls,
+            row,
+            "Feedback",
             received_at=aware(row.received_at),
-            answer_days=row.answer_days,
             due_at=aware(row.due_at),
             overdue=service.is_overdue(row, utcnow()),
-            assignee=row.assignee,
-            answer=row.answer,
-            answered_by=row.answered_by,
             answered_at=aware(row.answered_at),
-            on_time=row.on_time,
-            rating=row.rating,
-            rating_comment=row.rating_comment,
         )

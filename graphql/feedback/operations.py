@@ -21,7 +21,7 @@ from eiso.graphql.feedback.nodes import (
 )
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
-from eiso.graphql.tenants.queries import administered_province
+from eiso.graphql.tenants.queries import province_days
 
 
 @guarded
@@ -122,14 +122,8 @@ class FeedbackMutation:
         row = await act_on_node(info, id, "Feedback", service.answer, text=answer, publish=publish)
         return FeedbackNode.of(row)
 
-    @strawberry.mutation(
-        description="A province's answer deadline in working days (its administrator): at most "
-        "eiso's default, for feedback submitted from now on. Answers the days set."
+    set_feedback_answer_days = province_days(
+        "A province's answer deadline in working days (its administrator): at most eiso's "
+        "default, for feedback submitted from now on. Answers the days set.",
+        service.set_answer_days,
     )
-    async def set_feedback_answer_days(
-        self, info: strawberry.Info, days: int, province_id: strawberry.ID | None = None
-    ) -> int:
-        target = administered_province(info, province_id)
-        return await in_transaction(
-            info, lambda session, who: service.set_answer_days(session, who, target, days)
-        )

@@ -1,5 +1,5 @@
 """GraphiQL, served offline: the page and the files it loads (GraphiQL, its explorer plugin,
-React, pinned in graphiql/package-lock.json and committed under graphiql/static/ with their
+React, pinned in graphiql/package-lock.json and committed under graphiql/vendor/ with their
 licences by `make graphiql-assets`). Nothing is loaded from another host."""
 
 from __future__ import annotations
@@ -21,4 +21,4 @@ def page() -> str:
 
 
 def assets_route() -> Mount:
-    return Mount(ASSETS_PATH, StaticFiles(directory=FOLDER / "static"), name="graphiql")
+    return Mount(ASSETS_PATH, StaticFiles(directory=FOLDER / "vendor"), name="graphiql")

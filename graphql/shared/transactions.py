@@ -32,11 +32,22 @@ async def for_own_agency(
     """`service(session, principal, province_id=, agency_id=, **kwargs)` in one transaction,
     for the caller's own agency (`agency_of` refuses a caller of no single agency)."""
 
-    async def work(session: AsyncSession, who: Principal) -> T:
-        province_id, agency_id = agency_of(who)
-        return await service(session, who, province_id=province_id, agency_id=agency_id, **kwargs)
+    return await in_transaction(
+        info, lambda session, who: in_own_agency(session, who, service, **kwargs)
+    )
 
-    return await in_transaction(info, work)
+
+async def in_own_agency(
+    session: AsyncSession,
+    who: Principal,
+    service: Callable[..., Awaitable[T]],
+    /,
+    **kwargs: Any,
+) -> T:
+    """`service(session, who, province_id=, agency_id=, **kwargs)` for the caller's own agency,
+    inside a transaction the caller holds (`for_own_agency` is this in one of its own)."""
+    province_id, agency_id = agency_of(who)
+    return await service(session, who, province_id=province_id, agency_id=agency_id, **kwargs)
 
 
 async def act_on_node(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 from strawberry.scalars import JSON
 
+from eiso.core.auth.principal import Principal
 from eiso.core.auth.rules import (
     may_switch_modules,
     require_principal,
@@ -24,6 +26,7 @@ from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, keyset_page
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.selections import selects
+from eiso.graphql.shared.transactions import in_transaction
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.graphql.tenants.nodes import (
     AgencyNode,
@@ -183,6 +186,24 @@ def administered_province(info: strawberry.Info, province_id: str | None) -> int
         raise DomainError("provinceId: is required", "provinceId: cần chỉ rõ", field="provinceId")
     require_province_admin(principal, target)
     return target
+
+
+DaysSetter = Callable[[AsyncSession, Principal, int, int], Awaitable[int]]
+
+
+def province_days(description: str, setter: DaysSetter) -> int:
+    """A mutation: a province-wide number of days (`days`, for `provinceId` or the caller's
+    own province, by its administrator) set by `setter(session, principal, province_id, days)`
+    in one transaction, answering the days set. Assigned to a class attribute, whose name is
+    the field's (and, through `@guarded`, names its rule)."""
+
+    async def set_days(
+        info: strawberry.Info, days: int, province_id: strawberry.ID | None = None
+    ) -> int:
+        target = administered_province(info, province_id)
+        return await in_transaction(info, lambda session, who: setter(session, who, target, days))
+
+    return strawberry.mutation(resolver=set_days, description=description)
 
 
 HISTORY = 20  # switches shown per module

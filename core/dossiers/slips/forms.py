@@ -49,6 +49,21 @@ def _received(dossier: Dossier) -> bool:
     return dossier.appointment_at is not None
 
 
+def _on_status(
+    number: int, title_vi: str, title_en: str, status: Status, records: tuple[str, ...]
+) -> SlipForm:
+    """A slip handed to the applicant once the dossier's status is `status` (a final one: the
+    refusal, the stop), recorded by any of the moves `records`."""
+    return SlipForm(
+        number,
+        title_vi,
+        title_en,
+        lambda d: Status(d.status) == status,
+        to_applicant=True,
+        records=records,
+    )
+
+
 RECEIPT = 1
 CONTROL = 6
 # The refusal and the stop, whatever move records them: the counter refusal and the stop at
@@ -75,13 +90,12 @@ FORMS: dict[int, SlipForm] = {
             to_applicant=True,
             records=("supplement_requested",),
         ),
-        SlipForm(
+        _on_status(
             3,
             "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
             "Refusal to receive the dossier",
-            lambda d: Status(d.status) == Status.not_received,
-            to_applicant=True,
-            records=REFUSAL_ACTIONS,
+            Status.not_received,
+            REFUSAL_ACTIONS,
         ),
         # `apology_at` is set only by the apology (engine.record_apology), in its transaction.
         SlipForm(
@@ -92,13 +106,12 @@ FORMS: dict[int, SlipForm] = {
             to_applicant=True,
             records=("apology",),
         ),
-        SlipForm(
+        _on_status(
             5,
             "Thông báo dừng giải quyết hồ sơ",
             "Notice that handling stops",
-            lambda d: Status(d.status) == Status.stopped,
-            to_applicant=True,
-            records=STOP_ACTIONS,
+            Status.stopped,
+            STOP_ACTIONS,
         ),
         SlipForm(
             CONTROL,

@@ -33,6 +33,7 @@ from eiso.core.dossiers.slips import forms
 from eiso.core.dossiers.slips.documents import Document, build, from_content, to_content
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.db import added
 from eiso.tenants.models import TenantOwned, agency_fk
 from eiso.tenants.scope import scope_of
 
@@ -160,9 +161,7 @@ async def issue(
     if found is not None:
         return found
     slip = await _new(session, dossier, form, event, calendar)
-    session.add(slip)
-    await session.flush()
-    return slip
+    return await added(session, slip)
 
 
 ISSUED_BY: dict[str, list[int]] = {}

@@ -3,6 +3,7 @@ province's steering committee (its administrators). Each in one transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import strawberry
@@ -48,16 +49,8 @@ class ApplicationMutation:
     async def record_training(
         self, info: strawberry.Info, input: TrainingInput
     ) -> TrainingRecordNode:
-        row = await for_own_agency(
-            info,
-            application.record_training,
-            person=input.person,
-            training=input.training,
-            held_on=input.held_on,
-            evidence=input.evidence,
-            position=input.position,
-            provider=input.provider,
-        )
+        # The input's fields are the service's keyword arguments, by the same names.
+        row = await for_own_agency(info, application.record_training, **dataclasses.asdict(input))
         return TrainingRecordNode.of(row)
 
     @strawberry.mutation(description="Remove a training record entered by mistake.")

@@ -17,7 +17,6 @@ from eiso.core.qms.application import (
     SteeringMember,
     TrainingRecord,
 )
-from eiso.core.qms.common import value
 from eiso.graphql.shared.enums import graphql_enum
 from eiso.graphql.shared.node import node_of
 
@@ -52,14 +51,7 @@ class QmsProfileNode:
 
     @classmethod
     def of(cls, row: QmsProfile) -> QmsProfileNode:
-        return node_of(
-            cls,
-            row,
-            "QmsProfile",
-            agency_id=_agency(row),
-            standard=QmsStandard(value(row.standard)),
-            medium=QmsMedium(value(row.medium)),
-        )
+        return node_of(cls, row, "QmsProfile", agency_id=_agency(row))
 
 
 @strawberry.type(

@@ -28,7 +28,7 @@ from eiso.graphql.qms.improvement.queries import conformity_node, review_nodes
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
-from eiso.graphql.tenants.queries import administered_province
+from eiso.graphql.tenants.queries import province_days
 from eiso.tenants.scope import TenantScope
 
 # A change of the caller's agency's conformity: (session, principal, province_id, agency_id).
@@ -81,18 +81,12 @@ class ImprovementMutation:
         )
         return [ReviewFlagNode.of(row) for row in rows]
 
-    @strawberry.mutation(
-        description="A province's deadline for reviewing what a legal change flagged, in working "
-        "days after the flag is raised (its administrator; 1 to 90, eiso's default 20). Flags "
-        "raised from now on get it. Answers the days set."
+    set_review_deadline_days = province_days(
+        "A province's deadline for reviewing what a legal change flagged, in working days after "
+        "the flag is raised (its administrator; 1 to 90, eiso's default 20). Flags raised from "
+        "now on get it. Answers the days set.",
+        review_deadline.set_review_days,
     )
-    async def set_review_deadline_days(
-        self, info: strawberry.Info, days: int, province_id: strawberry.ID | None = None
-    ) -> int:
-        target = administered_province(info, province_id)
-        return await in_transaction(
-            info, lambda session, who: review_deadline.set_review_days(session, who, target, days)
-        )
 
     @strawberry.mutation(description="Confirm a document was reviewed after a legal change.")
     async def review_document(

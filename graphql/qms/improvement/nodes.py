@@ -23,7 +23,7 @@ from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.workdays import VN_TZ
 from eiso.graphql.dossiers.nodes import RuleChangeNode
 from eiso.graphql.shared.enums import graphql_enum
-from eiso.graphql.shared.node import Node, node_of
+from eiso.graphql.shared.node import AgencyLine, Node, agency_line, node_of
 from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency
 
@@ -55,7 +55,7 @@ class LegalBasisVersionNode:
 
     @classmethod
     def of(cls, row: LegalBasisVersion) -> LegalBasisVersionNode:
-        return node_of(cls, row, source=LegalBasisSource(row.source))
+        return node_of(cls, row)
 
 
 @strawberry.type
@@ -127,16 +127,7 @@ class ReviewFlagNode(Node):
             if value(row.kind) == "procedure"
             else encode_id("Document", row.province_id, int(row.subject))
         )
-        return node_of(
-            cls,
-            row,
-            "ReviewFlag",
-            kind=ReviewFlagKind(value(row.kind)),
-            cause=ReviewFlagCause(value(row.cause)),
-            subject=subject,
-            flag=row,
-            known=notice,
-        )
+        return node_of(cls, row, "ReviewFlag", subject=subject, flag=row, known=notice)
 
 
 @strawberry.type(
@@ -169,10 +160,7 @@ class ConformityProblem:
 
 
 @strawberry.type
-class ConformityNode:
-    agency_id: strawberry.ID
-    agency_code: str
-    agency_name: str
+class ConformityNode(AgencyLine):
     status: IsoStatusEnum
     building_since: dt.date | None
     announced_on: dt.date | None
@@ -221,9 +209,7 @@ class ConformityNode:
             announced_scope=JSON(row.announced_scope) if row and row.announced_scope else None,
             dost_notified_at=row.dost_notified_at if row else None,
             scope=ConformityScopeNode.of(scope) if scope else None,
-            agency_id=strawberry.ID(encode_id("Agency", agency.province_id, agency.id)),
-            agency_code=agency.code,
-            agency_name=agency.name,
+            **agency_line(agency.province_id, agency.id, agency.code, agency.name),
             status=IsoStatusEnum(value(agency.iso_status)),
             building_since=row.building_since if row else None,
             announced_on=row.announced_on if row else None,

@@ -22,7 +22,7 @@ from eiso.core.qms.inspections import (
 )
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.graphql.shared.enums import graphql_enum
-from eiso.graphql.shared.node import node_of
+from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
 
 if TYPE_CHECKING:
     InspectionStatusEnum = InspectionStatus
@@ -150,7 +150,6 @@ class InspectionNode:
             agency_id=agency_gid(row.province_id, row.agency_id),
             agency_code=agency[0],
             agency_name=agency[1],
-            status=InspectionStatusEnum(value(row.status)),
             checklist=[
                 InspectionItem(
                     code=item["code"],
@@ -185,10 +184,7 @@ class InspectionPlanNode:
 
 
 @strawberry.type(description="One agency in the PAR summary of a year's inspections.")
-class InspectionSummaryLine:
-    agency_id: strawberry.ID
-    agency_code: str
-    agency_name: str
+class InspectionSummaryLine(AgencyLine):
     planned: bool
     planned_on: dt.date | None
     status: InspectionStatusEnum | None
@@ -200,10 +196,9 @@ class InspectionSummaryLine:
     @classmethod
     def of(cls, line: ParLine) -> InspectionSummaryLine:
         row = line.inspection
+        agency = line.agency
         return cls(
-            agency_id=agency_gid(line.agency.province_id, line.agency.id),
-            agency_code=line.agency.code,
-            agency_name=line.agency.name,
+            **agency_line(agency.province_id, agency.id, agency.code, agency.name),
             planned=row is not None,
             planned_on=row.planned_on if row else None,
             status=InspectionStatusEnum(value(row.status)) if row else None,

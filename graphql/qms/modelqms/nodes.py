@@ -14,6 +14,7 @@ from eiso.core.qms.model_qms import AdoptionReport
 from eiso.core.qms.model_qms_data import SOURCE, Template
 from eiso.core.qms.process_docs import ProcessDocumentSource
 from eiso.graphql.qms.registers.nodes import DocumentVersionStatus
+from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
 
 
 @strawberry.type(description="A document of the model QMS eiso ships (Decision 101/QĐ-BKHCN).")
@@ -27,14 +28,7 @@ class ModelQmsTemplate:
 
     @classmethod
     def of(cls, item: Template) -> ModelQmsTemplate:
-        return cls(
-            code=item.code,
-            kind=item.kind,
-            title=item.title,
-            clauses=item.clauses,
-            content=item.content,
-            source=SOURCE,
-        )
+        return node_of(cls, item, source=SOURCE)
 
 
 @strawberry.type(description="What one bulk adoption of the model QMS did.")
@@ -93,10 +87,7 @@ class ScopeProcedure:
 @strawberry.type(
     description="An agency's conformity with TCVN ISO 9001:2015, as the public sees it."
 )
-class PublicConformityNode:
-    agency_id: strawberry.ID
-    agency_code: str
-    agency_name: str
+class PublicConformityNode(AgencyLine):
     status: str = strawberry.field(
         description="not_started, building, announced, to_be_reannounced."
     )
@@ -110,12 +101,12 @@ class PublicConformityNode:
 
     @classmethod
     def of(cls, item: PublicConformity) -> PublicConformityNode:
-        agency_id = encode_id("Agency", item.agency.province_id, item.agency.id)
+        agency = item.agency
+        head = agency_line(agency.province_id, agency.id, agency.code, agency.name)
+        agency_id = head["agency_id"]
         announced = item.decision_number is not None
         return cls(
-            agency_id=strawberry.ID(agency_id),
-            agency_code=item.agency.code,
-            agency_name=item.agency.name,
+            **head,
             status=item.status,
             status_vi=STATUS_VI.get(item.status, item.status),
             decision_number=item.decision_number,

@@ -40,7 +40,12 @@ from eiso.graphql.qms.registers.queries import document_node, province_of
 from eiso.graphql.shared.arguments import arguments_of
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
-from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
+from eiso.graphql.shared.transactions import (
+    act_on_node,
+    for_own_agency,
+    in_own_agency,
+    in_transaction,
+)
 from eiso.tenants.scope import TenantScope
 
 _RAISED_BY_HAND = NonconformitySource("manual")  # raiseNonconformity's default source
@@ -284,19 +289,17 @@ class RegistersMutation:
         checklist: list[ChecklistItemInput] | None = None,
     ) -> AuditPlanNode:
         async def work(session: AsyncSession, who: Principal) -> audits.AuditPlan:
-            province_id, agency_id = agency_of(who)
-            programme = await audits.create_programme(
+            programme = await in_own_agency(
                 session,
                 who,
-                province_id=province_id,
-                agency_id=agency_id,
+                audits.create_programme,
                 year=date.year,
                 title=f"Chương trình đánh giá nội bộ năm {date.year}",
             )
             return await audits.create_plan(
                 session,
                 who,
-                province_id,
+                programme.province_id,
                 programme.id,
                 date=date,
                 scope=scope,

@@ -14,7 +14,6 @@ from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import audits, documents, nonconformities
 from eiso.core.qms.audits import AuditChecklistItem, AuditFinding, AuditPlan, AuditProgramme
-from eiso.core.qms.common import value
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
@@ -70,13 +69,7 @@ class DocumentVersionNode(Node):
 
     @classmethod
     def of(cls, row: DocumentVersion) -> DocumentVersionNode:
-        return node_of(
-            cls,
-            row,
-            "DocumentVersion",
-            status=DocumentVersionStatus(value(row.status)),
-            version_row=row,
-        )
+        return node_of(cls, row, "DocumentVersion", version_row=row)
 
     @strawberry.field(
         description="The active staff of the version's agency, each with when they "
@@ -104,13 +97,7 @@ class DocumentNode(Node):
 
     @classmethod
     def of(cls, row: Document, versions: Iterable[DocumentVersion] = ()) -> DocumentNode:
-        return node_of(
-            cls,
-            row,
-            "Document",
-            kind=DocumentKind(value(row.kind)),
-            versions=[DocumentVersionNode.of(v) for v in versions],
-        )
+        return node_of(cls, row, "Document", versions=[DocumentVersionNode.of(v) for v in versions])
 
 
 @strawberry.type
@@ -141,14 +128,7 @@ class NonconformityNode(Node):
 
     @classmethod
     def of(cls, row: Nonconformity) -> NonconformityNode:
-        return node_of(
-            cls,
-            row,
-            "Nonconformity",
-            source=NonconformitySource(value(row.source)),
-            cause=NonconformityCause(row.cause) if row.cause else None,
-            status=NonconformityStatus(value(row.status)),
-        )
+        return node_of(cls, row, "Nonconformity")
 
 
 @strawberry.type
@@ -225,9 +205,7 @@ class AuditFindingNode(Node):
             if row.nonconformity_id
             else None
         )
-        return node_of(
-            cls, row, "AuditFinding", kind=FindingKind(value(row.kind)), nonconformity_id=nc
-        )
+        return node_of(cls, row, "AuditFinding", nonconformity_id=nc)
 
 
 @strawberry.type

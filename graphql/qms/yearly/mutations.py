@@ -15,9 +15,8 @@ from eiso.core.qms import yearly_reports
 from eiso.core.qms.yearly_reports import YearlyReport
 from eiso.graphql.qms.yearly.nodes import YearlyReportDeadline, YearlyReportInput, YearlyReportNode
 from eiso.graphql.qms.yearly.queries import province_of
-from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
-from eiso.graphql.shared.transactions import act_on_node, in_transaction
+from eiso.graphql.shared.transactions import act_on_node, in_own_agency, in_transaction
 
 
 async def _node(session: AsyncSession, row: YearlyReport) -> YearlyReportNode:
@@ -51,14 +50,8 @@ class YearlyReportsMutation:
         self, info: strawberry.Info, year: int, input: YearlyReportInput
     ) -> YearlyReportNode:
         async def work(session: AsyncSession, who: Principal) -> YearlyReportNode:
-            province_id, agency_id = agency_of(who)
-            row = await yearly_reports.save(
-                session,
-                who,
-                province_id=province_id,
-                agency_id=agency_id,
-                year=year,
-                parts=input.parts(),
+            row = await in_own_agency(
+                session, who, yearly_reports.save, year=year, parts=input.parts()
             )
             return await _node(session, row)
 

@@ -11,10 +11,9 @@ from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import yearly_reports
-from eiso.core.qms.common import value
 from eiso.core.qms.yearly_reports import BoardLine, Deadline, ReportStatus, YearlyReport
 from eiso.graphql.shared.enums import graphql_enum
-from eiso.graphql.shared.node import node_of
+from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
 
 if TYPE_CHECKING:
     YearlyReportStatus = ReportStatus
@@ -90,7 +89,6 @@ class YearlyReportNode:
             row,
             "YearlyReport",
             agency_id=strawberry.ID(encode_id("Agency", row.province_id, row.agency_id)),
-            status=YearlyReportStatus(value(row.status)),
             internal_audits=[dt.date.fromisoformat(d) for d in own.get("internalAudits", [])],
             management_reviews=[dt.date.fromisoformat(d) for d in own.get("managementReviews", [])],
             figures=JSON(own),
@@ -116,10 +114,7 @@ class YearlyReportNode:
 
 
 @strawberry.type(description="One agency on the province's status board.")
-class YearlyReportStatusLine:
-    agency_id: strawberry.ID
-    agency_code: str
-    agency_name: str
+class YearlyReportStatusLine(AgencyLine):
     status: str = strawberry.field(
         description="NOT_STARTED (no report yet) or the report's status."
     )
@@ -133,9 +128,7 @@ class YearlyReportStatusLine:
     @classmethod
     def of(cls, line: BoardLine, today: dt.date) -> YearlyReportStatusLine:
         return cls(
-            agency_id=strawberry.ID(encode_id("Agency", line.province_id, line.agency_id)),
-            agency_code=line.agency_code,
-            agency_name=line.agency_name,
+            **agency_line(line.province_id, line.agency_id, line.agency_code, line.agency_name),
             status=line.status.upper(),
             report_id=strawberry.ID(encode_id("YearlyReport", line.province_id, line.report_id))
             if line.report_id is not None
@@ -194,9 +187,4 @@ class YearlyReportDeadline:
 
     @classmethod
     def of(cls, deadline: Deadline) -> YearlyReportDeadline:
-        return cls(
-            due_month=deadline.due_month,
-            due_day=deadline.due_day,
-            remind_days_before=deadline.remind_days_before,
-            is_default=deadline.is_default,
-        )
+        return node_of(cls, deadline)
