@@ -9,32 +9,24 @@ longer walks them, and a full collection is over in microseconds. They are never
 which is what they are: the app's for its lifetime. Objects made later are collected as
 before.
 
-The young generation's threshold is raised from 700 allocations to 10,000: a page of 50
-dossiers makes thousands of short-lived objects (rows, nodes, dicts), most freed by their
-reference count; fewer young collections each of a few hundred µs, none longer (the
-survivors of each are fewer than of 700 allocations × 10). Once per process: a process
-that starts several apps (the tests) freezes at the first only, so the objects of an app
-that is dropped later can still be collected."""
+Python's thresholds are kept (700, 10, 10): raised to 10,000 allocations for the young
+generation they changed no page's CPU measurably (bench/page_cpu_bench.py, interleaved runs,
+docs/benchmarks.md). Once per process: a process that starts several apps (the tests) freezes
+at the first only, so the objects of an app dropped later can still be collected."""
 
 from __future__ import annotations
 
 import gc
 
-# (young, middle, old): generation 0 collected after 10,000 net allocations (Python's 700),
-# the older two as Python's default.
-THRESHOLDS = (10_000, 10, 10)
-
 _done = False
 
 
 def freeze_startup_objects() -> bool:
-    """Collect, freeze the survivors and set the thresholds, once per process; True when done
-    by this call."""
+    """Collect and freeze the survivors, once per process; True when done by this call."""
     global _done
     if _done:
         return False
     _done = True
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*THRESHOLDS)
     return True
