@@ -26,9 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import keyword
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.incremental.incremental_executor import DeliveryGroupMap
@@ -290,7 +290,7 @@ def _compile(fields: list[_Field]) -> Plan:
             value = f"None if {v} is None else {value}"
         results.append(f"{response_name!r}: ({value})")
     lines.append(f"return {{{', '.join(results)}}}")
-    return _factory(len(fields), "\n".join(lines))(*objects)  # type: ignore[no-any-return]
+    return _factory(len(fields), "\n".join(lines))(*objects)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -301,7 +301,8 @@ def _factory(count: int, body: str) -> Callable[..., Plan]:
     text = f"def make({parameters}):\n    def read(source):{indented}\n    return read"
     names: dict[str, Any] = {"_Unusual": _Unusual, "datetime": dt.datetime}
     exec(text, names)  # noqa: S102 - the text is made here, of checked names
-    return names["make"]  # type: ignore[no-any-return]
+    make: Callable[..., Plan] = names["make"]
+    return make
 
 
 def _constant(value: str) -> Callable[[Any, Any], str]:
@@ -332,7 +333,7 @@ def _leaf_completion(leaf: Any) -> _Completion:
         return _Completion(complete, "{v}.isoformat() if {v}.__class__ is datetime else {c}({v})")
     if isinstance(leaf, CustomGraphQLEnumType):
         try:
-            named = {member: coerce(member) for member in leaf.wrapped_cls}
+            named = {member: coerce(member) for member in cast("Iterable[Any]", leaf.wrapped_cls)}
         except Exception:  # noqa: BLE001 - an enum of unusual members: its coercion alone
             return _Completion(complete)
         members = (leaf.wrapped_cls, named)
