@@ -48,11 +48,13 @@ class ScopedReader(BeginWithConnection):
 def read_connect_args() -> dict[str, Any]:
     """The read pool's asyncpg arguments, sent in the startup message (no round trip): its
     connection class, read-only transactions, and generic plans for its prepared statements.
-    A custom plan sees the agency and its province as two independent conditions and row-level
-    security's filter on top: it expects ~60 of an agency's 23,000 dossiers and sorts them all
-    (82 ms on the 1M database) where the generic plan walks the agency's index backwards for
-    51 rows (0.9 ms), and is planned again at each execution (0.8-2.2 ms) where a generic plan
-    is planned once per connection (docs/benchmarks.md, issue 18)."""
+    Before migration 0930 a custom plan saw the agency and its province as two independent
+    conditions (row-level security's filter on top): it expected ~60 of an agency's 23,000
+    dossiers and sorted them all (57-82 ms on the 1M database) where the generic plan walks
+    the agency's index backwards for 51 rows. With 0930's statistics object (the agency
+    determines the province) the custom plan walks the index too (0.1 ms), but is planned
+    again at each execution (0.3-1.4 ms) where a generic plan is planned once per connection
+    (0.02 ms): generic plans stay (docs/benchmarks.md, issue 18)."""
     return {
         "connection_class": ScopedReader,
         "server_settings": {

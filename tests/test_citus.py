@@ -212,6 +212,26 @@ async def test_the_shards_on_the_workers_keep_forced_rls_and_the_app_role(citus,
         assert not role["rolsuper"] and not role["rolbypassrls"]
 
 
+async def test_the_dossiers_statistics_object_reaches_the_shards(citus, citus_database):
+    """0930's (agency_id, province_id) dependencies, on the coordinator and on each shard of
+    `dossiers`, where the workers plan."""
+    [(kinds,)] = await _fetch(
+        citus_database.owner_url,
+        "select stxkind::text from pg_statistic_ext where stxname = 'st_dossiers_agency_province'",
+    )
+    assert kinds == "{f}"
+    name = citus_database.owner_url.rsplit("/", 1)[1]
+    for port in citus.ports[1:]:
+        url = f"postgresql://postgres@127.0.0.1:{port}/{name}"
+        found = await _fetch(
+            url,
+            """select c.relname from pg_statistic_ext s join pg_class c on c.oid = s.stxrelid
+               where c.relname like 'dossiers\\_%' and s.stxkind = '{f}'""",
+            shards=True,
+        )
+        assert found, f"no dossiers shard with the statistics at port {port}"
+
+
 async def test_the_scope_reaches_the_workers(citus_database, citus_resources):
     async with citus_resources.session(TenantScope.nation()) as session, session.begin():
         provinces = []
@@ -490,10 +510,11 @@ async def test_the_province_figures_migration_on_a_distributed_coordinator(
     # back to 0920 by hand (one statement each, outside a transaction), then 0925 again
     url = citus_database.owner_url
     await _fetch(url, "DROP TABLE province_counters, province_histograms")
+    await _fetch(url, "DROP STATISTICS st_dossiers_agency_province")  # 0930's, made again
     await _fetch(
         url,
         "UPDATE alembic_version SET version_num = '0920_review_deadline'"
-        " WHERE version_num = '0925_province_figures'",
+        " WHERE version_num = '0930_dossier_stats'",
     )
     config = alembic_config(url, citus_database.app_url)
     await asyncio.to_thread(command.upgrade, config, "heads")

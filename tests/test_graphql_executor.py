@@ -217,3 +217,37 @@ async def test_a_custom_default_resolver_is_kept(monkeypatch):
         "rows": [{"code": "BN00.001", "count": 1}, {"code": "Quảng Ninh", "count": 2}]
     }
     assert len(built) == 1  # `rows` only
+
+
+async def test_a_plan_is_made_once_for_the_requests_of_a_document(monkeypatch):
+    """The plain path's plans are shared by the requests of one (cached) document: the second
+    request plans nothing, and answers as graphql-core with other values."""
+    planned = []
+    original = EisoExecutionContext._fields
+    monkeypatch.setattr(
+        EisoExecutionContext, "_fields", lambda self, *a: planned.append(a) or original(self, *a)
+    )
+    eiso, plain = schemas()
+    query = "{ items { id title colour at tags { label } child { id } } }"
+    ITEMS[:] = [item(n) for n in range(3)]
+    assert (await eiso.execute(query)).errors is None
+    first = len(planned)
+    assert first > 0
+    ITEMS[:] = [item(n) for n in range(7, 12)]
+    got, expected = await eiso.execute(query), await plain.execute(query)
+    assert len(planned) == first  # nothing planned again
+    assert got.errors is None and got.data == expected.data
+
+
+async def test_a_selection_under_a_variable_directive_is_planned_per_request():
+    """@include with a variable: the same document selects other fields at each request, as
+    graphql-core does (no plan of another request's variables)."""
+    eiso, plain = schemas()
+    query = "query($with: Boolean!) { items { id note @include(if: $with) title } }"
+    ITEMS[:] = [item(n) for n in range(3)]
+    for value in (True, False, True):
+        variables = {"with": value}
+        got = await eiso.execute(query, variable_values=variables)
+        expected = await plain.execute(query, variable_values=variables)
+        assert got.errors is None and got.data == expected.data, value
+        assert ("note" in got.data["items"][0]) is value

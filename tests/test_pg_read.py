@@ -211,3 +211,19 @@ async def test_a_read_session_that_begins_a_transaction_runs_on_the_main_pool(re
     async with resources.read_session(TenantScope.nation()) as session, session.begin():
         await session.execute(text("create temporary table t (x int)"))
         assert (await session.execute(SETTINGS)).one()[0] == "nation"
+
+
+async def test_the_planner_knows_an_agency_lies_in_one_province(resources):
+    """0930's statistics object: the dependency agency_id → province_id on `dossiers`, so that
+    a plan of an agency's page (which names both) does not multiply their selectivities."""
+    async with resources.read_session(TenantScope.nation()) as session:
+        found = (
+            await session.execute(
+                text(
+                    "select stxkind::text, array(select a.attname::text from pg_attribute a"
+                    " where a.attrelid = s.stxrelid and a.attnum = any(s.stxkeys) order by 1)"
+                    " from pg_statistic_ext s where s.stxrelid = 'dossiers'::regclass"
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in found] == [("{f}", ["agency_id", "province_id"])]

@@ -14,19 +14,29 @@ are all plain is read in one loop:
   refuses, a list that is not a list, any exception) gives the whole object back to
   graphql-core's own path, so errors, their paths and null propagation stay graphql-core's.
   The plain resolvers only read attributes, so reading them again changes nothing.
+
+Each plan is read by a function written for it (`_compile`, once per selection and request):
+the attribute reads, the null checks and the usual case of each leaf inline (a `str` for a
+String or an ID, a `bool` for a Boolean, a `datetime`'s isoformat, an enum member's name from
+a table), any other value through the leaf's whole coercion, as graphql-core's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+import functools
+import keyword
+from collections.abc import Callable, Iterable
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.incremental.incremental_executor import DeliveryGroupMap
 from graphql.pyutils import AwaitableOrValue, Path, Undefined
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.schema_converter import CustomGraphQLEnumType, GraphQLCoreConverter
+from strawberry.schema.types.base_scalars import isoformat
 
 from eiso.graphql.server.errors import request_failed
 from graphql import (
@@ -43,14 +53,35 @@ class _Unusual(Exception):
     pass
 
 
+class _Completion(NamedTuple):
+    complete: Callable[[Any], Any]  # a value that is not None -> its result
+    # Its usual case as an expression of `{v}` (the value), `{c}` (`complete`) and `{x}`
+    # (`extra`), written into the plan's reader; None: `complete` itself.
+    inline: str | None = None
+    extra: Any = None
+
+
 class _Field(NamedTuple):
     response_name: str
     resolve: Callable[[Any, Any], Any]  # (source, info) -> value; plain ones ignore info
-    complete: Callable[[Any], Any]  # a value that is not None -> its result
+    completion: _Completion
     non_null: bool
+    attribute: str | None = None  # the attribute `resolve` reads, when it is one
 
 
-Plan = tuple[_Field, ...]
+# A selection's reader: its source -> its results (raises on anything unusual).
+Plan = Callable[[Any], dict[str, Any]]
+
+# Plans shared by the requests of one cached document (graphql/server/execution.py keeps its
+# parsed documents, so a query's field nodes are the same objects at each request): (the
+# parent type, the response names and ids of the set's field nodes) -> (the set, its plan);
+# the set is kept beside its plan so that the nodes' ids cannot be reused meanwhile. Only for
+# an operation without directives: a selection collected under @skip/@include (or @defer)
+# depends on the request's variables. Bounded: emptied when full.
+_SHARED: dict[tuple[Any, ...], tuple[GroupedFieldSet, Plan | None]] = {}
+_SHARED_SIZE = 4096
+# id(operation) -> (the operation, whether it and the document's fragments have no directive)
+_STATIC: dict[int, tuple[Any, bool]] = {}
 
 
 class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -82,7 +113,7 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = self._plan(parent_type, grouped_field_set)
         if plan is not None:
             try:
-                return _read(plan, source_value)
+                return plan(source_value)
             except Exception:  # noqa: BLE001, S110 - graphql-core's path reports it, located
                 pass
         return super().execute_fields(
@@ -94,12 +125,49 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Plan | None:
         known = self._plans.get(id(grouped_field_set))
         if known is None:
-            plan = (
-                None
-                if self.middleware_manager is not None
-                else self._fields(parent_type, grouped_field_set)
+            key = self._shared_key(parent_type, grouped_field_set)
+            known = _SHARED.get(key) if key is not None else None
+            if known is None:
+                plan = (
+                    None
+                    if self.middleware_manager is not None
+                    else self._fields(parent_type, grouped_field_set)
+                )
+                known = (grouped_field_set, plan)
+                if key is not None:
+                    if len(_SHARED) >= _SHARED_SIZE:
+                        _SHARED.clear()
+                    _SHARED[key] = known
+            self._plans[id(grouped_field_set)] = (grouped_field_set, known[1])
+        return known[1]
+
+    def _shared_key(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> tuple[Any, ...] | None:
+        """The set's key in `_SHARED`, None when its plan may not be shared."""
+        if self.middleware_manager is not None or not self._static():
+            return None
+        return (
+            parent_type,
+            *(
+                (name, *(id(details.node) for details in details_list))
+                for name, details_list in grouped_field_set.items()
+            ),
+        )
+
+    def _static(self) -> bool:
+        """Whether the operation and the document's fragments hold no directive (and the
+        fragments no variables of their own)."""
+        known = _STATIC.get(id(self.operation))
+        if known is None or known[0] is not self.operation:
+            if len(_STATIC) >= _SHARED_SIZE:
+                _STATIC.clear()
+            fragments = self.fragments.values()
+            static = not any(f.variable_signatures for f in fragments) and not any(
+                _has_directives(node.selection_set)
+                for node in (self.operation, *(f.definition for f in fragments))
             )
-            known = self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+            known = _STATIC[id(self.operation)] = (self.operation, static)
         return known[1]
 
     def _fields(
@@ -113,7 +181,8 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             name = field_details_list[0].node.name.value
             if name == "__typename":
                 type_name = parent_type.name
-                fields.append(_Field(response_name, _constant(type_name), _same, True))
+                typename = _Completion(_same, repr(type_name))
+                fields.append(_Field(response_name, _constant(type_name), typename, True))
                 continue
             field_def = self.schema.get_field(parent_type, name)
             if (
@@ -122,28 +191,27 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 or not getattr(field_def.resolve, "_is_default", False)
             ):
                 return None
-            complete = self._completion(field_def.type, field_details_list)
-            if complete is None:
+            completion = self._completion(field_def.type, field_details_list)
+            if completion is None:
                 return None
             non_null = isinstance(field_def.type, GraphQLNonNull)
-            fields.append(_Field(response_name, _reader(field_def), complete, non_null))
-        return tuple(fields)
+            resolve, attribute = _reader(field_def)
+            fields.append(_Field(response_name, resolve, completion, non_null, attribute))
+        return _compile(fields)
 
     def _completion(
         self, field_type: GraphQLOutputType, field_details_list: FieldDetailsList
-    ) -> Callable[[Any], Any] | None:
+    ) -> _Completion | None:
         """How a value of `field_type` completes on the plain path (None: it cannot)."""
         if isinstance(field_type, GraphQLNonNull):
             field_type = field_type.of_type
         if is_leaf_type(field_type):
-            return _leaf(field_type.coerce_output_value)
+            return _leaf_completion(field_type)
         if isinstance(field_type, GraphQLList):
             item = self._completion(field_type.of_type, field_details_list)
-            return (
-                None
-                if item is None
-                else _list(item, isinstance(field_type.of_type, GraphQLNonNull))
-            )
+            if item is None:
+                return None
+            return _Completion(_list(item.complete, isinstance(field_type.of_type, GraphQLNonNull)))
         if not isinstance(field_type, GraphQLObjectType) or _own_type_check(field_type):
             return None  # interfaces and unions pick their type per value
         grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
@@ -156,8 +224,18 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         is_type_of = field_type.is_type_of
         if is_type_of is None:
-            return lambda value: _read(plan, value)
-        return lambda value: _read(plan, value) if is_type_of(value, _NO_INFO) else _unusual()
+            return _Completion(plan)
+        return _Completion(lambda value: plan(value) if is_type_of(value, _NO_INFO) else _unusual())
+
+
+def _has_directives(selection_set: Any) -> bool:
+    """Whether a selection of the set or below it carries a directive."""
+    if selection_set is None:
+        return False
+    return any(
+        selection.directives or _has_directives(getattr(selection, "selection_set", None))
+        for selection in selection_set.selections
+    )
 
 
 def _own_type_check(object_type: GraphQLObjectType) -> bool:
@@ -178,30 +256,53 @@ def _unusual() -> Any:
     raise _Unusual
 
 
-def _reader(field_def: GraphQLField) -> Callable[[Any, Any], Any]:
+def _reader(field_def: GraphQLField) -> tuple[Callable[[Any, Any], Any], str | None]:
     """Strawberry's basic resolver calls `config.default_resolver(source, python_name)`;
     with the default `getattr` that is one attribute read, done here without the two calls
-    around it."""
+    around it; the attribute's name beside, when `_compile` may write it."""
     resolve = field_def.resolve
     assert resolve is not None  # a plain field has Strawberry's default resolver (`_fields`)
     field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if field is None or field.default_resolver is not getattr:
-        return resolve
-    read = attrgetter(field.python_name)
-    return lambda source, _info: read(source)
+        return resolve, None
+    name = field.python_name
+    read = attrgetter(name)
+    written = name.isidentifier() and not keyword.iskeyword(name)
+    return (lambda source, _info: read(source)), (name if written else None)
 
 
-def _read(plan: Plan, source: Any) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for response_name, resolve, complete, non_null in plan:
-        value = resolve(source, None)
-        if value is None:
-            if non_null:
-                raise _Unusual
-            results[response_name] = None
+def _compile(fields: list[_Field]) -> Plan:
+    """The reader of a plain selection, written as one function: per field the attribute
+    read (or its resolver's call), the null check, and its completion's usual case; the
+    results in the selection's order. The names written are the fields' (Python identifiers,
+    checked) and the response names as string literals (`repr`). The text is compiled once
+    per process (`_factory`); a request only binds its objects to it."""
+    objects: list[Any] = []
+    lines, results = [], []
+    for i, (response_name, resolve, completion, non_null, attribute) in enumerate(fields):
+        v, c, x = f"v{i}", f"c{i}", f"x{i}"
+        objects += [completion.complete, completion.extra, resolve]
+        lines.append(f"{v} = source.{attribute}" if attribute else f"{v} = r{i}(source, None)")
+        value = (completion.inline or "{c}({v})").format(v=v, c=c, x=x)
+        if non_null:
+            lines.append(f"if {v} is None: raise _Unusual")
         else:
-            results[response_name] = complete(value)
-    return results
+            value = f"None if {v} is None else {value}"
+        results.append(f"{response_name!r}: ({value})")
+    lines.append(f"return {{{', '.join(results)}}}")
+    return _factory(len(fields), "\n".join(lines))(*objects)
+
+
+@functools.lru_cache(maxsize=1024)
+def _factory(count: int, body: str) -> Callable[..., Plan]:
+    """`make(c0, x0, r0, c1, …)` -> the reader whose body is `body`."""
+    parameters = ", ".join(f"c{i}, x{i}, r{i}" for i in range(count))
+    indented = "".join(f"\n        {line}" for line in body.splitlines())
+    text = f"def make({parameters}):\n    def read(source):{indented}\n    return read"
+    names: dict[str, Any] = {"_Unusual": _Unusual, "datetime": dt.datetime}
+    exec(text, names)  # noqa: S102 - the text is made here, of checked names
+    make: Callable[..., Plan] = names["make"]
+    return make
 
 
 def _constant(value: str) -> Callable[[Any, Any], str]:
@@ -211,6 +312,35 @@ def _constant(value: str) -> Callable[[Any, Any], str]:
 
 def _same(value: Any) -> Any:
     return value
+
+
+# Leaves whose usual Python value is their result as it is: (its coercion, that value's type).
+_AS_IS = {serialize_string: "str", serialize_id: "str", serialize_boolean: "bool"}
+
+
+@functools.lru_cache(maxsize=1024)  # per leaf type of the schemas (held by them as long)
+def _leaf_completion(leaf: Any) -> _Completion:
+    """A scalar's or an enum's completion, with its usual case written out when it has one:
+    the value as it is (`_AS_IS`), a datetime's isoformat (Strawberry's DateTime), an enum
+    member's name from a table of the members (each named by the enum's own coercion)."""
+    coerce = leaf.coerce_output_value
+    complete = _leaf(coerce)
+    if coerce in _AS_IS:
+        return _Completion(
+            complete, f"{{v}} if {{v}}.__class__ is {_AS_IS[coerce]} else {{c}}({{v}})"
+        )
+    if coerce is isoformat:
+        return _Completion(complete, "{v}.isoformat() if {v}.__class__ is datetime else {c}({v})")
+    if isinstance(leaf, CustomGraphQLEnumType):
+        try:
+            named = {member: coerce(member) for member in cast("Iterable[Any]", leaf.wrapped_cls)}
+        except Exception:  # noqa: BLE001 - an enum of unusual members: its coercion alone
+            return _Completion(complete)
+        members = (leaf.wrapped_cls, named)
+        return _Completion(
+            complete, "{x}[1][{v}] if {v}.__class__ is {x}[0] else {c}({v})", members
+        )
+    return _Completion(complete)
 
 
 def _leaf(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
