@@ -983,17 +983,28 @@ def _detached(model: type[M], values: dict[str, Any]) -> M:
     return row
 
 
+@dataclasses.dataclass(frozen=True)
+class _LoadContext:
+    """What the ORM's `load` and `refresh` events are told of the load (its session)."""
+
+    session: Session
+
+
 def _held(sync: Session, model: type[M], values: dict[str, Any]) -> M:
     """`values` loaded for `model`: the instance the session holds for its key, refreshed, or a
-    new one it now holds."""
-    key = inspect(model).identity_key_from_primary_key([values[k] for k in _primary_key(model)])
+    new one it now holds; with the ORM's `load` (`refresh`) event, as the ORM would fire it
+    (the figures' rollups keep the row as read, core/qms/rollups.py)."""
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key([values[k] for k in _primary_key(model)])
     held = sync.identity_map.get(key)
     if held is not None:
         for name, value in values.items():
             set_committed_value(held, name, value)
+        mapper.class_manager.dispatch.refresh(inspect(held), _LoadContext(sync), None)
         return held  # type: ignore[no-any-return]
     row = _detached(model, values)
     sync.add(row)
+    mapper.class_manager.dispatch.load(inspect(row), _LoadContext(sync))
     return row
 
 
