@@ -77,6 +77,18 @@ def begin_driver(connection: Connection) -> asyncpg.Connection | None:
     return adapted.driver_connection
 
 
+async def run(
+    session: AsyncSession, statement: ClauseElement, parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of `statement` (built once per shape: `prepared` keeps it compiled) run with
+    `parameters` on the driver connection of the session's transaction; the caller checked
+    that there is one (`driver`)."""
+    connection = await driver(session)
+    if connection is None:
+        raise RuntimeError("no driver connection: SQLite and Citus take the ORM's path")
+    return await prepared(statement, session.get_bind().dialect).fetch(connection, parameters)
+
+
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """A statement compiled once for asyncpg: its SQL (`$n` parameters), the names of its

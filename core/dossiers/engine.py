@@ -43,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -81,7 +82,7 @@ from eiso.infra import outbox, pg_driver
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.outbox import OutboxEvent
-from eiso.infra.tables import dialect_insert, table_of
+from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.reorganisation import on_agencies_merged
@@ -260,17 +261,6 @@ async def _batches(session: AsyncSession) -> bool:
     return await pg_driver.driver(session) is not None
 
 
-async def _run(
-    session: AsyncSession, statement: Executable, parameters: dict[str, Any]
-) -> list[Any]:
-    """The rows of `statement` (built once per shape) run with `parameters` on the driver
-    connection of the session's transaction (`_batches`), compiled for it once."""
-    connection = await pg_driver.driver(session)
-    assert connection is not None  # the caller checked `_batches`
-    prepared = pg_driver.prepared(statement, session.get_bind().dialect)
-    return await prepared.fetch(connection, parameters)
-
-
 async def _write_dossier(
     session: AsyncSession, dossier: Dossier, agency_id: int, *, created: bool
 ) -> tuple[int, str]:
@@ -299,12 +289,12 @@ async def _write_dossier(
         if await _batches(session):
             if held is None:
                 parameters.update(head_province_id=dossier.province_id, head_agency_id=agency_id)
-                rows = await _run(session, _bump_locking(tuple(values)), parameters)
+                rows = await pg_driver.run(session, _bump_locking(tuple(values)), parameters)
                 if rows:
                     held = heads[dossier.province_id, agency_id] = (int(rows[0][0]), rows[0][1])
                 version = rows[0][2] if rows else None
             else:
-                rows = await _run(session, _bump(tuple(values)), parameters)
+                rows = await pg_driver.run(session, _bump(tuple(values)), parameters)
                 version = rows[0][0] if rows else None
         else:
             version = (await session.execute(_bump(tuple(values)), parameters)).scalar_one_or_none()
@@ -369,7 +359,7 @@ async def _write_together(
         parameters = {
             f"{name}_{key}": value for _, name, _, values in parts for key, value in values.items()
         }
-        await _run(session, _batch(shape), parameters)
+        await pg_driver.run(session, _batch(shape), parameters)
     settle()
 
 
@@ -613,16 +603,21 @@ async def _take_number(
     session: AsyncSession, agency: Agency, now: dt.datetime, idempotency_key: str | None
 ) -> tuple[str, int | None]:
     """The receipt's code number (None: a retry, `codes.take_number`) and the agency's audit
-    head locked by the same statement (a receipt locks the counter, then the head)."""
+    head locked by the same statement (a receipt locks the counter, then the head): on the
+    driver connection, built once."""
     day = codes.local_day(now)
-    taken = codes.take_number(session, agency.province_id, agency.id, day, idempotency_key)
-    seq, hash_, number = (
-        await session.execute(
-            audit.head_lock(session, agency.province_id, agency.id, after=taken.cte("counter"))
-        )
-    ).one()
+    parameters = codes.number_parameters(agency.province_id, agency.id, day, idempotency_key)
+    parameters.update(head_province_id=agency.province_id, head_agency_id=agency.id)
+    statement = _number_locking(idempotency_key is not None)
+    seq, hash_, number = (await pg_driver.run(session, statement, parameters))[0]
     audit.locked_heads(session)[agency.province_id, agency.id] = (int(seq), str(hash_))
     return day, None if number is None else int(number)
+
+
+@functools.lru_cache(maxsize=2)
+def _number_locking(keyed: bool) -> Executable:
+    """`codes.take_number` and, after it, the audit head's lock, in one statement."""
+    return audit.bound_head_lock(after=codes.take_number(keyed).cte("counter"))
 
 
 async def _insert_dossier(session: AsyncSession, dossier: Dossier) -> Dossier | None:
@@ -632,15 +627,25 @@ async def _insert_dossier(session: AsyncSession, dossier: Dossier) -> Dossier | 
     would check it."""
     if not scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id):
         raise TenantScopeError(f"Dossier of agency {dossier.agency_id} is outside the scope")
-    statement = (
-        dialect_insert(session, Dossier)
-        .values(_columns(dossier))
-        .on_conflict_do_nothing()
-        .returning(Dossier)
+    values = _columns(dossier)
+    parameters = {f"i_{name}": value for name, value in values.items()}
+    rows = await pg_driver.run(session, _insert_returning(tuple(values)), parameters)
+    if not rows:
+        return None
+    return _held(
+        session.sync_session, Dossier, dict(zip(_column_keys(Dossier), rows[0], strict=True))
     )
-    with session.no_autoflush:
-        result = await session.execute(statement, execution_options={"populate_existing": True})
-    return result.scalar_one_or_none()
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_returning(columns: tuple[str, ...]) -> Executable:
+    """The dossier's INSERT of `columns` (bound as `i_<column>`), no row when a unique key
+    refuses it, every column read back (in the table's order): built once per set of columns."""
+    table = table_of(Dossier)
+    values = {c: bindparam(f"i_{c}", type_=table.c[c].type) for c in columns}
+    return (
+        postgresql.insert(table).values(values).on_conflict_do_nothing().returning(*table.columns)
+    )
 
 
 def _twin(dossier: Dossier) -> Conflict:
@@ -923,7 +928,7 @@ async def _load_on_driver(
     parameters = {"d_id": dossier_id}
     if province_id is not None:
         parameters["d_province_id"] = province_id
-    rows = await _run(session, _load_statement(province_id is not None), parameters)
+    rows = await pg_driver.run(session, _load_statement(province_id is not None), parameters)
     if not rows:
         return None
     values = _split(rows[0])
