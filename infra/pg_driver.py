@@ -18,14 +18,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement, sqltypes
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.type_api import TypeDecorator, TypeEngine
 from sqlalchemy.util import await_only
 
@@ -73,12 +74,12 @@ def begin_driver(connection: Connection) -> asyncpg.Connection | None:
         try:
             await_only(adapted._start_transaction())
         except Exception as error:  # noqa: BLE001 - SQLAlchemy wraps and raises it
-            connection._handle_dbapi_exception(error, "BEGIN", {}, None, None)  # type: ignore[arg-type]
+            connection._handle_dbapi_exception(error, "BEGIN", {}, None, None)
     return adapted.driver_connection
 
 
 async def run(
-    session: AsyncSession, statement: ClauseElement, parameters: Mapping[str, Any]
+    session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """The rows of `statement` (built once per shape: `prepared` keeps it compiled) run with
     `parameters` on the driver connection of the session's transaction; the caller checked
@@ -120,30 +121,29 @@ class Prepared:
 
 
 @functools.lru_cache(maxsize=1024)
-def prepared(statement: ClauseElement, dialect: Dialect) -> Prepared:
+def prepared(statement: Executable, dialect: Dialect) -> Prepared:
     """`prepare`, kept per statement object: for statements their callers build once per
     shape (and so hand over as the same object)."""
     return prepare(statement, dialect)
 
 
-def prepare(statement: ClauseElement, dialect: Dialect) -> Prepared:
+def prepare(statement: Executable, dialect: Dialect) -> Prepared:
     """`statement` compiled for asyncpg (`dialect`: the engine's), once: callers keep the
     result per statement shape. No expanding (`IN`) parameter: PostgreSQL's `= ANY($n)` takes
     a list as one."""
-    compiled = statement.compile(dialect=dialect)
+    compiled = cast("SQLCompiler", cast("ClauseElement", statement).compile(dialect=dialect))
     names = tuple(compiled.positiontup or ())
     binds = compiled.binds
     if any(binds[n].expanding for n in names):
         raise ValueError("an expanding parameter cannot be prepared once")
     processors = compiled._bind_processors
     results = tuple(
-        _result_processor(entry.type, dialect)
-        for entry in compiled._result_columns  # type: ignore[attr-defined]
+        _result_processor(entry.type, dialect) for entry in compiled._result_columns or ()
     )
     return Prepared(
         sql=compiled.string,
         names=names,
-        binds=tuple(processors.get(n) for n in names),
+        binds=tuple(cast("Callable[[Any], Any] | None", processors.get(n)) for n in names),
         fixed={n: binds[n].effective_value for n in names if not binds[n].required},
         results=results,
     )

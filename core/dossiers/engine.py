@@ -1006,7 +1006,7 @@ def _held(sync: Session, model: type[M], values: dict[str, Any]) -> M:
         for name, value in values.items():
             set_committed_value(held, name, value)
         mapper.class_manager.dispatch.refresh(inspect(held), _LoadContext(sync), None)
-        return held  # type: ignore[no-any-return]
+        return held
     row = _detached(model, values)
     sync.add(row)
     mapper.class_manager.dispatch.load(inspect(row), _LoadContext(sync))
