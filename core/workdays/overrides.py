@@ -15,7 +15,6 @@ call reads the database, as before: another process's change is never missed.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import enum
 import logging
@@ -29,10 +28,9 @@ from sqlalchemy.orm import Session, object_session
 from sqlmodel import Field, col, select
 
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
-from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.infra.redis_client import subscription
+from eiso.infra.redis_client import keep_following
 from eiso.tenants.models import Authored
 
 if TYPE_CHECKING:
@@ -106,26 +104,17 @@ async def listen(resources: Resources, retry: float = 1.0) -> None:
     subscribed, a cached copy is used without reading the counter, and every message drops
     it; a lost subscription is logged once, and the counter is read per call until the next
     one is confirmed."""
-    channel, warned = calendar_channel(resources), False
-    while True:
-        raise_if_cancelled()
-        try:
-            async with subscription(resources.redis, channel) as pubsub:
-                while True:
-                    raise_if_cancelled()
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is not None and message["type"] in ("subscribe", "message"):
-                        _cache.forget()  # a copy may predate the subscription, or the change
-                        _cache.listening.add(channel)
-                        warned = False
-        except (RedisError, OSError):
-            raise_if_cancelled()
-            if not warned:
-                log.warning("calendar channel lost, reading the counter per call", exc_info=True)
-            warned = True
-        finally:
-            _cache.listening.discard(channel)
-        await asyncio.sleep(retry)
+    channel = calendar_channel(resources)
+
+    def heard(message: dict) -> None:
+        if message["type"] in ("subscribe", "message"):
+            _cache.forget()  # a copy may predate the subscription, or the change
+            _cache.listening.add(channel)
+
+    warning = "calendar channel lost, reading the counter per call"
+    await keep_following(
+        resources.redis, channel, heard, lambda: _cache.listening.discard(channel), warning, retry
+    )
 
 
 class _CalendarCache:
