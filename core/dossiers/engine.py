@@ -14,7 +14,14 @@ moves in this tree). A receipt (`receive`): the catalogue's one read, one statem
 the code's number from the agency's counter (checking the idempotency key) and locks the
 audit head, the dossier's INSERT (no savepoint: a twin's unique key answers no row), then the
 batch with the first step; the slips listener adds slip 01's facts read and the issued rows.
-SQLite (and Citus) get the same rows through ordinary flushes."""
+SQLite (and Citus) get the same rows through ordinary flushes.
+
+On PostgreSQL (not Citus) the move's own statements (`load`, the UPDATE, the batch, the
+receipt's number and INSERT) run on the asyncpg connection of the session's transaction,
+each compiled once per shape (infra/pg_driver.py): no ORM execution and no criteria added per
+statement. Row-level security and the scope sent with the BEGIN apply as to every statement;
+what the scope's criteria would hide from `load` is hidden by `tenants.scope.shows`; the rows
+read become the model objects the session holds, with the ORM's `load` event fired."""
 
 from __future__ import annotations
 
