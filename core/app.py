@@ -41,7 +41,7 @@ from eiso.core.qms import objectives as _objectives  # noqa: F401 - registers th
 from eiso.core.qms import yearly_reports as _yearly_reports  # noqa: F401 - registers its tables
 from eiso.core.resources import Resources
 from eiso.core.settings import Settings, SettingsError, get_settings
-from eiso.core.workdays import overrides as _overrides  # noqa: F401 - registers the table
+from eiso.core.workdays import overrides as calendar_overrides  # registers the table too
 from eiso.graphql.schema import make_assembler
 from eiso.graphql.server.assembly import SchemaClash
 from eiso.graphql.server.dispatch import ProvinceGraphQL
@@ -147,6 +147,8 @@ def create_app(
         listener = asyncio.create_task(active.listen(res))
         # Revoked access tokens arrive the same way (core/auth/revocations.py).
         revoked = asyncio.create_task(app.state.auth.authenticator.watch.listen(res))
+        # Calendar changes too (core/workdays/overrides.py): no Redis GET per timed move.
+        calendar = asyncio.create_task(calendar_overrides.listen(res))
         # Last: what start-up made lives as long as the worker; the collector stops walking
         # it (full collections were 0.1-0.3 s pauses at 1M dossiers: infra/gc_pauses.py).
         freeze_startup_objects()
@@ -157,7 +159,7 @@ def create_app(
             await app.state.live_feed.close()
             if hooks is not None:
                 await hooks.stop()
-            await stop_tasks([listener, revoked, relay_task, *app.state.jobs])
+            await stop_tasks([listener, revoked, calendar, relay_task, *app.state.jobs])
             if owned:
                 await app.state.resources.close()
 

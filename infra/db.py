@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection, detect_citus
+from eiso.infra.pg_driver import begin_driver
 from eiso.infra.pg_read import autocommit_unless_citus, read_connect_args, sessions_only
 
 if TYPE_CHECKING:
@@ -218,6 +219,12 @@ class ReconnectingSession(Session):
             return self._retried_once(super().connection, *args, **kwargs)
         finally:
             self.info.pop(SCOPE_AT_ONCE, None)
+
+    def begin_on_driver(self) -> Any:
+        """The asyncpg connection of this session's transaction, begun with the scope in one
+        round trip (infra/pg_driver.py; None on Citus), retried like a first statement."""
+        connection = super().connection
+        return self._retried_once(lambda: begin_driver(connection()))
 
     def core_rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Row[Any]]:
         """The rows of a Core statement run on the session's connection (no ORM criteria),

@@ -15,10 +15,11 @@ fails, and the next one finds the new topology (docs/operating.md, "Redis Cluste
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,6 +38,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterUnreachableError, RedisError, SlotNotCoveredError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from eiso.infra.cancellation import raise_if_cancelled
 
 if TYPE_CHECKING:
     import fakeredis
@@ -253,6 +256,53 @@ def make_redis(
 
 async def ping(client: RedisClient) -> None:
     await client.ping()
+
+
+async def keep_following(
+    client: RedisClient,
+    channel: str,
+    heard: Callable[[dict], object],
+    lost: Callable[[], object],
+    warning: str,
+    retry: float = 1.0,
+) -> None:
+    """`follow` the channel until cancelled, subscribing again `retry` seconds after a Redis
+    failure: `lost` is called whenever a subscription ends (what it stood for no longer
+    holds), and `warning` logged once per outage (again after a confirmed subscription)."""
+    warned = False
+
+    def each(message: dict) -> None:
+        nonlocal warned
+        if message["type"] == "subscribe":
+            warned = False
+        heard(message)
+
+    while True:
+        raise_if_cancelled()
+        try:
+            await follow(client, channel, each)
+        except (RedisError, OSError):
+            raise_if_cancelled()
+            if not warned:
+                log.warning(warning, exc_info=True)
+            warned = True
+        finally:
+            lost()
+        await asyncio.sleep(retry)
+
+
+async def follow(client: RedisClient, channel: str, heard: Callable[[dict], object]) -> None:
+    """Subscribe to `channel` and hand every message to `heard` (the confirmation of the
+    subscription first: type "subscribe", then the published ones: "message") until the
+    connection fails (RedisError, OSError) or the task is cancelled. Polls with a timeout and
+    checks for cancellation itself: redis-py may swallow a cancellation that arrives during a
+    blocking read."""
+    async with subscription(client, channel) as pubsub:
+        while True:
+            raise_if_cancelled()
+            message = await pubsub.get_message(timeout=1.0)
+            if message is not None:
+                heard(message)
 
 
 @contextlib.asynccontextmanager

@@ -80,6 +80,22 @@ class TenantScope:
         }
 
 
+def shows(
+    scope: TenantScope, province_id: int, agency_id: int, shared_with: Iterable[int] = ()
+) -> bool:
+    """Whether the session's criteria (`_criteria`) show a tenant row of `agency_id` in
+    `province_id` under `scope`: for rows read without them (infra/pg_driver.py).
+    `shared_with`: the other agencies a shared row (`SharedRow`) is shown to (a dossier's
+    `handed_to`)."""
+    if scope.kind == "nation":
+        return True
+    if scope.kind == "province":
+        return province_id in scope.province_ids
+    if scope.province_ids and province_id not in scope.province_ids:
+        return False
+    return agency_id in scope.agency_ids or not scope.agency_ids.isdisjoint(shared_with)
+
+
 def scope_of(session: Session) -> TenantScope:
     scope: TenantScope | None = session.info.get("scope")
     if scope is None:

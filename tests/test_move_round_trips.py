@@ -36,19 +36,26 @@ RECEIVE = (
 
 
 class Wire:
-    """The statements the engine sends: SQLAlchemy's, and asyncpg's simple queries (BEGIN
-    with the scope, COMMIT, ROLLBACK)."""
+    """The statements the engine sends: SQLAlchemy's, asyncpg's simple queries (BEGIN with
+    the scope, COMMIT, ROLLBACK), and those run on the driver connection itself
+    (infra/pg_driver.py: `fetch`, `execute` with arguments)."""
 
     def __init__(self, engine, monkeypatch) -> None:
         self.sent: list[str] = []
         original = asyncpg.Connection.execute
+        on_driver = asyncpg.Connection._execute
 
         async def execute(connection, query, *args, **kwargs):
             if not args:
                 self.sent.append(query)
             return await original(connection, query, *args, **kwargs)
 
+        async def driven(connection, query, *args, **kwargs):
+            self.sent.append(query)
+            return await on_driver(connection, query, *args, **kwargs)
+
         monkeypatch.setattr(asyncpg.Connection, "execute", execute)
+        monkeypatch.setattr(asyncpg.Connection, "_execute", driven)
         self.engine = engine.sync_engine
         event.listen(self.engine, "before_cursor_execute", self._statement)
 

@@ -315,3 +315,71 @@ async def _override_id(session, day: dt.date) -> int:
     return (
         await session.execute(select(CalendarOverride.id).where(CalendarOverride.day == day))
     ).scalar_one()
+
+
+@pytest.mark.only_backend("postgresql+redis")
+async def test_a_subscribed_worker_keeps_its_copy_without_a_get_until_a_change_is_published(
+    resources, monkeypatch
+):
+    """Issue 18: while `listen` follows the calendar's channel, a timed move reads neither
+    Redis nor the database; another process's change, published by `calendar_changed`,
+    drops the copy."""
+    import asyncio
+
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    from eiso.core.workdays import overrides
+    from eiso.tenants.scope import TenantScope
+
+    day, nation = dt.date(2031, 3, 18), TenantScope.nation()  # a Tuesday
+    channel = overrides.calendar_channel(resources)
+
+    async def working() -> bool:
+        async with resources.session(nation) as session:
+            return (await load_calendar(session, resources=resources)).is_working_day(day)
+
+    listening = asyncio.create_task(overrides.listen(resources))
+    try:
+        for _ in range(500):  # bounded: the subscription's confirmation
+            if channel in overrides._cache.listening:
+                break
+            await asyncio.sleep(0.01)
+        assert channel in overrides._cache.listening
+        async with resources.session(nation) as session, session.begin():
+            await set_override(session, day, OverrideKind.day_off, "Thử kênh lịch", "test")
+        assert not await working()  # read again after this process's own change, and kept
+
+        gets: list[str] = []
+        get = resources.redis.get
+
+        async def counted(key: str) -> object:
+            gets.append(key)
+            return await get(key)
+
+        monkeypatch.setattr(resources.redis, "get", counted)
+        assert not await working()
+        assert gets == []  # the subscription stands for the counter
+
+        # Another process's change: written without this process's ORM events, then published.
+        async with resources.session(nation) as session, session.begin():
+            await session.execute(
+                update(overrides.CalendarOverride)
+                .where(col(overrides.CalendarOverride.day) == day)
+                .values(kind=OverrideKind.working_day.value)
+                .execution_options(synchronize_session=False)
+            )
+        assert not await working()  # the copy stands until the change is announced
+        await resources.redis.publish(channel, "changed")
+        for _ in range(500):  # bounded: the message's delivery
+            if await working():
+                break
+            await asyncio.sleep(0.01)
+        assert await working()
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        async with resources.session(nation) as session, session.begin():
+            row = await session.get(overrides.CalendarOverride, await _override_id(session, day))
+            await session.delete(row)
+    assert channel not in overrides._cache.listening

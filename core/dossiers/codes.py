@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
+from typing import Any
 
-from sqlalchemy import Insert, case, exists, literal, select, update
+from sqlalchemy import BigInteger, Insert, String, bindparam, case, exists, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -61,40 +64,55 @@ def code_of(agency_code: str, day: str, number: int) -> str:
     return f"{agency_code}-{day}-{number:04d}"
 
 
-def take_number(
-    session: AsyncSession,
-    province_id: int,
-    agency_id: int,
-    day: str,
-    idempotency_key: str | None,
-) -> Insert:
+@functools.lru_cache(maxsize=2)
+def take_number(keyed: bool) -> Insert:
     """`lock_counter`, the idempotency check and `next_code` as one statement (PostgreSQL, not
     Citus, whose key is not (agency_id, day)): the agency's counter row of `day`, created or
     locked until commit, moved on by one unless a dossier of the agency already holds
-    `idempotency_key` (a retry). It answers the number taken, NULL for a retry (the caller
-    answers with that dossier).
+    the idempotency key (a retry; `keyed`: the receipt has one). It answers the number taken,
+    NULL for a retry (the caller answers with that dossier). Built once, its values bound
+    (`number_parameters`).
 
     The check reads the statement's snapshot: when a twin request committed its dossier while
     this one waited for the row lock, the number is taken all the same and the dossier's
     INSERT meets the twin's unique key (the caller then answers with the twin's dossier); that
     race leaves one number unused."""
     table = DossierCounter.__table__  # type: ignore[attr-defined]
+    agency_id = bindparam("n_agency_id", type_=BigInteger)
     retry = (
         exists().where(
-            col(Dossier.agency_id) == agency_id, col(Dossier.idempotency_key) == idempotency_key
+            col(Dossier.agency_id) == agency_id,
+            col(Dossier.idempotency_key) == bindparam("n_key", type_=String),
         )
-        if idempotency_key
+        if keyed
         else literal(False)
     )
     step = case((retry, 0), else_=1)
+    values = {
+        "province_id": bindparam("n_province_id", type_=BigInteger),
+        "id": bindparam("n_id", type_=BigInteger),
+        "agency_id": agency_id,
+        "day": bindparam("n_day", type_=String),
+        "last": step,
+    }
     return (
-        dialect_insert(session, DossierCounter)
-        .values(province_id=province_id, id=new_id(), agency_id=agency_id, day=day, last=step)
+        postgresql.insert(table)
+        .values(values)
         .on_conflict_do_update(
             index_elements=[table.c.agency_id, table.c.day], set_={"last": table.c.last + step}
         )
         .returning(case((retry, None), else_=table.c.last).label("number"))
     )
+
+
+def number_parameters(
+    province_id: int, agency_id: int, day: str, idempotency_key: str | None
+) -> dict[str, Any]:
+    """The values of `take_number(idempotency_key is not None)`."""
+    found = {"n_province_id": province_id, "n_id": new_id(), "n_agency_id": agency_id, "n_day": day}
+    if idempotency_key is not None:
+        found["n_key"] = idempotency_key
+    return found
 
 
 async def next_code(

@@ -14,7 +14,14 @@ moves in this tree). A receipt (`receive`): the catalogue's one read, one statem
 the code's number from the agency's counter (checking the idempotency key) and locks the
 audit head, the dossier's INSERT (no savepoint: a twin's unique key answers no row), then the
 batch with the first step; the slips listener adds slip 01's facts read and the issued rows.
-SQLite (and Citus) get the same rows through ordinary flushes."""
+SQLite (and Citus) get the same rows through ordinary flushes.
+
+On PostgreSQL (not Citus) the move's own statements (`load`, the UPDATE, the batch, the
+receipt's number and INSERT) run on the asyncpg connection of the session's transaction,
+each compiled once per shape (infra/pg_driver.py): no ORM execution and no criteria added per
+statement. Row-level security and the scope sent with the BEGIN apply as to every statement;
+what the scope's criteria would hide from `load` is hidden by `tenants.scope.shows`; the rows
+read become the model objects the session holds, with the ORM's `load` event fired."""
 
 from __future__ import annotations
 
@@ -23,11 +30,13 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
+    LABEL_STYLE_TABLENAME_PLUS_COL,
+    BigInteger,
     Executable,
     Insert,
     Table,
@@ -40,6 +49,8 @@ from sqlalchemy import (
     inspect,
     update,
 )
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -74,16 +85,17 @@ from eiso.core.errors import Conflict, DomainError, NotFound
 from eiso.core.plugins.declarations import UniqueField
 from eiso.core.validation_vi import message_vi
 from eiso.core.workdays import WorkingCalendar, counting
-from eiso.infra import outbox
+from eiso.infra import outbox, pg_driver
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.outbox import OutboxEvent
-from eiso.infra.pg_begin import is_citus
-from eiso.infra.tables import dialect_insert, table_of
+from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.reorganisation import on_agencies_merged
-from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of
+from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of, shows
+
+M = TypeVar("M", bound=SQLModel)
 
 TOPIC = "dossier"
 CITIZEN = "citizen"  # the actor of a move the citizen makes through the portal (no account)
@@ -250,12 +262,10 @@ def recorded(session: AsyncSession, dossier_id: int) -> DossierEventRow | None:
 
 
 async def _batches(session: AsyncSession) -> bool:
-    """Whether the writes of a move go as data-modifying CTEs (PostgreSQL, not Citus, whose
-    router would need every table of the statement on one shard)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    connection = (await session.connection()).sync_connection
-    return connection is not None and not is_citus(connection)
+    """Whether the writes of a move go as data-modifying CTEs on the driver connection of the
+    transaction (PostgreSQL, not Citus, whose router would need every table of the statement
+    on one shard: infra/pg_driver.py)."""
+    return await pg_driver.driver(session) is not None
 
 
 async def _write_dossier(
@@ -283,13 +293,16 @@ async def _write_dossier(
     key = {"d_key_province_id": dossier.province_id, "d_key_id": dossier.id, "d_loaded": loaded}
     parameters = {**key, **{f"d_{name}": value for name, value in values.items()}}
     with session.no_autoflush:
-        if held is None and await _batches(session):
-            parameters.update(head_province_id=dossier.province_id, head_agency_id=agency_id)
-            statement = _bump_locking(tuple(values))
-            row = (await session.execute(statement, parameters)).one_or_none()
-            if row is not None:
-                held = heads[dossier.province_id, agency_id] = (int(row[0]), str(row[1]))
-            version = None if row is None else row[2]
+        if await _batches(session):
+            if held is None:
+                parameters.update(head_province_id=dossier.province_id, head_agency_id=agency_id)
+                rows = await pg_driver.run(session, _bump_locking(tuple(values)), parameters)
+                if rows:
+                    held = heads[dossier.province_id, agency_id] = (int(rows[0][0]), rows[0][1])
+                version = rows[0][2] if rows else None
+            else:
+                rows = await pg_driver.run(session, _bump(tuple(values)), parameters)
+                version = rows[0][0] if rows else None
         else:
             version = (await session.execute(_bump(tuple(values)), parameters)).scalar_one_or_none()
     if version is None:
@@ -353,7 +366,7 @@ async def _write_together(
         parameters = {
             f"{name}_{key}": value for _, name, _, values in parts for key, value in values.items()
         }
-        await session.execute(_batch(shape), parameters)
+        await pg_driver.run(session, _batch(shape), parameters)
     settle()
 
 
@@ -597,16 +610,21 @@ async def _take_number(
     session: AsyncSession, agency: Agency, now: dt.datetime, idempotency_key: str | None
 ) -> tuple[str, int | None]:
     """The receipt's code number (None: a retry, `codes.take_number`) and the agency's audit
-    head locked by the same statement (a receipt locks the counter, then the head)."""
+    head locked by the same statement (a receipt locks the counter, then the head): on the
+    driver connection, built once."""
     day = codes.local_day(now)
-    taken = codes.take_number(session, agency.province_id, agency.id, day, idempotency_key)
-    seq, hash_, number = (
-        await session.execute(
-            audit.head_lock(session, agency.province_id, agency.id, after=taken.cte("counter"))
-        )
-    ).one()
+    parameters = codes.number_parameters(agency.province_id, agency.id, day, idempotency_key)
+    parameters.update(head_province_id=agency.province_id, head_agency_id=agency.id)
+    statement = _number_locking(idempotency_key is not None)
+    seq, hash_, number = (await pg_driver.run(session, statement, parameters))[0]
     audit.locked_heads(session)[agency.province_id, agency.id] = (int(seq), str(hash_))
     return day, None if number is None else int(number)
+
+
+@functools.lru_cache(maxsize=2)
+def _number_locking(keyed: bool) -> Executable:
+    """`codes.take_number` and, after it, the audit head's lock, in one statement."""
+    return audit.bound_head_lock(after=codes.take_number(keyed).cte("counter"))
 
 
 async def _insert_dossier(session: AsyncSession, dossier: Dossier) -> Dossier | None:
@@ -616,15 +634,25 @@ async def _insert_dossier(session: AsyncSession, dossier: Dossier) -> Dossier | 
     would check it."""
     if not scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id):
         raise TenantScopeError(f"Dossier of agency {dossier.agency_id} is outside the scope")
-    statement = (
-        dialect_insert(session, Dossier)
-        .values(_columns(dossier))
-        .on_conflict_do_nothing()
-        .returning(Dossier)
+    values = _columns(dossier)
+    parameters = {f"i_{name}": value for name, value in values.items()}
+    rows = await pg_driver.run(session, _insert_returning(tuple(values)), parameters)
+    if not rows:
+        return None
+    return _held(
+        session.sync_session, Dossier, dict(zip(_column_keys(Dossier), rows[0], strict=True))
     )
-    with session.no_autoflush:
-        result = await session.execute(statement, execution_options={"populate_existing": True})
-    return result.scalar_one_or_none()
+
+
+@functools.lru_cache(maxsize=16)
+def _insert_returning(columns: tuple[str, ...]) -> Executable:
+    """The dossier's INSERT of `columns` (bound as `i_<column>`), no row when a unique key
+    refuses it, every column read back (in the table's order): built once per set of columns."""
+    table = table_of(Dossier)
+    values = {c: bindparam(f"i_{c}", type_=table.c[c].type) for c in columns}
+    return (
+        postgresql.insert(table).values(values).on_conflict_do_nothing().returning(*table.columns)
+    )
 
 
 def _twin(dossier: Dossier) -> Conflict:
@@ -823,6 +851,28 @@ async def load(
     move's one UPDATE bumps the version (`_write_dossier`)."""
     # Of two officers acting at once, the second waits for the first's row lock, then reads
     # its new version: one wins.
+    if await _batches(session):
+        found = await _load_on_driver(session, dossier_id, province_id)
+    else:
+        found = await _load_through_orm(session, dossier_id, province_id)
+    if found is None:
+        raise _not_found(dossier_id)
+    dossier, step, procedure = found
+    if expected_version is not None and dossier.version != expected_version:
+        raise _conflict(dossier, dossier.version, expected_version)
+    _loaded_steps(session)[dossier.province_id, dossier.id, dossier.current_step] = step
+    if procedure is not None:
+        catalogue.remember(session, procedure)
+    return dossier
+
+
+_Loaded = tuple[Dossier, DossierStep | None, ProcedureRecord | None]
+
+
+async def _load_through_orm(
+    session: AsyncSession, dossier_id: int, province_id: int | None
+) -> _Loaded | None:
+    """`load`'s statement through the ORM (SQLite, Citus), the scope's criteria added to it."""
     key = [col(Dossier.id) == dossier_id]
     if province_id is not None:  # from a global id: the whole primary key
         key.append(col(Dossier.province_id) == province_id)
@@ -842,15 +892,132 @@ async def load(
         .execution_options(populate_existing=True)
     )
     found = (await session.execute(statement)).first()
-    if found is None:
-        raise _not_found(dossier_id)
-    dossier, step, procedure = found
-    if expected_version is not None and dossier.version != expected_version:
-        raise _conflict(dossier, dossier.version, expected_version)
-    _loaded_steps(session)[dossier.province_id, dossier.id, dossier.current_step] = step
-    if procedure is not None:
-        catalogue.remember(session, procedure)
-    return dossier
+    return None if found is None else (found[0], found[1], found[2])
+
+
+_LOADED_MODELS: tuple[type[SQLModel], ...] = (Dossier, DossierStep, ProcedureRecord)
+
+
+@functools.lru_cache(maxsize=2)
+def _load_statement(by_province: bool) -> Executable:
+    """`load`'s statement as Core (for the driver: no ORM, no criteria; `_load_on_driver`
+    checks the scope as the criteria would), built once: `d_id`, and `d_province_id` when
+    the whole key is known."""
+    dossiers, steps, procedures = (table_of(m) for m in _LOADED_MODELS)
+    key = [dossiers.c.id == bindparam("d_id", type_=BigInteger)]
+    if by_province:
+        key.append(dossiers.c.province_id == bindparam("d_province_id", type_=BigInteger))
+    joined = dossiers.outerjoin(
+        steps,
+        and_(
+            steps.c.province_id == dossiers.c.province_id,
+            steps.c.dossier_id == dossiers.c.id,
+            steps.c.step_index == dossiers.c.current_step,
+        ),
+    ).outerjoin(procedures, procedures.c.code == dossiers.c.procedure_code)
+    return (
+        sa_select(dossiers, steps, procedures)
+        .select_from(joined)
+        .where(*key)
+        .with_for_update(of=dossiers)
+        .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+    )
+
+
+async def _load_on_driver(
+    session: AsyncSession, dossier_id: int, province_id: int | None
+) -> _Loaded | None:
+    """`load`'s one SELECT on the driver connection (PostgreSQL): plain rows made into the
+    model objects the move needs, held by the session as if it had loaded them (the dossier
+    and its step; one it held already is refreshed, as `populate_existing` does). Row-level
+    security applies as to every statement; the rows the scope's criteria would hide are
+    hidden here (`tenants.scope.shows`)."""
+    parameters = {"d_id": dossier_id}
+    if province_id is not None:
+        parameters["d_province_id"] = province_id
+    rows = await pg_driver.run(session, _load_statement(province_id is not None), parameters)
+    if not rows:
+        return None
+    values = _split(rows[0])
+    sync = session.sync_session
+    scope = None if sync.info.get("scope_exempt") else scope_of(sync)
+    dossier_values, step_values, procedure_values = values
+    assert dossier_values is not None  # the outer joins' left side
+    if scope is not None and not shows(
+        scope,
+        dossier_values["province_id"],
+        dossier_values["agency_id"],
+        shared_with=dossier_values["handed_to"] or (),
+    ):
+        return None
+    if step_values is not None and not (
+        scope is None or shows(scope, step_values["province_id"], step_values["agency_id"])
+    ):
+        step_values = None  # another agency's step: the criteria would not show it
+    dossier = _held(sync, Dossier, dossier_values)
+    step = None if step_values is None else _held(sync, DossierStep, step_values)
+    procedure = None
+    if procedure_values is not None:
+        procedure = _detached(ProcedureRecord, procedure_values)
+    return dossier, step, procedure
+
+
+@functools.cache
+def _column_keys(model: type[SQLModel]) -> tuple[str, ...]:
+    """The attributes of `model`'s table columns, in the table's order."""
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(c).key for c in table_of(model).columns)
+
+
+def _split(row: tuple[Any, ...]) -> list[dict[str, Any] | None]:
+    """A row of `_load_statement` as the values of each model (None: no row joined)."""
+    found: list[dict[str, Any] | None] = []
+    start = 0
+    for model in _LOADED_MODELS:
+        keys = _column_keys(model)
+        values = dict(zip(keys, row[start : start + len(keys)], strict=True))
+        start += len(keys)
+        found.append(None if all(values[k] is None for k in _primary_key(model)) else values)
+    return found
+
+
+@functools.cache
+def _primary_key(model: type[SQLModel]) -> tuple[str, ...]:
+    mapper = inspect(model)
+    return tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+
+
+def _detached(model: type[M], values: dict[str, Any]) -> M:
+    """An instance of `model` holding `values` as loaded (detached, no pending change)."""
+    row: M = inspect(model).class_manager.new_instance()
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
+    return row
+
+
+@dataclasses.dataclass(frozen=True)
+class _LoadContext:
+    """What the ORM's `load` and `refresh` events are told of the load (its session)."""
+
+    session: Session
+
+
+def _held(sync: Session, model: type[M], values: dict[str, Any]) -> M:
+    """`values` loaded for `model`: the instance the session holds for its key, refreshed, or a
+    new one it now holds; with the ORM's `load` (`refresh`) event, as the ORM would fire it
+    (the figures' rollups keep the row as read, core/qms/rollups.py)."""
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key([values[k] for k in _primary_key(model)])
+    held = sync.identity_map.get(key)
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
+        mapper.class_manager.dispatch.refresh(inspect(held), _LoadContext(sync), None)
+        return held
+    row = _detached(model, values)
+    sync.add(row)
+    mapper.class_manager.dispatch.load(inspect(row), _LoadContext(sync))
+    return row
 
 
 def _conflict(dossier: Dossier, version: int, expected: int) -> Conflict:

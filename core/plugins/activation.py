@@ -45,10 +45,9 @@ from eiso.core.plugins.declarations import MODULE_NAME, MODULE_NAME_RULE
 from eiso.core.plugins.registry import GROUP, PluginRegistry
 from eiso.core.resources import Resources
 from eiso.core.validation_vi import first_error
-from eiso.infra.cancellation import raise_if_cancelled
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one, sqlite_reader
-from eiso.infra.redis_client import subscription
+from eiso.infra.redis_client import keep_following
 from eiso.tenants.models import Province
 from eiso.tenants.modules import ModuleActivation, ModuleActivationEvent
 from eiso.tenants.scope import TenantScope
@@ -228,35 +227,23 @@ class ActiveModules:
         """Follow the changes channel until cancelled, resubscribing after a Redis failure.
         Polls with a timeout and checks for cancellation itself: redis-py may swallow a
         cancellation that arrives during a blocking read, and the app's shutdown waits for this."""
-        warned, channel = False, changes_channel(resources)
+        channel = changes_channel(resources)
         local = _listeners.setdefault(channel, weakref.WeakSet())
-        while True:
-            raise_if_cancelled()
-            try:
-                async with subscription(resources.redis, channel) as pubsub:
-                    while True:
-                        raise_if_cancelled()
-                        message = await pubsub.get_message(timeout=1.0)
-                        if message is None:
-                            continue
-                        if message["type"] == "subscribe":  # confirmed: no change is missed
-                            self._invalidate()  # whatever was cached may predate it
-                            self.listening, warned = True, False
-                            local.add(self)
-                        elif message["type"] == "message":
-                            self._on_message(message)
-            except (RedisError, OSError):
-                raise_if_cancelled()
-                if not warned:
-                    log.warning(
-                        "module changes channel lost, reading the counter per request",
-                        exc_info=True,
-                    )
-                    warned = True
-            finally:
-                self.listening = False
-                local.discard(self)
-            await asyncio.sleep(retry)
+
+        def heard(message: dict) -> None:
+            if message["type"] == "subscribe":  # confirmed: no change is missed
+                self._invalidate()  # whatever was cached may predate it
+                self.listening = True
+                local.add(self)
+            elif message["type"] == "message":
+                self._on_message(message)
+
+        def lost() -> None:
+            self.listening = False
+            local.discard(self)
+
+        warning = "module changes channel lost, reading the counter per request"
+        await keep_following(resources.redis, channel, heard, lost, warning, retry)
 
     def _on_message(self, message: dict) -> None:
         try:

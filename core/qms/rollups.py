@@ -85,6 +85,7 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.qms import figures
 from eiso.core.workdays import VN_TZ
+from eiso.infra import pg_driver
 from eiso.infra.clock import aware
 from eiso.infra.tables import table_of
 from eiso.tenants.models import agency_fk
@@ -555,12 +556,24 @@ async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> No
         statements, parameters = upserts("sqlite", counters, bins), {}
     scope: TenantScope | None = session.sync_session.info.get("scope")
     if scope is None or all(scope.allows(province_id, r["agency_id"]) for r in counters + bins):
-        for statement in statements:
-            await session.execute(statement, parameters)
+        await _execute(session, statements, parameters)
         return
     # A dossier handed over to the caller's agency: its figures stay its owner's.
     async with owed_to_province(session, province_id):
-        for statement in statements:
+        await _execute(session, statements, parameters)
+
+
+async def _execute(
+    session: AsyncSession, statements: list[Any], parameters: dict[str, Any]
+) -> None:
+    """The statements on the driver connection of the transaction where there is one
+    (PostgreSQL, not Citus: infra/pg_driver.py; the statement is built once), else through the
+    session."""
+    on_driver = bool(parameters) and await pg_driver.driver(session) is not None
+    for statement in statements:
+        if on_driver:
+            await pg_driver.run(session, statement, parameters)
+        else:
             await session.execute(statement, parameters)
 
 

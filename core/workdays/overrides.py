@@ -3,8 +3,10 @@ administrator, and the loader that builds a `WorkingCalendar` from them.
 
 Each process caches the overrides (issue 18: receipts and steps read them in a transaction of
 their own), invalidated like the module sets (core/plugins/activation.py): a change bumps a
-counter in Redis (`calendar_changed`, which the CLI calls after its commit) and a worker
-compares the counter (one GET, no database round trip) with the one its copy was read under.
+counter in Redis and publishes it (`calendar_changed`, which the CLI calls after its commit).
+While the worker's subscription is up (`listen`, started with the app) a published change drops
+its copy and a timed move needs no round trip at all; while it is down a worker compares the
+counter (one GET, no database round trip) with the one its copy was read under.
 A commit in this process that changes a row drops the copy at once; a copy older than
 `FALLBACK_TTL` is read again (a change written straight into the database). Without a shared
 counter (`memory://` Redis, Redis unreadable, or a caller that passes no `Resources`) every
@@ -28,6 +30,7 @@ from sqlmodel import Field, col, select
 from eiso.core.workdays.working_calendar import OfficeHours, WorkingCalendar
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
+from eiso.infra.redis_client import keep_following
 from eiso.tenants.models import Authored
 
 if TYPE_CHECKING:
@@ -80,14 +83,38 @@ def calendar_version_key(resources: Resources) -> str:
     return resources.key("calendar", "version")
 
 
+def calendar_channel(resources: Resources) -> str:
+    return resources.key("calendar", "changed")
+
+
 async def calendar_changed(resources: Resources) -> None:
     """Announce a committed change of the overrides to every worker (after the commit: a
-    worker that reads the new counter must find the new rows)."""
+    worker that reads the new counter must find the new rows): the counter first, then the
+    message (a worker that hears it reads the new counter)."""
     _cache.forget()
     try:
         await resources.redis.incr(calendar_version_key(resources))
+        await resources.redis.publish(calendar_channel(resources), "changed")
     except (RedisError, OSError) as error:  # the workers' copies expire after FALLBACK_TTL
         log.warning("calendar change not announced, Redis unavailable: %s", error)
+
+
+async def listen(resources: Resources, retry: float = 1.0) -> None:
+    """Follow the calendar's channel until cancelled (the app's lifespan runs it): once
+    subscribed, a cached copy is used without reading the counter, and every message drops
+    it; a lost subscription is logged once, and the counter is read per call until the next
+    one is confirmed."""
+    channel = calendar_channel(resources)
+
+    def heard(message: dict) -> None:
+        if message["type"] in ("subscribe", "message"):
+            _cache.forget()  # a copy may predate the subscription, or the change
+            _cache.listening.add(channel)
+
+    warning = "calendar channel lost, reading the counter per call"
+    await keep_following(
+        resources.redis, channel, heard, lambda: _cache.listening.discard(channel), warning, retry
+    )
 
 
 class _CalendarCache:
@@ -97,6 +124,7 @@ class _CalendarCache:
         # database URL -> (the Redis counter, when read, the overrides)
         self._entries: dict[str, tuple[Any, float, dict[dt.date, bool]]] = {}
         self._epoch = 0  # bumped at every invalidation: a read that raced one is not kept
+        self.listening: set[str] = set()  # the channels followed (`listen`): no GET needed
 
     def forget(self) -> None:
         self._epoch += 1
@@ -105,6 +133,10 @@ class _CalendarCache:
     async def overrides(
         self, session: AsyncSession, resources: Resources | None
     ) -> dict[dt.date, bool]:
+        if resources is not None and calendar_channel(resources) in self.listening:
+            cached = self._entries.get(resources.settings.database_url)
+            if cached and time.monotonic() - cached[1] < FALLBACK_TTL:
+                return cached[2]  # a change would have dropped it
         version = await self._version(resources)
         if resources is None or version is None:
             return await load_overrides(session)  # no shared counter: the database tells

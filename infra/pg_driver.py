@@ -1,0 +1,162 @@
+"""Statements run on the asyncpg connection of a session's transaction (issue 18: the write
+path's CPU). A dossier move's few statements are Core statements built once per shape; sent
+through the session (`session.execute`) each one still went through SQLAlchemy's execution
+machinery and its asyncpg adapter at every move (parameters, contexts, results: most of a
+move's CPU, bench/moves_profile.py). Here a statement is compiled ONCE into asyncpg's `$n`
+form (`Prepared`: its SQL, its parameters' order, their bind and result conversions) and run
+on the driver connection of the session's transaction, through asyncpg's own cache of
+prepared statements.
+
+The transaction is the session's: begun by SQLAlchemy (the tenant scope goes with its BEGIN,
+infra/pg_begin.py; row-level security applies to every statement as to any other), committed
+or rolled back by it. PostgreSQL only, and not Citus (whose router would need the
+data-modifying CTEs' tables on one shard): `driver` answers None there, and the caller takes
+the ORM's path."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import Executable, event
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql import ClauseElement, sqltypes
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.type_api import TypeDecorator, TypeEngine
+from sqlalchemy.util import await_only
+
+from eiso.infra.pg_begin import is_citus
+
+# A session's `info` key: the driver connection of its transaction (None: SQLite or Citus).
+_DRIVER = "eiso.pg_driver"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_DRIVER, None)
+
+
+async def driver(session: AsyncSession) -> asyncpg.Connection | None:
+    """The asyncpg connection of the session's transaction, begun (with the scope), or None
+    when the statements must go through the ORM (SQLite, Citus). Asked once per transaction."""
+    info = session.sync_session.info
+    if _DRIVER in info:
+        found: asyncpg.Connection | None = info[_DRIVER]
+        return found
+    found = None
+    if session.get_bind().dialect.name == "postgresql":
+        found = await session.run_sync(_begun)
+    info[_DRIVER] = found
+    return found
+
+
+def _begun(sync: Session) -> asyncpg.Connection | None:
+    begin = getattr(sync, "begin_on_driver", None)  # infra/db.py: retried on a dead connection
+    return begin() if begin is not None else begin_driver(sync.connection())
+
+
+def begin_driver(connection: Connection) -> asyncpg.Connection | None:
+    """`connection`'s asyncpg connection with its transaction begun (run inside SQLAlchemy's
+    greenlet), or None on Citus. The BEGIN carries the scope that the session's `after_begin`
+    queued (one round trip); a failure is SQLAlchemy's (a dead connection is invalidated)."""
+    if is_citus(connection):
+        return None
+    adapted = connection.connection.dbapi_connection
+    if adapted is None:  # pragma: no cover - a connection of the session's transaction has one
+        return None
+    if adapted._transaction is None:  # SQLAlchemy's adapter begins at the first statement
+        try:
+            await_only(adapted._start_transaction())
+        except Exception as error:  # noqa: BLE001 - SQLAlchemy wraps and raises it
+            connection._handle_dbapi_exception(error, "BEGIN", {}, None, None)
+    return adapted.driver_connection
+
+
+async def run(
+    session: AsyncSession, statement: Executable, parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of `statement` (built once per shape: `prepared` keeps it compiled) run with
+    `parameters` on the driver connection of the session's transaction; the caller checked
+    that there is one (`driver`)."""
+    connection = await driver(session)
+    if connection is None:
+        raise RuntimeError("no driver connection: SQLite and Citus take the ORM's path")
+    return await prepared(statement, session.get_bind().dialect).fetch(connection, parameters)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A statement compiled once for asyncpg: its SQL (`$n` parameters), the names of its
+    parameters in that order with their conversions (SQLAlchemy's bind processors: JSON to
+    text, ...) and the fixed values of those the statement holds (literals), and the
+    conversions of its result columns (JSON text to objects, ...)."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    fixed: Mapping[str, Any]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def args(self, parameters: Mapping[str, Any]) -> list[Any]:
+        fixed = self.fixed
+        values = (parameters[n] if n in parameters else fixed[n] for n in self.names)
+        return [v if b is None else b(v) for b, v in zip(self.binds, values, strict=True)]
+
+    def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(v if p is None else p(v) for p, v in zip(self.results, record, strict=True))
+
+    async def fetch(
+        self, connection: asyncpg.Connection, parameters: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        return [self.row(r) for r in await connection.fetch(self.sql, *self.args(parameters))]
+
+    async def execute(self, connection: asyncpg.Connection, parameters: Mapping[str, Any]) -> None:
+        await connection.execute(self.sql, *self.args(parameters))
+
+
+@functools.lru_cache(maxsize=1024)
+def prepared(statement: Executable, dialect: Dialect) -> Prepared:
+    """`prepare`, kept per statement object: for statements their callers build once per
+    shape (and so hand over as the same object)."""
+    return prepare(statement, dialect)
+
+
+def prepare(statement: Executable, dialect: Dialect) -> Prepared:
+    """`statement` compiled for asyncpg (`dialect`: the engine's), once: callers keep the
+    result per statement shape. No expanding (`IN`) parameter: PostgreSQL's `= ANY($n)` takes
+    a list as one."""
+    compiled = cast("SQLCompiler", cast("ClauseElement", statement).compile(dialect=dialect))
+    names = tuple(compiled.positiontup or ())
+    binds = compiled.binds
+    if any(binds[n].expanding for n in names):
+        raise ValueError("an expanding parameter cannot be prepared once")
+    processors = compiled._bind_processors
+    results = tuple(
+        _result_processor(entry.type, dialect) for entry in compiled._result_columns or ()
+    )
+    return Prepared(
+        sql=compiled.string,
+        names=names,
+        binds=tuple(cast("Callable[[Any], Any] | None", processors.get(n)) for n in names),
+        fixed={n: binds[n].effective_value for n in names if not binds[n].required},
+        results=results,
+    )
+
+
+# The type of a result column, as asyncpg reports it (`attribute.type.oid`), for the types whose
+# conversion depends on it: a `Float` column is PostgreSQL's float8, any other `Numeric` numeric.
+_FLOAT8, _NUMERIC = 701, 1700
+
+
+def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    base = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    numeric = isinstance(base, (sqltypes.Numeric, sqltypes.Float))
+    coltype = (_FLOAT8 if isinstance(base, sqltypes.Float) else _NUMERIC) if numeric else None
+    found: Callable[[Any], Any] | None = type_._cached_result_processor(dialect, coltype)
+    return found
