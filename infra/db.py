@@ -22,7 +22,12 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection, detect_citus
 from eiso.infra.pg_driver import begin_driver
-from eiso.infra.pg_read import autocommit_unless_citus, read_connect_args, sessions_only
+from eiso.infra.pg_read import (
+    ScopedReadPool,
+    autocommit_unless_citus,
+    read_connect_args,
+    sessions_only,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
@@ -111,7 +116,11 @@ def make_read_engine(
     if target.get_backend_name() == "sqlite":
         return None
     engine = create_async_engine(
-        target, pool_size=pool_size, max_overflow=pool_size, connect_args=read_connect_args()
+        target,
+        poolclass=ScopedReadPool,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        connect_args=read_connect_args(),
     )
     _ping_when_idle(engine, ping_after_idle)
     detect_citus(engine.sync_engine)

@@ -22,10 +22,13 @@ keeps transactions and sends the scope with its BEGIN as every other session doe
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
 from eiso.infra.pg_begin import CITUS, BeginWithConnection
 
@@ -43,6 +46,47 @@ class ScopedReader(BeginWithConnection):
     """A connection of the read pool: remembers the session-level scope it holds."""
 
     held_scope: tuple[tuple[str, str], ...] | None = None
+
+
+ScopeKey = tuple[tuple[str, str], ...]
+
+# The scope the current task's next read session will hold (`want_scope`): which pooled
+# connection `ScopedReadPool` prefers. A preference only: whatever connection a session gets,
+# `hold_scope` makes its scope the session's before its first statement.
+_WANTED: ContextVar[ScopeKey | None] = ContextVar("eiso_read_scope", default=None)
+
+
+def scope_key(settings: dict[str, str]) -> ScopeKey:
+    return tuple(sorted(settings.items()))
+
+
+def want_scope(settings: dict[str, str]) -> None:
+    """Tell the read pool the scope of the session about to check a connection out (called
+    when the session's transaction begins, before the checkout: no await in between)."""
+    _WANTED.set(scope_key(settings))
+
+
+class ScopedReadPool(AsyncAdaptedQueuePool):
+    """The read pool, keeping its connections per scope: a checkout takes the idle connection
+    that already holds the wanted scope (`want_scope`) when there is one, so that no
+    `set_config` is sent; otherwise the next one as a queue pool does (FIFO). A province's page
+    after an agency's no longer finds the agency's scope on its connection while another
+    connection holds the province's (issue 18). At most `pool_size` idle connections looked at."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        wanted = _WANTED.get()
+        if wanted is not None:
+            queue = self._pool._queue  # the asyncio.Queue of idle connection records
+            idle = getattr(queue, "_queue", None)  # its deque, oldest first
+            if type(queue) is asyncio.Queue and idle:
+                for at, entry in enumerate(idle):
+                    driver = getattr(entry.dbapi_connection, "driver_connection", None)
+                    if getattr(driver, "held_scope", None) == wanted:
+                        if at:  # to the front, then taken as the queue takes its next
+                            del idle[at]
+                            idle.appendleft(entry)
+                        return queue.get_nowait()  # type: ignore[no-any-return]
+        return super()._do_get()
 
 
 def read_connect_args() -> dict[str, Any]:
@@ -121,7 +165,7 @@ def hold_scope(connection: Connection, settings: dict[str, str]) -> bool:
     connection.connection.info[SESSION_SCOPED] = True
     if not getattr(adapted, "autocommit", False):
         return False
-    wanted = tuple(sorted(settings.items()))
+    wanted = scope_key(settings)
     if driver.held_scope == wanted:
         return True
     driver.held_scope = None  # unknown until the server has it

@@ -36,7 +36,7 @@ from eiso.infra.pg_begin import (
     send_with_begin,
     set_local_statements,
 )
-from eiso.infra.pg_read import NO_SCOPE, hold_scope
+from eiso.infra.pg_read import NO_SCOPE, hold_scope, want_scope
 from eiso.tenants.models import Agency, SharedRow, SharedTenantOwned, TenantOwned, TenantRow
 
 ScopeKind = Literal["nation", "province", "agencies"]
@@ -342,6 +342,16 @@ _SET_SCOPE = text(
     " set_config('eiso.province_ids', :province_ids, true),"
     " set_config('eiso.agency_ids', :agency_ids, true)"
 )
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _want_scope(session: Session, transaction: SessionTransaction) -> None:
+    # A session tells the read pool its scope before it checks a connection out, so that one
+    # already holding it is taken (infra/pg_read.py's `ScopedReadPool`; the other pools do not
+    # look).
+    if transaction.parent is None:
+        scope = session.info.get("scope")
+        want_scope(NO_SCOPE if scope is None else scope.settings())
 
 
 @event.listens_for(Session, "after_begin")

@@ -126,6 +126,29 @@ async def test_a_read_is_one_round_trip_once_its_connection_holds_the_scope(back
     assert spy.sent[before:] == ["B", "E", "S"] * 2  # a new scope: its set_config, the query
 
 
+async def test_a_read_takes_the_pooled_connection_that_holds_its_scope(backend, wire):
+    """Two idle connections, one holding each scope: a read takes the one holding its own
+    (no `set_config`), whichever the queue would hand out next."""
+    spy, url = wire
+    engine = make_read_engine(url, pool_size=2)
+    assert engine is not None
+    one, two = TenantScope.province(1), TenantScope.agencies([2], [5])
+    try:
+        first, second = make_sessionmaker(engine)(), make_sessionmaker(engine)()
+        first.info["scope"], second.info["scope"] = one, two
+        async with first, second:  # both checked out at once: two connections
+            await core_rows(first, SETTINGS, {})
+            await core_rows(second, SETTINGS, {})
+        shown = {one: ("province", "1"), two: ("agencies", "2")}
+        for scope in [one, one, two, two, one]:
+            before = len(spy.sent)
+            assert await _read(engine, scope) == shown[scope]
+            assert spy.sent[before:] == ["B", "E", "S"]  # the query alone
+        assert engine.sync_engine.pool.checkedin() == 2
+    finally:
+        await engine.dispose()
+
+
 async def test_the_dossier_page_read_is_one_round_trip(backend, wire, reader):
     """core_rows, as the dossier page reads (graphql/dossiers/page.py), on a warm connection."""
     spy, _ = wire

@@ -21,6 +21,7 @@ from eiso.graphql.dossiers.nodes import (
     PublicEvent,
     SupplementRequest,
 )
+from eiso.graphql.shared.arguments import flat_input
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
 from eiso.graphql.shared.pagination import connection_of, connection_of_nodes, keyset_page
@@ -29,6 +30,7 @@ from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
 
 
+@flat_input
 @strawberry.input
 class DossierFilter:
     status: DossierStatus | None = None
