@@ -139,7 +139,7 @@ async def test_a_read_takes_the_pooled_connection_that_holds_its_scope(backend, 
         async with first, second:  # both checked out at once: two connections
             await core_rows(first, SETTINGS, {})
             await core_rows(second, SETTINGS, {})
-        shown = {one: ("province", "1"), two: ("agencies", "2")}
+        shown = {one: ("province", "1"), two: ("agencies", "5")}
         for scope in [one, one, two, two, one]:
             before = len(spy.sent)
             assert await _read(engine, scope) == shown[scope]
