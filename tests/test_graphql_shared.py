@@ -4,6 +4,8 @@ arguments spread from one parameter (`@paged`, `@arguments_of`)."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import enum
 
 import pytest
 import strawberry
@@ -11,7 +13,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.utils.str_converters import to_camel_case
 
 from eiso.graphql.schema import MUTATION_PARTS, QUERY_PARTS, SUBSCRIPTION_PARTS
-from eiso.graphql.shared.arguments import arguments_of
+from eiso.graphql.shared.arguments import arguments_of, flat_input
 from eiso.graphql.shared.connections import Page, paged
 from eiso.graphql.shared.permissions import guarded
 
@@ -76,3 +78,58 @@ async def test_spread_arguments_stand_where_the_parameter_stood_and_arrive_built
     )
     assert result.errors is None
     assert result.data == {"a": "x:5:None:False", "b": "None:2:c:True", "greet": "AN/NONE"}
+
+
+@strawberry.enum
+class _Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@flat_input
+@strawberry.input
+class _Flat:
+    colour: _Colour | None = None
+    since: dt.datetime | None = None
+    label_text: str | None = strawberry.field(default=None, name="tag")
+    count: int = 3
+
+
+@strawberry.input
+class _Inner:
+    x: int = 0
+
+
+@flat_input
+@strawberry.input
+class _Nested:
+    inner: _Inner | None = None
+
+
+@strawberry.type
+class _FlatQuery:
+    @strawberry.field
+    def flat(self, where: _Flat | None = None) -> str:
+        return repr(where and dataclasses.replace(where, since=str(where.since)))
+
+    @strawberry.field
+    def nested(self, where: _Nested) -> str:
+        return repr(where)
+
+
+async def test_a_flat_input_is_built_as_strawberry_builds_it_and_refuses_a_nested_field():
+    schema = strawberry.Schema(query=_FlatQuery)
+    result = await schema.execute(
+        '{ a: flat b: flat(where: {}) c: flat(where: {colour: BLUE, tag: "t", count: 7, '
+        'since: "2026-12-06T10:00:00+00:00"}) d: flat(where: {colour: null}) }'
+    )
+    assert result.errors is None
+    since = str(dt.datetime(2026, 12, 6, 10, tzinfo=dt.UTC))
+    assert result.data == {
+        "a": "None",
+        "b": repr(_Flat(since="None")),
+        "c": repr(_Flat(colour=_Colour.BLUE, since=since, label_text="t", count=7)),
+        "d": repr(_Flat(colour=None, since="None")),
+    }
+    result = await schema.execute("{ nested(where: {inner: {x: 1}}) }")
+    assert result.errors and "Nested.inner is not a scalar or enum" in result.errors[0].message
