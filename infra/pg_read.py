@@ -76,7 +76,7 @@ class ScopedReadPool(AsyncAdaptedQueuePool):
     def _do_get(self) -> ConnectionPoolEntry:
         wanted = _WANTED.get()
         if wanted is not None:
-            queue = self._pool._queue  # the asyncio.Queue of idle connection records
+            queue = getattr(self._pool, "_queue", None)  # the asyncio.Queue of idle records
             idle = getattr(queue, "_queue", None)  # its deque, oldest first
             if type(queue) is asyncio.Queue and idle:
                 for at, entry in enumerate(idle):
@@ -85,7 +85,7 @@ class ScopedReadPool(AsyncAdaptedQueuePool):
                         if at:  # to the front, then taken as the queue takes its next
                             del idle[at]
                             idle.appendleft(entry)
-                        return queue.get_nowait()  # type: ignore[no-any-return]
+                        return queue.get_nowait()
         return super()._do_get()
 
 

@@ -451,7 +451,7 @@ _FILLED = frozenset(_FILL_ORDER)
 _READ = attrgetter(*_FILL_ORDER)
 
 
-def _attributes(  # noqa: PLR0913, PLR0917
+def _attributes(
     row: Any,
     now: dt.datetime,
     province_id: int,
