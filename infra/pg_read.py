@@ -89,6 +89,9 @@ class ScopedReadPool(AsyncAdaptedQueuePool):
         return super()._do_get()
 
 
+READ_PARALLEL_SETUP_COST = "10000"
+
+
 def read_connect_args() -> dict[str, Any]:
     """The read pool's asyncpg arguments, sent in the startup message (no round trip): its
     connection class, read-only transactions, and generic plans for its prepared statements.
@@ -98,12 +101,19 @@ def read_connect_args() -> dict[str, Any]:
     the agency's index backwards for 51 rows. With 0930's statistics object (the agency
     determines the province) the custom plan walks the index too (0.1 ms), but is planned
     again at each execution (0.3-1.4 ms) where a generic plan is planned once per connection
-    (0.02 ms): generic plans stay (docs/benchmarks.md, issue 18)."""
+    (0.02 ms): generic plans stay (docs/benchmarks.md, issue 18).
+
+    Parallel workers cost ten times PostgreSQL's default to set up (`parallel_setup_cost`
+    10,000): a generic plan does not know the scope's values, expects row-level security to
+    keep ~0.1% of a province's rows, and planned the province's page (51 rows, 0.1 ms walking
+    its index) as a Gather Merge of two workers, whose start took 2-150 ms on a loaded
+    machine; a scan large enough (a count over a province) still goes parallel."""
     return {
         "connection_class": ScopedReader,
         "server_settings": {
             "default_transaction_read_only": "on",
             "plan_cache_mode": "force_generic_plan",
+            "parallel_setup_cost": READ_PARALLEL_SETUP_COST,
         },
     }
 

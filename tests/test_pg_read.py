@@ -15,7 +15,7 @@ from sqlalchemy import event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from eiso.infra.db import core_rows, make_engine, make_read_engine, make_sessionmaker
-from eiso.infra.pg_read import ReadPoolMisuse
+from eiso.infra.pg_read import READ_PARALLEL_SETUP_COST, ReadPoolMisuse
 from eiso.tenants.scope import TenantScope, open_session
 from tests.conftest import _pg_admin
 from tests.test_dossier_graphql import PROC, Caller, app, officer_of
@@ -234,6 +234,16 @@ async def test_a_read_session_that_begins_a_transaction_runs_on_the_main_pool(re
     async with resources.read_session(TenantScope.nation()) as session, session.begin():
         await session.execute(text("create temporary table t (x int)"))
         assert (await session.execute(SETTINGS)).one()[0] == "nation"
+
+
+async def test_the_read_pool_sets_parallel_workers_up_at_a_higher_cost(resources):
+    """A province's page planned generically went parallel (infra/pg_read.py): the read
+    pool's connections price a worker's start higher; the main pool keeps the default."""
+    show = text("show parallel_setup_cost")
+    async with resources.read_session(TenantScope.nation()) as session:
+        assert (await session.execute(show)).scalar() == READ_PARALLEL_SETUP_COST
+    async with resources.read_session(TenantScope.nation()) as session, session.begin():
+        assert (await session.execute(show)).scalar() == "1000"
 
 
 async def test_the_planner_knows_an_agency_lies_in_one_province(resources):
