@@ -29,7 +29,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -473,6 +473,39 @@ def _step_writes(session: AsyncSession) -> tuple[list[_Part], Callable[[], None]
             _settle(row, values)
 
     return parts, settle
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence[SQLModel]) -> bool:
+    """`rows` (new, of one model, owned within the caller's scope) written in one INSERT on
+    the driver connection of the transaction instead of the session's flush; False (nothing
+    written) on SQLite or Citus, where the caller adds them to the session. The session does
+    not hold them: for rows the transaction does not read back."""
+    if not rows or not await _batches(session):
+        return False
+    scope = scope_of(session.sync_session)
+    for row in rows:
+        owner = (getattr(row, "province_id", None), getattr(row, "agency_id", None))
+        if not scope.allows(*owner):
+            raise TenantScopeError(
+                f"{type(row).__name__} of agency {owner[1]} is outside the scope"
+            )
+    values = [_columns(row) for row in rows]
+    columns = tuple(values[0])
+    parameters = {
+        f"r{n}_{c}": v for n, row_values in enumerate(values) for c, v in row_values.items()
+    }
+    await pg_driver.run(session, _rows_insert(type(rows[0]), columns, len(rows)), parameters)
+    return True
+
+
+@functools.lru_cache(maxsize=32)
+def _rows_insert(model: type[SQLModel], columns: tuple[str, ...], count: int) -> Executable:
+    """The INSERT of `count` rows of `model`'s `columns` (bound as `r<n>_<column>`), built once
+    per shape."""
+    table = table_of(model)
+    return insert(table).values(
+        [{c: bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)]
+    )
 
 
 def _columns(row: SQLModel) -> dict[str, Any]:
