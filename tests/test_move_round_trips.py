@@ -19,12 +19,12 @@ from tests.test_dossier_graphql import APPLICANT, DATA, MOVE, Caller, app, offic
 pytestmark = pytest.mark.only_backend("postgresql+redis")
 
 BUDGET = 5  # BEGIN with the scope, the dossier's read, its UPDATE, the batched writes, COMMIT
-# The receipt: the agency's read (before the engine), BEGIN with the scope, the catalogue's
-# one read (procedure, adoption, module switch), the counter's upsert that checks the
+# The receipt: BEGIN with the scope, one read of the agency and the catalogue (procedure,
+# adoption, module switch: `engine.receive_at`), the counter's upsert that checks the
 # idempotency key and locks the audit head, the dossier's INSERT, the batched writes (first
 # step, timeline, audit, outbox), slip 01's facts (province, officer, tracking book place), the
 # issued slips 01 and 06 (their frozen facts, no document), COMMIT.
-RECEIPT_BUDGET = 9
+RECEIPT_BUDGET = 8
 # Listeners that write in a move's transaction: the figures' rollups (core/qms/rollups.py) add one
 # upsert to a move that changes a figure.
 LISTENER_STATEMENTS = 1

@@ -512,7 +512,6 @@ async def receipt_read(
     unknown or inactive), the agency's adoption of it (NOT_ADOPTED) and whether its module is
     switched on in the province (the caller raises `module_disabled` after its idempotency
     check, so a retry of a receipt made still answers its dossier)."""
-    cached = session.info.get(_READ, {}).get(procedure_code)
     enabled = (
         exists()
         .where(
@@ -535,16 +534,34 @@ async def receipt_read(
             .where(col(ProcedureRecord.code) == procedure_code)
         )
     ).first()
-    procedure = cached if cached is not None else found[0] if found is not None else None
-    if procedure is None or not procedure.active or found is None:
+    if found is None:
+        return checked_receipt(session, procedure_code, None, None, enabled=False)
+    return checked_receipt(session, procedure_code, found[0], found[1], enabled=bool(found[2]))
+
+
+def checked_receipt(
+    session: AsyncSession,
+    procedure_code: str,
+    procedure: ProcedureRecord | None,
+    adoption: ProcedureAdoption | None,
+    *,
+    enabled: bool,
+) -> tuple[ProcedureRecord, ProcedureAdoption, bool]:
+    """`receipt_read`'s answer from the rows read (None: no row): the procedure this
+    transaction read already, else the one read (NotFound when unknown or inactive), the
+    adoption (NOT_ADOPTED) and whether the module is switched on."""
+    cached = session.info.get(_READ, {}).get(procedure_code)
+    found = procedure is not None
+    procedure = cached if cached is not None else procedure
+    if procedure is None or not procedure.active or not found:
         raise NotFound(
             f"procedure {procedure_code!r} not found",
             f"không tìm thấy thủ tục {procedure_code!r}",
         )
     remember(session, procedure)
-    if found[1] is None:
+    if adoption is None:
         raise _not_adopted(procedure_code)
-    return procedure, found[1], bool(found[2])
+    return procedure, adoption, enabled
 
 
 async def adoption_of(

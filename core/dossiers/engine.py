@@ -29,7 +29,7 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import orjson
@@ -45,12 +45,14 @@ from sqlalchemy import (
     bindparam,
     delete,
     event,
+    exists,
     insert,
     inspect,
     update,
 )
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -78,6 +80,7 @@ from eiso.core.dossiers.models import (
     DossierEventRow,
     DossierKey,
     DossierStep,
+    ProcedureAdoption,
     ProcedureRecord,
 )
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
@@ -92,6 +95,7 @@ from eiso.infra.outbox import OutboxEvent
 from eiso.infra.tables import table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
+from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.reorganisation import on_agencies_merged
 from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of, shows
 
@@ -471,6 +475,39 @@ def _step_writes(session: AsyncSession) -> tuple[list[_Part], Callable[[], None]
     return parts, settle
 
 
+async def insert_rows(session: AsyncSession, rows: Sequence[SQLModel]) -> bool:
+    """`rows` (new, of one model, owned within the caller's scope) written in one INSERT on
+    the driver connection of the transaction instead of the session's flush; False (nothing
+    written) on SQLite or Citus, where the caller adds them to the session. The session does
+    not hold them: for rows the transaction does not read back."""
+    if not rows or not await _batches(session):
+        return False
+    scope = scope_of(session.sync_session)
+    for row in rows:
+        owner = (getattr(row, "province_id", None), getattr(row, "agency_id", None))
+        if not scope.allows(*owner):
+            raise TenantScopeError(
+                f"{type(row).__name__} of agency {owner[1]} is outside the scope"
+            )
+    values = [_columns(row) for row in rows]
+    columns = tuple(values[0])
+    parameters = {
+        f"r{n}_{c}": v for n, row_values in enumerate(values) for c, v in row_values.items()
+    }
+    await pg_driver.run(session, _rows_insert(type(rows[0]), columns, len(rows)), parameters)
+    return True
+
+
+@functools.lru_cache(maxsize=32)
+def _rows_insert(model: type[SQLModel], columns: tuple[str, ...], count: int) -> Executable:
+    """The INSERT of `count` rows of `model`'s `columns` (bound as `r<n>_<column>`), built once
+    per shape."""
+    table = table_of(model)
+    return insert(table).values(
+        [{c: bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)]
+    )
+
+
 def _columns(row: SQLModel) -> dict[str, Any]:
     """A row's column values for a Core INSERT (an id or a column the database computes left
     out)."""
@@ -501,6 +538,7 @@ async def receive(
     online: bool = False,
     refusal_reason: str | None = None,
     now: dt.datetime | None = None,
+    catalogue_read: tuple[ProcedureRecord, ProcedureAdoption, bool] | None = None,
 ) -> Received:
     """Receive a dossier at the counter (status received, with its appointment) or register
     one filed online (status new, to be accepted or refused). With `refusal_reason`, the
@@ -517,7 +555,9 @@ async def receive(
     now = _utc(now) or utcnow()
     batched = await _batches(session)
     enabled: bool | None = None  # read with the catalogue (batched), else checked on its own
-    if batched:
+    if catalogue_read is not None:  # `receive_at` read it with the agency
+        procedure, adoption, enabled = catalogue_read
+    elif batched:
         procedure, adoption, enabled = await catalogue.receipt_read(
             session, agency.province_id, agency.id, procedure_code
         )
@@ -604,6 +644,78 @@ async def receive(
         created=True,
     )
     return Received(dossier, key)
+
+
+async def receive_at(
+    session: AsyncSession, province_id: int, agency_id: int, **receipt: Any
+) -> Received:
+    """`receive` at the agency (`province_id`, `agency_id`: the caller's), read by the receipt
+    itself: on the driver connection with the catalogue's read in one statement
+    (`_receipt_statement`), else (SQLite, Citus) through the ORM, the catalogue apart."""
+    if not await _batches(session):
+        agency = (
+            await session.execute(
+                select(Agency).where(
+                    col(Agency.province_id) == province_id, col(Agency.id) == agency_id
+                )
+            )
+        ).scalar_one()
+        return await receive(session, agency=agency, **receipt)
+    code = receipt["procedure_code"]
+    parameters = {"r_province_id": province_id, "r_agency_id": agency_id, "r_code": code}
+    rows = await pg_driver.run(session, _receipt_statement(), parameters)
+    if not rows:
+        raise NoResultFound("the receiving agency is not in the caller's scope")
+    *row, enabled = rows[0]
+    agency_values, procedure_values, adoption_values = _split(tuple(row), _RECEIPT_MODELS)
+    assert agency_values is not None  # the outer joins' left side
+    sync = session.sync_session
+    agency = _held(sync, Agency, agency_values)
+    procedure = None if procedure_values is None else _held(sync, ProcedureRecord, procedure_values)
+    adoption = None if adoption_values is None else _held(sync, ProcedureAdoption, adoption_values)
+    read = catalogue.checked_receipt(session, code, procedure, adoption, enabled=bool(enabled))
+    return await receive(session, agency=agency, catalogue_read=read, **receipt)
+
+
+_RECEIPT_MODELS: tuple[type[SQLModel], ...] = (Agency, ProcedureRecord, ProcedureAdoption)
+
+
+@functools.cache
+def _receipt_statement() -> Executable:
+    """The receiving agency, the procedure, the agency's adoption of it and whether its
+    module is switched on in the province (`catalogue.receipt_read`), in one Core statement
+    for the driver: `r_province_id`, `r_agency_id`, `r_code`. Row-level security applies;
+    the agency is the caller's and the adoption the agency's (what the criteria would show)."""
+    agencies, procedures, adoptions = (table_of(m) for m in _RECEIPT_MODELS)
+    activations = table_of(ModuleActivation)
+    enabled = (
+        exists()
+        .where(
+            activations.c.province_id == agencies.c.province_id,
+            activations.c.module == procedures.c.module,
+            activations.c.enabled.is_(True),
+        )
+        .label("enabled")
+    )
+    joined = agencies.outerjoin(
+        procedures, procedures.c.code == bindparam("r_code", type_=procedures.c.code.type)
+    ).outerjoin(
+        adoptions,
+        and_(
+            adoptions.c.province_id == agencies.c.province_id,
+            adoptions.c.agency_id == agencies.c.id,
+            adoptions.c.procedure_code == procedures.c.code,
+        ),
+    )
+    return (
+        sa_select(agencies, procedures, adoptions, enabled)
+        .select_from(joined)
+        .where(
+            agencies.c.province_id == bindparam("r_province_id", type_=BigInteger),
+            agencies.c.id == bindparam("r_agency_id", type_=BigInteger),
+        )
+        .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
+    )
 
 
 async def _take_number(
@@ -969,11 +1081,14 @@ def _column_keys(model: type[SQLModel]) -> tuple[str, ...]:
     return tuple(mapper.get_property_by_column(c).key for c in table_of(model).columns)
 
 
-def _split(row: tuple[Any, ...]) -> list[dict[str, Any] | None]:
-    """A row of `_load_statement` as the values of each model (None: no row joined)."""
+def _split(
+    row: tuple[Any, ...], models: tuple[type[SQLModel], ...] = _LOADED_MODELS
+) -> list[dict[str, Any] | None]:
+    """A row of `_load_statement` (or of another join of `models`' tables) as the values of
+    each model (None: no row joined)."""
     found: list[dict[str, Any] | None] = []
     start = 0
-    for model in _LOADED_MODELS:
+    for model in models:
         keys = _column_keys(model)
         values = dict(zip(keys, row[start : start + len(keys)], strict=True))
         start += len(keys)

@@ -9,9 +9,7 @@ from typing import Any, cast
 
 import strawberry
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 from strawberry.scalars import JSON
 
 from eiso.core.auth.principal import Principal
@@ -31,7 +29,6 @@ from eiso.graphql.dossiers.queries import client_address, public_node
 from eiso.graphql.shared.callers import acting_agency
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.selections import selects
-from eiso.tenants.models import Agency
 
 Move = Callable[..., Awaitable[Dossier]]
 
@@ -242,16 +239,10 @@ async def _receive(
     principal, province_id, agency_id = _acting(info)
     calendar = await _calendar(info)
     async with info.context.resources.session(principal.tenant) as session, session.begin():
-        agency = (
-            await session.execute(
-                select(Agency).where(
-                    col(Agency.province_id) == province_id, col(Agency.id) == agency_id
-                )
-            )
-        ).scalar_one()
-        got = await engine.receive(
+        got = await engine.receive_at(
             session,
-            agency=agency,
+            province_id,
+            agency_id,
             procedure_code=input.procedure_code,
             # The engine checks the applicant's fields (BAD_INPUT naming the field) and the
             # procedure's model, when it has one, the sector data.

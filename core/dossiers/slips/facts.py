@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
-from sqlalchemy import Select, literal
+from sqlalchemy import BigInteger, Executable, Select, bindparam, literal
+from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
@@ -19,8 +21,10 @@ from eiso.core.dossiers.catalogue import find_adoption, read_procedure
 from eiso.core.dossiers.models import Dossier, DossierEventRow, ProcedureRecord
 from eiso.core.errors import NotFound
 from eiso.core.workdays import VN_TZ, WorkingCalendar
+from eiso.infra import pg_driver
 from eiso.infra.clock import aware
 from eiso.infra.pg_begin import is_citus
+from eiso.infra.tables import table_of
 from eiso.tenants.models import Agency, AgencyKind, Province, Unit, receiving_unit
 
 FROZEN = 1  # the version of the frozen facts' shape (`freeze`)
@@ -153,6 +157,44 @@ def _earlier_in_book(dossier: Dossier) -> Select[Any]:
     )
 
 
+@functools.lru_cache(maxsize=2)
+def _at_receipt_statement(officer: bool) -> Executable:
+    """`at_receipt`'s read as Core with bound values (`f_*`), built once: the province's name,
+    the officer's (`officer`: the actor is a user id), the dossier's place in the book
+    (`_earlier_in_book`). The book's rows are the receiving agency's (its scope)."""
+    dossiers, users, provinces = table_of(Dossier), table_of(User), table_of(Province)
+    name = (
+        sa_select(func.coalesce(func.nullif(users.c.display_name, ""), users.c.username))
+        .where(users.c.id == bindparam("f_user_id", type_=users.c.id.type))
+        .scalar_subquery()
+        if officer
+        else literal(None)
+    )
+    received_at, dossier_id = dossiers.c.received_at, dossiers.c.id
+    earlier = (
+        sa_select(func.count())
+        .select_from(dossiers)
+        .where(
+            dossiers.c.province_id == bindparam("f_province_id", type_=BigInteger),
+            dossiers.c.agency_id == bindparam("f_agency_id", type_=BigInteger),
+            received_at >= bindparam("f_start", type_=received_at.type),
+            dossiers.c.appointment_at.is_not(None),
+            (received_at < bindparam("f_received_at", type_=received_at.type))
+            | (
+                (received_at == bindparam("f_received_at", type_=received_at.type))
+                & (dossier_id < bindparam("f_id", type_=BigInteger))
+            ),
+        )
+        .scalar_subquery()
+    )
+    province = (
+        sa_select(provinces.c.name)
+        .where(provinces.c.id == bindparam("f_province_id", type_=BigInteger))
+        .scalar_subquery()
+    )
+    return sa_select(province, name, earlier)
+
+
 async def book_place(session: AsyncSession, dossier: Dossier) -> tuple[str, int]:
     """The tracking book (form 07) is kept per agency and calendar year: the volume is the year
     of receipt, the number the dossier's rank among the agency's dossiers received that year."""
@@ -220,27 +262,45 @@ async def at_receipt(session: AsyncSession, dossier: Dossier, event: DossierEven
     cache), the province's name, the officer's name and the dossier's place in the tracking
     book (after the receipt took the agency's counter lock, so no concurrent receipt shares
     its number). On Citus, `load`'s separate reads (it plans them one by one)."""
-    connection = (await session.connection()).sync_connection
-    if connection is not None and is_citus(connection):
-        return await load(session, dossier, WorkingCalendar(), number=1)
+    on_driver = await pg_driver.driver(session) is not None
+    if not on_driver:
+        connection = (await session.connection()).sync_connection
+        if connection is not None and is_citus(connection):
+            return await load(session, dossier, WorkingCalendar(), number=1)
     agency = await session.get(Agency, (dossier.province_id, dossier.agency_id))
     assert agency is not None  # the receiving agency, in the receiving agency's scope
-    officer = (
-        select(func.coalesce(func.nullif(User.display_name, ""), User.username))
-        .where(User.id == int(event.actor))
-        .scalar_subquery()
-        if event.actor.isdigit()
-        else literal(None)
-    )
-    province, name, earlier = (
-        await session.execute(
-            select(
-                select(Province.name).where(Province.id == dossier.province_id).scalar_subquery(),
-                officer,
-                _earlier_in_book(dossier).scalar_subquery(),
-            )
+    if on_driver:  # the same statement, built once with bound values (infra/pg_driver.py)
+        start = dt.datetime(_book_year(dossier), 1, 1, tzinfo=VN_TZ).astimezone(dt.UTC)
+        parameters = {
+            "f_province_id": dossier.province_id,
+            "f_agency_id": dossier.agency_id,
+            "f_start": start,
+            "f_received_at": dossier.received_at,
+            "f_id": dossier.id,
+        }
+        if event.actor.isdigit():
+            parameters["f_user_id"] = int(event.actor)
+        statement = _at_receipt_statement(event.actor.isdigit())
+        province, name, earlier = (await pg_driver.run(session, statement, parameters))[0]
+    else:
+        officer = (
+            select(func.coalesce(func.nullif(User.display_name, ""), User.username))
+            .where(User.id == int(event.actor))
+            .scalar_subquery()
+            if event.actor.isdigit()
+            else literal(None)
         )
-    ).one()
+        province, name, earlier = (
+            await session.execute(
+                select(
+                    select(Province.name)
+                    .where(Province.id == dossier.province_id)
+                    .scalar_subquery(),
+                    officer,
+                    _earlier_in_book(dossier).scalar_subquery(),
+                )
+            )
+        ).one()
     return Facts(
         dossier=dossier,
         agency=agency,

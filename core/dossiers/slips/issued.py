@@ -7,7 +7,8 @@ the procedure does not reach it. A row kept before the facts were holds the docu
 
 The dossier domain announces each transition (core/dossiers/listeners.py); `after_transition`
 issues the slips that transition records, in its transaction, for the timeline row the move
-just wrote (`engine.recorded`); their rows go with the move's last flush. A slip without an
+just wrote (`engine.recorded`); their rows go in one INSERT on the driver connection
+(PostgreSQL), else with the move's last flush. A slip without an
 issued row
 (a dossier moved before this existed, or by a process that did not import this package) is
 issued at its first print, still dated by its event. The process control slip (06) is issued
@@ -182,6 +183,7 @@ async def after_transition(
     they print (not the documents: those are built at the first print), sent with the move's
     last flush. The event is the timeline row the engine just wrote (`engine.recorded`)."""
     event = engine.recorded(session, dossier.id)
+    issued: list[IssuedSlip] = []
     for number in ISSUED_BY.get(action, ()):
         form = forms.FORMS[number]
         if not form.exists(dossier):
@@ -189,7 +191,10 @@ async def after_transition(
         if event is None or event.action not in form.records:
             await issue(session, dossier, number)
             continue
-        session.add(await _new(session, dossier, form, event, None, now=True))
+        issued.append(await _new(session, dossier, form, event, None, now=True))
+    # One INSERT on the driver connection (PostgreSQL) rather than the move's last flush.
+    if not await engine.insert_rows(session, issued):
+        session.add_all(issued)
 
 
 listeners.on_transition(after_transition)
