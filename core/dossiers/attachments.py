@@ -162,9 +162,7 @@ async def record(
     """The rows of `checked` for `dossier`, added to its session (its transaction)."""
     rows = [
         DossierAttachment(
-            province_id=dossier.province_id,
-            agency_id=dossier.agency_id,
-            dossier_id=dossier.id,
+            **dossier.stamp(),
             position=i,
             component_code=c.component,
             filename=c.filename,

@@ -193,9 +193,7 @@ async def _record(
         raise _not_your_step(dossier)  # the acting agency is the caller's (checked before)
     head = await _write_dossier(session, dossier, agency_id, created=created)
     timeline = DossierEventRow(
-        province_id=dossier.province_id,
-        agency_id=agency_id,
-        dossier_id=dossier.id,
+        **dossier.stamp(agency_id),
         at=now,
         actor=actor,
         action=action,
@@ -225,9 +223,7 @@ async def _record(
     event = outbox.new_event(
         TOPIC,
         {
-            "province_id": dossier.province_id,
-            "agency_id": agency_id,
-            "dossier_id": dossier.id,
+            **dossier.stamp(agency_id),
             "dossier_code": dossier.code,
             "procedure_code": dossier.procedure_code,
             "from_status": from_status,
@@ -785,11 +781,7 @@ async def _hold_keys(
         if value in (None, ""):
             continue
         key = DossierKey(
-            province_id=dossier.province_id,
-            agency_id=dossier.agency_id,
-            namespace=unique.namespace,
-            value=fold(str(value))[:500],
-            dossier_id=dossier.id,
+            **dossier.stamp(), namespace=unique.namespace, value=fold(str(value))[:500]
         )
         if await add_in_savepoint(session, key) is not None:
             field = f"sectorData.{unique.field}"
@@ -838,9 +830,7 @@ async def _open_step(
         else int(dossier.step_agencies.get(code) or to_agency_id or dossier.agency_id)
     )
     step = DossierStep(
-        province_id=dossier.province_id,
-        agency_id=agency_id,
-        dossier_id=dossier.id,
+        **dossier.stamp(agency_id),
         step_index=index,
         step_code=code,
         from_agency_id=from_agency_id,

@@ -9,7 +9,7 @@ agency only."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -210,6 +210,16 @@ class Dossier(SharedTenantOwned, table=True):
     rating: int | None = None
     rating_comment: str | None = Field(default=None, max_length=2000)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+    def stamp(self, agency_id: int | None = None) -> dict[str, Any]:
+        """The columns a row of this dossier starts with: its province, the agency that owns
+        the row (`agency_id`; default the dossier's own) and its id (a step, a timeline row,
+        a unique key, an attachment, an issued slip, and its outbox event's payload)."""
+        return {
+            "province_id": self.province_id,
+            "agency_id": agency_id or self.agency_id,
+            "dossier_id": self.id,
+        }
 
     @classmethod
     def shared_with(cls, agency_ids: ScopeIds, province_ids: ScopeIds) -> ColumnElement[bool]:

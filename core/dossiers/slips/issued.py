@@ -136,9 +136,7 @@ async def _new(
             )
         content = {"facts": dossier_facts.freeze(facts, event)}
     return IssuedSlip(
-        province_id=dossier.province_id,
-        agency_id=_owner(session, dossier, event),
-        dossier_id=dossier.id,
+        **dossier.stamp(_owner(session, dossier, event)),
         number=form.number,
         event_id=event.id,
         issued_at=aware(event.at),
