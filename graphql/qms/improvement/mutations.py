@@ -4,6 +4,7 @@ core/qms."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,7 @@ from eiso.graphql.qms.improvement.nodes import (
     ReviewFlagNode,
 )
 from eiso.graphql.qms.improvement.queries import conformity_node, review_nodes
+from eiso.graphql.shared.arguments import arguments_of
 from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
@@ -33,6 +35,19 @@ from eiso.tenants.scope import TenantScope
 
 # A change of the caller's agency's conformity: (session, principal, province_id, agency_id).
 _ConformityChange = Callable[[AsyncSession, Principal, int, int], Awaitable[object]]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewHeld:
+    """holdManagementReview's arguments (`@arguments_of`): management_review.hold_review's
+    keywords by the same names, declared once for the SDL and the call."""
+
+    period_start: dt.date
+    period_end: dt.date
+    held_on: dt.date
+    chaired_by: str
+    conclusions: str = ""
+    risk_threshold: int = reviews.DEFAULT_RISK_THRESHOLD
 
 
 @guarded
@@ -143,26 +158,11 @@ class ImprovementMutation:
         description="Hold a management review for a period: its inputs are compiled from the "
         "agency's figures, audits, feedback, nonconformities and risks."
     )
+    @arguments_of("review", ReviewHeld)
     async def hold_management_review(
-        self,
-        info: strawberry.Info,
-        period_start: dt.date,
-        period_end: dt.date,
-        held_on: dt.date,
-        chaired_by: str,
-        conclusions: str = "",
-        risk_threshold: int = reviews.DEFAULT_RISK_THRESHOLD,
+        self, info: strawberry.Info, review: ReviewHeld
     ) -> ManagementReviewNode:
-        row = await for_own_agency(
-            info,
-            reviews.hold_review,
-            period_start=period_start,
-            period_end=period_end,
-            held_on=held_on,
-            chaired_by=chaired_by,
-            risk_threshold=risk_threshold,
-            conclusions=conclusions,
-        )
+        row = await for_own_agency(info, reviews.hold_review, **dataclasses.asdict(review))
         return ManagementReviewNode.of(row)
 
     @strawberry.mutation(

@@ -86,6 +86,42 @@ class DocumentFields:
     legal_reference: str | None = None
 
 
+# The arguments of a mutation after its node's id (`@arguments_of`), which are its service's
+# keyword arguments by the same names: one declaration for the SDL and the call.
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrectiveActionPlan:
+    """planCorrectiveAction's: nonconformities.plan_action's keywords."""
+
+    root_cause: str
+    corrective_action: str
+    owner: str
+    due_date: dt.date
+
+
+@dataclasses.dataclass(frozen=True)
+class NewRisk:
+    """registerRisk's: risks.register_risk's keywords."""
+
+    title: str
+    likelihood: int
+    impact: int
+    treatment: str
+    owner: str
+    review_date: dt.date
+
+
+@dataclasses.dataclass(frozen=True)
+class RiskReview:
+    """reviewRisk's after the risk's id: risks.review_risk's keywords."""
+
+    likelihood: int
+    impact: int
+    treatment: str
+    review_date: dt.date
+
+
 async def _created(
     session: AsyncSession,
     who: Principal,
@@ -198,25 +234,13 @@ class RegistersMutation:
         return NonconformityNode.of(row)
 
     @strawberry.mutation(description="Record root cause, corrective action, owner and due date.")
+    @arguments_of("plan", CorrectiveActionPlan)
     async def plan_corrective_action(
-        self,
-        info: strawberry.Info,
-        id: strawberry.ID,
-        root_cause: str,
-        corrective_action: str,
-        owner: str,
-        due_date: dt.date,
+        self, info: strawberry.Info, id: strawberry.ID, plan: CorrectiveActionPlan
     ) -> NonconformityNode:
         return NonconformityNode.of(
             await act_on_node(
-                info,
-                id,
-                "Nonconformity",
-                ncs.plan_action,
-                root_cause=root_cause,
-                corrective_action=corrective_action,
-                owner=owner,
-                due_date=due_date,
+                info, id, "Nonconformity", ncs.plan_action, **dataclasses.asdict(plan)
             )
         )
 
@@ -254,27 +278,11 @@ class RegistersMutation:
         return NonconformityNode.of(await act_on_node(info, id, "Nonconformity", ncs.close))
 
     @strawberry.mutation(description="Add a risk: level = likelihood × impact (each 1-5).")
-    async def register_risk(
-        self,
-        info: strawberry.Info,
-        title: str,
-        likelihood: int,
-        impact: int,
-        treatment: str,
-        owner: str,
-        review_date: dt.date,
-    ) -> RiskNode:
-        row = await for_own_agency(
-            info,
-            risks.register_risk,
-            title=title,
-            likelihood=likelihood,
-            impact=impact,
-            treatment=treatment,
-            owner=owner,
-            review_date=review_date,
+    @arguments_of("risk", NewRisk)
+    async def register_risk(self, info: strawberry.Info, risk: NewRisk) -> RiskNode:
+        return RiskNode.of(
+            await for_own_agency(info, risks.register_risk, **dataclasses.asdict(risk))
         )
-        return RiskNode.of(row)
 
     @strawberry.mutation(
         description="Plan an internal audit in the year's programme (created on first use), "
@@ -390,26 +398,12 @@ class RegistersMutation:
     @strawberry.mutation(
         description="Review a risk: new likelihood and impact (1-5), treatment, next review date."
     )
+    @arguments_of("review", RiskReview)
     async def review_risk(
-        self,
-        info: strawberry.Info,
-        id: strawberry.ID,
-        likelihood: int,
-        impact: int,
-        treatment: str,
-        review_date: dt.date,
+        self, info: strawberry.Info, id: strawberry.ID, review: RiskReview
     ) -> RiskNode:
         return RiskNode.of(
-            await act_on_node(
-                info,
-                id,
-                "Risk",
-                risks.review_risk,
-                likelihood=likelihood,
-                impact=impact,
-                treatment=treatment,
-                review_date=review_date,
-            )
+            await act_on_node(info, id, "Risk", risks.review_risk, **dataclasses.asdict(review))
         )
 
     @strawberry.mutation(
