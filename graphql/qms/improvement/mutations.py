@@ -31,16 +31,29 @@ from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
 from eiso.graphql.tenants.queries import province_days
-from eiso.tenants.scope import TenantScope
 
 # A change of the caller's agency's conformity: (session, principal, province_id, agency_id).
 _ConformityChange = Callable[[AsyncSession, Principal, int, int], Awaitable[object]]
 
 
+# A mutation's arguments (`@arguments_of`) that are its service's keywords by the same names:
+# one declaration for the SDL and the call.
+
+
+@dataclasses.dataclass(frozen=True)
+class LegalChange:
+    """recordLegalChange's: legal.record_change's keywords."""
+
+    reference: str
+    title: str = ""
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    note: str = ""
+
+
 @dataclasses.dataclass(frozen=True)
 class ReviewHeld:
-    """holdManagementReview's arguments (`@arguments_of`): management_review.hold_review's
-    keywords by the same names, declared once for the SDL and the call."""
+    """holdManagementReview's: management_review.hold_review's keywords."""
 
     period_start: dt.date
     period_end: dt.date
@@ -57,32 +70,21 @@ class ImprovementMutation:
         "procedure and document resting on it is flagged for review, and announced "
         "agencies go back to to_be_reannounced."
     )
+    @arguments_of("change", LegalChange)
     async def record_legal_change(
-        self,
-        info: strawberry.Info,
-        reference: str,
-        title: str = "",
-        valid_from: dt.date | None = None,
-        valid_until: dt.date | None = None,
-        note: str = "",
+        self, info: strawberry.Info, change: LegalChange
     ) -> LegalChangeResult:
-        principal = require_principal(info.context.principal)
-        async with info.context.resources.session(TenantScope.nation()) as session, session.begin():
-            if principal.tenant.kind != "nation":
-                raise Forbidden(
-                    "only the national level enters legal changes",
-                    "chỉ cấp trung ương nhập thay đổi văn bản pháp lý",
-                )
-            row, flagged = await legal.record_change(
-                session,
-                principal,
-                reference=reference,
-                title=title,
-                valid_from=valid_from,
-                valid_until=valid_until,
-                note=note,
+        if require_principal(info.context.principal).tenant.kind != "nation":
+            raise Forbidden(
+                "only the national level enters legal changes",
+                "chỉ cấp trung ương nhập thay đổi văn bản pháp lý",
             )
-            return LegalChangeResult(version=LegalBasisVersionNode.of(row), flagged=flagged)
+        # The caller's scope is the nation's (legal bases are national reference data).
+        row, flagged = await in_transaction(
+            info,
+            lambda session, who: legal.record_change(session, who, **dataclasses.asdict(change)),
+        )
+        return LegalChangeResult(version=LegalBasisVersionNode.of(row), flagged=flagged)
 
     @strawberry.mutation(
         description="Confirm the caller's agency reviewed a procedure after a legal change "
