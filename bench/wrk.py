@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -59,6 +59,15 @@ def setting(connections: int, seconds: int, rounds: int) -> str:
     return (
         f"wrk -c{connections} {seconds}s x {rounds} rounds, server on CPU 0, load on CPU 1, medians"
     )
+
+
+async def timed(call: Callable[[], Awaitable[object]], requests: int) -> Run:
+    """`requests` calls of `call`, one after the other, as a Run (per wall and per CPU second)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(requests):
+        await call()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Run(requests / wall, requests / cpu if cpu else 0.0)
 
 
 def print_medians(results: dict[str, list[Run]], width: int = 30) -> dict[str, float]:
