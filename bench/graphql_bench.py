@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import tempfile
@@ -213,17 +212,13 @@ def bench_throughput(seconds: int, connections: int, rounds: int = 3) -> None:
             ),
         )
     report(
-        f"`{{ __typename }}` throughput, wrk -c{connections} {seconds}s x {rounds} rounds, "
-        "server on CPU 0, load on CPU 1, medians",
+        f"`{{ __typename }}` throughput, {wrk.setting(connections, seconds, rounds)}",
         results,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = wrk.load_parser(__doc__, seconds=5, connections=16)
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-assembly", action="store_true")
     args = parser.parse_args(argv)

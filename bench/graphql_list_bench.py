@@ -18,7 +18,6 @@ Goal: GraphQL at most 3x the plain endpoint's time per request.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import tempfile
@@ -203,8 +202,8 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
             ),
         )
     medians = report(
-        f"50 agencies with parent and province (SQLite), wrk -c{connections} {seconds}s x "
-        f"{rounds} rounds, server on CPU 0, load on CPU 1, medians",
+        "50 agencies with parent and province (SQLite), "
+        + wrk.setting(connections, seconds, rounds),
         results,
     )
     plain, graphql = medians.values()
@@ -213,12 +212,7 @@ def bench_list(seconds: int, connections: int, rounds: int) -> dict[str, float] 
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    bench_list(args.seconds, args.connections, args.rounds)
+    wrk.load_cli(argv, __doc__, bench_list, seconds=4, connections=4)
 
 
 if __name__ == "__main__":

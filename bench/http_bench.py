@@ -12,7 +12,6 @@ keeps at least 0.8x of the bare app's throughput.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import textwrap
 from pathlib import Path
@@ -76,19 +75,13 @@ def bench_stack(seconds: int, connections: int, rounds: int) -> dict[str, float]
             ),
         )
     return report(
-        f"GET /ping, wrk -c{connections} {seconds}s x {rounds} rounds, server on "
-        "CPU 0, load on CPU 1, medians",
+        f"GET /ping, {wrk.setting(connections, seconds, rounds)}",
         results,
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    bench_stack(args.seconds, args.connections, args.rounds)
+    wrk.load_cli(argv, __doc__, bench_stack, seconds=4, connections=16)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from bench import signed_in
 from bench.common import quiet_settings
-from bench.wrk import Run, print_medians, rounds_parser
+from bench.wrk import Run, print_medians, rounds_parser, timed
 
 MODULE = "birth_registration"
 QUERY = "{ __typename }"
@@ -57,7 +57,6 @@ def _database(url: str | None) -> Iterator[str]:
 
 
 async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[Run]], float]:
-    import httpx
 
     from eiso.core.app import create_app
     from eiso.core.plugins.activation import set_module
@@ -84,14 +83,7 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
     assert isinstance(view, ProvinceGraphQL)
     now, before = view.active, CachedOnly(frozenset({MODULE}))
     results: dict[str, list[Run]] = {name: [] for name in TARGETS}
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://b",
-            headers=signed_in.bearer(token),
-        ) as http,
-    ):
+    async with signed_in.client_of(app, token) as http:
 
         async def ask() -> None:
             response = await http.post("/graphql", json={"query": QUERY})
@@ -107,11 +99,7 @@ async def _rounds(requests: int, rounds: int, url: str) -> tuple[dict[str, list[
         for _ in range(rounds):
             for name, lookup in zip(TARGETS, (before, now), strict=True):
                 view.active = lookup
-                wall, cpu = time.perf_counter(), time.process_time()
-                for _ in range(requests):
-                    await ask()
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                results[name].append(Run(requests / wall, requests / cpu if cpu else 0.0))
+                results[name].append(await timed(ask, requests))
         started = time.perf_counter()
         for _ in range(requests):
             await now.for_province(resources, province.id)

@@ -18,13 +18,13 @@ run with `--without-node` on a checkout from before to compare.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
-import time
 from pathlib import Path
 
 from bench import signed_in
 from bench.common import quiet_settings
-from bench.wrk import Run, print_medians, rounds_parser
+from bench.wrk import Run, print_medians, rounds_parser, timed
 
 FIELDS = "id code procedureCode status receivedAt appointmentAt late version"
 TARGETS = {
@@ -70,7 +70,6 @@ async def _arrange(resources) -> str:
 
 
 async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[str, list[Run]]:
-    import httpx
 
     from eiso.core.app import create_app
     from eiso.core.resources import Resources
@@ -87,14 +86,7 @@ async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[s
         )
         app = create_app(settings, resources)  # the production authenticator
         results: dict[str, list[Run]] = {name: [] for name in targets}
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://bench",
-                headers=signed_in.bearer(token),
-            ) as http,
-        ):
+        async with signed_in.client_of(app, token) as http:
 
             async def ask(query: str) -> dict:
                 response = await http.post(
@@ -114,11 +106,7 @@ async def _rounds(requests: int, rounds: int, targets: dict[str, str]) -> dict[s
                     await ask(query)
             for _ in range(rounds):
                 for name, query in targets.items():
-                    wall, cpu = time.perf_counter(), time.process_time()
-                    for _ in range(requests):
-                        await ask(query)
-                    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-                    results[name].append(Run(requests / wall, requests / cpu if cpu else 0.0))
+                    results[name].append(await timed(functools.partial(ask, query), requests))
         await resources.close()
     return results
 

@@ -22,6 +22,8 @@ sealed with it) and `EISO_ISSUER` as the `Resources` given here.
 from __future__ import annotations
 
 import base64
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bench.common import ISSUER, SECRET_KEY
@@ -124,3 +126,18 @@ def settings(database_url: str, owner_url: str | None = None, **overrides: Any) 
 
 def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+@contextlib.asynccontextmanager
+async def client_of(app: Any, token: str) -> AsyncIterator[Any]:
+    """The in-process `app` started (its lifespan) and an HTTP client of it that carries the
+    bearer `token` (an httpx.AsyncClient, no socket)."""
+    import httpx
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench", headers=bearer(token)
+        ) as http,
+    ):
+        yield http

@@ -245,10 +245,7 @@ def _run(folder: Path, env: dict, target: str, basic: str, seconds: int, connect
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = wrk.load_parser(__doc__, seconds=5, connections=4)
     parser.add_argument(
         "--targets",
         default=",".join(TARGETS),
@@ -300,8 +297,8 @@ def report(results: dict[str, list[Load]], args: argparse.Namespace) -> None:
         return statistics.median(getattr(run, field) for run in results[name])
 
     print(
-        f"token path, wrk -c{args.connections} {args.seconds}s x {args.rounds} rounds, "
-        "server on CPU 0, load on CPU 1, medians (PostgreSQL + Redis)"
+        f"token path, {wrk.setting(args.connections, args.seconds, args.rounds)} "
+        "(PostgreSQL + Redis)"
     )
     for name in results:
         label = TARGETS[name]

@@ -16,7 +16,6 @@ After a warm-up, rounds interleave the targets; the median of the rounds is repo
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import hashlib
 import statistics
@@ -28,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from bench import wrk
 from bench.common import asgi_call, post_scope
 
 SMALL = "query Version { version }"
@@ -197,9 +197,7 @@ def _report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = wrk.rounds_parser(__doc__, requests=3000)
     args = parser.parse_args(argv)
     asyncio.run(bench(args.requests, args.rounds))
 

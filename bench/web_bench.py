@@ -17,7 +17,6 @@ Target: the page at most 1.5x the operation alone.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
@@ -31,6 +30,7 @@ from urllib.parse import urlencode
 
 import orjson
 
+from bench import wrk
 from bench.common import adopted_and_received
 from bench.common import asgi_call as _call
 
@@ -200,10 +200,7 @@ def cli(
     rounds: int,
 ) -> None:
     """`--requests` and `--rounds` (defaults given), then the benchmark."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=requests)
-    parser.add_argument("--rounds", type=int, default=rounds)
-    args = parser.parse_args(argv)
+    args = wrk.rounds_parser(doc, requests, rounds).parse_args(argv)
     asyncio.run(bench(args.requests, args.rounds))
 
 

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -27,12 +27,47 @@ class Run(NamedTuple):
     per_cpu_second: float
 
 
-def rounds_parser(doc: str) -> argparse.ArgumentParser:
+def rounds_parser(doc: str, requests: int = 400, rounds: int = 5) -> argparse.ArgumentParser:
     """The options of an in-process benchmark timed in rounds: --requests, --rounds."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--rounds", type=int, default=rounds)
     return parser
+
+
+def load_parser(doc: str, seconds: int, connections: int) -> argparse.ArgumentParser:
+    """The options of a benchmark under `wrk`: --seconds and --connections of each run (the
+    benchmark's defaults), --rounds (3)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=seconds)
+    parser.add_argument("--connections", type=int, default=connections)
+    parser.add_argument("--rounds", type=int, default=3)
+    return parser
+
+
+def load_cli(
+    argv: list[str] | None, doc: str, bench: Callable[[int, int, int], object], **defaults: int
+) -> None:
+    """`load_parser`'s options (`defaults`: seconds, connections), then `bench(seconds,
+    connections, rounds)`."""
+    args = load_parser(doc, **defaults).parse_args(argv)
+    bench(args.seconds, args.connections, args.rounds)
+
+
+def setting(connections: int, seconds: int, rounds: int) -> str:
+    """How a `wrk` benchmark ran, for its report's title."""
+    return (
+        f"wrk -c{connections} {seconds}s x {rounds} rounds, server on CPU 0, load on CPU 1, medians"
+    )
+
+
+async def timed(call: Callable[[], Awaitable[object]], requests: int) -> Run:
+    """`requests` calls of `call`, one after the other, as a Run (per wall and per CPU second)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(requests):
+        await call()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Run(requests / wall, requests / cpu if cpu else 0.0)
 
 
 def print_medians(results: dict[str, list[Run]], width: int = 30) -> dict[str, float]:

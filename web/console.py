@@ -21,10 +21,10 @@ from starlette.responses import RedirectResponse, Response
 
 from eiso.graphql.tenants.mutations import MAX_CONTENT
 from eiso.web import console_import, csrf
-from eiso.web.desk_auth import CONSOLE, signed_in_as
+from eiso.web.desk_auth import CONSOLE, signed_in_for
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden, form_page, moved, page_for, posting
-from eiso.web.run import OperationFailed, not_allowed, run
+from eiso.web.run import OperationFailed, run
 
 # The tree's groups under the province, in the order a province lists its units.
 KINDS = (
@@ -38,6 +38,11 @@ KINDS = (
 )
 MAX_PAGES = 50  # pages of 100 agencies read for the tree: far more than a province has
 MAX_UPLOAD = MAX_CONTENT  # bytes of a CSV upload (the mutation's own bound, in characters)
+ADMINS = frozenset({"PROVINCE_ADMIN", "NATIONAL_ADMIN"})  # whom the console is for
+NOT_ADMIN = (
+    "The province console is for province and national administrators",
+    "Trang quản trị tỉnh chỉ dành cho quản trị viên tỉnh và quản trị viên quốc gia",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,13 +55,6 @@ class Admin:
     province: dict[str, Any]  # id, code, name
 
 
-def not_admin() -> OperationFailed:
-    return not_allowed(
-        "The province console is for province and national administrators",
-        "Trang quản trị tỉnh chỉ dành cho quản trị viên tỉnh và quản trị viên quốc gia",
-    )
-
-
 def no_province(code: str) -> OperationFailed:
     """Another province's console, as an unknown one: the same 404."""
     return OperationFailed(
@@ -66,14 +64,12 @@ def no_province(code: str) -> OperationFailed:
     )
 
 
+def _is_admin(me: dict[str, Any]) -> bool:
+    return bool(ADMINS & set(me["roles"]))
+
+
 async def _me(request: Request) -> tuple[str, dict[str, Any]] | Response:
-    found = await signed_in_as(request, "ConsoleMe")
-    if isinstance(found, Response):
-        return found
-    token, me = found
-    if not {"PROVINCE_ADMIN", "NATIONAL_ADMIN"} & set(me["roles"]):
-        return failed(request, not_admin())
-    return token, me
+    return await signed_in_for(request, "ConsoleMe", _is_admin, NOT_ADMIN)
 
 
 async def admin_of(request: Request) -> Admin | Response:

@@ -28,6 +28,7 @@ from eiso.core.qms.annual_report import DOSSIER_KEYS
 from eiso.core.workdays import VN_TZ
 from eiso.web import console_dashboard_charts as charts
 from eiso.web import i18n
+from eiso.web.console import ADMINS
 from eiso.web.desk import label
 from eiso.web.desk_auth import signed_in
 from eiso.web.pages import render
@@ -37,7 +38,6 @@ from eiso.web.run import OperationFailed, not_allowed, run
 CONSOLE = "/quan-tri"
 DASHBOARD = CONSOLE + "/bang-dieu-khien"
 DOSSIERS = DASHBOARD + "/ho-so"
-ADMINS = frozenset({"PROVINCE_ADMIN", "NATIONAL_ADMIN"})
 MONTHS = 12
 # The numbers a link may ask the dossiers of (FigureMetric).
 METRICS = (

@@ -21,16 +21,21 @@ from eiso.core.auth.issuer import issuer
 from eiso.core.dossiers.statuses import LABELS, Status
 from eiso.core.workdays import VN_TZ, WorkingCalendar
 from eiso.web import csrf, forms, i18n
-from eiso.web.desk_auth import DESK, signed_in, signed_in_as
+from eiso.web.desk_auth import DESK, signed_in, signed_in_for
 from eiso.web.pages import render
 from eiso.web.portal import failed, forbidden
-from eiso.web.run import OperationFailed, not_allowed, run
+from eiso.web.run import OperationFailed, run
 
 PAGE_SIZE = 20
 # The national calendar (core/workdays): the desk shows time in its office hours.
 CALENDAR = WorkingCalendar()
 _HOURS_PER_DAY = int(CALENDAR.office_hours.per_day.total_seconds() // 3600)
 _MINUTE = dt.timedelta(minutes=1)
+# The counter is for an agency's officers (whose `me` has their agency).
+NO_AGENCY = (
+    "the counter is for an agency's officers",
+    "chỉ cán bộ của một cơ quan mới tiếp nhận hồ sơ tại quầy",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -351,13 +356,11 @@ async def fetched(request: Request, token: str, path: str) -> Response:
 async def counter(request: Request) -> Response:
     """Counter receipt: the procedures the officer's agency adopted, the chosen one's form
     (the portal's generated form), and on POST `receiveDossier` and slip 01."""
-    found = await signed_in_as(request, "DeskMe")
+    found = await signed_in_for(request, "DeskMe", lambda me: bool(me["agencies"]), NO_AGENCY)
     if isinstance(found, Response):
         return found
     token, me = found
-    agency = (me["agencies"] or [None])[0]
-    if agency is None:
-        return failed(request, _no_agency())
+    agency = me["agencies"][0]
     try:
         offered = await run(
             request, "DeskCounter", {"province": agency["province"]["code"]}, token=token
@@ -421,11 +424,4 @@ async def counter(request: Request) -> Response:
         request,
         "desk_received.html",
         {"received": got, "procedure": chosen, "desk": DESK},
-    )
-
-
-def _no_agency() -> OperationFailed:
-    return not_allowed(
-        "the counter is for an agency's officers",
-        "chỉ cán bộ của một cơ quan mới tiếp nhận hồ sơ tại quầy",
     )

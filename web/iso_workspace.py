@@ -27,7 +27,7 @@ from eiso.core.qms import documents as documents_core
 from eiso.core.workdays import VN_TZ
 from eiso.web import csrf, i18n, uploads
 from eiso.web.desk import fetched
-from eiso.web.desk_auth import ISO, signed_in_as
+from eiso.web.desk_auth import ISO, signed_in_for
 from eiso.web.iso_charts import heat_chart
 from eiso.web.pages import render
 from eiso.web.portal import (
@@ -41,9 +41,13 @@ from eiso.web.portal import (
     posting,
     written,
 )
-from eiso.web.run import OperationFailed, not_allowed, run
+from eiso.web.run import OperationFailed, run
 
 STAFF = frozenset({"ISO_SECRETARY", "LEADER", "AUDITOR", "OFFICER"})
+NOT_STAFF = (
+    "The ISO workspace is for the staff of an agency",
+    "Không gian ISO chỉ dành cho cán bộ của một cơ quan",
+)
 # Who is offered which form: the roles of the rules of core/auth/rules.py (the API still decides).
 DOC_KEEPERS = frozenset({"ISO_SECRETARY", "LEADER"})
 APPROVERS = frozenset({"LEADER"})
@@ -90,13 +94,6 @@ class Member:
         return bool(self.roles & roles)
 
 
-def not_staff() -> OperationFailed:
-    return not_allowed(
-        "The ISO workspace is for the staff of an agency",
-        "Không gian ISO chỉ dành cho cán bộ của một cơ quan",
-    )
-
-
 def refused_input(field: str) -> OperationFailed:
     return OperationFailed(
         "BAD_INPUT", f"{field}: required", f"{field}: bắt buộc phải nhập", field=field
@@ -106,14 +103,17 @@ def refused_input(field: str) -> OperationFailed:
 async def member_of(request: Request) -> Member | Response:
     """The signed-in member, or the page that refuses (sign in; 403 for who is not the staff
     of one agency: administrators have the province console)."""
-    found = await signed_in_as(request, "IsoMe")
+    found = await signed_in_for(request, "IsoMe", _is_staff, NOT_STAFF)
     if isinstance(found, Response):
         return found
     token, me = found
-    roles = frozenset(me["roles"]) & STAFF
-    if not roles or me["tenant"]["kind"] != "AGENCIES" or len(me["agencies"]) != 1:
-        return failed(request, not_staff())
-    return Member(token, me["subject"], roles, me["agencies"][0])
+    return Member(token, me["subject"], frozenset(me["roles"]) & STAFF, me["agencies"][0])
+
+
+def _is_staff(me: dict[str, Any]) -> bool:
+    return bool(
+        STAFF & set(me["roles"]) and me["tenant"]["kind"] == "AGENCIES" and len(me["agencies"]) == 1
+    )
 
 
 def page_context(member: Member, page: str, **more: Any) -> dict[str, Any]:
