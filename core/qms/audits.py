@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError
+from eiso.core.errors import DomainError, member_of
 from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
@@ -190,14 +190,13 @@ async def record_finding(
 ) -> AuditFinding:
     require_role(principal, *AUDITORS)
     plan = await get_in_scope(session, AuditPlan, province_id, plan_id, "audit plan")
-    try:
-        finding_kind = FindingKind(kind)
-    except ValueError:
-        raise DomainError(
-            "kind must be conformity, observation or nonconformity",
-            "loại phát hiện không hợp lệ",
-            field="kind",
-        ) from None
+    finding_kind = member_of(
+        FindingKind,
+        kind,
+        "kind",
+        "kind must be conformity, observation or nonconformity",
+        "loại phát hiện không hợp lệ",
+    )
     finding = AuditFinding(
         province_id=province_id,
         agency_id=plan.agency_id,

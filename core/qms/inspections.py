@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.errors import DomainError, Forbidden, NotFound, member_of
 from eiso.core.qms.common import get_in_scope, invalid_transition, record, require_text, value
 from eiso.core.qms.nonconformities import NcSource, NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
@@ -403,14 +403,13 @@ async def mark_item(
     row = await load(session, province_id, row_id)
     if InspectionStatus(row.status) != InspectionStatus.in_progress:
         raise invalid_transition("inspection", row.status, InspectionStatus.in_progress)
-    try:
-        outcome = ItemResult(result)
-    except ValueError:
-        raise DomainError(
-            "result: not_checked, conform, nonconform or not_applicable",
-            "result: not_checked, conform, nonconform hoặc not_applicable",
-            field="result",
-        ) from None
+    outcome = member_of(
+        ItemResult,
+        result,
+        "result",
+        "result: not_checked, conform, nonconform or not_applicable",
+        "result: not_checked, conform, nonconform hoặc not_applicable",
+    )
     _item(row, item_code)
     row.checklist = [
         {**item, "result": outcome.value, "note": (note or "").strip()[:2000]}
