@@ -15,7 +15,6 @@ from sqlalchemy import (
     Column,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
@@ -26,7 +25,7 @@ from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import Authored, TenantOwned, agency_fk, child_fks
+from eiso.tenants.models import Authored, TenantOwned, child_fks, one_per_agency_year
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
@@ -40,10 +39,7 @@ class FindingKind(str, enum.Enum):
 
 class AuditProgramme(TenantOwned, Authored, table=True):
     __tablename__ = "audit_programmes"
-    __table_args__ = (
-        agency_fk("audit_programmes"),
-        UniqueConstraint("province_id", "agency_id", "year", name="uq_audit_programmes_year"),
-    )
+    __table_args__ = (*one_per_agency_year("audit_programmes"),)
 
     year: int
     title: str = Field(max_length=300)
