@@ -7,7 +7,10 @@ outside development.
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Any, TypeVar
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 class DomainError(Exception):
@@ -50,3 +53,19 @@ class Unauthenticated(DomainError):
 
 class Conflict(DomainError):
     code = "CONFLICT"
+
+
+def member_of(
+    kind: type[E], value: str | enum.Enum, field: str, message: str = "", message_vi: str = ""
+) -> E:
+    """The member of `kind` that `value` names (its value, or a member of a mirror enum of the
+    same values), or BAD_INPUT on `field`: the message given, else "<field>: one of <values>"."""
+    try:
+        return kind(getattr(value, "value", value))
+    except ValueError:
+        names = ", ".join(str(item.value) for item in kind)
+        raise DomainError(
+            message or f"{field}: one of {names}",
+            message_vi or f"{field}: một trong {names}",
+            field=field,
+        ) from None

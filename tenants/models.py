@@ -177,6 +177,14 @@ def one_per_agency(table: str) -> tuple[ForeignKeyConstraint, UniqueConstraint]:
     return agency_fk(table), UniqueConstraint("province_id", "agency_id", name=f"uq_{table}_agency")
 
 
+def one_per_agency_year(table: str) -> tuple[ForeignKeyConstraint, UniqueConstraint]:
+    """The keys of a table with one row per agency and year at most (`agency_fk`, and the
+    agency's year unique in its province): an audit programme, an inspection, a yearly report."""
+    return agency_fk(table), UniqueConstraint(
+        "province_id", "agency_id", "year", name=f"uq_{table}_year"
+    )
+
+
 def child_fks(
     table: str, column: str, parent: str, name: str
 ) -> tuple[ForeignKeyConstraint, ForeignKeyConstraint]:

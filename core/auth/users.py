@@ -11,7 +11,7 @@ from eiso.core.auth.models import User
 from eiso.core.auth.passwords import hash_password
 from eiso.core.auth.principal import Role
 from eiso.core.auth.tenancy import agency_by_code, province_by_code, scope_of_ids
-from eiso.core.errors import Conflict, DomainError
+from eiso.core.errors import Conflict, DomainError, member_of
 from eiso.infra.db import added, find_one
 from eiso.tenants.scope import TenantScope
 
@@ -29,14 +29,13 @@ ROLE_LEVELS = {
 
 
 def parse_role(value: str) -> Role:
-    try:
-        return Role(value)
-    except ValueError:
-        raise DomainError(
-            f"role: unknown role {value!r} (one of {', '.join(r.value for r in Role)})",
-            f"role: vai trò không hợp lệ {value!r}",
-            field="role",
-        ) from None
+    return member_of(
+        Role,
+        value,
+        "role",
+        f"role: unknown role {value!r} (one of {', '.join(r.value for r in Role)})",
+        f"role: vai trò không hợp lệ {value!r}",
+    )
 
 
 def tenant_of(user: User) -> TenantScope:

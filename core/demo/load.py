@@ -63,29 +63,8 @@ DEMO_MODULES = {
     ],
     "33": ["business_registration", "birth_registration"],
 }
-DEMO_USERS = [
-    # username, role, agency code, province code (neither: the nation)
-    ("quantri.quocgia", "national_admin", None, None),
-    ("quantri.quangninh", "province_admin", None, "22"),
-    ("quantri.hungyen", "province_admin", None, "33"),
-    ("thuky.soxaydung.qn", "iso_secretary", "000.00.22.H49", None),
-    ("lanhdao.soxaydung.qn", "leader", "000.00.22.H49", None),
-    ("chuyenvien.halong", "officer", "000.31.01.H49", None),
-    ("danhgia.quangninh", "auditor", None, "22"),
-    # The officers (and one leader) who handle the demo dossiers, and the interlinked partners.
-    ("lanhdao.halong", "leader", "000.31.01.H49", None),
-    ("chuyenvien.baichay", "officer", "000.31.02.H49", None),
-    ("chuyenvien.tienyen", "officer", "000.32.01.H49", None),
-    ("chuyenvien.damha", "officer", "000.32.02.H49", None),
-    ("chuyenvien.soxaydung.qn", "officer", "000.00.22.H49", None),
-    ("chuyenvien.sonnmt.qn", "officer", "000.00.23.H49", None),
-    ("canbo.congan.tienyen", "officer", "000.51.01.H49", None),
-    ("canbo.bhxh.tienyen", "officer", "000.52.01.H49", None),
-    ("chuyenvien.phohien", "officer", "000.41.01.H31", None),
-    ("chuyenvien.vangiang", "officer", "000.42.01.H31", None),
-    ("canbo.congan.vangiang", "officer", "000.51.01.H31", None),
-    ("canbo.bhxh.vangiang", "officer", "000.52.01.H31", None),
-]
+# username, role, agency code, province code (neither: the nation): data.json `users`.
+DEMO_USERS: list[tuple[str, str, str | None, str | None]] = [tuple(u) for u in DATA["users"]]
 # Who receives and processes each agency's demo dossiers (usernames, as the audit trail has them).
 DEMO_STAFF = {
     "000.31.01.H49": Staff("chuyenvien.halong", "lanhdao.halong"),

@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import secrets
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from eiso.core import audit
 from eiso.core.auth.principal import Principal
 from eiso.core.dossiers.models import ProcedureAdoption
-from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.errors import DomainError, Forbidden, NotFound, member_of
 from eiso.core.feedback.models import Feedback, FeedbackSetting
 from eiso.core.feedback.rules import (
     ANSWER_MAX,
@@ -45,7 +45,6 @@ from eiso.tenants.models import Agency, Province, TenantStatus, tenant_join
 from eiso.tenants.province_settings import save_setting
 from eiso.tenants.scope import TenantScope
 
-E = TypeVar("E", Kind, Subject)
 PUBLISHED_PAGE = 50  # the most published answers one call lists
 
 
@@ -112,7 +111,7 @@ async def submit(
 ) -> Submitted:
     """Register a citizen's feedback for an active agency; every input is checked before
     anything is written. `now`: when it was received (the demo's past ones; default now)."""
-    kind_, subject_ = _choice(Kind, kind, "kind"), _choice(Subject, subject, "subject")
+    kind_, subject_ = member_of(Kind, kind, "kind"), member_of(Subject, subject, "subject")
     body = _text(content, "content", CONTENT_MAX, required=True)
     procedure = _text(procedure_code, "procedureCode", 64, required=subject_ is Subject.procedure)
     # The dossier's code is stored as given, not looked up: whether a code exists is not the
@@ -159,14 +158,6 @@ async def submit(
         # The trail holds no personal data and no free text: kind, subject and deadline.
         await audit.append_row(session, row, CITIZEN, "feedback.submitted", {"kind": row.kind})
         return Submitted(row.code, key, aware(row.due_at))
-
-
-def _choice(enum_type: type[E], text: str, field: str) -> E:
-    try:
-        return enum_type(text)
-    except ValueError:
-        allowed = ", ".join(item.value for item in enum_type)
-        raise bad_input(field, f"one of {allowed}", f"một trong {allowed}") from None
 
 
 async def _adopted(session: AsyncSession, agency: Agency, procedure_code: str) -> bool:

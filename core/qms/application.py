@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError, NotFound
+from eiso.core.errors import DomainError, NotFound, member_of
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.core.qms.inspections import require_inspector
 from eiso.infra.clock import utcnow
@@ -90,20 +90,16 @@ async def set_profile(
     """The agency's ISO secretary or leader. A 2015 QMS needs the day it was upgraded (or
     built) on; a 2008 QMS has none."""
     require_role(who, *KEEPERS)
-    try:
-        edition = Standard(standard)
-    except ValueError:
-        raise DomainError(
-            "standard: TCVN ISO 9001:2008 or TCVN ISO 9001:2015",
-            "standard: TCVN ISO 9001:2008 hoặc TCVN ISO 9001:2015",
-            field="standard",
-        ) from None
-    try:
-        kind = Medium(medium)
-    except ValueError:
-        raise DomainError(
-            "medium: paper or electronic", "medium: paper hoặc electronic", field="medium"
-        ) from None
+    edition = member_of(
+        Standard,
+        standard,
+        "standard",
+        "standard: TCVN ISO 9001:2008 or TCVN ISO 9001:2015",
+        "standard: TCVN ISO 9001:2008 hoặc TCVN ISO 9001:2015",
+    )
+    kind = member_of(
+        Medium, medium, "medium", "medium: paper or electronic", "medium: paper hoặc electronic"
+    )
     if edition == Standard.iso_9001_2015 and upgraded_on is None:
         raise DomainError(
             "upgradedOn: the day the QMS moved to TCVN ISO 9001:2015",

@@ -15,18 +15,17 @@ from sqlalchemy import (
     Column,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError
+from eiso.core.errors import DomainError, member_of
 from eiso.core.qms import nonconformities
 from eiso.core.qms.common import get_in_scope, record, require_role, require_text
 from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
-from eiso.tenants.models import Authored, TenantOwned, agency_fk, child_fks
+from eiso.tenants.models import Authored, TenantOwned, child_fks, one_per_agency_year
 
 AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
@@ -40,10 +39,7 @@ class FindingKind(str, enum.Enum):
 
 class AuditProgramme(TenantOwned, Authored, table=True):
     __tablename__ = "audit_programmes"
-    __table_args__ = (
-        agency_fk("audit_programmes"),
-        UniqueConstraint("province_id", "agency_id", "year", name="uq_audit_programmes_year"),
-    )
+    __table_args__ = (*one_per_agency_year("audit_programmes"),)
 
     year: int
     title: str = Field(max_length=300)
@@ -190,14 +186,13 @@ async def record_finding(
 ) -> AuditFinding:
     require_role(principal, *AUDITORS)
     plan = await get_in_scope(session, AuditPlan, province_id, plan_id, "audit plan")
-    try:
-        finding_kind = FindingKind(kind)
-    except ValueError:
-        raise DomainError(
-            "kind must be conformity, observation or nonconformity",
-            "loại phát hiện không hợp lệ",
-            field="kind",
-        ) from None
+    finding_kind = member_of(
+        FindingKind,
+        kind,
+        "kind",
+        "kind must be conformity, observation or nonconformity",
+        "loại phát hiện không hợp lệ",
+    )
     finding = AuditFinding(
         province_id=province_id,
         agency_id=plan.agency_id,

@@ -25,7 +25,7 @@ from sqlmodel import Field, col, select
 
 from eiso.core.auth.models import User
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.errors import Conflict, DomainError, NotFound, member_of
 from eiso.core.qms.common import (
     get_in_scope,
     invalid_transition,
@@ -155,14 +155,13 @@ class DocumentAcknowledgement(TenantOwned, table=True):
 
 
 def _kind(value: str) -> DocumentKind:
-    try:
-        return DocumentKind(value)
-    except ValueError:
-        raise DomainError(
-            f"kind must be one of {[k.value for k in DocumentKind]}",
-            "loại tài liệu không hợp lệ",
-            field="kind",
-        ) from None
+    return member_of(
+        DocumentKind,
+        value,
+        "kind",
+        f"kind must be one of {[k.value for k in DocumentKind]}",
+        "loại tài liệu không hợp lệ",
+    )
 
 
 class NewDocument(TypedDict, total=False):

@@ -32,24 +32,23 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError, Forbidden, NotFound
+from eiso.core.errors import DomainError, Forbidden, NotFound, member_of
 from eiso.core.qms.common import get_in_scope, invalid_transition, record, require_text, value
 from eiso.core.qms.nonconformities import NcSource, NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
-from eiso.infra.db import added
+from eiso.infra.db import added, find_one
 from eiso.tenants.models import (
     Agency,
     Authored,
     TenantOwned,
     TenantStatus,
-    agency_fk,
     child_fks,
+    one_per_agency_year,
     province_key,
 )
 
@@ -106,8 +105,7 @@ class Inspection(TenantOwned, table=True):
 
     __tablename__ = "inspections"
     __table_args__ = (
-        agency_fk("inspections"),
-        UniqueConstraint("province_id", "agency_id", "year", name="uq_inspections_year"),
+        *one_per_agency_year("inspections"),
         # What the DOST found in one agency stays with that agency after a merge.
         {"info": {"keeps_agency": True}},
     )
@@ -319,12 +317,10 @@ async def schedule(
 async def find(
     session: AsyncSession, province_id: int, agency_id: int, year: int
 ) -> Inspection | None:
-    statement = select(Inspection).where(
-        col(Inspection.province_id) == province_id,
-        col(Inspection.agency_id) == agency_id,
-        col(Inspection.year) == year,
+    """The agency's inspection of the year, if any (`one_per_agency_year`: at most one)."""
+    return await find_one(
+        session, Inspection, province_id=province_id, agency_id=agency_id, year=year
     )
-    return (await session.execute(statement)).scalars().first()
 
 
 async def load(session: AsyncSession, province_id: int, row_id: int) -> Inspection:
@@ -403,14 +399,13 @@ async def mark_item(
     row = await load(session, province_id, row_id)
     if InspectionStatus(row.status) != InspectionStatus.in_progress:
         raise invalid_transition("inspection", row.status, InspectionStatus.in_progress)
-    try:
-        outcome = ItemResult(result)
-    except ValueError:
-        raise DomainError(
-            "result: not_checked, conform, nonconform or not_applicable",
-            "result: not_checked, conform, nonconform hoặc not_applicable",
-            field="result",
-        ) from None
+    outcome = member_of(
+        ItemResult,
+        result,
+        "result",
+        "result: not_checked, conform, nonconform or not_applicable",
+        "result: not_checked, conform, nonconform hoặc not_applicable",
+    )
     _item(row, item_code)
     row.checklist = [
         {**item, "result": outcome.value, "note": (note or "").strip()[:2000]}

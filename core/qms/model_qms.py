@@ -23,7 +23,7 @@ from sqlmodel import col, select
 
 from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError
+from eiso.core.errors import DomainError, member_of
 from eiso.core.qms import documents
 from eiso.core.qms.common import require_role, value
 from eiso.core.qms.documents import Document, DocumentVersion
@@ -121,14 +121,13 @@ async def agencies_of(
         col(Agency.province_id) == province_id, col(Agency.status) == "active"
     )
     if kind is not None:
-        try:
-            AgencyKind(kind)
-        except ValueError:
-            raise _bad(
-                "agencyKind",
-                f"{kind!r} is not a kind of agency",
-                f"{kind!r} không phải loại cơ quan",
-            ) from None
+        member_of(
+            AgencyKind,
+            kind,
+            "agencyKind",
+            f"agencyKind: {kind!r} is not a kind of agency",
+            f"agencyKind: {kind!r} không phải loại cơ quan",
+        )
         found = list((await session.execute(query.where(col(Agency.kind) == kind))).scalars())
         if not found:
             raise _bad(

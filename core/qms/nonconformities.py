@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import Field, col, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError
+from eiso.core.errors import DomainError, member_of
 from eiso.core.qms.common import (
     get_in_scope,
     invalid_transition,
@@ -127,14 +127,13 @@ async def raise_nonconformity(
     officer: str | None = None,
 ) -> Nonconformity:
     require_role(principal, *MAINTAINERS)
-    try:
-        kind = NcSource(source)
-    except ValueError:
-        raise DomainError(
-            "source must be manual, audit_finding or complaint",
-            "nguồn không hợp lệ",
-            field="source",
-        ) from None
+    kind = member_of(
+        NcSource,
+        source,
+        "source",
+        "source must be manual, audit_finding or complaint",
+        "nguồn không hợp lệ",
+    )
     if kind in (NcSource.dossier, NcSource.inspection):
         raise DomainError(
             f"{kind.value} nonconformities are raised by eiso itself (the dossier engine, "

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import enum
 import operator
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, ForeignKeyConstraint, Index
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from sqlmodel import Field
 
 from eiso.core import audit
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError, Forbidden
+from eiso.core.errors import DomainError, Forbidden, member_of
 from eiso.core.qms import documents, figures
 from eiso.core.qms.common import get_in_scope, record, require_text
 from eiso.infra.clock import utcnow
@@ -128,8 +128,8 @@ class Definition:
 
     def clean(self) -> Definition:
         title = require_text(self.title, "title", 300)
-        metric = _enum(ObjectiveMetric, self.metric, "metric")
-        comparator = _enum(Comparator, self.comparator, "comparator")
+        metric = member_of(ObjectiveMetric, self.metric, "metric")
+        comparator = member_of(Comparator, self.comparator, "comparator")
         target = float(self.target)
         if target < 0 or (metric in RATES and target > 1):
             raise DomainError(
@@ -153,19 +153,6 @@ class Definition:
             "period_end": self.period.last_day,
             "procedure_code": self.procedure_code,
         }
-
-
-E = TypeVar("E", bound=enum.Enum)
-
-
-def _enum(kind: type[E], value: str | enum.Enum, field: str) -> E:
-    try:
-        return kind(getattr(value, "value", value))
-    except ValueError:
-        names = ", ".join(item.value for item in kind)
-        raise DomainError(
-            f"{field}: one of {names}", f"{field}: một trong {names}", code="BAD_INPUT", field=field
-        ) from None
 
 
 async def create(

@@ -37,7 +37,6 @@ from sqlalchemy import (
     Select,
     String,
     Text,
-    UniqueConstraint,
     and_,
     bindparam,
     case,
@@ -55,8 +54,15 @@ from eiso.core.qms.common import get_in_scope, invalid_transition, record, value
 from eiso.core.qms.management_review import ManagementReview
 from eiso.core.qms.nonconformities import NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
-from eiso.infra.db import core_rows
-from eiso.tenants.models import Agency, Province, TenantOwned, TenantStatus, agency_fk, tenant_join
+from eiso.infra.db import core_rows, find_one
+from eiso.tenants.models import (
+    Agency,
+    Province,
+    TenantOwned,
+    TenantStatus,
+    one_per_agency_year,
+    tenant_join,
+)
 from eiso.tenants.scope import (
     ScopeKind,
     TenantScope,
@@ -102,8 +108,7 @@ DEFAULT_DUE_MONTH, DEFAULT_DUE_DAY, DEFAULT_REMIND_DAYS = 11, 15, 10
 class YearlyReport(TenantOwned, table=True):
     __tablename__ = "yearly_reports"
     __table_args__ = (
-        agency_fk("yearly_reports"),
-        UniqueConstraint("province_id", "agency_id", "year", name="uq_yearly_reports_year"),
+        *one_per_agency_year("yearly_reports"),
         # A report is what one agency sent for its year: a merge of agencies leaves it with the
         # agency that wrote it (kept as merged), not folded into the new one (one per year).
         {"info": {"keeps_agency": True}},
@@ -246,12 +251,10 @@ def _require_filler(who: Principal) -> None:
 async def find(
     session: AsyncSession, province_id: int, agency_id: int, year: int
 ) -> YearlyReport | None:
-    statement = select(YearlyReport).where(
-        col(YearlyReport.province_id) == province_id,
-        col(YearlyReport.agency_id) == agency_id,
-        col(YearlyReport.year) == year,
+    """The agency's report of the year, if any (`one_per_agency_year`: at most one)."""
+    return await find_one(
+        session, YearlyReport, province_id=province_id, agency_id=agency_id, year=year
     )
-    return (await session.execute(statement)).scalars().first()
 
 
 async def save(
