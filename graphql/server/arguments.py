@@ -28,7 +28,6 @@ from strawberry.types.unset import UNSET
 
 from eiso.graphql.shared.arguments import is_leaf
 
-
 # (the value as graphql-core coerced it, the request's info) -> the resolver's value
 Convert = Callable[[Any, Any], Any]
 
@@ -130,4 +129,4 @@ def install() -> None:
         return
     if current is not _STRAWBERRYS:
         raise RuntimeError("strawberry.schema.schema_converter.convert_arguments has changed")
-    schema_converter.convert_arguments = convert_arguments  # type: ignore[assignment]
+    schema_converter.convert_arguments = convert_arguments
