@@ -24,6 +24,7 @@ a table), any other value through the leaf's whole coercion, as graphql-core's.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import functools
 import keyword
 from collections.abc import Callable, Iterable
@@ -336,11 +337,34 @@ def _leaf_completion(leaf: Any) -> _Completion:
             named = {member: coerce(member) for member in cast("Iterable[Any]", leaf.wrapped_cls)}
         except Exception:  # noqa: BLE001 - an enum of unusual members: its coercion alone
             return _Completion(complete)
-        members = (leaf.wrapped_cls, named)
+        members = (leaf.wrapped_cls, named, _members_of_others(complete))
         return _Completion(
-            complete, "{x}[1][{v}] if {v}.__class__ is {x}[0] else {c}({v})", members
+            complete, "{x}[1][{v}] if {v}.__class__ is {x}[0] else {x}[2]({v})", members
         )
     return _Completion(complete)
+
+
+_OTHERS_SIZE = 256  # members of other enums remembered per GraphQL enum
+
+
+def _members_of_others(complete: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`complete`, remembering its result for a member of another Python enum: a node may
+    hold the model's enum where the GraphQL enum wraps a mirror of it (`graphql_enum`: the
+    dossier's `Status`), which the table above does not hold; Strawberry's coercion then looks
+    the name up by value, ~2 µs a field. Members are immutable, so the name is the same each
+    time; keyed by class and member (an IntEnum member equals its int)."""
+    seen: dict[tuple[type, Any], Any] = {}
+
+    def read(value: Any) -> Any:
+        key = (value.__class__, value)
+        found = seen.get(key)
+        if found is None:
+            found = complete(value)
+            if isinstance(value, enum.Enum) and len(seen) < _OTHERS_SIZE:
+                seen[key] = found
+        return found
+
+    return read
 
 
 def _leaf(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
