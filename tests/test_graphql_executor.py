@@ -103,6 +103,11 @@ class Query:
     def first(self) -> Item | None:
         return ITEMS[0] if ITEMS else None
 
+    @strawberry.field
+    def pets(self) -> list[Pet | None]:
+        """A Pet, and a Pet cast (to Pet): the type's own class, Strawberry's check all the same."""
+        return [Pet(name="mèo", legs=4), strawberry.cast(Pet, Pet(name="rô", legs=2))]
+
 
 def schemas():
     eiso = EisoSchema(query=Query, types=[Pet], limits=Limits(max_cost=100_000, max_aliases=100))
@@ -119,6 +124,7 @@ QUERIES = [
     FULL,
     '{ items { id shout(suffix: "?") title } }',  # a resolver with arguments beside plain fields
     "{ items { id pet { name ... on Pet { legs } } } }",  # an interface
+    "{ pets { name legs } }",  # Strawberry's type check of an interface's object, a cast value
     "{ first { id child { title } } items { t: title, t2: title } }",
     "{ items { id note @include(if: false) title @skip(if: true) count } }",
     "query Q { items { ...F } } fragment F on Item { id tags { ...T } } fragment T on Tag { label "

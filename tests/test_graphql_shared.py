@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import typing
 
 import pytest
 import strawberry
@@ -133,3 +134,97 @@ async def test_a_flat_input_is_built_as_strawberry_builds_it_and_refuses_a_neste
     }
     result = await schema.execute("{ nested(where: {inner: {x: 1}}) }")
     assert result.errors and "Nested.inner is not a scalar or enum" in result.errors[0].message
+
+
+@strawberry.type
+class _ArgumentsQuery:
+    @strawberry.field
+    def every(
+        self,
+        info: strawberry.Info,
+        page_size: int = 50,
+        after: str | None = None,
+        colour: _Colour | None = None,
+        key: strawberry.ID | None = None,
+        node: strawberry.relay.GlobalID | None = None,
+        numbers: list[int] | None = None,
+        inner: _Inner | None = None,
+        where: _Flat | None = None,
+        maybe: strawberry.Maybe[int | None] = None,
+        renamed: typing.Annotated[str | None, strawberry.argument(name="alias")] = None,
+    ) -> str:
+        del info
+        where = where and dataclasses.replace(where, since=str(where.since))
+        given = (page_size, after, colour, key, node, numbers, inner, where, maybe, renamed)
+        return repr(given)
+
+
+async def test_the_argument_converter_gives_what_strawberrys_conversion_gives(monkeypatch):
+    from strawberry.schema import schema_converter
+    from strawberry.types import arguments as strawberry_arguments
+
+    from eiso.graphql.server import arguments
+
+    queries = [
+        "{ every }",
+        '{ every(pageSize: 3, after: "x", colour: BLUE, key: "k", alias: "a") }',
+        '{ every(node: "RG9zc2llcjox", numbers: [1, 2], inner: {x: 4}, maybe: null) }',
+        '{ every(where: {colour: null, tag: "t"}, maybe: 5, after: null) }',
+        '{ every(node: "not a global id") }',
+    ]
+
+    async def answers() -> list[object]:
+        schema = strawberry.Schema(query=_ArgumentsQuery)
+        found = []
+        for query in queries:
+            result = await schema.execute(query)
+            found.append((result.data, [e.message for e in result.errors or []]))
+        return found
+
+    monkeypatch.setattr(
+        schema_converter, "convert_arguments", strawberry_arguments.convert_arguments
+    )
+    strawberrys = await answers()
+    arguments.install()
+    assert schema_converter.convert_arguments is arguments.convert_arguments
+    arguments.install()  # idempotent
+    assert await answers() == strawberrys
+    assert strawberrys[-1][1]  # the bad global id is refused, in the same words
+
+
+@strawberry.type
+class _Leaf:
+    c: int = 1
+
+
+@strawberry.type
+class _Branch:
+    b: _Leaf = strawberry.field(default_factory=_Leaf)
+    d: int = 2
+
+
+@strawberry.type
+class _SelectsQuery:
+    @strawberry.field
+    def top(self, info: strawberry.Info) -> _Branch:
+        from eiso.graphql.shared.selections import selects
+
+        self_asked = (selects(info, "b", "c"), selects(info, "b"), selects(info, "d", "c"))
+        info.context["asked"].append(self_asked)
+        return _Branch()
+
+
+async def test_selects_reads_the_path_through_fragments_and_aliases():
+    schema = strawberry.Schema(query=_SelectsQuery)
+    queries = {
+        "{ top { d } }": (False, False, False),
+        "{ top { x: b { c } } }": (True, True, False),
+        "{ top { ... on Branch { b { __typename } } } }": (False, True, False),
+        "{ top { ...F } } fragment F on Branch { b { ... { c } } }": (True, True, False),
+        "{ top { d } top { b { c } } }": (True, True, False),  # merged under one key
+    }
+    for query, expected in queries.items():
+        context: dict[str, list[object]] = {"asked": []}
+        result = await schema.execute(query, context_value=context)
+        assert result.errors is None, (query, result.errors)
+        assert context["asked"] == [expected], query

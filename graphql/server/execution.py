@@ -43,6 +43,7 @@ from strawberry.utils.operation import get_operation_type
 
 from eiso.core.errors import DomainError
 from eiso.core.resources import reads_only
+from eiso.graphql.server import arguments
 from eiso.graphql.server.errors import parse_failed, validation_failed
 from eiso.graphql.server.executor import EisoExecutionContext
 from eiso.graphql.server.inputs import literal_error, variable_arguments, variables_error
@@ -108,6 +109,7 @@ def _clients(error: GraphQLError) -> bool:
 class EisoSchema(strawberry.Schema):
     def __init__(self, query: type, *, limits: Limits, **kwargs: Any) -> None:
         kwargs.setdefault("execution_context_class", EisoExecutionContext)
+        arguments.install()  # each field's arguments converted by a plan made once
         super().__init__(query, extensions=schema_extensions(limits), **kwargs)
         self.limits = limits
         self.rules = (*graphql_rules(), *limit_rules(limits))

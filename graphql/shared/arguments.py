@@ -80,20 +80,25 @@ def flat_input(cls: T) -> T:
 
 
 def _leaf_fields(type_: type, context: Any) -> list[tuple[str, str]]:
+    definition = type_.__strawberry_definition__  # type: ignore[attr-defined]
+    names = []
+    for field in definition.fields:
+        if not is_leaf(field.resolve_type(type_definition=definition), context.scalar_registry):
+            raise TypeError(f"{definition.name}.{field.python_name} is not a scalar or enum")
+        names.append((context.config.name_converter.from_field(field), field.python_name))
+    return names
+
+
+def is_leaf(kind: Any, scalar_registry: Any) -> bool:
+    """Whether Strawberry's conversion hands a value of `kind` over unchanged: a scalar or an
+    enum, optional or not; not a `Maybe` (wrapped in `Some`) nor a `GlobalID` (parsed)."""
     from strawberry.relay.types import GlobalID
     from strawberry.types.arguments import _is_leaf_type
     from strawberry.types.base import StrawberryMaybe, StrawberryOptional
     from strawberry.types.enum import has_enum_definition
 
-    definition = type_.__strawberry_definition__  # type: ignore[attr-defined]
-    names = []
-    for field in definition.fields:
-        kind = field.resolve_type(type_definition=definition)
-        if isinstance(kind, StrawberryOptional) and not isinstance(kind, StrawberryMaybe):
-            kind = kind.of_type
-        if has_enum_definition(kind):
-            kind = kind.__strawberry_definition__
-        if not _is_leaf_type(kind, context.scalar_registry, skip_classes=(GlobalID,)):
-            raise TypeError(f"{definition.name}.{field.python_name} is not a scalar or enum")
-        names.append((context.config.name_converter.from_field(field), field.python_name))
-    return names
+    if isinstance(kind, StrawberryOptional) and not isinstance(kind, StrawberryMaybe):
+        kind = kind.of_type
+    if has_enum_definition(kind):
+        kind = kind.__strawberry_definition__
+    return bool(_is_leaf_type(kind, scalar_registry, skip_classes=(GlobalID,)))
