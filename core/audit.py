@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.defaults import empty_dict
 from eiso.infra.ids import new_id
 from eiso.infra.tables import dialect_insert, table_of
 from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk
@@ -86,7 +87,7 @@ class AuditEntry(TenantOwned, table=True):
     action: str = Field(max_length=100)
     entity_type: str = Field(max_length=100)
     entity_id: str = Field(max_length=100)
-    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from eiso.infra.clock import utcnow
+from eiso.infra.defaults import empty_dict
 
 # SQLite only autoincrements an INTEGER primary key.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
@@ -31,7 +32,7 @@ class OutboxEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_type=ID_TYPE, primary_key=True)
     topic: str = Field(sa_column=Column(String(100), nullable=False))
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     province_id: int | None = Field(default=None, sa_type=BigInteger)
     agency_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = Field(default_factory=utcnow)
