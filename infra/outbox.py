@@ -20,6 +20,7 @@ from sqlmodel import Field, SQLModel
 
 from eiso.infra.clock import utcnow
 from eiso.infra.defaults import empty_dict
+from eiso.infra.tables import new_row
 
 # SQLite only autoincrements an INTEGER primary key.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
@@ -55,7 +56,9 @@ def new_event(
         payload = orjson.loads(orjson.dumps(payload))
     except TypeError as error:
         raise ValueError(f"payload: not JSON-serialisable: {error}") from None
-    return OutboxEvent(topic=topic, payload=payload, province_id=province_id, agency_id=agency_id)
+    return new_row(
+        OutboxEvent, topic=topic, payload=payload, province_id=province_id, agency_id=agency_id
+    )
 
 
 async def add_event(
