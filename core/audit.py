@@ -48,8 +48,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
+from eiso.infra.defaults import empty_dict
 from eiso.infra.ids import new_id
-from eiso.infra.tables import dialect_insert, table_of
+from eiso.infra.tables import dialect_insert, new_row, table_of
 from eiso.tenants.models import SharedTenantOwned, TenantOwned, agency_fk
 
 GENESIS = "0" * 64
@@ -86,7 +87,7 @@ class AuditEntry(TenantOwned, table=True):
     action: str = Field(max_length=100)
     entity_type: str = Field(max_length=100)
     entity_id: str = Field(max_length=100)
-    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    data: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -260,7 +261,8 @@ def entry_after(
     data = orjson.loads(orjson.dumps(new.get("data") or {}))
     _check_no_personal_data(data)
     seq, prev_hash = head
-    entry = AuditEntry(
+    entry = new_row(
+        AuditEntry,
         province_id=new["province_id"],
         agency_id=new["agency_id"],
         seq=seq + 1,

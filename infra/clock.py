@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import overload
 
+from eiso.infra.defaults import plain_factory
 
+
+@plain_factory  # a table model's default factory (infra/defaults.py)
 def utcnow() -> dt.datetime:
     """Now, aware, in UTC."""
     return dt.datetime.now(dt.UTC)

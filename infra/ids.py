@@ -13,6 +13,8 @@ import threading
 import time
 from typing import Protocol
 
+from eiso.infra.defaults import plain_factory
+
 EPOCH_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
 _lock = threading.Lock()
 _state = {"worker": secrets.randbelow(1024), "last": 0, "seq": 0}
@@ -25,6 +27,7 @@ def _reseed() -> None:
 os.register_at_fork(after_in_child=_reseed)
 
 
+@plain_factory  # a table model's default factory (infra/defaults.py)
 def new_id() -> int:
     with _lock:
         now = int(time.time() * 1000) - EPOCH_MS

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from eiso.infra.clock import utcnow
+from eiso.infra.defaults import empty_dict
+from eiso.infra.tables import new_row
 
 # SQLite only autoincrements an INTEGER primary key.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
@@ -31,7 +33,7 @@ class OutboxEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_type=ID_TYPE, primary_key=True)
     topic: str = Field(sa_column=Column(String(100), nullable=False))
-    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    payload: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     province_id: int | None = Field(default=None, sa_type=BigInteger)
     agency_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -54,7 +56,9 @@ def new_event(
         payload = orjson.loads(orjson.dumps(payload))
     except TypeError as error:
         raise ValueError(f"payload: not JSON-serialisable: {error}") from None
-    return OutboxEvent(topic=topic, payload=payload, province_id=province_id, agency_id=agency_id)
+    return new_row(
+        OutboxEvent, topic=topic, payload=payload, province_id=province_id, agency_id=agency_id
+    )
 
 
 async def add_event(

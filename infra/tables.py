@@ -3,10 +3,17 @@ session's own database (for its ON CONFLICT clauses, which each dialect spells i
 
 from __future__ import annotations
 
+import functools
+from typing import Any, TypeVar
+
+from pydantic_core import PydanticUndefined
 from sqlalchemy import Table, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import SQLModel
+
+M = TypeVar("M", bound=SQLModel)
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -24,3 +31,41 @@ def dialect_insert(
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+# A table model's fields with a default: (name, the default or its factory, whether to call it).
+_Defaults = tuple[tuple[str, Any, bool], ...]
+
+
+@functools.cache
+def _defaults(model: type[SQLModel]) -> _Defaults:
+    fields = model.model_fields.items()
+    return tuple(
+        (name, field.default_factory, True)
+        if field.default_factory is not None
+        else (name, field.default, False)
+        for name, field in fields
+        if field.default_factory is not None or field.default is not PydanticUndefined
+    )
+
+
+def new_row(model: type[M], **values: Any) -> M:
+    """`model(**values)` (a new row of a table model, transient), built the way SQLModel's
+    constructor builds it, without its per-field detours: every column value (given, else its
+    default) set through SQLAlchemy's instrumentation, so the row's history and state are the
+    constructor's; `values` as the fields set. About 6x cheaper (issue 18: a move builds four
+    to six rows, each ~0.15-0.25 ms through the constructor). Column fields only: a model with
+    private attributes or a relationship among `values` takes the constructor."""
+    if model.__pydantic_post_init__ or any(n in model.__sqlmodel_relationships__ for n in values):
+        return model(**values)
+    manager = inspect(model).class_manager
+    row: M = manager.new_instance()
+    state = inspect(row)
+    manager.dispatch.init(state, (), values)  # as the constructor fires it
+    for name, default, call in _defaults(model):
+        if name not in values:
+            set_attribute(row, name, default() if call else default)
+    for name, value in values.items():
+        set_attribute(row, name, value)
+    object.__setattr__(row, "__pydantic_fields_set__", set(values))
+    return row

@@ -92,7 +92,7 @@ from eiso.infra import outbox, pg_driver
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.outbox import OutboxEvent
-from eiso.infra.tables import table_of
+from eiso.infra.tables import new_row, table_of
 from eiso.infra.text import fold
 from eiso.tenants.models import Agency
 from eiso.tenants.modules import ModuleActivation
@@ -192,7 +192,8 @@ async def _record(
     if not scope_of(session.sync_session).allows(dossier.province_id, agency_id):
         raise _not_your_step(dossier)  # the acting agency is the caller's (checked before)
     head = await _write_dossier(session, dossier, agency_id, created=created)
-    timeline = DossierEventRow(
+    timeline = new_row(
+        DossierEventRow,
         **dossier.stamp(agency_id),
         at=now,
         actor=actor,
@@ -423,11 +424,16 @@ def _batch(shape: _Shape) -> Insert:
 def _changes(row: SQLModel) -> dict[str, Any]:
     """The columns of a loaded row the move changed, with their new values."""
     state = inspect(row)
+    # Only an attribute set since the load has a history (its value then is in
+    # `committed_state`); asking every column for its history cost a move ~0.1 ms (issue 18).
+    # The columns' order is kept: it is the UPDATE's (`_bump`, built once per set of columns).
+    changed = state.committed_state
     values = {}
     for attribute in state.mapper.column_attrs:
-        added = state.attrs[attribute.key].history.added
-        if added:
-            values[attribute.key] = added[0]
+        if attribute.key in changed:
+            added = state.attrs[attribute.key].history.added
+            if added:
+                values[attribute.key] = added[0]
     return values
 
 
@@ -592,7 +598,8 @@ async def receive(
     else:
         code = await codes.next_code(session, agency.province_id, agency.id, agency.code, day)
     key = codes.new_lookup_key()
-    dossier = Dossier(
+    dossier = new_row(
+        Dossier,
         province_id=agency.province_id,
         agency_id=agency.id,
         code=code,
@@ -829,7 +836,8 @@ async def _open_step(
         if index == 0
         else int(dossier.step_agencies.get(code) or to_agency_id or dossier.agency_id)
     )
-    step = DossierStep(
+    step = new_row(
+        DossierStep,
         **dossier.stamp(agency_id),
         step_index=index,
         step_code=code,

@@ -31,6 +31,7 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlmodel import Field, SQLModel, col
 
 from eiso.infra.clock import utcnow
+from eiso.infra.defaults import empty_dict, empty_list
 from eiso.infra.index_conditions import in_subquery
 from eiso.tenants.models import (
     ScopeIds,
@@ -54,13 +55,13 @@ class ProcedureRecord(SQLModel, table=True):
     time_limit_amount: int
     time_limit_unit: str = Field(max_length=16)
     cutoff: str | None = Field(default=None, max_length=8)  # "HH:MM" local time
-    steps: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    components: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    steps: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
+    components: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     fee: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # sdk.CountingRules as JSON: clock stops, extensions, supplements per stage
-    counting: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    counting: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     # sdk.RuleChange as JSON, oldest first: the rules that take over from a date (rules_at)
-    revisions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revisions: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     module: str = Field(max_length=63)
     active: bool = True
     updated_at: dt.datetime = Field(default_factory=utcnow)
@@ -80,9 +81,9 @@ class ProcedureAdoption(TenantOwned, table=True):
     cutoff: str | None = Field(default=None, max_length=8)
     supplements_per_stage: int | None = None
     # step code → unit id (as text: JSON keys)
-    step_units: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    step_units: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     # step code → id of the agency (same province) that holds that step: cross-agency transfer
-    step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    step_agencies: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     adopted_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -159,18 +160,18 @@ class Dossier(SharedTenantOwned, table=True):
     lookup_hash: str = Field(max_length=64)  # sha256 of the citizen's lookup key
     procedure_code: str = Field(max_length=32, index=True)
     # Personal data: never public, never logged, never in the audit trail or events.
-    applicant: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    applicant: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
+    sector_data: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     status: int = Field(default=1)
     current_step: int = 0
     # step code → agency id, copied from the adoption at receipt (absent: the receiving agency)
-    step_agencies: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    step_agencies: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     # The agencies a step of it was handed over to (its steps with `handed_over`), kept by the
     # engine with the hand-over (`handed_to_of`): what the dossiers policy reads on Citus, which
     # refuses a policy that reads dossier_steps (infra/citus, migration 0899). bigint[] on
     # PostgreSQL, a JSON list on SQLite.
     handed_to: list = Field(
-        default_factory=list,
+        default_factory=empty_list,
         sa_column=Column(ARRAY(BigInteger).with_variant(JSON(), "sqlite"), nullable=False),
     )
     # the adopted time limit at receipt: agencies of later steps cannot read the adoption
@@ -186,9 +187,9 @@ class Dossier(SharedTenantOwned, table=True):
     # [[stopped_at, resumed_at | null, why, agency_id], ...] ISO strings: the clock stood still
     # (why: "supplement", "status:6", "step:<code>"; agency_id: the stage that asked). Rows
     # written before issue 17 have the first two only: a supplement.
-    pauses: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    pauses: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     # [{"code", "amount", "unit", "reason", "at"}, ...]: the lawful extensions recorded
-    extensions: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    extensions: list = Field(default_factory=empty_list, sa_column=Column(JSON, nullable=False))
     supplement_count: int = 0
     was_late: bool = False
     version: int = 1
@@ -270,7 +271,7 @@ class DossierStep(TenantOwned, table=True):
     step_code: str = Field(max_length=64)
     status: str = Field(default="active", max_length=16)  # active | done
     # the step's own sector data (validated by the step's model), seen by this agency only
-    sector_data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    sector_data: dict = Field(default_factory=empty_dict, sa_column=Column(JSON, nullable=False))
     from_agency_id: int | None = Field(default=None, sa_type=BigInteger)  # who handed it over
     # Computed by the database, so a reorganisation's new agency_id keeps it true; a column
     # (not the comparison) so PostgreSQL's statistics know how few steps it holds.

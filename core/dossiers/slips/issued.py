@@ -35,6 +35,7 @@ from eiso.core.dossiers.slips.documents import Document, build, from_content, to
 from eiso.core.workdays import WorkingCalendar
 from eiso.infra.clock import aware, utcnow
 from eiso.infra.db import added
+from eiso.infra.tables import new_row
 from eiso.tenants.models import TenantOwned, agency_fk
 from eiso.tenants.scope import scope_of
 
@@ -135,7 +136,8 @@ async def _new(
                 session, dossier, calendar or WorkingCalendar(), number=form.number
             )
         content = {"facts": dossier_facts.freeze(facts, event)}
-    return IssuedSlip(
+    return new_row(
+        IssuedSlip,
         **dossier.stamp(_owner(session, dossier, event)),
         number=form.number,
         event_id=event.id,
