@@ -1331,7 +1331,7 @@ class ClockMove:
         now = _utc(now) or utcnow()
         to = self.target(dossier)
         await self.schedule(session, dossier, calendar, now)
-        return await _move(session, dossier, to, actor=actor, action=self.action, now=now)
+        return await Move(to, self.action).made(session, dossier, actor, "", now)
 
 
 async def _start_clock(
@@ -1353,12 +1353,14 @@ accept = ClockMove(Status.received, "received", _start_clock)
 @dataclasses.dataclass(frozen=True)
 class Move:
     """A move to `to`, its timeline row's action `action`, that needs nothing but the
-    transition table and, where set, the status `only_from` (see `_check_move`).
-    `owner_move`: the receiving agency acts, not the holder of the current step."""
+    transition table and, where set, the status (or one of the statuses) `only_from` (see
+    `_check_move`). `owner_move`: the receiving agency acts, not the holder of the current
+    step. Every move reaches `_move` through `made`: a move function declares its kind (or
+    kinds) as a `Move` and passes only what the call adds."""
 
     to: Status
     action: str
-    only_from: Status | None = None
+    only_from: Status | frozenset[Status] | None = None
     owner_move: bool = False
 
     async def __call__(
@@ -1370,9 +1372,13 @@ class Move:
         note: str = "",
         now: dt.datetime | None = None,
     ) -> Dossier:
+        self.check(dossier, now)
+        return await self.made(session, dossier, actor, note, now)
+
+    def check(self, dossier: Dossier, now: dt.datetime | None) -> None:
+        """The status the move starts from, where set (`_move` checks the table itself)."""
         if self.only_from is not None:
             _check_move(dossier, self.to, now or utcnow(), only_from=self.only_from)
-        return await self.made(session, dossier, actor, note, now)
 
     async def made(
         self,
@@ -1382,8 +1388,13 @@ class Move:
         note: str,
         now: dt.datetime | None,
         agency_id: int | None = None,
+        *,
+        data: dict[str, Any] | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> Dossier:
-        """The move once checked; `agency_id`: the acting agency when already known."""
+        """The move once checked; `agency_id`: the acting agency when already known; `data`:
+        the timeline row's; `calendar`: the one the clock's stops and the handling time are
+        measured on (the stored one is loaded where needed when none is given)."""
         return await _move(
             session,
             dossier,
@@ -1394,6 +1405,8 @@ class Move:
             now=now,
             owner_move=self.owner_move,
             agency_id=agency_id,
+            data=data,
+            calendar=calendar,
         )
 
 
@@ -1434,6 +1447,21 @@ class ReasonedMove:
 refuse = ReasonedMove(Status.not_received, "refused")
 
 
+# The kinds of the moves the functions below make, each what `_move` is told besides the
+# call's own values (actor, note, moment, acting agency, timeline data).
+_ASSIGNED = Move(Status.in_progress, "assigned", only_from=PROCESSING)
+# Completing a step: processed after the last one, else on to the next, handed over where
+# another agency holds it.
+_PROCESSED = Move(Status.processed, "processed")
+_STEP_COMPLETED = Move(Status.in_progress, "step_completed")
+_HANDED_OVER = Move(Status.in_progress, "handed_over")
+# The citizen's own withdrawal (`withdraw_online`): the receiving agency's dossier.
+_WITHDRAWN_ONLINE = Move(Status.withdrawn, "withdrawn", owner_move=True)
+# A stop by the agency's decision, or on the applicant's request.
+_STOPPED = Move(Status.stopped, "stopped")
+_STOPPED_ON_REQUEST = Move(Status.stopped, "stopped_on_request")
+
+
 async def assign(
     session: AsyncSession,
     dossier: Dossier,
@@ -1446,11 +1474,9 @@ async def assign(
         raise DomainError(
             "assignee: required", "assignee: bắt buộc", code="BAD_INPUT", field="assignee"
         )
-    _check_move(dossier, Status.in_progress, now or utcnow(), only_from=PROCESSING)
+    _ASSIGNED.check(dossier, now)
     dossier.assignee = assignee.strip()
-    return await _move(
-        session, dossier, Status.in_progress, actor=actor, action="assigned", now=now
-    )
+    return await _ASSIGNED.made(session, dossier, actor, "", now)
 
 
 async def complete_step(
@@ -1487,16 +1513,8 @@ async def complete_step(
     stop_steps = set((procedure.counting or {}).get("stop_steps", ()))
     await resume_stop(session, dossier, f"step:{step.step_code}", _utc(now) or now, calendar)
     if target is Status.processed:
-        return await _move(
-            session,
-            dossier,
-            Status.processed,
-            actor=actor,
-            action="processed",
-            note=note,
-            now=now,
-            agency_id=step.agency_id,
-            calendar=calendar,
+        return await _PROCESSED.made(
+            session, dossier, actor, note, now, step.agency_id, calendar=calendar
         )
     dossier.current_step += 1
     following = await _open_step(
@@ -1510,20 +1528,11 @@ async def complete_step(
     )
     if following.step_code in stop_steps and accepted(dossier):
         stop_clock(dossier, _utc(now) or now, f"step:{following.step_code}", following.agency_id)
-    handed = following.agency_id != step.agency_id
-    if handed:
-        dossier.assignee = None  # the receiving agency assigns its own officer
-    return await _move(
-        session,
-        dossier,
-        Status.in_progress,
-        actor=actor,
-        action="handed_over" if handed else "step_completed",
-        note=note,
-        now=now,
-        agency_id=step.agency_id,
-        data={"to_agency": following.agency_id} if handed else None,
-    )
+    if following.agency_id == step.agency_id:
+        return await _STEP_COMPLETED.made(session, dossier, actor, note, now, step.agency_id)
+    dossier.assignee = None  # the receiving agency assigns its own officer
+    data = {"to_agency": following.agency_id}
+    return await _HANDED_OVER.made(session, dossier, actor, note, now, step.agency_id, data=data)
 
 
 def _step_target(dossier: Dossier, procedure: ProcedureRecord) -> Status:
@@ -1636,16 +1645,7 @@ async def withdraw_online(
             code="ALREADY_ACCEPTED",
         )
     now = _utc(now) or utcnow()
-    return await _move(
-        session,
-        dossier,
-        Status.withdrawn,
-        actor=CITIZEN,
-        action="withdrawn",
-        note=_reason(reason),
-        now=now,
-        owner_move=True,
-    )
+    return await _WITHDRAWN_ONLINE.made(session, dossier, CITIZEN, _reason(reason), now)
 
 
 async def stop(
@@ -1662,16 +1662,9 @@ async def stop(
     `stopped_on_request`, its stop notice; no nonconformity)."""
     now = _utc(now) or utcnow()
     _only_accepted(dossier, now)
-    return await _move(
-        session,
-        dossier,
-        Status.stopped,
-        actor=actor,
-        action="stopped_on_request" if on_request else "stopped",
-        note=_reason(reason),
-        now=now,
-        data={"on_request": on_request},
-    )
+    move = _STOPPED_ON_REQUEST if on_request else _STOPPED
+    data = {"on_request": on_request}
+    return await move.made(session, dossier, actor, _reason(reason), now, data=data)
 
 
 # The receiving agency returns the result (one-stop shop), whoever holds the last step.
@@ -1886,7 +1879,7 @@ _Check = Callable[[Dossier, ProcedureRecord, int, dt.datetime], object]
 _CHECKS: dict[str, _Check] = {
     "accept": lambda d, p, a, now: _check_move(d, accept.target(d), now),
     "refuse": lambda d, p, a, now: _check_move(d, refuse.to, now),
-    "assign": lambda d, p, a, now: _check_move(d, Status.in_progress, now, only_from=PROCESSING),
+    "assign": lambda d, p, a, now: _ASSIGNED.check(d, now),
     "complete_step": lambda d, p, a, now: _check_move(
         d, _step_target(d, p), now, only_from=PROCESSING
     ),
