@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection
 
 from eiso.infra.pg_begin import SCOPE_AT_ONCE, BeginWithConnection, detect_citus
-from eiso.infra.pg_driver import begin_driver
+from eiso.infra.pg_driver import begin_driver, read_rows
 from eiso.infra.pg_read import (
     ScopedReadPool,
     autocommit_unless_citus,
@@ -244,6 +244,18 @@ class ReconnectingSession(Session):
 
         return self._retried_once(run)
 
+    def driver_rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+        """`core_rows` on the asyncpg connection (infra/pg_driver.py's `read_rows`: compiled
+        once per statement and lengths of its lists; rows as named tuples), retried the same
+        way; through SQLAlchemy on Citus."""
+
+        def run() -> Sequence[Any]:
+            connection = super(ReconnectingSession, self).connection()
+            found = read_rows(connection, statement, params)
+            return connection.execute(statement, params).all() if found is None else found
+
+        return self._retried_once(run)
+
     def _retried_once(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         # On the read pool every statement is its own transaction (autocommit): any of them
         # may run again on a fresh connection, nothing done before it is lost. Between two
@@ -271,6 +283,25 @@ async def core_rows(
         if isinstance(sync, ReconnectingSession):
             return sync.core_rows(statement, params)
         return sync.connection().execute(statement, params).all()
+
+    return await session.run_sync(run)
+
+
+async def driver_rows(
+    session: AsyncSession, statement: Executable, params: dict[str, Any]
+) -> Sequence[Any]:
+    """The rows of a Core statement built once per shape (the dossier page's), read as
+    `core_rows` reads them but on PostgreSQL's driver connection, without SQLAlchemy's
+    execution (infra/pg_driver.py's `read_rows`); `core_rows` on SQLite, and on Citus
+    through SQLAlchemy. Rows by attribute and position, as a `Row`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return await core_rows(session, statement, params)
+
+    def run(sync: Session) -> Sequence[Any]:
+        if isinstance(sync, ReconnectingSession):
+            return sync.driver_rows(statement, params)
+        found = read_rows(sync.connection(), statement, params)
+        return sync.connection().execute(statement, params).all() if found is None else found
 
     return await session.run_sync(run)
 

@@ -15,6 +15,7 @@ the ORM's path."""
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
@@ -70,7 +71,8 @@ def begin_driver(connection: Connection) -> asyncpg.Connection | None:
     adapted = connection.connection.dbapi_connection
     if adapted is None:  # pragma: no cover - a connection of the session's transaction has one
         return None
-    if adapted._transaction is None:  # SQLAlchemy's adapter begins at the first statement
+    # SQLAlchemy's adapter begins at the first statement (in autocommit: never)
+    if adapted._transaction is None and not adapted.autocommit:
         try:
             await_only(adapted._start_transaction())
         except Exception as error:  # noqa: BLE001 - SQLAlchemy wraps and raises it
@@ -160,3 +162,137 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any
     coltype = (_FLOAT8 if isinstance(base, sqltypes.Float) else _NUMERIC) if numeric else None
     found: Callable[[Any], Any] | None = type_._cached_result_processor(dialect, coltype)
     return found
+
+
+# A read on the driver connection (issue 18: the dossier page's CPU). `prepared` refuses an
+# expanding parameter (`IN` with a list given at execution), because its SQL depends on the
+# list's length. The tenant scope's ids are such lists (tenants/scope.py's `bound_scope`), and
+# PostgreSQL's `= ANY($n)` is not the same statement to its planner: with the read pool's
+# generic plans, `province_id = ANY($1)` expects several provinces, gives up the index's order
+# and sorts the whole province (a parallel scan and a sort: 130 ms on the 1M database, where
+# `province_id IN ($1)` walks the index for 51 rows in 0.3 ms). So `Expanded` keeps the SQL
+# SQLAlchemy would send, compiled once per statement and length of each list: its expanding
+# parameters numbered out (`IN ($1, $2)`), its `literal_execute` values written in, as
+# SQLAlchemy's execution renders them (`construct_expanded_state`).
+@dataclasses.dataclass(frozen=True)
+class Expanded:
+    """A statement compiled for asyncpg with its lists' lengths fixed: its SQL, for each
+    `$n` the parameter it reads (and the position in its list, for an expanding one) with its
+    bind conversion and the statement's own value (a parameter the caller does not give), the
+    conversions of its result columns, and a named tuple of its result columns (a row read as
+    a SQLAlchemy `Row` is: by attribute, by position, `_fields`)."""
+
+    sql: str
+    sources: tuple[tuple[str, int | None], ...]
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    fixed: Mapping[str, Any]
+    results: tuple[Callable[[Any], Any] | None, ...]
+    row: Callable[[Sequence[Any]], tuple[Any, ...]]
+
+    def args(self, parameters: Mapping[str, Any]) -> list[Any]:
+        fixed, found = self.fixed, []
+        for (name, at), bind in zip(self.sources, self.binds, strict=True):
+            value = parameters[name] if name in parameters else fixed[name]
+            if at is not None:
+                value = value[at]
+            found.append(value if bind is None else bind(value))
+        return found
+
+    def rows(self, records: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        make, results = self.row, self.results
+        if not any(results):
+            return [make(r) for r in records]
+        return [
+            make([v if p is None else p(v) for p, v in zip(results, r, strict=True)])
+            for r in records
+        ]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Compiled:
+    compiled: SQLCompiler
+    expanding: tuple[str, ...]  # the names of its expanding parameters
+    values: Mapping[str, Any]  # the statement's own values of its parameters
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled = cast("SQLCompiler", cast("ClauseElement", statement).compile(dialect=dialect))
+    binds = compiled.binds
+    return _Compiled(
+        compiled,
+        tuple(sorted(n for n, b in binds.items() if b.expanding)),
+        {n: b.effective_value for n, b in binds.items() if not b.required},
+    )
+
+
+_EXPANDED: dict[tuple[Any, ...], Expanded] = {}
+_EXPANDED_MAX = 4096
+
+
+def expanded(statement: Executable, dialect: Dialect, parameters: Mapping[str, Any]) -> Expanded:
+    """`statement` (built once per shape, as for `prepared`) compiled for asyncpg with the
+    lengths of the lists `parameters` gives its expanding parameters; kept per statement,
+    dialect and lengths. A `literal_execute` value must be the statement's own (it is written
+    into the SQL kept)."""
+    base = _compiled(statement, dialect)
+    values = base.values
+    lengths = tuple(len(parameters[n] if n in parameters else values[n]) for n in base.expanding)
+    key = (statement, dialect, lengths)
+    found = _EXPANDED.get(key)
+    if found is None:
+        found = _expand(base, parameters)
+        if len(_EXPANDED) >= _EXPANDED_MAX:
+            _EXPANDED.clear()
+        _EXPANDED[key] = found
+    return found
+
+
+def _expand(base: _Compiled, parameters: Mapping[str, Any]) -> Expanded:
+    compiled = base.compiled
+    if any(b.key in parameters for b in compiled.literal_execute_params):
+        raise ValueError("a literal_execute value given at execution cannot be kept")
+    state = compiled.construct_expanded_state(dict(parameters))
+    of = {
+        e: (name, at)
+        for name, names in state.parameter_expansion.items()
+        for at, e in enumerate(names)
+    }
+    names = tuple(state.positiontup or ())
+    sources = tuple(of.get(n, (n, None)) for n in names)
+    columns = compiled._result_columns or ()
+    dialect = compiled.dialect
+    keys = [c.keyname for c in columns]
+    row_type: Any = collections.namedtuple("Row", keys, rename=True)  # type: ignore[misc]
+    return Expanded(
+        sql=state.statement,
+        sources=sources,
+        binds=tuple(cast("Callable[[Any], Any] | None", state.processors.get(n)) for n in names),
+        fixed={s: base.values[s] for s, _ in sources if s in base.values},
+        results=tuple(_result_processor(c.type, dialect) for c in columns),
+        row=row_type._make,
+    )
+
+
+def read_rows(
+    connection: Connection, statement: Executable, parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]] | None:
+    """The rows of `statement` (built once per shape) run on `connection`'s asyncpg
+    connection (inside SQLAlchemy's greenlet, as `begin_driver`), or None on Citus (the caller
+    runs it through SQLAlchemy). The connection is a session's: its scope is held (the read
+    pool) or goes with the BEGIN, and row-level security applies as to any statement. An
+    error is SQLAlchemy's, as from `Connection.execute` (a dead connection is invalidated, so
+    the session's retry may run it again on a new one)."""
+    driver_connection = begin_driver(connection)
+    if driver_connection is None:
+        return None
+    prepared = expanded(statement, connection.dialect, parameters)
+    args = prepared.args(parameters)
+    try:
+        try:
+            records = await_only(driver_connection.fetch(prepared.sql, *args))
+        except Exception as error:  # noqa: BLE001 - the adapter's translation raises
+            connection.connection.dbapi_connection._handle_exception(error)  # type: ignore[union-attr]
+    except Exception as error:  # noqa: BLE001 - SQLAlchemy wraps and raises it
+        connection._handle_dbapi_exception(error, prepared.sql, tuple(args), None, None)
+    return prepared.rows(records)

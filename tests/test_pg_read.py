@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import event, exc, text
+from sqlalchemy import Integer, bindparam, event, exc, func, literal, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from eiso.infra.db import core_rows, make_engine, make_read_engine, make_sessionmaker
+from eiso.infra.db import core_rows, driver_rows, make_engine, make_read_engine, make_sessionmaker
+from eiso.infra.pg_driver import expanded
 from eiso.infra.pg_read import READ_PARALLEL_SETUP_COST, ReadPoolMisuse
-from eiso.tenants.scope import TenantScope, open_session
+from eiso.tenants.scope import TenantScope, open_session, scope_params
 from tests.conftest import _pg_admin
 from tests.test_dossier_graphql import PROC, Caller, app, officer_of
 
@@ -150,12 +152,78 @@ async def test_a_read_takes_the_pooled_connection_that_holds_its_scope(backend, 
 
 
 async def test_the_dossier_page_read_is_one_round_trip(backend, wire, reader):
-    """core_rows, as the dossier page reads (graphql/dossiers/page.py), on a warm connection."""
+    """driver_rows, as the dossier page reads (graphql/dossiers/page.py), on a warm
+    connection: the statement alone, from asyncpg's cache of prepared statements."""
     spy, _ = wire
-    await _read(reader, TenantScope.agencies([3], [1]))
-    before = spy.round_trips()
-    assert await _read(reader, TenantScope.agencies([3], [1])) == ("agencies", "1")
-    assert spy.round_trips() - before == 1
+    scope = TenantScope.agencies([3], [1])
+    assert await _driver_read(reader, scope) == [("agencies", "1", 1)]
+    before = len(spy.sent)
+    assert await _driver_read(reader, scope) == [("agencies", "1", 1)]
+    assert spy.sent[before:] == ["B", "E", "S"]
+
+
+# The scope's ids as the page's statement holds them: expanding parameters (`IN (...)`).
+SCOPED = select(
+    literal_column("current_setting('eiso.scope', true)").label("scope"),
+    literal_column("current_setting('eiso.province_ids', true)").label("provinces"),
+    func.count().label("n"),
+).where(
+    literal_column("1").in_(bindparam("scope_province_ids", expanding=True)),
+    literal_column("2").in_([literal(2, literal_execute=True), literal(5, literal_execute=True)]),
+)
+
+
+async def _driver_read(engine: AsyncEngine, scope: TenantScope) -> list[tuple[Any, ...]]:
+    async with open_session(make_sessionmaker(engine), scope) as session:
+        return [tuple(row) for row in await driver_rows(session, SCOPED, scope_params(scope))]
+
+
+async def test_driver_rows_read_as_core_rows_and_send_sqlalchemy_s_sql(backend, wire, reader):
+    """The same rows and the same SQL as SQLAlchemy's execution, for each length of the
+    scope's lists (compiled once per length); the rows by attribute and position."""
+    sent: list[str] = []
+    event.listen(reader.sync_engine, "before_cursor_execute", lambda *a: sent.append(a[2]))
+    for scope in (TenantScope.province(1), TenantScope.agencies([3, 4], [1, 2])):
+        async with open_session(make_sessionmaker(reader), scope) as session:
+            through_sqlalchemy = list(await core_rows(session, SCOPED, scope_params(scope)))
+            rows = await driver_rows(session, SCOPED, scope_params(scope))
+        assert [tuple(r) for r in rows] == [tuple(r) for r in through_sqlalchemy]
+        assert rows[0]._fields == through_sqlalchemy[0]._fields == ("scope", "provinces", "n")
+        assert rows[0].n == rows[0][2] == 1
+        key = scope_params(scope)
+        assert expanded(SCOPED, reader.sync_engine.dialect, key).sql == sent[-1]
+    one = expanded(SCOPED, reader.sync_engine.dialect, {"scope_province_ids": [1]})
+    two = expanded(SCOPED, reader.sync_engine.dialect, {"scope_province_ids": [1, 2]})
+    assert "IN ($1)" in one.sql and "IN ($1, $2)" in two.sql and "IN (2, 5)" in one.sql
+    assert one is expanded(SCOPED, reader.sync_engine.dialect, {"scope_province_ids": [7]})
+    assert one.args({"scope_province_ids": [7]}) == [7]
+
+
+async def test_driver_rows_on_a_dead_reader_are_read_again_and_errors_are_sqlalchemy_s(
+    backend, wire, reader
+):
+    """A connection killed while idle (no checkout ping: it sat idle less than the ping's
+    delay) fails the statement, which is read again on a fresh connection given its scope;
+    any other error is SQLAlchemy's, as from `execute`."""
+    scope = TenantScope.province(4)
+    assert await _driver_read(reader, scope) == [("province", "4", 0)]
+    pid = await _pid(reader)
+    await _pg_admin(f"select pg_terminate_backend({pid})")
+    await asyncio.sleep(0.1)
+    assert await _driver_read(reader, scope) == [("province", "4", 0)]
+    assert await _pid(reader) != pid
+    # A statement whose connection dies under it: invalidated, run once more on a new one
+    # (which dies too), then SQLAlchemy's disconnect error; the pool goes on.
+    dying = select(func.pg_terminate_backend(func.pg_backend_pid()))
+    async with open_session(make_sessionmaker(reader), scope) as session:
+        with pytest.raises(exc.DBAPIError) as raised:
+            await driver_rows(session, dying, {})
+    assert raised.value.connection_invalidated
+    assert await _driver_read(reader, scope) == [("province", "4", 0)]
+    failing = select(literal_column("1") / bindparam("zero", type_=Integer))
+    async with open_session(make_sessionmaker(reader), scope) as session:
+        with pytest.raises(exc.DBAPIError, match="division by zero"):
+            await driver_rows(session, failing, {"zero": 0})
 
 
 async def test_no_scope_reaches_the_next_checkout(backend, database, wire, reader):

@@ -37,7 +37,7 @@ from eiso.core.errors import DomainError
 from eiso.graphql.shared.connections import Page, bad_cursor, decode_cursor
 from eiso.graphql.shared.selections import selects
 from eiso.infra.clock import aware
-from eiso.infra.db import core_rows
+from eiso.infra.db import driver_rows
 from eiso.infra.index_conditions import prefix_match, prefix_values
 from eiso.infra.text import fold
 from eiso.tenants.scope import ScopeKind, TenantScope, bound_scope, scope_params
@@ -241,15 +241,17 @@ async def fetch(
 ) -> tuple[Sequence[Row[Any]], bool]:
     """The page's rows (the latest first) on the session's connection, and whether more lie
     in the direction read: the statement carries the caller's scope (`bound_scope`), so the
-    ORM's per-statement criteria (half the time of a page) are not added again."""
-    rows = await core_rows(session, statement, params)
+    ORM's per-statement criteria (half the time of a page) are not added again. On PostgreSQL
+    it runs on the driver connection, compiled once per shape and length of the scope's id
+    lists (`driver_rows`: SQLAlchemy's execution was a tenth of the page's CPU)."""
+    rows = await driver_rows(session, statement, params)
     taken = rows[: page.size]
     return (taken[::-1] if page.backward else taken), len(rows) > page.size
 
 
 async def count(session: AsyncSession, statement: Select, params: dict[str, Any]) -> int:
     """The page's total, on the session's connection as `fetch`."""
-    [(total,)] = await core_rows(session, statement, params)
+    [(total,)] = await driver_rows(session, statement, params)
     return int(total)
 
 
