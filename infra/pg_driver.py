@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
@@ -30,6 +31,7 @@ from sqlalchemy.sql import ClauseElement, sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.type_api import TypeDecorator, TypeEngine
 from sqlalchemy.util import await_only
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from eiso.infra.pg_begin import is_citus
 
@@ -199,13 +201,17 @@ class Expanded:
         return found
 
     def rows(self, records: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
-        make, results = self.row, self.results
-        if not any(results):
+        make = self.row
+        converted = [(at, p) for at, p in enumerate(self.results) if p is not None]
+        if not converted:
             return [make(r) for r in records]
-        return [
-            make([v if p is None else p(v) for p, v in zip(results, r, strict=True)])
-            for r in records
-        ]
+        found = []
+        for record in records:
+            values = list(record)
+            for at, process in converted:
+                values[at] = process(values[at])
+            found.append(make(values))
+        return found
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,9 +275,32 @@ def _expand(base: _Compiled, parameters: Mapping[str, Any]) -> Expanded:
         sources=sources,
         binds=tuple(cast("Callable[[Any], Any] | None", state.processors.get(n)) for n in names),
         fixed={s: base.values[s] for s, _ in sources if s in base.values},
-        results=tuple(_result_processor(c.type, dialect) for c in columns),
+        results=tuple(
+            _as_is_in_utc(c.type, dialect, _result_processor(c.type, dialect)) for c in columns
+        ),
         row=row_type._make,
     )
+
+
+def _as_is_in_utc(
+    type_: TypeEngine[Any], dialect: Dialect, process: Callable[[Any], Any] | None
+) -> Callable[[Any], Any] | None:
+    """SQLModel's `UTCDateTime` reads a value as `value.astimezone(UTC)`, which is the value
+    itself when it is in UTC already, as asyncpg's `timestamptz` always is: that case without
+    the TypeDecorator's calls (a page has 150 such values). Only for that class's own
+    conversion over a driver type that converts nothing; any other value goes through it."""
+    if (
+        process is None
+        or not isinstance(type_, UTCDateTime)
+        or type(type_).process_result_value is not UTCDateTime.process_result_value
+        or type_.impl_instance.dialect_impl(dialect).result_processor(dialect, None) is not None
+    ):
+        return process
+
+    def read(value: Any) -> Any:
+        return value if value is None or value.tzinfo is dt.UTC else process(value)
+
+    return read
 
 
 def read_rows(

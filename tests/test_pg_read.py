@@ -6,6 +6,7 @@ session, each sees its own; writes go to the main pool, and the read pool refuse
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import struct
 from collections.abc import AsyncIterator
 from typing import Any
@@ -328,3 +329,25 @@ async def test_the_planner_knows_an_agency_lies_in_one_province(resources):
             )
         ).all()
     assert [tuple(row) for row in found] == [("{f}", ["agency_id", "province_id"])]
+
+
+def test_utc_datetimes_read_as_sqlmodel_reads_them():
+    """The page's datetime columns (SQLModel's `UTCDateTime`) skip the TypeDecorator only for
+    a value in UTC already, which its conversion returns as it is; same values otherwise."""
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    from eiso.core.dossiers.models import Dossier
+    from eiso.infra.pg_driver import _as_is_in_utc, _result_processor
+
+    on, column = dialect(), Dossier.__table__.c.received_at  # type: ignore[attr-defined]
+    process = _result_processor(column.type, on)
+    assert process is not None
+    shortcut = _as_is_in_utc(column.type, on, process)
+    assert shortcut is not process
+    utc = dt.datetime(2026, 12, 7, 1, 2, 3, tzinfo=dt.UTC)
+    hanoi = dt.datetime(2026, 12, 7, 8, 2, 3, tzinfo=dt.timezone(dt.timedelta(hours=7)))
+    for value in (utc, hanoi, dt.datetime(2026, 12, 7), None):
+        assert shortcut(value) == process(value)
+        assert getattr(shortcut(value), "tzinfo", None) is getattr(process(value), "tzinfo", None)
+    assert shortcut(utc) is utc
+    assert _as_is_in_utc(Dossier.__table__.c.code.type, on, None) is None  # type: ignore[attr-defined]
