@@ -19,9 +19,10 @@ dossiers, one request at a time): every logged statement, BEGIN and COMMIT inclu
 
     .venv/bin/python -m bench.moves_bench [--dossiers 40] [--rounds 3] [--concurrency 2]
 
-The database is a fresh `eiso_bench_moves_<random>` on EISO_BENCH_POSTGRES_URL (default
-postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end; Redis is
-EISO_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0) under a prefix of the run's own.
+The database is a fresh `eiso_bench_moves_<EISO_BENCH_TAG><random>` (the tag empty unless set)
+on EISO_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres), dropped at
+the end; Redis is EISO_BENCH_REDIS_URL (default redis://127.0.0.1:6379/0) under a prefix of
+the run's own.
 """
 
 from __future__ import annotations
@@ -589,7 +590,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--no-log", action="store_true", help="skip the statement count")
     args = parser.parse_args(argv)
-    name = f"eiso_bench_moves_{secrets.token_hex(3)}"
+    name = f"eiso_bench_moves_{os.environ.get('EISO_BENCH_TAG', '')}{secrets.token_hex(3)}"
     database_url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
     asyncio.run(generator.create_database(database_url))
     results: dict[str, list[float]] = {"eiso": [], "raw": []}

@@ -33,6 +33,7 @@ from sqlalchemy import (
     ColumnElement,
     Executable,
     Index,
+    Select,
     UniqueConstraint,
     Update,
     bindparam,
@@ -45,6 +46,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql.selectable import HasCTE
 from sqlmodel import Field, col, select
 
 from eiso.infra.clock import aware, utcnow
@@ -169,6 +171,23 @@ def bound_head_lock(after: CTE) -> Executable:
         bindparam("head_agency_id", type_=BigInteger),
     )
     return _head_lock(postgresql.insert(table), *ids, after=after)
+
+
+def head_lock_from(owners: Select[Any]) -> HasCTE:
+    """`head_lock` (PostgreSQL) of the head each row of `owners` names (its province_id and
+    agency_id columns, in that order), to run as a CTE after the statement that locks what
+    must be locked first (the dossier engine's `load`): answers (seq, hash, agency_id)."""
+    table = table_of(AuditHead)
+    province_id, agency_id = owners.selected_columns
+    genesis = owners.with_only_columns(
+        province_id, agency_id, agency_id, literal(0, BigInteger), literal(GENESIS)
+    )
+    upsert = postgresql.insert(table).from_select(
+        ["province_id", "id", "agency_id", "seq", "hash"], genesis
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[table.c.province_id, table.c.id], set_={"seq": table.c.seq}
+    ).returning(table.c.seq, table.c.hash, table.c.agency_id)
 
 
 def _head_lock(

@@ -18,7 +18,9 @@ from tests.test_dossier_graphql import APPLICANT, DATA, MOVE, Caller, app, offic
 
 pytestmark = pytest.mark.only_backend("postgresql+redis")
 
-BUDGET = 5  # BEGIN with the scope, the dossier's read, its UPDATE, the batched writes, COMMIT
+# BEGIN with the scope, the dossier's read with its audit head's lock, the batched writes (the
+# dossier's version-checked UPDATE among them), COMMIT.
+BUDGET = 4
 # The receipt: BEGIN with the scope, one read of the agency and the catalogue (procedure,
 # adoption, module switch: `engine.receive_at`), the counter's upsert that checks the
 # idempotency key and locks the audit head, the dossier's INSERT, the batched writes (first

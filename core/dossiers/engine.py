@@ -48,6 +48,7 @@ from sqlalchemy import (
     exists,
     insert,
     inspect,
+    true,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -191,7 +192,7 @@ async def _record(
     agency_id = agency_id or dossier.agency_id
     if not scope_of(session.sync_session).allows(dossier.province_id, agency_id):
         raise _not_your_step(dossier)  # the acting agency is the caller's (checked before)
-    head = await _write_dossier(session, dossier, agency_id, created=created)
+    head, bump = await _write_dossier(session, dossier, agency_id, created=created)
     timeline = new_row(
         DossierEventRow,
         **dossier.stamp(agency_id),
@@ -236,7 +237,7 @@ async def _record(
         province_id=dossier.province_id,
         agency_id=agency_id,
     )
-    await _write_together(session, timeline, entry, event)
+    await _write_together(session, timeline, entry, event, bump)
     audit.locked_heads(session)[dossier.province_id, agency_id] = (entry.seq, entry.hash)
     session.info.setdefault(_RECORDED, {})[dossier.id] = timeline
     await listeners.transitioned(
@@ -271,11 +272,13 @@ async def _batches(session: AsyncSession) -> bool:
 
 async def _write_dossier(
     session: AsyncSession, dossier: Dossier, agency_id: int, *, created: bool
-) -> tuple[int, str]:
+) -> tuple[tuple[int, str], _Bump | None]:
     """The dossier's changes in one UPDATE, `version = version + 1` where the version is still
     the one loaded (else CONFLICT), and the agency's audit head locked and read (`audit.head_lock`)
     by the same statement on PostgreSQL, after the dossier's row lock, as every move takes
-    them: the (seq, hash) of the head. A receipt's INSERT is its write."""
+    them: the (seq, hash) of the head. A receipt's INSERT is its write. When `load` locked
+    both the dossier's row and the head (`load(lock_head=True)`), the UPDATE is left to the
+    move's batch (`_write_together`): the second of the pair, returned with the head."""
     heads = audit.locked_heads(session)
     held = heads.get((dossier.province_id, agency_id))
     if created:
@@ -286,13 +289,18 @@ async def _write_dossier(
                 held = heads[dossier.province_id, agency_id] = await audit.lock_head(
                     session, dossier.province_id, agency_id
                 )
-        return held
+        return held, None
     values = _changes(dossier)
     values.pop("version", None)
     values.setdefault("updated_at", utcnow())
     loaded = inspect(dossier).committed_state.get("version", dossier.version)
     key = {"d_key_province_id": dossier.province_id, "d_key_id": dossier.id, "d_loaded": loaded}
     parameters = {**key, **{f"d_{name}": value for name, value in values.items()}}
+    if held is not None and (dossier.province_id, dossier.id) in session.info.get(_LOCKED, ()):
+        # The row is locked since `load` read this version: the UPDATE goes in the batch,
+        # which checks the version all the same (`_write_together`).
+        _settle(dossier, {**values, "version": loaded + 1})
+        return held, _Bump(tuple(values), parameters, dossier, loaded)
     with session.no_autoflush:
         if await _batches(session):
             if held is None:
@@ -313,7 +321,18 @@ async def _write_dossier(
         held = heads[dossier.province_id, agency_id] = await audit.lock_head(
             session, dossier.province_id, agency_id
         )
-    return held
+    return held, None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Bump:
+    """The dossier's UPDATE left to the move's batch: its columns, its parameters (`_bump`'s
+    names), the dossier and the version loaded."""
+
+    columns: tuple[str, ...]
+    parameters: dict[str, Any]
+    dossier: Dossier
+    loaded: int
 
 
 @functools.lru_cache(maxsize=256)
@@ -345,10 +364,17 @@ def _bump_locking(columns: tuple[str, ...]) -> Executable:
 
 
 async def _write_together(
-    session: AsyncSession, timeline: DossierEventRow, entry: audit.AuditEntry, event: OutboxEvent
+    session: AsyncSession,
+    timeline: DossierEventRow,
+    entry: audit.AuditEntry,
+    event: OutboxEvent,
+    bump: _Bump | None = None,
 ) -> None:
     """The timeline row, the audit entry with its head's advance, and the outbox event: one
-    statement on PostgreSQL (data-modifying CTEs), else flushed together."""
+    statement on PostgreSQL (data-modifying CTEs), else flushed together. `bump`: the
+    dossier's version-checked UPDATE, in the same statement (PostgreSQL), whose new version
+    the statement answers: not the one expected, CONFLICT (the transaction's writes, this
+    statement's included, are rolled back with it)."""
     if not await _batches(session):
         session.add_all([timeline, entry, event])
         await session.flush()
@@ -367,7 +393,13 @@ async def _write_together(
         parameters = {
             f"{name}_{key}": value for _, name, _, values in parts for key, value in values.items()
         }
-        await pg_driver.run(session, _batch(shape), parameters)
+        if bump is None:
+            await pg_driver.run(session, _batch(shape), parameters)
+        else:
+            parameters.update(bump.parameters)
+            rows = await pg_driver.run(session, _bumped_batch(shape, bump.columns), parameters)
+            if not rows or rows[0][0] != bump.loaded + 1:
+                raise await _stale(session, bump.dossier, bump.loaded)
     settle()
 
 
@@ -421,6 +453,14 @@ def _batch(shape: _Shape) -> Insert:
     return outer.add_cte(*(s.cte(name) for s, (_, name, _, _) in zip(ctes, shape[1:], strict=True)))
 
 
+@functools.lru_cache(maxsize=512)
+def _bumped_batch(shape: _Shape, columns: tuple[str, ...]) -> Executable:
+    """`_batch` with the dossier's `_bump` of `columns` among its CTEs, the outer INSERT
+    answering the dossier's new version (none: the version check failed)."""
+    moved = _bump(columns).cte("moved")
+    return _batch(shape).add_cte(moved).returning(sa_select(moved.c.version).scalar_subquery())
+
+
 def _changes(row: SQLModel) -> dict[str, Any]:
     """The columns of a loaded row the move changed, with their new values."""
     state = inspect(row)
@@ -438,9 +478,17 @@ def _changes(row: SQLModel) -> dict[str, Any]:
 
 
 def _settle(row: SQLModel, written: dict[str, Any]) -> None:
-    """`written` is what the database now holds: the session has nothing left to flush."""
+    """`written` is what the database now holds: the session has nothing left to flush. The
+    row is then clean, as a flush leaves it (`_register_persistent`: the session's transaction
+    notes it, and a rollback of it or of a savepoint expires the row), so that the flush at the
+    end of the move skips it: with nothing else pending, the flush does nothing (the session's
+    flush of a settled row was 3-5% of a move's CPU, issue 18)."""
     for key, value in written.items():
         set_committed_value(row, key, value)
+    state = inspect(row)
+    sync = state.session
+    if sync is not None and state.key is not None and state.modified and not state.committed_state:
+        sync._register_persistent({state})
 
 
 def _step_writes(session: AsyncSession) -> tuple[list[_Part], Callable[[], None]]:
@@ -954,15 +1002,20 @@ async def load(
     dossier_id: int,
     expected_version: int | None = None,
     province_id: int | None = None,
+    *,
+    lock_head: bool = False,
 ) -> Dossier:
     """The dossier, its row locked for the move (`FOR UPDATE`), with the row of its current
     step when the caller's agency holds it and its procedure, in one statement. A stale
     `expected_version` (another officer acted first) is a CONFLICT and changes nothing; the
-    move's one UPDATE bumps the version (`_write_dossier`)."""
+    move's one UPDATE bumps the version (`_write_dossier`). `lock_head` (a move follows; on
+    the driver connection): the same statement also locks the audit head of the dossier's
+    agency, after the dossier's row, when its current step is that agency's own (the agency
+    any move of it then acts as), and the move's UPDATE goes in its batch."""
     # Of two officers acting at once, the second waits for the first's row lock, then reads
     # its new version: one wins.
     if await _batches(session):
-        found = await _load_on_driver(session, dossier_id, province_id)
+        found = await _load_on_driver(session, dossier_id, province_id, lock_head)
     else:
         found = await _load_through_orm(session, dossier_id, province_id)
     if found is None:
@@ -1008,11 +1061,13 @@ async def _load_through_orm(
 _LOADED_MODELS: tuple[type[SQLModel], ...] = (Dossier, DossierStep, ProcedureRecord)
 
 
-@functools.lru_cache(maxsize=2)
-def _load_statement(by_province: bool) -> Executable:
+@functools.lru_cache(maxsize=4)
+def _load_statement(by_province: bool, lock_head: bool = False) -> Executable:
     """`load`'s statement as Core (for the driver: no ORM, no criteria; `_load_on_driver`
     checks the scope as the criteria would), built once: `d_id`, and `d_province_id` when
-    the whole key is known."""
+    the whole key is known. `lock_head`: the rows, then the audit head's (seq, hash, agency)
+    of the dossier's agency when its current step is the agency's (else NULLs), locked after
+    the dossier's row (`audit.head_lock_from`)."""
     dossiers, steps, procedures = (table_of(m) for m in _LOADED_MODELS)
     key = [dossiers.c.id == bindparam("d_id", type_=BigInteger)]
     if by_province:
@@ -1025,17 +1080,30 @@ def _load_statement(by_province: bool) -> Executable:
             steps.c.step_index == dossiers.c.current_step,
         ),
     ).outerjoin(procedures, procedures.c.code == dossiers.c.procedure_code)
-    return (
+    rows = (
         sa_select(dossiers, steps, procedures)
         .select_from(joined)
         .where(*key)
         .with_for_update(of=dossiers)
         .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
     )
+    if not lock_head:
+        return rows
+    loaded = rows.cte("loaded")
+    province_id, agency_id = (
+        loaded.c[f"{dossiers.name}_{c}"] for c in ("province_id", "agency_id")
+    )
+    owners = sa_select(province_id, agency_id).where(
+        loaded.c[f"{steps.name}_agency_id"] == agency_id
+    )
+    head = audit.head_lock_from(owners).cte("head")
+    return sa_select(loaded, head.c.seq, head.c.hash, head.c.agency_id).select_from(
+        loaded.outerjoin(head, true())
+    )
 
 
 async def _load_on_driver(
-    session: AsyncSession, dossier_id: int, province_id: int | None
+    session: AsyncSession, dossier_id: int, province_id: int | None, lock_head: bool = False
 ) -> _Loaded | None:
     """`load`'s one SELECT on the driver connection (PostgreSQL): plain rows made into the
     model objects the move needs, held by the session as if it had loaded them (the dossier
@@ -1045,10 +1113,16 @@ async def _load_on_driver(
     parameters = {"d_id": dossier_id}
     if province_id is not None:
         parameters["d_province_id"] = province_id
-    rows = await pg_driver.run(session, _load_statement(province_id is not None), parameters)
+    statement = _load_statement(province_id is not None, lock_head)
+    rows = await pg_driver.run(session, statement, parameters)
     if not rows:
         return None
     values = _split(rows[0])
+    if lock_head and rows[0][-1] is not None:  # the head `_write_dossier` will use
+        seq, hash_, agency_id = rows[0][-3:]
+        held = values[0] or {}
+        audit.locked_heads(session)[held["province_id"], int(agency_id)] = (int(seq), hash_)
+        session.info.setdefault(_LOCKED, set()).add((held["province_id"], held["id"]))
     sync = session.sync_session
     scope = None if sync.info.get("scope_exempt") else scope_of(sync)
     dossier_values, step_values, procedure_values = values
@@ -1150,6 +1224,17 @@ async def _stale(session: AsyncSession, dossier: Dossier, loaded: int) -> Confli
         )
     )
     return _conflict(dossier, int(version or loaded), loaded)
+
+
+# The dossiers whose row `load` locked together with their agency's audit head, in this
+# transaction: their move's UPDATE goes in its batch (`_write_dossier`). Forgotten with it.
+_LOCKED = "eiso.dossiers.locked"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_locked(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # as the locked heads are
+        session.info.pop(_LOCKED, None)
 
 
 # The current step's row `load` read with the dossier (None: not the caller's agency's), until

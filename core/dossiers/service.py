@@ -34,7 +34,9 @@ async def act(
     (core/dossiers/listeners.py: the QMS records it)."""
     try:
         async with resources.session(scope) as session, session.begin():
-            dossier = await engine.load(session, dossier_id, expected_version, province_id)
+            dossier = await engine.load(
+                session, dossier_id, expected_version, province_id, lock_head=True
+            )
             # The move's changes wait for its one write (engine._record): no query in between
             # flushes the dossier early.
             with session.no_autoflush:
