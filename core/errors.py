@@ -7,8 +7,9 @@ outside development.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -53,6 +54,72 @@ class Unauthenticated(DomainError):
 
 class Conflict(DomainError):
     code = "CONFLICT"
+
+
+Err = TypeVar("Err", bound=DomainError)
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal(Generic[Err]):
+    """A kind of error as data: its class and code, its message in English and Vietnamese
+    (format strings over the values the call names) and what its extensions carry besides:
+    the `field`, and the `details`, values of the call by name. Calling it makes the error."""
+
+    error: type[Err]
+    code: str
+    en: str
+    vi: str
+    field: str | None = None
+    details: tuple[str, ...] = ()
+
+    def __call__(self, **values: Any) -> Err:
+        fixed = {"field": self.field} if self.field else {}
+        named = {name: values[name] for name in self.details}
+        return self.error(
+            self.en.format(**values), self.vi.format(**values), code=self.code, **fixed, **named
+        )
+
+
+# The kinds of error made apart from the line that raises them (raised from several places,
+# or a rule's refusal kept out of its flow): one table, each a `Refusal`. A refusal spelled
+# once where it is raised stays a `DomainError(...)` there.
+STALE_VERSION = Refusal(
+    Conflict,
+    "CONFLICT",
+    "dossier {dossier.code} changed: version {version}, not {expected}; reload it",
+    "hồ sơ {dossier.code} đã thay đổi (phiên bản {version}); hãy tải lại",
+    details=("version",),
+)
+SUPPLEMENT_ALREADY_USED = Refusal(
+    DomainError,
+    "SUPPLEMENT_ALREADY_USED",
+    "dossier {dossier.code}: a supplement may be requested {limit} time(s) per stage",
+    "hồ sơ {dossier.code}: mỗi cơ quan chỉ được yêu cầu bổ sung {limit} lần",
+    details=("limit", "used"),
+)
+COUNTING_LOOSER = Refusal(
+    DomainError,
+    "COUNTING_LOOSER",
+    "{field}: {en}; an agency may only tighten the procedure's counting rules",
+    "{field}: {vi}; cơ quan chỉ được thắt chặt quy tắc tính thời hạn của thủ tục",
+    details=("field",),
+)
+MODULE_DISABLED = Refusal(
+    DomainError,
+    "MODULE_DISABLED",
+    "procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in this"
+    " province; no new dossier can be received",
+    "thủ tục {procedure.code!r}: mô-đun {procedure.module!r} chưa được bật (hoặc đã tắt) ở"
+    " tỉnh này; không thể tiếp nhận hồ sơ mới",
+    field="procedureCode",
+)
+UNKNOWN_CHECKLIST_ITEM = Refusal(
+    DomainError,
+    "UNKNOWN_CHECKLIST_ITEM",
+    "itemCode: {code} is not on this inspection's checklist",
+    "itemCode: {code} không có trong danh mục kiểm tra của đợt này",
+    field="itemCode",
+)
 
 
 def member_of(

@@ -1,6 +1,7 @@
 """docs/graphql.md's table of error codes lists every code the server can send, and nothing
 else: the codes are collected from the code base (the endpoint's registry, the `DomainError`
-classes, every `DomainError(..., code="...")` and every module's declared `error_code`)."""
+classes, the `Refusal` table of core/errors.py, every `DomainError(..., code="...")` and every
+module's declared `error_code`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pathlib
 import re
 
 from eiso.core import errors as core_errors
-from eiso.core.errors import DomainError
+from eiso.core.errors import DomainError, Refusal
 from eiso.graphql.server.errors import PROBLEMS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ def collected() -> tuple[set[str], dict[str, str]]:
     """(the codes, the `code=` given by an expression: file -> expression)."""
     classes = error_classes()
     codes = set(PROBLEMS) | {cls.code for cls in classes.values()}
+    codes |= {kind.code for kind in vars(core_errors).values() if isinstance(kind, Refusal)}
     dynamic: dict[str, str] = {}
     for room in ROOMS:
         for path in sorted((ROOT / room).rglob("*.py")):
@@ -77,6 +79,7 @@ def test_the_collector_finds_codes_of_every_kind():
         "GRAPHQL_PARSE_FAILED",
         "INVALID_TRANSITION",
         "BUSINESS_NAME_TAKEN",
+        "SUPPLEMENT_ALREADY_USED",
     } <= codes
     assert dynamic == DYNAMIC, "a code given by an expression: say in DYNAMIC what supplies it"
     assert all(CODE.match(code) for code in codes), sorted(codes)

@@ -89,7 +89,7 @@ def import_agencies(
 @app.command("list")
 def list_agencies(
     province: str | None = typer.Option(None, "--province", help="only this province's code"),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_output: common.JsonOutput = False,
 ) -> None:
     """The agencies by province and code: code, name, kind, parent's code and status."""
     from sqlalchemy import and_

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import change_as_nation, echo_json
+from eiso.core.cli.common import AgencyOfRow, ProvinceOfRow, change_as_nation, echo_json
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +17,8 @@ app = typer.Typer(help="OAuth2 integration clients.", no_args_is_help=True)
 @app.command("create")
 def create(
     scope: list[str] = typer.Option(..., "--scope", help="A scope the client may use (repeat)."),
-    agency: str | None = typer.Option(None, "--agency", help="The agency's code."),
-    province: str | None = typer.Option(None, "--province", help="The province's code."),
+    agency: AgencyOfRow = None,
+    province: ProvinceOfRow = None,
     name: str = typer.Option("", "--name", help="A label for the client."),
 ) -> None:
     """Create a client-credentials client; prints its id and secret once (only a hash is kept)."""

@@ -7,7 +7,7 @@ import getpass
 import pathlib
 import sys
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,14 @@ from eiso.tenants.scope import TenantScope
 from eiso.tenants.services import get_agency_by_code, get_province
 
 T = TypeVar("T")
+
+# The options several commands declare with the same meaning and help.
+ProvinceCode = Annotated[str, typer.Option("--province", help="The province's code.")]
+# An account's or a client's place: an agency, or a province (`scoped_to`).
+AgencyOfRow = Annotated[str | None, typer.Option("--agency", help="The agency's code.")]
+ProvinceOfRow = Annotated[str | None, typer.Option("--province", help="The province's code.")]
+JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+Username = Annotated[str, typer.Option("--username", help="Login name.")]
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -4,7 +4,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import change_as_nation, echo_json, fail, read_stdin_secret
+from eiso.core.cli.common import (
+    ProvinceCode,
+    change_as_nation,
+    echo_json,
+    fail,
+    read_stdin_secret,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +24,7 @@ app = typer.Typer(
 
 @app.command("set")
 def set_provider(
-    province: str = typer.Option(..., "--province", help="The province's code."),
+    province: ProvinceCode,
     issuer: str = typer.Option(..., "--issuer", help="The IdP's issuer URL."),
     client_id: str = typer.Option(..., "--client-id", help="eiso's client id at the IdP."),
     claim: list[str] = typer.Option([], "--map", help="field=claim, e.g. role=roles (repeat)."),

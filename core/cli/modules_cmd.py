@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from eiso.core.cli.common import cli_actor, fail, run_with_resources
+from eiso.core.cli.common import JsonOutput, cli_actor, fail, run_with_resources
 
 if TYPE_CHECKING:
     from eiso.core.resources import Resources
@@ -18,7 +18,7 @@ app = typer.Typer(help="Modules per province.", no_args_is_help=True)
 @app.command("list")
 def list_modules(
     province: str | None = typer.Option(None, "--province", help="show this province's state"),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_output: JsonOutput = False,
 ) -> None:
     """Every module as `plugins list` shows it (distribution version, loaded or skipped and
     why), and with --province whether that province enabled it."""

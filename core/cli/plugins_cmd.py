@@ -5,6 +5,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from eiso.core.cli.common import JsonOutput
+
 if TYPE_CHECKING:
     from eiso.core.plugins.registry import PluginRegistry
 
@@ -26,7 +28,7 @@ def plugin_rows(registry: PluginRegistry, known: Iterable[str] = ()) -> list[dic
 
 @app.command("list")
 def list_plugins(
-    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    json_output: JsonOutput = False,
 ) -> None:
     """Every discovered plugin: name, distribution version, state (loaded, skipped and why)."""
     from eiso.core.cli.common import echo_json, settings

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from eiso.core.cli import inspections_cmd
-from eiso.core.cli.common import cli_actor, echo_json, fail, run_as_nation
+from eiso.core.cli.common import ProvinceCode, cli_actor, echo_json, fail, run_as_nation
 from eiso.infra.clock import utcnow
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def sweep_overdue() -> None:
 
 @app.command("reports")
 def reports(
-    province: str = typer.Option(..., "--province", help="The province's code."),
+    province: ProvinceCode,
     year: int = typer.Option(..., "--year", help="The report's year, e.g. 2026."),
     today: str | None = typer.Option(
         None, "--today", help="YYYY-MM-DD: judge lateness as on this day (default: today)."
@@ -134,7 +134,7 @@ def _agency_codes(raw: str | None, path: str | None) -> list[tuple[str, str]] | 
 
 @app.command("adopt-model")
 def adopt_model(
-    province: str = typer.Option(..., "--province", help="The province's code."),
+    province: ProvinceCode,
     agencies: str | None = typer.Option(None, "--agencies", help="Agency codes, comma-separated."),
     agencies_file: str | None = typer.Option(
         None, "--agencies-file", help="A file of agency codes, one a line."
@@ -204,7 +204,7 @@ def adopt_model(
 
 @app.command("process-docs")
 def process_docs_cmd(
-    province: str = typer.Option(..., "--province", help="The province's code."),
+    province: ProvinceCode,
 ) -> None:
     """Generate the ISO process document of every procedure the province's agencies adopted
     (or a new draft version where the procedure changed since). Prints {"written": N}."""

@@ -16,14 +16,14 @@ app = typer.Typer(help="Local user accounts.", no_args_is_help=True)
 
 @app.command("create")
 def create(
-    username: str = typer.Option(..., "--username", help="Login name."),
+    username: common.Username,
     role: str = typer.Option(
         ...,
         "--role",
         help="national_admin, province_admin, iso_secretary, leader, officer or auditor.",
     ),
-    agency: str | None = typer.Option(None, "--agency", help="The agency's code."),
-    province: str | None = typer.Option(None, "--province", help="The province's code."),
+    agency: common.AgencyOfRow = None,
+    province: common.ProvinceOfRow = None,
     nation: bool = typer.Option(False, "--nation", help="A national account."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
@@ -54,7 +54,7 @@ def create(
 
 @app.command("set-password")
 def set_password(
-    username: str = typer.Option(..., "--username", help="Login name."),
+    username: common.Username,
 ) -> None:
     """Set an account's password from standard input (takes up an invitation, or resets)."""
     from eiso.core.auth.passwords import hash_password

@@ -15,7 +15,7 @@ from eiso.core import audit
 from eiso.core.dossiers import listeners
 from eiso.core.dossiers.models import Dossier, ProcedureAdoption, ProcedureRecord
 from eiso.core.dossiers.statuses import OPEN_FOR_DROP
-from eiso.core.errors import DomainError, NotFound
+from eiso.core.errors import COUNTING_LOOSER, MODULE_DISABLED, DomainError, NotFound
 from eiso.core.plugins.declarations import Procedure
 from eiso.core.workdays import VN_TZ
 from eiso.infra.clock import aware, utcnow
@@ -241,18 +241,7 @@ async def require_module_enabled(
         .limit(1)
     )
     if enabled is None:
-        raise module_disabled(procedure)
-
-
-def module_disabled(procedure: ProcedureRecord) -> DomainError:
-    return DomainError(
-        f"procedure {procedure.code!r}: its module {procedure.module!r} is not enabled in "
-        "this province; no new dossier can be received",
-        f"thủ tục {procedure.code!r}: mô-đun {procedure.module!r} chưa được bật (hoặc đã "
-        "tắt) ở tỉnh này; không thể tiếp nhận hồ sơ mới",
-        code="MODULE_DISABLED",
-        field="procedureCode",
-    )
+        raise MODULE_DISABLED(procedure=procedure)
 
 
 async def adopt(
@@ -402,15 +391,6 @@ async def drop(
     return row
 
 
-def _looser(field: str, en: str, vi: str) -> DomainError:
-    return DomainError(
-        f"{field}: {en}; an agency may only tighten the procedure's counting rules",
-        f"{field}: {vi}; cơ quan chỉ được thắt chặt quy tắc tính thời hạn của thủ tục",
-        code="COUNTING_LOOSER",
-        field=field,
-    )
-
-
 def _tighter_cutoff(procedure: ProcedureRecord, wanted: str | None) -> str | None:
     """The adoption's cut-off "HH:MM": added where the procedure declares none, or moved
     earlier than its own; None keeps the procedure's (a cut-off is never removed)."""
@@ -427,10 +407,10 @@ def _tighter_cutoff(procedure: ProcedureRecord, wanted: str | None) -> str | Non
         ) from None
     own = dt.time.fromisoformat(procedure.cutoff) if procedure.cutoff else None
     if own is not None and cutoff > own:
-        raise _looser(
-            "cutoff",
-            f"{wanted} is later than the procedure's {procedure.cutoff}",
-            f"{wanted} muộn hơn giờ chốt {procedure.cutoff} của thủ tục",
+        raise COUNTING_LOOSER(
+            field="cutoff",
+            en=f"{wanted} is later than the procedure's {procedure.cutoff}",
+            vi=f"{wanted} muộn hơn giờ chốt {procedure.cutoff} của thủ tục",
         )
     return cutoff.strftime("%H:%M")
 
@@ -454,10 +434,10 @@ def _fewer_supplements(procedure: ProcedureRecord, wanted: int | None) -> int | 
             field="supplementsPerStage",
         )
     if wanted > own:
-        raise _looser(
-            "supplementsPerStage",
-            f"{wanted} is more than the procedure's {own}",
-            f"{wanted} nhiều hơn {own} lần của thủ tục",
+        raise COUNTING_LOOSER(
+            field="supplementsPerStage",
+            en=f"{wanted} is more than the procedure's {own}",
+            vi=f"{wanted} nhiều hơn {own} lần của thủ tục",
         )
     return wanted
 
@@ -510,7 +490,7 @@ async def receipt_read(
 ) -> tuple[ProcedureRecord, ProcedureAdoption, bool]:
     """What a receipt reads of the catalogue, in one statement: the procedure (NotFound when
     unknown or inactive), the agency's adoption of it (NOT_ADOPTED) and whether its module is
-    switched on in the province (the caller raises `module_disabled` after its idempotency
+    switched on in the province (the caller raises `MODULE_DISABLED` after its idempotency
     check, so a retry of a receipt made still answers its dossier)."""
     enabled = (
         exists()

@@ -85,7 +85,14 @@ from eiso.core.dossiers.models import (
     ProcedureRecord,
 )
 from eiso.core.dossiers.statuses import ALLOWED, CLOCK_RUNS, FINISHED, Status
-from eiso.core.errors import Conflict, DomainError, NotFound
+from eiso.core.errors import (
+    MODULE_DISABLED,
+    STALE_VERSION,
+    SUPPLEMENT_ALREADY_USED,
+    Conflict,
+    DomainError,
+    NotFound,
+)
 from eiso.core.plugins.declarations import UniqueField
 from eiso.core.validation_vi import message_vi
 from eiso.core.workdays import WorkingCalendar, counting
@@ -639,7 +646,7 @@ async def receive(
     if enabled is None:
         await catalogue.require_module_enabled(session, procedure, agency.province_id)
     elif not enabled:
-        raise catalogue.module_disabled(procedure)
+        raise MODULE_DISABLED(procedure=procedure)
     if batched:
         assert number is not None
         code = codes.code_of(agency.code, day, number)
@@ -1022,7 +1029,7 @@ async def load(
         raise _not_found(dossier_id)
     dossier, step, procedure = found
     if expected_version is not None and dossier.version != expected_version:
-        raise _conflict(dossier, dossier.version, expected_version)
+        raise STALE_VERSION(dossier=dossier, version=dossier.version, expected=expected_version)
     _loaded_steps(session)[dossier.province_id, dossier.id, dossier.current_step] = step
     if procedure is not None:
         catalogue.remember(session, procedure)
@@ -1207,15 +1214,6 @@ def _held(sync: Session, model: type[M], values: dict[str, Any]) -> M:
     return row
 
 
-def _conflict(dossier: Dossier, version: int, expected: int) -> Conflict:
-    return Conflict(
-        f"dossier {dossier.code} changed: version {version}, not {expected}; reload it",
-        f"hồ sơ {dossier.code} đã thay đổi (phiên bản {version}); hãy tải lại",
-        code="CONFLICT",
-        version=version,
-    )
-
-
 async def _stale(session: AsyncSession, dossier: Dossier, loaded: int) -> Conflict:
     """The CONFLICT of a move whose UPDATE found the version moved since it was loaded."""
     version = await session.scalar(
@@ -1223,7 +1221,7 @@ async def _stale(session: AsyncSession, dossier: Dossier, loaded: int) -> Confli
             col(Dossier.province_id) == dossier.province_id, col(Dossier.id) == dossier.id
         )
     )
-    return _conflict(dossier, int(version or loaded), loaded)
+    return STALE_VERSION(dossier=dossier, version=int(version or loaded), expected=loaded)
 
 
 # The dossiers whose row `load` locked together with their agency's audit head, in this
@@ -1626,16 +1624,6 @@ def _step_target(dossier: Dossier, procedure: ProcedureRecord) -> Status:
     return Status.processed if dossier.current_step >= last else Status.in_progress
 
 
-def _supplement_limit(dossier: Dossier, limit: int, used: int) -> DomainError:
-    return DomainError(
-        f"dossier {dossier.code}: a supplement may be requested {limit} time(s) per stage",
-        f"hồ sơ {dossier.code}: mỗi cơ quan chỉ được yêu cầu bổ sung {limit} lần",
-        code="SUPPLEMENT_ALREADY_USED",
-        limit=limit,
-        used=used,
-    )
-
-
 async def _stamp_supplement(
     session: AsyncSession, dossier: Dossier, agency_id: int, now: dt.datetime
 ) -> None:
@@ -1673,9 +1661,9 @@ def _check_supplement_limit(dossier: Dossier, procedure: ProcedureRecord, agency
             if r[2] == SUPPLEMENT and (r[3] or dossier.agency_id) == agency_id
         )
         if used >= limit:
-            raise _supplement_limit(dossier, limit, used)
+            raise SUPPLEMENT_ALREADY_USED(dossier=dossier, limit=limit, used=used)
     elif dossier.supplement_count - handling_supplements(dossier) >= 1:
-        raise _supplement_limit(dossier, 1, 1)
+        raise SUPPLEMENT_ALREADY_USED(dossier=dossier, limit=1, used=1)
 
 
 def _supplement_target(dossier: Dossier) -> Status:

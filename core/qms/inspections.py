@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from eiso.core.auth.principal import Principal, Role
-from eiso.core.errors import DomainError, Forbidden, NotFound, member_of
+from eiso.core.errors import UNKNOWN_CHECKLIST_ITEM, DomainError, Forbidden, NotFound, member_of
 from eiso.core.qms.common import get_in_scope, invalid_transition, record, require_text, value
 from eiso.core.qms.nonconformities import NcSource, NcStatus, Nonconformity
 from eiso.infra.clock import utcnow
@@ -378,12 +378,7 @@ def _item(row: Inspection, code: str) -> dict[str, Any]:
     for item in row.checklist:
         if item["code"] == code:
             return item
-    raise DomainError(
-        f"itemCode: {code} is not on this inspection's checklist",
-        f"itemCode: {code} không có trong danh mục kiểm tra của đợt này",
-        code="UNKNOWN_CHECKLIST_ITEM",
-        field="itemCode",
-    )
+    raise UNKNOWN_CHECKLIST_ITEM(code=code)
 
 
 async def mark_item(
