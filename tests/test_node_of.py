@@ -1,11 +1,11 @@
 """`node_of` (graphql/shared/node.py): a node's fields copied from its row, a field of a GraphQL
-enum taking the member of the row's value (a model enum's, or the text a row read back holds)."""
+enum (a model's enum, graphql/shared/enums.py) taking the member of the row's value (the member
+itself, or the text a row read back holds)."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import TYPE_CHECKING
 
 import pytest
 import strawberry
@@ -19,17 +19,14 @@ class Colour(str, enum.Enum):
     blue = "blue"
 
 
-if TYPE_CHECKING:
-    PaintColour = Colour
-else:
-    PaintColour = graphql_enum(Colour, "PaintColour")
+graphql_enum(Colour, "PaintColour")
 
 
 @strawberry.type
 class Paint:
     name: str
-    colour: PaintColour
-    second: PaintColour | None
+    colour: Colour
+    second: Colour | None
 
 
 @dataclasses.dataclass
@@ -43,16 +40,16 @@ def test_a_model_enum_or_its_text_becomes_the_graphql_member() -> None:
     by_member = node_of(Paint, Row("a", Colour.light_red, Colour.blue))
     by_text = node_of(Paint, Row("a", "light_red", "blue"))
     for paint in (by_member, by_text):
-        assert paint.colour is PaintColour.LIGHT_RED  # type: ignore[attr-defined]
-        assert paint.second is PaintColour.BLUE  # type: ignore[attr-defined]
+        assert paint.colour is Colour.light_red
+        assert paint.second is Colour.blue
         assert paint.name == "a"
 
 
 def test_an_optional_field_is_null_for_no_value_and_a_given_field_wins() -> None:
     assert node_of(Paint, Row("a", "blue", None)).second is None
     assert node_of(Paint, Row("a", "blue", "")).second is None
-    given = node_of(Paint, Row("a", "no such colour", None), colour=PaintColour("blue"))
-    assert given.colour is PaintColour.BLUE  # type: ignore[attr-defined]
+    given = node_of(Paint, Row("a", "no such colour", None), colour=Colour.blue)
+    assert given.colour is Colour.blue
 
 
 def test_a_value_outside_the_enum_is_refused() -> None:

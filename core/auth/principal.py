@@ -7,14 +7,7 @@ import enum
 
 from eiso.tenants.scope import TenantScope
 
-
-class Role(str, enum.Enum):
-    national_admin = "national_admin"
-    province_admin = "province_admin"
-    iso_secretary = "iso_secretary"
-    leader = "leader"
-    officer = "officer"
-    auditor = "auditor"
+Role = enum.StrEnum("Role", "national_admin province_admin iso_secretary leader officer auditor")
 
 
 # OAuth2 scopes that integration clients carry (design: HTTP and token contract).

@@ -12,12 +12,8 @@ from eiso.core.auth.principal import Role
 SOURCE = "Nghị định 20/2008/NĐ-CP ngày 14/02/2008 về tiếp nhận, xử lý phản ánh, kiến nghị"
 
 
-class Subject(str, enum.Enum):
-    """What the feedback is about: the agency itself, one of its procedures, or a dossier."""
-
-    agency = "agency"
-    procedure = "procedure"
-    dossier = "dossier"
+# What the feedback is about: the agency itself, one of its procedures, or a dossier.
+Subject = enum.StrEnum("Subject", "agency procedure dossier")
 
 
 class Kind(str, enum.Enum):
@@ -25,11 +21,7 @@ class Kind(str, enum.Enum):
     petition = "petition"  # kiến nghị: a proposal to change a rule or a practice
 
 
-class State(str, enum.Enum):
-    received = "received"
-    assigned = "assigned"
-    answered = "answered"
-    rated = "rated"
+State = enum.StrEnum("State", "received assigned answered rated")
 
 
 CITIZEN = "citizen"  # the submitter, proven by the code and lookup key (no account)

@@ -51,9 +51,7 @@ class Standard(str, enum.Enum):
     iso_9001_2015 = "TCVN ISO 9001:2015"
 
 
-class Medium(str, enum.Enum):
-    paper = "paper"
-    electronic = "electronic"
+Medium = enum.StrEnum("Medium", "paper electronic")
 
 
 # -- the agency's QMS profile -------------------------------------------------------------------

@@ -31,10 +31,7 @@ AUDITORS = (Role.auditor, Role.iso_secretary)
 CLAUSE = re.compile(r"^(4|5|6|7|8|9|10)(\.\d{1,2}){0,3}$")
 
 
-class FindingKind(str, enum.Enum):
-    conformity = "conformity"
-    observation = "observation"
-    nonconformity = "nonconformity"
+FindingKind = enum.StrEnum("FindingKind", "conformity observation nonconformity")
 
 
 class AuditProgramme(TenantOwned, Authored, table=True):

@@ -37,17 +37,11 @@ from eiso.infra.clock import utcnow
 from eiso.infra.db import find_one
 from eiso.tenants.models import Agency, IsoStatus, TenantOwned, agency_fk, one_per_agency
 
-
-class FlagKind(str, enum.Enum):
-    procedure = "procedure"
-    document = "document"
+FlagKind = enum.StrEnum("FlagKind", "procedure document")
 
 
-class FlagCause(str, enum.Enum):
-    """Why the flag was raised: the basis got a new version, or the version in force expired."""
-
-    changed = "changed"
-    expired = "expired"
+# Why the flag was raised: the basis got a new version, or the version in force expired.
+FlagCause = enum.StrEnum("FlagCause", "changed expired")
 
 
 class ReviewFlag(TenantOwned, table=True):

@@ -56,21 +56,13 @@ MAX_ATTACHMENT = 20_000_000  # bytes
 PROCESS_CODE_PREFIX = "QT-"
 
 
-class DocumentKind(str, enum.Enum):
-    policy = "policy"
-    objectives = "objectives"
-    procedure = "procedure"
-    form = "form"
-    guideline = "guideline"
-    external_legal = "external_legal"
+DocumentKind = enum.StrEnum(
+    "DocumentKind",
+    "policy objectives procedure form guideline external_legal",
+)
 
 
-class VersionStatus(str, enum.Enum):
-    draft = "draft"
-    in_review = "in_review"
-    approved = "approved"
-    effective = "effective"
-    obsolete = "obsolete"
+VersionStatus = enum.StrEnum("VersionStatus", "draft in_review approved effective obsolete")
 
 
 # The moves a version may make; anything else is INVALID_TRANSITION.

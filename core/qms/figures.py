@@ -77,25 +77,14 @@ Statement = Select[*tuple[Any, ...]]
 AnyRow = Row[*tuple[Any, ...]]
 
 
-class Group(str, enum.Enum):
-    nation = "nation"
-    province = "province"
-    agency = "agency"
-    procedure = "procedure"
+Group = enum.StrEnum("Group", "nation province agency procedure")
 
 
-class Metric(str, enum.Enum):
-    """The numbers that name a set of dossiers (figureDossiers lists each)."""
-
-    received = "received"
-    finished = "finished"
-    on_time = "on_time"
-    finished_late = "finished_late"
-    backlog = "backlog"
-    backlog_late = "backlog_late"
-    late = "late"
-    rated = "rated"
-    satisfied = "satisfied"
+# The numbers that name a set of dossiers (figureDossiers lists each).
+Metric = enum.StrEnum(
+    "Metric",
+    "received finished on_time finished_late backlog backlog_late late rated satisfied",
+)
 
 
 _FIRST_DAY = dt.date(1900, 1, 1)

@@ -56,18 +56,10 @@ DEFAULT_CHECKLIST = pathlib.Path(__file__).with_name("data") / "inspection_check
 MAX_ITEMS = 200
 
 
-class InspectionStatus(str, enum.Enum):
-    planned = "planned"
-    in_progress = "in_progress"
-    concluded = "concluded"
-    closed = "closed"
+InspectionStatus = enum.StrEnum("InspectionStatus", "planned in_progress concluded closed")
 
 
-class ItemResult(str, enum.Enum):
-    not_checked = "not_checked"
-    conform = "conform"
-    nonconform = "nonconform"
-    not_applicable = "not_applicable"
+ItemResult = enum.StrEnum("ItemResult", "not_checked conform nonconform not_applicable")
 
 
 class FindingStatus(str, enum.Enum):

@@ -33,9 +33,7 @@ KEEPERS = (Role.leader, Role.iso_secretary)
 DEFAULT_RISK_THRESHOLD = 12  # likelihood × impact out of 25: "high" in most registers
 
 
-class ActionStatus(str, enum.Enum):
-    open = "open"
-    done = "done"
+ActionStatus = enum.StrEnum("ActionStatus", "open done")
 
 
 class ManagementReview(TenantOwned, Authored, table=True):

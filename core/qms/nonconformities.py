@@ -39,12 +39,7 @@ class NcSource(str, enum.Enum):
     review_flag = "review_flag"  # a legal change not reviewed in time (core/qms/review_deadline.py)
 
 
-class NcStatus(str, enum.Enum):
-    open = "open"
-    action_planned = "action_planned"
-    action_done = "action_done"
-    verified = "verified"
-    closed = "closed"
+NcStatus = enum.StrEnum("NcStatus", "open action_planned action_done verified closed")
 
 
 MAINTAINERS = (Role.iso_secretary, Role.leader, Role.auditor)

@@ -27,26 +27,14 @@ from eiso.infra.clock import utcnow
 from eiso.tenants.models import TenantOwned, agency_fk
 from eiso.tenants.scope import TenantScope
 
-
-class ObjectiveMetric(str, enum.Enum):
-    """What an objective may target: a rate (0-1), a handling time or a count of the figures."""
-
-    on_time_rate = "on_time_rate"
-    satisfied_share = "satisfied_share"
-    rating_mean = "rating_mean"
-    mean_days = "mean_days"
-    p90_days = "p90_days"
-    received = "received"
-    finished = "finished"
-    late = "late"
-    backlog = "backlog"
+# What an objective may target: a rate (0-1), a handling time or a count of the figures.
+ObjectiveMetric = enum.StrEnum(
+    "ObjectiveMetric",
+    "on_time_rate satisfied_share rating_mean mean_days p90_days received finished late backlog",
+)
 
 
-class Comparator(str, enum.Enum):
-    at_least = "at_least"
-    at_most = "at_most"
-    more_than = "more_than"
-    less_than = "less_than"
+Comparator = enum.StrEnum("Comparator", "at_least at_most more_than less_than")
 
 
 COMPARE = {

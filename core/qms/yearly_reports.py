@@ -72,13 +72,7 @@ from eiso.tenants.scope import (
     scope_params,
 )
 
-
-class ReportStatus(str, enum.Enum):
-    draft = "draft"
-    submitted = "submitted"
-    returned = "returned"
-    resubmitted = "resubmitted"
-    accepted = "accepted"
+ReportStatus = enum.StrEnum("ReportStatus", "draft submitted returned resubmitted accepted")
 
 
 # An agency with no report row yet, on the status board.

@@ -42,9 +42,7 @@ log = logging.getLogger("eiso.workdays")
 _CHANGED = "eiso.calendar_changed"
 
 
-class OverrideKind(str, enum.Enum):
-    day_off = "day_off"
-    working_day = "working_day"
+OverrideKind = enum.StrEnum("OverrideKind", "day_off working_day")
 
 
 class CalendarOverride(Authored, table=True):

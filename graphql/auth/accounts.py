@@ -20,7 +20,7 @@ from eiso.core.auth.accounts import Target
 from eiso.core.auth.models import Client, User
 from eiso.core.auth.rules import require_province_admin
 from eiso.core.auth.tenancy import province_by_code
-from eiso.graphql.auth.nodes import RoleEnum
+from eiso.graphql.shared.enums import Role
 from eiso.graphql.shared.permissions import guarded
 from eiso.tenants.models import Agency
 from eiso.tenants.scope import TenantScope
@@ -43,7 +43,7 @@ class AccountAgency:
 class Account:
     username: str
     display_name: str
-    roles: list[RoleEnum]
+    roles: list[Role]
     active: bool
     federated: bool = strawberry.field(
         description="Signs in through the province's identity provider (no eiso password)."
@@ -97,7 +97,7 @@ def _account(found: accounts.Account) -> Account:
         **_held(user, found.agency),
         username=user.username,
         display_name=user.display_name,
-        roles=[RoleEnum(role) for role in user.roles],
+        roles=[Role(role) for role in user.roles],
         federated=user.idp_issuer is not None,
     )
 
@@ -181,7 +181,7 @@ class AccountsMutation:
         info: strawberry.Info,
         province_code: str,
         username: str,
-        role: RoleEnum,
+        role: Role,
         agency_code: str | None = None,
         display_name: str = "",
     ) -> AccountPassword:

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 
 import strawberry
 from sqlalchemy import select
 from sqlmodel import col
 
-from eiso.core.auth.principal import Principal, Role
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.core.auth.principal import Principal
+from eiso.graphql.shared.enums import Role
 from eiso.graphql.tenants.nodes import AgencyNode, ProvinceNode
 from eiso.tenants.models import Agency, Province
 from eiso.tenants.scope import TenantScope
-
-if TYPE_CHECKING:  # to mypy the model's enum: the same values (the names differ in case)
-    RoleEnum = Role
-else:
-    RoleEnum = graphql_enum(Role, "Role")
 
 _RAW_IDS = (
     "Raw database ids, which no `ID` argument takes: use `me.provinces { id }` and "
@@ -52,7 +46,7 @@ class Tenant:
 class Me:
     principal: strawberry.Private[Principal]
     subject: str
-    roles: list[RoleEnum]
+    roles: list[Role]
     scopes: list[str]
     client_id: str | None
     tenant: Tenant

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from eiso.graphql.auth.nodes import Me, RoleEnum, Tenant
+from eiso.graphql.auth.nodes import Me, Tenant
 from eiso.graphql.shared.permissions import guarded
 
 
@@ -19,7 +19,7 @@ class AuthQuery:
         return Me(
             principal=principal,
             subject=principal.subject,
-            roles=[RoleEnum(role.value) for role in sorted(principal.roles, key=lambda r: r.value)],
+            roles=sorted(principal.roles, key=lambda r: r.value),
             scopes=sorted(principal.scopes),
             client_id=principal.client_id,
             tenant=Tenant.of(principal.tenant),

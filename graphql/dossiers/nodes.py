@@ -7,7 +7,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Iterable
 from operator import attrgetter, itemgetter
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -28,7 +28,7 @@ from eiso.graphql.dossiers import desk
 from eiso.graphql.dossiers.applicant import Applicant
 from eiso.graphql.dossiers.dataloaders import dossier_loaders
 from eiso.graphql.dossiers.forms import ProcedureForm, procedure_of
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import DossierStatus
 from eiso.graphql.shared.loading import then
 from eiso.graphql.shared.node import Node
 from eiso.graphql.tenants.dataloaders import loaders
@@ -36,10 +36,6 @@ from eiso.graphql.tenants.nodes import AgencyNode
 from eiso.infra.clock import aware, utcnow
 from eiso.tenants.models import Agency
 
-if TYPE_CHECKING:  # to mypy the model's enum: the same values (the names differ in case)
-    DossierStatus = Status
-else:  # NEW, RECEIVED, ...: a node may hold the model's `Status` (serialized by its value)
-    DossierStatus = graphql_enum(Status, "DossierStatus")
 _STATUSES = {int(status): status for status in Status}
 
 

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 
-from eiso.core.feedback import rules, service
+from eiso.core.feedback import service
 from eiso.core.feedback.models import Feedback
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import FeedbackKind, FeedbackState, FeedbackSubject
 from eiso.graphql.shared.node import node_of
 from eiso.infra.clock import aware, utcnow
-
-if TYPE_CHECKING:
-    FeedbackKind = rules.Kind
-    FeedbackSubject = rules.Subject
-    FeedbackState = rules.State
-else:
-    FeedbackKind = graphql_enum(rules.Kind, "FeedbackKind")
-    FeedbackSubject = graphql_enum(rules.Subject, "FeedbackSubject")
-    FeedbackState = graphql_enum(rules.State, "FeedbackState")
 
 
 @strawberry.input(description="Who to answer (all optional: feedback may be anonymous).")

@@ -14,11 +14,11 @@ from eiso.graphql.dossiers.queries import client_address
 from eiso.graphql.feedback.nodes import (
     FeedbackInput,
     FeedbackNode,
-    FeedbackState,
     FeedbackSubmission,
     PublicFeedback,
     PublishedFeedback,
 )
+from eiso.graphql.shared.enums import FeedbackState
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 from eiso.graphql.tenants.queries import province_days

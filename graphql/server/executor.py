@@ -379,11 +379,11 @@ _OTHERS_SIZE = 256  # members of other enums remembered per GraphQL enum
 
 
 def _members_of_others(complete: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """`complete`, remembering its result for a member of another Python enum: a node may
-    hold the model's enum where the GraphQL enum wraps a mirror of it (`graphql_enum`: the
-    dossier's `Status`), which the table above does not hold; Strawberry's coercion then looks
-    the name up by value, ~2 µs a field. Members are immutable, so the name is the same each
-    time; keyed by class and member (an IntEnum member equals its int)."""
+    """`complete`, remembering its result for a member of another Python enum of the same
+    values (a model's enum where the GraphQL enum is one of the graphql room's own), which the
+    table above does not hold; Strawberry's coercion then looks the name up by value, ~2 µs a
+    field. Members are immutable, so the name is the same each time; keyed by class and member
+    (an IntEnum member equals its int)."""
     seen: dict[tuple[type, Any], Any] = {}
 
     def read(value: Any) -> Any:

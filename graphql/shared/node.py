@@ -35,9 +35,9 @@ N = TypeVar("N")
 def node_of(cls: type[N], row: Any, type_name: str | None = None, **given: Any) -> N:
     """A `cls` with the fields in `given` and every other field copied from `row`'s attribute
     of the same name (a node mostly repeats its row's columns); a field of a GraphQL enum
-    (`graphql_enum`) takes the member of the row's value, a model enum's or its text, and an
-    optional one null for no value. With `type_name`, `id` is the row's global id as a
-    `type_name` (core/global_ids.py)."""
+    (a model's enum, graphql/shared/enums.py) takes the member of the row's value, the member
+    or its text, and an optional one null for no value. With `type_name`, `id` is the row's
+    global id as a `type_name` (core/global_ids.py)."""
     if type_name is not None:
         given["id"] = strawberry.ID(encode_id(type_name, row.province_id, row.id))
     fields = _FIELDS.get(cls)

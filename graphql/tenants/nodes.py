@@ -4,35 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.plugins.registry import PluginRegistry
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import AgencyKind, IsoStatus, TenantStatus
 from eiso.graphql.shared.loading import then
 from eiso.graphql.shared.node import Node, node_of
 from eiso.graphql.tenants.dataloaders import loaders
 from eiso.tenants import onboarding
-from eiso.tenants.models import (
-    Agency,
-    AgencyKind,
-    IsoStatus,
-    Province,
-    TenantStatus,
-    receiving_unit,
-)
-
-if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
-    AgencyKindEnum = AgencyKind
-    IsoStatusEnum = IsoStatus
-    TenantStatusEnum = TenantStatus
-else:
-    AgencyKindEnum = graphql_enum(AgencyKind)
-    IsoStatusEnum = graphql_enum(IsoStatus)
-    TenantStatusEnum = graphql_enum(TenantStatus)
+from eiso.tenants.models import Agency, Province, receiving_unit
 
 
 @strawberry.enum(name="ImportFormat")
@@ -54,14 +37,14 @@ class ProvinceNode(Node):
     id: strawberry.ID = strawberry.field(default=None)
     code: str = strawberry.field(default=None)
     name: str = strawberry.field(default=None)
-    status: TenantStatusEnum = strawberry.field(default=None)
+    status: TenantStatus = strawberry.field(default=None)
 
     def __post_init__(self) -> None:
         row = self.row
         assert row.id is not None  # a saved row
         self.id = strawberry.ID(encode_id("Province", row.id, row.id))
         self.code, self.name = row.code, row.name
-        self.status = TenantStatusEnum(row.status)
+        self.status = TenantStatus(row.status)
 
 
 @strawberry.type(name="Agency")
@@ -72,18 +55,18 @@ class AgencyNode(Node):
         default=None, description="The official electronic identifier code (mã định danh)."
     )
     name: str = strawberry.field(default=None)
-    kind: AgencyKindEnum = strawberry.field(default=None)
-    status: TenantStatusEnum = strawberry.field(default=None)
-    iso_status: IsoStatusEnum = strawberry.field(default=None)
+    kind: AgencyKind = strawberry.field(default=None)
+    status: TenantStatus = strawberry.field(default=None)
+    iso_status: IsoStatus = strawberry.field(default=None)
     iso_status_since: dt.date | None = strawberry.field(default=None)
 
     def __post_init__(self) -> None:
         row = self.row
         self.id = strawberry.ID(encode_id("Agency", row.province_id, row.id))
         self.code, self.name = row.code, row.name
-        self.kind = AgencyKindEnum(row.kind)
-        self.status = TenantStatusEnum(row.status)
-        self.iso_status = IsoStatusEnum(row.iso_status)
+        self.kind = AgencyKind(row.kind)
+        self.status = TenantStatus(row.status)
+        self.iso_status = IsoStatus(row.iso_status)
         self.iso_status_since = row.iso_status_since
 
     # Synchronous: a relation the list primed completes in place (graphql/shared/loading.py).

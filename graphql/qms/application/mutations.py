@@ -13,15 +13,14 @@ from eiso.core.auth.principal import Principal
 from eiso.core.global_ids import decode_id
 from eiso.core.qms import application
 from eiso.graphql.qms.application.nodes import (
-    QmsMedium,
     QmsProfileNode,
-    QmsStandard,
     SteeringMeetingNode,
     SteeringMemberNode,
     TrainingInput,
     TrainingRecordNode,
 )
 from eiso.graphql.qms.yearly.queries import province_of
+from eiso.graphql.shared.enums import QmsMedium, QmsStandard
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, for_own_agency, in_transaction
 

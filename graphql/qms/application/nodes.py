@@ -4,28 +4,18 @@ the province's ISO steering committee."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
 
 import strawberry
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms.application import (
-    Medium,
     QmsProfile,
-    Standard,
     SteeringMeeting,
     SteeringMember,
     TrainingRecord,
 )
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import QmsMedium, QmsStandard
 from eiso.graphql.shared.node import node_of
-
-if TYPE_CHECKING:
-    QmsStandard = Standard
-    QmsMedium = Medium
-else:
-    QmsStandard = graphql_enum(Standard, "QmsStandard")
-    QmsMedium = graphql_enum(Medium, "QmsMedium")
 
 
 def _agency(row: QmsProfile | TrainingRecord | SteeringMember) -> strawberry.ID | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,25 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import annual_report, figures, index766, objectives
 from eiso.graphql.dossiers.nodes import DossierStatus
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import (
+    FigureGroup,
+    FigureMetric,
+    IsoStatus,
+    ObjectiveComparator,
+    ObjectiveMetric,
+    ObjectiveStatus,
+)
 from eiso.graphql.shared.node import Node
-from eiso.graphql.tenants.nodes import IsoStatusEnum
 
 # -- enums and inputs ---------------------------------------------------------------------------
-
-
-if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
-    FigureGroupEnum = figures.Group
-    FigureMetricEnum = figures.Metric
-    ObjectiveMetricEnum = objectives.ObjectiveMetric
-    ComparatorEnum = objectives.Comparator
-    ObjectiveStatusEnum = objectives.ObjectiveStatus
-else:
-    FigureGroupEnum = graphql_enum(figures.Group, "FigureGroup")
-    FigureMetricEnum = graphql_enum(figures.Metric, "FigureMetric")
-    ObjectiveMetricEnum = graphql_enum(objectives.ObjectiveMetric, "ObjectiveMetric")
-    ComparatorEnum = graphql_enum(objectives.Comparator, "ObjectiveComparator")
-    ObjectiveStatusEnum = graphql_enum(objectives.ObjectiveStatus, "ObjectiveStatus")
 
 
 @strawberry.input(
@@ -51,8 +43,8 @@ class PeriodInput:
 @strawberry.input
 class ObjectiveInput:
     title: str
-    metric: ObjectiveMetricEnum
-    comparator: ComparatorEnum
+    metric: ObjectiveMetric
+    comparator: ObjectiveComparator
     target: float
     period: PeriodInput
     procedure_code: str | None = None
@@ -92,9 +84,9 @@ class IndexPoints:
     group: Index766Group
     max_points: int
     points: float | None
-    numerator_metric: FigureMetricEnum
+    numerator_metric: FigureMetric
     numerator: int
-    denominator_metric: FigureMetricEnum
+    denominator_metric: FigureMetric
     denominator: int
 
 
@@ -104,9 +96,9 @@ def _points(index: dict[str, Any]) -> list[IndexPoints]:
             group=Index766Group(group),
             max_points=part["maxPoints"],
             points=part["points"],
-            numerator_metric=FigureMetricEnum(part["numerator"]["metric"]),
+            numerator_metric=FigureMetric(part["numerator"]["metric"]),
             numerator=part["numerator"]["value"],
-            denominator_metric=FigureMetricEnum(part["denominator"]["metric"]),
+            denominator_metric=FigureMetric(part["denominator"]["metric"]),
             denominator=part["denominator"]["value"],
         )
         for group, part in index.items()
@@ -312,13 +304,13 @@ class ObjectiveNode(Node):
         description="Empty: an objective of the whole province."
     )
     title: str
-    metric: ObjectiveMetricEnum
-    comparator: ComparatorEnum
+    metric: ObjectiveMetric
+    comparator: ObjectiveComparator
     target: float
     period_from: dt.date
     period_to: dt.date
     procedure_code: str | None
-    status: ObjectiveStatusEnum
+    status: ObjectiveStatus
     actual: float | None
 
     @classmethod
@@ -331,13 +323,13 @@ class ObjectiveNode(Node):
             if row.agency_id is not None
             else None,
             title=row.title,
-            metric=ObjectiveMetricEnum(row.metric),
-            comparator=ComparatorEnum(row.comparator),
+            metric=ObjectiveMetric(row.metric),
+            comparator=ObjectiveComparator(row.comparator),
             target=row.target,
             period_from=row.period_start,
             period_to=row.period_end,
             procedure_code=row.procedure_code,
-            status=ObjectiveStatusEnum(result.status.value),
+            status=ObjectiveStatus(result.status.value),
             actual=result.actual,
         )
 
@@ -346,22 +338,22 @@ class ObjectiveNode(Node):
 class ObjectiveResult:
     scope: str
     title: str
-    metric: ObjectiveMetricEnum
-    comparator: ComparatorEnum
+    metric: ObjectiveMetric
+    comparator: ObjectiveComparator
     target: float
     period_from: dt.date
     period_to: dt.date
     procedure_code: str | None
-    status: ObjectiveStatusEnum
+    status: ObjectiveStatus
     actual: float | None
 
 
 @strawberry.type
 class ReportLine:
-    level: FigureGroupEnum
+    level: FigureGroup
     code: str
     name: str
-    iso_status: IsoStatusEnum | None
+    iso_status: IsoStatus | None
     figures: FigureRow
     nonconformities_raised: int
     nonconformities_open: int
@@ -369,7 +361,7 @@ class ReportLine:
 
 @strawberry.type
 class ConformityCount:
-    iso_status: IsoStatusEnum
+    iso_status: IsoStatus
     agencies: int
 
 
@@ -393,7 +385,7 @@ class ParIndexData:
 )
 class AnnualReport:
     year: int
-    level: FigureGroupEnum
+    level: FigureGroup
     province_code: str | None
     province_name: str | None
     period_from: dt.date
@@ -410,10 +402,10 @@ class AnnualReport:
 
         def line(row: dict[str, Any], level: str, code: str, name: str) -> ReportLine:
             return ReportLine(
-                level=FigureGroupEnum(level),
+                level=FigureGroup(level),
                 code=code,
                 name=name,
-                iso_status=IsoStatusEnum(row["isoStatus"]) if row.get("isoStatus") else None,
+                iso_status=IsoStatus(row["isoStatus"]) if row.get("isoStatus") else None,
                 figures=FigureRow.from_dict(row["figures"], row["index766"], row["index766Groups"]),
                 nonconformities_raised=row["nonconformities"]["raised"],
                 nonconformities_open=row["nonconformities"]["open"],
@@ -421,7 +413,7 @@ class AnnualReport:
 
         return cls(
             year=report["year"],
-            level=FigureGroupEnum(report["level"]),
+            level=FigureGroup(report["level"]),
             province_code=report["province"]["code"] if report["province"] else None,
             province_name=report["province"]["name"] if report["province"] else None,
             period_from=dt.date.fromisoformat(report["period"]["from"]),
@@ -429,7 +421,7 @@ class AnnualReport:
             total=line(report["total"], report["level"], province["code"], province["name"]),
             rows=[line(row, row["level"], row["code"], row["name"]) for row in report["rows"]],
             conformity=[
-                ConformityCount(iso_status=IsoStatusEnum(k), agencies=v)
+                ConformityCount(iso_status=IsoStatus(k), agencies=v)
                 for k, v in sorted(report["conformity"].items())
             ],
             par_index=ParIndexData(**{_snake(k): v for k, v in report["parIndex"].items()}),
@@ -437,13 +429,13 @@ class AnnualReport:
                 ObjectiveResult(
                     scope=o["scope"],
                     title=o["title"],
-                    metric=ObjectiveMetricEnum(o["metric"]),
-                    comparator=ComparatorEnum(o["comparator"]),
+                    metric=ObjectiveMetric(o["metric"]),
+                    comparator=ObjectiveComparator(o["comparator"]),
                     target=o["target"],
                     period_from=dt.date.fromisoformat(o["period"]["from"]),
                     period_to=dt.date.fromisoformat(o["period"]["to"]),
                     procedure_code=o["procedureCode"],
-                    status=ObjectiveStatusEnum(o["status"]),
+                    status=ObjectiveStatus(o["status"]),
                     actual=o["actual"],
                 )
                 for o in report["objectives"]

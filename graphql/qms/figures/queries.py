@@ -21,8 +21,6 @@ from eiso.graphql.qms.figures.loaders import figures_loader
 from eiso.graphql.qms.figures.nodes import (
     AnnualReport,
     FigureDossier,
-    FigureGroupEnum,
-    FigureMetricEnum,
     FigureRow,
     ObjectiveNode,
     PeriodInput,
@@ -33,11 +31,12 @@ from eiso.graphql.shared.connections import (
     decode_cursor,
     paged,
 )
+from eiso.graphql.shared.enums import FigureGroup, FigureMetric
 from eiso.graphql.shared.pagination import connection_of_nodes, newest_first, tenant_key
 from eiso.graphql.shared.permissions import guarded
 from eiso.infra.clock import aware
 
-_BY_NATION = FigureGroupEnum("nation")  # the default grouping
+_BY_NATION = FigureGroup("nation")  # the default grouping
 
 
 def _narrow(
@@ -103,7 +102,7 @@ class FiguresQuery:
         self,
         info: strawberry.Info,
         period: PeriodInput,
-        group_by: FigureGroupEnum = _BY_NATION,
+        group_by: FigureGroup = _BY_NATION,
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,
         procedure_code: str | None = None,
@@ -122,7 +121,7 @@ class FiguresQuery:
     async def figure_dossiers(
         self,
         info: strawberry.Info,
-        metric: FigureMetricEnum,
+        metric: FigureMetric,
         period: PeriodInput,
         province_id: strawberry.ID | None = None,
         agency_id: strawberry.ID | None = None,

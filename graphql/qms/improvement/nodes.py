@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,25 +15,20 @@ from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import legal, prerequisites, qms_scope, review_deadline
 from eiso.core.qms.common import value
-from eiso.core.qms.conformity import ConformityAnnouncement, FlagCause, FlagKind, ReviewFlag
+from eiso.core.qms.conformity import ConformityAnnouncement, ReviewFlag
 from eiso.core.qms.legal import FlagNotice, LegalBasisVersion
-from eiso.core.qms.management_review import ActionStatus, ManagementReview, ReviewAction
+from eiso.core.qms.management_review import ManagementReview, ReviewAction
 from eiso.core.qms.qms_scope import ConformityScope
 from eiso.core.workdays import VN_TZ
 from eiso.graphql.dossiers.nodes import RuleChangeNode
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import (
+    IsoStatus,
+    ReviewActionStatus,
+    ReviewFlagCause,
+    ReviewFlagKind,
+)
 from eiso.graphql.shared.node import AgencyLine, Node, agency_line, node_of
-from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import Agency
-
-if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
-    ReviewFlagKind = FlagKind
-    ReviewFlagCause = FlagCause
-    ReviewActionStatus = ActionStatus
-else:
-    ReviewFlagKind = graphql_enum(FlagKind, "ReviewFlagKind")
-    ReviewFlagCause = graphql_enum(FlagCause, "ReviewFlagCause")
-    ReviewActionStatus = graphql_enum(ActionStatus, "ReviewActionStatus")
 
 
 @strawberry.enum(name="LegalBasisSource", description="Who entered a legal basis version.")
@@ -161,7 +155,7 @@ class ConformityProblem:
 
 @strawberry.type
 class ConformityNode(AgencyLine):
-    status: IsoStatusEnum
+    status: IsoStatus
     building_since: dt.date | None
     announced_on: dt.date | None
     decision_number: str | None
@@ -210,7 +204,7 @@ class ConformityNode(AgencyLine):
             dost_notified_at=row.dost_notified_at if row else None,
             scope=ConformityScopeNode.of(scope) if scope else None,
             **agency_line(agency.province_id, agency.id, agency.code, agency.name),
-            status=IsoStatusEnum(value(agency.iso_status)),
+            status=IsoStatus(value(agency.iso_status)),
             building_since=row.building_since if row else None,
             announced_on=row.announced_on if row else None,
             decision_number=row.decision_number if row else None,
@@ -221,7 +215,7 @@ class ConformityNode(AgencyLine):
 
 @strawberry.type
 class ConformityStatusCount:
-    status: IsoStatusEnum
+    status: IsoStatus
     count: int
 
 

@@ -26,7 +26,6 @@ from eiso.graphql.shared.callers import agency_of
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.pagination import newest_first
 from eiso.graphql.shared.permissions import guarded
-from eiso.graphql.tenants.nodes import IsoStatusEnum
 from eiso.tenants.models import IsoStatus
 from eiso.tenants.services import get_province
 
@@ -130,7 +129,7 @@ class ImprovementQuery:
         nodes = [ConformityNode.of(agency, row, scopes.get(agency.id)) for agency, row in rows]
         counts = [
             ConformityStatusCount(
-                status=IsoStatusEnum(s.value),
+                status=s,
                 count=sum(1 for n in nodes if n.status.value == s.value),
             )
             for s in IsoStatus

@@ -20,12 +20,12 @@ from eiso.graphql.qms.inspections.nodes import (
     InspectionChecklistItemInput,
     InspectionChecklistNode,
     InspectionFindingNode,
-    InspectionItemResult,
     InspectionNode,
     InspectionPlanNode,
 )
 from eiso.graphql.qms.inspections.queries import inspection_nodes
 from eiso.graphql.qms.yearly.queries import province_of
+from eiso.graphql.shared.enums import InspectionItemResult
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import act_on_node, in_transaction
 

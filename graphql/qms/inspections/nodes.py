@@ -4,7 +4,7 @@ checklist and findings, the checklist itself and a line of the PAR summary."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 
@@ -12,26 +12,18 @@ from eiso.core.global_ids import encode_id
 from eiso.core.qms import inspections
 from eiso.core.qms.common import value
 from eiso.core.qms.inspections import (
-    FindingStatus,
     Inspection,
     InspectionFinding,
     InspectionPlan,
-    InspectionStatus,
-    ItemResult,
     ParLine,
 )
 from eiso.core.qms.nonconformities import Nonconformity
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import (
+    InspectionFindingStatus,
+    InspectionItemResult,
+    InspectionStatus,
+)
 from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
-
-if TYPE_CHECKING:
-    InspectionStatusEnum = InspectionStatus
-    InspectionItemResult = ItemResult
-    InspectionFindingStatus = FindingStatus
-else:
-    InspectionStatusEnum = graphql_enum(InspectionStatus, "InspectionStatus")
-    InspectionItemResult = graphql_enum(ItemResult, "InspectionItemResult")
-    InspectionFindingStatus = graphql_enum(FindingStatus, "InspectionFindingStatus")
 
 
 def agency_gid(province_id: int, agency_id: int) -> strawberry.ID:
@@ -127,7 +119,7 @@ class InspectionNode:
     year: int
     planned_on: dt.date
     inspectors: str
-    status: InspectionStatusEnum
+    status: InspectionStatus
     checklist: list[InspectionItem]
     findings: list[InspectionFindingNode]
     conclusion: str
@@ -187,7 +179,7 @@ class InspectionPlanNode:
 class InspectionSummaryLine(AgencyLine):
     planned: bool
     planned_on: dt.date | None
-    status: InspectionStatusEnum | None
+    status: InspectionStatus | None
     inspected: bool = strawberry.field(description="Inspection concluded or closed.")
     findings: int
     closed: int = strawberry.field(description="Findings whose nonconformity is closed.")
@@ -201,7 +193,7 @@ class InspectionSummaryLine(AgencyLine):
             **agency_line(agency.province_id, agency.id, agency.code, agency.name),
             planned=row is not None,
             planned_on=row.planned_on if row else None,
-            status=InspectionStatusEnum(value(row.status)) if row else None,
+            status=InspectionStatus(value(row.status)) if row else None,
             inspected=line.inspected,
             findings=line.findings,
             closed=line.closed,

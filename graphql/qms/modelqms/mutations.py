@@ -14,9 +14,9 @@ from eiso.core.qms import model_qms, process_docs
 from eiso.graphql.qms.modelqms.nodes import ModelQmsAdoption
 from eiso.graphql.qms.registers.queries import province_of
 from eiso.graphql.shared.callers import acting_agency
+from eiso.graphql.shared.enums import AgencyKind
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import in_transaction
-from eiso.graphql.tenants.nodes import AgencyKindEnum
 
 
 def _agency_rows(province_id: int, ids: list[strawberry.ID] | None) -> list[int] | None:
@@ -67,7 +67,7 @@ class ModelQmsMutation:
         self,
         info: strawberry.Info,
         agency_ids: list[strawberry.ID] | None = None,
-        agency_kind: AgencyKindEnum | None = None,
+        agency_kind: AgencyKind | None = None,
         codes: list[str] | None = None,
     ) -> ModelQmsAdoption:
         async def work(session: AsyncSession, who: Principal) -> ModelQmsAdoption:

@@ -13,7 +13,7 @@ from eiso.core.qms.documents import DocumentVersion
 from eiso.core.qms.model_qms import AdoptionReport
 from eiso.core.qms.model_qms_data import SOURCE, Template
 from eiso.core.qms.process_docs import ProcessDocumentSource
-from eiso.graphql.qms.registers.nodes import DocumentVersionStatus
+from eiso.graphql.shared.enums import DocumentVersionStatus
 from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
 
 

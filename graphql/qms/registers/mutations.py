@@ -28,17 +28,15 @@ from eiso.graphql.qms.registers.nodes import (
     AuditFindingNode,
     AuditPlanNode,
     ChecklistItemInput,
-    DocumentKind,
     DocumentNode,
     DocumentVersionNode,
-    FindingKind,
     NonconformityNode,
-    NonconformitySource,
     RiskNode,
 )
 from eiso.graphql.qms.registers.queries import document_node, province_of
 from eiso.graphql.shared.arguments import arguments_of
 from eiso.graphql.shared.callers import agency_of
+from eiso.graphql.shared.enums import DocumentKind, FindingKind, NonconformitySource
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.transactions import (
     act_on_node,

@@ -5,33 +5,26 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 from sqlmodel import col, select
 
 from eiso.core.auth.rules import require_principal
 from eiso.core.global_ids import encode_id
-from eiso.core.qms import audits, documents, nonconformities
+from eiso.core.qms import documents
 from eiso.core.qms.audits import AuditChecklistItem, AuditFinding, AuditPlan, AuditProgramme
 from eiso.core.qms.documents import Document, DocumentVersion
 from eiso.core.qms.nonconformities import Nonconformity
 from eiso.core.qms.risks import Risk
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.graphql.shared.enums import (
+    DocumentKind,
+    DocumentVersionStatus,
+    FindingKind,
+    NonconformitySource,
+    NonconformityStatus,
+)
 from eiso.graphql.shared.node import Node, node_of
-
-if TYPE_CHECKING:  # to mypy the models' enums: the same values (the names differ in case)
-    DocumentKind = documents.DocumentKind
-    DocumentVersionStatus = documents.VersionStatus
-    NonconformitySource = nonconformities.NcSource
-    NonconformityStatus = nonconformities.NcStatus
-    FindingKind = audits.FindingKind
-else:
-    DocumentKind = graphql_enum(documents.DocumentKind, "DocumentKind")
-    DocumentVersionStatus = graphql_enum(documents.VersionStatus, "DocumentVersionStatus")
-    NonconformitySource = graphql_enum(nonconformities.NcSource, "NonconformitySource")
-    NonconformityStatus = graphql_enum(nonconformities.NcStatus, "NonconformityStatus")
-    FindingKind = graphql_enum(audits.FindingKind, "FindingKind")
 
 
 @strawberry.enum(name="NonconformityCause")

@@ -4,21 +4,16 @@ status board, the province's compiled report and its deadline setting."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from eiso.core.global_ids import encode_id
 from eiso.core.qms import yearly_reports
-from eiso.core.qms.yearly_reports import BoardLine, Deadline, ReportStatus, YearlyReport
-from eiso.graphql.shared.enums import graphql_enum
+from eiso.core.qms.yearly_reports import BoardLine, Deadline, YearlyReport
+from eiso.graphql.shared.enums import YearlyReportStatus
 from eiso.graphql.shared.node import AgencyLine, agency_line, node_of
-
-if TYPE_CHECKING:
-    YearlyReportStatus = ReportStatus
-else:
-    YearlyReportStatus = graphql_enum(ReportStatus, "YearlyReportStatus")
 
 
 @strawberry.input(description="The written parts; a part left out keeps its text.")
