@@ -563,14 +563,20 @@ async def dossiers_behind(
     first: int = 50,
     after: tuple[int, int] | None = None,
     backward: bool = False,
+    count: bool = True,
 ) -> tuple[int, Sequence[AnyRow]]:
-    """The dossiers that make up one number: (how many, one page of them by (province_id, id),
-    `first + 1` rows to tell whether more follow). `backward`: the rows before `after`, the
-    nearest first (the caller turns them round)."""
+    """The dossiers that make up one number: (how many, counted only when `count`, 0
+    otherwise; one page of them by (province_id, id), `first + 1` rows to tell whether more
+    follow). `backward`: the rows before `after`, the nearest first (the caller turns them
+    round)."""
     where = [scope_filter(scope), *narrow.where(), predicate(metric, period)]
     total = (
-        await session.execute(select(func.count()).select_from(DOSSIERS).where(*where))
-    ).scalar_one()
+        (
+            await session.execute(select(func.count()).select_from(DOSSIERS).where(*where))
+        ).scalar_one()
+        if count
+        else 0
+    )
     statement = select(
         T.province_id,
         T.id,

@@ -24,7 +24,12 @@ from eiso.graphql.dossiers.nodes import (
 from eiso.graphql.shared.arguments import flat_input
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
-from eiso.graphql.shared.pagination import connection_of, connection_of_nodes, keyset_page
+from eiso.graphql.shared.pagination import (
+    connection_of,
+    connection_of_nodes,
+    keyset_page,
+    wants_total,
+)
 from eiso.graphql.shared.permissions import guarded
 from eiso.infra.clock import utcnow
 from eiso.tenants.scope import TenantScope
@@ -86,7 +91,7 @@ class DossiersQuery:
         async with info.context.resources.session(TenantScope.nation()) as session:
             statement = select(ProcedureRecord).where(col(ProcedureRecord.active).is_(True))
             rows, more, total = await keyset_page(
-                session, statement, [col(ProcedureRecord.code)], page
+                session, statement, [col(ProcedureRecord.code)], page, count=wants_total(info)
             )
         return connection_of(rows, more, total, ProcedureNode, _by_code, page)
 

@@ -20,6 +20,7 @@ from eiso.graphql.shared.connections import (
     PageInfo,
     decode_cursor,
 )
+from eiso.graphql.shared.selections import selects
 from eiso.tenants.scope import TenantScope
 
 R = TypeVar("R")
@@ -51,13 +52,17 @@ async def keyset_page(
     page: Page,
     *,
     descending: bool = False,
+    count: bool = True,
 ) -> tuple[list[R], bool, int]:
     """Keyset pagination on `columns` (the last one unique), ascending unless `descending`,
-    read forwards or backwards: one query for the page, one count. Answers (rows in the
-    list's order, whether more rows lie in the direction read, total)."""
+    read forwards or backwards: one query for the page, and one count when `count` (pass
+    `wants_total(info)`: a query that does not read `totalCount` pays no COUNT). Answers (rows
+    in the list's order, whether more rows lie in the direction read, total: 0 uncounted)."""
     total = (
-        await session.execute(select(func.count()).select_from(statement.subquery()))
-    ).scalar_one()
+        (await session.execute(select(func.count()).select_from(statement.subquery()))).scalar_one()
+        if count
+        else 0
+    )
     # Backwards walks the list's order reversed from the cursor, then turns the page round.
     reverse = descending != page.backward
     if page.cursor is not None:
@@ -70,6 +75,12 @@ async def keyset_page(
     rows = list((await session.execute(statement.order_by(*order).limit(limit))).scalars())
     taken = rows[: page.size]
     return (taken[::-1] if page.backward else taken), len(rows) > page.size, total
+
+
+def wants_total(info: strawberry.Info) -> bool:
+    """Whether this connection field's query reads its `totalCount` (a COUNT over the list):
+    uncounted, the total stays 0, which no query that did not ask for it can see."""
+    return selects(info, "totalCount")
 
 
 def _type(column: ColumnExpressionArgument[Any]) -> object:
@@ -133,13 +144,18 @@ async def newest_first(
     scope: TenantScope | None = None,
 ) -> Connection[N]:
     """Keyset pagination on (province_id, id) in the caller's scope, newest first: one query
-    for the page, one count; `make(session, rows)` builds the nodes (and batches any nested
-    loads)."""
+    for the page, one count if the query reads `totalCount`; `make(session, rows)` builds the
+    nodes (and batches any nested loads)."""
     principal = require_principal(info.context.principal)
     columns = (col(model.province_id), col(model.id))
     async with info.context.resources.session(scope or principal.tenant) as session:
         rows, more, total = await keyset_page(
-            session, select(model).where(*where), columns, page, descending=True
+            session,
+            select(model).where(*where),
+            columns,
+            page,
+            descending=True,
+            count=wants_total(info),
         )
         nodes = await make(session, rows)
     return connection_of_nodes(rows, nodes, more, total, tenant_key, page)

@@ -23,7 +23,7 @@ from eiso.core.plugins.activation import installed_modules
 from eiso.core.plugins.config_secrets import masked
 from eiso.graphql.shared.connections import Connection, Page, paged
 from eiso.graphql.shared.lookup import load_node
-from eiso.graphql.shared.pagination import connection_of, keyset_page
+from eiso.graphql.shared.pagination import connection_of, keyset_page, wants_total
 from eiso.graphql.shared.permissions import guarded
 from eiso.graphql.shared.selections import selects
 from eiso.graphql.shared.transactions import in_transaction
@@ -59,13 +59,15 @@ async def _page_by_name(
     model: type[Province] | type[Agency],
     search: str | None,
     page: Page,
+    count: bool,
 ) -> tuple[list[R], bool, int]:
-    """A page of provinces or agencies by name, those whose name has `search` (folded)."""
+    """A page of provinces or agencies by name, those whose name has `search` (folded); the
+    total counted only when `count`."""
     name = col(model.name_folded)
     condition = _search(name, search)
     if condition is not None:
         statement = statement.where(condition)
-    return await keyset_page(session, statement, (name, col(model.id)), page)
+    return await keyset_page(session, statement, (name, col(model.id)), page, count=count)
 
 
 def _by_name(row: Province | Agency) -> list[Any]:
@@ -88,7 +90,7 @@ class TenantsQuery:
     ) -> Connection[ProvinceNode]:
         async with info.context.resources.session(TenantScope.nation()) as session:
             rows, more, total = await _page_by_name(
-                session, select(Province), Province, search, page
+                session, select(Province), Province, search, page, wants_total(info)
             )
         return connection_of(rows, more, total, ProvinceNode, _by_name, page)
 
@@ -121,7 +123,9 @@ class TenantsQuery:
                 col(Province.code) == province_code
             )
         async with info.context.resources.session(principal.tenant) as session:
-            rows, more, total = await _page_by_name(session, statement, Agency, search, page)
+            rows, more, total = await _page_by_name(
+                session, statement, Agency, search, page, wants_total(info)
+            )
             await loaders(info).prime_relations(
                 session,
                 rows,

@@ -32,7 +32,12 @@ from eiso.graphql.shared.connections import (
     paged,
 )
 from eiso.graphql.shared.enums import FigureGroup, FigureMetric
-from eiso.graphql.shared.pagination import connection_of_nodes, newest_first, tenant_key
+from eiso.graphql.shared.pagination import (
+    connection_of_nodes,
+    newest_first,
+    tenant_key,
+    wants_total,
+)
 from eiso.graphql.shared.permissions import guarded
 from eiso.infra.clock import aware
 
@@ -141,6 +146,7 @@ class FiguresQuery:
                 page.size,
                 _tenant_cursor(page),
                 backward=page.backward,
+                count=wants_total(info),
             )
         taken = rows[: page.size]
         taken = taken[::-1] if page.backward else taken
