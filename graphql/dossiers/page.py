@@ -12,7 +12,6 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-import strawberry
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -35,7 +34,6 @@ from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import CLOCK_RUNS
 from eiso.core.errors import DomainError
 from eiso.graphql.shared.connections import Page, bad_cursor, decode_cursor
-from eiso.graphql.shared.selections import selects
 from eiso.infra.clock import aware
 from eiso.infra.db import driver_rows
 from eiso.infra.index_conditions import prefix_match, prefix_values
@@ -253,8 +251,3 @@ async def count(session: AsyncSession, statement: Select, params: dict[str, Any]
     """The page's total, on the session's connection as `fetch`."""
     [(total,)] = await driver_rows(session, statement, params)
     return int(total)
-
-
-def wants_total(info: strawberry.Info) -> bool:
-    """Whether this `dossiers` field asks for totalCount (a COUNT over the filter)."""
-    return selects(info, "totalCount")

@@ -134,9 +134,7 @@ class DossiersQuery:
         async with info.context.resources.read_session(principal.tenant) as session:
             rows, more = await listing.fetch(session, statement, params, page)
             total = (
-                await listing.count(session, total_statement, params)
-                if listing.wants_total(info)
-                else 0
+                await listing.count(session, total_statement, params) if wants_total(info) else 0
             )
         nodes = DossierNode.of_rows(rows, now)
         return connection_of_nodes(rows, nodes, more, total, listing.cursor_key, page)
