@@ -3,17 +3,20 @@ allowed moves and the expected version, notes an overdue dossier as late (it nev
 move for it), keeps the clock stops of the procedure's counting rules, and in the same
 transaction writes the timeline row, the audit entry and the outbox event.
 
-The write path (issue 18), on PostgreSQL, one transaction of five round trips per move:
+The write path (issue 18), on PostgreSQL, one transaction of four round trips per move:
 BEGIN with the tenant scope; `load` reads the dossier `FOR UPDATE` with its current step and
-its procedure; `_write_dossier` sends the dossier's one UPDATE (its changes,
-`version = version + 1` where the version is the one loaded) with the audit head's lock in the
-same statement; `_write_together` sends the timeline row, the audit entry and the head's
-advance, the outbox event and the steps the move opened or completed as one statement of
-data-modifying CTEs; COMMIT. Each transition listener adds its own statements (none for these
-moves in this tree). A receipt (`receive`): the catalogue's one read, one statement that takes
-the code's number from the agency's counter (checking the idempotency key) and locks the
-audit head, the dossier's INSERT (no savepoint: a twin's unique key answers no row), then the
-batch with the first step; the slips listener adds slip 01's facts read and the issued rows.
+its procedure (and, when the move acts as the agency of the dossier's step, locks that
+agency's audit head in the same statement); `_write_together` sends the dossier's UPDATE
+(its changes, `version = version + 1` where the version is the one loaded), the timeline row,
+the audit entry and the head's advance, the outbox event, the steps the move opened or
+completed and the writes the listeners join to it (`listeners.on_batch`: the figures'
+rollups) as one statement of data-modifying CTEs; COMMIT. (A dossier whose head `load` did not
+lock: `_write_dossier` sends its UPDATE with the head's lock first.) Other transition
+listeners add their own statements. A receipt (`receive`): the catalogue's one read, one
+statement that takes the code's number from the agency's counter (checking the idempotency
+key) and locks the audit head, the dossier's INSERT (no savepoint: a twin's unique key
+answers no row), then the batch with the first step and the rollups; the slips listener adds
+slip 01's facts read and the issued rows.
 SQLite (and Citus) get the same rows through ordinary flushes.
 
 On PostgreSQL (not Citus) the move's own statements (`load`, the UPDATE, the batch, the
@@ -30,7 +33,7 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -244,7 +247,7 @@ async def _record(
         province_id=dossier.province_id,
         agency_id=agency_id,
     )
-    await _write_together(session, timeline, entry, event, bump)
+    await _write_together(session, timeline, entry, event, bump, dossier, from_status)
     audit.locked_heads(session)[dossier.province_id, agency_id] = (entry.seq, entry.hash)
     session.info.setdefault(_RECORDED, {})[dossier.id] = timeline
     await listeners.transitioned(
@@ -375,13 +378,16 @@ async def _write_together(
     timeline: DossierEventRow,
     entry: audit.AuditEntry,
     event: OutboxEvent,
-    bump: _Bump | None = None,
+    bump: _Bump | None,
+    dossier: Dossier,
+    from_status: int | None,
 ) -> None:
     """The timeline row, the audit entry with its head's advance, and the outbox event: one
     statement on PostgreSQL (data-modifying CTEs), else flushed together. `bump`: the
     dossier's version-checked UPDATE, in the same statement (PostgreSQL), whose new version
     the statement answers: not the one expected, CONFLICT (the transaction's writes, this
-    statement's included, are rolled back with it)."""
+    statement's included, are rolled back with it). On PostgreSQL the listeners' writes that
+    join a move's batch (`listeners.on_batch`: the figures' rollups) are CTEs of it too."""
     if not await _batches(session):
         session.add_all([timeline, entry, event])
         await session.flush()
@@ -400,14 +406,30 @@ async def _write_together(
         parameters = {
             f"{name}_{key}": value for _, name, _, values in parts for key, value in values.items()
         }
+        joined = listeners.batched(session, dossier, from_status=from_status)
+        for write in joined:
+            parameters.update(write.parameters)
+        extra = tuple(named for write in joined for named in write.statements)
         if bump is None:
-            await pg_driver.run(session, _batch(shape), parameters)
+            await pg_driver.run(session, _joined(_batch(shape), extra), parameters)
         else:
             parameters.update(bump.parameters)
-            rows = await pg_driver.run(session, _bumped_batch(shape, bump.columns), parameters)
+            statement = _joined(_bumped_batch(shape, bump.columns), extra)
+            rows = await pg_driver.run(session, statement, parameters)
             if not rows or rows[0][0] != bump.loaded + 1:
                 raise await _stale(session, bump.dossier, bump.loaded)
     settle()
+    for write in joined:
+        write.done()
+
+
+@functools.lru_cache(maxsize=512)
+def _joined(statement: Executable, extra: tuple[tuple[str, Executable], ...]) -> Executable:
+    """`statement` (a batch) with the listeners' statements (`listeners.Batched`) among its
+    CTEs: built once per batch and set of joined statements."""
+    if not extra:
+        return statement
+    return cast(Insert, statement).add_cte(*(cast(Insert, o).cte(name) for name, o in extra))
 
 
 # One part of a move's batch: (kind, name, table, its values); "insert" a row, "update" a row

@@ -4,6 +4,11 @@ calls them and imports none of them.
 
 - `on_transition`: every transition the engine makes, inside its transaction, after its audit
   entry and outbox event (so a listener's writes commit or roll back with the move);
+- `on_batch`: writes a transition adds to the move's own statement (PostgreSQL's driver path:
+  the engine's batch of data-modifying CTEs), so they cost no round trip of their own; asked
+  before the batch is sent, with the dossier as the move left it. What it answers is written
+  with the move or not at all (its `done` runs once the statement succeeded); answering `None`
+  leaves the write to the listener's `on_transition` path (SQLite and Citus always take it);
 - `on_refusal`: a move the engine refused, after that transaction rolled back (a listener
   writes in a transaction of its own);
 - `on_update`: a change to a dossier that is not a move (the citizen's rating), in its
@@ -20,11 +25,12 @@ listeners when imported; the composition roots (the app, the CLI, the tests) imp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
+    from sqlalchemy import Executable
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from eiso.core.dossiers.models import Dossier, ProcedureAdoption
@@ -55,6 +61,24 @@ class Refusal:
     actor: str
 
 
+@dataclass(frozen=True)
+class Batched:
+    """A write joined to a move's batch: its data-modifying statements, each built once (the
+    same objects for the same shape: the engine keeps the joined statement per shape) and
+    named (the CTE's name, unique), their parameters (names of their own), and what to do once
+    the statement succeeded."""
+
+    statements: tuple[tuple[str, Executable], ...]
+    parameters: Mapping[str, Any]
+    done: Callable[[], None]
+
+
+class BatchListener(Protocol):
+    def __call__(
+        self, session: AsyncSession, dossier: Dossier, *, from_status: int | None
+    ) -> Batched | None: ...
+
+
 class UpdateListener(Protocol):
     async def __call__(self, session: AsyncSession, dossier: Dossier, *, action: str) -> object: ...
 
@@ -76,6 +100,7 @@ class AdoptionListener(Protocol):
 
 
 _transitions: list[TransitionListener] = []
+_batches: list[BatchListener] = []
 _adoptions: list[AdoptionListener] = []
 _drops: list[AdoptionListener] = []
 _refusals: list[RefusalListener] = []
@@ -94,6 +119,11 @@ def _add(listeners: list[L], listener: L) -> L:
 def on_transition(listener: TransitionListener) -> TransitionListener:
     """Call `listener` for every transition, in its transaction."""
     return _add(_transitions, listener)
+
+
+def on_batch(listener: BatchListener) -> BatchListener:
+    """Ask `listener` for the writes to join to each move's batch (PostgreSQL's driver path)."""
+    return _add(_batches, listener)
 
 
 def on_update(listener: UpdateListener) -> UpdateListener:
@@ -137,6 +167,12 @@ async def transitioned(
 ) -> None:
     for listener in _transitions:
         await listener(session, dossier, action=action, from_status=from_status, actor=actor)
+
+
+def batched(session: AsyncSession, dossier: Dossier, *, from_status: int | None) -> list[Batched]:
+    """The writes the listeners join to the move's batch, which the engine is about to send."""
+    found = (listener(session, dossier, from_status=from_status) for listener in _batches)
+    return [b for b in found if b is not None]
 
 
 async def updated(session: AsyncSession, dossier: Dossier, *, action: str) -> None:

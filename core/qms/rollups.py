@@ -28,6 +28,8 @@ A move changes some of the row's columns: the listener adds the contribution of 
 the move and subtracts the one before it (what the ORM loaded: the first flush of the
 transaction records it, `_capture`), with one INSERT … ON CONFLICT DO UPDATE of the rows that
 changed (`apply`; on PostgreSQL the histogram's upsert rides in the same statement's WITH).
+On PostgreSQL's driver path the move's upserts are CTEs of the move's own batch instead
+(`batched`, registered with `listeners.on_batch`): no round trip of their own.
 A rating (core/dossiers/service.py) is announced the same way (`listeners.on_update`), merges
 of agencies and provinces re-key the rows (tenants/reorganisation.py). `rebuild` recomputes a
 province from its dossier rows (on SQLite with the same function, on PostgreSQL with the same
@@ -81,6 +83,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.base import NO_VALUE
 from sqlmodel import Field, SQLModel
 
+from eiso.core.dossiers import listeners
 from eiso.core.dossiers.models import Dossier
 from eiso.core.dossiers.statuses import Status
 from eiso.core.qms import figures
@@ -544,18 +547,36 @@ def _arrays(table: Any, values: Rows) -> dict[str, list[Any]]:
     return {f"{table.name}_{n}": [row[n] for row in values] for n in _columns_of(table)}
 
 
+@functools.cache
+def _unnested_apart(present: tuple[bool, ...]) -> tuple[tuple[str, Any], ...]:
+    """`_unnested_together`'s upserts apart, named, to join a move's batch as its CTEs
+    (`batched`; PostgreSQL allows a data-modifying WITH only at the top level)."""
+    tables = [table for table, there in zip(TABLES, present, strict=True) if there]
+    return tuple((f"{table.name}_added", _unnested(table)) for table in tables)
+
+
+def _unnested_values(counters: Rows, bins: Rows) -> tuple[tuple[bool, ...], dict[str, Any]]:
+    """PostgreSQL: which of `TABLES` the rows write, and their arrays (`_unnested`'s names)."""
+    tables = written(counters, bins)
+    parameters = {k: v for t, values in tables if values for k, v in _arrays(t, values).items()}
+    return tuple(bool(values) for _, values in tables), parameters
+
+
+def _allowed(session: AsyncSession, province_id: int, written: Rows) -> bool:
+    scope: TenantScope | None = session.sync_session.info.get("scope")
+    return scope is None or all(scope.allows(province_id, r["agency_id"]) for r in written)
+
+
 async def apply(session: AsyncSession, province_id: int, by_day: Counters) -> None:
     counters, bins = rows(province_id, by_day)
     if not counters and not bins:
         return
     if session.get_bind().dialect.name == "postgresql":
-        tables = written(counters, bins)
-        statements = [_unnested_together(tuple(bool(values) for _, values in tables))]
-        parameters = {k: v for t, values in tables if values for k, v in _arrays(t, values).items()}
+        present, parameters = _unnested_values(counters, bins)
+        statements = [_unnested_together(present)]
     else:
         statements, parameters = upserts("sqlite", counters, bins), {}
-    scope: TenantScope | None = session.sync_session.info.get("scope")
-    if scope is None or all(scope.allows(province_id, r["agency_id"]) for r in counters + bins):
+    if _allowed(session, province_id, counters + bins):
         await _execute(session, statements, parameters)
         return
     # A dossier handed over to the caller's agency: its figures stay its owner's.
@@ -580,6 +601,9 @@ async def _execute(
 # -- maintained with the moves ------------------------------------------------------------------
 
 _SEEN = "figure_rollups.seen"  # session.info: (province_id, id) → the State the rollups hold
+# session.info: the dossiers whose change a move's batch wrote (`batched`): a receipt's listener
+# then starts from the state held, not from nothing.
+_JOINED = "figure_rollups.joined"
 
 
 def _seen(session: Session) -> dict[tuple[int, int], State]:
@@ -624,19 +648,32 @@ def _forget(session: Session, transaction: SessionTransaction) -> None:
     # Only the real transaction: a savepoint's end (a nonconformity added in one) keeps them.
     if transaction.parent is None:
         session.info.pop(_SEEN, None)
+        session.info.pop(_JOINED, None)
 
 
-async def _changed(session: AsyncSession, dossier: Dossier, created: bool, online: bool) -> None:
-    seen = _seen(session.sync_session)
+def _delta(
+    session: AsyncSession, dossier: Dossier, created: bool, online: bool
+) -> tuple[State, Counters | None]:
+    """The row as it is now, and what the rollups must add for the change since the state
+    they hold (None: nothing changed)."""
     key = (dossier.province_id, dossier.id)
-    before = None if created else seen.get(key) or State.before(dossier)
-    after = seen[key] = State.of(dossier)
+    before = None if created else _seen(session.sync_session).get(key) or State.before(dossier)
+    after = State.of(dossier)
     if before == after:
-        return
+        return after, None
     by_day: Counters = {}
     contribution(before, online, by_day, -1)
     contribution(after, online, by_day)
-    await apply(session, dossier.province_id, by_day)
+    return after, by_day
+
+
+async def _changed(session: AsyncSession, dossier: Dossier, created: bool, online: bool) -> None:
+    if created and (dossier.province_id, dossier.id) in session.info.get(_JOINED, ()):
+        created = False  # its receipt's contribution went with the batch (`batched`)
+    after, by_day = _delta(session, dossier, created, online)
+    _seen(session.sync_session)[dossier.province_id, dossier.id] = after
+    if by_day is not None:
+        await apply(session, dossier.province_id, by_day)
 
 
 async def after_transition(
@@ -644,8 +681,35 @@ async def after_transition(
 ) -> None:
     """Listener of every move (core/dossiers/listeners.py). Only the acceptance of a dossier
     filed online (from `new`) makes an online dossier count as received: the flag matters
-    only when the dossier starts counting, and cancels out on every other move."""
+    only when the dossier starts counting, and cancels out on every other move. After
+    `batched` wrote the move's change, it finds nothing left (a listener before it that
+    changed the row: the difference)."""
     await _changed(session, dossier, from_status is None, from_status == Status.new)
+
+
+def batched(
+    session: AsyncSession, dossier: Dossier, *, from_status: int | None
+) -> listeners.Batched | None:
+    """The move's upserts joined to its batch (PostgreSQL's driver path: the engine asks only
+    there), the four tables' as four CTEs, instead of a statement of their own: the change
+    since the state held, as `after_transition` computes it, held once the batch succeeded.
+    None (the listener's path) where nothing changed, and for the figures a handed-over
+    dossier's move owes its owner (`owed_to_province` needs statements of its own)."""
+    created, online = from_status is None, from_status == Status.new
+    after, by_day = _delta(session, dossier, created, online)
+    if by_day is None:
+        return None
+    province_id = dossier.province_id
+    counters, bins = rows(province_id, by_day)
+    if not (counters or bins) or not _allowed(session, province_id, counters + bins):
+        return None
+    present, parameters = _unnested_values(counters, bins)
+
+    def done() -> None:
+        _seen(session.sync_session)[province_id, dossier.id] = after
+        session.info.setdefault(_JOINED, set()).add((province_id, dossier.id))
+
+    return listeners.Batched(_unnested_apart(present), parameters, done)
 
 
 async def after_update(session: AsyncSession, dossier: Dossier, *, action: str) -> None:
