@@ -254,14 +254,20 @@ def test_cli_overrides_and_appointment(database):
     assert tet.stdout.strip() == "2026-02-24T17:00+07:00"
 
 
-async def test_cached_calendar_sees_a_changed_override(resources):
+async def test_cached_calendar_sees_a_changed_override(resources, monkeypatch):
     """Issue 18: each process keeps the overrides while the Redis counter stands still; a
     change committed here is seen at once, another process's once it bumps the counter."""
     from sqlalchemy import event, update
     from sqlmodel import col
 
+    from eiso.core.workdays import overrides
     from eiso.core.workdays.overrides import CalendarOverride, calendar_version_key
     from eiso.tenants.scope import TenantScope
+
+    # The counter's path: no subscription. The session's `app` fixture, if a test of this
+    # worker started it, follows the calendar's channel with these same resources (its copy
+    # would then stand until a message, which this test does not send: the next test's).
+    monkeypatch.setattr(overrides._cache, "listening", set())
 
     day, nation = dt.date(2031, 3, 11), TenantScope.nation()  # a Tuesday
     shared = not resources.settings.is_memory_redis  # memory://: no cache, the database tells
