@@ -8,6 +8,10 @@ sample goes to the first rule below that a frame of its stack matches, from the 
 `Session.execute`).
 
     .venv/bin/python -m bench.moves_profile [--dossiers 60] [--rate 250] [--out prof.txt]
+        [--arm eiso|raw]
+
+`--arm raw` profiles the hand-written arm instead (its endpoint's own frames are the layer
+"raw endpoint"), to see what share of a move any server on this stack pays (HTTP, the sends).
 
 Needs py-spy (`uv pip install py-spy`); the collapsed stacks are kept in `--out` (speedscope
 and flamegraph.pl read them).
@@ -40,6 +44,7 @@ from bench import wrk
 # from the leaf up, takes the sample. Library internals are named by their package's folder.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("postgres driver (asyncpg)", ("asyncpg/",)),
+    ("raw endpoint", ("workers.py",)),
     ("JWT / authentication", ("core/auth/", "http/authentication", "joserfc", "cryptography")),
     ("tenant scope", ("tenants/scope.py", "infra/rls.py", "infra/pg_begin.py")),
     ("audit", ("core/audit.py",)),
@@ -103,13 +108,15 @@ def summary(collapsed: Path, top: int) -> str:
 
 
 @contextlib.contextmanager
-def profiled(folder: Path, env: dict, spy: str, rate: int, out: Path) -> Iterator[int]:
-    """The eiso arm's uvicorn on CPU 0 as a child of `py-spy record` (attaching to a running
+def profiled(
+    folder: Path, env: dict, spy: str, rate: int, out: Path, arm: str = "eiso"
+) -> Iterator[int]:
+    """The arm's uvicorn on CPU 0 as a child of `py-spy record` (attaching to a running
     process is refused in some sandboxes); py-spy writes its file when the server exits."""
     port = wrk._port()
     command = [spy, "record", "--rate", str(rate), "--format", "raw", "--nonblocking"]
     command += ["--output", str(out), "--", "taskset", "-c", "0", sys.executable, "-m"]
-    command += ["uvicorn", "--factory", "workers:eiso", "--app-dir", str(folder)]
+    command += ["uvicorn", "--factory", f"workers:{arm}", "--app-dir", str(folder)]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
     record = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     try:
@@ -129,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
     parser.add_argument("--out", default="moves-profile.txt", help="the collapsed stacks")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--arm", choices=("eiso", "raw"), default="eiso")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     name = f"eiso_bench_moves_{secrets.token_hex(3)}"
@@ -146,9 +154,9 @@ def main(argv: list[str] | None = None) -> None:
                 token = asyncio.run(
                     moves.sign_in(base, arranged["client_id"], arranged["username"])
                 )
-            with profiled(folder, env, spy, args.rate, out) as port:
-                asyncio.run(moves._drive(port, "eiso", token, 4, 1))  # warm
-                asyncio.run(moves._drive(port, "eiso", token, args.dossiers, args.concurrency))
+            with profiled(folder, env, spy, args.rate, out, args.arm) as port:
+                asyncio.run(moves._drive(port, args.arm, token, 4, 1))  # warm
+                asyncio.run(moves._drive(port, args.arm, token, args.dossiers, args.concurrency))
     finally:
         asyncio.run(generator.drop_database(database_url))
     print(summary(out, args.top))
