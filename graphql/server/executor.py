@@ -19,6 +19,12 @@ Each plan is read by a function written for it (`_compile`, once per selection a
 the attribute reads, the null checks and the usual case of each leaf inline (a `str` for a
 String or an ID, a `bool` for a Boolean, a `datetime`'s isoformat, an enum member's name from
 a table), any other value through the leaf's whole coercion, as graphql-core's.
+
+A list that carries its rows (graphql/shared/pagination.py's `RowNodes` and `RowEdges`: a
+page's nodes and edges, built only when read) is written from the rows themselves when its
+items' selection is plain and their type's table (`row_fields`) says how to read each field
+from a row (`_rows_or`): one loop over the rows, no node or edge object, the same leaf
+completions; anything else builds the items and goes the ways above.
 """
 
 from __future__ import annotations
