@@ -197,15 +197,36 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> Plan | None:
         """The plan when every field of the set is plain, else None."""
+        plain = self._plain_fields(parent_type, grouped_field_set)
+        if plain is None:
+            return None
         fields = []
+        for response_name, field_details_list, field_def in plain:
+            if field_def is None:
+                type_name = parent_type.name
+                typename = _Completion(_same, repr(type_name))
+                fields.append(_Field(response_name, _constant(type_name), typename, True))
+                continue
+            completion = self._completion(field_def.type, field_details_list)
+            if completion is None:
+                return None
+            non_null = isinstance(field_def.type, GraphQLNonNull)
+            resolve, attribute = _reader(field_def)
+            fields.append(_Field(response_name, resolve, completion, non_null, attribute))
+        return _compile(fields)
+
+    def _plain_fields(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[tuple[str, FieldDetailsList, GraphQLField | None]] | None:
+        """The set's fields (response name, field nodes, definition: None for `__typename`)
+        when none takes arguments and each has Strawberry's default resolver, else None."""
+        fields: list[tuple[str, FieldDetailsList, GraphQLField | None]] = []
         for response_name, field_details_list in grouped_field_set.items():
             if any(details.node.arguments for details in field_details_list):
                 return None
             name = field_details_list[0].node.name.value
             if name == "__typename":
-                type_name = parent_type.name
-                typename = _Completion(_same, repr(type_name))
-                fields.append(_Field(response_name, _constant(type_name), typename, True))
+                fields.append((response_name, field_details_list, None))
                 continue
             field_def = self.schema.get_field(parent_type, name)
             if (
@@ -214,13 +235,8 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 or not getattr(field_def.resolve, "_is_default", False)
             ):
                 return None
-            completion = self._completion(field_def.type, field_details_list)
-            if completion is None:
-                return None
-            non_null = isinstance(field_def.type, GraphQLNonNull)
-            resolve, attribute = _reader(field_def)
-            fields.append(_Field(response_name, resolve, completion, non_null, attribute))
-        return _compile(fields)
+            fields.append((response_name, field_details_list, field_def))
+        return fields
 
     def _completion(
         self, field_type: GraphQLOutputType, field_details_list: FieldDetailsList
@@ -283,22 +299,15 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
         if new_defer_usages or _own_type_check(object_type):
             return None
+        plain = self._plain_fields(object_type, grouped_field_set)
+        if plain is None:
+            return None
         shape: list[_Shown] = []
-        for response_name, details_list in grouped_field_set.items():
-            if any(details.node.arguments for details in details_list):
-                return None
-            name = details_list[0].node.name.value
-            if name == "__typename":
+        for response_name, details_list, field_def in plain:
+            if field_def is None:
                 typename = _Completion(_same, repr(object_type.name))
                 shape.append(_Shown(response_name, None, typename))
                 continue
-            field_def = self.schema.get_field(object_type, name)
-            if (
-                field_def is None
-                or field_def.args
-                or not getattr(field_def.resolve, "_is_default", False)
-            ):
-                return None
             field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
             if field is None or field.default_resolver is not getattr:
                 return None
@@ -443,16 +452,10 @@ def _compile_rows(shape: _Shape, table: Any) -> _Writer | None:
             if read.make is None and len(arguments) != 1:
                 return None
             i = len(objects) // 3
-            v, c, x = f"v{i}", f"c{i}", f"x{i}"
             objects.extend((read.make, shown.complete, shown.extra))
             made = arguments[0] if read.make is None else f"m{i}({', '.join(arguments)})"
-            lines.append(f"{v} = {made}")
-            value = (shown.inline or "{c}({v})").format(v=v, c=c, x=x)
-            if non_null:
-                lines.append(f"if {v} is None: raise _Unusual")
-            else:
-                value = f"None if {v} is None else {value}"
-            parts.append(f"{response_name!r}: ({value})")
+            lines.append(f"v{i} = {made}")
+            parts.append(_completed(response_name, shown, non_null, i, lines))
         return f"{{{', '.join(parts)}}}"
 
     item = written(shape, table)
@@ -464,6 +467,20 @@ def _compile_rows(shape: _Shape, table: Any) -> _Writer | None:
     parameters = ", ".join(f"m{i}, c{i}, x{i}" for i in range(count))
     make = _factory(parameters, "rows, page", body)
     return cast("_Writer", make(*objects))
+
+
+def _completed(
+    response_name: str, completion: _Completion, non_null: bool, i: int, lines: list[str]
+) -> str:
+    """The result of field `i` (its value in `v{i}`, its completion in `c{i}`, `x{i}`) as a
+    dictionary's item, its null check added to `lines` when non-null."""
+    v = f"v{i}"
+    value = (completion.inline or "{c}({v})").format(v=v, c=f"c{i}", x=f"x{i}")
+    if non_null:
+        lines.append(f"if {v} is None: raise _Unusual")
+    else:
+        value = f"None if {v} is None else {value}"
+    return f"{response_name!r}: ({value})"
 
 
 def _identifier(name: str) -> bool:
@@ -479,15 +496,9 @@ def _compile(fields: list[_Field]) -> Plan:
     objects: list[Any] = []
     lines, results = [], []
     for i, (response_name, resolve, completion, non_null, attribute) in enumerate(fields):
-        v, c, x = f"v{i}", f"c{i}", f"x{i}"
         objects += [completion.complete, completion.extra, resolve]
-        lines.append(f"{v} = source.{attribute}" if attribute else f"{v} = r{i}(source, None)")
-        value = (completion.inline or "{c}({v})").format(v=v, c=c, x=x)
-        if non_null:
-            lines.append(f"if {v} is None: raise _Unusual")
-        else:
-            value = f"None if {v} is None else {value}"
-        results.append(f"{response_name!r}: ({value})")
+        lines.append(f"v{i} = source.{attribute}" if attribute else f"v{i} = r{i}(source, None)")
+        results.append(_completed(response_name, completion, non_null, i, lines))
     lines.append(f"return {{{', '.join(results)}}}")
     parameters = ", ".join(f"c{i}, x{i}, r{i}" for i in range(len(fields)))
     return cast("Plan", _factory(parameters, "source", "\n".join(lines))(*objects))
