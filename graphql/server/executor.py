@@ -19,6 +19,12 @@ Each plan is read by a function written for it (`_compile`, once per selection a
 the attribute reads, the null checks and the usual case of each leaf inline (a `str` for a
 String or an ID, a `bool` for a Boolean, a `datetime`'s isoformat, an enum member's name from
 a table), any other value through the leaf's whole coercion, as graphql-core's.
+
+A list that carries its rows (graphql/shared/pagination.py's `RowNodes` and `RowEdges`: a
+page's nodes and edges, built only when read) is written from the rows themselves when its
+items' selection is plain and their type's table (`row_fields`) says how to read each field
+from a row (`_rows_or`): one loop over the rows, no node or edge object, the same leaf
+completions; anything else builds the items and goes the ways above.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import datetime as dt
 import enum
 import functools
 import keyword
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
@@ -73,6 +79,21 @@ class _Field(NamedTuple):
 
 # A selection's reader: its source -> its results (raises on anything unusual).
 Plan = Callable[[Any], dict[str, Any]]
+
+
+class _Shown(NamedTuple):
+    """A field of a list's items as `_rows_or` writes it: `attribute` None for `__typename`;
+    `shown` the leaf's completion, or the shape of a nested object read from the same row."""
+
+    response_name: str
+    attribute: str | None
+    shown: _Completion | tuple[_Shown, ...]
+    non_null: bool = True
+
+
+_Shape = tuple[_Shown, ...]
+# A list's writer: (its rows, the list) -> its items' results (raises on anything unusual).
+_Writer = Callable[[Any, Any], list[dict[str, Any]]]
 
 # Plans shared by the requests of one cached document (graphql/server/execution.py keeps its
 # parsed documents, so a query's field nodes are the same objects at each request): (the
@@ -176,15 +197,36 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
     ) -> Plan | None:
         """The plan when every field of the set is plain, else None."""
+        plain = self._plain_fields(parent_type, grouped_field_set)
+        if plain is None:
+            return None
         fields = []
+        for response_name, field_details_list, field_def in plain:
+            if field_def is None:
+                type_name = parent_type.name
+                typename = _Completion(_same, repr(type_name))
+                fields.append(_Field(response_name, _constant(type_name), typename, True))
+                continue
+            completion = self._completion(field_def.type, field_details_list)
+            if completion is None:
+                return None
+            non_null = isinstance(field_def.type, GraphQLNonNull)
+            resolve, attribute = _reader(field_def)
+            fields.append(_Field(response_name, resolve, completion, non_null, attribute))
+        return _compile(fields)
+
+    def _plain_fields(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[tuple[str, FieldDetailsList, GraphQLField | None]] | None:
+        """The set's fields (response name, field nodes, definition: None for `__typename`)
+        when none takes arguments and each has Strawberry's default resolver, else None."""
+        fields: list[tuple[str, FieldDetailsList, GraphQLField | None]] = []
         for response_name, field_details_list in grouped_field_set.items():
             if any(details.node.arguments for details in field_details_list):
                 return None
             name = field_details_list[0].node.name.value
             if name == "__typename":
-                type_name = parent_type.name
-                typename = _Completion(_same, repr(type_name))
-                fields.append(_Field(response_name, _constant(type_name), typename, True))
+                fields.append((response_name, field_details_list, None))
                 continue
             field_def = self.schema.get_field(parent_type, name)
             if (
@@ -193,13 +235,8 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 or not getattr(field_def.resolve, "_is_default", False)
             ):
                 return None
-            completion = self._completion(field_def.type, field_details_list)
-            if completion is None:
-                return None
-            non_null = isinstance(field_def.type, GraphQLNonNull)
-            resolve, attribute = _reader(field_def)
-            fields.append(_Field(response_name, resolve, completion, non_null, attribute))
-        return _compile(fields)
+            fields.append((response_name, field_details_list, field_def))
+        return fields
 
     def _completion(
         self, field_type: GraphQLOutputType, field_details_list: FieldDetailsList
@@ -213,7 +250,16 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             item = self._completion(field_type.of_type, field_details_list)
             if item is None:
                 return None
-            return _Completion(_list(item.complete, isinstance(field_type.of_type, GraphQLNonNull)))
+            item_type = field_type.of_type
+            items = _list(item.complete, isinstance(item_type, GraphQLNonNull))
+            if isinstance(item_type, GraphQLNonNull):
+                item_type = item_type.of_type
+            shape = (
+                self._row_shape(item_type, field_details_list)
+                if isinstance(item_type, GraphQLObjectType)
+                else None
+            )
+            return _Completion(items if shape is None else _rows_or(items, shape))
         if not isinstance(field_type, GraphQLObjectType) or _own_type_check(field_type):
             return None  # interfaces and unions pick their type per value
         grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
@@ -241,6 +287,45 @@ class EisoExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return plan(value) if is_type_of(value, _NO_INFO) else _unusual()
 
         return _Completion(complete)
+
+    def _row_shape(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> _Shape | None:
+        """What a list of `object_type` shows, for writing it from rows (`_rows_or`): per
+        field its response name, the attribute it reads and how it completes (a leaf's
+        completion, or a nested object's shape); None when a field is not plain."""
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        if new_defer_usages or _own_type_check(object_type):
+            return None
+        plain = self._plain_fields(object_type, grouped_field_set)
+        if plain is None:
+            return None
+        shape: list[_Shown] = []
+        for response_name, details_list, field_def in plain:
+            if field_def is None:
+                typename = _Completion(_same, repr(object_type.name))
+                shape.append(_Shown(response_name, None, typename))
+                continue
+            field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if field is None or field.default_resolver is not getattr:
+                return None
+            field_type = field_def.type
+            non_null = isinstance(field_type, GraphQLNonNull)
+            if isinstance(field_type, GraphQLNonNull):
+                field_type = field_type.of_type
+            shown: _Completion | _Shape | None
+            if is_leaf_type(field_type):
+                shown = _leaf_completion(field_type)
+            elif isinstance(field_type, GraphQLObjectType):
+                shown = self._row_shape(field_type, details_list)
+            else:
+                shown = None
+            if shown is None:
+                return None
+            shape.append(_Shown(response_name, field.python_name, shown, non_null))
+        return tuple(shape)
 
 
 def _has_directives(selection_set: Any) -> bool:
@@ -299,8 +384,107 @@ def _reader(field_def: GraphQLField) -> tuple[Callable[[Any, Any], Any], str | N
         return resolve, None
     name = field.python_name
     read = attrgetter(name)
-    written = name.isidentifier() and not keyword.iskeyword(name)
-    return (lambda source, _info: read(source)), (name if written else None)
+    return (lambda source, _info: read(source)), (name if _identifier(name) else None)
+
+
+def _rows_or(complete: Callable[[Any], Any], shape: _Shape) -> Callable[[Any], Any]:
+    """A list's completion that writes a list carrying its rows from the rows themselves, in
+    one loop (`_compile_rows`): graphql/shared/pagination.py's `RowNodes` and `RowEdges`, a
+    page's nodes and edges not built unless read. Such a list has `rows`, and `row_fields`:
+    for each attribute of its items, how it is read from a row (a `RowField`: its columns,
+    the function making the attribute's value of them, whether that takes the list too) or,
+    for a nested object read from the same row, a table of its own. The results are those
+    of the items' attributes completed as `complete` would (the same leaf completions);
+    anything else (an attribute the table lacks, a null in a non-null field) goes through
+    `complete` or graphql-core, the items built."""
+    writers: dict[int, tuple[Any, _Writer | None]] = {}
+
+    def complete_rows(value: Any) -> Any:
+        if value.__class__ is list:
+            return complete(value)
+        table = getattr(value, "row_fields", None)
+        if table is None:
+            return complete(value)
+        known = writers.get(id(table))
+        if known is None or known[0] is not table:
+            if len(writers) >= _OTHERS_SIZE:
+                writers.clear()
+            known = writers[id(table)] = (table, _compile_rows(shape, table))
+        if known[1] is None:
+            return complete(list(value))
+        return known[1](value.rows, value)
+
+    return complete_rows
+
+
+def _compile_rows(shape: _Shape, table: Any) -> _Writer | None:
+    """The writer of `shape` over rows read as `table` says (see `_rows_or`), one function
+    whose loop makes each item's results, nested objects as nested dictionaries; None when
+    the table does not say how to read a field (or names a column that is no identifier)."""
+    objects: list[Any] = []
+    lines: list[str] = []
+
+    def written(shape: _Shape, table: Any) -> str | None:
+        parts = []
+        for response_name, attribute, shown, non_null in shape:
+            if attribute is None:  # __typename: its completion is the literal name
+                assert isinstance(shown, _Completion) and shown.inline is not None
+                parts.append(f"{response_name!r}: {shown.inline}")
+                continue
+            read = table.get(attribute)
+            if read is None or isinstance(shown, _Completion) == isinstance(read, Mapping):
+                return None
+            if not isinstance(shown, _Completion):
+                nested = written(shown, read)
+                if nested is None:
+                    return None
+                parts.append(f"{response_name!r}: {nested}")
+                continue
+            columns = read.columns
+            if columns is None:
+                arguments = ["r"]
+            elif all(_identifier(c) for c in columns):
+                arguments = [f"r.{c}" for c in columns]
+            else:
+                return None
+            if read.page:
+                arguments.append("page")
+            if read.make is None and len(arguments) != 1:
+                return None
+            i = len(objects) // 3
+            objects.extend((read.make, shown.complete, shown.extra))
+            made = arguments[0] if read.make is None else f"m{i}({', '.join(arguments)})"
+            lines.append(f"v{i} = {made}")
+            parts.append(_completed(response_name, shown, non_null, i, lines))
+        return f"{{{', '.join(parts)}}}"
+
+    item = written(shape, table)
+    if item is None:
+        return None
+    body = "\n".join(["results = []", "for r in rows:", *(f"    {line}" for line in lines)])
+    body += f"\n    results.append({item})\nreturn results"
+    count = len(objects) // 3
+    parameters = ", ".join(f"m{i}, c{i}, x{i}" for i in range(count))
+    make = _factory(parameters, "rows, page", body)
+    return cast("_Writer", make(*objects))
+
+
+def _completed(
+    response_name: str, completion: _Completion, non_null: bool, i: int, lines: list[str]
+) -> str:
+    """The result of field `i` (its value in `v{i}`, its completion in `c{i}`, `x{i}`) as a
+    dictionary's item, its null check added to `lines` when non-null."""
+    v = f"v{i}"
+    value = (completion.inline or "{c}({v})").format(v=v, c=f"c{i}", x=f"x{i}")
+    if non_null:
+        lines.append(f"if {v} is None: raise _Unusual")
+    else:
+        value = f"None if {v} is None else {value}"
+    return f"{response_name!r}: ({value})"
+
+
+def _identifier(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _compile(fields: list[_Field]) -> Plan:
@@ -312,28 +496,22 @@ def _compile(fields: list[_Field]) -> Plan:
     objects: list[Any] = []
     lines, results = [], []
     for i, (response_name, resolve, completion, non_null, attribute) in enumerate(fields):
-        v, c, x = f"v{i}", f"c{i}", f"x{i}"
         objects += [completion.complete, completion.extra, resolve]
-        lines.append(f"{v} = source.{attribute}" if attribute else f"{v} = r{i}(source, None)")
-        value = (completion.inline or "{c}({v})").format(v=v, c=c, x=x)
-        if non_null:
-            lines.append(f"if {v} is None: raise _Unusual")
-        else:
-            value = f"None if {v} is None else {value}"
-        results.append(f"{response_name!r}: ({value})")
+        lines.append(f"v{i} = source.{attribute}" if attribute else f"v{i} = r{i}(source, None)")
+        results.append(_completed(response_name, completion, non_null, i, lines))
     lines.append(f"return {{{', '.join(results)}}}")
-    return _factory(len(fields), "\n".join(lines))(*objects)
+    parameters = ", ".join(f"c{i}, x{i}, r{i}" for i in range(len(fields)))
+    return cast("Plan", _factory(parameters, "source", "\n".join(lines))(*objects))
 
 
 @functools.lru_cache(maxsize=1024)
-def _factory(count: int, body: str) -> Callable[..., Plan]:
-    """`make(c0, x0, r0, c1, …)` -> the reader whose body is `body`."""
-    parameters = ", ".join(f"c{i}, x{i}, r{i}" for i in range(count))
+def _factory(parameters: str, signature: str, body: str) -> Callable[..., Callable[..., Any]]:
+    """`make(<parameters>)` -> the function of `signature` whose body is `body`."""
     indented = "".join(f"\n        {line}" for line in body.splitlines())
-    text = f"def make({parameters}):\n    def read(source):{indented}\n    return read"
+    text = f"def make({parameters}):\n    def read({signature}):{indented}\n    return read"
     names: dict[str, Any] = {"_Unusual": _Unusual, "datetime": dt.datetime}
     exec(text, names)  # noqa: S102 - the text is made here, of checked names
-    make: Callable[..., Plan] = names["make"]
+    make: Callable[..., Callable[..., Any]] = names["make"]
     return make
 
 
@@ -411,7 +589,9 @@ def _leaf(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def _list(item: Callable[[Any], Any], item_non_null: bool) -> Callable[[Any], Any]:
     def complete(value: Any) -> list[Any]:
         if not isinstance(value, list | tuple):
-            raise _Unusual  # graphql-core iterates other iterables and words the error
+            if getattr(value, "row_fields", None) is None:
+                raise _Unusual  # graphql-core iterates other iterables and words the error
+            value = list(value)  # a list carrying its rows (`_rows_or`), its items built
         results: list[Any] = []
         for element in value:
             if element is None:

@@ -3,8 +3,8 @@ are in graphql/shared/connections.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple, Protocol, TypeVar, cast, overload
 
 import strawberry
 from sqlalchemy import ColumnExpressionArgument, Integer, Select, desc, func, select, tuple_
@@ -19,6 +19,7 @@ from eiso.graphql.shared.connections import (
     Page,
     PageInfo,
     decode_cursor,
+    encode_cursor,
 )
 from eiso.graphql.shared.selections import selects
 from eiso.tenants.scope import TenantScope
@@ -101,6 +102,107 @@ def connection_of(
     return connection_of_nodes(rows, [node(row=row) for row in rows], more, total, key, page)
 
 
+class RowField(NamedTuple):
+    """How a node's attribute is read from its row, for the executor to write a page's
+    results from the rows themselves (graphql/server/executor.py `_rows_or`): the row's
+    `columns` (None: the row itself) passed to `make` (None: the one column as it is), and,
+    when `page`, the list the rows come in (its `now`). The value must be the attribute's."""
+
+    columns: tuple[str, ...] | None
+    make: Callable[..., Any] | None = None
+    page: bool = False
+
+
+# Per attribute of a node type: its RowField, or the table of a nested object of the same row.
+RowFields = Mapping[str, "RowField | RowFields"]
+
+
+class RowNodes(Sequence[N]):
+    """A page's nodes, each built from its row only when read (`build(rows, now)` builds
+    them): a plain selection of them is written by the executor from the rows themselves
+    (`row_fields`, the node type's table), without a node per row."""
+
+    def __init__(
+        self,
+        rows: Sequence[Any],
+        build: Callable[[Sequence[Any], Any], list[N]],
+        row_fields: RowFields,
+        now: Any,
+    ) -> None:
+        self.rows, self.row_fields, self.now = rows, row_fields, now
+        self._build = build
+        self._nodes: list[N | None] = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> N: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[N]: ...
+    def __getitem__(self, index: int | slice) -> N | list[N]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        node = self._nodes[index]
+        if node is None:
+            if index < 0:
+                index += len(self)
+            [node] = self._build(self.rows[index : index + 1], self.now)
+            self._nodes[index] = node
+        return node
+
+    def __iter__(self) -> Iterator[N]:
+        if any(node is None for node in self._nodes):  # built at once (one call of `build`)
+            built = self._build(self.rows, self.now)
+            nodes = zip(self._nodes, built, strict=True)
+            self._nodes = [node if node is not None else new for node, new in nodes]
+        return iter(cast("list[N]", self._nodes))
+
+
+class RowEdges(Sequence[KeyedEdge[N, Any]]):
+    """The edges of a `RowNodes`, each built when read (the page's `endCursor` reads the last
+    one alone): a plain selection of them is written by the executor from the rows (the
+    edge's `node` from the nodes' table, its `cursor` from `key(row)`)."""
+
+    def __init__(self, nodes: RowNodes[N], key: Callable[[Any], list[Any]]) -> None:
+        self.rows, self.now, self.key = nodes.rows, nodes.now, key
+        self.row_fields = _edge_fields(nodes.row_fields)
+        self._nodes = nodes
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> KeyedEdge[N, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[KeyedEdge[N, Any]]: ...
+    def __getitem__(self, index: int | slice) -> KeyedEdge[N, Any] | list[KeyedEdge[N, Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return KeyedEdge(self._nodes[index], self.rows[index], self.key)
+
+    def __iter__(self) -> Iterator[KeyedEdge[N, Any]]:
+        key = self.key
+        return iter([KeyedEdge(n, r, key) for n, r in zip(self._nodes, self.rows, strict=True)])
+
+
+def _cursor(row: Any, edges: RowEdges[Any]) -> str:
+    return encode_cursor(edges.key(row))
+
+
+_EDGE_FIELDS: dict[int, tuple[RowFields, RowFields]] = {}
+
+
+def _edge_fields(node_fields: RowFields) -> RowFields:
+    """An edge's table for nodes of `node_fields`, one per node type (the executor compiles
+    one writer per table)."""
+    known = _EDGE_FIELDS.get(id(node_fields))
+    if known is None or known[0] is not node_fields:
+        edge: RowFields = {"node": node_fields, "cursor": RowField(None, _cursor, page=True)}
+        known = _EDGE_FIELDS[id(node_fields)] = (node_fields, edge)
+    return known[1]
+
+
 def connection_of_nodes(
     rows: Sequence[R],
     nodes: Sequence[N],
@@ -109,9 +211,13 @@ def connection_of_nodes(
     key: Callable[[R], list[Any]],
     page: Page,
 ) -> Connection[N]:
-    """A page's connection of nodes built already, one for each row (in order); `more`: rows
-    lie beyond the page in the direction it was read."""
-    edges = [KeyedEdge(item, row, key) for item, row in zip(nodes, rows, strict=True)]
+    """A page's connection of nodes, one for each row (in order); `more`: rows lie beyond the
+    page in the direction it was read. `RowNodes` give edges built when read (`RowEdges`)."""
+    edges: Sequence[KeyedEdge[N, R]] = (
+        RowEdges(nodes, key)
+        if isinstance(nodes, RowNodes)
+        else [KeyedEdge(item, row, key) for item, row in zip(nodes, rows, strict=True)]
+    )
     return Connection(
         # A KeyedEdge stands for an Edge, an EdgesPageInfo for a PageInfo: Strawberry reads
         # their fields by attribute.
