@@ -64,6 +64,17 @@ def code_of(agency_code: str, day: str, number: int) -> str:
     return f"{agency_code}-{day}-{number:04d}"
 
 
+def book_year(received_at: dt.datetime) -> int:
+    """The volume of the tracking book (form 07) a dossier received at `received_at` is
+    entered in: the local calendar year (the book is kept per agency and year)."""
+    return received_at.astimezone(VN_TZ).year
+
+
+def book_start(received_at: dt.datetime) -> dt.datetime:
+    """The first moment (UTC) of that volume: its dossiers are received from then on."""
+    return dt.datetime(book_year(received_at), 1, 1, tzinfo=VN_TZ).astimezone(dt.UTC)
+
+
 @functools.lru_cache(maxsize=2)
 def take_number(keyed: bool) -> Insert:
     """`lock_counter`, the idempotency check and `next_code` as one statement (PostgreSQL, not
