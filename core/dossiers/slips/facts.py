@@ -25,7 +25,7 @@ from eiso.core.workdays import WorkingCalendar
 from eiso.infra import pg_driver
 from eiso.infra.clock import aware
 from eiso.infra.pg_begin import is_citus
-from eiso.infra.tables import table_of
+from eiso.infra.tables import new_row, table_of
 from eiso.tenants.models import Agency, AgencyKind, Province, Unit, receiving_unit
 
 FROZEN = 1  # the version of the frozen facts' shape (`freeze`)
@@ -315,7 +315,10 @@ def of_receipt(dossier: Dossier, event: DossierEventRow, read: engine.ReceiptRea
     return Facts(
         dossier=dossier,
         agency=read.agency,
-        province=Province(id=dossier.province_id, code="", name=province) if province else None,
+        # new_row: the constructor's validation was a tenth of the slips' batched CPU
+        province=new_row(Province, id=dossier.province_id, code="", name=province)
+        if province
+        else None,
         procedure=read.procedure,
         events=[event],
         calendar=WorkingCalendar(),
