@@ -12,11 +12,13 @@ the audit entry and the head's advance, the outbox event, the steps the move ope
 completed and the writes the listeners join to it (`listeners.on_batch`: the figures'
 rollups) as one statement of data-modifying CTEs; COMMIT. (A dossier whose head `load` did not
 lock: `_write_dossier` sends its UPDATE with the head's lock first.) Other transition
-listeners add their own statements. A receipt (`receive`): the catalogue's one read, one
-statement that takes the code's number from the agency's counter (checking the idempotency
-key) and locks the audit head, the dossier's INSERT (no savepoint: a twin's unique key
-answers no row), then the batch with the first step and the rollups; the slips listener adds
-slip 01's facts read and the issued rows.
+listeners add their own statements. A receipt (`receive_at`), one transaction of five round
+trips: BEGIN with the scope; one statement that reads the agency and the catalogue, takes the
+code's number from the agency's counter (checking the idempotency key), locks the audit head
+and reads the names slip 01 prints; the dossier's INSERT with its unique keys (no savepoint:
+a twin's unique key answers no row, a taken value no key) and its place in the tracking book,
+read after the counter's lock; the batch with the first step, the rollups and the issued
+slips 01 and 06 (`listeners.on_batch`, from what the receipt read: `receipt_read`); COMMIT.
 SQLite (and Citus) get the same rows through ordinary flushes.
 
 On PostgreSQL (not Citus) the move's own statements (`load`, the UPDATE, the batch, the
@@ -260,8 +262,9 @@ async def _record(
     await session.flush()
 
 
-# The timeline row each dossier's last move of the transaction wrote: its listeners read it
-# here (`recorded`) instead of reading the timeline back. Forgotten when the transaction ends.
+# The timeline row each dossier's last move of the transaction wrote (for a listener that
+# joins the move's batch, is writing): its listeners read it here (`recorded`) instead of
+# reading the timeline back. Forgotten when the transaction ends.
 _RECORDED = "eiso.dossiers.recorded"
 
 

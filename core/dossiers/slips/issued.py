@@ -8,7 +8,9 @@ the procedure does not reach it. A row kept before the facts were holds the docu
 The dossier domain announces each transition (core/dossiers/listeners.py); `after_transition`
 issues the slips that transition records, in its transaction, for the timeline row the move
 just wrote (`engine.recorded`); their rows go in one INSERT on the driver connection
-(PostgreSQL), else with the move's last flush. A slip without an
+(PostgreSQL), else with the move's last flush. A receipt's slips (01, 06) join the move's own
+batch instead (`batched`, `listeners.on_batch`), their facts from what the receipt read
+(`engine.receipt_read`): no round trip of their own. A slip without an
 issued row
 (a dossier moved before this existed, or by a process that did not import this package) is
 issued at its first print, still dated by its event. The process control slip (06) is issued
