@@ -1019,22 +1019,7 @@ def _insert_returning(
         )
         answered.append(sa_select(func.array_agg(held.c.id)).scalar_subquery())
     if book:
-        received_at = table.c.received_at
-        at = bindparam("i_received_at", type_=received_at.type)
-        earlier = (
-            sa_select(func.count())
-            .select_from(table)
-            .where(
-                table.c.province_id == bindparam("i_province_id", type_=BigInteger),
-                table.c.agency_id == bindparam("i_agency_id", type_=BigInteger),
-                received_at >= bindparam("b_start", type_=received_at.type),
-                table.c.appointment_at.is_not(None),
-                (received_at < at)
-                | ((received_at == at) & (table.c.id < bindparam("i_id", type_=BigInteger))),
-            )
-            .scalar_subquery()
-        )
-        answered.append(earlier)
+        answered.append(codes.earlier_in_book("i_", "b_start"))
     return sa_select(*answered).select_from(dossier)
 
 

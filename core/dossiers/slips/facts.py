@@ -163,7 +163,7 @@ def _at_receipt_statement(officer: bool) -> Executable:
     """`at_receipt`'s read as Core with bound values (`f_*`), built once: the province's name,
     the officer's (`officer`: the actor is a user id), the dossier's place in the book
     (`_earlier_in_book`). The book's rows are the receiving agency's (its scope)."""
-    dossiers, users, provinces = table_of(Dossier), table_of(User), table_of(Province)
+    users, provinces = table_of(User), table_of(Province)
     name = (
         sa_select(func.coalesce(func.nullif(users.c.display_name, ""), users.c.username))
         .where(users.c.id == bindparam("f_user_id", type_=users.c.id.type))
@@ -171,23 +171,7 @@ def _at_receipt_statement(officer: bool) -> Executable:
         if officer
         else literal(None)
     )
-    received_at, dossier_id = dossiers.c.received_at, dossiers.c.id
-    earlier = (
-        sa_select(func.count())
-        .select_from(dossiers)
-        .where(
-            dossiers.c.province_id == bindparam("f_province_id", type_=BigInteger),
-            dossiers.c.agency_id == bindparam("f_agency_id", type_=BigInteger),
-            received_at >= bindparam("f_start", type_=received_at.type),
-            dossiers.c.appointment_at.is_not(None),
-            (received_at < bindparam("f_received_at", type_=received_at.type))
-            | (
-                (received_at == bindparam("f_received_at", type_=received_at.type))
-                & (dossier_id < bindparam("f_id", type_=BigInteger))
-            ),
-        )
-        .scalar_subquery()
-    )
+    earlier = codes.earlier_in_book("f_", "f_start")
     province = (
         sa_select(provinces.c.name)
         .where(provinces.c.id == bindparam("f_province_id", type_=BigInteger))
