@@ -21,12 +21,13 @@ pytestmark = pytest.mark.only_backend("postgresql+redis")
 # BEGIN with the scope, the dossier's read with its audit head's lock, the batched writes (the
 # dossier's version-checked UPDATE among them), COMMIT.
 BUDGET = 4
-# The receipt: BEGIN with the scope, one read of the agency and the catalogue (procedure,
-# adoption, module switch: `engine.receive_at`), the counter's upsert that checks the
-# idempotency key and locks the audit head, the dossier's INSERT, the batched writes (first
-# step, timeline, audit, outbox, the rollups), slip 01's facts (province, officer, tracking
-# book place), the issued slips 01 and 06 (their frozen facts, no document), COMMIT.
-RECEIPT_BUDGET = 8
+# The receipt: BEGIN with the scope; one statement that reads the agency and the catalogue
+# (procedure, adoption, module switch), takes the counter's number (checking the idempotency
+# key), locks the audit head and reads the province's and the officer's names
+# (`engine.receive_at`); the dossier's INSERT with its unique keys and its place in the
+# tracking book; the batched writes (first step, timeline, audit, outbox, the rollups, the
+# issued slips 01 and 06 with their frozen facts); COMMIT.
+RECEIPT_BUDGET = 5
 # Listeners that write in a move's transaction with statements of their own: none. The figures'
 # rollups (core/qms/rollups.py) join their upsert to the move's batch (`listeners.on_batch`).
 LISTENER_STATEMENTS = 0

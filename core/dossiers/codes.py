@@ -8,7 +8,19 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import BigInteger, Insert, String, bindparam, case, exists, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Insert,
+    ScalarSelect,
+    String,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -62,6 +74,39 @@ def local_day(at: dt.datetime) -> str:
 
 def code_of(agency_code: str, day: str, number: int) -> str:
     return f"{agency_code}-{day}-{number:04d}"
+
+
+def book_year(received_at: dt.datetime) -> int:
+    """The volume of the tracking book (form 07) a dossier received at `received_at` is
+    entered in: the local calendar year (the book is kept per agency and year)."""
+    return received_at.astimezone(VN_TZ).year
+
+
+def book_start(received_at: dt.datetime) -> dt.datetime:
+    """The first moment (UTC) of that volume: its dossiers are received from then on."""
+    return dt.datetime(book_year(received_at), 1, 1, tzinfo=VN_TZ).astimezone(dt.UTC)
+
+
+def earlier_in_book(prefix: str, start: str) -> ScalarSelect[Any]:
+    """How many of the agency's dossiers precede one in its year's tracking book, as a Core
+    subquery (PostgreSQL's driver path) bound as `<prefix>province_id`, `<prefix>agency_id`,
+    `<prefix>received_at`, `<prefix>id` (the dossier's) and `start` (`book_start`)."""
+    table = Dossier.__table__  # type: ignore[attr-defined]
+    received_at = table.c.received_at
+    at = bindparam(f"{prefix}received_at", type_=received_at.type)
+    return (
+        select(func.count())
+        .select_from(table)
+        .where(
+            table.c.province_id == bindparam(f"{prefix}province_id", type_=BigInteger),
+            table.c.agency_id == bindparam(f"{prefix}agency_id", type_=BigInteger),
+            received_at >= bindparam(start, type_=received_at.type),
+            table.c.appointment_at.is_not(None),
+            (received_at < at)
+            | ((received_at == at) & (table.c.id < bindparam(f"{prefix}id", type_=BigInteger))),
+        )
+        .scalar_subquery()
+    )
 
 
 @functools.lru_cache(maxsize=2)

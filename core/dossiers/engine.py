@@ -12,11 +12,13 @@ the audit entry and the head's advance, the outbox event, the steps the move ope
 completed and the writes the listeners join to it (`listeners.on_batch`: the figures'
 rollups) as one statement of data-modifying CTEs; COMMIT. (A dossier whose head `load` did not
 lock: `_write_dossier` sends its UPDATE with the head's lock first.) Other transition
-listeners add their own statements. A receipt (`receive`): the catalogue's one read, one
-statement that takes the code's number from the agency's counter (checking the idempotency
-key) and locks the audit head, the dossier's INSERT (no savepoint: a twin's unique key
-answers no row), then the batch with the first step and the rollups; the slips listener adds
-slip 01's facts read and the issued rows.
+listeners add their own statements. A receipt (`receive_at`), one transaction of five round
+trips: BEGIN with the scope; one statement that reads the agency and the catalogue, takes the
+code's number from the agency's counter (checking the idempotency key), locks the audit head
+and reads the names slip 01 prints; the dossier's INSERT with its unique keys (no savepoint:
+a twin's unique key answers no row, a taken value no key) and its place in the tracking book,
+read after the counter's lock; the batch with the first step, the rollups and the issued
+slips 01 and 06 (`listeners.on_batch`, from what the receipt read: `receipt_read`); COMMIT.
 SQLite (and Citus) get the same rows through ordinary flushes.
 
 On PostgreSQL (not Citus) the move's own statements (`load`, the UPDATE, the batch, the
@@ -49,9 +51,11 @@ from sqlalchemy import (
     delete,
     event,
     exists,
+    func,
     insert,
     inspect,
     true,
+    union_all,
     update,
 )
 from sqlalchemy import select as sa_select
@@ -63,6 +67,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel, col, select
 
 from eiso.core import audit
+from eiso.core.auth.models import User
 from eiso.core.dossiers import applicant as applicant_form
 from eiso.core.dossiers import catalogue, codes, listeners
 from eiso.core.dossiers.clock import (
@@ -105,7 +110,7 @@ from eiso.infra.db import add_in_savepoint, find_one
 from eiso.infra.outbox import OutboxEvent
 from eiso.infra.tables import new_row, table_of
 from eiso.infra.text import fold
-from eiso.tenants.models import Agency
+from eiso.tenants.models import Agency, Province
 from eiso.tenants.modules import ModuleActivation
 from eiso.tenants.reorganisation import on_agencies_merged
 from eiso.tenants.scope import TenantScopeError, grant_handover, scope_of, shows
@@ -247,17 +252,19 @@ async def _record(
         province_id=dossier.province_id,
         agency_id=agency_id,
     )
+    # Known before the batch: a listener that joins it reads the row (`recorded`).
+    session.info.setdefault(_RECORDED, {})[dossier.id] = timeline
     await _write_together(session, timeline, entry, event, bump, dossier, from_status)
     audit.locked_heads(session)[dossier.province_id, agency_id] = (entry.seq, entry.hash)
-    session.info.setdefault(_RECORDED, {})[dossier.id] = timeline
     await listeners.transitioned(
         session, dossier, action=action, from_status=from_status, actor=actor
     )
     await session.flush()
 
 
-# The timeline row each dossier's last move of the transaction wrote: its listeners read it
-# here (`recorded`) instead of reading the timeline back. Forgotten when the transaction ends.
+# The timeline row each dossier's last move of the transaction wrote (for a listener that
+# joins the move's batch, is writing): its listeners read it here (`recorded`) instead of
+# reading the timeline back. Forgotten when the transaction ends.
 _RECORDED = "eiso.dossiers.recorded"
 
 
@@ -265,6 +272,7 @@ _RECORDED = "eiso.dossiers.recorded"
 def _forget_recorded(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_RECORDED, None)
+        session.info.pop(_RECEIPTS, None)
 
 
 def recorded(session: AsyncSession, dossier_id: int) -> DossierEventRow | None:
@@ -561,6 +569,26 @@ async def insert_rows(session: AsyncSession, rows: Sequence[SQLModel]) -> bool:
     not hold them: for rows the transaction does not read back."""
     if not rows or not await _batches(session):
         return False
+    statement, parameters = _rows_written(session, rows, "r")
+    await pg_driver.run(session, statement, parameters)
+    return True
+
+
+def batched_rows(
+    session: AsyncSession, rows: Sequence[SQLModel], name: str
+) -> tuple[tuple[str, Executable], dict[str, Any]]:
+    """`insert_rows`' INSERT as a write a listener joins to the move's batch
+    (`listeners.Batched`): the statement named `name` (its parameters `<name><n>_<column>`)
+    and its parameters. For the driver path only (`listeners.on_batch`)."""
+    statement, parameters = _rows_written(session, rows, name)
+    return (name, statement), parameters
+
+
+def _rows_written(
+    session: AsyncSession, rows: Sequence[SQLModel], prefix: str
+) -> tuple[Executable, dict[str, Any]]:
+    """The INSERT of `rows` (new, of one model, checked against the caller's scope as a flush
+    would check them) and its parameters (`<prefix><n>_<column>`)."""
     scope = scope_of(session.sync_session)
     for row in rows:
         owner = (getattr(row, "province_id", None), getattr(row, "agency_id", None))
@@ -571,19 +599,23 @@ async def insert_rows(session: AsyncSession, rows: Sequence[SQLModel]) -> bool:
     values = [_columns(row) for row in rows]
     columns = tuple(values[0])
     parameters = {
-        f"r{n}_{c}": v for n, row_values in enumerate(values) for c, v in row_values.items()
+        f"{prefix}{n}_{c}": v for n, row_values in enumerate(values) for c, v in row_values.items()
     }
-    await pg_driver.run(session, _rows_insert(type(rows[0]), columns, len(rows)), parameters)
-    return True
+    return _rows_insert(type(rows[0]), columns, len(rows), prefix), parameters
 
 
 @functools.lru_cache(maxsize=32)
-def _rows_insert(model: type[SQLModel], columns: tuple[str, ...], count: int) -> Executable:
-    """The INSERT of `count` rows of `model`'s `columns` (bound as `r<n>_<column>`), built once
-    per shape."""
+def _rows_insert(
+    model: type[SQLModel], columns: tuple[str, ...], count: int, prefix: str
+) -> Executable:
+    """The INSERT of `count` rows of `model`'s `columns` (bound as `<prefix><n>_<column>`),
+    built once per shape."""
     table = table_of(model)
     return insert(table).values(
-        [{c: bindparam(f"r{n}_{c}", type_=table.c[c].type) for c in columns} for n in range(count)]
+        [
+            {c: bindparam(f"{prefix}{n}_{c}", type_=table.c[c].type) for c in columns}
+            for n in range(count)
+        ]
     )
 
 
@@ -618,19 +650,15 @@ async def receive(
     refusal_reason: str | None = None,
     now: dt.datetime | None = None,
     catalogue_read: tuple[ProcedureRecord, ProcedureAdoption, bool] | None = None,
+    taken: _Taken | None = None,
 ) -> Received:
     """Receive a dossier at the counter (status received, with its appointment) or register
     one filed online (status new, to be accepted or refused). With `refusal_reason`, the
     counter refuses it at once (outside the agency's competence, ...): it is recorded straight
-    into `not_received`, with its refusal slip (03) and no appointment."""
+    into `not_received`, with its refusal slip (03) and no appointment. `taken`: the number
+    `receive_at` took with its read (PostgreSQL's driver path)."""
     refused = None if refusal_reason is None else _reason(refusal_reason)
-    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
-        raise DomainError(
-            f"idempotencyKey: at most {MAX_IDEMPOTENCY_KEY} characters",
-            f"idempotencyKey: tối đa {MAX_IDEMPOTENCY_KEY} ký tự",
-            code="BAD_INPUT",
-            field="idempotencyKey",
-        )
+    _check_key(idempotency_key)
     now = _utc(now) or utcnow()
     batched = await _batches(session)
     enabled: bool | None = None  # read with the catalogue (batched), else checked on its own
@@ -654,7 +682,11 @@ async def receive(
     clean = validate_sector_data(data_model, sector_data)
     digest = _input_hash(procedure_code, applicant, clean, online or refused is not None)
     if batched:  # the counter's lock, the idempotency check, the number, the audit head's lock
-        day, number = await _take_number(session, agency, now, idempotency_key)
+        day, number = (
+            (taken.day, taken.number)
+            if taken is not None
+            else await _take_number(session, agency, now, idempotency_key)
+        )
         if number is None and idempotency_key:
             earlier = await _by_key(session, agency.id, idempotency_key)
             if earlier is not None:
@@ -697,20 +729,27 @@ async def receive(
         cutoff=adoption.cutoff,
         supplements_per_stage=adoption.supplements_per_stage,
     )
+    keys = () if refused else _keys(dossier, unique_fields)  # a refused dossier holds none
     if batched:
-        written = await _insert_dossier(session, dossier)
-        conflict: Exception | None = None if written is not None else _twin(dossier)
-        dossier = written or dossier
+        book = taken is not None and dossier.appointment_at is not None
+        inserted = await _insert_dossier(session, dossier, keys, book=book)
+        conflict: Exception | None = None if inserted is not None else _twin(dossier)
+        if inserted is not None:
+            dossier = inserted.dossier
+            _check_held(keys, inserted.held)
+            if taken is not None:
+                read = ReceiptRead(agency, procedure, taken.province, taken.officer, inserted.book)
+                session.info.setdefault(_RECEIPTS, {})[dossier.id] = read
     else:
         conflict = await add_in_savepoint(session, dossier)
+        if conflict is None:
+            await _hold_keys(session, keys)
     if conflict is not None:
         # A concurrent identical request won the unique (agency, key) race: answer with its dossier.
         earlier = await _by_key(session, agency.id, idempotency_key) if idempotency_key else None
         if earlier is None:
             raise conflict
         return _replay(earlier, digest)
-    if not refused:  # a refused dossier holds no unique value
-        await _hold_keys(session, dossier, unique_fields)
     await _open_step(session, dossier, procedure, 0, from_agency_id=None, at=now)
     await _record(
         session,
@@ -726,12 +765,60 @@ async def receive(
     return Received(dossier, key)
 
 
+def _check_key(idempotency_key: str | None) -> None:
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise DomainError(
+            f"idempotencyKey: at most {MAX_IDEMPOTENCY_KEY} characters",
+            f"idempotencyKey: tối đa {MAX_IDEMPOTENCY_KEY} ký tự",
+            code="BAD_INPUT",
+            field="idempotencyKey",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Taken:
+    """What `receive_at`'s one statement answered besides the catalogue: the code's day and
+    number (None: a retry), the province's name and the officer's (slip 01's facts)."""
+
+    day: str
+    number: int | None
+    province: str | None
+    officer: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ReceiptRead:
+    """What a receipt on the driver path read for the listeners of its transaction (slip 01's
+    facts, core/dossiers/slips/facts.py): the agency, the procedure, the province's and the
+    officer's names, and how many of the agency's dossiers precede it in its year's tracking
+    book (read after the counter's lock, so no concurrent receipt shares its place; None: a
+    dossier without an appointment, which the book does not count)."""
+
+    agency: Agency
+    procedure: ProcedureRecord
+    province: str | None
+    officer: str | None
+    earlier_in_book: int | None
+
+
+# The receipts of the transaction (`ReceiptRead`, by dossier id): forgotten when it ends.
+_RECEIPTS = "eiso.dossiers.receipts"
+
+
+def receipt_read(session: AsyncSession, dossier_id: int) -> ReceiptRead | None:
+    """What the receipt of the dossier read in this transaction (driver path), if it did."""
+    read: ReceiptRead | None = session.info.get(_RECEIPTS, {}).get(dossier_id)
+    return read
+
+
 async def receive_at(
     session: AsyncSession, province_id: int, agency_id: int, **receipt: Any
 ) -> Received:
     """`receive` at the agency (`province_id`, `agency_id`: the caller's), read by the receipt
-    itself: on the driver connection with the catalogue's read in one statement
-    (`_receipt_statement`), else (SQLite, Citus) through the ORM, the catalogue apart."""
+    itself: on the driver connection one statement reads the catalogue with the agency, takes
+    the code's number from the agency's counter (checking the idempotency key), locks the
+    agency's audit head and reads the names slip 01 prints (`_receipt_statement`); else
+    (SQLite, Citus) through the ORM, the catalogue apart."""
     if not await _batches(session):
         agency = (
             await session.execute(
@@ -741,12 +828,25 @@ async def receive_at(
             )
         ).scalar_one()
         return await receive(session, agency=agency, **receipt)
-    code = receipt["procedure_code"]
-    parameters = {"r_province_id": province_id, "r_agency_id": agency_id, "r_code": code}
-    rows = await pg_driver.run(session, _receipt_statement(), parameters)
-    if not rows:
+    code, key, actor = receipt["procedure_code"], receipt.get("idempotency_key"), receipt["actor"]
+    _check_key(key)
+    now = _utc(receipt.pop("now", None)) or utcnow()
+    day = codes.local_day(now)
+    parameters = {
+        "r_province_id": province_id,
+        "r_agency_id": agency_id,
+        "r_code": code,
+        # The officer's name (a user id; a citizen or the CLI has none).
+        "r_user_id": int(actor) if actor.isdigit() and len(actor) < 19 else None,
+        "head_province_id": province_id,
+        "head_agency_id": agency_id,
+        **codes.number_parameters(province_id, agency_id, day, key),
+    }
+    rows = await pg_driver.run(session, _receipt_statement(key is not None), parameters)
+    if not rows:  # the counter's and the head's writes roll back with the transaction
         raise NoResultFound("the receiving agency is not in the caller's scope")
-    *row, enabled = rows[0]
+    *row, enabled, seq, hash_, number, province, officer = rows[0]
+    audit.locked_heads(session)[province_id, agency_id] = (int(seq), str(hash_))
     agency_values, procedure_values, adoption_values = _split(tuple(row), _RECEIPT_MODELS)
     assert agency_values is not None  # the outer joins' left side
     sync = session.sync_session
@@ -754,20 +854,26 @@ async def receive_at(
     procedure = None if procedure_values is None else _held(sync, ProcedureRecord, procedure_values)
     adoption = None if adoption_values is None else _held(sync, ProcedureAdoption, adoption_values)
     read = catalogue.checked_receipt(session, code, procedure, adoption, enabled=bool(enabled))
-    return await receive(session, agency=agency, catalogue_read=read, **receipt)
+    taken = _Taken(day, None if number is None else int(number), province, officer)
+    return await receive(
+        session, agency=agency, catalogue_read=read, now=now, taken=taken, **receipt
+    )
 
 
 _RECEIPT_MODELS: tuple[type[SQLModel], ...] = (Agency, ProcedureRecord, ProcedureAdoption)
 
 
-@functools.cache
-def _receipt_statement() -> Executable:
+@functools.lru_cache(maxsize=2)
+def _receipt_statement(keyed: bool) -> Executable:
     """The receiving agency, the procedure, the agency's adoption of it and whether its
-    module is switched on in the province (`catalogue.receipt_read`), in one Core statement
-    for the driver: `r_province_id`, `r_agency_id`, `r_code`. Row-level security applies;
-    the agency is the caller's and the adoption the agency's (what the criteria would show)."""
+    module is switched on in the province (`catalogue.receipt_read`); the counter's number
+    (`codes.take_number(keyed)`) and the agency's audit head (seq, hash) it locks after the
+    counter, as `_number_locking`; the province's name and the officer's (`r_user_id`), in
+    one Core statement for the driver, built once: `r_province_id`, `r_agency_id`, `r_code`,
+    `r_user_id`, `number_parameters`' and `head_*`. Row-level security applies; the agency is
+    the caller's and the adoption the agency's (what the criteria would show)."""
     agencies, procedures, adoptions = (table_of(m) for m in _RECEIPT_MODELS)
-    activations = table_of(ModuleActivation)
+    activations, provinces, users = (table_of(m) for m in (ModuleActivation, Province, User))
     enabled = (
         exists()
         .where(
@@ -787,9 +893,25 @@ def _receipt_statement() -> Executable:
             adoptions.c.procedure_code == procedures.c.code,
         ),
     )
+    counter = codes.take_number(keyed).cte("counter")
+    head = cast(Insert, audit.bound_head_lock(after=counter)).cte("head")
+    province = sa_select(provinces.c.name).where(provinces.c.id == agencies.c.province_id)
+    officer = sa_select(
+        func.coalesce(func.nullif(users.c.display_name, ""), users.c.username)
+    ).where(users.c.id == bindparam("r_user_id", type_=BigInteger))
     return (
-        sa_select(agencies, procedures, adoptions, enabled)
-        .select_from(joined)
+        sa_select(
+            agencies,
+            procedures,
+            adoptions,
+            enabled,
+            head.c.seq,
+            head.c.hash,
+            sa_select(counter.c.number).scalar_subquery(),
+            province.scalar_subquery(),
+            officer.scalar_subquery(),
+        )
+        .select_from(joined.join(head, true()))
         .where(
             agencies.c.province_id == bindparam("r_province_id", type_=BigInteger),
             agencies.c.id == bindparam("r_agency_id", type_=BigInteger),
@@ -819,32 +941,86 @@ def _number_locking(keyed: bool) -> Executable:
     return audit.bound_head_lock(after=codes.take_number(keyed).cte("counter"))
 
 
-async def _insert_dossier(session: AsyncSession, dossier: Dossier) -> Dossier | None:
-    """The new dossier's INSERT, in one statement without a savepoint (PostgreSQL): the row as
-    written (the session holds it, its computed columns read back), or None when a unique key
-    (the twin of an idempotent request) refused it. Checked against the scope as a flush
-    would check it."""
+@dataclasses.dataclass(frozen=True)
+class _Inserted:
+    """The dossier as written (the session holds it), the ids of its unique keys written
+    (the others a live dossier holds already) and, when asked, its earlier dossiers in the
+    tracking book."""
+
+    dossier: Dossier
+    held: frozenset[int]
+    book: int | None
+
+
+async def _insert_dossier(
+    session: AsyncSession,
+    dossier: Dossier,
+    keys: Sequence[tuple[UniqueField, DossierKey]],
+    *,
+    book: bool,
+) -> _Inserted | None:
+    """The new dossier's INSERT with its unique keys' (`_keys`) and (`book`) the count of the
+    agency's dossiers before it in its year's tracking book (`ReceiptRead`), one statement
+    without a savepoint (PostgreSQL): None when a unique key of the dossier (the twin of an
+    idempotent request) refused it; a key a live dossier holds is not written (`_check_held`
+    answers its error). Checked against the scope as a flush would check it."""
     if not scope_of(session.sync_session).allows(dossier.province_id, dossier.agency_id):
         raise TenantScopeError(f"Dossier of agency {dossier.agency_id} is outside the scope")
     values = _columns(dossier)
     parameters = {f"i_{name}": value for name, value in values.items()}
-    rows = await pg_driver.run(session, _insert_returning(tuple(values)), parameters)
+    rows_of_keys = [_columns(key) for _, key in keys]
+    for n, key_values in enumerate(rows_of_keys):
+        parameters.update({f"k{n}_{name}": value for name, value in key_values.items()})
+    if book:
+        parameters["b_start"] = codes.book_start(dossier.received_at)
+    key_columns = tuple(rows_of_keys[0]) if rows_of_keys else ()
+    statement = _insert_returning(tuple(values), key_columns, len(keys), book)
+    rows = await pg_driver.run(session, statement, parameters)
     if not rows:
         return None
-    return _held(
-        session.sync_session, Dossier, dict(zip(_column_keys(Dossier), rows[0], strict=True))
-    )
+    names = _column_keys(Dossier)
+    row = rows[0]
+    written = _held(session.sync_session, Dossier, dict(zip(names, row, strict=False)))
+    extra = row[len(names) :]
+    held = frozenset(extra[0] or ()) if keys else frozenset()
+    return _Inserted(written, held, int(extra[-1]) if book else None)
 
 
-@functools.lru_cache(maxsize=16)
-def _insert_returning(columns: tuple[str, ...]) -> Executable:
+@functools.lru_cache(maxsize=32)
+def _insert_returning(
+    columns: tuple[str, ...], key_columns: tuple[str, ...], keys: int, book: bool
+) -> Executable:
     """The dossier's INSERT of `columns` (bound as `i_<column>`), no row when a unique key
-    refuses it, every column read back (in the table's order): built once per set of columns."""
+    refuses it, every column read back (in the table's order); then, with the dossier written,
+    its `keys` unique keys' INSERT (`k<n>_<column>`), answering the ids written, and (`book`)
+    the count of its earlier dossiers in the tracking book (`b_start`: the volume's start).
+    Built once per shape."""
     table = table_of(Dossier)
     values = {c: bindparam(f"i_{c}", type_=table.c[c].type) for c in columns}
-    return (
-        postgresql.insert(table).values(values).on_conflict_do_nothing().returning(*table.columns)
-    )
+    written = postgresql.insert(table).values(values).on_conflict_do_nothing()
+    if not keys and not book:
+        return written.returning(*table.columns)
+    dossier = written.returning(*table.columns).cte("written")
+    answered: list[Any] = list(dossier.c)
+    if keys:
+        held_table = table_of(DossierKey)
+        chosen = [
+            sa_select(
+                *(bindparam(f"k{n}_{c}", type_=held_table.c[c].type) for c in key_columns)
+            ).select_from(dossier)
+            for n in range(keys)
+        ]
+        held = (
+            postgresql.insert(held_table)
+            .from_select(list(key_columns), chosen[0] if keys == 1 else union_all(*chosen))
+            .on_conflict_do_nothing()
+            .returning(held_table.c.id)
+            .cte("held_keys")
+        )
+        answered.append(sa_select(func.array_agg(held.c.id)).scalar_subquery())
+    if book:
+        answered.append(codes.earlier_in_book("i_", "b_start"))
+    return sa_select(*answered).select_from(dossier)
 
 
 def _twin(dossier: Dossier) -> Conflict:
@@ -854,27 +1030,48 @@ def _twin(dossier: Dossier) -> Conflict:
     )
 
 
-async def _hold_keys(
-    session: AsyncSession, dossier: Dossier, unique_fields: tuple[UniqueField, ...]
-) -> None:
-    """The dossier's unique values (`sdk.UniqueField`), folded (case, diacritics, spaces): a
-    value a live dossier of the agency already holds answers the field's error code. The
-    unique index decides, so two receipts racing for one name cannot both win."""
+def _keys(
+    dossier: Dossier, unique_fields: tuple[UniqueField, ...]
+) -> list[tuple[UniqueField, DossierKey]]:
+    """The dossier's unique values (`sdk.UniqueField`), folded (case, diacritics, spaces), as
+    the rows that hold them (an empty value holds none)."""
+    found = []
     for unique in unique_fields:
         value = dossier.sector_data.get(unique.field)
         if value in (None, ""):
             continue
-        key = DossierKey(
-            **dossier.stamp(), namespace=unique.namespace, value=fold(str(value))[:500]
+        key = new_row(
+            DossierKey, **dossier.stamp(), namespace=unique.namespace, value=fold(str(value))[:500]
         )
+        found.append((unique, key))
+    return found
+
+
+def _taken_key(unique: UniqueField) -> DomainError:
+    field = f"sectorData.{unique.field}"
+    return DomainError(
+        f"{field}: {unique.message.en}",
+        f"{field}: {unique.message.vi}",
+        code=unique.error_code,
+        field=field,
+    )
+
+
+def _check_held(keys: Sequence[tuple[UniqueField, DossierKey]], held: frozenset[int]) -> None:
+    """A value a live dossier of the agency already holds (its key not written) answers the
+    field's error code; the transaction rolls back with it."""
+    for unique, key in keys:
+        if key.id not in held:
+            raise _taken_key(unique)
+
+
+async def _hold_keys(session: AsyncSession, keys: Sequence[tuple[UniqueField, DossierKey]]) -> None:
+    """The dossier's unique keys, each in a savepoint (SQLite, Citus): a value a live dossier
+    of the agency already holds answers the field's error code. The unique index decides, so
+    two receipts racing for one name cannot both win."""
+    for unique, key in keys:
         if await add_in_savepoint(session, key) is not None:
-            field = f"sectorData.{unique.field}"
-            raise DomainError(
-                f"{field}: {unique.message.en}",
-                f"{field}: {unique.message.vi}",
-                code=unique.error_code,
-                field=field,
-            ) from None
+            raise _taken_key(unique) from None
 
 
 # Finished without a result: the dossier's unique values are free again.

@@ -8,7 +8,9 @@ the procedure does not reach it. A row kept before the facts were holds the docu
 The dossier domain announces each transition (core/dossiers/listeners.py); `after_transition`
 issues the slips that transition records, in its transaction, for the timeline row the move
 just wrote (`engine.recorded`); their rows go in one INSERT on the driver connection
-(PostgreSQL), else with the move's last flush. A slip without an
+(PostgreSQL), else with the move's last flush. A receipt's slips (01, 06) join the move's own
+batch instead (`batched`, `listeners.on_batch`), their facts from what the receipt read
+(`engine.receipt_read`): no round trip of their own. A slip without an
 issued row
 (a dossier moved before this existed, or by a process that did not import this package) is
 issued at its first print, still dated by its event. The process control slip (06) is issued
@@ -24,7 +26,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel import Field, col, select
 
 from eiso.core.dossiers import engine, listeners
@@ -124,11 +128,7 @@ async def _new(
     """The slip issued for `event` (not added): for a frozen form, the facts it prints, frozen
     (facts.freeze; `now`: the receipt's, read in one statement, `facts.at_receipt`)."""
     content = None
-    # A later stage of an interlinked dossier cannot read the receiving agency (its scope):
-    # its slip is kept unfrozen and built at print, by an agency that can.
-    if form.frozen and scope_of(session.sync_session).allows(
-        dossier.province_id, dossier.agency_id
-    ):
+    if _freezes(session, dossier, form):
         if now and form.number == forms.RECEIPT:
             facts = await dossier_facts.at_receipt(session, dossier, event)
         else:
@@ -136,6 +136,24 @@ async def _new(
                 session, dossier, calendar or WorkingCalendar(), number=form.number
             )
         content = {"facts": dossier_facts.freeze(facts, event)}
+    return _row(session, dossier, form, event, content)
+
+
+def _freezes(session: AsyncSession, dossier: Dossier, form: forms.SlipForm) -> bool:
+    # A later stage of an interlinked dossier cannot read the receiving agency (its scope):
+    # its slip is kept unfrozen and built at print, by an agency that can.
+    return form.frozen and scope_of(session.sync_session).allows(
+        dossier.province_id, dossier.agency_id
+    )
+
+
+def _row(
+    session: AsyncSession,
+    dossier: Dossier,
+    form: forms.SlipForm,
+    event: DossierEventRow,
+    content: dict[str, Any] | None,
+) -> IssuedSlip:
     return new_row(
         IssuedSlip,
         **dossier.stamp(_owner(session, dossier, event)),
@@ -183,6 +201,8 @@ async def after_transition(
     they print (not the documents: those are built at the first print), sent with the move's
     last flush. The event is the timeline row the engine just wrote (`engine.recorded`)."""
     event = engine.recorded(session, dossier.id)
+    if event is not None and event.id in session.info.get(_BATCHED, ()):
+        return  # issued with the move's batch (`batched`)
     issued: list[IssuedSlip] = []
     for number in ISSUED_BY.get(action, ()):
         form = forms.FORMS[number]
@@ -198,6 +218,46 @@ async def after_transition(
 
 
 listeners.on_transition(after_transition)
+
+# The timeline rows whose slips joined the move's batch in this transaction (`batched`).
+_BATCHED = "eiso.slips.batched"
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_batched(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_BATCHED, None)
+
+
+def batched(
+    session: AsyncSession, dossier: Dossier, *, from_status: int | None
+) -> listeners.Batched | None:
+    """The slips a receipt issues (01 with its frozen facts, 06), as a write of the move's
+    batch (PostgreSQL's driver path): the facts are what the receipt read
+    (`engine.receipt_read`), so issuing them costs no round trip. Any other transition, or a
+    receipt that did not read them (`engine.receive` called directly), issues its slips in
+    `after_transition`."""
+    event = engine.recorded(session, dossier.id)
+    read = engine.receipt_read(session, dossier.id)
+    if event is None or read is None:
+        return None
+    chosen = [forms.FORMS[n] for n in ISSUED_BY.get(event.action, ())]
+    chosen = [form for form in chosen if form.exists(dossier) and event.action in form.records]
+    if not chosen or any(f.frozen and f.number != forms.RECEIPT for f in chosen):
+        return None  # a frozen slip other than 01 reads its facts (`dossier_facts.load`)
+    rows = []
+    for form in chosen:
+        content = None
+        if _freezes(session, dossier, form):
+            facts = dossier_facts.of_receipt(dossier, event, read)
+            content = {"facts": dossier_facts.freeze(facts, event)}
+        rows.append(_row(session, dossier, form, event, content))
+    statement, parameters = engine.batched_rows(session, rows, "issued_slips")
+    session.info.setdefault(_BATCHED, set()).add(event.id)
+    return listeners.Batched((statement,), parameters, lambda: None)
+
+
+listeners.on_batch(batched)
 
 
 def document(session: AsyncSession, slip: IssuedSlip, rebuilt: Document | None) -> Document:
