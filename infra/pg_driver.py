@@ -113,6 +113,9 @@ class Prepared:
     _converted: tuple[tuple[int, Callable[[Any], Any]], ...] = dataclasses.field(
         init=False, repr=False, compare=False
     )
+    _read: tuple[tuple[int, Callable[[Any], Any]], ...] = dataclasses.field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # What `args` does per call, worked out once (issue 18: `args` was ~3.5% of a move's
@@ -121,6 +124,8 @@ class Prepared:
         object.__setattr__(self, "_pick", _picker(self.names))
         converted = tuple((at, b) for at, b in enumerate(self.binds) if b is not None)
         object.__setattr__(self, "_converted", converted)
+        read = tuple((at, p) for at, p in enumerate(self.results) if p is not None)
+        object.__setattr__(self, "_read", read)
 
     def args(self, parameters: Mapping[str, Any]) -> list[Any]:
         fixed = self.fixed
@@ -130,7 +135,14 @@ class Prepared:
         return values
 
     def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
-        return tuple(v if p is None else p(v) for p, v in zip(self.results, record, strict=True))
+        if len(record) != len(self.results):
+            raise ValueError(f"a row of {len(record)} columns, {len(self.results)} expected")
+        if not self._read:
+            return tuple(record)
+        values = list(record)  # the dossier's read has ~90 columns, a few of them converted
+        for at, process in self._read:
+            values[at] = process(values[at])
+        return tuple(values)
 
     async def fetch(
         self, connection: asyncpg.Connection, parameters: Mapping[str, Any]

@@ -526,6 +526,12 @@ def _settle(row: SQLModel, written: dict[str, Any]) -> None:
     for key, value in written.items():
         set_committed_value(row, key, value)
     state = inspect(row)
+    # An attribute set to the value it had (a step completed: in progress to in progress)
+    # is not written, but stays in `committed_state`, and the session would flush the row
+    # for it: the database holds that value, the row is settled for it too.
+    for key in [k for k in state.committed_state if k not in written and k in state.dict]:
+        if not state.get_history(key, PASSIVE_NO_INITIALIZE).added:
+            set_committed_value(row, key, state.dict[key])
     sync = state.session
     if sync is not None and state.key is not None and state.modified and not state.committed_state:
         sync._register_persistent({state})
