@@ -116,3 +116,49 @@ async def test_each_move_keeps_its_round_trip_budget(app, resources, callers, mo
         budget = (RECEIPT_BUDGET if label == "receiveDossier" else BUDGET) + LISTENER_STATEMENTS
         assert len(sent) <= budget, (label, len(sent), [s[:90] for s in sent])
         assert sum(s.startswith("BEGIN") for s in sent) == 1, (label, sent)  # one transaction
+
+
+# Greenlet hops of the sessions of one move (`AsyncSession`'s calls into its synchronous
+# session: `run_sync`, `flush`, `commit`, `close`, a transaction's start and end): the move's
+# transaction begins its driver connection in one (`pg_driver.driver`) and commits and closes
+# in another (`service.act`); a timed move (completeStep, returnResult) also closes the
+# session that read the working calendar. Each hop costs a move ~10 µs of server CPU, and the
+# close of an `async with` session a task of its own (issue 18: 5 to 6 hops before).
+HOPS = {"assignDossier": 2, "completeStep": 3, "returnResult": 3}
+
+
+async def test_each_move_keeps_its_greenlet_hop_budget(app, resources, callers, monkeypatch):  # noqa: F811
+    from sqlalchemy.ext.asyncio import session as async_session
+
+    me = await officer_of(resources)
+    gql = Caller(app, callers.issue(me))
+    adopted = await gql(f'mutation {{ adoptProcedure(procedureCode: "{PROC}") {{ code }} }}')
+    assert "errors" not in adopted, adopted
+    moves = [
+        ("assignDossier", ', assignee: "officer-2"'),
+        ("completeStep", ""),
+        ("completeStep", ""),
+        ("returnResult", ""),
+    ]
+    hops: list[str] = []
+    spawn = async_session.greenlet_spawn
+
+    async def counted(fn, *args, **kwargs):
+        hops.append(getattr(fn, "__qualname__", repr(fn)))
+        return await spawn(fn, *args, **kwargs)
+
+    for warm in (True, False):  # the first round fills the caches (catalogue, calendar)
+        body = await gql(RECEIVE % (PROC, APPLICANT, DATA.replace("Khôi", unique_code("K"))))
+        assert "errors" not in body, body
+        d = body["data"]["receiveDossier"]["dossier"]
+        v = d["version"]
+        for name, extra in moves:
+            if not warm:
+                monkeypatch.setattr(async_session, "greenlet_spawn", counted)
+            moved = await gql(MOVE % (name, extra), {"id": d["id"], "v": v})
+            monkeypatch.setattr(async_session, "greenlet_spawn", spawn)
+            assert "errors" not in moved, moved
+            v = moved["data"][name]["version"]
+            if not warm:
+                assert len(hops) <= HOPS[name], (name, hops)
+                hops.clear()

@@ -63,7 +63,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, set_committed_value
 from sqlmodel import SQLModel, col, select
 
 from eiso.core import audit
@@ -259,7 +259,11 @@ async def _record(
     await listeners.transitioned(
         session, dossier, action=action, from_status=from_status, actor=actor
     )
-    await session.flush()
+    # What a listener changed after the write is flushed now; with nothing pending (the
+    # batch wrote it all) the flush would return at once, after a greenlet hop of its own:
+    # the session's own test for that (`Session.flush`'s first line) spares the hop.
+    if not session.sync_session._is_clean():
+        await session.flush()
 
 
 # The timeline row each dossier's last move of the transaction wrote (for a listener that
@@ -502,16 +506,23 @@ def _changes(row: SQLModel) -> dict[str, Any]:
     """The columns of a loaded row the move changed, with their new values."""
     state = inspect(row)
     # Only an attribute set since the load has a history (its value then is in
-    # `committed_state`); asking every column for its history cost a move ~0.1 ms (issue 18).
-    # The columns' order is kept: it is the UPDATE's (`_bump`, built once per set of columns).
-    changed = state.committed_state
+    # `committed_state`); asking every column for its history cost a move ~0.1 ms (issue 18),
+    # and so did `state.attrs` (an AttributeState for each of the 36 attributes): the history
+    # is asked of the changed ones alone. The columns' order is kept: it is the UPDATE's
+    # (`_bump`, built once per set of columns).
+    order = _column_order(type(row))
     values = {}
-    for attribute in state.mapper.column_attrs:
-        if attribute.key in changed:
-            added = state.attrs[attribute.key].history.added
-            if added:
-                values[attribute.key] = added[0]
+    for key in sorted((k for k in state.committed_state if k in order), key=order.__getitem__):
+        added = state.get_history(key, PASSIVE_NO_INITIALIZE).added
+        if added:
+            values[key] = added[0]
     return values
+
+
+@functools.cache
+def _column_order(model: type[SQLModel]) -> dict[str, int]:
+    """The column attributes of `model`, with their place in the mapper's order."""
+    return {attribute.key: n for n, attribute in enumerate(inspect(model).column_attrs)}
 
 
 def _settle(row: SQLModel, written: dict[str, Any]) -> None:
@@ -523,6 +534,12 @@ def _settle(row: SQLModel, written: dict[str, Any]) -> None:
     for key, value in written.items():
         set_committed_value(row, key, value)
     state = inspect(row)
+    # An attribute set to the value it had (a step completed: in progress to in progress)
+    # is not written, but stays in `committed_state`, and the session would flush the row
+    # for it: the database holds that value, the row is settled for it too.
+    for key in [k for k in state.committed_state if k not in written and k in state.dict]:
+        if not state.get_history(key, PASSIVE_NO_INITIALIZE).added:
+            set_committed_value(row, key, state.dict[key])
     sync = state.session
     if sync is not None and state.key is not None and state.modified and not state.committed_state:
         sync._register_persistent({state})
@@ -621,14 +638,28 @@ def _rows_insert(
 
 def _columns(row: SQLModel) -> dict[str, Any]:
     """A row's column values for a Core INSERT (an id or a column the database computes left
-    out)."""
-    table = table_of(type(row))
-    values = {
-        column.name: getattr(row, column.name)
-        for column in table.columns
-        if column.computed is None  # the database computes it
-    }
-    return {k: v for k, v in values.items() if not (v is None and table.c[k].primary_key)}
+    out), read from the row's dict (a new row holds every column: `new_row`) rather than
+    through each attribute's descriptor (this was the top leaf of a move's profile, issue 18)."""
+    held = row.__dict__
+    values = {}
+    for name, key, primary in _inserted_columns(type(row)):
+        value = held[key] if key in held else getattr(row, key)
+        if value is None and primary:
+            continue
+        values[name] = value
+    return values
+
+
+@functools.cache
+def _inserted_columns(model: type[SQLModel]) -> tuple[tuple[str, str, bool], ...]:
+    """`model`'s table columns an INSERT names (not those the database computes), in the
+    table's order: (column, attribute, whether of the primary key)."""
+    mapper = inspect(model)
+    return tuple(
+        (column.name, mapper.get_property_by_column(column).key, bool(column.primary_key))
+        for column in table_of(model).columns
+        if column.computed is None
+    )
 
 
 # -- receipt --------------------------------------------------------------------------------
@@ -1542,7 +1573,8 @@ async def _move(
     await status_stops(session, dossier, Status(before), to, now, calendar)
     if to in FINISHED and dossier.finished_at is None:
         await _stamp_finished(session, dossier, to, now, calendar)
-    session.add(dossier)
+    if dossier not in session:  # `load` put it there (the dossier has no relationship to cascade)
+        session.add(dossier)
     if to in _RELEASING:
         await _release_keys(session, dossier)
     await _record(

@@ -50,6 +50,7 @@ import dataclasses
 import datetime as dt
 import functools
 import math
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -544,7 +545,15 @@ def _unnested_together(present: tuple[bool, ...]) -> Any:
 
 
 def _arrays(table: Any, values: Rows) -> dict[str, list[Any]]:
-    return {f"{table.name}_{n}": [row[n] for row in values] for n in _columns_of(table)}
+    # Rows to columns in C (`itemgetter`, `zip`): a comprehension per column was a top leaf
+    # of a move's profile (issue 18).
+    names = _columns_of(table)
+    if not values:
+        return {f"{table.name}_{n}": [] for n in names}
+    pick = operator.itemgetter(*names)
+    rows = [pick(row) for row in values] if len(names) > 1 else [(pick(row),) for row in values]
+    columns = zip(*rows, strict=True)  # every row has every column
+    return {f"{table.name}_{n}": list(c) for n, c in zip(names, columns, strict=True)}
 
 
 @functools.cache
