@@ -135,3 +135,17 @@ def test_relay_once_with_redis_down_is_one_clear_line(tmp_path):
         .startswith("eiso: Redis unavailable, the events wait in the outbox")
     )
     assert "Traceback" not in result.stderr
+
+
+def test_serve_runs_uvicorn_without_its_access_log(monkeypatch):
+    """`uvicorn.access` is kept at WARNING (core/logs.py): uvicorn would still build every
+    request's access line before its level check, so `eiso serve` turns the log off."""
+    import uvicorn
+
+    from eiso.core.cli.serve import serve
+
+    calls: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
+    serve(host="127.0.0.1", port=8000, workers=1, reload=False)
+    assert calls and calls[0]["access_log"] is False
+    assert calls[0]["proxy_headers"] is True and calls[0]["factory"] is True

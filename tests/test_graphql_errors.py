@@ -191,3 +191,43 @@ async def test_request_errors_have_their_codes_over_the_websocket(app, query, va
         answer = await ws.first_answer(query, variables)
         assert error_codes(answer) == [code], answer
         assert all(e["extensions"]["message_vi"] for e in answer["payload"]), answer
+
+
+async def test_a_resolvers_sub_response_reaches_the_answer(resources):
+    """The answer carries what a resolver set on `info.context.response` (a header, a status),
+    under the negotiated media type, as Strawberry's `create_response` did."""
+    import httpx
+    import strawberry
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from eiso.graphql.server.view import GraphQLView
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        def noted(self, info: strawberry.Info, status: int = 0) -> str:
+            info.context.response.headers["x-note"] = "ghi-chu"
+            if status:
+                info.context.response.status_code = status
+            return "ok"
+
+    async def anonymous(_connection: object) -> None:
+        return None
+
+    app = Starlette(routes=[Route("/graphql", GraphQLView(strawberry.Schema(Query), dev=False))])
+    app.state.resources, app.state.authenticator = resources, anonymous
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        plain = await http.post("/graphql", json={"query": "{ noted }"})
+        assert plain.status_code == 200 and plain.json() == {"data": {"noted": "ok"}}
+        assert plain.headers["content-type"] == "application/json"
+        assert plain.headers["x-note"] == "ghi-chu"
+        assert plain.headers["content-length"] == str(len(plain.content))
+        accepted = await http.post(
+            "/graphql",
+            json={"query": "{ noted(status: 202) }"},
+            headers={"accept": "application/graphql-response+json"},
+        )
+        assert accepted.status_code == 202 and accepted.headers["x-note"] == "ghi-chu"
+        assert accepted.headers["content-type"] == "application/graphql-response+json"

@@ -389,3 +389,30 @@ async def test_a_subscribed_worker_keeps_its_copy_without_a_get_until_a_change_i
             row = await session.get(overrides.CalendarOverride, await _override_id(session, day))
             await session.delete(row)
     assert channel not in overrides._cache.listening
+
+
+async def test_current_calendar_is_the_followed_copy_else_none(resources, monkeypatch):
+    """Issue 18: a timed move opens no session while this process's copy of the overrides is
+    current (the channel followed, the copy fresh): `current_calendar` gives it, with the
+    configured office hours; otherwise None, and the caller reads through a session."""
+    import time
+
+    from eiso.core.workdays import overrides
+
+    monkeypatch.setattr(overrides._cache, "listening", set())
+    monkeypatch.setattr(overrides._cache, "_entries", {})
+    day = dt.date(2031, 3, 25)  # a Tuesday
+    assert overrides.current_calendar(resources) is None  # no copy, channel not followed
+    copy = (None, time.monotonic(), {day: False})
+    overrides._cache._entries[resources.settings.database_url] = copy
+    assert overrides.current_calendar(resources) is None  # a copy, the channel not followed
+    overrides._cache.listening.add(overrides.calendar_channel(resources))
+    calendar = overrides.current_calendar(resources)
+    assert calendar is not None and not calendar.is_working_day(day)
+    assert calendar.office_hours == OfficeHours.parse(resources.settings.office_hours)
+    stale = (None, time.monotonic() - overrides.FALLBACK_TTL - 1, {day: False})
+    overrides._cache._entries[resources.settings.database_url] = stale
+    assert overrides.current_calendar(resources) is None  # too old: read again
+    overrides._cache._entries[resources.settings.database_url] = copy
+    overrides._cache.forget()  # a change heard
+    assert overrides.current_calendar(resources) is None

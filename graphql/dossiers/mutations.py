@@ -21,7 +21,7 @@ from eiso.core.dossiers.slips import service as slips
 from eiso.core.errors import DomainError, Forbidden, NotFound
 from eiso.core.global_ids import MAX_ROW_ID, decode_id
 from eiso.core.workdays import WorkingCalendar
-from eiso.core.workdays.overrides import load_calendar
+from eiso.core.workdays.overrides import current_calendar, load_calendar
 from eiso.graphql.dossiers.applicant import Applicant, ApplicantInput
 from eiso.graphql.dossiers.forms import procedure_of
 from eiso.graphql.dossiers.nodes import DossierNode, ProcedureNode, PublicDossier, ReceivedDossier
@@ -125,8 +125,13 @@ async def _agency_ids(
 
 
 async def _calendar(info: strawberry.Info) -> WorkingCalendar:
-    async with info.context.resources.session(info.context.principal.tenant) as session:
-        return await load_calendar(session, resources=info.context.resources)
+    """The working calendar; a session only when this process's copy is not current."""
+    resources = info.context.resources
+    calendar = current_calendar(resources)
+    if calendar is not None:
+        return calendar
+    async with resources.session(info.context.principal.tenant) as session:
+        return await load_calendar(session, resources=resources)
 
 
 async def _move(

@@ -194,11 +194,7 @@ class GraphQLView(GraphQL[Context, None]):
         if media == GRAPHQL_RESPONSE and result.errors and is_request_error(result.errors):
             data.pop("data", None)  # nothing ran: a request error has no `data`
             status = max(PROBLEMS[code_of(e) or ""].status for e in result.errors)
-        response = self.create_response(response_data=data, sub_response=sub_response)
-        response.headers["content-type"] = media
-        if response.status_code == 200:
-            response.status_code = status
-        return response
+        return _answer(self.encode_json(data), media, status, sub_response)
 
     async def _execute(
         self, request: GraphQLRequest, query: str, context: Context
@@ -292,6 +288,18 @@ class GraphQLView(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.principal = principal
         return UNSET
+
+
+def _answer(body: bytes, media: str, status: int, sub_response: Response) -> Response:
+    """Strawberry's `create_response` with the media type and status given at once (no
+    header rewritten after): the sub-response's headers follow ours, its status wins unless
+    it is 200, its background task runs after the answer."""
+    code = sub_response.status_code or 200
+    response = Response(body, status if code == 200 else code, media_type=media)
+    response.raw_headers.extend(sub_response.raw_headers)
+    if sub_response.background:
+        response.background = sub_response.background
+    return response
 
 
 def _refused(problem: Problem, message: str) -> ExecutionResult:
